@@ -1,0 +1,206 @@
+"""Gate modules built on the one Hard Concrete implementation.
+
+``HardConcreteGate`` owns a tensor of ``log_alpha`` parameters and knows how
+to sample gates (training), give the deterministic gate (evaluation), and
+report ``P(gate != 0)``. ``FeatureGate`` multiplies the last dimension of its
+input (one gate per input feature); ``SampleGate`` returns one gate per
+record, for selecting rows.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .hard_concrete import (
+    BETA,
+    GAMMA,
+    ZETA,
+    check_hard_concrete_params,
+    deterministic_gate,
+    log_alpha_for_prob,
+    prob_nonzero,
+    sample_gate,
+)
+
+__all__ = ["HardConcreteGate", "FeatureGate", "SampleGate"]
+
+
+class HardConcreteGate(nn.Module):
+    """A tensor of Hard Concrete gates with learnable ``log_alpha``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        Shape of the gate tensor.
+    init_prob : float, default=0.9
+        Initial probability that each gate is non-zero (eq. 12 of Louizos
+        et al. 2017 is inverted to set ``log_alpha``), strictly in (0, 1).
+    temperature : float, default=2/3
+        Temperature ``beta`` (> 0).
+    gamma : float, default=-0.1
+        Lower stretch limit (< 0).
+    zeta : float, default=1.1
+        Upper stretch limit (> 1).
+
+    Attributes
+    ----------
+    log_alpha : torch.nn.Parameter
+        Gate location parameters.
+    generator : torch.Generator or None
+        Noise source used by :meth:`gates` in training mode when no
+        generator is passed; ``None`` uses torch's default generator.
+
+    Examples
+    --------
+    >>> from skl0.nn import HardConcreteGate
+    >>> gate = HardConcreteGate(4, init_prob=0.8)
+    >>> [round(p, 6) for p in gate.prob_open().tolist()]
+    [0.8, 0.8, 0.8, 0.8]
+    """
+
+    def __init__(self, shape, init_prob=0.9, temperature=BETA, gamma=GAMMA, zeta=ZETA):
+        super().__init__()
+        self.temperature, self.gamma, self.zeta = check_hard_concrete_params(
+            temperature, gamma, zeta
+        )
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        if any(int(s) < 1 for s in shape):
+            raise ValueError(f"Gate shape {shape} must have positive sizes.")
+        self.init_prob = init_prob
+        la = log_alpha_for_prob(init_prob, self.temperature, self.gamma, self.zeta)
+        self.log_alpha = nn.Parameter(torch.full(shape, la))
+        self.generator = None
+
+    def reset_parameters(self, init_prob=None):
+        """Set every gate's open probability back to ``init_prob``."""
+        prob = self.init_prob if init_prob is None else init_prob
+        la = log_alpha_for_prob(prob, self.temperature, self.gamma, self.zeta)
+        with torch.no_grad():
+            self.log_alpha.fill_(la)
+
+    def prob_open(self):
+        """``P(gate != 0)`` per gate (eq. 12); differentiable."""
+        return prob_nonzero(self.log_alpha, self.temperature, self.gamma, self.zeta)
+
+    def expected_l0(self):
+        """Expected number of non-zero gates: the sum of :meth:`prob_open`."""
+        return self.prob_open().sum()
+
+    def deterministic(self):
+        """Deterministic gate values in [0, 1] (eq. 13)."""
+        return deterministic_gate(self.log_alpha, self.gamma, self.zeta)
+
+    def mask(self):
+        """Boolean mask of gates whose deterministic value is non-zero.
+
+        Does not depend on ``train()`` / ``eval()`` mode or on any noise.
+        """
+        return (self.deterministic() > 0).detach()
+
+    def sample(self, sample_shape=(), generator=None):
+        """Draw reparameterized gates of shape ``sample_shape + shape`` (eq. 10)."""
+        gen = self.generator if generator is None else generator
+        shape = torch.Size(sample_shape) + self.log_alpha.shape
+        return sample_gate(
+            self.log_alpha, self.temperature, self.gamma, self.zeta, gen, shape
+        )
+
+    def gates(self, sample_shape=(), generator=None):
+        """Sampled gates in training mode, deterministic gates in eval mode."""
+        if self.training:
+            return self.sample(sample_shape, generator)
+        return self.deterministic()
+
+    def extra_repr(self):
+        return (
+            f"shape={tuple(self.log_alpha.shape)}, temperature={self.temperature:g}, "
+            f"gamma={self.gamma:g}, zeta={self.zeta:g}"
+        )
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["generator"] = None  # torch.Generator does not pickle
+        return state
+
+
+class FeatureGate(HardConcreteGate):
+    """One Hard Concrete gate per input feature, applied to the last dimension.
+
+    In training mode ``forward`` draws one gate vector shared by the whole
+    batch (or one per row with ``per_sample=True``); in eval mode it uses the
+    deterministic gates of eq. 13.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features ``p``.
+    init_prob : float, default=0.9
+        Initial probability that each gate is open.
+    temperature, gamma, zeta : float
+        Hard Concrete parameters, see :class:`HardConcreteGate`.
+    per_sample : bool, default=False
+        Draw an independent gate vector for every row of the input.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skl0.nn import FeatureGate
+    >>> gate = FeatureGate(3, init_prob=0.5).eval()
+    >>> gate(torch.ones(2, 3)).shape
+    torch.Size([2, 3])
+    """
+
+    def __init__(
+        self,
+        n_features,
+        init_prob=0.9,
+        temperature=BETA,
+        gamma=GAMMA,
+        zeta=ZETA,
+        per_sample=False,
+    ):
+        super().__init__(n_features, init_prob, temperature, gamma, zeta)
+        self.per_sample = per_sample
+
+    @property
+    def n_features(self):
+        return self.log_alpha.shape[0]
+
+    def forward(self, x, generator=None):
+        if self.training and self.per_sample:
+            z = self.sample(x.shape[:-1], generator)
+        else:
+            z = self.gates((), generator)
+        return x * z
+
+
+class SampleGate(HardConcreteGate):
+    """One Hard Concrete gate per record (row), for selecting samples.
+
+    ``forward()`` returns the gate vector of length ``n_samples`` (sampled
+    in training mode, deterministic in eval mode); multiply it into
+    per-record weights or losses.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of records.
+    init_prob : float, default=0.9
+        Initial probability that each record is kept.
+    temperature, gamma, zeta : float
+        Hard Concrete parameters, see :class:`HardConcreteGate`.
+
+    Examples
+    --------
+    >>> from skl0.nn import SampleGate
+    >>> gate = SampleGate(5).eval()
+    >>> gate().shape
+    torch.Size([5])
+    """
+
+    def __init__(self, n_samples, init_prob=0.9, temperature=BETA, gamma=GAMMA, zeta=ZETA):
+        super().__init__(n_samples, init_prob, temperature, gamma, zeta)
+
+    def forward(self, generator=None):
+        return self.gates((), generator)
