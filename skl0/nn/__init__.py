@@ -2,9 +2,24 @@
 
 Everything here rests on :mod:`skl0.nn.hard_concrete`, the only copy of the
 Hard Concrete formulas (Louizos, Welling & Kingma 2017, arXiv:1712.01312).
+
+- gates: ``HardConcreteGate``, ``FeatureGate``, ``SampleGate``;
+- layers: ``L0Linear`` (gates on weights, inputs or outputs), ``L0Conv2d``
+  (gates on output channels);
+- penalties over any module tree: ``l0_penalty``, ``l0l2_penalty``,
+  ``sparsity_report``;
+- temperature schedules: ``ExponentialTemperature``, ``LinearTemperature``,
+  ``set_temperature``; reproducible noise: ``set_generator``;
+- ``prune``: a smaller plain model with the same eval-mode output.
 """
 
-from .gates import FeatureGate, HardConcreteGate, SampleGate
+from .gates import (
+    FeatureGate,
+    HardConcreteGate,
+    SampleGate,
+    hard_concrete_gates,
+    set_generator,
+)
 from .hard_concrete import (
     BETA,
     GAMMA,
@@ -14,6 +29,15 @@ from .hard_concrete import (
     log_alpha_for_prob,
     prob_nonzero,
     sample_gate,
+)
+from .layers import L0Conv2d, L0Linear
+from .penalties import l0_penalty, l0l2_penalty, sparsity_report
+from .pruning import FixedScale, IndexSelect, prune
+from .schedules import (
+    ExponentialTemperature,
+    LinearTemperature,
+    TemperatureSchedule,
+    set_temperature,
 )
 
 __all__ = [
@@ -28,4 +52,18 @@ __all__ = [
     "log_alpha_for_prob",
     "prob_nonzero",
     "sample_gate",
+    "hard_concrete_gates",
+    "set_generator",
+    "L0Linear",
+    "L0Conv2d",
+    "l0_penalty",
+    "l0l2_penalty",
+    "sparsity_report",
+    "prune",
+    "IndexSelect",
+    "FixedScale",
+    "TemperatureSchedule",
+    "ExponentialTemperature",
+    "LinearTemperature",
+    "set_temperature",
 ]

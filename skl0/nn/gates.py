@@ -23,7 +23,13 @@ from .hard_concrete import (
     sample_gate,
 )
 
-__all__ = ["HardConcreteGate", "FeatureGate", "SampleGate"]
+__all__ = [
+    "HardConcreteGate",
+    "FeatureGate",
+    "SampleGate",
+    "hard_concrete_gates",
+    "set_generator",
+]
 
 
 class HardConcreteGate(nn.Module):
@@ -78,6 +84,15 @@ class HardConcreteGate(nn.Module):
         la = log_alpha_for_prob(prob, self.temperature, self.gamma, self.zeta)
         with torch.no_grad():
             self.log_alpha.fill_(la)
+
+    def set_temperature(self, temperature):
+        """Set the temperature ``beta`` after checking it (must be > 0).
+
+        The temperature changes sampling and :meth:`prob_open` (eq. 12), not
+        the deterministic gate (eq. 13), so masks do not move.
+        """
+        checked = check_hard_concrete_params(temperature, self.gamma, self.zeta)
+        self.temperature = checked[0]
 
     def prob_open(self):
         """``P(gate != 0)`` per gate (eq. 12); differentiable."""
@@ -204,3 +219,63 @@ class SampleGate(HardConcreteGate):
 
     def forward(self, generator=None):
         return self.gates((), generator)
+
+
+def hard_concrete_gates(module):
+    """Every :class:`HardConcreteGate` in a module tree, each once.
+
+    Includes the gates inside L0 layers and bare ``FeatureGate`` /
+    ``SampleGate`` modules; ``module`` itself counts when it is a gate.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+
+    Returns
+    -------
+    list of HardConcreteGate
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from skl0.nn import FeatureGate, hard_concrete_gates
+    >>> len(hard_concrete_gates(nn.Sequential(FeatureGate(3), nn.Linear(3, 1))))
+    1
+    """
+    return [m for m in module.modules() if isinstance(m, HardConcreteGate)]
+
+
+def set_generator(module, generator):
+    """Make every gate in ``module`` draw its noise from ``generator``.
+
+    One seeded ``torch.Generator`` then makes training reproducible without
+    touching torch's global random state (``torch.manual_seed``).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    generator : torch.Generator or None
+        ``None`` goes back to torch's default generator.
+
+    Returns
+    -------
+    n_gates : int
+        Number of gate modules updated.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skl0.nn import FeatureGate, set_generator
+    >>> gate = FeatureGate(3)
+    >>> set_generator(gate, torch.Generator().manual_seed(0))
+    1
+    """
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ValueError(
+            f"generator={generator!r} is not a torch.Generator; pass e.g. "
+            "torch.Generator().manual_seed(0), or None for torch's default."
+        )
+    gates = hard_concrete_gates(module)
+    for gate in gates:
+        gate.generator = generator
+    return len(gates)

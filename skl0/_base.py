@@ -1,0 +1,211 @@
+"""Shared scikit-learn shell of the L0 estimators.
+
+``__init__`` stores; ``fit`` validates, moves data to the device, calls the
+training core, and exports numpy attributes. Task differences (target
+encoding, datafit, output transform) are small hooks in the subclasses.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from ._auto import gate_path, lam_grid, select_by_ebic, survival_ranking
+from ._compat import Interval, StrOptions, validate_data
+from ._device import make_generator, resolve_device, resolve_dtype
+from ._heads import LinearHead
+from ._problem import DirectProblem, GramProblem, weighted_moments
+from ._refit import refit_linear_head
+from ._train import train_gates
+from .nn import FeatureGate
+
+__all__ = ["BaseL0"]
+
+
+class BaseL0(BaseEstimator):
+    """Base class of the gated estimators; not for direct use."""
+
+    _parameter_constraints: dict = {
+        "lam": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "k": [Interval(Integral, 1, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "init_prob": [Interval(Real, 0, 1, closed="neither")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "refit": ["boolean"],
+        "device": [str],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        lam="auto",
+        k=None,
+        *,
+        max_iter=300,
+        learning_rate_init=0.1,
+        init_prob=0.9,
+        temperature=2.0 / 3.0,
+        alpha=1e-4,
+        refit=True,
+        device="auto",
+        dtype="float32",
+        random_state=None,
+        verbose=0,
+    ):
+        self.lam = lam
+        self.k = k
+        self.max_iter = max_iter
+        self.learning_rate_init = learning_rate_init
+        self.init_prob = init_prob
+        self.temperature = temperature
+        self.alpha = alpha
+        self.refit = refit
+        self.device = device
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ----------------------------------------------------------------- hooks
+    def _encode_targets(self, y):
+        """Return (encoded targets as ndarray, datafit); set target attributes."""
+        raise NotImplementedError
+
+    def _target_tensor(self, Y, device, dtype):
+        return torch.as_tensor(Y, device=device, dtype=dtype)
+
+    # ------------------------------------------------------------------ fit
+    def _validate_fit_data(self, X, y, sample_weight):
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], multi_output=True,
+            ensure_min_samples=2, y_numeric=False,
+        )
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if not np.all(np.isfinite(sw)) or sw.sum() <= 0:
+            raise ValueError(
+                "sample_weight must be finite and not all zero; got a total weight of "
+                f"{sw.sum()!r}. Pass positive weights for at least one sample."
+            )
+        if self.k is not None and self.k > X.shape[1]:
+            raise ValueError(
+                f"k={self.k} is larger than the {X.shape[1]} features in X; pass "
+                f"k <= {X.shape[1]} or k=None to let lam decide."
+            )
+        return X, y, sw
+
+    def _fit(self, X, y, sample_weight=None):
+        X, y, sw = self._validate_fit_data(X, y, sample_weight)
+        Y, datafit = self._encode_targets(y, sw)
+        device = resolve_device(self.device)
+        dtype = resolve_dtype(self.dtype)
+        gen = make_generator(self.random_state, device)
+
+        Xt = torch.as_tensor(X, device=device).to(dtype)
+        w = torch.as_tensor(sw / sw.sum(), device=device, dtype=dtype)
+        Yt = self._target_tensor(Y, device, dtype)
+        mean, std = weighted_moments(Xt, w)
+        n, p = Xt.shape
+        q = datafit.n_outputs
+        use_gram = datafit.supports_gram and n > p
+        problem = (GramProblem if use_gram else DirectProblem)(Xt, Yt, w, mean, std, datafit)
+
+        gate = FeatureGate(p, init_prob=self.init_prob, temperature=self.temperature)
+        gate = gate.to(device=device, dtype=dtype)
+        head = LinearHead(p, q).to(device=device, dtype=dtype)
+        common = dict(
+            alpha=self.alpha, generator=gen, learning_rate=self.learning_rate_init
+        )
+        if self.k is not None or self.lam == "auto":
+            lams = lam_grid(n_lams=32 if self.k is not None else 16)
+            points = gate_path(
+                problem, gate, head, lams, max_iter=self.max_iter,
+                stop_size=0 if self.k is None else self.k, **common,
+            )
+            self.n_iter_ = sum(pt.n_iter for pt in points)
+            self.loss_curve_ = [pt.loss for pt in points]
+            if self.k is not None:
+                support = np.sort(survival_ranking(points)[: self.k])
+                chosen = next(pt for pt in points if pt.support.size <= self.k)
+            else:
+                chosen, ebic_head, _ = select_by_ebic(problem, points, self.alpha)
+                support = chosen.support
+            self.lam_ = chosen.lam
+            with torch.no_grad():
+                gate.log_alpha.copy_(chosen.log_alpha)
+            head.load_state_dict(chosen.head_state)
+            if self.k is None and self.refit:
+                head = ebic_head
+        else:
+            res = train_gates(problem, gate, head, lam=float(self.lam), max_iter=self.max_iter, **common)
+            support = np.flatnonzero(gate.mask().cpu().numpy())
+            self.lam_ = float(self.lam)
+            self.n_iter_ = res.n_iter
+            self.loss_curve_ = res.loss_curve
+        if self.refit and not (self.k is None and self.lam == "auto"):
+            head, _ = refit_linear_head(problem, support, alpha=self.alpha)
+        elif not self.refit:
+            # Fold the deterministic gates into the head: exact zeros off-support.
+            with torch.no_grad():
+                mask = torch.zeros(p, device=device, dtype=dtype)
+                mask[torch.as_tensor(support, device=device, dtype=torch.long)] = 1
+                head.weight.mul_((gate.deterministic() * mask)[:, None])
+
+        self.support_ = np.zeros(p, dtype=bool)
+        self.support_[support] = True
+        self.feature_importances_ = gate.prob_open().detach().cpu().double().numpy()
+        self._export_linear(head, mean, std, use_gram)
+        if self.support_.sum() == 0:
+            warnings.warn(
+                f"No feature was selected (lam={self.lam_:.3g}); the model predicts "
+                "the intercept only. Lower lam or set k to keep features.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def _export_linear(self, head, mean, std, centred):
+        W = head.weight.detach().cpu().double().numpy()  # (p, q) standardized
+        b = head.bias.detach().cpu().double().numpy()
+        std = std.cpu().double().numpy()
+        mean = mean.cpu().double().numpy()
+        coef = W / std[:, None]
+        coef[~self.support_] = 0.0
+        intercept = b - mean @ coef
+        self._set_linear(coef.T, intercept)
+
+    def _set_linear(self, coef, intercept):
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- query
+    def get_support(self, indices=False):
+        """Mask or indices of the selected features.
+
+        Parameters
+        ----------
+        indices : bool, default=False
+            Return integer indices instead of a boolean mask.
+
+        Returns
+        -------
+        ndarray
+        """
+        check_is_fitted(self, "support_")
+        return np.flatnonzero(self.support_) if indices else self.support_.copy()
+
+    def _decision(self, X):
+        check_is_fitted(self, "support_")
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return X @ self._coef2d.T + self._intercept1d
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags

@@ -1,0 +1,129 @@
+"""L0Classifier: a logistic classifier whose features pass through L0 gates."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.special import expit, softmax
+from sklearn.base import ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets
+
+from ._base import BaseL0
+from ._compat import _fit_context
+from ._datafits import BinaryLogLoss, MultinomialLogLoss
+from ._docstrings import fill
+
+__all__ = ["L0Classifier"]
+
+
+class L0Classifier(ClassifierMixin, BaseL0):
+    __doc__ = fill(
+        """Logistic (binary) or multinomial classifier with L0 gates on the features.
+
+    Minimises the weighted mean cross-entropy on standardized features plus
+    ``lam`` times the expected number of open gates, then refits the
+    logistic head on the kept features. Labels may be strings.
+
+    Parameters
+    ----------
+    %(params)s
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (1, n_features_in_) or (n_classes, n_features_in_)
+        Coefficients in the units of X, exactly zero where a gate is closed.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    %(attributes)s
+
+    See Also
+    --------
+    L0Regressor : The same gates with a least-squares head.
+    L0FeatureSelector : A transformer that keeps the selected columns.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from skl0 import L0Classifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = L0Classifier(k=5, random_state=0).fit(X, y)
+    >>> int(clf.get_support().sum())
+    5
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+    )
+
+    def _encode_targets(self, y, sw):
+        if y.ndim == 2 and y.shape[1] == 1:
+            from sklearn.exceptions import DataConversionWarning
+            import warnings
+
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected; "
+                "it was ravelled.", DataConversionWarning, stacklevel=4,
+            )
+            y = y.ravel()
+        check_classification_targets(y)
+        enc = LabelEncoder().fit(y)
+        self.classes_ = enc.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"y holds a single class ({self.classes_[0]!r}); a classifier needs at "
+                "least 2 classes in y."
+            )
+        codes = enc.transform(y)
+        if len(self.classes_) == 2:
+            return codes.astype(np.float64), BinaryLogLoss()
+        return codes, MultinomialLogLoss(len(self.classes_))
+
+    def _target_tensor(self, Y, device, dtype):
+        if Y.dtype.kind == "f":
+            return torch.as_tensor(Y, device=device, dtype=dtype)
+        return torch.as_tensor(Y, device=device, dtype=torch.long)
+
+    def _set_linear(self, coef, intercept):
+        self._coef2d, self._intercept1d = coef, intercept
+        self.coef_, self.intercept_ = coef, intercept
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the gates and the logistic head.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels (numbers or strings).
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : L0Classifier
+        """
+        return self._fit(X, y, sample_weight)
+
+    def decision_function(self, X):
+        """Logits: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
+        out = self._decision(X)
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes)."""
+        d = self.decision_function(X)
+        if d.ndim == 1:
+            p1 = expit(d)
+            return np.column_stack([1 - p1, p1])
+        return softmax(d, axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Most probable class per sample."""
+        d = self.decision_function(X)
+        idx = (d > 0).astype(int) if d.ndim == 1 else d.argmax(1)
+        return self.classes_[idx]

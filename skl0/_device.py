@@ -1,0 +1,60 @@
+"""Device strings and random generators, resolved late (inside ``fit``)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+__all__ = ["resolve_device", "make_generator", "resolve_dtype"]
+
+
+def resolve_device(device):
+    """Turn ``"auto" | "cpu" | "cuda" | "cuda:N"`` into a ``torch.device``.
+
+    ``"auto"`` picks CUDA when it is available, else the CPU. Asking for CUDA
+    where there is none raises a ``ValueError`` that says so.
+    """
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a device torch knows; pass 'auto', 'cpu', "
+            "'cuda' or 'cuda:N'."
+        ) from exc
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but CUDA is not available on this "
+                "machine; pass device='cpu' or device='auto'."
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was requested but only "
+                f"{torch.cuda.device_count()} CUDA device(s) exist; pass an index "
+                f"below {torch.cuda.device_count()}."
+            )
+    elif dev.type not in ("cpu", "mps"):
+        warnings.warn(f"device={device!r} is untested in skl0.", stacklevel=3)
+    return dev
+
+
+def make_generator(random_state, device):
+    """A local ``torch.Generator`` on ``device`` seeded from ``random_state``.
+
+    Never touches torch's global RNG. ``random_state=None`` draws the seed
+    from numpy's global RNG, as scikit-learn estimators do.
+    """
+    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed)
+    return gen
+
+
+def resolve_dtype(dtype):
+    """Map ``"float32" | "float64"`` to the torch dtype."""
+    return {"float32": torch.float32, "float64": torch.float64}[dtype]

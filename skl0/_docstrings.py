@@ -1,0 +1,65 @@
+"""Parameter and attribute text shared by the estimators' docstrings."""
+
+PARAMS = """\
+lam : float or "auto", default="auto"
+        Price of one open gate, in units of the task loss: for regression
+        the targets are standardized, so ``lam`` is the fraction of the
+        target's variance a feature must explain to be kept (1e-4 keeps
+        almost everything, 1e-2 keeps features worth 1% of the variance,
+        1.0 keeps none); for classification it is in nats of mean
+        cross-entropy. ``"auto"`` fits a warm-started path of 16 values
+        from 1e-4 to 0.5 and keeps the support with the lowest extended BIC
+        (Chen & Chen 2008), see the user guide. With ``k`` set, a numeric
+        ``lam`` is only the starting value of the adapted multiplier.
+    k : int or None, default=None
+        Keep exactly ``k`` features. The L0 multiplier is adapted by dual
+        ascent so that the expected number of open gates approaches ``k``;
+        then the ``k`` gates most likely to be open are kept.
+    max_iter : int, default=300
+        Adam steps of one fit. Under ``lam="auto"`` the first path point
+        takes ``max_iter`` steps and each warm-started point a third.
+    learning_rate_init : float, default=0.1
+        Adam step size for gates and head.
+    init_prob : float, default=0.9
+        Initial probability that each gate is open, in (0, 1).
+    temperature : float, default=2/3
+        Hard Concrete temperature ``beta`` (Louizos et al. 2017).
+    alpha : float, default=1e-4
+        L2 penalty on the head's weights (standardized scale), used in
+        training and in the refit.
+    refit : bool, default=True
+        Refit the head on the kept features with their gates fully open
+        (removes shrinkage). ``lam="auto"`` always refits.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or
+        ``"cuda:N"``. Fitted attributes are numpy arrays either way.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the torch computation.
+    random_state : int, RandomState instance or None, default=None
+        Seeds a local ``torch.Generator`` for the gate noise; torch's global
+        RNG is never touched.
+    verbose : int, default=0
+        Verbosity."""
+
+ATTRIBUTES = """\
+support_ : ndarray of shape (n_features_in_,), dtype=bool
+        Mask of the selected features.
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        Probability that each feature's gate is open (eq. 12).
+    lam_ : float
+        The ``lam`` in force at the end (the chosen one under ``"auto"``,
+        the adapted multiplier under ``k``).
+    n_iter_ : int
+        Number of optimizer steps taken.
+    loss_curve_ : list of float
+        Training objective per step (under ``"auto"``: refit loss per path
+        point).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen in ``fit``, when X has string column names."""
+
+
+def fill(doc):
+    """Substitute the shared parameter and attribute text into ``doc``."""
+    return doc.replace("%(params)s", PARAMS).replace("%(attributes)s", ATTRIBUTES)

@@ -1,0 +1,107 @@
+"""L0Regressor: a linear regressor whose features pass through L0 gates."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import RegressorMixin
+
+from ._base import BaseL0
+from ._compat import _fit_context
+from ._datafits import SquaredLoss
+from ._docstrings import fill
+
+__all__ = ["L0Regressor"]
+
+
+class L0Regressor(RegressorMixin, BaseL0):
+    __doc__ = fill(
+        """Linear regression with Hard Concrete L0 gates on the features.
+
+    Minimises the weighted mean squared error on standardized data plus
+    ``lam`` times the expected number of open gates, then refits least
+    squares on the kept features. Multi-output ``y`` (2-D) is supported:
+    a feature is kept or dropped for all outputs together.
+
+    Parameters
+    ----------
+    %(params)s
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features_in_,) or (n_targets, n_features_in_)
+        Coefficients in the units of X, exactly zero where a gate is closed.
+    intercept_ : float or ndarray of shape (n_targets,)
+    %(attributes)s
+
+    See Also
+    --------
+    L0Classifier : The same gates with a logistic head.
+    L0FeatureSelector : A transformer that keeps the selected columns.
+
+    Examples
+    --------
+    >>> from skl0 import L0Regressor
+    >>> from skl0.datasets import make_sparse_regression
+    >>> X, y, coef, support = make_sparse_regression(200, 20, 3, random_state=0)
+    >>> reg = L0Regressor(k=3, random_state=0).fit(X, y)
+    >>> reg.get_support(indices=True).tolist() == support.tolist()
+    True
+    >>> round(reg.score(X, y), 2) > 0.6
+    True
+    """
+    )
+
+    def _encode_targets(self, y, sw):
+        y = np.asarray(y, dtype=np.float64)
+        self._y_ndim = y.ndim
+        Y = y.reshape(len(y), -1)
+        w = sw / sw.sum()
+        mean = w @ Y
+        std = np.sqrt(np.maximum(w @ (Y - mean) ** 2, 0.0))
+        std[std <= np.finfo(float).eps * np.maximum(np.abs(mean), 1.0)] = 1.0
+        self._y_mean, self._y_std = mean, std
+        return (Y - mean) / std, SquaredLoss(Y.shape[1])
+
+    def _set_linear(self, coef, intercept):
+        coef = coef * self._y_std[:, None]
+        intercept = intercept * self._y_std + self._y_mean
+        self._coef2d, self._intercept1d = coef, intercept
+        if self._y_ndim == 1:
+            self.coef_, self.intercept_ = coef[0], float(intercept[0])
+        else:
+            self.coef_, self.intercept_ = coef, intercept
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the gates and the linear head.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : L0Regressor
+        """
+        return self._fit(X, y, sample_weight)
+
+    def predict(self, X):
+        """Predict with the selected features; needs no GPU.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        out = self._decision(X)
+        return out[:, 0] if self._y_ndim == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

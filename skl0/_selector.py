@@ -1,0 +1,147 @@
+"""L0FeatureSelector: a transformer that keeps the features whose gates stay open."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.feature_selection import SelectorMixin
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseL0
+from ._classifier import L0Classifier
+from ._compat import StrOptions, _fit_context, validate_data
+from ._docstrings import fill
+from ._regressor import L0Regressor
+
+__all__ = ["L0FeatureSelector"]
+
+_CLASSIFICATION_TARGETS = {"binary", "multiclass"}
+
+
+class L0FeatureSelector(SelectorMixin, BaseEstimator):
+    __doc__ = fill(
+        """Select features with Hard Concrete L0 gates trained for the task.
+
+    Trains an :class:`L0Regressor` or :class:`L0Classifier` (detected from
+    ``y``, or set by ``task``) and keeps the features whose gates are open,
+    or exactly ``k`` of them. ``transform``, ``inverse_transform``,
+    ``get_feature_names_out`` and ``set_output`` come from scikit-learn's
+    ``SelectorMixin``, so a DataFrame in gives the selected column names out.
+
+    Parameters
+    ----------
+    %(params)s
+    task : {"auto", "regression", "classification"}, default="auto"
+        ``"auto"`` treats binary and multiclass targets (integers or
+        strings, per :func:`sklearn.utils.multiclass.type_of_target`) as
+        classification and everything else as regression.
+
+    Attributes
+    ----------
+    estimator_ : L0Regressor or L0Classifier
+        The fitted gated model.
+    %(attributes)s
+
+    See Also
+    --------
+    L0Regressor, L0Classifier : The gated predictors behind the selector.
+    sklearn.feature_selection.SelectFromModel : Selection by a threshold.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from skl0 import L0FeatureSelector
+    >>> data = load_breast_cancer(as_frame=True)
+    >>> sel = L0FeatureSelector(k=3, random_state=0).fit(data.data, data.target)
+    >>> sel.transform(data.data).shape
+    (569, 3)
+    >>> len(sel.get_feature_names_out())
+    3
+    """
+    )
+
+    _parameter_constraints = {
+        **BaseL0._parameter_constraints,
+        "task": [StrOptions({"auto", "regression", "classification"})],
+    }
+
+    def __init__(
+        self,
+        lam="auto",
+        k=None,
+        *,
+        task="auto",
+        max_iter=300,
+        learning_rate_init=0.1,
+        init_prob=0.9,
+        temperature=2.0 / 3.0,
+        alpha=1e-4,
+        refit=True,
+        device="auto",
+        dtype="float32",
+        random_state=None,
+        verbose=0,
+    ):
+        self.lam = lam
+        self.k = k
+        self.task = task
+        self.max_iter = max_iter
+        self.learning_rate_init = learning_rate_init
+        self.init_prob = init_prob
+        self.temperature = temperature
+        self.alpha = alpha
+        self.refit = refit
+        self.device = device
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _make_estimator(self, y):
+        task = self.task
+        if task == "auto":
+            task = (
+                "classification"
+                if type_of_target(y) in _CLASSIFICATION_TARGETS
+                else "regression"
+            )
+        cls = L0Classifier if task == "classification" else L0Regressor
+        params = {k_: v for k_, v in self.get_params().items() if k_ != "task"}
+        return cls(**params)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the gated model and record which features stay open.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : L0FeatureSelector
+        """
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], multi_output=True,
+            ensure_min_samples=2, y_numeric=False,
+        )
+        est = self._make_estimator(y).fit(X, y, sample_weight=sample_weight)
+        self.estimator_ = est
+        self.support_ = est.support_
+        self.feature_importances_ = est.feature_importances_
+        self.lam_ = est.lam_
+        self.n_iter_ = est.n_iter_
+        self.loss_curve_ = est.loss_curve_
+        return self
+
+    def _get_support_mask(self):
+        check_is_fitted(self, "support_")
+        return self.support_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags

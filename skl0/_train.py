@@ -1,0 +1,115 @@
+"""Training core: fit gates and head for one ``lam`` or one target ``k``.
+
+Plain functions over torch objects (a problem, a gate, a head, a
+generator); no scikit-learn. The objective is
+
+    task loss + lam * E[number of open gates] + alpha * ||W||^2
+
+with ``E[open gates]`` from eq. 12 of Louizos et al. (2017). With a target
+``k`` the multiplier ``lam`` is adapted by dual ascent so that the expected
+number of open gates approaches ``k`` (the constrained formulation).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+__all__ = ["TrainResult", "train_gates", "NonFiniteLossError"]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised when the training objective becomes NaN or infinite."""
+
+
+@dataclass
+class TrainResult:
+    n_iter: int = 0
+    lam: float = 0.0
+    loss_curve: list = field(default_factory=list)
+
+
+def _check_finite(value, it, lam):
+    if not math.isfinite(value):
+        raise NonFiniteLossError(
+            f"The training loss became {value} at iteration {it} (lam={lam:g}). "
+            "The data may hold extreme values or the step is too large: lower "
+            "learning_rate_init, or check X and y for huge magnitudes."
+        )
+
+
+def train_gates(
+    problem,
+    gate,
+    head,
+    *,
+    lam,
+    k=None,
+    max_iter=300,
+    learning_rate=0.05,
+    alpha=0.0,
+    generator=None,
+    dual_rate=0.1,
+    check_every=25,
+    callback=None,
+):
+    """Minimise task loss + lam * E[L0] (+ alpha * L2) by Adam, in place.
+
+    Parameters
+    ----------
+    problem : DirectProblem or GramProblem
+    gate : skl0.nn.FeatureGate
+    head : torch.nn.Module
+    lam : float
+        L0 price per open gate; with ``k`` it is the starting multiplier.
+    k : int or None
+        Target number of open gates; ``lam`` follows ``k`` by dual ascent.
+    max_iter : int
+    learning_rate : float
+    alpha : float
+        L2 penalty on the head's weights.
+    generator : torch.Generator
+        Noise for the gates.
+    dual_rate : float
+        Step of the multiplicative dual update ``lam *= exp(rate * (L0 - k) / k)``.
+    check_every : int
+        Steps between finiteness checks (each check synchronises the device).
+    callback : callable or None
+        ``callback(iteration, loss, n_open)`` at every check.
+
+    Returns
+    -------
+    TrainResult
+    """
+    params = [gate.log_alpha, *head.parameters()]
+    opt = torch.optim.Adam(params, lr=learning_rate)
+    gate.train()
+    losses = torch.empty(max_iter, dtype=gate.log_alpha.dtype, device=gate.log_alpha.device)
+    lam_t = float(lam)
+    if k is not None and lam_t <= 0:
+        lam_t = 1e-3
+    it = 0
+    for it in range(max_iter):
+        z = gate.sample(generator=generator)
+        data = problem.loss(head, z)
+        l0 = gate.expected_l0()
+        obj = data + lam_t * l0
+        if alpha:
+            obj = obj + alpha * head.l2()
+        opt.zero_grad(set_to_none=True)
+        obj.backward()
+        opt.step()
+        losses[it] = obj.detach()
+        if k is not None:
+            # Dual ascent on the multiplier of the constraint E[L0] = k.
+            excess = (float(l0.detach()) - k) / max(k, 1)
+            lam_t *= math.exp(dual_rate * max(min(excess, 5.0), -5.0))
+        if (it + 1) % check_every == 0 or it + 1 == max_iter:
+            value = float(obj.detach())
+            _check_finite(value, it + 1, lam_t)
+            if callback is not None:
+                callback(it + 1, value, int(gate.mask().sum()))
+    n_iter = it + 1
+    return TrainResult(n_iter=n_iter, lam=lam_t, loss_curve=losses[:n_iter].tolist())

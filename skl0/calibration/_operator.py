@@ -1,0 +1,104 @@
+"""The record-by-target matrix ``M`` on the device, and ``M.T @ w`` with a gradient.
+
+Calibration only ever needs two products: the totals ``M.T @ w`` (forward)
+and ``M @ g`` (the gradient of the loss with respect to the weights, given
+the gradient ``g`` with respect to the totals). For sparse input both are
+sparse CSR matrix-vector products, so ``M`` is kept twice, as CSR of ``M``
+and CSR of ``M.T``, with 32-bit indices where they fit; autograd never sees
+the sparse tensor. A dense ``M`` stays dense and uses plain autograd.
+
+Nothing here densifies a sparse ``M``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+__all__ = ["TotalsOperator"]
+
+
+def _torch_csr(A, device, dtype):
+    """scipy CSR matrix -> torch sparse CSR tensor (int32 indices when they fit)."""
+    A = sp.csr_matrix(A)
+    A.sum_duplicates()  # canonical: sorted indices, no duplicates
+    itype = np.int32 if max(A.nnz, max(A.shape)) < np.iinfo(np.int32).max else np.int64
+    to = dict(device=device)
+    crow = torch.from_numpy(A.indptr.astype(itype, copy=False)).to(**to)
+    col = torch.from_numpy(A.indices.astype(itype, copy=False)).to(**to)
+    val = torch.from_numpy(np.asarray(A.data)).to(device=device, dtype=dtype)
+    return torch.sparse_csr_tensor(crow, col, val, A.shape, check_invariants=False)
+
+
+class _SparseTotals(torch.autograd.Function):
+    """``totals = MT @ w`` whose backward is ``M @ grad_totals``."""
+
+    @staticmethod
+    def forward(ctx, w, MT, M):
+        ctx.M = M
+        return torch.mv(MT, w)
+
+    @staticmethod
+    def backward(ctx, grad_totals):
+        return torch.mv(ctx.M, grad_totals.contiguous()), None, None
+
+
+class TotalsOperator:
+    """``M`` placed on a device, computing totals ``M.T @ w`` differentiably.
+
+    Parameters
+    ----------
+    M : ndarray or scipy sparse matrix of shape (n_records, n_targets)
+        Validated, finite matrix. A sparse matrix is converted to CSR
+        (no densification); an ndarray is kept dense.
+    device : torch.device
+    dtype : torch.dtype
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp, torch
+    >>> from skl0.calibration._operator import TotalsOperator
+    >>> op = TotalsOperator(sp.csr_matrix(np.eye(3)), torch.device("cpu"),
+    ...                     torch.float64)
+    >>> op.totals(torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)).tolist()
+    [1.0, 2.0, 3.0]
+    """
+
+    def __init__(self, M, device, dtype):
+        self.device, self.dtype = device, dtype
+        self.shape = M.shape
+        self.sparse = sp.issparse(M)
+        if self.sparse:
+            M = sp.csr_matrix(M)
+        self._host = M  # kept to restrict rows for the polish, never densified
+        if self.sparse:
+            self._M = _torch_csr(M, device, dtype)
+            self._MT = _torch_csr(M.T, device, dtype)
+        else:
+            self._dense = torch.as_tensor(np.asarray(M), device=device, dtype=dtype)
+
+    def totals(self, w):
+        """``M.T @ w``, differentiable in ``w``."""
+        if self.sparse:
+            return _SparseTotals.apply(w, self._MT, self._M)
+        return w @ self._dense
+
+    def restrict(self, rows):
+        """A new operator on the records ``rows`` only (integer indices)."""
+        rows = np.asarray(rows)
+        return TotalsOperator(self._host[rows], self.device, self.dtype)
+
+    def column_scale(self, w):
+        """``|M|.T @ w``: the size of each total before cancellation (no grad)."""
+        with torch.no_grad():
+            if self.sparse:
+                absT = torch.sparse_csr_tensor(
+                    self._MT.crow_indices(),
+                    self._MT.col_indices(),
+                    self._MT.values().abs(),
+                    self._MT.shape,
+                    check_invariants=False,
+                )
+                return torch.mv(absT, w)
+            return w @ self._dense.abs()

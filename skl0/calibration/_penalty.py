@@ -1,0 +1,62 @@
+"""Penalties on the weights: L0 (with a size controller) and an L2 pull.
+
+* The L0 penalty is ``lam * E[number of kept records]``, the sum of the
+  Hard Concrete ``P(gate != 0)`` from :class:`skl0.nn.SampleGate`.
+* :class:`SizeController` turns ``lam`` into a dual variable when a record
+  count ``k`` is asked for: a target count that falls geometrically from
+  the initial expected count to ``k`` over the first part of training, and
+  a multiplicative dual-ascent step that raises ``lam`` while the expected
+  count is above the target and lowers it while below. The update stays on
+  the device (no host synchronisation per step).
+* :func:`log_pull` is ``mean((log w - log w_ref) ** 2)``, the L2 pull toward
+  the reference weights on the log scale.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["SizeController", "log_pull"]
+
+
+def log_pull(log_w, ref_log_w):
+    """``mean((log_w - ref_log_w) ** 2)``: the L2 pull on the log scale."""
+    d = log_w - ref_log_w
+    return torch.dot(d, d) / d.numel()
+
+
+class SizeController:
+    """Dual ascent on ``lam`` so that ``E[L0]`` reaches ``k``.
+
+    Parameters
+    ----------
+    lam : torch.Tensor
+        Initial ``lam`` (a 0-d tensor on the device); updated in place.
+    k : int
+        Number of records to keep.
+    start : float
+        Expected number of kept records at initialisation.
+    n_anneal : int
+        Steps over which the target count falls from ``start`` to ``k``.
+    step_size : float, default=0.05
+        Dual step: ``lam *= exp(step_size * (E[L0] / target - 1))``, the
+        exponent clipped to ``[-0.5, 0.5]``.
+    """
+
+    def __init__(self, lam, k, start, n_anneal, step_size=0.05):
+        self.lam, self.k = lam, float(k)
+        self.start = max(float(start), self.k)
+        self.n_anneal = max(int(n_anneal), 1)
+        self.step_size = step_size
+
+    def target(self, step):
+        """Target count at ``step``: geometric from ``start`` down to ``k``."""
+        frac = min(step / self.n_anneal, 1.0)
+        return math.exp((1 - frac) * math.log(self.start) + frac * math.log(self.k))
+
+    def update(self, step, expected_l0):
+        """One dual step given the current (detached) ``E[L0]``."""
+        gap = expected_l0 / self.target(step) - 1.0
+        self.lam.mul_(torch.exp((self.step_size * gap).clamp(-0.5, 0.5)))

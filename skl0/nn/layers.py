@@ -1,0 +1,401 @@
+"""Torch layers whose weights are switched on and off by Hard Concrete gates.
+
+``L0Linear`` gates single weights, whole input columns or whole output rows;
+``L0Conv2d`` gates whole output channels. Each layer owns one
+:class:`~skl0.nn.HardConcreteGate` child (``l0_gate``) and never computes a
+Hard Concrete formula itself. In ``train()`` mode a forward pass samples the
+gates (one draw shared by the batch); in ``eval()`` mode it uses the
+deterministic gates of eq. 13, so the output is noise free.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .gates import HardConcreteGate
+from .hard_concrete import BETA, GAMMA, ZETA, check_hard_concrete_params
+
+__all__ = ["L0Linear", "L0Conv2d"]
+
+_LINEAR_GATES = ("weight", "input", "output")
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name}={value!r} is invalid; pass an integer >= 1.")
+    return int(value)
+
+
+def _check_init_sparsity(init_sparsity):
+    if (
+        isinstance(init_sparsity, bool)
+        or not isinstance(init_sparsity, Real)
+        or not math.isfinite(init_sparsity)
+        or not 0 < init_sparsity < 1
+    ):
+        raise ValueError(
+            f"init_sparsity={init_sparsity!r} is invalid; pass the initial "
+            "expected fraction of closed gates, a float strictly between 0 and 1 "
+            "(e.g. 0.1)."
+        )
+    return float(init_sparsity)
+
+
+def _make_gate(shape, init_sparsity, temperature, gamma, zeta, generator, device, dtype):
+    init_sparsity = _check_init_sparsity(init_sparsity)
+    check_hard_concrete_params(temperature, gamma, zeta)
+    gate = HardConcreteGate(shape, 1.0 - init_sparsity, temperature, gamma, zeta)
+    gate.to(device=device, dtype=dtype)
+    gate.generator = generator
+    return gate
+
+
+class _L0LayerMixin:
+    """What L0Linear and L0Conv2d share: gate plumbing, folding, statistics.
+
+    Subclasses define ``gate`` (the mode), ``l0_gate`` and ``_broadcast(z)``,
+    which shapes gate values to multiply ``weight``.
+    """
+
+    @property
+    def bias_gated(self):
+        """Whether the bias is switched off with its gate (output gates)."""
+        return self.gate == "output"
+
+    @property
+    def generator(self):
+        """``torch.Generator`` for the gate noise (``None``: torch's default)."""
+        return self.l0_gate.generator
+
+    @generator.setter
+    def generator(self, generator):
+        self.l0_gate.generator = generator
+
+    def gated_parameters(self, z=None):
+        """Weight and bias multiplied by gate values ``z``.
+
+        Parameters
+        ----------
+        z : torch.Tensor or None
+            Gate values shaped like ``l0_gate.log_alpha``; ``None`` draws them
+            as ``forward`` does (sampled in train mode, deterministic in eval).
+
+        Returns
+        -------
+        weight, bias : torch.Tensor, torch.Tensor or None
+        """
+        z = self.l0_gate.gates() if z is None else z
+        weight = self.weight * self._broadcast(z)
+        bias = self.bias
+        if bias is not None and self.bias_gated:
+            bias = bias * z
+        return weight, bias
+
+    def folded_parameters(self):
+        """Weight and bias with the deterministic gates (eq. 13) multiplied in.
+
+        A plain layer holding these computes exactly the eval-mode output.
+        """
+        with torch.no_grad():
+            weight, bias = self.gated_parameters(self.l0_gate.deterministic())
+        return weight.detach().clone(), None if bias is None else bias.detach().clone()
+
+    def weight_mask(self):
+        """Boolean mask, shaped like ``weight``, of weights with an open gate.
+
+        Uses the deterministic gates only: independent of ``train()`` /
+        ``eval()`` mode and of noise.
+        """
+        return self._broadcast(self.l0_gate.mask()).expand_as(self.weight)
+
+    def expected_l2(self):
+        """Expected squared L2 norm of the gated parameters (Louizos et al. eq. 14).
+
+        Each gated parameter's square is weighted by ``P(gate != 0)`` (eq. 12):
+        ``sum_j P(z_j != 0) * theta_j**2``. A bias is included only when its
+        gate switches it off (``gate="output"``). Differentiable in both the
+        weights and ``log_alpha``.
+        """
+        prob = self.l0_gate.prob_open()
+        total = (self._broadcast(prob) * self.weight.pow(2)).sum()
+        if self.bias is not None and self.bias_gated:
+            total = total + (prob * self.bias.pow(2)).sum()
+        return total
+
+    def parameter_counts(self):
+        """``(n_params, kept_params)``: weights and bias, and those left on.
+
+        ``kept_params`` counts parameters whose deterministic gate is open
+        (an ungated bias is always kept); ``log_alpha`` is not counted.
+        """
+        mask = self.l0_gate.mask()
+        n_params = self.weight.numel()
+        kept = int(self.weight_mask().sum())
+        if self.bias is not None:
+            n_params += self.bias.numel()
+            kept += int(mask.sum()) if self.bias_gated else self.bias.numel()
+        return n_params, kept
+
+    def _plain_copy(self, plain):
+        weight, bias = self.folded_parameters()
+        with torch.no_grad():
+            plain.weight.copy_(weight)
+            if bias is not None:
+                plain.bias.copy_(bias)
+        return plain.train(self.training)
+
+    def _gate_repr(self):
+        return f", gate={self.gate!r}, init_sparsity={self.init_sparsity:g}"
+
+
+class L0Linear(_L0LayerMixin, nn.Linear):
+    """A linear layer with Hard Concrete gates on weights, inputs or outputs.
+
+    ``y = x @ (W * z)^T + b`` where ``z`` holds one gate per weight
+    (``gate="weight"``), per input feature, closing whole columns of ``W``
+    (``gate="input"``), or per output unit, closing whole rows of ``W`` and
+    their bias (``gate="output"``). Add ``skl0.nn.l0_penalty(model)`` to the
+    loss to push gates shut; ``skl0.nn.prune`` then removes them.
+
+    Parameters
+    ----------
+    in_features : int
+        Size of each input sample.
+    out_features : int
+        Size of each output sample.
+    bias : bool, default=True
+        Learn an additive bias.
+    init_sparsity : float, default=0.1
+        Initial expected fraction of closed gates, strictly in (0, 1): every
+        gate starts with ``P(gate != 0) = 1 - init_sparsity`` (eq. 12).
+    temperature : float, default=2/3
+        Hard Concrete temperature ``beta`` (> 0); see
+        :func:`skl0.nn.set_temperature` to anneal it.
+    gate : {"weight", "input", "output"}, default="weight"
+        What one gate switches off: a single weight, an input column or an
+        output row (with its bias).
+    gamma : float, default=-0.1
+        Lower stretch limit of the Hard Concrete distribution (< 0).
+    zeta : float, default=1.1
+        Upper stretch limit (> 1).
+    generator : torch.Generator or None, default=None
+        Source of the gate noise in training mode; ``None`` uses torch's
+        default generator.
+    device, dtype : optional
+        Passed to :class:`torch.nn.Linear` and to the gate.
+
+    Attributes
+    ----------
+    weight : torch.nn.Parameter of shape (out_features, in_features)
+        Weights before gating.
+    bias : torch.nn.Parameter of shape (out_features,) or None
+    l0_gate : HardConcreteGate
+        The gates: shape ``(out_features, in_features)``, ``(in_features,)``
+        or ``(out_features,)`` for the three modes.
+
+    See Also
+    --------
+    L0Conv2d : Gates on output channels of a convolution.
+    skl0.nn.prune : Remove closed gates, giving smaller plain layers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skl0.nn import L0Linear
+    >>> layer = L0Linear(4, 3, gate="input", init_sparsity=0.25)
+    >>> round((1 - layer.l0_gate.prob_open().mean()).item(), 6)
+    0.25
+    >>> layer.eval()(torch.ones(2, 4)).shape
+    torch.Size([2, 3])
+    >>> tuple(layer.weight_mask().shape)
+    (3, 4)
+    """
+
+    def __init__(
+        self,
+        in_features,
+        out_features,
+        bias=True,
+        init_sparsity=0.1,
+        temperature=BETA,
+        gate="weight",
+        gamma=GAMMA,
+        zeta=ZETA,
+        generator=None,
+        device=None,
+        dtype=None,
+    ):
+        in_features = _check_positive_int("in_features", in_features)
+        out_features = _check_positive_int("out_features", out_features)
+        if gate not in _LINEAR_GATES:
+            raise ValueError(
+                f"gate={gate!r} is not supported; pass 'weight' (one gate per "
+                "weight), 'input' (one per input feature) or 'output' (one per "
+                "output unit)."
+            )
+        shape = {
+            "weight": (out_features, in_features),
+            "input": (in_features,),
+            "output": (out_features,),
+        }[gate]
+        l0_gate = _make_gate(
+            shape, init_sparsity, temperature, gamma, zeta, generator, device, dtype
+        )
+        super().__init__(in_features, out_features, bias, device=device, dtype=dtype)
+        self.gate = gate
+        self.init_sparsity = float(init_sparsity)
+        self.l0_gate = l0_gate
+
+    def _broadcast(self, z):
+        if self.gate == "input":
+            return z.unsqueeze(0)
+        if self.gate == "output":
+            return z.unsqueeze(1)
+        return z
+
+    def reset_parameters(self):
+        """Re-draw the weights and set every gate back to ``1 - init_sparsity``."""
+        super().reset_parameters()
+        if "l0_gate" in self._modules:
+            self.l0_gate.reset_parameters()
+
+    def forward(self, x):
+        weight, bias = self.gated_parameters()
+        return F.linear(x, weight, bias)
+
+    def to_plain(self):
+        """A plain :class:`torch.nn.Linear` computing this layer's eval output."""
+        plain = nn.Linear(
+            self.in_features,
+            self.out_features,
+            self.bias is not None,
+            device=self.weight.device,
+            dtype=self.weight.dtype,
+        )
+        return self._plain_copy(plain)
+
+    def extra_repr(self):
+        return super().extra_repr() + self._gate_repr()
+
+
+class L0Conv2d(_L0LayerMixin, nn.Conv2d):
+    """A 2-D convolution with one Hard Concrete gate per output channel.
+
+    A closed gate switches off a whole filter and its bias (structured
+    sparsity), so :func:`skl0.nn.prune` can drop the channel and shrink both
+    this convolution and the layer reading its output.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels in the input and produced by the convolution.
+    kernel_size, stride, padding, dilation, groups, bias, padding_mode
+        As in :class:`torch.nn.Conv2d`.
+    init_sparsity : float, default=0.1
+        Initial expected fraction of closed channel gates, strictly in (0, 1).
+    temperature : float, default=2/3
+        Hard Concrete temperature ``beta`` (> 0).
+    gamma : float, default=-0.1
+        Lower stretch limit (< 0).
+    zeta : float, default=1.1
+        Upper stretch limit (> 1).
+    generator : torch.Generator or None, default=None
+        Source of the gate noise in training mode.
+    device, dtype : optional
+        Passed to :class:`torch.nn.Conv2d` and to the gate.
+
+    Attributes
+    ----------
+    weight : torch.nn.Parameter
+        Filters before gating, ``(out_channels, in_channels / groups, kH, kW)``.
+    bias : torch.nn.Parameter of shape (out_channels,) or None
+    l0_gate : HardConcreteGate
+        One gate per output channel.
+    gate : str
+        Always ``"output"``.
+
+    See Also
+    --------
+    L0Linear : Gates for fully connected layers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skl0.nn import L0Conv2d
+    >>> conv = L0Conv2d(3, 8, kernel_size=3, padding=1, init_sparsity=0.5)
+    >>> conv.eval()(torch.ones(1, 3, 5, 5)).shape
+    torch.Size([1, 8, 5, 5])
+    >>> tuple(conv.l0_gate.log_alpha.shape)
+    (8,)
+    """
+
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        init_sparsity=0.1,
+        temperature=BETA,
+        gamma=GAMMA,
+        zeta=ZETA,
+        generator=None,
+        device=None,
+        dtype=None,
+    ):
+        in_channels = _check_positive_int("in_channels", in_channels)
+        out_channels = _check_positive_int("out_channels", out_channels)
+        l0_gate = _make_gate(
+            (out_channels,), init_sparsity, temperature, gamma, zeta, generator,
+            device, dtype,
+        )
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation,
+            groups, bias, padding_mode, device=device, dtype=dtype,
+        )
+        self.gate = "output"
+        self.init_sparsity = float(init_sparsity)
+        self.l0_gate = l0_gate
+
+    def _broadcast(self, z):
+        return z.view(-1, 1, 1, 1)
+
+    def reset_parameters(self):
+        """Re-draw the filters and set every gate back to ``1 - init_sparsity``."""
+        super().reset_parameters()
+        if "l0_gate" in self._modules:
+            self.l0_gate.reset_parameters()
+
+    def forward(self, x):
+        weight, bias = self.gated_parameters()
+        return self._conv_forward(x, weight, bias)
+
+    def to_plain(self):
+        """A plain :class:`torch.nn.Conv2d` computing this layer's eval output."""
+        plain = nn.Conv2d(
+            self.in_channels,
+            self.out_channels,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            self.bias is not None,
+            self.padding_mode,
+            device=self.weight.device,
+            dtype=self.weight.dtype,
+        )
+        return self._plain_copy(plain)
+
+    def extra_repr(self):
+        return super().extra_repr() + self._gate_repr()

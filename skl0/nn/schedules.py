@@ -1,0 +1,166 @@
+"""Temperature schedules for Hard Concrete gates, and a helper to apply them.
+
+A schedule is a callable ``step -> temperature``. Call
+``set_temperature(model, schedule(step))`` once per optimizer step to anneal
+every gate in the model; lower temperatures give gates closer to 0/1.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+from .gates import hard_concrete_gates
+from .hard_concrete import GAMMA, ZETA, check_hard_concrete_params
+
+__all__ = [
+    "TemperatureSchedule",
+    "ExponentialTemperature",
+    "LinearTemperature",
+    "set_temperature",
+]
+
+
+def _check_temperature(name, value):
+    try:
+        return check_hard_concrete_params(value, GAMMA, ZETA)[0]
+    except ValueError as exc:
+        raise ValueError(f"{name}={value!r} is not a valid temperature: {exc}") from None
+
+
+def _check_step(step):
+    if isinstance(step, bool) or not isinstance(step, Integral) or step < 0:
+        raise ValueError(f"step={step!r} is invalid; pass the step number, an integer >= 0.")
+    return int(step)
+
+
+class TemperatureSchedule:
+    """Base class: a temperature moving from ``start`` to ``end`` in ``n_steps``.
+
+    Subclasses define ``_interpolate(fraction)`` for ``fraction`` in [0, 1].
+    Steps past ``n_steps`` keep the ``end`` temperature.
+
+    Parameters
+    ----------
+    start : float
+        Temperature at step 0 (> 0).
+    end : float
+        Temperature from step ``n_steps`` on (> 0).
+    n_steps : int
+        Length of the annealing phase (>= 1).
+    """
+
+    def __init__(self, start, end, n_steps):
+        self.start = _check_temperature("start", start)
+        self.end = _check_temperature("end", end)
+        if isinstance(n_steps, bool) or not isinstance(n_steps, Integral) or n_steps < 1:
+            raise ValueError(
+                f"n_steps={n_steps!r} is invalid; pass the number of annealing "
+                "steps, an integer >= 1."
+            )
+        self.n_steps = int(n_steps)
+
+    def __call__(self, step):
+        step = _check_step(step)
+        return self._interpolate(min(step, self.n_steps) / self.n_steps)
+
+    def _interpolate(self, fraction):
+        raise NotImplementedError
+
+    def __repr__(self):
+        return (
+            f"{type(self).__name__}(start={self.start:g}, end={self.end:g}, "
+            f"n_steps={self.n_steps})"
+        )
+
+
+class ExponentialTemperature(TemperatureSchedule):
+    """Geometric annealing: ``start * (end / start) ** (step / n_steps)``.
+
+    Parameters
+    ----------
+    start : float
+        Temperature at step 0 (> 0).
+    end : float
+        Temperature from step ``n_steps`` on (> 0).
+    n_steps : int
+        Length of the annealing phase (>= 1).
+
+    See Also
+    --------
+    LinearTemperature : Straight-line annealing.
+    set_temperature : Apply a temperature to every gate of a model.
+
+    Examples
+    --------
+    >>> from skl0.nn import ExponentialTemperature
+    >>> schedule = ExponentialTemperature(1.0, 0.25, n_steps=2)
+    >>> [schedule(step) for step in range(4)]
+    [1.0, 0.5, 0.25, 0.25]
+    """
+
+    def _interpolate(self, fraction):
+        if fraction >= 1:
+            return self.end
+        return self.start * (self.end / self.start) ** fraction
+
+
+class LinearTemperature(TemperatureSchedule):
+    """Straight-line annealing from ``start`` to ``end`` over ``n_steps``.
+
+    Parameters
+    ----------
+    start : float
+        Temperature at step 0 (> 0).
+    end : float
+        Temperature from step ``n_steps`` on (> 0).
+    n_steps : int
+        Length of the annealing phase (>= 1).
+
+    Examples
+    --------
+    >>> from skl0.nn import LinearTemperature
+    >>> schedule = LinearTemperature(1.0, 0.5, n_steps=2)
+    >>> [schedule(step) for step in range(3)]
+    [1.0, 0.75, 0.5]
+    """
+
+    def _interpolate(self, fraction):
+        return self.start + fraction * (self.end - self.start)
+
+
+def set_temperature(model, temperature):
+    """Set the temperature of every Hard Concrete gate in ``model``.
+
+    Covers the gates of ``L0Linear`` / ``L0Conv2d`` and bare gates alike. The
+    value is checked for each gate (``check_hard_concrete_params``) before
+    any gate changes. Masks and deterministic gates do not depend on the
+    temperature; sampling and ``P(gate != 0)`` do.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    temperature : float
+        New temperature ``beta`` (> 0), e.g. ``schedule(step)``.
+
+    Returns
+    -------
+    n_gates : int
+        Number of gate modules updated.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from skl0.nn import ExponentialTemperature, L0Linear, set_temperature
+    >>> model = nn.Sequential(L0Linear(3, 4), nn.ReLU(), L0Linear(4, 1))
+    >>> schedule = ExponentialTemperature(1.0, 0.5, n_steps=100)
+    >>> set_temperature(model, schedule(100))
+    2
+    >>> model[0].l0_gate.temperature
+    0.5
+    """
+    gates = hard_concrete_gates(model)
+    for gate in gates:
+        check_hard_concrete_params(temperature, gate.gamma, gate.zeta)
+    for gate in gates:
+        gate.set_temperature(temperature)
+    return len(gates)
