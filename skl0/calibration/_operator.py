@@ -12,6 +12,8 @@ Nothing here densifies a sparse ``M``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -28,7 +30,13 @@ def _torch_csr(A, device, dtype):
     crow = torch.from_numpy(A.indptr.astype(itype, copy=False)).to(**to)
     col = torch.from_numpy(A.indices.astype(itype, copy=False)).to(**to)
     val = torch.from_numpy(np.asarray(A.data)).to(device=device, dtype=dtype)
-    return torch.sparse_csr_tensor(crow, col, val, A.shape, check_invariants=False)
+    return _csr(crow, col, val, A.shape)
+
+
+def _csr(crow, col, val, shape):
+    with warnings.catch_warnings():  # "sparse CSR support is in beta state"
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(crow, col, val, shape, check_invariants=False)
 
 
 class _SparseTotals(torch.autograd.Function):
@@ -93,12 +101,11 @@ class TotalsOperator:
         """``|M|.T @ w``: the size of each total before cancellation (no grad)."""
         with torch.no_grad():
             if self.sparse:
-                absT = torch.sparse_csr_tensor(
+                absT = _csr(
                     self._MT.crow_indices(),
                     self._MT.col_indices(),
                     self._MT.values().abs(),
                     self._MT.shape,
-                    check_invariants=False,
                 )
                 return torch.mv(absT, w)
             return w @ self._dense.abs()

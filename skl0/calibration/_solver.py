@@ -32,11 +32,60 @@ def _adam(params, lr):
         return torch.optim.Adam(params, lr=lr, foreach=True)
 
 
+class _ActiveSet:
+    """The records still in play: their operator, log-weights, gates, optimizer.
+
+    Records whose gate has ``P(gate != 0) < prune_tol`` are almost never
+    sampled open again and get no data gradient while closed, so
+    :meth:`compact` drops them from the computation: every later step costs
+    O(records still in play) instead of O(N). Their last log-weights and
+    ``log_alpha`` are written back to the full-length arrays.
+    """
+
+    def __init__(self, op, log_w, make_gate, learning_rate):
+        n = log_w.numel()
+        self.make_gate, self.lr = make_gate, learning_rate
+        self.index = torch.arange(n, device=log_w.device)
+        self.op = op
+        self.log_w = log_w.detach().clone().requires_grad_(True)
+        self.gate = make_gate(n)
+        self.full_log_w = self.log_w.detach().clone()
+        self.full_log_alpha = self.gate.log_alpha.detach().clone()
+        self.optimizer = _adam([self.log_w, self.gate.log_alpha], learning_rate)
+
+    def sync(self):
+        """Write the current values back into the full-length arrays."""
+        self.full_log_w[self.index] = self.log_w.detach()
+        self.full_log_alpha[self.index] = self.gate.log_alpha.detach()
+
+    def compact(self, keep):
+        """Keep only the records where the boolean tensor ``keep`` is True."""
+        self.sync()
+        sub = torch.nonzero(keep).squeeze(1)
+        self.index = self.index[sub]
+        self.op = self.op.restrict(sub.cpu().numpy())
+        old_params = [self.log_w, self.gate.log_alpha]
+        self.log_w = self.log_w.detach()[sub].clone().requires_grad_(True)
+        gate = self.make_gate(sub.numel())
+        with torch.no_grad():
+            gate.log_alpha.copy_(self.gate.log_alpha[sub])
+        self.gate = gate
+        new_params = [self.log_w, self.gate.log_alpha]
+        old_state = self.optimizer.state
+        self.optimizer = _adam(new_params, self.lr)
+        for old, new in zip(old_params, new_params):
+            if old in old_state:
+                self.optimizer.state[new] = {
+                    key: (val[sub].clone() if val.ndim == 1 else val.clone())
+                    for key, val in old_state[old].items()
+                }
+
+
 def fit_gated(
     op,
     datafit,
     log_w,
-    gate,
+    make_gate,
     *,
     lam,
     k=None,
@@ -45,6 +94,8 @@ def fit_gated(
     max_iter=1000,
     learning_rate=0.05,
     anneal_fraction=0.5,
+    prune_tol=1e-2,
+    check_every=25,
     generator=None,
     callback=None,
 ):
@@ -58,8 +109,8 @@ def fit_gated(
         ``datafit(totals) -> scalar loss``.
     log_w : torch.Tensor of shape (N,)
         Initial log-weights (copied, not modified).
-    gate : skl0.nn.SampleGate
-        The record gates, already on the device; trained in place.
+    make_gate : callable
+        ``make_gate(n) -> skl0.nn.SampleGate`` on the device, in the dtype.
     lam : float
         Penalty per kept record (initial dual variable when ``k`` is set).
     k : int or None
@@ -67,54 +118,71 @@ def fit_gated(
     l2 : float
         Strength of the log-scale pull toward ``ref_log_w``.
     ref_log_w : torch.Tensor or None
-        Reference log-weights for the pull (needed when ``l2 > 0``). With
-        ``k`` set, ``log(N / k)`` is added so the kept records can carry
-        the dropped ones' share.
+        Reference log-weights for the pull (needed when ``l2 > 0``).
+        ``log(N / k)`` (``log(N / E[L0])`` without ``k``) is added so the
+        kept records can carry the dropped ones' share.
     max_iter : int
     learning_rate : float
     anneal_fraction : float
         Share of ``max_iter`` over which the target count falls to ``k``.
+    prune_tol : float
+        Records whose ``P(gate != 0)`` falls below it leave the computation
+        (checked every ``check_every`` steps; never fewer than ``k`` stay).
+        0 disables pruning.
+    check_every : int
     generator : torch.Generator or None
         Noise source of the gates.
     callback : callable or None
-        ``callback(step, loss_tensor, gate)`` after each step.
+        ``callback(step, loss_tensor, expected_l0_tensor)`` after each step.
 
     Returns
     -------
-    log_w : torch.Tensor
+    log_w : torch.Tensor of shape (N,)
         Trained log-weights (detached).
+    log_alpha : torch.Tensor of shape (N,)
+        Trained gate parameters; pruned records keep their last values.
     loss_curve : torch.Tensor of shape (max_iter,)
         Objective (data fit plus penalties) at each step.
     lam : float
         Final ``lam``.
     """
-    log_w = log_w.detach().clone().requires_grad_(True)
-    gate.train()
-    optimizer = _adam([log_w, gate.log_alpha], learning_rate)
+    act = _ActiveSet(op, log_w, make_gate, learning_rate)
+    n = log_w.numel()
+    floor = 1 if k is None else int(k)
     lam_t = torch.tensor(float(lam), device=log_w.device, dtype=log_w.dtype)
     controller = None
     if k is not None:
-        start = float(gate.expected_l0())
+        start = float(act.gate.expected_l0().detach())
         controller = SizeController(lam_t, k, start, anneal_fraction * max_iter)
-        if ref_log_w is not None:
-            ref_log_w = ref_log_w + math.log(log_w.numel() / k)
     losses = torch.empty(max_iter, device=log_w.device, dtype=log_w.dtype)
     for step in range(max_iter):
-        optimizer.zero_grad(set_to_none=True)
-        weights = torch.exp(log_w) * gate.sample(generator=generator)
-        expected_l0 = gate.expected_l0()
-        loss = datafit(op.totals(weights)) + lam_t * expected_l0
+        act.optimizer.zero_grad(set_to_none=True)
+        weights = torch.exp(act.log_w) * act.gate.sample(generator=generator)
+        expected_l0 = act.gate.expected_l0()
+        loss = datafit(act.op.totals(weights)) + lam_t * expected_l0
         if l2 > 0:
-            loss = loss + l2 * log_pull(log_w, ref_log_w)
+            kept = float(k) if k is not None else expected_l0.detach().clamp_min(1.0)
+            shift = torch.log(n / torch.as_tensor(kept, device=log_w.device))
+            loss = loss + l2 * log_pull(act.log_w, ref_log_w[act.index] + shift)
         loss.backward()
-        optimizer.step()
+        act.optimizer.step()
         losses[step] = loss.detach()
         if controller is not None:
             controller.update(step, expected_l0.detach())
         if callback is not None:
-            callback(step, losses[step], gate)
-    gate.eval()
-    return log_w.detach(), losses, float(lam_t)
+            callback(step, losses[step], expected_l0.detach())
+        if prune_tol > 0 and (step + 1) % check_every == 0 and act.index.numel() > floor:
+            with torch.no_grad():
+                prob = act.gate.prob_open()
+                keep = prob >= prune_tol
+                n_keep = int(keep.sum())
+                if n_keep < floor:
+                    keep = prob >= torch.topk(prob, floor).values[-1]
+                    n_keep = int(keep.sum())
+            if n_keep <= 0.7 * act.index.numel():
+                act.compact(keep)
+    act.sync()
+    return act.full_log_w, act.full_log_alpha, losses, float(lam_t)
 
 
 def polish(

@@ -1,0 +1,167 @@
+"""Input checks for sparse calibration; every error says what to pass instead.
+
+None of these functions modifies its inputs; a sparse ``M`` stays sparse.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "check_targets",
+    "check_record_weights",
+    "check_target_weights",
+    "check_target_groups",
+    "check_finite_matrix",
+    "check_reachable",
+    "default_target_names",
+]
+
+
+def default_target_names(n_targets):
+    """``["target_0", "target_1", ...]``."""
+    return np.asarray([f"target_{j}" for j in range(n_targets)], dtype=object)
+
+
+def check_finite_matrix(M):
+    """Raise if ``M`` (ndarray or scipy sparse) holds NaN or infinity."""
+    values = M.data if sp.issparse(M) else M
+    bad = ~np.isfinite(values)
+    if bad.any():
+        kind = "NaN" if np.isnan(values[bad]).any() else "infinity"
+        raise ValueError(
+            f"M contains {int(bad.sum())} {kind} value(s); every entry of M must be "
+            "finite. Replace missing contributions by 0 (or drop those records) "
+            "before calling fit."
+        )
+
+
+def _as_1d_float(name, values, length, what):
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(
+            f"{name} must be one-dimensional, got an array of shape {arr.shape}; "
+            f"pass one value per {what}."
+        )
+    if arr.shape[0] != length:
+        raise ValueError(
+            f"{name} has {arr.shape[0]} entries but M has {length} {what}s; "
+            f"pass exactly one value per {what} (len({name}) == {length})."
+        )
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError(
+            f"{name} contains {int(bad.sum())} NaN or infinite value(s) (first at "
+            f"position {int(np.flatnonzero(bad)[0])}); pass finite numbers only."
+        )
+    return arr
+
+
+def check_targets(targets, n_targets, names=None):
+    """Targets as a float64 array, aligned to ``names`` if both are named.
+
+    Parameters
+    ----------
+    targets : array-like or pandas.Series of shape (Q,)
+    n_targets : int
+        Number of columns of ``M``.
+    names : ndarray of str or None
+        Column names of ``M`` (from a DataFrame), if any.
+
+    Returns
+    -------
+    targets : ndarray of shape (Q,)
+    names : ndarray of str or None
+        ``names``, or the Series index when ``M`` had none.
+    """
+    if hasattr(targets, "index") and hasattr(targets, "to_numpy"):  # a Series
+        index = np.asarray(targets.index, dtype=object)
+        string_index = all(isinstance(v, str) for v in index)
+        if names is not None and string_index:
+            missing = [n for n in names if n not in set(index)]
+            if missing:
+                raise ValueError(
+                    f"targets has no value for {len(missing)} column(s) of M, e.g. "
+                    f"{missing[:3]}; pass a Series indexed by every column name of M."
+                )
+            targets = targets.reindex(names)
+        elif names is None and string_index:
+            names = index
+        targets = targets.to_numpy(dtype=np.float64)
+    return _as_1d_float("targets", targets, n_targets, "target column"), names
+
+
+def check_record_weights(sample_weight, n_records):
+    """Initial weights: ones by default, else finite and strictly positive."""
+    if sample_weight is None:
+        return np.ones(n_records)
+    w = _as_1d_float("sample_weight", sample_weight, n_records, "record (row)")
+    if (w <= 0).any():
+        i = int(np.flatnonzero(w <= 0)[0])
+        raise ValueError(
+            f"sample_weight must be strictly positive, but sample_weight[{i}]={w[i]!r}; "
+            "drop records with a zero initial weight from M (and sample_weight) first."
+        )
+    return w
+
+
+def check_target_weights(target_weights, n_targets):
+    """Per-target importance: ones by default, else finite, >= 0, not all 0."""
+    if target_weights is None:
+        return np.ones(n_targets)
+    w = _as_1d_float("target_weights", target_weights, n_targets, "target column")
+    if (w < 0).any() or not (w > 0).any():
+        raise ValueError(
+            "target_weights must be >= 0 with at least one > 0, got min="
+            f"{w.min()!r}, max={w.max()!r}; pass non-negative importances."
+        )
+    return w
+
+
+def check_target_groups(target_groups, n_targets):
+    """Group labels, one per target, or None."""
+    if target_groups is None:
+        return None
+    groups = np.asarray(target_groups)
+    if groups.ndim != 1 or groups.shape[0] != n_targets:
+        raise ValueError(
+            f"target_groups has shape {groups.shape} but M has {n_targets} target "
+            f"columns; pass one group label per target (len == {n_targets})."
+        )
+    return groups
+
+
+def _column_extremes(M):
+    if sp.issparse(M):
+        M = sp.csc_matrix(M)
+        return (
+            np.asarray(M.min(axis=0).toarray()).ravel(),
+            np.asarray(M.max(axis=0).toarray()).ravel(),
+        )
+    if M.shape[0] == 0:
+        return np.zeros(M.shape[1]), np.zeros(M.shape[1])
+    return M.min(axis=0), M.max(axis=0)
+
+
+def check_reachable(M, targets, names):
+    """Raise for a target that no non-negative weighting of the records reaches.
+
+    A non-zero total whose column in ``M`` is all zero, a negative total whose
+    column is all >= 0, and a positive total whose column is all <= 0.
+    """
+    col_min, col_max = _column_extremes(M)
+    problems = (
+        ((col_min == 0) & (col_max == 0) & (targets != 0), "its column of M is all zero"),
+        ((col_min >= 0) & (targets < 0), "its column of M has no negative entry"),
+        ((col_max <= 0) & (targets > 0), "its column of M has no positive entry"),
+    )
+    for bad, why in problems:
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"target {names[j]!r} (column {j}) = {targets[j]!r} cannot be reached "
+                f"by non-negative weights because {why} ({int(bad.sum())} such "
+                "target(s) in all); fix that target or its column of M, or drop "
+                "that column from M and its entry from targets."
+            )
