@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -148,7 +149,7 @@ class SparseCalibrator(BaseEstimator):
     True
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "k": [Interval(Integral, 1, None, closed="left"), None],
         "lam": [Interval(Real, 0, None, closed="left")],
         "target_weights": ["array-like", None],
@@ -259,7 +260,7 @@ class SparseCalibrator(BaseEstimator):
         generator = make_generator(self.random_state, device)
         op = TotalsOperator(M, device, dtype)
 
-        as_t = lambda a: torch.as_tensor(a, device=device, dtype=dtype)  # noqa: E731
+        as_t = lambda a: torch.tensor(a, device=device, dtype=dtype)
         ref_log_w = as_t(np.log(w0))
         scales = np.abs(targets)
         zero = scales == 0
@@ -268,7 +269,9 @@ class SparseCalibrator(BaseEstimator):
             scales[zero] = np.where(size[zero] > 0, size[zero], 1.0)
         coef = target_coefficients(len(targets), target_weights, groups)
         datafit = RelativeSquaredError(as_t(targets), as_t(scales), as_t(coef))
-        log_w = ref_log_w + torch.log(datafit.best_scale(op.totals(torch.exp(ref_log_w))))
+        log_w = ref_log_w + torch.log(
+            datafit.best_scale(op.totals(torch.exp(ref_log_w)))
+        )
 
         progress = Progress(self.verbose, self.max_iter + self.polish_iter)
         try:
@@ -301,7 +304,9 @@ class SparseCalibrator(BaseEstimator):
                 z = torch.maximum(gate.deterministic()[kept], prob[kept])
                 start = log_w[kept] + torch.log(z)
             n_kept = progress.n_kept = kept.numel()
-            ref_kept = ref_log_w[kept] + (math.log(n_records / n_kept) if n_kept else 0.0)
+            ref_kept = ref_log_w[kept] + (
+                math.log(n_records / n_kept) if n_kept else 0.0
+            )
             v, polish_curve = polish(
                 op.restrict(kept.cpu().numpy()),
                 datafit,
@@ -317,7 +322,9 @@ class SparseCalibrator(BaseEstimator):
 
         weights = np.zeros(n_records)
         # exp(-700) > 0 in float64: a kept record never ends at an exact zero.
-        weights[kept.cpu().numpy()] = np.exp(np.maximum(v.cpu().numpy().astype(np.float64), -700))
+        weights[kept.cpu().numpy()] = np.exp(
+            np.maximum(v.cpu().numpy().astype(np.float64), -700)
+        )
         self._set_fitted(weights, M, targets, scales, names, prob)
         self.loss_curve_ = torch.cat([gated_curve, polish_curve]).cpu().numpy()
         self.n_iter_ = int(self.loss_curve_.shape[0])

@@ -24,9 +24,11 @@ __all__ = ["TotalsOperator"]
 def _torch_csr(A, device, dtype):
     """scipy CSR matrix -> torch sparse CSR tensor (int32 indices when they fit)."""
     A = sp.csr_matrix(A)
-    A.sum_duplicates()  # canonical: sorted indices, no duplicates
+    if not A.has_canonical_format:  # sort indices, sum duplicates, on a copy
+        A = A.copy()
+        A.sum_duplicates()
     itype = np.int32 if max(A.nnz, max(A.shape)) < np.iinfo(np.int32).max else np.int64
-    to = dict(device=device)
+    to = {"device": device}
     crow = torch.from_numpy(A.indptr.astype(itype, copy=False)).to(**to)
     col = torch.from_numpy(A.indices.astype(itype, copy=False)).to(**to)
     val = torch.from_numpy(np.asarray(A.data)).to(device=device, dtype=dtype)
@@ -84,7 +86,7 @@ class TotalsOperator:
             self._M = _torch_csr(M, device, dtype)
             self._MT = _torch_csr(M.T, device, dtype)
         else:
-            self._dense = torch.as_tensor(np.asarray(M), device=device, dtype=dtype)
+            self._dense = torch.tensor(np.asarray(M), device=device, dtype=dtype)
 
     def totals(self, w):
         """``M.T @ w``, differentiable in ``w``."""

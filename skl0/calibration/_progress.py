@@ -44,7 +44,9 @@ class Progress:
         if self.bar is not None:
             self.bar.update(1)
             if self.done % self.every == 0 or self.done == self.total:
-                self.bar.set_postfix(stage=stage, loss=f"{float(loss):.3g}", kept=kept())
+                self.bar.set_postfix(
+                    stage=stage, loss=f"{float(loss):.3g}", kept=kept()
+                )
         elif self.done % self.print_every == 0 or self.done == self.total:
             print(
                 f"[SparseCalibrator] step {self.done}/{self.total} {stage}: "

@@ -16,8 +16,6 @@ Losses are collected on the device and copied to the host once at the end.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from ._penalty import SizeController, log_pull
@@ -171,7 +169,11 @@ def fit_gated(
             controller.update(step, expected_l0.detach())
         if callback is not None:
             callback(step, losses[step], expected_l0.detach())
-        if prune_tol > 0 and (step + 1) % check_every == 0 and act.index.numel() > floor:
+        if (
+            prune_tol > 0
+            and (step + 1) % check_every == 0
+            and act.index.numel() > floor
+        ):
             with torch.no_grad():
                 prob = act.gate.prob_open()
                 keep = prob >= prune_tol

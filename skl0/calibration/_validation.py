@@ -9,12 +9,12 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = [
-    "check_targets",
-    "check_record_weights",
-    "check_target_weights",
-    "check_target_groups",
     "check_finite_matrix",
     "check_reachable",
+    "check_record_weights",
+    "check_target_groups",
+    "check_target_weights",
+    "check_targets",
     "default_target_names",
 ]
 
@@ -100,8 +100,9 @@ def check_record_weights(sample_weight, n_records):
     if (w <= 0).any():
         i = int(np.flatnonzero(w <= 0)[0])
         raise ValueError(
-            f"sample_weight must be strictly positive, but sample_weight[{i}]={w[i]!r}; "
-            "drop records with a zero initial weight from M (and sample_weight) first."
+            "sample_weight must be strictly positive, but "
+            f"sample_weight[{i}]={float(w[i])!r}; drop records whose initial weight "
+            "is <= 0 from M and sample_weight first."
         )
     return w
 
@@ -152,7 +153,10 @@ def check_reachable(M, targets, names):
     """
     col_min, col_max = _column_extremes(M)
     problems = (
-        ((col_min == 0) & (col_max == 0) & (targets != 0), "its column of M is all zero"),
+        (
+            (col_min == 0) & (col_max == 0) & (targets != 0),
+            "its column of M is all zero",
+        ),
         ((col_min >= 0) & (targets < 0), "its column of M has no negative entry"),
         ((col_max <= 0) & (targets > 0), "its column of M has no positive entry"),
     )
@@ -160,8 +164,8 @@ def check_reachable(M, targets, names):
         if bad.any():
             j = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"target {names[j]!r} (column {j}) = {targets[j]!r} cannot be reached "
-                f"by non-negative weights because {why} ({int(bad.sum())} such "
+                f"target {names[j]!r} (column {j}) = {float(targets[j])!r} cannot be "
+                f"reached by non-negative weights because {why} ({int(bad.sum())} such "
                 "target(s) in all); fix that target or its column of M, or drop "
                 "that column from M and its entry from targets."
             )

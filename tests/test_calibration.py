@@ -1,0 +1,295 @@
+"""Tests of skl0.calibration: SparseCalibrator and make_survey (small, fast)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from scipy.optimize import nnls
+from sklearn.base import clone
+
+from skl0.calibration import SparseCalibrator, make_survey
+from skl0.calibration._datafit import target_coefficients
+
+FAST = {"max_iter": 150, "polish_iter": 150, "random_state": 0}
+
+
+def consistent_system(n=60, q=6, seed=0):
+    """Non-negative M and totals that a positive weighting reproduces exactly."""
+    rng = np.random.RandomState(seed)
+    M = rng.binomial(1, 0.4, size=(n, q)) * rng.uniform(1, 3, size=(n, q))
+    M[:, 0] = 1.0  # a population count
+    w_true = rng.uniform(5, 15, size=n)
+    return M, M.T @ w_true, np.full(n, 10.0)
+
+
+@pytest.fixture(scope="module")
+def survey():
+    return make_survey(
+        n_records=600,
+        n_regions=3,
+        n_age_bands=3,
+        n_income_brackets=2,
+        noise=0.0,
+        random_state=0,
+    )
+
+
+# -- make_survey -------------------------------------------------------------
+
+
+def test_make_survey_shapes_and_sparsity():
+    M, targets, w0, names = make_survey(
+        n_records=1000, n_regions=4, n_age_bands=5, n_income_brackets=3, random_state=1
+    )
+    q = 4 * (5 + 3 + 1) + 5 * 3
+    assert sp.isspmatrix_csr(M) and M.shape == (1000, q)
+    assert targets.shape == (q,) and w0.shape == (1000,) and len(names) == q
+    assert len(set(names)) == q
+    assert M.nnz <= 1000 * 14 and M.min() >= 0
+    assert (targets > 0).all() and (w0 > 0).all()
+    M2, targets2, _, _ = make_survey(
+        n_records=1000, n_regions=4, n_age_bands=5, n_income_brackets=3, random_state=1
+    )
+    assert (M != M2).nnz == 0 and np.array_equal(targets, targets2)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"n_records": 0}, "n_records=0"), ({"noise": -0.1}, "noise=-0.1")],
+)
+def test_make_survey_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_survey(**kwargs)
+
+
+# -- fitted state ---------------------------------------------------------------
+
+
+def test_exactly_k_records_and_exact_zeros(survey):
+    M, targets, w0, _ = survey
+    cal = SparseCalibrator(k=40, **FAST).fit(M, targets, sample_weight=w0)
+    assert cal.n_records_kept_ == 40 == cal.support_.sum()
+    assert (cal.weights_ >= 0).all()
+    np.testing.assert_array_equal(cal.weights_ == 0, ~cal.support_)
+    np.testing.assert_array_equal(
+        cal.get_support(indices=True), np.flatnonzero(cal.support_)
+    )
+    assert cal.weights_.shape == (600,) and cal.gate_probs_.shape == (600,)
+    assert cal.n_features_in_ == M.shape[1]
+    assert cal.n_iter_ == 300 == cal.loss_curve_.shape[0]
+    np.testing.assert_allclose(cal.totals_, M.T @ cal.weights_)
+    assert np.abs(cal.relative_errors_).mean() < 0.05
+
+
+def test_lam_controls_sparsity(survey):
+    M, targets, w0, _ = survey
+    small = SparseCalibrator(lam=1e-7, **FAST).fit(M, targets, sample_weight=w0)
+    large = SparseCalibrator(lam=1e-3, **FAST).fit(M, targets, sample_weight=w0)
+    assert large.n_records_kept_ < small.n_records_kept_
+    np.testing.assert_array_equal(large.weights_ == 0, ~large.support_)
+
+
+def test_everything_dropped_warns():
+    M, targets, w0 = consistent_system()
+    cal = SparseCalibrator(lam=1e3, max_iter=200, polish_iter=10, random_state=0)
+    with pytest.warns(UserWarning, match="No record was kept"):
+        cal.fit(M, targets, sample_weight=w0)
+    assert cal.n_records_kept_ == 0 and (cal.weights_ == 0).all()
+
+
+def test_matches_direct_nnls_without_sparsity():
+    M, targets, w0 = consistent_system()
+    cal = SparseCalibrator(
+        lam=0.0,
+        prune_tol=0.0,
+        max_iter=100,
+        polish_iter=1500,
+        learning_rate=0.05,
+        dtype="float64",
+        random_state=0,
+    ).fit(M, targets, sample_weight=w0)
+    assert cal.n_records_kept_ == M.shape[0]  # no gate closed
+    # The direct non-negative least-squares solve on the same relative scale.
+    w_nnls, _ = nnls(M.T / targets[:, None], np.ones_like(targets))
+    np.testing.assert_allclose(M.T @ w_nnls, targets, rtol=1e-8)
+    np.testing.assert_allclose(cal.totals_, targets, rtol=1e-4)
+    np.testing.assert_allclose(cal.totals_, M.T @ w_nnls, rtol=1e-4)
+
+
+def test_report_uses_dataframe_names_and_aligns_series():
+    M, targets, w0 = consistent_system(q=4)
+    names = ["people", "a", "b", "c"]
+    frame = pd.DataFrame(M, columns=names)
+    shuffled = pd.Series(targets, index=names)[["c", "people", "b", "a"]]
+    params = dict(k=30, dtype="float64", **FAST)
+    cal = SparseCalibrator(**params).fit(frame, shuffled, sample_weight=w0)
+    ref = SparseCalibrator(**params).fit(M, targets, sample_weight=w0)
+    report = cal.calibration_report_
+    assert list(report.index) == names
+    assert list(report.columns) == ["target", "achieved", "relative_error"]
+    np.testing.assert_allclose(report["target"], targets)
+    np.testing.assert_allclose(cal.weights_, ref.weights_, rtol=1e-6)
+    assert list(cal.feature_names_in_) == names
+    assert list(ref.calibration_report_.index) == [f"target_{j}" for j in range(4)]
+
+
+def test_series_names_without_dataframe():
+    M, targets, _w0 = consistent_system(q=3)
+    cal = SparseCalibrator(k=20, **FAST).fit(
+        M, pd.Series(targets, index=["x", "y", "z"])
+    )
+    assert list(cal.calibration_report_.index) == ["x", "y", "z"]
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_sparse_and_dense_agree(fmt):
+    M, targets, w0 = consistent_system()
+    params = dict(k=25, dtype="float64", **FAST)
+    dense = SparseCalibrator(**params).fit(M, targets, sample_weight=w0)
+    sparse = SparseCalibrator(**params).fit(sp.coo_matrix(M).asformat(fmt), targets, w0)
+    np.testing.assert_array_equal(dense.support_, sparse.support_)
+    np.testing.assert_allclose(dense.weights_, sparse.weights_, rtol=1e-6)
+
+
+def test_zero_target_is_reachable():
+    M, targets, w0 = consistent_system(q=4)
+    M[:, 3] = np.where(np.arange(M.shape[0]) < 5, 1.0, 0.0)
+    targets = targets.copy()
+    targets[3] = 0.0
+    cal = SparseCalibrator(k=30, **FAST).fit(M, targets, sample_weight=w0)
+    assert np.isfinite(cal.relative_errors_).all()
+    assert cal.totals_[3] < 0.05 * 10 * 5  # most of that column's weight is gone
+
+
+def test_target_weights_and_groups_set_coefficients():
+    np.testing.assert_allclose(target_coefficients(4), [0.25] * 4)
+    np.testing.assert_allclose(
+        target_coefficients(4, np.array([2.0, 1, 1, 1]), ["g", "g", "g", "h"]),
+        [2 / 6, 1 / 6, 1 / 6, 1 / 2],
+    )
+    M, targets, w0 = consistent_system(q=4)
+    cal = SparseCalibrator(
+        k=10, target_weights=[1, 1, 1, 100], target_groups=[0, 0, 1, 1], **FAST
+    ).fit(M, targets, sample_weight=w0)
+    assert cal.n_records_kept_ == 10
+
+
+# -- reproducibility and side effects ---------------------------------------------
+
+
+def test_same_seed_same_result_and_global_rng_untouched(survey):
+    M, targets, w0, _ = survey
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    first = SparseCalibrator(k=50, **FAST).fit(M, targets, sample_weight=w0)
+    second = SparseCalibrator(k=50, **FAST).fit(M, targets, sample_weight=w0)
+    assert torch.equal(before, torch.get_rng_state())
+    np.testing.assert_array_equal(first.weights_, second.weights_)
+    np.testing.assert_array_equal(first.loss_curve_, second.loss_curve_)
+    other = SparseCalibrator(k=50, max_iter=150, polish_iter=150, random_state=1)
+    other.fit(M, targets, sample_weight=w0)
+    assert not np.array_equal(first.loss_curve_, other.loss_curve_)
+
+
+def test_inputs_and_params_not_mutated(survey):
+    M, targets, w0, _ = survey
+    M_copy, targets_copy, w0_copy = M.copy(), targets.copy(), w0.copy()
+    dense = M.toarray()
+    dense_copy = dense.copy()
+    cal = SparseCalibrator(k=40, **FAST)
+    params = cal.get_params()
+    cal.fit(M, targets, sample_weight=w0)
+    cal.fit(dense, targets, sample_weight=w0)
+    assert (M != M_copy).nnz == 0
+    np.testing.assert_array_equal(dense, dense_copy)
+    np.testing.assert_array_equal(targets, targets_copy)
+    np.testing.assert_array_equal(w0, w0_copy)
+    assert cal.get_params() == params
+    clone(cal)
+
+
+def test_verbose_progress(survey, capsys):
+    M, targets, w0, _ = survey
+    SparseCalibrator(k=40, max_iter=20, polish_iter=20, verbose=1, random_state=0).fit(
+        M, targets, sample_weight=w0
+    )
+    captured = capsys.readouterr()
+    assert "SparseCalibrator" in captured.err + captured.out
+
+
+# -- errors -------------------------------------------------------------------------
+
+
+def _bad(M=None, targets=None, w0=None, **params):
+    base_M, base_t, base_w = consistent_system(n=10, q=4)
+    M = base_M if M is None else M
+    targets = base_t if targets is None else targets
+    w0 = base_w if w0 is None else w0
+    return lambda: SparseCalibrator(max_iter=2, polish_iter=2, **params).fit(
+        M, targets, w0
+    )
+
+
+def _with(array, index, value):
+    array = np.array(array, dtype=float)
+    array[index] = value
+    return array
+
+
+M10, T10, W10 = consistent_system(n=10, q=4)
+
+
+@pytest.mark.parametrize(
+    "fit, match",
+    [
+        (_bad(M=_with(M10, (0, 1), np.nan)), r"M contains 1 NaN"),
+        (_bad(M=sp.csr_matrix(_with(M10, (2, 0), np.inf))), r"M contains 1 infinity"),
+        (_bad(targets=_with(T10, 1, np.inf)), r"targets contains 1 NaN or infinite"),
+        (_bad(w0=_with(W10, 3, np.nan)), r"sample_weight contains 1 NaN"),
+        (_bad(targets=T10[:3]), r"targets has 3 entries but M has 4 target"),
+        (_bad(w0=W10[:9]), r"sample_weight has 9 entries but M has 10 record"),
+        (_bad(w0=_with(W10, 0, 0.0)), r"sample_weight must be strictly positive"),
+        (_bad(k=11), r"k=11 is larger than the 10 records .* pass k <= 10"),
+        (
+            _bad(M=_with(M10, (slice(None), 2), 0.0)),
+            r"target 'target_2' \(column 2\) = .* cannot be reached .* all zero",
+        ),
+        (
+            _bad(targets=_with(T10, 1, -5.0)),
+            r"target 'target_1' .* = -5.0 cannot be reached .* no negative entry",
+        ),
+        (
+            _bad(M=-M10),
+            r"cannot be reached .* no positive entry",
+        ),
+        (_bad(target_weights=[1, 1, 1]), r"target_weights has 3 entries"),
+        (_bad(target_groups=[1, 1]), r"target_groups has shape \(2,\)"),
+        (_bad(lam=-1.0), r"'lam' parameter"),
+        (_bad(dtype="float16"), r"'dtype' parameter"),
+        (_bad(device="tpu:0"), r"device='tpu:0'"),
+    ],
+)
+def test_errors_say_what_to_do(fit, match):
+    with pytest.raises(ValueError, match=match):
+        fit()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_without_cuda_is_an_error():
+    with pytest.raises(ValueError, match="device='cuda'.*CUDA is not available"):
+        _bad(device="cuda")()
+
+
+def test_device_cuda_agrees_with_cpu():
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    M, targets, w0 = consistent_system()
+    params = dict(k=25, dtype="float64", **FAST)
+    cpu = SparseCalibrator(device="cpu", **params).fit(sp.csr_matrix(M), targets, w0)
+    gpu = SparseCalibrator(device="cuda", **params).fit(sp.csr_matrix(M), targets, w0)
+    assert gpu.n_records_kept_ == 25
+    assert (
+        np.abs(gpu.relative_errors_).mean()
+        < 2 * np.abs(cpu.relative_errors_).mean() + 1e-3
+    )
