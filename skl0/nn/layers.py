@@ -46,7 +46,9 @@ def _check_init_sparsity(init_sparsity):
     return float(init_sparsity)
 
 
-def _make_gate(shape, init_sparsity, temperature, gamma, zeta, generator, device, dtype):
+def _make_gate(
+    shape, init_sparsity, temperature, gamma, zeta, generator, device, dtype
+):
     init_sparsity = _check_init_sparsity(init_sparsity)
     check_hard_concrete_params(temperature, gamma, zeta)
     gate = HardConcreteGate(shape, 1.0 - init_sparsity, temperature, gamma, zeta)
@@ -356,12 +358,27 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
         in_channels = _check_positive_int("in_channels", in_channels)
         out_channels = _check_positive_int("out_channels", out_channels)
         l0_gate = _make_gate(
-            (out_channels,), init_sparsity, temperature, gamma, zeta, generator,
-            device, dtype,
+            (out_channels,),
+            init_sparsity,
+            temperature,
+            gamma,
+            zeta,
+            generator,
+            device,
+            dtype,
         )
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation,
-            groups, bias, padding_mode, device=device, dtype=dtype,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device=device,
+            dtype=dtype,
         )
         self.gate = "output"
         self.init_sparsity = float(init_sparsity)

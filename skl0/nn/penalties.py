@@ -15,7 +15,7 @@ from numbers import Real
 import pandas as pd
 import torch
 
-from .gates import HardConcreteGate, hard_concrete_gates
+from .gates import FeatureGate, HardConcreteGate, SampleGate, hard_concrete_gates
 from .layers import _L0LayerMixin
 
 __all__ = ["l0_penalty", "l0l2_penalty", "sparsity_report"]
@@ -120,6 +120,9 @@ def l0l2_penalty(model, l0=1.0, l2=1.0):
     return total
 
 
+_BARE_GATE_KIND = {FeatureGate: "features", SampleGate: "records"}
+
+
 def _gate_row(name, module, gate):
     with torch.no_grad():
         n_gates = gate.log_alpha.numel()
@@ -129,8 +132,9 @@ def _gate_row(name, module, gate):
         with torch.no_grad():
             n_params, kept = module.parameter_counts()
         mode = module.gate
-    else:  # a bare gate: what it gates are features or records
-        n_params, kept, mode = n_gates, open_gates, None
+    else:  # a bare gate: it gates features or records, not parameters
+        n_params, kept = n_gates, open_gates
+        mode = _BARE_GATE_KIND.get(type(module), "custom")
     return {
         "layer": name or "(root)",
         "type": type(module).__name__,
@@ -161,8 +165,11 @@ def sparsity_report(model, as_frame=True):
     Returns
     -------
     pandas.DataFrame or list of dict
-        Columns: ``layer`` (qualified name), ``type``, ``gate`` (mode, or
-        ``None`` for a bare gate), ``n_gates``, ``open_gates``,
+        Columns: ``layer`` (qualified name), ``type``, ``gate`` (what one
+        gate switches off: ``"weight"``, ``"input"`` or ``"output"`` for a
+        layer, ``"features"`` / ``"records"`` for a ``FeatureGate`` /
+        ``SampleGate``, ``"custom"`` for another bare gate), ``n_gates``,
+        ``open_gates``,
         ``expected_l0`` (sum of ``P(gate != 0)``), ``n_params`` (weights and
         bias; for a bare gate, the features or records it gates),
         ``kept_params`` (those whose gate is open) and ``frac_kept``.
@@ -189,8 +196,15 @@ def sparsity_report(model, as_frame=True):
             rows.append(_gate_row(name, module, module))
     if as_frame:
         columns = [
-            "layer", "type", "gate", "n_gates", "open_gates", "expected_l0",
-            "n_params", "kept_params", "frac_kept",
+            "layer",
+            "type",
+            "gate",
+            "n_gates",
+            "open_gates",
+            "expected_l0",
+            "n_params",
+            "kept_params",
+            "frac_kept",
         ]
         return pd.DataFrame(rows, columns=columns)
     return rows

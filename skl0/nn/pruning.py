@@ -243,10 +243,10 @@ def _shrink_link(seq, i, j, path, flattened):
     foldable = _is_linear(consumer) or _no_padding(consumer)
     col_dead = (w_units == 0).all(2).all(0)
     remove = col_dead | (row_dead & ok & ((value == 0) | foldable))
-    if not remove.any():
-        return False
     if remove.all():  # keep one unit so that no layer is empty
         remove[0] = False
+    if not remove.any():
+        return False
     fold = remove & ~col_dead & (value != 0)
     if fold.any():
         shift = (w_units[:, fold, :].sum(2) * value[fold]).sum(1)

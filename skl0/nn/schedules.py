@@ -24,12 +24,16 @@ def _check_temperature(name, value):
     try:
         return check_hard_concrete_params(value, GAMMA, ZETA)[0]
     except ValueError as exc:
-        raise ValueError(f"{name}={value!r} is not a valid temperature: {exc}") from None
+        raise ValueError(
+            f"{name}={value!r} is not a valid temperature: {exc}"
+        ) from None
 
 
 def _check_step(step):
     if isinstance(step, bool) or not isinstance(step, Integral) or step < 0:
-        raise ValueError(f"step={step!r} is invalid; pass the step number, an integer >= 0.")
+        raise ValueError(
+            f"step={step!r} is invalid; pass the step number, an integer >= 0."
+        )
     return int(step)
 
 
@@ -52,7 +56,11 @@ class TemperatureSchedule:
     def __init__(self, start, end, n_steps):
         self.start = _check_temperature("start", start)
         self.end = _check_temperature("end", end)
-        if isinstance(n_steps, bool) or not isinstance(n_steps, Integral) or n_steps < 1:
+        if (
+            isinstance(n_steps, bool)
+            or not isinstance(n_steps, Integral)
+            or n_steps < 1
+        ):
             raise ValueError(
                 f"n_steps={n_steps!r} is invalid; pass the number of annealing "
                 "steps, an integer >= 1."
