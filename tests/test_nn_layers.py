@@ -1,0 +1,208 @@
+"""L0Linear / L0Conv2d: gate modes, initial sparsity, train/eval, noise, errors."""
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from skl0.nn import (
+    FeatureGate,
+    HardConcreteGate,
+    L0Conv2d,
+    L0Linear,
+    set_generator,
+    sparsity_report,
+)
+
+MODES = ["weight", "input", "output"]
+
+
+def _close(gate, index):
+    with torch.no_grad():
+        gate.log_alpha[index] = -20.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("init_sparsity", [0.05, 0.3, 0.5, 0.9])
+def test_linear_init_sparsity_is_exact(mode, init_sparsity):
+    layer = L0Linear(7, 5, gate=mode, init_sparsity=init_sparsity)
+    closed = 1 - layer.l0_gate.prob_open().detach()
+    assert closed.mean().item() == pytest.approx(init_sparsity, abs=1e-6)
+    # every gate starts the same, so the fraction is exact gate by gate
+    assert torch.allclose(closed, torch.full_like(closed, init_sparsity), atol=1e-6)
+    assert layer.init_sparsity == init_sparsity
+
+
+@pytest.mark.parametrize("init_sparsity", [0.1, 0.75])
+def test_conv_init_sparsity_is_exact(init_sparsity):
+    conv = L0Conv2d(2, 6, 3, init_sparsity=init_sparsity)
+    closed = 1 - conv.l0_gate.prob_open().detach()
+    assert closed.mean().item() == pytest.approx(init_sparsity, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "mode, shape", [("weight", (5, 7)), ("input", (7,)), ("output", (5,))]
+)
+def test_linear_gate_shapes(mode, shape):
+    layer = L0Linear(7, 5, gate=mode)
+    assert isinstance(layer.l0_gate, HardConcreteGate)
+    assert tuple(layer.l0_gate.log_alpha.shape) == shape
+    assert layer.weight_mask().shape == layer.weight.shape
+    assert layer(torch.randn(3, 7)).shape == (3, 5)
+    assert layer(torch.randn(2, 4, 7)).shape == (2, 4, 5)
+
+
+def test_conv_gates_output_channels():
+    conv = L0Conv2d(3, 4, 3, padding=1).eval()
+    assert tuple(conv.l0_gate.log_alpha.shape) == (4,)
+    _close(conv.l0_gate, [1, 3])
+    out = conv(torch.randn(2, 3, 6, 6))
+    assert out.shape == (2, 4, 6, 6)
+    assert torch.all(out[:, [1, 3]] == 0)  # filter and bias switched off
+    assert torch.all(out[:, [0, 2]] != 0)
+    assert conv.weight_mask()[[1, 3]].sum() == 0
+
+
+def test_closed_gates_switch_off_what_they_gate():
+    x = torch.randn(4, 6)
+    out_layer = L0Linear(6, 3, gate="output").eval()
+    _close(out_layer.l0_gate, 1)
+    assert torch.all(out_layer(x)[:, 1] == 0)
+
+    in_layer = L0Linear(6, 3, gate="input").eval()
+    _close(in_layer.l0_gate, 2)
+    x2 = x.clone()
+    x2[:, 2] = 100.0
+    torch.testing.assert_close(in_layer(x), in_layer(x2))
+
+    w_layer = L0Linear(6, 3, gate="weight").eval()
+    _close(w_layer.l0_gate, (0, 4))
+    assert not w_layer.weight_mask()[0, 4]
+    assert w_layer.weight_mask().sum() == 17
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_eval_uses_deterministic_gates(mode):
+    layer = L0Linear(5, 4, gate=mode).eval()
+    x = torch.randn(3, 5)
+    weight, bias = layer.folded_parameters()
+    torch.testing.assert_close(layer(x), F.linear(x, weight, bias))
+    torch.testing.assert_close(layer(x), layer(x))
+    torch.testing.assert_close(layer.to_plain()(x), layer(x))
+
+
+@pytest.mark.parametrize("make", [lambda: L0Linear(5, 4), lambda: L0Conv2d(5, 4, 1)])
+def test_train_mode_samples_and_trains_gates(make):
+    layer = make().train()
+    layer.generator = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 5) if isinstance(layer, L0Linear) else torch.randn(3, 5, 2, 2)
+    first, second = layer(x), layer(x)
+    assert not torch.equal(first, second)
+    first.sum().backward()
+    assert layer.l0_gate.log_alpha.grad is not None
+    assert layer.weight.grad is not None
+
+
+def test_masks_do_not_depend_on_mode_or_noise():
+    layer = L0Linear(6, 5, gate="weight")
+    with torch.no_grad():
+        layer.l0_gate.log_alpha.normal_(
+            0, 3, generator=torch.Generator().manual_seed(0)
+        )
+    layer.train()
+    mask_train = layer.weight_mask().clone()
+    report_train = sparsity_report(layer)
+    layer(torch.randn(2, 6))  # draws noise
+    layer.eval()
+    assert torch.equal(mask_train, layer.weight_mask())
+    assert report_train.equals(sparsity_report(layer))
+
+
+def test_generator_makes_training_reproducible_without_global_seed():
+    base = nn.Sequential(
+        FeatureGate(4), L0Linear(4, 3, gate="input"), L0Conv2d(1, 2, 1)
+    )
+
+    def run():
+        model = copy.deepcopy(base).train()
+        set_generator(model, torch.Generator().manual_seed(42))
+        x = torch.ones(2, 4)
+        h = model[1](model[0](x))
+        return h, model[2](h.reshape(2, 1, 3, 1))
+
+    state = torch.get_rng_state()
+    a, b = run(), run()
+    assert torch.equal(torch.get_rng_state(), state)  # global RNG untouched
+    for left, right in zip(a, b, strict=True):
+        torch.testing.assert_close(left, right)
+
+
+def test_generator_argument_and_property():
+    gen = torch.Generator().manual_seed(3)
+    layer = L0Linear(3, 2, generator=gen)
+    assert layer.generator is gen and layer.l0_gate.generator is gen
+    conv = L0Conv2d(1, 2, 1, generator=gen)
+    assert conv.generator is gen
+    copy.deepcopy(layer)  # the generator does not block copies
+
+
+def test_reset_parameters_restores_init_sparsity():
+    layer = L0Linear(4, 4, gate="output", init_sparsity=0.3)
+    _close(layer.l0_gate, 0)
+    layer.reset_parameters()
+    closed = 1 - layer.l0_gate.prob_open().detach()
+    assert torch.allclose(closed, torch.full_like(closed, 0.3), atol=1e-6)
+
+
+def test_expected_l2_counts_bias_only_when_gated():
+    layer = L0Linear(2, 2, gate="output", init_sparsity=0.5)
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+        layer.bias.fill_(2.0)
+    assert layer.expected_l2().item() == pytest.approx(0.5 * (4 * 1 + 2 * 4))
+    layer = L0Linear(2, 2, gate="input", init_sparsity=0.5)
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+    assert layer.expected_l2().item() == pytest.approx(0.5 * 4)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"init_sparsity": 0.0}, "init_sparsity=0.0"),
+        ({"init_sparsity": 1}, "init_sparsity=1"),
+        ({"init_sparsity": float("nan")}, "init_sparsity=nan"),
+        ({"init_sparsity": True}, "init_sparsity=True"),
+        ({"gate": "rows"}, "gate='rows'"),
+        ({"temperature": 0.0}, "temperature=0.0"),
+        ({"gamma": 0.5}, "gamma=0.5"),
+        ({"zeta": 0.9}, "zeta=0.9"),
+        ({"in_features": 0}, "in_features=0"),
+        ({"out_features": 2.5}, "out_features=2.5"),
+    ],
+)
+def test_linear_bad_arguments(kwargs, match):
+    params = {"in_features": 3, "out_features": 2, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        L0Linear(**params)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"out_channels": 0}, "out_channels=0"),
+        ({"init_sparsity": -0.1}, "init_sparsity=-0.1"),
+        ({"temperature": -1.0}, "temperature=-1.0"),
+    ],
+)
+def test_conv_bad_arguments(kwargs, match):
+    params = {"in_channels": 3, "out_channels": 2, "kernel_size": 3, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        L0Conv2d(**params)
+
+
+def test_set_generator_rejects_non_generator():
+    with pytest.raises(ValueError, match="generator=0"):
+        set_generator(L0Linear(2, 2), 0)
