@@ -1,0 +1,366 @@
+"""Selection quality of skl0 against its peers on data with a known support.
+
+Every method sees the same seeded training data; each table row reports,
+as the mean over seeds, the F1 / precision / recall of the selected set
+against the true support, a held-out score of a plain linear model refit
+on the selected columns, the fit time and the number of selected features.
+
+Run ``python benchmarks/selection.py --help`` for the options, and see
+``benchmarks/README.md`` for the tasks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+import _common as C  # also puts the repository root on sys.path
+
+from skl0.datasets import make_sparse_classification, make_sparse_regression
+
+N_TEST = 1000
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    task: str  # "regression" or "classification"
+    n_train: int
+    n_features: int
+    rho: float
+    snr: float | None  # regression only
+    k: int = 10
+    coef_range: tuple = (1.0, 3.0)
+
+    @property
+    def score_name(self):
+        return "held-out R^2" if self.task == "regression" else "held-out acc"
+
+    def describe(self):
+        noise = f", SNR {self.snr:g}" if self.task == "regression" else ""
+        kind = "linear" if self.task == "regression" else "logistic"
+        return (f"{kind}, n_train={self.n_train}, n_test={N_TEST}, p={self.n_features}, "
+                f"{self.k} true features, |coef| in {list(self.coef_range)}, "
+                f"Toeplitz rho={self.rho:g}{noise}")
+
+    def make(self, seed):
+        """Train/test split of one draw of ``n_train + N_TEST`` samples."""
+        n = self.n_train + N_TEST
+        common = dict(n_samples=n, n_features=self.n_features, n_informative=self.k,
+                      rho=self.rho, coef_range=self.coef_range, random_state=seed)
+        if self.task == "regression":
+            X, y, _, support = make_sparse_regression(snr=self.snr, **common)
+        else:
+            X, y, _, support = make_sparse_classification(**common)
+        m = self.n_train
+        return X[:m], y[:m], X[m:], y[m:], support
+
+
+TASKS = {
+    t.name: t
+    for t in [
+        Task("reg200", "regression", n_train=1000, n_features=200, rho=0.5, snr=3.0),
+        Task("reg2000", "regression", n_train=500, n_features=2000, rho=0.5, snr=3.0),
+        Task("logit500", "classification", n_train=2000, n_features=500, rho=0.5, snr=None),
+        Task("hard", "regression", n_train=200, n_features=1000, rho=0.8, snr=1.0),
+    ]
+}
+
+
+# --------------------------------------------------------------------------- methods
+
+
+@dataclass
+class Context:
+    task: Task
+    seed: int
+    quick: bool
+
+
+@dataclass
+class Method:
+    """A selection method; ``run`` may return several rows from one fit."""
+
+    key: str  # name used by --methods
+    family: str  # also accepted by --methods
+    rows: list  # row names, in table order
+    run: Callable  # run(X, y, ctx) -> list[C.Selection]
+    available: Callable  # () -> None if usable, else the reason it is skipped
+    note: str = ""  # printed once under the tables
+
+
+def _needs(module, attr=None):
+    def check():
+        mod, reason = C.try_import(module)
+        if mod is None:
+            return f"`import {module}` failed ({reason})"
+        if attr is not None and not hasattr(mod, attr):
+            return f"`{module}.{attr}` does not exist yet"
+        return None
+
+    return check
+
+
+def _skl0(k_from_task):
+    def run(X, y, ctx):
+        from skl0 import L0FeatureSelector
+
+        k = ctx.task.k if k_from_task else None
+        sel = L0FeatureSelector(k=k, random_state=ctx.seed).fit(X, y)
+        return [C.Selection(None, np.asarray(sel.get_support(), bool))]
+
+    return run
+
+
+def _lasso_cv(X, y, ctx):
+    from sklearn.feature_selection import SelectFromModel
+    from sklearn.linear_model import LassoCV, LogisticRegressionCV
+
+    if ctx.task.task == "regression":
+        est = LassoCV(cv=5, random_state=ctx.seed)
+    else:
+        # l1_ratios=(1,) is sklearn >= 1.8's spelling of penalty="l1"; the
+        # explicit scoring / use_legacy_attributes silence 1.8-1.9 FutureWarnings.
+        est = LogisticRegressionCV(Cs=10, l1_ratios=(1.0,), solver="liblinear", cv=5,
+                                   scoring="neg_log_loss", use_legacy_attributes=False,
+                                   random_state=ctx.seed)
+    sel = SelectFromModel(est).fit(X, y)
+    return [C.Selection(None, sel.get_support())]
+
+
+def _kbest(X, y, ctx):
+    from sklearn.feature_selection import SelectKBest, f_classif, f_regression
+
+    score = f_regression if ctx.task.task == "regression" else f_classif
+    sel = SelectKBest(score, k=ctx.task.k).fit(X, y)
+    return [C.Selection(None, sel.get_support())]
+
+
+def _abess(k_from_task):
+    def run(X, y, ctx):
+        import abess
+
+        cls = abess.LinearRegression if ctx.task.task == "regression" else abess.LogisticRegression
+        # Defaults otherwise: path_type="seq", ic_type="ebic", support sizes
+        # 0..min(p, n / (log log n * log p)) when support_size is None.
+        est = cls(support_size=ctx.task.k) if k_from_task else cls()
+        est.fit(X, y)
+        mask = np.asarray(est.coef_).reshape(X.shape[1], -1).any(axis=1)
+        return [C.Selection(None, mask)]
+
+    return run
+
+
+# LassoNet: hidden_dims=(10,), everything else at the package defaults
+# (path_multiplier=1.02, n_iters=(1000, 100), patience=(100, 10)) in the full
+# run; --quick coarsens the path and caps the epochs.
+LASSONET_FULL = dict(hidden_dims=(10,))
+LASSONET_QUICK = dict(hidden_dims=(10,), path_multiplier=1.25, n_iters=(100, 10), patience=(10, 3))
+LASSONET_VAL_SIZE = 0.2
+
+
+def _lassonet(X, y, ctx):
+    import torch
+    from lassonet import LassoNetClassifier, LassoNetRegressor
+    from sklearn.model_selection import train_test_split
+
+    regression = ctx.task.task == "regression"
+    X_tr, X_val, y_tr, y_val = train_test_split(
+        X, y, test_size=LASSONET_VAL_SIZE, random_state=ctx.seed,
+        stratify=None if regression else y)
+    if regression:  # LassoNet's examples standardize y; its MSE is not scale-free
+        mu, sd = y_tr.mean(), y_tr.std()
+        y_tr, y_val = (y_tr - mu) / sd, (y_val - mu) / sd
+    cls = LassoNetRegressor if regression else LassoNetClassifier
+    params = LASSONET_QUICK if ctx.quick else LASSONET_FULL
+    est = cls(**params, verbose=0, random_state=ctx.seed, torch_seed=ctx.seed)
+    with torch.random.fork_rng():  # LassoNet calls torch.manual_seed(torch_seed)
+        path = est.path(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    best = min(range(len(path)), key=lambda i: path[i].val_loss)
+    best_mask = path[best].selected.cpu().numpy().astype(bool)
+    importances = np.asarray(est.feature_importances_, float)
+    top = np.argsort(-importances, kind="stable")[: ctx.task.k]
+    top_mask = np.zeros(X.shape[1], bool)
+    top_mask[top] = True
+    dense_note = "best-val was the dense model" if best == 0 else ""
+    return [C.Selection("LassoNet best-val", best_mask, dense_note),
+            C.Selection("LassoNet top-k", top_mask)]
+
+
+def _methods():
+    return [
+        Method("skl0-k", "skl0", ["skl0 (k=true)"], _skl0(True),
+               _needs("skl0", "L0FeatureSelector")),
+        Method("skl0-auto", "skl0", ["skl0 (k=None, lam=auto)"], _skl0(False),
+               _needs("skl0", "L0FeatureSelector")),
+        Method("lasso-cv", "sklearn", ["sklearn L1-CV"], _lasso_cv, _needs("sklearn"),
+               note="sklearn L1-CV: SelectFromModel(LassoCV(cv=5)) for regression, "
+                    "SelectFromModel(LogisticRegressionCV(Cs=10, l1_ratios=(1,), "
+                    "solver='liblinear', cv=5, scoring='neg_log_loss')) for classification."),
+        Method("kbest", "sklearn", ["SelectKBest (k=true)"], _kbest, _needs("sklearn"),
+               note="SelectKBest: f_regression / f_classif univariate scores."),
+        Method("abess-k", "abess", ["abess (k=true)"], _abess(True), _needs("abess")),
+        Method("abess-ic", "abess", ["abess (EBIC path)"], _abess(False), _needs("abess"),
+               note="abess (EBIC path): package defaults, path_type='seq', ic_type='ebic', "
+                    "default support-size range."),
+        Method("lassonet", "lassonet", ["LassoNet best-val", "LassoNet top-k"], _lassonet,
+               _needs("lassonet")),
+    ]
+
+
+def _lassonet_note(quick):
+    params = LASSONET_QUICK if quick else LASSONET_FULL
+    changed = ", ".join(f"{k}={v}" for k, v in params.items())
+    return (f"LassoNet: one path fit per seed gives both rows (same fit time); {changed}, "
+            f"other settings at package defaults; {int(LASSONET_VAL_SIZE * 100)}% of the "
+            "training set held out as the path's validation set; y standardized for "
+            "regression. best-val = path point with the lowest validation loss (dense "
+            "point included); top-k = k largest feature_importances_ (lambda at which a "
+            "feature leaves the path)."
+            + (" --quick: coarse path, capped epochs (not LassoNet's defaults)." if quick else ""))
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _select_methods(spec, exclude):
+    methods = _methods()
+
+    def hit(m, names):
+        return any(n in (m.key, m.family) for n in names)
+
+    if spec:
+        names = [s.strip() for s in spec.split(",") if s.strip()]
+        known = {m.key for m in methods} | {m.family for m in methods}
+        unknown = sorted(set(names) - known)
+        if unknown:
+            sys.exit(f"--methods: unknown {unknown}; choose from {sorted(known)}")
+        methods = [m for m in methods if hit(m, names)]
+    if exclude:
+        names = [s.strip() for s in exclude.split(",") if s.strip()]
+        methods = [m for m in methods if not hit(m, names)]
+    return methods
+
+
+def run_task(task, methods, seeds, quick, log):
+    results = {row: C.MethodResult(row) for m in methods for row in m.rows}
+    for seed in seeds:
+        X, y, X_te, y_te, support = task.make(seed)
+        ctx = Context(task, seed, quick)
+        for m in methods:
+            try:
+                with C.record_warnings() as w, C.Timer() as t:
+                    selections = m.run(X, y, ctx)
+            except Exception as exc:  # one peer failing must not end the run
+                first = (str(exc).splitlines() or [""])[0][:80]
+                msg = f"error: {type(exc).__name__}: {first}"
+                for row in m.rows:
+                    results[row].notes[msg] += 1
+                log(f"  {task.name} seed {seed} {m.key}: {msg}")
+                log("".join(traceback.format_exception(exc, limit=-3)).rstrip())
+                continue
+            for name, count in w.counts.items():
+                for row in m.rows:
+                    results[row].notes[name] += count
+            shown = []
+            for i, s in enumerate(selections):
+                row = s.name or m.rows[i]
+                metrics = C.support_metrics(s.mask, support)
+                score = C.heldout_score(X, y, X_te, y_te, s.mask, task.task)
+                results[row].add(metrics, score, t.seconds)
+                if s.note:
+                    results[row].notes[s.note] += 1
+                shown.append(f"{row} F1={metrics['f1']:.2f} n_sel={metrics['n_selected']}")
+            log(f"  {task.name} seed {seed} {m.key} {t.seconds:.2f}s: " + ", ".join(shown))
+    return [results[row] for m in methods for row in m.rows]
+
+
+def time_ratios(results):
+    ref = next((r for r in results if r.name.startswith("skl0") and r.n_ok), None)
+    if ref is None:
+        return "time ratio vs skl0: skl0 did not run on this task."
+    base = float(np.mean(ref.seconds))
+    parts = [f"{r.name} {np.mean(r.seconds) / base:.2g}x" for r in results
+             if r is not ref and r.n_ok]
+    return f"time / time of {ref.name} ({base:.2f}s): " + ", ".join(parts)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 1 seed and a coarse LassoNet path (< 2 minutes)")
+    ap.add_argument("--tasks", default=",".join(TASKS),
+                    help=f"comma-separated subset of {','.join(TASKS)}")
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="number of seeds, 0..N-1 (default 5; 1 with --quick)")
+    ap.add_argument("--methods", default="",
+                    help="comma-separated method keys or families to run "
+                         "(skl0, skl0-k, skl0-auto, sklearn, lasso-cv, kbest, abess, "
+                         "abess-k, abess-ic, lassonet); default all")
+    ap.add_argument("--exclude", default="", help="comma-separated keys or families to skip")
+    ap.add_argument("--quiet", action="store_true", help="no per-seed progress on stderr")
+    args = ap.parse_args(argv)
+
+    tasks = [s.strip() for s in args.tasks.split(",") if s.strip()]
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown:
+        ap.error(f"--tasks: unknown {unknown}; choose from {list(TASKS)}")
+    n_seeds = args.seeds if args.seeds is not None else (1 if args.quick else 5)
+    seeds = list(range(n_seeds))
+
+    def log(msg):
+        if not args.quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    methods = _select_methods(args.methods, args.exclude)
+    skipped = []
+    usable = []
+    for m in methods:
+        reason = m.available()
+        (skipped.append((m, reason)) if reason else usable.append(m))
+
+    print("# skl0 selection benchmark" + (" (--quick)" if args.quick else ""))
+    print()
+    for line in C.environment_lines(("numpy", "scikit-learn", "torch", "abess", "lassonet")):
+        print(f"- {line}")
+    print(f"- seeds {seeds}; data and every method's random_state use the seed")
+    print("- held-out score: a plain LinearRegression (R^2) / LogisticRegression() "
+          "(accuracy) refit on each method's selected columns, for every method")
+    print("- fit s: wall time of the selection fit only (time.perf_counter)")
+    print("- mean over seeds; ± is the std over seeds")
+    for m, reason in skipped:
+        print(f"- skipped {m.key}: {reason}")
+    print()
+
+    for name in tasks:
+        task = TASKS[name]
+        log(f"{name}: {task.describe()}")
+        results = run_task(task, usable, seeds, args.quick, log)
+        print(f"## {name}: {task.describe()}")
+        print()
+        print(C.summarize(results, task.score_name, n_seeds))
+        print()
+        print(time_ratios(results))
+        print()
+        sys.stdout.flush()
+
+    notes = [m.note for m in usable if m.note]
+    if any(m.key == "lassonet" for m in usable):
+        notes.append(_lassonet_note(args.quick))
+    if notes:
+        print("Notes:")
+        print()
+        for n in notes:
+            print(f"- {n}")
+
+
+if __name__ == "__main__":
+    main()
