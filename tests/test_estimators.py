@@ -1,0 +1,226 @@
+"""L0Regressor and L0Classifier: reference models, recovery, determinism, errors."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+from skl0 import L0Classifier, L0Regressor
+
+
+# ------------------------------------------------------------ reference models
+# With lam=0 every gate stays open and the refit is plain least squares or
+# unpenalized maximum likelihood, so predictions must match scikit-learn's.
+# Tolerances: float64 normal equations on well-conditioned standardized data
+# agree with sklearn's lstsq to ~1e-10; L-BFGS stops at a gradient of 1e-7,
+# which moves probabilities by far less than 1e-5.
+
+def test_lam0_matches_linear_regression(rng):
+    X = rng.randn(200, 6) * [1, 10, 0.1, 5, 1, 2] + 3
+    y = X @ rng.randn(6) + rng.randn(200)
+    ours = L0Regressor(lam=0.0, alpha=0.0, dtype="float64", random_state=0).fit(X, y)
+    ref = LinearRegression().fit(X, y)
+    assert ours.support_.all()
+    np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-7, atol=1e-8)
+    assert ours.intercept_ == pytest.approx(ref.intercept_, rel=1e-7)
+
+
+def test_k_equal_p_matches_linear_regression_with_weights(rng):
+    X = rng.randn(150, 4)
+    y = X @ [1.0, -2.0, 0.5, 0.0] + rng.randn(150)
+    sw = rng.uniform(0.1, 3, 150)
+    ours = L0Regressor(k=4, alpha=0.0, dtype="float64", random_state=0).fit(X, y, sample_weight=sw)
+    ref = LinearRegression().fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_lam0_matches_logistic_regression(rng, n_classes):
+    X = rng.randn(300, 5)
+    logits = X @ rng.randn(5, n_classes)
+    y = np.array([rng.choice(n_classes, p=np.exp(l) / np.exp(l).sum()) for l in logits])
+    ours = L0Classifier(lam=0.0, alpha=0.0, dtype="float64", random_state=0).fit(X, y)
+    ref = LogisticRegression(C=np.inf, tol=1e-10, max_iter=10_000).fit(X, y)
+    assert ours.support_.all()
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-5)
+
+
+def test_multi_output_regression(rng):
+    X = rng.randn(200, 8)
+    Y = np.column_stack([X[:, 0] - X[:, 1], 2 * X[:, 1] + X[:, 2]]) + 0.1 * rng.randn(200, 2)
+    reg = L0Regressor(random_state=0).fit(X, Y)
+    assert reg.coef_.shape == (2, 8) and reg.intercept_.shape == (2,)
+    assert reg.predict(X).shape == (200, 2)
+    np.testing.assert_array_equal(reg.get_support(indices=True), [0, 1, 2])
+
+
+# ------------------------------------------------------------------- recovery
+@pytest.mark.parametrize("k", [4, None])
+def test_regressor_recovers_known_support(sparse_reg, k):
+    X, y, coef, support = sparse_reg
+    reg = L0Regressor(k=k, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(reg.get_support(indices=True), support)
+    assert np.all(reg.coef_[~reg.support_] == 0.0)
+    np.testing.assert_allclose(reg.coef_[support], coef[support], rtol=0.3)
+
+
+@pytest.mark.parametrize("k", [4, None])
+def test_classifier_recovers_known_support(sparse_clf, k):
+    X, y, coef, support = sparse_clf
+    clf = L0Classifier(k=k, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(clf.get_support(indices=True), support)
+    assert clf.coef_.shape == (1, X.shape[1])
+    assert np.all(clf.coef_[:, ~clf.support_] == 0.0)
+
+
+@pytest.mark.parametrize("k", [1, 3, 7])
+def test_exactly_k_features(sparse_reg, k):
+    X, y, _, _ = sparse_reg
+    reg = L0Regressor(k=k, max_iter=100, random_state=1).fit(X, y)
+    assert reg.support_.sum() == k
+    assert np.count_nonzero(reg.coef_) <= k
+
+
+def test_lam_orders_sparsity(sparse_reg):
+    X, y, _, _ = sparse_reg
+    sizes = [L0Regressor(lam=lam, random_state=0).fit(X, y).support_.sum() for lam in (1e-4, 1e-2, 1.0)]
+    assert sizes[0] > sizes[1] > sizes[2] == 0
+
+
+def test_rescaling_a_column_does_not_change_selection(sparse_reg):
+    X, y, _, _ = sparse_reg
+    X2 = X.copy()
+    X2[:, 3] *= 1000.0
+    X2[:, 7] *= 1e-3
+    a = L0Regressor(k=4, dtype="float64", random_state=0).fit(X, y)
+    b = L0Regressor(k=4, dtype="float64", random_state=0).fit(X2, y)
+    np.testing.assert_array_equal(a.support_, b.support_)
+    np.testing.assert_allclose(a.predict(X), b.predict(X2), rtol=1e-6)
+
+
+def test_constant_column_is_never_selected(rng):
+    X = rng.randn(100, 4)
+    X[:, 2] = 5.0
+    y = X[:, 0] + 0.1 * rng.randn(100)
+    reg = L0Regressor(random_state=0).fit(X, y)
+    assert not reg.support_[2]
+
+
+# ------------------------------------------------------ classifier specifics
+def test_string_labels_and_proba(sparse_clf):
+    X, y, _, _ = sparse_clf
+    labels = np.array(["no", "yes"])[y]
+    clf = L0Classifier(k=4, random_state=0).fit(X, labels)
+    assert list(clf.classes_) == ["no", "yes"]
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    assert set(clf.predict(X)) <= {"no", "yes"}
+    assert clf.decision_function(X).shape == (len(X),)
+    assert clf.score(X, labels) > 0.8
+
+
+def test_multiclass_shapes(rng):
+    X = rng.randn(300, 6)
+    y = np.argmax(X[:, :3] * 2 + 0.3 * rng.randn(300, 3), axis=1)
+    clf = L0Classifier(random_state=0).fit(X, y)
+    assert clf.coef_.shape == (3, 6)
+    assert clf.predict_proba(X).shape == (300, 3)
+    assert clf.score(X, y) > 0.8
+    assert clf.support_[:3].all()
+
+
+def test_single_class_error(rng):
+    with pytest.raises(ValueError, match="single class"):
+        L0Classifier().fit(rng.randn(10, 2), np.ones(10))
+
+
+# -------------------------------------------------------- determinism, state
+def test_same_seed_same_result_and_global_rng_untouched(sparse_reg):
+    X, y, _, _ = sparse_reg
+    torch_state = torch.get_rng_state()
+    np_state = np.random.get_state()[1].copy()
+    a = L0Regressor(random_state=3).fit(X, y)
+    b = L0Regressor(random_state=3).fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.feature_importances_, b.feature_importances_)
+    assert a.loss_curve_ == b.loss_curve_
+    assert torch.equal(torch_state, torch.get_rng_state())
+    np.testing.assert_array_equal(np_state, np.random.get_state()[1])
+
+
+def test_sample_weight_equals_repetition_float32(rng):
+    X = rng.randn(40, 5)
+    y = X[:, 0] - X[:, 1] + 0.1 * rng.randn(40)
+    sw = rng.randint(1, 4, 40)
+    a = L0Regressor(k=2, random_state=0).fit(X, y, sample_weight=sw)
+    b = L0Regressor(k=2, random_state=0).fit(np.repeat(X, sw, 0), np.repeat(y, sw))
+    np.testing.assert_array_equal(a.support_, b.support_)
+    np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-4, atol=1e-5)
+
+
+def test_pickle_roundtrip_holds_no_torch_state(sparse_clf):
+    X, y, _, _ = sparse_clf
+    clf = L0Classifier(k=4, random_state=0).fit(X, y)
+    blob = pickle.dumps(clf)
+    assert not any(isinstance(v, torch.Tensor) for v in vars(clf).values())
+    clone = pickle.loads(blob)
+    np.testing.assert_array_equal(clone.predict_proba(X), clf.predict_proba(X))
+
+
+def test_inputs_not_modified(sparse_reg):
+    X, y, _, _ = sparse_reg
+    X32 = np.asarray(X, dtype=np.float32)
+    Xc, yc = X32.copy(), y.copy()
+    sw = np.ones(len(y))
+    L0Regressor(k=3, random_state=0).fit(X32, y, sample_weight=sw)
+    np.testing.assert_array_equal(X32, Xc)
+    np.testing.assert_array_equal(y, yc)
+    np.testing.assert_array_equal(sw, 1.0)
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(lam=-1.0), "'lam' parameter"),
+        (dict(lam="big"), "'lam' parameter"),
+        (dict(k=0), "'k' parameter"),
+        (dict(max_iter=0), "'max_iter' parameter"),
+        (dict(init_prob=1.0), "'init_prob' parameter"),
+        (dict(temperature=0.0), "'temperature' parameter"),
+        (dict(dtype="float16"), "'dtype' parameter"),
+    ],
+)
+def test_bad_parameters_are_named(sparse_reg, params, match):
+    X, y, _, _ = sparse_reg
+    with pytest.raises(ValueError, match=match):
+        L0Regressor(**params).fit(X, y)
+
+
+def test_k_larger_than_p_says_the_fix(rng):
+    with pytest.raises(ValueError, match=r"k=5 is larger.*n_features=3.*k <= 3"):
+        L0Regressor(k=5).fit(rng.randn(20, 3), rng.randn(20))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_missing_cuda_is_a_clear_error(rng):
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        L0Regressor(device="cuda").fit(rng.randn(20, 3), rng.randn(20))
+
+
+def test_all_zero_sample_weight(rng):
+    with pytest.raises(ValueError, match="(?i)sample.weight"):
+        L0Regressor().fit(rng.randn(20, 3), rng.randn(20), sample_weight=np.zeros(20))
+
+
+def test_failed_fit_keeps_previous_model(sparse_reg, rng):
+    X, y, _, _ = sparse_reg
+    reg = L0Regressor(k=3, random_state=0).fit(X, y)
+    coef = reg.coef_.copy()
+    with pytest.raises(ValueError):
+        reg.fit(X[:, :2], y)  # k=3 > 2 features
+    np.testing.assert_array_equal(reg.coef_, coef)
+    assert reg.n_features_in_ == X.shape[1]

@@ -1,0 +1,121 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from skl0.nn import (
+    BETA,
+    GAMMA,
+    ZETA,
+    FeatureGate,
+    HardConcrete,
+    SampleGate,
+    deterministic_gate,
+    log_alpha_for_prob,
+    prob_nonzero,
+    sample_gate,
+)
+
+
+@pytest.mark.parametrize("p0", [0.05, 0.3, 0.5, 0.9, 0.99])
+def test_feature_gate_init_prob_is_the_open_probability(p0):
+    gate = FeatureGate(4, init_prob=p0)
+    np.testing.assert_allclose(gate.prob_open().detach().numpy(), p0, rtol=1e-6)
+    # ... and it is the empirical frequency of non-zero sampled gates.
+    gen = torch.Generator().manual_seed(0)
+    z = gate.sample((100_000,), generator=gen)
+    np.testing.assert_allclose((z > 0).double().mean(0).numpy(), p0, atol=0.006)
+
+
+def test_prob_nonzero_matches_monte_carlo_for_other_parameters():
+    la = torch.tensor([-2.0, 0.0, 1.5])
+    gen = torch.Generator().manual_seed(1)
+    z = sample_gate(la, 0.4, -0.2, 1.3, generator=gen, shape=(200_000, 3))
+    expected = prob_nonzero(la, 0.4, -0.2, 1.3).numpy()
+    np.testing.assert_allclose((z > 0).double().mean(0).numpy(), expected, atol=0.005)
+
+
+def test_eq12_closed_form():
+    la = torch.tensor([0.3])
+    want = 1 / (1 + math.exp(-(0.3 - BETA * math.log(-GAMMA / ZETA))))
+    assert float(prob_nonzero(la)) == pytest.approx(want, rel=1e-6)
+
+
+def test_eq13_deterministic_gate():
+    la = torch.tensor([-10.0, 0.0, 10.0])
+    z = deterministic_gate(la)
+    assert z[0] == 0.0 and z[2] == 1.0
+    assert float(z[1]) == pytest.approx(0.5 * (ZETA - GAMMA) + GAMMA)
+
+
+def test_samples_in_unit_interval_with_exact_zeros_and_ones():
+    gen = torch.Generator().manual_seed(0)
+    z = HardConcrete(torch.zeros(10_000)).rsample(generator=gen)
+    assert z.min() == 0.0 and z.max() == 1.0
+    assert ((z > 0) & (z < 1)).any()
+
+
+def test_sampling_is_reparameterized():
+    la = torch.zeros(5, requires_grad=True)
+    z = sample_gate(la, generator=torch.Generator().manual_seed(0))
+    z.sum().backward()
+    assert la.grad is not None and torch.isfinite(la.grad).all()
+
+
+def test_generator_reproducible_and_global_rng_untouched():
+    state = torch.get_rng_state()
+    a = sample_gate(torch.zeros(7), generator=torch.Generator().manual_seed(3))
+    b = sample_gate(torch.zeros(7), generator=torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_train_samples_eval_is_deterministic_and_mask_ignores_mode():
+    gate = FeatureGate(6, init_prob=0.5)
+    x = torch.ones(2, 6)
+    gen = torch.Generator().manual_seed(0)
+    gate.train()
+    a, b = gate(x, generator=gen), gate(x, generator=gen)
+    assert not torch.equal(a, b)
+    m_train = gate.mask()
+    gate.eval()
+    assert torch.equal(gate(x), gate(x))
+    assert torch.equal(m_train, gate.mask())
+
+
+def test_log_alpha_for_prob_inverts_eq12():
+    la = log_alpha_for_prob(0.37, 0.5, -0.05, 1.05)
+    assert float(prob_nonzero(torch.tensor(la), 0.5, -0.05, 1.05)) == pytest.approx(0.37)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(temperature=0.0), "temperature=0.0"),
+        (dict(temperature=-1.0), "temperature"),
+        (dict(gamma=0.1), "gamma=0.1.*< 0"),
+        (dict(zeta=0.9), "zeta=0.9.*> 1"),
+    ],
+)
+def test_invalid_parameters_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        HardConcrete(torch.zeros(2), **kwargs)
+    with pytest.raises(ValueError, match=match):
+        FeatureGate(2, **kwargs)
+
+
+@pytest.mark.parametrize("p0", [0.0, 1.0, -0.1, 1.5])
+def test_invalid_init_prob(p0):
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        SampleGate(3, init_prob=p0)
+
+
+def test_gate_pickles_without_generator():
+    import pickle
+
+    gate = FeatureGate(3)
+    gate.generator = torch.Generator().manual_seed(0)
+    clone = pickle.loads(pickle.dumps(gate))
+    assert clone.generator is None
+    assert torch.equal(clone.log_alpha, gate.log_alpha)

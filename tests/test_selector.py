@@ -1,0 +1,96 @@
+"""L0FeatureSelector in the lines users type first: pandas, Pipeline, GridSearchCV."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    data = load_breast_cancer(as_frame=True)
+    return data.data, data.target
+
+
+def test_dataframe_in_names_out(cancer):
+    X, y = cancer
+    sel = L0FeatureSelector(k=5, random_state=0).fit(X, y)
+    assert isinstance(sel.estimator_, L0Classifier)
+    mask = sel.get_support()
+    assert mask.shape == (X.shape[1],) and mask.sum() == 5
+    np.testing.assert_array_equal(sel.get_feature_names_out(), X.columns[mask])
+    np.testing.assert_array_equal(sel.feature_names_in_, X.columns)
+    out = sel.set_output(transform="pandas").transform(X)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == list(X.columns[mask])
+    pd.testing.assert_frame_equal(out, X.loc[:, mask])
+
+
+def test_inverse_transform_puts_zeros_back(cancer):
+    X, y = cancer
+    sel = L0FeatureSelector(k=4, random_state=0).fit(X.to_numpy(), y.to_numpy())
+    back = sel.inverse_transform(sel.transform(X.to_numpy()))
+    assert back.shape == X.shape
+    assert np.all(back[:, ~sel.get_support()] == 0)
+
+
+def test_pipeline_with_logistic_regression(cancer):
+    X, y = cancer
+    pipe = Pipeline([
+        ("scale", StandardScaler()),
+        ("sel", L0FeatureSelector(k=20, random_state=0)),
+        ("clf", LogisticRegression(max_iter=1000)),
+    ]).fit(X, y)
+    assert pipe.named_steps["sel"].get_support().sum() == 20
+    assert pipe.score(X, y) > 0.95
+    assert len(pipe[:-1].get_feature_names_out()) == 20
+
+
+def test_grid_search_over_lam_runs_from_many_to_few(cancer):
+    X, y = cancer
+    pipe = Pipeline([
+        ("sel", L0FeatureSelector(max_iter=150, random_state=0)),
+        ("clf", LogisticRegression(max_iter=2000)),
+    ])
+    grid = GridSearchCV(pipe, {"sel__lam": [1e-4, 1e-2, 1.0]}, cv=KFold(3))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # lam=1.0 keeps nothing: warned
+        grid.fit(X, y)
+    assert grid.best_params_["sel__lam"] in (1e-4, 1e-2)
+    sizes = {
+        lam: L0FeatureSelector(lam=lam, max_iter=150, random_state=0).fit(X, y).get_support().sum()
+        for lam in (1e-4, 1e-2)
+    }
+    assert sizes[1e-4] > sizes[1e-2] > 0
+
+
+def test_task_detection_and_override():
+    rng = np.random.RandomState(0)
+    X = rng.randn(80, 4)
+    y_int = (X[:, 0] > 0).astype(int)
+    assert isinstance(L0FeatureSelector(k=1, random_state=0).fit(X, y_int).estimator_, L0Classifier)
+    sel = L0FeatureSelector(k=1, task="regression", random_state=0).fit(X, y_int)
+    assert isinstance(sel.estimator_, L0Regressor)
+    assert isinstance(L0FeatureSelector(k=1, random_state=0).fit(X, X[:, 1]).estimator_, L0Regressor)
+
+
+def test_bad_task_is_named():
+    with pytest.raises(ValueError, match="'task' parameter"):
+        L0FeatureSelector(task="ranking").fit(np.eye(3), [0, 1, 0])
+
+
+def test_wrong_columns_at_transform(cancer):
+    X, y = cancer
+    sel = L0FeatureSelector(k=3, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="feature names"):
+        sel.transform(X[X.columns[::-1]])
+    with pytest.raises(ValueError, match="features"):
+        sel.transform(X.to_numpy()[:, :5])
