@@ -199,6 +199,13 @@ class L0Linear(_L0LayerMixin, nn.Linear):
     l0_gate : HardConcreteGate
         The gates: shape ``(out_features, in_features)``, ``(in_features,)``
         or ``(out_features,)`` for the three modes.
+    gate : str
+        The gate mode, as passed.
+    init_sparsity : float
+        As passed; :meth:`reset_parameters` returns the gates to it.
+    generator : torch.Generator or None
+        The gate noise source (a property of ``l0_gate``); it must live on
+        the same device as the layer.
 
     See Also
     --------
@@ -320,6 +327,10 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
         One gate per output channel.
     gate : str
         Always ``"output"``.
+    init_sparsity : float
+        As passed.
+    generator : torch.Generator or None
+        The gate noise source (a property of ``l0_gate``).
 
     See Also
     --------
