@@ -27,6 +27,17 @@ from .nn import FeatureGate
 __all__ = ["BaseL0"]
 
 
+def _as_tensor(X, device, dtype):
+    """X as a tensor, sharing memory when dtype and device allow.
+
+    skl0 never writes into X, so torch's warning about read-only arrays
+    (memory maps) is silenced rather than paid for with a copy.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.as_tensor(X, device=device).to(dtype)
+
+
 class BaseL0(BaseEstimator):
     """Base class of the gated estimators; not for direct use."""
 
@@ -96,7 +107,8 @@ class BaseL0(BaseEstimator):
             )
         if self.k is not None and self.k > X.shape[1]:
             raise ValueError(
-                f"k={self.k} is larger than the {X.shape[1]} features in X; pass "
+                f"k={self.k} is larger than the number of features in X "
+                f"(n_features={X.shape[1]}); pass "
                 f"k <= {X.shape[1]} or k=None to let lam decide."
             )
         return X, y, sw
@@ -108,7 +120,7 @@ class BaseL0(BaseEstimator):
         dtype = resolve_dtype(self.dtype)
         gen = make_generator(self.random_state, device)
 
-        Xt = torch.as_tensor(X, device=device).to(dtype)
+        Xt = _as_tensor(X, device, dtype)
         w = torch.as_tensor(sw / sw.sum(), device=device, dtype=dtype)
         Yt = self._target_tensor(Y, device, dtype)
         mean, std = weighted_moments(Xt, w)
@@ -116,10 +128,18 @@ class BaseL0(BaseEstimator):
         q = datafit.n_outputs
         use_gram = datafit.supports_gram and n > p
         problem = (GramProblem if use_gram else DirectProblem)(Xt, Yt, w, mean, std, datafit)
+        # scikit-learn's convention: a weight counts as that many repetitions
+        # of the sample, so the information criterion's n is the total weight.
+        problem.n_samples = float(sw.sum())
 
         gate = FeatureGate(p, init_prob=self.init_prob, temperature=self.temperature)
         gate = gate.to(device=device, dtype=dtype)
         head = LinearHead(p, q).to(device=device, dtype=dtype)
+        if datafit.supports_gram:
+            # Targets and (virtually) features are centred, so the optimal
+            # intercept is exactly 0; training it would only let Adam turn
+            # round-off gradients into full-size steps.
+            head.bias.requires_grad_(False)
         common = dict(
             alpha=self.alpha, generator=gen, learning_rate=self.learning_rate_init
         )
@@ -133,7 +153,7 @@ class BaseL0(BaseEstimator):
             self.loss_curve_ = [pt.loss for pt in points]
             if self.k is not None:
                 support = np.sort(survival_ranking(points)[: self.k])
-                chosen = next(pt for pt in points if pt.support.size <= self.k)
+                chosen = next((pt for pt in points if pt.support.size <= self.k), points[-1])
             else:
                 chosen, ebic_head, _ = select_by_ebic(problem, points, self.alpha)
                 support = chosen.support

@@ -39,7 +39,8 @@ class DirectProblem:
         self.X, self.Y, self.w = X, Y, w
         self.mean, self.std = mean, std
         self.datafit = datafit
-        self.n_samples, self.n_features = X.shape
+        self.n_features = X.shape[1]
+        self.n_samples = X.shape[0]
 
     def predict(self, head, z):
         scale = z / self.std
@@ -66,7 +67,8 @@ class GramProblem:
         self.yy = (w[:, None] * Y * Y).sum(0)
         self.mean, self.std = mean, std
         self.datafit = datafit
-        self.n_samples, self.n_features = X.shape
+        self.n_features = X.shape[1]
+        self.n_samples = X.shape[0]
 
     def loss(self, head, z):
         V = z[:, None] * head.weight

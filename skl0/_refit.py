@@ -69,9 +69,7 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200):
 
     def closure():
         opt.zero_grad()
-        pred = (Xs @ W if Xs is not None else 0.0) + b
-        if Xs is None:
-            pred = b.expand(problem.n_samples, q)
+        pred = Xs @ W + b if Xs is not None else b.expand(problem.w.shape[0], q)
         loss = problem.datafit(pred, problem.Y, problem.w)
         if alpha:
             loss = loss + alpha * (W**2).sum()

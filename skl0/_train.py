@@ -83,7 +83,7 @@ def train_gates(
     -------
     TrainResult
     """
-    params = [gate.log_alpha, *head.parameters()]
+    params = [gate.log_alpha, *(p_ for p_ in head.parameters() if p_.requires_grad)]
     opt = torch.optim.Adam(params, lr=learning_rate)
     gate.train()
     losses = torch.empty(max_iter, dtype=gate.log_alpha.dtype, device=gate.log_alpha.device)
