@@ -94,6 +94,7 @@ def fit_gated(
     anneal_fraction=0.5,
     prune_tol=1e-2,
     check_every=25,
+    temperature=None,
     generator=None,
     callback=None,
 ):
@@ -128,6 +129,10 @@ def fit_gated(
         (checked every ``check_every`` steps; never fewer than ``k`` stay).
         0 disables pruning.
     check_every : int
+    temperature : callable or None
+        ``temperature(step) -> beta`` (e.g. a
+        :class:`skl0.nn.ExponentialTemperature`) applied to the gates before
+        each step; ``None`` keeps the gates' own temperature.
     generator : torch.Generator or None
         Noise source of the gates.
     callback : callable or None
@@ -154,6 +159,8 @@ def fit_gated(
         controller = SizeController(lam_t, k, start, anneal_fraction * max_iter)
     losses = torch.empty(max_iter, device=log_w.device, dtype=log_w.dtype)
     for step in range(max_iter):
+        if temperature is not None:
+            act.gate.set_temperature(temperature(step))
         act.optimizer.zero_grad(set_to_none=True)
         weights = torch.exp(act.log_w) * act.gate.sample(generator=generator)
         expected_l0 = act.gate.expected_l0()
