@@ -101,12 +101,14 @@ class PathPoint:
 
 def gate_path(
     problem, gate, head, lams, *, max_iter, learning_rate, alpha, generator,
-    stop_size=0, callback=None,
+    stop_size=0, tol=0.05, callback=None,
 ):
     """Fit the gates along ``lams`` (increasing), warm-starting each point.
 
-    The first point takes ``max_iter`` steps, each later one a third. The
-    walk stops once at most ``stop_size`` gates are open.
+    The first point takes up to ``max_iter`` steps, each later one up to a
+    third; a point ends early once its mask and expected number of open
+    gates stand still (``tol``, see :func:`train_gates`). The walk stops
+    once at most ``stop_size`` gates are open.
 
     Returns
     -------
@@ -118,6 +120,7 @@ def gate_path(
         res = train_gates(
             problem, gate, head, lam=float(lam), max_iter=iters,
             learning_rate=learning_rate, alpha=alpha, generator=generator,
+            check_every=10, tol=tol,
         )
         with torch.no_grad():
             support = np.flatnonzero(gate.mask().cpu().numpy())

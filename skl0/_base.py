@@ -21,6 +21,7 @@ from ._device import make_generator, resolve_device, resolve_dtype
 from ._heads import LinearHead
 from ._problem import DirectProblem, GramProblem, weighted_moments
 from ._refit import refit_linear_head
+from ._splice import screening_start, splice_from_starts
 from ._train import train_gates
 from .nn import FeatureGate
 
@@ -117,6 +118,9 @@ class BaseL0(BaseEstimator):
         X, y, sw = self._validate_fit_data(X, y, sample_weight)
         Y, datafit = self._encode_targets(y, sw)
         device = resolve_device(self.device)
+        return self._fit_on_device(X, Y, sw, datafit, device)
+
+    def _fit_on_device(self, X, Y, sw, datafit, device):
         dtype = resolve_dtype(self.dtype)
         gen = make_generator(self.random_state, device)
 
@@ -143,35 +147,12 @@ class BaseL0(BaseEstimator):
         common = dict(
             alpha=self.alpha, generator=gen, learning_rate=self.learning_rate_init
         )
-        if self.k is not None or self.lam == "auto":
-            lams = lam_grid(n_lams=32 if self.k is not None else 16)
-            points = gate_path(
-                problem, gate, head, lams, max_iter=self.max_iter,
-                stop_size=0 if self.k is None else self.k, **common,
-            )
-            self.n_iter_ = sum(pt.n_iter for pt in points)
-            self.loss_curve_ = [pt.loss for pt in points]
-            if self.k is not None:
-                support = np.sort(survival_ranking(points)[: self.k])
-                chosen = next((pt for pt in points if pt.support.size <= self.k), points[-1])
-            else:
-                chosen, ebic_head, _ = select_by_ebic(problem, points, self.alpha)
-                support = chosen.support
-            self.lam_ = chosen.lam
-            with torch.no_grad():
-                gate.log_alpha.copy_(chosen.log_alpha)
-            head.load_state_dict(chosen.head_state)
-            if self.k is None and self.refit:
-                head = ebic_head
+        support, refitted = self._select(problem, gate, head, datafit, common)
+        if self.refit:
+            head = refitted if refitted is not None else refit_linear_head(
+                problem, support, alpha=self.alpha
+            )[0]
         else:
-            res = train_gates(problem, gate, head, lam=float(self.lam), max_iter=self.max_iter, **common)
-            support = np.flatnonzero(gate.mask().cpu().numpy())
-            self.lam_ = float(self.lam)
-            self.n_iter_ = res.n_iter
-            self.loss_curve_ = res.loss_curve
-        if self.refit and not (self.k is None and self.lam == "auto"):
-            head, _ = refit_linear_head(problem, support, alpha=self.alpha)
-        elif not self.refit:
             # Fold the deterministic gates into the head: exact zeros off-support.
             with torch.no_grad():
                 mask = torch.zeros(p, device=device, dtype=dtype)
@@ -190,6 +171,42 @@ class BaseL0(BaseEstimator):
                 stacklevel=3,
             )
         return self
+
+    def _select(self, problem, gate, head, datafit, common):
+        """Train the gates and choose the support; set lam_, n_iter_, loss_curve_.
+
+        Leaves ``gate`` and ``head`` at the chosen point. Returns the sorted
+        support and, when one was computed on the way, its refitted head.
+        """
+        if self.k is None and self.lam != "auto":
+            res = train_gates(
+                problem, gate, head, lam=float(self.lam), max_iter=self.max_iter, **common
+            )
+            self.lam_, self.n_iter_, self.loss_curve_ = float(self.lam), res.n_iter, res.loss_curve
+            return np.flatnonzero(gate.mask().cpu().numpy()), None
+        exact_k = self.k is not None
+        points = gate_path(
+            problem, gate, head, lam_grid(n_lams=32 if exact_k else 16),
+            max_iter=self.max_iter, stop_size=self.k if exact_k else 0, **common,
+        )
+        self.n_iter_ = sum(pt.n_iter for pt in points)
+        self.loss_curve_ = [pt.loss for pt in points]
+        refitted = None
+        if exact_k:
+            chosen = next((pt for pt in points if pt.support.size <= self.k), points[-1])
+            support = np.sort(survival_ranking(points)[: self.k])
+            if datafit.supports_gram and self.refit:
+                # Best-subset polish from the gates' choice and from screening.
+                starts = [support, screening_start(problem, self.k)]
+                support, refitted, _ = splice_from_starts(problem, starts, alpha=self.alpha)
+        else:
+            chosen, refitted, _ = select_by_ebic(problem, points, self.alpha)
+            support = chosen.support
+        self.lam_ = chosen.lam
+        with torch.no_grad():
+            gate.log_alpha.copy_(chosen.log_alpha)
+        head.load_state_dict(chosen.head_state)
+        return support, refitted
 
     def _export_linear(self, head, mean, std, centred):
         W = head.weight.detach().cpu().double().numpy()  # (p, q) standardized

@@ -58,3 +58,4 @@ def make_generator(random_state, device):
 def resolve_dtype(dtype):
     """Map ``"float32" | "float64"`` to the torch dtype."""
     return {"float32": torch.float32, "float64": torch.float64}[dtype]
+

@@ -53,6 +53,8 @@ def train_gates(
     generator=None,
     dual_rate=0.1,
     check_every=25,
+    tol=None,
+    patience=2,
     callback=None,
 ):
     """Minimise task loss + lam * E[L0] (+ alpha * L2) by Adam, in place.
@@ -75,7 +77,13 @@ def train_gates(
     dual_rate : float
         Step of the multiplicative dual update ``lam *= exp(rate * (L0 - k) / k)``.
     check_every : int
-        Steps between finiteness checks (each check synchronises the device).
+        Steps between checks of finiteness and convergence (each check
+        synchronises the device).
+    tol : float or None
+        Stop early once the deterministic mask is unchanged and the expected
+        number of open gates moved by less than ``tol`` over ``patience``
+        consecutive checks. ``None`` runs all ``max_iter`` steps.
+    patience : int
     callback : callable or None
         ``callback(iteration, loss, n_open)`` at every check.
 
@@ -90,7 +98,7 @@ def train_gates(
     lam_t = float(lam)
     if k is not None and lam_t <= 0:
         lam_t = 1e-3
-    it = 0
+    it, prev, still = 0, None, 0
     for it in range(max_iter):
         z = gate.sample(generator=generator)
         data = problem.loss(head, z)
@@ -111,5 +119,18 @@ def train_gates(
             _check_finite(value, it + 1, lam_t)
             if callback is not None:
                 callback(it + 1, value, int(gate.mask().sum()))
+            if tol is not None:
+                # Converged: the selection and the expected count of open
+                # gates have stood still over the last `patience` checks.
+                state = (gate.mask(), float(l0.detach()))
+                if prev is not None and torch.equal(state[0], prev[0]) and abs(
+                    state[1] - prev[1]
+                ) < tol:
+                    still += 1
+                    if still >= patience:
+                        break
+                else:
+                    still = 0
+                prev = state
     n_iter = it + 1
     return TrainResult(n_iter=n_iter, lam=lam_t, loss_curve=losses[:n_iter].tolist())
