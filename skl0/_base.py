@@ -8,6 +8,7 @@ encoding, datafit, output transform) are small hooks in the subclasses.
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -25,7 +26,7 @@ from ._splice import screening_start, splice_from_starts
 from ._train import train_gates
 from .nn import FeatureGate
 
-__all__ = ["BaseL0"]
+__all__ = ["BaseL0", "keep_state_on_failure"]
 
 
 def _as_tensor(X, device, dtype):
@@ -37,6 +38,22 @@ def _as_tensor(X, device, dtype):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         return torch.as_tensor(X, device=device).to(dtype)
+
+
+@contextmanager
+def keep_state_on_failure(estimator):
+    """Restore the estimator's attributes if ``fit`` raises (or is interrupted).
+
+    A failed or interrupted fit leaves a previously fitted estimator exactly
+    as it was, and an unfitted one unfitted.
+    """
+    saved = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(saved)
+        raise
 
 
 class BaseL0(BaseEstimator):
@@ -115,6 +132,10 @@ class BaseL0(BaseEstimator):
         return X, y, sw
 
     def _fit(self, X, y, sample_weight=None):
+        with keep_state_on_failure(self):
+            return self._fit_unguarded(X, y, sample_weight)
+
+    def _fit_unguarded(self, X, y, sample_weight):
         X, y, sw = self._validate_fit_data(X, y, sample_weight)
         Y, datafit = self._encode_targets(y, sw)
         device = resolve_device(self.device)

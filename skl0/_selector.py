@@ -8,7 +8,7 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseL0
+from ._base import BaseL0, keep_state_on_failure
 from ._classifier import L0Classifier
 from ._compat import StrOptions, _fit_context, validate_data
 from ._docstrings import fill
@@ -124,6 +124,10 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         -------
         self : L0FeatureSelector
         """
+        with keep_state_on_failure(self):
+            return self._fit_unguarded(X, y, sample_weight)
+
+    def _fit_unguarded(self, X, y, sample_weight):
         X, y = validate_data(
             self, X, y, dtype=[np.float64, np.float32], multi_output=True,
             ensure_min_samples=2, y_numeric=False,
