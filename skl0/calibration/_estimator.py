@@ -19,7 +19,7 @@ from ..nn import SampleGate
 from ._datafit import RelativeSquaredError, target_coefficients
 from ._operator import TotalsOperator
 from ._progress import Progress
-from ._solver import fit_gated, polish
+from ._solver import fit_gated, polish, select_records
 from ._validation import (
     check_finite_matrix,
     check_reachable,
@@ -269,9 +269,9 @@ class SparseCalibrator(BaseEstimator):
             scales[zero] = np.where(size[zero] > 0, size[zero], 1.0)
         coef = target_coefficients(len(targets), target_weights, groups)
         datafit = RelativeSquaredError(as_t(targets), as_t(scales), as_t(coef))
-        log_w = ref_log_w + torch.log(
-            datafit.best_scale(op.totals(torch.exp(ref_log_w)))
-        )
+        # Start from the initial weights times the one factor that best fits.
+        factor = float(datafit.best_scale(op.totals(torch.exp(ref_log_w))))
+        log_w = ref_log_w + (math.log(factor) if factor > 0 else 0.0)
 
         progress = Progress(self.verbose, self.max_iter + self.polish_iter)
         try:
@@ -293,16 +293,7 @@ class SparseCalibrator(BaseEstimator):
             gate = SampleGate(n_records).to(device=device, dtype=dtype)
             with torch.no_grad():
                 gate.log_alpha.copy_(log_alpha)
-                prob = gate.prob_open()
-                if self.k is None:
-                    kept = torch.nonzero(gate.mask()).squeeze(1)
-                else:  # the k most probable records; ties go to the lower index
-                    order = torch.argsort(prob, descending=True, stable=True)
-                    kept = torch.sort(order[: self.k]).values
-                # A kept record starts from its expected weight when its
-                # deterministic gate is closed (possible only with k set).
-                z = torch.maximum(gate.deterministic()[kept], prob[kept])
-                start = log_w[kept] + torch.log(z)
+            kept, start, prob = select_records(gate, log_w, self.k)
             n_kept = progress.n_kept = kept.numel()
             ref_kept = ref_log_w[kept] + (
                 math.log(n_records / n_kept) if n_kept else 0.0

@@ -20,7 +20,7 @@ import torch
 
 from ._penalty import SizeController, log_pull
 
-__all__ = ["fit_gated", "polish"]
+__all__ = ["fit_gated", "polish", "select_records"]
 
 
 def _adam(params, lr):
@@ -192,6 +192,43 @@ def fit_gated(
                 act.compact(keep)
     act.sync()
     return act.full_log_w, act.full_log_alpha, losses, float(lam_t)
+
+
+def select_records(gate, log_w, k=None):
+    """The records to keep, and the log-weights the polish starts from.
+
+    Parameters
+    ----------
+    gate : skl0.nn.SampleGate
+        Gates of all ``N`` records, trained.
+    log_w : torch.Tensor of shape (N,)
+        Trained log-weights.
+    k : int or None
+        Keep the ``k`` records with the highest ``P(gate != 0)`` (ties go to
+        the lower index); ``None`` keeps those whose deterministic gate is
+        open.
+
+    Returns
+    -------
+    kept : torch.Tensor of int64
+        Sorted indices of the kept records.
+    start : torch.Tensor
+        ``log_w + log(z)`` of the kept records, where ``z`` is the
+        deterministic gate, or ``P(gate != 0)`` when that is larger (a record
+        kept by ``k`` whose deterministic gate is closed starts from its
+        expected weight).
+    prob : torch.Tensor of shape (N,)
+        ``P(gate != 0)`` of every record.
+    """
+    with torch.no_grad():
+        prob = gate.prob_open()
+        if k is None:
+            kept = torch.nonzero(gate.mask()).squeeze(1)
+        else:
+            order = torch.argsort(prob, descending=True, stable=True)
+            kept = torch.sort(order[:k]).values
+        z = torch.maximum(gate.deterministic()[kept], prob[kept])
+        return kept, log_w[kept] + torch.log(z), prob
 
 
 def polish(
