@@ -1,0 +1,86 @@
+"""``skl0 calibrate``: fit a SparseCalibrator on a table of records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._cli_io import (
+    TABLE_SUFFIXES,
+    UsageError,
+    check_output_path,
+    fit_quietly,
+    quote_list,
+    read_table,
+    read_targets,
+    write_table,
+)
+from .calibration import SparseCalibrator
+
+__all__ = ["run_calibrate"]
+
+
+def _calibration_inputs(args):
+    M = read_table(args.matrix, what="M")
+    targets = read_targets(args.targets)
+    extra = [c for c in (args.id, args.weights) if c is not None]
+    missing = [c for c in extra if c not in M.columns]
+    if missing:
+        raise UsageError(f"column {quote_list(missing)} not found in M '{args.matrix}'")
+    unknown = [t for t in targets.index if t not in M.columns or t in extra]
+    if unknown:
+        raise UsageError(
+            f"targets that are not columns of M '{args.matrix}': {quote_list(unknown)}; "
+            f"its columns are {quote_list(M.columns)}"
+        )
+    used = list(targets.index)
+    text = [c for c in used if not pd.api.types.is_numeric_dtype(M[c])]
+    if text:
+        raise UsageError(f"non-numeric columns of M: {quote_list(text)}")
+    weights = None
+    if args.weights is not None:
+        weights = pd.to_numeric(M[args.weights], errors="coerce").to_numpy(dtype=float)
+        if not (weights > 0).all():  # also catches NaN
+            raise UsageError(f"--weights column '{args.weights}' must hold numbers > 0")
+    if args.k is not None and args.k > len(M):
+        raise UsageError(
+            f"--k {args.k} is larger than the {len(M)} records of M; pass --k {len(M)} or less"
+        )
+    ids = M[args.id] if args.id is not None else pd.Series(range(len(M)), name="record")
+    ignored = [c for c in M.columns if c not in used and c not in extra]
+    return M[used].astype(float), targets, weights, ids, ignored
+
+
+def run_calibrate(args, command):
+    prog = f"skl0 {command}"
+    out_suffix = None
+    if args.output is not None:
+        out_suffix = check_output_path(args.output, TABLE_SUFFIXES)
+    M, targets, weights, ids, ignored = _calibration_inputs(args)
+    print(f"M: '{args.matrix}', {M.shape[0]} records, {M.shape[1]} targets")
+    if ignored:
+        print(f"note: columns of M without a target are not used: {quote_list(ignored)}")
+    lam = 1e-6 if args.lam == "auto" else args.lam
+    cal = SparseCalibrator(
+        k=args.k, lam=lam, max_iter=args.max_iter, polish_iter=max(args.polish_iter, 0),
+        random_state=args.random_state,
+        device=args.device, verbose=args.verbose,
+    )
+    fit_quietly(cal, prog, M, targets, sample_weight=weights)
+    report = cal.calibration_report_
+    err = report["relative_error"].abs()
+    print(f"kept {cal.n_records_kept_} of {M.shape[0]} records; |relative error|: "
+          f"mean {err.mean():.3g}, max {err.max():.3g} ('{err.idxmax()}')")
+    shown = report if len(report) <= 30 else report.loc[err.sort_values(ascending=False).index[:15]]
+    if len(shown) < len(report):
+        print(f"the {len(shown)} targets with the largest errors:")
+    width = max(len("target"), *(len(str(n)) for n in shown.index))
+    print(f"  {'target':<{width}}  {'total':>12}  {'achieved':>12}  {'rel. error':>10}")
+    for name, row in shown.iterrows():
+        print(f"  {str(name):<{width}}  {row['target']:12.6g}  {row['achieved']:12.6g}  "
+              f"{row['relative_error']:10.2e}")
+    if out_suffix is not None:
+        kept = np.flatnonzero(cal.support_)
+        out = pd.DataFrame({ids.name: ids.to_numpy()[kept], "weight": cal.weights_[kept]})
+        write_table(out, args.output, out_suffix)
+        print(f"wrote {len(out)} record weights to {args.output}")

@@ -1,0 +1,218 @@
+"""Files and columns for the ``skl0`` command line: read, check, write.
+
+Every problem a user can fix is raised as :class:`UsageError` with a
+one-line message that names the file or column and says what to do; the
+command line prints it and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "UsageError",
+    "read_table",
+    "check_output_path",
+    "feature_matrix",
+    "read_targets",
+    "write_table",
+    "one_line",
+    "fit_quietly",
+    "quote_list",
+]
+
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".pq")
+LIST_SUFFIXES = (".txt", ".json")
+
+
+class UsageError(Exception):
+    """A problem with the command line's input, shown as one line (exit 2)."""
+
+
+def one_line(exc):
+    """The first line of an exception's message (its type name if empty)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def quote_list(names, limit=8):
+    """``'a', 'b' and 3 more``: a short, quoted list for a message."""
+    names = [str(n) for n in names]
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _suffix(path, allowed):
+    name = str(path).lower()
+    return next((s for s in allowed if name.endswith(s)), None)
+
+
+def read_table(path, what="DATA"):
+    """Read a CSV, TSV (by extension, ``.gz`` allowed for CSV) or Parquet file."""
+    p = Path(path)
+    suffix = _suffix(p, TABLE_SUFFIXES)
+    if suffix is None:
+        raise UsageError(
+            f"cannot read {what} file '{path}': its name must end in .csv, .tsv or "
+            ".parquet (the extension picks the format)"
+        )
+    if not p.exists():
+        raise UsageError(f"{what} file '{path}' does not exist")
+    if not p.is_file():
+        raise UsageError(f"{what} path '{path}' is not a file")
+    try:
+        if suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(p)
+        else:
+            frame = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",")
+    except ImportError as exc:  # no Parquet engine
+        raise UsageError(
+            f"cannot read '{path}': {one_line(exc)} (pip install pyarrow)"
+        ) from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:  # parser errors are ValueErrors
+        raise UsageError(f"cannot read {what} file '{path}': {one_line(exc)}") from None
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise UsageError(f"{what} file '{path}' holds no data rows or no columns")
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def check_output_path(path, allowed, what="OUT"):
+    """Return the output suffix, or raise before any work is done."""
+    suffix = _suffix(path, allowed)
+    if suffix is None:
+        raise UsageError(
+            f"cannot write {what} '{path}': its name must end in "
+            + ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
+        )
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {what} '{path}': folder '{parent}' does not exist")
+    return suffix
+
+
+def _check_columns(frame, columns, what):
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise UsageError(
+            f"{what} {quote_list(missing)} not found; the columns are "
+            f"{quote_list(frame.columns)}"
+        )
+
+
+def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False):
+    """Split ``frame`` into numeric features ``X`` and the target ``y``.
+
+    Non-numeric feature columns are refused (one line listing them) unless
+    ``one_hot``, which expands each into 0/1 columns ``name_value``.
+    Missing values are refused unless ``dropna``, which drops those rows.
+    Returns ``(X, y, notes)``; ``notes`` are lines worth telling the user.
+    """
+    _check_columns(frame, [target], "target column")
+    _check_columns(frame, list(drop), "--drop column")
+    X = frame.drop(columns=[target, *drop])
+    y = frame[target]
+    if X.shape[1] == 0:
+        raise UsageError(f"no feature columns left besides the target '{target}'")
+    notes = []
+    text = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+    if text and not one_hot:
+        raise UsageError(
+            f"non-numeric feature columns: {quote_list(text)}; pass --one-hot to "
+            "expand them into 0/1 columns, or --drop them"
+        )
+    if text:
+        X = pd.get_dummies(X, columns=text, dtype=float)
+        notes.append(f"one-hot encoded {quote_list(text)} into {X.shape[1]} columns in all")
+    has_na = X.isna().any(axis=0)
+    bad = [*X.columns[has_na.to_numpy()], *([target] if y.isna().any() else [])]
+    if bad and not dropna:
+        raise UsageError(
+            f"columns with missing values: {quote_list(bad)}; pass --dropna to drop "
+            "those rows, or fill them first"
+        )
+    if bad:
+        keep = ~(X.isna().any(axis=1) | y.isna())
+        notes.append(f"dropped {int((~keep).sum())} rows with missing values")
+        X, y = X.loc[keep], y.loc[keep]
+        if len(y) < 2:
+            raise UsageError("fewer than 2 rows are left after --dropna")
+    inf = [c for c in X.columns if not np.isfinite(X[c].to_numpy(dtype=float)).all()]
+    if inf:
+        raise UsageError(f"columns with infinite values: {quote_list(inf)}; fix or --drop them")
+    return X, y, notes
+
+
+def read_targets(path):
+    """Targets as a Series name -> total, from a wide or a long file.
+
+    Wide: one row, one column per target. Long: two columns, the first
+    holding target names (text), the second their totals; a header line is
+    required in both.
+    """
+    tf = read_table(path, what="TARGETS")
+    if tf.shape[1] == 2 and not pd.api.types.is_numeric_dtype(tf.iloc[:, 0]):
+        names, values = tf.iloc[:, 0].astype(str), tf.iloc[:, 1]
+    elif tf.shape[0] == 1:
+        names, values = pd.Series(tf.columns), tf.iloc[0].reset_index(drop=True)
+    else:
+        raise UsageError(
+            f"TARGETS file '{path}' has {tf.shape[0]} rows and {tf.shape[1]} columns; "
+            "give one row with a column per target, or two columns name,value"
+        )
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = list(names[numbers.isna().to_numpy() | ~np.isfinite(numbers.to_numpy(float))])
+    if bad:
+        raise UsageError(f"targets that are not finite numbers in '{path}': {quote_list(bad)}")
+    dup = list(names[names.duplicated()].unique())
+    if dup:
+        raise UsageError(f"targets given more than once in '{path}': {quote_list(dup)}")
+    return pd.Series(numbers.to_numpy(dtype=float), index=pd.Index(names.to_numpy()))
+
+
+def write_table(frame, path, suffix):
+    """Write a DataFrame as CSV, TSV or Parquet, chosen by ``suffix``."""
+    try:
+        if suffix in (".parquet", ".pq"):
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_csv(path, index=False, sep="\t" if suffix == ".tsv" else ",")
+    except ImportError as exc:
+        raise UsageError(f"cannot write '{path}': {one_line(exc)} (pip install pyarrow)") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot write '{path}': {one_line(exc)}") from None
+
+
+def write_list(path, suffix, features, info):
+    """Write the selected names: one per line (.txt), or with ``info`` (.json)."""
+    if suffix == ".txt":
+        text = "".join(f"{name}\n" for name in features)
+    else:
+        text = json.dumps({**info, "features": list(features)}, indent=2) + "\n"
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write '{path}': {one_line(exc)}") from None
+
+
+def fit_quietly(estimator, prog, *args, **kwargs):
+    """Fit, turning a ValueError into a one-line UsageError and warnings into lines."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            estimator.fit(*args, **kwargs)
+        except ValueError as exc:
+            raise UsageError(one_line(exc)) from None
+    seen = set()
+    for w in caught:
+        text = one_line(w.message)
+        if text not in seen:
+            seen.add(text)
+            print(f"{prog}: warning: {text}", file=sys.stderr)
+    return estimator

@@ -1,0 +1,124 @@
+"""``skl0 select``: fit an L0FeatureSelector on a table and report it."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import type_of_target
+
+from ._cli_io import (
+    LIST_SUFFIXES,
+    TABLE_SUFFIXES,
+    UsageError,
+    check_output_path,
+    feature_matrix,
+    fit_quietly,
+    read_table,
+    write_list,
+    write_table,
+)
+from ._selector import L0FeatureSelector
+
+__all__ = ["run_select"]
+
+
+def _load_select_data(args):
+    if args.demo:
+        if args.data is not None:
+            raise UsageError("pass either DATA or --demo, not both")
+        frame = load_breast_cancer(as_frame=True).frame
+        return frame, args.target or "target", "breast cancer (scikit-learn)"
+    if args.data is None:
+        raise UsageError("missing DATA: pass a .csv/.parquet file, or --demo")
+    if args.target is None:
+        raise UsageError("missing --target COLUMN: name the column to predict")
+    return read_table(args.data), args.target, f"'{args.data}'"
+
+
+def _task_of(y, task):
+    if task == "auto":
+        kind = type_of_target(y.to_numpy())
+        task = "classification" if kind in ("binary", "multiclass") else "regression"
+    if task == "regression" and not pd.api.types.is_numeric_dtype(y):
+        raise UsageError(
+            f"target '{y.name}' is not numeric, so it cannot be regressed; "
+            "pass --task classification"
+        )
+    return task
+
+
+def _split(X, y, test_size, task, seed):
+    if test_size == 0:
+        return X, None, y, None
+    n_test = int(-(-test_size * len(y) // 1))
+    if n_test < 1 or len(y) - n_test < 2:
+        raise UsageError(
+            f"--test-size {test_size} leaves no rows to test or fewer than 2 to fit "
+            f"(of {len(y)}); change --test-size, or pass 0 to skip the held-out score"
+        )
+    kwargs = dict(test_size=test_size, random_state=seed)
+    if task == "classification":
+        try:
+            return train_test_split(X, y, stratify=y, **kwargs)
+        except ValueError:  # a class too small to stratify
+            pass
+    return train_test_split(X, y, **kwargs)
+
+
+def run_select(args, command):
+    prog = f"skl0 {command}"
+    out_suffix = None
+    if args.output is not None:
+        out_suffix = check_output_path(args.output, TABLE_SUFFIXES + LIST_SUFFIXES)
+    frame, target, label = _load_select_data(args)
+    X, y, notes = feature_matrix(frame, target, args.drop, args.one_hot, args.dropna)
+    p = X.shape[1]
+    if args.k is not None and args.k > p:
+        raise UsageError(
+            f"--k {args.k} is larger than the {p} feature columns; pass --k {p} or less"
+        )
+    task = _task_of(y, args.task)
+    X_train, X_test, y_train, y_test = _split(X, y, args.test_size, task, args.random_state)
+
+    kind = f"{task}, {y.nunique()} classes" if task == "classification" else task
+    print(f"data: {label}, {len(y)} rows, {p} features, target '{target}' ({kind})")
+    for note in notes:
+        print(f"note: {note}")
+    lam = "auto" if args.lam is None else args.lam
+    sel = L0FeatureSelector(
+        lam=lam, k=args.k, task=task, max_iter=args.max_iter,
+        random_state=args.random_state, device=args.device, verbose=args.verbose,
+    )
+    fit_quietly(sel, prog, X_train, y_train)
+    mask = sel.get_support()
+    names = list(X.columns[mask])
+    probs = sel.feature_importances_[mask]
+    how = f"k={args.k}" if args.k is not None else f"lam={lam!r}"
+    print(f"fitted L0FeatureSelector({how}) on {len(y_train)} rows: kept {len(names)} "
+          f"of {p} features (lam_={sel.lam_:.3g})")
+    if names:
+        width = max(len("feature"), *(len(n) for n in names))
+        print(f"  {'feature':<{width}}  P(gate open)")
+        for name, prob in sorted(zip(names, probs), key=lambda t: -t[1]):
+            print(f"  {name:<{width}}  {prob:12.3f}")
+
+    info = {"target": target, "task": task, "lam": float(sel.lam_)}
+    if X_test is not None:
+        metric = "accuracy" if task == "classification" else "R^2"
+        # estimator_ was fitted on the validated array, so score on one too
+        score = float(sel.estimator_.score(X_test.to_numpy(dtype=float), y_test))
+        head = type(sel.estimator_).__name__
+        print(f"held-out {metric} of the refitted {head} on {len(names)} features: "
+              f"{score:.3f} ({len(y_test)} rows)")
+        info.update(score_name=metric, held_out_score=score, n_test=len(y_test))
+    info["gate_probabilities"] = dict(zip(names, (float(v) for v in probs)))
+    if out_suffix in LIST_SUFFIXES:
+        write_list(args.output, out_suffix, names, info)
+        print(f"wrote {len(names)} feature names to {args.output}")
+    elif out_suffix is not None:
+        reduced = X.loc[:, mask].copy()
+        reduced[target] = y
+        write_table(reduced, args.output, out_suffix)
+        print(f"wrote {reduced.shape[0]} rows x {reduced.shape[1]} columns "
+              f"({len(names)} features and '{target}') to {args.output}")

@@ -1,0 +1,237 @@
+"""The ``skl0`` command line: select features from a table, calibrate a survey.
+
+``skl0 select DATA --target COLUMN`` fits an :class:`~skl0.L0FeatureSelector`
+on a CSV or Parquet file and prints the kept features with the probability
+that each gate is open and a held-out score; ``-o`` writes the reduced data
+or the list of names. ``skl0 select --demo`` runs on scikit-learn's breast
+cancer data. ``skl0 calibrate M TARGETS`` fits a
+:class:`~skl0.calibration.SparseCalibrator` and writes the record weights.
+Run ``skl0 --help`` or ``skl0 select --help`` for every option; the user
+guide's command-line page has worked examples.
+
+A problem with the input (a missing file, an unknown column, a non-numeric
+feature column, a bad ``--k``) is reported as one line on stderr with exit
+status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from ._cli_calibrate import run_calibrate
+from ._cli_io import UsageError
+from ._cli_select import run_select
+
+__all__ = ["main"]
+
+_SELECT_HELP = """\
+Select features of a table with L0 (Hard Concrete) gates.
+
+Reads DATA (.csv, .tsv or .parquet, by extension), uses every column except
+--target and --drop as a feature, splits off --test-size of the rows,
+fits skl0.L0FeatureSelector on the rest and prints the kept features with
+their gate probabilities (P(gate open)) and the held-out score (accuracy
+or R^2) of the refitted L0Classifier / L0Regressor on the kept features.
+
+Feature columns must be numeric: text columns are refused, naming them,
+unless --one-hot expands them into 0/1 columns. Rows with missing values
+are refused unless --dropna.
+
+With -o OUT: .csv/.tsv/.parquet writes the kept columns and the target for
+all rows; .txt writes the kept names one per line; .json writes the names
+with their probabilities, lam and the score."""
+
+_SELECT_EPILOG = """\
+examples:
+  skl0 select --demo
+  skl0 select data.csv --target price --k 10 -o reduced.parquet
+  skl0 select data.parquet --target label --lam 0.01 -o features.txt"""
+
+_CALIBRATE_HELP = """\
+Keep a few survey records and weight them so that weighted sums match totals.
+
+M (.csv, .tsv or .parquet) has one row per record and one column per
+characteristic: M[i, j] is what record i adds to total j per unit of
+weight. TARGETS gives the population totals, either as one row with a
+column per target, or as two columns name,value (one target per row); both
+need a header line. Target names must be columns of M; columns of M without
+a target are not used. Fits skl0.calibration.SparseCalibrator and prints
+each target, the achieved total and the relative error.
+
+With -o OUT (.csv, .tsv or .parquet): the kept records, one row each, with
+their row number in M (or the --id column) and their weight."""
+
+_CALIBRATE_EPILOG = """\
+example:
+  skl0 calibrate households.csv totals.csv --k 500 --weights design_weight -o weights.csv"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises :class:`UsageError` (one line) instead of exiting."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def _lam(text):
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number >= 0, got {text!r}")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def _common_fit_options(p, max_iter):
+    p.add_argument("--max-iter", type=_positive_int, default=max_iter, metavar="N",
+                   help=f"gradient steps per fit (default: {max_iter})")
+    p.add_argument("--random-state", type=int, default=0, metavar="SEED",
+                   help="seed of the gate noise (default: 0)")
+    p.add_argument("--device", default="auto",
+                   help="'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N' (default: auto)")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="report training progress on stderr")
+
+
+def build_parser():
+    """The argument parser of ``skl0`` (exposed for documentation tools)."""
+    parser = _Parser(
+        prog="skl0",
+        description="L0 feature selection and sparse survey calibration with Hard "
+                    "Concrete gates. Run 'skl0 COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"skl0 {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    sel = sub.add_parser(
+        "select", help="select features of a CSV/Parquet table",
+        description=_SELECT_HELP, epilog=_SELECT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sel.add_argument("data", nargs="?", metavar="DATA", help="input table (.csv, .tsv, .parquet)")
+    sel.add_argument("--demo", action="store_true",
+                     help="use scikit-learn's breast cancer data instead of DATA")
+    sel.add_argument("-t", "--target", metavar="COLUMN", help="the column to predict")
+    size = sel.add_mutually_exclusive_group()
+    size.add_argument("--k", type=_positive_int, metavar="N", help="keep exactly N features")
+    size.add_argument("--lam", type=_lam, metavar="X",
+                      help="price of one open gate, or 'auto' (default: auto, no tuning)")
+    sel.add_argument("--task", choices=("auto", "regression", "classification"),
+                     default="auto", help="default: auto (from the target's values)")
+    sel.add_argument("--test-size", type=_fraction, default=0.25, metavar="F",
+                     help="fraction of rows held out for the score; 0 fits on all rows "
+                          "and reports no score (default: 0.25)")
+    sel.add_argument("--drop", action="append", default=[], metavar="COLUMN",
+                     help="leave COLUMN out of the features (repeatable)")
+    sel.add_argument("--one-hot", action="store_true",
+                     help="expand non-numeric feature columns into 0/1 columns")
+    sel.add_argument("--dropna", action="store_true", help="drop rows with missing values")
+    sel.add_argument("-o", "--output", metavar="OUT",
+                     help="write the reduced data (.csv/.tsv/.parquet) or the kept "
+                          "names (.txt/.json)")
+    _common_fit_options(sel, max_iter=300)
+    sel.set_defaults(func=run_select)
+
+    cal = sub.add_parser(
+        "calibrate", help="weight a few survey records to match population totals",
+        description=_CALIBRATE_HELP, epilog=_CALIBRATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cal.add_argument("matrix", metavar="M", help="records x characteristics (.csv, .tsv, .parquet)")
+    cal.add_argument("targets", metavar="TARGETS", help="population totals (.csv, .tsv, .parquet)")
+    cal.add_argument("--k", type=_positive_int, metavar="N", help="keep exactly N records")
+    cal.add_argument("--lam", type=_lam, default=1e-6, metavar="X",
+                     help="price of one kept record when --k is not given (default: 1e-6)")
+    cal.add_argument("--weights", metavar="COLUMN",
+                     help="column of M holding the initial (design) weights, > 0")
+    cal.add_argument("--id", metavar="COLUMN", help="column of M naming the records")
+    cal.add_argument("-o", "--output", metavar="OUT", help="write the kept records' weights")
+    _common_fit_options(cal, max_iter=1000)
+    cal.add_argument("--polish-iter", type=int, default=300, metavar="N",
+                     help="steps of the final refit of the kept weights (default: 300)")
+    cal.set_defaults(func=run_calibrate)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``skl0`` command line.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        The arguments after the program name; ``None`` reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 for a problem with the input (reported as one line
+        on stderr), 130 when interrupted.
+
+    Examples
+    --------
+    >>> from skl0.cli import main
+    >>> main(["--version"])  # doctest: +ELLIPSIS
+    skl0 ...
+    0
+    >>> main(["select", "no_such_file.csv", "--target", "y"])
+    2
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        args.func(args, args.command)
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else 0
+    except UsageError as exc:
+        prog = f"skl0 {args.command}" if "args" in locals() else "skl0"
+        message = str(exc)
+        if not message.startswith("skl0"):
+            message = f"{prog}: error: {message}"
+        print(message, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("skl0: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        _silence_stdout()
+        return 0
+    return 0
+
+
+def _silence_stdout():
+    """Point stdout at devnull so Python's exit flush cannot fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor
+        pass

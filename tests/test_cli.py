@@ -1,0 +1,272 @@
+"""The ``skl0`` command line, run in-process through ``skl0.cli.main``."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import skl0
+from skl0.calibration import make_survey
+from skl0.cli import main
+from skl0.datasets import make_sparse_classification, make_sparse_regression
+
+FAST = ["--max-iter", "30"]
+
+
+@pytest.fixture(scope="module")
+def reg_frame():
+    X, y, coef = make_sparse_regression(120, 6, 2, random_state=0)[:3]
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(6)])
+    frame["y"] = y
+    return frame, [f"f{j}" for j in np.flatnonzero(coef)]
+
+
+@pytest.fixture(scope="module")
+def clf_frame():
+    X, y = make_sparse_classification(150, 5, 2, random_state=0)[:2]
+    frame = pd.DataFrame(X, columns=[f"g{j}" for j in range(5)])
+    frame["label"] = np.where(y == 1, "yes", "no")
+    return frame
+
+
+@pytest.fixture
+def reg_csv(tmp_path, reg_frame):
+    path = tmp_path / "reg.csv"
+    reg_frame[0].to_csv(path, index=False)
+    return str(path)
+
+
+def run(argv, capsys):
+    status = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def assert_one_line_error(status, err, *fragments, command="select"):
+    assert status == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"skl0 {command}: error: ") or lines[0].startswith("skl0: error: ")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+# ------------------------------------------------------------------ select
+def test_select_csv_regression_writes_reduced_csv(reg_csv, reg_frame, tmp_path, capsys):
+    out_path = tmp_path / "reduced.csv"
+    status, out, err = run(["select", reg_csv, "--target", "y", "--k", "2", *FAST,
+                            "-o", out_path], capsys)
+    assert status == 0, err
+    assert "P(gate open)" in out and "held-out R^2" in out
+    reduced = pd.read_csv(out_path)
+    assert reduced.shape == (120, 3) and reduced.columns[-1] == "y"
+    assert sorted(reduced.columns[:-1]) == sorted(reg_frame[1])  # the true support
+    np.testing.assert_allclose(reduced["y"], reg_frame[0]["y"])
+    for name in reduced.columns[:-1]:
+        assert name in out
+
+
+def test_select_parquet_classification_string_labels(tmp_path, clf_frame, capsys):
+    data, out_path = tmp_path / "clf.parquet", tmp_path / "kept.parquet"
+    clf_frame.to_parquet(data, index=False)
+    status, out, err = run(["select", data, "-t", "label", "--lam", "0.01", *FAST,
+                            "-o", out_path], capsys)
+    assert status == 0, err
+    assert "classification, 2 classes" in out and "held-out accuracy" in out
+    score = float(out.split("held-out accuracy")[1].split(":")[1].split()[0])
+    assert 0.5 < score <= 1
+    reduced = pd.read_parquet(out_path)
+    assert set(reduced["label"]) == {"yes", "no"} and len(reduced) == 150
+
+
+def test_select_txt_and_json_lists(reg_csv, tmp_path, capsys):
+    txt, js = tmp_path / "f.txt", tmp_path / "f.json"
+    assert run(["select", reg_csv, "-t", "y", "--k", "2", *FAST, "-o", txt], capsys)[0] == 0
+    names = txt.read_text().split()
+    assert len(names) == 2
+    assert run(["select", reg_csv, "-t", "y", "--k", "2", *FAST, "-o", js], capsys)[0] == 0
+    info = json.loads(js.read_text())
+    assert info["features"] == names and info["score_name"] == "R^2"
+    assert set(info["gate_probabilities"]) == set(names) and info["task"] == "regression"
+
+
+def test_select_test_size_0_fits_all_rows_without_score(reg_csv, capsys):
+    status, out, _ = run(["select", reg_csv, "-t", "y", "--k", "1", "--test-size", "0",
+                          *FAST], capsys)
+    assert status == 0 and "held-out" not in out and "on 120 rows" in out
+
+
+def test_select_one_hot_and_dropna(tmp_path, reg_frame, capsys):
+    frame = reg_frame[0].copy()
+    frame["colour"] = np.where(frame["f0"] > 0, "red", "blue")
+    frame.loc[3, "f1"] = np.nan
+    path = tmp_path / "mixed.csv"
+    frame.to_csv(path, index=False)
+    status, err = run(["select", path, "-t", "y", "--k", "2", *FAST], capsys)[::2]
+    assert_one_line_error(status, err, "'colour'", "--one-hot")
+    status, err = run(["select", path, "-t", "y", "--k", "2", "--one-hot", *FAST], capsys)[::2]
+    assert_one_line_error(status, err, "'f1'", "missing values", "--dropna")
+    status, out, err = run(["select", path, "-t", "y", "--k", "2", "--one-hot", "--dropna",
+                            *FAST], capsys)
+    assert status == 0, err
+    assert "dropped 1 rows" in out and "one-hot encoded 'colour'" in out
+    status, out, err = run(["select", path, "-t", "y", "--k", "2", "--drop", "colour",
+                            "--drop", "f1", *FAST], capsys)
+    assert status == 0 and "6 features" not in out and "5 features" in out
+
+
+def test_select_demo(capsys):
+    status, out, err = run(["select", "--demo", "--k", "3", *FAST], capsys)
+    assert status == 0, err
+    assert "breast cancer" in out and "kept 3 of 30 features" in out
+    assert "held-out accuracy" in out
+
+
+@pytest.mark.parametrize(
+    "argv, fragments",
+    [
+        (["select", "{tmp}/missing.csv", "-t", "y"], ["does not exist", "missing.csv"]),
+        (["select", "{tmp}/data.xlsx", "-t", "y"], [".csv, .tsv or .parquet"]),
+        (["select", "{csv}", "-t", "nope"], ["target column 'nope' not found", "'f0'"]),
+        (["select", "{csv}", "-t", "y", "--drop", "zz"], ["--drop column 'zz'"]),
+        (["select", "{csv}", "-t", "y", "--k", "0"], ["--k", "'0'"]),
+        (["select", "{csv}", "-t", "y", "--k", "two"], ["--k", "'two'"]),
+        (["select", "{csv}", "-t", "y", "--k", "50"], ["--k 50", "6 feature columns"]),
+        (["select", "{csv}", "-t", "y", "--k", "2", "--lam", "0.1"], ["not allowed with"]),
+        (["select", "{csv}", "-t", "y", "--lam", "-1"], ["--lam", "'-1'"]),
+        (["select", "{csv}", "-t", "y", "--test-size", "1.5"], ["--test-size"]),
+        (["select", "{csv}"], ["missing --target"]),
+        (["select", "-t", "y"], ["missing DATA"]),
+        (["select", "{csv}", "--demo"], ["either DATA or --demo"]),
+        (["select", "{csv}", "-t", "y", "-o", "{tmp}/out.xlsx"], ["must end in"]),
+        (["select", "{csv}", "-t", "y", "-o", "{tmp}/no/dir/out.csv"], ["does not exist"]),
+        (["select", "{csv}", "-t", "y", "--task", "magic"], ["--task"]),
+        (["select", "{csv}", "-t", "y", "--bogus"], ["unrecognized arguments"]),
+        (["frobnicate"], ["invalid choice"]),
+    ],
+)
+def test_select_errors_are_one_line_exit_2(argv, fragments, reg_csv, tmp_path, capsys):
+    argv = [a.format(tmp=tmp_path, csv=reg_csv) for a in argv]
+    status, out, err = run(argv, capsys)
+    assert_one_line_error(status, err, *fragments)
+
+
+def test_select_text_target_cannot_be_regressed(tmp_path, clf_frame, capsys):
+    path = tmp_path / "clf.csv"
+    clf_frame.to_csv(path, index=False)
+    status, _, err = run(["select", path, "-t", "label", "--task", "regression"], capsys)
+    assert_one_line_error(status, err, "--task classification")
+
+
+def test_select_unreadable_file(tmp_path, capsys):
+    path = tmp_path / "broken.parquet"
+    path.write_text("not parquet at all")
+    status, _, err = run(["select", path, "-t", "y"], capsys)
+    assert_one_line_error(status, err, "cannot read DATA file")
+
+
+# --------------------------------------------------------------- calibrate
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory):
+    M, targets, w0, names = make_survey(
+        n_records=300, n_regions=2, n_age_bands=2, n_income_brackets=2, noise=0.0,
+        random_state=0,
+    )
+    root = tmp_path_factory.mktemp("survey")
+    frame = pd.DataFrame(M.toarray(), columns=names)
+    frame.insert(0, "hh", [f"h{i}" for i in range(300)])
+    frame["w0"] = w0
+    frame.to_csv(root / "M.csv", index=False)
+    pd.DataFrame({"name": names, "value": targets}).to_csv(root / "long.csv", index=False)
+    pd.DataFrame([targets], columns=names).to_parquet(root / "wide.parquet", index=False)
+    return root, names
+
+
+CAL_FAST = ["--max-iter", "60", "--polish-iter", "30"]
+
+
+def test_calibrate_long_targets_with_ids_and_weights(survey, tmp_path, capsys):
+    root, names = survey
+    out_path = tmp_path / "w.csv"
+    status, out, err = run(["calibrate", root / "M.csv", root / "long.csv", "--k", "40",
+                            "--weights", "w0", "--id", "hh", *CAL_FAST, "-o", out_path], capsys)
+    assert status == 0, err
+    assert "kept 40 of 300 records" in out
+    assert all(name in out for name in names)
+    weights = pd.read_csv(out_path)
+    assert list(weights.columns) == ["hh", "weight"] and len(weights) == 40
+    assert (weights["weight"] > 0).all() and weights["hh"].str.startswith("h").all()
+
+
+def test_calibrate_wide_targets_notes_unused_columns(survey, tmp_path, capsys):
+    root, _ = survey
+    out_path = tmp_path / "w.parquet"
+    status, out, err = run(["calibrate", root / "M.csv", root / "wide.parquet", "--k", "30",
+                            *CAL_FAST, "-o", out_path], capsys)
+    assert status == 0, err
+    assert "not used: 'hh', 'w0'" in out
+    weights = pd.read_parquet(out_path)
+    assert list(weights.columns) == ["record", "weight"] and len(weights) == 30
+
+
+@pytest.mark.parametrize(
+    "argv, fragments",
+    [
+        (["{root}/M.csv", "{root}/nope.csv"], ["TARGETS file", "does not exist"]),
+        (["{root}/M.csv", "{tmp}/bad_targets.csv"], ["not columns of M", "'ghost'"]),
+        (["{root}/M.csv", "{tmp}/shape.csv"], ["3 rows and 3 columns", "name,value"]),
+        (["{root}/M.csv", "{tmp}/text_values.csv"], ["not finite numbers"]),
+        (["{root}/M.csv", "{root}/long.csv", "--k", "301"], ["--k 301", "300 records"]),
+        (["{root}/M.csv", "{root}/long.csv", "--weights", "zz"], ["'zz' not found"]),
+        (["{root}/M.csv", "{root}/long.csv", "--weights", "hh"], ["numbers > 0"]),
+        (["{root}/M.csv", "{root}/long.csv", "-o", "{tmp}/w.txt"], ["must end in"]),
+        (["{root}/M.csv"], ["TARGETS"]),
+    ],
+)
+def test_calibrate_errors_are_one_line_exit_2(argv, fragments, survey, tmp_path, capsys):
+    root, names = survey
+    pd.DataFrame({"name": [names[0], "ghost"], "value": [1.0, 2.0]}).to_csv(
+        tmp_path / "bad_targets.csv", index=False)
+    pd.DataFrame(np.ones((3, 3)), columns=names[:3]).to_csv(tmp_path / "shape.csv", index=False)
+    pd.DataFrame({"name": names[:2], "value": ["1", "many"]}).to_csv(
+        tmp_path / "text_values.csv", index=False)
+    argv = ["calibrate", *(a.format(root=root, tmp=tmp_path) for a in argv)]
+    status, _, err = run(argv, capsys)
+    assert_one_line_error(status, err, *fragments, command="calibrate")
+
+
+# ------------------------------------------------------------ help, version
+def test_version(capsys):
+    status, out, _ = run(["--version"], capsys)
+    assert status == 0 and out.strip() == f"skl0 {skl0.__version__}"
+
+
+def test_help_lists_commands_and_options(capsys):
+    status, out, _ = run(["--help"], capsys)
+    assert status == 0 and "select" in out and "calibrate" in out
+    status, out, _ = run(["select", "--help"], capsys)
+    assert status == 0
+    for option in ["--target", "--k", "--lam", "--task", "--test-size", "--random-state",
+                   "--max-iter", "--one-hot", "--dropna", "--drop", "--demo", "-o OUT",
+                   ".txt", ".json", ".parquet", "examples:"]:
+        assert option in out, option
+    status, out, _ = run(["calibrate", "--help"], capsys)
+    assert status == 0 and "name,value" in out and "--weights" in out
+
+
+def test_no_command_prints_help(capsys):
+    status, out, _ = run([], capsys)
+    assert status == 0 and "usage: skl0" in out
+
+
+def test_python_dash_m_reports_errors_without_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "skl0", "select", str(tmp_path / "none.csv"), "-t", "y"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "does not exist" in proc.stderr
