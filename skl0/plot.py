@@ -1,0 +1,219 @@
+"""Pictures of fitted skl0 estimators (matplotlib, optional).
+
+matplotlib is imported inside each function, so ``import skl0.plot`` works
+without it; calling a function without it raises an ``ImportError`` that
+says ``pip install matplotlib``. Every function draws on ``ax`` (a new
+figure when ``None``) and returns the matplotlib ``Axes``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["plot_gates", "plot_training_curve", "plot_mask_image"]
+
+# plot_path lives in its own module; re-export it when that module is there.
+if importlib.util.find_spec(f"{__package__}._path_plot") is not None:
+    from ._path_plot import plot_path  # noqa: F401
+
+    __all__.append("plot_path")
+
+_KEPT, _DROPPED = "#1f77b4", "#c7c7c7"
+
+
+def _axes(ax, figsize=None):
+    """``ax``, or the axes of a new figure; the one place pyplot is imported."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(
+            "skl0.plot needs matplotlib, which is not installed: pip install matplotlib "
+            '(or pip install "skl0[plot]")'
+        ) from exc
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _gate_probabilities(estimator):
+    check_is_fitted(estimator, "feature_importances_")
+    return np.asarray(estimator.feature_importances_, dtype=float).ravel()
+
+
+def _support(estimator, n):
+    support = getattr(estimator, "support_", None)
+    return np.ones(n, dtype=bool) if support is None else np.asarray(support, dtype=bool)
+
+
+def plot_gates(estimator, feature_names=None, top=None, ax=None):
+    """Bar chart of the probability that each feature's gate is open.
+
+    Bars are sorted from the most to the least likely open gate, top to
+    bottom; kept features (``support_``) are coloured, dropped ones grey.
+
+    Parameters
+    ----------
+    estimator : fitted L0Regressor, L0Classifier or L0FeatureSelector
+        Any fitted estimator with ``feature_importances_`` (and, optionally,
+        ``support_``).
+    feature_names : sequence of str or None, default=None
+        Bar labels. ``None`` uses ``feature_names_in_`` when the estimator
+        was fitted on a DataFrame, else ``x0, x1, ...``.
+    top : int or None, default=None
+        Show only the ``top`` most probable gates; ``None`` shows all.
+    ax : matplotlib Axes or None, default=None
+        Where to draw; ``None`` makes a new figure sized to the bars.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    See Also
+    --------
+    plot_mask_image : The same probabilities laid out as an image.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")  # draw off-screen
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from skl0 import L0Classifier
+    >>> from skl0.plot import plot_gates
+    >>> data = load_breast_cancer(as_frame=True)
+    >>> clf = L0Classifier(lam=0.01, max_iter=50, random_state=0)
+    >>> clf = clf.fit(data.data, data.target)
+    >>> ax = plot_gates(clf, top=10)
+    >>> len(ax.patches), ax.get_xlabel()
+    (10, 'P(gate open)')
+    """
+    probs = _gate_probabilities(estimator)
+    n = probs.size
+    if feature_names is None:
+        feature_names = getattr(estimator, "feature_names_in_", None)
+    if feature_names is None:
+        feature_names = [f"x{j}" for j in range(n)]
+    feature_names = [str(name) for name in feature_names]
+    if len(feature_names) != n:
+        raise ValueError(
+            f"feature_names has {len(feature_names)} names but the estimator has {n} "
+            "features; pass one name per feature, or None."
+        )
+    if top is not None and (int(top) != top or top < 1):
+        raise ValueError(f"top={top!r} must be a positive integer or None.")
+    order = np.argsort(-probs, kind="stable")[: (n if top is None else int(top))]
+    kept = _support(estimator, n)[order]
+    ax = _axes(ax, figsize=(6.4, 1.2 + 0.22 * order.size))
+    positions = np.arange(order.size)[::-1]  # the most probable gate on top
+    ax.barh(positions, probs[order], color=np.where(kept, _KEPT, _DROPPED))
+    ax.set_yticks(positions, [feature_names[j] for j in order])
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("P(gate open)")
+    ax.set_title(f"{int(_support(estimator, n).sum())} of {n} features kept")
+    return ax
+
+
+def plot_training_curve(estimator, ax=None):
+    """Line plot of the training objective, ``loss_curve_``.
+
+    With a fixed ``lam`` there is one point per optimizer step; under
+    ``lam="auto"`` or ``k`` there is one point per point of the ``lam``
+    path (the x-axis label says which).
+
+    Parameters
+    ----------
+    estimator : fitted estimator with ``loss_curve_``
+        An L0 estimator, an L0FeatureSelector or a SparseCalibrator.
+    ax : matplotlib Axes or None, default=None
+        Where to draw; ``None`` makes a new figure.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skl0 import L0Regressor
+    >>> from skl0.plot import plot_training_curve
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = L0Regressor(lam=0.01, max_iter=40, random_state=0).fit(X, y)
+    >>> ax = plot_training_curve(reg)
+    >>> len(ax.lines[0].get_xdata())
+    40
+    """
+    check_is_fitted(estimator, "loss_curve_")
+    curve = np.asarray(estimator.loss_curve_, dtype=float).ravel()
+    ax = _axes(ax)
+    steps = np.arange(1, curve.size + 1)
+    ax.plot(steps, curve, marker="o" if curve.size <= 40 else None, markersize=3)
+    per_step = curve.size == getattr(estimator, "n_iter_", curve.size)
+    ax.set_xlabel("optimizer step" if per_step else "point of the lam path")
+    ax.set_ylabel("training objective")
+    ax.set_title(f"{type(estimator).__name__}: training curve")
+    return ax
+
+
+def plot_mask_image(estimator, shape, ax=None):
+    """Gate probabilities as an image, with the kept pixels outlined.
+
+    For features that are pixels, such as the 8 x 8 images of
+    :func:`sklearn.datasets.load_digits`: each pixel's grey level is the
+    probability that its gate is open, and the kept pixels (``support_``)
+    are framed.
+
+    Parameters
+    ----------
+    estimator : fitted L0Regressor, L0Classifier or L0FeatureSelector
+        Any fitted estimator with ``feature_importances_``.
+    shape : tuple of int
+        Image shape, such as ``(8, 8)``; its product must equal the number
+        of features (pixels in row-major order, as ``reshape`` lays them).
+    ax : matplotlib Axes or None, default=None
+        Where to draw; ``None`` makes a new figure.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skl0 import L0Classifier
+    >>> from skl0.plot import plot_mask_image
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.rand(100, 16)
+    >>> y = (X[:, 5] > 0.5).astype(int)
+    >>> clf = L0Classifier(k=2, max_iter=30, random_state=0).fit(X, y)
+    >>> ax = plot_mask_image(clf, (4, 4))
+    >>> len(ax.patches)  # one frame per kept pixel
+    2
+    """
+    probs = _gate_probabilities(estimator)
+    shape = tuple(int(s) for s in shape)
+    if int(np.prod(shape)) != probs.size:
+        raise ValueError(
+            f"shape={shape} holds {int(np.prod(shape))} pixels but the estimator has "
+            f"{probs.size} features; pass a shape whose product is {probs.size}."
+        )
+    if len(shape) != 2:
+        raise ValueError(f"shape={shape} must have two dimensions (rows, columns).")
+    ax = _axes(ax)
+    from matplotlib.patches import Rectangle
+
+    image = ax.imshow(probs.reshape(shape), cmap="Greys", vmin=0, vmax=1)
+    support = _support(estimator, probs.size).reshape(shape)
+    for row, col in zip(*np.nonzero(support)):
+        ax.add_patch(Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False,
+                               edgecolor="tab:red", linewidth=2))
+    ax.figure.colorbar(image, ax=ax, label="P(gate open)")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"{int(support.sum())} of {probs.size} pixels kept")
+    return ax

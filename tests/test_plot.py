@@ -1,0 +1,135 @@
+"""skl0.plot: gate bars, training curve, pixel mask (Agg backend, no screen)."""
+
+import importlib
+import importlib.util
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
+
+import skl0.plot  # noqa: E402
+from skl0 import L0Classifier, L0FeatureSelector, L0Regressor  # noqa: E402
+from skl0.plot import plot_gates, plot_mask_image, plot_training_curve  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def frame_fit(sparse_clf):
+    X, y = sparse_clf[:2]
+    X = pd.DataFrame(X[:, :12], columns=[f"col{j}" for j in range(12)])
+    return L0Classifier(k=3, max_iter=30, random_state=0).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def lam_fit(sparse_reg):
+    X, y = sparse_reg[:2]
+    return L0Regressor(lam=0.05, max_iter=25, random_state=0).fit(X[:, :16], y)
+
+
+def bar_labels(ax):
+    """Tick labels from the top bar down."""
+    ticks = zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels()))
+    return [label for _, label in sorted(ticks, key=lambda t: -t[0])]
+
+
+def test_plot_gates_sorted_bars_with_names_and_colours(frame_fit):
+    ax = plot_gates(frame_fit)
+    assert isinstance(ax, plt.Axes)
+    bars = sorted(ax.patches, key=lambda b: -b.get_y())  # top to bottom
+    widths = [b.get_width() for b in bars]
+    assert len(bars) == 12 and widths == sorted(widths, reverse=True)
+    np.testing.assert_allclose(sorted(widths), np.sort(frame_fit.feature_importances_))
+    labels = bar_labels(ax)
+    order = np.argsort(-frame_fit.feature_importances_, kind="stable")
+    assert labels == [f"col{j}" for j in order]
+    kept = [to_hex(b.get_facecolor()) != "#c7c7c7" for b in bars]
+    assert sum(kept) == 3 and kept[:3] == [True] * 3
+    assert ax.get_xlim() == (0, 1) and "3 of 12" in ax.get_title()
+
+
+def test_plot_gates_top_names_and_given_axes(lam_fit):
+    fig, ax0 = plt.subplots()
+    names = [f"gene_{j}" for j in range(16)]
+    ax = plot_gates(lam_fit, feature_names=names, top=4, ax=ax0)
+    assert ax is ax0 and len(ax.patches) == 4
+    assert set(bar_labels(ax)) <= set(names)
+    ax = plot_gates(lam_fit)  # numpy input: x0, x1, ...
+    assert all(label.startswith("x") for label in bar_labels(ax))
+
+
+def test_plot_gates_errors(lam_fit):
+    with pytest.raises(ValueError, match="has 2 names but the estimator has 16"):
+        plot_gates(lam_fit, feature_names=["a", "b"])
+    with pytest.raises(ValueError, match="top=0"):
+        plot_gates(lam_fit, top=0)
+    with pytest.raises(NotFittedError):
+        plot_gates(L0Regressor())
+
+
+def test_plot_training_curve(lam_fit, frame_fit):
+    ax = plot_training_curve(lam_fit)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), lam_fit.loss_curve_)
+    assert ax.get_xlabel() == "optimizer step"
+    ax = plot_training_curve(frame_fit)  # k: one point per path point
+    assert len(ax.lines[0].get_xdata()) == len(frame_fit.loss_curve_)
+    assert "lam path" in ax.get_xlabel()
+    with pytest.raises(NotFittedError):
+        plot_training_curve(L0Classifier())
+
+
+def test_plot_mask_image_digits_like():
+    rng = np.random.RandomState(0)
+    X = rng.rand(120, 64)
+    y = (X[:, 9] + X[:, 54] > 1).astype(int)
+    sel = L0FeatureSelector(k=2, max_iter=20, random_state=0).fit(X, y)
+    ax = plot_mask_image(sel, (8, 8))
+    image = ax.images[0].get_array()
+    assert image.shape == (8, 8)
+    np.testing.assert_allclose(image.ravel(), sel.feature_importances_)
+    corners = sorted((int(p.get_y() + 0.5), int(p.get_x() + 0.5)) for p in ax.patches)
+    assert corners == sorted(divmod(int(j), 8) for j in np.flatnonzero(sel.support_))
+    assert "2 of 64 pixels" in ax.get_title()
+
+
+def test_plot_mask_image_bad_shape(lam_fit):
+    with pytest.raises(ValueError, match="product is 16"):
+        plot_mask_image(lam_fit, (3, 5))
+    with pytest.raises(ValueError, match="two dimensions"):
+        plot_mask_image(lam_fit, (2, 2, 4))
+
+
+def test_without_matplotlib_import_works_and_calls_say_what_to_install(
+    monkeypatch, lam_fit
+):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    module = importlib.reload(skl0.plot)
+    try:
+        with pytest.raises(ImportError, match="pip install matplotlib"):
+            module.plot_gates(lam_fit)
+        with pytest.raises(ImportError, match="pip install matplotlib"):
+            module.plot_training_curve(lam_fit)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(skl0.plot)
+
+
+def test_plot_path_reexported_when_it_exists():
+    if importlib.util.find_spec("skl0._path_plot") is None:
+        assert "plot_path" not in skl0.plot.__all__
+    else:
+        from skl0._path_plot import plot_path
+
+        assert skl0.plot.plot_path is plot_path and "plot_path" in skl0.plot.__all__
