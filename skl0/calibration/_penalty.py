@@ -3,12 +3,12 @@
 * The L0 penalty is ``lam * E[number of kept records]``, the sum of the
   Hard Concrete ``P(gate != 0)`` from :class:`skl0.nn.SampleGate`.
 * :class:`SizeController` turns ``lam`` into a dual variable when a record
-  count ``k`` is asked for: a target count that falls geometrically from
-  the initial expected count to ``k`` (in log space, along a half cosine)
-  over the first part of training, and
-  a multiplicative dual-ascent step that raises ``lam`` while the expected
-  count is above the target and lowers it while below. The update stays on
-  the device (no host synchronisation per step).
+  count ``k`` is asked for: a target count that falls from the initial
+  expected count to ``k`` (in log space, along a half cosine) over the
+  first part of training, and a proportional-integral dual-ascent step on
+  ``log(lam)`` that raises ``lam`` while the expected count is above the
+  target and lowers it while below. The update stays on the device (no
+  host synchronisation per step).
 * :func:`log_pull` is ``mean((log w - log w_ref) ** 2)``, the L2 pull toward
   the reference weights on the log scale.
 """

@@ -1,13 +1,16 @@
 """Training core of sparse calibration: plain torch functions, no scikit-learn.
 
-Two stages:
+Three steps:
 
 1. :func:`fit_gated` learns ``weight_i = exp(log_w_i) * z_i`` with
    ``z_i`` a Hard Concrete gate of a :class:`skl0.nn.SampleGate`, minimising
    ``datafit(M.T @ weight) + lam * E[L0] + l2 * pull(log_w)`` by Adam on
    ``log_w`` and the gates' ``log_alpha`` together. With a record count
-   ``k``, ``lam`` follows a :class:`SizeController`.
-2. :func:`polish` refits the weights of the kept records alone (gates
+   ``k``, ``lam`` follows a :class:`SizeController`. Records whose gates
+   are all but closed leave the computation (an active set).
+2. :func:`select_records` keeps the ``k`` most probable records, or those
+   whose deterministic gate is open.
+3. :func:`polish` refits the weights of the kept records alone (gates
    fixed, ``weight = exp(v)`` so they stay positive) with Adam, to cut the
    error that the noisy gates left.
 
