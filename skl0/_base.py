@@ -19,9 +19,9 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from ._auto import gate_path, lam_grid, select_by_ebic, survival_ranking
 from ._compat import Interval, StrOptions, validate_data
 from ._device import make_generator, resolve_device, resolve_dtype
-from ._heads import LinearHead
+from ._heads import LinearHead, MLPHead, numpy_forward
 from ._problem import DirectProblem, GramProblem, weighted_moments
-from ._refit import refit_linear_head
+from ._refit import refit_linear_head, refit_nonlinear_head
 from ._splice import screening_start, splice_from_starts
 from ._train import train_gates
 from .nn import FeatureGate
@@ -68,6 +68,10 @@ class BaseL0(BaseEstimator):
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "refit": ["boolean"],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "device": [str],
         "dtype": [StrOptions({"float32", "float64"})],
         "random_state": ["random_state"],
@@ -85,6 +89,10 @@ class BaseL0(BaseEstimator):
         temperature=2.0 / 3.0,
         alpha=1e-4,
         refit=True,
+        hidden_layer_sizes=(),
+        activation="relu",
+        early_stopping=False,
+        validation_fraction=0.1,
         device="auto",
         dtype="float32",
         random_state=None,
@@ -98,6 +106,10 @@ class BaseL0(BaseEstimator):
         self.temperature = temperature
         self.alpha = alpha
         self.refit = refit
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.device = device
         self.dtype = dtype
         self.random_state = random_state
@@ -151,7 +163,7 @@ class BaseL0(BaseEstimator):
         mean, std = weighted_moments(Xt, w)
         n, p = Xt.shape
         q = datafit.n_outputs
-        use_gram = datafit.supports_gram and n > p
+        use_gram = datafit.supports_gram and n > p and self._is_linear()
         problem = (GramProblem if use_gram else DirectProblem)(Xt, Yt, w, mean, std, datafit)
         # scikit-learn's convention: a weight counts as that many repetitions
         # of the sample, so the information criterion's n is the total weight.
@@ -159,8 +171,8 @@ class BaseL0(BaseEstimator):
 
         gate = FeatureGate(p, init_prob=self.init_prob, temperature=self.temperature)
         gate = gate.to(device=device, dtype=dtype)
-        head = LinearHead(p, q).to(device=device, dtype=dtype)
-        if datafit.supports_gram:
+        head = self._make_head(p, q, gen).to(device=device, dtype=dtype)
+        if datafit.supports_gram and head.is_linear:
             # Targets and (virtually) features are centred, so the optimal
             # intercept is exactly 0; training it would only let Adam turn
             # round-off gradients into full-size steps.
@@ -169,21 +181,27 @@ class BaseL0(BaseEstimator):
             alpha=self.alpha, generator=gen, learning_rate=self.learning_rate_init
         )
         support, refitted = self._select(problem, gate, head, datafit, common)
+        mask = torch.zeros(p, device=device, dtype=dtype)
+        mask[torch.as_tensor(support, device=device, dtype=torch.long)] = 1
         if self.refit:
-            head = refitted if refitted is not None else refit_linear_head(
-                problem, support, alpha=self.alpha
-            )[0]
+            if refitted is not None:
+                head = refitted
+            elif head.is_linear:
+                head = refit_linear_head(problem, support, alpha=self.alpha)[0]
+            else:
+                refit_nonlinear_head(
+                    problem, head, mask, max_iter=self.max_iter,
+                    learning_rate=self.learning_rate_init, alpha=self.alpha,
+                    validation=self._split(problem, gen) if self.early_stopping else None,
+                )
+            z = mask
         else:
-            # Fold the deterministic gates into the head: exact zeros off-support.
-            with torch.no_grad():
-                mask = torch.zeros(p, device=device, dtype=dtype)
-                mask[torch.as_tensor(support, device=device, dtype=torch.long)] = 1
-                head.weight.mul_((gate.deterministic() * mask)[:, None])
+            z = gate.deterministic().detach() * mask  # exact zeros off-support
 
         self.support_ = np.zeros(p, dtype=bool)
         self.support_[support] = True
         self.feature_importances_ = gate.prob_open().detach().cpu().double().numpy()
-        self._export_linear(head, mean, std, use_gram)
+        self._export(head, z, mean, std)
         if self.support_.sum() == 0:
             warnings.warn(
                 f"No feature was selected (lam={self.lam_:.3g}); the model predicts "
@@ -192,6 +210,33 @@ class BaseL0(BaseEstimator):
                 stacklevel=3,
             )
         return self
+
+    def _is_linear(self):
+        return len(tuple(self.hidden_layer_sizes)) == 0
+
+    def _make_head(self, p, q, gen):
+        if self._is_linear():
+            return LinearHead(p, q)
+        sizes = tuple(int(h) for h in self.hidden_layer_sizes)
+        if any(h < 1 for h in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes={self.hidden_layer_sizes!r} must hold positive "
+                "integers, e.g. (32,), or be () for a linear head."
+            )
+        init = torch.Generator().manual_seed(int(gen.initial_seed()))
+        return MLPHead(p, sizes, q, self.activation, generator=init)
+
+    def _split(self, problem, gen):
+        """(train, validation) sub-problems: ``validation_fraction`` of the rows."""
+        n = problem.X.shape[0]
+        n_val = max(1, int(round(self.validation_fraction * n)))
+        if n - n_val < 2:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves fewer than 2 "
+                f"of the {n} samples for training; lower it or pass more data."
+            )
+        perm = torch.randperm(n, generator=gen, device=gen.device).to(problem.X.device)
+        return problem.subset(perm[n_val:]), problem.subset(perm[:n_val])
 
     def _select(self, problem, gate, head, datafit, common):
         """Train the gates and choose the support; set lam_, n_iter_, loss_curve_.
@@ -206,6 +251,8 @@ class BaseL0(BaseEstimator):
             self.lam_, self.n_iter_, self.loss_curve_ = float(self.lam), res.n_iter, res.loss_curve
             return np.flatnonzero(gate.mask().cpu().numpy()), None
         exact_k = self.k is not None
+        if not head.is_linear and not exact_k:
+            return self._select_by_validation(problem, gate, head, common)
         points = gate_path(
             problem, gate, head, lam_grid(n_lams=32 if exact_k else 16),
             max_iter=self.max_iter, stop_size=self.k if exact_k else 0, **common,
@@ -216,7 +263,7 @@ class BaseL0(BaseEstimator):
         if exact_k:
             chosen = next((pt for pt in points if pt.support.size <= self.k), points[-1])
             support = np.sort(survival_ranking(points)[: self.k])
-            if datafit.supports_gram and self.refit:
+            if datafit.supports_gram and head.is_linear and self.refit:
                 # Best-subset polish from the gates' choice and from screening.
                 starts = [support, screening_start(problem, self.k)]
                 support, refitted, _ = splice_from_starts(problem, starts, alpha=self.alpha)
@@ -229,15 +276,73 @@ class BaseL0(BaseEstimator):
         head.load_state_dict(chosen.head_state)
         return support, refitted
 
-    def _export_linear(self, head, mean, std, centred):
-        W = head.weight.detach().cpu().double().numpy()  # (p, q) standardized
-        b = head.bias.detach().cpu().double().numpy()
-        std = std.cpu().double().numpy()
-        mean = mean.cpu().double().numpy()
-        coef = W / std[:, None]
-        coef[~self.support_] = 0.0
-        intercept = b - mean @ coef
-        self._set_linear(coef.T, intercept)
+    def _select_by_validation(self, problem, gate, head, common):
+        """``lam="auto"`` for nonlinear heads: the one-standard-error rule.
+
+        The gate path is fitted on ``1 - validation_fraction`` of the rows;
+        each point is scored by the mean task loss of its deterministic
+        gates on the held-out rows, and the sparsest point whose loss is
+        within one standard error (of the per-sample losses) of the best
+        is kept. Information criteria need a parameter count, which a
+        network does not have.
+        """
+        train, val = self._split(problem, common["generator"])
+        points = gate_path(train, gate, head, lam_grid(), max_iter=self.max_iter, **common)
+        scores = []
+        for pt in points:
+            with torch.no_grad():
+                gate.log_alpha.copy_(pt.log_alpha)
+                head.load_state_dict(pt.head_state)
+                losses = val.sample_losses(head, gate.deterministic())
+            n_val = losses.numel()
+            mean = float(losses.mean())
+            se = float(losses.std()) / max(n_val, 1) ** 0.5 if n_val > 1 else 0.0
+            scores.append((mean, se))
+        best = min(range(len(points)), key=lambda i: scores[i][0])
+        bound = scores[best][0] + scores[best][1]
+        chosen = min(
+            (i for i in range(len(points)) if scores[i][0] <= bound),
+            key=lambda i: (points[i].support.size, scores[i][0]),
+        )
+        pt = points[chosen]
+        self.n_iter_ = sum(p_.n_iter for p_ in points)
+        self.loss_curve_ = [p_.loss for p_ in points]
+        self.validation_scores_ = [s_[0] for s_ in scores]
+        self.lam_ = pt.lam
+        with torch.no_grad():
+            gate.log_alpha.copy_(pt.log_alpha)
+        head.load_state_dict(pt.head_state)
+        return pt.support, None
+
+    def _export(self, head, z, mean, std):
+        """Fold standardization and gates into numpy layers; keep no torch state.
+
+        First layer: ``W1 * (z / std)`` row-wise and ``b1 - (mean z / std) @ W1``,
+        so prediction is ``X @ W1' + b1'`` on raw X (rows off-support are 0).
+        """
+        def np64(t):
+            return t.detach().cpu().double().numpy()
+
+        z, mean, std = np64(z), np64(mean), np64(std)
+        if head.is_linear:
+            weights, biases = [np64(head.weight)], [np64(head.bias)]
+        else:
+            weights = [np64(W) for W in head.weights]
+            biases = [np64(b) for b in head.biases]
+        scale = z / std
+        W1 = weights[0] * scale[:, None]
+        W1[~self.support_] = 0.0
+        biases[0] = biases[0] - (mean * scale) @ weights[0]
+        weights[0] = W1
+        layers = self._output_layers(list(zip(weights, biases)))
+        self._layers = layers
+        self._activation = self.activation
+        if head.is_linear:
+            self._set_linear(layers[0][0].T, layers[0][1])
+
+    def _output_layers(self, layers):
+        """Hook: map the last layer to the task's output units."""
+        return layers
 
     def _set_linear(self, coef, intercept):
         raise NotImplementedError
@@ -261,7 +366,7 @@ class BaseL0(BaseEstimator):
     def _decision(self, X):
         check_is_fitted(self, "support_")
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return X @ self._coef2d.T + self._intercept1d
+        return numpy_forward(self._layers, self._activation, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -84,7 +84,6 @@ class L0Classifier(ClassifierMixin, BaseL0):
         return torch.as_tensor(Y, device=device, dtype=torch.long)
 
     def _set_linear(self, coef, intercept):
-        self._coef2d, self._intercept1d = coef, intercept
         self.coef_, self.intercept_ = coef, intercept
 
     @_fit_context(prefer_skip_nested_validation=True)

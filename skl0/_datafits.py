@@ -30,6 +30,10 @@ class SquaredLoss:
     def __call__(self, pred, Y, w):
         return (w[:, None] * (pred - Y) ** 2).sum() / self.n_outputs
 
+    def pointwise(self, pred, Y):
+        """Unweighted loss of each sample."""
+        return ((pred - Y) ** 2).mean(1)
+
     def deviance(self, pred, Y, w, n):
         """Per-output residual sums of squares scaled to ``n`` samples."""
         return n * (w[:, None] * (pred - Y) ** 2).sum(0)
@@ -48,6 +52,10 @@ class BinaryLogLoss:
         # (torch's fused kernel is slow on the strided column view).
         return (w * (F.softplus(f) - Y * f)).sum()
 
+    def pointwise(self, pred, Y):
+        f = pred.reshape(-1)
+        return F.softplus(f) - Y * f
+
     def deviance(self, pred, Y, w, n):
         return 2 * n * self(pred, Y, w).reshape(1)
 
@@ -63,6 +71,9 @@ class MultinomialLogLoss:
 
     def __call__(self, pred, Y, w):
         return (w * F.cross_entropy(pred, Y, reduction="none")).sum()
+
+    def pointwise(self, pred, Y):
+        return F.cross_entropy(pred, Y, reduction="none")
 
     def deviance(self, pred, Y, w, n):
         return 2 * n * self(pred, Y, w).reshape(1)

@@ -30,6 +30,20 @@ lam : float or "auto", default="auto"
     refit : bool, default=True
         Refit the head on the kept features with their gates fully open
         (removes shrinkage). ``lam="auto"`` always refits.
+    hidden_layer_sizes : tuple of int, default=()
+        Hidden layers of an MLP head behind the gates (scikit-learn's
+        ``MLPRegressor`` name). ``()`` keeps the linear head. With hidden
+        layers, ``coef_`` is not offered, ``lam="auto"`` uses the held-out
+        one-standard-error rule instead of EBIC, and the refit retrains the
+        network on the kept features.
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation of the hidden layers.
+    early_stopping : bool, default=False
+        For nonlinear heads: keep the refit's weights with the lowest loss on
+        a held-out ``validation_fraction`` of the rows.
+    validation_fraction : float, default=0.1
+        Share of rows held out for ``lam="auto"`` with hidden layers and for
+        ``early_stopping``.
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or
         ``"cuda:N"``. Fitted attributes are numpy arrays either way.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["LinearHead"]
+__all__ = ["LinearHead", "MLPHead", "numpy_forward"]
 
 
 def _gated_affine(X, scale, shift, weight, bias):
@@ -52,3 +52,77 @@ class LinearHead(nn.Module):
     def feature_weights(self):
         """(p, q) weights through which each input feature acts."""
         return self.weight
+
+
+_ACTIVATIONS = {
+    "identity": lambda t: t,
+    "logistic": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+}
+
+
+class MLPHead(nn.Module):
+    """Multi-layer perceptron behind the gates (scikit-learn's MLP names).
+
+    The first layer is the gated affine map on standardized features; the
+    hidden layers use ``activation``; the last layer is linear.
+
+    Parameters
+    ----------
+    n_features : int
+    hidden_layer_sizes : tuple of int
+    n_outputs : int
+    activation : {"identity", "logistic", "tanh", "relu"}
+    generator : torch.Generator
+        Source of the initial weights (Kaiming-uniform, as ``nn.Linear``).
+    """
+
+    is_linear = False
+
+    def __init__(self, n_features, hidden_layer_sizes, n_outputs, activation="relu", generator=None):
+        super().__init__()
+        sizes = [n_features, *hidden_layer_sizes, n_outputs]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            bound = 1.0 / fan_in**0.5
+            w = (torch.rand(fan_in, fan_out, generator=generator) * 2 - 1) * bound
+            b = (torch.rand(fan_out, generator=generator) * 2 - 1) * bound
+            self.weights.append(nn.Parameter(w))
+            self.biases.append(nn.Parameter(b))
+        self.activation = activation
+
+    @property
+    def weight(self):
+        """First-layer weights, (p, h): the rows the gates act on."""
+        return self.weights[0]
+
+    def forward(self, X, scale, shift):
+        act = _ACTIVATIONS[self.activation]
+        h = _gated_affine(X, scale, shift, self.weights[0], self.biases[0])
+        for W, b in zip(self.weights[1:], self.biases[1:]):
+            h = act(h) @ W + b
+        return h
+
+    def l2(self):
+        return sum((W**2).sum() for W in self.weights)
+
+    def feature_weights(self):
+        return self.weights[0]
+
+
+def numpy_forward(layers, activation, X):
+    """Predict with exported ``[(W, b), ...]`` numpy layers: no torch, no GPU."""
+    import numpy as np
+
+    acts = {
+        "identity": lambda a: a,
+        "logistic": lambda a: 1.0 / (1.0 + np.exp(-a)),
+        "tanh": np.tanh,
+        "relu": lambda a: np.maximum(a, 0.0),
+    }
+    h = X @ layers[0][0] + layers[0][1]
+    for W, b in layers[1:]:
+        h = acts[activation](h) @ W + b
+    return h

@@ -49,6 +49,17 @@ class DirectProblem:
     def loss(self, head, z):
         return self.datafit(self.predict(head, z), self.Y, self.w)
 
+    def sample_losses(self, head, z):
+        """Unweighted task loss of every row (for validation scores)."""
+        return self.datafit.pointwise(self.predict(head, z), self.Y)
+
+    def subset(self, rows):
+        """The same problem on ``rows`` (same standardization, weights renormalised)."""
+        w = self.w[rows]
+        sub = DirectProblem(self.X[rows], self.Y[rows], w / w.sum(), self.mean, self.std, self.datafit)
+        sub.n_samples = self.n_samples * float(w.sum())
+        return sub
+
 
 class GramProblem:
     """Squared loss of a linear head from sufficient statistics.

@@ -11,7 +11,7 @@ import torch
 
 from ._heads import LinearHead
 
-__all__ = ["refit_linear_head"]
+__all__ = ["refit_linear_head", "refit_nonlinear_head"]
 
 
 def _standardized_columns(problem, support):
@@ -81,3 +81,38 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200):
         head.weight[idx] = W.detach()
         head.bias.copy_(b.detach())
         return head, float(problem.loss(head, ones))
+
+
+def refit_nonlinear_head(problem, head, mask, *, max_iter, learning_rate, alpha, validation=None):
+    """Retrain a nonlinear head in place with the gates fixed to ``mask``.
+
+    Warm-starts from the head's current weights (the first layer's rows
+    are multiplied by the mask, so dropped features stay dropped). With a
+    ``validation`` pair ``(train, val)`` of problems it trains on ``train``
+    and keeps the weights of the step with the lowest validation loss
+    (checked every 10 steps), scikit-learn's ``early_stopping``.
+    """
+    fit_on, val = (problem, None) if validation is None else validation
+    with torch.no_grad():
+        head.weight.mul_(mask[:, None])
+    params = [p_ for p_ in head.parameters() if p_.requires_grad]
+    opt = torch.optim.Adam(params, lr=learning_rate)
+    best, best_state = float("inf"), None
+    for it in range(max_iter):
+        loss = fit_on.loss(head, mask)
+        if alpha:
+            loss = loss + alpha * head.l2()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        with torch.no_grad():
+            head.weight.grad.mul_(mask[:, None])  # dropped rows stay exactly 0
+        opt.step()
+        if val is not None and ((it + 1) % 10 == 0 or it + 1 == max_iter):
+            with torch.no_grad():
+                v = float(val.loss(head, mask))
+            if v < best:
+                best = v
+                best_state = {k_: t.detach().clone() for k_, t in head.state_dict().items()}
+    if best_state is not None:
+        head.load_state_dict(best_state)
+    return head

@@ -62,10 +62,11 @@ class L0Regressor(RegressorMixin, BaseL0):
         self._y_mean, self._y_std = mean, std
         return (Y - mean) / std, SquaredLoss(Y.shape[1])
 
+    def _output_layers(self, layers):
+        W, b = layers[-1]  # back from standardized targets to y's units
+        return [*layers[:-1], (W * self._y_std, b * self._y_std + self._y_mean)]
+
     def _set_linear(self, coef, intercept):
-        coef = coef * self._y_std[:, None]
-        intercept = intercept * self._y_std + self._y_mean
-        self._coef2d, self._intercept1d = coef, intercept
         if self._y_ndim == 1:
             self.coef_, self.intercept_ = coef[0], float(intercept[0])
         else:

@@ -79,6 +79,10 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         temperature=2.0 / 3.0,
         alpha=1e-4,
         refit=True,
+        hidden_layer_sizes=(),
+        activation="relu",
+        early_stopping=False,
+        validation_fraction=0.1,
         device="auto",
         dtype="float32",
         random_state=None,
@@ -93,6 +97,10 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         self.temperature = temperature
         self.alpha = alpha
         self.refit = refit
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.device = device
         self.dtype = dtype
         self.random_state = random_state

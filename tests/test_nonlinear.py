@@ -1,0 +1,87 @@
+"""MLP heads behind the gates (hidden_layer_sizes)."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_friedman1
+
+from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
+
+KW = dict(hidden_layer_sizes=(16,), max_iter=200, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def friedman():
+    # y depends on x0..x4 only, through sin(x0 x1), (x2 - 0.5)^2, x3, x4.
+    return make_friedman1(400, 15, noise=0.5, random_state=0)
+
+
+def test_k_selects_the_friedman_features(friedman):
+    X, y = friedman
+    reg = L0Regressor(k=5, **KW).fit(X, y)
+    np.testing.assert_array_equal(reg.get_support(indices=True), np.arange(5))
+    assert reg.score(X, y) > 0.8
+    assert not hasattr(reg, "coef_")
+
+
+def test_auto_uses_validation_and_keeps_the_friedman_features(friedman):
+    X, y = friedman
+    reg = L0Regressor(**KW).fit(X, y)
+    assert set(range(5)) <= set(reg.get_support(indices=True))
+    assert reg.support_.sum() <= 7
+    assert len(reg.validation_scores_) >= 2
+
+
+def test_xor_needs_the_nonlinear_head(rng):
+    X = rng.uniform(-1, 1, (600, 6))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)  # invisible to any linear model
+    clf = L0Classifier(k=2, hidden_layer_sizes=(16,), max_iter=300, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(clf.get_support(indices=True), [0, 1])
+    assert clf.score(X, y) > 0.9
+    assert clf.predict_proba(X).shape == (600, 2)
+
+
+def test_dropped_features_do_not_change_predictions(friedman):
+    X, y = friedman
+    reg = L0Regressor(k=5, **KW).fit(X, y)
+    X2 = X.copy()
+    X2[:, ~reg.support_] = 123.0
+    np.testing.assert_allclose(reg.predict(X2), reg.predict(X))
+
+
+def test_pickle_and_predict_without_torch_state(friedman):
+    X, y = friedman
+    reg = L0Regressor(k=5, **KW).fit(X, y)
+    assert not any(isinstance(v, (torch.Tensor, torch.nn.Module)) for v in vars(reg).values())
+    clone = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_array_equal(clone.predict(X), reg.predict(X))
+
+
+def test_early_stopping_and_refit_false(friedman):
+    X, y = friedman
+    a = L0Regressor(k=5, early_stopping=True, **KW).fit(X, y)
+    b = L0Regressor(k=5, refit=False, **KW).fit(X, y)
+    assert a.score(X, y) > 0.7 and b.score(X, y) > 0.3
+    np.testing.assert_array_equal(a.support_, b.support_)
+
+
+def test_selector_passes_hidden_layers(friedman):
+    X, y = friedman
+    sel = L0FeatureSelector(k=5, **KW).fit(X, y)
+    assert sel.estimator_.hidden_layer_sizes == (16,)
+    assert sel.transform(X).shape == (len(X), 5)
+
+
+@pytest.mark.parametrize("bad", [(0,), (-3, 4)])
+def test_bad_hidden_layer_sizes(friedman, bad):
+    X, y = friedman
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        L0Regressor(hidden_layer_sizes=bad).fit(X, y)
+
+
+def test_bad_activation_is_named(friedman):
+    X, y = friedman
+    with pytest.raises(ValueError, match="'activation' parameter"):
+        L0Regressor(hidden_layer_sizes=(4,), activation="gelu").fit(X, y)
