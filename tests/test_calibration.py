@@ -152,6 +152,19 @@ def test_sparse_and_dense_agree(fmt):
     np.testing.assert_allclose(dense.weights_, sparse.weights_, rtol=1e-6)
 
 
+def test_csr_product_and_entry_product_agree(monkeypatch):
+    # Small CPU matrices use gather/index_add_; large ones torch CSR products.
+    import skl0.calibration._operator as operator
+
+    M, targets, w0 = consistent_system()
+    params = {"k": 25, "dtype": "float64", **FAST}
+    entries = SparseCalibrator(**params).fit(sp.csr_matrix(M), targets, w0)
+    monkeypatch.setattr(operator, "_SMALL_NNZ", 0)
+    csr = SparseCalibrator(**params).fit(sp.csr_matrix(M), targets, w0)
+    np.testing.assert_array_equal(entries.support_, csr.support_)
+    np.testing.assert_allclose(entries.weights_, csr.weights_, rtol=1e-6)
+
+
 def test_zero_target_is_reachable():
     M, targets, w0 = consistent_system(q=4)
     M[:, 3] = np.where(np.arange(M.shape[0]) < 5, 1.0, 0.0)

@@ -20,6 +20,10 @@ import torch
 
 __all__ = ["TotalsOperator"]
 
+# Below this many stored entries, a CPU matrix-vector product runs on one
+# thread (torch's own grain size for parallel loops).
+_SMALL_NNZ = 32768
+
 
 def _torch_csr(A, device, dtype):
     """scipy CSR matrix -> torch sparse CSR tensor (int32 indices when they fit)."""
@@ -54,6 +58,30 @@ class _SparseTotals(torch.autograd.Function):
         return torch.mv(ctx.M, grad_totals.contiguous()), None, None
 
 
+class _EntryTotals(torch.autograd.Function):
+    """``totals = M.T @ w`` from the entries ``(row, col, val)`` of ``M``.
+
+    Used on the CPU for small ``M``: a gather and an ``index_add_`` run on
+    one thread, whereas MKL's sparse matrix-vector product wakes every
+    OpenMP thread, which costs far more than the product itself when the
+    machine is busy.
+    """
+
+    @staticmethod
+    def forward(ctx, w, row, col, val, n_targets):
+        ctx.save_for_backward(row, col, val)
+        ctx.n_records = w.shape[0]
+        out = torch.zeros(n_targets, dtype=w.dtype, device=w.device)
+        return out.index_add_(0, col, val * torch.gather(w, 0, row))
+
+    @staticmethod
+    def backward(ctx, grad_totals):
+        row, col, val = ctx.saved_tensors
+        grad = torch.zeros(ctx.n_records, dtype=val.dtype, device=val.device)
+        grad.index_add_(0, row, val * torch.gather(grad_totals, 0, col))
+        return grad, None, None, None, None
+
+
 class TotalsOperator:
     """``M`` placed on a device, computing totals ``M.T @ w`` differentiably.
 
@@ -61,7 +89,9 @@ class TotalsOperator:
     ----------
     M : ndarray or scipy sparse matrix of shape (n_records, n_targets)
         Validated, finite matrix. A sparse matrix is converted to CSR
-        (no densification); an ndarray is kept dense.
+        (no densification); an ndarray is kept dense. On the CPU, a sparse
+        matrix with fewer than 32768 stored entries is kept as its entries
+        and multiplied by gather and ``index_add_`` on one thread.
     device : torch.device
     dtype : torch.dtype
 
@@ -82,7 +112,18 @@ class TotalsOperator:
         if self.sparse:
             M = sp.csr_matrix(M)
         self._host = M  # kept to restrict rows for the polish, never densified
-        if self.sparse:
+        self._entries = None
+        if self.sparse and device.type == "cpu" and M.nnz < _SMALL_NNZ:
+            coo = M.tocoo()
+            self._entries = tuple(
+                torch.from_numpy(np.asarray(a)).to(device=device, dtype=t)
+                for a, t in (
+                    (coo.row, torch.int64),
+                    (coo.col, torch.int64),
+                    (coo.data, dtype),
+                )
+            )
+        elif self.sparse:
             self._M = _torch_csr(M, device, dtype)
             self._MT = _torch_csr(M.T, device, dtype)
         else:
@@ -90,6 +131,8 @@ class TotalsOperator:
 
     def totals(self, w):
         """``M.T @ w``, differentiable in ``w``."""
+        if self._entries is not None:
+            return _EntryTotals.apply(w, *self._entries, self.shape[1])
         if self.sparse:
             return _SparseTotals.apply(w, self._MT, self._M)
         return w @ self._dense
@@ -102,6 +145,10 @@ class TotalsOperator:
     def column_scale(self, w):
         """``|M|.T @ w``: the size of each total before cancellation (no grad)."""
         with torch.no_grad():
+            if self._entries is not None:
+                row, col, val = self._entries
+                out = torch.zeros(self.shape[1], dtype=w.dtype, device=w.device)
+                return out.index_add_(0, col, val.abs() * torch.gather(w, 0, row))
             if self.sparse:
                 absT = _csr(
                     self._MT.crow_indices(),

@@ -27,10 +27,18 @@ __all__ = ["fit_gated", "polish", "select_records"]
 
 
 def _adam(params, lr):
-    try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
-    except (RuntimeError, TypeError):  # fused Adam unavailable for this device
-        return torch.optim.Adam(params, lr=lr, foreach=True)
+    """Adam, fused where that pays: on CUDA, or on large CPU tensors.
+
+    On the CPU the fused kernel is parallel whatever the size, and waking
+    OpenMP threads for a few thousand numbers costs more than the update.
+    """
+    big = sum(p.numel() for p in params) >= 65536
+    if params[0].device.type != "cpu" or big:
+        try:
+            return torch.optim.Adam(params, lr=lr, fused=True)
+        except (RuntimeError, TypeError):  # fused Adam unavailable here
+            pass
+    return torch.optim.Adam(params, lr=lr, foreach=False)
 
 
 class _ActiveSet:
@@ -171,7 +179,8 @@ def fit_gated(
         if l2 > 0:
             kept = float(k) if k is not None else expected_l0.detach().clamp_min(1.0)
             shift = torch.log(n / torch.as_tensor(kept, device=log_w.device))
-            loss = loss + l2 * log_pull(act.log_w, ref_log_w[act.index] + shift)
+            ref = torch.index_select(ref_log_w, 0, act.index) + shift
+            loss = loss + l2 * log_pull(act.log_w, ref)
         loss.backward()
         act.optimizer.step()
         losses[step] = loss.detach()
