@@ -142,7 +142,10 @@ def build_parser():
     size.add_argument("--lam", type=_lam, metavar="X",
                       help="price of one open gate, or 'auto' (default: auto, no tuning)")
     sel.add_argument("--task", choices=("auto", "regression", "classification"),
-                     default="auto", help="default: auto (from the target's values)")
+                     default="auto",
+                     help="auto (the default): classification when the target is text, "
+                          "boolean, or has at most 20 distinct whole-number values; "
+                          "regression otherwise")
     sel.add_argument("--test-size", type=_fraction, default=0.25, metavar="F",
                      help="fraction of rows held out for the score; 0 fits on all rows "
                           "and reports no score (default: 0.25)")

@@ -155,6 +155,25 @@ def test_select_errors_are_one_line_exit_2(argv, fragments, reg_csv, tmp_path, c
     assert_one_line_error(status, err, *fragments)
 
 
+@pytest.mark.parametrize(
+    "values, task",
+    [
+        (np.arange(120) * 3, "regression"),  # a whole-number amount, not 120 classes
+        (np.arange(120) % 3, "classification"),
+        (np.arange(120) % 2 == 0, "classification"),
+        (np.linspace(0, 1, 120), "regression"),
+    ],
+)
+def test_select_auto_task(values, task, tmp_path, reg_frame, capsys):
+    frame = reg_frame[0].assign(y=values)
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path)
+    status, out, err = run(["select", path, "-t", "y", "--lam", "0.01", "--max-iter", "5"],
+                           capsys)
+    assert status == 0, err
+    assert f"target 'y' ({task}" in out
+
+
 def test_select_text_target_cannot_be_regressed(tmp_path, clf_frame, capsys):
     path = tmp_path / "clf.csv"
     clf_frame.to_csv(path, index=False)
