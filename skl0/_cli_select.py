@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pandas as pd
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
@@ -20,7 +22,11 @@ from ._cli_io import (
 )
 from ._selector import L0FeatureSelector
 
-__all__ = ["run_select"]
+__all__ = ["run_select", "HAS_CV"]
+
+# ``--cv`` exists only where skl0 exports L0FeatureSelectorCV.
+_package = sys.modules[__package__]
+HAS_CV = hasattr(_package, "L0FeatureSelectorCV")
 
 
 def _load_select_data(args):
@@ -97,16 +103,20 @@ def run_select(args, command):
     for note in notes:
         print(f"note: {note}")
     lam = "auto" if args.lam is None else args.lam
-    sel = L0FeatureSelector(
-        lam=lam, k=args.k, task=task, max_iter=args.max_iter,
-        random_state=args.random_state, device=args.device, verbose=args.verbose,
-    )
+    common = dict(task=task, max_iter=args.max_iter, random_state=args.random_state,
+                  device=args.device, verbose=args.verbose)
+    folds = getattr(args, "cv", None)
+    if folds is not None:
+        sel = _package.L0FeatureSelectorCV(cv=folds, **common)
+        how = f"cv={folds}"
+    else:
+        sel = L0FeatureSelector(lam=lam, k=args.k, **common)
+        how = f"k={args.k}" if args.k is not None else f"lam={lam!r}"
     fit_quietly(sel, prog, X_train, y_train)
     mask = sel.get_support()
     names = list(X.columns[mask])
     probs = sel.feature_importances_[mask]
-    how = f"k={args.k}" if args.k is not None else f"lam={lam!r}"
-    print(f"fitted L0FeatureSelector({how}) on {len(y_train)} rows: kept {len(names)} "
+    print(f"fitted {type(sel).__name__}({how}) on {len(y_train)} rows: kept {len(names)} "
           f"of {p} features (lam_={sel.lam_:.3g})")
     if names:
         width = max(len("feature"), *(len(n) for n in names))

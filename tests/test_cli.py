@@ -119,6 +119,25 @@ def test_select_one_hot_and_dropna(tmp_path, reg_frame, capsys):
     assert status == 0 and "6 features" not in out and "5 features" in out
 
 
+@pytest.mark.skipif(not hasattr(skl0, "L0FeatureSelectorCV"), reason="no L0FeatureSelectorCV")
+def test_select_cv(reg_csv, capsys):
+    status, out, err = run(["select", reg_csv, "-t", "y", "--cv", "3", *FAST], capsys)
+    assert status == 0, err
+    assert "fitted L0FeatureSelectorCV(cv=3)" in out and "held-out R^2" in out
+    status, _, err = run(["select", reg_csv, "-t", "y", "--cv", "1"], capsys)
+    assert_one_line_error(status, err, "--cv", "'1'")
+    status, _, err = run(["select", reg_csv, "-t", "y", "--cv", "3", "--k", "2"], capsys)
+    assert_one_line_error(status, err, "not allowed with")
+
+
+def test_select_without_cv_estimator_has_no_cv_option(monkeypatch, capsys):
+    import skl0.cli
+
+    monkeypatch.setattr(skl0.cli, "HAS_CV", False)
+    status, out, _ = run(["select", "--help"], capsys)
+    assert status == 0 and "--cv" not in out
+
+
 def test_select_demo(capsys):
     status, out, err = run(["select", "--demo", "--k", "3", *FAST], capsys)
     assert status == 0, err
