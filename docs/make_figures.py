@@ -1,0 +1,67 @@
+"""Draw the documentation's figures into docs/_static/ (matplotlib, Agg).
+
+Run from anywhere before building the docs (docs/conf.py also runs it when
+a figure is missing):
+
+    python docs/make_figures.py
+
+- gates_breast_cancer.png: P(gate open) per feature, breast cancer data;
+- training_curve.png: the training objective of a fixed-lam fit;
+- digits_mask.png: the 16 pixels L0FeatureSelector(k=16) keeps on digits.
+
+Every fit is seeded, so the pictures are the same from run to run on a CPU.
+"""
+
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+STATIC = Path(__file__).resolve().parent / "_static"
+sys.path.insert(0, str(STATIC.parent.parent))  # the working tree's skl0
+
+from sklearn.datasets import load_breast_cancer, load_digits  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+from skl0 import L0Classifier, L0FeatureSelector  # noqa: E402
+from skl0.plot import plot_gates, plot_mask_image, plot_training_curve  # noqa: E402
+
+
+def save(fig, name):
+    fig.tight_layout()
+    path = STATIC / name
+    fig.savefig(path, dpi=100, metadata={"Software": None})  # no version stamp
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
+def main():
+    STATIC.mkdir(exist_ok=True)
+    data = load_breast_cancer(as_frame=True)
+    X = StandardScaler().set_output(transform="pandas").fit_transform(data.data)
+
+    clf = L0Classifier(random_state=0).fit(X, data.target)  # lam="auto"
+    ax = plot_gates(clf, top=15)
+    ax.set_title(f"breast cancer: {ax.get_title()} (lam='auto')")
+    save(ax.figure, "gates_breast_cancer.png")
+
+    fixed = L0Classifier(lam=0.03, max_iter=300, random_state=0).fit(X, data.target)
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    plot_training_curve(fixed, ax=ax)
+    ax.set_title("L0Classifier(lam=0.03) on breast cancer")
+    save(fig, "training_curve.png")
+
+    digits = load_digits()
+    sel = L0FeatureSelector(k=16, max_iter=60, random_state=0)
+    sel.fit(digits.data, digits.target)
+    fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    plot_mask_image(sel, (8, 8), ax=ax)
+    ax.set_title(f"digits: {ax.get_title()}")
+    save(fig, "digits_mask.png")
+
+
+if __name__ == "__main__":
+    main()
