@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
@@ -20,13 +21,17 @@ from ._auto import gate_path, lam_grid, select_by_ebic, survival_ranking
 from ._compat import Interval, StrOptions, validate_data
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._heads import LinearHead, MLPHead, numpy_forward
-from ._problem import DirectProblem, GramProblem, weighted_moments
+from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
 from ._refit import refit_linear_head, refit_nonlinear_head
 from ._splice import screening_start, splice_from_starts
 from ._train import train_gates
 from .nn import FeatureGate
 
 __all__ = ["BaseL0", "keep_state_on_failure"]
+
+# Beyond this many features a sparse X'WX (dense p x p) costs more memory
+# than it saves time; sparse X then trains directly.
+_SPARSE_GRAM_MAX_FEATURES = 4096
 
 
 def _as_tensor(X, device, dtype):
@@ -68,6 +73,7 @@ class BaseL0(BaseEstimator):
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "refit": ["boolean"],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
         "early_stopping": ["boolean"],
@@ -89,6 +95,7 @@ class BaseL0(BaseEstimator):
         temperature=2.0 / 3.0,
         alpha=1e-4,
         refit=True,
+        batch_size=None,
         hidden_layer_sizes=(),
         activation="relu",
         early_stopping=False,
@@ -106,6 +113,7 @@ class BaseL0(BaseEstimator):
         self.temperature = temperature
         self.alpha = alpha
         self.refit = refit
+        self.batch_size = batch_size
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.early_stopping = early_stopping
@@ -126,8 +134,8 @@ class BaseL0(BaseEstimator):
     # ------------------------------------------------------------------ fit
     def _validate_fit_data(self, X, y, sample_weight):
         X, y = validate_data(
-            self, X, y, dtype=[np.float64, np.float32], multi_output=True,
-            ensure_min_samples=2, y_numeric=False,
+            self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+            multi_output=True, ensure_min_samples=2, y_numeric=False,
         )
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         if not np.all(np.isfinite(sw)) or sw.sum() <= 0:
@@ -157,14 +165,27 @@ class BaseL0(BaseEstimator):
         dtype = resolve_dtype(self.dtype)
         gen = make_generator(self.random_state, device)
 
-        Xt = _as_tensor(X, device, dtype)
-        w = torch.as_tensor(sw / sw.sum(), device=device, dtype=dtype)
+        w_np = sw / sw.sum()
+        w = torch.as_tensor(w_np, device=device, dtype=dtype)
         Yt = self._target_tensor(Y, device, dtype)
-        mean, std = weighted_moments(Xt, w)
-        n, p = Xt.shape
+        n, p = X.shape
         q = datafit.n_outputs
-        use_gram = datafit.supports_gram and n > p and self._is_linear()
-        problem = (GramProblem if use_gram else DirectProblem)(Xt, Yt, w, mean, std, datafit)
+        use_gram = (
+            datafit.supports_gram and n > p and self._is_linear()
+            and (not sp.issparse(X) or p <= _SPARSE_GRAM_MAX_FEATURES)
+        )
+        if sp.issparse(X):  # never densified: moments and Gram by scipy
+            X = X.tocsr()
+            mean, std = (torch.as_tensor(a, device=device, dtype=dtype) for a in weighted_moments(X, w_np))
+            if use_gram:
+                problem = GramProblem(X, Yt, w, mean, std, datafit)
+            else:
+                Xt = sparse_to_torch(X, device, dtype)
+                problem = DirectProblem(Xt, Yt, w, mean, std, datafit, host=X)
+        else:
+            Xt = _as_tensor(X, device, dtype)
+            mean, std = weighted_moments(Xt, w)
+            problem = (GramProblem if use_gram else DirectProblem)(Xt, Yt, w, mean, std, datafit)
         # scikit-learn's convention: a weight counts as that many repetitions
         # of the sample, so the information criterion's n is the total weight.
         problem.n_samples = float(sw.sum())
@@ -178,7 +199,8 @@ class BaseL0(BaseEstimator):
             # round-off gradients into full-size steps.
             head.bias.requires_grad_(False)
         common = dict(
-            alpha=self.alpha, generator=gen, learning_rate=self.learning_rate_init
+            alpha=self.alpha, generator=gen, learning_rate=self.learning_rate_init,
+            batch_size=self.batch_size,
         )
         support, refitted = self._select(problem, gate, head, datafit, common)
         mask = torch.zeros(p, device=device, dtype=dtype)
@@ -365,10 +387,13 @@ class BaseL0(BaseEstimator):
 
     def _decision(self, X):
         check_is_fitted(self, "support_")
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32], reset=False
+        )
         return numpy_forward(self._layers, self._activation, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
+        tags.input_tags.sparse = True
         return tags

@@ -30,6 +30,11 @@ lam : float or "auto", default="auto"
     refit : bool, default=True
         Refit the head on the kept features with their gates fully open
         (removes shrinkage). ``lam="auto"`` always refits.
+    batch_size : int or None, default=None
+        Rows per optimizer step, drawn as shuffled epochs with the
+        estimator's generator; ``None`` uses the whole batch (best when the
+        data fits on the device). Squared loss with n > p ignores it: it
+        trains from X'X, which is already cheaper than one pass over X.
     hidden_layer_sizes : tuple of int, default=()
         Hidden layers of an MLP head behind the gates (scikit-learn's
         ``MLPRegressor`` name). ``()`` keeps the linear head. With hidden

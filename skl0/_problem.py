@@ -3,27 +3,66 @@
 A *problem* owns the training tensors and computes the task loss of a head
 under a gate vector ``z``. Two kinds share one interface (``loss``):
 
-- :class:`DirectProblem` evaluates the head on X (dense or sparse), O(n p)
-  per step for a linear head;
+- :class:`DirectProblem` evaluates the head on X (dense, or a torch sparse
+  CSR tensor that is never densified), O(n p) per step for a linear head,
+  or O(batch p) with mini-batches;
 - :class:`GramProblem` is for squared loss with a linear head: it keeps the
   standardized ``X'WX`` and ``X'Wy`` so a step costs O(p^2 q), not O(n p).
 
-Torch only; no scikit-learn here.
+Torch, numpy and scipy only; no scikit-learn here.
 """
 
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
 import torch
 
-__all__ = ["DirectProblem", "GramProblem", "weighted_moments"]
+__all__ = [
+    "DirectProblem",
+    "GramProblem",
+    "weighted_moments",
+    "sparse_to_torch",
+]
+
+_CHUNK = 1 << 16  # rows per block when accumulating X'WX, to bound memory
+
+
+def sparse_to_torch(A, device, dtype):
+    """A scipy CSR matrix as a torch sparse CSR tensor (indices shared, values cast)."""
+    A = A.tocsr()
+    with warnings.catch_warnings():  # torch labels CSR support "beta"; it is what we need
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(
+            torch.as_tensor(A.indptr, dtype=torch.int64),
+            torch.as_tensor(A.indices, dtype=torch.int64),
+            torch.as_tensor(A.data).to(dtype),
+            size=A.shape,
+            device=device,
+            check_invariants=False,  # scipy has already validated the structure
+        )
+
+
+def _finish_moments(mean, sq, eps_dtype):
+    var = np.maximum(sq - mean * mean, 0.0)
+    std = np.sqrt(var)
+    tiny = np.finfo(eps_dtype).eps * np.maximum(np.abs(mean), 1.0) * 10
+    return mean, np.where(std > tiny, std, 1.0)
 
 
 def weighted_moments(X, w):
-    """Weighted column means and standard deviations (w sums to one).
+    """Weighted column means and standard deviations (``w`` sums to one).
 
-    Constant columns get std 1 so that they standardize to zeros (and carry
-    no signal) instead of dividing by zero.
+    ``X`` is a torch tensor or a scipy sparse matrix (then ``w`` is numpy and
+    numpy arrays come back). Constant columns get std 1 so that they
+    standardize to zeros (and carry no signal) instead of dividing by zero.
     """
+    if sp.issparse(X):
+        mean = np.asarray(X.T @ w).ravel()
+        sq = np.asarray(X.multiply(X).T @ w).ravel()
+        return _finish_moments(mean, sq, X.dtype)
     mean = w @ X
     var = w @ (X * X) - mean * mean
     std = torch.sqrt(torch.clamp(var, min=0.0))
@@ -33,12 +72,17 @@ def weighted_moments(X, w):
 
 
 class DirectProblem:
-    """Task loss evaluated on the data: ``datafit(head(X, z), Y, w)``."""
+    """Task loss evaluated on the data: ``datafit(head(X, z), Y, w)``.
 
-    def __init__(self, X, Y, w, mean, std, datafit):
+    ``host`` is the scipy CSR matrix behind a sparse ``X`` (for row and
+    column slicing, which torch's CSR tensors lack); ``None`` for dense X.
+    """
+
+    def __init__(self, X, Y, w, mean, std, datafit, host=None):
         self.X, self.Y, self.w = X, Y, w
         self.mean, self.std = mean, std
         self.datafit = datafit
+        self.host = host
         self.n_features = X.shape[1]
         self.n_samples = X.shape[0]
 
@@ -53,12 +97,67 @@ class DirectProblem:
         """Unweighted task loss of every row (for validation scores)."""
         return self.datafit.pointwise(self.predict(head, z), self.Y)
 
-    def subset(self, rows):
-        """The same problem on ``rows`` (same standardization, weights renormalised)."""
+    def columns(self, cols):
+        """Dense standardized columns ``cols`` (n x len(cols))."""
+        if self.host is not None:
+            idx = cols.cpu().numpy()
+            Xc = torch.as_tensor(self.host[:, idx].toarray(), device=self.mean.device)
+            Xc = Xc.to(self.mean.dtype)
+        else:
+            Xc = self.X[:, cols]
+        return (Xc - self.mean[cols]) / self.std[cols]
+
+    def subset(self, rows, renormalise=True):
+        """The same problem on ``rows`` (same standardization).
+
+        With ``renormalise`` the weights are rescaled to sum to one and
+        ``n_samples`` to the rows' share of the total.
+        """
         w = self.w[rows]
-        sub = DirectProblem(self.X[rows], self.Y[rows], w / w.sum(), self.mean, self.std, self.datafit)
-        sub.n_samples = self.n_samples * float(w.sum())
+        share = float(w.sum())
+        if self.host is not None:
+            host = self.host[rows.cpu().numpy()]
+            X = sparse_to_torch(host, self.mean.device, self.mean.dtype)
+        else:
+            host, X = None, self.X[rows]
+        sub = DirectProblem(
+            X, self.Y[rows], w / share if renormalise else w, self.mean, self.std,
+            self.datafit, host,
+        )
+        sub.n_samples = self.n_samples * share
         return sub
+
+    def batches(self, batch_size, generator):
+        """Endless shuffled mini-batches (epochs drawn with ``generator``).
+
+        Each batch keeps the full-data weights, rescaled by ``n / batch`` so
+        that its loss is an unbiased estimate of the full weighted loss.
+        """
+        n = self.X.shape[0]
+        while True:
+            perm = torch.randperm(n, generator=generator, device=generator.device)
+            perm = perm.to(self.w.device)
+            for start in range(0, n, batch_size):
+                rows = perm[start : start + batch_size]
+                sub = self.subset(rows, renormalise=False)
+                sub.w = sub.w * (n / rows.numel())
+                yield sub
+
+
+def _gram_blocks(X, w, Y):
+    """``X' diag(w) X`` and ``X' diag(w) Y`` accumulated over row blocks."""
+    if sp.issparse(X):
+        Xw = X.multiply(w[:, None]).tocsr()
+        return (X.T @ Xw).toarray(), np.asarray(Xw.T @ Y)
+    p = X.shape[1]
+    G = torch.zeros(p, p, device=X.device, dtype=X.dtype)
+    c = torch.zeros(p, Y.shape[1], device=X.device, dtype=X.dtype)
+    for start in range(0, X.shape[0], _CHUNK):
+        Xb = X[start : start + _CHUNK]
+        Xw = Xb * w[start : start + _CHUNK, None]
+        G += Xb.t() @ Xw
+        c += Xw.t() @ Y[start : start + _CHUNK]
+    return G, c
 
 
 class GramProblem:
@@ -68,13 +167,20 @@ class GramProblem:
     ``w`` summing to one: ``G = Xs' diag(w) Xs``, ``c = Xs' diag(w) Yc``,
     ``yy = sum(w Yc^2)``; for effective weights ``V = z * W`` the loss is
     ``(yy - 2 <V, c> + <V, G V>) / q``. The optimal intercept is zero.
+    ``X'WX`` is accumulated in blocks of rows, so no copy of X is made;
+    ``X`` may also be a scipy sparse matrix (then the statistics are formed
+    by scipy and moved to the device).
     """
 
     def __init__(self, X, Y, w, mean, std, datafit):
-        Xw = X * w[:, None]
-        G = X.t() @ Xw - torch.outer(mean, mean)
-        self.G = G / torch.outer(std, std)
-        self.c = (Xw.t() @ Y) / std[:, None]
+        if sp.issparse(X):
+            G, c = _gram_blocks(X, w.cpu().double().numpy(), Y.cpu().double().numpy())
+            G = torch.as_tensor(G, device=mean.device, dtype=mean.dtype)
+            c = torch.as_tensor(c, device=mean.device, dtype=mean.dtype)
+        else:
+            G, c = _gram_blocks(X, w, Y)
+        self.G = (G - torch.outer(mean, mean)) / torch.outer(std, std)
+        self.c = c / std[:, None]
         self.yy = (w[:, None] * Y * Y).sum(0)
         self.mean, self.std = mean, std
         self.datafit = datafit

@@ -15,10 +15,7 @@ __all__ = ["refit_linear_head", "refit_nonlinear_head"]
 
 
 def _standardized_columns(problem, support):
-    X = problem.X[:, support]
-    if X.layout != torch.strided:
-        X = X.to_dense()
-    return (X - problem.mean[support]) / problem.std[support]
+    return problem.columns(support)
 
 
 def refit_linear_head(problem, support, alpha=0.0, max_iter=200):

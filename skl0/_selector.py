@@ -79,6 +79,7 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         temperature=2.0 / 3.0,
         alpha=1e-4,
         refit=True,
+        batch_size=None,
         hidden_layer_sizes=(),
         activation="relu",
         early_stopping=False,
@@ -97,6 +98,7 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         self.temperature = temperature
         self.alpha = alpha
         self.refit = refit
+        self.batch_size = batch_size
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.early_stopping = early_stopping
@@ -137,8 +139,8 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
 
     def _fit_unguarded(self, X, y, sample_weight):
         X, y = validate_data(
-            self, X, y, dtype=[np.float64, np.float32], multi_output=True,
-            ensure_min_samples=2, y_numeric=False,
+            self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+            multi_output=True, ensure_min_samples=2, y_numeric=False,
         )
         est = self._make_estimator(y).fit(X, y, sample_weight=sample_weight)
         self.estimator_ = est
@@ -156,4 +158,5 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        tags.input_tags.sparse = True
         return tags

@@ -55,6 +55,7 @@ def train_gates(
     check_every=25,
     tol=None,
     patience=2,
+    batch_size=None,
     callback=None,
 ):
     """Minimise task loss + lam * E[L0] (+ alpha * L2) by Adam, in place.
@@ -84,6 +85,10 @@ def train_gates(
         number of open gates moved by less than ``tol`` over ``patience``
         consecutive checks. ``None`` runs all ``max_iter`` steps.
     patience : int
+    batch_size : int or None
+        Rows per step, drawn as shuffled epochs with ``generator``; ``None``
+        (or a size of at least n) takes the whole batch. Ignored by the Gram
+        problem, whose full loss is already cheap.
     callback : callable or None
         ``callback(iteration, loss, n_open)`` at every check.
 
@@ -99,9 +104,12 @@ def train_gates(
     if k is not None and lam_t <= 0:
         lam_t = 1e-3
     it, prev, still = 0, None, 0
+    batches = None
+    if batch_size is not None and hasattr(problem, "batches") and batch_size < problem.X.shape[0]:
+        batches = problem.batches(batch_size, generator)
     for it in range(max_iter):
         z = gate.sample(generator=generator)
-        data = problem.loss(head, z)
+        data = (problem if batches is None else next(batches)).loss(head, z)
         l0 = gate.expected_l0()
         obj = data + lam_t * l0
         if alpha:
