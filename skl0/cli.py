@@ -198,6 +198,10 @@ def build_parser():
 def main(argv=None):
     """Run the ``skl0`` command line.
 
+    The ``skl0`` console script and ``python -m skl0`` call this function;
+    call it from Python with a list of arguments to get the same behaviour
+    with the exit status as a return value instead of a process exit.
+
     Parameters
     ----------
     argv : list of str or None, default=None
@@ -208,6 +212,11 @@ def main(argv=None):
     status : int
         0 on success, 2 for a problem with the input (reported as one line
         on stderr), 130 when interrupted.
+
+    See Also
+    --------
+    skl0.L0FeatureSelector : What ``skl0 select`` fits.
+    skl0.calibration.SparseCalibrator : What ``skl0 calibrate`` fits.
 
     Examples
     --------

@@ -70,10 +70,12 @@ def plot_gates(estimator, feature_names=None, top=None, ax=None):
     Returns
     -------
     ax : matplotlib Axes
+        The axes with one horizontal bar per shown feature.
 
     See Also
     --------
     plot_mask_image : The same probabilities laid out as an image.
+    plot_training_curve : How the training objective went down.
 
     Examples
     --------
@@ -132,6 +134,11 @@ def plot_training_curve(estimator, ax=None):
     Returns
     -------
     ax : matplotlib Axes
+        The axes with the curve.
+
+    See Also
+    --------
+    plot_gates : Where the gates ended up.
 
     Examples
     --------
@@ -179,6 +186,11 @@ def plot_mask_image(estimator, shape, ax=None):
     Returns
     -------
     ax : matplotlib Axes
+        The axes with the image, a frame per kept pixel and a colour bar.
+
+    See Also
+    --------
+    plot_gates : The same probabilities as sorted bars.
 
     Examples
     --------
