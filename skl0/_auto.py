@@ -101,7 +101,7 @@ class PathPoint:
 
 def gate_path(
     problem, gate, head, lams, *, max_iter, learning_rate, alpha, generator,
-    stop_size=0, tol=0.05, batch_size=None, callback=None,
+    stop_size=0, tol=0.05, batch_size=None, callback=None, step_callback=None,
 ):
     """Fit the gates along ``lams`` (increasing), warm-starting each point.
 
@@ -120,7 +120,7 @@ def gate_path(
         res = train_gates(
             problem, gate, head, lam=float(lam), max_iter=iters,
             learning_rate=learning_rate, alpha=alpha, generator=generator,
-            check_every=10, tol=tol, batch_size=batch_size,
+            check_every=10, tol=tol, batch_size=batch_size, callback=step_callback,
         )
         with torch.no_grad():
             support = np.flatnonzero(gate.mask().cpu().numpy())

@@ -20,6 +20,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from ._auto import gate_path, lam_grid, select_by_ebic, survival_ranking
 from ._compat import Interval, StrOptions, validate_data
 from ._device import make_generator, resolve_device, resolve_dtype
+from ._progress import progress
 from ._heads import LinearHead, MLPHead, numpy_forward
 from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
 from ._refit import refit_linear_head, refit_nonlinear_head
@@ -43,6 +44,18 @@ def _as_tensor(X, device, dtype):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         return torch.as_tensor(X, device=device).to(dtype)
+
+
+class _StepReporter:
+    """Adapts train_gates' ``callback(iteration, loss, n_open)`` to a progress bar."""
+
+    def __init__(self, bar):
+        self.bar, self.last = bar, 0
+
+    def __call__(self, iteration, loss, n_open):
+        step = iteration - self.last if iteration > self.last else iteration
+        self.last = iteration
+        self.bar.update(step, loss=loss, open=n_open)
 
 
 @contextmanager
@@ -202,7 +215,9 @@ class BaseL0(BaseEstimator):
             alpha=self.alpha, generator=gen, learning_rate=self.learning_rate_init,
             batch_size=self.batch_size,
         )
-        support, refitted = self._select(problem, gate, head, datafit, common)
+        with progress(self.verbose, None, type(self).__name__) as bar:
+            reporter = _StepReporter(bar)
+            support, refitted = self._select(problem, gate, head, datafit, {**common, "report": reporter})
         mask = torch.zeros(p, device=device, dtype=dtype)
         mask[torch.as_tensor(support, device=device, dtype=torch.long)] = 1
         if self.refit:
@@ -266,18 +281,21 @@ class BaseL0(BaseEstimator):
         Leaves ``gate`` and ``head`` at the chosen point. Returns the sorted
         support and, when one was computed on the way, its refitted head.
         """
+        report = common.pop("report", None)
         if self.k is None and self.lam != "auto":
             res = train_gates(
-                problem, gate, head, lam=float(self.lam), max_iter=self.max_iter, **common
+                problem, gate, head, lam=float(self.lam), max_iter=self.max_iter,
+                callback=report, **common,
             )
             self.lam_, self.n_iter_, self.loss_curve_ = float(self.lam), res.n_iter, res.loss_curve
             return np.flatnonzero(gate.mask().cpu().numpy()), None
         exact_k = self.k is not None
         if not head.is_linear and not exact_k:
-            return self._select_by_validation(problem, gate, head, common)
+            return self._select_by_validation(problem, gate, head, common, report)
         points = gate_path(
             problem, gate, head, lam_grid(n_lams=32 if exact_k else 16),
-            max_iter=self.max_iter, stop_size=self.k if exact_k else 0, **common,
+            max_iter=self.max_iter, stop_size=self.k if exact_k else 0,
+            step_callback=report, **common,
         )
         self.n_iter_ = sum(pt.n_iter for pt in points)
         self.loss_curve_ = [pt.loss for pt in points]
@@ -298,7 +316,7 @@ class BaseL0(BaseEstimator):
         head.load_state_dict(chosen.head_state)
         return support, refitted
 
-    def _select_by_validation(self, problem, gate, head, common):
+    def _select_by_validation(self, problem, gate, head, common, report=None):
         """``lam="auto"`` for nonlinear heads: the one-standard-error rule.
 
         The gate path is fitted on ``1 - validation_fraction`` of the rows;
@@ -309,7 +327,9 @@ class BaseL0(BaseEstimator):
         network does not have.
         """
         train, val = self._split(problem, common["generator"])
-        points = gate_path(train, gate, head, lam_grid(), max_iter=self.max_iter, **common)
+        points = gate_path(
+            train, gate, head, lam_grid(), max_iter=self.max_iter, step_callback=report, **common
+        )
         scores = []
         for pt in points:
             with torch.no_grad():

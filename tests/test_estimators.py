@@ -224,3 +224,12 @@ def test_failed_fit_keeps_previous_model(sparse_reg, rng):
         reg.fit(X[:, :2], y)  # k=3 > 2 features
     np.testing.assert_array_equal(reg.coef_, coef)
     assert reg.n_features_in_ == X.shape[1]
+
+
+def test_verbose_reports_progress_and_silent_by_default(sparse_reg, capsys):
+    X, y, _, _ = sparse_reg
+    L0Regressor(k=4, random_state=0).fit(X, y)
+    assert capsys.readouterr().err == ""
+    L0Regressor(k=4, verbose=1, random_state=0).fit(X, y)
+    err = capsys.readouterr().err
+    assert "L0Regressor" in err and "open=" in err
