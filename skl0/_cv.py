@@ -1,0 +1,348 @@
+"""L0RegressorCV and L0ClassifierCV: choose ``lam`` by cross-validating the path.
+
+For each fold the warm-started gate path (:func:`skl0._auto.gate_path`)
+runs on the fold's training rows, exactly as an :class:`L0Regressor` fit on
+those rows would set it up (its own target scaling and standardization);
+the linear head is refitted on each distinct support of the path and
+scored on the held-out rows with a scikit-learn scorer. One point of the
+grid is chosen from the mean fold scores ("best" or "one_se"), and the
+path is walked once more on all the data to that point.
+
+Folds are independent jobs of ``joblib.Parallel``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from numbers import Integral
+
+import numpy as np
+from joblib import Parallel, delayed
+from scipy.stats import rankdata
+from sklearn.base import is_classifier
+from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.model_selection import check_cv
+from sklearn.utils import check_random_state
+
+from ._auto import lam_grid
+from ._base import BaseL0
+from ._classifier import L0Classifier
+from ._compat import Interval, StrOptions, _fit_context
+from ._path import _PathClassifier, _PathLosses, _PathRecorder, _PathRegressor, check_grid, pad_to
+from ._path_docs import fill_cv
+from ._refit import refit_linear_head
+from ._regressor import L0Regressor
+
+__all__ = ["L0RegressorCV", "L0ClassifierCV", "choose_index"]
+
+_CV_CONSTRAINTS = {
+    "lams": ["array-like", None],
+    "n_lams": [Interval(Integral, 1, None, closed="left")],
+    "cv": ["cv_object"],
+    "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+    "selection": [StrOptions({"one_se", "best"})],
+    "n_jobs": [Integral, None],
+}
+
+
+def _cv_constraints(cls):
+    """The parent's constraints of the parameters ``cls`` keeps, plus the CV ones."""
+    own = inspect.signature(cls.__init__).parameters
+    parent = {k_: v for k_, v in BaseL0._parameter_constraints.items() if k_ in own}
+    return {**parent, **_CV_CONSTRAINTS}
+
+
+def choose_index(mean, std, n_features, n_splits, selection):
+    """Index of the chosen path point.
+
+    ``"best"``: the highest mean score. ``"one_se"``: among the points whose
+    mean score is at least ``best - std[best] / sqrt(n_splits - 1)`` (one
+    standard error of the best mean, with the fold standard deviation taken
+    over ``n_splits - 1`` degrees of freedom), the one with the fewest
+    features. Ties go to the higher score, then to the larger ``lam`` (the
+    later index). NaN scores never win.
+    """
+    mean = np.where(np.isnan(mean), -np.inf, mean)
+    best = max(range(len(mean)), key=lambda i: (mean[i], -n_features[i], i))
+    if selection == "best" or n_splits < 2:
+        return best
+    bound = mean[best] - std[best] / np.sqrt(n_splits - 1)
+    candidates = [i for i in range(len(mean)) if mean[i] >= bound]
+    return min(candidates, key=lambda i: (n_features[i], -mean[i], -i))
+
+
+class _HeldOutScores:
+    """Path reader of a fold: score each point's refitted head on held-out rows."""
+
+    def __init__(self, X, y, sample_weight, scorer, n_lams):
+        self.X, self.y, self.sample_weight = X, y, sample_weight
+        self.scorer, self.n_lams = scorer, n_lams
+
+    def __call__(self, est, problem, gate, head, points):
+        kw = {} if self.sample_weight is None else {"sample_weight": self.sample_weight}
+        cache = {}
+        for pt in points:
+            key = pt.support.tobytes()
+            if key not in cache:  # neighbouring points often share a support
+                refitted, _ = refit_linear_head(problem, pt.support, alpha=est.alpha)
+                est._show_refit(problem, pt.support, refitted)
+                cache[key] = float(self.scorer(est, self.X, self.y, **kw))
+        scores = pad_to([cache[pt.support.tobytes()] for pt in points], self.n_lams)
+        sizes = pad_to([pt.support.size for pt in points], self.n_lams)
+        return np.array(scores), np.array(sizes), sum(pt.n_iter for pt in points)
+
+
+def _fold_path(est, X, y, sw, train, test, scorer, weighted):
+    """Walk the path on ``train`` and score it on ``test``: (scores, sizes, steps)."""
+    est._reader = _HeldOutScores(
+        X[test], y[test], sw[test] if weighted else None, scorer, len(est._grid)
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="No feature was selected")
+        est._fit(X[train], y[train], sw[train] if weighted else None)
+    return est._path_out
+
+
+class _CVMixin(_PathRecorder):
+    """``fit`` of the CV estimators; left of L0Regressor / L0Classifier.
+
+    A CV estimator keeps only some of its parent's hyperparameters: ``lam``
+    and ``k`` are what it chooses, and the head is the linear one, always
+    refitted (the folds score refitted linear heads). The parent's code
+    reads the others as attributes; they resolve to the parent's defaults
+    (:meth:`__getattr__`), so a hyperparameter added to the parent later
+    works here with its default until it is exposed.
+    """
+
+    _path_class = None  # the plain estimator that walks a fold's path
+
+    @classmethod
+    def _fixed_settings(cls):
+        own = inspect.signature(cls.__init__).parameters
+        parent = inspect.signature(cls._path_class.__init__).parameters
+        return {
+            name: par.default for name, par in parent.items()
+            if name != "self" and name not in own and par.default is not par.empty
+        }
+
+    def __getattr__(self, name):
+        # Called only when normal lookup fails: never for set attributes.
+        if not name.startswith("_"):
+            fixed = type(self)._fixed_settings()
+            if name in fixed:
+                return fixed[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _grid_values(self):
+        if self.lams is None:
+            return lam_grid(n_lams=self.n_lams)
+        return check_grid(self.lams)
+
+    def _fold_estimator(self, seed, grid):
+        names = set(self._path_class().get_params())
+        params = {k_: v for k_, v in self.get_params(deep=False).items() if k_ in names}
+        est = self._path_class(**{**params, "random_state": seed})
+        est._grid = grid
+        return est
+
+    def _fit_unguarded(self, X, y, sample_weight):
+        Xv, yv, sw = self._validate_fit_data(X, y, sample_weight)
+        self._encode_targets(yv, sw)  # target errors before any fold runs
+        grid = self._grid_values()
+        splits = list(check_cv(self.cv, yv, classifier=is_classifier(self)).split(Xv, yv))
+        scorer = check_scoring(self, scoring=self.scoring)
+        seeds = check_random_state(self.random_state).randint(
+            np.iinfo(np.int32).max, size=len(splits)
+        )
+        weighted = sample_weight is not None
+        out = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+            delayed(_fold_path)(
+                self._fold_estimator(seed, grid), Xv, yv, sw, train, test, scorer, weighted
+            )
+            for seed, (train, test) in zip(seeds, splits)
+        )
+        scores = np.stack([o[0] for o in out])
+        sizes = np.stack([o[1] for o in out])
+        self.lams_ = grid
+        self.cv_results_ = _cv_results(grid, scores, sizes)
+        self.best_index_ = choose_index(
+            self.cv_results_["mean_test_score"], self.cv_results_["std_test_score"],
+            self.cv_results_["mean_n_features"], len(splits), self.selection,
+        )
+        # The final walk on all the data, kept at the chosen point.
+        self._grid, self._chosen = grid, self.best_index_
+        self._reader = _PathLosses(len(grid))
+        try:
+            super()._fit_unguarded(X, y, sample_weight)
+            self.path_ = self._path_out
+        finally:
+            for name in ("_grid", "_chosen", "_reader", "_path_out"):
+                vars(self).pop(name, None)
+        self.n_features_selected_ = self.path_.n_features
+        self.lam_ = float(grid[self.best_index_])
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Cross-validate the path over ``lams``, then fit all the data at the chosen point.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Used in every fold's fit and in its scoring, and in the final fit.
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, sample_weight)
+
+
+def _cv_results(grid, scores, sizes):
+    mean, std = scores.mean(0), scores.std(0)
+    results = {
+        "param_lam": np.asarray(grid, dtype=float),
+        "params": [{"lam": float(v)} for v in grid],
+    }
+    for i, row in enumerate(scores):
+        results[f"split{i}_test_score"] = row
+    ranked = np.where(np.isnan(mean), -np.inf, mean)
+    results.update(
+        mean_test_score=mean,
+        std_test_score=std,
+        rank_test_score=rankdata(-ranked, method="min").astype(np.int32),
+        mean_n_features=sizes.mean(0),
+    )
+    return results
+
+
+class L0RegressorCV(_CVMixin, L0Regressor):
+    __doc__ = fill_cv(
+        """Linear regression with L0 gates, ``lam`` chosen by cross-validation.
+
+    Each fold fits the warm-started path of :func:`skl0.l0_path` over
+    ``lams`` on its training rows, refits least squares on each support and
+    scores it on its held-out rows; the point chosen by ``selection`` is
+    then fitted on all the data (the same walk, stopped there). Costs about
+    ``n_splits + 1`` paths, each a few single fits, instead of
+    ``n_splits * n_lams`` fits for ``GridSearchCV(L0Regressor(), {"lam": lams})``.
+
+    Parameters
+    ----------
+    %(cv_params)s
+    %(shared_params)s
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features_in_,) or (n_targets, n_features_in_)
+        Coefficients of the chosen model, exactly zero off its support.
+    intercept_ : float or ndarray of shape (n_targets,)
+    %(cv_attributes)s
+    %(shared_attributes)s
+
+    See Also
+    --------
+    L0Regressor : One ``lam`` or ``k``, or ``lam="auto"`` (EBIC, no CV).
+    L0ClassifierCV : The same for classification.
+    l0_path : The path itself.
+
+    Examples
+    --------
+    >>> from skl0 import L0RegressorCV
+    >>> from skl0.datasets import make_sparse_regression
+    >>> X, y, coef, support = make_sparse_regression(150, 8, 2, random_state=0)
+    >>> reg = L0RegressorCV(n_lams=6, cv=3, max_iter=60, random_state=0).fit(X, y)
+    >>> reg.get_support(indices=True).tolist() == support.tolist()
+    True
+    >>> sorted(reg.cv_results_)[:3]
+    ['mean_n_features', 'mean_test_score', 'param_lam']
+    """
+    )
+
+    _path_class = _PathRegressor
+
+    def __init__(
+        self,
+        lams=None,
+        *,
+        n_lams=16,
+        cv=5,
+        scoring=None,
+        selection="one_se",
+        n_jobs=None,
+        max_iter=300,
+        learning_rate_init=0.1,
+        init_prob=0.9,
+        temperature=2.0 / 3.0,
+        alpha=1e-4,
+        device="auto",
+        dtype="float32",
+        random_state=None,
+        verbose=0,
+    ):
+        self.lams = lams
+        self.n_lams = n_lams
+        self.cv = cv
+        self.scoring = scoring
+        self.selection = selection
+        self.n_jobs = n_jobs
+        self.max_iter = max_iter
+        self.learning_rate_init = learning_rate_init
+        self.init_prob = init_prob
+        self.temperature = temperature
+        self.alpha = alpha
+        self.device = device
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+
+class L0ClassifierCV(_CVMixin, L0Classifier):
+    __doc__ = fill_cv(
+        """Logistic classifier with L0 gates, ``lam`` chosen by cross-validation.
+
+    As :class:`L0RegressorCV`, with a logistic (or multinomial) head refitted
+    on each support; the folds are stratified when ``cv`` is an int.
+
+    Parameters
+    ----------
+    %(cv_params)s
+    %(shared_params)s
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (1, n_features_in_) or (n_classes, n_features_in_)
+        Coefficients of the chosen model, exactly zero off its support.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    %(cv_attributes)s
+    %(shared_attributes)s
+
+    See Also
+    --------
+    L0Classifier : One ``lam`` or ``k``, or ``lam="auto"`` (EBIC, no CV).
+    L0RegressorCV : The same for regression.
+    l0_path : The path itself.
+
+    Examples
+    --------
+    >>> from skl0 import L0ClassifierCV
+    >>> from skl0.datasets import make_sparse_classification
+    >>> X, y, coef, support = make_sparse_classification(300, 8, 2, random_state=0)
+    >>> clf = L0ClassifierCV(n_lams=6, cv=3, max_iter=60, random_state=0).fit(X, y)
+    >>> set(support.tolist()) <= set(clf.get_support(indices=True).tolist())
+    True
+    >>> clf.score(X, y) > 0.8
+    True
+    """
+    )
+
+    _path_class = _PathClassifier
+    __init__ = L0RegressorCV.__init__
+
+
+L0RegressorCV._parameter_constraints = _cv_constraints(L0RegressorCV)
+L0ClassifierCV._parameter_constraints = _cv_constraints(L0ClassifierCV)

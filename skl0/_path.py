@@ -1,0 +1,349 @@
+"""Regularization path: the gated model at a sequence of ``lam`` (or ``k``) values.
+
+:func:`l0_path` is to the L0 estimators what ``lasso_path`` is to ``Lasso``:
+one warm-started walk from many features to few (:func:`skl0._auto.gate_path`),
+read off point by point. The walk runs inside an ordinary estimator fit,
+through the ``_select`` hook of :class:`skl0._base.BaseL0`, so validation,
+target encoding, standardization and the device set-up are those of
+:class:`L0Regressor` / :class:`L0Classifier`, not a copy of them. The
+cross-validated estimators (``_cv.py``) run the same walk once per fold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.utils.multiclass import type_of_target
+
+from ._auto import gate_path, lam_grid, survival_ranking
+from ._base import BaseL0
+from ._classifier import L0Classifier
+from ._compat import Interval, StrOptions
+from ._refit import refit_linear_head
+from ._regressor import L0Regressor
+
+try:
+    from ._compat import validate_params
+except ImportError:  # until _compat.py re-exports it (requested)
+    from sklearn.utils._param_validation import validate_params
+
+__all__ = ["L0Path", "l0_path"]
+
+# Hyperparameters l0_path shares with the estimators (and passes on to them).
+_ESTIMATOR_PARAMS = (
+    "max_iter", "learning_rate_init", "init_prob", "temperature", "alpha",
+    "device", "dtype", "random_state",
+)
+
+_CLASSIFICATION_TARGETS = {"binary", "multiclass"}
+
+
+@dataclass
+class L0Path:
+    """The points of a regularization path, as numpy arrays.
+
+    Attributes
+    ----------
+    lams : ndarray of shape (n_points,)
+        ``lam`` of each point (increasing). For a path over ``ks``: the
+        first ``lam`` of the walk at which at most ``k`` gates were open.
+    n_features : ndarray of shape (n_points,)
+        Number of selected features.
+    support : ndarray of shape (n_points, n_features_in), dtype=bool
+        The selected features.
+    loss : ndarray of shape (n_points,)
+        Training task loss (no penalty) of the point's model in the units of
+        the training objective: mean squared error of the standardized
+        target (1 is the intercept-only model) or mean cross-entropy in
+        nats. With ``refit=False`` the model is the path's own head behind
+        its deterministic gates restricted to ``support``; with
+        ``refit=True`` the head refitted on ``support``.
+    n_iter : ndarray of shape (n_points,)
+        Optimizer steps spent on the point (0 for points after every gate
+        had closed, which repeat the empty model).
+    prob_open : ndarray of shape (n_points, n_features_in)
+        Probability that each gate is open.
+    ks : ndarray of shape (n_points,) or None
+        The requested ``k`` of each point, for a path over ``ks``.
+    feature_names : ndarray of str or None
+        Column names of a DataFrame ``X``.
+    """
+
+    lams: np.ndarray
+    n_features: np.ndarray
+    support: np.ndarray
+    loss: np.ndarray
+    n_iter: np.ndarray
+    prob_open: np.ndarray
+    ks: np.ndarray | None = None
+    feature_names: np.ndarray | None = field(default=None)
+
+    def __len__(self):
+        return len(self.lams)
+
+    def to_frame(self):
+        """One row per point: ``lam``, (``k``), ``n_features``, ``loss``, ``n_iter``, ``features``.
+
+        ``features`` holds the selected column names (or indices) as tuples.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        import pandas as pd
+
+        names = self.feature_names
+        if names is None:
+            names = np.arange(self.support.shape[1])
+        data = {"lam": self.lams}
+        if self.ks is not None:
+            data["k"] = self.ks
+        data.update(
+            n_features=self.n_features, loss=self.loss, n_iter=self.n_iter,
+            features=[tuple(names[row].tolist()) for row in self.support],
+        )
+        return pd.DataFrame(data)
+
+
+# --------------------------------------------------------------- the hook
+class _PathRecorder:
+    """Mixin: an estimator whose ``_select`` walks a whole gate path.
+
+    Before ``_fit`` set ``_grid`` (the increasing ``lam`` values),
+    optionally ``_stop_size`` (stop once that few gates are open),
+    ``_chosen`` (index of the point the estimator keeps; ``None`` keeps the
+    sparsest non-empty one, so no empty-model warning fires) and
+    ``_reader``: a picklable callable ``reader(est, problem, gate, head,
+    points)`` whose result lands in ``_path_out`` while the torch problem
+    still exists.
+    """
+
+    _grid = None
+    _stop_size = 0
+    _chosen = None
+    _reader = None
+
+    def _select(self, problem, gate, head, datafit, common):
+        common = dict(common)
+        report = common.pop("report", None)  # per-step progress, when verbose
+        if report is not None:
+            common["step_callback"] = report
+        points = gate_path(
+            problem, gate, head, self._grid, max_iter=self.max_iter,
+            stop_size=self._stop_size, **common,
+        )
+        self.n_iter_ = sum(pt.n_iter for pt in points)
+        self.loss_curve_ = [pt.loss for pt in points]
+        self._path_out = (
+            None if self._reader is None else self._reader(self, problem, gate, head, points)
+        )
+        if self._chosen is None:
+            nonempty = [i for i, pt in enumerate(points) if pt.support.size]
+            chosen = points[nonempty[-1] if nonempty else -1]
+        else:
+            chosen = points[min(self._chosen, len(points) - 1)]
+        self.lam_ = chosen.lam
+        _load_point(gate, head, chosen)
+        return chosen.support, None
+
+    def _show_refit(self, problem, support, head):
+        """Make the estimator predict with ``head`` refitted on ``support``."""
+        p = problem.n_features
+        self.support_ = np.zeros(p, dtype=bool)
+        self.support_[support] = True
+        z = torch.zeros(p, device=problem.mean.device, dtype=problem.mean.dtype)
+        z[torch.as_tensor(support, device=z.device, dtype=torch.long)] = 1
+        self._export(head, z, problem.mean, problem.std)
+
+
+class _PathRegressor(_PathRecorder, L0Regressor):
+    pass
+
+
+class _PathClassifier(_PathRecorder, L0Classifier):
+    pass
+
+
+def _load_point(gate, head, point):
+    with torch.no_grad():
+        gate.log_alpha.copy_(point.log_alpha)
+    head.load_state_dict(point.head_state)
+
+
+def pad_to(values, n):
+    """``values`` (a path that stopped early) padded to ``n`` by its last entry."""
+    return list(values) + [values[-1]] * (n - len(values))
+
+
+class _PathLosses:
+    """Reader: the :class:`L0Path` of a walk over ``lams`` or ``ks``."""
+
+    def __init__(self, n_lams, ks=None, refit=False):
+        self.n_lams, self.ks, self.refit = n_lams, ks, refit
+
+    def __call__(self, est, problem, gate, head, points):
+        if self.ks is None:
+            at = pad_to(list(range(len(points))), self.n_lams)
+            supports = [points[i].support for i in at]
+        else:
+            ranking = survival_ranking(points)
+            at = [next((i for i, pt in enumerate(points) if pt.support.size <= k),
+                       len(points) - 1) for k in self.ks]
+            supports = [np.sort(ranking[:k]) for k in self.ks]
+        p = problem.n_features
+        losses = []
+        for i, support in zip(at, supports):
+            if self.refit:
+                losses.append(refit_linear_head(problem, support, alpha=est.alpha)[1])
+                continue
+            _load_point(gate, head, points[i])
+            with torch.no_grad():
+                mask = torch.zeros_like(gate.log_alpha)
+                mask[torch.as_tensor(support, device=mask.device, dtype=torch.long)] = 1
+                losses.append(float(problem.loss(head, gate.deterministic() * mask)))
+        support = np.zeros((len(supports), p), dtype=bool)
+        for row, s in zip(support, supports):
+            row[s] = True
+        n_iter = np.array([pt.n_iter for pt in points] + [0] * (self.n_lams - len(points)))
+        return L0Path(
+            lams=(np.asarray(est._grid, dtype=float) if self.ks is None
+                  else np.array([points[i].lam for i in at])),
+            n_features=support.sum(1),
+            support=support,
+            loss=np.array(losses),
+            n_iter=n_iter if self.ks is None else np.array([points[i].n_iter for i in at]),
+            prob_open=np.stack([points[i].prob_open for i in at]),
+            ks=None if self.ks is None else np.asarray(self.ks),
+            feature_names=getattr(est, "feature_names_in_", None),
+        )
+
+
+# --------------------------------------------------------- the function
+def path_estimator(task, y, params):
+    """A :class:`_PathRegressor` or :class:`_PathClassifier` for ``task``."""
+    if task == "auto":
+        task = (
+            "classification" if type_of_target(y) in _CLASSIFICATION_TARGETS else "regression"
+        )
+    cls = _PathClassifier if task == "classification" else _PathRegressor
+    return cls(**params)
+
+
+def check_grid(lams, name="lams"):
+    """``lams`` as a sorted, unique, finite, non-negative 1-d float array."""
+    arr = np.asarray(lams, dtype=np.float64)
+    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(
+            f"{name}={lams!r} must be a non-empty 1-d sequence of finite values >= 0, "
+            "e.g. numpy.geomspace(1e-4, 0.5, 16); or pass None for that default."
+        )
+    return np.unique(arr)
+
+
+@validate_params(
+    {
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like"],
+        "lams": ["array-like", None],
+        "ks": ["array-like", None],
+        "n_lams": [Interval(Integral, 1, None, closed="left")],
+        "task": [StrOptions({"auto", "regression", "classification"})],
+        "sample_weight": ["array-like", None],
+        "refit": ["boolean"],
+        **{name: BaseL0._parameter_constraints[name] for name in _ESTIMATOR_PARAMS},
+    },
+    prefer_skip_nested_validation=True,
+)
+def l0_path(
+    X, y, *, lams=None, ks=None, n_lams=16, task="auto", sample_weight=None, refit=False,
+    max_iter=300, learning_rate_init=0.1, init_prob=0.9, temperature=2.0 / 3.0,
+    alpha=1e-4, device="auto", dtype="float32", random_state=None,
+):
+    """Fit the gated linear model along a path of ``lam`` (or ``k``) values.
+
+    The gates are trained at increasing ``lam`` (from many features to few),
+    each point warm-started from the previous one, as ``lam="auto"`` does:
+    the first point takes ``max_iter`` steps and each later one at most a
+    third, ending early once its mask stands still; the walk stops once
+    every gate has closed (later points repeat the empty model). Over
+    ``ks`` the same walk runs until at most ``min(ks)`` gates are open and
+    each ``k`` keeps the ``k`` features that stayed open longest, so the
+    supports are nested and have exactly ``k`` features.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+    lams : array-like of float or None, default=None
+        ``lam`` values, in the units of the estimators' ``lam`` (walked in
+        increasing order). ``None``: ``n_lams`` values from 1e-4 to 0.5
+        spaced geometrically, or 32 such values for a path over ``ks``.
+    ks : array-like of int or None, default=None
+        Exact support sizes, each in ``[0, n_features]``; the path then has
+        one point per ``k``, in the given order.
+    n_lams : int, default=16
+        Length of the default ``lams`` grid.
+    task : {"auto", "regression", "classification"}, default="auto"
+        As in :class:`L0FeatureSelector`: ``"auto"`` treats binary and
+        multiclass targets as classification.
+    sample_weight : array-like of shape (n_samples,), default=None
+    refit : bool, default=False
+        Report the training loss of the head refitted on each support (what
+        the estimators predict with) instead of the path's own gated head.
+        Costs one refit per point.
+    max_iter, learning_rate_init, init_prob, temperature, alpha, device, \
+dtype, random_state
+        As in :class:`L0Regressor`.
+
+    Returns
+    -------
+    path : L0Path
+        ``lams``, ``n_features``, ``support``, ``loss``, ``n_iter``,
+        ``prob_open`` (and ``ks``) per point; ``path.to_frame()`` gives a
+        pandas DataFrame.
+
+    See Also
+    --------
+    L0RegressorCV, L0ClassifierCV : Choose a point of this path by cross-validation.
+    skl0.plot.plot_path : Draw a path.
+
+    Examples
+    --------
+    >>> from skl0 import l0_path
+    >>> from skl0.datasets import make_sparse_regression
+    >>> X, y, coef, support = make_sparse_regression(100, 8, 2, random_state=0)
+    >>> path = l0_path(X, y, lams=[1e-3, 1e-2, 0.1], max_iter=100, random_state=0)
+    >>> path.support.shape
+    (3, 8)
+    >>> bool(path.n_features[0] >= path.n_features[-1])
+    True
+    >>> l0_path(X, y, ks=[3, 1], max_iter=100, random_state=0).n_features.tolist()
+    [3, 1]
+    """
+    grid = check_grid(lams) if lams is not None else lam_grid(
+        n_lams=32 if ks is not None else n_lams
+    )
+    params = dict(
+        max_iter=max_iter, learning_rate_init=learning_rate_init, init_prob=init_prob,
+        temperature=temperature, alpha=alpha, device=device, dtype=dtype,
+        random_state=random_state,
+    )
+    est = path_estimator(task, y, params)
+    stop = 0
+    if ks is not None:
+        ks = np.asarray(ks)
+        n_cols = np.shape(X)[1] if len(np.shape(X)) == 2 else None
+        bad = ks.ndim != 1 or ks.size == 0 or ks.dtype.kind not in "iu" or np.any(ks < 0)
+        if bad or (n_cols is not None and np.any(ks > n_cols)):
+            raise ValueError(
+                f"ks={ks.tolist()!r} must be a non-empty 1-d sequence of ints in "
+                f"[0, n_features={n_cols}]; e.g. ks=[1, 2, 5]."
+            )
+        stop = int(ks.min())
+    est._grid, est._stop_size = grid, stop
+    est._reader = _PathLosses(len(grid), ks=None if ks is None else ks.tolist(), refit=refit)
+    est._fit(X, y, sample_weight)  # parameters were checked above
+    return est._path_out
