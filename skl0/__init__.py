@@ -5,9 +5,22 @@ Estimators: :class:`L0Regressor`, :class:`L0Classifier`,
 """
 
 from ._classifier import L0Classifier
+from ._cv import L0ClassifierCV, L0RegressorCV
+from ._path import L0Path, l0_path
 from ._regressor import L0Regressor
 from ._selector import L0FeatureSelector
+from ._selector_cv import L0FeatureSelectorCV
 
 __version__ = "0.1.0"
 
-__all__ = ["L0Classifier", "L0Regressor", "L0FeatureSelector", "__version__"]
+__all__ = [
+    "L0Classifier",
+    "L0Regressor",
+    "L0FeatureSelector",
+    "L0ClassifierCV",
+    "L0RegressorCV",
+    "L0FeatureSelectorCV",
+    "L0Path",
+    "l0_path",
+    "__version__",
+]
