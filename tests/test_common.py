@@ -2,7 +2,14 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
+from skl0 import (
+    L0Classifier,
+    L0ClassifierCV,
+    L0FeatureSelector,
+    L0FeatureSelectorCV,
+    L0Regressor,
+    L0RegressorCV,
+)
 
 # Small iteration budgets keep the ~50 checks per estimator fast; the
 # checks exercise the API, not selection quality. dtype="float64" because
@@ -17,6 +24,10 @@ ESTIMATORS = [
     L0FeatureSelector(**KW),
     L0Regressor(k=2, **KW),
     L0Classifier(lam=0.01, **KW),
+    # The CV estimators on a short grid: each fit walks cv + 1 paths.
+    L0RegressorCV(cv=3, n_lams=4, **KW),
+    L0ClassifierCV(cv=3, n_lams=4, **KW),
+    L0FeatureSelectorCV(cv=3, n_lams=4, **KW),
 ]
 
 

@@ -1,0 +1,319 @@
+"""l0_path, the CV estimators and plot_path: shapes, rules, agreement, errors."""
+
+import pickle
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skl0 import (
+    L0ClassifierCV,
+    L0FeatureSelectorCV,
+    L0Path,
+    L0Regressor,
+    L0RegressorCV,
+    l0_path,
+)
+from skl0._cv import choose_index
+from skl0._path_plot import plot_path
+from skl0.datasets import make_sparse_classification, make_sparse_regression
+
+FAST = dict(max_iter=60, random_state=0)
+GRID = np.geomspace(1e-3, 0.3, 6)
+
+
+@pytest.fixture(scope="module")
+def reg():
+    """n=200, p=12, 3 true features."""
+    return make_sparse_regression(200, 12, 3, random_state=1)
+
+
+@pytest.fixture(scope="module")
+def clf():
+    return make_sparse_classification(300, 10, 2, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def reg_cv(reg):
+    X, y, _, _ = reg
+    return L0RegressorCV(lams=GRID, cv=3, **FAST).fit(X, y)
+
+
+# ------------------------------------------------------------------- l0_path
+def test_path_shapes_and_sparsity(reg):
+    X, y, _, support = reg
+    path = l0_path(X, y, lams=GRID[::-1], **FAST)  # any order: walked increasing
+    assert isinstance(path, L0Path) and len(path) == GRID.size
+    np.testing.assert_allclose(path.lams, GRID)
+    assert path.support.shape == path.prob_open.shape == (GRID.size, X.shape[1])
+    np.testing.assert_array_equal(path.n_features, path.support.sum(1))
+    assert path.loss.shape == path.n_iter.shape == (GRID.size,)
+    # From many features to few; gates may reopen a little on the way.
+    assert path.n_features[0] == path.n_features.max() >= path.n_features[-1]
+    assert (np.diff(path.n_features) > 0).sum() <= 1
+    assert set(support) <= set(np.flatnonzero(path.support[0]))
+
+
+def test_path_ks_give_exactly_k_nested_features(reg):
+    X, y, _, support = reg
+    ks = [5, 1, 3]
+    path = l0_path(X, y, ks=ks, refit=True, **FAST)
+    np.testing.assert_array_equal(path.n_features, ks)
+    np.testing.assert_array_equal(path.ks, ks)
+    assert np.all(path.support[1] <= path.support[2]) and np.all(path.support[2] <= path.support[0])
+    assert set(np.flatnonzero(path.support[2])) == set(support)
+    assert path.loss[1] > path.loss[2] >= path.loss[0] - 1e-6  # refitted: more is better
+
+
+def test_path_frame_uses_column_names_and_is_deterministic(reg):
+    X, y, _, _ = reg
+    Xdf = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    state = torch.get_rng_state()
+    a = l0_path(Xdf, y, lams=GRID[:3], **FAST)
+    b = l0_path(Xdf, y, lams=GRID[:3], **FAST)
+    assert torch.equal(state, torch.get_rng_state())
+    np.testing.assert_array_equal(a.support, b.support)
+    np.testing.assert_array_equal(a.loss, b.loss)
+    frame = a.to_frame()
+    assert list(frame.columns) == ["lam", "n_features", "loss", "n_iter", "features"]
+    assert all(name.startswith("f") for name in frame["features"][0])
+
+
+def test_path_classification_and_stop_after_all_closed(clf):
+    X, y, _, _ = clf
+    lams = [1e-3, 50.0, 100.0, 200.0, 400.0, 800.0]
+    path = l0_path(X, y, lams=lams, max_iter=150, random_state=0)
+    # Once every gate has closed the walk stops; later points repeat the empty model.
+    empty = np.flatnonzero(path.n_features == 0)
+    assert 0 < empty[0] < len(lams) - 1
+    assert np.all(path.n_features[empty[0]:] == 0)
+    assert np.all(path.n_iter[empty[0] + 1:] == 0) and path.n_iter[empty[0]] > 0
+    np.testing.assert_allclose(path.lams, lams)
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(lams=[-1.0, 0.1]), "lams"),
+        (dict(lams=[]), "lams"),
+        (dict(ks=[0.5]), "ks"),
+        (dict(ks=[99]), "ks"),
+        (dict(n_lams=0), "n_lams"),
+        (dict(task="ranking"), "task"),
+        (dict(max_iter=0), "max_iter"),
+    ],
+)
+def test_path_bad_parameters_are_named(reg, kw, match):
+    X, y, _, _ = reg
+    with pytest.raises(ValueError, match=match):
+        l0_path(X, y, **kw)
+
+
+# ---------------------------------------------------------- CV estimators
+def test_cv_attributes(reg, reg_cv):
+    X, y, _, support = reg
+    est = reg_cv
+    n = GRID.size
+    np.testing.assert_allclose(est.lams_, GRID)
+    res = est.cv_results_
+    for key in ["param_lam", "mean_test_score", "std_test_score", "rank_test_score",
+                "mean_n_features", "split0_test_score", "split2_test_score"]:
+        assert res[key].shape == (n,), key
+    assert "split3_test_score" not in res and len(res["params"]) == n
+    assert res["rank_test_score"].min() == 1
+    assert est.lam_ == est.lams_[est.best_index_] == est.path_.lams[est.best_index_]
+    assert est.n_features_selected_.shape == (n,)
+    assert est.support_.sum() == est.n_features_selected_[est.best_index_]
+    assert pd.DataFrame(res).shape[0] == n
+    # The chosen model is an ordinary fitted regressor.
+    assert est.get_support(indices=True).tolist() == support.tolist()
+    assert np.all(est.coef_[~est.support_] == 0) and est.score(X, y) > 0.7
+    assert est.feature_importances_.shape == (X.shape[1],)
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.predict(X), est.predict(X))
+    assert not any(name.startswith("_path") or name in ("_grid", "_reader") for name in vars(est))
+
+
+def test_n_jobs_2_equals_n_jobs_1(reg, reg_cv):
+    X, y, _, _ = reg
+    par = L0RegressorCV(lams=GRID, cv=3, n_jobs=2, **FAST).fit(X, y)
+    for key, value in reg_cv.cv_results_.items():
+        if key != "params":
+            np.testing.assert_allclose(par.cv_results_[key], value, rtol=1e-5, err_msg=key)
+    assert par.lam_ == reg_cv.lam_
+    np.testing.assert_array_equal(par.support_, reg_cv.support_)
+    np.testing.assert_allclose(par.coef_, reg_cv.coef_, rtol=1e-5)
+
+
+def test_one_se_is_sparser_or_equal_than_best(reg, reg_cv):
+    X, y, _, _ = reg
+    best = L0RegressorCV(lams=GRID, cv=3, selection="best", **FAST).fit(X, y)
+    res = best.cv_results_
+    np.testing.assert_allclose(res["mean_test_score"], reg_cv.cv_results_["mean_test_score"])
+    assert best.best_index_ == np.argmax(res["mean_test_score"]) or (
+        res["mean_test_score"][best.best_index_] == res["mean_test_score"].max()
+    )
+    i, j = reg_cv.best_index_, best.best_index_
+    assert res["mean_n_features"][i] <= res["mean_n_features"][j]
+    se = res["std_test_score"][j] / np.sqrt(2)
+    assert res["mean_test_score"][i] >= res["mean_test_score"][j] - se
+
+
+def test_choose_index_rules():
+    mean = np.array([0.80, 0.90, 0.89, 0.70, np.nan])
+    std = np.array([0.02, 0.02, 0.02, 0.02, 0.0])
+    n_feat = np.array([9, 5, 3, 1, 0])
+    assert choose_index(mean, std, n_feat, 5, "best") == 1
+    assert choose_index(mean, std, n_feat, 5, "one_se") == 2  # 0.89 >= 0.90 - 0.01
+    assert choose_index(mean, std * 0.1, n_feat, 5, "one_se") == 1
+    assert choose_index(mean, std, n_feat, 1, "one_se") == 1  # no spread, no SE
+    # Equal scores: the sparser point wins even under "best".
+    assert choose_index(np.array([0.5, 0.5]), np.zeros(2), np.array([4, 2]), 3, "best") == 1
+
+
+@pytest.mark.parametrize("lams", [GRID, [1e-3, 1e-2, 0.05]])
+def test_agrees_with_grid_search_over_l0_regressor(reg, lams):
+    """Same grid, folds and scorer as GridSearchCV over cold fits.
+
+    Warm-started and cold fits differ slightly: later path points take
+    fewer steps, so at the sparse end a path point may still hold a feature
+    that a cold fit at the same lam has dropped, and equal scores (the same
+    support) often span several lams. So the chosen points must score alike
+    and be the same model (or one GridSearchCV scores as well), and the
+    chosen lams must be equal where both score curves have a clear winner
+    (which the second grid has).
+    """
+    X, y, _, _ = reg
+    folds = list(KFold(3, shuffle=True, random_state=0).split(X))
+    kw = dict(max_iter=150, random_state=0)
+    ours = L0RegressorCV(lams=lams, cv=folds, selection="best", scoring="r2", **kw).fit(X, y)
+    grid = GridSearchCV(L0Regressor(**kw), {"lam": lams}, cv=folds, scoring="r2").fit(X, y)
+    tol, margin = 0.015, 0.01
+    mine, theirs = ours.cv_results_["mean_test_score"], grid.cv_results_["mean_test_score"]
+    # The chosen models score alike and are the same model...
+    assert mine[ours.best_index_] == pytest.approx(theirs[grid.best_index_], abs=tol)
+    same_model = np.array_equal(ours.support_, grid.best_estimator_.support_)
+    assert same_model or theirs[ours.best_index_] >= theirs[grid.best_index_] - tol
+    # ...and where both score curves have a clear winner, it is the same lam.
+    def clear(scores):
+        top2 = np.sort(scores)[-2:]
+        return top2[1] - top2[0] > margin
+
+    if clear(mine) and clear(theirs):
+        assert ours.lam_ == pytest.approx(grid.best_params_["lam"])
+
+
+def test_sample_weight_of_ones_changes_nothing(reg, reg_cv):
+    X, y, _, _ = reg
+    weighted = L0RegressorCV(lams=GRID, cv=3, **FAST).fit(X, y, sample_weight=np.ones(len(y)))
+    np.testing.assert_allclose(
+        weighted.cv_results_["mean_test_score"], reg_cv.cv_results_["mean_test_score"], rtol=1e-6
+    )
+    assert weighted.lam_ == reg_cv.lam_
+
+
+def test_classifier_cv_with_string_labels_and_log_loss(clf):
+    X, y, _, support = clf
+    labels = np.array(["no", "yes"])[y]
+    est = L0ClassifierCV(n_lams=5, cv=3, scoring="neg_log_loss", **FAST).fit(X, labels)
+    assert set(support) <= set(est.get_support(indices=True))
+    assert est.predict_proba(X).shape == (len(y), 2)
+    assert set(est.predict(X)) <= {"no", "yes"}
+    assert np.all(est.cv_results_["mean_test_score"] < 0)
+    assert est.coef_.shape == (1, X.shape[1])
+
+
+def test_multi_output_regression(rng):
+    X = rng.randn(150, 6)
+    Y = np.column_stack([X[:, 0] - X[:, 1], 2 * X[:, 1]]) + 0.1 * rng.randn(150, 2)
+    est = L0RegressorCV(n_lams=5, cv=3, **FAST).fit(X, Y)
+    assert est.coef_.shape == (2, 6) and est.predict(X).shape == (150, 2)
+    assert est.get_support(indices=True).tolist() == [0, 1]
+
+
+def test_selector_cv_with_dataframe(reg):
+    X, y, _, support = reg
+    Xdf = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    sel = L0FeatureSelectorCV(lams=GRID, cv=3, **FAST).fit(Xdf, y)
+    assert type(sel.estimator_).__name__ == "L0RegressorCV"
+    assert sel.get_feature_names_out().tolist() == [f"f{j}" for j in support]
+    assert sel.transform(Xdf).shape == (len(y), support.size)
+    for name in ["lam_", "lams_", "best_index_", "cv_results_", "n_features_selected_", "path_"]:
+        assert hasattr(sel, name), name
+    assert sel.path_.feature_names.tolist() == Xdf.columns.tolist()
+
+
+# ------------------------------------------------------------ API and errors
+def test_clone_and_get_params():
+    est = L0ClassifierCV(lams=[0.01, 0.1], cv=4, scoring="accuracy", selection="best", n_jobs=2)
+    params = est.get_params()
+    assert {"lams", "n_lams", "cv", "scoring", "selection", "n_jobs"} <= set(params)
+    assert not {"lam", "k", "refit", "hidden_layer_sizes"} & set(params)
+    cloned = clone(est)
+    assert cloned.get_params() == params and cloned is not est
+    assert cloned.set_params(selection="one_se").selection == "one_se"
+    assert L0RegressorCV().selection == "one_se"
+    assert "task" in L0FeatureSelectorCV().get_params()
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(selection="worst"), "selection"),
+        (dict(cv="five"), "cv"),
+        (dict(scoring="not_a_scorer"), "scoring"),
+        (dict(n_lams=0), "n_lams"),
+        (dict(n_jobs="all"), "n_jobs"),
+        (dict(max_iter=0), "max_iter"),
+    ],
+)
+def test_bad_parameters_are_named(reg, kw, match):
+    X, y, _, _ = reg
+    with pytest.raises(InvalidParameterError, match=match):
+        L0RegressorCV(**kw).fit(X, y)
+
+
+@pytest.mark.parametrize("lams", [[-0.1, 0.1], [np.inf], []])
+def test_bad_lams_are_named(reg, lams):
+    X, y, _, _ = reg
+    with pytest.raises(ValueError, match="lams"):
+        L0RegressorCV(lams=lams).fit(X, y)
+
+
+def test_too_many_folds_fails_and_keeps_the_fit(reg, reg_cv):
+    X, y, _, _ = reg
+    est = clone(reg_cv).fit(X, y)
+    with pytest.raises(ValueError, match="n_splits"):
+        est.set_params(cv=len(y) + 1).fit(X, y)
+    assert est.lam_ == reg_cv.lam_
+
+
+# ------------------------------------------------------------------- plot
+def test_plot_path_for_path_and_cv_estimator(reg, reg_cv):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    X, y, _, _ = reg
+    ax = plot_path(reg_cv)
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == "features selected"
+    assert ax.right_ax.get_ylabel() == "mean CV score"
+    assert any(line.get_linestyle() == "--" for line in ax.get_lines())  # chosen lam
+    _, ax2 = plt.subplots()
+    path = l0_path(X, y, lams=[0.0, 0.01, 0.1], **FAST)
+    assert plot_path(path, ax=ax2) is ax2 and ax2.get_xscale() == "symlog"
+    plt.close("all")
+    with pytest.raises(TypeError, match="L0Path"):
+        plot_path(L0RegressorCV())
+
+
+def test_plot_path_without_matplotlib(monkeypatch, reg_cv):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        plot_path(reg_cv)
