@@ -39,6 +39,9 @@ def save(fig, name):
 
 
 def main():
+    import torch
+
+    torch.set_num_threads(1)  # small problems: threads cost more than they save
     STATIC.mkdir(exist_ok=True)
     data = load_breast_cancer(as_frame=True)
     X = StandardScaler().set_output(transform="pandas").fit_transform(data.data)

@@ -15,6 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import torch
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -50,6 +51,9 @@ def main(argv=None):
     parser.add_argument("--k", type=int, default=16, help="pixels to keep (default: 16)")
     parser.add_argument("--out", type=Path, help="where to save the mask picture (.png)")
     args = parser.parse_args(argv)
+    # 1,347 x 64 is small: torch's thread pool costs more than it saves here,
+    # several times over on a busy machine.
+    torch.set_num_threads(1)
 
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
