@@ -15,7 +15,9 @@ def resolve_device(device):
     """Turn ``"auto" | "cpu" | "cuda" | "cuda:N"`` into a ``torch.device``.
 
     ``"auto"`` picks CUDA when it is available, else the CPU. Asking for CUDA
-    where there is none raises a ``ValueError`` that says so.
+    where there is none, for a CUDA index beyond the devices present, or for
+    a device type whose backend is absent here (``"mps"``, ``"meta"``, ...)
+    raises a ``ValueError`` that says so.
     """
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -38,7 +40,16 @@ def resolve_device(device):
                 f"{torch.cuda.device_count()} CUDA device(s) exist; pass an index "
                 f"below {torch.cuda.device_count()}."
             )
-    elif dev.type not in ("cpu", "mps"):
+    elif dev.type != "cpu":
+        # torch parses many device types (mps, xpu, meta, xla, ...); only
+        # those with a backend that is present here can hold tensors and
+        # a generator, and none of them is tested in skl0.
+        is_available = getattr(getattr(torch, dev.type, None), "is_available", None)
+        if is_available is None or not is_available():
+            raise ValueError(
+                f"device={device!r} is not available on this machine; skl0 runs on "
+                "'cpu' and 'cuda'. Pass device='cpu', 'cuda', 'cuda:N' or 'auto'."
+            )
         warnings.warn(f"device={device!r} is untested in skl0.", stacklevel=3)
     return dev
 
