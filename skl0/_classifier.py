@@ -13,6 +13,7 @@ from ._base import BaseL0
 from ._compat import _fit_context
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._docstrings import fill
+from ._numerics import check_finite_layers
 
 __all__ = ["L0Classifier"]
 
@@ -82,6 +83,9 @@ class L0Classifier(ClassifierMixin, BaseL0):
         if Y.dtype.kind == "f":
             return torch.as_tensor(Y, device=device, dtype=dtype)
         return torch.as_tensor(Y, device=device, dtype=torch.long)
+
+    def _output_layers(self, layers):
+        return check_finite_layers(layers)
 
     def _set_linear(self, coef, intercept):
         self.coef_, self.intercept_ = coef, intercept

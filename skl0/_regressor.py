@@ -9,6 +9,7 @@ from ._base import BaseL0
 from ._compat import _fit_context
 from ._datafits import SquaredLoss
 from ._docstrings import fill
+from ._numerics import check_finite_layers, power_of_two_scale
 
 __all__ = ["L0Regressor"]
 
@@ -52,19 +53,35 @@ class L0Regressor(RegressorMixin, BaseL0):
     )
 
     def _encode_targets(self, y, sw):
-        y = np.asarray(y, dtype=np.float64)
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"y must be numeric for {type(self).__name__}, but {exc}. For class "
+                "labels use L0Classifier (or L0FeatureSelector with "
+                "task='classification')."
+            ) from exc
         self._y_ndim = y.ndim
         Y = y.reshape(len(y), -1)
+        # Moments of y / 2**e with 2**e near max|y|: exact, and neither a
+        # y near 1e200 (whose square overflows) nor one near 1e-30 (under
+        # the constant-target floor) loses its signal.
+        scale = power_of_two_scale(np.max(np.abs(Y), axis=0))
+        Ys = Y / scale
         w = sw / sw.sum()
-        mean = w @ Y
-        std = np.sqrt(np.maximum(w @ (Y - mean) ** 2, 0.0))
-        std[std <= np.finfo(float).eps * np.maximum(np.abs(mean), 1.0)] = 1.0
-        self._y_mean, self._y_std = mean, std
-        return (Y - mean) / std, SquaredLoss(Y.shape[1])
+        mean = w @ Ys
+        std = np.sqrt(w @ (Ys - mean) ** 2)
+        kept = Ys[sw > 0]
+        constant = np.all(kept == kept[:1], axis=0)
+        std[constant | (std <= np.finfo(float).eps * np.maximum(np.abs(mean), 1.0))] = 1.0
+        self._y_mean, self._y_std = mean * scale, std * scale
+        return (Ys - mean) / std, SquaredLoss(Y.shape[1])
 
     def _output_layers(self, layers):
         W, b = layers[-1]  # back from standardized targets to y's units
-        return [*layers[:-1], (W * self._y_std, b * self._y_std + self._y_mean)]
+        return check_finite_layers(
+            [*layers[:-1], (W * self._y_std, b * self._y_std + self._y_mean)]
+        )
 
     def _set_linear(self, coef, intercept):
         if self._y_ndim == 1:

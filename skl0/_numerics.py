@@ -1,0 +1,93 @@
+"""Numerical safety: exact rescaling of extreme columns, and a last finiteness check.
+
+Standardization makes the scale of a feature irrelevant in exact
+arithmetic, but not in float32: the moments of a column near ``1e30``
+overflow (``x * x``), and a column near ``1e-30`` underflows or falls under
+the floor below which a column counts as constant. Dividing such a column
+by a power of two near its largest magnitude is exact (no bit of any value
+changes but the exponent), so extreme columns become ordinary ones while
+ordinary data is never touched or copied; the fitted coefficients are
+mapped back by the same factors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._train import NonFiniteLossError
+
+__all__ = ["column_scale", "divide_columns", "power_of_two_scale", "check_finite_layers"]
+
+# Columns whose largest |value| lies inside [2**-16, 2**16] are left alone:
+# their float32 squares neither overflow nor underflow, and their spread
+# stays far above the constant-column floor (~1e-6 in float32).
+LOW, HIGH = 2.0**-16, 2.0**16
+
+
+def power_of_two_scale(amax):
+    """``2**e`` with ``amax = m * 2**e``, ``0.5 <= m < 1``; 1 where ``amax`` is 0 or not finite."""
+    amax = np.asarray(amax, dtype=np.float64)
+    ok = np.isfinite(amax) & (amax > 0)
+    _, exp = np.frexp(np.where(ok, amax, 1.0))
+    return np.where(ok, np.ldexp(1.0, exp), 1.0)
+
+
+def column_scale(X, low=LOW, high=HIGH):
+    """Per-column powers of two for :func:`divide_columns`, or ``None``.
+
+    Columns whose largest magnitude is outside ``[low, high]`` get the power
+    of two that brings it into ``[0.5, 1)``; the others get 1. Returns
+    ``None`` when no column needs scaling (the common case), so the caller
+    makes no copy.
+
+    Parameters
+    ----------
+    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
+
+    Returns
+    -------
+    scale : ndarray of shape (n_features,) or None
+    """
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        return None
+    if sp.issparse(X):
+        amax = np.asarray(abs(X).max(axis=0).todense(), dtype=np.float64).ravel()
+    else:
+        amax = np.max(np.abs(X), axis=0).astype(np.float64)
+    extreme = (amax > 0) & np.isfinite(amax) & ((amax < low) | (amax > high))
+    if not extreme.any():
+        return None
+    return np.where(extreme, power_of_two_scale(amax), 1.0)
+
+
+def divide_columns(X, scale):
+    """``X / scale`` column-wise as a new array of X's dtype; ``X`` is not modified.
+
+    Exact, since ``scale`` holds powers of two. A sparse ``X`` comes back as
+    CSR with the same pattern (explicit zeros included). ``scale=None``
+    returns ``X`` itself.
+    """
+    if scale is None:
+        return X
+    if sp.issparse(X):
+        out = X.tocsr(copy=True)
+        out.data = (out.data / scale[out.indices]).astype(X.dtype, copy=False)
+        return out
+    return np.divide(X, scale, dtype=np.float64).astype(X.dtype, copy=False)
+
+
+def check_finite_layers(layers):
+    """Raise :class:`NonFiniteLossError` if an exported weight or bias is NaN or infinite.
+
+    The last guard before a fit returns: a model that would predict NaN is
+    an error, never a result.
+    """
+    for i, (W, b) in enumerate(layers):
+        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
+            raise NonFiniteLossError(
+                f"The fitted model has non-finite weights (NaN or infinity) in layer {i}; "
+                "training diverged. Lower learning_rate_init, raise alpha, or check X "
+                "and y for extreme values."
+            )
+    return layers
