@@ -1,0 +1,68 @@
+"""Input checks that name the problem and the fix, run before scikit-learn's validation.
+
+scikit-learn's own messages for a table with text in it ("could not
+convert string to float: 'x'") or with a repeated column name ("Expected
+unique column names") name neither the columns nor what to do. These
+checks look at a DataFrame's column names and dtypes only (no copy, no
+pass over numeric data) and raise a ``ValueError`` that does.
+"""
+
+from __future__ import annotations
+
+__all__ = ["check_frame"]
+
+
+def _quote(names, limit=5):
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _has_text(column):
+    """True if a pandas column holds strings (object, string or text-category dtype)."""
+    import pandas as pd
+
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _has_text(pd.Series(dtype.categories))
+    if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
+        return bool(column.map(lambda v: isinstance(v, (str, bytes))).any())
+    return False
+
+
+def check_frame(X, name="X"):
+    """Refuse a DataFrame with duplicated column names or text columns.
+
+    Anything that is not a pandas DataFrame passes untouched (numpy and
+    sparse input get scikit-learn's checks).
+
+    Parameters
+    ----------
+    X : object
+    name : str, default="X"
+        What to call ``X`` in the message.
+
+    Raises
+    ------
+    ValueError
+        Naming the duplicated or non-numeric columns and the fix.
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None or not hasattr(X, "dtypes") or not hasattr(X, "iloc"):
+        return
+    dup = columns[columns.duplicated()].unique().tolist()
+    if dup:
+        raise ValueError(
+            f"{name} has duplicated column names {_quote(dup)}; give every column a "
+            f"unique name (e.g. {name}.columns = [f'{{c}}_{{i}}' for i, c in "
+            f"enumerate({name}.columns)]) so features can be told apart."
+        )
+    text = [c for i, c in enumerate(columns) if _has_text(X.iloc[:, i])]
+    if text:
+        first = X.iloc[:, list(columns).index(text[0])]
+        example = next((v for v in first if isinstance(v, (str, bytes))), None)
+        seen = "" if example is None else f" (e.g. {example!r} in column {text[0]!r})"
+        raise ValueError(
+            f"{name} has non-numeric columns {_quote(text)}{seen}; skl0 needs numbers. "
+            "Encode them first, e.g. with sklearn.preprocessing.OneHotEncoder in a "
+            "ColumnTransformer, or drop them."
+        )
