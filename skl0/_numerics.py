@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from ._train import NonFiniteLossError
 
-__all__ = ["column_scale", "divide_columns", "power_of_two_scale", "check_finite_layers"]
+__all__ = ["check_finite_layers", "column_scale", "divide_columns", "power_of_two_scale"]
 
 # Columns whose largest |value| lies inside [2**-16, 2**16] are left alone:
 # their float32 squares neither overflow nor underflow, and their spread

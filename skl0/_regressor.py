@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.utils.validation import check_consistent_length
 
 from ._base import BaseL0
 from ._compat import _fit_context
@@ -118,6 +120,30 @@ class L0Regressor(RegressorMixin, BaseL0):
         """
         out = self._decision(X)
         return out[:, 0] if self._y_ndim == 1 else out
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R^2 of ``predict(X)``, as scikit-learn's.
+
+        Computed on ``y / 2**e`` (exact) with ``2**e`` near ``max|y|`` per
+        output, so that targets near 1e200, whose squares overflow, still
+        get a finite score (R^2 does not depend on the unit of y).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        pred = self.predict(X)
+        check_consistent_length(pred, y, sample_weight)
+        Y = np.asarray(y, dtype=np.float64).reshape(len(pred), -1)
+        scale = power_of_two_scale(np.max(np.abs(Y), axis=0))
+        return float(r2_score(Y / scale, pred.reshape(Y.shape) / scale,
+                              sample_weight=sample_weight))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
