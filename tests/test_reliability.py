@@ -1,0 +1,1194 @@
+"""Reliability battery (issue 10).
+
+Bad input gets a clear error (the input or parameter, the value seen, the
+fix); nothing the caller passes is modified; a failed or interrupted fit
+leaves the estimator as it was; a fitted model holds no torch state and
+predicts without CUDA; the same seed gives the same result, in this
+process and in another. Every public estimator runs through the same
+cases; the cross-validated ones and ``SparseCalibrator`` join when they
+are importable, and the command line through ``skl0.cli.main``.
+docs/reliability.md lists every case with what happens.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import json
+import pickle
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+import skl0
+from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
+from skl0._train import NonFiniteLossError
+
+# ------------------------------------------------------------------ set-up
+FAST = dict(max_iter=20, random_state=0)
+CV_FAST = dict(n_lams=3, cv=2, max_iter=15, random_state=0)
+
+# name -> (factory, task, takes lam/k). The CV estimators choose lam
+# themselves and have no k.
+SPECS = {
+    "L0Regressor": (lambda **kw: L0Regressor(**{**FAST, **kw}), "reg", True),
+    "L0Classifier": (lambda **kw: L0Classifier(**{**FAST, **kw}), "clf", True),
+    "L0FeatureSelector": (lambda **kw: L0FeatureSelector(**{**FAST, **kw}), "reg", True),
+}
+
+
+def _cv_factory(cls):
+    return lambda **kw: cls(**{**CV_FAST, **kw})
+
+
+for _name, _task in [
+    ("L0RegressorCV", "reg"), ("L0ClassifierCV", "clf"), ("L0FeatureSelectorCV", "reg"),
+]:
+    if hasattr(skl0, _name):
+        SPECS[_name] = (_cv_factory(getattr(skl0, _name)), _task, False)
+
+ALL = list(SPECS)
+WITH_K = [n for n in ALL if SPECS[n][2]]
+PLAIN = ["L0Regressor", "L0Classifier", "L0FeatureSelector"]
+
+XFAIL_BASE_SCALING = pytest.mark.xfail(
+    reason="needs the column_scale/divide_columns change in BaseL0._fit_on_device and "
+    "_export (skl0/_base.py, not ours; see docs/reliability.md)",
+    strict=True,
+)
+XFAIL_BASE_FRAME = pytest.mark.xfail(
+    reason="needs check_frame(X) in BaseL0._validate_fit_data and "
+    "L0FeatureSelector._fit_unguarded (not ours; see docs/reliability.md)",
+    strict=True,
+)
+
+
+def make(name, **params):
+    return SPECS[name][0](**params)
+
+
+def task(name):
+    return SPECS[name][1]
+
+
+def _data(n=40, p=5, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, p)
+    y_reg = 2 * X[:, 0] - X[:, 1] + 0.1 * rng.randn(n)
+    y_clf = (X[:, 0] - X[:, 1] + 0.3 * rng.randn(n) > 0).astype(int)
+    return X, y_reg, y_clf
+
+
+X0, Y_REG, Y_CLF = _data()
+
+
+def target(name, n=None):
+    y = Y_REG if task(name) == "reg" else Y_CLF
+    return y if n is None else y[:n]
+
+
+def output(est, X):
+    """What a fitted estimator gives back: predictions, or the selected columns."""
+    if hasattr(est, "predict"):
+        out = est.predict(X)
+        if hasattr(est, "predict_proba"):
+            return np.column_stack([np.asarray(est.predict_proba(X)), out.astype(float)])
+        return out
+    return est.transform(X)
+
+
+def assert_valid(est, X):
+    """A usable fit: a boolean support of the right size, finite outputs of the right shape."""
+    support = est.get_support()
+    assert support.dtype == bool and support.shape == (np.shape(X)[1],)
+    out = np.asarray(output(est, X), dtype=float)
+    assert out.shape[0] == np.shape(X)[0]
+    assert np.all(np.isfinite(out)), out
+    coef = getattr(est, "coef_", None)
+    if coef is not None:
+        assert np.all(np.asarray(coef)[..., ~support] == 0)
+    return out
+
+
+def quiet_fit(est, X, y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(X, y, **kw)
+
+
+# ------------------------------------------------------- non-finite values
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_nonfinite_X(name, value):
+    X = X0.copy()
+    X[3, 1] = value
+    kind = "NaN" if np.isnan(value) else "infinity"
+    with pytest.raises(ValueError, match=f"Input X contains {kind}"):
+        make(name).fit(X, target(name))
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_nonfinite_y(name, value):
+    y = target(name).astype(float)
+    y[3] = value
+    kind = "NaN" if np.isnan(value) else "infinity"
+    with pytest.raises(ValueError, match=f"Input y contains {kind}"):
+        make(name).fit(X0, y)
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_nonfinite_sample_weight(name, value):
+    sw = np.ones(len(X0))
+    sw[3] = value
+    kind = "NaN" if np.isnan(value) else "infinity"
+    with pytest.raises(ValueError, match=f"Input sample_weight contains {kind}"):
+        make(name).fit(X0, target(name), sample_weight=sw)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_negative_sample_weight(name):
+    sw = np.ones(len(X0))
+    sw[5] = -1.0
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        make(name).fit(X0, target(name), sample_weight=sw)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_all_zero_sample_weight(name):
+    with pytest.raises(ValueError, match="(?i)sample.?weight.*non-zero|sample_weight must be"):
+        make(name).fit(X0, target(name), sample_weight=np.zeros(len(X0)))
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_some_zero_sample_weights_equal_dropping_rows(name):
+    sw = np.ones(len(X0))
+    sw[:5] = 0.0
+    a = quiet_fit(make(name, dtype="float64"), X0, target(name), sample_weight=sw)
+    b = quiet_fit(make(name, dtype="float64"), X0[5:], target(name)[5:])
+    np.testing.assert_array_equal(a.get_support(), b.get_support())
+
+
+# ------------------------------------------------------------ wrong types
+@pytest.mark.parametrize("name", ALL)
+def test_object_array_with_text(name):
+    X = X0.astype(object)
+    X[2, 3] = "abc"
+    with pytest.raises(ValueError, match="could not convert string to float: 'abc'"):
+        make(name).fit(X, target(name))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_object_array_of_numbers_fits_like_floats(name):
+    a = quiet_fit(make(name), X0.astype(object), target(name))
+    b = quiet_fit(make(name), X0, target(name))
+    np.testing.assert_array_equal(a.get_support(), b.get_support())
+
+
+def _frame(X=X0, columns=None):
+    return pd.DataFrame(X, columns=columns or [f"f{j}" for j in range(X.shape[1])])
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_text_column_is_a_value_error(name):
+    df = _frame()
+    df["city"] = ["Oslo", "Lima"] * (len(df) // 2)
+    with pytest.raises(ValueError, match="(?i)string to float|non-numeric"):
+        make(name).fit(df, target(name))
+
+
+@XFAIL_BASE_FRAME
+@pytest.mark.parametrize("name", PLAIN)
+def test_text_column_message_names_the_column_and_the_fix(name):
+    df = _frame()
+    df["city"] = ["Oslo", "Lima"] * (len(df) // 2)
+    with pytest.raises(ValueError, match=r"non-numeric columns 'city'.*'Oslo'.*OneHotEncoder"):
+        make(name).fit(df, target(name))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_duplicated_column_names_are_a_value_error(name):
+    df = _frame(columns=["a", "b", "a", "c", "d"])
+    with pytest.raises(ValueError, match="(?i)unique column names|duplicated column"):
+        make(name).fit(df, target(name))
+
+
+@XFAIL_BASE_FRAME
+@pytest.mark.parametrize("name", PLAIN)
+def test_duplicated_column_names_message_says_the_fix(name):
+    df = _frame(columns=["a", "b", "a", "c", "d"])
+    with pytest.raises(ValueError, match=r"duplicated column names 'a'.*unique name"):
+        make(name).fit(df, target(name))
+
+
+def test_check_frame_messages():
+    from skl0._checks import check_frame
+
+    df = _frame()
+    check_frame(df)
+    check_frame(X0)
+    df["c"] = pd.Categorical(["u", "v"] * 20)
+    with pytest.raises(ValueError, match=r"non-numeric columns 'c' \(e.g. 'u' in column 'c'\)"):
+        check_frame(df)
+    with pytest.raises(ValueError, match="duplicated column names 'a'"):
+        check_frame(_frame(columns=["a", "a", "b", "c", "d"]))
+    check_frame(pd.DataFrame({"n": pd.Categorical([1, 2]), "o": pd.Series([1.0, 2.0], dtype=object)}))
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_integer_column_names_fit_without_feature_names(name):
+    df = pd.DataFrame(X0)  # columns 0..4: scikit-learn keeps no names
+    est = quiet_fit(make(name), df, target(name))
+    assert not hasattr(est, "feature_names_in_")
+    assert_valid(est, df)
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_mixed_column_name_types_say_how_to_fix(name):
+    df = _frame(columns=["a", 1, "b", 2, "c"])
+    with pytest.raises(TypeError, match=r"X.columns = X.columns.astype\(str\)"):
+        make(name).fit(df, target(name))
+
+
+def test_regressor_with_text_target_points_to_the_classifier():
+    y = np.array(["lo", "hi"] * 20, dtype=object)
+    with pytest.raises(ValueError, match=r"y must be numeric.*'lo'.*L0Classifier"):
+        L0Regressor(**FAST).fit(X0, y)
+
+
+# -------------------------------------------------------------------- shapes
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize(
+    "shape, match",
+    [
+        ((0, 5), r"0 sample\(s\) \(shape=\(0, 5\)\) while a minimum of 2"),
+        ((1, 5), r"1 sample\(s\) \(shape=\(1, 5\)\) while a minimum of 2"),
+        ((40, 0), r"0 feature\(s\) \(shape=\(40, 0\)\) while a minimum of 1"),
+    ],
+)
+def test_too_small_X(name, shape, match):
+    X = np.zeros(shape) if shape[1] == 0 else X0[: shape[0]]
+    with pytest.raises(ValueError, match=match):
+        make(name).fit(X, target(name, shape[0]))
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_two_samples_fit(name):
+    y = np.array([0.0, 1.0]) if task(name) == "reg" else np.array([0, 1])
+    assert_valid(quiet_fit(make(name), X0[:2], y), X0[:2])
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_single_feature(name):
+    est = quiet_fit(make(name), X0[:, :1], target(name))
+    assert_valid(est, X0[:, :1])
+    assert est.get_support().tolist() == [True]
+
+
+@pytest.mark.parametrize("name", WITH_K)
+def test_constant_columns_are_never_chosen_before_informative_ones(name):
+    X = X0.copy()
+    X[:, 2] = 7.0
+    X[:, 4] = -1e-3
+    est = quiet_fit(make(name, k=2), X, target(name))
+    assert_valid(est, X)
+    assert est.get_support(indices=True).tolist() == [0, 1]
+    lam_est = quiet_fit(make(name), X, target(name))
+    assert not lam_est.get_support()[[2, 4]].any()
+
+
+@pytest.mark.parametrize("name", ["L0Regressor", "L0Classifier"])
+def test_all_constant_X_predicts_the_weighted_base_rate(name):
+    X = np.full((40, 3), 5.0)
+    y = target(name)
+    for k in (None, 2):
+        est = quiet_fit(make(name, k=k), X, y)
+        out = assert_valid(est, X)
+        assert est.get_support().sum() == (0 if k is None else 2)
+        if name == "L0Regressor":
+            np.testing.assert_allclose(out, y.mean(), rtol=1e-5)
+        else:
+            np.testing.assert_allclose(est.predict_proba(X)[:, 1], y.mean(), rtol=1e-3)
+
+
+@pytest.mark.xfail(
+    reason="float32 round-off gives a constant column a spurious coefficient when k forces "
+    "it in (2.2 on a column of -0.1, offset by the intercept); needs exact constant "
+    "detection in weighted_moments/GramProblem, skl0/_problem.py (not ours)",
+    strict=True,
+)
+@pytest.mark.parametrize("name", ["L0Regressor", "L0Classifier"])
+def test_constant_columns_get_exactly_zero_coefficients(name):
+    X = X0.copy()
+    X[:, [1, 3]] = [5.0, -0.1]
+    for Xi, k in ((X, 5), (np.full((40, 3), 5.0), 2)):
+        est = quiet_fit(make(name, k=k), Xi, target(name))
+        const = np.ptp(Xi, axis=0) == 0
+        assert np.all(np.asarray(est.coef_)[..., const] == 0.0)
+
+
+# --------------------------------------------------------------- parameters
+@pytest.mark.parametrize("name", WITH_K)
+def test_k_larger_than_n_features(name):
+    with pytest.raises(ValueError, match=r"k=6 is larger.*n_features=5.*k <= 5 or k=None"):
+        make(name, k=6).fit(X0, target(name))
+
+
+@pytest.mark.parametrize("name", WITH_K)
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(k=0), r"'k' parameter.*>= 1|'k' parameter.*\[1, inf\).*Got 0"),
+        (dict(k=-2), r"'k' parameter.*Got -2"),
+        (dict(lam=-0.5), r"'lam' parameter.*\[0.0, inf\).*Got -0.5"),
+        (dict(lam=float("nan")), r"'lam' parameter"),
+        (dict(lam="big"), r"'lam' parameter.*'auto'"),
+    ],
+)
+def test_bad_parameters_are_named(name, params, match):
+    with pytest.raises(ValueError, match=match):
+        make(name, **params).fit(X0, target(name))
+
+
+@pytest.mark.parametrize("name", WITH_K)
+@pytest.mark.parametrize("k", [1, 5])
+def test_exactly_k_features(name, k):
+    est = quiet_fit(make(name, k=k), X0, target(name))
+    assert_valid(est, X0)
+    assert est.get_support().sum() == k
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if task(n) == "clf"] + ["L0FeatureSelector"])
+def test_single_class(name):
+    with pytest.raises(ValueError, match=r"single class \(.*0.*\).*at least 2 classes"):
+        make(name).fit(X0, np.zeros(len(X0), dtype=int))
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if task(n) == "reg"])
+def test_constant_regression_target_predicts_it(name):
+    est = quiet_fit(make(name), X0, np.full(len(X0), 3.25))
+    np.testing.assert_allclose(est.predict(X0) if hasattr(est, "predict")
+                               else est.estimator_.predict(X0), 3.25)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_y_length_mismatch(name):
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[40, 30\]"):
+        make(name).fit(X0, target(name, 30))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_sample_weight_length_mismatch(name):
+    with pytest.raises(ValueError, match=r"sample_weight.shape == \(30,\), expected \(40,\)"):
+        make(name).fit(X0, target(name), sample_weight=np.ones(30))
+
+
+# -------------------------------------------------------- extreme magnitudes
+def _same_fit(a, b, Xa, Xb):
+    np.testing.assert_array_equal(a.get_support(), b.get_support())
+    np.testing.assert_allclose(
+        np.asarray(output(a, Xa), float) / (1 if hasattr(a, "predict") else np.abs(Xa).max()),
+        np.asarray(output(b, Xb), float) / (1 if hasattr(b, "predict") else np.abs(Xb).max()),
+        rtol=1e-3, atol=1e-3,  # float32 training on rounded-differently data
+    )
+
+
+@XFAIL_BASE_SCALING
+@pytest.mark.parametrize("name", PLAIN)
+@pytest.mark.parametrize("scale", [1e-30, 1e30, 1e-200, 1e200])
+def test_extreme_X_fits_as_if_standardized(name, scale):
+    ref = quiet_fit(make(name), X0, target(name))
+    est = quiet_fit(make(name), X0 * scale, target(name))
+    assert_valid(est, X0 * scale)
+    _same_fit(ref, est, X0, X0 * scale)
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_extreme_X_never_gives_nan(name):
+    """Whatever the base does with 1e30-sized columns, the result is finite or an error."""
+    for scale in (1e30, 1e-30, 1e200):
+        try:
+            est = quiet_fit(make(name), X0 * scale, target(name))
+        except (ValueError, FloatingPointError) as exc:
+            assert "learning_rate_init" in str(exc) or "X" in str(exc)
+        else:
+            assert_valid(est, X0 * scale)
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if task(n) == "reg"])
+@pytest.mark.parametrize("scale", [1e-30, 1e30, 1e-200, 1e200])
+def test_extreme_y_fits_as_if_standardized(name, scale):
+    ref = quiet_fit(make(name), X0, Y_REG)
+    est = quiet_fit(make(name), X0, Y_REG * scale)
+    np.testing.assert_array_equal(ref.get_support(), est.get_support())
+    if hasattr(est, "predict"):
+        pred = est.predict(X0)
+        assert np.all(np.isfinite(pred))
+        np.testing.assert_allclose(pred / scale, ref.predict(X0), rtol=1e-5, atol=1e-8)
+
+
+def test_regressor_score_survives_huge_targets():
+    est = quiet_fit(make("L0Regressor"), X0, Y_REG)
+    ref = est.score(X0, Y_REG)
+    big = quiet_fit(make("L0Regressor"), X0, Y_REG * 1e200)
+    assert big.score(X0, Y_REG * 1e200) == pytest.approx(ref, rel=1e-6)
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples"):
+        est.score(X0, Y_REG[:30])
+
+
+@pytest.mark.xfail(
+    reason="skl0._cv.choose_index fails with 'min() arg is an empty sequence' when every "
+    "fold score is NaN; needs a clear message there (skl0/_cv.py, not ours)",
+    strict=True,
+)
+@pytest.mark.parametrize("name", [n for n in ALL if n.endswith("CV")])
+def test_cv_with_only_nan_scores_says_so(name):
+    with pytest.raises(ValueError, match="(?i)score.*NaN"):
+        quiet_fit(make(name, scoring=lambda est, X, y: np.nan), X0, target(name))
+
+
+# ----------------------------------------------------------- dtypes, sparse
+@pytest.mark.parametrize("name", PLAIN)
+def test_float16_X(name):
+    X16 = X0.astype(np.float16)
+    est = quiet_fit(make(name), X16, target(name))
+    ref = quiet_fit(make(name), X16.astype(np.float64), target(name))
+    assert_valid(est, X16)
+    np.testing.assert_array_equal(est.get_support(), ref.get_support())
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_integer_X(name):
+    Xi = np.round(X0 * 10).astype(np.int64)
+    est = quiet_fit(make(name), Xi, target(name))
+    ref = quiet_fit(make(name), Xi.astype(np.float64), target(name))
+    assert_valid(est, Xi)
+    np.testing.assert_array_equal(est.get_support(), ref.get_support())
+    np.testing.assert_array_equal(output(est, Xi), output(ref, Xi.astype(float)))
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_with_explicit_zeros(name, fmt):
+    X = X0.copy()
+    X[np.abs(X) < 0.5] = 0.0
+    S = sp.csr_matrix(X)
+    S.data[::7] = 0.0  # explicit zeros that stay in the structure
+    assert S.nnz > np.count_nonzero(S.toarray())
+    S = S.asformat(fmt)
+    data_before = S.data.copy()
+    try:
+        est = quiet_fit(make(name, dtype="float64"), S, target(name))
+    except (TypeError, ValueError) as exc:
+        assert "parse" in str(exc)  # "Sparse data was passed ... dense data is required"
+        return
+    np.testing.assert_array_equal(S.data, data_before)
+    ref = quiet_fit(make(name, dtype="float64"), S.toarray(), target(name))
+    np.testing.assert_array_equal(est.get_support(), ref.get_support())
+    out = output(est, S)
+    out = out.toarray() if sp.issparse(out) else out
+    np.testing.assert_allclose(out, output(ref, S.toarray()), rtol=1e-6, atol=1e-8)
+
+
+# ------------------------------------------------------------------ predict
+def _fitted(name, X=X0, **params):
+    return quiet_fit(make(name, **params), X, target(name))
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return {name: _fitted(name) for name in ALL}
+
+
+@pytest.fixture(scope="module")
+def fitted_frames():
+    return {name: _fitted(name, _frame()) for name in ALL}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_predict_with_wrong_number_of_columns(name, fitted):
+    with pytest.raises(ValueError, match="X has 4 features, but .* is expecting 5 features"):
+        output(fitted[name], X0[:, :4])
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_predict_with_columns_in_another_order(name, fitted_frames):
+    df = _frame()
+    with pytest.raises(ValueError, match="(?s)feature names should match.*same order"):
+        output(fitted_frames[name], df[df.columns[::-1]])
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_predict_with_a_renamed_column(name, fitted_frames):
+    df = _frame().rename(columns={"f2": "other"})
+    with pytest.raises(ValueError, match="(?s)Feature names unseen at fit time.*other"):
+        output(fitted_frames[name], df)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_predict_ndarray_after_frame_warns_but_works(name, fitted_frames):
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        out = output(fitted_frames[name], X0)
+    np.testing.assert_allclose(out, output(fitted_frames[name], _frame()), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_predict_before_fit(name):
+    with pytest.raises(NotFittedError):
+        output(make(name), X0)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_predict_with_nan(name, fitted):
+    X = X0.copy()
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        output(fitted[name], X)
+
+
+# ---------------------------------------------- pickling, torch state, CUDA
+_TORCH_TYPES = (torch.Tensor, torch.nn.Module, torch.Generator, torch.device, torch.dtype)
+
+
+def _torch_objects(obj, path="est", seen=None):
+    """Paths of every torch object reachable from ``obj`` through attributes and containers."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return []
+    seen.add(id(obj))
+    if isinstance(obj, _TORCH_TYPES):
+        return [path]
+    found = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            found += _torch_objects(v, f"{path}[{k!r}]", seen)
+    elif isinstance(obj, (list, tuple, set)):
+        for i, v in enumerate(obj):
+            found += _torch_objects(v, f"{path}[{i}]", seen)
+    elif isinstance(obj, np.ndarray) and obj.dtype == object:
+        for i, v in enumerate(obj.ravel()):
+            found += _torch_objects(v, f"{path}.flat[{i}]", seen)
+    elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+        for k, v in vars(obj).items():
+            found += _torch_objects(v, f"{path}.{k}", seen)
+    return found
+
+
+class _ModuleRecorder(pickle.Unpickler):
+    def __init__(self, blob):
+        super().__init__(io.BytesIO(blob))
+        self.modules = set()
+
+    def find_class(self, module, name):
+        self.modules.add(module)
+        return super().find_class(module, name)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_fitted_state_holds_no_torch(name, fitted):
+    est = fitted[name]
+    assert _torch_objects(est) == []
+    rec = _ModuleRecorder(pickle.dumps(est))
+    rec.load()
+    assert not any(m == "torch" or m.startswith("torch.") for m in rec.modules), rec.modules
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_pickled_model_predicts_where_cuda_is_missing(name, fitted, monkeypatch):
+    """Stands in for "fitted on CUDA, loaded on a CPU-only machine"."""
+    est = fitted[name]
+    blob = pickle.dumps(est)
+    expected = output(est, X0)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    loaded = pickle.loads(blob)
+    np.testing.assert_array_equal(output(loaded, X0), expected)
+    assert loaded.get_params() == est.get_params()
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_auto_device_falls_back_to_cpu(name, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    est = quiet_fit(make(name, device="auto"), X0, target(name))
+    assert est.device == "auto"  # fit never writes back into a parameter
+    assert_valid(est, X0)
+
+
+# ------------------------------------------------------------------ devices
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize(
+    "device, match",
+    [
+        ("tpu", r"device='tpu' is not a device torch knows.*'cpu', 'cuda'"),
+        ("banana", r"device='banana' is not a device torch knows.*'cpu', 'cuda'"),
+        ("CUDA", r"device='CUDA' is not a device torch knows"),
+        ("meta", r"device='meta' is not available on this machine.*device='cpu'"),
+        ("mps", r"device='mps' is not available on this machine.*device='cpu'"),
+        ("cuda", r"device='cuda' was requested but CUDA is not available.*device='cpu'"),
+        ("cuda:3", r"device='cuda:3' was requested but CUDA is not available"),
+    ],
+)
+def test_missing_device(name, device, match, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    if device == "mps" and torch.backends.mps.is_available():
+        pytest.skip("this machine has MPS")
+    with pytest.raises(ValueError, match=match):
+        make(name, device=device).fit(X0, target(name))
+
+
+def test_cuda_index_beyond_the_devices_present(monkeypatch):
+    from skl0._device import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match=r"device='cuda:3'.*only 1 CUDA device\(s\).*below 1"):
+        resolve_device("cuda:3")
+    assert resolve_device("cuda:0") == torch.device("cuda:0")
+
+
+def test_device_must_be_a_string():
+    with pytest.raises(ValueError, match="'device' parameter"):
+        L0Regressor(device=0, **FAST).fit(X0, Y_REG)
+
+
+# --------------------------------------------------------------- divergence
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("lam", ["auto", 0.01])
+def test_divergence_raises_with_the_cause(name, lam):
+    params = dict(learning_rate_init=1e30)
+    if SPECS[name][2]:
+        params["lam"] = lam
+    elif lam != "auto":
+        pytest.skip("the CV estimators choose lam")
+    with pytest.raises(NonFiniteLossError, match=r"became (nan|inf).*lower learning_rate_init"):
+        quiet_fit(make(name, **params), X0, target(name))
+
+
+def test_nonfinite_loss_error_is_a_floating_point_error():
+    assert issubclass(NonFiniteLossError, FloatingPointError)
+
+
+def test_nonfinite_weights_are_refused_at_export():
+    from skl0._numerics import check_finite_layers
+
+    ok = [(np.ones((2, 1)), np.zeros(1))]
+    assert check_finite_layers(ok) is ok
+    with pytest.raises(NonFiniteLossError, match="non-finite weights.*layer 1"):
+        check_finite_layers(ok + [(np.array([[np.nan]]), np.zeros(1))])
+
+
+# ------------------------------------------- caller's data is never modified
+@pytest.mark.parametrize("name", ALL)
+def test_arrays_are_not_modified_and_may_be_read_only(name):
+    X = np.asfortranarray(X0.astype(np.float32))
+    y = target(name).copy()
+    sw = np.linspace(0.5, 2.0, len(X))
+    copies = [a.copy() for a in (X, y, sw)]
+    for a in (X, y, sw):
+        a.setflags(write=False)
+    est = quiet_fit(make(name), X, y, sample_weight=sw)
+    output(est, X)
+    for a, c in zip((X, y, sw), copies):
+        np.testing.assert_array_equal(a, c)
+        assert a.dtype == c.dtype
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_frames_are_not_modified(name):
+    df = _frame()
+    df["f1"] = df["f1"].astype(np.float32)
+    ys = pd.Series(target(name), name="target", index=np.arange(100, 140))
+    df.index = ys.index
+    df_copy, ys_copy = df.copy(deep=True), ys.copy(deep=True)
+    est = quiet_fit(make(name), df, ys)
+    output(est, df)
+    pd.testing.assert_frame_equal(df, df_copy)
+    pd.testing.assert_series_equal(ys, ys_copy)
+
+
+# ----------------------------------- a failed or interrupted fit changes nothing
+def _state(est):
+    """Everything but the hyperparameters, as bytes."""
+    params = est.get_params(deep=False)
+    return pickle.dumps({k: v for k, v in vars(est).items() if k not in params})
+
+
+def _train_gates_patches():
+    """(module, original) for every skl0 module that bound ``train_gates`` by name."""
+    from skl0 import _train
+
+    return [
+        mod for mod_name, mod in sorted(sys.modules.items())
+        if mod_name.startswith("skl0") and getattr(mod, "train_gates", None) is _train.train_gates
+    ]
+
+
+class _Interrupt:
+    """``train_gates`` that raises KeyboardInterrupt on call ``at`` (counting from 1)."""
+
+    def __init__(self, original, at):
+        self.original, self.at, self.calls = original, at, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        if self.at is not None and self.calls >= self.at:
+            raise KeyboardInterrupt
+        return self.original(*args, **kwargs)
+
+
+def _patch_train_gates(monkeypatch, at):
+    from skl0 import _train
+
+    hook = _Interrupt(_train.train_gates, at)
+    for mod in _train_gates_patches():
+        monkeypatch.setattr(mod, "train_gates", hook)
+    return hook
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("when", ["first", "last"])
+def test_interrupted_fit_leaves_a_fitted_estimator_as_it_was(name, when, monkeypatch):
+    est = _fitted(name, _frame())
+    before = _state(est)
+    expected = output(est, _frame())
+    X2, _, _ = _data(n=40, p=6, seed=1)  # another shape: a partial fit would show
+    y2 = target(name)
+    counter = _patch_train_gates(monkeypatch, at=None)
+    quiet_fit(clone(est), X2, y2)
+    n_calls = counter.calls
+    assert n_calls >= 1
+    _patch_train_gates(monkeypatch, at=1 if when == "first" else n_calls)
+    with pytest.raises(KeyboardInterrupt):
+        quiet_fit(est, X2, y2)
+    assert _state(est) == before
+    np.testing.assert_array_equal(output(est, _frame()), expected)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_interrupted_fit_leaves_an_unfitted_estimator_unfitted(name, monkeypatch):
+    est = make(name)
+    before = copy.deepcopy(vars(est))
+    _patch_train_gates(monkeypatch, at=1)
+    with pytest.raises(KeyboardInterrupt):
+        quiet_fit(est, X0, target(name))
+    assert vars(est).keys() == before.keys()
+    with pytest.raises(NotFittedError):
+        check_is_fitted(est)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_interrupt_inside_select_restores_partial_writes(name, monkeypatch):
+    """``_select`` writes lam_, n_iter_, ... before it returns; an interrupt there undoes them."""
+    from skl0._base import BaseL0
+
+    est = _fitted(name)
+    before = _state(est)
+    classes = {*type(est).__mro__, *type(getattr(est, "estimator_", est)).__mro__, BaseL0}
+    for cls in classes:
+        if "_select" in vars(cls):
+            original = vars(cls)["_select"]
+
+            def select(self, *args, _original=original, **kwargs):
+                self.lam_, self.n_iter_, self.support_ = -1.0, -1, None
+                raise KeyboardInterrupt
+
+            monkeypatch.setattr(cls, "_select", select)
+    with pytest.raises(KeyboardInterrupt):
+        quiet_fit(est, X0[:, :4], target(name))
+    assert _state(est) == before
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("bad", ["nan", "k", "diverge", "device"])
+def test_failed_fit_leaves_a_fitted_estimator_as_it_was(name, bad):
+    est = _fitted(name)
+    before = _state(est)
+    X, y, params = X0[:, :3].copy(), target(name), {}
+    if bad == "nan":
+        X[0, 0] = np.nan
+    elif bad == "k":
+        if not SPECS[name][2]:
+            pytest.skip("no k")
+        params = dict(k=5)
+    elif bad == "diverge":
+        params = dict(learning_rate_init=1e30)
+    else:
+        params = dict(device="banana")
+    failing = clone(est).set_params(**params)
+    vars(failing).update({k: v for k, v in vars(est).items() if k not in params})
+    with pytest.raises((ValueError, FloatingPointError)):
+        quiet_fit(failing, X, y)
+    assert _state(failing) == before
+
+
+# ----------------------------------------------------------- reproducibility
+_HASH_SCRIPT = r"""
+import hashlib, json, sys, warnings
+import numpy as np
+warnings.simplefilter("ignore")
+sys.path.insert(0, {tests!r})
+import test_reliability as t
+print(json.dumps({{name: t.fit_hash(name) for name in {names!r}}}))
+"""
+
+
+def fit_hash(name):
+    """sha256 of everything a fit decides: support, outputs, importances, coefficients."""
+    est = quiet_fit(make(name, random_state=7), X0, target(name))
+    h = hashlib.sha256()
+    for part in (est.get_support(), np.asarray(output(est, X0), float),
+                 getattr(est, "feature_importances_", np.zeros(0)),
+                 getattr(est, "coef_", np.zeros(0)), np.float64(est.lam_)):
+        h.update(np.ascontiguousarray(part).tobytes())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_same_seed_same_result_in_process(name):
+    a = quiet_fit(make(name, random_state=3), X0, target(name))
+    b = quiet_fit(make(name, random_state=3), X0, target(name))
+    c = quiet_fit(clone(a), X0, target(name))
+    quiet_fit(a, X0, target(name))  # refitting the same instance
+    for other in (b, c):
+        np.testing.assert_array_equal(a.get_support(), other.get_support())
+        np.testing.assert_array_equal(output(a, X0), output(other, X0))
+        np.testing.assert_array_equal(a.feature_importances_, other.feature_importances_)
+        assert list(a.loss_curve_) == list(other.loss_curve_)
+
+
+def test_same_seed_same_result_across_processes():
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()),
+               MKL_NUM_THREADS=str(torch.get_num_threads()))
+    script = _HASH_SCRIPT.format(tests=here, names=ALL)
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=env, timeout=300, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    theirs = json.loads(res.stdout.strip().splitlines()[-1])
+    ours = {name: fit_hash(name) for name in ALL}
+    assert theirs == ours
+
+
+def test_global_random_state_untouched():
+    torch_state = torch.get_rng_state()
+    np_state = np.random.get_state()[1].copy()
+    for name in PLAIN:
+        quiet_fit(make(name), X0, target(name))
+    assert torch.equal(torch_state, torch.get_rng_state())
+    np.testing.assert_array_equal(np_state, np.random.get_state()[1])
+
+
+# -------------------------------------------------------------- numerics unit
+def test_column_scale_is_exact_and_lazy():
+    from skl0._numerics import column_scale, divide_columns
+
+    assert column_scale(X0) is None
+    assert divide_columns(X0, None) is X0
+    X = np.column_stack([X0[:, 0], X0[:, 1] * 1e30, X0[:, 2] * 1e-30, np.zeros(40)])
+    scale = column_scale(X)
+    assert scale[0] == 1.0 and scale[3] == 1.0
+    assert np.all(np.log2(scale) == np.round(np.log2(scale)))
+    Xs = divide_columns(X, scale)
+    assert 0.5 <= np.abs(Xs[:, 1]).max() < 1 and 0.5 <= np.abs(Xs[:, 2]).max() < 1
+    np.testing.assert_array_equal(Xs * scale, X)  # exact both ways
+    S = sp.csc_matrix(X)
+    S.data[0] = 0.0
+    Ss = divide_columns(S, column_scale(S))
+    assert Ss.format == "csr" and Ss.nnz == S.nnz
+    np.testing.assert_array_equal(Ss.toarray(), divide_columns(S.toarray(), scale))
+    X32 = (X0[:, :2] * [1.0, 1e30]).astype(np.float32)
+    assert divide_columns(X32, column_scale(X32)).dtype == np.float32
+
+
+# ----------------------------------------------------------- SparseCalibrator
+try:
+    from skl0 import calibration
+except ImportError:  # pragma: no cover - calibration is optional here
+    calibration = None
+pytestmark_cal = pytest.mark.skipif(calibration is None, reason="skl0.calibration missing")
+CAL_FAST = dict(max_iter=30, polish_iter=10, random_state=0)
+
+
+def _survey(n=40, q=3, seed=0):
+    rng = np.random.RandomState(seed)
+    M = rng.poisson(1.0, size=(n, q)).astype(float) + (rng.rand(n, q) < 0.2)
+    return M, M.sum(0) * 1.1
+
+
+M0, T0 = _survey()
+
+
+def _cal(**params):
+    return calibration.SparseCalibrator(**{**CAL_FAST, **params})
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda M, t, w: M.__setitem__((0, 0), np.nan), r"M contains 1 NaN value\(s\).*finite"),
+        (lambda M, t, w: M.__setitem__((0, 0), np.inf), r"M contains 1 infinity value\(s\)"),
+        (lambda M, t, w: t.__setitem__(1, np.nan), r"targets contains 1 NaN.*position 1"),
+        (lambda M, t, w: w.__setitem__(2, np.inf), r"sample_weight contains 1 NaN or infinite"),
+        (lambda M, t, w: w.__setitem__(2, -1.0), r"sample_weight\[2\]=-1.0.*drop records"),
+        (lambda M, t, w: w.__setitem__(slice(None), 0.0), r"strictly positive.*sample_weight\[0\]"),
+    ],
+    ids=["nan-M", "inf-M", "nan-targets", "inf-weight", "negative-weight", "zero-weights"],
+)
+def test_calibrator_bad_values(edit, match):
+    M, t, w = M0.copy(), T0.copy(), np.ones(len(M0))
+    edit(M, t, w)
+    with pytest.raises(ValueError, match=match):
+        _cal().fit(M, t, sample_weight=w)
+
+
+@pytest.mark.parametrize(
+    "args, params, match",
+    [
+        ((np.empty((0, 3)), T0), {}, r"0 sample\(s\)"),
+        ((M0, T0[:2]), {}, r"targets has 2 entries but M has 3.*len\(targets\) == 3"),
+        ((M0, T0), dict(k=41), r"k=41 is larger than the 40 records.*k <= 40"),
+        ((M0, T0), dict(k=0), r"'k' parameter"),
+        ((M0, T0), dict(lam=-1.0), r"'lam' parameter"),
+        ((M0, T0), dict(device="banana"), r"device='banana'"),
+        ((M0, T0), dict(device="meta"), r"device='meta' is not available"),
+    ],
+)
+def test_calibrator_bad_shapes_and_parameters(args, params, match, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=match):
+        _cal(**params).fit(*args)
+
+
+def test_calibrator_text_in_M():
+    M = M0.astype(object)
+    M[1, 1] = "many"
+    with pytest.raises(ValueError, match="could not convert string to float: 'many'"):
+        _cal().fit(M, T0)
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e30])
+def test_calibrator_extreme_magnitudes(scale):
+    ref = _cal(k=10).fit(M0, T0)
+    cal = _cal(k=10).fit(M0 * scale, T0 * scale)
+    np.testing.assert_array_equal(cal.support_, ref.support_)
+    np.testing.assert_allclose(cal.relative_errors_, ref.relative_errors_, atol=1e-6)
+
+
+def test_calibrator_dtypes_and_sparse_explicit_zeros():
+    ref = _cal(dtype="float64").fit(M0, T0)
+    for M in (M0.astype(np.float16), M0.astype(np.int64)):
+        cal = _cal(dtype="float64").fit(M, T0)
+        assert np.all(np.isfinite(cal.weights_))
+    S = sp.csr_matrix(M0)
+    S.data[::5] = 0.0
+    dense = _cal(dtype="float64").fit(S.toarray(), T0)
+    cal = _cal(dtype="float64").fit(S, T0)
+    np.testing.assert_allclose(cal.weights_, dense.weights_, rtol=1e-6)
+    assert ref.weights_.shape == cal.weights_.shape
+
+
+def test_calibrator_inputs_not_modified_and_read_only():
+    M = pd.DataFrame(M0, columns=["a", "b", "c"])
+    t = pd.Series(T0, index=["a", "b", "c"])
+    w = np.linspace(1, 2, len(M0))
+    w.setflags(write=False)
+    M_copy, t_copy = M.copy(), t.copy()
+    cal = _cal().fit(M, t, sample_weight=w)
+    pd.testing.assert_frame_equal(M, M_copy)
+    pd.testing.assert_series_equal(t, t_copy)
+    np.testing.assert_array_equal(w, np.linspace(1, 2, len(M0)))
+    assert _torch_objects(cal) == []
+    rec = _ModuleRecorder(pickle.dumps(cal))
+    rec.load()
+    assert not any(m.startswith("torch") for m in rec.modules)
+
+
+def test_calibrator_same_seed_same_weights():
+    a = _cal(k=10).fit(M0, T0)
+    b = _cal(k=10).fit(M0, T0)
+    np.testing.assert_array_equal(a.weights_, b.weights_)
+
+
+@pytest.mark.xfail(
+    reason="SparseCalibrator.fit returns NaN weights when training diverges; needs a "
+    "finiteness check in skl0/calibration/_estimator.py (not ours)",
+    strict=True,
+)
+def test_calibrator_divergence_raises():
+    with pytest.raises(NonFiniteLossError, match="learning_rate"):
+        _cal(learning_rate=1e30).fit(M0, T0)
+
+
+@pytest.mark.xfail(
+    reason="SparseCalibrator.fit is not wrapped in keep_state_on_failure: a failed refit "
+    "resets n_features_in_/feature_names_in_ (skl0/calibration/_estimator.py, not ours)",
+    strict=True,
+)
+@pytest.mark.parametrize("failure", ["nan", "interrupt"])
+def test_calibrator_failed_fit_leaves_it_as_it_was(failure, monkeypatch):
+    cal = _cal().fit(pd.DataFrame(M0, columns=["a", "b", "c"]), T0)
+    before = _state(cal)
+    M = M0[:, :2].copy()
+    if failure == "nan":
+        M[0, 0] = np.nan
+    else:
+        def boom(*args, **kwargs):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr("skl0.calibration._estimator.fit_gated", boom)
+    with pytest.raises((ValueError, KeyboardInterrupt)):
+        cal.fit(M, T0[:2])
+    assert _state(cal) == before
+
+
+# ------------------------------------------------------------ command line
+try:
+    from skl0.cli import main as cli_main
+except ImportError:  # pragma: no cover - the command line is optional here
+    cli_main = None
+needs_cli = pytest.mark.skipif(cli_main is None, reason="skl0.cli missing")
+
+
+def _csv(tmp_path, edit=None, rows=None):
+    df = _frame(X0[:, :4], columns=list("abcd"))
+    df["y"] = Y_REG
+    if edit is not None:
+        edit(df)
+    if rows is not None:
+        df = df.iloc[:rows]
+    path = tmp_path / "data.csv"
+    df.to_csv(path, index=False)
+    return str(path)
+
+
+def _run_cli(capsys, *argv):
+    status = cli_main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def _one_line_error(status, err, *fragments):
+    assert status == 2, err
+    lines = [ln for ln in err.strip().splitlines() if ln]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("skl0 select: error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def _set(column, row, value):
+    def edit(df):
+        df[column] = df[column].astype(object if isinstance(value, str) else float)
+        df.loc[row, column] = value
+    return edit
+
+
+CLI_CASES = {
+    "nan-feature": (_set("b", 3, np.nan), None, [], ["missing values: 'b'", "--dropna"]),
+    "inf-feature": (_set("b", 3, np.inf), None, [], ["infinite values: 'b'"]),
+    "nan-target": (_set("y", 3, np.nan), None, [], ["missing values: 'y'"]),
+    "text-feature": (lambda df: df.insert(0, "city", ["Oslo", "Lima"] * 20), None, [],
+                     ["non-numeric feature columns: 'city'", "--one-hot"]),
+    "one-row": (None, 1, [], ["--test-size", "(of 1)"]),
+    "header-only": (None, 0, [], ["holds no data rows"]),
+    "k-too-large": (None, None, ["--k", 9], ["--k 9 is larger than the 4 feature columns"]),
+    "k-zero": (None, None, ["--k", 0], ["--k", "expected an integer >= 1, got '0'"]),
+    "lam-negative": (None, None, ["--lam", -1], ["--lam", "got '-1'"]),
+    "lam-nan": (None, None, ["--lam", "nan"], ["--lam", "got 'nan'"]),
+    "device-banana": (None, None, ["--device", "banana"], ["device='banana'"]),
+    "device-cuda": (None, None, ["--device", "cuda"], ["CUDA is not available"]),
+    "device-cuda3": (None, None, ["--device", "cuda:3"], ["device='cuda:3'"]),
+    "device-meta": (None, None, ["--device", "meta"], ["device='meta' is not available"]),
+    "single-class": (lambda df: df.__setitem__("y", 1), None, [], ["single class"]),
+}
+
+
+@needs_cli
+@pytest.mark.parametrize("case", list(CLI_CASES))
+def test_cli_bad_input_is_one_line_exit_2(case, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    edit, rows, args, fragments = CLI_CASES[case]
+    path = _csv(tmp_path, edit, rows)
+    before = Path(path).read_bytes()
+    status, _, err = _run_cli(capsys, "select", path, "--target", "y", "--max-iter", 20, *args)
+    _one_line_error(status, err, *fragments)
+    assert Path(path).read_bytes() == before
+
+
+@needs_cli
+@pytest.mark.xfail(
+    reason="an infinite target reaches type_of_target and raises a traceback; needs a "
+    "check in skl0/_cli_io.feature_matrix (not ours)",
+    strict=True,
+)
+def test_cli_infinite_target(tmp_path, capsys):
+    path = _csv(tmp_path, _set("y", 3, np.inf))
+    status, _, err = _run_cli(capsys, "select", path, "--target", "y", "--max-iter", 20)
+    _one_line_error(status, err, "infinite values", "'y'")
+
+
+@needs_cli
+@pytest.mark.xfail(
+    reason="fit_quietly in skl0/_cli_io.py turns ValueError into one line but lets "
+    "NonFiniteLossError (a FloatingPointError) out as a traceback (not ours)",
+    strict=True,
+)
+def test_cli_diverging_fit_is_one_line(tmp_path, capsys, monkeypatch):
+    def diverge(*args, **kwargs):
+        raise NonFiniteLossError("The training loss became nan at iteration 10 (lam=0.1). "
+                                 "... lower learning_rate_init, or check X and y.")
+
+    for mod in _train_gates_patches():
+        monkeypatch.setattr(mod, "train_gates", diverge)
+    status, _, err = _run_cli(capsys, "select", _csv(tmp_path), "--target", "y", "--max-iter", 20)
+    _one_line_error(status, err, "became nan", "learning_rate_init")
+
+
+@needs_cli
+@XFAIL_BASE_SCALING
+@pytest.mark.parametrize("scale", [1e30, 1e-30])
+def test_cli_extreme_features_select_as_usual(scale, tmp_path, capsys):
+    def edit(df):
+        df[list("abcd")] *= scale
+
+    status, out, err = _run_cli(
+        capsys, "select", _csv(tmp_path, edit), "--target", "y", "--max-iter", 20, "--test-size", 0
+    )
+    assert status == 0, err
+    assert "kept 2 of 4 features" in out
+
+
+@needs_cli
+def test_cli_interrupt_exits_130(tmp_path, capsys, monkeypatch):
+    _patch_train_gates(monkeypatch, at=1)
+    status, _, err = _run_cli(capsys, "select", _csv(tmp_path), "--target", "y", "--max-iter", 20)
+    assert status == 130 and "interrupted" in err
+
+
+@needs_cli
+def test_cli_is_reproducible_and_leaves_its_input_alone(tmp_path, capsys):
+    path = _csv(tmp_path)
+    before = Path(path).read_bytes()
+    runs = []
+    for i in range(2):
+        out_path = tmp_path / f"kept{i}.csv"
+        status, out, err = _run_cli(capsys, "select", path, "--target", "y", "--max-iter", 20,
+                                    "-o", out_path)
+        assert status == 0, err
+        runs.append((out.replace(str(out_path), "OUT"), out_path.read_bytes()))
+    assert runs[0] == runs[1]
+    assert Path(path).read_bytes() == before
