@@ -253,7 +253,7 @@ class L0RegressorCV(_CVMixin, L0Regressor):
     --------
     >>> from skl0 import L0RegressorCV
     >>> from skl0.datasets import make_sparse_regression
-    >>> X, y, coef, support = make_sparse_regression(150, 8, 2, random_state=0)
+    >>> X, y, coef, support = make_sparse_regression(200, 8, 2, random_state=0)
     >>> reg = L0RegressorCV(n_lams=6, cv=3, max_iter=60, random_state=0).fit(X, y)
     >>> reg.get_support(indices=True).tolist() == support.tolist()
     True
@@ -271,7 +271,7 @@ class L0RegressorCV(_CVMixin, L0Regressor):
         n_lams=16,
         cv=5,
         scoring=None,
-        selection="one_se",
+        selection="best",
         n_jobs=None,
         max_iter=300,
         learning_rate_init=0.1,

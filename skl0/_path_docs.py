@@ -74,12 +74,13 @@ lams : array-like of float or None, default=None
         scikit-learn scorer name (``"neg_mean_squared_error"``,
         ``"neg_log_loss"``, ...) or a callable ``scorer(estimator, X, y)``.
         ``None`` uses the estimator's ``score`` (R^2 or accuracy).
-    selection : {"one_se", "best"}, default="one_se"
+    selection : {"best", "one_se"}, default="best"
         Which path point to keep. ``"best"``: the highest mean held-out
-        score. ``"one_se"``: the sparsest point (fewest features on average
-        over the folds) whose mean score is within one standard error of
-        the best, the standard error being the fold scores' standard
-        deviation over ``sqrt(n_splits)``.
+        score (ties: the sparser point). ``"one_se"``: the sparsest point
+        (fewest features on average over the folds) whose mean score is
+        within one standard error of the best, the standard error being the
+        fold scores' standard deviation over ``sqrt(n_splits)``; it keeps
+        fewer features but may drop weak true ones (see the user guide).
     n_jobs : int or None, default=None
         Folds run in parallel through ``joblib.Parallel``; ``None`` means 1
         unless in a ``joblib.parallel_backend`` context, so a Dask or Ray

@@ -53,10 +53,10 @@ _DOC = """Select features with L0 gates, ``lam`` chosen by cross-validating the 
     --------
     >>> from skl0 import L0FeatureSelectorCV
     >>> from skl0.datasets import make_sparse_regression
-    >>> X, y, coef, support = make_sparse_regression(150, 8, 2, random_state=0)
+    >>> X, y, coef, support = make_sparse_regression(200, 8, 2, random_state=0)
     >>> sel = L0FeatureSelectorCV(n_lams=6, cv=3, max_iter=60, random_state=0).fit(X, y)
     >>> sel.transform(X).shape
-    (150, 2)
+    (200, 2)
     >>> type(sel.estimator_).__name__
     'L0RegressorCV'
     """
@@ -78,7 +78,7 @@ class L0FeatureSelectorCV(L0FeatureSelector):
         n_lams=16,
         cv=5,
         scoring=None,
-        selection="one_se",
+        selection="best",
         n_jobs=None,
         task="auto",
         max_iter=300,

@@ -152,16 +152,16 @@ def test_n_jobs_2_equals_n_jobs_1(reg, reg_cv):
 
 def test_one_se_is_sparser_or_equal_than_best(reg, reg_cv):
     X, y, _, _ = reg
-    best = L0RegressorCV(lams=GRID, cv=3, selection="best", **FAST).fit(X, y)
+    best = reg_cv  # the default
+    one_se = L0RegressorCV(lams=GRID, cv=3, selection="one_se", **FAST).fit(X, y)
     res = best.cv_results_
-    np.testing.assert_allclose(res["mean_test_score"], reg_cv.cv_results_["mean_test_score"])
-    assert best.best_index_ == np.argmax(res["mean_test_score"]) or (
-        res["mean_test_score"][best.best_index_] == res["mean_test_score"].max()
-    )
-    i, j = reg_cv.best_index_, best.best_index_
+    np.testing.assert_allclose(res["mean_test_score"], one_se.cv_results_["mean_test_score"])
+    assert res["mean_test_score"][best.best_index_] == res["mean_test_score"].max()
+    i, j = one_se.best_index_, best.best_index_
     assert res["mean_n_features"][i] <= res["mean_n_features"][j]
     se = res["std_test_score"][j] / np.sqrt(2)
     assert res["mean_test_score"][i] >= res["mean_test_score"][j] - se
+    assert one_se.support_.sum() <= best.support_.sum()
 
 
 def test_choose_index_rules():
@@ -191,7 +191,7 @@ def test_agrees_with_grid_search_over_l0_regressor(reg, lams):
     X, y, _, _ = reg
     folds = list(KFold(3, shuffle=True, random_state=0).split(X))
     kw = dict(max_iter=150, random_state=0)
-    ours = L0RegressorCV(lams=lams, cv=folds, selection="best", scoring="r2", **kw).fit(X, y)
+    ours = L0RegressorCV(lams=lams, cv=folds, scoring="r2", **kw).fit(X, y)
     grid = GridSearchCV(L0Regressor(**kw), {"lam": lams}, cv=folds, scoring="r2").fit(X, y)
     tol, margin = 0.015, 0.01
     mine, theirs = ours.cv_results_["mean_test_score"], grid.cv_results_["mean_test_score"]
@@ -257,7 +257,7 @@ def test_clone_and_get_params():
     cloned = clone(est)
     assert cloned.get_params() == params and cloned is not est
     assert cloned.set_params(selection="one_se").selection == "one_se"
-    assert L0RegressorCV().selection == "one_se"
+    assert L0RegressorCV().selection == "best"
     assert "task" in L0FeatureSelectorCV().get_params()
 
 
