@@ -164,6 +164,12 @@ class _CVMixin(_PathRecorder):
         )
         scores = np.stack([o[0] for o in out])
         sizes = np.stack([o[1] for o in out])
+        if np.all(np.isnan(scores.mean(0))):
+            raise ValueError(
+                f"Every cross-validated score is NaN (scoring={self.scoring!r}), so no lam "
+                "can be chosen. Check that the scorer returns a number on each held-out "
+                "fold (e.g. one with a single class), or pass another scoring."
+            )
         self.lams_ = grid
         self.cv_results_ = _cv_results(grid, scores, sizes)
         self.best_index_ = choose_index(

@@ -285,6 +285,15 @@ def test_bad_lams_are_named(reg, lams):
         L0RegressorCV(lams=lams).fit(X, y)
 
 
+def test_all_nan_scores_are_named(reg):
+    X, y, _, _ = reg
+    with pytest.raises(ValueError, match="score is NaN"):
+        L0RegressorCV(lams=GRID[:2], cv=2, scoring=lambda est, X, y: np.nan, **FAST).fit(X, y)
+    # A NaN score at some points only: those points are never chosen.
+    mean = np.array([np.nan, 0.5, 0.4])
+    assert choose_index(mean, np.zeros(3), np.array([3, 2, 1]), 3, "best") == 1
+
+
 def test_too_many_folds_fails_and_keeps_the_fit(reg, reg_cv):
     X, y, _, _ = reg
     est = clone(reg_cv).fit(X, y)
