@@ -28,10 +28,8 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-import numpy as np
-
 import _common as C  # also puts the repository root on sys.path
-
+import numpy as np
 from sklearn.model_selection import GridSearchCV, KFold
 
 from skl0 import L0Classifier, L0ClassifierCV, L0Regressor, L0RegressorCV, l0_path

@@ -29,7 +29,14 @@ from ._auto import lam_grid
 from ._base import BaseL0
 from ._classifier import L0Classifier
 from ._compat import Interval, StrOptions, _fit_context
-from ._path import _PathClassifier, _PathLosses, _PathRecorder, _PathRegressor, check_grid, pad_to
+from ._path import (
+    _PathClassifier,
+    _PathLosses,
+    _PathRecorder,
+    _PathRegressor,
+    check_grid,
+    pad_to,
+)
 from ._path_docs import fill_cv
 from ._refit import refit_linear_head
 from ._regressor import L0Regressor

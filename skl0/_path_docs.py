@@ -79,7 +79,7 @@ lams : array-like of float or None, default=None
         score (ties: the sparser point). ``"one_se"``: the sparsest point
         (fewest features on average over the folds) whose mean score is
         within one standard error of the best, the standard error being the
-        fold scores' standard deviation over ``sqrt(n_splits)``; it keeps
+        fold scores' sample standard deviation over ``sqrt(n_splits)``; it keeps
         fewer features but may drop weak true ones (see the user guide).
     n_jobs : int or None, default=None
         Folds run in parallel through ``joblib.Parallel``; ``None`` means 1
