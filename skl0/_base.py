@@ -18,10 +18,12 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._auto import gate_path, lam_grid, select_by_ebic, survival_ranking
+from ._checks import check_frame
 from ._compat import Interval, StrOptions, validate_data
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._progress import progress
 from ._heads import LinearHead, MLPHead, numpy_forward
+from ._numerics import column_scale, divide_columns
 from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
 from ._refit import refit_linear_head, refit_nonlinear_head
 from ._splice import screening_start, splice_from_starts
@@ -146,6 +148,7 @@ class BaseL0(BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def _validate_fit_data(self, X, y, sample_weight):
+        check_frame(X)
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
             multi_output=True, ensure_min_samples=2, y_numeric=False,
@@ -177,6 +180,11 @@ class BaseL0(BaseEstimator):
     def _fit_on_device(self, X, Y, sw, datafit, device):
         dtype = resolve_dtype(self.dtype)
         gen = make_generator(self.random_state, device)
+        # Extreme columns (|x| near 1e30 or 1e-30) are divided by exact powers
+        # of two so float32 moments neither overflow nor underflow; _export
+        # maps the coefficients back (see _numerics).
+        self._x_scale = column_scale(X)
+        X = divide_columns(X, self._x_scale)
 
         w_np = sw / sw.sum()
         w = torch.as_tensor(w_np, device=device, dtype=dtype)
@@ -366,6 +374,8 @@ class BaseL0(BaseEstimator):
             return t.detach().cpu().double().numpy()
 
         z, mean, std = np64(z), np64(mean), np64(std)
+        if getattr(self, "_x_scale", None) is not None:
+            mean, std = mean * self._x_scale, std * self._x_scale
         if head.is_linear:
             weights, biases = [np64(head.weight)], [np64(head.bias)]
         else:

@@ -146,6 +146,10 @@ def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False):
     inf = [c for c in X.columns if not np.isfinite(X[c].to_numpy(dtype=float)).all()]
     if inf:
         raise UsageError(f"columns with infinite values: {quote_list(inf)}; fix or --drop them")
+    if pd.api.types.is_numeric_dtype(y) and not np.isfinite(y.to_numpy(dtype=float)).all():
+        raise UsageError(
+            f"the target '{target}' has infinite values; fix or drop those rows"
+        )
     return X, y, notes
 
 
@@ -202,12 +206,16 @@ def write_list(path, suffix, features, info):
 
 
 def fit_quietly(estimator, prog, *args, **kwargs):
-    """Fit, turning a ValueError into a one-line UsageError and warnings into lines."""
+    """Fit, turning a ValueError or a diverged fit into a one-line UsageError.
+
+    Warnings become lines on stderr. ``NonFiniteLossError`` is a
+    ``FloatingPointError``; its message already says what to change.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             estimator.fit(*args, **kwargs)
-        except ValueError as exc:
+        except (ValueError, FloatingPointError) as exc:
             raise UsageError(one_line(exc)) from None
     seen = set()
     for w in caught:

@@ -52,22 +52,49 @@ def _finish_moments(mean, sq, eps_dtype):
     return mean, np.where(std > tiny, std, 1.0)
 
 
+def constant_columns(X):
+    """Boolean mask of the columns whose values are all equal (exactly).
+
+    Dense torch tensors give a torch mask; scipy sparse matrices (implicit
+    zeros counted) give a numpy mask.
+    """
+    if X.shape[0] == 0:
+        return np.zeros(X.shape[1], dtype=bool) if sp.issparse(X) else torch.zeros(
+            X.shape[1], dtype=torch.bool, device=X.device)
+    if sp.issparse(X):
+        hi = np.asarray(X.max(axis=0).todense()).ravel()
+        lo = np.asarray(X.min(axis=0).todense()).ravel()
+        return hi == lo
+    return X.amax(0) == X.amin(0)
+
+
 def weighted_moments(X, w):
     """Weighted column means and standard deviations (``w`` sums to one).
 
     ``X`` is a torch tensor or a scipy sparse matrix (then ``w`` is numpy and
     numpy arrays come back). Constant columns get std 1 so that they
-    standardize to zeros (and carry no signal) instead of dividing by zero.
+    standardize to zeros (and carry no signal) instead of dividing by zero;
+    an exactly constant column gets its value as mean, so it standardizes to
+    exact zeros (a weighted mean can be off by round-off).
     """
+    const = constant_columns(X)
     if sp.issparse(X):
         mean = np.asarray(X.T @ w).ravel()
         sq = np.asarray(X.multiply(X).T @ w).ravel()
-        return _finish_moments(mean, sq, X.dtype)
+        mean, std = _finish_moments(mean, sq, X.dtype)
+        if const.any():
+            first = np.asarray(X[0].todense()).ravel()
+            mean = np.where(const, first, mean)
+            std = np.where(const, 1.0, std)
+        return mean, std
     mean = w @ X
     var = w @ (X * X) - mean * mean
     std = torch.sqrt(torch.clamp(var, min=0.0))
     tiny = torch.finfo(X.dtype).eps * torch.clamp(mean.abs(), min=1.0) * 10
     std = torch.where(std > tiny, std, torch.ones_like(std))
+    if X.shape[0] > 0:
+        mean = torch.where(const, X[0], mean)
+        std = torch.where(const, torch.ones_like(std), std)
     return mean, std
 
 
@@ -181,6 +208,13 @@ class GramProblem:
             G, c = _gram_blocks(X, w, Y)
         self.G = (G - torch.outer(mean, mean)) / torch.outer(std, std)
         self.c = c / std[:, None]
+        # A constant column standardizes to exact zeros; its statistics are
+        # round-off (sum(w) is 1 only to rounding), so zero them outright.
+        const = torch.as_tensor(constant_columns(X), device=mean.device)
+        if bool(const.any()):
+            keep = (~const).to(mean.dtype)
+            self.G = self.G * torch.outer(keep, keep)
+            self.c = self.c * keep[:, None]
         self.yy = (w[:, None] * Y * Y).sum(0)
         self.mean, self.std = mean, std
         self.datafit = datafit

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseL0, keep_state_on_failure
 from ._classifier import L0Classifier
+from ._checks import check_frame
 from ._compat import StrOptions, _fit_context, validate_data
 from ._docstrings import fill
 from ._regressor import L0Regressor
@@ -138,6 +139,7 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
             return self._fit_unguarded(X, y, sample_weight)
 
     def _fit_unguarded(self, X, y, sample_weight):
+        check_frame(X)
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
             multi_output=True, ensure_min_samples=2, y_numeric=False,

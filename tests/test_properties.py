@@ -133,12 +133,6 @@ def test_fit_is_valid_or_a_clear_error(kind):
     run()
 
 
-@pytest.mark.xfail(
-    reason="columns near 2**100 overflow float32 moments (NonFiniteLossError) and columns "
-    "near 2**-100 count as constant until BaseL0 applies skl0._numerics.column_scale "
-    "(skl0/_base.py, not ours; see docs/reliability.md)",
-    strict=True,
-)
 @pytest.mark.parametrize("kind", list(ESTIMATORS))
 def test_power_of_two_column_scaling_changes_nothing(kind):
     """Standardization makes a column's scale irrelevant: scaling columns by 2**e

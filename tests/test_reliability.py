@@ -62,17 +62,6 @@ ALL = list(SPECS)
 WITH_K = [n for n in ALL if SPECS[n][2]]
 PLAIN = ["L0Regressor", "L0Classifier", "L0FeatureSelector"]
 
-XFAIL_BASE_SCALING = pytest.mark.xfail(
-    reason="needs the column_scale/divide_columns change in BaseL0._fit_on_device and "
-    "_export (skl0/_base.py, not ours; see docs/reliability.md)",
-    strict=True,
-)
-XFAIL_BASE_FRAME = pytest.mark.xfail(
-    reason="needs check_frame(X) in BaseL0._validate_fit_data and "
-    "L0FeatureSelector._fit_unguarded (not ours; see docs/reliability.md)",
-    strict=True,
-)
-
 
 def make(name, **params):
     return SPECS[name][0](**params)
@@ -209,7 +198,6 @@ def test_text_column_is_a_value_error(name):
         make(name).fit(df, target(name))
 
 
-@XFAIL_BASE_FRAME
 @pytest.mark.parametrize("name", PLAIN)
 def test_text_column_message_names_the_column_and_the_fix(name):
     df = _frame()
@@ -225,7 +213,6 @@ def test_duplicated_column_names_are_a_value_error(name):
         make(name).fit(df, target(name))
 
 
-@XFAIL_BASE_FRAME
 @pytest.mark.parametrize("name", PLAIN)
 def test_duplicated_column_names_message_says_the_fix(name):
     df = _frame(columns=["a", "b", "a", "c", "d"])
@@ -323,12 +310,6 @@ def test_all_constant_X_predicts_the_weighted_base_rate(name):
             np.testing.assert_allclose(est.predict_proba(X)[:, 1], y.mean(), rtol=1e-3)
 
 
-@pytest.mark.xfail(
-    reason="float32 round-off gives a constant column a spurious coefficient when k forces "
-    "it in (2.2 on a column of -0.1, offset by the intercept); needs exact constant "
-    "detection in weighted_moments/GramProblem, skl0/_problem.py (not ours)",
-    strict=True,
-)
 @pytest.mark.parametrize("name", ["L0Regressor", "L0Classifier"])
 def test_constant_columns_get_exactly_zero_coefficients(name):
     X = X0.copy()
@@ -405,7 +386,6 @@ def _same_fit(a, b, Xa, Xb):
     )
 
 
-@XFAIL_BASE_SCALING
 @pytest.mark.parametrize("name", PLAIN)
 @pytest.mark.parametrize("scale", [1e-30, 1e30, 1e-200, 1e200])
 def test_extreme_X_fits_as_if_standardized(name, scale):
@@ -448,11 +428,6 @@ def test_regressor_score_survives_huge_targets():
         est.score(X0, Y_REG[:30])
 
 
-@pytest.mark.xfail(
-    reason="skl0._cv.choose_index fails with 'min() arg is an empty sequence' when every "
-    "fold score is NaN; needs a clear message there (skl0/_cv.py, not ours)",
-    strict=True,
-)
 @pytest.mark.parametrize("name", [n for n in ALL if n.endswith("CV")])
 def test_cv_with_only_nan_scores_says_so(name):
     with pytest.raises(ValueError, match="(?i)score.*NaN"):
@@ -1023,21 +998,11 @@ def test_calibrator_same_seed_same_weights():
     np.testing.assert_array_equal(a.weights_, b.weights_)
 
 
-@pytest.mark.xfail(
-    reason="SparseCalibrator.fit returns NaN weights when training diverges; needs a "
-    "finiteness check in skl0/calibration/_estimator.py (not ours)",
-    strict=True,
-)
 def test_calibrator_divergence_raises():
     with pytest.raises(NonFiniteLossError, match="learning_rate"):
         _cal(learning_rate=1e30).fit(M0, T0)
 
 
-@pytest.mark.xfail(
-    reason="SparseCalibrator.fit is not wrapped in keep_state_on_failure: a failed refit "
-    "resets n_features_in_/feature_names_in_ (skl0/calibration/_estimator.py, not ours)",
-    strict=True,
-)
 @pytest.mark.parametrize("failure", ["nan", "interrupt"])
 def test_calibrator_failed_fit_leaves_it_as_it_was(failure, monkeypatch):
     cal = _cal().fit(pd.DataFrame(M0, columns=["a", "b", "c"]), T0)
@@ -1130,11 +1095,6 @@ def test_cli_bad_input_is_one_line_exit_2(case, tmp_path, capsys, monkeypatch):
 
 
 @needs_cli
-@pytest.mark.xfail(
-    reason="an infinite target reaches type_of_target and raises a traceback; needs a "
-    "check in skl0/_cli_io.feature_matrix (not ours)",
-    strict=True,
-)
 def test_cli_infinite_target(tmp_path, capsys):
     path = _csv(tmp_path, _set("y", 3, np.inf))
     status, _, err = _run_cli(capsys, "select", path, "--target", "y", "--max-iter", 20)
@@ -1142,11 +1102,6 @@ def test_cli_infinite_target(tmp_path, capsys):
 
 
 @needs_cli
-@pytest.mark.xfail(
-    reason="fit_quietly in skl0/_cli_io.py turns ValueError into one line but lets "
-    "NonFiniteLossError (a FloatingPointError) out as a traceback (not ours)",
-    strict=True,
-)
 def test_cli_diverging_fit_is_one_line(tmp_path, capsys, monkeypatch):
     def diverge(*args, **kwargs):
         raise NonFiniteLossError("The training loss became nan at iteration 10 (lam=0.1). "
@@ -1159,7 +1114,6 @@ def test_cli_diverging_fit_is_one_line(tmp_path, capsys, monkeypatch):
 
 
 @needs_cli
-@XFAIL_BASE_SCALING
 @pytest.mark.parametrize("scale", [1e30, 1e-30])
 def test_cli_extreme_features_select_as_usual(scale, tmp_path, capsys):
     def edit(df):

@@ -13,8 +13,10 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .._base import keep_state_on_failure
 from .._compat import Interval, StrOptions, _fit_context, validate_data
 from .._device import make_generator, resolve_device, resolve_dtype
+from .._train import NonFiniteLossError
 from ..nn import SampleGate
 from ._datafit import RelativeSquaredError, target_coefficients
 from ._operator import TotalsOperator
@@ -251,6 +253,10 @@ class SparseCalibrator(BaseEstimator):
         self : SparseCalibrator
             The fitted calibrator.
         """
+        with keep_state_on_failure(self):
+            return self._fit_unguarded(M, targets, sample_weight)
+
+    def _fit_unguarded(self, M, targets, sample_weight):
         M, targets, w0, names, target_weights, groups = self._validate_inputs(
             M, targets, sample_weight
         )
@@ -316,8 +322,15 @@ class SparseCalibrator(BaseEstimator):
         weights[kept.cpu().numpy()] = np.exp(
             np.maximum(v.cpu().numpy().astype(np.float64), -700)
         )
+        loss_curve = torch.cat([gated_curve, polish_curve]).cpu().numpy()
+        if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(loss_curve))):
+            raise NonFiniteLossError(
+                "Calibration diverged: the loss or the weights became NaN or infinite "
+                f"(learning_rate={self.learning_rate!r}). Lower learning_rate, or check "
+                "M and targets for extreme values."
+            )
         self._set_fitted(weights, M, targets, scales, names, prob)
-        self.loss_curve_ = torch.cat([gated_curve, polish_curve]).cpu().numpy()
+        self.loss_curve_ = loss_curve
         self.n_iter_ = int(self.loss_curve_.shape[0])
         if self.n_records_kept_ == 0:
             warnings.warn(
