@@ -33,7 +33,7 @@ class L0Classifier(ClassifierMixin, BaseL0):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-    coef_ : ndarray of shape (1, n_features_in_) or (n_classes, n_features_in_)
+    coef_ : ndarray of shape (1, n_features_in) or (n_classes, n_features_in)
         Coefficients in the units of X, exactly zero where a gate is closed.
     intercept_ : ndarray of shape (1,) or (n_classes,)
     %(attributes)s

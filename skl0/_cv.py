@@ -250,7 +250,7 @@ class L0RegressorCV(_CVMixin, L0Regressor):
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_features_in_,) or (n_targets, n_features_in_)
+    coef_ : ndarray of shape (n_features_in,) or (n_targets, n_features_in)
         Coefficients of the chosen model, exactly zero off its support.
     intercept_ : float or ndarray of shape (n_targets,)
     %(cv_attributes)s
@@ -328,7 +328,7 @@ class L0ClassifierCV(_CVMixin, L0Classifier):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-    coef_ : ndarray of shape (1, n_features_in_) or (n_classes, n_features_in_)
+    coef_ : ndarray of shape (1, n_features_in) or (n_classes, n_features_in)
         Coefficients of the chosen model, exactly zero off its support.
     intercept_ : ndarray of shape (1,) or (n_classes,)
     %(cv_attributes)s

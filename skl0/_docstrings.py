@@ -61,9 +61,9 @@ lam : float or "auto", default="auto"
         Verbosity."""
 
 ATTRIBUTES = """\
-support_ : ndarray of shape (n_features_in_,), dtype=bool
+support_ : ndarray of shape (n_features_in,), dtype=bool
         Mask of the selected features.
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (n_features_in,)
         Probability that each feature's gate is open (eq. 12).
     lam_ : float
         The ``lam`` in force at the end (the chosen one under ``"auto"``,
@@ -75,7 +75,7 @@ support_ : ndarray of shape (n_features_in_,), dtype=bool
         point).
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features_in,)
         Names of features seen in ``fit``, when X has string column names."""
 
 

@@ -31,7 +31,7 @@ class L0Regressor(RegressorMixin, BaseL0):
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_features_in_,) or (n_targets, n_features_in_)
+    coef_ : ndarray of shape (n_features_in,) or (n_targets, n_features_in)
         Coefficients in the units of X, exactly zero where a gate is closed.
     intercept_ : float or ndarray of shape (n_targets,)
     %(attributes)s

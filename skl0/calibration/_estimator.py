@@ -125,11 +125,11 @@ class SparseCalibrator(BaseEstimator):
         ``lam`` at the end of the gated stage (tuned when ``k`` is set).
     n_iter_ : int
         Gradient steps run (gated stage plus polish).
-    loss_curve_ : ndarray of shape (n_iter_,)
+    loss_curve_ : ndarray of shape (n_iter,)
         Objective at each step: the gated stage, then the polish.
     n_features_in_ : int
         Number of targets ``Q`` (columns of ``M``).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features_in,)
         Target names, when ``M`` is a DataFrame with string columns.
 
     See Also
