@@ -21,10 +21,10 @@ from ._auto import gate_path, lam_grid, select_by_ebic, survival_ranking
 from ._checks import check_frame
 from ._compat import Interval, StrOptions, validate_data
 from ._device import make_generator, resolve_device, resolve_dtype
-from ._progress import progress
 from ._heads import LinearHead, MLPHead, numpy_forward
 from ._numerics import column_scale, divide_columns
 from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
+from ._progress import progress
 from ._refit import refit_linear_head, refit_nonlinear_head
 from ._splice import screening_start, splice_from_starts
 from ._train import train_gates

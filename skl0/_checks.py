@@ -9,7 +9,11 @@ pass over numeric data) and raise a ``ValueError`` that does.
 
 from __future__ import annotations
 
-__all__ = ["check_frame"]
+__all__ = ["MAX_AUTO_CLASSES", "check_frame", "infer_task"]
+
+# task="auto": whole-number targets with more distinct values than this are
+# read as quantities (a count, a price), not as class labels.
+MAX_AUTO_CLASSES = 20
 
 
 def _quote(names, limit=5):
@@ -66,3 +70,34 @@ def check_frame(X, name="X"):
             "Encode them first, e.g. with sklearn.preprocessing.OneHotEncoder in a "
             "ColumnTransformer, or drop them."
         )
+
+
+def infer_task(y):
+    """``task="auto"``: ``"classification"`` or ``"regression"`` for the target ``y``.
+
+    Class labels are text, booleans or categories, or whole numbers (integer
+    or float dtype) taking at most ``MAX_AUTO_CLASSES`` distinct values;
+    every other target, including whole-number quantities with many values
+    (counts, prices in cents) and all multi-output targets, is a
+    regression target. Pass ``task=`` explicitly to override.
+
+    Parameters
+    ----------
+    y : array-like or pandas.Series
+
+    Returns
+    -------
+    str
+    """
+    import numpy as np
+    import pandas as pd
+    from sklearn.utils.multiclass import type_of_target
+
+    if isinstance(y, pd.Series) and isinstance(y.dtype, pd.CategoricalDtype):
+        return "classification"
+    arr = np.asarray(y)
+    if arr.dtype == bool or arr.dtype.kind in "OUSb":
+        return "classification" if arr.ndim == 1 or arr.shape[1] == 1 else "regression"
+    if type_of_target(arr) not in ("binary", "multiclass"):
+        return "regression"
+    return "classification" if np.unique(arr).size <= MAX_AUTO_CLASSES else "regression"

@@ -7,8 +7,8 @@ import sys
 import pandas as pd
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
-from sklearn.utils.multiclass import type_of_target
 
+from ._checks import infer_task
 from ._cli_io import (
     LIST_SUFFIXES,
     TABLE_SUFFIXES,
@@ -42,21 +42,10 @@ def _load_select_data(args):
     return read_table(args.data), args.target, f"'{args.data}'"
 
 
-MAX_AUTO_CLASSES = 20
-
-
 def _task_of(y, task):
-    """``--task auto``: classes if text or bool, or few whole-number values.
-
-    Stricter than ``L0FeatureSelector(task="auto")``, which reads any
-    whole-number target (a price in dollars, a count) as class labels.
-    """
+    """``--task auto``: the estimators' rule (:func:`skl0._checks.infer_task`)."""
     if task == "auto":
-        numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
-        few = y.nunique() <= MAX_AUTO_CLASSES
-        kind = type_of_target(y.to_numpy())
-        is_classes = not numeric or (few and kind in ("binary", "multiclass"))
-        task = "classification" if is_classes else "regression"
+        task = infer_task(y)
     if task == "regression" and not pd.api.types.is_numeric_dtype(y):
         raise UsageError(
             f"target '{y.name}' is not numeric, so it cannot be regressed; "

@@ -16,10 +16,10 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.utils.multiclass import type_of_target
 
 from ._auto import gate_path, lam_grid, survival_ranking
 from ._base import BaseL0
+from ._checks import infer_task
 from ._classifier import L0Classifier
 from ._compat import Interval, StrOptions
 from ._refit import refit_linear_head
@@ -38,7 +38,6 @@ _ESTIMATOR_PARAMS = (
     "device", "dtype", "random_state",
 )
 
-_CLASSIFICATION_TARGETS = {"binary", "multiclass"}
 
 
 @dataclass
@@ -225,9 +224,7 @@ class _PathLosses:
 def path_estimator(task, y, params):
     """A :class:`_PathRegressor` or :class:`_PathClassifier` for ``task``."""
     if task == "auto":
-        task = (
-            "classification" if type_of_target(y) in _CLASSIFICATION_TARGETS else "regression"
-        )
+        task = infer_task(y)
     cls = _PathClassifier if task == "classification" else _PathRegressor
     return cls(**params)
 

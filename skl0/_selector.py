@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseL0, keep_state_on_failure
+from ._checks import check_frame, infer_task
 from ._classifier import L0Classifier
-from ._checks import check_frame
 from ._compat import StrOptions, _fit_context, validate_data
 from ._docstrings import fill
 from ._regressor import L0Regressor
 
 __all__ = ["L0FeatureSelector"]
 
-_CLASSIFICATION_TARGETS = {"binary", "multiclass"}
 
 
 class L0FeatureSelector(SelectorMixin, BaseEstimator):
@@ -34,9 +32,10 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
     ----------
     %(params)s
     task : {"auto", "regression", "classification"}, default="auto"
-        ``"auto"`` treats binary and multiclass targets (integers or
-        strings, per :func:`sklearn.utils.multiclass.type_of_target`) as
-        classification and everything else as regression.
+        ``"auto"`` treats text, boolean and categorical targets, and
+        whole-number targets (integer or float) with at most 20 distinct
+        values, as class labels; everything else (a count or a price with
+        many values, any continuous or multi-output target) as regression.
 
     Attributes
     ----------
@@ -112,11 +111,7 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
     def _make_estimator(self, y):
         task = self.task
         if task == "auto":
-            task = (
-                "classification"
-                if type_of_target(y) in _CLASSIFICATION_TARGETS
-                else "regression"
-            )
+            task = infer_task(y)
         cls = L0Classifier if task == "classification" else L0Regressor
         params = {k_: v for k_, v in self.get_params().items() if k_ != "task"}
         return cls(**params)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sklearn.utils.multiclass import type_of_target
-
+from ._checks import infer_task
 from ._compat import StrOptions
 from ._cv import L0ClassifierCV, L0RegressorCV
 from ._path_docs import fill_cv
@@ -20,7 +19,6 @@ from ._selector import L0FeatureSelector
 
 __all__ = ["L0FeatureSelectorCV"]
 
-_CLASSIFICATION_TARGETS = {"binary", "multiclass"}
 
 _DOC = """Select features with L0 gates, ``lam`` chosen by cross-validating the path.
 
@@ -33,8 +31,9 @@ _DOC = """Select features with L0 gates, ``lam`` chosen by cross-validating the 
     ----------
     %(cv_params)s
     task : {"auto", "regression", "classification"}, default="auto"
-        ``"auto"`` treats binary and multiclass targets as classification
-        and everything else as regression.
+        ``"auto"`` as in :class:`L0FeatureSelector`: text, boolean,
+        categorical and few-valued whole-number targets are classes,
+        everything else is regressed.
     %(shared_params)s
 
     Attributes
@@ -111,11 +110,7 @@ class L0FeatureSelectorCV(L0FeatureSelector):
     def _make_estimator(self, y):
         task = self.task
         if task == "auto":
-            task = (
-                "classification"
-                if type_of_target(y) in _CLASSIFICATION_TARGETS
-                else "regression"
-            )
+            task = infer_task(y)
         cls = L0ClassifierCV if task == "classification" else L0RegressorCV
         params = {k_: v for k_, v in self.get_params().items() if k_ != "task"}
         return cls(**params)

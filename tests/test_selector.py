@@ -94,3 +94,25 @@ def test_wrong_columns_at_transform(cancer):
         sel.transform(X[X.columns[::-1]])
     with pytest.raises(ValueError, match="features"):
         sel.transform(X.to_numpy()[:, :5])
+
+
+@pytest.mark.parametrize(
+    "y, expected",
+    [
+        (np.array([0, 1] * 20), "classification"),
+        (np.array([0.0, 1.0, 2.0] * 10), "classification"),
+        (np.array(["a", "b"] * 10, dtype=object), "classification"),
+        (np.array([True, False] * 10), "classification"),
+        (np.arange(40) * 100, "regression"),  # a whole-number quantity, many values
+        (np.linspace(0, 1, 40), "regression"),
+        (np.zeros((40, 2)), "regression"),
+    ],
+)
+def test_task_auto_reads_labels_and_quantities(y, expected):
+    from skl0._checks import infer_task
+
+    assert infer_task(y) == expected
+    X = np.random.default_rng(0).normal(size=(len(y), 3))
+    sel = L0FeatureSelector(task="auto", k=1, max_iter=5, random_state=0).fit(X, y)
+    kind = "classification" if hasattr(sel.estimator_, "classes_") else "regression"
+    assert kind == expected
