@@ -7,7 +7,8 @@ a figure is missing):
 
 - gates_breast_cancer.png: P(gate open) per feature, breast cancer data;
 - training_curve.png: the training objective of a fixed-lam fit;
-- digits_mask.png: the 16 pixels L0FeatureSelector(k=16) keeps on digits.
+- digits_mask.png: the 16 pixels L0FeatureSelector(k=16) keeps on digits;
+- path_cv_diabetes.png: L0RegressorCV's path on diabetes, chosen point marked.
 
 Every fit is seeded, so the pictures are the same from run to run on a CPU.
 """
@@ -23,11 +24,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 STATIC = Path(__file__).resolve().parent / "_static"
 sys.path.insert(0, str(STATIC.parent.parent))  # the working tree's skl0
 
-from sklearn.datasets import load_breast_cancer, load_digits  # noqa: E402
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from skl0 import L0Classifier, L0FeatureSelector  # noqa: E402
-from skl0.plot import plot_gates, plot_mask_image, plot_training_curve  # noqa: E402
+from skl0 import L0Classifier, L0FeatureSelector, L0RegressorCV  # noqa: E402
+from skl0.plot import (  # noqa: E402
+    plot_gates,
+    plot_mask_image,
+    plot_path,
+    plot_training_curve,
+)
 
 
 def save(fig, name):
@@ -64,6 +70,13 @@ def main():
     plot_mask_image(sel, (8, 8), ax=ax)
     ax.set_title(f"digits: {ax.get_title()}")
     save(fig, "digits_mask.png")
+
+    diabetes = load_diabetes(as_frame=True)
+    cv = L0RegressorCV(cv=5, random_state=0).fit(diabetes.data, diabetes.target)
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    plot_path(cv, ax=ax)
+    ax.set_title(f"L0RegressorCV on diabetes: {cv.get_support().sum()} features chosen")
+    save(fig, "path_cv_diabetes.png")
 
 
 if __name__ == "__main__":

@@ -116,8 +116,7 @@ def run_select(args, command):
     info = {"target": target, "task": task, "lam": float(sel.lam_)}
     if X_test is not None:
         metric = "accuracy" if task == "classification" else "R^2"
-        # estimator_ was fitted on the validated array, so score on one too
-        score = float(sel.estimator_.score(X_test.to_numpy(dtype=float), y_test))
+        score = float(sel.estimator_.score(X_test, y_test))
         head = type(sel.estimator_).__name__
         print(f"held-out {metric} of the refitted {head} on {len(names)} features: "
               f"{score:.3f} ({len(y_test)} rows)")

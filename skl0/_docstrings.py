@@ -58,13 +58,18 @@ lam : float or "auto", default="auto"
         Seeds a local ``torch.Generator`` for the gate noise; torch's global
         RNG is never touched.
     verbose : int, default=0
-        Verbosity."""
+        0 prints nothing; 1 shows a progress bar (tqdm when installed, else
+        a line every tenth of the run on stderr) with the loss and the
+        number of open gates."""
 
 ATTRIBUTES = """\
 support_ : ndarray of shape (n_features_in,), dtype=bool
         Mask of the selected features.
     feature_importances_ : ndarray of shape (n_features_in,)
-        Probability that each feature's gate is open (eq. 12).
+        Probability that each feature's gate is open (eq. 12). Under ``k``
+        the kept features are the best ``k`` found by the gate path and a
+        final swap search, so a borderline feature may be kept with a low
+        probability, or left out with a high one.
     lam_ : float
         The ``lam`` in force at the end (the chosen one under ``"auto"``,
         the adapted multiplier under ``k``).
@@ -73,6 +78,9 @@ support_ : ndarray of shape (n_features_in,), dtype=bool
     loss_curve_ : list of float
         Training objective per step (under ``"auto"``: refit loss per path
         point).
+    validation_scores_ : list of float
+        Only with hidden layers and ``lam="auto"``: the mean held-out loss
+        of each point of the gate path (see ``validation_fraction``).
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in,)

@@ -140,6 +140,10 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
             multi_output=True, ensure_min_samples=2, y_numeric=False,
         )
         est = self._make_estimator(y).fit(X, y, sample_weight=sample_weight)
+        if hasattr(self, "feature_names_in_"):
+            # est saw the validated numpy X; give it the names too, so that
+            # sel.estimator_.predict(frame) checks columns as the selector does.
+            est.feature_names_in_ = self.feature_names_in_
         self.estimator_ = est
         self.support_ = est.support_
         self.feature_importances_ = est.feature_importances_
