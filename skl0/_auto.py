@@ -102,13 +102,17 @@ class PathPoint:
 def gate_path(
     problem, gate, head, lams, *, max_iter, learning_rate, alpha, generator,
     stop_size=0, tol=0.05, batch_size=None, callback=None, step_callback=None,
+    budgets=None, warm_stop=None,
 ):
     """Fit the gates along ``lams`` (increasing), warm-starting each point.
 
     The first point takes up to ``max_iter`` steps, each later one up to a
-    third; a point ends early once its mask and expected number of open
-    gates stand still (``tol``, see :func:`train_gates`). The walk stops
-    once at most ``stop_size`` gates are open.
+    third (or up to ``budgets[i]`` steps, when given); a point ends early
+    once its mask and expected number of open gates stand still (``tol``,
+    see :func:`train_gates`; ``warm_stop``, a dict of ``check_every``,
+    ``tol``, ``patience`` and ``compare_start``, overrides that test for
+    the points after the first). The walk stops once at most
+    ``stop_size`` gates are open.
 
     Returns
     -------
@@ -117,10 +121,15 @@ def gate_path(
     points = []
     for i, lam in enumerate(lams):
         iters = max_iter if i == 0 else max(1, max_iter // 3)
+        if budgets is not None:
+            iters = int(budgets[i])
+        stop = dict(check_every=10, tol=tol)
+        if i > 0 and warm_stop is not None:
+            stop.update(warm_stop)
         res = train_gates(
             problem, gate, head, lam=float(lam), max_iter=iters,
             learning_rate=learning_rate, alpha=alpha, generator=generator,
-            check_every=10, tol=tol, batch_size=batch_size, callback=step_callback,
+            batch_size=batch_size, callback=step_callback, **stop,
         )
         with torch.no_grad():
             support = np.flatnonzero(gate.mask().cpu().numpy())

@@ -57,6 +57,7 @@ def train_gates(
     patience=2,
     batch_size=None,
     callback=None,
+    compare_start=False,
 ):
     """Minimise task loss + lam * E[L0] (+ alpha * L2) by Adam, in place.
 
@@ -91,6 +92,10 @@ def train_gates(
         problem, whose full loss is already cheap.
     callback : callable or None
         ``callback(iteration, loss, n_open)`` at every check.
+    compare_start : bool
+        Count the state at entry as the first check, so that a warm start
+        that is already converged can stop after ``patience * check_every``
+        steps (the warm-started points of a path).
 
     Returns
     -------
@@ -104,6 +109,9 @@ def train_gates(
     if k is not None and lam_t <= 0:
         lam_t = 1e-3
     it, prev, still = 0, None, 0
+    if compare_start and tol is not None:
+        with torch.no_grad():
+            prev = (gate.mask(), float(gate.expected_l0()))
     batches = None
     if batch_size is not None and hasattr(problem, "batches") and batch_size < problem.X.shape[0]:
         batches = problem.batches(batch_size, generator)
