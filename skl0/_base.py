@@ -169,7 +169,9 @@ class BaseL0(BaseEstimator):
 
     def _fit(self, X, y, sample_weight=None):
         with keep_state_on_failure(self):
-            return self._fit_unguarded(X, y, sample_weight)
+            self._fit_unguarded(X, y, sample_weight)
+        vars(self).pop("_stream", None)  # fit starts afresh: partial_fit's state goes
+        return self
 
     def _fit_unguarded(self, X, y, sample_weight):
         X, y, sw = self._validate_fit_data(X, y, sample_weight)
@@ -210,7 +212,12 @@ class BaseL0(BaseEstimator):
         # scikit-learn's convention: a weight counts as that many repetitions
         # of the sample, so the information criterion's n is the total weight.
         problem.n_samples = float(sw.sum())
+        return self._fit_problem(problem, datafit, gen, mean, std)
 
+    def _fit_problem(self, problem, datafit, gen, mean, std):
+        """Select on a built problem, refit, export; shared with ``partial_fit``."""
+        device, dtype = mean.device, mean.dtype
+        p, q = problem.n_features, datafit.n_outputs
         gate = FeatureGate(p, init_prob=self.init_prob, temperature=self.temperature)
         gate = gate.to(device=device, dtype=dtype)
         head = self._make_head(p, q, gen).to(device=device, dtype=dtype)

@@ -7,6 +7,7 @@ import torch
 from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import BaseL0
@@ -14,6 +15,7 @@ from ._compat import _fit_context
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._docstrings import fill
 from ._numerics import check_finite_layers
+from ._streaming import partial_fit, streamable
 
 __all__ = ["L0Classifier"]
 
@@ -106,6 +108,34 @@ class L0Classifier(ClassifierMixin, BaseL0):
         self : L0Classifier
         """
         return self._fit(X, y, sample_weight)
+
+    @available_if(streamable)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One pass of mini-batch Adam over a chunk of rows, for streamed data.
+
+        The first call fixes the standardization (from its chunk) and the
+        classes; gates, head and optimizer state carry over between calls.
+        ``lam="auto"`` prices a feature by the extended BIC of the rows
+        seen so far; with ``k`` the ``k`` gates most likely open are kept.
+        ``batch_size=None`` means ``min(200, n_samples)`` here. See
+        :doc:`/scale`. ``fit`` discards this state.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of rows (dense, or scipy sparse CSR/CSC).
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            Every label the stream may hold; required on the first call,
+            optional (and then checked) afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : L0Classifier
+        """
+        return partial_fit(self, X, y, sample_weight, classes=classes, classifier=True)
 
     def decision_function(self, X):
         """Logits: shape (n_samples,) for two classes, else (n_samples, n_classes)."""

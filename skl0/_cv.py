@@ -123,6 +123,7 @@ class _CVMixin(_PathRecorder):
     """
 
     _path_class = None  # the plain estimator that walks a fold's path
+    _supports_partial_fit = False  # lam is chosen by refitting folds: no streaming
 
     @classmethod
     def _fixed_settings(cls):

@@ -221,6 +221,21 @@ class GramProblem:
         self.n_features = X.shape[1]
         self.n_samples = X.shape[0]
 
+    @classmethod
+    def from_statistics(cls, G, c, yy, mean, std, datafit, n_samples):
+        """A problem from already standardized statistics (``partial_fit``'s path).
+
+        ``G``, ``c`` and ``yy`` are as in the class description (weights
+        summing to one), with constant columns already zeroed.
+        """
+        self = cls.__new__(cls)
+        self.G, self.c, self.yy = G, c, yy
+        self.mean, self.std = mean, std
+        self.datafit = datafit
+        self.n_features = G.shape[0]
+        self.n_samples = n_samples
+        return self
+
     def loss(self, head, z):
         V = z[:, None] * head.weight
         q = V.shape[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_consistent_length
 
 from ._base import BaseL0
@@ -12,6 +13,7 @@ from ._compat import _fit_context
 from ._datafits import SquaredLoss
 from ._docstrings import fill
 from ._numerics import check_finite_layers, power_of_two_scale
+from ._streaming import partial_fit, streamable
 
 __all__ = ["L0Regressor"]
 
@@ -106,6 +108,34 @@ class L0Regressor(RegressorMixin, BaseL0):
         self : L0Regressor
         """
         return self._fit(X, y, sample_weight)
+
+    @available_if(streamable)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Add one chunk of rows to the fit, for data that do not fit in memory.
+
+        With a linear head and at most 4096 features the fit is exact: the
+        chunk's weighted sums of ``x``, ``x x'``, ``x y`` and ``y^2`` join
+        float64 running statistics, and the gates are selected again on all
+        the rows seen so far (each step costs O(p^2), whatever their
+        number). After the last chunk the model is the one ``fit`` gives on
+        the concatenated rows, up to float round-off, however the rows were
+        split. Otherwise (``hidden_layer_sizes``, wider X) each call is one
+        pass of mini-batch Adam over the chunk, with the standardization of
+        the first chunk; see :doc:`/scale`. ``fit`` discards this state.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of rows (dense, or scipy sparse CSR/CSC).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : L0Regressor
+        """
+        return partial_fit(self, X, y, sample_weight)
 
     def predict(self, X):
         """Predict with the selected features; needs no GPU.

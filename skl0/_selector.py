@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseL0, keep_state_on_failure
@@ -13,6 +14,7 @@ from ._classifier import L0Classifier
 from ._compat import StrOptions, _fit_context, validate_data
 from ._docstrings import fill
 from ._regressor import L0Regressor
+from ._streaming import streamable
 
 __all__ = ["L0FeatureSelector"]
 
@@ -151,6 +153,58 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         self.n_iter_ = est.n_iter_
         self.loss_curve_ = est.loss_curve_
         return self
+
+    @available_if(streamable)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Add one chunk of rows: :meth:`L0Regressor.partial_fit` or :meth:`L0Classifier.partial_fit`.
+
+        With ``task="auto"`` the stream is a classification exactly when
+        ``classes`` is passed on the first call (one chunk's labels cannot
+        tell integer class codes from a numeric target). ``fit`` discards
+        this state.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        classes : array-like of shape (n_classes,), default=None
+            Every label of the stream, on the first call, for classification.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : L0FeatureSelector
+        """
+        with keep_state_on_failure(self):
+            est = getattr(self, "estimator_", None)
+            first = est is None or getattr(est, "_stream", None) is None
+            check_frame(X)
+            X, y = validate_data(
+                self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+                multi_output=True, y_numeric=False, reset=first,
+            )
+            if first:
+                task = self.task
+                if task == "auto":
+                    task = "regression" if classes is None else "classification"
+                if task == "regression" and classes is not None:
+                    raise ValueError(
+                        "classes was passed but task='regression'; pass classes only for "
+                        "classification (task='classification' or 'auto')."
+                    )
+                cls = L0Classifier if task == "classification" else L0Regressor
+                est = cls(**{k_: v for k_, v in self.get_params().items() if k_ != "task"})
+            if isinstance(est, L0Classifier):
+                est.partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+            else:
+                est.partial_fit(X, y, sample_weight=sample_weight)
+            if hasattr(self, "feature_names_in_"):
+                est.feature_names_in_ = self.feature_names_in_
+            self.estimator_ = est
+            for name in ("support_", "feature_importances_", "lam_", "n_iter_", "loss_curve_"):
+                setattr(self, name, getattr(est, name))
+            return self
 
     def _get_support_mask(self):
         check_is_fitted(self, "support_")

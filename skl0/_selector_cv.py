@@ -68,6 +68,7 @@ class L0FeatureSelectorCV(L0FeatureSelector):
         **L0RegressorCV._parameter_constraints,
         "task": [StrOptions({"auto", "regression", "classification"})],
     }
+    _supports_partial_fit = False  # lam is chosen by refitting folds: no streaming
     _copied = ("lams_", "best_index_", "cv_results_", "n_features_selected_", "path_")
 
     def __init__(

@@ -1,0 +1,477 @@
+"""``partial_fit``: fitting from chunks of rows (an iterator, a memory map).
+
+Two modes, fixed on the first call:
+
+- **exact** (:class:`L0Regressor` with a linear head and at most
+  ``GRAM_MAX_FEATURES`` features): each call adds the chunk's weighted sums
+  of ``x``, ``x x'``, ``x y'``, ``y``, ``y^2`` and the total weight to running
+  float64 statistics, then re-runs the whole selection of ``fit`` (gate
+  path, EBIC or ``k``, least-squares refit) on a :class:`GramProblem` built
+  from them, from the same starting point and seed as ``fit``. The result
+  depends on the rows seen so far, not on how they were split into chunks:
+  ``partial_fit`` over chunks selects what ``fit`` selects on the
+  concatenated rows. A call costs O(rows p^2) for the statistics plus a
+  selection whose steps cost O(p^2), whatever the number of rows seen.
+  The gates are deliberately not warm-started from the previous call: a
+  warm start would make the selection depend on the chunking.
+- **stochastic** (:class:`L0Classifier`, nonlinear heads, and regressors
+  with more features): the standardization is fixed from the first chunk;
+  each call is one shuffled pass over the chunk in mini-batches of
+  ``batch_size`` rows (default ``min(200, rows)``, as
+  :class:`~sklearn.neural_network.MLPClassifier`), with the gates, head,
+  Adam state, ``lam`` multiplier and random generator kept between calls.
+  ``lam="auto"`` prices an open gate by the extended BIC of the rows seen
+  so far, ``(log N + 2 gamma log p) / (2 N)`` in units of mean log-loss
+  (``N`` the total sample weight; for squared loss the price is scaled by
+  the running mean loss, the Gaussian likelihood's version), so the price
+  falls as evidence accumulates. There is no debiasing refit: the exported
+  model is the trained head behind the deterministic gates.
+
+Torch state between calls lives on the CPU, so a partially fitted
+estimator pickles and moves between devices like a fitted one.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight
+
+from ._auto import ebic_gamma
+from ._base import _as_tensor, keep_state_on_failure
+from ._checks import check_frame
+from ._compat import validate_data
+from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
+from ._device import make_generator, resolve_device, resolve_dtype
+from ._numerics import column_scale, divide_columns, power_of_two_scale
+from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
+from ._train import _check_finite
+from .nn import FeatureGate
+
+__all__ = ["GRAM_MAX_FEATURES", "partial_fit", "RegressionTargets", "ClassTargets", "streamable"]
+
+# Above this many features the p x p float64 statistics (128 MiB at 4096)
+# cost more than they save; wider regressors stream stochastically.
+GRAM_MAX_FEATURES = 4096
+_DEFAULT_BATCH = 200  # rows per step when batch_size=None (MLPClassifier's "auto")
+_BLOCK = 1 << 15  # rows per block when accumulating statistics of a dense chunk
+
+
+def streamable(estimator):
+    """``available_if`` check: the CV estimators choose ``lam`` by refitting, so they cannot stream."""
+    return getattr(estimator, "_supports_partial_fit", True)
+
+
+# ----------------------------------------------------------------- targets
+
+
+class RegressionTargets:
+    """Real targets: a power-of-two unit fixed from the first chunk."""
+
+    def __init__(self, estimator, y):
+        Y = self._raw(y)
+        estimator._y_ndim = np.ndim(y)
+        self.n_outputs = Y.shape[1]
+        self.scale = power_of_two_scale(np.max(np.abs(Y), axis=0))
+
+    @staticmethod
+    def _raw(y):
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"y must be numeric for a regressor, but {exc}. For class labels use "
+                "L0Classifier (or L0FeatureSelector with task='classification')."
+            ) from exc
+        return y.reshape(len(y), -1)
+
+    def scaled(self, estimator, y):
+        """``Y / scale`` as an (n, q) float64 array, after checking q."""
+        Y = self._raw(y)
+        if Y.shape[1] != self.n_outputs or np.ndim(y) != estimator._y_ndim:
+            raise ValueError(
+                f"y has {Y.shape[1]} target(s) (ndim {np.ndim(y)}) but the first call to "
+                f"partial_fit had {self.n_outputs} (ndim {estimator._y_ndim}); pass y "
+                "of the same shape in every call."
+            )
+        return Y / self.scale
+
+    def datafit(self):
+        return SquaredLoss(self.n_outputs)
+
+    def fix_standardization(self, estimator, y, sw):
+        """Mean and std of the first chunk, used for every later chunk."""
+        Ys = self.scaled(estimator, y)
+        w = sw / sw.sum()
+        mean = w @ Ys
+        std = np.sqrt(w @ (Ys - mean) ** 2)
+        std[std <= np.finfo(float).eps * np.maximum(np.abs(mean), 1.0)] = 1.0
+        self.mean, self.std = mean, std
+        estimator._y_mean, estimator._y_std = mean * self.scale, std * self.scale
+
+    def encode(self, estimator, y):
+        return (self.scaled(estimator, y) - self.mean) / self.std
+
+    def tensor(self, estimator, Y, device, dtype):
+        return torch.as_tensor(Y, device=device, dtype=dtype)
+
+
+class ClassTargets:
+    """Class labels: ``classes`` given on the first call, checked on every call."""
+
+    def __init__(self, estimator, y, classes):
+        if classes is None:  # after fit, a new stream keeps fit's classes (as SGDClassifier)
+            classes = getattr(estimator, "classes_", None)
+        if classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: all the class "
+                "labels the stream may hold, e.g. classes=np.unique(y_all)."
+            )
+        classes = np.unique(np.asarray(classes))
+        if classes.size < 2:
+            raise ValueError(
+                f"classes={classes.tolist()!r} holds fewer than 2 labels; a classifier "
+                "needs at least 2 classes."
+            )
+        estimator.classes_ = classes
+        self.n_outputs = 1 if classes.size == 2 else classes.size
+
+    def check_classes(self, estimator, classes):
+        if classes is not None and not np.array_equal(np.unique(classes), estimator.classes_):
+            raise ValueError(
+                f"classes={np.unique(classes).tolist()!r} differs from the classes "
+                f"{estimator.classes_.tolist()!r} of the first call to partial_fit; pass "
+                "the same classes or none after the first call."
+            )
+
+    def datafit(self):
+        return BinaryLogLoss() if self.n_outputs == 1 else MultinomialLogLoss(self.n_outputs)
+
+    def fix_standardization(self, estimator, y, sw):
+        pass
+
+    def encode(self, estimator, y):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        check_classification_targets(y)
+        classes = estimator.classes_
+        unseen = np.setdiff1d(np.unique(y), classes)
+        if unseen.size:
+            raise ValueError(
+                f"y holds label(s) {unseen.tolist()!r} that are not in classes="
+                f"{classes.tolist()!r} given on the first call to partial_fit; pass every "
+                "label of the stream in classes on the first call."
+            )
+        codes = np.searchsorted(classes, y)
+        return codes.astype(np.float64) if self.n_outputs == 1 else codes
+
+    def tensor(self, estimator, Y, device, dtype):
+        return estimator._target_tensor(Y, device, dtype)
+
+
+# ----------------------------------------------------------------- exact mode
+
+
+class _Moments:
+    """Running float64 weighted sums of a stream of (X, Y) chunks.
+
+    Dense chunks are shifted by the first chunk's weighted means before the
+    products are summed (so the centred statistics do not lose digits to a
+    large mean); sparse chunks are not shifted, to stay sparse.
+    """
+
+    def __init__(self, X, Y, sw):
+        p, q = X.shape[1], Y.shape[1]
+        w = sw / sw.sum()
+        if sp.issparse(X):
+            self.x_shift = np.zeros(p)
+        else:
+            self.x_shift = np.asarray(w @ X, dtype=np.float64)
+        self.y_shift = w @ Y
+        self.weight = 0.0
+        self.sx, self.sxx, self.sxy = np.zeros(p), np.zeros((p, p)), np.zeros((p, q))
+        self.sy, self.syy = np.zeros(q), np.zeros(q)
+        self.x_min, self.x_max = np.full(p, np.inf), np.full(p, -np.inf)
+        self.y_min, self.y_max = np.full(q, np.inf), np.full(q, -np.inf)
+
+    def add(self, X, Y, sw):
+        self.weight += float(sw.sum())
+        Yc = Y - self.y_shift
+        Yw = Yc * sw[:, None]
+        self.sy += Yw.sum(0)
+        self.syy += (Yw * Yc).sum(0)
+        kept = Y[sw > 0]
+        if kept.shape[0]:
+            self.y_min = np.minimum(self.y_min, kept.min(0))
+            self.y_max = np.maximum(self.y_max, kept.max(0))
+        if X.shape[0] == 0:
+            return
+        if sp.issparse(X):
+            X = X.tocsr().astype(np.float64)
+            Xw = X.multiply(sw[:, None]).tocsr()
+            self.sx += np.asarray(Xw.sum(0)).ravel()
+            self.sxx += (X.T @ Xw).toarray()
+            self.sxy += np.asarray(Xw.T @ Yc)
+            self.x_min = np.minimum(self.x_min, X.min(axis=0).toarray().ravel())
+            self.x_max = np.maximum(self.x_max, X.max(axis=0).toarray().ravel())
+            return
+        for a in range(0, X.shape[0], _BLOCK):
+            Xb = np.asarray(X[a : a + _BLOCK], dtype=np.float64)
+            self.x_min = np.minimum(self.x_min, Xb.min(0))
+            self.x_max = np.maximum(self.x_max, Xb.max(0))
+            Xb -= self.x_shift
+            Xw = Xb * sw[a : a + _BLOCK, None]
+            self.sx += Xw.sum(0)
+            self.sxx += Xb.T @ Xw
+            self.sxy += Xw.T @ Yc[a : a + _BLOCK]
+
+    def problem(self, datafit, dtype, device):
+        """(GramProblem, mean, std, y_mean, y_std) of the rows seen so far."""
+        W = self.weight
+        mx, my = self.sx / W, self.sy / W
+        cov = self.sxx / W - np.outer(mx, mx)
+        mean = self.x_shift + mx
+        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+        # The rule of weighted_moments: a spread below the dtype's round-off
+        # of the mean is no spread; exactly constant columns centre on their value.
+        tiny = torch.finfo(dtype).eps * np.maximum(np.abs(mean), 1.0) * 10
+        const = self.x_min == self.x_max
+        std = np.where((sd > tiny) & ~const, sd, 1.0)
+        mean = np.where(const, self.x_min, mean)
+        y_mean = self.y_shift + my
+        y_var = np.maximum(self.syy / W - my * my, 0.0)
+        y_std = np.sqrt(y_var)
+        flat = (self.y_min == self.y_max) | (
+            y_std <= np.finfo(float).eps * np.maximum(np.abs(y_mean), 1.0)
+        )
+        y_std = np.where(flat, 1.0, y_std)
+        G = cov / np.outer(std, std)
+        c = (self.sxy / W - np.outer(mx, my)) / std[:, None] / y_std[None, :]
+        keep = (~const).astype(np.float64)
+        G, c = G * np.outer(keep, keep), c * keep[:, None]
+        yy = y_var / y_std**2
+
+        def t(a):
+            return torch.as_tensor(a, device=device, dtype=dtype)
+
+        problem = GramProblem.from_statistics(t(G), t(c), t(yy), t(mean), t(std), datafit, W)
+        return problem, y_mean, y_std
+
+
+# ------------------------------------------------------------ stochastic mode
+
+
+def _to_cpu(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj
+
+
+def _ic_price(datafit, n, p, mean_loss):
+    """``lam`` that makes an open gate cost what the extended BIC charges a feature."""
+    n = max(n, 2.0)
+    per_feature = (math.log(n) + 2 * ebic_gamma(n, p) * math.log(max(p, 2))) / n
+    if datafit.name == "squared_error":  # Gaussian deviance n log(mse): d/dmse = n / mse
+        return per_feature * max(mean_loss, 1e-12)
+    return per_feature / 2  # log-loss deviance is 2 n times the mean loss
+
+
+class _SGDState:
+    """Gates, head, optimizer and generator between calls (all on the CPU)."""
+
+    def __init__(self, estimator, X, sw, p, q, device, dtype):
+        w = sw / sw.sum()
+        if sp.issparse(X):
+            mean, std = weighted_moments(X.tocsr(), w)
+        else:
+            mean, std = weighted_moments(_as_tensor(X, "cpu", torch.float64),
+                                         torch.as_tensor(w))
+            mean, std = mean.numpy(), std.numpy()
+        self.mean, self.std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+        gen = make_generator(estimator.random_state, device)
+        self.gate = FeatureGate(p, init_prob=estimator.init_prob,
+                                temperature=estimator.temperature).to(dtype=dtype)
+        self.head = estimator._make_head(p, q, gen).to(dtype=dtype)
+        self.gen_state = gen.get_state()
+        self.opt_state = None
+        self.mean_loss = 1.0
+        self.n_iter = 0
+        self.loss_curve = []
+
+    def train(self, estimator, problem, device, weight_seen):
+        """One shuffled pass over the chunk; returns the mean objective."""
+        gate, head = self.gate.to(device), self.head.to(device)
+        params = [gate.log_alpha, *head.parameters()]
+        opt = torch.optim.Adam(params, lr=estimator.learning_rate_init)
+        if self.opt_state is not None:
+            opt.load_state_dict(self.opt_state)
+        gen = torch.Generator(device=device)
+        gen.set_state(self.gen_state)
+        n, p = problem.X.shape
+        bs = estimator.batch_size or min(_DEFAULT_BATCH, n)
+        steps = math.ceil(n / bs)
+        batches = problem.batches(bs, gen) if bs < n else None
+        gate.train()
+        total = 0.0
+        for _ in range(steps):
+            z = gate.sample(generator=gen)
+            data = (problem if batches is None else next(batches)).loss(head, z)
+            l0 = gate.expected_l0()
+            if estimator.lam == "auto" or estimator.k is not None:
+                lam = _ic_price(problem.datafit, weight_seen, p, self.mean_loss)
+            else:
+                lam = float(estimator.lam)
+            obj = data + lam * l0
+            if estimator.alpha:
+                obj = obj + estimator.alpha * head.l2()
+            opt.zero_grad(set_to_none=True)
+            obj.backward()
+            opt.step()
+            value = float(obj.detach())
+            _check_finite(value, self.n_iter + 1, lam)
+            total += value
+            self.mean_loss = 0.9 * self.mean_loss + 0.1 * float(data.detach())
+            self.n_iter += 1
+        self.lam_used = lam
+        self.loss_curve.append(total / steps)
+        self.gen_state = gen.get_state()
+        self.opt_state = _to_cpu(opt.state_dict())
+        return gate, head
+
+    def park(self):
+        """Move the modules back to the CPU (picklable, device-independent)."""
+        self.gate, self.head = self.gate.cpu(), self.head.cpu()
+
+
+class _Stream:
+    def __init__(self, mode, targets):
+        self.mode, self.targets = mode, targets
+        self.moments = self.sgd = None
+        self.weight = 0.0
+
+
+# ---------------------------------------------------------------- the call
+
+
+def _validate_chunk(estimator, X, y, sample_weight, first):
+    check_frame(X)
+    X, y = validate_data(
+        estimator, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+        multi_output=True, ensure_min_samples=1, y_numeric=False, reset=first,
+    )
+    sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    if not np.all(np.isfinite(sw)):
+        raise ValueError("sample_weight must be finite; pass finite, non-negative weights.")
+    if first and estimator.k is not None and estimator.k > X.shape[1]:
+        raise ValueError(
+            f"k={estimator.k} is larger than the number of features in X "
+            f"(n_features={X.shape[1]}); pass k <= {X.shape[1]} or k=None to let lam decide."
+        )
+    return X, y, sw
+
+
+def partial_fit(estimator, X, y, sample_weight=None, *, classes=None, classifier=False):
+    """Add one chunk of rows to ``estimator``'s fit (see the module docstring)."""
+    with keep_state_on_failure(estimator):
+        return _partial_fit(estimator, X, y, sample_weight, classes, classifier)
+
+
+def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
+    old = getattr(estimator, "_stream", None)
+    first = old is None
+    X, y, sw = _validate_chunk(estimator, X, y, sample_weight, first)
+    p = X.shape[1]
+    if first:
+        targets = (ClassTargets(estimator, y, classes) if classifier
+                   else RegressionTargets(estimator, y))
+        exact = not classifier and estimator._is_linear() and p <= GRAM_MAX_FEATURES
+        stream = _Stream("exact" if exact else "stochastic", targets)
+        estimator._x_scale = column_scale(X)
+    else:
+        stream = copy.deepcopy(old)  # a failed call leaves the old state untouched
+        if classifier:
+            stream.targets.check_classes(estimator, classes)
+    X = divide_columns(X, estimator._x_scale)
+    device = resolve_device(estimator.device)
+    dtype = resolve_dtype(estimator.dtype)
+    if stream.mode == "exact":
+        _exact_step(estimator, stream, X, y, sw, device, dtype)
+    else:
+        _stochastic_step(estimator, stream, X, y, sw, device, dtype, first)
+    estimator._stream = stream
+    return estimator
+
+
+def _exact_step(estimator, stream, X, y, sw, device, dtype):
+    Ys = stream.targets.scaled(estimator, y)
+    if stream.moments is None:
+        if sw.sum() <= 0:
+            raise ValueError(
+                "The first chunk's sample_weight sums to 0; pass positive weights for at "
+                "least one sample of the first chunk."
+            )
+        stream.moments = _Moments(X, Ys, sw)
+    stream.moments.add(X, Ys, sw)
+    stream.weight = stream.moments.weight
+    datafit = stream.targets.datafit()
+    problem, y_mean, y_std = stream.moments.problem(datafit, dtype, device)
+    scale = stream.targets.scale
+    estimator._y_mean, estimator._y_std = y_mean * scale, y_std * scale
+    gen = make_generator(estimator.random_state, device)
+    estimator._fit_problem(problem, datafit, gen, problem.mean, problem.std)
+
+
+def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):
+    targets = stream.targets
+    if first:
+        if sw.sum() <= 0:
+            raise ValueError(
+                "The first chunk's sample_weight sums to 0; pass positive weights for at "
+                "least one sample of the first chunk."
+            )
+        targets.fix_standardization(estimator, y, sw)
+        stream.sgd = _SGDState(estimator, X, sw, X.shape[1], targets.n_outputs, device, dtype)
+    Y = targets.encode(estimator, y)
+    if sw.sum() <= 0:  # nothing to learn from this chunk
+        return
+    stream.weight += float(sw.sum())
+    state = stream.sgd
+    mean = torch.as_tensor(state.mean, device=device, dtype=dtype)
+    std = torch.as_tensor(state.std, device=device, dtype=dtype)
+    w = torch.as_tensor(sw / sw.sum(), device=device, dtype=dtype)
+    Yt = targets.tensor(estimator, Y, device, dtype)
+    if sp.issparse(X):
+        X = X.tocsr()
+        problem = DirectProblem(sparse_to_torch(X, device, dtype), Yt, w, mean, std,
+                                targets.datafit(), host=X)
+    else:
+        problem = DirectProblem(_as_tensor(X, device, dtype), Yt, w, mean, std,
+                                targets.datafit())
+    gate, head = state.train(estimator, problem, device, stream.weight)
+    with torch.no_grad():
+        if estimator.k is not None:
+            order = torch.argsort(gate.log_alpha, descending=True)[: estimator.k]
+            support = np.sort(order.cpu().numpy())
+        else:
+            support = np.flatnonzero(gate.mask().cpu().numpy())
+        mask = torch.zeros(X.shape[1], device=device, dtype=dtype)
+        mask[torch.as_tensor(support, device=device, dtype=torch.long)] = 1
+        z = gate.deterministic() * mask
+    estimator.support_ = np.zeros(X.shape[1], dtype=bool)
+    estimator.support_[support] = True
+    estimator.feature_importances_ = gate.prob_open().detach().cpu().double().numpy()
+    estimator.lam_ = float(state.lam_used)
+    estimator.n_iter_ = state.n_iter
+    estimator.loss_curve_ = list(state.loss_curve)
+    estimator._export(head, z, mean, std)
+    state.park()

@@ -1,0 +1,251 @@
+"""partial_fit: exact statistics for linear regression, mini-batch Adam otherwise."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skl0 import (
+    L0Classifier,
+    L0ClassifierCV,
+    L0FeatureSelector,
+    L0FeatureSelectorCV,
+    L0Regressor,
+    L0RegressorCV,
+)
+from skl0.datasets import make_sparse_classification, make_sparse_regression
+
+
+@pytest.fixture(scope="module")
+def reg_data():
+    X, y, _, support = make_sparse_regression(1200, 25, 4, random_state=0)
+    return X, y, support
+
+
+@pytest.fixture(scope="module")
+def clf_data():
+    X, y, _, support = make_sparse_classification(3000, 20, 3, random_state=1)
+    return X, y, support
+
+
+def _stream(est, X, y, n_chunks, **kw):
+    for rows in np.array_split(np.arange(X.shape[0]), n_chunks):
+        est.partial_fit(X[rows], y[rows], **kw)
+    return est
+
+
+# ------------------------------------------------------------------ exact mode
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(k=4), dict(lam=0.01)])
+def test_partial_fit_matches_fit_float64(reg_data, kw):
+    X, y, support = reg_data
+    full = L0Regressor(random_state=0, dtype="float64", **kw).fit(X, y)
+    part = _stream(L0Regressor(random_state=0, dtype="float64", **kw), X, y, 7)
+    np.testing.assert_array_equal(part.support_, full.support_)
+    np.testing.assert_array_equal(part.get_support(indices=True), support)
+    np.testing.assert_allclose(part.coef_, full.coef_, rtol=1e-9, atol=1e-12)
+    assert part.intercept_ == pytest.approx(full.intercept_, rel=1e-9)
+    assert part.lam_ == full.lam_
+
+
+def test_partial_fit_matches_fit_float32(reg_data):
+    X, y, _ = reg_data
+    X = X.astype(np.float32)
+    full = L0Regressor(random_state=0).fit(X, y)
+    part = _stream(L0Regressor(random_state=0), X, y, 5)
+    np.testing.assert_array_equal(part.support_, full.support_)
+    np.testing.assert_allclose(part.predict(X), full.predict(X), rtol=1e-4, atol=1e-4)
+
+
+def test_chunking_does_not_change_the_result(reg_data):
+    X, y, _ = reg_data
+    a = _stream(L0Regressor(k=4, random_state=0, dtype="float64"), X, y, 2)
+    b = _stream(L0Regressor(k=4, random_state=0, dtype="float64"), X, y, 13)
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-10, atol=1e-12)
+
+
+def test_partial_fit_on_a_memmap(reg_data, tmp_path):
+    X, y, _ = reg_data
+    mm = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32,
+                                   shape=X.shape)
+    mm[:] = X
+    mm.flush()
+    Xm = np.load(tmp_path / "X.npy", mmap_mode="r")
+    est = L0Regressor(random_state=0)
+    for start in range(0, Xm.shape[0], 256):  # the documented loop
+        est.partial_fit(Xm[start : start + 256], y[start : start + 256])
+    full = L0Regressor(random_state=0).fit(np.asarray(Xm), y)
+    np.testing.assert_array_equal(est.support_, full.support_)
+
+
+def test_partial_fit_sparse_matches_dense(reg_data):
+    X, y, _ = reg_data
+    Xs = sp.csr_matrix(np.where(np.abs(X) > 1.0, X, 0.0))
+    dense = _stream(L0Regressor(k=4, random_state=0, dtype="float64"), Xs.toarray(), y, 4)
+    sparse = _stream(L0Regressor(k=4, random_state=0, dtype="float64"), Xs, y, 4)
+    np.testing.assert_array_equal(sparse.support_, dense.support_)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-8, atol=1e-10)
+
+
+def test_partial_fit_weights_are_repetitions(reg_data):
+    X, y, _ = reg_data
+    X, y = X[:300], y[:300]
+    sw = np.random.RandomState(0).randint(0, 3, 300).astype(float)
+    rep = np.repeat(np.arange(300), sw.astype(int))
+    a = L0Regressor(k=3, random_state=0, dtype="float64")
+    a.partial_fit(X[:150], y[:150], sample_weight=sw[:150])
+    a.partial_fit(X[150:], y[150:], sample_weight=sw[150:])
+    b = L0Regressor(k=3, random_state=0, dtype="float64").fit(X[rep], y[rep])
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-8, atol=1e-10)
+
+
+def test_partial_fit_multi_output(reg_data):
+    X, y, _ = reg_data
+    Y = np.column_stack([y, 0.5 * y + 0.1 * X[:, 0]])
+    full = L0Regressor(k=4, random_state=0, dtype="float64").fit(X, Y)
+    part = _stream(L0Regressor(k=4, random_state=0, dtype="float64"), X, Y, 3)
+    assert part.predict(X).shape == Y.shape
+    np.testing.assert_allclose(part.coef_, full.coef_, rtol=1e-8, atol=1e-10)
+
+
+def test_fit_discards_the_stream(reg_data):
+    X, y, _ = reg_data
+    est = L0Regressor(k=4, random_state=0, dtype="float64")
+    est.partial_fit(X[:600], y[:600])
+    est.fit(X[600:], y[600:])
+    est.partial_fit(X[:600], y[:600])  # a new stream, not the first 600 rows twice
+    ref = L0Regressor(k=4, random_state=0, dtype="float64").fit(X[:600], y[:600])
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-9, atol=1e-12)
+
+
+def test_a_pickled_stream_goes_on(reg_data):
+    X, y, _ = reg_data
+    est = L0Regressor(random_state=0, dtype="float64")
+    est.partial_fit(X[:500], y[:500])
+    est = pickle.loads(pickle.dumps(est))
+    est.partial_fit(X[500:], y[500:])
+    full = L0Regressor(random_state=0, dtype="float64").fit(X, y)
+    np.testing.assert_allclose(est.coef_, full.coef_, rtol=1e-9, atol=1e-12)
+
+
+# ------------------------------------------------------------ stochastic mode
+
+
+def test_classifier_partial_fit_recovers_the_support(clf_data):
+    X, y, support = clf_data
+    est = L0Classifier(k=3, random_state=0)
+    est.partial_fit(X[:300], y[:300], classes=[0, 1])
+    first = est.score(X, y)
+    for _ in range(3):  # three passes over the stream
+        _stream(est, X, y, 6)
+    np.testing.assert_array_equal(est.get_support(indices=True), support)
+    assert est.score(X, y) > first
+    assert est.score(X, y) > 0.8
+    assert est.n_iter_ > 0 and len(est.loss_curve_) == 19
+
+
+def test_classifier_partial_fit_closes_noise_gates(clf_data):
+    X, y, support = clf_data
+    est = L0Classifier(lam=0.01, random_state=0)
+    for _ in range(3):
+        _stream(est, X, y, 6, classes=[0, 1])
+    assert set(support) <= set(est.get_support(indices=True))
+    assert est.get_support().sum() <= 10  # half of the 17 noise gates closed
+
+
+def test_multiclass_string_labels_stream():
+    rng = np.random.RandomState(0)
+    X = rng.randn(900, 8)
+    labels = np.array(["ant", "bee", "cat"])[np.argmax(X[:, :3] * 3 + 0.3 * rng.randn(900, 3), 1)]
+    est = L0Classifier(k=3, random_state=0)
+    for _ in range(3):
+        _stream(est, X, labels, 3, classes=["cat", "bee", "ant"])
+    assert est.classes_.tolist() == ["ant", "bee", "cat"]
+    assert est.predict_proba(X).shape == (900, 3)
+    np.testing.assert_array_equal(est.get_support(indices=True), [0, 1, 2])
+    assert est.score(X, labels) > 0.8
+
+
+def test_stochastic_stream_is_reproducible_and_pickles(clf_data):
+    X, y, _ = clf_data
+    a = L0Classifier(random_state=3)
+    b = L0Classifier(random_state=3)
+    a.partial_fit(X[:1000], y[:1000], classes=[0, 1])
+    b.partial_fit(X[:1000], y[:1000], classes=[0, 1])
+    b = pickle.loads(pickle.dumps(b))
+    a.partial_fit(X[1000:], y[1000:])
+    b.partial_fit(X[1000:], y[1000:])
+    np.testing.assert_array_equal(a.decision_function(X), b.decision_function(X))
+
+
+def test_nonlinear_regressor_streams(reg_data):
+    X, y, _ = reg_data
+    est = L0Regressor(hidden_layer_sizes=(8,), lam=0.003, random_state=0)
+    est.partial_fit(X[:200], y[:200])
+    first = est.score(X, y)
+    for _ in range(4):
+        _stream(est, X, y, 6)
+    assert est.score(X, y) > max(first, 0.65)  # the linear fit scores 0.73 here
+
+
+def test_sparse_classifier_streams(clf_data):
+    X, y, _ = clf_data
+    Xs = sp.csr_matrix(X)
+    a = L0Classifier(k=3, random_state=0)
+    b = L0Classifier(k=3, random_state=0)
+    _stream(a, Xs, y, 3, classes=[0, 1])
+    _stream(b, X, y, 3, classes=[0, 1])
+    np.testing.assert_allclose(a.decision_function(X), b.decision_function(X), rtol=1e-4,
+                               atol=1e-4)
+
+
+def test_selector_partial_fit(reg_data, clf_data):
+    X, y, support = reg_data
+    sel = _stream(L0FeatureSelector(random_state=0), X, y, 4)
+    assert isinstance(sel.estimator_, L0Regressor)
+    np.testing.assert_array_equal(sel.get_support(indices=True), support)
+    assert sel.transform(X).shape == (X.shape[0], support.size)
+    Xc, yc, _ = clf_data
+    sel = L0FeatureSelector(k=3, random_state=0)
+    sel.partial_fit(Xc[:500], yc[:500], classes=[0, 1])
+    assert isinstance(sel.estimator_, L0Classifier)
+
+
+# ---------------------------------------------------------------------- errors
+
+
+def test_classes_are_required_first(clf_data):
+    X, y, _ = clf_data
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        L0Classifier().partial_fit(X, y)
+
+
+def test_unseen_label_and_changed_classes(clf_data):
+    X, y, _ = clf_data
+    est = L0Classifier(random_state=0, k=2).partial_fit(X[:100], y[:100], classes=[0, 1])
+    coef = est.coef_.copy()
+    with pytest.raises(ValueError, match=r"label\(s\) \[2\] that are not in classes"):
+        est.partial_fit(X[:3], [0, 1, 2])
+    with pytest.raises(ValueError, match="differs from the classes"):
+        est.partial_fit(X[:3], [0, 1, 1], classes=[0, 1, 2])
+    np.testing.assert_array_equal(est.coef_, coef)  # failed calls change nothing
+
+
+def test_changed_features_and_targets_are_named(reg_data):
+    X, y, _ = reg_data
+    est = L0Regressor(random_state=0).partial_fit(X[:100], y[:100])
+    with pytest.raises(ValueError, match="features"):
+        est.partial_fit(X[:100, :-1], y[:100])
+    with pytest.raises(ValueError, match="same shape in every call"):
+        est.partial_fit(X[:100], np.column_stack([y[:100], y[:100]]))
+    with pytest.raises(ValueError, match="k=99 is larger"):
+        L0Regressor(k=99).partial_fit(X[:100], y[:100])
+    with pytest.raises(ValueError, match="non-zero"):
+        L0Regressor().partial_fit(X[:10], y[:10], sample_weight=np.zeros(10))
+
+
+@pytest.mark.parametrize("cls", [L0RegressorCV, L0ClassifierCV, L0FeatureSelectorCV])
+def test_cv_estimators_do_not_stream(cls):
+    assert not hasattr(cls(), "partial_fit")
