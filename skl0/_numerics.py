@@ -54,7 +54,8 @@ def column_scale(X, low=LOW, high=HIGH):
     if sp.issparse(X):
         amax = np.asarray(abs(X).max(axis=0).todense(), dtype=np.float64).ravel()
     else:
-        amax = np.max(np.abs(X), axis=0).astype(np.float64)
+        # max |x| from two reductions: np.abs(X) would copy all of X.
+        amax = np.maximum(np.max(X, axis=0), -np.min(X, axis=0)).astype(np.float64)
     extreme = (amax > 0) & np.isfinite(amax) & ((amax < low) | (amax > high))
     if not extreme.any():
         return None

@@ -88,7 +88,11 @@ def weighted_moments(X, w):
             std = np.where(const, 1.0, std)
         return mean, std
     mean = w @ X
-    var = w @ (X * X) - mean * mean
+    sq = torch.zeros_like(mean)
+    for start in range(0, X.shape[0], _CHUNK):  # X * X in blocks: no copy of X
+        Xb = X[start : start + _CHUNK]
+        sq += w[start : start + _CHUNK] @ (Xb * Xb)
+    var = sq - mean * mean
     std = torch.sqrt(torch.clamp(var, min=0.0))
     tiny = torch.finfo(X.dtype).eps * torch.clamp(mean.abs(), min=1.0) * 10
     std = torch.where(std > tiny, std, torch.ones_like(std))
