@@ -30,6 +30,7 @@ from ._base import BaseL0
 from ._classifier import L0Classifier
 from ._compat import Interval, StrOptions, _fit_context
 from ._path import (
+    RefitCache,
     _PathClassifier,
     _PathLosses,
     _PathRecorder,
@@ -38,7 +39,6 @@ from ._path import (
     pad_to,
 )
 from ._path_docs import fill_cv
-from ._refit import refit_linear_head
 from ._regressor import L0Regressor
 
 __all__ = ["L0RegressorCV", "L0ClassifierCV", "choose_index"]
@@ -88,12 +88,11 @@ class _HeldOutScores:
 
     def __call__(self, est, problem, gate, head, points):
         kw = {} if self.sample_weight is None else {"sample_weight": self.sample_weight}
-        cache = {}
+        cache, refits = {}, RefitCache(problem, est.alpha)
         for pt in points:
             key = pt.support.tobytes()
             if key not in cache:  # neighbouring points often share a support
-                refitted, _ = refit_linear_head(problem, pt.support, alpha=est.alpha)
-                est._show_refit(problem, pt.support, refitted)
+                est._show_refit(problem, pt.support, refits(pt.support)[0])
                 cache[key] = float(self.scorer(est, self.X, self.y, **kw))
         scores = pad_to([cache[pt.support.tobytes()] for pt in points], self.n_lams)
         sizes = pad_to([pt.support.size for pt in points], self.n_lams)

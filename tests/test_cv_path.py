@@ -96,6 +96,104 @@ def test_path_classification_and_stop_after_all_closed(clf):
     np.testing.assert_allclose(path.lams, lams)
 
 
+def test_path_step_budgets():
+    from skl0._path import path_budgets
+
+    grid = np.geomspace(1e-4, 0.5, 30)
+    budgets = path_budgets(grid, 300)
+    assert budgets[0] == 200 and len(budgets) == 30
+    assert all(10 <= b <= 100 for b in budgets[1:]) and max(budgets[1:]) == 22
+    # About the same total whatever the number of points, never above
+    # the walk of lam="auto" (a third of max_iter a point).
+    dense = path_budgets(np.geomspace(1e-4, 0.5, 60), 300)
+    assert abs(sum(dense[1:]) - sum(budgets[1:])) <= 0.25 * sum(budgets[1:])
+    assert path_budgets(np.geomspace(1e-4, 0.5, 3), 300)[1:] == [100, 100]
+    assert path_budgets([0.0, 0.1], 60) == [40, 20]
+
+
+def test_path_points_respect_their_budget(reg):
+    from skl0._path import path_budgets
+
+    X, y, _, support = reg
+    grid = np.geomspace(1e-4, 0.5, 30)
+    path = l0_path(X, y, lams=grid, max_iter=300, random_state=0)
+    assert np.all(path.n_iter <= np.array(path_budgets(grid, 300)))
+    assert path.n_iter.sum() <= 3 * 300  # the cost target of issue 5
+    assert np.any(path.n_iter[1:] < 10)  # converged warm points stop early
+    assert any(set(np.flatnonzero(row)) == set(support) for row in path.support)
+
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_refit_cache_gives_the_same_heads(reg, clf, task):
+    from skl0._path import RefitCache, _PathClassifier, _PathRegressor
+    from skl0._refit import refit_linear_head
+
+    X, y, _, _ = reg if task == "regression" else clf
+    cls = _PathRegressor if task == "regression" else _PathClassifier
+    seen = {}
+
+    def reader(est, problem, gate, head, points):
+        cache = RefitCache(problem, est.alpha)
+        for pt in points:
+            cached_head, cached_loss = cache(pt.support)
+            fresh_head, fresh_loss = refit_linear_head(problem, pt.support, alpha=est.alpha)
+            # Squared loss: the same closed form; log loss: the same optimum
+            # from a warm start.
+            tol = 0 if task == "regression" else 1e-4
+            np.testing.assert_allclose(cached_loss, fresh_loss, rtol=tol, atol=tol)
+            np.testing.assert_allclose(
+                cached_head.weight.detach(), fresh_head.weight.detach(), atol=10 * tol
+            )
+            assert cache(pt.support)[0] is cached_head  # no second refit
+        seen["refits"] = cache.n_refits
+        seen["supports"] = len({pt.support.tobytes() for pt in points})
+
+    est = cls(**FAST)
+    est._grid, est._reader = np.geomspace(1e-3, 0.3, 8), reader
+    est._fit(X, y, None)
+    assert seen["refits"] == seen["supports"]
+
+
+def test_path_refit_losses_match_single_refits(reg):
+    X, y, _, _ = reg
+    path = l0_path(X, y, lams=GRID, refit=True, **FAST)
+    for row, loss in zip(path.support, path.loss):
+        # Least squares on the support, on the standardized target.
+        cols = np.flatnonzero(row)
+        Xs = (X - X.mean(0)) / X.std(0)
+        ys = (y - y.mean()) / y.std()
+        coef = np.linalg.lstsq(Xs[:, cols], ys, rcond=None)[0] if cols.size else []
+        mse = np.mean((ys - Xs[:, cols] @ coef) ** 2) if cols.size else 1.0
+        np.testing.assert_allclose(loss, mse, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_numpy_refit_matches_torch_refit(clf, monkeypatch, n_classes):
+    """The CPU solver of the logistic refit reaches the torch L-BFGS optimum."""
+    import skl0._refit as R
+    from skl0._path import _PathClassifier
+
+    X, y, _, _ = clf
+    if n_classes == 3:
+        score = X[:, :3].sum(1)
+        y = np.digitize(score, np.quantile(score, [1 / 3, 2 / 3]))
+    heads = {}
+
+    def reader(est, problem, gate, head, points):
+        support = points[-1].support
+        heads["numpy"] = R.refit_linear_head(problem, support, alpha=1e-3)
+        monkeypatch.setattr(R, "_LOG_LOSSES", ())
+        heads["torch"] = R.refit_linear_head(problem, support, alpha=1e-3)
+
+    est = _PathClassifier(**FAST)
+    est._grid, est._reader = np.array([1e-3, 1e-2]), reader
+    est._fit(X, y, None)
+    np.testing.assert_allclose(heads["numpy"][1], heads["torch"][1], rtol=1e-4)
+    np.testing.assert_allclose(
+        heads["numpy"][0].weight.detach(), heads["torch"][0].weight.detach(), atol=2e-3
+    )
+
+
 @pytest.mark.parametrize(
     "kw, match",
     [
