@@ -55,7 +55,7 @@ _ESTIMATOR_PARAMS = (
 # with max_iter=300: 200 steps, then at most 22 a point.
 _FIRST_FRACTION = 2 / 3
 _STEPS_PER_LOG_LAM = 0.25
-_WARM_STOP = dict(check_every=5, tol=0.025, patience=1, compare_start=True)
+_WARM_STOP = dict(check_every=5, tol=0.05, patience=1, compare_start=True)
 
 
 def path_budgets(lams, max_iter):
