@@ -123,11 +123,17 @@ def test_path_points_respect_their_budget(reg):
     assert any(set(np.flatnonzero(row)) == set(support) for row in path.support)
 
 
-@pytest.mark.parametrize("task", ["regression", "classification"])
-def test_refit_cache_gives_the_same_heads(reg, clf, task):
+@pytest.mark.parametrize(
+    "task, solver",
+    [("regression", None), ("classification", "numpy"), ("classification", "torch")],
+)
+def test_refit_cache_gives_the_same_heads(reg, clf, task, solver, monkeypatch):
+    import skl0._refit as R
     from skl0._path import RefitCache, _PathClassifier, _PathRegressor
     from skl0._refit import refit_linear_head
 
+    if solver == "torch":  # the solver of the other devices, warm-started too
+        monkeypatch.setattr(R, "_LOG_LOSSES", ())
     X, y, _, _ = reg if task == "regression" else clf
     cls = _PathRegressor if task == "regression" else _PathClassifier
     seen = {}
