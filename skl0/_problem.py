@@ -27,7 +27,13 @@ __all__ = [
     "sparse_to_torch",
 ]
 
-_CHUNK = 1 << 16  # rows per block when accumulating X'WX, to bound memory
+# Elements per block of rows when accumulating moments and X'WX: the
+# temporaries stay near 16 MB (float32) whatever the width of X.
+_BLOCK_ELEMENTS = 1 << 22
+
+
+def _block_rows(X):
+    return max(1, _BLOCK_ELEMENTS // max(X.shape[1], 1))
 
 
 def sparse_to_torch(A, device, dtype):
@@ -89,9 +95,10 @@ def weighted_moments(X, w):
         return mean, std
     mean = w @ X
     sq = torch.zeros_like(mean)
-    for start in range(0, X.shape[0], _CHUNK):  # X * X in blocks: no copy of X
-        Xb = X[start : start + _CHUNK]
-        sq += w[start : start + _CHUNK] @ (Xb * Xb)
+    rows = _block_rows(X)
+    for start in range(0, X.shape[0], rows):  # X * X in blocks: no copy of X
+        Xb = X[start : start + rows]
+        sq += w[start : start + rows] @ (Xb * Xb)
     var = sq - mean * mean
     std = torch.sqrt(torch.clamp(var, min=0.0))
     tiny = torch.finfo(X.dtype).eps * torch.clamp(mean.abs(), min=1.0) * 10
@@ -183,11 +190,12 @@ def _gram_blocks(X, w, Y):
     p = X.shape[1]
     G = torch.zeros(p, p, device=X.device, dtype=X.dtype)
     c = torch.zeros(p, Y.shape[1], device=X.device, dtype=X.dtype)
-    for start in range(0, X.shape[0], _CHUNK):
-        Xb = X[start : start + _CHUNK]
-        Xw = Xb * w[start : start + _CHUNK, None]
+    rows = _block_rows(X)
+    for start in range(0, X.shape[0], rows):
+        Xb = X[start : start + rows]
+        Xw = Xb * w[start : start + rows, None]
         G += Xb.t() @ Xw
-        c += Xw.t() @ Y[start : start + _CHUNK]
+        c += Xw.t() @ Y[start : start + rows]
     return G, c
 
 

@@ -59,7 +59,7 @@ __all__ = ["GRAM_MAX_FEATURES", "partial_fit", "RegressionTargets", "ClassTarget
 # cost more than they save; wider regressors stream stochastically.
 GRAM_MAX_FEATURES = 4096
 _DEFAULT_BATCH = 200  # rows per step when batch_size=None (MLPClassifier's "auto")
-_BLOCK = 1 << 15  # rows per block when accumulating statistics of a dense chunk
+_BLOCK_ELEMENTS = 1 << 21  # per float64 block of a dense chunk's rows (16 MB)
 
 
 def streamable(estimator):
@@ -221,15 +221,16 @@ class _Moments:
             self.x_min = np.minimum(self.x_min, X.min(axis=0).toarray().ravel())
             self.x_max = np.maximum(self.x_max, X.max(axis=0).toarray().ravel())
             return
-        for a in range(0, X.shape[0], _BLOCK):
-            Xb = np.asarray(X[a : a + _BLOCK], dtype=np.float64)
+        rows = max(1, _BLOCK_ELEMENTS // max(X.shape[1], 1))
+        for a in range(0, X.shape[0], rows):
+            Xb = np.asarray(X[a : a + rows], dtype=np.float64)
             self.x_min = np.minimum(self.x_min, Xb.min(0))
             self.x_max = np.maximum(self.x_max, Xb.max(0))
             Xb -= self.x_shift
-            Xw = Xb * sw[a : a + _BLOCK, None]
+            Xw = Xb * sw[a : a + rows, None]
             self.sx += Xw.sum(0)
             self.sxx += Xb.T @ Xw
-            self.sxy += Xw.T @ Yc[a : a + _BLOCK]
+            self.sxy += Xw.T @ Yc[a : a + rows]
 
     def problem(self, datafit, dtype, device):
         """(GramProblem, mean, std, y_mean, y_std) of the rows seen so far."""
