@@ -26,7 +26,11 @@ lam : float or "auto", default="auto"
         Hard Concrete temperature ``beta`` (Louizos et al. 2017).
     alpha : float, default=1e-4
         L2 penalty on the head's weights (standardized scale), used in
-        training and in the refit.
+        training and in the refit. With hidden layers it is the network's
+        weight decay, ``alpha * sum(W**2)`` over all layers, not divided by
+        the number of samples as in ``MLPRegressor``; raising it trades
+        weak curved effects for robustness to noise columns (see the user
+        guide's "Nonlinear heads").
     refit : bool, default=True
         Refit the head on the kept features with their gates fully open
         (removes shrinkage). ``lam="auto"`` always refits.

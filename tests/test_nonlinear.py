@@ -85,3 +85,22 @@ def test_bad_activation_is_named(friedman):
     X, y = friedman
     with pytest.raises(ValueError, match="'activation' parameter"):
         L0Regressor(hidden_layer_sizes=(4,), activation="gelu").fit(X, y)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_weight_decay_keeps_redundant_relevant_columns(seed):
+    # 3 informative columns and 3 exact linear combinations of them, then 34
+    # noise columns. Past the 3 the network needs, only weight decay (which
+    # spreads weight over redundant copies) prefers the copies to noise
+    # columns that correlate with y by chance (docs/heads.md).
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=600, n_features=40, n_informative=3, n_redundant=3, n_repeated=0,
+        n_clusters_per_class=2, shuffle=False, random_state=seed,
+    )
+    clf = L0Classifier(
+        k=6, hidden_layer_sizes=(16,), activation="tanh", alpha=0.1, max_iter=200,
+        random_state=0,
+    ).fit(X, y)
+    assert (clf.get_support(indices=True) < 6).sum() >= 5

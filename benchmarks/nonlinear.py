@@ -1,0 +1,321 @@
+"""Nonlinear selection: skl0 with an MLP head against its peers.
+
+Two tasks with a known support where linear selectors struggle (issue 4):
+
+- ``friedman1``: ``make_friedman1`` (y = 10 sin(pi x0 x1) + 20 (x2 - 0.5)^2
+  + 10 x3 + 5 x4 + noise), 5 relevant of 100 features, noise 1.0,
+  n_train=1000;
+- ``madelon``: ``make_classification`` with 500 features, 5 informative
+  plus 15 redundant (linear combinations of the informative ones), 16
+  clusters per class, n_train=2000; the 20 relevant columns are the truth.
+
+Each table row reports, as the mean over seeds, the F1 / precision / recall
+of the selected set against the true support, the held-out score of a
+k-nearest-neighbours model (standardized columns, sklearn defaults) refit
+on the selected columns, the same model on the true columns, and the fit
+time. Rows, tasks and the shared machinery are those of ``selection.py``.
+
+Run ``python benchmarks/nonlinear.py --help`` for the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from dataclasses import dataclass
+
+import numpy as np
+
+import _common as C  # also puts the repository root on sys.path
+import selection as S
+
+N_TEST = 1000
+
+# The two MLP heads skl0 runs with (see docs/heads.md, "Nonlinear heads"):
+# the defaults with one hidden layer of 32 units, and a wider tanh head
+# with strong weight decay, which spreads weight over redundant copies of
+# a signal instead of over noise columns that correlate with y by chance.
+SKL0_HEADS = {
+    "": dict(hidden_layer_sizes=(32,)),
+    "-wd": dict(hidden_layer_sizes=(64,), activation="tanh", alpha=0.1),
+}
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    task: str  # "regression" or "classification"
+    n_train: int
+    n_features: int
+    k: int
+
+    @property
+    def score_name(self):
+        return "kNN R^2" if self.task == "regression" else "kNN acc"
+
+    def describe(self):
+        if self.name == "friedman1":
+            return (f"make_friedman1, noise 1.0, n_train={self.n_train}, n_test={N_TEST}, "
+                    f"p={self.n_features}, truth = the first {self.k} columns")
+        return (f"make_classification, 5 informative + 15 redundant, 16 clusters per class, "
+                f"n_train={self.n_train}, n_test={N_TEST}, p={self.n_features}, "
+                f"truth = the first {self.k} columns")
+
+    def make(self, seed):
+        """Train/test split of one draw of ``n_train + N_TEST`` samples."""
+        from sklearn.datasets import make_classification, make_friedman1
+
+        n = self.n_train + N_TEST
+        if self.name == "friedman1":
+            X, y = make_friedman1(n_samples=n, n_features=self.n_features, noise=1.0,
+                                  random_state=seed)
+        else:
+            # shuffle=False keeps the relevant columns first; it also leaves
+            # the rows sorted by cluster, so they are permuted here.
+            X, y = make_classification(
+                n_samples=n, n_features=self.n_features, n_informative=5, n_redundant=15,
+                n_repeated=0, n_clusters_per_class=16, shuffle=False, random_state=seed)
+            perm = np.random.default_rng(seed).permutation(n)
+            X, y = X[perm], y[perm]
+        m = self.n_train
+        return X[:m], y[:m], X[m:], y[m:], np.arange(self.k)
+
+
+TASKS = {
+    t.name: t
+    for t in [
+        Task("friedman1", "regression", n_train=1000, n_features=100, k=5),
+        Task("madelon", "classification", n_train=2000, n_features=500, k=20),
+    ]
+}
+
+
+def knn_score(X_train, y_train, X_test, y_test, mask, task):
+    """Held-out score of k-nearest neighbours on the standardized selected columns."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    mask = np.asarray(mask, bool)
+    if not mask.any():
+        model = DummyRegressor() if task == "regression" else DummyClassifier()
+        return float(model.fit(X_train, y_train).score(X_test, y_test))
+    knn = KNeighborsRegressor() if task == "regression" else KNeighborsClassifier()
+    model = make_pipeline(StandardScaler(), knn).fit(X_train[:, mask], y_train)
+    return float(model.score(X_test[:, mask], y_test))
+
+
+# --------------------------------------------------------------------------- methods
+
+
+def _skl0(k_from_task, params):
+    def run(X, y, ctx):
+        from skl0 import L0FeatureSelector
+
+        k = ctx.task.k if k_from_task else None
+        sel = L0FeatureSelector(k=k, random_state=ctx.seed, **params).fit(X, y)
+        return [C.Selection(None, np.asarray(sel.get_support(), bool))]
+
+    return run
+
+
+def _methods():
+    peers = {m.key: m for m in S._methods()}
+    skl0 = []
+    for suffix, params in SKL0_HEADS.items():
+        head = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        label = f"skl0 MLP{suffix}"
+        skl0 += [
+            S.Method(f"skl0{suffix}-k", "skl0", [f"{label} (k=true)"], _skl0(True, params),
+                     S._needs("skl0", "L0FeatureSelector"),
+                     note=f"{label}: L0FeatureSelector({head}), other parameters at defaults."),
+            S.Method(f"skl0{suffix}-auto", "skl0", [f"{label} (k=None, lam=auto)"],
+                     _skl0(False, params), S._needs("skl0", "L0FeatureSelector")),
+        ]
+    return [
+        *skl0,
+        peers["lassonet"],
+        peers["lasso-cv"],
+        peers["kbest"],
+        peers["abess-k"],
+    ]
+
+
+def _select_methods(spec, exclude):
+    methods = _methods()
+
+    def names(text):
+        return [s.strip() for s in text.split(",") if s.strip()]
+
+    def hit(m, wanted):
+        return m.key in wanted or m.family in wanted
+
+    if spec:
+        known = {m.key for m in methods} | {m.family for m in methods}
+        unknown = sorted(set(names(spec)) - known)
+        if unknown:
+            sys.exit(f"--methods: unknown {unknown}; choose from {sorted(known)}")
+        methods = [m for m in methods if hit(m, names(spec))]
+    if exclude:
+        methods = [m for m in methods if not hit(m, names(exclude))]
+    return methods
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_task(task, methods, seeds, quick, log):
+    results = {row: C.MethodResult(row) for m in methods for row in m.rows}
+    reference = []
+    for seed in seeds:
+        X, y, X_te, y_te, support = task.make(seed)
+        truth = np.zeros(X.shape[1], bool)
+        truth[support] = True
+        ref = knn_score(X, y, X_te, y_te, truth, task.task)
+        reference.append(ref)
+        log(f"  {task.name} seed {seed}: {task.score_name} on the true columns {ref:.3f}")
+        ctx = S.Context(task, seed, quick)
+        for m in methods:
+            try:
+                with C.record_warnings() as w, C.Timer() as t:
+                    selections = m.run(X, y, ctx)
+            except Exception as exc:  # one peer failing must not end the run
+                first = (str(exc).splitlines() or [""])[0][:80]
+                msg = f"error: {type(exc).__name__}: {first}"
+                for row in m.rows:
+                    results[row].notes[msg] += 1
+                log(f"  {task.name} seed {seed} {m.key}: {msg}")
+                log("".join(traceback.format_exception(exc, limit=-3)).rstrip())
+                continue
+            for name, count in w.counts.items():
+                for row in m.rows:
+                    results[row].notes[name] += count
+            shown = []
+            for i, s in enumerate(selections):
+                row = s.name or m.rows[i]
+                metrics = C.support_metrics(s.mask, support)
+                score = knn_score(X, y, X_te, y_te, s.mask, task.task)
+                results[row].add(metrics, score - ref, t.seconds)
+                if s.note:
+                    results[row].notes[s.note] += 1
+                shown.append(f"{row} F1={metrics['f1']:.2f} n_sel={metrics['n_selected']} "
+                             f"{task.score_name}={score:.3f}")
+            log(f"  {task.name} seed {seed} {m.key} {t.seconds:.2f}s: " + ", ".join(shown))
+    return [results[row] for m in methods for row in m.rows], reference
+
+
+def table(results, reference, score_name, n_seeds):
+    """Markdown table; the score column is the gap to kNN on the true columns."""
+    ref = float(np.mean(reference))
+    headers = ["method", "F1", "precision", "recall", f"{score_name}",
+               f"{score_name} - true", "fit s", "# selected", "notes"]
+    rows = []
+    for r in results:
+        notes = [f"{k} x{v}" if v > 1 else k for k, v in sorted(r.notes.items())]
+        if r.n_ok and r.n_ok < n_seeds:
+            notes.insert(0, f"{r.n_ok}/{n_seeds} seeds ok")
+        rows.append([
+            r.name,
+            C.mean_std(r.f1),
+            C.mean_std(r.precision, with_std=False),
+            C.mean_std(r.recall, with_std=False),
+            C.mean_std(np.asarray(r.score) + ref, with_std=False) if r.n_ok else "-",
+            C.mean_std(r.score, fmt="{:+.3f}"),
+            C.mean_std(r.seconds, fmt="{:.2f}"),
+            C.mean_std(r.n_selected, fmt="{:.1f}", with_std=False),
+            "; ".join(notes),
+        ])
+    rows.append(["(true columns)", "1.000", "1.000", "1.000", f"{ref:.3f}", "+0.000", "-",
+                 "", ""])
+    return C.markdown_table(headers, rows, align="lrrrrrrrl")
+
+
+def speedups(results):
+    """How many times faster each skl0 row is than LassoNet's path (mean fit times)."""
+    ref = next((r for r in results if r.name.startswith("LassoNet") and r.n_ok), None)
+    rows = [r for r in results if r.name.startswith("skl0") and r.n_ok]
+    if ref is None or not rows:
+        return "speed-up over LassoNet: not measured (LassoNet or skl0 did not run)."
+    base = float(np.mean(ref.seconds))
+    parts = [f"{r.name} {base / np.mean(r.seconds):.1f}x" for r in rows]
+    return f"LassoNet path time ({base:.1f}s) / skl0 fit time: " + ", ".join(parts)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 1 seed and a coarse LassoNet path")
+    ap.add_argument("--tasks", default=",".join(TASKS),
+                    help=f"comma-separated subset of {','.join(TASKS)}")
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="number of seeds, 0..N-1 (default 5; 1 with --quick)")
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="first seed (default 0); develop on seeds >= 100, report on 0..4")
+    ap.add_argument("--methods", default="",
+                    help="comma-separated method keys or families to run (skl0, skl0-k, "
+                         "skl0-auto, skl0-wd-k, skl0-wd-auto, lassonet, sklearn, lasso-cv, kbest, abess, abess-k); "
+                         "default all")
+    ap.add_argument("--exclude", default="", help="comma-separated keys or families to skip")
+    ap.add_argument("--quiet", action="store_true", help="no per-seed progress on stderr")
+    args = ap.parse_args(argv)
+
+    tasks = [s.strip() for s in args.tasks.split(",") if s.strip()]
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown:
+        ap.error(f"--tasks: unknown {unknown}; choose from {list(TASKS)}")
+    n_seeds = args.seeds if args.seeds is not None else (1 if args.quick else 5)
+    seeds = list(range(args.first_seed, args.first_seed + n_seeds))
+
+    def log(msg):
+        if not args.quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    methods = _select_methods(args.methods, args.exclude)
+    skipped, usable = [], []
+    for m in methods:
+        reason = m.available()
+        (skipped.append((m, reason)) if reason else usable.append(m))
+
+    print("# skl0 nonlinear selection benchmark" + (" (--quick)" if args.quick else ""))
+    print()
+    for line in C.environment_lines(("numpy", "scikit-learn", "torch", "abess", "lassonet")):
+        print(f"- {line}")
+    print(f"- seeds {seeds}; data and every method's random_state use the seed")
+    print("- kNN: StandardScaler + KNeighborsRegressor/Classifier (sklearn defaults) refit on "
+          "each method's selected columns, scored on the held-out rows (R^2 / accuracy); "
+          "'- true' is its difference to the same model on the true columns, per seed")
+    print("- fit s: wall time of the selection fit only (time.perf_counter)")
+    print("- mean over seeds; ± is the std over seeds")
+    for m, reason in skipped:
+        print(f"- skipped {m.key}: {reason}")
+    print()
+
+    for name in tasks:
+        task = TASKS[name]
+        log(f"{name}: {task.describe()}")
+        results, reference = run_task(task, usable, seeds, args.quick, log)
+        print(f"## {name}: {task.describe()}")
+        print()
+        print(table(results, reference, task.score_name, n_seeds))
+        print()
+        print(speedups(results))
+        print()
+        sys.stdout.flush()
+
+    notes = [m.note for m in usable if m.note]
+    if any(m.key == "lassonet" for m in usable):
+        notes.append(S._lassonet_note(args.quick))
+    if notes:
+        print("Notes:")
+        print()
+        for n in notes:
+            print(f"- {n}")
+
+
+if __name__ == "__main__":
+    main()
