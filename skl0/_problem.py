@@ -145,6 +145,33 @@ class DirectProblem:
             Xc = self.X[:, cols]
         return (Xc - self.mean[cols]) / self.std[cols]
 
+    def column_gram(self, cols):
+        """``Xs' W Xs`` and ``Xs' W Y`` for the standardized columns ``cols``.
+
+        A sparse host is never densified: the products are formed by scipy
+        in float64 and centred afterwards, so the refit of a support of k
+        columns needs O(k^2) memory, not O(n k).
+        """
+        if self.host is None:
+            Xs = self.columns(cols)
+            Xw = Xs * self.w[:, None]
+            return Xs.t() @ Xw, Xw.t() @ self.Y
+        idx = cols.cpu().numpy()
+        Xc = self.host[:, idx].astype(np.float64)
+        w = self.w.detach().cpu().double().numpy()
+        Y = self.Y.detach().cpu().double().numpy()
+        Xw = Xc.multiply(w[:, None]).tocsr()
+        sx = np.asarray(Xw.sum(axis=0)).ravel()
+        m = self.mean[cols].detach().cpu().double().numpy()
+        s = self.std[cols].detach().cpu().double().numpy()
+        G = (Xc.T @ Xw).toarray() - np.outer(m, sx) - np.outer(sx, m) + w.sum() * np.outer(m, m)
+        c = np.asarray(Xw.T @ Y) - np.outer(m, w @ Y)
+
+        def t(a):
+            return torch.as_tensor(a, device=self.mean.device, dtype=self.mean.dtype)
+
+        return t(G / np.outer(s, s)), t(c / s[:, None])
+
     def subset(self, rows, renormalise=True):
         """The same problem on ``rows`` (same standardization).
 

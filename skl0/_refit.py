@@ -53,9 +53,7 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None):
         if hasattr(problem, "G"):
             G, c = problem.G[idx][:, idx], problem.c[idx]
         else:
-            Xs = _standardized_columns(problem, idx)
-            Xw = Xs * problem.w[:, None]
-            G, c = Xs.t() @ Xw, Xw.t() @ problem.Y
+            G, c = problem.column_gram(idx)
         jitter = torch.finfo(G.dtype).eps * 10 * torch.clamp(G.diagonal().mean(), min=1.0)
         eye = torch.eye(G.shape[0], device=G.device, dtype=G.dtype)
         V = torch.linalg.solve(G + (2 * alpha + jitter) * eye, c)
