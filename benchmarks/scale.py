@@ -27,9 +27,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-
 import _common as C  # also puts the repository root on sys.path
+import numpy as np
 
 K_TRUE = 10
 SEED = 0
@@ -282,7 +281,8 @@ def run_child(spec, timeout):
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
     cmd = [sys.executable, __file__, "--child", json.dumps(spec)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                              check=False)
     except subprocess.TimeoutExpired:
         return None, f"timed out (> {timeout:.0f} s)"
     for line in proc.stdout.splitlines():

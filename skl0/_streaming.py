@@ -53,7 +53,7 @@ from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_mome
 from ._train import _check_finite
 from .nn import FeatureGate
 
-__all__ = ["GRAM_MAX_FEATURES", "partial_fit", "RegressionTargets", "ClassTargets", "streamable"]
+__all__ = ["GRAM_MAX_FEATURES", "ClassTargets", "RegressionTargets", "partial_fit", "streamable"]
 
 # Above this many features the p x p float64 statistics (128 MiB at 4096)
 # cost more than they save; wider regressors stream stochastically.
