@@ -99,6 +99,12 @@ class PathPoint:
     head_state: dict = field(default_factory=dict)
 
 
+#: The early stop of a warm-started path point: the state at entry counts as
+#: the first check, so a point whose mask and E[open gates] (within 0.05)
+#: do not move over 5 steps ends there (see :func:`train_gates`).
+WARM_STOP = dict(check_every=5, tol=0.05, patience=1, compare_start=True)
+
+
 def gate_path(
     problem, gate, head, lams, *, max_iter, learning_rate, alpha, generator,
     stop_size=0, tol=0.05, batch_size=None, callback=None, step_callback=None,

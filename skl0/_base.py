@@ -17,7 +17,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ._auto import gate_path, lam_grid, select_by_ebic, survival_ranking
+from ._auto import WARM_STOP, gate_path, lam_grid, select_by_ebic, survival_ranking
 from ._checks import check_frame
 from ._compat import Interval, StrOptions, validate_data
 from ._device import make_generator, resolve_device, resolve_dtype
@@ -307,10 +307,14 @@ class BaseL0(BaseEstimator):
         exact_k = self.k is not None
         if not head.is_linear and not exact_k:
             return self._select_by_validation(problem, gate, head, common, report)
+        # Exact k with a linear head: a warm point that already stands still
+        # ends after 5 steps (same F1, ~30% fewer steps on the benchmark's
+        # tasks); lam="auto" keeps the longer points, which EBIC scores.
+        warm_stop = WARM_STOP if exact_k and head.is_linear else None
         points = gate_path(
             problem, gate, head, lam_grid(n_lams=32 if exact_k else 16),
             max_iter=self.max_iter, stop_size=self.k if exact_k else 0,
-            step_callback=report, **common,
+            step_callback=report, warm_stop=warm_stop, **common,
         )
         self.n_iter_ = sum(pt.n_iter for pt in points)
         self.loss_curve_ = [pt.loss for pt in points]
