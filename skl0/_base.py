@@ -26,6 +26,7 @@ from ._numerics import column_scale, divide_columns
 from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
 from ._progress import progress
 from ._refit import refit_linear_head, refit_nonlinear_head
+from ._relevance import redundancy_ranking
 from ._splice import screening_start, splice_from_starts
 from ._train import train_gates
 from .nn import FeatureGate
@@ -35,6 +36,16 @@ __all__ = ["BaseL0", "keep_state_on_failure"]
 # Beyond this many features a sparse X'WX (dense p x p) costs more memory
 # than it saves time; sparse X then trains directly.
 _SPARSE_GRAM_MAX_FEATURES = 4096
+
+# Rows per training step of an MLP head under batch_size=None (the whole
+# batch when there are fewer rows).
+_MLP_BATCH_ROWS = 512
+
+# Points of the lam path for exact k: a linear head's survival ranking
+# feeds the best-subset polish and is cheap per step; an MLP head's steps
+# cost a pass over the rows each, and its ranking only has to order the
+# columns the network needs (keep_redundant completes the rest).
+_K_PATH_POINTS_LINEAR, _K_PATH_POINTS_MLP = 32, 16
 
 
 def _as_tensor(X, device, dtype):
@@ -93,6 +104,7 @@ class BaseL0(BaseEstimator):
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "keep_redundant": ["boolean"],
         "device": [str],
         "dtype": [StrOptions({"float32", "float64"})],
         "random_state": ["random_state"],
@@ -115,6 +127,7 @@ class BaseL0(BaseEstimator):
         activation="relu",
         early_stopping=False,
         validation_fraction=0.1,
+        keep_redundant=False,
         device="auto",
         dtype="float32",
         random_state=None,
@@ -133,6 +146,7 @@ class BaseL0(BaseEstimator):
         self.activation = activation
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.keep_redundant = keep_redundant
         self.device = device
         self.dtype = dtype
         self.random_state = random_state
@@ -226,9 +240,15 @@ class BaseL0(BaseEstimator):
             # intercept is exactly 0; training it would only let Adam turn
             # round-off gradients into full-size steps.
             head.bias.requires_grad_(False)
+        batch_size = self.batch_size
+        if batch_size is None and not head.is_linear:
+            # An MLP head has no X'X shortcut: each step is a pass over the
+            # rows. Past a few hundred rows a step costs more without
+            # ranking the gates better (docs/heads.md).
+            batch_size = _MLP_BATCH_ROWS
         common = dict(
             alpha=self.alpha, generator=gen, learning_rate=self.learning_rate_init,
-            batch_size=self.batch_size,
+            batch_size=batch_size,
         )
         with progress(self.verbose, None, type(self).__name__) as bar:
             reporter = _StepReporter(bar)
@@ -311,8 +331,11 @@ class BaseL0(BaseEstimator):
         # ends after 5 steps (same F1, ~30% fewer steps on the benchmark's
         # tasks); lam="auto" keeps the longer points, which EBIC scores.
         warm_stop = WARM_STOP if exact_k and head.is_linear else None
+        n_lams = 16
+        if exact_k:
+            n_lams = _K_PATH_POINTS_LINEAR if head.is_linear else _K_PATH_POINTS_MLP
         points = gate_path(
-            problem, gate, head, lam_grid(n_lams=32 if exact_k else 16),
+            problem, gate, head, lam_grid(n_lams=n_lams),
             max_iter=self.max_iter, stop_size=self.k if exact_k else 0,
             step_callback=report, warm_stop=warm_stop, **common,
         )
@@ -321,8 +344,15 @@ class BaseL0(BaseEstimator):
         refitted = None
         if exact_k:
             chosen = next((pt for pt in points if pt.support.size <= self.k), points[-1])
-            support = np.sort(survival_ranking(points)[: self.k])
-            if datafit.supports_gram and head.is_linear and self.refit:
+            order = survival_ranking(points)
+            if self.keep_redundant:
+                # All-relevant: columns the chosen ones explain come before
+                # less persistent ones (no best-subset polish, which would
+                # swap them back out for the loss's minimal set).
+                support = np.sort(redundancy_ranking(problem, order, self.k))
+            else:
+                support = np.sort(order[: self.k])
+            if datafit.supports_gram and head.is_linear and self.refit and not self.keep_redundant:
                 # Best-subset polish from the gates' choice and from screening.
                 starts = [support, screening_start(problem, self.k)]
                 support, refitted, _ = splice_from_starts(problem, starts, alpha=self.alpha)

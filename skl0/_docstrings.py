@@ -36,9 +36,12 @@ lam : float or "auto", default="auto"
         (removes shrinkage). ``lam="auto"`` always refits.
     batch_size : int or None, default=None
         Rows per optimizer step, drawn as shuffled epochs with the
-        estimator's generator; ``None`` uses the whole batch (best when the
-        data fits on the device). Squared loss with n > p ignores it: it
-        trains from X'X, which is already cheaper than one pass over X.
+        estimator's generator. ``None`` uses the whole batch for a linear
+        head (best when the data fits on the device) and
+        ``min(n_samples, 512)`` rows for an MLP head, whose every step is a
+        pass over the rows (the refit always uses the whole batch). Squared
+        loss with n > p and a linear head ignores it: it trains from X'X,
+        which is already cheaper than one pass over X.
     hidden_layer_sizes : tuple of int, default=()
         Hidden layers of an MLP head behind the gates (scikit-learn's
         ``MLPRegressor`` name). ``()`` keeps the linear head. With hidden
@@ -53,6 +56,17 @@ lam : float or "auto", default="auto"
     validation_fraction : float, default=0.1
         Share of rows held out for ``lam="auto"`` with hidden layers and for
         ``early_stopping``.
+    keep_redundant : bool, default=False
+        Only with ``k``: fill the ``k`` slots *all-relevant* instead of
+        *minimal-optimal*. The features are taken in the order their gates
+        survive along the path, except that a feature explained by those
+        already taken (adjusted R^2 >= 0.5 on them) is taken first, so
+        redundant copies and linear combinations of the selected signal
+        come before features kept only by chance. Useful when ``k`` is
+        larger than the number of distinct signals; with uncorrelated
+        features it changes nothing. Skips the linear head's best-subset
+        polish (which would swap the copies back out). See the user guide's
+        "Nonlinear heads".
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or
         ``"cuda:N"``. Fitted attributes are numpy arrays either way.

@@ -172,6 +172,21 @@ class DirectProblem:
 
         return t(G / np.outer(s, s)), t(c / s[:, None])
 
+    def column_subset(self, cols):
+        """The same problem on the columns ``cols`` only (a copy of those columns).
+
+        A refit with the gates fixed touches only the kept columns; training
+        on them alone costs ``k / p`` of a step on the whole of X.
+        """
+        if self.host is not None:
+            host = self.host[:, cols.cpu().numpy()].tocsr()
+            X = sparse_to_torch(host, self.mean.device, self.mean.dtype)
+        else:
+            host, X = None, self.X[:, cols]
+        sub = DirectProblem(X, self.Y, self.w, self.mean[cols], self.std[cols], self.datafit, host)
+        sub.n_samples = self.n_samples
+        return sub
+
     def subset(self, rows, renormalise=True):
         """The same problem on ``rows`` (same standardization).
 

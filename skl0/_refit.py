@@ -158,6 +158,28 @@ def refit_nonlinear_head(problem, head, mask, *, max_iter, learning_rate, alpha,
     fit_on, val = (problem, None) if validation is None else validation
     with torch.no_grad():
         head.weight.mul_(mask[:, None])
+    if hasattr(fit_on, "column_subset") and hasattr(head, "weights"):
+        # Train on the kept columns alone (the dropped rows of the first
+        # layer are zero and stay zero): the same fit at k / p of the cost.
+        cols = torch.nonzero(mask).flatten()
+        full = head.weights[0]
+        head.weights[0] = torch.nn.Parameter(full.detach()[cols].clone())
+        sub_val = None if val is None else val.column_subset(cols)
+        ones = torch.ones(cols.numel(), device=mask.device, dtype=mask.dtype)
+        try:
+            _refit_loop(fit_on.column_subset(cols), sub_val, head, ones, max_iter,
+                        learning_rate, alpha)
+        finally:
+            with torch.no_grad():
+                W = torch.zeros_like(full)
+                W[cols] = head.weights[0].detach()
+            head.weights[0] = torch.nn.Parameter(W)
+        return head
+    _refit_loop(fit_on, val, head, mask, max_iter, learning_rate, alpha)
+    return head
+
+
+def _refit_loop(fit_on, val, head, mask, max_iter, learning_rate, alpha):
     params = [p_ for p_ in head.parameters() if p_.requires_grad]
     opt = torch.optim.Adam(params, lr=learning_rate)
     best, best_state = float("inf"), None

@@ -86,6 +86,7 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         activation="relu",
         early_stopping=False,
         validation_fraction=0.1,
+        keep_redundant=False,
         device="auto",
         dtype="float32",
         random_state=None,
@@ -105,6 +106,7 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         self.activation = activation
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.keep_redundant = keep_redundant
         self.device = device
         self.dtype = dtype
         self.random_state = random_state

@@ -1,0 +1,90 @@
+"""keep_redundant: exact k filled all-relevant (skl0/_relevance.py)."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_classification
+
+from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
+from skl0._datafits import SquaredLoss
+from skl0._problem import DirectProblem, GramProblem, weighted_moments
+from skl0._relevance import redundancy_ranking
+
+
+def _problem(X, kind):
+    Xt = torch.as_tensor(X, dtype=torch.float64)
+    n = X.shape[0]
+    w = torch.full((n,), 1.0 / n, dtype=torch.float64)
+    Y = torch.zeros(n, 1, dtype=torch.float64)
+    mean, std = weighted_moments(Xt, w)
+    cls = GramProblem if kind == "gram" else DirectProblem
+    return cls(Xt, Y, w, mean, std, SquaredLoss(1))
+
+
+@pytest.mark.parametrize("kind", ["direct", "gram"])
+def test_uncorrelated_columns_keep_the_persistence_order(rng, kind):
+    X = rng.normal(size=(300, 30))
+    order = rng.permutation(30)
+    got = redundancy_ranking(_problem(X, kind), order, 10)
+    np.testing.assert_array_equal(got, order[:10])
+
+
+@pytest.mark.parametrize("kind", ["direct", "gram"])
+def test_combinations_of_chosen_columns_come_first(rng, kind):
+    # Columns 0-2 carry the signal, 3-5 are combinations of them (plus a
+    # little noise), 6-29 are noise; the persistence order puts the
+    # combinations last.
+    Z = rng.normal(size=(400, 3))
+    copies = Z @ rng.uniform(-1, 1, (3, 3)) + 0.05 * rng.normal(size=(400, 3))
+    X = np.hstack([Z, copies, rng.normal(size=(400, 24))])
+    order = np.r_[0, 1, 2, np.arange(6, 30), 3, 4, 5]
+    got = redundancy_ranking(_problem(X, kind), order, 6)
+    assert sorted(got) == list(range(6))
+    # an exact copy of a chosen column counts as explained, not as a new direction
+    X2 = np.hstack([X, X[:, :1]])
+    got = redundancy_ranking(_problem(X2, kind), np.r_[order, 30], 7)
+    assert sorted(got) == [*range(6), 30]
+
+
+def test_constant_columns_are_never_pulled_in(rng):
+    X = rng.normal(size=(200, 8))
+    X[:, 3] = 2.5
+    order = np.r_[0, 1, 2, 4, 5, 6, 7, 3]
+    got = redundancy_ranking(_problem(X, "direct"), order, 8)
+    assert got[-1] == 3
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_mlp_keep_redundant_fills_k_with_the_redundant_columns(seed):
+    # 3 informative columns, 6 exact linear combinations of them, 51 noise
+    # columns: the network needs about 3 columns, and by persistence alone
+    # the other 6 slots go mostly to noise.
+    X, y = make_classification(
+        n_samples=600, n_features=60, n_informative=3, n_redundant=6, n_repeated=0,
+        n_clusters_per_class=2, shuffle=False, random_state=seed,
+    )
+    kw = dict(k=9, hidden_layer_sizes=(16,), activation="tanh", alpha=0.1, max_iter=200,
+              random_state=0)
+    plain = L0Classifier(**kw).fit(X, y)
+    full = L0Classifier(keep_redundant=True, **kw).fit(X, y)
+    assert (full.get_support(indices=True) < 9).sum() >= 8
+    assert (full.get_support(indices=True) < 9).sum() > (plain.get_support(indices=True) < 9).sum()
+    assert full.support_.sum() == 9
+
+
+def test_linear_head_keep_redundant_takes_the_copy(rng):
+    # y depends on x0 and x1; x2 is a noisy copy of x0, the rest is noise.
+    X = rng.normal(size=(500, 20))
+    X[:, 2] = X[:, 0] + 0.3 * rng.normal(size=500)
+    y = X[:, 0] + X[:, 1] + 0.5 * rng.normal(size=500)
+    plain = L0Regressor(k=3, random_state=0).fit(X, y)
+    full = L0Regressor(k=3, keep_redundant=True, random_state=0).fit(X, y)
+    assert 2 not in plain.get_support(indices=True)
+    np.testing.assert_array_equal(full.get_support(indices=True), [0, 1, 2])
+
+
+def test_selector_passes_keep_redundant():
+    X, y = make_classification(200, 20, n_informative=2, n_redundant=2, random_state=0)
+    sel = L0FeatureSelector(k=4, keep_redundant=True, max_iter=50, random_state=0).fit(X, y)
+    assert sel.estimator_.keep_redundant is True
+    assert sel.transform(X).shape == (200, 4)
