@@ -41,25 +41,20 @@ _ESTIMATOR_PARAMS = (
 )
 
 # The walk of l0_path and of the CV estimators. The first point, a cold
-# start at the smallest lam, takes half of max_iter: at that lam the gates
-# close slowly and the next points go on closing them, so the rest would
-# mostly be spent on gates the walk closes anyway (on the benchmark tasks
-# the path reaches the true support, and CV picks it, with 150, 200 or 300
-# first steps). A warm-started point gets a step budget proportional to how
+# start at the smallest lam, takes two thirds of max_iter: at that lam the
+# gates close slowly and the next points go on closing them, so the last
+# third would mostly be spent on gates the walk closes anyway (on the
+# benchmark tasks the path reaches the true support at the same point
+# either way). A warm-started point gets a step budget proportional to how
 # far lam moved since the previous point, max_iter * _STEPS_PER_LOG_LAM *
 # log(lam_i / lam_{i-1}), so that a path costs about the same whatever its
 # number of points, never more than the third of max_iter that the walk of
 # lam="auto" gives a point; it stops early once its mask and expected
 # number of open gates have stood still over _WARM_STOP["check_every"]
 # steps, counting from the warm start. On a 30-point grid from 1e-4 to 0.5
-# with max_iter=300: 150 steps, then at most 18 a point (2.2 * max_iter at
-# most over that range, about 2 * max_iter spent on the benchmark's
-# logistic task). Each warm point restarts Adam: its first, sign-sized steps
-# are what moves the gates at the new lam (carrying Adam's state from point
-# to point made the walk lag, ~10% more steps, and miss the true support
-# on the logistic task).
-_FIRST_FRACTION = 1 / 2
-_STEPS_PER_LOG_LAM = 0.2
+# with max_iter=300: 200 steps, then at most 22 a point.
+_FIRST_FRACTION = 2 / 3
+_STEPS_PER_LOG_LAM = 0.25
 _WARM_STOP = dict(check_every=5, tol=0.05, patience=1, compare_start=True)
 
 
@@ -327,12 +322,12 @@ def l0_path(
 
     The gates are trained at increasing ``lam`` (from many features to few),
     each point warm-started from the previous one: the first point takes
-    half of ``max_iter`` steps, each later one a budget proportional
-    to ``log(lam_i / lam_{i-1})`` (with ``max_iter=300``: 34 steps on the
-    default 16-point grid, 18 on 30 points over the same range; at least 10,
-    at most a third of ``max_iter``), ending early once its mask stands
-    still. The total is about the same whatever the number of points: at
-    most about 2.2 times ``max_iter`` steps over the default range, often less;
+    two thirds of ``max_iter`` steps, each later one a budget proportional
+    to ``log(lam_i / lam_{i-1})`` (with ``max_iter=300``: 43 steps on the
+    default 16-point grid, 22 on 30 points over the same range; at most a
+    third of ``max_iter``), ending early once its mask stands still. The
+    total is about the same whatever the number of points: at most about
+    2.8 times ``max_iter`` steps over the default range, often much less;
     the walk stops once every gate has closed (later points repeat the
     empty model). Over
     ``ks`` the same walk runs until at most ``min(ks)`` gates are open and
