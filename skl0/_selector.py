@@ -112,11 +112,14 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    #: The estimator fitted for each task (the CV selector swaps in the CV ones).
+    _estimators = {"classification": L0Classifier, "regression": L0Regressor}
+
     def _make_estimator(self, y):
         task = self.task
         if task == "auto":
             task = infer_task(y)
-        cls = L0Classifier if task == "classification" else L0Regressor
+        cls = self._estimators[task]
         params = {k_: v for k_, v in self.get_params().items() if k_ != "task"}
         return cls(**params)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ._checks import infer_task
 from ._compat import StrOptions
 from ._cv import L0ClassifierCV, L0RegressorCV
 from ._path_docs import fill_cv
@@ -69,6 +68,7 @@ class L0FeatureSelectorCV(L0FeatureSelector):
         "task": [StrOptions({"auto", "regression", "classification"})],
     }
     _supports_partial_fit = False  # lam is chosen by refitting folds: no streaming
+    _estimators = {"classification": L0ClassifierCV, "regression": L0RegressorCV}
     _copied = ("lams_", "best_index_", "cv_results_", "n_features_selected_", "path_")
 
     def __init__(
@@ -107,14 +107,6 @@ class L0FeatureSelectorCV(L0FeatureSelector):
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
-
-    def _make_estimator(self, y):
-        task = self.task
-        if task == "auto":
-            task = infer_task(y)
-        cls = L0ClassifierCV if task == "classification" else L0RegressorCV
-        params = {k_: v for k_, v in self.get_params().items() if k_ != "task"}
-        return cls(**params)
 
     def _fit_unguarded(self, X, y, sample_weight):
         super()._fit_unguarded(X, y, sample_weight)
