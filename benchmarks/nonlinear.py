@@ -32,13 +32,20 @@ import selection as S
 
 N_TEST = 1000
 
-# The two MLP heads skl0 runs with (see docs/heads.md, "Nonlinear heads"):
-# the defaults with one hidden layer of 32 units, and a wider tanh head
-# with strong weight decay, which spreads weight over redundant copies of
-# a signal instead of over noise columns that correlate with y by chance.
+# The MLP heads skl0 runs with (see docs/heads.md, "Nonlinear heads"): the
+# defaults with one hidden layer of 32 units; a wider tanh head with strong
+# weight decay, which spreads weight over redundant copies of a signal; and
+# both with keep_redundant (exact k filled all-relevant: columns explained
+# by the chosen ones before less persistent ones), plus a middle weight
+# decay with keep_redundant. keep_redundant does not change lam="auto", so
+# those heads run their k row only.
+WD = dict(hidden_layer_sizes=(64,), activation="tanh", alpha=0.1)
 SKL0_HEADS = {
-    "": dict(hidden_layer_sizes=(32,)),
-    "-wd": dict(hidden_layer_sizes=(64,), activation="tanh", alpha=0.1),
+    "": (dict(hidden_layer_sizes=(32,)), ("k", "auto")),
+    "-kr": (dict(hidden_layer_sizes=(32,), keep_redundant=True), ("k",)),
+    "-a01-kr": (dict(hidden_layer_sizes=(32,), alpha=0.01, keep_redundant=True), ("k",)),
+    "-wd": (WD, ("k", "auto")),
+    "-wd-kr": ({**WD, "keep_redundant": True}, ("k",)),
 }
 
 
@@ -127,16 +134,18 @@ def _skl0(k_from_task, params):
 def _methods():
     peers = {m.key: m for m in S._methods()}
     skl0 = []
-    for suffix, params in SKL0_HEADS.items():
+    for suffix, (params, rows) in SKL0_HEADS.items():
         head = ", ".join(f"{k}={v!r}" for k, v in params.items())
         label = f"skl0 MLP{suffix}"
-        skl0 += [
-            S.Method(f"skl0{suffix}-k", "skl0", [f"{label} (k=true)"], _skl0(True, params),
-                     S._needs("skl0", "L0FeatureSelector"),
-                     note=f"{label}: L0FeatureSelector({head}), other parameters at defaults."),
-            S.Method(f"skl0{suffix}-auto", "skl0", [f"{label} (k=None, lam=auto)"],
-                     _skl0(False, params), S._needs("skl0", "L0FeatureSelector")),
-        ]
+        note = f"{label}: L0FeatureSelector({head}), other parameters at defaults."
+        if "k" in rows:
+            skl0.append(S.Method(f"skl0{suffix}-k", "skl0", [f"{label} (k=true)"],
+                                 _skl0(True, params), S._needs("skl0", "L0FeatureSelector"),
+                                 note=note))
+        if "auto" in rows:
+            skl0.append(S.Method(f"skl0{suffix}-auto", "skl0", [f"{label} (k=None, lam=auto)"],
+                                 _skl0(False, params), S._needs("skl0", "L0FeatureSelector"),
+                                 note="" if "k" in rows else note))
     return [
         *skl0,
         peers["lassonet"],
@@ -258,7 +267,7 @@ def main(argv=None):
                     help="first seed (default 0); develop on seeds >= 100, report on 0..4")
     ap.add_argument("--methods", default="",
                     help="comma-separated method keys or families to run (skl0, skl0-k, "
-                         "skl0-auto, skl0-wd-k, skl0-wd-auto, lassonet, sklearn, lasso-cv, kbest, abess, abess-k); "
+                         "skl0-auto, skl0-kr-k, skl0-a01-kr-k, skl0-wd-k, skl0-wd-kr-k, skl0-wd-auto, lassonet, sklearn, lasso-cv, kbest, abess, abess-k); "
                          "default all")
     ap.add_argument("--exclude", default="", help="comma-separated keys or families to skip")
     ap.add_argument("--quiet", action="store_true", help="no per-seed progress on stderr")
