@@ -104,3 +104,45 @@ def test_weight_decay_keeps_redundant_relevant_columns(seed):
         random_state=0,
     ).fit(X, y)
     assert (clf.get_support(indices=True) < 6).sum() >= 5
+
+
+def test_refit_on_the_kept_columns_equals_the_masked_full_refit(rng):
+    # The refit trains on the kept columns only; it must be the same fit as
+    # training the whole first layer with the dropped rows masked.
+    import copy
+
+    from skl0._datafits import SquaredLoss
+    from skl0._heads import MLPHead
+    from skl0._problem import DirectProblem, weighted_moments
+    from skl0._refit import _refit_loop, refit_nonlinear_head
+
+    X = torch.as_tensor(rng.normal(size=(120, 9)))
+    Y = torch.as_tensor(rng.normal(size=(120, 1)))
+    w = torch.full((120,), 1 / 120, dtype=torch.float64)
+    mean, std = weighted_moments(X, w)
+    problem = DirectProblem(X, Y, w, mean, std, SquaredLoss(1))
+    head = MLPHead(9, (5,), 1, "tanh", generator=torch.Generator().manual_seed(0)).double()
+    mask = torch.tensor([1, 0, 1, 1, 0, 0, 1, 0, 0], dtype=torch.float64)
+    ref = copy.deepcopy(head)
+    with torch.no_grad():
+        ref.weight.mul_(mask[:, None])
+    _refit_loop(problem, None, ref, mask, 40, 0.05, 1e-3)
+    refit_nonlinear_head(problem, head, mask, max_iter=40, learning_rate=0.05, alpha=1e-3)
+    for a, b in zip(head.parameters(), ref.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
+    assert (head.weight[mask == 0] == 0).all()
+
+
+def test_mlp_head_default_batch_is_512_rows(rng):
+    X = rng.normal(size=(700, 6))
+    y = X[:, 0] + np.sin(3 * X[:, 1])
+    kw = dict(k=2, hidden_layer_sizes=(8,), max_iter=40, random_state=0)
+    default = L0Regressor(**kw).fit(X, y)
+    rows512 = L0Regressor(batch_size=512, **kw).fit(X, y)
+    whole = L0Regressor(batch_size=700, **kw).fit(X, y)
+    np.testing.assert_array_equal(default.feature_importances_, rows512.feature_importances_)
+    assert not np.array_equal(default.feature_importances_, whole.feature_importances_)
+    # at most 512 rows the default is the whole batch
+    small = L0Regressor(**kw).fit(X[:500], y[:500])
+    whole_small = L0Regressor(batch_size=500, **kw).fit(X[:500], y[:500])
+    np.testing.assert_array_equal(small.feature_importances_, whole_small.feature_importances_)
