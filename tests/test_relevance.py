@@ -88,3 +88,25 @@ def test_selector_passes_keep_redundant():
     sel = L0FeatureSelector(k=4, keep_redundant=True, max_iter=50, random_state=0).fit(X, y)
     assert sel.estimator_.keep_redundant is True
     assert sel.transform(X).shape == (200, 4)
+
+
+def test_sparse_x_ranks_as_dense(rng):
+    import scipy.sparse as sp
+
+    from skl0._problem import sparse_to_torch
+
+    Z = rng.normal(size=(300, 3))
+    X = np.hstack([Z, Z @ rng.uniform(-1, 1, (3, 2)), rng.normal(size=(300, 15))])
+    X[np.abs(X) < 0.3] = 0.0  # some structural zeros
+    order = np.r_[0, 1, 2, np.arange(5, 20), 3, 4]
+    dense = redundancy_ranking(_problem(X, "direct"), order, 5)
+    S = sp.csr_matrix(X)
+    n = X.shape[0]
+    w_np = np.full(n, 1.0 / n)
+    mean, std = (torch.as_tensor(a, dtype=torch.float64) for a in weighted_moments(S, w_np))
+    problem = DirectProblem(
+        sparse_to_torch(S, "cpu", torch.float64), torch.zeros(n, 1, dtype=torch.float64),
+        torch.as_tensor(w_np), mean, std, SquaredLoss(1), host=S,
+    )
+    np.testing.assert_array_equal(redundancy_ranking(problem, order, 5), dense)
+    assert sorted(dense) == [0, 1, 2, 3, 4]
