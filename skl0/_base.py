@@ -230,6 +230,14 @@ class BaseL0(BaseEstimator):
 
     def _fit_problem(self, problem, datafit, gen, mean, std):
         """Select on a built problem, refit, export; shared with ``partial_fit``."""
+        if self.keep_redundant and self.k is None:
+            warnings.warn(
+                f"keep_redundant=True has no effect with k=None (lam={self.lam!r}): it "
+                "only orders the k slots of an exact-k selection. Set k or drop "
+                "keep_redundant.",
+                UserWarning,
+                stacklevel=4,
+            )
         device, dtype = mean.device, mean.dtype
         p, q = problem.n_features, datafit.n_outputs
         gate = FeatureGate(p, init_prob=self.init_prob, temperature=self.temperature)
