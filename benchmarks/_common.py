@@ -259,14 +259,19 @@ def markdown_table(headers, rows, align=None):
     return "\n".join([line(headers), "| " + " | ".join(sep) + " |", *map(line, rows)])
 
 
+def row_notes(r, n_seeds):
+    """The notes cell of a ``MethodResult`` row: counted notes, failed seeds first."""
+    notes = [f"{k} x{v}" if v > 1 else k for k, v in sorted(r.notes.items())]
+    if r.n_ok and r.n_ok < n_seeds:
+        notes.insert(0, f"{r.n_ok}/{n_seeds} seeds ok")
+    return "; ".join(notes)
+
+
 def summarize(results, score_name, n_seeds):
     """Markdown table of ``MethodResult`` rows: means over seeds."""
     headers = ["method", "F1", "precision", "recall", score_name, "fit s", "# selected", "notes"]
     rows = []
     for r in results:
-        notes = [f"{k} x{v}" if v > 1 else k for k, v in sorted(r.notes.items())]
-        if r.n_ok and r.n_ok < n_seeds:
-            notes.insert(0, f"{r.n_ok}/{n_seeds} seeds ok")
         rows.append([
             r.name,
             mean_std(r.f1),
@@ -275,6 +280,6 @@ def summarize(results, score_name, n_seeds):
             mean_std(r.score, with_std=False),
             mean_std(r.seconds, fmt="{:.2f}"),
             mean_std(r.n_selected, fmt="{:.1f}", with_std=False),
-            "; ".join(notes),
+            row_notes(r, n_seeds),
         ])
     return markdown_table(headers, rows, align="lrrrrrrl")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from dataclasses import dataclass
 
 import numpy as np
@@ -179,43 +178,27 @@ def _select_methods(spec, exclude):
 
 
 def run_task(task, methods, seeds, quick, log):
-    results = {row: C.MethodResult(row) for m in methods for row in m.rows}
+    """``selection.run_task`` scored by kNN, as the gap to kNN on the true columns.
+
+    Returns the results and the per-seed kNN score of the true columns. No
+    warm-up: the tables in docs/heads.md were measured without one.
+    """
     reference = []
-    for seed in seeds:
-        X, y, X_te, y_te, support = task.make(seed)
+
+    def scorer(X, y, X_te, y_te, support):
         truth = np.zeros(X.shape[1], bool)
         truth[support] = True
         ref = knn_score(X, y, X_te, y_te, truth, task.task)
         reference.append(ref)
-        log(f"  {task.name} seed {seed}: {task.score_name} on the true columns {ref:.3f}")
-        ctx = S.Context(task, seed, quick)
-        for m in methods:
-            try:
-                with C.record_warnings() as w, C.Timer() as t:
-                    selections = m.run(X, y, ctx)
-            except Exception as exc:  # one peer failing must not end the run
-                first = (str(exc).splitlines() or [""])[0][:80]
-                msg = f"error: {type(exc).__name__}: {first}"
-                for row in m.rows:
-                    results[row].notes[msg] += 1
-                log(f"  {task.name} seed {seed} {m.key}: {msg}")
-                log("".join(traceback.format_exception(exc, limit=-3)).rstrip())
-                continue
-            for name, count in w.counts.items():
-                for row in m.rows:
-                    results[row].notes[name] += count
-            shown = []
-            for i, s in enumerate(selections):
-                row = s.name or m.rows[i]
-                metrics = C.support_metrics(s.mask, support)
-                score = knn_score(X, y, X_te, y_te, s.mask, task.task)
-                results[row].add(metrics, score - ref, t.seconds)
-                if s.note:
-                    results[row].notes[s.note] += 1
-                shown.append(f"{row} F1={metrics['f1']:.2f} n_sel={metrics['n_selected']} "
-                             f"{task.score_name}={score:.3f}")
-            log(f"  {task.name} seed {seed} {m.key} {t.seconds:.2f}s: " + ", ".join(shown))
-    return [results[row] for m in methods for row in m.rows], reference
+        log(f"  {task.name}: {task.score_name} on the true columns {ref:.3f}")
+
+        def score(mask):
+            value = knn_score(X, y, X_te, y_te, mask, task.task)
+            return value - ref, value
+        return score
+
+    results = S.run_task(task, methods, seeds, quick, log, scorer=scorer, warm=False)
+    return results, reference
 
 
 def table(results, reference, score_name, n_seeds):
@@ -225,9 +208,6 @@ def table(results, reference, score_name, n_seeds):
                f"{score_name} - true", "fit s", "# selected", "notes"]
     rows = []
     for r in results:
-        notes = [f"{k} x{v}" if v > 1 else k for k, v in sorted(r.notes.items())]
-        if r.n_ok and r.n_ok < n_seeds:
-            notes.insert(0, f"{r.n_ok}/{n_seeds} seeds ok")
         rows.append([
             r.name,
             C.mean_std(r.f1),
@@ -237,7 +217,7 @@ def table(results, reference, score_name, n_seeds):
             C.mean_std(r.score, fmt="{:+.3f}"),
             C.mean_std(r.seconds, fmt="{:.2f}"),
             C.mean_std(r.n_selected, fmt="{:.1f}", with_std=False),
-            "; ".join(notes),
+            C.row_notes(r, n_seeds),
         ])
     rows.append(["(true columns)", "1.000", "1.000", "1.000", f"{ref:.3f}", "+0.000", "-",
                  "", ""])

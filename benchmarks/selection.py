@@ -267,11 +267,30 @@ def warm_up(task, methods):
             pass
 
 
-def run_task(task, methods, seeds, quick, log):
+def heldout_scorer(task):
+    """The default per-seed scorer: a plain linear model refit on the selected columns."""
+    def per_seed(X, y, X_te, y_te, support):
+        def score(mask):
+            value = C.heldout_score(X, y, X_te, y_te, mask, task.task)
+            return value, value
+        return score
+    return per_seed
+
+
+def run_task(task, methods, seeds, quick, log, scorer=None, warm=True):
+    """Every method on every seed of ``task``; one ``C.MethodResult`` per row.
+
+    ``scorer(X, y, X_te, y_te, support)`` is called once per seed and returns
+    ``score(mask) -> (value recorded, value logged)``; the default is
+    :func:`heldout_scorer`. ``warm`` runs :func:`warm_up` first.
+    """
+    scorer = scorer or heldout_scorer(task)
     results = {row: C.MethodResult(row) for m in methods for row in m.rows}
-    warm_up(task, methods)
+    if warm:
+        warm_up(task, methods)
     for seed in seeds:
         X, y, X_te, y_te, support = task.make(seed)
+        score = scorer(X, y, X_te, y_te, support)
         ctx = Context(task, seed, quick)
         for m in methods:
             try:
@@ -292,11 +311,12 @@ def run_task(task, methods, seeds, quick, log):
             for i, s in enumerate(selections):
                 row = s.name or m.rows[i]
                 metrics = C.support_metrics(s.mask, support)
-                score = C.heldout_score(X, y, X_te, y_te, s.mask, task.task)
-                results[row].add(metrics, score, t.seconds)
+                recorded, logged = score(s.mask)
+                results[row].add(metrics, recorded, t.seconds)
                 if s.note:
                     results[row].notes[s.note] += 1
-                shown.append(f"{row} F1={metrics['f1']:.2f} n_sel={metrics['n_selected']}")
+                shown.append(f"{row} F1={metrics['f1']:.2f} n_sel={metrics['n_selected']} "
+                             f"{task.score_name}={logged:.3f}")
             log(f"  {task.name} seed {seed} {m.key} {t.seconds:.2f}s: " + ", ".join(shown))
     return [results[row] for m in methods for row in m.rows]
 
