@@ -154,26 +154,6 @@ def _methods():
     ]
 
 
-def _select_methods(spec, exclude):
-    methods = _methods()
-
-    def names(text):
-        return [s.strip() for s in text.split(",") if s.strip()]
-
-    def hit(m, wanted):
-        return m.key in wanted or m.family in wanted
-
-    if spec:
-        known = {m.key for m in methods} | {m.family for m in methods}
-        unknown = sorted(set(names(spec)) - known)
-        if unknown:
-            sys.exit(f"--methods: unknown {unknown}; choose from {sorted(known)}")
-        methods = [m for m in methods if hit(m, names(spec))]
-    if exclude:
-        methods = [m for m in methods if not hit(m, names(exclude))]
-    return methods
-
-
 # --------------------------------------------------------------------------- running
 
 
@@ -237,38 +217,15 @@ def speedups(results):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="smoke run: 1 seed and a coarse LassoNet path")
-    ap.add_argument("--tasks", default=",".join(TASKS),
-                    help=f"comma-separated subset of {','.join(TASKS)}")
-    ap.add_argument("--seeds", type=int, default=None,
-                    help="number of seeds, 0..N-1 (default 5; 1 with --quick)")
+    S.add_run_args(ap, TASKS, "skl0, skl0-k, skl0-auto, skl0-kr-k, skl0-a01-kr-k, skl0-wd-k, "
+                   "skl0-wd-kr-k, skl0-wd-auto, lassonet, sklearn, lasso-cv, kbest, abess, "
+                   "abess-k", "smoke run: 1 seed and a coarse LassoNet path")
     ap.add_argument("--first-seed", type=int, default=0,
                     help="first seed (default 0); develop on seeds >= 100, report on 0..4")
-    ap.add_argument("--methods", default="",
-                    help="comma-separated method keys or families to run (skl0, skl0-k, "
-                         "skl0-auto, skl0-kr-k, skl0-a01-kr-k, skl0-wd-k, skl0-wd-kr-k, skl0-wd-auto, lassonet, sklearn, lasso-cv, kbest, abess, abess-k); "
-                         "default all")
-    ap.add_argument("--exclude", default="", help="comma-separated keys or families to skip")
-    ap.add_argument("--quiet", action="store_true", help="no per-seed progress on stderr")
     args = ap.parse_args(argv)
-
-    tasks = [s.strip() for s in args.tasks.split(",") if s.strip()]
-    unknown = [t for t in tasks if t not in TASKS]
-    if unknown:
-        ap.error(f"--tasks: unknown {unknown}; choose from {list(TASKS)}")
-    n_seeds = args.seeds if args.seeds is not None else (1 if args.quick else 5)
-    seeds = list(range(args.first_seed, args.first_seed + n_seeds))
-
-    def log(msg):
-        if not args.quiet:
-            print(msg, file=sys.stderr, flush=True)
-
-    methods = _select_methods(args.methods, args.exclude)
-    skipped, usable = [], []
-    for m in methods:
-        reason = m.available()
-        (skipped.append((m, reason)) if reason else usable.append(m))
+    tasks, seeds, log, usable, skipped = S.prepare_run(
+        ap, args, TASKS, _methods(), first_seed=args.first_seed)
+    n_seeds = len(seeds)
 
     print("# skl0 nonlinear selection benchmark" + (" (--quick)" if args.quick else ""))
     print()

@@ -231,23 +231,62 @@ def _lassonet_note(quick):
 # --------------------------------------------------------------------------- running
 
 
-def _select_methods(spec, exclude):
-    methods = _methods()
+def filter_methods(methods, spec, exclude):
+    """The ``methods`` named (by key or family) in ``spec``, less those in ``exclude``."""
+    def names(text):
+        return [s.strip() for s in text.split(",") if s.strip()]
 
-    def hit(m, names):
-        return any(n in (m.key, m.family) for n in names)
+    def hit(m, wanted):
+        return m.key in wanted or m.family in wanted
 
     if spec:
-        names = [s.strip() for s in spec.split(",") if s.strip()]
         known = {m.key for m in methods} | {m.family for m in methods}
-        unknown = sorted(set(names) - known)
+        unknown = sorted(set(names(spec)) - known)
         if unknown:
             sys.exit(f"--methods: unknown {unknown}; choose from {sorted(known)}")
-        methods = [m for m in methods if hit(m, names)]
+        methods = [m for m in methods if hit(m, names(spec))]
     if exclude:
-        names = [s.strip() for s in exclude.split(",") if s.strip()]
-        methods = [m for m in methods if not hit(m, names)]
+        methods = [m for m in methods if not hit(m, names(exclude))]
     return methods
+
+
+def add_run_args(ap, tasks, method_keys, quick_help):
+    """The options every selection benchmark script takes."""
+    ap.add_argument("--quick", action="store_true", help=quick_help)
+    ap.add_argument("--tasks", default=",".join(tasks),
+                    help=f"comma-separated subset of {','.join(tasks)}")
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="number of seeds (default 5; 1 with --quick)")
+    ap.add_argument("--methods", default="",
+                    help=f"comma-separated method keys or families to run ({method_keys}); "
+                         "default all")
+    ap.add_argument("--exclude", default="", help="comma-separated keys or families to skip")
+    ap.add_argument("--quiet", action="store_true", help="no per-seed progress on stderr")
+
+
+def prepare_run(ap, args, tasks, methods, first_seed=0):
+    """Check the options of :func:`add_run_args`.
+
+    Returns the task names, the seeds, a ``log`` to stderr (silent with
+    ``--quiet``), the methods that can run and ``(method, reason)`` for
+    those that cannot.
+    """
+    names = [s.strip() for s in args.tasks.split(",") if s.strip()]
+    unknown = [t for t in names if t not in tasks]
+    if unknown:
+        ap.error(f"--tasks: unknown {unknown}; choose from {list(tasks)}")
+    n_seeds = args.seeds if args.seeds is not None else (1 if args.quick else 5)
+    seeds = list(range(first_seed, first_seed + n_seeds))
+
+    def log(msg):
+        if not args.quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    skipped, usable = [], []
+    for m in filter_methods(methods, args.methods, args.exclude):
+        reason = m.available()
+        (skipped.append((m, reason)) if reason else usable.append(m))
+    return names, seeds, log, usable, skipped
 
 
 def warm_up(task, methods):
@@ -333,37 +372,12 @@ def time_ratios(results):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="smoke run: 1 seed and a coarse LassoNet path (< 2 minutes)")
-    ap.add_argument("--tasks", default=",".join(TASKS),
-                    help=f"comma-separated subset of {','.join(TASKS)}")
-    ap.add_argument("--seeds", type=int, default=None,
-                    help="number of seeds, 0..N-1 (default 5; 1 with --quick)")
-    ap.add_argument("--methods", default="",
-                    help="comma-separated method keys or families to run "
-                         "(skl0, skl0-k, skl0-auto, sklearn, lasso-cv, kbest, abess, "
-                         "abess-k, abess-ic, lassonet); default all")
-    ap.add_argument("--exclude", default="", help="comma-separated keys or families to skip")
-    ap.add_argument("--quiet", action="store_true", help="no per-seed progress on stderr")
+    add_run_args(ap, TASKS, "skl0, skl0-k, skl0-auto, sklearn, lasso-cv, kbest, abess, "
+                 "abess-k, abess-ic, lassonet",
+                 "smoke run: 1 seed and a coarse LassoNet path (< 2 minutes)")
     args = ap.parse_args(argv)
-
-    tasks = [s.strip() for s in args.tasks.split(",") if s.strip()]
-    unknown = [t for t in tasks if t not in TASKS]
-    if unknown:
-        ap.error(f"--tasks: unknown {unknown}; choose from {list(TASKS)}")
-    n_seeds = args.seeds if args.seeds is not None else (1 if args.quick else 5)
-    seeds = list(range(n_seeds))
-
-    def log(msg):
-        if not args.quiet:
-            print(msg, file=sys.stderr, flush=True)
-
-    methods = _select_methods(args.methods, args.exclude)
-    skipped = []
-    usable = []
-    for m in methods:
-        reason = m.available()
-        (skipped.append((m, reason)) if reason else usable.append(m))
+    tasks, seeds, log, usable, skipped = prepare_run(ap, args, TASKS, _methods())
+    n_seeds = len(seeds)
 
     print("# skl0 selection benchmark" + (" (--quick)" if args.quick else ""))
     print()
