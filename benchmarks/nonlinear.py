@@ -227,19 +227,12 @@ def main(argv=None):
         ap, args, TASKS, _methods(), first_seed=args.first_seed)
     n_seeds = len(seeds)
 
-    print("# skl0 nonlinear selection benchmark" + (" (--quick)" if args.quick else ""))
-    print()
-    for line in C.environment_lines(("numpy", "scikit-learn", "torch", "abess", "lassonet")):
-        print(f"- {line}")
-    print(f"- seeds {seeds}; data and every method's random_state use the seed")
-    print("- kNN: StandardScaler + KNeighborsRegressor/Classifier (sklearn defaults) refit on "
-          "each method's selected columns, scored on the held-out rows (R^2 / accuracy); "
-          "'- true' is its difference to the same model on the true columns, per seed")
-    print("- fit s: wall time of the selection fit only (time.perf_counter)")
-    print("- mean over seeds; ± is the std over seeds")
-    for m, reason in skipped:
-        print(f"- skipped {m.key}: {reason}")
-    print()
+    S.print_header("# skl0 nonlinear selection benchmark", args.quick, seeds, [
+        "kNN: StandardScaler + KNeighborsRegressor/Classifier (sklearn defaults) refit on "
+        "each method's selected columns, scored on the held-out rows (R^2 / accuracy); "
+        "'- true' is its difference to the same model on the true columns, per seed",
+        "fit s: wall time of the selection fit only (time.perf_counter)",
+    ], skipped)
 
     for name in tasks:
         task = TASKS[name]
@@ -253,14 +246,7 @@ def main(argv=None):
         print()
         sys.stdout.flush()
 
-    notes = [m.note for m in usable if m.note]
-    if any(m.key == "lassonet" for m in usable):
-        notes.append(S._lassonet_note(args.quick))
-    if notes:
-        print("Notes:")
-        print()
-        for n in notes:
-            print(f"- {n}")
+    S.print_notes(usable, args.quick)
 
 
 if __name__ == "__main__":

@@ -264,6 +264,33 @@ def add_run_args(ap, tasks, method_keys, quick_help):
     ap.add_argument("--quiet", action="store_true", help="no per-seed progress on stderr")
 
 
+def print_header(title, quick, seeds, lines, skipped):
+    """Title, environment, seeds, the script's own ``lines`` and the skipped methods."""
+    print(title + (" (--quick)" if quick else ""))
+    print()
+    for line in C.environment_lines(("numpy", "scikit-learn", "torch", "abess", "lassonet")):
+        print(f"- {line}")
+    print(f"- seeds {seeds}; data and every method's random_state use the seed")
+    for line in lines:
+        print(f"- {line}")
+    print("- mean over seeds; ± is the std over seeds")
+    for m, reason in skipped:
+        print(f"- skipped {m.key}: {reason}")
+    print()
+
+
+def print_notes(usable, quick):
+    """The notes of the methods that ran, LassoNet's settings among them."""
+    notes = [m.note for m in usable if m.note]
+    if any(m.key == "lassonet" for m in usable):
+        notes.append(_lassonet_note(quick))
+    if notes:
+        print("Notes:")
+        print()
+        for n in notes:
+            print(f"- {n}")
+
+
 def prepare_run(ap, args, tasks, methods, first_seed=0):
     """Check the options of :func:`add_run_args`.
 
@@ -379,19 +406,12 @@ def main(argv=None):
     tasks, seeds, log, usable, skipped = prepare_run(ap, args, TASKS, _methods())
     n_seeds = len(seeds)
 
-    print("# skl0 selection benchmark" + (" (--quick)" if args.quick else ""))
-    print()
-    for line in C.environment_lines(("numpy", "scikit-learn", "torch", "abess", "lassonet")):
-        print(f"- {line}")
-    print(f"- seeds {seeds}; data and every method's random_state use the seed")
-    print("- held-out score: a plain LinearRegression (R^2) / LogisticRegression() "
-          "(accuracy) refit on each method's selected columns, for every method")
-    print("- fit s: wall time of the selection fit only (time.perf_counter), after one "
-          "untimed warm-up fit of every method on a small draw of each task")
-    print("- mean over seeds; ± is the std over seeds")
-    for m, reason in skipped:
-        print(f"- skipped {m.key}: {reason}")
-    print()
+    print_header("# skl0 selection benchmark", args.quick, seeds, [
+        "held-out score: a plain LinearRegression (R^2) / LogisticRegression() (accuracy) "
+        "refit on each method's selected columns, for every method",
+        "fit s: wall time of the selection fit only (time.perf_counter), after one untimed "
+        "warm-up fit of every method on a small draw of each task",
+    ], skipped)
 
     for name in tasks:
         task = TASKS[name]
@@ -405,14 +425,7 @@ def main(argv=None):
         print()
         sys.stdout.flush()
 
-    notes = [m.note for m in usable if m.note]
-    if any(m.key == "lassonet" for m in usable):
-        notes.append(_lassonet_note(args.quick))
-    if notes:
-        print("Notes:")
-        print()
-        for n in notes:
-            print(f"- {n}")
+    print_notes(usable, args.quick)
 
 
 if __name__ == "__main__":
