@@ -19,7 +19,7 @@ from numbers import Integral
 import numpy as np
 import torch
 
-from ._auto import gate_path, lam_grid, survival_ranking
+from ._auto import WARM_STOP, gate_path, lam_grid, survival_ranking
 from ._base import BaseL0
 from ._checks import infer_task
 from ._classifier import L0Classifier
@@ -50,18 +50,17 @@ _ESTIMATOR_PARAMS = (
 # log(lam_i / lam_{i-1}), so that a path costs about the same whatever its
 # number of points, never more than the third of max_iter that the walk of
 # lam="auto" gives a point; it stops early once its mask and expected
-# number of open gates have stood still over _WARM_STOP["check_every"]
+# number of open gates have stood still over WARM_STOP["check_every"]
 # steps, counting from the warm start. On a 30-point grid from 1e-4 to 0.5
 # with max_iter=300: 200 steps, then at most 22 a point.
 _FIRST_FRACTION = 2 / 3
 _STEPS_PER_LOG_LAM = 0.25
-_WARM_STOP = dict(check_every=5, tol=0.05, patience=1, compare_start=True)
 
 
 def path_budgets(lams, max_iter):
     """Optimizer steps allowed at each point of a walk over ``lams`` (increasing)."""
     cap = max(1, max_iter // 3)
-    floor = min(cap, 2 * _WARM_STOP["check_every"])
+    floor = min(cap, 2 * WARM_STOP["check_every"])
     budgets = [max(1, round(max_iter * _FIRST_FRACTION))]
     for prev, lam in pairwise(lams):
         if prev <= 0:
@@ -165,7 +164,7 @@ class _PathRecorder:
         points = gate_path(
             problem, gate, head, self._grid, max_iter=self.max_iter,
             stop_size=self._stop_size, budgets=path_budgets(self._grid, self.max_iter),
-            warm_stop=_WARM_STOP, **common,
+            warm_stop=WARM_STOP, **common,
         )
         self.n_iter_ = sum(pt.n_iter for pt in points)
         self.loss_curve_ = [pt.loss for pt in points]
