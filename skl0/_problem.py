@@ -23,8 +23,10 @@ import torch
 __all__ = [
     "DirectProblem",
     "GramProblem",
-    "weighted_moments",
+    "block_rows",
     "sparse_to_torch",
+    "weighted_moments",
+    "weighted_sums",
 ]
 
 # Elements per block of rows when accumulating moments and X'WX: the
@@ -32,8 +34,25 @@ __all__ = [
 _BLOCK_ELEMENTS = 1 << 22
 
 
-def _block_rows(X):
-    return max(1, _BLOCK_ELEMENTS // max(X.shape[1], 1))
+def block_rows(X, elements=_BLOCK_ELEMENTS):
+    """Rows per block so that a block of ``X`` holds about ``elements`` numbers."""
+    return max(1, elements // max(X.shape[1], 1))
+
+
+def weighted_sums(X, w):
+    """``w @ X`` and ``w @ (X * X)``, the squares formed in blocks of rows.
+
+    ``X`` is a torch tensor (with torch ``w``) or a scipy sparse matrix (with
+    numpy ``w``, numpy results); no X-sized temporary is made either way.
+    """
+    if sp.issparse(X):
+        return np.asarray(X.T @ w).ravel(), np.asarray(X.multiply(X).T @ w).ravel()
+    sq = torch.zeros(X.shape[1], device=X.device, dtype=X.dtype)
+    rows = block_rows(X)
+    for start in range(0, X.shape[0], rows):
+        Xb = X[start : start + rows]
+        sq += w[start : start + rows] @ (Xb * Xb)
+    return w @ X, sq
 
 
 def sparse_to_torch(A, device, dtype):
@@ -84,21 +103,14 @@ def weighted_moments(X, w):
     exact zeros (a weighted mean can be off by round-off).
     """
     const = constant_columns(X)
+    mean, sq = weighted_sums(X, w)
     if sp.issparse(X):
-        mean = np.asarray(X.T @ w).ravel()
-        sq = np.asarray(X.multiply(X).T @ w).ravel()
         mean, std = _finish_moments(mean, sq, X.dtype)
         if const.any():
             first = np.asarray(X[0].todense()).ravel()
             mean = np.where(const, first, mean)
             std = np.where(const, 1.0, std)
         return mean, std
-    mean = w @ X
-    sq = torch.zeros_like(mean)
-    rows = _block_rows(X)
-    for start in range(0, X.shape[0], rows):  # X * X in blocks: no copy of X
-        Xb = X[start : start + rows]
-        sq += w[start : start + rows] @ (Xb * Xb)
     var = sq - mean * mean
     std = torch.sqrt(torch.clamp(var, min=0.0))
     tiny = torch.finfo(X.dtype).eps * torch.clamp(mean.abs(), min=1.0) * 10
@@ -232,7 +244,7 @@ def _gram_blocks(X, w, Y):
     p = X.shape[1]
     G = torch.zeros(p, p, device=X.device, dtype=X.dtype)
     c = torch.zeros(p, Y.shape[1], device=X.device, dtype=X.dtype)
-    rows = _block_rows(X)
+    rows = block_rows(X)
     for start in range(0, X.shape[0], rows):
         Xb = X[start : start + rows]
         Xw = Xb * w[start : start + rows, None]

@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ._problem import weighted_sums
+
 __all__ = ["redundancy_ranking"]
 
 #: Adjusted R^2 on the chosen columns above which a column counts as a
@@ -58,18 +60,9 @@ class _GramRows:
         mean, std = _host_array(pr.mean), _host_array(pr.std)
         w = _host_array(pr.w)
         if pr.host is not None:  # scipy CSR: E_w[x] and E_w[x^2] by scipy
-            X = pr.host
-            ex = np.asarray(X.T @ w).ravel()
-            ex2 = np.asarray(X.multiply(X).T @ w).ravel()
-        else:  # dense: sums of squares in blocks of rows (no X-sized temporary)
-            X = pr.X
-            ex, ex2 = np.zeros(X.shape[1]), np.zeros(X.shape[1])
-            rows = max(1, (1 << 22) // max(X.shape[1], 1))
-            wt = pr.w
-            for start in range(0, X.shape[0], rows):
-                Xb, wb = X[start : start + rows], wt[start : start + rows]
-                ex += _host_array(wb @ Xb)
-                ex2 += _host_array(wb @ (Xb * Xb))
+            ex, ex2 = weighted_sums(pr.host, w)
+        else:  # dense: squares in blocks of rows (no X-sized temporary)
+            ex, ex2 = (_host_array(a) for a in weighted_sums(pr.X, pr.w))
         total = w.sum()
         var = ex2 - 2 * mean * ex + mean * mean * total
         return np.maximum(var, 0.0) / (std * std)

@@ -49,7 +49,13 @@ from ._compat import validate_data
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._numerics import column_scale, divide_columns, power_of_two_scale
-from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
+from ._problem import (
+    DirectProblem,
+    GramProblem,
+    block_rows,
+    sparse_to_torch,
+    weighted_moments,
+)
 from ._train import _check_finite
 from .nn import FeatureGate
 
@@ -221,7 +227,7 @@ class _Moments:
             self.x_min = np.minimum(self.x_min, X.min(axis=0).toarray().ravel())
             self.x_max = np.maximum(self.x_max, X.max(axis=0).toarray().ravel())
             return
-        rows = max(1, _BLOCK_ELEMENTS // max(X.shape[1], 1))
+        rows = block_rows(X, _BLOCK_ELEMENTS)
         for a in range(0, X.shape[0], rows):
             Xb = np.asarray(X[a : a + rows], dtype=np.float64)
             self.x_min = np.minimum(self.x_min, Xb.min(0))
