@@ -60,8 +60,9 @@ class L0Classifier(ClassifierMixin, BaseL0):
 
     def _encode_targets(self, y, sw):
         if y.ndim == 2 and y.shape[1] == 1:
-            from sklearn.exceptions import DataConversionWarning
             import warnings
+
+            from sklearn.exceptions import DataConversionWarning
 
             warnings.warn(
                 "A column-vector y was passed when a 1d array was expected; "

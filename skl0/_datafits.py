@@ -7,7 +7,6 @@ mean loss. Targets are encoded by the datafit's ``encode``.
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 
 __all__ = ["SquaredLoss", "BinaryLogLoss", "MultinomialLogLoss"]
