@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from dataclasses import dataclass
 
 import _common as C  # also puts the repository root on sys.path
@@ -109,23 +108,6 @@ def folds_of(X, seed):
     return list(KFold(5, shuffle=True, random_state=seed).split(X))
 
 
-class CpuWallTimer:
-    """Wall clock and this process's CPU time (all its threads) of a block.
-
-    On a machine shared with other jobs the wall time of a short fit swings
-    with their load (a 0.2 s fit took 0.16 to 0.36 s); the CPU time of a
-    single-threaded run (``OMP_NUM_THREADS=1``) is what the fit itself costs.
-    """
-
-    def __enter__(self):
-        self._wall, self._cpu = time.perf_counter(), time.process_time()
-        return self
-
-    def __exit__(self, *exc):
-        self.wall = time.perf_counter() - self._wall
-        self.cpu = time.process_time() - self._cpu
-
-
 def path_cost(task, grid, repeats, quiet):
     """One single fit against one path (seed 0 data), interleaved ``repeats`` times.
 
@@ -138,14 +120,14 @@ def path_cost(task, grid, repeats, quiet):
     task.single(lam=SINGLE_LAM, max_iter=20, random_state=0).fit(X, y)  # warm-up
     single, path, wall_ratio, cpu_ratio, steps = [], [], [], [], []
     for r in range(repeats):
-        with CpuWallTimer() as t_single:
+        with C.Timer() as t_single:
             task.single(lam=SINGLE_LAM, max_iter=MAX_ITER, random_state=r).fit(X, y)
-        with CpuWallTimer() as t_path:
+        with C.Timer() as t_path:
             res = l0_path(X, y, lams=grid, max_iter=MAX_ITER, random_state=r)
-        single.append(t_single.wall)
-        path.append(t_path.wall)
-        wall_ratio.append(t_path.wall / t_single.wall)
-        cpu_ratio.append(t_path.cpu / t_single.cpu)
+        single.append(t_single.seconds)
+        path.append(t_path.seconds)
+        wall_ratio.append(t_path.seconds / t_single.seconds)
+        cpu_ratio.append(t_path.cpu_seconds / t_single.cpu_seconds)
         steps.append(int(res.n_iter.sum()))
         log(f"  {task.name} path cost {r}: single {single[-1]:.2f}s, path {path[-1]:.2f}s "
             f"(wall {wall_ratio[-1]:.2f}x, CPU {cpu_ratio[-1]:.2f}x, {steps[-1]} steps; "
