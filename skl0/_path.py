@@ -100,6 +100,19 @@ class L0Path:
         The requested ``k`` of each point, for a path over ``ks``.
     feature_names : ndarray of str or None
         Column names of a DataFrame ``X``.
+
+    Examples
+    --------
+    >>> from skl0 import l0_path
+    >>> from skl0.datasets import make_sparse_regression
+    >>> X, y, coef, support = make_sparse_regression(200, 8, 2, random_state=0)
+    >>> path = l0_path(X, y, n_lams=5, max_iter=60, random_state=0)
+    >>> len(path), path.support.shape
+    (5, (5, 8))
+    >>> bool((path.n_features == path.support.sum(axis=1)).all())
+    True
+    >>> list(path.to_frame().columns)
+    ['lam', 'n_features', 'loss', 'n_iter', 'features']
     """
 
     lams: np.ndarray

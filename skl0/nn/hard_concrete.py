@@ -140,6 +140,13 @@ def prob_nonzero(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA):
     -------
     torch.Tensor
         Same shape as ``log_alpha``, differentiable.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skl0.nn import prob_nonzero
+    >>> [round(p, 4) for p in prob_nonzero(torch.tensor([-2.0, 0.0, 2.0])).tolist()]
+    [0.401, 0.8318, 0.9734]
     """
     return torch.sigmoid(log_alpha - temperature * math.log(-gamma / zeta))
 
@@ -158,6 +165,13 @@ def deterministic_gate(log_alpha, gamma=GAMMA, zeta=ZETA):
     -------
     torch.Tensor
         Values in [0, 1]; exactly 0 where the gate is closed.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skl0.nn import deterministic_gate
+    >>> deterministic_gate(torch.tensor([-5.0, 0.0, 5.0])).tolist()
+    [0.0, 0.5, 1.0]
     """
     return torch.clamp(torch.sigmoid(log_alpha) * (zeta - gamma) + gamma, 0.0, 1.0)
 
@@ -184,6 +198,18 @@ def sample_gate(
     -------
     torch.Tensor
         Gates in [0, 1] with exact zeros and ones.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skl0.nn import sample_gate
+    >>> g = torch.Generator().manual_seed(0)
+    >>> z = sample_gate(torch.zeros(4), generator=g, shape=(2, 4))  # 2 rows of 4 gates
+    >>> z.shape, bool(((z >= 0) & (z <= 1)).all())
+    (torch.Size([2, 4]), True)
+    >>> torch.equal(z, sample_gate(torch.zeros(4), generator=torch.Generator().manual_seed(0),
+    ...                            shape=(2, 4)))
+    True
     """
     shape = log_alpha.shape if shape is None else torch.Size(shape)
     u = torch.rand(

@@ -51,6 +51,19 @@ class TemperatureSchedule:
         Temperature from step ``n_steps`` on (> 0).
     n_steps : int
         Length of the annealing phase (>= 1).
+
+    Examples
+    --------
+    A cosine schedule, as a subclass:
+
+    >>> import math
+    >>> from skl0.nn import TemperatureSchedule
+    >>> class CosineTemperature(TemperatureSchedule):
+    ...     def _interpolate(self, fraction):
+    ...         return self.end + (self.start - self.end) * (1 + math.cos(math.pi * fraction)) / 2
+    >>> schedule = CosineTemperature(1.0, 0.5, n_steps=10)
+    >>> schedule(0), schedule(5), schedule(10), schedule(99)
+    (1.0, 0.75, 0.5, 0.5)
     """
 
     def __init__(self, start, end, n_steps):
