@@ -28,7 +28,7 @@ Torch, numpy and the standard library only.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -86,6 +86,11 @@ def lam_grid(n_lams=16, lam_min=1e-4, lam_max=0.5):
     return np.geomspace(lam_min, lam_max, n_lams)
 
 
+#: Sizes in a row whose polished support does not lower the best EBIC
+#: before the search over sizes stops (log losses only).
+_LOG_LOSS_PATIENCE = 2
+
+
 @dataclass
 class PathPoint:
     """One point of a gate path."""
@@ -129,6 +134,8 @@ def gate_path(
         iters = max_iter if i == 0 else max(1, max_iter // 3)
         if budgets is not None:
             iters = int(budgets[i])
+        if getattr(head, "is_linear", False):
+            iters = max_iter  # L-BFGS-B on the deterministic objective: it stops on convergence
         stop = dict(check_every=10, tol=tol)
         if i > 0 and warm_stop is not None:
             stop.update(warm_stop)
@@ -178,7 +185,7 @@ def _deviance(problem, head, loss):
     n = problem.n_samples
     if problem.datafit.supports_gram:
         with torch.no_grad():
-            if hasattr(problem, "G"):
+            if problem.kind == "gram":
                 V = head.weight
                 mse = problem.yy - 2 * (V * problem.c).sum(0) + (V * (problem.G @ V)).sum(0)
             else:
@@ -191,31 +198,82 @@ def _deviance(problem, head, loss):
 
 
 def select_by_ebic(problem, points, alpha):
-    """Refit each distinct support of a path and keep the lowest EBIC.
+    """Score the best support found at each size by EBIC and keep the lowest.
+
+    The candidates of a size ``s`` are the path's supports of that size
+    and, for squared loss, their best-subset polish (:func:`skl0._splice.splice`,
+    which only lowers the refitted RSS at the same size): EBIC charges the
+    same price to every support of one size, so the lowest-RSS support found
+    at each size is the only one it can prefer. Each candidate is refitted
+    (no shrinkage) once.
 
     Returns
     -------
     best : PathPoint
+        The path point of the chosen size, with ``support`` replaced by the
+        chosen support.
     head : LinearHead
-        The refitted head of the best point.
+        The refitted head of the chosen support.
     criteria : list of float
-        EBIC per path point.
+        EBIC per path point (of its own support).
     """
+    from ._splice import splice  # _splice imports _refit, as this module does
+
     n, p, q = problem.n_samples, problem.n_features, problem.datafit.n_outputs
     s_max = max_support_size(n, p)
     cache, criteria = {}, []
-    for pt in points:
-        key = pt.support.tobytes()
-        if pt.support.size > s_max:
-            criteria.append(math.inf)
-            continue
+
+    def score(support, head=None, loss=None):
+        key = support.tobytes()
         if key not in cache:
-            head, loss = refit_linear_head(problem, pt.support, alpha=alpha)
-            cache[key] = (ebic(_deviance(problem, head, loss), pt.support.size, n, p, q), head)
-        criteria.append(cache[key][0])
+            if head is None:
+                head, loss = refit_linear_head(problem, support, alpha=alpha)
+            cache[key] = (ebic(_deviance(problem, head, loss), support.size, n, p, q), head, support)
+        return cache[key][0]
+
+    for pt in points:
+        criteria.append(score(pt.support) if pt.support.size <= s_max else math.inf)
     if not cache:  # every point too large: fall back to the sparsest one
         pt = min(points, key=lambda pt_: pt_.support.size)
         head, _ = refit_linear_head(problem, pt.support, alpha=alpha)
         return pt, head, criteria
-    best = int(np.argmin(criteria))
-    return points[best], cache[points[best].support.tobytes()][1], criteria
+    by_size = {}
+    for i, pt in enumerate(points):
+        if math.isfinite(criteria[i]) and (
+            pt.support.size not in by_size or criteria[i] < criteria[by_size[pt.support.size]]
+        ):
+            by_size[pt.support.size] = i
+    best = (min(criteria), int(np.argmin(criteria)), points[int(np.argmin(criteria))].support)
+    # Every size up to the largest admissible one on the path (for a log loss,
+    # until two sizes in a row fail to lower the best EBIC): a size the walk
+    # stepped over starts from the survival ranking's top features.
+    ranking = survival_ranking(points)
+    top = min(max(by_size), p - 1)
+
+    def report_point(size):  # the path's own point of this size, else the nearest sparser one
+        return by_size.get(size, min(by_size.values(), key=lambda j: (
+            points[j].support.size > size, abs(points[j].support.size - size))))
+
+    def start(size):
+        i = report_point(size)
+        return points[i].support if size in by_size else np.sort(ranking[:size])
+
+    def polish(size):
+        nonlocal best
+        support, head, loss = splice(problem, start(size), alpha=alpha)
+        support = np.asarray(support, dtype=np.int64)
+        value = score(support, head, loss)
+        if value < best[0]:
+            best = (value, report_point(size), support)
+        return value
+
+    misses, lowest = 0, math.inf
+    for size in range(1, top + 1):
+        value = polish(size)
+        misses = 0 if value < lowest else misses + 1
+        lowest = min(lowest, value)
+        if not problem.datafit.supports_gram and misses >= _LOG_LOSS_PATIENCE:
+            break  # a log loss's refits are L-BFGS runs: stop once EBIC has risen twice
+    value, i, support = best
+    chosen = replace(points[i], support=support)
+    return chosen, cache[support.tobytes()][1], criteria

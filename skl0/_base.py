@@ -20,6 +20,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from ._auto import WARM_STOP, gate_path, lam_grid, select_by_ebic, survival_ranking
 from ._checks import check_frame
 from ._compat import Interval, StrOptions, validate_data
+from ._engine import blas_threads
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._heads import LinearHead, MLPHead, numpy_forward
 from ._numerics import column_scale, divide_columns
@@ -258,25 +259,25 @@ class BaseL0(BaseEstimator):
             alpha=self.alpha, generator=gen, learning_rate=self.learning_rate_init,
             batch_size=batch_size,
         )
-        with progress(self.verbose, None, type(self).__name__) as bar:
+        with progress(self.verbose, None, type(self).__name__) as bar, blas_threads(problem):
             reporter = _StepReporter(bar)
             support, refitted = self._select(problem, gate, head, datafit, {**common, "report": reporter})
-        mask = torch.zeros(p, device=device, dtype=dtype)
-        mask[torch.as_tensor(support, device=device, dtype=torch.long)] = 1
-        if self.refit:
-            if refitted is not None:
-                head = refitted
-            elif head.is_linear:
-                head = refit_linear_head(problem, support, alpha=self.alpha)[0]
+            mask = torch.zeros(p, device=device, dtype=dtype)
+            mask[torch.as_tensor(support, device=device, dtype=torch.long)] = 1
+            if self.refit:
+                if refitted is not None:
+                    head = refitted
+                elif head.is_linear:
+                    head = refit_linear_head(problem, support, alpha=self.alpha)[0]
+                else:
+                    refit_nonlinear_head(
+                        problem, head, mask, max_iter=self.max_iter,
+                        learning_rate=self.learning_rate_init, alpha=self.alpha,
+                        validation=self._split(problem, gen) if self.early_stopping else None,
+                    )
+                z = mask
             else:
-                refit_nonlinear_head(
-                    problem, head, mask, max_iter=self.max_iter,
-                    learning_rate=self.learning_rate_init, alpha=self.alpha,
-                    validation=self._split(problem, gen) if self.early_stopping else None,
-                )
-            z = mask
-        else:
-            z = gate.deterministic().detach() * mask  # exact zeros off-support
+                z = gate.deterministic().detach() * mask  # exact zeros off-support
 
         self.support_ = np.zeros(p, dtype=bool)
         self.support_[support] = True
@@ -360,7 +361,7 @@ class BaseL0(BaseEstimator):
                 support = np.sort(redundancy_ranking(problem, order, self.k))
             else:
                 support = np.sort(order[: self.k])
-            if datafit.supports_gram and head.is_linear and self.refit and not self.keep_redundant:
+            if head.is_linear and self.refit and not self.keep_redundant:
                 # Best-subset polish from the gates' choice and from screening.
                 starts = [support, screening_start(problem, self.k)]
                 support, refitted, _ = splice_from_starts(problem, starts, alpha=self.alpha)

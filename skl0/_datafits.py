@@ -3,6 +3,20 @@
 Each datafit maps predictions ``pred`` of shape (n, q), encoded targets
 ``Y`` and sample weights ``w`` (normalised to sum to one) to the weighted
 mean loss. Targets are encoded by the datafit's ``encode``.
+
+For the deterministic gate objective (``_engine.py``) each datafit also
+gives its value and gradient in plain array operations (``value_grad``,
+numpy or torch through an ``ops`` namespace) and ``noise_curvature``: a
+bound ``kappa`` on half the loss's second derivative in the prediction, so
+that for gate noise of variance ``Var(f)`` around the mean prediction
+``mu``::
+
+    E[loss(f)] <= loss(mu) + kappa * Var(f)
+
+with equality for squared loss (``kappa = 1 / q``: the loss is averaged
+over outputs) and Boehning's (1992) bound for the log losses (logistic
+``loss'' <= 1/4``, so ``kappa = 1/8``; softmax Hessian
+``<= (I - 11'/K) / 2``, so ``kappa = 1/4`` summed over classes).
 """
 
 from __future__ import annotations
@@ -37,6 +51,20 @@ class SquaredLoss:
         """Per-output residual sums of squares scaled to ``n`` samples."""
         return n * (w[:, None] * (pred - Y) ** 2).sum(0)
 
+    @property
+    def noise_curvature(self):
+        return 1.0 / self.n_outputs
+
+    def targets(self, Y, ops):
+        """``Y`` as the float (n, q) array that ``value_grad`` takes."""
+        return ops.float_array(Y)
+
+    def value_grad(self, pred, Y, w, ops):
+        """Weighted mean loss and its gradient in ``pred``."""
+        r = pred - Y
+        wr = w[:, None] * r
+        return float((wr * r).sum()) / self.n_outputs, (2.0 / self.n_outputs) * wr
+
 
 class BinaryLogLoss:
     """Weighted mean logistic loss for two classes (one output logit)."""
@@ -58,6 +86,16 @@ class BinaryLogLoss:
     def deviance(self, pred, Y, w, n):
         return 2 * n * self(pred, Y, w).reshape(1)
 
+    noise_curvature = 1.0 / 8.0
+
+    def targets(self, Y, ops):
+        return ops.float_array(Y).reshape(-1)
+
+    def value_grad(self, pred, y, w, ops):
+        f = pred[:, 0]
+        loss = float((w * (ops.softplus(f) - y * f)).sum())
+        return loss, (w * (ops.sigmoid(f) - y))[:, None]
+
 
 class MultinomialLogLoss:
     """Weighted mean cross-entropy for ``n_classes`` classes (softmax)."""
@@ -76,3 +114,14 @@ class MultinomialLogLoss:
 
     def deviance(self, pred, Y, w, n):
         return 2 * n * self(pred, Y, w).reshape(1)
+
+    noise_curvature = 1.0 / 4.0
+
+    def targets(self, Y, ops):
+        """Class indices as a one-hot float (n, K) array."""
+        return ops.one_hot(Y, self.n_outputs)
+
+    def value_grad(self, pred, onehot, w, ops):
+        lse = ops.logsumexp_rows(pred)
+        loss = float((w * (lse - (pred * onehot).sum(1))).sum())
+        return loss, w[:, None] * (ops.exp(pred - lse[:, None]) - onehot)

@@ -128,6 +128,9 @@ class DirectProblem:
     column slicing, which torch's CSR tensors lack); ``None`` for dense X.
     """
 
+    #: What the gate engine reads: the rows (``_engine._RowTerm``).
+    kind = "rows"
+
     def __init__(self, X, Y, w, mean, std, datafit, host=None):
         self.X, self.Y, self.w = X, Y, w
         self.mean, self.std = mean, std
@@ -146,6 +149,37 @@ class DirectProblem:
     def sample_losses(self, head, z):
         """Unweighted task loss of every row (for validation scores)."""
         return self.datafit.pointwise(self.predict(head, z), self.Y)
+
+    def column_second_moments(self):
+        """``sum_i w_i xs_ij^2`` per standardized column (float64, cached).
+
+        1 for every non-constant column of the problem the standardization
+        was computed on, 0 for constant ones; other values on a subset of
+        the rows (a CV fold). Centred in blocks of rows in float64, so a
+        large offset does not cancel the spread.
+        """
+        cached = getattr(self, "_second_moments", None)
+        if cached is not None:
+            return cached
+        mean = self.mean.detach().double()
+        std = self.std.detach().double()
+        if self.host is not None:
+            w = self.w.detach().cpu().double().numpy()
+            X = self.host
+            m = mean.cpu().numpy()
+            s1 = np.asarray(X.T @ w).ravel()
+            s2 = np.asarray(X.multiply(X).T @ w).ravel()
+            out = torch.as_tensor(s2 - 2 * m * s1 + m * m * w.sum())
+        else:
+            out = torch.zeros_like(mean)
+            w = self.w.detach().double()
+            rows = block_rows(self.X)
+            for start in range(0, self.X.shape[0], rows):
+                Xb = self.X[start : start + rows].double() - mean
+                out += w[start : start + rows] @ (Xb * Xb)
+        out = torch.clamp(out.to(mean.device) / (std * std), min=0.0)
+        self._second_moments = out
+        return out
 
     def columns(self, cols):
         """Dense standardized columns ``cols`` (n x len(cols))."""
@@ -264,6 +298,9 @@ class GramProblem:
     ``X`` may also be a scipy sparse matrix (then the statistics are formed
     by scipy and moved to the device).
     """
+
+    #: What the gate engine reads: the statistics (``_engine._GramTerm``).
+    kind = "gram"
 
     def __init__(self, X, Y, w, mean, std, datafit):
         if sp.issparse(X):

@@ -50,7 +50,7 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None):
             with torch.no_grad():
                 return head, float(problem.loss(head, ones))
     if problem.datafit.supports_gram and idx.numel() > 0:
-        if hasattr(problem, "G"):
+        if problem.kind == "gram":
             G, c = problem.G[idx][:, idx], problem.c[idx]
         else:
             G, c = problem.column_gram(idx)

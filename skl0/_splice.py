@@ -1,12 +1,13 @@
-"""Splicing: a best-subset polish of a fixed-size support (squared loss).
+"""Splicing: a best-subset polish of a fixed-size support (any datafit).
 
 Zhu, Wen, Zhu, Zhang & Wang (2020), "A polynomial algorithm for
 best-subset selection problem", PNAS 117(52) -- the algorithm behind abess.
-For the current support ``A`` (refitted by least squares) and standardized
-columns, the *backward sacrifice* of ``j in A`` (loss increase if dropped)
-is ``beta_j^2`` and the *forward sacrifice* of ``j not in A`` (loss
-decrease if added) is ``d_j^2`` with ``d_j = x_j' W r`` the weighted
-correlation with the residual. For ``c = 1..C`` the ``c`` least useful
+For the current support ``A`` (refitted by least squares), the *backward
+sacrifice* of ``j in A`` is the loss increase if it is dropped and the
+*forward sacrifice* of ``j not in A`` the loss decrease if it is added:
+exact from the statistics of a Gram problem (:func:`_sacrifices`), and
+``beta_j^2`` and ``d_j^2`` (``d_j = x_j' W r``, the weighted correlation
+with the residual) on row problems, as abess computes them. For ``c = 1..C`` the ``c`` least useful
 active features are swapped for the ``c`` most promising inactive ones;
 the best swap that lowers the refitted loss is kept, until none does.
 
@@ -19,25 +20,54 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ._engine import data_term, default_ops
 from ._refit import refit_linear_head
 
 __all__ = ["splice", "splice_from_starts", "screening_start"]
 
+# Inactive features (the largest forward sacrifices) tried in single swaps
+# against every active one, each round.
+_SWAP_IN = 3
+
 
 def _residual_correlations(problem, head):
-    """``|d_j|^2`` summed over outputs, from the gradient of the loss in V."""
-    weight = head.weight.detach().clone().requires_grad_(True)
-    ones = torch.ones_like(problem.mean)
-    with torch.enable_grad():
-        if hasattr(problem, "G"):
-            V = weight
-            loss = (-2 * (V * problem.c).sum() + (V * (problem.G @ V)).sum())
-        else:
-            scale = ones / problem.std
-            pred = problem.X @ (scale[:, None] * weight) - (problem.mean * scale) @ weight
-            loss = (problem.w[:, None] * (pred + head.bias.detach() - problem.Y) ** 2).sum()
-        (grad,) = torch.autograd.grad(loss, weight)
-    return (grad**2).sum(1).cpu().double().numpy()
+    """``|dloss/dB_j|^2`` summed over outputs at the head's weights (any datafit).
+
+    For squared loss ``dloss/dB_j`` is ``-2 d_j / q`` with ``d_j = x_j' W r``.
+    """
+    ops = default_ops(problem)
+    term = data_term(problem, ops)
+    bias = ops.float_array(head.bias.detach()) if term.fits_intercept else 0.0
+    _, dB, _ = term.value_grad(ops.float_array(head.weight.detach()), bias)
+    return (ops.to_host(dB) ** 2).sum(1)
+
+
+def _sacrifices(problem, head, support, alpha):
+    """Backward sacrifices of ``support`` and forward sacrifices of every feature.
+
+    From the statistics of a Gram problem they are exact, with
+    ``H = G_AA + 2 alpha I`` the refit's normal matrix: dropping ``j`` raises
+    the refitted loss by ``beta_j^2 / (H^-1)_jj`` and adding ``j`` lowers it
+    by ``d_j^2 / (G_jj - G_jA H^-1 G_Aj)`` (summed over outputs). On
+    correlated columns these differ much from the orthogonal-design values
+    ``beta_j^2`` and ``d_j^2`` (which row problems use): two correlated
+    features with large opposite coefficients cost little to drop.
+    """
+    idx = torch.as_tensor(support, device=head.weight.device)
+    beta = head.weight.detach()[idx].double()
+    zeta = _residual_correlations(problem, head)
+    if problem.kind != "gram":
+        return (beta**2).sum(1).cpu().numpy(), zeta
+    G = problem.G.detach().double()
+    H = G[idx][:, idx] + 2 * alpha * torch.eye(idx.numel(), dtype=G.dtype, device=G.device)
+    Hinv = torch.linalg.inv(H)
+    back = (beta**2).sum(1) / torch.clamp(Hinv.diagonal(), min=1e-300)
+    GA = G[:, idx]
+    resid_var = G.diagonal() - ((GA @ Hinv) * GA).sum(1)
+    resid_var = torch.clamp(resid_var, min=1e-12 * float(G.diagonal().max()))
+    # _residual_correlations gives |2 d_j|^2 (the gradient of the loss); the
+    # factor 4 is the same for every feature, so it does not change the order.
+    return back.cpu().numpy(), zeta / resid_var.cpu().numpy()
 
 
 def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7):
@@ -45,7 +75,8 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7)
 
     Parameters
     ----------
-    problem : GramProblem or DirectProblem with squared loss
+    problem : GramProblem or DirectProblem (any datafit: a log loss refits
+        each candidate by L-BFGS, warm-started from the current head)
     support : array of int
     alpha : float
         Ridge penalty of the refit.
@@ -69,16 +100,21 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7)
         return support, head, loss
     C = min(k, p - k) if max_swap is None else min(max_swap, k, p - k)
     for _ in range(max_rounds):
-        beta2 = (head.weight.detach()[torch.as_tensor(support, device=head.weight.device)] ** 2)
-        xi = beta2.sum(1).cpu().double().numpy()
-        zeta = _residual_correlations(problem, head)
+        xi, zeta = _sacrifices(problem, head, support, alpha)
         zeta[support] = -np.inf
         weakest = support[np.argsort(xi, kind="stable")]
         strongest = np.argsort(-zeta, kind="stable")
         best = None
-        for c in range(1, C + 1):
-            cand = np.sort(np.concatenate([weakest[c:], strongest[:c]]))
-            h, l_ = refit_linear_head(problem, cand, alpha=alpha)
+        cands = [np.concatenate([weakest[c:], strongest[:c]]) for c in range(1, C + 1)]
+        # Single swaps of any active feature for one of the few most promising
+        # inactive ones: the exchange that the sacrifices' order misses when the
+        # feature to drop is not the weakest on its own (correlated designs).
+        n_in = _SWAP_IN if problem.kind == "gram" else 1  # row refits cost a pass each
+        for i in strongest[: min(n_in, p - k)]:
+            cands += [np.where(support == j, i, support) for j in weakest[1:]]
+        for cand in cands:
+            cand = np.sort(cand)
+            h, l_ = refit_linear_head(problem, cand, alpha=alpha, init=head)
             if l_ < loss * (1 - rtol) - 1e-12 and (best is None or l_ < best[2]):
                 best = (cand, h, l_)
         if best is None:

@@ -1,13 +1,15 @@
-"""Training core: fit gates and head for one ``lam`` or one target ``k``.
+"""Training core: fit gates and head for one ``lam``.
 
 Plain functions over torch objects (a problem, a gate, a head, a
 generator); no scikit-learn. The objective is
 
-    task loss + lam * E[number of open gates] + alpha * ||W||^2
+    task loss + lam * (number of open gates) + alpha * ||W||^2
 
-with ``E[open gates]`` from eq. 12 of Louizos et al. (2017). With a target
-``k`` the multiplier ``lam`` is adapted by dual ascent so that the expected
-number of open gates approaches ``k`` (the constrained formulation).
+Linear heads: the expectation over the gates in closed form, solved by
+L-BFGS-B (``_engine.py``, where the price of a gate is explained). MLP
+heads: Adam on sampled gates with ``E[open gates]`` from eq. 12 of
+Louizos et al. (2017). (``k`` with dual ascent on ``lam`` remains for MLP
+heads but no estimator uses it: exact ``k`` walks a ``lam`` path.)
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import math
 from dataclasses import dataclass, field
 
 import torch
+
+from ._engine import solve_gates
 
 __all__ = ["TrainResult", "train_gates", "NonFiniteLossError"]
 
@@ -31,12 +35,20 @@ class TrainResult:
     loss_curve: list = field(default_factory=list)
 
 
-def _check_finite(value, it, lam):
+_ADAM_ADVICE = (
+    "The data may hold extreme values or the step is too large: lower "
+    "learning_rate_init, or check X and y for huge magnitudes."
+)
+_ENGINE_ADVICE = (
+    "The linear head's objective has no step size to lower: X or y holds values "
+    "too large for the dtype; check them for huge magnitudes or pass dtype='float64'."
+)
+
+
+def _check_finite(value, it, lam, advice=_ADAM_ADVICE):
     if not math.isfinite(value):
         raise NonFiniteLossError(
-            f"The training loss became {value} at iteration {it} (lam={lam:g}). "
-            "The data may hold extreme values or the step is too large: lower "
-            "learning_rate_init, or check X and y for huge magnitudes."
+            f"The training loss became {value} at iteration {it} (lam={lam:g}). {advice}"
         )
 
 
@@ -59,7 +71,14 @@ def train_gates(
     callback=None,
     compare_start=False,
 ):
-    """Minimise task loss + lam * E[L0] (+ alpha * L2) by Adam, in place.
+    """Minimise task loss + lam * E[L0] (+ alpha * L2), in place.
+
+    A linear head (with ``k=None``) is solved by the deterministic gate
+    engine (:func:`skl0._engine.solve_gates`: the expected objective in
+    closed form, L-BFGS-B; ``learning_rate``, ``generator``,
+    ``batch_size``, ``check_every``, ``tol``, ``patience`` and
+    ``compare_start`` do not apply). Other heads are trained by Adam on
+    sampled gates, as below.
 
     Parameters
     ----------
@@ -101,6 +120,18 @@ def train_gates(
     -------
     TrainResult
     """
+    if getattr(head, "is_linear", False) and k is None:
+        # Linear head: the deterministic expected objective (``_engine``),
+        # by L-BFGS-B; no noise, so ``generator`` and ``batch_size`` play no
+        # part and ``learning_rate`` is not used.
+        n_iter, curve = solve_gates(
+            problem, gate, head, lam, alpha=alpha, max_iter=max_iter,
+            check=lambda value, it: _check_finite(value, it, float(lam), _ENGINE_ADVICE),
+        )
+        if callback is not None:
+            with torch.no_grad():
+                callback(n_iter, curve[-1], int(gate.mask().sum()))
+        return TrainResult(n_iter=n_iter, lam=float(lam), loss_curve=curve)
     params = [gate.log_alpha, *(p_ for p_ in head.parameters() if p_.requires_grad)]
     opt = torch.optim.Adam(params, lr=learning_rate)
     gate.train()

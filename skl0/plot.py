@@ -150,8 +150,8 @@ def plot_training_curve(estimator, ax=None):
     >>> X, y = load_diabetes(return_X_y=True)
     >>> reg = L0Regressor(lam=0.01, max_iter=40, random_state=0).fit(X, y)
     >>> ax = plot_training_curve(reg)
-    >>> len(ax.lines[0].get_xdata())
-    40
+    >>> len(ax.lines[0].get_xdata()) == reg.n_iter_  # one point per L-BFGS-B iteration
+    True
     """
     check_is_fitted(estimator, "loss_curve_")
     curve = np.asarray(estimator.loss_curve_, dtype=float).ravel()

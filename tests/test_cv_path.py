@@ -111,13 +111,13 @@ def test_path_step_budgets():
     assert path_budgets([0.0, 0.1], 60) == [40, 20]
 
 
-def test_path_points_respect_their_budget(reg):
-    from skl0._path import path_budgets
-
+def test_warm_path_points_converge_in_few_iterations(reg):
+    # Linear heads: each point is solved to convergence by L-BFGS-B from the
+    # previous one; a point where no gate moves costs a few iterations.
     X, y, _, support = reg
     grid = np.geomspace(1e-4, 0.5, 30)
     path = l0_path(X, y, lams=grid, max_iter=300, random_state=0)
-    assert np.all(path.n_iter <= np.array(path_budgets(grid, 300)))
+    assert np.all(path.n_iter <= 300)
     assert path.n_iter.sum() <= 3 * 300  # the cost target of issue 5
     assert np.any(path.n_iter[1:] < 10)  # converged warm points stop early
     assert any(set(np.flatnonzero(row)) == set(support) for row in path.support)

@@ -33,7 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 
 import skl0
 from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
-from skl0._train import NonFiniteLossError
+from skl0._train import NonFiniteLossError, _check_finite
 
 # ------------------------------------------------------------------ set-up
 FAST = dict(max_iter=20, random_state=0)
@@ -642,13 +642,47 @@ def test_device_must_be_a_string():
 @pytest.mark.parametrize("name", ALL)
 @pytest.mark.parametrize("lam", ["auto", 0.01])
 def test_divergence_raises_with_the_cause(name, lam):
-    params = dict(learning_rate_init=1e30)
+    # Adam trains MLP heads; a linear head's deterministic L-BFGS-B solve
+    # has no learning rate to blow up (next test).
+    if name.endswith("CV"):
+        pytest.skip("CV estimators have linear heads only: no step size (next test)")
+    params = dict(learning_rate_init=1e30, hidden_layer_sizes=(4,))
     if SPECS[name][2]:
         params["lam"] = lam
     elif lam != "auto":
         pytest.skip("the CV estimators choose lam")
     with pytest.raises(NonFiniteLossError, match=r"became (nan|inf).*lower learning_rate_init"):
         quiet_fit(make(name, **params), X0, target(name))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_linear_heads_ignore_the_learning_rate(name):
+    # The gate engine of linear heads is L-BFGS-B on a deterministic
+    # objective: learning_rate_init does not enter it.
+    a = quiet_fit(make(name, learning_rate_init=1e30), X0, target(name))
+    b = quiet_fit(make(name), X0, target(name))
+    np.testing.assert_array_equal(a.get_support(), b.get_support())
+
+
+def test_nonfinite_objective_of_the_gate_engine_is_detected():
+    from skl0._datafits import SquaredLoss
+    from skl0._engine import solve_gates
+    from skl0._heads import LinearHead
+    from skl0._problem import DirectProblem
+    from skl0.nn import FeatureGate
+
+    X = torch.tensor([[1.0, 2.0], [3.0, float("inf")], [0.0, 1.0]], dtype=torch.float64)
+    y = torch.zeros(3, 1, dtype=torch.float64)
+    w = torch.full((3,), 1 / 3, dtype=torch.float64)
+    mean, std = torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
+    problem = DirectProblem(X, y, w, mean, std, SquaredLoss())
+    problem._second_moments = torch.ones(2, dtype=torch.float64)
+    gate, head = FeatureGate(2).double(), LinearHead(2, 1).double()
+    with torch.no_grad():
+        head.weight.fill_(1.0)
+    with pytest.raises(NonFiniteLossError, match="became (nan|inf)"):
+        solve_gates(problem, gate, head, 0.01, alpha=0.0, max_iter=10,
+                    check=lambda v, it: _check_finite(v, it, 0.01))
 
 
 def test_nonfinite_loss_error_is_a_floating_point_error():
@@ -797,8 +831,10 @@ def test_failed_fit_leaves_a_fitted_estimator_as_it_was(name, bad):
         if not SPECS[name][2]:
             pytest.skip("no k")
         params = dict(k=5)
-    elif bad == "diverge":
-        params = dict(learning_rate_init=1e30)
+    elif bad == "diverge":  # Adam on an MLP head (linear heads have no step size)
+        if name.endswith("CV"):
+            pytest.skip("CV estimators have linear heads only")
+        params = dict(learning_rate_init=1e30, hidden_layer_sizes=(4,))
     else:
         params = dict(device="banana")
     failing = clone(est).set_params(**params)

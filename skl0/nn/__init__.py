@@ -29,6 +29,9 @@ from .hard_concrete import (
     log_alpha_for_prob,
     prob_nonzero,
     sample_gate,
+    gate_moments,
+    log_alpha_for_signal,
+    signal_fraction,
 )
 from .layers import L0Conv2d, L0Linear
 from .penalties import l0_penalty, l0l2_penalty, sparsity_report
@@ -52,6 +55,9 @@ __all__ = [
     "log_alpha_for_prob",
     "prob_nonzero",
     "sample_gate",
+    "gate_moments",
+    "signal_fraction",
+    "log_alpha_for_signal",
     "hard_concrete_gates",
     "set_generator",
     "L0Linear",
