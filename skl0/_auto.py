@@ -86,9 +86,9 @@ def lam_grid(n_lams=16, lam_min=1e-4, lam_max=0.5):
     return np.geomspace(lam_min, lam_max, n_lams)
 
 
-#: Sizes in a row whose polished support does not lower the best EBIC
-#: before the search over sizes stops (log losses only).
-_LOG_LOSS_PATIENCE = 2
+#: Sizes in a row whose polished support does not lower the lowest EBIC
+#: so far before lam="auto"'s search over sizes stops.
+_PATIENCE = 3
 
 
 @dataclass
@@ -135,7 +135,7 @@ def gate_path(
         if budgets is not None:
             iters = int(budgets[i])
         if getattr(head, "is_linear", False):
-            iters = max_iter  # L-BFGS-B on the deterministic objective: it stops on convergence
+            iters = max_iter if i == 0 else max(1, max_iter // 3)  # L-BFGS-B iterations
         stop = dict(check_every=10, tol=tol)
         if i > 0 and warm_stop is not None:
             stop.update(warm_stop)
@@ -244,9 +244,10 @@ def select_by_ebic(problem, points, alpha):
         ):
             by_size[pt.support.size] = i
     best = (min(criteria), int(np.argmin(criteria)), points[int(np.argmin(criteria))].support)
-    # Every size up to the largest admissible one on the path (for a log loss,
-    # until two sizes in a row fail to lower the best EBIC): a size the walk
-    # stepped over starts from the survival ranking's top features.
+    # Sizes 1, 2, ... up to the largest admissible one on the path, until
+    # _PATIENCE sizes in a row fail to lower the lowest EBIC of the polished
+    # supports (EBIC along the best subsets falls, then rises); a size the
+    # walk stepped over starts from the survival ranking's top features.
     ranking = survival_ranking(points)
     top = min(max(by_size), p - 1)
 
@@ -272,8 +273,8 @@ def select_by_ebic(problem, points, alpha):
         value = polish(size)
         misses = 0 if value < lowest else misses + 1
         lowest = min(lowest, value)
-        if not problem.datafit.supports_gram and misses >= _LOG_LOSS_PATIENCE:
-            break  # a log loss's refits are L-BFGS runs: stop once EBIC has risen twice
+        if misses >= _PATIENCE:
+            break
     value, i, support = best
     chosen = replace(points[i], support=support)
     return chosen, cache[support.tobytes()][1], criteria
