@@ -135,7 +135,7 @@ def gate_path(
         if budgets is not None:
             iters = int(budgets[i])
         if getattr(head, "is_linear", False):
-            iters = max_iter if i == 0 else max(1, max_iter // 3)  # L-BFGS-B iterations
+            iters = max_iter  # L-BFGS-B iterations: each point is solved to convergence
         stop = dict(check_every=10, tol=tol)
         if i > 0 and warm_stop is not None:
             stop.update(warm_stop)

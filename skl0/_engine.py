@@ -67,8 +67,8 @@ THETA_MAX = 8.0
 
 # L-BFGS-B stopping rule: projected gradient below _GTOL or relative
 # decrease of F below _FTOL (F is about 1 for the intercept-only model).
-_GTOL = 1e-5
-_FTOL = 1e-8
+_GTOL = 1e-6
+_FTOL = 1e-10
 
 
 class NumpyOps:

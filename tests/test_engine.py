@@ -1,0 +1,256 @@
+"""The gate engine of linear heads (skl0/_engine.py) and the moments it rests on.
+
+Contracts: the gate moments match Monte Carlo; the deterministic objective
+equals the Monte Carlo mean of the sampled one (squared loss) or bounds it
+(log losses); its gradient is right on numpy and torch alike; an orthogonal
+design is hard-thresholded at lam; supports do not depend on random_state;
+exact k reaches the exhaustive best subset on small data; lam="auto" finds
+the exhaustive EBIC minimum.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_diabetes
+
+from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
+from skl0._auto import ebic, ebic_gamma
+from skl0._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
+from skl0._engine import GateObjective, NumpyOps, TorchOps
+from skl0._heads import LinearHead
+from skl0._problem import DirectProblem, GramProblem, weighted_moments
+from skl0.datasets import make_sparse_regression
+from skl0.nn import (
+    gate_moments,
+    log_alpha_for_signal,
+    sample_gate,
+    signal_fraction,
+)
+
+D = torch.float64
+
+
+# ------------------------------------------------------------- gate moments
+@pytest.mark.parametrize("temperature", [0.2, 2 / 3, 1.5])
+def test_gate_moments_match_monte_carlo(temperature):
+    la = torch.tensor([-3.0, -1.0, 0.0, 1.5, 4.0], dtype=D)
+    m, s = gate_moments(la, temperature)
+    g = torch.Generator().manual_seed(0)
+    z = sample_gate(la, temperature, generator=g, shape=(400_000, 5))
+    # 400k draws of a variable in [0, 1]: standard error < 1e-3
+    np.testing.assert_allclose(z.mean(0), m, atol=4e-3)
+    np.testing.assert_allclose((z * z).mean(0), s, atol=4e-3)
+
+
+def test_gate_moments_numpy_torch_and_derivatives():
+    la = np.linspace(-6, 6, 13)
+    m, s, dm, ds = gate_moments(la, derivatives=True)
+    mt, st = gate_moments(torch.as_tensor(la))
+    np.testing.assert_allclose(m, mt.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(s, st.numpy(), rtol=1e-12)
+    eps = 1e-6
+    mp, sp_ = gate_moments(la + eps)
+    mm, sm = gate_moments(la - eps)
+    np.testing.assert_allclose(dm, (mp - mm) / (2 * eps), rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(ds, (sp_ - sm) / (2 * eps), rtol=1e-6, atol=1e-10)
+    assert np.all(s >= m * m) and np.all(s <= m + 1e-12)  # 0 <= z <= 1
+
+
+def test_signal_fraction_is_monotone_and_inverted():
+    la = np.linspace(-10, 10, 201)
+    h = signal_fraction(la)
+    assert np.all(np.diff(h) > 0) and h[0] > 0 and h[-1] <= 1
+    np.testing.assert_allclose(log_alpha_for_signal(h), la, atol=2e-3)
+
+
+# --------------------------------------------------- the objective itself
+def _problem(kind, datafit, seed=0, n=60, p=4):
+    rng = np.random.RandomState(seed)
+    X = torch.as_tensor(rng.randn(n, p) * [1.0, 2.0, 0.5, 3.0][:p] + 1.0, dtype=D)
+    w = torch.as_tensor(rng.uniform(0.5, 1.5, n), dtype=D)
+    w = w / w.sum()
+    q = datafit.n_outputs
+    if isinstance(datafit, SquaredLoss):
+        Y = torch.as_tensor(rng.randn(n, q), dtype=D)
+        Y = Y - (w[:, None] * Y).sum(0)
+    elif isinstance(datafit, BinaryLogLoss):
+        Y = torch.as_tensor(rng.randint(0, 2, n), dtype=D)
+    else:
+        Y = torch.as_tensor(rng.randint(0, q, n))
+    mean, std = weighted_moments(X, w)
+    cls = GramProblem if kind == "gram" else DirectProblem
+    return cls(X, Y, w, mean, std, datafit)
+
+
+def _state(p, q, seed=1):
+    rng = np.random.RandomState(seed)
+    theta = torch.as_tensor(rng.uniform(-2, 3, p), dtype=D)
+    W = torch.as_tensor(rng.randn(p, q), dtype=D)
+    b = torch.as_tensor(rng.randn(q) * 0.3, dtype=D)
+    return theta, W, b
+
+
+@pytest.mark.parametrize("kind", ["gram", "rows"])
+def test_expected_squared_loss_equals_the_monte_carlo_mean(kind):
+    problem = _problem(kind, SquaredLoss(2))
+    theta, W, b = _state(4, 2)
+    if kind == "gram":
+        b = torch.zeros(2, dtype=D)  # centred statistics: no intercept
+    head = LinearHead(4, 2).double()
+    with torch.no_grad():
+        head.weight.copy_(W)
+        head.bias.copy_(b)
+    z = sample_gate(theta, generator=torch.Generator().manual_seed(0), shape=(40_000, 4))
+    with torch.no_grad():
+        mc = torch.stack([problem.loss(head, zi) for zi in z[:40_000:4]])
+    obj = GateObjective(problem, lam=0.0, alpha=0.0)
+    m, _ = gate_moments(theta.numpy())
+    B = m[:, None] * W.numpy()
+    h = signal_fraction(theta.numpy())
+    value = obj(h, B, b.numpy() if kind == "rows" else 0.0)[0]
+    se = float(mc.std()) / math.sqrt(mc.numel())
+    assert abs(value - float(mc.mean())) < 4 * se
+
+
+@pytest.mark.parametrize("datafit", [BinaryLogLoss(), MultinomialLogLoss(3)])
+def test_log_loss_objective_bounds_the_monte_carlo_mean(datafit):
+    problem = _problem("rows", datafit)
+    q = datafit.n_outputs
+    theta, W, b = _state(4, q)
+    head = LinearHead(4, q).double()
+    with torch.no_grad():
+        head.weight.copy_(W)
+        head.bias.copy_(b)
+    z = sample_gate(theta, generator=torch.Generator().manual_seed(0), shape=(10_000, 4))
+    with torch.no_grad():
+        mc = torch.stack([problem.loss(head, zi) for zi in z])
+    m, _ = gate_moments(theta.numpy())
+    obj = GateObjective(problem, lam=0.0, alpha=0.0)
+    value = obj(signal_fraction(theta.numpy()), m[:, None] * W.numpy(), b.numpy())[0]
+    mean_loss = obj.term.value_grad(m[:, None] * W.numpy(), b.numpy())[0]
+    se = float(mc.std()) / math.sqrt(mc.numel())
+    assert value >= float(mc.mean()) - 4 * se  # Boehning: an upper bound
+    assert mean_loss <= float(mc.mean()) + 4 * se  # Jensen: loss of the mean is below
+    if isinstance(datafit, BinaryLogLoss):  # and not loose (kappa = 1/8 vs p(1-p)/2)
+        assert value - float(mc.mean()) < 0.5 * (value - mean_loss) + 4 * se
+
+
+@pytest.mark.parametrize("kind, datafit", [
+    ("gram", SquaredLoss(1)), ("rows", SquaredLoss(2)), ("rows", BinaryLogLoss()),
+    ("rows", MultinomialLogLoss(3)),
+])
+def test_gradient_matches_finite_differences_on_numpy_and_torch(kind, datafit):
+    problem = _problem(kind, datafit)
+    p, q = 4, datafit.n_outputs
+    rng = np.random.RandomState(3)
+    size = p + p * q + (q if kind == "rows" else 0)
+    x = rng.randn(size) * 0.5
+    x[:p] = rng.uniform(0.2, 0.9, p)  # h in (0, 1)
+    results = []
+    for ops in (NumpyOps(), TorchOps("cpu")):
+        obj = GateObjective(problem, lam=0.03, alpha=0.01, ops=ops)
+        value, grad = obj.host_fun(x)
+        results.append((value, grad))
+        eps = 1e-6
+        fd = np.array([
+            (obj.host_fun(x + eps * e)[0] - obj.host_fun(x - eps * e)[0]) / (2 * eps)
+            for e in np.eye(size)
+        ])
+        np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-12)
+
+
+def test_orthogonal_design_is_hard_thresholded_at_lam():
+    # Orthonormal centred columns: the gate price lam * h makes each gate's
+    # objective (lam - c_j^2) h_j, so a gate is open exactly when c_j^2 > lam.
+    rng = np.random.RandomState(0)
+    n, p = 400, 6
+    Q, _ = np.linalg.qr(rng.randn(n, p) - rng.randn(n, p).mean(0))
+    Q -= Q.mean(0)
+    Q, _ = np.linalg.qr(Q)
+    X = Q * math.sqrt(n)
+    y = X @ np.array([0.9, 0.6, 0.4, 0.25, 0.1, 0.0]) + rng.randn(n) * 0.5
+    yc = (y - y.mean()) / y.std()
+    c2 = (X.T @ yc / n) ** 2  # squared correlations, the loss reduction of each gate
+    for lam in (0.004, 0.02, 0.07, 0.3):
+        assert np.min(np.abs(c2 - lam)) > 0.003  # no gate at the threshold
+        est = L0Regressor(lam=lam, alpha=0.0, refit=False, dtype="float64").fit(X, y)
+        np.testing.assert_array_equal(est.support_, c2 > lam)
+
+
+# ------------------------------------------------------------ seed stability
+@pytest.mark.parametrize("make", [
+    lambda s: L0Regressor(random_state=s),
+    lambda s: L0Regressor(k=3, random_state=s),
+    lambda s: L0Classifier(random_state=s),
+    lambda s: L0FeatureSelector(k=2, random_state=s),
+])
+def test_linear_heads_do_not_depend_on_the_seed(make):
+    X, y, _, _ = make_sparse_regression(120, 12, 3, rho=0.6, random_state=5)
+    if "Classifier" in type(make(0)).__name__:
+        y = (y > np.median(y)).astype(int)
+    fits = [make(s).fit(X, y) for s in (0, 1, None)]
+    for est in fits[1:]:
+        np.testing.assert_array_equal(est.get_support(), fits[0].get_support())
+        np.testing.assert_array_equal(est.feature_importances_, fits[0].feature_importances_)
+
+
+# ---------------------------------------------------------- best subset
+def _exhaustive_rss(X, y):
+    Xc, yc = X - X.mean(0), y - y.mean()
+    G, c, yy = Xc.T @ Xc, Xc.T @ yc, yc @ yc
+    best = {0: yy}
+    for s in range(1, X.shape[1] + 1):
+        best[s] = min(yy - c[list(S)] @ np.linalg.solve(G[np.ix_(S, S)], c[list(S)])
+                      for S in itertools.combinations(range(X.shape[1]), s))
+    return best
+
+
+def _rss(X, y, mask):
+    Xc, yc = X - X.mean(0), y - y.mean()
+    S = np.flatnonzero(mask)
+    r = yc - Xc[:, S] @ np.linalg.lstsq(Xc[:, S], yc, rcond=None)[0] if S.size else yc
+    return r @ r
+
+
+@pytest.mark.parametrize("data", ["diabetes", "correlated"])
+def test_exact_k_reaches_the_exhaustive_best_subset(data):
+    if data == "diabetes":
+        X, y = load_diabetes(return_X_y=True)
+    else:
+        X, y, _, _ = make_sparse_regression(150, 9, 4, rho=0.8, random_state=7)
+    best = _exhaustive_rss(X, y)
+    p = X.shape[1]
+    hits = [_rss(X, y, L0Regressor(k=k).fit(X, y).support_) <= best[k] * (1 + 1e-6)
+            for k in range(1, p)]
+    assert sum(hits) >= math.ceil(0.9 * (p - 1)), hits
+
+
+def test_auto_reaches_the_exhaustive_ebic_minimum_on_diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    n, p = X.shape
+    best = _exhaustive_rss(X, y)
+    g = ebic_gamma(n, p)
+    lowest = min(ebic(n * math.log(best[s] / n), s, n, p, 1, g) for s in range(p + 1))
+    mask = L0Regressor().fit(X, y).support_
+    value = ebic(n * math.log(_rss(X, y, mask) / n), int(mask.sum()), n, p, 1, g)
+    assert value - lowest < 0.5
+
+
+# -------------------------------------------------------------- import cost
+def test_a_linear_fit_imports_no_optimizer_machinery():
+    code = (
+        "import sys; from sklearn.datasets import load_diabetes; from skl0 import L0Regressor\n"
+        "X, y = load_diabetes(return_X_y=True); L0Regressor(k=3).fit(X, y)\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
