@@ -39,6 +39,7 @@ __all__ = [
     "Selection",
     "MethodResult",
     "summarize",
+    "splice_only_support",
 ]
 
 
@@ -289,3 +290,39 @@ def summarize(results, score_name, n_seeds):
             row_notes(r, n_seeds),
         ])
     return markdown_table(headers, rows, align="lrrrrrrl")
+
+
+# --------------------------------------------------------------------------- ablation
+
+
+def splice_only_support(X, y, k, task):
+    """skl0's best-subset polish alone: abess's screening start, then splicing.
+
+    The ablation row of the gate engine: the estimator's own validation,
+    standardization and problem set-up (its ``_select`` hook is replaced so
+    that no gate is trained), then :func:`skl0._splice.splice_from_starts`
+    from the ``k`` columns most correlated with the target. Returns a
+    boolean mask.
+    """
+    from skl0 import L0Classifier, L0Regressor
+    from skl0._base import BaseL0
+    from skl0._splice import screening_start, splice_from_starts
+
+    est = (L0Regressor if task == "regression" else L0Classifier)(k=k)
+    captured = {}
+
+    def grab(self, problem, gate, head, datafit, common):
+        captured["problem"] = problem
+        return np.arange(k), None
+
+    orig = BaseL0._select
+    BaseL0._select = grab
+    try:
+        est.fit(X, y)
+    finally:
+        BaseL0._select = orig
+    problem = captured["problem"]
+    support, _, _ = splice_from_starts(problem, [screening_start(problem, k)])
+    mask = np.zeros(X.shape[1], bool)
+    mask[support] = True
+    return mask

@@ -182,9 +182,6 @@ def ebic_of(rss, s, n, p):
 
 
 def best_subset(quick):
-    from skl0._base import BaseL0
-    from skl0._splice import screening_start, splice_from_starts
-
     datasets = [("diabetes (dev)", *load_diabetes(return_X_y=True))]
     seeds = [100] if quick else [100, 101, 102, 103, 104]
     for rho in (0.5, 0.8):
@@ -192,30 +189,10 @@ def best_subset(quick):
             X, y, _, _ = make_sparse_regression(200, 14, 5, rho=rho, random_state=seed)
             datasets.append((f"toeplitz rho={rho} n=200 p=14, seed {seed}", X, y))
 
-    def splice_only(X, y, k):
-        est = L0Regressor(k=k, dtype="float64")
-        captured = {}
-
-        def grab(self, problem, gate, head, datafit, common):
-            captured["problem"] = problem
-            return np.arange(k), None
-
-        orig = BaseL0._select
-        BaseL0._select = grab
-        try:
-            est.fit(X, y)
-        finally:
-            BaseL0._select = orig
-        problem = captured["problem"]
-        support, _, _ = splice_from_starts(problem, [screening_start(problem, k)])
-        mask = np.zeros(X.shape[1], bool)
-        mask[support] = True
-        return mask
-
     methods = {
         "skl0 k (gates + polish)": lambda X, y, k: L0Regressor(k=k).fit(X, y).support_,
         "gates only (refit=False)": lambda X, y, k: L0Regressor(k=k, refit=False).fit(X, y).support_,
-        "splice only (screening start)": splice_only,
+        "splice only (screening start)": lambda X, y, k: C.splice_only_support(X, y, k, "regression"),
     }
     rows, auto_rows = [], []
     for name, X, y in datasets:

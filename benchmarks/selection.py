@@ -109,15 +109,19 @@ def _needs(module, attr=None):
     return check
 
 
-def _skl0(k_from_task):
+def _skl0(k_from_task, **params):
     def run(X, y, ctx):
         from skl0 import L0FeatureSelector
 
         k = ctx.task.k if k_from_task else None
-        sel = L0FeatureSelector(k=k, random_state=ctx.seed).fit(X, y)
+        sel = L0FeatureSelector(k=k, random_state=ctx.seed, **params).fit(X, y)
         return [C.Selection(None, np.asarray(sel.get_support(), bool))]
 
     return run
+
+
+def _skl0_splice(X, y, ctx):
+    return [C.Selection(None, C.splice_only_support(X, y, ctx.task.k, ctx.task.task))]
 
 
 def _lasso_cv(X, y, ctx):
@@ -201,6 +205,14 @@ def _methods():
                _needs("skl0", "L0FeatureSelector")),
         Method("skl0-auto", "skl0", ["skl0 (k=None, lam=auto)"], _skl0(False),
                _needs("skl0", "L0FeatureSelector")),
+        Method("skl0-gates", "skl0", ["skl0 gates only (k=true)"], _skl0(True, refit=False),
+               _needs("skl0", "L0FeatureSelector"),
+               note="skl0 gates only: refit=False, the k longest-surviving gates of the "
+                    "path, no swap search (ablation)."),
+        Method("skl0-splice", "skl0", ["skl0 splice only (k=true)"], _skl0_splice,
+               _needs("skl0", "L0FeatureSelector"),
+               note="skl0 splice only: no gates; abess's screening start (the k columns "
+                    "most correlated with the target), then skl0's swap search (ablation)."),
         Method("lasso-cv", "sklearn", ["sklearn L1-CV"], _lasso_cv, _needs("sklearn"),
                note="sklearn L1-CV: SelectFromModel(LassoCV(cv=5)) for regression, "
                     "SelectFromModel(LogisticRegressionCV(Cs=10, l1_ratios=(1,), "
@@ -262,6 +274,8 @@ def add_run_args(ap, tasks, method_keys, quick_help):
                          "default all")
     ap.add_argument("--exclude", default="", help="comma-separated keys or families to skip")
     ap.add_argument("--quiet", action="store_true", help="no per-seed progress on stderr")
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds first-seed .. first-seed+N-1 (held-out seeds: 100)")
 
 
 def print_header(title, quick, seeds, lines, skipped):
@@ -303,6 +317,7 @@ def prepare_run(ap, args, tasks, methods, first_seed=0):
     if unknown:
         ap.error(f"--tasks: unknown {unknown}; choose from {list(tasks)}")
     n_seeds = args.seeds if args.seeds is not None else (1 if args.quick else 5)
+    first_seed = getattr(args, "first_seed", first_seed) or first_seed
     seeds = list(range(first_seed, first_seed + n_seeds))
 
     def log(msg):

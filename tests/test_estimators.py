@@ -67,13 +67,35 @@ def test_regressor_recovers_known_support(sparse_reg, k):
     np.testing.assert_allclose(reg.coef_[support], coef[support], rtol=0.3)
 
 
-@pytest.mark.parametrize("k", [4, None])
-def test_classifier_recovers_known_support(sparse_clf, k):
+def test_classifier_recovers_known_support(sparse_clf):
     X, y, coef, support = sparse_clf
-    clf = L0Classifier(k=k, random_state=0).fit(X, y)
+    clf = L0Classifier(k=4, random_state=0).fit(X, y)
     np.testing.assert_array_equal(clf.get_support(indices=True), support)
     assert clf.coef_.shape == (1, X.shape[1])
     assert np.all(clf.coef_[:, ~clf.support_] == 0.0)
+
+
+def _logistic_ebic(X, y, cols, alpha=1e-4):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from skl0._auto import ebic
+
+    n, p = X.shape
+    Xs = StandardScaler().fit_transform(X)[:, cols]
+    m = LogisticRegression(C=1 / (2 * alpha * n), tol=1e-10, max_iter=10_000).fit(Xs, y)
+    nll = -np.sum(np.log(np.clip(m.predict_proba(Xs)[np.arange(n), y], 1e-300, None)))
+    return ebic(2 * nll, len(cols), n, p)
+
+
+def test_classifier_auto_keeps_the_true_support_at_its_ebic_minimum(sparse_clf):
+    # On this draw a noise column ties with the true support (EBIC 375.950
+    # against 375.957): lam="auto" must keep the true features and pick a
+    # support whose EBIC is not above the true support's.
+    X, y, coef, support = sparse_clf
+    chosen = L0Classifier(random_state=0).fit(X, y).get_support(indices=True)
+    assert set(support) <= set(chosen) and len(chosen) <= len(support) + 1
+    assert _logistic_ebic(X, y, chosen) <= _logistic_ebic(X, y, support) + 1e-3
 
 
 @pytest.mark.parametrize("k", [1, 3, 7])
