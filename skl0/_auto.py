@@ -33,6 +33,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
+from ._engine import data_term, default_ops
+from ._heads import LinearHead
 from ._refit import refit_linear_head
 from ._train import train_gates
 
@@ -89,6 +91,37 @@ def lam_grid(n_lams=16, lam_min=1e-4, lam_max=0.5):
 #: Sizes in a row whose polished support does not lower the lowest EBIC
 #: so far before lam="auto"'s search over sizes stops.
 _PATIENCE = 3
+
+
+#: The exact-k path of a linear head starts where about this many times k
+#: gates would stay open by their marginal loss reduction.
+K_START_FACTOR = 3
+
+
+def k_path_start(problem, k):
+    """First ``lam`` of an exact-``k`` path: where ~``K_START_FACTOR * k`` gates stay open.
+
+    A gate is worth keeping while its loss reduction exceeds ``lam`` (for an
+    orthogonal design exactly, see ``_engine.py``); the reduction of feature
+    ``j`` alone is ``|dloss/dB_j|^2 / (4 kappa d_j)`` at ``B = 0``. The path
+    starts at the ``K_START_FACTOR * k``-th largest of these (at least the
+    default grid's 1e-4), so its points are spent near size ``k`` instead
+    of on closing the many gates that no ranking near ``k`` needs. Returns
+    None when that is not above 1e-4.
+    """
+    from ._splice import _residual_correlations
+
+    head = LinearHead(problem.n_features, problem.datafit.n_outputs)
+    head = head.to(device=problem.mean.device, dtype=problem.mean.dtype)
+    grad2 = _residual_correlations(problem, head)
+    ops = default_ops(problem)
+    d = ops.to_host(data_term(problem, ops).d)
+    gain = np.where(d > 0, grad2 / (4 * problem.datafit.noise_curvature * np.maximum(d, 1e-300)), 0.0)
+    m = K_START_FACTOR * k
+    if m >= gain.size:
+        return None
+    lam = float(np.sort(gain)[::-1][m - 1])
+    return lam if 1e-4 < lam < 0.25 else None
 
 
 @dataclass

@@ -7,6 +7,7 @@ encoding, datafit, output transform) are small hooks in the subclasses.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -17,7 +18,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ._auto import WARM_STOP, gate_path, lam_grid, select_by_ebic, survival_ranking
+from ._auto import WARM_STOP, gate_path, k_path_start, lam_grid, select_by_ebic, survival_ranking
 from ._checks import check_frame
 from ._compat import Interval, StrOptions, validate_data
 from ._engine import blas_threads
@@ -338,18 +339,32 @@ class BaseL0(BaseEstimator):
         exact_k = self.k is not None
         if not head.is_linear and not exact_k:
             return self._select_by_validation(problem, gate, head, common, report)
-        # Exact k with a linear head: a warm point that already stands still
+        # Exact k with an MLP head: a warm point that already stands still
         # ends after 5 steps (same F1, ~30% fewer steps on the benchmark's
         # tasks); lam="auto" keeps the longer points, which EBIC scores.
         warm_stop = WARM_STOP if exact_k and head.is_linear else None
         n_lams = 16
         if exact_k:
             n_lams = _K_PATH_POINTS_LINEAR if head.is_linear else _K_PATH_POINTS_MLP
+        grid = lam_grid(n_lams=n_lams)
+        start = k_path_start(problem, self.k) if exact_k and head.is_linear else None
+        if start is not None:
+            grid = lam_grid(n_lams=n_lams, lam_min=start)
+        init = (gate.log_alpha.detach().clone(), copy.deepcopy(head.state_dict()))
         points = gate_path(
-            problem, gate, head, lam_grid(n_lams=n_lams),
+            problem, gate, head, grid,
             max_iter=self.max_iter, stop_size=self.k if exact_k else 0,
             step_callback=report, warm_stop=warm_stop, **common,
         )
+        if start is not None and points[0].support.size < self.k:
+            # The start was past the k-th gate to close: walk the whole grid.
+            with torch.no_grad():
+                gate.log_alpha.copy_(init[0])
+            head.load_state_dict(init[1])
+            points = gate_path(
+                problem, gate, head, lam_grid(n_lams=n_lams), max_iter=self.max_iter,
+                stop_size=self.k, step_callback=report, warm_stop=warm_stop, **common,
+            )
         self.n_iter_ = sum(pt.n_iter for pt in points)
         self.loss_curve_ = [pt.loss for pt in points]
         refitted = None

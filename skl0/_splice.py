@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.linalg import cho_factor, cho_solve
 
-from ._engine import data_term, default_ops
+from ._engine import NumpyOps, data_term, default_ops
 from ._refit import refit_linear_head
 
 __all__ = ["splice", "splice_from_starts", "screening_start"]
@@ -42,36 +43,73 @@ def _residual_correlations(problem, head):
     return (ops.to_host(dB) ** 2).sum(1)
 
 
-def _sacrifices(problem, head, support, alpha):
-    """Backward sacrifices of ``support`` and forward sacrifices of every feature.
+class _GramRefits:
+    """Refits and sacrifices of a Gram problem, in numpy float64.
 
-    From the statistics of a Gram problem they are exact, with
-    ``H = G_AA + 2 alpha I`` the refit's normal matrix: dropping ``j`` raises
-    the refitted loss by ``beta_j^2 / (H^-1)_jj`` and adding ``j`` lowers it
-    by ``d_j^2 / (G_jj - G_jA H^-1 G_Aj)`` (summed over outputs). On
-    correlated columns these differ much from the orthogonal-design values
-    ``beta_j^2`` and ``d_j^2`` (which row problems use): two correlated
-    features with large opposite coefficients cost little to drop.
+    With ``H = G_AA + 2 alpha I`` the refit is ``beta = H^-1 c_A`` and the
+    sacrifices are exact: dropping ``j`` raises the refitted loss by
+    ``beta_j^2 / (H^-1)_jj`` and adding ``j`` lowers it by
+    ``r_j^2 / (G_jj - G_jA H^-1 G_Aj)`` with ``r = c - G_:A beta`` (summed
+    over outputs, up to the factor ``1 / q``). On correlated columns these
+    differ much from the orthogonal-design values ``beta_j^2`` and ``r_j^2``
+    that row problems use: two correlated features with large opposite
+    coefficients cost little to drop.
     """
-    idx = torch.as_tensor(support, device=head.weight.device)
-    beta = head.weight.detach()[idx].double()
-    zeta = _residual_correlations(problem, head)
-    if problem.kind != "gram":
-        return (beta**2).sum(1).cpu().numpy(), zeta
-    G = problem.G.detach().double()
-    H = G[idx][:, idx] + 2 * alpha * torch.eye(idx.numel(), dtype=G.dtype, device=G.device)
-    Hinv = torch.linalg.inv(H)
-    back = (beta**2).sum(1) / torch.clamp(Hinv.diagonal(), min=1e-300)
-    GA = G[:, idx]
-    resid_var = G.diagonal() - ((GA @ Hinv) * GA).sum(1)
-    resid_var = torch.clamp(resid_var, min=1e-12 * float(G.diagonal().max()))
-    # _residual_correlations gives |2 d_j|^2 (the gradient of the loss); the
-    # factor 4 is the same for every feature, so it does not change the order.
-    return back.cpu().numpy(), zeta / resid_var.cpu().numpy()
+
+    def __init__(self, problem, alpha):
+        term = data_term(problem, NumpyOps())
+        self.G, self.c, self.yy, self.q = term.G, term.c, term.yy, term.q
+        self.alpha = float(alpha)
+        self.jitter = np.finfo(np.float64).eps * 10 * max(float(np.mean(term.d)), 1.0)
+
+    def fit(self, S):
+        if S.size == 0:
+            return None, self.yy / self.q
+        G_SS, c_S = self.G[np.ix_(S, S)], self.c[S]
+        H = G_SS + (2 * self.alpha + self.jitter) * np.eye(S.size)
+        factor = cho_factor(H, lower=True, check_finite=False)
+        beta = cho_solve(factor, c_S, check_finite=False)
+        loss = (self.yy - 2 * float((beta * c_S).sum()) + float((beta * (G_SS @ beta)).sum())) / self.q
+        return (beta, factor), loss
+
+    def sacrifices(self, state, S):
+        beta, factor = state
+        Hinv = cho_solve(factor, np.eye(S.size), check_finite=False)
+        back = (beta * beta).sum(1) / np.maximum(Hinv.diagonal(), 1e-300)
+        GA = self.G[:, S]
+        r = self.c - GA @ beta
+        resid = self.G.diagonal() - ((GA @ Hinv) * GA).sum(1)
+        resid = np.maximum(resid, 1e-12 * max(float(self.G.diagonal().max()), 1e-300))
+        return back, (r * r).sum(1) / resid
+
+    def head(self, problem, S, state):
+        head, _ = refit_linear_head(problem, S, alpha=self.alpha)
+        return head
+
+
+class _RowRefits:
+    """Refits (:func:`refit_linear_head`, warm-started) and approximate
+    sacrifices (``beta_j^2`` and the squared loss gradient, as abess) of a
+    row problem, any datafit."""
+
+    def __init__(self, problem, alpha):
+        self.problem, self.alpha, self.last = problem, alpha, None
+
+    def fit(self, S):
+        head, loss = refit_linear_head(self.problem, S, alpha=self.alpha, init=self.last)
+        return head, loss
+
+    def sacrifices(self, head, S):
+        self.last = head
+        beta = head.weight.detach()[torch.as_tensor(S, device=head.weight.device)].double()
+        return (beta**2).sum(1).cpu().numpy(), _residual_correlations(self.problem, head)
+
+    def head(self, problem, S, state):
+        return state
 
 
 def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7):
-    """Polish ``support`` by swaps that lower the refitted squared loss.
+    """Polish ``support`` by swaps that lower the refitted loss.
 
     Parameters
     ----------
@@ -93,14 +131,16 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7)
     head : LinearHead (refitted)
     loss : float
     """
+    gram = problem.kind == "gram"
+    refits = (_GramRefits if gram else _RowRefits)(problem, alpha)
     support = np.sort(np.asarray(support, dtype=np.int64))
-    head, loss = refit_linear_head(problem, support, alpha=alpha)
+    state, loss = refits.fit(support)
     p, k = problem.n_features, support.size
     if k == 0 or k == p:
-        return support, head, loss
+        return support, refits.head(problem, support, state), loss
     C = min(k, p - k) if max_swap is None else min(max_swap, k, p - k)
     for _ in range(max_rounds):
-        xi, zeta = _sacrifices(problem, head, support, alpha)
+        xi, zeta = refits.sacrifices(state, support)
         zeta[support] = -np.inf
         weakest = support[np.argsort(xi, kind="stable")]
         strongest = np.argsort(-zeta, kind="stable")
@@ -109,18 +149,18 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7)
         # Single swaps of any active feature for one of the few most promising
         # inactive ones: the exchange that the sacrifices' order misses when the
         # feature to drop is not the weakest on its own (correlated designs).
-        n_in = _SWAP_IN if problem.kind == "gram" else 1  # row refits cost a pass each
+        n_in = _SWAP_IN if gram else 1  # a row refit costs passes over X
         for i in strongest[: min(n_in, p - k)]:
             cands += [np.where(support == j, i, support) for j in weakest[1:]]
         for cand in cands:
             cand = np.sort(cand)
-            h, l_ = refit_linear_head(problem, cand, alpha=alpha, init=head)
+            st, l_ = refits.fit(cand)
             if l_ < loss * (1 - rtol) - 1e-12 and (best is None or l_ < best[2]):
-                best = (cand, h, l_)
+                best = (cand, st, l_)
         if best is None:
             break
-        support, head, loss = best
-    return support, head, loss
+        support, state, loss = best
+    return support, refits.head(problem, support, state), loss
 
 
 def screening_start(problem, k):
