@@ -284,9 +284,12 @@ def select_by_ebic(problem, points, alpha):
     ranking = survival_ranking(points)
     top = min(max(by_size), p - 1)
 
-    def report_point(size):  # the path's own point of this size, else the nearest sparser one
+    def report_point(size):
+        # The path's own point of this size, else the nearest denser one (whose
+        # open gates most likely include a polished support's features), so
+        # that lam_ and feature_importances_ come from that point.
         return by_size.get(size, min(by_size.values(), key=lambda j: (
-            points[j].support.size > size, abs(points[j].support.size - size))))
+            points[j].support.size < size, abs(points[j].support.size - size))))
 
     def start(size):
         i = report_point(size)

@@ -268,9 +268,12 @@ class BaseL0(BaseEstimator):
             mask = torch.zeros(p, device=device, dtype=dtype)
             mask[torch.as_tensor(support, device=device, dtype=torch.long)] = 1
             if self.refit:
-                if refitted is not None:
+                if refitted is not None and datafit.supports_gram:
                     head = refitted
                 elif head.is_linear:
+                    # A log loss's refits along the selection were warm-started
+                    # from their neighbours: the exported model is refitted
+                    # from zero, so it depends on the support alone.
                     head = refit_linear_head(problem, support, alpha=self.alpha)[0]
                 else:
                     refit_nonlinear_head(
@@ -346,26 +349,26 @@ class BaseL0(BaseEstimator):
         n_lams = 16
         if exact_k:
             n_lams = _K_PATH_POINTS_LINEAR if head.is_linear else _K_PATH_POINTS_MLP
-        grid = lam_grid(n_lams=n_lams)
         start = k_path_start(problem, self.k) if exact_k and head.is_linear else None
-        if start is not None:
-            grid = lam_grid(n_lams=n_lams, lam_min=start)
         init = (gate.log_alpha.detach().clone(), copy.deepcopy(head.state_dict()))
-        points = gate_path(
-            problem, gate, head, grid,
-            max_iter=self.max_iter, stop_size=self.k if exact_k else 0,
-            step_callback=report, warm_stop=warm_stop, **common,
-        )
-        if start is not None and points[0].support.size < self.k:
-            # The start was past the k-th gate to close: walk the whole grid.
+        n_iter = 0
+        while True:
+            grid = lam_grid(n_lams=n_lams, lam_min=start or 1e-4)
+            points = gate_path(
+                problem, gate, head, grid,
+                max_iter=self.max_iter, stop_size=self.k if exact_k else 0,
+                step_callback=report, warm_stop=warm_stop, **common,
+            )
+            n_iter += sum(pt.n_iter for pt in points)
+            if start is None or points[0].support.size >= self.k:
+                break
+            # The start was past the k-th gate to close (correlated columns
+            # share their marginal gains): start ten times lower, from scratch.
+            start = start / 10 if start / 10 > 1e-4 else None
             with torch.no_grad():
                 gate.log_alpha.copy_(init[0])
             head.load_state_dict(init[1])
-            points = gate_path(
-                problem, gate, head, lam_grid(n_lams=n_lams), max_iter=self.max_iter,
-                stop_size=self.k, step_callback=report, warm_stop=warm_stop, **common,
-            )
-        self.n_iter_ = sum(pt.n_iter for pt in points)
+        self.n_iter_ = n_iter
         self.loss_curve_ = [pt.loss for pt in points]
         refitted = None
         if exact_k:

@@ -8,18 +8,24 @@ lam : float or "auto", default="auto"
         almost everything, 1e-2 keeps features worth 1% of the variance,
         1.0 keeps none); for classification it is in nats of mean
         cross-entropy. ``"auto"`` fits a warm-started path of 16 values
-        from 1e-4 to 0.5 and keeps the support with the lowest extended BIC
-        (Chen & Chen 2008), see the user guide. With ``k`` set, a numeric
-        ``lam`` is only the starting value of the adapted multiplier.
+        from 1e-4 to 0.5 and, for every size, scores the best support found
+        (the path's, polished by a swap search) by the extended BIC (Chen &
+        Chen 2008), keeping the lowest; see the user guide. With ``k`` set,
+        ``lam`` is not used.
     k : int or None, default=None
-        Keep exactly ``k`` features. The L0 multiplier is adapted by dual
-        ascent so that the expected number of open gates approaches ``k``;
-        then the ``k`` gates most likely to be open are kept.
+        Keep exactly ``k`` features. The gates are fitted along a
+        warm-started path of increasing ``lam`` until at most ``k`` stay
+        open; the ``k`` that stay open longest are kept, and (linear heads,
+        ``refit=True``) a swap search as in abess exchanges kept and
+        dropped features while the refitted loss falls.
     max_iter : int, default=300
-        Adam steps of one fit. Under ``lam="auto"`` the first path point
-        takes ``max_iter`` steps and each warm-started point a third.
+        Linear heads: L-BFGS-B iterations per point of the ``lam`` path (a
+        point stops earlier once converged, usually after a few). MLP
+        heads: Adam steps of one fit; under ``lam="auto"`` the first path
+        point takes ``max_iter`` steps and each warm-started point a third.
     learning_rate_init : float, default=0.1
-        Adam step size for gates and head.
+        Adam step size for gates and head of an MLP head. Linear heads are
+        trained without sampling by L-BFGS-B, which has no step size.
     init_prob : float, default=0.9
         Initial probability that each gate is open, in (0, 1).
     temperature : float, default=2/3
@@ -33,15 +39,15 @@ lam : float or "auto", default="auto"
         guide's "Nonlinear heads").
     refit : bool, default=True
         Refit the head on the kept features with their gates fully open
-        (removes shrinkage). ``lam="auto"`` always refits.
+        (removes shrinkage). ``lam="auto"`` scores refitted supports either
+        way; with ``refit=False`` the exported model is the path's own head
+        behind its deterministic gates, and exact ``k`` skips the swap search.
     batch_size : int or None, default=None
-        Rows per optimizer step, drawn as shuffled epochs with the
-        estimator's generator. ``None`` uses the whole batch for a linear
-        head (best when the data fits on the device) and
-        ``min(n_samples, 512)`` rows for an MLP head, whose every step is a
-        pass over the rows (the refit always uses the whole batch). Squared
-        loss with n > p and a linear head ignores it: it trains from X'X,
-        which is already cheaper than one pass over X.
+        Rows per Adam step of an MLP head, drawn as shuffled epochs with the
+        estimator's generator; ``None`` means ``min(n_samples, 512)`` (the
+        refit always uses the whole batch). Linear heads ignore it: their
+        deterministic objective is evaluated on all rows (or on X'X for
+        squared loss with n > p).
     hidden_layer_sizes : tuple of int, default=()
         Hidden layers of an MLP head behind the gates (scikit-learn's
         ``MLPRegressor`` name). ``()`` keeps the linear head. With hidden
@@ -73,8 +79,10 @@ lam : float or "auto", default="auto"
     dtype : {"float32", "float64"}, default="float32"
         Precision of the torch computation.
     random_state : int, RandomState instance or None, default=None
-        Seeds a local ``torch.Generator`` for the gate noise; torch's global
-        RNG is never touched.
+        Seeds a local ``torch.Generator`` for the gate noise and the
+        initial weights of an MLP head; torch's global RNG is never
+        touched. Linear heads draw no random numbers: their selection is
+        the same for every seed.
     verbose : int, default=0
         0 prints nothing; 1 shows a progress bar (tqdm when installed, else
         a line every tenth of the run on stderr) with the loss and the
@@ -89,13 +97,15 @@ support_ : ndarray of shape (n_features_in,), dtype=bool
         final swap search, so a borderline feature may be kept with a low
         probability, or left out with a high one.
     lam_ : float
-        The ``lam`` in force at the end (the chosen one under ``"auto"``,
-        the adapted multiplier under ``k``).
+        The ``lam`` of the chosen path point (under ``"auto"`` and ``k``),
+        else ``lam``.
     n_iter_ : int
-        Number of optimizer steps taken.
+        Optimizer iterations taken (L-BFGS-B iterations for linear heads,
+        Adam steps for MLP heads), summed over the path.
     loss_curve_ : list of float
-        Training objective per step (under ``"auto"``: refit loss per path
-        point).
+        With a numeric ``lam``: the training objective after each
+        iteration. Under ``"auto"`` or ``k``: the training objective at each
+        path point.
     validation_scores_ : list of float
         Only with hidden layers and ``lam="auto"``: the mean held-out loss
         of each point of the gate path (see ``validation_fraction``).

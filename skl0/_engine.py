@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import math
 from contextlib import nullcontext
-from functools import lru_cache
 
 import numpy as np
 import torch
@@ -57,6 +56,7 @@ import torch.nn.functional as F
 from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize
 from scipy.special import expit, logsumexp
+from threadpoolctl import ThreadpoolController
 
 from .nn.hard_concrete import gate_moments, log_alpha_for_signal, signal_fraction
 
@@ -305,11 +305,9 @@ class GateObjective:
 _ONE_THREAD_BELOW = 1 << 22
 
 
-@lru_cache(maxsize=1)
-def _threadpool_controller():
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
+# Made on import, not in the first fit: finding the loaded BLAS libraries
+# costs ~35 ms (numpy's, scipy's and torch's are all loaded by now).
+_CONTROLLER = ThreadpoolController()
 
 
 def blas_threads(problem):
@@ -317,7 +315,7 @@ def blas_threads(problem):
     size = problem.n_features ** 2 if problem.kind == "gram" else problem.n_samples * problem.n_features
     if problem.mean.device.type != "cpu" or size >= _ONE_THREAD_BELOW:
         return nullcontext()
-    return _threadpool_controller().limit(limits=1, user_api="blas")
+    return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
 def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=None):

@@ -346,6 +346,24 @@ def log_alpha_for_signal(h, temperature=BETA, gamma=GAMMA, zeta=ZETA):
 
     Monotone interpolation in a table of 6401 points; ``h`` outside the
     table's range maps to its ends.
+
+    Parameters
+    ----------
+    h : array-like of float
+        Signal fractions in (0, 1].
+    temperature, gamma, zeta : float
+        Hard Concrete parameters.
+
+    Returns
+    -------
+    log_alpha : ndarray of float64
+
+    Examples
+    --------
+    >>> from skl0.nn import log_alpha_for_signal, signal_fraction
+    >>> la = log_alpha_for_signal([0.5, 0.9])
+    >>> [round(float(v), 3) for v in signal_fraction(la)]
+    [0.5, 0.9]
     """
     table, theta = _signal_table(float(temperature), float(gamma), float(zeta))
     return np.interp(np.asarray(h, dtype=np.float64), table, theta)
