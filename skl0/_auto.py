@@ -93,6 +93,24 @@ def lam_grid(n_lams=16, lam_min=1e-4, lam_max=0.5):
 _PATIENCE = 3
 
 
+def marginal_gains(problem):
+    """Loss reduction of each feature alone, ``|dloss/dB_j|^2 / (4 kappa d_j)`` at ``B = 0``.
+
+    Exact for squared loss (the squared correlation with the target, over
+    the number of outputs); for a log loss the reduction of one Newton step
+    under the curvature bound ``kappa``. Constant columns gain 0.
+    """
+    from ._splice import _residual_correlations
+
+    head = LinearHead(problem.n_features, problem.datafit.n_outputs)
+    head = head.to(device=problem.mean.device, dtype=problem.mean.dtype)
+    grad2 = _residual_correlations(problem, head)
+    ops = default_ops(problem)
+    d = ops.to_host(data_term(problem, ops).d)
+    kappa = problem.datafit.noise_curvature
+    return np.where(d > 0, grad2 / (4 * kappa * np.maximum(d, 1e-300)), 0.0)
+
+
 #: The exact-k path of a linear head starts where about this many times k
 #: gates would stay open by their marginal loss reduction.
 K_START_FACTOR = 3
@@ -109,14 +127,7 @@ def k_path_start(problem, k):
     of on closing the many gates that no ranking near ``k`` needs. Returns
     None when that is not above 1e-4.
     """
-    from ._splice import _residual_correlations
-
-    head = LinearHead(problem.n_features, problem.datafit.n_outputs)
-    head = head.to(device=problem.mean.device, dtype=problem.mean.dtype)
-    grad2 = _residual_correlations(problem, head)
-    ops = default_ops(problem)
-    d = ops.to_host(data_term(problem, ops).d)
-    gain = np.where(d > 0, grad2 / (4 * problem.datafit.noise_curvature * np.maximum(d, 1e-300)), 0.0)
+    gain = marginal_gains(problem)
     m = K_START_FACTOR * k
     if m >= gain.size:
         return None
@@ -253,7 +264,8 @@ def select_by_ebic(problem, points, alpha):
     from ._splice import splice  # _splice imports _refit, as this module does
 
     n, p, q = problem.n_samples, problem.n_features, problem.datafit.n_outputs
-    s_max = max_support_size(n, p)
+    p_all = problem.n_candidates  # all columns when the problem was screened
+    s_max = max_support_size(n, p_all)
     cache, criteria = {}, []
 
     def score(support, head=None, loss=None):
@@ -261,7 +273,7 @@ def select_by_ebic(problem, points, alpha):
         if key not in cache:
             if head is None:
                 head, loss = refit_linear_head(problem, support, alpha=alpha)
-            cache[key] = (ebic(_deviance(problem, head, loss), support.size, n, p, q), head, support)
+            cache[key] = (ebic(_deviance(problem, head, loss), support.size, n, p_all, q), head, support)
         return cache[key][0]
 
     for pt in points:

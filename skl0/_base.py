@@ -8,6 +8,7 @@ encoding, datafit, output transform) are small hooks in the subclasses.
 from __future__ import annotations
 
 import copy
+import math
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -18,7 +19,16 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ._auto import WARM_STOP, gate_path, k_path_start, lam_grid, select_by_ebic, survival_ranking
+from ._auto import (
+    WARM_STOP,
+    gate_path,
+    k_path_start,
+    lam_grid,
+    marginal_gains,
+    max_support_size,
+    select_by_ebic,
+    survival_ranking,
+)
 from ._checks import check_frame
 from ._compat import Interval, StrOptions, validate_data
 from ._engine import blas_threads
@@ -230,7 +240,65 @@ class BaseL0(BaseEstimator):
         # scikit-learn's convention: a weight counts as that many repetitions
         # of the sample, so the information criterion's n is the total weight.
         problem.n_samples = float(sw.sum())
+        cols = self._screened_columns(problem)
+        if cols is not None:
+            return self._fit_screened(problem, cols, datafit, gen)
         return self._fit_problem(problem, datafit, gen, mean, std)
+
+    #: Whether p > n data is screened before the gates (plain estimators;
+    #: l0_path and the CV estimators report on every column).
+    _screens = True
+
+    def _screened_columns(self, problem):
+        """Columns kept by screening (sorted), or None to use them all.
+
+        With more columns than rows, a linear head, and ``lam="auto"`` or
+        ``k``, the gates see only the ``m`` columns with the largest
+        marginal loss reduction (sure independence screening, Fan & Lv 2008;
+        abess screens the same way), ``m = max(n / log n, 2 s_max, 3 k)``
+        with ``s_max`` the largest support EBIC considers. On the screened
+        columns n > m, so squared loss trains from their X'X; the
+        information criterion still counts all p columns.
+        """
+        n, p = problem.X.shape
+        if not self._screens or p <= n or not self._is_linear() or (
+            self.k is None and self.lam != "auto"
+        ):
+            return None
+        m = max(int(n / math.log(max(n, 3))), 2 * max_support_size(problem.n_samples, p),
+                3 * (self.k or 0))
+        if m >= p:
+            return None
+        gain = marginal_gains(problem)
+        return np.sort(np.argsort(-gain, kind="stable")[:m])
+
+    def _fit_screened(self, problem, cols, datafit, gen):
+        """Fit on the screened columns, then report on all of them."""
+        p = problem.n_features
+        idx = torch.as_tensor(cols, device=problem.mean.device)
+        sub = problem.column_subset(idx)
+        if datafit.supports_gram and sub.X.shape[0] > cols.size:
+            sub = GramProblem(sub.host if sub.host is not None else sub.X, sub.Y, sub.w,
+                              sub.mean, sub.std, datafit)
+        sub.n_samples, sub.n_candidates = problem.n_samples, p
+        x_scale = self._x_scale
+        self._x_scale = None if x_scale is None else x_scale[cols]
+        try:
+            self._fit_problem(sub, datafit, gen, sub.mean, sub.std)
+        finally:
+            self._x_scale = x_scale
+        support = np.zeros(p, dtype=bool)
+        support[cols] = self.support_
+        importances = np.zeros(p)
+        importances[cols] = self.feature_importances_
+        W, b = self._layers[0]
+        W_full = np.zeros((p, W.shape[1]), dtype=W.dtype)
+        W_full[cols] = W
+        self.support_, self.feature_importances_ = support, importances
+        self._layers = [(W_full, b), *self._layers[1:]]
+        self._set_linear(W_full.T, b)
+        self.n_screened_ = int(cols.size)
+        return self
 
     def _fit_problem(self, problem, datafit, gen, mean, std):
         """Select on a built problem, refit, export; shared with ``partial_fit``."""

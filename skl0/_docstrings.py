@@ -106,6 +106,11 @@ support_ : ndarray of shape (n_features_in,), dtype=bool
         With a numeric ``lam``: the training objective after each
         iteration. Under ``"auto"`` or ``k``: the training objective at each
         path point.
+    n_screened_ : int
+        Only when X had more columns than rows (``lam="auto"`` or ``k``,
+        linear head): the number of columns kept by screening, those with
+        the largest marginal loss reduction; the gates chose among these,
+        and the information criterion counted all columns.
     validation_scores_ : list of float
         Only with hidden layers and ``lam="auto"``: the mean held-out loss
         of each point of the gate path (see ``validation_fraction``).

@@ -165,6 +165,7 @@ class _PathRecorder:
     """
 
     _grid = None
+    _screens = False  # a path reports on every column
     _stop_size = 0
     _chosen = None
     _reader = None

@@ -138,6 +138,9 @@ class DirectProblem:
         self.host = host
         self.n_features = X.shape[1]
         self.n_samples = X.shape[0]
+        #: Columns the selection chooses among (more than n_features on a
+        #: screened problem; the information criterion counts these).
+        self.n_candidates = self.n_features
 
     def predict(self, head, z):
         scale = z / self.std
@@ -231,6 +234,7 @@ class DirectProblem:
             host, X = None, self.X[:, cols]
         sub = DirectProblem(X, self.Y, self.w, self.mean[cols], self.std[cols], self.datafit, host)
         sub.n_samples = self.n_samples
+        sub.n_candidates = self.n_candidates
         return sub
 
     def subset(self, rows, renormalise=True):
@@ -323,6 +327,7 @@ class GramProblem:
         self.datafit = datafit
         self.n_features = X.shape[1]
         self.n_samples = X.shape[0]
+        self.n_candidates = self.n_features
 
     @classmethod
     def from_statistics(cls, G, c, yy, mean, std, datafit, n_samples):
@@ -337,6 +342,7 @@ class GramProblem:
         self.datafit = datafit
         self.n_features = G.shape[0]
         self.n_samples = n_samples
+        self.n_candidates = self.n_features
         return self
 
     def loss(self, head, z):

@@ -254,3 +254,28 @@ def test_a_linear_fit_imports_no_optimizer_machinery():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ------------------------------------------------------- screening (p > n)
+@pytest.mark.parametrize("k", [4, None])
+def test_wide_data_is_screened_and_reported_on_every_column(k):
+    X, y, coef, support = make_sparse_regression(120, 600, 4, snr=10, random_state=3)
+    est = L0Regressor(k=k).fit(X, y)
+    assert est.n_screened_ < 600
+    np.testing.assert_array_equal(est.get_support(indices=True), support)
+    assert est.coef_.shape == (600,) and est.feature_importances_.shape == (600,)
+    assert np.all(est.coef_[~est.support_] == 0.0)
+    np.testing.assert_allclose(est.predict(X), X @ est.coef_ + est.intercept_, rtol=1e-6, atol=1e-6)
+
+
+def test_wide_classifier_and_unscreened_paths():
+    from skl0 import l0_path
+    from skl0.datasets import make_sparse_classification
+
+    X, y, coef, support = make_sparse_classification(200, 400, 3, random_state=0)
+    clf = L0Classifier(k=3).fit(X, y)
+    assert clf.n_screened_ < 400 and clf.coef_.shape == (1, 400)
+    np.testing.assert_array_equal(clf.get_support(indices=True), support)
+    path = l0_path(X, y, n_lams=4, max_iter=50)  # a path reports on every column
+    assert path.support.shape == (4, 400)
+    assert not hasattr(L0Regressor(lam=0.01).fit(X, y.astype(float)), "n_screened_")
