@@ -309,6 +309,7 @@ def splice_only_support(X, y, k, task):
     from skl0._splice import screening_start, splice_from_starts
 
     est = (L0Regressor if task == "regression" else L0Classifier)(k=k)
+    est._screens = False  # the polish alone, on every column
     captured = {}
 
     def grab(self, problem, gate, head, datafit, common):

@@ -260,6 +260,8 @@ class BaseL0(BaseEstimator):
         columns n > m, so squared loss trains from their X'X; the
         information criterion still counts all p columns.
         """
+        if problem.kind == "gram":  # statistics exist only when n > p
+            return None
         n, p = problem.X.shape
         if not self._screens or p <= n or not self._is_linear() or (
             self.k is None and self.lam != "auto"

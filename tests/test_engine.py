@@ -279,3 +279,12 @@ def test_wide_classifier_and_unscreened_paths():
     path = l0_path(X, y, n_lams=4, max_iter=50)  # a path reports on every column
     assert path.support.shape == (4, 400)
     assert not hasattr(L0Regressor(lam=0.01).fit(X, y.astype(float)), "n_screened_")
+
+
+def test_tall_sparse_data_is_not_screened():
+    import scipy.sparse as sp
+
+    X, y, _, support = make_sparse_regression(300, 20, 3, random_state=0)
+    est = L0Regressor(k=3).fit(sp.csr_matrix(X), y)  # a Gram problem: n > p
+    assert not hasattr(est, "n_screened_")
+    np.testing.assert_array_equal(est.get_support(indices=True), support)
