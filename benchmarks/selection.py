@@ -17,9 +17,8 @@ import traceback
 from dataclasses import dataclass, replace
 from typing import Callable
 
-import numpy as np
-
 import _common as C  # also puts the repository root on sys.path
+import numpy as np
 
 from skl0.datasets import make_sparse_classification, make_sparse_regression
 

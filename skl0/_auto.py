@@ -273,7 +273,8 @@ def select_by_ebic(problem, points, alpha):
         if key not in cache:
             if head is None:
                 head, loss = refit_linear_head(problem, support, alpha=alpha)
-            cache[key] = (ebic(_deviance(problem, head, loss), support.size, n, p_all, q), head, support)
+            value = ebic(_deviance(problem, head, loss), support.size, n, p_all, q)
+            cache[key] = (value, head, support)
         return cache[key][0]
 
     for pt in points:

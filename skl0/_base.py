@@ -30,8 +30,8 @@ from ._auto import (
 )
 from ._checks import check_frame
 from ._compat import Interval, StrOptions, validate_data
-from ._engine import blas_threads
 from ._device import make_generator, resolve_device, resolve_dtype
+from ._engine import blas_threads
 from ._heads import LinearHead, MLPHead, numpy_forward
 from ._numerics import column_scale, divide_columns
 from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
@@ -341,7 +341,9 @@ class BaseL0(BaseEstimator):
         )
         with progress(self.verbose, None, type(self).__name__) as bar, blas_threads(problem):
             reporter = _StepReporter(bar)
-            support, refitted = self._select(problem, gate, head, datafit, {**common, "report": reporter})
+            support, refitted = self._select(
+                problem, gate, head, datafit, {**common, "report": reporter}
+            )
             mask = torch.zeros(p, device=device, dtype=dtype)
             mask[torch.as_tensor(support, device=device, dtype=torch.long)] = 1
             if self.refit:

@@ -60,7 +60,10 @@ from threadpoolctl import ThreadpoolController
 
 from .nn.hard_concrete import gate_moments, log_alpha_for_signal, signal_fraction
 
-__all__ = ["NumpyOps", "TorchOps", "GateObjective", "blas_threads", "data_term", "solve_gates", "THETA_MAX"]
+__all__ = [
+    "NumpyOps", "TorchOps", "GateObjective", "blas_threads", "data_term", "solve_gates",
+    "THETA_MAX",
+]
 
 #: Box of the solve, as ``log_alpha``: the bounds of ``h`` are
 #: ``h(-8) = 7.6e-4`` (closed: P(z != 0) < 2e-3) and ``h(8) = 0.9997``.
@@ -312,7 +315,8 @@ _CONTROLLER = ThreadpoolController()
 
 def blas_threads(problem):
     """One BLAS thread for a small CPU problem (a context manager), else no change."""
-    size = problem.n_features ** 2 if problem.kind == "gram" else problem.n_samples * problem.n_features
+    p = problem.n_features
+    size = p * p if problem.kind == "gram" else problem.n_samples * p
     if problem.mean.device.type != "cpu" or size >= _ONE_THREAD_BELOW:
         return nullcontext()
     return _CONTROLLER.limit(limits=1, user_api="blas")

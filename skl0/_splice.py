@@ -69,7 +69,8 @@ class _GramRefits:
         H = G_SS + (2 * self.alpha + self.jitter) * np.eye(S.size)
         factor = cho_factor(H, lower=True, check_finite=False)
         beta = cho_solve(factor, c_S, check_finite=False)
-        loss = (self.yy - 2 * float((beta * c_S).sum()) + float((beta * (G_SS @ beta)).sum())) / self.q
+        fit = 2 * float((beta * c_S).sum()) - float((beta * (G_SS @ beta)).sum())
+        loss = (self.yy - fit) / self.q
         return (beta, factor), loss
 
     def sacrifices(self, state, S):
