@@ -269,7 +269,10 @@ class BaseL0(BaseEstimator):
         """
         if problem.kind == "gram":  # statistics exist only when n > p
             return None
-        n, p = problem.X.shape
+        # n is the total sample weight (scikit-learn's frequency weights, as
+        # the information criterion counts it), so that a weighted fit and
+        # one on repeated rows screen alike.
+        n, p = int(problem.n_samples), problem.n_features
         if not self._screens or p <= n or not self._is_linear() or (
             self.k is None and self.lam != "auto"
         ):

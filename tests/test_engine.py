@@ -288,3 +288,14 @@ def test_tall_sparse_data_is_not_screened():
     est = L0Regressor(k=3).fit(sp.csr_matrix(X), y)  # a Gram problem: n > p
     assert not hasattr(est, "n_screened_")
     np.testing.assert_array_equal(est.get_support(indices=True), support)
+
+
+def test_screening_treats_weights_as_repeated_rows():
+    X, y, _, _ = make_sparse_regression(60, 150, 3, snr=10, random_state=1)
+    w = np.random.RandomState(0).randint(0, 4, 60)
+    weighted = L0Regressor(k=3, dtype="float64").fit(X, y, sample_weight=w)
+    rows = np.repeat(np.arange(60), w)
+    repeated = L0Regressor(k=3, dtype="float64").fit(X[rows], y[rows])
+    assert weighted.n_screened_ == repeated.n_screened_
+    np.testing.assert_array_equal(weighted.support_, repeated.support_)
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-7, atol=1e-9)
