@@ -159,6 +159,31 @@ def wide(quick):
     table(["p", "method", "F1", "kept", "true kept", "CPU s"], rows)
 
 
+# ---------------------------------------------------------- large logistic
+def large_logistic(quick):
+    """Logistic n=1e5, p=1e3 (float32), k=10: CPU time against abess."""
+    import abess
+
+    from skl0.datasets import make_sparse_classification
+
+    n = 20_000 if quick else 100_000
+    X, y, _, support = make_sparse_classification(n, 1000, 10, random_state=0)
+    X = X.astype(np.float32)
+    rows = []
+    for name, make in [("skl0 L0Classifier(k=10)", lambda: L0Classifier(k=10)),
+                       ("abess LogisticRegression(support_size=10)",
+                        lambda: abess.LogisticRegression(support_size=10))]:
+        log("large logistic:", name)
+        est = make()
+        t = time.process_time()
+        est.fit(X, y)
+        dt = time.process_time() - t
+        mask = np.asarray(est.coef_).reshape(-1, 1000).any(axis=0)
+        rows.append([name, f"{C.support_metrics(mask, support)['f1']:.3f}", f"{dt:.1f}"])
+    rows.append(["ratio", "", f"{float(rows[0][2]) / float(rows[1][2]):.1f}x"])
+    table([f"logistic n={n}, p=1000, k=10", "F1", "CPU s"], rows)
+
+
 # --------------------------------------------------------------- stability
 def stability(quick):
     Xd, yd = load_diabetes(return_X_y=True)
@@ -247,7 +272,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--only", default="speed,wide,stability,subset")
+    ap.add_argument("--only", default="speed,wide,stability,subset",
+                    help="tables to print; 'logistic' (n=1e5, p=1e3, ~1 min) is extra")
     args = ap.parse_args(argv)
     only = set(args.only.split(","))
     print("\n".join(C.environment_lines(("numpy", "scikit-learn", "torch", "abess"))))
@@ -256,6 +282,8 @@ def main(argv=None):
         speed(1 if args.quick else args.repeats, args.quick)
     if "wide" in only:
         wide(args.quick)
+    if "logistic" in only:
+        large_logistic(args.quick)
     if "stability" in only:
         stability(args.quick)
     if "subset" in only:
