@@ -5,8 +5,10 @@ A *gate path* fits the gates at an increasing geometric sequence of
 sparse, so that gates only close). Two rules read a path:
 
 ``lam="auto"`` (:func:`select_by_ebic`)
-    Refit the linear head on each distinct support (no shrinkage) and keep
-    the one with the lowest extended BIC of Chen & Chen (2008)::
+    For each size 1, 2, ... take the best support found (the path's own, or
+    the survival ranking's top features, polished by the swap search of
+    ``_splice.py``), refit it (no shrinkage) and keep the one with the
+    lowest extended BIC of Chen & Chen (2008)::
 
         EBIC = deviance + df * log(n) + 2 * gamma * log(C(p, s))
 
@@ -17,12 +19,13 @@ sparse, so that gates only close). Two rules read a path:
     consistency bound ``1 - 1/(2 kappa)`` for ``p = n**kappa``: plain BIC
     when p is small against n, a heavier price per feature when p is large.
 
-exact ``k`` (:func:`survival_ranking`)
-    Walk the path until at most ``k`` gates are open and keep the ``k``
-    features that stayed open longest (ties broken by the probability of
-    being open at the point where they closed).
+exact ``k`` (:func:`survival_ranking`, :func:`k_path_start`)
+    Walk the path (for a linear head from where ~3k gates stay open) until
+    at most ``k`` gates are open and keep the ``k`` features that stayed
+    open longest (ties broken by the probability of being open at the point
+    where they closed); the estimators then polish them by swaps.
 
-Torch, numpy and the standard library only.
+Torch, numpy, scipy and the standard library only.
 """
 
 from __future__ import annotations
@@ -161,7 +164,10 @@ def gate_path(
 ):
     """Fit the gates along ``lams`` (increasing), warm-starting each point.
 
-    The first point takes up to ``max_iter`` steps, each later one up to a
+    A linear head's points are each solved to convergence by the gate
+    engine (at most ``max_iter`` L-BFGS-B iterations; ``budgets`` and the
+    early-stop settings do not apply). For an MLP head (Adam on sampled
+    gates) the first point takes up to ``max_iter`` steps, each later one up to a
     third (or up to ``budgets[i]`` steps, when given); a point ends early
     once its mask and expected number of open gates stand still (``tol``,
     see :func:`train_gates`; ``warm_stop``, a dict of ``check_every``,
