@@ -222,7 +222,6 @@ class BaseL0(BaseEstimator):
         w = torch.as_tensor(w_np, device=device, dtype=dtype)
         Yt = self._target_tensor(Y, device, dtype)
         n, p = X.shape
-        q = datafit.n_outputs
         use_gram = (
             datafit.supports_gram and n > p and self._is_linear()
             and (not sp.issparse(X) or p <= _SPARSE_GRAM_MAX_FEATURES)

@@ -20,8 +20,8 @@ front of the sum is Boehning's upper bound on the expected loss (see
 
 a smooth, *deterministic* function: no noise is drawn, so the selected
 support does not depend on ``random_state``, and a quasi-Newton method
-(scipy's L-BFGS-B) needs tens of steps per path point where Adam on
-sampled gates needed hundreds.
+(scipy's L-BFGS-B) needs a few to tens of iterations per path point where
+Adam on sampled gates needed hundreds of steps.
 
 The L0 price of a gate is ``lam * h_j``, not eq. 12's ``lam * P(z_j != 0)``:
 both are 0 for a closed and 1 for an open gate, but between the two only
@@ -31,10 +31,13 @@ thresholding at ``lam`` would, with no barrier in between). With
 ``P(z != 0)`` and the exact expected loss, both ends are local minima for
 every ``lam`` between 0.46 and 3.9 times the gate's loss reduction, so a
 deterministic solver never closes a gate that the data once opened. The
-solver works in ``h`` directly (well conditioned at both ends); the gate's
-``log_alpha`` is ``h``'s inverse (:func:`skl0.nn.log_alpha_for_signal`)
-and ``W = B / E[z]``, so ``prob_open``, the eq. 13 test-time gate and the
-mask read as for any gate.
+solver works in ``h`` directly (well conditioned at both ends): jointly
+with ``V = B / h`` and ``b`` (:meth:`GateObjective.host_fun`), or, for
+Gram problems of at most 512 features, in ``h`` alone with ``B`` solved
+out (:class:`_ProfiledGram`). The gate's ``log_alpha`` is ``h``'s inverse
+(:func:`skl0.nn.log_alpha_for_signal`) and ``W = B / E[z]``, so
+``prob_open``, the eq. 13 test-time gate and the mask read as for any
+gate.
 
 The arithmetic runs on numpy/scipy in float64 when the data is on the CPU
 (``X`` itself is never copied or upcast: products are formed in ``X``'s
