@@ -61,6 +61,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, logsumexp
 from threadpoolctl import ThreadpoolController
 
+from ._heads import csr_transpose
 from .nn.hard_concrete import gate_moments, log_alpha_for_signal, signal_fraction
 
 __all__ = [
@@ -75,11 +76,12 @@ THETA_MAX = 8.0
 # L-BFGS-B stopping rule: projected gradient below _GTOL or relative
 # decrease of F below _FTOL (F is about 1 for the intercept-only model).
 _GTOL = 1e-6
+_FTOL = 1e-10
+
 # Gram problems with at most this many features are solved in h alone
 # (:class:`_ProfiledGram`, a p x p Cholesky per evaluation); larger ones
 # jointly in (h, V, b), O(p^2 q) per evaluation.
 _PROFILE_MAX_FEATURES = 512
-_FTOL = 1e-10
 
 
 class NumpyOps:
@@ -132,8 +134,8 @@ class NumpyOps:
     @staticmethod
     def data_matrix(problem):
         """X on the host: the scipy matrix behind a sparse X, else a numpy view."""
-        if getattr(problem, "host", None) is not None:
-            return problem.host.tocsr()
+        if problem.host is not None:
+            return problem.host
         return problem.X.detach().cpu().numpy()
 
 
@@ -166,13 +168,8 @@ class TorchOps:
 
     @staticmethod
     def rmatmul(X, R):
-        if X.layout == torch.sparse_csr:
-            XT = getattr(X, "_skl0_transpose", None)  # formed once, as in _heads
-            if XT is None:
-                XT = X.t().to_sparse_csr()
-                X._skl0_transpose = XT
-            return (XT @ R.to(X.dtype)).to(torch.float64)
-        return (X.t() @ R.to(X.dtype)).to(torch.float64)
+        XT = csr_transpose(X) if X.layout == torch.sparse_csr else X.t()
+        return (XT @ R.to(X.dtype)).to(torch.float64)
 
     def from_host(self, a):
         return torch.as_tensor(a, device=self.device, dtype=torch.float64)
@@ -377,14 +374,13 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
     def fun(x):
         value, grad = fun_of(x)
         if not (math.isfinite(value) and np.isfinite(grad).all()):
+            if not last and check is not None:
+                check(value if not math.isfinite(value) else math.nan, 0)  # the start
             # Let the line search back off; a non-finite solution is caught below.
             return math.inf, np.zeros_like(grad)
         last["f"] = value
         return value, grad
 
-    value0, _ = fun(x0)
-    if check is not None:
-        check(value0, 0)
     curve = []
     with blas_threads(problem):
         res = minimize(
