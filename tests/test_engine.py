@@ -299,3 +299,13 @@ def test_screening_treats_weights_as_repeated_rows():
     assert weighted.n_screened_ == repeated.n_screened_
     np.testing.assert_array_equal(weighted.support_, repeated.support_)
     np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: gate_moments(np.zeros(2), temperature=-1.0), "temperature=-1.0 is invalid"),
+    (lambda: signal_fraction(np.zeros(2), zeta=0.9), "zeta=0.9 is invalid"),
+    (lambda: log_alpha_for_signal([0.5], gamma=0.2), "gamma=0.2 is invalid"),
+])
+def test_moment_functions_reject_bad_hard_concrete_parameters(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -249,6 +249,7 @@ _N_NODES = 32
 def _quadrature(temperature, gamma, zeta, n_nodes=_N_NODES):
     """Nodes ``beta * logit((t - gamma) / (zeta - gamma))`` and the weights of
     ``int_0^1 f dt`` and ``int_0^1 2 t f dt`` (numpy float64)."""
+    check_hard_concrete_params(temperature, gamma, zeta)  # once per parameter set (cached)
     x, w = np.polynomial.legendre.leggauss(n_nodes)
     t, w = (x + 1) / 2, w / 2
     u = (t - gamma) / (zeta - gamma)
@@ -306,6 +307,7 @@ def gate_moments(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA, derivative
 
 @lru_cache(maxsize=16)
 def _signal_table(temperature, gamma, zeta):
+    check_hard_concrete_params(temperature, gamma, zeta)
     theta = np.linspace(-16.0, 16.0, 6401)
     m, s = gate_moments(theta, temperature, gamma, zeta)
     return m * m / s, theta
