@@ -309,3 +309,16 @@ def test_screening_treats_weights_as_repeated_rows():
 def test_moment_functions_reject_bad_hard_concrete_parameters(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_screened_fit_reads_a_memory_map_without_writing(tmp_path):
+    X, y, _, _ = make_sparse_regression(80, 300, 3, snr=10, random_state=0)
+    path = tmp_path / "X.dat"
+    mm = np.memmap(path, dtype=np.float64, mode="w+", shape=X.shape)
+    mm[:] = X
+    mm.flush()
+    del mm
+    Xm = np.memmap(path, dtype=np.float64, mode="r", shape=X.shape)  # read-only
+    est = L0Regressor(k=3).fit(Xm, y)
+    assert est.n_screened_ < 300
+    np.testing.assert_array_equal(np.asarray(Xm), X)
