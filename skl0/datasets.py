@@ -65,6 +65,23 @@ def make_sparse_regression(
     magnitudes uniform in ``coef_range``, and Gaussian noise whose variance
     is ``var(X @ coef) / snr``.
 
+    Parameters
+    ----------
+    n_samples : int, default=1000
+        Number of rows.
+    n_features : int, default=200
+        Number of columns.
+    n_informative : int, default=10
+        Number of columns with a non-zero coefficient.
+    rho : float, default=0.5
+        Toeplitz correlation: ``corr(x_i, x_j) = rho ** |i - j|``.
+    snr : float, default=3.0
+        Signal-to-noise ratio ``var(X @ coef) / var(noise)``; 0 gives no noise.
+    coef_range : tuple of float, default=(1.0, 3.0)
+        Range of the informative coefficients' magnitudes.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draw.
+
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
@@ -100,6 +117,21 @@ def make_sparse_classification(
     """Sparse logistic regression with correlated features and a known support.
 
     Labels are drawn from ``Bernoulli(sigmoid(X @ coef))``.
+
+    Parameters
+    ----------
+    n_samples : int, default=2000
+        Number of rows.
+    n_features : int, default=500
+        Number of columns.
+    n_informative : int, default=10
+        Number of columns with a non-zero coefficient.
+    rho : float, default=0.5
+        Toeplitz correlation: ``corr(x_i, x_j) = rho ** |i - j|``.
+    coef_range : tuple of float, default=(1.0, 3.0)
+        Range of the informative coefficients' magnitudes.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draw.
 
     Returns
     -------
