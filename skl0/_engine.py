@@ -34,7 +34,11 @@ deterministic solver never closes a gate that the data once opened. The
 solver works in ``h`` directly (well conditioned at both ends): jointly
 with ``V = B / h`` and ``b`` (:meth:`GateObjective.host_fun`), or, for
 Gram problems of at most 512 features, in ``h`` alone with ``B`` solved
-out (:class:`_ProfiledGram`). The gate's ``log_alpha`` is ``h``'s inverse
+out (:class:`_ProfiledGram`). There ``F`` is concave along each gate
+(unless ``alpha`` outweighs a column's correlation with the open ones), so
+its minima are vertices, every gate fully open or closed: an exact flip
+search over vertices (:meth:`_ProfiledGram.vertex_search`) finds one, and
+L-BFGS-B runs only where that vertex is not a KKT point. The gate's ``log_alpha`` is ``h``'s inverse
 (:func:`skl0.nn.log_alpha_for_signal`) and ``W = B / E[z]``, so
 ``prob_open``, the eq. 13 test-time gate and the mask read as for any
 gate.
@@ -56,12 +60,12 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.linalg import cho_factor, cho_solve
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeResult, minimize
 from scipy.special import expit, logsumexp
 from threadpoolctl import ThreadpoolController
 
 from ._heads import csr_transpose
+from ._linalg import cholesky, cholesky_inverse, cholesky_solve
 from .nn.hard_concrete import gate_moments, log_alpha_for_signal, signal_fraction
 
 __all__ = [
@@ -289,12 +293,19 @@ class GateObjective:
         For fixed ``V`` the objective of an orthogonal design is linear in
         ``h``, and for fixed ``h`` quadratic in ``V``: no curved valley
         between a closing gate's ``h`` and its weight, as ``(h, B)`` has
-        (``B^2 / h``).
+        (``B^2 / h``). Written without ``1 / h``: the gate term is
+        ``(kappa d_j (h_j - h_j^2) + alpha h_j^2) ||V_j||^2``, smooth down to
+        ``h_j = 0`` (a closed gate, ``B_j = 0`` exactly).
         """
         h, V, b = self.split(x)
-        value, g_h, gB, db, _ = self(h, h[:, None] * V, b)
-        g_h = g_h + (gB * V).sum(1)
-        parts = [self.ops.to_host(g_h), self.ops.to_host(h[:, None] * gB).ravel()]
+        B = h[:, None] * V
+        loss, dB, db = self.term.value_grad(B, b)
+        V2 = (V * V).sum(1)
+        coef = self.kd * (h - h * h) + self.alpha * h * h
+        value = loss + float((coef * V2).sum()) + self.lam * float(h.sum())
+        g_h = self.lam + (dB * V).sum(1) + (self.kd * (1.0 - 2.0 * h) + 2.0 * self.alpha * h) * V2
+        g_V = h[:, None] * dB + 2.0 * coef[:, None] * V
+        parts = [self.ops.to_host(g_h), self.ops.to_host(g_V).ravel()]
         if self.term.fits_intercept:
             parts.append(self.ops.to_host(db))
         return value, np.concatenate(parts)
@@ -357,10 +368,18 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
     h0 = signal_fraction(theta, *hc).clip(lo, hi)
     B0 = m[:, None] * head.weight.detach().cpu().double().numpy()
     profiled = problem.kind == "gram" and p <= _PROFILE_MAX_FEATURES
+    if profiled:
+        # h = 0 is a closed gate with B_j = 0 exactly (the profiled
+        # objective is continuous there, see _ProfiledGram), so the box
+        # reaches it and a gate closed at the previous path point restarts
+        # there: the factorisation then only spans the open gates.
+        lo = 0.0
+        h0[theta <= -THETA_MAX] = 0.0
     if problem.kind == "gram" and not B0.any():
         # A cold start opens every gate: at the small lam where a path
         # starts, the solver then only has to close gates.
         h0 = np.full(p, hi)
+    n_moves = 0
     if profiled:
         fun_of, x0 = _ProfiledGram(obj), h0
     else:
@@ -383,14 +402,28 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
 
     curve = []
     with blas_threads(problem):
-        res = minimize(
-            fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-            callback=lambda *_: curve.append(last["f"]),
-            options=dict(maxiter=int(max_iter), gtol=_GTOL, ftol=_FTOL),
-        )
+        res = None
+        if profiled:
+            # Minima lie at vertices (see _ProfiledGram.vertex_search): search
+            # them by exact flips from the rounded start; L-BFGS-B then only
+            # runs where the vertex is not a KKT point of the box (an interior
+            # h can be optimal when alpha is large).
+            try:
+                mask, n_moves = fun_of.vertex_search(h0 >= 0.5 * hi, hi)
+                x0 = np.where(mask, hi, 0.0)
+                res = _kkt_point(fun, x0, bounds)
+            except np.linalg.LinAlgError:
+                pass  # non-finite statistics: L-BFGS-B's checks report them
+        if res is None:
+            res = minimize(
+                fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                callback=lambda *_: curve.append(last["f"]),
+                options={"maxiter": int(max_iter), "gtol": _GTOL, "ftol": _FTOL},
+            )
     value = float(res.fun)
+    n_iter = int(res.nit) + n_moves
     if check is not None:
-        check(value, int(res.nit))
+        check(value, n_iter)
     if curve:
         curve[-1] = value
     else:
@@ -400,14 +433,32 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         B, b = fun_of.weights(h), None
     else:
         B, b = h[:, None] * res.x[p : p + p * q].reshape(p, q), res.x[p + p * q :]
-    theta = log_alpha_for_signal(h, *hc)
+    theta = log_alpha_for_signal(h, *hc).clip(-THETA_MAX, THETA_MAX)
     m, _ = gate_moments(theta, *hc)
     with torch.no_grad():
         gate.log_alpha.copy_(torch.as_tensor(theta, dtype=gate.log_alpha.dtype))
         head.weight.copy_(torch.as_tensor(B / m[:, None], dtype=head.weight.dtype))
         if obj.term.fits_intercept:
             head.bias.copy_(torch.as_tensor(b, dtype=head.bias.dtype))
-    return int(res.nit), curve
+    return n_iter, curve
+
+
+def _kkt_point(fun, x, bounds):
+    """``x`` as the solution when its projected gradient is below ``_GTOL``.
+
+    L-BFGS-B's own first test, without its set-up cost (a path point whose
+    vertex search already ended at a KKT point). Returns an object with
+    L-BFGS-B's result fields, or None when ``x`` is not a KKT point.
+    """
+    value, grad = fun(x)
+    if not math.isfinite(value):
+        return None
+    lo = np.array([b[0] for b in bounds], dtype=np.float64)
+    hi = np.array([b[1] for b in bounds], dtype=np.float64)
+    pg = np.where(x <= lo, np.minimum(grad, 0.0), np.where(x >= hi, np.maximum(grad, 0.0), grad))
+    if np.abs(pg).max(initial=0.0) > _GTOL:
+        return None
+    return OptimizeResult(x=x, fun=value, nit=0)
 
 
 class _ProfiledGram:
@@ -421,6 +472,15 @@ class _ProfiledGram:
     p gate coordinates only, where the weights no longer have to follow the
     closing gates (about a third of the iterations of the joint solve on
     the benchmark's small designs).
+
+    ``h_j = 0`` is allowed: as ``h_j -> 0`` the ridge grows like ``d_j / h_j``,
+    so ``B_j = h_j r_j / d_j + O(h_j^2)`` with ``r_j = c_j - (G B)_j`` the
+    residual correlation of the other columns. ``F`` is continuous there
+    with ``B_j = 0``, and the gradient's limit is
+    ``lam - ||r_j||^2 / (q d_j)``: minus the loss reduction of opening the
+    gate, the test of a screening rule. The factorisation spans the gates
+    with ``h_j > 0`` only, so a point where most gates are closed costs
+    O(s^3 + p s) for ``s`` open gates, not O(p^3).
     """
 
     def __init__(self, obj):
@@ -433,12 +493,112 @@ class _ProfiledGram:
         self.lam = obj.lam
 
     def weights(self, h):
-        A = self.G + np.diag(self.d * (1.0 / h - 1.0) + self.base)
-        return cho_solve(cho_factor(A, lower=True, check_finite=False), self.c,
-                         check_finite=False)
+        """``B`` at ``h`` (rows of closed gates, ``h_j = 0``, are 0)."""
+        B = np.zeros_like(self.c)
+        S = np.flatnonzero(h > 0)
+        if S.size:
+            hS = h[S]
+            A = self.G if S.size == h.size else self.G.take(S, 0).take(S, 1)
+            A = A + np.diag(self.d[S] * (1.0 / hS - 1.0) + self.base[S])
+            B[S] = cholesky_solve(cholesky(A), self.c[S])
+        return B
+
+    def vertex_search(self, mask, h_open, max_moves=None):
+        """Exact descent over the vertices ``h in {0, h_open}^p`` from ``mask``.
+
+        Along one gate, with the others fixed, ``F`` is
+        ``lam h_j - (R_j / q) h_j / (d_j + e_j h_j)`` (a Schur complement of
+        the ridge system), where ``e_j = q alpha - rho_j`` and ``rho_j >= 0`` is
+        the part of ``d_j`` that the other open columns explain: concave in
+        ``h_j`` unless ``rho_j < q alpha``. So the minima of ``F`` over the box
+        lie at vertices (for ``alpha = 0`` exactly), and a vertex where no
+        single flip lowers ``F`` satisfies the box's KKT conditions. Each
+        round evaluates every flip exactly: dropping open ``j`` raises the
+        loss by ``||B_j||^2 / (q (A^-1)_jj)``, adding closed ``j`` lowers it by
+        ``||r_j||^2 / (q s_j)`` (``r`` the residual correlation, ``s_j`` the
+        Schur complement of ``A`` at ``j``), against ``lam h_open`` per gate.
+        All improving flips are tried at once, then the better half of
+        them, down to the single best flip (which always improves); a batch
+        is kept only if it achieves half the decrease its flips predict one
+        by one, so a warm start a few independent flips away takes a few
+        factorisations while interacting flips are made one at a time.
+
+        Returns
+        -------
+        mask : ndarray of bool
+            Open gates of the vertex reached.
+        n_moves : int
+            Accepted moves (each one factorisation-sized step).
+        """
+        G, c, q = self.G, self.c, self.q
+        price = self.lam * h_open
+        ridge = self.d * (1.0 / h_open - 1.0) + self.base
+        a = G.diagonal() + ridge
+        mask = np.asarray(mask, dtype=bool).copy()
+        max_moves = 4 * mask.size + 10 if max_moves is None else max_moves
+
+        def factor(m):
+            S = np.flatnonzero(m)
+            if not S.size:
+                return S, None, c[:0], self.yy / q
+            A = G.take(S, 0).take(S, 1)
+            A.flat[:: S.size + 1] += ridge[S]
+            L = cholesky(A)
+            B = cholesky_solve(L, c[S])
+            return S, L, B, (self.yy - float(np.vdot(c[S], B))) / q + price * S.size
+
+        S, L, B, value = factor(mask)
+        n_moves = 0
+        while n_moves < max_moves:
+            delta = np.zeros(mask.size)
+            if S.size:
+                M = cholesky_inverse(L)
+                delta[S] = _row_sq(B) / (q * M.diagonal()) - price
+            C = np.flatnonzero(~mask & (self.d > 0))
+            if C.size:
+                if S.size:
+                    GCS = G.take(C, 0).take(S, 1)
+                    r = c[C] - GCS @ B
+                    schur = a[C] - np.einsum("ij,ij->i", GCS @ M, GCS)
+                else:
+                    r, schur = c[C], a[C]
+                schur = np.maximum(schur, 1e-12 * a[C])
+                delta[C] = price - _row_sq(r) / (q * schur)
+            tol = 1e-12 * max(abs(value), 1.0)
+            moves = np.flatnonzero(delta < -tol)
+            if not moves.size:
+                break
+            moves = moves[np.argsort(delta[moves], kind="stable")]
+            while True:
+                trial = mask.copy()
+                trial[moves] = ~trial[moves]
+                new = factor(trial)
+                # Accept a batch only if it delivers half the decrease its
+                # flips predict one by one: interacting flips (two correlated
+                # columns that each look redundant) are then taken apart.
+                if new[3] <= value + 0.5 * delta[moves].sum() or moves.size == 1:
+                    break
+                moves = moves[: moves.size // 2]
+            if not new[3] < value - tol:
+                break  # the best single flip no longer improves (round-off)
+            mask = trial
+            S, L, B, value = new
+            n_moves += 1
+        return mask, n_moves
 
     def __call__(self, h):
         B = self.weights(h)
-        value = (self.yy - float((self.c * B).sum())) / self.q + self.lam * float(h.sum())
-        grad = self.lam - self.d * (B * B).sum(1) / (self.q * h * h)
+        value = (self.yy - float(np.vdot(self.c, B))) / self.q + self.lam * float(h.sum())
+        S = h > 0
+        grad = np.full(h.shape, self.lam)
+        grad[S] -= self.d[S] * _row_sq(B[S]) / (self.q * h[S] * h[S])
+        C = ~S & (self.d > 0)
+        if C.any():
+            r = self.c[C] - (self.G @ B)[C]
+            grad[C] -= _row_sq(r) / (self.q * self.d[C])
         return value, grad
+
+
+def _row_sq(A):
+    """Squared Euclidean norm of each row of a 2-d array."""
+    return A[:, 0] * A[:, 0] if A.shape[1] == 1 else np.einsum("ij,ij->i", A, A)

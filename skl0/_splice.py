@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.linalg import cho_factor, cho_solve
 
 from ._engine import NumpyOps, data_term, default_ops
+from ._heads import LinearHead
+from ._linalg import cholesky, cholesky_inverse, cholesky_solve
 from ._refit import refit_linear_head
 
 __all__ = ["splice", "splice_from_starts", "screening_start"]
@@ -65,17 +66,18 @@ class _GramRefits:
     def fit(self, S):
         if S.size == 0:
             return None, self.yy / self.q
-        G_SS, c_S = self.G[np.ix_(S, S)], self.c[S]
-        H = G_SS + (2 * self.alpha + self.jitter) * np.eye(S.size)
-        factor = cho_factor(H, lower=True, check_finite=False)
-        beta = cho_solve(factor, c_S, check_finite=False)
-        fit = 2 * float((beta * c_S).sum()) - float((beta * (G_SS @ beta)).sum())
+        G_SS, c_S = self.G.take(S, 0).take(S, 1), self.c[S]
+        H = G_SS.copy()
+        H.flat[:: S.size + 1] += 2 * self.alpha + self.jitter
+        factor = cholesky(H)
+        beta = cholesky_solve(factor, c_S)
+        fit = 2 * float(np.vdot(beta, c_S)) - float(np.vdot(beta, G_SS @ beta))
         loss = (self.yy - fit) / self.q
         return (beta, factor), loss
 
     def sacrifices(self, state, S):
         beta, factor = state
-        Hinv = cho_solve(factor, np.eye(S.size), check_finite=False)
+        Hinv = cholesky_inverse(factor)
         back = (beta * beta).sum(1) / np.maximum(Hinv.diagonal(), 1e-300)
         GA = self.G[:, S]
         r = self.c - GA @ beta
@@ -84,7 +86,13 @@ class _GramRefits:
         return back, (r * r).sum(1) / resid
 
     def head(self, problem, S, state):
-        head, _ = refit_linear_head(problem, S, alpha=self.alpha)
+        """The refitted head of ``S`` from the refit's own ``beta``."""
+        ref = problem.mean
+        head = LinearHead(problem.n_features, self.q).to(device=ref.device, dtype=ref.dtype)
+        if S.size:
+            with torch.no_grad():
+                head.weight[torch.as_tensor(S, device=ref.device)] = torch.as_tensor(
+                    state[0], device=ref.device, dtype=ref.dtype)
         return head
 
 
@@ -166,8 +174,6 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7)
 
 def screening_start(problem, k):
     """The ``k`` features most correlated with the target (abess's start)."""
-    from ._heads import LinearHead
-
     head = LinearHead(problem.n_features, problem.datafit.n_outputs)
     head = head.to(device=problem.mean.device, dtype=problem.mean.dtype)
     corr = _residual_correlations(problem, head)

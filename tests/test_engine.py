@@ -186,6 +186,78 @@ def test_orthogonal_design_is_hard_thresholded_at_lam():
         np.testing.assert_array_equal(est.support_, c2 > lam)
 
 
+def _profiled(p=7, lam=0.02, alpha=0.0, seed=0):
+    from skl0._engine import _ProfiledGram
+
+    X, y, _, _ = make_sparse_regression(200, p, 3, rho=0.7, random_state=seed)
+    problem = _problem_from(X, y)
+    return _ProfiledGram(GateObjective(problem, lam=lam, alpha=alpha))
+
+
+def _problem_from(X, y):
+    y = (y - y.mean()) / y.std()  # centred: Gram problems have no intercept
+    Xt, yt = torch.as_tensor(X, dtype=D), torch.as_tensor(y[:, None], dtype=D)
+    w = torch.full((X.shape[0],), 1.0 / X.shape[0], dtype=D)
+    mean, std = weighted_moments(Xt, w)
+    return GramProblem(Xt, yt, w, mean, std, SquaredLoss(1))
+
+
+def test_profiled_objective_is_continuous_at_a_closed_gate():
+    # h_j -> 0 closes gate j with B_j = 0; F and dF/dh_j have the limits the
+    # active-set evaluation uses (B_j / h_j -> r_j / d_j).
+    prof = _profiled()
+    h = np.full(7, 0.8)
+    h[[1, 4]] = 0.0
+    value, grad = prof(h)
+    for eps in (1e-5, 1e-7):
+        he = h.copy()
+        he[1] = eps
+        ve, ge = prof(he)
+        assert abs(ve - value) < 50 * eps
+        assert abs(ge[1] - grad[1]) < 1e3 * eps
+        # one-sided finite difference of F at the closed gate
+        assert abs((ve - value) / eps - grad[1]) < 1e3 * eps + 1e-5
+    assert not prof.weights(h)[[1, 4]].any()
+
+
+@pytest.mark.parametrize("seed, lam", [(0, 0.02), (1, 0.005), (2, 0.05), (3, 0.01)])
+def test_vertex_search_ends_where_no_flip_lowers_the_objective(seed, lam):
+    prof = _profiled(p=8, lam=lam, seed=seed)
+    hi = float(signal_fraction(np.array([8.0]))[0])
+
+    def F(mask):
+        return prof(np.where(mask, hi, 0.0))[0]
+
+    for start in (np.ones(8, bool), np.zeros(8, bool)):
+        mask, _ = prof.vertex_search(start, hi)
+        value = F(mask)
+        assert value <= F(start) + 1e-12
+        for j in range(8):  # every single flip, evaluated by brute force
+            flipped = mask.copy()
+            flipped[j] = ~flipped[j]
+            assert F(flipped) >= value - 1e-10
+        # a flip-optimal vertex is a KKT point of the box: the projected
+        # gradient vanishes (open gates push up, closed gates push down)
+        _, grad = prof(np.where(mask, hi, 0.0))
+        assert (grad[mask] <= 1e-9).all() and (grad[~mask] >= -1e-9).all()
+
+
+def test_vertex_search_agrees_with_exhaustive_search_on_small_problems():
+    # Not a guarantee (a local search), but on these designs the flip search
+    # from all-open reaches the global vertex minimum at most lams.
+    hi = float(signal_fraction(np.array([8.0]))[0])
+    hits = total = 0
+    for seed in range(3):
+        for lam in (0.002, 0.01, 0.03, 0.1):
+            prof = _profiled(p=8, lam=lam, seed=seed)
+            masks = [np.array(m, bool) for m in itertools.product([0, 1], repeat=8)]
+            best = min(prof(np.where(m, hi, 0.0))[0] for m in masks)
+            mask, _ = prof.vertex_search(np.ones(8, bool), hi)
+            hits += prof(np.where(mask, hi, 0.0))[0] <= best + 1e-10
+            total += 1
+    assert hits >= 0.9 * total
+
+
 # ------------------------------------------------------------ seed stability
 @pytest.mark.parametrize("make", [
     lambda s: L0Regressor(random_state=s),
