@@ -299,30 +299,23 @@ def splice_only_support(X, y, k, task):
     """skl0's best-subset polish alone: abess's screening start, then splicing.
 
     The ablation row of the gate engine: the estimator's own validation,
-    standardization and problem set-up (its ``_select`` hook is replaced so
-    that no gate is trained), then :func:`skl0._splice.splice_from_starts`
-    from the ``k`` columns most correlated with the target. Returns a
-    boolean mask.
+    standardization and problem set-up (a walk over an empty grid, so that
+    no gate is trained and every column is kept), then
+    :func:`skl0._splice.splice_from_starts` from the ``k`` columns most
+    correlated with the target. Returns a boolean mask.
     """
+    import warnings
+
     from skl0 import L0Classifier, L0Regressor
-    from skl0._base import BaseL0
     from skl0._splice import screening_start, splice_from_starts
+    from skl0._walk import Walk
 
-    est = (L0Regressor if task == "regression" else L0Classifier)(k=k)
-    est._screens = False  # the polish alone, on every column
-    captured = {}
-
-    def grab(self, problem, gate, head, datafit, common):
-        captured["problem"] = problem
-        return np.arange(k), None
-
-    orig = BaseL0._select
-    BaseL0._select = grab
-    try:
-        est.fit(X, y)
-    finally:
-        BaseL0._select = orig
-    problem = captured["problem"]
+    est = (L0Regressor if task == "regression" else L0Classifier)()
+    walk = Walk(np.zeros(0), reader=lambda est, problem, gate, head, points: problem)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="No feature was selected")
+        est._fit(X, y, None, walk=walk)
+    problem = walk.result
     support, _, _ = splice_from_starts(problem, [screening_start(problem, k)])
     mask = np.zeros(X.shape[1], bool)
     mask[support] = True

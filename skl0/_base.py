@@ -40,6 +40,7 @@ from ._refit import refit_linear_head, refit_nonlinear_head
 from ._relevance import redundancy_ranking
 from ._splice import screening_start, splice_from_starts
 from ._train import train_gates
+from ._walk import run_walk
 from .nn import FeatureGate
 
 __all__ = ["BaseL0", "keep_state_on_failure"]
@@ -197,19 +198,25 @@ class BaseL0(BaseEstimator):
             )
         return X, y, sw
 
-    def _fit(self, X, y, sample_weight=None):
+    def _fit(self, X, y, sample_weight=None, walk=None):
+        """Validate, build the problem, select, refit and export.
+
+        ``walk`` (a :class:`skl0._walk.Walk`) replaces the estimator's own
+        selection by a walk over its grid whose points ``walk.reader``
+        reads (``l0_path``, the cross-validated estimators).
+        """
         with keep_state_on_failure(self):
-            self._fit_unguarded(X, y, sample_weight)
+            self._fit_unguarded(X, y, sample_weight, walk)
         vars(self).pop("_stream", None)  # fit starts afresh: partial_fit's state goes
         return self
 
-    def _fit_unguarded(self, X, y, sample_weight):
+    def _fit_unguarded(self, X, y, sample_weight, walk=None):
         X, y, sw = self._validate_fit_data(X, y, sample_weight)
         Y, datafit = self._encode_targets(y, sw)
         device = resolve_device(self.device)
-        return self._fit_on_device(X, Y, sw, datafit, device)
+        return self._fit_on_device(X, Y, sw, datafit, device, walk)
 
-    def _fit_on_device(self, X, Y, sw, datafit, device):
+    def _fit_on_device(self, X, Y, sw, datafit, device, walk=None):
         dtype = resolve_dtype(self.dtype)
         gen = make_generator(self.random_state, device)
         # Extreme columns (|x| near 1e30 or 1e-30) are divided by exact powers
@@ -241,14 +248,10 @@ class BaseL0(BaseEstimator):
         # scikit-learn's convention: a weight counts as that many repetitions
         # of the sample, so the information criterion's n is the total weight.
         problem.n_samples = float(sw.sum())
-        cols = self._screened_columns(problem)
+        cols = None if walk is not None else self._screened_columns(problem)
         if cols is not None:
             return self._fit_screened(problem, cols, datafit, gen)
-        return self._fit_problem(problem, datafit, gen, mean, std)
-
-    #: Whether p > n data is screened before the gates (plain estimators;
-    #: l0_path and the CV estimators report on every column).
-    _screens = True
+        return self._fit_problem(problem, datafit, gen, mean, std, walk)
 
     def _screened_columns(self, problem):
         """Columns kept by screening (sorted), or None to use them all.
@@ -272,7 +275,7 @@ class BaseL0(BaseEstimator):
         # the information criterion counts it), so that a weighted fit and
         # one on repeated rows screen alike.
         n, p = int(problem.n_samples), problem.n_features
-        if not self._screens or p <= n or not self._is_linear() or (
+        if p <= n or not self._is_linear() or (
             self.k is None and self.lam != "auto"
         ):
             return None
@@ -311,8 +314,12 @@ class BaseL0(BaseEstimator):
         self.n_screened_ = int(cols.size)
         return self
 
-    def _fit_problem(self, problem, datafit, gen, mean, std):
-        """Select on a built problem, refit, export; shared with ``partial_fit``."""
+    def _fit_problem(self, problem, datafit, gen, mean, std, walk=None):
+        """Select on a built problem, refit, export; shared with ``partial_fit``.
+
+        With ``walk``, the selection is :func:`skl0._walk.run_walk` over its
+        grid (no screening: a path reports on every column).
+        """
         if self.keep_redundant and self.k is None:
             warnings.warn(
                 f"keep_redundant=True has no effect with k=None (lam={self.lam!r}): it "
@@ -343,9 +350,13 @@ class BaseL0(BaseEstimator):
         )
         with progress(self.verbose, None, type(self).__name__) as bar, blas_threads(problem):
             reporter = _StepReporter(bar)
-            support, refitted = self._select(
-                problem, gate, head, datafit, {**common, "report": reporter}
-            )
+            if walk is None:
+                support, refitted = self._select(
+                    problem, gate, head, datafit, {**common, "report": reporter}
+                )
+            else:
+                support = run_walk(self, walk, problem, gate, head, {**common, "report": reporter})
+                refitted = None
             mask = torch.zeros(p, device=device, dtype=dtype)
             mask[torch.as_tensor(support, device=device, dtype=torch.long)] = 1
             if self.refit:
@@ -378,6 +389,19 @@ class BaseL0(BaseEstimator):
                 stacklevel=3,
             )
         return self
+
+    def _show_refit(self, problem, support, head):
+        """Make the estimator predict with ``head`` refitted on ``support``.
+
+        For readers of a walk that score each point's model (the folds of
+        the cross-validated estimators).
+        """
+        p = problem.n_features
+        self.support_ = np.zeros(p, dtype=bool)
+        self.support_[support] = True
+        z = torch.zeros(p, device=problem.mean.device, dtype=problem.mean.dtype)
+        z[torch.as_tensor(support, device=z.device, dtype=torch.long)] = 1
+        self._export(head, z, problem.mean, problem.std)
 
     def _is_linear(self):
         return len(tuple(self.hidden_layer_sizes)) == 0

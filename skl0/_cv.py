@@ -29,17 +29,10 @@ from ._auto import lam_grid
 from ._base import BaseL0
 from ._classifier import L0Classifier
 from ._compat import Interval, StrOptions, _fit_context
-from ._path import (
-    RefitCache,
-    _PathClassifier,
-    _PathLosses,
-    _PathRecorder,
-    _PathRegressor,
-    check_grid,
-    pad_to,
-)
+from ._path import PathReader, RefitCache, check_grid, pad_to
 from ._path_docs import fill_cv
 from ._regressor import L0Regressor
+from ._walk import Walk
 
 __all__ = ["L0RegressorCV", "L0ClassifierCV", "choose_index"]
 
@@ -99,61 +92,53 @@ class _HeldOutScores:
         return np.array(scores), np.array(sizes), sum(pt.n_iter for pt in points)
 
 
-def _fold_path(est, X, y, sw, train, test, scorer, weighted):
+def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid):
     """Walk the path on ``train`` and score it on ``test``: (scores, sizes, steps)."""
-    est._reader = _HeldOutScores(
-        X[test], y[test], sw[test] if weighted else None, scorer, len(est._grid)
-    )
+    walk = Walk(grid, reader=_HeldOutScores(
+        X[test], y[test], sw[test] if weighted else None, scorer, len(grid)
+    ))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="No feature was selected")
-        est._fit(X[train], y[train], sw[train] if weighted else None)
-    return est._path_out
+        est._fit(X[train], y[train], sw[train] if weighted else None, walk=walk)
+    return walk.result
 
 
-class _CVMixin(_PathRecorder):
+class _CVMixin:
     """``fit`` of the CV estimators; left of L0Regressor / L0Classifier.
 
     A CV estimator keeps only some of its parent's hyperparameters: ``lam``
     and ``k`` are what it chooses, and the head is the linear one, always
-    refitted (the folds score refitted linear heads). The parent's code
-    reads the others as attributes; they resolve to the parent's defaults
-    (:meth:`__getattr__`), so a hyperparameter added to the parent later
-    works here with its default until it is exposed.
+    refitted on every column (the folds score refitted linear heads). The
+    parent's fitting code reads the settings below, fixed here as class
+    attributes with the parent's defaults (tests/test_cv_path.py checks
+    that they are those defaults and that no parent hyperparameter is left
+    out). ``lam`` is not among them: the final fit is a walk over ``lams``
+    that keeps the chosen point (``lam_``).
     """
 
-    _path_class = None  # the plain estimator that walks a fold's path
+    k = None
+    refit = True
+    batch_size = None
+    hidden_layer_sizes = ()
+    activation = "relu"
+    early_stopping = False
+    validation_fraction = 0.1
+    keep_redundant = False
+
+    _fold_class = None  # the plain estimator that walks a fold's path
     _supports_partial_fit = False  # lam is chosen by refitting folds: no streaming
-
-    @classmethod
-    def _fixed_settings(cls):
-        own = inspect.signature(cls.__init__).parameters
-        parent = inspect.signature(cls._path_class.__init__).parameters
-        return {
-            name: par.default for name, par in parent.items()
-            if name != "self" and name not in own and par.default is not par.empty
-        }
-
-    def __getattr__(self, name):
-        # Called only when normal lookup fails: never for set attributes.
-        if not name.startswith("_"):
-            fixed = type(self)._fixed_settings()
-            if name in fixed:
-                return fixed[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _grid_values(self):
         if self.lams is None:
             return lam_grid(n_lams=self.n_lams)
         return check_grid(self.lams)
 
-    def _fold_estimator(self, seed, grid):
-        names = set(self._path_class().get_params())
+    def _fold_estimator(self, seed):
+        names = set(self._fold_class().get_params())
         params = {k_: v for k_, v in self.get_params(deep=False).items() if k_ in names}
-        est = self._path_class(**{**params, "random_state": seed})
-        est._grid = grid
-        return est
+        return self._fold_class(**{**params, "random_state": seed})
 
-    def _fit_unguarded(self, X, y, sample_weight):
+    def _fit_unguarded(self, X, y, sample_weight, walk=None):
         Xv, yv, sw = self._validate_fit_data(X, y, sample_weight)
         self._encode_targets(yv, sw)  # target errors before any fold runs
         grid = self._grid_values()
@@ -165,7 +150,7 @@ class _CVMixin(_PathRecorder):
         weighted = sample_weight is not None
         out = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
             delayed(_fold_path)(
-                self._fold_estimator(seed, grid), Xv, yv, sw, train, test, scorer, weighted
+                self._fold_estimator(seed), Xv, yv, sw, train, test, scorer, weighted, grid
             )
             for seed, (train, test) in zip(seeds, splits)
         )
@@ -184,14 +169,9 @@ class _CVMixin(_PathRecorder):
             self.cv_results_["mean_n_features"], len(splits), self.selection,
         )
         # The final walk on all the data, kept at the chosen point.
-        self._grid, self._chosen = grid, self.best_index_
-        self._reader = _PathLosses(len(grid))
-        try:
-            super()._fit_unguarded(X, y, sample_weight)
-            self.path_ = self._path_out
-        finally:
-            for name in ("_grid", "_chosen", "_reader", "_path_out"):
-                vars(self).pop(name, None)
+        walk = Walk(grid, chosen=self.best_index_, reader=PathReader(grid))
+        super()._fit_unguarded(X, y, sample_weight, walk)
+        self.path_ = walk.result
         self.n_features_selected_ = self.path_.n_features
         self.lam_ = float(grid[self.best_index_])
         return self
@@ -275,7 +255,7 @@ class L0RegressorCV(_CVMixin, L0Regressor):
     """
     )
 
-    _path_class = _PathRegressor
+    _fold_class = L0Regressor
 
     def __init__(
         self,
@@ -353,7 +333,7 @@ class L0ClassifierCV(_CVMixin, L0Classifier):
     """
     )
 
-    _path_class = _PathClassifier
+    _fold_class = L0Classifier
     __init__ = L0RegressorCV.__init__
 
 

@@ -19,8 +19,10 @@ lam : float or "auto", default="auto"
         ``refit=True``) a swap search as in abess exchanges kept and
         dropped features while the refitted loss falls.
     max_iter : int, default=300
-        Linear heads: L-BFGS-B iterations per point of the ``lam`` path (a
-        point stops earlier once converged, usually after a few). MLP
+        Linear heads: solver iterations per point of the ``lam`` path
+        (L-BFGS-B iterations, or flips of the exact open/closed search of
+        squared loss with more rows than columns; a point stops earlier
+        once converged, usually after a few). MLP
         heads: Adam steps of one fit; under ``lam="auto"`` the first path
         point takes ``max_iter`` steps and each warm-started point a third.
     learning_rate_init : float, default=0.1

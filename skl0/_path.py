@@ -3,29 +3,28 @@
 :func:`l0_path` is to the L0 estimators what ``lasso_path`` is to ``Lasso``:
 one warm-started walk from many features to few (:func:`skl0._auto.gate_path`),
 read off point by point. The walk runs inside an ordinary estimator fit,
-through the ``_select`` hook of :class:`skl0._base.BaseL0`, so validation,
-target encoding, standardization and the device set-up are those of
-:class:`L0Regressor` / :class:`L0Classifier`, not a copy of them. The
-cross-validated estimators (``_cv.py``) run the same walk once per fold.
+passed to it as a :class:`skl0._walk.Walk` (``est._fit(X, y, w, walk=walk)``),
+so validation, target encoding, standardization and the device set-up are
+those of :class:`L0Regressor` / :class:`L0Classifier`, not a copy of them.
+The cross-validated estimators (``_cv.py``) run the same walk once per fold.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from itertools import pairwise
 from numbers import Integral
 
 import numpy as np
 import torch
 
-from ._auto import WARM_STOP, gate_path, lam_grid, survival_ranking
+from ._auto import lam_grid, survival_ranking
 from ._base import BaseL0
 from ._checks import infer_task
 from ._classifier import L0Classifier
 from ._compat import Interval, StrOptions
 from ._refit import refit_linear_head
 from ._regressor import L0Regressor
+from ._walk import Walk, load_point
 
 try:
     from ._compat import validate_params
@@ -39,37 +38,6 @@ _ESTIMATOR_PARAMS = (
     "max_iter", "learning_rate_init", "init_prob", "temperature", "alpha",
     "device", "dtype", "random_state",
 )
-
-# The walk of l0_path and of the CV estimators. The first point, a cold
-# start at the smallest lam, takes two thirds of max_iter: at that lam the
-# gates close slowly and the next points go on closing them, so the last
-# third would mostly be spent on gates the walk closes anyway (on the
-# benchmark tasks the path reaches the true support at the same point
-# either way). A warm-started point gets a step budget proportional to how
-# far lam moved since the previous point, max_iter * _STEPS_PER_LOG_LAM *
-# log(lam_i / lam_{i-1}), so that a path costs about the same whatever its
-# number of points, never more than the third of max_iter that the walk of
-# lam="auto" gives a point; it stops early once its mask and expected
-# number of open gates have stood still over WARM_STOP["check_every"]
-# steps, counting from the warm start. On a 30-point grid from 1e-4 to 0.5
-# with max_iter=300: 200 steps, then at most 22 a point.
-_FIRST_FRACTION = 2 / 3
-_STEPS_PER_LOG_LAM = 0.25
-
-
-def path_budgets(lams, max_iter):
-    """Optimizer steps allowed at each point of a walk over ``lams`` (increasing)."""
-    cap = max(1, max_iter // 3)
-    floor = min(cap, 2 * WARM_STOP["check_every"])
-    budgets = [max(1, round(max_iter * _FIRST_FRACTION))]
-    for prev, lam in pairwise(lams):
-        if prev <= 0:
-            budgets.append(cap)
-            continue
-        steps = round(max_iter * _STEPS_PER_LOG_LAM * math.log(max(lam, prev) / prev))
-        budgets.append(int(min(cap, max(floor, steps))))
-    return budgets
-
 
 @dataclass
 class L0Path:
@@ -92,8 +60,9 @@ class L0Path:
         its deterministic gates restricted to ``support``; with
         ``refit=True`` the head refitted on ``support``.
     n_iter : ndarray of shape (n_points,)
-        Optimizer steps spent on the point (0 for points after every gate
-        had closed, which repeat the empty model).
+        Solver iterations (L-BFGS-B iterations, accepted flips of the
+        open/closed search, or Adam steps) spent on the point (0 for points
+        after every gate had closed, which repeat the empty model).
     prob_open : ndarray of shape (n_points, n_features_in)
         Probability that each gate is open.
     ks : ndarray of shape (n_points,) or None
@@ -151,73 +120,6 @@ class L0Path:
         return pd.DataFrame(data)
 
 
-# --------------------------------------------------------------- the hook
-class _PathRecorder:
-    """Mixin: an estimator whose ``_select`` walks a whole gate path.
-
-    Before ``_fit`` set ``_grid`` (the increasing ``lam`` values),
-    optionally ``_stop_size`` (stop once that few gates are open),
-    ``_chosen`` (index of the point the estimator keeps; ``None`` keeps the
-    sparsest non-empty one, so no empty-model warning fires) and
-    ``_reader``: a picklable callable ``reader(est, problem, gate, head,
-    points)`` whose result lands in ``_path_out`` while the torch problem
-    still exists.
-    """
-
-    _grid = None
-    _screens = False  # a path reports on every column
-    _stop_size = 0
-    _chosen = None
-    _reader = None
-
-    def _select(self, problem, gate, head, datafit, common):
-        common = dict(common)
-        report = common.pop("report", None)  # per-step progress, when verbose
-        if report is not None:
-            common["step_callback"] = report
-        points = gate_path(
-            problem, gate, head, self._grid, max_iter=self.max_iter,
-            stop_size=self._stop_size, budgets=path_budgets(self._grid, self.max_iter),
-            warm_stop=WARM_STOP, **common,
-        )
-        self.n_iter_ = sum(pt.n_iter for pt in points)
-        self.loss_curve_ = [pt.loss for pt in points]
-        self._path_out = (
-            None if self._reader is None else self._reader(self, problem, gate, head, points)
-        )
-        if self._chosen is None:
-            nonempty = [i for i, pt in enumerate(points) if pt.support.size]
-            chosen = points[nonempty[-1] if nonempty else -1]
-        else:
-            chosen = points[min(self._chosen, len(points) - 1)]
-        self.lam_ = chosen.lam
-        _load_point(gate, head, chosen)
-        return chosen.support, None
-
-    def _show_refit(self, problem, support, head):
-        """Make the estimator predict with ``head`` refitted on ``support``."""
-        p = problem.n_features
-        self.support_ = np.zeros(p, dtype=bool)
-        self.support_[support] = True
-        z = torch.zeros(p, device=problem.mean.device, dtype=problem.mean.dtype)
-        z[torch.as_tensor(support, device=z.device, dtype=torch.long)] = 1
-        self._export(head, z, problem.mean, problem.std)
-
-
-class _PathRegressor(_PathRecorder, L0Regressor):
-    pass
-
-
-class _PathClassifier(_PathRecorder, L0Classifier):
-    pass
-
-
-def _load_point(gate, head, point):
-    with torch.no_grad():
-        gate.log_alpha.copy_(point.log_alpha)
-    head.load_state_dict(point.head_state)
-
-
 class RefitCache:
     """Refitted linear heads of the supports of one walk, each fitted once.
 
@@ -249,11 +151,12 @@ def pad_to(values, n):
     return list(values) + [values[-1]] * (n - len(values))
 
 
-class _PathLosses:
-    """Reader: the :class:`L0Path` of a walk over ``lams`` or ``ks``."""
+class PathReader:
+    """Reader of a :class:`skl0._walk.Walk`: the :class:`L0Path` over ``grid`` or ``ks``."""
 
-    def __init__(self, n_lams, ks=None, refit=False):
-        self.n_lams, self.ks, self.refit = n_lams, ks, refit
+    def __init__(self, grid, ks=None, refit=False):
+        self.grid, self.ks, self.refit = grid, ks, refit
+        self.n_lams = len(grid)
 
     def __call__(self, est, problem, gate, head, points):
         if self.ks is None:
@@ -270,7 +173,7 @@ class _PathLosses:
             if self.refit:
                 losses.append(refits(support)[1])
                 continue
-            _load_point(gate, head, points[i])
+            load_point(gate, head, points[i])
             with torch.no_grad():
                 mask = torch.zeros_like(gate.log_alpha)
                 mask[torch.as_tensor(support, device=mask.device, dtype=torch.long)] = 1
@@ -280,7 +183,7 @@ class _PathLosses:
             row[s] = True
         n_iter = np.array([pt.n_iter for pt in points] + [0] * (self.n_lams - len(points)))
         return L0Path(
-            lams=(np.asarray(est._grid, dtype=float) if self.ks is None
+            lams=(np.asarray(self.grid, dtype=float) if self.ks is None
                   else np.array([points[i].lam for i in at])),
             n_features=support.sum(1),
             support=support,
@@ -294,10 +197,10 @@ class _PathLosses:
 
 # --------------------------------------------------------- the function
 def path_estimator(task, y, params):
-    """A :class:`_PathRegressor` or :class:`_PathClassifier` for ``task``."""
+    """An :class:`L0Regressor` or :class:`L0Classifier` for ``task``."""
     if task == "auto":
         task = infer_task(y)
-    cls = _PathClassifier if task == "classification" else _PathRegressor
+    cls = L0Classifier if task == "classification" else L0Regressor
     return cls(**params)
 
 
@@ -333,19 +236,16 @@ def l0_path(
 ):
     """Fit the gated linear model along a path of ``lam`` (or ``k``) values.
 
-    The gates are trained at increasing ``lam`` (from many features to few),
-    each point warm-started from the previous one: the first point takes
-    two thirds of ``max_iter`` steps, each later one a budget proportional
-    to ``log(lam_i / lam_{i-1})`` (with ``max_iter=300``: 43 steps on the
-    default 16-point grid, 22 on 30 points over the same range; at most a
-    third of ``max_iter``), ending early once its mask stands still. The
-    total is about the same whatever the number of points: at most about
-    2.8 times ``max_iter`` steps over the default range, often much less;
-    the walk stops once every gate has closed (later points repeat the
-    empty model). Over
-    ``ks`` the same walk runs until at most ``min(ks)`` gates are open and
-    each ``k`` keeps the ``k`` features that stayed open longest, so the
-    supports are nested and have exactly ``k`` features.
+    The gates are fitted at increasing ``lam`` (from many features to few),
+    each point warm-started from the previous one and solved to
+    convergence by the deterministic gate engine (docs/gates.md: for
+    squared loss with more rows than columns an exact search over open /
+    closed gates, otherwise L-BFGS-B, at most ``max_iter`` iterations a
+    point); the walk stops once every gate has closed (later points repeat
+    the empty model). Over ``ks`` the same walk runs until at most
+    ``min(ks)`` gates are open and each ``k`` keeps the ``k`` features that
+    stayed open longest, so the supports are nested and have exactly ``k``
+    features.
 
     Parameters
     ----------
@@ -418,7 +318,7 @@ dtype, random_state
                 f"[0, n_features={n_cols}]; e.g. ks=[1, 2, 5]."
             )
         stop = int(ks.min())
-    est._grid, est._stop_size = grid, stop
-    est._reader = _PathLosses(len(grid), ks=None if ks is None else ks.tolist(), refit=refit)
-    est._fit(X, y, sample_weight)  # parameters were checked above
-    return est._path_out
+    walk = Walk(grid, stop_size=stop,
+                reader=PathReader(grid, ks=None if ks is None else ks.tolist(), refit=refit))
+    est._fit(X, y, sample_weight, walk=walk)  # parameters were checked above
+    return walk.result

@@ -1,5 +1,6 @@
 """l0_path, the CV estimators and plot_path: shapes, rules, agreement, errors."""
 
+import inspect
 import pickle
 import sys
 
@@ -12,6 +13,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skl0 import (
+    L0Classifier,
     L0ClassifierCV,
     L0FeatureSelectorCV,
     L0Path,
@@ -97,7 +99,7 @@ def test_path_classification_and_stop_after_all_closed(clf):
 
 
 def test_path_step_budgets():
-    from skl0._path import path_budgets
+    from skl0._walk import path_budgets
 
     grid = np.geomspace(1e-4, 0.5, 30)
     budgets = path_budgets(grid, 300)
@@ -129,13 +131,14 @@ def test_warm_path_points_converge_in_few_iterations(reg):
 )
 def test_refit_cache_gives_the_same_heads(reg, clf, task, solver, monkeypatch):
     import skl0._refit as R
-    from skl0._path import RefitCache, _PathClassifier, _PathRegressor
+    from skl0._path import RefitCache
     from skl0._refit import refit_linear_head
+    from skl0._walk import Walk
 
     if solver == "torch":  # the solver of the other devices, warm-started too
         monkeypatch.setattr(R, "_LOG_LOSSES", ())
     X, y, _, _ = reg if task == "regression" else clf
-    cls = _PathRegressor if task == "regression" else _PathClassifier
+    cls = L0Regressor if task == "regression" else L0Classifier
     seen = {}
 
     def reader(est, problem, gate, head, points):
@@ -154,9 +157,7 @@ def test_refit_cache_gives_the_same_heads(reg, clf, task, solver, monkeypatch):
         seen["refits"] = cache.n_refits
         seen["supports"] = len({pt.support.tobytes() for pt in points})
 
-    est = cls(**FAST)
-    est._grid, est._reader = np.geomspace(1e-3, 0.3, 8), reader
-    est._fit(X, y, None)
+    cls(**FAST)._fit(X, y, None, walk=Walk(np.geomspace(1e-3, 0.3, 8), reader=reader))
     assert seen["refits"] == seen["supports"]
 
 
@@ -177,7 +178,7 @@ def test_path_refit_losses_match_single_refits(reg):
 def test_numpy_refit_matches_torch_refit(clf, monkeypatch, n_classes):
     """The CPU solver of the logistic refit reaches the torch L-BFGS optimum."""
     import skl0._refit as R
-    from skl0._path import _PathClassifier
+    from skl0._walk import Walk
 
     X, y, _, _ = clf
     if n_classes == 3:
@@ -191,9 +192,7 @@ def test_numpy_refit_matches_torch_refit(clf, monkeypatch, n_classes):
         monkeypatch.setattr(R, "_LOG_LOSSES", ())
         heads["torch"] = R.refit_linear_head(problem, support, alpha=1e-3)
 
-    est = _PathClassifier(**FAST)
-    est._grid, est._reader = np.array([1e-3, 1e-2]), reader
-    est._fit(X, y, None)
+    L0Classifier(**FAST)._fit(X, y, None, walk=Walk(np.array([1e-3, 1e-2]), reader=reader))
     np.testing.assert_allclose(heads["numpy"][1], heads["torch"][1], rtol=1e-4)
     np.testing.assert_allclose(
         heads["numpy"][0].weight.detach(), heads["torch"][0].weight.detach(), atol=2e-3
@@ -241,6 +240,24 @@ def test_cv_attributes(reg, reg_cv):
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(again.predict(X), est.predict(X))
     assert not any(name.startswith("_path") or name in ("_grid", "_reader") for name in vars(est))
+
+
+@pytest.mark.parametrize("cv_cls, parent", [(L0RegressorCV, L0Regressor),
+                                            (L0ClassifierCV, L0Classifier)])
+def test_cv_estimators_fix_the_parents_other_settings_at_its_defaults(cv_cls, parent):
+    # The parent's fitting code reads every hyperparameter; those a CV
+    # estimator does not expose are class attributes equal to the parent's
+    # defaults (lam excepted: the CV estimator chooses it, as lam_).
+    own = inspect.signature(cv_cls.__init__).parameters
+    for name, par in inspect.signature(parent.__init__).parameters.items():
+        if name in own or name in ("self", "lam"):
+            continue
+        assert hasattr(cv_cls, name), name
+        assert getattr(cv_cls, name) == par.default, name
+    est = cv_cls()
+    assert "k" not in est.get_params() and est.k is None
+    with pytest.raises(AttributeError):
+        est.lam  # noqa: B018 -- never a silent default
 
 
 def test_n_jobs_2_equals_n_jobs_1(reg, reg_cv):

@@ -799,7 +799,8 @@ def test_interrupted_fit_leaves_an_unfitted_estimator_unfitted(name, monkeypatch
 
 @pytest.mark.parametrize("name", ALL)
 def test_interrupt_inside_select_restores_partial_writes(name, monkeypatch):
-    """``_select`` writes lam_, n_iter_, ... before it returns; an interrupt there undoes them."""
+    """The selection (``_select``, or a path walk) writes lam_, n_iter_, ... before it
+    returns; an interrupt there undoes them."""
     from skl0._base import BaseL0
 
     est = _fitted(name)
@@ -814,6 +815,12 @@ def test_interrupt_inside_select_restores_partial_writes(name, monkeypatch):
                 raise KeyboardInterrupt
 
             monkeypatch.setattr(cls, "_select", select)
+
+    def walk(est, *args, **kwargs):  # the selection of a path walk (CV estimators)
+        est.lam_, est.n_iter_, est.support_ = -1.0, -1, None
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("skl0._base.run_walk", walk)
     with pytest.raises(KeyboardInterrupt):
         quiet_fit(est, X0[:, :4], target(name))
     assert _state(est) == before
