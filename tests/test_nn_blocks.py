@@ -88,6 +88,13 @@ def test_cosine_schedule_values_and_monotone():
         s(-1)
 
 
+def test_linear_and_exponential_schedules_end_exactly_at_end():
+    from skl0.nn import ExponentialTemperature, LinearTemperature
+
+    for cls in (LinearTemperature, ExponentialTemperature, CosineTemperature):
+        assert cls(2.0, 0.1, n_steps=100)(100) == 0.1
+
+
 def test_add_random_draws_only_free_items_reproducibly():
     chosen = torch.tensor([7, 2, 5])
     a = add_random(chosen, 20, 6, torch.Generator().manual_seed(3))

@@ -193,6 +193,8 @@ class TemperatureScheduler:
 
     def get_temperature(self, epoch):
         """The temperature at ``epoch`` (an integer >= 0), a float."""
+        if epoch >= self.anneal_epochs:
+            return self.final_temp
         return float(self._schedule(epoch))
 
 

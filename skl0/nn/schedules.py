@@ -148,6 +148,8 @@ class LinearTemperature(TemperatureSchedule):
     """
 
     def _interpolate(self, fraction):
+        if fraction >= 1:
+            return self.end  # exactly, not start + (end - start)
         return self.start + fraction * (self.end - self.start)
 
 
