@@ -9,6 +9,10 @@ three methods side by side:
 * ``l0-python SparseCalibrationWeights``: the same data (``M.T``, as that
   package expects), the same initial weights, the same total number of
   gradient steps, its relative loss; ``lambda_l0`` and ``lr`` fixed below;
+* ``skl0.l0 SparseCalibrationWeights``: the same call through skl0's
+  compatibility API (``import skl0.l0`` instead of ``import l0``), which
+  runs l0-python's objective and Adam loop on skl0's calibration core; it
+  runs whether or not l0-python is installed;
 * dense, non-sparse calibration that keeps every record: classical raking
   (Deville & Saerndal's raking ratio, ``w_i = d_i * exp(x_i @ lam)``, by
   damped Newton on its dual with a tiny ridge since noisy totals are
@@ -23,11 +27,14 @@ Usage::
 
     python benchmarks/calibration.py --quick     # N=2e4, Q=490, ~1 minute
     python benchmarks/calibration.py             # N=2e5, Q=2090
+
+``SKL0_QUICK=1`` in the environment means ``--quick``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import platform
 import sys
@@ -105,8 +112,11 @@ def run_skl0(M, targets, w0, k, max_iter, polish_iter, seed, **extra):
     return cal.weights_, time.perf_counter() - start, cal.n_iter_
 
 
-def run_l0_python(M, targets, w0, epochs, seed):
-    from l0.calibration import SparseCalibrationWeights
+def run_l0_python(M, targets, w0, epochs, seed, package="l0"):
+    """Fit ``SparseCalibrationWeights`` from ``package`` ("l0" or "skl0.l0")."""
+    SparseCalibrationWeights = importlib.import_module(
+        f"{package}.calibration"
+    ).SparseCalibrationWeights
 
     MT = sp.csr_matrix(M.T)
     model = SparseCalibrationWeights(
@@ -208,7 +218,7 @@ def main(argv=None):
     parser.add_argument(
         "--skip",
         default="",
-        help="comma list of rows to skip: l0-python,noprune,raking,lsq",
+        help="comma list of rows to skip: l0-python,compat,noprune,raking,lsq",
     )
     parser.add_argument(
         "--lsq-iter",
@@ -222,6 +232,7 @@ def main(argv=None):
         help="run lsq_linear on the full survey too (very slow)",
     )
     args = parser.parse_args(argv)
+    args.quick = args.quick or os.environ.get("SKL0_QUICK", "") not in ("", "0")
     skip = set(filter(None, args.skip.split(",")))
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -282,6 +293,24 @@ def main(argv=None):
                     note,
                 )
             )
+    if "compat" not in skip:
+        log(f"skl0.l0 (l0-python's API on skl0), {total_iter} epochs ...")
+        run_l0_python(
+            small, np.asarray(small.T @ w0[:2000]).ravel(), w0[:2000], 5, 0, "skl0.l0"
+        )
+        w, s = run_l0_python(M, targets, w0, total_iter, args.seed, "skl0.l0")
+        note = ", ".join(f"{key}={val}" for key, val in L0_PYTHON.items())
+        rows.append(
+            row(
+                "skl0.l0 SparseCalibrationWeights (compat API)",
+                M,
+                w,
+                targets,
+                s,
+                total_iter,
+                note,
+            )
+        )
     if "raking" not in skip:
         log("raking ...")
         w, s, it = run_raking(M, targets, w0)
@@ -347,6 +376,13 @@ def main(argv=None):
                 if "noprune" not in skip
                 else "."
             )
+        )
+    compat = [r for r in rows if r["method"].startswith("skl0.l0") and r["_s_per_iter"]]
+    if others and compat:
+        print(
+            f"Through the compatibility API (skl0.l0, same objective and steps), "
+            f"l0-python takes {others[0]['_s_per_iter'] / compat[0]['_s_per_iter']:.1f}x "
+            "as long per iteration."
         )
 
 

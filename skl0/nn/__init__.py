@@ -3,13 +3,15 @@
 Everything here rests on :mod:`skl0.nn.hard_concrete`, the only copy of the
 Hard Concrete formulas (Louizos, Welling & Kingma 2017, arXiv:1712.01312).
 
-- gates: ``HardConcreteGate``, ``FeatureGate``, ``SampleGate``;
+- gates: ``HardConcreteGate``, ``FeatureGate``, ``SampleGate``,
+  ``HybridGate`` (gated records plus a random draw);
 - layers: ``L0Linear`` (gates on weights, inputs or outputs), ``L0Conv2d``
-  (gates on output channels);
+  (gates on output channels or weights), ``L0DepthwiseConv2d``;
 - penalties over any module tree: ``l0_penalty``, ``l0l2_penalty``,
-  ``sparsity_report``;
+  ``sparsity_report``; training curves: ``PenaltyTracker``;
 - temperature schedules: ``ExponentialTemperature``, ``LinearTemperature``,
-  ``set_temperature``; reproducible noise: ``set_generator``;
+  ``CosineTemperature``, ``set_temperature``; reproducible noise:
+  ``set_generator``;
 - ``prune``: a smaller plain model with the same eval-mode output.
 """
 
@@ -27,21 +29,25 @@ from .hard_concrete import (
     HardConcrete,
     deterministic_gate,
     log_alpha_for_prob,
+    median_gate,
     prob_nonzero,
     sample_gate,
     gate_moments,
     log_alpha_for_signal,
     signal_fraction,
 )
-from .layers import L0Conv2d, L0Linear
+from .hybrid import HybridGate, add_random
+from .layers import L0Conv2d, L0DepthwiseConv2d, L0Linear
 from .penalties import l0_penalty, l0l2_penalty, sparsity_report
 from .pruning import FixedScale, IndexSelect, prune
 from .schedules import (
+    CosineTemperature,
     ExponentialTemperature,
     LinearTemperature,
     TemperatureSchedule,
     set_temperature,
 )
+from .tracking import PenaltyTracker
 
 __all__ = [
     "BETA",
@@ -51,7 +57,10 @@ __all__ = [
     "HardConcreteGate",
     "FeatureGate",
     "SampleGate",
+    "HybridGate",
+    "add_random",
     "deterministic_gate",
+    "median_gate",
     "log_alpha_for_prob",
     "prob_nonzero",
     "sample_gate",
@@ -62,14 +71,17 @@ __all__ = [
     "set_generator",
     "L0Linear",
     "L0Conv2d",
+    "L0DepthwiseConv2d",
     "l0_penalty",
     "l0l2_penalty",
     "sparsity_report",
+    "PenaltyTracker",
     "prune",
     "IndexSelect",
     "FixedScale",
     "TemperatureSchedule",
     "ExponentialTemperature",
     "LinearTemperature",
+    "CosineTemperature",
     "set_temperature",
 ]

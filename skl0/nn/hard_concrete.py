@@ -55,6 +55,7 @@ __all__ = [
     "log_alpha_for_prob",
     "prob_nonzero",
     "deterministic_gate",
+    "median_gate",
     "sample_gate",
     "gate_moments",
     "signal_fraction",
@@ -192,6 +193,41 @@ def deterministic_gate(log_alpha, gamma=GAMMA, zeta=ZETA):
     [0.0, 0.5, 1.0]
     """
     return torch.clamp(torch.sigmoid(log_alpha) * (zeta - gamma) + gamma, 0.0, 1.0)
+
+
+def median_gate(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA):
+    """Median of the Hard Concrete gate: a temperature-aware test-time gate.
+
+    ``s = sigmoid((L + log_alpha) / beta)`` with ``L`` logistic (median 0)
+    is monotone in ``L``, and so is the stretch and clip of eq. 10; the
+    median of ``z`` is therefore
+    ``clamp(sigmoid(log_alpha / beta) * (zeta - gamma) + gamma, 0, 1)``.
+    It is the same curve as :func:`deterministic_gate` (eq. 13) evaluated at
+    ``log_alpha / beta``. It is non-zero exactly where ``P(z != 0) > 1/2``
+    (eq. 12), and it moves with the temperature, which eq. 13 does not.
+    ``l0-python`` uses it as its eval-mode gate (calling it the mean), so
+    :mod:`skl0.l0` does too.
+
+    Parameters
+    ----------
+    log_alpha : torch.Tensor
+    temperature, gamma, zeta : float
+
+    Returns
+    -------
+    torch.Tensor
+        Values in [0, 1].
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skl0.nn import median_gate, sample_gate
+    >>> la = torch.tensor([-1.0, 0.3, 2.0])
+    >>> z = sample_gate(la, generator=torch.Generator().manual_seed(0), shape=(20001, 3))
+    >>> bool(((z.median(0).values - median_gate(la)).abs() < 0.02).all())
+    True
+    """
+    return deterministic_gate(log_alpha / temperature, gamma, zeta)
 
 
 def sample_gate(

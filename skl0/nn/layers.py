@@ -1,7 +1,8 @@
 """Torch layers whose weights are switched on and off by Hard Concrete gates.
 
 ``L0Linear`` gates single weights, whole input columns or whole output rows;
-``L0Conv2d`` gates whole output channels. Each layer owns one
+``L0Conv2d`` gates whole output channels or single filter weights;
+``L0DepthwiseConv2d`` is a depthwise convolution with one gate per channel. Each layer owns one
 :class:`~skl0.nn.HardConcreteGate` child (``l0_gate``) and never computes a
 Hard Concrete formula itself. In ``train()`` mode a forward pass samples the
 gates (one draw shared by the batch); in ``eval()`` mode it uses the
@@ -16,13 +17,15 @@ from numbers import Integral, Real
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.modules.utils import _pair
 
 from .gates import HardConcreteGate
 from .hard_concrete import BETA, GAMMA, ZETA, check_hard_concrete_params
 
-__all__ = ["L0Linear", "L0Conv2d"]
+__all__ = ["L0Linear", "L0Conv2d", "L0DepthwiseConv2d"]
 
 _LINEAR_GATES = ("weight", "input", "output")
+_CONV_GATES = ("output", "weight")
 
 
 def _check_positive_int(name, value):
@@ -293,11 +296,15 @@ class L0Linear(_L0LayerMixin, nn.Linear):
 
 
 class L0Conv2d(_L0LayerMixin, nn.Conv2d):
-    """A 2-D convolution with one Hard Concrete gate per output channel.
+    """A 2-D convolution with Hard Concrete gates on output channels or weights.
 
-    A closed gate switches off a whole filter and its bias (structured
-    sparsity), so :func:`skl0.nn.prune` can drop the channel and shrink both
-    this convolution and the layer reading its output.
+    With ``gate="output"`` (the default) a closed gate switches off a whole
+    filter and its bias (structured sparsity), so :func:`skl0.nn.prune` can
+    drop the channel and shrink both this convolution and the layer reading
+    its output. With ``gate="weight"`` every filter weight has its own gate
+    (unstructured sparsity; the bias is not gated): closed weights become
+    exact zeros, and a filter whose weights are all closed is removed like a
+    closed channel.
 
     Parameters
     ----------
@@ -306,13 +313,16 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
     kernel_size, stride, padding, dilation, groups, bias, padding_mode
         As in :class:`torch.nn.Conv2d`.
     init_sparsity : float, default=0.1
-        Initial expected fraction of closed channel gates, strictly in (0, 1).
+        Initial expected fraction of closed gates, strictly in (0, 1).
     temperature : float, default=2/3
         Hard Concrete temperature ``beta`` (> 0).
     gamma : float, default=-0.1
         Lower stretch limit (< 0).
     zeta : float, default=1.1
         Upper stretch limit (> 1).
+    gate : {"output", "weight"}, default="output"
+        What one gate switches off: an output channel (its filter and bias)
+        or a single filter weight.
     generator : torch.Generator or None, default=None
         Source of the gate noise in training mode.
     device, dtype : optional
@@ -324,9 +334,10 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
         Filters before gating, ``(out_channels, in_channels / groups, kH, kW)``.
     bias : torch.nn.Parameter of shape (out_channels,) or None
     l0_gate : HardConcreteGate
-        One gate per output channel.
+        One gate per output channel (shape ``(out_channels,)``) or per
+        weight (shaped like ``weight``).
     gate : str
-        Always ``"output"``.
+        The gate mode, as passed.
     init_sparsity : float
         As passed.
     generator : torch.Generator or None
@@ -335,6 +346,7 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
     See Also
     --------
     L0Linear : Gates for fully connected layers.
+    L0DepthwiseConv2d : A depthwise convolution with channel gates.
 
     Examples
     --------
@@ -345,6 +357,8 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
     torch.Size([1, 8, 5, 5])
     >>> tuple(conv.l0_gate.log_alpha.shape)
     (8,)
+    >>> tuple(L0Conv2d(3, 8, kernel_size=3, gate="weight").l0_gate.log_alpha.shape)
+    (8, 3, 3, 3)
     """
 
     def __init__(
@@ -362,14 +376,25 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
         temperature=BETA,
         gamma=GAMMA,
         zeta=ZETA,
+        gate="output",
         generator=None,
         device=None,
         dtype=None,
     ):
         in_channels = _check_positive_int("in_channels", in_channels)
         out_channels = _check_positive_int("out_channels", out_channels)
+        if gate not in _CONV_GATES:
+            raise ValueError(
+                f"gate={gate!r} is not supported; pass 'output' (one gate per "
+                "output channel) or 'weight' (one gate per filter weight)."
+            )
+        if gate == "output":
+            shape = (out_channels,)
+        else:
+            groups_ = _check_positive_int("groups", groups)
+            shape = (out_channels, max(in_channels // groups_, 1), *_pair(kernel_size))
         l0_gate = _make_gate(
-            (out_channels,),
+            shape,
             init_sparsity,
             temperature,
             gamma,
@@ -391,12 +416,14 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
             device=device,
             dtype=dtype,
         )
-        self.gate = "output"
+        self.gate = gate
         self.init_sparsity = float(init_sparsity)
         self.l0_gate = l0_gate
 
     def _broadcast(self, z):
-        return z.view(-1, 1, 1, 1)
+        if self.gate == "output":
+            return z.view(-1, 1, 1, 1)
+        return z.reshape(self.weight.shape)
 
     def reset_parameters(self):
         """Re-draw the filters and set every gate back to ``1 - init_sparsity``."""
@@ -427,3 +454,90 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
 
     def extra_repr(self):
         return super().extra_repr() + self._gate_repr()
+
+
+class L0DepthwiseConv2d(L0Conv2d):
+    """A depthwise 2-D convolution with one Hard Concrete gate per channel.
+
+    Every channel is convolved with its own filter (``groups=channels``), as
+    in MobileNet-style blocks; a closed gate switches off that channel's
+    filter and bias, so the channel's output is exactly zero.
+
+    Parameters
+    ----------
+    channels : int
+        Channels in the input and the output.
+    kernel_size, stride, padding, dilation, bias, padding_mode
+        As in :class:`torch.nn.Conv2d`.
+    init_sparsity : float, default=0.1
+        Initial expected fraction of closed channel gates, strictly in (0, 1).
+    temperature : float, default=2/3
+        Hard Concrete temperature ``beta`` (> 0).
+    gamma : float, default=-0.1
+        Lower stretch limit (< 0).
+    zeta : float, default=1.1
+        Upper stretch limit (> 1).
+    generator : torch.Generator or None, default=None
+        Source of the gate noise in training mode.
+    device, dtype : optional
+        Passed to :class:`torch.nn.Conv2d` and to the gate.
+
+    Attributes
+    ----------
+    weight : torch.nn.Parameter of shape (channels, 1, kH, kW)
+    bias : torch.nn.Parameter of shape (channels,) or None
+    l0_gate : HardConcreteGate
+        One gate per channel.
+
+    See Also
+    --------
+    L0Conv2d : The general convolution with gates.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skl0.nn import L0DepthwiseConv2d
+    >>> conv = L0DepthwiseConv2d(4, kernel_size=3, padding=1)
+    >>> conv.eval()(torch.ones(2, 4, 6, 6)).shape
+    torch.Size([2, 4, 6, 6])
+    >>> tuple(conv.weight.shape), conv.groups
+    ((4, 1, 3, 3), 4)
+    """
+
+    def __init__(
+        self,
+        channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        bias=True,
+        padding_mode="zeros",
+        init_sparsity=0.1,
+        temperature=BETA,
+        gamma=GAMMA,
+        zeta=ZETA,
+        generator=None,
+        device=None,
+        dtype=None,
+    ):
+        channels = _check_positive_int("channels", channels)
+        super().__init__(
+            channels,
+            channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            channels,
+            bias,
+            padding_mode,
+            init_sparsity=init_sparsity,
+            temperature=temperature,
+            gamma=gamma,
+            zeta=zeta,
+            gate="output",
+            generator=generator,
+            device=device,
+            dtype=dtype,
+        )

@@ -1,12 +1,14 @@
 """Temperature schedules for Hard Concrete gates, and a helper to apply them.
 
-A schedule is a callable ``step -> temperature``. Call
-``set_temperature(model, schedule(step))`` once per optimizer step to anneal
-every gate in the model; lower temperatures give gates closer to 0/1.
+A schedule is a callable ``step -> temperature`` (exponential, linear or
+cosine). Call ``set_temperature(model, schedule(step))`` once per optimizer
+step to anneal every gate in the model; lower temperatures give gates closer
+to 0/1.
 """
 
 from __future__ import annotations
 
+import math
 from numbers import Integral
 
 from .gates import hard_concrete_gates
@@ -16,6 +18,7 @@ __all__ = [
     "TemperatureSchedule",
     "ExponentialTemperature",
     "LinearTemperature",
+    "CosineTemperature",
     "set_temperature",
 ]
 
@@ -54,16 +57,15 @@ class TemperatureSchedule:
 
     Examples
     --------
-    A cosine schedule, as a subclass:
+    A schedule of your own, as a subclass (here: a step down at half way):
 
-    >>> import math
     >>> from skl0.nn import TemperatureSchedule
-    >>> class CosineTemperature(TemperatureSchedule):
+    >>> class StepTemperature(TemperatureSchedule):
     ...     def _interpolate(self, fraction):
-    ...         return self.end + (self.start - self.end) * (1 + math.cos(math.pi * fraction)) / 2
-    >>> schedule = CosineTemperature(1.0, 0.5, n_steps=10)
-    >>> schedule(0), schedule(5), schedule(10), schedule(99)
-    (1.0, 0.75, 0.5, 0.5)
+    ...         return self.start if fraction < 0.5 else self.end
+    >>> schedule = StepTemperature(1.0, 0.5, n_steps=10)
+    >>> schedule(0), schedule(4), schedule(5), schedule(99)
+    (1.0, 1.0, 0.5, 0.5)
     """
 
     def __init__(self, start, end, n_steps):
@@ -146,7 +148,44 @@ class LinearTemperature(TemperatureSchedule):
     """
 
     def _interpolate(self, fraction):
+        if fraction >= 1:
+            return self.end  # exactly, not start + (end - start)
         return self.start + fraction * (self.end - self.start)
+
+
+class CosineTemperature(TemperatureSchedule):
+    """Half-cosine annealing: ``end + (start - end) * (1 + cos(pi * step / n_steps)) / 2``.
+
+    Flat at both ends and steepest half way, so the gates keep a high
+    temperature (smooth gradients) longer than with the exponential
+    schedule and settle slowly at the end.
+
+    Parameters
+    ----------
+    start : float
+        Temperature at step 0 (> 0).
+    end : float
+        Temperature from step ``n_steps`` on (> 0).
+    n_steps : int
+        Length of the annealing phase (>= 1).
+
+    See Also
+    --------
+    ExponentialTemperature : Geometric annealing.
+    LinearTemperature : Straight-line annealing.
+
+    Examples
+    --------
+    >>> from skl0.nn import CosineTemperature
+    >>> schedule = CosineTemperature(1.0, 0.5, n_steps=10)
+    >>> schedule(0), schedule(5), schedule(10), schedule(99)
+    (1.0, 0.75, 0.5, 0.5)
+    """
+
+    def _interpolate(self, fraction):
+        if fraction >= 1:
+            return self.end
+        return self.end + (self.start - self.end) * (1 + math.cos(math.pi * fraction)) / 2
 
 
 def set_temperature(model, temperature):

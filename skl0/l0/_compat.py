@@ -1,0 +1,56 @@
+"""Shared plumbing of :mod:`skl0.l0`: checkpoint key names and the logit init.
+
+l0-python names the gate module of a layer ``weight_gates`` or
+``channel_gates`` and its parameter ``qz_logits``; the skl0.nn layers call
+the gate ``l0_gate``. :class:`_RenamedState` writes state dicts under the
+l0-python names and reads either, so checkpoints move both ways.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["logit", "_RenamedState"]
+
+
+def logit(p):
+    """``log(p / (1 - p))``: l0-python's initial gate logit for a mean ``p``.
+
+    Note that this sets ``log_alpha`` itself, so ``P(gate != 0)`` is not
+    ``p`` (skl0.nn inverts eq. 12 of Louizos et al. instead).
+    """
+    return math.log(p / (1 - p))
+
+
+class _RenamedState:
+    """Mixin: state dict keys under l0-python's names.
+
+    ``_state_renames`` is a tuple of ``(skl0 prefix, l0-python prefix)``
+    pairs, relative to the module, e.g. ``("l0_gate.", "weight_gates.")``.
+    """
+
+    _state_renames: tuple = ()
+
+    def _install_state_renames(self):
+        self._register_state_dict_hook(_to_original_names)
+        self._register_load_state_dict_pre_hook(_from_original_names, with_module=True)
+
+    def _renames(self):
+        return self._state_renames
+
+
+def _rename_keys(state_dict, prefix, pairs):
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        rest = key[len(prefix) :]
+        for old, new in pairs:
+            if rest.startswith(old):
+                state_dict[prefix + new + rest[len(old) :]] = state_dict.pop(key)
+                break
+
+
+def _to_original_names(module, state_dict, prefix, local_metadata):
+    _rename_keys(state_dict, prefix, module._renames())
+
+
+def _from_original_names(module, state_dict, prefix, *args):
+    _rename_keys(state_dict, prefix, [(b, a) for a, b in module._renames()])

@@ -1,0 +1,390 @@
+"""l0-python's layers over the skl0.nn layers.
+
+``L0Linear``, ``L0Conv2d`` and ``L0DepthwiseConv2d`` are the skl0.nn layers
+of the same names with l0-python's signatures, defaults, initialisation and
+gates (a :class:`skl0.l0.HardConcrete`), so their output is l0-python's and
+skl0.nn's tools (``l0_penalty``, ``sparsity_report``, ``prune``) work on
+them. ``SparseMLP`` and ``prune_model`` are l0-python's helpers.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..nn import layers as _nn
+from ..nn.penalties import l0_penalty
+from ._compat import _RenamedState
+from .distributions import HardConcrete
+
+__all__ = ["L0Linear", "L0Conv2d", "L0DepthwiseConv2d", "SparseMLP", "prune_model"]
+
+
+def _init_weight_bias(layer):
+    nn.init.kaiming_normal_(layer.weight, mode="fan_out")
+    if layer.bias is not None:
+        nn.init.zeros_(layer.bias)
+
+
+def _set_gate(layer, gate, use_l2=False):
+    layer.l0_gate = gate.to(device=layer.weight.device)
+    layer.use_l2 = use_l2
+    layer._install_state_renames()
+
+
+class _L0Methods:
+    """l0-python's per-layer methods."""
+
+    def get_l0_penalty(self):
+        """Expected number of open gates of this layer."""
+        return self.l0_gate.get_penalty()
+
+    def get_l2_penalty(self):
+        """``sum(weight ** 2)`` when ``use_l2`` is True, else 0."""
+        if not self.use_l2:
+            return torch.tensor(0.0, device=self.weight.device)
+        return (self.weight**2).sum()
+
+    def get_sparsity(self):
+        """``1 - mean P(gate != 0)`` over this layer's gates."""
+        return self.l0_gate.get_sparsity()
+
+
+class L0Linear(_L0Methods, _RenamedState, _nn.L0Linear):
+    """A linear layer with one gate per weight, as in l0-python.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool, default=True
+    temperature : float, default=0.5
+    init_sparsity : float, default=0.5
+        Gate logits start at ``logit(1 - init_sparsity)``.
+    use_l2 : bool, default=False
+        Whether :meth:`get_l2_penalty` returns ``sum(weight ** 2)``.
+
+    Attributes
+    ----------
+    weight_gates : HardConcrete
+        The ``(out_features, in_features)`` gates (``l0_gate`` of the
+        skl0.nn layer).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skl0.l0 import L0Linear
+    >>> layer = L0Linear(4, 2)
+    >>> layer(torch.ones(3, 4)).shape
+    torch.Size([3, 2])
+    >>> sorted(layer.state_dict())
+    ['bias', 'weight', 'weight_gates.qz_logits']
+    """
+
+    _state_renames = (("l0_gate.", "weight_gates."),)
+
+    def __init__(
+        self,
+        in_features,
+        out_features,
+        bias=True,
+        temperature=0.5,
+        init_sparsity=0.5,
+        use_l2=False,
+    ):
+        super().__init__(
+            in_features,
+            out_features,
+            bias,
+            init_sparsity=init_sparsity,
+            temperature=temperature,
+            gate="weight",
+        )
+        gate = HardConcrete(
+            out_features,
+            in_features,
+            temperature=temperature,
+            init_mean=1.0 - init_sparsity,
+        )
+        _set_gate(self, gate, use_l2)
+
+    @property
+    def weight_gates(self):
+        return self.l0_gate
+
+    def reset_parameters(self):
+        """Kaiming-normal weights (``fan_out``), zero bias, gates to their init."""
+        _init_weight_bias(self)
+        if "l0_gate" in self._modules:
+            self.l0_gate.reset_parameters()
+
+    def extra_repr(self):
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class L0Conv2d(_L0Methods, _RenamedState, _nn.L0Conv2d):
+    """A 2-D convolution with per-weight or per-channel gates, as in l0-python.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size : int or tuple of int
+    stride, padding : int or tuple of int, default=1 and 0
+    bias : bool, default=True
+    temperature : float, default=0.5
+    init_sparsity : float, default=0.5
+    structured : bool, default=False
+        One gate per output channel (``channel_gates``) instead of one per
+        weight (``weight_gates``, shape ``(out, in * kH * kW)``). The bias
+        is never gated.
+    use_l2 : bool, default=False
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skl0.l0 import L0Conv2d
+    >>> conv = L0Conv2d(3, 4, 3)
+    >>> tuple(conv.weight_gates.qz_logits.shape)
+    (4, 27)
+    >>> conv(torch.ones(1, 3, 5, 5)).shape
+    torch.Size([1, 4, 3, 3])
+    """
+
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        bias=True,
+        temperature=0.5,
+        init_sparsity=0.5,
+        structured=False,
+        use_l2=False,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            bias=bias,
+            init_sparsity=init_sparsity,
+            temperature=temperature,
+            gate="output" if structured else "weight",
+        )
+        self.structured = structured
+        kh, kw = self.kernel_size
+        if structured:
+            gate = HardConcrete(
+                out_channels, temperature=temperature, init_mean=1.0 - init_sparsity
+            )
+            self._state_renames = (("l0_gate.", "channel_gates."),)
+        else:
+            gate = HardConcrete(
+                out_channels,
+                in_channels * kh * kw,
+                temperature=temperature,
+                init_mean=1.0 - init_sparsity,
+            )
+            self._state_renames = (("l0_gate.", "weight_gates."),)
+        _set_gate(self, gate, use_l2)
+
+    @property
+    def bias_gated(self):
+        return False
+
+    @property
+    def weight_gates(self):
+        if self.structured:
+            raise AttributeError("a structured L0Conv2d has channel_gates")
+        return self.l0_gate
+
+    @property
+    def channel_gates(self):
+        if not self.structured:
+            raise AttributeError("an unstructured L0Conv2d has weight_gates")
+        return self.l0_gate
+
+    def reset_parameters(self):
+        """Kaiming-normal weights (``fan_out``), zero bias, gates to their init."""
+        _init_weight_bias(self)
+        if "l0_gate" in self._modules:
+            self.l0_gate.reset_parameters()
+
+
+class L0DepthwiseConv2d(_L0Methods, _RenamedState, _nn.L0DepthwiseConv2d):
+    """A depthwise convolution with one gate per input channel, as in l0-python.
+
+    The gates scale the input channels, so a closed channel still outputs
+    its bias (the bias is not gated). The filters are the layer's own
+    ``weight`` and ``bias`` (l0-python keeps them in a ``depthwise_conv``
+    child; state dicts use that name).
+
+    Parameters
+    ----------
+    in_channels : int
+    kernel_size : int or tuple of int
+    stride, padding : int or tuple of int, default=1 and 0
+    bias : bool, default=True
+    temperature : float, default=0.5
+    init_sparsity : float, default=0.5
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skl0.l0 import L0DepthwiseConv2d
+    >>> L0DepthwiseConv2d(8, 3)(torch.ones(2, 8, 6, 6)).shape
+    torch.Size([2, 8, 4, 4])
+    """
+
+    _state_renames = (
+        ("l0_gate.", "channel_gates."),
+        ("weight", "depthwise_conv.weight"),
+        ("bias", "depthwise_conv.bias"),
+    )
+
+    def __init__(
+        self,
+        in_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        bias=True,
+        temperature=0.5,
+        init_sparsity=0.5,
+    ):
+        super().__init__(
+            in_channels,
+            kernel_size,
+            stride,
+            padding,
+            bias=bias,
+            init_sparsity=init_sparsity,
+            temperature=temperature,
+        )
+        gate = HardConcrete(
+            in_channels, temperature=temperature, init_mean=1.0 - init_sparsity
+        )
+        _set_gate(self, gate)
+
+    @property
+    def bias_gated(self):
+        return False
+
+    @property
+    def channel_gates(self):
+        return self.l0_gate
+
+
+class SparseMLP(nn.Module):
+    """Three ``L0Linear`` layers with ReLU between them, as in l0-python.
+
+    Parameters
+    ----------
+    input_dim : int, default=784
+    hidden_dim : int, default=256
+    output_dim : int, default=10
+    init_sparsity : float, default=0.5
+    temperature : float, default=0.5
+    use_l2 : bool, default=False
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skl0.l0 import SparseMLP
+    >>> SparseMLP(12, 8, 3)(torch.ones(5, 3, 4)).shape  # inputs are flattened
+    torch.Size([5, 3])
+    """
+
+    def __init__(
+        self,
+        input_dim=784,
+        hidden_dim=256,
+        output_dim=10,
+        init_sparsity=0.5,
+        temperature=0.5,
+        use_l2=False,
+    ):
+        super().__init__()
+        kw = {
+            "init_sparsity": init_sparsity,
+            "temperature": temperature,
+            "use_l2": use_l2,
+        }
+        self.fc1 = L0Linear(input_dim, hidden_dim, **kw)
+        self.fc2 = L0Linear(hidden_dim, hidden_dim, **kw)
+        self.fc3 = L0Linear(hidden_dim, output_dim, **kw)
+        self.use_l2 = use_l2
+
+    def forward(self, x):
+        x = x.reshape(x.size(0), -1)
+        x = torch.relu(self.fc1(x))
+        x = torch.relu(self.fc2(x))
+        return self.fc3(x)
+
+    def get_l0_loss(self):
+        """Expected number of open gates over all layers."""
+        return l0_penalty(self)
+
+    def get_l2_loss(self):
+        """Sum of the layers' ``get_l2_penalty`` (0 unless ``use_l2``)."""
+        total = self.fc1.weight.new_zeros(())
+        if self.use_l2:
+            for layer in (self.fc1, self.fc2, self.fc3):
+                total = total + layer.get_l2_penalty()
+        return total
+
+    def get_sparsity_stats(self):
+        """``{layer name: {"sparsity", "active_params"}}`` for each layer."""
+        return {
+            name: {
+                "sparsity": m.get_sparsity(),
+                "active_params": m.get_l0_penalty().item(),
+            }
+            for name, m in self.named_modules()
+            if isinstance(m, _L0Methods)
+        }
+
+
+def prune_model(model, threshold=0.05):
+    """Zero, in place, the weights whose ``P(gate != 0) <= threshold``.
+
+    Puts ``model`` in eval mode and returns it. Works on every gated layer
+    of skl0.l0 and skl0.nn (l0-python's own function fails on
+    ``L0DepthwiseConv2d``); a gated bias (skl0.nn output gates) is zeroed
+    with its gate. For a smaller model with the same eval output, use
+    :func:`skl0.nn.prune`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    threshold : float, default=0.05
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model`` itself.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skl0.l0 import L0Linear, prune_model
+    >>> layer = L0Linear(3, 2)
+    >>> with torch.no_grad():
+    ...     _ = layer.weight_gates.qz_logits[0].fill_(-10.0)
+    >>> prune_model(layer).weight[0].abs().sum().item()
+    0.0
+    """
+    model.eval()
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, _nn._L0LayerMixin):
+                keep = (module.l0_gate.prob_open() > threshold).to(module.weight.dtype)
+                module.weight.mul_(module._broadcast(keep))
+                if module.bias is not None and module.bias_gated:
+                    module.bias.mul_(keep)
+    return model

@@ -1,0 +1,219 @@
+"""l0-python's ``SparseL0Linear``: a gated linear model on scipy sparse input.
+
+Gates come from :mod:`skl0.nn.hard_concrete` (sampling, ``P(gate != 0)``,
+the median gate for prediction); the training loop is l0-python's (Adam on
+the mean squared error plus ``lambda_reg`` times the expected L0 count).
+For scikit-learn-style sparse regression with exact-``k`` selection, see
+:class:`skl0.L0Regressor`, which takes sparse ``X`` too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+from ..nn.hard_concrete import median_gate, prob_nonzero, sample_gate
+from ._compat import logit
+
+__all__ = ["SparseL0Linear"]
+
+
+def _seeded_generator(seed, device):
+    if seed is None:
+        return None
+    return torch.Generator(device=device).manual_seed(int(seed))
+
+
+class SparseL0Linear(nn.Module):
+    """L0-gated linear regression for scipy sparse ``X``, as in l0-python.
+
+    ``y = X @ (weight * z) + bias`` with one Hard Concrete gate ``z`` per
+    feature. ``X`` stays sparse (a cached torch COO tensor).
+
+    Parameters
+    ----------
+    n_features : int
+    fit_intercept : bool, default=True
+    beta : float, default=2/3
+        Hard Concrete temperature.
+    gamma, zeta : float, default=-0.1 and 1.1
+        Stretch limits.
+    init_keep_prob : float, default=0.5
+        ``log_alpha`` starts at ``logit(init_keep_prob)`` plus N(0, 0.01^2)
+        jitter.
+    device : str or torch.device, default="cpu"
+    seed : int or None, default=None
+        Seeds the jitter of ``log_alpha`` (a local generator); ``None``
+        uses torch's global generator.
+
+    Attributes
+    ----------
+    weight : torch.nn.Parameter of shape (n_features,)
+    bias : torch.nn.Parameter of shape (1,) or None
+    log_alpha : torch.nn.Parameter of shape (n_features,)
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp, torch
+    >>> from skl0.l0 import SparseL0Linear
+    >>> X = sp.random(50, 6, density=0.5, format="csr", random_state=0)
+    >>> y = X @ np.array([2.0, 0, 0, -1.0, 0, 0])
+    >>> model = SparseL0Linear(6, seed=0).fit(X, y, epochs=20)
+    >>> model.predict(X).shape
+    torch.Size([50])
+    """
+
+    #: ``log_alpha`` is clamped to this bound before every formula.
+    LOG_ALPHA_BOUND: float = 20.0
+
+    def __init__(
+        self,
+        n_features,
+        fit_intercept=True,
+        beta=2 / 3,
+        gamma=-0.1,
+        zeta=1.1,
+        init_keep_prob=0.5,
+        device="cpu",
+        seed=None,
+    ):
+        super().__init__()
+        self.n_features = n_features
+        self.fit_intercept = fit_intercept
+        self.beta = beta
+        self.gamma = gamma
+        self.zeta = zeta
+        self.device = torch.device(device)
+        self.seed = seed
+        self._generator = _seeded_generator(seed, self.device)
+        self.weight = nn.Parameter(torch.zeros(n_features, device=self.device))
+        if fit_intercept:
+            self.bias = nn.Parameter(torch.zeros(1, device=self.device))
+        else:
+            self.register_parameter("bias", None)
+        noise = torch.randn(n_features, generator=self._generator, device=self.device)
+        self.log_alpha = nn.Parameter(logit(init_keep_prob) + 0.01 * noise)
+        self._cached_X_torch = None
+        self._cached_X_shape = None
+
+    def _clamped_log_alpha(self):
+        return self.log_alpha.clamp(-self.LOG_ALPHA_BOUND, self.LOG_ALPHA_BOUND)
+
+    def _convert_sparse_to_torch(self, X_sparse):
+        """scipy sparse -> torch COO tensor, cached for the same shape and nnz."""
+        if (
+            self._cached_X_torch is not None
+            and self._cached_X_shape == X_sparse.shape
+            and X_sparse.nnz == self._cached_X_torch._nnz()
+        ):
+            return self._cached_X_torch
+        coo = sp.coo_matrix(X_sparse)
+        indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
+        X_torch = torch.sparse_coo_tensor(
+            indices.to(self.device),
+            torch.as_tensor(coo.data, dtype=torch.float32, device=self.device),
+            coo.shape,
+            check_invariants=False,
+        ).coalesce()
+        self._cached_X_torch = X_torch
+        self._cached_X_shape = X_sparse.shape
+        return X_torch
+
+    def _sample_gates(self):
+        """Sampled Hard Concrete gates (eq. 10)."""
+        return sample_gate(self._clamped_log_alpha(), self.beta, self.gamma, self.zeta)
+
+    def get_deterministic_gates(self):
+        """Prediction-time gates: the median of each gate."""
+        return median_gate(self._clamped_log_alpha(), self.beta, self.gamma, self.zeta)
+
+    def forward(self, X, deterministic=False):
+        """``X @ (weight * gates) + bias`` for scipy or torch sparse ``X``."""
+        if sp.issparse(X):
+            X = self._convert_sparse_to_torch(X)
+        gates = (
+            self.get_deterministic_gates() if deterministic else self._sample_gates()
+        )
+        y = torch.sparse.mm(X, (self.weight * gates).unsqueeze(1)).squeeze(1)
+        if self.bias is not None:
+            y = y + self.bias
+        return y
+
+    def get_l0_penalty(self):
+        """Expected number of open gates (eq. 12)."""
+        return prob_nonzero(
+            self._clamped_log_alpha(), self.beta, self.gamma, self.zeta
+        ).sum()
+
+    def get_sparsity(self):
+        """Share of features whose prediction-time gate is below 0.01."""
+        with torch.no_grad():
+            return (self.get_deterministic_gates() < 0.01).float().mean().item()
+
+    def get_selected_features(self, threshold=0.01):
+        """Indices of the features whose prediction-time gate exceeds ``threshold``."""
+        with torch.no_grad():
+            return torch.where(self.get_deterministic_gates() > threshold)[0]
+
+    def fit(
+        self,
+        X_sparse,
+        y,
+        lambda_reg=0.01,
+        lr=0.01,
+        epochs=1000,
+        verbose=False,
+        verbose_freq=100,
+    ):
+        """Adam on ``mean((y - X @ (w * z) - b) ** 2) + lambda_reg * E[L0]``.
+
+        The weights restart from N(0, 0.1^2) draws (torch's global
+        generator) and the bias from ``mean(y)``; the gates continue from
+        their current ``log_alpha``.
+
+        Parameters
+        ----------
+        X_sparse : scipy sparse matrix of shape (n_samples, n_features)
+        y : array-like or torch.Tensor of shape (n_samples,)
+        lambda_reg : float, default=0.01
+        lr : float, default=0.01
+        epochs : int, default=1000
+        verbose : bool, default=False
+        verbose_freq : int, default=100
+
+        Returns
+        -------
+        self
+        """
+        y = torch.as_tensor(np.asarray(y) if not torch.is_tensor(y) else y)
+        y = y.to(device=self.device, dtype=torch.float32)
+        X = self._convert_sparse_to_torch(X_sparse)
+        with torch.no_grad():
+            nn.init.normal_(self.weight, 0, 0.1)
+            if self.bias is not None:
+                self.bias.fill_(y.mean())
+        params = [self.weight, self.log_alpha]
+        if self.bias is not None:
+            params.append(self.bias)
+        optimizer = torch.optim.Adam(params, lr=lr)
+        for epoch in range(epochs):
+            mse = (y - self.forward(X)).pow(2).mean()
+            l0 = self.get_l0_penalty()
+            loss = mse + lambda_reg * l0
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if verbose and (epoch + 1) % verbose_freq == 0:
+                n_active = int((self.get_deterministic_gates() > 0.01).sum())
+                print(
+                    f"Epoch {epoch + 1:4d}: loss={loss.item():.4f}, "
+                    f"mse={mse.item():.4f}, l0={l0.item():.2f}, active={n_active}"
+                )
+        return self
+
+    def predict(self, X_sparse):
+        """Predictions with the prediction-time gates (no gradient)."""
+        with torch.no_grad():
+            return self.forward(X_sparse, deterministic=True)

@@ -1,0 +1,407 @@
+"""skl0.l0: l0-python's API over skl0.nn and skl0.calibration.
+
+Each test pins one behaviour a user of l0-python relies on (a name, a
+default, a formula, a checkpoint key) or one place where skl0.l0 differs on
+purpose (see docs/migrating.md). Small, seeded, fast.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+import skl0.l0 as l0
+import skl0.nn as snn
+from skl0.l0 import (
+    FeatureGate,
+    HardConcrete,
+    HybridGate,
+    L0Conv2d,
+    L0DepthwiseConv2d,
+    L0Gate,
+    L0Linear,
+    PenaltyTracker,
+    SampleGate,
+    SparseCalibrationWeights,
+    SparseL0Linear,
+    SparseMLP,
+    TemperatureScheduler,
+)
+from skl0.l0.calibration import _group_coefficients
+
+# l0-python 0.6.2's top-level __all__.
+ORIGINAL_NAMES = [
+    "HardConcrete", "L0Linear", "L0Conv2d", "L0DepthwiseConv2d", "SparseMLP",
+    "prune_model", "SparseL0Linear", "SparseCalibrationWeights", "L0Gate",
+    "SampleGate", "FeatureGate", "HybridGate", "compute_l0_penalty",
+    "compute_l2_penalty", "compute_l0l2_penalty", "get_sparsity_stats",
+    "get_active_parameter_count", "TemperatureScheduler", "update_temperatures",
+    "PenaltyTracker",
+]  # fmt: skip
+
+
+def median(la, temperature, gamma=-0.1, zeta=1.1):
+    """l0-python's eval-mode gate, written out."""
+    return torch.clamp(torch.sigmoid(la / temperature) * (zeta - gamma) + gamma, 0, 1)
+
+
+def test_exports_match_the_original_package():
+    assert sorted(l0.__all__) == sorted(ORIGINAL_NAMES)
+    for name in ORIGINAL_NAMES:
+        assert getattr(l0, name).__module__.startswith("skl0.l0")
+
+
+# -- distributions -------------------------------------------------------------
+
+
+def test_hard_concrete_init_penalty_and_eval_gate_formulas():
+    gate = HardConcrete(3, 4, temperature=0.3, stretch=0.2, init_mean=0.9)
+    assert gate.gate_size == (3, 4) and (gate.gamma, gate.zeta) == (-0.2, 1.2)
+    assert torch.allclose(gate.qz_logits, torch.full((3, 4), math.log(9.0)))
+    with torch.no_grad():
+        gate.qz_logits.copy_(torch.linspace(-3, 3, 12).reshape(3, 4))
+    la = gate.qz_logits.detach()
+    expected_p = torch.sigmoid(la - 0.3 * math.log(0.2 / 1.2))
+    assert torch.allclose(gate.get_active_prob(), expected_p)
+    assert math.isclose(
+        gate.get_penalty().item(), expected_p.sum().item(), rel_tol=1e-6
+    )
+    assert torch.allclose(gate.eval()(), median(la, 0.3, -0.2, 1.2))
+    assert gate((8, 3, 5, 5)).shape == (3, 4, 1, 1)
+    assert gate.get_num_active() == int((expected_p > 0.5).sum())
+
+
+def test_hard_concrete_clamps_logits_and_is_a_skl0_gate():
+    gate = HardConcrete(4)
+    with torch.no_grad():
+        gate.qz_logits.copy_(torch.tensor([-1e3, -20.0, 20.0, 1e3]))
+    p = gate.get_active_prob()
+    assert p[0] == p[1] and p[2] == p[3] and torch.isfinite(gate.get_penalty())
+    assert isinstance(gate, snn.HardConcreteGate)
+    assert snn.l0_penalty(nn.Sequential(gate)).item() == gate.get_penalty().item()
+
+
+def test_hard_concrete_samples_follow_the_global_seed():
+    gate = HardConcrete(50, temperature=0.5).train()
+    torch.manual_seed(3)
+    a = gate()
+    torch.manual_seed(3)
+    b = gate()
+    assert torch.equal(a, b) and not torch.equal(a, gate())
+    assert ((a >= 0) & (a <= 1)).all() and (a == 0).any() and (a == 1).any()
+
+
+# -- layers --------------------------------------------------------------------
+
+
+def test_l0_linear_init_forward_and_checkpoint_names():
+    torch.manual_seed(0)
+    layer = L0Linear(6, 4, init_sparsity=0.3)
+    torch.manual_seed(0)
+    w = torch.empty(4, 6)
+    nn.init.kaiming_normal_(w, mode="fan_out")
+    assert torch.equal(layer.weight.detach(), w) and torch.all(layer.bias == 0)
+    assert torch.allclose(
+        layer.weight_gates.qz_logits, torch.full((4, 6), math.log(0.7 / 0.3))
+    )
+    with torch.no_grad():
+        layer.weight_gates.qz_logits.normal_(0, 2)
+    x = torch.randn(5, 6)
+    gates = median(layer.weight_gates.qz_logits.detach(), 0.5)
+    assert torch.allclose(
+        layer.eval()(x), F.linear(x, layer.weight * gates, layer.bias)
+    )
+    state = layer.state_dict()
+    assert sorted(state) == ["bias", "weight", "weight_gates.qz_logits"]
+    other = L0Linear(6, 4)
+    other.load_state_dict(state)
+    assert torch.equal(other.weight_gates.qz_logits, layer.weight_gates.qz_logits)
+    native_keys = {
+        "l0_gate.qz_logits" if "gates" in k else k: v for k, v in state.items()
+    }
+    L0Linear(6, 4).load_state_dict(native_keys)  # skl0.nn names load too
+
+
+def test_l0_linear_works_with_skl0_nn_prune():
+    torch.manual_seed(1)
+    model = nn.Sequential(L0Linear(5, 8), nn.ReLU(), L0Linear(8, 2)).eval()
+    with torch.no_grad():
+        model[0].weight_gates.qz_logits[:3].fill_(-10.0)  # close three hidden units
+    x = torch.randn(7, 5)
+    pruned = snn.prune(model)
+    assert pruned[0].out_features == 5
+    assert torch.allclose(pruned(x), model(x), atol=1e-5)
+
+
+def test_l0_conv2d_per_weight_and_structured_gates():
+    torch.manual_seed(0)
+    conv = L0Conv2d(2, 3, kernel_size=3, padding=1)
+    assert conv.weight_gates.qz_logits.shape == (3, 18) and not hasattr(
+        conv, "channel_gates"
+    )
+    with torch.no_grad():
+        conv.weight_gates.qz_logits.normal_(0, 2)
+    x = torch.randn(2, 2, 4, 4)
+    gates = median(conv.weight_gates.qz_logits.detach(), 0.5).view(conv.weight.shape)
+    expected = F.conv2d(x, conv.weight * gates, conv.bias, 1, 1)
+    assert torch.allclose(conv.eval()(x), expected, atol=1e-6)
+
+    conv = L0Conv2d(2, 3, 3, structured=True)
+    assert conv.channel_gates.qz_logits.shape == (3,) and not hasattr(
+        conv, "weight_gates"
+    )
+    with torch.no_grad():
+        conv.channel_gates.qz_logits.fill_(-30.0)
+        conv.bias.fill_(0.5)
+    # all channels closed: the bias is not gated, as in l0-python
+    assert torch.allclose(conv.eval()(x), torch.full((2, 3, 2, 2), 0.5))
+    assert sorted(conv.state_dict()) == ["bias", "channel_gates.qz_logits", "weight"]
+
+
+def test_depthwise_gates_scale_the_input_channels():
+    torch.manual_seed(0)
+    conv = L0DepthwiseConv2d(3, kernel_size=3, padding=1)
+    with torch.no_grad():
+        conv.channel_gates.qz_logits.copy_(torch.tensor([-30.0, 0.3, 30.0]))
+    x = torch.randn(2, 3, 5, 5)
+    z = median(conv.channel_gates.qz_logits.detach(), 0.5).view(1, -1, 1, 1)
+    plain = F.conv2d(x * z, conv.weight, conv.bias, 1, 1, 1, 3)
+    assert torch.allclose(conv.eval()(x), plain, atol=1e-6)
+    assert torch.allclose(conv(x)[:, 0], conv.bias[0].expand(2, 5, 5))  # closed: bias
+    assert sorted(conv.state_dict()) == [
+        "channel_gates.qz_logits",
+        "depthwise_conv.bias",
+        "depthwise_conv.weight",
+    ]
+
+
+def test_prune_model_zeroes_low_probability_weights_in_place():
+    torch.manual_seed(0)
+    model = nn.Sequential(L0Linear(4, 3), L0DepthwiseConv2d(2, 3))
+    with torch.no_grad():
+        model[0].weight_gates.qz_logits[1, 2] = -10.0
+        model[1].channel_gates.qz_logits[0] = -10.0
+    model.train()
+    out = l0.prune_model(model, threshold=0.05)
+    assert out is model and not model.training
+    assert model[0].weight[1, 2] == 0 and int((model[0].weight == 0).sum()) == 1
+    assert torch.all(model[1].weight[0] == 0) and torch.all(model[1].weight[1] != 0)
+
+
+def test_sparse_mlp_losses_and_stats():
+    torch.manual_seed(0)
+    mlp = SparseMLP(6, 4, 2, init_sparsity=0.5, use_l2=True)
+    assert mlp(torch.randn(3, 2, 3)).shape == (3, 2)
+    per_layer = sum(m.get_l0_penalty() for m in (mlp.fc1, mlp.fc2, mlp.fc3))
+    assert torch.allclose(mlp.get_l0_loss(), per_layer)
+    l2 = sum((m.weight**2).sum() for m in (mlp.fc1, mlp.fc2, mlp.fc3))
+    assert torch.allclose(mlp.get_l2_loss(), l2)
+    assert sorted(mlp.get_sparsity_stats()) == ["fc1", "fc2", "fc3"]
+
+
+# -- penalties -----------------------------------------------------------------
+
+
+def test_l2_penalty_leaves_out_gate_logits():
+    torch.manual_seed(0)
+    model = nn.Sequential(L0Linear(3, 2, init_sparsity=0.1), nn.Linear(2, 1))
+    weights = (model[0].weight ** 2).sum() + (model[1].weight ** 2).sum()
+    assert model[0].weight_gates.qz_logits.abs().min() > 2  # l0-python would add them
+    assert torch.allclose(l0.compute_l2_penalty(model), weights)
+    l0_term = l0.compute_l0_penalty(model)
+    assert torch.allclose(l0_term, model[0].get_l0_penalty())
+    assert torch.allclose(
+        l0.compute_l0l2_penalty(model), 1e-3 * l0_term + 1e-4 * weights
+    )
+
+
+def test_sparsity_stats_and_active_count():
+    model = nn.Sequential(L0Linear(4, 3, init_sparsity=0.5), L0Linear(3, 2))
+    stats = l0.get_sparsity_stats(model)
+    assert stats["0"]["total_params"] == 12 and stats["1"]["total_params"] == 6
+    p = torch.sigmoid(torch.tensor(0.5 * math.log(11)))  # logit 0 at temperature 0.5
+    assert stats["0"]["active_params"] == pytest.approx(12 * p.item(), rel=1e-6)
+    assert stats["0"]["sparsity"] == pytest.approx(1 - p.item(), rel=1e-6)
+    # each layer's count is truncated on its own: int(9.22) + int(4.61)
+    assert l0.get_active_parameter_count(model) == int(12 * p) + int(6 * p)
+
+
+@pytest.mark.parametrize(
+    "schedule, mid",
+    [("linear", 1.05), ("exponential", math.sqrt(0.2)), ("cosine", 1.05)],
+)
+def test_temperature_scheduler(schedule, mid):
+    s = TemperatureScheduler(2.0, 0.1, anneal_epochs=100, schedule=schedule)
+    assert s.get_temperature(0) == 2.0 and s.get_temperature(100) == 0.1
+    assert s.get_temperature(500) == 0.1
+    assert s.get_temperature(50) == pytest.approx(mid)
+    if schedule == "cosine":
+        assert s.get_temperature(25) == pytest.approx(
+            0.1 + 1.9 * (1 + math.cos(math.pi / 4)) / 2
+        )
+    with pytest.raises(ValueError, match="schedule"):
+        TemperatureScheduler(schedule="step")
+
+
+def test_update_temperatures_reaches_every_gate():
+    model = nn.ModuleList(
+        [L0Linear(2, 2), L0Conv2d(1, 2, 3, structured=True), FeatureGate(5, 2)]
+    )
+    l0.update_temperatures(model, 0.2)
+    temps = [g.temperature for g in snn.hard_concrete_gates(model)]
+    assert temps == [0.2, 0.2, 0.2]
+
+
+def test_penalty_tracker_csv_with_uneven_histories(tmp_path):
+    tracker = PenaltyTracker()
+    for i in range(4):
+        tracker.log("l0", torch.tensor(float(i)))
+    tracker.log("sparsity", 0.5)
+    assert tracker.get_stats("l0") == {
+        "mean": 1.5, "std": pytest.approx(np.std([0, 1, 2, 3])),
+        "min": 0.0, "max": 3.0, "last": 3.0,
+    }  # fmt: skip
+    assert tracker.get_history("sparsity") == [0.5] and tracker.get_stats("none") == {}
+    path = tmp_path / "h.csv"
+    tracker.save_to_csv(path)
+    assert path.read_text().splitlines()[:3] == ["l0,sparsity", "0.0,0.5", "1.0,"]
+
+
+# -- gates ---------------------------------------------------------------------
+
+
+def test_l0_gate_selection_helpers():
+    gate = L0Gate(6, init_mean=0.5).eval()
+    with torch.no_grad():
+        gate.gates.qz_logits.copy_(torch.tensor([-4.0, 4, -4, 4, 4, -4]))
+    assert gate.get_active_indices().tolist() == [1, 3, 4]
+    x = torch.ones(6, 2)
+    assert torch.equal(
+        gate.apply_gates(x, dim=0)[:, 0] > 0, torch.tensor([0, 1, 0, 1, 1, 0]).bool()
+    )
+
+    samples = SampleGate(6, target_samples=3).eval()
+    assert samples.init_mean == 0.5
+    samples.gates.load_state_dict(gate.gates.state_dict())
+    data, idx = samples.select_samples(torch.arange(6.0))
+    assert idx.tolist() == [1, 3, 4] and data.tolist() == [1.0, 3.0, 4.0]
+    _, w, idx = samples.select_weighted_samples(torch.arange(6.0), torch.ones(6))
+    assert idx.tolist() == [1, 3, 4] and torch.all(w > 0.9)
+
+    feats = FeatureGate(6, max_features=10, temperature=0.1)
+    assert feats.init_mean == 0.99  # min(10 / 6, 0.99)
+    feats.gates.load_state_dict(gate.gates.state_dict())
+    _, names = feats.eval().select_features_with_names(torch.ones(2, 6), list("abcdef"))
+    assert names == ["b", "d", "e"]
+    assert torch.allclose(feats.get_feature_importance(), feats.gates.get_active_prob())
+
+
+def test_hybrid_gate_is_reproducible_without_touching_global_rng():
+    gate = HybridGate(
+        200, l0_fraction=0.25, random_fraction=0.5, target_items=40
+    ).eval()
+    assert (gate.n_l0, gate.n_random) == (10, 20)
+    with torch.no_grad():
+        gate.l0_gate.gates.qz_logits.fill_(-5.0)
+        gate.l0_gate.gates.qz_logits[[7, 70, 170]] = 5.0
+    state = torch.get_rng_state()
+    a = gate.select(torch.arange(200.0), random_seed=1)
+    b = gate.select(torch.arange(200.0), random_seed=1)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert torch.equal(a[1], b[1]) and len(a[1]) == 23
+    assert a[1][a[2] == "l0"].tolist() == [7, 70, 170]
+    assert not torch.equal(a[1], gate.select(torch.arange(200.0), random_seed=2)[1])
+    with pytest.raises(ValueError, match="add up to more than 1"):
+        HybridGate(10, l0_fraction=0.6, random_fraction=0.6)
+
+
+# -- sparse linear model -------------------------------------------------------
+
+
+def test_sparse_l0_linear_seed_fit_and_predict():
+    a, b = SparseL0Linear(8, seed=5), SparseL0Linear(8, seed=5)
+    assert torch.equal(a.log_alpha, b.log_alpha)
+    assert torch.allclose(a.log_alpha, torch.zeros(8), atol=0.05)
+    rng = np.random.default_rng(0)
+    X = sp.random(200, 8, density=0.6, format="csr", random_state=0)
+    coef = np.array([3.0, 0, 0, -2.0, 0, 0, 0, 0])
+    y = X @ coef + 1.0 + 0.01 * rng.standard_normal(200)
+    torch.manual_seed(0)
+    a.fit(X, y, lambda_reg=0.01, lr=0.05, epochs=400)
+    assert set(a.get_selected_features().tolist()) >= {0, 3}
+    assert a._cached_X_torch.is_sparse
+    pred = a.predict(X)
+    assert torch.equal(pred, a.predict(X))
+    assert np.mean((pred.numpy() - y) ** 2) < 0.1 * np.var(y)
+    no_bias = SparseL0Linear(8, fit_intercept=False)
+    assert no_bias.bias is None
+
+
+# -- calibration ---------------------------------------------------------------
+
+
+def test_group_coefficients_match_the_documented_rule():
+    groups = np.array([0, 0, 0, 1, 2, 2])
+    coef = _group_coefficients(6, groups, True, {2: 4.0})
+    assert coef.tolist() == [1 / 3, 1 / 3, 1 / 3, 1.0, 2.0, 2.0]
+    assert _group_coefficients(6, groups, False, None).tolist() == [1.0] * 6
+    with pytest.raises(ValueError, match="requires target_groups"):
+        _group_coefficients(6, None, True, {0: 2.0})
+    with pytest.raises(ValueError, match="key 9 not found"):
+        _group_coefficients(6, groups, True, {9: 2.0})
+
+
+def test_calibration_objective_is_l0_pythons():
+    M = sp.random(4, 10, density=0.5, format="csr", random_state=1)
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    w0 = np.linspace(0.5, 2.0, 10)
+    model = SparseCalibrationWeights(10, init_weights=w0, use_gates=False, seed=0)
+    model.fit(M, y, lambda_l0=0.3, lambda_l2=0.01, lr=0.0, epochs=1, loss_type="relative",
+              target_groups=[0, 0, 1, 1], group_multipliers={1: 2.0})  # fmt: skip
+    achieved = M @ w0
+    la = model.log_alpha.detach().double()
+    expected = (
+        np.sum(np.array([0.5, 0.5, 1.0, 1.0]) * ((y - achieved) / (y + 1)) ** 2)
+        + 0.3 * torch.sigmoid(la - 2 / 3 * math.log(0.1 / 1.1)).sum().item()
+        + 0.01 * np.sum(w0**2)
+    )
+    assert model.loss_curve_[0].item() == pytest.approx(expected, rel=1e-5)
+    assert torch.allclose(model.predict(M), torch.tensor(achieved, dtype=torch.float32))
+
+
+def test_calibration_init_options_and_errors():
+    model = SparseCalibrationWeights(5, init_weights=2.5, init_keep_prob=[0.0, 0.2, 0.5, 0.8, 1.0],
+                                     log_alpha_jitter_sd=0.0)  # fmt: skip
+    assert torch.allclose(torch.exp(model.log_weight), torch.full((5,), 2.5))
+    la = model.log_alpha.detach()
+    assert (
+        torch.isfinite(la).all()
+        and la[2] == 0
+        and la[1] == pytest.approx(math.log(0.25))
+    )
+    with pytest.raises(ValueError, match="must have shape"):
+        SparseCalibrationWeights(5, init_weights=np.ones(4))
+    with pytest.raises(ValueError, match="loss_type"):
+        model.fit(sp.eye(5, format="csr"), np.ones(5), loss_type="mae", epochs=1)
+
+
+def test_calibration_fit_is_sparse_and_accurate():
+    rng = np.random.default_rng(0)
+    M = sp.random(8, 300, density=0.4, format="csr", random_state=0)
+    M.data *= 10
+    y = M @ rng.uniform(0.5, 1.5, 300)
+    torch.manual_seed(0)
+    model = SparseCalibrationWeights(300, seed=0, init_weights=1.0)
+    model.fit(M, y, lambda_l0=2e-3, lr=0.1, epochs=400, loss_type="relative")
+    active = model.get_active_weights()
+    assert 0.1 < model.get_sparsity() < 0.95
+    assert active["count"] == len(active["indices"]) and torch.all(active["values"] > 0)
+    rel = np.abs(model.predict(M).numpy() - y) / y
+    assert rel.mean() < 0.1  # about 0.5 before the fit (eval gates start at 0.5)
+    # a dense M gives the same totals
+    dense = model.predict(M.toarray())
+    assert torch.allclose(dense, model.predict(M), rtol=1e-5)
