@@ -229,10 +229,12 @@ class _Moments:
             return
         rows = block_rows(X, _BLOCK_ELEMENTS)
         for a in range(0, X.shape[0], rows):
-            Xb = np.asarray(X[a : a + rows], dtype=np.float64)
+            Xb = X[a : a + rows]
             self.x_min = np.minimum(self.x_min, Xb.min(0))
             self.x_max = np.maximum(self.x_max, Xb.max(0))
-            Xb -= self.x_shift
+            # A new float64 block: never an in-place shift of the caller's
+            # rows (a float64 X, or a writable memory map, would be changed).
+            Xb = np.subtract(Xb, self.x_shift, dtype=np.float64)
             Xw = Xb * sw[a : a + rows, None]
             self.sx += Xw.sum(0)
             self.sxx += Xb.T @ Xw
