@@ -33,7 +33,7 @@ from ._compat import Interval, StrOptions, validate_data
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._engine import blas_threads
 from ._heads import LinearHead, MLPHead, numpy_forward
-from ._numerics import column_scale, divide_columns
+from ._numerics import column_scale, column_shift, divide_columns, subtract_columns
 from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
 from ._progress import progress
 from ._refit import refit_linear_head, refit_nonlinear_head
@@ -65,14 +65,15 @@ _K_PATH_POINTS_LINEAR, _K_PATH_POINTS_MLP = 16, 16
 
 
 def _as_tensor(X, device, dtype):
-    """X as a tensor, sharing memory when dtype and device allow.
+    """X as a tensor, sharing memory when dtype and device allow (``dtype=None``: X's).
 
     skl0 never writes into X, so torch's warning about read-only arrays
     (memory maps) is silenced rather than paid for with a copy.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.as_tensor(X, device=device).to(dtype)
+        X = torch.as_tensor(X, device=device)
+        return X if dtype is None else X.to(dtype)
 
 
 class _StepReporter:
@@ -122,7 +123,7 @@ class BaseL0(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "keep_redundant": ["boolean"],
         "device": [str],
-        "dtype": [StrOptions({"float32", "float64"})],
+        "dtype": [StrOptions({"float32", "float64"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -145,7 +146,7 @@ class BaseL0(BaseEstimator):
         validation_fraction=0.1,
         keep_redundant=False,
         device="auto",
-        dtype="float32",
+        dtype=None,
         random_state=None,
         verbose=0,
     ):
@@ -210,13 +211,14 @@ class BaseL0(BaseEstimator):
         return self._fit_on_device(X, Y, sw, datafit, device)
 
     def _fit_on_device(self, X, Y, sw, datafit, device):
-        dtype = resolve_dtype(self.dtype)
+        dtype = resolve_dtype(self.dtype, X)
         gen = make_generator(self.random_state, device)
         # Extreme columns (|x| near 1e30 or 1e-30) are divided by exact powers
         # of two so float32 moments neither overflow nor underflow; _export
         # maps the coefficients back (see _numerics).
         self._x_scale = column_scale(X)
         X = divide_columns(X, self._x_scale)
+        self._x_shift = None
 
         w_np = sw / sw.sum()
         w = torch.as_tensor(w_np, device=device, dtype=dtype)
@@ -235,8 +237,21 @@ class BaseL0(BaseEstimator):
                 Xt = sparse_to_torch(X, device, dtype)
                 problem = DirectProblem(Xt, Yt, w, mean, std, datafit, host=X)
         else:
+            # Moments in float64 from X as given (shared, not copied), from
+            # centred rows; columns far from zero relative to their spread
+            # are then shifted by their mean (a copy of X, made only then),
+            # so that the computation dtype keeps their spread.
+            mean64, std64 = (
+                a.numpy() for a in weighted_moments(_as_tensor(X, "cpu", None), w_np,
+                                                    out_dtype=torch.float64)
+            )
+            self._x_shift = column_shift(mean64, std64, str(dtype).removeprefix("torch."))
+            if self._x_shift is not None:
+                X = subtract_columns(X, self._x_shift)
+                mean64 = mean64 - self._x_shift
             Xt = _as_tensor(X, device, dtype)
-            mean, std = weighted_moments(Xt, w)
+            mean = torch.as_tensor(mean64, device=device, dtype=dtype)
+            std = torch.as_tensor(std64, device=device, dtype=dtype)
             problem = (GramProblem if use_gram else DirectProblem)(Xt, Yt, w, mean, std, datafit)
         # scikit-learn's convention: a weight counts as that many repetitions
         # of the sample, so the information criterion's n is the total weight.
@@ -292,12 +307,13 @@ class BaseL0(BaseEstimator):
             sub = GramProblem(sub.host if sub.host is not None else sub.X, sub.Y, sub.w,
                               sub.mean, sub.std, datafit)
         sub.n_samples, sub.n_candidates = problem.n_samples, p
-        x_scale = self._x_scale
+        x_scale, x_shift = self._x_scale, self._x_shift
         self._x_scale = None if x_scale is None else x_scale[cols]
+        self._x_shift = None if x_shift is None else x_shift[cols]
         try:
             self._fit_problem(sub, datafit, gen, sub.mean, sub.std)
         finally:
-            self._x_scale = x_scale
+            self._x_scale, self._x_shift = x_scale, x_shift
         support = np.zeros(p, dtype=bool)
         support[cols] = self.support_
         importances = np.zeros(p)
@@ -525,6 +541,8 @@ class BaseL0(BaseEstimator):
             return t.detach().cpu().double().numpy()
 
         z, mean, std = np64(z), np64(mean), np64(std)
+        if getattr(self, "_x_shift", None) is not None:  # back from shifted columns
+            mean = mean + self._x_shift
         if getattr(self, "_x_scale", None) is not None:
             mean, std = mean * self._x_scale, std * self._x_scale
         if head.is_linear:

@@ -292,7 +292,7 @@ class L0RegressorCV(_CVMixin, L0Regressor):
         temperature=2.0 / 3.0,
         alpha=1e-4,
         device="auto",
-        dtype="float32",
+        dtype=None,
         random_state=None,
         verbose=0,
     ):

@@ -66,7 +66,14 @@ def make_generator(random_state, device):
     return gen
 
 
-def resolve_dtype(dtype):
-    """Map ``"float32" | "float64"`` to the torch dtype."""
-    return {"float32": torch.float32, "float64": torch.float64}[dtype]
+def resolve_dtype(dtype, X=None):
+    """Map ``"float32" | "float64"`` to the torch dtype; ``None`` follows ``X``.
 
+    ``dtype=None`` is scikit-learn's convention: compute in the input's
+    floating dtype, float32 for float32 ``X`` and float64 for everything
+    else (float64, and integer or float16 input that validation turned into
+    float64).
+    """
+    if dtype is None:
+        return torch.float32 if X is not None and X.dtype == np.float32 else torch.float64
+    return {"float32": torch.float32, "float64": torch.float64}[dtype]

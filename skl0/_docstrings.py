@@ -76,8 +76,11 @@ lam : float or "auto", default="auto"
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or
         ``"cuda:N"``. Fitted attributes are numpy arrays either way.
-    dtype : {"float32", "float64"}, default="float32"
-        Precision of the torch computation.
+    dtype : {"float32", "float64"} or None, default=None
+        Precision of the torch computation. ``None`` follows scikit-learn's
+        convention: the input's floating dtype (float32 X is computed in
+        float32, everything else in float64). Column means, spreads and
+        ``X'X`` are accumulated in float64 from centred rows either way.
     random_state : int, RandomState instance or None, default=None
         Seeds a local ``torch.Generator`` for the gate noise and the
         initial weights of an MLP head; torch's global RNG is never

@@ -88,7 +88,7 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         validation_fraction=0.1,
         keep_redundant=False,
         device="auto",
-        dtype="float32",
+        dtype=None,
         random_state=None,
         verbose=0,
     ):

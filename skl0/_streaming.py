@@ -48,7 +48,7 @@ from ._checks import check_frame
 from ._compat import validate_data
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
-from ._numerics import column_scale, divide_columns, power_of_two_scale
+from ._numerics import column_scale, column_shift, divide_columns, power_of_two_scale, subtract_columns
 from ._problem import (
     DirectProblem,
     GramProblem,
@@ -241,7 +241,7 @@ class _Moments:
             self.sxy += Xw.T @ Yc[a : a + rows]
 
     def problem(self, datafit, dtype, device):
-        """(GramProblem, mean, std, y_mean, y_std) of the rows seen so far."""
+        """(GramProblem, y_mean, y_std, x_shift) of the rows seen so far."""
         W = self.weight
         mx, my = self.sx / W, self.sy / W
         cov = self.sxx / W - np.outer(mx, mx)
@@ -269,8 +269,13 @@ class _Moments:
         def t(a):
             return torch.as_tensor(a, device=device, dtype=dtype)
 
-        problem = GramProblem.from_statistics(t(G), t(c), t(yy), t(mean), t(std), datafit, W)
-        return problem, y_mean, y_std
+        # The problem's means are cast to ``dtype``: a column far from zero
+        # relative to its spread is exported through a float64 shift instead
+        # (as fit does), so float32 does not round a timestamp's mean.
+        shift = column_shift(mean, std, str(dtype).removeprefix("torch."))
+        centre = mean if shift is None else mean - shift
+        problem = GramProblem.from_statistics(t(G), t(c), t(yy), t(centre), t(std), datafit, W)
+        return problem, y_mean, y_std, shift
 
 
 # ------------------------------------------------------------ stochastic mode
@@ -307,6 +312,12 @@ class _SGDState:
                                          torch.as_tensor(w))
             mean, std = mean.numpy(), std.numpy()
         self.mean, self.std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+        # Dense columns far from zero relative to their spread are shifted
+        # by the first chunk's mean before every chunk meets ``dtype`` (as in
+        # fit; see _numerics.column_shift).
+        self.shift = None if sp.issparse(X) else column_shift(
+            self.mean, self.std, str(dtype).removeprefix("torch."))
+        estimator._x_shift = self.shift
         gen = make_generator(estimator.random_state, device)
         self.gate = FeatureGate(p, init_prob=estimator.init_prob,
                                 temperature=estimator.temperature).to(dtype=dtype)
@@ -405,14 +416,17 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
                    else RegressionTargets(estimator, y))
         exact = not classifier and estimator._is_linear() and p <= GRAM_MAX_FEATURES
         stream = _Stream("exact" if exact else "stochastic", targets)
+        # dtype=None: the first chunk's floating dtype, for the whole stream.
+        stream.dtype = resolve_dtype(estimator.dtype, X)
         estimator._x_scale = column_scale(X)
+        estimator._x_shift = None
     else:
         stream = copy.deepcopy(old)  # a failed call leaves the old state untouched
         if classifier:
             stream.targets.check_classes(estimator, classes)
     X = divide_columns(X, estimator._x_scale)
     device = resolve_device(estimator.device)
-    dtype = resolve_dtype(estimator.dtype)
+    dtype = stream.dtype
     if stream.mode == "exact":
         _exact_step(estimator, stream, X, y, sw, device, dtype)
     else:
@@ -433,7 +447,7 @@ def _exact_step(estimator, stream, X, y, sw, device, dtype):
     stream.moments.add(X, Ys, sw)
     stream.weight = stream.moments.weight
     datafit = stream.targets.datafit()
-    problem, y_mean, y_std = stream.moments.problem(datafit, dtype, device)
+    problem, y_mean, y_std, estimator._x_shift = stream.moments.problem(datafit, dtype, device)
     scale = stream.targets.scale
     estimator._y_mean, estimator._y_std = y_mean * scale, y_std * scale
     gen = make_generator(estimator.random_state, device)
@@ -455,7 +469,9 @@ def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):
         return
     stream.weight += float(sw.sum())
     state = stream.sgd
-    mean = torch.as_tensor(state.mean, device=device, dtype=dtype)
+    shift = getattr(state, "shift", None)
+    mean = torch.as_tensor(state.mean if shift is None else state.mean - shift,
+                           device=device, dtype=dtype)
     std = torch.as_tensor(state.std, device=device, dtype=dtype)
     w = torch.as_tensor(sw / sw.sum(), device=device, dtype=dtype)
     Yt = targets.tensor(estimator, Y, device, dtype)
@@ -464,8 +480,8 @@ def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):
         problem = DirectProblem(sparse_to_torch(X, device, dtype), Yt, w, mean, std,
                                 targets.datafit(), host=X)
     else:
-        problem = DirectProblem(_as_tensor(X, device, dtype), Yt, w, mean, std,
-                                targets.datafit())
+        problem = DirectProblem(_as_tensor(subtract_columns(X, shift), device, dtype), Yt, w,
+                                mean, std, targets.datafit())
     gate, head = state.train(estimator, problem, device, stream.weight)
     with torch.no_grad():
         if estimator.k is not None:

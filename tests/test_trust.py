@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from packaging.requirements import Requirement
 
-from skl0 import L0Regressor
+from skl0 import L0Classifier, L0Regressor
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,3 +65,68 @@ def test_pyarrow_floor_is_past_cve_2023_47248():
         assert not r.specifier.contains("14.0.0"), str(r)
         assert not r.specifier.contains("13.0.0"), str(r)
         assert r.specifier.contains("14.0.1"), str(r)
+
+
+# ------------------------------------------------------ silent wrong results
+
+
+def _offset_data(n=600, seed=0):
+    """A Unix timestamp within one day and a latitude within one city, plus noise columns."""
+    rng = np.random.RandomState(seed)
+    t = 1.7e9 + rng.uniform(0, 86400, n)
+    lat = 45.5 + rng.uniform(-0.05, 0.05, n)
+    Z = rng.standard_normal((n, 6))
+    X = np.column_stack([t, lat, Z])
+    y = (t - 1.7e9) / 86400 * 3 + (lat - 45.5) / 0.05 * 2 + Z[:, 0]
+    y = y + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
+@pytest.mark.parametrize("dtype", [None, "float32", "float64"])
+def test_large_offset_small_spread_columns_keep_their_signal(dtype):
+    X, y = _offset_data()
+    reg = L0Regressor(k=3, dtype=dtype, random_state=0).fit(X, y)
+    assert reg.get_support(indices=True).tolist() == [0, 1, 2]
+    assert reg.score(X, y) > 0.99  # was 0.50 in float32
+    auto = L0Regressor(dtype=dtype, random_state=0).fit(X, y)
+    assert auto.get_support(indices=True).tolist() == [0, 1, 2]
+    yc = (y > np.median(y)).astype(int)
+    clf = L0Classifier(k=3, dtype=dtype, random_state=0).fit(X, yc)
+    assert clf.get_support(indices=True).tolist() == [0, 1, 2]  # kept the timestamp
+
+
+@pytest.mark.parametrize("dtype", [None, "float32"])
+def test_fit_and_partial_fit_agree_on_offset_columns(dtype):
+    X, y = _offset_data()
+    full = L0Regressor(k=3, dtype=dtype, random_state=0).fit(X, y)
+    part = L0Regressor(k=3, dtype=dtype, random_state=0)
+    for start in range(0, X.shape[0], 150):
+        part.partial_fit(X[start : start + 150], y[start : start + 150])
+    np.testing.assert_array_equal(part.support_, full.support_)
+    rtol = 1e-9 if dtype is None else 1e-5  # float64 / float32 round-off
+    np.testing.assert_allclose(part.coef_, full.coef_, rtol=rtol)
+    np.testing.assert_allclose(part.predict(X), full.predict(X), rtol=0, atol=rtol * y.std())
+
+
+@pytest.mark.parametrize("Est", [L0Regressor, L0Classifier])
+def test_dtype_none_computes_in_the_input_dtype(Est):
+    X, y = _reg(n=120)
+    if Est is L0Classifier:
+        y = (y > np.median(y)).astype(int)
+    for data, name in [(X, "float64"), (X.astype(np.float32), "float32")]:
+        default = Est(k=2, random_state=0).fit(data, y)
+        explicit = Est(k=2, dtype=name, random_state=0).fit(data, y)
+        np.testing.assert_array_equal(default.coef_, explicit.coef_)
+        np.testing.assert_array_equal(default.intercept_, explicit.intercept_)
+
+
+def test_default_regressor_weights_equal_repetitions_at_sklearn_tolerance():
+    """What check_sample_weight_equivalence_on_dense_data asks of the defaults (rtol 1e-7)."""
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((60, 5)) + 10.0
+    y = X[:, 0] - X[:, 1] + 0.5 * rng.standard_normal(60)
+    sw = rng.randint(0, 3, size=60)
+    weighted = L0Regressor().fit(X, y, sample_weight=sw)
+    repeated = L0Regressor().fit(np.repeat(X, sw, axis=0), np.repeat(y, sw))
+    np.testing.assert_array_equal(weighted.support_, repeated.support_)
+    np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-7)
