@@ -42,7 +42,7 @@ from ._splice import screening_start, splice_from_starts
 from ._train import train_gates
 from .nn import FeatureGate
 
-__all__ = ["BaseL0", "keep_state_on_failure"]
+__all__ = ["BaseL0", "grad_enabled", "keep_state_on_failure"]
 
 # Most columns kept by screening (p > n), see BaseL0._screened_columns.
 _SCREEN_MAX = 256
@@ -102,6 +102,19 @@ def keep_state_on_failure(estimator):
         vars(estimator).clear()
         vars(estimator).update(saved)
         raise
+
+
+@contextmanager
+def grad_enabled():
+    """Autograd on for a fit, whatever the caller's mode.
+
+    A fit called inside ``torch.no_grad()`` or ``torch.inference_mode()``
+    (common right after computing embeddings) would otherwise fail with
+    torch's "element 0 of tensors does not require grad"; the caller's mode
+    is back in force when the fit returns.
+    """
+    with torch.inference_mode(False), torch.enable_grad():
+        yield
 
 
 class BaseL0(BaseEstimator):
@@ -199,7 +212,7 @@ class BaseL0(BaseEstimator):
         return X, y, sw
 
     def _fit(self, X, y, sample_weight=None):
-        with keep_state_on_failure(self):
+        with keep_state_on_failure(self), grad_enabled():
             self._fit_unguarded(X, y, sample_weight)
         vars(self).pop("_stream", None)  # fit starts afresh: partial_fit's state goes
         return self

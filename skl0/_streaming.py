@@ -43,7 +43,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight
 
 from ._auto import ebic_gamma
-from ._base import _as_tensor, keep_state_on_failure
+from ._base import _as_tensor, grad_enabled, keep_state_on_failure
 from ._checks import check_frame
 from ._compat import validate_data
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
@@ -402,7 +402,7 @@ def _validate_chunk(estimator, X, y, sample_weight, first):
 
 def partial_fit(estimator, X, y, sample_weight=None, *, classes=None, classifier=False):
     """Add one chunk of rows to ``estimator``'s fit (see the module docstring)."""
-    with keep_state_on_failure(estimator):
+    with keep_state_on_failure(estimator), grad_enabled():
         return _partial_fit(estimator, X, y, sample_weight, classes, classifier)
 
 

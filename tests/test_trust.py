@@ -130,3 +130,46 @@ def test_default_regressor_weights_equal_repetitions_at_sklearn_tolerance():
     repeated = L0Regressor().fit(np.repeat(X, sw, axis=0), np.repeat(y, sw))
     np.testing.assert_array_equal(weighted.support_, repeated.support_)
     np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-7)
+
+
+# ------------------------------------------------------ crashes and messages
+
+
+def _all_fits():
+    """(name, callable) for one small fit of every kind of estimator."""
+    import skl0
+    from skl0.calibration import SparseCalibrator
+
+    X, y = _reg(n=60, p=4)
+    yc = (y > np.median(y)).astype(int)
+    M = np.abs(X[:, :3])
+    return {
+        "L0Regressor": lambda: L0Regressor(k=2).fit(X, y),
+        "L0Regressor(mlp)": lambda: L0Regressor(k=2, hidden_layer_sizes=(3,), max_iter=10,
+                                                random_state=0).fit(X, y),
+        "L0Classifier": lambda: L0Classifier().fit(X, yc),
+        "L0FeatureSelector": lambda: skl0.L0FeatureSelector(k=2).fit(X, y),
+        "L0RegressorCV": lambda: skl0.L0RegressorCV(cv=2, n_lams=3).fit(X, y),
+        "partial_fit": lambda: L0Regressor(k=2).partial_fit(X, y),
+        "partial_fit(clf)": lambda: L0Classifier(k=2, random_state=0).partial_fit(
+            X, yc, classes=[0, 1]),
+        "l0_path": lambda: skl0.l0_path(X, y, n_lams=3),
+        "SparseCalibrator": lambda: SparseCalibrator(k=20, max_iter=20, polish_iter=5,
+                                                     random_state=0).fit(M, M.sum(0)),
+    }
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
+@pytest.mark.parametrize("name", list(_all_fits()))
+def test_fit_works_inside_no_grad_and_inference_mode(mode, name):
+    import torch
+
+    fit = _all_fits()[name]
+    expected = fit()
+    context = torch.no_grad() if mode == "no_grad" else torch.inference_mode()
+    with context:
+        got = fit()
+        assert not torch.is_grad_enabled()  # the caller's mode is back
+    for attr in ("support_", "coef_", "weights_"):
+        if hasattr(expected, attr):
+            np.testing.assert_array_equal(getattr(got, attr), getattr(expected, attr))

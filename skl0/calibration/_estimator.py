@@ -13,7 +13,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import keep_state_on_failure
+from .._base import grad_enabled, keep_state_on_failure
 from .._compat import Interval, StrOptions, _fit_context, validate_data
 from .._device import make_generator, resolve_device, resolve_dtype
 from .._train import NonFiniteLossError
@@ -253,7 +253,7 @@ class SparseCalibrator(BaseEstimator):
         self : SparseCalibrator
             The fitted calibrator.
         """
-        with keep_state_on_failure(self):
+        with keep_state_on_failure(self), grad_enabled():
             return self._fit_unguarded(M, targets, sample_weight)
 
     def _fit_unguarded(self, M, targets, sample_weight):
