@@ -42,7 +42,7 @@ from ._splice import screening_start, splice_from_starts
 from ._train import train_gates
 from .nn import FeatureGate
 
-__all__ = ["BaseL0", "grad_enabled", "keep_state_on_failure"]
+__all__ = ["BaseL0", "check_weight_total", "grad_enabled", "keep_state_on_failure"]
 
 # Most columns kept by screening (p > n), see BaseL0._screened_columns.
 _SCREEN_MAX = 256
@@ -102,6 +102,18 @@ def keep_state_on_failure(estimator):
         vars(estimator).clear()
         vars(estimator).update(saved)
         raise
+
+
+def check_weight_total(sw, name="sample_weight"):
+    """Refuse weights whose total overflows float64 (it would normalise them all to 0)."""
+    with np.errstate(over="ignore"):
+        total = sw.sum()
+    if np.all(np.isfinite(sw)) and not np.isfinite(total):
+        raise ValueError(
+            f"{name} sums to {total} (its largest value is {sw.max():.3g}): the total "
+            f"overflows float64. Divide {name} by a common factor first, e.g. "
+            f"w = {name} / {name}.max(); w = w / w.mean()."
+        )
 
 
 @contextmanager
@@ -198,6 +210,7 @@ class BaseL0(BaseEstimator):
             multi_output=True, ensure_min_samples=2, y_numeric=False,
         )
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        check_weight_total(sw)
         if not np.all(np.isfinite(sw)) or sw.sum() <= 0:
             raise ValueError(
                 "sample_weight must be finite and not all zero; got a total weight of "

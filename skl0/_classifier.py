@@ -78,6 +78,17 @@ class L0Classifier(ClassifierMixin, BaseL0):
                 "least 2 classes in y."
             )
         codes = enc.transform(y)
+        class_weight = np.bincount(codes, weights=sw, minlength=len(self.classes_))
+        if np.count_nonzero(class_weight > 0) < 2:
+            zero = self.classes_[class_weight <= 0].tolist()
+            kept = self.classes_[class_weight > 0].tolist()
+            raise ValueError(
+                f"sample_weight is zero on every sample of class(es) {zero!r}, so only "
+                f"class {kept[0]!r} carries weight; a classifier needs at least 2 classes "
+                "with positive weight. Give some samples of another class a positive "
+                "weight, or drop the zero-weight rows (a single class has nothing to "
+                "separate)."
+            )
         if len(self.classes_) == 2:
             return codes.astype(np.float64), BinaryLogLoss()
         return codes, MultinomialLogLoss(len(self.classes_))

@@ -43,7 +43,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight
 
 from ._auto import ebic_gamma
-from ._base import _as_tensor, grad_enabled, keep_state_on_failure
+from ._base import _as_tensor, check_weight_total, grad_enabled, keep_state_on_failure
 from ._checks import check_frame
 from ._compat import validate_data
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
@@ -392,6 +392,7 @@ def _validate_chunk(estimator, X, y, sample_weight, first):
     sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
     if not np.all(np.isfinite(sw)):
         raise ValueError("sample_weight must be finite; pass finite, non-negative weights.")
+    check_weight_total(sw)
     if first and estimator.k is not None and estimator.k > X.shape[1]:
         raise ValueError(
             f"k={estimator.k} is larger than the number of features in X "

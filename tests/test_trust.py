@@ -173,3 +173,35 @@ def test_fit_works_inside_no_grad_and_inference_mode(mode, name):
     for attr in ("support_", "coef_", "weights_"):
         if hasattr(expected, attr):
             np.testing.assert_array_equal(getattr(got, attr), getattr(expected, attr))
+
+
+@pytest.mark.parametrize("Est", [L0Regressor, L0Classifier])
+@pytest.mark.parametrize("how", ["fit", "partial_fit"])
+def test_overflowing_weight_total_is_an_error(Est, how):
+    X, y = _reg(n=40, p=3)
+    if Est is L0Classifier:
+        y = (y > np.median(y)).astype(int)
+    sw = np.full(40, 1e307)
+    est = Est(k=1)
+    with pytest.raises(ValueError, match=r"sample_weight sums to inf .*overflows float64.*"
+                                         r"sample_weight / sample_weight.max\(\)"):
+        if how == "fit":
+            est.fit(X, y, sample_weight=sw)
+        elif Est is L0Classifier:
+            est.partial_fit(X, y, classes=[0, 1], sample_weight=sw)
+        else:
+            est.partial_fit(X, y, sample_weight=sw)
+
+
+@pytest.mark.parametrize("Est", ["L0Classifier", "L0ClassifierCV", "L0FeatureSelector"])
+def test_zero_weight_on_a_whole_class_is_an_error(Est):
+    import skl0
+
+    X, y = _reg(n=40, p=3)
+    y = np.where(y > np.median(y), "b", "a")
+    sw = np.where(y == "b", 0.0, 1.0)
+    kw = {"task": "classification"} if Est == "L0FeatureSelector" else {}
+    with pytest.raises(ValueError, match=r"sample_weight is zero on every sample of "
+                                         r"class\(es\) \['b'\], so only class 'a'"):
+        getattr(skl0, Est)(k=1, **kw).fit(X, y, sample_weight=sw) if Est != "L0ClassifierCV" \
+            else skl0.L0ClassifierCV(cv=2, n_lams=2).fit(X, y, sample_weight=sw)
