@@ -205,3 +205,175 @@ def test_zero_weight_on_a_whole_class_is_an_error(Est):
                                          r"class\(es\) \['b'\], so only class 'a'"):
         getattr(skl0, Est)(k=1, **kw).fit(X, y, sample_weight=sw) if Est != "L0ClassifierCV" \
             else skl0.L0ClassifierCV(cv=2, n_lams=2).fit(X, y, sample_weight=sw)
+
+
+# ----------------------------------------------------------- command line
+
+
+def _cli(argv, capsys):
+    from skl0.cli import main
+
+    status = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def _one_line(status, err, *fragments):
+    assert status == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+@pytest.fixture
+def table(tmp_path):
+    import pandas as pd
+
+    X, y = _reg(n=60, p=4)
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    frame["y"] = y
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def survey_files(tmp_path):
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    M = pd.DataFrame(rng.randint(0, 3, size=(50, 3)).astype(float), columns=["p", "q", "r"])
+    M.insert(0, "weight", [f"id{i}" for i in range(50)])  # ids in a column called weight
+    M.to_csv(tmp_path / "M.csv", index=False)
+    totals = M[["p", "q", "r"]].sum() * 2.0
+    pd.DataFrame({"name": totals.index, "value": totals.values}).to_csv(
+        tmp_path / "T.csv", index=False)
+    (tmp_path / "T_noheader.csv").write_text(
+        "".join(f"{k},{v}\n" for k, v in totals.items()))
+    return tmp_path, totals
+
+
+CAL = ["--k", "10", "--max-iter", "40", "--polish-iter", "10"]
+SEL = ["-t", "y", "--k", "2", "--max-iter", "20"]
+
+
+def test_cli_select_refuses_to_write_over_its_input(table, capsys):
+    before = table.read_bytes()
+    for extra in ([], ["--force"]):
+        status, out, err = _cli(["select", table, *SEL, "-o", table, *extra], capsys)
+        _one_line(status, err, "is the input file", "never overwrites its input")
+        assert "fitted" not in out  # refused before the fit
+    assert table.read_bytes() == before
+    # the same file under another spelling
+    other = table.parent / "." / table.name
+    _one_line(*_cli(["select", table, *SEL, "-o", other, "--force"], capsys)[::2],
+              "is the input file")
+
+
+def test_cli_calibrate_refuses_to_write_over_an_input(survey_files, capsys):
+    root, _ = survey_files
+    before = (root / "M.csv").read_bytes(), (root / "T.csv").read_bytes()
+    for out_path in ("M.csv", "T.csv"):
+        status, out, err = _cli(["calibrate", root / "M.csv", root / "T.csv", *CAL,
+                                 "--id", "weight", "-o", root / out_path, "--force"], capsys)
+        _one_line(status, err, "is the input file")
+    assert ((root / "M.csv").read_bytes(), (root / "T.csv").read_bytes()) == before
+
+
+@pytest.mark.parametrize("command", ["select", "calibrate"])
+def test_cli_overwrites_an_existing_file_only_with_force(command, table, survey_files, capsys):
+    root, _ = survey_files
+    out_path = root / "existing.csv"
+    out_path.write_text("precious\n")
+    args = (["select", table, *SEL] if command == "select"
+            else ["calibrate", root / "M.csv", root / "T.csv", *CAL, "--id", "weight"])
+    status, out, err = _cli([*args, "-o", out_path], capsys)
+    _one_line(status, err, "already exists", "--force")
+    assert "fitted" not in out and "kept" not in out  # refused before the fit
+    assert out_path.read_text() == "precious\n"
+    status, _, err = _cli([*args, "-o", out_path, "--force"], capsys)
+    assert status == 0, err
+    assert out_path.read_text() != "precious\n"
+
+
+def test_cli_calibrate_keeps_an_id_column_called_weight(survey_files, capsys):
+    import pandas as pd
+
+    root, _ = survey_files
+    status, _, err = _cli(["calibrate", root / "M.csv", root / "T.csv", *CAL, "--id", "weight",
+                           "-o", root / "w.csv"], capsys)
+    assert status == 0, err
+    out = pd.read_csv(root / "w.csv")
+    assert list(out.columns) == ["weight", "calibrated_weight"]
+    assert out["weight"].str.startswith("id").all()  # the ids, not the weights
+    assert (out["calibrated_weight"] > 0).all() and len(out) == 10
+
+
+def test_cli_targets_file_without_header_keeps_its_first_target(survey_files, capsys):
+    root, totals = survey_files
+    status, out, err = _cli(["calibrate", root / "M.csv", root / "T_noheader.csv", *CAL,
+                             "--id", "weight"], capsys)
+    assert status == 0, err
+    assert "3 targets" in out  # p, q and r: the first line is not a header
+    assert "'p'" not in err
+
+
+@pytest.mark.parametrize("seed", ["-1", "4294967296", "x"])
+@pytest.mark.parametrize("command", ["select", "calibrate"])
+def test_cli_bad_random_state_is_one_line(seed, command, table, survey_files, capsys):
+    root, _ = survey_files
+    args = (["select", table, *SEL] if command == "select"
+            else ["calibrate", root / "M.csv", root / "T.csv", *CAL])
+    status, _, err = _cli([*args, "--random-state", seed], capsys)
+    _one_line(status, err, "--random-state", "0 to 4294967295")
+
+
+def test_cli_json_output_is_valid_json_without_nan(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    # A held-out split of one row: R^2 is NaN there.
+    X, y = _reg(n=5, p=3)
+    frame = pd.DataFrame(X, columns=list("abc"))
+    frame["y"] = y
+    frame.to_csv(tmp_path / "tiny.csv", index=False)
+    status, _, err = _cli(["select", tmp_path / "tiny.csv", "-t", "y", "--k", "1",
+                           "--max-iter", "10", "--test-size", "0.2",
+                           "-o", tmp_path / "out.json"], capsys)
+    assert status == 0, err
+    text = (tmp_path / "out.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    info = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert info["held_out_score"] is None
+
+
+def test_cli_one_hot_refuses_an_identifier_column(tmp_path, capsys):
+    import pandas as pd
+
+    X, y = _reg(n=80, p=2)
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    frame["user_id"] = [f"u{i}" for i in range(80)]
+    frame["colour"] = np.resize(["red", "green", "blue"], 80)
+    frame["y"] = y
+    frame.to_csv(tmp_path / "ids.csv", index=False)
+    status, out, err = _cli(["select", tmp_path / "ids.csv", *SEL, "--one-hot"], capsys)
+    _one_line(status, err, "--one-hot: column 'user_id' has 80 distinct values in 80 rows",
+              "--drop it")
+    status, out, err = _cli(["select", tmp_path / "ids.csv", *SEL, "--one-hot",
+                             "--drop", "user_id"], capsys)
+    assert status == 0, err  # a low-cardinality text column is still expanded
+
+
+def test_cli_output_problems_come_before_the_fit(table, tmp_path, capsys, monkeypatch):
+    import skl0._cli_select as cli_select
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the fit ran before the output was checked")
+
+    monkeypatch.setattr(cli_select, "fit_quietly", no_fit)
+    (tmp_path / "adir.csv").mkdir()
+    for out_path, fragment in [(tmp_path / "adir.csv", "is a folder"),
+                               (tmp_path / "no" / "x.csv", "does not exist"),
+                               (tmp_path / "x.xlsx", "must end in")]:
+        _one_line(*_cli(["select", table, *SEL, "-o", out_path], capsys)[::2], fragment)
