@@ -377,3 +377,20 @@ def test_cli_output_problems_come_before_the_fit(table, tmp_path, capsys, monkey
                                (tmp_path / "no" / "x.csv", "does not exist"),
                                (tmp_path / "x.xlsx", "must end in")]:
         _one_line(*_cli(["select", table, *SEL, "-o", out_path], capsys)[::2], fragment)
+
+
+def test_classifier_cv_names_the_fold_with_a_single_class():
+    from sklearn.model_selection import KFold
+
+    from skl0 import L0ClassifierCV
+
+    X, _ = _reg(n=40, p=3)
+    y = np.zeros(40, dtype=int)
+    y[:3] = 1  # a rare class, all in the first KFold test fold
+    with pytest.raises(ValueError, match=r"Fold 1 of 5 of cv=KFold\(.*\) has a single class "
+                                         r"\(0\) in its training rows") as info:
+        L0ClassifierCV(cv=KFold(5), n_lams=2).fit(X, y)
+    assert "the rarest class, 1, has 3 sample(s) in y" in str(info.value)
+    assert "StratifiedKFold" in str(info.value)
+    # Stratified folds (an int cv) fit.
+    L0ClassifierCV(cv=3, n_lams=2).fit(X, y)
