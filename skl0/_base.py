@@ -15,7 +15,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._auto import (
@@ -42,7 +42,13 @@ from ._splice import screening_start, splice_from_starts
 from ._train import train_gates
 from .nn import FeatureGate
 
-__all__ = ["BaseL0", "check_weight_total", "grad_enabled", "keep_state_on_failure"]
+__all__ = [
+    "BaseL0",
+    "check_weight_scale",
+    "check_weight_total",
+    "grad_enabled",
+    "keep_state_on_failure",
+]
 
 # Most columns kept by screening (p > n), see BaseL0._screened_columns.
 _SCREEN_MAX = 256
@@ -114,6 +120,38 @@ def check_weight_total(sw, name="sample_weight"):
             f"overflows float64. Divide {name} by a common factor first, e.g. "
             f"w = {name} / {name}.max(); w = w / w.mean()."
         )
+
+
+# lam="auto" warns when the mean positive weight is outside this range:
+# the weights then count as that many times more (or fewer) samples.
+_WEIGHT_SCALE = (0.5, 2.0)
+
+
+def check_weight_scale(sw, stacklevel=2):
+    """Warn when ``lam="auto"`` would read rescaled weights as more or fewer samples.
+
+    scikit-learn's convention, which skl0 follows: a sample weight is a
+    frequency (a weight of 3 is 3 repeated rows), so the information
+    criterion's n is the total weight, and weights all 10 count ten times
+    the rows: the penalty per feature falls and more features are kept.
+    Relative weights (survey design weights, importance weights) should be
+    rescaled to mean 1 first; this warns when the mean positive weight is
+    outside [0.5, 2].
+    """
+    positive = sw[sw > 0]
+    mean = float(positive.mean()) if positive.size else 1.0
+    if _WEIGHT_SCALE[0] <= mean <= _WEIGHT_SCALE[1]:
+        return
+    warnings.warn(
+        f"lam='auto' reads sample_weight as frequencies (a weight of 3 counts as 3 "
+        f"repeated rows): their mean is {mean:.3g}, so the {positive.size} weighted rows "
+        f"count as {float(sw.sum()):.4g} samples and the selection depends on the "
+        "weights' scale. If the weights are relative (survey design or importance "
+        "weights), pass sample_weight / sample_weight.mean(); if they count repeated "
+        "rows, this is what you want.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
 
 
 @contextmanager
@@ -282,10 +320,23 @@ class BaseL0(BaseEstimator):
         # scikit-learn's convention: a weight counts as that many repetitions
         # of the sample, so the information criterion's n is the total weight.
         problem.n_samples = float(sw.sum())
+        if self._chooses_by_criterion():
+            check_weight_scale(sw, stacklevel=5)
         cols = self._screened_columns(problem)
         if cols is not None:
             return self._fit_screened(problem, cols, datafit, gen)
         return self._fit_problem(problem, datafit, gen, mean, std)
+
+    def _chooses_by_criterion(self):
+        """True when the information criterion (whose n is the total weight) picks the size.
+
+        ``lam="auto"`` without ``k`` on a linear head; not the estimators
+        that walk a given grid (``_grid``: l0_path, the CV estimators).
+        """
+        return (
+            self.lam == "auto" and self.k is None and self._is_linear()
+            and getattr(self, "_grid", None) is None
+        )
 
     #: Whether p > n data is screened before the gates (plain estimators;
     #: l0_path and the CV estimators report on every column).
@@ -511,11 +562,29 @@ class BaseL0(BaseEstimator):
         else:
             chosen, refitted, _ = select_by_ebic(problem, points, self.alpha)
             support = chosen.support
+            self._warn_at_size_cap(problem, support.size)
         self.lam_ = chosen.lam
         with torch.no_grad():
             gate.log_alpha.copy_(chosen.log_alpha)
         head.load_state_dict(chosen.head_state)
         return support, refitted
+
+    def _warn_at_size_cap(self, problem, size):
+        """Warn when lam="auto" chose the largest support its criterion admits."""
+        n, p = problem.n_samples, problem.n_candidates
+        cap = max_support_size(n, p)
+        if size < cap:
+            return
+        cv = "L0ClassifierCV" if is_classifier(self) else "L0RegressorCV"
+        warnings.warn(
+            f"lam='auto' kept {size} features, the most its information criterion "
+            f"considers with n={n:.4g} samples and p={p} features "
+            f"(n / (log log n * log p) = {cap}); more of them may be relevant. Pass k "
+            f"to keep a given number (e.g. k={2 * cap}), or choose lam by "
+            f"cross-validation with {cv} (or L0FeatureSelectorCV), which has no such cap.",
+            UserWarning,
+            stacklevel=5,
+        )
 
     def _select_by_validation(self, problem, gate, head, common, report=None):
         """``lam="auto"`` for nonlinear heads: the one-standard-error rule.

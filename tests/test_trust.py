@@ -394,3 +394,52 @@ def test_classifier_cv_names_the_fold_with_a_single_class():
     assert "StratifiedKFold" in str(info.value)
     # Stratified folds (an int cv) fit.
     L0ClassifierCV(cv=3, n_lams=2).fit(X, y)
+
+
+# ------------------------------------------------------------ lam="auto"
+
+
+def _sparse_signal(n, p, s, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n, p))
+    beta = np.zeros(p)
+    beta[:s] = rng.uniform(2, 4, s)
+    return X, X @ beta + 0.01 * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("scale", [10.0, 1000.0, 0.01])
+def test_auto_warns_when_weights_are_not_on_the_frequency_scale(scale):
+    """Rescaled weights change what lam="auto" keeps: that is never silent."""
+    X, y = _sparse_signal(60, 20, 3)
+    with pytest.warns(UserWarning, match=r"reads sample_weight as frequencies.*"
+                                         r"sample_weight / sample_weight.mean\(\)"):
+        L0Regressor().fit(X, y, sample_weight=np.full(60, scale))
+
+
+def test_auto_weights_rescaled_to_mean_one_select_as_unweighted():
+    import warnings
+
+    X, y = _sparse_signal(60, 20, 3)
+    plain = L0Regressor().fit(X, y)
+    design = np.random.RandomState(1).uniform(500, 1500, 60)  # survey design weights
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # weights of mean 1: no warning
+        for sw in (design / design.mean(), np.ones(60), np.full(60, 2.0)):
+            L0Regressor().fit(X, y, sample_weight=sw)
+        # k and numeric lam do not read the weights' scale: no warning either
+        L0Regressor(k=3).fit(X, y, sample_weight=design)
+        L0Regressor(lam=0.01).fit(X, y, sample_weight=design)
+    rel = L0Regressor().fit(X, y, sample_weight=np.full(60, 7.0) / 7.0)
+    np.testing.assert_array_equal(rel.support_, plain.support_)
+
+
+@pytest.mark.parametrize("n, p, s, seed", [(40, 50, 10, 0), (63, 2308, 15, 1)])
+def test_auto_warns_when_its_choice_sits_at_the_size_cap(n, p, s, seed):
+    from skl0._auto import max_support_size
+
+    X, y = _sparse_signal(n, p, s, seed)
+    cap = max_support_size(n, p)
+    with pytest.warns(UserWarning, match=rf"lam='auto' kept {cap} features, the most .*"
+                                         rf"n=\d+ samples and p={p} features.*k=.*L0RegressorCV"):
+        reg = L0Regressor().fit(X, y)
+    assert reg.support_.sum() == cap
