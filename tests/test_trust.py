@@ -443,3 +443,65 @@ def test_auto_warns_when_its_choice_sits_at_the_size_cap(n, p, s, seed):
                                          rf"n=\d+ samples and p={p} features.*k=.*L0RegressorCV"):
         reg = L0Regressor().fit(X, y)
     assert reg.support_.sum() == cap
+
+
+# ------------------------------------------------------------ calibration
+
+
+def _survey(n=50, q=4, seed=0):
+    rng = np.random.RandomState(seed)
+    M = rng.randint(0, 3, size=(n, q)).astype(float)
+    return M, M.T @ rng.uniform(1, 3, n)
+
+
+def _calibrate(M, targets, sw=None, **kw):
+    from skl0.calibration import SparseCalibrator
+
+    params = dict(random_state=0, max_iter=300, polish_iter=100)
+    return SparseCalibrator(**{**params, **kw}).fit(M, targets, sample_weight=sw)
+
+
+@pytest.mark.parametrize("design", [2.0, 20.0, 1000.0])
+def test_calibration_l2_alone_never_empties_the_selection(design):
+    """Design weights above the calibrated level: the pull used to close every gate."""
+    import warnings
+
+    M, targets = _survey()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "No record was kept", no missed targets
+        cal = _calibrate(M, targets, np.full(50, design), l2=1.0, lam=0.0)
+    assert cal.n_records_kept_ == 50
+    assert np.abs(cal.relative_errors_).max() < 0.1
+
+
+@pytest.mark.parametrize("k", [10, None])
+@pytest.mark.parametrize("scale", [1e20, 1e30])
+def test_calibration_with_huge_design_weights(k, scale):
+    M, targets = _survey()
+    cal = _calibrate(M, targets, np.full(50, scale), k=k)
+    assert cal.n_records_kept_ == (k or 50)
+    assert np.abs(cal.relative_errors_).max() < 1e-3
+
+
+@pytest.mark.parametrize("dtype", ["float32", None])
+def test_calibration_with_huge_totals(dtype):
+    M, targets = _survey()
+    cal = _calibrate(M.astype(np.float32) if dtype else M, targets * 1e25, k=10, dtype=dtype)
+    assert np.abs(cal.relative_errors_).max() < 1e-3  # was -100% (weights stuck at 1)
+
+
+def test_calibration_totals_beyond_float32_are_an_error_naming_dtype():
+    M, targets = _survey()
+    with pytest.raises(ValueError, match=r"beyond what dtype='float32' holds.*"
+                                         r"dtype='float64'"):
+        _calibrate(M, targets * 1e40, k=10, dtype="float32")
+    cal = _calibrate(M, targets * 1e40, k=10, dtype="float64")
+    assert np.abs(cal.relative_errors_).max() < 1e-3
+
+
+def test_calibration_warns_when_it_misses_its_targets():
+    M, targets = _survey()
+    with pytest.warns(UserWarning, match=r"Calibration missed its targets: the relative "
+                                         r"error of 'target_\d' is"):
+        _calibrate(M, targets, k=10, max_iter=1, polish_iter=0, learning_rate=1e-6,
+                   sw=np.full(50, 1e-3) * np.arange(1, 51))
