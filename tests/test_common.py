@@ -57,11 +57,27 @@ _ROUND_OFF = (
 )
 
 
+_CV_NEAR_TIES = (
+    "default 16-point lam grid on the check's data (15 rows, 30 columns, held-out groups "
+    "that copy training rows): every cross-validated score is within 3e-6 of 1 (R^2) or "
+    "exactly 1 (accuracy, separable data whose logistic path has no minimum), so "
+    "round-off that differs between weighted and repeated rows in the iteration-"
+    "budgeted, warm-started fold and final paths decides among tied points (lam index "
+    "0 vs 6 for L0RegressorCV: predictions differ by 4e-5). The same estimators on a "
+    "4-point grid (below) pass this check (see /work/notes/issue15.md)"
+)
+
+
 def _expected_failed_checks(estimator):
     if isinstance(estimator, L0Classifier) and estimator.hidden_layer_sizes:
         return {
             "check_sample_weight_equivalence_on_dense_data": _ROUND_OFF,
             "check_sample_weight_equivalence_on_sparse_data": _ROUND_OFF,
+        }
+    if any(estimator is default for default in DEFAULTS) and "cv" in estimator.get_params():
+        return {
+            "check_sample_weight_equivalence_on_dense_data": _CV_NEAR_TIES,
+            "check_sample_weight_equivalence_on_sparse_data": _CV_NEAR_TIES,
         }
     return {}
 
