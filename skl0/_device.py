@@ -58,7 +58,9 @@ def make_generator(random_state, device):
     """A local ``torch.Generator`` on ``device`` seeded from ``random_state``.
 
     Never touches torch's global RNG. ``random_state=None`` draws the seed
-    from numpy's global RNG, as scikit-learn estimators do.
+    from numpy's global RNG (one draw), as scikit-learn estimators do; an
+    int or a ``RandomState`` leaves numpy's global state alone.
+    docs/reliability.md states the same; tests/test_trust.py checks both.
     """
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     gen = torch.Generator(device=device)

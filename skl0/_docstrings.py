@@ -84,8 +84,11 @@ lam : float or "auto", default="auto"
     random_state : int, RandomState instance or None, default=None
         Seeds a local ``torch.Generator`` for the gate noise and the
         initial weights of an MLP head; torch's global RNG is never
-        touched. Linear heads draw no random numbers: their selection is
-        the same for every seed.
+        touched. ``None`` draws the seed from numpy's global RNG (one draw
+        per fit, scikit-learn's convention, so ``np.random.seed`` makes it
+        reproducible); an int or a ``RandomState`` leaves numpy's global
+        state alone. Linear heads draw no random numbers: their selection
+        is the same for every seed.
     verbose : int, default=0
         0 prints nothing; 1 shows a progress bar (tqdm when installed, else
         a line every tenth of the run on stderr) with the loss and the

@@ -505,3 +505,30 @@ def test_calibration_warns_when_it_misses_its_targets():
                                          r"error of 'target_\d' is"):
         _calibrate(M, targets, k=10, max_iter=1, polish_iter=0, learning_rate=1e-6,
                    sw=np.full(50, 1e-3) * np.arange(1, 51))
+
+
+# --------------------------------------------------------- random state
+
+
+def test_random_state_and_numpy_global_rng_match_the_docs():
+    """random_state=None draws one seed from numpy's global RNG (scikit-learn's
+    convention); an int leaves it alone. docs/reliability.md says exactly that."""
+    X, y = _reg(n=60, p=4)
+    kw = dict(k=2, hidden_layer_sizes=(3,), max_iter=5)
+    np.random.seed(5)
+    L0Regressor(random_state=3, **kw).fit(X, y)
+    assert np.random.randint(1 << 30) == np.random.RandomState(5).randint(1 << 30)  # untouched
+
+    np.random.seed(5)
+    a = L0Regressor(**kw).fit(X, y)
+    after = np.random.randint(1 << 30)
+    np.random.seed(5)
+    b = L0Regressor(**kw).fit(X, y)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))  # np.random.seed reproduces
+    ref = np.random.RandomState(5)
+    ref.randint(np.iinfo(np.int32).max)  # the one draw of the fit
+    assert after == ref.randint(1 << 30)
+
+    text = " ".join((ROOT / "docs" / "reliability.md").read_text().split())
+    assert "numpy's global random states are never touched" not in text
+    assert "With `random_state=None` (the default) skl0 follows scikit-learn's convention" in text

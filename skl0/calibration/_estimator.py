@@ -104,7 +104,9 @@ class SparseCalibrator(BaseEstimator):
         (float32 for a float32 ``M``, else float64), as scikit-learn does.
     random_state : int, RandomState instance or None, default=None
         Seeds a local ``torch.Generator`` for the gate noise; torch's global
-        random state is never touched.
+        random state is never touched. ``None`` draws the seed from numpy's
+        global RNG (one draw per fit, as scikit-learn does); an int or a
+        ``RandomState`` leaves numpy's global state alone.
     verbose : int, default=0
         0 is silent; 1 shows a tqdm progress bar with the loss and the
         number of kept records (periodic prints when tqdm is missing).
