@@ -48,7 +48,13 @@ from ._checks import check_frame
 from ._compat import validate_data
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
-from ._numerics import column_scale, column_shift, divide_columns, power_of_two_scale, subtract_columns
+from ._numerics import (
+    column_scale,
+    column_shift,
+    divide_columns,
+    power_of_two_scale,
+    subtract_columns,
+)
 from ._problem import (
     DirectProblem,
     GramProblem,

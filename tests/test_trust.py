@@ -3,11 +3,11 @@
 docs/reliability.md lists the behaviours tested here.
 """
 
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 from packaging.requirements import Requirement
 
 from skl0 import L0Classifier, L0Regressor
@@ -274,7 +274,7 @@ def test_cli_calibrate_refuses_to_write_over_an_input(survey_files, capsys):
     root, _ = survey_files
     before = (root / "M.csv").read_bytes(), (root / "T.csv").read_bytes()
     for out_path in ("M.csv", "T.csv"):
-        status, out, err = _cli(["calibrate", root / "M.csv", root / "T.csv", *CAL,
+        status, _, err = _cli(["calibrate", root / "M.csv", root / "T.csv", *CAL,
                                  "--id", "weight", "-o", root / out_path, "--force"], capsys)
         _one_line(status, err, "is the input file")
     assert ((root / "M.csv").read_bytes(), (root / "T.csv").read_bytes()) == before
@@ -310,7 +310,7 @@ def test_cli_calibrate_keeps_an_id_column_called_weight(survey_files, capsys):
 
 
 def test_cli_targets_file_without_header_keeps_its_first_target(survey_files, capsys):
-    root, totals = survey_files
+    root, _ = survey_files
     status, out, err = _cli(["calibrate", root / "M.csv", root / "T_noheader.csv", *CAL,
                              "--id", "weight"], capsys)
     assert status == 0, err
@@ -357,10 +357,10 @@ def test_cli_one_hot_refuses_an_identifier_column(tmp_path, capsys):
     frame["colour"] = np.resize(["red", "green", "blue"], 80)
     frame["y"] = y
     frame.to_csv(tmp_path / "ids.csv", index=False)
-    status, out, err = _cli(["select", tmp_path / "ids.csv", *SEL, "--one-hot"], capsys)
+    status, _, err = _cli(["select", tmp_path / "ids.csv", *SEL, "--one-hot"], capsys)
     _one_line(status, err, "--one-hot: column 'user_id' has 80 distinct values in 80 rows",
               "--drop it")
-    status, out, err = _cli(["select", tmp_path / "ids.csv", *SEL, "--one-hot",
+    status, _, err = _cli(["select", tmp_path / "ids.csv", *SEL, "--one-hot",
                              "--drop", "user_id"], capsys)
     assert status == 0, err  # a low-cardinality text column is still expanded
 
@@ -457,7 +457,7 @@ def _survey(n=50, q=4, seed=0):
 def _calibrate(M, targets, sw=None, **kw):
     from skl0.calibration import SparseCalibrator
 
-    params = dict(random_state=0, max_iter=300, polish_iter=100)
+    params = {"random_state": 0, "max_iter": 300, "polish_iter": 100}
     return SparseCalibrator(**{**params, **kw}).fit(M, targets, sample_weight=sw)
 
 
@@ -514,7 +514,7 @@ def test_random_state_and_numpy_global_rng_match_the_docs():
     """random_state=None draws one seed from numpy's global RNG (scikit-learn's
     convention); an int leaves it alone. docs/reliability.md says exactly that."""
     X, y = _reg(n=60, p=4)
-    kw = dict(k=2, hidden_layer_sizes=(3,), max_iter=5)
+    kw = {"k": 2, "hidden_layer_sizes": (3,), "max_iter": 5}
     np.random.seed(5)
     L0Regressor(random_state=3, **kw).fit(X, y)
     assert np.random.randint(1 << 30) == np.random.RandomState(5).randint(1 << 30)  # untouched
