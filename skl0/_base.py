@@ -15,7 +15,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._auto import (
@@ -33,7 +33,7 @@ from ._compat import Interval, StrOptions, validate_data
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._engine import blas_threads
 from ._heads import LinearHead, MLPHead, numpy_forward
-from ._numerics import column_scale, divide_columns
+from ._numerics import column_scale, column_shift, divide_columns, subtract_columns
 from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
 from ._progress import progress
 from ._refit import refit_linear_head, refit_nonlinear_head
@@ -43,7 +43,13 @@ from ._train import train_gates
 from ._walk import run_walk
 from .nn import FeatureGate
 
-__all__ = ["BaseL0", "keep_state_on_failure"]
+__all__ = [
+    "BaseL0",
+    "check_weight_scale",
+    "check_weight_total",
+    "grad_enabled",
+    "keep_state_on_failure",
+]
 
 # Most columns kept by screening (p > n), see BaseL0._screened_columns.
 _SCREEN_MAX = 256
@@ -66,14 +72,15 @@ _K_PATH_POINTS_LINEAR, _K_PATH_POINTS_MLP = 16, 16
 
 
 def _as_tensor(X, device, dtype):
-    """X as a tensor, sharing memory when dtype and device allow.
+    """X as a tensor, sharing memory when dtype and device allow (``dtype=None``: X's).
 
     skl0 never writes into X, so torch's warning about read-only arrays
     (memory maps) is silenced rather than paid for with a copy.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.as_tensor(X, device=device).to(dtype)
+        X = torch.as_tensor(X, device=device)
+        return X if dtype is None else X.to(dtype)
 
 
 class _StepReporter:
@@ -104,6 +111,63 @@ def keep_state_on_failure(estimator):
         raise
 
 
+def check_weight_total(sw, name="sample_weight"):
+    """Refuse weights whose total overflows float64 (it would normalise them all to 0)."""
+    with np.errstate(over="ignore"):
+        total = sw.sum()
+    if np.all(np.isfinite(sw)) and not np.isfinite(total):
+        raise ValueError(
+            f"{name} sums to {total} (its largest value is {sw.max():.3g}): the total "
+            f"overflows float64. Divide {name} by a common factor first, e.g. "
+            f"w = {name} / {name}.max(); w = w / w.mean()."
+        )
+
+
+# lam="auto" warns when the mean positive weight is outside this range:
+# the weights then count as that many times more (or fewer) samples.
+_WEIGHT_SCALE = (0.5, 2.0)
+
+
+def check_weight_scale(sw, stacklevel=2):
+    """Warn when ``lam="auto"`` would read rescaled weights as more or fewer samples.
+
+    scikit-learn's convention, which skl0 follows: a sample weight is a
+    frequency (a weight of 3 is 3 repeated rows), so the information
+    criterion's n is the total weight, and weights all 10 count ten times
+    the rows: the penalty per feature falls and more features are kept.
+    Relative weights (survey design weights, importance weights) should be
+    rescaled to mean 1 first; this warns when the mean positive weight is
+    outside [0.5, 2].
+    """
+    positive = sw[sw > 0]
+    mean = float(positive.mean()) if positive.size else 1.0
+    if _WEIGHT_SCALE[0] <= mean <= _WEIGHT_SCALE[1]:
+        return
+    warnings.warn(
+        f"lam='auto' reads sample_weight as frequencies (a weight of 3 counts as 3 "
+        f"repeated rows): their mean is {mean:.3g}, so the {positive.size} weighted rows "
+        f"count as {float(sw.sum()):.4g} samples and the selection depends on the "
+        "weights' scale. If the weights are relative (survey design or importance "
+        "weights), pass sample_weight / sample_weight.mean(); if they count repeated "
+        "rows, this is what you want.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+
+
+@contextmanager
+def grad_enabled():
+    """Autograd on for a fit, whatever the caller's mode.
+
+    A fit called inside ``torch.no_grad()`` or ``torch.inference_mode()``
+    (common right after computing embeddings) would otherwise fail with
+    torch's "element 0 of tensors does not require grad"; the caller's mode
+    is back in force when the fit returns.
+    """
+    with torch.inference_mode(False), torch.enable_grad():
+        yield
+
+
 class BaseL0(BaseEstimator):
     """Base class of the gated estimators; not for direct use."""
 
@@ -123,7 +187,7 @@ class BaseL0(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "keep_redundant": ["boolean"],
         "device": [str],
-        "dtype": [StrOptions({"float32", "float64"})],
+        "dtype": [StrOptions({"float32", "float64"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -146,7 +210,7 @@ class BaseL0(BaseEstimator):
         validation_fraction=0.1,
         keep_redundant=False,
         device="auto",
-        dtype="float32",
+        dtype=None,
         random_state=None,
         verbose=0,
     ):
@@ -185,6 +249,7 @@ class BaseL0(BaseEstimator):
             multi_output=True, ensure_min_samples=2, y_numeric=False,
         )
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        check_weight_total(sw)
         if not np.all(np.isfinite(sw)) or sw.sum() <= 0:
             raise ValueError(
                 "sample_weight must be finite and not all zero; got a total weight of "
@@ -205,7 +270,7 @@ class BaseL0(BaseEstimator):
         selection by a walk over its grid whose points ``walk.reader``
         reads (``l0_path``, the cross-validated estimators).
         """
-        with keep_state_on_failure(self):
+        with keep_state_on_failure(self), grad_enabled():
             self._fit_unguarded(X, y, sample_weight, walk)
         vars(self).pop("_stream", None)  # fit starts afresh: partial_fit's state goes
         return self
@@ -217,13 +282,14 @@ class BaseL0(BaseEstimator):
         return self._fit_on_device(X, Y, sw, datafit, device, walk)
 
     def _fit_on_device(self, X, Y, sw, datafit, device, walk=None):
-        dtype = resolve_dtype(self.dtype)
+        dtype = resolve_dtype(self.dtype, X)
         gen = make_generator(self.random_state, device)
         # Extreme columns (|x| near 1e30 or 1e-30) are divided by exact powers
         # of two so float32 moments neither overflow nor underflow; _export
         # maps the coefficients back (see _numerics).
         self._x_scale = column_scale(X)
         X = divide_columns(X, self._x_scale)
+        self._x_shift = None
 
         w_np = sw / sw.sum()
         w = torch.as_tensor(w_np, device=device, dtype=dtype)
@@ -242,16 +308,40 @@ class BaseL0(BaseEstimator):
                 Xt = sparse_to_torch(X, device, dtype)
                 problem = DirectProblem(Xt, Yt, w, mean, std, datafit, host=X)
         else:
+            # Moments in float64 from X as given (shared, not copied), from
+            # centred rows; columns far from zero relative to their spread
+            # are then shifted by their mean (a copy of X, made only then),
+            # so that the computation dtype keeps their spread.
+            mean64, std64 = (
+                a.numpy() for a in weighted_moments(_as_tensor(X, "cpu", None), w_np,
+                                                    out_dtype=torch.float64)
+            )
+            self._x_shift = column_shift(mean64, std64, str(dtype).removeprefix("torch."))
+            if self._x_shift is not None:
+                X = subtract_columns(X, self._x_shift)
+                mean64 = mean64 - self._x_shift
             Xt = _as_tensor(X, device, dtype)
-            mean, std = weighted_moments(Xt, w)
+            mean = torch.as_tensor(mean64, device=device, dtype=dtype)
+            std = torch.as_tensor(std64, device=device, dtype=dtype)
             problem = (GramProblem if use_gram else DirectProblem)(Xt, Yt, w, mean, std, datafit)
         # scikit-learn's convention: a weight counts as that many repetitions
         # of the sample, so the information criterion's n is the total weight.
         problem.n_samples = float(sw.sum())
+        if walk is None and self._chooses_by_criterion():
+            check_weight_scale(sw, stacklevel=5)
         cols = None if walk is not None else self._screened_columns(problem)
         if cols is not None:
             return self._fit_screened(problem, cols, datafit, gen)
         return self._fit_problem(problem, datafit, gen, mean, std, walk)
+
+    def _chooses_by_criterion(self):
+        """True when the information criterion (whose n is the total weight) picks the size.
+
+        ``lam="auto"`` without ``k`` on a linear head, in a fit of the
+        estimator's own selection (not a walk over a given grid: l0_path,
+        the CV estimators).
+        """
+        return self.lam == "auto" and self.k is None and self._is_linear()
 
     def _screened_columns(self, problem):
         """Columns kept by screening (sorted), or None to use them all.
@@ -295,12 +385,13 @@ class BaseL0(BaseEstimator):
             sub = GramProblem(sub.host if sub.host is not None else sub.X, sub.Y, sub.w,
                               sub.mean, sub.std, datafit)
         sub.n_samples, sub.n_candidates = problem.n_samples, p
-        x_scale = self._x_scale
+        x_scale, x_shift = self._x_scale, self._x_shift
         self._x_scale = None if x_scale is None else x_scale[cols]
+        self._x_shift = None if x_shift is None else x_shift[cols]
         try:
             self._fit_problem(sub, datafit, gen, sub.mean, sub.std)
         finally:
-            self._x_scale = x_scale
+            self._x_scale, self._x_shift = x_scale, x_shift
         support = np.zeros(p, dtype=bool)
         support[cols] = self.support_
         importances = np.zeros(p)
@@ -493,11 +584,29 @@ class BaseL0(BaseEstimator):
         else:
             chosen, refitted, _ = select_by_ebic(problem, points, self.alpha)
             support = chosen.support
+            self._warn_at_size_cap(problem, support.size)
         self.lam_ = chosen.lam
         with torch.no_grad():
             gate.log_alpha.copy_(chosen.log_alpha)
         head.load_state_dict(chosen.head_state)
         return support, refitted
+
+    def _warn_at_size_cap(self, problem, size):
+        """Warn when lam="auto" chose the largest support its criterion admits."""
+        n, p = problem.n_samples, problem.n_candidates
+        cap = max_support_size(n, p)
+        if size < cap:
+            return
+        cv = "L0ClassifierCV" if is_classifier(self) else "L0RegressorCV"
+        warnings.warn(
+            f"lam='auto' kept {size} features, the most its information criterion "
+            f"considers with n={n:.4g} samples and p={p} features "
+            f"(n / (log log n * log p) = {cap}); more of them may be relevant. Pass k "
+            f"to keep a given number (e.g. k={2 * cap}), or choose lam by "
+            f"cross-validation with {cv} (or L0FeatureSelectorCV), which has no such cap.",
+            UserWarning,
+            stacklevel=5,
+        )
 
     def _select_by_validation(self, problem, gate, head, common, report=None):
         """``lam="auto"`` for nonlinear heads: the one-standard-error rule.
@@ -549,6 +658,8 @@ class BaseL0(BaseEstimator):
             return t.detach().cpu().double().numpy()
 
         z, mean, std = np64(z), np64(mean), np64(std)
+        if getattr(self, "_x_shift", None) is not None:  # back from shifted columns
+            mean = mean + self._x_shift
         if getattr(self, "_x_scale", None) is not None:
             mean, std = mean * self._x_scale, std * self._x_scale
         if head.is_linear:

@@ -9,7 +9,7 @@ pass over numeric data) and raise a ``ValueError`` that does.
 
 from __future__ import annotations
 
-__all__ = ["MAX_AUTO_CLASSES", "check_frame", "infer_task"]
+__all__ = ["MAX_AUTO_CLASSES", "check_fold_classes", "check_frame", "infer_task"]
 
 # task="auto": whole-number targets with more distinct values than this are
 # read as quantities (a count, a price), not as class labels.
@@ -101,3 +101,46 @@ def infer_task(y):
     if type_of_target(arr) not in ("binary", "multiclass"):
         return "regression"
     return "classification" if np.unique(arr).size <= MAX_AUTO_CLASSES else "regression"
+
+
+def check_fold_classes(y, sample_weight, splits, cv):
+    """Refuse cross-validation folds whose training rows hold a single class.
+
+    A classifier fitted on one fold would otherwise fail with a message
+    about ``y`` as a whole ("y holds a single class") that does not say it
+    was one fold of ``cv``.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+    sample_weight : ndarray of shape (n_samples,)
+        Rows of weight 0 do not count.
+    splits : list of (train, test) index arrays
+    cv : object
+        The ``cv`` parameter, for the message.
+
+    Raises
+    ------
+    ValueError
+        Naming the fold, its class, the rare class and the fix.
+    """
+    import numpy as np
+
+    y = np.asarray(y)
+    if y.ndim != 1:
+        return
+    labels, counts = np.unique(y[sample_weight > 0], return_counts=True)
+    labels = labels.tolist()  # plain Python labels in the message
+    for i, (train, _) in enumerate(splits):
+        train = np.asarray(train)
+        present = np.unique(y[train][sample_weight[train] > 0]).tolist()
+        if len(present) < 2:
+            rare = labels[np.argmin(counts)]
+            raise ValueError(
+                f"Fold {i + 1} of {len(splits)} of cv={cv!r} has a single class "
+                f"({present[0] if present else 'none'!r}) in its training rows; the "
+                f"rarest class, {rare!r}, has {counts.min()} sample(s) in y. A classifier "
+                "needs at least 2 classes in every fold: pass a stratified splitter "
+                "(cv=StratifiedKFold(n_splits) or an int, which stratifies for "
+                "classifiers), fewer folds, or more samples of the rare class."
+            )

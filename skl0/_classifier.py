@@ -78,6 +78,17 @@ class L0Classifier(ClassifierMixin, BaseL0):
                 "least 2 classes in y."
             )
         codes = enc.transform(y)
+        class_weight = np.bincount(codes, weights=sw, minlength=len(self.classes_))
+        if np.count_nonzero(class_weight > 0) < 2:
+            zero = self.classes_[class_weight <= 0].tolist()
+            kept = self.classes_[class_weight > 0].tolist()
+            raise ValueError(
+                f"sample_weight is zero on every sample of class(es) {zero!r}, so only "
+                f"class {kept[0]!r} carries weight; a classifier needs at least 2 classes "
+                "with positive weight. Give some samples of another class a positive "
+                "weight, or drop the zero-weight rows (a single class has nothing to "
+                "separate)."
+            )
         if len(self.classes_) == 2:
             return codes.astype(np.float64), BinaryLogLoss()
         return codes, MultinomialLogLoss(len(self.classes_))
@@ -103,6 +114,12 @@ class L0Classifier(ClassifierMixin, BaseL0):
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings).
         sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights, as in scikit-learn: a weight of 3 counts as
+            3 repeated rows. Under ``lam="auto"`` the information
+            criterion's sample size is their total, so rescaling them
+            changes the selection; pass relative weights (survey design,
+            importance weights) rescaled to mean 1 (a warning says so when
+            their mean is outside [0.5, 2]).
 
         Returns
         -------

@@ -55,7 +55,8 @@ def run_calibrate(args, command):
     prog = f"skl0 {command}"
     out_suffix = None
     if args.output is not None:
-        out_suffix = check_output_path(args.output, TABLE_SUFFIXES)
+        out_suffix = check_output_path(args.output, TABLE_SUFFIXES,
+                                       inputs=[args.matrix, args.targets], force=args.force)
     M, targets, weights, ids, ignored = _calibration_inputs(args)
     print(f"M: '{args.matrix}', {M.shape[0]} records, {M.shape[1]} targets")
     if ignored:
@@ -81,6 +82,9 @@ def run_calibrate(args, command):
               f"{row['relative_error']:10.2e}")
     if out_suffix is not None:
         kept = np.flatnonzero(cal.support_)
-        out = pd.DataFrame({ids.name: ids.to_numpy()[kept], "weight": cal.weights_[kept]})
+        # A column of its own for the weights, also when the ids are called "weight".
+        weight_name = "calibrated_weight" if str(ids.name) == "weight" else "weight"
+        out = pd.DataFrame({ids.name: ids.to_numpy()[kept]})
+        out[weight_name] = cal.weights_[kept]
         write_table(out, args.output, out_suffix)
         print(f"wrote {len(out)} record weights to {args.output}")

@@ -8,6 +8,8 @@ command line prints it and exits with status 2.
 from __future__ import annotations
 
 import json
+import math
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -53,8 +55,11 @@ def _suffix(path, allowed):
     return next((s for s in allowed if name.endswith(s)), None)
 
 
-def read_table(path, what="DATA"):
-    """Read a CSV, TSV (by extension, ``.gz`` allowed for CSV) or Parquet file."""
+def read_table(path, what="DATA", header="infer"):
+    """Read a CSV, TSV (by extension, ``.gz`` allowed for CSV) or Parquet file.
+
+    ``header=None`` reads a CSV/TSV whose first line is data, not names.
+    """
     p = Path(path)
     suffix = _suffix(p, TABLE_SUFFIXES)
     if suffix is None:
@@ -70,7 +75,7 @@ def read_table(path, what="DATA"):
         if suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(p)
         else:
-            frame = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",")
+            frame = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",", header=header)
     except ImportError as exc:  # no Parquet engine
         raise UsageError(
             f"cannot read '{path}': {one_line(exc)} (pip install pyarrow)"
@@ -83,17 +88,53 @@ def read_table(path, what="DATA"):
     return frame
 
 
-def check_output_path(path, allowed, what="OUT"):
-    """Return the output suffix, or raise before any work is done."""
+def _same_file(a, b):
+    try:
+        return Path(a).resolve() == Path(b).resolve() or Path(a).samefile(b)
+    except OSError:  # one of them does not exist
+        return False
+
+
+def check_output_path(path, allowed, what="OUT", inputs=(), force=False):
+    """Return the output suffix, or raise before any work (and before any fit) is done.
+
+    Refused: an unknown extension; a path that resolves to one of the
+    ``inputs`` (even with ``force``: the input would be lost); an existing
+    file unless ``force``; a folder; a missing or read-only folder; a
+    Parquet output without a Parquet engine.
+    """
     suffix = _suffix(path, allowed)
     if suffix is None:
         raise UsageError(
             f"cannot write {what} '{path}': its name must end in "
             + ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
         )
-    parent = Path(path).resolve().parent
+    for source in inputs:
+        if source is not None and _same_file(path, source):
+            raise UsageError(
+                f"{what} '{path}' is the input file '{source}'; write to another file "
+                "(skl0 never overwrites its input)"
+            )
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"cannot write {what} '{path}': it is a folder; name a file")
+    if target.exists() and not force:
+        raise UsageError(
+            f"{what} '{path}' already exists; pass --force to overwrite it, or choose "
+            "another name"
+        )
+    parent = target.resolve().parent
     if not parent.is_dir():
         raise UsageError(f"cannot write {what} '{path}': folder '{parent}' does not exist")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"cannot write {what} '{path}': folder '{parent}' is not writable")
+    if suffix in (".parquet", ".pq"):
+        try:
+            pd.io.parquet.get_engine("auto")
+        except ImportError as exc:
+            raise UsageError(
+                f"cannot write {what} '{path}': {one_line(exc)} (pip install pyarrow)"
+            ) from None
     return suffix
 
 
@@ -104,6 +145,27 @@ def _check_columns(frame, columns, what):
             f"{what} {quote_list(missing)} not found; the columns are "
             f"{quote_list(frame.columns)}"
         )
+
+
+# --one-hot refuses a text column with more distinct values than this, or
+# with more than 20 that are (nearly) all different (an identifier): its
+# dense 0/1 table would hold rows x values numbers (8,000 unique ids: 2 GB).
+MAX_ONE_HOT_LEVELS = 1000
+
+
+def _check_cardinality(X, text):
+    n = len(X)
+    for name in text:
+        levels = int(X[name].nunique(dropna=True))
+        if levels > MAX_ONE_HOT_LEVELS or (levels > 20 and levels > n / 2):
+            size = n * levels * 8 / 2**20
+            raise UsageError(
+                f"--one-hot: column '{name}' has {levels} distinct values in {n} rows"
+                f"{' (an identifier?)' if levels > n / 2 else ''}; one-hot encoding it would "
+                f"add {levels} columns ({size:,.0f} MiB); --drop it, or encode it yourself "
+                f"first (--one-hot expands columns with at most {MAX_ONE_HOT_LEVELS} "
+                "values, and at most half as many values as rows)"
+            )
 
 
 def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False):
@@ -128,6 +190,7 @@ def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False):
             "expand them into 0/1 columns, or --drop them"
         )
     if text:
+        _check_cardinality(X, text)
         X = pd.get_dummies(X, columns=text, dtype=float)
         notes.append(f"one-hot encoded {quote_list(text)} into {X.shape[1]} columns in all")
     has_na = X.isna().any(axis=0)
@@ -156,11 +219,12 @@ def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False):
 def read_targets(path):
     """Targets as a Series name -> total, from a wide or a long file.
 
-    Wide: one row, one column per target. Long: two columns, the first
-    holding target names (text), the second their totals; a header line is
-    required in both.
+    Wide: one row, one column per target, under a header line of names.
+    Long: two columns, the first holding target names (text), the second
+    their totals; its header line is optional (a first line whose second
+    field is a number is read as a target, not as a header).
     """
-    tf = read_table(path, what="TARGETS")
+    tf = read_table(path, what="TARGETS", header=None if _headerless_pairs(path) else "infer")
     if tf.shape[1] == 2 and not pd.api.types.is_numeric_dtype(tf.iloc[:, 0]):
         names, values = tf.iloc[:, 0].astype(str), tf.iloc[:, 1]
     elif tf.shape[0] == 1:
@@ -180,6 +244,26 @@ def read_targets(path):
     return pd.Series(numbers.to_numpy(dtype=float), index=pd.Index(names.to_numpy()))
 
 
+def _headerless_pairs(path):
+    """True for a CSV/TSV whose first line is ``name,number``: name,value lines with no header."""
+    suffix = _suffix(path, TABLE_SUFFIXES)
+    if suffix in (None, ".parquet", ".pq") or not Path(path).is_file():
+        return False
+    try:
+        first = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", header=None, nrows=1)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False  # read_table reports it
+    return first.shape[1] == 2 and _is_number(first.iat[0, 1]) and not _is_number(first.iat[0, 0])
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def write_table(frame, path, suffix):
     """Write a DataFrame as CSV, TSV or Parquet, chosen by ``suffix``."""
     try:
@@ -193,12 +277,24 @@ def write_table(frame, path, suffix):
         raise UsageError(f"cannot write '{path}': {one_line(exc)}") from None
 
 
+def _json_safe(value):
+    """``value`` with every NaN or infinite float replaced by ``None`` (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def write_list(path, suffix, features, info):
     """Write the selected names: one per line (.txt), or with ``info`` (.json)."""
     if suffix == ".txt":
         text = "".join(f"{name}\n" for name in features)
     else:
-        text = json.dumps({**info, "features": list(features)}, indent=2) + "\n"
+        text = json.dumps(_json_safe({**info, "features": list(features)}), indent=2,
+                          allow_nan=False) + "\n"
     try:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as exc:

@@ -76,7 +76,8 @@ def run_select(args, command):
     prog = f"skl0 {command}"
     out_suffix = None
     if args.output is not None:
-        out_suffix = check_output_path(args.output, TABLE_SUFFIXES + LIST_SUFFIXES)
+        out_suffix = check_output_path(args.output, TABLE_SUFFIXES + LIST_SUFFIXES,
+                                       inputs=[args.data], force=args.force)
     frame, target, label = _load_select_data(args)
     X, y, notes = feature_matrix(frame, target, args.drop, args.one_hot, args.dropna)
     p = X.shape[1]

@@ -27,6 +27,7 @@ from sklearn.utils import check_random_state
 
 from ._auto import lam_grid
 from ._base import BaseL0
+from ._checks import check_fold_classes
 from ._classifier import L0Classifier
 from ._compat import Interval, StrOptions, _fit_context
 from ._path import PathReader, RefitCache, check_grid, pad_to
@@ -143,6 +144,8 @@ class _CVMixin:
         self._encode_targets(yv, sw)  # target errors before any fold runs
         grid = self._grid_values()
         splits = list(check_cv(self.cv, yv, classifier=is_classifier(self)).split(Xv, yv))
+        if is_classifier(self):
+            check_fold_classes(yv, sw, splits, self.cv)  # names the fold, not "y"
         scorer = check_scoring(self, scoring=self.scoring)
         seeds = check_random_state(self.random_state).randint(
             np.iinfo(np.int32).max, size=len(splits)
@@ -272,7 +275,7 @@ class L0RegressorCV(_CVMixin, L0Regressor):
         temperature=2.0 / 3.0,
         alpha=1e-4,
         device="auto",
-        dtype="float32",
+        dtype=None,
         random_state=None,
         verbose=0,
     ):

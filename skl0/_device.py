@@ -58,7 +58,9 @@ def make_generator(random_state, device):
     """A local ``torch.Generator`` on ``device`` seeded from ``random_state``.
 
     Never touches torch's global RNG. ``random_state=None`` draws the seed
-    from numpy's global RNG, as scikit-learn estimators do.
+    from numpy's global RNG (one draw), as scikit-learn estimators do; an
+    int or a ``RandomState`` leaves numpy's global state alone.
+    docs/reliability.md states the same; tests/test_trust.py checks both.
     """
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     gen = torch.Generator(device=device)
@@ -66,7 +68,14 @@ def make_generator(random_state, device):
     return gen
 
 
-def resolve_dtype(dtype):
-    """Map ``"float32" | "float64"`` to the torch dtype."""
-    return {"float32": torch.float32, "float64": torch.float64}[dtype]
+def resolve_dtype(dtype, X=None):
+    """Map ``"float32" | "float64"`` to the torch dtype; ``None`` follows ``X``.
 
+    ``dtype=None`` is scikit-learn's convention: compute in the input's
+    floating dtype, float32 for float32 ``X`` and float64 for everything
+    else (float64, and integer or float16 input that validation turned into
+    float64).
+    """
+    if dtype is None:
+        return torch.float32 if X is not None and X.dtype == np.float32 else torch.float64
+    return {"float32": torch.float32, "float64": torch.float64}[dtype]

@@ -78,13 +78,19 @@ lam : float or "auto", default="auto"
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or
         ``"cuda:N"``. Fitted attributes are numpy arrays either way.
-    dtype : {"float32", "float64"}, default="float32"
-        Precision of the torch computation.
+    dtype : {"float32", "float64"} or None, default=None
+        Precision of the torch computation. ``None`` follows scikit-learn's
+        convention: the input's floating dtype (float32 X is computed in
+        float32, everything else in float64). Column means, spreads and
+        ``X'X`` are accumulated in float64 from centred rows either way.
     random_state : int, RandomState instance or None, default=None
         Seeds a local ``torch.Generator`` for the gate noise and the
         initial weights of an MLP head; torch's global RNG is never
-        touched. Linear heads draw no random numbers: their selection is
-        the same for every seed.
+        touched. ``None`` draws the seed from numpy's global RNG (one draw
+        per fit, scikit-learn's convention, so ``np.random.seed`` makes it
+        reproducible); an int or a ``RandomState`` leaves numpy's global
+        state alone. Linear heads draw no random numbers: their selection
+        is the same for every seed.
     verbose : int, default=0
         0 prints nothing; 1 shows a progress bar (tqdm when installed, else
         a line every tenth of the run on stderr) with the loss and the

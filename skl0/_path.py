@@ -232,7 +232,7 @@ def check_grid(lams, name="lams"):
 def l0_path(
     X, y, *, lams=None, ks=None, n_lams=16, task="auto", sample_weight=None, refit=False,
     max_iter=300, learning_rate_init=0.1, init_prob=0.9, temperature=2.0 / 3.0,
-    alpha=1e-4, device="auto", dtype="float32", random_state=None,
+    alpha=1e-4, device="auto", dtype=None, random_state=None,
 ):
     """Fit the gated linear model along a path of ``lam`` (or ``k``) values.
 

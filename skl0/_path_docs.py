@@ -37,8 +37,11 @@ def pick(names, block=PARAMS):
     """The entries ``names`` of ``block``, in that order, laid out as ``block``.
 
     >>> print(pick(["dtype"]))
-    dtype : {"float32", "float64"}, default="float32"
-            Precision of the torch computation.
+    dtype : {"float32", "float64"} or None, default=None
+            Precision of the torch computation. ``None`` follows scikit-learn's
+            convention: the input's floating dtype (float32 X is computed in
+            float32, everything else in float64). Column means, spreads and
+            ``X'X`` are accumulated in float64 from centred rows either way.
     """
     entries = _entries(block)
     missing = [n for n in names if n not in entries]

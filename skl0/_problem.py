@@ -70,13 +70,6 @@ def sparse_to_torch(A, device, dtype):
         )
 
 
-def _finish_moments(mean, sq, eps_dtype):
-    var = np.maximum(sq - mean * mean, 0.0)
-    std = np.sqrt(var)
-    tiny = np.finfo(eps_dtype).eps * np.maximum(np.abs(mean), 1.0) * 10
-    return mean, np.where(std > tiny, std, 1.0)
-
-
 def constant_columns(X):
     """Boolean mask of the columns whose values are all equal (exactly).
 
@@ -93,32 +86,68 @@ def constant_columns(X):
     return X.amax(0) == X.amin(0)
 
 
-def weighted_moments(X, w):
+def _sparse_centred_squares(X, w, mean):
+    """``sum_i w_i (x_ij - mean_j)^2`` per column of a scipy sparse ``X`` (float64).
+
+    The stored entries are centred one by one; the implicit zeros of column
+    ``j`` add ``mean_j^2`` times their total weight. Nothing is densified.
+    """
+    X = X.tocsc()
+    cols = np.repeat(np.arange(X.shape[1]), np.diff(X.indptr))
+    wv = w[X.indices]
+    dev = X.data.astype(np.float64) - mean[cols]
+    sq = np.bincount(cols, weights=wv * dev * dev, minlength=X.shape[1])
+    w_stored = np.bincount(cols, weights=wv, minlength=X.shape[1])
+    return sq + mean * mean * np.maximum(w.sum() - w_stored, 0.0)
+
+
+def weighted_moments(X, w, out_dtype=None):
     """Weighted column means and standard deviations (``w`` sums to one).
 
     ``X`` is a torch tensor or a scipy sparse matrix (then ``w`` is numpy and
-    numpy arrays come back). Constant columns get std 1 so that they
-    standardize to zeros (and carry no signal) instead of dividing by zero;
-    an exactly constant column gets its value as mean, so it standardizes to
-    exact zeros (a weighted mean can be off by round-off).
+    numpy arrays come back). Both moments are accumulated in float64 and the
+    spread is formed from centred values (two passes over the rows in
+    blocks), so a column with a large offset and a small spread (a Unix
+    timestamp within one day) keeps its spread; the results come back in
+    ``out_dtype`` (torch; default X's dtype). Constant columns get std 1 so
+    that they standardize to zeros (and carry no signal) instead of
+    dividing by zero; an exactly constant column gets its value as mean, so
+    it standardizes to exact zeros (a weighted mean can be off by
+    round-off).
     """
     const = constant_columns(X)
-    mean, sq = weighted_sums(X, w)
     if sp.issparse(X):
-        mean, std = _finish_moments(mean, sq, X.dtype)
+        w = np.asarray(w, dtype=np.float64)
+        total = w.sum()
+        mean = np.asarray(X.T @ w, dtype=np.float64).ravel() / total
+        sq = _sparse_centred_squares(X, w, mean) / total
+        std = np.sqrt(np.maximum(sq, 0.0))
+        tiny = np.finfo(X.dtype).eps * np.maximum(np.abs(mean), 1.0) * 10
+        std = np.where(std > tiny, std, 1.0)
         if const.any():
-            first = np.asarray(X[0].todense()).ravel()
+            first = np.asarray(X[0].todense(), dtype=np.float64).ravel()
             mean = np.where(const, first, mean)
             std = np.where(const, 1.0, std)
         return mean, std
-    var = sq - mean * mean
-    std = torch.sqrt(torch.clamp(var, min=0.0))
+    out_dtype = X.dtype if out_dtype is None else out_dtype
+    w = torch.as_tensor(w, device=X.device).to(torch.float64)
+    total = w.sum()
+    mean = torch.zeros(X.shape[1], device=X.device, dtype=torch.float64)
+    sq = torch.zeros_like(mean)
+    rows = block_rows(X)
+    for start in range(0, X.shape[0], rows):
+        mean += w[start : start + rows] @ X[start : start + rows].to(torch.float64)
+    mean = mean / total
+    for start in range(0, X.shape[0], rows):
+        Xb = X[start : start + rows].to(torch.float64) - mean
+        sq += w[start : start + rows] @ (Xb * Xb)
+    std = torch.sqrt(torch.clamp(sq / total, min=0.0))
     tiny = torch.finfo(X.dtype).eps * torch.clamp(mean.abs(), min=1.0) * 10
     std = torch.where(std > tiny, std, torch.ones_like(std))
     if X.shape[0] > 0:
-        mean = torch.where(const, X[0], mean)
+        mean = torch.where(const, X[0].to(torch.float64), mean)
         std = torch.where(const, torch.ones_like(std), std)
-    return mean, std
+    return mean.to(out_dtype), std.to(out_dtype)
 
 
 class DirectProblem:
@@ -274,17 +303,29 @@ class DirectProblem:
                 yield sub
 
 
-def _gram_blocks(X, w, Y):
-    """``X' diag(w) X`` and ``X' diag(w) Y`` accumulated over row blocks."""
+def _gram_blocks(X, w, Y, mean):
+    """Centred ``(X - mean)' diag(w) (X - mean)`` and ``(X - mean)' diag(w) Y`` in float64.
+
+    Dense ``X`` is centred block by block of rows before the products, so a
+    column with a large offset and a small spread does not lose its spread
+    to cancellation; a sparse ``X`` (never densified) is centred afterwards,
+    in float64.
+    """
     if sp.issparse(X):
         Xw = X.multiply(w[:, None]).tocsr()
-        return (X.T @ Xw).toarray(), np.asarray(Xw.T @ Y)
+        sx = np.asarray(Xw.sum(axis=0), dtype=np.float64).ravel()
+        G = (X.T @ Xw).toarray().astype(np.float64)
+        G += w.sum() * np.outer(mean, mean) - np.outer(mean, sx) - np.outer(sx, mean)
+        c = np.asarray(Xw.T @ Y, dtype=np.float64) - np.outer(mean, w @ Y)
+        return G, c
     p = X.shape[1]
-    G = torch.zeros(p, p, device=X.device, dtype=X.dtype)
-    c = torch.zeros(p, Y.shape[1], device=X.device, dtype=X.dtype)
+    f64 = torch.float64
+    w, Y, mean = w.to(f64), Y.to(f64), mean.to(device=X.device, dtype=f64)
+    G = torch.zeros(p, p, device=X.device, dtype=f64)
+    c = torch.zeros(p, Y.shape[1], device=X.device, dtype=f64)
     rows = block_rows(X)
     for start in range(0, X.shape[0], rows):
-        Xb = X[start : start + rows]
+        Xb = X[start : start + rows].to(f64) - mean
         Xw = Xb * w[start : start + rows, None]
         G += Xb.t() @ Xw
         c += Xw.t() @ Y[start : start + rows]
@@ -298,7 +339,8 @@ class GramProblem:
     ``w`` summing to one: ``G = Xs' diag(w) Xs``, ``c = Xs' diag(w) Yc``,
     ``yy = sum(w Yc^2)``; for effective weights ``V = z * W`` the loss is
     ``(yy - 2 <V, c> + <V, G V>) / q``. The optimal intercept is zero.
-    ``X'WX`` is accumulated in blocks of rows, so no copy of X is made;
+    ``X'WX`` is accumulated in float64 from centred blocks of rows, so no
+    copy of X is made and a large column offset costs no digits;
     ``X`` may also be a scipy sparse matrix (then the statistics are formed
     by scipy and moved to the device).
     """
@@ -308,13 +350,15 @@ class GramProblem:
 
     def __init__(self, X, Y, w, mean, std, datafit):
         if sp.issparse(X):
-            G, c = _gram_blocks(X, w.cpu().double().numpy(), Y.cpu().double().numpy())
-            G = torch.as_tensor(G, device=mean.device, dtype=mean.dtype)
-            c = torch.as_tensor(c, device=mean.device, dtype=mean.dtype)
+            G, c = _gram_blocks(X, w.cpu().double().numpy(), Y.cpu().double().numpy(),
+                                mean.cpu().double().numpy())
+            G = torch.as_tensor(G, device=mean.device)
+            c = torch.as_tensor(c, device=mean.device)
         else:
-            G, c = _gram_blocks(X, w, Y)
-        self.G = (G - torch.outer(mean, mean)) / torch.outer(std, std)
-        self.c = c / std[:, None]
+            G, c = _gram_blocks(X, w, Y, mean)
+        s64 = std.to(torch.float64)
+        self.G = (G / torch.outer(s64, s64)).to(mean.dtype)
+        self.c = (c / s64[:, None]).to(mean.dtype)
         # A constant column standardizes to exact zeros; its statistics are
         # round-off (sum(w) is 1 only to rounding), so zero them outright.
         const = torch.as_tensor(constant_columns(X), device=mean.device)

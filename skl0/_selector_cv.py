@@ -87,7 +87,7 @@ class L0FeatureSelectorCV(L0FeatureSelector):
         temperature=2.0 / 3.0,
         alpha=1e-4,
         device="auto",
-        dtype="float32",
+        dtype=None,
         random_state=None,
         verbose=0,
     ):

@@ -43,12 +43,18 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight
 
 from ._auto import ebic_gamma
-from ._base import _as_tensor, keep_state_on_failure
+from ._base import _as_tensor, check_weight_total, grad_enabled, keep_state_on_failure
 from ._checks import check_frame
 from ._compat import validate_data
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
-from ._numerics import column_scale, divide_columns, power_of_two_scale
+from ._numerics import (
+    column_scale,
+    column_shift,
+    divide_columns,
+    power_of_two_scale,
+    subtract_columns,
+)
 from ._problem import (
     DirectProblem,
     GramProblem,
@@ -229,17 +235,19 @@ class _Moments:
             return
         rows = block_rows(X, _BLOCK_ELEMENTS)
         for a in range(0, X.shape[0], rows):
-            Xb = np.asarray(X[a : a + rows], dtype=np.float64)
+            Xb = X[a : a + rows]
             self.x_min = np.minimum(self.x_min, Xb.min(0))
             self.x_max = np.maximum(self.x_max, Xb.max(0))
-            Xb -= self.x_shift
+            # A new float64 block: never an in-place shift of the caller's
+            # rows (a float64 X, or a writable memory map, would be changed).
+            Xb = np.subtract(Xb, self.x_shift, dtype=np.float64)
             Xw = Xb * sw[a : a + rows, None]
             self.sx += Xw.sum(0)
             self.sxx += Xb.T @ Xw
             self.sxy += Xw.T @ Yc[a : a + rows]
 
     def problem(self, datafit, dtype, device):
-        """(GramProblem, mean, std, y_mean, y_std) of the rows seen so far."""
+        """(GramProblem, y_mean, y_std, x_shift) of the rows seen so far."""
         W = self.weight
         mx, my = self.sx / W, self.sy / W
         cov = self.sxx / W - np.outer(mx, mx)
@@ -267,8 +275,13 @@ class _Moments:
         def t(a):
             return torch.as_tensor(a, device=device, dtype=dtype)
 
-        problem = GramProblem.from_statistics(t(G), t(c), t(yy), t(mean), t(std), datafit, W)
-        return problem, y_mean, y_std
+        # The problem's means are cast to ``dtype``: a column far from zero
+        # relative to its spread is exported through a float64 shift instead
+        # (as fit does), so float32 does not round a timestamp's mean.
+        shift = column_shift(mean, std, str(dtype).removeprefix("torch."))
+        centre = mean if shift is None else mean - shift
+        problem = GramProblem.from_statistics(t(G), t(c), t(yy), t(centre), t(std), datafit, W)
+        return problem, y_mean, y_std, shift
 
 
 # ------------------------------------------------------------ stochastic mode
@@ -305,6 +318,12 @@ class _SGDState:
                                          torch.as_tensor(w))
             mean, std = mean.numpy(), std.numpy()
         self.mean, self.std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+        # Dense columns far from zero relative to their spread are shifted
+        # by the first chunk's mean before every chunk meets ``dtype`` (as in
+        # fit; see _numerics.column_shift).
+        self.shift = None if sp.issparse(X) else column_shift(
+            self.mean, self.std, str(dtype).removeprefix("torch."))
+        estimator._x_shift = self.shift
         gen = make_generator(estimator.random_state, device)
         self.gate = FeatureGate(p, init_prob=estimator.init_prob,
                                 temperature=estimator.temperature).to(dtype=dtype)
@@ -379,6 +398,7 @@ def _validate_chunk(estimator, X, y, sample_weight, first):
     sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
     if not np.all(np.isfinite(sw)):
         raise ValueError("sample_weight must be finite; pass finite, non-negative weights.")
+    check_weight_total(sw)
     if first and estimator.k is not None and estimator.k > X.shape[1]:
         raise ValueError(
             f"k={estimator.k} is larger than the number of features in X "
@@ -389,7 +409,7 @@ def _validate_chunk(estimator, X, y, sample_weight, first):
 
 def partial_fit(estimator, X, y, sample_weight=None, *, classes=None, classifier=False):
     """Add one chunk of rows to ``estimator``'s fit (see the module docstring)."""
-    with keep_state_on_failure(estimator):
+    with keep_state_on_failure(estimator), grad_enabled():
         return _partial_fit(estimator, X, y, sample_weight, classes, classifier)
 
 
@@ -403,14 +423,17 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
                    else RegressionTargets(estimator, y))
         exact = not classifier and estimator._is_linear() and p <= GRAM_MAX_FEATURES
         stream = _Stream("exact" if exact else "stochastic", targets)
+        # dtype=None: the first chunk's floating dtype, for the whole stream.
+        stream.dtype = resolve_dtype(estimator.dtype, X)
         estimator._x_scale = column_scale(X)
+        estimator._x_shift = None
     else:
         stream = copy.deepcopy(old)  # a failed call leaves the old state untouched
         if classifier:
             stream.targets.check_classes(estimator, classes)
     X = divide_columns(X, estimator._x_scale)
     device = resolve_device(estimator.device)
-    dtype = resolve_dtype(estimator.dtype)
+    dtype = stream.dtype
     if stream.mode == "exact":
         _exact_step(estimator, stream, X, y, sw, device, dtype)
     else:
@@ -431,7 +454,7 @@ def _exact_step(estimator, stream, X, y, sw, device, dtype):
     stream.moments.add(X, Ys, sw)
     stream.weight = stream.moments.weight
     datafit = stream.targets.datafit()
-    problem, y_mean, y_std = stream.moments.problem(datafit, dtype, device)
+    problem, y_mean, y_std, estimator._x_shift = stream.moments.problem(datafit, dtype, device)
     scale = stream.targets.scale
     estimator._y_mean, estimator._y_std = y_mean * scale, y_std * scale
     gen = make_generator(estimator.random_state, device)
@@ -453,7 +476,9 @@ def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):
         return
     stream.weight += float(sw.sum())
     state = stream.sgd
-    mean = torch.as_tensor(state.mean, device=device, dtype=dtype)
+    shift = getattr(state, "shift", None)
+    mean = torch.as_tensor(state.mean if shift is None else state.mean - shift,
+                           device=device, dtype=dtype)
     std = torch.as_tensor(state.std, device=device, dtype=dtype)
     w = torch.as_tensor(sw / sw.sum(), device=device, dtype=dtype)
     Yt = targets.tensor(estimator, Y, device, dtype)
@@ -462,8 +487,8 @@ def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):
         problem = DirectProblem(sparse_to_torch(X, device, dtype), Yt, w, mean, std,
                                 targets.datafit(), host=X)
     else:
-        problem = DirectProblem(_as_tensor(X, device, dtype), Yt, w, mean, std,
-                                targets.datafit())
+        problem = DirectProblem(_as_tensor(subtract_columns(X, shift), device, dtype), Yt, w,
+                                mean, std, targets.datafit())
     gate, head = state.train(estimator, problem, device, stream.weight)
     with torch.no_grad():
         if estimator.k is not None:

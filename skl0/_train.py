@@ -25,7 +25,7 @@ __all__ = ["TrainResult", "train_gates", "NonFiniteLossError"]
 
 
 class NonFiniteLossError(FloatingPointError):
-    """Raised when the training objective becomes NaN or infinite."""
+    """Raised when the training objective becomes NaN or infinite, or blows up."""
 
 
 @dataclass
@@ -49,6 +49,21 @@ def _check_finite(value, it, lam, advice=_ADAM_ADVICE):
     if not math.isfinite(value):
         raise NonFiniteLossError(
             f"The training loss became {value} at iteration {it} (lam={lam:g}). {advice}"
+        )
+
+
+# An Adam objective (standardized data: it starts near 1) that grows past
+# this many times its first value has diverged. In float32 such a run ends
+# in inf; in float64 it can stay finite (1e58 after 20 steps at
+# learning_rate_init=1e30) and would return a useless model.
+_BLOWUP = 1e8
+
+
+def _check_growth(value, first, it, lam, advice=_ADAM_ADVICE):
+    if value > _BLOWUP * max(abs(first), 1.0):
+        raise NonFiniteLossError(
+            f"The training loss grew from {first:.3g} to {value:.3g} by iteration {it} "
+            f"(lam={lam:g}): training diverged. {advice}"
         )
 
 
@@ -164,6 +179,7 @@ def train_gates(
         if (it + 1) % check_every == 0 or it + 1 == max_iter:
             value = float(obj.detach())
             _check_finite(value, it + 1, lam_t)
+            _check_growth(value, float(losses[0]), it + 1, lam_t)
             if callback is not None:
                 callback(it + 1, value, int(gate.mask().sum()))
             if tol is not None:

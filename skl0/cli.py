@@ -41,7 +41,9 @@ are refused unless --dropna.
 
 With -o OUT: .csv/.tsv/.parquet writes the kept columns and the target for
 all rows; .txt writes the kept names one per line; .json writes the names
-with their probabilities, lam and the score."""
+with their probabilities, lam and the score (null where a number is not
+finite). OUT must not be DATA, and an existing OUT is only replaced with
+--force; both are checked before the fit."""
 
 _SELECT_EPILOG = """\
 examples:
@@ -56,12 +58,15 @@ M (.csv, .tsv or .parquet) has one row per record and one column per
 characteristic: M[i, j] is what record i adds to total j per unit of
 weight. TARGETS gives the population totals, either as one row with a
 column per target, or as two columns name,value (one target per row); both
-need a header line. Target names must be columns of M; columns of M without
+need a header line, except that name,value lines may come without one. Target names must be columns of M; columns of M without
 a target are not used. Fits skl0.calibration.SparseCalibrator and prints
 each target, the achieved total and the relative error.
 
 With -o OUT (.csv, .tsv or .parquet): the kept records, one row each, with
-their row number in M (or the --id column) and their weight."""
+their row number in M (or the --id column) and their weight (in a column
+'weight', or 'calibrated_weight' when the --id column is called 'weight').
+OUT must not be an input file, and an existing OUT is only replaced with
+--force; both are checked before the fit."""
 
 _CALIBRATE_EPILOG = """\
 example:
@@ -117,11 +122,28 @@ def _fraction(text):
     return value
 
 
+_MAX_SEED = 2**32 - 1
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= _MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer seed from 0 to {_MAX_SEED}, got {text!r}"
+        )
+    return value
+
+
 def _common_fit_options(p, max_iter):
+    p.add_argument("--force", action="store_true",
+                   help="overwrite OUT if it exists (never an input file)")
     p.add_argument("--max-iter", type=_positive_int, default=max_iter, metavar="N",
                    help=f"gradient steps per fit (default: {max_iter})")
-    p.add_argument("--random-state", type=int, default=0, metavar="SEED",
-                   help="seed of the gate noise (default: 0)")
+    p.add_argument("--random-state", type=_seed, default=0, metavar="SEED",
+                   help=f"seed of the gate noise, 0 to {_MAX_SEED} (default: 0)")
     p.add_argument("--device", default="auto",
                    help="'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N' (default: auto)")
     p.add_argument("-v", "--verbose", action="count", default=0,

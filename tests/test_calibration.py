@@ -68,7 +68,10 @@ def test_make_survey_rejects_bad_arguments(kwargs, match):
 
 def test_exactly_k_records_and_exact_zeros(survey):
     M, targets, w0, _ = survey
-    cal = SparseCalibrator(k=40, **FAST).fit(M, targets, sample_weight=w0)
+    # 300 gated steps: at 150 the mean error sat near the bound below (0.041 in
+    # float32, 0.066 in float64, which dtype=None now picks for this float64 M;
+    # 0.006-0.014 at 300 for seeds 0-2 in either dtype).
+    cal = SparseCalibrator(k=40, **{**FAST, "max_iter": 300}).fit(M, targets, sample_weight=w0)
     assert cal.n_records_kept_ == 40 == cal.support_.sum()
     assert (cal.weights_ >= 0).all()
     np.testing.assert_array_equal(cal.weights_ == 0, ~cal.support_)
@@ -77,7 +80,7 @@ def test_exactly_k_records_and_exact_zeros(survey):
     )
     assert cal.weights_.shape == (600,) and cal.gate_probs_.shape == (600,)
     assert cal.n_features_in_ == M.shape[1]
-    assert cal.n_iter_ == 300 == cal.loss_curve_.shape[0]
+    assert cal.n_iter_ == 450 == cal.loss_curve_.shape[0]
     np.testing.assert_allclose(cal.totals_, M.T @ cal.weights_)
     assert np.abs(cal.relative_errors_).mean() < 0.05
 

@@ -111,11 +111,49 @@ def test_invalid_init_prob(p0):
         SampleGate(3, init_prob=p0)
 
 
-def test_gate_pickles_without_generator():
+@pytest.mark.parametrize("how", ["pickle", "deepcopy", "torch.save"])
+def test_gate_copies_keep_their_generator(how, tmp_path):
+    """Issue 15: a copied gate draws from its own generator, not torch's global RNG."""
+    import copy
     import pickle
 
-    gate = FeatureGate(3)
+    gate = FeatureGate(3).train()
     gate.generator = torch.Generator().manual_seed(0)
-    clone = pickle.loads(pickle.dumps(gate))
-    assert clone.generator is None
+    if how == "pickle":
+        clone = pickle.loads(pickle.dumps(gate))
+    elif how == "deepcopy":
+        clone = copy.deepcopy(gate)
+    else:
+        torch.save(gate, tmp_path / "gate.pt")
+        clone = torch.load(tmp_path / "gate.pt", weights_only=False)
+    assert isinstance(clone.generator, torch.Generator)
+    assert clone.generator is not gate.generator
     assert torch.equal(clone.log_alpha, gate.log_alpha)
+    global_state = torch.get_rng_state()
+    assert torch.equal(clone.sample(), gate.sample())  # same stream, drawn independently
+    assert torch.equal(torch.get_rng_state(), global_state)
+
+
+def test_layer_copy_keeps_the_generator():
+    import copy
+
+    from skl0.nn import L0Linear
+
+    layer = L0Linear(4, 2, gate="input", generator=torch.Generator().manual_seed(1))
+    clone = copy.deepcopy(layer)
+    assert isinstance(clone.l0_gate.generator, torch.Generator)
+    assert torch.equal(clone.l0_gate.sample(), layer.l0_gate.sample())
+
+
+@pytest.mark.parametrize("shape", [np.int64(3), np.int32(3), (np.int64(2), 3)])
+def test_gate_shape_accepts_numpy_integers(shape):
+    """Issue 15: FeatureGate(np.int64(3)) raised "not iterable"."""
+    gate = FeatureGate(shape)
+    expected = (3,) if np.ndim(shape) == 0 else (2, 3)
+    assert tuple(gate.log_alpha.shape) == expected
+
+
+@pytest.mark.parametrize("shape", [2.5, "3", None])
+def test_gate_shape_rejects_non_integers(shape):
+    with pytest.raises(TypeError, match="must be an integer or a tuple of integers"):
+        FeatureGate(shape)

@@ -641,17 +641,21 @@ def test_device_must_be_a_string():
 # --------------------------------------------------------------- divergence
 @pytest.mark.parametrize("name", ALL)
 @pytest.mark.parametrize("lam", ["auto", 0.01])
-def test_divergence_raises_with_the_cause(name, lam):
+@pytest.mark.parametrize("dtype", ["float32", None])
+def test_divergence_raises_with_the_cause(name, lam, dtype):
     # Adam trains MLP heads; a linear head's deterministic L-BFGS-B solve
-    # has no learning rate to blow up (next test).
+    # has no learning rate to blow up (next test). In float32 the loss ends
+    # in nan/inf; in float64 (dtype=None on float64 X, issue 15) it stayed
+    # finite (1e58) and returned a useless model: now "grew from ... to".
     if name.endswith("CV"):
         pytest.skip("CV estimators have linear heads only: no step size (next test)")
-    params = dict(learning_rate_init=1e30, hidden_layer_sizes=(4,))
+    params = dict(learning_rate_init=1e30, hidden_layer_sizes=(4,), dtype=dtype)
     if SPECS[name][2]:
         params["lam"] = lam
     elif lam != "auto":
         pytest.skip("the CV estimators choose lam")
-    with pytest.raises(NonFiniteLossError, match=r"became (nan|inf).*lower learning_rate_init"):
+    with pytest.raises(NonFiniteLossError, match=r"(became (nan|inf)|grew from .* training "
+                                                 r"diverged).*lower learning_rate_init"):
         quiet_fit(make(name, **params), X0, target(name))
 
 

@@ -74,12 +74,3 @@ class RelativeSquaredError:
     def __call__(self, totals):
         r = self.relative_errors(totals)
         return torch.dot(self.coefficients, r * r)
-
-    def best_scale(self, totals):
-        """Factor ``a`` minimising ``loss(a * totals)`` (closed form), >= 0."""
-        with torch.no_grad():
-            x = totals * self.inv_scales
-            y = self.targets * self.inv_scales
-            den = torch.dot(self.coefficients, x * x)
-            num = torch.dot(self.coefficients, x * y)
-            return torch.where(den > 0, num / den, torch.ones_like(den)).clamp_min(0)

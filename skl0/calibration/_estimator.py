@@ -13,7 +13,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import keep_state_on_failure
+from .._base import grad_enabled, keep_state_on_failure
 from .._compat import Interval, StrOptions, _fit_context, validate_data
 from .._device import make_generator, resolve_device, resolve_dtype
 from .._train import NonFiniteLossError
@@ -23,16 +23,22 @@ from ._operator import TotalsOperator
 from ._progress import Progress
 from ._solver import fit_gated, polish, select_records
 from ._validation import (
+    best_common_factor,
     check_finite_matrix,
     check_reachable,
     check_record_weights,
     check_target_groups,
     check_target_weights,
     check_targets,
+    check_weight_range,
     default_target_names,
 )
 
 __all__ = ["SparseCalibrator"]
+
+# fit warns when a kept selection misses a target by more than this
+# relative error (calibration that fails should say so).
+MISSED_TARGET = 0.5
 
 
 class SparseCalibrator(BaseEstimator):
@@ -72,10 +78,12 @@ class SparseCalibrator(BaseEstimator):
         averaged, so every group counts alike however many targets it has.
     l2 : float, default=0.0
         Strength of an L2 pull of ``log(weight_i)`` toward
-        ``log(initial_weight_i * N / n_kept)`` (the initial weight scaled up
-        so the kept records carry the dropped ones' share), averaged over
-        records: a pull on the log (relative) scale, so a weight twice its
-        reference costs as much as one half of it.
+        ``log(a * initial_weight_i * N / n_kept)``, averaged over records:
+        ``a`` is the one common factor that best fits the totals (where
+        the weights start), and ``N / n_kept`` scales the reference up so
+        the kept records carry the dropped ones' share. A pull on the log
+        (relative) scale, so a weight twice its reference costs as much as
+        one half of it. On its own (``lam=0``) it keeps every record.
     max_iter : int, default=1000
         Gradient steps of the gated stage.
     polish_iter : int, default=300
@@ -91,11 +99,14 @@ class SparseCalibrator(BaseEstimator):
     device : str, default="auto"
         ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"`` or
         ``"cuda:N"``. Asking for CUDA without it raises a ``ValueError``.
-    dtype : {"float32", "float64"}, default="float32"
-        Floating point type of the computation.
+    dtype : {"float32", "float64"} or None, default=None
+        Floating point type of the computation; ``None`` follows ``M``
+        (float32 for a float32 ``M``, else float64), as scikit-learn does.
     random_state : int, RandomState instance or None, default=None
         Seeds a local ``torch.Generator`` for the gate noise; torch's global
-        random state is never touched.
+        random state is never touched. ``None`` draws the seed from numpy's
+        global RNG (one draw per fit, as scikit-learn does); an int or a
+        ``RandomState`` leaves numpy's global state alone.
     verbose : int, default=0
         0 is silent; 1 shows a tqdm progress bar with the loss and the
         number of kept records (periodic prints when tqdm is missing).
@@ -162,7 +173,7 @@ class SparseCalibrator(BaseEstimator):
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "prune_tol": [Interval(Real, 0, 1, closed="left")],
         "device": [StrOptions({"auto", "cpu"}), str],
-        "dtype": [StrOptions({"float32", "float64"})],
+        "dtype": [StrOptions({"float32", "float64"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -180,7 +191,7 @@ class SparseCalibrator(BaseEstimator):
         learning_rate=0.1,
         prune_tol=0.05,
         device="auto",
-        dtype="float32",
+        dtype=None,
         random_state=None,
         verbose=0,
     ):
@@ -253,7 +264,7 @@ class SparseCalibrator(BaseEstimator):
         self : SparseCalibrator
             The fitted calibrator.
         """
-        with keep_state_on_failure(self):
+        with keep_state_on_failure(self), grad_enabled():
             return self._fit_unguarded(M, targets, sample_weight)
 
     def _fit_unguarded(self, M, targets, sample_weight):
@@ -262,22 +273,28 @@ class SparseCalibrator(BaseEstimator):
         )
         n_records = M.shape[0]
         device = resolve_device(self.device)
-        dtype = resolve_dtype(self.dtype)
+        dtype = resolve_dtype(self.dtype, M)
         generator = make_generator(self.random_state, device)
         op = TotalsOperator(M, device, dtype)
 
         as_t = lambda a: torch.tensor(a, device=device, dtype=dtype)
-        ref_log_w = as_t(np.log(w0))
         scales = np.abs(targets)
         zero = scales == 0
         if zero.any():  # a zero target: scale by its size under the initial weights
-            size = op.column_scale(as_t(w0)).cpu().numpy().astype(np.float64)
+            size = np.asarray(abs(M).T @ w0, dtype=np.float64).ravel()
             scales[zero] = np.where(size[zero] > 0, size[zero], 1.0)
         coef = target_coefficients(len(targets), target_weights, groups)
         datafit = RelativeSquaredError(as_t(targets), as_t(scales), as_t(coef))
-        # Start from the initial weights times the one factor that best fits.
-        factor = float(datafit.best_scale(op.totals(torch.exp(ref_log_w))))
-        log_w = ref_log_w + (math.log(factor) if factor > 0 else 0.0)
+        # Start from the initial weights times the one factor that best fits,
+        # found in float64 on the host (totals of 1e20 square past float32).
+        factor = best_common_factor(M, w0, targets, scales, coef)
+        # The l2 pull's reference is that same calibrated level (times
+        # N / kept in the solver): toward the raw design weights, a level
+        # the totals cannot have, the pull and the data fit would fight and
+        # close gates until no record is left.
+        ref_log_w = as_t(np.log(w0) + math.log(factor))
+        check_weight_range(np.exp(np.log(w0) + math.log(factor)), dtype)
+        log_w = ref_log_w
 
         progress = Progress(self.verbose, self.max_iter + self.polish_iter)
         try:
@@ -332,6 +349,16 @@ class SparseCalibrator(BaseEstimator):
         self._set_fitted(weights, M, targets, scales, names, prob)
         self.loss_curve_ = loss_curve
         self.n_iter_ = int(self.loss_curve_.shape[0])
+        worst = int(np.argmax(np.abs(self.relative_errors_)))
+        if self.n_records_kept_ and abs(self.relative_errors_[worst]) > MISSED_TARGET:
+            warnings.warn(
+                f"Calibration missed its targets: the relative error of "
+                f"{names[worst]!r} is {self.relative_errors_[worst]:+.3g} (more than "
+                f"{MISSED_TARGET:.0%}). Raise max_iter or polish_iter, keep more records "
+                "(k), or lower l2; see calibration_report_.",
+                UserWarning,
+                stacklevel=2,
+            )
         if self.n_records_kept_ == 0:
             warnings.warn(
                 f"No record was kept with lam={self.lam!r}; every weight is 0. "

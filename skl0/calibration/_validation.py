@@ -9,12 +9,14 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = [
+    "best_common_factor",
     "check_finite_matrix",
     "check_reachable",
     "check_record_weights",
     "check_target_groups",
     "check_target_weights",
     "check_targets",
+    "check_weight_range",
     "default_target_names",
 ]
 
@@ -169,3 +171,40 @@ def check_reachable(M, targets, names):
                 "target(s) in all); fix that target or its column of M, or drop "
                 "that column from M and its entry from targets."
             )
+
+
+def best_common_factor(M, w0, targets, scales, coefficients):
+    """The factor ``a >= 0`` that makes ``a * (M.T @ w0)`` fit the targets best.
+
+    The closed-form least-squares factor of the relative squared error,
+    computed in float64 on the host with the totals normalised first, so
+    design weights of 1e20 or totals of 1e25 neither overflow nor lose the
+    factor (float32 squares overflow past ~1e19). 1 when nothing is
+    measured (every total 0).
+    """
+    totals = np.asarray(M.T @ np.asarray(w0, dtype=np.float64), dtype=np.float64).ravel()
+    x, y = totals / scales, np.asarray(targets, dtype=np.float64) / scales
+    norm = np.max(np.abs(x))
+    if not np.isfinite(norm) or norm == 0:
+        return 1.0
+    x = x / norm
+    den = float(np.dot(coefficients, x * x))
+    if den <= 0:
+        return 1.0
+    factor = float(np.dot(coefficients, x * y)) / den / norm
+    return factor if np.isfinite(factor) and factor > 0 else 1.0
+
+
+def check_weight_range(weights, dtype):
+    """Refuse starting weights that ``dtype`` cannot hold (their logarithms are trained)."""
+    import torch
+
+    finfo = torch.finfo(dtype)
+    hi, lo = float(np.max(weights)), float(np.min(weights))
+    if hi > finfo.max / 1e4 or lo < finfo.tiny * 1e4:
+        name = str(dtype).removeprefix("torch.")
+        raise ValueError(
+            f"The weights that fit these totals reach {hi:.3g} (smallest {lo:.3g}), beyond "
+            f"what dtype={name!r} holds with room to train; pass dtype='float64', or "
+            "express M or the targets in larger units (e.g. thousands)."
+        )

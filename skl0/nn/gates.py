@@ -9,6 +9,8 @@ record, for selecting rows.
 
 from __future__ import annotations
 
+import operator
+
 import torch
 from torch import nn
 
@@ -30,6 +32,21 @@ __all__ = [
     "hard_concrete_gates",
     "set_generator",
 ]
+
+
+def _check_shape(shape):
+    """``shape`` as a tuple of Python ints; any integer type (``np.int64(3)``) is accepted."""
+    try:
+        return (operator.index(shape),)
+    except TypeError:
+        pass
+    try:
+        return tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(
+            f"Gate shape {shape!r} must be an integer or a tuple of integers, e.g. 3 or "
+            "(4, 3)."
+        ) from None
 
 
 class HardConcreteGate(nn.Module):
@@ -70,8 +87,8 @@ class HardConcreteGate(nn.Module):
         self.temperature, self.gamma, self.zeta = check_hard_concrete_params(
             temperature, gamma, zeta
         )
-        shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        if any(int(s) < 1 for s in shape):
+        shape = _check_shape(shape)
+        if any(s < 1 for s in shape):
             raise ValueError(f"Gate shape {shape} must have positive sizes.")
         self.init_prob = init_prob
         la = log_alpha_for_prob(init_prob, self.temperature, self.gamma, self.zeta)
@@ -132,11 +149,6 @@ class HardConcreteGate(nn.Module):
             f"shape={tuple(self.log_alpha.shape)}, temperature={self.temperature:g}, "
             f"gamma={self.gamma:g}, zeta={self.zeta:g}"
         )
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["generator"] = None  # torch.Generator does not pickle
-        return state
 
 
 class FeatureGate(HardConcreteGate):
