@@ -297,19 +297,23 @@ def select_by_ebic(problem, points, alpha):
         ):
             by_size[pt.support.size] = i
     best = (min(criteria), int(np.argmin(criteria)), points[int(np.argmin(criteria))].support)
-    # Sizes 1, 2, ... up to the largest admissible one on the path, until
-    # _PATIENCE sizes in a row fail to lower the lowest EBIC of the polished
-    # supports (EBIC along the best subsets falls, then rises); a size the
-    # walk stepped over starts from the survival ranking's top features.
+    # Sizes 1, 2, ... up to the largest admissible one (at most the path's
+    # largest support), until _PATIENCE sizes in a row fail to lower the
+    # lowest EBIC of the polished supports (EBIC along the best subsets
+    # falls, then rises); a size the walk stepped over (a jump from above
+    # s_max to below it included) starts from the survival ranking's top
+    # features.
     ranking = survival_ranking(points)
-    top = min(max(by_size), p - 1)
+    top = min(s_max, max(pt.support.size for pt in points), p - 1)
 
     def report_point(size):
         # The path's own point of this size, else the nearest denser one (whose
         # open gates most likely include a polished support's features), so
         # that lam_ and feature_importances_ come from that point.
-        return by_size.get(size, min(by_size.values(), key=lambda j: (
-            points[j].support.size < size, abs(points[j].support.size - size))))
+        if size in by_size:
+            return by_size[size]
+        return min(range(len(points)), key=lambda j: (
+            points[j].support.size < size, abs(points[j].support.size - size)))
 
     def start(size):
         i = report_point(size)

@@ -357,7 +357,9 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
     -------
     n_iter : int
     curve : list of float
-        The objective after each iteration (the last entry at the solution).
+        The objective after each iteration (flips of the vertex search, then
+        L-BFGS-B iterations; the last entry at the solution, and a single
+        entry when the start already was the solution).
     """
     obj = GateObjective(problem, lam, alpha, ops)
     p, q = obj.p, obj.q
@@ -409,7 +411,8 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
             # runs where the vertex is not a KKT point of the box (an interior
             # h can be optimal when alpha is large).
             try:
-                mask, n_moves = fun_of.vertex_search(h0 >= 0.5 * hi, hi)
+                mask, moves = fun_of.vertex_search(h0 >= 0.5 * hi, hi)
+                n_moves, curve = len(moves), list(moves)
                 x0 = np.where(mask, hi, 0.0)
                 res = _kkt_point(fun, x0, bounds)
             except np.linalg.LinAlgError:
@@ -527,8 +530,8 @@ class _ProfiledGram:
         -------
         mask : ndarray of bool
             Open gates of the vertex reached.
-        n_moves : int
-            Accepted moves (each one factorisation-sized step).
+        values : list of float
+            ``F`` after each accepted move (one entry per move).
         """
         G, c, q = self.G, self.c, self.q
         price = self.lam * h_open
@@ -548,8 +551,8 @@ class _ProfiledGram:
             return S, L, B, (self.yy - float(np.vdot(c[S], B))) / q + price * S.size
 
         S, L, B, value = factor(mask)
-        n_moves = 0
-        while n_moves < max_moves:
+        values = []
+        while len(values) < max_moves:
             delta = np.zeros(mask.size)
             if S.size:
                 M = cholesky_inverse(L)
@@ -583,8 +586,8 @@ class _ProfiledGram:
                 break  # the best single flip no longer improves (round-off)
             mask = trial
             S, L, B, value = new
-            n_moves += 1
-        return mask, n_moves
+            values.append(value)
+        return mask, values
 
     def __call__(self, h):
         B = self.weights(h)
