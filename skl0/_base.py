@@ -528,13 +528,20 @@ class BaseL0(BaseEstimator):
         support and, when one was computed on the way, its refitted head.
         """
         report = common.pop("report", None)
-        if self.k is None and self.lam != "auto":
+        start = None
+        if self.lam != "auto":
             res = train_gates(
                 problem, gate, head, lam=float(self.lam), max_iter=self.max_iter,
                 callback=report, **common,
             )
             self.lam_, self.n_iter_, self.loss_curve_ = float(self.lam), res.n_iter, res.loss_curve
-            return np.flatnonzero(gate.mask().cpu().numpy()), None
+            support = np.flatnonzero(gate.mask().cpu().numpy())
+            if self.k is None or support.size <= self.k:
+                return support, None
+            # k is the most features lam may keep (as SelectFromModel's
+            # max_features beside its threshold): lam kept more, so the walk
+            # of exact k goes on from lam until at most k gates are open.
+            start = float(self.lam)
         exact_k = self.k is not None
         if not head.is_linear and not exact_k:
             return self._select_by_validation(problem, gate, head, common, report)
@@ -545,18 +552,21 @@ class BaseL0(BaseEstimator):
         n_lams = 16
         if exact_k:
             n_lams = _K_PATH_POINTS_LINEAR if head.is_linear else _K_PATH_POINTS_MLP
-        start = k_path_start(problem, self.k) if exact_k and head.is_linear else None
+        capped = start is not None
+        if not capped:
+            start = k_path_start(problem, self.k) if exact_k and head.is_linear else None
         init = (gate.log_alpha.detach().clone(), copy.deepcopy(head.state_dict()))
-        n_iter = 0
+        n_iter = self.n_iter_ if capped else 0
         while True:
-            grid = lam_grid(n_lams=n_lams, lam_min=start or 1e-4)
+            grid = lam_grid(n_lams=n_lams, lam_min=start or 1e-4,
+                            lam_max=max(0.5, 100 * start) if capped else 0.5)
             points = gate_path(
                 problem, gate, head, grid,
                 max_iter=self.max_iter, stop_size=self.k if exact_k else 0,
                 step_callback=report, warm_stop=warm_stop, **common,
             )
             n_iter += sum(pt.n_iter for pt in points)
-            if start is None or points[0].support.size >= self.k:
+            if capped or start is None or points[0].support.size >= self.k:
                 break
             # The start was past the k-th gate to close (correlated columns
             # share their marginal gains): start ten times lower, from scratch.

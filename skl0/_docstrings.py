@@ -10,14 +10,20 @@ lam : float or "auto", default="auto"
         cross-entropy. ``"auto"`` fits a warm-started path of 16 values
         from 1e-4 to 0.5 and, for every size, scores the best support found
         (the path's, polished by a swap search) by the extended BIC (Chen &
-        Chen 2008), keeping the lowest; see the user guide. With ``k`` set,
-        ``lam`` is not used.
+        Chen 2008), keeping the lowest; see the user guide. With ``k``
+        set, a number ``lam`` selects and ``k`` caps (see ``k``).
     k : int or None, default=None
-        Keep exactly ``k`` features. The gates are fitted along a
-        warm-started path of increasing ``lam`` until at most ``k`` stay
-        open; the ``k`` that stay open longest are kept, and (linear heads,
-        ``refit=True``) a swap search as in abess exchanges kept and
-        dropped features while the refitted loss falls.
+        With ``lam="auto"``: keep exactly ``k`` features. The gates are
+        fitted along a warm-started path of increasing ``lam`` until at
+        most ``k`` stay open; the ``k`` that stay open longest are kept, and
+        (linear heads, ``refit=True``) a swap search as in abess exchanges
+        kept and dropped features while the refitted loss falls. With a
+        number ``lam``: keep at most ``k`` features, as
+        ``SelectFromModel``'s ``max_features`` beside its threshold: the
+        fit at ``lam`` stands when it keeps ``k`` or fewer, otherwise the
+        exact-``k`` walk above goes on from ``lam`` (``lam_`` then says
+        where it stopped). So ``GridSearchCV`` over ``lam`` with ``k`` set
+        tunes the size below the cap.
     max_iter : int, default=300
         Linear heads: solver iterations per point of the ``lam`` path
         (L-BFGS-B iterations, or flips of the exact open/closed search of

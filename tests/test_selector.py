@@ -72,6 +72,30 @@ def test_grid_search_over_lam_runs_from_many_to_few(cancer):
     assert sizes[1e-4] > sizes[1e-2] > 0
 
 
+def test_k_caps_a_numeric_lam_so_a_grid_over_lam_tunes_something(cancer):
+    """The README's pipeline: with k set, lam selects and k caps (issue 17)."""
+    X, y = cancer
+    sizes, supports = {}, {}
+    for lam in (1e-4, 3e-2, 1e-1):
+        sel = L0FeatureSelector(k=8, lam=lam).fit(X, y)
+        sizes[lam], supports[lam] = sel.get_support().sum(), sel.get_support(indices=True)
+        plain = L0FeatureSelector(lam=lam).fit(X, y)
+        if plain.get_support().sum() <= 8:  # lam alone is within the cap: it stands
+            np.testing.assert_array_equal(sel.get_support(), plain.get_support())
+            assert sel.estimator_.lam_ == lam
+        else:  # the cap binds: exactly k, found further along the path
+            assert sizes[lam] == 8 and sel.estimator_.lam_ > lam
+    assert sizes[1e-4] == 8 > sizes[3e-2] >= sizes[1e-1] >= 1
+    assert len({tuple(s) for s in supports.values()}) == 3
+    # lam="auto" with k is still exactly k
+    assert L0FeatureSelector(k=8).fit(X, y).get_support().sum() == 8
+    pipe = Pipeline([("sel", L0FeatureSelector(k=8)), ("scale", StandardScaler()),
+                     ("clf", LogisticRegression())])
+    grid = GridSearchCV(pipe, {"sel__lam": [1e-4, 3e-2, 1e-1]}, cv=KFold(3)).fit(X, y)
+    scores = grid.cv_results_["mean_test_score"]
+    assert len(set(np.round(scores, 6))) == 3  # different lam, different models
+
+
 def test_task_detection_and_override():
     rng = np.random.RandomState(0)
     X = rng.randn(80, 4)
