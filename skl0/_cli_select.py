@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 
 import pandas as pd
 from sklearn.datasets import load_breast_cancer
@@ -22,11 +21,7 @@ from ._cli_io import (
 )
 from ._selector import L0FeatureSelector
 
-__all__ = ["run_select", "HAS_CV"]
-
-# ``--cv`` exists only where skl0 exports L0FeatureSelectorCV.
-_package = sys.modules[__package__]
-HAS_CV = hasattr(_package, "L0FeatureSelectorCV")
+__all__ = ["run_select"]
 
 
 def _load_select_data(args):
@@ -97,7 +92,9 @@ def run_select(args, command):
                   device=args.device, verbose=args.verbose)
     folds = getattr(args, "cv", None)
     if folds is not None:
-        sel = _package.L0FeatureSelectorCV(cv=folds, **common)
+        from ._selector_cv import L0FeatureSelectorCV
+
+        sel = L0FeatureSelectorCV(cv=folds, **common)
         how = f"cv={folds}"
     else:
         sel = L0FeatureSelector(lam=lam, k=args.k, **common)

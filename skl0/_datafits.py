@@ -47,10 +47,6 @@ class SquaredLoss:
         """Unweighted loss of each sample."""
         return ((pred - Y) ** 2).mean(1)
 
-    def deviance(self, pred, Y, w, n):
-        """Per-output residual sums of squares scaled to ``n`` samples."""
-        return n * (w[:, None] * (pred - Y) ** 2).sum(0)
-
     @property
     def noise_curvature(self):
         return 1.0 / self.n_outputs
@@ -83,9 +79,6 @@ class BinaryLogLoss:
         f = pred.reshape(-1)
         return F.softplus(f) - Y * f
 
-    def deviance(self, pred, Y, w, n):
-        return 2 * n * self(pred, Y, w).reshape(1)
-
     noise_curvature = 1.0 / 8.0
 
     def targets(self, Y, ops):
@@ -111,9 +104,6 @@ class MultinomialLogLoss:
 
     def pointwise(self, pred, Y):
         return F.cross_entropy(pred, Y, reduction="none")
-
-    def deviance(self, pred, Y, w, n):
-        return 2 * n * self(pred, Y, w).reshape(1)
 
     noise_curvature = 1.0 / 4.0
 

@@ -82,10 +82,6 @@ class LinearHead(nn.Module):
         """Squared L2 norm of the weights (the intercept is not penalised)."""
         return (self.weight**2).sum()
 
-    def feature_weights(self):
-        """(p, q) weights through which each input feature acts."""
-        return self.weight
-
 
 _ACTIVATIONS = {
     "identity": lambda t: t,
@@ -140,9 +136,6 @@ class MLPHead(nn.Module):
 
     def l2(self):
         return sum((W**2).sum() for W in self.weights)
-
-    def feature_weights(self):
-        return self.weights[0]
 
 
 def numpy_forward(layers, activation, X):

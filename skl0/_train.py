@@ -73,12 +73,10 @@ def train_gates(
     head,
     *,
     lam,
-    k=None,
     max_iter=300,
     learning_rate=0.05,
     alpha=0.0,
     generator=None,
-    dual_rate=0.1,
     check_every=25,
     tol=None,
     patience=2,
@@ -88,9 +86,9 @@ def train_gates(
 ):
     """Minimise task loss + lam * E[L0] (+ alpha * L2), in place.
 
-    A linear head (with ``k=None``) is solved by the deterministic gate
-    engine (:func:`skl0._engine.solve_gates`: the expected objective in
-    closed form, L-BFGS-B; ``learning_rate``, ``generator``,
+    A linear head is solved by the deterministic gate engine
+    (:func:`skl0._engine.solve_gates`: the expected objective in closed
+    form, an exact open/closed search or L-BFGS-B; ``learning_rate``, ``generator``,
     ``batch_size``, ``check_every``, ``tol``, ``patience`` and
     ``compare_start`` do not apply). Other heads are trained by Adam on
     sampled gates, as below.
@@ -101,17 +99,13 @@ def train_gates(
     gate : skl0.nn.FeatureGate
     head : torch.nn.Module
     lam : float
-        L0 price per open gate; with ``k`` it is the starting multiplier.
-    k : int or None
-        Target number of open gates; ``lam`` follows ``k`` by dual ascent.
+        L0 price per open gate.
     max_iter : int
     learning_rate : float
     alpha : float
         L2 penalty on the head's weights.
     generator : torch.Generator
         Noise for the gates.
-    dual_rate : float
-        Step of the multiplicative dual update ``lam *= exp(rate * (L0 - k) / k)``.
     check_every : int
         Steps between checks of finiteness and convergence (each check
         synchronises the device).
@@ -135,7 +129,7 @@ def train_gates(
     -------
     TrainResult
     """
-    if getattr(head, "is_linear", False) and k is None:
+    if getattr(head, "is_linear", False):
         # Linear head: the deterministic expected objective (``_engine``),
         # by L-BFGS-B; no noise, so ``generator`` and ``batch_size`` play no
         # part and ``learning_rate`` is not used.
@@ -152,8 +146,6 @@ def train_gates(
     gate.train()
     losses = torch.empty(max_iter, dtype=gate.log_alpha.dtype, device=gate.log_alpha.device)
     lam_t = float(lam)
-    if k is not None and lam_t <= 0:
-        lam_t = 1e-3
     it, prev, still = 0, None, 0
     if compare_start and tol is not None:
         with torch.no_grad():
@@ -172,10 +164,6 @@ def train_gates(
         obj.backward()
         opt.step()
         losses[it] = obj.detach()
-        if k is not None:
-            # Dual ascent on the multiplier of the constraint E[L0] = k.
-            excess = (float(l0.detach()) - k) / max(k, 1)
-            lam_t *= math.exp(dual_rate * max(min(excess, 5.0), -5.0))
         if (it + 1) % check_every == 0 or it + 1 == max_iter:
             value = float(obj.detach())
             _check_finite(value, it + 1, lam_t)

@@ -22,7 +22,7 @@ import sys
 from . import __version__
 from ._cli_calibrate import run_calibrate
 from ._cli_io import UsageError
-from ._cli_select import HAS_CV, run_select
+from ._cli_select import run_select
 
 __all__ = ["main"]
 
@@ -173,10 +173,9 @@ def build_parser():
     size.add_argument("--k", type=_positive_int, metavar="N", help="keep exactly N features")
     size.add_argument("--lam", type=_lam, metavar="X",
                       help="price of one open gate, or 'auto' (default: auto, no tuning)")
-    if HAS_CV:
-        size.add_argument("--cv", type=_folds, metavar="FOLDS",
-                          help="choose lam by FOLDS-fold cross-validation "
-                               "(skl0.L0FeatureSelectorCV)")
+    size.add_argument("--cv", type=_folds, metavar="FOLDS",
+                      help="choose lam by FOLDS-fold cross-validation "
+                           "(skl0.L0FeatureSelectorCV)")
     sel.add_argument("--task", choices=("auto", "regression", "classification"),
                      default="auto",
                      help="auto (the default): classification when the target is text, "

@@ -130,14 +130,6 @@ def test_select_cv(reg_csv, capsys):
     assert_one_line_error(status, err, "not allowed with")
 
 
-def test_select_without_cv_estimator_has_no_cv_option(monkeypatch, capsys):
-    import skl0.cli
-
-    monkeypatch.setattr(skl0.cli, "HAS_CV", False)
-    status, out, _ = run(["select", "--help"], capsys)
-    assert status == 0 and "--cv" not in out
-
-
 def test_select_demo(capsys):
     status, out, err = run(["select", "--demo", "--k", "3", *FAST], capsys)
     assert status == 0, err

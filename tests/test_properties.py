@@ -102,8 +102,11 @@ def check_fit(kind, X, y, sw, params):
     n, p = X.shape
     support = est.get_support()
     assert support.dtype == bool and support.shape == (p,)
-    if params["k"] is not None:
-        assert support.sum() == params["k"]
+    if params["k"] is not None:  # exactly k with lam="auto"; a cap on a numeric lam
+        if params["lam"] == "auto":
+            assert support.sum() == params["k"]
+        else:
+            assert support.sum() <= params["k"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if kind == "L0FeatureSelector":
