@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, is_classifier
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from ._auto import (
     WARM_STOP,
@@ -29,7 +29,7 @@ from ._auto import (
     survival_ranking,
 )
 from ._checks import check_frame
-from ._compat import Interval, StrOptions, validate_data
+from ._compat import Interval, StrOptions, _check_sample_weight, validate_data
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._engine import blas_threads
 from ._heads import LinearHead, MLPHead, numpy_forward

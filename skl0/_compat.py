@@ -4,7 +4,20 @@ A scikit-learn release that moves one of these touches only this file.
 """
 
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import validate_data
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_params,
+)
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
-__all__ = ["_fit_context", "Interval", "Options", "StrOptions", "validate_data"]
+__all__ = [
+    "Interval",
+    "Options",
+    "StrOptions",
+    "_check_sample_weight",
+    "_fit_context",
+    "validate_data",
+    "validate_params",
+]

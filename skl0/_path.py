@@ -21,15 +21,10 @@ from ._auto import lam_grid, survival_ranking
 from ._base import BaseL0
 from ._checks import infer_task
 from ._classifier import L0Classifier
-from ._compat import Interval, StrOptions
+from ._compat import Interval, StrOptions, validate_params
 from ._refit import refit_linear_head
 from ._regressor import L0Regressor
 from ._walk import Walk, load_point
-
-try:
-    from ._compat import validate_params
-except ImportError:  # until _compat.py re-exports it (requested)
-    from sklearn.utils._param_validation import validate_params
 
 __all__ = ["L0Path", "l0_path"]
 

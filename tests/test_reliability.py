@@ -1193,3 +1193,27 @@ def test_cli_is_reproducible_and_leaves_its_input_alone(tmp_path, capsys):
         runs.append((out.replace(str(out_path), "OUT"), out_path.read_bytes()))
     assert runs[0] == runs[1]
     assert Path(path).read_bytes() == before
+
+
+def test_private_sklearn_helpers_are_imported_in_compat_only():
+    """A scikit-learn release that moves a private helper touches skl0/_compat.py only."""
+    import ast
+    import pathlib
+
+    import skl0
+
+    root = pathlib.Path(skl0.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        if path.name == "_compat.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sklearn"):
+                private = any(part.startswith("_") for part in node.module.split("."))
+                names = [a.name for a in node.names if a.name.startswith("_")]
+                if private or names:
+                    offenders.append(f"{path.relative_to(root)}: from {node.module} import ...")
+            elif isinstance(node, ast.Import):
+                offenders += [f"{path.relative_to(root)}: import {a.name}" for a in node.names
+                              if a.name.startswith("sklearn") and "._" in a.name]
+    assert not offenders, offenders
