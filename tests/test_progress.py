@@ -48,7 +48,10 @@ def test_tqdm_close_is_idempotent(capsys):
     bar = progress(2, total=3, desc="fit")
     bar.update(3)
     bar.close()
-    bar.close()
+    first = capsys.readouterr().err
+    bar.close()  # a second close neither raises nor draws the bar again
+    assert "3/3" in first and capsys.readouterr().err == ""
+    assert bar.n == 3
 
 
 def test_fallback_prints_about_ten_lines(no_tqdm, capsys):

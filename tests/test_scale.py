@@ -43,7 +43,11 @@ def test_sparse_is_not_densified(sparse_data, monkeypatch):
     monkeypatch.setattr(sp.csr_matrix, "toarray", refuse)
     # k=None, lam=0.01 and n < p: direct sparse path without refit column access.
     Xw = sp.hstack([X] * 10, format="csr")  # p=400 > n=300
-    L0Regressor(lam=0.01, refit=False, random_state=0).fit(Xw, y)
+    est = L0Regressor(lam=0.01, refit=False, random_state=0).fit(Xw, y)
+    # fitted without densifying, and still finds the signal columns (or copies of them)
+    assert est.support_.shape == (400,) and 1 <= est.support_.sum() < 400
+    assert set(np.flatnonzero(est.support_) % 40) >= {0, 1, 2}
+    assert est.score(Xw, y) > 0.5
 
 
 def test_sparse_classifier_and_selector(sparse_data):
