@@ -25,10 +25,12 @@ lam : float or "auto", default="auto"
         where it stopped). So ``GridSearchCV`` over ``lam`` with ``k`` set
         tunes the size below the cap.
     max_iter : int, default=300
-        Linear heads: solver iterations per point of the ``lam`` path
-        (L-BFGS-B iterations, or flips of the exact open/closed search of
-        squared loss with more rows than columns; a point stops earlier
-        once converged, usually after a few). MLP
+        Linear heads: L-BFGS-B iterations per point of the ``lam`` path (a
+        point stops earlier once converged, usually after a few). Squared
+        loss with more rows than columns is solved by an exact open/closed
+        search that ends by itself (every accepted flip lowers the
+        objective); L-BFGS-B, capped by ``max_iter``, then runs only if
+        that search did not end at a KKT point. MLP
         heads: Adam steps of one fit; under ``lam="auto"`` the first path
         point takes ``max_iter`` steps and each warm-started point a third.
     learning_rate_init : float, default=0.1

@@ -347,7 +347,8 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
     head : LinearHead
     lam, alpha : float
     max_iter : int
-        L-BFGS-B iterations at most.
+        L-BFGS-B iterations at most (the vertex search of a profiled Gram
+        problem ends by itself, after at most ``4 p + 10`` accepted moves).
     ops : NumpyOps or TorchOps or None
     check : callable or None
         ``check(value, iteration)`` on the first and the final objective
