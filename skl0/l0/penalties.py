@@ -73,6 +73,13 @@ def compute_l2_penalty(model):
     Returns
     -------
     torch.Tensor
+
+    Examples
+    --------
+    >>> from skl0.l0 import L0Linear, compute_l2_penalty
+    >>> layer = L0Linear(2, 2)
+    >>> bool(compute_l2_penalty(layer) == (layer.weight.detach() ** 2).sum())
+    True
     """
     gate_params = {id(p) for g in hard_concrete_gates(model) for p in g.parameters()}
     total = _zero(model)
@@ -94,6 +101,13 @@ def compute_l0l2_penalty(model, l0_lambda=1e-3, l2_lambda=1e-4):
     Returns
     -------
     torch.Tensor
+
+    Examples
+    --------
+    >>> from skl0.l0 import L0Linear, compute_l0_penalty, compute_l0l2_penalty
+    >>> layer = L0Linear(2, 2, init_sparsity=0.5)
+    >>> bool(compute_l0l2_penalty(layer, 1.0, 0.0) == compute_l0_penalty(layer))
+    True
     """
     return l0_lambda * compute_l0_penalty(model) + l2_lambda * compute_l2_penalty(model)
 
@@ -110,6 +124,13 @@ def get_sparsity_stats(model):
     Returns
     -------
     dict of str to dict
+
+    Examples
+    --------
+    >>> from skl0.l0 import L0Linear, get_sparsity_stats
+    >>> stats = get_sparsity_stats(L0Linear(2, 2, init_sparsity=0.5))
+    >>> stats[""]["total_params"], round(stats[""]["active_params"], 4)
+    (4, 3.0734)
     """
     stats = {}
     for name, module in model.named_modules():
@@ -140,6 +161,12 @@ def get_active_parameter_count(model):
     Returns
     -------
     int
+
+    Examples
+    --------
+    >>> from skl0.l0 import L0Linear, get_active_parameter_count
+    >>> get_active_parameter_count(L0Linear(2, 2, init_sparsity=0.5))  # int(3.07)
+    3
     """
     return sum(
         int(m.get_l0_penalty().item())
@@ -206,6 +233,14 @@ def update_temperatures(model, temperature):
     model : torch.nn.Module
     temperature : float
         New temperature (> 0).
+
+    Examples
+    --------
+    >>> from skl0.l0 import L0Linear, update_temperatures
+    >>> layer = L0Linear(2, 2)
+    >>> update_temperatures(layer, 0.5)
+    >>> layer.l0_gate.temperature
+    0.5
     """
     _schedules.set_temperature(model, temperature)
 
