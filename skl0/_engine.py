@@ -415,7 +415,7 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
                 mask, moves = fun_of.vertex_search(h0 >= 0.5 * hi, hi)
                 n_moves, curve = len(moves), list(moves)
                 x0 = np.where(mask, hi, 0.0)
-                res = _kkt_point(fun, x0, bounds)
+                res = _kkt_point(fun, x0, lo, hi)
             except np.linalg.LinAlgError:
                 pass  # non-finite statistics: L-BFGS-B's checks report them
         if res is None:
@@ -447,8 +447,8 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
     return n_iter, curve
 
 
-def _kkt_point(fun, x, bounds):
-    """``x`` as the solution when its projected gradient is below ``_GTOL``.
+def _kkt_point(fun, x, lo, hi):
+    """``x`` as the solution when its projected gradient (box ``[lo, hi]``) is below ``_GTOL``.
 
     L-BFGS-B's own first test, without its set-up cost (a path point whose
     vertex search already ended at a KKT point). Returns an object with
@@ -457,8 +457,6 @@ def _kkt_point(fun, x, bounds):
     value, grad = fun(x)
     if not math.isfinite(value):
         return None
-    lo = np.array([b[0] for b in bounds], dtype=np.float64)
-    hi = np.array([b[1] for b in bounds], dtype=np.float64)
     pg = np.where(x <= lo, np.minimum(grad, 0.0), np.where(x >= hi, np.maximum(grad, 0.0), grad))
     if np.abs(pg).max(initial=0.0) > _GTOL:
         return None
@@ -496,15 +494,19 @@ class _ProfiledGram:
         self.base = obj.q * obj.alpha + (self.d <= 0)
         self.lam = obj.lam
 
+    def _solve(self, S, ridge):
+        """Cholesky factor of ``G_SS + diag(ridge)`` and the weights ``B_S`` it gives."""
+        A = self.G.take(S, 0).take(S, 1)
+        A.flat[:: S.size + 1] += ridge
+        L = cholesky(A)
+        return L, cholesky_solve(L, self.c[S])
+
     def weights(self, h):
         """``B`` at ``h`` (rows of closed gates, ``h_j = 0``, are 0)."""
         B = np.zeros_like(self.c)
         S = np.flatnonzero(h > 0)
         if S.size:
-            hS = h[S]
-            A = self.G if S.size == h.size else self.G.take(S, 0).take(S, 1)
-            A = A + np.diag(self.d[S] * (1.0 / hS - 1.0) + self.base[S])
-            B[S] = cholesky_solve(cholesky(A), self.c[S])
+            B[S] = self._solve(S, self.d[S] * (1.0 / h[S] - 1.0) + self.base[S])[1]
         return B
 
     def vertex_search(self, mask, h_open, max_moves=None):
@@ -545,10 +547,7 @@ class _ProfiledGram:
             S = np.flatnonzero(m)
             if not S.size:
                 return S, None, c[:0], self.yy / q
-            A = G.take(S, 0).take(S, 1)
-            A.flat[:: S.size + 1] += ridge[S]
-            L = cholesky(A)
-            B = cholesky_solve(L, c[S])
+            L, B = self._solve(S, ridge[S])
             return S, L, B, (self.yy - float(np.vdot(c[S], B))) / q + price * S.size
 
         S, L, B, value = factor(mask)
