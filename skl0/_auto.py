@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from ._engine import data_term, default_ops
+from ._engine import data_term, default_ops, profiled, set_vertex, vertex_path
 from ._heads import LinearHead
 from ._refit import refit_linear_head
 from ._train import train_gates
@@ -181,7 +181,31 @@ def gate_path(
     list of PathPoint
     """
     points = []
+    if profiled(problem, head):
+        # Squared loss from a Gram matrix: exact vertex solutions, one
+        # objective for the whole path, no search where lam stays inside
+        # the previous vertex's interval of optimality.
+        state = {k_: v.detach().clone() for k_, v in head.state_dict().items()}
+        for lam, mask, B, value, n_moves in vertex_path(
+            problem, gate, head, lams, alpha=alpha
+        ):
+            set_vertex(gate, head, mask, B)
+            support = np.flatnonzero(mask)
+            with torch.no_grad():
+                probs = gate.prob_open().cpu().double().numpy()
+            points.append(PathPoint(
+                lam, support, probs, value, n_moves, gate.log_alpha.detach().clone(),
+                {**state, "weight": head.weight.detach().clone()},
+            ))
+            if step_callback is not None:
+                step_callback(n_moves, value, support.size)
+            if callback is not None:
+                callback(len(points) - 1, lam, support.size)
+            if support.size <= stop_size:
+                return points
     for i, lam in enumerate(lams):
+        if i < len(points):
+            continue  # solved by the vertex path
         iters = max_iter if i == 0 else max(1, max_iter // 3)
         if budgets is not None:
             iters = int(budgets[i])

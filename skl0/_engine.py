@@ -65,12 +65,12 @@ from scipy.special import expit, logsumexp
 from threadpoolctl import ThreadpoolController
 
 from ._heads import csr_transpose
-from ._linalg import cholesky, cholesky_inverse, cholesky_solve
+from ._linalg import cholesky, cholesky_solve, inverse_and_product
 from .nn.hard_concrete import gate_moments, log_alpha_for_signal, signal_fraction
 
 __all__ = [
-    "NumpyOps", "TorchOps", "GateObjective", "blas_threads", "data_term", "solve_gates",
-    "THETA_MAX",
+    "NumpyOps", "TorchOps", "GateObjective", "blas_threads", "data_term", "profiled",
+    "set_vertex", "solve_gates", "vertex_path", "THETA_MAX",
 ]
 
 #: Box of the solve, as ``log_alpha``: the bounds of ``h`` are
@@ -447,6 +447,83 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
     return n_iter, curve
 
 
+def profiled(problem, head):
+    """Whether a path on ``problem`` can run by :func:`vertex_path`."""
+    return (getattr(head, "is_linear", False) and problem.kind == "gram"
+            and problem.n_features <= _PROFILE_MAX_FEATURES)
+
+
+def vertex_path(problem, gate, head, lams, *, alpha):
+    """Solutions of a profiled Gram problem along increasing ``lams``, by vertex search.
+
+    What :func:`solve_gates` computes at each ``lam`` in turn (warm-started
+    from the previous solution), without its per-point set-up: one
+    :class:`_ProfiledGram` serves the whole path, and a ``lam`` inside the
+    interval over which the previous vertex stays the solution
+    (:meth:`_ProfiledGram._stable_interval`) costs no search at all.
+    ``gate`` and ``head`` give the start and are left unchanged.
+
+    Yields
+    ------
+    lam : float
+    mask : ndarray of bool
+        The open gates.
+    B : ndarray of shape (p, q)
+        Effective weights (rows of closed gates are 0).
+    value : float
+        The objective ``F`` at the solution.
+    n_moves : int
+        Accepted flips (0 when the previous solution was kept).
+
+    The generator ends early, before the next ``lam``, when its vertex is
+    not a KKT point of the box or the statistics are not finite: the caller
+    goes on from the last yielded point with :func:`solve_gates`, whose
+    L-BFGS-B and finiteness checks handle those cases.
+    """
+    fun_of = _ProfiledGram(GateObjective(problem, lams[0] if len(lams) else 0.0, alpha))
+    hc = (gate.temperature, gate.gamma, gate.zeta)
+    theta = gate.log_alpha.detach().cpu().double().numpy().clip(-THETA_MAX, THETA_MAX)
+    h_open = float(signal_fraction(np.array([THETA_MAX]), *hc)[0])
+    if head.weight.detach().any():
+        mask = (signal_fraction(theta, *hc) >= 0.5 * h_open) & (theta > -THETA_MAX)
+    else:
+        mask = np.ones(theta.size, dtype=bool)  # a cold start opens every gate
+    stable, S, B_S, loss = (math.inf, -math.inf), None, None, None
+    for lam in lams:
+        lam = float(lam)
+        n_moves = 0
+        if not stable[0] <= lam <= stable[1]:
+            fun_of.lam = lam
+            try:
+                mask, moves = fun_of.vertex_search(mask, h_open)
+            except np.linalg.LinAlgError:
+                return
+            if fun_of.stable is None or not fun_of.stable[0] <= lam <= fun_of.stable[1]:
+                return  # not a KKT vertex (or the search was cut short)
+            stable = fun_of.stable
+            S, B_S, loss = fun_of.solution
+            n_moves = len(moves)
+        value = loss + lam * h_open * S.size
+        if not math.isfinite(value):
+            return
+        B = np.zeros_like(fun_of.c)
+        B[S] = B_S
+        yield lam, mask.copy(), B, value, n_moves
+
+
+def set_vertex(gate, head, mask, B):
+    """Put ``gate`` and ``head`` at a vertex: open gates at ``THETA_MAX``, closed at ``-THETA_MAX``.
+
+    As :func:`solve_gates` leaves them (``W = B / E[z]``).
+    """
+    hc = (gate.temperature, gate.gamma, gate.zeta)
+    theta = np.where(mask, THETA_MAX, -THETA_MAX)
+    m, _ = gate_moments(theta, *hc)
+    with torch.no_grad():
+        gate.log_alpha.copy_(torch.as_tensor(theta, dtype=gate.log_alpha.dtype))
+        head.weight.copy_(torch.as_tensor(B / m[:, None], dtype=head.weight.dtype))
+
+
 def _kkt_point(fun, x, lo, hi):
     """``x`` as the solution when its projected gradient (box ``[lo, hi]``) is below ``_GTOL``.
 
@@ -542,6 +619,7 @@ class _ProfiledGram:
         a = G.diagonal() + ridge
         mask = np.asarray(mask, dtype=bool).copy()
         max_moves = 4 * mask.size + 10 if max_moves is None else max_moves
+        self.stable = None
 
         def factor(m):
             S = np.flatnonzero(m)
@@ -554,22 +632,28 @@ class _ProfiledGram:
         values = []
         while len(values) < max_moves:
             delta = np.zeros(mask.size)
-            if S.size:
-                M = cholesky_inverse(L)
-                delta[S] = _row_sq(B) / (q * M.diagonal()) - price
+            drop_cost = add_gain = r2 = None
             C = np.flatnonzero(~mask & (self.d > 0))
+            if S.size:
+                GCS = G.take(C, 0).take(S, 1)
+                M_diag, GCSM = inverse_and_product(L, GCS)
+                drop_cost = _row_sq(B) / (q * M_diag)
+                delta[S] = drop_cost - price
             if C.size:
                 if S.size:
-                    GCS = G.take(C, 0).take(S, 1)
                     r = c[C] - GCS @ B
-                    schur = a[C] - np.einsum("ij,ij->i", GCS @ M, GCS)
+                    schur = a[C] - np.einsum("ij,ij->i", GCSM, GCS)
                 else:
                     r, schur = c[C], a[C]
                 schur = np.maximum(schur, 1e-12 * a[C])
-                delta[C] = price - _row_sq(r) / (q * schur)
+                r2 = _row_sq(r)
+                add_gain = r2 / (q * schur)
+                delta[C] = price - add_gain
             tol = 1e-12 * max(abs(value), 1.0)
             moves = np.flatnonzero(delta < -tol)
             if not moves.size:
+                self.stable = self._stable_interval(S, B, drop_cost, C, r2, add_gain, h_open)
+                self.solution = (S, B, value - price * S.size)
                 break
             moves = moves[np.argsort(delta[moves], kind="stable")]
             while True:
@@ -588,6 +672,30 @@ class _ProfiledGram:
             S, L, B, value = new
             values.append(value)
         return mask, values
+
+    def _stable_interval(self, S, B, drop_cost, C, r2, add_gain, h_open):
+        """``lam`` range over which the vertex (open gates ``S``) stays the solution.
+
+        The weights ``B`` of a vertex do not depend on ``lam``, and every
+        flip's change of ``F`` is ``+-(loss change - lam h_open)``: the vertex
+        stays flip-optimal while ``lam h_open`` lies between the largest gain
+        of opening a closed gate and the smallest cost of closing an open
+        one, and a KKT point of the box while the gradient's sign
+        conditions hold (open gates ``lam <= d_j ||B_j||^2 / (q h_open^2)``,
+        closed ones ``lam >= ||r_j||^2 / (q d_j)``, each within the
+        solver's gradient tolerance). Inside this interval a path point
+        needs no search at all.
+        """
+        q, d = self.q, self.d
+        hi = math.inf
+        if S.size:
+            kkt = d[S] * _row_sq(B) / (q * h_open * h_open) + _GTOL
+            hi = float(min(drop_cost.min() / h_open, kkt.min()))
+        lo = 0.0
+        if C.size:
+            kkt = r2 / (q * d[C]) - _GTOL
+            lo = float(max(add_gain.max() / h_open, kkt.max(), 0.0))
+        return lo, hi
 
     def __call__(self, h):
         B = self.weights(h)

@@ -22,7 +22,7 @@ import torch
 
 from ._engine import NumpyOps, data_term, default_ops
 from ._heads import LinearHead
-from ._linalg import cholesky, cholesky_inverse, cholesky_solve
+from ._linalg import cholesky, cholesky_solve, inverse_and_product
 from ._refit import refit_linear_head
 
 __all__ = ["splice", "splice_from_starts", "screening_start"]
@@ -77,11 +77,11 @@ class _GramRefits:
 
     def sacrifices(self, state, S):
         beta, factor = state
-        Hinv = cholesky_inverse(factor)
-        back = (beta * beta).sum(1) / np.maximum(Hinv.diagonal(), 1e-300)
         GA = self.G[:, S]
+        Hinv_diag, GAH = inverse_and_product(factor, GA)
+        back = (beta * beta).sum(1) / np.maximum(Hinv_diag, 1e-300)
         r = self.c - GA @ beta
-        resid = self.G.diagonal() - ((GA @ Hinv) * GA).sum(1)
+        resid = self.G.diagonal() - (GAH * GA).sum(1)
         resid = np.maximum(resid, 1e-12 * max(float(self.G.diagonal().max()), 1e-300))
         return back, (r * r).sum(1) / resid
 
