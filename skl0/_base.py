@@ -716,6 +716,10 @@ class BaseL0(BaseEstimator):
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32], reset=False
         )
+        return self._forward(X)
+
+    def _forward(self, X):
+        """The model's output on already validated ``X``."""
         return numpy_forward(self._layers, self._activation, X)
 
     def __sklearn_tags__(self):

@@ -80,14 +80,19 @@ class _HeldOutScores:
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.scorer, self.n_lams = scorer, n_lams
 
-    def __call__(self, est, problem, gate, head, points):
+    def _score(self, est):
+        if self.scorer is None:  # the estimator's own score, on rows validated once
+            return est._score_validated(self.X, self.y, self.sample_weight)
         kw = {} if self.sample_weight is None else {"sample_weight": self.sample_weight}
+        return self.scorer(est, self.X, self.y, **kw)
+
+    def __call__(self, est, problem, gate, head, points):
         cache, refits = {}, RefitCache(problem, est.alpha)
         for pt in points:
             key = pt.support.tobytes()
             if key not in cache:  # neighbouring points often share a support
                 est._show_refit(problem, pt.support, refits(pt.support)[0])
-                cache[key] = float(self.scorer(est, self.X, self.y, **kw))
+                cache[key] = float(self._score(est))
         scores = pad_to([cache[pt.support.tobytes()] for pt in points], self.n_lams)
         sizes = pad_to([pt.support.size for pt in points], self.n_lams)
         return np.array(scores), np.array(sizes), sum(pt.n_iter for pt in points)
@@ -147,6 +152,10 @@ class _CVMixin:
         if is_classifier(self):
             check_fold_classes(yv, sw, splits, self.cv)  # names the fold, not "y"
         scorer = check_scoring(self, scoring=self.scoring)
+        if self.scoring is None and hasattr(self._fold_class, "_score_validated"):
+            # score() itself, without revalidating the held-out rows for
+            # every support (the scorer's checks cost more than the score).
+            scorer = None
         seeds = check_random_state(self.random_state).randint(
             np.iinfo(np.int32).max, size=len(splits)
         )

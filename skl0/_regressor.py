@@ -9,13 +9,38 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_consistent_length
 
 from ._base import BaseL0
-from ._compat import _fit_context
+from ._compat import _check_sample_weight, _fit_context
 from ._datafits import SquaredLoss
 from ._docstrings import fill
 from ._numerics import check_finite_layers, power_of_two_scale
 from ._streaming import partial_fit, streamable
 
-__all__ = ["L0Regressor"]
+__all__ = ["L0Regressor", "r2_of"]
+
+
+def r2_of(y, pred, sample_weight=None):
+    """scikit-learn's ``r2_score(y, pred, sample_weight=...)``, uniform over outputs.
+
+    Computed on ``y / 2**e`` (exact) with ``2**e`` near ``max|y|`` per
+    output, so that targets near 1e200, whose squares overflow, still get a
+    finite score (R^2 does not depend on the unit of y). As scikit-learn
+    (``force_finite=True``): an output whose ``y`` is constant scores 1
+    when predicted exactly, else 0. Inputs are not checked (callers have).
+    """
+    if len(pred) < 2:  # not defined: scikit-learn's own warning and NaN
+        return float(r2_score(y, pred, sample_weight=sample_weight))
+    Y = np.asarray(y, dtype=np.float64).reshape(len(pred), -1)
+    P = np.asarray(pred, dtype=np.float64).reshape(Y.shape)
+    scale = power_of_two_scale(np.max(np.abs(Y), axis=0))
+    Y, P = Y / scale, P / scale
+    w = 1.0 if sample_weight is None else np.asarray(sample_weight, np.float64)[:, None]
+    # The sums as scikit-learn forms them (equal to the last bit).
+    num = np.sum(w * (Y - P) ** 2, axis=0)
+    den = np.sum(w * (Y - np.average(Y, axis=0, weights=sample_weight)) ** 2, axis=0)
+    ok = den != 0
+    r2 = np.where(num == 0, 1.0, 0.0)
+    r2[ok] = 1.0 - num[ok] / den[ok]
+    return float(r2.mean())
 
 
 class L0Regressor(RegressorMixin, BaseL0):
@@ -176,10 +201,13 @@ class L0Regressor(RegressorMixin, BaseL0):
         """
         pred = self.predict(X)
         check_consistent_length(pred, y, sample_weight)
-        Y = np.asarray(y, dtype=np.float64).reshape(len(pred), -1)
-        scale = power_of_two_scale(np.max(np.abs(Y), axis=0))
-        return float(r2_score(Y / scale, pred.reshape(Y.shape) / scale,
-                              sample_weight=sample_weight))
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, pred, dtype=np.float64)
+        return r2_of(y, pred, sample_weight)
+
+    def _score_validated(self, X, y, sample_weight=None):
+        """:meth:`score` on ``X``, ``y`` and weights already validated (the CV folds)."""
+        return r2_of(y, self._forward(X), sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -447,3 +447,32 @@ def test_plot_path_without_matplotlib(monkeypatch, reg_cv):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match="pip install matplotlib"):
         plot_path(reg_cv)
+
+
+def test_default_scoring_equals_the_r2_scorer(reg):
+    # scoring=None scores each support by score() on rows validated once;
+    # it must give what scikit-learn's "r2" scorer gives, weights included.
+    X, y, _, _ = reg
+    sw = np.random.RandomState(1).uniform(0.5, 2.0, len(y))
+    folds = list(KFold(3, shuffle=True, random_state=0).split(X))
+    a = L0RegressorCV(lams=GRID, cv=folds, **FAST).fit(X, y, sample_weight=sw)
+    b = L0RegressorCV(lams=GRID, cv=folds, scoring="r2", **FAST).fit(X, y, sample_weight=sw)
+    for key in ("split0_test_score", "split2_test_score", "mean_test_score"):
+        np.testing.assert_allclose(a.cv_results_[key], b.cv_results_[key], rtol=1e-10)
+    assert a.best_index_ == b.best_index_
+
+
+@pytest.mark.parametrize("q, weighted", [(1, False), (1, True), (3, True)])
+def test_r2_of_equals_scikit_learn(q, weighted):
+    from sklearn.metrics import r2_score
+
+    from skl0._regressor import r2_of
+
+    rng = np.random.RandomState(q)
+    y = rng.randn(40, q)
+    pred = y + 0.5 * rng.randn(40, q)
+    y[:, -1] = 3.0 if q > 1 else y[:, -1]  # a constant output (scored 0 unless exact)
+    w = rng.uniform(0.1, 3.0, 40) if weighted else None
+    yy, pp = (y[:, 0], pred[:, 0]) if q == 1 else (y, pred)
+    assert r2_of(yy, pp, w) == pytest.approx(r2_score(yy, pp, sample_weight=w), rel=1e-12)
+    assert r2_of(yy, yy, w) == pytest.approx(1.0)

@@ -258,6 +258,56 @@ def test_vertex_search_agrees_with_exhaustive_search_on_small_problems():
     assert hits >= 0.9 * total
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_stable_interval_bounds_the_lams_where_the_vertex_stays_the_solution(seed):
+    # Inside the interval a fresh search from the vertex makes no move and
+    # the vertex is a KKT point; just outside it, the search moves.
+    hi = float(signal_fraction(np.array([8.0]))[0])
+    prof = _profiled(p=8, lam=0.01, seed=seed)
+    mask, _ = prof.vertex_search(np.ones(8, bool), hi)
+    lo, up = prof.stable
+    assert lo <= 0.01 <= up
+    for lam in (lo * 1.001 + 1e-9, 0.5 * (lo + up), up * 0.999):
+        prof.lam = lam
+        again, moves = prof.vertex_search(mask, hi)
+        assert not moves and (again == mask).all()
+        _, grad = prof(np.where(mask, hi, 0.0))
+        assert (grad[mask] <= 1e-6).all() and (grad[~mask] >= -1e-6).all()
+    for lam in ([lo * 0.9] if lo > 1e-6 else []) + ([up * 1.1] if math.isfinite(up) else []):
+        prof.lam = lam
+        assert prof.vertex_search(mask, hi)[1]  # at least one flip
+
+
+def test_vertex_path_equals_one_solve_per_point():
+    # gate_path's vertex path (one objective, searches skipped inside the
+    # stable intervals) gives what solving each point from the previous one does.
+    from skl0._auto import gate_path, lam_grid
+    from skl0._engine import solve_gates
+    from skl0.nn import FeatureGate
+
+    X, y, _, _ = make_sparse_regression(300, 12, 4, rho=0.6, random_state=3)
+    problem = _problem_from(X, y)
+    lams = lam_grid(n_lams=20)
+
+    def fresh():
+        head = LinearHead(12, 1).to(D)
+        head.bias.requires_grad_(False)
+        return FeatureGate(12).to(D), head
+
+    gate, head = fresh()
+    points = gate_path(problem, gate, head, lams, max_iter=100, learning_rate=0.1,
+                       alpha=1e-4, generator=None)
+    gate2, head2 = fresh()
+    assert len(points) == len(lams)
+    for lam, pt in zip(lams, points):
+        solve_gates(problem, gate2, head2, lam, alpha=1e-4, max_iter=100)
+        np.testing.assert_array_equal(pt.support, np.flatnonzero(gate2.mask().numpy()))
+        np.testing.assert_allclose(pt.head_state["weight"].numpy(), head2.weight.detach().numpy(),
+                                   rtol=1e-8, atol=1e-12)
+    assert sum(pt.n_iter == 0 for pt in points) > 0  # some points needed no search
+    assert points[-1].support.size < points[0].support.size
+
+
 # ------------------------------------------------------------ seed stability
 @pytest.mark.parametrize("make", [
     lambda s: L0Regressor(random_state=s),
