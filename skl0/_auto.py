@@ -292,7 +292,7 @@ def select_by_ebic(problem, points, alpha):
     criteria : list of float
         EBIC per path point (of its own support).
     """
-    from ._splice import splice  # _splice imports _refit, as this module does
+    from ._splice import make_refits, splice  # _splice imports _refit, as this module does
 
     n, p, q = problem.n_samples, problem.n_features, problem.datafit.n_outputs
     p_all = problem.n_candidates  # all columns when the problem was screened
@@ -345,13 +345,14 @@ def select_by_ebic(problem, points, alpha):
 
     def polish(size):
         nonlocal best
-        support, head, loss = splice(problem, start(size), alpha=alpha)
+        support, head, loss = splice(problem, start(size), alpha=alpha, refits=refits)
         support = np.asarray(support, dtype=np.int64)
         value = score(support, head, loss)
         if value < best[0]:
             best = (value, report_point(size), support)
         return value
 
+    refits = make_refits(problem, alpha) if problem.kind == "gram" else None
     misses, lowest = 0, math.inf
     for size in range(1, top + 1):
         value = polish(size)

@@ -62,8 +62,16 @@ class _GramRefits:
         self.G, self.c, self.yy, self.q = term.G, term.c, term.yy, term.q
         self.alpha = float(alpha)
         self.jitter = np.finfo(np.float64).eps * 10 * max(float(np.mean(term.d)), 1.0)
+        self.cache = {}
 
     def fit(self, S):
+        """``((beta, factor), loss)`` of the refit on ``S``; each support is solved once."""
+        key = S.tobytes()
+        if key not in self.cache:
+            self.cache[key] = self._fit(S)
+        return self.cache[key]
+
+    def _fit(self, S):
         if S.size == 0:
             return None, self.yy / self.q
         G_SS, c_S = self.G.take(S, 0).take(S, 1), self.c[S]
@@ -117,7 +125,7 @@ class _RowRefits:
         return state
 
 
-def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7):
+def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7, refits=None):
     """Polish ``support`` by swaps that lower the refitted loss.
 
     Parameters
@@ -133,6 +141,9 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7)
     max_rounds : int
     rtol : float
         Relative loss decrease a swap must achieve.
+    refits : object or None
+        The refits of another splice on the same problem and ``alpha``, to
+        share (a Gram problem's refits are cached by support).
 
     Returns
     -------
@@ -141,7 +152,8 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7)
     loss : float
     """
     gram = problem.kind == "gram"
-    refits = (_GramRefits if gram else _RowRefits)(problem, alpha)
+    if refits is None:
+        refits = make_refits(problem, alpha)
     support = np.sort(np.asarray(support, dtype=np.int64))
     state, loss = refits.fit(support)
     p, k = problem.n_features, support.size
@@ -172,6 +184,11 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7)
     return support, refits.head(problem, support, state), loss
 
 
+def make_refits(problem, alpha):
+    """The refits :func:`splice` uses on ``problem`` (shareable between its runs)."""
+    return (_GramRefits if problem.kind == "gram" else _RowRefits)(problem, alpha)
+
+
 def screening_start(problem, k):
     """The ``k`` features most correlated with the target (abess's start)."""
     head = LinearHead(problem.n_features, problem.datafit.n_outputs)
@@ -187,12 +204,13 @@ def splice_from_starts(problem, starts, alpha=0.0):
     """
     best = None
     seen = set()
+    refits = make_refits(problem, alpha) if problem.kind == "gram" else None
     for start in starts:
         key = np.sort(start).tobytes()
         if key in seen:
             continue
         seen.add(key)
-        out = splice(problem, start, alpha=alpha)
+        out = splice(problem, start, alpha=alpha, refits=refits)
         if best is None or out[2] < best[2]:
             best = out
     return best
