@@ -472,7 +472,7 @@ class BaseL0(BaseEstimator):
         self.support_[support] = True
         self.feature_importances_ = gate.prob_open().detach().cpu().double().numpy()
         self._export(head, z, mean, std)
-        if self.support_.sum() == 0:
+        if self.support_.sum() == 0 and (walk is None or walk.warn_empty):
             warnings.warn(
                 f"No feature was selected (lam={self.lam_:.3g}); the model predicts "
                 "the intercept only. Lower lam or set k to keep features.",

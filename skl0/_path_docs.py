@@ -85,9 +85,11 @@ lams : array-like of float or None, default=None
         fold scores' sample standard deviation over ``sqrt(n_splits)``; it keeps
         fewer features but may drop weak true ones (see the user guide).
     n_jobs : int or None, default=None
-        Folds run in parallel through ``joblib.Parallel``; ``None`` means 1
-        unless in a ``joblib.parallel_backend`` context, so a Dask or Ray
-        backend spreads the folds with no change here."""
+        Folds run in parallel through ``joblib.Parallel``, in threads unless
+        a ``joblib.parallel_config`` context names another backend (a Dask
+        or Ray backend then spreads the folds with no change here); ``None``
+        means 1 outside such a context. Threads share X and start at no
+        cost, so ``n_jobs=-1`` is never much slower than 1."""
 
 CV_ATTRIBUTES = """\
 lam_ : float

@@ -75,6 +75,9 @@ class Walk:
         Index of the point the estimator keeps (clipped to the points
         walked); ``None`` keeps the sparsest non-empty point, so that no
         empty-model warning fires.
+    warn_empty : bool
+        Warn when the kept point selects no feature (a cross-validation
+        fold's fit, whose points are only scored, does not).
     reader : callable or None
         ``reader(est, problem, gate, head, points)``, called once the walk
         has ended and while the torch problem exists; its result lands in
@@ -87,6 +90,7 @@ class Walk:
     grid: np.ndarray
     stop_size: int = 0
     chosen: int | None = None
+    warn_empty: bool = True
     reader: Callable | None = None
     result: Any = None
 

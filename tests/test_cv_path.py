@@ -476,3 +476,17 @@ def test_r2_of_equals_scikit_learn(q, weighted):
     yy, pp = (y[:, 0], pred[:, 0]) if q == 1 else (y, pred)
     assert r2_of(yy, pp, w) == pytest.approx(r2_score(yy, pp, sample_weight=w), rel=1e-12)
     assert r2_of(yy, yy, w) == pytest.approx(1.0)
+
+
+def test_folds_in_threads_leak_no_empty_model_warning(reg):
+    # Grid points past the last feature give empty fold models; the folds
+    # (run in threads, n_jobs=2) say nothing about them, and the final fit,
+    # which keeps a non-empty point, says nothing either.
+    import warnings
+
+    X, y, _, _ = reg
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = L0RegressorCV(lams=[1e-3, 1e-2, 50.0], cv=3, n_jobs=2, **FAST).fit(X, y)
+    assert est.cv_results_["mean_n_features"][-1] == 0
+    assert est.support_.any()
