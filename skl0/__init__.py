@@ -2,25 +2,38 @@
 
 Estimators: :class:`L0Regressor`, :class:`L0Classifier`,
 :class:`L0FeatureSelector`. Torch building blocks: :mod:`skl0.nn`.
+
+The public names load on first use (PEP 562), as scikit-learn's
+submodules do: ``import skl0`` and the ``skl0`` command's ``--help`` and
+argument errors do not pay for importing torch and scikit-learn.
 """
 
-from ._classifier import L0Classifier
-from ._cv import L0ClassifierCV, L0RegressorCV
-from ._path import L0Path, l0_path
-from ._regressor import L0Regressor
-from ._selector import L0FeatureSelector
-from ._selector_cv import L0FeatureSelectorCV
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "L0Classifier",
-    "L0Regressor",
-    "L0FeatureSelector",
-    "L0ClassifierCV",
-    "L0RegressorCV",
-    "L0FeatureSelectorCV",
-    "L0Path",
-    "l0_path",
-    "__version__",
-]
+# Public name -> module that defines it.
+_WHERE = {
+    "L0Classifier": "._classifier",
+    "L0Regressor": "._regressor",
+    "L0FeatureSelector": "._selector",
+    "L0ClassifierCV": "._cv",
+    "L0RegressorCV": "._cv",
+    "L0FeatureSelectorCV": "._selector_cv",
+    "L0Path": "._path",
+    "l0_path": "._path",
+}
+
+__all__ = [*_WHERE, "__version__"]
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module 'skl0' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_WHERE})

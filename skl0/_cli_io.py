@@ -17,6 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# Defined with the parser, which answers --help without importing pandas.
+from .cli import TABLE_SUFFIXES, UsageError
+
 __all__ = [
     "UsageError",
     "read_table",
@@ -29,12 +32,7 @@ __all__ = [
     "quote_list",
 ]
 
-TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".pq")
 LIST_SUFFIXES = (".txt", ".json")
-
-
-class UsageError(Exception):
-    """A problem with the command line's input, shown as one line (exit 2)."""
 
 
 def one_line(exc):

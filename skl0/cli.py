@@ -17,14 +17,55 @@ status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from pathlib import Path
 
 from . import __version__
-from ._cli_calibrate import run_calibrate
-from ._cli_io import UsageError
-from ._cli_select import run_select
 
 __all__ = ["main"]
+
+
+class UsageError(Exception):
+    """A problem with the command line's input, shown as one line (exit 2)."""
+
+
+# Command -> (module, function); imported only when the command runs, so
+# that --help and argument errors answer without importing torch.
+_COMMANDS = {
+    "select": ("._cli_select", "run_select"),
+    "calibrate": ("._cli_calibrate", "run_calibrate"),
+}
+
+# The input files of each command (argument name, what the messages call it).
+_INPUTS = {
+    "select": (("data", "DATA"),),
+    "calibrate": (("matrix", "M"), ("targets", "TARGETS")),
+}
+
+
+#: The table formats the commands read and write, by file name ending.
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".pq")
+
+
+def _check_inputs(args):
+    """A missing input file is reported before the command's imports.
+
+    Only for names with a table ending: the command itself reports the
+    others (an unknown format comes first) with the same words.
+    """
+    for name, what in _INPUTS[args.command]:
+        path = getattr(args, name, None)
+        if path is None or not str(path).lower().endswith(TABLE_SUFFIXES):
+            continue
+        if not Path(path).exists():
+            raise UsageError(f"{what} file '{path}' does not exist")
+
+
+def _run(args):
+    _check_inputs(args)
+    module, func = _COMMANDS[args.command]
+    getattr(importlib.import_module(module, __package__), func)(args, args.command)
 
 _SELECT_HELP = """\
 Select features of a table with L0 (Hard Concrete) gates.
@@ -193,7 +234,6 @@ def build_parser():
                      help="write the reduced data (.csv/.tsv/.parquet) or the kept "
                           "names (.txt/.json)")
     _common_fit_options(sel, max_iter=300)
-    sel.set_defaults(func=run_select)
 
     cal = sub.add_parser(
         "calibrate", help="weight a few survey records to match population totals",
@@ -212,7 +252,6 @@ def build_parser():
     _common_fit_options(cal, max_iter=1000)
     cal.add_argument("--polish-iter", type=int, default=300, metavar="N",
                      help="steps of the final refit of the kept weights (default: 300)")
-    cal.set_defaults(func=run_calibrate)
     return parser
 
 
@@ -254,7 +293,7 @@ def main(argv=None):
         if args.command is None:
             parser.print_help()
             return 0
-        args.func(args, args.command)
+        _run(args)
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0
     except UsageError as exc:

@@ -300,3 +300,38 @@ def test_python_dash_m_reports_errors_without_traceback(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "does not exist" in proc.stderr
+
+
+def test_help_and_argument_errors_import_neither_torch_nor_pandas():
+    # skl0 --help, --version and argparse errors answer from the parser
+    # alone; a missing input file too. Checked by the modules loaded, not by
+    # a timing (a fresh interpreter per case).
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from skl0.cli import main\n"
+        "for argv in (['--help'], ['select', '--k', 'x'], ['select', 'nofile.csv', '-t', 'y'],\n"
+        "             ['calibrate', 'm.csv', 't.csv']):\n"
+        "    try:\n"
+        "        assert main(argv) in (0, 2), argv\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = sorted(m for m in ('torch', 'sklearn', 'pandas', 'scipy') if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+def test_public_names_load_on_first_use():
+    import skl0
+
+    assert {"L0Regressor", "l0_path", "L0FeatureSelectorCV"} <= set(dir(skl0))
+    assert set(skl0.__all__) <= set(dir(skl0))
+    from skl0 import L0Regressor
+    from skl0._regressor import L0Regressor as defined
+
+    assert L0Regressor is defined and skl0.L0Regressor is defined
+    with pytest.raises(AttributeError, match="no attribute 'L0Nothing'"):
+        skl0.L0Nothing  # noqa: B018
