@@ -1,9 +1,10 @@
 """Draw the documentation's figures into docs/_static/ (matplotlib, Agg).
 
-Run from anywhere before building the docs (docs/conf.py also runs it when
-a figure is missing):
+Run from anywhere after changing what a figure shows, and commit the
+pictures (docs/conf.py also runs it when a figure is missing):
 
-    python docs/make_figures.py
+    python docs/make_figures.py            # into docs/_static/
+    python docs/make_figures.py --out DIR  # elsewhere (what CI does)
 
 - gates_breast_cancer.png: P(gate open) per feature, breast cancer data;
 - training_curve.png: the training objective of a fixed-lam fit;
@@ -36,9 +37,13 @@ from skl0.plot import (  # noqa: E402
 )
 
 
+#: Where save() writes: docs/_static/, or the folder given by --out.
+OUT = STATIC
+
+
 def save(fig, name):
     fig.tight_layout()
-    path = STATIC / name
+    path = OUT / name
     fig.savefig(path, dpi=100, metadata={"Software": None})  # no version stamp
     plt.close(fig)
     print(f"wrote {path}")
@@ -48,7 +53,7 @@ def main():
     import torch
 
     torch.set_num_threads(1)  # small problems: threads cost more than they save
-    STATIC.mkdir(exist_ok=True)
+    OUT.mkdir(parents=True, exist_ok=True)
     data = load_breast_cancer(as_frame=True)
     X = StandardScaler().set_output(transform="pandas").fit_transform(data.data)
 
@@ -80,4 +85,10 @@ def main():
 
 
 if __name__ == "__main__":
+    # --out DIR draws into DIR instead (CI checks that the figures can be
+    # drawn without rewriting the committed ones).
+    if len(sys.argv) == 3 and sys.argv[1] == "--out":
+        OUT = Path(sys.argv[2])
+    elif len(sys.argv) != 1:
+        sys.exit("usage: python docs/make_figures.py [--out DIR]")
     main()
