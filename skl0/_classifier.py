@@ -10,7 +10,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._base import BaseL0
+from ._base import BaseL0, warm_up
 from ._compat import _fit_context
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._docstrings import fill
@@ -178,3 +178,6 @@ class L0Classifier(ClassifierMixin, BaseL0):
         d = self.decision_function(X)
         idx = (d > 0).astype(int) if d.ndim == 1 else d.argmax(1)
         return self.classes_[idx]
+
+
+warm_up(L0Classifier(k=1, random_state=0), classify=True)

@@ -393,3 +393,4 @@ class GramProblem:
         V = z[:, None] * head.weight
         q = V.shape[1]
         return (self.yy.sum() - 2 * (V * self.c).sum() + (V * (self.G @ V)).sum()) / q
+

@@ -8,7 +8,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_consistent_length
 
-from ._base import BaseL0
+from ._base import BaseL0, warm_up
 from ._compat import _check_sample_weight, _fit_context
 from ._datafits import SquaredLoss
 from ._docstrings import fill
@@ -213,3 +213,6 @@ class L0Regressor(RegressorMixin, BaseL0):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+warm_up(L0Regressor(k=1, random_state=0))

@@ -378,6 +378,28 @@ def test_a_linear_fit_imports_no_optimizer_machinery():
     assert out.stdout.strip() == "False"
 
 
+def test_the_import_time_warm_up_fit_leaves_no_trace():
+    # _regressor and _classifier fit once on import (so that a user's first
+    # fit costs what the next ones do): torch's global random stream, the
+    # warning filters and the BLAS thread limits are as they were.
+    code = (
+        "import warnings, torch\n"
+        "from threadpoolctl import threadpool_info\n"
+        "torch.manual_seed(3); before = torch.rand(3)\n"
+        "blas = {d['filepath']: d['num_threads'] for d in threadpool_info()}\n"
+        "torch.manual_seed(3)\n"
+        "from skl0 import L0Classifier, L0Regressor\n"
+        "assert torch.equal(torch.rand(3), before)\n"
+        "assert not [f for f in warnings.filters if f[0] == 'ignore' and f[1] is None\n"
+        "            and f[2] is Warning], warnings.filters  # the fit's own filter is gone\n"
+        "now = {d['filepath']: d['num_threads'] for d in threadpool_info()}\n"
+        "assert all(now[k] == v for k, v in blas.items()), (blas, now)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
 # ------------------------------------------------------- screening (p > n)
 @pytest.mark.parametrize("k", [4, None])
 def test_wide_data_is_screened_and_reported_on_every_column(k):
