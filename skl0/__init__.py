@@ -5,6 +5,7 @@ Estimators: :class:`L0Regressor`, :class:`L0Classifier`,
 """
 
 from ._classifier import L0Classifier
+from ._column_groups import groups_from_column_transformer
 from ._cv import L0ClassifierCV, L0RegressorCV
 from ._path import L0Path, l0_path
 from ._regressor import L0Regressor
@@ -22,5 +23,6 @@ __all__ = [
     "L0FeatureSelectorCV",
     "L0Path",
     "l0_path",
+    "groups_from_column_transformer",
     "__version__",
 ]
