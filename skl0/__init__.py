@@ -16,13 +16,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "L0Classifier",
-    "L0Regressor",
-    "L0FeatureSelector",
     "L0ClassifierCV",
-    "L0RegressorCV",
+    "L0FeatureSelector",
     "L0FeatureSelectorCV",
     "L0Path",
-    "l0_path",
-    "groups_from_column_transformer",
+    "L0Regressor",
+    "L0RegressorCV",
     "__version__",
+    "groups_from_column_transformer",
+    "l0_path",
 ]

@@ -15,9 +15,8 @@ def _owner(out_name, inputs):
     """The input column an output column comes from: the longest input name it starts with."""
     best = None
     for name in inputs:
-        if out_name == name or out_name.startswith(name):
-            if best is None or len(name) > len(best):
-                best = name
+        if out_name.startswith(name) and (best is None or len(name) > len(best)):
+            best = name
     return best
 
 

@@ -183,15 +183,15 @@ def test_inputs_are_not_mutated(encoded):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(groups=[0, 1, 2]), r"groups has shape \(3,\), but X has 6 columns"),
-        (dict(groups=[0, 1, np.nan, 2, 2, 3]), r"missing labels .* columns \[2\]"),
-        (dict(groups=["a", None, "b", "b", "c", "c"]), r"missing labels .* columns \[1\]"),
-        (dict(feature_costs=[1, 1, -1, 1, 1, 1]), r"feature_costs must be finite and non-neg.*-1"),
-        (dict(feature_costs=[1, 1, np.nan, 1, 1, 1]), r"feature_costs must be finite.*nan"),
-        (dict(feature_costs=[1, 2]), r"feature_costs has shape \(2,\)"),
-        (dict(feature_costs=[0] * 6), r"feature_costs are all zero"),
-        (dict(groups=[0, 0, 1, 1, 2, 2], k=4), r"k=4 is larger than the number of groups"),
-        (dict(groups=[0, 0, 1, 1, 2, 2], feature_costs={0: 1, 1: 2}),
+        ({"groups": [0, 1, 2]}, r"groups has shape \(3,\), but X has 6 columns"),
+        ({"groups": [0, 1, np.nan, 2, 2, 3]}, r"missing labels .* columns \[2\]"),
+        ({"groups": ["a", None, "b", "b", "c", "c"]}, r"missing labels .* columns \[1\]"),
+        ({"feature_costs": [1, 1, -1, 1, 1, 1]}, r"feature_costs must be finite and non-neg.*-1"),
+        ({"feature_costs": [1, 1, np.nan, 1, 1, 1]}, r"feature_costs must be finite.*nan"),
+        ({"feature_costs": [1, 2]}, r"feature_costs has shape \(2,\)"),
+        ({"feature_costs": [0] * 6}, r"feature_costs are all zero"),
+        ({"groups": [0, 0, 1, 1, 2, 2], "k": 4}, r"k=4 is larger than the number of groups"),
+        ({"groups": [0, 0, 1, 1, 2, 2], "feature_costs": {0: 1, 1: 2}},
          r"no cost for the groups \[2\]"),
     ],
 )
@@ -205,3 +205,25 @@ def test_bad_groups_and_costs_are_rejected(kwargs, match):
 def test_helper_rejects_other_objects():
     with pytest.raises(TypeError, match="expects a fitted ColumnTransformer"):
         groups_from_column_transformer(OneHotEncoder())
+
+
+def test_cli_one_hot_counts_original_columns(tmp_path, capsys):
+    from skl0.cli import main
+
+    frame, y = categorical_table(4)
+    frame["y"] = y
+    path = tmp_path / "table.csv"
+    frame.to_csv(path, index=False)
+    out_path = tmp_path / "kept.txt"
+    status = main(["select", str(path), "-t", "y", "--k", "4", "--one-hot", "--test-size", "0",
+                   "-o", str(out_path)])
+    out = capsys.readouterr().out
+    assert status == 0
+    line = next(li for li in out.splitlines() if "original columns:" in li)
+    assert "kept 4 of 18" in line and set(line.split(": ")[1].split(", ")) == TRUE
+    kept = out_path.read_text().split()
+    assert sorted({name.split("_")[0] for name in kept}) == sorted(TRUE)
+    assert len(kept) == 12  # 5 + 5 dummies and 2 numeric columns
+    status = main(["select", str(path), "-t", "y", "--k", "4", "--one-hot", "--no-groups",
+                   "--test-size", "0"])
+    assert status == 0 and "original columns" not in capsys.readouterr().out
