@@ -227,3 +227,44 @@ def test_cli_one_hot_counts_original_columns(tmp_path, capsys):
     status = main(["select", str(path), "-t", "y", "--k", "4", "--one-hot", "--no-groups",
                    "--test-size", "0"])
     assert status == 0 and "original columns" not in capsys.readouterr().out
+
+
+def test_sparse_x_and_frequency_weights_with_groups(encoded):
+    import scipy.sparse as sp
+
+    X, y, groups = encoded
+    dense = L0Regressor(k=4, groups=groups).fit(X, y)
+    sparse = L0Regressor(k=4, groups=groups).fit(sp.csr_matrix(X), y)
+    assert np.array_equal(dense.support_, sparse.support_)
+    # a weight of 2 is a repeated row
+    rng = np.random.default_rng(5)
+    w = rng.integers(1, 3, size=len(y))
+    rep = np.repeat(np.arange(len(y)), w)
+    a = L0Regressor(groups=groups).fit(X, y, sample_weight=w.astype(float))
+    b = L0Regressor(groups=groups).fit(X[rep], y[rep])
+    assert np.array_equal(a.group_support_, b.group_support_)
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-6, atol=1e-8)
+
+
+def test_mlp_head_selects_whole_groups(encoded):
+    X, y, groups = encoded
+    est = L0Regressor(k=4, groups=groups, hidden_layer_sizes=(16,), max_iter=150,
+                      random_state=0).fit(X, y)
+    kept = est.group_labels_[est.group_support_]
+    assert kept.size == 4
+    assert np.array_equal(est.support_, np.isin(groups, kept))
+    assert len(TRUE & set(kept)) >= 3
+
+
+def test_partial_fit_with_groups(encoded):
+    X, y, groups = encoded
+    whole = L0Regressor(k=4, groups=groups).fit(X, y)
+    est = L0Regressor(k=4, groups=groups)
+    for chunk in np.array_split(np.arange(len(y)), 3):
+        est.partial_fit(X[chunk], y[chunk])
+    assert np.array_equal(est.support_, whole.support_)  # exact mode: same as fit
+    clf = L0Classifier(k=3, groups=groups, random_state=0)
+    for chunk in np.array_split(np.arange(len(y)), 3):
+        clf.partial_fit(X[chunk], y[chunk] > 0, classes=[False, True])
+    kept = clf.group_labels_[clf.group_support_]
+    assert kept.size == 3 and np.array_equal(clf.support_, np.isin(groups, kept))
