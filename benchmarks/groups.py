@@ -119,7 +119,7 @@ def run_groups(seeds, n, repeat):
         for name, fn in methods.items():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                mask, sec = timed(lambda fn=fn: fn(X, y, g), repeat)
+                mask, sec = timed(lambda fn=fn, X=X, y=y, g=g: fn(X, y, g), repeat)
             kept = np.unique(g[mask])
             rows[name].append((
                 float(set(kept) == set(TRUE_GROUPS)), group_f1(kept, TRUE_GROUPS),
