@@ -694,6 +694,11 @@ class _ProfiledGram:
         ridge = self.d * (1.0 / h_open - 1.0) + self.base
         members = [np.flatnonzero(idx == g) for g in range(n_groups)]
         live = np.array([bool((self.d[cols] > 0).any()) for cols in members])
+        single = layout.sizes == 1  # flipped by the scalar formulas, all at once
+        first = np.array([cols[0] for cols in members])
+        blocks = [None if single[g] else G.take(cols, 0).take(cols, 1) + np.diag(ridge[cols])
+                  for g, cols in enumerate(members)]
+        a = G.diagonal() + ridge
         gmask = np.asarray(gmask, dtype=bool).copy()
         max_moves = 4 * n_groups + 10 if max_moves is None else max_moves
 
@@ -709,20 +714,38 @@ class _ProfiledGram:
         while len(values) < max_moves:
             delta = np.zeros(n_groups)
             M = cholesky_inverse(L) if S.size else None
-            for g in range(n_groups):
+            col_open = gmask[idx]
+            # Closed columns at once: residual correlations r and G_CS M.
+            C = np.flatnonzero(~col_open & live[idx])
+            if S.size:
+                GCS = G.take(C, 0).take(S, 1)
+                r_all, T = c[C] - GCS @ B, GCS @ M
+            else:
+                GCS, r_all, T = None, c[C], None
+            pos_c = np.full(idx.size, -1)
+            pos_c[C] = np.arange(C.size)
+            # One-column groups: the scalar flips of vertex_search, vectorized.
+            gs = np.flatnonzero(gmask & single)
+            if gs.size:
+                P = np.searchsorted(S, first[gs])
+                delta[gs] = _row_sq(B[P]) / (q * M.diagonal()[P]) - price[gs]
+            gs = np.flatnonzero(~gmask & single & live)
+            if gs.size:
+                j, P = first[gs], pos_c[first[gs]]
+                sch = a[j] - (np.einsum("ij,ij->i", T[P], GCS[P]) if S.size else 0.0)
+                sch = np.maximum(sch, 1e-12 * a[j])
+                delta[gs] = price[gs] - _row_sq(r_all[P]) / (q * sch)
+            for g in np.flatnonzero(~single & (gmask | live)):
                 cols = members[g]
                 if gmask[g]:
                     P = np.searchsorted(S, cols)
                     Bg = B[P]
-                    delta[g] = float((Bg * np.linalg.solve(M[np.ix_(P, P)], Bg)).sum()) / q - price[g]
-                elif live[g]:
-                    A = G[np.ix_(cols, cols)].copy()
-                    A.flat[:: cols.size + 1] += ridge[cols]
-                    r = c[cols]
-                    if S.size:
-                        GCS = G[np.ix_(cols, S)]
-                        r = r - GCS @ B
-                        A = A - GCS @ M @ GCS.T
+                    gain = float((Bg * np.linalg.solve(M[np.ix_(P, P)], Bg)).sum())
+                    delta[g] = gain / q - price[g]
+                else:
+                    P = pos_c[cols]
+                    r = r_all[P]
+                    A = blocks[g] - T[P] @ GCS[P].T if S.size else blocks[g].copy()
                     A.flat[:: cols.size + 1] += 1e-12 * max(float(A.diagonal().max()), 1e-300)
                     delta[g] = price[g] - float((r * np.linalg.solve(A, r)).sum()) / q
             tol = 1e-12 * max(abs(value), 1.0)

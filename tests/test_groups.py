@@ -268,3 +268,26 @@ def test_partial_fit_with_groups(encoded):
         clf.partial_fit(X[chunk], y[chunk] > 0, classes=[False, True])
     kept = clf.group_labels_[clf.group_support_]
     assert kept.size == 3 and np.array_equal(clf.support_, np.isin(groups, kept))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_exact_k_groups_find_the_best_subset_of_groups(seed):
+    """Exact k over correlated groups hits the exhaustive optimum of the refitted RSS."""
+    from itertools import combinations
+
+    rng = np.random.default_rng(seed)
+    n, sizes = 150, [1, 2, 3, 1, 2, 3, 2]
+    groups = np.repeat(np.arange(len(sizes)), sizes)
+    latent = rng.normal(size=(n, 3))
+    X = rng.normal(size=(n, groups.size)) + latent[:, rng.integers(0, 3, groups.size)]
+    beta = np.zeros(groups.size)
+    beta[groups == 1], beta[groups == 4], beta[groups == 5] = 0.8, -0.6, 0.5
+    y = X @ beta + rng.normal(size=n)
+
+    def rss(gs):
+        cols = np.isin(groups, gs)
+        return -LinearRegression().fit(X[:, cols], y).score(X[:, cols], y)
+
+    best = min(combinations(range(len(sizes)), 3), key=rss)
+    est = L0Regressor(k=3, groups=groups).fit(X, y)
+    assert tuple(np.flatnonzero(est.group_support_)) == best
