@@ -9,12 +9,15 @@ pictures (docs/conf.py also runs it when a figure is missing):
 - gates_breast_cancer.png: P(gate open) per feature, breast cancer data;
 - training_curve.png: the training objective of a fixed-lam fit;
 - digits_mask.png: the 16 pixels L0FeatureSelector(k=16) keeps on digits;
-- path_cv_diabetes.png: L0RegressorCV's path on diabetes, chosen point marked.
+- path_cv_diabetes.png: L0RegressorCV's path on diabetes, chosen point marked;
+- cost_accuracy.png: total cost of the kept features vs held-out R^2 along a
+  lam sweep, with feature_costs and without (synthetic measurements).
 
 Every fit is seeded, so the pictures are the same from run to run on a CPU.
 """
 
 import sys
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -28,7 +31,9 @@ sys.path.insert(0, str(STATIC.parent.parent))  # the working tree's skl0
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from skl0 import L0Classifier, L0FeatureSelector, L0RegressorCV  # noqa: E402
+import numpy as np  # noqa: E402
+
+from skl0 import L0Classifier, L0FeatureSelector, L0Regressor, L0RegressorCV  # noqa: E402
 from skl0.plot import (  # noqa: E402
     plot_gates,
     plot_mask_image,
@@ -47,6 +52,42 @@ def save(fig, name):
     fig.savefig(path, dpi=100, metadata={"Software": None})  # no version stamp
     plt.close(fig)
     print(f"wrote {path}")
+
+
+def cost_measurements(seed=0, n=2400):
+    """Four signals, each measured twice: precisely (cost 10) or by a noisy proxy (cost 1).
+
+    Columns 0-3 are the precise measurements, 4-7 the proxies, 8-13 free
+    noise columns priced 1. Returns X, y and the cost of each column.
+    """
+    rng = np.random.default_rng(seed)
+    s = rng.normal(size=(n, 4))
+    precise = s + 0.1 * rng.normal(size=(n, 4))
+    proxy = s + 0.6 * rng.normal(size=(n, 4))
+    X = np.concatenate([precise, proxy, rng.normal(size=(n, 6))], axis=1)
+    y = s @ np.array([1.0, 0.8, 0.6, 0.4]) + 0.5 * rng.normal(size=n)
+    costs = np.array([10.0] * 4 + [1.0] * 4 + [1.0] * 6)
+    return X, y, costs
+
+
+def cost_accuracy_curve(ax, n_train=400):
+    """Held-out R^2 against the kept set's total cost along a lam sweep."""
+    X, y, costs = cost_measurements()
+    Xtr, ytr, Xte, yte = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+    lams = np.geomspace(1e-3, 0.5, 14)
+    for label, fc, style in (("feature_costs=costs", costs, "o-"),
+                             ("no costs (every feature priced alike)", None, "s--")):
+        points = set()
+        for lam in lams:
+            with warnings.catch_warnings():  # the largest lam may keep nothing
+                warnings.filterwarnings("ignore", message="No feature was selected")
+                reg = L0Regressor(lam=float(lam), feature_costs=fc).fit(Xtr, ytr)
+            points.add((float(costs[reg.support_].sum()), reg.score(Xte, yte)))
+        cost, score = zip(*sorted(points))
+        ax.plot(cost, score, style, label=label)
+    ax.set_xlabel("total cost of the kept features")
+    ax.set_ylabel("held-out R^2")
+    ax.legend(loc="lower right")
 
 
 def main():
@@ -82,6 +123,11 @@ def main():
     plot_path(cv, ax=ax)
     ax.set_title(f"L0RegressorCV on diabetes: {cv.get_support().sum()} features chosen")
     save(fig, "path_cv_diabetes.png")
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    cost_accuracy_curve(ax)
+    ax.set_title("L0Regressor over a lam sweep: precise (cost 10) vs proxy (cost 1)")
+    save(fig, "cost_accuracy.png")
 
 
 if __name__ == "__main__":

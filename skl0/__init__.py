@@ -22,6 +22,7 @@ _WHERE = {
     "L0FeatureSelectorCV": "._selector_cv",
     "L0Path": "._path",
     "l0_path": "._path",
+    "groups_from_column_transformer": "._column_groups",
 }
 
 __all__ = [*_WHERE, "__version__"]

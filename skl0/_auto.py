@@ -119,7 +119,7 @@ def marginal_gains(problem):
 K_START_FACTOR = 3
 
 
-def k_path_start(problem, k):
+def k_path_start(problem, k, layout=None):
     """First ``lam`` of an exact-``k`` path: where ~``min(3 k, p - 1)`` gates stay open.
 
     A gate is worth keeping while its loss reduction exceeds ``lam`` (for an
@@ -130,8 +130,15 @@ def k_path_start(problem, k):
     gates that no ranking near ``k`` needs (diabetes, k=4: 8 path points
     instead of 12, same exhaustive-optimum hits). Returns None when that
     leaves no more than ``k`` gates or is not above the default grid's 1e-4.
+
+    With a :class:`skl0._groups.GroupLayout`, ``k`` counts groups and a
+    group's gain is the sum of its columns' over its cost (its price is
+    ``lam`` times its cost).
     """
     gain = marginal_gains(problem)
+    if layout is not None:
+        gain = np.bincount(layout.index, weights=gain, minlength=layout.n_groups)
+        gain = gain / np.maximum(layout.costs, 1e-12)
     m = min(K_START_FACTOR * k, gain.size - 1)
     if m <= k:
         return None
@@ -174,14 +181,15 @@ def gate_path(
     see :func:`train_gates`; ``warm_stop``, a dict of ``check_every``,
     ``tol``, ``patience`` and ``compare_start``, overrides that test for
     the points after the first). The walk stops once at most
-    ``stop_size`` gates are open.
+    ``stop_size`` gates are open (groups, for a gate with a ``layout``).
 
     Returns
     -------
     list of PathPoint
     """
     points = []
-    if profiled(problem, head):
+    layout = getattr(gate, "layout", None)  # a GroupGate counts groups
+    if profiled(problem, head) and layout is None:
         # Squared loss from a Gram matrix: exact vertex solutions, one
         # objective for the whole path, no search where lam stays inside
         # the previous vertex's interval of optimality.
@@ -229,7 +237,7 @@ def gate_path(
         ))
         if callback is not None:
             callback(i, float(lam), support.size)
-        if support.size <= stop_size:
+        if (support.size if layout is None else layout.count(support)) <= stop_size:
             break
     return points
 

@@ -32,6 +32,8 @@ from ._checks import check_frame
 from ._compat import Interval, StrOptions, _check_sample_weight, validate_data
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._engine import blas_threads
+from ._group_select import group_ranking, select_groups_by_ebic, splice_groups
+from ._groups import GroupGate, resolve_groups
 from ._heads import LinearHead, MLPHead, numpy_forward
 from ._numerics import column_scale, column_shift, divide_columns, subtract_columns
 from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
@@ -186,6 +188,8 @@ class BaseL0(BaseEstimator):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "keep_redundant": ["boolean"],
+        "groups": ["array-like", None],
+        "feature_costs": ["array-like", dict, None],
         "device": [str],
         "dtype": [StrOptions({"float32", "float64"}), None],
         "random_state": ["random_state"],
@@ -209,6 +213,8 @@ class BaseL0(BaseEstimator):
         early_stopping=False,
         validation_fraction=0.1,
         keep_redundant=False,
+        groups=None,
+        feature_costs=None,
         device="auto",
         dtype=None,
         random_state=None,
@@ -228,6 +234,8 @@ class BaseL0(BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.keep_redundant = keep_redundant
+        self.groups = groups
+        self.feature_costs = feature_costs
         self.device = device
         self.dtype = dtype
         self.random_state = random_state
@@ -254,6 +262,13 @@ class BaseL0(BaseEstimator):
             raise ValueError(
                 "sample_weight must be finite and not all zero; got a total weight of "
                 f"{sw.sum()!r}. Pass positive weights for at least one sample."
+            )
+        self._layout = resolve_groups(self.groups, self.feature_costs, X.shape[1])
+        if self.groups is not None and self.k is not None and self.k > self._layout.n_groups:
+            raise ValueError(
+                f"k={self.k} is larger than the number of groups "
+                f"(n_groups={self._layout.n_groups}); with groups, k counts groups: pass "
+                f"k <= {self._layout.n_groups} or k=None to let lam decide."
             )
         if self.k is not None and self.k > X.shape[1]:
             raise ValueError(
@@ -359,7 +374,9 @@ class BaseL0(BaseEstimator):
         per-iteration Cholesky of the screened X'X small: at n=1000,
         p=2e4, ``lam="auto"`` took 12 s with 500 columns, ~1 s with 256.)
         """
-        if problem.kind == "gram":  # statistics exist only when n > p
+        if problem.kind == "gram" or getattr(self, "_layout", None) is not None:
+            # Gram: statistics exist only when n > p. Groups and costs: the
+            # gates see every column (screening ranks single columns).
             return None
         # n is the total sample weight (scikit-learn's frequency weights, as
         # the information criterion counts it), so that a weighted fit and
@@ -421,7 +438,11 @@ class BaseL0(BaseEstimator):
             )
         device, dtype = mean.device, mean.dtype
         p, q = problem.n_features, datafit.n_outputs
-        gate = FeatureGate(p, init_prob=self.init_prob, temperature=self.temperature)
+        layout = getattr(self, "_layout", None)
+        if layout is None:
+            gate = FeatureGate(p, init_prob=self.init_prob, temperature=self.temperature)
+        else:
+            gate = GroupGate(layout, init_prob=self.init_prob, temperature=self.temperature)
         gate = gate.to(device=device, dtype=dtype)
         head = self._make_head(p, q, gen).to(device=device, dtype=dtype)
         if datafit.supports_gram and head.is_linear:
@@ -471,6 +492,7 @@ class BaseL0(BaseEstimator):
         self.support_ = np.zeros(p, dtype=bool)
         self.support_[support] = True
         self.feature_importances_ = gate.prob_open().detach().cpu().double().numpy()
+        self._export_groups(layout)
         self._export(head, z, mean, std)
         if self.support_.sum() == 0 and (walk is None or walk.warn_empty):
             warnings.warn(
@@ -480,6 +502,21 @@ class BaseL0(BaseEstimator):
                 stacklevel=3,
             )
         return self
+
+    def _export_groups(self, layout):
+        """``group_labels_``, ``group_support_`` (and remove them for a column-level fit)."""
+        if layout is None or self.groups is None:
+            vars(self).pop("group_labels_", None)
+            vars(self).pop("group_support_", None)
+            return
+        self.group_labels_ = layout.labels.copy()
+        self.group_support_ = np.zeros(layout.n_groups, dtype=bool)
+        self.group_support_[layout.index[self.support_]] = True
+
+    def _size(self, support):
+        """Size of a support as ``k`` counts it: columns, or groups with ``groups``."""
+        layout = getattr(self, "_layout", None)
+        return support.size if layout is None else layout.count(support)
 
     def _show_refit(self, problem, support, head):
         """Make the estimator predict with ``head`` refitted on ``support``.
@@ -536,7 +573,7 @@ class BaseL0(BaseEstimator):
             )
             self.lam_, self.n_iter_, self.loss_curve_ = float(self.lam), res.n_iter, res.loss_curve
             support = np.flatnonzero(gate.mask().cpu().numpy())
-            if self.k is None or support.size <= self.k:
+            if self.k is None or self._size(support) <= self.k:
                 return support, None
             # k is the most features lam may keep (as SelectFromModel's
             # max_features beside its threshold): lam kept more, so the walk
@@ -553,8 +590,10 @@ class BaseL0(BaseEstimator):
         if exact_k:
             n_lams = _K_PATH_POINTS_LINEAR if head.is_linear else _K_PATH_POINTS_MLP
         capped = start is not None
+        layout = getattr(self, "_layout", None)
         if not capped:
-            start = k_path_start(problem, self.k) if exact_k and head.is_linear else None
+            start = (k_path_start(problem, self.k, layout)
+                     if exact_k and head.is_linear else None)
         init = (gate.log_alpha.detach().clone(), copy.deepcopy(head.state_dict()))
         n_iter = self.n_iter_ if capped else 0
         while True:
@@ -566,7 +605,7 @@ class BaseL0(BaseEstimator):
                 step_callback=report, warm_stop=warm_stop, **common,
             )
             n_iter += sum(pt.n_iter for pt in points)
-            if capped or start is None or points[0].support.size >= self.k:
+            if capped or start is None or self._size(points[0].support) >= self.k:
                 break
             # The start was past the k-th gate to close (correlated columns
             # share their marginal gains): start ten times lower, from scratch.
@@ -577,7 +616,10 @@ class BaseL0(BaseEstimator):
         self.n_iter_ = n_iter
         self.loss_curve_ = [pt.loss for pt in points]
         refitted = None
-        if exact_k:
+        if exact_k and layout is not None:
+            chosen = next((pt for pt in points if self._size(pt.support) <= self.k), points[-1])
+            support, refitted = self._select_groups(problem, layout, points, chosen, head)
+        elif exact_k:
             chosen = next((pt for pt in points if pt.support.size <= self.k), points[-1])
             order = survival_ranking(points)
             if self.keep_redundant:
@@ -591,6 +633,9 @@ class BaseL0(BaseEstimator):
                 # Best-subset polish from the gates' choice and from screening.
                 starts = [support, screening_start(problem, self.k)]
                 support, refitted, _ = splice_from_starts(problem, starts, alpha=self.alpha)
+        elif layout is not None:
+            chosen, refitted = select_groups_by_ebic(problem, layout, points, self.alpha)
+            support = chosen.support
         else:
             chosen, refitted, _ = select_by_ebic(problem, points, self.alpha)
             support = chosen.support
@@ -600,6 +645,34 @@ class BaseL0(BaseEstimator):
             gate.log_alpha.copy_(chosen.log_alpha)
         head.load_state_dict(chosen.head_state)
         return support, refitted
+
+    def _select_groups(self, problem, layout, points, chosen, head):
+        """Exact k over groups: the k most persistent groups, polished by group swaps.
+
+        With costs the polish minimises the refitted loss plus ``lam``
+        (of the point where k groups stayed open) times the kept groups'
+        cost, the gates' own objective: between two near-equally useful
+        groups the cheaper one is kept. Returns (column support, refitted
+        head or None).
+        """
+        order = group_ranking(layout, points)
+        groups = np.sort(order[: self.k])
+        if not (head.is_linear and self.refit) or self.keep_redundant:
+            return layout.columns(groups), None
+        lam_cost = chosen.lam if layout.raw_costs is not None else 0.0
+        starts = [groups]
+        gain = marginal_gains(problem)
+        ggain = np.bincount(layout.index, weights=gain, minlength=layout.n_groups)
+        ggain = ggain - lam_cost * layout.costs
+        starts.append(np.sort(np.argsort(-ggain, kind="stable")[: self.k]))
+        best = None
+        for start in starts:
+            out = splice_groups(problem, layout, start, alpha=self.alpha, lam_cost=lam_cost)
+            value = out[2] + lam_cost * layout.cost(out[0])
+            if best is None or value < best[0]:
+                best = (value, out)
+        groups, refitted, _ = best[1]
+        return layout.columns(groups), refitted
 
     def _warn_at_size_cap(self, problem, size):
         """Warn when lam="auto" chose the largest support its criterion admits."""

@@ -166,13 +166,53 @@ def _check_cardinality(X, text):
             )
 
 
-def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False):
+def _one_hot(X, text):
+    """``X`` with the ``text`` columns expanded into 0/1 columns, and the group labels.
+
+    A ``ColumnTransformer`` (numeric columns passed through first, then one
+    ``OneHotEncoder`` over the text columns, names ``column_value`` as
+    ``pandas.get_dummies`` gives them, a missing value all zeros); the
+    group of each output column, its original column, comes from
+    :func:`skl0.groups_from_column_transformer`.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    from ._column_groups import groups_from_column_transformer
+
+    numeric = [c for c in X.columns if c not in text]
+    categories = []
+    for name in text:
+        levels = list(pd.unique(X[name].dropna()))
+        try:
+            levels = sorted(levels)
+        except TypeError:
+            pass
+        categories.append(levels)
+    ct = ColumnTransformer(
+        [("num", "passthrough", numeric),
+         ("cat", OneHotEncoder(categories=categories, handle_unknown="ignore",
+                               sparse_output=False, dtype=float), text)],
+        verbose_feature_names_out=False,
+    )
+    with warnings.catch_warnings():  # a missing value is an unknown level: all zeros
+        warnings.filterwarnings("ignore", message="Found unknown categories")
+        values = ct.fit_transform(X)
+    encoded = pd.DataFrame(values, columns=ct.get_feature_names_out(), index=X.index)
+    for name in numeric:
+        encoded[name] = X[name]  # keep the numeric columns' dtype and missing values
+    return encoded, groups_from_column_transformer(ct)
+
+
+def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False, with_groups=False):
     """Split ``frame`` into numeric features ``X`` and the target ``y``.
 
     Non-numeric feature columns are refused (one line listing them) unless
     ``one_hot``, which expands each into 0/1 columns ``name_value``.
     Missing values are refused unless ``dropna``, which drops those rows.
     Returns ``(X, y, notes)``; ``notes`` are lines worth telling the user.
+    With ``with_groups``: ``(X, y, notes, groups)``, ``groups`` the original
+    column of each column of ``X`` (None when nothing was one-hot encoded).
     """
     _check_columns(frame, [target], "target column")
     _check_columns(frame, list(drop), "--drop column")
@@ -187,9 +227,10 @@ def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False):
             f"non-numeric feature columns: {quote_list(text)}; pass --one-hot to "
             "expand them into 0/1 columns, or --drop them"
         )
+    groups = None
     if text:
         _check_cardinality(X, text)
-        X = pd.get_dummies(X, columns=text, dtype=float)
+        X, groups = _one_hot(X, text)
         notes.append(f"one-hot encoded {quote_list(text)} into {X.shape[1]} columns in all")
     has_na = X.isna().any(axis=0)
     bad = [*X.columns[has_na.to_numpy()], *([target] if y.isna().any() else [])]
@@ -211,7 +252,7 @@ def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False):
         raise UsageError(
             f"the target '{target}' has infinite values; fix or drop those rows"
         )
-    return X, y, notes
+    return (X, y, notes, groups) if with_groups else (X, y, notes)
 
 
 def read_targets(path):

@@ -74,11 +74,16 @@ def run_select(args, command):
         out_suffix = check_output_path(args.output, TABLE_SUFFIXES + LIST_SUFFIXES,
                                        inputs=[args.data], force=args.force)
     frame, target, label = _load_select_data(args)
-    X, y, notes = feature_matrix(frame, target, args.drop, args.one_hot, args.dropna)
+    X, y, notes, groups = feature_matrix(frame, target, args.drop, args.one_hot,
+                                         args.dropna, with_groups=True)
+    if getattr(args, "no_groups", False):
+        groups = None  # one gate per 0/1 column
     p = X.shape[1]
-    if args.k is not None and args.k > p:
+    n_units = p if groups is None else len(set(groups))
+    if args.k is not None and args.k > n_units:
+        what = "feature columns" if groups is None else "original feature columns"
         raise UsageError(
-            f"--k {args.k} is larger than the {p} feature columns; pass --k {p} or less"
+            f"--k {args.k} is larger than the {n_units} {what}; pass --k {n_units} or less"
         )
     task = _task_of(y, args.task)
     X_train, X_test, y_train, y_test = _split(X, y, args.test_size, task, args.random_state)
@@ -89,7 +94,12 @@ def run_select(args, command):
         print(f"note: {note}")
     lam = "auto" if args.lam is None else args.lam
     common = dict(task=task, max_iter=args.max_iter, random_state=args.random_state,
-                  device=args.device, verbose=args.verbose)
+                  device=args.device, verbose=args.verbose, groups=groups)
+    if groups is not None:
+        notes_groups = (f"the 0/1 columns of each one-hot encoded column form one group: "
+                        f"--k counts the {n_units} original columns (--no-groups: single "
+                        "0/1 columns)")
+        print(f"note: {notes_groups}")
     folds = getattr(args, "cv", None)
     if folds is not None:
         from ._selector_cv import L0FeatureSelectorCV
@@ -105,6 +115,9 @@ def run_select(args, command):
     probs = sel.feature_importances_[mask]
     print(f"fitted {type(sel).__name__}({how}) on {len(y_train)} rows: kept {len(names)} "
           f"of {p} features (lam_={sel.lam_:.3g})")
+    if groups is not None:
+        kept = [str(g) for g in sel.group_labels_[sel.group_support_]]
+        print(f"  kept {len(kept)} of {n_units} original columns: {', '.join(kept)}")
     if names:
         width = max(len("feature"), *(len(n) for n in names))
         print(f"  {'feature':<{width}}  P(gate open)")

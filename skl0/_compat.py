@@ -18,6 +18,12 @@ __all__ = [
     "StrOptions",
     "_check_sample_weight",
     "_fit_context",
+    "transformer_input_indices",
     "validate_data",
     "validate_params",
 ]
+
+
+def transformer_input_indices(column_transformer):
+    """``{name: input column indices}`` of a fitted ``ColumnTransformer`` (private in sklearn)."""
+    return column_transformer._transformer_to_input_indices

@@ -285,6 +285,8 @@ class L0RegressorCV(_CVMixin, L0Regressor):
         init_prob=0.9,
         temperature=2.0 / 3.0,
         alpha=1e-4,
+        groups=None,
+        feature_costs=None,
         device="auto",
         dtype=None,
         random_state=None,
@@ -301,6 +303,8 @@ class L0RegressorCV(_CVMixin, L0Regressor):
         self.init_prob = init_prob
         self.temperature = temperature
         self.alpha = alpha
+        self.groups = groups
+        self.feature_costs = feature_costs
         self.device = device
         self.dtype = dtype
         self.random_state = random_state

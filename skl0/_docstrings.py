@@ -83,6 +83,25 @@ lam : float or "auto", default="auto"
         features it changes nothing. Skips the linear head's best-subset
         polish (which would swap the copies back out). See the user guide's
         "Nonlinear heads".
+    groups : array-like of shape (n_features,) or None, default=None
+        One group label per column of X (str or int); columns with the same
+        label share one gate and are kept or dropped together, e.g. the 0/1
+        columns of a one-hot encoded categorical column (see
+        :func:`skl0.groups_from_column_transformer`). ``k`` then counts
+        groups, ``get_support`` covers whole groups, ``group_support_`` says
+        which groups were kept, and ``lam="auto"``'s information criterion
+        counts a group's columns as parameters and groups in its
+        combinatorial term. ``None``: one gate per column.
+    feature_costs : array-like or dict or None, default=None
+        Non-negative price of each feature: one number per column (a group
+        costs the sum of its columns'), one per group (in the order of the
+        groups' first columns), or a dict from group label (column index
+        without ``groups``) to price. Each gate's share of ``lam`` is
+        ``lam * cost / mean(cost)``, so an expensive feature must explain
+        more to be kept; under ``k`` the swap search minimises the refitted
+        loss plus ``lam_`` times the kept set's cost, so of two near-equally
+        useful features the cheaper one is kept. ``None``: every feature
+        costs the same.
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or
         ``"cuda:N"``. Fitted attributes are numpy arrays either way.
@@ -130,6 +149,11 @@ support_ : ndarray of shape (n_features_in,), dtype=bool
     validation_scores_ : list of float
         Only with hidden layers and ``lam="auto"``: the mean held-out loss
         of each point of the gate path (see ``validation_fraction``).
+    group_labels_ : ndarray of shape (n_groups,)
+        Only with ``groups``: the group labels, in the order of their first
+        column.
+    group_support_ : ndarray of shape (n_groups,), dtype=bool
+        Only with ``groups``: which groups were kept.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in,)

@@ -65,7 +65,7 @@ from scipy.special import expit, logsumexp
 from threadpoolctl import ThreadpoolController
 
 from ._heads import csr_transpose
-from ._linalg import cholesky, cholesky_solve, inverse_and_product
+from ._linalg import cholesky, cholesky_inverse, cholesky_solve, inverse_and_product
 from .nn.hard_concrete import gate_moments, log_alpha_for_signal, signal_fraction
 
 __all__ = [
@@ -263,12 +263,36 @@ class GateObjective:
         Where the arithmetic runs (default: :func:`default_ops`).
     """
 
-    def __init__(self, problem, lam, alpha, ops=None):
+    def __init__(self, problem, lam, alpha, ops=None, layout=None):
         self.ops = default_ops(problem) if ops is None else ops
         self.term = data_term(problem, self.ops)
         self.kd = problem.datafit.noise_curvature * self.term.d
         self.lam, self.alpha = float(lam), float(alpha)
         self.p, self.q = problem.n_features, problem.datafit.n_outputs
+        # Groups and costs (skl0._groups.GroupLayout): one h per group,
+        # h_cols = h[index], priced lam * sum_g costs_g h_g. None: one gate
+        # per column at price lam (the code below is then unchanged).
+        self.layout = layout
+        self.n_gates = self.p if layout is None else layout.n_groups
+
+    def expand(self, h):
+        """Group values (host) -> column values (host)."""
+        return h if self.layout is None or self.layout.is_identity else h[self.layout.index]
+
+    def reduce(self, g):
+        """Column gradients (host) -> group gradients (host): the chain rule of :meth:`expand`."""
+        if self.layout is None or self.layout.is_identity:
+            return g
+        return np.bincount(self.layout.index, weights=g, minlength=self.n_gates)
+
+    def price(self, h):
+        """``lam`` times the (cost-weighted) sum of the gate values ``h`` (host)."""
+        if self.layout is None:
+            return self.lam * float(h.sum())
+        return self.lam * float(self.layout.costs @ h)
+
+    def price_grad(self):
+        return self.lam if self.layout is None else self.lam * self.layout.costs
 
     def split(self, x):
         """Host vector -> (h, B, b) on the backend."""
@@ -297,6 +321,8 @@ class GateObjective:
         ``(kappa d_j (h_j - h_j^2) + alpha h_j^2) ||V_j||^2``, smooth down to
         ``h_j = 0`` (a closed gate, ``B_j = 0`` exactly).
         """
+        if self.layout is not None:
+            return self._group_host_fun(x)
         h, V, b = self.split(x)
         B = h[:, None] * V
         loss, dB, db = self.term.value_grad(B, b)
@@ -308,6 +334,25 @@ class GateObjective:
         parts = [self.ops.to_host(g_h), self.ops.to_host(g_V).ravel()]
         if self.term.fits_intercept:
             parts.append(self.ops.to_host(db))
+        return value, np.concatenate(parts)
+
+    def _group_host_fun(self, x):
+        """:meth:`host_fun` with one ``h`` per group: ``x = (h_groups, V, b)``."""
+        ng, p, q, ops = self.n_gates, self.p, self.q, self.ops
+        hg = x[:ng]
+        h = ops.from_host(self.expand(hg))
+        V = ops.from_host(x[ng : ng + p * q]).reshape(p, q)
+        b = ops.from_host(x[ng + p * q :]) if self.term.fits_intercept else 0.0
+        B = h[:, None] * V
+        loss, dB, db = self.term.value_grad(B, b)
+        V2 = (V * V).sum(1)
+        coef = self.kd * (h - h * h) + self.alpha * h * h
+        value = loss + float((coef * V2).sum()) + self.price(hg)
+        g_h = (dB * V).sum(1) + (self.kd * (1.0 - 2.0 * h) + 2.0 * self.alpha * h) * V2
+        g_V = h[:, None] * dB + 2.0 * coef[:, None] * V
+        parts = [self.reduce(ops.to_host(g_h)) + self.price_grad(), ops.to_host(g_V).ravel()]
+        if self.term.fits_intercept:
+            parts.append(ops.to_host(db))
         return value, np.concatenate(parts)
 
 
@@ -362,14 +407,16 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         L-BFGS-B iterations; the last entry at the solution, and a single
         entry when the start already was the solution).
     """
-    obj = GateObjective(problem, lam, alpha, ops)
-    p, q = obj.p, obj.q
+    # A GroupGate (skl0._groups) has one gate per group of columns and a
+    # price per gate; the solve then runs in the group coordinates.
+    obj = GateObjective(problem, lam, alpha, ops, layout=getattr(gate, "layout", None))
+    p, q, ng = obj.p, obj.q, obj.n_gates
     hc = (gate.temperature, gate.gamma, gate.zeta)
     theta = gate.log_alpha.detach().cpu().double().numpy().clip(-THETA_MAX, THETA_MAX)
     m, _ = gate_moments(theta, *hc)
     lo, hi = signal_fraction(np.array([-THETA_MAX, THETA_MAX]), *hc)
     h0 = signal_fraction(theta, *hc).clip(lo, hi)
-    B0 = m[:, None] * head.weight.detach().cpu().double().numpy()
+    B0 = obj.expand(m)[:, None] * head.weight.detach().cpu().double().numpy()
     profiled = problem.kind == "gram" and p <= _PROFILE_MAX_FEATURES
     if profiled:
         # h = 0 is a closed gate with B_j = 0 exactly (the profiled
@@ -381,16 +428,16 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
     if problem.kind == "gram" and not B0.any():
         # A cold start opens every gate: at the small lam where a path
         # starts, the solver then only has to close gates.
-        h0 = np.full(p, hi)
+        h0 = np.full(ng, hi)
     n_moves = 0
     if profiled:
         fun_of, x0 = _ProfiledGram(obj), h0
     else:
-        parts = [h0, (B0 / h0[:, None]).ravel()]
+        parts = [h0, (B0 / obj.expand(h0)[:, None]).ravel()]
         if obj.term.fits_intercept:
             parts.append(head.bias.detach().cpu().double().numpy())
         fun_of, x0 = obj.host_fun, np.concatenate(parts)
-    bounds = [(lo, hi)] * p + [(None, None)] * (x0.size - p)
+    bounds = [(lo, hi)] * ng + [(None, None)] * (x0.size - ng)
     last = {}
 
     def fun(x):
@@ -432,16 +479,17 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         curve[-1] = value
     else:
         curve.append(value)
-    h = res.x[:p]
+    h = res.x[:ng]
     if profiled:
         B, b = fun_of.weights(h), None
     else:
-        B, b = h[:, None] * res.x[p : p + p * q].reshape(p, q), res.x[p + p * q :]
+        hcol = obj.expand(h)
+        B, b = hcol[:, None] * res.x[ng : ng + p * q].reshape(p, q), res.x[ng + p * q :]
     theta = log_alpha_for_signal(h, *hc).clip(-THETA_MAX, THETA_MAX)
     m, _ = gate_moments(theta, *hc)
     with torch.no_grad():
         gate.log_alpha.copy_(torch.as_tensor(theta, dtype=gate.log_alpha.dtype))
-        head.weight.copy_(torch.as_tensor(B / m[:, None], dtype=head.weight.dtype))
+        head.weight.copy_(torch.as_tensor(B / obj.expand(m)[:, None], dtype=head.weight.dtype))
         if obj.term.fits_intercept:
             head.bias.copy_(torch.as_tensor(b, dtype=head.bias.dtype))
     return n_iter, curve
@@ -570,6 +618,7 @@ class _ProfiledGram:
         # A constant column (d = 0, zero row of G) gets a unit ridge: B = 0.
         self.base = obj.q * obj.alpha + (self.d <= 0)
         self.lam = obj.lam
+        self.obj = obj  # expand / reduce / price of groups and costs
 
     def _solve(self, S, ridge):
         """Cholesky factor of ``G_SS + diag(ridge)`` and the weights ``B_S`` it gives."""
@@ -580,6 +629,7 @@ class _ProfiledGram:
 
     def weights(self, h):
         """``B`` at ``h`` (rows of closed gates, ``h_j = 0``, are 0)."""
+        h = self.obj.expand(h)
         B = np.zeros_like(self.c)
         S = np.flatnonzero(h > 0)
         if S.size:
@@ -613,8 +663,13 @@ class _ProfiledGram:
         values : list of float
             ``F`` after each accepted move (one entry per move).
         """
+        layout = self.obj.layout
+        if layout is not None and not layout.is_identity:
+            return self._group_vertex_search(mask, h_open, max_moves)
         G, c, q = self.G, self.c, self.q
         price = self.lam * h_open
+        if layout is not None:  # costs only: a price per column
+            price = price * layout.costs
         ridge = self.d * (1.0 / h_open - 1.0) + self.base
         a = G.diagonal() + ridge
         mask = np.asarray(mask, dtype=bool).copy()
@@ -626,7 +681,8 @@ class _ProfiledGram:
             if not S.size:
                 return S, None, c[:0], self.yy / q
             L, B = self._solve(S, ridge[S])
-            return S, L, B, (self.yy - float(np.vdot(c[S], B))) / q + price * S.size
+            paid = price * S.size if layout is None else float(price[S].sum())
+            return S, L, B, (self.yy - float(np.vdot(c[S], B))) / q + paid
 
         S, L, B, value = factor(mask)
         values = []
@@ -638,7 +694,7 @@ class _ProfiledGram:
                 GCS = G.take(C, 0).take(S, 1)
                 M_diag, GCSM = inverse_and_product(L, GCS)
                 drop_cost = _row_sq(B) / (q * M_diag)
-                delta[S] = drop_cost - price
+                delta[S] = drop_cost - (price if layout is None else price[S])
             if C.size:
                 if S.size:
                     r = c[C] - GCS @ B
@@ -648,12 +704,13 @@ class _ProfiledGram:
                 schur = np.maximum(schur, 1e-12 * a[C])
                 r2 = _row_sq(r)
                 add_gain = r2 / (q * schur)
-                delta[C] = price - add_gain
+                delta[C] = (price if layout is None else price[C]) - add_gain
             tol = 1e-12 * max(abs(value), 1.0)
             moves = np.flatnonzero(delta < -tol)
             if not moves.size:
-                self.stable = self._stable_interval(S, B, drop_cost, C, r2, add_gain, h_open)
-                self.solution = (S, B, value - price * S.size)
+                if layout is None:  # one price for every gate (vertex_path's case)
+                    self.stable = self._stable_interval(S, B, drop_cost, C, r2, add_gain, h_open)
+                    self.solution = (S, B, value - price * S.size)
                 break
             moves = moves[np.argsort(delta[moves], kind="stable")]
             while True:
@@ -698,6 +755,8 @@ class _ProfiledGram:
         return lo, hi
 
     def __call__(self, h):
+        if self.obj.layout is not None:
+            return self._group_call(h)
         B = self.weights(h)
         value = (self.yy - float(np.vdot(self.c, B))) / self.q + self.lam * float(h.sum())
         S = h > 0
@@ -710,6 +769,115 @@ class _ProfiledGram:
         return value, grad
 
 
+    def _group_call(self, hg):
+        """:meth:`_ProfiledGram.__call__` with one ``h`` per group (and per-gate prices)."""
+        obj = self.obj
+        h = obj.expand(hg)
+        B = self.weights(hg)
+        value = (self.yy - float(np.vdot(self.c, B))) / self.q + obj.price(hg)
+        S = h > 0
+        grad = np.zeros(h.shape)
+        grad[S] -= self.d[S] * _row_sq(B[S]) / (self.q * h[S] * h[S])
+        C = ~S & (self.d > 0)
+        if C.any():
+            r = self.c[C] - (self.G @ B)[C]
+            grad[C] -= _row_sq(r) / (self.q * self.d[C])
+        return value, obj.reduce(grad) + obj.price_grad()
+
+
+    def _group_vertex_search(self, gmask, h_open, max_moves=None):
+        """:meth:`vertex_search` over groups: each move opens or closes a whole group.
+
+        Dropping open group ``g`` raises the loss by
+        ``tr(B_g' (M_gg)^-1 B_g) / q`` (``M`` the inverse of the open
+        columns' ridge system) and adding closed group ``g`` lowers it by
+        ``tr(r_g' S_g^-1 r_g) / q`` with ``S_g`` the block Schur complement
+        of the open columns in ``A`` at ``g``'s columns: the block versions
+        of the single-gate flips, priced ``lam h_open costs_g``. Batches are
+        tried and accepted as in :meth:`vertex_search`.
+        """
+        layout = self.obj.layout
+        G, c, q, idx = self.G, self.c, self.q, layout.index
+        n_groups = layout.n_groups
+        price = self.lam * h_open * layout.costs
+        ridge = self.d * (1.0 / h_open - 1.0) + self.base
+        members = [np.flatnonzero(idx == g) for g in range(n_groups)]
+        live = np.array([bool((self.d[cols] > 0).any()) for cols in members])
+        single = layout.sizes == 1  # flipped by the scalar formulas, all at once
+        first = np.array([cols[0] for cols in members])
+        blocks = [None if single[g] else G.take(cols, 0).take(cols, 1) + np.diag(ridge[cols])
+                  for g, cols in enumerate(members)]
+        a = G.diagonal() + ridge
+        gmask = np.asarray(gmask, dtype=bool).copy()
+        max_moves = 4 * n_groups + 10 if max_moves is None else max_moves
+
+        def factor(gm):
+            S = np.flatnonzero(gm[idx])
+            if not S.size:
+                return S, None, c[:0], self.yy / q
+            L, B = self._solve(S, ridge[S])
+            return S, L, B, (self.yy - float(np.vdot(c[S], B))) / q + float(price[gm].sum())
+
+        S, L, B, value = factor(gmask)
+        values = []
+        while len(values) < max_moves:
+            delta = np.zeros(n_groups)
+            M = cholesky_inverse(L) if S.size else None
+            col_open = gmask[idx]
+            # Closed columns at once: residual correlations r and G_CS M.
+            C = np.flatnonzero(~col_open & live[idx])
+            if S.size:
+                GCS = G.take(C, 0).take(S, 1)
+                r_all, T = c[C] - GCS @ B, GCS @ M
+            else:
+                GCS, r_all, T = None, c[C], None
+            pos_c = np.full(idx.size, -1)
+            pos_c[C] = np.arange(C.size)
+            # One-column groups: the scalar flips of vertex_search, vectorized.
+            gs = np.flatnonzero(gmask & single)
+            if gs.size:
+                P = np.searchsorted(S, first[gs])
+                delta[gs] = _row_sq(B[P]) / (q * M.diagonal()[P]) - price[gs]
+            gs = np.flatnonzero(~gmask & single & live)
+            if gs.size:
+                j, P = first[gs], pos_c[first[gs]]
+                sch = a[j] - (np.einsum("ij,ij->i", T[P], GCS[P]) if S.size else 0.0)
+                sch = np.maximum(sch, 1e-12 * a[j])
+                delta[gs] = price[gs] - _row_sq(r_all[P]) / (q * sch)
+            for g in np.flatnonzero(~single & (gmask | live)):
+                cols = members[g]
+                if gmask[g]:
+                    P = np.searchsorted(S, cols)
+                    Bg = B[P]
+                    gain = float((Bg * np.linalg.solve(M[np.ix_(P, P)], Bg)).sum())
+                    delta[g] = gain / q - price[g]
+                else:
+                    P = pos_c[cols]
+                    r = r_all[P]
+                    A = blocks[g] - T[P] @ GCS[P].T if S.size else blocks[g].copy()
+                    A.flat[:: cols.size + 1] += 1e-12 * max(float(A.diagonal().max()), 1e-300)
+                    delta[g] = price[g] - float((r * np.linalg.solve(A, r)).sum()) / q
+            tol = 1e-12 * max(abs(value), 1.0)
+            moves = np.flatnonzero(delta < -tol)
+            if not moves.size:
+                break
+            moves = moves[np.argsort(delta[moves], kind="stable")]
+            while True:
+                trial = gmask.copy()
+                trial[moves] = ~trial[moves]
+                new = factor(trial)
+                if new[3] <= value + 0.5 * delta[moves].sum() or moves.size == 1:
+                    break
+                moves = moves[: moves.size // 2]
+            if not new[3] < value - tol:
+                break
+            gmask = trial
+            S, L, B, value = new
+            values.append(value)
+        return gmask, values
+
+
 def _row_sq(A):
     """Squared Euclidean norm of each row of a 2-d array."""
     return A[:, 0] * A[:, 0] if A.shape[1] == 1 else np.einsum("ij,ij->i", A, A)
+

@@ -31,7 +31,7 @@ __all__ = ["L0Path", "l0_path"]
 # Hyperparameters l0_path shares with the estimators (and passes on to them).
 _ESTIMATOR_PARAMS = (
     "max_iter", "learning_rate_init", "init_prob", "temperature", "alpha",
-    "device", "dtype", "random_state",
+    "groups", "feature_costs", "device", "dtype", "random_state",
 )
 
 @dataclass
@@ -157,6 +157,12 @@ class PathReader:
         if self.ks is None:
             at = pad_to(list(range(len(points))), self.n_lams)
             supports = [points[i].support for i in at]
+        elif getattr(gate, "layout", None) is not None:  # groups: k counts groups
+            layout = gate.layout
+            ranking = layout.group_order(survival_ranking(points))
+            at = [next((i for i, pt in enumerate(points) if layout.count(pt.support) <= k),
+                       len(points) - 1) for k in self.ks]
+            supports = [layout.columns(ranking[:k]) for k in self.ks]
         else:
             ranking = survival_ranking(points)
             at = [next((i for i, pt in enumerate(points) if pt.support.size <= k),
@@ -170,7 +176,7 @@ class PathReader:
                 continue
             load_point(gate, head, points[i])
             with torch.no_grad():
-                mask = torch.zeros_like(gate.log_alpha)
+                mask = torch.zeros(p, dtype=gate.log_alpha.dtype, device=gate.log_alpha.device)
                 mask[torch.as_tensor(support, device=mask.device, dtype=torch.long)] = 1
                 losses.append(float(problem.loss(head, gate.deterministic() * mask)))
         support = np.zeros((len(supports), p), dtype=bool)
@@ -227,7 +233,7 @@ def check_grid(lams, name="lams"):
 def l0_path(
     X, y, *, lams=None, ks=None, n_lams=16, task="auto", sample_weight=None, refit=False,
     max_iter=300, learning_rate_init=0.1, init_prob=0.9, temperature=2.0 / 3.0,
-    alpha=1e-4, device="auto", dtype=None, random_state=None,
+    alpha=1e-4, groups=None, feature_costs=None, device="auto", dtype=None, random_state=None,
 ):
     """Fit the gated linear model along a path of ``lam`` (or ``k``) values.
 
@@ -264,9 +270,10 @@ def l0_path(
         the estimators predict with) instead of the path's own gated head.
         Costs one refit per distinct support (points that share a support
         share the refit; each refit starts from the previous one).
-    max_iter, learning_rate_init, init_prob, temperature, alpha, device, \
-dtype, random_state
-        As in :class:`L0Regressor`.
+    max_iter, learning_rate_init, init_prob, temperature, alpha, groups, \
+feature_costs, device, dtype, random_state
+        As in :class:`L0Regressor`. With ``groups``, ``ks`` count groups and
+        each point's support covers whole groups.
 
     Returns
     -------
@@ -298,8 +305,8 @@ dtype, random_state
     )
     params = dict(
         max_iter=max_iter, learning_rate_init=learning_rate_init, init_prob=init_prob,
-        temperature=temperature, alpha=alpha, device=device, dtype=dtype,
-        random_state=random_state,
+        temperature=temperature, alpha=alpha, groups=groups, feature_costs=feature_costs,
+        device=device, dtype=dtype, random_state=random_state,
     )
     est = path_estimator(task, y, params)
     stop = 0

@@ -56,7 +56,7 @@ def pick(names, block=PARAMS):
 
 SHARED = [
     "max_iter", "learning_rate_init", "init_prob", "temperature", "alpha",
-    "device", "dtype", "random_state", "verbose",
+    "groups", "feature_costs", "device", "dtype", "random_state", "verbose",
 ]
 
 CV_PARAMS = """\
@@ -120,7 +120,7 @@ def fill_cv(doc):
     """
     shared_attrs = pick(
         ["support_", "feature_importances_", "n_iter_", "loss_curve_",
-         "n_features_in_", "feature_names_in_"],
+         "group_labels_", "group_support_", "n_features_in_", "feature_names_in_"],
         ATTRIBUTES,
     )
     return (

@@ -87,6 +87,8 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         early_stopping=False,
         validation_fraction=0.1,
         keep_redundant=False,
+        groups=None,
+        feature_costs=None,
         device="auto",
         dtype=None,
         random_state=None,
@@ -107,6 +109,8 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.keep_redundant = keep_redundant
+        self.groups = groups
+        self.feature_costs = feature_costs
         self.device = device
         self.dtype = dtype
         self.random_state = random_state
@@ -163,6 +167,11 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         self.lam_ = est.lam_
         self.n_iter_ = est.n_iter_
         self.loss_curve_ = est.loss_curve_
+        for name in ("group_labels_", "group_support_"):
+            if hasattr(est, name):
+                setattr(self, name, getattr(est, name))
+            else:
+                vars(self).pop(name, None)
         return self
 
     @available_if(streamable)
@@ -215,6 +224,9 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
             self.estimator_ = est
             for name in ("support_", "feature_importances_", "lam_", "n_iter_", "loss_curve_"):
                 setattr(self, name, getattr(est, name))
+            for name in ("group_labels_", "group_support_"):
+                if hasattr(est, name):
+                    setattr(self, name, getattr(est, name))
             return self
 
     def _get_support_mask(self):

@@ -47,6 +47,7 @@ from ._checks import check_frame
 from ._compat import _check_sample_weight, validate_data
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
+from ._groups import GroupGate, resolve_groups
 from ._numerics import (
     column_scale,
     column_shift,
@@ -324,8 +325,13 @@ class _SGDState:
             self.mean, self.std, str(dtype).removeprefix("torch."))
         estimator._x_shift = self.shift
         gen = make_generator(estimator.random_state, device)
-        self.gate = FeatureGate(p, init_prob=estimator.init_prob,
-                                temperature=estimator.temperature).to(dtype=dtype)
+        layout = getattr(estimator, "_layout", None)
+        if layout is None:
+            self.gate = FeatureGate(p, init_prob=estimator.init_prob,
+                                    temperature=estimator.temperature).to(dtype=dtype)
+        else:  # one gate per group, priced by its cost
+            self.gate = GroupGate(layout, init_prob=estimator.init_prob,
+                                  temperature=estimator.temperature).to(dtype=dtype)
         self.head = estimator._make_head(p, q, gen).to(dtype=dtype)
         self.gen_state = gen.get_state()
         self.opt_state = None
@@ -398,6 +404,17 @@ def _validate_chunk(estimator, X, y, sample_weight, first):
     if not np.all(np.isfinite(sw)):
         raise ValueError("sample_weight must be finite; pass finite, non-negative weights.")
     check_weight_total(sw)
+    if first:
+        estimator._layout = resolve_groups(estimator.groups, estimator.feature_costs, X.shape[1])
+    layout = estimator._layout
+    if first and layout is not None and estimator.groups is not None and (
+        estimator.k is not None and estimator.k > layout.n_groups
+    ):
+        raise ValueError(
+            f"k={estimator.k} is larger than the number of groups "
+            f"(n_groups={layout.n_groups}); with groups, k counts groups: pass "
+            f"k <= {layout.n_groups} or k=None to let lam decide."
+        )
     if first and estimator.k is not None and estimator.k > X.shape[1]:
         raise ValueError(
             f"k={estimator.k} is larger than the number of features in X "
@@ -490,9 +507,12 @@ def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):
                                 mean, std, targets.datafit())
     gate, head = state.train(estimator, problem, device, stream.weight)
     with torch.no_grad():
+        layout = getattr(estimator, "_layout", None)
         if estimator.k is not None:
             order = torch.argsort(gate.log_alpha, descending=True)[: estimator.k]
             support = np.sort(order.cpu().numpy())
+            if layout is not None:  # log_alpha is per group
+                support = layout.columns(support)
         else:
             support = np.flatnonzero(gate.mask().cpu().numpy())
         mask = torch.zeros(X.shape[1], device=device, dtype=dtype)
@@ -504,5 +524,6 @@ def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):
     estimator.lam_ = float(state.lam_used)
     estimator.n_iter_ = state.n_iter
     estimator.loss_curve_ = list(state.loss_curve)
+    estimator._export_groups(layout)
     estimator._export(head, z, mean, std)
     state.park()

@@ -228,7 +228,12 @@ def build_parser():
     sel.add_argument("--drop", action="append", default=[], metavar="COLUMN",
                      help="leave COLUMN out of the features (repeatable)")
     sel.add_argument("--one-hot", action="store_true",
-                     help="expand non-numeric feature columns into 0/1 columns")
+                     help="expand non-numeric feature columns into 0/1 columns; the "
+                          "columns of one original column are kept or dropped together "
+                          "and --k counts original columns")
+    sel.add_argument("--no-groups", action="store_true",
+                     help="with --one-hot: select single 0/1 columns, not whole "
+                          "original columns")
     sel.add_argument("--dropna", action="store_true", help="drop rows with missing values")
     sel.add_argument("-o", "--output", metavar="OUT",
                      help="write the reduced data (.csv/.tsv/.parquet) or the kept "

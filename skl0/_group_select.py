@@ -1,0 +1,156 @@
+"""Exact k, the swap polish and the information criterion over groups of columns.
+
+The column versions live in ``_auto.py`` and ``_splice.py``; these take a
+:class:`skl0._groups.GroupLayout` and count, swap and price whole groups:
+
+- :func:`splice_groups`: the best-subset polish with groups as the units
+  swapped (a swap exchanges an open group for a closed one; the sacrifice
+  of a group is the sum of its columns' sacrifices), minimising the
+  refitted loss plus ``lam_cost`` times the total cost of the kept groups
+  (0 without costs; with costs, exact k passes the ``lam`` at which k groups
+  stayed open, so that of two near-equal sets the cheaper one wins).
+- :func:`select_groups_by_ebic`: ``lam="auto"``: for each number of groups
+  the best set found, scored by the extended BIC with the group's columns
+  counted as parameters and ``log C(G, s)`` over groups.
+
+Torch, numpy and the standard library only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from ._auto import _deviance, ebic_gamma, max_support_size, survival_ranking
+from ._refit import refit_linear_head
+from ._splice import _GramRefits, _RowRefits
+
+__all__ = ["group_ranking", "select_groups_by_ebic", "splice_groups"]
+
+# Closed groups (the largest forward sacrifices) tried in single swaps
+# against every open one, each round (as _splice._SWAP_IN).
+_SWAP_IN = 3
+
+
+def group_ranking(layout, points):
+    """Groups ordered by how long they stay open along a path (most persistent first)."""
+    return layout.group_order(survival_ranking(points))
+
+
+def splice_groups(problem, layout, groups, alpha=0.0, lam_cost=0.0, max_rounds=50, rtol=1e-7):
+    """Polish the open ``groups`` by swaps of whole groups.
+
+    Returns
+    -------
+    groups : ndarray of int (sorted group numbers)
+    head : LinearHead (refitted on their columns)
+    loss : float (refitted loss, without the cost term)
+    """
+    gram = problem.kind == "gram"
+    refits = (_GramRefits if gram else _RowRefits)(problem, alpha)
+    n_groups = layout.n_groups
+    groups = np.sort(np.asarray(groups, dtype=np.int64))
+    k = groups.size
+
+    def fit(gs):
+        cols = layout.columns(gs)
+        state, loss = refits.fit(cols)
+        return cols, state, loss, loss + lam_cost * layout.cost(gs)
+
+    cols, state, loss, value = fit(groups)
+    if k == 0 or k == n_groups:
+        return groups, refits.head(problem, cols, state), loss
+    C = min(k, n_groups - k)
+    for _ in range(max_rounds):
+        xi, zeta = refits.sacrifices(state, cols)
+        back = np.bincount(layout.index[cols], weights=xi, minlength=n_groups)
+        fwd = np.bincount(layout.index, weights=zeta, minlength=n_groups)
+        # Cost-aware order: a group's usefulness net of its price.
+        back = back - lam_cost * layout.costs
+        fwd = fwd - lam_cost * layout.costs
+        fwd[groups] = -np.inf
+        weakest = groups[np.argsort(back[groups], kind="stable")]
+        strongest = np.argsort(-fwd, kind="stable")[: n_groups - k]
+        cands = [np.concatenate([weakest[c:], strongest[:c]]) for c in range(1, C + 1)]
+        for i in strongest[: min(_SWAP_IN if gram else 1, n_groups - k)]:
+            cands += [np.where(groups == j, i, groups) for j in weakest[1:]]
+        best = None
+        for cand in cands:
+            cand = np.sort(cand)
+            out = fit(cand)
+            if out[3] < value - rtol * abs(value) - 1e-12 and (best is None or out[3] < best[1][3]):
+                best = (cand, out)
+        if best is None:
+            break
+        groups, (cols, state, loss, value) = best
+    return groups, refits.head(problem, cols, state), loss
+
+
+def _log_binom(n, k):
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def select_groups_by_ebic(problem, layout, points, alpha):
+    """``lam="auto"`` over groups: the lowest extended BIC among the best set of each size.
+
+    ``EBIC = deviance + df log(n) + 2 gamma log C(G, s)`` with ``s`` the
+    number of kept groups, ``df`` their number of columns times the number
+    of outputs, and ``gamma`` from ``n`` and the number of groups ``G``.
+
+    Returns
+    -------
+    best : PathPoint
+        The path point reported (``lam_``, importances), with ``support``
+        replaced by the chosen groups' columns.
+    head : LinearHead
+        The refitted head of that support.
+    """
+    n, q = problem.n_samples, problem.datafit.n_outputs
+    n_groups = layout.n_groups
+    gamma = ebic_gamma(n, n_groups)
+    s_max = min(max_support_size(n, n_groups), n_groups - 1)
+    cache = {}
+
+    def score(groups, head=None, loss=None):
+        key = np.sort(groups).tobytes()
+        if key not in cache:
+            cols = layout.columns(groups)
+            if cols.size * q >= n - 1:
+                cache[key] = (math.inf, None, cols)
+                return math.inf
+            if head is None:
+                head, loss = refit_linear_head(problem, cols, alpha=alpha)
+            value = (_deviance(problem, head, loss) + cols.size * q * math.log(n)
+                     + 2 * gamma * _log_binom(n_groups, groups.size))
+            cache[key] = (value, head, cols)
+        return cache[key][0]
+
+    sizes = [layout.count(pt.support) for pt in points]
+    ranking = group_ranking(layout, points)
+    top = min(s_max, max(sizes))
+    best = None
+    misses, lowest = 0, math.inf
+    for size in range(1, top + 1):
+        at = [i for i, s in enumerate(sizes) if s == size]
+        if at:
+            report, start = at[0], layout.groups_of(points[at[0]].support)
+        else:
+            report = min(range(len(points)), key=lambda j: (sizes[j] < size, abs(sizes[j] - size)))
+            start = np.sort(ranking[:size])
+        groups, head, loss = splice_groups(problem, layout, start, alpha=alpha)
+        value = score(groups, head, loss)
+        if best is None or value < best[0]:
+            best = (value, report, groups)
+        misses = 0 if value < lowest else misses + 1
+        lowest = min(lowest, value)
+        if misses >= 3:
+            break
+    if best is None or not math.isfinite(best[0]):
+        i = int(np.argmin(sizes))
+        head, _ = refit_linear_head(problem, points[i].support, alpha=alpha)
+        return points[i], head
+    value, i, groups = best
+    entry = cache[np.sort(groups).tobytes()]
+    return replace(points[i], support=entry[2]), entry[1]

@@ -1,0 +1,231 @@
+"""Groups of columns and feature costs: one gate per group, priced per group.
+
+A :class:`GroupLayout` maps the ``p`` columns of X to ``G`` groups
+(``index[j]`` is the group of column ``j``; groups are numbered in the
+order of their first column) and gives each group a price multiplier
+``costs[g]``. A :class:`GroupGate` holds one Hard Concrete gate per group
+and reads, to every caller that works in columns (the problems, the gate
+path, the exported attributes), as the column gates ``z_cols =
+z_groups[index]``; its expected L0 is ``sum_g costs[g] P(open_g)``. The
+gate engine (``_engine.py``) works in the group coordinates directly.
+
+Torch and numpy only; no scikit-learn.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .nn import FeatureGate
+
+__all__ = ["GroupGate", "GroupLayout", "resolve_groups"]
+
+
+@dataclass(frozen=True)
+class GroupLayout:
+    """Which group each column belongs to, and what each group costs.
+
+    Attributes
+    ----------
+    index : ndarray of shape (n_features,), dtype=int64
+        Group number of each column (0..G-1, by first appearance).
+    labels : ndarray of shape (n_groups,)
+        The user's label of each group.
+    costs : ndarray of shape (n_groups,)
+        Price multiplier of each group's gate, mean 1 over the groups
+        (all ones without ``feature_costs``).
+    raw_costs : ndarray of shape (n_groups,) or None
+        The costs as given (per group), before scaling; None without costs.
+    """
+
+    index: np.ndarray
+    labels: np.ndarray
+    costs: np.ndarray
+    raw_costs: np.ndarray | None = None
+
+    @property
+    def n_groups(self):
+        return self.labels.size
+
+    @property
+    def sizes(self):
+        """Number of columns of each group."""
+        return np.bincount(self.index, minlength=self.n_groups)
+
+    @property
+    def is_identity(self):
+        """One column per group, in column order (costs only)."""
+        return self.n_groups == self.index.size
+
+    def columns(self, groups):
+        """Sorted column indices of ``groups`` (group numbers)."""
+        keep = np.zeros(self.n_groups, dtype=bool)
+        keep[np.asarray(groups, dtype=np.int64)] = True
+        return np.flatnonzero(keep[self.index])
+
+    def groups_of(self, support):
+        """Sorted group numbers that have a column in ``support``."""
+        return np.unique(self.index[np.asarray(support, dtype=np.int64)])
+
+    def count(self, support):
+        """Number of groups that have a column in ``support``."""
+        return self.groups_of(support).size
+
+    def group_order(self, column_order):
+        """Groups in the order their first column appears in ``column_order``."""
+        g = self.index[np.asarray(column_order, dtype=np.int64)]
+        _, first = np.unique(g, return_index=True)
+        return g[np.sort(first)]
+
+    def cost(self, groups):
+        """Total scaled cost of ``groups``."""
+        return float(self.costs[np.asarray(groups, dtype=np.int64)].sum())
+
+
+def _is_missing(label):
+    if label is None:
+        return True
+    try:
+        return isinstance(label, (float, np.floating)) and math.isnan(label)
+    except TypeError:
+        return False
+
+
+def resolve_groups(groups, feature_costs, n_features):
+    """Validate ``groups`` and ``feature_costs`` against X's width.
+
+    Returns a :class:`GroupLayout`, or None when both are None (the
+    column-level fit, unchanged).
+
+    ``feature_costs`` is one non-negative number per column (a group costs
+    the sum of its columns), one per group (in the order of the groups'
+    first columns; the same thing without ``groups``), or a dict from group
+    label (column index without ``groups``) to cost. The costs are scaled
+    to mean 1 over the groups, so that ``lam`` keeps its meaning.
+    """
+    p = int(n_features)
+    if groups is None and feature_costs is None:
+        return None
+    if groups is None:
+        index, labels = np.arange(p, dtype=np.int64), np.arange(p)
+    else:
+        arr = np.asarray(groups)
+        if arr.ndim != 1 or arr.shape[0] != p:
+            raise ValueError(
+                f"groups has shape {arr.shape}, but X has {p} columns; pass one group "
+                f"label per column of X (an array-like of length {p}), e.g. "
+                "groups_from_column_transformer(fitted_column_transformer)."
+            )
+        missing = [j for j, g in enumerate(arr.tolist()) if _is_missing(g)]
+        if missing:
+            raise ValueError(
+                f"groups holds missing labels (None or NaN) at columns {missing[:5]}; "
+                "give every column a group label (a column of its own gets a label "
+                "of its own, e.g. its index)."
+            )
+        try:
+            uniq, first, inv = np.unique(arr, return_index=True, return_inverse=True)
+        except TypeError as exc:
+            raise ValueError(
+                f"groups labels must be mutually comparable (all str or all int): {exc}. "
+                "Convert them with e.g. [str(g) for g in groups]."
+            ) from exc
+        order = np.argsort(first, kind="stable")  # groups numbered by first column
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        index = rank[inv.reshape(-1)].astype(np.int64)
+        labels = uniq[order]
+    n_groups = labels.size
+    if feature_costs is None:
+        return GroupLayout(index, labels, np.ones(n_groups))
+    raw = _resolve_costs(feature_costs, index, labels, p)
+    if raw.sum() <= 0:
+        raise ValueError(
+            "feature_costs are all zero; give at least one feature a positive cost (the "
+            "costs are relative prices: only their ratios matter)."
+        )
+    return GroupLayout(index, labels, raw / raw.mean(), raw)
+
+
+def _resolve_costs(feature_costs, index, labels, p):
+    n_groups = labels.size
+    if isinstance(feature_costs, dict):
+        keys = {k: v for k, v in feature_costs.items()}
+        absent = [g for g in labels.tolist() if g not in keys]
+        if absent:
+            raise ValueError(
+                f"feature_costs has no cost for the groups {absent[:5]}; give a cost "
+                "for every group label (or pass an array with one cost per column)."
+            )
+        values = np.array([keys[g] for g in labels.tolist()], dtype=object)
+        per_group = True
+    else:
+        values = np.asarray(feature_costs, dtype=object)
+        if values.ndim != 1 or values.shape[0] not in (p, n_groups):
+            sizes = f"{p} (one per column) or {n_groups} (one per group)"
+            raise ValueError(
+                f"feature_costs has shape {values.shape}; pass {sizes} non-negative numbers."
+            )
+        per_group = values.shape[0] == n_groups
+    try:
+        values = values.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"feature_costs must be numbers: {exc}. Pass non-negative floats."
+        ) from exc
+    bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
+    if bad.size:
+        raise ValueError(
+            f"feature_costs must be finite and non-negative; got {values[bad[0]]!r} at "
+            f"position {int(bad[0])}. Pass 0 for a free feature and a positive price "
+            "for the others."
+        )
+    if per_group:
+        return values
+    return np.bincount(index, weights=values, minlength=n_groups)
+
+
+class GroupGate(FeatureGate):
+    """One Hard Concrete gate per group, read as column gates.
+
+    ``log_alpha`` has one entry per group; :meth:`sample`,
+    :meth:`deterministic`, :meth:`mask` and :meth:`prob_open` return one
+    value per column (the group's), and :meth:`expected_l0` is
+    ``sum_g costs[g] P(open_g)``.
+
+    Parameters
+    ----------
+    layout : GroupLayout
+    init_prob, temperature : float
+        As for :class:`skl0.nn.FeatureGate`.
+    """
+
+    def __init__(self, layout, init_prob=0.9, temperature=2.0 / 3.0):
+        super().__init__(layout.n_groups, init_prob=init_prob, temperature=temperature)
+        self.layout = layout
+        self.register_buffer("index", torch.as_tensor(layout.index, dtype=torch.long))
+        self.register_buffer("costs", torch.as_tensor(layout.costs, dtype=torch.float32))
+
+    def group_prob_open(self):
+        """``P(gate != 0)`` per group; differentiable."""
+        return super().prob_open()
+
+    def group_mask(self):
+        """Boolean mask of the open groups."""
+        return (super().deterministic() > 0).detach()
+
+    def prob_open(self):
+        return super().prob_open()[self.index]
+
+    def expected_l0(self):
+        return (self.costs.to(self.log_alpha.dtype) * super().prob_open()).sum()
+
+    def deterministic(self):
+        return super().deterministic()[self.index]
+
+    def sample(self, sample_shape=(), generator=None):
+        return super().sample(sample_shape, generator)[..., self.index]

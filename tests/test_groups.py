@@ -1,0 +1,293 @@
+"""Groups of columns and feature costs (issue 20)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from skl0 import (
+    L0Classifier,
+    L0FeatureSelector,
+    L0Regressor,
+    L0RegressorCV,
+    groups_from_column_transformer,
+    l0_path,
+)
+
+CATS = list("abcdefgh")
+
+
+def categorical_table(seed, n=300):
+    """8 categorical columns of 5 levels and 10 numeric ones; c0, c3, x0, x4 are used."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {f"c{i}": rng.choice(list("vwxyz"), size=n) for i in range(8)}
+        | {f"x{i}": rng.normal(size=n) for i in range(10)}
+    )
+    levels = {lv: i for i, lv in enumerate("vwxyz")}
+    e0, e3 = rng.normal(size=5), rng.normal(size=5)
+    e0, e3 = e0 - e0.mean(), e3 - e3.mean()
+    y = (e0[frame.c0.map(levels).to_numpy()] * 1.5 + e3[frame.c3.map(levels).to_numpy()] * 1.5
+         + frame.x0 - 0.8 * frame.x4 + 0.5 * rng.normal(size=n))
+    return frame, y.to_numpy()
+
+
+def encoder():
+    cats = [f"c{i}" for i in range(8)]
+    return ColumnTransformer(
+        [("cat", OneHotEncoder(categories=[list("vwxyz")] * 8, sparse_output=False), cats)],
+        remainder="passthrough",
+    )
+
+
+TRUE = {"c0", "c3", "x0", "x4"}
+
+
+@pytest.fixture(scope="module")
+def encoded():
+    frame, y = categorical_table(0)
+    ct = encoder().fit(frame)
+    return ct.transform(frame), y, groups_from_column_transformer(ct)
+
+
+def test_helper_labels_one_group_per_original_column(encoded):
+    X, _, groups = encoded
+    assert X.shape[1] == len(groups) == 50
+    assert groups[:5].tolist() == ["c0"] * 5 and groups[-1] == "x9"
+    assert len(set(groups)) == 18
+
+
+@pytest.mark.parametrize("cls", [L0Regressor, L0FeatureSelector])
+def test_exact_k_counts_groups_and_masks_whole_groups(encoded, cls):
+    X, y, groups = encoded
+    est = cls(k=4, groups=groups).fit(X, y)
+    mask = est.get_support()
+    kept = set(est.group_labels_[est.group_support_])
+    assert kept == TRUE
+    # whole groups: a column is kept exactly when its group is
+    assert np.array_equal(mask, np.isin(groups, sorted(kept)))
+    # importances per column, equal within a group
+    imp = est.feature_importances_
+    assert imp.shape == (50,)
+    for g in set(groups):
+        assert np.ptp(imp[groups == g]) == 0
+
+
+def test_auto_with_groups_keeps_the_true_groups(encoded):
+    X, y, groups = encoded
+    est = L0Regressor(groups=groups).fit(X, y)
+    assert set(est.group_labels_[est.group_support_]) == TRUE
+
+
+def test_classifier_groups():
+    frame, y = categorical_table(1, n=400)
+    ct = encoder().fit(frame)
+    X, groups = ct.transform(frame), groups_from_column_transformer(ct)
+    clf = L0Classifier(k=4, groups=groups).fit(X, y > np.median(y))
+    assert set(clf.group_labels_[clf.group_support_]) == TRUE
+
+
+def test_pipeline_with_grid_search_keeps_k_original_columns():
+    frame, y = categorical_table(2)
+    ct = encoder()
+    groups = groups_from_column_transformer(ct.fit(frame))
+    pipe = Pipeline([("enc", ct), ("sel", L0FeatureSelector(groups=groups)),
+                     ("reg", LinearRegression())])
+    search = GridSearchCV(pipe, {"sel__k": [2, 4]}, cv=3).fit(frame, y)
+    assert search.best_params_ == {"sel__k": 4}
+    sel = search.best_estimator_.named_steps["sel"]
+    assert sel.group_support_.sum() == 4
+    assert set(sel.group_labels_[sel.group_support_]) == TRUE
+
+
+def test_groups_without_costs_match_columns_when_singletons():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 12))
+    y = X[:, 1] - 2 * X[:, 5] + X[:, 7] + 0.5 * rng.normal(size=200)
+    plain = L0Regressor(k=3).fit(X, y)
+    grouped = L0Regressor(k=3, groups=np.arange(12)).fit(X, y)
+    assert np.array_equal(plain.support_, grouped.support_)
+    np.testing.assert_allclose(plain.coef_, grouped.coef_, rtol=1e-6, atol=1e-10)
+
+
+def near_copies(seed, n=300):
+    """A true column (0), a near-copy of it (1, corr ~0.98) and 6 noise columns."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 8))
+    X[:, 1] = X[:, 0] + 0.2 * rng.normal(size=n)
+    y = X[:, 0] + 0.7 * X[:, 2] + rng.normal(size=n)
+    return X, y
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_costs_steer_exact_k_toward_the_cheap_copy(seed):
+    X, y = near_copies(seed)
+    costs = np.ones(8)
+    costs[1] = 10.0  # the copy is expensive: the true column is kept
+    kept = L0Regressor(k=2, feature_costs=costs).fit(X, y).get_support(indices=True)
+    assert kept.tolist() == [0, 2]
+    costs = np.ones(8)
+    costs[0] = 1000.0  # the true column is expensive: the near-copy is kept instead
+    kept = L0Regressor(k=2, feature_costs=costs).fit(X, y).get_support(indices=True)
+    assert kept.tolist() == [1, 2]
+
+
+def test_costs_raise_the_price_of_a_feature_under_a_fixed_lam():
+    X, y = near_copies(0)
+    free = L0Regressor(lam=0.05).fit(X, y)
+    assert free.support_[2]
+    costs = np.ones(8)
+    costs[2] = 20.0
+    priced = L0Regressor(lam=0.05, feature_costs=costs).fit(X, y)
+    assert not priced.support_[2]
+
+
+def test_costs_per_group_and_as_dict_agree(encoded):
+    X, y, groups = encoded
+    labels = list(dict.fromkeys(groups))
+    per_group = np.ones(18)
+    per_group[labels.index("x0")] = 50.0
+    by_dict = {g: (50.0 if g == "x0" else 1.0) for g in labels}
+    a = L0Regressor(k=3, groups=groups, feature_costs=per_group).fit(X, y)
+    b = L0Regressor(k=3, groups=groups, feature_costs=by_dict).fit(X, y)
+    assert np.array_equal(a.support_, b.support_)
+
+
+def test_l0_path_over_ks_counts_groups(encoded):
+    X, y, groups = encoded
+    path = l0_path(X, y, ks=[4, 2], groups=groups)
+    sizes = [len(set(groups[row])) for row in path.support]
+    assert sizes == [4, 2]
+
+
+def test_cv_with_groups_keeps_whole_groups(encoded):
+    X, y, groups = encoded
+    est = L0RegressorCV(n_lams=8, cv=3, groups=groups).fit(X, y)
+    kept = set(est.group_labels_[est.group_support_])
+    assert np.array_equal(est.support_, np.isin(groups, sorted(kept)))
+    assert TRUE <= kept
+
+
+def test_inputs_are_not_mutated(encoded):
+    X, y, groups = encoded
+    g, c = np.array(groups), np.linspace(0.5, 2.0, 50)
+    X0, g0, c0 = X.copy(), g.copy(), c.copy()
+    L0Regressor(k=2, groups=g, feature_costs=c).fit(X, y)
+    assert np.array_equal(X, X0) and np.array_equal(g, g0) and np.array_equal(c, c0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"groups": [0, 1, 2]}, r"groups has shape \(3,\), but X has 6 columns"),
+        ({"groups": [0, 1, np.nan, 2, 2, 3]}, r"missing labels .* columns \[2\]"),
+        ({"groups": ["a", None, "b", "b", "c", "c"]}, r"missing labels .* columns \[1\]"),
+        ({"feature_costs": [1, 1, -1, 1, 1, 1]}, r"feature_costs must be finite and non-neg.*-1"),
+        ({"feature_costs": [1, 1, np.nan, 1, 1, 1]}, r"feature_costs must be finite.*nan"),
+        ({"feature_costs": [1, 2]}, r"feature_costs has shape \(2,\)"),
+        ({"feature_costs": [0] * 6}, r"feature_costs are all zero"),
+        ({"groups": [0, 0, 1, 1, 2, 2], "k": 4}, r"k=4 is larger than the number of groups"),
+        ({"groups": [0, 0, 1, 1, 2, 2], "feature_costs": {0: 1, 1: 2}},
+         r"no cost for the groups \[2\]"),
+    ],
+)
+def test_bad_groups_and_costs_are_rejected(kwargs, match):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 6)), rng.normal(size=30)
+    with pytest.raises(ValueError, match=match):
+        L0Regressor(**kwargs).fit(X, y)
+
+
+def test_helper_rejects_other_objects():
+    with pytest.raises(TypeError, match="expects a fitted ColumnTransformer"):
+        groups_from_column_transformer(OneHotEncoder())
+
+
+def test_cli_one_hot_counts_original_columns(tmp_path, capsys):
+    from skl0.cli import main
+
+    frame, y = categorical_table(4)
+    frame["y"] = y
+    path = tmp_path / "table.csv"
+    frame.to_csv(path, index=False)
+    out_path = tmp_path / "kept.txt"
+    status = main(["select", str(path), "-t", "y", "--k", "4", "--one-hot", "--test-size", "0",
+                   "-o", str(out_path)])
+    out = capsys.readouterr().out
+    assert status == 0
+    line = next(li for li in out.splitlines() if "original columns:" in li)
+    assert "kept 4 of 18" in line and set(line.split(": ")[1].split(", ")) == TRUE
+    kept = out_path.read_text().split()
+    assert sorted({name.split("_")[0] for name in kept}) == sorted(TRUE)
+    assert len(kept) == 12  # 5 + 5 dummies and 2 numeric columns
+    status = main(["select", str(path), "-t", "y", "--k", "4", "--one-hot", "--no-groups",
+                   "--test-size", "0"])
+    assert status == 0 and "original columns" not in capsys.readouterr().out
+
+
+def test_sparse_x_and_frequency_weights_with_groups(encoded):
+    import scipy.sparse as sp
+
+    X, y, groups = encoded
+    dense = L0Regressor(k=4, groups=groups).fit(X, y)
+    sparse = L0Regressor(k=4, groups=groups).fit(sp.csr_matrix(X), y)
+    assert np.array_equal(dense.support_, sparse.support_)
+    # a weight of 2 is a repeated row
+    rng = np.random.default_rng(5)
+    w = rng.integers(1, 3, size=len(y))
+    rep = np.repeat(np.arange(len(y)), w)
+    a = L0Regressor(groups=groups).fit(X, y, sample_weight=w.astype(float))
+    b = L0Regressor(groups=groups).fit(X[rep], y[rep])
+    assert np.array_equal(a.group_support_, b.group_support_)
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-6, atol=1e-8)
+
+
+def test_mlp_head_selects_whole_groups(encoded):
+    X, y, groups = encoded
+    est = L0Regressor(k=4, groups=groups, hidden_layer_sizes=(16,), max_iter=150,
+                      random_state=0).fit(X, y)
+    kept = est.group_labels_[est.group_support_]
+    assert kept.size == 4
+    assert np.array_equal(est.support_, np.isin(groups, kept))
+    assert len(TRUE & set(kept)) >= 3
+
+
+def test_partial_fit_with_groups(encoded):
+    X, y, groups = encoded
+    whole = L0Regressor(k=4, groups=groups).fit(X, y)
+    est = L0Regressor(k=4, groups=groups)
+    for chunk in np.array_split(np.arange(len(y)), 3):
+        est.partial_fit(X[chunk], y[chunk])
+    assert np.array_equal(est.support_, whole.support_)  # exact mode: same as fit
+    clf = L0Classifier(k=3, groups=groups, random_state=0)
+    for chunk in np.array_split(np.arange(len(y)), 3):
+        clf.partial_fit(X[chunk], y[chunk] > 0, classes=[False, True])
+    kept = clf.group_labels_[clf.group_support_]
+    assert kept.size == 3 and np.array_equal(clf.support_, np.isin(groups, kept))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_exact_k_groups_find_the_best_subset_of_groups(seed):
+    """Exact k over correlated groups hits the exhaustive optimum of the refitted RSS."""
+    from itertools import combinations
+
+    rng = np.random.default_rng(seed)
+    n, sizes = 150, [1, 2, 3, 1, 2, 3, 2]
+    groups = np.repeat(np.arange(len(sizes)), sizes)
+    latent = rng.normal(size=(n, 3))
+    X = rng.normal(size=(n, groups.size)) + latent[:, rng.integers(0, 3, groups.size)]
+    beta = np.zeros(groups.size)
+    beta[groups == 1], beta[groups == 4], beta[groups == 5] = 0.8, -0.6, 0.5
+    y = X @ beta + rng.normal(size=n)
+
+    def rss(gs):
+        cols = np.isin(groups, gs)
+        return -LinearRegression().fit(X[:, cols], y).score(X[:, cols], y)
+
+    best = min(combinations(range(len(sizes)), 3), key=rss)
+    est = L0Regressor(k=3, groups=groups).fit(X, y)
+    assert tuple(np.flatnonzero(est.group_support_)) == best
