@@ -12,8 +12,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseL0
-from ._dask import fit_classifier, is_dask_collection, map_rows
 from ._compat import _fit_context
+from ._dask import fit_classifier, is_dask_collection, map_rows
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._docstrings import fill
 from ._numerics import check_finite_layers

@@ -140,12 +140,13 @@ class RowBlocks:
                 a = a.to_dask_array(lengths=True)
             elif not is_dask_collection(a):
                 a = np.asarray(a)
-                a = da.from_array(a, chunks=(rows,) + a.shape[1:])
             if a.shape[0] != X.shape[0]:
                 raise ValueError(
                     f"{name} has {a.shape[0]} rows but X has {X.shape[0]}; pass one "
                     f"{name} value per row of X."
                 )
+            if not is_dask_collection(a):
+                a = da.from_array(a, chunks=(rows,) + a.shape[1:])
             return a.rechunk((rows,) + tuple(-1 for _ in a.shape[1:]))
 
         y = rows_like(y, "y")
@@ -215,13 +216,13 @@ def _union(limit, *parts):
 
 
 def _empty_stats(p, q):
-    return dict(
-        W=0.0, mx=np.zeros(p), my=np.zeros(q), xx=np.zeros((p, p)), xy=np.zeros((p, q)),
-        yy=np.zeros(q), n=0, total_w=0.0, n_pos=0, w_pos=0.0, negative=False,
-        loss=0.0, r0=0.0, y_absmax=np.zeros(q),
-        x_min=np.full(p, np.inf), x_max=np.full(p, -np.inf),
-        y_min=np.full(q, np.inf), y_max=np.full(q, -np.inf),
-    )
+    return {
+        "W": 0.0, "mx": np.zeros(p), "my": np.zeros(q), "xx": np.zeros((p, p)),
+        "xy": np.zeros((p, q)), "yy": np.zeros(q), "n": 0, "total_w": 0.0, "n_pos": 0,
+        "w_pos": 0.0, "negative": False, "loss": 0.0, "r0": 0.0, "y_absmax": np.zeros(q),
+        "x_min": np.full(p, np.inf), "x_max": np.full(p, -np.inf),
+        "y_min": np.full(q, np.inf), "y_max": np.full(q, -np.inf),
+    }
 
 
 def _merge(a, b):
@@ -311,8 +312,8 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0):
         Xc = np.subtract(Xb, mx, dtype=np.float64)
         Yc = Yb - my
         Xw = Xc * wb[:, None]
-        part = dict(out, W=W, mx=mx, my=my, xx=Xc.T @ Xw, xy=Xw.T @ Yc,
-                    yy=(wb[:, None] * Yc * Yc).sum(0))
+        part = {**out, "W": W, "mx": mx, "my": my, "xx": Xc.T @ Xw, "xy": Xw.T @ Yc,
+                "yy": (wb[:, None] * Yc * Yc).sum(0)}
         merged = _merge(out, part)
         # counts and ranges were set once for the block: keep them
         for k in ("W", "mx", "my", "xx", "xy", "yy"):

@@ -9,8 +9,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._base import BaseL0
-from ._dask import fit_regressor, is_dask_collection, map_rows
 from ._compat import _fit_context
+from ._dask import fit_regressor, is_dask_collection, map_rows
 from ._datafits import SquaredLoss
 from ._docstrings import fill
 from ._numerics import check_finite_layers, power_of_two_scale
