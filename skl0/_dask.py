@@ -220,7 +220,6 @@ def _empty_stats(p, q):
         "W": 0.0, "mx": np.zeros(p), "my": np.zeros(q), "xx": np.zeros((p, p)),
         "xy": np.zeros((p, q)), "yy": np.zeros(q), "n": 0, "total_w": 0.0, "n_pos": 0,
         "w_pos": 0.0, "negative": False, "loss": 0.0, "r0": 0.0, "y_absmax": np.zeros(q),
-        "x_min": np.full(p, np.inf), "x_max": np.full(p, -np.inf),
         "y_min": np.full(q, np.inf), "y_max": np.full(q, -np.inf),
     }
 
@@ -230,10 +229,8 @@ def _merge(a, b):
     out = {k: a[k] + b[k] for k in ("n", "total_w", "n_pos", "w_pos", "loss", "r0")}
     out["negative"] = a["negative"] or b["negative"]
     out["y_absmax"] = np.maximum(a["y_absmax"], b["y_absmax"])
-    for k in ("x_min", "y_min"):
-        out[k] = np.minimum(a[k], b[k])
-    for k in ("x_max", "y_max"):
-        out[k] = np.maximum(a[k], b[k])
+    out["y_min"] = np.minimum(a["y_min"], b["y_min"])
+    out["y_max"] = np.maximum(a["y_max"], b["y_max"])
     W = a["W"] + b["W"]
     if a["W"] == 0 or b["W"] == 0:
         src = b if a["W"] == 0 else a
@@ -266,6 +263,13 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0):
     ``v = w p (1 - p)`` and working response ``z = f + (y - p) / (p (1 - p))``
     at ``f = X coef + intercept``, plus the block's log loss and
     ``sum w (y - p)^2 / (p (1 - p))``.
+
+    Each sub-block goes once into a float64 buffer ``[x - x0, y - y0, 1]``
+    (shifted by its first row, exact for float32 X) whose one product
+    ``B' diag(w) B`` holds the weight, the sums and the shifted second
+    moments; they are centred there and merged (Chan's update). Column
+    ranges are not taken here (two more passes over X): a near-constant
+    column is checked exactly afterwards by :func:`_column_ranges`.
     """
     X = np.asarray(X)
     if X.dtype not in (np.float32, np.float64):
@@ -277,6 +281,7 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0):
     Y = np.asarray(y, dtype=np.float64).reshape(n, -1)
     if Y.shape[0] != n:
         raise ValueError(f"A block of y has {Y.shape[0]} rows where X's has {n}; align them.")
+    weighted = w is not None or coef is not None
     w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
     q = Y.shape[1]
     out = _empty_stats(p, q)
@@ -284,18 +289,23 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0):
     if n == 0:
         return out
     out["negative"] = bool((w < 0).any())
-    out["x_min"], out["x_max"] = X.min(0).astype(np.float64), X.max(0).astype(np.float64)
     out["y_absmax"] = np.abs(Y).max(0)
     pos = w > 0
     out["n_pos"], out["w_pos"] = int(pos.sum()), float(w[pos].sum())
     if pos.any():
         out["y_min"], out["y_max"] = Y[pos].min(0), Y[pos].max(0)
     out["total_w"] = float(w.sum())
-    rows = max(1, _SUB_ELEMENTS // max(p, 1))
+    rows = max(1, _SUB_ELEMENTS // (p + q + 1))
+    buf = np.empty((min(rows, n), p + q + 1))
     for a in range(0, n, rows):
         Xb, Yb, wb = X[a : a + rows], Y[a : a + rows], w[a : a + rows]
+        m = Xb.shape[0]
+        B = buf[:m]
+        x0 = Xb[0].astype(np.float64)
+        np.subtract(Xb, x0, out=B[:, :p], dtype=np.float64)
+        B[:, p + q] = 1.0
         if coef is not None:
-            f = Xb @ coef + intercept
+            f = B[:, :p] @ coef + (x0 @ coef + intercept)
             prob = expit(f)
             var = prob * (1.0 - prob)
             resid = Yb[:, 0] - prob
@@ -304,21 +314,54 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0):
             out["r0"] += float(wb @ (resid * resid / safe))
             Yb = (f + resid / safe)[:, None]
             wb = wb * var
-        W = float(wb.sum())
+        y0 = Yb[0].copy()
+        np.subtract(Yb, y0, out=B[:, p : p + q])
+        G = B.T @ (B * wb[:, None]) if weighted else B.T @ B
+        W = G[-1, -1]
         if W <= 0:
             continue
-        mx = (wb @ Xb) / W
-        my = (wb @ Yb) / W
-        Xc = np.subtract(Xb, mx, dtype=np.float64)
-        Yc = Yb - my
-        Xw = Xc * wb[:, None]
-        part = {**out, "W": W, "mx": mx, "my": my, "xx": Xc.T @ Xw, "xy": Xw.T @ Yc,
-                "yy": (wb[:, None] * Yc * Yc).sum(0)}
+        s = G[:-1, -1] / W  # shifted means
+        C = G[:-1, :-1] - W * np.outer(s, s)
+        part = {**out, "W": float(W), "mx": x0 + s[:p], "my": y0 + s[p:],
+                "xx": C[:p, :p], "xy": C[:p, p:], "yy": np.diag(C)[p:].copy()}
         merged = _merge(out, part)
-        # counts and ranges were set once for the block: keep them
-        for k in ("W", "mx", "my", "xx", "xy", "yy"):
+        for k in ("W", "mx", "my", "xx", "xy", "yy"):  # counts were set once per block
             out[k] = merged[k]
     return out
+
+
+def _column_min_max(X, cols):
+    X = np.asarray(X)[:, cols]
+    return (X.min(0).astype(np.float64), X.max(0).astype(np.float64)) if len(X) else (
+        np.full(len(cols), np.inf), np.full(len(cols), -np.inf))
+
+
+def _min_max_merge(*parts):
+    return (np.min([a for a, _ in parts], axis=0), np.max([b for _, b in parts], axis=0))
+
+
+def _column_ranges(data, s):
+    """(min, max) per column for the constant-column rule of ``weighted_moments``.
+
+    Only columns whose spread is at most ~1e-4 of their magnitude can be
+    constant; their exact ranges take one more (cheap) pass over those
+    columns alone, and only when there is any. Other columns get a
+    range that is not a point.
+    """
+    import dask
+
+    mean = s["mx"]
+    sd = np.sqrt(np.maximum(np.diag(s["xx"]) / s["W"], 0.0))
+    suspect = np.flatnonzero(sd <= 1e-4 * np.maximum(np.abs(mean), 1.0))
+    lo, hi = mean - 1.0, mean + 1.0
+    if suspect.size:
+        parts = [dask.delayed(_column_min_max)(xb, suspect) for xb in data.x_parts]
+        while len(parts) > 1:
+            parts = [dask.delayed(_min_max_merge)(*parts[i : i + 16])
+                     for i in range(0, len(parts), 16)]
+        (mn, mx), = dask.compute(parts[0])
+        lo[suspect], hi[suspect] = mn, mx
+    return lo, hi
 
 
 def _check_stats(est, s, p):
@@ -414,7 +457,7 @@ def fit_regressor(est, X, y, sample_weight=None):
     scale = power_of_two_scale(s["y_absmax"])  # exact: powers of two
     moments = _Moments.from_centred(
         s["W"], s["mx"], s["xx"], s["my"] / scale, s["xy"] / scale, s["yy"] / scale**2,
-        (s["x_min"], s["x_max"]), (s["y_min"] / scale, s["y_max"] / scale),
+        _column_ranges(data, s), (s["y_min"] / scale, s["y_max"] / scale),
     )
     dtype = resolve_dtype(est.dtype, data)
     device = resolve_device(est.device)
@@ -514,10 +557,10 @@ def fit_classifier(est, X, y, sample_weight=None):
                 )
             # At coef = 0 the working weights are w / 4: these are the
             # sample-weighted moments, the standardization of the fit.
+            x_range = _column_ranges(data, s)
             mean, std, _ = _Moments.from_centred(
                 s["W"], s["mx"], s["xx"], s["my"], s["xy"], s["yy"],
-                (s["x_min"], s["x_max"]), (s["y_min"], s["y_max"])).standardization(dtype)
-            x_range = (s["x_min"], s["x_max"])
+                x_range, (s["y_min"], s["y_max"])).standardization(dtype)
             if est.lam == "auto" and est.k is None:
                 check_weight_scale_from(s["w_pos"] / max(s["n_pos"], 1), s["n_pos"], N,
                                         stacklevel=5)

@@ -206,3 +206,16 @@ def test_cross_validation_on_the_joblib_dask_backend(client, reg):
     assert np.array_equal(cv.support_, ref.support_)
     np.testing.assert_allclose(cv.cv_results_["mean_test_score"],
                                ref.cv_results_["mean_test_score"])
+
+
+def test_constant_and_offset_columns(client, reg):
+    X, y, _ = reg
+    X = X.copy()
+    X[:, 0] = 3.7  # constant: standardizes to zeros, never selected
+    X[:, 4] = 1e6 + X[:, 4]  # a large offset keeps its spread (centred float64 sums)
+    mem = L0Regressor(random_state=0).fit(X, y)
+    dist = L0Regressor(random_state=0).fit(_darr(X), _darr(y))
+    assert not dist.support_[0]
+    assert np.array_equal(dist.support_, mem.support_)
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-8, atol=1e-10)
+    assert dist.intercept_ == pytest.approx(mem.intercept_, rel=1e-8)
