@@ -32,6 +32,10 @@ import numpy as np
 P, K, SEED = 60, 6, 0
 
 
+def _import_skl0():
+    import skl0  # noqa: F401
+
+
 def _peak_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -78,9 +82,16 @@ def main():
     def peak():
         return max(client.run(_peak_mib).values())
 
+    # Workers import skl0 (torch) once, on their first skl0 task; a real
+    # cluster pays that once per worker, not per fit, so it is timed apart.
     t = time.perf_counter()
-    (X.T @ X).compute()
-    floor = time.perf_counter() - t
+    client.run(_import_skl0)
+    imported = time.perf_counter() - t
+    floor = np.inf
+    for _ in range(3):  # the best of 3: the floor is short and the machine shared
+        t = time.perf_counter()
+        (X.T @ X).compute()
+        floor = min(floor, time.perf_counter() - t)
     rows.append(["one distributed X'X (float32)", f"{floor:.2f}", "1.0", f"{peak():.0f}", "-"])
 
     for name, est, y in [("L0Regressor(k=6)", L0Regressor(k=K), y_reg),
@@ -101,7 +112,8 @@ def main():
           f"capped at {memory:.2f} GiB each, blocks of {args.chunk} rows")
     print(C.markdown_table(
         ["fit", "seconds", "x one X'X", "peak worker RSS, MiB", "true support"], rows))
-    print(f"worker restarted: {'yes' if restarted else 'no'}")
+    print(f"worker restarted: {'yes' if restarted else 'no'}; importing skl0 on the "
+          f"workers (once, before the timings): {imported:.1f} s")
     for line in C.environment_lines(("numpy", "torch", "dask", "distributed")):
         print(line)
 
