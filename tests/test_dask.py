@@ -152,7 +152,7 @@ def test_classifier_selector_task_from_labels(client, clf):
 
 
 def test_mlp_head_streams_the_blocks(client, reg):
-    X, y, support = reg
+    X, y, _ = reg
     est = L0Regressor(k=3, hidden_layer_sizes=(8,), random_state=0).fit(_darr(X, 250), _darr(y, 250))
     assert est.n_features_in_ == X.shape[1]
     assert est.get_support().sum() == 3
@@ -196,7 +196,7 @@ def test_cross_validation_on_the_joblib_dask_backend(client, reg):
 
     from skl0 import L0RegressorCV
 
-    X, y, support = reg
+    X, y, _ = reg
     with joblib.parallel_backend("dask"):
         scores = cross_val_score(L0Regressor(k=3, random_state=0), X, y, cv=3, n_jobs=-1)
         cv = L0RegressorCV(cv=3, n_jobs=-1, random_state=0).fit(X, y)
