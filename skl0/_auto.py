@@ -276,6 +276,12 @@ def _deviance(problem, head, loss):
                 pred = problem.predict(head, ones)
                 mse = (problem.w[:, None] * (pred - problem.Y) ** 2).sum(0)
         mse = torch.clamp(mse, min=torch.finfo(mse.dtype).tiny)
+        # A datafit that stands for another loss through a quadratic model
+        # (the Dask classifier's IRLS step) maps the mean squared error to
+        # that loss's deviance.
+        deviance = getattr(problem.datafit, "gram_deviance", None)
+        if deviance is not None:
+            return float(deviance(mse))
         return float(n * torch.log(mse).sum())
     return 2.0 * n * loss
 

@@ -48,6 +48,7 @@ from .nn import FeatureGate
 __all__ = [
     "BaseL0",
     "check_weight_scale",
+    "check_weight_scale_from",
     "check_weight_total",
     "grad_enabled",
     "keep_state_on_failure",
@@ -143,12 +144,17 @@ def check_weight_scale(sw, stacklevel=2):
     """
     positive = sw[sw > 0]
     mean = float(positive.mean()) if positive.size else 1.0
+    check_weight_scale_from(mean, positive.size, float(sw.sum()), stacklevel + 1)
+
+
+def check_weight_scale_from(mean, n_positive, total, stacklevel=2):
+    """:func:`check_weight_scale` from the weights' summaries (a Dask fit's pass)."""
     if _WEIGHT_SCALE[0] <= mean <= _WEIGHT_SCALE[1]:
         return
     warnings.warn(
         f"lam='auto' reads sample_weight as frequencies (a weight of 3 counts as 3 "
-        f"repeated rows): their mean is {mean:.3g}, so the {positive.size} weighted rows "
-        f"count as {float(sw.sum()):.4g} samples and the selection depends on the "
+        f"repeated rows): their mean is {mean:.3g}, so the {n_positive} weighted rows "
+        f"count as {total:.4g} samples and the selection depends on the "
         "weights' scale. If the weights are relative (survey design or importance "
         "weights), pass sample_weight / sample_weight.mean(); if they count repeated "
         "rows, this is what you want.",

@@ -9,9 +9,11 @@ from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseL0, warm_up
 from ._compat import _fit_context
+from ._dask import fit_classifier, is_dask_collection, map_rows
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._docstrings import fill
 from ._numerics import check_finite_layers
@@ -125,6 +127,8 @@ class L0Classifier(ClassifierMixin, BaseL0):
         -------
         self : L0Classifier
         """
+        if is_dask_collection(X):  # IRLS passes on the cluster, see docs/scale.md
+            return fit_classifier(self, X, y, sample_weight)
         return self._fit(X, y, sample_weight)
 
     @available_if(streamable)
@@ -155,13 +159,29 @@ class L0Classifier(ClassifierMixin, BaseL0):
         """
         return partial_fit(self, X, y, sample_weight, classes=classes, classifier=True)
 
+    def _lazy(self, method, X, kind):
+        """``method`` mapped over the row blocks of a Dask ``X`` (nothing computed)."""
+        check_is_fitted(self, "support_")
+        k = len(self.classes_)
+        if kind == "labels":
+            return map_rows(method, self, X, None, self.classes_.dtype)
+        n_out = None if kind == "logits" and k == 2 else k
+        return map_rows(method, self, X, n_out, np.float64)
+
     def decision_function(self, X):
-        """Logits: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
+        """Logits: shape (n_samples,) for two classes, else (n_samples, n_classes).
+
+        Lazy (a dask array) for a Dask ``X``, as the other prediction methods.
+        """
+        if is_dask_collection(X):
+            return self._lazy(self.decision_function, X, "logits")
         out = self._decision(X)
         return out[:, 0] if out.shape[1] == 1 else out
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes)."""
+        if is_dask_collection(X):
+            return self._lazy(self.predict_proba, X, "proba")
         d = self.decision_function(X)
         if d.ndim == 1:
             p1 = expit(d)
@@ -170,11 +190,15 @@ class L0Classifier(ClassifierMixin, BaseL0):
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
+        if is_dask_collection(X):
+            return self._lazy(self.predict_log_proba, X, "proba")
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
     def predict(self, X):
         """Most probable class per sample."""
+        if is_dask_collection(X):
+            return self._lazy(self.predict, X, "labels")
         d = self.decision_function(X)
         idx = (d > 0).astype(int) if d.ndim == 1 else d.argmax(1)
         return self.classes_[idx]

@@ -6,10 +6,11 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_consistent_length
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._base import BaseL0, warm_up
 from ._compat import _check_sample_weight, _fit_context
+from ._dask import fit_regressor, is_dask_collection, map_rows
 from ._datafits import SquaredLoss
 from ._docstrings import fill
 from ._numerics import check_finite_layers, power_of_two_scale
@@ -138,6 +139,8 @@ class L0Regressor(RegressorMixin, BaseL0):
         -------
         self : L0Regressor
         """
+        if is_dask_collection(X):  # statistics on the cluster, see docs/scale.md
+            return fit_regressor(self, X, y, sample_weight)
         return self._fit(X, y, sample_weight)
 
     @available_if(streamable)
@@ -178,7 +181,12 @@ class L0Regressor(RegressorMixin, BaseL0):
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_targets)
+            A lazy dask array for a Dask array or DataFrame ``X``.
         """
+        if is_dask_collection(X):
+            check_is_fitted(self, "support_")
+            q = None if self._y_ndim == 1 else self._layers[-1][0].shape[1]
+            return map_rows(self.predict, self, X, q, np.float64)
         out = self._decision(X)
         return out[:, 0] if self._y_ndim == 1 else out
 

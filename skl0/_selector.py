@@ -12,6 +12,7 @@ from ._base import BaseL0, keep_state_on_failure
 from ._checks import check_frame, infer_task
 from ._classifier import L0Classifier
 from ._compat import StrOptions, _fit_context, validate_data
+from ._dask import fit_selector, is_dask_collection, select_columns
 from ._docstrings import fill
 from ._regressor import L0Regressor
 from ._streaming import streamable
@@ -147,8 +148,27 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         -------
         self : L0FeatureSelector
         """
+        if is_dask_collection(X):  # statistics on the cluster, see docs/scale.md
+            return fit_selector(self, X, y, sample_weight)
         with keep_state_on_failure(self):
             return self._fit_unguarded(X, y, sample_weight)
+
+    def transform(self, X):
+        """Keep the selected columns of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A Dask array or DataFrame gives a lazy Dask collection of the
+            selected columns (a DataFrame keeps their names).
+
+        Returns
+        -------
+        X_r : array-like of shape (n_samples, n_selected_features)
+        """
+        if is_dask_collection(X):
+            return select_columns(self, X)
+        return super().transform(X)
 
     def _fit_unguarded(self, X, y, sample_weight):
         check_frame(X)

@@ -212,6 +212,25 @@ class _Moments:
         self.x_min, self.x_max = np.full(p, np.inf), np.full(p, -np.inf)
         self.y_min, self.y_max = np.full(q, np.inf), np.full(q, -np.inf)
 
+    @classmethod
+    def from_centred(cls, weight, x_mean, xx, y_mean, xy, yy, x_range, y_range):
+        """Sums already centred on their own weighted means (the Dask pass's result).
+
+        ``xx``, ``xy`` and ``yy`` are ``sum_i w_i (x_i - x_mean)(x_i - x_mean)'``
+        and so on, in float64; ``x_range`` and ``y_range`` are (min, max)
+        pairs of arrays. :meth:`problem` then builds the same problem that
+        :meth:`add` would have led to on the same rows.
+        """
+        self = cls.__new__(cls)
+        p, q = xy.shape
+        self.x_shift, self.y_shift = np.asarray(x_mean, np.float64), np.asarray(y_mean, np.float64)
+        self.weight = float(weight)
+        self.sx, self.sxx, self.sxy = np.zeros(p), np.asarray(xx), np.asarray(xy)
+        self.sy, self.syy = np.zeros(q), np.asarray(yy)
+        self.x_min, self.x_max = x_range
+        self.y_min, self.y_max = y_range
+        return self
+
     def add(self, X, Y, sw):
         self.weight += float(sw.sum())
         Yc = Y - self.y_shift
@@ -246,19 +265,28 @@ class _Moments:
             self.sxx += Xb.T @ Xw
             self.sxy += Xw.T @ Yc[a : a + rows]
 
+    def standardization(self, dtype):
+        """Float64 column means and spreads by the rule of ``weighted_moments``, and constant columns.
+
+        A spread below the dtype's round-off of the mean is no spread;
+        exactly constant columns centre on their value.
+        """
+        W = self.weight
+        mx = self.sx / W
+        mean = self.x_shift + mx
+        sd = np.sqrt(np.maximum(np.diag(self.sxx) / W - mx * mx, 0.0))
+        tiny = torch.finfo(dtype).eps * np.maximum(np.abs(mean), 1.0) * 10
+        const = self.x_min == self.x_max
+        std = np.where((sd > tiny) & ~const, sd, 1.0)
+        mean = np.where(const, self.x_min, mean)
+        return mean, std, const
+
     def problem(self, datafit, dtype, device):
         """(GramProblem, y_mean, y_std, x_shift) of the rows seen so far."""
         W = self.weight
         mx, my = self.sx / W, self.sy / W
         cov = self.sxx / W - np.outer(mx, mx)
-        mean = self.x_shift + mx
-        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
-        # The rule of weighted_moments: a spread below the dtype's round-off
-        # of the mean is no spread; exactly constant columns centre on their value.
-        tiny = torch.finfo(dtype).eps * np.maximum(np.abs(mean), 1.0) * 10
-        const = self.x_min == self.x_max
-        std = np.where((sd > tiny) & ~const, sd, 1.0)
-        mean = np.where(const, self.x_min, mean)
+        mean, std, const = self.standardization(dtype)
         y_mean = self.y_shift + my
         y_var = np.maximum(self.syy / W - my * my, 0.0)
         y_std = np.sqrt(y_var)

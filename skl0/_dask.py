@@ -1,0 +1,724 @@
+"""Fitting on Dask arrays and DataFrames: statistics where the data lives.
+
+Nothing is gathered. A fit reads the rows block by block on the workers
+and brings back only small results:
+
+- **squared loss, linear head** (:class:`L0Regressor`): one pass computes,
+  per block of rows, the total weight, the weighted column means and the
+  centred ``X'WX``, ``X'WY`` and ``Y'WY`` in float64 (from sub-blocks of
+  about 16 MB), and merges the blocks pairwise with Chan et al.'s update
+  for centred sums (no cancellation from a large column mean). The p x p
+  result goes into the same :class:`~skl0._problem.GramProblem` and the
+  same selection as ``fit`` and ``partial_fit`` on in-memory data, so the
+  fitted model equals the in-memory one up to float round-off.
+- **binary log loss, linear head** (:class:`L0Classifier`): iteratively
+  reweighted least squares. Each outer iteration is one distributed pass
+  at the current coefficients, returning the working weights' statistics
+  (``X'VX``, ``X'Vz`` with ``v = w p (1 - p)`` and the working response
+  ``z``), the log loss and its quadratic model's offset. The selection
+  (exact ``k``, ``lam`` or ``lam="auto"``) runs on that quadratic model of
+  the log loss, and the coefficients take one Newton step on the chosen
+  support (ridge ``alpha`` on standardized coefficients, as the in-memory
+  refit). At a fixed point (support unchanged, coefficients still) they
+  are the in-memory refit's maximum-likelihood coefficients on that
+  support. ``lam`` is in units of mean log loss, as in memory;
+  ``lam="auto"`` scores supports by the extended BIC of the log loss's
+  quadratic model (exact at the current point, second order elsewhere).
+- **MLP heads**: the blocks are streamed through ``partial_fit``'s
+  stochastic mode, one block at a time on the client (one pass: one
+  epoch); the client holds one block, never the whole of X.
+
+``predict``, ``decision_function``, ``predict_proba`` and ``transform``
+return lazy Dask collections (``map_blocks`` / ``map_partitions``).
+
+Numpy, scipy and torch; dask is imported only when a dask collection is
+passed (the ``dask`` extra).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import torch
+from scipy.special import expit
+
+from ._base import check_weight_scale_from, grad_enabled, keep_state_on_failure
+from ._checks import MAX_AUTO_CLASSES, infer_task
+from ._datafits import SquaredLoss
+from ._device import make_generator, resolve_device, resolve_dtype
+from ._heads import LinearHead
+from ._numerics import power_of_two_scale
+from ._streaming import GRAM_MAX_FEATURES, _Moments
+
+__all__ = [
+    "fit_classifier",
+    "fit_regressor",
+    "fit_selector",
+    "is_dask_collection",
+    "map_rows",
+    "select_columns",
+]
+
+# Float64 elements per sub-block inside a block (16 MB temporaries).
+_SUB_ELEMENTS = 1 << 21
+# Outer IRLS passes of the classifier at most (Newton converges in ~5-10).
+_IRLS_MAX_PASSES = 30
+# IRLS stops when the support is unchanged and no standardized coefficient
+# moved by more than this (the step after is then ~1e-16: Newton's square).
+_IRLS_TOL = 1e-8
+
+
+def is_dask_collection(obj):
+    """True for a Dask array, DataFrame or Series (without importing dask otherwise)."""
+    if not type(obj).__module__.startswith("dask"):
+        return False
+    import dask
+
+    return dask.is_dask_collection(obj)
+
+
+def _is_frame(obj):
+    return hasattr(obj, "npartitions") and hasattr(obj, "map_partitions")
+
+
+# --------------------------------------------------------------- the data
+
+
+class RowBlocks:
+    """X, y and sample weights as aligned lists of delayed row blocks."""
+
+    def __init__(self, X, y, sample_weight):
+        import dask.array as da
+
+        self.names = None
+        if _is_frame(X) and hasattr(X, "columns"):
+            self._check_frame(X)
+            self.names = np.asarray(X.columns, dtype=object)
+            self.dtype = (np.float32 if all(d == np.float32 for d in X.dtypes)
+                          else np.float64)
+            aligned = _is_frame(y) and y.npartitions == X.npartitions and (
+                sample_weight is None
+                or (_is_frame(sample_weight) and sample_weight.npartitions == X.npartitions))
+            if aligned:
+                self.n_features = len(X.columns)
+                self.x_parts = list(X.to_delayed())
+                self.y_parts = list(y.to_delayed())
+                self.w_parts = (None if sample_weight is None
+                                else list(sample_weight.to_delayed()))
+                self.y_ndim = y.ndim
+                self.y = y
+                return
+            X = X.to_dask_array(lengths=True)
+        elif not hasattr(X, "chunks"):
+            raise TypeError(f"X is a {type(X).__name__}; pass a dask array or DataFrame.")
+        if X.ndim != 2:
+            raise ValueError(
+                f"X must be 2-D (n_samples, n_features); got a dask array of shape "
+                f"{X.shape}. Reshape it, e.g. X.reshape(-1, 1) for a single feature."
+            )
+        if any(math.isnan(c) for c in X.chunks[0]):
+            raise ValueError(
+                "X has unknown chunk sizes (NaN in X.chunks); call "
+                "X.compute_chunk_sizes() first, or pass the DataFrame itself."
+            )
+        if self.names is None:
+            kind = np.dtype(X.dtype).kind
+            if kind not in "fiub":
+                raise ValueError(
+                    f"X has dtype {X.dtype}; skl0 needs numbers. Convert it, e.g. "
+                    "X.astype('float64')."
+                )
+            self.dtype = np.float32 if X.dtype == np.float32 else np.float64
+        X = X.rechunk({1: -1})  # rows are split, columns never
+        rows = X.chunks[0]
+        self.n_features = X.shape[1]
+
+        def rows_like(a, name):
+            if _is_frame(a):
+                a = a.to_dask_array(lengths=True)
+            elif not is_dask_collection(a):
+                a = np.asarray(a)
+            if a.shape[0] != X.shape[0]:
+                raise ValueError(
+                    f"{name} has {a.shape[0]} rows but X has {X.shape[0]}; pass one "
+                    f"{name} value per row of X."
+                )
+            if not is_dask_collection(a):
+                a = da.from_array(a, chunks=(rows,) + a.shape[1:])
+            return a.rechunk((rows,) + tuple(-1 for _ in a.shape[1:]))
+
+        y = rows_like(y, "y")
+        self.y_ndim = y.ndim
+        self.y = y
+        self.x_parts = list(X.to_delayed().ravel())
+        self.y_parts = list(y.to_delayed().ravel())
+        self.w_parts = (None if sample_weight is None
+                        else list(rows_like(sample_weight, "sample_weight").to_delayed().ravel()))
+
+    @staticmethod
+    def _check_frame(X):
+        import pandas as pd
+
+        cols = pd.Index(X.columns)
+        dup = cols[cols.duplicated()].unique().tolist()
+        if dup:
+            raise ValueError(
+                f"X has duplicated column names {dup[:5]!r}; give every column a unique "
+                "name so features can be told apart."
+            )
+        text = [c for c, d in zip(cols, X.dtypes)
+                if not (pd.api.types.is_numeric_dtype(d) or pd.api.types.is_bool_dtype(d))]
+        if text:
+            raise ValueError(
+                f"X has non-numeric columns {text[:5]!r}; skl0 needs numbers. Encode "
+                "them first (e.g. dask_ml's Categorizer and DummyEncoder) or drop them."
+            )
+
+    def reduce(self, **kwargs):
+        """Merged :func:`_block_stats` of all blocks, computed on the cluster."""
+        import dask
+
+        parts = [
+            dask.delayed(_block_stats)(xb, yb, None if self.w_parts is None else self.w_parts[i],
+                                       **kwargs)
+            for i, (xb, yb) in enumerate(zip(self.x_parts, self.y_parts))
+        ]
+        while len(parts) > 1:  # a tree of merges, 8 at a time
+            parts = [dask.delayed(_merge_all)(*parts[i : i + 8])
+                     for i in range(0, len(parts), 8)]
+        (stats,) = dask.compute(parts[0])
+        return stats
+
+    def labels(self, limit=None):
+        """Sorted distinct values of y, or None when there are more than ``limit``."""
+        import dask
+
+        parts = [dask.delayed(_unique)(yb, limit) for yb in self.y_parts]
+        while len(parts) > 1:
+            parts = [dask.delayed(_union)(limit, *parts[i : i + 16])
+                     for i in range(0, len(parts), 16)]
+        (out,) = dask.compute(parts[0])
+        return out
+
+
+def _unique(y, limit):
+    u = np.unique(np.asarray(y).ravel())
+    return None if limit is not None and u.size > limit else u
+
+
+def _union(limit, *parts):
+    if any(u is None for u in parts):
+        return None
+    u = np.unique(np.concatenate(parts))
+    return None if limit is not None and u.size > limit else u
+
+
+def _empty_stats(p, q):
+    return {
+        "W": 0.0, "mx": np.zeros(p), "my": np.zeros(q), "xx": np.zeros((p, p)),
+        "xy": np.zeros((p, q)), "yy": np.zeros(q), "n": 0, "total_w": 0.0, "n_pos": 0,
+        "w_pos": 0.0, "negative": False, "loss": 0.0, "r0": 0.0, "y_absmax": np.zeros(q),
+        "y_min": np.full(q, np.inf), "y_max": np.full(q, -np.inf),
+    }
+
+
+def _merge(a, b):
+    """Chan, Golub & LeVeque's pairwise update of centred weighted sums."""
+    out = {k: a[k] + b[k] for k in ("n", "total_w", "n_pos", "w_pos", "loss", "r0")}
+    out["negative"] = a["negative"] or b["negative"]
+    out["y_absmax"] = np.maximum(a["y_absmax"], b["y_absmax"])
+    out["y_min"] = np.minimum(a["y_min"], b["y_min"])
+    out["y_max"] = np.maximum(a["y_max"], b["y_max"])
+    W = a["W"] + b["W"]
+    if a["W"] == 0 or b["W"] == 0:
+        src = b if a["W"] == 0 else a
+        out.update({k: src[k] for k in ("mx", "my", "xx", "xy", "yy")})
+        out["W"] = W
+        return out
+    frac, f = b["W"] / W, a["W"] * b["W"] / W
+    d, e = b["mx"] - a["mx"], b["my"] - a["my"]
+    out.update(
+        W=W, mx=a["mx"] + frac * d, my=a["my"] + frac * e,
+        xx=a["xx"] + b["xx"] + f * np.outer(d, d),
+        xy=a["xy"] + b["xy"] + f * np.outer(d, e),
+        yy=a["yy"] + b["yy"] + f * e * e,
+    )
+    return out
+
+
+def _merge_all(*parts):
+    out = parts[0]
+    for part in parts[1:]:
+        out = _merge(out, part)
+    return out
+
+
+def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0):
+    """Centred float64 statistics of one block of rows (runs on a worker).
+
+    Without ``coef``: weights ``w`` and targets ``y``. With ``coef`` (the
+    logistic IRLS pass, ``y`` coded by ``classes``): weights
+    ``v = w p (1 - p)`` and working response ``z = f + (y - p) / (p (1 - p))``
+    at ``f = X coef + intercept``, plus the block's log loss and
+    ``sum w (y - p)^2 / (p (1 - p))``.
+
+    Each sub-block goes once into a float64 buffer ``[x - x0, y - y0, 1]``
+    (shifted by its first row, exact for float32 X) whose one product
+    ``B' diag(w) B`` holds the weight, the sums and the shifted second
+    moments; they are centred there and merged (Chan's update). Column
+    ranges are not taken here (two more passes over X): a near-constant
+    column is checked exactly afterwards by :func:`_column_ranges`.
+    """
+    X = np.asarray(X)
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    n, p = X.shape
+    y = np.asarray(y)
+    if classes is not None:
+        y = np.searchsorted(classes, y.ravel())
+    Y = np.asarray(y, dtype=np.float64).reshape(n, -1)
+    if Y.shape[0] != n:
+        raise ValueError(f"A block of y has {Y.shape[0]} rows where X's has {n}; align them.")
+    weighted = w is not None or coef is not None
+    w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
+    q = Y.shape[1]
+    out = _empty_stats(p, q)
+    out["n"] = n
+    if n == 0:
+        return out
+    out["negative"] = bool((w < 0).any())
+    out["y_absmax"] = np.abs(Y).max(0)
+    pos = w > 0
+    out["n_pos"], out["w_pos"] = int(pos.sum()), float(w[pos].sum())
+    if pos.any():
+        out["y_min"], out["y_max"] = Y[pos].min(0), Y[pos].max(0)
+    out["total_w"] = float(w.sum())
+    rows = max(1, _SUB_ELEMENTS // (p + q + 1))
+    buf = np.empty((min(rows, n), p + q + 1))
+    for a in range(0, n, rows):
+        Xb, Yb, wb = X[a : a + rows], Y[a : a + rows], w[a : a + rows]
+        m = Xb.shape[0]
+        B = buf[:m]
+        x0 = Xb[0].astype(np.float64)
+        np.subtract(Xb, x0, out=B[:, :p], dtype=np.float64)
+        B[:, p + q] = 1.0
+        if coef is not None:
+            f = B[:, :p] @ coef + (x0 @ coef + intercept)
+            prob = expit(f)
+            var = prob * (1.0 - prob)
+            resid = Yb[:, 0] - prob
+            safe = np.maximum(var, 1e-300)
+            out["loss"] += float(wb @ (np.logaddexp(0.0, f) - Yb[:, 0] * f))
+            out["r0"] += float(wb @ (resid * resid / safe))
+            Yb = (f + resid / safe)[:, None]
+            wb = wb * var
+        y0 = Yb[0].copy()
+        np.subtract(Yb, y0, out=B[:, p : p + q])
+        G = B.T @ (B * wb[:, None]) if weighted else B.T @ B
+        W = G[-1, -1]
+        if W <= 0:
+            continue
+        s = G[:-1, -1] / W  # shifted means
+        C = G[:-1, :-1] - W * np.outer(s, s)
+        part = {**out, "W": float(W), "mx": x0 + s[:p], "my": y0 + s[p:],
+                "xx": C[:p, :p], "xy": C[:p, p:], "yy": np.diag(C)[p:].copy()}
+        merged = _merge(out, part)
+        for k in ("W", "mx", "my", "xx", "xy", "yy"):  # counts were set once per block
+            out[k] = merged[k]
+    return out
+
+
+def _column_min_max(X, cols):
+    X = np.asarray(X)[:, cols]
+    return (X.min(0).astype(np.float64), X.max(0).astype(np.float64)) if len(X) else (
+        np.full(len(cols), np.inf), np.full(len(cols), -np.inf))
+
+
+def _min_max_merge(*parts):
+    return (np.min([a for a, _ in parts], axis=0), np.max([b for _, b in parts], axis=0))
+
+
+def _column_ranges(data, s):
+    """(min, max) per column for the constant-column rule of ``weighted_moments``.
+
+    Only columns whose spread is at most ~1e-4 of their magnitude can be
+    constant; their exact ranges take one more (cheap) pass over those
+    columns alone, and only when there is any. Other columns get a
+    range that is not a point.
+    """
+    import dask
+
+    mean = s["mx"]
+    sd = np.sqrt(np.maximum(np.diag(s["xx"]) / s["W"], 0.0))
+    suspect = np.flatnonzero(sd <= 1e-4 * np.maximum(np.abs(mean), 1.0))
+    lo, hi = mean - 1.0, mean + 1.0
+    if suspect.size:
+        parts = [dask.delayed(_column_min_max)(xb, suspect) for xb in data.x_parts]
+        while len(parts) > 1:
+            parts = [dask.delayed(_min_max_merge)(*parts[i : i + 16])
+                     for i in range(0, len(parts), 16)]
+        (mn, mx), = dask.compute(parts[0])
+        lo[suspect], hi[suspect] = mn, mx
+    return lo, hi
+
+
+def _check_stats(est, s, p):
+    if s["n"] < 2:
+        raise ValueError(f"X has {s['n']} row(s); fitting needs at least 2 samples.")
+    if s["n"] <= p:
+        raise ValueError(
+            f"X has {s['n']} rows and {p} columns: a Dask fit needs more rows than columns "
+            "(it selects from the p x p statistics). Data this small fits in memory: pass "
+            "X.compute() and y.compute()."
+        )
+    if s["negative"]:
+        raise ValueError("sample_weight has negative values; pass non-negative weights.")
+    if not s["total_w"] > 0:
+        raise ValueError(
+            f"sample_weight must be finite and not all zero; got a total weight of "
+            f"{s['total_w']!r}. Pass positive weights for at least one sample."
+        )
+    finite = all(np.all(np.isfinite(s[k])) for k in ("mx", "xx", "xy", "yy", "my")) and (
+        math.isfinite(s["loss"]))
+    if not finite:
+        raise ValueError(
+            "X, y or sample_weight contains NaN or infinity (or values whose squares "
+            "overflow float64); drop or impute those rows, e.g. with "
+            "X[da.isfinite(X).all(axis=1)], before fitting."
+        )
+
+
+def _prepare(est, X, y, sample_weight):
+    """Blocks of the data, with ``n_features_in_`` / ``feature_names_in_`` set."""
+    try:
+        import dask  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - a dask object implies dask
+        raise ImportError("Fitting on Dask collections needs dask: pip install skl0[dask]") from exc
+    data = RowBlocks(X, y, sample_weight)
+    p = data.n_features
+    est.n_features_in_ = p
+    if data.names is not None:
+        est.feature_names_in_ = data.names
+    else:
+        vars(est).pop("feature_names_in_", None)
+    if getattr(est, "k", None) is not None and est.k > p:
+        raise ValueError(
+            f"k={est.k} is larger than the number of features in X (n_features={p}); "
+            f"pass k <= {p} or k=None to let lam decide."
+        )
+    if est._is_linear() and p > GRAM_MAX_FEATURES:
+        raise ValueError(
+            f"X has {p} columns; a Dask fit keeps p x p float64 statistics, at most "
+            f"{GRAM_MAX_FEATURES} columns ({GRAM_MAX_FEATURES ** 2 * 8 // 2**20} MiB). Screen "
+            "the columns first (e.g. keep the few thousand with the largest |X'y| "
+            "correlation, one cheap pass) and fit on those; see docs/scale.md."
+        )
+    return data
+
+
+def _fit_guard(fit):
+    def wrapped(est, X, y, sample_weight=None):
+        with keep_state_on_failure(est), grad_enabled():
+            fit(est, X, y, sample_weight)
+        vars(est).pop("_stream", None)
+        return est
+
+    wrapped.__doc__ = fit.__doc__
+    return wrapped
+
+
+def _stream_blocks(est, data, classes=None):
+    """MLP heads: one pass of ``partial_fit`` over the blocks, one block on the client at a time."""
+    import dask
+
+    vars(est).pop("_stream", None)
+    for i, (xb, yb) in enumerate(zip(data.x_parts, data.y_parts)):
+        wb = None if data.w_parts is None else data.w_parts[i]
+        Xb, Yb, Wb = dask.compute(xb, yb, wb)
+        kw = {} if classes is None else {"classes": classes}
+        est.partial_fit(Xb, Yb, sample_weight=Wb, **kw)
+
+
+@_fit_guard
+def fit_regressor(est, X, y, sample_weight=None):
+    """``L0Regressor.fit`` on Dask collections (see the module docstring)."""
+    data = _prepare(est, X, y, sample_weight)
+    p = data.n_features
+    if not est._is_linear():
+        _stream_blocks(est, data)
+        return
+    if data.y_ndim == 2 and np.dtype(data.y.dtype).kind not in "fiub":
+        raise ValueError(f"y must be numeric for {type(est).__name__}; got dtype {data.y.dtype}.")
+    s = data.reduce()
+    _check_stats(est, s, p)
+    q = s["my"].shape[0]
+    scale = power_of_two_scale(s["y_absmax"])  # exact: powers of two
+    moments = _Moments.from_centred(
+        s["W"], s["mx"], s["xx"], s["my"] / scale, s["xy"] / scale, s["yy"] / scale**2,
+        _column_ranges(data, s), (s["y_min"] / scale, s["y_max"] / scale),
+    )
+    dtype = resolve_dtype(est.dtype, data)
+    device = resolve_device(est.device)
+    datafit = SquaredLoss(q)
+    problem, y_mean, y_std, est._x_shift = moments.problem(datafit, dtype, device)
+    est._x_scale = None
+    est._y_ndim = data.y_ndim
+    est._y_mean, est._y_std = y_mean * scale, y_std * scale
+    if est._chooses_by_criterion():
+        check_weight_scale_from(s["w_pos"] / max(s["n_pos"], 1), s["n_pos"], s["total_w"],
+                                stacklevel=5)
+    est._fit_problem(problem, datafit, make_generator(est.random_state, device),
+                     problem.mean, problem.std)
+
+
+class _QuadraticLogLoss(SquaredLoss):
+    """Squared loss standing for a log loss through its IRLS quadratic model.
+
+    The Gram problem's mean squared error ``mse`` (working response,
+    standardized) maps back to the log loss's deviance, so that
+    ``lam="auto"``'s extended BIC charges features against the log
+    likelihood, as in memory.
+    """
+
+    def __init__(self, n, loss, r0, unit):
+        super().__init__(1)
+        self.n, self.loss, self.r0, self.unit = n, loss, r0, unit
+
+    def gram_deviance(self, mse):
+        return 2.0 * self.n * (self.loss + 0.5 * (self.unit * float(mse.sum()) - self.r0))
+
+
+def _newton_on_support(s, support, mean, std, n, alpha):
+    """One IRLS (Newton) step of the ridge-penalised logistic loss on ``support``.
+
+    Solves ``(M / n + 2 alpha I) B = c / n`` in standardized coordinates,
+    ``M`` and ``c`` the working weights' centred sums; returns standardized
+    ``B``, and the raw coefficients and intercept.
+    """
+    p = mean.shape[0]
+    coef = np.zeros(p)
+    B = np.zeros(support.size)
+    if support.size:
+        sd = std[support]
+        M = s["xx"][np.ix_(support, support)] / n / np.outer(sd, sd)
+        c = s["xy"][support, 0] / n / sd
+        M[np.diag_indices_from(M)] += 2.0 * alpha + 1e-12 * max(float(M.diagonal().max()), 1e-300)
+        B = np.linalg.solve(M, c)
+        coef[support] = B / sd
+    intercept = float(s["my"][0] - s["mx"] @ coef)
+    return B, coef, intercept
+
+
+@_fit_guard
+def fit_classifier(est, X, y, sample_weight=None):
+    """``L0Classifier.fit`` on Dask collections (see the module docstring)."""
+    from ._regressor import L0Regressor
+
+    data = _prepare(est, X, y, sample_weight)
+    p = data.n_features
+    classes = data.labels()
+    if classes.size < 2:
+        raise ValueError(
+            f"y holds a single class ({classes[0]!r}); a classifier needs at least 2 classes in y."
+        )
+    est.classes_ = classes
+    if not est._is_linear():
+        _stream_blocks(est, data, classes)
+        return
+    if classes.size > 2:
+        raise ValueError(
+            f"y holds {classes.size} classes; a Dask fit of L0Classifier with a linear head "
+            "handles two classes (IRLS on the binary log loss). Fit one classifier per "
+            "class (y == c), or stream the blocks through partial_fit, or fit on a sample "
+            "in memory."
+        )
+    dtype = resolve_dtype(est.dtype, data)
+    device = resolve_device(est.device)
+    params = {k_: v for k_, v in est.get_params().items()}
+    params["verbose"] = 0
+    coef, intercept = np.zeros(p), 0.0
+    prev = None  # (coef, intercept, loss, support, B) of the last accepted point
+    losses, scratch, support, B, n_pass = [], None, None, None, 0
+    converged = False
+    while n_pass < _IRLS_MAX_PASSES:
+        s = data.reduce(classes=classes, coef=coef, intercept=intercept)
+        n_pass += 1
+        _check_stats(est, s, p)
+        N = s["total_w"]
+        loss = s["loss"] / N
+        if prev is None:
+            if s["y_min"][0] == s["y_max"][0]:
+                kept = classes[int(s["y_min"][0])]
+                raise ValueError(
+                    f"sample_weight is zero on every sample but those of class {kept!r}; a "
+                    "classifier needs at least 2 classes with positive weight."
+                )
+            # At coef = 0 the working weights are w / 4: these are the
+            # sample-weighted moments, the standardization of the fit.
+            x_range = _column_ranges(data, s)
+            mean, std, _ = _Moments.from_centred(
+                s["W"], s["mx"], s["xx"], s["my"], s["xy"], s["yy"],
+                x_range, (s["y_min"], s["y_max"])).standardization(dtype)
+            if est.lam == "auto" and est.k is None:
+                check_weight_scale_from(s["w_pos"] / max(s["n_pos"], 1), s["n_pos"], N,
+                                        stacklevel=5)
+        elif loss > prev[2] + 1e-12 * max(1.0, abs(prev[2])) and n_pass < _IRLS_MAX_PASSES:
+            # A full Newton step raised the loss: halve it (one more pass).
+            coef, intercept = (coef + prev[0]) / 2, (intercept + prev[1]) / 2
+            continue
+        losses.append(loss)
+        unit = s["W"] / N * (s["yy"][0] / s["W"])  # log loss per unit of the model's mse
+        datafit = _QuadraticLogLoss(N, loss, s["r0"] / N, unit)
+        moments = _Moments.from_centred(
+            s["W"], s["mx"], s["xx"], s["my"], s["xy"], s["yy"], x_range,
+            (s["my"] - 1.0, s["my"] + 1.0))  # the working response is never constant
+        problem, y_mean, y_std, x_shift = moments.problem(datafit, dtype, device)
+        problem.n_samples = N
+        lam = params["lam"] if params["lam"] == "auto" else 2.0 * float(params["lam"]) / unit
+        scratch = L0Regressor(**{**params, "lam": lam})
+        scratch._x_shift, scratch._x_scale, scratch._y_ndim = x_shift, None, 1
+        scratch._y_mean, scratch._y_std = y_mean, y_std
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            scratch._fit_problem(problem, datafit, make_generator(est.random_state, device),
+                                 problem.mean, problem.std)
+        new_support = np.flatnonzero(scratch.support_)
+        new_B, new_coef, new_intercept = _newton_on_support(s, new_support, mean, std, N,
+                                                            est.alpha)
+        same = support is not None and np.array_equal(new_support, support)
+        moved = np.max(np.abs(new_B - B)) if same and new_B.size else 0.0
+        prev = (coef, intercept, loss)
+        support, B, coef, intercept = new_support, new_B, new_coef, new_intercept
+        if same and moved <= _IRLS_TOL:
+            converged = True
+            break
+    if not converged:
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.warn(
+            f"The Dask fit of L0Classifier did not converge in {_IRLS_MAX_PASSES} passes "
+            "over X (IRLS): the support or the coefficients still moved. The data may be "
+            "separable: raise alpha (e.g. alpha=1e-2).",
+            ConvergenceWarning, stacklevel=3,
+        )
+    est.support_ = np.zeros(p, dtype=bool)
+    est.support_[support] = True
+    est.feature_importances_ = scratch.feature_importances_
+    est.lam_ = float(scratch.lam_) * unit / 2.0  # back to units of mean log loss
+    est.n_iter_ = n_pass
+    est.loss_curve_ = losses
+    head = LinearHead(p, 1).to(torch.float64)
+    with torch.no_grad():
+        head.weight.zero_()
+        head.weight[support, 0] = torch.as_tensor(B)
+        head.bias.fill_(intercept + float(mean @ coef))  # standardized intercept
+    est._x_shift, est._x_scale = None, None
+    t = torch.as_tensor
+    est._export(head, t(est.support_.astype(np.float64)), t(mean), t(std))
+    if not support.size:
+        warnings.warn(
+            f"No feature was selected (lam={est.lam_:.3g}); the model predicts the "
+            "intercept only. Lower lam or set k to keep features.",
+            UserWarning, stacklevel=3,
+        )
+
+
+def fit_selector(sel, X, y, sample_weight=None):
+    """``L0FeatureSelector.fit`` on Dask collections: the task from y's values, then the fit."""
+    with keep_state_on_failure(sel):
+        task = sel.task
+        if task == "auto":
+            task = _infer_task(y)
+        cls = sel._estimators[task]
+        est = cls(**{k_: v for k_, v in sel.get_params().items() if k_ != "task"})
+        est.fit(X, y, sample_weight=sample_weight)
+        sel.n_features_in_ = est.n_features_in_
+        if hasattr(est, "feature_names_in_"):
+            sel.feature_names_in_ = est.feature_names_in_
+        else:
+            vars(sel).pop("feature_names_in_", None)
+        sel.estimator_ = est
+        for name in ("support_", "feature_importances_", "lam_", "n_iter_", "loss_curve_"):
+            setattr(sel, name, getattr(est, name))
+    return sel
+
+
+def _infer_task(y):
+    """``task="auto"`` on a Dask y: the rule of :func:`skl0._checks.infer_task`.
+
+    Only y's distinct values are gathered, and only up to
+    ``MAX_AUTO_CLASSES + 1`` of them.
+    """
+    import pandas as pd
+
+    dtypes = getattr(y, "dtypes", None)
+    if isinstance(dtypes, pd.Series):  # a DataFrame
+        if len(dtypes) != 1:
+            return "regression"
+        dtype = dtypes.iloc[0]
+    else:
+        dtype = y.dtype
+        if getattr(y, "ndim", 1) == 2 and y.shape[1] != 1:
+            return "regression"
+    kind = np.dtype(dtype).kind if not hasattr(dtype, "categories") else "O"
+    if kind in "OUSb":
+        return "classification"
+    data = RowBlocks.__new__(RowBlocks)
+    data.y_parts = list(y.to_delayed().ravel()) if not _is_frame(y) else list(y.to_delayed())
+    levels = data.labels(limit=MAX_AUTO_CLASSES)
+    return "regression" if levels is None else infer_task(levels)
+
+
+# ------------------------------------------------------------- lazy output
+
+
+def _check_columns(est, X):
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(est)
+    p = X.shape[1] if not _is_frame(X) else len(X.columns)
+    if p != est.n_features_in_:
+        raise ValueError(
+            f"X has {p} features, but {type(est).__name__} is expecting "
+            f"{est.n_features_in_} features as input."
+        )
+    names = getattr(est, "feature_names_in_", None)
+    if _is_frame(X) and names is not None and list(X.columns) != list(names):
+        raise ValueError(
+            "The feature names of X differ from those seen in fit; pass the columns "
+            f"{list(names)[:5]}... in the same order."
+        )
+
+
+def map_rows(func, est, X, n_out, dtype):
+    """``func`` (numpy rows in, rows out) applied lazily to each row block of ``X``.
+
+    ``n_out=None`` gives a 1-D result, else ``(n_samples, n_out)``. A Dask
+    DataFrame gives a Dask array with unknown chunk sizes (its partitions'
+    lengths are not computed).
+    """
+    _check_columns(est, X)
+    shape = (0,) if n_out is None else (0, n_out)
+    meta = np.empty(shape, dtype=dtype)
+    if _is_frame(X):
+        return X.map_partitions(func, meta=meta)
+    X = X.rechunk({1: -1})
+    if n_out is None:
+        return X.map_blocks(func, drop_axis=1, dtype=dtype, meta=meta)
+    return X.map_blocks(func, chunks=(X.chunks[0], (n_out,)), dtype=dtype, meta=meta)
+
+
+def select_columns(sel, X):
+    """``transform`` of a Dask collection: the selected columns, lazily."""
+    _check_columns(sel, X)
+    idx = np.flatnonzero(sel.get_support())
+    if idx.size == 0:
+        warnings.warn(
+            "No features were selected: either the data is too noisy or the selection "
+            "test too strict.", UserWarning, stacklevel=3,
+        )
+    if _is_frame(X):
+        return X[[X.columns[i] for i in idx]]
+    return X[:, idx]

@@ -1,0 +1,221 @@
+"""Fits on Dask collections, on a real LocalCluster (2 worker processes) started here.
+
+The cluster's workers import skl0 themselves: the statistics are computed
+there, and only p x p results come back.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+dask = pytest.importorskip("dask")
+distributed = pytest.importorskip("distributed")
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+
+from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
+from skl0.datasets import make_sparse_regression
+
+
+@pytest.fixture(scope="module")
+def client():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # distributed's start-up chatter
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+            memory_limit="1GiB",
+        )
+        client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def reg():
+    X, y, _, support = make_sparse_regression(1500, 12, 3, random_state=0)
+    return X, y, support
+
+
+@pytest.fixture(scope="module")
+def clf():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 10)) * rng.uniform(0.5, 3, 10) + rng.normal(size=10)
+    logit = (X[:, [1, 4, 7]] - X[:, [1, 4, 7]].mean(0)) @ [1.5, -1.0, 0.8] + 0.3
+    y = np.where(rng.random(2000) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    return X, y, np.array([1, 4, 7])
+
+
+def _darr(a, rows=400):
+    return da.from_array(a, chunks=(rows,) + a.shape[1:])
+
+
+@pytest.mark.parametrize("kw", [{"k": 3}, {}, {"lam": 0.02}])
+def test_regressor_equals_in_memory_fit(client, reg, kw):
+    X, y, support = reg
+    mem = L0Regressor(random_state=0, **kw).fit(X, y)
+    dist = L0Regressor(random_state=0, **kw).fit(_darr(X), _darr(y))
+    assert np.array_equal(dist.get_support(indices=True), support)
+    assert np.array_equal(dist.support_, mem.support_)
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-10, atol=1e-12)
+    assert dist.intercept_ == pytest.approx(mem.intercept_, rel=1e-10, abs=1e-12)
+    assert dist.lam_ == pytest.approx(mem.lam_, rel=1e-8)
+
+
+def test_the_statistics_are_computed_on_the_workers(client, reg):
+    X, y, _ = reg
+    Xd = _darr(X)
+    before = sum(client.run(lambda dask_worker: len(dask_worker.state.log)).values())
+    L0Regressor(k=3).fit(Xd, _darr(y))
+    after = sum(client.run(lambda dask_worker: len(dask_worker.state.log)).values())
+    assert after > before  # the workers ran the block tasks
+
+
+def test_uneven_chunks_float32_and_weights(client, reg):
+    X, y, _ = reg
+    X32 = X.astype(np.float32)
+    w = np.random.default_rng(1).uniform(0.5, 1.5, X.shape[0])
+    mem = L0Regressor(random_state=0).fit(X32, y, sample_weight=w)
+    Xd = da.from_array(X32, chunks=((700, 13, 787), (5, 7)))  # columns split, too
+    dist = L0Regressor(random_state=0).fit(Xd, y, sample_weight=w)  # numpy y and w
+    assert np.array_equal(dist.support_, mem.support_)
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-6, atol=1e-8)
+
+
+def test_weights_are_repetitions(client, reg):
+    X, y, _ = reg
+    X2, y2 = np.vstack([X, X[:300]]), np.concatenate([y, y[:300]])
+    w = np.ones(X.shape[0])
+    w[:300] = 2.0
+    a = L0Regressor(k=3).fit(_darr(X), _darr(y), sample_weight=_darr(w))
+    b = L0Regressor(k=3).fit(_darr(X2), _darr(y2))
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-9, atol=1e-12)
+
+
+def test_dataframe_in_lazy_predict_and_transform(client, reg):
+    X, y, support = reg
+    names = [f"c{i}" for i in range(X.shape[1])]
+    frame = pd.DataFrame(X, columns=names).assign(target=y)
+    ddf = dd.from_pandas(frame, npartitions=3)
+    Xd, yd = ddf[names], ddf["target"]
+    mem = L0Regressor(k=3, random_state=0).fit(frame[names], y)
+    dist = L0Regressor(k=3, random_state=0).fit(Xd, yd)
+    assert list(dist.feature_names_in_) == names
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-10, atol=1e-12)
+    pred = dist.predict(Xd)
+    assert dask.is_dask_collection(pred)  # lazy: nothing computed yet
+    np.testing.assert_allclose(pred.compute(), mem.predict(frame[names]), rtol=1e-10)
+
+    sel = L0FeatureSelector(k=3, random_state=0).fit(Xd, yd)
+    assert isinstance(sel.estimator_, L0Regressor)
+    out = sel.transform(Xd)
+    assert dask.is_dask_collection(out)
+    assert list(out.columns) == [names[i] for i in support]
+    arr = sel.transform(_darr(X))
+    np.testing.assert_array_equal(arr.compute(), X[:, support])
+
+
+def test_multi_output(client, reg):
+    X, y, _ = reg
+    Y = np.column_stack([y, X[:, 7] - y])
+    mem = L0Regressor(k=4, random_state=0).fit(X, Y)
+    dist = L0Regressor(k=4, random_state=0).fit(_darr(X), _darr(Y))
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-10, atol=1e-12)
+    assert dist.predict(_darr(X)).compute().shape == Y.shape
+
+
+@pytest.mark.parametrize("kw", [{"k": 3}, {}, {"lam": 0.01}])
+def test_classifier_equals_in_memory_fit(client, clf, kw):
+    X, y, support = clf
+    mem = L0Classifier(random_state=0, **kw).fit(X, y)
+    dist = L0Classifier(random_state=0, **kw).fit(_darr(X, 500), _darr(y, 500))
+    assert np.array_equal(dist.get_support(indices=True), support)
+    assert np.array_equal(dist.support_, mem.support_)
+    assert list(dist.classes_) == ["no", "yes"]
+    # both are the ridge-logistic maximum likelihood on the support
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dist.intercept_, mem.intercept_, rtol=1e-6, atol=1e-8)
+    assert 2 <= dist.n_iter_ <= 15  # IRLS passes over X
+    proba = dist.predict_proba(_darr(X, 500))
+    assert dask.is_dask_collection(proba)
+    np.testing.assert_allclose(proba.compute(), mem.predict_proba(X), rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(dist.predict(_darr(X, 500)).compute(), mem.predict(X))
+
+
+def test_classifier_selector_task_from_labels(client, clf):
+    X, y, support = clf
+    sel = L0FeatureSelector(k=3, random_state=0).fit(_darr(X, 500), _darr(y, 500))
+    assert isinstance(sel.estimator_, L0Classifier)
+    assert np.array_equal(sel.get_support(indices=True), support)
+
+
+def test_mlp_head_streams_the_blocks(client, reg):
+    X, y, _ = reg
+    est = L0Regressor(k=3, hidden_layer_sizes=(8,), random_state=0).fit(_darr(X, 250), _darr(y, 250))
+    assert est.n_features_in_ == X.shape[1]
+    assert est.get_support().sum() == 3
+    assert est.predict(_darr(X)).compute().shape == y.shape
+
+
+def test_errors_name_the_problem(client, reg, clf):
+    X, y, _ = reg
+    with pytest.raises(ValueError, match="k=20 is larger"):
+        L0Regressor(k=20).fit(_darr(X), _darr(y))
+    Xn = X.copy()
+    Xn[5, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        L0Regressor(k=3).fit(_darr(Xn), _darr(y))
+    with pytest.raises(ValueError, match="y has 10 rows but X has 1500"):
+        L0Regressor(k=3).fit(_darr(X), y[:10])
+    Xc, yc, _ = clf
+    y3 = yc.copy()
+    y3[:100] = "maybe"
+    with pytest.raises(ValueError, match="3 classes"):
+        L0Classifier(k=3).fit(_darr(Xc), _darr(y3))
+    est = L0Regressor(k=3).fit(_darr(X), _darr(y))
+    with pytest.raises(ValueError, match="X has 11 features"):
+        est.predict(_darr(X[:, :11]))
+
+
+def test_failed_fit_leaves_the_estimator_as_it_was(client, reg):
+    X, y, _ = reg
+    est = L0Regressor(k=3).fit(X, y)
+    coef = est.coef_.copy()
+    Xn = X.copy()
+    Xn[0, 0] = np.inf
+    with pytest.raises(ValueError):
+        est.fit(_darr(Xn), _darr(y))
+    np.testing.assert_array_equal(est.coef_, coef)
+
+
+def test_cross_validation_on_the_joblib_dask_backend(client, reg):
+    import joblib
+    from sklearn.model_selection import cross_val_score
+
+    from skl0 import L0RegressorCV
+
+    X, y, _ = reg
+    with joblib.parallel_backend("dask"):
+        scores = cross_val_score(L0Regressor(k=3, random_state=0), X, y, cv=3, n_jobs=-1)
+        cv = L0RegressorCV(cv=3, n_jobs=-1, random_state=0).fit(X, y)
+    local = cross_val_score(L0Regressor(k=3, random_state=0), X, y, cv=3)
+    np.testing.assert_allclose(scores, local)
+    ref = L0RegressorCV(cv=3, random_state=0).fit(X, y)
+    assert np.array_equal(cv.support_, ref.support_)
+    np.testing.assert_allclose(cv.cv_results_["mean_test_score"],
+                               ref.cv_results_["mean_test_score"])
+
+
+def test_constant_and_offset_columns(client, reg):
+    X, y, _ = reg
+    X = X.copy()
+    X[:, 0] = 3.7  # constant: standardizes to zeros, never selected
+    X[:, 4] = 1e6 + X[:, 4]  # a large offset keeps its spread (centred float64 sums)
+    mem = L0Regressor(random_state=0).fit(X, y)
+    dist = L0Regressor(random_state=0).fit(_darr(X), _darr(y))
+    assert not dist.support_[0]
+    assert np.array_equal(dist.support_, mem.support_)
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-8, atol=1e-10)
+    assert dist.intercept_ == pytest.approx(mem.intercept_, rel=1e-8)
