@@ -738,35 +738,54 @@ def _state(est):
     return pickle.dumps({k: v for k, v in vars(est).items() if k not in params})
 
 
-def _train_gates_patches():
-    """(module, original) for every skl0 module that bound ``train_gates`` by name."""
-    from skl0 import _train
+# The training core's entry points: train_gates (one lam) and vertex_path
+# (a Gram problem's whole path); every fit calls at least one of them.
+_CORE = ("train_gates", "vertex_path")
 
+
+def _core_patches():
+    """(module, name, original) for every skl0 module that bound a core entry by name.
+
+    The originals are the functions as first seen (monkeypatch puts them
+    back after each test), so a second patch in one test finds the modules
+    again and wraps the originals, not the first patch.
+    """
+    from skl0 import _engine, _train
+
+    if not _ORIGINALS:
+        _ORIGINALS.update(train_gates=_train.train_gates, vertex_path=_engine.vertex_path)
     return [
-        mod for mod_name, mod in sorted(sys.modules.items())
-        if mod_name.startswith("skl0") and getattr(mod, "train_gates", None) is _train.train_gates
+        (mod, name, _ORIGINALS[name]) for mod_name, mod in sorted(sys.modules.items())
+        if mod_name.startswith("skl0") for name in _CORE
+        if getattr(mod, name, None) is _ORIGINALS[name]
+        or getattr(getattr(mod, name, None), "_wraps", None) is _ORIGINALS[name]
     ]
 
 
+_ORIGINALS = {}
+
+
 class _Interrupt:
-    """``train_gates`` that raises KeyboardInterrupt on call ``at`` (counting from 1)."""
+    """Calls into the training core that raise KeyboardInterrupt on call ``at`` (from 1)."""
 
-    def __init__(self, original, at):
-        self.original, self.at, self.calls = original, at, 0
+    def __init__(self, at):
+        self.at, self.calls = at, 0
 
-    def __call__(self, *args, **kwargs):
-        self.calls += 1
-        if self.at is not None and self.calls >= self.at:
-            raise KeyboardInterrupt
-        return self.original(*args, **kwargs)
+    def wrap(self, original):
+        def call(*args, **kwargs):
+            self.calls += 1
+            if self.at is not None and self.calls >= self.at:
+                raise KeyboardInterrupt
+            return original(*args, **kwargs)
+
+        call._wraps = original
+        return call
 
 
 def _patch_train_gates(monkeypatch, at):
-    from skl0 import _train
-
-    hook = _Interrupt(_train.train_gates, at)
-    for mod in _train_gates_patches():
-        monkeypatch.setattr(mod, "train_gates", hook)
+    hook = _Interrupt(at)
+    for mod, name, original in _core_patches():
+        monkeypatch.setattr(mod, name, hook.wrap(original))
     return hook
 
 
@@ -1154,8 +1173,8 @@ def test_cli_diverging_fit_is_one_line(tmp_path, capsys, monkeypatch):
         raise NonFiniteLossError("The training loss became nan at iteration 10 (lam=0.1). "
                                  "... lower learning_rate_init, or check X and y.")
 
-    for mod in _train_gates_patches():
-        monkeypatch.setattr(mod, "train_gates", diverge)
+    for mod, name, _ in _core_patches():
+        monkeypatch.setattr(mod, name, diverge)
     status, _, err = _run_cli(capsys, "select", _csv(tmp_path), "--target", "y", "--max-iter", 20)
     _one_line_error(status, err, "became nan", "learning_rate_init")
 
