@@ -33,6 +33,7 @@ from ._compat import Interval, StrOptions, _check_sample_weight, validate_data
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._engine import blas_threads
 from ._heads import LinearHead, MLPHead, numpy_forward
+from ._nonlinear import nonlinear_k_support, validated_path
 from ._numerics import column_scale, column_shift, divide_columns, subtract_columns
 from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
 from ._progress import progress
@@ -185,7 +186,7 @@ class BaseL0(BaseEstimator):
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "keep_redundant": ["boolean"],
+        "keep_redundant": ["boolean", StrOptions({"auto"})],
         "device": [str],
         "dtype": [StrOptions({"float32", "float64"}), None],
         "random_state": ["random_state"],
@@ -208,7 +209,7 @@ class BaseL0(BaseEstimator):
         activation="relu",
         early_stopping=False,
         validation_fraction=0.1,
-        keep_redundant=False,
+        keep_redundant="auto",
         device="auto",
         dtype=None,
         random_state=None,
@@ -411,7 +412,7 @@ class BaseL0(BaseEstimator):
         With ``walk``, the selection is :func:`skl0._walk.run_walk` over its
         grid (no screening: a path reports on every column).
         """
-        if self.keep_redundant and self.k is None:
+        if self.keep_redundant is True and self.k is None:
             warnings.warn(
                 f"keep_redundant=True has no effect with k=None (lam={self.lam!r}): it "
                 "only orders the k slots of an exact-k selection. Set k or drop "
@@ -543,7 +544,7 @@ class BaseL0(BaseEstimator):
             # of exact k goes on from lam until at most k gates are open.
             start = float(self.lam)
         exact_k = self.k is not None
-        if not head.is_linear and not exact_k:
+        if not head.is_linear and start is None:  # (a lam cap walks on from lam below)
             return self._select_by_validation(problem, gate, head, common, report)
         # Exact k with an MLP head: a warm point that already stands still
         # ends after 5 steps (same F1, ~30% fewer steps on the benchmark's
@@ -580,14 +581,14 @@ class BaseL0(BaseEstimator):
         if exact_k:
             chosen = next((pt for pt in points if pt.support.size <= self.k), points[-1])
             order = survival_ranking(points)
-            if self.keep_redundant:
+            if self._keeps_redundant(head):
                 # All-relevant: columns the chosen ones explain come before
                 # less persistent ones (no best-subset polish, which would
                 # swap them back out for the loss's minimal set).
                 support = np.sort(redundancy_ranking(problem, order, self.k))
             else:
                 support = np.sort(order[: self.k])
-            if head.is_linear and self.refit and not self.keep_redundant:
+            if head.is_linear and self.refit and not self._keeps_redundant(head):
                 # Best-subset polish from the gates' choice and from screening.
                 starts = [support, screening_start(problem, self.k)]
                 support, refitted, _ = splice_from_starts(problem, starts, alpha=self.alpha)
@@ -619,44 +620,42 @@ class BaseL0(BaseEstimator):
         )
 
     def _select_by_validation(self, problem, gate, head, common, report=None):
-        """``lam="auto"`` for nonlinear heads: the one-standard-error rule.
+        """Nonlinear heads: ``lam="auto"`` by the one-standard-error rule, or exact ``k``.
 
         The gate path is fitted on ``1 - validation_fraction`` of the rows;
         each point is scored by the mean task loss of its deterministic
         gates on the held-out rows, and the sparsest point whose loss is
         within one standard error (of the per-sample losses) of the best
-        is kept. Information criteria need a parameter count, which a
-        network does not have.
+        is *validated*. ``lam="auto"`` keeps its support (information
+        criteria need a parameter count, which a network does not have);
+        exact ``k`` fills its slots from it (:mod:`skl0._nonlinear`).
         """
         train, val = self._split(problem, common["generator"])
-        points = gate_path(
-            train, gate, head, lam_grid(), max_iter=self.max_iter, step_callback=report, **common
+        points, scores, chosen = validated_path(
+            train, val, gate, head, max_iter=self.max_iter, common=common, report=report
         )
-        scores = []
-        for pt in points:
-            with torch.no_grad():
-                gate.log_alpha.copy_(pt.log_alpha)
-                head.load_state_dict(pt.head_state)
-                losses = val.sample_losses(head, gate.deterministic())
-            n_val = losses.numel()
-            mean = float(losses.mean())
-            se = float(losses.std()) / max(n_val, 1) ** 0.5 if n_val > 1 else 0.0
-            scores.append((mean, se))
-        best = min(range(len(points)), key=lambda i: scores[i][0])
-        bound = scores[best][0] + scores[best][1]
-        chosen = min(
-            (i for i in range(len(points)) if scores[i][0] <= bound),
-            key=lambda i: (points[i].support.size, scores[i][0]),
-        )
-        pt = points[chosen]
         self.n_iter_ = sum(p_.n_iter for p_ in points)
         self.loss_curve_ = [p_.loss for p_ in points]
         self.validation_scores_ = [s_[0] for s_ in scores]
+        support = points[chosen].support
+        if self.k is not None:
+            support = np.sort(nonlinear_k_support(
+                problem, points, chosen, self.k, self._keeps_redundant(head)))
+            # lam_ and the gates reported: the first point with at most k open
+            chosen = next((i for i, pt in enumerate(points) if pt.support.size <= self.k),
+                          len(points) - 1)
+        pt = points[chosen]
         self.lam_ = pt.lam
         with torch.no_grad():
             gate.log_alpha.copy_(pt.log_alpha)
         head.load_state_dict(pt.head_state)
-        return pt.support, None
+        return support, None
+
+    def _keeps_redundant(self, head):
+        """keep_redundant resolved: ``"auto"`` is True for MLP heads, False for linear ones."""
+        if self.keep_redundant == "auto":
+            return not head.is_linear
+        return bool(self.keep_redundant)
 
     def _export(self, head, z, mean, std):
         """Fold standardization and gates into numpy layers; keep no torch state.

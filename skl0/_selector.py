@@ -86,7 +86,7 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         activation="relu",
         early_stopping=False,
         validation_fraction=0.1,
-        keep_redundant=False,
+        keep_redundant="auto",
         device="auto",
         dtype=None,
         random_state=None,
