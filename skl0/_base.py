@@ -33,7 +33,14 @@ from ._compat import Interval, StrOptions, _check_sample_weight, validate_data
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._engine import blas_threads
 from ._heads import LinearHead, MLPHead, numpy_forward
-from ._nonlinear import nonlinear_k_support, validated_path
+from ._nonlinear import (
+    AUTO_HIDDEN,
+    held_out_scores,
+    linear_residuals,
+    nonlinear_k_support,
+    nonlinearity_test,
+    validated_path,
+)
 from ._numerics import column_scale, column_shift, divide_columns, subtract_columns
 from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
 from ._progress import progress
@@ -182,7 +189,7 @@ class BaseL0(BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "refit": ["boolean"],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": ["array-like", StrOptions({"auto"})],
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -280,7 +287,59 @@ class BaseL0(BaseEstimator):
         X, y, sw = self._validate_fit_data(X, y, sample_weight)
         Y, datafit = self._encode_targets(y, sw)
         device = resolve_device(self.device)
-        return self._fit_on_device(X, Y, sw, datafit, device, walk)
+        if isinstance(self.hidden_layer_sizes, str):  # "auto" (the only string allowed)
+            return self._fit_auto_head(X, Y, sw, datafit, device, walk)
+        self._fit_on_device(X, Y, sw, datafit, device, walk)
+        self.hidden_layer_sizes_ = self._hidden_sizes()
+        return self
+
+    def _fit_auto_head(self, X, Y, sw, datafit, device, walk=None):
+        """``hidden_layer_sizes="auto"``: the linear head unless held-out loss prefers an MLP.
+
+        1. Fit with the linear head (the answer whenever the signal is linear).
+        2. Test its residuals for second-order structure
+           (:func:`skl0._nonlinear.nonlinearity_test`, family-wise 5%); no
+           evidence, no MLP: the cost is the linear fit and the test.
+        3. Otherwise fit with an MLP head (``AUTO_HIDDEN``); its validated
+           path also walks a linear head's path on the same training rows,
+           and the MLP is kept only if its best held-out loss beats the
+           linear path's best by more than one standard error (the
+           one-standard-error rule across heads: ties go to the simpler).
+
+        A walk (``l0_path``) keeps the linear head. ``hidden_layer_sizes_``
+        holds the choice, ``head_selection_`` the numbers behind it.
+        """
+        info = {}
+        try:
+            self._auto_hidden = ()
+            with warnings.catch_warnings(record=True) as linear_warnings:
+                warnings.simplefilter("always")
+                self._fit_on_device(X, Y, sw, datafit, device, walk)
+            chosen = ()
+            if walk is None:
+                R = linear_residuals(self, X, Y, is_classifier(self))
+                stat, threshold = nonlinearity_test(X, R, sw)
+                info = {"nonlinearity_statistic": stat, "nonlinearity_threshold": threshold}
+                if stat > threshold:
+                    linear_state = dict(vars(self))
+                    self._auto_hidden, self._compare_heads = AUTO_HIDDEN, True
+                    self._fit_on_device(X, Y, sw, datafit, device, walk)
+                    lin, mlp, mlp_se = self._head_losses
+                    info.update(linear_held_out_loss=lin, mlp_held_out_loss=mlp,
+                                mlp_held_out_se=mlp_se)
+                    if mlp + mlp_se < lin:
+                        chosen, linear_warnings = AUTO_HIDDEN, []
+                    else:
+                        vars(self).clear()
+                        vars(self).update(linear_state)
+            for w in linear_warnings:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        finally:
+            for name in ("_auto_hidden", "_compare_heads", "_head_losses"):
+                vars(self).pop(name, None)
+        self.hidden_layer_sizes_ = chosen
+        self.head_selection_ = info
+        return self
 
     def _fit_on_device(self, X, Y, sw, datafit, device, walk=None):
         dtype = resolve_dtype(self.dtype, X)
@@ -495,13 +554,22 @@ class BaseL0(BaseEstimator):
         z[torch.as_tensor(support, device=z.device, dtype=torch.long)] = 1
         self._export(head, z, problem.mean, problem.std)
 
+    def _hidden_sizes(self):
+        """The hidden layers of this fit: ``"auto"`` resolves per fit (linear outside one)."""
+        auto = getattr(self, "_auto_hidden", None)
+        if auto is not None:
+            return auto
+        if isinstance(self.hidden_layer_sizes, str):
+            return ()
+        return tuple(self.hidden_layer_sizes)
+
     def _is_linear(self):
-        return len(tuple(self.hidden_layer_sizes)) == 0
+        return len(self._hidden_sizes()) == 0
 
     def _make_head(self, p, q, gen):
         if self._is_linear():
             return LinearHead(p, q)
-        sizes = tuple(int(h) for h in self.hidden_layer_sizes)
+        sizes = tuple(int(h) for h in self._hidden_sizes())
         if any(h < 1 for h in sizes):
             raise ValueError(
                 f"hidden_layer_sizes={self.hidden_layer_sizes!r} must hold positive "
@@ -637,6 +705,9 @@ class BaseL0(BaseEstimator):
         self.n_iter_ = sum(p_.n_iter for p_ in points)
         self.loss_curve_ = [p_.loss for p_ in points]
         self.validation_scores_ = [s_[0] for s_ in scores]
+        if getattr(self, "_compare_heads", False):
+            best = min(scores)
+            self._head_losses = (self._linear_held_out_loss(train, val, common), *best)
         support = points[chosen].support
         if self.k is not None:
             support = np.sort(nonlinear_k_support(
@@ -650,6 +721,18 @@ class BaseL0(BaseEstimator):
             gate.log_alpha.copy_(pt.log_alpha)
         head.load_state_dict(pt.head_state)
         return support, None
+
+    def _linear_held_out_loss(self, train, val, common):
+        """Best held-out loss along a linear head's path on the same rows (auto head)."""
+        p, q = train.n_features, train.datafit.n_outputs
+        dtype, device = train.mean.dtype, train.mean.device
+        gate = FeatureGate(p, init_prob=self.init_prob, temperature=self.temperature)
+        gate = gate.to(device=device, dtype=dtype)
+        head = LinearHead(p, q).to(device=device, dtype=dtype)
+        if train.datafit.supports_gram:
+            head.bias.requires_grad_(False)  # centred targets: as in _fit_problem
+        points = gate_path(train, gate, head, lam_grid(), max_iter=self.max_iter, **common)
+        return min(held_out_scores(val, gate, head, points))[0]
 
     def _keeps_redundant(self, head):
         """keep_redundant resolved: ``"auto"`` is True for MLP heads, False for linear ones."""
