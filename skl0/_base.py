@@ -310,6 +310,7 @@ class BaseL0(BaseEstimator):
         holds the choice, ``head_selection_`` the numbers behind it.
         """
         info = {}
+        before = dict(vars(self))  # validated and encoded: no fitted head yet
         try:
             self._auto_hidden = ()
             with warnings.catch_warnings(record=True) as linear_warnings:
@@ -322,6 +323,8 @@ class BaseL0(BaseEstimator):
                 info = {"nonlinearity_statistic": stat, "nonlinearity_threshold": threshold}
                 if stat > threshold:
                     linear_state = dict(vars(self))
+                    vars(self).clear()  # no linear attribute (coef_) survives into the MLP fit
+                    vars(self).update(before)
                     self._auto_hidden, self._compare_heads = AUTO_HIDDEN, True
                     self._fit_on_device(X, Y, sw, datafit, device, walk)
                     lin, mlp, mlp_se = self._head_losses
@@ -579,7 +582,14 @@ class BaseL0(BaseEstimator):
         return MLPHead(p, sizes, q, self.activation, generator=init)
 
     def _split(self, problem, gen):
-        """(train, validation) sub-problems: ``validation_fraction`` of the rows."""
+        """(train, validation) sub-problems: ``validation_fraction`` of the weight held out.
+
+        A row's side is drawn from its *content* (a random projection of its
+        features and target, folded into [0, 1)), and the cut is a weighted
+        quantile of that draw: identical rows land on the same side, so a
+        weight of 3 splits exactly as 3 repeated rows (scikit-learn's
+        frequency weights), and a duplicated row never sits on both sides.
+        """
         n = problem.X.shape[0]
         n_val = max(1, int(round(self.validation_fraction * n)))
         if n - n_val < 2:
@@ -587,8 +597,24 @@ class BaseL0(BaseEstimator):
                 f"validation_fraction={self.validation_fraction} leaves fewer than 2 "
                 f"of the {n} samples for training; lower it or pass more data."
             )
-        perm = torch.randperm(n, generator=gen, device=gen.device).to(problem.X.device)
-        return problem.subset(perm[n_val:]), problem.subset(perm[:n_val])
+        dtype, device = problem.mean.dtype, problem.mean.device
+        Y = problem.Y.reshape(n, -1).to(dtype)
+        g = torch.randn(problem.n_features + Y.shape[1], 1, generator=gen, device=gen.device)
+        g = g.to(device=device, dtype=dtype)
+        v = (problem.X @ g[: problem.n_features]).reshape(-1) + (Y @ g[problem.n_features:]).reshape(-1)
+        u = torch.frac(torch.abs(v) * 997.0)
+        order = torch.argsort(u)
+        cum = torch.cumsum(problem.w[order], 0) / problem.w.sum()
+        past = torch.nonzero(cum > self.validation_fraction).reshape(-1)
+        cut = u[order[past[0]]] if past.numel() else u.max()
+        val = torch.nonzero(u < cut).reshape(-1)
+        if val.numel() == 0 or float(problem.w[val].sum()) <= 0:  # one heavy row: its group
+            val = torch.nonzero(u <= cut).reshape(-1)
+        if val.numel() == 0 or n - val.numel() < 2 or float(problem.w[val].sum()) <= 0:
+            val = order[:n_val]  # degenerate draws (few distinct rows): by position
+        train_mask = torch.ones(n, dtype=torch.bool, device=device)
+        train_mask[val] = False
+        return problem.subset(torch.nonzero(train_mask).reshape(-1)), problem.subset(val)
 
     def _select(self, problem, gate, head, datafit, common):
         """Train the gates and choose the support; set lam_, n_iter_, loss_curve_.

@@ -55,16 +55,22 @@ def one_se_point(points, scores):
 
 
 def held_out_scores(val, gate, head, points):
-    """(mean, standard error) of the per-sample held-out loss of each point."""
+    """(mean, standard error) of the per-sample held-out loss of each point.
+
+    Weighted by the sample weights, with the total weight as the number of
+    samples (frequency weights: a weight of 3 counts as 3 repeated rows).
+    """
     scores = []
     for pt in points:
         with torch.no_grad():
             gate.log_alpha.copy_(pt.log_alpha)
             head.load_state_dict(pt.head_state)
-            losses = val.sample_losses(head, gate.deterministic())
-        n_val = losses.numel()
-        mean = float(losses.mean())
-        se = float(losses.std()) / max(n_val, 1) ** 0.5 if n_val > 1 else 0.0
+            losses = val.sample_losses(head, gate.deterministic()).reshape(-1)
+            w = val.w / val.w.sum()
+            mean = float((w * losses).sum())
+            var = float((w * (losses - mean) ** 2).sum())
+        n_val = float(val.n_samples)
+        se = (var / n_val) ** 0.5 if n_val > 1 else 0.0
         scores.append((mean, se))
     return scores
 
