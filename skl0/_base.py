@@ -35,6 +35,14 @@ from ._engine import blas_threads
 from ._group_select import group_ranking, select_groups_by_ebic, splice_groups
 from ._groups import GroupGate, resolve_groups
 from ._heads import LinearHead, MLPHead, numpy_forward
+from ._nonlinear import (
+    AUTO_HIDDEN,
+    held_out_scores,
+    linear_residuals,
+    nonlinear_k_support,
+    nonlinearity_test,
+    validated_path,
+)
 from ._numerics import column_scale, column_shift, divide_columns, subtract_columns
 from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
 from ._progress import progress
@@ -189,11 +197,11 @@ class BaseL0(BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "refit": ["boolean"],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": ["array-like", StrOptions({"auto"})],
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "keep_redundant": ["boolean"],
+        "keep_redundant": ["boolean", StrOptions({"auto"})],
         "groups": ["array-like", None],
         "feature_costs": ["array-like", dict, None],
         "device": [str],
@@ -218,7 +226,7 @@ class BaseL0(BaseEstimator):
         activation="relu",
         early_stopping=False,
         validation_fraction=0.1,
-        keep_redundant=False,
+        keep_redundant="auto",
         groups=None,
         feature_costs=None,
         device="auto",
@@ -300,7 +308,62 @@ class BaseL0(BaseEstimator):
         X, y, sw = self._validate_fit_data(X, y, sample_weight)
         Y, datafit = self._encode_targets(y, sw)
         device = resolve_device(self.device)
-        return self._fit_on_device(X, Y, sw, datafit, device, walk)
+        if isinstance(self.hidden_layer_sizes, str):  # "auto" (the only string allowed)
+            return self._fit_auto_head(X, Y, sw, datafit, device, walk)
+        self._fit_on_device(X, Y, sw, datafit, device, walk)
+        self.hidden_layer_sizes_ = self._hidden_sizes()
+        return self
+
+    def _fit_auto_head(self, X, Y, sw, datafit, device, walk=None):
+        """``hidden_layer_sizes="auto"``: the linear head unless held-out loss prefers an MLP.
+
+        1. Fit with the linear head (the answer whenever the signal is linear).
+        2. Test its residuals for second-order structure
+           (:func:`skl0._nonlinear.nonlinearity_test`, family-wise 5%); no
+           evidence, no MLP: the cost is the linear fit and the test.
+        3. Otherwise fit with an MLP head (``AUTO_HIDDEN``); its validated
+           path also walks a linear head's path on the same training rows,
+           and the MLP is kept only if its best held-out loss beats the
+           linear path's best by more than one standard error (the
+           one-standard-error rule across heads: ties go to the simpler).
+
+        A walk (``l0_path``) keeps the linear head. ``hidden_layer_sizes_``
+        holds the choice, ``head_selection_`` the numbers behind it.
+        """
+        info = {}
+        before = dict(vars(self))  # validated and encoded: no fitted head yet
+        try:
+            self._auto_hidden = ()
+            with warnings.catch_warnings(record=True) as linear_warnings:
+                warnings.simplefilter("always")
+                self._fit_on_device(X, Y, sw, datafit, device, walk)
+            chosen = ()
+            if walk is None:
+                R = linear_residuals(self, X, Y, is_classifier(self))
+                stat, threshold = nonlinearity_test(X, R, sw)
+                info = {"nonlinearity_statistic": stat, "nonlinearity_threshold": threshold}
+                if stat > threshold:
+                    linear_state = dict(vars(self))
+                    vars(self).clear()  # no linear attribute (coef_) survives into the MLP fit
+                    vars(self).update(before)
+                    self._auto_hidden, self._compare_heads = AUTO_HIDDEN, True
+                    self._fit_on_device(X, Y, sw, datafit, device, walk)
+                    lin, mlp, mlp_se = self._head_losses
+                    info.update(linear_held_out_loss=lin, mlp_held_out_loss=mlp,
+                                mlp_held_out_se=mlp_se)
+                    if mlp + mlp_se < lin:
+                        chosen, linear_warnings = AUTO_HIDDEN, []
+                    else:
+                        vars(self).clear()
+                        vars(self).update(linear_state)
+            for w in linear_warnings:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        finally:
+            for name in ("_auto_hidden", "_compare_heads", "_head_losses"):
+                vars(self).pop(name, None)
+        self.hidden_layer_sizes_ = chosen
+        self.head_selection_ = info
+        return self
 
     def _fit_on_device(self, X, Y, sw, datafit, device, walk=None):
         dtype = resolve_dtype(self.dtype, X)
@@ -434,7 +497,7 @@ class BaseL0(BaseEstimator):
         With ``walk``, the selection is :func:`skl0._walk.run_walk` over its
         grid (no screening: a path reports on every column).
         """
-        if self.keep_redundant and self.k is None:
+        if self.keep_redundant is True and self.k is None:
             warnings.warn(
                 f"keep_redundant=True has no effect with k=None (lam={self.lam!r}): it "
                 "only orders the k slots of an exact-k selection. Set k or drop "
@@ -537,13 +600,22 @@ class BaseL0(BaseEstimator):
         z[torch.as_tensor(support, device=z.device, dtype=torch.long)] = 1
         self._export(head, z, problem.mean, problem.std)
 
+    def _hidden_sizes(self):
+        """The hidden layers of this fit: ``"auto"`` resolves per fit (linear outside one)."""
+        auto = getattr(self, "_auto_hidden", None)
+        if auto is not None:
+            return auto
+        if isinstance(self.hidden_layer_sizes, str):
+            return ()
+        return tuple(self.hidden_layer_sizes)
+
     def _is_linear(self):
-        return len(tuple(self.hidden_layer_sizes)) == 0
+        return len(self._hidden_sizes()) == 0
 
     def _make_head(self, p, q, gen):
         if self._is_linear():
             return LinearHead(p, q)
-        sizes = tuple(int(h) for h in self.hidden_layer_sizes)
+        sizes = tuple(int(h) for h in self._hidden_sizes())
         if any(h < 1 for h in sizes):
             raise ValueError(
                 f"hidden_layer_sizes={self.hidden_layer_sizes!r} must hold positive "
@@ -553,7 +625,14 @@ class BaseL0(BaseEstimator):
         return MLPHead(p, sizes, q, self.activation, generator=init)
 
     def _split(self, problem, gen):
-        """(train, validation) sub-problems: ``validation_fraction`` of the rows."""
+        """(train, validation) sub-problems: ``validation_fraction`` of the weight held out.
+
+        A row's side is drawn from its *content* (a random projection of its
+        features and target, folded into [0, 1)), and the cut is a weighted
+        quantile of that draw: identical rows land on the same side, so a
+        weight of 3 splits exactly as 3 repeated rows (scikit-learn's
+        frequency weights), and a duplicated row never sits on both sides.
+        """
         n = problem.X.shape[0]
         n_val = max(1, int(round(self.validation_fraction * n)))
         if n - n_val < 2:
@@ -561,8 +640,24 @@ class BaseL0(BaseEstimator):
                 f"validation_fraction={self.validation_fraction} leaves fewer than 2 "
                 f"of the {n} samples for training; lower it or pass more data."
             )
-        perm = torch.randperm(n, generator=gen, device=gen.device).to(problem.X.device)
-        return problem.subset(perm[n_val:]), problem.subset(perm[:n_val])
+        dtype, device = problem.mean.dtype, problem.mean.device
+        Y = problem.Y.reshape(n, -1).to(dtype)
+        g = torch.randn(problem.n_features + Y.shape[1], 1, generator=gen, device=gen.device)
+        g = g.to(device=device, dtype=dtype)
+        v = (problem.X @ g[: problem.n_features]).reshape(-1) + (Y @ g[problem.n_features:]).reshape(-1)
+        u = torch.frac(torch.abs(v) * 997.0)
+        order = torch.argsort(u)
+        cum = torch.cumsum(problem.w[order], 0) / problem.w.sum()
+        past = torch.nonzero(cum > self.validation_fraction).reshape(-1)
+        cut = u[order[past[0]]] if past.numel() else u.max()
+        val = torch.nonzero(u < cut).reshape(-1)
+        if val.numel() == 0 or float(problem.w[val].sum()) <= 0:  # one heavy row: its group
+            val = torch.nonzero(u <= cut).reshape(-1)
+        if val.numel() == 0 or n - val.numel() < 2 or float(problem.w[val].sum()) <= 0:
+            val = order[:n_val]  # degenerate draws (few distinct rows): by position
+        train_mask = torch.ones(n, dtype=torch.bool, device=device)
+        train_mask[val] = False
+        return problem.subset(torch.nonzero(train_mask).reshape(-1)), problem.subset(val)
 
     def _select(self, problem, gate, head, datafit, common):
         """Train the gates and choose the support; set lam_, n_iter_, loss_curve_.
@@ -586,7 +681,7 @@ class BaseL0(BaseEstimator):
             # of exact k goes on from lam until at most k gates are open.
             start = float(self.lam)
         exact_k = self.k is not None
-        if not head.is_linear and not exact_k:
+        if not head.is_linear and start is None:  # (a lam cap walks on from lam below)
             return self._select_by_validation(problem, gate, head, common, report)
         # Exact k with an MLP head: a warm point that already stands still
         # ends after 5 steps (same F1, ~30% fewer steps on the benchmark's
@@ -628,14 +723,14 @@ class BaseL0(BaseEstimator):
         elif exact_k:
             chosen = next((pt for pt in points if pt.support.size <= self.k), points[-1])
             order = survival_ranking(points)
-            if self.keep_redundant:
+            if self._keeps_redundant(head):
                 # All-relevant: columns the chosen ones explain come before
                 # less persistent ones (no best-subset polish, which would
                 # swap them back out for the loss's minimal set).
                 support = np.sort(redundancy_ranking(problem, order, self.k))
             else:
                 support = np.sort(order[: self.k])
-            if head.is_linear and self.refit and not self.keep_redundant:
+            if head.is_linear and self.refit and not self._keeps_redundant(head):
                 # Best-subset polish from the gates' choice and from screening.
                 starts = [support, screening_start(problem, self.k)]
                 support, refitted, _ = splice_from_starts(problem, starts, alpha=self.alpha)
@@ -663,7 +758,7 @@ class BaseL0(BaseEstimator):
         """
         order = group_ranking(layout, points)
         groups = np.sort(order[: self.k])
-        if not (head.is_linear and self.refit) or self.keep_redundant:
+        if not (head.is_linear and self.refit) or self._keeps_redundant(head):
             return layout.columns(groups), None
         lam_cost = chosen.lam if layout.raw_costs is not None else 0.0
         starts = [groups]
@@ -698,44 +793,64 @@ class BaseL0(BaseEstimator):
         )
 
     def _select_by_validation(self, problem, gate, head, common, report=None):
-        """``lam="auto"`` for nonlinear heads: the one-standard-error rule.
+        """Nonlinear heads: ``lam="auto"`` by the one-standard-error rule, or exact ``k``.
 
         The gate path is fitted on ``1 - validation_fraction`` of the rows;
         each point is scored by the mean task loss of its deterministic
         gates on the held-out rows, and the sparsest point whose loss is
         within one standard error (of the per-sample losses) of the best
-        is kept. Information criteria need a parameter count, which a
-        network does not have.
+        is *validated*. ``lam="auto"`` keeps its support (information
+        criteria need a parameter count, which a network does not have);
+        exact ``k`` fills its slots from it (:mod:`skl0._nonlinear`).
         """
         train, val = self._split(problem, common["generator"])
-        points = gate_path(
-            train, gate, head, lam_grid(), max_iter=self.max_iter, step_callback=report, **common
+        points, scores, chosen = validated_path(
+            train, val, gate, head, max_iter=self.max_iter, common=common, report=report
         )
-        scores = []
-        for pt in points:
-            with torch.no_grad():
-                gate.log_alpha.copy_(pt.log_alpha)
-                head.load_state_dict(pt.head_state)
-                losses = val.sample_losses(head, gate.deterministic())
-            n_val = losses.numel()
-            mean = float(losses.mean())
-            se = float(losses.std()) / max(n_val, 1) ** 0.5 if n_val > 1 else 0.0
-            scores.append((mean, se))
-        best = min(range(len(points)), key=lambda i: scores[i][0])
-        bound = scores[best][0] + scores[best][1]
-        chosen = min(
-            (i for i in range(len(points)) if scores[i][0] <= bound),
-            key=lambda i: (points[i].support.size, scores[i][0]),
-        )
-        pt = points[chosen]
         self.n_iter_ = sum(p_.n_iter for p_ in points)
         self.loss_curve_ = [p_.loss for p_ in points]
         self.validation_scores_ = [s_[0] for s_ in scores]
+        if getattr(self, "_compare_heads", False):
+            best = min(scores)
+            self._head_losses = (self._linear_held_out_loss(train, val, common), *best)
+        support = points[chosen].support
+        layout = getattr(self, "_layout", None)
+        if self.k is not None and layout is not None:
+            # Groups: whole groups in the order their columns are taken
+            # (validated support first, then gate survival).
+            order = nonlinear_k_support(problem, points, chosen, problem.n_features, False)
+            support = layout.columns(np.sort(layout.group_order(order)[: self.k]))
+        elif self.k is not None:
+            support = np.sort(nonlinear_k_support(
+                problem, points, chosen, self.k, self._keeps_redundant(head)))
+        if self.k is not None:
+            # lam_ and the gates reported: the first point with at most k open
+            chosen = next((i for i, pt in enumerate(points) if self._size(pt.support) <= self.k),
+                          len(points) - 1)
+        pt = points[chosen]
         self.lam_ = pt.lam
         with torch.no_grad():
             gate.log_alpha.copy_(pt.log_alpha)
         head.load_state_dict(pt.head_state)
-        return pt.support, None
+        return support, None
+
+    def _linear_held_out_loss(self, train, val, common):
+        """Best held-out loss along a linear head's path on the same rows (auto head)."""
+        p, q = train.n_features, train.datafit.n_outputs
+        dtype, device = train.mean.dtype, train.mean.device
+        gate = FeatureGate(p, init_prob=self.init_prob, temperature=self.temperature)
+        gate = gate.to(device=device, dtype=dtype)
+        head = LinearHead(p, q).to(device=device, dtype=dtype)
+        if train.datafit.supports_gram:
+            head.bias.requires_grad_(False)  # centred targets: as in _fit_problem
+        points = gate_path(train, gate, head, lam_grid(), max_iter=self.max_iter, **common)
+        return min(held_out_scores(val, gate, head, points))[0]
+
+    def _keeps_redundant(self, head):
+        """keep_redundant resolved: ``"auto"`` is True for MLP heads, False for linear ones."""
+        if self.keep_redundant == "auto":
+            return not head.is_linear
+        return bool(self.keep_redundant)
 
     def _export(self, head, z, mean, std):
         """Fold standardization and gates into numpy layers; keep no torch state.

@@ -126,7 +126,7 @@ class _CVMixin:
     activation = "relu"
     early_stopping = False
     validation_fraction = 0.1
-    keep_redundant = False
+    keep_redundant = "auto"  # False for their linear heads
 
     _fold_class = None  # the plain estimator that walks a fold's path
     _supports_partial_fit = False  # lam is chosen by refitting folds: no streaming

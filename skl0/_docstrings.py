@@ -58,12 +58,18 @@ lam : float or "auto", default="auto"
         refit always uses the whole batch). Linear heads ignore it: their
         deterministic objective is evaluated on all rows (or on X'X for
         squared loss with n > p).
-    hidden_layer_sizes : tuple of int, default=()
+    hidden_layer_sizes : tuple of int or "auto", default=()
         Hidden layers of an MLP head behind the gates (scikit-learn's
         ``MLPRegressor`` name). ``()`` keeps the linear head. With hidden
         layers, ``coef_`` is not offered, ``lam="auto"`` uses the held-out
         one-standard-error rule instead of EBIC, and the refit retrains the
-        network on the kept features.
+        network on the kept features. ``"auto"`` fits the linear head, tests
+        its residuals for curvature and interactions (family-wise 5%) and,
+        only if they show any, an MLP head of one 64-unit layer, which is
+        kept when its held-out loss beats the linear path's by more than one
+        standard error; ``hidden_layer_sizes_`` holds the choice and
+        ``head_selection_`` the numbers behind it (``partial_fit`` and
+        ``l0_path`` keep the linear head).
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         Activation of the hidden layers.
     early_stopping : bool, default=False
@@ -72,16 +78,19 @@ lam : float or "auto", default="auto"
     validation_fraction : float, default=0.1
         Share of rows held out for ``lam="auto"`` with hidden layers and for
         ``early_stopping``.
-    keep_redundant : bool, default=False
+    keep_redundant : bool or "auto", default="auto"
         Only with ``k``: fill the ``k`` slots *all-relevant* instead of
-        *minimal-optimal*. The features are taken in the order their gates
-        survive along the path, except that a feature explained by those
-        already taken (adjusted R^2 >= 0.5 on them) is taken first, so
-        redundant copies and linear combinations of the selected signal
-        come before features kept only by chance. Useful when ``k`` is
-        larger than the number of distinct signals; with uncorrelated
-        features it changes nothing. Skips the linear head's best-subset
-        polish (which would swap the copies back out). See the user guide's
+        *minimal-optimal*. After the columns the selection needs, a feature
+        associated with those already taken (an F test of its regression on
+        them, family-wise 5% over the remaining features) is taken before
+        the next feature in gate-survival order, so redundant copies and
+        combinations of the selected signal come before features kept only
+        by chance; with uncorrelated features it changes nothing. ``"auto"``
+        is True for MLP heads (whose first columns are those of the
+        held-out-validated support) and False for the linear head, whose
+        best-subset polish it would skip. With ``groups`` it does not apply:
+        an MLP head's ``k`` groups are taken in the order of their columns
+        (validated support first, then gate survival). See the user guide's
         "Nonlinear heads".
     groups : array-like of shape (n_features,) or None, default=None
         One group label per column of X (str or int); columns with the same
@@ -147,8 +156,16 @@ support_ : ndarray of shape (n_features_in,), dtype=bool
         the largest marginal loss reduction; the gates chose among these,
         and the information criterion counted all columns.
     validation_scores_ : list of float
-        Only with hidden layers and ``lam="auto"``: the mean held-out loss
-        of each point of the gate path (see ``validation_fraction``).
+        Only with hidden layers (``lam="auto"`` or ``k``): the mean held-out
+        loss of each point of the gate path (see ``validation_fraction``).
+    hidden_layer_sizes_ : tuple of int
+        The hidden layers of the fitted head: ``()`` for the linear head;
+        with ``hidden_layer_sizes="auto"``, the one chosen.
+    head_selection_ : dict
+        Only with ``hidden_layer_sizes="auto"``: ``nonlinearity_statistic``
+        and ``nonlinearity_threshold`` (the residual test), and, when the
+        test rejected the linear head, ``linear_held_out_loss``,
+        ``mlp_held_out_loss`` and ``mlp_held_out_se``.
     group_labels_ : ndarray of shape (n_groups,)
         Only with ``groups``: the group labels, in the order of their first
         column.

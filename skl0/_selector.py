@@ -87,7 +87,7 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         activation="relu",
         early_stopping=False,
         validation_fraction=0.1,
-        keep_redundant=False,
+        keep_redundant="auto",
         groups=None,
         feature_costs=None,
         device="auto",

@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import make_friedman1
+from sklearn.datasets import make_classification, make_friedman1
 
 from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
 
@@ -146,3 +146,86 @@ def test_mlp_head_default_batch_is_512_rows(rng):
     small = L0Regressor(**kw).fit(X[:500], y[:500])
     whole_small = L0Regressor(batch_size=500, **kw).fit(X[:500], y[:500])
     np.testing.assert_array_equal(small.feature_importances_, whole_small.feature_importances_)
+
+
+# ------------------------------------------------ issue 16: defaults that fill k, auto head
+
+
+def test_mlp_defaults_fill_k_with_redundant_columns_not_noise():
+    # 3 informative + 6 redundant (linear combinations) of 60 columns: the
+    # network needs ~3 of them; the other slots of k=9 must still be relevant.
+    X, y = make_classification(
+        n_samples=600, n_features=60, n_informative=3, n_redundant=6, n_repeated=0,
+        n_clusters_per_class=2, shuffle=False, random_state=1,
+    )
+    clf = L0Classifier(k=9, hidden_layer_sizes=(16,), max_iter=200, random_state=0).fit(X, y)
+    assert (clf.get_support(indices=True) < 9).sum() >= 8
+
+
+def test_association_threshold_is_the_f_quantile():
+    from scipy.stats import f as f_dist
+
+    from skl0._relevance import association_threshold
+
+    n, m, cands = 600, 3, 57
+    r2 = association_threshold(n, m, cands)
+    F = (r2 / m) / ((1 - r2) / (n - m - 1))
+    assert F == pytest.approx(f_dist.isf(0.05 / cands, m, n - m - 1))
+    # more candidates, a stricter bar; more samples, a lower one
+    assert association_threshold(n, m, 10 * cands) > r2 > association_threshold(10 * n, m, cands)
+    assert association_threshold(3, 2, 5) == 1.0  # no residual degrees of freedom
+
+
+def test_nonlinearity_test_rejects_curvature_and_interactions_only(rng):
+    from sklearn.linear_model import LinearRegression
+
+    from skl0._nonlinear import nonlinearity_test
+
+    X = rng.uniform(-1, 1, (800, 12))
+    sw = np.ones(800)
+    for y, nonlinear in [
+        (X[:, 0] - 2 * X[:, 3] + 0.3 * rng.normal(size=800), False),
+        (X[:, 0] + 3 * X[:, 2] ** 2 + 0.3 * rng.normal(size=800), True),
+        (2 * X[:, 0] * X[:, 1] + 0.3 * rng.normal(size=800), True),
+    ]:
+        r = y - LinearRegression().fit(X, y).predict(X)
+        stat, threshold = nonlinearity_test(X, r[:, None], sw)
+        assert (stat > threshold) is nonlinear
+
+
+def test_auto_head_stays_linear_on_linear_data(rng):
+    X = rng.normal(size=(400, 20))
+    y = X[:, 0] - 2 * X[:, 5] + 0.5 * rng.normal(size=400)
+    reg = L0Regressor(k=2, hidden_layer_sizes="auto", random_state=0).fit(X, y)
+    assert reg.hidden_layer_sizes_ == ()
+    np.testing.assert_array_equal(reg.get_support(indices=True), [0, 5])
+    assert reg.coef_.shape == (20,)
+    info = reg.head_selection_
+    assert info["nonlinearity_statistic"] <= info["nonlinearity_threshold"]
+
+
+def test_auto_head_picks_the_mlp_for_an_interaction(rng):
+    X = rng.uniform(-1, 1, (600, 6))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)  # no marginal signal at all
+    clf = L0Classifier(k=2, hidden_layer_sizes="auto", max_iter=200, random_state=0).fit(X, y)
+    assert clf.hidden_layer_sizes_ == (64,)
+    np.testing.assert_array_equal(clf.get_support(indices=True), [0, 1])
+    info = clf.head_selection_
+    assert info["mlp_held_out_loss"] + info["mlp_held_out_se"] < info["linear_held_out_loss"]
+    assert not hasattr(clf, "coef_")
+    assert clf.score(X, y) > 0.9
+
+
+def test_fixed_heads_report_their_hidden_layers(friedman):
+    X, y = friedman
+    assert L0Regressor(k=5, **KW).fit(X, y).hidden_layer_sizes_ == (16,)
+    assert L0Regressor(k=5).fit(X, y).hidden_layer_sizes_ == ()
+
+
+@pytest.mark.parametrize("bad", ["big", "Auto"])
+def test_bad_hidden_layer_sizes_string(friedman, bad):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = friedman
+    with pytest.raises(InvalidParameterError, match=rf"hidden_layer_sizes.*'auto'.*Got '{bad}'"):
+        L0Regressor(hidden_layer_sizes=bad).fit(X, y)

@@ -65,11 +65,14 @@ def test_mlp_keep_redundant_fills_k_with_the_redundant_columns(seed):
     )
     kw = dict(k=9, hidden_layer_sizes=(16,), activation="tanh", alpha=0.1, max_iter=200,
               random_state=0)
-    plain = L0Classifier(**kw).fit(X, y)
+    plain = L0Classifier(keep_redundant=False, **kw).fit(X, y)
     full = L0Classifier(keep_redundant=True, **kw).fit(X, y)
     assert (full.get_support(indices=True) < 9).sum() >= 8
     assert (full.get_support(indices=True) < 9).sum() > (plain.get_support(indices=True) < 9).sum()
     assert full.support_.sum() == 9
+    # "auto", the default, fills an MLP head's slots all-relevant
+    default = L0Classifier(**kw).fit(X, y)
+    np.testing.assert_array_equal(default.support_, full.support_)
 
 
 def test_linear_head_keep_redundant_takes_the_copy(rng):
