@@ -366,7 +366,8 @@ def select_by_ebic(problem, points, alpha):
             best = (value, report_point(size), support)
         return value
 
-    refits = make_refits(problem, alpha) if problem.kind == "gram" else None
+    refits = make_refits(problem, alpha)
+    refits = refits if getattr(refits, "cached", False) else None  # shared between sizes
     misses, lowest = 0, math.inf
     for size in range(1, top + 1):
         value = polish(size)

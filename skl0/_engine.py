@@ -38,7 +38,9 @@ out (:class:`_ProfiledGram`). There ``F`` is concave along each gate
 (unless ``alpha`` outweighs a column's correlation with the open ones), so
 its minima are vertices, every gate fully open or closed: an exact flip
 search over vertices (:meth:`_ProfiledGram.vertex_search`) finds one, and
-L-BFGS-B runs only where that vertex is not a KKT point. The gate's ``log_alpha`` is ``h``'s inverse
+L-BFGS-B runs only where that vertex is not a KKT point. A binary log
+loss on small data starts from Newton steps (IRLS) whose quadratic models
+are such Gram problems (:func:`_irls_vertex_start`). The gate's ``log_alpha`` is ``h``'s inverse
 (:func:`skl0.nn.log_alpha_for_signal`) and ``W = B / E[z]``, so
 ``prob_open``, the eq. 13 test-time gate and the mask read as for any
 gate.
@@ -465,6 +467,15 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
                 res = _kkt_point(fun, x0, lo, hi)
             except np.linalg.LinAlgError:
                 pass  # non-finite statistics: L-BFGS-B's checks report them
+        if res is None and not profiled and _irls_applies(problem, obj, head):
+            # A binary log loss on small dense data: Newton (IRLS) steps, each
+            # an exact vertex search on the quadratic model, bring the start
+            # next to the solution; L-BFGS-B then only polishes it.
+            start = _irls_vertex_start(problem, obj, h0 >= 0.5 * hi, B0,
+                                       head.bias.detach().cpu().double().numpy(), lo, hi)
+            if start is not None:
+                x0, n_moves, curve = start[0], start[1], list(start[2])
+                res = _kkt_point(fun, x0, lo, hi)
         if res is None:
             res = minimize(
                 fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
@@ -493,6 +504,154 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         if obj.term.fits_intercept:
             head.bias.copy_(torch.as_tensor(b, dtype=head.bias.dtype))
     return n_iter, curve
+
+
+#: IRLS starts for binary log losses on dense CPU data of at most this many
+#: numbers (the standardized X is copied once in float64, 32 MB at most)
+#: and at most _PROFILE_MAX_FEATURES columns (a p x p Hessian per step).
+_IRLS_MAX_NUMBERS = 1 << 22
+
+
+def _irls_applies(problem, obj, head):
+    from ._datafits import BinaryLogLoss
+
+    X = problem.X
+    dense = problem.host is None and X.layout == torch.strided
+    return (obj.layout is None and isinstance(problem.datafit, BinaryLogLoss)
+            and getattr(head, "is_linear", False) and (dense or problem.host is not None)
+            and problem.mean.device.type == "cpu"
+            and problem.n_features <= _PROFILE_MAX_FEATURES
+            and X.shape[0] * X.shape[1] <= _IRLS_MAX_NUMBERS)
+
+
+class _HostDesign:
+    """The standardized X on the host for IRLS: products, never a dense copy of a sparse X.
+
+    Dense X: the standardized float64 copy, formed once per problem.
+    Sparse X: scipy products with the centring and scaling applied to
+    their (p-sized) results.
+    """
+
+    def __init__(self, problem):
+        self.mean = problem.mean.detach().cpu().double().numpy()
+        self.std = problem.std.detach().cpu().double().numpy()
+        self.sparse = problem.host
+        if self.sparse is None:
+            cache = problem.__dict__.setdefault("_engine_terms", {})
+            if "Xs" not in cache:
+                cache["Xs"] = (problem.X.detach().cpu().double().numpy() - self.mean) / self.std
+            self.Xs = cache["Xs"]
+
+    def matvec(self, B):
+        if self.sparse is None:
+            return self.Xs @ B
+        v = B / self.std
+        return np.asarray(self.sparse @ v).ravel() - float(self.mean @ v)
+
+    def rmatvec(self, r):
+        if self.sparse is None:
+            return self.Xs.T @ r
+        return (np.asarray(self.sparse.T @ r).ravel() - self.mean * float(r.sum())) / self.std
+
+    def weighted_gram(self, D):
+        """``Xs' diag(D) Xs`` and ``Xs' D``."""
+        if self.sparse is None:
+            return (self.Xs * D[:, None]).T @ self.Xs, self.Xs.T @ D
+        X = self.sparse
+        XtDX = np.asarray((X.T @ X.multiply(D[:, None]).tocsr()).todense())
+        xd, sD, m = np.asarray(X.T @ D).ravel(), float(D.sum()), self.mean
+        G = XtDX - np.outer(m, xd) - np.outer(xd, m) + sD * np.outer(m, m)
+        return G / np.outer(self.std, self.std), (xd - sD * m) / self.std
+
+
+def _irls_vertex_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
+    """A start for the joint solve of a binary log loss: IRLS over vertices.
+
+    At the current ``(B, b)`` the log loss is replaced by its second-order
+    model (weights ``D = w p (1 - p)``, the intercept profiled out), which
+    makes ``F`` a Gram problem in ``B`` with the gate objective's own ridge
+    ``kappa d_j (1 / h_j - 1) + alpha``; its vertex search
+    (:meth:`_ProfiledGram.vertex_search`) gives the next open set and
+    weights. A step is kept when it lowers the true ``F`` at its vertex
+    (halved up to 10 times on the new open set otherwise); the loop ends
+    when the open set stands still and the weights stop moving. Returns
+    ``(x, n_moves, values)`` in the joint solver's coordinates (closed
+    gates at ``h = lo`` with ``V = 0``), or None when a step fails.
+    """
+    design = _HostDesign(problem)
+    term = obj.term
+    y, w = np.asarray(term.Y, dtype=np.float64), np.asarray(term.w, dtype=np.float64)
+    kd, alpha, lam = np.asarray(obj.kd, dtype=np.float64), obj.alpha, obj.lam
+    B, b = B[:, 0].copy(), float(b[0])
+    mask = np.asarray(mask, dtype=bool).copy()
+    if not B.any():
+        mask[:] = True  # a cold start opens every gate
+
+    def true_F(m, Bv, bv):
+        f = design.matvec(Bv) + bv
+        loss = float(w @ (np.logaddexp(0.0, f) - y * f))
+        return loss + float(((kd * (1.0 / hi - 1.0) + alpha) * Bv * Bv)[m].sum()) + (
+            lam * hi * int(m.sum()))
+
+    value = true_F(mask, np.where(mask, B, 0.0), b)
+    B = np.where(mask, B, 0.0)
+    prof = _ProfiledGram.__new__(_ProfiledGram)
+    prof.q, prof.d, prof.lam, prof.obj = 1, kd, lam, obj
+    prof.base = alpha + (kd <= 0)
+    values, n_moves = [], 0
+    for _ in range(max_steps):
+        f = design.matvec(B) + b
+        prob = expit(f)
+        D = w * prob * (1.0 - prob)
+        r = w * (prob - y)
+        sD = float(D.sum())
+        if not sD > 0:
+            return None
+        XDX, xD = design.weighted_gram(D)  # X' D X, X' D 1
+        H = XDX - np.outer(xD, xD) / sD
+        gB = design.rmatvec(r) - xD * (float(r.sum()) / sD)
+        # Model: 1/2 B' H B - (H B0 - gB)' B; as yy - 2 c'B + B' G B.
+        prof.G, prof.c = 0.5 * H, 0.5 * ((H @ B) - gB)[:, None]
+        prof.yy = 0.0
+        try:
+            new_mask, moves = prof.vertex_search(mask, hi)
+            B_new = prof.weights(np.where(new_mask, hi, 0.0))[:, 0]
+        except np.linalg.LinAlgError:
+            return None
+        n_moves += len(moves)
+        for trial_mask in (new_mask, mask):
+            # The model's vertex; if the true F disagrees, a Newton step on
+            # the current open set (a convex problem: it always descends).
+            if trial_mask is mask and trial_mask is not new_mask:
+                B_new = prof.weights(np.where(mask, hi, 0.0))[:, 0]
+            step_B = B_new - B
+            for _half in range(11):
+                B_try = np.where(trial_mask, B + step_B, 0.0)
+                b_try = b - (float(r.sum()) + float(xD @ (B_try - B))) / sD
+                new_value = true_F(trial_mask, B_try, b_try)
+                if new_value <= value:
+                    break
+                step_B = 0.5 * step_B
+            else:
+                continue
+            new_mask = trial_mask
+            break
+        else:
+            return None
+        moved = float(np.abs(B_try - B).max(initial=0.0))
+        same = bool((new_mask == mask).all())
+        mask, B, b = new_mask, B_try, b_try
+        improved = value - new_value
+        value = new_value
+        values.append(value)
+        if same and (moved < 1e-9 or improved <= 1e-15 * max(abs(value), 1.0)):
+            break
+    # Closed gates sit at h = lo with the V that zeroes their gradient
+    # (B_j = lo V_j is then tiny): -dB_j / (2 (kappa d_j (1 - lo) + alpha lo)).
+    dB = design.rmatvec(w * (expit(design.matvec(B) + b) - y))
+    V = np.where(mask, B / hi, -dB / (2.0 * np.maximum(kd * (1.0 - lo) + alpha * lo, 1e-300)))
+    h = np.where(mask, hi, lo)
+    return np.concatenate([h, V, [b]]), n_moves, values
 
 
 def profiled(problem, head):

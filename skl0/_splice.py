@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.special import expit
 
+from ._datafits import BinaryLogLoss
 from ._engine import NumpyOps, data_term, default_ops
 from ._heads import LinearHead
 from ._linalg import cholesky, cholesky_solve, inverse_and_product
-from ._refit import refit_linear_head
+from ._refit import _newton_binary, refit_linear_head
 
 __all__ = ["splice", "splice_from_starts", "screening_start"]
 
@@ -56,6 +58,8 @@ class _GramRefits:
     that row problems use: two correlated features with large opposite
     coefficients cost little to drop.
     """
+
+    cached = True
 
     def __init__(self, problem, alpha):
         term = data_term(problem, NumpyOps())
@@ -101,6 +105,89 @@ class _GramRefits:
             with torch.no_grad():
                 head.weight[torch.as_tensor(S, device=ref.device)] = torch.as_tensor(
                     state[0], device=ref.device, dtype=ref.dtype)
+        return head
+
+
+#: A binary log loss's swap search refits from a float64 copy of the
+#: standardized X when it holds at most this many numbers (32 MB).
+_DENSE_REFIT_MAX = 1 << 22
+
+
+class _BinaryRefits:
+    """Refits and sacrifices of a binary log loss on small dense CPU data, in numpy.
+
+    The standardized X is formed once in float64 (at most
+    ``_DENSE_REFIT_MAX`` numbers) and each candidate support is refitted by
+    the Newton solve that :func:`skl0._refit.refit_linear_head` uses
+    (the ridge-``alpha`` logistic MLE), warm-started from the support last
+    accepted, without torch in the loop; refits are cached by support,
+    since the swap candidates of one round recur in the next and across
+    starts. The sacrifices are those of :class:`_RowRefits`.
+    """
+
+    cached = True
+
+    def __init__(self, problem, alpha):
+        std = problem.std.detach().cpu().double().numpy()
+        mean = problem.mean.detach().cpu().double().numpy()
+        self.Xs = (problem.X.detach().cpu().double().numpy() - mean) / std
+        self.y = problem.Y.detach().cpu().double().numpy().reshape(-1)
+        self.w = problem.w.detach().cpu().double().numpy()
+        self.alpha, self.problem = float(alpha), problem
+        self.start = (np.zeros(self.Xs.shape[1]), 0.0)  # the last accepted (W, b)
+        self.cache = {}
+
+    @staticmethod
+    def applies(problem):
+        return (isinstance(problem.datafit, BinaryLogLoss) and problem.kind != "gram"
+                and problem.host is None and problem.mean.device.type == "cpu"
+                and problem.X.layout == torch.strided
+                and problem.X.shape[0] * problem.X.shape[1] <= _DENSE_REFIT_MAX)
+
+    def _objective(self, X):
+        y, w, alpha = self.y, self.w, self.alpha
+        s = X.shape[1]
+
+        def objective(x):
+            f = X @ x[:s] + x[s]
+            loss = w @ (np.logaddexp(0.0, f) - y * f)
+            G = w * (expit(f) - y)
+            return (loss + alpha * float(x[:s] @ x[:s]),
+                    np.concatenate([X.T @ G + 2.0 * alpha * x[:s], [G.sum()]]))
+
+        return objective
+
+    def fit(self, S):
+        key = S.tobytes()
+        if key not in self.cache:
+            X = self.Xs[:, S]
+            x0 = np.concatenate([self.start[0][S], [self.start[1]]])
+            objective = self._objective(X)
+            x = _newton_binary(X, self.y, self.w, self.alpha, x0, objective, 200)
+            if x is None:  # not positive definite: the general refit
+                head, _ = refit_linear_head(self.problem, S, alpha=self.alpha)
+                x = np.concatenate([head.weight.detach().double().numpy()[S, 0],
+                                    head.bias.detach().double().numpy()])
+            f = X @ x[:-1] + x[-1]
+            loss = float(self.w @ (np.logaddexp(0.0, f) - self.y * f))
+            self.cache[key] = ((x[:-1], x[-1], f), loss)
+        return self.cache[key]
+
+    def sacrifices(self, state, S):
+        W, b, f = state
+        self.start = (np.zeros(self.Xs.shape[1]), b)
+        self.start[0][S] = W
+        G = self.w * (expit(f) - self.y)
+        return W * W, (self.Xs.T @ G) ** 2
+
+    def head(self, problem, S, state):
+        ref = problem.mean
+        head = LinearHead(problem.n_features, 1).to(device=ref.device, dtype=ref.dtype)
+        with torch.no_grad():
+            if S.size:
+                head.weight[torch.as_tensor(S, device=ref.device), 0] = torch.as_tensor(
+                    state[0], device=ref.device, dtype=ref.dtype)
+            head.bias.fill_(float(state[1]))
         return head
 
 
@@ -185,8 +272,16 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7,
 
 
 def make_refits(problem, alpha):
-    """The refits :func:`splice` uses on ``problem`` (shareable between its runs)."""
-    return (_GramRefits if problem.kind == "gram" else _RowRefits)(problem, alpha)
+    """The refits :func:`splice` uses on ``problem``.
+
+    Those with ``cached = True`` (Gram problems, small dense binary log
+    losses) may be shared between splices of one problem and ``alpha``.
+    """
+    if problem.kind == "gram":
+        return _GramRefits(problem, alpha)
+    if _BinaryRefits.applies(problem):
+        return _BinaryRefits(problem, alpha)
+    return _RowRefits(problem, alpha)
 
 
 def screening_start(problem, k):
@@ -204,7 +299,8 @@ def splice_from_starts(problem, starts, alpha=0.0):
     """
     best = None
     seen = set()
-    refits = make_refits(problem, alpha) if problem.kind == "gram" else None
+    refits = make_refits(problem, alpha)
+    refits = refits if getattr(refits, "cached", False) else None
     for start in starts:
         key = np.sort(start).tobytes()
         if key in seen:

@@ -168,6 +168,53 @@ def test_gradient_matches_finite_differences_on_numpy_and_torch(kind, datafit):
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("lam", [0.002, 0.02])
+def test_irls_start_reaches_a_kkt_point_no_worse_than_lbfgsb_alone(lam, sparse, monkeypatch):
+    # A binary log loss on small data starts from IRLS over vertices; the
+    # solve must still end at a KKT point of F, at an objective no higher
+    # than L-BFGS-B from the cold start reaches (on these designs).
+    import scipy.sparse as sps
+
+    import skl0._engine as engine
+    from skl0._problem import sparse_to_torch
+    from skl0.nn import FeatureGate
+
+    X, _, _, _ = make_sparse_regression(300, 12, 4, rho=0.6, random_state=2)
+    rng = np.random.RandomState(2)
+    y = (X[:, 0] - X[:, 2] + 0.7 * X[:, 5] + rng.randn(300) > 0).astype(float)
+    Xt = torch.as_tensor(X, dtype=D)
+    w = torch.full((300,), 1.0 / 300, dtype=D)
+    mean, std = weighted_moments(Xt, w)
+    if sparse:
+        host = sps.csr_matrix(X)
+        problem = DirectProblem(sparse_to_torch(host, "cpu", D), torch.as_tensor(y, dtype=D),
+                                w, mean, std, BinaryLogLoss(), host=host)
+    else:
+        problem = DirectProblem(Xt, torch.as_tensor(y, dtype=D), w, mean, std, BinaryLogLoss())
+
+    def solve(use_irls):
+        monkeypatch.setattr(engine, "_irls_applies", lambda *a: use_irls)
+        gate, head = FeatureGate(12).to(D), LinearHead(12, 1).to(D)
+        engine.solve_gates(problem, gate, head, lam, alpha=1e-4, max_iter=1000)
+        m, _ = gate_moments(gate.log_alpha.detach().numpy())
+        obj = GateObjective(problem, lam=lam, alpha=1e-4)
+        h = signal_fraction(gate.log_alpha.detach().numpy())
+        B = m[:, None] * head.weight.detach().numpy()
+        return obj(h, B, head.bias.detach().numpy())[0], gate.mask().numpy(), obj, h, B, head
+
+    irls, mask, obj, h, B, head = solve(True)
+    plain = solve(False)[0]
+    assert irls <= plain + 1e-9
+    assert mask.any() and not mask.all()
+    x = np.concatenate([h, (B / h[:, None]).ravel(), head.bias.detach().numpy()])
+    _, grad = obj.host_fun(x)
+    lo, hi = signal_fraction(np.array([-8.0, 8.0]))
+    pg = np.where(x[:12] <= lo * 1.0001, np.minimum(grad[:12], 0),
+                  np.where(x[:12] >= hi * 0.9999, np.maximum(grad[:12], 0), grad[:12]))
+    assert np.abs(pg).max() < 1e-5 and np.abs(grad[12:]).max() < 1e-5
+
+
 def test_orthogonal_design_is_hard_thresholded_at_lam():
     # Orthonormal centred columns: the gate price lam * h makes each gate's
     # objective (lam - c_j^2) h_j, so a gate is open exactly when c_j^2 > lam.
