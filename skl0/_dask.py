@@ -42,9 +42,16 @@ import warnings
 
 import numpy as np
 import torch
-from scipy.special import expit
 
 from ._base import check_weight_scale_from, grad_enabled, keep_state_on_failure
+from ._blocks import (
+    _block_stats,
+    _column_min_max,
+    _merge_all,
+    _min_max_merge,
+    _union,
+    _unique,
+)
 from ._checks import MAX_AUTO_CLASSES, infer_task
 from ._datafits import SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
@@ -61,8 +68,6 @@ __all__ = [
     "select_columns",
 ]
 
-# Float64 elements per sub-block inside a block (16 MB temporaries).
-_SUB_ELEMENTS = 1 << 21
 # Outer IRLS passes of the classifier at most (Newton converges in ~5-10).
 _IRLS_MAX_PASSES = 30
 # IRLS stops when the support is unchanged and no standardized coefficient
@@ -201,143 +206,6 @@ class RowBlocks:
                      for i in range(0, len(parts), 16)]
         (out,) = dask.compute(parts[0])
         return out
-
-
-def _unique(y, limit):
-    u = np.unique(np.asarray(y).ravel())
-    return None if limit is not None and u.size > limit else u
-
-
-def _union(limit, *parts):
-    if any(u is None for u in parts):
-        return None
-    u = np.unique(np.concatenate(parts))
-    return None if limit is not None and u.size > limit else u
-
-
-def _empty_stats(p, q):
-    return {
-        "W": 0.0, "mx": np.zeros(p), "my": np.zeros(q), "xx": np.zeros((p, p)),
-        "xy": np.zeros((p, q)), "yy": np.zeros(q), "n": 0, "total_w": 0.0, "n_pos": 0,
-        "w_pos": 0.0, "negative": False, "loss": 0.0, "r0": 0.0, "y_absmax": np.zeros(q),
-        "y_min": np.full(q, np.inf), "y_max": np.full(q, -np.inf),
-    }
-
-
-def _merge(a, b):
-    """Chan, Golub & LeVeque's pairwise update of centred weighted sums."""
-    out = {k: a[k] + b[k] for k in ("n", "total_w", "n_pos", "w_pos", "loss", "r0")}
-    out["negative"] = a["negative"] or b["negative"]
-    out["y_absmax"] = np.maximum(a["y_absmax"], b["y_absmax"])
-    out["y_min"] = np.minimum(a["y_min"], b["y_min"])
-    out["y_max"] = np.maximum(a["y_max"], b["y_max"])
-    W = a["W"] + b["W"]
-    if a["W"] == 0 or b["W"] == 0:
-        src = b if a["W"] == 0 else a
-        out.update({k: src[k] for k in ("mx", "my", "xx", "xy", "yy")})
-        out["W"] = W
-        return out
-    frac, f = b["W"] / W, a["W"] * b["W"] / W
-    d, e = b["mx"] - a["mx"], b["my"] - a["my"]
-    out.update(
-        W=W, mx=a["mx"] + frac * d, my=a["my"] + frac * e,
-        xx=a["xx"] + b["xx"] + f * np.outer(d, d),
-        xy=a["xy"] + b["xy"] + f * np.outer(d, e),
-        yy=a["yy"] + b["yy"] + f * e * e,
-    )
-    return out
-
-
-def _merge_all(*parts):
-    out = parts[0]
-    for part in parts[1:]:
-        out = _merge(out, part)
-    return out
-
-
-def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0):
-    """Centred float64 statistics of one block of rows (runs on a worker).
-
-    Without ``coef``: weights ``w`` and targets ``y``. With ``coef`` (the
-    logistic IRLS pass, ``y`` coded by ``classes``): weights
-    ``v = w p (1 - p)`` and working response ``z = f + (y - p) / (p (1 - p))``
-    at ``f = X coef + intercept``, plus the block's log loss and
-    ``sum w (y - p)^2 / (p (1 - p))``.
-
-    Each sub-block goes once into a float64 buffer ``[x - x0, y - y0, 1]``
-    (shifted by its first row, exact for float32 X) whose one product
-    ``B' diag(w) B`` holds the weight, the sums and the shifted second
-    moments; they are centred there and merged (Chan's update). Column
-    ranges are not taken here (two more passes over X): a near-constant
-    column is checked exactly afterwards by :func:`_column_ranges`.
-    """
-    X = np.asarray(X)
-    if X.dtype not in (np.float32, np.float64):
-        X = X.astype(np.float64)
-    n, p = X.shape
-    y = np.asarray(y)
-    if classes is not None:
-        y = np.searchsorted(classes, y.ravel())
-    Y = np.asarray(y, dtype=np.float64).reshape(n, -1)
-    if Y.shape[0] != n:
-        raise ValueError(f"A block of y has {Y.shape[0]} rows where X's has {n}; align them.")
-    weighted = w is not None or coef is not None
-    w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
-    q = Y.shape[1]
-    out = _empty_stats(p, q)
-    out["n"] = n
-    if n == 0:
-        return out
-    out["negative"] = bool((w < 0).any())
-    out["y_absmax"] = np.abs(Y).max(0)
-    pos = w > 0
-    out["n_pos"], out["w_pos"] = int(pos.sum()), float(w[pos].sum())
-    if pos.any():
-        out["y_min"], out["y_max"] = Y[pos].min(0), Y[pos].max(0)
-    out["total_w"] = float(w.sum())
-    rows = max(1, _SUB_ELEMENTS // (p + q + 1))
-    buf = np.empty((min(rows, n), p + q + 1))
-    for a in range(0, n, rows):
-        Xb, Yb, wb = X[a : a + rows], Y[a : a + rows], w[a : a + rows]
-        m = Xb.shape[0]
-        B = buf[:m]
-        x0 = Xb[0].astype(np.float64)
-        np.subtract(Xb, x0, out=B[:, :p], dtype=np.float64)
-        B[:, p + q] = 1.0
-        if coef is not None:
-            f = B[:, :p] @ coef + (x0 @ coef + intercept)
-            prob = expit(f)
-            var = prob * (1.0 - prob)
-            resid = Yb[:, 0] - prob
-            safe = np.maximum(var, 1e-300)
-            out["loss"] += float(wb @ (np.logaddexp(0.0, f) - Yb[:, 0] * f))
-            out["r0"] += float(wb @ (resid * resid / safe))
-            Yb = (f + resid / safe)[:, None]
-            wb = wb * var
-        y0 = Yb[0].copy()
-        np.subtract(Yb, y0, out=B[:, p : p + q])
-        G = B.T @ (B * wb[:, None]) if weighted else B.T @ B
-        W = G[-1, -1]
-        if W <= 0:
-            continue
-        s = G[:-1, -1] / W  # shifted means
-        C = G[:-1, :-1] - W * np.outer(s, s)
-        part = {**out, "W": float(W), "mx": x0 + s[:p], "my": y0 + s[p:],
-                "xx": C[:p, :p], "xy": C[:p, p:], "yy": np.diag(C)[p:].copy()}
-        merged = _merge(out, part)
-        for k in ("W", "mx", "my", "xx", "xy", "yy"):  # counts were set once per block
-            out[k] = merged[k]
-    return out
-
-
-def _column_min_max(X, cols):
-    X = np.asarray(X)[:, cols]
-    return (X.min(0).astype(np.float64), X.max(0).astype(np.float64)) if len(X) else (
-        np.full(len(cols), np.inf), np.full(len(cols), -np.inf))
-
-
-def _min_max_merge(*parts):
-    return (np.min([a for a, _ in parts], axis=0), np.max([b for _, b in parts], axis=0))
 
 
 def _column_ranges(data, s):

@@ -219,3 +219,19 @@ def test_constant_and_offset_columns(client, reg):
     assert np.array_equal(dist.support_, mem.support_)
     np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-8, atol=1e-10)
     assert dist.intercept_ == pytest.approx(mem.intercept_, rel=1e-8)
+
+
+def test_workers_run_numpy_only_block_functions():
+    # The fit's tasks are functions of skl0._blocks, which imports numpy alone:
+    # a worker does not pay ~0.35 GB of resident memory for torch to run them.
+    import subprocess
+    import sys
+
+    from skl0 import _dask
+
+    for f in (_dask._block_stats, _dask._merge_all, _dask._column_min_max, _dask._unique):
+        assert f.__module__ == "skl0._blocks"
+    code = ("import sys, skl0._blocks; "
+            "print(sorted(m for m in ('torch', 'scipy', 'sklearn', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
