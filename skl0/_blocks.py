@@ -165,3 +165,61 @@ def _column_min_max(X, cols):
 
 def _min_max_merge(*parts):
     return (np.min([a for a, _ in parts], axis=0), np.max([b for _, b in parts], axis=0))
+
+
+def _softmax_block(X, y, w, classes, mean, std, coef, intercept, hess=None):
+    """One pass of the multinomial fit over a block of rows (runs on a worker).
+
+    At the logits ``F = x~ coef + intercept`` (``x~ = (x - mean) / std``,
+    ``coef`` p x K, zero off the support) returns the weighted log loss,
+    ``g = sum w x~' (Y - P)`` (p x K, Y the class indicators, P the softmax
+    probabilities), ``gsum = sum w (Y - P)`` and ``r2 = sum w (Y - P)^2``
+    per class; with ``hess`` (columns), the pieces of the exact Hessian on
+    ``a = [x~_hess, 1]``: ``UU = sum w (a (x) p)(a (x) p)'`` and
+    ``D = sum w a (a (x) p)'`` (index ``j * K + k``).
+    """
+    X = np.asarray(X)
+    n, p = X.shape
+    K = len(classes)
+    codes = np.searchsorted(classes, np.asarray(y).ravel())
+    w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
+    support = np.flatnonzero(np.any(coef != 0, axis=1))
+    scaled = coef[support] / std[support, None]
+    h = -1 if hess is None else len(hess)
+    out = {"n": n, "loss": 0.0, "g": np.zeros((p, K)), "gsum": np.zeros(K),
+           "r2": np.zeros(K), "UU": np.zeros(((h + 1) * K,) * 2),
+           "D": np.zeros((h + 1, (h + 1) * K))}
+    rows = max(1, _SUB_ELEMENTS // p)
+    buf = np.empty((min(rows, n), p))
+    classes_k = np.arange(K)
+    for a in range(0, n, rows):
+        wb, cb = w[a : a + rows], codes[a : a + rows]
+        m = wb.shape[0]
+        B = buf[:m]
+        np.subtract(X[a : a + rows], mean, out=B, dtype=np.float64)
+        F = B[:, support] @ scaled + intercept
+        top = F.max(1)
+        E = np.exp(F - top[:, None])
+        S = E.sum(1)
+        P = E / S[:, None]
+        out["loss"] += float(wb @ (top + np.log(S) - F[np.arange(m), cb]))
+        R = (cb[:, None] == classes_k) - P
+        WR = R * wb[:, None]
+        out["g"] += B.T @ WR
+        out["gsum"] += WR.sum(0)
+        out["r2"] += wb @ (R * R)
+        if hess is not None:
+            A = np.empty((m, h + 1))
+            np.divide(B[:, hess], std[hess], out=A[:, :h])
+            A[:, h] = 1.0
+            U = (A[:, :, None] * P[:, None, :]).reshape(m, -1)
+            out["D"] += A.T @ (U * wb[:, None])
+            U *= np.sqrt(wb)[:, None]
+            out["UU"] += U.T @ U
+    out["g"] /= std[:, None]
+    return out
+
+
+def _sum_all(*parts):
+    """Sum of dicts of numbers and arrays, key by key."""
+    return {k: sum(part[k] for part in parts) for k in parts[0]}

@@ -49,6 +49,8 @@ from ._blocks import (
     _column_min_max,
     _merge_all,
     _min_max_merge,
+    _softmax_block,
+    _sum_all,
     _union,
     _unique,
 )
@@ -195,6 +197,21 @@ class RowBlocks:
                      for i in range(0, len(parts), 8)]
         (stats,) = dask.compute(parts[0])
         return stats
+
+    def sum_blocks(self, func, **kwargs):
+        """Key-by-key sum of ``func(x, y, w, **kwargs)`` over the blocks, on the cluster."""
+        import dask
+
+        parts = [
+            dask.delayed(func)(xb, yb, None if self.w_parts is None else self.w_parts[i],
+                               **kwargs)
+            for i, (xb, yb) in enumerate(zip(self.x_parts, self.y_parts))
+        ]
+        while len(parts) > 1:
+            parts = [dask.delayed(_sum_all)(*parts[i : i + 8])
+                     for i in range(0, len(parts), 8)]
+        (out,) = dask.compute(parts[0])
+        return out
 
     def labels(self, limit=None):
         """Sorted distinct values of y, or None when there are more than ``limit``."""
@@ -395,17 +412,13 @@ def fit_classifier(est, X, y, sample_weight=None):
     if not est._is_linear():
         _stream_blocks(est, data, classes)
         return
-    if classes.size > 2:
-        raise ValueError(
-            f"y holds {classes.size} classes; a Dask fit of L0Classifier with a linear head "
-            "handles two classes (IRLS on the binary log loss). Fit one classifier per "
-            "class (y == c), or stream the blocks through partial_fit, or fit on a sample "
-            "in memory."
-        )
     dtype = resolve_dtype(est.dtype, data)
     device = resolve_device(est.device)
     params = {k_: v for k_, v in est.get_params().items()}
     params["verbose"] = 0
+    if classes.size > 2:
+        _fit_multinomial(est, data, classes, dtype, device, params)
+        return
     coef, intercept = np.zeros(p), 0.0
     prev = None  # (coef, intercept, loss, support, B) of the last accepted point
     losses, scratch, support, B, n_pass = [], None, None, None, 0
@@ -490,6 +503,206 @@ def fit_classifier(est, X, y, sample_weight=None):
             f"No feature was selected (lam={est.lam_:.3g}); the model predicts the "
             "intercept only. Lower lam or set k to keep features.",
             UserWarning, stacklevel=3,
+        )
+
+
+class _BoundLogLoss(SquaredLoss):
+    """Squared loss over K outputs standing for the multinomial log loss.
+
+    Through Boehning's bound ``(I - 11'/K) / 2`` on the softmax Hessian, the
+    log loss near the current point is bounded by a least-squares problem
+    with K outputs sharing one Gram matrix; its mean squared error ``mse``
+    (per output, working responses on one common scale) maps back to the
+    deviance of that bound, equal to the log loss's at the current point.
+    """
+
+    def __init__(self, n_outputs, n, loss, r0, unit):
+        super().__init__(n_outputs)
+        self.n, self.loss, self.r0, self.unit = n, loss, r0, unit
+
+    def gram_deviance(self, mse):
+        return 2.0 * self.n * (self.loss + self.unit * float(mse.sum()) - self.r0)
+
+
+def _contrasts(K):
+    """K x (K - 1) orthonormal basis of the vectors whose entries sum to zero."""
+    Q, _ = np.linalg.qr(np.eye(K)[:, 1:] - 1.0 / K)
+    return Q
+
+
+def _softmax_newton(st, support, coef, intercept, N, alpha):
+    """Newton step of the ridge-penalised multinomial loss on ``support``.
+
+    ``st`` holds the exact Hessian's pieces on ``support`` and the intercept
+    (``UU``, ``D``) and the gradient; the step is taken in the coordinates
+    of the class-sum-zero subspace (where the softmax Hessian is definite
+    and where the in-memory refit's solution lies). Returns the change of
+    ``coef[support]`` and of ``intercept``.
+    """
+    K = intercept.size
+    h = support.size
+    D3 = st["D"].reshape(h + 1, h + 1, K)
+    H = -st["UU"].reshape(h + 1, K, h + 1, K)
+    for k in range(K):
+        H[:, k, :, k] += D3[:, :, k]
+    H = H.reshape((h + 1) * K, (h + 1) * K) / N
+    ridge = np.zeros((h + 1, K))
+    ridge[:h] = 2.0 * alpha
+    H[np.diag_indices_from(H)] += ridge.ravel()
+    neg_grad = np.vstack([st["g"][support] / N - 2.0 * alpha * coef[support],
+                          st["gsum"][None, :] / N])
+    T = np.kron(np.eye(h + 1), _contrasts(K))
+    Hr = T.T @ H @ T
+    Hr[np.diag_indices_from(Hr)] += 1e-12 * max(float(Hr.diagonal().max()), 1e-300)
+    step = (T @ np.linalg.solve(Hr, T.T @ neg_grad.ravel())).reshape(h + 1, K)
+    return step[:h], step[h]
+
+
+# The exact Hessian on the support costs ((s + 1) K)^2 per row; past this
+# size the multinomial fit takes Boehning steps (no Hessian) instead.
+_NEWTON_MAX_PARAMETERS = 256
+_SOFTMAX_MAX_PASSES = 60
+
+
+def _fit_multinomial(est, data, classes, dtype, device, params):
+    """Multinomial log loss on Dask collections: one distributed pass per outer iteration.
+
+    Pass 1 gives the weighted Gram matrix of X (once: it is shared by every
+    later quadratic model) and the gradient at the intercept-only model.
+    Each later pass, at the current coefficients, returns the log loss, the
+    gradient ``X~'W(Y - P)`` for every column, and the exact Hessian on the
+    current support. The selection (exact ``k``, ``lam``, ``lam="auto"``)
+    runs on Boehning's quadratic bound of the log loss around the current
+    point: a K-output least-squares problem with the shared Gram matrix
+    and working responses ``Z = X~ coef + intercept + 2 (Y - P)``. The
+    coefficients then take a Newton step (exact Hessian) when the support
+    is the current one, else the bound's minimiser on the new support.
+    A fixed point is the in-memory refit's ridge-penalised multinomial
+    maximum likelihood on its support.
+    """
+    from ._problem import GramProblem
+    from ._regressor import L0Regressor
+
+    p, K = data.n_features, classes.size
+    s = data.reduce(classes=classes, onehot=True)
+    _check_stats(est, s, p)
+    absent = classes[s["y_max"] < 1]
+    if absent.size:
+        raise ValueError(
+            f"sample_weight is zero on every sample of class(es) {absent.tolist()!r}; a Dask "
+            f"fit of the {K}-class log loss needs positive weight in every class. Drop "
+            "those rows (and their label), or give them a positive weight."
+        )
+    N = s["total_w"]
+    moments = _Moments.from_centred(s["W"], s["mx"], s["xx"], s["my"], s["xy"], s["yy"],
+                                    _column_ranges(data, s), (s["y_min"], s["y_max"]))
+    mean, std, const = moments.standardization(dtype)
+    base, _, _, x_shift = moments.problem(SquaredLoss(K), dtype, device)
+    keep = (~const).astype(np.float64)
+    G = s["xx"] / N / np.outer(std, std) * np.outer(keep, keep)
+    if est.lam == "auto" and est.k is None:
+        check_weight_scale_from(s["w_pos"] / max(s["n_pos"], 1), s["n_pos"], N, stacklevel=6)
+    alpha = float(est.alpha)
+
+    def t(a):
+        return torch.as_tensor(a, device=device, dtype=dtype)
+
+    # Start: the intercept-only maximum likelihood (log class shares); pass 1
+    # already holds its statistics.
+    share = s["my"]
+    intercept = np.log(share) - np.log(share).mean()
+    coef = np.zeros((p, K))
+    st = {"loss": -N * float(share @ np.log(share)), "g": s["xy"] / std[:, None] * keep[:, None],
+          "gsum": np.zeros(K), "r2": s["yy"].copy()}
+    n_pass, losses, hess, prev = 1, [], None, None
+    converged, newton = False, False
+    while True:
+        loss = st["loss"] / N
+        objective = loss + alpha * float((coef * coef).sum())
+        if newton and objective > prev[2] + 1e-12 * max(1.0, abs(prev[2])):
+            # A Newton step raised the objective: halve it (one more pass).
+            coef, intercept = (coef + prev[0]) / 2, (intercept + prev[1]) / 2
+        else:
+            losses.append(loss)
+            g = st["g"] / N
+            var_r = np.maximum(st["r2"] / N - (st["gsum"] / N) ** 2, 0.0)
+            c = G @ coef + 2.0 * g
+            var_z = np.maximum(np.einsum("jk,jk->k", coef, G @ coef + 4.0 * g) + 4.0 * var_r,
+                               0.0)
+            sigma2 = max(float(var_z.mean()), 1e-300)
+            unit = sigma2 / 4.0  # mean log loss per unit of one output's mse
+            datafit = _BoundLogLoss(K, N, loss, float(var_r.sum()), unit)
+            problem = GramProblem.from_statistics(base.G, t(c / np.sqrt(sigma2)),
+                                                  t(var_z / sigma2), base.mean, base.std,
+                                                  datafit, N)
+            lam = params["lam"] if params["lam"] == "auto" else float(params["lam"]) / (K * unit)
+            scratch = L0Regressor(**{**params, "lam": lam, "alpha": 2.0 * alpha})
+            scratch._x_shift, scratch._x_scale, scratch._y_ndim = x_shift, None, 2
+            scratch._y_mean, scratch._y_std = np.zeros(K), np.full(K, np.sqrt(sigma2))
+            with warnings.catch_warnings(record=True):
+                warnings.simplefilter("always")
+                scratch._fit_problem(problem, datafit, make_generator(est.random_state, device),
+                                     problem.mean, problem.std)
+            support = np.flatnonzero(scratch.support_)
+            newton = hess is not None and np.array_equal(support, hess)
+            prev = (coef, intercept, objective)
+            new = np.zeros((p, K))
+            if newton:
+                d_coef, d_icpt = _softmax_newton(st, support, coef, intercept, N, alpha)
+                new[support] = coef[support] + d_coef
+                intercept = intercept + d_icpt
+                moved = max(np.abs(d_coef).max(initial=0.0), np.abs(d_icpt).max())
+            else:  # the bound's minimiser on the new support
+                if support.size:
+                    M = G[np.ix_(support, support)]
+                    M[np.diag_indices_from(M)] += 4.0 * alpha + 1e-12 * max(
+                        float(M.diagonal().max()), 1e-300)
+                    new[support] = np.linalg.solve(M, c[support])
+                intercept = intercept + 2.0 * st["gsum"] / N
+                moved = np.inf
+            coef = new
+            if newton and moved <= _IRLS_TOL:
+                converged = True
+                break
+        if n_pass >= _SOFTMAX_MAX_PASSES:
+            break
+        support_now = np.flatnonzero(np.any(coef != 0, axis=1))
+        hess = support_now if (support_now.size + 1) * K <= _NEWTON_MAX_PARAMETERS else None
+        st = data.sum_blocks(_softmax_block, classes=classes, mean=mean, std=std, coef=coef,
+                             intercept=intercept, hess=hess)
+        n_pass += 1
+        if not math.isfinite(st["loss"]):
+            raise ValueError(
+                "The multinomial log loss became non-finite on the cluster; the data may "
+                "be separable: raise alpha (e.g. alpha=1e-2)."
+            )
+    if not converged:
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.warn(
+            f"The Dask fit of L0Classifier did not converge in {_SOFTMAX_MAX_PASSES} passes "
+            "over X: the support or the coefficients still moved. The data may be "
+            "separable: raise alpha (e.g. alpha=1e-2).",
+            ConvergenceWarning, stacklevel=4,
+        )
+    est.support_ = np.zeros(p, dtype=bool)
+    est.support_[support] = True
+    est.feature_importances_ = scratch.feature_importances_
+    est.lam_ = float(scratch.lam_) * K * unit  # back to units of mean log loss
+    est.n_iter_ = n_pass
+    est.loss_curve_ = losses
+    head = LinearHead(p, K).to(torch.float64)
+    with torch.no_grad():
+        head.weight.copy_(torch.as_tensor(coef))
+        head.bias.copy_(torch.as_tensor(intercept))
+    est._x_shift, est._x_scale = None, None
+    est._export(head, torch.as_tensor(est.support_.astype(np.float64)), torch.as_tensor(mean),
+                torch.as_tensor(std))
+    if not support.size:
+        warnings.warn(
+            f"No feature was selected (lam={est.lam_:.3g}); the model predicts the "
+            "intercept only. Lower lam or set k to keep features.",
+            UserWarning, stacklevel=4,
         )
 
 

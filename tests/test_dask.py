@@ -170,10 +170,12 @@ def test_errors_name_the_problem(client, reg, clf):
     with pytest.raises(ValueError, match="y has 10 rows but X has 1500"):
         L0Regressor(k=3).fit(_darr(X), y[:10])
     Xc, yc, _ = clf
-    y3 = yc.copy()
+    y3 = yc.astype(object)
     y3[:100] = "maybe"
-    with pytest.raises(ValueError, match="3 classes"):
-        L0Classifier(k=3).fit(_darr(Xc), _darr(y3))
+    w = np.ones(len(y3))
+    w[:100] = 0.0
+    with pytest.raises(ValueError, match=r"zero on every sample of class\(es\) \['maybe'\]"):
+        L0Classifier(k=3).fit(_darr(Xc), _darr(y3), sample_weight=_darr(w))
     est = L0Regressor(k=3).fit(_darr(X), _darr(y))
     with pytest.raises(ValueError, match="X has 11 features"):
         est.predict(_darr(X[:, :11]))
@@ -235,3 +237,80 @@ def test_workers_run_numpy_only_block_functions():
             "print(sorted(m for m in ('torch', 'scipy', 'sklearn', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def multi():
+    rng = np.random.default_rng(2)
+    n, p = 3000, 10
+    X = rng.normal(size=(n, p)) * rng.uniform(0.5, 3, p) + rng.normal(size=p)
+    Z = (X - X.mean(0)) / X.std(0)
+    logits = np.column_stack([1.2 * Z[:, 1] - Z[:, 4], 0.8 * Z[:, 7] - Z[:, 1], 0.5 * Z[:, 4]])
+    prob = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    y = np.array(["a", "b", "c"])[(rng.random(n)[:, None] > prob.cumsum(1)).sum(1)]
+    return X, y, np.array([1, 4, 7])
+
+
+def _multinomial_gradient(X, y, w, coef, intercept, alpha):
+    """Largest |gradient| of the in-memory refit's objective at (coef, intercept).
+
+    The objective: weighted mean cross-entropy + alpha ||W||^2, W the
+    coefficients on the standardized kept columns; with alpha > 0 it is
+    strictly convex there, so a zero gradient means its unique minimiser.
+    """
+    from scipy.special import logsumexp
+
+    w = w / w.sum()
+    mean = w @ X
+    std = np.sqrt(w @ (X - mean) ** 2)
+    kept = np.flatnonzero(np.any(coef != 0, axis=0))
+    codes = np.unique(y, return_inverse=True)[1]
+    F = X @ coef.T + intercept
+    G = w[:, None] * (np.exp(F - logsumexp(F, axis=1)[:, None]) - np.eye(coef.shape[0])[codes])
+    Z = (X[:, kept] - mean[kept]) / std[kept]
+    grad_W = Z.T @ G + 2 * alpha * (coef[:, kept] * std[kept]).T
+    return max(np.abs(grad_W).max(), np.abs(G.sum(0)).max())
+
+
+@pytest.mark.parametrize("kw", [{"k": 3}, {}, {"lam": 0.01}])
+def test_multinomial_equals_in_memory_fit(client, multi, kw):
+    X, y, support = multi
+    mem = L0Classifier(random_state=0, **kw).fit(X, y)
+    dist = L0Classifier(random_state=0, **kw).fit(_darr(X, 700), _darr(y, 700))
+    assert np.array_equal(dist.get_support(indices=True), support)
+    assert np.array_equal(dist.support_, mem.support_)
+    assert list(dist.classes_) == ["a", "b", "c"] and dist.coef_.shape == (3, X.shape[1])
+    # Both are the ridge-penalised multinomial maximum likelihood on the support:
+    # the Dask fit (Newton steps) to round-off, the in-memory refit to its
+    # L-BFGS-B stopping rule (projected gradient <= 1e-7: ~1e-6 in coefficients).
+    ones = np.ones(len(y))
+    assert _multinomial_gradient(X, y, ones, dist.coef_, dist.intercept_, dist.alpha) < 1e-13
+    assert _multinomial_gradient(X, y, ones, mem.coef_, mem.intercept_, mem.alpha) < 1e-6
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(dist.intercept_, mem.intercept_, rtol=0, atol=1e-6)
+    assert 2 <= dist.n_iter_ <= 15  # passes over X
+    if "lam" in kw:
+        assert dist.lam_ == pytest.approx(kw["lam"], rel=1e-12)
+    proba = dist.predict_proba(_darr(X, 700))
+    assert dask.is_dask_collection(proba)
+    np.testing.assert_allclose(proba.compute(), dist.predict_proba(X), rtol=1e-13)
+    np.testing.assert_allclose(proba.compute(), mem.predict_proba(X), rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(dist.predict(_darr(X, 700)).compute(), mem.predict(X))
+
+
+def test_multinomial_weights_float32_and_frame(client, multi):
+    X, y, support = multi
+    w = np.random.default_rng(3).uniform(0.5, 1.5, len(y))
+    X32 = X.astype(np.float32)
+    names = [f"c{i}" for i in range(X.shape[1])]
+    frame = pd.DataFrame(X32, columns=names).assign(label=y, weight=w)
+    ddf = dd.from_pandas(frame, npartitions=4)
+    dist = L0Classifier(k=3, random_state=0).fit(ddf[names], ddf["label"],
+                                                 sample_weight=ddf["weight"])
+    assert list(dist.feature_names_in_) == names
+    assert np.array_equal(dist.get_support(indices=True), support)
+    X64 = X32.astype(np.float64)
+    assert _multinomial_gradient(X64, y, w, dist.coef_, dist.intercept_, dist.alpha) < 1e-13
+    mem = L0Classifier(k=3, random_state=0).fit(frame[names], y, sample_weight=w)
+    assert np.array_equal(mem.support_, dist.support_)
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=0, atol=1e-6)  # L-BFGS-B's stop
