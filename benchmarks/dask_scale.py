@@ -3,8 +3,9 @@
 A ``LocalCluster`` of 2 single-thread worker processes holds a seeded
 float32 X of ``--n`` x 60 (persisted, spread over both) and its target;
 the script times one distributed ``X'X`` (``(X.T @ X).compute()``, the
-floor any Gram method pays), then ``L0Regressor(k=6)`` and
-``L0Classifier(k=6)``, and reports each time as a multiple of that floor,
+floor any Gram method pays), then ``L0Regressor(k=6)``,
+``L0Classifier(k=6)`` (2 classes) and ``L0Classifier(k=6)`` on 3 classes
+(multinomial, the same 6 features), and reports each time as a multiple of that floor,
 the peak resident memory of each worker (its lifetime ``ru_maxrss``, the
 persisted X included; the workers run only ``skl0._blocks``, numpy, and
 never import torch: the script checks), whether a worker was restarted (a
@@ -80,8 +81,15 @@ def main():
     signal = X @ beta
     y_reg = signal + rs.standard_normal(n, chunks=args.chunk).astype(np.float32)
     y_clf = (rs.random_sample(n, chunks=args.chunk) < 1 / (1 + da.exp(-2 * signal))).astype(np.int8)
-    X, y_reg, y_clf = client.persist([X, y_reg, y_clf])
-    distributed.wait([X, y_reg, y_clf])
+    # 3 classes: logits (2 X beta, 2 X beta', 0), beta' = beta's values reversed
+    # on the same support; drawn by the Gumbel-max trick.
+    beta2 = np.zeros(P, dtype=np.float32)
+    beta2[support] = beta[support][::-1]
+    logits = da.stack([2 * signal, 2 * (X @ beta2), da.zeros_like(signal)], axis=1)
+    gumbel = -da.log(-da.log(rs.random_sample((n, 3), chunks=(args.chunk, 3))))
+    y_mc = da.argmax(logits + gumbel, axis=1).astype(np.int8)
+    X, y_reg, y_clf, y_mc = client.persist([X, y_reg, y_clf, y_mc])
+    distributed.wait([X, y_reg, y_clf, y_mc])
 
     rows = []
 
@@ -101,7 +109,8 @@ def main():
     rows.append(["one distributed X'X (float32)", f"{floor:.2f}", "1.0", f"{peak():.0f}", "-"])
 
     for name, est, y in [("L0Regressor(k=6)", L0Regressor(k=K), y_reg),
-                         ("L0Classifier(k=6)", L0Classifier(k=K), y_clf)]:
+                         ("L0Classifier(k=6)", L0Classifier(k=K), y_clf),
+                         ("L0Classifier(k=6), 3 classes", L0Classifier(k=K), y_mc)]:
         t = time.perf_counter()
         est.fit(X, y)
         sec = time.perf_counter() - t

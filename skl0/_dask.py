@@ -67,6 +67,7 @@ __all__ = [
     "fit_selector",
     "is_dask_collection",
     "map_rows",
+    "score_rows",
     "select_columns",
 ]
 
@@ -789,6 +790,82 @@ def map_rows(func, est, X, n_out, dtype):
     if n_out is None:
         return X.map_blocks(func, drop_axis=1, dtype=dtype, meta=meta)
     return X.map_blocks(func, chunks=(X.chunks[0], (n_out,)), dtype=dtype, meta=meta)
+
+
+def _score_block(est, X, y, w, classifier):
+    """Sums for :func:`score_rows` of one block (runs on a worker, with the estimator)."""
+    pred = est.predict(X)
+    n = len(pred)
+    w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
+    if classifier:
+        return {"W": float(w.sum()), "hit": float(w @ (pred == np.asarray(y).ravel()))}
+    Y = np.asarray(y, dtype=np.float64).reshape(n, -1)
+    P = np.asarray(pred, dtype=np.float64).reshape(Y.shape)
+    # On y / 2**e (exact), 2**e near max|y| per output, as r2_of: squares of
+    # targets near 1e200 stay finite; blocks of different e merge exactly.
+    e = np.frexp(np.where(np.isfinite(Y).all(0), np.abs(Y).max(0, initial=0.0), 1.0))[1]
+    Y, P = np.ldexp(Y, -e), np.ldexp(P, -e)
+    W = float(w.sum())
+    mean = w @ Y / W if W > 0 else np.zeros(Y.shape[1])
+    return {"W": W, "e": e, "mean": mean, "ss": w @ (Y - mean) ** 2, "sse": w @ (Y - P) ** 2}
+
+
+def _score_merge(*parts):
+    out = dict(parts[0])
+    for b in parts[1:]:
+        if "hit" in out:
+            out = {"W": out["W"] + b["W"], "hit": out["hit"] + b["hit"]}
+            continue
+        e = np.maximum(out["e"], b["e"])
+        a_mean, a_ss, a_sse = (np.ldexp(out["mean"], out["e"] - e),
+                               np.ldexp(out["ss"], 2 * (out["e"] - e)),
+                               np.ldexp(out["sse"], 2 * (out["e"] - e)))
+        b_mean, b_ss, b_sse = (np.ldexp(b["mean"], b["e"] - e), np.ldexp(b["ss"], 2 * (b["e"] - e)),
+                               np.ldexp(b["sse"], 2 * (b["e"] - e)))
+        W = out["W"] + b["W"]
+        if out["W"] == 0 or b["W"] == 0:
+            mean, ss = (b_mean, b_ss) if out["W"] == 0 else (a_mean, a_ss)
+        else:  # Chan et al.'s update of centred sums
+            d = b_mean - a_mean
+            mean = a_mean + b["W"] / W * d
+            ss = a_ss + b_ss + out["W"] * b["W"] / W * d * d
+        out = {"W": W, "e": e, "mean": mean, "ss": ss, "sse": a_sse + b_sse}
+    return out
+
+
+def score_rows(est, X, y, sample_weight=None):
+    """``score`` of a Dask ``X``: accuracy or R^2 from per-block sums on the cluster.
+
+    The predictions are made block by block on the workers and never
+    gathered; one number comes back. R^2 follows :func:`skl0._regressor.r2_of`
+    (scikit-learn's ``r2_score``, uniform over outputs, ``force_finite``).
+    """
+    import dask
+
+    _check_columns(est, X)
+    data = RowBlocks(X, y, sample_weight)
+    classifier = hasattr(est, "classes_")
+    model = dask.delayed(est, pure=True)
+    parts = [
+        dask.delayed(_score_block)(model, xb, yb, None if data.w_parts is None else data.w_parts[i],
+                                   classifier)
+        for i, (xb, yb) in enumerate(zip(data.x_parts, data.y_parts))
+    ]
+    while len(parts) > 1:
+        parts = [dask.delayed(_score_merge)(*parts[i : i + 8]) for i in range(0, len(parts), 8)]
+    (s,) = dask.compute(parts[0])
+    if not s["W"] > 0:
+        raise ValueError(
+            f"sample_weight must not sum to zero; got a total of {s['W']!r}. Pass positive "
+            "weights for at least one sample."
+        )
+    if classifier:
+        return s["hit"] / s["W"]
+    num, den = s["sse"], s["ss"]
+    ok = den != 0
+    r2 = np.where(num == 0, 1.0, 0.0)
+    r2[ok] = 1.0 - num[ok] / den[ok]
+    return float(r2.mean())
 
 
 def select_columns(sel, X):

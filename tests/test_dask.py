@@ -314,3 +314,24 @@ def test_multinomial_weights_float32_and_frame(client, multi):
     mem = L0Classifier(k=3, random_state=0).fit(frame[names], y, sample_weight=w)
     assert np.array_equal(mem.support_, dist.support_)
     np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=0, atol=1e-6)  # L-BFGS-B's stop
+
+
+def test_score_is_computed_on_the_cluster(client, reg, clf, multi):
+    X, y, _ = reg
+    w = np.random.default_rng(4).uniform(0.5, 1.5, len(y))
+    est = L0Regressor(k=3, random_state=0).fit(X, y)
+    assert est.score(_darr(X, 300), _darr(y, 300), sample_weight=_darr(w, 300)) == pytest.approx(
+        est.score(X, y, sample_weight=w), rel=1e-12)
+    Y = np.column_stack([y, X[:, 7] - y])
+    multi_out = L0Regressor(k=4, random_state=0).fit(X, Y)
+    assert multi_out.score(_darr(X), Y) == pytest.approx(multi_out.score(X, Y), rel=1e-12)
+    # targets near 1e200 (squares overflow): blocks scaled by powers of two, as in memory
+    big = L0Regressor(k=3, random_state=0).fit(X, y * 1e200)
+    assert big.score(_darr(X), _darr(y * 1e200)) == pytest.approx(big.score(X, y * 1e200),
+                                                                  rel=1e-12)
+    for Xc, yc, _ in (clf, multi):
+        model = L0Classifier(k=3, random_state=0).fit(Xc, yc)
+        frame = dd.from_pandas(pd.DataFrame(Xc).assign(label=yc), npartitions=3)
+        cols = list(range(Xc.shape[1]))
+        assert model.score(_darr(Xc), _darr(yc)) == model.score(Xc, yc)
+        assert model.score(frame[cols], frame["label"]) == model.score(Xc, yc)  # partitions
