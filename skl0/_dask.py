@@ -24,15 +24,22 @@ and brings back only small results:
   support. ``lam`` is in units of mean log loss, as in memory;
   ``lam="auto"`` scores supports by the extended BIC of the log loss's
   quadratic model (exact at the current point, second order elsewhere).
+- **multinomial log loss** (K > 2 classes, :class:`L0Classifier`): one
+  pass for the weighted Gram matrix, shared by every later quadratic model
+  through Boehning's bound on the softmax Hessian; then one pass per outer
+  iteration for the loss, the gradient and the exact Hessian on the current
+  support (see :func:`_fit_multinomial`).
 - **MLP heads**: the blocks are streamed through ``partial_fit``'s
   stochastic mode, one block at a time on the client (one pass: one
   epoch); the client holds one block, never the whole of X.
 
 ``predict``, ``decision_function``, ``predict_proba`` and ``transform``
-return lazy Dask collections (``map_blocks`` / ``map_partitions``).
+return lazy Dask collections (``map_blocks`` / ``map_partitions``);
+``score`` sums per-block counts on the cluster.
 
-Numpy, scipy and torch; dask is imported only when a dask collection is
-passed (the ``dask`` extra).
+The workers run the numpy-only functions of :mod:`skl0._blocks`. Numpy and
+torch here; dask is imported only when a dask collection is passed (the
+``dask`` extra).
 """
 
 from __future__ import annotations
