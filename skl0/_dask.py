@@ -64,6 +64,7 @@ from ._blocks import (
 from ._checks import MAX_AUTO_CLASSES, infer_task
 from ._datafits import SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
+from ._groups import resolve_groups
 from ._heads import LinearHead
 from ._numerics import power_of_two_scale
 from ._streaming import GRAM_MAX_FEATURES, _Moments
@@ -296,6 +297,13 @@ def _prepare(est, X, y, sample_weight):
         est.feature_names_in_ = data.names
     else:
         vars(est).pop("feature_names_in_", None)
+    est._layout = resolve_groups(est.groups, est.feature_costs, p)
+    if est.groups is not None and est.k is not None and est.k > est._layout.n_groups:
+        raise ValueError(
+            f"k={est.k} is larger than the number of groups "
+            f"(n_groups={est._layout.n_groups}); with groups, k counts groups: pass "
+            f"k <= {est._layout.n_groups} or k=None to let lam decide."
+        )
     if getattr(est, "k", None) is not None and est.k > p:
         raise ValueError(
             f"k={est.k} is larger than the number of features in X (n_features={p}); "
@@ -467,6 +475,7 @@ def fit_classifier(est, X, y, sample_weight=None):
         problem.n_samples = N
         lam = params["lam"] if params["lam"] == "auto" else 2.0 * float(params["lam"]) / unit
         scratch = L0Regressor(**{**params, "lam": lam})
+        scratch._layout = est._layout  # groups / feature_costs, as in memory
         scratch._x_shift, scratch._x_scale, scratch._y_ndim = x_shift, None, 1
         scratch._y_mean, scratch._y_std = y_mean, y_std
         with warnings.catch_warnings(record=True):
@@ -495,6 +504,7 @@ def fit_classifier(est, X, y, sample_weight=None):
     est.support_ = np.zeros(p, dtype=bool)
     est.support_[support] = True
     est.feature_importances_ = scratch.feature_importances_
+    est._export_groups(est._layout)
     est.lam_ = float(scratch.lam_) * unit / 2.0  # back to units of mean log loss
     est.n_iter_ = n_pass
     est.loss_curve_ = losses
@@ -645,6 +655,7 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
                                                   datafit, N)
             lam = params["lam"] if params["lam"] == "auto" else float(params["lam"]) / (K * unit)
             scratch = L0Regressor(**{**params, "lam": lam, "alpha": 2.0 * alpha})
+            scratch._layout = est._layout  # groups / feature_costs, as in memory
             scratch._x_shift, scratch._x_scale, scratch._y_ndim = x_shift, None, 2
             scratch._y_mean, scratch._y_std = np.zeros(K), np.full(K, np.sqrt(sigma2))
             with warnings.catch_warnings(record=True):
@@ -696,6 +707,7 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
     est.support_ = np.zeros(p, dtype=bool)
     est.support_[support] = True
     est.feature_importances_ = scratch.feature_importances_
+    est._export_groups(est._layout)
     est.lam_ = float(scratch.lam_) * K * unit  # back to units of mean log loss
     est.n_iter_ = n_pass
     est.loss_curve_ = losses

@@ -335,3 +335,30 @@ def test_score_is_computed_on_the_cluster(client, reg, clf, multi):
         cols = list(range(Xc.shape[1]))
         assert model.score(_darr(Xc), _darr(yc)) == model.score(Xc, yc)
         assert model.score(frame[cols], frame["label"]) == model.score(Xc, yc)  # partitions
+
+
+def test_groups_and_feature_costs_as_in_memory(client, reg, clf, multi):
+    # groups= and feature_costs= reach the selection on the cluster too (they
+    # were silently ignored there): exact k counts groups, as in memory.
+    X, y, _ = reg
+    groups = np.arange(X.shape[1]) // 2
+    costs = np.where(np.arange(X.shape[1]) == 7, 3.0, 1.0)
+    for kw in ({"k": 2, "groups": groups}, {"groups": groups}, {"k": 3, "feature_costs": costs}):
+        mem = L0Regressor(random_state=0, **kw).fit(X, y)
+        dist = L0Regressor(random_state=0, **kw).fit(_darr(X), _darr(y))
+        assert np.array_equal(dist.support_, mem.support_), kw
+        np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-10, atol=1e-12)
+        if "groups" in kw:
+            assert np.array_equal(dist.group_support_, mem.group_support_)
+            assert dist.support_.sum() == 2 * dist.group_support_.sum()
+    # binary: both Newton (as test_classifier_equals_in_memory_fit); 3 classes: the
+    # in-memory L-BFGS-B stops at gtol 1e-7 (as test_multinomial_equals_in_memory_fit)
+    for (Xc, yc, _), rtol, atol in ((clf, 1e-6, 1e-8), (multi, 0, 1e-6)):
+        groups = np.arange(Xc.shape[1]) // 2
+        mem = L0Classifier(k=2, groups=groups, random_state=0).fit(Xc, yc)
+        dist = L0Classifier(k=2, groups=groups, random_state=0).fit(_darr(Xc, 500), _darr(yc, 500))
+        assert dist.group_support_.sum() == 2 and dist.support_.sum() == 4
+        assert np.array_equal(dist.group_support_, mem.group_support_)
+        np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=rtol, atol=atol)
+    with pytest.raises(ValueError, match="k=7 is larger than the number of groups"):
+        L0Regressor(k=7, groups=np.arange(X.shape[1]) // 2).fit(_darr(X), _darr(y))
