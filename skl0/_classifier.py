@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseL0, warm_up
 from ._compat import _fit_context
-from ._dask import fit_classifier, is_dask_collection, map_rows
+from ._dask import fit_classifier, is_dask_collection, map_rows, score_rows
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._docstrings import fill
 from ._numerics import check_finite_layers
@@ -194,6 +194,16 @@ class L0Classifier(ClassifierMixin, BaseL0):
             return self._lazy(self.predict_log_proba, X, "proba")
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of ``predict(X)``, as scikit-learn's.
+
+        For a Dask ``X``, computed on the cluster from per-block counts
+        (the predictions are not gathered).
+        """
+        if is_dask_collection(X):
+            return score_rows(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def predict(self, X):
         """Most probable class per sample."""

@@ -24,15 +24,22 @@ and brings back only small results:
   support. ``lam`` is in units of mean log loss, as in memory;
   ``lam="auto"`` scores supports by the extended BIC of the log loss's
   quadratic model (exact at the current point, second order elsewhere).
+- **multinomial log loss** (K > 2 classes, :class:`L0Classifier`): one
+  pass for the weighted Gram matrix, shared by every later quadratic model
+  through Boehning's bound on the softmax Hessian; then one pass per outer
+  iteration for the loss, the gradient and the exact Hessian on the current
+  support (see :func:`_fit_multinomial`).
 - **MLP heads**: the blocks are streamed through ``partial_fit``'s
   stochastic mode, one block at a time on the client (one pass: one
   epoch); the client holds one block, never the whole of X.
 
 ``predict``, ``decision_function``, ``predict_proba`` and ``transform``
-return lazy Dask collections (``map_blocks`` / ``map_partitions``).
+return lazy Dask collections (``map_blocks`` / ``map_partitions``);
+``score`` sums per-block counts on the cluster.
 
-Numpy, scipy and torch; dask is imported only when a dask collection is
-passed (the ``dask`` extra).
+The workers run the numpy-only functions of :mod:`skl0._blocks`. Numpy and
+torch here; dask is imported only when a dask collection is passed (the
+``dask`` extra).
 """
 
 from __future__ import annotations
@@ -42,12 +49,22 @@ import warnings
 
 import numpy as np
 import torch
-from scipy.special import expit
 
 from ._base import check_weight_scale_from, grad_enabled, keep_state_on_failure
+from ._blocks import (
+    _block_stats,
+    _column_min_max,
+    _merge_all,
+    _min_max_merge,
+    _softmax_block,
+    _sum_all,
+    _union,
+    _unique,
+)
 from ._checks import MAX_AUTO_CLASSES, infer_task
 from ._datafits import SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
+from ._groups import resolve_groups
 from ._heads import LinearHead
 from ._numerics import power_of_two_scale
 from ._streaming import GRAM_MAX_FEATURES, _Moments
@@ -58,11 +75,10 @@ __all__ = [
     "fit_selector",
     "is_dask_collection",
     "map_rows",
+    "score_rows",
     "select_columns",
 ]
 
-# Float64 elements per sub-block inside a block (16 MB temporaries).
-_SUB_ELEMENTS = 1 << 21
 # Outer IRLS passes of the classifier at most (Newton converges in ~5-10).
 _IRLS_MAX_PASSES = 30
 # IRLS stops when the support is unchanged and no standardized coefficient
@@ -191,6 +207,21 @@ class RowBlocks:
         (stats,) = dask.compute(parts[0])
         return stats
 
+    def sum_blocks(self, func, **kwargs):
+        """Key-by-key sum of ``func(x, y, w, **kwargs)`` over the blocks, on the cluster."""
+        import dask
+
+        parts = [
+            dask.delayed(func)(xb, yb, None if self.w_parts is None else self.w_parts[i],
+                               **kwargs)
+            for i, (xb, yb) in enumerate(zip(self.x_parts, self.y_parts))
+        ]
+        while len(parts) > 1:
+            parts = [dask.delayed(_sum_all)(*parts[i : i + 8])
+                     for i in range(0, len(parts), 8)]
+        (out,) = dask.compute(parts[0])
+        return out
+
     def labels(self, limit=None):
         """Sorted distinct values of y, or None when there are more than ``limit``."""
         import dask
@@ -201,143 +232,6 @@ class RowBlocks:
                      for i in range(0, len(parts), 16)]
         (out,) = dask.compute(parts[0])
         return out
-
-
-def _unique(y, limit):
-    u = np.unique(np.asarray(y).ravel())
-    return None if limit is not None and u.size > limit else u
-
-
-def _union(limit, *parts):
-    if any(u is None for u in parts):
-        return None
-    u = np.unique(np.concatenate(parts))
-    return None if limit is not None and u.size > limit else u
-
-
-def _empty_stats(p, q):
-    return {
-        "W": 0.0, "mx": np.zeros(p), "my": np.zeros(q), "xx": np.zeros((p, p)),
-        "xy": np.zeros((p, q)), "yy": np.zeros(q), "n": 0, "total_w": 0.0, "n_pos": 0,
-        "w_pos": 0.0, "negative": False, "loss": 0.0, "r0": 0.0, "y_absmax": np.zeros(q),
-        "y_min": np.full(q, np.inf), "y_max": np.full(q, -np.inf),
-    }
-
-
-def _merge(a, b):
-    """Chan, Golub & LeVeque's pairwise update of centred weighted sums."""
-    out = {k: a[k] + b[k] for k in ("n", "total_w", "n_pos", "w_pos", "loss", "r0")}
-    out["negative"] = a["negative"] or b["negative"]
-    out["y_absmax"] = np.maximum(a["y_absmax"], b["y_absmax"])
-    out["y_min"] = np.minimum(a["y_min"], b["y_min"])
-    out["y_max"] = np.maximum(a["y_max"], b["y_max"])
-    W = a["W"] + b["W"]
-    if a["W"] == 0 or b["W"] == 0:
-        src = b if a["W"] == 0 else a
-        out.update({k: src[k] for k in ("mx", "my", "xx", "xy", "yy")})
-        out["W"] = W
-        return out
-    frac, f = b["W"] / W, a["W"] * b["W"] / W
-    d, e = b["mx"] - a["mx"], b["my"] - a["my"]
-    out.update(
-        W=W, mx=a["mx"] + frac * d, my=a["my"] + frac * e,
-        xx=a["xx"] + b["xx"] + f * np.outer(d, d),
-        xy=a["xy"] + b["xy"] + f * np.outer(d, e),
-        yy=a["yy"] + b["yy"] + f * e * e,
-    )
-    return out
-
-
-def _merge_all(*parts):
-    out = parts[0]
-    for part in parts[1:]:
-        out = _merge(out, part)
-    return out
-
-
-def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0):
-    """Centred float64 statistics of one block of rows (runs on a worker).
-
-    Without ``coef``: weights ``w`` and targets ``y``. With ``coef`` (the
-    logistic IRLS pass, ``y`` coded by ``classes``): weights
-    ``v = w p (1 - p)`` and working response ``z = f + (y - p) / (p (1 - p))``
-    at ``f = X coef + intercept``, plus the block's log loss and
-    ``sum w (y - p)^2 / (p (1 - p))``.
-
-    Each sub-block goes once into a float64 buffer ``[x - x0, y - y0, 1]``
-    (shifted by its first row, exact for float32 X) whose one product
-    ``B' diag(w) B`` holds the weight, the sums and the shifted second
-    moments; they are centred there and merged (Chan's update). Column
-    ranges are not taken here (two more passes over X): a near-constant
-    column is checked exactly afterwards by :func:`_column_ranges`.
-    """
-    X = np.asarray(X)
-    if X.dtype not in (np.float32, np.float64):
-        X = X.astype(np.float64)
-    n, p = X.shape
-    y = np.asarray(y)
-    if classes is not None:
-        y = np.searchsorted(classes, y.ravel())
-    Y = np.asarray(y, dtype=np.float64).reshape(n, -1)
-    if Y.shape[0] != n:
-        raise ValueError(f"A block of y has {Y.shape[0]} rows where X's has {n}; align them.")
-    weighted = w is not None or coef is not None
-    w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
-    q = Y.shape[1]
-    out = _empty_stats(p, q)
-    out["n"] = n
-    if n == 0:
-        return out
-    out["negative"] = bool((w < 0).any())
-    out["y_absmax"] = np.abs(Y).max(0)
-    pos = w > 0
-    out["n_pos"], out["w_pos"] = int(pos.sum()), float(w[pos].sum())
-    if pos.any():
-        out["y_min"], out["y_max"] = Y[pos].min(0), Y[pos].max(0)
-    out["total_w"] = float(w.sum())
-    rows = max(1, _SUB_ELEMENTS // (p + q + 1))
-    buf = np.empty((min(rows, n), p + q + 1))
-    for a in range(0, n, rows):
-        Xb, Yb, wb = X[a : a + rows], Y[a : a + rows], w[a : a + rows]
-        m = Xb.shape[0]
-        B = buf[:m]
-        x0 = Xb[0].astype(np.float64)
-        np.subtract(Xb, x0, out=B[:, :p], dtype=np.float64)
-        B[:, p + q] = 1.0
-        if coef is not None:
-            f = B[:, :p] @ coef + (x0 @ coef + intercept)
-            prob = expit(f)
-            var = prob * (1.0 - prob)
-            resid = Yb[:, 0] - prob
-            safe = np.maximum(var, 1e-300)
-            out["loss"] += float(wb @ (np.logaddexp(0.0, f) - Yb[:, 0] * f))
-            out["r0"] += float(wb @ (resid * resid / safe))
-            Yb = (f + resid / safe)[:, None]
-            wb = wb * var
-        y0 = Yb[0].copy()
-        np.subtract(Yb, y0, out=B[:, p : p + q])
-        G = B.T @ (B * wb[:, None]) if weighted else B.T @ B
-        W = G[-1, -1]
-        if W <= 0:
-            continue
-        s = G[:-1, -1] / W  # shifted means
-        C = G[:-1, :-1] - W * np.outer(s, s)
-        part = {**out, "W": float(W), "mx": x0 + s[:p], "my": y0 + s[p:],
-                "xx": C[:p, :p], "xy": C[:p, p:], "yy": np.diag(C)[p:].copy()}
-        merged = _merge(out, part)
-        for k in ("W", "mx", "my", "xx", "xy", "yy"):  # counts were set once per block
-            out[k] = merged[k]
-    return out
-
-
-def _column_min_max(X, cols):
-    X = np.asarray(X)[:, cols]
-    return (X.min(0).astype(np.float64), X.max(0).astype(np.float64)) if len(X) else (
-        np.full(len(cols), np.inf), np.full(len(cols), -np.inf))
-
-
-def _min_max_merge(*parts):
-    return (np.min([a for a, _ in parts], axis=0), np.max([b for _, b in parts], axis=0))
 
 
 def _column_ranges(data, s):
@@ -403,6 +297,13 @@ def _prepare(est, X, y, sample_weight):
         est.feature_names_in_ = data.names
     else:
         vars(est).pop("feature_names_in_", None)
+    est._layout = resolve_groups(est.groups, est.feature_costs, p)
+    if est.groups is not None and est.k is not None and est.k > est._layout.n_groups:
+        raise ValueError(
+            f"k={est.k} is larger than the number of groups "
+            f"(n_groups={est._layout.n_groups}); with groups, k counts groups: pass "
+            f"k <= {est._layout.n_groups} or k=None to let lam decide."
+        )
     if getattr(est, "k", None) is not None and est.k > p:
         raise ValueError(
             f"k={est.k} is larger than the number of features in X (n_features={p}); "
@@ -527,17 +428,13 @@ def fit_classifier(est, X, y, sample_weight=None):
     if not est._is_linear():
         _stream_blocks(est, data, classes)
         return
-    if classes.size > 2:
-        raise ValueError(
-            f"y holds {classes.size} classes; a Dask fit of L0Classifier with a linear head "
-            "handles two classes (IRLS on the binary log loss). Fit one classifier per "
-            "class (y == c), or stream the blocks through partial_fit, or fit on a sample "
-            "in memory."
-        )
     dtype = resolve_dtype(est.dtype, data)
     device = resolve_device(est.device)
     params = {k_: v for k_, v in est.get_params().items()}
     params["verbose"] = 0
+    if classes.size > 2:
+        _fit_multinomial(est, data, classes, dtype, device, params)
+        return
     coef, intercept = np.zeros(p), 0.0
     prev = None  # (coef, intercept, loss, support, B) of the last accepted point
     losses, scratch, support, B, n_pass = [], None, None, None, 0
@@ -578,6 +475,7 @@ def fit_classifier(est, X, y, sample_weight=None):
         problem.n_samples = N
         lam = params["lam"] if params["lam"] == "auto" else 2.0 * float(params["lam"]) / unit
         scratch = L0Regressor(**{**params, "lam": lam})
+        scratch._layout = est._layout  # groups / feature_costs, as in memory
         scratch._x_shift, scratch._x_scale, scratch._y_ndim = x_shift, None, 1
         scratch._y_mean, scratch._y_std = y_mean, y_std
         with warnings.catch_warnings(record=True):
@@ -606,6 +504,7 @@ def fit_classifier(est, X, y, sample_weight=None):
     est.support_ = np.zeros(p, dtype=bool)
     est.support_[support] = True
     est.feature_importances_ = scratch.feature_importances_
+    est._export_groups(est._layout)
     est.lam_ = float(scratch.lam_) * unit / 2.0  # back to units of mean log loss
     est.n_iter_ = n_pass
     est.loss_curve_ = losses
@@ -622,6 +521,208 @@ def fit_classifier(est, X, y, sample_weight=None):
             f"No feature was selected (lam={est.lam_:.3g}); the model predicts the "
             "intercept only. Lower lam or set k to keep features.",
             UserWarning, stacklevel=3,
+        )
+
+
+class _BoundLogLoss(SquaredLoss):
+    """Squared loss over K outputs standing for the multinomial log loss.
+
+    Through Boehning's bound ``(I - 11'/K) / 2`` on the softmax Hessian, the
+    log loss near the current point is bounded by a least-squares problem
+    with K outputs sharing one Gram matrix; its mean squared error ``mse``
+    (per output, working responses on one common scale) maps back to the
+    deviance of that bound, equal to the log loss's at the current point.
+    """
+
+    def __init__(self, n_outputs, n, loss, r0, unit):
+        super().__init__(n_outputs)
+        self.n, self.loss, self.r0, self.unit = n, loss, r0, unit
+
+    def gram_deviance(self, mse):
+        return 2.0 * self.n * (self.loss + self.unit * float(mse.sum()) - self.r0)
+
+
+def _contrasts(K):
+    """K x (K - 1) orthonormal basis of the vectors whose entries sum to zero."""
+    Q, _ = np.linalg.qr(np.eye(K)[:, 1:] - 1.0 / K)
+    return Q
+
+
+def _softmax_newton(st, support, coef, intercept, N, alpha):
+    """Newton step of the ridge-penalised multinomial loss on ``support``.
+
+    ``st`` holds the exact Hessian's pieces on ``support`` and the intercept
+    (``UU``, ``D``) and the gradient; the step is taken in the coordinates
+    of the class-sum-zero subspace (where the softmax Hessian is definite
+    and where the in-memory refit's solution lies). Returns the change of
+    ``coef[support]`` and of ``intercept``.
+    """
+    K = intercept.size
+    h = support.size
+    D3 = st["D"].reshape(h + 1, h + 1, K)
+    H = -st["UU"].reshape(h + 1, K, h + 1, K)
+    for k in range(K):
+        H[:, k, :, k] += D3[:, :, k]
+    H = H.reshape((h + 1) * K, (h + 1) * K) / N
+    ridge = np.zeros((h + 1, K))
+    ridge[:h] = 2.0 * alpha
+    H[np.diag_indices_from(H)] += ridge.ravel()
+    neg_grad = np.vstack([st["g"][support] / N - 2.0 * alpha * coef[support],
+                          st["gsum"][None, :] / N])
+    T = np.kron(np.eye(h + 1), _contrasts(K))
+    Hr = T.T @ H @ T
+    Hr[np.diag_indices_from(Hr)] += 1e-12 * max(float(Hr.diagonal().max()), 1e-300)
+    step = (T @ np.linalg.solve(Hr, T.T @ neg_grad.ravel())).reshape(h + 1, K)
+    return step[:h], step[h]
+
+
+# The exact Hessian on the support costs ((s + 1) K)^2 per row; past this
+# size the multinomial fit takes Boehning steps (no Hessian) instead.
+_NEWTON_MAX_PARAMETERS = 256
+_SOFTMAX_MAX_PASSES = 60
+
+
+def _fit_multinomial(est, data, classes, dtype, device, params):
+    """Multinomial log loss on Dask collections: one distributed pass per outer iteration.
+
+    Pass 1 gives the weighted Gram matrix of X (once: it is shared by every
+    later quadratic model) and the gradient at the intercept-only model.
+    Each later pass, at the current coefficients, returns the log loss, the
+    gradient ``X~'W(Y - P)`` for every column, and the exact Hessian on the
+    current support. The selection (exact ``k``, ``lam``, ``lam="auto"``)
+    runs on Boehning's quadratic bound of the log loss around the current
+    point: a K-output least-squares problem with the shared Gram matrix
+    and working responses ``Z = X~ coef + intercept + 2 (Y - P)``. The
+    coefficients then take a Newton step (exact Hessian) when the support
+    is the current one, else the bound's minimiser on the new support.
+    A fixed point is the in-memory refit's ridge-penalised multinomial
+    maximum likelihood on its support.
+    """
+    from ._problem import GramProblem
+    from ._regressor import L0Regressor
+
+    p, K = data.n_features, classes.size
+    s = data.reduce(classes=classes, onehot=True)
+    _check_stats(est, s, p)
+    absent = classes[s["y_max"] < 1]
+    if absent.size:
+        raise ValueError(
+            f"sample_weight is zero on every sample of class(es) {absent.tolist()!r}; a Dask "
+            f"fit of the {K}-class log loss needs positive weight in every class. Drop "
+            "those rows (and their label), or give them a positive weight."
+        )
+    N = s["total_w"]
+    moments = _Moments.from_centred(s["W"], s["mx"], s["xx"], s["my"], s["xy"], s["yy"],
+                                    _column_ranges(data, s), (s["y_min"], s["y_max"]))
+    mean, std, const = moments.standardization(dtype)
+    base, _, _, x_shift = moments.problem(SquaredLoss(K), dtype, device)
+    keep = (~const).astype(np.float64)
+    G = s["xx"] / N / np.outer(std, std) * np.outer(keep, keep)
+    if est.lam == "auto" and est.k is None:
+        check_weight_scale_from(s["w_pos"] / max(s["n_pos"], 1), s["n_pos"], N, stacklevel=6)
+    alpha = float(est.alpha)
+
+    def t(a):
+        return torch.as_tensor(a, device=device, dtype=dtype)
+
+    # Start: the intercept-only maximum likelihood (log class shares); pass 1
+    # already holds its statistics.
+    share = s["my"]
+    intercept = np.log(share) - np.log(share).mean()
+    coef = np.zeros((p, K))
+    st = {"loss": -N * float(share @ np.log(share)), "g": s["xy"] / std[:, None] * keep[:, None],
+          "gsum": np.zeros(K), "r2": s["yy"].copy()}
+    n_pass, losses, hess, prev = 1, [], None, None
+    converged, newton = False, False
+    while True:
+        loss = st["loss"] / N
+        objective = loss + alpha * float((coef * coef).sum())
+        if newton and objective > prev[2] + 1e-12 * max(1.0, abs(prev[2])):
+            # A Newton step raised the objective: halve it (one more pass).
+            coef, intercept = (coef + prev[0]) / 2, (intercept + prev[1]) / 2
+        else:
+            losses.append(loss)
+            g = st["g"] / N
+            var_r = np.maximum(st["r2"] / N - (st["gsum"] / N) ** 2, 0.0)
+            c = G @ coef + 2.0 * g
+            var_z = np.maximum(np.einsum("jk,jk->k", coef, G @ coef + 4.0 * g) + 4.0 * var_r,
+                               0.0)
+            sigma2 = max(float(var_z.mean()), 1e-300)
+            unit = sigma2 / 4.0  # mean log loss per unit of one output's mse
+            datafit = _BoundLogLoss(K, N, loss, float(var_r.sum()), unit)
+            problem = GramProblem.from_statistics(base.G, t(c / np.sqrt(sigma2)),
+                                                  t(var_z / sigma2), base.mean, base.std,
+                                                  datafit, N)
+            lam = params["lam"] if params["lam"] == "auto" else float(params["lam"]) / (K * unit)
+            scratch = L0Regressor(**{**params, "lam": lam, "alpha": 2.0 * alpha})
+            scratch._layout = est._layout  # groups / feature_costs, as in memory
+            scratch._x_shift, scratch._x_scale, scratch._y_ndim = x_shift, None, 2
+            scratch._y_mean, scratch._y_std = np.zeros(K), np.full(K, np.sqrt(sigma2))
+            with warnings.catch_warnings(record=True):
+                warnings.simplefilter("always")
+                scratch._fit_problem(problem, datafit, make_generator(est.random_state, device),
+                                     problem.mean, problem.std)
+            support = np.flatnonzero(scratch.support_)
+            newton = hess is not None and np.array_equal(support, hess)
+            prev = (coef, intercept, objective)
+            new = np.zeros((p, K))
+            if newton:
+                d_coef, d_icpt = _softmax_newton(st, support, coef, intercept, N, alpha)
+                new[support] = coef[support] + d_coef
+                intercept = intercept + d_icpt
+                moved = max(np.abs(d_coef).max(initial=0.0), np.abs(d_icpt).max())
+            else:  # the bound's minimiser on the new support
+                if support.size:
+                    M = G[np.ix_(support, support)]
+                    M[np.diag_indices_from(M)] += 4.0 * alpha + 1e-12 * max(
+                        float(M.diagonal().max()), 1e-300)
+                    new[support] = np.linalg.solve(M, c[support])
+                intercept = intercept + 2.0 * st["gsum"] / N
+                moved = np.inf
+            coef = new
+            if newton and moved <= _IRLS_TOL:
+                converged = True
+                break
+        if n_pass >= _SOFTMAX_MAX_PASSES:
+            break
+        support_now = np.flatnonzero(np.any(coef != 0, axis=1))
+        hess = support_now if (support_now.size + 1) * K <= _NEWTON_MAX_PARAMETERS else None
+        st = data.sum_blocks(_softmax_block, classes=classes, mean=mean, std=std, coef=coef,
+                             intercept=intercept, hess=hess)
+        n_pass += 1
+        if not math.isfinite(st["loss"]):
+            raise ValueError(
+                "The multinomial log loss became non-finite on the cluster; the data may "
+                "be separable: raise alpha (e.g. alpha=1e-2)."
+            )
+    if not converged:
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.warn(
+            f"The Dask fit of L0Classifier did not converge in {_SOFTMAX_MAX_PASSES} passes "
+            "over X: the support or the coefficients still moved. The data may be "
+            "separable: raise alpha (e.g. alpha=1e-2).",
+            ConvergenceWarning, stacklevel=4,
+        )
+    est.support_ = np.zeros(p, dtype=bool)
+    est.support_[support] = True
+    est.feature_importances_ = scratch.feature_importances_
+    est._export_groups(est._layout)
+    est.lam_ = float(scratch.lam_) * K * unit  # back to units of mean log loss
+    est.n_iter_ = n_pass
+    est.loss_curve_ = losses
+    head = LinearHead(p, K).to(torch.float64)
+    with torch.no_grad():
+        head.weight.copy_(torch.as_tensor(coef))
+        head.bias.copy_(torch.as_tensor(intercept))
+    est._x_shift, est._x_scale = None, None
+    est._export(head, torch.as_tensor(est.support_.astype(np.float64)), torch.as_tensor(mean),
+                torch.as_tensor(std))
+    if not support.size:
+        warnings.warn(
+            f"No feature was selected (lam={est.lam_:.3g}); the model predicts the "
+            "intercept only. Lower lam or set k to keep features.",
+            UserWarning, stacklevel=4,
         )
 
 
@@ -708,6 +809,82 @@ def map_rows(func, est, X, n_out, dtype):
     if n_out is None:
         return X.map_blocks(func, drop_axis=1, dtype=dtype, meta=meta)
     return X.map_blocks(func, chunks=(X.chunks[0], (n_out,)), dtype=dtype, meta=meta)
+
+
+def _score_block(est, X, y, w, classifier):
+    """Sums for :func:`score_rows` of one block (runs on a worker, with the estimator)."""
+    pred = est.predict(X)
+    n = len(pred)
+    w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
+    if classifier:
+        return {"W": float(w.sum()), "hit": float(w @ (pred == np.asarray(y).ravel()))}
+    Y = np.asarray(y, dtype=np.float64).reshape(n, -1)
+    P = np.asarray(pred, dtype=np.float64).reshape(Y.shape)
+    # On y / 2**e (exact), 2**e near max|y| per output, as r2_of: squares of
+    # targets near 1e200 stay finite; blocks of different e merge exactly.
+    e = np.frexp(np.where(np.isfinite(Y).all(0), np.abs(Y).max(0, initial=0.0), 1.0))[1]
+    Y, P = np.ldexp(Y, -e), np.ldexp(P, -e)
+    W = float(w.sum())
+    mean = w @ Y / W if W > 0 else np.zeros(Y.shape[1])
+    return {"W": W, "e": e, "mean": mean, "ss": w @ (Y - mean) ** 2, "sse": w @ (Y - P) ** 2}
+
+
+def _score_merge(*parts):
+    out = dict(parts[0])
+    for b in parts[1:]:
+        if "hit" in out:
+            out = {"W": out["W"] + b["W"], "hit": out["hit"] + b["hit"]}
+            continue
+        e = np.maximum(out["e"], b["e"])
+        a_mean, a_ss, a_sse = (np.ldexp(out["mean"], out["e"] - e),
+                               np.ldexp(out["ss"], 2 * (out["e"] - e)),
+                               np.ldexp(out["sse"], 2 * (out["e"] - e)))
+        b_mean, b_ss, b_sse = (np.ldexp(b["mean"], b["e"] - e), np.ldexp(b["ss"], 2 * (b["e"] - e)),
+                               np.ldexp(b["sse"], 2 * (b["e"] - e)))
+        W = out["W"] + b["W"]
+        if out["W"] == 0 or b["W"] == 0:
+            mean, ss = (b_mean, b_ss) if out["W"] == 0 else (a_mean, a_ss)
+        else:  # Chan et al.'s update of centred sums
+            d = b_mean - a_mean
+            mean = a_mean + b["W"] / W * d
+            ss = a_ss + b_ss + out["W"] * b["W"] / W * d * d
+        out = {"W": W, "e": e, "mean": mean, "ss": ss, "sse": a_sse + b_sse}
+    return out
+
+
+def score_rows(est, X, y, sample_weight=None):
+    """``score`` of a Dask ``X``: accuracy or R^2 from per-block sums on the cluster.
+
+    The predictions are made block by block on the workers and never
+    gathered; one number comes back. R^2 follows :func:`skl0._regressor.r2_of`
+    (scikit-learn's ``r2_score``, uniform over outputs, ``force_finite``).
+    """
+    import dask
+
+    _check_columns(est, X)
+    data = RowBlocks(X, y, sample_weight)
+    classifier = hasattr(est, "classes_")
+    model = dask.delayed(est, pure=True)
+    parts = [
+        dask.delayed(_score_block)(model, xb, yb, None if data.w_parts is None else data.w_parts[i],
+                                   classifier)
+        for i, (xb, yb) in enumerate(zip(data.x_parts, data.y_parts))
+    ]
+    while len(parts) > 1:
+        parts = [dask.delayed(_score_merge)(*parts[i : i + 8]) for i in range(0, len(parts), 8)]
+    (s,) = dask.compute(parts[0])
+    if not s["W"] > 0:
+        raise ValueError(
+            f"sample_weight must not sum to zero; got a total of {s['W']!r}. Pass positive "
+            "weights for at least one sample."
+        )
+    if classifier:
+        return s["hit"] / s["W"]
+    num, den = s["sse"], s["ss"]
+    ok = den != 0
+    r2 = np.where(num == 0, 1.0, 0.0)
+    r2[ok] = 1.0 - num[ok] / den[ok]
+    return float(r2.mean())
 
 
 def select_columns(sel, X):

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._base import BaseL0, warm_up
 from ._compat import _check_sample_weight, _fit_context
-from ._dask import fit_regressor, is_dask_collection, map_rows
+from ._dask import fit_regressor, is_dask_collection, map_rows, score_rows
 from ._datafits import SquaredLoss
 from ._docstrings import fill
 from ._numerics import check_finite_layers, power_of_two_scale
@@ -206,7 +206,11 @@ class L0Regressor(RegressorMixin, BaseL0):
         Returns
         -------
         score : float
+            For a Dask ``X``, computed on the cluster from per-block sums
+            (the predictions are not gathered).
         """
+        if is_dask_collection(X):
+            return score_rows(self, X, y, sample_weight)
         pred = self.predict(X)
         check_consistent_length(pred, y, sample_weight)
         if sample_weight is not None:

@@ -170,10 +170,12 @@ def test_errors_name_the_problem(client, reg, clf):
     with pytest.raises(ValueError, match="y has 10 rows but X has 1500"):
         L0Regressor(k=3).fit(_darr(X), y[:10])
     Xc, yc, _ = clf
-    y3 = yc.copy()
+    y3 = yc.astype(object)
     y3[:100] = "maybe"
-    with pytest.raises(ValueError, match="3 classes"):
-        L0Classifier(k=3).fit(_darr(Xc), _darr(y3))
+    w = np.ones(len(y3))
+    w[:100] = 0.0
+    with pytest.raises(ValueError, match=r"zero on every sample of class\(es\) \['maybe'\]"):
+        L0Classifier(k=3).fit(_darr(Xc), _darr(y3), sample_weight=_darr(w))
     est = L0Regressor(k=3).fit(_darr(X), _darr(y))
     with pytest.raises(ValueError, match="X has 11 features"):
         est.predict(_darr(X[:, :11]))
@@ -219,3 +221,144 @@ def test_constant_and_offset_columns(client, reg):
     assert np.array_equal(dist.support_, mem.support_)
     np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-8, atol=1e-10)
     assert dist.intercept_ == pytest.approx(mem.intercept_, rel=1e-8)
+
+
+def test_workers_run_numpy_only_block_functions():
+    # The fit's tasks are functions of skl0._blocks, which imports numpy alone:
+    # a worker does not pay ~0.35 GB of resident memory for torch to run them.
+    import subprocess
+    import sys
+
+    from skl0 import _dask
+
+    for f in (_dask._block_stats, _dask._merge_all, _dask._column_min_max, _dask._unique):
+        assert f.__module__ == "skl0._blocks"
+    code = ("import sys, skl0._blocks; "
+            "print(sorted(m for m in ('torch', 'scipy', 'sklearn', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def multi():
+    rng = np.random.default_rng(2)
+    n, p = 3000, 10
+    X = rng.normal(size=(n, p)) * rng.uniform(0.5, 3, p) + rng.normal(size=p)
+    Z = (X - X.mean(0)) / X.std(0)
+    logits = np.column_stack([1.2 * Z[:, 1] - Z[:, 4], 0.8 * Z[:, 7] - Z[:, 1], 0.5 * Z[:, 4]])
+    prob = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    y = np.array(["a", "b", "c"])[(rng.random(n)[:, None] > prob.cumsum(1)).sum(1)]
+    return X, y, np.array([1, 4, 7])
+
+
+def _multinomial_gradient(X, y, w, coef, intercept, alpha):
+    """Largest |gradient| of the in-memory refit's objective at (coef, intercept).
+
+    The objective: weighted mean cross-entropy + alpha ||W||^2, W the
+    coefficients on the standardized kept columns; with alpha > 0 it is
+    strictly convex there, so a zero gradient means its unique minimiser.
+    """
+    from scipy.special import logsumexp
+
+    w = w / w.sum()
+    mean = w @ X
+    std = np.sqrt(w @ (X - mean) ** 2)
+    kept = np.flatnonzero(np.any(coef != 0, axis=0))
+    codes = np.unique(y, return_inverse=True)[1]
+    F = X @ coef.T + intercept
+    G = w[:, None] * (np.exp(F - logsumexp(F, axis=1)[:, None]) - np.eye(coef.shape[0])[codes])
+    Z = (X[:, kept] - mean[kept]) / std[kept]
+    grad_W = Z.T @ G + 2 * alpha * (coef[:, kept] * std[kept]).T
+    return max(np.abs(grad_W).max(), np.abs(G.sum(0)).max())
+
+
+@pytest.mark.parametrize("kw", [{"k": 3}, {}, {"lam": 0.01}])
+def test_multinomial_equals_in_memory_fit(client, multi, kw):
+    X, y, support = multi
+    mem = L0Classifier(random_state=0, **kw).fit(X, y)
+    dist = L0Classifier(random_state=0, **kw).fit(_darr(X, 700), _darr(y, 700))
+    assert np.array_equal(dist.get_support(indices=True), support)
+    assert np.array_equal(dist.support_, mem.support_)
+    assert list(dist.classes_) == ["a", "b", "c"] and dist.coef_.shape == (3, X.shape[1])
+    # Both are the ridge-penalised multinomial maximum likelihood on the support:
+    # the Dask fit (Newton steps) to round-off, the in-memory refit to its
+    # L-BFGS-B stopping rule (projected gradient <= 1e-7: ~1e-6 in coefficients).
+    ones = np.ones(len(y))
+    assert _multinomial_gradient(X, y, ones, dist.coef_, dist.intercept_, dist.alpha) < 1e-13
+    assert _multinomial_gradient(X, y, ones, mem.coef_, mem.intercept_, mem.alpha) < 1e-6
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(dist.intercept_, mem.intercept_, rtol=0, atol=1e-6)
+    assert 2 <= dist.n_iter_ <= 15  # passes over X
+    if "lam" in kw:
+        assert dist.lam_ == pytest.approx(kw["lam"], rel=1e-12)
+    proba = dist.predict_proba(_darr(X, 700))
+    assert dask.is_dask_collection(proba)
+    np.testing.assert_allclose(proba.compute(), dist.predict_proba(X), rtol=1e-13)
+    np.testing.assert_allclose(proba.compute(), mem.predict_proba(X), rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(dist.predict(_darr(X, 700)).compute(), mem.predict(X))
+
+
+def test_multinomial_weights_float32_and_frame(client, multi):
+    X, y, support = multi
+    w = np.random.default_rng(3).uniform(0.5, 1.5, len(y))
+    X32 = X.astype(np.float32)
+    names = [f"c{i}" for i in range(X.shape[1])]
+    frame = pd.DataFrame(X32, columns=names).assign(label=y, weight=w)
+    ddf = dd.from_pandas(frame, npartitions=4)
+    dist = L0Classifier(k=3, random_state=0).fit(ddf[names], ddf["label"],
+                                                 sample_weight=ddf["weight"])
+    assert list(dist.feature_names_in_) == names
+    assert np.array_equal(dist.get_support(indices=True), support)
+    X64 = X32.astype(np.float64)
+    assert _multinomial_gradient(X64, y, w, dist.coef_, dist.intercept_, dist.alpha) < 1e-13
+    mem = L0Classifier(k=3, random_state=0).fit(frame[names], y, sample_weight=w)
+    assert np.array_equal(mem.support_, dist.support_)
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=0, atol=1e-6)  # L-BFGS-B's stop
+
+
+def test_score_is_computed_on_the_cluster(client, reg, clf, multi):
+    X, y, _ = reg
+    w = np.random.default_rng(4).uniform(0.5, 1.5, len(y))
+    est = L0Regressor(k=3, random_state=0).fit(X, y)
+    assert est.score(_darr(X, 300), _darr(y, 300), sample_weight=_darr(w, 300)) == pytest.approx(
+        est.score(X, y, sample_weight=w), rel=1e-12)
+    Y = np.column_stack([y, X[:, 7] - y])
+    multi_out = L0Regressor(k=4, random_state=0).fit(X, Y)
+    assert multi_out.score(_darr(X), Y) == pytest.approx(multi_out.score(X, Y), rel=1e-12)
+    # targets near 1e200 (squares overflow): blocks scaled by powers of two, as in memory
+    big = L0Regressor(k=3, random_state=0).fit(X, y * 1e200)
+    assert big.score(_darr(X), _darr(y * 1e200)) == pytest.approx(big.score(X, y * 1e200),
+                                                                  rel=1e-12)
+    for Xc, yc, _ in (clf, multi):
+        model = L0Classifier(k=3, random_state=0).fit(Xc, yc)
+        frame = dd.from_pandas(pd.DataFrame(Xc).assign(label=yc), npartitions=3)
+        cols = list(range(Xc.shape[1]))
+        assert model.score(_darr(Xc), _darr(yc)) == model.score(Xc, yc)
+        assert model.score(frame[cols], frame["label"]) == model.score(Xc, yc)  # partitions
+
+
+def test_groups_and_feature_costs_as_in_memory(client, reg, clf, multi):
+    # groups= and feature_costs= reach the selection on the cluster too (they
+    # were silently ignored there): exact k counts groups, as in memory.
+    X, y, _ = reg
+    groups = np.arange(X.shape[1]) // 2
+    costs = np.where(np.arange(X.shape[1]) == 7, 3.0, 1.0)
+    for kw in ({"k": 2, "groups": groups}, {"groups": groups}, {"k": 3, "feature_costs": costs}):
+        mem = L0Regressor(random_state=0, **kw).fit(X, y)
+        dist = L0Regressor(random_state=0, **kw).fit(_darr(X), _darr(y))
+        assert np.array_equal(dist.support_, mem.support_), kw
+        np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-10, atol=1e-12)
+        if "groups" in kw:
+            assert np.array_equal(dist.group_support_, mem.group_support_)
+            assert dist.support_.sum() == 2 * dist.group_support_.sum()
+    # binary: both Newton (as test_classifier_equals_in_memory_fit); 3 classes: the
+    # in-memory L-BFGS-B stops at gtol 1e-7 (as test_multinomial_equals_in_memory_fit)
+    for (Xc, yc, _), rtol, atol in ((clf, 1e-6, 1e-8), (multi, 0, 1e-6)):
+        groups = np.arange(Xc.shape[1]) // 2
+        mem = L0Classifier(k=2, groups=groups, random_state=0).fit(Xc, yc)
+        dist = L0Classifier(k=2, groups=groups, random_state=0).fit(_darr(Xc, 500), _darr(yc, 500))
+        assert dist.group_support_.sum() == 2 and dist.support_.sum() == 4
+        assert np.array_equal(dist.group_support_, mem.group_support_)
+        np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=rtol, atol=atol)
+    with pytest.raises(ValueError, match="k=7 is larger than the number of groups"):
+        L0Regressor(k=7, groups=np.arange(X.shape[1]) // 2).fit(_darr(X), _darr(y))

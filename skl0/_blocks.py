@@ -1,0 +1,225 @@
+"""Per-block statistics of the Dask fits: the functions the workers run.
+
+Numpy only, so that a worker running them imports numpy and this module,
+not torch or scikit-learn (``skl0/__init__`` loads its estimators lazily):
+a worker's resident memory stays its share of X plus ~0.1 GB, where
+importing the estimators' modules would add ~0.35 GB per worker.
+:mod:`skl0._dask` builds the task graphs from these functions and merges
+the results on the client.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Float64 elements per sub-block inside a block (2 MB temporaries, which
+# stay in cache between the subtraction and the product).
+_SUB_ELEMENTS = 1 << 18
+
+
+def _unique(y, limit):
+    u = np.unique(np.asarray(y).ravel())
+    return None if limit is not None and u.size > limit else u
+
+
+def _union(limit, *parts):
+    if any(u is None for u in parts):
+        return None
+    u = np.unique(np.concatenate(parts))
+    return None if limit is not None and u.size > limit else u
+
+
+def _empty_stats(p, q):
+    return {
+        "W": 0.0, "mx": np.zeros(p), "my": np.zeros(q), "xx": np.zeros((p, p)),
+        "xy": np.zeros((p, q)), "yy": np.zeros(q), "n": 0, "total_w": 0.0, "n_pos": 0,
+        "w_pos": 0.0, "negative": False, "loss": 0.0, "r0": 0.0, "y_absmax": np.zeros(q),
+        "y_min": np.full(q, np.inf), "y_max": np.full(q, -np.inf),
+    }
+
+
+def _merge(a, b):
+    """Chan, Golub & LeVeque's pairwise update of centred weighted sums."""
+    out = {k: a[k] + b[k] for k in ("n", "total_w", "n_pos", "w_pos", "loss", "r0")}
+    out["negative"] = a["negative"] or b["negative"]
+    out["y_absmax"] = np.maximum(a["y_absmax"], b["y_absmax"])
+    out["y_min"] = np.minimum(a["y_min"], b["y_min"])
+    out["y_max"] = np.maximum(a["y_max"], b["y_max"])
+    W = a["W"] + b["W"]
+    if a["W"] == 0 or b["W"] == 0:
+        src = b if a["W"] == 0 else a
+        out.update({k: src[k] for k in ("mx", "my", "xx", "xy", "yy")})
+        out["W"] = W
+        return out
+    frac, f = b["W"] / W, a["W"] * b["W"] / W
+    d, e = b["mx"] - a["mx"], b["my"] - a["my"]
+    out.update(
+        W=W, mx=a["mx"] + frac * d, my=a["my"] + frac * e,
+        xx=a["xx"] + b["xx"] + f * np.outer(d, d),
+        xy=a["xy"] + b["xy"] + f * np.outer(d, e),
+        yy=a["yy"] + b["yy"] + f * e * e,
+    )
+    return out
+
+
+def _merge_all(*parts):
+    out = parts[0]
+    for part in parts[1:]:
+        out = _merge(out, part)
+    return out
+
+
+def _logistic(f):
+    """``(p, p (1 - p), log(1 + e^f))`` of the logits ``f``, without overflow."""
+    e = np.exp(-np.abs(f))
+    inv = 1.0 / (1.0 + e)
+    prob = np.where(f >= 0, inv, e * inv)
+    return prob, e * inv * inv, np.maximum(f, 0.0) + np.log1p(e)
+
+
+def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False):
+    """Centred float64 statistics of one block of rows (runs on a worker).
+
+    Without ``coef``: weights ``w`` and targets ``y`` (with ``onehot``, y's
+    class indicators, one column per entry of ``classes``). With ``coef``
+    (the logistic IRLS pass, ``y`` coded by ``classes``): weights
+    ``v = w p (1 - p)`` and working response ``z = f + (y - p) / (p (1 - p))``
+    at ``f = X coef + intercept``, plus the block's log loss and
+    ``sum w (y - p)^2 / (p (1 - p))``.
+
+    Each sub-block goes once into a float64 buffer ``[x - x0, y - y0, 1]``
+    (shifted by its first row, exact for float32 X), its rows scaled by
+    ``sqrt(w)``, whose one symmetric product ``B'B`` (BLAS syrk) holds the
+    weight, the sums and the shifted second moments; they are centred
+    there and merged (Chan's update). Column ranges are not taken here (two
+    more passes over X): a near-constant column is checked exactly
+    afterwards by ``_dask._column_ranges``.
+    """
+    X = np.asarray(X)
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    n, p = X.shape
+    y = np.asarray(y)
+    if classes is not None:
+        y = np.searchsorted(classes, y.ravel())
+        if onehot:
+            y = y[:, None] == np.arange(len(classes))
+    Y = np.asarray(y, dtype=np.float64).reshape(n, -1)
+    if Y.shape[0] != n:
+        raise ValueError(f"A block of y has {Y.shape[0]} rows where X's has {n}; align them.")
+    weighted = w is not None or coef is not None
+    w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
+    q = Y.shape[1]
+    out = _empty_stats(p, q)
+    out["n"] = n
+    if n == 0:
+        return out
+    out["negative"] = bool((w < 0).any())
+    out["y_absmax"] = np.abs(Y).max(0)
+    pos = w > 0
+    out["n_pos"], out["w_pos"] = int(pos.sum()), float(w[pos].sum())
+    if pos.any():
+        out["y_min"], out["y_max"] = Y[pos].min(0), Y[pos].max(0)
+    out["total_w"] = float(w.sum())
+    rows = max(1, _SUB_ELEMENTS // (p + q + 1))
+    buf = np.empty((min(rows, n), p + q + 1))
+    for a in range(0, n, rows):
+        Xb, Yb, wb = X[a : a + rows], Y[a : a + rows], w[a : a + rows]
+        m = Xb.shape[0]
+        B = buf[:m]
+        x0 = Xb[0].astype(np.float64)
+        np.subtract(Xb, x0, out=B[:, :p], dtype=np.float64)
+        B[:, p + q] = 1.0
+        if coef is not None:
+            f = B[:, :p] @ coef + (x0 @ coef + intercept)
+            prob, var, softplus = _logistic(f)
+            resid = Yb[:, 0] - prob
+            safe = np.maximum(var, 1e-300)
+            out["loss"] += float(wb @ (softplus - Yb[:, 0] * f))
+            out["r0"] += float(wb @ (resid * resid / safe))
+            Yb = (f + resid / safe)[:, None]
+            wb = wb * var
+        y0 = Yb[0].copy()
+        np.subtract(Yb, y0, out=B[:, p : p + q])
+        if weighted:  # B' diag(w) B as (sqrt(w) B)'(sqrt(w) B): a syrk, half a gemm
+            np.multiply(B, np.sqrt(wb)[:, None], out=B)
+        G = B.T @ B
+        W = G[-1, -1]
+        if W <= 0:  # (a NaN, from NaN or negative weights, goes on: refused later)
+            continue
+        s = G[:-1, -1] / W  # shifted means
+        C = G[:-1, :-1] - W * np.outer(s, s)
+        part = {**out, "W": float(W), "mx": x0 + s[:p], "my": y0 + s[p:],
+                "xx": C[:p, :p], "xy": C[:p, p:], "yy": np.diag(C)[p:].copy()}
+        merged = _merge(out, part)
+        for k in ("W", "mx", "my", "xx", "xy", "yy"):  # counts were set once per block
+            out[k] = merged[k]
+    return out
+
+
+def _column_min_max(X, cols):
+    X = np.asarray(X)[:, cols]
+    return (X.min(0).astype(np.float64), X.max(0).astype(np.float64)) if len(X) else (
+        np.full(len(cols), np.inf), np.full(len(cols), -np.inf))
+
+
+def _min_max_merge(*parts):
+    return (np.min([a for a, _ in parts], axis=0), np.max([b for _, b in parts], axis=0))
+
+
+def _softmax_block(X, y, w, classes, mean, std, coef, intercept, hess=None):
+    """One pass of the multinomial fit over a block of rows (runs on a worker).
+
+    At the logits ``F = x~ coef + intercept`` (``x~ = (x - mean) / std``,
+    ``coef`` p x K, zero off the support) returns the weighted log loss,
+    ``g = sum w x~' (Y - P)`` (p x K, Y the class indicators, P the softmax
+    probabilities), ``gsum = sum w (Y - P)`` and ``r2 = sum w (Y - P)^2``
+    per class; with ``hess`` (columns), the pieces of the exact Hessian on
+    ``a = [x~_hess, 1]``: ``UU = sum w (a (x) p)(a (x) p)'`` and
+    ``D = sum w a (a (x) p)'`` (index ``j * K + k``).
+    """
+    X = np.asarray(X)
+    n, p = X.shape
+    K = len(classes)
+    codes = np.searchsorted(classes, np.asarray(y).ravel())
+    w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
+    support = np.flatnonzero(np.any(coef != 0, axis=1))
+    scaled = coef[support] / std[support, None]
+    h = -1 if hess is None else len(hess)
+    out = {"n": n, "loss": 0.0, "g": np.zeros((p, K)), "gsum": np.zeros(K),
+           "r2": np.zeros(K), "UU": np.zeros(((h + 1) * K,) * 2),
+           "D": np.zeros((h + 1, (h + 1) * K))}
+    rows = max(1, _SUB_ELEMENTS // p)
+    buf = np.empty((min(rows, n), p))
+    classes_k = np.arange(K)
+    for a in range(0, n, rows):
+        wb, cb = w[a : a + rows], codes[a : a + rows]
+        m = wb.shape[0]
+        B = buf[:m]
+        np.subtract(X[a : a + rows], mean, out=B, dtype=np.float64)
+        F = B[:, support] @ scaled + intercept
+        top = F.max(1)
+        E = np.exp(F - top[:, None])
+        S = E.sum(1)
+        P = E / S[:, None]
+        out["loss"] += float(wb @ (top + np.log(S) - F[np.arange(m), cb]))
+        R = (cb[:, None] == classes_k) - P
+        WR = R * wb[:, None]
+        out["g"] += B.T @ WR
+        out["gsum"] += WR.sum(0)
+        out["r2"] += wb @ (R * R)
+        if hess is not None:
+            A = np.empty((m, h + 1))
+            np.divide(B[:, hess], std[hess], out=A[:, :h])
+            A[:, h] = 1.0
+            U = (A[:, :, None] * P[:, None, :]).reshape(m, -1)
+            out["D"] += A.T @ (U * wb[:, None])
+            U *= np.sqrt(wb)[:, None]
+            out["UU"] += U.T @ U
+    out["g"] /= std[:, None]
+    return out
+
+
+def _sum_all(*parts):
+    """Sum of dicts of numbers and arrays, key by key."""
+    return {k: sum(part[k] for part in parts) for k in parts[0]}
