@@ -793,13 +793,14 @@ class BaseL0(BaseEstimator):
         )
 
     def _select_by_validation(self, problem, gate, head, common, report=None):
-        """Nonlinear heads: ``lam="auto"`` by the one-standard-error rule, or exact ``k``.
+        """Nonlinear heads: ``lam="auto"`` by held-out loss, or exact ``k``.
 
         The gate path is fitted on ``1 - validation_fraction`` of the rows;
         each point is scored by the mean task loss of its deterministic
-        gates on the held-out rows, and the sparsest point whose loss is
-        within one standard error (of the per-sample losses) of the best
-        is *validated*. ``lam="auto"`` keeps its support (information
+        gates on the held-out rows, and the sparsest point not significantly
+        worse than the best (paired test of the per-sample losses at
+        family-wise 5%, :func:`skl0._nonlinear.validated_point`) is
+        *validated*. ``lam="auto"`` keeps its support (information
         criteria need a parameter count, which a network does not have);
         exact ``k`` fills its slots from it (:mod:`skl0._nonlinear`).
         """

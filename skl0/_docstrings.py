@@ -61,8 +61,9 @@ lam : float or "auto", default="auto"
     hidden_layer_sizes : tuple of int or "auto", default=()
         Hidden layers of an MLP head behind the gates (scikit-learn's
         ``MLPRegressor`` name). ``()`` keeps the linear head. With hidden
-        layers, ``coef_`` is not offered, ``lam="auto"`` uses the held-out
-        one-standard-error rule instead of EBIC, and the refit retrains the
+        layers, ``coef_`` is not offered, ``lam="auto"`` keeps the sparsest
+        path point whose held-out loss is not significantly worse than the
+        best's (paired test, family-wise 5%) instead of EBIC, and the refit retrains the
         network on the kept features. ``"auto"`` fits the linear head, tests
         its residuals for curvature and interactions (family-wise 5%) and,
         only if they show any, an MLP head of one 64-unit layer, which is

@@ -229,3 +229,50 @@ def test_bad_hidden_layer_sizes_string(friedman, bad):
     X, y = friedman
     with pytest.raises(InvalidParameterError, match=rf"hidden_layer_sizes.*'auto'.*Got '{bad}'"):
         L0Regressor(hidden_layer_sizes=bad).fit(X, y)
+
+
+class _Pt:
+    def __init__(self, size):
+        self.support = np.arange(size)
+
+
+def test_validated_point_ignores_a_lucky_dense_point():
+    # The issue-16 failure of the one-SE rule: a 14-column point (noise columns
+    # fitted) draws a held-out loss below the 5-column points' by more than the
+    # best's own SE, but not by a significant paired margin once the
+    # comparison's multiplicity is counted. The paired test keeps 5 columns; a
+    # 4-column point that misses a feature is significantly worse and is not kept.
+    from skl0._nonlinear import validated_point
+
+    rng = np.random.default_rng(0)
+    n = 100
+    base = rng.gamma(1.0, 0.06, n)  # per-row difficulty shared by every point
+    dense = base - 0.009 + rng.normal(0, 0.03, n)
+    five = [base + rng.normal(0, 0.03, n) for _ in range(3)]
+    four = base + 0.15 + rng.normal(0, 0.03, n)
+    points = [_Pt(14), _Pt(5), _Pt(5), _Pt(5), _Pt(4)]
+    losses = np.vstack([dense, *five, four])
+    w = np.full(n, 1.0 / n)
+    means = losses @ w
+    assert np.argmin(means) == 0
+    se0 = losses[0].std() / np.sqrt(n)
+    assert min(means[1:4]) > means[0] + se0  # the one-SE rule would keep 14
+    assert points[validated_point(points, losses, w, n)].support.size == 5
+    # identical sparse losses (no evidence of a difference) are admissible
+    losses2 = np.vstack([dense, dense, dense, dense, four])
+    assert validated_point(points, losses2, w, n) in (1, 2, 3)
+
+
+def test_multinomial_refit_matches_sklearn():
+    # The hand-written log-sum-exp of the numpy refit optimises the same
+    # objective as sklearn's unpenalised multinomial logistic regression.
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = make_classification(300, 6, n_informative=4, n_classes=3, random_state=0)
+    clf = L0Classifier(k=4, random_state=0).fit(X, y)
+    assert clf.coef_.shape[0] == 3
+    S = clf.get_support(indices=True)
+    ref = LogisticRegression(C=1e6, max_iter=5000, tol=1e-10).fit(X[:, S], y)
+    p_ref = ref.predict_proba(X[:, S])
+    p = clf.predict_proba(X)
+    np.testing.assert_allclose(p, p_ref, atol=2e-3)
