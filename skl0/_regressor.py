@@ -12,8 +12,8 @@ from ._base import BaseL0, warm_up
 from ._compat import _check_sample_weight, _fit_context
 from ._dask import fit_regressor, is_dask_collection, map_rows
 from ._datafits import SquaredLoss
-from ._docstrings import fill
 from ._numerics import check_finite_layers, power_of_two_scale
+from ._params import ATTRIBUTES, hyperparameters
 from ._streaming import partial_fit, streamable
 
 __all__ = ["L0Regressor", "r2_of"]
@@ -44,9 +44,9 @@ def r2_of(y, pred, sample_weight=None):
     return float(r2.mean())
 
 
+@hyperparameters(attributes=ATTRIBUTES.values())
 class L0Regressor(RegressorMixin, BaseL0):
-    __doc__ = fill(
-        """Linear regression with Hard Concrete L0 gates on the features.
+    """Linear regression with Hard Concrete L0 gates on the features.
 
     Minimises the weighted mean squared error on standardized data plus
     ``lam`` times the expected number of open gates, then refits least
@@ -80,7 +80,6 @@ class L0Regressor(RegressorMixin, BaseL0):
     >>> round(reg.score(X, y), 2) > 0.6
     True
     """
-    )
 
     def _encode_targets(self, y, sw):
         try:
