@@ -22,7 +22,7 @@ from sklearn.metrics import get_scorer_names
 from ._compat import Interval, StrOptions
 
 __all__ = [
-    "ATTRIBUTES", "CV", "CV_ATTRIBUTES", "ESTIMATOR", "PARAMS", "SELECTOR",
+    "ATTRIBUTES", "CV", "CV_ATTRIBUTES", "ESTIMATOR", "FIT_PARAMS", "PARAMS", "SELECTOR",
     "SELECTOR_CV", "Param", "fill", "hyperparameters",
 ]
 
@@ -400,6 +400,20 @@ Features selected at each path point of the fit on all the data."""),
 That whole-data path (see :func:`skl0.l0_path`)."""),
 )
 
+#: The ``sample_weight`` of the plain estimators' and selector's ``fit``.
+FIT_PARAMS = _table(
+    Param(
+        "sample_weight", "array-like of shape (n_samples,)", default=None,
+        doc="""\
+Frequency weights, as in scikit-learn: a weight of 3 counts as
+3 repeated rows. Under ``lam="auto"`` the information
+criterion's sample size is their total, so rescaling them
+changes the selection; pass relative weights (survey design,
+importance weights) rescaled to mean 1 (a warning says so when
+their mean is outside [0.5, 2]).""",
+    ),
+)
+
 #: The signatures, in order; ``*`` starts the keyword-only parameters.
 _MODEL = (
     "max_iter", "learning_rate_init", "init_prob", "temperature", "alpha", "refit",
@@ -446,7 +460,7 @@ def _make_init(names):
     body = "".join(f"\n    self.{n} = {n}" for n in names if n != "*")
     source = f"def __init__(self, {args}):{body}\n"
     namespace = {"_defaults": {n: PARAMS[n].default for n in names if n != "*"}}
-    exec(compile(source, f"<skl0 __init__ of {names[0]}, ...>", "exec"), namespace)  # noqa: S102
+    exec(compile(source, f"<skl0 __init__ of {names[0]}, ...>", "exec"), namespace)
     return namespace["__init__"]
 
 
@@ -455,7 +469,8 @@ def hyperparameters(names=None, attributes=()):
 
     With ``names`` (a signature as :data:`ESTIMATOR`): ``__init__`` and
     ``_parameter_constraints``. Always: the docstring's ``%(params)s`` (the
-    parameters of ``__init__``, in its order) and ``%(attributes)s``.
+    parameters of ``__init__``, in its order) and ``%(attributes)s``, and
+    :data:`FIT_PARAMS`' entries in its methods' docstrings (``%(sample_weight)s``).
     """
 
     def decorate(cls):
@@ -470,6 +485,13 @@ def hyperparameters(names=None, attributes=()):
         if cls.__doc__ and "%(" in cls.__doc__:
             own = [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
             cls.__doc__ = fill(cls.__doc__, own, attributes)
+        for method in vars(cls).values():  # fit's %(sample_weight)s, ...
+            doc = getattr(method, "__doc__", None)
+            if callable(method) and doc and "%(" in doc:
+                for name, entry in FIT_PARAMS.items():
+                    text = textwrap.indent(entry.entry(), "    ")[8:]
+                    doc = doc.replace(f"%({name})s", text)
+                method.__doc__ = doc
         return cls
 
     return decorate

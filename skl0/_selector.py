@@ -77,13 +77,7 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : array-like of shape (n_samples,), default=None
-            Frequency weights, as in scikit-learn: a weight of 3 counts as
-            3 repeated rows. Under ``lam="auto"`` the information
-            criterion's sample size is their total, so rescaling them
-            changes the selection; pass relative weights (survey design,
-            importance weights) rescaled to mean 1 (a warning says so when
-            their mean is outside [0.5, 2]).
+        %(sample_weight)s
 
         Returns
         -------

@@ -50,7 +50,7 @@ def test_signature_defaults_and_constraints_come_from_the_table(cls, names):
 def test_docstring_parameters_are_the_table_entries_in_signature_order(cls, names):
     doc = cls.__doc__
     section = doc[doc.index("Parameters\n    ----------\n"):doc.index("Attributes\n    ----")]
-    headers = re.findall(r"^    (\w+) : ", section, flags=re.M)
+    headers = re.findall(r"^    (\w+) : ", section, flags=re.MULTILINE)
     assert headers == [n for n in names if n != "*"]
     for name in headers:
         assert PARAMS[name].entry() + "\n" in section, name
@@ -60,7 +60,7 @@ def test_docstring_parameters_are_the_table_entries_in_signature_order(cls, name
 def test_written_defaults_are_the_defaults():
     for p in PARAMS.values():
         if p.shown is not None:
-            assert eval(p.shown) == p.default, p.name  # noqa: S307 -- our own table
+            assert eval(p.shown) == p.default, p.name
         assert f"default={p.shown or ''}" in p.header
 
 
@@ -83,3 +83,14 @@ def test_l0_path_shares_the_table_defaults_and_constraints():
     differs = {"refit": False}
     for name in shared:
         assert sig[name].default == differs.get(name, PARAMS[name].default), name
+
+
+@pytest.mark.parametrize("cls", [L0Regressor, L0Classifier, L0FeatureSelector])
+def test_fit_documents_sample_weight_from_the_table(cls):
+    from skl0._params import FIT_PARAMS
+
+    entry = FIT_PARAMS["sample_weight"]
+    assert entry.header in cls.fit.__doc__ and entry.doc.splitlines()[-1] in cls.fit.__doc__
+    for name in dir(cls):
+        doc = getattr(getattr(cls, name, None), "__doc__", None) or ""
+        assert "%(" not in doc, name
