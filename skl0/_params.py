@@ -460,7 +460,7 @@ def _make_init(names):
     body = "".join(f"\n    self.{n} = {n}" for n in names if n != "*")
     source = f"def __init__(self, {args}):{body}\n"
     namespace = {"_defaults": {n: PARAMS[n].default for n in names if n != "*"}}
-    exec(compile(source, f"<skl0 __init__ of {names[0]}, ...>", "exec"), namespace)
+    exec(compile(source, f"<skl0 __init__ of {names[0]}, ...>", "exec"), namespace)  # noqa: S102
     return namespace["__init__"]
 
 
