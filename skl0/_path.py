@@ -118,15 +118,16 @@ class L0Path:
 class RefitCache:
     """Refitted linear heads of the supports of one walk, each fitted once.
 
-    ``cache(support)`` gives ``(head, loss)`` of :func:`refit_linear_head`;
+    ``cache(support)`` gives ``(head, loss)`` of :func:`refit_linear_head`
+    (with ``solver``);
     a support met before (neighbouring points of a path often share one)
     is not refitted again. A new support's solver starts from the head
     refitted last (the walk goes from dense to sparse, so that is usually
     the refit of a superset missing a few features).
     """
 
-    def __init__(self, problem, alpha):
-        self.problem, self.alpha = problem, alpha
+    def __init__(self, problem, alpha, solver=None):
+        self.problem, self.alpha, self.solver = problem, alpha, solver
         self.heads, self.last = {}, None
         self.n_refits = 0
 
@@ -134,7 +135,7 @@ class RefitCache:
         key = np.asarray(support, dtype=np.int64).tobytes()
         if key not in self.heads:
             self.heads[key] = refit_linear_head(
-                self.problem, support, alpha=self.alpha, init=self.last
+                self.problem, support, alpha=self.alpha, init=self.last, solver=self.solver
             )
             self.last = self.heads[key][0]
             self.n_refits += 1
