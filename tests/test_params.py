@@ -10,24 +10,16 @@ import re
 import pytest
 from sklearn.base import clone
 
-from skl0 import (
-    L0Classifier,
-    L0ClassifierCV,
-    L0FeatureSelector,
-    L0FeatureSelectorCV,
-    L0Regressor,
-    L0RegressorCV,
-    l0_path,
-)
+import skl0
 from skl0._params import CV, ESTIMATOR, PARAMS, SELECTOR, SELECTOR_CV
 
 SIGNATURES = [
-    (L0Regressor, ESTIMATOR),
-    (L0Classifier, ESTIMATOR),
-    (L0FeatureSelector, SELECTOR),
-    (L0RegressorCV, CV),
-    (L0ClassifierCV, CV),
-    (L0FeatureSelectorCV, SELECTOR_CV),
+    (skl0.L0Regressor, ESTIMATOR),
+    (skl0.L0Classifier, ESTIMATOR),
+    (skl0.L0FeatureSelector, SELECTOR),
+    (skl0.L0RegressorCV, CV),
+    (skl0.L0ClassifierCV, CV),
+    (skl0.L0FeatureSelectorCV, SELECTOR_CV),
 ]
 
 
@@ -65,18 +57,18 @@ def test_written_defaults_are_the_defaults():
 
 
 def test_generated_init_binds_like_a_written_one():
-    est = L0Regressor(0.1, 3, max_iter=7)
+    est = skl0.L0Regressor(0.1, 3, max_iter=7)
     assert (est.lam, est.k, est.max_iter) == (0.1, 3, 7)
     with pytest.raises(TypeError, match="positional arguments"):
-        L0Regressor(0.1, 3, 7)  # max_iter is keyword-only
+        skl0.L0Regressor(0.1, 3, 7)  # max_iter is keyword-only
     with pytest.raises(TypeError, match="lams"):
-        L0Regressor(lams=[0.1])
-    assert L0RegressorCV([0.1, 0.2]).lams == [0.1, 0.2]
-    assert L0FeatureSelectorCV(task="regression").get_params()["task"] == "regression"
+        skl0.L0Regressor(lams=[0.1])
+    assert skl0.L0RegressorCV([0.1, 0.2]).lams == [0.1, 0.2]
+    assert skl0.L0FeatureSelectorCV(task="regression").get_params()["task"] == "regression"
 
 
 def test_l0_path_shares_the_table_defaults_and_constraints():
-    sig = inspect.signature(l0_path).parameters
+    sig = inspect.signature(skl0.l0_path).parameters
     shared = [n for n in sig if n in PARAMS]
     assert len(shared) >= 14
     # l0_path reads points off the path, unrefitted unless asked.
@@ -85,7 +77,7 @@ def test_l0_path_shares_the_table_defaults_and_constraints():
         assert sig[name].default == differs.get(name, PARAMS[name].default), name
 
 
-@pytest.mark.parametrize("cls", [L0Regressor, L0Classifier, L0FeatureSelector])
+@pytest.mark.parametrize("cls", [skl0.L0Regressor, skl0.L0Classifier, skl0.L0FeatureSelector])
 def test_fit_documents_sample_weight_from_the_table(cls):
     from skl0._params import FIT_PARAMS
 
