@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import warnings
 from contextlib import contextmanager
-from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,7 +28,7 @@ from ._auto import (
     survival_ranking,
 )
 from ._checks import check_frame
-from ._compat import Interval, StrOptions, _check_sample_weight, validate_data
+from ._compat import _check_sample_weight, validate_data
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._engine import blas_threads
 from ._group_select import group_ranking, select_groups_by_ebic, splice_groups
@@ -44,6 +43,7 @@ from ._nonlinear import (
     validated_path,
 )
 from ._numerics import column_scale, column_shift, divide_columns, subtract_columns
+from ._params import ESTIMATOR, hyperparameters
 from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
 from ._progress import progress
 from ._refit import refit_linear_head, refit_nonlinear_head
@@ -184,76 +184,13 @@ def grad_enabled():
         yield
 
 
+@hyperparameters(ESTIMATOR)
 class BaseL0(BaseEstimator):
-    """Base class of the gated estimators; not for direct use."""
+    """Base class of the gated estimators; not for direct use.
 
-    _parameter_constraints: dict = {
-        "lam": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
-        "k": [Interval(Integral, 1, None, closed="left"), None],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "init_prob": [Interval(Real, 0, 1, closed="neither")],
-        "temperature": [Interval(Real, 0, None, closed="neither")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "refit": ["boolean"],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "hidden_layer_sizes": ["array-like", StrOptions({"auto"})],
-        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "keep_redundant": ["boolean", StrOptions({"auto"})],
-        "groups": ["array-like", None],
-        "feature_costs": ["array-like", dict, None],
-        "device": [str],
-        "dtype": [StrOptions({"float32", "float64"}), None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
-
-    def __init__(
-        self,
-        lam="auto",
-        k=None,
-        *,
-        max_iter=300,
-        learning_rate_init=0.1,
-        init_prob=0.9,
-        temperature=2.0 / 3.0,
-        alpha=1e-4,
-        refit=True,
-        batch_size=None,
-        hidden_layer_sizes=(),
-        activation="relu",
-        early_stopping=False,
-        validation_fraction=0.1,
-        keep_redundant="auto",
-        groups=None,
-        feature_costs=None,
-        device="auto",
-        dtype=None,
-        random_state=None,
-        verbose=0,
-    ):
-        self.lam = lam
-        self.k = k
-        self.max_iter = max_iter
-        self.learning_rate_init = learning_rate_init
-        self.init_prob = init_prob
-        self.temperature = temperature
-        self.alpha = alpha
-        self.refit = refit
-        self.batch_size = batch_size
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.keep_redundant = keep_redundant
-        self.groups = groups
-        self.feature_costs = feature_costs
-        self.device = device
-        self.dtype = dtype
-        self.random_state = random_state
-        self.verbose = verbose
+    ``__init__`` and ``_parameter_constraints`` come from the table of
+    hyperparameters, :data:`skl0._params.PARAMS`.
+    """
 
     # ----------------------------------------------------------------- hooks
     def _encode_targets(self, y):

@@ -9,7 +9,9 @@ pass over numeric data) and raise a ``ValueError`` that does.
 
 from __future__ import annotations
 
-__all__ = ["MAX_AUTO_CLASSES", "check_fold_classes", "check_frame", "infer_task"]
+__all__ = [
+    "MAX_AUTO_CLASSES", "check_fold_classes", "check_frame", "infer_task", "numeric_target",
+]
 
 # task="auto": whole-number targets with more distinct values than this are
 # read as quantities (a count, a price), not as class labels.
@@ -70,6 +72,19 @@ def check_frame(X, name="X"):
             "Encode them first, e.g. with sklearn.preprocessing.OneHotEncoder in a "
             "ColumnTransformer, or drop them."
         )
+
+
+def numeric_target(y, who):
+    """``y`` as a float64 array, or a ValueError that points class labels to the classifier."""
+    import numpy as np
+
+    try:
+        return np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"y must be numeric for {who}, but {exc}. For class labels use "
+            "L0Classifier (or L0FeatureSelector with task='classification')."
+        ) from exc
 
 
 def infer_task(y):

@@ -15,16 +15,16 @@ from ._base import BaseL0, warm_up
 from ._compat import _fit_context
 from ._dask import fit_classifier, is_dask_collection, map_rows, score_rows
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
-from ._docstrings import fill
 from ._numerics import check_finite_layers
+from ._params import ATTRIBUTES, hyperparameters
 from ._streaming import partial_fit, streamable
 
 __all__ = ["L0Classifier"]
 
 
+@hyperparameters(attributes=ATTRIBUTES.values())
 class L0Classifier(ClassifierMixin, BaseL0):
-    __doc__ = fill(
-        """Logistic (binary) or multinomial classifier with L0 gates on the features.
+    """Logistic (binary) or multinomial classifier with L0 gates on the features.
 
     Minimises the weighted mean cross-entropy on standardized features plus
     ``lam`` times the expected number of open gates, then refits the
@@ -58,7 +58,6 @@ class L0Classifier(ClassifierMixin, BaseL0):
     >>> clf.score(X, y) > 0.9
     True
     """
-    )
 
     def _encode_targets(self, y, sw):
         if y.ndim == 2 and y.shape[1] == 1:
@@ -115,13 +114,7 @@ class L0Classifier(ClassifierMixin, BaseL0):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Frequency weights, as in scikit-learn: a weight of 3 counts as
-            3 repeated rows. Under ``lam="auto"`` the information
-            criterion's sample size is their total, so rescaling them
-            changes the selection; pass relative weights (survey design,
-            importance weights) rescaled to mean 1 (a warning says so when
-            their mean is outside [0.5, 2]).
+        %(sample_weight)s
 
         Returns
         -------

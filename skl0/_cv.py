@@ -13,45 +13,24 @@ Folds are independent jobs of ``joblib.Parallel``.
 
 from __future__ import annotations
 
-import inspect
-from numbers import Integral
-
 import numpy as np
 from joblib import Parallel, delayed
 from scipy.stats import rankdata
 from sklearn.base import is_classifier
-from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils import check_random_state
 
 from ._auto import lam_grid
-from ._base import BaseL0
 from ._checks import check_fold_classes
 from ._classifier import L0Classifier
-from ._compat import Interval, StrOptions, _fit_context
+from ._compat import _fit_context
+from ._params import ATTRIBUTES, CV, CV_ATTRIBUTES, ESTIMATOR, PARAMS, hyperparameters
 from ._path import PathReader, RefitCache, check_grid, pad_to
-from ._path_docs import fill_cv
 from ._regressor import L0Regressor
 from ._walk import Walk
 
 __all__ = ["L0RegressorCV", "L0ClassifierCV", "choose_index"]
-
-_CV_CONSTRAINTS = {
-    "lams": ["array-like", None],
-    "n_lams": [Interval(Integral, 1, None, closed="left")],
-    "cv": ["cv_object"],
-    "scoring": [StrOptions(set(get_scorer_names())), callable, None],
-    "selection": [StrOptions({"one_se", "best"})],
-    "n_jobs": [Integral, None],
-}
-
-
-def _cv_constraints(cls):
-    """The parent's constraints of the parameters ``cls`` keeps, plus the CV ones."""
-    own = inspect.signature(cls.__init__).parameters
-    parent = {k_: v for k_, v in BaseL0._parameter_constraints.items() if k_ in own}
-    return {**parent, **_CV_CONSTRAINTS}
-
 
 def choose_index(mean, std, n_features, n_splits, selection):
     """Index of the chosen path point.
@@ -119,14 +98,9 @@ class _CVMixin:
     that keeps the chosen point (``lam_``).
     """
 
-    k = None
-    refit = True
-    batch_size = None
-    hidden_layer_sizes = ()
-    activation = "relu"
-    early_stopping = False
-    validation_fraction = 0.1
-    keep_redundant = "auto"  # False for their linear heads
+    # k, refit, batch_size, hidden_layer_sizes, activation, early_stopping,
+    # validation_fraction and keep_redundant ("auto": False for the linear
+    # head) are set below from the table of hyperparameters.
 
     _fold_class = None  # the plain estimator that walks a fold's path
     _supports_partial_fit = False  # lam is chosen by refitting folds: no streaming
@@ -208,6 +182,24 @@ class _CVMixin:
         return self._fit(X, y, sample_weight)
 
 
+# The parent's hyperparameters that a CV estimator does not expose, at their
+# defaults (lam excepted: the final fit is a walk over lams that keeps the
+# chosen point, lam_).
+for _name in ESTIMATOR:
+    if _name not in CV and _name not in ("*", "lam"):
+        setattr(_CVMixin, _name, PARAMS[_name].default)
+del _name
+
+# The CV attributes, then the plain estimators' that a CV fit also sets.
+CV_FITTED = [
+    *CV_ATTRIBUTES.values(),
+    *(ATTRIBUTES[n] for n in (
+        "support_", "feature_importances_", "n_iter_", "loss_curve_",
+        "group_labels_", "group_support_", "n_features_in_", "feature_names_in_",
+    )),
+]
+
+
 def _cv_results(grid, scores, sizes):
     mean, std = scores.mean(0), scores.std(0)
     results = {
@@ -226,9 +218,9 @@ def _cv_results(grid, scores, sizes):
     return results
 
 
+@hyperparameters(CV, attributes=CV_FITTED)
 class L0RegressorCV(_CVMixin, L0Regressor):
-    __doc__ = fill_cv(
-        """Linear regression with L0 gates, ``lam`` chosen by cross-validation.
+    """Linear regression with L0 gates, ``lam`` chosen by cross-validation.
 
     Each fold fits the warm-started path of :func:`skl0.l0_path` over
     ``lams`` on its training rows, refits least squares on each support and
@@ -239,16 +231,14 @@ class L0RegressorCV(_CVMixin, L0Regressor):
 
     Parameters
     ----------
-    %(cv_params)s
-    %(shared_params)s
+    %(params)s
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_features_in,) or (n_targets, n_features_in)
         Coefficients of the chosen model, exactly zero off its support.
     intercept_ : float or ndarray of shape (n_targets,)
-    %(cv_attributes)s
-    %(shared_attributes)s
+    %(attributes)s
 
     See Also
     --------
@@ -267,61 +257,20 @@ class L0RegressorCV(_CVMixin, L0Regressor):
     >>> sorted(reg.cv_results_)[:3]
     ['mean_n_features', 'mean_test_score', 'param_lam']
     """
-    )
 
     _fold_class = L0Regressor
 
-    def __init__(
-        self,
-        lams=None,
-        *,
-        n_lams=16,
-        cv=5,
-        scoring=None,
-        selection="best",
-        n_jobs=None,
-        max_iter=300,
-        learning_rate_init=0.1,
-        init_prob=0.9,
-        temperature=2.0 / 3.0,
-        alpha=1e-4,
-        groups=None,
-        feature_costs=None,
-        device="auto",
-        dtype=None,
-        random_state=None,
-        verbose=0,
-    ):
-        self.lams = lams
-        self.n_lams = n_lams
-        self.cv = cv
-        self.scoring = scoring
-        self.selection = selection
-        self.n_jobs = n_jobs
-        self.max_iter = max_iter
-        self.learning_rate_init = learning_rate_init
-        self.init_prob = init_prob
-        self.temperature = temperature
-        self.alpha = alpha
-        self.groups = groups
-        self.feature_costs = feature_costs
-        self.device = device
-        self.dtype = dtype
-        self.random_state = random_state
-        self.verbose = verbose
 
-
+@hyperparameters(CV, attributes=CV_FITTED)
 class L0ClassifierCV(_CVMixin, L0Classifier):
-    __doc__ = fill_cv(
-        """Logistic classifier with L0 gates, ``lam`` chosen by cross-validation.
+    """Logistic classifier with L0 gates, ``lam`` chosen by cross-validation.
 
     As :class:`L0RegressorCV`, with a logistic (or multinomial) head refitted
     on each support; the folds are stratified when ``cv`` is an int.
 
     Parameters
     ----------
-    %(cv_params)s
-    %(shared_params)s
+    %(params)s
 
     Attributes
     ----------
@@ -329,8 +278,7 @@ class L0ClassifierCV(_CVMixin, L0Classifier):
     coef_ : ndarray of shape (1, n_features_in) or (n_classes, n_features_in)
         Coefficients of the chosen model, exactly zero off its support.
     intercept_ : ndarray of shape (1,) or (n_classes,)
-    %(cv_attributes)s
-    %(shared_attributes)s
+    %(attributes)s
 
     See Also
     --------
@@ -349,11 +297,6 @@ class L0ClassifierCV(_CVMixin, L0Classifier):
     >>> clf.score(X, y) > 0.8
     True
     """
-    )
 
     _fold_class = L0Classifier
-    __init__ = L0RegressorCV.__init__
 
-
-L0RegressorCV._parameter_constraints = _cv_constraints(L0RegressorCV)
-L0ClassifierCV._parameter_constraints = _cv_constraints(L0ClassifierCV)

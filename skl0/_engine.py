@@ -871,17 +871,7 @@ class _ProfiledGram:
                     self.stable = self._stable_interval(S, B, drop_cost, C, r2, add_gain, h_open)
                     self.solution = (S, B, value - price * S.size)
                 break
-            moves = moves[np.argsort(delta[moves], kind="stable")]
-            while True:
-                trial = mask.copy()
-                trial[moves] = ~trial[moves]
-                new = factor(trial)
-                # Accept a batch only if it delivers half the decrease its
-                # flips predict one by one: interacting flips (two correlated
-                # columns that each look redundant) are then taken apart.
-                if new[3] <= value + 0.5 * delta[moves].sum() or moves.size == 1:
-                    break
-                moves = moves[: moves.size // 2]
+            trial, new = _flip_batch(mask, moves, delta, value, factor)
             if not new[3] < value - tol:
                 break  # the best single flip no longer improves (round-off)
             mask = trial
@@ -1020,20 +1010,32 @@ class _ProfiledGram:
             moves = np.flatnonzero(delta < -tol)
             if not moves.size:
                 break
-            moves = moves[np.argsort(delta[moves], kind="stable")]
-            while True:
-                trial = gmask.copy()
-                trial[moves] = ~trial[moves]
-                new = factor(trial)
-                if new[3] <= value + 0.5 * delta[moves].sum() or moves.size == 1:
-                    break
-                moves = moves[: moves.size // 2]
+            trial, new = _flip_batch(gmask, moves, delta, value, factor)
             if not new[3] < value - tol:
                 break
             gmask = trial
             S, L, B, value = new
             values.append(value)
         return gmask, values
+
+
+def _flip_batch(mask, moves, delta, value, factor):
+    """Flip the improving ``moves`` together: ``(trial mask, factor(trial))``.
+
+    The flips are taken best first (lowest ``delta``), and a batch is
+    accepted only if it delivers half the decrease its flips predict one by
+    one; otherwise it is halved: interacting flips (two correlated columns
+    that each look redundant) are then taken apart. A single flip is always
+    tried; the caller accepts it only if it lowers ``value``.
+    """
+    moves = moves[np.argsort(delta[moves], kind="stable")]
+    while True:
+        trial = mask.copy()
+        trial[moves] = ~trial[moves]
+        new = factor(trial)
+        if new[3] <= value + 0.5 * delta[moves].sum() or moves.size == 1:
+            return trial, new
+        moves = moves[: moves.size // 2]
 
 
 def _row_sq(A):

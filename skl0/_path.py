@@ -12,23 +12,23 @@ The cross-validated estimators (``_cv.py``) run the same walk once per fold.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from numbers import Integral
 
 import numpy as np
 import torch
 
 from ._auto import lam_grid, survival_ranking
-from ._base import BaseL0
 from ._checks import infer_task
 from ._classifier import L0Classifier
-from ._compat import Interval, StrOptions, validate_params
+from ._compat import validate_params
+from ._params import PARAMS
 from ._refit import refit_linear_head
 from ._regressor import L0Regressor
 from ._walk import Walk, load_point
 
 __all__ = ["L0Path", "l0_path"]
 
-# Hyperparameters l0_path shares with the estimators (and passes on to them).
+# Hyperparameters l0_path shares with the estimators (and passes on to them);
+# tests/test_params.py checks its defaults against the table.
 _ESTIMATOR_PARAMS = (
     "max_iter", "learning_rate_init", "init_prob", "temperature", "alpha",
     "groups", "feature_costs", "device", "dtype", "random_state",
@@ -118,15 +118,16 @@ class L0Path:
 class RefitCache:
     """Refitted linear heads of the supports of one walk, each fitted once.
 
-    ``cache(support)`` gives ``(head, loss)`` of :func:`refit_linear_head`;
+    ``cache(support)`` gives ``(head, loss)`` of :func:`refit_linear_head`
+    (with ``solver``);
     a support met before (neighbouring points of a path often share one)
     is not refitted again. A new support's solver starts from the head
     refitted last (the walk goes from dense to sparse, so that is usually
     the refit of a superset missing a few features).
     """
 
-    def __init__(self, problem, alpha):
-        self.problem, self.alpha = problem, alpha
+    def __init__(self, problem, alpha, solver=None):
+        self.problem, self.alpha, self.solver = problem, alpha, solver
         self.heads, self.last = {}, None
         self.n_refits = 0
 
@@ -134,7 +135,7 @@ class RefitCache:
         key = np.asarray(support, dtype=np.int64).tobytes()
         if key not in self.heads:
             self.heads[key] = refit_linear_head(
-                self.problem, support, alpha=self.alpha, init=self.last
+                self.problem, support, alpha=self.alpha, init=self.last, solver=self.solver
             )
             self.last = self.heads[key][0]
             self.n_refits += 1
@@ -222,11 +223,9 @@ def check_grid(lams, name="lams"):
         "y": ["array-like"],
         "lams": ["array-like", None],
         "ks": ["array-like", None],
-        "n_lams": [Interval(Integral, 1, None, closed="left")],
-        "task": [StrOptions({"auto", "regression", "classification"})],
         "sample_weight": ["array-like", None],
-        "refit": ["boolean"],
-        **{name: BaseL0._parameter_constraints[name] for name in _ESTIMATOR_PARAMS},
+        **{name: PARAMS[name].constraints for name in ("n_lams", "task", "refit")},
+        **{name: PARAMS[name].constraints for name in _ESTIMATOR_PARAMS},
     },
     prefer_skip_nested_validation=True,
 )

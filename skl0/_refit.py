@@ -23,12 +23,13 @@ def _standardized_columns(problem, support):
     return problem.columns(support)
 
 
-def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None):
+def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None, solver=None):
     """Refit a :class:`LinearHead` on ``support`` with all gates at 1.
 
     Squared loss is solved in closed form from the weighted normal
-    equations; the log losses by L-BFGS (scipy's L-BFGS-B in float64 on
-    the CPU, torch's with a strong-Wolfe line search elsewhere), started
+    equations; the log losses by L-BFGS (``solver``: ``"numpy"``, scipy's
+    L-BFGS-B in float64, the default on the CPU; ``"torch"``, torch's with
+    a strong-Wolfe line search, the default elsewhere), started
     from zero or, with ``init`` (a full-size :class:`LinearHead`,
     e.g. the refit of a neighbouring support), from its rows on
     ``support`` and its intercept.
@@ -64,7 +65,9 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None):
             return head, float(problem.loss(head, ones))
     # Log losses (and the empty set): L-BFGS on the kept columns only.
     Xs = _standardized_columns(problem, idx) if idx.numel() else None
-    if ref.device.type == "cpu" and isinstance(problem.datafit, _LOG_LOSSES):
+    if solver is None:
+        solver = "numpy" if ref.device.type == "cpu" else "torch"
+    if solver == "numpy" and isinstance(problem.datafit, _LOG_LOSSES):
         W, b = _lbfgs_numpy(Xs, problem, alpha, max_iter, idx, init)
         with torch.no_grad():
             head.weight[idx] = torch.as_tensor(W, dtype=ref.dtype)

@@ -9,11 +9,12 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._base import BaseL0, warm_up
+from ._checks import numeric_target
 from ._compat import _check_sample_weight, _fit_context
 from ._dask import fit_regressor, is_dask_collection, map_rows, score_rows
 from ._datafits import SquaredLoss
-from ._docstrings import fill
 from ._numerics import check_finite_layers, power_of_two_scale
+from ._params import ATTRIBUTES, hyperparameters
 from ._streaming import partial_fit, streamable
 
 __all__ = ["L0Regressor", "r2_of"]
@@ -44,9 +45,9 @@ def r2_of(y, pred, sample_weight=None):
     return float(r2.mean())
 
 
+@hyperparameters(attributes=ATTRIBUTES.values())
 class L0Regressor(RegressorMixin, BaseL0):
-    __doc__ = fill(
-        """Linear regression with Hard Concrete L0 gates on the features.
+    """Linear regression with Hard Concrete L0 gates on the features.
 
     Minimises the weighted mean squared error on standardized data plus
     ``lam`` times the expected number of open gates, then refits least
@@ -80,17 +81,9 @@ class L0Regressor(RegressorMixin, BaseL0):
     >>> round(reg.score(X, y), 2) > 0.6
     True
     """
-    )
 
     def _encode_targets(self, y, sw):
-        try:
-            y = np.asarray(y, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"y must be numeric for {type(self).__name__}, but {exc}. For class "
-                "labels use L0Classifier (or L0FeatureSelector with "
-                "task='classification')."
-            ) from exc
+        y = numeric_target(y, type(self).__name__)
         self._y_ndim = y.ndim
         Y = y.reshape(len(y), -1)
         # Moments of y / 2**e with 2**e near max|y|: exact, and neither a
@@ -127,13 +120,7 @@ class L0Regressor(RegressorMixin, BaseL0):
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : array-like of shape (n_samples,), default=None
-            Frequency weights, as in scikit-learn: a weight of 3 counts as
-            3 repeated rows. Under ``lam="auto"`` the information
-            criterion's sample size is their total, so rescaling them
-            changes the selection; pass relative weights (survey design,
-            importance weights) rescaled to mean 1 (a warning says so when
-            their mean is outside [0.5, 2]).
+        %(sample_weight)s
 
         Returns
         -------

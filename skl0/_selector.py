@@ -8,22 +8,23 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseL0, keep_state_on_failure
+from ._base import keep_state_on_failure
 from ._checks import check_frame, infer_task
 from ._classifier import L0Classifier
-from ._compat import StrOptions, _fit_context, validate_data
+from ._compat import _fit_context, validate_data
 from ._dask import fit_selector, is_dask_collection, select_columns
-from ._docstrings import fill
+from ._params import ATTRIBUTES, SELECTOR, Param, hyperparameters
 from ._regressor import L0Regressor
 from ._streaming import streamable
 
 __all__ = ["L0FeatureSelector"]
 
+SELECTOR_ESTIMATOR = Param("estimator_", "L0Regressor or L0Classifier", "The fitted gated model.")
 
 
+@hyperparameters(SELECTOR, attributes=[SELECTOR_ESTIMATOR, *ATTRIBUTES.values()])
 class L0FeatureSelector(SelectorMixin, BaseEstimator):
-    __doc__ = fill(
-        """Select features with Hard Concrete L0 gates trained for the task.
+    """Select features with Hard Concrete L0 gates trained for the task.
 
     Trains an :class:`L0Regressor` or :class:`L0Classifier` (detected from
     ``y``, or set by ``task``) and keeps the features whose gates are open,
@@ -34,16 +35,9 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
     Parameters
     ----------
     %(params)s
-    task : {"auto", "regression", "classification"}, default="auto"
-        ``"auto"`` treats text, boolean and categorical targets, and
-        whole-number targets (integer or float) with at most 20 distinct
-        values, as class labels; everything else (a count or a price with
-        many values, any continuous or multi-output target) as regression.
 
     Attributes
     ----------
-    estimator_ : L0Regressor or L0Classifier
-        The fitted gated model.
     %(attributes)s
 
     See Also
@@ -63,59 +57,6 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
     >>> len(sel.get_feature_names_out())
     3
     """
-    )
-
-    _parameter_constraints = {
-        **BaseL0._parameter_constraints,
-        "task": [StrOptions({"auto", "regression", "classification"})],
-    }
-
-    def __init__(
-        self,
-        lam="auto",
-        k=None,
-        *,
-        task="auto",
-        max_iter=300,
-        learning_rate_init=0.1,
-        init_prob=0.9,
-        temperature=2.0 / 3.0,
-        alpha=1e-4,
-        refit=True,
-        batch_size=None,
-        hidden_layer_sizes=(),
-        activation="relu",
-        early_stopping=False,
-        validation_fraction=0.1,
-        keep_redundant="auto",
-        groups=None,
-        feature_costs=None,
-        device="auto",
-        dtype=None,
-        random_state=None,
-        verbose=0,
-    ):
-        self.lam = lam
-        self.k = k
-        self.task = task
-        self.max_iter = max_iter
-        self.learning_rate_init = learning_rate_init
-        self.init_prob = init_prob
-        self.temperature = temperature
-        self.alpha = alpha
-        self.refit = refit
-        self.batch_size = batch_size
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.keep_redundant = keep_redundant
-        self.groups = groups
-        self.feature_costs = feature_costs
-        self.device = device
-        self.dtype = dtype
-        self.random_state = random_state
-        self.verbose = verbose
 
     #: The estimator fitted for each task (the CV selector swaps in the CV ones).
     _estimators = {"classification": L0Classifier, "regression": L0Regressor}
@@ -136,13 +77,7 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : array-like of shape (n_samples,), default=None
-            Frequency weights, as in scikit-learn: a weight of 3 counts as
-            3 repeated rows. Under ``lam="auto"`` the information
-            criterion's sample size is their total, so rescaling them
-            changes the selection; pass relative weights (survey design,
-            importance weights) rescaled to mean 1 (a warning says so when
-            their mean is outside [0.5, 2]).
+        %(sample_weight)s
 
         Returns
         -------

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ._compat import StrOptions
-from ._cv import L0ClassifierCV, L0RegressorCV
-from ._path_docs import fill_cv
+from ._cv import CV_FITTED, L0ClassifierCV, L0RegressorCV
+from ._params import SELECTOR_CV, Param, hyperparameters
 from ._selector import L0FeatureSelector
 
 __all__ = ["L0FeatureSelectorCV"]
+
+SELECTOR_CV_ESTIMATOR = Param(
+    "estimator_", "L0RegressorCV or L0ClassifierCV", "The fitted cross-validated model."
+)
 
 
 _DOC = """Select features with L0 gates, ``lam`` chosen by cross-validating the path.
@@ -28,19 +31,11 @@ _DOC = """Select features with L0 gates, ``lam`` chosen by cross-validating the 
 
     Parameters
     ----------
-    %(cv_params)s
-    task : {"auto", "regression", "classification"}, default="auto"
-        ``"auto"`` as in :class:`L0FeatureSelector`: text, boolean,
-        categorical and few-valued whole-number targets are classes,
-        everything else is regressed.
-    %(shared_params)s
+    %(params)s
 
     Attributes
     ----------
-    estimator_ : L0RegressorCV or L0ClassifierCV
-        The fitted cross-validated model.
-    %(cv_attributes)s
-    %(shared_attributes)s
+    %(attributes)s
 
     See Also
     --------
@@ -60,57 +55,12 @@ _DOC = """Select features with L0 gates, ``lam`` chosen by cross-validating the 
     """
 
 
+@hyperparameters(SELECTOR_CV, attributes=[SELECTOR_CV_ESTIMATOR, *CV_FITTED])
 class L0FeatureSelectorCV(L0FeatureSelector):
-    __doc__ = fill_cv(_DOC)
-
-    _parameter_constraints = {
-        **L0RegressorCV._parameter_constraints,
-        "task": [StrOptions({"auto", "regression", "classification"})],
-    }
+    __doc__ = _DOC
     _supports_partial_fit = False  # lam is chosen by refitting folds: no streaming
     _estimators = {"classification": L0ClassifierCV, "regression": L0RegressorCV}
     _copied = ("lams_", "best_index_", "cv_results_", "n_features_selected_", "path_")
-
-    def __init__(
-        self,
-        lams=None,
-        *,
-        n_lams=16,
-        cv=5,
-        scoring=None,
-        selection="best",
-        n_jobs=None,
-        task="auto",
-        max_iter=300,
-        learning_rate_init=0.1,
-        init_prob=0.9,
-        temperature=2.0 / 3.0,
-        alpha=1e-4,
-        groups=None,
-        feature_costs=None,
-        device="auto",
-        dtype=None,
-        random_state=None,
-        verbose=0,
-    ):
-        self.lams = lams
-        self.n_lams = n_lams
-        self.cv = cv
-        self.scoring = scoring
-        self.selection = selection
-        self.n_jobs = n_jobs
-        self.task = task
-        self.max_iter = max_iter
-        self.learning_rate_init = learning_rate_init
-        self.init_prob = init_prob
-        self.temperature = temperature
-        self.alpha = alpha
-        self.groups = groups
-        self.feature_costs = feature_costs
-        self.device = device
-        self.dtype = dtype
-        self.random_state = random_state
-        self.verbose = verbose
 
     def _fit_unguarded(self, X, y, sample_weight):
         super()._fit_unguarded(X, y, sample_weight)

@@ -43,7 +43,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from ._auto import ebic_gamma
 from ._base import _as_tensor, check_weight_total, grad_enabled, keep_state_on_failure
-from ._checks import check_frame
+from ._checks import check_frame, numeric_target
 from ._compat import _check_sample_weight, validate_data
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
@@ -93,13 +93,7 @@ class RegressionTargets:
 
     @staticmethod
     def _raw(y):
-        try:
-            y = np.asarray(y, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"y must be numeric for a regressor, but {exc}. For class labels use "
-                "L0Classifier (or L0FeatureSelector with task='classification')."
-            ) from exc
+        y = numeric_target(y, "a regressor")
         return y.reshape(len(y), -1)
 
     def scaled(self, estimator, y):

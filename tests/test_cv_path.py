@@ -22,7 +22,7 @@ from skl0 import (
     l0_path,
 )
 from skl0._cv import choose_index
-from skl0._path_plot import plot_path
+from skl0.plot import plot_path
 from skl0.datasets import make_sparse_classification, make_sparse_regression
 
 FAST = dict(max_iter=60, random_state=0)
@@ -129,23 +129,23 @@ def test_warm_path_points_converge_in_few_iterations(reg):
     "task, solver",
     [("regression", None), ("classification", "numpy"), ("classification", "torch")],
 )
-def test_refit_cache_gives_the_same_heads(reg, clf, task, solver, monkeypatch):
-    import skl0._refit as R
+def test_refit_cache_gives_the_same_heads(reg, clf, task, solver):
     from skl0._path import RefitCache
     from skl0._refit import refit_linear_head
     from skl0._walk import Walk
 
-    if solver == "torch":  # the solver of the other devices, warm-started too
-        monkeypatch.setattr(R, "_LOG_LOSSES", ())
+    # solver="torch": the solver of the other devices, warm-started too.
     X, y, _, _ = reg if task == "regression" else clf
     cls = L0Regressor if task == "regression" else L0Classifier
     seen = {}
 
     def reader(est, problem, gate, head, points):
-        cache = RefitCache(problem, est.alpha)
+        cache = RefitCache(problem, est.alpha, solver=solver)
         for pt in points:
             cached_head, cached_loss = cache(pt.support)
-            fresh_head, fresh_loss = refit_linear_head(problem, pt.support, alpha=est.alpha)
+            fresh_head, fresh_loss = refit_linear_head(
+                problem, pt.support, alpha=est.alpha, solver=solver
+            )
             # Squared loss: the same closed form; log loss: the same optimum
             # from a warm start.
             tol = 0 if task == "regression" else 1e-4
@@ -175,9 +175,9 @@ def test_path_refit_losses_match_single_refits(reg):
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
-def test_numpy_refit_matches_torch_refit(clf, monkeypatch, n_classes):
+def test_numpy_refit_matches_torch_refit(clf, n_classes):
     """The CPU solver of the logistic refit reaches the torch L-BFGS optimum."""
-    import skl0._refit as R
+    from skl0._refit import refit_linear_head
     from skl0._walk import Walk
 
     X, y, _, _ = clf
@@ -188,9 +188,8 @@ def test_numpy_refit_matches_torch_refit(clf, monkeypatch, n_classes):
 
     def reader(est, problem, gate, head, points):
         support = points[-1].support
-        heads["numpy"] = R.refit_linear_head(problem, support, alpha=1e-3)
-        monkeypatch.setattr(R, "_LOG_LOSSES", ())
-        heads["torch"] = R.refit_linear_head(problem, support, alpha=1e-3)
+        heads["numpy"] = refit_linear_head(problem, support, alpha=1e-3)  # the CPU default
+        heads["torch"] = refit_linear_head(problem, support, alpha=1e-3, solver="torch")
 
     L0Classifier(**FAST)._fit(X, y, None, walk=Walk(np.array([1e-3, 1e-2]), reader=reader))
     np.testing.assert_allclose(heads["numpy"][1], heads["torch"][1], rtol=1e-4)
@@ -410,9 +409,14 @@ def test_all_nan_scores_are_named(reg):
     X, y, _, _ = reg
     with pytest.raises(ValueError, match="score is NaN"):
         L0RegressorCV(lams=GRID[:2], cv=2, scoring=lambda est, X, y: np.nan, **FAST).fit(X, y)
-    # A NaN score at some points only: those points are never chosen.
-    mean = np.array([np.nan, 0.5, 0.4])
-    assert choose_index(mean, np.zeros(3), np.array([3, 2, 1]), 3, "best") == 1
+    # A NaN score at some points only (here the densest ones): never chosen.
+    def scorer(est, X, y):
+        return np.nan if est.support_.sum() > 2 else est.score(X, y)
+
+    cv = L0RegressorCV(lams=GRID, cv=2, scoring=scorer, **FAST).fit(X, y)
+    means = cv.cv_results_["mean_test_score"]
+    assert np.isnan(means).any() and np.isfinite(means[cv.best_index_])
+    assert cv.best_index_ == np.nanargmax(means)
 
 
 def test_too_many_folds_fails_and_keeps_the_fit(reg, reg_cv):

@@ -126,10 +126,7 @@ def test_without_matplotlib_import_works_and_calls_say_what_to_install(
         importlib.reload(skl0.plot)
 
 
-def test_plot_path_reexported_when_it_exists():
-    if importlib.util.find_spec("skl0._path_plot") is None:
-        assert "plot_path" not in skl0.plot.__all__
-    else:
-        from skl0._path_plot import plot_path
+def test_plot_path_is_public_in_skl0_plot():
+    from skl0.plot import plot_path
 
-        assert skl0.plot.plot_path is plot_path and "plot_path" in skl0.plot.__all__
+    assert "plot_path" in skl0.plot.__all__ and callable(plot_path)

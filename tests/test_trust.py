@@ -365,18 +365,21 @@ def test_cli_one_hot_refuses_an_identifier_column(tmp_path, capsys):
     assert status == 0, err  # a low-cardinality text column is still expanded
 
 
-def test_cli_output_problems_come_before_the_fit(table, tmp_path, capsys, monkeypatch):
-    import skl0._cli_select as cli_select
-
-    def no_fit(*args, **kwargs):
-        raise AssertionError("the fit ran before the output was checked")
-
-    monkeypatch.setattr(cli_select, "fit_quietly", no_fit)
+def test_cli_output_problems_come_before_the_fit(table, tmp_path, capsys):
+    # --k 9 on a table of 4 feature columns is refused before any fit (the
+    # estimator's own message would read "k=9 is larger than the number of
+    # features"); an output problem is named even before that.
+    bad_k = ["-t", "y", "--k", "9", "--max-iter", "20"]
+    status, _, err = _cli(["select", table, *bad_k, "-o", tmp_path / "ok.csv"], capsys)
+    _one_line(status, err, "--k 9 is larger than the 4 feature columns")
     (tmp_path / "adir.csv").mkdir()
     for out_path, fragment in [(tmp_path / "adir.csv", "is a folder"),
                                (tmp_path / "no" / "x.csv", "does not exist"),
                                (tmp_path / "x.xlsx", "must end in")]:
-        _one_line(*_cli(["select", table, *SEL, "-o", out_path], capsys)[::2], fragment)
+        status, _, err = _cli(["select", table, *bad_k, "-o", out_path], capsys)
+        _one_line(status, err, fragment)
+        assert "--k 9" not in err
+    assert not (tmp_path / "ok.csv").exists()
 
 
 def test_classifier_cv_names_the_fold_with_a_single_class():
@@ -435,12 +438,12 @@ def test_auto_weights_rescaled_to_mean_one_select_as_unweighted():
 
 @pytest.mark.parametrize("n, p, s, seed", [(40, 50, 10, 0), (63, 2308, 15, 1)])
 def test_auto_warns_when_its_choice_sits_at_the_size_cap(n, p, s, seed):
-    from skl0._auto import max_support_size
-
     X, y = _sparse_signal(n, p, s, seed)
-    cap = max_support_size(n, p)
+    # The documented cap (user guide, the warning): n / (log log n * log p).
+    cap = int(n / (np.log(np.log(n)) * np.log(p)))
     with pytest.warns(UserWarning, match=rf"lam='auto' kept {cap} features, the most .*"
-                                         rf"n=\d+ samples and p={p} features.*k=.*L0RegressorCV"):
+                                         rf"n=\d+ samples and p={p} features.*= {cap}\).*"
+                                         r"k=.*L0RegressorCV"):
         reg = L0Regressor().fit(X, y)
     assert reg.support_.sum() == cap
 

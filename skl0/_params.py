@@ -1,0 +1,498 @@
+"""The estimators" hyperparameters, each defined once, and their docstrings.
+
+Every hyperparameter is one :class:`Param` of :data:`PARAMS`: name, default,
+validation constraints and numpydoc text. :func:`hyperparameters` makes from
+it, for each estimator, the ``__init__`` (generated with an explicit
+signature, as scikit-learn requires and as :mod:`dataclasses` does),
+``_parameter_constraints`` and the docstring"s Parameters section; the
+fitted attributes' text (:data:`ATTRIBUTES`, :data:`CV_ATTRIBUTES`) fills
+its Attributes section. ``l0_path`` keeps a written-out signature, checked
+against the table by tests/test_params.py.
+"""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+from sklearn.metrics import get_scorer_names
+
+from ._compat import Interval, StrOptions
+
+__all__ = [
+    "ATTRIBUTES", "CV", "CV_ATTRIBUTES", "ESTIMATOR", "FIT_PARAMS", "PARAMS", "SELECTOR",
+    "SELECTOR_CV", "Param", "fill", "hyperparameters",
+]
+
+_NO_DEFAULT = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class Param:
+    """One documented name: a hyperparameter (with a default) or a fitted attribute."""
+
+    name: str
+    type: str
+    doc: str
+    default: object = _NO_DEFAULT
+    constraints: list | None = None
+    shown: str | None = None  # the default as the docs write it, when not its repr
+
+    @property
+    def header(self):
+        if self.default is _NO_DEFAULT:
+            return f"{self.name} : {self.type}"
+        shown = self.shown
+        if shown is None:
+            shown = f'"{self.default}"' if isinstance(self.default, str) else repr(self.default)
+        return f"{self.name} : {self.type}, default={shown}"
+
+    def entry(self):
+        """The numpydoc entry, indented as in a class docstring."""
+        return f"    {self.header}\n" + textwrap.indent(self.doc, " " * 8)
+
+
+def _table(*params):
+    return {p.name: p for p in params}
+
+
+PARAMS = _table(
+    Param(
+        "lam", 'float or "auto"', default="auto",
+        constraints=[Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        doc="""\
+Price of one open gate, in units of the task loss: for regression
+the targets are standardized, so ``lam`` is the fraction of the
+target's variance a feature must explain to be kept (1e-4 keeps
+almost everything, 1e-2 keeps features worth 1% of the variance,
+1.0 keeps none); for classification it is in nats of mean
+cross-entropy. ``"auto"`` fits a warm-started path of 16 values
+from 1e-4 to 0.5 and, for every size, scores the best support found
+(the path's, polished by a swap search) by the extended BIC (Chen &
+Chen 2008), keeping the lowest; see the user guide. With ``k``
+set, a number ``lam`` selects and ``k`` caps (see ``k``).""",
+    ),
+    Param(
+        "k", "int or None", default=None,
+        constraints=[Interval(Integral, 1, None, closed="left"), None],
+        doc="""\
+With ``lam="auto"``: keep exactly ``k`` features. The gates are
+fitted along a warm-started path of increasing ``lam`` until at
+most ``k`` stay open; the ``k`` that stay open longest are kept, and
+(linear heads, ``refit=True``) a swap search as in abess exchanges
+kept and dropped features while the refitted loss falls. With a
+number ``lam``: keep at most ``k`` features, as
+``SelectFromModel``'s ``max_features`` beside its threshold: the
+fit at ``lam`` stands when it keeps ``k`` or fewer, otherwise the
+exact-``k`` walk above goes on from ``lam`` (``lam_`` then says
+where it stopped). So ``GridSearchCV`` over ``lam`` with ``k`` set
+tunes the size below the cap.""",
+    ),
+    Param(
+        "task", '{"auto", "regression", "classification"}', default="auto",
+        constraints=[StrOptions({"auto", "regression", "classification"})],
+        doc="""\
+``"auto"`` treats text, boolean and categorical targets, and
+whole-number targets (integer or float) with at most 20 distinct
+values, as class labels; everything else (a count or a price with
+many values, any continuous or multi-output target) as regression.""",
+    ),
+    Param(
+        "max_iter", "int", default=300,
+        constraints=[Interval(Integral, 1, None, closed="left")],
+        doc="""\
+Linear heads: L-BFGS-B iterations per point of the ``lam`` path (a
+point stops earlier once converged, usually after a few). Squared
+loss with more rows than columns is solved by an exact open/closed
+search that ends by itself (every accepted flip lowers the
+objective); L-BFGS-B, capped by ``max_iter``, then runs only if
+that search did not end at a KKT point. MLP
+heads: Adam steps of one fit; under ``lam="auto"`` the first path
+point takes ``max_iter`` steps and each warm-started point a third.""",
+    ),
+    Param(
+        "learning_rate_init", "float", default=0.1,
+        constraints=[Interval(Real, 0, None, closed="neither")],
+        doc="""\
+Adam step size for gates and head of an MLP head. Linear heads are
+trained without sampling by L-BFGS-B, which has no step size.""",
+    ),
+    Param(
+        "init_prob", "float", default=0.9,
+        constraints=[Interval(Real, 0, 1, closed="neither")],
+        doc="""\
+Initial probability that each gate is open, in (0, 1).""",
+    ),
+    Param(
+        "temperature", "float", default=2.0 / 3.0, shown="2/3",
+        constraints=[Interval(Real, 0, None, closed="neither")],
+        doc="""\
+Hard Concrete temperature ``beta`` (Louizos et al. 2017).""",
+    ),
+    Param(
+        "alpha", "float", default=1e-4, shown="1e-4",
+        constraints=[Interval(Real, 0, None, closed="left")],
+        doc="""\
+L2 penalty on the head's weights (standardized scale), used in
+training and in the refit. With hidden layers it is the network's
+weight decay, ``alpha * sum(W**2)`` over all layers, not divided by
+the number of samples as in ``MLPRegressor``; raising it trades
+weak curved effects for robustness to noise columns (see the user
+guide's "Nonlinear heads").""",
+    ),
+    Param(
+        "refit", "bool", default=True,
+        constraints=["boolean"],
+        doc="""\
+Refit the head on the kept features with their gates fully open
+(removes shrinkage). ``lam="auto"`` scores refitted supports either
+way; with ``refit=False`` the exported model is the path's own head
+behind its deterministic gates, and exact ``k`` skips the swap search.""",
+    ),
+    Param(
+        "batch_size", "int or None", default=None,
+        constraints=[Interval(Integral, 1, None, closed="left"), None],
+        doc="""\
+Rows per Adam step of an MLP head, drawn as shuffled epochs with the
+estimator's generator; ``None`` means ``min(n_samples, 512)`` (the
+refit always uses the whole batch). Linear heads ignore it: their
+deterministic objective is evaluated on all rows (or on X'X for
+squared loss with n > p).""",
+    ),
+    Param(
+        "hidden_layer_sizes", 'tuple of int or "auto"', default=(),
+        constraints=["array-like", StrOptions({"auto"})],
+        doc="""\
+Hidden layers of an MLP head behind the gates (scikit-learn's
+``MLPRegressor`` name). ``()`` keeps the linear head. With hidden
+layers, ``coef_`` is not offered, ``lam="auto"`` keeps the sparsest
+path point whose held-out loss is not significantly worse than the
+best's (paired test, family-wise 5%) instead of EBIC, and the refit
+retrains the network on the kept features. ``"auto"`` fits the linear head, tests
+its residuals for curvature and interactions (family-wise 5%) and,
+only if they show any, an MLP head of one 64-unit layer, which is
+kept when its held-out loss beats the linear path's by more than one
+standard error; ``hidden_layer_sizes_`` holds the choice and
+``head_selection_`` the numbers behind it (``partial_fit`` and
+``l0_path`` keep the linear head).""",
+    ),
+    Param(
+        "activation", '{"identity", "logistic", "tanh", "relu"}', default="relu",
+        constraints=[StrOptions({"identity", "logistic", "tanh", "relu"})],
+        doc="""\
+Activation of the hidden layers.""",
+    ),
+    Param(
+        "early_stopping", "bool", default=False,
+        constraints=["boolean"],
+        doc="""\
+For nonlinear heads: keep the refit's weights with the lowest loss on
+a held-out ``validation_fraction`` of the rows.""",
+    ),
+    Param(
+        "validation_fraction", "float", default=0.1,
+        constraints=[Interval(Real, 0, 1, closed="neither")],
+        doc="""\
+Share of rows held out for ``lam="auto"`` with hidden layers and for
+``early_stopping``.""",
+    ),
+    Param(
+        "keep_redundant", 'bool or "auto"', default="auto",
+        constraints=["boolean", StrOptions({"auto"})],
+        doc="""\
+Only with ``k``: fill the ``k`` slots *all-relevant* instead of
+*minimal-optimal*. After the columns the selection needs, a feature
+associated with those already taken (an F test of its regression on
+them, family-wise 5% over the remaining features) is taken before
+the next feature in gate-survival order, so redundant copies and
+combinations of the selected signal come before features kept only
+by chance; with uncorrelated features it changes nothing. ``"auto"``
+is True for MLP heads (whose first columns are those of the
+held-out-validated support) and False for the linear head, whose
+best-subset polish it would skip. With ``groups`` it does not apply:
+an MLP head's ``k`` groups are taken in the order of their columns
+(validated support first, then gate survival). See the user guide's
+"Nonlinear heads".""",
+    ),
+    Param(
+        "groups", "array-like of shape (n_features,) or None", default=None,
+        constraints=["array-like", None],
+        doc="""\
+One group label per column of X (str or int); columns with the same
+label share one gate and are kept or dropped together, e.g. the 0/1
+columns of a one-hot encoded categorical column (see
+:func:`skl0.groups_from_column_transformer`). ``k`` then counts
+groups, ``get_support`` covers whole groups, ``group_support_`` says
+which groups were kept, and ``lam="auto"``'s information criterion
+counts a group's columns as parameters and groups in its
+combinatorial term. ``None``: one gate per column.""",
+    ),
+    Param(
+        "feature_costs", "array-like or dict or None", default=None,
+        constraints=["array-like", dict, None],
+        doc="""\
+Non-negative price of each feature: one number per column (a group
+costs the sum of its columns'), one per group (in the order of the
+groups' first columns), or a dict from group label (column index
+without ``groups``) to price. Each gate's share of ``lam`` is
+``lam * cost / mean(cost)``, so an expensive feature must explain
+more to be kept; under ``k`` the swap search minimises the refitted
+loss plus ``lam_`` times the kept set's cost, so of two near-equally
+useful features the cheaper one is kept. ``None``: every feature
+costs the same.""",
+    ),
+    Param(
+        "device", "str", default="auto",
+        constraints=[str],
+        doc="""\
+``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or
+``"cuda:N"``. Fitted attributes are numpy arrays either way.""",
+    ),
+    Param(
+        "dtype", '{"float32", "float64"} or None', default=None,
+        constraints=[StrOptions({"float32", "float64"}), None],
+        doc="""\
+Precision of the torch computation. ``None`` follows scikit-learn's
+convention: the input's floating dtype (float32 X is computed in
+float32, everything else in float64). Column means, spreads and
+``X'X`` are accumulated in float64 from centred rows either way.""",
+    ),
+    Param(
+        "random_state", "int, RandomState instance or None", default=None,
+        constraints=["random_state"],
+        doc="""\
+Seeds a local ``torch.Generator`` for the gate noise and the
+initial weights of an MLP head; torch's global RNG is never
+touched. ``None`` draws the seed from numpy's global RNG (one draw
+per fit, scikit-learn's convention, so ``np.random.seed`` makes it
+reproducible); an int or a ``RandomState`` leaves numpy's global
+state alone. Linear heads draw no random numbers: their selection
+is the same for every seed.""",
+    ),
+    Param(
+        "verbose", "int", default=0,
+        constraints=["verbose"],
+        doc="""\
+0 prints nothing; 1 shows a progress bar (tqdm when installed, else
+a line every tenth of the run on stderr) with the loss and the
+number of open gates.""",
+    ),
+    Param(
+        "lams", "array-like of float or None", default=None,
+        constraints=["array-like", None],
+        doc="""\
+The ``lam`` values to cross-validate, walked in increasing order
+(from many features to few) with warm starts. ``None`` takes
+``n_lams`` values spaced geometrically from 1e-4 to 0.5, the grid
+of ``lam="auto"``.""",
+    ),
+    Param(
+        "n_lams", "int", default=16,
+        constraints=[Interval(Integral, 1, None, closed="left")],
+        doc="""\
+Length of the default grid; ignored when ``lams`` is given.""",
+    ),
+    Param(
+        "cv", "int, cross-validation generator or iterable", default=5,
+        constraints=["cv_object"],
+        doc="""\
+As in scikit-learn's ``check_cv``: an int gives (Stratified)KFold
+with that many folds (stratified for classifiers), or pass a
+splitter or an iterable of ``(train, test)`` index arrays (e.g. for
+groups).""",
+    ),
+    Param(
+        "scoring", "str, callable or None", default=None,
+        constraints=[StrOptions(set(get_scorer_names())), callable, None],
+        doc="""\
+Score of a path point on a held-out fold, higher is better: a
+scikit-learn scorer name (``"neg_mean_squared_error"``,
+``"neg_log_loss"``, ...) or a callable ``scorer(estimator, X, y)``.
+``None`` uses the estimator's ``score`` (R^2 or accuracy).""",
+    ),
+    Param(
+        "selection", '{"best", "one_se"}', default="best",
+        constraints=[StrOptions({"one_se", "best"})],
+        doc="""\
+Which path point to keep. ``"best"``: the highest mean held-out
+score (ties: the sparser point). ``"one_se"``: the sparsest point
+(fewest features on average over the folds) whose mean score is
+within one standard error of the best, the standard error being the
+fold scores' sample standard deviation over ``sqrt(n_splits)``; it keeps
+fewer features but may drop weak true ones (see the user guide).""",
+    ),
+    Param(
+        "n_jobs", "int or None", default=None,
+        constraints=[Integral, None],
+        doc="""\
+Folds run in parallel through ``joblib.Parallel``, in threads unless
+a ``joblib.parallel_config`` context names another backend (a Dask
+or Ray backend then spreads the folds with no change here); ``None``
+means 1 outside such a context. Threads share X and start at no
+cost, so ``n_jobs=-1`` is never much slower than 1.""",
+    ),
+)
+
+ATTRIBUTES = _table(
+    Param("support_", "ndarray of shape (n_features_in,), dtype=bool", """\
+Mask of the selected features."""),
+    Param("feature_importances_", "ndarray of shape (n_features_in,)", """\
+Probability that each feature's gate is open (eq. 12). Under ``k``
+the kept features are the best ``k`` found by the gate path and a
+final swap search, so a borderline feature may be kept with a low
+probability, or left out with a high one."""),
+    Param("lam_", "float", """\
+The ``lam`` of the chosen path point (under ``"auto"`` and ``k``),
+else ``lam``."""),
+    Param("n_iter_", "int", """\
+Optimizer iterations taken (L-BFGS-B iterations for linear heads,
+Adam steps for MLP heads), summed over the path."""),
+    Param("loss_curve_", "list of float", """\
+With a numeric ``lam``: the training objective after each
+iteration. Under ``"auto"`` or ``k``: the training objective at each
+path point."""),
+    Param("n_screened_", "int", """\
+Only when X had more columns than rows (``lam="auto"`` or ``k``,
+linear head): the number of columns kept by screening, those with
+the largest marginal loss reduction; the gates chose among these,
+and the information criterion counted all columns."""),
+    Param("validation_scores_", "list of float", """\
+Only with hidden layers (``lam="auto"`` or ``k``): the mean held-out
+loss of each point of the gate path (see ``validation_fraction``)."""),
+    Param("hidden_layer_sizes_", "tuple of int", """\
+The hidden layers of the fitted head: ``()`` for the linear head;
+with ``hidden_layer_sizes="auto"``, the one chosen."""),
+    Param("head_selection_", "dict", """\
+Only with ``hidden_layer_sizes="auto"``: ``nonlinearity_statistic``
+and ``nonlinearity_threshold`` (the residual test), and, when the
+test rejected the linear head, ``linear_held_out_loss``,
+``mlp_held_out_loss`` and ``mlp_held_out_se``."""),
+    Param("group_labels_", "ndarray of shape (n_groups,)", """\
+Only with ``groups``: the group labels, in the order of their first
+column."""),
+    Param("group_support_", "ndarray of shape (n_groups,), dtype=bool", """\
+Only with ``groups``: which groups were kept."""),
+    Param("n_features_in_", "int", """\
+Number of features seen in ``fit``."""),
+    Param("feature_names_in_", "ndarray of shape (n_features_in,)", """\
+Names of features seen in ``fit``, when X has string column names."""),
+)
+
+CV_ATTRIBUTES = _table(
+    Param("lam_", "float", """\
+The chosen ``lam``."""),
+    Param("lams_", "ndarray of shape (n_lams,)", """\
+The grid that was cross-validated, increasing."""),
+    Param("best_index_", "int", """\
+Index of the chosen point in ``lams_`` and ``cv_results_``
+(scikit-learn's name; under ``"one_se"`` it is not the point with
+the highest score)."""),
+    Param("cv_results_", "dict of ndarray", """\
+One entry per path point, in the layout of ``GridSearchCV`` (so
+``pandas.DataFrame(cv_results_)`` works): ``param_lam``,
+``params``, ``split{i}_test_score``, ``mean_test_score``,
+``std_test_score``, ``rank_test_score`` and ``mean_n_features``
+(features selected, averaged over the folds)."""),
+    Param("n_features_selected_", "ndarray of shape (n_lams,)", """\
+Features selected at each path point of the fit on all the data."""),
+    Param("path_", "L0Path", """\
+That whole-data path (see :func:`skl0.l0_path`)."""),
+)
+
+#: The ``sample_weight`` of the plain estimators' and selector's ``fit``.
+FIT_PARAMS = _table(
+    Param(
+        "sample_weight", "array-like of shape (n_samples,)", default=None,
+        doc="""\
+Frequency weights, as in scikit-learn: a weight of 3 counts as
+3 repeated rows. Under ``lam="auto"`` the information
+criterion's sample size is their total, so rescaling them
+changes the selection; pass relative weights (survey design,
+importance weights) rescaled to mean 1 (a warning says so when
+their mean is outside [0.5, 2]).""",
+    ),
+)
+
+#: The signatures, in order; ``*`` starts the keyword-only parameters.
+_MODEL = (
+    "max_iter", "learning_rate_init", "init_prob", "temperature", "alpha", "refit",
+    "batch_size", "hidden_layer_sizes", "activation", "early_stopping",
+    "validation_fraction", "keep_redundant", "groups", "feature_costs", "device",
+    "dtype", "random_state", "verbose",
+)
+ESTIMATOR = ("lam", "k", "*", *_MODEL)
+SELECTOR = ("lam", "k", "*", "task", *_MODEL)
+# The CV estimators choose lam (and k) and keep the linear head, refitted.
+_CV_OWN = ("lams", "*", "n_lams", "cv", "scoring", "selection", "n_jobs")
+_CV_MODEL = (
+    "max_iter", "learning_rate_init", "init_prob", "temperature", "alpha",
+    "groups", "feature_costs", "device", "dtype", "random_state", "verbose",
+)
+CV = (*_CV_OWN, *_CV_MODEL)
+SELECTOR_CV = (*_CV_OWN, "task", *_CV_MODEL)
+
+
+def _section(entries):
+    """Entries as a numpydoc section body; the template indents the first header."""
+    return "\n".join(e.entry() for e in entries)[4:]
+
+
+def fill(doc, params, attributes=()):
+    """``doc`` with ``%(params)s`` and ``%(attributes)s`` replaced.
+
+    ``params``: names of :data:`PARAMS`; ``attributes``: :class:`Param`
+    entries (of :data:`ATTRIBUTES`, :data:`CV_ATTRIBUTES`).
+    """
+    return doc.replace("%(params)s", _section(PARAMS[n] for n in params)).replace(
+        "%(attributes)s", _section(attributes)
+    )
+
+
+def _make_init(names):
+    """An ``__init__`` storing ``names``, with their defaults from :data:`PARAMS`.
+
+    Generated from source, as :mod:`dataclasses` does, so that the signature
+    is explicit (scikit-learn reads the parameters from it) and a wrong
+    argument fails as in hand-written code.
+    """
+    args = ", ".join(n if n == "*" else f"{n}=_defaults[{n!r}]" for n in names)
+    body = "".join(f"\n    self.{n} = {n}" for n in names if n != "*")
+    source = f"def __init__(self, {args}):{body}\n"
+    namespace = {"_defaults": {n: PARAMS[n].default for n in names if n != "*"}}
+    exec(compile(source, f"<skl0 __init__ of {names[0]}, ...>", "exec"), namespace)  # noqa: S102
+    return namespace["__init__"]
+
+
+def hyperparameters(names=None, attributes=()):
+    """Class decorator: the estimator's hyperparameters come from :data:`PARAMS`.
+
+    With ``names`` (a signature as :data:`ESTIMATOR`): ``__init__`` and
+    ``_parameter_constraints``. Always: the docstring's ``%(params)s`` (the
+    parameters of ``__init__``, in its order) and ``%(attributes)s``, and
+    :data:`FIT_PARAMS`' entries in its methods' docstrings (``%(sample_weight)s``).
+    """
+
+    def decorate(cls):
+        if names is not None:
+            init = _make_init(names)
+            init.__qualname__ = f"{cls.__qualname__}.__init__"
+            init.__module__ = cls.__module__
+            cls.__init__ = init
+            cls._parameter_constraints = {
+                n: PARAMS[n].constraints for n in names if n != "*"
+            }
+        if cls.__doc__ and "%(" in cls.__doc__:
+            own = [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
+            cls.__doc__ = fill(cls.__doc__, own, attributes)
+        for method in vars(cls).values():  # fit's %(sample_weight)s, ...
+            doc = getattr(method, "__doc__", None)
+            if callable(method) and doc and "%(" in doc:
+                for name, entry in FIT_PARAMS.items():
+                    text = textwrap.indent(entry.entry(), "    ")[8:]
+                    doc = doc.replace(f"%({name})s", text)
+                method.__doc__ = doc
+        return cls
+
+    return decorate

@@ -1,0 +1,88 @@
+"""Every hyperparameter is defined once, in skl0._params.PARAMS.
+
+The estimators' signatures, validation constraints and docstrings come from
+that table; l0_path keeps a written-out signature, checked here against it.
+"""
+
+import inspect
+import re
+
+import pytest
+from sklearn.base import clone
+
+import skl0
+from skl0._params import CV, ESTIMATOR, PARAMS, SELECTOR, SELECTOR_CV
+
+SIGNATURES = [
+    (skl0.L0Regressor, ESTIMATOR),
+    (skl0.L0Classifier, ESTIMATOR),
+    (skl0.L0FeatureSelector, SELECTOR),
+    (skl0.L0RegressorCV, CV),
+    (skl0.L0ClassifierCV, CV),
+    (skl0.L0FeatureSelectorCV, SELECTOR_CV),
+]
+
+
+@pytest.mark.parametrize("cls, names", SIGNATURES, ids=lambda c: getattr(c, "__name__", ""))
+def test_signature_defaults_and_constraints_come_from_the_table(cls, names):
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    star = names.index("*")
+    assert [p.name for p in params] == [n for n in names if n != "*"]
+    for i, p in enumerate(params):
+        kind = p.POSITIONAL_OR_KEYWORD if i < star else p.KEYWORD_ONLY
+        assert p.kind == kind, p.name
+        assert p.default is PARAMS[p.name].default, p.name
+    assert cls._parameter_constraints == {p.name: PARAMS[p.name].constraints for p in params}
+    est = cls()
+    assert est.get_params() == {p.name: PARAMS[p.name].default for p in params}
+    assert clone(est).get_params() == est.get_params()
+
+
+@pytest.mark.parametrize("cls, names", SIGNATURES, ids=lambda c: getattr(c, "__name__", ""))
+def test_docstring_parameters_are_the_table_entries_in_signature_order(cls, names):
+    doc = cls.__doc__
+    section = doc[doc.index("Parameters\n    ----------\n"):doc.index("Attributes\n    ----")]
+    headers = re.findall(r"^    (\w+) : ", section, flags=re.MULTILINE)
+    assert headers == [n for n in names if n != "*"]
+    for name in headers:
+        assert PARAMS[name].entry() + "\n" in section, name
+    assert "%(" not in doc
+
+
+def test_written_defaults_are_the_defaults():
+    for p in PARAMS.values():
+        if p.shown is not None:
+            assert eval(p.shown) == p.default, p.name
+        assert f"default={p.shown or ''}" in p.header
+
+
+def test_generated_init_binds_like_a_written_one():
+    est = skl0.L0Regressor(0.1, 3, max_iter=7)
+    assert (est.lam, est.k, est.max_iter) == (0.1, 3, 7)
+    with pytest.raises(TypeError, match="positional arguments"):
+        skl0.L0Regressor(0.1, 3, 7)  # max_iter is keyword-only
+    with pytest.raises(TypeError, match="lams"):
+        skl0.L0Regressor(lams=[0.1])
+    assert skl0.L0RegressorCV([0.1, 0.2]).lams == [0.1, 0.2]
+    assert skl0.L0FeatureSelectorCV(task="regression").get_params()["task"] == "regression"
+
+
+def test_l0_path_shares_the_table_defaults_and_constraints():
+    sig = inspect.signature(skl0.l0_path).parameters
+    shared = [n for n in sig if n in PARAMS]
+    assert len(shared) >= 14
+    # l0_path reads points off the path, unrefitted unless asked.
+    differs = {"refit": False}
+    for name in shared:
+        assert sig[name].default == differs.get(name, PARAMS[name].default), name
+
+
+@pytest.mark.parametrize("cls", [skl0.L0Regressor, skl0.L0Classifier, skl0.L0FeatureSelector])
+def test_fit_documents_sample_weight_from_the_table(cls):
+    from skl0._params import FIT_PARAMS
+
+    entry = FIT_PARAMS["sample_weight"]
+    assert entry.header in cls.fit.__doc__ and entry.doc.splitlines()[-1] in cls.fit.__doc__
+    for name in dir(cls):
+        doc = getattr(getattr(cls, name, None), "__doc__", None) or ""
+        assert "%(" not in doc, name
