@@ -492,36 +492,16 @@ def fit_classifier(est, X, y, sample_weight=None):
         if same and moved <= _IRLS_TOL:
             converged = True
             break
-    if not converged:
-        from sklearn.exceptions import ConvergenceWarning
-
-        warnings.warn(
-            f"The Dask fit of L0Classifier did not converge in {_IRLS_MAX_PASSES} passes "
-            "over X (IRLS): the support or the coefficients still moved. The data may be "
-            "separable: raise alpha (e.g. alpha=1e-2).",
-            ConvergenceWarning, stacklevel=3,
-        )
-    est.support_ = np.zeros(p, dtype=bool)
-    est.support_[support] = True
-    est.feature_importances_ = scratch.feature_importances_
-    est._export_groups(est._layout)
-    est.lam_ = float(scratch.lam_) * unit / 2.0  # back to units of mean log loss
-    est.n_iter_ = n_pass
-    est.loss_curve_ = losses
     head = LinearHead(p, 1).to(torch.float64)
     with torch.no_grad():
         head.weight.zero_()
         head.weight[support, 0] = torch.as_tensor(B)
         head.bias.fill_(intercept + float(mean @ coef))  # standardized intercept
-    est._x_shift, est._x_scale = None, None
-    t = torch.as_tensor
-    est._export(head, t(est.support_.astype(np.float64)), t(mean), t(std))
-    if not support.size:
-        warnings.warn(
-            f"No feature was selected (lam={est.lam_:.3g}); the model predicts the "
-            "intercept only. Lower lam or set k to keep features.",
-            UserWarning, stacklevel=3,
-        )
+    _export_classifier(
+        est, scratch, support, head, mean, std, lam=float(scratch.lam_) * unit / 2.0,
+        n_pass=n_pass, losses=losses, converged=converged,
+        how=f"{_IRLS_MAX_PASSES} passes over X (IRLS)",
+    )
 
 
 class _BoundLogLoss(SquaredLoss):
@@ -695,34 +675,50 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
                 "The multinomial log loss became non-finite on the cluster; the data may "
                 "be separable: raise alpha (e.g. alpha=1e-2)."
             )
-    if not converged:
-        from sklearn.exceptions import ConvergenceWarning
-
-        warnings.warn(
-            f"The Dask fit of L0Classifier did not converge in {_SOFTMAX_MAX_PASSES} passes "
-            "over X: the support or the coefficients still moved. The data may be "
-            "separable: raise alpha (e.g. alpha=1e-2).",
-            ConvergenceWarning, stacklevel=4,
-        )
-    est.support_ = np.zeros(p, dtype=bool)
-    est.support_[support] = True
-    est.feature_importances_ = scratch.feature_importances_
-    est._export_groups(est._layout)
-    est.lam_ = float(scratch.lam_) * K * unit  # back to units of mean log loss
-    est.n_iter_ = n_pass
-    est.loss_curve_ = losses
     head = LinearHead(p, K).to(torch.float64)
     with torch.no_grad():
         head.weight.copy_(torch.as_tensor(coef))
         head.bias.copy_(torch.as_tensor(intercept))
+    _export_classifier(
+        est, scratch, support, head, mean, std, lam=float(scratch.lam_) * K * unit,
+        n_pass=n_pass, losses=losses, converged=converged,
+        how=f"{_SOFTMAX_MAX_PASSES} passes over X", stacklevel=4,
+    )
+
+
+def _export_classifier(est, scratch, support, head, mean, std, *, lam, n_pass, losses,
+                       converged, how, stacklevel=3):
+    """Fitted attributes of a Dask classifier fit from its final head (standardized units).
+
+    ``lam`` is in units of the mean log loss; ``scratch`` is the estimator
+    whose selections ran on the quadratic models (its gate probabilities
+    are reported).
+    """
+    if not converged:
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.warn(
+            f"The Dask fit of L0Classifier did not converge in {how}: the support or the "
+            "coefficients still moved. The data may be separable: raise alpha "
+            "(e.g. alpha=1e-2).",
+            ConvergenceWarning, stacklevel=stacklevel + 1,
+        )
+    p = head.weight.shape[0]
+    est.support_ = np.zeros(p, dtype=bool)
+    est.support_[support] = True
+    est.feature_importances_ = scratch.feature_importances_
+    est._export_groups(est._layout)
+    est.lam_ = lam
+    est.n_iter_ = n_pass
+    est.loss_curve_ = losses
     est._x_shift, est._x_scale = None, None
-    est._export(head, torch.as_tensor(est.support_.astype(np.float64)), torch.as_tensor(mean),
-                torch.as_tensor(std))
+    t = torch.as_tensor
+    est._export(head, t(est.support_.astype(np.float64)), t(mean), t(std))
     if not support.size:
         warnings.warn(
             f"No feature was selected (lam={est.lam_:.3g}); the model predicts the "
             "intercept only. Lower lam or set k to keep features.",
-            UserWarning, stacklevel=4,
+            UserWarning, stacklevel=stacklevel + 1,
         )
 
 
