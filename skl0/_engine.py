@@ -575,8 +575,9 @@ def _irls_vertex_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
     weights. A step is kept when it lowers the true ``F`` at its vertex
     (halved up to 10 times on the new open set otherwise); the loop ends
     when the open set stands still and the weights stop moving. Returns
-    ``(x, n_moves, values)`` in the joint solver's coordinates (closed
-    gates at ``h = lo`` with ``V = 0``), or None when a step fails.
+    ``(x, n_steps, values)`` in the joint solver's coordinates (closed
+    gates at ``h = lo``), ``values`` the true ``F`` after each step, or
+    None when a step fails.
     """
     design = _HostDesign(problem)
     term = obj.term
@@ -590,15 +591,17 @@ def _irls_vertex_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
     def true_F(m, Bv, bv):
         f = design.matvec(Bv) + bv
         loss = float(w @ (np.logaddexp(0.0, f) - y * f))
+        n_open = int(m.sum())  # closed gates sit at h = lo: they pay lam lo each
         return loss + float(((kd * (1.0 / hi - 1.0) + alpha) * Bv * Bv)[m].sum()) + (
-            lam * hi * int(m.sum()))
+            lam * (hi * n_open + lo * (m.size - n_open)))
 
     value = true_F(mask, np.where(mask, B, 0.0), b)
     B = np.where(mask, B, 0.0)
     prof = _ProfiledGram.__new__(_ProfiledGram)
-    prof.q, prof.d, prof.lam, prof.obj = 1, kd, lam, obj
+    # An opened gate moves from h = lo to h = hi: its price is lam (hi - lo).
+    prof.q, prof.d, prof.lam, prof.obj = 1, kd, lam * (hi - lo) / hi, obj
     prof.base = alpha + (kd <= 0)
-    values, n_moves = [], 0
+    values = []
     for _ in range(max_steps):
         f = design.matvec(B) + b
         prob = expit(f)
@@ -618,7 +621,6 @@ def _irls_vertex_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
             B_new = prof.weights(np.where(new_mask, hi, 0.0))[:, 0]
         except np.linalg.LinAlgError:
             return None
-        n_moves += len(moves)
         for trial_mask in (new_mask, mask):
             # The model's vertex; if the true F disagrees, a Newton step on
             # the current open set (a convex problem: it always descends).
@@ -651,7 +653,7 @@ def _irls_vertex_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
     dB = design.rmatvec(w * (expit(design.matvec(B) + b) - y))
     V = np.where(mask, B / hi, -dB / (2.0 * np.maximum(kd * (1.0 - lo) + alpha * lo, 1e-300)))
     h = np.where(mask, hi, lo)
-    return np.concatenate([h, V, [b]]), n_moves, values
+    return np.concatenate([h, V, [b]]), len(values), values
 
 
 def profiled(problem, head):

@@ -56,8 +56,10 @@ class L0Path:
         ``refit=True`` the head refitted on ``support``.
     n_iter : ndarray of shape (n_points,)
         Solver iterations (L-BFGS-B iterations, accepted flips of the
-        open/closed search, or Adam steps) spent on the point (0 for points
-        after every gate had closed, which repeat the empty model).
+        open/closed search, IRLS steps of a binary log loss, or Adam steps)
+        spent on the point (0 for points after every gate had closed, which
+        repeat the empty model, and for points inside the previous one's
+        interval of optimality).
     prob_open : ndarray of shape (n_points, n_features_in)
         Probability that each gate is open.
     ks : ndarray of shape (n_points,) or None
