@@ -1,4 +1,4 @@
-"""The gate engine of linear heads: a deterministic objective, solved by L-BFGS-B.
+"""The gate engine of linear heads: a deterministic objective, solved by vertex search, IRLS or L-BFGS-B.
 
 With independent Hard Concrete gates ``z_j`` on the standardized features
 and head weights ``W`` (p x q), the prediction is ``f = Xs (z * W) + b``.
