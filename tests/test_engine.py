@@ -513,3 +513,21 @@ def test_screened_fit_reads_a_memory_map_without_writing(tmp_path):
     est = L0Regressor(k=3).fit(Xm, y)
     assert est.n_screened_ < 300
     np.testing.assert_array_equal(np.asarray(Xm), X)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_forward_start_takes_the_best_single_addition_each_step(seed):
+    # Forward stepwise on a Gram problem: every step's choice is the feature
+    # whose refit lowers the loss most (checked by brute force over refits).
+    from skl0._splice import _GramRefits, forward_start
+
+    X, y, _, _ = make_sparse_regression(150, 9, 4, rho=0.7, random_state=seed)
+    problem = _problem_from(X, y)
+    chosen = forward_start(problem, 5, alpha=1e-4)
+    refits = _GramRefits(problem, 1e-4)
+    S = []
+    for _ in range(5):
+        best = min((j for j in range(9) if j not in S),
+                   key=lambda j: refits.fit(np.sort(np.array(S + [j])))[1])
+        S.append(best)
+    np.testing.assert_array_equal(chosen, np.sort(S))
