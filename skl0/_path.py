@@ -22,7 +22,6 @@ from ._classifier import L0Classifier
 from ._compat import validate_params
 from ._params import PARAMS
 from ._refit import refit_linear_head
-from ._splice import make_refits
 from ._regressor import L0Regressor
 from ._walk import Walk, load_point
 
@@ -133,22 +132,13 @@ class RefitCache:
         self.problem, self.alpha, self.solver = problem, alpha, solver
         self.heads, self.last = {}, None
         self.n_refits = 0
-        # A Gram problem's refit is a small ridge solve: numpy's Cholesky
-        # (the splice's refits) instead of torch's set-up per support.
-        self.gram = make_refits(problem, alpha) if problem.kind == "gram" else None
 
     def __call__(self, support):
         key = np.asarray(support, dtype=np.int64).tobytes()
         if key not in self.heads:
-            if self.gram is not None:
-                S = np.asarray(support, dtype=np.int64)
-                state, loss = self.gram.fit(S)
-                self.heads[key] = (self.gram.head(self.problem, S, state), loss)
-            else:
-                self.heads[key] = refit_linear_head(
-                    self.problem, support, alpha=self.alpha, init=self.last,
-                    solver=self.solver,
-                )
+            self.heads[key] = refit_linear_head(
+                self.problem, support, alpha=self.alpha, init=self.last, solver=self.solver
+            )
             self.last = self.heads[key][0]
             self.n_refits += 1
         return self.heads[key]

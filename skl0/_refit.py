@@ -13,6 +13,7 @@ from scipy.optimize import minimize
 from scipy.special import expit
 
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
+from ._engine import NumpyOps, data_term
 from ._heads import LinearHead
 from ._linalg import cholesky, cholesky_solve
 
@@ -51,6 +52,14 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None, solv
         if problem.datafit.supports_gram:
             with torch.no_grad():
                 return head, float(problem.loss(head, ones))
+    if problem.kind == "gram" and idx.numel() > 0 and ref.device.type == "cpu":
+        # The CPU's small ridge solve, shared with the swap search's refits.
+        term = data_term(problem, NumpyOps())
+        S = idx.numpy()
+        V = ridge_refit(term.G, term.c, S, alpha, ridge_jitter(term.G.diagonal()[S]))[1]
+        with torch.no_grad():
+            head.weight[idx] = torch.as_tensor(V, dtype=ref.dtype)
+            return head, float(problem.loss(head, ones))
     if problem.datafit.supports_gram and idx.numel() > 0:
         if problem.kind == "gram":
             G, c = problem.G[idx][:, idx], problem.c[idx]
@@ -103,6 +112,24 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None, solv
 
 
 _LOG_LOSSES = (BinaryLogLoss, MultinomialLogLoss)
+
+
+def ridge_jitter(diagonal):
+    """The refit's diagonal jitter: ``10 eps max(mean(diagonal), 1)`` (float64)."""
+    return np.finfo(np.float64).eps * 10 * max(float(np.mean(diagonal)), 1.0)
+
+
+def ridge_refit(G, c, S, alpha, jitter):
+    """Least squares on the columns ``S`` from Gram statistics, numpy float64.
+
+    Solves ``(G_SS + (2 alpha + jitter) I) B = c_S`` by Cholesky; returns
+    the factor and ``B_S``. The closed-form refit of
+    :func:`refit_linear_head` on the CPU and the swap search's refits.
+    """
+    H = G.take(S, 0).take(S, 1)
+    H.flat[:: S.size + 1] += 2 * alpha + jitter
+    factor = cholesky(H)
+    return factor, cholesky_solve(factor, c[S])
 
 
 def _lbfgs_numpy(Xs, problem, alpha, max_iter, idx, init):

@@ -24,8 +24,8 @@ from scipy.special import expit
 from ._datafits import BinaryLogLoss
 from ._engine import NumpyOps, data_term, default_ops
 from ._heads import LinearHead
-from ._linalg import cholesky, cholesky_solve, inverse_and_product
-from ._refit import _newton_binary, refit_linear_head
+from ._linalg import inverse_and_product
+from ._refit import _newton_binary, refit_linear_head, ridge_jitter, ridge_refit
 
 __all__ = ["forward_start", "screening_start", "splice", "splice_from_starts"]
 
@@ -65,7 +65,7 @@ class _GramRefits:
         term = data_term(problem, NumpyOps())
         self.G, self.c, self.yy, self.q = term.G, term.c, term.yy, term.q
         self.alpha = float(alpha)
-        self.jitter = np.finfo(np.float64).eps * 10 * max(float(np.mean(term.d)), 1.0)
+        self.jitter = ridge_jitter(term.d)
         self.cache = {}
 
     def fit(self, S):
@@ -78,12 +78,9 @@ class _GramRefits:
     def _fit(self, S):
         if S.size == 0:
             return None, self.yy / self.q
-        G_SS, c_S = self.G.take(S, 0).take(S, 1), self.c[S]
-        H = G_SS.copy()
-        H.flat[:: S.size + 1] += 2 * self.alpha + self.jitter
-        factor = cholesky(H)
-        beta = cholesky_solve(factor, c_S)
-        fit = 2 * float(np.vdot(beta, c_S)) - float(np.vdot(beta, G_SS @ beta))
+        factor, beta = ridge_refit(self.G, self.c, S, self.alpha, self.jitter)
+        c_S = self.c[S]
+        fit = 2 * float(np.vdot(beta, c_S)) - float(np.vdot(beta, self.G.take(S, 0).take(S, 1) @ beta))
         loss = (self.yy - fit) / self.q
         return (beta, factor), loss
 
