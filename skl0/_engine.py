@@ -524,6 +524,19 @@ def _irls_applies(problem, obj, head):
             and X.shape[0] * X.shape[1] <= _IRLS_MAX_NUMBERS)
 
 
+def standardized_host(problem):
+    """The standardized dense X of a CPU problem as float64 numpy, formed once per problem.
+
+    Shared by the IRLS start and the binary swap search's refits (one copy).
+    """
+    cache = problem.__dict__.setdefault("_engine_terms", {})
+    if "Xs" not in cache:
+        mean = problem.mean.detach().cpu().double().numpy()
+        std = problem.std.detach().cpu().double().numpy()
+        cache["Xs"] = (problem.X.detach().cpu().double().numpy() - mean) / std
+    return cache["Xs"]
+
+
 class _HostDesign:
     """The standardized X on the host for IRLS: products, never a dense copy of a sparse X.
 
@@ -537,10 +550,7 @@ class _HostDesign:
         self.std = problem.std.detach().cpu().double().numpy()
         self.sparse = problem.host
         if self.sparse is None:
-            cache = problem.__dict__.setdefault("_engine_terms", {})
-            if "Xs" not in cache:
-                cache["Xs"] = (problem.X.detach().cpu().double().numpy() - self.mean) / self.std
-            self.Xs = cache["Xs"]
+            self.Xs = standardized_host(problem)
 
     def matvec(self, B):
         if self.sparse is None:

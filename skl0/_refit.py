@@ -154,33 +154,29 @@ def _lbfgs_numpy(Xs, problem, alpha, max_iter, idx, init):
     else:
         y = Y.reshape(-1).astype(np.float64)
 
-    def objective(x):
+    def softmax_objective(x):
         W, b = x[: s * q].reshape(s, q), x[s * q :]
         F = X @ W + b
-        if multinomial:
-            # log-sum-exp by hand: scipy's logsumexp costs ~1 ms a call in
-            # argument handling, most of a small refit's time (digits).
-            top = F.max(axis=1, keepdims=True)
-            E = np.exp(F - top)
-            total = E.sum(axis=1)
-            lse = np.log(total) + top[:, 0]
-            loss = w @ (lse - F[rows, labels])
-            E /= total[:, None]
-            E -= onehot
-            G = w[:, None] * E
-        else:
-            f = F[:, 0]
-            loss = w @ (np.logaddexp(0.0, f) - y * f)
-            G = (w * (expit(f) - y))[:, None]
+        # log-sum-exp by hand: scipy's logsumexp costs ~1 ms a call in
+        # argument handling, most of a small refit's time (digits).
+        top = F.max(axis=1, keepdims=True)
+        E = np.exp(F - top)
+        total = E.sum(axis=1)
+        lse = np.log(total) + top[:, 0]
+        loss = w @ (lse - F[rows, labels])
+        E /= total[:, None]
+        E -= onehot
+        G = w[:, None] * E
         grad_W = X.T @ G + 2.0 * alpha * W
         return loss + alpha * (W * W).sum(), np.concatenate([grad_W.ravel(), G.sum(0)])
 
+    objective = softmax_objective if multinomial else binary_objective(X, y, w, alpha)
     x0 = np.zeros(s * q + q)
     if init is not None:
         x0[: s * q] = init.weight.detach()[idx].cpu().double().numpy().ravel()
         x0[s * q :] = init.bias.detach().cpu().double().numpy()
     if not multinomial and s <= _NEWTON_MAX_COLUMNS:
-        x = _newton_binary(X, y, w, alpha, x0, objective, max_iter)
+        x = newton_binary(X, y, w, alpha, x0, max_iter)
         if x is not None:
             return x[:s].reshape(s, 1), x[s:]
     res = minimize(
@@ -197,16 +193,35 @@ def _lbfgs_numpy(Xs, problem, alpha, max_iter, idx, init):
 _NEWTON_MAX_COLUMNS = 128
 
 
-def _newton_binary(X, y, w, alpha, x0, objective, max_iter):
+def binary_objective(X, y, w, alpha):
+    """``x = (W, b) -> (value, gradient)`` of the weighted logistic loss plus ``alpha ||W||^2``.
+
+    ``X`` (n, s) float64 standardized columns, ``y`` in {0, 1}, ``w``
+    weights summing to one; the objective of every binary refit on the CPU.
+    """
+    s = X.shape[1]
+
+    def objective(x):
+        f = X @ x[:s] + x[s]
+        loss = w @ (np.logaddexp(0.0, f) - y * f)
+        G = w * (expit(f) - y)
+        return (loss + alpha * float(x[:s] @ x[:s]),
+                np.concatenate([X.T @ G + 2.0 * alpha * x[:s], [G.sum()]]))
+
+    return objective
+
+
+def newton_binary(X, y, w, alpha, x0, max_iter):
     """Newton's method with backtracking for the weighted, ridge-penalised logistic loss.
 
-    ``x = (W, b)`` as in :func:`_lbfgs_numpy`; ``objective(x)`` gives the
-    value and gradient. Stops when the Newton decrement ``g' H^-1 g / 2``
+    ``x = (W, b)`` as in :func:`_lbfgs_numpy`; the value and gradient are
+    those of :func:`binary_objective`. Stops when the Newton decrement ``g' H^-1 g / 2``
     falls below 1e-14 (relative to the loss) or after ``max_iter`` steps.
     Returns None when the Hessian is not positive definite (then L-BFGS-B
     solves it).
     """
     s = X.shape[1]
+    objective = binary_objective(X, y, w, alpha)
     Xb = np.hstack([X, np.ones((X.shape[0], 1))])
     ridge = np.full(s + 1, 2.0 * alpha)
     ridge[s] = 0.0

@@ -22,10 +22,10 @@ import torch
 from scipy.special import expit
 
 from ._datafits import BinaryLogLoss
-from ._engine import NumpyOps, data_term, default_ops
+from ._engine import NumpyOps, data_term, default_ops, standardized_host
 from ._heads import LinearHead
 from ._linalg import inverse_and_product
-from ._refit import _newton_binary, refit_linear_head, ridge_jitter, ridge_refit
+from ._refit import newton_binary, refit_linear_head, ridge_jitter, ridge_refit
 
 __all__ = ["forward_start", "screening_start", "splice", "splice_from_starts"]
 
@@ -114,7 +114,8 @@ class _BinaryRefits:
     """Refits and sacrifices of a binary log loss on small dense CPU data, in numpy.
 
     The standardized X is formed once in float64 (at most
-    ``_DENSE_REFIT_MAX`` numbers) and each candidate support is refitted by
+    ``_DENSE_REFIT_MAX`` numbers; the copy the IRLS start of the gate engine
+    uses, see :func:`skl0._engine.standardized_host`) and each candidate support is refitted by
     the Newton solve that :func:`skl0._refit.refit_linear_head` uses
     (the ridge-``alpha`` logistic MLE), warm-started from the support last
     accepted, without torch in the loop; refits are cached by support,
@@ -125,9 +126,7 @@ class _BinaryRefits:
     cached = True
 
     def __init__(self, problem, alpha):
-        std = problem.std.detach().cpu().double().numpy()
-        mean = problem.mean.detach().cpu().double().numpy()
-        self.Xs = (problem.X.detach().cpu().double().numpy() - mean) / std
+        self.Xs = standardized_host(problem)  # the IRLS start's copy, if it made one
         self.y = problem.Y.detach().cpu().double().numpy().reshape(-1)
         self.w = problem.w.detach().cpu().double().numpy()
         self.alpha, self.problem = float(alpha), problem
@@ -141,26 +140,12 @@ class _BinaryRefits:
                 and problem.X.layout == torch.strided
                 and problem.X.shape[0] * problem.X.shape[1] <= _DENSE_REFIT_MAX)
 
-    def _objective(self, X):
-        y, w, alpha = self.y, self.w, self.alpha
-        s = X.shape[1]
-
-        def objective(x):
-            f = X @ x[:s] + x[s]
-            loss = w @ (np.logaddexp(0.0, f) - y * f)
-            G = w * (expit(f) - y)
-            return (loss + alpha * float(x[:s] @ x[:s]),
-                    np.concatenate([X.T @ G + 2.0 * alpha * x[:s], [G.sum()]]))
-
-        return objective
-
     def fit(self, S):
         key = S.tobytes()
         if key not in self.cache:
             X = self.Xs[:, S]
             x0 = np.concatenate([self.start[0][S], [self.start[1]]])
-            objective = self._objective(X)
-            x = _newton_binary(X, self.y, self.w, self.alpha, x0, objective, 200)
+            x = newton_binary(X, self.y, self.w, self.alpha, x0, 200)
             if x is None:  # not positive definite: the general refit
                 head, _ = refit_linear_head(self.problem, S, alpha=self.alpha)
                 x = np.concatenate([head.weight.detach().double().numpy()[S, 0],
