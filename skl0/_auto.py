@@ -189,28 +189,51 @@ def gate_path(
     """
     points = []
     layout = getattr(gate, "layout", None)  # a GroupGate counts groups
+
+    def record(lam, value, n_iter):
+        """Keep the gate and head as a point; True once the walk may stop."""
+        with torch.no_grad():
+            support = np.flatnonzero(gate.mask().cpu().numpy())
+            probs = gate.prob_open().cpu().double().numpy()
+        points.append(PathPoint(
+            float(lam), support, probs, value, n_iter, gate.log_alpha.detach().clone(),
+            {k_: v.detach().clone() for k_, v in head.state_dict().items()},
+        ))
+        if callback is not None:
+            callback(len(points) - 1, float(lam), support.size)
+        return (support.size if layout is None else layout.count(support)) <= stop_size
+
     if profiled(problem, head) and layout is None:
         # Squared loss from a Gram matrix: exact vertex solutions, one
         # objective for the whole path, no search where lam stays inside
         # the previous vertex's interval of optimality.
-        state = {k_: v.detach().clone() for k_, v in head.state_dict().items()}
         for lam, mask, B, value, n_moves in vertex_path(
             problem, gate, head, lams, alpha=alpha
         ):
             set_vertex(gate, head, mask, B)
-            support = np.flatnonzero(mask)
-            with torch.no_grad():
-                probs = gate.prob_open().cpu().double().numpy()
-            points.append(PathPoint(
-                lam, support, probs, value, n_moves, gate.log_alpha.detach().clone(),
-                {**state, "weight": head.weight.detach().clone()},
-            ))
             if step_callback is not None:
-                step_callback(n_moves, value, support.size)
-            if callback is not None:
-                callback(len(points) - 1, lam, support.size)
-            if support.size <= stop_size:
+                step_callback(n_moves, value, int(mask.sum()))
+            if record(lam, value, n_moves):
                 return points
+    for i, lam in enumerate(lams):
+        if i < len(points):
+            continue  # solved by the vertex path
+        iters = max_iter if i == 0 else max(1, max_iter // 3)
+        if budgets is not None:
+            iters = int(budgets[i])
+        if getattr(head, "is_linear", False):
+            iters = max_iter  # L-BFGS-B iterations: each point is solved to convergence
+        stop = dict(check_every=10, tol=tol)
+        if i > 0 and warm_stop is not None:
+            stop.update(warm_stop)
+        res = train_gates(
+            problem, gate, head, lam=float(lam), max_iter=iters,
+            learning_rate=learning_rate, alpha=alpha, generator=generator,
+            batch_size=batch_size, callback=step_callback, **stop,
+        )
+        if record(lam, res.loss_curve[-1], res.n_iter):
+            break
+    return points
     for i, lam in enumerate(lams):
         if i < len(points):
             continue  # solved by the vertex path
@@ -306,7 +329,7 @@ def select_by_ebic(problem, points, alpha):
     criteria : list of float
         EBIC per path point (of its own support).
     """
-    from ._splice import make_refits, splice  # _splice imports _refit, as this module does
+    from ._splice import shared_refits, splice  # _splice imports _refit, as this module does
 
     n, p, q = problem.n_samples, problem.n_features, problem.datafit.n_outputs
     p_all = problem.n_candidates  # all columns when the problem was screened
@@ -366,8 +389,7 @@ def select_by_ebic(problem, points, alpha):
             best = (value, report_point(size), support)
         return value
 
-    refits = make_refits(problem, alpha)
-    refits = refits if getattr(refits, "cached", False) else None  # shared between sizes
+    refits = shared_refits(problem, alpha)  # shared between sizes
     misses, lowest = 0, math.inf
     for size in range(1, top + 1):
         value = polish(size)

@@ -496,14 +496,22 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
     else:
         hcol = obj.expand(h)
         B, b = hcol[:, None] * res.x[ng : ng + p * q].reshape(p, q), res.x[ng + p * q :]
-    theta = log_alpha_for_signal(h, *hc).clip(-THETA_MAX, THETA_MAX)
-    m, _ = gate_moments(theta, *hc)
-    with torch.no_grad():
-        gate.log_alpha.copy_(torch.as_tensor(theta, dtype=gate.log_alpha.dtype))
-        head.weight.copy_(torch.as_tensor(B / obj.expand(m)[:, None], dtype=head.weight.dtype))
-        if obj.term.fits_intercept:
+    _set_gates(gate, head, log_alpha_for_signal(h, *hc).clip(-THETA_MAX, THETA_MAX), B,
+               obj.expand)
+    if obj.term.fits_intercept:
+        with torch.no_grad():
             head.bias.copy_(torch.as_tensor(b, dtype=head.bias.dtype))
     return n_iter, curve
+
+
+def _set_gates(gate, head, theta, B, expand=None):
+    """``gate.log_alpha = theta`` and ``head.weight = B / E[z]`` (``expand``: groups to columns)."""
+    m, _ = gate_moments(theta, gate.temperature, gate.gamma, gate.zeta)
+    if expand is not None:
+        m = expand(m)
+    with torch.no_grad():
+        gate.log_alpha.copy_(torch.as_tensor(theta, dtype=gate.log_alpha.dtype))
+        head.weight.copy_(torch.as_tensor(B / m[:, None], dtype=head.weight.dtype))
 
 
 #: IRLS starts for binary log losses on dense CPU data of at most this many
@@ -605,12 +613,8 @@ def _irls_vertex_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
         return loss + float(((kd * (1.0 / hi - 1.0) + alpha) * Bv * Bv)[m].sum()) + (
             lam * (hi * n_open + lo * (m.size - n_open)))
 
-    value = true_F(mask, np.where(mask, B, 0.0), b)
     B = np.where(mask, B, 0.0)
-    prof = _ProfiledGram.__new__(_ProfiledGram)
-    # An opened gate moves from h = lo to h = hi: its price is lam (hi - lo).
-    prof.q, prof.d, prof.lam, prof.obj = 1, kd, lam * (hi - lo) / hi, obj
-    prof.base = alpha + (kd <= 0)
+    value = true_F(mask, B, b)
     values = []
     for _ in range(max_steps):
         f = design.matvec(B) + b
@@ -624,8 +628,9 @@ def _irls_vertex_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
         H = XDX - np.outer(xD, xD) / sD
         gB = design.rmatvec(r) - xD * (float(r.sum()) / sD)
         # Model: 1/2 B' H B - (H B0 - gB)' B; as yy - 2 c'B + B' G B.
-        prof.G, prof.c = 0.5 * H, 0.5 * ((H @ B) - gB)[:, None]
-        prof.yy = 0.0
+        prof = _ProfiledGram(obj, G=0.5 * H, c=0.5 * ((H @ B) - gB)[:, None], yy=0.0, d=kd, q=1)
+        # An opened gate moves from h = lo to h = hi: its price is lam (hi - lo).
+        prof.lam = lam * (hi - lo) / hi
         try:
             new_mask, moves = prof.vertex_search(mask, hi)
             B_new = prof.weights(np.where(new_mask, hi, 0.0))[:, 0]
@@ -735,12 +740,7 @@ def set_vertex(gate, head, mask, B):
 
     As :func:`solve_gates` leaves them (``W = B / E[z]``).
     """
-    hc = (gate.temperature, gate.gamma, gate.zeta)
-    theta = np.where(mask, THETA_MAX, -THETA_MAX)
-    m, _ = gate_moments(theta, *hc)
-    with torch.no_grad():
-        gate.log_alpha.copy_(torch.as_tensor(theta, dtype=gate.log_alpha.dtype))
-        head.weight.copy_(torch.as_tensor(B / m[:, None], dtype=head.weight.dtype))
+    _set_gates(gate, head, np.where(mask, THETA_MAX, -THETA_MAX), B)
 
 
 def _kkt_point(fun, x, lo, hi):
@@ -781,13 +781,22 @@ class _ProfiledGram:
     O(s^3 + p s) for ``s`` open gates, not O(p^3).
     """
 
-    def __init__(self, obj):
+    def __init__(self, obj, G=None, c=None, yy=None, d=None, q=None):
+        """From the objective's Gram term, or from given statistics.
+
+        ``G``, ``c``, ``yy``, ``d`` (the ridge coefficients of ``1/h - 1``)
+        and ``q`` replace the term's when given: the quadratic models of
+        the IRLS start (:func:`_irls_vertex_start`).
+        """
         ops = obj.ops
-        self.G, self.c = ops.to_host(obj.term.G), ops.to_host(obj.term.c)
-        self.yy, self.q = obj.term.yy, obj.q
-        self.d = ops.to_host(obj.term.d)
+        term = obj.term if G is None else None
+        self.G = ops.to_host(term.G) if G is None else G
+        self.c = ops.to_host(term.c) if c is None else c
+        self.yy = term.yy if yy is None else yy
+        self.q = obj.q if q is None else q
+        self.d = ops.to_host(term.d) if d is None else d
         # A constant column (d = 0, zero row of G) gets a unit ridge: B = 0.
-        self.base = obj.q * obj.alpha + (self.d <= 0)
+        self.base = self.q * obj.alpha + (self.d <= 0)
         self.lam = obj.lam
         self.obj = obj  # expand / reduce / price of groups and costs
 
@@ -838,9 +847,10 @@ class _ProfiledGram:
         if layout is not None and not layout.is_identity:
             return self._group_vertex_search(mask, h_open, max_moves)
         G, c, q = self.G, self.c, self.q
-        price = self.lam * h_open
-        if layout is not None:  # costs only: a price per column
-            price = price * layout.costs
+        # The price of opening each gate (per column with feature costs).
+        price = np.full(mask.size, self.lam * h_open)
+        if layout is not None:
+            price *= layout.costs
         ridge = self.d * (1.0 / h_open - 1.0) + self.base
         a = G.diagonal() + ridge
         mask = np.asarray(mask, dtype=bool).copy()
@@ -852,8 +862,7 @@ class _ProfiledGram:
             if not S.size:
                 return S, None, c[:0], self.yy / q
             L, B = self._solve(S, ridge[S])
-            paid = price * S.size if layout is None else float(price[S].sum())
-            return S, L, B, (self.yy - float(np.vdot(c[S], B))) / q + paid
+            return S, L, B, (self.yy - float(np.vdot(c[S], B))) / q + float(price[S].sum())
 
         S, L, B, value = factor(mask)
         values = []
@@ -865,7 +874,7 @@ class _ProfiledGram:
                 GCS = G.take(C, 0).take(S, 1)
                 M_diag, GCSM = inverse_and_product(L, GCS)
                 drop_cost = _row_sq(B) / (q * M_diag)
-                delta[S] = drop_cost - (price if layout is None else price[S])
+                delta[S] = drop_cost - price[S]
             if C.size:
                 if S.size:
                     r = c[C] - GCS @ B
@@ -875,13 +884,13 @@ class _ProfiledGram:
                 schur = np.maximum(schur, 1e-12 * a[C])
                 r2 = _row_sq(r)
                 add_gain = r2 / (q * schur)
-                delta[C] = (price if layout is None else price[C]) - add_gain
+                delta[C] = price[C] - add_gain
             tol = 1e-12 * max(abs(value), 1.0)
             moves = np.flatnonzero(delta < -tol)
             if not moves.size:
                 if layout is None:  # one price for every gate (vertex_path's case)
                     self.stable = self._stable_interval(S, B, drop_cost, C, r2, add_gain, h_open)
-                    self.solution = (S, B, value - price * S.size)
+                    self.solution = (S, B, value - float(price[S].sum()))
                 break
             trial, new = _flip_batch(mask, moves, delta, value, factor)
             if not new[3] < value - tol:

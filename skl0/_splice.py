@@ -266,6 +266,16 @@ def make_refits(problem, alpha):
     return _RowRefits(problem, alpha)
 
 
+def shared_refits(problem, alpha):
+    """Refits that several splices of ``problem`` may share (cached by support), or None.
+
+    Row refits other than the small binary case keep a warm start of their
+    own run, so each splice makes its own.
+    """
+    refits = make_refits(problem, alpha)
+    return refits if getattr(refits, "cached", False) else None
+
+
 def screening_start(problem, k):
     """The ``k`` features most correlated with the target (abess's start)."""
     head = LinearHead(problem.n_features, problem.datafit.n_outputs)
@@ -303,8 +313,7 @@ def splice_from_starts(problem, starts, alpha=0.0):
     """
     best = None
     seen = set()
-    refits = make_refits(problem, alpha)
-    refits = refits if getattr(refits, "cached", False) else None
+    refits = shared_refits(problem, alpha)
     for start in starts:
         key = np.sort(start).tobytes()
         if key in seen:
