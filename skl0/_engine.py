@@ -607,17 +607,17 @@ def _irls_vertex_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
         mask[:] = True  # a cold start opens every gate
 
     def true_F(m, Bv, bv):
+        """``F`` at the vertex ``m`` with weights ``(Bv, bv)``, and the fitted logits."""
         f = design.matvec(Bv) + bv
         loss = float(w @ (np.logaddexp(0.0, f) - y * f))
         n_open = int(m.sum())  # closed gates sit at h = lo: they pay lam lo each
         return loss + float(((kd * (1.0 / hi - 1.0) + alpha) * Bv * Bv)[m].sum()) + (
-            lam * (hi * n_open + lo * (m.size - n_open)))
+            lam * (hi * n_open + lo * (m.size - n_open))), f
 
     B = np.where(mask, B, 0.0)
-    value = true_F(mask, B, b)
+    value, f = true_F(mask, B, b)
     values = []
     for _ in range(max_steps):
-        f = design.matvec(B) + b
         prob = expit(f)
         D = w * prob * (1.0 - prob)
         r = w * (prob - y)
@@ -645,7 +645,7 @@ def _irls_vertex_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
             for _half in range(11):
                 B_try = np.where(trial_mask, B + step_B, 0.0)
                 b_try = b - (float(r.sum()) + float(xD @ (B_try - B))) / sD
-                new_value = true_F(trial_mask, B_try, b_try)
+                new_value, f_try = true_F(trial_mask, B_try, b_try)
                 if new_value <= value:
                     break
                 step_B = 0.5 * step_B
@@ -657,7 +657,7 @@ def _irls_vertex_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
             return None
         moved = float(np.abs(B_try - B).max(initial=0.0))
         same = bool((new_mask == mask).all())
-        mask, B, b = new_mask, B_try, b_try
+        mask, B, b, f = new_mask, B_try, b_try, f_try
         improved = value - new_value
         value = new_value
         values.append(value)
@@ -665,7 +665,7 @@ def _irls_vertex_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
             break
     # Closed gates sit at h = lo with the V that zeroes their gradient
     # (B_j = lo V_j is then tiny): -dB_j / (2 (kappa d_j (1 - lo) + alpha lo)).
-    dB = design.rmatvec(w * (expit(design.matvec(B) + b) - y))
+    dB = design.rmatvec(w * (expit(f) - y))
     V = np.where(mask, B / hi, -dB / (2.0 * np.maximum(kd * (1.0 - lo) + alpha * lo, 1e-300)))
     h = np.where(mask, hi, lo)
     return np.concatenate([h, V, [b]]), len(values), values
