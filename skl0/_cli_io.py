@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 # Defined with the parser, which answers --help without importing pandas.
-from .cli import TABLE_SUFFIXES, UsageError
+from .cli import TABLE_SUFFIXES, UsageError, check_exists
 
 __all__ = [
     "UsageError",
@@ -65,8 +65,7 @@ def read_table(path, what="DATA", header="infer"):
             f"cannot read {what} file '{path}': its name must end in .csv, .tsv or "
             ".parquet (the extension picks the format)"
         )
-    if not p.exists():
-        raise UsageError(f"{what} file '{path}' does not exist")
+    check_exists(p, what)
     if not p.is_file():
         raise UsageError(f"{what} path '{path}' is not a file")
     try:

@@ -56,10 +56,14 @@ def _check_inputs(args):
     """
     for name, what in _INPUTS[args.command]:
         path = getattr(args, name, None)
-        if path is None or not str(path).lower().endswith(TABLE_SUFFIXES):
-            continue
-        if not Path(path).exists():
-            raise UsageError(f"{what} file '{path}' does not exist")
+        if path is not None and str(path).lower().endswith(TABLE_SUFFIXES):
+            check_exists(path, what)
+
+
+def check_exists(path, what):
+    """One line naming ``what`` when the input ``path`` does not exist."""
+    if not Path(path).exists():
+        raise UsageError(f"{what} file '{path}' does not exist")
 
 
 def _run(args):
