@@ -134,7 +134,8 @@ def nonlinear_k_support(problem, points, validated, k, keep_redundant):
     first = sorted(points[validated].support.tolist(), key=lambda j: rank[j])[:k]
     if keep_redundant:
         return redundancy_ranking(problem, order, k, first=first)
-    rest = [int(j) for j in order if j not in set(first)]
+    taken = set(first)
+    rest = [int(j) for j in order if j not in taken]
     return np.asarray((first + rest)[:k], dtype=np.intp)
 
 
