@@ -50,6 +50,29 @@ def test_partial_fit_never_writes_into_a_float64_X(kind, head, tmp_path):
         np.testing.assert_array_equal(est.support_, full.support_)
 
 
+@pytest.mark.parametrize("kind", ["array", "memmap r"])
+@pytest.mark.parametrize("k", [None, 2])
+def test_binary_classifier_never_writes_into_a_float64_X(kind, k, tmp_path):
+    # The binary log loss on small data runs IRLS over vertices and numpy
+    # refits from a standardized copy of X: the caller's X (a read-only
+    # memory map would raise on any write) stays as it was.
+    X, y = _reg()
+    labels = (y > np.median(y)).astype(int)
+    if kind == "array":
+        Xin = X.copy()
+    else:
+        mm = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float64,
+                                       shape=X.shape)
+        mm[:] = X
+        mm.flush()
+        del mm
+        Xin = np.load(tmp_path / "X.npy", mmap_mode="r")
+    est = L0Classifier(k=k, random_state=0).fit(Xin, labels)
+    np.testing.assert_array_equal(np.asarray(Xin), X)
+    ref = L0Classifier(k=k, random_state=0).fit(X, labels)
+    np.testing.assert_array_equal(est.support_, ref.support_)
+
+
 # ------------------------------------------------------------------ security
 
 
