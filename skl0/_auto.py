@@ -234,35 +234,6 @@ def gate_path(
         if record(lam, res.loss_curve[-1], res.n_iter):
             break
     return points
-    for i, lam in enumerate(lams):
-        if i < len(points):
-            continue  # solved by the vertex path
-        iters = max_iter if i == 0 else max(1, max_iter // 3)
-        if budgets is not None:
-            iters = int(budgets[i])
-        if getattr(head, "is_linear", False):
-            iters = max_iter  # L-BFGS-B iterations: each point is solved to convergence
-        stop = dict(check_every=10, tol=tol)
-        if i > 0 and warm_stop is not None:
-            stop.update(warm_stop)
-        res = train_gates(
-            problem, gate, head, lam=float(lam), max_iter=iters,
-            learning_rate=learning_rate, alpha=alpha, generator=generator,
-            batch_size=batch_size, callback=step_callback, **stop,
-        )
-        with torch.no_grad():
-            support = np.flatnonzero(gate.mask().cpu().numpy())
-            probs = gate.prob_open().cpu().double().numpy()
-        points.append(PathPoint(
-            float(lam), support, probs, res.loss_curve[-1], res.n_iter,
-            gate.log_alpha.detach().clone(),
-            {k_: v.detach().clone() for k_, v in head.state_dict().items()},
-        ))
-        if callback is not None:
-            callback(i, float(lam), support.size)
-        if (support.size if layout is None else layout.count(support)) <= stop_size:
-            break
-    return points
 
 
 def survival_ranking(points):

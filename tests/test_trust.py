@@ -25,19 +25,23 @@ def _reg(n=240, p=6, seed=0):
     return X, y
 
 
+def _as_input(X, kind, tmp_path):
+    """``X`` as a copy ("array") or as a memory map of X.npy opened in mode "r+" or "r"."""
+    if kind == "array":
+        return X.copy()
+    mm = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float64,
+                                   shape=X.shape)
+    mm[:] = X
+    mm.flush()
+    del mm
+    return np.load(tmp_path / "X.npy", mmap_mode=kind.split()[1])
+
+
 @pytest.mark.parametrize("kind", ["array", "memmap r+", "memmap r"])
 @pytest.mark.parametrize("head", [(), (3,)])
 def test_partial_fit_never_writes_into_a_float64_X(kind, head, tmp_path):
     X, y = _reg()
-    if kind == "array":
-        Xin = X.copy()
-    else:
-        mm = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float64,
-                                       shape=X.shape)
-        mm[:] = X
-        mm.flush()
-        del mm
-        Xin = np.load(tmp_path / "X.npy", mmap_mode=kind.split()[1])
+    Xin = _as_input(X, kind, tmp_path)
     est = L0Regressor(k=2, hidden_layer_sizes=head, max_iter=20, random_state=0)
     for start in range(0, X.shape[0], 80):
         est.partial_fit(Xin[start : start + 80], y[start : start + 80])
@@ -58,15 +62,7 @@ def test_binary_classifier_never_writes_into_a_float64_X(kind, k, tmp_path):
     # memory map would raise on any write) stays as it was.
     X, y = _reg()
     labels = (y > np.median(y)).astype(int)
-    if kind == "array":
-        Xin = X.copy()
-    else:
-        mm = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float64,
-                                       shape=X.shape)
-        mm[:] = X
-        mm.flush()
-        del mm
-        Xin = np.load(tmp_path / "X.npy", mmap_mode="r")
+    Xin = _as_input(X, kind, tmp_path)
     est = L0Classifier(k=k, random_state=0).fit(Xin, labels)
     np.testing.assert_array_equal(np.asarray(Xin), X)
     ref = L0Classifier(k=k, random_state=0).fit(X, labels)
