@@ -36,10 +36,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from ._engine import data_term, default_ops, profiled, set_vertex, vertex_path
+from ._engine import THETA_MAX, data_term, default_ops, profiled, set_vertex, vertex_path
 from ._heads import LinearHead
 from ._refit import refit_linear_head
 from ._train import train_gates
+from .nn.hard_concrete import gate_moments, prob_nonzero
 
 __all__ = [
     "PathPoint",
@@ -165,6 +166,37 @@ class PathPoint:
 WARM_STOP = dict(check_every=5, tol=0.05, patience=1, compare_start=True)
 
 
+class _VertexRecorder:
+    """Path points at vertices (open gates at ``THETA_MAX``, closed at ``-THETA_MAX``).
+
+    What :func:`gate_path`'s ``record`` would read from the modules after
+    :func:`skl0._engine.set_vertex`, computed from the mask and the
+    effective weights ``B``: ``log_alpha``, ``prob_open`` and ``E[z]`` take
+    one of two values per gate, and ``W = B / E[z]``.
+    """
+
+    def __init__(self, gate, head):
+        ref = gate.log_alpha.detach()
+        ends = torch.tensor([THETA_MAX, -THETA_MAX], dtype=ref.dtype, device=ref.device)
+        with torch.no_grad():
+            prob = prob_nonzero(ends, gate.temperature, gate.gamma, gate.zeta)
+        self.prob = prob.cpu().double().numpy()
+        self.mean = gate_moments(ends.cpu().double().numpy(), gate.temperature,
+                                 gate.gamma, gate.zeta)[0]
+        self.ref, self.weight = ref, head.weight.detach()
+        self.state = {k: v.detach().clone() for k, v in head.state_dict().items()}
+
+    def point(self, lam, mask, B, value, n_iter):
+        theta = torch.where(torch.as_tensor(mask, device=self.ref.device),
+                            THETA_MAX, -THETA_MAX).to(self.ref.dtype)
+        W = B / np.where(mask, self.mean[0], self.mean[1])[:, None]
+        state = dict(self.state)
+        state["weight"] = torch.as_tensor(W, dtype=self.weight.dtype,
+                                          device=self.weight.device).reshape(self.weight.shape)
+        return PathPoint(lam, np.flatnonzero(mask), np.where(mask, self.prob[0], self.prob[1]),
+                         value, n_iter, theta, state)
+
+
 def gate_path(
     problem, gate, head, lams, *, max_iter, learning_rate, alpha, generator,
     stop_size=0, tol=0.05, batch_size=None, callback=None, step_callback=None,
@@ -206,15 +238,27 @@ def gate_path(
     if profiled(problem, head) and layout is None:
         # Squared loss from a Gram matrix: exact vertex solutions, one
         # objective for the whole path, no search where lam stays inside
-        # the previous vertex's interval of optimality.
+        # the previous vertex's interval of optimality. A vertex's gate and
+        # head follow from (mask, B) alone, so its point is built from them
+        # (no round trip through the modules per point); the modules are
+        # set once, at the last point.
+        vertex = _VertexRecorder(gate, head)
+        last = None
         for lam, mask, B, value, n_moves in vertex_path(
             problem, gate, head, lams, alpha=alpha
         ):
-            set_vertex(gate, head, mask, B)
+            last = (mask, B)
             if step_callback is not None:
                 step_callback(n_moves, value, int(mask.sum()))
-            if record(lam, value, n_moves):
-                return points
+            points.append(vertex.point(float(lam), mask, B, value, n_moves))
+            if callback is not None:
+                callback(len(points) - 1, float(lam), points[-1].support.size)
+            if points[-1].support.size <= stop_size:
+                break
+        if last is not None:
+            set_vertex(gate, head, *last)
+        if points and points[-1].support.size <= stop_size:
+            return points
     for i, lam in enumerate(lams):
         if i < len(points):
             continue  # solved by the vertex path
