@@ -37,7 +37,6 @@ import numpy as np
 import torch
 
 from ._engine import THETA_MAX, data_term, default_ops, profiled, set_vertex, vertex_path
-from ._heads import LinearHead
 from ._refit import refit_linear_head
 from ._train import train_gates
 from .nn.hard_concrete import gate_moments, prob_nonzero
@@ -106,9 +105,7 @@ def marginal_gains(problem):
     """
     from ._splice import _residual_correlations
 
-    head = LinearHead(problem.n_features, problem.datafit.n_outputs)
-    head = head.to(device=problem.mean.device, dtype=problem.mean.dtype)
-    grad2 = _residual_correlations(problem, head)
+    grad2 = _residual_correlations(problem)
     ops = default_ops(problem)
     d = ops.to_host(data_term(problem, ops).d)
     kappa = problem.datafit.noise_curvature

@@ -48,7 +48,7 @@ from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_mome
 from ._progress import progress
 from ._refit import refit_linear_head, refit_nonlinear_head
 from ._relevance import redundancy_ranking
-from ._splice import forward_start, screening_start, splice_from_starts
+from ._splice import forward_start, screening_start, shared_refits, splice_from_starts
 from ._train import train_gates
 from ._walk import run_walk
 from .nn import FeatureGate
@@ -671,9 +671,12 @@ class BaseL0(BaseEstimator):
                 # Best-subset polish from the gates' choice, from screening and
                 # (Gram problems) from forward stepwise selection.
                 starts = [support, screening_start(problem, self.k)]
+                refits = shared_refits(problem, self.alpha)  # cached by support
                 if problem.kind == "gram":  # forward stepwise: exact gains, cheap
-                    starts.append(forward_start(problem, self.k, alpha=self.alpha))
-                support, refitted, _ = splice_from_starts(problem, starts, alpha=self.alpha)
+                    starts.append(forward_start(problem, self.k, alpha=self.alpha,
+                                                refits=refits))
+                support, refitted, _ = splice_from_starts(problem, starts, alpha=self.alpha,
+                                                          refits=refits)
         elif layout is not None:
             chosen, refitted = select_groups_by_ebic(problem, layout, points, self.alpha)
             support = chosen.support

@@ -34,15 +34,22 @@ __all__ = ["forward_start", "screening_start", "splice", "splice_from_starts"]
 _SWAP_IN = 3
 
 
-def _residual_correlations(problem, head):
+def _residual_correlations(problem, head=None):
     """``|dloss/dB_j|^2`` summed over outputs at the head's weights (any datafit).
 
-    For squared loss ``dloss/dB_j`` is ``-2 d_j / q`` with ``d_j = x_j' W r``.
+    ``head=None``: at ``B = 0, b = 0`` (the empty model), without building
+    a torch head. For squared loss ``dloss/dB_j`` is ``-2 d_j / q`` with
+    ``d_j = x_j' W r``.
     """
     ops = default_ops(problem)
     term = data_term(problem, ops)
-    bias = ops.float_array(head.bias.detach()) if term.fits_intercept else 0.0
-    _, dB, _ = term.value_grad(ops.float_array(head.weight.detach()), bias)
+    if head is None:
+        B = ops.float_array(np.zeros((problem.n_features, problem.datafit.n_outputs)))
+        bias = ops.float_array(np.zeros(problem.datafit.n_outputs)) if term.fits_intercept else 0.0
+    else:
+        B = ops.float_array(head.weight.detach())
+        bias = ops.float_array(head.bias.detach()) if term.fits_intercept else 0.0
+    _, dB, _ = term.value_grad(B, bias)
     return (ops.to_host(dB) ** 2).sum(1)
 
 
@@ -220,14 +227,20 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7,
     head : LinearHead (refitted)
     loss : float
     """
-    gram = problem.kind == "gram"
     if refits is None:
         refits = make_refits(problem, alpha)
+    support, state, loss = _swap_search(problem, support, alpha, max_swap, max_rounds, rtol, refits)
+    return support, refits.head(problem, support, state), loss
+
+
+def _swap_search(problem, support, alpha, max_swap, max_rounds, rtol, refits):
+    """:func:`splice` without building the head: ``(support, refit state, loss)``."""
+    gram = problem.kind == "gram"
     support = np.sort(np.asarray(support, dtype=np.int64))
     state, loss = refits.fit(support)
     p, k = problem.n_features, support.size
     if k == 0 or k == p:
-        return support, refits.head(problem, support, state), loss
+        return support, state, loss
     C = min(k, p - k) if max_swap is None else min(max_swap, k, p - k)
     for _ in range(max_rounds):
         xi, zeta = refits.sacrifices(state, support)
@@ -250,7 +263,7 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7,
         if best is None:
             break
         support, state, loss = best
-    return support, refits.head(problem, support, state), loss
+    return support, state, loss
 
 
 def make_refits(problem, alpha):
@@ -278,13 +291,11 @@ def shared_refits(problem, alpha):
 
 def screening_start(problem, k):
     """The ``k`` features most correlated with the target (abess's start)."""
-    head = LinearHead(problem.n_features, problem.datafit.n_outputs)
-    head = head.to(device=problem.mean.device, dtype=problem.mean.dtype)
-    corr = _residual_correlations(problem, head)
+    corr = _residual_correlations(problem)
     return np.sort(np.argsort(-corr, kind="stable")[:k])
 
 
-def forward_start(problem, k, alpha=0.0):
+def forward_start(problem, k, alpha=0.0, refits=None):
     """``k`` features by forward stepwise selection on a Gram problem.
 
     Each step adds the feature whose exact loss decrease (the forward
@@ -292,9 +303,11 @@ def forward_start(problem, k, alpha=0.0):
     third start for the swap search, beside the gates' choice and
     screening, that follows the features' joint contribution on
     correlated designs. One refit and one O(p s^2) sacrifice evaluation
-    per step.
+    per step. ``refits``: a :class:`_GramRefits` of ``problem`` and
+    ``alpha`` to share (its cache serves the swap search after).
     """
-    refits = _GramRefits(problem, alpha)
+    if refits is None:
+        refits = _GramRefits(problem, alpha)
     d = np.maximum(refits.G.diagonal(), 1e-300)
     gains = (refits.c * refits.c).sum(1) / d  # adding j to the empty set
     support = np.zeros(0, dtype=np.int64)
@@ -306,20 +319,25 @@ def forward_start(problem, k, alpha=0.0):
     return support
 
 
-def splice_from_starts(problem, starts, alpha=0.0):
+def splice_from_starts(problem, starts, alpha=0.0, refits=None):
     """Splice from each start and keep the lowest refitted loss.
 
-    Returns ``(support, head, loss)`` of the best run.
+    ``refits``: shared refits of ``problem`` and ``alpha``
+    (:func:`shared_refits`), or None to make them here. Returns
+    ``(support, head, loss)`` of the best run; only its head is built.
     """
     best = None
     seen = set()
-    refits = shared_refits(problem, alpha)
+    if refits is None:
+        refits = shared_refits(problem, alpha)
     for start in starts:
         key = np.sort(start).tobytes()
         if key in seen:
             continue
         seen.add(key)
-        out = splice(problem, start, alpha=alpha, refits=refits)
+        run_refits = make_refits(problem, alpha) if refits is None else refits
+        out = _swap_search(problem, start, alpha, None, 50, 1e-7, run_refits)
         if best is None or out[2] < best[2]:
-            best = out
-    return best
+            best = (*out, run_refits)
+    support, state, loss, run_refits = best
+    return support, run_refits.head(problem, support, state), loss
