@@ -341,20 +341,43 @@ def select_by_ebic(problem, points, alpha):
     criteria : list of float
         EBIC per path point (of its own support).
     """
-    from ._splice import shared_refits, splice  # _splice imports _refit, as this module does
+    # _splice imports _refit, as this module does
+    from ._splice import make_refits, shared_refits, swap_search
 
     n, p, q = problem.n_samples, problem.n_features, problem.datafit.n_outputs
     p_all = problem.n_candidates  # all columns when the problem was screened
     s_max = max_support_size(n, p_all)
     cache, criteria = {}, []
 
-    def score(support, head=None, loss=None):
+    refits = shared_refits(problem, alpha)  # shared between sizes
+    # A Gram problem's candidates are scored from the refits' own weights in
+    # numpy; only the chosen support's head is built (at the end).
+    gram = problem.kind == "gram" and getattr(problem.datafit, "gram_deviance", None) is None
+    if gram:
+        yy = problem.yy.detach().cpu().double().numpy().reshape(-1)
+        tiny = torch.finfo(problem.G.dtype).tiny
+
+    def score(support, state=None, loss=None, run_refits=None):
+        """EBIC of ``support``; ``state``/``loss``: its refit, when already made."""
         key = support.tobytes()
         if key not in cache:
-            if head is None:
-                head, loss = refit_linear_head(problem, support, alpha=alpha)
-            value = ebic(_deviance(problem, head, loss), support.size, n, p_all, q)
-            cache[key] = (value, head, support)
+            if gram:
+                if state is None:
+                    state, loss = refits.fit(support)
+                mse = yy
+                if support.size:
+                    beta = state[0]
+                    G_SS = refits.G.take(support, 0).take(support, 1)
+                    mse = yy - 2 * (beta * refits.c[support]).sum(0) + (beta * (G_SS @ beta)).sum(0)
+                deviance = float(n * np.log(np.maximum(mse, tiny)).sum())
+                head = (refits, state)  # the head, built if chosen
+            else:
+                if state is None:
+                    head, loss = refit_linear_head(problem, support, alpha=alpha)
+                else:
+                    head = run_refits.head(problem, support, state)
+                deviance = _deviance(problem, head, loss)
+            cache[key] = (ebic(deviance, support.size, n, p_all, q), head, support)
         return cache[key][0]
 
     for pt in points:
@@ -394,14 +417,14 @@ def select_by_ebic(problem, points, alpha):
 
     def polish(size):
         nonlocal best
-        support, head, loss = splice(problem, start(size), alpha=alpha, refits=refits)
+        run_refits = make_refits(problem, alpha) if refits is None else refits
+        support, state, loss = swap_search(problem, start(size), alpha, refits=run_refits)
         support = np.asarray(support, dtype=np.int64)
-        value = score(support, head, loss)
+        value = score(support, state, loss, run_refits)
         if value < best[0]:
             best = (value, report_point(size), support)
         return value
 
-    refits = shared_refits(problem, alpha)  # shared between sizes
     misses, lowest = 0, math.inf
     for size in range(1, top + 1):
         value = polish(size)
@@ -411,4 +434,7 @@ def select_by_ebic(problem, points, alpha):
             break
     value, i, support = best
     chosen = replace(points[i], support=support)
-    return chosen, cache[support.tobytes()][1], criteria
+    head = cache[support.tobytes()][1]
+    if isinstance(head, tuple):
+        head = head[0].head(problem, support, head[1])
+    return chosen, head, criteria

@@ -7,7 +7,6 @@ encoding, datafit, output transform) are small hooks in the subclasses.
 
 from __future__ import annotations
 
-import copy
 import warnings
 from contextlib import contextmanager
 
@@ -632,7 +631,8 @@ class BaseL0(BaseEstimator):
         if not capped:
             start = (k_path_start(problem, self.k, layout)
                      if exact_k and head.is_linear else None)
-        init = (gate.log_alpha.detach().clone(), copy.deepcopy(head.state_dict()))
+        init = (gate.log_alpha.detach().clone(),
+                {k_: v.detach().clone() for k_, v in head.state_dict().items()})
         n_iter = self.n_iter_ if capped else 0
         while True:
             grid = lam_grid(n_lams=n_lams, lam_min=start or 1e-4,

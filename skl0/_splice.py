@@ -27,7 +27,7 @@ from ._heads import LinearHead
 from ._linalg import inverse_and_product
 from ._refit import newton_binary, refit_linear_head, ridge_jitter, ridge_refit
 
-__all__ = ["forward_start", "screening_start", "splice", "splice_from_starts"]
+__all__ = ["forward_start", "screening_start", "splice", "splice_from_starts", "swap_search"]
 
 # Inactive features (the largest forward sacrifices) tried in single swaps
 # against every active one, each round.
@@ -229,11 +229,12 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7,
     """
     if refits is None:
         refits = make_refits(problem, alpha)
-    support, state, loss = _swap_search(problem, support, alpha, max_swap, max_rounds, rtol, refits)
+    support, state, loss = swap_search(problem, support, alpha, max_swap, max_rounds, rtol,
+                                       refits=refits)
     return support, refits.head(problem, support, state), loss
 
 
-def _swap_search(problem, support, alpha, max_swap, max_rounds, rtol, refits):
+def swap_search(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7, *, refits):
     """:func:`splice` without building the head: ``(support, refit state, loss)``."""
     gram = problem.kind == "gram"
     support = np.sort(np.asarray(support, dtype=np.int64))
@@ -336,7 +337,7 @@ def splice_from_starts(problem, starts, alpha=0.0, refits=None):
             continue
         seen.add(key)
         run_refits = make_refits(problem, alpha) if refits is None else refits
-        out = _swap_search(problem, start, alpha, None, 50, 1e-7, run_refits)
+        out = swap_search(problem, start, alpha, refits=run_refits)
         if best is None or out[2] < best[2]:
             best = (*out, run_refits)
     support, state, loss, run_refits = best
