@@ -541,22 +541,40 @@ def standardized_host(problem):
     if "Xs" not in cache:
         mean = problem.mean.detach().cpu().double().numpy()
         std = problem.std.detach().cpu().double().numpy()
-        cache["Xs"] = (problem.X.detach().cpu().double().numpy() - mean) / std
+        if problem.host is not None:  # a small sparse X (see small_sparse)
+            X = problem.host.toarray().astype(np.float64, copy=False)
+        else:
+            X = problem.X.detach().cpu().double().numpy()
+        cache["Xs"] = (X - mean) / std
     return cache["Xs"]
 
 
-class _HostDesign:
-    """The standardized X on the host for IRLS: products, never a dense copy of a sparse X.
+#: A sparse X whose dense float64 copy holds at most this many numbers
+#: (8 MB) is copied dense for the host-side solves (IRLS, the binary swap
+#: search's refits): scipy's sparse-sparse products cost several times
+#: BLAS's dense ones at such sizes, whatever the density.
+_SMALL_SPARSE_NUMBERS = 1 << 20
 
-    Dense X: the standardized float64 copy, formed once per problem.
-    Sparse X: scipy products with the centring and scaling applied to
-    their (p-sized) results.
+
+def small_sparse(problem):
+    """Whether ``problem`` has a sparse host X small enough for a dense host copy."""
+    return (problem.host is not None
+            and problem.host.shape[0] * problem.host.shape[1] <= _SMALL_SPARSE_NUMBERS)
+
+
+class _HostDesign:
+    """The standardized X on the host for IRLS.
+
+    Dense X, or a sparse one of at most ``_SMALL_SPARSE_NUMBERS`` numbers
+    when dense: the standardized float64 copy, formed once per problem.
+    A larger sparse X: scipy products with the centring and scaling
+    applied to their (p-sized) results, never a dense copy.
     """
 
     def __init__(self, problem):
         self.mean = problem.mean.detach().cpu().double().numpy()
         self.std = problem.std.detach().cpu().double().numpy()
-        self.sparse = problem.host
+        self.sparse = None if small_sparse(problem) else problem.host
         if self.sparse is None:
             self.Xs = standardized_host(problem)
 

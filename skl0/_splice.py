@@ -22,7 +22,7 @@ import torch
 from scipy.special import expit
 
 from ._datafits import BinaryLogLoss
-from ._engine import NumpyOps, data_term, default_ops, standardized_host
+from ._engine import NumpyOps, data_term, default_ops, small_sparse, standardized_host
 from ._heads import LinearHead
 from ._linalg import inverse_and_product
 from ._refit import newton_binary, refit_linear_head, ridge_jitter, ridge_refit
@@ -118,11 +118,13 @@ _DENSE_REFIT_MAX = 1 << 22
 
 
 class _BinaryRefits:
-    """Refits and sacrifices of a binary log loss on small dense CPU data, in numpy.
+    """Refits and sacrifices of a binary log loss on small CPU data, in numpy.
 
-    The standardized X is formed once in float64 (at most
-    ``_DENSE_REFIT_MAX`` numbers; the copy the IRLS start of the gate engine
-    uses, see :func:`skl0._engine.standardized_host`) and each candidate support is refitted by
+    The standardized X is formed once in float64 (a dense X of at most
+    ``_DENSE_REFIT_MAX`` numbers, a sparse one of at most
+    ``_engine._SMALL_SPARSE_NUMBERS`` when dense; the copy the IRLS start
+    of the gate engine uses, see :func:`skl0._engine.standardized_host})
+    and each candidate support is refitted by
     the Newton solve that :func:`skl0._refit.refit_linear_head` uses
     (the ridge-``alpha`` logistic MLE), warm-started from the support last
     accepted, without torch in the loop; refits are cached by support,
@@ -142,9 +144,12 @@ class _BinaryRefits:
 
     @staticmethod
     def applies(problem):
-        return (isinstance(problem.datafit, BinaryLogLoss) and problem.kind != "gram"
-                and problem.host is None and problem.mean.device.type == "cpu"
-                and problem.X.layout == torch.strided
+        if not (isinstance(problem.datafit, BinaryLogLoss) and problem.kind != "gram"
+                and problem.mean.device.type == "cpu"):
+            return False
+        if problem.host is not None:  # sparse: copied dense only when small
+            return small_sparse(problem)
+        return (problem.X.layout == torch.strided
                 and problem.X.shape[0] * problem.X.shape[1] <= _DENSE_REFIT_MAX)
 
     def fit(self, S):

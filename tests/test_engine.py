@@ -168,12 +168,14 @@ def test_gradient_matches_finite_differences_on_numpy_and_torch(kind, datafit):
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("sparse", [False, "small", "large"])
 @pytest.mark.parametrize("lam", [0.002, 0.02])
 def test_irls_start_reaches_a_kkt_point_no_worse_than_lbfgsb_alone(lam, sparse, monkeypatch):
     # A binary log loss on small data starts from IRLS over vertices; the
     # solve must still end at a KKT point of F, at an objective no higher
-    # than L-BFGS-B from the cold start reaches (on these designs).
+    # than L-BFGS-B from the cold start reaches (on these designs). A small
+    # sparse X is copied dense on the host; "large" forces the scipy
+    # products that a sparse X above that size keeps.
     import scipy.sparse as sps
 
     import skl0._engine as engine
@@ -186,6 +188,8 @@ def test_irls_start_reaches_a_kkt_point_no_worse_than_lbfgsb_alone(lam, sparse, 
     Xt = torch.as_tensor(X, dtype=D)
     w = torch.full((300,), 1.0 / 300, dtype=D)
     mean, std = weighted_moments(Xt, w)
+    if sparse == "large":
+        monkeypatch.setattr(engine, "_SMALL_SPARSE_NUMBERS", 0)
     if sparse:
         host = sps.csr_matrix(X)
         problem = DirectProblem(sparse_to_torch(host, "cpu", D), torch.as_tensor(y, dtype=D),
@@ -213,6 +217,27 @@ def test_irls_start_reaches_a_kkt_point_no_worse_than_lbfgsb_alone(lam, sparse, 
     pg = np.where(x[:12] <= lo * 1.0001, np.minimum(grad[:12], 0),
                   np.where(x[:12] >= hi * 0.9999, np.maximum(grad[:12], 0), grad[:12]))
     assert np.abs(pg).max() < 1e-5 and np.abs(grad[12:]).max() < 1e-5
+
+
+def test_small_sparse_classifier_fits_as_the_dense_one():
+    # A small sparse X takes the dense host kernels (IRLS, the swap search's
+    # refits): the same support and, within round-off, the same model as
+    # the dense array, for lam="auto" and exact k; X is not modified.
+    import scipy.sparse as sps
+
+    from skl0 import L0Classifier
+    from skl0.datasets import make_sparse_classification
+
+    X, y, _, _ = make_sparse_classification(150, 12, 3, random_state=4)
+    X[np.abs(X) < 0.5] = 0.0
+    Xs = sps.csr_matrix(X)
+    before = Xs.copy()
+    for params in ({}, {"k": 3}):
+        dense = L0Classifier(**params).fit(X, y)
+        sparse = L0Classifier(**params).fit(Xs, y)
+        np.testing.assert_array_equal(sparse.get_support(), dense.get_support())
+        np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-4, atol=1e-6)
+    assert (Xs != before).nnz == 0
 
 
 def test_orthogonal_design_is_hard_thresholded_at_lam():
