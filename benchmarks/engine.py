@@ -9,15 +9,17 @@ median of ``--repeats`` back-to-back runs, ratios taken within one run:
    fit, and the first fit in a fresh process against the second;
 2. wide data (n=1000, p from 2e4 to 1e5, 10 true features): F1 and CPU
    time of exact k and ``lam="auto"`` against abess;
-3. seed stability: distinct supports over 10 ``random_state`` values;
-4. exact best subset on data small enough for exhaustive search: the
+3. small sparse X (``--only sparse``): a CSR copy of small data against
+   the dense array, CPU time and whether the supports agree;
+4. seed stability: distinct supports over 10 ``random_state`` values;
+5. exact best subset on data small enough for exhaustive search: the
    share of sizes ``k`` at which ``L0Regressor(k)`` reaches the lowest RSS
    of any ``k`` columns, and the EBIC gap of ``lam="auto"`` to the
    exhaustive EBIC minimum, with the ablation rows "gates only"
    (``refit=False``: the path's survival ranking, no polish) and "splice
    only" (abess's screening start, then the polish).
 
-Seeds: the simulated designs of table 4 use seeds 100-104 (held out: the
+Seeds: the simulated designs of table 5 use seeds 100-104 (held out: the
 engine's constants were chosen on diabetes and on seeds 0-4 of the
 selection benchmark's tasks).
 
@@ -159,6 +161,35 @@ def wide(quick):
     table(["p", "method", "F1", "kept", "true kept", "CPU s"], rows)
 
 
+# ------------------------------------------------------------ small sparse
+def small_sparse(repeats):
+    """Sparse X against the same data dense, on small data: CPU time and support."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    Xt = rng.standard_normal((40, 10))
+    Xt[rng.random(Xt.shape) < 0.5] = 0.0
+    yt = (Xt[:, 0] + Xt[:, 1] > 0).astype(int)
+    Xb, yb = load_breast_cancer(return_X_y=True)
+    Xd, yd = load_diabetes(return_X_y=True)
+    rows = []
+    for name, make, X, y in [
+        ("40 x 10 classifier, lam='auto'", L0Classifier, Xt, yt),
+        ("breast cancer, lam='auto'", L0Classifier, Xb, yb),
+        ("breast cancer, k=5", lambda: L0Classifier(k=5), Xb, yb),
+        ("diabetes, lam='auto'", L0Regressor, Xd, yd),
+        ("diabetes, k=4", lambda: L0Regressor(k=4), Xd, yd),
+    ]:
+        log("small sparse:", name)
+        Xs = sp.csr_matrix(X)
+        dense = cpu_time(lambda: make().fit(X, y), repeats)
+        sparse = cpu_time(lambda: make().fit(Xs, y), repeats)
+        same = np.array_equal(make().fit(X, y).get_support(), make().fit(Xs, y).get_support())
+        rows.append([name, f"{dense * 1e3:.1f}", f"{sparse * 1e3:.1f}", f"{sparse / dense:.2f}x",
+                     "yes" if same else "no"])
+    table(["task", "dense CPU ms", "sparse CPU ms", "sparse / dense", "same support"], rows)
+
+
 # ---------------------------------------------------------- large logistic
 def large_logistic(quick):
     """Logistic n=1e5, p=1e3 (float32), k=10: CPU time against abess."""
@@ -272,7 +303,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--only", default="speed,wide,stability,subset",
+    ap.add_argument("--only", default="speed,wide,sparse,stability,subset",
                     help="tables to print; 'logistic' (n=1e5, p=1e3, ~1 min) is extra")
     ap.add_argument("--subset-seeds", default="100,101,102,103,104",
                     help="seeds of the toeplitz designs of the best-subset table "
@@ -287,6 +318,8 @@ def main(argv=None):
         wide(args.quick)
     if "logistic" in only:
         large_logistic(args.quick)
+    if "sparse" in only:
+        small_sparse(1 if args.quick else args.repeats)
     if "stability" in only:
         stability(args.quick)
     if "subset" in only:
