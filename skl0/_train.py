@@ -6,10 +6,11 @@ generator); no scikit-learn. The objective is
     task loss + lam * (number of open gates) + alpha * ||W||^2
 
 Linear heads: the expectation over the gates in closed form, solved by
-L-BFGS-B (``_engine.py``, where the price of a gate is explained). MLP
-heads: Adam on sampled gates with ``E[open gates]`` from eq. 12 of
-Louizos et al. (2017). (``k`` with dual ascent on ``lam`` remains for MLP
-heads but no estimator uses it: exact ``k`` walks a ``lam`` path.)
+the gate engine (``_engine.py``: vertex search, IRLS or L-BFGS-B; the
+price of a gate is explained there). MLP heads: Adam on sampled gates
+with ``E[open gates]`` from eq. 12 of Louizos et al. (2017). Exact ``k``
+is not solved here: the estimators walk a ``lam`` path until ``k`` gates
+are left (``_auto.gate_path``).
 """
 
 from __future__ import annotations
