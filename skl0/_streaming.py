@@ -62,7 +62,7 @@ from ._problem import (
     sparse_to_torch,
     weighted_moments,
 )
-from ._train import _check_finite
+from ._train import _check_finite, adam_steps
 from .nn import FeatureGate
 
 __all__ = ["GRAM_MAX_FEATURES", "ClassTargets", "RegressionTargets", "partial_fit", "streamable"]
@@ -376,26 +376,20 @@ class _SGDState:
         batches = problem.batches(bs, gen) if bs < n else None
         gate.train()
         total = 0.0
-        for _ in range(steps):
-            z = gate.sample(generator=gen)
-            data = (problem if batches is None else next(batches)).loss(head, z)
-            l0 = gate.expected_l0()
-            if estimator.lam == "auto" or estimator.k is not None:
-                lam = _ic_price(problem.datafit, weight_seen, p, self.mean_loss)
-            else:
-                lam = float(estimator.lam)
-            obj = data + lam * l0
-            if estimator.alpha:
-                obj = obj + estimator.alpha * head.l2()
-            opt.zero_grad(set_to_none=True)
-            obj.backward()
-            opt.step()
-            value = float(obj.detach())
-            _check_finite(value, self.n_iter + 1, lam)
+        if estimator.lam == "auto" or estimator.k is not None:
+            def lam():  # the price of a gate by the evidence so far
+                return _ic_price(problem.datafit, weight_seen, p, self.mean_loss)
+        else:
+            lam = float(estimator.lam)
+        run = adam_steps(problem, gate, head, opt, lam=lam, alpha=estimator.alpha,
+                         generator=gen, batches=batches)
+        for _, (obj, data, _, lam_t) in zip(range(steps), run):
+            value = float(obj)
+            _check_finite(value, self.n_iter + 1, lam_t)
             total += value
-            self.mean_loss = 0.9 * self.mean_loss + 0.1 * float(data.detach())
+            self.mean_loss = 0.9 * self.mean_loss + 0.1 * float(data)
             self.n_iter += 1
-        self.lam_used = lam
+        self.lam_used = lam_t
         self.loss_curve.append(total / steps)
         self.gen_state = gen.get_state()
         self.opt_state = _to_cpu(opt.state_dict())

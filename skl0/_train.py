@@ -22,7 +22,7 @@ import torch
 
 from ._engine import solve_gates
 
-__all__ = ["TrainResult", "train_gates", "NonFiniteLossError"]
+__all__ = ["TrainResult", "adam_steps", "train_gates", "NonFiniteLossError"]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -66,6 +66,33 @@ def _check_growth(value, first, it, lam, advice=_ADAM_ADVICE):
             f"The training loss grew from {first:.3g} to {value:.3g} by iteration {it} "
             f"(lam={lam:g}): training diverged. {advice}"
         )
+
+
+def adam_steps(problem, gate, head, opt, *, lam, alpha, generator, batches=None):
+    """Adam steps on sampled gates, without end: the one loop of the MLP heads.
+
+    Each step draws the gates (eq. 10 of Louizos et al. 2017, with
+    ``generator``), takes the datafit on the whole problem or on the next
+    of ``batches``, adds ``lam * E[open gates]`` (eq. 12) and
+    ``alpha * head.l2()``, and steps ``opt``. ``lam`` is a number or a
+    callable read before each step (``partial_fit`` prices a gate by the
+    evidence seen so far). Yields ``(objective, data loss, E[open gates],
+    lam)`` after each step, the tensors detached: :func:`train_gates` and
+    ``partial_fit``'s passes differ only in how many steps they take and
+    what they check between them.
+    """
+    while True:
+        z = gate.sample(generator=generator)
+        data = (problem if batches is None else next(batches)).loss(head, z)
+        l0 = gate.expected_l0()
+        lam_t = lam() if callable(lam) else lam
+        obj = data + lam_t * l0
+        if alpha:
+            obj = obj + alpha * head.l2()
+        opt.zero_grad(set_to_none=True)
+        obj.backward()
+        opt.step()
+        yield obj.detach(), data.detach(), l0.detach(), lam_t
 
 
 def train_gates(
@@ -154,19 +181,12 @@ def train_gates(
     batches = None
     if batch_size is not None and hasattr(problem, "batches") and batch_size < problem.X.shape[0]:
         batches = problem.batches(batch_size, generator)
-    for it in range(max_iter):
-        z = gate.sample(generator=generator)
-        data = (problem if batches is None else next(batches)).loss(head, z)
-        l0 = gate.expected_l0()
-        obj = data + lam_t * l0
-        if alpha:
-            obj = obj + alpha * head.l2()
-        opt.zero_grad(set_to_none=True)
-        obj.backward()
-        opt.step()
-        losses[it] = obj.detach()
+    steps = adam_steps(problem, gate, head, opt, lam=lam_t, alpha=alpha, generator=generator,
+                       batches=batches)
+    for it, (obj, _, l0, _) in zip(range(max_iter), steps):
+        losses[it] = obj
         if (it + 1) % check_every == 0 or it + 1 == max_iter:
-            value = float(obj.detach())
+            value = float(obj)
             _check_finite(value, it + 1, lam_t)
             _check_growth(value, float(losses[0]), it + 1, lam_t)
             if callback is not None:
@@ -174,7 +194,7 @@ def train_gates(
             if tol is not None:
                 # Converged: the selection and the expected count of open
                 # gates have stood still over the last `patience` checks.
-                state = (gate.mask(), float(l0.detach()))
+                state = (gate.mask(), float(l0))
                 if prev is not None and torch.equal(state[0], prev[0]) and abs(
                     state[1] - prev[1]
                 ) < tol:
