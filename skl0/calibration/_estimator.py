@@ -224,10 +224,12 @@ class SparseCalibrator(BaseEstimator):
         check_finite_matrix(M)
         n_records, n_targets = M.shape
         names = getattr(self, "feature_names_in_", None)
+        w0 = check_record_weights(sample_weight, n_records)
+        if targets is None:  # keep the totals the records have now
+            targets = np.asarray(M.T @ w0, dtype=np.float64).ravel()
         targets, names = check_targets(targets, n_targets, names)
         if names is None:
             names = default_target_names(n_targets)
-        w0 = check_record_weights(sample_weight, n_records)
         if self.k is not None and self.k > n_records:
             raise ValueError(
                 f"k={self.k} is larger than the {n_records} records (rows) of M; pass "
@@ -241,7 +243,7 @@ class SparseCalibrator(BaseEstimator):
     # -- fit ----------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, M, targets, sample_weight=None):
+    def fit(self, M, targets=None, sample_weight=None):
         """Choose the records to keep and their weights.
 
         Parameters
@@ -251,9 +253,12 @@ class SparseCalibrator(BaseEstimator):
             ``M[i, j]`` is what record ``i`` adds to total ``j`` per unit of
             weight. Sparse input stays sparse (CSR on the device). A
             DataFrame's columns name the targets.
-        targets : array-like or pandas.Series of shape (n_targets,)
+        targets : array-like or pandas.Series of shape (n_targets,) or None, \
+default=None
             Population totals. A Series indexed by target names is aligned
-            to the columns of a DataFrame ``M``.
+            to the columns of a DataFrame ``M``. ``None``: the totals the
+            records have now, ``M.T @ sample_weight``, so that the fit thins
+            the records while keeping their totals.
         sample_weight : array-like of shape (n_records,) or None, default=None
             Initial (design) weights, > 0; the weights start from them
             (rescaled by one common factor that best fits the totals) and
@@ -383,6 +388,11 @@ class SparseCalibrator(BaseEstimator):
             },
             index=pd.Index(list(names), name="name"),
         )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # M stays sparse (CSR on the device)
+        return tags
 
     def get_support(self, indices=False):
         """Mask (or indices) of the kept records.
