@@ -29,12 +29,8 @@ _DOC = """Select features with L0 gates, ``lam`` chosen by cross-validating the 
     ``transform``, ``get_feature_names_out`` and ``set_output`` come from
     scikit-learn's ``SelectorMixin``.
 
-    Parameters
-    ----------
-    %(params)s
+    %(parameters)s
 
-    Attributes
-    ----------
     %(attributes)s
 
     See Also

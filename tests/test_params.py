@@ -6,6 +6,7 @@ that table; l0_path keeps a written-out signature, checked here against it.
 
 import inspect
 import re
+import textwrap
 
 import pytest
 from sklearn.base import clone
@@ -45,7 +46,7 @@ def test_docstring_parameters_are_the_table_entries_in_signature_order(cls, name
     headers = re.findall(r"^    (\w+) : ", section, flags=re.MULTILINE)
     assert headers == [n for n in names if n != "*"]
     for name in headers:
-        assert PARAMS[name].entry() + "\n" in section, name
+        assert textwrap.indent(PARAMS[name].text(), "    ") + "\n" in section, name
     assert "%(" not in doc
 
 
@@ -53,7 +54,7 @@ def test_written_defaults_are_the_defaults():
     for p in PARAMS.values():
         if p.shown is not None:
             assert eval(p.shown) == p.default, p.name
-        assert f"default={p.shown or ''}" in p.header
+        assert f"default={p.shown or ''}" in p.header()
 
 
 def test_generated_init_binds_like_a_written_one():
@@ -77,12 +78,13 @@ def test_l0_path_shares_the_table_defaults_and_constraints():
         assert sig[name].default == differs.get(name, PARAMS[name].default), name
 
 
-@pytest.mark.parametrize("cls", [skl0.L0Regressor, skl0.L0Classifier, skl0.L0FeatureSelector])
-def test_fit_documents_sample_weight_from_the_table(cls):
+@pytest.mark.parametrize("cls", [cls for cls, _ in SIGNATURES], ids=lambda c: c.__name__)
+def test_fit_documents_its_arguments_from_the_table(cls):
     from skl0._params import FIT_PARAMS
 
-    entry = FIT_PARAMS["sample_weight"]
-    assert entry.header in cls.fit.__doc__ and entry.doc.splitlines()[-1] in cls.fit.__doc__
+    for name in ("X", "y", "sample_weight"):
+        entry = FIT_PARAMS[name]
+        assert entry.header() in cls.fit.__doc__ and entry.doc.splitlines()[-1] in cls.fit.__doc__
     for name in dir(cls):
         doc = getattr(getattr(cls, name, None), "__doc__", None) or ""
         assert "%(" not in doc, name

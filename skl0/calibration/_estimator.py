@@ -11,9 +11,8 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
-from .._base import grad_enabled, keep_state_on_failure
+from .._base import SupportMixin, grad_enabled, keep_state_on_failure
 from .._compat import Interval, StrOptions, _fit_context, validate_data
 from .._device import make_generator, resolve_device, resolve_dtype
 from .._train import NonFiniteLossError
@@ -41,7 +40,7 @@ __all__ = ["SparseCalibrator"]
 MISSED_TARGET = 0.5
 
 
-class SparseCalibrator(BaseEstimator):
+class SparseCalibrator(SupportMixin, BaseEstimator):
     """Pick a small weighted subset of records that reproduces population totals.
 
     Survey calibration adjusts record weights so that weighted sums of the
@@ -393,19 +392,3 @@ default=None
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True  # M stays sparse (CSR on the device)
         return tags
-
-    def get_support(self, indices=False):
-        """Mask (or indices) of the kept records.
-
-        Parameters
-        ----------
-        indices : bool, default=False
-            Return integer indices instead of a boolean mask.
-
-        Returns
-        -------
-        ndarray
-            ``support_`` or ``np.flatnonzero(support_)``.
-        """
-        check_is_fitted(self, "support_")
-        return np.flatnonzero(self.support_) if indices else self.support_.copy()
