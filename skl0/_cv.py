@@ -226,6 +226,7 @@ class L0RegressorCV(_CVMixin, L0Regressor):
     L0Regressor : One ``lam`` or ``k``, or ``lam="auto"`` (EBIC, no CV).
     L0ClassifierCV : The same for classification.
     l0_path : The path itself.
+    sklearn.linear_model.LassoCV : The L1 path, cross-validated the same way.
 
     Examples
     --------
@@ -256,19 +257,20 @@ class L0ClassifierCV(_CVMixin, L0Classifier):
     See Also
     --------
     L0Classifier : One ``lam`` or ``k``, or ``lam="auto"`` (EBIC, no CV).
+    sklearn.linear_model.LogisticRegressionCV : L1 or L2 penalties, cross-validated.
     L0RegressorCV : The same for regression.
-    l0_path : The path itself.
 
     Examples
     --------
+    Which of the 30 measurements of the breast cancer data does the
+    cross-validated ``lam`` keep, and how well do they classify?
+
+    >>> from sklearn.datasets import load_breast_cancer
     >>> from skl0 import L0ClassifierCV
-    >>> from skl0.datasets import make_sparse_classification
-    >>> X, y, coef, support = make_sparse_classification(300, 8, 2, random_state=0)
-    >>> clf = L0ClassifierCV(n_lams=6, cv=3, max_iter=60, random_state=0).fit(X, y)
-    >>> set(support.tolist()) <= set(clf.get_support(indices=True).tolist())
-    True
-    >>> clf.score(X, y) > 0.8
-    True
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = L0ClassifierCV(n_lams=6, cv=3, random_state=0).fit(X, y)
+    >>> int(clf.get_support().sum()) < 30, clf.score(X, y) > 0.9
+    (True, True)
     """
 
     _fold_class = L0Classifier

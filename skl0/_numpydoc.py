@@ -54,6 +54,8 @@ class Entry:
     def header(self, default=NO_DEFAULT):
         if default is NO_DEFAULT:
             default = self.default
+        if not self.type:  # "kernel_size, stride, ..." with text only
+            return self.name
         if default is NO_DEFAULT:
             return f"{self.name} : {self.type}"
         if self.shown is not None and _same(default, self.default):

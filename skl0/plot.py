@@ -71,8 +71,6 @@ def plot_gates(estimator, feature_names=None, top=None, ax=None):
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")  # draw off-screen
     >>> from sklearn.datasets import load_breast_cancer
     >>> from skl0 import L0Classifier
     >>> from skl0.plot import plot_gates
@@ -134,8 +132,6 @@ def plot_training_curve(estimator, ax=None):
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from sklearn.datasets import load_diabetes
     >>> from skl0 import L0Regressor
     >>> from skl0.plot import plot_training_curve
@@ -186,8 +182,6 @@ def plot_mask_image(estimator, shape, ax=None):
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import numpy as np
     >>> from skl0 import L0Classifier
     >>> from skl0.plot import plot_mask_image
@@ -255,11 +249,11 @@ def plot_path(path_or_cv_estimator, ax=None):
     ------
     ImportError
         If matplotlib is not installed.
+    TypeError
+        If ``path_or_cv_estimator`` is neither a path nor a fitted CV estimator.
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from skl0 import l0_path
     >>> from skl0.plot import plot_path
     >>> from skl0.datasets import make_sparse_regression

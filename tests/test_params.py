@@ -88,3 +88,36 @@ def test_fit_documents_its_arguments_from_the_table(cls):
     for name in dir(cls):
         doc = getattr(getattr(cls, name, None), "__doc__", None) or ""
         assert "%(" not in doc, name
+
+
+def test_no_public_docstring_keeps_a_placeholder():
+    """Shared numpydoc text (skl0._numpydoc) is filled in everywhere it is asked for."""
+    import importlib
+
+    left = []
+    for name in ("skl0", "skl0.nn", "skl0.l0", "skl0.calibration", "skl0.datasets", "skl0.plot"):
+        module = importlib.import_module(name)
+        for public in module.__all__:
+            obj = getattr(module, public)
+            docs = [(public, obj.__doc__)]
+            if inspect.isclass(obj):
+                docs += [(f"{public}.{m}", getattr(obj, m).__doc__) for m in dir(obj)
+                         if not m.startswith("_") and callable(getattr(obj, m, None))]
+            left += [where for where, doc in docs if doc and "%(" in doc]
+    assert not left
+
+
+def test_numpydoc_fill_indents_entries_and_takes_defaults_from_the_signature():
+    from skl0._numpydoc import Entry, document
+
+    @document({"n": Entry("n", "int", "How many.")}, shared=Entry("a, b", "float", "Two at once."))
+    def f(n=3, a=0.0, b=1.0):
+        """Summary.
+
+        %(parameters)s
+        """
+
+    assert f.__doc__ == (
+        "Summary.\n\n        Parameters\n        ----------\n        n : int, default=3\n"
+        "            How many.\n        a, b : float\n            Two at once.\n        "
+    )
