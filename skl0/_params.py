@@ -439,8 +439,8 @@ CV = (*_CV_OWN, *_CV_MODEL)
 SELECTOR_CV = (*_CV_OWN, "task", *_CV_MODEL)
 
 
-def _make_init(names):
-    """An ``__init__`` storing ``names``, with their defaults from :data:`PARAMS`.
+def _make_init(names, table):
+    """An ``__init__`` storing ``names``, with their defaults from ``table``.
 
     Generated from source, as :mod:`dataclasses` does, so that the signature
     is explicit (scikit-learn reads the parameters from it) and a wrong
@@ -449,7 +449,7 @@ def _make_init(names):
     args = ", ".join(n if n == "*" else f"{n}=_defaults[{n!r}]" for n in names)
     body = "".join(f"\n    self.{n} = {n}" for n in names if n != "*")
     source = f"def __init__(self, {args}):{body}\n"
-    namespace = {"_defaults": {n: PARAMS[n].default for n in names if n != "*"}}
+    namespace = {"_defaults": {n: table[n].default for n in names if n != "*"}}
     exec(compile(source, f"<skl0 __init__ of {names[0]}, ...>", "exec"), namespace)  # noqa: S102
     return namespace["__init__"]
 
@@ -458,25 +458,27 @@ def _attributes_section(attributes):
     return "Attributes\n----------\n" + "\n".join(a.text() for a in attributes)
 
 
-def hyperparameters(names=None, attributes=()):
-    """Class decorator: the estimator's hyperparameters come from :data:`PARAMS`.
+def hyperparameters(names=None, attributes=(), table=PARAMS):
+    """Class decorator: the estimator's hyperparameters come from a table.
 
-    With ``names`` (a signature as :data:`ESTIMATOR`): ``__init__`` and
-    ``_parameter_constraints``. Always, in the class docstring:
-    ``%(parameters)s``, the Parameters section of ``__init__`` (in its order),
-    and ``%(attributes)s``, the Attributes section of ``attributes``.
+    ``table``: :data:`PARAMS` (the gated estimators) or another estimator's
+    own (``SparseCalibrator``'s). With ``names`` (a signature as
+    :data:`ESTIMATOR`): ``__init__`` and ``_parameter_constraints``. Always,
+    in the class docstring: ``%(parameters)s``, the Parameters section of
+    ``__init__`` (in its order), and ``%(attributes)s``, the Attributes
+    section of ``attributes``.
     """
 
     def decorate(cls):
         if names is not None:
-            init = _make_init(names)
+            init = _make_init(names, table)
             init.__qualname__ = f"{cls.__qualname__}.__init__"
             init.__module__ = cls.__module__
             cls.__init__ = init
             cls._parameter_constraints = {
-                n: PARAMS[n].constraints for n in names if n != "*"
+                n: table[n].constraints for n in names if n != "*"
             }
-        return document(PARAMS, attributes=_attributes_section(attributes))(cls)
+        return document(table, attributes=_attributes_section(attributes))(cls)
 
     return decorate
 

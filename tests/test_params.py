@@ -121,3 +121,19 @@ def test_numpydoc_fill_indents_entries_and_takes_defaults_from_the_signature():
         "Summary.\n\n        Parameters\n        ----------\n        n : int, default=3\n"
         "            How many.\n        a, b : float\n            Two at once.\n        "
     )
+
+
+def test_the_calibrator_takes_its_hyperparameters_from_its_table():
+    from skl0.calibration import SparseCalibrator
+    from skl0.calibration._params import CALIBRATOR, PARAMS as CAL
+
+    params = list(inspect.signature(SparseCalibrator).parameters.values())
+    assert [p.name for p in params] == [n for n in CALIBRATOR if n != "*"]
+    assert params[0].kind == params[0].POSITIONAL_OR_KEYWORD
+    assert all(p.kind == p.KEYWORD_ONLY for p in params[1:])
+    assert SparseCalibrator().get_params() == {p.name: CAL[p.name].default for p in params}
+    assert SparseCalibrator._parameter_constraints == {
+        p.name: CAL[p.name].constraints for p in params
+    }
+    for p in params:
+        assert textwrap.indent(CAL[p.name].text(), "    ") in SparseCalibrator.__doc__
