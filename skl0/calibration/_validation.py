@@ -104,7 +104,7 @@ def check_record_weights(sample_weight, n_records):
         raise ValueError(
             "sample_weight must be strictly positive, but "
             f"sample_weight[{i}]={float(w[i])!r} is a zero or negative weight; drop "
-            "the records whose initial weight is <= 0 from M and sample_weight first."
+            "records whose initial weight is <= 0 from M and sample_weight first."
         )
     return w
 
