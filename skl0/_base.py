@@ -26,8 +26,8 @@ from ._auto import (
     select_by_ebic,
     survival_ranking,
 )
-from ._checks import check_frame
-from ._compat import _check_sample_weight, validate_data
+from ._checks import check_frame, is_dask_collection
+from ._compat import _check_sample_weight, _fit_context, validate_data
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._engine import blas_threads
 from ._group_select import group_ranking, select_groups_by_ebic, splice_groups
@@ -42,7 +42,7 @@ from ._nonlinear import (
     validated_path,
 )
 from ._numerics import column_scale, column_shift, divide_columns, subtract_columns
-from ._params import ESTIMATOR, hyperparameters
+from ._params import ESTIMATOR, document_fit, hyperparameters
 from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
 from ._progress import progress
 from ._refit import refit_linear_head, refit_nonlinear_head
@@ -183,8 +183,58 @@ def grad_enabled():
         yield
 
 
+class FitMixin:
+    """The one ``fit`` of the estimators and the selectors.
+
+    A Dask collection goes to ``_fit_dask`` where the class has one
+    (statistics or IRLS passes on the cluster, see docs/scale.md); anything
+    else to ``_fit``, which leaves the estimator as it was if it fails.
+    """
+
+    _fit_dask = None
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @document_fit
+    def fit(self, X, y, sample_weight=None):
+        """Select the features of ``X`` for ``y`` and fit the model on them.
+
+        The CV estimators first cross-validate the path over ``lams``, then
+        fit all the data at the chosen point.
+
+        %(fit_parameters)s
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        if self._fit_dask is not None and is_dask_collection(X):
+            return self._fit_dask(X, y, sample_weight)
+        return self._fit(X, y, sample_weight)
+
+
+class SupportMixin:
+    """``get_support`` over the fitted boolean mask ``support_``."""
+
+    def get_support(self, indices=False):
+        """Mask or indices of what the fit kept: features, or records for a calibrator.
+
+        Parameters
+        ----------
+        indices : bool, default=False
+            Return integer indices instead of a boolean mask.
+
+        Returns
+        -------
+        ndarray
+            ``support_`` or ``np.flatnonzero(support_)``.
+        """
+        check_is_fitted(self, "support_")
+        return np.flatnonzero(self.support_) if indices else self.support_.copy()
+
+
 @hyperparameters(ESTIMATOR)
-class BaseL0(BaseEstimator):
+class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     """Base class of the gated estimators; not for direct use.
 
     ``__init__`` and ``_parameter_constraints`` come from the table of
@@ -834,21 +884,6 @@ class BaseL0(BaseEstimator):
         raise NotImplementedError
 
     # ---------------------------------------------------------------- query
-    def get_support(self, indices=False):
-        """Mask or indices of the selected features.
-
-        Parameters
-        ----------
-        indices : bool, default=False
-            Return integer indices instead of a boolean mask.
-
-        Returns
-        -------
-        ndarray
-        """
-        check_is_fitted(self, "support_")
-        return np.flatnonzero(self.support_) if indices else self.support_.copy()
-
     def _decision(self, X):
         check_is_fitted(self, "support_")
         X = validate_data(

@@ -10,12 +10,22 @@ pass over numeric data) and raise a ``ValueError`` that does.
 from __future__ import annotations
 
 __all__ = [
-    "MAX_AUTO_CLASSES", "check_fold_classes", "check_frame", "infer_task", "numeric_target",
+    "MAX_AUTO_CLASSES", "check_fold_classes", "check_frame", "infer_task", "is_dask_collection",
+    "numeric_target",
 ]
 
 # task="auto": whole-number targets with more distinct values than this are
 # read as quantities (a count, a price), not as class labels.
 MAX_AUTO_CLASSES = 20
+
+
+def is_dask_collection(obj):
+    """True for a Dask array, DataFrame or Series (without importing dask otherwise)."""
+    if not type(obj).__module__.startswith("dask"):
+        return False
+    import dask
+
+    return dask.is_dask_collection(obj)
 
 
 def _quote(names, limit=5):

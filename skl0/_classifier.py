@@ -16,13 +16,13 @@ from ._compat import _fit_context
 from ._dask import fit_classifier, is_dask_collection, map_rows, score_rows
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._numerics import check_finite_layers
-from ._params import ATTRIBUTES, hyperparameters
+from ._params import ATTRIBUTES, CLASSIFIER_HEAD, hyperparameters
 from ._streaming import partial_fit, streamable
 
 __all__ = ["L0Classifier"]
 
 
-@hyperparameters(attributes=ATTRIBUTES.values())
+@hyperparameters(attributes=[*CLASSIFIER_HEAD, *ATTRIBUTES.values()])
 class L0Classifier(ClassifierMixin, BaseL0):
     """Logistic (binary) or multinomial classifier with L0 gates on the features.
 
@@ -30,16 +30,8 @@ class L0Classifier(ClassifierMixin, BaseL0):
     ``lam`` times the expected number of open gates, then refits the
     logistic head on the kept features. Labels may be strings.
 
-    Parameters
-    ----------
-    %(params)s
+    %(parameters)s
 
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-    coef_ : ndarray of shape (1, n_features_in) or (n_classes, n_features_in)
-        Coefficients in the units of X, exactly zero where a gate is closed.
-    intercept_ : ndarray of shape (1,) or (n_classes,)
     %(attributes)s
 
     See Also
@@ -58,6 +50,8 @@ class L0Classifier(ClassifierMixin, BaseL0):
     >>> clf.score(X, y) > 0.9
     True
     """
+
+    _fit_dask = fit_classifier  # IRLS passes on the cluster, see docs/scale.md
 
     def _encode_targets(self, y, sw):
         if y.ndim == 2 and y.shape[1] == 1:
@@ -104,25 +98,6 @@ class L0Classifier(ClassifierMixin, BaseL0):
 
     def _set_linear(self, coef, intercept):
         self.coef_, self.intercept_ = coef, intercept
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the gates and the logistic head.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Class labels (numbers or strings).
-        %(sample_weight)s
-
-        Returns
-        -------
-        self : L0Classifier
-        """
-        if is_dask_collection(X):  # IRLS passes on the cluster, see docs/scale.md
-            return fit_classifier(self, X, y, sample_weight)
-        return self._fit(X, y, sample_weight)
 
     @available_if(streamable)
     @_fit_context(prefer_skip_nested_validation=True)

@@ -64,7 +64,7 @@ def run_calibrate(args, command):
     lam = 1e-6 if args.lam == "auto" else args.lam
     cal = SparseCalibrator(
         k=args.k, lam=lam, max_iter=args.max_iter, polish_iter=max(args.polish_iter, 0),
-        random_state=args.random_state,
+        learning_rate=args.learning_rate, random_state=args.random_state,
         device=args.device, verbose=args.verbose,
     )
     fit_quietly(cal, prog, M, targets, sample_weight=weights)

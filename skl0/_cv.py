@@ -24,8 +24,10 @@ from sklearn.utils import check_random_state
 from ._auto import lam_grid
 from ._checks import check_fold_classes
 from ._classifier import L0Classifier
-from ._compat import _fit_context
-from ._params import ATTRIBUTES, CV, CV_ATTRIBUTES, ESTIMATOR, PARAMS, hyperparameters
+from ._params import (
+    ATTRIBUTES, CLASSIFIER_HEAD, CV, CV_ATTRIBUTES, ESTIMATOR, PARAMS, REGRESSOR_HEAD,
+    hyperparameters,
+)
 from ._path import PathReader, RefitCache, check_grid, pad_to
 from ._regressor import L0Regressor
 from ._walk import Walk
@@ -164,22 +166,8 @@ class _CVMixin:
         self.lam_ = float(grid[self.best_index_])
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Cross-validate the path over ``lams``, then fit all the data at the chosen point.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : array-like of shape (n_samples,), default=None
-            Used in every fold's fit and in its scoring, and in the final fit.
-
-        Returns
-        -------
-        self : object
-        """
-        return self._fit(X, y, sample_weight)
+    # The folds need the rows: a Dask collection is gathered, as before.
+    _fit_dask = None
 
 
 # The parent's hyperparameters that a CV estimator does not expose, at their
@@ -218,7 +206,7 @@ def _cv_results(grid, scores, sizes):
     return results
 
 
-@hyperparameters(CV, attributes=CV_FITTED)
+@hyperparameters(CV, attributes=[*REGRESSOR_HEAD, *CV_FITTED])
 class L0RegressorCV(_CVMixin, L0Regressor):
     """Linear regression with L0 gates, ``lam`` chosen by cross-validation.
 
@@ -229,15 +217,8 @@ class L0RegressorCV(_CVMixin, L0Regressor):
     ``n_splits + 1`` paths, each a few single fits, instead of
     ``n_splits * n_lams`` fits for ``GridSearchCV(L0Regressor(), {"lam": lams})``.
 
-    Parameters
-    ----------
-    %(params)s
+    %(parameters)s
 
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_features_in,) or (n_targets, n_features_in)
-        Coefficients of the chosen model, exactly zero off its support.
-    intercept_ : float or ndarray of shape (n_targets,)
     %(attributes)s
 
     See Also
@@ -245,6 +226,7 @@ class L0RegressorCV(_CVMixin, L0Regressor):
     L0Regressor : One ``lam`` or ``k``, or ``lam="auto"`` (EBIC, no CV).
     L0ClassifierCV : The same for classification.
     l0_path : The path itself.
+    sklearn.linear_model.LassoCV : The L1 path, cross-validated the same way.
 
     Examples
     --------
@@ -261,41 +243,34 @@ class L0RegressorCV(_CVMixin, L0Regressor):
     _fold_class = L0Regressor
 
 
-@hyperparameters(CV, attributes=CV_FITTED)
+@hyperparameters(CV, attributes=[*CLASSIFIER_HEAD, *CV_FITTED])
 class L0ClassifierCV(_CVMixin, L0Classifier):
     """Logistic classifier with L0 gates, ``lam`` chosen by cross-validation.
 
     As :class:`L0RegressorCV`, with a logistic (or multinomial) head refitted
     on each support; the folds are stratified when ``cv`` is an int.
 
-    Parameters
-    ----------
-    %(params)s
+    %(parameters)s
 
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-    coef_ : ndarray of shape (1, n_features_in) or (n_classes, n_features_in)
-        Coefficients of the chosen model, exactly zero off its support.
-    intercept_ : ndarray of shape (1,) or (n_classes,)
     %(attributes)s
 
     See Also
     --------
     L0Classifier : One ``lam`` or ``k``, or ``lam="auto"`` (EBIC, no CV).
+    sklearn.linear_model.LogisticRegressionCV : L1 or L2 penalties, cross-validated.
     L0RegressorCV : The same for regression.
-    l0_path : The path itself.
 
     Examples
     --------
+    Which of the 30 measurements of the breast cancer data does the
+    cross-validated ``lam`` keep, and how well do they classify?
+
+    >>> from sklearn.datasets import load_breast_cancer
     >>> from skl0 import L0ClassifierCV
-    >>> from skl0.datasets import make_sparse_classification
-    >>> X, y, coef, support = make_sparse_classification(300, 8, 2, random_state=0)
-    >>> clf = L0ClassifierCV(n_lams=6, cv=3, max_iter=60, random_state=0).fit(X, y)
-    >>> set(support.tolist()) <= set(clf.get_support(indices=True).tolist())
-    True
-    >>> clf.score(X, y) > 0.8
-    True
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = L0ClassifierCV(n_lams=6, cv=3, random_state=0).fit(X, y)
+    >>> int(clf.get_support().sum()) < 30, clf.score(X, y) > 0.9
+    (True, True)
     """
 
     _fold_class = L0Classifier

@@ -61,7 +61,7 @@ from ._blocks import (
     _union,
     _unique,
 )
-from ._checks import MAX_AUTO_CLASSES, infer_task
+from ._checks import MAX_AUTO_CLASSES, infer_task, is_dask_collection
 from ._datafits import SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._groups import resolve_groups
@@ -84,15 +84,6 @@ _IRLS_MAX_PASSES = 30
 # IRLS stops when the support is unchanged and no standardized coefficient
 # moved by more than this (the step after is then ~1e-16: Newton's square).
 _IRLS_TOL = 1e-8
-
-
-def is_dask_collection(obj):
-    """True for a Dask array, DataFrame or Series (without importing dask otherwise)."""
-    if not type(obj).__module__.startswith("dask"):
-        return False
-    import dask
-
-    return dask.is_dask_collection(obj)
 
 
 def _is_frame(obj):

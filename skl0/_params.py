@@ -12,46 +12,26 @@ against the table by tests/test_params.py.
 
 from __future__ import annotations
 
-import inspect
-import textwrap
 from dataclasses import dataclass
 from numbers import Integral, Real
 
 from sklearn.metrics import get_scorer_names
 
 from ._compat import Interval, StrOptions
+from ._numpydoc import Entry, document, fill
 
 __all__ = [
-    "ATTRIBUTES", "CV", "CV_ATTRIBUTES", "ESTIMATOR", "FIT_PARAMS", "PARAMS", "SELECTOR",
-    "SELECTOR_CV", "Param", "fill", "hyperparameters",
+    "ATTRIBUTES", "CLASSIFIER_HEAD", "CV", "CV_ATTRIBUTES", "ESTIMATOR", "FIT_PARAMS", "PARAMS",
+    "REGRESSOR_HEAD", "SELECTOR", "SELECTOR_CV", "Param", "document_fit", "hyperparameters",
 ]
-
-_NO_DEFAULT = inspect.Parameter.empty
 
 
 @dataclass(frozen=True)
-class Param:
-    """One documented name: a hyperparameter (with a default) or a fitted attribute."""
+class Param(Entry):
+    """A hyperparameter (an :class:`~skl0._numpydoc.Entry` with its validation
+    constraints) or a fitted attribute (no default, no constraints)."""
 
-    name: str
-    type: str
-    doc: str
-    default: object = _NO_DEFAULT
     constraints: list | None = None
-    shown: str | None = None  # the default as the docs write it, when not its repr
-
-    @property
-    def header(self):
-        if self.default is _NO_DEFAULT:
-            return f"{self.name} : {self.type}"
-        shown = self.shown
-        if shown is None:
-            shown = f'"{self.default}"' if isinstance(self.default, str) else repr(self.default)
-        return f"{self.name} : {self.type}, default={shown}"
-
-    def entry(self):
-        """The numpydoc entry, indented as in a class docstring."""
-        return f"    {self.header}\n" + textwrap.indent(self.doc, " " * 8)
 
 
 def _table(*params):
@@ -401,8 +381,28 @@ Features selected at each path point of the fit on all the data."""),
 That whole-data path (see :func:`skl0.l0_path`)."""),
 )
 
-#: The ``sample_weight`` of the plain estimators' and selector's ``fit``.
-FIT_PARAMS = _table(
+#: The head's fitted attributes (linear heads), before :data:`ATTRIBUTES`.
+_COEF = """\
+Coefficients in the units of X, exactly zero where a gate is closed."""
+REGRESSOR_HEAD = (
+    Param("coef_", "ndarray of shape (n_features_in,) or (n_targets, n_features_in)", _COEF),
+    Param("intercept_", "float or ndarray of shape (n_targets,)"),
+)
+CLASSIFIER_HEAD = (
+    Param("classes_", "ndarray of shape (n_classes,)"),
+    Param("coef_", "ndarray of shape (1, n_features_in) or (n_classes, n_features_in)", _COEF),
+    Param("intercept_", "ndarray of shape (1,) or (n_classes,)"),
+)
+
+#: The arguments of every estimator's ``fit``.
+_FIT = (
+    Param("X", "array-like of shape (n_samples, n_features)", doc="""\
+Dense, scipy sparse (CSR or CSC, never densified) or a pandas
+DataFrame (its column names are kept); a Dask array or DataFrame
+is fitted on the cluster where the estimator can (see :doc:`/scale`)."""),
+    Param("y", "array-like of shape (n_samples,) or (n_samples, n_targets)", doc="""\
+Targets: numbers for regression (2-D for several outputs sharing
+one support), class labels (numbers or strings) for classification."""),
     Param(
         "sample_weight", "array-like of shape (n_samples,)", default=None,
         doc="""\
@@ -411,9 +411,14 @@ Frequency weights, as in scikit-learn: a weight of 3 counts as
 criterion's sample size is their total, so rescaling them
 changes the selection; pass relative weights (survey design,
 importance weights) rescaled to mean 1 (a warning says so when
-their mean is outside [0.5, 2]).""",
+their mean is outside [0.5, 2]). The CV estimators weight every
+fold's fit and score, and the final fit.""",
     ),
 )
+FIT_PARAMS = {
+    **_table(*_FIT),
+    "fit_parameters": "Parameters\n----------\n" + "\n".join(p.text() for p in _FIT),
+}
 
 #: The signatures, in order; ``*`` starts the keyword-only parameters.
 _MODEL = (
@@ -434,24 +439,8 @@ CV = (*_CV_OWN, *_CV_MODEL)
 SELECTOR_CV = (*_CV_OWN, "task", *_CV_MODEL)
 
 
-def _section(entries):
-    """Entries as a numpydoc section body; the template indents the first header."""
-    return "\n".join(e.entry() for e in entries)[4:]
-
-
-def fill(doc, params, attributes=()):
-    """``doc`` with ``%(params)s`` and ``%(attributes)s`` replaced.
-
-    ``params``: names of :data:`PARAMS`; ``attributes``: :class:`Param`
-    entries (of :data:`ATTRIBUTES`, :data:`CV_ATTRIBUTES`).
-    """
-    return doc.replace("%(params)s", _section(PARAMS[n] for n in params)).replace(
-        "%(attributes)s", _section(attributes)
-    )
-
-
-def _make_init(names):
-    """An ``__init__`` storing ``names``, with their defaults from :data:`PARAMS`.
+def _make_init(names, table):
+    """An ``__init__`` storing ``names``, with their defaults from ``table``.
 
     Generated from source, as :mod:`dataclasses` does, so that the signature
     is explicit (scikit-learn reads the parameters from it) and a wrong
@@ -460,39 +449,41 @@ def _make_init(names):
     args = ", ".join(n if n == "*" else f"{n}=_defaults[{n!r}]" for n in names)
     body = "".join(f"\n    self.{n} = {n}" for n in names if n != "*")
     source = f"def __init__(self, {args}):{body}\n"
-    namespace = {"_defaults": {n: PARAMS[n].default for n in names if n != "*"}}
+    namespace = {"_defaults": {n: table[n].default for n in names if n != "*"}}
     exec(compile(source, f"<skl0 __init__ of {names[0]}, ...>", "exec"), namespace)  # noqa: S102
     return namespace["__init__"]
 
 
-def hyperparameters(names=None, attributes=()):
-    """Class decorator: the estimator's hyperparameters come from :data:`PARAMS`.
+def _attributes_section(attributes):
+    return "Attributes\n----------\n" + "\n".join(a.text() for a in attributes)
 
-    With ``names`` (a signature as :data:`ESTIMATOR`): ``__init__`` and
-    ``_parameter_constraints``. Always: the docstring's ``%(params)s`` (the
-    parameters of ``__init__``, in its order) and ``%(attributes)s``, and
-    :data:`FIT_PARAMS`' entries in its methods' docstrings (``%(sample_weight)s``).
+
+def hyperparameters(names=None, attributes=(), table=PARAMS):
+    """Class decorator: the estimator's hyperparameters come from a table.
+
+    ``table``: :data:`PARAMS` (the gated estimators) or another estimator's
+    own (``SparseCalibrator``'s). With ``names`` (a signature as
+    :data:`ESTIMATOR`): ``__init__`` and ``_parameter_constraints``. Always,
+    in the class docstring: ``%(parameters)s``, the Parameters section of
+    ``__init__`` (in its order), and ``%(attributes)s``, the Attributes
+    section of ``attributes``.
     """
 
     def decorate(cls):
         if names is not None:
-            init = _make_init(names)
+            init = _make_init(names, table)
             init.__qualname__ = f"{cls.__qualname__}.__init__"
             init.__module__ = cls.__module__
             cls.__init__ = init
             cls._parameter_constraints = {
-                n: PARAMS[n].constraints for n in names if n != "*"
+                n: table[n].constraints for n in names if n != "*"
             }
-        if cls.__doc__ and "%(" in cls.__doc__:
-            own = [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
-            cls.__doc__ = fill(cls.__doc__, own, attributes)
-        for method in vars(cls).values():  # fit's %(sample_weight)s, ...
-            doc = getattr(method, "__doc__", None)
-            if callable(method) and doc and "%(" in doc:
-                for name, entry in FIT_PARAMS.items():
-                    text = textwrap.indent(entry.entry(), "    ")[8:]
-                    doc = doc.replace(f"%({name})s", text)
-                method.__doc__ = doc
-        return cls
+        return document(table, attributes=_attributes_section(attributes))(cls)
 
     return decorate
+
+
+def document_fit(method):
+    """Method decorator: ``fit``'s X, y and sample_weight from :data:`FIT_PARAMS`."""
+    method.__doc__ = fill(method.__doc__, FIT_PARAMS)
+    return method

@@ -14,7 +14,7 @@ from ._compat import _check_sample_weight, _fit_context
 from ._dask import fit_regressor, is_dask_collection, map_rows, score_rows
 from ._datafits import SquaredLoss
 from ._numerics import check_finite_layers, power_of_two_scale
-from ._params import ATTRIBUTES, hyperparameters
+from ._params import ATTRIBUTES, REGRESSOR_HEAD, hyperparameters
 from ._streaming import partial_fit, streamable
 
 __all__ = ["L0Regressor", "r2_of"]
@@ -45,7 +45,7 @@ def r2_of(y, pred, sample_weight=None):
     return float(r2.mean())
 
 
-@hyperparameters(attributes=ATTRIBUTES.values())
+@hyperparameters(attributes=[*REGRESSOR_HEAD, *ATTRIBUTES.values()])
 class L0Regressor(RegressorMixin, BaseL0):
     """Linear regression with Hard Concrete L0 gates on the features.
 
@@ -54,15 +54,8 @@ class L0Regressor(RegressorMixin, BaseL0):
     squares on the kept features. Multi-output ``y`` (2-D) is supported:
     a feature is kept or dropped for all outputs together.
 
-    Parameters
-    ----------
-    %(params)s
+    %(parameters)s
 
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_features_in,) or (n_targets, n_features_in)
-        Coefficients in the units of X, exactly zero where a gate is closed.
-    intercept_ : float or ndarray of shape (n_targets,)
     %(attributes)s
 
     See Also
@@ -81,6 +74,8 @@ class L0Regressor(RegressorMixin, BaseL0):
     >>> round(reg.score(X, y), 2) > 0.6
     True
     """
+
+    _fit_dask = fit_regressor  # statistics on the cluster, see docs/scale.md
 
     def _encode_targets(self, y, sw):
         y = numeric_target(y, type(self).__name__)
@@ -111,24 +106,6 @@ class L0Regressor(RegressorMixin, BaseL0):
             self.coef_, self.intercept_ = coef[0], float(intercept[0])
         else:
             self.coef_, self.intercept_ = coef, intercept
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the gates and the linear head.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        %(sample_weight)s
-
-        Returns
-        -------
-        self : L0Regressor
-        """
-        if is_dask_collection(X):  # statistics on the cluster, see docs/scale.md
-            return fit_regressor(self, X, y, sample_weight)
-        return self._fit(X, y, sample_weight)
 
     @available_if(streamable)
     @_fit_context(prefer_skip_nested_validation=True)

@@ -8,7 +8,7 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import keep_state_on_failure
+from ._base import FitMixin, keep_state_on_failure
 from ._checks import check_frame, infer_task
 from ._classifier import L0Classifier
 from ._compat import _fit_context, validate_data
@@ -23,7 +23,7 @@ SELECTOR_ESTIMATOR = Param("estimator_", "L0Regressor or L0Classifier", "The fit
 
 
 @hyperparameters(SELECTOR, attributes=[SELECTOR_ESTIMATOR, *ATTRIBUTES.values()])
-class L0FeatureSelector(SelectorMixin, BaseEstimator):
+class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
     """Select features with Hard Concrete L0 gates trained for the task.
 
     Trains an :class:`L0Regressor` or :class:`L0Classifier` (detected from
@@ -32,12 +32,8 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
     ``get_feature_names_out`` and ``set_output`` come from scikit-learn's
     ``SelectorMixin``, so a DataFrame in gives the selected column names out.
 
-    Parameters
-    ----------
-    %(params)s
+    %(parameters)s
 
-    Attributes
-    ----------
     %(attributes)s
 
     See Also
@@ -58,6 +54,7 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
     3
     """
 
+    _fit_dask = fit_selector  # statistics on the cluster, see docs/scale.md
     #: The estimator fitted for each task (the CV selector swaps in the CV ones).
     _estimators = {"classification": L0Classifier, "regression": L0Regressor}
 
@@ -69,22 +66,7 @@ class L0FeatureSelector(SelectorMixin, BaseEstimator):
         params = {k_: v for k_, v in self.get_params().items() if k_ != "task"}
         return cls(**params)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Train the gated model and record which features stay open.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        %(sample_weight)s
-
-        Returns
-        -------
-        self : L0FeatureSelector
-        """
-        if is_dask_collection(X):  # statistics on the cluster, see docs/scale.md
-            return fit_selector(self, X, y, sample_weight)
+    def _fit(self, X, y, sample_weight):
         with keep_state_on_failure(self):
             return self._fit_unguarded(X, y, sample_weight)
 

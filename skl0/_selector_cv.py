@@ -29,12 +29,8 @@ _DOC = """Select features with L0 gates, ``lam`` chosen by cross-validating the 
     ``transform``, ``get_feature_names_out`` and ``set_output`` come from
     scikit-learn's ``SelectorMixin``.
 
-    Parameters
-    ----------
-    %(params)s
+    %(parameters)s
 
-    Attributes
-    ----------
     %(attributes)s
 
     See Also
@@ -44,13 +40,18 @@ _DOC = """Select features with L0 gates, ``lam`` chosen by cross-validating the 
 
     Examples
     --------
+    In a pipeline, before a model of any kind:
+
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from sklearn.pipeline import make_pipeline
     >>> from skl0 import L0FeatureSelectorCV
     >>> from skl0.datasets import make_sparse_regression
     >>> X, y, coef, support = make_sparse_regression(200, 8, 2, random_state=0)
-    >>> sel = L0FeatureSelectorCV(n_lams=6, cv=3, max_iter=60, random_state=0).fit(X, y)
-    >>> sel.transform(X).shape
-    (200, 2)
-    >>> type(sel.estimator_).__name__
+    >>> selector = L0FeatureSelectorCV(n_lams=6, cv=3, random_state=0)
+    >>> model = make_pipeline(selector, LinearRegression()).fit(X, y)
+    >>> model[0].get_support(indices=True).tolist() == support.tolist()
+    True
+    >>> type(model[0].estimator_).__name__
     'L0RegressorCV'
     """
 

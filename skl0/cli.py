@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 from pathlib import Path
 
@@ -143,26 +144,28 @@ def _int_at_least(minimum):
 _positive_int, _folds = _int_at_least(1), _int_at_least(2)
 
 
+def _float_where(ok, expected):
+    """An argparse ``type``: a number for which ``ok`` holds, or a one-line error."""
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan  # fails every test below
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
+
+
+_fraction = _float_where(lambda v: 0 <= v < 1, "a number in [0, 1)")
+_step_size = _float_where(lambda v: 0 < v < math.inf, "a number > 0")
+_lam_number = _float_where(lambda v: v >= 0, "'auto' or a number >= 0")
+
+
 def _lam(text):
-    if text == "auto":
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a number >= 0, got {text!r}")
-    return value
-
-
-def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
-    return value
+    return text if text == "auto" else _lam_number(text)
 
 
 _MAX_SEED = 2**32 - 1
@@ -259,6 +262,9 @@ def build_parser():
     _common_fit_options(cal, max_iter=1000)
     cal.add_argument("--polish-iter", type=int, default=300, metavar="N",
                      help="steps of the final refit of the kept weights (default: 300)")
+    cal.add_argument("--learning-rate", type=_step_size, default=0.1, metavar="X",
+                     help="Adam step size of the weights and gates; lower it when "
+                          "the fit diverges (default: 0.1)")
     return parser
 
 

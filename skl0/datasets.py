@@ -5,21 +5,29 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._numpydoc import Entry, document
+
 __all__ = ["make_sparse_regression", "make_sparse_classification", "toeplitz_design"]
 
+_PARAMS = [
+    Entry("n_samples", "int", "Number of rows."),
+    Entry("n_features", "int", "Number of columns."),
+    Entry("n_informative", "int", "Number of columns with a non-zero coefficient."),
+    Entry("rho", "float", "Toeplitz correlation, in [0, 1): ``corr(x_i, x_j) = rho ** |i - j|``."),
+    Entry("snr", "float", "Signal-to-noise ratio ``var(X @ coef) / var(noise)``; 0 gives no noise."),
+    Entry("coef_range", "tuple of float", "Range of the informative coefficients' magnitudes."),
+    Entry("random_state", "int, RandomState instance or None", "Seed of the draw."),
+]
 
+
+@document(_PARAMS)
 def toeplitz_design(n_samples, n_features, rho=0.5, random_state=None):
     """Gaussian design with Toeplitz correlation ``corr(x_i, x_j) = rho**|i-j|``.
 
     Drawn as an AR(1) process along the features, so it costs O(n p) and
     never forms the p x p covariance.
 
-    Parameters
-    ----------
-    n_samples, n_features : int
-    rho : float, default=0.5
-        Correlation of neighbouring columns, in [0, 1).
-    random_state : int, RandomState instance or None
+    %(parameters)s
 
     Returns
     -------
@@ -49,6 +57,7 @@ def _sparse_coef(rng, n_features, n_informative, coef_range):
     return coef, support
 
 
+@document(_PARAMS)
 def make_sparse_regression(
     n_samples=1000,
     n_features=200,
@@ -65,22 +74,7 @@ def make_sparse_regression(
     magnitudes uniform in ``coef_range``, and Gaussian noise whose variance
     is ``var(X @ coef) / snr``.
 
-    Parameters
-    ----------
-    n_samples : int, default=1000
-        Number of rows.
-    n_features : int, default=200
-        Number of columns.
-    n_informative : int, default=10
-        Number of columns with a non-zero coefficient.
-    rho : float, default=0.5
-        Toeplitz correlation: ``corr(x_i, x_j) = rho ** |i - j|``.
-    snr : float, default=3.0
-        Signal-to-noise ratio ``var(X @ coef) / var(noise)``; 0 gives no noise.
-    coef_range : tuple of float, default=(1.0, 3.0)
-        Range of the informative coefficients' magnitudes.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the draw.
+    %(parameters)s
 
     Returns
     -------
@@ -106,6 +100,7 @@ def make_sparse_regression(
     return X, y, coef, support
 
 
+@document(_PARAMS)
 def make_sparse_classification(
     n_samples=2000,
     n_features=500,
@@ -118,20 +113,7 @@ def make_sparse_classification(
 
     Labels are drawn from ``Bernoulli(sigmoid(X @ coef))``.
 
-    Parameters
-    ----------
-    n_samples : int, default=2000
-        Number of rows.
-    n_features : int, default=500
-        Number of columns.
-    n_informative : int, default=10
-        Number of columns with a non-zero coefficient.
-    rho : float, default=0.5
-        Toeplitz correlation: ``corr(x_i, x_j) = rho ** |i - j|``.
-    coef_range : tuple of float, default=(1.0, 3.0)
-        Range of the informative coefficients' magnitudes.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the draw.
+    %(parameters)s
 
     Returns
     -------

@@ -85,6 +85,16 @@ def test_exactly_k_records_and_exact_zeros(survey):
     assert np.abs(cal.relative_errors_).mean() < 0.05
 
 
+def test_no_targets_keeps_the_totals_the_records_have(survey):
+    # targets=None: thin the records, keeping their totals under sample_weight.
+    M, _, w0, _ = survey
+    cal = SparseCalibrator(k=60, **{**FAST, "max_iter": 300}).fit(M, sample_weight=w0)
+    now = M.T @ w0
+    np.testing.assert_allclose(cal.calibration_report_["target"], now)
+    assert cal.n_records_kept_ == 60
+    assert np.abs(cal.totals_ / now - 1).mean() < 0.05
+
+
 def test_lam_controls_sparsity(survey):
     M, targets, w0, _ = survey
     small = SparseCalibrator(lam=1e-7, **FAST).fit(M, targets, sample_weight=w0)

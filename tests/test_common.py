@@ -17,6 +17,7 @@ from skl0 import (
     L0Regressor,
     L0RegressorCV,
 )
+from skl0.calibration import SparseCalibrator
 
 # First every estimator exactly as a user constructs it (issue 15: the
 # checks must pass on the defaults, dtype=None computing float64 data in
@@ -124,3 +125,43 @@ def test_mlp_sample_weight_equals_repetition():
     np.testing.assert_allclose(
         weighted.decision_function(X), repeated.decision_function(X), rtol=1e-5, atol=1e-8
     )
+
+
+# SparseCalibrator's fit is fit(M, targets): the second argument holds one
+# total per column of M, not one label per row, and it stays so (it is the
+# language of survey calibration and of l0-python). The checks call
+# fit(X, y) with a per-row y, which a calibrator has no use for, as an
+# unsupervised estimator has none; so they run on a subclass whose fit
+# drops y and passes targets=None: calibrate X's rows to the totals they
+# have now, a real use (thinning records while keeping their totals).
+# Everything else (constructor, parameters, validation of M and
+# sample_weight, sparse M, pickling, fitted attributes) is the calibrator's own.
+class SparseCalibratorChecked(SparseCalibrator):
+    """``SparseCalibrator`` with the checks' ``fit(X, y)``: y is ignored."""
+
+    def fit(self, X, y=None, sample_weight=None):
+        return super().fit(X, None, sample_weight=sample_weight)
+
+
+_POSITIVE_DESIGN_WEIGHTS = (
+    "design weights must be > 0: each record's weight is exp(log-weight) times its "
+    "gate, so a zero weight has no log; fit refuses it and says to drop the record "
+    "(scikit-learn's checks expect a zero weight to act as a dropped row)"
+)
+
+
+@parametrize_with_checks(
+    [SparseCalibratorChecked(max_iter=20, polish_iter=5, random_state=0)],
+    expected_failed_checks=lambda est: {
+        "check_sample_weight_equivalence_on_dense_data": _POSITIVE_DESIGN_WEIGHTS,
+        "check_sample_weight_equivalence_on_sparse_data": _POSITIVE_DESIGN_WEIGHTS,
+    },
+)
+def test_sparse_calibrator_is_a_scikit_learn_estimator(estimator, check):
+    check(estimator)
+
+
+def test_the_checked_calibrator_differs_only_in_what_fit_takes():
+    # scikit-learn makes set_fit_request from fit's signature.
+    own = {name for name in vars(SparseCalibratorChecked) if not name.startswith("__")}
+    assert own == {"fit", "set_fit_request"}

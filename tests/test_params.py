@@ -6,6 +6,7 @@ that table; l0_path keeps a written-out signature, checked here against it.
 
 import inspect
 import re
+import textwrap
 
 import pytest
 from sklearn.base import clone
@@ -45,7 +46,7 @@ def test_docstring_parameters_are_the_table_entries_in_signature_order(cls, name
     headers = re.findall(r"^    (\w+) : ", section, flags=re.MULTILINE)
     assert headers == [n for n in names if n != "*"]
     for name in headers:
-        assert PARAMS[name].entry() + "\n" in section, name
+        assert textwrap.indent(PARAMS[name].text(), "    ") + "\n" in section, name
     assert "%(" not in doc
 
 
@@ -53,7 +54,7 @@ def test_written_defaults_are_the_defaults():
     for p in PARAMS.values():
         if p.shown is not None:
             assert eval(p.shown) == p.default, p.name
-        assert f"default={p.shown or ''}" in p.header
+        assert f"default={p.shown or ''}" in p.header()
 
 
 def test_generated_init_binds_like_a_written_one():
@@ -77,12 +78,62 @@ def test_l0_path_shares_the_table_defaults_and_constraints():
         assert sig[name].default == differs.get(name, PARAMS[name].default), name
 
 
-@pytest.mark.parametrize("cls", [skl0.L0Regressor, skl0.L0Classifier, skl0.L0FeatureSelector])
-def test_fit_documents_sample_weight_from_the_table(cls):
+@pytest.mark.parametrize("cls", [cls for cls, _ in SIGNATURES], ids=lambda c: c.__name__)
+def test_fit_documents_its_arguments_from_the_table(cls):
     from skl0._params import FIT_PARAMS
 
-    entry = FIT_PARAMS["sample_weight"]
-    assert entry.header in cls.fit.__doc__ and entry.doc.splitlines()[-1] in cls.fit.__doc__
+    for name in ("X", "y", "sample_weight"):
+        entry = FIT_PARAMS[name]
+        assert entry.header() in cls.fit.__doc__ and entry.doc.splitlines()[-1] in cls.fit.__doc__
     for name in dir(cls):
         doc = getattr(getattr(cls, name, None), "__doc__", None) or ""
         assert "%(" not in doc, name
+
+
+def test_no_public_docstring_keeps_a_placeholder():
+    """Shared numpydoc text (skl0._numpydoc) is filled in everywhere it is asked for."""
+    import importlib
+
+    left = []
+    for name in ("skl0", "skl0.nn", "skl0.l0", "skl0.calibration", "skl0.datasets", "skl0.plot"):
+        module = importlib.import_module(name)
+        for public in module.__all__:
+            obj = getattr(module, public)
+            docs = [(public, obj.__doc__)]
+            if inspect.isclass(obj):
+                docs += [(f"{public}.{m}", getattr(obj, m).__doc__) for m in dir(obj)
+                         if not m.startswith("_") and callable(getattr(obj, m, None))]
+            left += [where for where, doc in docs if doc and "%(" in doc]
+    assert not left
+
+
+def test_numpydoc_fill_indents_entries_and_takes_defaults_from_the_signature():
+    from skl0._numpydoc import Entry, document
+
+    @document({"n": Entry("n", "int", "How many.")}, shared=Entry("a, b", "float", "Two at once."))
+    def f(n=3, a=0.0, b=1.0):
+        """Summary.
+
+        %(parameters)s
+        """
+
+    assert f.__doc__ == (
+        "Summary.\n\n        Parameters\n        ----------\n        n : int, default=3\n"
+        "            How many.\n        a, b : float\n            Two at once.\n        "
+    )
+
+
+def test_the_calibrator_takes_its_hyperparameters_from_its_table():
+    from skl0.calibration import SparseCalibrator
+    from skl0.calibration._params import CALIBRATOR, PARAMS as CAL
+
+    params = list(inspect.signature(SparseCalibrator).parameters.values())
+    assert [p.name for p in params] == [n for n in CALIBRATOR if n != "*"]
+    assert params[0].kind == params[0].POSITIONAL_OR_KEYWORD
+    assert all(p.kind == p.KEYWORD_ONLY for p in params[1:])
+    assert SparseCalibrator().get_params() == {p.name: CAL[p.name].default for p in params}
+    assert SparseCalibrator._parameter_constraints == {
+        p.name: CAL[p.name].constraints for p in params
+    }
+    for p in params:
+        assert textwrap.indent(CAL[p.name].text(), "    ") in SparseCalibrator.__doc__

@@ -738,115 +738,102 @@ def _state(est):
     return pickle.dumps({k: v for k, v in vars(est).items() if k not in params})
 
 
-# The training core's entry points: train_gates (one lam) and vertex_path
-# (a Gram problem's whole path); every fit calls at least one of them.
-_CORE = ("train_gates", "vertex_path")
+_SKL0 = str(Path(skl0.__file__).parent)
 
 
-def _core_patches():
-    """(module, name, original) for every skl0 module that bound a core entry by name.
+class _CtrlC:
+    """Ctrl-C at a chosen moment of a run: a KeyboardInterrupt at the ``at``-th
+    call of a Python function of skl0 (from 1; ``None`` only counts the calls).
 
-    The originals are the functions as first seen (monkeypatch puts them
-    back after each test), so a second patch in one test finds the modules
-    again and wraps the originals, not the first patch.
+    Python's profiler hook (``sys.setprofile``) sees every call, so nothing of
+    skl0 is patched or named: the fit runs as a user runs it, and the interrupt
+    arrives where a real one can, between two Python calls. With ``watch``,
+    ``writes`` lists the calls at which an attribute of ``watch`` had changed
+    since the call before (a fit writing its results).
     """
-    from skl0 import _engine, _train
 
-    if not _ORIGINALS:
-        _ORIGINALS.update(train_gates=_train.train_gates, vertex_path=_engine.vertex_path)
-    return [
-        (mod, name, _ORIGINALS[name]) for mod_name, mod in sorted(sys.modules.items())
-        if mod_name.startswith("skl0") for name in _CORE
-        if getattr(mod, name, None) is _ORIGINALS[name]
-        or getattr(getattr(mod, name, None), "_wraps", None) is _ORIGINALS[name]
-    ]
+    def __init__(self, at=None, watch=None):
+        self.at, self.calls, self.watch, self.writes = at, 0, watch, []
+        self._seen = self._attributes()
 
+    def _attributes(self):
+        return None if self.watch is None else {k: id(v) for k, v in vars(self.watch).items()}
 
-_ORIGINALS = {}
+    def _hook(self, frame, event, arg):
+        if event != "call" or not frame.f_code.co_filename.startswith(_SKL0):
+            return
+        self.calls += 1
+        if self.watch is not None:
+            seen = self._attributes()
+            if seen != self._seen:
+                self.writes.append(self.calls)
+                self._seen = seen
+        if self.at is not None and self.calls >= self.at:
+            sys.setprofile(None)
+            raise KeyboardInterrupt
 
-
-class _Interrupt:
-    """Calls into the training core that raise KeyboardInterrupt on call ``at`` (from 1)."""
-
-    def __init__(self, at):
-        self.at, self.calls = at, 0
-
-    def wrap(self, original):
-        def call(*args, **kwargs):
-            self.calls += 1
-            if self.at is not None and self.calls >= self.at:
-                raise KeyboardInterrupt
-            return original(*args, **kwargs)
-
-        call._wraps = original
-        return call
+    def run(self, fn, *args, **kwargs):
+        sys.setprofile(self._hook)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            sys.setprofile(None)
 
 
-def _patch_train_gates(monkeypatch, at):
-    hook = _Interrupt(at)
-    for mod, name, original in _core_patches():
-        monkeypatch.setattr(mod, name, hook.wrap(original))
-    return hook
+def _moments(n_calls, n=6):
+    """The first call, the last, and ``n - 2`` evenly between."""
+    return sorted({int(c) for c in np.linspace(1, n_calls, n)})
+
+
+def _interrupt_at(at, est, X, y):
+    with pytest.raises(KeyboardInterrupt):
+        _CtrlC(at).run(quiet_fit, est, X, y)
 
 
 @pytest.mark.parametrize("name", ALL)
-@pytest.mark.parametrize("when", ["first", "last"])
-def test_interrupted_fit_leaves_a_fitted_estimator_as_it_was(name, when, monkeypatch):
+def test_interrupted_fit_leaves_a_fitted_estimator_as_it_was(name):
     est = _fitted(name, _frame())
     before = _state(est)
     expected = output(est, _frame())
     X2, _, _ = _data(n=40, p=6, seed=1)  # another shape: a partial fit would show
     y2 = target(name)
-    counter = _patch_train_gates(monkeypatch, at=None)
-    quiet_fit(clone(est), X2, y2)
-    n_calls = counter.calls
-    assert n_calls >= 1
-    _patch_train_gates(monkeypatch, at=1 if when == "first" else n_calls)
-    with pytest.raises(KeyboardInterrupt):
-        quiet_fit(est, X2, y2)
-    assert _state(est) == before
+    count = _CtrlC()
+    count.run(quiet_fit, copy.deepcopy(est), X2, y2)
+    assert count.calls > 1
+    for at in _moments(count.calls):
+        _interrupt_at(at, est, X2, y2)
+        assert _state(est) == before, f"interrupted at call {at} of {count.calls}"
     np.testing.assert_array_equal(output(est, _frame()), expected)
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_interrupted_fit_leaves_an_unfitted_estimator_unfitted(name, monkeypatch):
+def test_interrupted_fit_leaves_an_unfitted_estimator_unfitted(name):
     est = make(name)
     before = copy.deepcopy(vars(est))
-    _patch_train_gates(monkeypatch, at=1)
-    with pytest.raises(KeyboardInterrupt):
-        quiet_fit(est, X0, target(name))
-    assert vars(est).keys() == before.keys()
+    count = _CtrlC()
+    count.run(quiet_fit, make(name), X0, target(name))
+    for at in _moments(count.calls, n=3):
+        _interrupt_at(at, est, X0, target(name))
+        assert vars(est).keys() == before.keys()
     with pytest.raises(NotFittedError):
         check_is_fitted(est)
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_interrupt_inside_select_restores_partial_writes(name, monkeypatch):
-    """The selection (``_select``, or a path walk) writes lam_, n_iter_, ... before it
-    returns; an interrupt there undoes them."""
-    from skl0._base import BaseL0
-
+def test_interrupt_after_fit_began_writing_restores_partial_writes(name):
+    """A fit writes lam_, n_iter_, support_, ... before it returns; an
+    interrupt right after the first, a middle and the last such write undoes them."""
     est = _fitted(name)
     before = _state(est)
-    classes = {*type(est).__mro__, *type(getattr(est, "estimator_", est)).__mro__, BaseL0}
-    for cls in classes:
-        if "_select" in vars(cls):
-            original = vars(cls)["_select"]
-
-            def select(self, *args, _original=original, **kwargs):
-                self.lam_, self.n_iter_, self.support_ = -1.0, -1, None
-                raise KeyboardInterrupt
-
-            monkeypatch.setattr(cls, "_select", select)
-
-    def walk(est, *args, **kwargs):  # the selection of a path walk (CV estimators)
-        est.lam_, est.n_iter_, est.support_ = -1.0, -1, None
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr("skl0._base.run_walk", walk)
-    with pytest.raises(KeyboardInterrupt):
-        quiet_fit(est, X0[:, :4], target(name))
-    assert _state(est) == before
+    X, y = X0[:, :4], target(name)
+    dry = copy.deepcopy(est)
+    count = _CtrlC(watch=dry)
+    count.run(quiet_fit, dry, X, y)
+    writes = count.writes
+    assert writes, "the fit wrote no attribute"
+    for at in sorted({writes[0], writes[len(writes) // 2], writes[-1]}):
+        _interrupt_at(at, est, X, y)
+        assert _state(est) == before, f"interrupted at call {at}, writes at {writes}"
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -1070,19 +1057,19 @@ def test_calibrator_divergence_raises():
 
 
 @pytest.mark.parametrize("failure", ["nan", "interrupt"])
-def test_calibrator_failed_fit_leaves_it_as_it_was(failure, monkeypatch):
+def test_calibrator_failed_fit_leaves_it_as_it_was(failure):
     cal = _cal().fit(pd.DataFrame(M0, columns=["a", "b", "c"]), T0)
     before = _state(cal)
     M = M0[:, :2].copy()
     if failure == "nan":
         M[0, 0] = np.nan
-    else:
-        def boom(*args, **kwargs):
-            raise KeyboardInterrupt
-
-        monkeypatch.setattr("skl0.calibration._estimator.fit_gated", boom)
-    with pytest.raises((ValueError, KeyboardInterrupt)):
-        cal.fit(M, T0[:2])
+        with pytest.raises(ValueError):
+            cal.fit(M, T0[:2])
+    else:  # Ctrl-C half way through the fit
+        count = _CtrlC()
+        count.run(_cal().fit, M, T0[:2])
+        with pytest.raises(KeyboardInterrupt):
+            _CtrlC(at=count.calls // 2).run(cal.fit, M, T0[:2])
     assert _state(cal) == before
 
 
@@ -1112,11 +1099,11 @@ def _run_cli(capsys, *argv):
     return status, out.out, out.err
 
 
-def _one_line_error(status, err, *fragments):
+def _one_line_error(status, err, *fragments, command="select"):
     assert status == 2, err
     lines = [ln for ln in err.strip().splitlines() if ln]
     assert len(lines) == 1 and "Traceback" not in err, err
-    assert lines[0].startswith("skl0 select: error: "), lines[0]
+    assert lines[0].startswith(f"skl0 {command}: error: "), lines[0]
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
 
@@ -1168,15 +1155,14 @@ def test_cli_infinite_target(tmp_path, capsys):
 
 
 @needs_cli
-def test_cli_diverging_fit_is_one_line(tmp_path, capsys, monkeypatch):
-    def diverge(*args, **kwargs):
-        raise NonFiniteLossError("The training loss became nan at iteration 10 (lam=0.1). "
-                                 "... lower learning_rate_init, or check X and y.")
-
-    for mod, name, _ in _core_patches():
-        monkeypatch.setattr(mod, name, diverge)
-    status, _, err = _run_cli(capsys, "select", _csv(tmp_path), "--target", "y", "--max-iter", 20)
-    _one_line_error(status, err, "became nan", "learning_rate_init")
+def test_cli_diverging_fit_is_one_line(tmp_path, capsys):
+    # A step size no fit survives: the calibration's loss becomes infinite.
+    M = pd.DataFrame(M0, columns=["a", "b", "c"])
+    M.to_csv(tmp_path / "M.csv", index=False)
+    pd.DataFrame([T0], columns=["a", "b", "c"]).to_csv(tmp_path / "T.csv", index=False)
+    status, _, err = _run_cli(capsys, "calibrate", tmp_path / "M.csv", tmp_path / "T.csv",
+                              "--max-iter", 20, "--learning-rate", 1e30)
+    _one_line_error(status, err, "diverged", "Lower learning_rate", command="calibrate")
 
 
 @needs_cli
@@ -1193,9 +1179,11 @@ def test_cli_extreme_features_select_as_usual(scale, tmp_path, capsys):
 
 
 @needs_cli
-def test_cli_interrupt_exits_130(tmp_path, capsys, monkeypatch):
-    _patch_train_gates(monkeypatch, at=1)
-    status, _, err = _run_cli(capsys, "select", _csv(tmp_path), "--target", "y", "--max-iter", 20)
+def test_cli_interrupt_exits_130(tmp_path, capsys):
+    argv = ("select", _csv(tmp_path), "--target", "y", "--max-iter", 20)
+    count = _CtrlC()
+    count.run(_run_cli, capsys, *argv)
+    status, _, err = _CtrlC(at=count.calls // 2).run(_run_cli, capsys, *argv)
     assert status == 130 and "interrupted" in err
 
 

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import math
 import warnings
-from numbers import Integral, Real
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
-from .._base import grad_enabled, keep_state_on_failure
-from .._compat import Interval, StrOptions, _fit_context, validate_data
+from .._base import SupportMixin, grad_enabled, keep_state_on_failure
+from .._compat import _fit_context, validate_data
 from .._device import make_generator, resolve_device, resolve_dtype
+from .._params import hyperparameters
 from .._train import NonFiniteLossError
 from ..nn import SampleGate
 from ._datafit import RelativeSquaredError, target_coefficients
 from ._operator import TotalsOperator
+from ._params import ATTRIBUTES, CALIBRATOR, PARAMS
 from ._progress import Progress
 from ._solver import fit_gated, polish, select_records
 from ._validation import (
@@ -41,7 +40,8 @@ __all__ = ["SparseCalibrator"]
 MISSED_TARGET = 0.5
 
 
-class SparseCalibrator(BaseEstimator):
+@hyperparameters(CALIBRATOR, attributes=ATTRIBUTES, table=PARAMS)
+class SparseCalibrator(SupportMixin, BaseEstimator):
     """Pick a small weighted subset of records that reproduces population totals.
 
     Survey calibration adjusts record weights so that weighted sums of the
@@ -63,85 +63,9 @@ class SparseCalibrator(BaseEstimator):
 
     Read more in ``docs/calibration.md``.
 
-    Parameters
-    ----------
-    k : int or None, default=None
-        Number of records to keep, exactly. ``None`` lets ``lam`` decide.
-    lam : float, default=1e-6
-        Penalty per kept record, in units of the loss (a mean squared
-        relative error). Ignored as a fixed value when ``k`` is set; it
-        is then only the starting point of the dual ascent.
-    target_weights : array-like of shape (n_targets,) or None, default=None
-        Non-negative importance of each target in the loss.
-    target_groups : array-like of shape (n_targets,) or None, default=None
-        Group label of each target; each group's squared errors are
-        averaged, so every group counts alike however many targets it has.
-    l2 : float, default=0.0
-        Strength of an L2 pull of ``log(weight_i)`` toward
-        ``log(a * initial_weight_i * N / n_kept)``, averaged over records:
-        ``a`` is the one common factor that best fits the totals (where
-        the weights start), and ``N / n_kept`` scales the reference up so
-        the kept records carry the dropped ones' share. A pull on the log
-        (relative) scale, so a weight twice its reference costs as much as
-        one half of it. On its own (``lam=0``) it keeps every record.
-    max_iter : int, default=1000
-        Gradient steps of the gated stage.
-    polish_iter : int, default=300
-        Gradient steps of the final refit of the kept records' weights
-        (0 skips it).
-    learning_rate : float, default=0.1
-        Adam step size for log-weights and gate parameters.
-    prune_tol : float, default=0.05
-        During training, records whose ``P(gate != 0)`` falls below
-        ``prune_tol`` leave the computation for good, so later steps cost
-        less (never fewer than ``k`` stay). Such records have a closed
-        deterministic gate already. 0 keeps every record in every step.
-    device : str, default="auto"
-        ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"`` or
-        ``"cuda:N"``. Asking for CUDA without it raises a ``ValueError``.
-    dtype : {"float32", "float64"} or None, default=None
-        Floating point type of the computation; ``None`` follows ``M``
-        (float32 for a float32 ``M``, else float64), as scikit-learn does.
-    random_state : int, RandomState instance or None, default=None
-        Seeds a local ``torch.Generator`` for the gate noise; torch's global
-        random state is never touched. ``None`` draws the seed from numpy's
-        global RNG (one draw per fit, as scikit-learn does); an int or a
-        ``RandomState`` leaves numpy's global state alone.
-    verbose : int, default=0
-        0 is silent; 1 shows a tqdm progress bar with the loss and the
-        number of kept records (periodic prints when tqdm is missing).
+    %(parameters)s
 
-    Attributes
-    ----------
-    weights_ : ndarray of shape (n_records,)
-        Calibrated weights, >= 0, exactly 0 for dropped records.
-    support_ : ndarray of bool of shape (n_records,)
-        True for kept records (``weights_ > 0``).
-    n_records_kept_ : int
-        Number of kept records (``k`` when ``k`` is set).
-    gate_probs_ : ndarray of shape (n_records,)
-        ``P(gate != 0)`` of each record at the end of the gated stage.
-    totals_ : ndarray of shape (n_targets,)
-        Achieved totals ``M.T @ weights_``.
-    relative_errors_ : ndarray of shape (n_targets,)
-        ``(totals_ - targets) / scale``: the relative error of each target
-        (for a zero target the scale is its total under the initial
-        weights).
-    calibration_report_ : pandas.DataFrame
-        One row per target, indexed by target name (the columns of a
-        DataFrame ``M``, the index of a Series ``targets``, else
-        ``target_0``, ...), with columns ``target``, ``achieved`` and
-        ``relative_error``.
-    lam_ : float
-        ``lam`` at the end of the gated stage (tuned when ``k`` is set).
-    n_iter_ : int
-        Gradient steps run (gated stage plus polish).
-    loss_curve_ : ndarray of shape (n_iter,)
-        Objective at each step: the gated stage, then the polish.
-    n_features_in_ : int
-        Number of targets ``Q`` (columns of ``M``).
-    feature_names_in_ : ndarray of shape (n_features_in,)
-        Target names, when ``M`` is a DataFrame with string columns.
+    %(attributes)s
 
     See Also
     --------
@@ -162,53 +86,6 @@ class SparseCalibrator(BaseEstimator):
     True
     """
 
-    _parameter_constraints: ClassVar[dict] = {
-        "k": [Interval(Integral, 1, None, closed="left"), None],
-        "lam": [Interval(Real, 0, None, closed="left")],
-        "target_weights": ["array-like", None],
-        "target_groups": ["array-like", None],
-        "l2": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "polish_iter": [Interval(Integral, 0, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "prune_tol": [Interval(Real, 0, 1, closed="left")],
-        "device": [StrOptions({"auto", "cpu"}), str],
-        "dtype": [StrOptions({"float32", "float64"}), None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
-
-    def __init__(
-        self,
-        k=None,
-        *,
-        lam=1e-6,
-        target_weights=None,
-        target_groups=None,
-        l2=0.0,
-        max_iter=1000,
-        polish_iter=300,
-        learning_rate=0.1,
-        prune_tol=0.05,
-        device="auto",
-        dtype=None,
-        random_state=None,
-        verbose=0,
-    ):
-        self.k = k
-        self.lam = lam
-        self.target_weights = target_weights
-        self.target_groups = target_groups
-        self.l2 = l2
-        self.max_iter = max_iter
-        self.polish_iter = polish_iter
-        self.learning_rate = learning_rate
-        self.prune_tol = prune_tol
-        self.device = device
-        self.dtype = dtype
-        self.random_state = random_state
-        self.verbose = verbose
-
     # -- validation -------------------------------------------------------------
 
     def _validate_inputs(self, M, targets, sample_weight):
@@ -224,10 +101,12 @@ class SparseCalibrator(BaseEstimator):
         check_finite_matrix(M)
         n_records, n_targets = M.shape
         names = getattr(self, "feature_names_in_", None)
+        w0 = check_record_weights(sample_weight, n_records)
+        if targets is None:  # keep the totals the records have now
+            targets = np.asarray(M.T @ w0, dtype=np.float64).ravel()
         targets, names = check_targets(targets, n_targets, names)
         if names is None:
             names = default_target_names(n_targets)
-        w0 = check_record_weights(sample_weight, n_records)
         if self.k is not None and self.k > n_records:
             raise ValueError(
                 f"k={self.k} is larger than the {n_records} records (rows) of M; pass "
@@ -241,7 +120,7 @@ class SparseCalibrator(BaseEstimator):
     # -- fit ----------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, M, targets, sample_weight=None):
+    def fit(self, M, targets=None, sample_weight=None):
         """Choose the records to keep and their weights.
 
         Parameters
@@ -251,9 +130,12 @@ class SparseCalibrator(BaseEstimator):
             ``M[i, j]`` is what record ``i`` adds to total ``j`` per unit of
             weight. Sparse input stays sparse (CSR on the device). A
             DataFrame's columns name the targets.
-        targets : array-like or pandas.Series of shape (n_targets,)
+        targets : array-like or pandas.Series of shape (n_targets,) or None, \
+default=None
             Population totals. A Series indexed by target names is aligned
-            to the columns of a DataFrame ``M``.
+            to the columns of a DataFrame ``M``. ``None``: the totals the
+            records have now, ``M.T @ sample_weight``, so that the fit thins
+            the records while keeping their totals.
         sample_weight : array-like of shape (n_records,) or None, default=None
             Initial (design) weights, > 0; the weights start from them
             (rescaled by one common factor that best fits the totals) and
@@ -384,18 +266,7 @@ class SparseCalibrator(BaseEstimator):
             index=pd.Index(list(names), name="name"),
         )
 
-    def get_support(self, indices=False):
-        """Mask (or indices) of the kept records.
-
-        Parameters
-        ----------
-        indices : bool, default=False
-            Return integer indices instead of a boolean mask.
-
-        Returns
-        -------
-        ndarray
-            ``support_`` or ``np.flatnonzero(support_)``.
-        """
-        check_is_fitted(self, "support_")
-        return np.flatnonzero(self.support_) if indices else self.support_.copy()
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # M stays sparse (CSR on the device)
+        return tags

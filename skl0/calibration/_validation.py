@@ -103,8 +103,8 @@ def check_record_weights(sample_weight, n_records):
         i = int(np.flatnonzero(w <= 0)[0])
         raise ValueError(
             "sample_weight must be strictly positive, but "
-            f"sample_weight[{i}]={float(w[i])!r}; drop records whose initial weight "
-            "is <= 0 from M and sample_weight first."
+            f"sample_weight[{i}]={float(w[i])!r} is a zero or negative weight; drop "
+            "records whose initial weight is <= 0 from M and sample_weight first."
         )
     return w
 

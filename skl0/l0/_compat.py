@@ -1,4 +1,5 @@
-"""Shared plumbing of :mod:`skl0.l0`: checkpoint key names and the logit init.
+"""Shared plumbing of :mod:`skl0.l0`: checkpoint key names, the logit init and
+the clamped gates of the two sparse models.
 
 l0-python names the gate module of a layer ``weight_gates`` or
 ``channel_gates`` and its parameter ``qz_logits``; the skl0.nn layers call
@@ -10,7 +11,11 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["logit", "_RenamedState"]
+import torch
+
+from ..nn.hard_concrete import median_gate, prob_nonzero, sample_gate
+
+__all__ = ["logit", "_ClampedGates", "_RenamedState"]
 
 
 def logit(p):
@@ -20,6 +25,42 @@ def logit(p):
     ``p`` (skl0.nn inverts eq. 12 of Louizos et al. instead).
     """
     return math.log(p / (1 - p))
+
+
+class _ClampedGates:
+    """Mixin of ``SparseL0Linear`` and ``SparseCalibrationWeights``: one gate
+    per feature (or record) as the module's own ``log_alpha``, clamped to
+    ``+-LOG_ALPHA_BOUND`` before every formula, as in l0-python."""
+
+    #: ``log_alpha`` is clamped to this bound before every formula.
+    LOG_ALPHA_BOUND: float = 20.0
+
+    def _store_gate_settings(self, n_features, beta, gamma, zeta, device, seed):
+        """The constructor arguments both models share, and the seeded generator."""
+        self.n_features = n_features
+        self.beta, self.gamma, self.zeta = beta, gamma, zeta
+        self.device = torch.device(device)
+        self.seed = seed
+        self._generator = (
+            None if seed is None else torch.Generator(device=self.device).manual_seed(int(seed))
+        )
+
+    def _clamped_log_alpha(self):
+        return self.log_alpha.clamp(-self.LOG_ALPHA_BOUND, self.LOG_ALPHA_BOUND)
+
+    def _sample_gates(self):
+        """Sampled Hard Concrete gates (eq. 10), torch's global generator."""
+        return sample_gate(self._clamped_log_alpha(), self.beta, self.gamma, self.zeta)
+
+    def get_deterministic_gates(self):
+        """Prediction-time gates: the median of each gate."""
+        return median_gate(self._clamped_log_alpha(), self.beta, self.gamma, self.zeta)
+
+    def get_l0_penalty(self):
+        """Expected number of open gates, kept features or records (eq. 12)."""
+        return prob_nonzero(
+            self._clamped_log_alpha(), self.beta, self.gamma, self.zeta
+        ).sum()
 
 
 class _RenamedState:

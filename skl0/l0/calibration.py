@@ -21,8 +21,7 @@ from torch import nn
 
 from ..calibration._datafit import RelativeSquaredError
 from ..calibration._operator import TotalsOperator
-from ..nn.hard_concrete import median_gate, prob_nonzero, sample_gate
-from .sparse import _seeded_generator
+from ._compat import _ClampedGates
 
 __all__ = ["SparseCalibrationWeights"]
 
@@ -58,7 +57,7 @@ def _group_coefficients(n_targets, target_groups, normalize_groups, multipliers)
     return coef
 
 
-class SparseCalibrationWeights(nn.Module):
+class SparseCalibrationWeights(_ClampedGates, nn.Module):
     """Non-negative, L0-sparse calibration weights, as in l0-python.
 
     ``weights = exp(log_weight) * z`` with one Hard Concrete gate ``z`` per
@@ -108,9 +107,6 @@ class SparseCalibrationWeights(nn.Module):
     True
     """
 
-    #: ``log_alpha`` is clamped to this bound before every formula.
-    LOG_ALPHA_BOUND: float = 20.0
-
     def __init__(
         self,
         n_features,
@@ -126,16 +122,10 @@ class SparseCalibrationWeights(nn.Module):
         seed=None,
     ):
         super().__init__()
-        self.n_features = n_features
-        self.beta = beta
-        self.gamma = gamma
-        self.zeta = zeta
+        self._store_gate_settings(n_features, beta, gamma, zeta, device, seed)
         self.log_weight_jitter_sd = log_weight_jitter_sd
         self.log_alpha_jitter_sd = log_alpha_jitter_sd
-        self.device = torch.device(device)
         self.use_gates = use_gates
-        self.seed = seed
-        self._generator = _seeded_generator(seed, self.device)
         w = (
             torch.ones(n_features, device=self.device)
             if init_weights is None
@@ -156,17 +146,6 @@ class SparseCalibrationWeights(nn.Module):
         self._cached_op = None
 
     # -- gates and weights ---------------------------------------------------
-
-    def _clamped_log_alpha(self):
-        return self.log_alpha.clamp(-self.LOG_ALPHA_BOUND, self.LOG_ALPHA_BOUND)
-
-    def _sample_gates(self):
-        """Sampled Hard Concrete gates (eq. 10), torch's global generator."""
-        return sample_gate(self._clamped_log_alpha(), self.beta, self.gamma, self.zeta)
-
-    def get_deterministic_gates(self):
-        """Prediction-time gates: the median of each gate."""
-        return median_gate(self._clamped_log_alpha(), self.beta, self.gamma, self.zeta)
 
     def get_weights(self, deterministic=False):
         """``exp(log_weight) * gates`` (sampled unless ``deterministic``)."""
@@ -197,12 +176,6 @@ class SparseCalibrationWeights(nn.Module):
         return self._operator(M).totals(self.get_weights(deterministic=deterministic))
 
     # -- penalties and summaries ---------------------------------------------
-
-    def get_l0_penalty(self):
-        """Expected number of kept records (eq. 12)."""
-        return prob_nonzero(
-            self._clamped_log_alpha(), self.beta, self.gamma, self.zeta
-        ).sum()
 
     def get_l2_penalty(self):
         """``sum(exp(log_weight) ** 2)``."""

@@ -93,11 +93,11 @@ class SampleGate(L0Gate):
 
     Examples
     --------
-    >>> import torch
+    In eval mode a gate keeps its record when its median value is above 0.5:
+
     >>> from skl0.l0 import SampleGate
     >>> gate = SampleGate(10, target_samples=9).eval()
-    >>> data, idx = gate.select_samples(torch.arange(10.0))
-    >>> idx.tolist() == list(range(10))
+    >>> gate.get_active_indices().tolist() == list(range(10))
     True
     """
 
@@ -190,6 +190,8 @@ class HybridGate(nn.Module):
 
     Examples
     --------
+    Of 40 records, a quarter (10) go to the gates and 30 are drawn at random:
+
     >>> import torch
     >>> from skl0.l0 import HybridGate
     >>> gate = HybridGate(100, target_items=40).eval()

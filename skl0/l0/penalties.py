@@ -10,10 +10,12 @@ the skl0.nn schedules, ``update_temperatures`` for
 from __future__ import annotations
 
 import numpy as np
-import torch
 
+from .._numpydoc import Entry, document
 from ..nn import schedules as _schedules
+from ..nn._docs import NN
 from ..nn.gates import hard_concrete_gates
+from ..nn.penalties import _zero_like_params
 from ..nn.tracking import PenaltyTracker as _PenaltyTracker
 
 __all__ = [
@@ -28,18 +30,19 @@ __all__ = [
 ]
 
 
-def _zero(model):
-    for p in model.parameters():
-        return p.new_zeros(())
-    return torch.zeros(())
+_L0_LAMBDA = Entry(
+    "l0_lambda", "float", "Weight of :func:`compute_l0_penalty`.", default=1e-3, shown="1e-3"
+)
+_L2_LAMBDA = Entry(
+    "l2_lambda", "float", "Weight of :func:`compute_l2_penalty`.", default=1e-4, shown="1e-4"
+)
 
 
+@document(NN)
 def compute_l0_penalty(model):
     """Sum of ``get_l0_penalty()`` over the modules that have it.
 
-    Parameters
-    ----------
-    model : torch.nn.Module
+    %(parameters)s
 
     Returns
     -------
@@ -53,26 +56,26 @@ def compute_l0_penalty(model):
     >>> round(compute_l0_penalty(layer).item(), 4)  # 4 * sigmoid(0.5 * log(11))
     3.0734
     """
-    total = _zero(model)
+    total = _zero_like_params(model)
     for module in model.modules():
         if hasattr(module, "get_l0_penalty"):
             total = total + module.get_l0_penalty()
     return total
 
 
+@document(NN)
 def compute_l2_penalty(model):
     """Sum of squares of every trainable parameter named ``*weight*``.
 
     Gate logits are left out: l0-python also sums its ``weight_gates``
     logits (their name contains "weight"), skl0.l0 does not.
 
-    Parameters
-    ----------
-    model : torch.nn.Module
+    %(parameters)s
 
     Returns
     -------
     torch.Tensor
+        The sum, differentiable; 0 when no parameter qualifies.
 
     Examples
     --------
@@ -82,25 +85,23 @@ def compute_l2_penalty(model):
     True
     """
     gate_params = {id(p) for g in hard_concrete_gates(model) for p in g.parameters()}
-    total = _zero(model)
+    total = _zero_like_params(model)
     for name, param in model.named_parameters():
         if "weight" in name and param.requires_grad and id(param) not in gate_params:
             total = total + (param**2).sum()
     return total
 
 
+@document(NN, l0_lambda=_L0_LAMBDA, l2_lambda=_L2_LAMBDA)
 def compute_l0l2_penalty(model, l0_lambda=1e-3, l2_lambda=1e-4):
     """``l0_lambda * compute_l0_penalty + l2_lambda * compute_l2_penalty``.
 
-    Parameters
-    ----------
-    model : torch.nn.Module
-    l0_lambda : float, default=1e-3
-    l2_lambda : float, default=1e-4
+    %(parameters)s
 
     Returns
     -------
     torch.Tensor
+        The weighted sum of the two penalties, differentiable.
 
     Examples
     --------
@@ -112,14 +113,13 @@ def compute_l0l2_penalty(model, l0_lambda=1e-3, l2_lambda=1e-4):
     return l0_lambda * compute_l0_penalty(model) + l2_lambda * compute_l2_penalty(model)
 
 
+@document(NN)
 def get_sparsity_stats(model):
     """Per-layer ``sparsity``, ``active_params`` and ``total_params``.
 
     One entry per module with both ``get_sparsity`` and ``get_l0_penalty``.
 
-    Parameters
-    ----------
-    model : torch.nn.Module
+    %(parameters)s
 
     Returns
     -------

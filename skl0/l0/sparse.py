@@ -14,19 +14,12 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from ..nn.hard_concrete import median_gate, prob_nonzero, sample_gate
-from ._compat import logit
+from ._compat import _ClampedGates, logit
 
 __all__ = ["SparseL0Linear"]
 
 
-def _seeded_generator(seed, device):
-    if seed is None:
-        return None
-    return torch.Generator(device=device).manual_seed(int(seed))
-
-
-class SparseL0Linear(nn.Module):
+class SparseL0Linear(_ClampedGates, nn.Module):
     """L0-gated linear regression for scipy sparse ``X``, as in l0-python.
 
     ``y = X @ (weight * z) + bias`` with one Hard Concrete gate ``z`` per
@@ -65,9 +58,6 @@ class SparseL0Linear(nn.Module):
     torch.Size([50])
     """
 
-    #: ``log_alpha`` is clamped to this bound before every formula.
-    LOG_ALPHA_BOUND: float = 20.0
-
     def __init__(
         self,
         n_features,
@@ -80,14 +70,8 @@ class SparseL0Linear(nn.Module):
         seed=None,
     ):
         super().__init__()
-        self.n_features = n_features
+        self._store_gate_settings(n_features, beta, gamma, zeta, device, seed)
         self.fit_intercept = fit_intercept
-        self.beta = beta
-        self.gamma = gamma
-        self.zeta = zeta
-        self.device = torch.device(device)
-        self.seed = seed
-        self._generator = _seeded_generator(seed, self.device)
         self.weight = nn.Parameter(torch.zeros(n_features, device=self.device))
         if fit_intercept:
             self.bias = nn.Parameter(torch.zeros(1, device=self.device))
@@ -97,9 +81,6 @@ class SparseL0Linear(nn.Module):
         self.log_alpha = nn.Parameter(logit(init_keep_prob) + 0.01 * noise)
         self._cached_X_torch = None
         self._cached_X_shape = None
-
-    def _clamped_log_alpha(self):
-        return self.log_alpha.clamp(-self.LOG_ALPHA_BOUND, self.LOG_ALPHA_BOUND)
 
     def _convert_sparse_to_torch(self, X_sparse):
         """scipy sparse -> torch COO tensor, cached for the same shape and nnz."""
@@ -121,14 +102,6 @@ class SparseL0Linear(nn.Module):
         self._cached_X_shape = X_sparse.shape
         return X_torch
 
-    def _sample_gates(self):
-        """Sampled Hard Concrete gates (eq. 10)."""
-        return sample_gate(self._clamped_log_alpha(), self.beta, self.gamma, self.zeta)
-
-    def get_deterministic_gates(self):
-        """Prediction-time gates: the median of each gate."""
-        return median_gate(self._clamped_log_alpha(), self.beta, self.gamma, self.zeta)
-
     def forward(self, X, deterministic=False):
         """``X @ (weight * gates) + bias`` for scipy or torch sparse ``X``."""
         if sp.issparse(X):
@@ -140,12 +113,6 @@ class SparseL0Linear(nn.Module):
         if self.bias is not None:
             y = y + self.bias
         return y
-
-    def get_l0_penalty(self):
-        """Expected number of open gates (eq. 12)."""
-        return prob_nonzero(
-            self._clamped_log_alpha(), self.beta, self.gamma, self.zeta
-        ).sum()
 
     def get_sparsity(self):
         """Share of features whose prediction-time gate is below 0.01."""

@@ -10,10 +10,13 @@ record, for selecting rows.
 from __future__ import annotations
 
 import operator
+from numbers import Integral
 
 import torch
 from torch import nn
 
+from .._numpydoc import document
+from ._docs import NN
 from .hard_concrete import (
     BETA,
     GAMMA,
@@ -32,6 +35,19 @@ __all__ = [
     "hard_concrete_gates",
     "set_generator",
 ]
+
+
+def check_int(name, value, minimum, what=""):
+    """``value`` as an int >= ``minimum``; else a ValueError naming ``name``.
+
+    ``what`` says what the number counts. ``True`` is not an integer here.
+    """
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        meaning = f"{what}, " if what else ""
+        raise ValueError(
+            f"{name}={value!r} is invalid; pass {meaning}an integer >= {minimum}."
+        )
+    return int(value)
 
 
 def _check_shape(shape):
@@ -257,6 +273,7 @@ def hard_concrete_gates(module):
     return [m for m in module.modules() if isinstance(m, HardConcreteGate)]
 
 
+@document(NN)
 def set_generator(module, generator):
     """Make every gate in ``module`` draw its noise from ``generator``.
 
@@ -269,10 +286,7 @@ def set_generator(module, generator):
     generator : torch.Generator or None
         ``None`` goes back to torch's default generator.
 
-    Returns
-    -------
-    n_gates : int
-        Number of gate modules updated.
+    %(n_gates_updated)s
 
     Examples
     --------

@@ -46,6 +46,9 @@ import numpy as np
 import torch
 from scipy.special import expit
 
+from .._numpydoc import document
+from ._docs import NN
+
 __all__ = [
     "HardConcrete",
     "BETA",
@@ -141,6 +144,7 @@ def log_alpha_for_prob(prob, temperature=BETA, gamma=GAMMA, zeta=ZETA):
     return math.log(prob) - math.log1p(-prob) + temperature * math.log(-gamma / zeta)
 
 
+@document(NN)
 def prob_nonzero(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA):
     """Closed-form probability that each gate is non-zero (eq. 12).
 
@@ -149,10 +153,7 @@ def prob_nonzero(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA):
 
     Parameters
     ----------
-    log_alpha : torch.Tensor or ndarray
-        Gate location parameters.
-    temperature, gamma, zeta : float
-        Hard Concrete parameters.
+    %(hard_concrete_args)s
 
     Returns
     -------
@@ -292,6 +293,7 @@ def _quadrature(temperature, gamma, zeta, n_nodes=_N_NODES):
     return temperature * (np.log(u) - np.log1p(-u)), w, 2 * t * w
 
 
+@document(NN)
 def gate_moments(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA, derivatives=False):
     """``E[z]`` and ``E[z^2]`` of Hard Concrete gates, deterministic in ``log_alpha``.
 
@@ -302,10 +304,7 @@ def gate_moments(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA, derivative
 
     Parameters
     ----------
-    log_alpha : torch.Tensor or ndarray
-        Gate location parameters.
-    temperature, gamma, zeta : float
-        Hard Concrete parameters.
+    %(hard_concrete_args)s
     derivatives : bool, default=False
         Also return ``dE[z]/dlog_alpha`` and ``dE[z^2]/dlog_alpha``
         (elementwise), for solvers with hand-written gradients.

@@ -9,11 +9,9 @@ random from the rest keeps coverage and lowers the selection's bias.
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import torch
 
-from .gates import SampleGate
+from .gates import SampleGate, check_int
 from .hard_concrete import BETA, GAMMA, ZETA
 
 __all__ = ["HybridGate", "add_random"]
@@ -105,17 +103,9 @@ class HybridGate(SampleGate):
         gamma=GAMMA,
         zeta=ZETA,
     ):
-        if (
-            isinstance(n_random, bool)
-            or not isinstance(n_random, Integral)
-            or n_random < 0
-        ):
-            raise ValueError(
-                f"n_random={n_random!r} is invalid; pass the number of records to "
-                "draw at random, an integer >= 0."
-            )
+        n_random = check_int("n_random", n_random, 0, "the number of records to draw at random")
         super().__init__(n_samples, init_prob, temperature, gamma, zeta)
-        self.n_random = int(n_random)
+        self.n_random = n_random
 
     def select(self, generator=None):
         """Indices of the selected records and whether each came from a gate.

@@ -12,26 +12,32 @@ deterministic gates of eq. 13, so the output is noise free.
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
+from numbers import Real
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.modules.utils import _pair
 
-from .gates import HardConcreteGate
+from .._numpydoc import Entry, document
+from ._docs import GATE_ATTRIBUTES, NN
+from .gates import HardConcreteGate, check_int
 from .hard_concrete import BETA, GAMMA, ZETA, check_hard_concrete_params
 
 __all__ = ["L0Linear", "L0Conv2d", "L0DepthwiseConv2d"]
 
-_LINEAR_GATES = ("weight", "input", "output")
-_CONV_GATES = ("output", "weight")
+# The gate modes of each layer, and what one gate switches off in each.
+_LINEAR_GATES = {
+    "weight": "one gate per weight", "input": "one per input feature",
+    "output": "one per output unit",
+}
+_CONV_GATES = {"output": "one gate per output channel", "weight": "one gate per filter weight"}
 
 
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name}={value!r} is invalid; pass an integer >= 1.")
-    return int(value)
+def _check_gate_mode(gate, modes):
+    if gate not in modes:
+        choices = ", ".join(f"{mode!r} ({what})" for mode, what in modes.items())
+        raise ValueError(f"gate={gate!r} is not supported; pass one of {choices}.")
 
 
 def _check_init_sparsity(init_sparsity):
@@ -63,8 +69,9 @@ def _make_gate(
 class _L0LayerMixin:
     """What L0Linear and L0Conv2d share: gate plumbing, folding, statistics.
 
-    Subclasses define ``gate`` (the mode), ``l0_gate`` and ``_broadcast(z)``,
-    which shapes gate values to multiply ``weight``.
+    Subclasses define ``_broadcast(z)``, which shapes gate values to
+    multiply ``weight``, ``_layer_forward(x, weight, bias)``, the torch layer's
+    computation, and ``_plain_layer(**kw)``, the plain layer of the same shape.
     """
 
     @property
@@ -146,7 +153,26 @@ class _L0LayerMixin:
             kept += int(mask.sum()) if self.bias_gated else self.bias.numel()
         return n_params, kept
 
-    def _plain_copy(self, plain):
+    def _attach_gate(self, l0_gate, gate, init_sparsity):
+        self.gate = gate
+        self.init_sparsity = float(init_sparsity)
+        self.l0_gate = l0_gate
+
+    def reset_parameters(self):
+        """Re-draw the weights and set every gate back to ``1 - init_sparsity``."""
+        super().reset_parameters()
+        if "l0_gate" in self._modules:
+            self.l0_gate.reset_parameters()
+
+    def forward(self, x):
+        weight, bias = self.gated_parameters()
+        return self._layer_forward(x, weight, bias)
+
+    def to_plain(self):
+        """The plain torch layer (``Linear``, ``Conv2d``) computing this layer's eval output."""
+        plain = self._plain_layer(
+            bias=self.bias is not None, device=self.weight.device, dtype=self.weight.dtype
+        )
         weight, bias = self.folded_parameters()
         with torch.no_grad():
             plain.weight.copy_(weight)
@@ -154,10 +180,22 @@ class _L0LayerMixin:
                 plain.bias.copy_(bias)
         return plain.train(self.training)
 
-    def _gate_repr(self):
-        return f", gate={self.gate!r}, init_sparsity={self.init_sparsity:g}"
+    def extra_repr(self):
+        return super().extra_repr() + (
+            f", gate={self.gate!r}, init_sparsity={self.init_sparsity:g}"
+        )
 
 
+@document(
+    NN,
+    gate_attributes=GATE_ATTRIBUTES,
+    in_features=Entry("in_features", "int", "Size of each input sample."),
+    out_features=Entry("out_features", "int", "Size of each output sample."),
+    bias=Entry("bias", "bool", "Learn an additive bias."),
+    gate=Entry("gate", '{"weight", "input", "output"}', """\
+What one gate switches off: a single weight, an input column or an
+output row (with its bias)."""),
+)
 class L0Linear(_L0LayerMixin, nn.Linear):
     """A linear layer with Hard Concrete gates on weights, inputs or outputs.
 
@@ -167,32 +205,7 @@ class L0Linear(_L0LayerMixin, nn.Linear):
     their bias (``gate="output"``). Add ``skl0.nn.l0_penalty(model)`` to the
     loss to push gates shut; ``skl0.nn.prune`` then removes them.
 
-    Parameters
-    ----------
-    in_features : int
-        Size of each input sample.
-    out_features : int
-        Size of each output sample.
-    bias : bool, default=True
-        Learn an additive bias.
-    init_sparsity : float, default=0.1
-        Initial expected fraction of closed gates, strictly in (0, 1): every
-        gate starts with ``P(gate != 0) = 1 - init_sparsity`` (eq. 12).
-    temperature : float, default=2/3
-        Hard Concrete temperature ``beta`` (> 0); see
-        :func:`skl0.nn.set_temperature` to anneal it.
-    gate : {"weight", "input", "output"}, default="weight"
-        What one gate switches off: a single weight, an input column or an
-        output row (with its bias).
-    gamma : float, default=-0.1
-        Lower stretch limit of the Hard Concrete distribution (< 0).
-    zeta : float, default=1.1
-        Upper stretch limit (> 1).
-    generator : torch.Generator or None, default=None
-        Source of the gate noise in training mode; ``None`` uses torch's
-        default generator.
-    device, dtype : optional
-        Passed to :class:`torch.nn.Linear` and to the gate.
+    %(parameters)s
 
     Attributes
     ----------
@@ -202,13 +215,7 @@ class L0Linear(_L0LayerMixin, nn.Linear):
     l0_gate : HardConcreteGate
         The gates: shape ``(out_features, in_features)``, ``(in_features,)``
         or ``(out_features,)`` for the three modes.
-    gate : str
-        The gate mode, as passed.
-    init_sparsity : float
-        As passed; :meth:`reset_parameters` returns the gates to it.
-    generator : torch.Generator or None
-        The gate noise source (a property of ``l0_gate``); it must live on
-        the same device as the layer.
+    %(gate_attributes)s
 
     See Also
     --------
@@ -242,14 +249,9 @@ class L0Linear(_L0LayerMixin, nn.Linear):
         device=None,
         dtype=None,
     ):
-        in_features = _check_positive_int("in_features", in_features)
-        out_features = _check_positive_int("out_features", out_features)
-        if gate not in _LINEAR_GATES:
-            raise ValueError(
-                f"gate={gate!r} is not supported; pass 'weight' (one gate per "
-                "weight), 'input' (one per input feature) or 'output' (one per "
-                "output unit)."
-            )
+        _check_gate_mode(gate, _LINEAR_GATES)
+        in_features = check_int("in_features", in_features, 1)
+        out_features = check_int("out_features", out_features, 1)
         shape = {
             "weight": (out_features, in_features),
             "input": (in_features,),
@@ -259,9 +261,7 @@ class L0Linear(_L0LayerMixin, nn.Linear):
             shape, init_sparsity, temperature, gamma, zeta, generator, device, dtype
         )
         super().__init__(in_features, out_features, bias, device=device, dtype=dtype)
-        self.gate = gate
-        self.init_sparsity = float(init_sparsity)
-        self.l0_gate = l0_gate
+        self._attach_gate(l0_gate, gate, init_sparsity)
 
     def _broadcast(self, z):
         if self.gate == "input":
@@ -270,31 +270,27 @@ class L0Linear(_L0LayerMixin, nn.Linear):
             return z.unsqueeze(1)
         return z
 
-    def reset_parameters(self):
-        """Re-draw the weights and set every gate back to ``1 - init_sparsity``."""
-        super().reset_parameters()
-        if "l0_gate" in self._modules:
-            self.l0_gate.reset_parameters()
-
-    def forward(self, x):
-        weight, bias = self.gated_parameters()
+    def _layer_forward(self, x, weight, bias):
         return F.linear(x, weight, bias)
 
-    def to_plain(self):
-        """A plain :class:`torch.nn.Linear` computing this layer's eval output."""
-        plain = nn.Linear(
-            self.in_features,
-            self.out_features,
-            self.bias is not None,
-            device=self.weight.device,
-            dtype=self.weight.dtype,
-        )
-        return self._plain_copy(plain)
-
-    def extra_repr(self):
-        return super().extra_repr() + self._gate_repr()
+    def _plain_layer(self, **kw):
+        return nn.Linear(self.in_features, self.out_features, **kw)
 
 
+_CONV = Entry("in_channels, out_channels", "int", """\
+Channels in the input and produced by the convolution.""")
+_AS_IN_CONV = "As in :class:`torch.nn.Conv2d`."
+
+
+@document(
+    NN,
+    gate_attributes=GATE_ATTRIBUTES,
+    channels=_CONV,
+    conv=Entry("kernel_size, stride, padding, dilation, groups, bias, padding_mode", "", _AS_IN_CONV),
+    gate=Entry("gate", '{"output", "weight"}', """\
+What one gate switches off: an output channel (its filter and bias)
+or a single filter weight."""),
+)
 class L0Conv2d(_L0LayerMixin, nn.Conv2d):
     """A 2-D convolution with Hard Concrete gates on output channels or weights.
 
@@ -306,27 +302,7 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
     exact zeros, and a filter whose weights are all closed is removed like a
     closed channel.
 
-    Parameters
-    ----------
-    in_channels, out_channels : int
-        Channels in the input and produced by the convolution.
-    kernel_size, stride, padding, dilation, groups, bias, padding_mode
-        As in :class:`torch.nn.Conv2d`.
-    init_sparsity : float, default=0.1
-        Initial expected fraction of closed gates, strictly in (0, 1).
-    temperature : float, default=2/3
-        Hard Concrete temperature ``beta`` (> 0).
-    gamma : float, default=-0.1
-        Lower stretch limit (< 0).
-    zeta : float, default=1.1
-        Upper stretch limit (> 1).
-    gate : {"output", "weight"}, default="output"
-        What one gate switches off: an output channel (its filter and bias)
-        or a single filter weight.
-    generator : torch.Generator or None, default=None
-        Source of the gate noise in training mode.
-    device, dtype : optional
-        Passed to :class:`torch.nn.Conv2d` and to the gate.
+    %(parameters)s
 
     Attributes
     ----------
@@ -336,12 +312,7 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
     l0_gate : HardConcreteGate
         One gate per output channel (shape ``(out_channels,)``) or per
         weight (shaped like ``weight``).
-    gate : str
-        The gate mode, as passed.
-    init_sparsity : float
-        As passed.
-    generator : torch.Generator or None
-        The gate noise source (a property of ``l0_gate``).
+    %(gate_attributes)s
 
     See Also
     --------
@@ -381,17 +352,13 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
         device=None,
         dtype=None,
     ):
-        in_channels = _check_positive_int("in_channels", in_channels)
-        out_channels = _check_positive_int("out_channels", out_channels)
-        if gate not in _CONV_GATES:
-            raise ValueError(
-                f"gate={gate!r} is not supported; pass 'output' (one gate per "
-                "output channel) or 'weight' (one gate per filter weight)."
-            )
+        in_channels = check_int("in_channels", in_channels, 1)
+        out_channels = check_int("out_channels", out_channels, 1)
+        _check_gate_mode(gate, _CONV_GATES)
         if gate == "output":
             shape = (out_channels,)
         else:
-            groups_ = _check_positive_int("groups", groups)
+            groups_ = check_int("groups", groups, 1)
             shape = (out_channels, max(in_channels // groups_, 1), *_pair(kernel_size))
         l0_gate = _make_gate(
             shape,
@@ -416,46 +383,29 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
             device=device,
             dtype=dtype,
         )
-        self.gate = gate
-        self.init_sparsity = float(init_sparsity)
-        self.l0_gate = l0_gate
+        self._attach_gate(l0_gate, gate, init_sparsity)
 
     def _broadcast(self, z):
         if self.gate == "output":
             return z.view(-1, 1, 1, 1)
         return z.reshape(self.weight.shape)
 
-    def reset_parameters(self):
-        """Re-draw the filters and set every gate back to ``1 - init_sparsity``."""
-        super().reset_parameters()
-        if "l0_gate" in self._modules:
-            self.l0_gate.reset_parameters()
-
-    def forward(self, x):
-        weight, bias = self.gated_parameters()
+    def _layer_forward(self, x, weight, bias):
         return self._conv_forward(x, weight, bias)
 
-    def to_plain(self):
-        """A plain :class:`torch.nn.Conv2d` computing this layer's eval output."""
-        plain = nn.Conv2d(
-            self.in_channels,
-            self.out_channels,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.groups,
-            self.bias is not None,
-            self.padding_mode,
-            device=self.weight.device,
-            dtype=self.weight.dtype,
+    def _plain_layer(self, **kw):
+        return nn.Conv2d(
+            self.in_channels, self.out_channels, self.kernel_size, self.stride, self.padding,
+            self.dilation, self.groups, padding_mode=self.padding_mode, **kw,
         )
-        return self._plain_copy(plain)
-
-    def extra_repr(self):
-        return super().extra_repr() + self._gate_repr()
 
 
+@document(
+    NN,
+    gate_attributes=GATE_ATTRIBUTES,
+    channels=Entry("channels", "int", "Channels in the input and the output."),
+    conv=Entry("kernel_size, stride, padding, dilation, bias, padding_mode", "", _AS_IN_CONV),
+)
 class L0DepthwiseConv2d(L0Conv2d):
     """A depthwise 2-D convolution with one Hard Concrete gate per channel.
 
@@ -463,24 +413,7 @@ class L0DepthwiseConv2d(L0Conv2d):
     in MobileNet-style blocks; a closed gate switches off that channel's
     filter and bias, so the channel's output is exactly zero.
 
-    Parameters
-    ----------
-    channels : int
-        Channels in the input and the output.
-    kernel_size, stride, padding, dilation, bias, padding_mode
-        As in :class:`torch.nn.Conv2d`.
-    init_sparsity : float, default=0.1
-        Initial expected fraction of closed channel gates, strictly in (0, 1).
-    temperature : float, default=2/3
-        Hard Concrete temperature ``beta`` (> 0).
-    gamma : float, default=-0.1
-        Lower stretch limit (< 0).
-    zeta : float, default=1.1
-        Upper stretch limit (> 1).
-    generator : torch.Generator or None, default=None
-        Source of the gate noise in training mode.
-    device, dtype : optional
-        Passed to :class:`torch.nn.Conv2d` and to the gate.
+    %(parameters)s
 
     Attributes
     ----------
@@ -488,6 +421,7 @@ class L0DepthwiseConv2d(L0Conv2d):
     bias : torch.nn.Parameter of shape (channels,) or None
     l0_gate : HardConcreteGate
         One gate per channel.
+    %(gate_attributes)s
 
     See Also
     --------
@@ -521,7 +455,7 @@ class L0DepthwiseConv2d(L0Conv2d):
         device=None,
         dtype=None,
     ):
-        channels = _check_positive_int("channels", channels)
+        channels = check_int("channels", channels, 1)
         super().__init__(
             channels,
             channels,

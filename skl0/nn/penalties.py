@@ -15,6 +15,8 @@ from numbers import Real
 import pandas as pd
 import torch
 
+from .._numpydoc import Entry, document
+from ._docs import NN
 from .gates import FeatureGate, HardConcreteGate, SampleGate, hard_concrete_gates
 from .layers import _L0LayerMixin
 
@@ -27,15 +29,14 @@ def _zero_like_params(model):
     return torch.zeros(())
 
 
+@document(NN)
 def l0_penalty(model):
     """Expected number of open gates in ``model`` (Louizos et al. eq. 12).
 
     The sum of ``P(gate != 0)`` over every Hard Concrete gate in the module
     tree, of every kind. Add ``lam * l0_penalty(model)`` to the loss.
 
-    Parameters
-    ----------
-    model : torch.nn.Module
+    %(parameters)s
 
     Returns
     -------
@@ -72,6 +73,11 @@ def _check_strength(name, value):
     return float(value)
 
 
+@document(
+    NN,
+    l0=Entry("l0", "float", "Cost of one open gate (the paper's ``lambda``), >= 0."),
+    l2=Entry("l2", "float", "Weight decay strength (the paper's ``lambda_2``), >= 0."),
+)
 def l0l2_penalty(model, l0=1.0, l2=1.0):
     """Expected L0 count plus expected L2 norm of the gated weights.
 
@@ -87,13 +93,7 @@ def l0l2_penalty(model, l0=1.0, l2=1.0):
     (and their bias under ``gate="output"``). Ungated parameters are left to
     the optimizer's ``weight_decay``.
 
-    Parameters
-    ----------
-    model : torch.nn.Module
-    l0 : float, default=1.0
-        Cost of one open gate (the paper's ``lambda``), >= 0.
-    l2 : float, default=1.0
-        Weight decay strength (the paper's ``lambda_2``), >= 0.
+    %(parameters)s
 
     Returns
     -------
@@ -148,6 +148,11 @@ def _gate_row(name, module, gate):
     }
 
 
+@document(
+    NN,
+    as_frame=Entry("as_frame", "bool", """\
+Return a :class:`pandas.DataFrame`; ``False`` gives a list of dicts."""),
+)
 def sparsity_report(model, as_frame=True):
     """Per-layer gate statistics from the deterministic gates.
 
@@ -156,11 +161,7 @@ def sparsity_report(model, as_frame=True):
     deterministic gates (eq. 13), so they do not depend on ``train()`` /
     ``eval()`` mode or on noise.
 
-    Parameters
-    ----------
-    model : torch.nn.Module
-    as_frame : bool, default=True
-        Return a :class:`pandas.DataFrame`; ``False`` gives a list of dicts.
+    %(parameters)s
 
     Returns
     -------

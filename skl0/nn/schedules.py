@@ -9,9 +9,10 @@ to 0/1.
 from __future__ import annotations
 
 import math
-from numbers import Integral
 
-from .gates import hard_concrete_gates
+from .._numpydoc import document
+from ._docs import NN
+from .gates import check_int, hard_concrete_gates
 from .hard_concrete import GAMMA, ZETA, check_hard_concrete_params
 
 __all__ = [
@@ -32,28 +33,14 @@ def _check_temperature(name, value):
         ) from None
 
 
-def _check_step(step):
-    if isinstance(step, bool) or not isinstance(step, Integral) or step < 0:
-        raise ValueError(
-            f"step={step!r} is invalid; pass the step number, an integer >= 0."
-        )
-    return int(step)
-
-
+@document(NN)
 class TemperatureSchedule:
     """Base class: a temperature moving from ``start`` to ``end`` in ``n_steps``.
 
     Subclasses define ``_interpolate(fraction)`` for ``fraction`` in [0, 1].
     Steps past ``n_steps`` keep the ``end`` temperature.
 
-    Parameters
-    ----------
-    start : float
-        Temperature at step 0 (> 0).
-    end : float
-        Temperature from step ``n_steps`` on (> 0).
-    n_steps : int
-        Length of the annealing phase (>= 1).
+    %(parameters)s
 
     Examples
     --------
@@ -71,19 +58,10 @@ class TemperatureSchedule:
     def __init__(self, start, end, n_steps):
         self.start = _check_temperature("start", start)
         self.end = _check_temperature("end", end)
-        if (
-            isinstance(n_steps, bool)
-            or not isinstance(n_steps, Integral)
-            or n_steps < 1
-        ):
-            raise ValueError(
-                f"n_steps={n_steps!r} is invalid; pass the number of annealing "
-                "steps, an integer >= 1."
-            )
-        self.n_steps = int(n_steps)
+        self.n_steps = check_int("n_steps", n_steps, 1, "the number of annealing steps")
 
     def __call__(self, step):
-        step = _check_step(step)
+        step = check_int("step", step, 0, "the step number")
         return self._interpolate(min(step, self.n_steps) / self.n_steps)
 
     def _interpolate(self, fraction):
@@ -96,17 +74,11 @@ class TemperatureSchedule:
         )
 
 
+@document(NN)
 class ExponentialTemperature(TemperatureSchedule):
     """Geometric annealing: ``start * (end / start) ** (step / n_steps)``.
 
-    Parameters
-    ----------
-    start : float
-        Temperature at step 0 (> 0).
-    end : float
-        Temperature from step ``n_steps`` on (> 0).
-    n_steps : int
-        Length of the annealing phase (>= 1).
+    %(parameters)s
 
     See Also
     --------
@@ -127,17 +99,11 @@ class ExponentialTemperature(TemperatureSchedule):
         return self.start * (self.end / self.start) ** fraction
 
 
+@document(NN)
 class LinearTemperature(TemperatureSchedule):
     """Straight-line annealing from ``start`` to ``end`` over ``n_steps``.
 
-    Parameters
-    ----------
-    start : float
-        Temperature at step 0 (> 0).
-    end : float
-        Temperature from step ``n_steps`` on (> 0).
-    n_steps : int
-        Length of the annealing phase (>= 1).
+    %(parameters)s
 
     Examples
     --------
@@ -153,6 +119,7 @@ class LinearTemperature(TemperatureSchedule):
         return self.start + fraction * (self.end - self.start)
 
 
+@document(NN)
 class CosineTemperature(TemperatureSchedule):
     """Half-cosine annealing: ``end + (start - end) * (1 + cos(pi * step / n_steps)) / 2``.
 
@@ -160,14 +127,7 @@ class CosineTemperature(TemperatureSchedule):
     temperature (smooth gradients) longer than with the exponential
     schedule and settle slowly at the end.
 
-    Parameters
-    ----------
-    start : float
-        Temperature at step 0 (> 0).
-    end : float
-        Temperature from step ``n_steps`` on (> 0).
-    n_steps : int
-        Length of the annealing phase (>= 1).
+    %(parameters)s
 
     See Also
     --------
@@ -188,6 +148,7 @@ class CosineTemperature(TemperatureSchedule):
         return self.end + (self.start - self.end) * (1 + math.cos(math.pi * fraction)) / 2
 
 
+@document(NN)
 def set_temperature(model, temperature):
     """Set the temperature of every Hard Concrete gate in ``model``.
 
@@ -202,10 +163,7 @@ def set_temperature(model, temperature):
     temperature : float
         New temperature ``beta`` (> 0), e.g. ``schedule(step)``.
 
-    Returns
-    -------
-    n_gates : int
-        Number of gate modules updated.
+    %(n_gates_updated)s
 
     Examples
     --------
