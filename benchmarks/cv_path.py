@@ -36,7 +36,7 @@ import numpy as np
 from sklearn.model_selection import GridSearchCV, KFold
 
 from skl0 import L0Classifier, L0ClassifierCV, L0Regressor, L0RegressorCV, l0_path
-from skl0._auto import lam_grid
+from skl0._gate_path import lam_grid
 from skl0.datasets import make_sparse_classification, make_sparse_regression
 
 MAX_ITER = 300

@@ -45,7 +45,7 @@ import torch
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
 from skl0 import L0Classifier, L0Regressor, L0RegressorCV, l0_path
-from skl0._auto import ebic, ebic_gamma
+from skl0._criteria import ebic, ebic_gamma
 from skl0.datasets import make_sparse_regression
 
 torch.set_num_threads(1)

@@ -20,8 +20,8 @@ _WHERE = {
     "L0ClassifierCV": "._cv",
     "L0RegressorCV": "._cv",
     "L0FeatureSelectorCV": "._selector_cv",
-    "L0Path": "._path",
-    "l0_path": "._path",
+    "L0Path": "._l0_path",
+    "l0_path": "._l0_path",
     "groups_from_column_transformer": "._column_groups",
 }
 

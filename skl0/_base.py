@@ -16,20 +16,19 @@ import torch
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from ._auto import (
+from ._checks import check_frame, is_dask_collection
+from ._compat import _check_sample_weight, _fit_context, validate_data
+from ._criteria import max_support_size, select_by_ebic
+from ._device import make_generator, resolve_device, resolve_dtype
+from ._engine import blas_threads
+from ._gate_path import (
     WARM_STOP,
     gate_path,
     k_path_start,
     lam_grid,
     marginal_gains,
-    max_support_size,
-    select_by_ebic,
     survival_ranking,
 )
-from ._checks import check_frame, is_dask_collection
-from ._compat import _check_sample_weight, _fit_context, validate_data
-from ._device import make_generator, resolve_device, resolve_dtype
-from ._engine import blas_threads
 from ._group_select import group_ranking, select_groups_by_ebic, splice_groups
 from ._groups import GroupGate, resolve_groups
 from ._heads import LinearHead, MLPHead, numpy_forward

@@ -1,6 +1,6 @@
 """L0RegressorCV and L0ClassifierCV: choose ``lam`` by cross-validating the path.
 
-For each fold the warm-started gate path (:func:`skl0._auto.gate_path`)
+For each fold the warm-started gate path (:func:`skl0._gate_path.gate_path`)
 runs on the fold's training rows, exactly as an :class:`L0Regressor` fit on
 those rows would set it up (its own target scaling and standardization);
 the linear head is refitted on each distinct support of the path and
@@ -21,37 +21,25 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils import check_random_state
 
-from ._auto import lam_grid
 from ._checks import check_fold_classes
 from ._classifier import L0Classifier
+from ._criteria import choose_index
+from ._gate_path import lam_grid
+from ._l0_path import PathReader, RefitCache, check_grid, pad_to
 from ._params import (
-    ATTRIBUTES, CLASSIFIER_HEAD, CV, CV_ATTRIBUTES, ESTIMATOR, PARAMS, REGRESSOR_HEAD,
+    ATTRIBUTES,
+    CLASSIFIER_HEAD,
+    CV,
+    CV_ATTRIBUTES,
+    ESTIMATOR,
+    PARAMS,
+    REGRESSOR_HEAD,
     hyperparameters,
 )
-from ._path import PathReader, RefitCache, check_grid, pad_to
 from ._regressor import L0Regressor
 from ._walk import Walk
 
-__all__ = ["L0RegressorCV", "L0ClassifierCV", "choose_index"]
-
-def choose_index(mean, std, n_features, n_splits, selection):
-    """Index of the chosen path point.
-
-    ``"best"``: the highest mean score. ``"one_se"``: among the points whose
-    mean score is at least ``best - std[best] / sqrt(n_splits - 1)`` (one
-    standard error of the best mean, with the fold standard deviation taken
-    over ``n_splits - 1`` degrees of freedom), the one with the fewest
-    features. Ties go to the higher score, then to the larger ``lam`` (the
-    later index). NaN scores never win.
-    """
-    mean = np.where(np.isnan(mean), -np.inf, mean)
-    best = max(range(len(mean)), key=lambda i: (mean[i], -n_features[i], i))
-    if selection == "best" or n_splits < 2:
-        return best
-    bound = mean[best] - std[best] / np.sqrt(n_splits - 1)
-    candidates = [i for i in range(len(mean)) if mean[i] >= bound]
-    return min(candidates, key=lambda i: (n_features[i], -mean[i], -i))
-
+__all__ = ["L0RegressorCV", "L0ClassifierCV"]
 
 class _HeldOutScores:
     """Path reader of a fold: score each point's refitted head on held-out rows."""

@@ -1,6 +1,6 @@
 """Exact k, the swap polish and the information criterion over groups of columns.
 
-The column versions live in ``_auto.py`` and ``_splice.py``; these take a
+The column versions live in ``_gate_path.py`` and ``_splice.py``; these take a
 :class:`skl0._groups.GroupLayout` and count, swap and price whole groups:
 
 - :func:`splice_groups`: the best-subset polish with groups as the units
@@ -23,7 +23,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from ._auto import _deviance, ebic_gamma, max_support_size, survival_ranking
+from ._criteria import _deviance, ebic_gamma, max_support_size
+from ._gate_path import survival_ranking
 from ._refit import refit_linear_head
 from ._splice import _GramRefits, _RowRefits
 

@@ -32,7 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ._auto import gate_path, lam_grid, survival_ranking
+from ._gate_path import gate_path, lam_grid, survival_ranking
 from ._relevance import redundancy_ranking
 
 __all__ = [

@@ -41,10 +41,10 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._auto import ebic_gamma
 from ._base import _as_tensor, check_weight_total, grad_enabled, keep_state_on_failure
 from ._checks import check_frame, numeric_target
 from ._compat import _check_sample_weight, validate_data
+from ._criteria import ebic_gamma
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._groups import GroupGate, resolve_groups

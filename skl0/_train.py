@@ -10,7 +10,7 @@ the gate engine (``_engine.py``: vertex search, IRLS or L-BFGS-B; the
 price of a gate is explained there). MLP heads: Adam on sampled gates
 with ``E[open gates]`` from eq. 12 of Louizos et al. (2017). Exact ``k``
 is not solved here: the estimators walk a ``lam`` path until ``k`` gates
-are left (``_auto.gate_path``).
+are left (``_gate_path.gate_path``).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._auto import WARM_STOP, gate_path
+from ._gate_path import WARM_STOP, gate_path
 
 __all__ = ["Walk", "path_budgets", "run_walk"]
 

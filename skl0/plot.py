@@ -262,7 +262,7 @@ def plot_path(path_or_cv_estimator, ax=None):
     >>> ax.get_xscale(), ax.get_ylabel()
     ('log', 'features selected')
     """
-    from ._path import L0Path  # here, so that importing skl0.plot stays light
+    from ._l0_path import L0Path  # here, so that importing skl0.plot stays light
 
     obj = path_or_cv_estimator
     if isinstance(obj, L0Path):

@@ -21,9 +21,9 @@ from skl0 import (
     L0RegressorCV,
     l0_path,
 )
-from skl0._cv import choose_index
-from skl0.plot import plot_path
+from skl0._criteria import choose_index
 from skl0.datasets import make_sparse_classification, make_sparse_regression
+from skl0.plot import plot_path
 
 FAST = dict(max_iter=60, random_state=0)
 GRID = np.geomspace(1e-3, 0.3, 6)
@@ -130,7 +130,7 @@ def test_warm_path_points_converge_in_few_iterations(reg):
     [("regression", None), ("classification", "numpy"), ("classification", "torch")],
 )
 def test_refit_cache_gives_the_same_heads(reg, clf, task, solver):
-    from skl0._path import RefitCache
+    from skl0._l0_path import RefitCache
     from skl0._refit import refit_linear_head
     from skl0._walk import Walk
 

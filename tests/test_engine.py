@@ -21,7 +21,7 @@ import torch
 from sklearn.datasets import load_diabetes
 
 from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
-from skl0._auto import ebic, ebic_gamma
+from skl0._criteria import ebic, ebic_gamma
 from skl0._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
 from skl0._engine import GateObjective, NumpyOps, TorchOps
 from skl0._heads import LinearHead
@@ -353,8 +353,8 @@ def test_stable_interval_bounds_the_lams_where_the_vertex_stays_the_solution(see
 def test_vertex_path_equals_one_solve_per_point():
     # gate_path's vertex path (one objective, searches skipped inside the
     # stable intervals) gives what solving each point from the previous one does.
-    from skl0._auto import gate_path, lam_grid
     from skl0._engine import solve_gates
+    from skl0._gate_path import gate_path, lam_grid
     from skl0.nn import FeatureGate
 
     X, y, _, _ = make_sparse_regression(300, 12, 4, rho=0.6, random_state=3)

@@ -9,7 +9,6 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from skl0 import L0Classifier, L0Regressor
 
-
 # ------------------------------------------------------------ reference models
 # With lam=0 every gate stays open and the refit is plain least squares or
 # unpenalized maximum likelihood, so predictions must match scikit-learn's.
@@ -79,7 +78,7 @@ def _logistic_ebic(X, y, cols, alpha=1e-4):
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    from skl0._auto import ebic
+    from skl0._criteria import ebic
 
     n, p = X.shape
     Xs = StandardScaler().fit_transform(X)[:, cols]

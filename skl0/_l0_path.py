@@ -1,7 +1,7 @@
 """Regularization path: the gated model at a sequence of ``lam`` (or ``k``) values.
 
 :func:`l0_path` is to the L0 estimators what ``lasso_path`` is to ``Lasso``:
-one warm-started walk from many features to few (:func:`skl0._auto.gate_path`),
+one warm-started walk from many features to few (:func:`skl0._gate_path.gate_path`),
 read off point by point. The walk runs inside an ordinary estimator fit,
 passed to it as a :class:`skl0._walk.Walk` (``est._fit(X, y, w, walk=walk)``),
 so validation, target encoding, standardization and the device set-up are
@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._auto import lam_grid, survival_ranking
 from ._checks import infer_task
 from ._classifier import L0Classifier
 from ._compat import validate_params
+from ._gate_path import lam_grid, survival_ranking
 from ._params import PARAMS
 from ._refit import refit_linear_head
 from ._regressor import L0Regressor

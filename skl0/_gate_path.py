@@ -1,23 +1,10 @@
-"""Regularization paths over ``lam``, and the two rules built on them.
+"""Regularization paths over ``lam``: the gate path and the exact-``k`` ranking.
 
 A *gate path* fits the gates at an increasing geometric sequence of
 ``lam`` values, each point warm-started from the previous one (dense to
-sparse, so that gates only close). Two rules read a path:
-
-``lam="auto"`` (:func:`select_by_ebic`)
-    For each size 1, 2, ... take the best support found (the path's own, or
-    the survival ranking's top features, polished by the swap search of
-    ``_splice.py``), refit it (no shrinkage) and keep the one with the
-    lowest extended BIC of Chen & Chen (2008)::
-
-        EBIC = deviance + df * log(n) + 2 * gamma * log(C(p, s))
-
-    with ``s`` the support size, ``df = s * q``, ``deviance`` equal to
-    ``n * sum_j log(RSS_j / n)`` for squared loss (so the noise level enters
-    through the RSS) or twice the negative log-likelihood for log loss, and
-    ``gamma = clip(1 - log(n) / (2 log(p)), 0, 1)``, Chen & Chen's
-    consistency bound ``1 - 1/(2 kappa)`` for ``p = n**kappa``: plain BIC
-    when p is small against n, a heavier price per feature when p is large.
+sparse, so that gates only close); ``l0_path``, the CV estimators,
+``lam="auto"`` and exact ``k`` all walk one. How a point or a support is
+chosen from a path (EBIC, the CV rules) lives in ``_criteria.py``.
 
 exact ``k`` (:func:`survival_ranking`, :func:`k_path_start`)
     Walk the path (for a linear head from where ~3k gates stay open) until
@@ -30,70 +17,29 @@ Torch, numpy, scipy and the standard library only.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from ._engine import THETA_MAX, data_term, default_ops, profiled, set_vertex, vertex_path
-from ._refit import refit_linear_head
+from ._engine import (
+    THETA_MAX,
+    data_term,
+    default_ops,
+    profiled,
+    set_vertex,
+    vertex_path,
+)
 from ._train import train_gates
 from .nn.hard_concrete import gate_moments, prob_nonzero
 
-__all__ = [
-    "PathPoint",
-    "ebic",
-    "ebic_gamma",
-    "gate_path",
-    "lam_grid",
-    "max_support_size",
-    "select_by_ebic",
-    "survival_ranking",
-]
-
-
-def ebic_gamma(n_samples, n_features):
-    """Chen & Chen's ``gamma = 1 - 1 / (2 kappa)`` with ``p = n**kappa``, in [0, 1]."""
-    if n_features <= 1 or n_samples <= 1:
-        return 0.0
-    kappa = math.log(n_features) / math.log(n_samples)
-    return float(min(1.0, max(0.0, 1.0 - 1.0 / (2.0 * kappa))))
-
-
-def ebic(deviance, n_selected, n_samples, n_features, n_outputs=1, gamma=None):
-    """Extended BIC of a model with ``n_selected`` of ``n_features`` features."""
-    if gamma is None:
-        gamma = ebic_gamma(n_samples, n_features)
-    log_binom = (
-        math.lgamma(n_features + 1)
-        - math.lgamma(n_selected + 1)
-        - math.lgamma(n_features - n_selected + 1)
-    )
-    return deviance + n_selected * n_outputs * math.log(n_samples) + 2 * gamma * log_binom
-
-
-def max_support_size(n_samples, n_features):
-    """Largest support EBIC may choose: ``n / (log(log n) * log p)``.
-
-    The bound on the model size used in sure independence screening and by
-    abess; beyond it the refit nearly interpolates and the criterion is
-    meaningless (``log RSS -> -inf``). At least 1.
-    """
-    if n_samples < 3 or n_features < 2:
-        return max(1, min(n_samples - 1, n_features))
-    loglog = max(math.log(math.log(n_samples)), 1.0)
-    return max(1, int(n_samples / (loglog * math.log(n_features))))
+__all__ = ["PathPoint", "gate_path", "k_path_start", "lam_grid", "marginal_gains",
+           "survival_ranking"]
 
 
 def lam_grid(n_lams=16, lam_min=1e-4, lam_max=0.5):
     """Increasing geometric grid of ``lam`` values."""
     return np.geomspace(lam_min, lam_max, n_lams)
-
-
-#: Sizes in a row whose polished support does not lower the lowest EBIC
-#: so far before lam="auto"'s search over sizes stops.
-_PATIENCE = 3
 
 
 def marginal_gains(problem):
@@ -297,144 +243,3 @@ def survival_ranking(points):
     still_open = last_open == len(points) - 1
     tie[still_open] = final.prob_open[still_open]
     return np.lexsort((-tie, -last_open))
-
-
-def _deviance(problem, head, loss):
-    n = problem.n_samples
-    if problem.datafit.supports_gram:
-        with torch.no_grad():
-            if problem.kind == "gram":
-                V = head.weight
-                mse = problem.yy - 2 * (V * problem.c).sum(0) + (V * (problem.G @ V)).sum(0)
-            else:
-                ones = torch.ones_like(problem.mean)
-                pred = problem.predict(head, ones)
-                mse = (problem.w[:, None] * (pred - problem.Y) ** 2).sum(0)
-        mse = torch.clamp(mse, min=torch.finfo(mse.dtype).tiny)
-        # A datafit that stands for another loss through a quadratic model
-        # (the Dask classifier's IRLS step) maps the mean squared error to
-        # that loss's deviance.
-        deviance = getattr(problem.datafit, "gram_deviance", None)
-        if deviance is not None:
-            return float(deviance(mse))
-        return float(n * torch.log(mse).sum())
-    return 2.0 * n * loss
-
-
-def select_by_ebic(problem, points, alpha):
-    """Score the best support found at each size by EBIC and keep the lowest.
-
-    The candidates of a size ``s`` are the path's supports of that size
-    and, for squared loss, their best-subset polish (:func:`skl0._splice.splice`,
-    which only lowers the refitted RSS at the same size): EBIC charges the
-    same price to every support of one size, so the lowest-RSS support found
-    at each size is the only one it can prefer. Each candidate is refitted
-    (no shrinkage) once.
-
-    Returns
-    -------
-    best : PathPoint
-        The path point of the chosen size, with ``support`` replaced by the
-        chosen support.
-    head : LinearHead
-        The refitted head of the chosen support.
-    criteria : list of float
-        EBIC per path point (of its own support).
-    """
-    # _splice imports _refit, as this module does
-    from ._splice import make_refits, shared_refits, swap_search
-
-    n, p, q = problem.n_samples, problem.n_features, problem.datafit.n_outputs
-    p_all = problem.n_candidates  # all columns when the problem was screened
-    s_max = max_support_size(n, p_all)
-    cache, criteria = {}, []
-
-    refits = shared_refits(problem, alpha)  # shared between sizes
-    # A Gram problem's candidates are scored from the refits' own weights in
-    # numpy; only the chosen support's head is built (at the end).
-    gram = problem.kind == "gram" and getattr(problem.datafit, "gram_deviance", None) is None
-    if gram:
-        yy = problem.yy.detach().cpu().double().numpy().reshape(-1)
-        tiny = torch.finfo(problem.G.dtype).tiny
-
-    def score(support, state=None, loss=None, run_refits=None):
-        """EBIC of ``support``; ``state``/``loss``: its refit, when already made."""
-        key = support.tobytes()
-        if key not in cache:
-            if gram:
-                if state is None:
-                    state, loss = refits.fit(support)
-                mse = yy
-                if support.size:
-                    beta = state[0]
-                    G_SS = refits.G.take(support, 0).take(support, 1)
-                    mse = yy - 2 * (beta * refits.c[support]).sum(0) + (beta * (G_SS @ beta)).sum(0)
-                deviance = float(n * np.log(np.maximum(mse, tiny)).sum())
-                head = (refits, state)  # the head, built if chosen
-            else:
-                if state is None:
-                    head, loss = refit_linear_head(problem, support, alpha=alpha)
-                else:
-                    head = run_refits.head(problem, support, state)
-                deviance = _deviance(problem, head, loss)
-            cache[key] = (ebic(deviance, support.size, n, p_all, q), head, support)
-        return cache[key][0]
-
-    for pt in points:
-        criteria.append(score(pt.support) if pt.support.size <= s_max else math.inf)
-    if not cache:  # every point too large: fall back to the sparsest one
-        pt = min(points, key=lambda pt_: pt_.support.size)
-        head, _ = refit_linear_head(problem, pt.support, alpha=alpha)
-        return pt, head, criteria
-    by_size = {}
-    for i, pt in enumerate(points):
-        if math.isfinite(criteria[i]) and (
-            pt.support.size not in by_size or criteria[i] < criteria[by_size[pt.support.size]]
-        ):
-            by_size[pt.support.size] = i
-    best = (min(criteria), int(np.argmin(criteria)), points[int(np.argmin(criteria))].support)
-    # Sizes 1, 2, ... up to the largest admissible one (at most the path's
-    # largest support), until _PATIENCE sizes in a row fail to lower the
-    # lowest EBIC of the polished supports (EBIC along the best subsets
-    # falls, then rises); a size the walk stepped over (a jump from above
-    # s_max to below it included) starts from the survival ranking's top
-    # features.
-    ranking = survival_ranking(points)
-    top = min(s_max, max(pt.support.size for pt in points), p - 1)
-
-    def report_point(size):
-        # The path's own point of this size, else the nearest denser one (whose
-        # open gates most likely include a polished support's features), so
-        # that lam_ and feature_importances_ come from that point.
-        if size in by_size:
-            return by_size[size]
-        return min(range(len(points)), key=lambda j: (
-            points[j].support.size < size, abs(points[j].support.size - size)))
-
-    def start(size):
-        i = report_point(size)
-        return points[i].support if size in by_size else np.sort(ranking[:size])
-
-    def polish(size):
-        nonlocal best
-        run_refits = make_refits(problem, alpha) if refits is None else refits
-        support, state, loss = swap_search(problem, start(size), alpha, refits=run_refits)
-        support = np.asarray(support, dtype=np.int64)
-        value = score(support, state, loss, run_refits)
-        if value < best[0]:
-            best = (value, report_point(size), support)
-        return value
-
-    misses, lowest = 0, math.inf
-    for size in range(1, top + 1):
-        value = polish(size)
-        misses = 0 if value < lowest else misses + 1
-        lowest = min(lowest, value)
-        if misses >= _PATIENCE:
-            break
-    value, i, support = best
-    chosen = replace(points[i], support=support)
-    head = cache[support.tobytes()][1]
-    if isinstance(head, tuple):
-        head = head[0].head(problem, support, head[1])
-    return chosen, head, criteria

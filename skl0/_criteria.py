@@ -1,0 +1,234 @@
+"""How a point or a support is chosen from a gate path: EBIC and the CV rules.
+
+``lam="auto"`` (:func:`select_by_ebic`)
+    For each size 1, 2, ... take the best support found (the path's own, or
+    the survival ranking's top features, polished by the swap search of
+    ``_splice.py``), refit it (no shrinkage) and keep the one with the
+    lowest extended BIC of Chen & Chen (2008)::
+
+        EBIC = deviance + df * log(n) + 2 * gamma * log(C(p, s))
+
+    with ``s`` the support size, ``df = s * q``, ``deviance`` equal to
+    ``n * sum_j log(RSS_j / n)`` for squared loss (so the noise level enters
+    through the RSS) or twice the negative log-likelihood for log loss, and
+    ``gamma = clip(1 - log(n) / (2 log(p)), 0, 1)``, Chen & Chen's
+    consistency bound ``1 - 1/(2 kappa)`` for ``p = n**kappa``: plain BIC
+    when p is small against n, a heavier price per feature when p is large.
+
+The CV estimators choose a grid point from the mean fold scores
+(:func:`choose_index`: ``"best"`` or ``"one_se"``).
+
+Torch, numpy and the standard library only (the swap search of
+``_splice.py`` is imported where it is used).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from ._gate_path import survival_ranking
+from ._refit import refit_linear_head
+
+__all__ = ["choose_index", "ebic", "ebic_gamma", "max_support_size", "select_by_ebic"]
+
+
+def ebic_gamma(n_samples, n_features):
+    """Chen & Chen's ``gamma = 1 - 1 / (2 kappa)`` with ``p = n**kappa``, in [0, 1]."""
+    if n_features <= 1 or n_samples <= 1:
+        return 0.0
+    kappa = math.log(n_features) / math.log(n_samples)
+    return float(min(1.0, max(0.0, 1.0 - 1.0 / (2.0 * kappa))))
+
+
+def ebic(deviance, n_selected, n_samples, n_features, n_outputs=1, gamma=None):
+    """Extended BIC of a model with ``n_selected`` of ``n_features`` features."""
+    if gamma is None:
+        gamma = ebic_gamma(n_samples, n_features)
+    log_binom = (
+        math.lgamma(n_features + 1)
+        - math.lgamma(n_selected + 1)
+        - math.lgamma(n_features - n_selected + 1)
+    )
+    return deviance + n_selected * n_outputs * math.log(n_samples) + 2 * gamma * log_binom
+
+
+def max_support_size(n_samples, n_features):
+    """Largest support EBIC may choose: ``n / (log(log n) * log p)``.
+
+    The bound on the model size used in sure independence screening and by
+    abess; beyond it the refit nearly interpolates and the criterion is
+    meaningless (``log RSS -> -inf``). At least 1.
+    """
+    if n_samples < 3 or n_features < 2:
+        return max(1, min(n_samples - 1, n_features))
+    loglog = max(math.log(math.log(n_samples)), 1.0)
+    return max(1, int(n_samples / (loglog * math.log(n_features))))
+
+
+#: Sizes in a row whose polished support does not lower the lowest EBIC
+#: so far before lam="auto"'s search over sizes stops.
+_PATIENCE = 3
+
+
+def _deviance(problem, head, loss):
+    n = problem.n_samples
+    if problem.datafit.supports_gram:
+        with torch.no_grad():
+            if problem.kind == "gram":
+                V = head.weight
+                mse = problem.yy - 2 * (V * problem.c).sum(0) + (V * (problem.G @ V)).sum(0)
+            else:
+                ones = torch.ones_like(problem.mean)
+                pred = problem.predict(head, ones)
+                mse = (problem.w[:, None] * (pred - problem.Y) ** 2).sum(0)
+        mse = torch.clamp(mse, min=torch.finfo(mse.dtype).tiny)
+        # A datafit that stands for another loss through a quadratic model
+        # (the Dask classifier's IRLS step) maps the mean squared error to
+        # that loss's deviance.
+        deviance = getattr(problem.datafit, "gram_deviance", None)
+        if deviance is not None:
+            return float(deviance(mse))
+        return float(n * torch.log(mse).sum())
+    return 2.0 * n * loss
+
+
+def select_by_ebic(problem, points, alpha):
+    """Score the best support found at each size by EBIC and keep the lowest.
+
+    The candidates of a size ``s`` are the path's supports of that size
+    and, for squared loss, their best-subset polish (:func:`skl0._splice.splice`,
+    which only lowers the refitted RSS at the same size): EBIC charges the
+    same price to every support of one size, so the lowest-RSS support found
+    at each size is the only one it can prefer. Each candidate is refitted
+    (no shrinkage) once.
+
+    Returns
+    -------
+    best : PathPoint
+        The path point of the chosen size, with ``support`` replaced by the
+        chosen support.
+    head : LinearHead
+        The refitted head of the chosen support.
+    criteria : list of float
+        EBIC per path point (of its own support).
+    """
+    # _splice imports _refit, as this module does
+    from ._splice import make_refits, shared_refits, swap_search
+
+    n, p, q = problem.n_samples, problem.n_features, problem.datafit.n_outputs
+    p_all = problem.n_candidates  # all columns when the problem was screened
+    s_max = max_support_size(n, p_all)
+    cache, criteria = {}, []
+
+    refits = shared_refits(problem, alpha)  # shared between sizes
+    # A Gram problem's candidates are scored from the refits' own weights in
+    # numpy; only the chosen support's head is built (at the end).
+    gram = problem.kind == "gram" and getattr(problem.datafit, "gram_deviance", None) is None
+    if gram:
+        yy = problem.yy.detach().cpu().double().numpy().reshape(-1)
+        tiny = torch.finfo(problem.G.dtype).tiny
+
+    def score(support, state=None, loss=None, run_refits=None):
+        """EBIC of ``support``; ``state``/``loss``: its refit, when already made."""
+        key = support.tobytes()
+        if key not in cache:
+            if gram:
+                if state is None:
+                    state, loss = refits.fit(support)
+                mse = yy
+                if support.size:
+                    beta = state[0]
+                    G_SS = refits.G.take(support, 0).take(support, 1)
+                    mse = yy - 2 * (beta * refits.c[support]).sum(0) + (beta * (G_SS @ beta)).sum(0)
+                deviance = float(n * np.log(np.maximum(mse, tiny)).sum())
+                head = (refits, state)  # the head, built if chosen
+            else:
+                if state is None:
+                    head, loss = refit_linear_head(problem, support, alpha=alpha)
+                else:
+                    head = run_refits.head(problem, support, state)
+                deviance = _deviance(problem, head, loss)
+            cache[key] = (ebic(deviance, support.size, n, p_all, q), head, support)
+        return cache[key][0]
+
+    for pt in points:
+        criteria.append(score(pt.support) if pt.support.size <= s_max else math.inf)
+    if not cache:  # every point too large: fall back to the sparsest one
+        pt = min(points, key=lambda pt_: pt_.support.size)
+        head, _ = refit_linear_head(problem, pt.support, alpha=alpha)
+        return pt, head, criteria
+    by_size = {}
+    for i, pt in enumerate(points):
+        if math.isfinite(criteria[i]) and (
+            pt.support.size not in by_size or criteria[i] < criteria[by_size[pt.support.size]]
+        ):
+            by_size[pt.support.size] = i
+    best = (min(criteria), int(np.argmin(criteria)), points[int(np.argmin(criteria))].support)
+    # Sizes 1, 2, ... up to the largest admissible one (at most the path's
+    # largest support), until _PATIENCE sizes in a row fail to lower the
+    # lowest EBIC of the polished supports (EBIC along the best subsets
+    # falls, then rises); a size the walk stepped over (a jump from above
+    # s_max to below it included) starts from the survival ranking's top
+    # features.
+    ranking = survival_ranking(points)
+    top = min(s_max, max(pt.support.size for pt in points), p - 1)
+
+    def report_point(size):
+        # The path's own point of this size, else the nearest denser one (whose
+        # open gates most likely include a polished support's features), so
+        # that lam_ and feature_importances_ come from that point.
+        if size in by_size:
+            return by_size[size]
+        return min(range(len(points)), key=lambda j: (
+            points[j].support.size < size, abs(points[j].support.size - size)))
+
+    def start(size):
+        i = report_point(size)
+        return points[i].support if size in by_size else np.sort(ranking[:size])
+
+    def polish(size):
+        nonlocal best
+        run_refits = make_refits(problem, alpha) if refits is None else refits
+        support, state, loss = swap_search(problem, start(size), alpha, refits=run_refits)
+        support = np.asarray(support, dtype=np.int64)
+        value = score(support, state, loss, run_refits)
+        if value < best[0]:
+            best = (value, report_point(size), support)
+        return value
+
+    misses, lowest = 0, math.inf
+    for size in range(1, top + 1):
+        value = polish(size)
+        misses = 0 if value < lowest else misses + 1
+        lowest = min(lowest, value)
+        if misses >= _PATIENCE:
+            break
+    value, i, support = best
+    chosen = replace(points[i], support=support)
+    head = cache[support.tobytes()][1]
+    if isinstance(head, tuple):
+        head = head[0].head(problem, support, head[1])
+    return chosen, head, criteria
+
+
+def choose_index(mean, std, n_features, n_splits, selection):
+    """Index of the chosen path point.
+
+    ``"best"``: the highest mean score. ``"one_se"``: among the points whose
+    mean score is at least ``best - std[best] / sqrt(n_splits - 1)`` (one
+    standard error of the best mean, with the fold standard deviation taken
+    over ``n_splits - 1`` degrees of freedom), the one with the fewest
+    features. Ties go to the higher score, then to the larger ``lam`` (the
+    later index). NaN scores never win.
+    """
+    mean = np.where(np.isnan(mean), -np.inf, mean)
+    best = max(range(len(mean)), key=lambda i: (mean[i], -n_features[i], i))
+    if selection == "best" or n_splits < 2:
+        return best
+    bound = mean[best] - std[best] / np.sqrt(n_splits - 1)
+    candidates = [i for i in range(len(mean)) if mean[i] >= bound]
+    return min(candidates, key=lambda i: (n_features[i], -mean[i], -i))
