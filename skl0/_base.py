@@ -48,7 +48,7 @@ from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_mome
 from ._progress import progress
 from ._refit import refit_linear_head, refit_nonlinear_head
 from ._relevance import redundancy_ranking
-from ._splice import forward_start, screening_start, splice_from_starts
+from ._splice import forward_start, screening_start, shared_refits, splice_from_starts
 from ._train import train_gates
 from ._walk import run_walk
 from .nn import FeatureGate
@@ -669,11 +669,14 @@ class BaseL0(BaseEstimator):
                 support = np.sort(order[: self.k])
             if head.is_linear and self.refit and not self._keeps_redundant(head):
                 # Best-subset polish from the gates' choice, from screening and
-                # (Gram problems) from forward stepwise selection.
+                # (Gram problems, multinomial log loss) from forward stepwise
+                # selection, whose gains are exact or second order there.
                 starts = [support, screening_start(problem, self.k)]
-                if problem.kind == "gram":  # forward stepwise: exact gains, cheap
-                    starts.append(forward_start(problem, self.k, alpha=self.alpha))
-                support, refitted, _ = splice_from_starts(problem, starts, alpha=self.alpha)
+                refits = shared_refits(problem, self.alpha)
+                if getattr(refits, "forward", False):
+                    starts.append(forward_start(problem, self.k, self.alpha, refits=refits))
+                support, refitted, _ = splice_from_starts(
+                    problem, starts, alpha=self.alpha, refits=refits)
         elif layout is not None:
             chosen, refitted = select_groups_by_ebic(problem, layout, points, self.alpha)
             support = chosen.support
