@@ -7,7 +7,10 @@ sacrifice* of ``j in A`` is the loss increase if it is dropped and the
 *forward sacrifice* of ``j not in A`` the loss decrease if it is added:
 exact from the statistics of a Gram problem (:func:`_sacrifices`), and
 ``beta_j^2`` and ``d_j^2`` (``d_j = x_j' W r``, the weighted correlation
-with the residual) on row problems, as abess computes them. For ``c = 1..C`` the ``c`` least useful
+with the residual) on row problems, as abess computes them, except a
+multinomial log loss on small dense data, whose Wald and score statistics
+(second order, the Hessian's Schur complement) are in
+:mod:`skl0._splice_multinomial`. For ``c = 1..C`` the ``c`` least useful
 active features are swapped for the ``c`` most promising inactive ones;
 the best swap that lowers the refitted loss is kept, until none does.
 
