@@ -562,10 +562,10 @@ def main(argv=None):
     n_seeds = len(seeds)
 
     lines = [
-        "held-out score: a plain LinearRegression (R^2) / LogisticRegression() (accuracy) "
-        "refit on each method's selected columns, for every method",
-        "fit s: wall time of the selection fit only (time.perf_counter), after one untimed "
-        "warm-up fit of every method on a small draw of each task",
+        ("held-out score: a plain LinearRegression (R^2) / LogisticRegression() (accuracy) "
+         "refit on each method's selected columns, for every method"),
+        ("fit s: wall time of the selection fit only (time.perf_counter), after one untimed "
+         "warm-up fit of every method on a small draw of each task"),
     ]
     if tasks == ["digits"]:  # the digits section states its own score and warm-up
         lines = ["fit s: wall time of the selection fit only (time.perf_counter)"]

@@ -211,7 +211,7 @@ def softmax_refit(X, labels, w, alpha, q, x0, max_iter):
     """Ridge-``alpha`` multinomial maximum likelihood by scipy's L-BFGS-B from ``x0``; returns ``x``."""
     res = minimize(
         softmax_objective(X, labels, w, alpha, q), x0, jac=True, method="L-BFGS-B",
-        options=dict(maxiter=max_iter, gtol=1e-7, ftol=1e-12),
+        options={"maxiter": max_iter, "gtol": 1e-7, "ftol": 1e-12},
     )
     return res.x
 

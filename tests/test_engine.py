@@ -585,7 +585,12 @@ def test_multinomial_splice_reaches_the_best_subset(seed):
     # From forward stepwise selection (score-test gains) and from screening,
     # the multinomial swap search ends at the lowest refitted loss of all
     # C(10, 3) supports; the forward start uses the same refits.
-    from skl0._splice import forward_start, make_refits, screening_start, splice_from_starts
+    from skl0._splice import (
+        forward_start,
+        make_refits,
+        screening_start,
+        splice_from_starts,
+    )
 
     problem = _multinomial_problem(seed)
     refits = make_refits(problem, 1e-4)
