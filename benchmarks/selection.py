@@ -468,6 +468,19 @@ def _skl0_row_splice(X, y, ctx):
     return [C.Selection(None, np.asarray(sel.get_support(), bool))]
 
 
+def _skl0_no_forward(X, y, ctx):
+    """Ablation: the second-order multinomial swap search from the gates' choice and
+    screening only (no forward stepwise start), the rest at defaults."""
+    from unittest import mock
+
+    from skl0 import L0FeatureSelector
+    from skl0._splice_multinomial import MultinomialRefits
+
+    with mock.patch.object(MultinomialRefits, "forward", False):
+        sel = L0FeatureSelector(k=ctx.task.k, random_state=ctx.seed).fit(X, y)
+    return [C.Selection(None, np.asarray(sel.get_support(), bool))]
+
+
 def _abess_multinomial(X, y, ctx):
     import abess
 
@@ -492,6 +505,10 @@ def _digits_methods():
                note="skl0 abess-style multinomial splice: the swap search before issue 16a "
                     "(sacrifices beta^2 and gradient^2, starts: gates and screening), "
                     "the rest at defaults (ablation)."),
+        Method("skl0-no-forward", "skl0", ["skl0 without the forward start (k=true)"],
+               _skl0_no_forward, _needs("skl0", "L0FeatureSelector"),
+               note="skl0 without the forward start: the second-order multinomial swap "
+                    "search from the gates' choice and screening only (ablation)."),
         replace(peers["kbest"], note=""),
         Method("abess-k", "abess", ["abess (k=true)"], _abess_multinomial, _needs("abess"),
                note="abess (k=true) on digits: MultinomialRegression(support_size=k) on "
@@ -549,7 +566,7 @@ def run_digits(args, seeds, log):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_run_args(ap, TASKS, "skl0, skl0-k, skl0-auto, sklearn, lasso-cv, kbest, abess, "
-                 "abess-k, abess-ic, lassonet; digits also skl0-row-splice, all",
+                 "abess-k, abess-ic, lassonet; digits also skl0-row-splice, skl0-no-forward, all",
                  "smoke run: 1 seed and a coarse LassoNet path (< 2 minutes)",
                  extra_tasks=" (default), or digits (pixel selection, not run by default)")
     args = ap.parse_args(argv)
