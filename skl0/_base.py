@@ -718,14 +718,14 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 support = np.sort(order[: self.k])
             if head.is_linear and self.refit and not self._keeps_redundant(head):
                 # Best-subset polish from the gates' choice, from screening and
-                # (Gram problems) from forward stepwise selection.
+                # (Gram problems, multinomial log loss) from forward stepwise
+                # selection, whose gains are exact or second order there.
                 starts = [support, screening_start(problem, self.k)]
-                refits = shared_refits(problem, self.alpha)  # cached by support
-                if problem.kind == "gram":  # forward stepwise: exact gains, cheap
-                    starts.append(forward_start(problem, self.k, alpha=self.alpha,
-                                                refits=refits))
-                support, refitted, _ = splice_from_starts(problem, starts, alpha=self.alpha,
-                                                          refits=refits)
+                refits = shared_refits(problem, self.alpha)
+                if getattr(refits, "forward", False):
+                    starts.append(forward_start(problem, self.k, self.alpha, refits=refits))
+                support, refitted, _ = splice_from_starts(
+                    problem, starts, alpha=self.alpha, refits=refits)
         elif layout is not None:
             chosen, refitted = select_groups_by_ebic(problem, layout, points, self.alpha)
             support = chosen.support

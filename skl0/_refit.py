@@ -148,29 +148,11 @@ def _lbfgs_numpy(Xs, problem, alpha, max_iter, idx, init):
     multinomial = isinstance(problem.datafit, MultinomialLogLoss)
     if multinomial:
         labels = Y.reshape(-1).astype(np.intp)
-        onehot = np.zeros((n, q))
-        onehot[np.arange(n), labels] = 1.0
-        rows = np.arange(n)
     else:
         y = Y.reshape(-1).astype(np.float64)
 
-    def softmax_objective(x):
-        W, b = x[: s * q].reshape(s, q), x[s * q :]
-        F = X @ W + b
-        # log-sum-exp by hand: scipy's logsumexp costs ~1 ms a call in
-        # argument handling, most of a small refit's time (digits).
-        top = F.max(axis=1, keepdims=True)
-        E = np.exp(F - top)
-        total = E.sum(axis=1)
-        lse = np.log(total) + top[:, 0]
-        loss = w @ (lse - F[rows, labels])
-        E /= total[:, None]
-        E -= onehot
-        G = w[:, None] * E
-        grad_W = X.T @ G + 2.0 * alpha * W
-        return loss + alpha * (W * W).sum(), np.concatenate([grad_W.ravel(), G.sum(0)])
-
-    objective = softmax_objective if multinomial else binary_objective(X, y, w, alpha)
+    objective = (softmax_objective(X, labels, w, alpha, q) if multinomial
+                 else binary_objective(X, y, w, alpha))
     x0 = np.zeros(s * q + q)
     if init is not None:
         x0[: s * q] = init.weight.detach()[idx].cpu().double().numpy().ravel()
@@ -191,6 +173,47 @@ def _lbfgs_numpy(Xs, problem, alpha, max_iter, idx, init):
 # (~20 evaluations plus scipy's per-call set-up): the swap search of a log
 # loss refits every candidate support, and these refits were its cost.
 _NEWTON_MAX_COLUMNS = 128
+
+
+def softmax_objective(X, labels, w, alpha, q):
+    """``x = (W, b) -> (value, gradient)`` of the weighted multinomial log loss plus ``alpha ||W||^2``.
+
+    ``X`` (n, s) float64 standardized columns, ``labels`` class indices in
+    ``0 .. q-1``, ``w`` weights summing to one; ``x`` holds ``W`` (s, q)
+    row-major, then ``b`` (q). The objective of every multinomial refit on
+    the CPU.
+    """
+    n, s = X.shape
+    onehot = np.zeros((n, q))
+    rows = np.arange(n)
+    onehot[rows, labels] = 1.0
+
+    def objective(x):
+        W, b = x[: s * q].reshape(s, q), x[s * q :]
+        F = X @ W + b
+        # log-sum-exp by hand: scipy's logsumexp costs ~1 ms a call in
+        # argument handling, most of a small refit's time (digits).
+        top = F.max(axis=1, keepdims=True)
+        E = np.exp(F - top)
+        total = E.sum(axis=1)
+        lse = np.log(total) + top[:, 0]
+        loss = w @ (lse - F[rows, labels])
+        E /= total[:, None]
+        E -= onehot
+        G = w[:, None] * E
+        grad_W = X.T @ G + 2.0 * alpha * W
+        return loss + alpha * (W * W).sum(), np.concatenate([grad_W.ravel(), G.sum(0)])
+
+    return objective
+
+
+def softmax_refit(X, labels, w, alpha, q, x0, max_iter):
+    """Ridge-``alpha`` multinomial maximum likelihood by scipy's L-BFGS-B from ``x0``; returns ``x``."""
+    res = minimize(
+        softmax_objective(X, labels, w, alpha, q), x0, jac=True, method="L-BFGS-B",
+        options={"maxiter": max_iter, "gtol": 1e-7, "ftol": 1e-12},
+    )
+    return res.x
 
 
 def binary_objective(X, y, w, alpha):

@@ -7,7 +7,10 @@ sacrifice* of ``j in A`` is the loss increase if it is dropped and the
 *forward sacrifice* of ``j not in A`` the loss decrease if it is added:
 exact from the statistics of a Gram problem (:func:`_sacrifices`), and
 ``beta_j^2`` and ``d_j^2`` (``d_j = x_j' W r``, the weighted correlation
-with the residual) on row problems, as abess computes them. For ``c = 1..C`` the ``c`` least useful
+with the residual) on row problems, as abess computes them, except a
+multinomial log loss on small dense data, whose Wald and score statistics
+(second order, the Hessian's Schur complement) are in
+:mod:`skl0._splice_multinomial`. For ``c = 1..C`` the ``c`` least useful
 active features are swapped for the ``c`` most promising inactive ones;
 the best swap that lowers the refitted loss is kept, until none does.
 
@@ -26,6 +29,7 @@ from ._engine import NumpyOps, data_term, default_ops, small_sparse, standardize
 from ._heads import LinearHead
 from ._linalg import inverse_and_product
 from ._refit import newton_binary, refit_linear_head, ridge_jitter, ridge_refit
+from ._splice_multinomial import MultinomialRefits
 
 __all__ = ["forward_start", "screening_start", "splice", "splice_from_starts", "swap_search"]
 
@@ -67,6 +71,8 @@ class _GramRefits:
     """
 
     cached = True
+    swap_in = _SWAP_IN
+    forward = True  # exact gains: forward stepwise selection is a start worth trying
 
     def __init__(self, problem, alpha):
         term = data_term(problem, NumpyOps())
@@ -100,6 +106,13 @@ class _GramRefits:
         resid = self.G.diagonal() - (GAH * GA).sum(1)
         resid = np.maximum(resid, 1e-12 * max(float(self.G.diagonal().max()), 1e-300))
         return back, (r * r).sum(1) / resid
+
+    def forward_gains(self, S):
+        """The exact loss decrease of adding each column to ``S``."""
+        if S.size == 0:
+            return (self.c * self.c).sum(1) / np.maximum(self.G.diagonal(), 1e-300)
+        state, _ = self.fit(S)
+        return self.sacrifices(state, S)[1]
 
     def head(self, problem, S, state):
         """The refitted head of ``S`` from the refit's own ``beta``."""
@@ -241,7 +254,6 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7,
 
 def swap_search(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7, *, refits):
     """:func:`splice` without building the head: ``(support, refit state, loss)``."""
-    gram = problem.kind == "gram"
     support = np.sort(np.asarray(support, dtype=np.int64))
     state, loss = refits.fit(support)
     p, k = problem.n_features, support.size
@@ -258,7 +270,9 @@ def swap_search(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=
         # Single swaps of any active feature for one of the few most promising
         # inactive ones: the exchange that the sacrifices' order misses when the
         # feature to drop is not the weakest on its own (correlated designs).
-        n_in = _SWAP_IN if gram else 1  # a row refit costs passes over X
+        # A few where the sacrifices are exact or second order (Gram,
+        # multinomial), one where they are abess's orthogonal-design values.
+        n_in = getattr(refits, "swap_in", 1)
         for i in strongest[: min(n_in, p - k)]:
             cands += [np.where(support == j, i, support) for j in weakest[1:]]
         for cand in cands:
@@ -282,6 +296,8 @@ def make_refits(problem, alpha):
         return _GramRefits(problem, alpha)
     if _BinaryRefits.applies(problem):
         return _BinaryRefits(problem, alpha)
+    if MultinomialRefits.applies(problem, _DENSE_REFIT_MAX):
+        return MultinomialRefits(problem, alpha)
     return _RowRefits(problem, alpha)
 
 
@@ -302,35 +318,34 @@ def screening_start(problem, k):
 
 
 def forward_start(problem, k, alpha=0.0, refits=None):
-    """``k`` features by forward stepwise selection on a Gram problem.
+    """``k`` features by forward stepwise selection.
 
-    Each step adds the feature whose exact loss decrease (the forward
-    sacrifice of :class:`_GramRefits`, a Schur complement) is largest: a
-    third start for the swap search, beside the gates' choice and
-    screening, that follows the features' joint contribution on
-    correlated designs. One refit and one O(p s^2) sacrifice evaluation
-    per step. ``refits``: a :class:`_GramRefits` of ``problem`` and
-    ``alpha`` to share (its cache serves the swap search after).
+    Each step adds the feature with the largest gain of ``refits`` (default
+    the Gram problem's): on a Gram problem the exact loss decrease (the
+    forward sacrifice of :class:`_GramRefits`, a Schur complement), on a
+    multinomial log loss its second-order (score test) value
+    (:class:`skl0._splice_multinomial.MultinomialRefits`). A third start
+    for the swap search, beside the gates' choice and screening, that
+    follows the features' joint contribution on correlated designs. One
+    refit and one sacrifice evaluation per step.
     """
     if refits is None:
         refits = _GramRefits(problem, alpha)
-    d = np.maximum(refits.G.diagonal(), 1e-300)
-    gains = (refits.c * refits.c).sum(1) / d  # adding j to the empty set
     support = np.zeros(0, dtype=np.int64)
     for _ in range(min(k, problem.n_features)):
+        gains = np.array(refits.forward_gains(support), dtype=np.float64)
         gains[support] = -np.inf
         support = np.sort(np.append(support, int(np.argmax(gains))))
-        state, _ = refits.fit(support)
-        gains = refits.sacrifices(state, support)[1].copy()
     return support
 
 
 def splice_from_starts(problem, starts, alpha=0.0, refits=None):
     """Splice from each start and keep the lowest refitted loss.
 
-    ``refits``: shared refits of ``problem`` and ``alpha``
-    (:func:`shared_refits`), or None to make them here. Returns
-    ``(support, head, loss)`` of the best run; only its head is built.
+    ``refits``: those of :func:`shared_refits`, when the caller made them
+    already (e.g. for :func:`forward_start`), or None to make them here.
+    Returns ``(support, head, loss)`` of the best run; only its head is
+    built.
     """
     best = None
     seen = set()

@@ -556,3 +556,73 @@ def test_forward_start_takes_the_best_single_addition_each_step(seed):
                    key=lambda j: refits.fit(np.sort(np.array(S + [j])))[1])
         S.append(best)
     np.testing.assert_array_equal(chosen, np.sort(S))
+
+
+def _multinomial_problem(seed, n=400, p=10, q=4, rho=0.8):
+    # Correlated columns (AR(1), like neighbouring pixels); classes from
+    # three of them, so that a column and its neighbours compete.
+    rng = np.random.RandomState(seed)
+    Z = rng.randn(n, p)
+    X = np.empty_like(Z)
+    X[:, 0] = Z[:, 0]
+    for j in range(1, p):
+        X[:, j] = rho * X[:, j - 1] + math.sqrt(1 - rho**2) * Z[:, j]
+    B = rng.randn(3, q) * 2.0
+    logits = X[:, [1, 4, 7]] @ B
+    y = np.array([rng.choice(q, p=np.exp(f - f.max()) / np.exp(f - f.max()).sum())
+                  for f in logits])
+    Xt, w = torch.as_tensor(X, dtype=D), torch.full((n,), 1.0 / n, dtype=D)
+    mean, std = weighted_moments(Xt, w)
+    return DirectProblem(Xt, torch.as_tensor(y), w, mean, std, MultinomialLogLoss(q))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_multinomial_sacrifices_are_the_refits_second_order_changes(seed):
+    # The Wald (drop) and score (add) statistics of the multinomial swap
+    # search match the loss change of refitting without / with each column
+    # (second order, so to within a fraction) and rank the columns as the
+    # refits do.
+    from scipy.stats import spearmanr
+
+    from skl0._splice import make_refits
+    from skl0._splice_multinomial import MultinomialRefits
+
+    problem = _multinomial_problem(seed)
+    refits = make_refits(problem, 1e-4)
+    assert isinstance(refits, MultinomialRefits)
+    S = np.array([0, 3, 4, 8])
+    state, loss = refits.fit(S)
+    back, add = refits.sacrifices(state, S)
+    drop = np.array([refits.fit(np.delete(S, t))[1] - loss for t in range(S.size)])
+    out = np.setdiff1d(np.arange(10), S)
+    gain = np.array([loss - refits.fit(np.sort(np.append(S, j)))[1] for j in out])
+    # (a quadratic under-reads a large drop: the Wald statistic of a strong column)
+    assert np.all(back >= 0.5 * drop) and np.all(back <= 1.2 * drop)
+    np.testing.assert_array_equal(np.argsort(back), np.argsort(drop))
+    big = gain > 0.1 * gain.max()
+    assert np.all(add[out][big] >= 0.5 * gain[big]) and np.all(add[out][big] <= 1.5 * gain[big])
+    assert out[np.argmax(add[out])] == out[np.argmax(gain)]
+    assert spearmanr(add[out], gain)[0] > 0.9
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_multinomial_splice_reaches_the_best_subset(seed):
+    # From forward stepwise selection (score-test gains) and from screening,
+    # the multinomial swap search ends at the lowest refitted loss of all
+    # C(10, 3) supports; the forward start uses the same refits.
+    from skl0._splice import (
+        forward_start,
+        make_refits,
+        screening_start,
+        splice_from_starts,
+    )
+
+    problem = _multinomial_problem(seed)
+    refits = make_refits(problem, 1e-4)
+    best = min(refits.fit(np.array(c))[1] for c in itertools.combinations(range(10), 3))
+    starts = [screening_start(problem, 3), forward_start(problem, 3, 1e-4, refits=refits)]
+    support, head, loss = splice_from_starts(problem, starts, alpha=1e-4, refits=refits)
+    assert support.size == 3
+    assert loss <= best * (1 + 1e-6)
+    np.testing.assert_array_equal(np.flatnonzero(head.weight.detach().abs().sum(1).numpy()),
+                                  support)

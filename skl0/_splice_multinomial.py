@@ -1,0 +1,182 @@
+"""Refits and second-order sacrifices of a multinomial log loss, for the swap search.
+
+The row problems' sacrifices (:class:`skl0._splice._RowRefits`) are abess's
+orthogonal-design values: ``sum_c beta_jc^2`` to drop ``j``, the squared
+gradient to add it. For a multinomial head on correlated columns (image
+pixels) they rank badly: neighbouring pixels with large opposite
+coefficients cost little to drop, and a pixel that carries what the
+support already explains has a large gradient but adds nothing. The swap
+search then stalls where a better support is one exchange away.
+
+Here both are the likelihood's own second-order statistics at the refit
+on ``S`` (the multinomial analogue of the Gram problem's exact
+sacrifices, :class:`skl0._splice._GramRefits`):
+
+- dropping ``j in S`` raises the loss by about the Wald statistic
+  ``theta_j' [(H^-1)_jj]^-1 theta_j / 2``;
+- adding ``j not in S`` lowers it by about the score statistic
+  ``g_j' (H_jj - H_jA H_AA^-1 H_Aj)^-1 g_j / 2``,
+
+with ``H`` the Hessian of the weighted mean log loss (plus the ridge),
+``A`` the support and the intercept, ``g`` the gradient and ``theta`` the
+coefficients in the reference-class parametrisation (class ``K`` fixed at
+0: the softmax is invariant to a common shift of a column's ``K``
+coefficients, so the full Hessian is singular; both statistics are
+invariant to the choice of reference class). Each candidate swap is still
+refitted before it is accepted; these statistics only order the
+candidates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ._datafits import MultinomialLogLoss
+from ._engine import standardized_host
+from ._heads import LinearHead
+from ._refit import ridge_jitter, softmax_refit
+
+__all__ = ["MultinomialRefits"]
+
+#: Largest array (in numbers) the Hessian blocks may take; past it the
+#: sacrifices fall back to abess's orthogonal-design values.
+_HESSIAN_MAX = 1 << 22
+
+
+class MultinomialRefits:
+    """Refits (numpy L-BFGS-B, warm-started, cached by support) and
+    second-order sacrifices of a multinomial log loss on small dense CPU data.
+
+    The standardized X is the float64 copy of
+    :func:`skl0._engine.standardized_host` (at most
+    ``skl0._splice._DENSE_REFIT_MAX`` numbers). ``fit`` returns
+    ``((W, b, P), loss)`` with ``P`` the fitted class probabilities and
+    ``loss`` the weighted mean log loss without the ridge, as
+    :class:`skl0._splice._BinaryRefits` does for two classes.
+    """
+
+    cached = True
+    #: Inactive columns tried in single swaps each round. One, as for the
+    #: other row problems: each refit is an L-BFGS-B solve over the rows (the
+    #: digits fit's cost), and three gave the same supports' quality there
+    #: at more refits.
+    swap_in = 1
+    #: The gains are good enough for forward stepwise selection.
+    forward = True
+
+    def __init__(self, problem, alpha, max_iter=200):
+        self.Xs = standardized_host(problem)
+        self.labels = problem.Y.detach().cpu().numpy().reshape(-1).astype(np.intp)
+        self.w = problem.w.detach().cpu().double().numpy()
+        self.q = problem.datafit.n_outputs
+        self.alpha, self.max_iter = float(alpha), max_iter
+        n, p = self.Xs.shape
+        self.onehot = np.zeros((n, self.q))
+        self.onehot[np.arange(n), self.labels] = 1.0
+        self.start = (np.zeros((p, self.q)), np.zeros(self.q))  # the last accepted (W, b)
+        self.cache = {}
+
+    @staticmethod
+    def applies(problem, max_numbers):
+        return (isinstance(problem.datafit, MultinomialLogLoss) and problem.kind != "gram"
+                and problem.host is None and problem.mean.device.type == "cpu"
+                and problem.X.layout == torch.strided
+                and problem.X.shape[0] * problem.X.shape[1] <= max_numbers)
+
+    def fit(self, S):
+        key = S.tobytes()
+        if key not in self.cache:
+            q, s = self.q, S.size
+            X = self.Xs[:, S]
+            x0 = np.concatenate([self.start[0][S].ravel(), self.start[1]])
+            x = softmax_refit(X, self.labels, self.w, self.alpha, q, x0, self.max_iter)
+            W, b = x[: s * q].reshape(s, q), x[s * q :]
+            F = X @ W + b
+            F -= F.max(axis=1, keepdims=True)
+            P = np.exp(F)
+            total = P.sum(axis=1)
+            loss = float(self.w @ (np.log(total) - F[np.arange(F.shape[0]), self.labels]))
+            P /= total[:, None]
+            self.cache[key] = ((W, b, P), loss)
+        return self.cache[key]
+
+    def forward_gains(self, S):
+        """The add gains at the refit on ``S`` (forward stepwise selection)."""
+        state, _ = self.fit(S)
+        return self.sacrifices(state, S)[1]
+
+    def sacrifices(self, state, S):
+        W, b, P = state
+        p = self.Xs.shape[1]
+        self.start = (np.zeros((p, self.q)), b)
+        self.start[0][S] = W
+        m = self.q - 1
+        R = self.w[:, None] * (P - self.onehot)  # d loss / d logits
+        g = (self.Xs.T @ R)[:, :m]  # reference-class gradient, (p, m)
+        if p * m * m * (S.size + 1) > _HESSIAN_MAX:
+            return (W * W).sum(1), (g * g).sum(1)
+        H_AA, H_jA, H_jj = self._hessian_blocks(P, S)
+        a = S.size + 1
+        diag = np.concatenate([H_AA.diagonal(), H_jj.reshape(p, -1)[:, :: m + 1].ravel()])
+        jitter = ridge_jitter(diag)
+        ridge = np.full(a * m, 2 * self.alpha + jitter)
+        ridge[S.size * m :] = jitter  # the intercept is not penalised
+        H_AA[np.diag_indices(a * m)] += ridge
+        Hinv = np.linalg.inv(H_AA)
+        Hinv = (Hinv + Hinv.T) / 2
+        # Drop j: Wald statistic of its m reference-class coefficients.
+        theta = W[:, :m] - W[:, m:]
+        k = S.size
+        blocks = Hinv.reshape(a, m, a, m)[np.arange(k), :, np.arange(k), :]
+        back = 0.5 * np.einsum("tc,tc->t", theta, np.linalg.solve(blocks, theta[..., None])[..., 0])
+        # Add j: score statistic with the efficient information (Schur complement).
+        M = H_jA @ Hinv
+        schur = H_jj - np.einsum("jcx,jdx->jcd", M, H_jA)
+        schur += (2 * self.alpha + jitter) * np.eye(m)
+        floor = 1e-12 * max(float(np.abs(H_jj).max()), 1e-300)
+        schur += floor * np.eye(m)
+        gain = 0.5 * np.einsum("jc,jc->j", g, np.linalg.solve(schur, g[..., None])[..., 0])
+        return np.maximum(back, 0.0), np.maximum(gain, 0.0)
+
+    def _hessian_blocks(self, P, S):
+        """``H_AA`` (a m, a m), ``H_jA`` (p, m, a m) and ``H_jj`` (p, m, m) of the mean log loss.
+
+        ``A`` is ``S`` then the intercept (``a = |S| + 1`` columns of
+        ``Z = [X_S, 1]``); ``H[(u, c), (v, d)] = sum_i w_i z_iu z_iv
+        (delta_cd P_ic - P_ic P_id)`` over classes ``c, d < K``. Rows are
+        taken in blocks so that no temporary exceeds ``_HESSIAN_MAX``
+        numbers.
+        """
+        n, p = self.Xs.shape
+        m, a = self.q - 1, S.size + 1
+        H_AA = np.zeros((a, m * m * a))
+        H_jA = np.zeros((p, m * m * a))
+        H_jj = np.zeros((p, m * m))
+        step = max(1, _HESSIAN_MAX // (m * m * a))
+        for lo in range(0, n, step):
+            rows = slice(lo, min(n, lo + step))
+            Pm = P[rows, :m]
+            V = -self.w[rows, None, None] * Pm[:, :, None] * Pm[:, None, :]
+            V[:, np.arange(m), np.arange(m)] += self.w[rows, None] * Pm
+            V = V.reshape(-1, m * m)
+            X = self.Xs[rows]
+            Z = np.hstack([X[:, S], np.ones((X.shape[0], 1))])
+            T = (V[:, :, None] * Z[:, None, :]).reshape(-1, m * m * a)
+            H_AA += Z.T @ T
+            H_jA += X.T @ T
+            H_jj += (X * X).T @ V
+        # (u, c, d, v) -> (u, c, v, d)
+        H_AA = H_AA.reshape(a, m, m, a).transpose(0, 1, 3, 2).reshape(a * m, a * m)
+        H_jA = H_jA.reshape(p, m, m, a).transpose(0, 1, 3, 2).reshape(p, m, a * m)
+        return H_AA, H_jA, H_jj.reshape(p, m, m)
+
+    def head(self, problem, S, state):
+        ref = problem.mean
+        head = LinearHead(problem.n_features, self.q).to(device=ref.device, dtype=ref.dtype)
+        with torch.no_grad():
+            if S.size:
+                head.weight[torch.as_tensor(S, device=ref.device)] = torch.as_tensor(
+                    state[0], device=ref.device, dtype=ref.dtype)
+            head.bias.copy_(torch.as_tensor(state[1], device=ref.device, dtype=ref.dtype))
+        return head
