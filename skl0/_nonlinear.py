@@ -114,10 +114,34 @@ def validated_point(points, losses, w, n_val, level=VALIDATION_LEVEL):
     return min(ok, key=lambda i: (sizes[i], means[i]))
 
 
+#: Adam steps of the validated path as shares of ``max_iter``: the dense
+#: first point, then each of the warm-started points (16 points: about
+#: 2 * max_iter steps in all).
+FIRST_POINT_SHARE, POINT_SHARE = 1 / 3, 1 / 9
+
+
+def path_budgets(n_points, max_iter):
+    """Adam steps per point of the validated path (at most; a point may stop earlier).
+
+    Along the path the gates close gradually as ``lam`` grows (each point
+    warm-starts from the last), so the walk is one annealing run whose
+    length, not each point's convergence, orders the gates: on the
+    development seeds of the issue-16 benchmark, a path of a third of the
+    former steps (``max_iter`` for the first point and a third for each
+    other) kept every exact-``k`` selection (the former budget was most of
+    the fit's time; LassoNet comparison in docs/heads.md).
+    """
+    first = max(1, round(FIRST_POINT_SHARE * max_iter))
+    later = max(1, round(POINT_SHARE * max_iter))
+    return [first] + [later] * (n_points - 1)
+
+
 def validated_path(train, val, gate, head, *, max_iter, common, report=None):
     """Gate path on ``train`` scored on ``val``: (points, scores, validated index)."""
+    lams = lam_grid()
     points = gate_path(
-        train, gate, head, lam_grid(), max_iter=max_iter, step_callback=report, **common
+        train, gate, head, lams, max_iter=max_iter, step_callback=report,
+        budgets=path_budgets(len(lams), max_iter), **common
     )
     scores, losses, w, n_val = held_out_scores(val, gate, head, points, return_losses=True)
     return points, scores, validated_point(points, losses, w, n_val)
