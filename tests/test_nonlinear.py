@@ -338,3 +338,23 @@ def test_validated_path_stays_within_its_step_budget(friedman):
     reg = L0Regressor(k=5, **KW).fit(X, y)
     assert reg.n_iter_ <= sum(path_budgets(16, KW["max_iter"]))
     np.testing.assert_array_equal(reg.get_support(indices=True), np.arange(5))
+
+
+def test_nonlinearity_statistic_matches_a_float64_reference(rng):
+    # The products are formed in float32 over the whole (symmetric) matrix;
+    # the statistic is the float64 max over the distinct terms.
+    from scipy.stats import norm
+
+    from skl0._nonlinear import nonlinearity_test
+
+    X = rng.normal(size=(300, 12)) * 5.0 + 100.0
+    r = rng.normal(size=(300, 1)) + 0.3 * X[:, [2]] * X[:, [5]] / 25.0
+    sw = rng.uniform(0.5, 2.0, 300)
+    stat, threshold = nonlinearity_test(X, r, sw)
+    w = sw / sw.sum()
+    Z = (X - w @ X) / np.sqrt(w @ (X - w @ X) ** 2)
+    iu = np.triu_indices(12)
+    num = (Z.T @ ((w * r[:, 0])[:, None] * Z))[iu]
+    var = ((Z * Z).T @ ((w * w * r[:, 0] ** 2)[:, None] * Z * Z))[iu]
+    np.testing.assert_allclose(stat, np.max(np.abs(num) / np.sqrt(var)), rtol=1e-4)
+    assert threshold == pytest.approx(norm.isf(0.05 / (2 * 78)))
