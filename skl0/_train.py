@@ -75,7 +75,7 @@ def make_adam(params, lr):
     of its time in those); on the CPU it is parallel, and waking the other
     threads for a few thousand numbers costs more than the update, so there
     it is used with one thread only (``torch.set_num_threads(1)``,
-    ``OMP_NUM_THREADS=1``). The same arithmetic either way.
+    ``OMP_NUM_THREADS=1``). The same update rule either way (equal to rounding).
     """
     params = list(params)
     if params[0].device.type != "cpu" or torch.get_num_threads() == 1:
