@@ -45,7 +45,7 @@ from ._params import ESTIMATOR, document_fit, hyperparameters
 from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
 from ._progress import progress
 from ._refit import refit_linear_head, refit_nonlinear_head
-from ._relevance import redundancy_ranking
+from ._relevance import redundancy_ranking, signal_carriers
 from ._splice import forward_start, screening_start, shared_refits, splice_from_starts
 from ._train import train_gates
 from ._walk import run_walk
@@ -482,10 +482,14 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         With ``walk``, the selection is :func:`skl0._walk.run_walk` over its
         grid (no screening: a path reports on every column).
         """
-        if self.keep_redundant is True and self.k is None:
+        if self.keep_redundant is True and self.k is None and (
+            self.lam != "auto" or self._is_linear()
+        ):
             warnings.warn(
-                f"keep_redundant=True has no effect with k=None (lam={self.lam!r}): it "
-                "only orders the k slots of an exact-k selection. Set k or drop "
+                f"keep_redundant=True has no effect with k=None (lam={self.lam!r}) "
+                f"and {'a linear' if self._is_linear() else 'an MLP'} head: it orders "
+                "the k slots of an exact-k selection and completes the held-out "
+                "validated support of an MLP head's lam='auto'. Set k or drop "
                 "keep_redundant.",
                 UserWarning,
                 stacklevel=4,
@@ -816,6 +820,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         elif self.k is not None:
             support = np.sort(nonlinear_k_support(
                 problem, points, chosen, self.k, self._keeps_redundant(head)))
+        elif layout is None and self._keeps_redundant(head):
+            # lam="auto", all-relevant: the validated support and every
+            # column that carries its signal (as exact k's second tier).
+            support = np.sort(signal_carriers(problem, support))
         if self.k is not None:
             # lam_ and the gates reported: the first point with at most k open
             chosen = next((i for i, pt in enumerate(points) if self._size(pt.support) <= self.k),

@@ -48,7 +48,33 @@ class _CSRMatmul(torch.autograd.Function):
         return None, csr_transpose(ctx.X) @ grad
 
 
+#: A dense product on the CPU reads only the columns whose gate is non-zero
+#: when at most this share of them is: gathering them costs one pass over
+#: their entries, the product then ``h`` passes fewer over the closed ones.
+OPEN_COLUMNS_SHARE = 0.75
+
+
+def _open_columns(X, scale):
+    """Indices of the non-zero ``scale`` entries when reading only them pays, else None.
+
+    A sampled Hard Concrete gate is exactly 0 with positive probability,
+    and where it is 0 neither the output nor any gradient depends on the
+    column (the clamp of eq. 10 passes no gradient to ``log_alpha``; the
+    weight row is multiplied by 0), so dropping it is exact. Only dense
+    ``X`` on the CPU: finding the indices synchronises a GPU.
+    """
+    if X.layout != torch.strided or X.device.type != "cpu" or scale.dim() != 1:
+        return None
+    cols = torch.nonzero(scale).reshape(-1)
+    return cols if cols.numel() <= OPEN_COLUMNS_SHARE * scale.numel() else None
+
+
 def _gated_affine(X, scale, shift, weight, bias):
+    cols = _open_columns(X, scale)
+    if cols is not None:
+        W = weight.index_select(0, cols)
+        out = X.index_select(1, cols) @ (scale.index_select(0, cols)[:, None] * W)
+        return out - shift.index_select(0, cols) @ W + bias
     Wg = scale[:, None] * weight
     if X.layout == torch.sparse_csr and Wg.requires_grad:
         out = _CSRMatmul.apply(X, Wg)
@@ -129,8 +155,9 @@ class MLPHead(nn.Module):
 
     def forward(self, X, scale, shift):
         act = _ACTIVATIONS[self.activation]
-        h = _gated_affine(X, scale, shift, self.weights[0], self.biases[0])
-        for W, b in zip(self.weights[1:], self.biases[1:]):
+        weights, biases = list(self.weights), list(self.biases)  # (slicing builds new lists)
+        h = _gated_affine(X, scale, shift, weights[0], biases[0])
+        for W, b in zip(weights[1:], biases[1:]):
             h = act(h) @ W + b
         return h
 

@@ -89,8 +89,10 @@ loss with more rows than columns is solved by an exact open/closed
 search that ends by itself (every accepted flip lowers the
 objective); L-BFGS-B, capped by ``max_iter``, then runs only if
 that search did not end at a KKT point. MLP
-heads: Adam steps of one fit; under ``lam="auto"`` the first path
-point takes ``max_iter`` steps and each warm-started point a third.""",
+heads: Adam steps of one fit, and of the refit; the path of ``k``
+and ``lam="auto"`` (16 points) gives its dense first point
+``max_iter / 3`` steps and each warm-started point ``max_iter / 9``
+(about ``2 * max_iter`` in all).""",
     ),
     Param(
         "learning_rate_init", "float", default=0.1,
@@ -182,13 +184,15 @@ Share of rows held out for ``lam="auto"`` with hidden layers and for
         "keep_redundant", 'bool or "auto"', default="auto",
         constraints=["boolean", StrOptions({"auto"})],
         doc="""\
-Only with ``k``: fill the ``k`` slots *all-relevant* instead of
+With ``k``: fill the ``k`` slots *all-relevant* instead of
 *minimal-optimal*. After the columns the selection needs, a feature
 associated with those already taken (an F test of its regression on
 them, family-wise 5% over the remaining features) is taken before
 the next feature in gate-survival order, so redundant copies and
 combinations of the selected signal come before features kept only
-by chance; with uncorrelated features it changes nothing. ``"auto"``
+by chance; with uncorrelated features it changes nothing. With an
+MLP head and ``lam="auto"`` (no ``k``): keep the held-out-validated
+support and every feature that passes the same test. ``"auto"``
 is True for MLP heads (whose first columns are those of the
 held-out-validated support) and False for the linear head, whose
 best-subset polish it would skip. With ``groups`` it does not apply:

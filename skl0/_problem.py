@@ -274,17 +274,18 @@ class DirectProblem:
         """
         w = self.w[rows]
         share = float(w.sum())
+        sub = self._rows(rows, w / share if renormalise else w)
+        sub.n_samples = self.n_samples * share
+        return sub
+
+    def _rows(self, rows, w):
+        """The problem on ``rows`` with weights ``w`` (``n_samples`` left as the rows')."""
         if self.host is not None:
             host = self.host[rows.cpu().numpy()]
             X = sparse_to_torch(host, self.mean.device, self.mean.dtype)
         else:
-            host, X = None, self.X[rows]
-        sub = DirectProblem(
-            X, self.Y[rows], w / share if renormalise else w, self.mean, self.std,
-            self.datafit, host,
-        )
-        sub.n_samples = self.n_samples * share
-        return sub
+            host, X = None, self.X.index_select(0, rows)
+        return DirectProblem(X, self.Y[rows], w, self.mean, self.std, self.datafit, host)
 
     def batches(self, batch_size, generator):
         """Endless shuffled mini-batches (epochs drawn with ``generator``).
@@ -298,9 +299,7 @@ class DirectProblem:
             perm = perm.to(self.w.device)
             for start in range(0, n, batch_size):
                 rows = perm[start : start + batch_size]
-                sub = self.subset(rows, renormalise=False)
-                sub.w = sub.w * (n / rows.numel())
-                yield sub
+                yield self._rows(rows, self.w[rows] * (n / rows.numel()))
 
 
 def _gram_blocks(X, w, Y, mean):

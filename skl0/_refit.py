@@ -16,6 +16,7 @@ from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._engine import NumpyOps, data_term
 from ._heads import LinearHead
 from ._linalg import cholesky, cholesky_solve
+from ._train import make_adam
 
 __all__ = ["refit_linear_head", "refit_nonlinear_head"]
 
@@ -310,7 +311,7 @@ def refit_nonlinear_head(problem, head, mask, *, max_iter, learning_rate, alpha,
 
 def _refit_loop(fit_on, val, head, mask, max_iter, learning_rate, alpha):
     params = [p_ for p_ in head.parameters() if p_.requires_grad]
-    opt = torch.optim.Adam(params, lr=learning_rate)
+    opt = make_adam(params, learning_rate)
     best, best_state = float("inf"), None
     for it in range(max_iter):
         loss = fit_on.loss(head, mask)

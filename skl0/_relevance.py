@@ -41,7 +41,7 @@ import torch
 
 from ._problem import weighted_sums
 
-__all__ = ["association_threshold", "redundancy_ranking"]
+__all__ = ["association_threshold", "redundancy_ranking", "signal_carriers"]
 
 #: Family-wise level of the test that a column carries the chosen signal.
 REDUNDANCY_LEVEL = 0.05
@@ -114,8 +114,10 @@ def redundancy_ranking(problem, order, k, first=(), level=REDUNDANCY_LEVEL):
     ----------
     problem : DirectProblem or GramProblem
         Supplies the standardized, weighted columns.
-    order : ndarray of int
+    order : ndarray of int or None
         Every feature, most persistent first (:func:`survival_ranking`).
+        ``None``: stop (with fewer than ``k`` columns) once no unselected
+        column is a significant carrier (:func:`signal_carriers`).
     k : int
     first : sequence of int
         Columns taken first, in this order (at most ``k`` of them).
@@ -139,7 +141,7 @@ def redundancy_ranking(problem, order, k, first=(), level=REDUNDANCY_LEVEL):
     taken = np.zeros(p, dtype=bool)
     chosen = []
     pos = 0
-    order = np.asarray(order)
+    order = None if order is None else np.asarray(order)
     first = [int(j) for j in first][:k]
     while len(chosen) < k:
         m = len(chosen)
@@ -153,6 +155,8 @@ def redundancy_ranking(problem, order, k, first=(), level=REDUNDANCY_LEVEL):
             if r2[j] >= association_threshold(n, len(basis), p - m, level):
                 pick = j
         if pick is None:
+            if order is None:
+                break
             while taken[order[pos]]:
                 pos += 1
             pick = int(order[pos])
@@ -169,3 +173,15 @@ def redundancy_ranking(problem, order, k, first=(), level=REDUNDANCY_LEVEL):
             basis.append(b)
             explained = np.minimum(explained + b * b, diag)
     return np.asarray(chosen, dtype=np.intp)
+
+
+def signal_carriers(problem, first, level=REDUNDANCY_LEVEL):
+    """``first``, then every column that carries their signal (no fixed number).
+
+    The all-relevant completion of a selection that chose its own size
+    (``lam="auto"`` of an MLP head): the greedy search of
+    :func:`redundancy_ranking` without a ``k`` to fill, ending when no
+    unselected column is associated with the columns taken at the
+    family-wise ``level``. With uncorrelated columns it returns ``first``.
+    """
+    return redundancy_ranking(problem, None, problem.n_features, first=first, level=level)

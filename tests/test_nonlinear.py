@@ -276,3 +276,85 @@ def test_multinomial_refit_matches_sklearn():
     p_ref = ref.predict_proba(X[:, S])
     p = clf.predict_proba(X)
     np.testing.assert_allclose(p, p_ref, atol=2e-3)
+
+
+# ------------------------------------------------ cost of the MLP path (issue 16, LassoNet target)
+
+
+def test_open_columns_product_equals_the_full_one_with_its_gradients():
+    from skl0._heads import _gated_affine, _open_columns
+
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(40, 8, generator=g, dtype=torch.float64)
+    W0 = torch.randn(8, 5, generator=g, dtype=torch.float64)
+    # a sampled gate is the clip of a stretched value to [0, 1] (eq. 10): the
+    # clip passes no gradient where the gate is 0, so neither does the column
+    s0 = torch.tensor([-0.2, 0.3, -0.1, 1.4, -0.5, -0.3, 0.7, -0.05], dtype=torch.float64)
+    mean, std = X.mean(0), X.std(0)
+    outs = []
+    for reduced in (True, False):
+        W = W0.clone().requires_grad_()
+        s = s0.clone().requires_grad_()
+        scale = torch.clamp(s, 0.0, 1.0) / std
+        if reduced:
+            assert _open_columns(X, scale).tolist() == [1, 3, 6]
+            out = _gated_affine(X, scale, mean * scale, W, torch.zeros(5, dtype=torch.float64))
+        else:
+            out = X @ (scale[:, None] * W) - (mean * scale) @ W
+        out.pow(2).sum().backward()
+        outs.append((out.detach(), W.grad, s.grad))
+    for a, b in zip(*outs):
+        torch.testing.assert_close(a, b)
+    # most gates open: the plain product
+    assert _open_columns(X, torch.ones(8, dtype=torch.float64)) is None
+
+
+def test_fused_adam_when_single_threaded_matches_the_plain_one():
+    from skl0._train import make_adam
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        results = []
+        for fused in (True, False):
+            p = torch.nn.Parameter(torch.linspace(-1, 1, 7, dtype=torch.float64))
+            opt = make_adam([p], 0.1) if fused else torch.optim.Adam([p], lr=0.1, foreach=False)
+            assert bool(opt.defaults.get("fused")) is fused
+            for _ in range(20):
+                opt.zero_grad()
+                (p**4).sum().backward()
+                opt.step()
+            results.append(p.detach())
+        torch.testing.assert_close(results[0], results[1])
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_validated_path_stays_within_its_step_budget(friedman):
+    from skl0._nonlinear import path_budgets
+
+    assert path_budgets(16, 300) == [100] + [33] * 15
+    X, y = friedman
+    reg = L0Regressor(k=5, **KW).fit(X, y)
+    assert reg.n_iter_ <= sum(path_budgets(16, KW["max_iter"]))
+    np.testing.assert_array_equal(reg.get_support(indices=True), np.arange(5))
+
+
+def test_nonlinearity_statistic_matches_a_float64_reference(rng):
+    # The products are formed in float32 over the whole (symmetric) matrix;
+    # the statistic is the float64 max over the distinct terms.
+    from scipy.stats import norm
+
+    from skl0._nonlinear import nonlinearity_test
+
+    X = rng.normal(size=(300, 12)) * 5.0 + 100.0
+    r = rng.normal(size=(300, 1)) + 0.3 * X[:, [2]] * X[:, [5]] / 25.0
+    sw = rng.uniform(0.5, 2.0, 300)
+    stat, threshold = nonlinearity_test(X, r, sw)
+    w = sw / sw.sum()
+    Z = (X - w @ X) / np.sqrt(w @ (X - w @ X) ** 2)
+    iu = np.triu_indices(12)
+    num = (Z.T @ ((w * r[:, 0])[:, None] * Z))[iu]
+    var = ((Z * Z).T @ ((w * w * r[:, 0] ** 2)[:, None] * Z * Z))[iu]
+    np.testing.assert_allclose(stat, np.max(np.abs(num) / np.sqrt(var)), rtol=1e-4)
+    assert threshold == pytest.approx(norm.isf(0.05 / (2 * 78)))

@@ -8,7 +8,7 @@ from sklearn.datasets import make_classification
 from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
 from skl0._datafits import SquaredLoss
 from skl0._problem import DirectProblem, GramProblem, weighted_moments
-from skl0._relevance import redundancy_ranking
+from skl0._relevance import redundancy_ranking, signal_carriers
 
 
 def _problem(X, kind):
@@ -123,3 +123,43 @@ def test_keep_redundant_without_k_warns_and_changes_nothing(rng):
         flagged = L0Regressor(lam=0.01, keep_redundant=True, random_state=0).fit(X, y)
     np.testing.assert_array_equal(flagged.support_, plain.support_)
     np.testing.assert_allclose(flagged.coef_, plain.coef_)
+
+
+@pytest.mark.parametrize("kind", ["direct", "gram"])
+def test_signal_carriers_take_the_combinations_and_stop(rng, kind):
+    # Column 0 is chosen; 3 and 4 are combinations of 0 with the other
+    # informative columns 1 and 2, which then join (explained by 0, 3, 4);
+    # the 20 noise columns are not associated with them and stay out.
+    Z = rng.normal(size=(400, 3))
+    combos = np.c_[Z[:, 0] + Z[:, 1], Z[:, 0] - Z[:, 2]] + 0.05 * rng.normal(size=(400, 2))
+    X = np.hstack([Z, combos, rng.normal(size=(400, 20))])
+    got = signal_carriers(_problem(X, kind), [0])
+    assert got[0] == 0
+    assert sorted(got) == [0, 1, 2, 3, 4]
+    # independent columns: nothing to add
+    assert list(signal_carriers(_problem(rng.normal(size=(400, 10)), kind), [2, 7])) == [2, 7]
+
+
+def test_mlp_lam_auto_completes_the_validated_support(rng):
+    # y depends on x0 (through a square) and x1; x2 and x3 are noisy copies
+    # of them, x4..x9 noise. The validated support needs one of each pair;
+    # keep_redundant (the MLP default) adds the copies, False does not.
+    Z = rng.uniform(-1, 1, (500, 2))
+    X = np.hstack([Z, Z + 0.1 * rng.normal(size=(500, 2)), rng.uniform(-1, 1, (500, 6))])
+    y = 3 * Z[:, 0] ** 2 + Z[:, 1] + 0.1 * rng.normal(size=500)
+    kw = dict(hidden_layer_sizes=(16,), max_iter=200, random_state=0)
+    full = L0Regressor(**kw).fit(X, y)
+    plain = L0Regressor(keep_redundant=False, **kw).fit(X, y)
+    np.testing.assert_array_equal(full.get_support(indices=True), [0, 1, 2, 3])
+    assert set(plain.get_support(indices=True)) < {0, 1, 2, 3}
+
+
+def test_keep_redundant_true_with_mlp_lam_auto_does_not_warn(rng):
+    X = rng.normal(size=(200, 5))
+    y = X[:, 0] + 0.1 * rng.normal(size=200)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        L0Regressor(keep_redundant=True, hidden_layer_sizes=(8,), max_iter=60,
+                    random_state=0).fit(X, y)
