@@ -42,7 +42,13 @@ from ._nonlinear import (
 )
 from ._numerics import column_scale, column_shift, divide_columns, subtract_columns
 from ._params import ESTIMATOR, document_fit, hyperparameters
-from ._problem import DirectProblem, GramProblem, sparse_to_torch, weighted_moments
+from ._problem import (
+    GRAM_MAX_FEATURES,
+    DirectProblem,
+    GramProblem,
+    sparse_to_torch,
+    weighted_moments,
+)
 from ._progress import progress
 from ._refit import refit_linear_head, refit_nonlinear_head
 from ._relevance import redundancy_ranking, signal_carriers
@@ -63,9 +69,6 @@ __all__ = [
 # Most columns kept by screening (p > n), see BaseL0._screened_columns.
 _SCREEN_MAX = 256
 
-# Beyond this many features a sparse X'WX (dense p x p) costs more memory
-# than it saves time; sparse X then trains directly.
-_SPARSE_GRAM_MAX_FEATURES = 4096
 
 # Rows per training step of an MLP head under batch_size=None (the whole
 # batch when there are fewer rows).
@@ -366,7 +369,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         n, p = X.shape
         use_gram = (
             datafit.supports_gram and n > p and self._is_linear()
-            and (not sp.issparse(X) or p <= _SPARSE_GRAM_MAX_FEATURES)
+            and (not sp.issparse(X) or p <= GRAM_MAX_FEATURES)
         )
         if sp.issparse(X):  # never densified: moments and Gram by scipy
             X = X.tocsr()

@@ -67,7 +67,8 @@ from ._device import make_generator, resolve_device, resolve_dtype
 from ._groups import resolve_groups
 from ._heads import LinearHead
 from ._numerics import power_of_two_scale
-from ._streaming import GRAM_MAX_FEATURES, _Moments
+from ._problem import GRAM_MAX_FEATURES
+from ._streaming import _Moments
 
 __all__ = [
     "fit_classifier",

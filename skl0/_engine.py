@@ -514,10 +514,11 @@ def _set_gates(gate, head, theta, B, expand=None):
         head.weight.copy_(torch.as_tensor(B / m[:, None], dtype=head.weight.dtype))
 
 
-#: IRLS starts for binary log losses on dense CPU data of at most this many
-#: numbers (the standardized X is copied once in float64, 32 MB at most)
-#: and at most _PROFILE_MAX_FEATURES columns (a p x p Hessian per step).
-_IRLS_MAX_NUMBERS = 1 << 22
+#: The largest dense X whose standardized float64 copy the host-side solves
+#: make (32 MB): IRLS starts for binary log losses (with at most
+#: _PROFILE_MAX_FEATURES columns, a p x p Hessian per step) and the swap
+#: search's numpy refits (``_splice``).
+HOST_COPY_MAX_NUMBERS = 1 << 22
 
 
 def _irls_applies(problem, obj, head):
@@ -529,7 +530,7 @@ def _irls_applies(problem, obj, head):
             and getattr(head, "is_linear", False) and (dense or problem.host is not None)
             and problem.mean.device.type == "cpu"
             and problem.n_features <= _PROFILE_MAX_FEATURES
-            and X.shape[0] * X.shape[1] <= _IRLS_MAX_NUMBERS)
+            and X.shape[0] * X.shape[1] <= HOST_COPY_MAX_NUMBERS)
 
 
 def standardized_host(problem):

@@ -29,9 +29,15 @@ __all__ = [
     "weighted_sums",
 ]
 
-# Elements per block of rows when accumulating moments and X'WX: the
-# temporaries stay near 16 MB (float32) whatever the width of X.
-_BLOCK_ELEMENTS = 1 << 22
+#: Bytes per block of rows when accumulating moments and X'WX (here and in
+#: partial_fit): the temporaries stay near 16 MB whatever the width of X.
+BLOCK_BYTES = 1 << 24
+_BLOCK_ELEMENTS = BLOCK_BYTES // 4  # float32 blocks
+
+#: The widest X whose p x p float64 Gram statistics are formed (128 MiB at
+#: 4096): a sparse X in fit, partial_fit's exact mode, a Dask fit. Beyond
+#: it the statistics cost more memory than they save time.
+GRAM_MAX_FEATURES = 4096
 
 
 def block_rows(X, elements=_BLOCK_ELEMENTS):

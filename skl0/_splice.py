@@ -25,7 +25,14 @@ import torch
 from scipy.special import expit
 
 from ._datafits import BinaryLogLoss
-from ._engine import NumpyOps, data_term, default_ops, small_sparse, standardized_host
+from ._engine import (
+    HOST_COPY_MAX_NUMBERS,
+    NumpyOps,
+    data_term,
+    default_ops,
+    small_sparse,
+    standardized_host,
+)
 from ._heads import LinearHead
 from ._linalg import inverse_and_product
 from ._refit import newton_binary, refit_linear_head, ridge_jitter, ridge_refit
@@ -125,9 +132,9 @@ class _GramRefits:
         return head
 
 
-#: A binary log loss's swap search refits from a float64 copy of the
-#: standardized X when it holds at most this many numbers (32 MB).
-_DENSE_REFIT_MAX = 1 << 22
+#: A log loss's swap search refits from a float64 copy of the standardized
+#: X when it holds at most this many numbers (the engine's bound, 32 MB).
+_DENSE_REFIT_MAX = HOST_COPY_MAX_NUMBERS
 
 
 class _BinaryRefits:

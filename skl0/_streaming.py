@@ -56,6 +56,8 @@ from ._numerics import (
     subtract_columns,
 )
 from ._problem import (
+    BLOCK_BYTES,
+    GRAM_MAX_FEATURES,
     DirectProblem,
     GramProblem,
     block_rows,
@@ -65,13 +67,10 @@ from ._problem import (
 from ._train import _check_finite, adam_steps
 from .nn import FeatureGate
 
-__all__ = ["GRAM_MAX_FEATURES", "ClassTargets", "RegressionTargets", "partial_fit", "streamable"]
+__all__ = ["ClassTargets", "RegressionTargets", "partial_fit", "streamable"]
 
-# Above this many features the p x p float64 statistics (128 MiB at 4096)
-# cost more than they save; wider regressors stream stochastically.
-GRAM_MAX_FEATURES = 4096
 _DEFAULT_BATCH = 200  # rows per step when batch_size=None (MLPClassifier's "auto")
-_BLOCK_ELEMENTS = 1 << 21  # per float64 block of a dense chunk's rows (16 MB)
+_BLOCK_ELEMENTS = BLOCK_BYTES // 8  # float64 blocks of a dense chunk's rows
 
 
 def streamable(estimator):
