@@ -319,3 +319,20 @@ def test_device_cuda_agrees_with_cpu():
         np.abs(gpu.relative_errors_).mean()
         < 2 * np.abs(cpu.relative_errors_).mean() + 1e-3
     )
+
+
+def test_values_near_the_float64_limit_report_divergence_not_an_empty_gate():
+    # At 1.5e308 the loss overflows and the gates turn NaN during the gated
+    # phase: the run must end with the calibrator's divergence error (which
+    # names the learning rate and the extreme values), not a failure to build
+    # a gate over the zero records a NaN pruning step would have kept.
+    import warnings
+
+    rng = np.random.RandomState(0)
+    M = rng.uniform(0.5, 1, size=(30, 2)) * 1.5e308
+    est = SparseCalibrator(max_iter=50, polish_iter=10, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(FloatingPointError, match="Calibration diverged"):
+            est.fit(M, np.array([1.5e308, 1.5e308]))
+    assert not hasattr(est, "weights_")

@@ -195,12 +195,15 @@ def fit_gated(
         ):
             with torch.no_grad():
                 prob = act.gate.prob_open()
+                # A diverged run (NaN gates) prunes nothing: the caller's
+                # finiteness check then reports the divergence by name.
+                finite = bool(torch.isfinite(prob).all())
                 keep = prob >= prune_tol
                 n_keep = int(keep.sum())
-                if n_keep < floor:
+                if finite and n_keep < floor:
                     keep = prob >= torch.topk(prob, floor).values[-1]
                     n_keep = int(keep.sum())
-            if n_keep <= 0.7 * act.index.numel():
+            if finite and n_keep <= 0.7 * act.index.numel():
                 act.compact(keep)
     act.sync()
     return act.full_log_w, act.full_log_alpha, losses, float(lam_t)
