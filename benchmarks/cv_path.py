@@ -166,7 +166,7 @@ def cv_vs_grid_search(task, grid, seed, quiet):
 
 def selection_quality(task, grid, seeds, quiet):
     """Per (scorer, rule): a MethodResult over seeds."""
-    from skl0._cv import choose_index
+    from skl0._criteria import choose_index
 
     results = {}
     for scoring in task.scorers:
