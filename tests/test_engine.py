@@ -626,3 +626,25 @@ def test_multinomial_splice_reaches_the_best_subset(seed):
     assert loss <= best * (1 + 1e-6)
     np.testing.assert_array_equal(np.flatnonzero(head.weight.detach().abs().sum(1).numpy()),
                                   support)
+
+
+def test_lazy_irls_gram_equals_the_whole_matrix():
+    # IRLS's model Gram matrix, formed column by column as its vertex search
+    # reads it, equals scale * (X'DX - xD xD' / sD) formed at once: the
+    # diagonal, any block, and columns asked for twice (from the cache).
+    from skl0._engine import _gram_block, _LazyGram
+
+    rng = np.random.RandomState(0)
+    Xs = rng.standard_normal((60, 9))
+    D = rng.uniform(0.0, 0.25, 60)
+    xD = Xs.T @ D
+    full = 0.5 * ((Xs * D[:, None]).T @ Xs - np.outer(xD, xD) / D.sum())
+    lazy = _LazyGram(Xs, D, 0.5)
+    np.testing.assert_allclose(lazy.diagonal(), np.diag(full), rtol=1e-12, atol=1e-14)
+    rows, cols = np.array([0, 3, 8, 5]), np.array([2, 3, 7])
+    np.testing.assert_allclose(_gram_block(lazy, rows, cols), full[np.ix_(rows, cols)],
+                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(lazy.columns(np.array([7, 1])), full[:, [7, 1]],
+                               rtol=1e-12, atol=1e-14)
+    assert sorted(lazy.cols) == [1, 2, 3, 7]  # only the columns read were formed
+    np.testing.assert_array_equal(_gram_block(full, rows, cols), full[np.ix_(rows, cols)])
