@@ -54,13 +54,11 @@ def _residual_correlations(problem, head=None):
     """
     ops = default_ops(problem)
     term = data_term(problem, ops)
-    if head is None:
-        B = ops.float_array(np.zeros((problem.n_features, problem.datafit.n_outputs)))
-        bias = ops.float_array(np.zeros(problem.datafit.n_outputs)) if term.fits_intercept else 0.0
-    else:
-        B = ops.float_array(head.weight.detach())
-        bias = ops.float_array(head.bias.detach()) if term.fits_intercept else 0.0
-    _, dB, _ = term.value_grad(B, bias)
+    q = problem.datafit.n_outputs
+    W, b = ((np.zeros((problem.n_features, q)), np.zeros(q)) if head is None
+            else (head.weight.detach(), head.bias.detach()))
+    bias = ops.float_array(b) if term.fits_intercept else 0.0
+    _, dB, _ = term.value_grad(ops.float_array(W), bias)
     return (ops.to_host(dB) ** 2).sum(1)
 
 
