@@ -522,6 +522,11 @@ def _set_gates(gate, head, theta, B, expand=None):
 HOST_COPY_MAX_NUMBERS = 1 << 22
 
 
+def logistic_loss(f, y, w):
+    """``sum_i w_i (log(1 + e^f_i) - y_i f_i)``, the weighted binary log loss of logits ``f`` (numpy)."""
+    return float(w @ (np.logaddexp(0.0, f) - y * f))
+
+
 def _irls_applies(problem, obj, head):
     from ._datafits import BinaryLogLoss
 
@@ -682,7 +687,7 @@ def _irls_vertex_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
     def true_F(m, Bv, bv):
         """``F`` at the vertex ``m`` with weights ``(Bv, bv)``, and the fitted logits."""
         f = design.matvec(Bv) + bv
-        loss = float(w @ (np.logaddexp(0.0, f) - y * f))
+        loss = logistic_loss(f, y, w)
         n_open = int(m.sum())  # closed gates sit at h = lo: they pay lam lo each
         return loss + float(((kd * (1.0 / hi - 1.0) + alpha) * Bv * Bv)[m].sum()) + (
             lam * (hi * n_open + lo * (m.size - n_open))), f

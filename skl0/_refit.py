@@ -13,7 +13,7 @@ from scipy.optimize import minimize
 from scipy.special import expit
 
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
-from ._engine import NumpyOps, data_term
+from ._engine import NumpyOps, data_term, logistic_loss
 from ._heads import LinearHead
 from ._linalg import cholesky, cholesky_solve
 from ._train import make_adam
@@ -227,7 +227,7 @@ def binary_objective(X, y, w, alpha):
 
     def objective(x):
         f = X @ x[:s] + x[s]
-        loss = w @ (np.logaddexp(0.0, f) - y * f)
+        loss = logistic_loss(f, y, w)
         G = w * (expit(f) - y)
         return (loss + alpha * float(x[:s] @ x[:s]),
                 np.concatenate([X.T @ G + 2.0 * alpha * x[:s], [G.sum()]]))

@@ -30,6 +30,7 @@ from ._engine import (
     NumpyOps,
     data_term,
     default_ops,
+    logistic_loss,
     small_sparse,
     standardized_host,
 )
@@ -181,7 +182,7 @@ class _BinaryRefits:
                 x = np.concatenate([head.weight.detach().double().numpy()[S, 0],
                                     head.bias.detach().double().numpy()])
             f = X @ x[:-1] + x[-1]
-            loss = float(self.w @ (np.logaddexp(0.0, f) - self.y * f))
+            loss = logistic_loss(f, self.y, self.w)
             self.cache[key] = ((x[:-1], x[-1], f), loss)
         return self.cache[key]
 
