@@ -86,14 +86,21 @@ def _deviance(problem, head, loss):
                 pred = problem.predict(head, ones)
                 mse = (problem.w[:, None] * (pred - problem.Y) ** 2).sum(0)
         mse = torch.clamp(mse, min=torch.finfo(mse.dtype).tiny)
-        # A datafit that stands for another loss through a quadratic model
-        # (the Dask classifier's IRLS step) maps the mean squared error to
-        # that loss's deviance.
-        deviance = getattr(problem.datafit, "gram_deviance", None)
-        if deviance is not None:
-            return float(deviance(mse))
-        return float(n * torch.log(mse).sum())
+        return _mse_deviance(problem, mse.double().cpu().numpy())
     return 2.0 * n * loss
+
+
+def _mse_deviance(problem, mse):
+    """Deviance of a squared-loss fit from its per-output weighted MSE (numpy, clamped > 0).
+
+    ``n sum_k log(mse_k)``; a datafit that stands for another loss through a
+    quadratic model (the Dask classifier's IRLS step) maps the mean squared
+    error to that loss's deviance instead.
+    """
+    deviance = getattr(problem.datafit, "gram_deviance", None)
+    if deviance is not None:
+        return float(deviance(mse))
+    return float(problem.n_samples * np.log(mse).sum())
 
 
 def select_by_ebic(problem, points, alpha):
@@ -127,7 +134,7 @@ def select_by_ebic(problem, points, alpha):
     refits = shared_refits(problem, alpha)  # shared between sizes
     # A Gram problem's candidates are scored from the refits' own weights in
     # numpy; only the chosen support's head is built (at the end).
-    gram = problem.kind == "gram" and getattr(problem.datafit, "gram_deviance", None) is None
+    gram = problem.kind == "gram"
     if gram:
         yy = problem.yy.detach().cpu().double().numpy().reshape(-1)
         tiny = torch.finfo(problem.G.dtype).tiny
@@ -144,7 +151,7 @@ def select_by_ebic(problem, points, alpha):
                     beta = state[0]
                     G_SS = refits.G.take(support, 0).take(support, 1)
                     mse = yy - 2 * (beta * refits.c[support]).sum(0) + (beta * (G_SS @ beta)).sum(0)
-                deviance = float(n * np.log(np.maximum(mse, tiny)).sum())
+                deviance = _mse_deviance(problem, np.maximum(mse, tiny))
                 head = (refits, state)  # the head, built if chosen
             else:
                 if state is None:
