@@ -98,8 +98,10 @@ class _GramRefits:
         if S.size == 0:
             return None, self.yy / self.q
         factor, beta = ridge_refit(self.G, self.c, S, self.alpha, self.jitter)
-        c_S = self.c[S]
-        fit = 2 * float(np.vdot(beta, c_S)) - float(np.vdot(beta, self.G.take(S, 0).take(S, 1) @ beta))
+        # (G_SS + ridge I) beta = c_S, so 2 beta'c_S - beta'G_SS beta (the
+        # explained sum of squares) is beta'c_S + ridge ||beta||^2.
+        ridge = 2 * self.alpha + self.jitter
+        fit = float(np.vdot(beta, self.c[S])) + ridge * float(np.vdot(beta, beta))
         loss = (self.yy - fit) / self.q
         return (beta, factor), loss
 
