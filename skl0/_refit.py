@@ -152,21 +152,17 @@ def _lbfgs_numpy(Xs, problem, alpha, max_iter, idx, init):
     else:
         y = Y.reshape(-1).astype(np.float64)
 
-    objective = (softmax_objective(X, labels, w, alpha, q) if multinomial
-                 else binary_objective(X, y, w, alpha))
     x0 = np.zeros(s * q + q)
     if init is not None:
         x0[: s * q] = init.weight.detach()[idx].cpu().double().numpy().ravel()
         x0[s * q :] = init.bias.detach().cpu().double().numpy()
-    if not multinomial and s <= _NEWTON_MAX_COLUMNS:
-        x = newton_binary(X, y, w, alpha, x0, max_iter)
-        if x is not None:
-            return x[:s].reshape(s, 1), x[s:]
-    res = minimize(
-        objective, x0, jac=True, method="L-BFGS-B",
-        options=dict(maxiter=max_iter, gtol=1e-7, ftol=1e-12),
-    )
-    return res.x[: s * q].reshape(s, q), res.x[s * q :]
+    if multinomial:
+        x = softmax_refit(X, labels, w, alpha, q, x0, max_iter)
+    else:
+        x = newton_binary(X, y, w, alpha, x0, max_iter) if s <= _NEWTON_MAX_COLUMNS else None
+        if x is None:
+            x = _lbfgsb(binary_objective(X, y, w, alpha), x0, max_iter)
+    return x[: s * q].reshape(s, q), x[s * q :]
 
 
 # Binary refits on at most this many columns use Newton's method (an
@@ -210,8 +206,16 @@ def softmax_objective(X, labels, w, alpha, q):
 
 def softmax_refit(X, labels, w, alpha, q, x0, max_iter):
     """Ridge-``alpha`` multinomial maximum likelihood by scipy's L-BFGS-B from ``x0``; returns ``x``."""
+    return _lbfgsb(softmax_objective(X, labels, w, alpha, q), x0, max_iter)
+
+
+def _lbfgsb(objective, x0, max_iter):
+    """Minimise ``objective`` (value, gradient) from ``x0`` by scipy's L-BFGS-B; returns ``x``.
+
+    The tolerances of every CPU log-loss refit.
+    """
     res = minimize(
-        softmax_objective(X, labels, w, alpha, q), x0, jac=True, method="L-BFGS-B",
+        objective, x0, jac=True, method="L-BFGS-B",
         options={"maxiter": max_iter, "gtol": 1e-7, "ftol": 1e-12},
     )
     return res.x
