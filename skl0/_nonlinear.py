@@ -219,11 +219,11 @@ def nonlinearity_test(X, R, sw, level=NONLINEARITY_LEVEL):
     keep = std > 1e-12 * np.maximum(np.abs(mean), 1.0)
     Z = (Z[:, keep] / std[keep]).astype(np.float32)
     R = np.asarray(R, dtype=np.float64).reshape(len(R), -1)
+    Z2 = Z * Z
     if Z.shape[1] > NONLINEARITY_MAX_COLUMNS:
-        Z2 = Z * Z
         t_sq = np.abs((w[:, None] * R).T @ Z2) / np.sqrt(((w * w)[:, None] * R * R).T @ (Z2 * Z2))
         top = np.argsort(-np.nanmax(t_sq, axis=0))[:NONLINEARITY_MAX_COLUMNS]
-        Z = Z[:, top]
+        Z, Z2 = Z[:, top], Z2[:, top]
     m = Z.shape[1]
     if m == 0:
         return 0.0, np.inf
@@ -233,7 +233,6 @@ def nonlinearity_test(X, R, sw, level=NONLINEARITY_LEVEL):
     # half the time, with the weights scaled to mean 1 (the t ratio is
     # unchanged) so that no product underflows. A t statistic compared with
     # a threshold near 5 needs no more digits.
-    Z2 = Z * Z
     ws = w * Z.shape[0]
     best = 0.0
     for c in range(R.shape[1]):
