@@ -52,8 +52,9 @@ def held_out_scores(val, gate, head, points, return_losses=False):
 
     Weighted by the sample weights, with the total weight as the number of
     samples (frequency weights: a weight of 3 counts as 3 repeated rows).
-    With ``return_losses``, also the (points, rows) array of per-sample
-    losses and the normalized row weights.
+    With ``return_losses``, ``(scores, losses, w, n_val)``: also the
+    (points, rows) float64 array of per-sample losses, the normalized row
+    weights and ``val.n_samples`` (:func:`validated_point`'s arguments).
     """
     scores, rows = [], []
     w = val.w / val.w.sum()
@@ -67,7 +68,8 @@ def held_out_scores(val, gate, head, points, return_losses=False):
             var = float((w * (losses - mean) ** 2).sum())
         se = (var / n_val) ** 0.5 if n_val > 1 else 0.0
         scores.append((mean, se))
-        rows.append(losses.detach().to(torch.float64).cpu().numpy())
+        if return_losses:
+            rows.append(losses.detach().to(torch.float64).cpu().numpy())
     if not return_losses:
         return scores
     return scores, np.asarray(rows), w.detach().to(torch.float64).cpu().numpy(), n_val
