@@ -135,7 +135,7 @@ def train_gates(
 
     A linear head is solved by the deterministic gate engine
     (:func:`skl0._engine.solve_gates`: the expected objective in closed
-    form, an exact open/closed search or L-BFGS-B; ``learning_rate``, ``generator``,
+    form, by vertex search, IRLS or L-BFGS-B; ``learning_rate``, ``generator``,
     ``batch_size``, ``check_every``, ``tol``, ``patience`` and
     ``compare_start`` do not apply). Other heads are trained by Adam on
     sampled gates, as below.
@@ -177,8 +177,8 @@ def train_gates(
     TrainResult
     """
     if getattr(head, "is_linear", False):
-        # Linear head: the deterministic expected objective (``_engine``),
-        # by L-BFGS-B; no noise, so ``generator`` and ``batch_size`` play no
+        # Linear head: the deterministic expected objective (``_engine``:
+        # vertex search, IRLS or L-BFGS-B); no noise, so ``generator`` and ``batch_size`` play no
         # part and ``learning_rate`` is not used.
         n_iter, curve = solve_gates(
             problem, gate, head, lam, alpha=alpha, max_iter=max_iter,
