@@ -29,12 +29,28 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None, solv
     """Refit a :class:`LinearHead` on ``support`` with all gates at 1.
 
     Squared loss is solved in closed form from the weighted normal
-    equations; the log losses by L-BFGS (``solver``: ``"numpy"``, scipy's
-    L-BFGS-B in float64, the default on the CPU; ``"torch"``, torch's with
-    a strong-Wolfe line search, the default elsewhere), started
-    from zero or, with ``init`` (a full-size :class:`LinearHead`,
-    e.g. the refit of a neighbouring support), from its rows on
-    ``support`` and its intercept.
+    equations (in float64 numpy on the CPU for a Gram problem:
+    :func:`ridge_refit`); the log losses iteratively (``solver``:
+    ``"numpy"``, in float64, Newton's method for a binary loss on at most
+    ``_NEWTON_MAX_COLUMNS`` columns and scipy's L-BFGS-B otherwise, the
+    default on the CPU; ``"torch"``, torch's L-BFGS with a strong-Wolfe
+    line search, the default elsewhere), started from zero or, with
+    ``init`` (a full-size :class:`LinearHead`, e.g. the refit of a
+    neighbouring support), from its rows on ``support`` and its intercept.
+
+    Parameters
+    ----------
+    problem : DirectProblem or GramProblem
+    support : array-like of int
+        The columns refitted; the others' rows stay zero.
+    alpha : float
+        Ridge penalty on the weights (not on the intercept).
+    max_iter : int
+        Iterations of the log losses' solver at most.
+    init : LinearHead or None
+        Starting point of the log losses' solver.
+    solver : {"numpy", "torch"} or None
+        The log losses' solver; None picks by the problem's device.
 
     Returns
     -------
