@@ -39,6 +39,7 @@ from ._relevance import redundancy_ranking
 
 __all__ = [
     "AUTO_HIDDEN",
+    "held_out_scores",
     "linear_residuals",
     "nonlinear_k_support",
     "nonlinearity_test",

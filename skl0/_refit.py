@@ -18,7 +18,16 @@ from ._heads import LinearHead
 from ._linalg import cholesky, cholesky_solve
 from ._train import make_adam
 
-__all__ = ["refit_linear_head", "refit_nonlinear_head"]
+__all__ = [
+    "binary_objective",
+    "newton_binary",
+    "refit_linear_head",
+    "refit_nonlinear_head",
+    "ridge_jitter",
+    "ridge_refit",
+    "softmax_objective",
+    "softmax_refit",
+]
 
 
 def _standardized_columns(problem, support):
