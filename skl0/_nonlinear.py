@@ -39,6 +39,7 @@ from ._relevance import redundancy_ranking
 
 __all__ = [
     "AUTO_HIDDEN",
+    "held_out_scores",
     "linear_residuals",
     "nonlinear_k_support",
     "nonlinearity_test",
@@ -52,8 +53,9 @@ def held_out_scores(val, gate, head, points, return_losses=False):
 
     Weighted by the sample weights, with the total weight as the number of
     samples (frequency weights: a weight of 3 counts as 3 repeated rows).
-    With ``return_losses``, also the (points, rows) array of per-sample
-    losses and the normalized row weights.
+    With ``return_losses``, ``(scores, losses, w, n_val)``: also the
+    (points, rows) float64 array of per-sample losses, the normalized row
+    weights and ``val.n_samples`` (:func:`validated_point`'s arguments).
     """
     scores, rows = [], []
     w = val.w / val.w.sum()
@@ -67,7 +69,8 @@ def held_out_scores(val, gate, head, points, return_losses=False):
             var = float((w * (losses - mean) ** 2).sum())
         se = (var / n_val) ** 0.5 if n_val > 1 else 0.0
         scores.append((mean, se))
-        rows.append(losses.detach().to(torch.float64).cpu().numpy())
+        if return_losses:
+            rows.append(losses.detach().to(torch.float64).cpu().numpy())
     if not return_losses:
         return scores
     return scores, np.asarray(rows), w.detach().to(torch.float64).cpu().numpy(), n_val
@@ -219,11 +222,11 @@ def nonlinearity_test(X, R, sw, level=NONLINEARITY_LEVEL):
     keep = std > 1e-12 * np.maximum(np.abs(mean), 1.0)
     Z = (Z[:, keep] / std[keep]).astype(np.float32)
     R = np.asarray(R, dtype=np.float64).reshape(len(R), -1)
+    Z2 = Z * Z
     if Z.shape[1] > NONLINEARITY_MAX_COLUMNS:
-        Z2 = Z * Z
         t_sq = np.abs((w[:, None] * R).T @ Z2) / np.sqrt(((w * w)[:, None] * R * R).T @ (Z2 * Z2))
         top = np.argsort(-np.nanmax(t_sq, axis=0))[:NONLINEARITY_MAX_COLUMNS]
-        Z = Z[:, top]
+        Z, Z2 = Z[:, top], Z2[:, top]
     m = Z.shape[1]
     if m == 0:
         return 0.0, np.inf
@@ -233,7 +236,6 @@ def nonlinearity_test(X, R, sw, level=NONLINEARITY_LEVEL):
     # half the time, with the weights scaled to mean 1 (the t ratio is
     # unchanged) so that no product underflows. A t statistic compared with
     # a threshold near 5 needs no more digits.
-    Z2 = Z * Z
     ws = w * Z.shape[0]
     best = 0.0
     for c in range(R.shape[1]):

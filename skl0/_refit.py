@@ -18,7 +18,16 @@ from ._heads import LinearHead
 from ._linalg import cholesky, cholesky_solve
 from ._train import make_adam
 
-__all__ = ["refit_linear_head", "refit_nonlinear_head"]
+__all__ = [
+    "binary_objective",
+    "newton_binary",
+    "refit_linear_head",
+    "refit_nonlinear_head",
+    "ridge_jitter",
+    "ridge_refit",
+    "softmax_objective",
+    "softmax_refit",
+]
 
 
 def _standardized_columns(problem, support):
@@ -29,12 +38,28 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None, solv
     """Refit a :class:`LinearHead` on ``support`` with all gates at 1.
 
     Squared loss is solved in closed form from the weighted normal
-    equations; the log losses by L-BFGS (``solver``: ``"numpy"``, scipy's
-    L-BFGS-B in float64, the default on the CPU; ``"torch"``, torch's with
-    a strong-Wolfe line search, the default elsewhere), started
-    from zero or, with ``init`` (a full-size :class:`LinearHead`,
-    e.g. the refit of a neighbouring support), from its rows on
-    ``support`` and its intercept.
+    equations (in float64 numpy on the CPU for a Gram problem:
+    :func:`ridge_refit`); the log losses iteratively (``solver``:
+    ``"numpy"``, in float64, Newton's method for a binary loss on at most
+    ``_NEWTON_MAX_COLUMNS`` columns and scipy's L-BFGS-B otherwise, the
+    default on the CPU; ``"torch"``, torch's L-BFGS with a strong-Wolfe
+    line search, the default elsewhere), started from zero or, with
+    ``init`` (a full-size :class:`LinearHead`, e.g. the refit of a
+    neighbouring support), from its rows on ``support`` and its intercept.
+
+    Parameters
+    ----------
+    problem : DirectProblem or GramProblem
+    support : array-like of int
+        The columns refitted; the others' rows stay zero.
+    alpha : float
+        Ridge penalty on the weights (not on the intercept).
+    max_iter : int
+        Iterations of the log losses' solver at most.
+    init : LinearHead or None
+        Starting point of the log losses' solver.
+    solver : {"numpy", "torch"} or None
+        The log losses' solver; None picks by the problem's device.
 
     Returns
     -------
@@ -152,21 +177,17 @@ def _lbfgs_numpy(Xs, problem, alpha, max_iter, idx, init):
     else:
         y = Y.reshape(-1).astype(np.float64)
 
-    objective = (softmax_objective(X, labels, w, alpha, q) if multinomial
-                 else binary_objective(X, y, w, alpha))
     x0 = np.zeros(s * q + q)
     if init is not None:
         x0[: s * q] = init.weight.detach()[idx].cpu().double().numpy().ravel()
         x0[s * q :] = init.bias.detach().cpu().double().numpy()
-    if not multinomial and s <= _NEWTON_MAX_COLUMNS:
-        x = newton_binary(X, y, w, alpha, x0, max_iter)
-        if x is not None:
-            return x[:s].reshape(s, 1), x[s:]
-    res = minimize(
-        objective, x0, jac=True, method="L-BFGS-B",
-        options=dict(maxiter=max_iter, gtol=1e-7, ftol=1e-12),
-    )
-    return res.x[: s * q].reshape(s, q), res.x[s * q :]
+    if multinomial:
+        x = softmax_refit(X, labels, w, alpha, q, x0, max_iter)
+    else:
+        x = newton_binary(X, y, w, alpha, x0, max_iter) if s <= _NEWTON_MAX_COLUMNS else None
+        if x is None:
+            x = _lbfgsb(binary_objective(X, y, w, alpha), x0, max_iter)
+    return x[: s * q].reshape(s, q), x[s * q :]
 
 
 # Binary refits on at most this many columns use Newton's method (an
@@ -210,8 +231,16 @@ def softmax_objective(X, labels, w, alpha, q):
 
 def softmax_refit(X, labels, w, alpha, q, x0, max_iter):
     """Ridge-``alpha`` multinomial maximum likelihood by scipy's L-BFGS-B from ``x0``; returns ``x``."""
+    return _lbfgsb(softmax_objective(X, labels, w, alpha, q), x0, max_iter)
+
+
+def _lbfgsb(objective, x0, max_iter):
+    """Minimise ``objective`` (value, gradient) from ``x0`` by scipy's L-BFGS-B; returns ``x``.
+
+    The tolerances of every CPU log-loss refit.
+    """
     res = minimize(
-        softmax_objective(X, labels, w, alpha, q), x0, jac=True, method="L-BFGS-B",
+        objective, x0, jac=True, method="L-BFGS-B",
         options={"maxiter": max_iter, "gtol": 1e-7, "ftol": 1e-12},
     )
     return res.x

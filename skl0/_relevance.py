@@ -53,7 +53,23 @@ def association_threshold(n, m, n_candidates, level=REDUNDANCY_LEVEL):
     Inverts ``F = (R^2 / m) / ((1 - R^2) / (n - m - 1))`` at the
     ``1 - level / n_candidates`` quantile of ``F(m, n - m - 1)``
     (Bonferroni over the candidates). Returns 1.0 (nothing qualifies) when
-    ``n - m - 1 < 1``.
+    ``m < 1`` or ``n - m - 1 < 1``.
+
+    Parameters
+    ----------
+    n : float
+        Number of samples.
+    m : int
+        Number of (linearly independent) columns already taken.
+    n_candidates : int
+        Number of columns tested at this step.
+    level : float
+        Family-wise level over the candidates.
+
+    Returns
+    -------
+    float
+        The R^2 threshold, in ``(0, 1]``.
     """
     from scipy.stats import f as f_dist
 
@@ -108,7 +124,7 @@ class _GramRows:
 
 
 def redundancy_ranking(problem, order, k, first=(), level=REDUNDANCY_LEVEL):
-    """``k`` columns: ``first``, then carriers of their signal, then ``order``.
+    """``k`` columns: ``first``, then at each step a carrier of their signal, else the next of ``order``.
 
     Parameters
     ----------
@@ -128,7 +144,8 @@ def redundancy_ranking(problem, order, k, first=(), level=REDUNDANCY_LEVEL):
     Returns
     -------
     ndarray of int
-        The ``k`` chosen columns in the order they were taken.
+        The ``k`` chosen columns (fewer only when ``order`` is None) in the
+        order they were taken.
     """
     p = problem.n_features
     k = int(min(k, p))
@@ -183,5 +200,19 @@ def signal_carriers(problem, first, level=REDUNDANCY_LEVEL):
     :func:`redundancy_ranking` without a ``k`` to fill, ending when no
     unselected column is associated with the columns taken at the
     family-wise ``level``. With uncorrelated columns it returns ``first``.
+
+    Parameters
+    ----------
+    problem : DirectProblem or GramProblem
+        Supplies the standardized, weighted columns.
+    first : sequence of int
+        The selection, taken first in this order.
+    level : float
+        Family-wise level of the test (:func:`association_threshold`).
+
+    Returns
+    -------
+    ndarray of int
+        ``first``, then the carriers in the order they were taken.
     """
     return redundancy_ranking(problem, None, problem.n_features, first=first, level=level)

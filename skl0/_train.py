@@ -77,6 +77,19 @@ def make_adam(params, lr):
     threads for a few thousand numbers costs more than the update, so there
     it is used with one thread only (``torch.set_num_threads(1)``,
     ``OMP_NUM_THREADS=1``). The same update rule either way (equal to rounding).
+
+    Parameters
+    ----------
+    params : iterable of torch.Tensor
+        The tensors to train (not empty); the first one's device decides.
+    lr : float
+        Learning rate.
+
+    Returns
+    -------
+    torch.optim.Adam
+        Fused where the device and thread count allow, else per-tensor
+        (``foreach=False``).
     """
     params = list(params)
     if params[0].device.type != "cpu" or torch.get_num_threads() == 1:
@@ -99,6 +112,30 @@ def adam_steps(problem, gate, head, opt, *, lam, alpha, generator, batches=None)
     lam)`` after each step, the tensors detached: :func:`train_gates` and
     ``partial_fit``'s passes differ only in how many steps they take and
     what they check between them.
+
+    Parameters
+    ----------
+    problem : DirectProblem or GramProblem
+        The datafit's problem, when ``batches`` is None.
+    gate : skl0.nn.FeatureGate
+    head : torch.nn.Module
+    opt : torch.optim.Optimizer
+        Over the gate's and the head's trainable tensors (:func:`make_adam`).
+    lam : float or callable
+        Price of an open gate, or ``lam()`` giving it before each step.
+    alpha : float
+        L2 penalty on the head's weights.
+    generator : torch.Generator or None
+        Noise for the gates.
+    batches : iterator of DirectProblem or None
+        Mini-batches (:meth:`DirectProblem.batches`); None: the whole problem.
+
+    Yields
+    ------
+    objective, data, l0 : torch.Tensor
+        Detached scalars of the step just taken.
+    lam : float
+        The price used in that step.
     """
     while True:
         z = gate.sample(generator=generator)
@@ -135,7 +172,7 @@ def train_gates(
 
     A linear head is solved by the deterministic gate engine
     (:func:`skl0._engine.solve_gates`: the expected objective in closed
-    form, an exact open/closed search or L-BFGS-B; ``learning_rate``, ``generator``,
+    form, by vertex search, IRLS or L-BFGS-B; ``learning_rate``, ``generator``,
     ``batch_size``, ``check_every``, ``tol``, ``patience`` and
     ``compare_start`` do not apply). Other heads are trained by Adam on
     sampled gates, as below.
@@ -177,8 +214,8 @@ def train_gates(
     TrainResult
     """
     if getattr(head, "is_linear", False):
-        # Linear head: the deterministic expected objective (``_engine``),
-        # by L-BFGS-B; no noise, so ``generator`` and ``batch_size`` play no
+        # Linear head: the deterministic expected objective (``_engine``:
+        # vertex search, IRLS or L-BFGS-B); no noise, so ``generator`` and ``batch_size`` play no
         # part and ``learning_rate`` is not used.
         n_iter, curve = solve_gates(
             problem, gate, head, lam, alpha=alpha, max_iter=max_iter,
