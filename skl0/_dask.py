@@ -91,6 +91,18 @@ def _is_frame(obj):
     return hasattr(obj, "npartitions") and hasattr(obj, "map_partitions")
 
 
+def _compute_tree(parts, merge, fan=8, *lead):
+    """``merge(*lead, *group)`` over delayed ``parts``, ``fan`` at a time as a
+    tree on the cluster; the one merged result."""
+    import dask
+
+    while len(parts) > 1:
+        parts = [dask.delayed(merge)(*lead, *parts[i : i + fan])
+                 for i in range(0, len(parts), fan)]
+    (out,) = dask.compute(parts[0])
+    return out
+
+
 # --------------------------------------------------------------- the data
 
 
@@ -184,46 +196,30 @@ class RowBlocks:
                 "them first (e.g. dask_ml's Categorizer and DummyEncoder) or drop them."
             )
 
-    def reduce(self, **kwargs):
-        """Merged :func:`_block_stats` of all blocks, computed on the cluster."""
+    def per_block(self, func, *lead, **kwargs):
+        """Delayed ``func(*lead, x, y, w, **kwargs)``, one per block."""
         import dask
 
-        parts = [
-            dask.delayed(_block_stats)(xb, yb, None if self.w_parts is None else self.w_parts[i],
-                                       **kwargs)
-            for i, (xb, yb) in enumerate(zip(self.x_parts, self.y_parts))
-        ]
-        while len(parts) > 1:  # a tree of merges, 8 at a time
-            parts = [dask.delayed(_merge_all)(*parts[i : i + 8])
-                     for i in range(0, len(parts), 8)]
-        (stats,) = dask.compute(parts[0])
-        return stats
-
-    def sum_blocks(self, func, **kwargs):
-        """Key-by-key sum of ``func(x, y, w, **kwargs)`` over the blocks, on the cluster."""
-        import dask
-
-        parts = [
-            dask.delayed(func)(xb, yb, None if self.w_parts is None else self.w_parts[i],
+        return [
+            dask.delayed(func)(*lead, xb, yb, None if self.w_parts is None else self.w_parts[i],
                                **kwargs)
             for i, (xb, yb) in enumerate(zip(self.x_parts, self.y_parts))
         ]
-        while len(parts) > 1:
-            parts = [dask.delayed(_sum_all)(*parts[i : i + 8])
-                     for i in range(0, len(parts), 8)]
-        (out,) = dask.compute(parts[0])
-        return out
+
+    def reduce(self, **kwargs):
+        """Merged :func:`_block_stats` of all blocks, computed on the cluster."""
+        return _compute_tree(self.per_block(_block_stats, **kwargs), _merge_all)
+
+    def sum_blocks(self, func, **kwargs):
+        """Key-by-key sum of ``func(x, y, w, **kwargs)`` over the blocks, on the cluster."""
+        return _compute_tree(self.per_block(func, **kwargs), _sum_all)
 
     def labels(self, limit=None):
         """Sorted distinct values of y, or None when there are more than ``limit``."""
         import dask
 
         parts = [dask.delayed(_unique)(yb, limit) for yb in self.y_parts]
-        while len(parts) > 1:
-            parts = [dask.delayed(_union)(limit, *parts[i : i + 16])
-                     for i in range(0, len(parts), 16)]
-        (out,) = dask.compute(parts[0])
-        return out
+        return _compute_tree(parts, _union, 16, limit)
 
 
 def _column_ranges(data, s):
@@ -242,10 +238,7 @@ def _column_ranges(data, s):
     lo, hi = mean - 1.0, mean + 1.0
     if suspect.size:
         parts = [dask.delayed(_column_min_max)(xb, suspect) for xb in data.x_parts]
-        while len(parts) > 1:
-            parts = [dask.delayed(_min_max_merge)(*parts[i : i + 16])
-                     for i in range(0, len(parts), 16)]
-        (mn, mx), = dask.compute(parts[0])
+        mn, mx = _compute_tree(parts, _min_max_merge, 16)
         lo[suspect], hi[suspect] = mn, mx
     return lo, hi
 
@@ -853,14 +846,7 @@ def score_rows(est, X, y, sample_weight=None):
     data = RowBlocks(X, y, sample_weight)
     classifier = hasattr(est, "classes_")
     model = dask.delayed(est, pure=True)
-    parts = [
-        dask.delayed(_score_block)(model, xb, yb, None if data.w_parts is None else data.w_parts[i],
-                                   classifier)
-        for i, (xb, yb) in enumerate(zip(data.x_parts, data.y_parts))
-    ]
-    while len(parts) > 1:
-        parts = [dask.delayed(_score_merge)(*parts[i : i + 8]) for i in range(0, len(parts), 8)]
-    (s,) = dask.compute(parts[0])
+    s = _compute_tree(data.per_block(_score_block, model, classifier=classifier), _score_merge)
     if not s["W"] > 0:
         raise ValueError(
             f"sample_weight must not sum to zero; got a total of {s['W']!r}. Pass positive "
