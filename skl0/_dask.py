@@ -854,11 +854,9 @@ def score_rows(est, X, y, sample_weight=None):
         )
     if classifier:
         return s["hit"] / s["W"]
-    num, den = s["sse"], s["ss"]
-    ok = den != 0
-    r2 = np.where(num == 0, 1.0, 0.0)
-    r2[ok] = 1.0 - num[ok] / den[ok]
-    return float(r2.mean())
+    from ._regressor import r2_from_sums
+
+    return r2_from_sums(s["sse"], s["ss"])
 
 
 def select_columns(sel, X):
