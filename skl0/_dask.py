@@ -810,18 +810,19 @@ def _score_block(est, X, y, w, classifier):
     return {"W": W, "e": e, "mean": mean, "ss": w @ (Y - mean) ** 2, "sse": w @ (Y - P) ** 2}
 
 
+def _rescaled(part, e):
+    """A regression block's mean and sums of squares on ``y / 2**e``."""
+    d = part["e"] - e
+    return np.ldexp(part["mean"], d), np.ldexp(part["ss"], 2 * d), np.ldexp(part["sse"], 2 * d)
+
+
 def _score_merge(*parts):
-    out = dict(parts[0])
+    if "hit" in parts[0]:
+        return _sum_all(*parts)
+    out = parts[0]
     for b in parts[1:]:
-        if "hit" in out:
-            out = {"W": out["W"] + b["W"], "hit": out["hit"] + b["hit"]}
-            continue
         e = np.maximum(out["e"], b["e"])
-        a_mean, a_ss, a_sse = (np.ldexp(out["mean"], out["e"] - e),
-                               np.ldexp(out["ss"], 2 * (out["e"] - e)),
-                               np.ldexp(out["sse"], 2 * (out["e"] - e)))
-        b_mean, b_ss, b_sse = (np.ldexp(b["mean"], b["e"] - e), np.ldexp(b["ss"], 2 * (b["e"] - e)),
-                               np.ldexp(b["sse"], 2 * (b["e"] - e)))
+        (a_mean, a_ss, a_sse), (b_mean, b_ss, b_sse) = _rescaled(out, e), _rescaled(b, e)
         W = out["W"] + b["W"]
         if out["W"] == 0 or b["W"] == 0:
             mean, ss = (b_mean, b_ss) if out["W"] == 0 else (a_mean, a_ss)
