@@ -397,11 +397,26 @@ def _newton_on_support(s, support, mean, std, n, alpha):
     return B, coef, intercept
 
 
+def _select_quadratic(est, params, problem, datafit, device, x_shift, y_ndim, y_mean, y_std):
+    """The selection on a quadratic model of the log loss: a scratch
+    :class:`L0Regressor` (``params``) fitted on ``problem``, its warnings
+    dropped (the quadratic model's are not the user's)."""
+    from ._regressor import L0Regressor
+
+    scratch = L0Regressor(**params)
+    scratch._layout = est._layout  # groups / feature_costs, as in memory
+    scratch._x_shift, scratch._x_scale, scratch._y_ndim = x_shift, None, y_ndim
+    scratch._y_mean, scratch._y_std = y_mean, y_std
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        scratch._fit_problem(problem, datafit, make_generator(est.random_state, device),
+                             problem.mean, problem.std)
+    return scratch
+
+
 @_fit_guard
 def fit_classifier(est, X, y, sample_weight=None):
     """``L0Classifier.fit`` on Dask collections (see the module docstring)."""
-    from ._regressor import L0Regressor
-
     data = _prepare(est, X, y, sample_weight)
     p = data.n_features
     classes = data.labels()
@@ -459,14 +474,8 @@ def fit_classifier(est, X, y, sample_weight=None):
         problem, y_mean, y_std, x_shift = moments.problem(datafit, dtype, device)
         problem.n_samples = N
         lam = params["lam"] if params["lam"] == "auto" else 2.0 * float(params["lam"]) / unit
-        scratch = L0Regressor(**{**params, "lam": lam})
-        scratch._layout = est._layout  # groups / feature_costs, as in memory
-        scratch._x_shift, scratch._x_scale, scratch._y_ndim = x_shift, None, 1
-        scratch._y_mean, scratch._y_std = y_mean, y_std
-        with warnings.catch_warnings(record=True):
-            warnings.simplefilter("always")
-            scratch._fit_problem(problem, datafit, make_generator(est.random_state, device),
-                                 problem.mean, problem.std)
+        scratch = _select_quadratic(est, {**params, "lam": lam}, problem, datafit, device,
+                                    x_shift, 1, y_mean, y_std)
         new_support = np.flatnonzero(scratch.support_)
         new_B, new_coef, new_intercept = _newton_on_support(s, new_support, mean, std, N,
                                                             est.alpha)
@@ -564,7 +573,6 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
     maximum likelihood on its support.
     """
     from ._problem import GramProblem
-    from ._regressor import L0Regressor
 
     p, K = data.n_features, classes.size
     s = data.reduce(classes=classes, onehot=True)
@@ -619,14 +627,9 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
                                                   t(var_z / sigma2), base.mean, base.std,
                                                   datafit, N)
             lam = params["lam"] if params["lam"] == "auto" else float(params["lam"]) / (K * unit)
-            scratch = L0Regressor(**{**params, "lam": lam, "alpha": 2.0 * alpha})
-            scratch._layout = est._layout  # groups / feature_costs, as in memory
-            scratch._x_shift, scratch._x_scale, scratch._y_ndim = x_shift, None, 2
-            scratch._y_mean, scratch._y_std = np.zeros(K), np.full(K, np.sqrt(sigma2))
-            with warnings.catch_warnings(record=True):
-                warnings.simplefilter("always")
-                scratch._fit_problem(problem, datafit, make_generator(est.random_state, device),
-                                     problem.mean, problem.std)
+            scratch = _select_quadratic(est, {**params, "lam": lam, "alpha": 2.0 * alpha},
+                                        problem, datafit, device, x_shift, 2, np.zeros(K),
+                                        np.full(K, np.sqrt(sigma2)))
             support = np.flatnonzero(scratch.support_)
             newton = hess is not None and np.array_equal(support, hess)
             prev = (coef, intercept, objective)
