@@ -430,7 +430,7 @@ def fit_classifier(est, X, y, sample_weight=None):
         return
     dtype = resolve_dtype(est.dtype, data)
     device = resolve_device(est.device)
-    params = {k_: v for k_, v in est.get_params().items()}
+    params = est.get_params()  # a new dict: ours to change
     params["verbose"] = 0
     if classes.size > 2:
         _fit_multinomial(est, data, classes, dtype, device, params)
