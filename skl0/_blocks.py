@@ -38,27 +38,33 @@ def _empty_stats(p, q):
     }
 
 
-def _merge(a, b):
+_MOMENTS = ("W", "mx", "my", "xx", "xy", "yy")
+
+
+def _merge_moments(a, b):
     """Chan, Golub & LeVeque's pairwise update of centred weighted sums."""
+    W = a["W"] + b["W"]
+    if a["W"] == 0 or b["W"] == 0:
+        src = b if a["W"] == 0 else a
+        return {**{k: src[k] for k in _MOMENTS}, "W": W}
+    frac, f = b["W"] / W, a["W"] * b["W"] / W
+    d, e = b["mx"] - a["mx"], b["my"] - a["my"]
+    return {
+        "W": W, "mx": a["mx"] + frac * d, "my": a["my"] + frac * e,
+        "xx": a["xx"] + b["xx"] + f * np.outer(d, d),
+        "xy": a["xy"] + b["xy"] + f * np.outer(d, e),
+        "yy": a["yy"] + b["yy"] + f * e * e,
+    }
+
+
+def _merge(a, b):
+    """Two blocks' statistics merged: counts added, moments by :func:`_merge_moments`."""
     out = {k: a[k] + b[k] for k in ("n", "total_w", "n_pos", "w_pos", "loss", "r0")}
     out["negative"] = a["negative"] or b["negative"]
     out["y_absmax"] = np.maximum(a["y_absmax"], b["y_absmax"])
     out["y_min"] = np.minimum(a["y_min"], b["y_min"])
     out["y_max"] = np.maximum(a["y_max"], b["y_max"])
-    W = a["W"] + b["W"]
-    if a["W"] == 0 or b["W"] == 0:
-        src = b if a["W"] == 0 else a
-        out.update({k: src[k] for k in ("mx", "my", "xx", "xy", "yy")})
-        out["W"] = W
-        return out
-    frac, f = b["W"] / W, a["W"] * b["W"] / W
-    d, e = b["mx"] - a["mx"], b["my"] - a["my"]
-    out.update(
-        W=W, mx=a["mx"] + frac * d, my=a["my"] + frac * e,
-        xx=a["xx"] + b["xx"] + f * np.outer(d, d),
-        xy=a["xy"] + b["xy"] + f * np.outer(d, e),
-        yy=a["yy"] + b["yy"] + f * e * e,
-    )
+    out.update(_merge_moments(a, b))
     return out
 
 
@@ -149,11 +155,9 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False):
             continue
         s = G[:-1, -1] / W  # shifted means
         C = G[:-1, :-1] - W * np.outer(s, s)
-        part = {**out, "W": float(W), "mx": x0 + s[:p], "my": y0 + s[p:],
+        part = {"W": float(W), "mx": x0 + s[:p], "my": y0 + s[p:],
                 "xx": C[:p, :p], "xy": C[:p, p:], "yy": np.diag(C)[p:].copy()}
-        merged = _merge(out, part)
-        for k in ("W", "mx", "my", "xx", "xy", "yy"):  # counts were set once per block
-            out[k] = merged[k]
+        out.update(_merge_moments(out, part))  # (counts were set once per block)
     return out
 
 

@@ -91,6 +91,18 @@ def _is_frame(obj):
     return hasattr(obj, "npartitions") and hasattr(obj, "map_partitions")
 
 
+def _compute_tree(parts, merge, fan=8, *lead):
+    """``merge(*lead, *group)`` over delayed ``parts``, ``fan`` at a time as a
+    tree on the cluster; the one merged result."""
+    import dask
+
+    while len(parts) > 1:
+        parts = [dask.delayed(merge)(*lead, *parts[i : i + fan])
+                 for i in range(0, len(parts), fan)]
+    (out,) = dask.compute(parts[0])
+    return out
+
+
 # --------------------------------------------------------------- the data
 
 
@@ -184,46 +196,30 @@ class RowBlocks:
                 "them first (e.g. dask_ml's Categorizer and DummyEncoder) or drop them."
             )
 
-    def reduce(self, **kwargs):
-        """Merged :func:`_block_stats` of all blocks, computed on the cluster."""
+    def per_block(self, func, *lead, **kwargs):
+        """Delayed ``func(*lead, x, y, w, **kwargs)``, one per block."""
         import dask
 
-        parts = [
-            dask.delayed(_block_stats)(xb, yb, None if self.w_parts is None else self.w_parts[i],
-                                       **kwargs)
-            for i, (xb, yb) in enumerate(zip(self.x_parts, self.y_parts))
-        ]
-        while len(parts) > 1:  # a tree of merges, 8 at a time
-            parts = [dask.delayed(_merge_all)(*parts[i : i + 8])
-                     for i in range(0, len(parts), 8)]
-        (stats,) = dask.compute(parts[0])
-        return stats
-
-    def sum_blocks(self, func, **kwargs):
-        """Key-by-key sum of ``func(x, y, w, **kwargs)`` over the blocks, on the cluster."""
-        import dask
-
-        parts = [
-            dask.delayed(func)(xb, yb, None if self.w_parts is None else self.w_parts[i],
+        return [
+            dask.delayed(func)(*lead, xb, yb, None if self.w_parts is None else self.w_parts[i],
                                **kwargs)
             for i, (xb, yb) in enumerate(zip(self.x_parts, self.y_parts))
         ]
-        while len(parts) > 1:
-            parts = [dask.delayed(_sum_all)(*parts[i : i + 8])
-                     for i in range(0, len(parts), 8)]
-        (out,) = dask.compute(parts[0])
-        return out
+
+    def reduce(self, **kwargs):
+        """Merged :func:`_block_stats` of all blocks, computed on the cluster."""
+        return _compute_tree(self.per_block(_block_stats, **kwargs), _merge_all)
+
+    def sum_blocks(self, func, **kwargs):
+        """Key-by-key sum of ``func(x, y, w, **kwargs)`` over the blocks, on the cluster."""
+        return _compute_tree(self.per_block(func, **kwargs), _sum_all)
 
     def labels(self, limit=None):
         """Sorted distinct values of y, or None when there are more than ``limit``."""
         import dask
 
         parts = [dask.delayed(_unique)(yb, limit) for yb in self.y_parts]
-        while len(parts) > 1:
-            parts = [dask.delayed(_union)(limit, *parts[i : i + 16])
-                     for i in range(0, len(parts), 16)]
-        (out,) = dask.compute(parts[0])
-        return out
+        return _compute_tree(parts, _union, 16, limit)
 
 
 def _column_ranges(data, s):
@@ -242,10 +238,7 @@ def _column_ranges(data, s):
     lo, hi = mean - 1.0, mean + 1.0
     if suspect.size:
         parts = [dask.delayed(_column_min_max)(xb, suspect) for xb in data.x_parts]
-        while len(parts) > 1:
-            parts = [dask.delayed(_min_max_merge)(*parts[i : i + 16])
-                     for i in range(0, len(parts), 16)]
-        (mn, mx), = dask.compute(parts[0])
+        mn, mx = _compute_tree(parts, _min_max_merge, 16)
         lo[suspect], hi[suspect] = mn, mx
     return lo, hi
 
@@ -404,11 +397,26 @@ def _newton_on_support(s, support, mean, std, n, alpha):
     return B, coef, intercept
 
 
+def _select_quadratic(est, params, problem, datafit, device, x_shift, y_ndim, y_mean, y_std):
+    """The selection on a quadratic model of the log loss: a scratch
+    :class:`L0Regressor` (``params``) fitted on ``problem``, its warnings
+    dropped (the quadratic model's are not the user's)."""
+    from ._regressor import L0Regressor
+
+    scratch = L0Regressor(**params)
+    scratch._layout = est._layout  # groups / feature_costs, as in memory
+    scratch._x_shift, scratch._x_scale, scratch._y_ndim = x_shift, None, y_ndim
+    scratch._y_mean, scratch._y_std = y_mean, y_std
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        scratch._fit_problem(problem, datafit, make_generator(est.random_state, device),
+                             problem.mean, problem.std)
+    return scratch
+
+
 @_fit_guard
 def fit_classifier(est, X, y, sample_weight=None):
     """``L0Classifier.fit`` on Dask collections (see the module docstring)."""
-    from ._regressor import L0Regressor
-
     data = _prepare(est, X, y, sample_weight)
     p = data.n_features
     classes = data.labels()
@@ -422,7 +430,7 @@ def fit_classifier(est, X, y, sample_weight=None):
         return
     dtype = resolve_dtype(est.dtype, data)
     device = resolve_device(est.device)
-    params = {k_: v for k_, v in est.get_params().items()}
+    params = est.get_params()  # a new dict: ours to change
     params["verbose"] = 0
     if classes.size > 2:
         _fit_multinomial(est, data, classes, dtype, device, params)
@@ -466,14 +474,8 @@ def fit_classifier(est, X, y, sample_weight=None):
         problem, y_mean, y_std, x_shift = moments.problem(datafit, dtype, device)
         problem.n_samples = N
         lam = params["lam"] if params["lam"] == "auto" else 2.0 * float(params["lam"]) / unit
-        scratch = L0Regressor(**{**params, "lam": lam})
-        scratch._layout = est._layout  # groups / feature_costs, as in memory
-        scratch._x_shift, scratch._x_scale, scratch._y_ndim = x_shift, None, 1
-        scratch._y_mean, scratch._y_std = y_mean, y_std
-        with warnings.catch_warnings(record=True):
-            warnings.simplefilter("always")
-            scratch._fit_problem(problem, datafit, make_generator(est.random_state, device),
-                                 problem.mean, problem.std)
+        scratch = _select_quadratic(est, {**params, "lam": lam}, problem, datafit, device,
+                                    x_shift, 1, y_mean, y_std)
         new_support = np.flatnonzero(scratch.support_)
         new_B, new_coef, new_intercept = _newton_on_support(s, new_support, mean, std, N,
                                                             est.alpha)
@@ -571,7 +573,6 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
     maximum likelihood on its support.
     """
     from ._problem import GramProblem
-    from ._regressor import L0Regressor
 
     p, K = data.n_features, classes.size
     s = data.reduce(classes=classes, onehot=True)
@@ -626,14 +627,9 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
                                                   t(var_z / sigma2), base.mean, base.std,
                                                   datafit, N)
             lam = params["lam"] if params["lam"] == "auto" else float(params["lam"]) / (K * unit)
-            scratch = L0Regressor(**{**params, "lam": lam, "alpha": 2.0 * alpha})
-            scratch._layout = est._layout  # groups / feature_costs, as in memory
-            scratch._x_shift, scratch._x_scale, scratch._y_ndim = x_shift, None, 2
-            scratch._y_mean, scratch._y_std = np.zeros(K), np.full(K, np.sqrt(sigma2))
-            with warnings.catch_warnings(record=True):
-                warnings.simplefilter("always")
-                scratch._fit_problem(problem, datafit, make_generator(est.random_state, device),
-                                     problem.mean, problem.std)
+            scratch = _select_quadratic(est, {**params, "lam": lam, "alpha": 2.0 * alpha},
+                                        problem, datafit, device, x_shift, 2, np.zeros(K),
+                                        np.full(K, np.sqrt(sigma2)))
             support = np.flatnonzero(scratch.support_)
             newton = hess is not None and np.array_equal(support, hess)
             prev = (coef, intercept, objective)
@@ -817,18 +813,19 @@ def _score_block(est, X, y, w, classifier):
     return {"W": W, "e": e, "mean": mean, "ss": w @ (Y - mean) ** 2, "sse": w @ (Y - P) ** 2}
 
 
+def _rescaled(part, e):
+    """A regression block's mean and sums of squares on ``y / 2**e``."""
+    d = part["e"] - e
+    return np.ldexp(part["mean"], d), np.ldexp(part["ss"], 2 * d), np.ldexp(part["sse"], 2 * d)
+
+
 def _score_merge(*parts):
-    out = dict(parts[0])
+    if "hit" in parts[0]:
+        return _sum_all(*parts)
+    out = parts[0]
     for b in parts[1:]:
-        if "hit" in out:
-            out = {"W": out["W"] + b["W"], "hit": out["hit"] + b["hit"]}
-            continue
         e = np.maximum(out["e"], b["e"])
-        a_mean, a_ss, a_sse = (np.ldexp(out["mean"], out["e"] - e),
-                               np.ldexp(out["ss"], 2 * (out["e"] - e)),
-                               np.ldexp(out["sse"], 2 * (out["e"] - e)))
-        b_mean, b_ss, b_sse = (np.ldexp(b["mean"], b["e"] - e), np.ldexp(b["ss"], 2 * (b["e"] - e)),
-                               np.ldexp(b["sse"], 2 * (b["e"] - e)))
+        (a_mean, a_ss, a_sse), (b_mean, b_ss, b_sse) = _rescaled(out, e), _rescaled(b, e)
         W = out["W"] + b["W"]
         if out["W"] == 0 or b["W"] == 0:
             mean, ss = (b_mean, b_ss) if out["W"] == 0 else (a_mean, a_ss)
@@ -853,14 +850,7 @@ def score_rows(est, X, y, sample_weight=None):
     data = RowBlocks(X, y, sample_weight)
     classifier = hasattr(est, "classes_")
     model = dask.delayed(est, pure=True)
-    parts = [
-        dask.delayed(_score_block)(model, xb, yb, None if data.w_parts is None else data.w_parts[i],
-                                   classifier)
-        for i, (xb, yb) in enumerate(zip(data.x_parts, data.y_parts))
-    ]
-    while len(parts) > 1:
-        parts = [dask.delayed(_score_merge)(*parts[i : i + 8]) for i in range(0, len(parts), 8)]
-    (s,) = dask.compute(parts[0])
+    s = _compute_tree(data.per_block(_score_block, model, classifier=classifier), _score_merge)
     if not s["W"] > 0:
         raise ValueError(
             f"sample_weight must not sum to zero; got a total of {s['W']!r}. Pass positive "
@@ -868,11 +858,9 @@ def score_rows(est, X, y, sample_weight=None):
         )
     if classifier:
         return s["hit"] / s["W"]
-    num, den = s["sse"], s["ss"]
-    ok = den != 0
-    r2 = np.where(num == 0, 1.0, 0.0)
-    r2[ok] = 1.0 - num[ok] / den[ok]
-    return float(r2.mean())
+    from ._regressor import r2_from_sums
+
+    return r2_from_sums(s["sse"], s["ss"])
 
 
 def select_columns(sel, X):

@@ -39,6 +39,12 @@ def r2_of(y, pred, sample_weight=None):
     # The sums as scikit-learn forms them (equal to the last bit).
     num = np.sum(w * (Y - P) ** 2, axis=0)
     den = np.sum(w * (Y - np.average(Y, axis=0, weights=sample_weight)) ** 2, axis=0)
+    return r2_from_sums(num, den)
+
+
+def r2_from_sums(num, den):
+    """Mean over outputs of ``1 - num / den`` (residual and total sums of
+    squares per output), with scikit-learn's ``force_finite`` rule."""
     ok = den != 0
     r2 = np.where(num == 0, 1.0, 0.0)
     r2[ok] = 1.0 - num[ok] / den[ok]

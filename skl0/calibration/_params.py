@@ -10,13 +10,9 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 from .._compat import Interval, StrOptions
-from .._params import Param
+from .._params import Param, _table
 
 __all__ = ["ATTRIBUTES", "CALIBRATOR", "PARAMS"]
-
-
-def _table(*params):
-    return {p.name: p for p in params}
 
 
 #: The signature; ``*`` starts the keyword-only parameters.

@@ -9,19 +9,15 @@ calibrator needs, never a dense one.
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
+from ..nn.gates import check_int
+
 __all__ = ["make_survey"]
-
-
-def _check_count(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"{name}={value!r} is invalid; pass an integer >= {low}.")
-    return int(value)
 
 
 def make_survey(
@@ -95,10 +91,10 @@ def make_survey(
     >>> names[0], names[-1]
     ('people|region=0|age=0', 'people|age=3|income=1')
     """
-    n = _check_count("n_records", n_records, 1)
-    n_reg = _check_count("n_regions", n_regions, 1)
-    n_age = _check_count("n_age_bands", n_age_bands, 1)
-    n_inc = _check_count("n_income_brackets", n_income_brackets, 1)
+    n = check_int("n_records", n_records, 1)
+    n_reg = check_int("n_regions", n_regions, 1)
+    n_age = check_int("n_age_bands", n_age_bands, 1)
+    n_inc = check_int("n_income_brackets", n_income_brackets, 1)
     if isinstance(noise, bool) or not isinstance(noise, Real) or not 0 <= noise < 1:
         raise ValueError(f"noise={noise!r} is invalid; pass a float in [0, 1).")
     rng = check_random_state(random_state)
