@@ -500,17 +500,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         device, dtype = mean.device, mean.dtype
         p, q = problem.n_features, datafit.n_outputs
         layout = getattr(self, "_layout", None)
-        if layout is None:
-            gate = FeatureGate(p, init_prob=self.init_prob, temperature=self.temperature)
-        else:
-            gate = GroupGate(layout, init_prob=self.init_prob, temperature=self.temperature)
-        gate = gate.to(device=device, dtype=dtype)
-        head = self._make_head(p, q, gen).to(device=device, dtype=dtype)
-        if datafit.supports_gram and head.is_linear:
-            # Targets and (virtually) features are centred, so the optimal
-            # intercept is exactly 0; training it would only let Adam turn
-            # round-off gradients into full-size steps.
-            head.bias.requires_grad_(False)
+        gate, head = self._gate_and_head(problem, self._make_head(p, q, gen))
         batch_size = self.batch_size
         if batch_size is None and not head.is_linear:
             # An MLP head has no X'X shortcut: each step is a pass over the
@@ -838,15 +828,27 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         head.load_state_dict(pt.head_state)
         return support, None
 
+    def _gate_and_head(self, problem, head):
+        """A fresh gate (per column, or per group with ``groups=``) and ``head`` on ``problem``'s device."""
+        device, dtype = problem.mean.device, problem.mean.dtype
+        layout = getattr(self, "_layout", None)
+        if layout is None:
+            gate = FeatureGate(problem.n_features, init_prob=self.init_prob,
+                               temperature=self.temperature)
+        else:
+            gate = GroupGate(layout, init_prob=self.init_prob, temperature=self.temperature)
+        head = head.to(device=device, dtype=dtype)
+        if problem.datafit.supports_gram and head.is_linear:
+            # Targets and (virtually) features are centred, so the optimal
+            # intercept is exactly 0; training it would only let Adam turn
+            # round-off gradients into full-size steps.
+            head.bias.requires_grad_(False)
+        return gate.to(device=device, dtype=dtype), head
+
     def _linear_held_out_loss(self, train, val, common):
         """Best held-out loss along a linear head's path on the same rows (auto head)."""
-        p, q = train.n_features, train.datafit.n_outputs
-        dtype, device = train.mean.dtype, train.mean.device
-        gate = FeatureGate(p, init_prob=self.init_prob, temperature=self.temperature)
-        gate = gate.to(device=device, dtype=dtype)
-        head = LinearHead(p, q).to(device=device, dtype=dtype)
-        if train.datafit.supports_gram:
-            head.bias.requires_grad_(False)  # centred targets: as in _fit_problem
+        gate, head = self._gate_and_head(
+            train, LinearHead(train.n_features, train.datafit.n_outputs))
         points = gate_path(train, gate, head, lam_grid(), max_iter=self.max_iter, **common)
         return min(held_out_scores(val, gate, head, points))[0]
 

@@ -291,3 +291,19 @@ def test_exact_k_groups_find_the_best_subset_of_groups(seed):
     best = min(combinations(range(len(sizes)), 3), key=rss)
     est = L0Regressor(k=3, groups=groups).fit(X, y)
     assert tuple(np.flatnonzero(est.group_support_)) == best
+
+
+def test_auto_head_scores_its_linear_path_with_the_group_gate():
+    # hidden_layer_sizes="auto" compares the MLP path with a linear one on the
+    # same rows; with groups both walk the group gate, so the linear
+    # candidate is the one the fit would make. Here the signal is an
+    # interaction: the MLP is chosen and keeps whole groups.
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 6)
+    y = X[:, 0] + X[:, 1] * X[:, 2] + 0.1 * rng.randn(300)
+    est = L0Regressor(k=2, hidden_layer_sizes="auto", groups=[0, 0, 1, 1, 2, 2],
+                      max_iter=150, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(est.get_support(indices=True), [0, 1, 2, 3])
+    assert est.hidden_layer_sizes_ != ()
+    sel = est.head_selection_
+    assert sel["mlp_held_out_loss"] < sel["linear_held_out_loss"]
