@@ -25,7 +25,6 @@ Torch, numpy and the standard library only (the swap search of
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -215,7 +214,7 @@ def select_by_ebic(problem, points, alpha):
         if misses >= _PATIENCE:
             break
     value, i, support = best
-    chosen = replace(points[i], support=support)
+    chosen = points[i].with_support(support)
     head = cache[support.tobytes()][1]
     if isinstance(head, tuple):
         head = head[0].head(problem, support, head[1])

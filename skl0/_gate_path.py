@@ -17,8 +17,6 @@ Torch, numpy, scipy and the standard library only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import torch
 
@@ -64,43 +62,76 @@ K_START_FACTOR = 3
 
 
 def k_path_start(problem, k, layout=None):
-    """First ``lam`` of an exact-``k`` path: where ~``min(3 k, p - 1)`` gates stay open.
+    """First ``lam`` of an exact-``k`` path: where ~``3 k`` gates stay open.
 
     A gate is worth keeping while its loss reduction exceeds ``lam`` (for an
     orthogonal design exactly, see ``_engine.py``); the reduction of feature
     ``j`` alone is ``|dloss/dB_j|^2 / (4 kappa d_j)`` at ``B = 0``. The path
-    starts at the ``min(K_START_FACTOR * k, p - 1)``-th largest of these,
-    so its points are spent near size ``k`` instead of on closing the many
-    gates that no ranking near ``k`` needs (diabetes, k=4: 8 path points
-    instead of 12, same exhaustive-optimum hits). Returns None when that
-    leaves no more than ``k`` gates or is not above the default grid's 1e-4.
+    starts at the ``K_START_FACTOR * k``-th largest of these, so its points
+    are spent near size ``k`` instead of on closing the many gates that no
+    ranking near ``k`` needs. Returns None (the default grid, from 1e-4)
+    when ``3 k`` reaches ``p - 1``: such a start would open (nearly) every
+    gate anyway, and on correlated columns, whose marginal gains overstate
+    what each adds to the others, it opened fewer than ``k`` and the path
+    had to start again lower (diabetes, k=4: always). Also None when the
+    start is not above the default grid's 1e-4.
 
     With a :class:`skl0._groups.GroupLayout`, ``k`` counts groups and a
     group's gain is the sum of its columns' over its cost (its price is
     ``lam`` times its cost).
     """
+    m = K_START_FACTOR * k
+    if m >= (problem.n_features if layout is None else layout.n_groups) - 1:
+        return None
     gain = marginal_gains(problem)
     if layout is not None:
         gain = np.bincount(layout.index, weights=gain, minlength=layout.n_groups)
         gain = gain / np.maximum(layout.costs, 1e-12)
-    m = min(K_START_FACTOR * k, gain.size - 1)
-    if m <= k:
-        return None
     lam = float(np.sort(gain)[::-1][m - 1])
     return lam if 1e-4 < lam < 0.25 else None
 
 
-@dataclass
 class PathPoint:
-    """One point of a gate path."""
+    """One point of a gate path.
 
-    lam: float
-    support: np.ndarray
-    prob_open: np.ndarray
-    loss: float
-    n_iter: int
-    log_alpha: torch.Tensor
-    head_state: dict = field(default_factory=dict)
+    ``lam``, ``support`` (open gates), ``prob_open``, ``loss`` (the
+    objective there) and ``n_iter``; ``log_alpha`` and ``head_state`` are
+    the gate's logits and the head's ``state_dict`` at the point. A point
+    recorded from a vertex (:class:`_VertexRecorder`) builds those two
+    torch objects on first access: only the chosen point's are ever read.
+    """
+
+    __slots__ = ("lam", "support", "prob_open", "loss", "n_iter", "_torch", "_build")
+
+    def __init__(self, lam, support, prob_open, loss, n_iter, log_alpha=None,
+                 head_state=None, build=None):
+        self.lam, self.support, self.prob_open = lam, support, prob_open
+        self.loss, self.n_iter = loss, n_iter
+        self._torch = None if build is not None else (log_alpha, head_state or {})
+        self._build = build
+
+    def _state(self):
+        if self._torch is None:
+            self._torch, self._build = self._build(), None
+        return self._torch
+
+    def with_support(self, support):
+        """A copy of the point with another ``support`` (the same gate and head state)."""
+        out = object.__new__(PathPoint)
+        for name in PathPoint.__slots__:
+            setattr(out, name, getattr(self, name))
+        out.support = support
+        return out
+
+    @property
+    def log_alpha(self):
+        """The gate's logits at this point (a torch tensor)."""
+        return self._state()[0]
+
+    @property
+    def head_state(self):
+        """The head's ``state_dict`` at this point."""
+        return self._state()[1]
 
 
 #: The early stop of a warm-started path point: the state at entry counts as
@@ -130,14 +161,17 @@ class _VertexRecorder:
         self.state = {k: v.detach().clone() for k, v in head.state_dict().items()}
 
     def point(self, lam, mask, B, value, n_iter):
+        return PathPoint(lam, np.flatnonzero(mask), np.where(mask, self.prob[0], self.prob[1]),
+                         value, n_iter, build=lambda: self._torch_state(mask, B))
+
+    def _torch_state(self, mask, B):
         theta = torch.where(torch.as_tensor(mask, device=self.ref.device),
                             THETA_MAX, -THETA_MAX).to(self.ref.dtype)
         W = B / np.where(mask, self.mean[0], self.mean[1])[:, None]
         state = dict(self.state)
         state["weight"] = torch.as_tensor(W, dtype=self.weight.dtype,
                                           device=self.weight.device).reshape(self.weight.shape)
-        return PathPoint(lam, np.flatnonzero(mask), np.where(mask, self.prob[0], self.prob[1]),
-                         value, n_iter, theta, state)
+        return theta, state
 
 
 def gate_path(

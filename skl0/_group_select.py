@@ -19,7 +19,6 @@ Torch, numpy and the standard library only.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 
@@ -154,4 +153,4 @@ def select_groups_by_ebic(problem, layout, points, alpha):
         return points[i], head
     value, i, groups = best
     entry = cache[np.sort(groups).tobytes()]
-    return replace(points[i], support=entry[2]), entry[1]
+    return points[i].with_support(entry[2]), entry[1]
