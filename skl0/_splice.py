@@ -105,6 +105,31 @@ class _GramRefits:
         loss = (self.yy - fit) / self.q
         return (beta, factor), loss
 
+    def losses(self, cands):
+        """Refitted losses of the supports in the rows of ``cands``, in one batched solve.
+
+        What :meth:`fit` returns as its loss for each (the same ridge and
+        formula), without a Python-level factorisation per support: the
+        swap search scores a round's candidates with it and refits only
+        the one it accepts. Supports solved before come from the cache.
+        """
+        out = np.array([self.cache[key][1] if key in self.cache else np.nan
+                        for key in map(np.ndarray.tobytes, cands)])
+        todo = np.flatnonzero(np.isnan(out))
+        if todo.size and cands.shape[1] == 0:
+            out[todo] = self.yy / self.q
+        elif todo.size:
+            idx = cands[todo]
+            ridge = 2 * self.alpha + self.jitter
+            H = self.G[idx[:, :, None], idx[:, None, :]]
+            diag = np.arange(idx.shape[1])
+            H[:, diag, diag] += ridge
+            C = self.c[idx]
+            beta = np.linalg.solve(H, C)
+            fit = (beta * C).sum((1, 2)) + ridge * (beta * beta).sum((1, 2))
+            out[todo] = (self.yy - fit) / self.q
+        return out
+
     def sacrifices(self, state, S):
         beta, factor = state
         GA = self.G[:, S]
@@ -260,38 +285,80 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7,
     return support, refits.head(problem, support, state), loss
 
 
-def swap_search(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7, *, refits):
-    """:func:`splice` without building the head: ``(support, refit state, loss)``."""
+def swap_search(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7, *,
+                refits, ends=None):
+    """:func:`splice` without building the head: ``(support, refit state, loss)``.
+
+    ``ends``: a dict shared by searches of one problem with the same
+    settings (:func:`splice_from_starts`). The search is deterministic, so
+    a run that reaches a support from which an earlier run went on to
+    converge ends where that one did; ``ends`` maps each support a
+    converged run passed through to its end.
+    """
     support = np.sort(np.asarray(support, dtype=np.int64))
     state, loss = refits.fit(support)
     p, k = problem.n_features, support.size
     if k == 0 or k == p:
         return support, state, loss
     C = min(k, p - k) if max_swap is None else min(max_swap, k, p - k)
+    passed = []
     for _ in range(max_rounds):
+        key = support.tobytes()
+        if ends is not None and key in ends:
+            end = ends[key]
+            for key_ in passed:
+                ends[key_] = end
+            return end
+        passed.append(key)
         xi, zeta = refits.sacrifices(state, support)
         zeta[support] = -np.inf
         weakest = support[np.argsort(xi, kind="stable")]
         strongest = np.argsort(-zeta, kind="stable")
+        cands = _swap_candidates(support, weakest, strongest, C,
+                                 min(getattr(refits, "swap_in", 1), p - k))
+        # Refits that score a batch at once (Gram) refit only the winner.
+        if hasattr(refits, "losses"):
+            states, scores = None, refits.losses(cands)
+        else:
+            states, scores = zip(*(refits.fit(cand) for cand in cands))
+            scores = np.array(scores, dtype=np.float64)
+        better = np.flatnonzero(scores < loss * (1 - rtol) - 1e-12)
         best = None
-        cands = [np.concatenate([weakest[c:], strongest[:c]]) for c in range(1, C + 1)]
-        # Single swaps of any active feature for one of the few most promising
-        # inactive ones: the exchange that the sacrifices' order misses when the
-        # feature to drop is not the weakest on its own (correlated designs).
-        # A few where the sacrifices are exact or second order (Gram,
-        # multinomial), one where they are abess's orthogonal-design values.
-        n_in = getattr(refits, "swap_in", 1)
-        for i in strongest[: min(n_in, p - k)]:
-            cands += [np.where(support == j, i, support) for j in weakest[1:]]
-        for cand in cands:
-            cand = np.sort(cand)
-            st, l_ = refits.fit(cand)
-            if l_ < loss * (1 - rtol) - 1e-12 and (best is None or l_ < best[2]):
-                best = (cand, st, l_)
+        if better.size:
+            i = better[np.argmin(scores[better])]  # the first of equal losses
+            best = (cands[i], None if states is None else states[i], scores[i])
         if best is None:
+            if ends is not None:  # converged: every support passed leads here
+                for key_ in passed:
+                    ends[key_] = (support, state, loss)
             break
         support, state, loss = best
+        if state is None:
+            state, loss = refits.fit(support)
     return support, state, loss
+
+
+def _swap_candidates(support, weakest, strongest, C, n_in):
+    """One round's exchanges as rows of sorted indices (each of ``support.size``).
+
+    First the ``c`` weakest features swapped for the ``c`` strongest
+    inactive ones, ``c = 1 .. C``; then single swaps of any active feature
+    but the weakest for one of the ``n_in`` strongest inactive ones: the
+    exchange that the sacrifices' order misses when the feature to drop is
+    not the weakest on its own (correlated designs). ``n_in`` is a few
+    where the sacrifices are exact or second order (Gram, multinomial),
+    one where they are abess's orthogonal-design values.
+    """
+    k = support.size
+    multi = np.empty((C, k), dtype=np.int64)
+    for c in range(1, C + 1):
+        multi[c - 1, : k - c] = weakest[c:]
+        multi[c - 1, k - c:] = strongest[:c]
+    singles = np.broadcast_to(support, (n_in, k - 1, k)).copy()
+    singles[:, np.arange(k - 1), np.searchsorted(support, weakest[1:])] = strongest[:n_in, None]
+    cands = np.concatenate([multi, singles.reshape(-1, k)])
+    cands.sort(axis=1)
+    return cands
 
 
 def make_refits(problem, alpha):
@@ -359,13 +426,14 @@ def splice_from_starts(problem, starts, alpha=0.0, refits=None):
     seen = set()
     if refits is None:
         refits = shared_refits(problem, alpha)
+    ends = None if refits is None else {}  # runs share a search only with shared refits
     for start in starts:
         key = np.sort(start).tobytes()
         if key in seen:
             continue
         seen.add(key)
         run_refits = make_refits(problem, alpha) if refits is None else refits
-        out = swap_search(problem, start, alpha, refits=run_refits)
+        out = swap_search(problem, start, alpha, refits=run_refits, ends=ends)
         if best is None or out[2] < best[2]:
             best = (*out, run_refits)
     support, state, loss, run_refits = best
