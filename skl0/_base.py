@@ -384,10 +384,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # centred rows; columns far from zero relative to their spread
             # are then shifted by their mean (a copy of X, made only then),
             # so that the computation dtype keeps their spread.
-            mean64, std64 = (
-                a.numpy() for a in weighted_moments(_as_tensor(X, "cpu", None), w_np,
-                                                    out_dtype=torch.float64)
-            )
+            mean64, std64 = weighted_moments(X, w_np)
             self._x_shift = column_shift(mean64, std64, str(dtype).removeprefix("torch."))
             if self._x_shift is not None:
                 X = subtract_columns(X, self._x_shift)
@@ -500,7 +497,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         device, dtype = mean.device, mean.dtype
         p, q = problem.n_features, datafit.n_outputs
         layout = getattr(self, "_layout", None)
-        gate, head = self._gate_and_head(problem, self._make_head(p, q, gen))
+        gate, head = self._gate_and_head(problem, self._make_head(p, q, gen, device, dtype))
         batch_size = self.batch_size
         if batch_size is None and not head.is_linear:
             # An MLP head has no X'X shortcut: each step is a pass over the
@@ -594,9 +591,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _is_linear(self):
         return len(self._hidden_sizes()) == 0
 
-    def _make_head(self, p, q, gen):
+    def _make_head(self, p, q, gen, device=None, dtype=None):
         if self._is_linear():
-            return LinearHead(p, q)
+            return LinearHead(p, q, device=device, dtype=dtype)
         sizes = tuple(int(h) for h in self._hidden_sizes())
         if any(h < 1 for h in sizes):
             raise ValueError(
@@ -837,7 +834,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                                temperature=self.temperature)
         else:
             gate = GroupGate(layout, init_prob=self.init_prob, temperature=self.temperature)
-        head = head.to(device=device, dtype=dtype)
+        if head.weight.device != device or head.weight.dtype != dtype:
+            head = head.to(device=device, dtype=dtype)
         if problem.datafit.supports_gram and head.is_linear:
             # Targets and (virtually) features are centred, so the optimal
             # intercept is exactly 0; training it would only let Adam turn
@@ -848,7 +846,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _linear_held_out_loss(self, train, val, common):
         """Best held-out loss along a linear head's path on the same rows (auto head)."""
         gate, head = self._gate_and_head(
-            train, LinearHead(train.n_features, train.datafit.n_outputs))
+            train, LinearHead(train.n_features, train.datafit.n_outputs,
+                              device=train.mean.device, dtype=train.mean.dtype))
         points = gate_path(train, gate, head, lam_grid(), max_iter=self.max_iter, **common)
         return min(held_out_scores(val, gate, head, points))[0]
 

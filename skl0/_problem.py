@@ -79,12 +79,15 @@ def sparse_to_torch(A, device, dtype):
 def constant_columns(X):
     """Boolean mask of the columns whose values are all equal (exactly).
 
-    Dense torch tensors give a torch mask; scipy sparse matrices (implicit
-    zeros counted) give a numpy mask.
+    Dense torch tensors give a torch mask; numpy arrays and scipy sparse
+    matrices (implicit zeros counted) give a numpy mask.
     """
+    host = sp.issparse(X) or isinstance(X, np.ndarray)
     if X.shape[0] == 0:
-        return np.zeros(X.shape[1], dtype=bool) if sp.issparse(X) else torch.zeros(
+        return np.zeros(X.shape[1], dtype=bool) if host else torch.zeros(
             X.shape[1], dtype=torch.bool, device=X.device)
+    if isinstance(X, np.ndarray):
+        return X.max(0) == X.min(0)
     if sp.issparse(X):
         hi = np.asarray(X.max(axis=0).todense()).ravel()
         lo = np.asarray(X.min(axis=0).todense()).ravel()
@@ -110,8 +113,10 @@ def _sparse_centred_squares(X, w, mean):
 def weighted_moments(X, w, out_dtype=None):
     """Weighted column means and standard deviations (``w`` sums to one).
 
-    ``X`` is a torch tensor or a scipy sparse matrix (then ``w`` is numpy and
-    numpy arrays come back). Both moments are accumulated in float64 and the
+    ``X`` is a torch tensor, or a numpy array or scipy sparse matrix (then
+    ``w`` is numpy and float64 numpy arrays come back: on small host data
+    numpy's per-call cost is a fraction of torch's). Both moments are
+    accumulated in float64 and the
     spread is formed from centred values (two passes over the rows in
     blocks), so a column with a large offset and a small spread (a Unix
     timestamp within one day) keeps its spread; the results come back in
@@ -133,6 +138,25 @@ def weighted_moments(X, w, out_dtype=None):
         if const.any():
             first = np.asarray(X[0].todense(), dtype=np.float64).ravel()
             mean = np.where(const, first, mean)
+            std = np.where(const, 1.0, std)
+        return mean, std
+    if isinstance(X, np.ndarray):
+        w = np.asarray(w, dtype=np.float64)
+        total = w.sum()
+        mean = np.zeros(X.shape[1])
+        sq = np.zeros(X.shape[1])
+        rows = block_rows(X)
+        for start in range(0, X.shape[0], rows):
+            mean += w[start : start + rows] @ X[start : start + rows].astype(np.float64, copy=False)
+        mean /= total
+        for start in range(0, X.shape[0], rows):
+            Xb = X[start : start + rows].astype(np.float64, copy=False) - mean
+            sq += w[start : start + rows] @ (Xb * Xb)
+        std = np.sqrt(np.maximum(sq / total, 0.0))
+        tiny = np.finfo(X.dtype).eps * np.maximum(np.abs(mean), 1.0) * 10
+        std = np.where(std > tiny, std, 1.0)
+        if X.shape[0] > 0:
+            mean = np.where(const, X[0], mean)
             std = np.where(const, 1.0, std)
         return mean, std
     out_dtype = X.dtype if out_dtype is None else out_dtype
@@ -323,6 +347,16 @@ def _gram_blocks(X, w, Y, mean):
         G += w.sum() * np.outer(mean, mean) - np.outer(mean, sx) - np.outer(sx, mean)
         c = np.asarray(Xw.T @ Y, dtype=np.float64) - np.outer(mean, w @ Y)
         return G, c
+    if isinstance(X, np.ndarray):
+        G = np.zeros((X.shape[1], X.shape[1]))
+        c = np.zeros((X.shape[1], Y.shape[1]))
+        rows = block_rows(X)
+        for start in range(0, X.shape[0], rows):
+            Xb = X[start : start + rows].astype(np.float64, copy=False) - mean
+            Xw = Xb * w[start : start + rows, None]
+            G += Xb.T @ Xw
+            c += Xw.T @ Y[start : start + rows]
+        return G, c
     p = X.shape[1]
     f64 = torch.float64
     w, Y, mean = w.to(f64), Y.to(f64), mean.to(device=X.device, dtype=f64)
@@ -354,23 +388,32 @@ class GramProblem:
     kind = "gram"
 
     def __init__(self, X, Y, w, mean, std, datafit):
-        if sp.issparse(X):
-            G, c = _gram_blocks(X, w.cpu().double().numpy(), Y.cpu().double().numpy(),
-                                mean.cpu().double().numpy())
-            G = torch.as_tensor(G, device=mean.device)
-            c = torch.as_tensor(c, device=mean.device)
+        if sp.issparse(X) or X.device.type == "cpu":
+            # Host data: the statistics in numpy (scipy for sparse X), whose
+            # per-call cost on small data is a fraction of torch's.
+            def host(t):
+                return t.detach().cpu().double().numpy()
+
+            Xh = X if sp.issparse(X) else X.numpy()
+            G, c = _gram_blocks(Xh, host(w), host(Y), host(mean))
+            s64 = host(std)
+            G, c = G / np.outer(s64, s64), c / s64[:, None]
+            const = constant_columns(Xh)
+            # A constant column standardizes to exact zeros; its statistics
+            # are round-off (sum(w) is 1 only to rounding): zero them outright.
+            G[const], G[:, const], c[const] = 0.0, 0.0, 0.0
+            self.G = torch.as_tensor(G, device=mean.device).to(mean.dtype)
+            self.c = torch.as_tensor(c, device=mean.device).to(mean.dtype)
         else:
             G, c = _gram_blocks(X, w, Y, mean)
-        s64 = std.to(torch.float64)
-        self.G = (G / torch.outer(s64, s64)).to(mean.dtype)
-        self.c = (c / s64[:, None]).to(mean.dtype)
-        # A constant column standardizes to exact zeros; its statistics are
-        # round-off (sum(w) is 1 only to rounding), so zero them outright.
-        const = torch.as_tensor(constant_columns(X), device=mean.device)
-        if bool(const.any()):
-            keep = (~const).to(mean.dtype)
-            self.G = self.G * torch.outer(keep, keep)
-            self.c = self.c * keep[:, None]
+            s64 = std.to(torch.float64)
+            self.G = (G / torch.outer(s64, s64)).to(mean.dtype)
+            self.c = (c / s64[:, None]).to(mean.dtype)
+            const = constant_columns(X)
+            if bool(const.any()):
+                keep = (~const).to(mean.dtype)
+                self.G = self.G * torch.outer(keep, keep)
+                self.c = self.c * keep[:, None]
         self.yy = (w[:, None] * Y * Y).sum(0)
         self.mean, self.std = mean, std
         self.datafit = datafit

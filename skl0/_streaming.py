@@ -335,9 +335,7 @@ class _SGDState:
         if sp.issparse(X):
             mean, std = weighted_moments(X.tocsr(), w)
         else:
-            mean, std = weighted_moments(_as_tensor(X, "cpu", torch.float64),
-                                         torch.as_tensor(w))
-            mean, std = mean.numpy(), std.numpy()
+            mean, std = weighted_moments(np.asarray(X, dtype=np.float64), w)
         self.mean, self.std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
         # Dense columns far from zero relative to their spread are shifted
         # by the first chunk's mean before every chunk meets ``dtype`` (as in
