@@ -37,7 +37,12 @@ __all__ = ["PathPoint", "gate_path", "k_path_start", "lam_grid", "marginal_gains
 
 def lam_grid(n_lams=16, lam_min=1e-4, lam_max=0.5):
     """Increasing geometric grid of ``lam`` values."""
-    return np.geomspace(lam_min, lam_max, n_lams)
+    grid = np.exp(np.linspace(np.log(lam_min), np.log(lam_max), n_lams))
+    if n_lams > 1:  # the ends exactly, as np.geomspace (a few times its speed)
+        grid[0], grid[-1] = lam_min, lam_max
+    elif n_lams == 1:
+        grid[0] = lam_min
+    return grid
 
 
 def marginal_gains(problem):
@@ -151,12 +156,9 @@ class _VertexRecorder:
 
     def __init__(self, gate, head):
         ref = gate.log_alpha.detach()
-        ends = torch.tensor([THETA_MAX, -THETA_MAX], dtype=ref.dtype, device=ref.device)
-        with torch.no_grad():
-            prob = prob_nonzero(ends, gate.temperature, gate.gamma, gate.zeta)
-        self.prob = prob.cpu().double().numpy()
-        self.mean = gate_moments(ends.cpu().double().numpy(), gate.temperature,
-                                 gate.gamma, gate.zeta)[0]
+        ends = np.array([THETA_MAX, -THETA_MAX])
+        self.prob = prob_nonzero(ends, gate.temperature, gate.gamma, gate.zeta)
+        self.mean = gate_moments(ends, gate.temperature, gate.gamma, gate.zeta)[0]
         self.ref, self.weight = ref, head.weight.detach()
         self.state = {k: v.detach().clone() for k, v in head.state_dict().items()}
 

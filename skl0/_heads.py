@@ -92,14 +92,16 @@ class LinearHead(nn.Module):
     ----------
     n_features : int
     n_outputs : int
+    device, dtype : optional
+        Where the (zero) parameters are made; torch's defaults when None.
     """
 
     is_linear = True
 
-    def __init__(self, n_features, n_outputs):
+    def __init__(self, n_features, n_outputs, *, device=None, dtype=None):
         super().__init__()
-        self.weight = nn.Parameter(torch.zeros(n_features, n_outputs))
-        self.bias = nn.Parameter(torch.zeros(n_outputs))
+        self.weight = nn.Parameter(torch.zeros(n_features, n_outputs, device=device, dtype=dtype))
+        self.bias = nn.Parameter(torch.zeros(n_outputs, device=device, dtype=dtype))
 
     def forward(self, X, scale, shift):
         return _gated_affine(X, scale, shift, self.weight, self.bias)

@@ -71,7 +71,7 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None, solv
     p = problem.n_features
     q = problem.datafit.n_outputs
     ref = problem.mean
-    head = LinearHead(p, q).to(device=ref.device, dtype=ref.dtype)
+    head = LinearHead(p, q, device=ref.device, dtype=ref.dtype)
     idx = torch.as_tensor(support, device=ref.device)
     ones = torch.ones(p, device=ref.device, dtype=ref.dtype)
     if idx.numel() == 0:

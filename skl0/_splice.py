@@ -150,7 +150,7 @@ class _GramRefits:
     def head(self, problem, S, state):
         """The refitted head of ``S`` from the refit's own ``beta``."""
         ref = problem.mean
-        head = LinearHead(problem.n_features, self.q).to(device=ref.device, dtype=ref.dtype)
+        head = LinearHead(problem.n_features, self.q, device=ref.device, dtype=ref.dtype)
         if S.size:
             with torch.no_grad():
                 head.weight[torch.as_tensor(S, device=ref.device)] = torch.as_tensor(
@@ -222,7 +222,7 @@ class _BinaryRefits:
 
     def head(self, problem, S, state):
         ref = problem.mean
-        head = LinearHead(problem.n_features, 1).to(device=ref.device, dtype=ref.dtype)
+        head = LinearHead(problem.n_features, 1, device=ref.device, dtype=ref.dtype)
         with torch.no_grad():
             if S.size:
                 head.weight[torch.as_tensor(S, device=ref.device), 0] = torch.as_tensor(
