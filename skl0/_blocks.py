@@ -39,22 +39,31 @@ def _empty_stats(p, q):
 
 
 _MOMENTS = ("W", "mx", "my", "xx", "xy", "yy")
+_Y_MOMENTS = ("W", "my", "yy")
 
 
 def _merge_moments(a, b):
-    """Chan, Golub & LeVeque's pairwise update of centred weighted sums."""
+    """Chan, Golub & LeVeque's pairwise update of centred weighted sums.
+
+    ``a`` and ``b`` hold the total weight ``W``, the weighted means ``my``
+    and centred sums of squares ``yy`` of the columns of Y and, where they
+    have ``mx``, the means of X and the centred ``xx`` and ``xy`` (the
+    fits' statistics; a score's have Y's alone).
+    """
+    keys = _MOMENTS if "mx" in a else _Y_MOMENTS
     W = a["W"] + b["W"]
     if a["W"] == 0 or b["W"] == 0:
         src = b if a["W"] == 0 else a
-        return {**{k: src[k] for k in _MOMENTS}, "W": W}
+        return {**{k: src[k] for k in keys}, "W": W}
     frac, f = b["W"] / W, a["W"] * b["W"] / W
-    d, e = b["mx"] - a["mx"], b["my"] - a["my"]
-    return {
-        "W": W, "mx": a["mx"] + frac * d, "my": a["my"] + frac * e,
-        "xx": a["xx"] + b["xx"] + f * np.outer(d, d),
-        "xy": a["xy"] + b["xy"] + f * np.outer(d, e),
-        "yy": a["yy"] + b["yy"] + f * e * e,
-    }
+    e = b["my"] - a["my"]
+    out = {"W": W, "my": a["my"] + frac * e, "yy": a["yy"] + b["yy"] + f * e * e}
+    if "mx" in a:
+        d = b["mx"] - a["mx"]
+        out["mx"] = a["mx"] + frac * d
+        out["xx"] = a["xx"] + b["xx"] + f * np.outer(d, d)
+        out["xy"] = a["xy"] + b["xy"] + f * np.outer(d, e)
+    return out
 
 
 def _merge(a, b):

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseL0, warm_up
 from ._compat import _fit_context
-from ._dask import fit_classifier, is_dask_collection, map_rows, score_rows
+from ._dask import fit_classifier, is_dask_collection, map_rows, scores_dask_rows
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._numerics import check_finite_layers
 from ._params import ATTRIBUTES, CLASSIFIER_HEAD, hyperparameters
@@ -163,14 +163,13 @@ class L0Classifier(ClassifierMixin, BaseL0):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
+    @scores_dask_rows
     def score(self, X, y, sample_weight=None):
         """Mean accuracy of ``predict(X)``, as scikit-learn's.
 
         For a Dask ``X``, computed on the cluster from per-block counts
         (the predictions are not gathered).
         """
-        if is_dask_collection(X):
-            return score_rows(self, X, y, sample_weight)
         return super().score(X, y, sample_weight=sample_weight)
 
     def predict(self, X):

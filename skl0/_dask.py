@@ -44,6 +44,7 @@ torch here; dask is imported only when a dask collection is passed (the
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -55,6 +56,7 @@ from ._blocks import (
     _block_stats,
     _column_min_max,
     _merge_all,
+    _merge_moments,
     _min_max_merge,
     _softmax_block,
     _sum_all,
@@ -77,6 +79,7 @@ __all__ = [
     "is_dask_collection",
     "map_rows",
     "score_rows",
+    "scores_dask_rows",
     "select_columns",
 ]
 
@@ -810,13 +813,14 @@ def _score_block(est, X, y, w, classifier):
     Y, P = np.ldexp(Y, -e), np.ldexp(P, -e)
     W = float(w.sum())
     mean = w @ Y / W if W > 0 else np.zeros(Y.shape[1])
-    return {"W": W, "e": e, "mean": mean, "ss": w @ (Y - mean) ** 2, "sse": w @ (Y - P) ** 2}
+    return {"W": W, "e": e, "my": mean, "yy": w @ (Y - mean) ** 2, "sse": w @ (Y - P) ** 2}
 
 
 def _rescaled(part, e):
-    """A regression block's mean and sums of squares on ``y / 2**e``."""
+    """A regression block's weight, mean and sums of squares on ``y / 2**e``."""
     d = part["e"] - e
-    return np.ldexp(part["mean"], d), np.ldexp(part["ss"], 2 * d), np.ldexp(part["sse"], 2 * d)
+    return {"W": part["W"], "my": np.ldexp(part["my"], d), "yy": np.ldexp(part["yy"], 2 * d),
+            "sse": np.ldexp(part["sse"], 2 * d)}
 
 
 def _score_merge(*parts):
@@ -825,15 +829,8 @@ def _score_merge(*parts):
     out = parts[0]
     for b in parts[1:]:
         e = np.maximum(out["e"], b["e"])
-        (a_mean, a_ss, a_sse), (b_mean, b_ss, b_sse) = _rescaled(out, e), _rescaled(b, e)
-        W = out["W"] + b["W"]
-        if out["W"] == 0 or b["W"] == 0:
-            mean, ss = (b_mean, b_ss) if out["W"] == 0 else (a_mean, a_ss)
-        else:  # Chan et al.'s update of centred sums
-            d = b_mean - a_mean
-            mean = a_mean + b["W"] / W * d
-            ss = a_ss + b_ss + out["W"] * b["W"] / W * d * d
-        out = {"W": W, "e": e, "mean": mean, "ss": ss, "sse": a_sse + b_sse}
+        a_, b_ = _rescaled(out, e), _rescaled(b, e)
+        out = {**_merge_moments(a_, b_), "e": e, "sse": a_["sse"] + b_["sse"]}
     return out
 
 
@@ -860,7 +857,22 @@ def score_rows(est, X, y, sample_weight=None):
         return s["hit"] / s["W"]
     from ._regressor import r2_from_sums
 
-    return r2_from_sums(s["sse"], s["ss"])
+    return r2_from_sums(s["sse"], s["yy"])
+
+
+def scores_dask_rows(score):
+    """Decorator of an estimator's ``score(X, y, sample_weight=None)``: for a
+    Dask ``X`` it is :func:`score_rows` (per-block sums on the cluster, the
+    predictions not gathered), else ``score`` itself (its name and docstring
+    kept)."""
+
+    @functools.wraps(score)
+    def dask_or_in_memory(self, X, y, sample_weight=None):
+        if is_dask_collection(X):
+            return score_rows(self, X, y, sample_weight)
+        return score(self, X, y, sample_weight)
+
+    return dask_or_in_memory
 
 
 def select_columns(sel, X):

@@ -184,6 +184,9 @@ NONLINEARITY_MAX_COLUMNS = 1024
 #: Family-wise level of the nonlinearity test (as the filling rule's).
 NONLINEARITY_LEVEL = 0.05
 
+# Float64 elements of the nonlinearity test's row chunks (2 MB temporaries).
+_CHUNK_ELEMENTS = 1 << 18
+
 
 def nonlinearity_test(X, R, sw, level=NONLINEARITY_LEVEL):
     """Score test of a fitted linear model against second-order terms.
@@ -213,14 +216,22 @@ def nonlinearity_test(X, R, sw, level=NONLINEARITY_LEVEL):
 
     w = np.asarray(sw, dtype=np.float64)
     w = w / w.sum()
-    if sp.issparse(X):
-        X = X.toarray()
-    X = np.asarray(X, dtype=np.float64)
-    mean = w @ X
-    Z = X - mean  # centred in float64 (a column far from 0 keeps its spread)
+    # One float64 copy of X, centred (a column far from 0 keeps its spread);
+    # in place where the conversion already copied X (sparse, not float64).
+    Z = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
+    own = sp.issparse(X) or (isinstance(X, np.ndarray) and not np.may_share_memory(Z, X))
+    mean = w @ Z
+    Z = np.subtract(Z, mean, out=Z if own else None)
     std = np.sqrt(np.maximum(w @ (Z * Z), 0.0))
     keep = std > 1e-12 * np.maximum(np.abs(mean), 1.0)
-    Z = (Z[:, keep] / std[keep]).astype(np.float32)
+    # The kept columns standardized straight into float32 (the float64
+    # quotient rounded once, as astype would), a few rows at a time: no
+    # float64 copy of them. Column-major, as Z[:, keep] was.
+    Zf = np.empty((len(Z), np.count_nonzero(keep)), dtype=np.float32, order="F")
+    rows = max(1, _CHUNK_ELEMENTS // max(Z.shape[1], 1))
+    for a in range(0, len(Z), rows):
+        np.divide(Z[a : a + rows, keep], std[keep], out=Zf[a : a + rows])
+    Z = Zf
     R = np.asarray(R, dtype=np.float64).reshape(len(R), -1)
     Z2 = Z * Z
     if Z.shape[1] > NONLINEARITY_MAX_COLUMNS:

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from ._base import BaseL0, warm_up
 from ._checks import numeric_target
 from ._compat import _check_sample_weight, _fit_context
-from ._dask import fit_regressor, is_dask_collection, map_rows, score_rows
+from ._dask import fit_regressor, is_dask_collection, map_rows, scores_dask_rows
 from ._datafits import SquaredLoss
 from ._numerics import check_finite_layers, power_of_two_scale
 from ._params import ATTRIBUTES, REGRESSOR_HEAD, hyperparameters
@@ -160,6 +160,7 @@ class L0Regressor(RegressorMixin, BaseL0):
         out = self._decision(X)
         return out[:, 0] if self._y_ndim == 1 else out
 
+    @scores_dask_rows
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R^2 of ``predict(X)``, as scikit-learn's.
 
@@ -179,8 +180,6 @@ class L0Regressor(RegressorMixin, BaseL0):
             For a Dask ``X``, computed on the cluster from per-block sums
             (the predictions are not gathered).
         """
-        if is_dask_collection(X):
-            return score_rows(self, X, y, sample_weight)
         pred = self.predict(X)
         check_consistent_length(pred, y, sample_weight)
         if sample_weight is not None:
