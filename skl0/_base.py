@@ -831,9 +831,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         layout = getattr(self, "_layout", None)
         if layout is None:
             gate = FeatureGate(problem.n_features, init_prob=self.init_prob,
-                               temperature=self.temperature)
+                               temperature=self.temperature, device=device, dtype=dtype)
         else:
-            gate = GroupGate(layout, init_prob=self.init_prob, temperature=self.temperature)
+            gate = GroupGate(layout, init_prob=self.init_prob,
+                             temperature=self.temperature).to(device=device, dtype=dtype)
         if head.weight.device != device or head.weight.dtype != dtype:
             head = head.to(device=device, dtype=dtype)
         if problem.datafit.supports_gram and head.is_linear:
@@ -841,7 +842,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # intercept is exactly 0; training it would only let Adam turn
             # round-off gradients into full-size steps.
             head.bias.requires_grad_(False)
-        return gate.to(device=device, dtype=dtype), head
+        return gate, head
 
     def _linear_held_out_loss(self, train, val, common):
         """Best held-out loss along a linear head's path on the same rows (auto head)."""

@@ -370,6 +370,7 @@ _ONE_THREAD_BELOW = 1 << 22
 # Made on import, not in the first fit: finding the loaded BLAS libraries
 # costs ~35 ms (numpy's, scipy's and torch's are all loaded by now).
 _CONTROLLER = ThreadpoolController()
+_BLAS = _CONTROLLER.select(user_api="blas")
 
 
 def blas_threads(problem):
@@ -378,6 +379,8 @@ def blas_threads(problem):
     size = p * p if problem.kind == "gram" else problem.n_samples * p
     if problem.mean.device.type != "cpu" or size >= _ONE_THREAD_BELOW:
         return nullcontext()
+    if all(lib.num_threads == 1 for lib in _BLAS.lib_controllers):
+        return nullcontext()  # already one thread (OMP_NUM_THREADS=1, a joblib worker)
     return _CONTROLLER.limit(limits=1, user_api="blas")
 
 

@@ -81,6 +81,9 @@ class HardConcreteGate(nn.Module):
         Lower stretch limit (< 0).
     zeta : float, default=1.1
         Upper stretch limit (> 1).
+    device, dtype : optional
+        Where ``log_alpha`` is made, as torch's own modules take them
+        (torch's defaults when None).
 
     Attributes
     ----------
@@ -98,7 +101,8 @@ class HardConcreteGate(nn.Module):
     [0.8, 0.8, 0.8, 0.8]
     """
 
-    def __init__(self, shape, init_prob=0.9, temperature=BETA, gamma=GAMMA, zeta=ZETA):
+    def __init__(self, shape, init_prob=0.9, temperature=BETA, gamma=GAMMA, zeta=ZETA, *,
+                 device=None, dtype=None):
         super().__init__()
         self.temperature, self.gamma, self.zeta = check_hard_concrete_params(
             temperature, gamma, zeta
@@ -108,7 +112,7 @@ class HardConcreteGate(nn.Module):
             raise ValueError(f"Gate shape {shape} must have positive sizes.")
         self.init_prob = init_prob
         la = log_alpha_for_prob(init_prob, self.temperature, self.gamma, self.zeta)
-        self.log_alpha = nn.Parameter(torch.full(shape, la))
+        self.log_alpha = nn.Parameter(torch.full(shape, la, device=device, dtype=dtype))
         self.generator = None
 
     def reset_parameters(self, init_prob=None):
@@ -184,6 +188,8 @@ class FeatureGate(HardConcreteGate):
         Hard Concrete parameters, see :class:`HardConcreteGate`.
     per_sample : bool, default=False
         Draw an independent gate vector for every row of the input.
+    device, dtype : optional
+        Where the gate's parameters are made (torch's defaults when None).
 
     Examples
     --------
@@ -202,8 +208,12 @@ class FeatureGate(HardConcreteGate):
         gamma=GAMMA,
         zeta=ZETA,
         per_sample=False,
+        *,
+        device=None,
+        dtype=None,
     ):
-        super().__init__(n_features, init_prob, temperature, gamma, zeta)
+        super().__init__(n_features, init_prob, temperature, gamma, zeta,
+                         device=device, dtype=dtype)
         self.per_sample = per_sample
 
     @property
