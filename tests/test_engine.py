@@ -648,3 +648,84 @@ def test_lazy_irls_gram_equals_the_whole_matrix():
                                rtol=1e-12, atol=1e-14)
     assert sorted(lazy.cols) == [1, 2, 3, 7]  # only the columns read were formed
     np.testing.assert_array_equal(_gram_block(full, rows, cols), full[np.ix_(rows, cols)])
+
+
+def test_host_moments_and_gram_statistics_match_torch():
+    # Host (numpy) moments and Gram blocks are the torch kernels' numbers:
+    # float64 and float32 X, a constant column and one far from zero.
+    from skl0._problem import _gram_blocks, constant_columns
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 5) * [1.0, 2.0, 0.5, 3.0, 1e-3] + [0.0, 1.0, -2.0, 0.0, 1e6]
+    X[:, 3] = 7.0
+    w = rng.uniform(0.5, 1.5, 300)
+    w /= w.sum()
+    Y = rng.randn(300, 2)
+    for Xh in (X, X.astype(np.float32)):
+        Xt = torch.as_tensor(Xh)
+        mean_t, std_t = weighted_moments(Xt, torch.as_tensor(w), out_dtype=torch.float64)
+        mean_h, std_h = weighted_moments(Xh, w)
+        assert mean_h.dtype == std_h.dtype == np.float64
+        np.testing.assert_allclose(mean_h, mean_t.numpy(), rtol=1e-12, atol=0)
+        np.testing.assert_allclose(std_h, std_t.numpy(), rtol=1e-9, atol=0)
+        assert std_h[3] == 1.0 and mean_h[3] == 7.0
+        np.testing.assert_array_equal(constant_columns(Xh), constant_columns(Xt).numpy())
+        G_t, c_t = _gram_blocks(Xt, torch.as_tensor(w), torch.as_tensor(Y),
+                                torch.as_tensor(mean_h))
+        G_h, c_h = _gram_blocks(Xh, w, Y, mean_h)
+        np.testing.assert_allclose(G_h, G_t.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(c_h, c_t.numpy(), rtol=1e-10, atol=1e-12)
+    assert X[0, 3] == 7.0 and X.dtype == np.float64  # the caller's X is not touched
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_batched_gram_losses_equal_one_refit_each(seed):
+    # The swap round's batched scores are the losses of the refits it stands for.
+    from skl0._splice import _GramRefits
+
+    X, y, _, _ = make_sparse_regression(120, 9, 4, rho=0.8, random_state=seed)
+    refits = _GramRefits(_problem_from(X, y), 1e-3)
+    rng = np.random.RandomState(seed)
+    cands = np.sort(np.stack([rng.choice(9, 4, replace=False) for _ in range(12)]), axis=1)
+    refits.fit(cands[0])  # one from the cache, the others solved in the batch
+    batch = refits.losses(cands)
+    fresh = _GramRefits(_problem_from(X, y), 1e-3)
+    np.testing.assert_allclose(batch, [fresh.fit(S)[1] for S in cands], rtol=1e-10)
+
+
+def test_splice_from_starts_shares_ends_without_changing_them():
+    # Runs that pass a support an earlier run converged from end where that
+    # run did: the best of the starts is the same as from independent runs.
+    from skl0._splice import _GramRefits, splice_from_starts, swap_search
+
+    X, y, _, _ = make_sparse_regression(150, 12, 5, rho=0.8, random_state=3)
+    problem = _problem_from(X, y)
+    rng = np.random.RandomState(3)
+    starts = [np.sort(rng.choice(12, 5, replace=False)) for _ in range(6)]
+    support, _, loss = splice_from_starts(problem, starts, alpha=1e-4)
+    alone = [swap_search(problem, s, 1e-4, refits=_GramRefits(problem, 1e-4)) for s in starts]
+    best = min(alone, key=lambda out: out[2])
+    np.testing.assert_array_equal(support, best[0])
+    assert loss == pytest.approx(best[2], rel=1e-10)
+
+
+def test_k_path_start_uses_the_default_grid_when_3k_reaches_p():
+    from skl0._gate_path import k_path_start
+
+    X, y = load_diabetes(return_X_y=True)
+    problem = _problem_from(X, y)
+    assert k_path_start(problem, 3) is None  # 9 >= p - 1
+    assert k_path_start(problem, 2) is not None  # 6 gates by marginal gain
+
+
+def test_gates_and_heads_are_made_on_the_requested_dtype():
+    from skl0.nn import FeatureGate, HardConcreteGate
+
+    for cls in (FeatureGate, HardConcreteGate):
+        made = cls(3, init_prob=0.7, dtype=torch.float64)
+        moved = cls(3, init_prob=0.7).to(torch.float64)
+        assert made.log_alpha.dtype == torch.float64
+        torch.testing.assert_close(made.log_alpha, moved.log_alpha, rtol=1e-6, atol=0)
+    head = LinearHead(4, 2, dtype=torch.float64)
+    assert head.weight.dtype == head.bias.dtype == torch.float64
+    assert not head.weight.any() and head.weight.shape == (4, 2)
