@@ -887,6 +887,7 @@ class _ProfiledGram:
         self.base = self.q * obj.alpha + (self.d <= 0)
         self.lam = obj.lam
         self.obj = obj  # expand / reduce / price of groups and costs
+        self._last_vertex = None  # (key, its factor and flip statistics): vertex_search
 
     def _solve(self, S, ridge):
         """Cholesky factor of ``G_SS + diag(ridge)`` and the weights ``B_S`` it gives."""
@@ -946,23 +947,22 @@ class _ProfiledGram:
         self.stable = None
 
         def factor(m):
+            """Open gates, Cholesky factor, weights, ``F`` and the loss at vertex ``m``."""
             S = np.flatnonzero(m)
             if not S.size:
-                return S, None, c[:0], self.yy / q
+                return S, None, c[:0], self.yy / q, self.yy / q
             L, B = self._solve(S, ridge[S])
-            return S, L, B, (self.yy - float(np.vdot(c[S], B))) / q + float(price[S].sum())
+            loss = (self.yy - float(np.vdot(c[S], B))) / q
+            return S, L, B, loss + float(price[S].sum()), loss
 
-        S, L, B, value = factor(mask)
-        values = []
-        while len(values) < max_moves:
-            delta = np.zeros(mask.size)
+        def flip_statistics(m, S, L, B):
+            """Closed gates, and each flip's loss change: ``lam``-free at a vertex."""
             drop_cost = add_gain = r2 = None
-            C = np.flatnonzero(~mask & (self.d > 0))
+            C = np.flatnonzero(~m & (self.d > 0))
             if S.size:
                 GCS = _gram_block(G, C, S)
                 M_diag, GCSM = inverse_and_product(L, GCS)
                 drop_cost = _row_sq(B) / (q * M_diag)
-                delta[S] = drop_cost - price[S]
             if C.size:
                 if S.size:
                     r = c[C] - GCS @ B
@@ -972,19 +972,41 @@ class _ProfiledGram:
                 schur = np.maximum(schur, 1e-12 * a[C])
                 r2 = _row_sq(r)
                 add_gain = r2 / (q * schur)
+            return C, drop_cost, add_gain, r2
+
+        # The vertex a previous search ended at (a path's last point) comes
+        # with its factor and flip statistics, which do not depend on lam.
+        memo = self._last_vertex
+        if memo is not None and memo[0] == (mask.tobytes(), h_open):
+            S, L, B, loss, stats = memo[1]
+            value = loss + float(price[S].sum())
+        else:
+            S, L, B, value, loss = factor(mask)
+            stats = None
+        values = []
+        while len(values) < max_moves:
+            if stats is None:
+                stats = flip_statistics(mask, S, L, B)
+            C, drop_cost, add_gain, r2 = stats
+            delta = np.zeros(mask.size)
+            if S.size:
+                delta[S] = drop_cost - price[S]
+            if C.size:
                 delta[C] = price[C] - add_gain
             tol = 1e-12 * max(abs(value), 1.0)
             moves = np.flatnonzero(delta < -tol)
             if not moves.size:
                 if layout is None:  # one price for every gate (vertex_path's case)
                     self.stable = self._stable_interval(S, B, drop_cost, C, r2, add_gain, h_open)
-                    self.solution = (S, B, value - float(price[S].sum()))
+                    self.solution = (S, B, loss)
+                self._last_vertex = ((mask.tobytes(), h_open), (S, L, B, loss, stats))
                 break
             trial, new = _flip_batch(mask, moves, delta, value, factor)
             if not new[3] < value - tol:
                 break  # the best single flip no longer improves (round-off)
             mask = trial
-            S, L, B, value = new
+            S, L, B, value, loss = new
+            stats = None
             values.append(value)
         return mask, values
 
