@@ -772,7 +772,9 @@ def vertex_path(problem, gate, head, lams, *, alpha):
     from the previous solution), without its per-point set-up: one
     :class:`_ProfiledGram` serves the whole path, and a ``lam`` inside the
     interval over which the previous vertex stays the solution
-    (:meth:`_ProfiledGram._stable_interval`) costs no search at all.
+    (:meth:`_ProfiledGram._stable_interval`) costs no search at all; one
+    outside it starts from the previous vertex's factor and flip
+    statistics, which do not depend on ``lam``.
     ``gate`` and ``head`` give the start and are left unchanged.
 
     Yields
