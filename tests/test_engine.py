@@ -628,6 +628,33 @@ def test_multinomial_splice_reaches_the_best_subset(seed):
                                   support)
 
 
+def test_multinomial_selection_ranks_by_the_default_logistic_objective():
+    # The exact-k swap search ranks multinomial supports by the penalised
+    # objective of a refit at LogisticRegression(C=1)'s ridge, 1 / (2 n) in
+    # the per-sample-mean scale (or alpha when larger); binary refits keep
+    # alpha and the training loss.
+    from skl0._refit import softmax_objective
+    from skl0._splice import selection_refits, shared_refits
+    from skl0._splice_multinomial import MultinomialRefits
+
+    problem = _multinomial_problem(0)
+    n = problem.X.shape[0]
+    refits = selection_refits(problem, 1e-4)
+    assert isinstance(refits, MultinomialRefits)
+    assert refits.alpha == pytest.approx(0.5 / n)
+    S = np.array([1, 4, 7])
+    (W, b, _), value = refits.fit(S)
+    objective = softmax_objective(refits.Xs[:, S], refits.labels, refits.w, 0.5 / n, 4)
+    assert value == pytest.approx(objective(np.concatenate([W.ravel(), b]))[0], rel=1e-10)
+    # the training loss alone would be lower by the ridge term
+    assert value - shared_refits(problem, 0.5 / n).fit(S)[1] == pytest.approx(
+        0.5 / n * float((W * W).sum()), rel=1e-6)
+    assert selection_refits(problem, 0.1).alpha == 0.1
+    binary = _problem("row", BinaryLogLoss())
+    assert type(selection_refits(binary, 1e-4)) is type(shared_refits(binary, 1e-4))
+    assert selection_refits(binary, 1e-4).alpha == 1e-4
+
+
 def test_lazy_irls_gram_equals_the_whole_matrix():
     # IRLS's model Gram matrix, formed column by column as its vertex search
     # reads it, equals scale * (X'DX - xD xD' / sD) formed at once: the
