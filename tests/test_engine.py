@@ -655,6 +655,21 @@ def test_multinomial_selection_ranks_by_the_default_logistic_objective():
     assert selection_refits(binary, 1e-4).alpha == 1e-4
 
 
+@pytest.mark.parametrize("seed", [4, 9])
+def test_multinomial_exact_k_keeps_the_true_columns_with_few_rows_per_class(seed):
+    # 8 classes on 60 rows, 7 coefficients per column: the training log loss
+    # of an (almost) unpenalised refit prefers a noise column on these
+    # draws ([0 1 5] and [1 2 9]); LogisticRegression(C=1)'s objective keeps
+    # the three that make the classes.
+    rng = np.random.RandomState(seed)
+    X = rng.randn(60, 10)
+    logits = X[:, :3] @ (rng.randn(3, 8) * 0.8)
+    y = np.array([rng.choice(8, p=np.exp(f - f.max()) / np.exp(f - f.max()).sum())
+                  for f in logits])
+    sel = L0FeatureSelector(k=3, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(sel.get_support(indices=True), [0, 1, 2])
+
+
 def test_lazy_irls_gram_equals_the_whole_matrix():
     # IRLS's model Gram matrix, formed column by column as its vertex search
     # reads it, equals scale * (X'DX - xD xD' / sD) formed at once: the
