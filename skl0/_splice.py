@@ -326,7 +326,8 @@ def selection_refits(problem, alpha):
     (:class:`skl0._splice_multinomial.MultinomialRefits`) is instead ranked
     by the penalised objective of a refit with ridge ``max(alpha, 1 / (2 n))``:
     ``1 / (2 n)`` is scikit-learn's ``LogisticRegression(C=1)`` penalty
-    ``||W||^2 / 2`` in this per-sample-mean scale, on standardized columns.
+    ``||W||^2 / 2`` in this per-sample-mean scale, on standardized columns
+    (``n = problem.n_samples``, the total sample weight, as there).
     With ``K - 1`` coefficients per column, an almost unpenalised training
     loss (``alpha = 1e-4``) favours pixels whose coefficients fit noise;
     the default classifier's own objective does not (issue 16: digits, on
