@@ -481,6 +481,21 @@ def _skl0_no_forward(X, y, ctx):
     return [C.Selection(None, np.asarray(sel.get_support(), bool))]
 
 
+def _skl0_train_loss(X, y, ctx):
+    """Ablation: the multinomial swap search ranked by the training log loss of
+    ridge-``alpha`` refits (alpha=1e-4, before issue 16c) instead of the
+    penalised objective at LogisticRegression(C=1)'s ridge, the rest at defaults."""
+    from unittest import mock
+
+    import skl0._base
+    from skl0 import L0FeatureSelector
+    from skl0._splice import shared_refits
+
+    with mock.patch.object(skl0._base, "selection_refits", shared_refits):
+        sel = L0FeatureSelector(k=ctx.task.k, random_state=ctx.seed).fit(X, y)
+    return [C.Selection(None, np.asarray(sel.get_support(), bool))]
+
+
 def _abess_multinomial(X, y, ctx):
     import abess
 
@@ -505,6 +520,12 @@ def _digits_methods():
                note="skl0 abess-style multinomial splice: the swap search before issue 16a "
                     "(sacrifices beta^2 and gradient^2, starts: gates and screening), "
                     "the rest at defaults (ablation)."),
+        Method("skl0-train-loss", "skl0", ["skl0 ranked by training loss (k=true)"],
+               _skl0_train_loss, _needs("skl0", "L0FeatureSelector"),
+               note="skl0 ranked by training loss: the multinomial swap search's criterion "
+                    "before issue 16c (log loss of alpha=1e-4 refits, not the penalised "
+                    "objective at LogisticRegression(C=1)'s ridge 1/(2n)), the rest at "
+                    "defaults (ablation)."),
         Method("skl0-no-forward", "skl0", ["skl0 without the forward start (k=true)"],
                _skl0_no_forward, _needs("skl0", "L0FeatureSelector"),
                note="skl0 without the forward start: the second-order multinomial swap "
@@ -566,7 +587,8 @@ def run_digits(args, seeds, log):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_run_args(ap, TASKS, "skl0, skl0-k, skl0-auto, sklearn, lasso-cv, kbest, abess, "
-                 "abess-k, abess-ic, lassonet; digits also skl0-row-splice, skl0-no-forward, all",
+                 "abess-k, abess-ic, lassonet; digits also skl0-train-loss, skl0-row-splice, "
+                 "skl0-no-forward, all",
                  "smoke run: 1 seed and a coarse LassoNet path (< 2 minutes)",
                  extra_tasks=" (default), or digits (pixel selection, not run by default)")
     args = ap.parse_args(argv)

@@ -52,7 +52,12 @@ from ._problem import (
 from ._progress import progress
 from ._refit import refit_linear_head, refit_nonlinear_head
 from ._relevance import redundancy_ranking, signal_carriers
-from ._splice import forward_start, screening_start, shared_refits, splice_from_starts
+from ._splice import (
+    forward_start,
+    screening_start,
+    selection_refits,
+    splice_from_starts,
+)
 from ._train import train_gates
 from ._walk import run_walk
 from .nn import FeatureGate
@@ -713,9 +718,11 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             if head.is_linear and self.refit and not self._keeps_redundant(head):
                 # Best-subset polish from the gates' choice, from screening and
                 # (Gram problems, multinomial log loss) from forward stepwise
-                # selection, whose gains are exact or second order there.
+                # selection, whose gains are exact or second order there. A
+                # multinomial log loss is ranked at the ridge of
+                # LogisticRegression(C=1) at least (selection_refits).
                 starts = [support, screening_start(problem, self.k)]
-                refits = shared_refits(problem, self.alpha)
+                refits = selection_refits(problem, self.alpha)
                 if getattr(refits, "forward", False):
                     starts.append(forward_start(problem, self.k, self.alpha, refits=refits))
                 support, refitted, _ = splice_from_starts(

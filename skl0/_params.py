@@ -122,7 +122,10 @@ training and in the refit. With hidden layers it is the network's
 weight decay, ``alpha * sum(W**2)`` over all layers, not divided by
 the number of samples as in ``MLPRegressor``; raising it trades
 weak curved effects for robustness to noise columns (see the user
-guide's "Nonlinear heads").""",
+guide's "Nonlinear heads"). With ``k`` and more than two classes the
+swap search compares supports at the ridge ``max(alpha, 1/(2 n))``,
+``LogisticRegression(C=1)``'s on standardized columns; the exported
+head is refitted at ``alpha``.""",
     ),
     Param(
         "refit", "bool", default=True,

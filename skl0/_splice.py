@@ -386,6 +386,27 @@ def shared_refits(problem, alpha):
     return refits if getattr(refits, "cached", False) else None
 
 
+def selection_refits(problem, alpha):
+    """The shared refits of the exact-``k`` swap search (:func:`shared_refits`'s rule).
+
+    A multinomial log loss on small dense rows
+    (:class:`skl0._splice_multinomial.MultinomialRefits`) is instead ranked
+    by the penalised objective of a refit with ridge ``max(alpha, 1 / (2 n))``:
+    ``1 / (2 n)`` is scikit-learn's ``LogisticRegression(C=1)`` penalty
+    ``||W||^2 / 2`` in this per-sample-mean scale, on standardized columns
+    (``n = problem.n_samples``, the total sample weight, as there).
+    With ``K - 1`` coefficients per column, an almost unpenalised training
+    loss (``alpha = 1e-4``) favours pixels whose coefficients fit noise;
+    the default classifier's own objective does not (issue 16: digits, on
+    development splits). The selection's criterion only: the exported
+    head is refitted at ``alpha``. Binary and Gram problems are unchanged.
+    """
+    if MultinomialRefits.applies(problem, _DENSE_REFIT_MAX):
+        ridge = max(float(alpha), 0.5 / problem.n_samples)
+        return MultinomialRefits(problem, ridge, penalised=True)
+    return shared_refits(problem, alpha)
+
+
 def screening_start(problem, k):
     """The ``k`` features most correlated with the target (abess's start)."""
     corr = _residual_correlations(problem)

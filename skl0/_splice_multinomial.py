@@ -53,7 +53,9 @@ class MultinomialRefits:
     ``skl0._splice._DENSE_REFIT_MAX`` numbers). ``fit`` returns
     ``((W, b, P), loss)`` with ``P`` the fitted class probabilities and
     ``loss`` the weighted mean log loss without the ridge, as
-    :class:`skl0._splice._BinaryRefits` does for two classes.
+    :class:`skl0._splice._BinaryRefits` does for two classes, or with it
+    (``penalised=True``: the objective the refit minimises, the criterion
+    of :func:`skl0._splice.selection_refits`).
     """
 
     cached = True
@@ -65,12 +67,13 @@ class MultinomialRefits:
     #: The gains are good enough for forward stepwise selection.
     forward = True
 
-    def __init__(self, problem, alpha, max_iter=200):
+    def __init__(self, problem, alpha, max_iter=200, penalised=False):
         self.Xs = standardized_host(problem)
         self.labels = problem.Y.detach().cpu().numpy().reshape(-1).astype(np.intp)
         self.w = problem.w.detach().cpu().double().numpy()
         self.q = problem.datafit.n_outputs
         self.alpha, self.max_iter = float(alpha), max_iter
+        self.penalised = penalised
         n, p = self.Xs.shape
         self.onehot = np.zeros((n, self.q))
         self.onehot[np.arange(n), self.labels] = 1.0
@@ -97,6 +100,8 @@ class MultinomialRefits:
             P = np.exp(F)
             total = P.sum(axis=1)
             loss = float(self.w @ (np.log(total) - F[np.arange(F.shape[0]), self.labels]))
+            if self.penalised:
+                loss += self.alpha * float((W * W).sum())
             P /= total[:, None]
             self.cache[key] = ((W, b, P), loss)
         return self.cache[key]

@@ -628,6 +628,48 @@ def test_multinomial_splice_reaches_the_best_subset(seed):
                                   support)
 
 
+def test_multinomial_selection_ranks_by_the_default_logistic_objective():
+    # The exact-k swap search ranks multinomial supports by the penalised
+    # objective of a refit at LogisticRegression(C=1)'s ridge, 1 / (2 n) in
+    # the per-sample-mean scale (or alpha when larger); binary refits keep
+    # alpha and the training loss.
+    from skl0._refit import softmax_objective
+    from skl0._splice import selection_refits, shared_refits
+    from skl0._splice_multinomial import MultinomialRefits
+
+    problem = _multinomial_problem(0)
+    n = problem.X.shape[0]
+    refits = selection_refits(problem, 1e-4)
+    assert isinstance(refits, MultinomialRefits)
+    assert refits.alpha == pytest.approx(0.5 / n)
+    S = np.array([1, 4, 7])
+    (W, b, _), value = refits.fit(S)
+    objective = softmax_objective(refits.Xs[:, S], refits.labels, refits.w, 0.5 / n, 4)
+    assert value == pytest.approx(objective(np.concatenate([W.ravel(), b]))[0], rel=1e-10)
+    # the training loss alone would be lower by the ridge term
+    assert value - shared_refits(problem, 0.5 / n).fit(S)[1] == pytest.approx(
+        0.5 / n * float((W * W).sum()), rel=1e-6)
+    assert selection_refits(problem, 0.1).alpha == 0.1
+    binary = _problem("row", BinaryLogLoss())
+    assert type(selection_refits(binary, 1e-4)) is type(shared_refits(binary, 1e-4))
+    assert selection_refits(binary, 1e-4).alpha == 1e-4
+
+
+@pytest.mark.parametrize("seed", [4, 9])
+def test_multinomial_exact_k_keeps_the_true_columns_with_few_rows_per_class(seed):
+    # 8 classes on 60 rows, 7 coefficients per column: the training log loss
+    # of an (almost) unpenalised refit prefers a noise column on these
+    # draws ([0 1 5] and [1 2 9]); LogisticRegression(C=1)'s objective keeps
+    # the three that make the classes.
+    rng = np.random.RandomState(seed)
+    X = rng.randn(60, 10)
+    logits = X[:, :3] @ (rng.randn(3, 8) * 0.8)
+    y = np.array([rng.choice(8, p=np.exp(f - f.max()) / np.exp(f - f.max()).sum())
+                  for f in logits])
+    sel = L0FeatureSelector(k=3, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(sel.get_support(indices=True), [0, 1, 2])
+
+
 def test_lazy_irls_gram_equals_the_whole_matrix():
     # IRLS's model Gram matrix, formed column by column as its vertex search
     # reads it, equals scale * (X'DX - xD xD' / sD) formed at once: the
