@@ -2,7 +2,8 @@
 
 Tables (markdown on stdout, progress on stderr), every fit in this one
 process with one torch / BLAS thread, CPU time (``time.process_time``),
-median of ``--repeats`` back-to-back runs, ratios taken within one run:
+median of ``--repeats`` samples, each at least 0.05 CPU s of back-to-back
+calls (so a 2 ms fit is timed 25 at a time), ratios taken within one run:
 
 1. speed: skl0 against abess on the same data (exact k and automatic
    size), ``l0_path`` (30 points) and ``L0RegressorCV(cv=5)`` against one
@@ -55,14 +56,27 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
+#: Each timed sample of :func:`cpu_time` repeats a call at least this long
+#: (CPU seconds): single calls of a few milliseconds vary by 20-30% from one
+#: run to the next (timer granularity, garbage collection, the other core).
+MIN_SAMPLE = 0.05
+
+
 def cpu_time(fn, repeats):
-    """Median CPU seconds of ``fn()`` over ``repeats`` runs (after one warm-up)."""
+    """Median CPU seconds per call of ``fn()`` over ``repeats`` samples (after one warm-up).
+
+    A sample times ``m`` calls in a row, with ``m`` chosen from the
+    warm-up so that a sample lasts at least ``MIN_SAMPLE`` seconds.
+    """
+    t = time.process_time()
     fn()
+    m = max(1, math.ceil(MIN_SAMPLE / max(time.process_time() - t, 1e-6)))
     times = []
     for _ in range(repeats):
         t = time.process_time()
-        fn()
-        times.append(time.process_time() - t)
+        for _ in range(m):
+            fn()
+        times.append((time.process_time() - t) / m)
     return statistics.median(times)
 
 
