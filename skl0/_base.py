@@ -921,22 +921,24 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         return tags
 
 
-#: Fits at import: Python 3.11 specializes a function's bytecode after it has
-#: run a few times, so one fit left the first user fit ~15% slower than the next.
-_WARM_UP_FITS = 3
+#: Fits at import: CPython 3.11 specializes ("quickens") a function's bytecode
+#: once it has been called 8 times, so a function called once per fit is
+#: quickened only by the eighth fit.
+_WARM_UP_FITS = 8
 
 
-def warm_up(estimator, n_features=3, classify=False):
-    """Fit ``estimator`` once on a tiny seeded table, on import of its module.
+def warm_up(estimator, n_features=6, classify=False):
+    """Fit ``estimator`` a few times on a tiny seeded table, on import of its module.
 
     torch, LAPACK and scikit-learn's validation pay for the first call of
     each operation in a process (dispatch tables, kernel choice, lazy
     imports): the first diabetes fit cost 1.75 times the second. Fits
     here, at import, keep a user's first fit as fast as the next ones
-    (``_WARM_UP_FITS`` of them: a few milliseconds added to the seconds
-    that importing torch takes; median first / second over 7 fresh
-    processes 1.11 with one, 1.09 with three, and at most 1.12 instead of
-    1.21).
+    (``_WARM_UP_FITS`` of them, on 6 columns with ``k=2`` so that the swap
+    search's single swaps run too: about 60 ms added to the seconds that
+    importing torch takes). Diabetes k=4, first / second fit over 7 fresh
+    processes: median 1.22 with three fits of a 3-column ``k=1`` table,
+    1.11 with eight of this one.
     """
     rng = np.random.RandomState(0)
     X = rng.standard_normal((24, n_features))

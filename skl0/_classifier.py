@@ -181,4 +181,4 @@ class L0Classifier(ClassifierMixin, BaseL0):
         return self.classes_[idx]
 
 
-warm_up(L0Classifier(k=1, random_state=0), classify=True)
+warm_up(L0Classifier(k=2, random_state=0), classify=True)

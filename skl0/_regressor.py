@@ -196,4 +196,4 @@ class L0Regressor(RegressorMixin, BaseL0):
         return tags
 
 
-warm_up(L0Regressor(k=1, random_state=0))
+warm_up(L0Regressor(k=2, random_state=0))
