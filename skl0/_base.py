@@ -646,8 +646,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _select(self, problem, gate, head, datafit, common):
         """Train the gates and choose the support; set lam_, n_iter_, loss_curve_.
 
-        Leaves ``gate`` and ``head`` at the chosen point. Returns the sorted
-        support and, when one was computed on the way, its refitted head.
+        Leaves ``gate`` at the chosen point, and ``head`` too unless a
+        refitted head is returned and ``refit`` will use it. Returns the
+        sorted support and, when one was computed on the way, its refitted
+        head.
         """
         report = common.pop("report", None)
         start = None
@@ -679,8 +681,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         if not capped:
             start = (k_path_start(problem, self.k, layout)
                      if exact_k and head.is_linear else None)
-        init = (gate.log_alpha.detach().clone(),
-                {k_: v.detach().clone() for k_, v in head.state_dict().items()})
+        init = None if start is None or capped else (  # for a restart only
+            gate.log_alpha.detach().clone(),
+            {k_: v.detach().clone() for k_, v in head.state_dict().items()})
         n_iter = self.n_iter_ if capped else 0
         while True:
             grid = lam_grid(n_lams=n_lams, lam_min=start or 1e-4,
@@ -737,7 +740,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self.lam_ = chosen.lam
         with torch.no_grad():
             gate.log_alpha.copy_(chosen.log_alpha)
-        head.load_state_dict(chosen.head_state)
+        if refitted is None or not self.refit:  # else the refitted head replaces it
+            head.load_state_dict(chosen.head_state)
         return support, refitted
 
     def _select_groups(self, problem, layout, points, chosen, head):
