@@ -178,7 +178,7 @@ class MultinomialRefits:
 
     def head(self, problem, S, state):
         ref = problem.mean
-        head = LinearHead(problem.n_features, self.q).to(device=ref.device, dtype=ref.dtype)
+        head = LinearHead(problem.n_features, self.q, device=ref.device, dtype=ref.dtype)
         with torch.no_grad():
             if S.size:
                 head.weight[torch.as_tensor(S, device=ref.device)] = torch.as_tensor(
