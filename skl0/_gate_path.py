@@ -120,6 +120,10 @@ class PathPoint:
             self._torch, self._build = self._build(), None
         return self._torch
 
+    def __repr__(self):
+        return (f"PathPoint(lam={self.lam!r}, support={self.support!r}, loss={self.loss!r}, "
+                f"n_iter={self.n_iter!r})")
+
     def with_support(self, support):
         """A copy of the point with another ``support`` (the same gate and head state)."""
         out = object.__new__(PathPoint)
