@@ -572,19 +572,19 @@ def standardized_host(problem):
 #: (8 MB) is copied dense for the host-side solves (IRLS, the binary swap
 #: search's refits): scipy's sparse-sparse products cost several times
 #: BLAS's dense ones at such sizes, whatever the density.
-_SMALL_SPARSE_NUMBERS = 1 << 20
+SMALL_SPARSE_NUMBERS = 1 << 20
 
 
 def small_sparse(problem):
     """Whether ``problem`` has a sparse host X small enough for a dense host copy."""
     return (problem.host is not None
-            and problem.host.shape[0] * problem.host.shape[1] <= _SMALL_SPARSE_NUMBERS)
+            and problem.host.shape[0] * problem.host.shape[1] <= SMALL_SPARSE_NUMBERS)
 
 
 class _HostDesign:
     """The standardized X on the host for IRLS.
 
-    Dense X, or a sparse one of at most ``_SMALL_SPARSE_NUMBERS`` numbers
+    Dense X, or a sparse one of at most ``SMALL_SPARSE_NUMBERS`` numbers
     when dense: the standardized float64 copy, formed once per problem.
     A larger sparse X: scipy products with the centring and scaling
     applied to their (p-sized) results, never a dense copy.

@@ -168,7 +168,7 @@ class _BinaryRefits:
 
     The standardized X is formed once in float64 (a dense X of at most
     ``_DENSE_REFIT_MAX`` numbers, a sparse one of at most
-    ``_engine._SMALL_SPARSE_NUMBERS`` when dense; the copy the IRLS start
+    ``_engine.SMALL_SPARSE_NUMBERS`` when dense; the copy the IRLS start
     of the gate engine uses, see :func:`skl0._engine.standardized_host})
     and each candidate support is refitted by
     the Newton solve that :func:`skl0._refit.refit_linear_head` uses

@@ -189,7 +189,7 @@ def test_irls_start_reaches_a_kkt_point_no_worse_than_lbfgsb_alone(lam, sparse, 
     w = torch.full((300,), 1.0 / 300, dtype=D)
     mean, std = weighted_moments(Xt, w)
     if sparse == "large":
-        monkeypatch.setattr(engine, "_SMALL_SPARSE_NUMBERS", 0)
+        monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
     if sparse:
         host = sps.csr_matrix(X)
         problem = DirectProblem(sparse_to_torch(host, "cpu", D), torch.as_tensor(y, dtype=D),
@@ -217,6 +217,31 @@ def test_irls_start_reaches_a_kkt_point_no_worse_than_lbfgsb_alone(lam, sparse, 
     pg = np.where(x[:12] <= lo * 1.0001, np.minimum(grad[:12], 0),
                   np.where(x[:12] >= hi * 0.9999, np.maximum(grad[:12], 0), grad[:12]))
     assert np.abs(pg).max() < 1e-5 and np.abs(grad[12:]).max() < 1e-5
+
+
+@pytest.mark.parametrize("dense_copy", [True, False])
+def test_sparse_gram_regressor_fits_as_the_dense_one(dense_copy, monkeypatch):
+    # A Gram problem keeps only X's statistics: a small sparse X gives them
+    # from a dense copy, a large one by scipy products (forced here by a
+    # bound of 0); either way the fit is the dense array's and X is untouched.
+    import scipy.sparse as sps
+
+    import skl0._base as base
+
+    if not dense_copy:
+        monkeypatch.setattr(base, "SMALL_SPARSE_NUMBERS", 0)
+    X, y, _, _ = make_sparse_regression(200, 12, 4, rho=0.6, random_state=6)
+    X[np.abs(X) < 0.4] = 0.0
+    X[:, 5] += 3.0  # an offset column: centred from sparse storage too
+    Xs = sps.csr_matrix(X)
+    before = Xs.copy()
+    for params in ({}, {"k": 4}):
+        dense = L0Regressor(**params).fit(X, y)
+        sparse = L0Regressor(**params).fit(Xs, y)
+        np.testing.assert_array_equal(sparse.get_support(), dense.get_support())
+        np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-8, atol=1e-10)
+        assert sparse.intercept_ == pytest.approx(dense.intercept_, rel=1e-8)
+    assert (Xs != before).nnz == 0
 
 
 def test_small_sparse_classifier_fits_as_the_dense_one():
