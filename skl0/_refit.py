@@ -85,7 +85,10 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None, solv
         V = ridge_refit(term.G, term.c, S, alpha, ridge_jitter(term.G.diagonal()[S]))[1]
         with torch.no_grad():
             head.weight[idx] = torch.as_tensor(V, dtype=ref.dtype)
-            return head, float(problem.loss(head, ones))
+        W = head.weight.detach()[idx].double().numpy()  # the loss of the head as stored
+        G_SS = term.G.take(S, 0).take(S, 1)
+        loss = (term.yy - 2 * float((W * term.c[S]).sum()) + float((W * (G_SS @ W)).sum())) / term.q
+        return head, loss
     if problem.datafit.supports_gram and idx.numel() > 0:
         if problem.kind == "gram":
             G, c = problem.G[idx][:, idx], problem.c[idx]
