@@ -103,15 +103,19 @@ class PathPoint:
     objective there) and ``n_iter``; ``log_alpha`` and ``head_state`` are
     the gate's logits and the head's ``state_dict`` at the point. A point
     recorded from a vertex (:class:`_VertexRecorder`) builds those two
-    torch objects on first access: only the chosen point's are ever read.
+    torch objects on first access (only the chosen point's are ever read)
+    and carries its linear head's ``weight`` as a float64 array in
+    ``weights`` (None for other points); its deterministic gates are 1 on
+    ``support`` and 0 elsewhere.
     """
 
-    __slots__ = ("lam", "support", "prob_open", "loss", "n_iter", "_torch", "_build")
+    __slots__ = ("lam", "support", "prob_open", "loss", "n_iter", "weights", "_torch",
+                 "_build")
 
     def __init__(self, lam, support, prob_open, loss, n_iter, log_alpha=None,
-                 head_state=None, build=None):
+                 head_state=None, build=None, weights=None):
         self.lam, self.support, self.prob_open = lam, support, prob_open
-        self.loss, self.n_iter = loss, n_iter
+        self.loss, self.n_iter, self.weights = loss, n_iter, weights
         self._torch = None if build is not None else (log_alpha, head_state or {})
         self._build = build
 
@@ -167,13 +171,13 @@ class _VertexRecorder:
         self.state = {k: v.detach().clone() for k, v in head.state_dict().items()}
 
     def point(self, lam, mask, B, value, n_iter):
+        W = B / np.where(mask, self.mean[0], self.mean[1])[:, None]
         return PathPoint(lam, np.flatnonzero(mask), np.where(mask, self.prob[0], self.prob[1]),
-                         value, n_iter, build=lambda: self._torch_state(mask, B))
+                         value, n_iter, build=lambda: self._torch_state(mask, W), weights=W)
 
-    def _torch_state(self, mask, B):
+    def _torch_state(self, mask, W):
         theta = torch.where(torch.as_tensor(mask, device=self.ref.device),
                             THETA_MAX, -THETA_MAX).to(self.ref.dtype)
-        W = B / np.where(mask, self.mean[0], self.mean[1])[:, None]
         state = dict(self.state)
         state["weight"] = torch.as_tensor(W, dtype=self.weight.dtype,
                                           device=self.weight.device).reshape(self.weight.shape)

@@ -19,6 +19,7 @@ import torch
 from ._checks import infer_task
 from ._classifier import L0Classifier
 from ._compat import validate_params
+from ._engine import NumpyOps, data_term
 from ._gate_path import lam_grid, survival_ranking
 from ._params import PARAMS
 from ._refit import refit_linear_head
@@ -176,6 +177,11 @@ class PathReader:
         for i, support in zip(at, supports):
             if self.refit:
                 losses.append(refits(support)[1])
+                continue
+            if points[i].weights is not None:  # a vertex: its gates are 0 or 1
+                V = np.zeros_like(points[i].weights)
+                V[support] = points[i].weights[support]
+                losses.append(data_term(problem, NumpyOps()).value_grad(V, 0.0)[0])
                 continue
             load_point(gate, head, points[i])
             with torch.no_grad():
