@@ -224,8 +224,6 @@ def test_sparse_gram_regressor_fits_as_the_dense_one(dense_copy, monkeypatch):
     # A Gram problem keeps only X's statistics: a small sparse X gives them
     # from a dense copy, a large one by scipy products (forced here by a
     # bound of 0); either way the fit is the dense array's and X is untouched.
-    import scipy.sparse as sps
-
     import skl0._base as base
 
     if not dense_copy:
@@ -233,14 +231,21 @@ def test_sparse_gram_regressor_fits_as_the_dense_one(dense_copy, monkeypatch):
     X, y, _, _ = make_sparse_regression(200, 12, 4, rho=0.6, random_state=6)
     X[np.abs(X) < 0.4] = 0.0
     X[:, 5] += 3.0  # an offset column: centred from sparse storage too
+    _assert_sparse_fits_as_dense(L0Regressor, X, y, {"k": 4}, rtol=1e-8, atol=1e-10)
+
+
+def _assert_sparse_fits_as_dense(make, X, y, exact_k, rtol, atol):
+    """``make()`` and ``make(**exact_k)`` fit a CSR copy of X as X; the copy is not modified."""
+    import scipy.sparse as sps
+
     Xs = sps.csr_matrix(X)
     before = Xs.copy()
-    for params in ({}, {"k": 4}):
-        dense = L0Regressor(**params).fit(X, y)
-        sparse = L0Regressor(**params).fit(Xs, y)
+    for params in ({}, exact_k):
+        dense = make(**params).fit(X, y)
+        sparse = make(**params).fit(Xs, y)
         np.testing.assert_array_equal(sparse.get_support(), dense.get_support())
-        np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-8, atol=1e-10)
-        assert sparse.intercept_ == pytest.approx(dense.intercept_, rel=1e-8)
+        np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=rtol, atol=atol)
+        np.testing.assert_allclose(sparse.intercept_, dense.intercept_, rtol=rtol, atol=atol)
     assert (Xs != before).nnz == 0
 
 
@@ -248,21 +253,12 @@ def test_small_sparse_classifier_fits_as_the_dense_one():
     # A small sparse X takes the dense host kernels (IRLS, the swap search's
     # refits): the same support and, within round-off, the same model as
     # the dense array, for lam="auto" and exact k; X is not modified.
-    import scipy.sparse as sps
-
     from skl0 import L0Classifier
     from skl0.datasets import make_sparse_classification
 
     X, y, _, _ = make_sparse_classification(150, 12, 3, random_state=4)
     X[np.abs(X) < 0.5] = 0.0
-    Xs = sps.csr_matrix(X)
-    before = Xs.copy()
-    for params in ({}, {"k": 3}):
-        dense = L0Classifier(**params).fit(X, y)
-        sparse = L0Classifier(**params).fit(Xs, y)
-        np.testing.assert_array_equal(sparse.get_support(), dense.get_support())
-        np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-4, atol=1e-6)
-    assert (Xs != before).nnz == 0
+    _assert_sparse_fits_as_dense(L0Classifier, X, y, {"k": 3}, rtol=1e-4, atol=1e-6)
 
 
 def test_orthogonal_design_is_hard_thresholded_at_lam():
