@@ -17,6 +17,8 @@ Torch, numpy, scipy and the standard library only.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -37,7 +39,9 @@ __all__ = ["PathPoint", "gate_path", "k_path_start", "lam_grid", "marginal_gains
 
 def lam_grid(n_lams=16, lam_min=1e-4, lam_max=0.5):
     """Increasing geometric grid of ``lam`` values."""
-    grid = np.exp(np.linspace(np.log(lam_min), np.log(lam_max), n_lams))
+    lo = math.log(lam_min)
+    step = (math.log(lam_max) - lo) / (n_lams - 1) if n_lams > 1 else 0.0
+    grid = np.exp(lo + step * np.arange(n_lams))
     if n_lams > 1:  # the ends exactly, as np.geomspace (a few times its speed)
         grid[0], grid[-1] = lam_min, lam_max
     elif n_lams == 1:
@@ -109,20 +113,17 @@ class PathPoint:
     ``support`` and 0 elsewhere.
     """
 
-    __slots__ = ("lam", "support", "prob_open", "loss", "n_iter", "weights", "_torch",
-                 "_build")
+    __slots__ = ("lam", "support", "prob_open", "loss", "n_iter", "weights", "_log_alpha",
+                 "_head_state", "_build")
 
     def __init__(self, lam, support, prob_open, loss, n_iter, log_alpha=None,
                  head_state=None, build=None, weights=None):
         self.lam, self.support, self.prob_open = lam, support, prob_open
         self.loss, self.n_iter, self.weights = loss, n_iter, weights
-        self._torch = None if build is not None else (log_alpha, head_state or {})
-        self._build = build
-
-    def _state(self):
-        if self._torch is None:
-            self._torch, self._build = self._build(), None
-        return self._torch
+        self._log_alpha, self._head_state = log_alpha, head_state
+        if build is None and head_state is None:
+            self._head_state = {}
+        self._build = build  # (log_alpha maker, head_state maker), called on first access
 
     def __repr__(self):
         return (f"PathPoint(lam={self.lam!r}, support={self.support!r}, loss={self.loss!r}, "
@@ -139,12 +140,16 @@ class PathPoint:
     @property
     def log_alpha(self):
         """The gate's logits at this point (a torch tensor)."""
-        return self._state()[0]
+        if self._log_alpha is None and self._build is not None:
+            self._log_alpha = self._build[0]()
+        return self._log_alpha
 
     @property
     def head_state(self):
         """The head's ``state_dict`` at this point."""
-        return self._state()[1]
+        if self._head_state is None and self._build is not None:
+            self._head_state = self._build[1]()
+        return self._head_state
 
 
 #: The early stop of a warm-started path point: the state at entry counts as
@@ -173,15 +178,18 @@ class _VertexRecorder:
     def point(self, lam, mask, B, value, n_iter):
         W = B / np.where(mask, self.mean[0], self.mean[1])[:, None]
         return PathPoint(lam, np.flatnonzero(mask), np.where(mask, self.prob[0], self.prob[1]),
-                         value, n_iter, build=lambda: self._torch_state(mask, W), weights=W)
+                         value, n_iter, weights=W,
+                         build=(lambda: self._log_alpha(mask), lambda: self._head_state(W)))
 
-    def _torch_state(self, mask, W):
-        theta = torch.where(torch.as_tensor(mask, device=self.ref.device),
-                            THETA_MAX, -THETA_MAX).to(self.ref.dtype)
+    def _log_alpha(self, mask):
+        return torch.where(torch.as_tensor(mask, device=self.ref.device),
+                           THETA_MAX, -THETA_MAX).to(self.ref.dtype)
+
+    def _head_state(self, W):
         state = dict(self.state)
         state["weight"] = torch.as_tensor(W, dtype=self.weight.dtype,
                                           device=self.weight.device).reshape(self.weight.shape)
-        return theta, state
+        return state
 
 
 def gate_path(
