@@ -130,11 +130,14 @@ class PathPoint:
                 f"n_iter={self.n_iter!r})")
 
     def with_support(self, support):
-        """A copy of the point with another ``support`` (the same gate and head state)."""
+        """A copy of the point with another ``support`` (the same gate and head state).
+
+        Its ``weights`` are None: they were the vertex's, on the old support.
+        """
         out = object.__new__(PathPoint)
         for name in PathPoint.__slots__:
             setattr(out, name, getattr(self, name))
-        out.support = support
+        out.support, out.weights = support, None
         return out
 
     @property
