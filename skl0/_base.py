@@ -611,7 +611,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 "integers, e.g. (32,), or be () for a linear head."
             )
         init = torch.Generator().manual_seed(int(gen.initial_seed()))
-        return MLPHead(p, sizes, q, self.activation, generator=init)
+        # drawn on the CPU, then moved (.to of None and None leaves it there)
+        return MLPHead(p, sizes, q, self.activation, generator=init).to(device=device, dtype=dtype)
 
     def _split(self, problem, gen):
         """(train, validation) sub-problems: ``validation_fraction`` of the weight held out.
@@ -842,7 +843,11 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         return support, None
 
     def _gate_and_head(self, problem, head):
-        """A fresh gate (per column, or per group with ``groups=``) and ``head`` on ``problem``'s device."""
+        """A fresh gate (per column, or per group with ``groups=``) beside ``head``.
+
+        ``head`` is already on ``problem``'s device and dtype (made there by
+        ``_make_head``); the gate is made there too.
+        """
         device, dtype = problem.mean.device, problem.mean.dtype
         layout = getattr(self, "_layout", None)
         if layout is None:
@@ -851,8 +856,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         else:
             gate = GroupGate(layout, init_prob=self.init_prob,
                              temperature=self.temperature).to(device=device, dtype=dtype)
-        if head.weight.device != device or head.weight.dtype != dtype:
-            head = head.to(device=device, dtype=dtype)
         if problem.datafit.supports_gram and head.is_linear:
             # Targets and (virtually) features are centred, so the optimal
             # intercept is exactly 0; training it would only let Adam turn
