@@ -653,9 +653,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         """Train the gates and choose the support; set lam_, n_iter_, loss_curve_.
 
         Leaves ``gate`` at the chosen point, and ``head`` too unless a
-        refitted head is returned and ``refit`` will use it. Returns the
-        sorted support and, when one was computed on the way, its refitted
-        head.
+        refitted head is returned with ``refit=True``: ``_fit_problem`` then
+        replaces ``head`` (by that head, or for a log loss by a refit from
+        zero). Returns the sorted support and, when one was computed on the
+        way, its refitted head.
         """
         report = common.pop("report", None)
         start = None
@@ -746,7 +747,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self.lam_ = chosen.lam
         with torch.no_grad():
             gate.log_alpha.copy_(chosen.log_alpha)
-        if refitted is None or not self.refit:  # else the refitted head replaces it
+        if refitted is None or not self.refit:  # else _fit_problem's refit replaces it
             head.load_state_dict(chosen.head_state)
         return support, refitted
 
