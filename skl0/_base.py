@@ -611,7 +611,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 "integers, e.g. (32,), or be () for a linear head."
             )
         init = torch.Generator().manual_seed(int(gen.initial_seed()))
-        return MLPHead(p, sizes, q, self.activation, generator=init)
+        # drawn on the CPU, then moved (.to of None and None leaves it there)
+        return MLPHead(p, sizes, q, self.activation, generator=init).to(device=device, dtype=dtype)
 
     def _split(self, problem, gen):
         """(train, validation) sub-problems: ``validation_fraction`` of the weight held out.
@@ -652,9 +653,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         """Train the gates and choose the support; set lam_, n_iter_, loss_curve_.
 
         Leaves ``gate`` at the chosen point, and ``head`` too unless a
-        refitted head is returned and ``refit`` will use it. Returns the
-        sorted support and, when one was computed on the way, its refitted
-        head.
+        refitted head is returned with ``refit=True``: ``_fit_problem`` then
+        replaces ``head`` (by that head, or for a log loss by a refit from
+        zero). Returns the sorted support and, when one was computed on the
+        way, its refitted head.
         """
         report = common.pop("report", None)
         start = None
@@ -745,7 +747,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self.lam_ = chosen.lam
         with torch.no_grad():
             gate.log_alpha.copy_(chosen.log_alpha)
-        if refitted is None or not self.refit:  # else the refitted head replaces it
+        if refitted is None or not self.refit:  # else _fit_problem's refit replaces it
             head.load_state_dict(chosen.head_state)
         return support, refitted
 
@@ -842,7 +844,11 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         return support, None
 
     def _gate_and_head(self, problem, head):
-        """A fresh gate (per column, or per group with ``groups=``) and ``head`` on ``problem``'s device."""
+        """A fresh gate (per column, or per group with ``groups=``) beside ``head``.
+
+        ``head`` is already on ``problem``'s device and dtype (made there by
+        ``_make_head``); the gate is made there too.
+        """
         device, dtype = problem.mean.device, problem.mean.dtype
         layout = getattr(self, "_layout", None)
         if layout is None:
@@ -851,8 +857,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         else:
             gate = GroupGate(layout, init_prob=self.init_prob,
                              temperature=self.temperature).to(device=device, dtype=dtype)
-        if head.weight.device != device or head.weight.dtype != dtype:
-            head = head.to(device=device, dtype=dtype)
         if problem.datafit.supports_gram and head.is_linear:
             # Targets and (virtually) features are centred, so the optimal
             # intercept is exactly 0; training it would only let Adam turn

@@ -154,7 +154,8 @@ class _CVMixin:
         self.lam_ = float(grid[self.best_index_])
         return self
 
-    # The folds need the rows: a Dask collection is gathered, as before.
+    # Not the parent's cluster fit: the folds need the rows in memory, so a
+    # Dask collection takes _fit, whose validation gathers it.
     _fit_dask = None
 
 

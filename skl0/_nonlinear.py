@@ -35,6 +35,7 @@ import scipy.sparse as sp
 import torch
 
 from ._gate_path import gate_path, lam_grid, survival_ranking
+from ._problem import block_rows
 from ._relevance import redundancy_ranking
 
 __all__ = [
@@ -228,7 +229,7 @@ def nonlinearity_test(X, R, sw, level=NONLINEARITY_LEVEL):
     # quotient rounded once, as astype would), a few rows at a time: no
     # float64 copy of them. Column-major, as Z[:, keep] was.
     Zf = np.empty((len(Z), np.count_nonzero(keep)), dtype=np.float32, order="F")
-    rows = max(1, _CHUNK_ELEMENTS // max(Z.shape[1], 1))
+    rows = block_rows(Z, _CHUNK_ELEMENTS)
     for a in range(0, len(Z), rows):
         np.divide(Z[a : a + rows, keep], std[keep], out=Zf[a : a + rows])
     Z = Zf
