@@ -35,7 +35,7 @@ import torch
 from ._datafits import MultinomialLogLoss
 from ._engine import standardized_host
 from ._heads import LinearHead
-from ._refit import ridge_jitter, softmax_refit
+from ._refit import ridge_jitter, softmax_loss, softmax_refit
 
 __all__ = ["MultinomialRefits"]
 
@@ -95,14 +95,9 @@ class MultinomialRefits:
             x0 = np.concatenate([self.start[0][S].ravel(), self.start[1]])
             x = softmax_refit(X, self.labels, self.w, self.alpha, q, x0, self.max_iter)
             W, b = x[: s * q].reshape(s, q), x[s * q :]
-            F = X @ W + b
-            F -= F.max(axis=1, keepdims=True)
-            P = np.exp(F)
-            total = P.sum(axis=1)
-            loss = float(self.w @ (np.log(total) - F[np.arange(F.shape[0]), self.labels]))
+            loss, P = softmax_loss(X @ W + b, self.labels, self.w)
             if self.penalised:
                 loss += self.alpha * float((W * W).sum())
-            P /= total[:, None]
             self.cache[key] = ((W, b, P), loss)
         return self.cache[key]
 
