@@ -28,7 +28,27 @@ __all__ = [
     "softmax_loss",
     "softmax_objective",
     "softmax_refit",
+    "support_head",
 ]
+
+
+def support_head(problem, S, W, b=None):
+    """A :class:`LinearHead` with rows ``W`` on the columns ``S`` and intercept ``b``.
+
+    ``W`` holds ``S.size`` rows of the ``q`` outputs (any shape of that
+    size), ``b`` the ``q`` intercepts (None: zero); numpy or torch, cast to
+    the problem's device and dtype. The head of a swap search's refit state.
+    """
+    ref = problem.mean
+    q = problem.datafit.n_outputs
+    head = LinearHead(problem.n_features, q, device=ref.device, dtype=ref.dtype)
+    with torch.no_grad():
+        if S.size:
+            head.weight[torch.as_tensor(S, device=ref.device)] = torch.as_tensor(
+                W, device=ref.device, dtype=ref.dtype).reshape(S.size, q)
+        if b is not None:
+            head.bias.copy_(torch.as_tensor(b, device=ref.device, dtype=ref.dtype).reshape(q))
+    return head
 
 
 def _standardized_columns(problem, support):

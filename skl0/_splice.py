@@ -34,9 +34,14 @@ from ._engine import (
     small_sparse,
     standardized_host,
 )
-from ._heads import LinearHead
 from ._linalg import inverse_and_product
-from ._refit import newton_binary, refit_linear_head, ridge_jitter, ridge_refit
+from ._refit import (
+    newton_binary,
+    refit_linear_head,
+    ridge_jitter,
+    ridge_refit,
+    support_head,
+)
 from ._splice_multinomial import MultinomialRefits
 
 __all__ = ["forward_start", "screening_start", "splice", "splice_from_starts", "swap_search"]
@@ -149,13 +154,7 @@ class _GramRefits:
 
     def head(self, problem, S, state):
         """The refitted head of ``S`` from the refit's own ``beta``."""
-        ref = problem.mean
-        head = LinearHead(problem.n_features, self.q, device=ref.device, dtype=ref.dtype)
-        if S.size:
-            with torch.no_grad():
-                head.weight[torch.as_tensor(S, device=ref.device)] = torch.as_tensor(
-                    state[0], device=ref.device, dtype=ref.dtype)
-        return head
+        return support_head(problem, S, state[0] if S.size else None)
 
 
 #: A log loss's swap search refits from a float64 copy of the standardized
@@ -221,14 +220,7 @@ class _BinaryRefits:
         return W * W, (self.Xs.T @ G) ** 2
 
     def head(self, problem, S, state):
-        ref = problem.mean
-        head = LinearHead(problem.n_features, 1, device=ref.device, dtype=ref.dtype)
-        with torch.no_grad():
-            if S.size:
-                head.weight[torch.as_tensor(S, device=ref.device), 0] = torch.as_tensor(
-                    state[0], device=ref.device, dtype=ref.dtype)
-            head.bias.fill_(float(state[1]))
-        return head
+        return support_head(problem, S, state[0], state[1])
 
 
 class _RowRefits:

@@ -34,8 +34,7 @@ import torch
 
 from ._datafits import MultinomialLogLoss
 from ._engine import standardized_host
-from ._heads import LinearHead
-from ._refit import ridge_jitter, softmax_loss, softmax_refit
+from ._refit import ridge_jitter, softmax_loss, softmax_refit, support_head
 
 __all__ = ["MultinomialRefits"]
 
@@ -172,11 +171,4 @@ class MultinomialRefits:
         return H_AA, H_jA, H_jj.reshape(p, m, m)
 
     def head(self, problem, S, state):
-        ref = problem.mean
-        head = LinearHead(problem.n_features, self.q, device=ref.device, dtype=ref.dtype)
-        with torch.no_grad():
-            if S.size:
-                head.weight[torch.as_tensor(S, device=ref.device)] = torch.as_tensor(
-                    state[0], device=ref.device, dtype=ref.dtype)
-            head.bias.copy_(torch.as_tensor(state[1], device=ref.device, dtype=ref.dtype))
-        return head
+        return support_head(problem, S, state[0], state[1])
