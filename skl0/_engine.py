@@ -554,7 +554,9 @@ def _irls_applies(problem, obj, head):
 def standardized_host(problem):
     """The standardized dense X of a CPU problem as float64 numpy, formed once per problem.
 
-    Shared by the IRLS start and the binary swap search's refits (one copy).
+    A sparse X (only a :func:`small_sparse` one is passed here) is made
+    dense. Shared by the IRLS start and the swap search's numpy refits of
+    log losses (one copy).
     """
     cache = problem.__dict__.setdefault("_engine_terms", {})
     if "Xs" not in cache:
@@ -579,6 +581,22 @@ def small_sparse(problem):
     """Whether ``problem`` has a sparse host X small enough for a dense host copy."""
     return (problem.host is not None
             and problem.host.shape[0] * problem.host.shape[1] <= SMALL_SPARSE_NUMBERS)
+
+
+def host_copy_fits(problem, sparse=False):
+    """Whether a row problem's numpy solves may use :func:`standardized_host`.
+
+    A CPU row problem (not Gram) whose X is dense and strided with at most
+    ``HOST_COPY_MAX_NUMBERS`` numbers or, with ``sparse=True``, sparse and
+    :func:`small_sparse`: the swap search's numpy refits (binary and
+    multinomial log losses).
+    """
+    if problem.kind == "gram" or problem.mean.device.type != "cpu":
+        return False
+    if problem.host is not None:  # sparse: copied dense only when small
+        return sparse and small_sparse(problem)
+    return (problem.X.layout == torch.strided
+            and problem.X.shape[0] * problem.X.shape[1] <= HOST_COPY_MAX_NUMBERS)
 
 
 class _HostDesign:

@@ -26,12 +26,11 @@ from scipy.special import expit
 
 from ._datafits import BinaryLogLoss
 from ._engine import (
-    HOST_COPY_MAX_NUMBERS,
     NumpyOps,
     data_term,
     default_ops,
+    host_copy_fits,
     logistic_loss,
-    small_sparse,
     standardized_host,
 )
 from ._linalg import inverse_and_product
@@ -157,19 +156,14 @@ class _GramRefits:
         return support_head(problem, S, state[0] if S.size else None)
 
 
-#: A log loss's swap search refits from a float64 copy of the standardized
-#: X when it holds at most this many numbers (the engine's bound, 32 MB).
-_DENSE_REFIT_MAX = HOST_COPY_MAX_NUMBERS
-
-
 class _BinaryRefits:
     """Refits and sacrifices of a binary log loss on small CPU data, in numpy.
 
     The standardized X is formed once in float64 (a dense X of at most
-    ``_DENSE_REFIT_MAX`` numbers, a sparse one of at most
-    ``_engine.SMALL_SPARSE_NUMBERS`` when dense; the copy the IRLS start
-    of the gate engine uses, see :func:`skl0._engine.standardized_host})
-    and each candidate support is refitted by
+    ``_engine.HOST_COPY_MAX_NUMBERS`` numbers, a sparse one of at most
+    ``_engine.SMALL_SPARSE_NUMBERS`` when dense: :func:`skl0._engine.host_copy_fits`;
+    the copy the IRLS start of the gate engine uses, see
+    :func:`skl0._engine.standardized_host`) and each candidate support is refitted by
     the Newton solve that :func:`skl0._refit.refit_linear_head` uses
     (the ridge-``alpha`` logistic MLE), warm-started from the support last
     accepted, without torch in the loop; refits are cached by support,
@@ -189,13 +183,7 @@ class _BinaryRefits:
 
     @staticmethod
     def applies(problem):
-        if not (isinstance(problem.datafit, BinaryLogLoss) and problem.kind != "gram"
-                and problem.mean.device.type == "cpu"):
-            return False
-        if problem.host is not None:  # sparse: copied dense only when small
-            return small_sparse(problem)
-        return (problem.X.layout == torch.strided
-                and problem.X.shape[0] * problem.X.shape[1] <= _DENSE_REFIT_MAX)
+        return isinstance(problem.datafit, BinaryLogLoss) and host_copy_fits(problem, sparse=True)
 
     def fit(self, S):
         key = S.tobytes()
@@ -363,7 +351,7 @@ def make_refits(problem, alpha):
         return _GramRefits(problem, alpha)
     if _BinaryRefits.applies(problem):
         return _BinaryRefits(problem, alpha)
-    if MultinomialRefits.applies(problem, _DENSE_REFIT_MAX):
+    if MultinomialRefits.applies(problem):
         return MultinomialRefits(problem, alpha)
     return _RowRefits(problem, alpha)
 
@@ -393,7 +381,7 @@ def selection_refits(problem, alpha):
     development splits). The selection's criterion only: the exported
     head is refitted at ``alpha``. Binary and Gram problems are unchanged.
     """
-    if MultinomialRefits.applies(problem, _DENSE_REFIT_MAX):
+    if MultinomialRefits.applies(problem):
         ridge = max(float(alpha), 0.5 / problem.n_samples)
         return MultinomialRefits(problem, ridge, penalised=True)
     return shared_refits(problem, alpha)

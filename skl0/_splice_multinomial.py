@@ -30,10 +30,9 @@ candidates.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from ._datafits import MultinomialLogLoss
-from ._engine import standardized_host
+from ._engine import host_copy_fits, standardized_host
 from ._refit import ridge_jitter, softmax_loss, softmax_refit, support_head
 
 __all__ = ["MultinomialRefits"]
@@ -49,7 +48,8 @@ class MultinomialRefits:
 
     The standardized X is the float64 copy of
     :func:`skl0._engine.standardized_host` (at most
-    ``skl0._splice._DENSE_REFIT_MAX`` numbers). ``fit`` returns
+    ``skl0._engine.HOST_COPY_MAX_NUMBERS`` numbers, a dense X only:
+    :func:`skl0._engine.host_copy_fits`). ``fit`` returns
     ``((W, b, P), loss)`` with ``P`` the fitted class probabilities and
     ``loss`` the weighted mean log loss without the ridge, as
     :class:`skl0._splice._BinaryRefits` does for two classes, or with it
@@ -80,11 +80,8 @@ class MultinomialRefits:
         self.cache = {}
 
     @staticmethod
-    def applies(problem, max_numbers):
-        return (isinstance(problem.datafit, MultinomialLogLoss) and problem.kind != "gram"
-                and problem.host is None and problem.mean.device.type == "cpu"
-                and problem.X.layout == torch.strided
-                and problem.X.shape[0] * problem.X.shape[1] <= max_numbers)
+    def applies(problem):
+        return isinstance(problem.datafit, MultinomialLogLoss) and host_copy_fits(problem)
 
     def fit(self, S):
         key = S.tobytes()
