@@ -62,7 +62,6 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.linalg.blas import dsyrk
 from scipy.optimize import OptimizeResult, minimize
 from scipy.special import expit, logsumexp
 from threadpoolctl import ThreadpoolController
@@ -627,14 +626,11 @@ class _HostDesign:
         return (np.asarray(self.sparse.T @ r).ravel() - self.mean * float(r.sum())) / self.std
 
     def weighted_gram(self, D):
-        """``Xs' diag(D) Xs`` and ``Xs' D``."""
-        if self.sparse is None:
-            # BLAS syrk on sqrt(D) Xs: half the multiply-adds of the general
-            # product (the IRLS start's main cost on a path); D >= 0.
-            upper = dsyrk(1.0, self.Xs * np.sqrt(D)[:, None], trans=1, lower=0)
-            G = np.triu(upper)
-            G += np.triu(upper, 1).T
-            return G, self.Xs.T @ D
+        """``Xs' diag(D) Xs`` and ``Xs' D`` of a sparse X, by scipy products.
+
+        The dense copy's matrix is not formed whole: the IRLS start reads
+        its columns through :class:`_LazyGram`.
+        """
         X = self.sparse
         XtDX = np.asarray((X.T @ X.multiply(D[:, None]).tocsr()).todense())
         xd, sD, m = np.asarray(X.T @ D).ravel(), float(D.sum()), self.mean
