@@ -237,8 +237,11 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7,
 
     Parameters
     ----------
-    problem : GramProblem or DirectProblem (any datafit: a log loss refits
-        each candidate by L-BFGS, warm-started from the current head)
+    problem : GramProblem or DirectProblem (any datafit; the refits are
+        those of :func:`make_refits`: a log loss on small CPU data refits
+        each candidate in numpy, Newton's method for two classes and
+        L-BFGS-B for more, otherwise by :func:`refit_linear_head`,
+        warm-started from the current head)
     support : array of int
     alpha : float
         Ridge penalty of the refit.
@@ -250,7 +253,7 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7,
         Relative loss decrease a swap must achieve.
     refits : object or None
         The refits of another splice on the same problem and ``alpha``, to
-        share (a Gram problem's refits are cached by support).
+        share (:func:`shared_refits`: those cached by support).
 
     Returns
     -------
@@ -344,8 +347,9 @@ def _swap_candidates(support, weakest, strongest, C, n_in):
 def make_refits(problem, alpha):
     """The refits :func:`splice` uses on ``problem``.
 
-    Those with ``cached = True`` (Gram problems, small dense binary log
-    losses) may be shared between splices of one problem and ``alpha``.
+    Those with ``cached = True`` (Gram problems, binary and multinomial log
+    losses on small CPU data, refitted in numpy) may be shared between
+    splices of one problem and ``alpha``.
     """
     if problem.kind == "gram":
         return _GramRefits(problem, alpha)
@@ -359,8 +363,8 @@ def make_refits(problem, alpha):
 def shared_refits(problem, alpha):
     """Refits that several splices of ``problem`` may share (cached by support), or None.
 
-    Row refits other than the small binary case keep a warm start of their
-    own run, so each splice makes its own.
+    Row refits other than the small binary and multinomial cases keep a
+    warm start of their own run, so each splice makes its own.
     """
     refits = make_refits(problem, alpha)
     return refits if getattr(refits, "cached", False) else None
