@@ -328,9 +328,10 @@ def _swap_candidates(support, weakest, strongest, C, n_in):
     inactive ones, ``c = 1 .. C``; then single swaps of any active feature
     but the weakest for one of the ``n_in`` strongest inactive ones: the
     exchange that the sacrifices' order misses when the feature to drop is
-    not the weakest on its own (correlated designs). ``n_in`` is a few
-    where the sacrifices are exact or second order (Gram, multinomial),
-    one where they are abess's orthogonal-design values.
+    not the weakest on its own (correlated designs). ``n_in`` is the
+    refits' ``swap_in``: a few where a refit is cheap and the sacrifices
+    exact (Gram), one where each refit costs passes over the rows
+    (binary, multinomial and other row refits).
     """
     k = support.size
     multi = np.empty((C, k), dtype=np.int64)
