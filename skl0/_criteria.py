@@ -73,13 +73,17 @@ def max_support_size(n_samples, n_features):
 _PATIENCE = 3
 
 
+def _gram_mse(yy, c, G, V):
+    """Per-output weighted MSE ``yy - 2 <V, c> + <V, G V>`` of a Gram problem's weights ``V`` (torch or numpy)."""
+    return yy - 2 * (V * c).sum(0) + (V * (G @ V)).sum(0)
+
+
 def _deviance(problem, head, loss):
     n = problem.n_samples
     if problem.datafit.supports_gram:
         with torch.no_grad():
             if problem.kind == "gram":
-                V = head.weight
-                mse = problem.yy - 2 * (V * problem.c).sum(0) + (V * (problem.G @ V)).sum(0)
+                mse = _gram_mse(problem.yy, problem.c, problem.G, head.weight)
             else:
                 ones = torch.ones_like(problem.mean)
                 pred = problem.predict(head, ones)
@@ -106,11 +110,12 @@ def select_by_ebic(problem, points, alpha):
     """Score the best support found at each size by EBIC and keep the lowest.
 
     The candidates of a size ``s`` are the path's supports of that size
-    and, for squared loss, their best-subset polish (:func:`skl0._splice.splice`,
-    which only lowers the refitted RSS at the same size): EBIC charges the
-    same price to every support of one size, so the lowest-RSS support found
-    at each size is the only one it can prefer. Each candidate is refitted
-    (no shrinkage) once.
+    and their best-subset polish (:func:`skl0._splice.swap_search`, which
+    only lowers the refitted loss at the same size): EBIC charges the
+    same price to every support of one size, so the lowest-loss support
+    found at each size is the only one it can prefer. Each candidate is
+    refitted (no shrinkage) once; a Gram problem's are scored from the
+    refits' own weights, and only the chosen support's head is built.
 
     Returns
     -------
@@ -147,9 +152,8 @@ def select_by_ebic(problem, points, alpha):
                     state, loss = refits.fit(support)
                 mse = yy
                 if support.size:
-                    beta = state[0]
                     G_SS = refits.G.take(support, 0).take(support, 1)
-                    mse = yy - 2 * (beta * refits.c[support]).sum(0) + (beta * (G_SS @ beta)).sum(0)
+                    mse = _gram_mse(yy, refits.c[support], G_SS, state[0])
                 deviance = _mse_deviance(problem, np.maximum(mse, tiny))
                 head = (refits, state)  # the head, built if chosen
             else:

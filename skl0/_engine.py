@@ -62,7 +62,6 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.linalg.blas import dsyrk
 from scipy.optimize import OptimizeResult, minimize
 from scipy.special import expit, logsumexp
 from threadpoolctl import ThreadpoolController
@@ -554,7 +553,9 @@ def _irls_applies(problem, obj, head):
 def standardized_host(problem):
     """The standardized dense X of a CPU problem as float64 numpy, formed once per problem.
 
-    Shared by the IRLS start and the binary swap search's refits (one copy).
+    A sparse X (only a :func:`small_sparse` one is passed here) is made
+    dense. Shared by the IRLS start and the swap search's numpy refits of
+    log losses (one copy).
     """
     cache = problem.__dict__.setdefault("_engine_terms", {})
     if "Xs" not in cache:
@@ -579,6 +580,22 @@ def small_sparse(problem):
     """Whether ``problem`` has a sparse host X small enough for a dense host copy."""
     return (problem.host is not None
             and problem.host.shape[0] * problem.host.shape[1] <= SMALL_SPARSE_NUMBERS)
+
+
+def host_copy_fits(problem, sparse=False):
+    """Whether a row problem's numpy solves may use :func:`standardized_host`.
+
+    A CPU row problem (not Gram) whose X is dense and strided with at most
+    ``HOST_COPY_MAX_NUMBERS`` numbers or, with ``sparse=True``, sparse and
+    :func:`small_sparse`: the swap search's numpy refits (binary and
+    multinomial log losses).
+    """
+    if problem.kind == "gram" or problem.mean.device.type != "cpu":
+        return False
+    if problem.host is not None:  # sparse: copied dense only when small
+        return sparse and small_sparse(problem)
+    return (problem.X.layout == torch.strided
+            and problem.X.shape[0] * problem.X.shape[1] <= HOST_COPY_MAX_NUMBERS)
 
 
 class _HostDesign:
@@ -609,14 +626,11 @@ class _HostDesign:
         return (np.asarray(self.sparse.T @ r).ravel() - self.mean * float(r.sum())) / self.std
 
     def weighted_gram(self, D):
-        """``Xs' diag(D) Xs`` and ``Xs' D``."""
-        if self.sparse is None:
-            # BLAS syrk on sqrt(D) Xs: half the multiply-adds of the general
-            # product (the IRLS start's main cost on a path); D >= 0.
-            upper = dsyrk(1.0, self.Xs * np.sqrt(D)[:, None], trans=1, lower=0)
-            G = np.triu(upper)
-            G += np.triu(upper, 1).T
-            return G, self.Xs.T @ D
+        """``Xs' diag(D) Xs`` and ``Xs' D`` of a sparse X, by scipy products.
+
+        The dense copy's matrix is not formed whole: the IRLS start reads
+        its columns through :class:`_LazyGram`.
+        """
         X = self.sparse
         XtDX = np.asarray((X.T @ X.multiply(D[:, None]).tocsr()).todense())
         xd, sD, m = np.asarray(X.T @ D).ravel(), float(D.sum()), self.mean

@@ -25,9 +25,30 @@ __all__ = [
     "refit_nonlinear_head",
     "ridge_jitter",
     "ridge_refit",
+    "softmax_loss",
     "softmax_objective",
     "softmax_refit",
+    "support_head",
 ]
+
+
+def support_head(problem, S, W, b=None):
+    """A :class:`LinearHead` with rows ``W`` on the columns ``S`` and intercept ``b``.
+
+    ``W`` holds ``S.size`` rows of the ``q`` outputs (any shape of that
+    size), ``b`` the ``q`` intercepts (None: zero); numpy or torch, cast to
+    the problem's device and dtype. The head of a swap search's refit state.
+    """
+    ref = problem.mean
+    q = problem.datafit.n_outputs
+    head = LinearHead(problem.n_features, q, device=ref.device, dtype=ref.dtype)
+    with torch.no_grad():
+        if S.size:
+            head.weight[torch.as_tensor(S, device=ref.device)] = torch.as_tensor(
+                W, device=ref.device, dtype=ref.dtype).reshape(S.size, q)
+        if b is not None:
+            head.bias.copy_(torch.as_tensor(b, device=ref.device, dtype=ref.dtype).reshape(q))
+    return head
 
 
 def _standardized_columns(problem, support):
@@ -200,6 +221,24 @@ def _lbfgs_numpy(Xs, problem, alpha, max_iter, idx, init):
 _NEWTON_MAX_COLUMNS = 128
 
 
+def softmax_loss(F, labels, w):
+    """The weighted multinomial log loss of logits ``F`` and the class probabilities (numpy).
+
+    ``sum_i w_i (logsumexp(F_i) - F_i,labels_i)`` and ``P = softmax(F)``
+    by rows, for :func:`softmax_objective` and the swap search's refits
+    (:class:`skl0._splice_multinomial.MultinomialRefits`). The log-sum-exp
+    is by hand: scipy's ``logsumexp`` costs ~1 ms a call in argument
+    handling, most of a small refit's time (digits).
+    """
+    top = F.max(axis=1, keepdims=True)
+    P = np.exp(F - top)
+    total = P.sum(axis=1)
+    lse = np.log(total) + top[:, 0]
+    loss = float(w @ (lse - F[np.arange(F.shape[0]), labels]))
+    P /= total[:, None]
+    return loss, P
+
+
 def softmax_objective(X, labels, w, alpha, q):
     """``x = (W, b) -> (value, gradient)`` of the weighted multinomial log loss plus ``alpha ||W||^2``.
 
@@ -210,20 +249,11 @@ def softmax_objective(X, labels, w, alpha, q):
     """
     n, s = X.shape
     onehot = np.zeros((n, q))
-    rows = np.arange(n)
-    onehot[rows, labels] = 1.0
+    onehot[np.arange(n), labels] = 1.0
 
     def objective(x):
         W, b = x[: s * q].reshape(s, q), x[s * q :]
-        F = X @ W + b
-        # log-sum-exp by hand: scipy's logsumexp costs ~1 ms a call in
-        # argument handling, most of a small refit's time (digits).
-        top = F.max(axis=1, keepdims=True)
-        E = np.exp(F - top)
-        total = E.sum(axis=1)
-        lse = np.log(total) + top[:, 0]
-        loss = w @ (lse - F[rows, labels])
-        E /= total[:, None]
+        loss, E = softmax_loss(X @ W + b, labels, w)
         E -= onehot
         G = w[:, None] * E
         grad_W = X.T @ G + 2.0 * alpha * W

@@ -26,17 +26,21 @@ from scipy.special import expit
 
 from ._datafits import BinaryLogLoss
 from ._engine import (
-    HOST_COPY_MAX_NUMBERS,
     NumpyOps,
     data_term,
     default_ops,
+    host_copy_fits,
     logistic_loss,
-    small_sparse,
     standardized_host,
 )
-from ._heads import LinearHead
 from ._linalg import inverse_and_product
-from ._refit import newton_binary, refit_linear_head, ridge_jitter, ridge_refit
+from ._refit import (
+    newton_binary,
+    refit_linear_head,
+    ridge_jitter,
+    ridge_refit,
+    support_head,
+)
 from ._splice_multinomial import MultinomialRefits
 
 __all__ = ["forward_start", "screening_start", "splice", "splice_from_starts", "swap_search"]
@@ -149,28 +153,17 @@ class _GramRefits:
 
     def head(self, problem, S, state):
         """The refitted head of ``S`` from the refit's own ``beta``."""
-        ref = problem.mean
-        head = LinearHead(problem.n_features, self.q, device=ref.device, dtype=ref.dtype)
-        if S.size:
-            with torch.no_grad():
-                head.weight[torch.as_tensor(S, device=ref.device)] = torch.as_tensor(
-                    state[0], device=ref.device, dtype=ref.dtype)
-        return head
-
-
-#: A log loss's swap search refits from a float64 copy of the standardized
-#: X when it holds at most this many numbers (the engine's bound, 32 MB).
-_DENSE_REFIT_MAX = HOST_COPY_MAX_NUMBERS
+        return support_head(problem, S, state[0] if S.size else None)
 
 
 class _BinaryRefits:
     """Refits and sacrifices of a binary log loss on small CPU data, in numpy.
 
     The standardized X is formed once in float64 (a dense X of at most
-    ``_DENSE_REFIT_MAX`` numbers, a sparse one of at most
-    ``_engine.SMALL_SPARSE_NUMBERS`` when dense; the copy the IRLS start
-    of the gate engine uses, see :func:`skl0._engine.standardized_host})
-    and each candidate support is refitted by
+    ``_engine.HOST_COPY_MAX_NUMBERS`` numbers, a sparse one of at most
+    ``_engine.SMALL_SPARSE_NUMBERS`` when dense: :func:`skl0._engine.host_copy_fits`;
+    the copy the IRLS start of the gate engine uses, see
+    :func:`skl0._engine.standardized_host`) and each candidate support is refitted by
     the Newton solve that :func:`skl0._refit.refit_linear_head` uses
     (the ridge-``alpha`` logistic MLE), warm-started from the support last
     accepted, without torch in the loop; refits are cached by support,
@@ -190,13 +183,7 @@ class _BinaryRefits:
 
     @staticmethod
     def applies(problem):
-        if not (isinstance(problem.datafit, BinaryLogLoss) and problem.kind != "gram"
-                and problem.mean.device.type == "cpu"):
-            return False
-        if problem.host is not None:  # sparse: copied dense only when small
-            return small_sparse(problem)
-        return (problem.X.layout == torch.strided
-                and problem.X.shape[0] * problem.X.shape[1] <= _DENSE_REFIT_MAX)
+        return isinstance(problem.datafit, BinaryLogLoss) and host_copy_fits(problem, sparse=True)
 
     def fit(self, S):
         key = S.tobytes()
@@ -221,14 +208,7 @@ class _BinaryRefits:
         return W * W, (self.Xs.T @ G) ** 2
 
     def head(self, problem, S, state):
-        ref = problem.mean
-        head = LinearHead(problem.n_features, 1, device=ref.device, dtype=ref.dtype)
-        with torch.no_grad():
-            if S.size:
-                head.weight[torch.as_tensor(S, device=ref.device), 0] = torch.as_tensor(
-                    state[0], device=ref.device, dtype=ref.dtype)
-            head.bias.fill_(float(state[1]))
-        return head
+        return support_head(problem, S, state[0], state[1])
 
 
 class _RowRefits:
@@ -257,8 +237,11 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7,
 
     Parameters
     ----------
-    problem : GramProblem or DirectProblem (any datafit: a log loss refits
-        each candidate by L-BFGS, warm-started from the current head)
+    problem : GramProblem or DirectProblem (any datafit; the refits are
+        those of :func:`make_refits`: a log loss on small CPU data refits
+        each candidate in numpy, Newton's method for two classes and
+        L-BFGS-B for more, otherwise by :func:`refit_linear_head`,
+        warm-started from the current head)
     support : array of int
     alpha : float
         Ridge penalty of the refit.
@@ -270,7 +253,7 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7,
         Relative loss decrease a swap must achieve.
     refits : object or None
         The refits of another splice on the same problem and ``alpha``, to
-        share (a Gram problem's refits are cached by support).
+        share (:func:`shared_refits`: those cached by support).
 
     Returns
     -------
@@ -345,9 +328,10 @@ def _swap_candidates(support, weakest, strongest, C, n_in):
     inactive ones, ``c = 1 .. C``; then single swaps of any active feature
     but the weakest for one of the ``n_in`` strongest inactive ones: the
     exchange that the sacrifices' order misses when the feature to drop is
-    not the weakest on its own (correlated designs). ``n_in`` is a few
-    where the sacrifices are exact or second order (Gram, multinomial),
-    one where they are abess's orthogonal-design values.
+    not the weakest on its own (correlated designs). ``n_in`` is the
+    refits' ``swap_in``: a few where a refit is cheap and the sacrifices
+    exact (Gram), one where each refit costs passes over the rows
+    (binary, multinomial and other row refits).
     """
     k = support.size
     multi = np.empty((C, k), dtype=np.int64)
@@ -364,14 +348,15 @@ def _swap_candidates(support, weakest, strongest, C, n_in):
 def make_refits(problem, alpha):
     """The refits :func:`splice` uses on ``problem``.
 
-    Those with ``cached = True`` (Gram problems, small dense binary log
-    losses) may be shared between splices of one problem and ``alpha``.
+    Those with ``cached = True`` (Gram problems, binary and multinomial log
+    losses on small CPU data, refitted in numpy) may be shared between
+    splices of one problem and ``alpha``.
     """
     if problem.kind == "gram":
         return _GramRefits(problem, alpha)
     if _BinaryRefits.applies(problem):
         return _BinaryRefits(problem, alpha)
-    if MultinomialRefits.applies(problem, _DENSE_REFIT_MAX):
+    if MultinomialRefits.applies(problem):
         return MultinomialRefits(problem, alpha)
     return _RowRefits(problem, alpha)
 
@@ -379,8 +364,8 @@ def make_refits(problem, alpha):
 def shared_refits(problem, alpha):
     """Refits that several splices of ``problem`` may share (cached by support), or None.
 
-    Row refits other than the small binary case keep a warm start of their
-    own run, so each splice makes its own.
+    Row refits other than the small binary and multinomial cases keep a
+    warm start of their own run, so each splice makes its own.
     """
     refits = make_refits(problem, alpha)
     return refits if getattr(refits, "cached", False) else None
@@ -401,7 +386,7 @@ def selection_refits(problem, alpha):
     development splits). The selection's criterion only: the exported
     head is refitted at ``alpha``. Binary and Gram problems are unchanged.
     """
-    if MultinomialRefits.applies(problem, _DENSE_REFIT_MAX):
+    if MultinomialRefits.applies(problem):
         ridge = max(float(alpha), 0.5 / problem.n_samples)
         return MultinomialRefits(problem, ridge, penalised=True)
     return shared_refits(problem, alpha)

@@ -30,12 +30,10 @@ candidates.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from ._datafits import MultinomialLogLoss
-from ._engine import standardized_host
-from ._heads import LinearHead
-from ._refit import ridge_jitter, softmax_refit
+from ._engine import host_copy_fits, standardized_host
+from ._refit import ridge_jitter, softmax_loss, softmax_refit, support_head
 
 __all__ = ["MultinomialRefits"]
 
@@ -50,7 +48,8 @@ class MultinomialRefits:
 
     The standardized X is the float64 copy of
     :func:`skl0._engine.standardized_host` (at most
-    ``skl0._splice._DENSE_REFIT_MAX`` numbers). ``fit`` returns
+    ``skl0._engine.HOST_COPY_MAX_NUMBERS`` numbers, a dense X only:
+    :func:`skl0._engine.host_copy_fits`). ``fit`` returns
     ``((W, b, P), loss)`` with ``P`` the fitted class probabilities and
     ``loss`` the weighted mean log loss without the ridge, as
     :class:`skl0._splice._BinaryRefits` does for two classes, or with it
@@ -81,11 +80,8 @@ class MultinomialRefits:
         self.cache = {}
 
     @staticmethod
-    def applies(problem, max_numbers):
-        return (isinstance(problem.datafit, MultinomialLogLoss) and problem.kind != "gram"
-                and problem.host is None and problem.mean.device.type == "cpu"
-                and problem.X.layout == torch.strided
-                and problem.X.shape[0] * problem.X.shape[1] <= max_numbers)
+    def applies(problem):
+        return isinstance(problem.datafit, MultinomialLogLoss) and host_copy_fits(problem)
 
     def fit(self, S):
         key = S.tobytes()
@@ -95,14 +91,9 @@ class MultinomialRefits:
             x0 = np.concatenate([self.start[0][S].ravel(), self.start[1]])
             x = softmax_refit(X, self.labels, self.w, self.alpha, q, x0, self.max_iter)
             W, b = x[: s * q].reshape(s, q), x[s * q :]
-            F = X @ W + b
-            F -= F.max(axis=1, keepdims=True)
-            P = np.exp(F)
-            total = P.sum(axis=1)
-            loss = float(self.w @ (np.log(total) - F[np.arange(F.shape[0]), self.labels]))
+            loss, P = softmax_loss(X @ W + b, self.labels, self.w)
             if self.penalised:
                 loss += self.alpha * float((W * W).sum())
-            P /= total[:, None]
             self.cache[key] = ((W, b, P), loss)
         return self.cache[key]
 
@@ -177,11 +168,4 @@ class MultinomialRefits:
         return H_AA, H_jA, H_jj.reshape(p, m, m)
 
     def head(self, problem, S, state):
-        ref = problem.mean
-        head = LinearHead(problem.n_features, self.q, device=ref.device, dtype=ref.dtype)
-        with torch.no_grad():
-            if S.size:
-                head.weight[torch.as_tensor(S, device=ref.device)] = torch.as_tensor(
-                    state[0], device=ref.device, dtype=ref.dtype)
-            head.bias.copy_(torch.as_tensor(state[1], device=ref.device, dtype=ref.dtype))
-        return head
+        return support_head(problem, S, state[0], state[1])
