@@ -219,10 +219,15 @@ class RowBlocks:
 
     def labels(self, limit=None):
         """Sorted distinct values of y, or None when there are more than ``limit``."""
-        import dask
+        return _labels(self.y_parts, limit)
 
-        parts = [dask.delayed(_unique)(yb, limit) for yb in self.y_parts]
-        return _compute_tree(parts, _union, 16, limit)
+
+def _labels(y_parts, limit=None):
+    """Sorted distinct values of the delayed blocks ``y_parts`` (None past ``limit``)."""
+    import dask
+
+    parts = [dask.delayed(_unique)(yb, limit) for yb in y_parts]
+    return _compute_tree(parts, _union, 16, limit)
 
 
 def _column_ranges(data, s):
@@ -753,9 +758,8 @@ def _infer_task(y):
     kind = np.dtype(dtype).kind if not hasattr(dtype, "categories") else "O"
     if kind in "OUSb":
         return "classification"
-    data = RowBlocks.__new__(RowBlocks)
-    data.y_parts = list(y.to_delayed().ravel()) if not _is_frame(y) else list(y.to_delayed())
-    levels = data.labels(limit=MAX_AUTO_CLASSES)
+    y_parts = list(y.to_delayed().ravel()) if not _is_frame(y) else list(y.to_delayed())
+    levels = _labels(y_parts, limit=MAX_AUTO_CLASSES)
     return "regression" if levels is None else infer_task(levels)
 
 

@@ -104,8 +104,9 @@ M (.csv, .tsv or .parquet) has one row per record and one column per
 characteristic: M[i, j] is what record i adds to total j per unit of
 weight. TARGETS gives the population totals, either as one row with a
 column per target, or as two columns name,value (one target per row); both
-need a header line, except that name,value lines may come without one. Target names must be columns of M; columns of M without
-a target are not used. Fits skl0.calibration.SparseCalibrator and prints
+need a header line, except that name,value lines may come without one.
+Target names must be columns of M; columns of M without a target are not
+used. Fits skl0.calibration.SparseCalibrator and prints
 each target, the achieved total and the relative error.
 
 With -o OUT (.csv, .tsv or .parquet): the kept records, one row each, with

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, check_scalar
 
 from ._numpydoc import Entry, document
 
@@ -39,6 +41,8 @@ def toeplitz_design(n_samples, n_features, rho=0.5, random_state=None):
     >>> toeplitz_design(5, 3, random_state=0).shape
     (5, 3)
     """
+    check_scalar(n_samples, "n_samples", Integral, min_val=1)
+    check_scalar(n_features, "n_features", Integral, min_val=1)
     if not 0 <= rho < 1:
         raise ValueError(f"rho={rho!r} must lie in [0, 1); pass e.g. rho=0.5.")
     rng = check_random_state(random_state)
@@ -50,6 +54,7 @@ def toeplitz_design(n_samples, n_features, rho=0.5, random_state=None):
 
 
 def _sparse_coef(rng, n_features, n_informative, coef_range):
+    check_scalar(n_informative, "n_informative", Integral, min_val=0, max_val=n_features)
     support = np.sort(rng.choice(n_features, n_informative, replace=False))
     lo, hi = coef_range
     coef = np.zeros(n_features)

@@ -405,3 +405,18 @@ def test_calibration_fit_is_sparse_and_accurate():
     # a dense M gives the same totals
     dense = model.predict(M.toarray())
     assert torch.allclose(dense, model.predict(M), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: l0.HardConcrete(3, init_mean=1), "init_mean=1 is invalid"),
+        (lambda: l0.SparseL0Linear(5, init_keep_prob=1.5), "init_keep_prob=1.5 is invalid"),
+        (lambda: l0.SampleGate(5, target_samples=10), "target_samples=10 is invalid"),
+        (lambda: l0.FeatureGate(5, max_features=0), "max_features=0 is invalid"),
+    ],
+)
+def test_initial_mean_outside_0_1_names_the_argument(make, match):
+    # was "math domain error" or a ZeroDivisionError from the logit
+    with pytest.raises(ValueError, match=match):
+        make()

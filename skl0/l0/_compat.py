@@ -18,12 +18,18 @@ from ..nn.hard_concrete import median_gate, prob_nonzero, sample_gate
 __all__ = ["logit", "_ClampedGates", "_RenamedState"]
 
 
-def logit(p):
+def logit(p, name="init_mean"):
     """``log(p / (1 - p))``: l0-python's initial gate logit for a mean ``p``.
 
     Note that this sets ``log_alpha`` itself, so ``P(gate != 0)`` is not
-    ``p`` (skl0.nn inverts eq. 12 of Louizos et al. instead).
+    ``p`` (skl0.nn inverts eq. 12 of Louizos et al. instead). A ``p`` outside
+    (0, 1) raises a ValueError naming the argument ``name``.
     """
+    if not 0 < p < 1:
+        raise ValueError(
+            f"{name}={p!r} is invalid; pass an initial gate mean strictly between 0 and 1 "
+            "(its logit log(p / (1 - p)) starts the gates)."
+        )
     return math.log(p / (1 - p))
 
 

@@ -102,6 +102,11 @@ class SampleGate(L0Gate):
     """
 
     def __init__(self, n_samples, target_samples, temperature=0.25):
+        if not 0 < target_samples < n_samples:
+            raise ValueError(
+                f"target_samples={target_samples!r} is invalid for n_samples={n_samples!r}; "
+                "pass 0 < target_samples < n_samples (the gates start at their ratio)."
+            )
         super().__init__(
             size=n_samples,
             temperature=temperature,
@@ -149,6 +154,11 @@ class FeatureGate(L0Gate):
     """
 
     def __init__(self, n_features, max_features, temperature=0.1):
+        if not max_features > 0:
+            raise ValueError(
+                f"max_features={max_features!r} is invalid; pass the intended number of "
+                "kept features, > 0."
+            )
         super().__init__(
             size=n_features,
             temperature=temperature,

@@ -78,7 +78,7 @@ class SparseL0Linear(_ClampedGates, nn.Module):
         else:
             self.register_parameter("bias", None)
         noise = torch.randn(n_features, generator=self._generator, device=self.device)
-        self.log_alpha = nn.Parameter(logit(init_keep_prob) + 0.01 * noise)
+        self.log_alpha = nn.Parameter(logit(init_keep_prob, "init_keep_prob") + 0.01 * noise)
         self._cached_X_torch = None
         self._cached_X_shape = None
 

@@ -22,7 +22,7 @@ from torch.nn.modules.utils import _pair
 from .._numpydoc import Entry, document
 from ._docs import GATE_ATTRIBUTES, NN
 from .gates import HardConcreteGate, check_int
-from .hard_concrete import BETA, GAMMA, ZETA, check_hard_concrete_params
+from .hard_concrete import BETA, GAMMA, ZETA
 
 __all__ = ["L0Linear", "L0Conv2d", "L0DepthwiseConv2d"]
 
@@ -59,9 +59,8 @@ def _make_gate(
     shape, init_sparsity, temperature, gamma, zeta, generator, device, dtype
 ):
     init_sparsity = _check_init_sparsity(init_sparsity)
-    check_hard_concrete_params(temperature, gamma, zeta)
-    gate = HardConcreteGate(shape, 1.0 - init_sparsity, temperature, gamma, zeta)
-    gate.to(device=device, dtype=dtype)
+    gate = HardConcreteGate(shape, 1.0 - init_sparsity, temperature, gamma, zeta,
+                            device=device, dtype=dtype)  # (it checks temperature, gamma, zeta)
     gate.generator = generator
     return gate
 
