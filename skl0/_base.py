@@ -411,7 +411,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         cols = None if walk is not None else self._screened_columns(problem)
         if cols is not None:
             return self._fit_screened(problem, cols, datafit, gen)
-        return self._fit_problem(problem, datafit, gen, mean, std, walk)
+        return self._fit_problem(problem, datafit, gen, walk)
 
     def _chooses_by_criterion(self):
         """True when the information criterion (whose n is the total weight) picks the size.
@@ -470,7 +470,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self._x_scale = None if x_scale is None else x_scale[cols]
         self._x_shift = None if x_shift is None else x_shift[cols]
         try:
-            self._fit_problem(sub, datafit, gen, sub.mean, sub.std)
+            self._fit_problem(sub, datafit, gen)
         finally:
             self._x_scale, self._x_shift = x_scale, x_shift
         support = np.zeros(p, dtype=bool)
@@ -486,7 +486,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self.n_screened_ = int(cols.size)
         return self
 
-    def _fit_problem(self, problem, datafit, gen, mean, std, walk=None):
+    def _fit_problem(self, problem, datafit, gen, walk=None):
         """Select on a built problem, refit, export; shared with ``partial_fit``.
 
         With ``walk``, the selection is :func:`skl0._walk.run_walk` over its
@@ -504,6 +504,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=4,
             )
+        mean, std = problem.mean, problem.std
         device, dtype = mean.device, mean.dtype
         p, q = problem.n_features, datafit.n_outputs
         layout = getattr(self, "_layout", None)

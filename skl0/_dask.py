@@ -363,8 +363,7 @@ def fit_regressor(est, X, y, sample_weight=None):
     if est._chooses_by_criterion():
         check_weight_scale_from(s["w_pos"] / max(s["n_pos"], 1), s["n_pos"], s["total_w"],
                                 stacklevel=5)
-    est._fit_problem(problem, datafit, make_generator(est.random_state, device),
-                     problem.mean, problem.std)
+    est._fit_problem(problem, datafit, make_generator(est.random_state, device))
 
 
 class _QuadraticLogLoss(SquaredLoss):
@@ -417,8 +416,7 @@ def _select_quadratic(est, params, problem, datafit, device, x_shift, y_ndim, y_
     scratch._y_mean, scratch._y_std = y_mean, y_std
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
-        scratch._fit_problem(problem, datafit, make_generator(est.random_state, device),
-                             problem.mean, problem.std)
+        scratch._fit_problem(problem, datafit, make_generator(est.random_state, device))
     return scratch
 
 

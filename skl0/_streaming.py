@@ -487,7 +487,7 @@ def _exact_step(estimator, stream, X, y, sw, device, dtype):
     scale = stream.targets.scale
     estimator._y_mean, estimator._y_std = y_mean * scale, y_std * scale
     gen = make_generator(estimator.random_state, device)
-    estimator._fit_problem(problem, datafit, gen, problem.mean, problem.std)
+    estimator._fit_problem(problem, datafit, gen)
 
 
 def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):
