@@ -792,3 +792,11 @@ def test_gates_and_heads_are_made_on_the_requested_dtype():
     head = LinearHead(4, 2, dtype=torch.float64)
     assert head.weight.dtype == head.bias.dtype == torch.float64
     assert not head.weight.any() and head.weight.shape == (4, 2)
+
+
+@pytest.mark.parametrize("dtype", ["float64", int, torch.int64])
+def test_gates_reject_a_dtype_that_is_not_a_floating_torch_dtype(dtype):
+    from skl0.nn import FeatureGate
+
+    with pytest.raises(TypeError, match=r"dtype=.* is not a floating torch dtype; pass torch"):
+        FeatureGate(3, dtype=dtype)

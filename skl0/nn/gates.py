@@ -110,6 +110,11 @@ class HardConcreteGate(nn.Module):
         shape = _check_shape(shape)
         if any(s < 1 for s in shape):
             raise ValueError(f"Gate shape {shape} must have positive sizes.")
+        if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(
+                f"dtype={dtype!r} is not a floating torch dtype; pass torch.float32, "
+                "torch.float64 or None (torch's default)."
+            )
         self.init_prob = init_prob
         la = log_alpha_for_prob(init_prob, self.temperature, self.gamma, self.zeta)
         self.log_alpha = nn.Parameter(torch.full(shape, la, device=device, dtype=dtype))
