@@ -29,6 +29,7 @@ import math
 import numpy as np
 import torch
 
+from ._engine import gram_mse
 from ._gate_path import survival_ranking
 from ._refit import refit_linear_head
 
@@ -73,17 +74,12 @@ def max_support_size(n_samples, n_features):
 _PATIENCE = 3
 
 
-def _gram_mse(yy, c, G, V):
-    """Per-output weighted MSE ``yy - 2 <V, c> + <V, G V>`` of a Gram problem's weights ``V`` (torch or numpy)."""
-    return yy - 2 * (V * c).sum(0) + (V * (G @ V)).sum(0)
-
-
 def _deviance(problem, head, loss):
     n = problem.n_samples
     if problem.datafit.supports_gram:
         with torch.no_grad():
             if problem.kind == "gram":
-                mse = _gram_mse(problem.yy, problem.c, problem.G, head.weight)
+                mse = gram_mse(problem.yy, problem.c, problem.G, head.weight)
             else:
                 ones = torch.ones_like(problem.mean)
                 pred = problem.predict(head, ones)
@@ -153,7 +149,7 @@ def select_by_ebic(problem, points, alpha):
                 mse = yy
                 if support.size:
                     G_SS = refits.G.take(support, 0).take(support, 1)
-                    mse = _gram_mse(yy, refits.c[support], G_SS, state[0])
+                    mse = gram_mse(yy, refits.c[support], G_SS, state[0])
                 deviance = _mse_deviance(problem, np.maximum(mse, tiny))
                 head = (refits, state)  # the head, built if chosen
             else:

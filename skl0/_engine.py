@@ -195,6 +195,11 @@ def default_ops(problem):
     return NumpyOps() if device.type == "cpu" else TorchOps(device)
 
 
+def gram_mse(yy, c, G, V):
+    """Per-output weighted MSE ``yy - 2 <V, c> + <V, G V>`` of a Gram problem's weights ``V`` (torch or numpy)."""
+    return yy - 2 * (V * c).sum(0) + (V * (G @ V)).sum(0)
+
+
 class _GramTerm:
     """Squared loss of effective weights ``B`` from ``G = Xs'WXs``, ``c = Xs'WYc``."""
 

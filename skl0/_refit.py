@@ -13,7 +13,7 @@ from scipy.optimize import minimize
 from scipy.special import expit
 
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
-from ._engine import NumpyOps, data_term, logistic_loss
+from ._engine import NumpyOps, data_term, gram_mse, logistic_loss
 from ._heads import LinearHead
 from ._linalg import cholesky, cholesky_solve
 from ._train import make_adam
@@ -108,8 +108,8 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None, solv
             head.weight[idx] = torch.as_tensor(V, dtype=ref.dtype)
         W = head.weight.detach()[idx].double().numpy()  # the loss of the head as stored
         G_SS = term.G.take(S, 0).take(S, 1)
-        loss = (term.yy - 2 * float((W * term.c[S]).sum()) + float((W * (G_SS @ W)).sum())) / term.q
-        return head, loss
+        yy = problem.yy.detach().cpu().double().numpy()
+        return head, float(gram_mse(yy, term.c[S], G_SS, W).sum()) / term.q
     if problem.datafit.supports_gram and idx.numel() > 0:
         if problem.kind == "gram":
             G, c = problem.G[idx][:, idx], problem.c[idx]
