@@ -9,14 +9,29 @@ pass over numeric data) and raise a ``ValueError`` that does.
 
 from __future__ import annotations
 
+from numbers import Integral
+
 __all__ = [
-    "MAX_AUTO_CLASSES", "check_fold_classes", "check_frame", "infer_task", "is_dask_collection",
-    "numeric_target",
+    "MAX_AUTO_CLASSES", "check_fold_classes", "check_frame", "check_int", "infer_task",
+    "is_dask_collection", "numeric_target",
 ]
 
 # task="auto": whole-number targets with more distinct values than this are
 # read as quantities (a count, a price), not as class labels.
 MAX_AUTO_CLASSES = 20
+
+
+def check_int(name, value, minimum, what=""):
+    """``value`` as an int >= ``minimum``; else a ValueError naming ``name``.
+
+    ``what`` says what the number counts. ``True`` is not an integer here.
+    """
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        meaning = f"{what}, " if what else ""
+        raise ValueError(
+            f"{name}={value!r} is invalid; pass {meaning}an integer >= {minimum}."
+        )
+    return int(value)
 
 
 def is_dask_collection(obj):

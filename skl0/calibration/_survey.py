@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
-from ..nn.gates import check_int
+from .._checks import check_int
 
 __all__ = ["make_survey"]
 

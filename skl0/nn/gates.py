@@ -10,7 +10,6 @@ record, for selecting rows.
 from __future__ import annotations
 
 import operator
-from numbers import Integral
 
 import torch
 from torch import nn
@@ -35,19 +34,6 @@ __all__ = [
     "hard_concrete_gates",
     "set_generator",
 ]
-
-
-def check_int(name, value, minimum, what=""):
-    """``value`` as an int >= ``minimum``; else a ValueError naming ``name``.
-
-    ``what`` says what the number counts. ``True`` is not an integer here.
-    """
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        meaning = f"{what}, " if what else ""
-        raise ValueError(
-            f"{name}={value!r} is invalid; pass {meaning}an integer >= {minimum}."
-        )
-    return int(value)
 
 
 def _check_shape(shape):

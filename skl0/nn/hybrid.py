@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import torch
 
-from .gates import SampleGate, check_int
+from .._checks import check_int
+from .gates import SampleGate
 from .hard_concrete import BETA, GAMMA, ZETA
 
 __all__ = ["HybridGate", "add_random"]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 
+from .._checks import check_int
 from .._numpydoc import document
 from ._docs import NN
-from .gates import check_int, hard_concrete_gates
+from .gates import hard_concrete_gates
 from .hard_concrete import GAMMA, ZETA, check_hard_concrete_params
 
 __all__ = [
