@@ -351,11 +351,22 @@ def _gram_blocks(X, w, Y, mean):
         G = np.zeros((X.shape[1], X.shape[1]))
         c = np.zeros((X.shape[1], Y.shape[1]))
         rows = block_rows(X)
+        # Weights are >= 0 (sample weights are checked so): with Z = diag(sqrt w)
+        # (X - mean), G = Z'Z, which numpy hands to BLAS syrk (half of gemm's
+        # work, and G comes out exactly symmetric). Negative weights (no caller
+        # passes them) take the general product.
+        root = np.sqrt(w) if bool((w >= 0).all()) else None
         for start in range(0, X.shape[0], rows):
             Xb = X[start : start + rows].astype(np.float64, copy=False) - mean
-            Xw = Xb * w[start : start + rows, None]
-            G += Xb.T @ Xw
-            c += Xw.T @ Y[start : start + rows]
+            if root is None:
+                Xw = Xb * w[start : start + rows, None]
+                G += Xb.T @ Xw
+                c += Xw.T @ Y[start : start + rows]
+                continue
+            rb = root[start : start + rows, None]
+            Xb *= rb
+            G += Xb.T @ Xb
+            c += Xb.T @ (Y[start : start + rows] * rb)
         return G, c
     p = X.shape[1]
     f64 = torch.float64

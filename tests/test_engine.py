@@ -741,6 +741,27 @@ def test_host_moments_and_gram_statistics_match_torch():
     assert X[0, 3] == 7.0 and X.dtype == np.float64  # the caller's X is not touched
 
 
+def test_host_gram_is_symmetric_and_equals_the_weighted_product():
+    # G = Z'Z with Z = sqrt(w) (X - mean) (BLAS syrk): exactly symmetric, the
+    # general product's numbers, zero weights included; a negative weight
+    # takes the general product.
+    from skl0._problem import _gram_blocks
+
+    rng = np.random.RandomState(1)
+    X = rng.randn(500, 7) + [0, 0, 5, 0, 0, 0, -3]
+    Y = rng.randn(500, 1)
+    X_before = X.copy()
+    for w in (rng.uniform(0, 2, 500) * (rng.rand(500) > 0.2), rng.uniform(-0.1, 1, 500)):
+        mean = X.mean(0)
+        G, c = _gram_blocks(X, w, Y, mean)
+        Xc = X - mean
+        np.testing.assert_allclose(G, Xc.T @ (Xc * w[:, None]), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(c, (Xc * w[:, None]).T @ Y, rtol=1e-12, atol=1e-12)
+        if (w >= 0).all():
+            np.testing.assert_array_equal(G, G.T)
+    np.testing.assert_array_equal(X, X_before)
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_batched_gram_losses_equal_one_refit_each(seed):
     # The swap round's batched scores are the losses of the refits it stands for.
