@@ -25,6 +25,7 @@ __all__ = [
     "GramProblem",
     "block_rows",
     "sparse_to_torch",
+    "weighted_cross",
     "weighted_moments",
     "weighted_sums",
 ]
@@ -332,6 +333,22 @@ class DirectProblem:
                 yield self._rows(rows, self.w[rows] * (n / rows.numel()))
 
 
+def weighted_cross(Xb, wb, Yb):
+    """``Xb' diag(wb) Xb`` and ``Xb' diag(wb) Yb`` of a block of rows (float64).
+
+    ``Xb`` must be a new float64 array: it is overwritten. Weights are >= 0
+    (sample weights are checked so): with ``Z = diag(sqrt wb) Xb`` the Gram
+    part is ``Z'Z``, which numpy hands to BLAS syrk (half of gemm's work, and
+    exactly symmetric). Negative weights take the general product.
+    """
+    if not bool((wb >= 0).all()):
+        Xw = Xb * wb[:, None]
+        return Xb.T @ Xw, Xw.T @ Yb
+    root = np.sqrt(wb)[:, None]
+    Xb *= root
+    return Xb.T @ Xb, Xb.T @ (Yb * root)
+
+
 def _gram_blocks(X, w, Y, mean):
     """Centred ``(X - mean)' diag(w) (X - mean)`` and ``(X - mean)' diag(w) Y`` in float64.
 
@@ -351,22 +368,11 @@ def _gram_blocks(X, w, Y, mean):
         G = np.zeros((X.shape[1], X.shape[1]))
         c = np.zeros((X.shape[1], Y.shape[1]))
         rows = block_rows(X)
-        # Weights are >= 0 (sample weights are checked so): with Z = diag(sqrt w)
-        # (X - mean), G = Z'Z, which numpy hands to BLAS syrk (half of gemm's
-        # work, and G comes out exactly symmetric). Negative weights (no caller
-        # passes them) take the general product.
-        root = np.sqrt(w) if bool((w >= 0).all()) else None
         for start in range(0, X.shape[0], rows):
             Xb = X[start : start + rows].astype(np.float64, copy=False) - mean
-            if root is None:
-                Xw = Xb * w[start : start + rows, None]
-                G += Xb.T @ Xw
-                c += Xw.T @ Y[start : start + rows]
-                continue
-            rb = root[start : start + rows, None]
-            Xb *= rb
-            G += Xb.T @ Xb
-            c += Xb.T @ (Y[start : start + rows] * rb)
+            G_b, c_b = weighted_cross(Xb, w[start : start + rows], Y[start : start + rows])
+            G += G_b
+            c += c_b
         return G, c
     p = X.shape[1]
     f64 = torch.float64

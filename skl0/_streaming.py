@@ -62,6 +62,7 @@ from ._problem import (
     GramProblem,
     block_rows,
     sparse_to_torch,
+    weighted_cross,
     weighted_moments,
 )
 from ._train import _check_finite, adam_steps
@@ -253,10 +254,10 @@ class _Moments:
             # A new float64 block: never an in-place shift of the caller's
             # rows (a float64 X, or a writable memory map, would be changed).
             Xb = np.subtract(Xb, self.x_shift, dtype=np.float64)
-            Xw = Xb * sw[a : a + rows, None]
-            self.sx += Xw.sum(0)
-            self.sxx += Xb.T @ Xw
-            self.sxy += Xw.T @ Yc[a : a + rows]
+            self.sx += sw[a : a + rows] @ Xb
+            G_b, c_b = weighted_cross(Xb, sw[a : a + rows], Yc[a : a + rows])
+            self.sxx += G_b
+            self.sxy += c_b
 
     def standardization(self, dtype):
         """Float64 column means and spreads by the rule of ``weighted_moments``, and constant columns.
