@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state, check_scalar
@@ -96,6 +96,7 @@ def make_sparse_regression(
     >>> X.shape, len(support), int((coef != 0).sum())
     ((50, 20), 3, 3)
     """
+    check_scalar(snr, "snr", Real, min_val=0)  # 0: no noise
     rng = check_random_state(random_state)
     X = toeplitz_design(n_samples, n_features, rho, rng)
     coef, support = _sparse_coef(rng, n_features, n_informative, coef_range)
