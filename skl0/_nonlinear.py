@@ -126,7 +126,7 @@ def validated_point(points, losses, w, n_val, level=VALIDATION_LEVEL):
 FIRST_POINT_SHARE, POINT_SHARE = 1 / 3, 1 / 9
 
 
-def path_budgets(n_points, max_iter):
+def validated_path_budgets(n_points, max_iter):
     """Adam steps per point of the validated path (at most; a point may stop earlier).
 
     Along the path the gates close gradually as ``lam`` grows (each point
@@ -150,7 +150,7 @@ def validated_path(train, val, gate, head, *, max_iter, common, report=None):
     lams = lam_grid()
     points = gate_path(
         train, gate, head, lams, max_iter=max_iter, step_callback=report,
-        budgets=path_budgets(len(lams), max_iter), **common
+        budgets=validated_path_budgets(len(lams), max_iter), **common
     )
     scores, losses, w, n_val = held_out_scores(val, gate, head, points, return_losses=True)
     return points, scores, validated_point(points, losses, w, n_val)

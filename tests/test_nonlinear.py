@@ -331,12 +331,12 @@ def test_fused_adam_when_single_threaded_matches_the_plain_one():
 
 
 def test_validated_path_stays_within_its_step_budget(friedman):
-    from skl0._nonlinear import path_budgets
+    from skl0._nonlinear import validated_path_budgets
 
-    assert path_budgets(16, 300) == [100] + [33] * 15
+    assert validated_path_budgets(16, 300) == [100] + [33] * 15
     X, y = friedman
     reg = L0Regressor(k=5, **KW).fit(X, y)
-    assert reg.n_iter_ <= sum(path_budgets(16, KW["max_iter"]))
+    assert reg.n_iter_ <= sum(validated_path_budgets(16, KW["max_iter"]))
     np.testing.assert_array_equal(reg.get_support(indices=True), np.arange(5))
 
 
