@@ -199,7 +199,7 @@ def select_by_ebic(problem, points, alpha):
     def polish(size):
         nonlocal best
         run_refits = make_refits(problem, alpha) if refits is None else refits
-        support, state, loss = swap_search(problem, start(size), alpha, refits=run_refits)
+        support, state, loss = swap_search(problem, start(size), refits=run_refits)
         support = np.asarray(support, dtype=np.int64)
         value = score(support, state, loss, run_refits)
         if value < best[0]:

@@ -263,17 +263,16 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7,
     """
     if refits is None:
         refits = make_refits(problem, alpha)
-    support, state, loss = swap_search(problem, support, alpha, max_swap, max_rounds, rtol,
+    support, state, loss = swap_search(problem, support, max_swap, max_rounds, rtol,
                                        refits=refits)
     return support, refits.head(problem, support, state), loss
 
 
-def swap_search(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7, *,
-                refits, ends=None):
+def swap_search(problem, support, max_swap=None, max_rounds=50, rtol=1e-7, *, refits, ends=None):
     """:func:`splice` without building the head: ``(support, refit state, loss)``.
 
-    ``ends``: a dict shared by searches of one problem with the same
-    settings (:func:`splice_from_starts`). The search is deterministic, so
+    The ridge ``alpha`` of the refits is ``refits``' own. ``ends``: a dict
+    shared by searches of one problem with the same settings (:func:`splice_from_starts`). The search is deterministic, so
     a run that reaches a support from which an earlier run went on to
     converge ends where that one did; ``ends`` maps each support a
     converged run passed through to its end.
@@ -439,7 +438,7 @@ def splice_from_starts(problem, starts, alpha=0.0, refits=None):
             continue
         seen.add(key)
         run_refits = make_refits(problem, alpha) if refits is None else refits
-        out = swap_search(problem, start, alpha, refits=run_refits, ends=ends)
+        out = swap_search(problem, start, refits=run_refits, ends=ends)
         if best is None or out[2] < best[2]:
             best = (*out, run_refits)
     support, state, loss, run_refits = best

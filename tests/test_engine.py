@@ -787,7 +787,7 @@ def test_splice_from_starts_shares_ends_without_changing_them():
     rng = np.random.RandomState(3)
     starts = [np.sort(rng.choice(12, 5, replace=False)) for _ in range(6)]
     support, _, loss = splice_from_starts(problem, starts, alpha=1e-4)
-    alone = [swap_search(problem, s, 1e-4, refits=_GramRefits(problem, 1e-4)) for s in starts]
+    alone = [swap_search(problem, s, refits=_GramRefits(problem, 1e-4)) for s in starts]
     best = min(alone, key=lambda out: out[2])
     np.testing.assert_array_equal(support, best[0])
     assert loss == pytest.approx(best[2], rel=1e-10)
