@@ -131,7 +131,7 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None, solv
         with torch.no_grad():
             head.weight[idx] = torch.as_tensor(W, dtype=ref.dtype)
             head.bias.copy_(torch.as_tensor(b, dtype=ref.dtype))
-            return head, float(problem.loss(head, ones))
+        return head, _support_loss(problem, head, idx, Xs)
     W = torch.zeros(idx.numel(), q, device=ref.device, dtype=ref.dtype)
     b = torch.zeros(q, device=ref.device, dtype=ref.dtype)
     if init is not None:
@@ -158,7 +158,21 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None, solv
     with torch.no_grad():
         head.weight[idx] = W.detach()
         head.bias.copy_(b.detach())
-        return head, float(problem.loss(head, ones))
+    return head, _support_loss(problem, head, idx, Xs)
+
+
+def _support_loss(problem, head, idx, Xs):
+    """Task loss of a refitted ``head`` whose rows off ``idx`` are zero.
+
+    From the standardized support columns ``Xs`` (n x k, already formed by
+    the refit) instead of a product with all p columns of X, most of them
+    multiplied by zero: on n=1e5, p=1e3 that product was a quarter of an
+    exact-k fit's time.
+    """
+    with torch.no_grad():
+        if Xs is None:
+            return float(problem.loss(head, torch.ones_like(problem.mean)))
+        return float(problem.datafit(Xs @ head.weight[idx] + head.bias, problem.Y, problem.w))
 
 
 _LOG_LOSSES = (BinaryLogLoss, MultinomialLogLoss)
