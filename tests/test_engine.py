@@ -219,6 +219,65 @@ def test_irls_start_reaches_a_kkt_point_no_worse_than_lbfgsb_alone(lam, sparse, 
     assert np.abs(pg).max() < 1e-5 and np.abs(grad[12:]).max() < 1e-5
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_subsample_warm_start_ends_at_a_kkt_point_of_all_rows(seed, monkeypatch):
+    # A cold row problem with many more rows than columns is first solved on
+    # a fixed subsample of rows (bounds lowered here so that 2000 x 10 data
+    # qualify); the solve on all rows must still end at a KKT point of the
+    # full objective, at a value no higher than L-BFGS-B from the cold start
+    # reaches, and with the same open gates.
+    import skl0._engine as engine
+    from skl0.nn import FeatureGate
+
+    X, _, _, _ = make_sparse_regression(2000, 10, 4, rho=0.6, random_state=seed)
+    rng = np.random.RandomState(seed)
+    y = (X[:, 0] - X[:, 2] + 0.7 * X[:, 5] + rng.randn(2000) > 0).astype(float)
+    Xt = torch.as_tensor(X, dtype=D)
+    w = torch.full((2000,), 1.0 / 2000, dtype=D)
+    mean, std = weighted_moments(Xt, w)
+    problem = DirectProblem(Xt, torch.as_tensor(y, dtype=D), w, mean, std, BinaryLogLoss())
+    monkeypatch.setattr(engine, "_irls_applies", lambda *a: False)
+    head = LinearHead(10, 1).to(D)
+    assert engine._warm_start_rows(problem, head) is None  # 2e4 numbers: below the bound
+    monkeypatch.setattr(engine, "WARM_START_MIN_NUMBERS", 0)
+    rows = engine._warm_start_rows(problem, head)
+    assert rows.numel() == 250 and bool((rows[1:] > rows[:-1]).all())
+    np.testing.assert_array_equal(rows.numpy(), engine._warm_start_rows(problem, head).numpy())
+    subsets = []
+    real_subset = DirectProblem.subset
+
+    def subset(self, r, renormalise=True):
+        subsets.append(r.numel())
+        return real_subset(self, r, renormalise)
+
+    monkeypatch.setattr(DirectProblem, "subset", subset)
+
+    def solve(warm):
+        monkeypatch.setattr(engine, "WARM_START_ROWS_PER_COLUMN", 16 if warm else 10**6)
+        gate, head = FeatureGate(10).to(D), LinearHead(10, 1).to(D)
+        engine.solve_gates(problem, gate, head, 0.01, alpha=1e-4, max_iter=1000)
+        m, _ = gate_moments(gate.log_alpha.detach().numpy())
+        obj = GateObjective(problem, lam=0.01, alpha=1e-4)
+        h = signal_fraction(gate.log_alpha.detach().numpy())
+        B = m[:, None] * head.weight.detach().numpy()
+        return obj(h, B, head.bias.detach().numpy())[0], gate.mask().numpy(), obj, h, B, head
+
+    warm, mask, obj, h, B, head = solve(True)
+    assert subsets == [250]  # one subsample solve, none on a warm start
+    plain, plain_mask = solve(False)[:2]
+    assert subsets == [250]
+    assert warm <= plain + 1e-9
+    np.testing.assert_array_equal(mask, plain_mask)
+    x = np.concatenate([h, (B / h[:, None]).ravel(), head.bias.detach().numpy()])
+    _, grad = obj.host_fun(x)
+    lo, hi = signal_fraction(np.array([-8.0, 8.0]))
+    pg = np.where(x[:10] <= lo * 1.0001, np.minimum(grad[:10], 0),
+                  np.where(x[:10] >= hi * 0.9999, np.maximum(grad[:10], 0), grad[:10]))
+    assert np.abs(pg).max() < 1e-5 and np.abs(grad[10:]).max() < 1e-5
+    # A warm start (a path's next point) is not subsampled again.
+    assert engine._warm_start_rows(problem, head) is None
+
+
 @pytest.mark.parametrize("dense_copy", [True, False])
 def test_sparse_gram_regressor_fits_as_the_dense_one(dense_copy, monkeypatch):
     # A Gram problem keeps only X's statistics: a small sparse X gives them
