@@ -293,18 +293,23 @@ def _lbfgsb(objective, x0, max_iter):
     return res.x
 
 
-def binary_objective(X, y, w, alpha):
+def binary_objective(X, y, w, alpha, logits=None):
     """``x = (W, b) -> (value, gradient)`` of the weighted logistic loss plus ``alpha ||W||^2``.
 
     ``X`` (n, s) float64 standardized columns, ``y`` in {0, 1}, ``w``
     weights summing to one; the objective of every binary refit on the CPU.
+    ``logits``: a dict in which each call leaves its ``X W + b`` ("f") and
+    ``sigmoid(f)`` ("p"), for Newton's method to reuse.
     """
     s = X.shape[1]
 
     def objective(x):
         f = X @ x[:s] + x[s]
         loss = logistic_loss(f, y, w)
-        G = w * (expit(f) - y)
+        prob = expit(f)
+        G = w * (prob - y)
+        if logits is not None:
+            logits["f"], logits["p"] = f, prob
         return (loss + alpha * float(x[:s] @ x[:s]),
                 np.concatenate([X.T @ G + 2.0 * alpha * x[:s], [G.sum()]]))
 
@@ -315,22 +320,25 @@ def newton_binary(X, y, w, alpha, x0, max_iter):
     """Newton's method with backtracking for the weighted, ridge-penalised logistic loss.
 
     ``x = (W, b)`` as in :func:`_lbfgs_numpy`; the value and gradient are
-    those of :func:`binary_objective`. Stops when the Newton decrement ``g' H^-1 g / 2``
+    those of :func:`binary_objective`, whose probabilities at the accepted
+    point also give the Hessian ``Z'Z``, ``Z = diag(sqrt(w p (1 - p))) [X, 1]``
+    (BLAS syrk). Stops when the Newton decrement ``g' H^-1 g / 2``
     falls below 1e-14 (relative to the loss) or after ``max_iter`` steps.
     Returns None when the Hessian is not positive definite (then L-BFGS-B
     solves it).
     """
     s = X.shape[1]
-    objective = binary_objective(X, y, w, alpha)
+    at = {}
+    objective = binary_objective(X, y, w, alpha, logits=at)
     Xb = np.hstack([X, np.ones((X.shape[0], 1))])
     ridge = np.full(s + 1, 2.0 * alpha)
     ridge[s] = 0.0
     x = x0.copy()
     value, grad = objective(x)
+    prob = at["p"]
     for _ in range(max_iter):
-        prob = expit(Xb @ x)
-        D = w * prob * (1.0 - prob)
-        H = (Xb * D[:, None]).T @ Xb
+        Z = Xb * np.sqrt(w * prob * (1.0 - prob))[:, None]
+        H = Z.T @ Z
         H.flat[:: s + 2] += ridge + 1e-12 * max(float(H.diagonal().max()), 1e-300)
         try:
             step = cholesky_solve(cholesky(H), grad)
@@ -348,7 +356,7 @@ def newton_binary(X, y, w, alpha, x0, max_iter):
             t *= 0.5
         if not new_value < value:
             break
-        x, value, grad = new_x, new_value, new_grad
+        x, value, grad, prob = new_x, new_value, new_grad, at["p"]
     return x
 
 
