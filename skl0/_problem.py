@@ -251,7 +251,8 @@ class DirectProblem:
             Xc = torch.as_tensor(self.host[:, idx].toarray(), device=self.mean.device)
             Xc = Xc.to(self.mean.dtype)
         else:
-            Xc = self.X[:, cols]
+            # index_select: torch's X[:, cols] gathers 4-5x slower on the CPU.
+            Xc = self.X.index_select(1, cols)
         return (Xc - self.mean[cols]) / self.std[cols]
 
     def column_gram(self, cols):
@@ -291,7 +292,7 @@ class DirectProblem:
             host = self.host[:, cols.cpu().numpy()].tocsr()
             X = sparse_to_torch(host, self.mean.device, self.mean.dtype)
         else:
-            host, X = None, self.X[:, cols]
+            host, X = None, self.X.index_select(1, cols)
         sub = DirectProblem(X, self.Y, self.w, self.mean[cols], self.std[cols], self.datafit, host)
         sub.n_samples = self.n_samples
         sub.n_candidates = self.n_candidates
@@ -300,8 +301,10 @@ class DirectProblem:
     def subset(self, rows, renormalise=True):
         """The same problem on ``rows`` (same standardization).
 
-        With ``renormalise`` the weights are rescaled to sum to one and
-        ``n_samples`` to the rows' share of the total.
+        ``rows``: a torch index tensor (the rows are copied) or a slice (a
+        dense X is then a view, no copy). With ``renormalise`` the weights
+        are rescaled to sum to one and ``n_samples`` to the rows' share of
+        the total.
         """
         w = self.w[rows]
         share = float(w.sum())
@@ -312,8 +315,10 @@ class DirectProblem:
     def _rows(self, rows, w):
         """The problem on ``rows`` with weights ``w`` (``n_samples`` left as the rows')."""
         if self.host is not None:
-            host = self.host[rows.cpu().numpy()]
+            host = self.host[rows if isinstance(rows, slice) else rows.cpu().numpy()]
             X = sparse_to_torch(host, self.mean.device, self.mean.dtype)
+        elif isinstance(rows, slice):
+            host, X = None, self.X[rows]
         else:
             host, X = None, self.X.index_select(0, rows)
         return DirectProblem(X, self.Y[rows], w, self.mean, self.std, self.datafit, host)
