@@ -218,6 +218,10 @@ class _GramTerm:
         return loss, (2.0 / self.q) * (GB - self.c), None
 
 
+#: Bytes of X per block of :class:`_RowTerm`'s fused product (an L3-sized block).
+FUSED_BLOCK_BYTES = 1 << 22
+
+
 class _RowTerm:
     """The datafit on the rows: ``pred = X (B / std) - (mean / std) B + b``."""
 
@@ -233,13 +237,33 @@ class _RowTerm:
         self.inv = 1.0 / std
         self.shift = ops.float_array(problem.mean) * self.inv
         self.d = ops.float_array(problem.column_second_moments())
+        # A dense host X of more than one block is read once per evaluation:
+        # each block's product and transposed product run while it is in
+        # cache (about 20% less time than two passes over X at n=1e5, p=1e3).
+        self.rows = None
+        if isinstance(self.X, np.ndarray):
+            rows = max(64, FUSED_BLOCK_BYTES // max(self.X.shape[1] * self.X.itemsize, 1))
+            if self.X.shape[0] > rows:
+                self.rows = rows
 
     def value_grad(self, B, b):
         ops = self.ops
-        pred = ops.matmul(self.X, B * self.inv[:, None]) - self.shift @ B + b
-        loss, R = self.datafit.value_grad(pred, self.Y, self.w, ops)
-        rsum = R.sum(0)
-        dB = ops.rmatmul(self.X, R) * self.inv[:, None] - self.shift[:, None] * rsum
+        Bs, sB = B * self.inv[:, None], self.shift @ B
+        if self.rows is None:
+            pred = ops.matmul(self.X, Bs) - sB + b
+            loss, R = self.datafit.value_grad(pred, self.Y, self.w, ops)
+            rsum, XtR = R.sum(0), ops.rmatmul(self.X, R)
+        else:
+            loss, rsum, XtR = 0.0, 0.0, 0.0
+            for a in range(0, self.X.shape[0], self.rows):
+                Xb = self.X[a : a + self.rows]
+                pred = ops.matmul(Xb, Bs) - sB + b
+                part, R = self.datafit.value_grad(
+                    pred, self.Y[a : a + self.rows], self.w[a : a + self.rows], ops)
+                loss += part
+                rsum = rsum + R.sum(0)
+                XtR = XtR + ops.rmatmul(Xb, R)
+        dB = XtR * self.inv[:, None] - self.shift[:, None] * rsum
         return loss, dB, rsum
 
 
@@ -420,7 +444,7 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
     n_sub = 0
     rows = _warm_start_rows(problem, head)
     if rows is not None:
-        # Many more rows than columns: solve on a fixed subsample first (a
+        # Many more rows than columns: solve on every stride-th row first (a
         # few times cheaper per evaluation), then from there on all rows.
         n_sub, _ = solve_gates(problem.subset(rows), gate, head, lam, alpha=alpha,
                                max_iter=max_iter, ops=ops)
@@ -550,26 +574,30 @@ def logistic_loss(f, y, w):
     return float(w @ (softplus(f) - y * f))
 
 
-#: Row problems of at least this many numbers whose rows outnumber their
-#: columns ``WARM_START_ROWS_PER_COLUMN`` times over or more start from the solution on
-#: a subsample of ``max(n // WARM_START_FRACTION, WARM_START_ROWS_PER_COLUMN * p)`` rows.
+#: Cold solves of row problems of at least this many numbers start from the
+#: solution on every ``stride``-th row, ``stride = min(WARM_START_STRIDE, n //
+#: (WARM_START_ROWS_PER_COLUMN * p))``, when that stride is at least 2.
 WARM_START_MIN_NUMBERS = HOST_COPY_MAX_NUMBERS
-WARM_START_FRACTION = 8
+WARM_START_STRIDE = 8
 WARM_START_ROWS_PER_COLUMN = 16
 
 
 def _warm_start_rows(problem, head):
-    """Sorted row indices (torch) of the subsample :func:`solve_gates` starts from, or None."""
+    """The rows (a slice) of the subsample :func:`solve_gates` starts from, or None.
+
+    Every ``stride``-th row: a deterministic sample that is a view of a
+    dense X (no copy), with n / stride >= ``WARM_START_ROWS_PER_COLUMN`` p
+    rows.
+    """
     if problem.kind != "rows" or not getattr(head, "is_linear", False):
         return None
     if head.weight.detach().any():
         return None  # a warm start (a path's next point) is already near its solution
     n, p = problem.X.shape
-    m = max(n // WARM_START_FRACTION, WARM_START_ROWS_PER_COLUMN * p)
-    if n * p < WARM_START_MIN_NUMBERS or n < 2 * m:
+    stride = min(WARM_START_STRIDE, n // (WARM_START_ROWS_PER_COLUMN * max(p, 1)))
+    if n * p < WARM_START_MIN_NUMBERS or stride < 2:
         return None
-    rows = np.sort(np.random.default_rng(0).choice(n, m, replace=False))
-    return torch.as_tensor(rows, device=problem.w.device)
+    return slice(None, None, stride)
 
 
 def _irls_applies(problem, obj, head):
