@@ -335,7 +335,8 @@ The ``lam`` of the chosen path point (under ``"auto"`` and ``k``),
 else ``lam``."""),
     Param("n_iter_", "int", """\
 Optimizer iterations taken (L-BFGS-B iterations for linear heads,
-Adam steps for MLP heads), summed over the path."""),
+with those of the row-sample start of a log loss on many rows, see
+docs/gates.md; Adam steps for MLP heads), summed over the path."""),
     Param("loss_curve_", "list of float", """\
 With a numeric ``lam``: the training objective after each
 iteration. Under ``"auto"`` or ``k``: the training objective at each
