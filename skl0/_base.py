@@ -699,7 +699,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             points = gate_path(
                 problem, gate, head, grid,
                 max_iter=self.max_iter, stop_size=self.k if exact_k else 0,
-                step_callback=report, warm_stop=warm_stop, **common,
+                step_callback=report, warm_stop=warm_stop,
+                # The exact-k start keeps ~3k gates open: few enough for a
+                # solve on a sample of the rows to start the first point.
+                sample_first=exact_k and start is not None and not capped, **common,
             )
             n_iter += sum(pt.n_iter for pt in points)
             if capped or start is None or self._size(points[0].support) >= self.k:

@@ -198,7 +198,7 @@ class _VertexRecorder:
 def gate_path(
     problem, gate, head, lams, *, max_iter, learning_rate, alpha, generator,
     stop_size=0, tol=0.05, batch_size=None, callback=None, step_callback=None,
-    budgets=None, warm_stop=None,
+    budgets=None, warm_stop=None, sample_first=False,
 ):
     """Fit the gates along ``lams`` (increasing), warm-starting each point.
 
@@ -212,6 +212,9 @@ def gate_path(
     ``tol``, ``patience`` and ``compare_start``, overrides that test for
     the points after the first). The walk stops once at most
     ``stop_size`` gates are open (groups, for a gate with a ``layout``).
+    ``sample_first``: the first point of a linear head on many rows starts
+    from the solution on a sample of the rows (``solve_gates``'s
+    ``sample_rows``; for a first ``lam`` that keeps few gates open).
 
     Returns
     -------
@@ -271,7 +274,8 @@ def gate_path(
         res = train_gates(
             problem, gate, head, lam=float(lam), max_iter=iters,
             learning_rate=learning_rate, alpha=alpha, generator=generator,
-            batch_size=batch_size, callback=step_callback, **stop,
+            batch_size=batch_size, callback=step_callback,
+            sample_rows=sample_first and i == 0, **stop,
         )
         if record(lam, res.loss_curve[-1], res.n_iter):
             break

@@ -167,6 +167,7 @@ def train_gates(
     batch_size=None,
     callback=None,
     compare_start=False,
+    sample_rows=False,
 ):
     """Minimise task loss + lam * E[L0] (+ alpha * L2), in place.
 
@@ -208,6 +209,9 @@ def train_gates(
         Count the state at entry as the first check, so that a warm start
         that is already converged can stop after ``patience * check_every``
         steps (the warm-started points of a path).
+    sample_rows : bool
+        Linear head: passed to :func:`skl0._engine.solve_gates` (a cold
+        start on many rows first solves on a sample of them).
 
     Returns
     -------
@@ -220,6 +224,7 @@ def train_gates(
         n_iter, curve = solve_gates(
             problem, gate, head, lam, alpha=alpha, max_iter=max_iter,
             check=lambda value, it: _check_finite(value, it, float(lam), _ENGINE_ADVICE),
+            sample_rows=sample_rows,
         )
         if callback is not None:
             with torch.no_grad():

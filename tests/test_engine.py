@@ -257,7 +257,8 @@ def test_subsample_warm_start_ends_at_a_kkt_point_of_all_rows(seed, monkeypatch)
     def solve(warm):
         monkeypatch.setattr(engine, "WARM_START_ROWS_PER_COLUMN", 16 if warm else 10**6)
         gate, head = FeatureGate(10).to(D), LinearHead(10, 1).to(D)
-        engine.solve_gates(problem, gate, head, 0.01, alpha=1e-4, max_iter=1000)
+        engine.solve_gates(problem, gate, head, 0.01, alpha=1e-4, max_iter=1000,
+                           sample_rows=True)
         m, _ = gate_moments(gate.log_alpha.detach().numpy())
         obj = GateObjective(problem, lam=0.01, alpha=1e-4)
         h = signal_fraction(gate.log_alpha.detach().numpy())
@@ -276,8 +277,37 @@ def test_subsample_warm_start_ends_at_a_kkt_point_of_all_rows(seed, monkeypatch)
     pg = np.where(x[:10] <= lo * 1.0001, np.minimum(grad[:10], 0),
                   np.where(x[:10] >= hi * 0.9999, np.maximum(grad[:10], 0), grad[:10]))
     assert np.abs(pg).max() < 1e-5 and np.abs(grad[10:]).max() < 1e-5
-    # A warm start (a path's next point) is not subsampled again.
+    # A warm start (a path's next point) is not subsampled again, and only
+    # a caller that asks (the exact-k path's first point) gets a sample.
     assert engine._warm_start_rows(problem, head) is None
+    gate, head = FeatureGate(10).to(D), LinearHead(10, 1).to(D)
+    engine.solve_gates(problem, gate, head, 0.01, alpha=1e-4, max_iter=1000)
+    assert subsets == [250]
+
+
+def test_exact_k_starts_its_first_point_from_a_row_sample(monkeypatch):
+    # Exact k on a log loss with many rows asks for the row-sample start at
+    # its first point only; lam="auto" (a walk from the dense end) does not.
+    import skl0._engine as engine
+    from skl0.datasets import make_sparse_classification
+
+    calls = []
+    real = engine._warm_start_rows
+
+    def spy(problem, head):
+        calls.append(problem.n_samples)
+        return real(problem, head)
+
+    monkeypatch.setattr(engine, "_warm_start_rows", spy)
+    monkeypatch.setattr(engine, "WARM_START_MIN_NUMBERS", 0)
+    monkeypatch.setattr(engine, "_irls_applies", lambda *a: False)
+    X, y, _, support = make_sparse_classification(2000, 30, 3, random_state=0)
+    est = L0Classifier(k=3).fit(X, y)
+    assert len(calls) == 1  # the first point only
+    np.testing.assert_array_equal(est.get_support(indices=True), support)
+    calls.clear()
+    L0Classifier().fit(X, y)
+    assert calls == []
 
 
 @pytest.mark.parametrize("datafit", [BinaryLogLoss(), MultinomialLogLoss(3), SquaredLoss(2)])
