@@ -168,6 +168,26 @@ def test_gradient_matches_finite_differences_on_numpy_and_torch(kind, datafit):
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-12)
 
 
+def _solved_point(problem, gate, head, lam):
+    """``(F, mask, objective, h, B, head)`` at the gates and head ``solve_gates`` left."""
+    m, _ = gate_moments(gate.log_alpha.detach().numpy())
+    obj = GateObjective(problem, lam=lam, alpha=1e-4)
+    h = signal_fraction(gate.log_alpha.detach().numpy())
+    B = m[:, None] * head.weight.detach().numpy()
+    return obj(h, B, head.bias.detach().numpy())[0], gate.mask().numpy(), obj, h, B, head
+
+
+def _assert_box_kkt(obj, h, B, head):
+    """The projected gradient of ``F`` (box ``[h(-8), h(8)]`` on the gates) is below 1e-5."""
+    p = h.size
+    x = np.concatenate([h, (B / h[:, None]).ravel(), head.bias.detach().numpy()])
+    _, grad = obj.host_fun(x)
+    lo, hi = signal_fraction(np.array([-8.0, 8.0]))
+    pg = np.where(x[:p] <= lo * 1.0001, np.minimum(grad[:p], 0),
+                  np.where(x[:p] >= hi * 0.9999, np.maximum(grad[:p], 0), grad[:p]))
+    assert np.abs(pg).max() < 1e-5 and np.abs(grad[p:]).max() < 1e-5
+
+
 @pytest.mark.parametrize("sparse", [False, "small", "large"])
 @pytest.mark.parametrize("lam", [0.002, 0.02])
 def test_irls_start_reaches_a_kkt_point_no_worse_than_lbfgsb_alone(lam, sparse, monkeypatch):
@@ -201,22 +221,13 @@ def test_irls_start_reaches_a_kkt_point_no_worse_than_lbfgsb_alone(lam, sparse, 
         monkeypatch.setattr(engine, "_irls_applies", lambda *a: use_irls)
         gate, head = FeatureGate(12).to(D), LinearHead(12, 1).to(D)
         engine.solve_gates(problem, gate, head, lam, alpha=1e-4, max_iter=1000)
-        m, _ = gate_moments(gate.log_alpha.detach().numpy())
-        obj = GateObjective(problem, lam=lam, alpha=1e-4)
-        h = signal_fraction(gate.log_alpha.detach().numpy())
-        B = m[:, None] * head.weight.detach().numpy()
-        return obj(h, B, head.bias.detach().numpy())[0], gate.mask().numpy(), obj, h, B, head
+        return _solved_point(problem, gate, head, lam)
 
     irls, mask, obj, h, B, head = solve(True)
     plain = solve(False)[0]
     assert irls <= plain + 1e-9
     assert mask.any() and not mask.all()
-    x = np.concatenate([h, (B / h[:, None]).ravel(), head.bias.detach().numpy()])
-    _, grad = obj.host_fun(x)
-    lo, hi = signal_fraction(np.array([-8.0, 8.0]))
-    pg = np.where(x[:12] <= lo * 1.0001, np.minimum(grad[:12], 0),
-                  np.where(x[:12] >= hi * 0.9999, np.maximum(grad[:12], 0), grad[:12]))
-    assert np.abs(pg).max() < 1e-5 and np.abs(grad[12:]).max() < 1e-5
+    _assert_box_kkt(obj, h, B, head)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -259,11 +270,7 @@ def test_subsample_warm_start_ends_at_a_kkt_point_of_all_rows(seed, monkeypatch)
         gate, head = FeatureGate(10).to(D), LinearHead(10, 1).to(D)
         engine.solve_gates(problem, gate, head, 0.01, alpha=1e-4, max_iter=1000,
                            sample_rows=True)
-        m, _ = gate_moments(gate.log_alpha.detach().numpy())
-        obj = GateObjective(problem, lam=0.01, alpha=1e-4)
-        h = signal_fraction(gate.log_alpha.detach().numpy())
-        B = m[:, None] * head.weight.detach().numpy()
-        return obj(h, B, head.bias.detach().numpy())[0], gate.mask().numpy(), obj, h, B, head
+        return _solved_point(problem, gate, head, 0.01)
 
     warm, mask, obj, h, B, head = solve(True)
     assert subsets == [250]  # one subsample solve, none on a warm start
@@ -271,12 +278,7 @@ def test_subsample_warm_start_ends_at_a_kkt_point_of_all_rows(seed, monkeypatch)
     assert subsets == [250]
     assert warm == pytest.approx(plain, rel=1e-6)
     np.testing.assert_array_equal(mask, plain_mask)
-    x = np.concatenate([h, (B / h[:, None]).ravel(), head.bias.detach().numpy()])
-    _, grad = obj.host_fun(x)
-    lo, hi = signal_fraction(np.array([-8.0, 8.0]))
-    pg = np.where(x[:10] <= lo * 1.0001, np.minimum(grad[:10], 0),
-                  np.where(x[:10] >= hi * 0.9999, np.maximum(grad[:10], 0), grad[:10]))
-    assert np.abs(pg).max() < 1e-5 and np.abs(grad[10:]).max() < 1e-5
+    _assert_box_kkt(obj, h, B, head)
     # A warm start (a path's next point) is not subsampled again, and only
     # a caller that asks (the exact-k path's first point) gets a sample.
     assert engine._warm_start_rows(problem, head) is None
