@@ -606,7 +606,10 @@ def _warm_start_rows(problem, head):
     stride = min(WARM_START_STRIDE, n // (WARM_START_ROWS_PER_COLUMN * max(p, 1)))
     if n * p < WARM_START_MIN_NUMBERS or stride < 2:
         return None
-    return slice(None, None, stride)
+    rows = slice(None, None, stride)
+    if not float(problem.w[rows].sum()) > 0:
+        return None  # sample weights that vanish on the sampled rows
+    return rows
 
 
 def _irls_applies(problem, obj, head):

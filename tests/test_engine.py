@@ -253,6 +253,13 @@ def test_subsample_warm_start_ends_at_a_kkt_point_of_all_rows(seed, monkeypatch)
     assert engine._warm_start_rows(problem, head) is None  # 2e4 numbers: below the bound
     monkeypatch.setattr(engine, "WARM_START_MIN_NUMBERS", 0)
     assert engine._warm_start_rows(problem, head) == slice(None, None, 8)  # min(8, 2000 // 160)
+    # Weights that vanish on every sampled row: no sample (its weights could
+    # not be renormalised).
+    w0 = w.clone()
+    w0[::8] = 0.0
+    w0 /= w0.sum()
+    unsampled = DirectProblem(Xt, problem.Y, w0, mean, std, BinaryLogLoss())
+    assert engine._warm_start_rows(unsampled, head) is None
     subsets = []
     real_subset = DirectProblem.subset
 
