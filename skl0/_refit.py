@@ -293,27 +293,29 @@ def _lbfgsb(objective, x0, max_iter):
     return res.x
 
 
-def binary_objective(X, y, w, alpha, logits=None):
+def binary_objective(X, y, w, alpha):
     """``x = (W, b) -> (value, gradient)`` of the weighted logistic loss plus ``alpha ||W||^2``.
 
     ``X`` (n, s) float64 standardized columns, ``y`` in {0, 1}, ``w``
     weights summing to one; the objective of every binary refit on the CPU.
-    ``logits``: a dict in which each call leaves its ``X W + b`` ("f") and
-    ``sigmoid(f)`` ("p"), for Newton's method to reuse.
     """
+    terms = _binary_terms(X, y, w, alpha)
+    return lambda x: terms(x)[:2]
+
+
+def _binary_terms(X, y, w, alpha):
+    """:func:`binary_objective` that also returns ``sigmoid(X W + b)`` (for Newton's Hessian)."""
     s = X.shape[1]
 
-    def objective(x):
+    def terms(x):
         f = X @ x[:s] + x[s]
         loss = logistic_loss(f, y, w)
         prob = expit(f)
         G = w * (prob - y)
-        if logits is not None:
-            logits["f"], logits["p"] = f, prob
         return (loss + alpha * float(x[:s] @ x[:s]),
-                np.concatenate([X.T @ G + 2.0 * alpha * x[:s], [G.sum()]]))
+                np.concatenate([X.T @ G + 2.0 * alpha * x[:s], [G.sum()]]), prob)
 
-    return objective
+    return terms
 
 
 def newton_binary(X, y, w, alpha, x0, max_iter):
@@ -322,19 +324,18 @@ def newton_binary(X, y, w, alpha, x0, max_iter):
     ``x = (W, b)`` as in :func:`_lbfgs_numpy`; the value and gradient are
     those of :func:`binary_objective`, whose probabilities at the accepted
     point also give the Hessian ``Z'Z``, ``Z = diag(sqrt(w p (1 - p))) [X, 1]``
-    (BLAS syrk; the column of ones is handled apart, so no copy of X is made). Stops when the Newton decrement ``g' H^-1 g / 2``
-    falls below 1e-14 (relative to the loss) or after ``max_iter`` steps.
+    (BLAS syrk; the column of ones is handled apart, so no copy of X is
+    made). Stops when the Newton decrement ``g' H^-1 g / 2`` falls below
+    1e-14 (relative to the loss) or after ``max_iter`` steps.
     Returns None when the Hessian is not positive definite (then L-BFGS-B
     solves it).
     """
     s = X.shape[1]
-    at = {}
-    objective = binary_objective(X, y, w, alpha, logits=at)
+    objective = _binary_terms(X, y, w, alpha)
     ridge = np.full(s + 1, 2.0 * alpha)
     ridge[s] = 0.0
     x = x0.copy()
-    value, grad = objective(x)
-    prob = at["p"]
+    value, grad, prob = objective(x)
     H = np.empty((s + 1, s + 1))
     for _ in range(max_iter):
         # The intercept's row and column of H without an [X, 1] copy of X;
@@ -356,13 +357,13 @@ def newton_binary(X, y, w, alpha, x0, max_iter):
         t = 1.0
         while True:
             new_x = x - t * step
-            new_value, new_grad = objective(new_x)
+            new_value, new_grad, new_prob = objective(new_x)
             if new_value <= value - 0.25 * t * decrement or t < 1e-10:
                 break
             t *= 0.5
         if not new_value < value:
             break
-        x, value, grad, prob = new_x, new_value, new_grad, at["p"]
+        x, value, grad, prob = new_x, new_value, new_grad, new_prob
     return x
 
 
