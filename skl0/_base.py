@@ -40,7 +40,13 @@ from ._nonlinear import (
     nonlinearity_test,
     validated_path,
 )
-from ._numerics import column_scale, column_shift, divide_columns, subtract_columns
+from ._numerics import (
+    column_extremes,
+    column_scale,
+    column_shift,
+    divide_columns,
+    subtract_columns,
+)
 from ._params import ESTIMATOR, document_fit, hyperparameters
 from ._problem import (
     GRAM_MAX_FEATURES,
@@ -364,7 +370,11 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         # Extreme columns (|x| near 1e30 or 1e-30) are divided by exact powers
         # of two so float32 moments neither overflow nor underflow; _export
         # maps the coefficients back (see _numerics).
-        self._x_scale = column_scale(X)
+        # One pass of min and max serves the scale and the constant columns
+        # (exact powers of two keep constant columns constant).
+        extremes = column_extremes(X) if X.shape[0] and X.shape[1] else None
+        const = None if extremes is None else extremes[0] == extremes[1]
+        self._x_scale = column_scale(X, extremes=extremes)
         X = divide_columns(X, self._x_scale)
         self._x_shift = None
 
@@ -383,9 +393,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             X = X.toarray()
         if sp.issparse(X):  # never densified: moments and Gram by scipy
             X = X.tocsr()
-            mean, std = (torch.as_tensor(a, device=device, dtype=dtype) for a in weighted_moments(X, w_np))
+            mean, std = (torch.as_tensor(a, device=device, dtype=dtype)
+                         for a in weighted_moments(X, w_np, const=const))
             if use_gram:
-                problem = GramProblem(X, Yt, w, mean, std, datafit)
+                problem = GramProblem(X, Yt, w, mean, std, datafit, const=const)
             else:
                 Xt = sparse_to_torch(X, device, dtype)
                 problem = DirectProblem(Xt, Yt, w, mean, std, datafit, host=X)
@@ -394,7 +405,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # centred rows; columns far from zero relative to their spread
             # are then shifted by their mean (a copy of X, made only then),
             # so that the computation dtype keeps their spread.
-            mean64, std64 = weighted_moments(X, w_np)
+            mean64, std64 = weighted_moments(X, w_np, const=const)
             self._x_shift = column_shift(mean64, std64, str(dtype).removeprefix("torch."))
             if self._x_shift is not None:
                 X = subtract_columns(X, self._x_shift)
@@ -402,7 +413,16 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             Xt = _as_tensor(X, device, dtype)
             mean = torch.as_tensor(mean64, device=device, dtype=dtype)
             std = torch.as_tensor(std64, device=device, dtype=dtype)
-            problem = (GramProblem if use_gram else DirectProblem)(Xt, Yt, w, mean, std, datafit)
+            if use_gram:
+                # The mask holds for the tensor when it is X itself, neither
+                # cast nor shifted (rounding could make nearly equal values
+                # equal); otherwise GramProblem tests its own data again.
+                same = (self._x_shift is None and Xt.device.type == "cpu"
+                        and np.may_share_memory(Xt.numpy(), X))
+                problem = GramProblem(Xt, Yt, w, mean, std, datafit,
+                                      const=const if same else None)
+            else:
+                problem = DirectProblem(Xt, Yt, w, mean, std, datafit)
         # scikit-learn's convention: a weight counts as that many repetitions
         # of the sample, so the information criterion's n is the total weight.
         problem.n_samples = float(sw.sum())

@@ -19,6 +19,7 @@ from ._train import NonFiniteLossError
 
 __all__ = [
     "check_finite_layers",
+    "column_extremes",
     "column_scale",
     "column_shift",
     "divide_columns",
@@ -40,7 +41,21 @@ def power_of_two_scale(amax):
     return np.where(ok, np.ldexp(1.0, exp), 1.0)
 
 
-def column_scale(X, low=LOW, high=HIGH):
+def column_extremes(X):
+    """Column minima and maxima of a numpy array or scipy sparse matrix, in X's dtype.
+
+    A sparse matrix's implicit zeros count. One pass of each reduction,
+    shared by :func:`column_scale` and the constant-column rule
+    (``skl0._problem.constant_columns``): on n=1e6, p=100 each pair costs
+    about a quarter of a second.
+    """
+    if sp.issparse(X):
+        return (np.asarray(X.min(axis=0).todense()).ravel(),
+                np.asarray(X.max(axis=0).todense()).ravel())
+    return np.min(X, axis=0), np.max(X, axis=0)
+
+
+def column_scale(X, low=LOW, high=HIGH, extremes=None):
     """Per-column powers of two for :func:`divide_columns`, or ``None``.
 
     Columns whose largest magnitude is outside ``[low, high]`` get the power
@@ -51,6 +66,8 @@ def column_scale(X, low=LOW, high=HIGH):
     Parameters
     ----------
     X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
+    extremes : (minima, maxima) or None
+        X's :func:`column_extremes`, when the caller has them.
 
     Returns
     -------
@@ -58,11 +75,9 @@ def column_scale(X, low=LOW, high=HIGH):
     """
     if X.shape[0] == 0 or X.shape[1] == 0:
         return None
-    if sp.issparse(X):
-        amax = np.asarray(abs(X).max(axis=0).todense(), dtype=np.float64).ravel()
-    else:
-        # max |x| from two reductions: np.abs(X) would copy all of X.
-        amax = np.maximum(np.max(X, axis=0), -np.min(X, axis=0)).astype(np.float64)
+    # max |x| from the two reductions: np.abs(X) would copy all of X.
+    lo, hi = column_extremes(X) if extremes is None else extremes
+    amax = np.maximum(hi, -lo).astype(np.float64)
     extreme = (amax > 0) & np.isfinite(amax) & ((amax < low) | (amax > high))
     if not extreme.any():
         return None

@@ -20,6 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ._numerics import column_extremes
+
 __all__ = [
     "DirectProblem",
     "GramProblem",
@@ -87,11 +89,8 @@ def constant_columns(X):
     if X.shape[0] == 0:
         return np.zeros(X.shape[1], dtype=bool) if host else torch.zeros(
             X.shape[1], dtype=torch.bool, device=X.device)
-    if isinstance(X, np.ndarray):
-        return X.max(0) == X.min(0)
-    if sp.issparse(X):
-        hi = np.asarray(X.max(axis=0).todense()).ravel()
-        lo = np.asarray(X.min(axis=0).todense()).ravel()
+    if host:
+        lo, hi = column_extremes(X)
         return hi == lo
     return X.amax(0) == X.amin(0)
 
@@ -111,7 +110,7 @@ def _sparse_centred_squares(X, w, mean):
     return sq + mean * mean * np.maximum(w.sum() - w_stored, 0.0)
 
 
-def weighted_moments(X, w, out_dtype=None):
+def weighted_moments(X, w, out_dtype=None, const=None):
     """Weighted column means and standard deviations (``w`` sums to one).
 
     ``X`` is a torch tensor, or a numpy array or scipy sparse matrix (then
@@ -125,9 +124,10 @@ def weighted_moments(X, w, out_dtype=None):
     that they standardize to zeros (and carry no signal) instead of
     dividing by zero; an exactly constant column gets its value as mean, so
     it standardizes to exact zeros (a weighted mean can be off by
-    round-off).
+    round-off). ``const``: X's :func:`constant_columns`, when the caller has
+    them (a pass over X saved).
     """
-    const = constant_columns(X)
+    const = constant_columns(X) if const is None else const
     if sp.issparse(X):
         w = np.asarray(w, dtype=np.float64)
         total = w.sum()
@@ -412,7 +412,7 @@ class GramProblem:
     #: What the gate engine reads: the statistics (``_engine._GramTerm``).
     kind = "gram"
 
-    def __init__(self, X, Y, w, mean, std, datafit):
+    def __init__(self, X, Y, w, mean, std, datafit, const=None):
         if sp.issparse(X) or X.device.type == "cpu":
             # Host data: the statistics in numpy (scipy for sparse X), whose
             # per-call cost on small data is a fraction of torch's.
@@ -423,7 +423,7 @@ class GramProblem:
             G, c = _gram_blocks(Xh, host(w), host(Y), host(mean))
             s64 = host(std)
             G, c = G / np.outer(s64, s64), c / s64[:, None]
-            const = constant_columns(Xh)
+            const = constant_columns(Xh) if const is None else const
             # A constant column standardizes to exact zeros; its statistics
             # are round-off (sum(w) is 1 only to rounding): zero them outright.
             G[const], G[:, const], c[const] = 0.0, 0.0, 0.0

@@ -951,3 +951,31 @@ def test_gates_reject_a_dtype_that_is_not_a_floating_torch_dtype(dtype):
 
     with pytest.raises(TypeError, match=r"dtype=.* is not a floating torch dtype; pass torch"):
         FeatureGate(3, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_pass_of_column_extremes_per_gram_fit(dtype, monkeypatch):
+    # The column minima and maxima serve the power-of-two scale, the moments'
+    # constant columns and the Gram problem's (X itself, neither cast nor
+    # shifted): one pass, and the fit is the one that recomputes them.
+    import skl0._base as base
+    import skl0._numerics as numerics
+    import skl0._problem as problem_mod
+
+    X, y, _, _ = make_sparse_regression(300, 8, 3, random_state=0)
+    X = X.astype(dtype)
+    X[:, 4] = 2.5  # a constant column
+    calls = []
+    real = numerics.column_extremes
+
+    def counting(A):
+        calls.append(A.shape)
+        return real(A)
+
+    est = L0Regressor(k=3).fit(X, y)
+    for mod in (base, numerics, problem_mod):
+        monkeypatch.setattr(mod, "column_extremes", counting)
+    again = L0Regressor(k=3).fit(X, y)
+    assert calls == [X.shape]
+    np.testing.assert_array_equal(again.coef_, est.coef_)
+    assert again.coef_[4] == 0.0
