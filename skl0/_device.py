@@ -1,4 +1,8 @@
-"""Device strings and random generators, resolved late (inside ``fit``)."""
+"""Device strings and random generators, resolved late (inside ``fit``).
+
+Importable without scikit-learn (``skl0.nn`` checks its ``device=`` here);
+:func:`make_generator` imports it when called.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import warnings
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
 
 __all__ = ["resolve_device", "make_generator", "resolve_dtype"]
 
@@ -62,6 +65,8 @@ def make_generator(random_state, device):
     int or a ``RandomState`` leaves numpy's global state alone.
     docs/reliability.md states the same; tests/test_trust.py checks both.
     """
+    from sklearn.utils import check_random_state
+
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     gen = torch.Generator(device=device)
     gen.manual_seed(seed)

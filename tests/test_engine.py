@@ -953,6 +953,17 @@ def test_gates_reject_a_dtype_that_is_not_a_floating_torch_dtype(dtype):
         FeatureGate(3, dtype=dtype)
 
 
+@pytest.mark.parametrize("device", ["gpu", 3] + ([] if torch.cuda.is_available() else ["cuda"]))
+def test_gates_reject_a_device_they_cannot_use_with_a_clear_error(device):
+    # The estimators' device check (resolve_device), not torch's own message.
+    from skl0.nn import FeatureGate, HardConcreteGate, L0Linear
+
+    for make in (lambda: HardConcreteGate(3, device=device), lambda: FeatureGate(3, device=device),
+                 lambda: L0Linear(3, 2, device=device)):
+        with pytest.raises(ValueError, match=rf"device={device!r}"):
+            make()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_one_pass_of_column_extremes_per_gram_fit(dtype, monkeypatch):
     # The column minima and maxima serve the power-of-two scale, the moments'

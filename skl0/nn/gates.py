@@ -14,6 +14,7 @@ import operator
 import torch
 from torch import nn
 
+from .._device import resolve_device
 from .._numpydoc import document
 from ._docs import NN
 from .hard_concrete import (
@@ -69,7 +70,8 @@ class HardConcreteGate(nn.Module):
         Upper stretch limit (> 1).
     device, dtype : optional
         Where ``log_alpha`` is made, as torch's own modules take them
-        (torch's defaults when None).
+        (torch's defaults when None). A device this machine cannot use
+        (``"gpu"``, CUDA where there is none) raises a ValueError naming it.
 
     Attributes
     ----------
@@ -96,6 +98,8 @@ class HardConcreteGate(nn.Module):
         shape = _check_shape(shape)
         if any(s < 1 for s in shape):
             raise ValueError(f"Gate shape {shape} must have positive sizes.")
+        if device is not None:  # "gpu" or an absent CUDA: an error that names device
+            device = resolve_device(device)
         if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(
                 f"dtype={dtype!r} is not a floating torch dtype; pass torch.float32, "
