@@ -97,6 +97,8 @@ def make_sparse_regression(
     ((50, 20), 3, 3)
     """
     check_scalar(snr, "snr", Real, min_val=0)  # 0: no noise
+    if np.isnan(snr):  # check_scalar lets NaN through (NaN >= 0 is not tested)
+        raise ValueError("snr=nan is invalid; pass a number >= 0 (0: no noise).")
     rng = check_random_state(random_state)
     X = toeplitz_design(n_samples, n_features, rho, rng)
     coef, support = _sparse_coef(rng, n_features, n_informative, coef_range)

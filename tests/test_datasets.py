@@ -18,6 +18,7 @@ from skl0.datasets import (
         (lambda: toeplitz_design(10, 0), "n_features == 0"),
         # A negative snr used to give noise-free targets silently.
         (lambda: make_sparse_regression(10, 5, 2, snr=-1.0), "snr == -1.0, must be >= 0"),
+        (lambda: make_sparse_regression(10, 5, 2, snr=float("nan")), "snr=nan is invalid"),
     ],
 )
 def test_bad_sizes_name_the_parameter(call, match):
