@@ -113,5 +113,5 @@ class MultinomialLogLoss:
 
     def value_grad(self, pred, onehot, w, ops):
         lse = ops.logsumexp_rows(pred)
-        loss = float((w * (lse - (pred * onehot).sum(1))).sum())
+        loss = float((w * (lse - ops.sum_rows(pred * onehot))).sum())
         return loss, w[:, None] * (ops.exp(pred - lse[:, None]) - onehot)

@@ -63,11 +63,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.optimize import OptimizeResult, minimize
-from scipy.special import expit, logsumexp
+from scipy.special import expit
 from threadpoolctl import ThreadpoolController
 
 from ._heads import csr_transpose
-from ._linalg import cholesky, cholesky_inverse, cholesky_solve, inverse_and_product
+from ._linalg import (
+    cholesky,
+    cholesky_inverse,
+    cholesky_solve,
+    inverse_and_product,
+    row_logsumexp,
+    row_sum,
+)
 from .nn.hard_concrete import gate_moments, log_alpha_for_signal, signal_fraction
 
 __all__ = [
@@ -115,9 +122,8 @@ class NumpyOps:
     def softplus(f):
         return softplus(f)
 
-    @staticmethod
-    def logsumexp_rows(a):
-        return logsumexp(a, axis=1)
+    logsumexp_rows = staticmethod(row_logsumexp)
+    sum_rows = staticmethod(row_sum)
 
     @staticmethod
     def matmul(X, B):
@@ -167,6 +173,10 @@ class TorchOps:
     @staticmethod
     def logsumexp_rows(a):
         return torch.logsumexp(a, 1)
+
+    @staticmethod
+    def sum_rows(a):
+        return a.sum(1)
 
     @staticmethod
     def matmul(X, B):

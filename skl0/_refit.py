@@ -15,7 +15,7 @@ from scipy.special import expit
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._engine import NumpyOps, data_term, gram_mse, logistic_loss
 from ._heads import LinearHead
-from ._linalg import cholesky, cholesky_solve
+from ._linalg import cholesky, cholesky_solve, row_max, row_sum
 from ._train import make_adam
 
 __all__ = [
@@ -241,13 +241,15 @@ def softmax_loss(F, labels, w):
     ``sum_i w_i (logsumexp(F_i) - F_i,labels_i)`` and ``P = softmax(F)``
     by rows, for :func:`softmax_objective` and the swap search's refits
     (:class:`skl0._splice_multinomial.MultinomialRefits`). The log-sum-exp
-    is by hand: scipy's ``logsumexp`` costs ~1 ms a call in argument
-    handling, most of a small refit's time (digits).
+    is by hand, with the row reductions of :mod:`skl0._linalg`: scipy's
+    ``logsumexp`` costs ~1 ms a call in argument handling (most of a small
+    refit's time on digits), and numpy's reductions along the short class
+    axis most of a large one's.
     """
-    top = F.max(axis=1, keepdims=True)
-    P = np.exp(F - top)
-    total = P.sum(axis=1)
-    lse = np.log(total) + top[:, 0]
+    top = row_max(F)
+    P = np.exp(F - top[:, None])
+    total = row_sum(P)
+    lse = np.log(total) + top
     loss = float(w @ (lse - F[np.arange(F.shape[0]), labels]))
     P /= total[:, None]
     return loss, P
@@ -260,18 +262,30 @@ def softmax_objective(X, labels, w, alpha, q):
     ``0 .. q-1``, ``w`` weights summing to one; ``x`` holds ``W`` (s, q)
     row-major, then ``b`` (q). The objective of every multinomial refit on
     the CPU.
+
+    The labels' part of the loss, ``sum_i w_i F_i,labels_i``, is linear in
+    ``(W, b)``: its coefficients ``C = (w X)' Y`` and ``c = w' Y`` (``Y`` the
+    one-hot labels) are formed once, so an evaluation is two products with
+    X, one ``exp`` and the row reductions of :mod:`skl0._linalg` (about a
+    third of the time of the direct form at n=2e4 rows).
     """
     n, s = X.shape
+    Xw = X * w[:, None]
     onehot = np.zeros((n, q))
     onehot[np.arange(n), labels] = 1.0
+    C, c = Xw.T @ onehot, w @ onehot
 
     def objective(x):
         W, b = x[: s * q].reshape(s, q), x[s * q :]
-        loss, E = softmax_loss(X @ W + b, labels, w)
-        E -= onehot
-        G = w[:, None] * E
-        grad_W = X.T @ G + 2.0 * alpha * W
-        return loss + alpha * (W * W).sum(), np.concatenate([grad_W.ravel(), G.sum(0)])
+        F = X @ W + b
+        top = row_max(F)
+        F -= top[:, None]
+        P = np.exp(F, out=F)
+        total = row_sum(P)
+        loss = float(w @ (np.log(total) + top)) - float((C * W).sum()) - float(c @ b)
+        P /= total[:, None]
+        grad_W = Xw.T @ P - C + 2.0 * alpha * W
+        return loss + alpha * float((W * W).sum()), np.concatenate([grad_W.ravel(), w @ P - c])
 
     return objective
 

@@ -990,3 +990,62 @@ def test_one_pass_of_column_extremes_per_gram_fit(dtype, monkeypatch):
     assert calls == [X.shape]
     np.testing.assert_array_equal(again.coef_, est.coef_)
     assert again.coef_[4] == 0.0
+
+
+@pytest.mark.parametrize("q", [1, 3, 70])
+def test_row_reductions_equal_numpy_and_scipy(q):
+    # The column loop (q <= 64) and numpy's reduction (wider) give the row
+    # maxima exactly and the log-sum-exp to round-off, with scipy's handling
+    # of rows whose maximum is not finite.
+    from scipy.special import logsumexp
+
+    from skl0._linalg import row_logsumexp, row_max, row_sum
+
+    F = np.random.RandomState(q).randn(40, q) * 30
+    F[0] = -np.inf
+    F[1, 0] = np.inf
+    F[2, -1] = np.nan
+    np.testing.assert_array_equal(row_max(F), F.max(axis=1))
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_allclose(row_sum(F[3:]), F[3:].sum(axis=1), rtol=1e-12, atol=1e-10)
+        np.testing.assert_allclose(row_logsumexp(F), logsumexp(F, axis=1), rtol=1e-14)
+    G = np.zeros((3, q))
+    before = F.copy()
+    row_logsumexp(F)
+    np.testing.assert_array_equal(F, before)  # the input is not modified
+    np.testing.assert_array_equal(row_max(G), np.zeros(3))
+
+
+def test_softmax_objective_equals_the_direct_loss_and_its_gradient():
+    # The objective's precomputed label terms give the weighted log loss of
+    # softmax_loss plus the ridge, and a gradient that matches finite
+    # differences.
+    from scipy.optimize import check_grad
+
+    from skl0._refit import softmax_loss, softmax_objective
+
+    rng = np.random.RandomState(0)
+    n, s, q, alpha = 300, 4, 3, 0.1
+    X, labels = rng.randn(n, s), rng.randint(0, q, n)
+    w = rng.rand(n)
+    w /= w.sum()
+    objective = softmax_objective(X, labels, w, alpha, q)
+    x = rng.randn(s * q + q)
+    W, b = x[: s * q].reshape(s, q), x[s * q :]
+    direct = softmax_loss(X @ W + b, labels, w)[0] + alpha * float((W * W).sum())
+    assert objective(x)[0] == pytest.approx(direct, rel=1e-12)
+    assert check_grad(lambda v: objective(v)[0], lambda v: objective(v)[1], x) < 1e-5
+
+
+def test_multinomial_value_grad_agrees_between_numpy_and_torch():
+    # The numpy backend's row reductions give torch's loss and gradient.
+    rng = np.random.RandomState(1)
+    pred, labels, w = rng.randn(50, 4) * 5, rng.randint(0, 4, 50), rng.rand(50)
+    datafit = MultinomialLogLoss(4)
+    out = []
+    for ops in (NumpyOps(), TorchOps("cpu")):
+        loss, grad = datafit.value_grad(ops.float_array(pred), datafit.targets(labels, ops),
+                                        ops.float_array(w), ops)
+        out.append((loss, np.asarray(grad)))
+    assert out[0][0] == pytest.approx(out[1][0], rel=1e-12)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10, atol=1e-14)
