@@ -18,7 +18,9 @@ _PARAMS = [
     Entry("n_informative", "int", "Number of columns with a non-zero coefficient."),
     Entry("rho", "float", "Toeplitz correlation, in [0, 1): ``corr(x_i, x_j) = rho ** |i - j|``."),
     Entry("snr", "float", "Signal-to-noise ratio ``var(X @ coef) / var(noise)``; 0 gives no noise."),
-    Entry("coef_range", "tuple of float", "Range of the informative coefficients' magnitudes."),
+    Entry("coef_range", "tuple of float", """\
+``(low, high)``, finite, with ``0 <= low <= high`` and ``high > 0``:
+the informative coefficients' magnitudes are uniform in it."""),
     Entry("random_state", "int, RandomState instance or None", "Seed of the draw."),
 ]
 
@@ -61,6 +63,22 @@ def _check_sizes(n_samples, n_features, n_informative=None):
     if n_informative is not None:
         check_int_type("n_informative", n_informative)
         check_scalar(n_informative, "n_informative", Integral, min_val=0, max_val=n_features)
+
+
+def _check_coef_range(coef_range):
+    """``coef_range`` as ``(low, high)``, or a ValueError naming it."""
+    try:
+        lo, hi = coef_range
+    except (TypeError, ValueError):
+        lo = hi = None
+    numbers = all(isinstance(v, Real) and not isinstance(v, bool) for v in (lo, hi))
+    if not (numbers and np.isfinite([lo, hi]).all() and 0 <= lo <= hi and hi > 0):
+        raise ValueError(
+            f"coef_range={coef_range!r} is invalid; pass (low, high), finite with "
+            "0 <= low <= high and high > 0 (the informative coefficients' magnitudes), "
+            "e.g. coef_range=(1.0, 3.0)."
+        )
+    return float(lo), float(hi)
 
 
 def _sparse_coef(rng, n_features, n_informative, coef_range):
@@ -109,6 +127,7 @@ def make_sparse_regression(
     check_scalar(snr, "snr", Real, min_val=0)  # 0: no noise
     if np.isnan(snr):  # check_scalar lets NaN through (NaN >= 0 is not tested)
         raise ValueError("snr=nan is invalid; pass a number >= 0 (0: no noise).")
+    coef_range = _check_coef_range(coef_range)
     rng = check_random_state(random_state)
     X = toeplitz_design(n_samples, n_features, rho, rng)
     coef, support = _sparse_coef(rng, n_features, n_informative, coef_range)
@@ -148,6 +167,7 @@ def make_sparse_classification(
     [0, 1]
     """
     _check_sizes(n_samples, n_features, n_informative)
+    coef_range = _check_coef_range(coef_range)
     rng = check_random_state(random_state)
     X = toeplitz_design(n_samples, n_features, rho, rng)
     coef, support = _sparse_coef(rng, n_features, n_informative, coef_range)

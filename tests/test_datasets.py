@@ -52,3 +52,31 @@ def test_bad_n_informative_leaves_the_callers_random_state_alone():
         make_sparse_regression(10, 5, 8, random_state=rng)
     after = rng.get_state()
     assert np.array_equal(after[1], before[1]) and after[2] == before[2]
+
+
+@pytest.mark.parametrize("make", [make_sparse_regression, make_sparse_classification])
+@pytest.mark.parametrize(
+    "coef_range",
+    [(2, 1), (-1.0, 1.0), (0.0, 0.0), (1.0, float("inf")), (float("nan"), 1.0),
+     (1.0,), (1.0, 2.0, 3.0), 3.0, ("1", "2"), (True, 2)],
+)
+def test_bad_coef_range_names_it(make, coef_range):
+    # (2, 1) used to be drawn as uniform(2, 1) without a word.
+    with pytest.raises(ValueError, match=r"coef_range=.* is invalid; pass \(low, high\)"):
+        make(20, 5, 2, coef_range=coef_range, random_state=0)
+
+
+def test_coef_range_message_shows_the_value():
+    with pytest.raises(ValueError, match=r"coef_range=\(2, 1\) is invalid"):
+        make_sparse_regression(20, 5, 2, coef_range=(2, 1))
+
+
+def test_coef_range_bounds_are_kept():
+    _, _, coef, support = make_sparse_regression(
+        50, 30, 20, coef_range=np.array([0.5, 0.5]), random_state=0
+    )
+    assert np.allclose(np.abs(coef[support]), 0.5)
+    _, _, coef, support = make_sparse_classification(
+        50, 30, 20, coef_range=[0, 2], random_state=0
+    )
+    assert np.all(np.abs(coef[support]) <= 2)
