@@ -12,8 +12,8 @@ from __future__ import annotations
 from numbers import Integral
 
 __all__ = [
-    "MAX_AUTO_CLASSES", "check_fold_classes", "check_frame", "check_int", "infer_task",
-    "is_dask_collection", "numeric_target",
+    "MAX_AUTO_CLASSES", "check_fold_classes", "check_frame", "check_int", "check_int_type",
+    "infer_task", "is_dask_collection", "numeric_target",
 ]
 
 # task="auto": whole-number targets with more distinct values than this are
@@ -32,6 +32,19 @@ def check_int(name, value, minimum, what=""):
             f"{name}={value!r} is invalid; pass {meaning}an integer >= {minimum}."
         )
     return int(value)
+
+
+def check_int_type(name, value):
+    """A TypeError naming ``name`` and ``value`` unless ``value`` is an integer.
+
+    For callers that check the range themselves (``check_scalar``'s bounds,
+    a maximum set by another argument): ``check_scalar`` takes ``True`` for
+    the integer 1, and a string would otherwise fail later in a comparison
+    that names neither. ``numpy`` integers pass.
+    """
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        kind = "a bool" if isinstance(value, bool) else type(value).__name__
+        raise TypeError(f"{name}={value!r} is invalid; pass an integer, not {kind}.")
 
 
 def is_dask_collection(obj):

@@ -3,6 +3,8 @@
 A scikit-learn release that moves one of these touches only this file.
 """
 
+from numbers import Integral
+
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import (
     Interval,
@@ -13,6 +15,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 __all__ = [
+    "IntInterval",
     "Interval",
     "Options",
     "StrOptions",
@@ -22,6 +25,24 @@ __all__ = [
     "validate_data",
     "validate_params",
 ]
+
+
+class IntInterval(Interval):
+    """``Interval(Integral, left, right, closed=...)`` that refuses bools.
+
+    scikit-learn's integer interval takes ``True`` as 1 (``bool`` is an
+    ``Integral``), so ``n_lams=True`` or ``k=True`` passed validation. The
+    message says so: "must be an int (not a bool) in the range [1, inf)".
+    """
+
+    def __init__(self, left, right, *, closed):
+        super().__init__(Integral, left, right, closed=closed)
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, bool) and super().is_satisfied_by(val)
+
+    def __str__(self):
+        return super().__str__().replace("an int", "an int (not a bool)", 1)
 
 
 def transformer_input_indices(column_transformer):

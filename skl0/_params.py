@@ -17,7 +17,7 @@ from numbers import Integral, Real
 
 from sklearn.metrics import get_scorer_names
 
-from ._compat import Interval, StrOptions
+from ._compat import Interval, IntInterval, StrOptions
 from ._numpydoc import Entry, document, fill
 
 __all__ = [
@@ -56,7 +56,7 @@ set, a number ``lam`` selects and ``k`` caps (see ``k``).""",
     ),
     Param(
         "k", "int or None", default=None,
-        constraints=[Interval(Integral, 1, None, closed="left"), None],
+        constraints=[IntInterval(1, None, closed="left"), None],
         doc="""\
 With ``lam="auto"``: keep exactly ``k`` features. The gates are
 fitted along a warm-started path of increasing ``lam`` until at
@@ -81,7 +81,7 @@ many values, any continuous or multi-output target) as regression.""",
     ),
     Param(
         "max_iter", "int", default=300,
-        constraints=[Interval(Integral, 1, None, closed="left")],
+        constraints=[IntInterval(1, None, closed="left")],
         doc="""\
 Linear heads: L-BFGS-B iterations per point of the ``lam`` path (a
 point stops earlier once converged, usually after a few). Squared
@@ -138,7 +138,7 @@ behind its deterministic gates, and exact ``k`` skips the swap search.""",
     ),
     Param(
         "batch_size", "int or None", default=None,
-        constraints=[Interval(Integral, 1, None, closed="left"), None],
+        constraints=[IntInterval(1, None, closed="left"), None],
         doc="""\
 Rows per Adam step of an MLP head, drawn as shuffled epochs with the
 estimator's generator; ``None`` means ``min(n_samples, 512)`` (the
@@ -277,7 +277,7 @@ of ``lam="auto"``.""",
     ),
     Param(
         "n_lams", "int", default=16,
-        constraints=[Interval(Integral, 1, None, closed="left")],
+        constraints=[IntInterval(1, None, closed="left")],
         doc="""\
 Length of the default grid; ignored when ``lams`` is given.""",
     ),

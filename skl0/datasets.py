@@ -7,6 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state, check_scalar
 
+from ._checks import check_int_type
 from ._numpydoc import Entry, document
 
 __all__ = ["make_sparse_regression", "make_sparse_classification", "toeplitz_design"]
@@ -17,7 +18,9 @@ _PARAMS = [
     Entry("n_informative", "int", "Number of columns with a non-zero coefficient."),
     Entry("rho", "float", "Toeplitz correlation, in [0, 1): ``corr(x_i, x_j) = rho ** |i - j|``."),
     Entry("snr", "float", "Signal-to-noise ratio ``var(X @ coef) / var(noise)``; 0 gives no noise."),
-    Entry("coef_range", "tuple of float", "Range of the informative coefficients' magnitudes."),
+    Entry("coef_range", "tuple of float", """\
+``(low, high)``, finite, with ``0 <= low <= high`` and ``high > 0``:
+the informative coefficients' magnitudes are uniform in it."""),
     Entry("random_state", "int, RandomState instance or None", "Seed of the draw."),
 ]
 
@@ -41,8 +44,7 @@ def toeplitz_design(n_samples, n_features, rho=0.5, random_state=None):
     >>> toeplitz_design(5, 3, random_state=0).shape
     (5, 3)
     """
-    check_scalar(n_samples, "n_samples", Integral, min_val=1)
-    check_scalar(n_features, "n_features", Integral, min_val=1)
+    _check_sizes(n_samples, n_features)
     if not 0 <= rho < 1:
         raise ValueError(f"rho={rho!r} must lie in [0, 1); pass e.g. rho=0.5.")
     rng = check_random_state(random_state)
@@ -53,8 +55,33 @@ def toeplitz_design(n_samples, n_features, rho=0.5, random_state=None):
     return X
 
 
+def _check_sizes(n_samples, n_features, n_informative=None):
+    """The integer arguments; a bool is refused (``check_scalar`` takes True for 1)."""
+    for name, value, low in (("n_samples", n_samples, 1), ("n_features", n_features, 1)):
+        check_int_type(name, value)
+        check_scalar(value, name, Integral, min_val=low)
+    if n_informative is not None:
+        check_int_type("n_informative", n_informative)
+        check_scalar(n_informative, "n_informative", Integral, min_val=0, max_val=n_features)
+
+
+def _check_coef_range(coef_range):
+    """``coef_range`` as ``(low, high)``, or a ValueError naming it."""
+    try:
+        lo, hi = coef_range
+    except (TypeError, ValueError):
+        lo = hi = None
+    numbers = all(isinstance(v, Real) and not isinstance(v, bool) for v in (lo, hi))
+    if not (numbers and np.isfinite([lo, hi]).all() and 0 <= lo <= hi and hi > 0):
+        raise ValueError(
+            f"coef_range={coef_range!r} is invalid; pass (low, high), finite with "
+            "0 <= low <= high and high > 0 (the informative coefficients' magnitudes), "
+            "e.g. coef_range=(1.0, 3.0)."
+        )
+    return float(lo), float(hi)
+
+
 def _sparse_coef(rng, n_features, n_informative, coef_range):
-    check_scalar(n_informative, "n_informative", Integral, min_val=0, max_val=n_features)
     support = np.sort(rng.choice(n_features, n_informative, replace=False))
     lo, hi = coef_range
     coef = np.zeros(n_features)
@@ -96,9 +123,11 @@ def make_sparse_regression(
     >>> X.shape, len(support), int((coef != 0).sum())
     ((50, 20), 3, 3)
     """
+    _check_sizes(n_samples, n_features, n_informative)
     check_scalar(snr, "snr", Real, min_val=0)  # 0: no noise
     if np.isnan(snr):  # check_scalar lets NaN through (NaN >= 0 is not tested)
         raise ValueError("snr=nan is invalid; pass a number >= 0 (0: no noise).")
+    coef_range = _check_coef_range(coef_range)
     rng = check_random_state(random_state)
     X = toeplitz_design(n_samples, n_features, rho, rng)
     coef, support = _sparse_coef(rng, n_features, n_informative, coef_range)
@@ -137,6 +166,8 @@ def make_sparse_classification(
     >>> sorted(set(y.tolist()))
     [0, 1]
     """
+    _check_sizes(n_samples, n_features, n_informative)
+    coef_range = _check_coef_range(coef_range)
     rng = check_random_state(random_state)
     X = toeplitz_design(n_samples, n_features, rho, rng)
     coef, support = _sparse_coef(rng, n_features, n_informative, coef_range)

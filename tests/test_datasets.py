@@ -1,5 +1,6 @@
 """skl0.datasets: a bad size or snr names the parameter instead of failing inside numpy."""
 
+import numpy as np
 import pytest
 
 from skl0.datasets import (
@@ -24,3 +25,58 @@ from skl0.datasets import (
 def test_bad_sizes_name_the_parameter(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        # check_scalar takes True for the int 1; numpy then failed on the shape.
+        (lambda: toeplitz_design(True, 3), r"n_samples=True is invalid; pass an integer, not a bool"),
+        (lambda: toeplitz_design(5, False), r"n_features=False is invalid; pass an integer"),
+        (lambda: make_sparse_regression(10, True, 1), r"n_features=True is invalid"),
+        (lambda: make_sparse_regression(10, 5, True), r"n_informative=True is invalid"),
+        (lambda: make_sparse_classification(10, 5, False), r"n_informative=False is invalid"),
+        (lambda: make_sparse_classification(True, 5, 2), r"n_samples=True is invalid"),
+    ],
+)
+def test_bool_sizes_are_refused(call, match):
+    with pytest.raises(TypeError, match=match):
+        call()
+
+
+def test_bad_n_informative_leaves_the_callers_random_state_alone():
+    # n_informative used to be checked after X was drawn from the caller's RandomState.
+    rng = np.random.RandomState(0)
+    before = rng.get_state()
+    with pytest.raises(ValueError, match="n_informative == 8"):
+        make_sparse_regression(10, 5, 8, random_state=rng)
+    after = rng.get_state()
+    assert np.array_equal(after[1], before[1]) and after[2] == before[2]
+
+
+@pytest.mark.parametrize("make", [make_sparse_regression, make_sparse_classification])
+@pytest.mark.parametrize(
+    "coef_range",
+    [(2, 1), (-1.0, 1.0), (0.0, 0.0), (1.0, float("inf")), (float("nan"), 1.0),
+     (1.0,), (1.0, 2.0, 3.0), 3.0, ("1", "2"), (True, 2)],
+)
+def test_bad_coef_range_names_it(make, coef_range):
+    # (2, 1) used to be drawn as uniform(2, 1) without a word.
+    with pytest.raises(ValueError, match=r"coef_range=.* is invalid; pass \(low, high\)"):
+        make(20, 5, 2, coef_range=coef_range, random_state=0)
+
+
+def test_coef_range_message_shows_the_value():
+    with pytest.raises(ValueError, match=r"coef_range=\(2, 1\) is invalid"):
+        make_sparse_regression(20, 5, 2, coef_range=(2, 1))
+
+
+def test_coef_range_bounds_are_kept():
+    _, _, coef, support = make_sparse_regression(
+        50, 30, 20, coef_range=np.array([0.5, 0.5]), random_state=0
+    )
+    assert np.allclose(np.abs(coef[support]), 0.5)
+    _, _, coef, support = make_sparse_classification(
+        50, 30, 20, coef_range=[0, 2], random_state=0
+    )
+    assert np.all(np.abs(coef[support]) <= 2)

@@ -292,8 +292,8 @@ def test_l0_gate_selection_helpers():
     _, w, idx = samples.select_weighted_samples(torch.arange(6.0), torch.ones(6))
     assert idx.tolist() == [1, 3, 4] and torch.all(w > 0.9)
 
-    feats = FeatureGate(6, max_features=10, temperature=0.1)
-    assert feats.init_mean == 0.99  # min(10 / 6, 0.99)
+    feats = FeatureGate(6, max_features=6, temperature=0.1)
+    assert feats.init_mean == 0.99  # min(6 / 6, 0.99)
     feats.gates.load_state_dict(gate.gates.state_dict())
     _, names = feats.eval().select_features_with_names(torch.ones(2, 6), list("abcdef"))
     assert names == ["b", "d", "e"]
@@ -420,3 +420,39 @@ def test_initial_mean_outside_0_1_names_the_argument(make, match):
     # was "math domain error" or a ZeroDivisionError from the logit
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        # max_features > n_features was silently clamped to an initial mean of 0.99
+        (lambda: l0.FeatureGate(10, 20), ValueError,
+         r"max_features=20 is invalid for n_features=10; pass at most n_features"),
+        # was "'>' not supported between instances of 'str' and 'int'"
+        (lambda: l0.FeatureGate(10, "3"), TypeError,
+         r"max_features='3' is invalid; pass an integer, not str"),
+        (lambda: l0.FeatureGate(10, True), TypeError, r"max_features=True is invalid"),
+        (lambda: l0.FeatureGate(True, 1), TypeError, r"n_features=True is invalid"),
+        (lambda: l0.FeatureGate(0, 1), ValueError, r"n_features=0 is invalid"),
+        (lambda: l0.SampleGate(10, "3"), TypeError, r"target_samples='3' is invalid"),
+        (lambda: l0.SampleGate("10", 3), TypeError, r"n_samples='10' is invalid"),
+        (lambda: l0.L0Gate(True), TypeError, r"size=True is invalid"),
+        (lambda: l0.HybridGate(100, target_items=400), ValueError,
+         r"target_items=400 is invalid for n_items=100"),
+        (lambda: l0.HybridGate(100, target_items="40"), TypeError, r"target_items='40' is invalid"),
+        (lambda: l0.HybridGate(100, l0_fraction="0.5"), ValueError,
+         r"l0_fraction='0.5' is invalid; pass a float in \[0, 1\]"),
+        # was SampleGate's "target_samples=0 is invalid", an argument HybridGate has not
+        (lambda: l0.HybridGate(10), ValueError,
+         r"target_items=2 and l0_fraction=0.25 give the gates .* = 0 of n_items=10"),
+    ],
+)
+def test_bad_gate_sizes_name_the_argument(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_gate_sizes_accept_numpy_integers_and_max_features_equal_to_n_features():
+    gate = l0.FeatureGate(np.int64(5), np.int64(5))
+    assert gate.init_mean == 0.99 and gate.gates.qz_logits.shape == (5,)
+    assert l0.SampleGate(np.int32(10), np.int64(4)).init_mean == 0.4

@@ -125,7 +125,8 @@ def test_numpydoc_fill_indents_entries_and_takes_defaults_from_the_signature():
 
 def test_the_calibrator_takes_its_hyperparameters_from_its_table():
     from skl0.calibration import SparseCalibrator
-    from skl0.calibration._params import CALIBRATOR, PARAMS as CAL
+    from skl0.calibration._params import CALIBRATOR
+    from skl0.calibration._params import PARAMS as CAL
 
     params = list(inspect.signature(SparseCalibrator).parameters.values())
     assert [p.name for p in params] == [n for n in CALIBRATOR if n != "*"]
@@ -137,3 +138,54 @@ def test_the_calibrator_takes_its_hyperparameters_from_its_table():
     }
     for p in params:
         assert textwrap.indent(CAL[p.name].text(), "    ") in SparseCalibrator.__doc__
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        # scikit-learn's Interval(Integral, ...) takes True as 1: n_lams=True was a one-point path.
+        (lambda X, y: skl0.l0_path(X, y, n_lams=True), "n_lams"),
+        (lambda X, y: skl0.L0RegressorCV(n_lams=True).fit(X, y), "n_lams"),
+        (lambda X, y: skl0.L0Regressor(k=True).fit(X, y), "k"),
+        (lambda X, y: skl0.L0Regressor(max_iter=False).fit(X, y), "max_iter"),
+        (lambda X, y: skl0.L0Regressor(batch_size=True).fit(X, y), "batch_size"),
+    ],
+)
+def test_integer_hyperparameters_refuse_bools(call, name):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from skl0.datasets import make_sparse_regression
+
+    X, y, _, _ = make_sparse_regression(30, 4, 2, random_state=0)
+    with pytest.raises(
+        InvalidParameterError,
+        match=rf"The '{name}' parameter of \w+ must be an int \(not a bool\) in the range "
+        r"\[1, inf\).* Got (True|False) instead",
+    ):
+        call(X, y)
+
+
+def test_integer_hyperparameters_take_numpy_integers():
+    import numpy as np
+
+    from skl0.datasets import make_sparse_regression
+
+    X, y, _, _ = make_sparse_regression(30, 4, 2, random_state=0)
+    assert len(skl0.l0_path(X, y, n_lams=np.int64(3), max_iter=np.int32(20))) == 3
+
+
+def test_calibrator_integer_hyperparameters_refuse_bools():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from skl0.calibration import SparseCalibrator
+
+    est = SparseCalibrator(k=True)
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"'k' parameter of SparseCalibrator must be an int \(not a bool\).* Got True",
+    ):
+        est._validate_params()
+    with pytest.raises(
+        InvalidParameterError, match=r"'polish_iter' parameter .*\(not a bool\).* Got False"
+    ):
+        SparseCalibrator(polish_iter=False)._validate_params()

@@ -7,9 +7,9 @@ the Parameters and Attributes sections of its docstring.
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
-from .._compat import Interval, StrOptions
+from .._compat import Interval, IntInterval, StrOptions
 from .._params import Param, _table
 
 __all__ = ["ATTRIBUTES", "CALIBRATOR", "PARAMS"]
@@ -24,7 +24,7 @@ CALIBRATOR = (
 PARAMS = _table(
     Param(
         "k", "int or None", default=None,
-        constraints=[Interval(Integral, 1, None, closed="left"), None],
+        constraints=[IntInterval(1, None, closed="left"), None],
         doc="""\
 Number of records to keep, exactly. ``None`` lets ``lam`` decide.""",
     ),
@@ -63,13 +63,13 @@ one half of it. On its own (``lam=0``) it keeps every record.""",
     ),
     Param(
         "max_iter", "int", default=1000,
-        constraints=[Interval(Integral, 0, None, closed="left")],
+        constraints=[IntInterval(0, None, closed="left")],
         doc="""\
 Gradient steps of the gated stage.""",
     ),
     Param(
         "polish_iter", "int", default=300,
-        constraints=[Interval(Integral, 0, None, closed="left")],
+        constraints=[IntInterval(0, None, closed="left")],
         doc="""\
 Gradient steps of the final refit of the kept records' weights
 (0 skips it).""",

@@ -7,14 +7,24 @@ the random half of ``HybridGate`` is :func:`skl0.nn.add_random`.
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import torch
 from torch import nn
 
+from .._checks import check_int, check_int_type
 from ..nn.hybrid import add_random
 from .distributions import HardConcrete
 
 __all__ = ["L0Gate", "SampleGate", "FeatureGate", "HybridGate"]
+
+
+def _check_count(name, value, minimum, what):
+    """``value`` as an int >= ``minimum``: a TypeError if it is not an integer
+    (a bool included), else ``check_int``'s ValueError if it is too small."""
+    check_int_type(name, value)
+    return check_int(name, value, minimum, what)
 
 
 class L0Gate(nn.Module):
@@ -47,6 +57,7 @@ class L0Gate(nn.Module):
 
     def __init__(self, size, temperature=0.5, init_mean=0.5):
         super().__init__()
+        _check_count("size", size, 1, "the number of gates")
         self.size = size
         self.temperature = temperature
         self.init_mean = init_mean
@@ -87,8 +98,8 @@ class SampleGate(L0Gate):
     n_samples : int
         Number of records.
     target_samples : int
-        Intended number of kept records; the initial mean is
-        ``target_samples / n_samples``.
+        Intended number of kept records, ``0 < target_samples < n_samples``;
+        the initial mean is ``target_samples / n_samples``.
     temperature : float, default=0.25
 
     Examples
@@ -102,6 +113,8 @@ class SampleGate(L0Gate):
     """
 
     def __init__(self, n_samples, target_samples, temperature=0.25):
+        _check_count("n_samples", n_samples, 1, "the number of records")
+        check_int_type("target_samples", target_samples)
         if not 0 < target_samples < n_samples:
             raise ValueError(
                 f"target_samples={target_samples!r} is invalid for n_samples={n_samples!r}; "
@@ -140,7 +153,7 @@ class FeatureGate(L0Gate):
     ----------
     n_features : int
     max_features : int
-        Intended number of kept features.
+        Intended number of kept features, in ``[1, n_features]``.
     temperature : float, default=0.1
 
     Examples
@@ -154,10 +167,12 @@ class FeatureGate(L0Gate):
     """
 
     def __init__(self, n_features, max_features, temperature=0.1):
-        if not max_features > 0:
+        _check_count("n_features", n_features, 1, "the number of features")
+        _check_count("max_features", max_features, 1, "the intended number of kept features")
+        if max_features > n_features:
             raise ValueError(
-                f"max_features={max_features!r} is invalid; pass the intended number of "
-                "kept features, > 0."
+                f"max_features={max_features!r} is invalid for n_features={n_features!r}; "
+                "pass at most n_features (the intended number of kept features)."
             )
         super().__init__(
             size=n_features,
@@ -190,12 +205,15 @@ class HybridGate(nn.Module):
     ----------
     n_items : int
     l0_fraction : float, default=0.25
-        Share of ``target_items`` meant for the gates.
+        Share of ``target_items`` meant for the gates, in [0, 1]; the gates
+        start at ``int(target_items * l0_fraction)`` records, which must be
+        at least 1 and below ``n_items``.
     random_fraction : float, default=0.75
         Share of ``target_items`` drawn at random; the two shares add up to
         at most 1.
     target_items : int or None, default=None
-        Total intended; ``None`` (or 0) means ``int(0.2 * n_items)``.
+        Total intended, at most ``n_items``; ``None`` (or 0) means
+        ``int(0.2 * n_items)``.
     temperature : float, default=0.25
 
     Examples
@@ -219,6 +237,17 @@ class HybridGate(nn.Module):
         temperature=0.25,
     ):
         super().__init__()
+        _check_count("n_items", n_items, 1, "the number of records")
+        for name, share in (("l0_fraction", l0_fraction), ("random_fraction", random_fraction)):
+            if isinstance(share, bool) or not isinstance(share, Real) or not 0 <= share <= 1:
+                raise ValueError(f"{name}={share!r} is invalid; pass a float in [0, 1].")
+        if target_items is not None:
+            _check_count("target_items", target_items, 0, "the number of records to keep")
+            if target_items > n_items:
+                raise ValueError(
+                    f"target_items={target_items!r} is invalid for n_items={n_items!r}; "
+                    "pass at most n_items, or None for int(0.2 * n_items)."
+                )
         if l0_fraction + random_fraction > 1.0:
             raise ValueError(
                 f"l0_fraction={l0_fraction!r} and random_fraction={random_fraction!r} "
@@ -230,6 +259,12 @@ class HybridGate(nn.Module):
         self.target_items = target_items or int(n_items * 0.2)
         self.n_l0 = int(self.target_items * l0_fraction)
         self.n_random = int(self.target_items * random_fraction)
+        if not 0 < self.n_l0 < n_items:  # SampleGate's condition, in this class's terms
+            raise ValueError(
+                f"target_items={self.target_items!r} and l0_fraction={l0_fraction!r} give the "
+                f"gates int(target_items * l0_fraction) = {self.n_l0} of n_items={n_items!r} "
+                "records; pass them so that this is at least 1 and below n_items."
+            )
         self.l0_gate = SampleGate(
             n_samples=n_items, target_samples=self.n_l0, temperature=temperature
         )
