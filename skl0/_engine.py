@@ -74,6 +74,7 @@ from ._linalg import (
     inverse_and_product,
     row_logsumexp,
     row_sum,
+    skinny_matmul,
 )
 from .nn.hard_concrete import gate_moments, log_alpha_for_signal, signal_fraction
 
@@ -128,12 +129,12 @@ class NumpyOps:
     @staticmethod
     def matmul(X, B):
         """``X @ B`` in X's dtype (X is not upcast), returned as float64."""
-        return np.asarray(X @ B.astype(X.dtype, copy=False), dtype=np.float64)
+        return np.asarray(skinny_matmul(X, B.astype(X.dtype, copy=False)), dtype=np.float64)
 
     @staticmethod
     def rmatmul(X, R):
         """``X.T @ R`` in X's dtype, returned as float64."""
-        return np.asarray(X.T @ R.astype(X.dtype, copy=False), dtype=np.float64)
+        return np.asarray(skinny_matmul(X.T, R.astype(X.dtype, copy=False)), dtype=np.float64)
 
     @staticmethod
     def from_host(a):

@@ -15,7 +15,7 @@ from scipy.special import expit
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._engine import NumpyOps, data_term, gram_mse, logistic_loss
 from ._heads import LinearHead
-from ._linalg import cholesky, cholesky_solve, row_max, row_sum
+from ._linalg import cholesky, cholesky_solve, row_max, row_sum, skinny_matmul
 from ._train import make_adam
 
 __all__ = [
@@ -273,18 +273,19 @@ def softmax_objective(X, labels, w, alpha, q):
     Xw = X * w[:, None]
     onehot = np.zeros((n, q))
     onehot[np.arange(n), labels] = 1.0
-    C, c = Xw.T @ onehot, w @ onehot
+    C, c = skinny_matmul(Xw.T, onehot), w @ onehot
 
     def objective(x):
         W, b = x[: s * q].reshape(s, q), x[s * q :]
-        F = X @ W + b
+        F = skinny_matmul(X, W)
+        F += b
         top = row_max(F)
         F -= top[:, None]
         P = np.exp(F, out=F)
         total = row_sum(P)
         loss = float(w @ (np.log(total) + top)) - float((C * W).sum()) - float(c @ b)
         P /= total[:, None]
-        grad_W = Xw.T @ P - C + 2.0 * alpha * W
+        grad_W = skinny_matmul(Xw.T, P) - C + 2.0 * alpha * W
         return loss + alpha * float((W * W).sum()), np.concatenate([grad_W.ravel(), w @ P - c])
 
     return objective

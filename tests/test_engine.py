@@ -1016,6 +1016,26 @@ def test_row_reductions_equal_numpy_and_scipy(q):
     np.testing.assert_array_equal(row_max(G), np.zeros(3))
 
 
+@pytest.mark.parametrize("q", [1, 2, 3, 5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_skinny_matmul_equals_the_matrix_product(q, dtype):
+    # Column by column for 2-3 columns, the general product otherwise; the
+    # same values and dtype as A @ B, for A and its transposed view.
+    import scipy.sparse as sp
+
+    from skl0._linalg import skinny_matmul
+
+    rng = np.random.RandomState(q)
+    A = rng.randn(50, 7).astype(dtype)
+    B, R = rng.randn(7, q).astype(dtype), rng.randn(50, q).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for left, right in ((A, B), (A.T, R)):
+        out = skinny_matmul(left, right)
+        assert out.dtype == (left @ right).dtype and out.shape == (left @ right).shape
+        np.testing.assert_allclose(out, left @ right, rtol=tol, atol=tol)
+    np.testing.assert_allclose(skinny_matmul(sp.csr_matrix(A), B), A @ B, rtol=tol, atol=tol)
+
+
 def test_softmax_objective_equals_the_direct_loss_and_its_gradient():
     # The objective's precomputed label terms give the weighted log loss of
     # softmax_loss plus the ridge, and a gradient that matches finite
