@@ -45,14 +45,30 @@ def toeplitz_design(n_samples, n_features, rho=0.5, random_state=None):
     (5, 3)
     """
     _check_sizes(n_samples, n_features)
-    if not 0 <= rho < 1:
-        raise ValueError(f"rho={rho!r} must lie in [0, 1); pass e.g. rho=0.5.")
+    _check_rho(rho)
     rng = check_random_state(random_state)
     X = rng.standard_normal((n_samples, n_features))
     scale = np.sqrt(1.0 - rho**2)
     for j in range(1, n_features):  # AR(1) recursion: one vector op per column
         X[:, j] = rho * X[:, j - 1] + scale * X[:, j]
     return X
+
+
+def _check_real(name, value):
+    """A TypeError naming ``name`` and ``value`` unless ``value`` is a real number.
+
+    A bool is refused (``check_scalar`` takes ``True`` for 1.0), and a
+    string would otherwise fail later in a comparison that names neither.
+    """
+    if isinstance(value, bool) or not isinstance(value, Real):
+        kind = "a bool" if isinstance(value, bool) else type(value).__name__
+        raise TypeError(f"{name}={value!r} is invalid; pass a number, not {kind}.")
+
+
+def _check_rho(rho):
+    _check_real("rho", rho)
+    if not 0 <= rho < 1:  # NaN fails the test too
+        raise ValueError(f"rho={rho!r} must lie in [0, 1); pass e.g. rho=0.5.")
 
 
 def _check_sizes(n_samples, n_features, n_informative=None):
@@ -124,9 +140,10 @@ def make_sparse_regression(
     ((50, 20), 3, 3)
     """
     _check_sizes(n_samples, n_features, n_informative)
-    check_scalar(snr, "snr", Real, min_val=0)  # 0: no noise
-    if np.isnan(snr):  # check_scalar lets NaN through (NaN >= 0 is not tested)
-        raise ValueError("snr=nan is invalid; pass a number >= 0 (0: no noise).")
+    _check_real("snr", snr)
+    if not snr >= 0:  # NaN fails the test too
+        raise ValueError(f"snr={snr!r} is invalid; pass a number >= 0 (0: no noise).")
+    _check_rho(rho)  # before anything is drawn from a caller's RandomState
     coef_range = _check_coef_range(coef_range)
     rng = check_random_state(random_state)
     X = toeplitz_design(n_samples, n_features, rho, rng)
@@ -167,6 +184,7 @@ def make_sparse_classification(
     [0, 1]
     """
     _check_sizes(n_samples, n_features, n_informative)
+    _check_rho(rho)
     coef_range = _check_coef_range(coef_range)
     rng = check_random_state(random_state)
     X = toeplitz_design(n_samples, n_features, rho, rng)

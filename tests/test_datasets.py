@@ -18,7 +18,9 @@ from skl0.datasets import (
         (lambda: make_sparse_regression(-1, 5, 2), "n_samples == -1"),
         (lambda: toeplitz_design(10, 0), "n_features == 0"),
         # A negative snr used to give noise-free targets silently.
-        (lambda: make_sparse_regression(10, 5, 2, snr=-1.0), "snr == -1.0, must be >= 0"),
+        (lambda: make_sparse_regression(10, 5, 2, snr=-1.0), r"snr=-1.0 is invalid; pass a number >= 0"),
+        (lambda: toeplitz_design(10, 5, rho=float("nan")), r"rho=nan must lie in \[0, 1\)"),
+        (lambda: make_sparse_classification(10, 5, 2, rho=1.0), r"rho=1.0 must lie in \[0, 1\)"),
         (lambda: make_sparse_regression(10, 5, 2, snr=float("nan")), "snr=nan is invalid"),
     ],
 )
@@ -40,6 +42,22 @@ def test_bad_sizes_name_the_parameter(call, match):
     ],
 )
 def test_bool_sizes_are_refused(call, match):
+    with pytest.raises(TypeError, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        # A string failed in a comparison that named neither; a bool passed as 0 or 1.
+        (lambda: toeplitz_design(10, 3, rho="0.5"), r"rho='0.5' is invalid; pass a number, not str"),
+        (lambda: make_sparse_regression(10, 5, 2, rho=False), r"rho=False is invalid; .* not a bool"),
+        (lambda: make_sparse_classification(10, 5, 2, rho=None), r"rho=None is invalid"),
+        (lambda: make_sparse_regression(10, 5, 2, snr=True), r"snr=True is invalid; .* not a bool"),
+        (lambda: make_sparse_regression(10, 5, 2, snr="3"), r"snr='3' is invalid"),
+    ],
+)
+def test_non_numbers_for_rho_and_snr_are_refused(call, match):
     with pytest.raises(TypeError, match=match):
         call()
 
