@@ -52,6 +52,7 @@ from ._problem import (
     GRAM_MAX_FEATURES,
     DirectProblem,
     GramProblem,
+    second_moments,
     sparse_to_torch,
     weighted_moments,
 )
@@ -393,19 +394,21 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             X = X.toarray()
         if sp.issparse(X):  # never densified: moments and Gram by scipy
             X = X.tocsr()
-            mean, std = (torch.as_tensor(a, device=device, dtype=dtype)
-                         for a in weighted_moments(X, w_np, const=const))
+            mean64, std64, var = weighted_moments(X, w_np, const=const, second=True)
+            mean, std = (torch.as_tensor(a, device=device, dtype=dtype) for a in (mean64, std64))
             if use_gram:
                 problem = GramProblem(X, Yt, w, mean, std, datafit, const=const)
             else:
                 Xt = sparse_to_torch(X, device, dtype)
-                problem = DirectProblem(Xt, Yt, w, mean, std, datafit, host=X)
+                problem = DirectProblem(Xt, Yt, w, mean, std, datafit, host=X,
+                                        second_moments=second_moments(var, mean64, mean, std,
+                                                                      const))
         else:
             # Moments in float64 from X as given (shared, not copied), from
             # centred rows; columns far from zero relative to their spread
             # are then shifted by their mean (a copy of X, made only then),
             # so that the computation dtype keeps their spread.
-            mean64, std64 = weighted_moments(X, w_np, const=const)
+            mean64, std64, var = weighted_moments(X, w_np, const=const, second=True)
             self._x_shift = column_shift(mean64, std64, str(dtype).removeprefix("torch."))
             if self._x_shift is not None:
                 X = subtract_columns(X, self._x_shift)
@@ -422,7 +425,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 problem = GramProblem(Xt, Yt, w, mean, std, datafit,
                                       const=const if same else None)
             else:
-                problem = DirectProblem(Xt, Yt, w, mean, std, datafit)
+                # The standardized columns' second moments come with the
+                # moments (a pass over X saved: 0.49 of a 3.4 CPU s exact-k
+                # logistic fit at n=1e5, p=1e3).
+                problem = DirectProblem(Xt, Yt, w, mean, std, datafit,
+                                        second_moments=second_moments(var, mean64, mean, std,
+                                                                      const))
         # scikit-learn's convention: a weight counts as that many repetitions
         # of the sample, so the information criterion's n is the total weight.
         problem.n_samples = float(sw.sum())

@@ -26,6 +26,7 @@ __all__ = [
     "DirectProblem",
     "GramProblem",
     "block_rows",
+    "second_moments",
     "sparse_to_torch",
     "weighted_cross",
     "weighted_moments",
@@ -110,7 +111,27 @@ def _sparse_centred_squares(X, w, mean):
     return sq + mean * mean * np.maximum(w.sum() - w_stored, 0.0)
 
 
-def weighted_moments(X, w, out_dtype=None, const=None):
+def second_moments(var, mean64, mean, std, const=None):
+    """``sum_i w_i xs_ij^2`` (``w`` summing to one) of the columns as a problem standardizes them.
+
+    ``var`` and ``mean64``: the weighted variances and float64 means of
+    :func:`weighted_moments` (``second=True``), computed on the problem's
+    own rows and weights; ``mean`` and ``std``: the problem's tensors (in
+    its dtype). As ``sum w (x - m)^2 = var + (mean64 - m)^2`` for any shift
+    ``m``, this equals :meth:`DirectProblem.column_second_moments`' pass
+    over X (1 up to the dtype's rounding of mean and std, the variance
+    where a tiny spread kept std 1) without it; ``const`` (X's constant
+    columns) get 0.
+    """
+    m = mean.detach().double().cpu().numpy()
+    sd = std.detach().double().cpu().numpy()
+    out = np.maximum((var + (mean64 - m) ** 2) / (sd * sd), 0.0)
+    if const is not None:
+        out[const] = 0.0
+    return torch.as_tensor(out, device=mean.device)
+
+
+def weighted_moments(X, w, out_dtype=None, const=None, second=False):
     """Weighted column means and standard deviations (``w`` sums to one).
 
     ``X`` is a torch tensor, or a numpy array or scipy sparse matrix (then
@@ -125,7 +146,10 @@ def weighted_moments(X, w, out_dtype=None, const=None):
     dividing by zero; an exactly constant column gets its value as mean, so
     it standardizes to exact zeros (a weighted mean can be off by
     round-off). ``const``: X's :func:`constant_columns`, when the caller has
-    them (a pass over X saved).
+    them (a pass over X saved). ``second`` (numpy or scipy ``X`` only): also
+    return the weighted variances (float64; 0 for constant columns), from
+    which :func:`second_moments` forms what
+    :meth:`DirectProblem.column_second_moments` would compute from X again.
     """
     const = constant_columns(X) if const is None else const
     if sp.issparse(X):
@@ -140,7 +164,7 @@ def weighted_moments(X, w, out_dtype=None, const=None):
             first = np.asarray(X[0].todense(), dtype=np.float64).ravel()
             mean = np.where(const, first, mean)
             std = np.where(const, 1.0, std)
-        return mean, std
+        return (mean, std, np.where(const, 0.0, np.maximum(sq, 0.0))) if second else (mean, std)
     if isinstance(X, np.ndarray):
         w = np.asarray(w, dtype=np.float64)
         total = w.sum()
@@ -153,13 +177,14 @@ def weighted_moments(X, w, out_dtype=None, const=None):
         for start in range(0, X.shape[0], rows):
             Xb = X[start : start + rows].astype(np.float64, copy=False) - mean
             sq += w[start : start + rows] @ (Xb * Xb)
-        std = np.sqrt(np.maximum(sq / total, 0.0))
+        sq /= total
+        std = np.sqrt(np.maximum(sq, 0.0))
         tiny = np.finfo(X.dtype).eps * np.maximum(np.abs(mean), 1.0) * 10
         std = np.where(std > tiny, std, 1.0)
         if X.shape[0] > 0:
             mean = np.where(const, X[0], mean)
             std = np.where(const, 1.0, std)
-        return mean, std
+        return (mean, std, np.where(const, 0.0, np.maximum(sq, 0.0))) if second else (mean, std)
     out_dtype = X.dtype if out_dtype is None else out_dtype
     w = torch.as_tensor(w, device=X.device).to(torch.float64)
     total = w.sum()
@@ -191,11 +216,16 @@ class DirectProblem:
     #: What the gate engine reads: the rows (``_engine._RowTerm``).
     kind = "rows"
 
-    def __init__(self, X, Y, w, mean, std, datafit, host=None):
+    def __init__(self, X, Y, w, mean, std, datafit, host=None, second_moments=None):
         self.X, self.Y, self.w = X, Y, w
         self.mean, self.std = mean, std
         self.datafit = datafit
         self.host = host
+        if second_moments is not None:
+            # Known when the standardization was computed on these rows and
+            # weights (weighted_moments(second=True)): a pass over X saved.
+            self._second_moments = torch.as_tensor(
+                second_moments, device=mean.device, dtype=torch.float64)
         self.n_features = X.shape[1]
         self.n_samples = X.shape[0]
         #: Columns the selection chooses among (more than n_features on a
@@ -296,7 +326,9 @@ class DirectProblem:
             X = sparse_to_torch(host, self.mean.device, self.mean.dtype)
         else:
             host, X = None, self.X.index_select(1, cols)
-        sub = DirectProblem(X, self.Y, self.w, self.mean[cols], self.std[cols], self.datafit, host)
+        known = getattr(self, "_second_moments", None)  # the same rows and weights
+        sub = DirectProblem(X, self.Y, self.w, self.mean[cols], self.std[cols], self.datafit, host,
+                            second_moments=None if known is None else known[cols])
         sub.n_samples = self.n_samples
         sub.n_candidates = self.n_candidates
         return sub

@@ -1069,3 +1069,49 @@ def test_multinomial_value_grad_agrees_between_numpy_and_torch():
         out.append((loss, np.asarray(grad)))
     assert out[0][0] == pytest.approx(out[1][0], rel=1e-12)
     np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_second_moments_from_the_moments_equal_a_pass_over_x(monkeypatch, dtype, sparse):
+    # A row problem built by a fit gets its standardized columns' second
+    # moments from weighted_moments (no pass over X): they equal what
+    # column_second_moments computes from X, with a constant column (0), a
+    # column far from zero (shifted first) and sample weights.
+    import scipy.sparse as sp
+
+    from skl0._problem import DirectProblem
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 6)
+    X[rng.rand(*X.shape) < 0.3] = 0.0
+    X[:, 2] = 3.0
+    X[:, 4] += 1e6
+    X = X.astype(dtype)
+    y = (X[:, 0] + rng.randn(300) > 0).astype(int)
+    seen = []
+    original = L0Classifier._fit_problem
+
+    def record(self, problem, *args, **kwargs):
+        seen.append(problem)
+        return original(self, problem, *args, **kwargs)
+
+    monkeypatch.setattr(L0Classifier, "_fit_problem", record)
+    L0Classifier(k=2, random_state=0).fit(sp.csr_matrix(X) if sparse else X, y,
+                                          sample_weight=rng.rand(300) + 0.5)
+    problem = seen[0]
+    assert isinstance(problem, DirectProblem)
+    known = problem.column_second_moments().numpy()
+    # The reference in float64 from the problem's own X, weights, mean and std
+    # (the sparse pass of column_second_moments expands the square and loses
+    # the 1e6-offset column's spread to cancellation: 0.9987).
+    Xp = problem.host.toarray() if sparse else problem.X.numpy()
+    Xs = (Xp.astype(np.float64) - problem.mean.double().numpy()) / problem.std.double().numpy()
+    reference = problem.w.double().numpy() @ (Xs * Xs)
+    assert known[2] == 0.0
+    tol = 1e-5 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(known, reference, rtol=tol, atol=tol)
+    if not sparse:  # the dense pass agrees too
+        del problem._second_moments
+        np.testing.assert_allclose(known, problem.column_second_moments().numpy(),
+                                   rtol=tol, atol=tol)
