@@ -1103,15 +1103,14 @@ def test_second_moments_from_the_moments_equal_a_pass_over_x(monkeypatch, dtype,
     assert isinstance(problem, DirectProblem)
     known = problem.column_second_moments().numpy()
     # The reference in float64 from the problem's own X, weights, mean and std
-    # (the sparse pass of column_second_moments expands the square and loses
-    # the 1e6-offset column's spread to cancellation: 0.9987).
+    # (the sparse pass of column_second_moments used to expand the square and
+    # lose the 1e6-offset column's spread to cancellation: 0.9987).
     Xp = problem.host.toarray() if sparse else problem.X.numpy()
     Xs = (Xp.astype(np.float64) - problem.mean.double().numpy()) / problem.std.double().numpy()
     reference = problem.w.double().numpy() @ (Xs * Xs)
     assert known[2] == 0.0
     tol = 1e-5 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(known, reference, rtol=tol, atol=tol)
-    if not sparse:  # the dense pass agrees too
-        del problem._second_moments
-        np.testing.assert_allclose(known, problem.column_second_moments().numpy(),
-                                   rtol=tol, atol=tol)
+    del problem._second_moments  # the pass over X (a row subset's) agrees
+    np.testing.assert_allclose(known, problem.column_second_moments().numpy(),
+                               rtol=tol, atol=tol)
