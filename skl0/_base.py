@@ -20,7 +20,7 @@ from ._checks import check_frame, is_dask_collection
 from ._compat import _check_sample_weight, _fit_context, validate_data
 from ._criteria import max_support_size, select_by_ebic
 from ._device import make_generator, resolve_device, resolve_dtype
-from ._engine import SMALL_SPARSE_NUMBERS, blas_threads
+from ._engine import SETTLE_ITERATIONS, SMALL_SPARSE_NUMBERS, blas_threads
 from ._gate_path import (
     WARM_STOP,
     gate_path,
@@ -690,6 +690,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         report = common.pop("report", None)
         start = None
         if self.lam != "auto":
+            # A fixed lam's support is the solve's own: solved to convergence
+            # (a gate that sat open for ten iterations of the wine data's
+            # solve closed later, as the weights converged).
             res = train_gates(
                 problem, gate, head, lam=float(self.lam), max_iter=self.max_iter,
                 callback=report, **common,
@@ -703,6 +706,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # of exact k goes on from lam until at most k gates are open.
             start = float(self.lam)
         exact_k = self.k is not None
+        # The walks of exact k and lam="auto" refit the weights on each
+        # candidate support and polish it by swaps (exact k) or per size
+        # (EBIC): a row problem's point may end once its gates have settled
+        # at their bounds (solve_gates' settle), without converging the
+        # weights.
+        settle = SETTLE_ITERATIONS if self.refit and head.is_linear else 0
         if not head.is_linear and start is None:  # (a lam cap walks on from lam below)
             return self._select_by_validation(problem, gate, head, common, report)
         # Exact k with an MLP head: a warm point that already stands still
@@ -730,7 +739,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 step_callback=report, warm_stop=warm_stop,
                 # The exact-k start keeps ~3k gates open: few enough for a
                 # solve on a sample of the rows to start the first point.
-                sample_first=exact_k and start is not None and not capped, **common,
+                sample_first=exact_k and start is not None and not capped, settle=settle,
+                **common,
             )
             n_iter += sum(pt.n_iter for pt in points)
             if capped or start is None or self._size(points[0].support) >= self.k:

@@ -198,12 +198,13 @@ class _VertexRecorder:
 def gate_path(
     problem, gate, head, lams, *, max_iter, learning_rate, alpha, generator,
     stop_size=0, tol=0.05, batch_size=None, callback=None, step_callback=None,
-    budgets=None, warm_stop=None, sample_first=False,
+    budgets=None, warm_stop=None, sample_first=False, settle=0,
 ):
     """Fit the gates along ``lams`` (increasing), warm-starting each point.
 
     A linear head's points are each solved to convergence by the gate
-    engine (at most ``max_iter`` L-BFGS-B iterations; ``budgets`` and the
+    engine (at most ``max_iter`` L-BFGS-B iterations, or until the gates
+    settle with ``settle``; ``budgets`` and the
     early-stop settings do not apply). For an MLP head (Adam on sampled
     gates) the first point takes up to ``max_iter`` steps, each later one up to a
     third (or up to ``budgets[i]`` steps, when given); a point ends early
@@ -215,6 +216,9 @@ def gate_path(
     ``sample_first``: the first point of a linear head on many rows starts
     from the solution on a sample of the rows (``solve_gates``'s
     ``sample_rows``; for a first ``lam`` that keeps few gates open).
+    ``settle``: a linear head's row-problem points end once their gates
+    have settled (:func:`skl0._engine.solve_gates`), for callers that refit
+    the weights on each support.
 
     Returns
     -------
@@ -275,7 +279,7 @@ def gate_path(
             problem, gate, head, lam=float(lam), max_iter=iters,
             learning_rate=learning_rate, alpha=alpha, generator=generator,
             batch_size=batch_size, callback=step_callback,
-            sample_rows=sample_first and i == 0, **stop,
+            sample_rows=sample_first and i == 0, settle=settle, **stop,
         )
         if record(lam, res.loss_curve[-1], res.n_iter):
             break

@@ -168,6 +168,7 @@ def train_gates(
     callback=None,
     compare_start=False,
     sample_rows=False,
+    settle=0,
 ):
     """Minimise task loss + lam * E[L0] (+ alpha * L2), in place.
 
@@ -212,6 +213,10 @@ def train_gates(
     sample_rows : bool
         Linear head: passed to :func:`skl0._engine.solve_gates` (a cold
         start on many rows first solves on a sample of them).
+    settle : int
+        Linear head: passed to :func:`skl0._engine.solve_gates` (a row
+        problem's solve ends once its gates have settled at their bounds
+        for ``settle`` iterations; 0 solves to convergence).
 
     Returns
     -------
@@ -224,7 +229,7 @@ def train_gates(
         n_iter, curve = solve_gates(
             problem, gate, head, lam, alpha=alpha, max_iter=max_iter,
             check=lambda value, it: _check_finite(value, it, float(lam), _ENGINE_ADVICE),
-            sample_rows=sample_rows,
+            sample_rows=sample_rows, settle=settle,
         )
         if callback is not None:
             with torch.no_grad():

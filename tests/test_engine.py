@@ -1114,3 +1114,55 @@ def test_second_moments_from_the_moments_equal_a_pass_over_x(monkeypatch, dtype,
     del problem._second_moments  # the pass over X (a row subset's) agrees
     np.testing.assert_allclose(known, problem.column_second_moments().numpy(),
                                rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_settled_gates_end_the_row_solve_with_the_converged_support(seed, monkeypatch):
+    # With settle, L-BFGS-B stops once every gate has sat at a bound with the
+    # same gates open for `settle` iterations: the same open gates as the
+    # solve to convergence, every gate at a bound, in fewer iterations.
+    import skl0._engine as engine
+    from skl0.nn import FeatureGate
+
+    monkeypatch.setattr(engine, "_irls_applies", lambda *a: False)
+    X, _, _, _ = make_sparse_regression(2000, 10, 4, rho=0.6, random_state=seed)
+    rng = np.random.RandomState(seed)
+    y = (X[:, 0] - X[:, 2] + 0.7 * X[:, 5] + rng.randn(2000) > 0).astype(float)
+    Xt = torch.as_tensor(X, dtype=D)
+    w = torch.full((2000,), 1.0 / 2000, dtype=D)
+    mean, std = weighted_moments(Xt, w)
+    problem = DirectProblem(Xt, torch.as_tensor(y, dtype=D), w, mean, std, BinaryLogLoss())
+    out = {}
+    for settle in (0, 3):
+        gate, head = FeatureGate(10).to(D), LinearHead(10, 1).to(D)
+        n_iter, _ = engine.solve_gates(problem, gate, head, 0.01, alpha=1e-4, max_iter=1000,
+                                       settle=settle)
+        out[settle] = (n_iter, gate.mask().numpy(), gate.log_alpha.detach().numpy())
+    np.testing.assert_array_equal(out[3][1], out[0][1])
+    assert out[3][1].sum() >= 3
+    assert np.all(np.abs(out[3][2]) == engine.THETA_MAX)  # every gate at a bound
+    assert out[3][0] < out[0][0]
+
+
+def test_only_the_refitted_walks_let_the_gates_settle(monkeypatch):
+    # Exact k and lam="auto" with refit=True ask solve_gates to stop at
+    # settled gates; a fixed lam (whose support is the solve's own) and
+    # refit=False solve to convergence.
+    import skl0._engine as engine
+    import skl0._train as train
+    from skl0.datasets import make_sparse_classification
+
+    seen = []
+    real = engine.solve_gates
+
+    def spy(*args, settle=0, **kwargs):
+        seen.append(settle)
+        return real(*args, settle=settle, **kwargs)
+
+    monkeypatch.setattr(train, "solve_gates", spy)
+    X, y, _, _ = make_sparse_classification(200, 8, 2, random_state=0)
+    for params, expected in [({"k": 2}, engine.SETTLE_ITERATIONS), ({}, engine.SETTLE_ITERATIONS),
+                             ({"lam": 0.01}, 0), ({"k": 2, "refit": False}, 0)]:
+        seen.clear()
+        L0Classifier(**params).fit(X, y)
+        assert seen and set(seen) == {expected}, params
