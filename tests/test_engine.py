@@ -230,6 +230,17 @@ def test_irls_start_reaches_a_kkt_point_no_worse_than_lbfgsb_alone(lam, sparse, 
     _assert_box_kkt(obj, h, B, head)
 
 
+def _binary_rows_problem(seed):
+    """A binary log loss on 2000 x 10 correlated rows (three columns carry the labels)."""
+    X, _, _, _ = make_sparse_regression(2000, 10, 4, rho=0.6, random_state=seed)
+    rng = np.random.RandomState(seed)
+    y = (X[:, 0] - X[:, 2] + 0.7 * X[:, 5] + rng.randn(2000) > 0).astype(float)
+    Xt = torch.as_tensor(X, dtype=D)
+    w = torch.full((2000,), 1.0 / 2000, dtype=D)
+    mean, std = weighted_moments(Xt, w)
+    return DirectProblem(Xt, torch.as_tensor(y, dtype=D), w, mean, std, BinaryLogLoss())
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_subsample_warm_start_ends_at_a_kkt_point_of_all_rows(seed, monkeypatch):
     # A cold row problem with many more rows than columns is first solved on
@@ -241,13 +252,8 @@ def test_subsample_warm_start_ends_at_a_kkt_point_of_all_rows(seed, monkeypatch)
     import skl0._engine as engine
     from skl0.nn import FeatureGate
 
-    X, _, _, _ = make_sparse_regression(2000, 10, 4, rho=0.6, random_state=seed)
-    rng = np.random.RandomState(seed)
-    y = (X[:, 0] - X[:, 2] + 0.7 * X[:, 5] + rng.randn(2000) > 0).astype(float)
-    Xt = torch.as_tensor(X, dtype=D)
-    w = torch.full((2000,), 1.0 / 2000, dtype=D)
-    mean, std = weighted_moments(Xt, w)
-    problem = DirectProblem(Xt, torch.as_tensor(y, dtype=D), w, mean, std, BinaryLogLoss())
+    problem = _binary_rows_problem(seed)
+    Xt, w, mean, std = problem.X, problem.w, problem.mean, problem.std
     monkeypatch.setattr(engine, "_irls_applies", lambda *a: False)
     head = LinearHead(10, 1).to(D)
     assert engine._warm_start_rows(problem, head) is None  # 2e4 numbers: below the bound
@@ -1125,13 +1131,7 @@ def test_settled_gates_end_the_row_solve_with_the_converged_support(seed, monkey
     from skl0.nn import FeatureGate
 
     monkeypatch.setattr(engine, "_irls_applies", lambda *a: False)
-    X, _, _, _ = make_sparse_regression(2000, 10, 4, rho=0.6, random_state=seed)
-    rng = np.random.RandomState(seed)
-    y = (X[:, 0] - X[:, 2] + 0.7 * X[:, 5] + rng.randn(2000) > 0).astype(float)
-    Xt = torch.as_tensor(X, dtype=D)
-    w = torch.full((2000,), 1.0 / 2000, dtype=D)
-    mean, std = weighted_moments(Xt, w)
-    problem = DirectProblem(Xt, torch.as_tensor(y, dtype=D), w, mean, std, BinaryLogLoss())
+    problem = _binary_rows_problem(seed)
     out = {}
     for settle in (0, 3):
         gate, head = FeatureGate(10).to(D), LinearHead(10, 1).to(D)
