@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._rows import row_max, row_sum
+
 # Float64 elements per sub-block inside a block (2 MB temporaries, which
 # stay in cache between the subtraction and the product).
 _SUB_ELEMENTS = 1 << 18
@@ -211,15 +213,15 @@ def _softmax_block(X, y, w, classes, mean, std, coef, intercept, hess=None):
         B = buf[:m]
         np.subtract(X[a : a + rows], mean, out=B, dtype=np.float64)
         F = B[:, support] @ scaled + intercept
-        top = F.max(1)
+        top = row_max(F)  # numpy's reductions along the short class axis cost ~30 ns a row
         E = np.exp(F - top[:, None])
-        S = E.sum(1)
+        S = row_sum(E)
         P = E / S[:, None]
         out["loss"] += float(wb @ (top + np.log(S) - F[np.arange(m), cb]))
         R = (cb[:, None] == classes_k) - P
         WR = R * wb[:, None]
         out["g"] += B.T @ WR
-        out["gsum"] += WR.sum(0)
+        out["gsum"] += wb @ R
         out["r2"] += wb @ (R * R)
         if hess is not None:
             A = np.empty((m, h + 1))

@@ -67,15 +67,8 @@ from scipy.special import expit
 from threadpoolctl import ThreadpoolController
 
 from ._heads import csr_transpose
-from ._linalg import (
-    cholesky,
-    cholesky_inverse,
-    cholesky_solve,
-    inverse_and_product,
-    row_logsumexp,
-    row_sum,
-    skinny_matmul,
-)
+from ._linalg import cholesky, cholesky_inverse, cholesky_solve, inverse_and_product
+from ._rows import row_logsumexp, row_sum, skinny_matmul
 from .nn.hard_concrete import gate_moments, log_alpha_for_signal, signal_fraction
 
 __all__ = [

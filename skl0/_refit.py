@@ -15,7 +15,8 @@ from scipy.special import expit
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._engine import NumpyOps, data_term, gram_mse, logistic_loss
 from ._heads import LinearHead
-from ._linalg import cholesky, cholesky_solve, row_max, row_sum, skinny_matmul
+from ._linalg import cholesky, cholesky_solve
+from ._rows import row_max, row_sum, skinny_matmul
 from ._train import make_adam
 
 __all__ = [
@@ -241,7 +242,7 @@ def softmax_loss(F, labels, w):
     ``sum_i w_i (logsumexp(F_i) - F_i,labels_i)`` and ``P = softmax(F)``
     by rows, for :func:`softmax_objective` and the swap search's refits
     (:class:`skl0._splice_multinomial.MultinomialRefits`). The log-sum-exp
-    is by hand, with the row reductions of :mod:`skl0._linalg`: scipy's
+    is by hand, with the row reductions of :mod:`skl0._rows`: scipy's
     ``logsumexp`` costs ~1 ms a call in argument handling (most of a small
     refit's time on digits), and numpy's reductions along the short class
     axis most of a large one's.
@@ -266,7 +267,7 @@ def softmax_objective(X, labels, w, alpha, q):
     The labels' part of the loss, ``sum_i w_i F_i,labels_i``, is linear in
     ``(W, b)``: its coefficients ``C = (w X)' Y`` and ``c = w' Y`` (``Y`` the
     one-hot labels) are formed once, so an evaluation is two products with
-    X, one ``exp`` and the row reductions of :mod:`skl0._linalg` (about a
+    X, one ``exp`` and the row reductions of :mod:`skl0._rows` (about a
     third of the time of the direct form at n=2e4 rows).
     """
     n, s = X.shape

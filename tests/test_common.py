@@ -82,7 +82,7 @@ _CV_NEAR_TIES = (
     "L0RegressorCV, predictions differing by 4e-5; L0RegressorCV now passes). The same "
     "estimators on a 4-point grid (SHORT_GRID_CV) pass this check. Whether L0ClassifierCV "
     "and L0FeatureSelectorCV pass it on the default grid changes with round-off (they "
-    "passed after the row reductions of skl0/_linalg.py and failed again once row "
+    "passed after the row reductions of skl0/_rows.py and failed again once row "
     "problems took their second moments from the moments' pass), so the check stays "
     "marked, not strict"
 )

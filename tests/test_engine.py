@@ -1005,7 +1005,7 @@ def test_row_reductions_equal_numpy_and_scipy(q):
     # of rows whose maximum is not finite.
     from scipy.special import logsumexp
 
-    from skl0._linalg import row_logsumexp, row_max, row_sum
+    from skl0._rows import row_logsumexp, row_max, row_sum
 
     F = np.random.RandomState(q).randn(40, q) * 30
     F[0] = -np.inf
@@ -1029,7 +1029,7 @@ def test_skinny_matmul_equals_the_matrix_product(q, dtype):
     # same values and dtype as A @ B, for A and its transposed view.
     import scipy.sparse as sp
 
-    from skl0._linalg import skinny_matmul
+    from skl0._rows import skinny_matmul
 
     rng = np.random.RandomState(q)
     A = rng.randn(50, 7).astype(dtype)
