@@ -250,23 +250,24 @@ class _RowTerm:
             if self.X.shape[0] > rows:
                 self.rows = rows
 
+    def _blocks(self):
+        """``(X, Y, w)`` of each block of rows: the whole problem when not fused."""
+        if self.rows is None:
+            yield self.X, self.Y, self.w
+            return
+        for a in range(0, self.X.shape[0], self.rows):
+            block = slice(a, a + self.rows)
+            yield self.X[block], self.Y[block], self.w[block]
+
     def value_grad(self, B, b):
         ops = self.ops
         Bs, sB = B * self.inv[:, None], self.shift @ B
-        if self.rows is None:
-            pred = ops.matmul(self.X, Bs) - sB + b
-            loss, R = self.datafit.value_grad(pred, self.Y, self.w, ops)
-            rsum, XtR = R.sum(0), ops.rmatmul(self.X, R)
-        else:
-            loss, rsum, XtR = 0.0, 0.0, 0.0
-            for a in range(0, self.X.shape[0], self.rows):
-                block = slice(a, a + self.rows)
-                Xb = self.X[block]
-                pred = ops.matmul(Xb, Bs) - sB + b
-                part, R = self.datafit.value_grad(pred, self.Y[block], self.w[block], ops)
-                loss += part
-                rsum = rsum + R.sum(0)
-                XtR = XtR + ops.rmatmul(Xb, R)
+        loss, rsum, XtR = 0.0, 0.0, 0.0
+        for Xb, Yb, wb in self._blocks():
+            part, R = self.datafit.value_grad(ops.matmul(Xb, Bs) - sB + b, Yb, wb, ops)
+            loss += part
+            rsum = rsum + R.sum(0)
+            XtR = XtR + ops.rmatmul(Xb, R)
         dB = XtR * self.inv[:, None] - self.shift[:, None] * rsum
         return loss, dB, rsum
 
@@ -602,9 +603,6 @@ def logistic_loss(f, y, w):
     return float(w @ (softplus(f) - y * f))
 
 
-#: Cold solves of row problems of at least this many numbers start from the
-#: solution on every ``stride``-th row, ``stride = min(WARM_START_STRIDE, n //
-#: (WARM_START_ROWS_PER_COLUMN * p))``, when that stride is at least 2.
 def _iteration_callback(curve, last, n_gates, lo, hi, settle):
     """L-BFGS-B's callback in :func:`solve_gates`: record the objective; with
     ``settle > 0``, stop once every gate has sat at ``lo`` or ``hi`` with the
@@ -629,6 +627,9 @@ def _iteration_callback(curve, last, n_gates, lo, hi, settle):
     return callback
 
 
+#: Cold solves of row problems of at least this many numbers start from the
+#: solution on every ``stride``-th row, ``stride = min(WARM_START_STRIDE, n //
+#: (WARM_START_ROWS_PER_COLUMN * p))``, when that stride is at least 2.
 WARM_START_MIN_NUMBERS = HOST_COPY_MAX_NUMBERS
 WARM_START_STRIDE = 8
 WARM_START_ROWS_PER_COLUMN = 16
