@@ -16,7 +16,7 @@ from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._engine import NumpyOps, data_term, gram_mse, logistic_loss
 from ._heads import LinearHead
 from ._linalg import cholesky, cholesky_solve
-from ._rows import row_max, row_sum, skinny_matmul
+from ._rows import row_softmax, skinny_matmul
 from ._train import make_adam
 
 __all__ = [
@@ -247,13 +247,8 @@ def softmax_loss(F, labels, w):
     refit's time on digits), and numpy's reductions along the short class
     axis most of a large one's.
     """
-    top = row_max(F)
-    P = np.exp(F - top[:, None])
-    total = row_sum(P)
-    lse = np.log(total) + top
-    loss = float(w @ (lse - F[np.arange(F.shape[0]), labels]))
-    P /= total[:, None]
-    return loss, P
+    lse, P = row_softmax(F)
+    return float(w @ (lse - F[np.arange(F.shape[0]), labels])), P
 
 
 def softmax_objective(X, labels, w, alpha, q):
@@ -280,12 +275,8 @@ def softmax_objective(X, labels, w, alpha, q):
         W, b = x[: s * q].reshape(s, q), x[s * q :]
         F = skinny_matmul(X, W)
         F += b
-        top = row_max(F)
-        F -= top[:, None]
-        P = np.exp(F, out=F)
-        total = row_sum(P)
-        loss = float(w @ (np.log(total) + top)) - float((C * W).sum()) - float(c @ b)
-        P /= total[:, None]
+        lse, P = row_softmax(F, overwrite=True)
+        loss = float(w @ lse) - float((C * W).sum()) - float(c @ b)
         grad_W = skinny_matmul(Xw.T, P) - C + 2.0 * alpha * W
         return loss + alpha * float((W * W).sum()), np.concatenate([grad_W.ravel(), w @ P - c])
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["row_logsumexp", "row_max", "row_sum", "skinny_matmul"]
+__all__ = ["row_logsumexp", "row_max", "row_sum", "row_softmax", "skinny_matmul"]
 
 
 #: Up to this many columns :func:`row_max` loops over the columns; wider
@@ -49,6 +49,21 @@ def row_logsumexp(F):
     top[~np.isfinite(top)] = 0.0
     with np.errstate(divide="ignore"):
         return np.log(row_sum(np.exp(F - top[:, None]))) + top
+
+
+def row_softmax(F, overwrite=False):
+    """``(log-sum-exp, softmax probabilities)`` of each row of the 2-d float array ``F``.
+
+    Shifted by the row maximum; with ``overwrite`` the probabilities are
+    formed in ``F`` itself (no new n x q array). The softmax losses' one
+    form: the refits' (:mod:`skl0._refit`) and the Dask blocks'.
+    """
+    top = row_max(F)
+    P = np.subtract(F, top[:, None], out=F if overwrite else None)
+    np.exp(P, out=P)
+    total = row_sum(P)
+    P /= total[:, None]
+    return np.log(total) + top, P
 
 
 #: Products of a dense array of at most ``_SKINNY_MAX_BYTES`` with 2 to

@@ -1166,3 +1166,22 @@ def test_only_the_refitted_walks_let_the_gates_settle(monkeypatch):
         seen.clear()
         L0Classifier(**params).fit(X, y)
         assert seen and set(seen) == {expected}, params
+
+
+def test_row_softmax_equals_scipy():
+    # The softmax losses' one form: scipy's log-sum-exp and softmax by rows;
+    # F is left alone unless overwrite, which puts the probabilities in F.
+    from scipy.special import logsumexp, softmax
+
+    from skl0._rows import row_softmax
+
+    F = np.random.RandomState(0).randn(30, 4) * 20
+    before = F.copy()
+    lse, P = row_softmax(F)
+    np.testing.assert_array_equal(F, before)
+    np.testing.assert_allclose(lse, logsumexp(F, axis=1), rtol=1e-14)
+    np.testing.assert_allclose(P, softmax(F, axis=1), rtol=1e-12, atol=1e-300)
+    lse2, P2 = row_softmax(F, overwrite=True)
+    assert P2 is F
+    np.testing.assert_array_equal(lse2, lse)
+    np.testing.assert_array_equal(P2, P)
