@@ -125,7 +125,7 @@ def second_moments(var, mean64, mean, std, const=None):
     """
     m = mean.detach().double().cpu().numpy()
     sd = std.detach().double().cpu().numpy()
-    out = np.maximum((var + (mean64 - m) ** 2) / (sd * sd), 0.0)
+    out = (var + (mean64 - m) ** 2) / (sd * sd)  # var >= 0: sums of squares
     if const is not None:
         out[const] = 0.0
     return torch.as_tensor(out, device=mean.device)
@@ -147,8 +147,8 @@ def weighted_moments(X, w, out_dtype=None, const=None, second=False):
     it standardizes to exact zeros (a weighted mean can be off by
     round-off). ``const``: X's :func:`constant_columns`, when the caller has
     them (a pass over X saved). ``second`` (numpy or scipy ``X`` only): also
-    return the weighted variances (float64; 0 for constant columns), from
-    which :func:`second_moments` forms what
+    return the weighted variances (float64, about the float64 means before
+    constant columns take their value), from which :func:`second_moments` forms what
     :meth:`DirectProblem.column_second_moments` would compute from X again.
     """
     const = constant_columns(X) if const is None else const
@@ -164,7 +164,7 @@ def weighted_moments(X, w, out_dtype=None, const=None, second=False):
             first = np.asarray(X[0].todense(), dtype=np.float64).ravel()
             mean = np.where(const, first, mean)
             std = np.where(const, 1.0, std)
-        return (mean, std, np.where(const, 0.0, np.maximum(sq, 0.0))) if second else (mean, std)
+        return (mean, std, sq) if second else (mean, std)
     if isinstance(X, np.ndarray):
         w = np.asarray(w, dtype=np.float64)
         total = w.sum()
@@ -184,7 +184,7 @@ def weighted_moments(X, w, out_dtype=None, const=None, second=False):
         if X.shape[0] > 0:
             mean = np.where(const, X[0], mean)
             std = np.where(const, 1.0, std)
-        return (mean, std, np.where(const, 0.0, np.maximum(sq, 0.0))) if second else (mean, std)
+        return (mean, std, sq) if second else (mean, std)
     out_dtype = X.dtype if out_dtype is None else out_dtype
     w = torch.as_tensor(w, device=X.device).to(torch.float64)
     total = w.sum()
