@@ -9,11 +9,11 @@ pass over numeric data) and raise a ``ValueError`` that does.
 
 from __future__ import annotations
 
-from numbers import Integral
+from numbers import Integral, Real
 
 __all__ = [
     "MAX_AUTO_CLASSES", "check_fold_classes", "check_frame", "check_int", "check_int_type",
-    "infer_task", "is_dask_collection", "numeric_target",
+    "check_real_type", "infer_task", "is_dask_collection", "numeric_target",
 ]
 
 # task="auto": whole-number targets with more distinct values than this are
@@ -42,9 +42,18 @@ def check_int_type(name, value):
     the integer 1, and a string would otherwise fail later in a comparison
     that names neither. ``numpy`` integers pass.
     """
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        kind = "a bool" if isinstance(value, bool) else type(value).__name__
-        raise TypeError(f"{name}={value!r} is invalid; pass an integer, not {kind}.")
+    _check_number_type(name, value, Integral, "an integer")
+
+
+def check_real_type(name, value):
+    """:func:`check_int_type` for a real number (``True`` is not 1.0 either)."""
+    _check_number_type(name, value, Real, "a number")
+
+
+def _check_number_type(name, value, kind, words):
+    if isinstance(value, bool) or not isinstance(value, kind):
+        got = "a bool" if isinstance(value, bool) else type(value).__name__
+        raise TypeError(f"{name}={value!r} is invalid; pass {words}, not {got}.")
 
 
 def is_dask_collection(obj):

@@ -7,7 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state, check_scalar
 
-from ._checks import check_int_type
+from ._checks import check_int_type, check_real_type
 from ._numpydoc import Entry, document
 
 __all__ = ["make_sparse_regression", "make_sparse_classification", "toeplitz_design"]
@@ -54,19 +54,8 @@ def toeplitz_design(n_samples, n_features, rho=0.5, random_state=None):
     return X
 
 
-def _check_real(name, value):
-    """A TypeError naming ``name`` and ``value`` unless ``value`` is a real number.
-
-    A bool is refused (``check_scalar`` takes ``True`` for 1.0), and a
-    string would otherwise fail later in a comparison that names neither.
-    """
-    if isinstance(value, bool) or not isinstance(value, Real):
-        kind = "a bool" if isinstance(value, bool) else type(value).__name__
-        raise TypeError(f"{name}={value!r} is invalid; pass a number, not {kind}.")
-
-
 def _check_rho(rho):
-    _check_real("rho", rho)
+    check_real_type("rho", rho)
     if not 0 <= rho < 1:  # NaN fails the test too
         raise ValueError(f"rho={rho!r} must lie in [0, 1); pass e.g. rho=0.5.")
 
@@ -140,7 +129,7 @@ def make_sparse_regression(
     ((50, 20), 3, 3)
     """
     _check_sizes(n_samples, n_features, n_informative)
-    _check_real("snr", snr)
+    check_real_type("snr", snr)
     if not snr >= 0:  # NaN fails the test too
         raise ValueError(f"snr={snr!r} is invalid; pass a number >= 0 (0: no noise).")
     _check_rho(rho)  # before anything is drawn from a caller's RandomState
