@@ -84,7 +84,9 @@ many values, any continuous or multi-output target) as regression.""",
         constraints=[IntInterval(1, None, closed="left")],
         doc="""\
 Linear heads: L-BFGS-B iterations per point of the ``lam`` path (a
-point stops earlier once converged, usually after a few). Squared
+point stops earlier once converged, usually after a few; in the
+exact-``k`` and ``lam="auto"`` walks with ``refit=True``, also once
+its gates have sat at their bounds for 10 iterations). Squared
 loss with more rows than columns is solved by an exact open/closed
 search that ends by itself (every accepted flip lowers the
 objective); L-BFGS-B, capped by ``max_iter``, then runs only if
