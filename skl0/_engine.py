@@ -659,9 +659,11 @@ def _warm_start_rows(problem, head):
 def _irls_applies(problem, obj, head):
     from ._datafits import BinaryLogLoss
 
+    if problem.kind != "rows" or not isinstance(problem.datafit, BinaryLogLoss):
+        return False  # (a Gram problem has no X: squared loss past the profiled size)
     X = problem.X
     dense = problem.host is None and X.layout == torch.strided
-    return (obj.layout is None and isinstance(problem.datafit, BinaryLogLoss)
+    return (obj.layout is None
             and getattr(head, "is_linear", False) and (dense or problem.host is not None)
             and problem.mean.device.type == "cpu"
             and problem.n_features <= _PROFILE_MAX_FEATURES

@@ -537,6 +537,26 @@ def test_vertex_path_equals_one_solve_per_point():
     assert points[-1].support.size < points[0].support.size
 
 
+
+def test_gram_problems_past_the_profiled_size_fit():
+    # Squared loss with more columns than the profiled solve takes is solved
+    # jointly in (h, V, b); the IRLS start's check of a binary log loss must
+    # not read X of such a Gram problem (which has none): every entry point
+    # crashed there with p > 512.
+    from skl0 import L0RegressorCV, l0_path
+    from skl0._engine import _PROFILE_MAX_FEATURES
+
+    p = _PROFILE_MAX_FEATURES + 8
+    X, y, _, support = make_sparse_regression(2 * p, p, 4, random_state=0)
+    for est in (L0Regressor(lam=0.01), L0Regressor(k=4)):
+        np.testing.assert_array_equal(est.fit(X, y).get_support(indices=True), support)
+    assert set(support) <= set(L0Regressor().fit(X, y).get_support(indices=True))
+    path = l0_path(X, y, n_lams=4)
+    assert path.support.shape == (4, p)
+    cv = L0RegressorCV(cv=2, n_lams=4).fit(X, y)
+    assert set(support) <= set(cv.get_support(indices=True))
+
+
 # ------------------------------------------------------------ seed stability
 @pytest.mark.parametrize("make", [
     lambda s: L0Regressor(random_state=s),
