@@ -538,23 +538,43 @@ def test_vertex_path_equals_one_solve_per_point():
 
 
 
-def test_gram_problems_past_the_profiled_size_fit():
-    # Squared loss with more columns than the profiled solve takes is solved
-    # jointly in (h, V, b); the IRLS start's check of a binary log loss must
-    # not read X of such a Gram problem (which has none): every entry point
-    # crashed there with p > 512.
+@pytest.mark.parametrize("solver", ["profiled", "joint"])
+def test_gram_problems_fit_with_either_solver(solver, monkeypatch):
+    # Squared loss from X'X is solved over the vertices of h (profiled) up to
+    # _PROFILE_MAX_FEATURES columns, jointly in (h, V, b) past it. Every entry
+    # point works with both; the IRLS start's check of a binary log loss must
+    # not read X of a Gram problem (which has none): every one crashed there
+    # once the joint solver ran (then past 512 columns).
+    import skl0._engine as engine
     from skl0 import L0RegressorCV, l0_path
-    from skl0._engine import _PROFILE_MAX_FEATURES
+    from skl0._problem import GRAM_MAX_FEATURES
 
-    p = _PROFILE_MAX_FEATURES + 8
-    X, y, _, support = make_sparse_regression(2 * p, p, 4, random_state=0)
-    for est in (L0Regressor(lam=0.01), L0Regressor(k=4)):
+    assert engine._PROFILE_MAX_FEATURES == GRAM_MAX_FEATURES
+    if solver == "joint":
+        monkeypatch.setattr(engine, "_PROFILE_MAX_FEATURES", 8)
+    X, y, _, support = make_sparse_regression(400, 30, 4, random_state=0)
+    for est in (L0Regressor(lam=0.01), L0Regressor(k=4), L0Regressor()):
         np.testing.assert_array_equal(est.fit(X, y).get_support(indices=True), support)
-    assert set(support) <= set(L0Regressor().fit(X, y).get_support(indices=True))
     path = l0_path(X, y, n_lams=4)
-    assert path.support.shape == (4, p)
+    assert path.support.shape == (4, 30)
     cv = L0RegressorCV(cv=2, n_lams=4).fit(X, y)
     assert set(support) <= set(cv.get_support(indices=True))
+
+
+def test_profiled_gram_solve_ends_no_higher_than_the_joint_one(monkeypatch):
+    # Why the vertex search serves every Gram problem it can hold in memory:
+    # on diabetes it ends at a lower objective than L-BFGS-B in (h, V, b)
+    # from the same cold start, never a higher one (the joint solve stops at
+    # other supports at some lam, e.g. one more column).
+    import skl0._engine as engine
+
+    X, y = load_diabetes(return_X_y=True)
+    lams = [1e-3, 3e-3, 1e-2, 3e-2]
+    profiled = [L0Regressor(lam=lam).fit(X, y).loss_curve_[-1] for lam in lams]
+    monkeypatch.setattr(engine, "_PROFILE_MAX_FEATURES", 0)
+    joint = [L0Regressor(lam=lam).fit(X, y).loss_curve_[-1] for lam in lams]
+    assert all(a <= b + 1e-9 for a, b in zip(profiled, joint))
+    assert any(a < b - 1e-3 for a, b in zip(profiled, joint))
 
 
 # ------------------------------------------------------------ seed stability
