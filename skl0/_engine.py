@@ -88,10 +88,11 @@ _FTOL = 1e-10
 # Gram problems with at most this many features are solved in h alone
 # (:class:`_ProfiledGram`: a vertex search, one Cholesky factorisation of
 # the open columns per round); larger ones jointly in (h, V, b) by
-# L-BFGS-B, O(p^2 q) per evaluation. The vertex search was faster and
-# reached lower objectives at every width measured, 600 to 4096 columns
+# L-BFGS-B, O(p^2 q) per evaluation. At every width measured, 600 to 4096
+# columns, the vertex search reached lower objectives and ran paths faster
 # (n = 2p, 10 true features: a 30-point path 0.21 vs 0.73 s at p=600 and
-# 6.9 vs 15.7 s at p=4096; one fit at lam=0.01 within 10% either way), so
+# 6.9 vs 15.7 s at p=4096; one fit at lam=0.01 or k=10 from 0.7x to 1.35x
+# the joint solve's time, most of it forming X'X either way), so
 # the limit is the memory one of the p x p statistics (the value of
 # _problem.GRAM_MAX_FEATURES, which imports this module through _train;
 # tests/test_engine.py checks the two agree): the search holds a few p x p
