@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["row_logsumexp", "row_max", "row_sum", "row_softmax", "skinny_matmul"]
+__all__ = ["row_logsumexp", "row_max", "row_softmax", "row_sum", "skinny_columns", "skinny_matmul"]
 
 
 #: Up to this many columns :func:`row_max` loops over the columns; wider
@@ -72,6 +72,11 @@ _SKINNY_MAX = 3
 _SKINNY_MAX_BYTES = 1 << 23
 
 
+def skinny_columns(A, q):
+    """Whether :func:`skinny_matmul` takes ``A`` times ``q`` columns one column at a time."""
+    return isinstance(A, np.ndarray) and 2 <= q <= _SKINNY_MAX and A.nbytes <= _SKINNY_MAX_BYTES
+
+
 def skinny_matmul(A, B):
     """``A @ B`` (``A`` a 2-d array, ``B`` with few columns) as one BLAS matrix-vector product per column.
 
@@ -83,10 +88,9 @@ def skinny_matmul(A, B):
     is used there, and for any other ``A`` (a scipy sparse matrix). The
     result (Fortran order) has the dtype ``A @ B`` would have.
     """
-    q = B.shape[1] if B.ndim == 2 else 0
-    if not (isinstance(A, np.ndarray) and 2 <= q <= _SKINNY_MAX
-            and A.nbytes <= _SKINNY_MAX_BYTES):
+    if not skinny_columns(A, B.shape[1] if B.ndim == 2 else 0):
         return A @ B
+    q = B.shape[1]
     out = np.empty((A.shape[0], q), dtype=np.result_type(A, B), order="F")
     for j in range(q):
         np.dot(A, B[:, j], out=out[:, j])

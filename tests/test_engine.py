@@ -1042,16 +1042,18 @@ def test_skinny_matmul_equals_the_matrix_product(q, dtype):
     np.testing.assert_allclose(skinny_matmul(sp.csr_matrix(A), B), A @ B, rtol=tol, atol=tol)
 
 
-def test_softmax_objective_equals_the_direct_loss_and_its_gradient():
+@pytest.mark.parametrize("q", [3, 10])
+def test_softmax_objective_equals_the_direct_loss_and_its_gradient(q):
     # The objective's precomputed label terms give the weighted log loss of
     # softmax_loss plus the ridge, and a gradient that matches finite
-    # differences.
+    # differences; both of its forms of the products (one per class with
+    # three classes, a matrix product with ten).
     from scipy.optimize import check_grad
 
     from skl0._refit import softmax_loss, softmax_objective
 
     rng = np.random.RandomState(0)
-    n, s, q, alpha = 300, 4, 3, 0.1
+    n, s, alpha = 300, 4, 0.1
     X, labels = rng.randn(n, s), rng.randint(0, q, n)
     w = rng.rand(n)
     w /= w.sum()
