@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.linalg import solve_triangular
 from scipy.optimize import minimize
 from scipy.special import expit
 
@@ -347,9 +348,39 @@ def _class_softmax(FT):
     return lse
 
 
-def softmax_refit(X, labels, w, alpha, q, x0, max_iter):
-    """Ridge-``alpha`` multinomial maximum likelihood by scipy's L-BFGS-B from ``x0``; returns ``x``."""
-    return _lbfgsb(softmax_objective(X, labels, w, alpha, q), x0, max_iter)
+def softmax_refit(X, labels, w, alpha, q, x0, max_iter, curvature=None):
+    """Ridge-``alpha`` multinomial maximum likelihood by scipy's L-BFGS-B from ``x0``; returns ``x``.
+
+    ``curvature``: None, or a symmetric positive definite approximation
+    ``H`` of the objective's Hessian in the order of ``x`` (e.g. the
+    Hessian at a neighbouring support's refit, as the swap search has:
+    :class:`skl0._splice_multinomial.MultinomialRefits`). L-BFGS-B then
+    runs in the variables ``u`` of ``x = x0 + L^-T u`` (``H = L L'``), in
+    which the problem is close to the identity near ``x0``. The
+    multinomial objective on correlated columns is ill conditioned, and
+    L-BFGS-B's limited memory only slowly learns its curvature: on digits
+    a refit took ~130 evaluations from a warm start, even from 99% of the
+    way to the optimum ~80, and ~30 so preconditioned. The tolerances
+    are the same (on the gradient in ``u``); a preconditioned run that
+    reaches ``max_iter`` is redone unpreconditioned from ``x0``.
+    """
+    objective = softmax_objective(X, labels, w, alpha, q)
+    if curvature is not None:
+        try:
+            factor = np.linalg.cholesky(curvature)
+        except np.linalg.LinAlgError:
+            factor = None
+        if factor is not None:
+            Li = solve_triangular(factor, np.eye(factor.shape[0]), lower=True)  # L^-1
+
+            def whitened(u):
+                value, grad = objective(x0 + Li.T @ u)
+                return value, Li @ grad
+
+            res = _lbfgsb_result(whitened, np.zeros_like(x0), max_iter)
+            if res.nit < max_iter and np.all(np.isfinite(res.x)):
+                return x0 + Li.T @ res.x
+    return _lbfgsb(objective, x0, max_iter)
 
 
 def _lbfgsb(objective, x0, max_iter):
@@ -357,11 +388,15 @@ def _lbfgsb(objective, x0, max_iter):
 
     The tolerances of every CPU log-loss refit.
     """
-    res = minimize(
+    return _lbfgsb_result(objective, x0, max_iter).x
+
+
+def _lbfgsb_result(objective, x0, max_iter):
+    """:func:`_lbfgsb`'s scipy result (with its iteration count ``nit``)."""
+    return minimize(
         objective, x0, jac=True, method="L-BFGS-B",
         options={"maxiter": max_iter, "gtol": 1e-7, "ftol": 1e-12},
     )
-    return res.x
 
 
 def binary_objective(X, y, w, alpha):
