@@ -24,7 +24,7 @@ coefficients in the reference-class parametrisation (class ``K`` fixed at
 coefficients, so the full Hessian is singular; both statistics are
 invariant to the choice of reference class). Each candidate swap is still
 refitted before it is accepted; these statistics only order the
-candidates. The same Hessian blocks (over all ``K`` classes) precondition
+candidates. The same Hessian blocks (extended to all ``K`` classes) precondition
 those refits (:meth:`MultinomialRefits._curvature`): L-BFGS-B alone took
 ~130 evaluations a refit on digits, ~57 so.
 """
@@ -120,14 +120,9 @@ class MultinomialRefits:
             return (W * W).sum(1), (g * g).sum(1)
         H_AA, H_jA, H_jj, V = self._hessian_blocks(P, S)
         if V is not None:
-            self.round = {"S": S.copy(), "H_AA": H_AA, "H_jA": H_jA, "H_jj": H_jj, "V": V,
-                          "pairs": {}}
-        # The statistics are in the reference-class parametrisation: the
-        # blocks' classes c < m.
-        q, a = self.q, S.size + 1
-        H_AA = H_AA.reshape(a, q, a, q)[:, :m, :, :m].reshape(a * m, a * m)
-        H_jA = H_jA.reshape(p, q, a, q)[:, :m, :, :m].reshape(p, m, a * m)
-        H_jj = H_jj[:, :m, :m]
+            self.round = {"S": S.copy(), "H_AA": H_AA.copy(), "H_jA": H_jA, "H_jj": H_jj,
+                          "V": V, "pairs": {}}
+        a = S.size + 1
         diag = np.concatenate([H_AA.diagonal(), H_jj.reshape(p, -1)[:, :: m + 1].ravel()])
         jitter = ridge_jitter(diag)
         ridge = np.full(a * m, 2 * self.alpha + jitter)
@@ -156,8 +151,9 @@ class MultinomialRefits:
         candidate's refit starts from the accepted support's weights, near
         which that support's fitted probabilities give the curvature. Its
         blocks between columns of the accepted support and any column are
-        those :meth:`sacrifices` formed; those between two columns new to
-        ``S`` are formed here (once a round). Plus the ridge on ``W``, and
+        those :meth:`sacrifices` formed (over the reference classes ``c <
+        K``; class ``K``'s follow from them); those between two columns new
+        to ``S`` are formed here (once a round). Plus the ridge on ``W``, and
         on the intercepts' common shift (along which the loss is flat and
         the gradient zero) the mean curvature, so that it is positive
         definite. None before the first :meth:`sacrifices` or when that
@@ -166,7 +162,7 @@ class MultinomialRefits:
         rnd = self.round
         if rnd is None or S.size == 0:
             return None
-        q, S0 = self.q, rnd["S"]
+        q, m, S0 = self.q, self.q - 1, rnd["S"]
         a0, a = S0.size + 1, S.size + 1
         pos = np.searchsorted(S0, S)
         old = np.flatnonzero(np.isin(S, S0))
@@ -174,16 +170,23 @@ class MultinomialRefits:
         old_at = np.append(old, S.size)  # the intercept is last in both
         old_from = np.append(pos[old], a0 - 1)
         new_cols = S[new]
-        H = np.empty((a, a, q, q))
-        H_AA = rnd["H_AA"].reshape(a0, q, a0, q).transpose(0, 2, 1, 3)
-        H[np.ix_(old_at, old_at)] = H_AA[np.ix_(old_from, old_from)]
+        Hm = np.empty((a, a, m, m))  # the reference-class blocks (u, v, c, d)
+        H_AA = rnd["H_AA"].reshape(a0, m, a0, m).transpose(0, 2, 1, 3)
+        Hm[np.ix_(old_at, old_at)] = H_AA[np.ix_(old_from, old_from)]
         if new.size:
-            cross = rnd["H_jA"].reshape(-1, q, a0, q).transpose(0, 2, 1, 3)[np.ix_(new_cols, old_from)]
-            H[np.ix_(new, old_at)] = cross
-            H[np.ix_(old_at, new)] = cross.transpose(1, 0, 3, 2)
-            H[new, new] = rnd["H_jj"][new_cols]
+            cross = rnd["H_jA"].reshape(-1, m, a0, m).transpose(0, 2, 1, 3)[np.ix_(new_cols, old_from)]
+            Hm[np.ix_(new, old_at)] = cross
+            Hm[np.ix_(old_at, new)] = cross.transpose(1, 0, 3, 2)
+            Hm[new, new] = rnd["H_jj"][new_cols]
             if new.size > 1:
-                H[np.ix_(new, new)] = self._new_pairs(new_cols)
+                Hm[np.ix_(new, new)] = self._new_pairs(new_cols)
+        # Class K's rows and columns: each row's (delta_cd P_c - P_c P_d) sums
+        # to zero over d, so they are minus the sums of the others.
+        H = np.empty((a, a, q, q))
+        H[..., :m, :m] = Hm
+        H[..., :m, m] = -Hm.sum(3)
+        H[..., m, :m] = -Hm.sum(2)
+        H[..., m, m] = Hm.sum((2, 3))
         H = H.transpose(0, 2, 1, 3).reshape(a * q, a * q)
         sq = S.size * q
         mu = float(H.diagonal().mean())
@@ -193,11 +196,11 @@ class MultinomialRefits:
         return H
 
     def _new_pairs(self, cols):
-        """Blocks ``sum_i w_i x_ij x_ik V_i`` (len, len, q, q) between columns new to the round's support.
+        """Blocks ``sum_i w_i x_ij x_ik V_i`` (len, len, m, m) between columns new to the round's support.
 
         Formed once a round for each pair (the multi-swaps' incoming sets nest).
         """
-        rnd, q = self.round, self.q
+        rnd, m = self.round, self.q - 1
         pairs = rnd["pairs"]
         todo = [j for j in cols if (j, j) not in pairs]
         if todo:
@@ -205,7 +208,7 @@ class MultinomialRefits:
             Xt, Xk = self.Xs[:, todo], self.Xs[:, known]
             n = Xt.shape[0]
             T = (rnd["V"][:, :, None] * Xt[:, None, :]).reshape(n, -1)
-            B = (Xk.T @ T).reshape(len(known), q, q, len(todo))
+            B = (Xk.T @ T).reshape(len(known), m, m, len(todo))
             for r, j in enumerate(todo):
                 for c, k in enumerate(known):
                     pairs[(j, k)] = B[c, :, :, r]
@@ -213,18 +216,18 @@ class MultinomialRefits:
         return np.array([[pairs[(j, k)] for k in cols] for j in cols])
 
     def _hessian_blocks(self, P, S):
-        """``H_AA`` (a q, a q), ``H_jA`` (p, q, a q), ``H_jj`` (p, q, q) of the mean log loss, and ``V``.
+        """``H_AA`` (a m, a m), ``H_jA`` (p, m, a m), ``H_jj`` (p, m, m) of the mean log loss, and ``V``.
 
         ``A`` is ``S`` then the intercept (``a = |S| + 1`` columns of
         ``Z = [X_S, 1]``); ``H[(u, c), (v, d)] = sum_i w_i z_iu z_iv
-        (delta_cd P_ic - P_ic P_id)`` over all ``q`` classes (the sacrifices
-        take the reference-class blocks ``c, d < q - 1``, :meth:`_curvature`
-        all of them); ``V`` (n, q q) holds each row's ``w_i (delta_cd P_ic -
-        P_ic P_id)``, or None past ``_HESSIAN_MAX`` numbers. Rows are taken in
-        blocks so that no temporary exceeds ``_HESSIAN_MAX`` numbers.
+        (delta_cd P_ic - P_ic P_id)`` over classes ``c, d < K``. ``V``
+        (n, m m) holds each row's ``w_i (delta_cd P_ic - P_ic P_id)`` (for
+        :meth:`_new_pairs`), or is None past ``_HESSIAN_MAX`` numbers. Rows
+        are taken in blocks so that no temporary exceeds ``_HESSIAN_MAX``
+        numbers.
         """
         n, p = self.Xs.shape
-        m, a = self.q, S.size + 1
+        m, a = self.q - 1, S.size + 1
         H_AA = np.zeros((a, m * m * a))
         H_jA = np.zeros((p, m * m * a))
         H_jj = np.zeros((p, m * m))
@@ -233,9 +236,9 @@ class MultinomialRefits:
         step = max(1, _HESSIAN_MAX // (m * m * a))
         for lo in range(0, n, step):
             rows = slice(lo, min(n, lo + step))
-            Pb = P[rows]
-            V = -self.w[rows, None, None] * Pb[:, :, None] * Pb[:, None, :]
-            V[:, np.arange(m), np.arange(m)] += self.w[rows, None] * Pb
+            Pm = P[rows, :m]
+            V = -self.w[rows, None, None] * Pm[:, :, None] * Pm[:, None, :]
+            V[:, np.arange(m), np.arange(m)] += self.w[rows, None] * Pm
             V = V.reshape(-1, m * m)
             X = self.Xs[rows]
             Z = np.hstack([X[:, S], np.ones((X.shape[0], 1))])
