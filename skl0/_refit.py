@@ -241,8 +241,10 @@ def softmax_loss(F, labels, w):
     """The weighted multinomial log loss of logits ``F`` and the class probabilities (numpy).
 
     ``sum_i w_i (logsumexp(F_i) - F_i,labels_i)`` and ``P = softmax(F)``
-    by rows, for :func:`softmax_objective` and the swap search's refits
-    (:class:`skl0._splice_multinomial.MultinomialRefits`). The log-sum-exp
+    by rows, for the swap search's refits
+    (:class:`skl0._splice_multinomial.MultinomialRefits`; the refits'
+    objective, :func:`softmax_objective`, reduces over the classes of
+    transposed logits instead). The log-sum-exp
     is by hand, with the row reductions of :mod:`skl0._rows`: scipy's
     ``logsumexp`` costs ~1 ms a call in argument handling (most of a small
     refit's time on digits), and numpy's reductions along the short class

@@ -55,8 +55,11 @@ def row_softmax(F, overwrite=False):
     """``(log-sum-exp, softmax probabilities)`` of each row of the 2-d float array ``F``.
 
     Shifted by the row maximum; with ``overwrite`` the probabilities are
-    formed in ``F`` itself (no new n x q array). The softmax losses' one
-    form: the refits' (:mod:`skl0._refit`) and the Dask blocks'.
+    formed in ``F`` itself (no new n x q array). The softmax losses' form
+    on (n, q) logits: the refits' loss (:func:`skl0._refit.softmax_loss`)
+    and the Dask blocks'. The refits' objective
+    (:func:`skl0._refit.softmax_objective`) forms the logits transposed,
+    (q, n), and reduces along its rows (no loop over columns).
     """
     top = row_max(F)
     P = np.subtract(F, top[:, None], out=F if overwrite else None)
