@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["row_logsumexp", "row_max", "row_sum", "row_softmax", "skinny_matmul"]
+__all__ = ["row_logsumexp", "row_max", "row_softmax", "row_sum", "skinny_columns", "skinny_matmul"]
 
 
 #: Up to this many columns :func:`row_max` loops over the columns; wider
@@ -55,8 +55,11 @@ def row_softmax(F, overwrite=False):
     """``(log-sum-exp, softmax probabilities)`` of each row of the 2-d float array ``F``.
 
     Shifted by the row maximum; with ``overwrite`` the probabilities are
-    formed in ``F`` itself (no new n x q array). The softmax losses' one
-    form: the refits' (:mod:`skl0._refit`) and the Dask blocks'.
+    formed in ``F`` itself (no new n x q array). The softmax losses' form
+    on (n, q) logits: the refits' loss (:func:`skl0._refit.softmax_loss`)
+    and the Dask blocks'. The refits' objective
+    (:func:`skl0._refit.softmax_objective`) forms the logits transposed,
+    (q, n), and reduces along its rows (no loop over columns).
     """
     top = row_max(F)
     P = np.subtract(F, top[:, None], out=F if overwrite else None)
@@ -72,6 +75,11 @@ _SKINNY_MAX = 3
 _SKINNY_MAX_BYTES = 1 << 23
 
 
+def skinny_columns(A, q):
+    """Whether :func:`skinny_matmul` takes ``A`` times ``q`` columns one column at a time."""
+    return isinstance(A, np.ndarray) and 2 <= q <= _SKINNY_MAX and A.nbytes <= _SKINNY_MAX_BYTES
+
+
 def skinny_matmul(A, B):
     """``A @ B`` (``A`` a 2-d array, ``B`` with few columns) as one BLAS matrix-vector product per column.
 
@@ -83,10 +91,9 @@ def skinny_matmul(A, B):
     is used there, and for any other ``A`` (a scipy sparse matrix). The
     result (Fortran order) has the dtype ``A @ B`` would have.
     """
-    q = B.shape[1] if B.ndim == 2 else 0
-    if not (isinstance(A, np.ndarray) and 2 <= q <= _SKINNY_MAX
-            and A.nbytes <= _SKINNY_MAX_BYTES):
+    if not skinny_columns(A, B.shape[1] if B.ndim == 2 else 0):
         return A @ B
+    q = B.shape[1]
     out = np.empty((A.shape[0], q), dtype=np.result_type(A, B), order="F")
     for j in range(q):
         np.dot(A, B[:, j], out=out[:, j])
