@@ -298,6 +298,34 @@ def test_multinomial_equals_in_memory_fit(client, multi, kw):
     np.testing.assert_array_equal(dist.predict(_darr(X, 700)).compute(), mem.predict(X))
 
 
+def test_multinomial_bound_steps_end_the_fit_past_the_hessian_size(client, monkeypatch):
+    # Past _NEWTON_MAX_PARAMETERS coefficients ((s + 1) K) the multinomial fit
+    # takes Boehning steps only. Only a Newton step could end it, so it ran
+    # all _SOFTMAX_MAX_PASSES passes over X and warned that it had not
+    # converged (e.g. 10 classes and 25 kept columns); a bound step on an
+    # unchanged support that moves no coefficient by more than 1e-8 ends it.
+    # (Weak classes here: Boehning's steps converge linearly, at a rate that
+    # is slow when the class probabilities are far from uniform.)
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skl0 import _dask
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(600, 8)
+    logits = X[:, [0, 3, 5]] * 0.6
+    y = np.argmax(logits + rng.gumbel(size=logits.shape), 1)
+    mem = L0Classifier(k=3).fit(X, y)
+    monkeypatch.setattr(_dask, "_NEWTON_MAX_PARAMETERS", 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        dist = L0Classifier(k=3).fit(_darr(X, 300), _darr(y, 300))
+    np.testing.assert_array_equal(dist.get_support(indices=True), [0, 3, 5])
+    assert dist.n_iter_ < _dask._SOFTMAX_MAX_PASSES
+    ones = np.ones(len(y))
+    assert _multinomial_gradient(X, y, ones, dist.coef_, dist.intercept_, dist.alpha) < 1e-7
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=0, atol=1e-6)
+
+
 def test_multinomial_weights_float32_and_frame(client, multi):
     X, y, support = multi
     w = np.random.default_rng(3).uniform(0.5, 1.5, len(y))
