@@ -355,6 +355,89 @@ def test_fused_row_blocks_give_the_two_pass_value_and_gradient(datafit, monkeypa
     np.testing.assert_allclose(r2, r1, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_row_blocks_give_the_one_block_statistics(dtype, monkeypatch):
+    # Moments, second moments and X'WX are accumulated over blocks of rows
+    # (16 MB each): X of more than one block gives the statistics of one
+    # pass, for numpy and torch X (blocks of 7 rows here).
+    import skl0._problem as problem_module
+
+    rng = np.random.RandomState(0)
+    X = (rng.randn(50, 6) * [1, 2, 3, 1, 1, 5] + [0, 1e3, 0, -2, 0, 3]).astype(dtype)
+    w = rng.uniform(0.5, 1.5, 50)
+    w /= w.sum()
+    Y = rng.randn(50, 2)
+
+    def stats():
+        out = list(weighted_moments(X, w, second=True))
+        Xt, wt = torch.as_tensor(X), torch.as_tensor(w)
+        out += [t.numpy() for t in weighted_moments(Xt, wt, out_dtype=D)]
+        mean, std = (torch.as_tensor(a) for a in out[:2])
+        out.append(DirectProblem(Xt, torch.as_tensor(Y), wt, mean, std,
+                                 SquaredLoss(2)).column_second_moments().numpy())
+        out += list(problem_module._gram_blocks(X, w, Y, out[0]))
+        out += [t.numpy() for t in problem_module._gram_blocks(
+            Xt, wt, torch.as_tensor(Y), torch.as_tensor(out[0]))]
+        return out
+
+    whole = stats()
+    real = problem_module.block_rows
+    monkeypatch.setattr(problem_module, "block_rows", lambda X, elements=0: 7)
+    assert real(X) >= 50  # one block by default
+    for a, b in zip(stats(), whole):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["irls", "host_copy", "newton", "hessian_blocks",
+                                  "hessian_fallback"])
+def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
+    # Size thresholds choose between solvers of the same quantity: the IRLS
+    # start of binary gates (<= _IRLS_MAX_FEATURES columns), the numpy swap
+    # refits on a host copy of X (<= HOST_COPY_MAX_NUMBERS, else torch
+    # refits), Newton binary refits (<= _NEWTON_MAX_COLUMNS, else L-BFGS-B),
+    # and the multinomial swap search's Hessian blocks (<= _HESSIAN_MAX
+    # numbers; in blocks of rows, or abess's sacrifices past it). Crossing
+    # each one keeps the support of exact k and lam="auto" on these data,
+    # with the coefficients of the same strictly convex refit (both solvers
+    # stop within ~1e-6 of its minimiser).
+    import scipy.sparse as sps
+
+    import skl0._engine as engine
+    import skl0._refit as refit
+    import skl0._splice_multinomial as splice_multinomial
+    from skl0.datasets import make_sparse_classification
+
+    module, name, value, task = {
+        "irls": (engine, "_IRLS_MAX_FEATURES", 0, "binary"),
+        "host_copy": (engine, "HOST_COPY_MAX_NUMBERS", 0, "both"),
+        "newton": (refit, "_NEWTON_MAX_COLUMNS", 0, "binary"),
+        "hessian_blocks": (splice_multinomial, "_HESSIAN_MAX", 200, "multinomial"),
+        "hessian_fallback": (splice_multinomial, "_HESSIAN_MAX", 0, "multinomial"),
+    }[case]
+    data = []
+    if task != "multinomial":
+        X, y, _, support = make_sparse_classification(400, 12, 3, random_state=0)
+        data.append((X, y, support))
+    if task != "binary":
+        rng = np.random.RandomState(1)
+        X = rng.randn(450, 10)
+        logits = 2 * X[:, [0, 3, 6]]
+        y = np.argmax(logits + rng.gumbel(size=logits.shape), 1)
+        data.append((X, y, [0, 3, 6]))
+    fits = {}
+    for patched in (False, True):
+        if patched:
+            monkeypatch.setattr(module, name, value)
+        for i, (X, y, support) in enumerate(data):
+            for Xv in (X, sps.csr_matrix(X)):
+                for kw in ({"k": 3}, {}):
+                    est = L0Classifier(**kw).fit(Xv, y)
+                    np.testing.assert_array_equal(est.get_support(indices=True), support)
+                    fits.setdefault((i, sps.issparse(Xv), str(kw)), []).append(est.coef_)
+    for before, after in fits.values():
+        np.testing.assert_allclose(after, before, rtol=0, atol=2e-5)
+
+
 @pytest.mark.parametrize("dense_copy", [True, False])
 def test_sparse_gram_regressor_fits_as_the_dense_one(dense_copy, monkeypatch):
     # A Gram problem keeps only X's statistics: a small sparse X gives them
