@@ -239,6 +239,42 @@ def test_workers_run_numpy_only_block_functions():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize("kind", ["moments", "logistic", "softmax"])
+def test_block_functions_give_the_same_statistics_in_sub_blocks(kind, monkeypatch):
+    # A worker's block is read in sub-blocks of _SUB_ELEMENTS numbers (2 MB);
+    # a block of many sub-blocks (7 rows each here) gives the statistics of
+    # one: moments merged by Chan's update, log-loss sums and Hessian pieces.
+    from skl0 import _blocks
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 6)) * [1, 2, 3, 1, 1, 5] + [0, 1e3, 0, -2, 0, 3]
+    w = rng.uniform(0.5, 1.5, 300)
+    mean, std = X.mean(0), X.std(0)
+    if kind == "moments":
+        y = X[:, 0] - X[:, 3] + rng.normal(size=300)
+        def run():
+            return _blocks._block_stats(X, y, w)
+    elif kind == "logistic":
+        y = (X[:, 0] + rng.normal(size=300) > 0).astype(int)
+        def run():
+            return _blocks._block_stats(X, y, w, classes=np.array([0, 1]),
+                                        coef=np.array([0.5, 0, 0, -0.3, 0, 0]) / std,
+                                        intercept=0.1)
+    else:
+        y = rng.integers(0, 3, 300)
+        coef = np.zeros((6, 3))
+        coef[[0, 3]] = rng.normal(size=(2, 3))
+        def run():
+            return _blocks._softmax_block(X, y, w, np.arange(3), mean, std, coef,
+                                          np.array([0.1, 0.0, -0.1]), hess=np.array([0, 3]))
+    whole = run()
+    monkeypatch.setattr(_blocks, "_SUB_ELEMENTS", 7 * 10)
+    parts = run()
+    assert parts.keys() == whole.keys()
+    for key, value in whole.items():
+        np.testing.assert_allclose(parts[key], value, rtol=1e-9, atol=1e-9, err_msg=key)
+
+
 @pytest.fixture(scope="module")
 def multi():
     rng = np.random.default_rng(2)

@@ -438,15 +438,19 @@ def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
         np.testing.assert_allclose(after, before, rtol=0, atol=2e-5)
 
 
-@pytest.mark.parametrize("dense_copy", [True, False])
+@pytest.mark.parametrize("dense_copy", [True, False, "rows"])
 def test_sparse_gram_regressor_fits_as_the_dense_one(dense_copy, monkeypatch):
     # A Gram problem keeps only X's statistics: a small sparse X gives them
     # from a dense copy, a large one by scipy products (forced here by a
     # bound of 0); either way the fit is the dense array's and X is untouched.
+    # A sparse X wider than GRAM_MAX_FEATURES is solved on its rows (a bound
+    # of 8 here): the same support, and the same least-squares refit.
     import skl0._base as base
 
-    if not dense_copy:
+    if dense_copy is not True:
         monkeypatch.setattr(base, "SMALL_SPARSE_NUMBERS", 0)
+    if dense_copy == "rows":
+        monkeypatch.setattr(base, "GRAM_MAX_FEATURES", 8)
     X, y, _, _ = make_sparse_regression(200, 12, 4, rho=0.6, random_state=6)
     X[np.abs(X) < 0.4] = 0.0
     X[:, 5] += 3.0  # an offset column: centred from sparse storage too
@@ -753,11 +757,21 @@ def test_the_import_time_warm_up_fit_leaves_no_trace():
 
 
 # ------------------------------------------------------- screening (p > n)
+@pytest.mark.parametrize("cap", [None, 16])
 @pytest.mark.parametrize("k", [4, None])
-def test_wide_data_is_screened_and_reported_on_every_column(k):
+def test_wide_data_is_screened_and_reported_on_every_column(k, cap, monkeypatch):
+    # Screening keeps max(min(n / 2, _SCREEN_MAX), 2 x the criterion's
+    # largest support, 3 k) columns: n / 2 = 60 here, or the cap (256; 16
+    # here, as when n > 512) when lower.
+    import skl0._base as base
+    from skl0._criteria import max_support_size
+
+    if cap is not None:
+        monkeypatch.setattr(base, "_SCREEN_MAX", cap)
     X, y, coef, support = make_sparse_regression(120, 600, 4, snr=10, random_state=3)
     est = L0Regressor(k=k).fit(X, y)
-    assert est.n_screened_ < 600
+    assert est.n_screened_ == max(min(60, cap or 256), 2 * max_support_size(120, 600),
+                                  3 * (k or 0))
     np.testing.assert_array_equal(est.get_support(indices=True), support)
     assert est.coef_.shape == (600,) and est.feature_importances_.shape == (600,)
     assert np.all(est.coef_[~est.support_] == 0.0)
@@ -1145,15 +1159,20 @@ def test_row_reductions_equal_numpy_and_scipy(q):
     np.testing.assert_array_equal(row_max(G), np.zeros(3))
 
 
+@pytest.mark.parametrize("cached", [True, False])
 @pytest.mark.parametrize("q", [1, 2, 3, 5])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_skinny_matmul_equals_the_matrix_product(q, dtype):
-    # Column by column for 2-3 columns, the general product otherwise; the
+def test_skinny_matmul_equals_the_matrix_product(q, dtype, cached, monkeypatch):
+    # Column by column for 2-3 columns of an A of at most _SKINNY_MAX_BYTES
+    # (8 MB; 0 here when not cached), the general product otherwise; the
     # same values and dtype as A @ B, for A and its transposed view.
     import scipy.sparse as sp
 
+    import skl0._rows as rows
     from skl0._rows import skinny_matmul
 
+    if not cached:
+        monkeypatch.setattr(rows, "_SKINNY_MAX_BYTES", 0)
     rng = np.random.RandomState(q)
     A = rng.randn(50, 7).astype(dtype)
     B, R = rng.randn(7, q).astype(dtype), rng.randn(50, q).astype(dtype)
