@@ -325,6 +325,38 @@ def test_exact_k_starts_its_first_point_from_a_row_sample(monkeypatch):
     assert calls == []
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_row_sample_start_on_sparse_weighted_rows_keeps_the_fit(sparse, monkeypatch):
+    # The row-sample start of exact k (n p >= WARM_START_MIN_NUMBERS, 4e6
+    # numbers; lowered here) on a CSR X and with sample weights: the sample
+    # is every stride-th row of the host matrix, its weights renormalised;
+    # the fit keeps the support and refit of the start from all rows.
+    import scipy.sparse as sps
+
+    import skl0._engine as engine
+    from skl0.datasets import make_sparse_classification
+
+    X, y, _, support = make_sparse_classification(2000, 30, 3, random_state=0)
+    w = np.random.RandomState(0).uniform(0.5, 2.0, 2000)
+    Xv = sps.csr_matrix(X) if sparse else X
+    plain = L0Classifier(k=3).fit(Xv, y, sample_weight=w)
+    samples = []
+    real = engine._warm_start_rows
+
+    def spy(problem, head):
+        rows = real(problem, head)
+        samples.append(rows)
+        return rows
+
+    monkeypatch.setattr(engine, "_warm_start_rows", spy)
+    monkeypatch.setattr(engine, "WARM_START_MIN_NUMBERS", 0)
+    sampled = L0Classifier(k=3).fit(Xv, y, sample_weight=w)
+    assert slice(None, None, 4) in samples  # min(8, 2000 // (16 * 30))
+    np.testing.assert_array_equal(sampled.get_support(indices=True), support)
+    np.testing.assert_array_equal(plain.get_support(indices=True), support)
+    np.testing.assert_allclose(sampled.coef_, plain.coef_, rtol=0, atol=1e-6)
+
+
 @pytest.mark.parametrize("datafit", [BinaryLogLoss(), MultinomialLogLoss(3), SquaredLoss(2)])
 def test_fused_row_blocks_give_the_two_pass_value_and_gradient(datafit, monkeypatch):
     # A dense host X of more than one block is read once per evaluation, block
