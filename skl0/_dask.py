@@ -557,7 +557,9 @@ def _softmax_newton(st, support, coef, intercept, N, alpha):
 
 
 # The exact Hessian on the support costs ((s + 1) K)^2 per row; past this
-# size the multinomial fit takes Boehning steps (no Hessian) instead.
+# size the multinomial fit takes Boehning steps (no Hessian) instead, and
+# ends once such a step on an unchanged support moves no coefficient by more
+# than _IRLS_TOL (Boehning's steps converge linearly, not quadratically).
 _NEWTON_MAX_PARAMETERS = 256
 _SOFTMAX_MAX_PASSES = 60
 
@@ -612,7 +614,7 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
     st = {"loss": -N * float(share @ np.log(share)), "g": s["xy"] / std[:, None] * keep[:, None],
           "gsum": np.zeros(K), "r2": s["yy"].copy()}
     n_pass, losses, hess, prev = 1, [], None, None
-    converged, newton = False, False
+    converged, newton, bound_only, support_now = False, False, False, None
     while True:
         loss = st["loss"] / N
         objective = loss + alpha * float((coef * coef).sum())
@@ -651,16 +653,22 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
                     M[np.diag_indices_from(M)] += 4.0 * alpha + 1e-12 * max(
                         float(M.diagonal().max()), 1e-300)
                     new[support] = np.linalg.solve(M, c[support])
-                intercept = intercept + 2.0 * st["gsum"] / N
+                d_icpt = 2.0 * st["gsum"] / N
+                intercept = intercept + d_icpt
                 moved = np.inf
+                if bound_only and np.array_equal(support, support_now):
+                    # Too many parameters for the Hessian: a Boehning step on
+                    # the same support is the step that can end the fit.
+                    moved = max(np.abs(new - coef).max(initial=0.0), np.abs(d_icpt).max())
             coef = new
-            if newton and moved <= _IRLS_TOL:
+            if moved <= _IRLS_TOL:
                 converged = True
                 break
         if n_pass >= _SOFTMAX_MAX_PASSES:
             break
         support_now = np.flatnonzero(np.any(coef != 0, axis=1))
-        hess = support_now if (support_now.size + 1) * K <= _NEWTON_MAX_PARAMETERS else None
+        bound_only = (support_now.size + 1) * K > _NEWTON_MAX_PARAMETERS
+        hess = None if bound_only else support_now
         st = data.sum_blocks(_softmax_block, classes=classes, mean=mean, std=std, coef=coef,
                              intercept=intercept, hess=hess)
         n_pass += 1

@@ -239,6 +239,42 @@ def test_workers_run_numpy_only_block_functions():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize("kind", ["moments", "logistic", "softmax"])
+def test_block_functions_give_the_same_statistics_in_sub_blocks(kind, monkeypatch):
+    # A worker's block is read in sub-blocks of _SUB_ELEMENTS numbers (2 MB);
+    # a block of many sub-blocks (7 rows each here) gives the statistics of
+    # one: moments merged by Chan's update, log-loss sums and Hessian pieces.
+    from skl0 import _blocks
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 6)) * [1, 2, 3, 1, 1, 5] + [0, 1e3, 0, -2, 0, 3]
+    w = rng.uniform(0.5, 1.5, 300)
+    mean, std = X.mean(0), X.std(0)
+    if kind == "moments":
+        y = X[:, 0] - X[:, 3] + rng.normal(size=300)
+        def run():
+            return _blocks._block_stats(X, y, w)
+    elif kind == "logistic":
+        y = (X[:, 0] + rng.normal(size=300) > 0).astype(int)
+        def run():
+            return _blocks._block_stats(X, y, w, classes=np.array([0, 1]),
+                                        coef=np.array([0.5, 0, 0, -0.3, 0, 0]) / std,
+                                        intercept=0.1)
+    else:
+        y = rng.integers(0, 3, 300)
+        coef = np.zeros((6, 3))
+        coef[[0, 3]] = rng.normal(size=(2, 3))
+        def run():
+            return _blocks._softmax_block(X, y, w, np.arange(3), mean, std, coef,
+                                          np.array([0.1, 0.0, -0.1]), hess=np.array([0, 3]))
+    whole = run()
+    monkeypatch.setattr(_blocks, "_SUB_ELEMENTS", 7 * 10)
+    parts = run()
+    assert parts.keys() == whole.keys()
+    for key, value in whole.items():
+        np.testing.assert_allclose(parts[key], value, rtol=1e-9, atol=1e-9, err_msg=key)
+
+
 @pytest.fixture(scope="module")
 def multi():
     rng = np.random.default_rng(2)
@@ -296,6 +332,34 @@ def test_multinomial_equals_in_memory_fit(client, multi, kw):
     np.testing.assert_allclose(proba.compute(), dist.predict_proba(X), rtol=1e-13)
     np.testing.assert_allclose(proba.compute(), mem.predict_proba(X), rtol=0, atol=1e-6)
     np.testing.assert_array_equal(dist.predict(_darr(X, 700)).compute(), mem.predict(X))
+
+
+def test_multinomial_bound_steps_end_the_fit_past_the_hessian_size(client, monkeypatch):
+    # Past _NEWTON_MAX_PARAMETERS coefficients ((s + 1) K) the multinomial fit
+    # takes Boehning steps only. Only a Newton step could end it, so it ran
+    # all _SOFTMAX_MAX_PASSES passes over X and warned that it had not
+    # converged (e.g. 10 classes and 25 kept columns); a bound step on an
+    # unchanged support that moves no coefficient by more than 1e-8 ends it.
+    # (Weak classes here: Boehning's steps converge linearly, at a rate that
+    # is slow when the class probabilities are far from uniform.)
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skl0 import _dask
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(600, 8)
+    logits = X[:, [0, 3, 5]] * 0.6
+    y = np.argmax(logits + rng.gumbel(size=logits.shape), 1)
+    mem = L0Classifier(k=3).fit(X, y)
+    monkeypatch.setattr(_dask, "_NEWTON_MAX_PARAMETERS", 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        dist = L0Classifier(k=3).fit(_darr(X, 300), _darr(y, 300))
+    np.testing.assert_array_equal(dist.get_support(indices=True), [0, 3, 5])
+    assert dist.n_iter_ < _dask._SOFTMAX_MAX_PASSES
+    ones = np.ones(len(y))
+    assert _multinomial_gradient(X, y, ones, dist.coef_, dist.intercept_, dist.alpha) < 1e-7
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=0, atol=1e-6)
 
 
 def test_multinomial_weights_float32_and_frame(client, multi):

@@ -325,6 +325,38 @@ def test_exact_k_starts_its_first_point_from_a_row_sample(monkeypatch):
     assert calls == []
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_row_sample_start_on_sparse_weighted_rows_keeps_the_fit(sparse, monkeypatch):
+    # The row-sample start of exact k (n p >= WARM_START_MIN_NUMBERS, 4e6
+    # numbers; lowered here) on a CSR X and with sample weights: the sample
+    # is every stride-th row of the host matrix, its weights renormalised;
+    # the fit keeps the support and refit of the start from all rows.
+    import scipy.sparse as sps
+
+    import skl0._engine as engine
+    from skl0.datasets import make_sparse_classification
+
+    X, y, _, support = make_sparse_classification(2000, 30, 3, random_state=0)
+    w = np.random.RandomState(0).uniform(0.5, 2.0, 2000)
+    Xv = sps.csr_matrix(X) if sparse else X
+    plain = L0Classifier(k=3).fit(Xv, y, sample_weight=w)
+    samples = []
+    real = engine._warm_start_rows
+
+    def spy(problem, head):
+        rows = real(problem, head)
+        samples.append(rows)
+        return rows
+
+    monkeypatch.setattr(engine, "_warm_start_rows", spy)
+    monkeypatch.setattr(engine, "WARM_START_MIN_NUMBERS", 0)
+    sampled = L0Classifier(k=3).fit(Xv, y, sample_weight=w)
+    assert slice(None, None, 4) in samples  # min(8, 2000 // (16 * 30))
+    np.testing.assert_array_equal(sampled.get_support(indices=True), support)
+    np.testing.assert_array_equal(plain.get_support(indices=True), support)
+    np.testing.assert_allclose(sampled.coef_, plain.coef_, rtol=0, atol=1e-6)
+
+
 @pytest.mark.parametrize("datafit", [BinaryLogLoss(), MultinomialLogLoss(3), SquaredLoss(2)])
 def test_fused_row_blocks_give_the_two_pass_value_and_gradient(datafit, monkeypatch):
     # A dense host X of more than one block is read once per evaluation, block
@@ -355,15 +387,102 @@ def test_fused_row_blocks_give_the_two_pass_value_and_gradient(datafit, monkeypa
     np.testing.assert_allclose(r2, r1, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("dense_copy", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_row_blocks_give_the_one_block_statistics(dtype, monkeypatch):
+    # Moments, second moments and X'WX are accumulated over blocks of rows
+    # (16 MB each): X of more than one block gives the statistics of one
+    # pass, for numpy and torch X (blocks of 7 rows here).
+    import skl0._problem as problem_module
+
+    rng = np.random.RandomState(0)
+    X = (rng.randn(50, 6) * [1, 2, 3, 1, 1, 5] + [0, 1e3, 0, -2, 0, 3]).astype(dtype)
+    w = rng.uniform(0.5, 1.5, 50)
+    w /= w.sum()
+    Y = rng.randn(50, 2)
+
+    def stats():
+        out = list(weighted_moments(X, w, second=True))
+        Xt, wt = torch.as_tensor(X), torch.as_tensor(w)
+        out += [t.numpy() for t in weighted_moments(Xt, wt, out_dtype=D)]
+        mean, std = (torch.as_tensor(a) for a in out[:2])
+        out.append(DirectProblem(Xt, torch.as_tensor(Y), wt, mean, std,
+                                 SquaredLoss(2)).column_second_moments().numpy())
+        out += list(problem_module._gram_blocks(X, w, Y, out[0]))
+        out += [t.numpy() for t in problem_module._gram_blocks(
+            Xt, wt, torch.as_tensor(Y), torch.as_tensor(out[0]))]
+        return out
+
+    whole = stats()
+    real = problem_module.block_rows
+    monkeypatch.setattr(problem_module, "block_rows", lambda X, elements=0: 7)
+    assert real(X) >= 50  # one block by default
+    for a, b in zip(stats(), whole):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["irls", "host_copy", "newton", "hessian_blocks",
+                                  "hessian_fallback"])
+def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
+    # Size thresholds choose between solvers of the same quantity: the IRLS
+    # start of binary gates (<= _IRLS_MAX_FEATURES columns), the numpy swap
+    # refits on a host copy of X (<= HOST_COPY_MAX_NUMBERS, else torch
+    # refits), Newton binary refits (<= _NEWTON_MAX_COLUMNS, else L-BFGS-B),
+    # and the multinomial swap search's Hessian blocks (<= _HESSIAN_MAX
+    # numbers; in blocks of rows, or abess's sacrifices past it). Crossing
+    # each one keeps the support of exact k and lam="auto" on these data,
+    # with the coefficients of the same strictly convex refit (both solvers
+    # stop within ~1e-6 of its minimiser).
+    import scipy.sparse as sps
+
+    import skl0._engine as engine
+    import skl0._refit as refit
+    import skl0._splice_multinomial as splice_multinomial
+    from skl0.datasets import make_sparse_classification
+
+    module, name, value, task = {
+        "irls": (engine, "_IRLS_MAX_FEATURES", 0, "binary"),
+        "host_copy": (engine, "HOST_COPY_MAX_NUMBERS", 0, "both"),
+        "newton": (refit, "_NEWTON_MAX_COLUMNS", 0, "binary"),
+        "hessian_blocks": (splice_multinomial, "_HESSIAN_MAX", 200, "multinomial"),
+        "hessian_fallback": (splice_multinomial, "_HESSIAN_MAX", 0, "multinomial"),
+    }[case]
+    data = []
+    if task != "multinomial":
+        X, y, _, support = make_sparse_classification(400, 12, 3, random_state=0)
+        data.append((X, y, support))
+    if task != "binary":
+        rng = np.random.RandomState(1)
+        X = rng.randn(450, 10)
+        logits = 2 * X[:, [0, 3, 6]]
+        y = np.argmax(logits + rng.gumbel(size=logits.shape), 1)
+        data.append((X, y, [0, 3, 6]))
+    fits = {}
+    for patched in (False, True):
+        if patched:
+            monkeypatch.setattr(module, name, value)
+        for i, (X, y, support) in enumerate(data):
+            for Xv in (X, sps.csr_matrix(X)):
+                for kw in ({"k": 3}, {}):
+                    est = L0Classifier(**kw).fit(Xv, y)
+                    np.testing.assert_array_equal(est.get_support(indices=True), support)
+                    fits.setdefault((i, sps.issparse(Xv), str(kw)), []).append(est.coef_)
+    for before, after in fits.values():
+        np.testing.assert_allclose(after, before, rtol=0, atol=2e-5)
+
+
+@pytest.mark.parametrize("dense_copy", [True, False, "rows"])
 def test_sparse_gram_regressor_fits_as_the_dense_one(dense_copy, monkeypatch):
     # A Gram problem keeps only X's statistics: a small sparse X gives them
     # from a dense copy, a large one by scipy products (forced here by a
     # bound of 0); either way the fit is the dense array's and X is untouched.
+    # A sparse X wider than GRAM_MAX_FEATURES is solved on its rows (a bound
+    # of 8 here): the same support, and the same least-squares refit.
     import skl0._base as base
 
-    if not dense_copy:
+    if dense_copy is not True:
         monkeypatch.setattr(base, "SMALL_SPARSE_NUMBERS", 0)
+    if dense_copy == "rows":
+        monkeypatch.setattr(base, "GRAM_MAX_FEATURES", 8)
     X, y, _, _ = make_sparse_regression(200, 12, 4, rho=0.6, random_state=6)
     X[np.abs(X) < 0.4] = 0.0
     X[:, 5] += 3.0  # an offset column: centred from sparse storage too
@@ -670,11 +789,21 @@ def test_the_import_time_warm_up_fit_leaves_no_trace():
 
 
 # ------------------------------------------------------- screening (p > n)
+@pytest.mark.parametrize("cap", [None, 16])
 @pytest.mark.parametrize("k", [4, None])
-def test_wide_data_is_screened_and_reported_on_every_column(k):
+def test_wide_data_is_screened_and_reported_on_every_column(k, cap, monkeypatch):
+    # Screening keeps max(min(n / 2, _SCREEN_MAX), 2 x the criterion's
+    # largest support, 3 k) columns: n / 2 = 60 here, or the cap (256; 16
+    # here, as when n > 512) when lower.
+    import skl0._base as base
+    from skl0._criteria import max_support_size
+
+    if cap is not None:
+        monkeypatch.setattr(base, "_SCREEN_MAX", cap)
     X, y, coef, support = make_sparse_regression(120, 600, 4, snr=10, random_state=3)
     est = L0Regressor(k=k).fit(X, y)
-    assert est.n_screened_ < 600
+    assert est.n_screened_ == max(min(60, cap or 256), 2 * max_support_size(120, 600),
+                                  3 * (k or 0))
     np.testing.assert_array_equal(est.get_support(indices=True), support)
     assert est.coef_.shape == (600,) and est.feature_importances_.shape == (600,)
     assert np.all(est.coef_[~est.support_] == 0.0)
@@ -1142,15 +1271,20 @@ def test_row_reductions_equal_numpy_and_scipy(q):
     np.testing.assert_array_equal(row_max(G), np.zeros(3))
 
 
+@pytest.mark.parametrize("cached", [True, False])
 @pytest.mark.parametrize("q", [1, 2, 3, 5])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_skinny_matmul_equals_the_matrix_product(q, dtype):
-    # Column by column for 2-3 columns, the general product otherwise; the
+def test_skinny_matmul_equals_the_matrix_product(q, dtype, cached, monkeypatch):
+    # Column by column for 2-3 columns of an A of at most _SKINNY_MAX_BYTES
+    # (8 MB; 0 here when not cached), the general product otherwise; the
     # same values and dtype as A @ B, for A and its transposed view.
     import scipy.sparse as sp
 
+    import skl0._rows as rows
     from skl0._rows import skinny_matmul
 
+    if not cached:
+        monkeypatch.setattr(rows, "_SKINNY_MAX_BYTES", 0)
     rng = np.random.RandomState(q)
     A = rng.randn(50, 7).astype(dtype)
     B, R = rng.randn(7, q).astype(dtype), rng.randn(50, q).astype(dtype)

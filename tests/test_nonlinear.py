@@ -193,6 +193,30 @@ def test_nonlinearity_test_rejects_curvature_and_interactions_only(rng):
         assert (stat > threshold) is nonlinear
 
 
+def test_nonlinearity_test_past_its_column_cap_and_in_row_chunks(rng, monkeypatch):
+    # Past NONLINEARITY_MAX_COLUMNS columns (1024; 3 here) the products are
+    # formed among those whose squares alone are most associated with the
+    # residuals: a curvature in x2 keeps x2 there, so the statistic is the
+    # one over all columns, compared with the stricter threshold of fewer
+    # terms. The columns are standardized in row chunks (_CHUNK_ELEMENTS,
+    # 2 MB; one row here), which changes no number.
+    from scipy.stats import norm
+
+    import skl0._nonlinear as nonlinear
+
+    X = rng.uniform(-1, 1, (400, 12))
+    r = (X[:, 2] ** 2 - 1 / 3 + 0.3 * rng.normal(size=400))[:, None]
+    sw = rng.uniform(0.5, 2.0, 400)
+    stat, threshold = nonlinear.nonlinearity_test(X, r, sw)
+    assert threshold == pytest.approx(norm.isf(0.05 / (2 * 78)))
+    monkeypatch.setattr(nonlinear, "_CHUNK_ELEMENTS", 1)
+    assert nonlinear.nonlinearity_test(X, r, sw) == (stat, threshold)
+    monkeypatch.setattr(nonlinear, "NONLINEARITY_MAX_COLUMNS", 3)
+    capped, capped_threshold = nonlinear.nonlinearity_test(X, r, sw)
+    assert capped == pytest.approx(stat, rel=1e-6) and capped > capped_threshold
+    assert capped_threshold == pytest.approx(norm.isf(0.05 / (2 * 6)))
+
+
 def test_auto_head_stays_linear_on_linear_data(rng):
     X = rng.normal(size=(400, 20))
     y = X[:, 0] - 2 * X[:, 5] + 0.5 * rng.normal(size=400)

@@ -67,6 +67,33 @@ def test_chunking_does_not_change_the_result(reg_data):
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-10, atol=1e-12)
 
 
+def test_row_blocks_of_a_chunk_do_not_change_the_result(reg_data, monkeypatch):
+    # A dense chunk's statistics are accumulated over blocks of rows (16 MB
+    # each); a chunk of many blocks (3 rows each here) gives those of one.
+    import skl0._streaming as streaming
+
+    X, y, _ = reg_data
+    a = _stream(L0Regressor(k=4, random_state=0, dtype="float64"), X, y, 2)
+    monkeypatch.setattr(streaming, "_BLOCK_ELEMENTS", 3 * X.shape[1])
+    b = _stream(L0Regressor(k=4, random_state=0, dtype="float64"), X, y, 2)
+    np.testing.assert_array_equal(a.support_, b.support_)
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-10, atol=1e-12)
+
+
+def test_linear_regression_past_the_gram_width_streams_by_adam(reg_data, monkeypatch):
+    # Past GRAM_MAX_FEATURES columns (4096) a linear regressor keeps no p x p
+    # statistics: it streams mini-batch Adam steps as the classifier does.
+    import skl0._streaming as streaming
+
+    X, y, support = reg_data
+    monkeypatch.setattr(streaming, "GRAM_MAX_FEATURES", X.shape[1] - 1)
+    est = L0Regressor(lam=0.01, random_state=0)
+    _stream(est, X, y, 4)
+    assert est._stream.mode == "stochastic"
+    assert set(support) <= set(est.get_support(indices=True))
+    assert est.score(X, y) > 0.6  # one pass; the exact fit scores 0.73 here
+
+
 def test_partial_fit_on_a_memmap(reg_data, tmp_path):
     X, y, _ = reg_data
     mm = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32,
