@@ -322,13 +322,7 @@ def softmax_objective(X, labels, w, alpha, q):
         Wb = x.reshape(a, q)
         W = Wb[:s]
         FT = Wb.T @ ZT
-        top = FT.max(axis=0)
-        FT -= top
-        np.exp(FT, out=FT)
-        total = FT.sum(axis=0)
-        lse = np.log(total)
-        lse += top
-        FT *= np.divide(w, total, out=total)  # w_i P_ic
+        lse = _class_softmax(FT, w)  # FT now holds w_i P_ic
         grad = np.dot(ZT, FT.T)
         grad -= C
         grad[:s] += (2.0 * alpha) * W
@@ -338,15 +332,22 @@ def softmax_objective(X, labels, w, alpha, q):
     return objective
 
 
-def _class_softmax(FT):
-    """The softmax of each column of ``FT`` (q, n) in place; returns the columns' log-sum-exp."""
+def _class_softmax(FT, w=None):
+    """The softmax of each column of ``FT`` (q, n) in place; returns the columns' log-sum-exp.
+
+    With ``w`` (n,), column ``i`` is left as ``w_i`` times its softmax (one
+    multiplication by ``w / total`` instead of a division and a product).
+    """
     top = FT.max(axis=0)
     FT -= top
     np.exp(FT, out=FT)
     total = FT.sum(axis=0)
-    FT /= total
     lse = np.log(total)
     lse += top
+    if w is None:
+        FT /= total
+    else:
+        FT *= np.divide(w, total, out=total)
     return lse
 
 
