@@ -20,7 +20,7 @@ import pytest
 import torch
 from sklearn.datasets import load_diabetes
 
-from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
+from skl0 import L0Classifier, L0FeatureSelector, L0Regressor, l0_path
 from skl0._criteria import ebic, ebic_gamma
 from skl0._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
 from skl0._engine import GateObjective, NumpyOps, TorchOps
@@ -424,7 +424,8 @@ def test_row_blocks_give_the_one_block_statistics(dtype, monkeypatch):
                                   "hessian_fallback"])
 def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
     # Size thresholds choose between solvers of the same quantity: the IRLS
-    # start of binary gates (<= _IRLS_MAX_FEATURES columns), the numpy swap
+    # start of binary gates (opening every gate cold up to _IRLS_COLD_OPEN
+    # columns, else the ones with the largest marginal gains), the numpy swap
     # refits on a host copy of X (<= HOST_COPY_MAX_NUMBERS, else torch
     # refits), Newton binary refits (<= _NEWTON_MAX_COLUMNS, else L-BFGS-B),
     # and the multinomial swap search's Hessian blocks (<= _HESSIAN_MAX
@@ -440,7 +441,7 @@ def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
     from skl0.datasets import make_sparse_classification
 
     module, name, value, task = {
-        "irls": (engine, "_IRLS_MAX_FEATURES", 0, "binary"),
+        "irls": (engine, "_IRLS_COLD_OPEN", 2, "binary"),
         "host_copy": (engine, "HOST_COPY_MAX_NUMBERS", 0, "both"),
         "newton": (refit, "_NEWTON_MAX_COLUMNS", 0, "binary"),
         "hessian_blocks": (splice_multinomial, "_HESSIAN_MAX", 200, "multinomial"),
@@ -1076,26 +1077,58 @@ def test_multinomial_exact_k_keeps_the_true_columns_with_few_rows_per_class(seed
     np.testing.assert_array_equal(sel.get_support(indices=True), [0, 1, 2])
 
 
-def test_lazy_irls_gram_equals_the_whole_matrix():
+@pytest.mark.parametrize("form", ["copy", "raw", "raw32", "sparse"])
+def test_lazy_irls_gram_equals_the_whole_matrix(form, monkeypatch):
     # IRLS's model Gram matrix, formed column by column as its vertex search
-    # reads it, equals scale * (X'DX - xD xD' / sD) formed at once: the
-    # diagonal, any block, and columns asked for twice (from the cache).
-    from skl0._engine import _gram_block, _LazyGram
+    # reads it, equals scale * (Xs'DXs - xD xD' / sD) formed at once (Xs the
+    # standardized X): the diagonal, any block, and columns asked for twice
+    # (from the cache), whichever form the design takes: the standardized
+    # float64 copy, X itself (float64 or float32, products in its dtype,
+    # never copied whole), or a large sparse X. One column sits far from 0.
+    # The design's products with vectors are the standardized X's too.
+    import scipy.sparse as sps
+
+    import skl0._engine as engine
+    from skl0._engine import _gram_block, _HostDesign, _LazyGram
+    from skl0._problem import sparse_to_torch
 
     rng = np.random.RandomState(0)
-    Xs = rng.standard_normal((60, 9))
-    D = rng.uniform(0.0, 0.25, 60)
-    xD = Xs.T @ D
-    full = 0.5 * ((Xs * D[:, None]).T @ Xs - np.outer(xD, xD) / D.sum())
-    lazy = _LazyGram(Xs, D, 0.5)
-    np.testing.assert_allclose(lazy.diagonal(), np.diag(full), rtol=1e-12, atol=1e-14)
-    rows, cols = np.array([0, 3, 8, 5]), np.array([2, 3, 7])
-    np.testing.assert_allclose(_gram_block(lazy, rows, cols), full[np.ix_(rows, cols)],
-                               rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(lazy.columns(np.array([7, 1])), full[:, [7, 1]],
-                               rtol=1e-12, atol=1e-14)
-    assert sorted(lazy.cols) == [1, 2, 3, 7]  # only the columns read were formed
+    X = rng.standard_normal((60, 9)) * np.linspace(0.5, 2.0, 9)
+    X[:, 4] += 50.0
+    X[rng.rand(60, 9) < 0.3] = 0.0
+    dt = torch.float32 if form == "raw32" else D
+    X = X.astype(np.float32) if form == "raw32" else X
+    w = torch.as_tensor(rng.uniform(0.5, 1.5, 60) / 60, dtype=dt)
+    Xt = torch.as_tensor(X, dtype=dt)
+    mean, std = weighted_moments(Xt, w)
+    y = torch.as_tensor((rng.rand(60) < 0.5).astype(float), dtype=dt)
+    if form != "copy":
+        monkeypatch.setattr(engine, "HOST_COPY_MAX_NUMBERS", 0)
+        monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+    if form == "sparse":
+        host = sps.csr_matrix(X)
+        problem = DirectProblem(sparse_to_torch(host, "cpu", dt), y, w, mean, std,
+                                BinaryLogLoss(), host=host)
+    else:
+        problem = DirectProblem(Xt, y, w, mean, std, BinaryLogLoss())
+    design = _HostDesign(problem)
+    assert (design.Xs is not None) == (form == "copy")
+    assert (design.raw is not None) == form.startswith("raw")
+    Xs = (X.astype(np.float64) - mean.double().numpy()) / std.double().numpy()
+    d = rng.uniform(0.0, 0.25, 60)
+    xD = Xs.T @ d
+    full = 0.5 * ((Xs * d[:, None]).T @ Xs - np.outer(xD, xD) / d.sum())
+    lazy = _LazyGram(design, d, 0.5)
+    tol = dict(rtol=1e-5, atol=1e-6) if form == "raw32" else dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(lazy.diagonal(), np.diag(full), **tol)
+    rows, cols = np.array([0, 3, 8, 5]), np.array([2, 4, 7])
+    np.testing.assert_allclose(_gram_block(lazy, rows, cols), full[np.ix_(rows, cols)], **tol)
+    np.testing.assert_allclose(lazy.columns(np.array([7, 1])), full[:, [7, 1]], **tol)
+    assert sorted(np.flatnonzero(lazy.slot >= 0)) == [1, 2, 4, 7]  # only the columns read
     np.testing.assert_array_equal(_gram_block(full, rows, cols), full[np.ix_(rows, cols)])
+    B, r = rng.standard_normal(9), rng.standard_normal(60)
+    np.testing.assert_allclose(design.matvec(B), Xs @ B, **tol)
+    np.testing.assert_allclose(design.rmatvec(r), Xs.T @ r, **tol)
 
 
 def test_host_moments_and_gram_statistics_match_torch():
@@ -1441,3 +1474,27 @@ def test_row_softmax_equals_scipy():
     assert P2 is F
     np.testing.assert_array_equal(lse2, lse)
     np.testing.assert_array_equal(P2, P)
+
+
+@pytest.mark.parametrize("form", ["copy", "raw"])
+def test_separable_binary_path_points_are_no_worse_than_the_empty_model(form, monkeypatch):
+    # 100 rows, 300 columns: the labels are separable, and the path's first
+    # points fit them with huge weights. Warm-started L-BFGS-B in (h, V, b)
+    # could not close those gates again: points kept 17-71 columns at an
+    # objective up to 1.1 above the empty model's. IRLS over vertices (on
+    # the standardized copy, or on X itself past the copy's size) ends
+    # every point at or below the empty model, the last ones at it.
+    import skl0._engine as engine
+
+    if form == "raw":
+        monkeypatch.setattr(engine, "HOST_COPY_MAX_NUMBERS", 0)
+    rng = np.random.RandomState(0)
+    X = rng.randn(100, 300)
+    logit = 3 * X[:, 0] - 2 * X[:, 1] + 2 * X[:, 2]
+    y = (rng.rand(100) < 1 / (1 + np.exp(-logit))).astype(int)
+    path = l0_path(X, y, task="classification", n_lams=12)
+    empty = -(y.mean() * np.log(y.mean()) + (1 - y.mean()) * np.log(1 - y.mean()))
+    # loss + lam (hi - lo) |S| <= F(point) <= F(empty) = empty loss + lam lo p
+    excess = path.loss + path.lams * path.n_features * (1 - 2e-3) - empty
+    assert excess.max() <= 1e-6  # (the intercept converged to ~1e-7)
+    assert path.n_features[-1] == 0 and path.n_features[0] > 3
