@@ -420,12 +420,13 @@ def test_row_blocks_give_the_one_block_statistics(dtype, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", ["irls", "host_copy", "newton", "hessian_blocks",
-                                  "hessian_fallback"])
+@pytest.mark.parametrize("case", ["irls", "irls_moves", "host_copy", "newton",
+                                  "hessian_blocks", "hessian_fallback"])
 def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
     # Size thresholds choose between solvers of the same quantity: the IRLS
     # start of binary gates (opening every gate cold up to _IRLS_COLD_OPEN
-    # columns, else the ones with the largest marginal gains), the numpy swap
+    # columns, else the ones with the largest marginal gains; at most
+    # _IRLS_STEP_MOVES moves of each step's search), the numpy swap
     # refits on a host copy of X (<= HOST_COPY_MAX_NUMBERS, else torch
     # refits), Newton binary refits (<= _NEWTON_MAX_COLUMNS, else L-BFGS-B),
     # and the multinomial swap search's Hessian blocks (<= _HESSIAN_MAX
@@ -442,6 +443,7 @@ def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
 
     module, name, value, task = {
         "irls": (engine, "_IRLS_COLD_OPEN", 2, "binary"),
+        "irls_moves": (engine, "_IRLS_STEP_MOVES", 1, "binary"),
         "host_copy": (engine, "HOST_COPY_MAX_NUMBERS", 0, "both"),
         "newton": (refit, "_NEWTON_MAX_COLUMNS", 0, "binary"),
         "hessian_blocks": (splice_multinomial, "_HESSIAN_MAX", 200, "multinomial"),
