@@ -425,7 +425,7 @@ def test_row_blocks_give_the_one_block_statistics(dtype, monkeypatch):
 def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
     # Size thresholds choose between solvers of the same quantity: the IRLS
     # start of binary gates (opening every gate cold up to _IRLS_COLD_OPEN
-    # columns, else the ones with the largest marginal gains; at most
+    # columns, else the ones with the largest marginal gains and at most
     # _IRLS_STEP_MOVES moves of each step's search), the numpy swap
     # refits on a host copy of X (<= HOST_COPY_MAX_NUMBERS, else torch
     # refits), Newton binary refits (<= _NEWTON_MAX_COLUMNS, else L-BFGS-B),
@@ -463,6 +463,8 @@ def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
     for patched in (False, True):
         if patched:
             monkeypatch.setattr(module, name, value)
+            if case == "irls_moves":  # the cap applies past _IRLS_COLD_OPEN columns
+                monkeypatch.setattr(engine, "_IRLS_COLD_OPEN", 2)
         for i, (X, y, support) in enumerate(data):
             for Xv in (X, sps.csr_matrix(X)):
                 for kw in ({"k": 3}, {}):
