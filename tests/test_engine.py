@@ -420,13 +420,14 @@ def test_row_blocks_give_the_one_block_statistics(dtype, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", ["irls", "irls_moves", "host_copy", "newton",
-                                  "hessian_blocks", "hessian_fallback"])
+@pytest.mark.parametrize("case", ["irls", "irls_moves", "irls_settled", "host_copy",
+                                  "newton", "hessian_blocks", "hessian_fallback"])
 def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
     # Size thresholds choose between solvers of the same quantity: the IRLS
     # start of binary gates (opening every gate cold up to _IRLS_COLD_OPEN
     # columns, else the ones with the largest marginal gains and at most
-    # _IRLS_STEP_MOVES moves of each step's search), the numpy swap
+    # _IRLS_STEP_MOVES moves of each step's search; in the refitted walks
+    # only up to _IRLS_SETTLED_MAX_FEATURES columns), the numpy swap
     # refits on a host copy of X (<= HOST_COPY_MAX_NUMBERS, else torch
     # refits), Newton binary refits (<= _NEWTON_MAX_COLUMNS, else L-BFGS-B),
     # and the multinomial swap search's Hessian blocks (<= _HESSIAN_MAX
@@ -444,6 +445,7 @@ def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
     module, name, value, task = {
         "irls": (engine, "_IRLS_COLD_OPEN", 2, "binary"),
         "irls_moves": (engine, "_IRLS_STEP_MOVES", 1, "binary"),
+        "irls_settled": (engine, "_IRLS_SETTLED_MAX_FEATURES", 5, "binary"),
         "host_copy": (engine, "HOST_COPY_MAX_NUMBERS", 0, "both"),
         "newton": (refit, "_NEWTON_MAX_COLUMNS", 0, "binary"),
         "hessian_blocks": (splice_multinomial, "_HESSIAN_MAX", 200, "multinomial"),
@@ -1502,3 +1504,25 @@ def test_separable_binary_path_points_are_no_worse_than_the_empty_model(form, mo
     excess = path.loss + path.lams * path.n_features * (1 - 2e-3) - empty
     assert excess.max() <= 1e-6  # (the intercept converged to ~1e-7)
     assert path.n_features[-1] == 0 and path.n_features[0] > 3
+
+
+def test_refitted_walks_keep_the_narrow_irls_scope(monkeypatch):
+    # Past _IRLS_SETTLED_MAX_FEATURES columns the walks of lam="auto" and
+    # exact k (points that end once their gates settle, supports refitted)
+    # solve jointly, while l0_path's points (the output itself) start from
+    # IRLS; patched to 5 columns on 12.
+    import skl0._engine as engine
+    from skl0.datasets import make_sparse_classification
+
+    X, y, _, support = make_sparse_classification(400, 12, 3, random_state=0)
+    monkeypatch.setattr(engine, "_IRLS_SETTLED_MAX_FEATURES", 5)
+    calls = []
+    real = engine._irls_vertex_start
+    monkeypatch.setattr(engine, "_irls_vertex_start",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    for kw in ({}, {"k": 3}):
+        est = L0Classifier(**kw).fit(X, y)
+        np.testing.assert_array_equal(est.get_support(indices=True), support)
+    assert not calls
+    l0_path(X, y, task="classification", n_lams=4)
+    assert calls
