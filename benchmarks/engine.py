@@ -367,15 +367,15 @@ def separable_paths(quick, seeds):
         loss0 = -(share * np.log(share) + (1 - share) * np.log(1 - share))
         for label, irls in [("IRLS start", True), ("joint only", False)]:
             log("separable paths:", n, p, seed, label)
-            real = engine._irls_applies
+            real = engine._vertex_start
             if not irls:
-                engine._irls_applies = lambda *a, **k: False
+                engine._vertex_start = lambda *a, **k: None
             try:
                 t = time.process_time()
                 path = l0_path(X, y, task="classification", random_state=0)
                 cpu = time.process_time() - t
             finally:
-                engine._irls_applies = real
+                engine._vertex_start = real
             excess = (path.loss + path.lams * (hi - lo) * path.n_features
                       - (loss0 + path.lams * lo * p))
             bad = excess > 1e-6

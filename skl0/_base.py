@@ -740,7 +740,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 # The exact-k start keeps ~3k gates open: few enough for a
                 # solve on a sample of the rows to start the first point.
                 sample_first=exact_k and start is not None and not capped, settle=settle,
-                **common,
+                walk=True, **common,
             )
             n_iter += sum(pt.n_iter for pt in points)
             if capped or start is None or self._size(points[0].support) >= self.k:

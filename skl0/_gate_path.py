@@ -198,7 +198,7 @@ class _VertexRecorder:
 def gate_path(
     problem, gate, head, lams, *, max_iter, learning_rate, alpha, generator,
     stop_size=0, tol=0.05, batch_size=None, callback=None, step_callback=None,
-    budgets=None, warm_stop=None, sample_first=False, settle=0,
+    budgets=None, warm_stop=None, sample_first=False, settle=0, walk=False,
 ):
     """Fit the gates along ``lams`` (increasing), warm-starting each point.
 
@@ -218,7 +218,8 @@ def gate_path(
     ``sample_rows``; for a first ``lam`` that keeps few gates open).
     ``settle``: a linear head's row-problem points end once their gates
     have settled (:func:`skl0._engine.solve_gates`), for callers that refit
-    the weights on each support.
+    the weights on each support. ``walk``: the path is an estimator's own
+    ``lam="auto"`` or exact-``k`` walk (:func:`skl0._engine.solve_gates`).
 
     Returns
     -------
@@ -279,7 +280,7 @@ def gate_path(
             problem, gate, head, lam=float(lam), max_iter=iters,
             learning_rate=learning_rate, alpha=alpha, generator=generator,
             batch_size=batch_size, callback=step_callback,
-            sample_rows=sample_first and i == 0, settle=settle, **stop,
+            sample_rows=sample_first and i == 0, settle=settle, walk=walk, **stop,
         )
         if record(lam, res.loss_curve[-1], res.n_iter):
             break

@@ -169,6 +169,7 @@ def train_gates(
     compare_start=False,
     sample_rows=False,
     settle=0,
+    walk=False,
 ):
     """Minimise task loss + lam * E[L0] (+ alpha * L2), in place.
 
@@ -217,6 +218,9 @@ def train_gates(
         Linear head: passed to :func:`skl0._engine.solve_gates` (a row
         problem's solve ends once its gates have settled at their bounds
         for ``settle`` iterations; 0 solves to convergence).
+    walk : bool
+        Linear head: passed to :func:`skl0._engine.solve_gates` (a point of
+        an estimator's own ``lam="auto"`` or exact-``k`` walk).
 
     Returns
     -------
@@ -229,7 +233,7 @@ def train_gates(
         n_iter, curve = solve_gates(
             problem, gate, head, lam, alpha=alpha, max_iter=max_iter,
             check=lambda value, it: _check_finite(value, it, float(lam), _ENGINE_ADVICE),
-            sample_rows=sample_rows, settle=settle,
+            sample_rows=sample_rows, settle=settle, walk=walk,
         )
         if callback is not None:
             with torch.no_grad():

@@ -83,8 +83,9 @@ _CV_NEAR_TIES = (
     "estimators on a 4-point grid (SHORT_GRID_CV) pass this check. Whether L0ClassifierCV "
     "and L0FeatureSelectorCV pass it on the default grid changes with round-off (they "
     "passed after the row reductions of skl0/_rows.py and failed again once row "
-    "problems took their second moments from the moments' pass), so the check stays "
-    "marked, not strict"
+    "problems took their second moments from the moments' pass; they pass again since "
+    "their 3-class paths start from IRLS over vertices, whose cold start opens the same "
+    "gates for weighted and repeated rows), so the check stays marked, not strict"
 )
 
 
