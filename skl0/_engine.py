@@ -40,7 +40,8 @@ its minima are vertices, every gate fully open or closed: an exact flip
 search over vertices (:meth:`_ProfiledGram.vertex_search`) finds one, and
 L-BFGS-B runs only where that vertex is not a KKT point. A binary log
 loss on small or wide data starts from Newton steps (IRLS) whose quadratic models
-are such Gram problems (:func:`_irls_vertex_start`). The gate's ``log_alpha`` is ``h``'s inverse
+are such Gram problems (:func:`_irls_vertex_start`), and so does a
+multinomial one outside the estimators' own walks (:func:`_softmax_irls_start`). The gate's ``log_alpha`` is ``h``'s inverse
 (:func:`skl0.nn.log_alpha_for_signal`) and ``W = B / E[z]``, so
 ``prob_open``, the eq. 13 test-time gate and the mask read as for any
 gate.
