@@ -20,9 +20,9 @@ calls (so a 2 ms fit is timed 25 at a time), ratios taken within one run:
    only" (abess's screening start, then the polish);
 5. small sparse X (``--only sparse``): a CSR copy of small data against
    the dense array, CPU time and whether the supports agree;
-6. separable binary paths (``--only separable``, extra, ~3 min): a 16-point
-   ``l0_path`` of a binary log loss on data whose labels a few hundred
-   columns separate, with the IRLS start and, as the ablation row, with
+6. separable paths (``--only separable``, extra, ~3 min): a 16-point
+   ``l0_path`` of a binary or 3-class log loss on data whose labels a few
+   hundred columns separate, with the IRLS start and, as the ablation row, with
    the joint L-BFGS-B solve alone (what ran past 512 columns before):
    points whose objective lies above the empty model's, and CPU time.
 
@@ -343,7 +343,7 @@ def best_subset(quick, seeds=(100, 101, 102, 103, 104)):
 
 # ------------------------------------------------------- separable paths
 def separable_paths(quick, seeds):
-    """Binary l0_path on near-separable data: IRLS start against the joint solve alone.
+    """l0_path of log losses on near-separable data: IRLS start against the joint solve alone.
 
     The objective of a point is at least ``loss + lam (h(8) - h(-8)) |S|``
     and the empty model's is ``loss0 + lam h(-8) p``; a point above the
@@ -354,17 +354,22 @@ def separable_paths(quick, seeds):
     """
     import skl0._engine as engine
 
-    shapes = [(800, 520), (1000, 2000)] if quick else [
-        (800, 520), (1000, 2000), (3000, 2000), (300, 20000)]
+    shapes = [(800, 520, 2), (1000, 2000, 2), (300, 1000, 3)] if quick else [
+        (800, 520, 2), (1000, 2000, 2), (3000, 2000, 2), (300, 20000, 2), (300, 1000, 3),
+        (800, 600, 3)]
     lo, hi = 7.6e-4, 0.9997
     rows = []
-    for (n, p), seed in itertools.product(shapes, seeds):
+    for (n, p, K), seed in itertools.product(shapes, seeds):
         rng = np.random.RandomState(seed)
         X = rng.randn(n, p)
-        logit = X[:, :5] @ np.array([1.5, -1.0, 1.0, 0.8, -0.8])
-        y = (rng.rand(n) < 1 / (1 + np.exp(-logit))).astype(int)
-        share = y.mean()
-        loss0 = -(share * np.log(share) + (1 - share) * np.log(1 - share))
+        if K == 2:
+            logit = X[:, :5] @ np.array([1.5, -1.0, 1.0, 0.8, -0.8])
+            y = (rng.rand(n) < 1 / (1 + np.exp(-logit))).astype(int)
+        else:  # K classes, each led by one column
+            logits = 2.0 * X[:, :K]
+            y = np.argmax(logits + rng.gumbel(size=logits.shape), 1)
+        share = np.bincount(y) / n
+        loss0 = -float(share @ np.log(share))
         for label, irls in [("IRLS start", True), ("joint only", False)]:
             log("separable paths:", n, p, seed, label)
             real = engine._vertex_start
@@ -379,11 +384,12 @@ def separable_paths(quick, seeds):
             excess = (path.loss + path.lams * (hi - lo) * path.n_features
                       - (loss0 + path.lams * lo * p))
             bad = excess > 1e-6
-            rows.append([f"{n} x {p}", str(seed), label, f"{int(bad.sum())} of {len(path)}",
+            rows.append([f"{n} x {p}, {K} classes", str(seed), label,
+                         f"{int(bad.sum())} of {len(path)}",
                          f"{excess.max():.3f}",
                          " ".join(str(int(k)) for k in path.n_features[bad]) or "-",
                          f"{cpu:.1f}"])
-    table(["n x p", "seed", "solver", "points above the empty model", "worst excess",
+    table(["data", "seed", "solver", "points above the empty model", "worst excess",
            "their sizes", "CPU s"], rows)
 
 
