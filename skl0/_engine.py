@@ -948,6 +948,25 @@ def _gram_block(G, rows, cols):
     return G.take(rows, 0).take(cols, 1)
 
 
+def _damped_step(B, b, step, trial, value, gb, xD, sD, true_F):
+    """An IRLS step to the vertex ``trial``, halved (up to 10 times) until ``F`` is no higher.
+
+    ``B + step`` on the open gates of ``trial`` (0 elsewhere), the intercept
+    moved by its Newton step ``-(gb + xD'(dB)) / sD`` given that change.
+    Returns ``(B, b, F, extra)`` (``extra`` the second output of ``true_F``)
+    or None when no halving lowers ``F`` to ``value``.
+    """
+    on = trial if B.ndim == 1 else trial[:, None]
+    for _half in range(11):
+        B_try = np.where(on, B + step, 0.0)
+        b_try = b - (gb + xD @ (B_try - B)) / sD
+        new_value, extra = true_F(trial, B_try, b_try)
+        if new_value <= value:
+            return B_try, b_try, new_value, extra
+        step = 0.5 * step
+    return None
+
+
 def _irls_vertex_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
     """A start for the joint solve of a binary log loss: IRLS over vertices.
 
@@ -1016,16 +1035,11 @@ def _irls_vertex_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
             # the current open set (a convex problem: it always descends).
             if trial_mask is mask and trial_mask is not new_mask:
                 B_new = prof.weights(np.where(mask, hi, 0.0))[:, 0]
-            step_B = B_new - B
-            for _half in range(11):
-                B_try = np.where(trial_mask, B + step_B, 0.0)
-                b_try = b - (float(r.sum()) + float(xD @ (B_try - B))) / sD
-                new_value, f_try = true_F(trial_mask, B_try, b_try)
-                if new_value <= value:
-                    break
-                step_B = 0.5 * step_B
-            else:
+            kept = _damped_step(B, b, B_new - B, trial_mask, value, float(r.sum()), xD, sD,
+                                true_F)
+            if kept is None:
                 continue
+            B_try, b_try, new_value, f_try = kept
             new_mask = trial_mask
             break
         else:
@@ -1122,16 +1136,11 @@ def _softmax_irls_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
             new_mask, _ = prof.vertex_search(mask, hi, max_moves=max_moves)
             trials = [new_mask] + ([mask] if (new_mask != mask).any() else [])
             for trial in trials:
-                step = prof.weights(np.where(trial, hi, 0.0)) - B
-                for _half in range(11):
-                    B_try = np.where(trial[:, None], B + step, 0.0)
-                    b_try = b - (db + G.xD @ (B_try - B)) / G.sD
-                    new_value, P_try = true_F(trial, B_try, b_try)
-                    if new_value <= value:
-                        break
-                    step = 0.5 * step
-                else:
+                kept = _damped_step(B, b, prof.weights(np.where(trial, hi, 0.0)) - B, trial,
+                                    value, db, G.xD, G.sD, true_F)
+                if kept is None:
                     continue
+                B_try, b_try, new_value, P_try = kept
                 new_mask = trial
                 break
             else:
