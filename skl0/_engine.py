@@ -1084,13 +1084,16 @@ def _softmax_irls_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
 
     As :func:`_irls_vertex_start` with K columns of weights sharing one
     Gram matrix: the row curvature ``diag(p_i) - p_i p_i'`` of the softmax
-    loss is replaced by ``w_i (1 - ||p_i||^2) I``, its trace, which bounds
-    its largest eigenvalue and, unlike Boehning's fixed ``I / 2``, vanishes
-    on rows the model already classifies with confidence (with the fixed
-    bound the steps from a separable point's huge weights barely moved:
-    30 steps lowered ``F`` from 6.30 to 5.53 where the empty model's is
-    1.2). The model's vertex is kept when it lowers the true ``F`` (halved
-    otherwise, then a step on the current open set). Returns
+    loss is replaced by ``w_i (1 - ||p_i||^2) / (K - 1)`` times the
+    identity, its mean eigenvalue on the contrasts (its trace over K - 1;
+    exact for K = 2), which, unlike Boehning's fixed ``I / 2``, vanishes on
+    rows the model already classifies with confidence (with the fixed bound
+    the steps from a separable point's huge weights barely moved: 30 steps
+    lowered ``F`` from 6.30 to 5.53 where the empty model's is 1.2; the
+    trace itself, an upper bound, overstated what closing a gate costs,
+    and a path point kept 3 columns above the empty model). The model's
+    vertex is kept when it lowers the true ``F`` (halved otherwise, then a
+    step on the current open set). Returns
     ``(x, n_steps, values)`` in the joint solver's coordinates, or None
     when the first step fails.
     """
