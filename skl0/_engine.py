@@ -600,10 +600,9 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         start_kind = None if res is not None or profiled else _vertex_start(
             problem, obj, head, walk)
         if start_kind is not None:
-            # A log loss on small or wide data: Newton (IRLS, binary) or
-            # bound (multinomial) steps, each an exact vertex search on a
-            # quadratic model, bring the start next to the solution;
-            # L-BFGS-B then only polishes it.
+            # A log loss on small or wide data: Newton-type (IRLS) steps,
+            # each an exact vertex search on a quadratic model, bring the
+            # start next to the solution; L-BFGS-B then only polishes it.
             make = _irls_vertex_start if start_kind == "irls" else _softmax_irls_start
             start = make(problem, obj, h0 >= 0.5 * hi, B0,
                          head.bias.detach().cpu().double().numpy(), lo, hi)
@@ -801,6 +800,11 @@ def host_copy_fits(problem, sparse=False):
             and problem.X.shape[0] * problem.X.shape[1] <= HOST_COPY_MAX_NUMBERS)
 
 
+#: Numbers per block of rows when :class:`_HostDesign` squares X itself
+#: (a 4 MB float64 block and its square).
+_RAW_BLOCK_NUMBERS = 1 << 19
+
+
 class _HostDesign:
     """The standardized X of a CPU row problem, as IRLS reads it.
 
@@ -863,7 +867,7 @@ class _HostDesign:
             sq = np.asarray(X.multiply(X).T @ D).ravel()
             return xD, (sq - 2.0 * m * xd + sD * m * m) / (self.std * self.std)
         X, diag = self.raw, np.zeros(self.mean.size)
-        rows = max(1, HOST_COPY_MAX_NUMBERS // 8 // max(X.shape[1], 1))
+        rows = max(1, _RAW_BLOCK_NUMBERS // max(X.shape[1], 1))
         for start in range(0, X.shape[0], rows):
             Z = (X[start : start + rows] - self.mean) / self.std  # float64 block
             diag += D[start : start + rows] @ (Z * Z)

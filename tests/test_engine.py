@@ -1111,6 +1111,7 @@ def test_lazy_irls_gram_equals_the_whole_matrix(form, monkeypatch):
     if form != "copy":
         monkeypatch.setattr(engine, "HOST_COPY_MAX_NUMBERS", 0)
         monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+        monkeypatch.setattr(engine, "_RAW_BLOCK_NUMBERS", 100)  # the diagonal in 6 blocks
     if form == "sparse":
         host = sps.csr_matrix(X)
         problem = DirectProblem(sparse_to_torch(host, "cpu", dt), y, w, mean, std,
