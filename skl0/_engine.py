@@ -41,7 +41,7 @@ search over vertices (:meth:`_ProfiledGram.vertex_search`) finds one, and
 L-BFGS-B runs only where that vertex is not a KKT point. A binary log
 loss on small or wide data starts from Newton steps (IRLS) whose quadratic models
 are such Gram problems (:func:`_irls_vertex_start`), and so does a
-multinomial one outside the estimators' own walks (:func:`_softmax_irls_start`). The gate's ``log_alpha`` is ``h``'s inverse
+multinomial one outside the estimators' own walks. The gate's ``log_alpha`` is ``h``'s inverse
 (:func:`skl0.nn.log_alpha_for_signal`) and ``W = B / E[z]``, so
 ``prob_open``, the eq. 13 test-time gate and the mask read as for any
 gate.
@@ -69,7 +69,7 @@ from threadpoolctl import ThreadpoolController
 
 from ._heads import csr_transpose
 from ._linalg import cholesky, cholesky_inverse, cholesky_solve, inverse_and_product
-from ._rows import row_logsumexp, row_sum, skinny_matmul
+from ._rows import row_logsumexp, row_softmax, row_sum, skinny_matmul
 from .nn.hard_concrete import gate_moments, log_alpha_for_signal, signal_fraction
 
 __all__ = [
@@ -603,9 +603,8 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
             # A log loss on small or wide data: Newton-type (IRLS) steps,
             # each an exact vertex search on a quadratic model, bring the
             # start next to the solution; L-BFGS-B then only polishes it.
-            make = _irls_vertex_start if start_kind == "irls" else _softmax_irls_start
-            start = make(problem, obj, h0 >= 0.5 * hi, B0,
-                         head.bias.detach().cpu().double().numpy(), lo, hi)
+            start = _irls_vertex_start(problem, obj, start_kind, h0 >= 0.5 * hi, B0,
+                                       head.bias.detach().cpu().double().numpy(), lo, hi)
             if start is not None:
                 x0, n_moves, curve = start[0], start[1], list(start[2])
                 res = _kkt_point(fun, x0, lo, hi)
@@ -723,8 +722,8 @@ def _warm_start_rows(problem, head):
 def _vertex_start(problem, obj, head, walk=False):
     """Which start :func:`solve_gates` takes before L-BFGS-B on a row problem, or None.
 
-    ``"irls"`` (:func:`_irls_vertex_start`) for a binary log loss,
-    ``"softmax"`` (:func:`_softmax_irls_start`) for a multinomial one: on a
+    ``"irls"`` for a binary log loss, ``"softmax"`` for a multinomial one
+    (the two models of :func:`_irls_vertex_start`): on a
     CPU problem of a linear head, dense or sparse, whose host copy fits or
     with at most ``_IRLS_ROWS_PER_COLUMN`` rows per column. In a ``walk``
     (an estimator's own ``lam="auto"`` or exact-``k`` walk) the binary start
@@ -971,209 +970,158 @@ def _damped_step(B, b, step, trial, value, gb, xD, sD, true_F):
     return None
 
 
-def _irls_vertex_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
-    """A start for the joint solve of a binary log loss: IRLS over vertices.
+def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30):
+    """A start for the joint solve of a log loss: IRLS over vertices.
 
-    At the current ``(B, b)`` the log loss is replaced by its second-order
-    model (weights ``D = w p (1 - p)``, the intercept profiled out), which
-    makes ``F`` a Gram problem in ``B`` with the gate objective's own ridge
+    At the current ``(B, b)`` the log loss is replaced by a second-order
+    model with row weights ``D`` (the intercept profiled out), which makes
+    ``F`` a Gram problem in ``B`` with the gate objective's own ridge
     ``kappa d_j (1 / h_j - 1) + alpha``; its vertex search
     (:meth:`_ProfiledGram.vertex_search`, at most ``_IRLS_STEP_MOVES``
     moves past ``_IRLS_COLD_OPEN`` columns) gives the next open set and
-    weights. A step is kept when it lowers the true ``F`` at its vertex
-    (halved up to 10 times on the new open set otherwise); the loop ends
-    when the open set stands still and the weights stop moving. Returns
-    ``(x, n_steps, values)`` in the joint solver's coordinates (closed
-    gates at ``h = lo``), ``values`` the true ``F`` after each step, or
-    None when a step fails.
+    weights. ``kind`` (:func:`_vertex_start`):
+
+    ``"irls"``
+        A binary log loss: Newton's model, ``D = w p (1 - p)``.
+    ``"softmax"``
+        A multinomial log loss, K columns of weights sharing one Gram
+        matrix: the row curvature ``diag(p_i) - p_i p_i'`` is replaced by
+        ``w_i (1 - ||p_i||^2) / (K - 1)`` times the identity, its mean
+        eigenvalue on the contrasts (exact for K = 2), which, unlike
+        Boehning's fixed ``I / 2``, vanishes on rows the model already
+        classifies with confidence (with the fixed bound the steps from a
+        separable point's huge weights barely moved: 30 steps lowered ``F``
+        from 6.30 to 5.53 where the empty model's is 1.2; the trace itself,
+        an upper bound, overstated what closing a gate costs, and a path
+        point kept 3 columns above the empty model).
+
+    A step is kept when it lowers the true ``F`` at its vertex (halved up
+    to 10 times on the new open set otherwise, then a step on the current
+    open set, :func:`_damped_step`); the loop ends when the open set stands
+    still and the weights stop moving (the softmax model converges
+    linearly: there a relative decrease below ``_FTOL`` ends it, and
+    L-BFGS-B polishes), or when no step lowers ``F`` (round-off once the
+    weights have converged, or a failed factorisation): the last accepted
+    step is then the start. Returns ``(x, n_steps, values)`` in the joint
+    solver's coordinates (closed gates at ``h = lo``), ``values`` the true
+    ``F`` after each step, or None when the first step fails.
     """
     design = _HostDesign(problem)
     term = obj.term
-    y, w = np.asarray(term.Y, dtype=np.float64), np.asarray(term.w, dtype=np.float64)
+    Y, w = np.asarray(term.Y, dtype=np.float64), np.asarray(term.w, dtype=np.float64)
     kd, alpha, lam = np.asarray(obj.kd, dtype=np.float64), obj.alpha, obj.lam
-    B, b = B[:, 0].copy(), float(b[0])
+    p = mask.size
+    if kind == "irls":
+        B, b, ftol = B[:, 0].copy(), float(b[0]), 1e-15
+
+        def evaluate(m, Bv, bv):
+            """``F`` at the vertex ``m`` with weights ``(Bv, bv)``, and the fitted logits."""
+            f = design.matvec(Bv) + bv
+            loss = logistic_loss(f, Y, w)
+            n_open = int(m.sum())  # closed gates sit at h = lo: they pay lam lo each
+            return loss + float(((kd * (1.0 / hi - 1.0) + alpha) * Bv * Bv)[m].sum()) + (
+                lam * (hi * n_open + lo * (m.size - n_open))), f
+
+        def curvature(f):
+            """The model's row weights ``D`` and the loss's residuals at logits ``f``."""
+            prob = expit(f)
+            return w * prob * (1.0 - prob), w * (prob - Y)
+    else:
+        B, b, ftol = np.array(B, dtype=np.float64), np.array(b, dtype=np.float64), _FTOL
+        ridge = kd * (1.0 / hi - 1.0) + alpha
+
+        def evaluate(m, Bv, bv):
+            """``F`` at the vertex ``m`` with weights ``(Bv, bv)``, and the probabilities."""
+            f = design.matvec(Bv) + bv
+            fy = row_sum(f * Y)
+            lse, P = row_softmax(f, overwrite=True)
+            n_open = int(m.sum())
+            return (float(w @ (lse - fy)) + float((ridge * (Bv * Bv).sum(1))[m].sum())
+                    + lam * (hi * n_open + lo * (p - n_open))), P
+
+        def curvature(P):
+            return (w * np.maximum(1.0 - (P * P).sum(1), 0.0) / (P.shape[1] - 1),
+                    w[:, None] * (P - Y))
+
     mask = np.asarray(mask, dtype=bool).copy()
     if not B.any():
         # A cold start opens every gate, or the _IRLS_COLD_OPEN with the
         # largest marginal loss reduction |X_j' r|^2 at B = 0 (the columns are
         # standardized); the search opens others as it needs.
-        mask = _cold_mask(design.rmatvec(w * (expit(np.full(y.size, b)) - y)) ** 2
-                          if mask.size > _IRLS_COLD_OPEN else np.zeros(mask.size))
+        def gain():
+            g = design.rmatvec(curvature(evaluate(mask, B, b)[1])[1])
+            return (g * g).reshape(p, -1).sum(1)
 
-    def true_F(m, Bv, bv):
-        """``F`` at the vertex ``m`` with weights ``(Bv, bv)``, and the fitted logits."""
-        f = design.matvec(Bv) + bv
-        loss = logistic_loss(f, y, w)
-        n_open = int(m.sum())  # closed gates sit at h = lo: they pay lam lo each
-        return loss + float(((kd * (1.0 / hi - 1.0) + alpha) * Bv * Bv)[m].sum()) + (
-            lam * (hi * n_open + lo * (m.size - n_open))), f
-
-    B = np.where(mask, B, 0.0)
-    value, f = true_F(mask, B, b)
-    max_moves = _IRLS_STEP_MOVES if mask.size > _IRLS_COLD_OPEN else None
+        mask = _cold_mask(p, gain)
+    B[~mask] = 0.0
+    value, state = evaluate(mask, B, b)
+    max_moves = _IRLS_STEP_MOVES if p > _IRLS_COLD_OPEN else None
     values = []
     for _ in range(max_steps):
-        prob = expit(f)
-        D = w * prob * (1.0 - prob)
-        r = w * (prob - y)
-        sD = float(D.sum())
-        if not sD > 0:
-            return None
+        D, R = curvature(state)
         # Model: 1/2 B' H B - (H B0 - gB)' B, H = X'DX - xD xD' / sD (the
         # intercept profiled out); as yy - 2 c'B + B' G B with G = H / 2.
         G = _LazyGram(design, D, 0.5)  # its columns as the vertex search reads them
-        xD = G.xD
-        S0 = np.flatnonzero(B)
-        HB = 2.0 * (_gram_columns(G, S0) @ B[S0])
-        gB = design.rmatvec(r) - xD * (float(r.sum()) / sD)
-        prof = _ProfiledGram(obj, G=G, c=0.5 * (HB - gB)[:, None], yy=0.0, d=kd, q=1)
+        if not G.sD > 0:
+            break
+        db = R.sum(0)
+        gB = design.rmatvec(R) - np.multiply.outer(G.xD, db / G.sD)
+        S0 = np.flatnonzero(np.any((B != 0.0).reshape(p, -1), axis=1))
+        c = (0.5 * (2.0 * (G.columns(S0) @ B[S0]) - gB)).reshape(p, -1)
+        prof = _ProfiledGram(obj, G=G, c=c, yy=0.0, d=kd, q=1)
         # An opened gate moves from h = lo to h = hi: its price is lam (hi - lo).
         prof.lam = lam * (hi - lo) / hi
+        kept = None
         try:
-            new_mask, moves = prof.vertex_search(mask, hi, max_moves=max_moves)
-            B_new = prof.weights(np.where(new_mask, hi, 0.0))[:, 0]
+            new_mask, _ = prof.vertex_search(mask, hi, max_moves=max_moves)
+            # The model's vertex; if the true F disagrees, a step on the
+            # current open set (a convex problem: Newton's step descends).
+            for trial in [new_mask] + ([mask] if (new_mask != mask).any() else []):
+                W = prof.weights(np.where(trial, hi, 0.0))
+                kept = _damped_step(B, b, (W[:, 0] if B.ndim == 1 else W) - B, trial, value,
+                                    db, G.xD, G.sD, evaluate)
+                if kept is not None:
+                    new_mask = trial
+                    break
         except np.linalg.LinAlgError:
-            return None
-        for trial_mask in (new_mask, mask):
-            # The model's vertex; if the true F disagrees, a Newton step on
-            # the current open set (a convex problem: it always descends).
-            if trial_mask is mask and trial_mask is not new_mask:
-                B_new = prof.weights(np.where(mask, hi, 0.0))[:, 0]
-            kept = _damped_step(B, b, B_new - B, trial_mask, value, float(r.sum()), xD, sD,
-                                true_F)
-            if kept is None:
-                continue
-            B_try, b_try, new_value, f_try = kept
-            new_mask = trial_mask
+            kept = None
+        if kept is None:
             break
-        else:
-            if not values:
-                return None
-            # Neither lowers F (by a rounding error when the weights have
-            # converged): the last accepted step is the start.
-            break
+        B_try, b_try, new_value, state_try = kept
         moved = float(np.abs(B_try - B).max(initial=0.0))
         same = bool((new_mask == mask).all())
-        mask, B, b, f = new_mask, B_try, b_try, f_try
         improved = value - new_value
-        value = new_value
+        mask, B, b, value, state = new_mask, B_try, b_try, new_value, state_try
         values.append(value)
-        if same and (moved < 1e-9 or improved <= 1e-15 * max(abs(value), 1.0)):
+        if same and (moved < 1e-9 or improved <= ftol * max(abs(value), 1.0)):
             break
+    if not values:
+        return None
     # Closed gates sit at h = lo with the V that zeroes their gradient
     # (B_j = lo V_j is then tiny): -dB_j / (2 (kappa d_j (1 - lo) + alpha lo)).
-    dB = design.rmatvec(w * (expit(f) - y))
-    V = np.where(mask, B / hi, -dB / (2.0 * np.maximum(kd * (1.0 - lo) + alpha * lo, 1e-300)))
+    dB = design.rmatvec(curvature(state)[1])
+    scale = 2.0 * np.maximum(kd * (1.0 - lo) + alpha * lo, 1e-300)
+    if B.ndim == 1:
+        V = np.where(mask, B / hi, -dB / scale)
+    else:
+        V = np.where(mask[:, None], B / hi, -dB / scale[:, None])
     h = np.where(mask, hi, lo)
-    return np.concatenate([h, V, [b]]), len(values), values
+    return np.concatenate([h, V.ravel(), np.atleast_1d(b)]), len(values), values
 
 
-def _cold_mask(gain):
+def _cold_mask(p, gain):
     """The gates a cold start opens: all when ``p <= _IRLS_COLD_OPEN``, else that
-    many with the largest ``gain``.
+    many with the largest ``gain()`` (called only then).
 
     Not capped by the number of rows: a sample weight of 2 and a repeated
     row must open the same gates.
     """
-    mask = np.zeros(gain.size, dtype=bool)
-    if gain.size <= _IRLS_COLD_OPEN:
+    mask = np.zeros(p, dtype=bool)
+    if p <= _IRLS_COLD_OPEN:
         mask[:] = True
     else:
-        mask[np.argsort(-gain, kind="stable")[:_IRLS_COLD_OPEN]] = True
+        mask[np.argsort(-gain(), kind="stable")[:_IRLS_COLD_OPEN]] = True
     return mask
-
-
-def _softmax_irls_start(problem, obj, mask, B, b, lo, hi, max_steps=30):
-    """A start for the joint solve of a multinomial log loss: IRLS over vertices.
-
-    As :func:`_irls_vertex_start` with K columns of weights sharing one
-    Gram matrix: the row curvature ``diag(p_i) - p_i p_i'`` of the softmax
-    loss is replaced by ``w_i (1 - ||p_i||^2) / (K - 1)`` times the
-    identity, its mean eigenvalue on the contrasts (its trace over K - 1;
-    exact for K = 2), which, unlike Boehning's fixed ``I / 2``, vanishes on
-    rows the model already classifies with confidence (with the fixed bound
-    the steps from a separable point's huge weights barely moved: 30 steps
-    lowered ``F`` from 6.30 to 5.53 where the empty model's is 1.2; the
-    trace itself, an upper bound, overstated what closing a gate costs,
-    and a path point kept 3 columns above the empty model). The model's
-    vertex is kept when it lowers the true ``F`` (halved otherwise, then a
-    step on the current open set). Returns
-    ``(x, n_steps, values)`` in the joint solver's coordinates, or None
-    when the first step fails.
-    """
-    term = obj.term
-    design = _HostDesign(problem)
-    Y, w = np.asarray(term.Y, dtype=np.float64), np.asarray(term.w, dtype=np.float64)
-    kd, alpha, lam = np.asarray(obj.kd, dtype=np.float64), obj.alpha, obj.lam
-    p = mask.size
-    B, b = np.array(B, dtype=np.float64), np.array(b, dtype=np.float64)
-    ridge = kd * (1.0 / hi - 1.0) + alpha
-
-    def true_F(m, Bv, bv):
-        """``F`` at the vertex ``m`` with weights ``(Bv, bv)``, and the probabilities."""
-        f = design.matvec(Bv) + bv
-        lse = row_logsumexp(f)
-        loss = float(w @ (lse - row_sum(f * Y)))
-        n_open = int(m.sum())
-        return (loss + float((ridge * (Bv * Bv).sum(1))[m].sum())
-                + lam * (hi * n_open + lo * (p - n_open))), np.exp(f - lse[:, None])
-
-    mask = np.asarray(mask, dtype=bool).copy()
-    if not B.any():
-        _, P = true_F(mask, B, b)
-        g = design.rmatvec(w[:, None] * (P - Y))
-        mask = _cold_mask((g * g).sum(1))
-    B[~mask] = 0.0
-    value, P = true_F(mask, B, b)
-    max_moves = _IRLS_STEP_MOVES if p > _IRLS_COLD_OPEN else None
-    values = []
-    for _ in range(max_steps):
-        D = w * np.maximum(1.0 - (P * P).sum(1), 0.0) / (P.shape[1] - 1)
-        R = w[:, None] * (P - Y)
-        G = _LazyGram(design, D, 0.5)
-        if not G.sD > 0:
-            break
-        db = R.sum(0)
-        gB = design.rmatvec(R) - np.outer(G.xD, db / G.sD)
-        S0 = np.flatnonzero(np.any(B != 0.0, axis=1))
-        c = G.columns(S0) @ B[S0] - 0.5 * gB
-        prof = _ProfiledGram(obj, G=G, c=c, yy=0.0, d=kd, q=1)
-        prof.lam = lam * (hi - lo) / hi  # an opened gate moves from h = lo to h = hi
-        try:
-            new_mask, _ = prof.vertex_search(mask, hi, max_moves=max_moves)
-            trials = [new_mask] + ([mask] if (new_mask != mask).any() else [])
-            for trial in trials:
-                kept = _damped_step(B, b, prof.weights(np.where(trial, hi, 0.0)) - B, trial,
-                                    value, db, G.xD, G.sD, true_F)
-                if kept is None:
-                    continue
-                B_try, b_try, new_value, P_try = kept
-                new_mask = trial
-                break
-            else:
-                break  # no step lowers F (by round-off once the weights have converged)
-        except np.linalg.LinAlgError:
-            break
-        moved = float(np.abs(B_try - B).max(initial=0.0))
-        same = bool((new_mask == mask).all())
-        improved = value - new_value
-        mask, B, b, value, P = new_mask, B_try, b_try, new_value, P_try
-        values.append(value)
-        if same and (moved < 1e-9 or improved <= _FTOL * max(abs(value), 1.0)):
-            break  # (linear convergence: L-BFGS-B polishes the weights)
-    if not values:
-        return None
-    dB = design.rmatvec(w[:, None] * (P - Y))
-    return _softmax_x(mask, B, b, dB, kd, alpha, lo, hi, values)
-
-
-def _softmax_x(mask, B, b, dB, kd, alpha, lo, hi, values):
-    """The joint solver's coordinates of a vertex (closed gates at ``h = lo``, their
-    ``V`` zeroing its gradient), as :func:`_irls_vertex_start` returns them."""
-    V = np.where(mask[:, None], B / hi,
-                 -dB / (2.0 * np.maximum(kd * (1.0 - lo) + alpha * lo, 1e-300))[:, None])
-    h = np.where(mask, hi, lo)
-    return np.concatenate([h, V.ravel(), b]), len(values), values
 
 
 def profiled(problem, head):

@@ -1522,10 +1522,9 @@ def test_estimator_walks_keep_the_narrow_start_scope(monkeypatch):
     y3 = np.argmax(logits + rng.gumbel(size=logits.shape), 1)
     monkeypatch.setattr(engine, "_IRLS_WALK_MAX_FEATURES", 5)
     calls = []
-    for name in ("_irls_vertex_start", "_softmax_irls_start"):
-        real = getattr(engine, name)
-        monkeypatch.setattr(engine, name,
-                            lambda *a, _real=real, **k: calls.append(1) or _real(*a, **k))
+    real = engine._irls_vertex_start
+    monkeypatch.setattr(engine, "_irls_vertex_start",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
     for kw in ({}, {"k": 3}, {"k": 3, "refit": False}):
         est = L0Classifier(**kw).fit(X, y)
         np.testing.assert_array_equal(est.get_support(indices=True), support)
@@ -1574,11 +1573,11 @@ def test_softmax_start_reaches_a_kkt_point(lam, form, monkeypatch):
     else:
         problem = DirectProblem(Xt, torch.as_tensor(y), w, mean, std, MultinomialLogLoss(3))
     calls = []
-    real = engine._softmax_irls_start
+    real = engine._irls_vertex_start
 
     def solve(use_start):
         monkeypatch.setattr(engine, "_vertex_start", lambda *a: "softmax" if use_start else None)
-        monkeypatch.setattr(engine, "_softmax_irls_start",
+        monkeypatch.setattr(engine, "_irls_vertex_start",
                             lambda *a, **k: calls.append(1) or real(*a, **k))
         gate, head = FeatureGate(15).to(D), LinearHead(15, 3).to(D)
         engine.solve_gates(problem, gate, head, lam, alpha=1e-4, max_iter=2000)
