@@ -807,65 +807,57 @@ _RAW_BLOCK_NUMBERS = 1 << 19
 class _HostDesign:
     """The standardized X of a CPU row problem, as IRLS reads it.
 
-    Three forms, one interface (``matvec``, ``rmatvec``, ``weighted``,
+    Two forms, one interface (``matvec``, ``rmatvec``, ``weighted``,
     ``columns``), all in float64 results:
 
     - a dense X of at most ``HOST_COPY_MAX_NUMBERS`` numbers, or a sparse
       one of at most ``SMALL_SPARSE_NUMBERS`` numbers when dense: the
-      standardized float64 copy (:func:`standardized_host`), formed once
-      per problem;
-    - a larger dense X: X itself, never copied or upcast (products in its
-      dtype); the centring and scaling are applied to the gathered columns
-      and to the p-sized results, and the squares of the diagonal are
-      formed in blocks of rows;
-    - a larger sparse X: scipy products with the centring and scaling
-      applied to their results.
+      standardized float64 copy ``Xs`` (:func:`standardized_host`), formed
+      once per problem;
+    - a larger X: ``X`` itself (:meth:`NumpyOps.data_matrix`: a view of a
+      dense one, the scipy matrix behind a sparse one), never copied, upcast
+      or densified; products in its dtype (:meth:`NumpyOps.matmul`,
+      :meth:`NumpyOps.rmatmul`) with the centring and scaling applied to the
+      gathered columns and to the p-sized results, and a dense X's squares
+      formed in blocks of rows.
     """
 
     def __init__(self, problem):
         self.mean = problem.mean.detach().cpu().double().numpy()
         self.std = problem.std.detach().cpu().double().numpy()
-        self.Xs = self.sparse = self.raw = None
+        self.Xs = self.X = None
         if small_sparse(problem) or host_copy_fits(problem):
             self.Xs = standardized_host(problem)
-        elif problem.host is not None:
-            self.sparse = problem.host
         else:
-            self.raw = problem.X.detach().numpy()  # a view of the CPU tensor
+            self.X = NumpyOps.data_matrix(problem)
+
+    def _scale(self, A):
+        """``A / std`` along the rows (A of shape (p,) or (p, k))."""
+        return A / (self.std if A.ndim == 1 else self.std[:, None])
 
     def matvec(self, B):
         if self.Xs is not None:
             return self.Xs @ B
-        X = self.sparse if self.raw is None else self.raw
-        v = B / (self.std if B.ndim == 1 else self.std[:, None])
-        out = np.asarray(X @ (v if self.raw is None else v.astype(X.dtype)), dtype=np.float64)
-        return out.reshape(X.shape[0], *B.shape[1:]) - self.mean @ v
-
-    def _raw_t(self, R):
-        """``X' R`` of the unstandardized X (R of shape (n,) or (n, k)), float64."""
-        if self.raw is None:
-            return np.asarray(self.sparse.T @ R, dtype=np.float64)
-        X = self.raw
-        return np.asarray((R.T.astype(X.dtype) @ X).T, dtype=np.float64)
+        v = self._scale(B)
+        return NumpyOps.matmul(self.X, v) - self.mean @ v
 
     def rmatvec(self, r):
         if self.Xs is not None:
             return self.Xs.T @ r
-        if r.ndim == 1:
-            return (self._raw_t(r).ravel() - self.mean * float(r.sum())) / self.std
-        return (self._raw_t(r) - np.outer(self.mean, r.sum(0))) / self.std[:, None]
+        return self._scale(NumpyOps.rmatmul(self.X, r) - np.multiply.outer(self.mean, r.sum(0)))
 
     def weighted(self, D):
         """``Xs' D`` and the diagonal of ``Xs' diag(D) Xs``."""
         if self.Xs is not None:
             return self.Xs.T @ D, np.einsum("i,ij,ij->j", D, self.Xs, self.Xs)
-        xD = self.rmatvec(D)
-        if self.raw is None:
-            X, m, sD = self.sparse, self.mean, float(D.sum())
-            xd = np.asarray(X.T @ D).ravel()
-            sq = np.asarray(X.multiply(X).T @ D).ravel()
+        xD, X = self.rmatvec(D), self.X
+        if not isinstance(X, np.ndarray):  # sparse: from the sums of X and X^2
+            from ._problem import weighted_sums
+
+            xd, sq = weighted_sums(X, D)
+            m, sD = self.mean, float(D.sum())
             return xD, (sq - 2.0 * m * xd + sD * m * m) / (self.std * self.std)
-        X, diag = self.raw, np.zeros(self.mean.size)
+        diag = np.zeros(self.mean.size)
         rows = max(1, _RAW_BLOCK_NUMBERS // max(X.shape[1], 1))
         for start in range(0, X.shape[0], rows):
             Z = (X[start : start + rows] - self.mean) / self.std  # float64 block
@@ -876,13 +868,10 @@ class _HostDesign:
         """``Xs' diag(D) Xs[:, M]`` of shape ``(p, len(M))``."""
         if self.Xs is not None:
             return self.Xs.T @ (self.Xs[:, M] * D[:, None])
-        if self.raw is None:
-            ZM = (self.sparse[:, M].toarray() - self.mean[M]) / self.std[M]
-        else:
-            ZM = (self.raw[:, M] - self.mean[M]) / self.std[M]  # the columns, standardized
-        ZM *= D[:, None]
-        # Xs' Z = (X' Z - mean (1' Z)') / std, Z = D Xs[:, M]
-        return (self._raw_t(ZM) - np.outer(self.mean, ZM.sum(0))) / self.std[:, None]
+        XM = self.X[:, M]
+        XM = XM if isinstance(XM, np.ndarray) else XM.toarray()
+        Z = (XM - self.mean[M]) / self.std[M] * D[:, None]  # D times the standardized columns
+        return self.rmatvec(Z)  # Xs' Z = (X' Z - mean (1' Z)') / std
 
 
 class _LazyGram:
