@@ -346,18 +346,20 @@ def separable_paths(quick, seeds):
     """l0_path of log losses on near-separable data: IRLS start against the joint solve alone.
 
     The objective of a point is at least ``loss + lam (h(8) - h(-8)) |S|``
-    and the empty model's is ``loss0 + lam h(-8) p``; a point above the
+    and the empty model's is ``loss0 + lam h(-8) p`` (``h`` the signal
+    fraction of the gates' box, :func:`skl0.nn.signal_fraction`); a point above the
     empty model is a solver failure (the empty model is a vertex of the
     same objective). "joint only" forces the L-BFGS-B solve in (h, V, b)
     from the previous point, the only solver of these shapes before IRLS
     served them.
     """
     import skl0._engine as engine
+    from skl0.nn import signal_fraction
 
     shapes = [(800, 520, 2), (1000, 2000, 2), (300, 1000, 3)] if quick else [
         (800, 520, 2), (1000, 2000, 2), (3000, 2000, 2), (300, 20000, 2), (300, 1000, 3),
         (800, 600, 3)]
-    lo, hi = 7.6e-4, 0.9997
+    lo, hi = signal_fraction(np.array([-engine.THETA_MAX, engine.THETA_MAX]))
     rows = []
     for (n, p, K), seed in itertools.product(shapes, seeds):
         rng = np.random.RandomState(seed)
