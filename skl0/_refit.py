@@ -370,7 +370,7 @@ def softmax_refit(X, labels, w, alpha, q, x0, max_iter, curvature=None):
     objective = softmax_objective(X, labels, w, alpha, q)
     if curvature is not None:
         try:
-            factor = np.linalg.cholesky(curvature)
+            factor = cholesky(curvature)  # (its strict upper triangle is not read)
         except np.linalg.LinAlgError:
             factor = None
         if factor is not None:
