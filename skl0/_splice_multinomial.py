@@ -35,7 +35,13 @@ import numpy as np
 
 from ._datafits import MultinomialLogLoss
 from ._engine import host_copy_fits, standardized_host
-from ._refit import ridge_jitter, softmax_loss, softmax_refit, support_head
+from ._refit import (
+    ridge_jitter,
+    softmax_loss,
+    softmax_newton_applies,
+    softmax_refit,
+    support_head,
+)
 
 __all__ = ["MultinomialRefits"]
 
@@ -93,8 +99,9 @@ class MultinomialRefits:
             q, s = self.q, S.size
             X = self.Xs[:, S]
             x0 = np.concatenate([self.start[0][S].ravel(), self.start[1]])
+            newton = softmax_newton_applies(X.shape[0], s, q)  # needs no preconditioner
             x = softmax_refit(X, self.labels, self.w, self.alpha, q, x0, self.max_iter,
-                              curvature=self._curvature(S))
+                              curvature=None if newton else self._curvature(S))
             W, b = x[: s * q].reshape(s, q), x[s * q :]
             loss, P = softmax_loss(X @ W + b, self.labels, self.w)
             if self.penalised:

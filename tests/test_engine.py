@@ -429,7 +429,8 @@ def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
     # _IRLS_STEP_MOVES moves of each step's search; in the refitted walks
     # only up to _IRLS_WALK_MAX_FEATURES columns), the numpy swap
     # refits on a host copy of X (<= HOST_COPY_MAX_NUMBERS, else torch
-    # refits), Newton binary refits (<= _NEWTON_MAX_COLUMNS, else L-BFGS-B),
+    # refits), Newton binary refits (<= _NEWTON_MAX_COLUMNS, else L-BFGS-B)
+    # and multinomial ones (<= _SOFTMAX_NEWTON_MAX multiplications a Hessian),
     # and the multinomial swap search's Hessian blocks (<= _HESSIAN_MAX
     # numbers; in blocks of rows, or abess's sacrifices past it). Crossing
     # each one keeps the support of exact k and lam="auto" on these data,
@@ -448,6 +449,7 @@ def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
         "irls_walk": (engine, "_IRLS_WALK_MAX_FEATURES", 5, "binary"),
         "host_copy": (engine, "HOST_COPY_MAX_NUMBERS", 0, "both"),
         "newton": (refit, "_NEWTON_MAX_COLUMNS", 0, "binary"),
+        "softmax_newton": (refit, "_SOFTMAX_NEWTON_MAX", 0, "multinomial"),
         "hessian_blocks": (splice_multinomial, "_HESSIAN_MAX", 200, "multinomial"),
         "hessian_fallback": (splice_multinomial, "_HESSIAN_MAX", 0, "multinomial"),
     }[case]
@@ -1014,13 +1016,17 @@ def test_multinomial_curvature_is_the_hessian_at_the_accepted_refit():
 
 
 @pytest.mark.parametrize("q", [4, 10])
-def test_preconditioned_softmax_refit_reaches_the_plain_refits_optimum(q):
+def test_preconditioned_softmax_refit_reaches_the_plain_refits_optimum(q, monkeypatch):
     # softmax_refit from a neighbouring support's weights, preconditioned by
     # a Hessian there, ends at the optimum the unpreconditioned L-BFGS-B
-    # reaches (same objective value to 1e-10), in fewer evaluations.
+    # reaches (same objective value to 1e-10), in fewer evaluations (L-BFGS-B
+    # forced: q=4 is small enough for Newton's method).
     from scipy.optimize import minimize
 
+    import skl0._refit as refit_module
     from skl0._refit import softmax_objective, softmax_refit
+
+    monkeypatch.setattr(refit_module, "_SOFTMAX_NEWTON_MAX", 0)
 
     rng = np.random.RandomState(3)
     n, s, alpha = 600, 6, 1e-4
@@ -1052,8 +1058,6 @@ def test_preconditioned_softmax_refit_reaches_the_plain_refits_optimum(q):
             return f(x)
         return g
 
-    import skl0._refit as refit_module
-
     original = refit_module.softmax_objective
     refit_module.softmax_objective = counted
     try:
@@ -1066,6 +1070,55 @@ def test_preconditioned_softmax_refit_reaches_the_plain_refits_optimum(q):
     assert objective(pre)[0] == pytest.approx(objective(plain)[0], rel=1e-10)
     np.testing.assert_allclose(pre, plain, atol=1e-3)
     assert counts[1] < counts[0]
+
+
+@pytest.mark.parametrize("q, alpha, start", [(3, 1e-3, "zero"), (5, 0.0, "zero"),
+                                              (4, 1e-4, "far")])
+def test_newton_softmax_reaches_the_multinomial_optimum(q, alpha, start):
+    # Newton's method on the multinomial refit (weighted rows, correlated
+    # columns; without a ridge its Hessian is singular along each row's
+    # class sum, with one along the intercepts' only) ends at the minimum a
+    # tight L-BFGS-B reaches, in at most 12 steps: the same value to 1e-10
+    # and the same fitted probabilities, with a smaller gradient;
+    # softmax_refit takes it for problems this small.
+    from scipy.optimize import minimize
+
+    from skl0._refit import (
+        newton_softmax,
+        softmax_newton_applies,
+        softmax_objective,
+        softmax_refit,
+    )
+
+    rng = np.random.RandomState(q)
+    n, s = 240, 5
+    X = rng.randn(n, s) + 0.7 * rng.randn(n, 1)
+    X = (X - X.mean(0)) / X.std(0)
+    logits = X @ rng.randn(s, q)
+    labels = np.array([rng.choice(q, p=np.exp(f - f.max()) / np.exp(f - f.max()).sum())
+                       for f in logits])
+    w = rng.uniform(0.5, 2.0, n)
+    w /= w.sum()
+    objective = softmax_objective(X, labels, w, alpha, q)
+    x0 = np.zeros((s + 1) * q) if start == "zero" else 3.0 * rng.randn((s + 1) * q)
+    tight = minimize(objective, x0, jac=True, method="L-BFGS-B",
+                     options={"maxiter": 5000, "gtol": 1e-10, "ftol": 1e-16}).x
+    x = newton_softmax(X, labels, w, alpha, q, x0, 200)
+    for steps in range(1, 200):  # Newton converges in a few steps (quadratically at the end)
+        if np.array_equal(newton_softmax(X, labels, w, alpha, q, x0, steps), x):
+            break
+    assert steps <= 12
+    assert softmax_newton_applies(n, s, q)
+    np.testing.assert_array_equal(softmax_refit(X, labels, w, alpha, q, x0, 200), x)
+    assert objective(x)[0] == pytest.approx(objective(tight)[0], rel=1e-10)
+    assert np.abs(objective(x)[1]).max() < 1e-8
+
+    def proba(v):
+        F = np.hstack([X, np.ones((n, 1))]) @ v.reshape(s + 1, q)
+        P = np.exp(F - F.max(1, keepdims=True))
+        return P / P.sum(1, keepdims=True)
+
+    np.testing.assert_allclose(proba(x), proba(tight), atol=1e-5)
 
 
 @pytest.mark.parametrize("seed", [4, 9])
