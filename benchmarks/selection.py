@@ -208,6 +208,12 @@ def _methods():
                _needs("skl0", "L0FeatureSelector"),
                note="skl0 gates only: refit=False, the k longest-surviving gates of the "
                     "path, no swap search (ablation)."),
+        Method("skl0-auto-head-k", "skl0", ["skl0 auto head (k=true)"],
+               _skl0(True, hidden_layer_sizes="auto"), _needs("skl0", "L0FeatureSelector"),
+               note="skl0 auto head: hidden_layer_sizes='auto' (the linear head unless its "
+                    "residuals fail the nonlinearity test and an MLP's held-out loss is "
+                    "lower); on these linear tasks it should keep the linear head at the "
+                    "cost of the test (issue 16: at most 4x skl0 (k=true)'s time)."),
         Method("skl0-splice", "skl0", ["skl0 splice only (k=true)"], _skl0_splice,
                _needs("skl0", "L0FeatureSelector"),
                note="skl0 splice only: no gates; abess's screening start (the k columns "
@@ -586,7 +592,8 @@ def run_digits(args, seeds, log):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_run_args(ap, TASKS, "skl0, skl0-k, skl0-auto, sklearn, lasso-cv, kbest, abess, "
+    add_run_args(ap, TASKS, "skl0, skl0-k, skl0-auto, skl0-gates, skl0-auto-head-k, skl0-splice, "
+                 "sklearn, lasso-cv, kbest, abess, "
                  "abess-k, abess-ic, lassonet; digits also skl0-train-loss, skl0-row-splice, "
                  "skl0-no-forward, all",
                  "smoke run: 1 seed and a coarse LassoNet path (< 2 minutes)",
