@@ -68,6 +68,7 @@ from ._datafits import SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._groups import resolve_groups
 from ._heads import LinearHead
+from ._linalg import cholesky, cholesky_solve
 from ._numerics import power_of_two_scale
 from ._problem import GRAM_MAX_FEATURES
 from ._streaming import _Moments
@@ -557,11 +558,61 @@ def _softmax_newton(st, support, coef, intercept, N, alpha):
 
 
 # The exact Hessian on the support costs ((s + 1) K)^2 per row; past this
-# size the multinomial fit takes Boehning steps (no Hessian) instead, and
-# ends once such a step on an unchanged support moves no coefficient by more
-# than _IRLS_TOL (Boehning's steps converge linearly, not quadratically).
+# size the multinomial fit takes bound steps (no Hessian) instead, and
+# ends once Boehning's step on an unchanged support would move no
+# coefficient by more than _IRLS_TOL. On an unchanged support the steps
+# are L-BFGS steps with Boehning's bound as the initial Hessian
+# (_BoundLBFGS): the bound's own steps converge linearly, slowly where the
+# class probabilities are far from uniform (10 classes, 26 kept columns:
+# 125 passes to a 3e-7 gap to the in-memory refit, past the 60-pass cap).
 _NEWTON_MAX_PARAMETERS = 256
 _SOFTMAX_MAX_PASSES = 60
+_BOUND_LBFGS_MEMORY = 10
+
+
+class _BoundLBFGS:
+    """L-BFGS on one support with Boehning's bound ``B`` as its initial Hessian.
+
+    ``x`` is ``(coef[support], intercept)`` flattened; on the coefficients
+    ``B = (G_SS + 4 alpha I) / 2`` for every class (the least-squares
+    problem the bound step solves), on the intercepts ``I / 2``. With no
+    stored pairs the direction is the bound's own step ``-B^-1 grad``; each
+    pass on the same support adds the pair (change of ``x``, change of the
+    gradient), and the two-loop recursion (Nocedal & Wright, Algorithm 7.4)
+    turns the bound's linear rate into L-BFGS's.
+    """
+
+    def __init__(self, support, M):
+        self.support, self.pairs, self.last = support, [], None
+        self.factor = cholesky(M)
+
+    def bound_step(self, v, K):
+        """``-B^-1 v`` (the bound's step for gradient ``v``)."""
+        h = self.support.size
+        out = np.empty_like(v)
+        out[: h * K] = -2.0 * cholesky_solve(self.factor, v[: h * K].reshape(h, K)).ravel()
+        out[h * K :] = -2.0 * v[h * K :]
+        return out
+
+    def direction(self, x, grad, K):
+        """The L-BFGS direction at ``x`` (after storing the pair from the last call)."""
+        if self.last is not None:
+            s_, y_ = x - self.last[0], grad - self.last[1]
+            if _BOUND_LBFGS_MEMORY and float(s_ @ y_) > 1e-12 * float(y_ @ y_):
+                # (s'y > 0 holds on a convex loss but for round-off)
+                self.pairs = (self.pairs + [(s_, y_)])[-_BOUND_LBFGS_MEMORY:]
+        self.last = (x, grad)
+        q = grad.copy()
+        alphas = []
+        for s_, y_ in reversed(self.pairs):
+            a = float(s_ @ q) / float(y_ @ s_)
+            alphas.append(a)
+            q -= a * y_
+        r = -self.bound_step(q, K)
+        for (s_, y_), a in zip(self.pairs, reversed(alphas)):
+            b = float(y_ @ r) / float(y_ @ s_)
+            r += (a - b) * s_
+        return -r
 
 
 def _fit_multinomial(est, data, classes, dtype, device, params):
@@ -576,7 +627,9 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
     point: a K-output least-squares problem with the shared Gram matrix
     and working responses ``Z = X~ coef + intercept + 2 (Y - P)``. The
     coefficients then take a Newton step (exact Hessian) when the support
-    is the current one, else the bound's minimiser on the new support.
+    is the current one (past ``_NEWTON_MAX_PARAMETERS`` an L-BFGS step from
+    the bound, :class:`_BoundLBFGS`), else the bound's minimiser on the new
+    support.
     A fixed point is the in-memory refit's ridge-penalised multinomial
     maximum likelihood on its support.
     """
@@ -615,12 +668,15 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
           "gsum": np.zeros(K), "r2": s["yy"].copy()}
     n_pass, losses, hess, prev = 1, [], None, None
     converged, newton, bound_only, support_now = False, False, False, None
+    accelerated, lbfgs = False, None
     while True:
         loss = st["loss"] / N
         objective = loss + alpha * float((coef * coef).sum())
-        if newton and objective > prev[2] + 1e-12 * max(1.0, abs(prev[2])):
-            # A Newton step raised the objective: halve it (one more pass).
+        if (newton or accelerated) and objective > prev[2] + 1e-12 * max(1.0, abs(prev[2])):
+            # A Newton or L-BFGS step raised the objective: halve it (one more
+            # pass); L-BFGS starts again from the bound.
             coef, intercept = (coef + prev[0]) / 2, (intercept + prev[1]) / 2
+            lbfgs = None
         else:
             losses.append(loss)
             g = st["g"] / N
@@ -640,6 +696,7 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
                                         np.full(K, np.sqrt(sigma2)))
             support = np.flatnonzero(scratch.support_)
             newton = hess is not None and np.array_equal(support, hess)
+            accelerated = False
             prev = (coef, intercept, objective)
             new = np.zeros((p, K))
             if newton:
@@ -647,6 +704,23 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
                 new[support] = coef[support] + d_coef
                 intercept = intercept + d_icpt
                 moved = max(np.abs(d_coef).max(initial=0.0), np.abs(d_icpt).max())
+            elif bound_only and support.size and np.array_equal(support, support_now):
+                # Too many parameters for the Hessian: an L-BFGS step on the
+                # same support, from the bound (whose own step, if tiny, ends
+                # the fit).
+                M = G[np.ix_(support, support)]
+                M[np.diag_indices_from(M)] += 4.0 * alpha + 1e-12 * max(
+                    float(M.diagonal().max()), 1e-300)
+                if lbfgs is None or not np.array_equal(lbfgs.support, support):
+                    lbfgs = _BoundLBFGS(support, M)
+                x = np.concatenate([coef[support].ravel(), intercept])
+                grad = np.concatenate([(2.0 * alpha * coef[support] - g[support]).ravel(),
+                                       -st["gsum"] / N])
+                moved = float(np.abs(lbfgs.bound_step(grad, K)).max())
+                x = x + lbfgs.direction(x, grad, K)
+                new[support] = x[: support.size * K].reshape(support.size, K)
+                intercept = x[support.size * K :]
+                accelerated = True
             else:  # the bound's minimiser on the new support
                 if support.size:
                     M = G[np.ix_(support, support)]
@@ -656,10 +730,6 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
                 d_icpt = 2.0 * st["gsum"] / N
                 intercept = intercept + d_icpt
                 moved = np.inf
-                if bound_only and np.array_equal(support, support_now):
-                    # Too many parameters for the Hessian: a Boehning step on
-                    # the same support is the step that can end the fit.
-                    moved = max(np.abs(new - coef).max(initial=0.0), np.abs(d_icpt).max())
             coef = new
             if moved <= _IRLS_TOL:
                 converged = True

@@ -362,6 +362,39 @@ def test_multinomial_bound_steps_end_the_fit_past_the_hessian_size(client, monke
     np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=0, atol=1e-6)
 
 
+def test_multinomial_bound_steps_are_accelerated_by_lbfgs(client, monkeypatch):
+    # Boehning's bound steps alone converge linearly: with 6 classes of
+    # uneven probabilities and 8 kept columns (forced past the Hessian size)
+    # they did not reach their end test in _SOFTMAX_MAX_PASSES passes (the
+    # fit warned, 1e-5 from the in-memory refit). As the initial Hessian of
+    # L-BFGS on an unchanged support they end it in about half the passes,
+    # at the in-memory refit's optimum.
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skl0 import _dask
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(600, 12)
+    logits = X[:, :6] * 0.5 + X[:, 6:] @ rng.randn(6, 6) * 0.2
+    y = np.argmax(logits + rng.gumbel(size=logits.shape), 1)
+    mem = L0Classifier(k=8).fit(X, y)
+    monkeypatch.setattr(_dask, "_NEWTON_MAX_PARAMETERS", 0)
+    monkeypatch.setattr(_dask, "_BOUND_LBFGS_MEMORY", 0)  # the bound's own steps
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        plain = L0Classifier(k=8).fit(_darr(X, 300), _darr(y, 300))
+    assert plain.n_iter_ == _dask._SOFTMAX_MAX_PASSES
+    monkeypatch.undo()
+    monkeypatch.setattr(_dask, "_NEWTON_MAX_PARAMETERS", 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        dist = L0Classifier(k=8).fit(_darr(X, 300), _darr(y, 300))
+    np.testing.assert_array_equal(dist.support_, mem.support_)
+    assert dist.n_iter_ <= 0.6 * _dask._SOFTMAX_MAX_PASSES
+    ones = np.ones(len(y))
+    assert _multinomial_gradient(X, y, ones, dist.coef_, dist.intercept_, dist.alpha) < 1e-7
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=0, atol=1e-6)
+
+
 def test_multinomial_weights_float32_and_frame(client, multi):
     X, y, support = multi
     w = np.random.default_rng(3).uniform(0.5, 1.5, len(y))
