@@ -386,9 +386,9 @@ def newton_softmax(X, labels, w, alpha, q, x0, max_iter):
     flat along a common shift of the intercepts (and, with ``alpha = 0``, of
     any row of ``W``), where ``H`` vanishes and the gradient is zero; ``H``
     gets the mean curvature along those directions, which leaves the
-    Newton step unchanged and makes ``H`` positive definite. Stops as
-    :func:`newton_binary` does, after taking the last (tiny) full step.
-    Returns None when a factorisation fails (then L-BFGS-B solves it).
+    Newton step unchanged and makes ``H`` positive definite. The loop is
+    :func:`_newton`'s. Returns None when a factorisation fails (then
+    L-BFGS-B solves it).
     """
     n, s = X.shape
     a = s + 1
@@ -401,9 +401,8 @@ def newton_softmax(X, labels, w, alpha, q, x0, max_iter):
     ridge = ridge.ravel()
     flat = [s] if alpha > 0 else range(a)  # rows of (W, b) along whose class sum F is flat
     classes = np.arange(q)
-    x = x0.copy()
-    value, grad = objective(x)
-    for _ in range(max_iter):
+
+    def hessian(x, _):
         # H = blocks diag_c(Z' diag(w P_c) Z) - A'B with A = [w_i P_ic z_iu]
         # and B = [P_ic z_iu] over columns (u, c): two products with n rows.
         P = row_softmax(Z @ x.reshape(a, q), overwrite=True)[1]
@@ -417,28 +416,9 @@ def newton_softmax(X, labels, w, alpha, q, x0, max_iter):
         for u in flat:
             H[u * q : (u + 1) * q, u * q : (u + 1) * q] += mu
         H.flat[:: a * q + 1] += 1e-12 * max(float(H.diagonal().max()), 1e-300)
-        try:
-            step = cholesky_solve(cholesky(H), grad)
-        except np.linalg.LinAlgError:
-            return None
-        decrement = float(grad @ step)
-        if decrement <= 2e-14 * max(abs(value), 1e-12):
-            # In Newton's quadratic range the full step is exact to round-off:
-            # taken, it leaves the weights ~1e-11 from the optimum instead of
-            # up to sqrt(decrement / smallest curvature) (1e-6 at a ridge of 1e-4).
-            x = x - step
-            break
-        t = 1.0
-        while True:
-            new_x = x - t * step
-            new_value, new_grad = objective(new_x)
-            if new_value <= value - 0.25 * t * decrement or t < 1e-10:
-                break
-            t *= 0.5
-        if not new_value < value:
-            break
-        x, value, grad = new_x, new_value, new_grad
-    return x
+        return H
+
+    return _newton(lambda x: (*objective(x), None), hessian, x0, max_iter)
 
 
 def softmax_refit(X, labels, w, alpha, q, x0, max_iter, curvature=None):
@@ -532,19 +512,15 @@ def newton_binary(X, y, w, alpha, x0, max_iter):
     those of :func:`binary_objective`, whose probabilities at the accepted
     point also give the Hessian ``Z'Z``, ``Z = diag(sqrt(w p (1 - p))) [X, 1]``
     (BLAS syrk; the column of ones is handled apart, so no copy of X is
-    made). Stops when the Newton decrement ``g' H^-1 g / 2`` falls below
-    1e-14 (relative to the loss) or after ``max_iter`` steps.
-    Returns None when the Hessian is not positive definite (then L-BFGS-B
-    solves it).
+    made), by the loop of :func:`_newton`. Returns None when the Hessian is
+    not positive definite (then L-BFGS-B solves it).
     """
     s = X.shape[1]
-    objective = _binary_terms(X, y, w, alpha)
     ridge = np.full(s + 1, 2.0 * alpha)
     ridge[s] = 0.0
-    x = x0.copy()
-    value, grad, prob = objective(x)
     H = np.empty((s + 1, s + 1))
-    for _ in range(max_iter):
+
+    def hessian(x, prob):
         # The intercept's row and column of H without an [X, 1] copy of X;
         # Z is freed before the line search (at n=1e6 each is 170 MB).
         root = np.sqrt(w * prob * (1.0 - prob))
@@ -554,23 +530,45 @@ def newton_binary(X, y, w, alpha, x0, max_iter):
         H[s, s] = root @ root
         del Z
         H.flat[:: s + 2] += ridge + 1e-12 * max(float(H.diagonal().max()), 1e-300)
+        return H
+
+    return _newton(_binary_terms(X, y, w, alpha), hessian, x0, max_iter)
+
+
+def _newton(terms, hessian, x0, max_iter):
+    """Newton's method with backtracking from ``x0`` (the refits' shared loop).
+
+    ``terms(x)`` gives ``(value, gradient, state)`` and ``hessian(x, state)``
+    a symmetric positive definite Hessian there. Each step is halved until
+    it achieves a quarter of the decrease the quadratic model predicts.
+    Stops when the Newton decrement ``g' H^-1 g`` falls below 2e-14
+    relative to the value, after taking that last full step (in Newton's
+    quadratic range it is exact to round-off: it leaves ``x`` ~1e-11 from
+    the optimum instead of up to ``sqrt(decrement / smallest curvature)``,
+    1e-6 at a ridge of 1e-4), when a step no longer lowers the value, or
+    after ``max_iter`` steps. Returns None when a factorisation fails.
+    """
+    x = x0.copy()
+    value, grad, state = terms(x)
+    for _ in range(max_iter):
         try:
-            step = cholesky_solve(cholesky(H), grad)
+            step = cholesky_solve(cholesky(hessian(x, state)), grad)
         except np.linalg.LinAlgError:
             return None
         decrement = float(grad @ step)
         if decrement <= 2e-14 * max(abs(value), 1e-12):
+            x = x - step
             break
         t = 1.0
         while True:
             new_x = x - t * step
-            new_value, new_grad, new_prob = objective(new_x)
+            new_value, new_grad, new_state = terms(new_x)
             if new_value <= value - 0.25 * t * decrement or t < 1e-10:
                 break
             t *= 0.5
         if not new_value < value:
             break
-        x, value, grad, prob = new_x, new_value, new_grad, new_prob
+        x, value, grad, state = new_x, new_value, new_grad, new_state
     return x
 
 
