@@ -20,7 +20,10 @@ calls (so a 2 ms fit is timed 25 at a time), ratios taken within one run:
    only" (abess's screening start, then the polish);
 5. small sparse X (``--only sparse``): a CSR copy of small data against
    the dense array, CPU time and whether the supports agree;
-6. separable paths (``--only separable``, extra, ~3 min): a 16-point
+6. small multinomial fits (``--only multinomial``): iris, wine and
+   held-out ``make_classification`` sets, ``lam="auto"`` and ``k=3``, with
+   Newton's refits, with L-BFGS-B's alone (ablation) and abess;
+7. separable paths (``--only separable``, extra, ~3 min): a 16-point
    ``l0_path`` of a binary or 3-class log loss on data whose labels a few
    hundred columns separate, with the IRLS start and, as the ablation row, with
    the joint L-BFGS-B solve alone (what ran past 512 columns before):
@@ -88,6 +91,27 @@ def cpu_time(fn, repeats):
             fn()
         times.append((time.process_time() - t) / m)
     return statistics.median(times)
+
+
+def cpu_times_interleaved(fns, repeats):
+    """:func:`cpu_time` of several calls, their samples taken in turn (one of each per round).
+
+    For ratios between variants of one fit: the machine's drift over a
+    run then falls on every variant alike.
+    """
+    ms = []
+    for fn in fns:
+        t = time.process_time()
+        fn()
+        ms.append(max(1, math.ceil(MIN_SAMPLE / max(time.process_time() - t, 1e-6))))
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, m, out in zip(fns, ms, times):
+            t = time.process_time()
+            for _ in range(m):
+                fn()
+            out.append((time.process_time() - t) / m)
+    return [statistics.median(t) for t in times]
 
 
 def table(headers, rows):
@@ -257,6 +281,52 @@ def large_logistic(quick, seeds):
            "abess F1", "abess CPU s", "skl0 / abess"], rows)
 
 
+# ------------------------------------------------------------- multinomial
+def multinomial(repeats, heldout_seeds):
+    """Small multinomial fits: Newton's refits against L-BFGS-B's (ablation) and abess.
+
+    ``lam="auto"`` and exact ``k=3``, CPU time; the "L-BFGS-B refits" column
+    sets ``skl0._refit._SOFTMAX_NEWTON_MAX`` to 0 (every refit by L-BFGS-B,
+    as before Newton's method), its samples taken in turn with the default's. iris and wine were the development data of the
+    Newton bounds; the ``make_classification`` sets (two clusters per class,
+    ``--multinomial-seeds``) were not looked at before they were chosen.
+    """
+    import abess
+    from sklearn.datasets import load_iris, load_wine, make_classification
+
+    import skl0._refit as refit
+
+    sets = [("iris (dev)", *load_iris(return_X_y=True)), ("wine (dev)", *load_wine(return_X_y=True))]
+    for seed, (n, q) in zip(heldout_seeds, itertools.cycle([(150, 3), (300, 4), (800, 6)])):
+        X, y = make_classification(n, 20, n_informative=5, n_redundant=3, n_classes=q,
+                                   n_clusters_per_class=2, random_state=seed)
+        sets.append((f"make_classification n={n}, {q} classes, seed {seed}", X, y))
+    rows = []
+    bound = refit._SOFTMAX_NEWTON_MAX
+    for name, X, y in sets:
+        for label, make, theirs in [
+            ("auto", L0Classifier, lambda: abess.MultinomialRegression()),
+            ("k=3", lambda: L0Classifier(k=3), lambda: abess.MultinomialRegression(support_size=3)),
+        ]:
+            log("multinomial:", name, label)
+            def fit_with(bound_now):
+                refit._SOFTMAX_NEWTON_MAX = bound_now
+                try:
+                    return make().fit(X, y)
+                finally:
+                    refit._SOFTMAX_NEWTON_MAX = bound
+
+            newton, lbfgs = cpu_times_interleaved(
+                [lambda: fit_with(bound), lambda: fit_with(0)], repeats)
+            same = np.array_equal(fit_with(bound).get_support(), fit_with(0).get_support())
+            other = cpu_time(lambda: theirs().fit(X, y), repeats)
+            rows.append([name, label, f"{newton * 1e3:.0f}", f"{lbfgs * 1e3:.0f}",
+                         f"{newton / lbfgs:.2f}x", "yes" if same else "no",
+                         f"{other * 1e3:.1f}", f"{newton / other:.1f}x"])
+    table(["data", "fit", "skl0 CPU ms", "L-BFGS-B refits CPU ms", "Newton / L-BFGS-B",
+           "same support", "abess CPU ms", "skl0 / abess"], rows)
+
+
 # --------------------------------------------------------------- stability
 def stability(quick):
     Xd, yd = load_diabetes(return_X_y=True)
@@ -399,11 +469,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--only", default="speed,wide,stability,subset,sparse",
+    ap.add_argument("--only", default="speed,wide,stability,subset,sparse,multinomial",
                     help="tables to print; 'logistic' (n=1e5, p=1e3, ~1 min a seed) and "
                          "'separable' (binary paths, ~3 min a seed) are extra")
     ap.add_argument("--separable-seeds", default="1",
                     help="seeds of the separable-paths table (0 was the development seed)")
+    ap.add_argument("--multinomial-seeds", default="20,21,22,23,24,25",
+                    help="seeds of the held-out make_classification sets of the multinomial table")
     ap.add_argument("--logistic-seeds", default="0,1,2,3,4",
                     help="seeds of the large logistic table")
     ap.add_argument("--subset-seeds", default="100,101,102,103,104",
@@ -427,6 +499,9 @@ def main(argv=None):
         small_sparse(1 if args.quick else args.repeats)
     if "separable" in only:
         separable_paths(args.quick, [int(v) for v in args.separable_seeds.split(",")])
+    if "multinomial" in only:
+        multinomial(1 if args.quick else args.repeats,
+                    [int(v) for v in args.multinomial_seeds.split(",")])
 
 
 if __name__ == "__main__":
