@@ -25,8 +25,10 @@ coefficients, so the full Hessian is singular; both statistics are
 invariant to the choice of reference class). Each candidate swap is still
 refitted before it is accepted; these statistics only order the
 candidates. The same Hessian blocks (extended to all ``K`` classes) precondition
-those refits (:meth:`MultinomialRefits._curvature`): L-BFGS-B alone took
-~130 evaluations a refit on digits, ~57 so.
+those refits where they run by L-BFGS-B (:meth:`MultinomialRefits._curvature`):
+L-BFGS-B alone took ~130 evaluations a refit on digits, ~57 so. Small
+problems (:func:`skl0._refit.softmax_newton_applies`) are refitted by
+Newton's method instead and need no preconditioner.
 """
 
 from __future__ import annotations
@@ -51,9 +53,10 @@ _HESSIAN_MAX = 1 << 22
 
 
 class MultinomialRefits:
-    """Refits (numpy L-BFGS-B, warm-started, preconditioned by the Hessian at
-    the last accepted refit, cached by support) and second-order sacrifices
-    of a multinomial log loss on small dense CPU data.
+    """Refits (numpy, warm-started, cached by support: Newton's method on small
+    problems, else L-BFGS-B preconditioned by the Hessian at the last
+    accepted refit; :func:`skl0._refit.softmax_refit`) and second-order
+    sacrifices of a multinomial log loss on small dense CPU data.
 
     The standardized X is the float64 copy of
     :func:`skl0._engine.standardized_host` (at most
