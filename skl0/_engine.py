@@ -68,7 +68,12 @@ from scipy.special import expit
 from threadpoolctl import ThreadpoolController
 
 from ._heads import csr_transpose
-from ._linalg import cholesky, cholesky_inverse, cholesky_solve, inverse_and_product
+from ._linalg import (
+    cholesky,
+    cholesky_inverse,
+    cholesky_solve,
+    inverse_diagonal_and_forms,
+)
 from ._rows import row_logsumexp, row_softmax, row_sum, skinny_matmul
 from .nn.hard_concrete import gate_moments, log_alpha_for_signal, signal_fraction
 
@@ -1317,12 +1322,12 @@ class _ProfiledGram:
             C = np.flatnonzero(~m & (self.d > 0))
             if S.size:
                 GCS = _gram_block(G, C, S)
-                M_diag, GCSM = inverse_and_product(L, GCS)
+                M_diag, forms = inverse_diagonal_and_forms(L, GCS)
                 drop_cost = _row_sq(B) / (q * M_diag)
             if C.size:
                 if S.size:
                     r = c[C] - GCS @ B
-                    schur = a[C] - np.einsum("ij,ij->i", GCSM, GCS)
+                    schur = a[C] - forms
                 else:
                     r, schur = c[C], a[C]
                 schur = np.maximum(schur, 1e-12 * a[C])

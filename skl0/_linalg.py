@@ -13,10 +13,11 @@ numpy/scipy only.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg.blas import dsymm
-from scipy.linalg.lapack import dpotrf, dpotri, dpotrs
+from scipy.linalg.blas import dsymm, dtrmm
+from scipy.linalg.lapack import dpotrf, dpotri, dpotrs, dtrtri
 
-__all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "inverse_and_product"]
+__all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "inverse_and_product",
+           "inverse_diagonal_and_forms"]
 
 
 def cholesky(A):
@@ -68,3 +69,33 @@ def inverse_and_product(L, C):
     if C.shape[0] == 0:
         return diag, np.zeros_like(C)
     return diag, dsymm(1.0, Ainv, C, side=1, lower=1)
+
+
+#: From this order on, :func:`inverse_diagonal_and_forms` goes through
+#: ``L^-1`` (``trtri`` then a triangular product: s^3/3 + m s^2
+#: multiplications) instead of ``A^-1`` (``potri`` then ``symm``: 2 s^3/3 +
+#: 2 m s^2). Single-threaded, 1.4-1.7x faster for s = 256-600 and m =
+#: 500-1700; level with it at s = 100-200; slower below (more calls).
+_TRIANGULAR_MIN_ORDER = 256
+
+
+def inverse_diagonal_and_forms(L, C):
+    """``diag(A^-1)`` and the quadratic forms ``c_i' A^-1 c_i`` of the rows of ``C``, from ``L = cholesky(A)``.
+
+    What the vertex search reads of the inverse (drop costs and the Schur
+    complements of closed columns). Small orders by
+    :func:`inverse_and_product`; from ``_TRIANGULAR_MIN_ORDER`` on as the
+    squared norms of the columns of ``L^-1`` and of the rows of ``C L^-T``.
+    """
+    if L.shape[0] < _TRIANGULAR_MIN_ORDER:
+        diag, CM = inverse_and_product(L, C)
+        return diag, np.einsum("ij,ij->i", CM, C)
+    Li, info = dtrtri(L, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"singular factor (LAPACK trtri info={info})")
+    Li = np.tril(Li)  # (potrf leaves L's strict upper triangle as it was)
+    diag = np.einsum("ij,ij->j", Li, Li)
+    if C.shape[0] == 0:
+        return diag, np.zeros(0)
+    Y = dtrmm(1.0, Li, C, side=1, lower=1, trans_a=1)  # C L^-T
+    return diag, np.einsum("ij,ij->i", Y, Y)

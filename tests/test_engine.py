@@ -599,6 +599,44 @@ def test_vertex_search_ends_where_no_flip_lowers_the_objective(seed, lam):
         assert (grad[mask] <= 1e-9).all() and (grad[~mask] >= -1e-9).all()
 
 
+@pytest.mark.parametrize("order", [0, None])
+def test_inverse_diagonal_and_forms_are_those_of_the_inverse(order, monkeypatch):
+    # The vertex search's reads of A^-1 (its diagonal, and c_i' A^-1 c_i for
+    # the closed columns' rows c_i), by potri and symm below
+    # _TRIANGULAR_MIN_ORDER and through L^-1 from it on (forced here by 0),
+    # equal those of numpy's inverse; the triangular route ignores the
+    # strict upper triangle potrf leaves in L. Then a vertex search on each
+    # route reaches the same vertex.
+    import skl0._linalg as linalg
+    from skl0._linalg import cholesky, inverse_diagonal_and_forms
+
+    if order is not None:
+        monkeypatch.setattr(linalg, "_TRIANGULAR_MIN_ORDER", order)
+    rng = np.random.RandomState(0)
+    for s, m in [(1, 4), (7, 0), (12, 30)]:
+        Z = rng.randn(3 * (s + m), s + m) + rng.randn(3 * (s + m), 1)
+        G = Z.T @ Z
+        A = G[:s, :s] + 1e-3 * np.eye(s)
+        C = G[s:, :s]
+        L = cholesky(A)
+        L[np.triu_indices(s, 1)] = 7.0  # garbage above the diagonal is never read
+        diag, forms = inverse_diagonal_and_forms(L, C)
+        inv = np.linalg.inv(A)
+        np.testing.assert_allclose(diag, inv.diagonal(), rtol=1e-10)
+        np.testing.assert_allclose(forms, np.einsum("ij,jk,ik->i", C, inv, C), rtol=1e-10)
+    hi = float(signal_fraction(np.array([8.0]))[0])
+    for seed, lam in [(0, 0.01), (1, 0.003)]:
+        prof = _profiled(p=8, lam=lam, seed=seed)
+        mask, _ = prof.vertex_search(np.ones(8, bool), hi)
+        monkeypatch.setattr(linalg, "_TRIANGULAR_MIN_ORDER", 10**9 if order == 0 else 0)
+        prof2 = _profiled(p=8, lam=lam, seed=seed)
+        np.testing.assert_array_equal(prof2.vertex_search(np.ones(8, bool), hi)[0], mask)
+        if order is not None:
+            monkeypatch.setattr(linalg, "_TRIANGULAR_MIN_ORDER", order)
+        else:
+            monkeypatch.undo()
+
+
 def test_vertex_search_agrees_with_exhaustive_search_on_small_problems():
     # Not a guarantee (a local search), but on these designs the flip search
     # from all-open reaches the global vertex minimum at most lams.
