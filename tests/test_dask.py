@@ -395,6 +395,40 @@ def test_multinomial_bound_steps_are_accelerated_by_lbfgs(client, monkeypatch):
     np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=0, atol=1e-6)
 
 
+def test_multinomial_lbfgs_step_that_raises_the_objective_is_halved(client, monkeypatch):
+    # An L-BFGS step from the bound that overshoots (here the first one,
+    # made 50 times too long) raises the objective: it is halved back toward
+    # the previous point, one pass at a time, and the fit still ends at the
+    # in-memory refit's optimum (without the halving it reached the pass cap
+    # and warned).
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skl0 import _dask
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(600, 12)
+    logits = X[:, :6] * 0.5 + X[:, 6:] @ rng.randn(6, 6) * 0.2
+    y = np.argmax(logits + rng.gumbel(size=logits.shape), 1)
+    mem = L0Classifier(k=8).fit(X, y)
+    monkeypatch.setattr(_dask, "_NEWTON_MAX_PARAMETERS", 0)
+    direction = _dask._BoundLBFGS.direction
+    calls = []
+
+    def overshoot(self, x, grad, K):
+        calls.append(len(self.pairs))
+        d = direction(self, x, grad, K)
+        return 50.0 * d if len(calls) == 1 else d
+
+    monkeypatch.setattr(_dask._BoundLBFGS, "direction", overshoot)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        dist = L0Classifier(k=8).fit(_darr(X, 300), _darr(y, 300))
+    assert len(calls) > 1
+    np.testing.assert_array_equal(dist.support_, mem.support_)
+    ones = np.ones(len(y))
+    assert _multinomial_gradient(X, y, ones, dist.coef_, dist.intercept_, dist.alpha) < 1e-7
+
+
 def test_multinomial_weights_float32_and_frame(client, multi):
     X, y, support = multi
     w = np.random.default_rng(3).uniform(0.5, 1.5, len(y))
