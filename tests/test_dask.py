@@ -362,6 +362,28 @@ def test_multinomial_bound_steps_end_the_fit_past_the_hessian_size(client, monke
     np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=0, atol=1e-6)
 
 
+def _uneven_six_classes():
+    """600 x 12 with 6 classes of uneven probabilities (slow for Boehning's bound steps alone)."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(600, 12)
+    logits = X[:, :6] * 0.5 + X[:, 6:] @ rng.randn(6, 6) * 0.2
+    return X, np.argmax(logits + rng.gumbel(size=logits.shape), 1)
+
+
+def _converged_at_the_refit(X, y, mem):
+    """The Dask ``L0Classifier(k=8)`` fit, with no ConvergenceWarning, at ``mem``'s support and optimum."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        dist = L0Classifier(k=8).fit(_darr(X, 300), _darr(y, 300))
+    np.testing.assert_array_equal(dist.support_, mem.support_)
+    ones = np.ones(len(y))
+    assert _multinomial_gradient(X, y, ones, dist.coef_, dist.intercept_, dist.alpha) < 1e-7
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=0, atol=1e-6)
+    return dist
+
+
 def test_multinomial_bound_steps_are_accelerated_by_lbfgs(client, monkeypatch):
     # Boehning's bound steps alone converge linearly: with 6 classes of
     # uneven probabilities and 8 kept columns (forced past the Hessian size)
@@ -373,10 +395,7 @@ def test_multinomial_bound_steps_are_accelerated_by_lbfgs(client, monkeypatch):
 
     from skl0 import _dask
 
-    rng = np.random.RandomState(0)
-    X = rng.randn(600, 12)
-    logits = X[:, :6] * 0.5 + X[:, 6:] @ rng.randn(6, 6) * 0.2
-    y = np.argmax(logits + rng.gumbel(size=logits.shape), 1)
+    X, y = _uneven_six_classes()
     mem = L0Classifier(k=8).fit(X, y)
     monkeypatch.setattr(_dask, "_NEWTON_MAX_PARAMETERS", 0)
     monkeypatch.setattr(_dask, "_BOUND_LBFGS_MEMORY", 0)  # the bound's own steps
@@ -385,14 +404,8 @@ def test_multinomial_bound_steps_are_accelerated_by_lbfgs(client, monkeypatch):
     assert plain.n_iter_ == _dask._SOFTMAX_MAX_PASSES
     monkeypatch.undo()
     monkeypatch.setattr(_dask, "_NEWTON_MAX_PARAMETERS", 0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        dist = L0Classifier(k=8).fit(_darr(X, 300), _darr(y, 300))
-    np.testing.assert_array_equal(dist.support_, mem.support_)
+    dist = _converged_at_the_refit(X, y, mem)
     assert dist.n_iter_ <= 0.6 * _dask._SOFTMAX_MAX_PASSES
-    ones = np.ones(len(y))
-    assert _multinomial_gradient(X, y, ones, dist.coef_, dist.intercept_, dist.alpha) < 1e-7
-    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=0, atol=1e-6)
 
 
 def test_multinomial_lbfgs_step_that_raises_the_objective_is_halved(client, monkeypatch):
@@ -401,14 +414,9 @@ def test_multinomial_lbfgs_step_that_raises_the_objective_is_halved(client, monk
     # the previous point, one pass at a time, and the fit still ends at the
     # in-memory refit's optimum (without the halving it reached the pass cap
     # and warned).
-    from sklearn.exceptions import ConvergenceWarning
-
     from skl0 import _dask
 
-    rng = np.random.RandomState(0)
-    X = rng.randn(600, 12)
-    logits = X[:, :6] * 0.5 + X[:, 6:] @ rng.randn(6, 6) * 0.2
-    y = np.argmax(logits + rng.gumbel(size=logits.shape), 1)
+    X, y = _uneven_six_classes()
     mem = L0Classifier(k=8).fit(X, y)
     monkeypatch.setattr(_dask, "_NEWTON_MAX_PARAMETERS", 0)
     direction = _dask._BoundLBFGS.direction
@@ -420,13 +428,8 @@ def test_multinomial_lbfgs_step_that_raises_the_objective_is_halved(client, monk
         return 50.0 * d if len(calls) == 1 else d
 
     monkeypatch.setattr(_dask._BoundLBFGS, "direction", overshoot)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        dist = L0Classifier(k=8).fit(_darr(X, 300), _darr(y, 300))
+    _converged_at_the_refit(X, y, mem)
     assert len(calls) > 1
-    np.testing.assert_array_equal(dist.support_, mem.support_)
-    ones = np.ones(len(y))
-    assert _multinomial_gradient(X, y, ones, dist.coef_, dist.intercept_, dist.alpha) < 1e-7
 
 
 def test_multinomial_weights_float32_and_frame(client, multi):
