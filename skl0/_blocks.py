@@ -224,12 +224,36 @@ def _softmax_block(X, y, w, classes, mean, std, coef, intercept, hess=None):
             A = np.empty((m, h + 1))
             np.divide(B[:, hess], std[hess], out=A[:, :h])
             A[:, h] = 1.0
-            U = (A[:, :, None] * P[:, None, :]).reshape(m, -1)
-            out["D"] += A.T @ (U * wb[:, None])
-            U *= np.sqrt(wb)[:, None]
-            out["UU"] += U.T @ U
+            UU, D = softmax_hessian_terms(A, P, wb)
+            out["UU"] += UU
+            out["D"] += D
     out["g"] /= std[:, None]
     return out
+
+
+def softmax_hessian_terms(A, P, w):
+    """The pieces of the weighted multinomial log loss's Hessian on the columns ``A``.
+
+    ``A`` (n, a) the columns (the intercept's a column of ones), ``P`` (n, K)
+    the class probabilities, ``w`` (n,) the row weights. Returns
+    ``UU = sum_i w_i (a_i (x) p_i)(a_i (x) p_i)'`` and
+    ``D = sum_i w_i a_i (a_i (x) p_i)'`` (index ``u * K + c``), sums over
+    rows that blocks of rows add up; :func:`softmax_hessian` assembles them.
+    """
+    U = (A[:, :, None] * P[:, None, :]).reshape(A.shape[0], -1)
+    D = A.T @ (U * w[:, None])
+    U *= np.sqrt(w)[:, None]
+    return U.T @ U, D
+
+
+def softmax_hessian(UU, D, K):
+    """``H[(u, c), (v, d)] = sum_i w_i a_iu a_iv (delta_cd P_ic - P_ic P_id)`` from
+    :func:`softmax_hessian_terms`' ``UU`` and ``D`` (a new array)."""
+    a = D.shape[0]
+    H = -UU.reshape(a, K, a, K)
+    classes = np.arange(K)
+    H[:, classes, :, classes] += D.reshape(a, a, K).transpose(2, 0, 1)
+    return H.reshape(a * K, a * K)
 
 
 def _sum_all(*parts):

@@ -62,6 +62,7 @@ from ._blocks import (
     _sum_all,
     _union,
     _unique,
+    softmax_hessian,
 )
 from ._checks import MAX_AUTO_CLASSES, infer_task, is_dask_collection
 from ._datafits import SquaredLoss
@@ -540,11 +541,7 @@ def _softmax_newton(st, support, coef, intercept, N, alpha):
     """
     K = intercept.size
     h = support.size
-    D3 = st["D"].reshape(h + 1, h + 1, K)
-    H = -st["UU"].reshape(h + 1, K, h + 1, K)
-    for k in range(K):
-        H[:, k, :, k] += D3[:, :, k]
-    H = H.reshape((h + 1) * K, (h + 1) * K) / N
+    H = softmax_hessian(st["UU"], st["D"], K) / N
     ridge = np.zeros((h + 1, K))
     ridge[:h] = 2.0 * alpha
     H[np.diag_indices_from(H)] += ridge.ravel()

@@ -13,6 +13,7 @@ from scipy.linalg import solve_triangular
 from scipy.optimize import minimize
 from scipy.special import expit
 
+from ._blocks import softmax_hessian, softmax_hessian_terms
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._engine import NumpyOps, data_term, gram_mse, logistic_loss
 from ._heads import LinearHead
@@ -382,7 +383,8 @@ def newton_softmax(X, labels, w, alpha, q, x0, max_iter):
 
     ``x = (W, b)`` and the value and gradient as in :func:`softmax_objective`.
     The Hessian is ``H[(u, c), (v, d)] = sum_i w_i z_iu z_iv (delta_cd P_ic -
-    P_ic P_id)`` over ``Z = [X, 1]``, plus ``2 alpha`` on ``W``. The loss is
+    P_ic P_id)`` over ``Z = [X, 1]`` (:func:`skl0._blocks.softmax_hessian`),
+    plus ``2 alpha`` on ``W``. The loss is
     flat along a common shift of the intercepts (and, with ``alpha = 0``, of
     any row of ``W``), where ``H`` vanishes and the gradient is zero; ``H``
     gets the mean curvature along those directions, which leaves the
@@ -400,17 +402,11 @@ def newton_softmax(X, labels, w, alpha, q, x0, max_iter):
     ridge[:s] = 2.0 * alpha
     ridge = ridge.ravel()
     flat = [s] if alpha > 0 else range(a)  # rows of (W, b) along whose class sum F is flat
-    classes = np.arange(q)
 
     def hessian(x, _):
-        # H = blocks diag_c(Z' diag(w P_c) Z) - A'B with A = [w_i P_ic z_iu]
-        # and B = [P_ic z_iu] over columns (u, c): two products with n rows.
+        # The Dask fit's Hessian on its workers' pieces (skl0._blocks).
         P = row_softmax(Z @ x.reshape(a, q), overwrite=True)[1]
-        A = (Z[:, :, None] * (w[:, None] * P)[:, None, :]).reshape(n, a * q)
-        B = (Z[:, :, None] * P[:, None, :]).reshape(n, a * q)
-        H = -(A.T @ B)
-        H4 = H.reshape(a, q, a, q)
-        H4[:, classes, :, classes] += (A.T @ Z).reshape(a, q, a).transpose(1, 0, 2)
+        H = softmax_hessian(*softmax_hessian_terms(Z, P, w), q)
         H.flat[:: a * q + 1] += ridge
         mu = float(H.diagonal().mean()) / q
         for u in flat:
