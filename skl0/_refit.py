@@ -29,6 +29,7 @@ __all__ = [
     "refit_nonlinear_head",
     "ridge_jitter",
     "ridge_refit",
+    "softmax_definite",
     "softmax_loss",
     "softmax_objective",
     "softmax_newton_applies",
@@ -384,11 +385,8 @@ def newton_softmax(X, labels, w, alpha, q, x0, max_iter):
     ``x = (W, b)`` and the value and gradient as in :func:`softmax_objective`.
     The Hessian is ``H[(u, c), (v, d)] = sum_i w_i z_iu z_iv (delta_cd P_ic -
     P_ic P_id)`` over ``Z = [X, 1]`` (:func:`skl0._blocks.softmax_hessian`),
-    plus ``2 alpha`` on ``W``. The loss is
-    flat along a common shift of the intercepts (and, with ``alpha = 0``, of
-    any row of ``W``), where ``H`` vanishes and the gradient is zero; ``H``
-    gets the mean curvature along those directions, which leaves the
-    Newton step unchanged and makes ``H`` positive definite. The loop is
+    plus ``2 alpha`` on ``W`` and the mean curvature along the class sums
+    where the loss is flat (:func:`softmax_definite`). The loop is
     :func:`_newton`'s. Returns None when a factorisation fails (then
     L-BFGS-B solves it).
     """
@@ -398,23 +396,35 @@ def newton_softmax(X, labels, w, alpha, q, x0, max_iter):
     Z = np.empty((n, a))
     Z[:, :s] = X
     Z[:, s] = 1.0
-    ridge = np.zeros((a, q))
-    ridge[:s] = 2.0 * alpha
-    ridge = ridge.ravel()
-    flat = [s] if alpha > 0 else range(a)  # rows of (W, b) along whose class sum F is flat
 
     def hessian(x, _):
         # The Dask fit's Hessian on its workers' pieces (skl0._blocks).
         P = row_softmax(Z @ x.reshape(a, q), overwrite=True)[1]
-        H = softmax_hessian(*softmax_hessian_terms(Z, P, w), q)
-        H.flat[:: a * q + 1] += ridge
-        mu = float(H.diagonal().mean()) / q
-        for u in flat:
-            H[u * q : (u + 1) * q, u * q : (u + 1) * q] += mu
-        H.flat[:: a * q + 1] += 1e-12 * max(float(H.diagonal().max()), 1e-300)
-        return H
+        return softmax_definite(softmax_hessian(*softmax_hessian_terms(Z, P, w), q), s, q, alpha)
 
     return _newton(lambda x: (*objective(x), None), hessian, x0, max_iter)
+
+
+def softmax_definite(H, s, q, alpha):
+    """The multinomial log loss's Hessian ``H`` on ``s`` columns made the ridge objective's, positive definite (in place).
+
+    ``H`` of order ``(s + 1) q``, in the order of ``x = (W, b)`` (W
+    row-major, then the ``q`` intercepts). Adds ``2 alpha`` on ``W``'s
+    diagonal, and along the class sums where the loss is flat (the
+    intercepts', and with ``alpha = 0`` every row of ``W``'s: there ``H``
+    and the gradient vanish, so Newton's step is unchanged) the mean
+    curvature, then :func:`ridge_jitter`. The Hessian of
+    :func:`newton_softmax` and the preconditioner of the swap search's
+    refits (:meth:`skl0._splice_multinomial.MultinomialRefits._curvature`).
+    """
+    a = s + 1
+    mu = float(H.diagonal().mean()) / q
+    on_W = np.arange(s * q)
+    H[on_W, on_W] += 2.0 * alpha
+    for u in [s] if alpha > 0 else range(a):
+        H[u * q : (u + 1) * q, u * q : (u + 1) * q] += mu
+    H[np.diag_indices(a * q)] += ridge_jitter(H.diagonal())
+    return H
 
 
 def softmax_refit(X, labels, w, alpha, q, x0, max_iter, curvature=None):

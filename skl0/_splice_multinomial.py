@@ -39,6 +39,7 @@ from ._datafits import MultinomialLogLoss
 from ._engine import host_copy_fits, standardized_host
 from ._refit import (
     ridge_jitter,
+    softmax_definite,
     softmax_loss,
     softmax_newton_applies,
     softmax_refit,
@@ -163,10 +164,8 @@ class MultinomialRefits:
         blocks between columns of the accepted support and any column are
         those :meth:`sacrifices` formed (over the reference classes ``c <
         K``; class ``K``'s follow from them); those between two columns new
-        to ``S`` are formed here (once a round). Plus the ridge on ``W``, and
-        on the intercepts' common shift (along which the loss is flat and
-        the gradient zero) the mean curvature, so that it is positive
-        definite. None before the first :meth:`sacrifices` or when that
+        to ``S`` are formed here (once a round). Made the ridge objective's
+        and positive definite by :func:`skl0._refit.softmax_definite`. None before the first :meth:`sacrifices` or when that
         skipped the blocks (large problems).
         """
         rnd = self.round
@@ -198,12 +197,7 @@ class MultinomialRefits:
         H[..., m, :m] = -Hm.sum(2)
         H[..., m, m] = Hm.sum((2, 3))
         H = H.transpose(0, 2, 1, 3).reshape(a * q, a * q)
-        sq = S.size * q
-        mu = float(H.diagonal().mean())
-        H[np.arange(sq), np.arange(sq)] += 2 * self.alpha
-        H[sq:, sq:] += mu / q
-        H[np.diag_indices(a * q)] += ridge_jitter(H.diagonal())
-        return H
+        return softmax_definite(H, S.size, q, self.alpha)
 
     def _new_pairs(self, cols):
         """Blocks ``sum_i w_i x_ij x_ik V_i`` (len, len, m, m) between columns new to the round's support.
