@@ -567,12 +567,19 @@ _SOFTMAX_MAX_PASSES = 60
 _BOUND_LBFGS_MEMORY = 10
 
 
+def _bound_matrix(G, support, alpha):
+    """``G_SS + 4 alpha I`` (plus a 1e-12 relative jitter): twice Boehning's bound on ``support``'s coefficients."""
+    M = G[np.ix_(support, support)]
+    M[np.diag_indices_from(M)] += 4.0 * alpha + 1e-12 * max(float(M.diagonal().max()), 1e-300)
+    return M
+
+
 class _BoundLBFGS:
     """L-BFGS on one support with Boehning's bound ``B`` as its initial Hessian.
 
     ``x`` is ``(coef[support], intercept)`` flattened; on the coefficients
-    ``B = (G_SS + 4 alpha I) / 2`` for every class (the least-squares
-    problem the bound step solves), on the intercepts ``I / 2``. With no
+    ``B = M / 2`` for every class (``M`` of :func:`_bound_matrix`: the
+    least-squares problem the bound step solves), on the intercepts ``I / 2``. With no
     stored pairs the direction is the bound's own step ``-B^-1 grad``; each
     pass on the same support adds the pair (change of ``x``, change of the
     gradient), and the two-loop recursion (Nocedal & Wright, Algorithm 7.4)
@@ -705,11 +712,8 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
                 # Too many parameters for the Hessian: an L-BFGS step on the
                 # same support, from the bound (whose own step, if tiny, ends
                 # the fit).
-                M = G[np.ix_(support, support)]
-                M[np.diag_indices_from(M)] += 4.0 * alpha + 1e-12 * max(
-                    float(M.diagonal().max()), 1e-300)
                 if lbfgs is None or not np.array_equal(lbfgs.support, support):
-                    lbfgs = _BoundLBFGS(support, M)
+                    lbfgs = _BoundLBFGS(support, _bound_matrix(G, support, alpha))
                 x = np.concatenate([coef[support].ravel(), intercept])
                 grad = np.concatenate([(2.0 * alpha * coef[support] - g[support]).ravel(),
                                        -st["gsum"] / N])
@@ -720,10 +724,7 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
                 accelerated = True
             else:  # the bound's minimiser on the new support
                 if support.size:
-                    M = G[np.ix_(support, support)]
-                    M[np.diag_indices_from(M)] += 4.0 * alpha + 1e-12 * max(
-                        float(M.diagonal().max()), 1e-300)
-                    new[support] = np.linalg.solve(M, c[support])
+                    new[support] = np.linalg.solve(_bound_matrix(G, support, alpha), c[support])
                 d_icpt = 2.0 * st["gsum"] / N
                 intercept = intercept + d_icpt
                 moved = np.inf
