@@ -435,7 +435,8 @@ def softmax_refit(X, labels, w, alpha, q, x0, max_iter, curvature=None):
     by scipy's L-BFGS-B.
 
     ``curvature``: None, or a symmetric positive definite approximation
-    ``H`` of the objective's Hessian in the order of ``x`` (e.g. the
+    ``H`` of the objective's Hessian in the order of ``x``, or a callable
+    that returns one (called only when L-BFGS-B runs) (e.g. the
     Hessian at a neighbouring support's refit, as the swap search has:
     :class:`skl0._splice_multinomial.MultinomialRefits`). L-BFGS-B then
     runs in the variables ``u`` of ``x = x0 + L^-T u`` (``H = L L'``), in
@@ -452,6 +453,8 @@ def softmax_refit(X, labels, w, alpha, q, x0, max_iter, curvature=None):
         if x is not None and np.all(np.isfinite(x)):
             return x
     objective = softmax_objective(X, labels, w, alpha, q)
+    if callable(curvature):
+        curvature = curvature()
     if curvature is not None:
         try:
             factor = cholesky(curvature)  # (its strict upper triangle is not read)

@@ -41,7 +41,6 @@ from ._refit import (
     ridge_jitter,
     softmax_definite,
     softmax_loss,
-    softmax_newton_applies,
     softmax_refit,
     support_head,
 )
@@ -103,9 +102,8 @@ class MultinomialRefits:
             q, s = self.q, S.size
             X = self.Xs[:, S]
             x0 = np.concatenate([self.start[0][S].ravel(), self.start[1]])
-            newton = softmax_newton_applies(X.shape[0], s, q)  # needs no preconditioner
             x = softmax_refit(X, self.labels, self.w, self.alpha, q, x0, self.max_iter,
-                              curvature=None if newton else self._curvature(S))
+                              curvature=lambda: self._curvature(S))
             W, b = x[: s * q].reshape(s, q), x[s * q :]
             loss, P = softmax_loss(X @ W + b, self.labels, self.w)
             if self.penalised:
