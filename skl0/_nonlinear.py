@@ -263,11 +263,21 @@ def nonlinearity_test(X, R, sw, level=NONLINEARITY_LEVEL):
 
 
 def linear_residuals(estimator, X, Y, classifier):
-    """Targets minus the fitted linear estimator's fitted values (one-hot for classes)."""
+    """Targets minus the fitted linear estimator's fitted values (one-hot for classes).
+
+    ``Y`` is the target as the estimator's ``_encode_targets`` encoded it:
+    class indices, or for a regressor ``y`` standardized per output, so the
+    regressor's decision (in ``y``'s units) is standardized the same way
+    and the residuals are ``(y - fitted) / y_std``. (The test is invariant
+    to that scale; subtracting the raw decision from the standardized ``y``
+    left a multiple of ``y`` itself in the residuals, which on a skewed
+    design rejected exactly linear models.)
+    """
     d = estimator._decision(X)
     d = d.reshape(len(d), -1)
     if not classifier:
-        return np.asarray(Y, dtype=np.float64).reshape(len(d), -1) - d
+        fitted = (d - estimator._y_mean) / estimator._y_std
+        return np.asarray(Y, dtype=np.float64).reshape(len(d), -1) - fitted
     if d.shape[1] == 1:
         return np.asarray(Y, dtype=np.float64).reshape(-1, 1) - 1.0 / (1.0 + np.exp(-d))
     d = d - d.max(axis=1, keepdims=True)

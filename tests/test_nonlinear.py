@@ -228,6 +228,31 @@ def test_auto_head_stays_linear_on_linear_data(rng):
     assert info["nonlinearity_statistic"] <= info["nonlinearity_threshold"]
 
 
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_auto_head_tests_the_linear_fits_own_residuals(n_outputs):
+    # On a skewed design (exponential columns, so E[x_i x_j x_l] != 0) the
+    # test must see the linear fit's residuals y - predict(X). Residuals
+    # taken against the standardized target kept a multiple of y, which is
+    # linear in X, and its products with pairs of skewed columns rejected
+    # this exactly linear model (statistic 10-13 against 3.2), then fitted
+    # an MLP for nothing.
+    from skl0._nonlinear import nonlinearity_test
+
+    rng = np.random.default_rng(0)
+    X = rng.exponential(size=(400, 8))
+    Y = np.column_stack([2 * X[:, 0] - 3 * X[:, 3] + 10, X[:, 0] + X[:, 3] - 5])
+    Y = (Y + 0.5 * rng.normal(size=Y.shape))[:, :n_outputs]
+    y = Y[:, 0] if n_outputs == 1 else Y
+    reg = L0Regressor(k=2, hidden_layer_sizes="auto", random_state=0).fit(X, y)
+    R = (Y - reg.predict(X).reshape(Y.shape)) / Y.std(axis=0)
+    info = reg.head_selection_
+    assert info["nonlinearity_statistic"] == pytest.approx(
+        nonlinearity_test(X, R, np.ones(400))[0], rel=1e-4)
+    assert info["nonlinearity_statistic"] <= info["nonlinearity_threshold"]
+    assert reg.hidden_layer_sizes_ == ()
+    np.testing.assert_array_equal(reg.get_support(indices=True), [0, 3])
+
+
 def test_auto_head_picks_the_mlp_for_an_interaction(rng):
     X = rng.uniform(-1, 1, (600, 6))
     y = (X[:, 0] * X[:, 1] > 0).astype(int)  # no marginal signal at all
