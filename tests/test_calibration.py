@@ -188,6 +188,24 @@ def test_zero_target_is_reachable():
     assert cal.totals_[3] < 0.05 * 10 * 5  # most of that column's weight is gone
 
 
+def test_zero_target_does_not_depend_on_the_units_of_sample_weight():
+    # The fit removes one common factor of the initial weights, so ones and
+    # 50s describe the same design. A zero target's scale (its size under
+    # the starting weights) must be taken after that factor too: taken from
+    # the raw weights, its squared error counted 2500 times more with ones,
+    # and the two fits kept different records.
+    M, targets, _ = consistent_system(n=80, q=5, seed=1)
+    M[:, 4] = np.random.RandomState(0).normal(size=M.shape[0])  # e.g. net transfers
+    targets = targets.copy()
+    targets[4] = 0.0
+    fits = [SparseCalibrator(k=25, **FAST).fit(M, targets, sample_weight=sw)
+            for sw in (None, np.full(M.shape[0], 50.0))]
+    np.testing.assert_array_equal(fits[0].support_, fits[1].support_)
+    np.testing.assert_allclose(fits[0].weights_, fits[1].weights_, rtol=1e-9)
+    np.testing.assert_allclose(fits[0].relative_errors_, fits[1].relative_errors_,
+                               rtol=1e-7, atol=1e-12)
+
+
 def test_target_weights_and_groups_set_coefficients():
     np.testing.assert_allclose(target_coefficients(4), [0.25] * 4)
     np.testing.assert_allclose(

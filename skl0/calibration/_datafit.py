@@ -4,7 +4,8 @@
 
 * ``scale_j = |targets_j|``, so a total of 1e9 and one of 1e2 count alike;
   for a zero target, ``scale_j`` is the size of that total under the
-  initial weights (``|M|.T @ w0``), or 1 if that is zero too.
+  calibrated starting weights (``a |M|.T @ w0``, ``a`` the factor by which
+  ``w0`` best fits the non-zero targets), or 1 if that is zero too.
 * ``c_j`` sums to one over the targets when every ``target_weights`` is 1:
   ``c_j = target_weights_j / Q`` without groups, and
   ``c_j = target_weights_j / (n_groups * size of j's group)`` with

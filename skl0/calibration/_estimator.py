@@ -52,7 +52,7 @@ class SparseCalibrator(SupportMixin, BaseEstimator):
     weights are non-negative by construction and exactly zero where a gate
     is closed. It minimises
 
-    ``mean_j c_j * ((M.T @ weight - targets)_j / scale_j) ** 2
+    ``sum_j c_j * ((M.T @ weight - targets)_j / scale_j) ** 2
     + lam * E[number of kept records] + l2 * pull``
 
     by Adam in torch (CPU or CUDA), with ``M`` kept sparse. With ``k`` set,
@@ -162,10 +162,16 @@ default=None
         as_t = lambda a: torch.tensor(a, device=device, dtype=dtype)
         scales = np.abs(targets)
         zero = scales == 0
-        if zero.any():  # a zero target: scale by its size under the initial weights
-            size = np.asarray(abs(M).T @ w0, dtype=np.float64).ravel()
-            scales[zero] = np.where(size[zero] > 0, size[zero], 1.0)
         coef = target_coefficients(len(targets), target_weights, groups)
+        if zero.any():
+            # A zero target is scaled by its size under the calibrated
+            # starting weights: w0 times the factor that best fits the other
+            # targets, so that the units of sample_weight (ones or 50s) do
+            # not change how much it counts.
+            scales[zero] = 1.0
+            level = best_common_factor(M, w0, targets, scales, np.where(zero, 0.0, coef))
+            size = level * np.asarray(abs(M).T @ w0, dtype=np.float64).ravel()
+            scales[zero] = np.where(size[zero] > 0, size[zero], 1.0)
         datafit = RelativeSquaredError(as_t(targets), as_t(scales), as_t(coef))
         # Start from the initial weights times the one factor that best fits,
         # found in float64 on the host (totals of 1e20 square past float32).

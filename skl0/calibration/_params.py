@@ -134,8 +134,8 @@ Number of kept records (``k`` when ``k`` is set)."""),
 Achieved totals ``M.T @ weights_``."""),
     Param("relative_errors_", "ndarray of shape (n_targets,)", """\
 ``(totals_ - targets) / scale``: the relative error of each target
-(for a zero target the scale is its total under the initial
-weights)."""),
+(for a zero target the scale is its total under the calibrated
+starting weights, see ``docs/calibration.md``)."""),
     Param("calibration_report_", "pandas.DataFrame", """\
 One row per target, indexed by target name (the columns of a
 DataFrame ``M``, the index of a Series ``targets``, else
