@@ -354,3 +354,25 @@ def test_values_near_the_float64_limit_report_divergence_not_an_empty_gate():
         with pytest.raises(FloatingPointError, match="Calibration diverged"):
             est.fit(M, np.array([1.5e308, 1.5e308]))
     assert not hasattr(est, "weights_")
+
+
+def test_select_records_starts_open_gates_from_their_predict_time_value():
+    # An open gate's record starts the polish (and, with polish_iter=0, is
+    # returned) at exp(log_w) times its deterministic gate, 0.5 at
+    # log_alpha=0; only a record kept by k whose deterministic gate is 0
+    # falls back to P(gate != 0). Taking the larger of the two returned
+    # 0.83 exp(log_w) for the half-open gate.
+    from skl0.calibration._solver import select_records
+    from skl0.nn import SampleGate
+
+    gate = SampleGate(3)
+    with torch.no_grad():
+        gate.log_alpha.copy_(torch.tensor([0.0, 5.0, -8.0], dtype=gate.log_alpha.dtype))
+    log_w = torch.tensor([1.0, 2.0, 3.0], dtype=gate.log_alpha.dtype)
+    det, prob = gate.deterministic().detach(), gate.prob_open().detach()
+    assert det[0] == 0.5 and prob[0] > 0.8 and det[2] == 0
+    kept, start, _ = select_records(gate, log_w)  # k=None: the open gates
+    assert kept.tolist() == [0, 1]
+    torch.testing.assert_close(start, log_w[:2] + torch.log(det[:2]))
+    kept, start, _ = select_records(gate, log_w, k=3)
+    torch.testing.assert_close(start, log_w + torch.log(torch.stack([det[0], det[1], prob[2]])))

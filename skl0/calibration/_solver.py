@@ -229,9 +229,12 @@ def select_records(gate, log_w, k=None):
         Sorted indices of the kept records.
     start : torch.Tensor
         ``log_w + log(z)`` of the kept records, where ``z`` is the
-        deterministic gate, or ``P(gate != 0)`` when that is larger (a record
-        kept by ``k`` whose deterministic gate is closed starts from its
-        expected weight).
+        deterministic (predict-time) gate, or ``P(gate != 0)`` where that
+        gate is closed (a record kept by ``k`` whose deterministic gate is
+        0 starts from its expected weight). An open gate keeps its own
+        value: taking the larger of the two raised a half-open gate's
+        weight from 0.5 to ~0.83 of ``exp(log_w)``, and those are the
+        returned weights when ``polish_iter=0``.
     prob : torch.Tensor of shape (N,)
         ``P(gate != 0)`` of every record.
     """
@@ -242,7 +245,8 @@ def select_records(gate, log_w, k=None):
         else:
             order = torch.argsort(prob, descending=True, stable=True)
             kept = torch.sort(order[:k]).values
-        z = torch.maximum(gate.deterministic()[kept], prob[kept])
+        det = gate.deterministic()[kept]
+        z = torch.where(det > 0, det, prob[kept])
         return kept, log_w[kept] + torch.log(z), prob
 
 
