@@ -112,6 +112,15 @@ class SparseCalibrator(SupportMixin, BaseEstimator):
                 f"k={self.k} is larger than the {n_records} records (rows) of M; pass "
                 f"k <= {n_records}, or k=None to let lam decide."
             )
+        if self.k is not None and self.lam == 0:
+            # The dual ascent works on log(lam): from 0 it started at the
+            # float's tiniest value and never climbed back within max_iter,
+            # so the gates were never penalised toward k.
+            raise ValueError(
+                f"lam=0 with k={self.k}: with k set, lam is the starting point of a "
+                "dual ascent on log(lam), which cannot start from 0; pass lam > 0 "
+                "(the default 1e-6 serves), or k=None for no penalty."
+            )
         check_reachable(M, targets, names)
         target_weights = check_target_weights(self.target_weights, n_targets)
         groups = check_target_groups(self.target_groups, n_targets)

@@ -34,7 +34,8 @@ Number of records to keep, exactly. ``None`` lets ``lam`` decide.""",
         doc="""\
 Penalty per kept record, in units of the loss (a mean squared
 relative error). Ignored as a fixed value when ``k`` is set; it
-is then only the starting point of the dual ascent.""",
+is then only the starting point of the dual ascent on ``log(lam)``,
+so it must be > 0.""",
     ),
     Param(
         "target_weights", "array-like of shape (n_targets,) or None", default=None,

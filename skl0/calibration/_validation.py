@@ -87,6 +87,12 @@ def check_targets(targets, n_targets, names=None):
                     f"targets has no value for {len(missing)} column(s) of M, e.g. "
                     f"{missing[:3]}; pass a Series indexed by every column name of M."
                 )
+            extra = [v for v in index if v not in set(names)]
+            if extra:  # a total given but never calibrated (a typo'd name?)
+                raise ValueError(
+                    f"targets holds {len(extra)} total(s) with no column of that name in M, "
+                    f"e.g. {extra[:3]}; drop them from targets or add those columns to M."
+                )
             targets = targets.reindex(names)
         elif names is None and string_index:
             names = index
@@ -131,6 +137,20 @@ def check_target_groups(target_groups, n_targets):
         raise ValueError(
             f"target_groups has shape {groups.shape} but M has {n_targets} target "
             f"columns; pass one group label per target (len == {n_targets})."
+        )
+    try:  # the labels are grouped by sorting them
+        np.unique(groups)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in groups.tolist()})
+        raise ValueError(
+            f"target_groups mixes labels that cannot be compared ({', '.join(kinds)}); "
+            "pass labels of one kind, e.g. all strings or all integers, with no None."
+        ) from None
+    missing = [i for i, v in enumerate(groups.tolist()) if v is None or v != v]
+    if missing:
+        raise ValueError(
+            f"target_groups[{missing[0]}] is {groups.tolist()[missing[0]]!r}; give every target "
+            "a group label (None and NaN are not labels)."
         )
     return groups
 
