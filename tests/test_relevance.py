@@ -86,6 +86,26 @@ def test_linear_head_keep_redundant_takes_the_copy(rng):
     np.testing.assert_array_equal(full.get_support(indices=True), [0, 1, 2])
 
 
+def test_screened_fit_counts_every_column_in_the_bonferroni_family(monkeypatch):
+    # p > n: the linear fit runs on the columns screened by their marginal
+    # association with y, the ones most associated with the signal column the
+    # test then regresses them on. The family is all p columns; counting the
+    # ~100 screened ones let 75-85% of fits on independent columns take a
+    # noise column.
+    import skl0._relevance as relevance
+
+    seen = []
+    threshold = relevance.association_threshold
+    monkeypatch.setattr(relevance, "association_threshold",
+                        lambda n, m, c, level: seen.append(c) or threshold(n, m, c, level))
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 2000))
+    y = X[:, 0] + 0.1 * rng.standard_normal(200)
+    reg = L0Regressor(k=5, keep_redundant=True, random_state=0).fit(X, y)
+    assert reg.get_support().sum() == 5 and reg.get_support()[0]
+    assert seen and min(seen) >= 2000 - 5
+
+
 def test_selector_passes_keep_redundant():
     X, y = make_classification(200, 20, n_informative=2, n_redundant=2, random_state=0)
     sel = L0FeatureSelector(k=4, keep_redundant=True, max_iter=50, random_state=0).fit(X, y)
