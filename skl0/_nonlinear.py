@@ -199,7 +199,8 @@ def nonlinearity_test(X, R, sw, level=NONLINEARITY_LEVEL):
     included) has mean 0. Each mean is divided by its heteroscedasticity-
     robust standard error; the largest ``|t|`` over all ``q m (m + 1) / 2``
     of them is compared with the normal ``1 - level / (2 M)`` quantile
-    (Bonferroni over the ``M`` terms). Curvature (``(x2 - 0.5)^2``) and
+    (Bonferroni over the ``M`` terms). Sample weights count repeated rows,
+    as everywhere in skl0. Curvature (``(x2 - 0.5)^2``) and
     interactions with no marginal signal (``1[x0 x1 > 0]``) both show up.
 
     With more than ``NONLINEARITY_MAX_COLUMNS`` columns, the products are
@@ -242,7 +243,8 @@ def nonlinearity_test(X, R, sw, level=NONLINEARITY_LEVEL):
     Z2 = Z * Z
     n_columns = Z.shape[1]  # the family of terms, screened or not
     if Z.shape[1] > NONLINEARITY_MAX_COLUMNS:
-        t_sq = np.abs((w[:, None] * R).T @ Z2) / np.sqrt(((w * w)[:, None] * R * R).T @ (Z2 * Z2))
+        wv_cols = (w / np.sum(sw))[:, None]  # frequency weights, as below
+        t_sq = np.abs((w[:, None] * R).T @ Z2) / np.sqrt((wv_cols * R * R).T @ (Z2 * Z2))
         top = np.argsort(-np.nanmax(t_sq, axis=0))[:NONLINEARITY_MAX_COLUMNS]
         Z, Z2 = Z[:, top], Z2[:, top]
     m = Z.shape[1]
@@ -254,12 +256,18 @@ def nonlinearity_test(X, R, sw, level=NONLINEARITY_LEVEL):
     # half the time, with the weights scaled to mean 1 (the t ratio is
     # unchanged) so that no product underflows. A t statistic compared with
     # a threshold near 5 needs no more digits.
+    # Weights count repeated rows (scikit-learn's frequency weights, as the
+    # rest of the package reads them): a mean sum_i w_i a_i over sum(sw)
+    # rows has variance sum_i w_i a_i^2 / sum(sw), so weight 2 everywhere
+    # and every row twice give the same t. (The survey sandwich
+    # sum_i w_i^2 a_i^2 gave them t ratios sqrt(2) apart.)
     ws = w * Z.shape[0]
+    wv = ws * (Z.shape[0] / float(np.sum(sw)))
     best = 0.0
     for c in range(R.shape[1]):
         r = R[:, c]
         num = Z.T @ ((ws * r).astype(np.float32)[:, None] * Z)
-        var = Z2.T @ ((ws * ws * r * r).astype(np.float32)[:, None] * Z2)
+        var = Z2.T @ ((wv * r * r).astype(np.float32)[:, None] * Z2)
         # symmetric in (i, j): the max over the whole matrix is the max
         # over the m (m + 1) / 2 distinct terms
         t = np.abs(num) / np.sqrt(np.maximum(var, np.float32(1e-30)))

@@ -217,6 +217,26 @@ def test_nonlinearity_test_past_its_column_cap_and_in_row_chunks(rng, monkeypatc
     assert capped_threshold == threshold
 
 
+@pytest.mark.parametrize("cap", [None, 4])
+def test_nonlinearity_test_reads_weights_as_repeated_rows(rng, monkeypatch, cap):
+    # Integer weights and the rows repeated that many times are the same
+    # data (scikit-learn's frequency weights); the survey sandwich
+    # sum w_i^2 a_i^2 put their t ratios sqrt(2) apart at weight 2. Also
+    # past the column cap, whose screening uses the same variance.
+    import skl0._nonlinear as nonlinear
+
+    if cap is not None:
+        monkeypatch.setattr(nonlinear, "NONLINEARITY_MAX_COLUMNS", cap)
+    X = rng.uniform(-1, 1, (300, 8))
+    r = (0.3 * X[:, 2] ** 2 + rng.normal(size=300))[:, None]
+    for sw in (np.full(300, 2.0), rng.randint(1, 4, 300).astype(float)):
+        rows = np.repeat(np.arange(300), sw.astype(int))
+        weighted = nonlinear.nonlinearity_test(X, r, sw)
+        repeated = nonlinear.nonlinearity_test(X[rows], r[rows], np.ones(rows.size))
+        assert weighted[0] == pytest.approx(repeated[0], rel=1e-4)
+        assert weighted[1] == repeated[1]
+
+
 def test_nonlinearity_test_keeps_its_level_past_the_column_cap(monkeypatch):
     # The screening past the cap keeps the columns with the largest squares'
     # statistics on the same residuals; a threshold over the kept terms alone
@@ -421,6 +441,7 @@ def test_nonlinearity_statistic_matches_a_float64_reference(rng):
     Z = (X - w @ X) / np.sqrt(w @ (X - w @ X) ** 2)
     iu = np.triu_indices(12)
     num = (Z.T @ ((w * r[:, 0])[:, None] * Z))[iu]
-    var = ((Z * Z).T @ ((w * w * r[:, 0] ** 2)[:, None] * Z * Z))[iu]
+    # frequency weights: the mean's variance is sum w a^2 / sum(sw)
+    var = ((Z * Z).T @ ((w / sw.sum() * r[:, 0] ** 2)[:, None] * Z * Z))[iu]
     np.testing.assert_allclose(stat, np.max(np.abs(num) / np.sqrt(var)), rtol=1e-4)
     assert threshold == pytest.approx(norm.isf(0.05 / (2 * 78)))
