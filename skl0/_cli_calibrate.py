@@ -61,9 +61,8 @@ def run_calibrate(args, command):
     print(f"M: '{args.matrix}', {M.shape[0]} records, {M.shape[1]} targets")
     if ignored:
         print(f"note: columns of M without a target are not used: {quote_list(ignored)}")
-    lam = 1e-6 if args.lam == "auto" else args.lam
     cal = SparseCalibrator(
-        k=args.k, lam=lam, max_iter=args.max_iter, polish_iter=max(args.polish_iter, 0),
+        k=args.k, lam=args.lam, max_iter=args.max_iter, polish_iter=args.polish_iter,
         learning_rate=args.learning_rate, random_state=args.random_state,
         device=args.device, verbose=args.verbose,
     )

@@ -142,7 +142,7 @@ def _int_at_least(minimum):
     return parse
 
 
-_positive_int, _folds = _int_at_least(1), _int_at_least(2)
+_steps, _positive_int, _folds = _int_at_least(0), _int_at_least(1), _int_at_least(2)
 
 
 def _float_where(ok, expected):
@@ -163,6 +163,7 @@ def _float_where(ok, expected):
 _fraction = _float_where(lambda v: 0 <= v < 1, "a number in [0, 1)")
 _step_size = _float_where(lambda v: 0 < v < math.inf, "a number > 0")
 _lam_number = _float_where(lambda v: v >= 0, "'auto' or a number >= 0")
+_price = _float_where(lambda v: 0 <= v < math.inf, "a number >= 0")
 
 
 def _lam(text):
@@ -254,14 +255,15 @@ def build_parser():
     cal.add_argument("matrix", metavar="M", help="records x characteristics (.csv, .tsv, .parquet)")
     cal.add_argument("targets", metavar="TARGETS", help="population totals (.csv, .tsv, .parquet)")
     cal.add_argument("--k", type=_positive_int, metavar="N", help="keep exactly N records")
-    cal.add_argument("--lam", type=_lam, default=1e-6, metavar="X",
-                     help="price of one kept record when --k is not given (default: 1e-6)")
+    cal.add_argument("--lam", type=_price, default=1e-6, metavar="X",
+                     help="price of one kept record when --k is not given, else the start "
+                          "of its search, then > 0 (default: 1e-6)")
     cal.add_argument("--weights", metavar="COLUMN",
                      help="column of M holding the initial (design) weights, > 0")
     cal.add_argument("--id", metavar="COLUMN", help="column of M naming the records")
     cal.add_argument("-o", "--output", metavar="OUT", help="write the kept records' weights")
     _common_fit_options(cal, max_iter=1000)
-    cal.add_argument("--polish-iter", type=int, default=300, metavar="N",
+    cal.add_argument("--polish-iter", type=_steps, default=300, metavar="N",
                      help="steps of the final refit of the kept weights (default: 300)")
     cal.add_argument("--learning-rate", type=_step_size, default=0.1, metavar="X",
                      help="Adam step size of the weights and gates; lower it when "

@@ -255,6 +255,9 @@ def test_calibrate_wide_targets_notes_unused_columns(survey, tmp_path, capsys):
         (["{root}/M.csv", "{root}/long.csv", "--weights", "hh"], ["numbers > 0"]),
         (["{root}/M.csv", "{root}/long.csv", "-o", "{tmp}/w.txt"], ["must end in"]),
         (["{root}/M.csv"], ["TARGETS"]),
+        (["{root}/M.csv", "{root}/long.csv", "--polish-iter", "-1"], ["--polish-iter", "'-1'"]),
+        (["{root}/M.csv", "{root}/long.csv", "--lam", "auto"], ["--lam", "a number >= 0"]),
+        (["{root}/M.csv", "{root}/long.csv", "--k", "5", "--lam", "0"], ["lam=0 with k=5"]),
     ],
 )
 def test_calibrate_errors_are_one_line_exit_2(argv, fragments, survey, tmp_path, capsys):
