@@ -8,7 +8,8 @@
 
         EBIC = deviance + df * log(n) + 2 * gamma * log(C(p, s))
 
-    with ``s`` the support size, ``df = s * q``, ``deviance`` equal to
+    with ``s`` the support size, ``df = s * q`` (``q`` outputs, ``K - 1``
+    for ``K`` classes: :func:`df_per_feature`), ``deviance`` equal to
     ``n * sum_j log(RSS_j / n)`` for squared loss (so the noise level enters
     through the RSS) or twice the negative log-likelihood for log loss, and
     ``gamma = clip(1 - log(n) / (2 log(p)), 0, 1)``, Chen & Chen's
@@ -33,7 +34,8 @@ from ._engine import gram_mse
 from ._gate_path import survival_ranking
 from ._refit import refit_linear_head
 
-__all__ = ["choose_index", "ebic", "ebic_gamma", "max_support_size", "select_by_ebic"]
+__all__ = ["choose_index", "df_per_feature", "ebic", "ebic_gamma", "max_support_size",
+           "select_by_ebic"]
 
 
 def ebic_gamma(n_samples, n_features):
@@ -54,6 +56,16 @@ def ebic(deviance, n_selected, n_samples, n_features, n_outputs=1, gamma=None):
         - math.lgamma(n_features - n_selected + 1)
     )
     return deviance + n_selected * n_outputs * math.log(n_samples) + 2 * gamma * log_binom
+
+
+def df_per_feature(datafit):
+    """Free coefficients one kept feature adds: ``q`` outputs, ``K - 1`` for ``K`` classes.
+
+    A multinomial model is unchanged by a common shift of a feature's ``K``
+    class coefficients, so EBIC charges ``K - 1`` (as the binary model's
+    one); squared loss charges one per output.
+    """
+    return getattr(datafit, "df_per_feature", datafit.n_outputs)
 
 
 def max_support_size(n_samples, n_features):
@@ -107,9 +119,12 @@ def select_by_ebic(problem, points, alpha):
 
     The candidates of a size ``s`` are the path's supports of that size
     and their best-subset polish (:func:`skl0._splice.swap_search`, which
-    only lowers the refitted loss at the same size): EBIC charges the
-    same price to every support of one size, so the lowest-loss support
-    found at each size is the only one it can prefer. Each candidate is
+    only lowers the refitted loss at the same size), started, as exact
+    ``k``'s, from the path's support of that size (or the survival
+    ranking's top ``s``), from screening and, for Gram and multinomial
+    problems, from forward stepwise selection: EBIC charges the same price
+    to every support of one size, so the lowest-loss support found at each
+    size is the only one it can prefer. The empty model is scored too. Each candidate is
     refitted (no shrinkage) once; a Gram problem's are scored from the
     refits' own weights, and only the chosen support's head is built.
 
@@ -124,9 +139,9 @@ def select_by_ebic(problem, points, alpha):
         EBIC per path point (of its own support).
     """
     # _splice imports _refit, as this module does
-    from ._splice import make_refits, shared_refits, swap_search
+    from ._splice import _residual_correlations, make_refits, shared_refits, swap_search
 
-    n, p, q = problem.n_samples, problem.n_features, problem.datafit.n_outputs
+    n, p, q = problem.n_samples, problem.n_features, df_per_feature(problem.datafit)
     p_all = problem.n_candidates  # all columns when the problem was screened
     s_max = max_support_size(n, p_all)
     cache, criteria = {}, []
@@ -174,6 +189,12 @@ def select_by_ebic(problem, points, alpha):
         ):
             by_size[pt.support.size] = i
     best = (min(criteria), int(np.argmin(criteria)), points[int(np.argmin(criteria))].support)
+    # The empty model, whether or not the path reached it (reported at the
+    # sparsest point).
+    empty = np.zeros(0, dtype=np.int64)
+    if score(empty) < best[0]:
+        sparsest = min(range(len(points)), key=lambda j: points[j].support.size)
+        best = (score(empty), sparsest, empty)
     # Sizes 1, 2, ... up to the largest admissible one (at most the path's
     # largest support), until _PATIENCE sizes in a row fail to lower the
     # lowest EBIC of the polished supports (EBIC along the best subsets
@@ -196,10 +217,33 @@ def select_by_ebic(problem, points, alpha):
         i = report_point(size)
         return points[i].support if size in by_size else np.sort(ranking[:size])
 
+    # Exact k's other two starts, grown one size at a time: screening (the
+    # features most correlated with the target) and, where the refits rank
+    # additions exactly or to second order (Gram, multinomial), forward
+    # stepwise selection, whose supports are nested.
+    screened = np.argsort(-_residual_correlations(problem), kind="stable")
+    forward = np.zeros(0, dtype=np.int64) if getattr(refits, "forward", False) else None
+    ends = None if refits is None else {}  # runs share a search only with shared refits
+
     def polish(size):
-        nonlocal best
-        run_refits = make_refits(problem, alpha) if refits is None else refits
-        support, state, loss = swap_search(problem, start(size), refits=run_refits)
+        nonlocal best, forward
+        starts = [start(size), np.sort(screened[:size])]
+        if forward is not None:
+            gains = np.array(refits.forward_gains(forward), dtype=np.float64)
+            gains[forward] = -np.inf
+            forward = np.sort(np.append(forward, int(np.argmax(gains))))
+            starts.append(forward)
+        found, seen = None, set()
+        for first in starts:
+            key = np.sort(first).tobytes()
+            if key in seen:
+                continue
+            seen.add(key)
+            run_refits = make_refits(problem, alpha) if refits is None else refits
+            out = swap_search(problem, first, refits=run_refits, ends=ends)
+            if found is None or out[2] < found[2]:
+                found = (*out, run_refits)
+        support, state, loss, run_refits = found
         support = np.asarray(support, dtype=np.int64)
         value = score(support, state, loss, run_refits)
         if value < best[0]:

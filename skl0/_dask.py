@@ -519,6 +519,7 @@ class _BoundLogLoss(SquaredLoss):
     def __init__(self, n_outputs, n, loss, r0, unit):
         super().__init__(n_outputs)
         self.n, self.loss, self.r0, self.unit = n, loss, r0, unit
+        self.df_per_feature = n_outputs - 1  # as MultinomialLogLoss
 
     def gram_deviance(self, mse):
         return 2.0 * self.n * (self.loss + self.unit * float(mse.sum()) - self.r0)

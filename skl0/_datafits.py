@@ -98,6 +98,10 @@ class MultinomialLogLoss:
 
     def __init__(self, n_classes):
         self.n_outputs = n_classes
+        # Free coefficients per kept feature (what an information criterion
+        # charges): the softmax is unchanged by a common shift of a
+        # feature's K class coefficients.
+        self.df_per_feature = n_classes - 1
 
     def __call__(self, pred, Y, w):
         return (w * F.cross_entropy(pred, Y, reduction="none")).sum()

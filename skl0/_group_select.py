@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from ._criteria import _deviance, ebic_gamma, max_support_size
+from ._criteria import _deviance, df_per_feature, ebic_gamma, max_support_size
 from ._gate_path import survival_ranking
 from ._refit import refit_linear_head
 from ._splice import _GramRefits, _RowRefits
@@ -96,8 +96,10 @@ def select_groups_by_ebic(problem, layout, points, alpha):
     """``lam="auto"`` over groups: the lowest extended BIC among the best set of each size.
 
     ``EBIC = deviance + df log(n) + 2 gamma log C(G, s)`` with ``s`` the
-    number of kept groups, ``df`` their number of columns times the number
-    of outputs, and ``gamma`` from ``n`` and the number of groups ``G``.
+    number of kept groups, ``df`` their number of columns times the
+    coefficients per column (:func:`skl0._criteria.df_per_feature`), and
+    ``gamma`` from ``n`` and the number of groups ``G``. The empty model
+    (``s = 0``) is scored too.
 
     Returns
     -------
@@ -107,7 +109,7 @@ def select_groups_by_ebic(problem, layout, points, alpha):
     head : LinearHead
         The refitted head of that support.
     """
-    n, q = problem.n_samples, problem.datafit.n_outputs
+    n, q = problem.n_samples, df_per_feature(problem.datafit)
     n_groups = layout.n_groups
     gamma = ebic_gamma(n, n_groups)
     s_max = min(max_support_size(n, n_groups), n_groups - 1)
@@ -130,8 +132,11 @@ def select_groups_by_ebic(problem, layout, points, alpha):
     sizes = [layout.count(pt.support) for pt in points]
     ranking = group_ranking(layout, points)
     top = min(s_max, max(sizes))
-    best = None
-    misses, lowest = 0, math.inf
+    # The empty model is a candidate too (pure noise: no group pays its way),
+    # reported at the sparsest point.
+    empty = np.zeros(0, dtype=np.int64)
+    best = (score(empty), int(np.argmin(sizes)), empty)
+    misses, lowest = 0, best[0]
     for size in range(1, top + 1):
         at = [i for i, s in enumerate(sizes) if s == size]
         if at:

@@ -293,6 +293,18 @@ def test_exact_k_groups_find_the_best_subset_of_groups(seed):
     assert tuple(np.flatnonzero(est.group_support_)) == best
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_auto_with_groups_can_keep_no_group(seed):
+    # Pure noise: no group pays its way, and EBIC scores the empty model too
+    # (the search over group counts started at 1 and kept a group whose
+    # EBIC was 2.5-12 above the empty model's, on every seed).
+    rng = np.random.default_rng(seed)
+    X, y = rng.normal(size=(200, 18)), rng.normal(size=200)
+    with pytest.warns(UserWarning, match="No feature was selected"):
+        reg = L0Regressor(groups=np.repeat(np.arange(6), 3), random_state=0).fit(X, y)
+    assert not reg.group_support_.any() and not reg.get_support().any()
+
+
 def test_auto_head_scores_its_linear_path_with_the_group_gate():
     # hidden_layer_sizes="auto" compares the MLP path with a linear one on the
     # same rows; with groups both walk the group gate, so the linear
