@@ -92,12 +92,40 @@ def _log_binom(n, k):
     return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
 
 
+def group_ranks(problem, layout):
+    """Numerical rank of each group's standardized columns: the coefficients it adds.
+
+    A one-hot group of ``L`` levels has ``L`` columns but rank ``L - 1``
+    once centred (the indicators sum to one, which the intercept already
+    spans), so EBIC charges it ``L - 1`` per output, not ``L``. Computed
+    once per fit from the group's weighted Gram block (the Gram problem's
+    own, or the rows' standardized columns).
+    """
+    import torch
+
+    ranks = layout.sizes.astype(np.int64)
+    G = getattr(problem, "G", None)
+    for g in np.flatnonzero(ranks > 1):
+        cols = layout.columns(np.array([g]))
+        if G is not None:
+            A = G[cols][:, cols].detach().cpu().double().numpy()
+        else:
+            Z = problem.columns(torch.as_tensor(cols, device=problem.mean.device))
+            Z = Z.detach().cpu().double().numpy()
+            w = problem.w.detach().cpu().double().numpy()
+            A = Z.T @ (w[:, None] * Z)
+        eig = np.linalg.eigvalsh((A + A.T) / 2)
+        ranks[g] = int((eig > 1e-9 * cols.size * max(float(eig.max()), 1e-300)).sum())
+    return ranks
+
+
 def select_groups_by_ebic(problem, layout, points, alpha):
     """``lam="auto"`` over groups: the lowest extended BIC among the best set of each size.
 
     ``EBIC = deviance + df log(n) + 2 gamma log C(G, s)`` with ``s`` the
-    number of kept groups, ``df`` their number of columns times the
-    coefficients per column (:func:`skl0._criteria.df_per_feature`), and
+    number of kept groups, ``df`` the summed ranks of their columns
+    (:func:`group_ranks`: ``L - 1`` for a one-hot group of ``L`` levels)
+    times the coefficients per column (:func:`skl0._criteria.df_per_feature`), and
     ``gamma`` from ``n`` and the number of groups ``G``. The empty model
     (``s = 0``) is scored too.
 
@@ -111,6 +139,7 @@ def select_groups_by_ebic(problem, layout, points, alpha):
     """
     n, q = problem.n_samples, df_per_feature(problem.datafit)
     n_groups = layout.n_groups
+    ranks = group_ranks(problem, layout)
     gamma = ebic_gamma(n, n_groups)
     s_max = min(max_support_size(n, n_groups), n_groups - 1)
     cache = {}
@@ -124,7 +153,8 @@ def select_groups_by_ebic(problem, layout, points, alpha):
                 return math.inf
             if head is None:
                 head, loss = refit_linear_head(problem, cols, alpha=alpha)
-            value = (_deviance(problem, head, loss) + cols.size * q * math.log(n)
+            df = int(ranks[np.asarray(groups, dtype=np.int64)].sum()) * q
+            value = (_deviance(problem, head, loss) + df * math.log(n)
                      + 2 * gamma * _log_binom(n_groups, groups.size))
             cache[key] = (value, head, cols)
         return cache[key][0]

@@ -305,6 +305,30 @@ def test_auto_with_groups_can_keep_no_group(seed):
     assert not reg.group_support_.any() and not reg.get_support().any()
 
 
+@pytest.mark.parametrize("Est", [L0Regressor, L0Classifier])
+def test_ebic_charges_a_one_hot_group_its_rank(Est, monkeypatch):
+    # A one-hot group of 3 levels has 3 columns but 2 free coefficients once
+    # centred (the indicators sum to one, the intercept's direction): EBIC
+    # charged it 3, one log(n) too many against a numeric column.
+    import skl0._base as base
+    from skl0._group_select import group_ranks
+
+    seen = {}
+    select = base.select_groups_by_ebic
+
+    def spy(problem, layout, points, alpha):
+        seen.update(problem=problem, layout=layout)
+        return select(problem, layout, points, alpha)
+
+    monkeypatch.setattr(base, "select_groups_by_ebic", spy)
+    rng = np.random.default_rng(0)
+    level = rng.integers(0, 3, 300)
+    X = np.column_stack([np.eye(3)[level], rng.normal(size=(300, 3))])
+    y = level + X[:, 3] + rng.normal(size=300)
+    Est(groups=[0, 0, 0, 1, 1, 2], random_state=0).fit(X, y if Est is L0Regressor else y > 1.5)
+    np.testing.assert_array_equal(group_ranks(seen["problem"], seen["layout"]), [2, 2, 1])
+
+
 def test_auto_head_scores_its_linear_path_with_the_group_gate():
     # hidden_layer_sizes="auto" compares the MLP path with a linear one on the
     # same rows; with groups both walk the group gate, so the linear
