@@ -81,6 +81,11 @@ def max_support_size(n_samples, n_features):
     return max(1, int(n_samples / (loglog * math.log(n_features))))
 
 
+#: The starts of lam="auto"'s polish at each size, as exact k's: the path's
+#: support of that size, screening and forward stepwise selection
+#: (benchmarks/ebic_search.py's ablation keeps only the first).
+_POLISH_STARTS = ("path", "screening", "forward")
+
 #: Sizes in a row whose polished support does not lower the lowest EBIC
 #: so far before lam="auto"'s search over sizes stops.
 _PATIENCE = 3
@@ -221,13 +226,15 @@ def select_by_ebic(problem, points, alpha):
     # features most correlated with the target) and, where the refits rank
     # additions exactly or to second order (Gram, multinomial), forward
     # stepwise selection, whose supports are nested.
-    screened = np.argsort(-_residual_correlations(problem), kind="stable")
-    forward = np.zeros(0, dtype=np.int64) if getattr(refits, "forward", False) else None
+    screened = (np.argsort(-_residual_correlations(problem), kind="stable")
+                if "screening" in _POLISH_STARTS else None)
+    forward = (np.zeros(0, dtype=np.int64)
+               if "forward" in _POLISH_STARTS and getattr(refits, "forward", False) else None)
     ends = None if refits is None else {}  # runs share a search only with shared refits
 
     def polish(size):
         nonlocal best, forward
-        starts = [start(size), np.sort(screened[:size])]
+        starts = [start(size)] + ([] if screened is None else [np.sort(screened[:size])])
         if forward is not None:
             gains = np.array(refits.forward_gains(forward), dtype=np.float64)
             gains[forward] = -np.inf
