@@ -39,8 +39,12 @@ def group_ranking(layout, points):
     return layout.group_order(survival_ranking(points))
 
 
-def splice_groups(problem, layout, groups, alpha=0.0, lam_cost=0.0, max_rounds=50, rtol=1e-7):
+def splice_groups(problem, layout, groups, alpha=0.0, lam_cost=0.0, max_rounds=50, rtol=1e-7,
+                  prices=None):
     """Polish the open ``groups`` by swaps of whole groups.
+
+    Minimises the refitted loss plus ``lam_cost`` times the kept groups'
+    ``prices`` (default the layout's feature costs).
 
     Returns
     -------
@@ -54,10 +58,12 @@ def splice_groups(problem, layout, groups, alpha=0.0, lam_cost=0.0, max_rounds=5
     groups = np.sort(np.asarray(groups, dtype=np.int64))
     k = groups.size
 
+    prices = layout.costs if prices is None else np.asarray(prices, dtype=np.float64)
+
     def fit(gs):
         cols = layout.columns(gs)
         state, loss = refits.fit(cols)
-        return cols, state, loss, loss + lam_cost * layout.cost(gs)
+        return cols, state, loss, loss + lam_cost * float(prices[gs].sum())
 
     cols, state, loss, value = fit(groups)
     if k == 0 or k == n_groups:
@@ -68,8 +74,8 @@ def splice_groups(problem, layout, groups, alpha=0.0, lam_cost=0.0, max_rounds=5
         back = np.bincount(layout.index[cols], weights=xi, minlength=n_groups)
         fwd = np.bincount(layout.index, weights=zeta, minlength=n_groups)
         # Cost-aware order: a group's usefulness net of its price.
-        back = back - lam_cost * layout.costs
-        fwd = fwd - lam_cost * layout.costs
+        back = back - lam_cost * prices
+        fwd = fwd - lam_cost * prices
         fwd[groups] = -np.inf
         weakest = groups[np.argsort(back[groups], kind="stable")]
         strongest = np.argsort(-fwd, kind="stable")[: n_groups - k]
@@ -174,7 +180,18 @@ def select_groups_by_ebic(problem, layout, points, alpha):
         else:
             report = min(range(len(points)), key=lambda j: (sizes[j] < size, abs(sizes[j] - size)))
             start = np.sort(ranking[:size])
-        groups, head, loss = splice_groups(problem, layout, start, alpha=alpha)
+        # At a fixed number of groups EBIC still prices their ranks: the
+        # polish minimises loss + lam_cost * rank, EBIC's own trade-off (for
+        # a log loss exactly, deviance = 2 n loss; for squared loss to first
+        # order around the start's mean squared error m0, n log(mse) ~
+        # n mse / m0).
+        if problem.datafit.supports_gram:
+            m0 = refit_linear_head(problem, layout.columns(start), alpha=alpha)[1]
+            lam_cost = max(m0, 0.0) * math.log(n) / (n * q)
+        else:
+            lam_cost = math.log(n) / (2.0 * n)
+        groups, head, loss = splice_groups(problem, layout, start, alpha=alpha,
+                                           lam_cost=lam_cost, prices=ranks * q)
         value = score(groups, head, loss)
         if best is None or value < best[0]:
             best = (value, report, groups)

@@ -329,6 +329,19 @@ def test_ebic_charges_a_one_hot_group_its_rank(Est, monkeypatch):
     np.testing.assert_array_equal(group_ranks(seen["problem"], seen["layout"]), [2, 2, 1])
 
 
+def test_auto_with_groups_prices_a_large_weak_group_at_a_fixed_count():
+    # One single-column group with a moderate signal, one group of 25 weak
+    # columns: at one kept group the large one has the lower loss, but EBIC
+    # charges its 25 coefficients (53.7 against -17.5). The polish at each
+    # group count minimised the loss alone and kept both groups (EBIC 26.1).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 30))
+    y = 0.25 * X[:, 0] + 0.1 * X[:, 1:26].sum(1) + rng.normal(size=300)
+    groups = np.array([0] + [1] * 25 + [2, 3, 4, 5])
+    reg = L0Regressor(groups=groups, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(np.flatnonzero(reg.group_support_), [0])
+
+
 def test_auto_head_scores_its_linear_path_with_the_group_gate():
     # hidden_layer_sizes="auto" compares the MLP path with a linear one on the
     # same rows; with groups both walk the group gate, so the linear
