@@ -144,7 +144,7 @@ def select_by_ebic(problem, points, alpha):
         EBIC per path point (of its own support).
     """
     # _splice imports _refit, as this module does
-    from ._splice import _residual_correlations, make_refits, shared_refits, swap_search
+    from ._splice import _residual_correlations, search_from_starts, shared_refits
 
     n, p, q = problem.n_samples, problem.n_features, df_per_feature(problem.datafit)
     p_all = problem.n_candidates  # all columns when the problem was screened
@@ -230,7 +230,7 @@ def select_by_ebic(problem, points, alpha):
                 if "screening" in _POLISH_STARTS else None)
     forward = (np.zeros(0, dtype=np.int64)
                if "forward" in _POLISH_STARTS and getattr(refits, "forward", False) else None)
-    ends = None if refits is None else {}  # runs share a search only with shared refits
+    ends = None if refits is None else {}  # shared by the sizes' searches
 
     def polish(size):
         nonlocal best, forward
@@ -240,17 +240,7 @@ def select_by_ebic(problem, points, alpha):
             gains[forward] = -np.inf
             forward = np.sort(np.append(forward, int(np.argmax(gains))))
             starts.append(forward)
-        found, seen = None, set()
-        for first in starts:
-            key = np.sort(first).tobytes()
-            if key in seen:
-                continue
-            seen.add(key)
-            run_refits = make_refits(problem, alpha) if refits is None else refits
-            out = swap_search(problem, first, refits=run_refits, ends=ends)
-            if found is None or out[2] < found[2]:
-                found = (*out, run_refits)
-        support, state, loss, run_refits = found
+        support, state, loss, run_refits = search_from_starts(problem, starts, alpha, refits, ends)
         support = np.asarray(support, dtype=np.int64)
         value = score(support, state, loss, run_refits)
         if value < best[0]:

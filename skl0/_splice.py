@@ -43,7 +43,8 @@ from ._refit import (
 )
 from ._splice_multinomial import MultinomialRefits
 
-__all__ = ["forward_start", "screening_start", "splice", "splice_from_starts", "swap_search"]
+__all__ = ["forward_start", "screening_start", "search_from_starts", "splice", "splice_from_starts",
+           "swap_search"]
 
 # Inactive features (the largest forward sacrifices) tried in single swaps
 # against every active one, each round.
@@ -427,11 +428,22 @@ def splice_from_starts(problem, starts, alpha=0.0, refits=None):
     Returns ``(support, head, loss)`` of the best run; only its head is
     built.
     """
-    best = None
-    seen = set()
     if refits is None:
         refits = shared_refits(problem, alpha)
-    ends = None if refits is None else {}  # runs share a search only with shared refits
+    support, state, loss, run_refits = search_from_starts(problem, starts, alpha, refits)
+    return support, run_refits.head(problem, support, state), loss
+
+
+def search_from_starts(problem, starts, alpha, refits, ends=None):
+    """:func:`swap_search` from each distinct start: ``(support, state, loss, refits)`` of the lowest loss.
+
+    ``refits`` shared by the runs (:func:`shared_refits`), or None to make
+    each run its own. ``ends``: the searches' shared memory of converged
+    runs (:func:`swap_search`), a new one when None (shared refits only).
+    """
+    if ends is None and refits is not None:
+        ends = {}  # runs share a search only with shared refits
+    best, seen = None, set()
     for start in starts:
         key = np.sort(start).tobytes()
         if key in seen:
@@ -441,5 +453,4 @@ def splice_from_starts(problem, starts, alpha=0.0, refits=None):
         out = swap_search(problem, start, refits=run_refits, ends=ends)
         if best is None or out[2] < best[2]:
             best = (*out, run_refits)
-    support, state, loss, run_refits = best
-    return support, run_refits.head(problem, support, state), loss
+    return best
