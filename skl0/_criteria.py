@@ -144,7 +144,12 @@ def select_by_ebic(problem, points, alpha):
         EBIC per path point (of its own support).
     """
     # _splice imports _refit, as this module does
-    from ._splice import _residual_correlations, search_from_starts, shared_refits
+    from ._splice import (
+        forward_step,
+        screening_order,
+        search_from_starts,
+        shared_refits,
+    )
 
     n, p, q = problem.n_samples, problem.n_features, df_per_feature(problem.datafit)
     p_all = problem.n_candidates  # all columns when the problem was screened
@@ -226,8 +231,7 @@ def select_by_ebic(problem, points, alpha):
     # features most correlated with the target) and, where the refits rank
     # additions exactly or to second order (Gram, multinomial), forward
     # stepwise selection, whose supports are nested.
-    screened = (np.argsort(-_residual_correlations(problem), kind="stable")
-                if "screening" in _POLISH_STARTS else None)
+    screened = screening_order(problem) if "screening" in _POLISH_STARTS else None
     forward = (np.zeros(0, dtype=np.int64)
                if "forward" in _POLISH_STARTS and getattr(refits, "forward", False) else None)
     ends = None if refits is None else {}  # shared by the sizes' searches
@@ -236,9 +240,7 @@ def select_by_ebic(problem, points, alpha):
         nonlocal best, forward
         starts = [start(size)] + ([] if screened is None else [np.sort(screened[:size])])
         if forward is not None:
-            gains = np.array(refits.forward_gains(forward), dtype=np.float64)
-            gains[forward] = -np.inf
-            forward = np.sort(np.append(forward, int(np.argmax(gains))))
+            forward = forward_step(refits, forward)
             starts.append(forward)
         support, state, loss, run_refits = search_from_starts(problem, starts, alpha, refits, ends)
         support = np.asarray(support, dtype=np.int64)

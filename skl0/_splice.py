@@ -43,8 +43,8 @@ from ._refit import (
 )
 from ._splice_multinomial import MultinomialRefits
 
-__all__ = ["forward_start", "screening_start", "search_from_starts", "splice", "splice_from_starts",
-           "swap_search"]
+__all__ = ["forward_start", "forward_step", "screening_order", "screening_start",
+           "search_from_starts", "splice", "splice_from_starts", "swap_search"]
 
 # Inactive features (the largest forward sacrifices) tried in single swaps
 # against every active one, each round.
@@ -392,10 +392,14 @@ def selection_refits(problem, alpha):
     return shared_refits(problem, alpha)
 
 
+def screening_order(problem):
+    """Every feature, most correlated with the target first (abess's screening)."""
+    return np.argsort(-_residual_correlations(problem), kind="stable")
+
+
 def screening_start(problem, k):
     """The ``k`` features most correlated with the target (abess's start)."""
-    corr = _residual_correlations(problem)
-    return np.sort(np.argsort(-corr, kind="stable")[:k])
+    return np.sort(screening_order(problem)[:k])
 
 
 def forward_start(problem, k, alpha=0.0, refits=None):
@@ -414,10 +418,15 @@ def forward_start(problem, k, alpha=0.0, refits=None):
         refits = _GramRefits(problem, alpha)
     support = np.zeros(0, dtype=np.int64)
     for _ in range(min(k, problem.n_features)):
-        gains = np.array(refits.forward_gains(support), dtype=np.float64)
-        gains[support] = -np.inf
-        support = np.sort(np.append(support, int(np.argmax(gains))))
+        support = forward_step(refits, support)
     return support
+
+
+def forward_step(refits, support):
+    """``support`` (sorted) and the feature with the largest forward gain of ``refits``."""
+    gains = np.array(refits.forward_gains(support), dtype=np.float64)
+    gains[support] = -np.inf
+    return np.sort(np.append(support, int(np.argmax(gains))))
 
 
 def splice_from_starts(problem, starts, alpha=0.0, refits=None):
