@@ -173,6 +173,11 @@ def select_groups_by_ebic(problem, layout, points, alpha):
     empty = np.zeros(0, dtype=np.int64)
     best = (score(empty), int(np.argmin(sizes)), empty)
     misses, lowest = 0, best[0]
+    # At a fixed number of groups EBIC still prices their ranks: the polish
+    # minimises loss + lam_cost * rank, EBIC's own trade-off (for a log loss
+    # exactly, deviance = 2 n loss; for squared loss to first order around
+    # the start's mean squared error m0, n log(mse) ~ n mse / m0).
+    prices, lam_cost = ranks * q, math.log(n) / (2.0 * n)
     for size in range(1, top + 1):
         at = [i for i, s in enumerate(sizes) if s == size]
         if at:
@@ -180,26 +185,19 @@ def select_groups_by_ebic(problem, layout, points, alpha):
         else:
             report = min(range(len(points)), key=lambda j: (sizes[j] < size, abs(sizes[j] - size)))
             start = np.sort(ranking[:size])
-        # At a fixed number of groups EBIC still prices their ranks: the
-        # polish minimises loss + lam_cost * rank, EBIC's own trade-off (for
-        # a log loss exactly, deviance = 2 n loss; for squared loss to first
-        # order around the start's mean squared error m0, n log(mse) ~
-        # n mse / m0).
         if problem.datafit.supports_gram:
             m0 = refit_linear_head(problem, layout.columns(start), alpha=alpha)[1]
             lam_cost = max(m0, 0.0) * math.log(n) / (n * q)
-        else:
-            lam_cost = math.log(n) / (2.0 * n)
         groups, head, loss = splice_groups(problem, layout, start, alpha=alpha,
-                                           lam_cost=lam_cost, prices=ranks * q)
+                                           lam_cost=lam_cost, prices=prices)
         value = score(groups, head, loss)
-        if best is None or value < best[0]:
+        if value < best[0]:
             best = (value, report, groups)
         misses = 0 if value < lowest else misses + 1
         lowest = min(lowest, value)
         if misses >= 3:
             break
-    if best is None or not math.isfinite(best[0]):
+    if not math.isfinite(best[0]):
         i = int(np.argmin(sizes))
         head, _ = refit_linear_head(problem, points[i].support, alpha=alpha)
         return points[i], head
