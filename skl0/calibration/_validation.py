@@ -81,13 +81,14 @@ def check_targets(targets, n_targets, names=None):
         index = np.asarray(targets.index, dtype=object)
         string_index = all(isinstance(v, str) for v in index)
         if names is not None and string_index:
-            missing = [n for n in names if n not in set(index)]
+            given, known = set(index), set(names)
+            missing = [n for n in names if n not in given]
             if missing:
                 raise ValueError(
                     f"targets has no value for {len(missing)} column(s) of M, e.g. "
                     f"{missing[:3]}; pass a Series indexed by every column name of M."
                 )
-            extra = [v for v in index if v not in set(names)]
+            extra = [v for v in index if v not in known]
             if extra:  # a total given but never calibrated (a typo'd name?)
                 raise ValueError(
                     f"targets holds {len(extra)} total(s) with no column of that name in M, "
