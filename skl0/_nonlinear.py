@@ -241,10 +241,15 @@ def nonlinearity_test(X, R, sw, level=NONLINEARITY_LEVEL):
     Z = Zf
     R = np.asarray(R, dtype=np.float64).reshape(len(R), -1)
     Z2 = Z * Z
+    # Weights count repeated rows (scikit-learn's frequency weights, as the
+    # rest of the package reads them): a mean sum_i w_i a_i over sum(sw)
+    # rows has variance sum_i vw_i a_i^2 with vw = w / sum(sw), so weight 2
+    # everywhere and every row twice give the same t. (The survey sandwich
+    # sum_i w_i^2 a_i^2 gave them t ratios sqrt(2) apart.)
+    vw = w / float(np.sum(sw))
     n_columns = Z.shape[1]  # the family of terms, screened or not
     if Z.shape[1] > NONLINEARITY_MAX_COLUMNS:
-        wv_cols = (w / np.sum(sw))[:, None]  # frequency weights, as below
-        t_sq = np.abs((w[:, None] * R).T @ Z2) / np.sqrt((wv_cols * R * R).T @ (Z2 * Z2))
+        t_sq = np.abs((w[:, None] * R).T @ Z2) / np.sqrt((vw[:, None] * R * R).T @ (Z2 * Z2))
         top = np.argsort(-np.nanmax(t_sq, axis=0))[:NONLINEARITY_MAX_COLUMNS]
         Z, Z2 = Z[:, top], Z2[:, top]
     m = Z.shape[1]
@@ -256,13 +261,7 @@ def nonlinearity_test(X, R, sw, level=NONLINEARITY_LEVEL):
     # half the time, with the weights scaled to mean 1 (the t ratio is
     # unchanged) so that no product underflows. A t statistic compared with
     # a threshold near 5 needs no more digits.
-    # Weights count repeated rows (scikit-learn's frequency weights, as the
-    # rest of the package reads them): a mean sum_i w_i a_i over sum(sw)
-    # rows has variance sum_i w_i a_i^2 / sum(sw), so weight 2 everywhere
-    # and every row twice give the same t. (The survey sandwich
-    # sum_i w_i^2 a_i^2 gave them t ratios sqrt(2) apart.)
-    ws = w * Z.shape[0]
-    wv = ws * (Z.shape[0] / float(np.sum(sw)))
+    ws, wv = w * Z.shape[0], vw * float(Z.shape[0]) ** 2  # n w and n^2 vw: the same t
     best = 0.0
     for c in range(R.shape[1]):
         r = R[:, c]
