@@ -160,7 +160,7 @@ def redundancy_ranking(problem, order, k, first=(), level=REDUNDANCY_LEVEL):
     """
     p = problem.n_features
     # The Bonferroni family: every column of the data, screened or not.
-    p_all = int(getattr(problem, "n_candidates", p))
+    p_all = problem.n_candidates
     k = int(min(k, p))
     n = float(problem.n_samples)
     gram = _GramRows(problem)
