@@ -86,6 +86,10 @@ def max_support_size(n_samples, n_features):
 #: (benchmarks/ebic_search.py's ablation keeps only the first).
 _POLISH_STARTS = ("path", "screening", "forward")
 
+#: Majorize-minimize rounds of lam="auto"'s polish on several squared-loss
+#: outputs (each a swap search on reweighted outputs); a cap, rarely reached.
+_BALANCE_ROUNDS = 20
+
 #: Sizes in a row whose polished support does not lower the lowest EBIC
 #: so far before lam="auto"'s search over sizes stops.
 _PATIENCE = 3
@@ -129,7 +133,11 @@ def select_by_ebic(problem, points, alpha):
     ranking's top ``s``), from screening and, for Gram and multinomial
     problems, from forward stepwise selection: EBIC charges the same price
     to every support of one size, so the lowest-loss support found at each
-    size is the only one it can prefer. The empty model is scored too. Each candidate is
+    size is the only one it can prefer. With several squared-loss outputs
+    the loss the search lowers (the summed MSE) is not the deviance
+    (``n sum_k log mse_k``), so the search is repeated on outputs weighted
+    by ``1 / mse_k`` of the support found, a majorize-minimize step on the
+    deviance, until the support stops moving. The empty model is scored too. Each candidate is
     refitted (no shrinkage) once; a Gram problem's are scored from the
     refits' own weights, and only the chosen support's head is built.
 
@@ -149,6 +157,7 @@ def select_by_ebic(problem, points, alpha):
         screening_order,
         search_from_starts,
         shared_refits,
+        swap_search,
     )
 
     n, p, q = problem.n_samples, problem.n_features, df_per_feature(problem.datafit)
@@ -244,10 +253,38 @@ def select_by_ebic(problem, points, alpha):
             starts.append(forward)
         support, state, loss, run_refits = search_from_starts(problem, starts, alpha, refits, ends)
         support = np.asarray(support, dtype=np.int64)
+        if balance:
+            support, state, loss = balanced(support, state, loss)
         value = score(support, state, loss, run_refits)
         if value < best[0]:
             best = (value, report_point(size), support)
         return value
+
+    # Several squared-loss outputs: the deviance n sum_k log(mse_k) is not
+    # the summed MSE the swap search lowers. log is concave, so
+    # sum_k log mse_k(S) <= sum_k log mse_k(S0) + sum_k mse_k(S) / mse_k(S0) - q:
+    # a search on the outputs weighted by 1 / mse_k(S0) that lowers the
+    # weighted sum from S0 lowers the deviance too (a majorize-minimize
+    # step), repeated from each new support until the support stops moving.
+    balance = (gram and yy.size > 1
+               and getattr(problem.datafit, "gram_deviance", None) is None)
+
+    def balanced(support, state, loss):
+        for _ in range(_BALANCE_ROUNDS):
+            if support.size == 0:
+                break
+            G_SS = refits.G.take(support, 0).take(support, 1)
+            mse = np.maximum(gram_mse(yy, refits.c[support], G_SS, state[0]), tiny)
+            weights = 1.0 / mse
+            weighted = refits.with_output_weights(weights / weights.mean(), yy)
+            moved = swap_search(problem, support, refits=weighted)[0]
+            if np.array_equal(moved, support):
+                break
+            moved_state, moved_loss = refits.fit(moved)
+            if score(moved, moved_state, moved_loss) >= score(support, state, loss):
+                break
+            support, state, loss = moved, moved_state, moved_loss
+        return support, state, loss
 
     misses, lowest = 0, math.inf
     for size in range(1, top + 1):

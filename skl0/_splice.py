@@ -20,6 +20,8 @@ at the same size, so it cannot undo a good L0 solution.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 from scipy.special import expit
@@ -155,6 +157,20 @@ class _GramRefits:
     def head(self, problem, S, state):
         """The refitted head of ``S`` from the refit's own ``beta``."""
         return support_head(problem, S, state[0] if S.size else None)
+
+    def with_output_weights(self, weights, yy):
+        """These refits with output ``k`` scaled by ``sqrt(weights[k])`` (a new cache).
+
+        Their loss is ``sum_k weights_k RSS_k / q`` (``RSS_k`` in the units
+        of ``yy[k]``, the per-output ``y_k' W y_k``): the swap search then
+        minimises a weighted sum of the outputs' errors instead of the plain
+        sum. Each output's refit is unchanged, only scaled.
+        """
+        new = copy.copy(self)
+        new.c = self.c * np.sqrt(weights)
+        new.yy = float(np.dot(yy, weights))
+        new.cache = {}
+        return new
 
 
 class _BinaryRefits:

@@ -802,6 +802,30 @@ def test_auto_reaches_the_exhaustive_ebic_minimum_on_diabetes():
     assert value - lowest < 0.5
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_auto_reaches_the_exhaustive_ebic_minimum_with_two_outputs(seed):
+    # EBIC's deviance is n sum_k log(RSS_k / n), not the summed RSS that the
+    # swap search lowers: one almost noiseless output and one noisy output
+    # (the support of the summed RSS's best subsets keeps the noisy output's
+    # weak columns; the criterion's minimum keeps the precise output's).
+    rng = np.random.default_rng(seed)
+    n, p = 200, 10
+    X = rng.normal(size=(n, p))
+    y1 = X[:, 0] + X[:, 1] + 0.1 * X[:, 4:7].sum(1) + 0.05 * rng.normal(size=n)
+    y2 = 0.15 * (X[:, 2] + X[:, 3] + X[:, 7]) + rng.normal(size=n)
+    Y = np.column_stack([y1, y2])
+    g = ebic_gamma(n, p)
+
+    def criterion(S):
+        rss = [_rss(X, y, np.isin(np.arange(p), S)) for y in Y.T]
+        return ebic(n * sum(math.log(r / n) for r in rss), len(S), n, p, 2, g)
+
+    lowest = min(criterion(S) for s in range(p + 1)
+                 for S in itertools.combinations(range(p), s))
+    mask = L0Regressor().fit(X, Y).support_
+    assert criterion(np.flatnonzero(mask)) - lowest < 0.5
+
+
 # -------------------------------------------------------------- import cost
 def test_a_linear_fit_imports_no_optimizer_machinery():
     code = (
