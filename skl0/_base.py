@@ -152,28 +152,29 @@ def check_weight_total(sw, name="sample_weight"):
 _WEIGHT_SCALE = (0.5, 2.0)
 
 
-def check_weight_scale(sw, stacklevel=2):
-    """Warn when ``lam="auto"`` would read rescaled weights as more or fewer samples.
+def check_weight_scale(sw, stacklevel=2, rule="lam='auto'"):
+    """Warn when ``rule`` would read rescaled weights as more or fewer samples.
 
     scikit-learn's convention, which skl0 follows: a sample weight is a
     frequency (a weight of 3 is 3 repeated rows), so the information
-    criterion's n is the total weight, and weights all 10 count ten times
-    the rows: the penalty per feature falls and more features are kept.
+    criterion's n (and the tests' sample sizes) is the total weight, and
+    weights all 10 count ten times the rows: the penalty per feature falls,
+    a test's standard errors shrink, and more features are kept.
     Relative weights (survey design weights, importance weights) should be
     rescaled to mean 1 first; this warns when the mean positive weight is
     outside [0.5, 2].
     """
     positive = sw[sw > 0]
     mean = float(positive.mean()) if positive.size else 1.0
-    check_weight_scale_from(mean, positive.size, float(sw.sum()), stacklevel + 1)
+    check_weight_scale_from(mean, positive.size, float(sw.sum()), stacklevel + 1, rule)
 
 
-def check_weight_scale_from(mean, n_positive, total, stacklevel=2):
+def check_weight_scale_from(mean, n_positive, total, stacklevel=2, rule="lam='auto'"):
     """:func:`check_weight_scale` from the weights' summaries (a Dask fit's pass)."""
     if _WEIGHT_SCALE[0] <= mean <= _WEIGHT_SCALE[1]:
         return
     warnings.warn(
-        f"lam='auto' reads sample_weight as frequencies (a weight of 3 counts as 3 "
+        f"{rule} reads sample_weight as frequencies (a weight of 3 counts as 3 "
         f"repeated rows): their mean is {mean:.3g}, so the {n_positive} weighted rows "
         f"count as {total:.4g} samples and the selection depends on the "
         "weights' scale. If the weights are relative (survey design or importance "
@@ -434,21 +435,35 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         # scikit-learn's convention: a weight counts as that many repetitions
         # of the sample, so the information criterion's n is the total weight.
         problem.n_samples = float(sw.sum())
-        if walk is None and self._chooses_by_criterion():
-            check_weight_scale(sw, stacklevel=5)
+        rule = None if walk is not None else self._weight_counting_rule()
+        if rule is not None:
+            check_weight_scale(sw, stacklevel=5, rule=rule)
         cols = None if walk is not None else self._screened_columns(problem)
         if cols is not None:
             return self._fit_screened(problem, cols, datafit, gen)
         return self._fit_problem(problem, datafit, gen, walk)
 
-    def _chooses_by_criterion(self):
-        """True when the information criterion (whose n is the total weight) picks the size.
+    def _weight_counting_rule(self):
+        """The rule of this fit whose sample size is the total weight, or None.
 
-        ``lam="auto"`` without ``k`` on a linear head, in a fit of the
-        estimator's own selection (not a walk over a given grid: l0_path,
-        the CV estimators).
+        scikit-learn's convention makes a weight a count of repeated rows,
+        so every statistical rule that reads a sample size reads the total
+        weight: ``lam="auto"``'s information criterion (linear head) or
+        validated point (MLP head: a paired test on the held-out rows),
+        exact ``k`` on an MLP head (the same validated point) or with
+        ``keep_redundant=True`` (its F test), and
+        ``hidden_layer_sizes="auto"``'s nonlinearity test. A fit at a given
+        ``lam``, or a linear exact ``k`` without ``keep_redundant``, reads
+        no sample size. Called in a fit of the estimator's own selection
+        (not a walk over a given grid: l0_path, the CV estimators).
         """
-        return self.lam == "auto" and self.k is None and self._is_linear()
+        if isinstance(self.hidden_layer_sizes, str):
+            return "hidden_layer_sizes='auto'"
+        if self.k is None:
+            return "lam='auto'" if self.lam == "auto" else None
+        if not self._is_linear():
+            return f"k={self.k} with an MLP head"
+        return f"k={self.k} with keep_redundant=True" if self.keep_redundant is True else None
 
     def _screened_columns(self, problem):
         """Columns kept by screening (sorted), or None to use them all.

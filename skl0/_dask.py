@@ -362,7 +362,7 @@ def fit_regressor(est, X, y, sample_weight=None):
     est._x_scale = None
     est._y_ndim = data.y_ndim
     est._y_mean, est._y_std = y_mean * scale, y_std * scale
-    if est._chooses_by_criterion():
+    if est.lam == "auto" and est.k is None:  # the criterion picks the size (linear heads only)
         check_weight_scale_from(s["w_pos"] / max(s["n_pos"], 1), s["n_pos"], s["total_w"],
                                 stacklevel=5)
     est._fit_problem(problem, datafit, make_generator(est.random_state, device))

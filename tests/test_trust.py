@@ -3,6 +3,7 @@
 docs/reliability.md lists the behaviours tested here.
 """
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -436,6 +437,21 @@ def test_auto_warns_when_weights_are_not_on_the_frequency_scale(scale):
     with pytest.warns(UserWarning, match=r"reads sample_weight as frequencies.*"
                                          r"sample_weight / sample_weight.mean\(\)"):
         L0Regressor().fit(X, y, sample_weight=np.full(60, scale))
+
+
+@pytest.mark.parametrize("params, rule", [
+    ({"k": 3, "keep_redundant": True}, "k=3 with keep_redundant=True"),
+    ({"k": 3, "hidden_layer_sizes": (4,), "max_iter": 20}, "k=3 with an MLP head"),
+    ({"hidden_layer_sizes": (4,), "max_iter": 20}, "lam='auto'"),
+    ({"k": 3, "hidden_layer_sizes": "auto"}, "hidden_layer_sizes='auto'"),
+])
+def test_every_rule_that_counts_weights_as_rows_warns_about_their_scale(params, rule):
+    # keep_redundant's F test, the validated point of an MLP head and the
+    # automatic head's nonlinearity test read the total weight as their
+    # sample size, as lam="auto"'s criterion does.
+    X, y = _sparse_signal(60, 20, 3)
+    with pytest.warns(UserWarning, match=re.escape(rule) + " reads sample_weight as frequencies"):
+        L0Regressor(random_state=0, **params).fit(X, y, sample_weight=np.full(60, 10.0))
 
 
 def test_auto_weights_rescaled_to_mean_one_select_as_unweighted():
