@@ -20,9 +20,11 @@ from ._checks import check_frame, is_dask_collection
 from ._compat import _check_sample_weight, _fit_context, validate_data
 from ._criteria import max_support_size, select_by_ebic
 from ._device import make_generator, resolve_device, resolve_dtype
-from ._engine import SETTLE_ITERATIONS, SMALL_SPARSE_NUMBERS, blas_threads, set_vertex
+from ._engine import SETTLE_ITERATIONS, SMALL_SPARSE_NUMBERS, blas_threads
 from ._gate_path import (
     WARM_STOP,
+    flip_polish,
+    flip_refits,
     gate_path,
     k_path_start,
     lam_grid,
@@ -61,10 +63,8 @@ from ._refit import refit_linear_head, refit_nonlinear_head
 from ._relevance import redundancy_ranking, signal_carriers
 from ._splice import (
     forward_start,
-    penalised_flips,
     screening_start,
     selection_refits,
-    shared_refits,
     splice_from_starts,
 )
 from ._train import train_gates
@@ -757,7 +757,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 # The exact-k start keeps ~3k gates open: few enough for a
                 # solve on a sample of the rows to start the first point.
                 sample_first=exact_k and start is not None and not capped, settle=settle,
-                walk=True, **common,
+                walk=True, flips=not self.refit, **common,
             )
             n_iter += sum(pt.n_iter for pt in points)
             if capped or start is None or self._size(points[0].support) >= self.k:
@@ -817,47 +817,29 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         vertex search judges each open/closed flip on a quadratic model of
         the loss. That model underrates a column that separates the
         classes: iris at ``lam=0.5`` ended at the empty model (F 1.10)
-        where one petal column has 0.65. From the solve's support
-        :func:`skl0._splice.penalised_flips` refits the few most promising
-        single flips exactly and takes them while the refitted loss plus
-        ``lam`` per feature falls (at most ``k`` features when ``k`` caps
-        ``lam``); the gates are then solved again from the vertex it ends
-        at, and that solution is kept when its objective is lower than the
-        first's. Log losses on small dense data (those whose refits are
-        cached), without groups or feature costs (whose prices are not one
-        ``lam`` per column). A Gram problem's vertex search already prices
-        every flip exactly.
+        where one petal column has 0.65. :func:`skl0._gate_path.flip_polish`
+        refits the few most promising single flips exactly and takes them
+        while the refitted loss plus ``lam`` per feature falls (at most
+        ``k`` features when ``k`` caps ``lam``); the gates are then solved
+        again from that vertex, and that solution is kept when its
+        objective is lower than the first's (where
+        :func:`skl0._gate_path.flip_refits` applies: log losses on small
+        dense data, without groups or feature costs).
         """
-        if (not head.is_linear or getattr(self, "_layout", None) is not None
-                or problem.kind == "gram"):
-            return support
-        refits = shared_refits(problem, self.alpha)
+        refits = flip_refits(problem, gate, head, self.alpha)
         if refits is None:
             return support
         lam = float(self.lam)
-        found, state, _ = penalised_flips(problem, support, lam, refits, max_size=self.k)
-        if np.array_equal(found, support):
+        res = flip_polish(
+            problem, gate, head, support, lam, self.loss_curve_[-1], refits,
+            lambda: train_gates(problem, gate, head, lam=lam, max_iter=self.max_iter,
+                                callback=report, **common),
+            max_size=self.k)
+        if res is None:
             return support
-        saved = (gate.log_alpha.detach().clone(),
-                 {k_: v.detach().clone() for k_, v in head.state_dict().items()})
-        start = refits.head(problem, found, state)
-        mask = np.zeros(problem.n_features, dtype=bool)
-        mask[found] = True
-        set_vertex(gate, head, mask, start.weight.detach().cpu().double().numpy())
-        with torch.no_grad():
-            head.bias.copy_(start.bias)
-        res = train_gates(problem, gate, head, lam=lam, max_iter=self.max_iter,
-                          callback=report, **common)
-        moved = np.flatnonzero(gate.mask().cpu().numpy())
-        if res.loss_curve[-1] < self.loss_curve_[-1] and (
-                self.k is None or moved.size <= self.k):
-            self.n_iter_ += res.n_iter
-            self.loss_curve_ = list(self.loss_curve_) + list(res.loss_curve)
-            return moved
-        with torch.no_grad():  # not lower: the first solution stands
-            gate.log_alpha.copy_(saved[0])
-        head.load_state_dict(saved[1])
-        return support
+        self.n_iter_ += res.n_iter
+        self.loss_curve_ = list(self.loss_curve_) + list(res.loss_curve)
+        return np.flatnonzero(gate.mask().cpu().numpy())
 
     def _select_groups(self, problem, layout, points, chosen, head):
         """Exact k over groups: the k most persistent groups, polished by group swaps.

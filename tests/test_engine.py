@@ -1748,6 +1748,23 @@ def test_fixed_lam_log_loss_takes_the_exact_flips_its_quadratic_models_missed(mo
             assert L0Classifier(lam=lam).fit(X, y).loss_curve_[-1] <= alone + 1e-12
 
 
+def test_gates_only_multinomial_walk_checks_every_point_by_exact_flips():
+    # refit=False: the walk's survival ranking is the selection. The joint
+    # solve alone kept all 4 iris gates open at every lam (large weights on
+    # near-separable classes lock them), so the ranking fell back to column
+    # order: k=1 kept sepal length (training accuracy 0.41). Exact flips at
+    # every point leave the walk where the petal columns survive longest,
+    # and the kept gates are the open ones.
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    for k, kept in [(1, [3]), (2, [2, 3])]:
+        fit = L0Classifier(k=k, refit=False).fit(X, y)
+        assert fit.get_support(indices=True).tolist() == kept
+        np.testing.assert_array_equal(fit.feature_importances_ > 0.5, fit.support_)
+        assert fit.score(X, y) >= 0.95
+
+
 def test_separable_multinomial_path_points_are_no_worse_than_the_empty_model():
     # 3 classes, 100 rows, 300 columns: separable. L-BFGS-B alone, warm
     # started along the path, kept 24-229 columns at points up to 5.4 above
