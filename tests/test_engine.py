@@ -802,8 +802,9 @@ def test_auto_reaches_the_exhaustive_ebic_minimum_on_diabetes():
     assert value - lowest < 0.5
 
 
+@pytest.mark.parametrize("groups", [False, True])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_auto_reaches_the_exhaustive_ebic_minimum_with_two_outputs(seed):
+def test_auto_reaches_the_exhaustive_ebic_minimum_with_two_outputs(seed, groups):
     # EBIC's deviance is n sum_k log(RSS_k / n), not the summed RSS that the
     # swap search lowers: one almost noiseless output and one noisy output
     # (the support of the summed RSS's best subsets keeps the noisy output's
@@ -822,7 +823,8 @@ def test_auto_reaches_the_exhaustive_ebic_minimum_with_two_outputs(seed):
 
     lowest = min(criterion(S) for s in range(p + 1)
                  for S in itertools.combinations(range(p), s))
-    mask = L0Regressor().fit(X, Y).support_
+    # groups: each column its own group (the group search, the same criterion)
+    mask = L0Regressor(groups=np.arange(p) if groups else None).fit(X, Y).support_
     assert criterion(np.flatnonzero(mask)) - lowest < 0.5
 
 
