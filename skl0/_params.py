@@ -328,10 +328,14 @@ ATTRIBUTES = _table(
     Param("support_", "ndarray of shape (n_features_in,), dtype=bool", """\
 Mask of the selected features."""),
     Param("feature_importances_", "ndarray of shape (n_features_in,)", """\
-Probability that each feature's gate is open (eq. 12). Under ``k``
-the kept features are the best ``k`` found by the gate path and a
-final swap search, so a borderline feature may be kept with a low
-probability, or left out with a high one."""),
+Probability that each feature's gate is open (eq. 12), at ``lam_``.
+Under ``k`` the kept features are the best ``k`` found by the gate path
+and a final swap search, so a borderline feature may be kept with a low
+probability, or left out with a high one. Under ``lam="auto"`` (linear
+head, ``refit=True``) the gates are solved at ``lam_`` from the chosen
+support when the path's point had other gates open, so a kept feature
+is typically open; a feature left out may be open too, where ``lam_``
+prices it in but the criterion did not keep it."""),
     Param("lam_", "float", """\
 The ``lam`` of the chosen path point (under ``"auto"`` and ``k``),
 else ``lam``."""),

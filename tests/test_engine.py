@@ -1767,6 +1767,22 @@ def test_gates_only_multinomial_walk_checks_every_point_by_exact_flips():
         assert fit.score(X, y) >= 0.95
 
 
+def test_auto_kept_features_are_open_at_the_reported_lam():
+    # lam="auto"'s per-size polish may keep features that the reported path
+    # point had closed (the quick start kept 3 breast cancer columns, 2 of
+    # them at P(open) 0.002). The gates are solved again at lam_ from the
+    # kept support's vertex; here each kept feature's gate is open there.
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X, _, y, _ = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+    fit = L0Classifier(random_state=0).fit(StandardScaler().fit_transform(X), y)
+    assert fit.support_.sum() == 3
+    assert (fit.feature_importances_[fit.support_] > 0.5).all(), fit.feature_importances_
+
+
 def test_separable_multinomial_path_points_are_no_worse_than_the_empty_model():
     # 3 classes, 100 rows, 300 columns: separable. L-BFGS-B alone, warm
     # started along the path, kept 24-229 columns at points up to 5.4 above
