@@ -231,9 +231,14 @@ def small_sparse(repeats):
     yt = (Xt[:, 0] + Xt[:, 1] > 0).astype(int)
     Xb, yb = load_breast_cancer(return_X_y=True)
     Xd, yd = load_diabetes(return_X_y=True)
+    from sklearn.datasets import load_wine
+
+    Xw, yw = load_wine(return_X_y=True)
     rows = []
     for name, make, X, y in [
         ("40 x 10 classifier, lam='auto'", L0Classifier, Xt, yt),
+        ("wine (3 classes), lam='auto'", L0Classifier, Xw, yw),
+        ("wine, lam=0.03", lambda: L0Classifier(lam=0.03), Xw, yw),
         ("breast cancer, lam='auto'", L0Classifier, Xb, yb),
         ("breast cancer, k=5", lambda: L0Classifier(k=5), Xb, yb),
         ("diabetes, lam='auto'", L0Regressor, Xd, yd),

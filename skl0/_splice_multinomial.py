@@ -56,12 +56,15 @@ class MultinomialRefits:
     """Refits (numpy, warm-started, cached by support: Newton's method on small
     problems, else L-BFGS-B preconditioned by the Hessian at the last
     accepted refit; :func:`skl0._refit.softmax_refit`) and second-order
-    sacrifices of a multinomial log loss on small dense CPU data.
+    sacrifices of a multinomial log loss on small CPU data.
 
     The standardized X is the float64 copy of
     :func:`skl0._engine.standardized_host` (at most
-    ``skl0._engine.HOST_COPY_MAX_NUMBERS`` numbers, a dense X only:
-    :func:`skl0._engine.host_copy_fits`). ``fit`` returns
+    ``skl0._engine.HOST_COPY_MAX_NUMBERS`` numbers of a dense X, or a
+    sparse X small enough to copy dense, as :class:`skl0._splice._BinaryRefits`
+    takes it: :func:`skl0._engine.host_copy_fits`), so a small sparse X
+    is searched as the same data dense (wine's ``lam="auto"`` kept 3
+    columns from a CSR copy and 4 from the array before). ``fit`` returns
     ``((W, b, P), loss)`` with ``P`` the fitted class probabilities and
     ``loss`` the weighted mean log loss without the ridge, as
     :class:`skl0._splice._BinaryRefits` does for two classes, or with it
@@ -94,7 +97,8 @@ class MultinomialRefits:
 
     @staticmethod
     def applies(problem):
-        return isinstance(problem.datafit, MultinomialLogLoss) and host_copy_fits(problem)
+        return (isinstance(problem.datafit, MultinomialLogLoss)
+                and host_copy_fits(problem, sparse=True))
 
     def fit(self, S):
         key = S.tobytes()
