@@ -198,7 +198,7 @@ class _VertexRecorder:
 def flip_refits(problem, gate, head, alpha):
     """The refits :func:`flip_polish` uses on ``problem``, or None where it does not apply.
 
-    A linear head on a log loss whose refits are cached (small dense data:
+    A linear head on a log loss whose refits are cached (small CPU data:
     :func:`skl0._splice.shared_refits`), without groups or feature costs
     (whose prices are not one ``lam`` per column). A Gram problem's vertex
     search already prices every flip exactly.
@@ -275,7 +275,7 @@ def gate_path(
     have settled (:func:`skl0._engine.solve_gates`), for callers that refit
     the weights on each support. ``walk``: the path is an estimator's own
     ``lam="auto"`` or exact-``k`` walk (:func:`skl0._engine.solve_gates`).
-    ``flips``: where :func:`flip_refits` applies (a log loss on small dense
+    ``flips``: where :func:`flip_refits` applies (a log loss on small CPU
     data), check every point against exact single flips
     (:func:`flip_polish`): for a walk whose survival ranking is the
     selection (``refit=False``). A multinomial walk's joint solve stops at

@@ -8,7 +8,7 @@ sacrifice* of ``j in A`` is the loss increase if it is dropped and the
 exact from the statistics of a Gram problem (:func:`_sacrifices`), and
 ``beta_j^2`` and ``d_j^2`` (``d_j = x_j' W r``, the weighted correlation
 with the residual) on row problems, as abess computes them, except a
-multinomial log loss on small dense data, whose Wald and score statistics
+multinomial log loss on small CPU data, whose Wald and score statistics
 (second order, the Hessian's Schur complement) are in
 :mod:`skl0._splice_multinomial`. For ``c = 1..C`` the ``c`` least useful
 active features are swapped for the ``c`` most promising inactive ones;
@@ -447,7 +447,7 @@ def shared_refits(problem, alpha):
 def selection_refits(problem, alpha):
     """The shared refits of the exact-``k`` swap search (:func:`shared_refits`'s rule).
 
-    A multinomial log loss on small dense rows
+    A multinomial log loss on small CPU data
     (:class:`skl0._splice_multinomial.MultinomialRefits`) is instead ranked
     by the penalised objective of a refit with ridge ``max(alpha, 1 / (2 n))``:
     ``1 / (2 n)`` is scikit-learn's ``LogisticRegression(C=1)`` penalty
