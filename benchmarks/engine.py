@@ -23,10 +23,10 @@ calls (so a 2 ms fit is timed 25 at a time), ratios taken within one run:
 6. small multinomial fits (``--only multinomial``): iris, wine and
    held-out ``make_classification`` sets, ``lam="auto"`` and ``k=3``, with
    Newton's refits, with L-BFGS-B's alone (ablation) and abess;
-8. fixed ``lam`` (``--only fixedlam``): log-loss fits at five ``lam``
+7. fixed ``lam`` (``--only fixedlam``): log-loss fits at five ``lam``
    values against the lowest objective found, with the exact flips after
    the gate solve and without them (ablation), and their CPU time;
-7. separable paths (``--only separable``, extra, ~3 min): a 16-point
+8. separable paths (``--only separable``, extra, ~3 min): a 16-point
    ``l0_path`` of a binary or 3-class log loss on data whose labels a few
    hundred columns separate, with the IRLS start and, as the ablation row, with
    the joint L-BFGS-B solve alone (what ran past 512 columns before):
