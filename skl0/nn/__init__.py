@@ -28,12 +28,12 @@ from .hard_concrete import (
     ZETA,
     HardConcrete,
     deterministic_gate,
+    gate_moments,
     log_alpha_for_prob,
+    log_alpha_for_signal,
     median_gate,
     prob_nonzero,
     sample_gate,
-    gate_moments,
-    log_alpha_for_signal,
     signal_fraction,
 )
 from .hybrid import HybridGate, add_random
