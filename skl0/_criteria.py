@@ -170,7 +170,6 @@ def select_by_ebic(problem, points, alpha):
     # numpy; only the chosen support's head is built (at the end).
     gram = problem.kind == "gram"
     if gram:
-        yy = problem.yy.detach().cpu().double().numpy().reshape(-1)
         tiny = torch.finfo(problem.G.dtype).tiny
 
     def score(support, state=None, loss=None, run_refits=None):
@@ -180,10 +179,7 @@ def select_by_ebic(problem, points, alpha):
             if gram:
                 if state is None:
                     state, loss = refits.fit(support)
-                mse = yy
-                if support.size:
-                    G_SS = refits.G.take(support, 0).take(support, 1)
-                    mse = gram_mse(yy, refits.c[support], G_SS, state[0])
+                mse = refits.output_mse(support, state)
                 deviance = _mse_deviance(problem, np.maximum(mse, tiny))
                 head = (refits, state)  # the head, built if chosen
             else:
@@ -266,17 +262,15 @@ def select_by_ebic(problem, points, alpha):
     # a search on the outputs weighted by 1 / mse_k(S0) that lowers the
     # weighted sum from S0 lowers the deviance too (a majorize-minimize
     # step), repeated from each new support until the support stops moving.
-    balance = (gram and yy.size > 1
+    balance = (gram and refits.yy_k.size > 1
                and getattr(problem.datafit, "gram_deviance", None) is None)
 
     def balanced(support, state, loss):
         for _ in range(_BALANCE_ROUNDS):
             if support.size == 0:
                 break
-            G_SS = refits.G.take(support, 0).take(support, 1)
-            mse = np.maximum(gram_mse(yy, refits.c[support], G_SS, state[0]), tiny)
-            weights = 1.0 / mse
-            weighted = refits.with_output_weights(weights / weights.mean(), yy)
+            weights = 1.0 / np.maximum(refits.output_mse(support, state), tiny)
+            weighted = refits.with_output_weights(weights / weights.mean())
             moved = swap_search(problem, support, refits=weighted)[0]
             if np.array_equal(moved, support):
                 break

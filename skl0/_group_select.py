@@ -22,7 +22,13 @@ import math
 
 import numpy as np
 
-from ._criteria import _deviance, df_per_feature, ebic_gamma, max_support_size
+from ._criteria import (
+    _BALANCE_ROUNDS,
+    _deviance,
+    df_per_feature,
+    ebic_gamma,
+    max_support_size,
+)
 from ._gate_path import survival_ranking
 from ._refit import refit_linear_head
 from ._splice import _GramRefits, _RowRefits
@@ -128,7 +134,7 @@ def group_ranks(problem, layout):
     return ranks
 
 
-def _balanced_group_polish(problem, layout, start, alpha, prices, plain, yy):
+def _balanced_group_polish(problem, layout, start, alpha, prices, plain):
     """The group polish of several squared-loss outputs, on EBIC's own deviance.
 
     ``n sum_k log(mse_k)`` lies below its tangent at the start's per-output
@@ -139,19 +145,12 @@ def _balanced_group_polish(problem, layout, start, alpha, prices, plain, yy):
     the groups it reaches until they stop moving. Returns ``(groups, head,
     loss)`` of the unweighted refit.
     """
-    from ._criteria import _BALANCE_ROUNDS
-    from ._engine import gram_mse
-
-    n, q = problem.n_samples, yy.size
+    n, q = problem.n_samples, plain.yy_k.size
     tiny = np.finfo(np.float64).tiny
     groups = np.sort(np.asarray(start, dtype=np.int64))
     for _ in range(_BALANCE_ROUNDS):
-        cols = layout.columns(groups)
-        mse = yy
-        if cols.size:
-            beta = plain.fit(cols)[0][0]
-            mse = gram_mse(yy, plain.c[cols], plain.G.take(cols, 0).take(cols, 1), beta)
-        weighted = plain.with_output_weights(1.0 / np.maximum(mse, tiny), yy)
+        mse = plain.output_mse(layout.columns(groups))
+        weighted = plain.with_output_weights(1.0 / np.maximum(mse, tiny))
         moved = splice_groups(problem, layout, groups, alpha=alpha,
                               lam_cost=math.log(n) / (n * q), prices=prices, refits=weighted)[0]
         if np.array_equal(moved, groups):
@@ -221,7 +220,6 @@ def select_groups_by_ebic(problem, layout, points, alpha):
                and getattr(problem.datafit, "gram_deviance", None) is None)
     if balance:
         plain = _GramRefits(problem, alpha)
-        yy = problem.yy.detach().cpu().double().numpy().reshape(-1)
     for size in range(1, top + 1):
         at = [i for i, s in enumerate(sizes) if s == size]
         if at:
@@ -231,7 +229,7 @@ def select_groups_by_ebic(problem, layout, points, alpha):
             start = np.sort(ranking[:size])
         if balance:
             groups, head, loss = _balanced_group_polish(problem, layout, start, alpha, prices,
-                                                        plain, yy)
+                                                        plain)
         else:
             if problem.datafit.supports_gram:
                 m0 = refit_linear_head(problem, layout.columns(start), alpha=alpha)[1]

@@ -31,6 +31,7 @@ from ._engine import (
     NumpyOps,
     data_term,
     default_ops,
+    gram_mse,
     host_copy_fits,
     logistic_loss,
     standardized_host,
@@ -89,8 +90,10 @@ class _GramRefits:
     forward = True  # exact gains: forward stepwise selection is a start worth trying
 
     def __init__(self, problem, alpha):
-        term = data_term(problem, NumpyOps())
+        ops = NumpyOps()
+        term = data_term(problem, ops)
         self.G, self.c, self.yy, self.q = term.G, term.c, term.yy, term.q
+        self.yy_k = ops.float_array(problem.yy).reshape(-1)  # per output; yy is their sum
         self.alpha = float(alpha)
         self.jitter = ridge_jitter(term.d)
         self.cache = {}
@@ -159,17 +162,29 @@ class _GramRefits:
         """The refitted head of ``S`` from the refit's own ``beta``."""
         return support_head(problem, S, state[0] if S.size else None)
 
-    def with_output_weights(self, weights, yy):
+    def output_mse(self, S, state=None):
+        """Per-output weighted MSE of the refit on ``S`` (``state``: that refit, when at hand).
+
+        ``yy_k - 2 beta_k' c_k + beta_k' G_SS beta_k`` (:func:`skl0._engine.gram_mse`)
+        from the refit's own ``beta``, in the units of ``yy_k``.
+        """
+        if S.size == 0:
+            return self.yy_k.copy()
+        beta = (self.fit(S)[0] if state is None else state)[0]
+        return gram_mse(self.yy_k, self.c[S], self.G.take(S, 0).take(S, 1), beta)
+
+    def with_output_weights(self, weights):
         """These refits with output ``k`` scaled by ``sqrt(weights[k])`` (a new cache).
 
         Their loss is ``sum_k weights_k RSS_k / q`` (``RSS_k`` in the units
-        of ``yy[k]``, the per-output ``y_k' W y_k``): the swap search then
-        minimises a weighted sum of the outputs' errors instead of the plain
-        sum. Each output's refit is unchanged, only scaled.
+        of ``yy_k``): the swap search then minimises a weighted sum of the
+        outputs' errors instead of the plain sum. Each output's refit is
+        unchanged, only scaled.
         """
         new = copy.copy(self)
         new.c = self.c * np.sqrt(weights)
-        new.yy = float(np.dot(yy, weights))
+        new.yy_k = self.yy_k * weights
+        new.yy = float(new.yy_k.sum())
         new.cache = {}
         return new
 
