@@ -325,18 +325,10 @@ def swap_search(problem, support, max_swap=None, max_rounds=50, rtol=1e-7, *, re
                 ends[key_] = end
             return end
         passed.append(key)
-        xi, zeta = refits.sacrifices(state, support)
-        zeta[support] = -np.inf
-        weakest = support[np.argsort(xi, kind="stable")]
-        strongest = np.argsort(-zeta, kind="stable")
+        weakest, strongest = _ranked(refits, state, support)
         cands = _swap_candidates(support, weakest, strongest, C,
                                  min(getattr(refits, "swap_in", 1), p - k))
-        # Refits that score a batch at once (Gram) refit only the winner.
-        if hasattr(refits, "losses"):
-            states, scores = None, refits.losses(cands)
-        else:
-            states, scores = zip(*(refits.fit(cand) for cand in cands))
-            scores = np.array(scores, dtype=np.float64)
+        states, scores = _candidate_losses(refits, cands)
         better = np.flatnonzero(scores < loss * (1 - rtol) - 1e-12)
         best = None
         if better.size:
@@ -370,16 +362,11 @@ def penalised_flips(problem, support, lam, refits, max_size=None, max_rounds=50,
     support = np.sort(np.asarray(support, dtype=np.int64))
     p = problem.n_features
     max_size = p if max_size is None else min(int(max_size), p)
-    batched = hasattr(refits, "losses")
     state, loss = refits.fit(support)
     for _ in range(max_rounds):
         k = support.size
         if k:
-            xi, zeta = refits.sacrifices(state, support)
-            zeta = np.array(zeta, dtype=np.float64)
-            zeta[support] = -np.inf
-            weakest = support[np.argsort(xi, kind="stable")]
-            strongest = np.argsort(-zeta, kind="stable")
+            weakest, strongest = _ranked(refits, state, support)
         else:
             weakest, strongest = support, screening_order(problem)
         groups = []
@@ -392,11 +379,7 @@ def penalised_flips(problem, support, lam, refits, max_size=None, max_rounds=50,
                 [np.broadcast_to(support, (adds.size, k)), adds]), axis=1))
         best = None
         for cands in groups:
-            if batched:
-                states, losses = None, refits.losses(cands)
-            else:
-                states, losses = zip(*(refits.fit(c) for c in cands))
-                losses = np.array(losses, dtype=np.float64)
+            states, losses = _candidate_losses(refits, cands)
             values = losses + lam * cands.shape[1]
             i = int(np.argmin(values))
             if best is None or values[i] < best[0]:
@@ -407,6 +390,26 @@ def penalised_flips(problem, support, lam, refits, max_size=None, max_rounds=50,
         if state is None:
             state, loss = refits.fit(support)
     return support, state, loss
+
+
+def _ranked(refits, state, support):
+    """``(weakest, strongest)``: the support by backward sacrifice, the rest by forward sacrifice."""
+    xi, zeta = refits.sacrifices(state, support)
+    zeta = np.array(zeta, dtype=np.float64)
+    zeta[support] = -np.inf
+    return support[np.argsort(xi, kind="stable")], np.argsort(-zeta, kind="stable")
+
+
+def _candidate_losses(refits, cands):
+    """``(states, losses)`` of the supports in the rows of ``cands``.
+
+    Refits that score a batch at once (Gram: ``losses``) return no states
+    (the search refits only the winner); others refit each row.
+    """
+    if hasattr(refits, "losses"):
+        return None, refits.losses(cands)
+    states, losses = zip(*(refits.fit(cand) for cand in cands))
+    return states, np.array(losses, dtype=np.float64)
 
 
 def _swap_candidates(support, weakest, strongest, C, n_in):
