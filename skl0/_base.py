@@ -20,7 +20,7 @@ from ._checks import check_frame, is_dask_collection
 from ._compat import _check_sample_weight, _fit_context, validate_data
 from ._criteria import max_support_size, select_by_ebic
 from ._device import make_generator, resolve_device, resolve_dtype
-from ._engine import SETTLE_ITERATIONS, SMALL_SPARSE_NUMBERS, blas_threads, set_vertex
+from ._engine import SETTLE_ITERATIONS, SMALL_SPARSE_NUMBERS, blas_threads
 from ._gate_path import (
     WARM_STOP,
     flip_polish,
@@ -29,6 +29,7 @@ from ._gate_path import (
     k_path_start,
     lam_grid,
     marginal_gains,
+    set_support_vertex,
     survival_ranking,
 )
 from ._group_select import group_ranking, select_groups_by_ebic, splice_groups
@@ -831,14 +832,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         open_now = np.flatnonzero(gate.prob_open().detach().cpu().numpy() > 0.5)
         if np.array_equal(open_now, support):
             return
-        start = refitted
-        if start is None:
-            start = refit_linear_head(problem, support, alpha=self.alpha)[0]
-        mask = np.zeros(problem.n_features, dtype=bool)
-        mask[support] = True
-        set_vertex(gate, head, mask, start.weight.detach().cpu().double().numpy())
-        with torch.no_grad():
-            head.bias.copy_(start.bias)
+        if refitted is None:
+            refitted = refit_linear_head(problem, support, alpha=self.alpha)[0]
+        set_support_vertex(gate, head, support, refitted)
         train_gates(problem, gate, head, lam=self.lam_, max_iter=self.max_iter, **common)
 
     def _polish_fixed_lam(self, problem, gate, head, support, common, report):
@@ -855,7 +851,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         again from that vertex, and that solution is kept when its
         objective is lower than the first's (where
         :func:`skl0._gate_path.flip_refits` applies: log losses on small
-        dense data, without groups or feature costs).
+        CPU data, without groups or feature costs).
         """
         refits = flip_refits(problem, gate, head, self.alpha)
         if refits is None:

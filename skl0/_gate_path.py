@@ -34,7 +34,7 @@ from ._train import train_gates
 from .nn.hard_concrete import gate_moments, prob_nonzero
 
 __all__ = ["PathPoint", "flip_polish", "flip_refits", "gate_path", "k_path_start", "lam_grid",
-           "marginal_gains", "survival_ranking"]
+           "marginal_gains", "set_support_vertex", "survival_ranking"]
 
 
 def lam_grid(n_lams=16, lam_min=1e-4, lam_max=0.5):
@@ -211,6 +211,19 @@ def flip_refits(problem, gate, head, alpha):
     return shared_refits(problem, alpha)
 
 
+def set_support_vertex(gate, head, support, refitted):
+    """Put ``gate`` and ``head`` at ``support``'s vertex, with the refitted head's weights and intercept.
+
+    Open gates on ``support`` (closed elsewhere, :func:`skl0._engine.set_vertex`):
+    the start of a gate solve from a support chosen outside the solve.
+    """
+    mask = np.zeros(gate.log_alpha.numel(), dtype=bool)
+    mask[support] = True
+    set_vertex(gate, head, mask, refitted.weight.detach().cpu().double().numpy())
+    with torch.no_grad():
+        head.bias.copy_(refitted.bias)
+
+
 def flip_polish(problem, gate, head, support, lam, value, refits, solve, max_size=None):
     """Move the gates to a better vertex where exact flips from ``support`` find one.
 
@@ -234,12 +247,7 @@ def flip_polish(problem, gate, head, support, lam, value, refits, solve, max_siz
         return None
     saved = (gate.log_alpha.detach().clone(),
              {k_: v.detach().clone() for k_, v in head.state_dict().items()})
-    start = refits.head(problem, found, state)
-    mask = np.zeros(problem.n_features, dtype=bool)
-    mask[found] = True
-    set_vertex(gate, head, mask, start.weight.detach().cpu().double().numpy())
-    with torch.no_grad():
-        head.bias.copy_(start.bias)
+    set_support_vertex(gate, head, found, refits.head(problem, found, state))
     res = solve()
     moved = int(gate.mask().sum())
     if res.loss_curve[-1] < value and (max_size is None or moved <= max_size):
@@ -327,7 +335,7 @@ def gate_path(
             set_vertex(gate, head, *last)
         if points and points[-1].support.size <= stop_size:
             return points
-    refits = None  # flip_refits', made at the first point that needs them
+    refits = flip_refits(problem, gate, head, alpha) if flips else None
     for i, lam in enumerate(lams):
         if i < len(points):
             continue  # solved by the vertex path
@@ -339,6 +347,7 @@ def gate_path(
         stop = dict(check_every=10, tol=tol)
         if i > 0 and warm_stop is not None:
             stop.update(warm_stop)
+
         def solve():
             return train_gates(
                 problem, gate, head, lam=float(lam), max_iter=iters,
@@ -349,15 +358,12 @@ def gate_path(
 
         res = solve()
         n_iter = res.n_iter
-        if flips and refits is not False:
-            if refits is None:
-                refits = flip_refits(problem, gate, head, alpha) or False
-            if refits:
-                support = np.flatnonzero(gate.mask().cpu().numpy())
-                better = flip_polish(problem, gate, head, support, float(lam),
-                                     res.loss_curve[-1], refits, solve)
-                if better is not None:
-                    res, n_iter = better, n_iter + better.n_iter
+        if refits is not None:
+            support = np.flatnonzero(gate.mask().cpu().numpy())
+            better = flip_polish(problem, gate, head, support, float(lam),
+                                 res.loss_curve[-1], refits, solve)
+            if better is not None:
+                res, n_iter = better, n_iter + better.n_iter
         if record(lam, res.loss_curve[-1], n_iter):
             break
     return points
