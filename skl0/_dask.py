@@ -337,6 +337,19 @@ def _stream_blocks(est, data, classes=None):
         est.partial_fit(Xb, Yb, sample_weight=Wb, **kw)
 
 
+def _check_weight_scale(est, s, total, stacklevel):
+    """The in-memory fit's weight-scale warning, from a pass's weight summaries.
+
+    Where a rule of ``est`` reads the total weight as its sample size
+    (:meth:`skl0._base.BaseL0._weight_counting_rule`), as the in-memory
+    fit checks it; ``stacklevel`` as at the caller.
+    """
+    rule = est._weight_counting_rule()
+    if rule is not None:
+        check_weight_scale_from(s["w_pos"] / max(s["n_pos"], 1), s["n_pos"], total,
+                                stacklevel + 1, rule)
+
+
 @_fit_guard
 def fit_regressor(est, X, y, sample_weight=None):
     """``L0Regressor.fit`` on Dask collections (see the module docstring)."""
@@ -362,9 +375,7 @@ def fit_regressor(est, X, y, sample_weight=None):
     est._x_scale = None
     est._y_ndim = data.y_ndim
     est._y_mean, est._y_std = y_mean * scale, y_std * scale
-    if est.lam == "auto" and est.k is None:  # the criterion picks the size (linear heads only)
-        check_weight_scale_from(s["w_pos"] / max(s["n_pos"], 1), s["n_pos"], s["total_w"],
-                                stacklevel=5)
+    _check_weight_scale(est, s, s["total_w"], stacklevel=5)
     est._fit_problem(problem, datafit, make_generator(est.random_state, device))
 
 
@@ -466,9 +477,7 @@ def fit_classifier(est, X, y, sample_weight=None):
             mean, std, _ = _Moments.from_centred(
                 s["W"], s["mx"], s["xx"], s["my"], s["xy"], s["yy"],
                 x_range, (s["y_min"], s["y_max"])).standardization(dtype)
-            if est.lam == "auto" and est.k is None:
-                check_weight_scale_from(s["w_pos"] / max(s["n_pos"], 1), s["n_pos"], N,
-                                        stacklevel=5)
+            _check_weight_scale(est, s, N, stacklevel=5)
         elif loss > prev[2] + 1e-12 * max(1.0, abs(prev[2])) and n_pass < _IRLS_MAX_PASSES:
             # A full Newton step raised the loss: halve it (one more pass).
             coef, intercept = (coef + prev[0]) / 2, (intercept + prev[1]) / 2
@@ -657,8 +666,7 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
     base, _, _, x_shift = moments.problem(SquaredLoss(K), dtype, device)
     keep = (~const).astype(np.float64)
     G = s["xx"] / N / np.outer(std, std) * np.outer(keep, keep)
-    if est.lam == "auto" and est.k is None:
-        check_weight_scale_from(s["w_pos"] / max(s["n_pos"], 1), s["n_pos"], N, stacklevel=6)
+    _check_weight_scale(est, s, N, stacklevel=6)
     alpha = float(est.alpha)
 
     def t(a):
