@@ -139,18 +139,19 @@ def check_target_groups(target_groups, n_targets):
             f"target_groups has shape {groups.shape} but M has {n_targets} target "
             f"columns; pass one group label per target (len == {n_targets})."
         )
+    labels = groups.tolist()
     try:  # the labels are grouped by sorting them
         np.unique(groups)
     except TypeError:
-        kinds = sorted({type(v).__name__ for v in groups.tolist()})
+        kinds = sorted({type(v).__name__ for v in labels})
         raise ValueError(
             f"target_groups mixes labels that cannot be compared ({', '.join(kinds)}); "
             "pass labels of one kind, e.g. all strings or all integers, with no None."
         ) from None
-    missing = [i for i, v in enumerate(groups.tolist()) if v is None or v != v]
-    if missing:
+    missing = next((i for i, v in enumerate(labels) if v is None or v != v), None)
+    if missing is not None:
         raise ValueError(
-            f"target_groups[{missing[0]}] is {groups.tolist()[missing[0]]!r}; give every target "
+            f"target_groups[{missing}] is {labels[missing]!r}; give every target "
             "a group label (None and NaN are not labels)."
         )
     return groups
