@@ -70,6 +70,7 @@ from ._splice import (
 )
 from ._train import train_gates
 from ._walk import run_walk
+from ._warn import warn
 from .nn import FeatureGate
 
 __all__ = [
@@ -155,7 +156,7 @@ def check_weight_total(sw, name="sample_weight"):
 _WEIGHT_SCALE = (0.5, 2.0)
 
 
-def check_weight_scale(sw, stacklevel=2, rule="lam='auto'"):
+def check_weight_scale(sw, rule="lam='auto'"):
     """Warn when ``rule`` would read rescaled weights as more or fewer samples.
 
     scikit-learn's convention, which skl0 follows: a sample weight is a
@@ -169,22 +170,20 @@ def check_weight_scale(sw, stacklevel=2, rule="lam='auto'"):
     """
     positive = sw[sw > 0]
     mean = float(positive.mean()) if positive.size else 1.0
-    check_weight_scale_from(mean, positive.size, float(sw.sum()), stacklevel + 1, rule)
+    check_weight_scale_from(mean, positive.size, float(sw.sum()), rule)
 
 
-def check_weight_scale_from(mean, n_positive, total, stacklevel=2, rule="lam='auto'"):
+def check_weight_scale_from(mean, n_positive, total, rule="lam='auto'"):
     """:func:`check_weight_scale` from the weights' summaries (a Dask fit's pass)."""
     if _WEIGHT_SCALE[0] <= mean <= _WEIGHT_SCALE[1]:
         return
-    warnings.warn(
+    warn(
         f"{rule} reads sample_weight as frequencies (a weight of 3 counts as 3 "
         f"repeated rows): their mean is {mean:.3g}, so the {n_positive} weighted rows "
         f"count as {total:.4g} samples and the selection depends on the "
         "weights' scale. If the weights are relative (survey design or importance "
         "weights), pass sample_weight / sample_weight.mean(); if they count repeated "
         "rows, this is what you want.",
-        UserWarning,
-        stacklevel=stacklevel,
     )
 
 
@@ -440,7 +439,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         problem.n_samples = float(sw.sum())
         rule = None if walk is not None else self._weight_counting_rule()
         if rule is not None:
-            check_weight_scale(sw, stacklevel=5, rule=rule)
+            check_weight_scale(sw, rule=rule)
         cols = None if walk is not None else self._screened_columns(problem)
         if cols is not None:
             return self._fit_screened(problem, cols, datafit, gen)
@@ -541,14 +540,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         if self.keep_redundant is True and self.k is None and (
             self.lam != "auto" or self._is_linear()
         ):
-            warnings.warn(
+            warn(
                 f"keep_redundant=True has no effect with k=None (lam={self.lam!r}) "
                 f"and {'a linear' if self._is_linear() else 'an MLP'} head: it orders "
                 "the k slots of an exact-k selection and completes the held-out "
                 "validated support of an MLP head's lam='auto'. Set k or drop "
                 "keep_redundant.",
-                UserWarning,
-                stacklevel=4,
             )
         mean, std = problem.mean, problem.std
         device, dtype = mean.device, mean.dtype
@@ -600,11 +597,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self._export_groups(layout)
         self._export(head, z, mean, std)
         if self.support_.sum() == 0 and (walk is None or walk.warn_empty):
-            warnings.warn(
+            warn(
                 f"No feature was selected (lam={self.lam_:.3g}); the model predicts "
                 "the intercept only. Lower lam or set k to keep features.",
-                UserWarning,
-                stacklevel=3,
             )
         return self
 
@@ -903,14 +898,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         if size < cap:
             return
         cv = "L0ClassifierCV" if is_classifier(self) else "L0RegressorCV"
-        warnings.warn(
+        warn(
             f"lam='auto' kept {size} features, the most its information criterion "
             f"considers with n={n:.4g} samples and p={p} features "
             f"(n / (log log n * log p) = {cap}); more of them may be relevant. Pass k "
             f"to keep a given number (e.g. k={2 * cap}), or choose lam by "
             f"cross-validation with {cv} (or L0FeatureSelectorCV), which has no such cap.",
-            UserWarning,
-            stacklevel=5,
         )
 
     def _select_by_validation(self, problem, gate, head, common, report=None):

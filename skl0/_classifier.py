@@ -18,6 +18,7 @@ from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._numerics import check_finite_layers
 from ._params import ATTRIBUTES, CLASSIFIER_HEAD, hyperparameters
 from ._streaming import partial_fit, streamable
+from ._warn import warn
 
 __all__ = ["L0Classifier"]
 
@@ -55,14 +56,10 @@ class L0Classifier(ClassifierMixin, BaseL0):
 
     def _encode_targets(self, y, sw):
         if y.ndim == 2 and y.shape[1] == 1:
-            import warnings
-
             from sklearn.exceptions import DataConversionWarning
 
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected; "
-                "it was ravelled.", DataConversionWarning, stacklevel=4,
-            )
+            warn("A column-vector y was passed when a 1d array was expected; it was "
+                 "ravelled.", DataConversionWarning)
             y = y.ravel()
         check_classification_targets(y)
         enc = LabelEncoder().fit(y)

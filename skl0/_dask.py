@@ -73,6 +73,7 @@ from ._linalg import cholesky, cholesky_solve
 from ._numerics import power_of_two_scale
 from ._problem import GRAM_MAX_FEATURES
 from ._streaming import _Moments
+from ._warn import warn
 
 __all__ = [
     "fit_classifier",
@@ -337,17 +338,16 @@ def _stream_blocks(est, data, classes=None):
         est.partial_fit(Xb, Yb, sample_weight=Wb, **kw)
 
 
-def _check_weight_scale(est, s, total, stacklevel):
+def _check_weight_scale(est, s, total):
     """The in-memory fit's weight-scale warning, from a pass's weight summaries.
 
     Where a rule of ``est`` reads the total weight as its sample size
     (:meth:`skl0._base.BaseL0._weight_counting_rule`), as the in-memory
-    fit checks it; ``stacklevel`` as at the caller.
+    fit checks it.
     """
     rule = est._weight_counting_rule()
     if rule is not None:
-        check_weight_scale_from(s["w_pos"] / max(s["n_pos"], 1), s["n_pos"], total,
-                                stacklevel + 1, rule)
+        check_weight_scale_from(s["w_pos"] / max(s["n_pos"], 1), s["n_pos"], total, rule)
 
 
 @_fit_guard
@@ -375,7 +375,7 @@ def fit_regressor(est, X, y, sample_weight=None):
     est._x_scale = None
     est._y_ndim = data.y_ndim
     est._y_mean, est._y_std = y_mean * scale, y_std * scale
-    _check_weight_scale(est, s, s["total_w"], stacklevel=5)
+    _check_weight_scale(est, s, s["total_w"])
     est._fit_problem(problem, datafit, make_generator(est.random_state, device))
 
 
@@ -477,7 +477,7 @@ def fit_classifier(est, X, y, sample_weight=None):
             mean, std, _ = _Moments.from_centred(
                 s["W"], s["mx"], s["xx"], s["my"], s["xy"], s["yy"],
                 x_range, (s["y_min"], s["y_max"])).standardization(dtype)
-            _check_weight_scale(est, s, N, stacklevel=5)
+            _check_weight_scale(est, s, N)
         elif loss > prev[2] + 1e-12 * max(1.0, abs(prev[2])) and n_pass < _IRLS_MAX_PASSES:
             # A full Newton step raised the loss: halve it (one more pass).
             coef, intercept = (coef + prev[0]) / 2, (intercept + prev[1]) / 2
@@ -666,7 +666,7 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
     base, _, _, x_shift = moments.problem(SquaredLoss(K), dtype, device)
     keep = (~const).astype(np.float64)
     G = s["xx"] / N / np.outer(std, std) * np.outer(keep, keep)
-    _check_weight_scale(est, s, N, stacklevel=6)
+    _check_weight_scale(est, s, N)
     alpha = float(est.alpha)
 
     def t(a):
@@ -761,12 +761,12 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
     _export_classifier(
         est, scratch, support, head, mean, std, lam=float(scratch.lam_) * K * unit,
         n_pass=n_pass, losses=losses, converged=converged,
-        how=f"{_SOFTMAX_MAX_PASSES} passes over X", stacklevel=4,
+        how=f"{_SOFTMAX_MAX_PASSES} passes over X",
     )
 
 
 def _export_classifier(est, scratch, support, head, mean, std, *, lam, n_pass, losses,
-                       converged, how, stacklevel=3):
+                       converged, how):
     """Fitted attributes of a Dask classifier fit from its final head (standardized units).
 
     ``lam`` is in units of the mean log loss; ``scratch`` is the estimator
@@ -776,11 +776,11 @@ def _export_classifier(est, scratch, support, head, mean, std, *, lam, n_pass, l
     if not converged:
         from sklearn.exceptions import ConvergenceWarning
 
-        warnings.warn(
+        warn(
             f"The Dask fit of L0Classifier did not converge in {how}: the support or the "
             "coefficients still moved. The data may be separable: raise alpha "
             "(e.g. alpha=1e-2).",
-            ConvergenceWarning, stacklevel=stacklevel + 1,
+            ConvergenceWarning,
         )
     p = head.weight.shape[0]
     est.support_ = np.zeros(p, dtype=bool)
@@ -794,10 +794,9 @@ def _export_classifier(est, scratch, support, head, mean, std, *, lam, n_pass, l
     t = torch.as_tensor
     est._export(head, t(est.support_.astype(np.float64)), t(mean), t(std))
     if not support.size:
-        warnings.warn(
+        warn(
             f"No feature was selected (lam={est.lam_:.3g}); the model predicts the "
             "intercept only. Lower lam or set k to keep features.",
-            UserWarning, stacklevel=stacklevel + 1,
         )
 
 
@@ -967,9 +966,9 @@ def select_columns(sel, X):
     _check_columns(sel, X)
     idx = np.flatnonzero(sel.get_support())
     if idx.size == 0:
-        warnings.warn(
+        warn(
             "No features were selected: either the data is too noisy or the selection "
-            "test too strict.", UserWarning, stacklevel=3,
+            "test too strict.",
         )
     if _is_frame(X):
         return X[[X.columns[i] for i in idx]]

@@ -6,8 +6,6 @@ Importable without scikit-learn (``skl0.nn`` checks its ``device=`` here);
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import torch
 
@@ -53,7 +51,9 @@ def resolve_device(device):
                 f"device={device!r} is not available on this machine; skl0 runs on "
                 "'cpu' and 'cuda'. Pass device='cpu', 'cuda', 'cuda:N' or 'auto'."
             )
-        warnings.warn(f"device={device!r} is untested in skl0.", stacklevel=3)
+        from ._warn import warn
+
+        warn(f"device={device!r} is untested in skl0.")
     return dev
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -15,6 +14,7 @@ from .._compat import _fit_context, validate_data
 from .._device import make_generator, resolve_device, resolve_dtype
 from .._params import hyperparameters
 from .._train import NonFiniteLossError
+from .._warn import warn
 from ..nn import SampleGate
 from ._datafit import RelativeSquaredError, target_coefficients
 from ._operator import TotalsOperator
@@ -248,20 +248,16 @@ default=None
         self.n_iter_ = int(self.loss_curve_.shape[0])
         worst = int(np.argmax(np.abs(self.relative_errors_)))
         if self.n_records_kept_ and abs(self.relative_errors_[worst]) > MISSED_TARGET:
-            warnings.warn(
+            warn(
                 f"Calibration missed its targets: the relative error of "
                 f"{names[worst]!r} is {self.relative_errors_[worst]:+.3g} (more than "
                 f"{MISSED_TARGET:.0%}). Raise max_iter or polish_iter, keep more records "
                 "(k), or lower l2; see calibration_report_.",
-                UserWarning,
-                stacklevel=2,
             )
         if self.n_records_kept_ == 0:
-            warnings.warn(
+            warn(
                 f"No record was kept with lam={self.lam!r}; every weight is 0. "
                 "Pass a smaller lam, or k to keep exactly k records.",
-                UserWarning,
-                stacklevel=2,
             )
         return self
 
