@@ -98,8 +98,10 @@ def _is_missing(label):
 def resolve_groups(groups, feature_costs, n_features):
     """Validate ``groups`` and ``feature_costs`` against X's width.
 
-    Returns a :class:`GroupLayout`, or None when both are None (the
-    column-level fit, unchanged).
+    Returns a :class:`GroupLayout`, or None for the column-level fit: when
+    both are None, or without ``groups`` when every column costs the same
+    (the costs' scale is divided out, so equal costs price every gate at
+    ``lam``, the fit without costs).
 
     ``feature_costs`` is one non-negative number per column (a group costs
     the sum of its columns), one per group (in the order of the groups'
@@ -148,6 +150,8 @@ def resolve_groups(groups, feature_costs, n_features):
             "feature_costs are all zero; give at least one feature a positive cost (the "
             "costs are relative prices: only their ratios matter)."
         )
+    if groups is None and np.all(raw == raw[0]):
+        return None  # equal prices: lam * cost / mean(cost) = lam, the column-level fit
     return GroupLayout(index, labels, raw / raw.mean(), raw)
 
 

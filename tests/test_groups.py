@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.compose import ColumnTransformer
+from sklearn.datasets import make_classification
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
@@ -356,3 +357,35 @@ def test_auto_head_scores_its_linear_path_with_the_group_gate():
     assert est.hidden_layer_sizes_ != ()
     sel = est.head_selection_
     assert sel["mlp_held_out_loss"] < sel["linear_held_out_loss"]
+
+
+@pytest.mark.parametrize("n_groups", [2, 3])
+def test_auto_with_groups_keeps_every_group_when_each_pays_its_way(n_groups):
+    # Every column carries signal: the EBIC minimum is the model with all
+    # groups, which the per-size polish (sizes below G) cannot propose; a
+    # feature_costs-only layout (one column a group) took the same road.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 2 * n_groups))
+    y = X.sum(1) + 0.3 * rng.standard_normal(500)
+    groups = np.repeat(np.arange(n_groups), 2)
+    reg = L0Regressor(groups=groups).fit(X, y)
+    assert reg.group_support_.all()
+    assert reg.score(X, y) == pytest.approx(L0Regressor().fit(X, y).score(X, y), abs=1e-6)
+    clf = L0Classifier(groups=groups).fit(X, (y > 0).astype(int))
+    assert clf.group_support_.all()
+    costs = np.arange(1.0, 2 * n_groups + 1)  # unequal, so the layout stays
+    assert L0Regressor(feature_costs=costs).fit(X, y).get_support().all()
+
+
+@pytest.mark.parametrize("seed, kw", [(7, {}), (9, {}), (11, {"k": 3})])
+def test_equal_feature_costs_fit_exactly_as_no_costs(seed, kw):
+    # The costs are divided by their mean, so equal costs price every gate at
+    # lam: the fit must be the column-level one, not the group search's
+    # (which stopped elsewhere on these seeds).
+    X, y = make_classification(150, 12, n_informative=4, random_state=seed)
+    plain = L0Classifier(**kw).fit(X, y)
+    for costs in (np.ones(12), np.full(12, 7.5)):
+        costed = L0Classifier(feature_costs=costs, **kw).fit(X, y)
+        np.testing.assert_array_equal(costed.get_support(), plain.get_support())
+        np.testing.assert_array_equal(costed.predict_proba(X), plain.predict_proba(X))
+        assert not hasattr(costed, "group_labels_")
