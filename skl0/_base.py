@@ -103,8 +103,12 @@ def _as_tensor(X, device, dtype):
     """X as a tensor, sharing memory when dtype and device allow (``dtype=None``: X's).
 
     skl0 never writes into X, so torch's warning about read-only arrays
-    (memory maps) is silenced rather than paid for with a copy.
+    (memory maps) is silenced rather than paid for with a copy. A view with
+    a negative stride (``X[::-1]``, ``np.flip(X)``, ``df[["b", "a"]]``),
+    which torch cannot wrap, is copied.
     """
+    if isinstance(X, np.ndarray) and any(s < 0 for s in X.strides):
+        X = np.ascontiguousarray(X)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         X = torch.as_tensor(X, device=device)

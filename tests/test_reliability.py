@@ -395,6 +395,33 @@ def test_extreme_X_fits_as_if_standardized(name, scale):
     _same_fit(ref, est, X0, X0 * scale)
 
 
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("view", ["rows", "columns", "flip"])
+def test_negative_stride_views_fit_as_their_copies(name, view):
+    # X[::-1], X[:, ::-1], np.flip(X) (and pandas' df[["b", "a"]] or
+    # df.iloc[::-1]) are views torch cannot wrap; scikit-learn takes them.
+    Xv = {"rows": X0[::-1], "columns": X0[:, ::-1], "flip": np.flip(X0)}[view]
+    y = target(name)[::-1] if view in ("rows", "flip") else target(name)
+    assert any(st < 0 for st in Xv.strides)
+    est = quiet_fit(make(name), Xv, y)
+    ref = quiet_fit(make(name), np.ascontiguousarray(Xv), y.copy())
+    np.testing.assert_array_equal(est.get_support(), ref.get_support())
+    # (numpy sums a reversed view in another order: round-off apart)
+    np.testing.assert_allclose(output(est, Xv), output(ref, Xv), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("head", [None, (4,)])
+def test_negative_stride_views_in_partial_fit(head):
+    kw = {} if head is None else {"hidden_layer_sizes": head}
+    a = make("L0Classifier", **kw)
+    b = make("L0Classifier", **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a.partial_fit(X0[:, ::-1], Y_CLF, classes=[0, 1])
+        b.partial_fit(np.ascontiguousarray(X0[:, ::-1]), Y_CLF, classes=[0, 1])
+    np.testing.assert_array_equal(a.predict_proba(X0), b.predict_proba(X0))
+
+
 @pytest.mark.parametrize("name", PLAIN)
 def test_extreme_X_never_gives_nan(name):
     """Whatever the base does with 1e30-sized columns, the result is finite or an error."""
@@ -1054,6 +1081,15 @@ def test_calibrator_same_seed_same_weights():
 def test_calibrator_divergence_raises():
     with pytest.raises(NonFiniteLossError, match="learning_rate"):
         _cal(learning_rate=1e30).fit(M0, T0)
+
+
+def test_calibrator_takes_negative_stride_views():
+    ref = _cal(k=10).fit(M0[::-1].copy(), T0[::-1].copy())
+    got = _cal(k=10).fit(M0[::-1][:, ::-1][:, ::-1], T0[::-1][::-1][::-1])
+    np.testing.assert_array_equal(got.weights_, ref.weights_)
+    flipped = _cal(k=10).fit(M0[:, ::-1], T0[::-1], sample_weight=np.ones(len(M0))[::-1])
+    np.testing.assert_array_equal(flipped.support_, _cal(k=10).fit(
+        np.ascontiguousarray(M0[:, ::-1]), T0[::-1].copy()).support_)
 
 
 @pytest.mark.parametrize("failure", ["nan", "interrupt"])

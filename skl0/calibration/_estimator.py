@@ -168,7 +168,8 @@ default=None
         generator = make_generator(self.random_state, device)
         op = TotalsOperator(M, device, dtype)
 
-        as_t = lambda a: torch.tensor(a, device=device, dtype=dtype)
+        # (a contiguous copy first: torch cannot read negative-stride views)
+        as_t = lambda a: torch.tensor(np.ascontiguousarray(a), device=device, dtype=dtype)
         scales = np.abs(targets)
         zero = scales == 0
         coef = target_coefficients(len(targets), target_weights, groups)

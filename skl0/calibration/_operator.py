@@ -127,7 +127,8 @@ class TotalsOperator:
             self._M = _torch_csr(M, device, dtype)
             self._MT = _torch_csr(M.T, device, dtype)
         else:
-            self._dense = torch.tensor(np.asarray(M), device=device, dtype=dtype)
+            # torch cannot read a negative-stride view (M[::-1]): a contiguous copy
+            self._dense = torch.tensor(np.ascontiguousarray(M), device=device, dtype=dtype)
 
     def totals(self, w):
         """``M.T @ w``, differentiable in ``w``."""
