@@ -143,6 +143,24 @@ def keep_state_on_failure(estimator):
         raise
 
 
+@contextmanager
+def fresh_fit(estimator):
+    """The frame of every ``fit``: from nothing, and all or nothing.
+
+    The fitted attributes of an earlier fit are dropped first, as
+    scikit-learn's ``fit`` starts afresh (those that only some fits set,
+    ``n_screened_``, ``validation_scores_``, ``head_selection_``, would
+    otherwise survive a refit that does not set them); a failed or
+    interrupted fit restores them (:func:`keep_state_on_failure`); a fit
+    that succeeds ends any ``partial_fit`` stream.
+    """
+    with keep_state_on_failure(estimator), grad_enabled():
+        for name in [a for a in vars(estimator) if a.endswith("_") and not a.startswith("_")]:
+            delattr(estimator, name)
+        yield
+    vars(estimator).pop("_stream", None)
+
+
 def check_weight_total(sw, name="sample_weight"):
     """Refuse weights whose total overflows float64 (it would normalise them all to 0)."""
     with np.errstate(over="ignore"):
@@ -306,9 +324,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         selection by a walk over its grid whose points ``walk.reader``
         reads (``l0_path``, the cross-validated estimators).
         """
-        with keep_state_on_failure(self), grad_enabled():
+        with fresh_fit(self):
             self._fit_unguarded(X, y, sample_weight, walk)
-        vars(self).pop("_stream", None)  # fit starts afresh: partial_fit's state goes
         return self
 
     def _fit_unguarded(self, X, y, sample_weight, walk=None):

@@ -51,7 +51,7 @@ import warnings
 import numpy as np
 import torch
 
-from ._base import check_weight_scale_from, grad_enabled, keep_state_on_failure
+from ._base import check_weight_scale_from, fresh_fit, keep_state_on_failure
 from ._blocks import (
     _block_stats,
     _column_min_max,
@@ -317,9 +317,8 @@ def _prepare(est, X, y, sample_weight):
 
 def _fit_guard(fit):
     def wrapped(est, X, y, sample_weight=None):
-        with keep_state_on_failure(est), grad_enabled():
+        with fresh_fit(est):
             fit(est, X, y, sample_weight)
-        vars(est).pop("_stream", None)
         return est
 
     wrapped.__doc__ = fit.__doc__

@@ -888,6 +888,33 @@ def test_failed_fit_leaves_a_fitted_estimator_as_it_was(name, bad):
     assert _state(failing) == before
 
 
+def test_a_refit_keeps_nothing_that_only_the_earlier_fit_set():
+    # scikit-learn's fit starts afresh: attributes only some fits set must
+    # not survive a refit that does not set them.
+    rng = np.random.default_rng(0)
+    X_wide = rng.standard_normal((40, 100))
+    y_wide = X_wide[:, 0] + 0.3 * rng.standard_normal(40)
+    reg = quiet_fit(L0Regressor(), X_wide, y_wide)
+    assert reg.n_screened_ == 20  # p > n: screened
+    quiet_fit(reg, X0, Y_REG)
+    assert not hasattr(reg, "n_screened_") and reg.n_features_in_ == X0.shape[1]
+
+    mlp = quiet_fit(L0Regressor(k=2, hidden_layer_sizes=(4,), max_iter=10, random_state=0),
+                    X0, Y_REG)
+    assert hasattr(mlp, "validation_scores_")
+    quiet_fit(mlp.set_params(k=None, hidden_layer_sizes=()), X0, Y_REG)
+    assert not hasattr(mlp, "validation_scores_")
+
+    auto = quiet_fit(L0Regressor(hidden_layer_sizes="auto", max_iter=10, random_state=0),
+                     X0, Y_REG)
+    assert hasattr(auto, "head_selection_")
+    quiet_fit(auto.set_params(hidden_layer_sizes=()), X0, Y_REG)
+    assert not hasattr(auto, "head_selection_")
+    fresh = quiet_fit(L0Regressor(), X0, Y_REG)
+    assert sorted(a for a in vars(auto) if not a.startswith("_")) == sorted(
+        a for a in vars(fresh) if not a.startswith("_"))
+
+
 # ----------------------------------------------------------- reproducibility
 _HASH_SCRIPT = r"""
 import hashlib, json, sys, warnings
