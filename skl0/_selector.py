@@ -118,8 +118,10 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
 
         With ``task="auto"`` the stream is a classification exactly when
         ``classes`` is passed on the first call (one chunk's labels cannot
-        tell integer class codes from a numeric target). ``fit`` discards
-        this state.
+        tell integer class codes from a numeric target), or, on the first
+        call after ``fit``, when ``fit`` chose a classifier: the new stream
+        then keeps ``fit``'s ``classes_`` (as ``L0Classifier.partial_fit``
+        does). ``fit`` discards this state.
 
         Parameters
         ----------
@@ -143,8 +145,12 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
             )
             if first:
                 task = self.task
+                fitted_classes = getattr(est, "classes_", None)  # fit chose a classifier
                 if task == "auto":
-                    task = "regression" if classes is None else "classification"
+                    classifies = classes is not None or fitted_classes is not None
+                    task = "classification" if classifies else "regression"
+                if task == "classification" and classes is None:
+                    classes = fitted_classes
                 if task == "regression" and classes is not None:
                     raise ValueError(
                         "classes was passed but task='regression'; pass classes only for "

@@ -469,6 +469,10 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
     else:
         _stochastic_step(estimator, stream, X, y, sw, device, dtype, first)
     estimator._stream = stream
+    if first:  # a new stream: what only fit sets does not describe it
+        for name in ("n_screened_", "validation_scores_", "head_selection_"):
+            vars(estimator).pop(name, None)
+    estimator.hidden_layer_sizes_ = estimator._hidden_sizes()  # "auto": linear here
     return estimator
 
 

@@ -277,3 +277,35 @@ def test_changed_features_and_targets_are_named(reg_data):
 @pytest.mark.parametrize("cls", [L0RegressorCV, L0ClassifierCV, L0FeatureSelectorCV])
 def test_cv_estimators_do_not_stream(cls):
     assert not hasattr(cls(), "partial_fit")
+
+
+def test_selector_partial_fit_after_a_classification_fit_keeps_classifying(clf_data, reg_data):
+    # docs/scale.md: a partial_fit after fit starts a new stream, and a
+    # classifier keeps fit's classes_; the selector re-inferred "regression".
+    X, y, _ = clf_data
+    labels = np.where(y == 1, "yes", "no")
+    sel = L0FeatureSelector(k=2, random_state=0).fit(X, labels)
+    assert isinstance(sel.estimator_, L0Classifier)
+    sel.partial_fit(X[:100], labels[:100])
+    assert isinstance(sel.estimator_, L0Classifier)
+    assert list(sel.estimator_.classes_) == ["no", "yes"]
+    codes = L0FeatureSelector(k=2, random_state=0).fit(X, y)  # 0/1 codes
+    codes.partial_fit(X[:100], y[:100])
+    assert isinstance(codes.estimator_, L0Classifier)
+    Xr, yr, _ = reg_data
+    reg = L0FeatureSelector(k=2, random_state=0).fit(Xr, yr)
+    reg.partial_fit(Xr[:100], yr[:100])
+    assert isinstance(reg.estimator_, L0Regressor)
+
+
+@pytest.mark.parametrize("hidden", [(), (4,), "auto"])
+def test_partial_fit_sets_hidden_layer_sizes_(hidden, reg_data):
+    X, y, _ = reg_data
+    X, y = X[:300], y[:300]
+    est = L0Regressor(k=2, hidden_layer_sizes=hidden, max_iter=5, random_state=0)
+    est.partial_fit(X, y)
+    assert est.hidden_layer_sizes_ == (() if hidden == "auto" else hidden)
+    est = L0Regressor(hidden_layer_sizes="auto", max_iter=5, random_state=0).fit(X, y)
+    assert hasattr(est, "head_selection_")
+    est.partial_fit(X, y)  # a new stream, with the linear head
+    assert est.hidden_layer_sizes_ == () and not hasattr(est, "head_selection_")
