@@ -89,11 +89,12 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
 
     def _fit_unguarded(self, X, y, sample_weight):
         check_frame(X)
+        y_given = y  # task="auto" reads its dtype (a categorical Series is class labels)
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
             multi_output=True, ensure_min_samples=2, y_numeric=False,
         )
-        est = self._make_estimator(y).fit(X, y, sample_weight=sample_weight)
+        est = self._make_estimator(y_given).fit(X, y, sample_weight=sample_weight)
         if hasattr(self, "feature_names_in_"):
             # est saw the validated numpy X; give it the names too, so that
             # sel.estimator_.predict(frame) checks columns as the selector does.
@@ -179,5 +180,6 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        tags.target_tags.multi_output = True  # a 2-d y selects for every output (regression)
         tags.input_tags.sparse = True
         return tags

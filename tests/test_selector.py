@@ -137,3 +137,29 @@ def test_task_auto_reads_labels_and_quantities(y, expected):
     sel = L0FeatureSelector(task="auto", k=1, max_iter=5, random_state=0).fit(X, y)
     kind = "classification" if hasattr(sel.estimator_, "classes_") else "regression"
     assert kind == expected
+
+
+def test_auto_task_reads_a_categorical_target_before_validation():
+    # A categorical Series is class labels (infer_task's rule), even with
+    # more numeric categories than MAX_AUTO_CLASSES; validation turns it
+    # into plain integers, which alone would read as a regression target.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 5))
+    codes = np.clip((X[:, 0] * 8 + 15).round(), 0, 29).astype(int)
+    y = pd.Series(pd.Categorical(codes))
+    assert y.nunique() > 20
+    sel = L0FeatureSelector(k=2, max_iter=20, random_state=0).fit(X, y)
+    assert isinstance(sel.estimator_, L0Classifier)
+    plain = L0FeatureSelector(k=2, max_iter=20, random_state=0).fit(X, codes)
+    assert isinstance(plain.estimator_, L0Regressor)  # the same numbers, not categorical
+
+
+def test_selectors_declare_the_multi_output_targets_they_fit():
+    from skl0 import L0FeatureSelectorCV
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 6))
+    Y = np.column_stack([X[:, 0], X[:, 0] - X[:, 3]]) + 0.1 * rng.standard_normal((80, 2))
+    for sel in (L0FeatureSelector(k=2, max_iter=20), L0FeatureSelectorCV(n_lams=3, cv=2)):
+        assert sel.__sklearn_tags__().target_tags.multi_output
+        assert sel.fit(X, Y).transform(X).shape[0] == 80
