@@ -592,6 +592,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             else:
                 support = run_walk(self, walk, problem, gate, head, {**common, "report": reporter})
                 refitted = None
+            # A solve whose start already is its solution takes no step but
+            # still makes the one pass that confirms it (scikit-learn's
+            # estimators report n_iter_ >= 1).
+            self.n_iter_ = max(int(self.n_iter_), 1)
             mask = torch.zeros(p, device=device, dtype=dtype)
             mask[torch.as_tensor(support, device=device, dtype=torch.long)] = 1
             if self.refit:

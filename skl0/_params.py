@@ -340,9 +340,11 @@ prices it in but the criterion did not keep it."""),
 The ``lam`` of the chosen path point (under ``"auto"`` and ``k``),
 else ``lam``."""),
     Param("n_iter_", "int", """\
-Optimizer iterations taken (L-BFGS-B iterations for linear heads,
-with those of the row-sample start of a log loss on many rows, see
-docs/gates.md; Adam steps for MLP heads), summed over the path."""),
+Optimizer iterations taken (for linear heads the vertex search's flips
+and L-BFGS-B iterations, with those of the row-sample start of a log
+loss on many rows, see docs/gates.md; Adam steps for MLP heads), summed
+over the path; at least 1, the pass that confirms a start that already
+was the solution."""),
     Param("loss_curve_", "list of float", """\
 With a numeric ``lam``: the training objective after each
 iteration. Under ``"auto"`` or ``k``: the training objective at each

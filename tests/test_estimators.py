@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from skl0 import L0Classifier, L0Regressor
+from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
 
 # ------------------------------------------------------------ reference models
 # With lam=0 every gate stays open and the refit is plain least squares or
@@ -254,3 +254,22 @@ def test_verbose_reports_progress_and_silent_by_default(sparse_reg, capsys):
     L0Regressor(k=4, verbose=1, random_state=0).fit(X, y)
     err = capsys.readouterr().err
     assert "L0Regressor" in err and "open=" in err
+
+
+def test_n_iter_counts_at_least_the_pass_that_confirms_a_solution():
+    # A Gram problem whose cold start (every gate open) is already the
+    # vertex the search ends at takes no flip and no L-BFGS-B step; the fit
+    # still reports one iteration, as scikit-learn's checks require.
+    from sklearn.utils.estimator_checks import (
+        check_non_transformer_estimators_n_iter,
+        check_transformer_n_iter,
+    )
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 3))
+    y = X @ [1.0, 2.0, 3.0]
+    for kw in (dict(lam=0.001), dict(k=3)):
+        assert L0Regressor(**kw).fit(X, y).n_iter_ == 1
+    check_transformer_n_iter("L0FeatureSelector",
+                             L0FeatureSelector(task="regression", lam=0.001))
+    check_non_transformer_estimators_n_iter("L0Regressor", L0Regressor(lam=0.001))
