@@ -140,3 +140,83 @@ def test_penalty_tracker_logs_model_and_stats(tmp_path):
     assert frame.shape == (3, 5) and np.isnan(frame["extra"].iloc[1])
     tracker.clear()
     assert tracker.stats("loss") == {}
+
+
+# --------------------------------------------- argument checks (session 13 audit)
+def test_signal_fraction_is_zero_not_nan_where_both_moments_underflow():
+    from skl0.nn import signal_fraction
+
+    la = torch.tensor([-50.0, -104.0, -110.0, -1e4], requires_grad=True)
+    h = signal_fraction(la)
+    h.sum().backward()
+    assert torch.isfinite(h).all() and torch.isfinite(la.grad).all()
+    assert h[1:].eq(0).all() and la.grad[1:].eq(0).all()
+    assert 0 < h[0] < 1e-20  # still the positive value where it is representable
+    h64 = signal_fraction(np.array([-700.0, -750.0, -1e4, 0.0]))
+    assert np.isfinite(h64).all() and (h64[1:3] == 0).all() and h64[3] > 0.5
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: prob_nonzero(torch.zeros(2), temperature=-1.0), "temperature=-1.0"),
+    (lambda: prob_nonzero(torch.zeros(2), gamma=0.1), "gamma=0.1"),
+    (lambda: sample_gate(torch.zeros(2), temperature=0.0), "temperature=0.0"),
+    (lambda: median_gate(torch.zeros(2), temperature=True), "temperature=True"),
+    (lambda: __import__("skl0.nn", fromlist=["deterministic_gate"]).deterministic_gate(
+        torch.zeros(2), gamma=0.5, zeta=0.8), "gamma=0.5"),
+])
+def test_the_free_hard_concrete_functions_check_their_parameters(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_add_random_refuses_what_it_cannot_honour():
+    with pytest.raises(ValueError, match="n_random=-3"):
+        add_random(torch.tensor([0]), 10, -3)
+    with pytest.raises(ValueError, match=r"index -1, outside \[0, n_items=5\)"):
+        add_random(torch.tensor([-1]), 5, 0)
+    with pytest.raises(ValueError, match="repeated indices"):
+        add_random(torch.tensor([1, 1]), 5, 0)
+    idx, first = add_random(torch.tensor([3, 0]), 5, 2, generator=torch.Generator().manual_seed(0))
+    assert idx.unique().numel() == 4 and {0, 3} <= set(idx.tolist()) and int(first.sum()) == 2
+
+
+def test_feature_gate_checks_the_width_of_its_input():
+    from skl0.nn import FeatureGate
+
+    gate = FeatureGate(4).eval()
+    for bad in (torch.ones(2, 1), torch.ones(2, 5), torch.tensor(1.0)):
+        with pytest.raises(ValueError, match=r"n_features=4 \(gates of shape \(4,\)\), but"):
+            gate(bad)
+    assert gate(torch.ones(3, 2, 4)).shape == (3, 2, 4)
+    grid = FeatureGate((2, 3)).eval()  # a gate per entry of the trailing (2, 3) axes
+    assert grid(torch.ones(5, 2, 3)).shape == (5, 2, 3)
+    with pytest.raises(ValueError, match=r"trailing dimensions are \(2, 3\)"):
+        grid(torch.ones(5, 3))
+    with pytest.raises(ValueError, match=r"n_features=\(\) is invalid"):
+        FeatureGate(())
+
+
+def test_gate_arguments_are_checked_where_they_are_given():
+    from skl0.nn import HardConcreteGate, SampleGate
+
+    with pytest.raises(ValueError, match="generator='x' is not a torch.Generator"):
+        L0Linear(3, 2, generator="x")
+    with pytest.raises(ValueError, match=r"init_prob=1.0 is invalid"):
+        HardConcreteGate(3, init_prob=1.0)
+    for gate in (SampleGate(3, dtype=torch.float64), HybridGate(3, 1, dtype=torch.float64)):
+        assert gate.log_alpha.dtype == torch.float64
+
+
+def test_sparsity_report_names_a_hybrid_gate_by_what_it_gates():
+    report = sparsity_report(nn.Sequential(HybridGate(5, 2)))
+    assert report["gate"].tolist() == ["records"]
+
+
+def test_l0l2_penalty_charges_each_gate_once_whatever_it_covers():
+    # The documented total: l0 * sum_gates P + l2 / 2 * sum_params P * theta^2.
+    layer = L0Linear(4, 3, gate="input", bias=False, init_sparsity=0.5)
+    with torch.no_grad():
+        layer.weight.fill_(2.0)
+    from skl0.nn import l0l2_penalty
+
+    assert l0l2_penalty(layer, l0=1.0, l2=1.0).item() == pytest.approx(4 * 0.5 + 0.5 * 12 * 4 * 0.5)

@@ -10,6 +10,7 @@ record, for selecting rows.
 from __future__ import annotations
 
 import operator
+from numbers import Real
 
 import torch
 from torch import nn
@@ -35,6 +36,23 @@ __all__ = [
     "hard_concrete_gates",
     "set_generator",
 ]
+
+
+def _check_generator(generator):
+    """``generator`` unless it is neither None nor a ``torch.Generator`` (a ValueError)."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ValueError(
+            f"generator={generator!r} is not a torch.Generator; pass e.g. "
+            "torch.Generator().manual_seed(0), or None for torch's default."
+        )
+    return generator
+
+
+def _check_not_scalar(name, shape):
+    """``shape`` unless it is ``()``: a feature or record gate gates at least one axis."""
+    if _check_shape(shape) == ():
+        raise ValueError(f"{name}={shape!r} is invalid; pass the number of gates, an integer >= 1.")
+    return shape
 
 
 def _check_shape(shape):
@@ -104,6 +122,11 @@ class HardConcreteGate(nn.Module):
             raise TypeError(
                 f"dtype={dtype!r} is not a floating torch dtype; pass torch.float32, "
                 "torch.float64 or None (torch's default)."
+            )
+        if isinstance(init_prob, bool) or not isinstance(init_prob, Real) or not 0 < init_prob < 1:
+            raise ValueError(
+                f"init_prob={init_prob!r} is invalid; pass the initial probability that a "
+                "gate is open, a float strictly between 0 and 1, e.g. 0.9."
             )
         self.init_prob = init_prob
         la = log_alpha_for_prob(init_prob, self.temperature, self.gamma, self.zeta)
@@ -207,8 +230,8 @@ class FeatureGate(HardConcreteGate):
         device=None,
         dtype=None,
     ):
-        super().__init__(n_features, init_prob, temperature, gamma, zeta,
-                         device=device, dtype=dtype)
+        super().__init__(_check_not_scalar("n_features", n_features), init_prob, temperature,
+                         gamma, zeta, device=device, dtype=dtype)
         self.per_sample = per_sample
 
     @property
@@ -216,6 +239,13 @@ class FeatureGate(HardConcreteGate):
         return self.log_alpha.shape[0]
 
     def forward(self, x, generator=None):
+        shape = self.log_alpha.shape  # (n_features,), or a gate per entry of trailing axes
+        if x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
+            raise ValueError(
+                f"FeatureGate has n_features={self.n_features} (gates of shape "
+                f"{tuple(shape)}), but its input has shape {tuple(x.shape)}; pass an input "
+                f"whose trailing dimensions are {tuple(shape)} (one column per gate)."
+            )
         if self.training and self.per_sample:
             z = self.sample(x.shape[:-1], generator)
         else:
@@ -238,6 +268,8 @@ class SampleGate(HardConcreteGate):
         Initial probability that each record is kept.
     temperature, gamma, zeta : float
         Hard Concrete parameters, see :class:`HardConcreteGate`.
+    device, dtype : optional
+        Where the gate's parameters are made (torch's defaults when None).
 
     Examples
     --------
@@ -247,8 +279,10 @@ class SampleGate(HardConcreteGate):
     torch.Size([5])
     """
 
-    def __init__(self, n_samples, init_prob=0.9, temperature=BETA, gamma=GAMMA, zeta=ZETA):
-        super().__init__(n_samples, init_prob, temperature, gamma, zeta)
+    def __init__(self, n_samples, init_prob=0.9, temperature=BETA, gamma=GAMMA, zeta=ZETA, *,
+                 device=None, dtype=None):
+        super().__init__(_check_not_scalar("n_samples", n_samples), init_prob, temperature,
+                         gamma, zeta, device=device, dtype=dtype)
 
     def forward(self, generator=None):
         return self.gates((), generator)
@@ -301,11 +335,7 @@ def set_generator(module, generator):
     >>> set_generator(gate, torch.Generator().manual_seed(0))
     1
     """
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise ValueError(
-            f"generator={generator!r} is not a torch.Generator; pass e.g. "
-            "torch.Generator().manual_seed(0), or None for torch's default."
-        )
+    _check_generator(generator)
     gates = hard_concrete_gates(module)
     for gate in gates:
         gate.generator = generator

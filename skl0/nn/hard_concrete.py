@@ -111,6 +111,12 @@ def check_hard_concrete_params(temperature, gamma, zeta):
     return float(temperature), float(gamma), float(zeta)
 
 
+# The free functions below run once per training step: their check is
+# cached per parameter set (typed, so that temperature=True is not taken
+# for a cached 1.0).
+_checked = lru_cache(maxsize=64, typed=True)(check_hard_concrete_params)
+
+
 def log_alpha_for_prob(prob, temperature=BETA, gamma=GAMMA, zeta=ZETA):
     """Return the ``log_alpha`` at which ``P(z != 0)`` equals ``prob``.
 
@@ -167,6 +173,7 @@ def prob_nonzero(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA):
     >>> [round(p, 4) for p in prob_nonzero(torch.tensor([-2.0, 0.0, 2.0])).tolist()]
     [0.401, 0.8318, 0.9734]
     """
+    temperature, gamma, zeta = _checked(temperature, gamma, zeta)
     sigmoid = torch.sigmoid if isinstance(log_alpha, torch.Tensor) else expit
     return sigmoid(log_alpha - temperature * math.log(-gamma / zeta))
 
@@ -193,6 +200,7 @@ def deterministic_gate(log_alpha, gamma=GAMMA, zeta=ZETA):
     >>> deterministic_gate(torch.tensor([-5.0, 0.0, 5.0])).tolist()
     [0.0, 0.5, 1.0]
     """
+    _, gamma, zeta = _checked(BETA, gamma, zeta)
     return torch.clamp(torch.sigmoid(log_alpha) * (zeta - gamma) + gamma, 0.0, 1.0)
 
 
@@ -228,6 +236,7 @@ def median_gate(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA):
     >>> bool(((z.median(0).values - median_gate(la)).abs() < 0.02).all())
     True
     """
+    temperature, gamma, zeta = _checked(temperature, gamma, zeta)
     return deterministic_gate(log_alpha / temperature, gamma, zeta)
 
 
@@ -266,6 +275,7 @@ def sample_gate(
     ...                            shape=(2, 4)))
     True
     """
+    temperature, gamma, zeta = _checked(temperature, gamma, zeta)
     shape = log_alpha.shape if shape is None else torch.Size(shape)
     u = torch.rand(
         shape, generator=generator, device=log_alpha.device, dtype=log_alpha.dtype
@@ -364,7 +374,9 @@ def signal_fraction(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA):
 
     Returns
     -------
-    Same type and shape as ``log_alpha``, in (0, 1].
+    Same type and shape as ``log_alpha``, in [0, 1]: exactly 0 (and
+    gradient 0) where the gate is so far closed (``log_alpha`` below about
+    -100 in float32, -700 in float64) that both moments underflow to 0.
 
     Examples
     --------
@@ -377,7 +389,13 @@ def signal_fraction(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA):
     True
     """
     m, s = gate_moments(log_alpha, temperature, gamma, zeta)
-    return m * m / s
+    # h -> 0 as the gate closes; 0/0 once both moments underflow. The
+    # division is kept off those entries (also for the gradient).
+    if isinstance(s, torch.Tensor):
+        live = s > 0
+        return torch.where(live, m * m / torch.where(live, s, torch.ones_like(s)), 0.0)
+    h = np.where(s > 0, m * m / np.where(s > 0, s, 1.0), 0.0)
+    return h[()] if h.ndim == 0 else h  # a scalar stays a scalar
 
 
 def log_alpha_for_signal(h, temperature=BETA, gamma=GAMMA, zeta=ZETA):

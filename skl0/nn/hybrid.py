@@ -49,7 +49,20 @@ def add_random(chosen, n_items, n_random, generator=None):
     >>> len(idx), int(first.sum()), {1, 4} <= set(idx.tolist())
     (5, 2, True)
     """
+    n_items = check_int("n_items", n_items, 0, "the number of items to choose from")
+    n_random = check_int("n_random", n_random, 0, "the number of items to draw at random")
     chosen = torch.as_tensor(chosen, dtype=torch.long).reshape(-1).cpu()
+    if chosen.numel() and (chosen.min() < 0 or chosen.max() >= n_items):
+        bad = chosen[(chosen < 0) | (chosen >= n_items)][0].item()
+        raise ValueError(
+            f"chosen holds the index {bad}, outside [0, n_items={n_items}); pass indices "
+            f"of the {n_items} items, each in 0..{n_items - 1}."
+        )
+    if torch.unique(chosen).numel() != chosen.numel():
+        raise ValueError(
+            f"chosen holds repeated indices ({chosen.tolist()[:10]}); pass each chosen "
+            "item once, e.g. torch.unique(chosen)."
+        )
     free = torch.ones(n_items, dtype=torch.bool)
     free[chosen] = False
     available = torch.nonzero(free).squeeze(1)
@@ -78,6 +91,8 @@ class HybridGate(SampleGate):
         Initial probability that each record's gate is open.
     temperature, gamma, zeta : float
         Hard Concrete parameters, see :class:`~skl0.nn.HardConcreteGate`.
+    device, dtype : optional
+        Where the gate's parameters are made (torch's defaults when None).
 
     See Also
     --------
@@ -103,9 +118,13 @@ class HybridGate(SampleGate):
         temperature=BETA,
         gamma=GAMMA,
         zeta=ZETA,
+        *,
+        device=None,
+        dtype=None,
     ):
         n_random = check_int("n_random", n_random, 0, "the number of records to draw at random")
-        super().__init__(n_samples, init_prob, temperature, gamma, zeta)
+        super().__init__(n_samples, init_prob, temperature, gamma, zeta,
+                         device=device, dtype=dtype)
         self.n_random = n_random
 
     def select(self, generator=None):

@@ -22,7 +22,7 @@ from torch.nn.modules.utils import _pair
 from .._checks import check_int
 from .._numpydoc import Entry, document
 from ._docs import GATE_ATTRIBUTES, NN
-from .gates import HardConcreteGate
+from .gates import HardConcreteGate, _check_generator
 from .hard_concrete import BETA, GAMMA, ZETA
 
 __all__ = ["L0Linear", "L0Conv2d", "L0DepthwiseConv2d"]
@@ -62,7 +62,7 @@ def _make_gate(
     init_sparsity = _check_init_sparsity(init_sparsity)
     gate = HardConcreteGate(shape, 1.0 - init_sparsity, temperature, gamma, zeta,
                             device=device, dtype=dtype)  # (it checks temperature, gamma, zeta)
-    gate.generator = generator
+    gate.generator = _check_generator(generator)
     return gate
 
 

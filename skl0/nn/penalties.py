@@ -82,9 +82,13 @@ def l0l2_penalty(model, l0=1.0, l2=1.0):
     """Expected L0 count plus expected L2 norm of the gated weights.
 
     Following Louizos et al. (2017), eq. 14-15, each gated parameter
-    ``theta_j`` contributes ``(l2 / 2 * theta_j**2 + l0) * P(z_j != 0)``: its
-    square counts only with the probability that its gate is open, so
-    closing a gate also removes its weight decay. In total::
+    ``theta_j`` adds ``l2 / 2 * theta_j**2 * P(z_j != 0)``: its square counts
+    only with the probability that its gate is open, so closing a gate also
+    removes its weight decay. The L0 term charges each gate ``l0 * P(z != 0)``
+    once, however many weights it covers (an input, output or channel gate
+    of a layer); with one gate per weight the two readings agree (the
+    paper's group-sparsity experiments charge a group by its size instead).
+    In total::
 
         l0 * sum_gates P(z != 0) + l2 / 2 * sum_params P(z_j != 0) * theta_j**2
 
@@ -134,7 +138,9 @@ def _gate_row(name, module, gate):
         mode = module.gate
     else:  # a bare gate: it gates features or records, not parameters
         n_params, kept = n_gates, open_gates
-        mode = _BARE_GATE_KIND.get(type(module), "custom")
+        # (subclasses too: a HybridGate is a SampleGate of records)
+        mode = next((kind for cls, kind in _BARE_GATE_KIND.items()
+                     if isinstance(module, cls)), "custom")
     return {
         "layer": name or "(root)",
         "type": type(module).__name__,
