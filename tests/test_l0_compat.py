@@ -456,3 +456,82 @@ def test_gate_sizes_accept_numpy_integers_and_max_features_equal_to_n_features()
     gate = l0.FeatureGate(np.int64(5), np.int64(5))
     assert gate.init_mean == 0.99 and gate.gates.qz_logits.shape == (5,)
     assert l0.SampleGate(np.int32(10), np.int64(4)).init_mean == 0.4
+
+
+# ------------------------------------------------ session 13 audit (l0-python 0.6.2)
+def test_sparse_l0_linear_predicts_each_matrix_not_a_cached_one():
+    X_train = sp.random(30, 5, density=0.4, format="csr", random_state=0)
+    X_test = sp.random(30, 5, density=0.4, format="csr", random_state=1)
+    assert X_train.shape == X_test.shape and X_train.nnz == X_test.nnz
+    y = X_train @ np.array([1.0, -2.0, 0.0, 3.0, 0.5])
+    torch.manual_seed(0)
+    m = l0.SparseL0Linear(5, seed=0).fit(X_train, y, epochs=20)
+    w = (m.weight * m.get_deterministic_gates()).detach().double().numpy()
+    expected = X_test.toarray() @ w + m.bias.item()
+    np.testing.assert_allclose(m.predict(X_test).double().numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_sparse_calibration_weights_refuses_an_m_of_another_width():
+    for ncols in (2, 4):
+        M = sp.random(3, ncols, density=1.0, format="csr", random_state=0)
+        with pytest.raises(ValueError, match=rf"M has shape \(3, {ncols}\).*n_features=3"):
+            l0.SparseCalibrationWeights(3).fit(M, np.ones(3), epochs=1)
+
+
+def test_prune_model_prunes_a_users_own_gated_layer():
+    class Gated(torch.nn.Module):
+        def __init__(self, shape, name):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.ones(shape))
+            setattr(self, name, l0.HardConcrete(*((shape[0],) if name == "channel_gates"
+                                                 else shape)))
+
+    dense = Gated((2, 3), "weight_gates")
+    conv = Gated((3, 2, 2, 2), "channel_gates")
+    with torch.no_grad():
+        dense.weight_gates.qz_logits[0].fill_(-10.0)
+        conv.channel_gates.qz_logits[1].fill_(-10.0)
+    l0.prune_model(torch.nn.Sequential(dense, conv))
+    assert dense.weight.tolist() == [[0.0] * 3, [1.0] * 3]
+    assert conv.weight.sum((1, 2, 3)).tolist() == [8.0, 0.0, 8.0]
+
+
+def test_temperature_scheduler_takes_fractional_epochs_as_l0_python():
+    t0, t1, n = 2.0, 0.1, 10
+    for epoch in (0, 2.5, 7, 9.99):
+        p = epoch / n
+        want = {"linear": t0 - (t0 - t1) * p,
+                "exponential": np.exp(np.log(t0) - (np.log(t0) - np.log(t1)) * p),
+                "cosine": t1 + (t0 - t1) * (1 + np.cos(np.pi * p)) / 2}
+        for schedule, value in want.items():
+            got = l0.TemperatureScheduler(t0, t1, n, schedule).get_temperature(epoch)
+            assert got == pytest.approx(value, rel=1e-14)
+    assert l0.TemperatureScheduler(t0, t1, 0).get_temperature(5) == t1
+    assert l0.TemperatureScheduler(t0, t1, 10.0).get_temperature(3) == pytest.approx(
+        np.exp(np.log(t0) - (np.log(t0) - np.log(t1)) * 0.3))
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: l0.HardConcrete(3, stretch=0), "stretch=0 is invalid"),
+    (lambda: l0.HardConcrete(3, temperature=-1.0), "temperature=-1.0 is invalid"),
+    (lambda: l0.TemperatureScheduler(initial_temp=0), "initial_temp=0 is invalid"),
+    (lambda: l0.TemperatureScheduler(final_temp=-1), "final_temp=-1 is invalid"),
+    (lambda: l0.TemperatureScheduler(anneal_epochs=-2), "anneal_epochs=-2 is invalid"),
+    (lambda: l0.TemperatureScheduler().get_temperature(-1), "epoch=-1 is invalid"),
+    (lambda: l0.SparseL0Linear(3, beta=0), "beta=0 is invalid"),
+    (lambda: l0.SparseCalibrationWeights(3, gamma=0.2), "gamma=0.2 is invalid"),
+    (lambda: l0.SparseCalibrationWeights(3, zeta=0.9), "zeta=0.9 is invalid"),
+])
+def test_compat_errors_name_the_argument_as_l0_python_users_write_it(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_reset_parameters_redraws_weights_and_leaves_the_gates():
+    for layer in (l0.L0Linear(3, 2), l0.L0Conv2d(1, 2, 3, structured=True), l0.L0Conv2d(1, 2, 3)):
+        with torch.no_grad():
+            layer.l0_gate.qz_logits.fill_(5.0)
+        before = layer.weight.detach().clone()
+        layer.reset_parameters()
+        assert layer.l0_gate.qz_logits.eq(5.0).all()
+        assert not torch.equal(before, layer.weight)

@@ -10,12 +10,26 @@ l0-python names and reads either, so checkpoints move both ways.
 from __future__ import annotations
 
 import math
+from numbers import Real
 
 import torch
 
 from ..nn.hard_concrete import median_gate, prob_nonzero, sample_gate
 
-__all__ = ["logit", "_ClampedGates", "_RenamedState"]
+__all__ = ["check_number", "logit", "_ClampedGates", "_RenamedState"]
+
+
+def check_number(name, value, ok, fix):
+    """``value`` as a float if it is a finite real number for which ``ok`` holds.
+
+    Otherwise a ValueError naming the argument as l0-python's users write it
+    (``stretch``, ``beta``, ``initial_temp``: not the skl0.nn names that the
+    formulas underneath take) and saying what to pass (``fix``).
+    """
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
+            or not ok(value):
+        raise ValueError(f"{name}={value!r} is invalid; pass {fix}.")
+    return float(value)
 
 
 def logit(p, name="init_mean"):
@@ -44,7 +58,9 @@ class _ClampedGates:
     def _store_gate_settings(self, n_features, beta, gamma, zeta, device, seed):
         """The constructor arguments both models share, and the seeded generator."""
         self.n_features = n_features
-        self.beta, self.gamma, self.zeta = beta, gamma, zeta
+        self.beta = check_number("beta", beta, lambda v: v > 0, "a temperature > 0, e.g. 2/3")
+        self.gamma = check_number("gamma", gamma, lambda v: v < 0, "a float < 0, e.g. -0.1")
+        self.zeta = check_number("zeta", zeta, lambda v: v > 1, "a float > 1, e.g. 1.1")
         self.device = torch.device(device)
         self.seed = seed
         self._generator = (

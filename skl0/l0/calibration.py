@@ -160,6 +160,12 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
     def _operator(self, M):
         """The cached totals operator of ``M`` (targets x records)."""
         M = M if sp.issparse(M) else sp.csr_matrix(np.asarray(M))
+        if M.ndim != 2 or M.shape[1] != self.n_features:
+            raise ValueError(
+                f"M has shape {M.shape}, but this model has n_features={self.n_features} "
+                f"weights; pass M as targets x records with {self.n_features} columns (one "
+                "per record), or build the model with n_features=M.shape[1]."
+            )
         if not (
             self._cached_op is not None
             and M is self._cached_M

@@ -15,7 +15,7 @@ from torch import nn
 
 from ..nn.gates import HardConcreteGate
 from ..nn.hard_concrete import check_hard_concrete_params, median_gate
-from ._compat import logit
+from ._compat import check_number, logit
 
 __all__ = ["HardConcrete"]
 
@@ -84,6 +84,9 @@ class HardConcrete(HardConcreteGate):
             self.gate_size = (input_dim,)
         else:
             self.gate_size = (input_dim, output_dim)
+        temperature = check_number("temperature", temperature, lambda v: v > 0,
+                                   "a float > 0, e.g. 0.5")
+        stretch = check_number("stretch", stretch, lambda v: v > 0, "a float > 0, e.g. 0.1")
         self.temperature, self.gamma, self.zeta = check_hard_concrete_params(
             temperature, -stretch, 1.0 + stretch
         )

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ..nn import layers as _nn
+from ..nn.gates import HardConcreteGate
 from ..nn.penalties import l0_penalty
 from ._compat import _RenamedState
 from .distributions import HardConcrete
@@ -112,10 +113,8 @@ class L0Linear(_L0Methods, _RenamedState, _nn.L0Linear):
         return self.l0_gate
 
     def reset_parameters(self):
-        """Kaiming-normal weights (``fan_out``), zero bias, gates to their init."""
+        """Kaiming-normal weights (``fan_out``) and zero bias, as l0-python; the gates keep their logits."""
         _init_weight_bias(self)
-        if "l0_gate" in self._modules:
-            self.l0_gate.reset_parameters()
 
     def extra_repr(self):
         return (
@@ -210,10 +209,8 @@ class L0Conv2d(_L0Methods, _RenamedState, _nn.L0Conv2d):
         return self.l0_gate
 
     def reset_parameters(self):
-        """Kaiming-normal weights (``fan_out``), zero bias, gates to their init."""
+        """Kaiming-normal weights (``fan_out``) and zero bias, as l0-python; the gates keep their logits."""
         _init_weight_bias(self)
-        if "l0_gate" in self._modules:
-            self.l0_gate.reset_parameters()
 
 
 class L0DepthwiseConv2d(_L0Methods, _RenamedState, _nn.L0DepthwiseConv2d):
@@ -387,4 +384,26 @@ def prune_model(model, threshold=0.05):
                 module.weight.mul_(module._broadcast(keep))
                 if module.bias is not None and module.bias_gated:
                     module.bias.mul_(keep)
+            else:
+                _prune_custom(module, threshold)
     return model
+
+
+def _prune_custom(module, threshold):
+    """A user's own layer built as l0-python's are: a ``weight`` beside a
+    ``weight_gates`` gate of the same number of entries (masked entry by
+    entry) or a ``channel_gates`` gate per output channel (the first axis of
+    ``weight``), which l0-python's ``prune_model`` finds by these names."""
+    weight = getattr(module, "weight", None)
+    if not isinstance(weight, torch.Tensor):
+        return
+    for name in ("weight_gates", "channel_gates"):
+        gate = module._modules.get(name)
+        if isinstance(gate, HardConcreteGate):
+            keep = (gate.prob_open() > threshold).to(weight.dtype)
+            if name == "weight_gates":
+                keep = keep.reshape(weight.shape)
+            else:
+                keep = keep.reshape(-1, *([1] * (weight.ndim - 1)))
+            weight.mul_(keep)
+            return

@@ -17,6 +17,7 @@ from ..nn._docs import NN
 from ..nn.gates import hard_concrete_gates
 from ..nn.penalties import _zero_like_params
 from ..nn.tracking import PenaltyTracker as _PenaltyTracker
+from ._compat import check_number
 
 __all__ = [
     "compute_l0_penalty",
@@ -175,11 +176,7 @@ def get_active_parameter_count(model):
     )
 
 
-_SCHEDULES = {
-    "linear": _schedules.LinearTemperature,
-    "exponential": _schedules.ExponentialTemperature,
-    "cosine": _schedules.CosineTemperature,
-}
+_SCHEDULES = ("linear", "exponential", "cosine")
 
 
 class TemperatureScheduler:
@@ -212,17 +209,35 @@ class TemperatureScheduler:
                 f"Unknown schedule type: {schedule!r}; pass 'linear', "
                 "'exponential' or 'cosine'."
             )
+        positive = (lambda v: v > 0, "a temperature > 0, e.g. 0.1")
+        check_number("initial_temp", initial_temp, *positive)
+        check_number("final_temp", final_temp, *positive)
+        check_number("anneal_epochs", anneal_epochs, lambda v: v >= 0,
+                     "a number of epochs >= 0 (0: final_temp from the start)")
         self.initial_temp = initial_temp
         self.final_temp = final_temp
         self.anneal_epochs = anneal_epochs
         self.schedule = schedule
-        self._schedule = _SCHEDULES[schedule](initial_temp, final_temp, anneal_epochs)
 
     def get_temperature(self, epoch):
-        """The temperature at ``epoch`` (an integer >= 0), a float."""
+        """The temperature at ``epoch`` (a number >= 0; fractions anneal within an epoch), a float.
+
+        l0-python's formulas, at ``progress = epoch / anneal_epochs``:
+        linear ``T0 - (T0 - T1) progress``, exponential
+        ``exp(log T0 - (log T0 - log T1) progress)``, cosine
+        ``T1 + (T0 - T1) (1 + cos(pi progress)) / 2``; ``final_temp`` from
+        ``anneal_epochs`` on.
+        """
+        epoch = check_number("epoch", epoch, lambda v: v >= 0, "an epoch number >= 0")
         if epoch >= self.anneal_epochs:
             return self.final_temp
-        return float(self._schedule(epoch))
+        t0, t1 = float(self.initial_temp), float(self.final_temp)
+        progress = epoch / self.anneal_epochs
+        if self.schedule == "linear":
+            return float(t0 - (t0 - t1) * progress)
+        if self.schedule == "exponential":
+            return float(np.exp(np.log(t0) - (np.log(t0) - np.log(t1)) * progress))
+        return float(t1 + (t0 - t1) * (1 + np.cos(np.pi * progress)) / 2)
 
 
 def update_temperatures(model, temperature):

@@ -81,13 +81,20 @@ class SparseL0Linear(_ClampedGates, nn.Module):
         self.log_alpha = nn.Parameter(logit(init_keep_prob, "init_keep_prob") + 0.01 * noise)
         self._cached_X_torch = None
         self._cached_X_shape = None
+        self._cached_X = None  # the matrix object the cache holds (not just its shape)
 
     def _convert_sparse_to_torch(self, X_sparse):
-        """scipy sparse -> torch COO tensor, cached for the same shape and nnz."""
+        """scipy sparse -> torch COO tensor, cached for the same matrix object.
+
+        l0-python reused its copy for any matrix of the same shape and
+        number of non-zeros, so ``predict(X_test)`` returned the
+        predictions of the training matrix; as ``SparseCalibrationWeights``,
+        the cache here holds only for the same object.
+        """
         if (
             self._cached_X_torch is not None
+            and X_sparse is self._cached_X
             and self._cached_X_shape == X_sparse.shape
-            and X_sparse.nnz == self._cached_X_torch._nnz()
         ):
             return self._cached_X_torch
         coo = sp.coo_matrix(X_sparse)
@@ -100,6 +107,7 @@ class SparseL0Linear(_ClampedGates, nn.Module):
         ).coalesce()
         self._cached_X_torch = X_torch
         self._cached_X_shape = X_sparse.shape
+        self._cached_X = X_sparse
         return X_torch
 
     def forward(self, X, deterministic=False):
