@@ -395,6 +395,17 @@ class _QuadraticLogLoss(SquaredLoss):
         return 2.0 * self.n * (self.loss + 0.5 * (self.unit * float(mse.sum()) - self.r0))
 
 
+def _lost_trial(trial):
+    """Back to the point a support change left, keeping its support from now on.
+
+    The new support stopped improving (or converged) above that point's
+    loss: the quadratic model's choice lost on the exact loss. Returns
+    ``(coef, intercept, support, B, fixed, trial)`` for the IRLS loop.
+    """
+    coef, intercept, _, support, B = trial
+    return coef, intercept, support, B, support, None
+
+
 def _newton_on_support(s, support, mean, std, n, alpha):
     """One IRLS (Newton) step of the ridge-penalised logistic loss on ``support``.
 
@@ -454,9 +465,16 @@ def fit_classifier(est, X, y, sample_weight=None):
         _fit_multinomial(est, data, classes, dtype, device, params)
         return
     coef, intercept = np.zeros(p), 0.0
-    prev = None  # (coef, intercept, loss, support, B) of the last accepted point
+    prev = None  # (coef, intercept, loss, support of coef) of the last accepted point
     losses, scratch, support, B, n_pass = [], None, None, None, 0
     converged = False
+    # A change of support that raised the loss is put on trial: Newton steps
+    # on the new support alone until it beats the point it left (then the
+    # selection goes on) or stops improving (then that point and its
+    # support are restored and kept: the quadratic model's choice lost on
+    # the exact loss). ``trial`` is (coef, intercept, loss, support, B) of
+    # the point left; ``fixed`` the support the steps keep without selecting.
+    trial, fixed, trial_loss, prev_B = None, None, math.inf, None
     while n_pass < _IRLS_MAX_PASSES:
         s = data.reduce(classes=classes, coef=coef, intercept=intercept)
         n_pass += 1
@@ -477,10 +495,26 @@ def fit_classifier(est, X, y, sample_weight=None):
                 s["W"], s["mx"], s["xx"], s["my"], s["xy"], s["yy"],
                 x_range, (s["y_min"], s["y_max"])).standardization(dtype)
             _check_weight_scale(est, s, N)
-        elif loss > prev[2] + 1e-12 * max(1.0, abs(prev[2])) and n_pass < _IRLS_MAX_PASSES:
-            # A full Newton step raised the loss: halve it (one more pass).
+        elif (loss > prev[2] + 1e-12 * max(1.0, abs(prev[2])) and n_pass < _IRLS_MAX_PASSES
+              and np.array_equal(support, prev[3])):
+            # A full Newton step on the same support raised the loss: halve
+            # it (one more pass). Not across a change of support: the average
+            # of two supports' coefficients has the columns of both (k + 1
+            # under k), a loss no k-column point reaches.
             coef, intercept = (coef + prev[0]) / 2, (intercept + prev[1]) / 2
             continue
+        if trial is not None:
+            if loss <= trial[2]:
+                trial, fixed = None, None  # the new support won: select again
+            elif loss >= trial_loss - 1e-12 * max(1.0, abs(trial_loss)):
+                coef, intercept, support, B, fixed, trial = _lost_trial(trial)
+                prev = (coef, intercept, math.inf, support)
+                continue
+            else:
+                trial_loss = loss
+        elif (prev is not None and np.isfinite(prev[2]) and not np.array_equal(support, prev[3])
+              and loss > prev[2] + 1e-12 * max(1.0, abs(prev[2]))):
+            trial, fixed, trial_loss = (*prev[:3], prev[3], prev_B), support, loss
         losses.append(loss)
         unit = s["W"] / N * (s["yy"][0] / s["W"])  # log loss per unit of the model's mse
         datafit = _QuadraticLogLoss(N, loss, s["r0"] / N, unit)
@@ -490,16 +524,23 @@ def fit_classifier(est, X, y, sample_weight=None):
         problem, y_mean, y_std, x_shift = moments.problem(datafit, dtype, device)
         problem.n_samples = N
         lam = params["lam"] if params["lam"] == "auto" else 2.0 * float(params["lam"]) / unit
-        scratch = _select_quadratic(est, {**params, "lam": lam}, problem, datafit, device,
-                                    x_shift, 1, y_mean, y_std)
-        new_support = np.flatnonzero(scratch.support_)
+        if fixed is None or scratch is None:
+            scratch = _select_quadratic(est, {**params, "lam": lam}, problem, datafit, device,
+                                        x_shift, 1, y_mean, y_std)
+            new_support = np.flatnonzero(scratch.support_)
+        else:
+            new_support = fixed
         new_B, new_coef, new_intercept = _newton_on_support(s, new_support, mean, std, N,
                                                             est.alpha)
         same = support is not None and np.array_equal(new_support, support)
         moved = np.max(np.abs(new_B - B)) if same and new_B.size else 0.0
-        prev = (coef, intercept, loss)
+        prev, prev_B = (coef, intercept, loss, np.flatnonzero(coef)), B
         support, B, coef, intercept = new_support, new_B, new_coef, new_intercept
         if same and moved <= _IRLS_TOL:
+            if trial is not None:  # the new support's optimum: above the point it left
+                coef, intercept, support, B, fixed, trial = _lost_trial(trial)
+                prev = (coef, intercept, math.inf, support)
+                continue
             converged = True
             break
     head = LinearHead(p, 1).to(torch.float64)

@@ -15,6 +15,8 @@ distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
 
+from sklearn.exceptions import ConvergenceWarning
+
 from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
 from skl0.datasets import make_sparse_regression
 
@@ -496,3 +498,24 @@ def test_groups_and_feature_costs_as_in_memory(client, reg, clf, multi):
         np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=rtol, atol=atol)
     with pytest.raises(ValueError, match="k=7 is larger than the number of groups"):
         L0Regressor(k=7, groups=np.arange(X.shape[1]) // 2).fit(_darr(X), _darr(y))
+
+
+@pytest.mark.parametrize("k", [3, 4])
+def test_binary_k_below_the_relevant_columns_converges_to_the_in_memory_fit(k):
+    # 5 relevant columns, k < 5: the quadratic model at the k-column optimum
+    # prefers another support whose exact loss is higher. The IRLS loop used
+    # to halve across the two supports (a (k+1)-column point) and stop at the
+    # pass cap with other coefficients; now the new support is tried on its
+    # own and, having lost, the old one is kept.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 12))
+    beta = np.zeros(12)
+    beta[:5] = rng.uniform(1, 2, 5) * rng.choice([-1, 1], 5)
+    y = (X @ beta + rng.standard_normal(3000) > 0).astype(int)
+    mem = L0Classifier(k=k).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        dist = L0Classifier(k=k).fit(_darr(X, 1000), _darr(y, 1000))
+    np.testing.assert_array_equal(dist.get_support(), mem.get_support())
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-6, atol=1e-8)
+    assert dist.n_iter_ < 30
