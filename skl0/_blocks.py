@@ -121,7 +121,8 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False):
         y = np.searchsorted(classes, y.ravel())
         if onehot:
             y = y[:, None] == np.arange(len(classes))
-    Y = np.asarray(y, dtype=np.float64).reshape(n, -1)
+    Y = np.asarray(y, dtype=np.float64)
+    Y = Y[:, None] if Y.ndim == 1 else Y.reshape(Y.shape[0], -1)  # (an empty block too)
     if Y.shape[0] != n:
         raise ValueError(f"A block of y has {Y.shape[0]} rows where X's has {n}; align them.")
     weighted = w is not None or coef is not None

@@ -357,8 +357,12 @@ def fit_regressor(est, X, y, sample_weight=None):
     if not est._is_linear():
         _stream_blocks(est, data)
         return
-    if data.y_ndim == 2 and np.dtype(data.y.dtype).kind not in "fiub":
-        raise ValueError(f"y must be numeric for {type(est).__name__}; got dtype {data.y.dtype}.")
+    dtypes = getattr(data.y, "dtypes", None)  # a DataFrame y: one dtype per column
+    dtypes = list(dtypes) if dtypes is not None and not isinstance(dtypes, np.dtype) \
+        else [data.y.dtype]
+    bad = [dt for dt in dtypes if getattr(dt, "kind", "O") not in "fiub"]
+    if data.y_ndim == 2 and bad:
+        raise ValueError(f"y must be numeric for {type(est).__name__}; got dtype {bad[0]}.")
     s = data.reduce()
     _check_stats(est, s, p)
     q = s["my"].shape[0]
@@ -449,6 +453,9 @@ def fit_classifier(est, X, y, sample_weight=None):
     data = _prepare(est, X, y, sample_weight)
     p = data.n_features
     classes = data.labels()
+    if classes.dtype.kind in "fc" and not np.isfinite(classes).all():
+        kind = "NaN" if np.isnan(classes).any() else "infinity"
+        raise ValueError(f"Input y contains {kind}.")  # (as validation says in memory)
     if classes.size < 2:
         raise ValueError(
             f"y holds a single class ({classes[0]!r}); a classifier needs at least 2 classes in y."
@@ -877,7 +884,8 @@ def _infer_task(y):
         dtype = y.dtype
         if getattr(y, "ndim", 1) == 2 and y.shape[1] != 1:
             return "regression"
-    kind = np.dtype(dtype).kind if not hasattr(dtype, "categories") else "O"
+    # (pandas extension dtypes, string, Int64, boolean, Float64, have a numpy-style kind)
+    kind = getattr(dtype, "kind", "O") if not hasattr(dtype, "categories") else "O"
     if kind in "OUSb":
         return "classification"
     y_parts = list(y.to_delayed().ravel()) if not _is_frame(y) else list(y.to_delayed())
@@ -916,6 +924,13 @@ def map_rows(func, est, X, n_out, dtype):
     _check_columns(est, X)
     shape = (0,) if n_out is None else (0, n_out)
     meta = np.empty(shape, dtype=dtype)
+    inner = func
+
+    def func(block):
+        # An empty block (a filtered partition) has no rows to predict:
+        # scikit-learn's validation would refuse it.
+        return np.empty(shape, dtype=dtype) if block.shape[0] == 0 else inner(block)
+
     if _is_frame(X):
         return X.map_partitions(func, meta=meta)
     X = X.rechunk({1: -1})
@@ -926,6 +941,12 @@ def map_rows(func, est, X, n_out, dtype):
 
 def _score_block(est, X, y, w, classifier):
     """Sums for :func:`score_rows` of one block (runs on a worker, with the estimator)."""
+    if X.shape[0] == 0:  # an empty block (a filtered partition) adds nothing
+        if classifier:
+            return {"W": 0.0, "hit": 0.0}
+        q = 1 if np.ndim(y) < 2 else np.shape(y)[1]
+        zero = np.zeros(q)
+        return {"W": 0.0, "e": np.zeros(q, dtype=int), "my": zero, "yy": zero, "sse": zero}
     pred = est.predict(X)
     n = len(pred)
     w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64).reshape(-1)

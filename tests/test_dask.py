@@ -519,3 +519,53 @@ def test_binary_k_below_the_relevant_columns_converges_to_the_in_memory_fit(k):
     np.testing.assert_array_equal(dist.get_support(), mem.get_support())
     np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-6, atol=1e-8)
     assert dist.n_iter_ < 30
+
+
+def test_empty_row_blocks_add_nothing(reg):
+    # A filtered DataFrame keeps its partitions, some of them empty.
+    X, y, _ = reg
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])])
+    frame["t"], frame["i"] = y, np.arange(len(y))
+    parts = dd.from_pandas(frame, npartitions=3)
+    kept = parts[(parts.i < 500) | (parts.i >= 1000)]
+    assert 0 in kept.map_partitions(len).compute().tolist()
+    Xd, yd = kept.drop(columns=["t", "i"]), kept["t"]
+    rows = (frame.i < 500) | (frame.i >= 1000)
+    Xm, ym = frame.loc[rows, Xd.columns], y[rows.to_numpy()]
+    mem = L0Regressor(k=3).fit(Xm, ym)
+    dist = L0Regressor(k=3).fit(Xd, yd)
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(mem.predict(Xd).compute(), mem.predict(Xm), rtol=1e-12)
+    assert mem.score(Xd, yd) == pytest.approx(mem.score(Xm, ym), rel=1e-12)
+    clf = L0Classifier(k=3).fit(Xm, ym > 0)
+    assert clf.predict_proba(Xd).compute().shape == (rows.sum(), 2)
+    assert clf.score(Xd, yd > 0) == pytest.approx(clf.score(Xm, ym > 0), rel=1e-12)
+    assert L0Classifier(k=3).fit(Xd, yd > 0).get_support().sum() == 3
+
+
+def test_nan_labels_are_refused_as_in_memory(clf):
+    X, y, _ = clf
+    codes = (y == "yes").astype(float)
+    codes[5] = np.nan
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        L0Classifier(k=2).fit(X, codes)
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        L0Classifier(k=2).fit(_darr(X), _darr(codes))
+
+
+def test_a_dask_dataframe_target_and_extension_dtypes(reg, clf):
+    X, y, _ = reg
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])])
+    Y = pd.DataFrame({"a": y, "b": X[:, 5] - y})
+    mem = L0Regressor(k=4).fit(frame, Y)
+    dist = L0Regressor(k=4).fit(dd.from_pandas(frame, npartitions=3),
+                                dd.from_pandas(Y, npartitions=3))
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-10, atol=1e-12)
+    Xc, yc, _ = clf
+    for dtype in ("string", "Int64", "boolean"):
+        labels = pd.Series(yc if dtype == "string" else (yc == "yes"), dtype=dtype)
+        if dtype == "Int64":
+            labels = labels.astype("int64").astype("Int64")
+        sel = L0FeatureSelector(k=3).fit(dd.from_pandas(pd.DataFrame(Xc), npartitions=2),
+                                         dd.from_pandas(labels, npartitions=2))
+        assert type(sel.estimator_).__name__ == "L0Classifier", dtype
