@@ -37,6 +37,9 @@ __all__ = [
 #: partial_fit): the temporaries stay near 16 MB whatever the width of X.
 BLOCK_BYTES = 1 << 24
 _BLOCK_ELEMENTS = BLOCK_BYTES // 4  # float32 blocks
+#: numpy's float64 work blocks (the centred rows of the moments and of the
+#: Gram statistics): BLOCK_BYTES each, in one buffer reused block after block.
+_F64_BLOCK_ELEMENTS = BLOCK_BYTES // 8
 
 #: The widest X whose p x p float64 Gram statistics are formed (128 MiB at
 #: 4096): a sparse X in fit, partial_fit's exact mode, a Dask fit. Beyond
@@ -47,6 +50,17 @@ GRAM_MAX_FEATURES = 4096
 def block_rows(X, elements=_BLOCK_ELEMENTS):
     """Rows per block so that a block of ``X`` holds about ``elements`` numbers."""
     return max(1, elements // max(X.shape[1], 1))
+
+
+def _f64_buffer(X):
+    """One float64 work buffer of ``BLOCK_BYTES`` for the row blocks of numpy ``X``, and its rows.
+
+    The blocks' centred copies go into it one after the other, so a pass
+    over X adds one 16 MB block to memory, whatever X's dtype (a new array
+    per block, and its temporaries, held two or three 32 MB blocks at once).
+    """
+    rows = block_rows(X, _F64_BLOCK_ELEMENTS)
+    return np.empty((min(rows, X.shape[0]), X.shape[1])), rows
 
 
 def weighted_sums(X, w):
@@ -170,13 +184,19 @@ def weighted_moments(X, w, out_dtype=None, const=None, second=False):
         total = w.sum()
         mean = np.zeros(X.shape[1])
         sq = np.zeros(X.shape[1])
-        rows = block_rows(X)
+        buf, rows = _f64_buffer(X)
         for start in range(0, X.shape[0], rows):
-            mean += w[start : start + rows] @ X[start : start + rows].astype(np.float64, copy=False)
+            Xb = X[start : start + rows]
+            if Xb.dtype != np.float64:
+                Xb = buf[: Xb.shape[0]]
+                np.copyto(Xb, X[start : start + rows])
+            mean += w[start : start + rows] @ Xb
         mean /= total
         for start in range(0, X.shape[0], rows):
-            Xb = X[start : start + rows].astype(np.float64, copy=False) - mean
-            sq += w[start : start + rows] @ (Xb * Xb)
+            Xb = buf[: min(rows, X.shape[0] - start)]
+            np.subtract(X[start : start + rows], mean, out=Xb)
+            np.multiply(Xb, Xb, out=Xb)
+            sq += w[start : start + rows] @ Xb
         sq /= total
         std = np.sqrt(np.maximum(sq, 0.0))
         tiny = np.finfo(X.dtype).eps * np.maximum(np.abs(mean), 1.0) * 10
@@ -406,9 +426,10 @@ def _gram_blocks(X, w, Y, mean):
     if isinstance(X, np.ndarray):
         G = np.zeros((X.shape[1], X.shape[1]))
         c = np.zeros((X.shape[1], Y.shape[1]))
-        rows = block_rows(X)
+        buf, rows = _f64_buffer(X)
         for start in range(0, X.shape[0], rows):
-            Xb = X[start : start + rows].astype(np.float64, copy=False) - mean
+            Xb = buf[: min(rows, X.shape[0] - start)]
+            np.subtract(X[start : start + rows], mean, out=Xb)  # (weighted_cross overwrites it)
             G_b, c_b = weighted_cross(Xb, w[start : start + rows], Y[start : start + rows])
             G += G_b
             c += c_b

@@ -111,3 +111,29 @@ def test_bad_batch_size_is_named(sparse_data):
     X, y = sparse_data
     with pytest.raises(ValueError, match="'batch_size' parameter"):
         L0Regressor(batch_size=0).fit(X, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_statistics_from_one_reused_block_buffer_equal_the_direct_sums(dtype, monkeypatch):
+    # Many blocks, the last one partial, through the one float64 buffer that
+    # the numpy moments and Gram statistics reuse (its rows are overwritten
+    # block after block: a stale row would show here).
+    import skl0._problem as P
+
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal((1003, 7)) * [1, 2, 3, 4, 5, 6, 7] + 1e3).astype(dtype)
+    w = rng.uniform(0.5, 2, 1003)
+    w /= w.sum()
+    Y = rng.standard_normal((1003, 2))
+    before = X.copy()
+    monkeypatch.setattr(P, "_F64_BLOCK_ELEMENTS", 7 * 100)  # 100 rows a block: 11 blocks
+    mean, std, sq = weighted_moments(X, w, second=True)
+    X64 = X.astype(np.float64)
+    ref_mean = w @ X64
+    np.testing.assert_allclose(mean, ref_mean, rtol=1e-13)
+    np.testing.assert_allclose(sq, w @ (X64 - ref_mean) ** 2, rtol=1e-10)
+    G, c = P._gram_blocks(X, w, Y, ref_mean)
+    Xc = X64 - ref_mean
+    np.testing.assert_allclose(G, Xc.T @ (Xc * w[:, None]), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(c, Xc.T @ (Y * w[:, None]), rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(X, before)  # the caller's X untouched
