@@ -113,6 +113,12 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False):
     afterwards by ``_dask._column_ranges``.
     """
     X = np.asarray(X)
+    if X.dtype == object:
+        # Nullable pandas columns (Float64, Int64) arrive as objects: pd.NA
+        # becomes NaN, which the statistics carry to the fit's refusal.
+        import pandas as pd
+
+        X = np.where(pd.isna(X), np.nan, X)
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
     n, p = X.shape

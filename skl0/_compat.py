@@ -3,6 +3,7 @@
 A scikit-learn release that moves one of these touches only this file.
 """
 
+import inspect
 from numbers import Integral
 
 from sklearn.base import _fit_context
@@ -14,7 +15,16 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
+#: ``_check_sample_weight(..., **ALLOW_ZERO_WEIGHTS)`` accepts weights that are
+#: all zero (a stream's chunk with nothing to learn): recent scikit-learn
+#: refuses them unless told, older versions never did.
+ALLOW_ZERO_WEIGHTS = (
+    {"allow_all_zero_weights": True}
+    if "allow_all_zero_weights" in inspect.signature(_check_sample_weight).parameters else {}
+)
+
 __all__ = [
+    "ALLOW_ZERO_WEIGHTS",
     "IntInterval",
     "Interval",
     "Options",

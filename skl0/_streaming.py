@@ -43,7 +43,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import _as_tensor, check_weight_total, grad_enabled, keep_state_on_failure
 from ._checks import check_frame, numeric_target
-from ._compat import _check_sample_weight, validate_data
+from ._compat import ALLOW_ZERO_WEIGHTS, _check_sample_weight, validate_data
 from ._criteria import ebic_gamma
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
@@ -414,7 +414,10 @@ def _validate_chunk(estimator, X, y, sample_weight, first):
         estimator, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
         multi_output=True, ensure_min_samples=1, y_numeric=False, reset=first,
     )
-    sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    # A chunk whose weights are all zero adds nothing (the steps below say so,
+    # and a first chunk so is refused there with the fix).
+    sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True,
+                              **ALLOW_ZERO_WEIGHTS)
     if not np.all(np.isfinite(sw)):
         raise ValueError("sample_weight must be finite; pass finite, non-negative weights.")
     check_weight_total(sw)

@@ -569,3 +569,11 @@ def test_a_dask_dataframe_target_and_extension_dtypes(reg, clf):
         sel = L0FeatureSelector(k=3).fit(dd.from_pandas(pd.DataFrame(Xc), npartitions=2),
                                          dd.from_pandas(labels, npartitions=2))
         assert type(sel.estimator_).__name__ == "L0Classifier", dtype
+
+
+def test_pd_na_in_nullable_columns_is_refused_as_nan(reg):
+    X, y, _ = reg
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])]).astype("Float64")
+    frame.iloc[3, 2] = pd.NA
+    with pytest.raises(ValueError, match="contains NaN"):
+        L0Regressor(k=3).fit(dd.from_pandas(frame, npartitions=3), y)

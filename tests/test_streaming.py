@@ -309,3 +309,15 @@ def test_partial_fit_sets_hidden_layer_sizes_(hidden, reg_data):
     assert hasattr(est, "head_selection_")
     est.partial_fit(X, y)  # a new stream, with the linear head
     assert est.hidden_layer_sizes_ == () and not hasattr(est, "head_selection_")
+
+
+def test_a_chunk_of_zero_weights_adds_nothing_and_a_first_one_says_so(reg_data):
+    # scikit-learn's weight check refused an all-zero chunk with its own
+    # message; a stream may carry one (a filter emptied it).
+    X, y, _ = reg_data
+    est = L0Regressor(k=3).partial_fit(X[:600], y[:600])
+    before = est.predict(X)
+    est.partial_fit(X[600:700], y[600:700], sample_weight=np.zeros(100))
+    np.testing.assert_allclose(est.predict(X), before, rtol=1e-12)
+    with pytest.raises(ValueError, match="first chunk's sample_weight sums to 0"):
+        L0Regressor(k=3).partial_fit(X[:100], y[:100], sample_weight=np.zeros(100))
