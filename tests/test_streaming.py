@@ -270,7 +270,7 @@ def test_changed_features_and_targets_are_named(reg_data):
         est.partial_fit(X[:100], np.column_stack([y[:100], y[:100]]))
     with pytest.raises(ValueError, match="k=99 is larger"):
         L0Regressor(k=99).partial_fit(X[:100], y[:100])
-    with pytest.raises(ValueError, match="non-zero"):
+    with pytest.raises(ValueError, match="first chunk's sample_weight sums to 0"):
         L0Regressor().partial_fit(X[:10], y[:10], sample_weight=np.zeros(10))
 
 
