@@ -414,9 +414,20 @@ def test_calibration_fit_is_sparse_and_accurate():
         (lambda: l0.SparseL0Linear(5, init_keep_prob=1.5), "init_keep_prob=1.5 is invalid"),
         (lambda: l0.SampleGate(5, target_samples=10), "target_samples=10 is invalid"),
         (lambda: l0.FeatureGate(5, max_features=0), "max_features=0 is invalid"),
+        # session 13: the compat names, at construction (they named skl0.nn's
+        # gamma, start, n_steps, or failed only at fit)
+        (lambda: l0.HardConcrete(3, stretch=0), "stretch=0 is invalid"),
+        (lambda: l0.HardConcrete(3, temperature=-1.0), "temperature=-1.0 is invalid"),
+        (lambda: l0.TemperatureScheduler(initial_temp=0), "initial_temp=0 is invalid"),
+        (lambda: l0.TemperatureScheduler(final_temp=-1), "final_temp=-1 is invalid"),
+        (lambda: l0.TemperatureScheduler(anneal_epochs=-2), "anneal_epochs=-2 is invalid"),
+        (lambda: l0.TemperatureScheduler().get_temperature(-1), "epoch=-1 is invalid"),
+        (lambda: l0.SparseL0Linear(3, beta=0), "beta=0 is invalid"),
+        (lambda: l0.SparseCalibrationWeights(3, gamma=0.2), "gamma=0.2 is invalid"),
+        (lambda: l0.SparseCalibrationWeights(3, zeta=0.9), "zeta=0.9 is invalid"),
     ],
 )
-def test_initial_mean_outside_0_1_names_the_argument(make, match):
+def test_bad_arguments_name_the_argument(make, match):
     # was "math domain error" or a ZeroDivisionError from the logit
     with pytest.raises(ValueError, match=match):
         make()
@@ -509,22 +520,6 @@ def test_temperature_scheduler_takes_fractional_epochs_as_l0_python():
     assert l0.TemperatureScheduler(t0, t1, 0).get_temperature(5) == t1
     assert l0.TemperatureScheduler(t0, t1, 10.0).get_temperature(3) == pytest.approx(
         np.exp(np.log(t0) - (np.log(t0) - np.log(t1)) * 0.3))
-
-
-@pytest.mark.parametrize("call, match", [
-    (lambda: l0.HardConcrete(3, stretch=0), "stretch=0 is invalid"),
-    (lambda: l0.HardConcrete(3, temperature=-1.0), "temperature=-1.0 is invalid"),
-    (lambda: l0.TemperatureScheduler(initial_temp=0), "initial_temp=0 is invalid"),
-    (lambda: l0.TemperatureScheduler(final_temp=-1), "final_temp=-1 is invalid"),
-    (lambda: l0.TemperatureScheduler(anneal_epochs=-2), "anneal_epochs=-2 is invalid"),
-    (lambda: l0.TemperatureScheduler().get_temperature(-1), "epoch=-1 is invalid"),
-    (lambda: l0.SparseL0Linear(3, beta=0), "beta=0 is invalid"),
-    (lambda: l0.SparseCalibrationWeights(3, gamma=0.2), "gamma=0.2 is invalid"),
-    (lambda: l0.SparseCalibrationWeights(3, zeta=0.9), "zeta=0.9 is invalid"),
-])
-def test_compat_errors_name_the_argument_as_l0_python_users_write_it(call, match):
-    with pytest.raises(ValueError, match=match):
-        call()
 
 
 def test_reset_parameters_redraws_weights_and_leaves_the_gates():
