@@ -357,10 +357,7 @@ def fit_regressor(est, X, y, sample_weight=None):
     if not est._is_linear():
         _stream_blocks(est, data)
         return
-    dtypes = getattr(data.y, "dtypes", None)  # a DataFrame y: one dtype per column
-    dtypes = list(dtypes) if dtypes is not None and not isinstance(dtypes, np.dtype) \
-        else [data.y.dtype]
-    bad = [dt for dt in dtypes if getattr(dt, "kind", "O") not in "fiub"]
+    bad = [dt for dt in _column_dtypes(data.y) if _kind(dt) not in "fiub"]
     if data.y_ndim == 2 and bad:
         raise ValueError(f"y must be numeric for {type(est).__name__}; got dtype {bad[0]}.")
     s = data.reduce()
@@ -399,13 +396,15 @@ class _QuadraticLogLoss(SquaredLoss):
         return 2.0 * self.n * (self.loss + 0.5 * (self.unit * float(mse.sum()) - self.r0))
 
 
-def _lost_trial(trial):
-    """Back to the point a support change left, keeping its support from now on.
+def _lost_trial(trial, tried, rejected):
+    """Back to the point a support change left, and its support, until it converges.
 
-    The new support stopped improving (or converged) above that point's
-    loss: the quadratic model's choice lost on the exact loss. Returns
-    ``(coef, intercept, support, B, fixed, trial)`` for the IRLS loop.
+    The new support ``tried`` stopped improving (or converged) above that
+    point's loss: the quadratic model's choice lost on the exact loss, and
+    joins ``rejected`` (never proposed again). Returns ``(coef, intercept,
+    support, B, fixed, trial)`` for the IRLS loop.
     """
+    rejected.add(tried.tobytes())
     coef, intercept, _, support, B = trial
     return coef, intercept, support, B, support, None
 
@@ -478,10 +477,12 @@ def fit_classifier(est, X, y, sample_weight=None):
     # A change of support that raised the loss is put on trial: Newton steps
     # on the new support alone until it beats the point it left (then the
     # selection goes on) or stops improving (then that point and its
-    # support are restored and kept: the quadratic model's choice lost on
-    # the exact loss). ``trial`` is (coef, intercept, loss, support, B) of
-    # the point left; ``fixed`` the support the steps keep without selecting.
-    trial, fixed, trial_loss, prev_B = None, None, math.inf, None
+    # support are restored, Newton steps on it run to convergence, and the
+    # selection runs again there, never proposing a rejected support: the
+    # quadratic model's choice lost on the exact loss). ``trial`` is (coef,
+    # intercept, loss, support, B) of the point left; ``fixed`` the support
+    # the steps keep without selecting.
+    trial, fixed, trial_loss, prev_B, rejected = None, None, math.inf, None, set()
     while n_pass < _IRLS_MAX_PASSES:
         s = data.reduce(classes=classes, coef=coef, intercept=intercept)
         n_pass += 1
@@ -514,7 +515,7 @@ def fit_classifier(est, X, y, sample_weight=None):
             if loss <= trial[2]:
                 trial, fixed = None, None  # the new support won: select again
             elif loss >= trial_loss - 1e-12 * max(1.0, abs(trial_loss)):
-                coef, intercept, support, B, fixed, trial = _lost_trial(trial)
+                coef, intercept, support, B, fixed, trial = _lost_trial(trial, fixed, rejected)
                 prev = (coef, intercept, math.inf, support)
                 continue
             else:
@@ -535,18 +536,24 @@ def fit_classifier(est, X, y, sample_weight=None):
             scratch = _select_quadratic(est, {**params, "lam": lam}, problem, datafit, device,
                                         x_shift, 1, y_mean, y_std)
             new_support = np.flatnonzero(scratch.support_)
+            if support is not None and new_support.tobytes() in rejected:
+                new_support = support  # lost its trial already: stay
         else:
             new_support = fixed
         new_B, new_coef, new_intercept = _newton_on_support(s, new_support, mean, std, N,
                                                             est.alpha)
         same = support is not None and np.array_equal(new_support, support)
         moved = np.max(np.abs(new_B - B)) if same and new_B.size else 0.0
-        prev, prev_B = (coef, intercept, loss, np.flatnonzero(coef)), B
+        prev = (coef, intercept, loss, np.zeros(0, np.int64) if support is None else support)
+        prev_B = B
         support, B, coef, intercept = new_support, new_B, new_coef, new_intercept
         if same and moved <= _IRLS_TOL:
             if trial is not None:  # the new support's optimum: above the point it left
-                coef, intercept, support, B, fixed, trial = _lost_trial(trial)
+                coef, intercept, support, B, fixed, trial = _lost_trial(trial, fixed, rejected)
                 prev = (coef, intercept, math.inf, support)
+                continue
+            if fixed is not None:  # the restored support converged: select again there
+                fixed = None
                 continue
             converged = True
             break
@@ -867,26 +874,32 @@ def fit_selector(sel, X, y, sample_weight=None):
     return sel
 
 
+def _column_dtypes(y):
+    """The dtype of each column of a Dask DataFrame ``y``, or ``[y.dtype]``."""
+    import pandas as pd
+
+    dtypes = getattr(y, "dtypes", None)
+    return list(dtypes) if isinstance(dtypes, pd.Series) else [y.dtype]
+
+
+def _kind(dtype):
+    """A numpy dtype's kind; pandas extension dtypes (string, Int64, boolean,
+    Float64) have one too; a categorical counts as labels ("O")."""
+    return "O" if hasattr(dtype, "categories") else getattr(dtype, "kind", "O")
+
+
 def _infer_task(y):
     """``task="auto"`` on a Dask y: the rule of :func:`skl0._checks.infer_task`.
 
     Only y's distinct values are gathered, and only up to
     ``MAX_AUTO_CLASSES + 1`` of them.
     """
-    import pandas as pd
 
-    dtypes = getattr(y, "dtypes", None)
-    if isinstance(dtypes, pd.Series):  # a DataFrame
-        if len(dtypes) != 1:
-            return "regression"
-        dtype = dtypes.iloc[0]
-    else:
-        dtype = y.dtype
-        if getattr(y, "ndim", 1) == 2 and y.shape[1] != 1:
-            return "regression"
-    # (pandas extension dtypes, string, Int64, boolean, Float64, have a numpy-style kind)
-    kind = getattr(dtype, "kind", "O") if not hasattr(dtype, "categories") else "O"
-    if kind in "OUSb":
+    dtypes = _column_dtypes(y)
+    if len(dtypes) != 1 or (not _is_frame(y) and getattr(y, "ndim", 1) == 2
+                            and y.shape[1] != 1):
+        return "regression"
+    if _kind(dtypes[0]) in "OUSb":
         return "classification"
     y_parts = list(y.to_delayed().ravel()) if not _is_frame(y) else list(y.to_delayed())
     levels = _labels(y_parts, limit=MAX_AUTO_CLASSES)

@@ -561,6 +561,12 @@ def test_a_dask_dataframe_target_and_extension_dtypes(reg, clf):
     dist = L0Regressor(k=4).fit(dd.from_pandas(frame, npartitions=3),
                                 dd.from_pandas(Y, npartitions=3))
     np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-10, atol=1e-12)
+    for dtype in ("Float64", "Int64"):  # a 1-d target of a nullable dtype
+        target = pd.Series(np.round(y * 100) if dtype == "Int64" else y).astype(dtype)
+        ext = L0Regressor(k=4).fit(dd.from_pandas(frame, npartitions=3),
+                                   dd.from_pandas(target, npartitions=3))
+        ref = L0Regressor(k=4).fit(frame, target.to_numpy(dtype=float))
+        np.testing.assert_allclose(ext.coef_, ref.coef_, rtol=1e-10, atol=1e-12)
     Xc, yc, _ = clf
     for dtype in ("string", "Int64", "boolean"):
         labels = pd.Series(yc if dtype == "string" else (yc == "yes"), dtype=dtype)
