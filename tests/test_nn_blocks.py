@@ -220,3 +220,20 @@ def test_l0l2_penalty_charges_each_gate_once_whatever_it_covers():
     from skl0.nn import l0l2_penalty
 
     assert l0l2_penalty(layer, l0=1.0, l2=1.0).item() == pytest.approx(4 * 0.5 + 0.5 * 12 * 4 * 0.5)
+
+
+def test_one_element_tensor_and_array_parameters_are_checked_by_value():
+    # A schedule may keep its temperature as a tensor: checked by value, and
+    # used as given (a gradient through gamma survives).
+    from skl0.nn import FeatureGate, deterministic_gate
+
+    gate = FeatureGate(3)
+    gate.temperature = torch.tensor(0.5)
+    assert torch.isfinite(gate.prob_open()).all()
+    assert prob_nonzero(torch.zeros(2), temperature=np.array(0.5)).shape == (2,)
+    gamma = torch.tensor(-0.1, requires_grad=True)
+    deterministic_gate(torch.zeros(2), gamma=gamma).sum().backward()
+    assert gamma.grad is not None
+    for bad in (torch.tensor(-1.0), np.array(-1.0)):
+        with pytest.raises(ValueError, match="temperature=-1.0 is invalid"):
+            prob_nonzero(torch.zeros(1), temperature=bad)

@@ -114,7 +114,26 @@ def check_hard_concrete_params(temperature, gamma, zeta):
 # The free functions below run once per training step: their check is
 # cached per parameter set (typed, so that temperature=True is not taken
 # for a cached 1.0).
-_checked = lru_cache(maxsize=64, typed=True)(check_hard_concrete_params)
+_checked_numbers = lru_cache(maxsize=64, typed=True)(check_hard_concrete_params)
+
+
+def _number(value):
+    """A one-element tensor or array as its float (checked by value); anything else as is."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return float(value.detach())
+    if isinstance(value, np.ndarray) and value.size == 1:
+        return float(value)
+    return value
+
+
+def _check(temperature, gamma, zeta):
+    """:func:`check_hard_concrete_params` for the free functions, cached per parameter set.
+
+    The functions go on with the values as given: a one-element tensor or
+    array (as a schedule may hold) is checked by its value, and gradients
+    through it are kept.
+    """
+    _checked_numbers(_number(temperature), _number(gamma), _number(zeta))
 
 
 def log_alpha_for_prob(prob, temperature=BETA, gamma=GAMMA, zeta=ZETA):
@@ -173,7 +192,7 @@ def prob_nonzero(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA):
     >>> [round(p, 4) for p in prob_nonzero(torch.tensor([-2.0, 0.0, 2.0])).tolist()]
     [0.401, 0.8318, 0.9734]
     """
-    temperature, gamma, zeta = _checked(temperature, gamma, zeta)
+    _check(temperature, gamma, zeta)
     sigmoid = torch.sigmoid if isinstance(log_alpha, torch.Tensor) else expit
     return sigmoid(log_alpha - temperature * math.log(-gamma / zeta))
 
@@ -200,7 +219,7 @@ def deterministic_gate(log_alpha, gamma=GAMMA, zeta=ZETA):
     >>> deterministic_gate(torch.tensor([-5.0, 0.0, 5.0])).tolist()
     [0.0, 0.5, 1.0]
     """
-    _, gamma, zeta = _checked(BETA, gamma, zeta)
+    _check(BETA, gamma, zeta)
     return torch.clamp(torch.sigmoid(log_alpha) * (zeta - gamma) + gamma, 0.0, 1.0)
 
 
@@ -236,7 +255,7 @@ def median_gate(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA):
     >>> bool(((z.median(0).values - median_gate(la)).abs() < 0.02).all())
     True
     """
-    temperature, gamma, zeta = _checked(temperature, gamma, zeta)
+    _check(temperature, gamma, zeta)
     return deterministic_gate(log_alpha / temperature, gamma, zeta)
 
 
@@ -275,7 +294,7 @@ def sample_gate(
     ...                            shape=(2, 4)))
     True
     """
-    temperature, gamma, zeta = _checked(temperature, gamma, zeta)
+    _check(temperature, gamma, zeta)
     shape = log_alpha.shape if shape is None else torch.Size(shape)
     u = torch.rand(
         shape, generator=generator, device=log_alpha.device, dtype=log_alpha.dtype
@@ -389,13 +408,12 @@ def signal_fraction(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA):
     True
     """
     m, s = gate_moments(log_alpha, temperature, gamma, zeta)
-    # h -> 0 as the gate closes; 0/0 once both moments underflow. The
-    # division is kept off those entries (also for the gradient).
+    # h -> 0 as the gate closes; 0/0 once both moments underflow (then m = 0
+    # too). Dividing by at least the smallest normal number gives 0 there,
+    # with gradient 0, and changes nothing where s is a normal number.
     if isinstance(s, torch.Tensor):
-        live = s > 0
-        return torch.where(live, m * m / torch.where(live, s, torch.ones_like(s)), 0.0)
-    h = np.where(s > 0, m * m / np.where(s > 0, s, 1.0), 0.0)
-    return h[()] if h.ndim == 0 else h  # a scalar stays a scalar
+        return m * m / s.clamp_min(torch.finfo(s.dtype).tiny)
+    return m * m / np.maximum(s, np.finfo(np.result_type(s, np.float32)).tiny)
 
 
 def log_alpha_for_signal(h, temperature=BETA, gamma=GAMMA, zeta=ZETA):

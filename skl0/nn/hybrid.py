@@ -58,13 +58,13 @@ def add_random(chosen, n_items, n_random, generator=None):
             f"chosen holds the index {bad}, outside [0, n_items={n_items}); pass indices "
             f"of the {n_items} items, each in 0..{n_items - 1}."
         )
-    if torch.unique(chosen).numel() != chosen.numel():
+    free = torch.ones(n_items, dtype=torch.bool)
+    free[chosen] = False
+    if n_items - int(free.sum()) != chosen.numel():  # (a count, not a sort)
         raise ValueError(
             f"chosen holds repeated indices ({chosen.tolist()[:10]}); pass each chosen "
             "item once, e.g. torch.unique(chosen)."
         )
-    free = torch.ones(n_items, dtype=torch.bool)
-    free[chosen] = False
     available = torch.nonzero(free).squeeze(1)
     n_draw = min(int(n_random), available.numel())
     drawn = available[torch.randperm(available.numel(), generator=generator)[:n_draw]]
