@@ -9,16 +9,28 @@ pass over numeric data) and raise a ``ValueError`` that does.
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 
 __all__ = [
     "MAX_AUTO_CLASSES", "check_fold_classes", "check_frame", "check_int", "check_int_type",
-    "check_real_type", "infer_task", "is_dask_collection", "numeric_target",
+    "check_number", "check_real_type", "infer_task", "is_dask_collection", "numeric_target",
 ]
 
 # task="auto": whole-number targets with more distinct values than this are
 # read as quantities (a count, a price), not as class labels.
 MAX_AUTO_CLASSES = 20
+
+
+def check_number(name, value, ok, fix, prefix=""):
+    """``value`` as a float if it is a finite real number (not a bool) for which ``ok`` holds.
+
+    Otherwise a ValueError ``"{prefix}{name}={value!r} is invalid; pass {fix}."``.
+    """
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
+            or not ok(value):
+        raise ValueError(f"{prefix}{name}={value!r} is invalid; pass {fix}.")
+    return float(value)
 
 
 def check_int(name, value, minimum, what=""):

@@ -10,26 +10,13 @@ l0-python names and reads either, so checkpoints move both ways.
 from __future__ import annotations
 
 import math
-from numbers import Real
 
 import torch
 
+from .._checks import check_number
 from ..nn.hard_concrete import median_gate, prob_nonzero, sample_gate
 
-__all__ = ["check_number", "logit", "_ClampedGates", "_RenamedState"]
-
-
-def check_number(name, value, ok, fix):
-    """``value`` as a float if it is a finite real number for which ``ok`` holds.
-
-    Otherwise a ValueError naming the argument as l0-python's users write it
-    (``stretch``, ``beta``, ``initial_temp``: not the skl0.nn names that the
-    formulas underneath take) and saying what to pass (``fix``).
-    """
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
-            or not ok(value):
-        raise ValueError(f"{name}={value!r} is invalid; pass {fix}.")
-    return float(value)
+__all__ = ["logit", "_ClampedGates", "_RenamedState"]
 
 
 def logit(p, name="init_mean"):

@@ -13,9 +13,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._checks import check_number
 from ..nn.gates import HardConcreteGate
 from ..nn.hard_concrete import check_hard_concrete_params, median_gate
-from ._compat import check_number, logit
+from ._compat import logit
 
 __all__ = ["HardConcrete"]
 

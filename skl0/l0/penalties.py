@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_number
 from .._numpydoc import Entry, document
 from ..nn import schedules as _schedules
 from ..nn._docs import NN
 from ..nn.gates import hard_concrete_gates
 from ..nn.penalties import _zero_like_params
 from ..nn.tracking import PenaltyTracker as _PenaltyTracker
-from ._compat import check_number
 
 __all__ = [
     "compute_l0_penalty",

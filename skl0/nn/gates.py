@@ -10,11 +10,11 @@ record, for selecting rows.
 from __future__ import annotations
 
 import operator
-from numbers import Real
 
 import torch
 from torch import nn
 
+from .._checks import check_number
 from .._device import resolve_device
 from .._numpydoc import document
 from ._docs import NN
@@ -123,11 +123,8 @@ class HardConcreteGate(nn.Module):
                 f"dtype={dtype!r} is not a floating torch dtype; pass torch.float32, "
                 "torch.float64 or None (torch's default)."
             )
-        if isinstance(init_prob, bool) or not isinstance(init_prob, Real) or not 0 < init_prob < 1:
-            raise ValueError(
-                f"init_prob={init_prob!r} is invalid; pass the initial probability that a "
-                "gate is open, a float strictly between 0 and 1, e.g. 0.9."
-            )
+        check_number("init_prob", init_prob, lambda v: 0 < v < 1, "the initial probability "
+                     "that a gate is open, a float strictly between 0 and 1, e.g. 0.9")
         self.init_prob = init_prob
         la = log_alpha_for_prob(init_prob, self.temperature, self.gamma, self.zeta)
         self.log_alpha = nn.Parameter(torch.full(shape, la, device=device, dtype=dtype))

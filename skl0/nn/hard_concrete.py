@@ -46,6 +46,7 @@ import numpy as np
 import torch
 from scipy.special import expit
 
+from .._checks import check_number
 from .._numpydoc import document
 from ._docs import NN
 
@@ -93,22 +94,12 @@ def check_hard_concrete_params(temperature, gamma, zeta):
     (temperature, gamma, zeta) : tuple of float
         The values as Python floats.
     """
-    checks = (
-        ("temperature", temperature, lambda v: v > 0, "a float > 0, e.g. 2/3"),
-        ("gamma", gamma, lambda v: v < 0, "a float < 0, e.g. -0.1"),
-        ("zeta", zeta, lambda v: v > 1, "a float > 1, e.g. 1.1"),
+    prefix = "The Hard Concrete parameter "
+    return (
+        check_number("temperature", temperature, lambda v: v > 0, "a float > 0, e.g. 2/3", prefix),
+        check_number("gamma", gamma, lambda v: v < 0, "a float < 0, e.g. -0.1", prefix),
+        check_number("zeta", zeta, lambda v: v > 1, "a float > 1, e.g. 1.1", prefix),
     )
-    for name, value, ok, fix in checks:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, Real)
-            or not math.isfinite(value)
-            or not ok(value)
-        ):
-            raise ValueError(
-                f"The Hard Concrete parameter {name}={value!r} is invalid; pass {fix}."
-            )
-    return float(temperature), float(gamma), float(zeta)
 
 
 # The free functions below run once per training step: their check is

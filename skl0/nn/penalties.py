@@ -9,12 +9,10 @@ loss; the report reads the deterministic gates only.
 
 from __future__ import annotations
 
-import math
-from numbers import Real
-
 import pandas as pd
 import torch
 
+from .._checks import check_number
 from .._numpydoc import Entry, document
 from ._docs import NN
 from .gates import FeatureGate, HardConcreteGate, SampleGate, hard_concrete_gates
@@ -63,14 +61,7 @@ def l0_penalty(model):
 
 
 def _check_strength(name, value):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, Real)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(f"{name}={value!r} is invalid; pass a finite float >= 0.")
-    return float(value)
+    return check_number(name, value, lambda v: v >= 0, "a finite float >= 0")
 
 
 @document(
