@@ -176,7 +176,11 @@ def get_active_parameter_count(model):
     )
 
 
-_SCHEDULES = ("linear", "exponential", "cosine")
+_SCHEDULES = {
+    "linear": _schedules.LinearTemperature,
+    "exponential": _schedules.ExponentialTemperature,
+    "cosine": _schedules.CosineTemperature,
+}
 
 
 class TemperatureScheduler:
@@ -218,26 +222,21 @@ class TemperatureScheduler:
         self.final_temp = final_temp
         self.anneal_epochs = anneal_epochs
         self.schedule = schedule
+        # skl0.nn's schedule for its curve, read at progress = epoch / anneal_epochs
+        # (its own steps are whole numbers; l0-python's epochs may be fractions).
+        self._schedule = _SCHEDULES[schedule](initial_temp, final_temp, 1)
 
     def get_temperature(self, epoch):
         """The temperature at ``epoch`` (a number >= 0; fractions anneal within an epoch), a float.
 
-        l0-python's formulas, at ``progress = epoch / anneal_epochs``:
-        linear ``T0 - (T0 - T1) progress``, exponential
-        ``exp(log T0 - (log T0 - log T1) progress)``, cosine
-        ``T1 + (T0 - T1) (1 + cos(pi progress)) / 2``; ``final_temp`` from
+        The skl0.nn schedule's curve (the same formulas as l0-python's) at
+        ``progress = epoch / anneal_epochs``; ``final_temp`` from
         ``anneal_epochs`` on.
         """
         epoch = check_number("epoch", epoch, lambda v: v >= 0, "an epoch number >= 0")
         if epoch >= self.anneal_epochs:
             return self.final_temp
-        t0, t1 = float(self.initial_temp), float(self.final_temp)
-        progress = epoch / self.anneal_epochs
-        if self.schedule == "linear":
-            return float(t0 - (t0 - t1) * progress)
-        if self.schedule == "exponential":
-            return float(np.exp(np.log(t0) - (np.log(t0) - np.log(t1)) * progress))
-        return float(t1 + (t0 - t1) * (1 + np.cos(np.pi * progress)) / 2)
+        return float(self._schedule._interpolate(epoch / self.anneal_epochs))
 
 
 def update_temperatures(model, temperature):
