@@ -471,7 +471,7 @@ def fit_classifier(est, X, y, sample_weight=None):
         _fit_multinomial(est, data, classes, dtype, device, params)
         return
     coef, intercept = np.zeros(p), 0.0
-    prev = None  # (coef, intercept, loss, support of coef) of the last accepted point
+    prev = None  # (coef, intercept, loss, support, B) of the last accepted point
     losses, scratch, support, B, n_pass = [], None, None, None, 0
     converged = False
     # A change of support that raised the loss is put on trial: Newton steps
@@ -482,7 +482,7 @@ def fit_classifier(est, X, y, sample_weight=None):
     # quadratic model's choice lost on the exact loss). ``trial`` is (coef,
     # intercept, loss, support, B) of the point left; ``fixed`` the support
     # the steps keep without selecting.
-    trial, fixed, trial_loss, prev_B, rejected = None, None, math.inf, None, set()
+    trial, fixed, trial_loss, rejected = None, None, math.inf, set()
     while n_pass < _IRLS_MAX_PASSES:
         s = data.reduce(classes=classes, coef=coef, intercept=intercept)
         n_pass += 1
@@ -516,13 +516,13 @@ def fit_classifier(est, X, y, sample_weight=None):
                 trial, fixed = None, None  # the new support won: select again
             elif loss >= trial_loss - 1e-12 * max(1.0, abs(trial_loss)):
                 coef, intercept, support, B, fixed, trial = _lost_trial(trial, fixed, rejected)
-                prev = (coef, intercept, math.inf, support)
+                prev = (coef, intercept, math.inf, support, B)
                 continue
             else:
                 trial_loss = loss
         elif (prev is not None and np.isfinite(prev[2]) and not np.array_equal(support, prev[3])
               and loss > prev[2] + 1e-12 * max(1.0, abs(prev[2]))):
-            trial, fixed, trial_loss = (*prev[:3], prev[3], prev_B), support, loss
+            trial, fixed, trial_loss = prev, support, loss
         losses.append(loss)
         unit = s["W"] / N * (s["yy"][0] / s["W"])  # log loss per unit of the model's mse
         datafit = _QuadraticLogLoss(N, loss, s["r0"] / N, unit)
@@ -544,13 +544,12 @@ def fit_classifier(est, X, y, sample_weight=None):
                                                             est.alpha)
         same = support is not None and np.array_equal(new_support, support)
         moved = np.max(np.abs(new_B - B)) if same and new_B.size else 0.0
-        prev = (coef, intercept, loss, np.zeros(0, np.int64) if support is None else support)
-        prev_B = B
+        prev = (coef, intercept, loss, np.zeros(0, np.int64) if support is None else support, B)
         support, B, coef, intercept = new_support, new_B, new_coef, new_intercept
         if same and moved <= _IRLS_TOL:
             if trial is not None:  # the new support's optimum: above the point it left
                 coef, intercept, support, B, fixed, trial = _lost_trial(trial, fixed, rejected)
-                prev = (coef, intercept, math.inf, support)
+                prev = (coef, intercept, math.inf, support, B)
                 continue
             if fixed is not None:  # the restored support converged: select again there
                 fixed = None
@@ -937,19 +936,18 @@ def map_rows(func, est, X, n_out, dtype):
     _check_columns(est, X)
     shape = (0,) if n_out is None else (0, n_out)
     meta = np.empty(shape, dtype=dtype)
-    inner = func
 
-    def func(block):
+    def on_block(block):
         # An empty block (a filtered partition) has no rows to predict:
         # scikit-learn's validation would refuse it.
-        return np.empty(shape, dtype=dtype) if block.shape[0] == 0 else inner(block)
+        return np.empty(shape, dtype=dtype) if block.shape[0] == 0 else func(block)
 
     if _is_frame(X):
-        return X.map_partitions(func, meta=meta)
+        return X.map_partitions(on_block, meta=meta)
     X = X.rechunk({1: -1})
     if n_out is None:
-        return X.map_blocks(func, drop_axis=1, dtype=dtype, meta=meta)
-    return X.map_blocks(func, chunks=(X.chunks[0], (n_out,)), dtype=dtype, meta=meta)
+        return X.map_blocks(on_block, drop_axis=1, dtype=dtype, meta=meta)
+    return X.map_blocks(on_block, chunks=(X.chunks[0], (n_out,)), dtype=dtype, meta=meta)
 
 
 def _score_block(est, X, y, w, classifier):
