@@ -178,7 +178,7 @@ def check_weight_total(sw, name="sample_weight"):
 _WEIGHT_SCALE = (0.5, 2.0)
 
 
-def check_weight_scale(sw, rule="lam='auto'"):
+def check_weight_scale(sw, rule):
     """Warn when ``rule`` would read rescaled weights as more or fewer samples.
 
     scikit-learn's convention, which skl0 follows: a sample weight is a
@@ -195,7 +195,7 @@ def check_weight_scale(sw, rule="lam='auto'"):
     check_weight_scale_from(mean, positive.size, float(sw.sum()), rule)
 
 
-def check_weight_scale_from(mean, n_positive, total, rule="lam='auto'"):
+def check_weight_scale_from(mean, n_positive, total, rule):
     """:func:`check_weight_scale` from the weights' summaries (a Dask fit's pass)."""
     if _WEIGHT_SCALE[0] <= mean <= _WEIGHT_SCALE[1]:
         return
@@ -791,7 +791,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             head.load_state_dict(init[1])
         self.n_iter_ = n_iter
         self.loss_curve_ = [pt.loss for pt in points]
-        refitted = None
+        refitted, resolve_at_support = None, False
         if exact_k and layout is not None:
             chosen = next((pt for pt in points if self._size(pt.support) <= self.k), points[-1])
             support, refitted = self._select_groups(problem, layout, points, chosen, head)
@@ -824,12 +824,13 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             chosen, refitted, _ = select_by_ebic(problem, points, self.alpha)
             support = chosen.support
             self._warn_at_size_cap(problem, support.size)
+            resolve_at_support = self.refit and head.is_linear
         self.lam_ = chosen.lam
         with torch.no_grad():
             gate.log_alpha.copy_(chosen.log_alpha)
         if refitted is None or not self.refit:  # else _fit_problem's refit replaces it
             head.load_state_dict(chosen.head_state)
-        if not exact_k and self.refit and head.is_linear and layout is None:
+        if resolve_at_support:
             self._gates_at_support(problem, gate, head, support, refitted, common)
         return support, refitted
 
@@ -852,8 +853,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         open_now = np.flatnonzero(gate.prob_open().detach().cpu().numpy() > 0.5)
         if np.array_equal(open_now, support):
             return
-        if refitted is None:
-            refitted = refit_linear_head(problem, support, alpha=self.alpha)[0]
         set_support_vertex(gate, head, support, refitted)
         train_gates(problem, gate, head, lam=self.lam_, max_iter=self.max_iter, **common)
 

@@ -267,8 +267,6 @@ def select_by_ebic(problem, points, alpha):
 
     def balanced(support, state, loss):
         for _ in range(_BALANCE_ROUNDS):
-            if support.size == 0:
-                break
             weights = 1.0 / np.maximum(refits.output_mse(support, state), tiny)
             weighted = refits.with_output_weights(weights / weights.mean())
             moved = swap_search(problem, support, refits=weighted)[0]

@@ -45,8 +45,12 @@ def group_ranking(layout, points):
     return layout.group_order(survival_ranking(points))
 
 
-def splice_groups(problem, layout, groups, alpha=0.0, lam_cost=0.0, max_rounds=50, rtol=1e-7,
-                  prices=None, refits=None):
+#: The group swap search's round cap and relative improvement a move must make.
+_MAX_ROUNDS, _RTOL = 50, 1e-7
+
+
+def splice_groups(problem, layout, groups, alpha=0.0, lam_cost=0.0, max_rounds=_MAX_ROUNDS,
+                  rtol=_RTOL, prices=None, refits=None):
     """Polish the open ``groups`` by swaps of whole groups.
 
     Minimises the refitted loss plus ``lam_cost`` times the kept groups'
@@ -60,14 +64,20 @@ def splice_groups(problem, layout, groups, alpha=0.0, lam_cost=0.0, max_rounds=5
     head : LinearHead (refitted on their columns)
     loss : float (refitted loss, without the cost term)
     """
-    gram = problem.kind == "gram"
     if refits is None:
-        refits = (_GramRefits if gram else _RowRefits)(problem, alpha)
+        refits = (_GramRefits if problem.kind == "gram" else _RowRefits)(problem, alpha)
+    prices = layout.costs if prices is None else np.asarray(prices, dtype=np.float64)
+    groups, cols, state, loss = _group_swap_search(problem, layout, groups, refits, lam_cost,
+                                                   prices, max_rounds, rtol)
+    return groups, refits.head(problem, cols, state), loss
+
+
+def _group_swap_search(problem, layout, groups, refits, lam_cost, prices, max_rounds, rtol):
+    """:func:`splice_groups`' search: ``(groups, columns, refit state, loss)``, no head built."""
+    gram = problem.kind == "gram"
     n_groups = layout.n_groups
     groups = np.sort(np.asarray(groups, dtype=np.int64))
     k = groups.size
-
-    prices = layout.costs if prices is None else np.asarray(prices, dtype=np.float64)
 
     def fit(gs):
         cols = layout.columns(gs)
@@ -76,7 +86,7 @@ def splice_groups(problem, layout, groups, alpha=0.0, lam_cost=0.0, max_rounds=5
 
     cols, state, loss, value = fit(groups)
     if k == 0 or k == n_groups:
-        return groups, refits.head(problem, cols, state), loss
+        return groups, cols, state, loss
     C = min(k, n_groups - k)
     for _ in range(max_rounds):
         xi, zeta = refits.sacrifices(state, cols)
@@ -100,7 +110,7 @@ def splice_groups(problem, layout, groups, alpha=0.0, lam_cost=0.0, max_rounds=5
         if best is None:
             break
         groups, (cols, state, loss, value) = best
-    return groups, refits.head(problem, cols, state), loss
+    return groups, cols, state, loss
 
 
 def _log_binom(n, k):
@@ -134,7 +144,7 @@ def group_ranks(problem, layout):
     return ranks
 
 
-def _balanced_group_polish(problem, layout, start, alpha, prices, plain):
+def _balanced_group_polish(problem, layout, start, prices, plain):
     """The group polish of several squared-loss outputs, on EBIC's own deviance.
 
     ``n sum_k log(mse_k)`` lies below its tangent at the start's per-output
@@ -147,12 +157,13 @@ def _balanced_group_polish(problem, layout, start, alpha, prices, plain):
     """
     n, q = problem.n_samples, plain.yy_k.size
     tiny = np.finfo(np.float64).tiny
+    lam_cost = math.log(n) / (n * q)
     groups = np.sort(np.asarray(start, dtype=np.int64))
     for _ in range(_BALANCE_ROUNDS):
         mse = plain.output_mse(layout.columns(groups))
         weighted = plain.with_output_weights(1.0 / np.maximum(mse, tiny))
-        moved = splice_groups(problem, layout, groups, alpha=alpha,
-                              lam_cost=math.log(n) / (n * q), prices=prices, refits=weighted)[0]
+        moved = _group_swap_search(problem, layout, groups, weighted, lam_cost, prices,
+                                   _MAX_ROUNDS, _RTOL)[0]
         if np.array_equal(moved, groups):
             break
         groups = moved
@@ -230,7 +241,7 @@ def select_groups_by_ebic(problem, layout, points, alpha):
             report = min(range(len(points)), key=lambda j: (sizes[j] < size, abs(sizes[j] - size)))
             start = np.sort(ranking[:size])
         if balance:
-            groups, head, loss = _balanced_group_polish(problem, layout, start, alpha, prices,
+            groups, head, loss = _balanced_group_polish(problem, layout, start, prices,
                                                         plain)
         else:
             if problem.datafit.supports_gram:

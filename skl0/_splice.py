@@ -365,14 +365,13 @@ def penalised_flips(problem, support, lam, refits, max_size=None, max_rounds=50,
     state, loss = refits.fit(support)
     for _ in range(max_rounds):
         k = support.size
-        if k:
-            weakest, strongest = _ranked(refits, state, support)
-        else:
-            weakest, strongest = support, screening_order(problem)
         groups = []
         if k:
+            weakest, strongest = _ranked(refits, state, support)
             groups.append(np.array([np.delete(support, np.searchsorted(support, j))
                                     for j in weakest[:_SWAP_IN]]))
+        else:
+            strongest = screening_order(problem)
         if k < max_size:
             adds = strongest[: min(_SWAP_IN, p - k)]
             groups.append(np.sort(np.column_stack(
