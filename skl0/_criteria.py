@@ -110,6 +110,16 @@ def _deviance(problem, head, loss):
     return 2.0 * n * loss
 
 
+def several_mse_outputs(problem):
+    """Whether EBIC's deviance of ``problem`` is ``n sum_k log(mse_k)`` over several outputs.
+
+    Then it is not the summed MSE that the swap searches lower, and the
+    per-size polish takes majorize-minimize rounds (``_BALANCE_ROUNDS``).
+    """
+    return (problem.kind == "gram" and problem.yy.numel() > 1
+            and getattr(problem.datafit, "gram_deviance", None) is None)
+
+
 def _mse_deviance(problem, mse):
     """Deviance of a squared-loss fit from its per-output weighted MSE (numpy, clamped > 0).
 
@@ -262,8 +272,7 @@ def select_by_ebic(problem, points, alpha):
     # a search on the outputs weighted by 1 / mse_k(S0) that lowers the
     # weighted sum from S0 lowers the deviance too (a majorize-minimize
     # step), repeated from each new support until the support stops moving.
-    balance = (gram and refits.yy_k.size > 1
-               and getattr(problem.datafit, "gram_deviance", None) is None)
+    balance = several_mse_outputs(problem)
 
     def balanced(support, state, loss):
         for _ in range(_BALANCE_ROUNDS):

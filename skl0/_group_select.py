@@ -28,6 +28,7 @@ from ._criteria import (
     df_per_feature,
     ebic_gamma,
     max_support_size,
+    several_mse_outputs,
 )
 from ._gate_path import survival_ranking
 from ._refit import refit_linear_head
@@ -229,8 +230,7 @@ def select_groups_by_ebic(problem, layout, points, alpha):
     prices, lam_cost = ranks * q, math.log(n) / (2.0 * n)
     # Several squared-loss outputs: the deviance is n sum_k log(mse_k), which
     # the polish linearises per output (_balanced_group_polish).
-    balance = (problem.kind == "gram" and problem.yy.numel() > 1
-               and getattr(problem.datafit, "gram_deviance", None) is None)
+    balance = several_mse_outputs(problem)
     if balance:
         plain = _GramRefits(problem, alpha)
     for size in range(1, top + 1):
