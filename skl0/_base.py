@@ -16,7 +16,7 @@ import torch
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from ._checks import check_frame, is_dask_collection
+from ._checks import check_frame, check_missing_labels, is_dask_collection
 from ._compat import _check_sample_weight, _fit_context, validate_data
 from ._criteria import max_support_size, select_by_ebic
 from ._device import make_generator, resolve_device, resolve_dtype
@@ -291,6 +291,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     # ------------------------------------------------------------------ fit
     def _validate_fit_data(self, X, y, sample_weight):
         check_frame(X)
+        check_missing_labels(y)
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
             multi_output=True, ensure_min_samples=2, y_numeric=False,

@@ -20,7 +20,12 @@ _SUB_ELEMENTS = 1 << 18
 
 
 def _unique(y, limit):
-    u = np.unique(np.asarray(y).ravel())
+    y = np.asarray(y)
+    if y.dtype.kind == "O":  # None or pd.NA would fail np.unique's sort
+        from ._checks import check_missing_labels
+
+        check_missing_labels(y, where="in a block of y")
+    u = np.unique(y.ravel())
     return None if limit is not None and u.size > limit else u
 
 

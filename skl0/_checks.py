@@ -14,7 +14,7 @@ from numbers import Integral, Real
 
 __all__ = [
     "MAX_AUTO_CLASSES", "check_fold_classes", "check_frame", "check_int", "check_int_type",
-    "check_number", "check_real_type", "infer_task", "is_dask_collection", "numeric_target",
+    "check_missing_labels", "check_number", "check_real_type", "infer_task", "is_dask_collection", "numeric_target",
 ]
 
 # task="auto": whole-number targets with more distinct values than this are
@@ -133,6 +133,43 @@ def check_frame(X, name="X"):
         )
 
 
+def check_missing_labels(y, name="y", where=""):
+    """Refuse missing values (None, NaN, ``pd.NA``, ``NaT``) in a non-numeric target.
+
+    scikit-learn finds NaN in a numeric ``y`` itself ("Input y contains
+    NaN"), but in an object or string ``y`` it compares the array with
+    itself, which raises pandas' "boolean value of NA is ambiguous" on
+    ``pd.NA`` and a sort error on ``None``: neither names ``y`` or the fix.
+    Numeric targets (numpy or pandas numeric dtypes) pass untouched, with
+    no pass over their values.
+
+    ``where`` replaces "the first at row i" (the row inside ``y``) in the
+    message, for a block of a larger target.
+
+    Raises
+    ------
+    ValueError
+        Naming how many labels are missing, the first row, and the fix.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if not hasattr(y, "dtype") and not hasattr(y, "dtypes"):
+        y = np.asarray(y)  # a list: numbers, or labels (object)
+    dtypes = [y.dtype] if hasattr(y, "dtype") else list(y.dtypes)
+    if all(not isinstance(d, pd.CategoricalDtype) and pd.api.types.is_numeric_dtype(d)
+           for d in dtypes):
+        return  # scikit-learn's finiteness check reports these
+    missing = np.asarray(pd.isna(y.to_numpy() if hasattr(y, "to_numpy") else y))
+    if missing.any():
+        rows = np.flatnonzero(missing.reshape(missing.shape[0], -1).any(axis=1))
+        raise ValueError(
+            f"{name} has {rows.size} missing label{'s' if rows.size > 1 else ''} (None, NaN "
+            f"or pd.NA), {where or f'the first at row {rows[0]}'}; drop those rows (e.g. keep = "
+            f"{name}.notna()) or fill them before fitting."
+        )
+
+
 def numeric_target(y, who):
     """``y`` as a float64 array, or a ValueError that points class labels to the classifier."""
     import numpy as np
@@ -167,6 +204,7 @@ def infer_task(y):
     import pandas as pd
     from sklearn.utils.multiclass import type_of_target
 
+    check_missing_labels(y)
     if isinstance(y, pd.Series) and isinstance(y.dtype, pd.CategoricalDtype):
         return "classification"
     arr = np.asarray(y)

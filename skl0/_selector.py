@@ -9,7 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import FitMixin, keep_state_on_failure
-from ._checks import check_frame, infer_task
+from ._checks import check_frame, check_missing_labels, infer_task
 from ._classifier import L0Classifier
 from ._compat import _fit_context, validate_data
 from ._dask import fit_selector, is_dask_collection, select_columns
@@ -89,6 +89,7 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
 
     def _fit_unguarded(self, X, y, sample_weight):
         check_frame(X)
+        check_missing_labels(y)
         y_given = y  # task="auto" reads its dtype (a categorical Series is class labels)
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
@@ -140,6 +141,7 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
             est = getattr(self, "estimator_", None)
             first = est is None or getattr(est, "_stream", None) is None
             check_frame(X)
+            check_missing_labels(y)
             X, y = validate_data(
                 self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
                 multi_output=True, y_numeric=False, reset=first,

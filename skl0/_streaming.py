@@ -42,7 +42,7 @@ import torch
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import _as_tensor, check_weight_total, grad_enabled, keep_state_on_failure
-from ._checks import check_frame, numeric_target
+from ._checks import check_frame, check_missing_labels, numeric_target
 from ._compat import ALLOW_ZERO_WEIGHTS, _check_sample_weight, validate_data
 from ._criteria import ebic_gamma
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
@@ -410,6 +410,7 @@ class _Stream:
 
 def _validate_chunk(estimator, X, y, sample_weight, first):
     check_frame(X)
+    check_missing_labels(y)
     X, y = validate_data(
         estimator, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
         multi_output=True, ensure_min_samples=1, y_numeric=False, reset=first,

@@ -553,6 +553,18 @@ def test_nan_labels_are_refused_as_in_memory(clf):
         L0Classifier(k=2).fit(_darr(X), _darr(codes))
 
 
+def test_missing_text_labels_are_refused_by_name(clf):
+    X, y, _ = clf
+    labels = pd.Series(y, dtype="string")
+    labels[5] = pd.NA
+    match = "y has 1 missing label .*in a block of y; drop"
+    with pytest.raises(ValueError, match=match):
+        L0Classifier(k=2).fit(_darr(X), _darr(np.asarray(labels, dtype=object)))
+    frame = dd.from_pandas(pd.DataFrame(X), npartitions=3)
+    with pytest.raises(ValueError, match=match):
+        L0Classifier(k=2).fit(frame, dd.from_pandas(labels, npartitions=3))
+
+
 def test_a_dask_dataframe_target_and_extension_dtypes(reg, clf):
     X, y, _ = reg
     frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])])

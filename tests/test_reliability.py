@@ -137,6 +137,41 @@ def test_nonfinite_y(name, value):
         make(name).fit(X0, y)
 
 
+MISSING_LABELS = {
+    "pd.NA in a string Series": lambda: pd.Series(["no", "yes"] * 20, dtype="string"),
+    "None in an object array": lambda: np.array(["no", "yes"] * 20, dtype=object),
+    "NaN in a text Series": lambda: pd.Series(["no", "yes"] * 20),
+    "a missing category": lambda: pd.Series(pd.Categorical(["no", "yes"] * 20)),
+}
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("kind", list(MISSING_LABELS))
+def test_missing_text_labels_are_refused_by_name(name, kind):
+    # scikit-learn's own check compares the labels with themselves: pandas'
+    # "boolean value of NA is ambiguous" (pd.NA) or a sort TypeError (None).
+    y = MISSING_LABELS[kind]()
+    y[7] = pd.NA if isinstance(y, pd.Series) else None
+    y_before = y.copy()
+    est = make(name, task="classification") if "Selector" in name else make(name)
+    with pytest.raises(ValueError, match=r"y has 1 missing label .*first at row 7; drop"):
+        est.fit(X0, y)
+    assert not hasattr(est, "n_features_in_")
+    if hasattr(est, "partial_fit"):
+        kw = {} if name == "L0Regressor" else {"classes": ["no", "yes"]}
+        with pytest.raises(ValueError, match="y has 1 missing label"):
+            est.partial_fit(X0, y, **kw)
+    assert y.equals(y_before) if isinstance(y, pd.Series) else (
+        list(y) == list(y_before))
+
+
+def test_missing_labels_are_refused_by_l0_path():
+    y = pd.Series(["no", "yes"] * 20, dtype="string")
+    y[3] = pd.NA
+    with pytest.raises(ValueError, match="y has 1 missing label .*row 3"):
+        skl0.l0_path(X0, y, n_lams=3)
+
+
 @pytest.mark.parametrize("name", ALL)
 @pytest.mark.parametrize("value", [np.nan, np.inf])
 def test_nonfinite_sample_weight(name, value):
