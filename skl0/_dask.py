@@ -183,6 +183,41 @@ class RowBlocks:
         self.w_parts = (None if sample_weight is None
                         else list(rows_like(sample_weight, "sample_weight").to_delayed().ravel()))
 
+    @classmethod
+    def paired(cls, X, y, sample_weight):
+        """Blocks of a Dask array ``X`` with unknown row counts, paired with ``y``'s by position.
+
+        For :func:`score_rows`, which needs no row count: ``y`` (and the
+        weights) must be Dask arrays split into as many row blocks (as
+        ``df.to_dask_array()`` of one DataFrame gives); each block pair's
+        lengths are checked where it is scored.
+        """
+        self = cls.__new__(cls)
+        self.names = None
+        X = X.rechunk({1: -1})
+        self.n_features = X.shape[1]
+        n_blocks = X.numblocks[0]
+        parts = {}
+        for name, a in (("y", y), ("sample_weight", sample_weight)):
+            if a is None:
+                continue
+            if _is_frame(a):
+                a = a.to_dask_array()
+            if not (is_dask_collection(a) and hasattr(a, "numblocks")
+                    and a.numblocks[0] == n_blocks):
+                raise ValueError(
+                    f"X has unknown chunk sizes (NaN in X.chunks), so {name} must be a Dask "
+                    f"array or Series split into the same {n_blocks} row blocks (e.g. both "
+                    "from one DataFrame); or call X.compute_chunk_sizes() first."
+                )
+            if a.ndim > 1:
+                a = a.rechunk({i: -1 for i in range(1, a.ndim)})
+            parts[name] = list(a.to_delayed().ravel())
+        self.x_parts = list(X.to_delayed().ravel())
+        self.y_parts = parts["y"]
+        self.w_parts = parts.get("sample_weight")
+        return self
+
     @staticmethod
     def _check_frame(X):
         import pandas as pd
@@ -960,6 +995,12 @@ def _score_block(est, X, y, w, classifier):
         return {"W": 0.0, "e": np.zeros(q, dtype=int), "my": zero, "yy": zero, "sse": zero}
     pred = est.predict(X)
     n = len(pred)
+    for name, a in (("y", y), ("sample_weight", w)):
+        if a is not None and len(a) != n:  # (blocks paired by position, RowBlocks.paired)
+            raise ValueError(
+                f"a block of X has {n} rows but its block of {name} has {len(a)}; pass "
+                f"{name} split into the same row blocks as X (e.g. both from one DataFrame)."
+            )
     w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
     if classifier:
         return {"W": float(w.sum()), "hit": float(w @ (pred == np.asarray(y).ravel()))}
@@ -996,13 +1037,18 @@ def score_rows(est, X, y, sample_weight=None):
     """``score`` of a Dask ``X``: accuracy or R^2 from per-block sums on the cluster.
 
     The predictions are made block by block on the workers and never
-    gathered; one number comes back. R^2 follows :func:`skl0._regressor.r2_of`
+    gathered; one number comes back. An ``X`` with unknown chunk sizes
+    (``df.to_dask_array()``, ``df.values``) is scored as ``predict`` reads
+    it, its blocks paired with ``y``'s by position. R^2 follows :func:`skl0._regressor.r2_of`
     (scikit-learn's ``r2_score``, uniform over outputs, ``force_finite``).
     """
     import dask
 
     _check_columns(est, X)
-    data = RowBlocks(X, y, sample_weight)
+    if not _is_frame(X) and any(math.isnan(c) for c in X.rechunk({1: -1}).chunks[0]):
+        data = RowBlocks.paired(X, y, sample_weight)  # e.g. df.to_dask_array()
+    else:
+        data = RowBlocks(X, y, sample_weight)
     classifier = hasattr(est, "classes_")
     model = dask.delayed(est, pure=True)
     s = _compute_tree(data.per_block(_score_block, model, classifier=classifier), _score_merge)

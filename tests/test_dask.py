@@ -553,6 +553,29 @@ def test_nan_labels_are_refused_as_in_memory(clf):
         L0Classifier(k=2).fit(_darr(X), _darr(codes))
 
 
+def test_score_takes_unknown_chunk_sizes_pairing_blocks_with_y(reg, clf):
+    X, y, _ = reg
+    frame = dd.from_pandas(pd.DataFrame(X), npartitions=3)
+    ys = dd.from_pandas(pd.Series(y), npartitions=3)
+    w = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
+    Xu, yu = frame.to_dask_array(), ys.to_dask_array()
+    assert np.isnan(Xu.chunks[0]).all()
+    mem = L0Regressor(k=4).fit(X, y)
+    assert mem.score(Xu, yu) == pytest.approx(mem.score(X, y), rel=1e-12)
+    ws = dd.from_pandas(pd.Series(w), npartitions=3)
+    assert mem.score(Xu, ys, sample_weight=ws) == pytest.approx(
+        mem.score(X, y, sample_weight=w), rel=1e-12)
+    Xc, yc, _ = clf
+    clf_mem = L0Classifier(k=3).fit(Xc, yc)
+    Xcu = dd.from_pandas(pd.DataFrame(Xc), npartitions=4).to_dask_array()
+    ycu = dd.from_pandas(pd.Series(yc), npartitions=4).to_dask_array()
+    assert clf_mem.score(Xcu, ycu) == pytest.approx(clf_mem.score(Xc, yc), rel=1e-12)
+    with pytest.raises(ValueError, match="so y must be a Dask array or Series split into the same 3"):
+        mem.score(Xu, y)
+    with pytest.raises(ValueError, match="a block of X has .* rows but its block of y has"):
+        mem.score(Xu, da.from_array(y, chunks=(len(y) // 4, len(y) // 4, len(y) - len(y) // 2)))
+
+
 def test_missing_text_labels_are_refused_by_name(clf):
     X, y, _ = clf
     labels = pd.Series(y, dtype="string")
