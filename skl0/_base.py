@@ -1022,26 +1022,34 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         def np64(t):
             return t.detach().cpu().double().numpy()
 
-        z, mean, std = np64(z), np64(mean), np64(std)
-        if getattr(self, "_x_shift", None) is not None:  # back from shifted columns
-            mean = mean + self._x_shift
-        if getattr(self, "_x_scale", None) is not None:
-            mean, std = mean * self._x_scale, std * self._x_scale
         if head.is_linear:
             weights, biases = [np64(head.weight)], [np64(head.bias)]
         else:
             weights = [np64(W) for W in head.weights]
             biases = [np64(b) for b in head.biases]
-        scale = z / std
-        W1 = weights[0] * scale[:, None]
-        W1[~self.support_] = 0.0
-        biases[0] = biases[0] - (mean * scale) @ weights[0]
-        weights[0] = W1
-        layers = self._output_layers(list(zip(weights, biases)))
+        layers = self._raw_layers(weights, biases, np64(z), np64(mean), np64(std), self.support_)
         self._layers = layers
         self._activation = self.activation
         if head.is_linear:
             self._set_linear(layers[0][0].T, layers[0][1])
+
+    def _raw_layers(self, weights, biases, z, mean, std, support):
+        """The head's numpy layers on raw X, in the task's output units (see :meth:`_export`).
+
+        ``z``, ``mean`` and ``std`` are float64 arrays over the standardized
+        columns; rows of the first layer outside the boolean ``support`` are 0.
+        """
+        if getattr(self, "_x_shift", None) is not None:  # back from shifted columns
+            mean = mean + self._x_shift
+        if getattr(self, "_x_scale", None) is not None:
+            mean, std = mean * self._x_scale, std * self._x_scale
+        weights, biases = list(weights), list(biases)
+        scale = z / std
+        W1 = weights[0] * scale[:, None]
+        W1[~support] = 0.0
+        biases[0] = biases[0] - (mean * scale) @ weights[0]
+        weights[0] = W1
+        return self._output_layers(list(zip(weights, biases)))
 
     def _output_layers(self, layers):
         """Hook: map the last layer to the task's output units."""

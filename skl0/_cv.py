@@ -4,7 +4,8 @@ For each fold the warm-started gate path (:func:`skl0._gate_path.gate_path`)
 runs on the fold's training rows, exactly as an :class:`L0Regressor` fit on
 those rows would set it up (its own target scaling and standardization);
 the linear head is refitted on each distinct support of the path and
-scored on the held-out rows with a scikit-learn scorer. One point of the
+scored on the held-out rows with a scikit-learn scorer (for a regressor's
+default R^2, in numpy: :class:`_GramR2`). One point of the
 grid is chosen from the mean fold scores ("best" or "one_se"), and the
 path is walked once more on all the data to that point.
 
@@ -24,7 +25,9 @@ from sklearn.utils import check_random_state
 from ._checks import check_fold_classes
 from ._classifier import L0Classifier
 from ._criteria import choose_index
+from ._engine import NumpyOps, data_term
 from ._gate_path import lam_grid
+from ._heads import numpy_forward
 from ._l0_path import PathReader, RefitCache, check_grid, pad_to
 from ._params import (
     ATTRIBUTES,
@@ -36,7 +39,8 @@ from ._params import (
     REGRESSOR_HEAD,
     hyperparameters,
 )
-from ._regressor import L0Regressor
+from ._refit import gram_refit_weights
+from ._regressor import L0Regressor, r2_of
 from ._walk import Walk
 
 __all__ = ["L0RegressorCV", "L0ClassifierCV"]
@@ -56,14 +60,54 @@ class _HeldOutScores:
 
     def __call__(self, est, problem, gate, head, points):
         cache, refits = {}, RefitCache(problem, est.alpha)
+        r2 = _GramR2(est, problem, self) if _GramR2.applies(est, problem, self.scorer) else None
         for pt in points:
             key = pt.support.tobytes()
-            if key not in cache:  # neighbouring points often share a support
-                est._show_refit(problem, pt.support, refits(pt.support)[0])
-                cache[key] = float(self._score(est))
+            if key in cache:  # neighbouring points often share a support
+                continue
+            if r2 is not None:
+                cache[key] = r2(pt.support)
+                continue
+            est._show_refit(problem, pt.support, refits(pt.support)[0])
+            cache[key] = float(self._score(est))
         scores = pad_to([cache[pt.support.tobytes()] for pt in points], self.n_lams)
         sizes = pad_to([pt.support.size for pt in points], self.n_lams)
         return np.array(scores), np.array(sizes), sum(pt.n_iter for pt in points)
+
+
+class _GramR2:
+    """Held-out R^2 of a linear regressor refitted on a support, in numpy.
+
+    What ``est._show_refit`` then ``est.score`` on the held-out rows give
+    (the same refitted weights, :func:`skl0._refit.gram_refit_weights`,
+    the same raw-unit layers, :meth:`_raw_layers`, and :func:`r2_of`),
+    without building a torch head and exporting the estimator for each
+    support: those made up about a fifth of a 5-fold CV of n=1000, p=200.
+    For the default scoring of a linear regressor on a Gram problem on the CPU.
+    """
+
+    @staticmethod
+    def applies(est, problem, scorer):
+        return (scorer is None and isinstance(est, L0Regressor) and est._is_linear()
+                and problem.kind == "gram" and problem.mean.device.type == "cpu")
+
+    def __init__(self, est, problem, held_out):
+        self.est, self.problem, self.held_out = est, problem, held_out
+        self.term = data_term(problem, NumpyOps())
+        self.mean = problem.mean.detach().double().numpy()
+        self.std = problem.std.detach().double().numpy()
+        self.q = problem.datafit.n_outputs
+
+    def __call__(self, support):
+        p = self.mean.size
+        weight, z = np.zeros((p, self.q)), np.zeros(p)
+        mask = np.zeros(p, dtype=bool)
+        if support.size:
+            weight[support] = gram_refit_weights(self.problem, self.term, support, self.est.alpha)
+            z[support], mask[support] = 1.0, True
+        layers = self.est._raw_layers([weight], [np.zeros(self.q)], z, self.mean, self.std, mask)
+        pred = numpy_forward(layers, self.est.activation, self.held_out.X)
+        return r2_of(self.held_out.y, pred, self.held_out.sample_weight)
 
 
 def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid):

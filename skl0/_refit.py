@@ -23,6 +23,7 @@ from ._train import make_adam
 
 __all__ = [
     "binary_objective",
+    "gram_refit_weights",
     "newton_binary",
     "newton_softmax",
     "refit_linear_head",
@@ -110,10 +111,9 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None, solv
         # The CPU's small ridge solve, shared with the swap search's refits.
         term = data_term(problem, NumpyOps())
         S = idx.numpy()
-        V = ridge_refit(term.G, term.c, S, alpha, ridge_jitter(term.G.diagonal()[S]))[1]
+        W = gram_refit_weights(problem, term, S, alpha)  # the loss of the head as stored
         with torch.no_grad():
-            head.weight[idx] = torch.as_tensor(V, dtype=ref.dtype)
-        W = head.weight.detach()[idx].double().numpy()  # the loss of the head as stored
+            head.weight[idx] = torch.as_tensor(W, dtype=ref.dtype)
         G_SS = term.G.take(S, 0).take(S, 1)
         yy = problem.yy.detach().cpu().double().numpy()
         return head, float(gram_mse(yy, term.c[S], G_SS, W).sum()) / term.q
@@ -201,6 +201,18 @@ def ridge_refit(G, c, S, alpha, jitter):
     H.flat[:: S.size + 1] += 2 * alpha + jitter
     factor = cholesky(H)
     return factor, cholesky_solve(factor, c[S])
+
+
+def gram_refit_weights(problem, term, S, alpha):
+    """The weights on ``S`` of :func:`refit_linear_head` for a Gram problem on the CPU.
+
+    :func:`ridge_refit` on the host statistics ``term`` (``data_term(problem,
+    NumpyOps())``), rounded to the problem's dtype as the head stores them,
+    returned in float64: the ``(S.size, q)`` rows of the refitted head's weight.
+    """
+    V = ridge_refit(term.G, term.c, S, alpha, ridge_jitter(term.G.diagonal()[S]))[1]
+    dtype = torch.empty(0, dtype=problem.mean.dtype).numpy().dtype
+    return np.asarray(V, dtype=dtype).astype(np.float64).reshape(S.size, -1)
 
 
 def _lbfgs_numpy(Xs, problem, alpha, max_iter, idx, init):

@@ -494,3 +494,37 @@ def test_folds_in_threads_leak_no_empty_model_warning(reg):
         est = L0RegressorCV(lams=[1e-3, 1e-2, 50.0], cv=3, n_jobs=2, **FAST).fit(X, y)
     assert est.cv_results_["mean_n_features"][-1] == 0
     assert est.support_.any()
+
+
+@pytest.mark.parametrize("case", ["weighted", "float32", "two outputs", "shifted frame"])
+def test_numpy_fold_scores_equal_the_estimators_own_score(monkeypatch, case):
+    """The default R^2 of a fold is computed in numpy (``_GramR2``), not by
+    exporting the estimator for each support: the same numbers, bit for bit,
+    as ``_show_refit`` then ``score`` on the held-out rows."""
+    import skl0._cv as cv_module
+
+    X, y, _, _ = make_sparse_regression(120, 12, 3, random_state=3)
+    w = None
+    if case == "weighted":
+        w = np.random.default_rng(0).uniform(0.2, 3.0, len(y))
+    elif case == "float32":
+        X = X.astype(np.float32)
+    elif case == "two outputs":
+        y = np.c_[y, 0.5 * y + np.random.default_rng(1).normal(size=len(y))]
+    else:
+        X, y = pd.DataFrame(X * 10 + 1e3), y * 1e3 - 7
+    calls = []
+    real = cv_module._GramR2.__call__
+
+    def counted(self, support):
+        calls.append(support.size)
+        return real(self, support)
+
+    monkeypatch.setattr(cv_module._GramR2, "__call__", counted)
+    fast = L0RegressorCV(cv=3, n_lams=8).fit(X, y, sample_weight=w)
+    assert len(calls) >= 3 * 2  # every fold scored several supports this way
+    monkeypatch.setattr(cv_module._GramR2, "applies", staticmethod(lambda *a: False))
+    slow = L0RegressorCV(cv=3, n_lams=8).fit(X, y, sample_weight=w)
+    for key in [k for k in fast.cv_results_ if k.endswith("test_score")]:
+        np.testing.assert_array_equal(fast.cv_results_[key], slow.cv_results_[key])
+    assert fast.lam_ == slow.lam_
