@@ -354,14 +354,37 @@ def test_values_near_the_float64_limit_report_divergence_not_an_empty_gate():
     # a gate over the zero records a NaN pruning step would have kept.
     import warnings
 
+    # Since values past 1e-4 of the dtype's largest are refused up front
+    # (the next test), the overflow here comes from the step size instead.
     rng = np.random.RandomState(0)
-    M = rng.uniform(0.5, 1, size=(30, 2)) * 1.5e308
-    est = SparseCalibrator(max_iter=50, polish_iter=10, random_state=0)
+    M = rng.uniform(0.5, 1, size=(30, 2)) * 1e300
+    est = SparseCalibrator(max_iter=50, polish_iter=10, learning_rate=1e30, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(FloatingPointError, match="Calibration diverged"):
-            est.fit(M, np.array([1.5e308, 1.5e308]))
+            est.fit(M, np.array([1e300, 1e300]))
     assert not hasattr(est, "weights_")
+
+
+@pytest.mark.parametrize("dtype, scale, where", [
+    ("float64", 1e306, "M"), ("float32", 1e40, "M"), ("float32", 1e-50, "M"),
+])
+def test_values_the_dtype_cannot_hold_are_refused_by_name(dtype, scale, where):
+    # Entries that overflow (or, in float32, underflow) the training dtype
+    # made every loss NaN, and the divergence message blamed learning_rate.
+    rng = np.random.RandomState(0)
+    M = rng.uniform(0.5, 1, size=(30, 3))
+    M[:, 1] *= scale
+    targets = M.T @ np.ones(30)
+    est = SparseCalibrator(max_iter=5, polish_iter=0, dtype=dtype, random_state=0)
+    fix = "pass dtype='float64', or express" if dtype == "float32" else "; express"
+    with pytest.raises(ValueError, match=f"^{where} holds values from .* dtype='{dtype}'.*{fix}"):
+        est.fit(M, targets)
+    assert not hasattr(est, "weights_")
+    if dtype == "float32":  # float64 holds what float32 could not
+        fitted = SparseCalibrator(max_iter=5, polish_iter=0, dtype="float64",
+                                  random_state=0).fit(M, targets)
+        assert np.isfinite(fitted.weights_).all()
 
 
 def test_select_records_starts_open_gates_from_their_predict_time_value():
@@ -384,3 +407,79 @@ def test_select_records_starts_open_gates_from_their_predict_time_value():
     torch.testing.assert_close(start, log_w[:2] + torch.log(det[:2]))
     kept, start, _ = select_records(gate, log_w, k=3)
     torch.testing.assert_close(start, log_w + torch.log(torch.stack([det[0], det[1], prob[2]])))
+
+
+def test_pruning_keeps_records_whose_deterministic_gate_is_open():
+    # prune_tol may be set above the P(gate != 0) at which the deterministic
+    # gate opens (~0.31): pruning must still not freeze an open-gate record,
+    # which k=None would then keep (2246 kept instead of ~286 at 0.6).
+    M, t, w0, _ = make_survey(n_records=1500, n_regions=3, random_state=0)
+    kw = dict(lam=1e-4, max_iter=200, polish_iter=0, random_state=0)
+    low = SparseCalibrator(prune_tol=0.05, **kw).fit(M, t, w0)
+    for tol in (0.6, 0.9):
+        high = SparseCalibrator(prune_tol=tol, **kw).fit(M, t, w0)
+        assert high.n_records_kept_ <= 1.2 * low.n_records_kept_ + 5
+
+
+def test_the_l2_pull_is_averaged_over_all_records_before_and_after_pruning():
+    # With no data term the loss is the pull alone: the active records sit
+    # 1 from their reference, the 50 closed ones log(2). After those are
+    # pruned (step 25) the pull still divides by N = 100, so the active
+    # records' share stays 50 / 100 (it was 50 / 50: pruning doubled it).
+    import scipy.sparse as sp
+
+    from skl0.calibration._operator import TotalsOperator
+    from skl0.calibration._solver import fit_gated
+    from skl0.nn import SampleGate
+
+    N, dt = 100, torch.float64
+    op = TotalsOperator(sp.csr_matrix(np.ones((N, 1))), torch.device("cpu"), dt)
+    log_w = torch.zeros(N, dtype=dt)
+    log_w[:50] = 1.0 + np.log(N / 50)
+
+    def make_gate(n):
+        gate = SampleGate(n).to(dtype=dt)
+        if n == N:
+            with torch.no_grad():
+                gate.log_alpha[50:] = -10.0
+        return gate
+
+    _, _, losses, _ = fit_gated(
+        op, lambda totals: 0.0 * totals.sum(), log_w, make_gate, lam=1e-300, k=50, l2=1.0,
+        ref_log_w=torch.zeros(N, dtype=dt), max_iter=30, learning_rate=1e-12, prune_tol=0.05,
+        generator=torch.Generator().manual_seed(0))
+    assert float(losses[24]) == pytest.approx(0.5 + 0.5 * np.log(2) ** 2, rel=1e-6)
+    assert float(losses[25]) == pytest.approx(0.5, rel=1e-6)
+
+
+def test_a_targets_series_is_aligned_by_label_whatever_the_labels():
+    M, t, w0, names = make_survey(n_records=400, n_regions=2, random_state=0)
+    dense = M.toarray() if hasattr(M, "toarray") else np.asarray(M)
+    labels = list(range(100, 100 + len(names)))  # integer column labels
+    frame = pd.DataFrame(dense, columns=labels)
+    kw = dict(max_iter=60, polish_iter=10, random_state=0)
+    ref = SparseCalibrator(**kw).fit(dense, t, w0)
+    shuffled = pd.Series(t, index=labels).iloc[::-1]
+    fitted = SparseCalibrator(**kw).fit(frame, shuffled, w0)
+    # (a DataFrame's array is column-major: sums differ from ref's by round-off)
+    np.testing.assert_allclose(fitted.weights_, ref.weights_, rtol=1e-9)
+    np.testing.assert_array_equal(fitted.support_, ref.support_)
+    assert list(fitted.calibration_report_.index) == labels
+    # a Series of values only (default index) is read by position
+    np.testing.assert_allclose(SparseCalibrator(**kw).fit(frame, pd.Series(t), w0).weights_,
+                               ref.weights_, rtol=1e-9)
+    with pytest.raises(ValueError, match="targets has no value for"):
+        SparseCalibrator(**kw).fit(frame, pd.Series(t, index=range(1, len(t) + 1)), w0)
+
+
+@pytest.mark.parametrize("targets, match", [
+    (lambda t, names: pd.Series(t, index=[names[0]] * len(t)), "targets has repeated labels"),
+    (lambda t, names: ["n/a"] + list(t[1:]), "targets must hold numbers"),
+    (lambda t, names: dict(zip(names, t)), "targets is a dict; pass a pandas Series"),
+])
+def test_bad_targets_are_named(targets, match):
+    M, t, w0, names = make_survey(n_records=200, n_regions=2, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        SparseCalibrator(max_iter=5).fit(M, targets(t, names), w0)
+    with pytest.raises(ValueError, match="sample_weight must hold numbers"):
+        SparseCalibrator(max_iter=5).fit(M, t, ["x"] * M.shape[0])

@@ -489,6 +489,21 @@ def test_sparse_calibration_weights_refuses_an_m_of_another_width():
             l0.SparseCalibrationWeights(3).fit(M, np.ones(3), epochs=1)
 
 
+def test_sparse_calibration_weights_checks_y_and_reports_divergence():
+    from skl0._train import NonFiniteLossError
+
+    M = sp.random(4, 6, density=1.0, format="csr", random_state=0)
+    with pytest.raises(ValueError, match="y has 3 entries but M has 4 rows"):
+        l0.SparseCalibrationWeights(6).fit(M, np.ones(3), epochs=1)
+    with pytest.raises(ValueError, match="y contains 1 NaN or infinite"):
+        l0.SparseCalibrationWeights(6).fit(M, [1.0, np.nan, 1.0, 1.0], epochs=1)
+    model = l0.SparseCalibrationWeights(6, seed=0)
+    with pytest.raises(NonFiniteLossError, match=r"diverged.*lr=1e\+30"):
+        model.fit(M, np.ones(4), lr=1e30, epochs=20)
+    fine = l0.SparseCalibrationWeights(6, seed=0).fit(M, np.ones(4), epochs=20)
+    assert torch.isfinite(fine.loss_curve_).all()
+
+
 def test_prune_model_prunes_a_users_own_gated_layer():
     class Gated(torch.nn.Module):
         def __init__(self, shape, name):

@@ -29,6 +29,7 @@ from ._validation import (
     check_target_groups,
     check_target_weights,
     check_targets,
+    check_value_range,
     check_weight_range,
     default_target_names,
 )
@@ -89,6 +90,9 @@ class SparseCalibrator(SupportMixin, BaseEstimator):
     # -- validation -------------------------------------------------------------
 
     def _validate_inputs(self, M, targets, sample_weight):
+        # A DataFrame's column labels, strings or not (feature_names_in_ is
+        # set for all-string ones only), to align a targets Series with.
+        columns = getattr(M, "columns", None)
         M = validate_data(
             self,
             M,
@@ -100,7 +104,7 @@ class SparseCalibrator(SupportMixin, BaseEstimator):
         )
         check_finite_matrix(M)
         n_records, n_targets = M.shape
-        names = getattr(self, "feature_names_in_", None)
+        names = None if columns is None else np.asarray(list(columns), dtype=object)
         w0 = check_record_weights(sample_weight, n_records)
         if targets is None:  # keep the totals the records have now
             targets = np.asarray(M.T @ w0, dtype=np.float64).ravel()
@@ -142,7 +146,8 @@ class SparseCalibrator(SupportMixin, BaseEstimator):
         targets : array-like or pandas.Series of shape (n_targets,) or None, \
 default=None
             Population totals. A Series indexed by target names is aligned
-            to the columns of a DataFrame ``M``. ``None``: the totals the
+            to the columns of a DataFrame ``M`` by label (a default
+            ``0..Q-1`` index that names none of them: by position). ``None``: the totals the
             records have now, ``M.T @ sample_weight``, so that the fit thins
             the records while keeping their totals.
         sample_weight : array-like of shape (n_records,) or None, default=None
@@ -182,6 +187,7 @@ default=None
             level = best_common_factor(M, w0, targets, scales, np.where(zero, 0.0, coef))
             size = level * np.asarray(abs(M).T @ w0, dtype=np.float64).ravel()
             scales[zero] = np.where(size[zero] > 0, size[zero], 1.0)
+        check_value_range(M, targets, scales, dtype)
         datafit = RelativeSquaredError(as_t(targets), as_t(scales), as_t(coef))
         # Start from the initial weights times the one factor that best fits,
         # found in float64 on the host (totals of 1e20 square past float32).

@@ -60,7 +60,10 @@ Strength of an L2 pull of ``log(weight_i)`` toward
 the weights start), and ``N / n_kept`` scales the reference up so
 the kept records carry the dropped ones' share. A pull on the log
 (relative) scale, so a weight twice its reference costs as much as
-one half of it. On its own (``lam=0``) it keeps every record.""",
+one half of it. It does not keep records by itself: with ``lam=0``
+the gates carry no price, but the data fit and the pull still close
+a few (on ``make_survey(3000)``: 2999, 2937 and 2822 of 3000 kept at
+``l2`` = 0, 0.1 and 1).""",
     ),
     Param(
         "max_iter", "int", default=1000,
@@ -87,8 +90,9 @@ Adam step size for log-weights and gate parameters.""",
         doc="""\
 During training, records whose ``P(gate != 0)`` falls below
 ``prune_tol`` leave the computation for good, so later steps cost
-less (never fewer than ``k`` stay). Such records have a closed
-deterministic gate already. 0 keeps every record in every step.""",
+less (never fewer than ``k`` stay). A record whose deterministic
+gate is still open stays whatever its ``P(gate != 0)``, so pruning
+does not change the selection. 0 keeps every record in every step.""",
     ),
     Param(
         "device", "str", default="auto",

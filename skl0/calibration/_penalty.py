@@ -9,8 +9,8 @@
   ``log(lam)`` that raises ``lam`` while the expected count is above the
   target and lowers it while below. The update stays on the device (no
   host synchronisation per step).
-* :func:`log_pull` is ``mean((log w - log w_ref) ** 2)``, the L2 pull toward
-  the reference weights on the log scale.
+* :func:`log_pull` is ``mean((log w - log w_ref) ** 2)`` over the records,
+  the L2 pull toward the reference weights on the log scale.
 """
 
 from __future__ import annotations
@@ -22,10 +22,14 @@ import torch
 __all__ = ["SizeController", "log_pull"]
 
 
-def log_pull(log_w, ref_log_w):
-    """``mean((log_w - ref_log_w) ** 2)``: the L2 pull on the log scale."""
+def log_pull(log_w, ref_log_w, n=None):
+    """``sum((log_w - ref_log_w) ** 2) / n``: the L2 pull on the log scale.
+
+    ``n`` defaults to the number of entries (the mean); the gated stage
+    passes all ``N`` records while only the unpruned ones are given.
+    """
     d = log_w - ref_log_w
-    return torch.dot(d, d) / d.numel()
+    return torch.dot(d, d) / (d.numel() if n is None else n)
 
 
 class SizeController:

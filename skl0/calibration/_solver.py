@@ -180,7 +180,10 @@ def fit_gated(
             kept = float(k) if k is not None else expected_l0.detach().clamp_min(1.0)
             shift = torch.log(n / torch.as_tensor(kept, device=log_w.device))
             ref = torch.index_select(ref_log_w, 0, act.index) + shift
-            loss = loss + l2 * log_pull(act.log_w, ref)
+            # Averaged over all n records (a pruned record's term is a
+            # constant): over the active ones, each pruning would strengthen
+            # the pull on the rest by n / n_active.
+            loss = loss + l2 * log_pull(act.log_w, ref, n)
         loss.backward()
         act.optimizer.step()
         losses[step] = loss.detach()
@@ -198,7 +201,10 @@ def fit_gated(
                 # A diverged run (NaN gates) prunes nothing: the caller's
                 # finiteness check then reports the divergence by name.
                 finite = bool(torch.isfinite(prob).all())
-                keep = prob >= prune_tol
+                # A record whose deterministic gate is still open stays, so
+                # pruning never changes the selection (P(gate != 0) of an
+                # open gate is at least ~0.31; prune_tol may be above that).
+                keep = (prob >= prune_tol) | act.gate.mask()
                 n_keep = int(keep.sum())
                 if finite and n_keep < floor:
                     keep = prob >= torch.topk(prob, floor).values[-1]

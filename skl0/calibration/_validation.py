@@ -16,6 +16,7 @@ __all__ = [
     "check_target_groups",
     "check_target_weights",
     "check_targets",
+    "check_value_range",
     "check_weight_range",
     "default_target_names",
 ]
@@ -40,7 +41,13 @@ def check_finite_matrix(M):
 
 
 def _as_1d_float(name, values, length, what):
-    arr = np.asarray(values, dtype=np.float64)
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must hold numbers, one per {what}, but converting it to float "
+            f"failed ({exc}); pass a 1-d array, list or Series of numbers."
+        ) from exc
     if arr.ndim != 1:
         raise ValueError(
             f"{name} must be one-dimensional, got an array of shape {arr.shape}; "
@@ -68,19 +75,38 @@ def check_targets(targets, n_targets, names=None):
     targets : array-like or pandas.Series of shape (Q,)
     n_targets : int
         Number of columns of ``M``.
-    names : ndarray of str or None
-        Column names of ``M`` (from a DataFrame), if any.
+    names : ndarray or None
+        Column labels of ``M`` (from a DataFrame, strings or not), if any.
 
     Returns
     -------
     targets : ndarray of shape (Q,)
-    names : ndarray of str or None
-        ``names``, or the Series index when ``M`` had none.
+    names : ndarray or None
+        ``names``, or the Series' string index when ``M`` had none.
+
+    A Series is aligned to ``names`` by label unless its index is the
+    default ``0..Q-1`` that labels none of them (a Series of values
+    only): then, as an array, by position.
     """
+    if isinstance(targets, dict):
+        raise ValueError(
+            "targets is a dict; pass a pandas Series (pd.Series(targets), aligned to "
+            "the columns of a DataFrame M by name) or an array in the order of M's columns."
+        )
     if hasattr(targets, "index") and hasattr(targets, "to_numpy"):  # a Series
+        import pandas as pd
+
+        if not targets.index.is_unique:
+            dup = targets.index[targets.index.duplicated()].unique().tolist()
+            raise ValueError(
+                f"targets has repeated labels, e.g. {dup[:3]}; give each total once."
+            )
         index = np.asarray(targets.index, dtype=object)
         string_index = all(isinstance(v, str) for v in index)
-        if names is not None and string_index:
+        rng = targets.index
+        positional = (isinstance(rng, pd.RangeIndex) and rng.start == 0 and rng.step == 1
+                      and names is not None and not set(index) & set(names))
+        if names is not None and not positional:
             given, known = set(index), set(names)
             missing = [n for n in names if n not in given]
             if missing:
@@ -97,7 +123,7 @@ def check_targets(targets, n_targets, names=None):
             targets = targets.reindex(names)
         elif names is None and string_index:
             names = index
-        targets = targets.to_numpy(dtype=np.float64)
+        targets = targets.to_numpy()  # (converted, with a message, below)
     return _as_1d_float("targets", targets, n_targets, "target column"), names
 
 
@@ -215,6 +241,32 @@ def best_common_factor(M, w0, targets, scales, coefficients):
         return 1.0
     factor = float(np.dot(coefficients, x * y)) / den / norm
     return factor if np.isfinite(factor) and factor > 0 else 1.0
+
+
+def check_value_range(M, targets, scales, dtype):
+    """Refuse entries of ``M``, targets or their scales that ``dtype`` cannot hold.
+
+    In float32 an entry past ~3e38 becomes infinite and one below ~1e-38
+    (non-zero) loses its precision, and every loss is then NaN: the
+    divergence message would blame ``learning_rate``. Checked with the
+    same room as :func:`check_weight_range` (a factor 1e4 each way).
+    """
+    import torch
+
+    finfo = torch.finfo(dtype)
+    name = str(dtype).removeprefix("torch.")
+    values = M.data if sp.issparse(M) else np.asarray(M)
+    for what, v in (("M", values), ("targets", targets), ("the targets' scales", scales)):
+        a = np.abs(np.asarray(v, dtype=np.float64)).ravel()
+        a = a[a > 0]
+        if a.size and (a.max() > finfo.max / 1e4 or a.min() < finfo.tiny * 1e4):
+            raise ValueError(
+                f"{what} holds values from {a.min():.3g} to {a.max():.3g}, beyond what "
+                f"dtype={name!r} holds with room to compute (about {finfo.tiny * 1e4:.0e} "
+                f"to {finfo.max / 1e4:.0e}); "
+                + ("pass dtype='float64', or " if dtype != torch.float64 else "")
+                + "express M and the targets in other units."
+            )
 
 
 def check_weight_range(weights, dtype):

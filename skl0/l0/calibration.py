@@ -252,6 +252,17 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
                 f"loss_type={loss_type!r} is invalid; pass 'mse' or 'relative'."
             )
         y_np = np.asarray(y, dtype=np.float64).ravel()
+        n_targets = M.shape[0] if hasattr(M, "shape") else len(M)
+        if y_np.size != n_targets:
+            raise ValueError(
+                f"y has {y_np.size} entries but M has {n_targets} rows (targets); pass "
+                "one target total per row of M."
+            )
+        if not np.isfinite(y_np).all():
+            raise ValueError(
+                f"y contains {int((~np.isfinite(y_np)).sum())} NaN or infinite value(s); "
+                "pass finite target totals."
+            )
         coef = _group_coefficients(
             len(y_np), target_groups, normalize_groups, group_multipliers
         )
@@ -280,6 +291,15 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
             if verbose and (epoch + 1) % verbose_freq == 0:
                 self._report(epoch, op, y_np, loss)
         self.loss_curve_ = losses
+        # Checked once, after the loop (no host synchronisation per epoch).
+        if not (bool(torch.isfinite(losses).all()) and bool(torch.isfinite(self.log_weight).all())
+                and bool(torch.isfinite(self.log_alpha).all())):
+            from .._train import NonFiniteLossError
+
+            raise NonFiniteLossError(
+                f"Calibration diverged: the loss or the weights became NaN or infinite "
+                f"(lr={lr!r}). Lower lr, or check M and y for extreme values."
+            )
         return self
 
     def _report(self, epoch, op, y, loss):
