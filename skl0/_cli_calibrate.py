@@ -27,7 +27,13 @@ def _calibration_inputs(args):
     missing = [c for c in extra if c not in M.columns]
     if missing:
         raise UsageError(f"column {quote_list(missing)} not found in M '{args.matrix}'")
-    unknown = [t for t in targets.index if t not in M.columns or t in extra]
+    for option, column in (("--id", args.id), ("--weights", args.weights)):
+        if column is not None and column in targets.index:
+            raise UsageError(
+                f"target '{column}' is the {option} column of M; a total of that column "
+                f"cannot be calibrated: drop it from the targets, or pass another {option}"
+            )
+    unknown = [t for t in targets.index if t not in M.columns]
     if unknown:
         raise UsageError(
             f"targets that are not columns of M '{args.matrix}': {quote_list(unknown)}; "

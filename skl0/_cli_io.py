@@ -81,6 +81,17 @@ def read_table(path, what="DATA", header="infer"):
         raise UsageError(f"cannot read {what} file '{path}': {one_line(exc)}") from None
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise UsageError(f"{what} file '{path}' holds no data rows or no columns")
+    if header == "infer" and suffix not in (".parquet", ".pq"):
+        # pandas renames a repeated name ("y", "y" -> "y", "y.1"): a repeated
+        # target would then be a feature. The names as written in the file:
+        raw = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",", header=None, nrows=1,
+                          dtype=str, keep_default_na=False).iloc[0].tolist()
+        dup = sorted({c for c in raw if raw.count(c) > 1})
+        if dup:
+            raise UsageError(
+                f"{what} file '{path}' has duplicated column names {quote_list(dup)}; "
+                "rename them so that each column has its own name"
+            )
     frame.columns = [str(c) for c in frame.columns]
     return frame
 
@@ -203,6 +214,34 @@ def _one_hot(X, text):
     return encoded, groups_from_column_transformer(ct)
 
 
+def _check_encoded_names(X, text, target):
+    """Refuse a one-hot column name ``name_level`` that another column or the target has.
+
+    The encoded table would hold two columns of one name (scikit-learn's
+    encoder raises), or the written output would put the target over a feature.
+    """
+    taken = {str(c) for c in X.columns if c not in text} | {str(target)}
+    seen, clash = set(), []
+    for name in text:
+        try:
+            levels = pd.unique(X[name].dropna())
+        except TypeError:  # lists or arrays in a cell (a Parquet list column)
+            raise UsageError(
+                f"column '{name}' holds values that are not labels (lists or arrays); "
+                "--one-hot encodes text or categories only: --drop it"
+            ) from None
+        for level in levels:
+            new = f"{name}_{level}"
+            if new in taken or new in seen:
+                clash.append(new)
+            seen.add(new)
+    if clash:
+        raise UsageError(
+            f"--one-hot would make columns named {quote_list(sorted(set(clash)))}, a name "
+            "that another column or the target already has; rename that column first"
+        )
+
+
 def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False, with_groups=False):
     """Split ``frame`` into numeric features ``X`` and the target ``y``.
 
@@ -226,11 +265,8 @@ def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False, with_gro
             f"non-numeric feature columns: {quote_list(text)}; pass --one-hot to "
             "expand them into 0/1 columns, or --drop them"
         )
-    groups = None
-    if text:
-        _check_cardinality(X, text)
-        X, groups = _one_hot(X, text)
-        notes.append(f"one-hot encoded {quote_list(text)} into {X.shape[1]} columns in all")
+    # Missing values before any encoding: one-hot would turn a missing text
+    # value into a row of zeros, neither refused nor dropped.
     has_na = X.isna().any(axis=0)
     bad = [*X.columns[has_na.to_numpy()], *([target] if y.isna().any() else [])]
     if bad and not dropna:
@@ -244,6 +280,12 @@ def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False, with_gro
         X, y = X.loc[keep], y.loc[keep]
         if len(y) < 2:
             raise UsageError("fewer than 2 rows are left after --dropna")
+    groups = None
+    if text:
+        _check_encoded_names(X, text, target)
+        _check_cardinality(X, text)
+        X, groups = _one_hot(X, text)
+        notes.append(f"one-hot encoded {quote_list(text)} into {X.shape[1]} columns in all")
     inf = [c for c in X.columns if not np.isfinite(X[c].to_numpy(dtype=float)).all()]
     if inf:
         raise UsageError(f"columns with infinite values: {quote_list(inf)}; fix or --drop them")
@@ -258,12 +300,14 @@ def read_targets(path):
     """Targets as a Series name -> total, from a wide or a long file.
 
     Wide: one row, one column per target, under a header line of names.
-    Long: two columns, the first holding target names (text), the second
-    their totals; its header line is optional (a first line whose second
+    Long: two columns, the first holding target names (text, or numbers read
+    as text when there are several rows), the second their totals; its header line is optional (a first line whose second
     field is a number is read as a target, not as a header).
     """
     tf = read_table(path, what="TARGETS", header=None if _headerless_pairs(path) else "infer")
-    if tf.shape[1] == 2 and not pd.api.types.is_numeric_dtype(tf.iloc[:, 0]):
+    # Two columns over several rows can only be name,value pairs, even when
+    # the names look like numbers (targets named after columns "2020", "2021").
+    if tf.shape[1] == 2 and (tf.shape[0] > 1 or not pd.api.types.is_numeric_dtype(tf.iloc[:, 0])):
         names, values = tf.iloc[:, 0].astype(str), tf.iloc[:, 1]
     elif tf.shape[0] == 1:
         names, values = pd.Series(tf.columns), tf.iloc[0].reset_index(drop=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import sys
+
 import pandas as pd
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
@@ -126,7 +129,12 @@ def run_select(args, command):
     info = {"target": target, "task": task, "lam": float(sel.lam_)}
     if X_test is not None:
         metric = "accuracy" if task == "classification" else "R^2"
-        score = float(sel.estimator_.score(X_test, y_test))
+        if len(y_test) < 2 and task != "classification":  # R^2 needs two rows
+            print(f"{prog}: warning: R^2 is not defined on 1 held-out row; pass a "
+                  "larger --test-size", file=sys.stderr)
+            score = math.nan
+        else:
+            score = float(sel.estimator_.score(X_test, y_test))
         head = type(sel.estimator_).__name__
         print(f"held-out {metric} of the refitted {head} on {len(names)} features: "
               f"{score:.3f} ({len(y_test)} rows)")

@@ -162,7 +162,7 @@ def _float_where(ok, expected):
 
 _fraction = _float_where(lambda v: 0 <= v < 1, "a number in [0, 1)")
 _step_size = _float_where(lambda v: 0 < v < math.inf, "a number > 0")
-_lam_number = _float_where(lambda v: v >= 0, "'auto' or a number >= 0")
+_lam_number = _float_where(lambda v: 0 <= v < math.inf, "'auto' or a finite number >= 0")
 _price = _float_where(lambda v: 0 <= v < math.inf, "a number >= 0")
 
 
@@ -191,7 +191,8 @@ def _common_fit_options(p, max_iter):
     p.add_argument("--max-iter", type=_positive_int, default=max_iter, metavar="N",
                    help=f"gradient steps per fit (default: {max_iter})")
     p.add_argument("--random-state", type=_seed, default=0, metavar="SEED",
-                   help=f"seed of the gate noise, 0 to {_MAX_SEED} (default: 0)")
+                   help=f"seed, 0 to {_MAX_SEED}, of the held-out split (select) and of "
+                        "the gate noise where a fit samples gates (default: 0)")
     p.add_argument("--device", default="auto",
                    help="'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N' (default: auto)")
     p.add_argument("-v", "--verbose", action="count", default=0,
@@ -287,7 +288,8 @@ def main(argv=None):
     -------
     status : int
         0 on success, 2 for a problem with the input (reported as one line
-        on stderr), 130 when interrupted.
+        on stderr), 130 when interrupted, 1 for an unexpected error (a defect
+        of skl0's, also reported as one line).
 
     See Also
     --------
@@ -304,12 +306,15 @@ def main(argv=None):
     2
     """
     parser = build_parser()
+    stdout = sys.stdout
+    sys.stdout = _PipeSafe(stdout)  # `| head` must not stop the work (or -o) half-way
     try:
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
             return 0
         _run(args)
+        sys.stdout.flush()
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0
     except UsageError as exc:
@@ -325,7 +330,46 @@ def main(argv=None):
     except BrokenPipeError:  # output piped into `head` and the like
         _silence_stdout()
         return 0
+    except Exception as exc:  # a defect of skl0's: one line, not a traceback
+        prog = f"skl0 {args.command}" if "args" in locals() else "skl0"
+        first = (str(exc).strip().splitlines() or [""])[0]  # (as _cli_io.one_line)
+        print(f"{prog}: error: unexpected {type(exc).__name__}: {first} (a defect "
+              "of skl0's; please report it with the command that raised it)", file=sys.stderr)
+        return 1
+    finally:
+        sys.stdout = stdout
     return 0
+
+
+class _PipeSafe:
+    """``sys.stdout`` that, once its reader has gone (``| head``), drops what follows.
+
+    The command goes on (its fit, its ``-o`` file) instead of stopping at
+    the first print that cannot be delivered.
+    """
+
+    def __init__(self, stream):
+        self._stream, self._gone = stream, False
+
+    def write(self, text):
+        if not self._gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._gone = True
+                _silence_stdout()
+        return len(text)
+
+    def flush(self):
+        if not self._gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._gone = True
+                _silence_stdout()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def _silence_stdout():

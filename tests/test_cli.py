@@ -119,6 +119,101 @@ def test_select_one_hot_and_dropna(tmp_path, reg_frame, capsys):
     assert status == 0 and "6 features" not in out and "5 features" in out
 
 
+def test_select_refuses_repeated_names_and_one_hot_name_clashes(tmp_path, reg_frame, capsys):
+    frame = reg_frame[0].copy()
+    path = tmp_path / "dup.csv"
+    # pandas reads "y,y" as y and y.1: the target's copy would be a feature
+    frame[["f0", "f1", "y", "y"]].to_csv(path, index=False)
+    status, err = run(["select", path, "-t", "y", *FAST], capsys)[::2]
+    assert_one_line_error(status, err, "duplicated column names 'y'", "rename")
+    frame["town"] = np.where(frame["f0"] > 0, "a", "b")
+    for clash in ("town_a", "y"):  # a numeric column, then the target, named like a level
+        clashing = frame.rename(columns={"f2": "town_a"}) if clash == "town_a" else frame
+        target = "y"
+        if clash == "y":
+            clashing = frame.assign(town=np.where(frame["f0"] > 0, "a", "b"))
+            clashing = clashing.rename(columns={"y": "town_a"})
+            target = "town_a"
+        path = tmp_path / f"clash_{clash}.csv"
+        clashing.to_csv(path, index=False)
+        status, err = run(["select", path, "-t", target, "--one-hot", "-o",
+                           tmp_path / f"out_{clash}.csv", *FAST], capsys)[::2]
+        assert_one_line_error(status, err, "--one-hot would make columns named 'town_a'")
+        assert not (tmp_path / f"out_{clash}.csv").exists()
+
+
+def test_select_one_hot_refuses_or_drops_missing_text_values(tmp_path, reg_frame, capsys):
+    # A missing text value was encoded as a row of zeros, neither refused nor dropped.
+    frame = reg_frame[0].copy()
+    frame["town"] = np.where(frame["f0"] > 0, "a", "b").astype(object)
+    frame.loc[[2, 5, 9], "town"] = None
+    path = tmp_path / "town_nan.csv"
+    frame.to_csv(path, index=False)
+    status, err = run(["select", path, "-t", "y", "--one-hot", *FAST], capsys)[::2]
+    assert_one_line_error(status, err, "missing values: 'town'", "--dropna")
+    status, out, err = run(["select", path, "-t", "y", "--one-hot", "--dropna", *FAST], capsys)
+    assert status == 0, err
+    assert "dropped 3 rows" in out and "117 rows" in out
+
+
+def test_select_lam_must_be_finite_and_one_held_out_row_warns(tmp_path, reg_frame, capsys):
+    frame = reg_frame[0].iloc[:5]
+    path = tmp_path / "tiny.csv"
+    frame.to_csv(path, index=False)
+    status, err = run(["select", path, "-t", "y", "--lam", "inf"], capsys)[::2]
+    assert_one_line_error(status, err, "--lam", "a finite number >= 0", "'inf'")
+    out_path = tmp_path / "tiny.json"
+    status, out, err = run(["select", path, "-t", "y", "--test-size", "0.2", "-o", out_path,
+                            *FAST], capsys)
+    assert status == 0
+    assert err.strip().splitlines()[-1] == (
+        "skl0 select: warning: R^2 is not defined on 1 held-out row; pass a larger --test-size")
+    assert "UndefinedMetricWarning" not in err
+    assert json.loads(out_path.read_text())["held_out_score"] is None
+
+
+class _ClosedPipe:
+    """A stdout whose reader has gone (``| head`` after its first line)."""
+
+    def __init__(self):
+        self.lines = 0
+
+    def write(self, text):
+        if self.lines:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.lines += 1
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def fileno(self):
+        raise OSError("not a real file")
+
+
+def test_a_closed_pipe_does_not_stop_the_command(monkeypatch, reg_csv, tmp_path):
+    # The first print that could not be delivered ended the command with
+    # status 0 before it wrote -o.
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    out_path = tmp_path / "kept.txt"
+    assert main(["select", reg_csv, "-t", "y", "-o", str(out_path), *FAST]) == 0
+    assert out_path.read_text().strip()
+
+
+def test_an_unexpected_error_is_one_line_exit_1(monkeypatch, reg_csv, capsys):
+    import skl0.cli as cli
+
+    def broken(args):
+        raise RuntimeError("something skl0 did not foresee\nsecond line")
+
+    monkeypatch.setattr(cli, "_run", broken)
+    status, _, err = run(["select", reg_csv, "-t", "y"], capsys)
+    assert status == 1
+    assert err.strip().splitlines() == [
+        "skl0 select: error: unexpected RuntimeError: something skl0 did not foresee (a "
+        "defect of skl0's; please report it with the command that raised it)"]
+
+
 @pytest.mark.skipif(not hasattr(skl0, "L0FeatureSelectorCV"), reason="no L0FeatureSelectorCV")
 def test_select_cv(reg_csv, capsys):
     status, out, err = run(["select", reg_csv, "-t", "y", "--cv", "3", *FAST], capsys)
@@ -270,6 +365,28 @@ def test_calibrate_errors_are_one_line_exit_2(argv, fragments, survey, tmp_path,
     argv = ["calibrate", *(a.format(root=root, tmp=tmp_path) for a in argv)]
     status, _, err = run(argv, capsys)
     assert_one_line_error(status, err, *fragments, command="calibrate")
+
+
+def test_calibrate_numeric_target_names_and_a_target_that_is_the_weights(tmp_path, capsys):
+    # Long TARGETS whose names look like numbers (columns "2020", "2021") were
+    # read as a wide file and refused; a target that is the --weights column
+    # was reported as "not a column of M".
+    rng = np.random.default_rng(0)
+    M = pd.DataFrame({"2020": rng.uniform(1, 2, 40), "2021": rng.uniform(1, 2, 40),
+                      "dw": np.full(40, 2.0)})
+    M.to_csv(tmp_path / "M.csv", index=False)
+    totals = {"2020": 2 * M["2020"].sum(), "2021": 2 * M["2021"].sum()}
+    pd.DataFrame({"name": list(totals), "value": list(totals.values())}).to_csv(
+        tmp_path / "t.csv", index=False)
+    status, out, err = run(["calibrate", tmp_path / "M.csv", tmp_path / "t.csv", "--weights",
+                            "dw", *CAL_FAST], capsys)
+    assert status == 0, err
+    assert "2 targets" in out
+    pd.DataFrame({"name": ["2020", "dw"], "value": [1.0, 2.0]}).to_csv(
+        tmp_path / "t_dw.csv", index=False)
+    status, _, err = run(["calibrate", tmp_path / "M.csv", tmp_path / "t_dw.csv", "--weights",
+                          "dw"], capsys)
+    assert_one_line_error(status, err, "target 'dw' is the --weights column", command="calibrate")
 
 
 # ------------------------------------------------------------ help, version
