@@ -821,6 +821,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         elif layout is not None:
             chosen, refitted = select_groups_by_ebic(problem, layout, points, self.alpha)
             support = chosen.support
+            resolve_at_support = self.refit and head.is_linear
         else:
             chosen, refitted, _ = select_by_ebic(problem, points, self.alpha)
             support = chosen.support
@@ -899,7 +900,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         """
         order = group_ranking(layout, points)
         groups = np.sort(order[: self.k])
-        if not (head.is_linear and self.refit) or self._keeps_redundant(head):
+        if not (head.is_linear and self.refit):  # (keep_redundant does not apply to groups)
             return layout.columns(groups), None
         lam_cost = chosen.lam if layout.raw_costs is not None else 0.0
         starts = [groups]

@@ -12,12 +12,39 @@ __all__ = ["groups_from_column_transformer"]
 
 
 def _owner(out_name, inputs):
-    """The input column an output column comes from: the longest input name it starts with."""
+    """The input column an output column comes from, or None when it is not one input's.
+
+    The longest input name the output's name starts with; but an output
+    whose name joins terms of several inputs (``PolynomialFeatures``'
+    ``"x0 x1"``: space-separated, each term an input name, ``^`` a power)
+    mixes them, and belongs to none.
+    """
+    terms = {t.split("^")[0] for t in out_name.split(" ")}
+    if len(terms) > 1 and terms <= set(inputs):
+        return None
     best = None
     for name in inputs:
         if out_name.startswith(name) and (best is None or len(name) > len(best)):
             best = name
     return best
+
+
+def _outputs_per_input(trans):
+    """Each input's number of outputs of a (pipeline ending in a) ``OneHotEncoder``, else None.
+
+    Its outputs are its inputs' levels, input by input; counting them from
+    the fitted encoder (its private ``_n_features_outs``, which its own
+    ``get_feature_names_out`` reads) traces an output such as ``a_b_c`` to
+    ``a`` (level ``b_c``) or to ``a_b`` (level ``c``) without guessing from
+    the names.
+    """
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    if isinstance(trans, Pipeline):
+        trans = trans.steps[-1][1]  # earlier steps (imputers) keep the columns
+    counts = getattr(trans, "_n_features_outs", None) if isinstance(trans, OneHotEncoder) else None
+    return None if counts is None else [int(c) for c in counts]
 
 
 def groups_from_column_transformer(column_transformer):
@@ -29,9 +56,12 @@ def groups_from_column_transformer(column_transformer):
     ``colour`` share the label ``"colour"``, and ``k`` counts original
     columns. An output column is traced to its input by the transformer's
     ``get_feature_names_out`` (an output name starting with an input's name,
-    as ``OneHotEncoder``, scalers, imputers and their pipelines name them);
-    a transformer that mixes its inputs (``PCA`` over several columns) gives
-    all its outputs one group, labelled with the transformer's name.
+    as scalers, imputers and their pipelines name them; a ``OneHotEncoder``'s
+    outputs are counted per input from the fitted encoder, so that input
+    names that prefix each other, ``a`` and ``a_b``, are told apart); an
+    output that mixes its inputs (``PCA`` over several columns, or
+    ``PolynomialFeatures``' ``"x0 x1"``) is labelled with the transformer's
+    name.
     ``"passthrough"`` columns are groups of their own.
 
     Parameters
@@ -89,6 +119,10 @@ def groups_from_column_transformer(column_transformer):
         outs = [str(o) for o in trans.get_feature_names_out(np.asarray(inputs, dtype=object))]
         if len(inputs) == 1:
             labels += inputs * len(outs)
+            continue
+        counts = _outputs_per_input(trans)
+        if counts is not None and len(counts) == len(inputs) and sum(counts) == len(outs):
+            labels += [name_ for name_, c in zip(inputs, counts) for _ in range(c)]
             continue
         owners = [_owner(o, inputs) for o in outs]
         labels += [o if o is not None else name for o in owners]

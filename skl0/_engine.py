@@ -1184,12 +1184,13 @@ def vertex_path(problem, gate, head, lams, *, alpha):
         yield lam, mask.copy(), B, value, n_moves
 
 
-def set_vertex(gate, head, mask, B):
+def set_vertex(gate, head, mask, B, expand=None):
     """Put ``gate`` and ``head`` at a vertex: open gates at ``THETA_MAX``, closed at ``-THETA_MAX``.
 
-    As :func:`solve_gates` leaves them (``W = B / E[z]``).
+    As :func:`solve_gates` leaves them (``W = B / E[z]``; ``expand`` maps
+    one gate per group to the columns, as in :func:`_set_gates`).
     """
-    _set_gates(gate, head, np.where(mask, THETA_MAX, -THETA_MAX), B)
+    _set_gates(gate, head, np.where(mask, THETA_MAX, -THETA_MAX), B, expand)
 
 
 def _kkt_point(fun, x, lo, hi):

@@ -217,9 +217,11 @@ def set_support_vertex(gate, head, support, refitted):
     Open gates on ``support`` (closed elsewhere, :func:`skl0._engine.set_vertex`):
     the start of a gate solve from a support chosen outside the solve.
     """
+    layout = getattr(gate, "layout", None)  # a GroupGate: one gate per group
     mask = np.zeros(gate.log_alpha.numel(), dtype=bool)
-    mask[support] = True
-    set_vertex(gate, head, mask, refitted.weight.detach().cpu().double().numpy())
+    mask[support if layout is None else layout.groups_of(support)] = True
+    set_vertex(gate, head, mask, refitted.weight.detach().cpu().double().numpy(),
+               expand=None if layout is None else (lambda m: m[layout.index]))
     with torch.no_grad():
         head.bias.copy_(refitted.bias)
 

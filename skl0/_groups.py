@@ -14,7 +14,6 @@ Torch and numpy only; no scikit-learn.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,10 +88,23 @@ class GroupLayout:
 def _is_missing(label):
     if label is None:
         return True
+    import pandas as pd
+
     try:
-        return isinstance(label, (float, np.floating)) and math.isnan(label)
-    except TypeError:
+        return bool(pd.isna(label)) if np.ndim(label) == 0 else False  # NaN, pd.NA, NaT
+    except (TypeError, ValueError):
         return False
+
+
+def _label_kind(label):
+    """What ``groups`` labels may mix: numbers (int and float alike), text, or another type."""
+    if isinstance(label, (bool, np.bool_)):
+        return "bool"
+    if isinstance(label, (int, float, np.integer, np.floating)):
+        return "number"
+    if isinstance(label, (str, np.str_)):
+        return "str"
+    return type(label).__name__
 
 
 def resolve_groups(groups, feature_costs, n_features):
@@ -115,7 +127,13 @@ def resolve_groups(groups, feature_costs, n_features):
     if groups is None:
         index, labels = np.arange(p, dtype=np.int64), np.arange(p)
     else:
-        arr = np.asarray(groups)
+        # Lists keep each label's type: np.asarray([1, "1"]) would make both "1".
+        if isinstance(groups, (list, tuple)):
+            arr = np.empty(len(groups), dtype=object)
+            for j, g in enumerate(groups):  # (a label may itself be a tuple)
+                arr[j] = g
+        else:
+            arr = np.asarray(groups)
         if arr.ndim != 1 or arr.shape[0] != p:
             raise ValueError(
                 f"groups has shape {arr.shape}, but X has {p} columns; pass one group "
@@ -125,10 +143,19 @@ def resolve_groups(groups, feature_costs, n_features):
         missing = [j for j, g in enumerate(arr.tolist()) if _is_missing(g)]
         if missing:
             raise ValueError(
-                f"groups holds missing labels (None or NaN) at columns {missing[:5]}; "
-                "give every column a group label (a column of its own gets a label "
-                "of its own, e.g. its index)."
+                f"groups holds missing labels (None, NaN, pd.NA or NaT) at columns "
+                f"{missing[:5]}; give every column a group label (a column of its own "
+                "gets a label of its own, e.g. its index)."
             )
+        kinds = sorted({_label_kind(g) for g in arr.tolist()})
+        if len(kinds) > 1:
+            raise ValueError(
+                f"groups mixes labels of different kinds ({', '.join(kinds)}), e.g. 1 and "
+                "'1', which would be read as one group or fail to sort; give labels of "
+                "one kind, e.g. [str(g) for g in groups]."
+            )
+        if arr.dtype == object and kinds[0] in ("number", "str", "bool"):
+            arr = np.asarray(arr.tolist())  # a plain dtype for np.unique
         try:
             uniq, first, inv = np.unique(arr, return_index=True, return_inverse=True)
         except TypeError as exc:
@@ -159,11 +186,26 @@ def _resolve_costs(feature_costs, index, labels, p):
     n_groups = labels.size
     if isinstance(feature_costs, dict):
         keys = {k: v for k, v in feature_costs.items()}
+        known = set(labels.tolist())
         absent = [g for g in labels.tolist() if g not in keys]
+        unknown = [k for k in keys if k not in known]
+        by_column = labels.size == p and np.array_equal(labels, np.arange(p))
+        if by_column and (absent or unknown):  # no groups: keys are column indices
+            raise ValueError(
+                f"feature_costs as a dict maps column indices 0..{p - 1} to costs (without "
+                f"groups), but its keys {list(keys)[:5]} do not cover them; pass "
+                "groups=list(X.columns) to key the costs by column name, or an array "
+                "with one cost per column."
+            )
         if absent:
             raise ValueError(
                 f"feature_costs has no cost for the groups {absent[:5]}; give a cost "
                 "for every group label (or pass an array with one cost per column)."
+            )
+        if unknown:
+            raise ValueError(
+                f"feature_costs has costs for {unknown[:5]}, which are not group labels "
+                f"(the labels are {labels.tolist()[:5]}...); drop them or fix their names."
             )
         values = np.array([keys[g] for g in labels.tolist()], dtype=object)
         per_group = True

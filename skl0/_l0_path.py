@@ -21,6 +21,7 @@ from ._classifier import L0Classifier
 from ._compat import validate_params
 from ._engine import NumpyOps, data_term
 from ._gate_path import lam_grid, survival_ranking
+from ._groups import resolve_groups
 from ._params import PARAMS
 from ._refit import refit_linear_head
 from ._regressor import L0Regressor
@@ -326,6 +327,14 @@ feature_costs, device, dtype, random_state
                 f"ks={ks.tolist()!r} must be a non-empty 1-d sequence of ints in "
                 f"[0, n_features={n_cols}]; e.g. ks=[1, 2, 5]."
             )
+        if groups is not None and n_cols is not None:  # ks count groups
+            n_groups = resolve_groups(groups, feature_costs, n_cols).n_groups
+            if np.any(ks > n_groups):
+                raise ValueError(
+                    f"ks={ks.tolist()!r} holds values larger than the number of groups "
+                    f"(n_groups={n_groups}); with groups, ks count groups: pass values "
+                    f"<= {n_groups}."
+                )
         stop = int(ks.min())
     walk = Walk(grid, stop_size=stop,
                 reader=PathReader(grid, ks=None if ks is None else ks.tolist(), refit=refit))

@@ -389,3 +389,87 @@ def test_equal_feature_costs_fit_exactly_as_no_costs(seed, kw):
         np.testing.assert_array_equal(costed.get_support(), plain.get_support())
         np.testing.assert_array_equal(costed.predict_proba(X), plain.predict_proba(X))
         assert not hasattr(costed, "group_labels_")
+
+
+def test_lam_auto_with_groups_reads_importances_next_to_the_chosen_support():
+    # The group and cost selections skipped the re-solve at lam_ from the
+    # chosen support that the column-level lam="auto" does: eight dropped
+    # columns read P(open) ~ 1 (the path point's), contradicting the support.
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    for kw in ({"groups": np.arange(30)}, {"groups": np.arange(30) % 10},
+               {"feature_costs": np.linspace(1, 2, 30)}):
+        m = L0Classifier(**kw).fit(X, y)
+        imp, kept = m.feature_importances_, m.support_
+        assert not (imp[~kept] > 0.5).any(), kw
+        assert (imp[kept] > 0.5).mean() >= 0.5, kw
+
+
+def test_keep_redundant_does_not_apply_with_groups():
+    # It skipped the linear head's group swap polish (a worse subset).
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    groups = np.arange(30) % 10
+    auto = L0Classifier(k=3, groups=groups).fit(X, y)
+    kept = L0Classifier(k=3, groups=groups, keep_redundant=True).fit(X, y)
+    np.testing.assert_array_equal(kept.group_support_, auto.group_support_)
+
+
+def test_column_transformer_groups_of_prefixed_names_and_mixed_outputs():
+    from sklearn.preprocessing import PolynomialFeatures
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.choice(["u", "b_c"], 40), "a_b": rng.choice(["p", "q"], 40),
+                       "x0": rng.normal(size=40), "x1": rng.normal(size=40)})
+    ct = ColumnTransformer([("oh", OneHotEncoder(), ["a", "a_b"])]).fit(df)
+    # a_b_c is input a's level b_c (by name it looked like a_b's)
+    assert groups_from_column_transformer(ct).tolist() == ["a", "a", "a_b", "a_b"]
+    ct = ColumnTransformer([("poly", PolynomialFeatures(2, include_bias=False),
+                             ["x0", "x1"])]).fit(df)
+    assert groups_from_column_transformer(ct).tolist() == ["x0", "x1", "x0", "poly", "x1"]
+
+
+@pytest.mark.parametrize("groups, match", [
+    ([1, "1", 2, 2, 3, 3], r"mixes labels of different kinds \(number, str\)"),
+    (pd.array(["a", "a", pd.NA, "b", "c", "c"], dtype="string"), r"missing labels .* \[2\]"),
+    ([pd.NaT, 1, 1, 2, 2, 3], r"missing labels .* \[0\]"),
+])
+def test_group_labels_of_mixed_kinds_or_missing_are_refused(groups, match):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 6))
+    with pytest.raises(ValueError, match=match):
+        L0Regressor(k=1, groups=groups).fit(X, X[:, 0])
+
+
+def test_tuple_group_labels_in_a_list():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    m = L0Regressor(k=1, groups=[("a", 1), ("a", 1), ("b", 2), ("b", 2)]).fit(X, X[:, 2])
+    assert m.group_labels_.tolist() == [("a", 1), ("b", 2)]
+    assert m.get_support(indices=True).tolist() == [2, 3]
+
+
+def test_feature_cost_dicts_name_their_keys():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(60, 3)), columns=["age", "bmi", "bp"])
+    y = df["age"] + rng.normal(size=60)
+    with pytest.raises(ValueError, match=r"maps column indices 0..2 .* groups=list\(X.columns\)"):
+        L0Regressor(k=1, feature_costs={"age": 1.0, "bmi": 5.0, "bp": 2.0}).fit(df, y)
+    with pytest.raises(ValueError, match=r"costs for \['c_typo'\], which are not group labels"):
+        L0Regressor(k=1, groups=["a", "a", "b"],
+                    feature_costs={"a": 1.0, "b": 1.0, "c_typo": 9.0}).fit(df, y)
+    by_name = L0Regressor(k=1, groups=list(df.columns),
+                          feature_costs={"age": 1.0, "bmi": 5.0, "bp": 2.0}).fit(df, y)
+    assert by_name.get_support(indices=True).tolist() == [0]
+
+
+def test_l0_path_ks_count_groups():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 6))
+    groups = [0, 0, 1, 1, 2, 2]
+    with pytest.raises(ValueError, match=r"ks=\[5\] holds values larger .*\(n_groups=3\)"):
+        l0_path(X, X[:, 0], ks=[5], groups=groups)
+    path = l0_path(X, X[:, 0], ks=[1, 3], groups=groups)
+    assert path.n_features.tolist() == [2, 6]
