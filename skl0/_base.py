@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
@@ -334,7 +335,17 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         Y, datafit = self._encode_targets(y, sw)
         device = resolve_device(self.device)
         if isinstance(self.hidden_layer_sizes, str):  # "auto" (the only string allowed)
+            if walk is None and self.k is None and self.lam != "auto":
+                # The held-out comparison of the heads runs along lam's path
+                # (lam="auto") or toward exact k; a fixed lam has neither.
+                raise ValueError(
+                    f"hidden_layer_sizes='auto' chooses the head by held-out loss along "
+                    f"the path of lam='auto' or for an exact k, not at a fixed "
+                    f"lam={self.lam!r}; pass lam='auto' or k, or a head: "
+                    "hidden_layer_sizes=() (linear) or e.g. (64,)."
+                )
             return self._fit_auto_head(X, Y, sw, datafit, device, walk)
+        self._hidden_sizes()  # checked before any work
         self._fit_on_device(X, Y, sw, datafit, device, walk)
         self.hidden_layer_sizes_ = self._hidden_sizes()
         return self
@@ -658,13 +669,25 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self._export(head, z, problem.mean, problem.std)
 
     def _hidden_sizes(self):
-        """The hidden layers of this fit: ``"auto"`` resolves per fit (linear outside one)."""
+        """The hidden layers of this fit: ``"auto"`` resolves per fit (linear outside one).
+
+        A tuple of Python ints, each checked: ``(8.7,)`` fitted 8 units and
+        reported 8.7, and ``(nan,)`` or ``((4,),)`` failed with int()'s errors.
+        """
         auto = getattr(self, "_auto_hidden", None)
         if auto is not None:
             return auto
         if isinstance(self.hidden_layer_sizes, str):
             return ()
-        return tuple(self.hidden_layer_sizes)
+        sizes = tuple(self.hidden_layer_sizes)
+        if not all(isinstance(h, Integral) and not isinstance(h, bool) and h >= 1
+                   for h in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes={self.hidden_layer_sizes!r} must hold positive "
+                "integers (units per layer), e.g. (32,) or (64, 16), or be () for a "
+                "linear head, or 'auto'."
+            )
+        return tuple(int(h) for h in sizes)
 
     def _is_linear(self):
         return len(self._hidden_sizes()) == 0
@@ -672,12 +695,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _make_head(self, p, q, gen, device=None, dtype=None):
         if self._is_linear():
             return LinearHead(p, q, device=device, dtype=dtype)
-        sizes = tuple(int(h) for h in self._hidden_sizes())
-        if any(h < 1 for h in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes={self.hidden_layer_sizes!r} must hold positive "
-                "integers, e.g. (32,), or be () for a linear head."
-            )
+        sizes = self._hidden_sizes()  # (checked there)
         init = torch.Generator().manual_seed(int(gen.initial_seed()))
         # drawn on the CPU, then moved (.to of None and None leaves it there)
         return MLPHead(p, sizes, q, self.activation, generator=init).to(device=device, dtype=dtype)
@@ -699,10 +717,20 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 f"of the {n} samples for training; lower it or pass more data."
             )
         dtype, device = problem.mean.dtype, problem.mean.device
-        Y = problem.Y.reshape(n, -1).to(dtype)
-        g = torch.randn(problem.n_features + Y.shape[1], 1, generator=gen, device=gen.device)
-        g = g.to(device=device, dtype=dtype)
-        v = (problem.X @ g[: problem.n_features]).reshape(-1) + (Y @ g[problem.n_features:]).reshape(-1)
+        g = torch.randn(problem.n_features + problem.Y.reshape(n, -1).shape[1], 1,
+                        generator=gen, device=gen.device)
+        # In float64: frac(|v| 997) of float32 sums of raw columns (prices of
+        # 1e4) past 2^24 had few distinct values, and the ties held out many
+        # times validation_fraction of the rows. (Row blocks: no float64 copy of X.)
+        g = g.to(device=device, dtype=torch.float64)
+        gx, gy = g[: problem.n_features], g[problem.n_features:]
+        Y = problem.Y.reshape(n, -1).to(torch.float64)
+        if dtype == torch.float64 or problem.X.layout != torch.strided:
+            v = problem.X.to(torch.float64) @ gx
+        else:
+            v = torch.cat([problem.X[i:i + 65536].to(torch.float64) @ gx
+                           for i in range(0, n, 65536)])
+        v = v.reshape(-1) + (Y @ gy).reshape(-1)
         u = torch.frac(torch.abs(v) * 997.0)
         order = torch.argsort(u)
         cum = torch.cumsum(problem.w[order], 0) / problem.w.sum()

@@ -100,18 +100,24 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
             # est saw the validated numpy X; give it the names too, so that
             # sel.estimator_.predict(frame) checks columns as the selector does.
             est.feature_names_in_ = self.feature_names_in_
+        self._take_fitted(est)
+        return self
+
+    #: What the selector reads of its estimator_: always, and where the fit set it.
+    _ALWAYS = ("support_", "feature_importances_", "lam_", "n_iter_", "loss_curve_")
+    _IF_SET = ("group_labels_", "group_support_", "hidden_layer_sizes_", "head_selection_",
+               "validation_scores_", "n_screened_")
+
+    def _take_fitted(self, est):
+        """``estimator_ = est`` and its fitted attributes (the documented ones) on the selector."""
         self.estimator_ = est
-        self.support_ = est.support_
-        self.feature_importances_ = est.feature_importances_
-        self.lam_ = est.lam_
-        self.n_iter_ = est.n_iter_
-        self.loss_curve_ = est.loss_curve_
-        for name in ("group_labels_", "group_support_"):
+        for name in self._ALWAYS:
+            setattr(self, name, getattr(est, name))
+        for name in self._IF_SET:
             if hasattr(est, name):
                 setattr(self, name, getattr(est, name))
             else:
                 vars(self).pop(name, None)
-        return self
 
     @available_if(streamable)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -167,12 +173,7 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
                 est.partial_fit(X, y, sample_weight=sample_weight)
             if hasattr(self, "feature_names_in_"):
                 est.feature_names_in_ = self.feature_names_in_
-            self.estimator_ = est
-            for name in ("support_", "feature_importances_", "lam_", "n_iter_", "loss_curve_"):
-                setattr(self, name, getattr(est, name))
-            for name in ("group_labels_", "group_support_"):
-                if hasattr(est, name):
-                    setattr(self, name, getattr(est, name))
+            self._take_fitted(est)
             return self
 
     def _get_support_mask(self):

@@ -399,10 +399,18 @@ class _SGDState:
 
 
 class _Stream:
-    def __init__(self, mode, targets):
+    def __init__(self, mode, targets, head_config=None):
         self.mode, self.targets = mode, targets
         self.moments = self.sgd = None
         self.weight = 0.0
+        # The head the first call chose (hidden sizes, activation): a later
+        # call with other settings would train one head and export another.
+        self.head_config = head_config
+
+
+def _head_config(estimator):
+    sizes = estimator._hidden_sizes()
+    return sizes, (estimator.activation if sizes else None)  # a linear head has none
 
 
 # ---------------------------------------------------------------- the call
@@ -456,13 +464,21 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
         targets = (ClassTargets(estimator, y, classes) if classifier
                    else RegressionTargets(estimator, y))
         exact = not classifier and estimator._is_linear() and p <= GRAM_MAX_FEATURES
-        stream = _Stream("exact" if exact else "stochastic", targets)
+        stream = _Stream("exact" if exact else "stochastic", targets, _head_config(estimator))
         # dtype=None: the first chunk's floating dtype, for the whole stream.
         stream.dtype = resolve_dtype(estimator.dtype, X)
         estimator._x_scale = column_scale(X)
         estimator._x_shift = None
     else:
         stream = copy.deepcopy(old)  # a failed call leaves the old state untouched
+        if stream.head_config is not None and _head_config(estimator) != stream.head_config:
+            sizes, activation = stream.head_config
+            raise ValueError(
+                f"hidden_layer_sizes={estimator.hidden_layer_sizes!r} / activation="
+                f"{estimator.activation!r} changed since the first partial_fit call "
+                f"(hidden layers {sizes}, activation {activation!r}), whose head this stream "
+                "trains; set them back, or call fit (or a new estimator) to start again."
+            )
         if classifier:
             stream.targets.check_classes(estimator, classes)
     X = divide_columns(X, estimator._x_scale)

@@ -8,6 +8,8 @@ figure when ``None``) and returns the matplotlib ``Axes``.
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
@@ -93,7 +95,8 @@ def plot_gates(estimator, feature_names=None, top=None, ax=None):
             f"feature_names has {len(feature_names)} names but the estimator has {n} "
             "features; pass one name per feature, or None."
         )
-    if top is not None and (int(top) != top or top < 1):
+    if top is not None and not (isinstance(top, Integral) and not isinstance(top, bool)
+                                and top >= 1):
         raise ValueError(f"top={top!r} must be a positive integer or None.")
     order = np.argsort(-probs, kind="stable")[: (n if top is None else int(top))]
     kept = _support(estimator, n)[order]
@@ -147,7 +150,11 @@ def plot_training_curve(estimator, ax=None):
     steps = np.arange(1, curve.size + 1)
     ax.plot(steps, curve, marker="o" if curve.size <= 40 else None, markersize=3)
     per_step = curve.size == getattr(estimator, "n_iter_", curve.size)
-    ax.set_xlabel("optimizer step" if per_step else "point of the lam path")
+    if getattr(estimator, "_stream", None) is not None:  # partial_fit: a point per call
+        label = "partial_fit call"
+    else:
+        label = "optimizer step" if per_step else "point of the lam path"
+    ax.set_xlabel(label)
     ax.set_ylabel("training objective")
     ax.set_title(f"{type(estimator).__name__}: training curve")
     return ax
@@ -194,6 +201,11 @@ def plot_mask_image(estimator, shape, ax=None):
     2
     """
     probs = _gate_probabilities(estimator)
+    if not (isinstance(shape, (tuple, list, np.ndarray)) and len(shape) == 2 and all(
+            isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in shape)):
+        raise ValueError(
+            f"shape={shape!r} must be two positive integers (rows, columns), e.g. (8, 8)."
+        )
     shape = tuple(int(s) for s in shape)
     if int(np.prod(shape)) != probs.size:
         raise ValueError(

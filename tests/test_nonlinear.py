@@ -74,11 +74,17 @@ def test_selector_passes_hidden_layers(friedman):
     assert sel.transform(X).shape == (len(X), 5)
 
 
-@pytest.mark.parametrize("bad", [(0,), (-3, 4)])
+@pytest.mark.parametrize("bad", [(0,), (-3, 4), (8.7,), ("8",), (float("nan"),), ((4,),),
+                                 (True,)])
 def test_bad_hidden_layer_sizes(friedman, bad):
+    # (8.7,) fitted 8 units and reported 8.7; NaN and nested tuples failed in int().
     X, y = friedman
-    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes=.* must hold positive integers"):
         L0Regressor(hidden_layer_sizes=bad).fit(X, y)
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes=.* must hold positive integers"):
+        L0Regressor(hidden_layer_sizes=bad).partial_fit(X, y)
+    assert L0Regressor(hidden_layer_sizes=[np.int64(4)], k=2, max_iter=20,
+                       random_state=0).fit(X, y).hidden_layer_sizes_ == (4,)
 
 
 def test_bad_activation_is_named(friedman):
@@ -464,3 +470,62 @@ def test_nonlinearity_statistic_matches_a_float64_reference(rng):
     var = ((Z * Z).T @ ((w / sw.sum() * r[:, 0] ** 2)[:, None] * Z * Z))[iu]
     np.testing.assert_allclose(stat, np.max(np.abs(num) / np.sqrt(var)), rtol=1e-4)
     assert threshold == pytest.approx(norm.isf(0.05 / (2 * 78)))
+
+
+def test_auto_head_needs_lam_auto_or_k(friedman):
+    # It crashed with an AttributeError when the residual test rejected the
+    # linear head at a fixed lam (no path to compare the heads along).
+    X, y = friedman
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes='auto' .* not at a fixed lam=0.01"):
+        L0Regressor(lam=0.01, hidden_layer_sizes="auto").fit(X, y)
+
+
+def test_float32_raw_columns_hold_out_validation_fraction_of_the_rows(monkeypatch):
+    # frac(|X g| 997) in float32 on columns of size 1e4 took few values, and
+    # the ties held out 140 of 300 rows instead of 30.
+    from skl0._base import BaseL0
+
+    sizes = []
+    real = BaseL0._split
+
+    def spy(self, problem, gen):
+        train, val = real(self, problem, gen)
+        sizes.append((train.X.shape[0], val.X.shape[0]))
+        return train, val
+
+    monkeypatch.setattr(BaseL0, "_split", spy)
+    rng = np.random.RandomState(0)
+    X = rng.rand(300, 5) * 1e4
+    y = np.sin(X[:, 0] / 2e3) + (X[:, 1] / 1e4 - 0.5) ** 2 * 8 + 0.05 * rng.randn(300)
+    for dtype in (np.float64, np.float32):
+        L0Regressor(k=2, hidden_layer_sizes=(8,), max_iter=30, random_state=0).fit(
+            X.astype(dtype), y)
+    assert all(25 <= n_val <= 35 for _, n_val in sizes), sizes
+
+
+def test_partial_fit_refuses_a_head_changed_mid_stream(friedman):
+    # The stream kept training its first head while export read the new
+    # settings (predictions with the wrong activation, a stale coef_).
+    X, y = friedman
+    est = L0Regressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    est.partial_fit(X[:200], y[:200])
+    before = est.predict(X[:5])
+    for change in ({"activation": "identity"}, {"hidden_layer_sizes": (16,)},
+                   {"hidden_layer_sizes": ()}):
+        est.set_params(**{"activation": "relu", "hidden_layer_sizes": (8,), **change})
+        with pytest.raises(ValueError, match="changed since the first partial_fit call"):
+            est.partial_fit(X[200:], y[200:])
+        np.testing.assert_array_equal(est.predict(X[:5]), before)
+    linear = L0Regressor(k=2).partial_fit(X[:200], y[:200])
+    linear.set_params(activation="tanh")  # no hidden layer: activation plays no part
+    linear.partial_fit(X[200:], y[200:])
+
+
+def test_selector_reports_the_head_it_chose(friedman):
+    X, y = friedman
+    sel = L0FeatureSelector(k=5, hidden_layer_sizes="auto", max_iter=60, random_state=0)
+    sel.fit(X, y)
+    assert sel.hidden_layer_sizes_ == sel.estimator_.hidden_layer_sizes_
+    assert sel.head_selection_ == sel.estimator_.head_selection_
+    linear = L0FeatureSelector(k=5).fit(X, y)
+    assert linear.hidden_layer_sizes_ == () and not hasattr(linear, "validation_scores_")

@@ -106,7 +106,7 @@ def test_plot_mask_image_digits_like():
 def test_plot_mask_image_bad_shape(lam_fit):
     with pytest.raises(ValueError, match="product is 16"):
         plot_mask_image(lam_fit, (3, 5))
-    with pytest.raises(ValueError, match="two dimensions"):
+    with pytest.raises(ValueError, match="must be two positive integers \\(rows, columns\\)"):
         plot_mask_image(lam_fit, (2, 2, 4))
 
 
@@ -130,3 +130,23 @@ def test_plot_path_is_public_in_skl0_plot():
     from skl0.plot import plot_path
 
     assert "plot_path" in skl0.plot.__all__ and callable(plot_path)
+
+
+@pytest.mark.parametrize("shape", [(2.5, 8), (-4, -4), 16, (4, 4, 1), (True, 16)])
+def test_mask_image_shape_must_be_two_positive_ints(shape):
+    rng = np.random.RandomState(0)
+    X = rng.rand(60, 16)
+    clf = L0Classifier(k=2, max_iter=20, random_state=0).fit(X, (X[:, 5] > 0.5).astype(int))
+    with pytest.raises(ValueError, match=r"shape=.* must be two positive integers"):
+        plot_mask_image(clf, shape)
+    with pytest.raises(ValueError, match=r"top=.* must be a positive integer"):
+        plot_gates(clf, top=float("nan"))
+    plot_mask_image(clf, np.array([4, 4]))
+
+
+def test_training_curve_of_a_stream_is_labelled_per_call():
+    rng = np.random.RandomState(0)
+    X = rng.rand(80, 4)
+    reg = L0Regressor(hidden_layer_sizes=(4,), max_iter=3, batch_size=20, random_state=0)
+    reg.partial_fit(X[:40], X[:40, 0]).partial_fit(X[40:], X[40:, 0])
+    assert plot_training_curve(reg).get_xlabel() == "partial_fit call"
