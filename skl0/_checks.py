@@ -154,6 +154,8 @@ def check_missing_labels(y, name="y", where=""):
     import numpy as np
     import pandas as pd
 
+    if y is None:
+        return  # scikit-learn's "requires y" message
     if not hasattr(y, "dtype") and not hasattr(y, "dtypes"):
         y = np.asarray(y)  # a list: numbers, or labels (object)
     dtypes = [y.dtype] if hasattr(y, "dtype") else list(y.dtypes)
@@ -161,7 +163,7 @@ def check_missing_labels(y, name="y", where=""):
            for d in dtypes):
         return  # scikit-learn's finiteness check reports these
     missing = np.asarray(pd.isna(y.to_numpy() if hasattr(y, "to_numpy") else y))
-    if missing.any():
+    if missing.ndim and missing.any():
         rows = np.flatnonzero(missing.reshape(missing.shape[0], -1).any(axis=1))
         raise ValueError(
             f"{name} has {rows.size} missing label{'s' if rows.size > 1 else ''} (None, NaN "

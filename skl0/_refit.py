@@ -566,8 +566,10 @@ def _newton(terms, hessian, x0, max_iter):
     relative to the value, after taking that last full step (in Newton's
     quadratic range it is exact to round-off: it leaves ``x`` ~1e-11 from
     the optimum instead of up to ``sqrt(decrement / smallest curvature)``,
-    1e-6 at a ridge of 1e-4), when a step no longer lowers the value, or
-    after ``max_iter`` steps. Returns None when a factorisation fails.
+    1e-6 at a ridge of 1e-4), when a step no longer lowers the value (also
+    taking it when the decrement is below 1e-12 of the value, where the
+    value's own round-off hides the decrease), or after ``max_iter`` steps.
+    Returns None when a factorisation fails.
     """
     x = x0.copy()
     value, grad, state = terms(x)
@@ -588,6 +590,12 @@ def _newton(terms, hessian, x0, max_iter):
                 break
             t *= 0.5
         if not new_value < value:
+            if decrement <= 1e-12 * max(abs(value), 1e-12):
+                # The decrease the step promises is at the value's round-off
+                # (a sum over rows): the full step, as at convergence above.
+                # Stopping here left x where the gradient was still 1e-10,
+                # 1e-6 from the optimum at a ridge of 1e-4.
+                x = x - step
             break
         x, value, grad, state = new_x, new_value, new_grad, new_state
     return x
