@@ -357,8 +357,10 @@ linear head): the number of columns kept by screening, those with
 the largest marginal loss reduction; the gates chose among these,
 and the information criterion counted all columns."""),
     Param("validation_scores_", "list of float", """\
-Only with hidden layers (``lam="auto"`` or ``k``): the mean held-out
-loss of each point of the gate path (see ``validation_fraction``)."""),
+Only with hidden layers and ``lam="auto"`` (with or without ``k``; a
+fixed ``lam``, with ``k`` as a cap or not, holds out no rows): the
+mean held-out loss of each point of the gate path (see
+``validation_fraction``)."""),
     Param("hidden_layer_sizes_", "tuple of int", """\
 The hidden layers of the fitted head: ``()`` for the linear head;
 with ``hidden_layer_sizes="auto"``, the one chosen."""),
