@@ -243,6 +243,36 @@ def best_common_factor(M, w0, targets, scales, coefficients):
     return factor if np.isfinite(factor) and factor > 0 else 1.0
 
 
+def _dtype_room(dtype):
+    """``(smallest, largest)`` magnitude ``dtype`` holds with a factor 1e4 of room each way, and its name."""
+    import torch
+
+    finfo = torch.finfo(dtype)
+    return finfo.tiny * 1e4, finfo.max / 1e4, str(dtype).removeprefix("torch.")
+
+
+#: Elements per block when :func:`_abs_range` scans an array (8 MB float64 temporaries).
+_RANGE_BLOCK = 1 << 20
+
+
+def _abs_range(values):
+    """Smallest non-zero and largest ``|value|`` of an array or sparse matrix, in blocks.
+
+    Without a float64 copy of the whole of ``M``: each block's ``abs`` is
+    taken in the array's own dtype. ``(inf, 0)`` when every value is 0.
+    """
+    v = values.data if sp.issparse(values) else np.asarray(values)
+    rows = v.reshape(v.shape[0], -1) if v.ndim > 1 else v.reshape(-1, 1)
+    step = max(1, _RANGE_BLOCK // max(rows.shape[1], 1))
+    lo, hi = np.inf, 0.0
+    for i in range(0, rows.shape[0], step):
+        a = np.abs(rows[i : i + step])
+        a = a[a > 0]
+        if a.size:
+            lo, hi = min(lo, float(a.min())), max(hi, float(a.max()))
+    return lo, hi
+
+
 def check_value_range(M, targets, scales, dtype):
     """Refuse entries of ``M``, targets or their scales that ``dtype`` cannot hold.
 
@@ -253,17 +283,14 @@ def check_value_range(M, targets, scales, dtype):
     """
     import torch
 
-    finfo = torch.finfo(dtype)
-    name = str(dtype).removeprefix("torch.")
-    values = M.data if sp.issparse(M) else np.asarray(M)
-    for what, v in (("M", values), ("targets", targets), ("the targets' scales", scales)):
-        a = np.abs(np.asarray(v, dtype=np.float64)).ravel()
-        a = a[a > 0]
-        if a.size and (a.max() > finfo.max / 1e4 or a.min() < finfo.tiny * 1e4):
+    small, large, name = _dtype_room(dtype)
+    for what, v in (("M", M), ("targets", targets), ("the targets' scales", scales)):
+        lo, hi = _abs_range(v)
+        if hi > 0 and (hi > large or lo < small):
             raise ValueError(
-                f"{what} holds values from {a.min():.3g} to {a.max():.3g}, beyond what "
-                f"dtype={name!r} holds with room to compute (about {finfo.tiny * 1e4:.0e} "
-                f"to {finfo.max / 1e4:.0e}); "
+                f"{what} holds values from {lo:.3g} to {hi:.3g}, beyond what "
+                f"dtype={name!r} holds with room to compute (about {small:.0e} "
+                f"to {large:.0e}); "
                 + ("pass dtype='float64', or " if dtype != torch.float64 else "")
                 + "express M and the targets in other units."
             )
@@ -271,12 +298,9 @@ def check_value_range(M, targets, scales, dtype):
 
 def check_weight_range(weights, dtype):
     """Refuse starting weights that ``dtype`` cannot hold (their logarithms are trained)."""
-    import torch
-
-    finfo = torch.finfo(dtype)
+    small, large, name = _dtype_room(dtype)
     hi, lo = float(np.max(weights)), float(np.min(weights))
-    if hi > finfo.max / 1e4 or lo < finfo.tiny * 1e4:
-        name = str(dtype).removeprefix("torch.")
+    if hi > large or lo < small:
         raise ValueError(
             f"The weights that fit these totals reach {hi:.3g} (smallest {lo:.3g}), beyond "
             f"what dtype={name!r} holds with room to train; pass dtype='float64', or "
