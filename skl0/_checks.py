@@ -206,7 +206,6 @@ def infer_task(y):
     import pandas as pd
     from sklearn.utils.multiclass import type_of_target
 
-    check_missing_labels(y)
     if isinstance(y, pd.Series) and isinstance(y.dtype, pd.CategoricalDtype):
         return "classification"
     arr = np.asarray(y)
