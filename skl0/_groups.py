@@ -171,7 +171,7 @@ def resolve_groups(groups, feature_costs, n_features):
     n_groups = labels.size
     if feature_costs is None:
         return GroupLayout(index, labels, np.ones(n_groups))
-    raw = _resolve_costs(feature_costs, index, labels, p)
+    raw = _resolve_costs(feature_costs, index, labels, p, by_column=groups is None)
     if raw.sum() <= 0:
         raise ValueError(
             "feature_costs are all zero; give at least one feature a positive cost (the "
@@ -182,14 +182,13 @@ def resolve_groups(groups, feature_costs, n_features):
     return GroupLayout(index, labels, raw / raw.mean(), raw)
 
 
-def _resolve_costs(feature_costs, index, labels, p):
+def _resolve_costs(feature_costs, index, labels, p, by_column):
     n_groups = labels.size
     if isinstance(feature_costs, dict):
         keys = {k: v for k, v in feature_costs.items()}
         known = set(labels.tolist())
         absent = [g for g in labels.tolist() if g not in keys]
         unknown = [k for k in keys if k not in known]
-        by_column = labels.size == p and np.array_equal(labels, np.arange(p))
         if by_column and (absent or unknown):  # no groups: keys are column indices
             raise ValueError(
                 f"feature_costs as a dict maps column indices 0..{p - 1} to costs (without "
