@@ -1045,7 +1045,7 @@ def score_rows(est, X, y, sample_weight=None):
     import dask
 
     _check_columns(est, X)
-    if not _is_frame(X) and any(math.isnan(c) for c in X.rechunk({1: -1}).chunks[0]):
+    if not _is_frame(X) and any(math.isnan(c) for c in X.chunks[0]):
         data = RowBlocks.paired(X, y, sample_weight)  # e.g. df.to_dask_array()
     else:
         data = RowBlocks(X, y, sample_weight)
