@@ -39,6 +39,7 @@ from ._engine import (
 from ._linalg import inverse_and_product
 from ._refit import (
     newton_binary,
+    newton_binary_batch,
     refit_linear_head,
     ridge_jitter,
     ridge_refit,
@@ -53,6 +54,12 @@ __all__ = ["forward_start", "forward_step", "penalised_flips", "screening_order"
 # Inactive features (the largest forward sacrifices) tried in single swaps
 # against every active one, each round.
 _SWAP_IN = 3
+
+# The most numbers of X (rows x columns x supports) that one batched binary
+# refit (_BinaryRefits.fit_many) holds, 2 MB: enough for a round's ten or
+# so candidates on a few thousand rows, where per-call overhead is the cost;
+# past it the supports are refitted one by one, as their arithmetic then is.
+_BATCH_NUMBERS = 1 << 18
 
 
 def _residual_correlations(problem, head=None):
@@ -222,16 +229,43 @@ class _BinaryRefits:
         key = S.tobytes()
         if key not in self.cache:
             X = self.Xs[:, S]
-            x0 = np.concatenate([self.start[0][S], [self.start[1]]])
-            x = newton_binary(X, self.y, self.w, self.alpha, x0, 200)
+            x = newton_binary(X, self.y, self.w, self.alpha, self._x0(S), 200)
             if x is None:  # not positive definite: the general refit
                 head, _ = refit_linear_head(self.problem, S, alpha=self.alpha)
                 x = np.concatenate([head.weight.detach().double().numpy()[S, 0],
                                     head.bias.detach().double().numpy()])
-            f = X @ x[:-1] + x[-1]
-            loss = logistic_loss(f, self.y, self.w)
-            self.cache[key] = ((x[:-1], x[-1], f), loss)
+            self._store(key, X, x)
         return self.cache[key]
+
+    def fit_many(self, cands):
+        """:meth:`fit` of each row of ``cands`` (supports of one size): ``[(state, loss), ...]``.
+
+        The supports not cached yet are solved together by
+        :func:`skl0._refit.newton_binary_batch` from the same warm starts
+        as :meth:`fit`, in batches of at most ``_BATCH_NUMBERS`` numbers
+        of X; a support whose Hessian was not positive definite, and every
+        support when one alone fills a batch, goes through :meth:`fit`.
+        """
+        todo = [i for i, c in enumerate(cands) if c.tobytes() not in self.cache]
+        n, s = self.Xs.shape[0], cands.shape[1]
+        per = max(1, _BATCH_NUMBERS // max(1, n * s))
+        if s and per > 1 and len(todo) > 1:
+            XT = self.Xs.T
+            for lo in range(0, len(todo), per):
+                block = cands[todo[lo:lo + per]]
+                x0 = np.stack([self._x0(S) for S in block])
+                x, ok = newton_binary_batch(XT[block], self.y, self.w, self.alpha, x0, 200)
+                for S, xi, good in zip(block, x, ok):
+                    if good:
+                        self._store(S.tobytes(), self.Xs[:, S], xi)
+        return [self.fit(S) for S in cands]
+
+    def _x0(self, S):
+        return np.concatenate([self.start[0][S], [self.start[1]]])
+
+    def _store(self, key, X, x):
+        f = X @ x[:-1] + x[-1]
+        self.cache[key] = ((x[:-1], x[-1], f), logistic_loss(f, self.y, self.w))
 
     def sacrifices(self, state, S):
         W, b, f = state
@@ -407,7 +441,10 @@ def _candidate_losses(refits, cands):
     """
     if hasattr(refits, "losses"):
         return None, refits.losses(cands)
-    states, losses = zip(*(refits.fit(cand) for cand in cands))
+    if hasattr(refits, "fit_many"):
+        states, losses = zip(*refits.fit_many(cands))
+    else:
+        states, losses = zip(*(refits.fit(cand) for cand in cands))
     return states, np.array(losses, dtype=np.float64)
 
 

@@ -1205,6 +1205,79 @@ def test_newton_softmax_reaches_the_multinomial_optimum(q, alpha, start):
     np.testing.assert_allclose(proba(x), proba(tight), atol=1e-5)
 
 
+def _binary_rows(seed, n=300, p=12):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, p) + 0.6 * rng.randn(n, 1)
+    X = (X - X.mean(0)) / X.std(0)
+    y = (rng.rand(n) < 1 / (1 + np.exp(-X[:, :3] @ [1.5, -1.0, 0.8]))).astype(float)
+    w = rng.uniform(0.5, 2.0, n)
+    return X, y, w / w.sum()
+
+
+@pytest.mark.parametrize("alpha", [1e-4, 1e-2])
+def test_batched_binary_newton_follows_each_support_alone(alpha):
+    # newton_binary_batch solves supports of one size together; each ends
+    # where newton_binary alone ends from the same start (the same iterates,
+    # to the round-off of batched products), including a far start that
+    # needs backtracking.
+    from skl0._refit import newton_binary, newton_binary_batch
+
+    X, y, w = _binary_rows(0)
+    rng = np.random.RandomState(1)
+    cands = np.sort(np.array([rng.choice(12, 4, replace=False) for _ in range(7)]), axis=1)
+    x0 = 0.3 * rng.randn(7, 5)
+    x0[3] = 8.0 * rng.randn(5)  # far from the optimum: the line search halves its steps
+    x, ok = newton_binary_batch(np.ascontiguousarray(X.T[cands]), y, w, alpha, x0, 200)
+    assert ok.all()
+    for S, start, xi in zip(cands, x0, x):
+        alone = newton_binary(X[:, S], y, w, alpha, start, 200)
+        np.testing.assert_allclose(xi, alone, rtol=1e-8, atol=1e-9)
+
+
+def test_batched_binary_newton_flags_a_hessian_that_is_not_definite():
+    # A negative ridge leaves the Hessian indefinite along a low-variance
+    # column: that support is flagged (its caller refits it alone) and the
+    # others of the batch are solved as alone.
+    from skl0._refit import newton_binary, newton_binary_batch
+
+    X, y, w = _binary_rows(2, p=6)
+    X[:, 5] *= 0.05
+    cands = np.array([[0, 1], [1, 5], [2, 3]])
+    x, ok = newton_binary_batch(np.ascontiguousarray(X.T[cands]), y, w, -0.01,
+                                np.zeros((3, 3)), 200)
+    assert ok.tolist() == [True, False, True]
+    assert newton_binary(X[:, [1, 5]], y, w, -0.01, np.zeros(3), 200) is None
+    for i in (0, 2):
+        np.testing.assert_allclose(
+            x[i], newton_binary(X[:, cands[i]], y, w, -0.01, np.zeros(3), 200),
+            rtol=1e-8, atol=1e-9)
+
+
+def test_binary_swap_refits_batched_equal_one_by_one(monkeypatch):
+    # _BinaryRefits.fit_many (the swap search's batched refits, here in
+    # batches of two supports of 3 columns x 2000 rows) gives each support
+    # the state and loss that fit() alone gives it from the same warm start.
+    import skl0._splice as splice_module
+    from skl0._splice import make_refits
+
+    monkeypatch.setattr(splice_module, "_BATCH_NUMBERS", 2 * 3 * 2000)
+
+    problem = _binary_rows_problem(0)
+    batched, alone = make_refits(problem, 1e-3), make_refits(problem, 1e-3)
+    assert hasattr(batched, "fit_many")
+    for refits in (batched, alone):  # the same warm start: the refit of {0, 2}
+        S = np.array([0, 2])
+        refits.sacrifices(refits.fit(S)[0], S)
+    cands = np.array([[0, 1, 2], [0, 2, 5], [2, 5, 9], [1, 3, 4], [0, 2, 7]])
+    out = batched.fit_many(cands)
+    for S, (state, loss) in zip(cands, out):
+        ref_state, ref_loss = alone.fit(S)
+        assert loss == pytest.approx(ref_loss, rel=1e-12)
+        np.testing.assert_allclose(state[0], ref_state[0], rtol=1e-8, atol=1e-9)
+        assert state[1] == pytest.approx(ref_state[1], abs=1e-9)
+    assert min(loss for _, loss in out) == out[1][1]  # the true columns fit best
+
+
 @pytest.mark.parametrize("seed", [4, 9])
 def test_multinomial_exact_k_keeps_the_true_columns_with_few_rows_per_class(seed):
     # 8 classes on 60 rows, 7 coefficients per column: the training log loss
