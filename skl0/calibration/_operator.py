@@ -142,20 +142,3 @@ class TotalsOperator:
         """A new operator on the records ``rows`` only (integer indices)."""
         rows = np.asarray(rows)
         return TotalsOperator(self._host[rows], self.device, self.dtype)
-
-    def column_scale(self, w):
-        """``|M|.T @ w``: the size of each total before cancellation (no grad)."""
-        with torch.no_grad():
-            if self._entries is not None:
-                row, col, val = self._entries
-                out = torch.zeros(self.shape[1], dtype=w.dtype, device=w.device)
-                return out.index_add_(0, col, val.abs() * torch.gather(w, 0, row))
-            if self.sparse:
-                absT = _csr(
-                    self._MT.crow_indices(),
-                    self._MT.col_indices(),
-                    self._MT.values().abs(),
-                    self._MT.shape,
-                )
-                return torch.mv(absT, w)
-            return w @ self._dense.abs()
