@@ -100,16 +100,27 @@ _MLP_BATCH_ROWS = 512
 _K_PATH_POINTS_LINEAR, _K_PATH_POINTS_MLP = 16, 16
 
 
+def positive_strides(a):
+    """``a``, or its contiguous copy when it is a numpy view with a negative stride.
+
+    ``X[::-1]``, ``np.flip(X)`` and pandas' ``df[["b", "a"]]`` are such
+    views: torch cannot wrap them, and numpy sums them in another order
+    than their copy. The fits copy them once validated, so that a view fits
+    exactly as its copy (not to round-off) on every machine's kernels.
+    """
+    if isinstance(a, np.ndarray) and any(s < 0 for s in a.strides):
+        return np.ascontiguousarray(a)
+    return a
+
+
 def _as_tensor(X, device, dtype):
     """X as a tensor, sharing memory when dtype and device allow (``dtype=None``: X's).
 
     skl0 never writes into X, so torch's warning about read-only arrays
     (memory maps) is silenced rather than paid for with a copy. A view with
-    a negative stride (``X[::-1]``, ``np.flip(X)``, ``df[["b", "a"]]``),
-    which torch cannot wrap, is copied.
+    a negative stride, which torch cannot wrap, is copied (:func:`positive_strides`).
     """
-    if isinstance(X, np.ndarray) and any(s < 0 for s in X.strides):
-        X = np.ascontiguousarray(X)
+    X = positive_strides(X)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         X = torch.as_tensor(X, device=device)
@@ -297,6 +308,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
             multi_output=True, ensure_min_samples=2, y_numeric=False,
         )
+        X, y = positive_strides(X), positive_strides(y)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         check_weight_total(sw)
         if not np.all(np.isfinite(sw)) or sw.sum() <= 0:

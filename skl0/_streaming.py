@@ -41,7 +41,13 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._base import _as_tensor, check_weight_total, grad_enabled, keep_state_on_failure
+from ._base import (
+    _as_tensor,
+    check_weight_total,
+    grad_enabled,
+    keep_state_on_failure,
+    positive_strides,
+)
 from ._checks import check_frame, check_missing_labels, numeric_target
 from ._compat import ALLOW_ZERO_WEIGHTS, _check_sample_weight, validate_data
 from ._criteria import ebic_gamma
@@ -423,6 +429,7 @@ def _validate_chunk(estimator, X, y, sample_weight, first):
         estimator, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
         multi_output=True, ensure_min_samples=1, y_numeric=False, reset=first,
     )
+    X, y = positive_strides(X), positive_strides(y)
     # A chunk whose weights are all zero adds nothing (the steps below say so,
     # and a first chunk so is refused there with the fix).
     sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True,
