@@ -1278,6 +1278,21 @@ def test_binary_swap_refits_batched_equal_one_by_one(monkeypatch):
     assert min(loss for _, loss in out) == out[1][1]  # the true columns fit best
 
 
+@pytest.mark.parametrize("params", [{"k": 3}, {}, {"lam": 0.01}])
+def test_binary_fits_equal_with_and_without_batched_refits(params, monkeypatch):
+    # Exact k, lam="auto" and a fixed lam on a binary log loss: the swap
+    # searches' batched refits choose what refitting one support at a time
+    # chooses (_BATCH_NUMBERS = 0 turns the batches off).
+    import skl0._splice as splice_module
+
+    X, y, _ = _binary_rows(5, n=200, p=15)
+    batched = L0Classifier(random_state=0, **params).fit(X, y)
+    monkeypatch.setattr(splice_module, "_BATCH_NUMBERS", 0)
+    alone = L0Classifier(random_state=0, **params).fit(X, y)
+    np.testing.assert_array_equal(batched.get_support(), alone.get_support())
+    np.testing.assert_allclose(batched.predict_proba(X), alone.predict_proba(X), atol=1e-9)
+
+
 @pytest.mark.parametrize("seed", [4, 9])
 def test_multinomial_exact_k_keeps_the_true_columns_with_few_rows_per_class(seed):
     # 8 classes on 60 rows, 7 coefficients per column: the training log loss
