@@ -17,7 +17,7 @@ import torch
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from ._checks import check_frame, check_missing_labels, is_dask_collection
+from ._checks import check_frame, check_k_fits, check_missing_labels, is_dask_collection
 from ._compat import _check_sample_weight, _fit_context, validate_data
 from ._criteria import max_support_size, select_by_ebic
 from ._device import make_generator, resolve_device, resolve_dtype
@@ -317,18 +317,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 f"{sw.sum()!r}. Pass positive weights for at least one sample."
             )
         self._layout = resolve_groups(self.groups, self.feature_costs, X.shape[1])
-        if self.groups is not None and self.k is not None and self.k > self._layout.n_groups:
-            raise ValueError(
-                f"k={self.k} is larger than the number of groups "
-                f"(n_groups={self._layout.n_groups}); with groups, k counts groups: pass "
-                f"k <= {self._layout.n_groups} or k=None to let lam decide."
-            )
-        if self.k is not None and self.k > X.shape[1]:
-            raise ValueError(
-                f"k={self.k} is larger than the number of features in X "
-                f"(n_features={X.shape[1]}); pass "
-                f"k <= {X.shape[1]} or k=None to let lam decide."
-            )
+        check_k_fits(self.k, self.groups, self._layout, X.shape[1])
         return X, y, sw
 
     def _fit(self, X, y, sample_weight=None, walk=None):

@@ -14,8 +14,30 @@ from numbers import Integral, Real
 
 __all__ = [
     "MAX_AUTO_CLASSES", "check_fold_classes", "check_frame", "check_int", "check_int_type",
+    "check_k_fits",
     "check_missing_labels", "check_number", "check_real_type", "infer_task", "is_dask_collection", "numeric_target",
 ]
+
+def check_k_fits(k, groups, layout, n_features):
+    """Refuse an exact ``k`` larger than the number of groups (with ``groups``) or of columns.
+
+    The one message of ``fit``, ``partial_fit`` and the Dask fit; ``layout``
+    is the resolved :class:`skl0._groups.GroupLayout` (or None).
+    """
+    if k is None:
+        return
+    if groups is not None and layout is not None and k > layout.n_groups:
+        raise ValueError(
+            f"k={k} is larger than the number of groups (n_groups={layout.n_groups}); "
+            f"with groups, k counts groups: pass k <= {layout.n_groups} or k=None to let "
+            "lam decide."
+        )
+    if k > n_features:
+        raise ValueError(
+            f"k={k} is larger than the number of features in X (n_features={n_features}); "
+            f"pass k <= {n_features} or k=None to let lam decide."
+        )
+
 
 # task="auto": whole-number targets with more distinct values than this are
 # read as quantities (a count, a price), not as class labels.

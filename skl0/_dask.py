@@ -64,7 +64,7 @@ from ._blocks import (
     _unique,
     softmax_hessian,
 )
-from ._checks import MAX_AUTO_CLASSES, infer_task, is_dask_collection
+from ._checks import MAX_AUTO_CLASSES, check_k_fits, infer_task, is_dask_collection
 from ._datafits import SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._groups import resolve_groups
@@ -329,17 +329,7 @@ def _prepare(est, X, y, sample_weight):
     else:
         vars(est).pop("feature_names_in_", None)
     est._layout = resolve_groups(est.groups, est.feature_costs, p)
-    if est.groups is not None and est.k is not None and est.k > est._layout.n_groups:
-        raise ValueError(
-            f"k={est.k} is larger than the number of groups "
-            f"(n_groups={est._layout.n_groups}); with groups, k counts groups: pass "
-            f"k <= {est._layout.n_groups} or k=None to let lam decide."
-        )
-    if getattr(est, "k", None) is not None and est.k > p:
-        raise ValueError(
-            f"k={est.k} is larger than the number of features in X (n_features={p}); "
-            f"pass k <= {p} or k=None to let lam decide."
-        )
+    check_k_fits(getattr(est, "k", None), est.groups, est._layout, p)
     if est._is_linear() and p > GRAM_MAX_FEATURES:
         raise ValueError(
             f"X has {p} columns; a Dask fit keeps p x p float64 statistics, at most "

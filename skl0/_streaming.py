@@ -48,7 +48,7 @@ from ._base import (
     keep_state_on_failure,
     positive_strides,
 )
-from ._checks import check_frame, check_missing_labels, numeric_target
+from ._checks import check_frame, check_k_fits, check_missing_labels, numeric_target
 from ._compat import ALLOW_ZERO_WEIGHTS, _check_sample_weight, validate_data
 from ._criteria import ebic_gamma
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
@@ -439,20 +439,8 @@ def _validate_chunk(estimator, X, y, sample_weight, first):
     check_weight_total(sw)
     if first:
         estimator._layout = resolve_groups(estimator.groups, estimator.feature_costs, X.shape[1])
-    layout = estimator._layout
-    if first and layout is not None and estimator.groups is not None and (
-        estimator.k is not None and estimator.k > layout.n_groups
-    ):
-        raise ValueError(
-            f"k={estimator.k} is larger than the number of groups "
-            f"(n_groups={layout.n_groups}); with groups, k counts groups: pass "
-            f"k <= {layout.n_groups} or k=None to let lam decide."
-        )
-    if first and estimator.k is not None and estimator.k > X.shape[1]:
-        raise ValueError(
-            f"k={estimator.k} is larger than the number of features in X "
-            f"(n_features={X.shape[1]}); pass k <= {X.shape[1]} or k=None to let lam decide."
-        )
+    if first:
+        check_k_fits(estimator.k, estimator.groups, estimator._layout, X.shape[1])
     return X, y, sw
 
 
