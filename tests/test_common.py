@@ -6,8 +6,8 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import (
     check_sample_weight_equivalence_on_dense_data,
     check_sample_weight_equivalence_on_sparse_data,
-    parametrize_with_checks,
 )
+from sklearn.utils.estimator_checks import parametrize_with_checks as _sklearn_checks
 
 from skl0 import (
     L0Classifier,
@@ -18,6 +18,17 @@ from skl0 import (
     L0RegressorCV,
 )
 from skl0.calibration import SparseCalibrator
+
+
+def parametrize_with_checks(estimators, **kwargs):
+    """scikit-learn's ``parametrize_with_checks`` with its cases as a list.
+
+    scikit-learn before 1.7 (the oldest supported, 1.6, runs in .ci/oldest)
+    passes pytest a generator, which pytest 9 warns about
+    (PytestRemovedIn10Warning) and pytest 10 refuses.
+    """
+    mark = _sklearn_checks(estimators, **kwargs)
+    return pytest.mark.parametrize(mark.args[0], list(mark.args[1]), **mark.kwargs)
 
 # First every estimator exactly as a user constructs it (issue 15: the
 # checks must pass on the defaults, dtype=None computing float64 data in
