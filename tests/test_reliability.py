@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import io
 import json
 import pickle
@@ -810,7 +811,9 @@ class _CtrlC:
 
     Python's profiler hook (``sys.setprofile``) sees every call, so nothing of
     skl0 is patched or named: the fit runs as a user runs it, and the interrupt
-    arrives where a real one can, between two Python calls. With ``watch``,
+    arrives where a real one can, between two Python calls. Generator frames
+    are not counted: on Python 3.10 an exception raised by the hook as a
+    generator starts is swallowed (``all(... for ...)`` then returns). With ``watch``,
     ``writes`` lists the calls at which an attribute of ``watch`` had changed
     since the call before (a fit writing its results).
     """
@@ -823,7 +826,8 @@ class _CtrlC:
         return None if self.watch is None else {k: id(v) for k, v in vars(self.watch).items()}
 
     def _hook(self, frame, event, arg):
-        if event != "call" or not frame.f_code.co_filename.startswith(_SKL0):
+        if (event != "call" or not frame.f_code.co_filename.startswith(_SKL0)
+                or frame.f_code.co_flags & inspect.CO_GENERATOR):
             return
         self.calls += 1
         if self.watch is not None:
