@@ -657,13 +657,16 @@ def _set_gates(gate, head, theta, B, expand=None):
 HOST_COPY_MAX_NUMBERS = 1 << 22
 
 
-def softplus(f):
+def softplus(f, e=None):
     """``log(1 + e^f)`` elementwise (numpy), without overflow.
 
     As ``max(f, 0) + log1p(e^-|f|)``: the same values as
     ``np.logaddexp(0, f)`` to a few ulps at about a fifth of its cost.
+    ``e``: ``exp(-|f|)``, when the caller has it (for the sigmoid too).
     """
-    return np.maximum(f, 0.0) + np.log1p(np.exp(-np.abs(f)))
+    if e is None:
+        e = np.exp(-np.abs(f))
+    return np.maximum(f, 0.0) + np.log1p(e)
 
 
 def logistic_loss(f, y, w):

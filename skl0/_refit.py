@@ -15,7 +15,7 @@ from scipy.special import expit
 
 from ._blocks import softmax_hessian, softmax_hessian_terms
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
-from ._engine import NumpyOps, data_term, gram_mse, logistic_loss
+from ._engine import NumpyOps, data_term, gram_mse, logistic_loss, softplus
 from ._heads import LinearHead
 from ._linalg import cholesky, cholesky_solve
 from ._rows import row_softmax, skinny_columns, skinny_matmul
@@ -527,6 +527,25 @@ def _binary_terms(X, y, w, alpha):
     return terms
 
 
+# The rules of Newton's method in the refits (_newton, and per support in
+# newton_binary_batch): converged when the decrement g'H^-1 g is below
+# _NEWTON_CONVERGED of the value; a step that no longer lowers the value is
+# still taken when the decrement is below _NEWTON_ROUNDOFF of it; steps are
+# halved until they achieve _ARMIJO of the predicted decrease, down to
+# _SMALLEST_STEP. A binary Hessian gets _HESSIAN_JITTER of its largest
+# diagonal entry on its diagonal.
+_NEWTON_CONVERGED, _NEWTON_ROUNDOFF = 2e-14, 1e-12
+_ARMIJO, _SMALLEST_STEP = 0.25, 1e-10
+_HESSIAN_JITTER = 1e-12
+
+
+def _binary_ridge(s, alpha):
+    """The ridge on the diagonal of a binary refit's Hessian: ``2 alpha`` on ``W``, none on ``b``."""
+    ridge = np.full(s + 1, 2.0 * alpha)
+    ridge[s] = 0.0
+    return ridge
+
+
 def newton_binary(X, y, w, alpha, x0, max_iter):
     """Newton's method with backtracking for the weighted, ridge-penalised logistic loss.
 
@@ -538,8 +557,7 @@ def newton_binary(X, y, w, alpha, x0, max_iter):
     not positive definite (then L-BFGS-B solves it).
     """
     s = X.shape[1]
-    ridge = np.full(s + 1, 2.0 * alpha)
-    ridge[s] = 0.0
+    ridge = _binary_ridge(s, alpha)
     H = np.empty((s + 1, s + 1))
 
     def hessian(x, prob):
@@ -551,7 +569,7 @@ def newton_binary(X, y, w, alpha, x0, max_iter):
         H[:s, s] = H[s, :s] = Z.T @ root
         H[s, s] = root @ root
         del Z
-        H.flat[:: s + 2] += ridge + 1e-12 * max(float(H.diagonal().max()), 1e-300)
+        H.flat[:: s + 2] += ridge + _HESSIAN_JITTER * max(float(H.diagonal().max()), 1e-300)
         return H
 
     return _newton(_binary_terms(X, y, w, alpha), hessian, x0, max_iter)
@@ -574,17 +592,15 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter):
     m, s, _ = XT.shape
     x = np.array(x0, dtype=np.float64)
     ok = np.ones(m, dtype=bool)
-    ridge = np.full(s + 1, 2.0 * alpha)
-    ridge[s] = 0.0
+    ridge = _binary_ridge(s, alpha)
     diag = np.arange(s + 1)
 
     def terms(Xb, x_):
         f = np.matmul(x_[:, None, :s], Xb)[:, 0, :] + x_[:, s:]
-        # softplus(f) and expit(f) from one exp(-|f|)
-        e = np.exp(-np.abs(f))
+        e = np.exp(-np.abs(f))  # softplus(f) and expit(f) from one exponential
         prob = np.where(f >= 0, 1.0, e) / (1.0 + e)
         G = w * (prob - y)
-        loss = (np.maximum(f, 0.0) + np.log1p(e) - y * f) @ w
+        loss = (softplus(f, e) - y * f) @ w
         grad = np.empty_like(x_)
         grad[:, :s] = np.matmul(Xb, G[:, :, None])[:, :, 0] + 2.0 * alpha * x_[:, :s]
         grad[:, s] = G.sum(1)
@@ -598,7 +614,8 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter):
         H[:, :s, :s] = np.matmul(Xb * curv[:, None, :], XbT)
         H[:, :s, s] = H[:, s, :s] = np.matmul(Xb, curv[:, :, None])[:, :, 0]
         H[:, s, s] = curv.sum(1)
-        H[:, diag, diag] += ridge + 1e-12 * np.maximum(H[:, diag, diag].max(1), 1e-300)[:, None]
+        H[:, diag, diag] += ridge + _HESSIAN_JITTER * np.maximum(
+            H[:, diag, diag].max(1), 1e-300)[:, None]
         good = np.ones(H.shape[0], dtype=bool)
         try:
             np.linalg.cholesky(H)
@@ -623,7 +640,7 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter):
         step = np.linalg.solve(H, grad[:, :, None])[:, :, 0]
         decrement = np.einsum("ij,ij->i", grad, step)
         scale = np.maximum(np.abs(value), 1e-12)
-        done = decrement <= 2e-14 * scale
+        done = decrement <= _NEWTON_CONVERGED * scale
         x[live[done]] -= step[done]
         search = np.flatnonzero(~done)
         t = np.ones(live.size)
@@ -632,15 +649,16 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter):
             new_value[search], new_grad[search], new_prob[search] = terms(
                 Xl if search.size == live.size else Xl[search], x[live[search]] - step[search])
         while search.size:
-            passed = ((new_value[search] <= value[search] - 0.25 * t[search] * decrement[search])
-                      | (t[search] < 1e-10))
+            passed = ((new_value[search]
+                       <= value[search] - _ARMIJO * t[search] * decrement[search])
+                      | (t[search] < _SMALLEST_STEP))
             search = search[~passed]
             if search.size:
                 t[search] *= 0.5
                 new_value[search], new_grad[search], new_prob[search] = terms(
                     Xl[search], x[live[search]] - t[search, None] * step[search])
         stalled = ~done & ~(new_value < value)
-        tiny = stalled & (decrement <= 1e-12 * scale)
+        tiny = stalled & (decrement <= _NEWTON_ROUNDOFF * scale)
         x[live[tiny]] -= step[tiny]
         move = ~done & ~stalled
         x[live[move]] -= t[move, None] * step[move]
@@ -675,18 +693,18 @@ def _newton(terms, hessian, x0, max_iter):
         except np.linalg.LinAlgError:
             return None
         decrement = float(grad @ step)
-        if decrement <= 2e-14 * max(abs(value), 1e-12):
+        if decrement <= _NEWTON_CONVERGED * max(abs(value), 1e-12):
             x = x - step
             break
         t = 1.0
         while True:
             new_x = x - t * step
             new_value, new_grad, new_state = terms(new_x)
-            if new_value <= value - 0.25 * t * decrement or t < 1e-10:
+            if new_value <= value - _ARMIJO * t * decrement or t < _SMALLEST_STEP:
                 break
             t *= 0.5
         if not new_value < value:
-            if decrement <= 1e-12 * max(abs(value), 1e-12):
+            if decrement <= _NEWTON_ROUNDOFF * max(abs(value), 1e-12):
                 # The decrease the step promises is at the value's round-off
                 # (a sum over rows): the full step, as at convergence above.
                 # Stopping here left x where the gradient was still 1e-10,
