@@ -253,11 +253,12 @@ class _BinaryRefits:
             XT = self.Xs.T
             for lo in range(0, len(todo), per):
                 block = cands[todo[lo:lo + per]]
+                Xb = XT[block]  # each support's columns as rows, reused for its logits
                 x0 = np.stack([self._x0(S) for S in block])
-                x, ok = newton_binary_batch(XT[block], self.y, self.w, self.alpha, x0, 200)
-                for S, xi, good in zip(block, x, ok):
+                x, ok = newton_binary_batch(Xb, self.y, self.w, self.alpha, x0, 200)
+                for S, XS, xi, good in zip(block, Xb, x, ok):
                     if good:
-                        self._store(S.tobytes(), self.Xs[:, S], xi)
+                        self._store(S.tobytes(), XS.T, xi)
         return [self.fit(S) for S in cands]
 
     def _x0(self, S):
