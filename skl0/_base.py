@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
-from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,7 +16,13 @@ import torch
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from ._checks import check_frame, check_k_fits, check_missing_labels, is_dask_collection
+from ._checks import (
+    check_frame,
+    check_k_fits,
+    check_missing_labels,
+    is_count,
+    is_dask_collection,
+)
 from ._compat import _check_sample_weight, _fit_context, validate_data
 from ._criteria import max_support_size, select_by_ebic
 from ._device import make_generator, resolve_device, resolve_dtype
@@ -681,8 +686,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         if isinstance(self.hidden_layer_sizes, str):
             return ()
         sizes = tuple(self.hidden_layer_sizes)
-        if not all(isinstance(h, Integral) and not isinstance(h, bool) and h >= 1
-                   for h in sizes):
+        if not all(is_count(h) for h in sizes):
             raise ValueError(
                 f"hidden_layer_sizes={self.hidden_layer_sizes!r} must hold positive "
                 "integers (units per layer), e.g. (32,) or (64, 16), or be () for a "

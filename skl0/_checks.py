@@ -14,9 +14,19 @@ from numbers import Integral, Real
 
 __all__ = [
     "MAX_AUTO_CLASSES", "check_fold_classes", "check_frame", "check_int", "check_int_type",
-    "check_k_fits",
-    "check_missing_labels", "check_number", "check_real_type", "infer_task", "is_dask_collection", "numeric_target",
+    "check_k_fits", "check_missing_labels", "check_number", "check_real_type", "infer_task",
+    "is_count", "is_dask_collection", "numeric_target",
 ]
+
+
+def is_count(value):
+    """Whether ``value`` is an integer >= 1 (a Python or numpy int, not a bool).
+
+    For checks that word their own message (hidden layer sizes, plot shapes);
+    :func:`check_int` raises a standard one.
+    """
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1
+
 
 def check_k_fits(k, groups, layout, n_features):
     """Refuse an exact ``k`` larger than the number of groups (with ``groups``) or of columns.

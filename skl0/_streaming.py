@@ -439,7 +439,6 @@ def _validate_chunk(estimator, X, y, sample_weight, first):
     check_weight_total(sw)
     if first:
         estimator._layout = resolve_groups(estimator.groups, estimator.feature_costs, X.shape[1])
-    if first:
         check_k_fits(estimator.k, estimator.groups, estimator._layout, X.shape[1])
     return X, y, sw
 

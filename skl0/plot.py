@@ -8,10 +8,10 @@ figure when ``None``) and returns the matplotlib ``Axes``.
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
+
+from ._checks import is_count
 
 __all__ = ["plot_gates", "plot_training_curve", "plot_mask_image", "plot_path"]
 
@@ -95,8 +95,7 @@ def plot_gates(estimator, feature_names=None, top=None, ax=None):
             f"feature_names has {len(feature_names)} names but the estimator has {n} "
             "features; pass one name per feature, or None."
         )
-    if top is not None and not (isinstance(top, Integral) and not isinstance(top, bool)
-                                and top >= 1):
+    if top is not None and not is_count(top):
         raise ValueError(f"top={top!r} must be a positive integer or None.")
     order = np.argsort(-probs, kind="stable")[: (n if top is None else int(top))]
     kept = _support(estimator, n)[order]
@@ -201,8 +200,8 @@ def plot_mask_image(estimator, shape, ax=None):
     2
     """
     probs = _gate_probabilities(estimator)
-    if not (isinstance(shape, (tuple, list, np.ndarray)) and len(shape) == 2 and all(
-            isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in shape)):
+    if not (isinstance(shape, (tuple, list, np.ndarray)) and len(shape) == 2
+            and all(is_count(s) for s in shape)):
         raise ValueError(
             f"shape={shape!r} must be two positive integers (rows, columns), e.g. (8, 8)."
         )
