@@ -15,9 +15,11 @@ calls (so a 2 ms fit is timed 25 at a time), ratios taken within one run:
 4. exact best subset on data small enough for exhaustive search: the
    share of sizes ``k`` at which ``L0Regressor(k)`` reaches the lowest RSS
    of any ``k`` columns, and the EBIC gap of ``lam="auto"`` to the
-   exhaustive EBIC minimum, with the ablation rows "gates only"
-   (``refit=False``: the path's survival ranking, no polish) and "splice
-   only" (abess's screening start, then the polish);
+   exhaustive EBIC minimum, with the ablation rows "no exhaustive sizes"
+   (the swap search at every size, even where its at most 256 supports
+   are all scored by default), "gates only" (``refit=False``: the path's
+   survival ranking, no polish) and "splice only" (abess's screening
+   start, then the polish);
 5. small sparse X (``--only sparse``): a CSR copy of small data against
    the dense array, CPU time and whether the supports agree;
 6. small multinomial fits (``--only multinomial``): iris, wine and
@@ -51,12 +53,14 @@ import statistics
 import subprocess
 import sys
 import time
+from unittest import mock
 
 import _common as C  # noqa: F401  (puts the repository root on sys.path)
 import numpy as np
 import torch
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
+import skl0._splice
 from skl0 import L0Classifier, L0Regressor, L0RegressorCV, l0_path
 from skl0._criteria import ebic, ebic_gamma
 from skl0.datasets import make_sparse_regression
@@ -476,9 +480,18 @@ def best_subset(quick, seeds=(100, 101, 102, 103, 104)):
         for seed in seeds:
             X, y, _, _ = make_sparse_regression(200, 14, 5, rho=rho, random_state=seed)
             datasets.append((f"toeplitz rho={rho} n=200 p=14, seed {seed}", X, y))
+    for seed in seeds:  # few rows, strongly correlated: where swaps can stall
+        X, y, _, _ = make_sparse_regression(60, 10, 4, rho=0.9, random_state=seed)
+        datasets.append((f"toeplitz rho=0.9 n=60 p=10, seed {seed}", X, y))
+
+    def swaps_only(X, y, k):
+        # Ablation: the swap search at every size, none scored exhaustively.
+        with mock.patch.object(skl0._splice, "_EXHAUSTIVE_MAX_SUPPORTS", 0):
+            return L0Regressor(k=k).fit(X, y).support_
 
     methods = {
         "skl0 k (gates + polish)": lambda X, y, k: L0Regressor(k=k).fit(X, y).support_,
+        "skl0 k, no exhaustive sizes": swaps_only,
         "gates only (refit=False)": lambda X, y, k: L0Regressor(k=k, refit=False).fit(X, y).support_,
         "splice only (screening start)": lambda X, y, k: C.splice_only_support(X, y, k, "regression"),
     }

@@ -69,6 +69,7 @@ from ._progress import progress
 from ._refit import refit_linear_head, refit_nonlinear_head
 from ._relevance import redundancy_ranking, signal_carriers
 from ._splice import (
+    exhaustive_search,
     forward_start,
     screening_start,
     selection_refits,
@@ -844,13 +845,18 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 # (Gram problems, multinomial log loss) from forward stepwise
                 # selection, whose gains are exact or second order there. A
                 # multinomial log loss is ranked at the ridge of
-                # LogisticRegression(C=1) at least (selection_refits).
-                starts = [support, screening_start(problem, self.k)]
+                # LogisticRegression(C=1) at least (selection_refits). A Gram
+                # problem with few supports of size k scores them all instead.
                 refits = selection_refits(problem, self.alpha)
-                if getattr(refits, "forward", False):
-                    starts.append(forward_start(problem, self.k, self.alpha, refits=refits))
-                support, refitted, _ = splice_from_starts(
-                    problem, starts, alpha=self.alpha, refits=refits)
+                found = exhaustive_search(problem, refits, self.k)  # few supports: all
+                if found is not None:
+                    support, refitted = found[0], refits.head(problem, found[0], found[1])
+                else:
+                    starts = [support, screening_start(problem, self.k)]
+                    if getattr(refits, "forward", False):
+                        starts.append(forward_start(problem, self.k, self.alpha, refits=refits))
+                    support, refitted, _ = splice_from_starts(
+                        problem, starts, alpha=self.alpha, refits=refits)
         elif layout is not None:
             chosen, refitted = select_groups_by_ebic(problem, layout, points, self.alpha)
             support = chosen.support

@@ -143,7 +143,10 @@ def select_by_ebic(problem, points, alpha):
     ranking's top ``s``), from screening and, for Gram and multinomial
     problems, from forward stepwise selection: EBIC charges the same price
     to every support of one size, so the lowest-loss support found at each
-    size is the only one it can prefer. With several squared-loss outputs
+    size is the only one it can prefer. Where a Gram problem has few
+    supports of a size (at most 256: every size of 10 columns), all of them
+    are scored instead (:func:`skl0._splice.exhaustive_search`), so the
+    best subset of that size is a candidate. With several squared-loss outputs
     the loss the search lowers (the summed MSE) is not the deviance
     (``n sum_k log mse_k``), so the search is repeated on outputs weighted
     by ``1 / mse_k`` of the support found, a majorize-minimize step on the
@@ -163,6 +166,7 @@ def select_by_ebic(problem, points, alpha):
     """
     # _splice imports _refit, as this module does
     from ._splice import (
+        exhaustive_search,
         forward_step,
         screening_order,
         search_from_starts,
@@ -253,11 +257,17 @@ def select_by_ebic(problem, points, alpha):
 
     def polish(size):
         nonlocal best, forward
-        starts = [start(size)] + ([] if screened is None else [np.sort(screened[:size])])
-        if forward is not None:
-            forward = forward_step(refits, forward)
-            starts.append(forward)
-        support, state, loss, run_refits = search_from_starts(problem, starts, alpha, refits, ends)
+        found = exhaustive_search(problem, refits, size)
+        if found is not None:  # few supports of this size: every one scored
+            (support, state, loss), run_refits = found, refits
+        else:
+            starts = [start(size)] + ([] if screened is None else [np.sort(screened[:size])])
+            if forward is not None:
+                while forward.size < size:  # (sizes scored exhaustively skipped it)
+                    forward = forward_step(refits, forward)
+                starts.append(forward)
+            support, state, loss, run_refits = search_from_starts(
+                problem, starts, alpha, refits, ends)
         support = np.asarray(support, dtype=np.int64)
         if balance:
             support, state, loss = balanced(support, state, loss)

@@ -811,6 +811,77 @@ def test_exact_k_reaches_the_exhaustive_best_subset(data):
     assert sum(hits) >= math.ceil(0.9 * (p - 1)), hits
 
 
+@pytest.mark.parametrize("seed, n, p", [(3, 40, 9), (23, 40, 9), (18, 60, 10), (19, 60, 10)])
+def test_exact_k_scores_every_support_where_they_are_few(seed, n, p, monkeypatch):
+    # Correlated designs (rho 0.9-0.95) where the swap search from exact k's
+    # three starts stopped above the best subset at one size (k = 5, 3, 4
+    # and 3 respectively, before exhaustive_search): with at most 256
+    # supports of size k every one is scored, so every size reaches the
+    # optimum, and no swap search runs.
+    import skl0._splice as splice
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("swap_search ran where every support could be scored")
+
+    monkeypatch.setattr(splice, "swap_search", no_search)
+    X, y, _, _ = make_sparse_regression(n, p, 4, rho=0.95 if n == 40 else 0.9, random_state=seed)
+    best = _exhaustive_rss(X, y)
+    for k in range(1, p):
+        assert _rss(X, y, L0Regressor(k=k).fit(X, y).support_) <= best[k] * (1 + 1e-6), k
+
+
+def test_exhaustive_search_returns_the_lowest_refitted_loss_or_none():
+    from sklearn.datasets import load_breast_cancer
+
+    from skl0._splice import (
+        _EXHAUSTIVE_MAX_SUPPORTS,
+        _GramRefits,
+        exhaustive_search,
+        make_refits,
+    )
+
+    X, y, _, _ = make_sparse_regression(80, 9, 3, rho=0.8, random_state=1)
+    problem = _gram_problem_of(X, y)
+    refits = _GramRefits(problem, 1e-3)
+    for size in (1, 4, 9):
+        support, state, loss = exhaustive_search(problem, refits, size)
+        losses = {S: refits.fit(np.array(S, dtype=np.int64))[1]
+                  for S in itertools.combinations(range(9), size)}
+        assert loss == pytest.approx(min(losses.values()), rel=1e-12)
+        assert losses[tuple(support)] == pytest.approx(loss, rel=1e-12)
+        np.testing.assert_array_equal(state[0], refits.fit(support)[0][0])
+    assert exhaustive_search(problem, refits, 0) is None  # (the empty model is no search)
+    # More supports than the limit: the swap search's case.
+    X, y, _, _ = make_sparse_regression(80, 20, 3, random_state=1)
+    wide = _gram_problem_of(X, y)
+    assert math.comb(20, 3) > _EXHAUSTIVE_MAX_SUPPORTS
+    assert exhaustive_search(wide, _GramRefits(wide, 1e-3), 3) is None
+    assert exhaustive_search(wide, _GramRefits(wide, 1e-3), 1) is not None
+    # Refits whose losses are not exact batched solves (a log loss): None.
+    Xb, yb = load_breast_cancer(return_X_y=True)
+    binary = _gram_problem_of(Xb[:, :8], yb, classifier=True)
+    assert exhaustive_search(binary, make_refits(binary, 1e-3), 2) is None
+
+
+def _gram_problem_of(X, y, classifier=False):
+    """The problem an exact-k fit builds on ``X, y`` (spied on ``_fit_problem``)."""
+    import skl0._base as base
+
+    seen = {}
+    fit_problem = base.BaseL0._fit_problem
+
+    def spy(self, problem, *args, **kwargs):
+        seen["problem"] = problem
+        return fit_problem(self, problem, *args, **kwargs)
+
+    base.BaseL0._fit_problem = spy
+    try:
+        (L0Classifier if classifier else L0Regressor)(k=1).fit(X, y)
+    finally:
+        base.BaseL0._fit_problem = fit_problem
+    return seen["problem"]
+
+
 def test_auto_reaches_the_exhaustive_ebic_minimum_on_diabetes():
     X, y = load_diabetes(return_X_y=True)
     n, p = X.shape
