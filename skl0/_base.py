@@ -377,7 +377,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         before = dict(vars(self))  # validated and encoded: no fitted head yet
         try:
             self._auto_hidden = ()
-            with warnings.catch_warnings(record=True) as linear_warnings:
+            with warnings.catch_warnings(record=True) as chosen_warnings:
                 warnings.simplefilter("always")
                 self._fit_on_device(X, Y, sw, datafit, device, walk)
             chosen = ()
@@ -390,16 +390,21 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                     vars(self).clear()  # no linear attribute (coef_) survives into the MLP fit
                     vars(self).update(before)
                     self._auto_hidden, self._compare_heads = AUTO_HIDDEN, True
-                    self._fit_on_device(X, Y, sw, datafit, device, walk)
+                    with warnings.catch_warnings(record=True) as mlp_warnings:
+                        warnings.simplefilter("always")
+                        self._fit_on_device(X, Y, sw, datafit, device, walk)
                     lin, mlp, mlp_se = self._head_losses
                     info.update(linear_held_out_loss=lin, mlp_held_out_loss=mlp,
                                 mlp_held_out_se=mlp_se)
                     if mlp + mlp_se < lin:
-                        chosen, linear_warnings = AUTO_HIDDEN, []
+                        chosen, chosen_warnings = AUTO_HIDDEN, mlp_warnings
                     else:
                         vars(self).clear()
                         vars(self).update(linear_state)
-            for w in linear_warnings:
+            # The chosen head's fit speaks, once: the other's warnings (the
+            # same weight-scale warning among them) are about a model that
+            # was discarded.
+            for w in chosen_warnings:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         finally:
             for name in ("_auto_hidden", "_compare_heads", "_head_losses"):

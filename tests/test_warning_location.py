@@ -109,3 +109,15 @@ def test_a_stack_of_internal_frames_stops_at_the_outermost(monkeypatch):
         warnings.simplefilter("always")
         warn("outermost")
     assert rec[0].filename != "sys"  # what warnings reports past the stack's end
+
+
+def test_the_automatic_head_warns_once_per_fit():
+    # hidden_layer_sizes="auto" fits a linear head and, when its residuals
+    # show structure, an MLP head too; each fit checks the weights' scale.
+    # Only the kept head's warnings are issued: the discarded one's used to
+    # repeat the weight-scale warning.
+    est = L0Regressor(hidden_layer_sizes="auto", max_iter=50, random_state=0)
+    rec, lines = _caught(lambda: est.fit(X, Y, sample_weight=TEN))
+    assert est.head_selection_.get("mlp_held_out_loss") is not None  # both heads were fitted
+    _assert_here(rec, lines, "reads sample_weight as frequencies")
+    assert sum("reads sample_weight as frequencies" in str(w.message) for w in rec) == 1
