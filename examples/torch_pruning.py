@@ -94,8 +94,11 @@ def build(hidden, layer=nn.Linear, seed=SEED):
     with torch.no_grad():
         for m in model:
             if isinstance(m, nn.Linear):
-                nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=gen)
+                # nn.Linear's own init, kaiming_uniform_(a=sqrt(5)), is
+                # U(-1/sqrt(fan_in), 1/sqrt(fan_in)); drawn with uniform_,
+                # whose generator argument every supported torch accepts.
                 bound = 1 / math.sqrt(m.in_features)
+                m.weight.uniform_(-bound, bound, generator=gen)
                 m.bias.uniform_(-bound, bound, generator=gen)
     return model
 

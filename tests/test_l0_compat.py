@@ -545,3 +545,20 @@ def test_reset_parameters_redraws_weights_and_leaves_the_gates():
         layer.reset_parameters()
         assert layer.l0_gate.qz_logits.eq(5.0).all()
         assert not torch.equal(before, layer.weight)
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_seeded_models_copy_with_their_generator(how):
+    # l0-python's seeded models keep a torch.Generator; older torch releases
+    # (2.1) could neither pickle nor deep-copy one, so a seeded model could
+    # not be saved. The copy draws what the original would, from its own.
+    import copy
+    import pickle
+
+    m = l0.SparseL0Linear(5, seed=0)
+    clone = pickle.loads(pickle.dumps(m)) if how == "pickle" else copy.deepcopy(m)
+    assert isinstance(clone._generator, torch.Generator)
+    assert clone._generator is not m._generator
+    torch.testing.assert_close(clone.weight, m.weight)
+    assert torch.equal(torch.randn(4, generator=clone._generator),
+                       torch.randn(4, generator=m._generator))

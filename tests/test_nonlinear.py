@@ -426,11 +426,16 @@ def test_fused_adam_when_single_threaded_matches_the_plain_one():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
+        try:  # torch 2.1 has no fused Adam on the CPU: make_adam falls back
+            torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], fused=True)
+            has_fused = True
+        except RuntimeError:
+            has_fused = False
         results = []
         for fused in (True, False):
             p = torch.nn.Parameter(torch.linspace(-1, 1, 7, dtype=torch.float64))
             opt = make_adam([p], 0.1) if fused else torch.optim.Adam([p], lr=0.1, foreach=False)
-            assert bool(opt.defaults.get("fused")) is fused
+            assert bool(opt.defaults.get("fused")) is (fused and has_fused)
             for _ in range(20):
                 opt.zero_grad()
                 (p**4).sum().backward()

@@ -48,6 +48,43 @@ def _check_generator(generator):
     return generator
 
 
+class _GeneratorRecord:
+    """What pickle keeps of a ``torch.Generator``: its device and state.
+
+    torch 2.1 (and other older releases) cannot pickle or deep-copy a
+    Generator at all; this record restores an equal, separate one
+    (:class:`PicklableGenerators`).
+    """
+
+    __slots__ = ("device", "state")
+
+    def __init__(self, generator):
+        self.device, self.state = str(generator.device), generator.get_state()
+
+    def restore(self):
+        generator = torch.Generator(device=self.device)
+        generator.set_state(self.state)
+        return generator
+
+
+class PicklableGenerators:
+    """Mixin for modules whose attributes hold a ``torch.Generator``.
+
+    ``pickle``, ``copy.deepcopy`` and ``torch.save`` then keep each
+    generator as a new one with the same device and state (an independent
+    stream that draws what the original would), on every torch version
+    skl0 supports.
+    """
+
+    def __getstate__(self):
+        return {k: _GeneratorRecord(v) if isinstance(v, torch.Generator) else v
+                for k, v in self.__dict__.items()}
+
+    def __setstate__(self, state):
+        super().__setstate__({k: v.restore() if isinstance(v, _GeneratorRecord) else v
+                              for k, v in state.items()})
+
+
 def _check_not_scalar(name, shape):
     """``shape`` unless it is ``()``: a feature or record gate gates at least one axis."""
     if _check_shape(shape) == ():
@@ -70,7 +107,7 @@ def _check_shape(shape):
         ) from None
 
 
-class HardConcreteGate(nn.Module):
+class HardConcreteGate(PicklableGenerators, nn.Module):
     """A tensor of Hard Concrete gates with learnable ``log_alpha``.
 
     Parameters
