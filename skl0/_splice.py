@@ -50,9 +50,8 @@ from ._refit import (
 from ._splice_multinomial import MultinomialRefits
 
 __all__ = ["exhaustive_search", "forward_start", "forward_step", "penalised_flips",
-           "screening_order",
-           "screening_start", "search_from_starts", "splice", "splice_from_starts",
-           "swap_search"]
+           "screening_order", "screening_start", "search_from_starts", "splice",
+           "splice_from_starts", "swap_search"]
 
 # Inactive features (the largest forward sacrifices) tried in single swaps
 # against every active one, each round.
