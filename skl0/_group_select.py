@@ -181,9 +181,10 @@ def select_groups_by_ebic(problem, layout, points, alpha):
     (:func:`group_ranks`: ``L - 1`` for a one-hot group of ``L`` levels)
     times the coefficients per column (:func:`skl0._criteria.df_per_feature`), and
     ``gamma`` from ``n`` and the number of groups ``G``. The empty model
-    (``s = 0``) is scored too, and so is the model with every group when
-    the path reached it (the one set of size ``G``, which no polish below
-    ``G`` proposes).
+    (``s = 0``) is scored too, and so is every path point's own set of
+    groups up to the criterion's cap (the model with every group among
+    them, when the path reached it: the one set of size ``G``, which no
+    polish below ``G`` proposes).
 
     Returns
     -------
@@ -256,15 +257,17 @@ def select_groups_by_ebic(problem, layout, points, alpha):
         lowest = min(lowest, value)
         if misses >= 3:
             break
-    # Every group: the one set of its size (nothing to polish), scored when
-    # the path reached it and the cap admits it, as select_by_ebic scores
-    # the path's full support.
-    full = [i for i, s in enumerate(sizes) if s == n_groups]
-    if full and n_groups <= max_support_size(n, n_groups):
-        everything = np.arange(n_groups, dtype=np.int64)
-        value = score(everything)
-        if value < best[0]:
-            best = (value, full[0], everything)
+    # Every path point's own groups up to the criterion's cap, as
+    # select_by_ebic scores the path's supports (after the polished sets,
+    # which win ties): among them the set of every group when the path
+    # reached it, the one set of its size, which no polish below G proposes.
+    cap = max_support_size(n, n_groups)
+    for i, pt in enumerate(points):
+        if sizes[i] <= cap:
+            groups = layout.groups_of(pt.support)
+            value = score(groups)
+            if value < best[0]:
+                best = (value, i, groups)
     if not math.isfinite(best[0]):
         i = int(np.argmin(sizes))
         head, _ = refit_linear_head(problem, points[i].support, alpha=alpha)

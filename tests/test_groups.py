@@ -473,3 +473,52 @@ def test_l0_path_ks_count_groups():
         l0_path(X, X[:, 0], ks=[5], groups=groups)
     path = l0_path(X, X[:, 0], ks=[1, 3], groups=groups)
     assert path.n_features.tolist() == [2, 6]
+
+
+def test_group_ebic_scores_the_path_own_supports(monkeypatch):
+    # The group EBIC choice is at least as good, by its own criterion, as
+    # every path point's set of groups up to the cap (as the column version
+    # scores every path support), not only as the polished sets. With a
+    # polish that proposes poor sets (the first s groups), the path's own
+    # supports must still be candidates.
+    import math
+
+    import skl0._base as base
+    import skl0._group_select as gs
+    from skl0._criteria import _deviance, df_per_feature, ebic_gamma, max_support_size
+    from skl0._refit import refit_linear_head
+
+    def poor_polish(problem, layout, start, alpha=0.0, **kwargs):
+        groups = np.arange(start.size)
+        head, loss = refit_linear_head(problem, layout.columns(groups), alpha=alpha)
+        return groups, head, loss
+
+    seen = {}
+    select = gs.select_groups_by_ebic
+
+    def spy(problem, layout, points, alpha):
+        out = select(problem, layout, points, alpha)
+        seen.update(problem=problem, layout=layout, points=points, alpha=alpha, chosen=out[0])
+        return out
+
+    monkeypatch.setattr(gs, "splice_groups", poor_polish)
+    monkeypatch.setattr(base, "select_groups_by_ebic", spy)
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((300, 16))
+    y = X[:, 12:16].sum(1) + 0.5 * rng.standard_normal(300)  # the last two groups
+    L0Regressor(groups=np.repeat(np.arange(8), 2)).fit(X, y)
+
+    problem, layout, alpha = seen["problem"], seen["layout"], seen["alpha"]
+    n, q, G = problem.n_samples, df_per_feature(problem.datafit), layout.n_groups
+    ranks, gamma = gs.group_ranks(problem, layout), ebic_gamma(n, G)
+
+    def value(groups):
+        head, loss = refit_linear_head(problem, layout.columns(groups), alpha=alpha)
+        return (_deviance(problem, head, loss) + int(ranks[groups].sum()) * q * math.log(n)
+                + 2 * gamma * gs._log_binom(G, groups.size))
+
+    path = [layout.groups_of(pt.support) for pt in seen["points"]]
+    admitted = [g for g in path if g.size <= max_support_size(n, G)]
+    chosen = layout.groups_of(seen["chosen"].support)
+    assert value(chosen) <= min(value(g) for g in admitted) + 1e-9
+    np.testing.assert_array_equal(chosen, [6, 7])
