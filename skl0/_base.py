@@ -896,7 +896,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         where the walk first had at most ``k`` gates open, which may price a
         kept feature out, e.g. diabetes ``k=4``.)
         """
-        open_now = np.flatnonzero(gate.prob_open().detach().cpu().numpy() > 0.5)
+        open_now = np.flatnonzero(gate.mask().cpu().numpy())  # as the points read it
         if np.array_equal(open_now, support):
             return
         set_support_vertex(gate, head, support, refitted)

@@ -273,3 +273,25 @@ def test_n_iter_counts_at_least_the_pass_that_confirms_a_solution():
     check_transformer_n_iter("L0FeatureSelector",
                              L0FeatureSelector(task="regression", lam=0.001))
     check_non_transformer_estimators_n_iter("L0Regressor", L0Regressor(lam=0.001))
+
+
+def test_auto_reads_the_open_gates_as_the_path_points_do(monkeypatch):
+    # lam="auto" solves the gates again at lam_ only when the chosen
+    # support is not what the point's gates keep open. A point's support is
+    # gate.mask() (the deterministic gate above 0, log_alpha > -2.40); the
+    # check read prob_open() > 0.5 (log_alpha > -1.60) instead, and took a
+    # gate between the two for closed.
+    import skl0._base as base
+    from skl0.nn import FeatureGate
+
+    def no_solve(*args, **kwargs):
+        raise AssertionError("the gates were solved again")
+
+    monkeypatch.setattr(base, "train_gates", no_solve)
+    monkeypatch.setattr(base, "set_support_vertex", no_solve)
+    gate = FeatureGate(3)
+    with torch.no_grad():
+        gate.log_alpha.copy_(torch.tensor([8.0, -2.0, -8.0]))
+    assert gate.mask().tolist() == [True, True, False]
+    assert float(gate.prob_open()[1]) < 0.5
+    L0Regressor()._gates_at_support(None, gate, None, np.array([0, 1]), None, {})
