@@ -151,7 +151,10 @@ DataFrame ``M``, the index of a Series ``targets``, else
     Param("n_iter_", "int", """\
 Gradient steps run (gated stage plus polish)."""),
     Param("loss_curve_", "ndarray of shape (n_iter,)", """\
-Objective at each step: the gated stage, then the polish."""),
+Objective at each step: the gated stage, then the polish. In the gated
+stage it counts the records still in the computation: a record pruned
+by ``prune_tol`` takes its ``lam * P(gate != 0)`` and ``l2`` terms
+with it, so the curve steps down where records are pruned."""),
     Param("n_features_in_", "int", """\
 Number of targets ``Q`` (columns of ``M``)."""),
     Param("feature_names_in_", "ndarray of shape (n_features_in,)", """\
