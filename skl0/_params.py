@@ -50,8 +50,9 @@ almost everything, 1e-2 keeps features worth 1% of the variance,
 1.0 keeps none); for classification it is in nats of mean
 cross-entropy. ``"auto"`` fits a warm-started path of 16 values
 from 1e-4 to 0.5 and, for every size, scores the best support found
-(the path's, polished by a swap search) by the extended BIC (Chen &
-Chen 2008), keeping the lowest; see the user guide. With ``k``
+(the path's, polished by a swap search; for squared loss, where a
+size has at most 256 supports, the best of them all) by the extended
+BIC (Chen & Chen 2008), keeping the lowest; see the user guide. With ``k``
 set, a number ``lam`` selects and ``k`` caps (see ``k``).""",
     ),
     Param(
@@ -62,7 +63,9 @@ With ``lam="auto"``: keep exactly ``k`` features. The gates are
 fitted along a warm-started path of increasing ``lam`` until at
 most ``k`` stay open; the ``k`` that stay open longest are kept, and
 (linear heads, ``refit=True``) a swap search as in abess exchanges
-kept and dropped features while the refitted loss falls. With a
+kept and dropped features while the refitted loss falls; for squared
+loss with at most 256 supports of ``k`` features, the one with the
+lowest refitted loss is found by scoring them all. With a
 number ``lam``: keep at most ``k`` features, as
 ``SelectFromModel``'s ``max_features`` beside its threshold: the
 fit at ``lam`` stands when it keeps ``k`` or fewer, otherwise the
