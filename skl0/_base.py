@@ -35,6 +35,7 @@ from ._gate_path import (
     k_path_start,
     lam_grid,
     marginal_gains,
+    open_gates,
     set_support_vertex,
     survival_ranking,
 )
@@ -776,7 +777,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 callback=report, **common,
             )
             self.lam_, self.n_iter_, self.loss_curve_ = float(self.lam), res.n_iter, res.loss_curve
-            support = np.flatnonzero(gate.mask().cpu().numpy())
+            support = open_gates(gate)
             if self.k is None or self._size(support) <= self.k:
                 return self._polish_fixed_lam(problem, gate, head, support, common, report), None
             # k is the most features lam may keep (as SelectFromModel's
@@ -896,7 +897,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         where the walk first had at most ``k`` gates open, which may price a
         kept feature out, e.g. diabetes ``k=4``.)
         """
-        open_now = np.flatnonzero(gate.mask().cpu().numpy())  # as the points read it
+        open_now = open_gates(gate)  # as the points read it
         if np.array_equal(open_now, support):
             return
         set_support_vertex(gate, head, support, refitted)
@@ -931,7 +932,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             return support
         self.n_iter_ += res.n_iter
         self.loss_curve_ = list(self.loss_curve_) + list(res.loss_curve)
-        return np.flatnonzero(gate.mask().cpu().numpy())
+        return open_gates(gate)
 
     def _select_groups(self, problem, layout, points, chosen, head):
         """Exact k over groups: the k most persistent groups, polished by group swaps.

@@ -34,7 +34,16 @@ from ._train import train_gates
 from .nn.hard_concrete import gate_moments, prob_nonzero
 
 __all__ = ["PathPoint", "flip_polish", "flip_refits", "gate_path", "k_path_start", "lam_grid",
-           "marginal_gains", "set_support_vertex", "survival_ranking"]
+           "marginal_gains", "open_gates", "set_support_vertex", "survival_ranking"]
+
+
+def open_gates(gate):
+    """Sorted indices of the gates open at prediction time (``gate.mask()``).
+
+    A path point's support, and what every reader of a fitted gate
+    compares with it.
+    """
+    return np.flatnonzero(gate.mask().cpu().numpy())
 
 
 def lam_grid(n_lams=16, lam_min=1e-4, lam_max=0.5):
@@ -303,7 +312,7 @@ def gate_path(
     def record(lam, value, n_iter):
         """Keep the gate and head as a point; True once the walk may stop."""
         with torch.no_grad():
-            support = np.flatnonzero(gate.mask().cpu().numpy())
+            support = open_gates(gate)
             probs = gate.prob_open().cpu().double().numpy()
         points.append(PathPoint(
             float(lam), support, probs, value, n_iter, gate.log_alpha.detach().clone(),
@@ -361,7 +370,7 @@ def gate_path(
         res = solve()
         n_iter = res.n_iter
         if refits is not None:
-            support = np.flatnonzero(gate.mask().cpu().numpy())
+            support = open_gates(gate)
             better = flip_polish(problem, gate, head, support, float(lam),
                                  res.loss_curve[-1], refits, solve)
             if better is not None:

@@ -53,6 +53,7 @@ from ._compat import ALLOW_ZERO_WEIGHTS, _check_sample_weight, validate_data
 from ._criteria import ebic_gamma
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
+from ._gate_path import open_gates
 from ._groups import GroupGate, resolve_groups
 from ._numerics import (
     column_scale,
@@ -546,7 +547,7 @@ def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):
             if layout is not None:  # log_alpha is per group
                 support = layout.columns(support)
         else:
-            support = np.flatnonzero(gate.mask().cpu().numpy())
+            support = open_gates(gate)
         mask = torch.zeros(X.shape[1], device=device, dtype=dtype)
         mask[torch.as_tensor(support, device=device, dtype=torch.long)] = 1
         z = gate.deterministic() * mask
