@@ -216,7 +216,8 @@ def select_groups_by_ebic(problem, layout, points, alpha):
             cache[key] = (value, head, cols)
         return cache[key][0]
 
-    sizes = [layout.count(pt.support) for pt in points]
+    point_groups = [layout.groups_of(pt.support) for pt in points]
+    sizes = [g.size for g in point_groups]
     ranking = group_ranking(layout, points)
     top = min(s_max, max(sizes))
     # The empty model is a candidate too (pure noise: no group pays its way),
@@ -237,7 +238,7 @@ def select_groups_by_ebic(problem, layout, points, alpha):
     for size in range(1, top + 1):
         at = [i for i, s in enumerate(sizes) if s == size]
         if at:
-            report, start = at[0], layout.groups_of(points[at[0]].support)
+            report, start = at[0], point_groups[at[0]]
         else:
             report = min(range(len(points)), key=lambda j: (sizes[j] < size, abs(sizes[j] - size)))
             start = np.sort(ranking[:size])
@@ -262,9 +263,8 @@ def select_groups_by_ebic(problem, layout, points, alpha):
     # which win ties): among them the set of every group when the path
     # reached it, the one set of its size, which no polish below G proposes.
     cap = max_support_size(n, n_groups)
-    for i, pt in enumerate(points):
-        if sizes[i] <= cap:
-            groups = layout.groups_of(pt.support)
+    for i, groups in enumerate(point_groups):
+        if groups.size <= cap:
             value = score(groups)
             if value < best[0]:
                 best = (value, i, groups)
