@@ -14,7 +14,7 @@ import math
 import torch
 
 from .._checks import check_number
-from ..nn.gates import PicklableGenerators
+from ..nn.gates import _PicklableGenerators
 from ..nn.hard_concrete import median_gate, prob_nonzero, sample_gate
 
 __all__ = ["logit", "_ClampedGates", "_RenamedState"]
@@ -35,7 +35,7 @@ def logit(p, name="init_mean"):
     return math.log(p / (1 - p))
 
 
-class _ClampedGates(PicklableGenerators):
+class _ClampedGates(_PicklableGenerators):
     """Mixin of ``SparseL0Linear`` and ``SparseCalibrationWeights``: one gate
     per feature (or record) as the module's own ``log_alpha``, clamped to
     ``+-LOG_ALPHA_BOUND`` before every formula, as in l0-python."""

@@ -53,7 +53,7 @@ class _GeneratorRecord:
 
     torch 2.1 (and other older releases) cannot pickle or deep-copy a
     Generator at all; this record restores an equal, separate one
-    (:class:`PicklableGenerators`).
+    (:class:`_PicklableGenerators`).
     """
 
     __slots__ = ("device", "state")
@@ -67,7 +67,7 @@ class _GeneratorRecord:
         return generator
 
 
-class PicklableGenerators:
+class _PicklableGenerators:
     """Mixin for modules whose attributes hold a ``torch.Generator``.
 
     ``pickle``, ``copy.deepcopy`` and ``torch.save`` then keep each
@@ -107,7 +107,7 @@ def _check_shape(shape):
         ) from None
 
 
-class HardConcreteGate(PicklableGenerators, nn.Module):
+class HardConcreteGate(_PicklableGenerators, nn.Module):
     """A tensor of Hard Concrete gates with learnable ``log_alpha``.
 
     Parameters
