@@ -42,6 +42,7 @@ from ._params import (
 from ._refit import gram_refit_weights
 from ._regressor import L0Regressor, r2_of
 from ._walk import Walk
+from ._warn import warn
 
 __all__ = ["L0RegressorCV", "L0ClassifierCV"]
 
@@ -190,12 +191,22 @@ class _CVMixin:
             self.cv_results_["mean_test_score"], self.cv_results_["std_test_score"],
             self.cv_results_["mean_n_features"], len(splits), self.selection,
         )
-        # The final walk on all the data, kept at the chosen point.
-        walk = Walk(grid, chosen=self.best_index_, reader=PathReader(grid))
+        # The final walk on all the data, kept at the chosen point. Its
+        # empty-model warning would name the point the walk stopped at and
+        # advise a lower lam or k, which a CV estimator does not take.
+        walk = Walk(grid, chosen=self.best_index_, reader=PathReader(grid), warn_empty=False)
         super()._fit_unguarded(X, y, sample_weight, walk)
         self.path_ = walk.result
         self.n_features_selected_ = self.path_.n_features
         self.lam_ = float(grid[self.best_index_])
+        if not self.support_.any():
+            fix = "selection='best' or " if self.selection == "one_se" else ""
+            warn(
+                f"No feature was selected: cross-validation chose lam_={self.lam_:.3g} "
+                f"(selection={self.selection!r}), where the model predicts the intercept "
+                f"only. Held-out scores gave features no lead; pass {fix}smaller lams, or "
+                "set k on the plain estimator to keep features anyway.",
+            )
         return self
 
     # Not the parent's cluster fit: the folds need the rows in memory, so a
@@ -215,7 +226,7 @@ del _name
 CV_FITTED = [
     *CV_ATTRIBUTES.values(),
     *(ATTRIBUTES[n] for n in (
-        "support_", "feature_importances_", "n_iter_", "loss_curve_",
+        "support_", "feature_importances_", "n_iter_", "loss_curve_", "hidden_layer_sizes_",
         "group_labels_", "group_support_", "n_features_in_", "feature_names_in_",
     )),
 ]

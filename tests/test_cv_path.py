@@ -528,3 +528,17 @@ def test_numpy_fold_scores_equal_the_estimators_own_score(monkeypatch, case):
     for key in [k for k in fast.cv_results_ if k.endswith("test_score")]:
         np.testing.assert_array_equal(fast.cv_results_[key], slow.cv_results_[key])
     assert fast.lam_ == slow.lam_
+
+
+def test_cv_empty_model_warning_names_the_chosen_lam():
+    # Noise only: the held-out scores favour the intercept. The warning used
+    # to name the point where the final walk stopped (not lam_) and to
+    # advise "lower lam or set k", parameters a CV estimator does not take.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 4)), rng.normal(size=60)
+    with pytest.warns(UserWarning, match="No feature was selected") as rec:
+        reg = L0RegressorCV(cv=3).fit(X, y)
+    assert not reg.get_support().any()
+    msg = next(str(w.message) for w in rec if "No feature" in str(w.message))
+    assert f"lam_={reg.lam_:.3g}" in msg
+    assert "Lower lam" not in msg

@@ -189,3 +189,22 @@ def test_calibrator_integer_hyperparameters_refuse_bools():
         InvalidParameterError, match=r"'polish_iter' parameter .*\(not a bool\).* Got False"
     ):
         SparseCalibrator(polish_iter=False)._validate_params()
+
+
+@pytest.mark.parametrize("cls", [c for c, _ in SIGNATURES], ids=lambda c: c.__name__)
+def test_every_public_fitted_attribute_is_documented(cls):
+    # The CV estimators set hidden_layer_sizes_ without documenting it.
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 5))
+    y = X[:, 0] + 0.1 * rng.normal(size=60)
+    if "Classifier" in cls.__name__:
+        y = (y > 0).astype(int)
+    est = cls(cv=3) if "CV" in cls.__name__ else cls()
+    if "Selector" in cls.__name__:
+        est.set_params(task="regression")
+    est.fit(X, y)
+    fitted = [a for a in vars(est) if a.endswith("_") and not a.startswith("_")]
+    for name in fitted:
+        assert re.search(rf"^    {re.escape(name)} :", cls.__doc__, re.M), name
