@@ -53,10 +53,12 @@ def _suffix(path, allowed):
     return next((s for s in allowed if name.endswith(s)), None)
 
 
-def read_table(path, what="DATA", header="infer"):
+def read_table(path, what="DATA", header="infer", dtype=None):
     """Read a CSV, TSV (by extension, ``.gz`` allowed for CSV) or Parquet file.
 
-    ``header=None`` reads a CSV/TSV whose first line is data, not names.
+    ``header=None`` reads a CSV/TSV whose first line is data, not names;
+    ``dtype=str`` reads its fields as text (not used for Parquet, which
+    stores its types).
     """
     p = Path(path)
     suffix = _suffix(p, TABLE_SUFFIXES)
@@ -72,7 +74,8 @@ def read_table(path, what="DATA", header="infer"):
         if suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(p)
         else:
-            frame = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",", header=header)
+            frame = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",", header=header,
+                                dtype=dtype)
     except ImportError as exc:  # no Parquet engine
         raise UsageError(
             f"cannot read '{path}': {one_line(exc)} (pip install pyarrow)"
@@ -300,14 +303,18 @@ def read_targets(path):
     """Targets as a Series name -> total, from a wide or a long file.
 
     Wide: one row, one column per target, under a header line of names.
-    Long: two columns, the first holding target names (text, or numbers read
-    as text when there are several rows), the second their totals; its header line is optional (a first line whose second
-    field is a number is read as a target, not as a header).
+    Long: two columns, the first holding target names, the second their
+    totals; its header line is optional (a first line whose second field
+    is a number is read as a target, not as a header). Names are read as
+    text as written: ``01`` stays ``01`` and ``2020`` is the name ``"2020"``.
     """
-    tf = read_table(path, what="TARGETS", header=None if _headerless_pairs(path) else "infer")
+    headerless = _headerless_pairs(path)
+    # Every field as text: names that look like numbers keep their digits
+    # ("01" is not 1); the totals are converted below.
+    tf = read_table(path, what="TARGETS", header=None if headerless else "infer", dtype=str)
     # Two columns over several rows can only be name,value pairs, even when
     # the names look like numbers (targets named after columns "2020", "2021").
-    if tf.shape[1] == 2 and (tf.shape[0] > 1 or not pd.api.types.is_numeric_dtype(tf.iloc[:, 0])):
+    if tf.shape[1] == 2 and (headerless or tf.shape[0] > 1 or not _numbers(tf.iloc[:, 0])):
         names, values = tf.iloc[:, 0].astype(str), tf.iloc[:, 1]
     elif tf.shape[0] == 1:
         names, values = pd.Series(tf.columns), tf.iloc[0].reset_index(drop=True)
@@ -332,10 +339,19 @@ def _headerless_pairs(path):
     if suffix in (None, ".parquet", ".pq") or not Path(path).is_file():
         return False
     try:
-        first = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", header=None, nrows=1)
+        first = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", header=None, nrows=1,
+                            dtype=str)
     except (OSError, ValueError, UnicodeDecodeError):
         return False  # read_table reports it
-    return first.shape[1] == 2 and _is_number(first.iat[0, 1]) and not _is_number(first.iat[0, 0])
+    # The first field may look like a number too: targets named "2020", "01".
+    return first.shape[1] == 2 and _is_number(first.iat[0, 1])
+
+
+def _numbers(column):
+    """True when every value of ``column`` (numbers, or text) is a number."""
+    if pd.api.types.is_numeric_dtype(column):
+        return True
+    return bool(pd.to_numeric(column, errors="coerce").notna().all())
 
 
 def _is_number(text):

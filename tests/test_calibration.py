@@ -483,3 +483,48 @@ def test_bad_targets_are_named(targets, match):
         SparseCalibrator(max_iter=5).fit(M, targets(t, names), w0)
     with pytest.raises(ValueError, match="sample_weight must hold numbers"):
         SparseCalibrator(max_iter=5).fit(M, t, ["x"] * M.shape[0])
+
+
+# ------------------------------------------------ session 17 audit B
+def test_a_csc_matrix_with_unsorted_duplicate_indices_is_not_rewritten():
+    # check_reachable's column min/max summed the duplicates of the
+    # caller's own CSC arrays in place (scipy shares them).
+    def make():  # column 0: rows [1, 0, 1] (unsorted, row 1 twice); column 1: row 2
+        return sp.csc_matrix((np.array([1.0, 2.0, 3.0, 4.0]), np.array([1, 0, 1, 2]),
+                              np.array([0, 3, 4])), shape=(3, 2))
+    M = make()
+    SparseCalibrator(k=2, max_iter=5, polish_iter=0, random_state=0).fit(M, np.array([5.0, 4.0]))
+    fresh = make()
+    assert M.nnz == 4
+    for part in ("data", "indices", "indptr"):
+        np.testing.assert_array_equal(getattr(M, part), getattr(fresh, part))
+
+
+@pytest.mark.filterwarnings("ignore:Calibration missed its targets")  # the weight-0 one
+def test_target_weights_and_groups_series_are_aligned_by_label():
+    M, t, w0, names = make_survey(n_records=300, n_regions=2, n_age_bands=2,
+                                  n_income_brackets=2, noise=0.0, random_state=0)
+    frame = pd.DataFrame(M.toarray(), columns=names)
+    targets = pd.Series(t, index=names)
+    targets.iloc[0] *= 3  # an inconsistent total, given weight 0 below
+    tw = pd.Series(np.linspace(1.0, 2.0, len(names)), index=names)
+    tw.iloc[0] = 0.0
+    groups = pd.Series(np.arange(len(names)) % 3, index=names)
+    kw = dict(k=60, max_iter=40, polish_iter=10, random_state=0)
+    ref = SparseCalibrator(target_weights=tw.to_numpy(), target_groups=groups.to_numpy(),
+                           **kw).fit(frame, targets, w0)
+    # the same Series in another order: the same fit (was read by position)
+    rev = SparseCalibrator(target_weights=tw.iloc[::-1], target_groups=groups.iloc[::-1],
+                           **kw).fit(frame, targets.iloc[::-1], w0)
+    np.testing.assert_array_equal(rev.weights_, ref.weights_)
+    # a Series of values only (default index) is read by position, as targets
+    pos = SparseCalibrator(target_weights=pd.Series(tw.to_numpy()), **kw)
+    np.testing.assert_array_equal(
+        pos.fit(frame, targets, w0).weights_,
+        SparseCalibrator(target_weights=tw.to_numpy(), **kw).fit(frame, targets, w0).weights_)
+    with pytest.raises(ValueError, match=r"target_weights has no value for 1 column"):
+        SparseCalibrator(target_weights=tw.iloc[1:], **kw).fit(frame, targets, w0)
+    extra = pd.concat([groups, pd.Series([0], index=["ghost"])])
+    with pytest.raises(ValueError, match=r"target_groups holds 1 label\(s\).*'ghost'"):
+        SparseCalibrator(target_groups=extra, **kw).fit(frame, targets, w0)
+

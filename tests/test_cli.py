@@ -455,3 +455,29 @@ def test_public_names_load_on_first_use():
     assert L0Regressor is defined and skl0.L0Regressor is defined
     with pytest.raises(AttributeError, match="no attribute 'L0Nothing'"):
         skl0.L0Nothing  # noqa: B018
+
+
+@pytest.mark.parametrize("cols, header", [(["2020", "2021", "2022"], False),
+                                          (["01", "02", "03"], True)])
+def test_calibrate_headerless_numeric_names_and_leading_zero_codes(cols, header, tmp_path,
+                                                                   capsys):
+    # A headerless long file whose names look like numbers lost its first
+    # line as a header; names with leading zeros ("01") were read as 1.
+    rng = np.random.default_rng(0)
+    M = pd.DataFrame(rng.integers(1, 3, (60, 3)).astype(float), columns=cols)
+    M.to_csv(tmp_path / "M.csv", index=False)
+    lines = "".join(f"{c},{5 * M[c].sum()}\n" for c in cols)
+    (tmp_path / "t.csv").write_text(("name,value\n" if header else "") + lines)
+    status, out, err = run(["calibrate", tmp_path / "M.csv", tmp_path / "t.csv", *CAL_FAST],
+                           capsys)
+    assert status == 0, err
+    assert "3 targets" in out and all(f"  {c} " in out for c in cols)
+
+
+def test_a_headerless_targets_line_with_a_numeric_name_is_a_target(tmp_path):
+    from skl0._cli_io import read_targets
+
+    (tmp_path / "one.csv").write_text("2020,7\n")
+    assert read_targets(tmp_path / "one.csv").to_dict() == {"2020": 7.0}
+    (tmp_path / "wide.csv").write_text("a,b,c\n1,2,3\n")  # wide files are unchanged
+    assert read_targets(tmp_path / "wide.csv").to_dict() == {"a": 1.0, "b": 2.0, "c": 3.0}

@@ -562,3 +562,54 @@ def test_seeded_models_copy_with_their_generator(how):
     torch.testing.assert_close(clone.weight, m.weight)
     assert torch.equal(torch.randn(4, generator=clone._generator),
                        torch.randn(4, generator=m._generator))
+
+
+# ------------------------------------------------ session 17 audit B
+@pytest.mark.parametrize("fmt", ["csr", "csc", "dense"])
+def test_sparse_calibration_weights_predicts_a_matrix_edited_in_place(fmt):
+    M = sp.random(5, 40, density=0.5, format="csr", random_state=0)
+    y = M @ np.ones(40)
+    torch.manual_seed(0)
+    model = SparseCalibrationWeights(40, seed=0).fit(M, y, lr=0.2, epochs=30)
+    M = M.asformat(fmt) if fmt != "dense" else M.toarray()
+    first = model.predict(M).numpy().copy()
+    if fmt == "dense":
+        M *= 2
+    else:
+        M.data *= 2  # the caller edits its matrix in place
+    np.testing.assert_allclose(model.predict(M).numpy(), 2 * first, rtol=1e-6)
+
+
+def test_sparse_l0_linear_predicts_a_matrix_edited_in_place():
+    X = sp.random(30, 5, density=0.5, format="csr", random_state=0)
+    y = X @ np.arange(5.0)
+    torch.manual_seed(0)
+    m = l0.SparseL0Linear(5, seed=0).fit(X, y, epochs=20)
+    m.predict(X)
+    X.data *= 2
+    np.testing.assert_allclose(m.predict(X).numpy(), m.predict(X.copy()).numpy(), rtol=1e-6)
+    w = (m.weight * m.get_deterministic_gates()).detach().double().numpy()
+    np.testing.assert_allclose(m.predict(X).double().numpy(), X @ w + m.bias.item(),
+                               rtol=1e-5, atol=1e-5)
+
+
+def _nan_m(M):
+    M = M.copy()
+    M.data[0] = np.nan
+    return M
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda M, y: dict(M=_nan_m(M)), r"M contains 1 NaN or infinite value"),
+    (lambda M, y: dict(y=np.r_[-1.0, y[1:]], loss_type="relative"),
+     r"y\[0\]=-1.0 with loss_type='relative'.*y \+ 1.*loss_type='mse'"),
+    (lambda M, y: dict(target_groups=[0, 0, 1]),
+     r"target_groups has 3 labels but M has 5 rows.*len == 5"),
+])
+def test_sparse_calibration_weights_fit_names_bad_input(change, match):
+    M = sp.random(5, 40, density=0.5, format="csr", random_state=0)
+    y = M @ np.ones(40)
+    kw = dict(M=M, y=y, epochs=5)
+    kw.update(change(M, y))
+    with pytest.raises(ValueError, match=match):
+        SparseCalibrationWeights(40, seed=0).fit(**kw)

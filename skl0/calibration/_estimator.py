@@ -109,6 +109,9 @@ class SparseCalibrator(SupportMixin, BaseEstimator):
         if targets is None:  # keep the totals the records have now
             targets = np.asarray(M.T @ w0, dtype=np.float64).ravel()
         targets, names = check_targets(targets, n_targets, names)
+        # A Series of target_weights or target_groups is aligned like targets.
+        target_weights = check_target_weights(self.target_weights, n_targets, names)
+        groups = check_target_groups(self.target_groups, n_targets, names)
         if names is None:
             names = default_target_names(n_targets)
         if self.k is not None and self.k > n_records:
@@ -126,8 +129,6 @@ class SparseCalibrator(SupportMixin, BaseEstimator):
                 "(the default 1e-6 serves), or k=None for no penalty."
             )
         check_reachable(M, targets, names)
-        target_weights = check_target_weights(self.target_weights, n_targets)
-        groups = check_target_groups(self.target_groups, n_targets)
         return M, targets, w0, names, target_weights, groups
 
     # -- fit ----------------------------------------------------------------------

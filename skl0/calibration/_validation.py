@@ -67,6 +67,50 @@ def _as_1d_float(name, values, length, what):
     return arr
 
 
+def _is_series(values):
+    return hasattr(values, "index") and hasattr(values, "to_numpy")
+
+
+def _string_index(series):
+    return all(isinstance(v, str) for v in np.asarray(series.index, dtype=object))
+
+
+def _align_series(name, series, names, noun):
+    """The values of the Series ``name``, in the order of ``names`` (the target names).
+
+    Aligned by label when ``names`` is given, unless the index is the
+    default ``0..Q-1`` that labels none of them (a Series of values only):
+    then, as without ``names``, by position.
+    """
+    import pandas as pd
+
+    if not series.index.is_unique:
+        dup = series.index[series.index.duplicated()].unique().tolist()
+        raise ValueError(
+            f"{name} has repeated labels, e.g. {dup[:3]}; give each {noun} once."
+        )
+    index = np.asarray(series.index, dtype=object)
+    rng = series.index
+    positional = (isinstance(rng, pd.RangeIndex) and rng.start == 0 and rng.step == 1
+                  and names is not None and not set(index) & set(names))
+    if names is not None and not positional:
+        given, known = set(index), set(names)
+        missing = [n for n in names if n not in given]
+        if missing:
+            raise ValueError(
+                f"{name} has no value for {len(missing)} column(s) of M, e.g. "
+                f"{missing[:3]}; pass a Series indexed by every column name of M."
+            )
+        extra = [v for v in index if v not in known]
+        if extra:  # a value given but never used (a typo'd name?)
+            raise ValueError(
+                f"{name} holds {len(extra)} {noun}(s) with no column of that name in M, "
+                f"e.g. {extra[:3]}; drop them from {name} or add those columns to M."
+            )
+        series = series.reindex(names)
+    return series.to_numpy()  # (converted, with a message, by the caller)
+
+
 def check_targets(targets, n_targets, names=None):
     """Targets as a float64 array, aligned to ``names`` if both are named.
 
@@ -93,37 +137,10 @@ def check_targets(targets, n_targets, names=None):
             "targets is a dict; pass a pandas Series (pd.Series(targets), aligned to "
             "the columns of a DataFrame M by name) or an array in the order of M's columns."
         )
-    if hasattr(targets, "index") and hasattr(targets, "to_numpy"):  # a Series
-        import pandas as pd
-
-        if not targets.index.is_unique:
-            dup = targets.index[targets.index.duplicated()].unique().tolist()
-            raise ValueError(
-                f"targets has repeated labels, e.g. {dup[:3]}; give each total once."
-            )
-        index = np.asarray(targets.index, dtype=object)
-        string_index = all(isinstance(v, str) for v in index)
-        rng = targets.index
-        positional = (isinstance(rng, pd.RangeIndex) and rng.start == 0 and rng.step == 1
-                      and names is not None and not set(index) & set(names))
-        if names is not None and not positional:
-            given, known = set(index), set(names)
-            missing = [n for n in names if n not in given]
-            if missing:
-                raise ValueError(
-                    f"targets has no value for {len(missing)} column(s) of M, e.g. "
-                    f"{missing[:3]}; pass a Series indexed by every column name of M."
-                )
-            extra = [v for v in index if v not in known]
-            if extra:  # a total given but never calibrated (a typo'd name?)
-                raise ValueError(
-                    f"targets holds {len(extra)} total(s) with no column of that name in M, "
-                    f"e.g. {extra[:3]}; drop them from targets or add those columns to M."
-                )
-            targets = targets.reindex(names)
-        elif names is None and string_index:
-            names = index
-        targets = targets.to_numpy()  # (converted, with a message, below)
+    if _is_series(targets):
+        if names is None and _string_index(targets):
+            names = np.asarray(targets.index, dtype=object)
+        targets = _align_series("targets", targets, names, "total")
     return _as_1d_float("targets", targets, n_targets, "target column"), names
 
 
@@ -142,10 +159,15 @@ def check_record_weights(sample_weight, n_records):
     return w
 
 
-def check_target_weights(target_weights, n_targets):
-    """Per-target importance: ones by default, else finite, >= 0, not all 0."""
+def check_target_weights(target_weights, n_targets, names=None):
+    """Per-target importance: ones by default, else finite, >= 0, not all 0.
+
+    A Series is aligned to the target ``names`` as in :func:`check_targets`.
+    """
     if target_weights is None:
         return np.ones(n_targets)
+    if _is_series(target_weights):
+        target_weights = _align_series("target_weights", target_weights, names, "weight")
     w = _as_1d_float("target_weights", target_weights, n_targets, "target column")
     if (w < 0).any() or not (w > 0).any():
         raise ValueError(
@@ -155,10 +177,15 @@ def check_target_weights(target_weights, n_targets):
     return w
 
 
-def check_target_groups(target_groups, n_targets):
-    """Group labels, one per target, or None."""
+def check_target_groups(target_groups, n_targets, names=None):
+    """Group labels, one per target, or None.
+
+    A Series is aligned to the target ``names`` as in :func:`check_targets`.
+    """
     if target_groups is None:
         return None
+    if _is_series(target_groups):
+        target_groups = _align_series("target_groups", target_groups, names, "label")
     groups = np.asarray(target_groups)
     if groups.ndim != 1 or groups.shape[0] != n_targets:
         raise ValueError(
@@ -185,7 +212,9 @@ def check_target_groups(target_groups, n_targets):
 
 def _column_extremes(M):
     if sp.issparse(M):
-        M = sp.csc_matrix(M)
+        M = sp.csc_matrix(M)  # shares the caller's arrays when M is CSC already
+        if not M.has_canonical_format:  # min/max sum duplicates in place: on a copy
+            M = M.copy()
         return (
             np.asarray(M.min(axis=0).toarray()).ravel(),
             np.asarray(M.max(axis=0).toarray()).ravel(),

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from .._checks import check_number
 from ..nn.gates import _PicklableGenerators
 from ..nn.hard_concrete import median_gate, prob_nonzero, sample_gate
 
-__all__ = ["logit", "_ClampedGates", "_RenamedState"]
+__all__ = ["logit", "_ClampedGates", "_RenamedState", "_same_matrix"]
 
 
 def logit(p, name="init_mean"):
@@ -33,6 +34,16 @@ def logit(p, name="init_mean"):
             "(its logit log(p / (1 - p)) starts the gates)."
         )
     return math.log(p / (1 - p))
+
+
+def _same_matrix(M, cached):
+    """True when the scipy sparse ``M`` holds exactly what ``cached`` holds (same layout)."""
+    if cached is None or M.format != cached.format or M.shape != cached.shape:
+        return False
+    parts = ("row", "col", "data") if M.format == "coo" else ("indptr", "indices", "data")
+    if M.format not in ("coo", "csr", "csc"):
+        return False
+    return all(np.array_equal(getattr(M, a), getattr(cached, a)) for a in parts)
 
 
 class _ClampedGates(_PicklableGenerators):

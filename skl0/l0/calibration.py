@@ -21,7 +21,7 @@ from torch import nn
 
 from ..calibration._datafit import RelativeSquaredError
 from ..calibration._operator import TotalsOperator
-from ._compat import _ClampedGates
+from ._compat import _ClampedGates, _same_matrix
 
 __all__ = ["SparseCalibrationWeights"]
 
@@ -46,6 +46,11 @@ def _group_coefficients(n_targets, target_groups, normalize_groups, multipliers)
     if target_groups is None:
         return coef
     groups = np.asarray(target_groups).ravel()
+    if groups.shape[0] != n_targets:
+        raise ValueError(
+            f"target_groups has {groups.shape[0]} labels but M has {n_targets} rows "
+            f"(targets); pass one group label per row of M (len == {n_targets})."
+        )
     if normalize_groups:
         _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
         coef = 1.0 / counts[inverse.ravel()]
@@ -158,7 +163,12 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
         return w * gates
 
     def _operator(self, M):
-        """The cached totals operator of ``M`` (targets x records)."""
+        """The totals operator of ``M`` (targets x records), cached for the same contents.
+
+        The cache holds a private copy of ``M`` and is reused only while
+        ``M`` still equals it, so a matrix edited in place (``M.data *= 2``)
+        or another matrix of the same size gets its own operator.
+        """
         M = M if sp.issparse(M) else sp.csr_matrix(np.asarray(M))
         if M.ndim != 2 or M.shape[1] != self.n_features:
             raise ValueError(
@@ -166,15 +176,11 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
                 f"weights; pass M as targets x records with {self.n_features} columns (one "
                 "per record), or build the model with n_features=M.shape[1]."
             )
-        if not (
-            self._cached_op is not None
-            and M is self._cached_M
-            and self._cached_op.shape == M.T.shape
-        ):
+        if self._cached_op is None or not _same_matrix(M, self._cached_M):
             self._cached_op = TotalsOperator(
                 sp.csr_matrix(M.T), self.device, torch.float32
             )
-            self._cached_M = M
+            self._cached_M = M.copy()
         return self._cached_op
 
     def forward(self, M, deterministic=False):
@@ -263,6 +269,13 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
                 f"y contains {int((~np.isfinite(y_np)).sum())} NaN or infinite value(s); "
                 "pass finite target totals."
             )
+        if loss_type == "relative" and (y_np == -1).any():
+            j = int(np.flatnonzero(y_np == -1)[0])
+            raise ValueError(
+                f"y[{j}]=-1.0 with loss_type='relative': that loss divides each error "
+                "by y + 1, which is 0 there; pass loss_type='mse', or drop that target "
+                "(its row of M and its entry of y)."
+            )
         coef = _group_coefficients(
             len(y_np), target_groups, normalize_groups, group_multipliers
         )
@@ -270,6 +283,13 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
         scales = y_np + 1 if loss_type == "relative" else np.ones_like(y_np)
         datafit = RelativeSquaredError(as_t(y_np), as_t(scales), as_t(coef))
         op = self._operator(M)
+        values = M.tocoo().data if sp.issparse(M) else np.asarray(M, dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise ValueError(
+                f"M contains {int((~np.isfinite(values)).sum())} NaN or infinite "
+                "value(s); every entry of M must be finite. Replace missing "
+                "contributions by 0 before calling fit."
+            )
         if self.log_weight_jitter_sd > 0:
             with torch.no_grad():
                 noise = torch.randn(

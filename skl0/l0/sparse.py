@@ -14,7 +14,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from ._compat import _ClampedGates, logit
+from ._compat import _ClampedGates, _same_matrix, logit
 
 __all__ = ["SparseL0Linear"]
 
@@ -81,21 +81,18 @@ class SparseL0Linear(_ClampedGates, nn.Module):
         self.log_alpha = nn.Parameter(logit(init_keep_prob, "init_keep_prob") + 0.01 * noise)
         self._cached_X_torch = None
         self._cached_X_shape = None
-        self._cached_X = None  # the matrix object the cache holds (not just its shape)
+        self._cached_X = None  # a copy of the matrix the cache was built from
 
     def _convert_sparse_to_torch(self, X_sparse):
-        """scipy sparse -> torch COO tensor, cached for the same matrix object.
+        """scipy sparse -> torch COO tensor, cached for the same contents.
 
         l0-python reused its copy for any matrix of the same shape and
         number of non-zeros, so ``predict(X_test)`` returned the
         predictions of the training matrix; as ``SparseCalibrationWeights``,
-        the cache here holds only for the same object.
+        the cache here keeps a private copy of ``X`` and holds only while
+        ``X`` still equals it (not after an edit in place).
         """
-        if (
-            self._cached_X_torch is not None
-            and X_sparse is self._cached_X
-            and self._cached_X_shape == X_sparse.shape
-        ):
+        if self._cached_X_torch is not None and _same_matrix(X_sparse, self._cached_X):
             return self._cached_X_torch
         coo = sp.coo_matrix(X_sparse)
         indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
@@ -107,7 +104,7 @@ class SparseL0Linear(_ClampedGates, nn.Module):
         ).coalesce()
         self._cached_X_torch = X_torch
         self._cached_X_shape = X_sparse.shape
-        self._cached_X = X_sparse
+        self._cached_X = X_sparse.copy()
         return X_torch
 
     def forward(self, X, deterministic=False):
