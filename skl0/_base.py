@@ -516,8 +516,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _screened_columns(self, problem):
         """Columns kept by screening (sorted), or None to use them all.
 
-        With more columns than rows, a linear head, and ``lam="auto"`` or
-        ``k``, the gates see only the ``m`` columns with the largest
+        With more columns than rows, a linear head, and ``lam="auto"`` (with
+        or without ``k``), the gates see only the ``m`` columns with the largest
         marginal loss reduction (sure independence screening, Fan & Lv
         2008), ``m = max(min(n // 2, 256), 2 s_max, 3 k)`` with ``s_max`` the largest
         support EBIC considers. On the screened columns n > m, so squared
@@ -537,9 +537,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         # the information criterion counts it), so that a weighted fit and
         # one on repeated rows screen alike.
         n, p = int(problem.n_samples), problem.n_features
-        if p <= n or not self._is_linear() or (
-            self.k is None and self.lam != "auto"
-        ):
+        if p <= n or not self._is_linear() or self.lam != "auto":
+            # A number lam, also with k as its cap: the fit at lam sees every
+            # column, so that it stands as the plain fit at lam does when it
+            # keeps k or fewer.
             return None
         m = max(min(n // 2, _SCREEN_MAX), 2 * max_support_size(problem.n_samples, p),
                 3 * (self.k or 0))

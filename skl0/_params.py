@@ -355,8 +355,8 @@ With a numeric ``lam``: the training objective after each
 iteration. Under ``"auto"`` or ``k``: the training objective at each
 path point."""),
     Param("n_screened_", "int", """\
-Only when X had more columns than rows (``lam="auto"`` or ``k``,
-linear head): the number of columns kept by screening, those with
+Only when X had more columns than rows (``lam="auto"``, with or
+without ``k``; linear head): the number of columns kept by screening, those with
 the largest marginal loss reduction; the gates chose among these,
 and the information criterion counted all columns."""),
     Param("validation_scores_", "list of float", """\

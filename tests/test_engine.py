@@ -987,6 +987,27 @@ def test_wide_classifier_and_unscreened_paths():
     assert not hasattr(L0Regressor(lam=0.01).fit(X, y.astype(float)), "n_screened_")
 
 
+def test_a_capped_number_lam_sees_every_column_on_wide_data():
+    # k caps a number lam: the fit at lam stands when it keeps k or fewer.
+    # On p > n data the cap used to screen the columns that fit saw, so it
+    # kept another support than the plain fit at lam (seed 0, lam=0.03:
+    # [0 1 2 5] against [0 1 2 3 4], two true columns lost).
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 100))
+    beta = np.zeros(100)
+    beta[:6] = [3, 2, 1.5, 1, 0.8, 0.6]
+    y = X @ beta + rng.standard_normal(40)
+    for lam in (0.01, 0.03):
+        plain = L0Regressor(lam=lam).fit(X, y)
+        capped = L0Regressor(lam=lam, k=max(plain.support_.sum(), 8)).fit(X, y)
+        np.testing.assert_array_equal(capped.support_, plain.support_)
+        assert capped.lam_ == lam and not hasattr(capped, "n_screened_")
+    # Past the cap the walk goes on from lam, still over every column.
+    capped = L0Regressor(lam=0.003, k=5).fit(X, y)
+    assert capped.support_.sum() <= 5 and capped.lam_ > 0.003
+    assert not hasattr(capped, "n_screened_")
+
+
 def test_tall_sparse_data_is_not_screened():
     import scipy.sparse as sp
 
