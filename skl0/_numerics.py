@@ -33,12 +33,20 @@ __all__ = [
 LOW, HIGH = 2.0**-16, 2.0**16
 
 
+# The largest power of two that is a float64 (2**1024 would be infinite).
+_MAX_EXP = np.finfo(np.float64).maxexp - 1
+
+
 def power_of_two_scale(amax):
-    """``2**e`` with ``amax = m * 2**e``, ``0.5 <= m < 1``; 1 where ``amax`` is 0 or not finite."""
+    """``2**e`` with ``amax = m * 2**e``, ``0.5 <= m < 1``; 1 where ``amax`` is 0 or not finite.
+
+    ``e`` is capped at 1023 so the scale stays finite: an ``amax`` of
+    ``2**1023`` (~9e307) or more gets ``2**1023`` and lands in ``[1, 2)``.
+    """
     amax = np.asarray(amax, dtype=np.float64)
     ok = np.isfinite(amax) & (amax > 0)
     _, exp = np.frexp(np.where(ok, amax, 1.0))
-    return np.where(ok, np.ldexp(1.0, exp), 1.0)
+    return np.where(ok, np.ldexp(1.0, np.minimum(exp, _MAX_EXP)), 1.0)
 
 
 def column_extremes(X):

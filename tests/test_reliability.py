@@ -1036,6 +1036,34 @@ def test_column_scale_is_exact_and_lazy():
     assert divide_columns(X32, column_scale(X32)).dtype == np.float32
 
 
+def test_power_of_two_scale_stays_finite_at_the_float64_limit():
+    # 2**1024 is not a float64: magnitudes from 2**1023 (~9e307) up get 2**1023.
+    from skl0._numerics import column_scale, power_of_two_scale
+
+    top = np.finfo(np.float64).max
+    np.testing.assert_array_equal(power_of_two_scale([8e307, 9e307, 1e308, top]), 2.0**1023)
+    X = X0.copy()
+    X[0, 2] = 1e308
+    Xs = X / column_scale(X)
+    assert np.all(np.isfinite(Xs)) and 1 <= np.abs(Xs[:, 2]).max() < 2
+
+
+@pytest.mark.parametrize(
+    "name, where", [("L0Regressor", "X"), ("L0Regressor", "y"), ("L0Classifier", "X")])
+def test_finite_values_near_the_float64_limit_fit(name, where):
+    # Was a NonFiniteLossError ("training diverged"): the scale 2**1024 was inf.
+    X, y = X0.copy(), target(name).copy()
+    if where == "X":
+        X[0, 2] = 1e308
+    else:
+        y[0] = 1e308
+    est = quiet_fit(make(name), X, y)
+    assert_valid(est, X)
+    if where == "X":
+        ref = quiet_fit(make(name), X0, y)
+        np.testing.assert_array_equal(est.get_support(), ref.get_support())
+
+
 # ----------------------------------------------------------- SparseCalibrator
 try:
     from skl0 import calibration
