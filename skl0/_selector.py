@@ -129,7 +129,11 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
         tell integer class codes from a numeric target), or, on the first
         call after ``fit``, when ``fit`` chose a classifier: the new stream
         then keeps ``fit``'s ``classes_`` (as ``L0Classifier.partial_fit``
-        does). ``fit`` discards this state.
+        does). ``fit`` discards this state. The selector's settings reach
+        its estimator on every call, so ``set_params`` between calls acts as
+        on the estimator's own stream (``k`` and ``lam`` apply; a changed
+        head, ``groups`` or ``feature_costs`` is refused); ``task`` may not
+        change mid-stream.
 
         Parameters
         ----------
@@ -166,15 +170,48 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
                         "classification (task='classification' or 'auto')."
                     )
                 cls = L0Classifier if task == "classification" else L0Regressor
-                est = cls(**{k_: v for k_, v in self.get_params().items() if k_ != "task"})
-            if isinstance(est, L0Classifier):
-                est.partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+                est = cls(**self._estimator_params())
+                self._stream_step(est, X, y, classes, sample_weight)
             else:
-                est.partial_fit(X, y, sample_weight=sample_weight)
+                self._check_stream_task(est)
+                # est is the stream: its own checks and state, restored if it fails.
+                saved = est.get_params(deep=False)
+                names = vars(est).pop("feature_names_in_", None)
+                try:
+                    # set_params since the first call applies, as in est.partial_fit
+                    # (a changed head or groups is refused there, with the fix).
+                    est.set_params(**self._estimator_params())
+                    self._stream_step(est, X, y, classes, sample_weight)
+                except BaseException:
+                    est.set_params(**saved)
+                    if names is not None:
+                        est.feature_names_in_ = names
+                    raise
             if hasattr(self, "feature_names_in_"):
                 est.feature_names_in_ = self.feature_names_in_
             self._take_fitted(est)
             return self
+
+    def _estimator_params(self):
+        return {k_: v for k_, v in self.get_params().items() if k_ != "task"}
+
+    @staticmethod
+    def _stream_step(est, X, y, classes, sample_weight):
+        # X is the validated numpy array: est holds no feature names while it
+        # checks it (they would make it warn that X has none).
+        if isinstance(est, L0Classifier):
+            est.partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+        else:
+            est.partial_fit(X, y, sample_weight=sample_weight)
+
+    def _check_stream_task(self, est):
+        streamed = "classification" if isinstance(est, L0Classifier) else "regression"
+        if self.task not in ("auto", streamed):
+            raise ValueError(
+                f"task={self.task!r} changed since the first partial_fit call, whose stream "
+                f"is a {streamed}; set task back (or to 'auto'), or call fit (or a new "
+                "selector) to start again."
+            )
 
     def _get_support_mask(self):
         check_is_fitted(self, "support_")

@@ -13,7 +13,12 @@ Two modes, fixed on the first call:
   concatenated rows. A call costs O(rows p^2) for the statistics plus a
   selection whose steps cost O(p^2), whatever the number of rows seen.
   The gates are deliberately not warm-started from the previous call: a
-  warm start would make the selection depend on the chunking.
+  warm start would make the selection depend on the chunking. The
+  power-of-two units of extreme columns and of ``y`` (see ``_numerics``)
+  are those of ``fit`` on the rows seen so far: when a chunk holds larger
+  values than the earlier ones, the units grow and the sums are rescaled
+  exactly (powers of two), so a first chunk near 1 and a later one near
+  1e160 neither overflow nor differ from ``fit``.
 - **stochastic** (:class:`L0Classifier`, nonlinear heads, and regressors
   with more features): the standardization is fixed from the first chunk;
   each call is one shuffled pass over the chunk in mini-batches of
@@ -26,6 +31,12 @@ Two modes, fixed on the first call:
   the running mean loss, the Gaussian likelihood's version), so the price
   falls as evidence accumulates. There is no debiasing refit: the exported
   model is the trained head behind the deterministic gates.
+
+``set_params`` between calls: ``k`` and ``lam`` apply from the next call
+(``k`` is checked as ``fit`` checks it, against the first call's groups).
+``groups`` and ``feature_costs`` (the gates and their prices) and the head
+(hidden sizes, activation) are the first call's: a later call with other
+values raises a ValueError naming them and leaves the estimator as it was.
 
 Torch state between calls lives on the CPU, so a partially fitted
 estimator pickles and moves between devices like a fitted one.
@@ -56,6 +67,7 @@ from ._device import make_generator, resolve_device, resolve_dtype
 from ._gate_path import open_gates
 from ._groups import GroupGate, resolve_groups
 from ._numerics import (
+    column_extremes,
     column_scale,
     column_shift,
     divide_columns,
@@ -90,21 +102,25 @@ def streamable(estimator):
 
 
 class RegressionTargets:
-    """Real targets: a power-of-two unit fixed from the first chunk."""
+    """Real targets in a power-of-two unit near ``max|y|``.
+
+    The unit is set by the first chunk; the exact mode raises it (see
+    :meth:`widen`) when a later chunk holds larger targets.
+    """
 
     def __init__(self, estimator, y):
         Y = self._raw(y)
         estimator._y_ndim = np.ndim(y)
         self.n_outputs = Y.shape[1]
-        self.scale = power_of_two_scale(np.max(np.abs(Y), axis=0))
+        self.amax = np.max(np.abs(Y), axis=0)  # over every row seen, as fit's unit
+        self.scale = power_of_two_scale(self.amax)
 
     @staticmethod
     def _raw(y):
         y = numeric_target(y, "a regressor")
         return y.reshape(len(y), -1)
 
-    def scaled(self, estimator, y):
-        """``Y / scale`` as an (n, q) float64 array, after checking q."""
+    def _checked(self, estimator, y):
         Y = self._raw(y)
         if Y.shape[1] != self.n_outputs or np.ndim(y) != estimator._y_ndim:
             raise ValueError(
@@ -112,7 +128,24 @@ class RegressionTargets:
                 f"partial_fit had {self.n_outputs} (ndim {estimator._y_ndim}); pass y "
                 "of the same shape in every call."
             )
-        return Y / self.scale
+        return Y
+
+    def scaled(self, estimator, y):
+        """``Y / scale`` as an (n, q) float64 array, after checking q."""
+        return self._checked(estimator, y) / self.scale
+
+    def widen(self, estimator, y):
+        """Raise the unit to ``fit``'s for the rows seen so far and ``y``; returns the steps.
+
+        The steps are the powers of two (integers >= 0) by which each
+        output's unit grew; the caller rescales what it summed by them.
+        """
+        Y = self._checked(estimator, y)
+        amax = np.maximum(getattr(self, "amax", self.scale / 2), np.max(np.abs(Y), axis=0))
+        scale = np.maximum(power_of_two_scale(amax), self.scale)
+        steps = _exponent(scale) - _exponent(self.scale)
+        self.amax, self.scale = amax, scale
+        return steps
 
     def datafit(self):
         return SquaredLoss(self.n_outputs)
@@ -231,6 +264,22 @@ class _Moments:
         self.x_min, self.x_max = x_range
         self.y_min, self.y_max = y_range
         return self
+
+    def rescale(self, dx, dy):
+        """Every sum in units ``2**dx`` (columns) and ``2**dy`` (outputs) times larger.
+
+        Exact but for underflow: dividing by a power of two changes only
+        exponents, so the sums equal those of the rows divided by the new
+        units (what ``fit`` on the same rows sums).
+        """
+        dx, dy = np.asarray(dx, np.intc), np.asarray(dy, np.intc)
+        self.x_shift, self.sx = np.ldexp(self.x_shift, -dx), np.ldexp(self.sx, -dx)
+        self.x_min, self.x_max = np.ldexp(self.x_min, -dx), np.ldexp(self.x_max, -dx)
+        self.sxx = np.ldexp(self.sxx, -(dx[:, None] + dx[None, :]))
+        self.sxy = np.ldexp(self.sxy, -(dx[:, None] + dy[None, :]))
+        self.y_shift, self.sy = np.ldexp(self.y_shift, -dy), np.ldexp(self.sy, -dy)
+        self.y_min, self.y_max = np.ldexp(self.y_min, -dy), np.ldexp(self.y_max, -dy)
+        self.syy = np.ldexp(self.syy, -2 * dy)
 
     def add(self, X, Y, sw):
         self.weight += float(sw.sum())
@@ -438,10 +487,40 @@ def _validate_chunk(estimator, X, y, sample_weight, first):
     if not np.all(np.isfinite(sw)):
         raise ValueError("sample_weight must be finite; pass finite, non-negative weights.")
     check_weight_total(sw)
+    layout = resolve_groups(estimator.groups, estimator.feature_costs, X.shape[1])
     if first:
-        estimator._layout = resolve_groups(estimator.groups, estimator.feature_costs, X.shape[1])
-        check_k_fits(estimator.k, estimator.groups, estimator._layout, X.shape[1])
+        estimator._layout = layout
+    elif not _same_layout(layout, estimator._layout):
+        # The gates (one per group) and their prices were set up by the first call.
+        raise ValueError(
+            f"groups={_short(estimator.groups)} / feature_costs={_short(estimator.feature_costs)} "
+            f"changed since the first partial_fit call ({_describe(estimator._layout)}), whose "
+            "gates this stream trains; set them back, or call fit (or a new estimator) to "
+            "start again."
+        )
+    # k is checked on every call: set_params(k=...) between calls applies.
+    check_k_fits(estimator.k, estimator.groups, estimator._layout, X.shape[1])
     return X, y, sw
+
+
+def _same_layout(a, b):
+    if a is None or b is None:
+        return a is b
+    return (np.array_equal(a.index, b.index) and a.labels.tolist() == b.labels.tolist()
+            and np.array_equal(a.costs, b.costs))
+
+
+def _describe(layout):
+    if layout is None:
+        return "no groups or feature costs"
+    if layout.is_identity:
+        return "a cost per column"
+    return f"{layout.n_groups} groups"
+
+
+def _short(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def partial_fit(estimator, X, y, sample_weight=None, *, classes=None, classifier=False):
@@ -476,6 +555,8 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
             )
         if classifier:
             stream.targets.check_classes(estimator, classes)
+        if stream.mode == "exact":
+            _widen_scales(estimator, stream, X, y)
     X = divide_columns(X, estimator._x_scale)
     device = resolve_device(estimator.device)
     dtype = stream.dtype
@@ -489,6 +570,33 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
             vars(estimator).pop(name, None)
     estimator.hidden_layer_sizes_ = estimator._hidden_sizes()  # "auto": linear here
     return estimator
+
+
+def _exponent(scale):
+    """``e + 1`` for each power of two ``2**e`` in ``scale`` (differences are what count)."""
+    return np.frexp(np.asarray(scale, np.float64))[1]
+
+
+def _widen_scales(estimator, stream, X, y):
+    """Raise the column and target units to ``fit``'s on every row seen so far (exact mode).
+
+    The first chunk set them; a later chunk with larger values (a column
+    near 1e160 where the first held ones near 1) would overflow the float64
+    sums in the old units. The units are powers of two, so the sums so far
+    are rescaled exactly and the stream still equals ``fit`` on all rows.
+    """
+    moments = stream.moments
+    old = estimator._x_scale
+    old = np.ones(X.shape[1]) if old is None else old
+    lo, hi = column_extremes(X)
+    seen = (moments.x_min * old, moments.x_max * old)  # back in X's units: exact
+    new = column_scale(X, extremes=(np.minimum(lo, seen[0]), np.maximum(hi, seen[1])))
+    new = np.maximum(np.ones(X.shape[1]) if new is None else new, old)
+    dx = _exponent(new) - _exponent(old)
+    dy = stream.targets.widen(estimator, y)
+    if dx.any() or dy.any():
+        moments.rescale(dx, dy)
+        estimator._x_scale = None if np.all(new == 1.0) else new
 
 
 def _exact_step(estimator, stream, X, y, sw, device, dtype):

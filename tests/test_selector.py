@@ -1,5 +1,7 @@
 """L0FeatureSelector in the lines users type first: pandas, Pipeline, GridSearchCV."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -163,3 +165,52 @@ def test_selectors_declare_the_multi_output_targets_they_fit():
     for sel in (L0FeatureSelector(k=2, max_iter=20), L0FeatureSelectorCV(n_lams=3, cv=2)):
         assert sel.__sklearn_tags__().target_tags.multi_output
         assert sel.fit(X, Y).transform(X).shape[0] == 80
+
+
+def _reg_chunks():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 8))
+    y = X[:, 0] - 2 * X[:, 3] + X[:, 5] + 0.1 * rng.standard_normal(400)
+    return pd.DataFrame(X, columns=list("abcdefgh")), y
+
+
+def test_partial_fit_applies_set_params_between_calls():
+    # The inner estimator was built from get_params on the first call only:
+    # a later k was ignored and a new head accepted silently.
+    X, y = _reg_chunks()
+    sel = L0FeatureSelector(random_state=0).partial_fit(X[:200], y[:200])
+    sel.set_params(k=1).partial_fit(X[200:], y[200:])
+    ref = L0Regressor(random_state=0).partial_fit(X.to_numpy()[:200], y[:200])
+    ref.set_params(k=1).partial_fit(X.to_numpy()[200:], y[200:])
+    assert sel.estimator_.k == 1
+    np.testing.assert_array_equal(sel.get_support(), ref.get_support())
+    params, names = sel.estimator_.get_params(), list(sel.estimator_.feature_names_in_)
+    coef = sel.estimator_.coef_.copy()
+    for change, match in [({"hidden_layer_sizes": (8,)}, "hidden_layer_sizes=\\(8,\\)"),
+                          ({"groups": list("aabbccdd")}, "groups="),
+                          ({"task": "classification"}, "task='classification'")]:
+        sel.set_params(**change)
+        with pytest.raises(ValueError, match=match + ".* changed since the first partial_fit"):
+            sel.partial_fit(X[:100], y[:100])
+        sel.set_params(hidden_layer_sizes=(), groups=None, task="auto")
+        # A failed call leaves the stream's estimator as it was.
+        assert sel.estimator_.get_params() == params
+        assert list(sel.estimator_.feature_names_in_) == names
+        np.testing.assert_array_equal(sel.estimator_.coef_, coef)
+
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_partial_fit_on_frames_does_not_warn_about_feature_names(task):
+    # Every call after the first warned "X does not have valid feature names".
+    X, y = _reg_chunks()
+    kw = {}
+    if task == "classification":
+        y, kw = (y > 0).astype(int), {"classes": [0, 1]}
+    sel = L0FeatureSelector(random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for i, start in enumerate(range(0, 400, 100)):
+            sel.partial_fit(X[start:start + 100], y[start:start + 100], **(kw if i == 0 else {}))
+    assert list(sel.feature_names_in_) == list("abcdefgh")
+    assert list(sel.estimator_.feature_names_in_) == list("abcdefgh")
+    assert list(sel.get_feature_names_out()) == [c for c, s in zip("abcdefgh", sel.support_) if s]

@@ -321,3 +321,55 @@ def test_a_chunk_of_zero_weights_adds_nothing_and_a_first_one_says_so(reg_data):
     np.testing.assert_allclose(est.predict(X), before, rtol=1e-12)
     with pytest.raises(ValueError, match="first chunk's sample_weight sums to 0"):
         L0Regressor(k=3).partial_fit(X[:100], y[:100], sample_weight=np.zeros(100))
+
+
+@pytest.mark.parametrize("where", ["X", "y", "tiny X"])
+def test_a_later_chunk_with_larger_values_rescales_the_sums_exactly(reg_data, where):
+    # The column and target units (powers of two) were fixed by the first
+    # chunk: a later one near 1e160 overflowed the float64 sums and raised a
+    # NonFiniteLossError. They now grow to fit's units on all the rows.
+    X, y, _ = reg_data
+    X, y = X.copy(), y.copy()
+    if where == "X":
+        X[600:, 3] *= 1e160
+    elif where == "y":
+        y[600:] *= 1e160
+    else:  # a column near 1e-30 in the first chunk only: its unit grows to 1
+        X[:600, 3] *= 1e-30
+    full = L0Regressor(k=4, random_state=0, dtype="float64").fit(X, y)
+    part = _stream(L0Regressor(k=4, random_state=0, dtype="float64"), X, y, 2)
+    np.testing.assert_array_equal(part.support_, full.support_)
+    np.testing.assert_allclose(part.coef_, full.coef_, rtol=1e-9, atol=0)
+    assert part.intercept_ == pytest.approx(full.intercept_, rel=1e-9, abs=1e-9 * np.abs(y).max())
+    np.testing.assert_allclose(part.predict(X), full.predict(X), rtol=1e-9,
+                               atol=1e-9 * np.abs(y).max())
+
+
+def test_groups_feature_costs_and_k_are_checked_on_every_call(reg_data):
+    # set_params between calls was ignored (groups, feature_costs: the first
+    # call's layout stayed) or accepted where fit refuses (k).
+    X, y, _ = reg_data
+    groups = np.arange(25) // 5
+    est = L0Regressor(random_state=0).partial_fit(X[:300], y[:300])
+    coef = est.coef_.copy()
+    for params in [dict(groups=groups), dict(feature_costs=np.arange(1.0, 26.0))]:
+        est.set_params(**params)
+        with pytest.raises(ValueError, match=r"changed since the first partial_fit call"):
+            est.partial_fit(X[300:600], y[300:600])
+        est.set_params(groups=None, feature_costs=None)
+    est.set_params(k=26)
+    with pytest.raises(ValueError, match=r"k=26 is larger than the number of features"):
+        est.partial_fit(X[300:600], y[300:600])
+    np.testing.assert_array_equal(est.coef_, coef)  # failed calls change nothing
+    est.set_params(k=3).partial_fit(X[300:600], y[300:600])  # a valid k applies
+    assert est.support_.sum() == 3
+
+    grouped = L0Regressor(groups=groups, random_state=0).partial_fit(X[:300], y[:300])
+    grouped.set_params(k=6)
+    with pytest.raises(ValueError, match=r"k=6 is larger than the number of groups"):
+        grouped.partial_fit(X[300:600], y[300:600])
+    grouped.set_params(k=None, groups=None)
+    with pytest.raises(ValueError, match=r"groups=None / feature_costs=None changed since the "
+                                         r"first partial_fit call \(5 groups\)"):
+        grouped.partial_fit(X[300:600], y[300:600])
+    grouped.set_params(groups=list(groups)).partial_fit(X[300:600], y[300:600])  # same layout
