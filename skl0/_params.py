@@ -103,8 +103,11 @@ and ``lam="auto"`` (16 points) gives its dense first point
         "learning_rate_init", "float", default=0.1,
         constraints=[Interval(Real, 0, None, closed="neither")],
         doc="""\
-Adam step size for gates and head of an MLP head. Linear heads are
-trained without sampling by L-BFGS-B, which has no step size.""",
+Adam step size for gates and head of an MLP head. In ``fit``, linear
+heads are trained without sampling by L-BFGS-B, which has no step
+size. The stochastic ``partial_fit`` (a classifier, or a regressor
+with more than 4096 columns) trains every head by Adam at this step
+size.""",
     ),
     Param(
         "init_prob", "float", default=0.9,
@@ -147,9 +150,12 @@ behind its deterministic gates, and exact ``k`` skips the swap search.""",
         doc="""\
 Rows per Adam step of an MLP head, drawn as shuffled epochs with the
 estimator's generator; ``None`` means ``min(n_samples, 512)`` (the
-refit always uses the whole batch). Linear heads ignore it: their
-deterministic objective is evaluated on all rows (or on X'X for
-squared loss with n > p).""",
+refit always uses the whole batch). In ``fit``, linear heads ignore
+it: their deterministic objective is evaluated on all rows (or on X'X
+for squared loss with n > p). The stochastic ``partial_fit`` (a
+classifier, or a regressor with more than 4096 columns) takes
+mini-batches of ``batch_size`` rows for every head; there ``None``
+means ``min(200, rows in the chunk)``.""",
     ),
     Param(
         "hidden_layer_sizes", 'tuple of int or "auto"', default=(),
@@ -187,8 +193,10 @@ a held-out ``validation_fraction`` of the rows.""",
         "validation_fraction", "float", default=0.1,
         constraints=[Interval(Real, 0, 1, closed="neither")],
         doc="""\
-Share of rows held out for ``lam="auto"`` with hidden layers and for
-``early_stopping``.""",
+Share of rows held out with hidden layers: the path of ``lam="auto"``
+or exact ``k`` is fitted on the rest and scored on them, and
+``early_stopping`` scores the refit on them. ``hidden_layer_sizes="auto"``
+compares the linear and MLP paths on the same held-out rows.""",
     ),
     Param(
         "keep_redundant", 'bool or "auto"', default="auto",
@@ -262,8 +270,10 @@ initial weights of an MLP head; torch's global RNG is never
 touched. ``None`` draws the seed from numpy's global RNG (one draw
 per fit, scikit-learn's convention, so ``np.random.seed`` makes it
 reproducible); an int or a ``RandomState`` leaves numpy's global
-state alone. Linear heads draw no random numbers: their selection
-is the same for every seed.""",
+state alone. In ``fit``, linear heads draw no random numbers: their
+selection is the same for every seed. The stochastic ``partial_fit``
+(a classifier, or a regressor with more than 4096 columns) draws gate
+noise and the order of the rows from it for every head.""",
     ),
     Param(
         "verbose", "int", default=0,
