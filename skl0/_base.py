@@ -849,7 +849,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 support = np.sort(order[: self.k])
             if head.is_linear and self.refit and not self._keeps_redundant(head):
                 # Best-subset polish from the gates' choice, from screening and
-                # (Gram problems, multinomial log loss) from forward stepwise
+                # (Gram problems, log loss on small data) from forward stepwise
                 # selection, whose gains are exact or second order there. A
                 # multinomial log loss is ranked at the ridge of
                 # LogisticRegression(C=1) at least (selection_refits). A Gram

@@ -830,6 +830,80 @@ def test_exact_k_scores_every_support_where_they_are_few(seed, n, p, monkeypatch
         assert _rss(X, y, L0Regressor(k=k).fit(X, y).support_) <= best[k] * (1 + 1e-6), k
 
 
+def _binary_refit_loss(X, y, S, alpha=1e-4):
+    # The binary swap search's criterion: the mean log loss of the ridge-alpha
+    # refit on standardized columns (alpha ||W||^2 per sample is
+    # LogisticRegression's C = 1 / (2 alpha n)).
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    Z = StandardScaler().fit_transform(X)[:, list(S)]
+    m = LogisticRegression(C=1 / (2 * alpha * len(y)), max_iter=10000, tol=1e-10).fit(Z, y)
+    f = m.decision_function(Z)
+    return float(np.mean(np.logaddexp(0, f) - y * f))
+
+
+@pytest.mark.parametrize("seed", [5, 7])
+def test_binary_exact_k_reaches_the_exhaustive_best_subset(seed):
+    # Redundant columns (linear combinations of the informative ones): the
+    # first-order search (beta^2 and squared gradients, one swap-in, two
+    # starts) stopped above the best subset at k = 3 on both designs (seed
+    # 7 at k = 2 too); second-order sacrifices, three swap-ins and a
+    # forward stepwise start reach it at every size checked.
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(150, 10, n_informative=4, n_redundant=3, flip_y=0.05,
+                               random_state=seed)
+    for k in (2, 3):
+        best = min(_binary_refit_loss(X, y, S) for S in itertools.combinations(range(10), k))
+        got = np.flatnonzero(L0Classifier(k=k, random_state=0).fit(X, y).support_)
+        assert _binary_refit_loss(X, y, got) <= best * (1 + 1e-5), (k, got)
+
+
+def test_binary_second_order_sacrifices_are_newton_decrements(monkeypatch):
+    # At the refit on S: the add gain of j is the Newton decrement
+    # 0.5 g' H^-1 g of the refit on S + {j} started from (W_S, 0) (g is zero
+    # but for j's entry), and the drop cost of j is 0.5 W_j^2 / [H_S^-1]_jj,
+    # the quadratic model's rise when W_j is held at 0 and the rest refitted.
+    from scipy.special import expit
+    from sklearn.datasets import make_classification
+
+    import skl0._base as base
+    import skl0._splice as splice
+
+    seen = {}
+
+    def grab(problem, alpha):
+        seen["refits"] = splice.selection_refits(problem, alpha)
+        return seen["refits"]
+
+    monkeypatch.setattr(base, "selection_refits", grab)
+    X, y = make_classification(120, 8, n_informative=3, n_redundant=2, random_state=0)
+    L0Classifier(k=3, random_state=0).fit(X, y)
+    refits = seen["refits"]
+    assert refits.second_order and refits.forward and refits.swap_in == 3
+    S = np.array([1, 4, 6])
+    state, _ = refits.fit(S)
+    back, gain = refits.sacrifices(state, S)
+    Xs, w, yy, a = refits.Xs, refits.w, refits.y, refits.alpha
+    v = w * expit(state[2]) * (1 - expit(state[2]))
+
+    def hessian(cols):
+        Z = np.column_stack([Xs[:, cols], np.ones(len(yy))])
+        H = Z.T @ (Z * v[:, None])
+        H[np.diag_indices(len(cols))] += 2 * a
+        return H
+
+    g = Xs.T @ (w * (expit(state[2]) - yy))
+    for j in (0, 2, 7):
+        Hj = hessian(np.append(S, j))
+        e = np.zeros(S.size + 2)
+        e[S.size] = g[j]
+        np.testing.assert_allclose(gain[j], 0.5 * e @ np.linalg.solve(Hj, e), rtol=1e-6)
+    Hinv = np.linalg.inv(hessian(S))
+    np.testing.assert_allclose(back, 0.5 * state[0] ** 2 / Hinv.diagonal()[:3], rtol=1e-6)
+
+
 def test_exhaustive_search_returns_the_lowest_refitted_loss_or_none():
     from sklearn.datasets import load_breast_cancer
 
