@@ -385,6 +385,17 @@ def test_calibration_init_options_and_errors():
     )
     with pytest.raises(ValueError, match="must have shape"):
         SparseCalibrationWeights(5, init_weights=np.ones(4))
+    # numpy scalars and 0-d arrays are scalars, as Python floats are
+    for scalar in (np.float32(0.3), np.float64(0.3), np.array(0.3), torch.tensor(0.3)):
+        m = SparseCalibrationWeights(5, init_keep_prob=scalar, init_weights=scalar,
+                                     log_alpha_jitter_sd=0, seed=0)
+        assert m.log_alpha.shape == (5,)
+        np.testing.assert_allclose(m.log_alpha.detach(), math.log(0.3 / 0.7), rtol=1e-5)
+        np.testing.assert_allclose(m.log_weight.detach().exp(), 0.3, rtol=1e-5)
+    with pytest.raises(ValueError, match="init_keep_prob holds NaN"):
+        SparseCalibrationWeights(5, init_keep_prob=[0.5, np.nan, 0.5, 0.5, 0.5])
+    with pytest.raises(ValueError, match="init_weights holds negative"):
+        SparseCalibrationWeights(5, init_weights=[1.0, -1.0, 1.0, 1.0, 1.0])
     with pytest.raises(ValueError, match="loss_type"):
         model.fit(sp.eye(5, format="csr"), np.ones(5), loss_type="mae", epochs=1)
 

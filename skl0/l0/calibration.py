@@ -27,14 +27,20 @@ __all__ = ["SparseCalibrationWeights"]
 
 
 def _per_record(value, n, name, device, clamp=False):
-    if isinstance(value, (int, float)):
-        t = torch.full((n,), float(value), device=device)
-    else:
-        t = torch.as_tensor(np.asarray(value), dtype=torch.float32, device=device)
-        if t.shape != (n,):
-            raise ValueError(
-                f"{name} array must have shape ({n},), got {tuple(t.shape)}"
-            )
+    """``value`` (a scalar, numpy scalars and 0-d arrays included, or ``n`` values) as a tensor."""
+    if torch.is_tensor(value):
+        value = value.detach().cpu().numpy()
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.full(n, float(arr))
+    elif arr.shape != (n,):
+        raise ValueError(f"{name} array must have shape ({n},), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(
+            f"{name} holds NaN or infinite values; pass finite values (a scalar or "
+            f"one per record, shape ({n},))."
+        )
+    t = torch.as_tensor(arr, dtype=torch.float32, device=device)
     return t.clamp(1e-6, 1 - 1e-6) if clamp else t
 
 
@@ -136,6 +142,11 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
             if init_weights is None
             else _per_record(init_weights, n_features, "init_weights", self.device)
         )
+        if bool((w < 0).any()):
+            raise ValueError(
+                f"init_weights holds negative values (smallest {float(w.min()):g}); the "
+                "weights are exp(log_weight) >= 0, so pass non-negative starting weights."
+            )
         self.log_weight = nn.Parameter(torch.log(w + 1e-8))
         p = _per_record(
             init_keep_prob, n_features, "init_keep_prob", self.device, clamp=True
