@@ -8,6 +8,7 @@ import pandas as pd
 from ._cli_io import (
     TABLE_SUFFIXES,
     UsageError,
+    check_device,
     check_output_path,
     fit_quietly,
     quote_list,
@@ -59,6 +60,7 @@ def _calibration_inputs(args):
 
 def run_calibrate(args, command):
     prog = f"skl0 {command}"
+    check_device(args.device)
     out_suffix = None
     if args.output is not None:
         out_suffix = check_output_path(args.output, TABLE_SUFFIXES,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -33,6 +34,17 @@ __all__ = [
 ]
 
 LIST_SUFFIXES = (".txt", ".json")
+
+
+def check_device(device):
+    """``--device`` checked before any work, its error in the command line's words."""
+    from ._device import resolve_device
+
+    try:
+        resolve_device(device)
+    except ValueError as exc:
+        # resolve_device speaks of the Python parameter (device='cuda').
+        raise UsageError(re.sub(r"device='([^']*)'", r"--device \1", str(exc))) from None
 
 
 def one_line(exc):

@@ -14,6 +14,7 @@ from ._cli_io import (
     LIST_SUFFIXES,
     TABLE_SUFFIXES,
     UsageError,
+    check_device,
     check_output_path,
     feature_matrix,
     fit_quietly,
@@ -71,6 +72,7 @@ def _split(X, y, test_size, task, seed):
 
 def run_select(args, command):
     prog = f"skl0 {command}"
+    check_device(args.device)
     out_suffix = None
     if args.output is not None:
         out_suffix = check_output_path(args.output, TABLE_SUFFIXES + LIST_SUFFIXES,

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import skl0
 from skl0.calibration import make_survey
@@ -481,3 +482,22 @@ def test_a_headerless_targets_line_with_a_numeric_name_is_a_target(tmp_path):
     assert read_targets(tmp_path / "one.csv").to_dict() == {"2020": 7.0}
     (tmp_path / "wide.csv").write_text("a,b,c\n1,2,3\n")  # wide files are unchanged
     assert read_targets(tmp_path / "wide.csv").to_dict() == {"a": 1.0, "b": 2.0, "c": 3.0}
+
+
+@pytest.mark.parametrize("command", ["select", "calibrate"])
+def test_bad_device_is_refused_in_the_command_lines_words(command, reg_csv, survey, tmp_path,
+                                                          capsys):
+    # resolve_device names the Python parameter (device='cuda'); the CLI's
+    # error names the flag, before any data is read or any output written.
+    root, _ = survey
+    out_path = tmp_path / "out.csv"
+    inputs = ([reg_csv, "-t", "y"] if command == "select"
+              else [root / "M.csv", root / "long.csv"])
+    status, out, err = run([command, *inputs, "--device", "no_such_device",
+                            "-o", out_path], capsys)
+    assert_one_line_error(status, err, "--device no_such_device", command=command)
+    assert "device=" not in err and out == "" and not out_path.exists()
+    if not torch.cuda.is_available():
+        status, _, err = run([command, *inputs, "--device", "cuda"], capsys)
+        assert_one_line_error(status, err, "--device cuda", "pass --device cpu",
+                              command=command)
