@@ -1258,10 +1258,10 @@ CLI_CASES = {
     "k-zero": (None, None, ["--k", 0], ["--k", "expected an integer >= 1, got '0'"]),
     "lam-negative": (None, None, ["--lam", -1], ["--lam", "got '-1'"]),
     "lam-nan": (None, None, ["--lam", "nan"], ["--lam", "got 'nan'"]),
-    "device-banana": (None, None, ["--device", "banana"], ["device='banana'"]),
+    "device-banana": (None, None, ["--device", "banana"], ["--device banana is not a device"]),
     "device-cuda": (None, None, ["--device", "cuda"], ["CUDA is not available"]),
-    "device-cuda3": (None, None, ["--device", "cuda:3"], ["device='cuda:3'"]),
-    "device-meta": (None, None, ["--device", "meta"], ["device='meta' is not available"]),
+    "device-cuda3": (None, None, ["--device", "cuda:3"], ["--device cuda:3", "pass --device cpu"]),
+    "device-meta": (None, None, ["--device", "meta"], ["--device meta is not available"]),
     "single-class": (lambda df: df.__setitem__("y", 1), None, [], ["single class"]),
 }
 
