@@ -48,7 +48,7 @@ from ._refit import (
     ridge_refit,
     support_head,
 )
-from ._splice_multinomial import MultinomialRefits
+from ._splice_multinomial import ForwardBySacrifice, MultinomialRefits
 
 __all__ = ["exhaustive_search", "forward_start", "forward_step", "penalised_flips",
            "screening_order", "screening_start", "search_from_starts", "splice",
@@ -218,7 +218,7 @@ class _GramRefits:
         return new
 
 
-class _BinaryRefits:
+class _BinaryRefits(ForwardBySacrifice):
     """Refits and sacrifices of a binary log loss on small CPU data, in numpy.
 
     The standardized X is formed once in float64 (a dense X of at most
@@ -252,8 +252,8 @@ class _BinaryRefits:
         self.start = (np.zeros(self.Xs.shape[1]), 0.0)  # the last accepted (W, b)
         self.cache = {}
         self.second_order = bool(second_order)
-        # Class attributes of the search read by swap_search / _base (one
-        # swap-in and no forward start unless second order).
+        # Read by swap_search and exact k (_base): one swap-in and no
+        # forward start unless second order.
         self.swap_in = _SWAP_IN if self.second_order else 1
         self.forward = self.second_order
 
@@ -331,11 +331,6 @@ class _BinaryRefits:
         schur = H_jj - np.einsum("ja,ab,jb->j", H_jA, Hinv, H_jA) + 2.0 * self.alpha + jitter
         schur = np.maximum(schur, 1e-12 * max(float(H_jj.max()), 1e-300))
         return np.maximum(back, 0.0), 0.5 * g * g / schur
-
-    def forward_gains(self, S):
-        """The add gains at the refit on ``S`` (forward stepwise selection)."""
-        state, _ = self.fit(S)
-        return self.sacrifices(state, S)[1]
 
     def head(self, problem, S, state):
         return support_head(problem, S, state[0], state[1])

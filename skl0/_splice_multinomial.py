@@ -52,7 +52,16 @@ __all__ = ["MultinomialRefits"]
 _HESSIAN_MAX = 1 << 22
 
 
-class MultinomialRefits:
+class ForwardBySacrifice:
+    """``forward_gains`` of refits whose forward sacrifices rank additions to second order."""
+
+    def forward_gains(self, S):
+        """The add gains at the refit on ``S`` (forward stepwise selection)."""
+        state, _ = self.fit(S)
+        return self.sacrifices(state, S)[1]
+
+
+class MultinomialRefits(ForwardBySacrifice):
     """Refits (numpy, warm-started, cached by support: Newton's method on small
     problems, else L-BFGS-B preconditioned by the Hessian at the last
     accepted refit; :func:`skl0._refit.softmax_refit`) and second-order
@@ -114,11 +123,6 @@ class MultinomialRefits:
                 loss += self.alpha * float((W * W).sum())
             self.cache[key] = ((W, b, P), loss)
         return self.cache[key]
-
-    def forward_gains(self, S):
-        """The add gains at the refit on ``S`` (forward stepwise selection)."""
-        state, _ = self.fit(S)
-        return self.sacrifices(state, S)[1]
 
     def sacrifices(self, state, S):
         W, b, P = state
