@@ -8,6 +8,7 @@ import sys
 import pandas as pd
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import type_of_target
 
 from ._checks import infer_task
 from ._cli_io import (
@@ -48,6 +49,11 @@ def _task_of(y, task):
         raise UsageError(
             f"target '{y.name}' is not numeric, so it cannot be regressed; "
             "pass --task classification"
+        )
+    if task == "classification" and type_of_target(y.to_numpy()).startswith("continuous"):
+        raise UsageError(
+            f"target '{y.name}' holds non-integer numbers ({y.nunique()} distinct values), "
+            "so it has no classes; pass --task regression (or --task auto)"
         )
     return task
 

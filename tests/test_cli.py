@@ -288,6 +288,14 @@ def test_select_text_target_cannot_be_regressed(tmp_path, clf_frame, capsys):
     assert_one_line_error(status, err, "--task classification")
 
 
+def test_select_continuous_target_has_no_classes(tmp_path, reg_csv, capsys):
+    # Before, sklearn's "Unknown label type: continuous" came out, naming no flag.
+    status, _, err = run(["select", reg_csv, "-t", "y", "--task", "classification",
+                          "-o", tmp_path / "out.csv"], capsys)
+    assert_one_line_error(status, err, "--task regression", "target 'y'")
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_select_unreadable_file(tmp_path, capsys):
     path = tmp_path / "broken.parquet"
     path.write_text("not parquet at all")
