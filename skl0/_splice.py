@@ -145,16 +145,21 @@ class _GramRefits:
         loss = (self.yy - fit) / self.q
         return (beta, factor), loss
 
-    def losses(self, cands):
+    def losses(self, cands, cached=True):
         """Refitted losses of the supports in the rows of ``cands``, in one batched solve.
 
         What :meth:`fit` returns as its loss for each (the same ridge and
         formula), without a Python-level factorisation per support: the
         swap search scores a round's candidates with it and refits only
-        the one it accepts. Supports solved before come from the cache.
+        the one it accepts. Supports solved before come from the cache
+        (``cached=False`` skips the look-ups: every candidate is solved,
+        to the same loss up to round-off).
         """
-        out = np.array([self.cache[key][1] if key in self.cache else np.nan
-                        for key in map(np.ndarray.tobytes, cands)])
+        if cached:
+            out = np.array([self.cache[key][1] if key in self.cache else np.nan
+                            for key in map(np.ndarray.tobytes, cands)])
+        else:
+            out = np.full(cands.shape[0], np.nan)
         todo = np.flatnonzero(np.isnan(out))
         if todo.size and cands.shape[1] == 0:
             out[todo] = self.yy / self.q
@@ -642,7 +647,8 @@ def exhaustive_search(problem, refits, size):
             or math.comb(p, size) > _EXHAUSTIVE_MAX_SUPPORTS):
         return None
     cands = np.array(list(itertools.combinations(range(p), size)), dtype=np.int64)
-    losses = refits.losses(cands)
+    # Nearly all of them are new: looking each up in the cache cost more than solving it.
+    losses = refits.losses(cands, cached=False)
     support = cands[int(np.argmin(np.where(np.isfinite(losses), losses, np.inf)))]
     state, loss = refits.fit(support)
     return support, state, loss
