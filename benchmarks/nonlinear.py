@@ -24,9 +24,8 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-import numpy as np
-
 import _common as C  # also puts the repository root on sys.path
+import numpy as np
 import selection as S
 
 N_TEST = 1000

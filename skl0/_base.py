@@ -853,7 +853,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 # selection, whose gains are exact or second order there. A
                 # multinomial log loss is ranked at the ridge of
                 # LogisticRegression(C=1) at least (selection_refits). A Gram
-                # problem with few supports of size k scores them all instead.
+                # problem with few supports of size k scores them all instead,
+                # and so does a small binary log loss (exhaustive_search).
                 refits = selection_refits(problem, self.alpha)
                 found = exhaustive_search(problem, refits, self.k)  # few supports: all
                 if found is not None:

@@ -83,6 +83,16 @@ _SECOND_ORDER_MAX_NUMBERS = 1 << 15
 # to here the exact best subset costs no more than the search.
 _EXHAUSTIVE_MAX_SUPPORTS = 256
 
+# Exact k on a binary log loss (second-order refits) scores every support
+# too where, besides that cap, all of them hold at most this many numbers
+# of X (supports x rows x k): batched Newton refits cost about 0.1 ms a
+# support on 150 rows. There (150 x 10, k <= 4) the fit cost 1.0-1.2x the
+# swap search's and reached the best subset at 72 of 72 sizes against 62
+# (benchmarks/binary_subset.py, held-out seeds 100-111); past it the cost
+# grew faster than the search's (300 x 12, k = 3: 1.6x; 1000 x 16, k = 2:
+# 3.2x), so the swap search stays there.
+_BINARY_EXHAUSTIVE_NUMBERS = 1 << 17
+
 
 def _residual_correlations(problem, head=None):
     """``|dloss/dB_j|^2`` summed over outputs at the head's weights (any datafit).
@@ -635,23 +645,36 @@ def exhaustive_search(problem, refits, size):
 
     For the exact refits of a Gram problem (:class:`_GramRefits`), whose
     batched solves (:meth:`_GramRefits.losses`) score each support in about
-    a microsecond: when there are at most ``_EXHAUSTIVE_MAX_SUPPORTS``
-    supports of ``size`` columns (every size of diabetes' 10 columns), they
-    are all scored, and the best subset is found, not searched for.
+    a microsecond, and for exact ``k``'s binary log-loss refits on small
+    data (:class:`_BinaryRefits` with ``second_order``, refitted by batched
+    Newton, :meth:`_BinaryRefits.fit_many`) when all the supports hold at
+    most ``_BINARY_EXHAUSTIVE_NUMBERS`` numbers of X together: when there are
+    at most ``_EXHAUSTIVE_MAX_SUPPORTS`` supports of ``size`` columns
+    (every size of diabetes' 10 columns), they are all scored, and the
+    best subset is found, not searched for.
     Returns ``(support, state, loss)`` as :func:`swap_search` does (ties
     go to the first support in lexicographic order), or None where this
     does not apply (other refits, or too many supports).
     """
     p = problem.n_features
-    if (not isinstance(refits, _GramRefits) or not 0 < size <= p
-            or math.comb(p, size) > _EXHAUSTIVE_MAX_SUPPORTS):
+    gram = isinstance(refits, _GramRefits)
+    binary = isinstance(refits, _BinaryRefits) and refits.second_order
+    if not (gram or binary) or not 0 < size <= p:
+        return None
+    n_supports = math.comb(p, size)
+    if n_supports > _EXHAUSTIVE_MAX_SUPPORTS or (
+            binary and n_supports * refits.Xs.shape[0] * size > _BINARY_EXHAUSTIVE_NUMBERS):
         return None
     cands = np.array(list(itertools.combinations(range(p), size)), dtype=np.int64)
-    # Nearly all of them are new: looking each up in the cache cost more than solving it.
-    losses = refits.losses(cands, cached=False)
-    support = cands[int(np.argmin(np.where(np.isfinite(losses), losses, np.inf)))]
-    state, loss = refits.fit(support)
-    return support, state, loss
+    if binary:
+        fits = refits.fit_many(cands)
+        losses = np.array([loss for _, loss in fits])
+    else:
+        # Nearly all of them are new: looking each up in the cache cost more than solving it.
+        losses = refits.losses(cands, cached=False)
+    best = int(np.argmin(np.where(np.isfinite(losses), losses, np.inf)))
+    state, loss = fits[best] if binary else refits.fit(cands[best])
+    return cands[best], state, loss
 
 
 def splice_from_starts(problem, starts, alpha=0.0, refits=None):
