@@ -72,6 +72,7 @@ from ._relevance import redundancy_ranking, signal_carriers
 from ._splice import (
     exhaustive_search,
     forward_start,
+    same_loss_refits,
     screening_start,
     selection_refits,
     splice_from_starts,
@@ -929,7 +930,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             problem, gate, head, support, lam, self.loss_curve_[-1], refits,
             lambda: train_gates(problem, gate, head, lam=lam, max_iter=self.max_iter,
                                 callback=report, **common),
-            max_size=self.k)
+            max_size=self.k, swaps=same_loss_refits(problem, refits, self.alpha))
         if res is None:
             return support
         self.n_iter_ += res.n_iter

@@ -235,7 +235,8 @@ def set_support_vertex(gate, head, support, refitted):
         head.bias.copy_(refitted.bias)
 
 
-def flip_polish(problem, gate, head, support, lam, value, refits, solve, max_size=None):
+def flip_polish(problem, gate, head, support, lam, value, refits, solve, max_size=None,
+                swaps=None):
     """Move the gates to a better vertex where exact flips from ``support`` find one.
 
     A log loss's gate solve judges each open/closed flip on quadratic
@@ -245,7 +246,9 @@ def flip_polish(problem, gate, head, support, lam, value, refits, solve, max_siz
     at ``B = 0``, and a walk's point with large weights on near-separable
     data cannot close a gate by small steps. From ``support``
     :func:`skl0._splice.penalised_flips` takes the refitted flips that lower
-    the loss plus ``lam`` per feature (at most ``max_size`` features);
+    the loss plus ``lam`` per feature (at most ``max_size`` features; with
+    ``swaps``, refits of the same loss, also the best support of the same
+    size where no flip improves);
     ``solve()`` (a :class:`skl0._train.TrainResult`) then solves the gates
     again from the vertex it ends at. Returns that result when its
     objective is below ``value`` (the gates and head stay there), else None
@@ -253,7 +256,8 @@ def flip_polish(problem, gate, head, support, lam, value, refits, solve, max_siz
     """
     from ._splice import penalised_flips
 
-    found, state, _ = penalised_flips(problem, support, lam, refits, max_size=max_size)
+    found, state, _ = penalised_flips(problem, support, lam, refits, max_size=max_size,
+                                      swaps=swaps)
     if np.array_equal(found, support):
         return None
     saved = (gate.log_alpha.detach().clone(),

@@ -2058,6 +2058,31 @@ def test_fixed_lam_log_loss_takes_the_exact_flips_its_quadratic_models_missed(mo
             assert L0Classifier(lam=lam).fit(X, y).loss_curve_[-1] <= alone + 1e-12
 
 
+@pytest.mark.parametrize("data, lam, before", [("breast_cancer", 0.1, [27]),
+                                                ("make_classification", 0.1, [0, 2])])
+def test_fixed_lam_binary_fit_searches_its_size_for_a_better_support(data, lam, before):
+    # No single flip of the gate solve's support lowers refitted loss + lam
+    # per feature, but a support of the same size does: breast cancer at
+    # lam=0.1 kept worst concave points (27), where worst perimeter (22)
+    # has a refitted loss lower by 0.036; make_classification kept [0, 2]
+    # where [2, 13] is lower by 0.044. The fixed-lam polish now searches
+    # the support's size (exhaustively where it is small) between flips.
+    from sklearn.datasets import load_breast_cancer, make_classification
+
+    if data == "breast_cancer":
+        X, y = load_breast_cancer(return_X_y=True)
+    else:
+        X, y = make_classification(300, 20, n_informative=4, n_redundant=4, n_classes=2,
+                                   class_sep=2.0, random_state=100)
+    got = L0Classifier(lam=lam).fit(X, y).get_support(indices=True)
+    assert got.tolist() != before
+    objective = _binary_refit_loss(X, y, got) + lam * got.size
+    assert objective < _binary_refit_loss(X, y, before) + lam * len(before) - 0.03
+    for size in (1, 2, 3):  # no better than exact k's best subsets
+        S = L0Classifier(k=size).fit(X, y).get_support(indices=True)
+        assert objective <= _binary_refit_loss(X, y, S) + lam * size + 1e-6, size
+
+
 def test_gates_only_multinomial_walk_checks_every_point_by_exact_flips():
     # refit=False: the walk's survival ranking is the selection. The joint
     # solve alone kept all 4 iris gates open at every lam (large weights on
