@@ -155,35 +155,33 @@ class _GramRefits:
         loss = (self.yy - fit) / self.q
         return (beta, factor), loss
 
-    def losses(self, cands, cached=True):
+    def losses(self, cands):
         """Refitted losses of the supports in the rows of ``cands``, in one batched solve.
 
         What :meth:`fit` returns as its loss for each (the same ridge and
         formula), without a Python-level factorisation per support: the
         swap search scores a round's candidates with it and refits only
-        the one it accepts. Supports solved before come from the cache
-        (``cached=False`` skips the look-ups: every candidate is solved,
-        to the same loss up to round-off).
+        the one it accepts. Supports solved before come from the cache.
         """
-        if cached:
-            out = np.array([self.cache[key][1] if key in self.cache else np.nan
-                            for key in map(np.ndarray.tobytes, cands)])
-        else:
-            out = np.full(cands.shape[0], np.nan)
+        out = np.array([self.cache[key][1] if key in self.cache else np.nan
+                        for key in map(np.ndarray.tobytes, cands)])
         todo = np.flatnonzero(np.isnan(out))
-        if todo.size and cands.shape[1] == 0:
-            out[todo] = self.yy / self.q
-        elif todo.size:
-            idx = cands[todo]
-            ridge = 2 * self.alpha + self.jitter
-            H = self.G[idx[:, :, None], idx[:, None, :]]
-            diag = np.arange(idx.shape[1])
-            H[:, diag, diag] += ridge
-            C = self.c[idx]
-            beta = np.linalg.solve(H, C)
-            fit = (beta * C).sum((1, 2)) + ridge * (beta * beta).sum((1, 2))
-            out[todo] = (self.yy - fit) / self.q
+        if todo.size:
+            out[todo] = self.solved_losses(cands[todo])
         return out
+
+    def solved_losses(self, cands):
+        """:meth:`losses` of every row of ``cands``, solved without looking in the cache."""
+        if cands.shape[1] == 0:
+            return np.full(cands.shape[0], self.yy / self.q)
+        ridge = 2 * self.alpha + self.jitter
+        H = self.G[cands[:, :, None], cands[:, None, :]]
+        diag = np.arange(cands.shape[1])
+        H[:, diag, diag] += ridge
+        C = self.c[cands]
+        beta = np.linalg.solve(H, C)
+        fit = (beta * C).sum((1, 2)) + ridge * (beta * beta).sum((1, 2))
+        return (self.yy - fit) / self.q
 
     def sacrifices(self, state, S):
         beta, factor = state
@@ -474,7 +472,9 @@ def penalised_flips(problem, support, lam, refits, max_size=None, max_rounds=50,
     neither moves (the swaps are that paper's local search, section 3).
     """
     support, state, loss = _single_flips(problem, support, lam, refits, max_size, max_rounds, rtol)
-    for _ in range(max_rounds if swaps is not None else 0):
+    if swaps is None:
+        return support, state, loss
+    for _ in range(max_rounds):
         if not 0 < support.size < problem.n_features:
             break
         found = exhaustive_search(problem, swaps, support.size)
@@ -634,12 +634,13 @@ def same_loss_refits(problem, refits, alpha):
     first 600 images: 0.94 -> 2.4 s), and a multinomial's exact ``k``
     compares supports by another objective (:func:`selection_refits`).
     """
-    if (isinstance(refits, _BinaryRefits) and not refits.second_order
-            and _numbers(problem) <= _SECOND_ORDER_MAX_NUMBERS):
-        upgraded = _BinaryRefits(problem, alpha, second_order=True)
-        upgraded.cache = refits.cache
-        return upgraded
-    return None
+    if not isinstance(refits, _BinaryRefits):
+        return None
+    upgraded = selection_refits(problem, alpha)
+    if not (isinstance(upgraded, _BinaryRefits) and upgraded.second_order):
+        return None
+    upgraded.cache = refits.cache
+    return upgraded
 
 
 def _numbers(problem):
@@ -715,7 +716,7 @@ def exhaustive_search(problem, refits, size):
         losses = np.array([loss for _, loss in fits])
     else:
         # Nearly all of them are new: looking each up in the cache cost more than solving it.
-        losses = refits.losses(cands, cached=False)
+        losses = refits.solved_losses(cands)
     best = int(np.argmin(np.where(np.isfinite(losses), losses, np.inf)))
     state, loss = fits[best] if binary else refits.fit(cands[best])
     return cands[best], state, loss
