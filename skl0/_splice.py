@@ -689,7 +689,7 @@ def exhaustive_search(problem, refits, size):
     """The lowest refitted loss over every support of ``size`` columns, when that is cheap.
 
     For the exact refits of a Gram problem (:class:`_GramRefits`), whose
-    batched solves (:meth:`_GramRefits.losses`) score each support in about
+    batched solves (:meth:`_GramRefits.solved_losses`) score each support in about
     a microsecond, and for exact ``k``'s binary log-loss refits on small
     data (:class:`_BinaryRefits` with ``second_order``, refitted by batched
     Newton, :meth:`_BinaryRefits.fit_many`) when all the supports hold at
