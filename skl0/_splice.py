@@ -264,6 +264,7 @@ class _BinaryRefits(ForwardBySacrifice):
         self.alpha, self.problem = float(alpha), problem
         self.start = (np.zeros(self.Xs.shape[1]), 0.0)  # the last accepted (W, b)
         self.cache = {}
+        self.floors = {}  # lower bounds on the losses of supports fit_many left unsolved
         self.second_order = bool(second_order)
         # Read by swap_search and exact k (_base): one swap-in and no
         # forward start unless second order.
@@ -286,7 +287,7 @@ class _BinaryRefits(ForwardBySacrifice):
             self._store(key, X, x)
         return self.cache[key]
 
-    def fit_many(self, cands):
+    def fit_many(self, cands, cutoff=None):
         """:meth:`fit` of each row of ``cands`` (supports of one size): ``[(state, loss), ...]``.
 
         The supports not cached yet are solved together by
@@ -294,8 +295,21 @@ class _BinaryRefits(ForwardBySacrifice):
         as :meth:`fit`, in batches of at most ``_BATCH_NUMBERS`` numbers
         of X; a support whose Hessian was not positive definite, and every
         support when one alone fills a batch, goes through :meth:`fit`.
+        ``cutoff``: only the lowest loss matters, and only below ``cutoff``
+        (a search's argmin): a support that Newton's decrement shows cannot
+        get below both (``newton_binary_batch``'s ``cutoff``) is left
+        unsolved and uncached, as ``(None, inf)``.
         """
-        todo = [i for i, c in enumerate(cands) if c.tobytes() not in self.cache]
+        keys = [c.tobytes() for c in cands]
+        todo = [i for i, key in enumerate(keys) if key not in self.cache]
+        dropped = set()
+        if cutoff is not None:
+            # The cached supports' losses are reached ones; a support left
+            # unsolved before keeps the lower bound it was dropped at.
+            bound = min([float(cutoff)] + [self.cache[key][1] for key in keys
+                                           if key in self.cache])
+            dropped = {keys[i] for i in todo if self.floors.get(keys[i], -math.inf) > bound}
+            todo = [i for i in todo if keys[i] not in dropped]
         n, s = self.Xs.shape[0], cands.shape[1]
         per = max(1, _BATCH_NUMBERS // max(1, n * s))
         if s and per > 1 and len(todo) > 1:
@@ -304,11 +318,19 @@ class _BinaryRefits(ForwardBySacrifice):
                 block = cands[todo[lo:lo + per]]
                 Xb = XT[block]  # each support's columns as rows, reused for its logits
                 x0 = np.stack([self._x0(S) for S in block])
-                x, ok = newton_binary_batch(Xb, self.y, self.w, self.alpha, x0, 200)
-                for S, XS, xi, good in zip(block, Xb, x, ok):
-                    if good:
-                        self._store(S.tobytes(), XS.T, xi)
-        return [self.fit(S) for S in cands]
+                x, ok, floor = newton_binary_batch(Xb, self.y, self.w, self.alpha, x0, 200,
+                                                   cutoff=None if cutoff is None else bound)
+                for S, XS, xi, good, low in zip(block, Xb, x, ok, floor):
+                    key = S.tobytes()
+                    if low > -math.inf:
+                        dropped.add(key)
+                        self.floors[key] = max(self.floors.get(key, -math.inf), float(low))
+                    elif good:
+                        self._store(key, XS.T, xi)
+                        if cutoff is not None:
+                            bound = min(bound, self.cache[key][1])
+        return [(None, math.inf) if key in dropped else self.fit(S)
+                for S, key in zip(cands, keys)]
 
     def _x0(self, S):
         return np.concatenate([self.start[0][S], [self.start[1]]])
@@ -433,7 +455,7 @@ def swap_search(problem, support, max_swap=None, max_rounds=50, rtol=1e-7, *, re
         weakest, strongest = _ranked(refits, state, support)
         cands = _swap_candidates(support, weakest, strongest, C,
                                  min(getattr(refits, "swap_in", 1), p - k))
-        states, scores = _candidate_losses(refits, cands)
+        states, scores = _candidate_losses(refits, cands, cutoff=loss * (1 - rtol) - 1e-12)
         better = np.flatnonzero(scores < loss * (1 - rtol) - 1e-12)
         best = None
         if better.size:
@@ -529,16 +551,19 @@ def _ranked(refits, state, support):
     return support[np.argsort(xi, kind="stable")], np.argsort(-zeta, kind="stable")
 
 
-def _candidate_losses(refits, cands):
+def _candidate_losses(refits, cands, cutoff=None):
     """``(states, losses)`` of the supports in the rows of ``cands``.
 
     Refits that score a batch at once (Gram: ``losses``) return no states
     (the search refits only the winner); others refit each row.
+    ``cutoff``: the caller keeps only the lowest loss, and only below
+    ``cutoff``; batched refits (:meth:`_BinaryRefits.fit_many`) may then
+    report a support that cannot win as ``(None, inf)``.
     """
     if hasattr(refits, "losses"):
         return None, refits.losses(cands)
     if hasattr(refits, "fit_many"):
-        states, losses = zip(*refits.fit_many(cands))
+        states, losses = zip(*refits.fit_many(cands, cutoff=cutoff))
     else:
         states, losses = zip(*(refits.fit(cand) for cand in cands))
     return states, np.array(losses, dtype=np.float64)
@@ -639,7 +664,7 @@ def same_loss_refits(problem, refits, alpha):
     upgraded = selection_refits(problem, alpha)
     if not (isinstance(upgraded, _BinaryRefits) and upgraded.second_order):
         return None
-    upgraded.cache = refits.cache
+    upgraded.cache, upgraded.floors = refits.cache, refits.floors
     return upgraded
 
 
@@ -712,7 +737,7 @@ def exhaustive_search(problem, refits, size):
         return None
     cands = np.array(list(itertools.combinations(range(p), size)), dtype=np.int64)
     if binary:
-        fits = refits.fit_many(cands)
+        fits = refits.fit_many(cands, cutoff=math.inf)  # only the lowest loss is kept
         losses = np.array([loss for _, loss in fits])
     else:
         # Nearly all of them are new: looking each up in the cache cost more than solving it.

@@ -1423,8 +1423,8 @@ def test_batched_binary_newton_follows_each_support_alone(alpha):
     cands = np.sort(np.array([rng.choice(12, 4, replace=False) for _ in range(7)]), axis=1)
     x0 = 0.3 * rng.randn(7, 5)
     x0[3] = 8.0 * rng.randn(5)  # far from the optimum: the line search halves its steps
-    x, ok = newton_binary_batch(np.ascontiguousarray(X.T[cands]), y, w, alpha, x0, 200)
-    assert ok.all()
+    x, ok, floor = newton_binary_batch(np.ascontiguousarray(X.T[cands]), y, w, alpha, x0, 200)
+    assert ok.all() and np.all(floor == -np.inf)  # no cutoff: none left unsolved
     for S, start, xi in zip(cands, x0, x):
         alone = newton_binary(X[:, S], y, w, alpha, start, 200)
         np.testing.assert_allclose(xi, alone, rtol=1e-8, atol=1e-9)
@@ -1439,14 +1439,98 @@ def test_batched_binary_newton_flags_a_hessian_that_is_not_definite():
     X, y, w = _binary_rows(2, p=6)
     X[:, 5] *= 0.05
     cands = np.array([[0, 1], [1, 5], [2, 3]])
-    x, ok = newton_binary_batch(np.ascontiguousarray(X.T[cands]), y, w, -0.01,
-                                np.zeros((3, 3)), 200)
+    x, ok, _ = newton_binary_batch(np.ascontiguousarray(X.T[cands]), y, w, -0.01,
+                                   np.zeros((3, 3)), 200)
     assert ok.tolist() == [True, False, True]
     assert newton_binary(X[:, [1, 5]], y, w, -0.01, np.zeros(3), 200) is None
     for i in (0, 2):
         np.testing.assert_allclose(
             x[i], newton_binary(X[:, cands[i]], y, w, -0.01, np.zeros(3), 200),
             rtol=1e-8, atol=1e-9)
+
+
+def _binary_loss_at(X, y, w, x):
+    from skl0._engine import logistic_loss
+
+    return logistic_loss(X @ x[:-1] + x[-1], y, w)
+
+
+def test_batched_binary_newton_with_a_cutoff_solves_the_best_and_bounds_the_rest():
+    # With a cutoff, a support whose Newton decrement shows it cannot reach
+    # the batch's lowest objective stops early, with a lower bound on its
+    # loss; the support of lowest loss is solved as without the cutoff.
+    from skl0._refit import newton_binary, newton_binary_batch
+
+    X, y, w = _binary_rows(3, n=400, p=12)
+    alpha = 1e-4
+    cands = np.array([S for S in itertools.combinations(range(8), 3)])
+    x0 = np.zeros((len(cands), 4))
+    x, ok, floor = newton_binary_batch(np.ascontiguousarray(X.T[cands]), y, w, alpha, x0, 200,
+                                       cutoff=np.inf)
+    assert ok.all()
+    exact = [newton_binary(X[:, S], y, w, alpha, np.zeros(4), 200) for S in cands]
+    losses = np.array([_binary_loss_at(X[:, S], y, w, xi) for S, xi in zip(cands, exact)])
+    best = int(np.argmin(losses))
+    left = floor > -np.inf
+    assert left.sum() > len(cands) // 2 and not left[best]  # most stop early, not the best
+    np.testing.assert_allclose(x[best], exact[best], rtol=1e-8, atol=1e-9)
+    assert np.all(floor[left] <= losses[left])  # the bounds hold
+    assert np.all(floor[left] > losses[best])
+    for i in np.flatnonzero(~left):  # those solved are at their optimum
+        np.testing.assert_allclose(x[i], exact[i], rtol=1e-7, atol=1e-8)
+    # A cutoff below every loss leaves all but the batch's leader unsolved.
+    _, _, floor = newton_binary_batch(np.ascontiguousarray(X.T[cands]), y, w, alpha, x0, 200,
+                                      cutoff=0.5 * losses.min())
+    assert (floor > -np.inf).sum() >= len(cands) - 1
+
+
+def test_binary_fit_many_with_a_cutoff_keeps_the_lowest_loss(monkeypatch):
+    # fit_many(cutoff) reports a support that cannot beat the lowest loss
+    # (or the cutoff) as (None, inf), uncached, with its bound kept for the
+    # next call; the lowest loss and its state are those of fit().
+    import skl0._splice as splice_module
+    from skl0._splice import selection_refits
+
+    problem = _binary_rows_problem(0)
+    pruned, alone = selection_refits(problem, 1e-4), selection_refits(problem, 1e-4)
+    cands = np.array([S for S in itertools.combinations(range(10), 3)])
+    out = pruned.fit_many(cands, cutoff=np.inf)
+    ref = [alone.fit(S) for S in cands]
+    losses = np.array([loss for _, loss in ref])
+    best = int(np.argmin(losses))
+    assert out[best][1] == pytest.approx(losses[best], rel=1e-12)
+    np.testing.assert_allclose(out[best][0][0], ref[best][0][0], rtol=1e-8, atol=1e-9)
+    left = [i for i, (state, loss) in enumerate(out) if state is None]
+    assert left and all(out[i][1] == np.inf for i in left)
+    assert all(cands[i].tobytes() not in pruned.cache for i in left)
+    assert all(pruned.floors[cands[i].tobytes()] <= losses[i] for i in left)
+    for i, (state, loss) in enumerate(out):
+        if state is not None:
+            assert loss == pytest.approx(losses[i], rel=1e-10)
+    # Next call: the bounds alone rule those supports out (no refit at all).
+    calls = []
+    real = splice_module.newton_binary_batch
+    monkeypatch.setattr(splice_module, "newton_binary_batch",
+                        lambda XT, *a, **kw: calls.append(len(XT)) or real(XT, *a, **kw))
+    again = pruned.fit_many(cands[left], cutoff=losses[best])
+    assert calls == [] and all(loss == np.inf for _, loss in again)
+
+
+@pytest.mark.parametrize("params", [{"k": 2}, {"k": 5}, {"k": 8}, {}])
+def test_binary_swap_search_chooses_the_same_with_and_without_early_stops(params, monkeypatch):
+    # The swap search and exact-k/lam="auto" scoring ask fit_many only for
+    # the lowest loss below the current one; leaving the other refits
+    # unfinished must not change what the fit chooses.
+    import skl0._splice as splice_module
+
+    X, y, _ = _binary_rows(7, n=300, p=14)
+    pruned = L0Classifier(random_state=0, **params).fit(X, y)
+    real = splice_module._BinaryRefits.fit_many
+    monkeypatch.setattr(splice_module._BinaryRefits, "fit_many",
+                        lambda self, cands, cutoff=None: real(self, cands))
+    exact = L0Classifier(random_state=0, **params).fit(X, y)
+    np.testing.assert_array_equal(pruned.get_support(), exact.get_support())
+    np.testing.assert_allclose(pruned.predict_proba(X), exact.predict_proba(X), atol=1e-9)
 
 
 def test_binary_swap_refits_batched_equal_one_by_one(monkeypatch):
