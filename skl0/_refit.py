@@ -31,6 +31,7 @@ __all__ = [
     "newton_softmax",
     "refit_linear_head",
     "refit_nonlinear_head",
+    "RefitStopped",
     "ridge_jitter",
     "ridge_refit",
     "softmax_definite",
@@ -442,7 +443,15 @@ def softmax_definite(H, s, q, alpha):
     return H
 
 
-def softmax_refit(X, labels, w, alpha, q, x0, max_iter, curvature=None):
+class RefitStopped(Exception):
+    """A refit left unfinished by its ``stop`` test; ``floor`` is the lower bound it reached."""
+
+    def __init__(self, floor):
+        super().__init__(floor)
+        self.floor = float(floor)
+
+
+def softmax_refit(X, labels, w, alpha, q, x0, max_iter, curvature=None, stop=None):
     """Ridge-``alpha`` multinomial maximum likelihood from ``x0``; returns ``x``.
 
     Small problems (:func:`softmax_newton_applies`) by Newton's method
@@ -462,6 +471,13 @@ def softmax_refit(X, labels, w, alpha, q, x0, max_iter, curvature=None):
     way to the optimum ~80, and ~30 so preconditioned. The tolerances
     are the same (on the gradient in ``u``); a preconditioned run that
     reaches ``max_iter`` is redone unpreconditioned from ``x0``.
+
+    ``stop``: None, or ``stop(value, decrement, x) -> float or None``, called
+    at each evaluation of the preconditioned run with the objective,
+    ``g' H^-1 g`` (the squared gradient in ``u``: the Newton decrement
+    with ``H`` for the Hessian) and the point; a number ends the refit by raising
+    :class:`RefitStopped` with it as ``floor`` (the swap search's refits
+    that cannot win). The Newton and unpreconditioned runs are not stopped.
     """
     if softmax_newton_applies(X.shape[0], X.shape[1], q):
         x = newton_softmax(X, labels, w, alpha, q, x0, max_iter)
@@ -480,7 +496,11 @@ def softmax_refit(X, labels, w, alpha, q, x0, max_iter, curvature=None):
 
             def whitened(u):
                 value, grad = objective(x0 + Li.T @ u)
-                return value, Li @ grad
+                grad = Li @ grad
+                floor = None if stop is None else stop(value, float(grad @ grad), x0 + Li.T @ u)
+                if floor is not None:
+                    raise RefitStopped(floor)
+                return value, grad
 
             res = _lbfgsb_result(whitened, np.zeros_like(x0), max_iter)
             if res.nit < max_iter and np.all(np.isfinite(res.x)):
@@ -550,7 +570,7 @@ _HESSIAN_JITTER = 1e-12
 # loss would have won was dropped at a margin of 2; 3 leaves room. Every
 # support chosen on 215 held-out make_classification fits (seeds 300-329)
 # and on the development fits is the exact search's (benchmarks/
-# binary_refits.py).
+# refit_stops.py).
 _DROP_MARGIN = 3.0
 _DROP_AFTER = 2
 

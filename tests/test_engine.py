@@ -1295,6 +1295,91 @@ def test_multinomial_curvature_is_the_hessian_at_the_accepted_refit():
     np.testing.assert_allclose(H, direct, rtol=1e-9, atol=1e-12)
 
 
+def test_softmax_refit_stop_ends_the_preconditioned_run_with_its_floor():
+    # stop(value, decrement, x) is called at each evaluation of the
+    # preconditioned L-BFGS-B run: None changes nothing, a number ends the
+    # refit with RefitStopped carrying it.
+    from skl0._refit import RefitStopped, softmax_objective, softmax_refit
+
+    problem = _multinomial_problem(3, n=2000)
+    X = problem.X.numpy()[:, [1, 4, 7]]
+    X = (X - X.mean(0)) / X.std(0)
+    labels, w, q, alpha = problem.Y.numpy(), problem.w.numpy(), 4, 1e-3
+    x0 = np.zeros(4 * q)
+    objective = softmax_objective(X, labels, w, alpha, q)
+    H = np.eye(x0.size) * 0.3
+    seen = []
+    plain = softmax_refit(X, labels, w, alpha, q, x0, 200, curvature=H)
+    watched = softmax_refit(X, labels, w, alpha, q, x0, 200, curvature=H,
+                            stop=lambda v, d, x: seen.append((v, d, x)) and None)
+    np.testing.assert_array_equal(watched, plain)
+    assert len(seen) > 5
+    v, d, x = seen[2]
+    assert v == pytest.approx(objective(x)[0], rel=1e-12) and d > 0
+    with pytest.raises(RefitStopped) as stopped:
+        softmax_refit(X, labels, w, alpha, q, x0, 200, curvature=H,
+                      stop=lambda v, d, x: v - d if d < 1e-3 else None)
+    assert np.isfinite(stopped.value.floor)
+
+
+@pytest.mark.parametrize("penalised", [True, False])
+def test_multinomial_fit_many_with_a_cutoff_keeps_the_lowest_loss(penalised, monkeypatch):
+    # A round of swaps of a multinomial swap search on 2000 rows (refitted
+    # by preconditioned L-BFGS-B): with a cutoff, the supports that cannot
+    # win stop early, reported as (None, inf) and uncached, with a bound that
+    # lies below their loss; the lowest loss is fit()'s, and the next call
+    # skips the stopped supports without a refit.
+    import skl0._splice_multinomial as spm
+
+    problem = _multinomial_problem(4, n=2000)
+    S0 = np.array([0, 3, 4])
+
+    def accepted():
+        refits = spm.MultinomialRefits(problem, 1e-3, penalised=penalised)
+        refits.sacrifices(refits.fit(S0)[0], S0)
+        return refits
+
+    stopping, alone = accepted(), accepted()
+    cands = np.array(sorted({tuple(sorted(set(S0) - {d} | {a}))
+                             for d in S0 for a in range(10) if a not in S0}))
+    out = stopping.fit_many(cands, cutoff=np.inf)
+    ref = [alone.fit(S) for S in cands]
+    losses = np.array([loss for _, loss in ref])
+    best = int(np.argmin(losses))
+    assert out[best][1] == pytest.approx(losses[best], rel=1e-12)
+    left = [i for i, (state, _) in enumerate(out) if state is None]
+    assert len(left) > len(cands) // 2 and best not in left
+    assert all(out[i][1] == np.inf and cands[i].tobytes() not in stopping.cache for i in left)
+    assert all(stopping.floors[cands[i].tobytes()] <= losses[i] for i in left)
+    for i, (state, loss) in enumerate(out):
+        if state is not None:
+            assert loss == pytest.approx(losses[i], rel=1e-6)
+    calls = []
+    real = spm.softmax_refit
+    monkeypatch.setattr(spm, "softmax_refit", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    again = stopping.fit_many(cands[left], cutoff=losses[best])
+    assert calls == [] and all(loss == np.inf for _, loss in again)
+    assert [loss for _, loss in stopping.fit_many(cands[:3])] == pytest.approx(losses[:3],
+                                                                                rel=1e-6)
+
+
+@pytest.mark.parametrize("params", [{"k": 3}, {}])
+def test_multinomial_fits_choose_the_same_with_and_without_early_stops(params, monkeypatch):
+    # Exact k and lam="auto" on a 4-class log loss refitted by L-BFGS-B:
+    # stopping the refits that cannot win changes nothing they choose.
+    import skl0._splice_multinomial as spm
+
+    problem = _multinomial_problem(5, n=1500)
+    X, y = problem.X.numpy(), problem.Y.numpy()
+    stopping = L0Classifier(random_state=0, **params).fit(X, y)
+    real = spm.MultinomialRefits.fit_many
+    monkeypatch.setattr(spm.MultinomialRefits, "fit_many",
+                        lambda self, cands, cutoff=None: real(self, cands))
+    exact = L0Classifier(random_state=0, **params).fit(X, y)
+    np.testing.assert_array_equal(stopping.get_support(), exact.get_support())
+    np.testing.assert_allclose(stopping.predict_proba(X), exact.predict_proba(X), atol=1e-8)
+
+
 @pytest.mark.parametrize("q", [4, 10])
 def test_preconditioned_softmax_refit_reaches_the_plain_refits_optimum(q, monkeypatch):
     # softmax_refit from a neighbouring support's weights, preconditioned by
