@@ -1345,15 +1345,8 @@ def test_multinomial_fit_many_with_a_cutoff_keeps_the_lowest_loss(penalised, mon
     out = stopping.fit_many(cands, cutoff=np.inf)
     ref = [alone.fit(S) for S in cands]
     losses = np.array([loss for _, loss in ref])
-    best = int(np.argmin(losses))
-    assert out[best][1] == pytest.approx(losses[best], rel=1e-12)
-    left = [i for i, (state, _) in enumerate(out) if state is None]
-    assert len(left) > len(cands) // 2 and best not in left
-    assert all(out[i][1] == np.inf and cands[i].tobytes() not in stopping.cache for i in left)
-    assert all(stopping.floors[cands[i].tobytes()] <= losses[i] for i in left)
-    for i, (state, loss) in enumerate(out):
-        if state is not None:
-            assert loss == pytest.approx(losses[i], rel=1e-6)
+    best, left = _assert_stopped_refits(stopping, cands, out, losses, rel=1e-6)
+    assert len(left) > len(cands) // 2
     calls = []
     real = spm.softmax_refit
     monkeypatch.setattr(spm, "softmax_refit", lambda *a, **kw: calls.append(1) or real(*a, **kw))
@@ -1367,17 +1360,22 @@ def test_multinomial_fit_many_with_a_cutoff_keeps_the_lowest_loss(penalised, mon
 def test_multinomial_fits_choose_the_same_with_and_without_early_stops(params, monkeypatch):
     # Exact k and lam="auto" on a 4-class log loss refitted by L-BFGS-B:
     # stopping the refits that cannot win changes nothing they choose.
-    import skl0._splice_multinomial as spm
+    from skl0._splice_multinomial import MultinomialRefits
 
     problem = _multinomial_problem(5, n=1500)
-    X, y = problem.X.numpy(), problem.Y.numpy()
+    _assert_same_without_stops(MultinomialRefits, problem.X.numpy(), problem.Y.numpy(), params,
+                               monkeypatch, atol=1e-8)
+
+
+def _assert_same_without_stops(refits_class, X, y, params, monkeypatch, atol):
+    """``L0Classifier(**params)`` chooses the same with the refits' early stops as without them."""
     stopping = L0Classifier(random_state=0, **params).fit(X, y)
-    real = spm.MultinomialRefits.fit_many
-    monkeypatch.setattr(spm.MultinomialRefits, "fit_many",
+    real = refits_class.fit_many
+    monkeypatch.setattr(refits_class, "fit_many",
                         lambda self, cands, cutoff=None: real(self, cands))
     exact = L0Classifier(random_state=0, **params).fit(X, y)
     np.testing.assert_array_equal(stopping.get_support(), exact.get_support())
-    np.testing.assert_allclose(stopping.predict_proba(X), exact.predict_proba(X), atol=1e-8)
+    np.testing.assert_allclose(stopping.predict_proba(X), exact.predict_proba(X), atol=atol)
 
 
 @pytest.mark.parametrize("q", [4, 10])
@@ -1569,6 +1567,25 @@ def test_batched_binary_newton_with_a_cutoff_solves_the_best_and_bounds_the_rest
     assert (floor > -np.inf).sum() >= len(cands) - 1
 
 
+def _assert_stopped_refits(refits, cands, out, losses, rel):
+    """``fit_many(cands, cutoff)``'s ``out`` against each support's exact ``losses``.
+
+    The lowest loss is solved exactly; a stopped support is ``(None, inf)``,
+    uncached, with a kept bound below its loss; the others are solved.
+    Returns (index of the lowest loss, indices of the stopped supports).
+    """
+    best = int(np.argmin(losses))
+    assert out[best][1] == pytest.approx(losses[best], rel=1e-12)
+    left = [i for i, (state, _) in enumerate(out) if state is None]
+    assert best not in left
+    assert all(out[i][1] == np.inf and cands[i].tobytes() not in refits.cache for i in left)
+    assert all(refits.floors[cands[i].tobytes()] <= losses[i] for i in left)
+    for i, (state, loss) in enumerate(out):
+        if state is not None:
+            assert loss == pytest.approx(losses[i], rel=rel)
+    return best, left
+
+
 def test_binary_fit_many_with_a_cutoff_keeps_the_lowest_loss(monkeypatch):
     # fit_many(cutoff) reports a support that cannot beat the lowest loss
     # (or the cutoff) as (None, inf), uncached, with its bound kept for the
@@ -1582,16 +1599,9 @@ def test_binary_fit_many_with_a_cutoff_keeps_the_lowest_loss(monkeypatch):
     out = pruned.fit_many(cands, cutoff=np.inf)
     ref = [alone.fit(S) for S in cands]
     losses = np.array([loss for _, loss in ref])
-    best = int(np.argmin(losses))
-    assert out[best][1] == pytest.approx(losses[best], rel=1e-12)
+    best, left = _assert_stopped_refits(pruned, cands, out, losses, rel=1e-10)
     np.testing.assert_allclose(out[best][0][0], ref[best][0][0], rtol=1e-8, atol=1e-9)
-    left = [i for i, (state, loss) in enumerate(out) if state is None]
-    assert left and all(out[i][1] == np.inf for i in left)
-    assert all(cands[i].tobytes() not in pruned.cache for i in left)
-    assert all(pruned.floors[cands[i].tobytes()] <= losses[i] for i in left)
-    for i, (state, loss) in enumerate(out):
-        if state is not None:
-            assert loss == pytest.approx(losses[i], rel=1e-10)
+    assert left
     # Next call: the bounds alone rule those supports out (no refit at all).
     calls = []
     real = splice_module.newton_binary_batch
@@ -1606,16 +1616,10 @@ def test_binary_swap_search_chooses_the_same_with_and_without_early_stops(params
     # The swap search and exact-k/lam="auto" scoring ask fit_many only for
     # the lowest loss below the current one; leaving the other refits
     # unfinished must not change what the fit chooses.
-    import skl0._splice as splice_module
+    from skl0._splice import _BinaryRefits
 
     X, y, _ = _binary_rows(7, n=300, p=14)
-    pruned = L0Classifier(random_state=0, **params).fit(X, y)
-    real = splice_module._BinaryRefits.fit_many
-    monkeypatch.setattr(splice_module._BinaryRefits, "fit_many",
-                        lambda self, cands, cutoff=None: real(self, cands))
-    exact = L0Classifier(random_state=0, **params).fit(X, y)
-    np.testing.assert_array_equal(pruned.get_support(), exact.get_support())
-    np.testing.assert_allclose(pruned.predict_proba(X), exact.predict_proba(X), atol=1e-9)
+    _assert_same_without_stops(_BinaryRefits, X, y, params, monkeypatch, atol=1e-9)
 
 
 def test_binary_swap_refits_batched_equal_one_by_one(monkeypatch):
