@@ -479,7 +479,9 @@ def penalised_flips(problem, support, lam, refits, max_size=None, max_rounds=50,
     Each round refits the support without each of its few (3) weakest
     features and with each of the few strongest inactive ones (by
     ``refits``' sacrifices; at the empty support by the screening order),
-    and keeps the flip that lowers the objective most, until none does;
+    and keeps the flip that lowers the objective most, until none does (a
+    refit that cannot beat the current objective or the best flip so far
+    may be left unfinished: :func:`_candidate_losses`' ``cutoff``);
     ``max_size`` caps the additions (a fixed ``lam``'s cap ``k``). The
     moves a log loss's IRLS vertex search judges on quadratic models,
     checked on the loss itself (a local search on a fixed price per
@@ -530,7 +532,12 @@ def _single_flips(problem, support, lam, refits, max_size, max_rounds, rtol, sta
                 [np.broadcast_to(support, (adds.size, k)), adds]), axis=1))
         best = None
         for cands in groups:
-            states, losses = _candidate_losses(refits, cands)
+            # Only a value below the current objective and the best so far
+            # counts: the refits may leave the others unfinished.
+            bar = (loss + lam * k) * (1 - rtol) - 1e-12
+            if best is not None:
+                bar = min(bar, best[0])
+            states, losses = _candidate_losses(refits, cands, cutoff=bar - lam * cands.shape[1])
             values = losses + lam * cands.shape[1]
             i = int(np.argmin(values))
             if best is None or values[i] < best[0]:

@@ -1611,11 +1611,11 @@ def test_binary_fit_many_with_a_cutoff_keeps_the_lowest_loss(monkeypatch):
     assert calls == [] and all(loss == np.inf for _, loss in again)
 
 
-@pytest.mark.parametrize("params", [{"k": 2}, {"k": 5}, {"k": 8}, {}])
+@pytest.mark.parametrize("params", [{"k": 2}, {"k": 5}, {"k": 8}, {}, {"lam": 0.02}])
 def test_binary_swap_search_chooses_the_same_with_and_without_early_stops(params, monkeypatch):
-    # The swap search and exact-k/lam="auto" scoring ask fit_many only for
-    # the lowest loss below the current one; leaving the other refits
-    # unfinished must not change what the fit chooses.
+    # The swap search, exact-k/lam="auto" scoring and a fixed lam's flips ask
+    # fit_many only for the lowest loss (or objective) below the current one;
+    # leaving the other refits unfinished must not change what the fit chooses.
     from skl0._splice import _BinaryRefits
 
     X, y, _ = _binary_rows(7, n=300, p=14)
