@@ -495,9 +495,10 @@ def softmax_refit(X, labels, w, alpha, q, x0, max_iter, curvature=None, stop=Non
             Li = solve_triangular(factor, np.eye(factor.shape[0]), lower=True)  # L^-1
 
             def whitened(u):
-                value, grad = objective(x0 + Li.T @ u)
+                x = x0 + Li.T @ u
+                value, grad = objective(x)
                 grad = Li @ grad
-                floor = None if stop is None else stop(value, float(grad @ grad), x0 + Li.T @ u)
+                floor = None if stop is None else stop(value, float(grad @ grad), x)
                 if floor is not None:
                     raise RefitStopped(floor)
                 return value, grad
@@ -684,7 +685,7 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None):
 
     live, Xl, XlT = np.arange(m), XT, np.ascontiguousarray(XT.transpose(0, 2, 1))
     value, grad, prob = terms(Xl, x)
-    for _it in range(max_iter):
+    for steps in range(max_iter):
         H, good = hessians(Xl, XlT, prob)
         if not good.all():
             ok[live[~good]] = False
@@ -699,7 +700,7 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None):
             ahead = x[live, :s] - step[:, :s]
             lowest = (value - _DROP_MARGIN * decrement
                       - alpha * np.einsum("ij,ij->i", ahead, ahead))
-            drop = (lowest > bound) & (_it >= _DROP_AFTER)
+            drop = (lowest > bound) & (steps >= _DROP_AFTER)
             if drop.any():
                 floor[live[drop]] = lowest[drop]
                 keep = ~drop

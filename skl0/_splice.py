@@ -48,7 +48,7 @@ from ._refit import (
     ridge_refit,
     support_head,
 )
-from ._splice_multinomial import ForwardBySacrifice, MultinomialRefits
+from ._splice_multinomial import ForwardBySacrifice, MultinomialRefits, RefitFloors
 
 __all__ = ["exhaustive_search", "forward_start", "forward_step", "penalised_flips",
            "screening_order", "screening_start", "search_from_starts", "splice",
@@ -231,7 +231,7 @@ class _GramRefits:
         return new
 
 
-class _BinaryRefits(ForwardBySacrifice):
+class _BinaryRefits(ForwardBySacrifice, RefitFloors):
     """Refits and sacrifices of a binary log loss on small CPU data, in numpy.
 
     The standardized X is formed once in float64 (a dense X of at most
@@ -304,11 +304,8 @@ class _BinaryRefits(ForwardBySacrifice):
         todo = [i for i, key in enumerate(keys) if key not in self.cache]
         dropped = set()
         if cutoff is not None:
-            # The cached supports' losses are reached ones; a support left
-            # unsolved before keeps the lower bound it was dropped at.
-            bound = min([float(cutoff)] + [self.cache[key][1] for key in keys
-                                           if key in self.cache])
-            dropped = {keys[i] for i in todo if self.floors.get(keys[i], -math.inf) > bound}
+            bound = self._opening_bound(keys, cutoff)
+            dropped = {keys[i] for i in todo if self._ruled_out(keys[i], bound)}
             todo = [i for i in todo if keys[i] not in dropped]
         n, s = self.Xs.shape[0], cands.shape[1]
         per = max(1, _BATCH_NUMBERS // max(1, n * s))
@@ -324,7 +321,7 @@ class _BinaryRefits(ForwardBySacrifice):
                     key = S.tobytes()
                     if low > -math.inf:
                         dropped.add(key)
-                        self.floors[key] = max(self.floors.get(key, -math.inf), float(low))
+                        self._left_at(key, low)
                     elif good:
                         self._store(key, XS.T, xi)
                         if cutoff is not None:

@@ -33,6 +33,8 @@ Newton's method instead and need no preconditioner.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._datafits import MultinomialLogLoss
@@ -75,7 +77,29 @@ class ForwardBySacrifice:
         return self.sacrifices(state, S)[1]
 
 
-class MultinomialRefits(ForwardBySacrifice):
+class RefitFloors:
+    """The bookkeeping of ``fit_many(cands, cutoff)`` for refits cached by support.
+
+    A support that a cutoff left unsolved is not cached; the lower bound on
+    its loss that stopped it is kept in ``floors``, so that a later call
+    skips it while that bound lies above the call's own (the cutoff and
+    the cached losses of its candidates).
+    """
+
+    def _opening_bound(self, keys, cutoff):
+        """The cutoff, lowered by the cached losses among ``keys`` (reached ones)."""
+        return min([float(cutoff)] + [self.cache[key][1] for key in keys if key in self.cache])
+
+    def _ruled_out(self, key, bound):
+        """Whether the uncached support ``key`` is known to lie above ``bound``."""
+        return key not in self.cache and self.floors.get(key, -math.inf) > bound
+
+    def _left_at(self, key, floor):
+        """Keep ``floor``, a lower bound on the loss of the support ``key`` left unsolved."""
+        self.floors[key] = max(self.floors.get(key, -math.inf), float(floor))
+
+
+class MultinomialRefits(ForwardBySacrifice, RefitFloors):
     """Refits (numpy, warm-started, cached by support: Newton's method on small
     problems, else L-BFGS-B preconditioned by the Hessian at the last
     accepted refit; :func:`skl0._refit.softmax_refit`) and second-order
@@ -155,32 +179,39 @@ class MultinomialRefits(ForwardBySacrifice):
         """
         if cutoff is None:
             return [self.fit(S) for S in cands]
-        q = self.q
         keys = [S.tobytes() for S in cands]
-        bound = min([float(cutoff)] + [self.cache[key][1] for key in keys if key in self.cache])
+        bound = self._opening_bound(keys, cutoff)
         out = []
         for S, key in zip(cands, keys):
-            if key not in self.cache and self.floors.get(key, -np.inf) > bound:
-                out.append((None, np.inf))
+            if self._ruled_out(key, bound):
+                out.append((None, math.inf))
                 continue
-            evaluations = []
-
-            def stop(value, decrement, x, bound=bound, sq=S.size * q):
-                evaluations.append(value)
-                floor = value - _STOP_MARGIN * decrement
-                if not self.penalised:  # the loss is the objective less its ridge term
-                    floor -= 2.0 * self.alpha * float(x[:sq] @ x[:sq])
-                return floor if len(evaluations) > _STOP_AFTER and floor > bound else None
-
             try:
-                state, loss = self.fit(S, stop=stop)
+                state, loss = self.fit(S, stop=self._stop_above(bound, S.size * self.q))
             except RefitStopped as stopped:
-                self.floors[key] = max(self.floors.get(key, -np.inf), stopped.floor)
-                out.append((None, np.inf))
+                self._left_at(key, stopped.floor)
+                out.append((None, math.inf))
                 continue
             out.append((state, loss))
             bound = min(bound, loss)
         return out
+
+    def _stop_above(self, bound, sq):
+        """:func:`skl0._refit.softmax_refit`'s ``stop`` for a refit that wins only below ``bound``.
+
+        ``sq``: the number of coefficients in ``W`` (the ridge's share of ``x``).
+        """
+        evaluations = 0
+
+        def stop(value, decrement, x):
+            nonlocal evaluations
+            evaluations += 1
+            floor = value - _STOP_MARGIN * decrement
+            if not self.penalised:  # the loss is the objective less its ridge term
+                floor -= 2.0 * self.alpha * float(x[:sq] @ x[:sq])
+            return floor if evaluations > _STOP_AFTER and floor > bound else None
+
+        return stop
 
     def sacrifices(self, state, S):
         W, b, P = state
