@@ -12,7 +12,8 @@ candidate that cannot reach it stops early:
 - multinomial log loss (preconditioned L-BFGS-B,
   ``skl0._splice_multinomial.MultinomialRefits.fit_many``): after the
   ``_STOP_AFTER``-th evaluation, objective - ``_STOP_MARGIN`` x ``g'H^-1 g``
-  (``H`` the preconditioner) above the best loss before it.
+  (``H`` the preconditioner) above the best loss before it; small problems'
+  Newton refits by the binary rule (session 21).
 
 The ablation ("every refit finished") patches ``fit_many`` to ignore the
 cutoff, as before. Both run in this process, one thread, each fit timed
@@ -33,17 +34,23 @@ Tables (``--only``, default all):
    while choosing them (``make_classification`` with 4-6 classes, 1000-2000
    rows, 30-50 columns, redundant and repeated columns; seeds 400-405,
    ``k`` = 5 and 12);
-3. ``fixedlam``: fixed-``lam`` binary fits (the single flips after the gate
+3. ``newton``: small multinomial problems, refitted by Newton's method
+   (``skl0._refit.softmax_newton_applies``), whose refits stop by the
+   binary rule (session 21): iris and wine, two 80% row subsets each,
+   ``lam="auto"`` and ``k`` = 1, 2, 3, 5, 8 (development), and held-out
+   ``make_classification`` sets of 100-600 rows, 8-20 columns and 3-5
+   classes (seeds 500-529, ``lam="auto"`` and ``k`` = 2, 4);
+4. ``fixedlam``: fixed-``lam`` binary fits (the single flips after the gate
    solve and their swaps, each group of flips asking only for an objective
    below the current one and the best flip so far) at ``lam`` = 0.01, 0.03,
    0.1, 0.2, 0.5 on breast cancer and on the ``make_classification`` sets of
    ``engine.py --only fixedlam`` (300 x 20, seeds 100, 102, 104, 106), each
    fit repeated three times;
-4. ``grid``: a user's grid search, ``GridSearchCV(Pipeline([StandardScaler,
+5. ``grid``: a user's grid search, ``GridSearchCV(Pipeline([StandardScaler,
    L0FeatureSelector(k), LogisticRegression]), k = 1..30, cv=5)`` on
    breast cancer, both ways, beside ``SelectKBest`` in the same pipeline.
 
-    OMP_NUM_THREADS=1 python benchmarks/refit_stops.py [--only binary,multinomial,fixedlam,grid] [--quick]
+    OMP_NUM_THREADS=1 python benchmarks/refit_stops.py [--only binary,multinomial,newton,fixedlam,grid] [--quick]
 """
 
 from __future__ import annotations
@@ -58,7 +65,13 @@ from unittest import mock
 import _common as C  # noqa: F401  (puts the repository root on sys.path)
 import numpy as np
 import torch
-from sklearn.datasets import load_breast_cancer, load_digits, make_classification
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_iris,
+    load_wine,
+    make_classification,
+)
 from sklearn.feature_selection import SelectKBest
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
@@ -148,6 +161,32 @@ def multiclass_heldout(seeds):
             yield X, y, dict(k=k)
 
 
+def newton_development(quick):
+    """iris and wine, two 80% row subsets each: ``lam="auto"`` and exact ``k``."""
+    rng = np.random.RandomState(0)
+    for X, y in (load_iris(return_X_y=True), load_wine(return_X_y=True)):
+        for _ in range(1 if quick else 2):
+            rows = rng.choice(len(y), int(0.8 * len(y)), replace=False)
+            for k in (None, 1, 2, 3, 5, 8):
+                if k is None or k < X.shape[1]:
+                    yield X[rows], y[rows], {} if k is None else dict(k=k)
+
+
+def newton_heldout(seeds):
+    """``make_classification`` of 100-600 rows, 8-20 columns and 3-5 classes."""
+    for seed in seeds:
+        rng = np.random.RandomState(seed)
+        p = int(rng.choice([8, 12, 20]))
+        X, y = make_classification(
+            int(rng.choice([100, 200, 400, 600])), p, n_informative=int(rng.randint(3, 6)),
+            n_redundant=int(rng.randint(0, 3)), n_classes=int(rng.randint(3, 6)),
+            n_clusters_per_class=1, flip_y=float(rng.choice([0.01, 0.05, 0.1])),
+            class_sep=float(rng.choice([1.0, 2.0])), random_state=seed)
+        yield X, y, {}
+        for k in (2, 4):
+            yield X, y, dict(k=k)
+
+
 def fixed_lam(quick):
     sets = [("breast cancer", *load_breast_cancer(return_X_y=True))]
     for seed in (100,) if quick else (100, 102, 104, 106):
@@ -199,7 +238,7 @@ HEADERS = ["designs", "same support", "CPU s, early stops", "CPU s, every refit 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="binary,multinomial,fixedlam,grid")
+    ap.add_argument("--only", default="binary,multinomial,newton,fixedlam,grid")
     ap.add_argument("--first-seed", type=int, default=300,
                     help="first held-out seed of the binary designs")
     ap.add_argument("--seeds", type=int, default=30)
@@ -229,6 +268,15 @@ def main(argv=None):
                 [f"held out: make_classification 4-6 classes, seeds {fam.start}-{fam.stop - 1}, "
                  "k = 5, 12", *compare(multiclass_heldout(fam))]]
         print("Multinomial log loss:\n")
+        print(C.markdown_table(HEADERS, rows))
+        print(flush=True)
+    if "newton" in only:
+        seeds = range(500, 503 if args.quick else 530)
+        rows = [[f"development: iris and wine, {1 if args.quick else 2} x 80% of the rows, "
+                 "lam='auto' and k = 1, 2, 3, 5, 8", *compare(newton_development(args.quick))],
+                [f"held out: make_classification 3-5 classes, seeds {seeds.start}-{seeds.stop - 1}, "
+                 "lam='auto' and k = 2, 4", *compare(newton_heldout(seeds))]]
+        print("Multinomial log loss, Newton refits (small problems):\n")
         print(C.markdown_table(HEADERS, rows))
         print(flush=True)
     if "fixedlam" in only:

@@ -40,6 +40,8 @@ import numpy as np
 from ._datafits import MultinomialLogLoss
 from ._engine import host_copy_fits, standardized_host
 from ._refit import (
+    _DROP_AFTER,
+    _DROP_MARGIN,
     RefitStopped,
     ridge_jitter,
     softmax_definite,
@@ -59,7 +61,9 @@ __all__ = ["MultinomialRefits"]
 # the preconditioner, the Hessian at another support, is off); margins of 2
 # to 50 dropped no refit whose support would have won, and 20 left 73% of
 # the evaluations unneeded. Held-out splits and families:
-# benchmarks/refit_stops.py.
+# benchmarks/refit_stops.py. A Newton refit (small problems: exact Hessian,
+# g' H^-1 g the Newton decrement) stops by the binary refits' rule instead
+# (skl0._refit._DROP_MARGIN, _DROP_AFTER).
 _STOP_MARGIN = 20.0
 _STOP_AFTER = 3
 
@@ -173,9 +177,11 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         the Hessian at the accepted support's refit), and less twice the
         ridge term at the point where the loss leaves the ridge out (not
         ``penalised``), lies above both ``cutoff`` and the lowest loss of
-        the supports before it; it is reported as ``(None, inf)``,
-        uncached, and that lower bound is kept, so that a later call skips
-        it while the bound stays above.
+        the supports before it; a Newton refit (small problems) likewise
+        from its ``_DROP_AFTER``-th step with ``_DROP_MARGIN`` times its
+        Newton decrement, the binary refits' rule. A stopped refit is
+        reported as ``(None, inf)``, uncached, and that lower bound is kept,
+        so that a later call skips it while the bound stays above.
         """
         if cutoff is None:
             return [self.fit(S) for S in cands]
@@ -199,17 +205,22 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
     def _stop_above(self, bound, sq):
         """:func:`skl0._refit.softmax_refit`'s ``stop`` for a refit that wins only below ``bound``.
 
-        ``sq``: the number of coefficients in ``W`` (the ridge's share of ``x``).
+        ``sq``: the number of coefficients in ``W`` (the ridge's share of
+        ``x``). A Newton run (exact Hessian) follows the binary refits'
+        rule, ``_DROP_MARGIN`` decrements from its ``_DROP_AFTER``-th step
+        (:func:`skl0._refit.newton_binary_batch`); a preconditioned
+        L-BFGS-B run ``_STOP_MARGIN`` after its ``_STOP_AFTER``-th evaluation.
         """
-        evaluations = 0
+        calls = {True: 0, False: 0}
 
-        def stop(value, decrement, x):
-            nonlocal evaluations
-            evaluations += 1
-            floor = value - _STOP_MARGIN * decrement
+        def stop(value, decrement, x, newton):
+            calls[newton] += 1
+            margin, after = ((_DROP_MARGIN, _DROP_AFTER + 1) if newton
+                             else (_STOP_MARGIN, _STOP_AFTER + 1))
+            floor = value - margin * decrement
             if not self.penalised:  # the loss is the objective less its ridge term
                 floor -= 2.0 * self.alpha * float(x[:sq] @ x[:sq])
-            return floor if evaluations > _STOP_AFTER and floor > bound else None
+            return floor if calls[newton] >= after and floor > bound else None
 
         return stop
 

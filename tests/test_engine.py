@@ -1296,8 +1296,8 @@ def test_multinomial_curvature_is_the_hessian_at_the_accepted_refit():
 
 
 def test_softmax_refit_stop_ends_the_preconditioned_run_with_its_floor():
-    # stop(value, decrement, x) is called at each evaluation of the
-    # preconditioned L-BFGS-B run: None changes nothing, a number ends the
+    # stop(value, decrement, x, newton=False) is called at each evaluation of
+    # the preconditioned L-BFGS-B run: None changes nothing, a number ends the
     # refit with RefitStopped carrying it.
     from skl0._refit import RefitStopped, softmax_objective, softmax_refit
 
@@ -1311,27 +1311,70 @@ def test_softmax_refit_stop_ends_the_preconditioned_run_with_its_floor():
     seen = []
     plain = softmax_refit(X, labels, w, alpha, q, x0, 200, curvature=H)
     watched = softmax_refit(X, labels, w, alpha, q, x0, 200, curvature=H,
-                            stop=lambda v, d, x: seen.append((v, d, x)) and None)
+                            stop=lambda v, d, x, newton: seen.append((v, d, x, newton)) and None)
     np.testing.assert_array_equal(watched, plain)
-    assert len(seen) > 5
-    v, d, x = seen[2]
+    assert len(seen) > 5 and not any(newton for *_, newton in seen)
+    v, d, x, _ = seen[2]
     assert v == pytest.approx(objective(x)[0], rel=1e-12) and d > 0
     with pytest.raises(RefitStopped) as stopped:
         softmax_refit(X, labels, w, alpha, q, x0, 200, curvature=H,
-                      stop=lambda v, d, x: v - d if d < 1e-3 else None)
+                      stop=lambda v, d, x, newton: v - d if d < 1e-3 else None)
     assert np.isfinite(stopped.value.floor)
 
 
-@pytest.mark.parametrize("penalised", [True, False])
-def test_multinomial_fit_many_with_a_cutoff_keeps_the_lowest_loss(penalised, monkeypatch):
-    # A round of swaps of a multinomial swap search on 2000 rows (refitted
-    # by preconditioned L-BFGS-B): with a cutoff, the supports that cannot
-    # win stop early, reported as (None, inf) and uncached, with a bound that
-    # lies below their loss; the lowest loss is fit()'s, and the next call
-    # skips the stopped supports without a refit.
-    import skl0._splice_multinomial as spm
+def test_newton_softmax_stop_sees_each_steps_newton_decrement():
+    # softmax_refit's Newton run calls stop(value, decrement, x, newton=True)
+    # before each step with the objective and g' H^-1 g at the exact Hessian:
+    # None changes nothing, and the decrement bounds what is still to come
+    # (within the margin the swap search's refits use); a number ends the
+    # refit with RefitStopped carrying it.
+    from skl0._refit import (
+        RefitStopped,
+        newton_softmax,
+        softmax_newton_applies,
+        softmax_objective,
+        softmax_refit,
+    )
+    from skl0._splice_multinomial import _DROP_MARGIN
 
-    problem = _multinomial_problem(4, n=2000)
+    problem = _multinomial_problem(6, n=300)
+    X = problem.X.numpy()[:, [0, 4, 7]]
+    X = (X - X.mean(0)) / X.std(0)
+    labels, w, q, alpha = problem.Y.numpy(), problem.w.numpy(), 4, 1e-3
+    x0 = np.zeros(4 * q)
+    assert softmax_newton_applies(*X.shape, q)
+    objective = softmax_objective(X, labels, w, alpha, q)
+    plain = newton_softmax(X, labels, w, alpha, q, x0, 200)
+    seen = []
+    watched = softmax_refit(X, labels, w, alpha, q, x0, 200,
+                            stop=lambda v, d, x, newton: seen.append((v, d, x, newton)) and None)
+    np.testing.assert_array_equal(watched, plain)
+    assert 3 <= len(seen) <= 15 and all(newton for *_, newton in seen)
+    best = objective(plain)[0]
+    for v, d, x, _ in seen:
+        assert v == pytest.approx(objective(x)[0], rel=1e-12)
+        assert best >= v - _DROP_MARGIN * d - 1e-12
+    assert seen[0][1] > seen[-1][1] >= 0
+    with pytest.raises(RefitStopped) as stopped:
+        softmax_refit(X, labels, w, alpha, q, x0, 200,
+                      stop=lambda v, d, x, newton: v - d if len(seen) and d < 1e-2 else None)
+    assert stopped.value.floor < seen[0][0]
+
+
+@pytest.mark.parametrize("penalised", [True, False])
+@pytest.mark.parametrize("n", [2000, 300])
+def test_multinomial_fit_many_with_a_cutoff_keeps_the_lowest_loss(n, penalised, monkeypatch):
+    # A round of swaps of a multinomial swap search on 2000 rows (refitted
+    # by preconditioned L-BFGS-B) and on 300 (by Newton's method): with a
+    # cutoff, the supports that cannot win stop early, reported as (None,
+    # inf) and uncached, with a bound that lies below their loss; the
+    # lowest loss is fit()'s, and the next call skips the stopped supports
+    # without a refit.
+    import skl0._splice_multinomial as spm
+    from skl0._refit import softmax_newton_applies
+
+    problem = _multinomial_problem(4, n=n)
+    assert softmax_newton_applies(n, 3, 4) == (n == 300)
     S0 = np.array([0, 3, 4])
 
     def accepted():
@@ -1357,12 +1400,14 @@ def test_multinomial_fit_many_with_a_cutoff_keeps_the_lowest_loss(penalised, mon
 
 
 @pytest.mark.parametrize("params", [{"k": 3}, {}])
-def test_multinomial_fits_choose_the_same_with_and_without_early_stops(params, monkeypatch):
-    # Exact k and lam="auto" on a 4-class log loss refitted by L-BFGS-B:
-    # stopping the refits that cannot win changes nothing they choose.
+@pytest.mark.parametrize("n", [1500, 300])
+def test_multinomial_fits_choose_the_same_with_and_without_early_stops(n, params, monkeypatch):
+    # Exact k and lam="auto" on a 4-class log loss refitted by L-BFGS-B
+    # (1500 rows) and by Newton's method (300): stopping the refits that
+    # cannot win changes nothing they choose.
     from skl0._splice_multinomial import MultinomialRefits
 
-    problem = _multinomial_problem(5, n=1500)
+    problem = _multinomial_problem(5, n=n)
     _assert_same_without_stops(MultinomialRefits, problem.X.numpy(), problem.Y.numpy(), params,
                                monkeypatch, atol=1e-8)
 
