@@ -13,11 +13,11 @@ numpy/scipy only.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg.blas import dsymm, dtrmm
+from scipy.linalg.blas import dsymm, dtrmm, dtrsv
 from scipy.linalg.lapack import dpotrf, dpotri, dpotrs, dtrtri
 
 __all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "inverse_and_product",
-           "inverse_diagonal_and_forms"]
+           "inverse_diagonal_and_forms", "whiten", "unwhiten"]
 
 
 def cholesky(A):
@@ -40,6 +40,16 @@ def cholesky_solve(L, B):
     if info != 0:  # only on an invalid argument
         raise ValueError(f"LAPACK potrs failed (info={info})")
     return X
+
+
+def whiten(L, g):
+    """``L^-1 g`` for the vector ``g`` from ``L = cholesky(A)`` (BLAS ``trsv``; ``g`` is not modified)."""
+    return dtrsv(L, g, lower=1)
+
+
+def unwhiten(L, u):
+    """``L^-T u`` for the vector ``u`` from ``L = cholesky(A)`` (BLAS ``trsv``; ``u`` is not modified)."""
+    return dtrsv(L, u, lower=1, trans=1)
 
 
 def cholesky_inverse(L):

@@ -657,6 +657,27 @@ def test_inverse_diagonal_and_forms_are_those_of_the_inverse(order, monkeypatch)
             monkeypatch.undo()
 
 
+def test_whiten_and_unwhiten_are_the_triangular_solves_of_the_factor():
+    # The preconditioned refits' change of variables x = x0 + L^-T u and
+    # gradient L^-1 g, by BLAS trsv on the potrf factor: those of numpy's
+    # inverse of L, whatever lies above L's diagonal, and the arguments are
+    # left as they were.
+    from skl0._linalg import cholesky, unwhiten, whiten
+
+    rng = np.random.RandomState(1)
+    for s in (1, 6, 40):
+        Z = rng.randn(2 * s + 3, s)
+        L = cholesky(Z.T @ Z + 0.1 * np.eye(s))
+        L[np.triu_indices(s, 1)] = 5.0
+        Li = np.linalg.inv(np.tril(L))
+        g = rng.randn(s)
+        g0, L0 = g.copy(), L.copy()
+        np.testing.assert_allclose(whiten(L, g), Li @ g, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(unwhiten(L, g), Li.T @ g, rtol=1e-10, atol=1e-12)
+        np.testing.assert_array_equal(g, g0)
+        np.testing.assert_array_equal(L, L0)
+
+
 def test_vertex_search_agrees_with_exhaustive_search_on_small_problems():
     # Not a guarantee (a local search), but on these designs the flip search
     # from all-open reaches the global vertex minimum at most lams.
@@ -1283,16 +1304,47 @@ def test_multinomial_curvature_is_the_hessian_at_the_accepted_refit():
     S0 = np.array([1, 4, 7])
     state, _ = refits.fit(S0)
     refits.sacrifices(state, S0)
-    S = np.array([0, 4, 5, 7])  # 1 dropped, 0 and 5 new
-    H = refits._curvature(S)
     P, w, q = state[2], refits.w, refits.q
-    Z = np.hstack([refits.Xs[:, S], np.ones((len(w), 1))])
     V = w[:, None, None] * (np.einsum("ic,cd->icd", P, np.eye(q)) - P[:, :, None] * P[:, None, :])
-    direct = np.einsum("iu,iv,icd->ucvd", Z, Z, V).reshape(Z.shape[1] * q, -1)
-    sq, mean = S.size * q, direct.diagonal().mean()
-    direct[np.arange(sq), np.arange(sq)] += 2e-3
-    direct[sq:, sq:] += mean / q
-    np.testing.assert_allclose(H, direct, rtol=1e-9, atol=1e-12)
+    # 1 dropped and 0, 5 new; 4 dropped and 9 new; the accepted support itself
+    for S in (np.array([0, 4, 5, 7]), np.array([1, 7, 9]), S0):
+        H = refits._curvature(S)
+        Z = np.hstack([refits.Xs[:, S], np.ones((len(w), 1))])
+        direct = np.einsum("iu,iv,icd->ucvd", Z, Z, V).reshape(Z.shape[1] * q, -1)
+        sq, mean = S.size * q, direct.diagonal().mean()
+        direct[np.arange(sq), np.arange(sq)] += 2e-3
+        direct[sq:, sq:] += mean / q
+        np.testing.assert_allclose(H, direct, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("hessian_max", [1 << 22, 2000])
+def test_multinomial_hessian_blocks_are_the_direct_sums(hessian_max, monkeypatch):
+    # H_AA, H_jA and H_jj of the sacrifices (reference classes c, d < K), from
+    # the symmetric pairs c <= d and H_AA's rows taken from H_jA's, equal the
+    # sums over rows written out, in one block of rows or in many.
+    import skl0._splice_multinomial as spm
+
+    monkeypatch.setattr(spm, "_HESSIAN_MAX", hessian_max)
+    problem = _multinomial_problem(7, n=400)
+    refits = spm.MultinomialRefits(problem, 1e-3)
+    S = np.array([2, 5, 6])
+    P = refits.fit(S)[0][2]
+    H_AA, H_jA, H_jj, V = refits._hessian_blocks(P, S)
+    w, m, X = refits.w, refits.q - 1, refits.Xs
+    Pm = P[:, :m]
+    Vd = w[:, None, None] * (np.einsum("ic,cd->icd", Pm, np.eye(m)) - Pm[:, :, None] * Pm[:, None, :])
+    Z = np.hstack([X[:, S], np.ones((len(w), 1))])
+    a = S.size + 1
+    np.testing.assert_allclose(H_AA, np.einsum("iu,iv,icd->ucvd", Z, Z, Vd).reshape(a * m, -1),
+                               rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(H_jA, np.einsum("ij,iv,icd->jcvd", X, Z, Vd).reshape(-1, m, a * m),
+                               rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(H_jj, np.einsum("ij,ij,icd->jcd", X, X, Vd), rtol=1e-10, atol=1e-14)
+    if hessian_max > 2000:  # the rows' blocks for the new pairs: c <= d, and where (c, d) sits
+        Vt, tri = V
+        np.testing.assert_allclose(Vt[:, tri], Vd, rtol=1e-12)
+    else:
+        assert V is None
 
 
 def test_softmax_refit_stop_ends_the_preconditioned_run_with_its_floor():
