@@ -236,6 +236,13 @@ HEADERS = ["designs", "same support", "CPU s, early stops", "CPU s, every refit 
            "ratio"]
 
 
+def print_table(title, rows):
+    """One table of ``compare`` rows under ``title``, flushed at once."""
+    print(f"{title}:\n")
+    print(C.markdown_table(HEADERS, rows))
+    print(flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="binary,multinomial,newton,fixedlam,grid")
@@ -254,9 +261,7 @@ def main(argv=None):
                  *compare(binary_development(args.quick))],
                 [f"held out: make_classification, seeds {seeds.start}-{seeds.stop - 1}",
                  *compare(binary_heldout(seeds))]]
-        print("Binary log loss:\n")
-        print(C.markdown_table(HEADERS, rows))
-        print(flush=True)
+        print_table("Binary log loss", rows)
     if "multinomial" in only:
         dev, held = ((200,), (100,)) if args.quick else ((200, 201, 202), (100, 101, 102, 103, 104))
         fam = range(400, 402 if args.quick else 406)
@@ -267,22 +272,16 @@ def main(argv=None):
                 ["held out: digits lam='auto', split 100", *compare(digits((100,), {}))],
                 [f"held out: make_classification 4-6 classes, seeds {fam.start}-{fam.stop - 1}, "
                  "k = 5, 12", *compare(multiclass_heldout(fam))]]
-        print("Multinomial log loss:\n")
-        print(C.markdown_table(HEADERS, rows))
-        print(flush=True)
+        print_table("Multinomial log loss", rows)
     if "newton" in only:
         seeds = range(500, 503 if args.quick else 530)
         rows = [[f"development: iris and wine, {1 if args.quick else 2} x 80% of the rows, "
                  "lam='auto' and k = 1, 2, 3, 5, 8", *compare(newton_development(args.quick))],
                 [f"held out: make_classification 3-5 classes, seeds {seeds.start}-{seeds.stop - 1}, "
                  "lam='auto' and k = 2, 4", *compare(newton_heldout(seeds))]]
-        print("Multinomial log loss, Newton refits (small problems):\n")
-        print(C.markdown_table(HEADERS, rows))
-        print(flush=True)
+        print_table("Multinomial log loss, Newton refits (small problems)", rows)
     if "fixedlam" in only:
-        print("Binary log loss, fixed lam (0.01, 0.03, 0.1, 0.2, 0.5):\n")
-        print(C.markdown_table(HEADERS, fixed_lam(args.quick)))
-        print(flush=True)
+        print_table("Binary log loss, fixed lam (0.01, 0.03, 0.1, 0.2, 0.5)", fixed_lam(args.quick))
     if "grid" in only:
         ks, rows = grid_search(args.quick)
         print(f"GridSearchCV over k = {ks[0]}..{ks[-1]} ({len(ks)} values), cv=5, breast cancer "

@@ -452,8 +452,9 @@ def swap_search(problem, support, max_swap=None, max_rounds=50, rtol=1e-7, *, re
         weakest, strongest = _ranked(refits, state, support)
         cands = _swap_candidates(support, weakest, strongest, C,
                                  min(getattr(refits, "swap_in", 1), p - k))
-        states, scores = _candidate_losses(refits, cands, cutoff=loss * (1 - rtol) - 1e-12)
-        better = np.flatnonzero(scores < loss * (1 - rtol) - 1e-12)
+        bar = loss * (1 - rtol) - 1e-12  # a swap is taken only below it
+        states, scores = _candidate_losses(refits, cands, cutoff=bar)
+        better = np.flatnonzero(scores < bar)
         best = None
         if better.size:
             i = better[np.argmin(scores[better])]  # the first of equal losses

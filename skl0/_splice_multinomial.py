@@ -230,12 +230,11 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
 
         def stop(value, decrement, x, newton):
             calls[newton] += 1
-            margin, after = ((_DROP_MARGIN, _DROP_AFTER + 1) if newton
-                             else (_STOP_MARGIN, _STOP_AFTER + 1))
+            margin, after = (_DROP_MARGIN, _DROP_AFTER) if newton else (_STOP_MARGIN, _STOP_AFTER)
             floor = value - margin * decrement
             if not self.penalised:  # the loss is the objective less its ridge term
                 floor -= 2.0 * self.alpha * float(x[:sq] @ x[:sq])
-            return floor if calls[newton] >= after and floor > bound else None
+            return floor if calls[newton] > after and floor > bound else None
 
         return stop
 
