@@ -169,6 +169,19 @@ class L0Classifier(ClassifierMixin, BaseL0):
         """
         return super().score(X, y, sample_weight=sample_weight)
 
+    def _score_validated(self, X, y, sample_weight=None):
+        """:meth:`score` on ``X``, ``y`` and weights already validated (the CV folds).
+
+        The mean accuracy as scikit-learn's ``accuracy_score`` computes it
+        for one column of labels (``np.average`` of the matches, weighted),
+        without its checks of the targets: in a 5-fold ``L0ClassifierCV`` on
+        breast cancer those took a fifth of the fit, more than the refits
+        they scored.
+        """
+        d = self._forward(X)
+        idx = (d[:, 0] > 0).astype(int) if d.shape[1] == 1 else d.argmax(1)
+        return float(np.average(self.classes_[idx] == y, weights=sample_weight))
+
     def predict(self, X):
         """Most probable class per sample."""
         if is_dask_collection(X):

@@ -466,6 +466,31 @@ def test_default_scoring_equals_the_r2_scorer(reg):
     assert a.best_index_ == b.best_index_
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_classifier_default_scoring_equals_the_accuracy_scorer(n_classes):
+    # L0ClassifierCV's scoring=None scores each support by _score_validated
+    # on rows validated once: it must give what scikit-learn's "accuracy"
+    # scorer gives, fold by fold, with string labels and weights.
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(240, 8, n_informative=3, n_redundant=2, n_classes=n_classes,
+                               flip_y=0.2, random_state=n_classes)
+    labels = np.array(["ant", "bee", "cat"])[y]
+    sw = np.random.RandomState(2).uniform(0.5, 2.0, len(y))
+    folds = list(KFold(3, shuffle=True, random_state=0).split(X))
+    a = L0ClassifierCV(lams=GRID, cv=folds, **FAST).fit(X, labels, sample_weight=sw)
+    b = L0ClassifierCV(lams=GRID, cv=folds, scoring="accuracy", **FAST).fit(
+        X, labels, sample_weight=sw)
+    for key in ("split0_test_score", "split2_test_score", "mean_test_score"):
+        np.testing.assert_array_equal(a.cv_results_[key], b.cv_results_[key])
+    assert a.best_index_ == b.best_index_
+    # And on its own, against score() (which validates and uses accuracy_score).
+    est = L0Classifier(lam=0.01, **FAST).fit(X, labels)
+    assert est._score_validated(X, labels, sw) == est.score(X, labels, sample_weight=sw)
+    assert est._score_validated(X, labels) == est.score(X, labels)
+    assert 0.0 < est.score(X, labels) < 1.0  # some right and some wrong: the check can fail
+
+
 @pytest.mark.parametrize("q, weighted", [(1, False), (1, True), (3, True)])
 def test_r2_of_equals_scikit_learn(q, weighted):
     from sklearn.metrics import r2_score
