@@ -910,8 +910,9 @@ class _LazyGram:
     def _slots(self, J):
         """Buffer slots of the columns ``J``, forming the missing ones."""
         J = np.asarray(J, dtype=np.intp)
-        missing = np.unique(J[self.slot[J] < 0])
-        if missing.size:
+        missing = J[self.slot[J] < 0]
+        if missing.size:  # (np.unique only then: most calls find every column formed)
+            missing = np.unique(missing)
             block = self.design.columns(self.D, missing)
             block -= np.outer(self.xD, self.xD[missing] / self.sD)
             block *= self.scale
@@ -933,7 +934,9 @@ class _LazyGram:
     def block(self, rows, cols):
         """``G[rows][:, cols]`` as a new array."""
         slots = self._slots(cols)  # (may replace the buffer)
-        return self.buf[np.ix_(np.asarray(rows, dtype=np.intp), slots)]
+        # Two gathers: a few microseconds where np.ix_'s indexing took ~11
+        # (a tenth of a 5-fold L0ClassifierCV on breast cancer went here).
+        return self.buf.take(slots, axis=1).take(rows, axis=0)
 
 
 def _gram_columns(G, J):
