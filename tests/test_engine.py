@@ -2386,6 +2386,41 @@ def test_auto_kept_features_are_open_at_the_reported_lam():
     assert (fit.feature_importances_[fit.support_] > 0.5).all(), fit.feature_importances_
 
 
+def test_auto_gates_at_the_support_end_once_settled_with_the_converged_importances(
+        monkeypatch):
+    # lam="auto" solves the gates again at lam_ from the kept support (iris
+    # and wine: the polish keeps columns the reported point had closed).
+    # Only the gates are read afterwards, so the solve ends once they have
+    # settled (SETTLE_ITERATIONS at their bounds): the same
+    # feature_importances_, support and coef_ as the solve run to
+    # convergence, which converged the discarded weights too.
+    from sklearn.datasets import load_iris, load_wine
+
+    import skl0._base as base
+
+    calls = []
+    solve = base.train_gates
+
+    def record(*args, **kwargs):
+        calls.append(kwargs.get("settle", 0))
+        return solve(*args, **kwargs)
+
+    def converged(*args, **kwargs):
+        return solve(*args, **{**kwargs, "settle": 0})
+
+    for load in (load_iris, load_wine):
+        X, y = load(return_X_y=True)
+        calls.clear()
+        monkeypatch.setattr(base, "train_gates", record)
+        fit = L0Classifier().fit(X, y)
+        assert calls == [base.SETTLE_ITERATIONS]  # the one solve at the support, settled
+        monkeypatch.setattr(base, "train_gates", converged)
+        full = L0Classifier().fit(X, y)
+        np.testing.assert_array_equal(fit.feature_importances_, full.feature_importances_)
+        np.testing.assert_array_equal(fit.support_, full.support_)
+        np.testing.assert_array_equal(fit.coef_, full.coef_)
+
+
 def test_separable_multinomial_path_points_are_no_worse_than_the_empty_model():
     # 3 classes, 100 rows, 300 columns: separable. L-BFGS-B alone, warm
     # started along the path, kept 24-229 columns at points up to 5.4 above
