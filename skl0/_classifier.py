@@ -180,6 +180,9 @@ class L0Classifier(ClassifierMixin, BaseL0):
         """
         d = self._forward(X)
         idx = (d[:, 0] > 0).astype(int) if d.shape[1] == 1 else d.argmax(1)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:  # a column vector (as accuracy_score ravels it)
+            y = y[:, 0]
         return float(np.average(self.classes_[idx] == y, weights=sample_weight))
 
     def predict(self, X):

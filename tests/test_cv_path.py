@@ -484,6 +484,13 @@ def test_classifier_default_scoring_equals_the_accuracy_scorer(n_classes):
     for key in ("split0_test_score", "split2_test_score", "mean_test_score"):
         np.testing.assert_array_equal(a.cv_results_[key], b.cv_results_[key])
     assert a.best_index_ == b.best_index_
+    # Labels as a column vector (fitted with a DataConversionWarning): the
+    # same scores, not a comparison broadcast to (n, n).
+    with pytest.warns(Warning):
+        column = L0ClassifierCV(lams=GRID, cv=folds, **FAST).fit(X, labels[:, None],
+                                                                 sample_weight=sw)
+    np.testing.assert_array_equal(column.cv_results_["mean_test_score"],
+                                  a.cv_results_["mean_test_score"])
     # And on its own, against score() (which validates and uses accuracy_score).
     est = L0Classifier(lam=0.01, **FAST).fit(X, labels)
     assert est._score_validated(X, labels, sw) == est.score(X, labels, sample_weight=sw)
