@@ -2421,6 +2421,50 @@ def test_auto_gates_at_the_support_end_once_settled_with_the_converged_importanc
         np.testing.assert_array_equal(fit.coef_, full.coef_)
 
 
+def test_settled_irls_start_ends_the_refitted_walks_points_with_the_same_selection(
+        monkeypatch):
+    # In the walks of refitted estimators (settle > 0) a binary IRLS start
+    # ends once its open set has stood still for _IRLS_SETTLE_STEPS steps and
+    # is taken as the point: fewer Newton steps, the same supports and
+    # refitted coefficients as the start run to convergence (then checked or
+    # polished by L-BFGS-B).
+    from sklearn.datasets import load_breast_cancer
+
+    import skl0._engine as engine
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X, y = X[::2], y[::2]
+    start = engine._irls_vertex_start
+    steps, settles = [], []
+
+    def counted(*args, **kwargs):
+        out = start(*args, **kwargs)
+        settles.append(kwargs.get("settle", 0))
+        if out is not None:
+            steps.append(out[1])
+        return out
+
+    monkeypatch.setattr(engine, "_irls_vertex_start", counted)
+    fits, default = {}, engine._IRLS_SETTLE_STEPS
+    assert default > 0
+    for settle_steps in (default, 0):
+        monkeypatch.setattr(engine, "_IRLS_SETTLE_STEPS", settle_steps)
+        steps.clear(), settles.clear()
+        fits[settle_steps] = [L0Classifier(k=k).fit(X, y) for k in (3, 6)]
+        fits[settle_steps].append(L0Classifier().fit(X, y))
+        fits[settle_steps, "steps"] = sum(steps)
+        assert set(settles) == {settle_steps}  # every walk point passes it (refit=True)
+    for a, b in zip(fits[default], fits[0]):
+        np.testing.assert_array_equal(a.support_, b.support_)
+        np.testing.assert_array_equal(a.coef_, b.coef_)
+    assert fits[default, "steps"] < 0.8 * fits[0, "steps"], (fits[default, "steps"],
+                                                             fits[0, "steps"])
+    # A fixed lam's solve (settle = 0) still runs the start to convergence.
+    settles.clear()
+    L0Classifier(lam=0.01).fit(X, y)
+    assert set(settles) == {0}
+
+
 def test_separable_multinomial_path_points_are_no_worse_than_the_empty_model():
     # 3 classes, 100 rows, 300 columns: separable. L-BFGS-B alone, warm
     # started along the path, kept 24-229 columns at points up to 5.4 above
