@@ -620,7 +620,8 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
             # start next to the solution; L-BFGS-B then only polishes it.
             start = _irls_vertex_start(problem, obj, start_kind, h0 >= 0.5 * hi, B0,
                                        head.bias.detach().cpu().double().numpy(), lo, hi,
-                                       settle=_IRLS_SETTLE_STEPS if settle > 0 else 0)
+                                       settle=_IRLS_SETTLE_STEPS
+                                       if settle > 0 and start_kind == "irls" else 0)
             if start is not None:
                 x0, n_moves, curve = start[0], start[1], list(start[2])
                 res = _kkt_point(fun, x0, lo, hi, settled=start[3])
