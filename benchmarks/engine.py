@@ -387,46 +387,43 @@ def bookkeeping(repeats, heldout_seeds):
     def converged(*args, **kwargs):
         return solve(*args, **{**kwargs, "settle": 0})
 
-    def auto_fit(settled):
-        if settled:
-            return L0Classifier().fit(X, y)
-        with mock.patch.object(base, "train_gates", converged):
-            return L0Classifier().fit(X, y)
+    def patched(fit, *patch):
+        """``fit`` with ``mock.patch.object(*patch)`` in force (a fresh patcher per call)."""
+        def run():
+            with mock.patch.object(*patch):
+                return fit()
+        return run
 
+    def add_row(name, label, ablation, fit, ablated, attrs):
+        """Time ``fit`` against ``ablated`` in turn; "same" compares ``attrs`` exactly."""
+        a, b = fit(), ablated()
+        same = all(np.array_equal(attr(a), attr(b)) for attr in attrs)
+        fast, slow = cpu_times_interleaved([fit, ablated], repeats)
+        rows.append([name, label, ablation, f"{fast * 1e3:.0f}", f"{slow * 1e3:.0f}",
+                     f"{fast / slow:.2f}x", "yes" if same else "no"])
+
+    def read(name):
+        return lambda est: getattr(est, name)
+
+    fitted = [read("support_"), read("coef_")]
     rows = []
     for name, X, y in sets:
         log("bookkeeping:", name)
-        a, b = (L0ClassifierCV(cv=5, scoring=sc).fit(X, y) for sc in (None, "accuracy"))
-        same = (np.array_equal(a.cv_results_["mean_test_score"], b.cv_results_["mean_test_score"])
-                and np.array_equal(a.coef_, b.coef_))
-        fast, slow = cpu_times_interleaved(
-            [lambda: L0ClassifierCV(cv=5).fit(X, y),
-             lambda: L0ClassifierCV(cv=5, scoring="accuracy").fit(X, y)], repeats)
-        rows.append([name, "L0ClassifierCV(cv=5)", "accuracy scorer", f"{fast * 1e3:.0f}",
-                     f"{slow * 1e3:.0f}", f"{fast / slow:.2f}x", "yes" if same else "no"])
-        a, b = auto_fit(True), auto_fit(False)
-        same = all(np.array_equal(getattr(a, k), getattr(b, k))
-                   for k in ("feature_importances_", "support_", "coef_"))
-        fast, slow = cpu_times_interleaved([lambda: auto_fit(True), lambda: auto_fit(False)],
-                                           repeats)
-        rows.append([name, "lam='auto'", "converged solve at the support", f"{fast * 1e3:.0f}",
-                     f"{slow * 1e3:.0f}", f"{fast / slow:.2f}x", "yes" if same else "no"])
+        add_row(name, "L0ClassifierCV(cv=5)", "accuracy scorer",
+                lambda: L0ClassifierCV(cv=5).fit(X, y),
+                lambda: L0ClassifierCV(cv=5, scoring="accuracy").fit(X, y),
+                [lambda est: est.cv_results_["mean_test_score"], *fitted])
+        auto = lambda: L0Classifier().fit(X, y)
+        add_row(name, "lam='auto'", "converged solve at the support", auto,
+                patched(auto, base, "train_gates", converged),
+                [read("feature_importances_"), *fitted])
         if len(set(y)) != 2:
             continue
         for label, make in (("k=5", lambda: L0Classifier(k=min(5, X.shape[1] - 1))),
                             ("lam='auto'", L0Classifier)):
-            def walk_fit(settled):
-                if settled:
-                    return make().fit(X, y)
-                with mock.patch.object(engine, "_IRLS_SETTLE_STEPS", 0):
-                    return make().fit(X, y)
-
-            a, b = walk_fit(True), walk_fit(False)
-            same = all(np.array_equal(getattr(a, k), getattr(b, k)) for k in ("support_", "coef_"))
-            fast, slow = cpu_times_interleaved([lambda: walk_fit(True), lambda: walk_fit(False)],
-                                               repeats)
-            rows.append([name, label, "walk's IRLS starts converged", f"{fast * 1e3:.0f}",
-                         f"{slow * 1e3:.0f}", f"{fast / slow:.2f}x", "yes" if same else "no"])
+            walk = lambda make=make: make().fit(X, y)
+            add_row(name, label, "walk's IRLS starts converged", walk,
+                    patched(walk, engine, "_IRLS_SETTLE_STEPS", 0), fitted)
     table(["data", "fit", "ablation", "skl0 CPU ms", "ablation CPU ms", "ratio", "same"], rows)
 
 

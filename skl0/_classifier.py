@@ -178,20 +178,22 @@ class L0Classifier(ClassifierMixin, BaseL0):
         breast cancer those took a fifth of the fit, more than the refits
         they scored.
         """
-        d = self._forward(X)
-        idx = (d[:, 0] > 0).astype(int) if d.shape[1] == 1 else d.argmax(1)
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:  # a column vector (as accuracy_score ravels it)
             y = y[:, 0]
-        return float(np.average(self.classes_[idx] == y, weights=sample_weight))
+        labels = self._labels(self._forward(X))
+        return float(np.average(labels == y, weights=sample_weight))
+
+    def _labels(self, d):
+        """Most probable class of each row of the model's output ``d`` (n, 1) or (n, K)."""
+        idx = (d[:, 0] > 0).astype(int) if d.shape[1] == 1 else d.argmax(1)
+        return self.classes_[idx]
 
     def predict(self, X):
         """Most probable class per sample."""
         if is_dask_collection(X):
             return self._lazy(self.predict, X, "labels")
-        d = self.decision_function(X)
-        idx = (d > 0).astype(int) if d.ndim == 1 else d.argmax(1)
-        return self.classes_[idx]
+        return self._labels(self._decision(X))
 
 
 warm_up(L0Classifier(k=2, random_state=0), classify=True)

@@ -623,8 +623,9 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
                                        settle=_IRLS_SETTLE_STEPS
                                        if settle > 0 and start_kind == "irls" else 0)
             if start is not None:
-                x0, n_moves, curve = start[0], start[1], list(start[2])
-                res = _kkt_point(fun, x0, lo, hi, settled=start[3])
+                x0, n_moves, values, settled = start
+                curve = list(values)
+                res = _kkt_point(fun, x0, lo, hi, settled=settled)
         if res is None:
             res = minimize(
                 fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
