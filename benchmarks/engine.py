@@ -38,7 +38,12 @@ calls (so a 2 ms fit is timed 25 at a time), ratios taken within one run:
    nobody reads (ablations): ``L0ClassifierCV`` with scikit-learn's
    accuracy scorer, ``lam="auto"`` with the gates' solve at the chosen
    support run to convergence, binary walks with their IRLS starts run to
-   convergence; CPU time and whether the results are identical.
+   convergence; CPU time and whether the results are identical;
+10. products (``--only products``, extra, ~5 min): binary and 5-class
+   fits of 2e5 to 2e6 numbers whose IRLS steps form columns of
+   ``Xs' D Xs`` as ``(B' Xs)'`` and the weighted squares of ``Xs`` in
+   cache-sized blocks, against ``Xs.T @ B`` and one ``np.einsum`` (the
+   ablation); CPU time and whether the results are identical.
 
 Seeds: the simulated designs of table 4 use seeds 100-104 (held out: the
 engine's constants were chosen on diabetes and on seeds 0-4 of the
@@ -427,6 +432,60 @@ def bookkeeping(repeats, heldout_seeds):
     table(["data", "fit", "ablation", "skl0 CPU ms", "ablation CPU ms", "ratio", "same"], rows)
 
 
+def products(repeats, heldout_seeds):
+    """IRLS's products with the standardized X: (B'A)' and blocked squares against A'B and einsum.
+
+    Binary and 5-class ``make_classification`` sets of 2e5 to 2e6 numbers,
+    where the IRLS start forms columns of ``Xs' D Xs`` (``_HostDesign.columns``)
+    and the weighted squares of ``Xs`` at every Newton step: skl0 as shipped
+    (:func:`skl0._rows.transposed_matmul`, :func:`skl0._rows.weighted_squares`)
+    against ``Xs.T @ Z`` and ``np.einsum("i,ij,ij->j", D, Xs, Xs)`` (the
+    ablation, what ran before session 23), samples taken in turn. "same"
+    compares support, ``coef_`` and ``lam_`` (or ``cv_results_``) exactly.
+    Seeds 0 and 900-905 were looked at while making the change; the sets of
+    ``--products-seeds`` were not.
+    """
+    from sklearn.datasets import make_classification
+
+    import skl0._engine as engine
+    from skl0 import L0ClassifierCV
+
+    shapes = [(5000, 300, 2), (1000, 1000, 2), (3000, 200, 5), (20000, 100, 2)]
+    sets = []
+    for seed, (n, p, q) in zip(heldout_seeds, itertools.cycle(shapes)):
+        X, y = make_classification(n, p, n_informative=8, n_classes=q, random_state=seed)
+        sets.append((f"{n} x {p}, {q} classes, seed {seed}", X, y))
+    direct = (lambda A, B: A.T @ B,
+              lambda A, D, rows: np.einsum("i,ij,ij->j", D, A, A))
+
+    def ablated(fit):
+        def run():
+            with mock.patch.object(engine, "transposed_matmul", direct[0]), \
+                    mock.patch.object(engine, "weighted_squares", direct[1]):
+                return fit()
+        return run
+
+    def result(est):
+        cv = getattr(est, "cv_results_", None)
+        return [est.support_, est.coef_, cv["mean_test_score"] if cv else est.lam_]
+
+    rows = []
+    for name, X, y in sets:
+        log("products:", name)
+        fits = [("lam='auto'", lambda X=X, y=y: L0Classifier().fit(X, y)),
+                ("k=8", lambda X=X, y=y: L0Classifier(k=8).fit(X, y))]
+        if len(set(y)) == 2 and X.shape[1] <= 300:
+            fits.append(("L0ClassifierCV(cv=5)", lambda X=X, y=y: L0ClassifierCV(cv=5).fit(X, y)))
+        for label, fit in fits:
+            a, b = result(fit()), result(ablated(fit)())
+            same = all(np.array_equal(u, v) for u, v in zip(a, b))
+            fast, slow = cpu_times_interleaved([fit, ablated(fit)], repeats)
+            rows.append([name, label, f"{fast * 1e3:.0f}", f"{slow * 1e3:.0f}",
+                         f"{fast / slow:.2f}x", "yes" if same else "no"])
+    table(["data (make_classification)", "fit", "skl0 CPU ms", "A'B and einsum CPU ms", "ratio",
+           "same"], rows)
+
+
 # ------------------------------------------------------------ fixed lam
 FIXED_LAMS = (0.01, 0.03, 0.1, 0.2, 0.5)
 
@@ -661,8 +720,8 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--only", default="speed,wide,stability,subset,sparse,multinomial,fixedlam",
                     help="tables to print; 'logistic' (n=1e5, p=1e3, ~1 min a seed) and "
-                         "'separable' (binary paths, ~3 min a seed) and 'bookkeeping' "
-                         "(~5 min) are extra")
+                         "'separable' (binary paths, ~3 min a seed), 'bookkeeping' "
+                         "(~5 min) and 'products' (~5 min) are extra")
     ap.add_argument("--separable-seeds", default="1",
                     help="seeds of the separable-paths table (0 was the development seed)")
     ap.add_argument("--multinomial-seeds", default="20,21,22,23,24,25",
@@ -671,6 +730,8 @@ def main(argv=None):
                     help="seeds of the held-out make_classification sets of the fixed-lam table")
     ap.add_argument("--bookkeeping-seeds", default="600,601,602,603,604,605",
                     help="seeds of the held-out make_classification sets of the bookkeeping table")
+    ap.add_argument("--products-seeds", default="910,911,912,913",
+                    help="seeds of the held-out make_classification sets of the products table")
     ap.add_argument("--logistic-seeds", default="0,1,2,3,4",
                     help="seeds of the large logistic table")
     ap.add_argument("--subset-seeds", default="100,101,102,103,104",
@@ -700,6 +761,9 @@ def main(argv=None):
     if "bookkeeping" in only:
         bookkeeping(1 if args.quick else args.repeats,
                     [int(v) for v in args.bookkeeping_seeds.split(",")])
+    if "products" in only:
+        products(1 if args.quick else args.repeats,
+                 [int(v) for v in args.products_seeds.split(",")])
     if "fixedlam" in only:
         fixed_lam(1 if args.quick else args.repeats,
                   [int(v) for v in args.fixed_lam_seeds.split(",")])

@@ -98,3 +98,39 @@ def skinny_matmul(A, B):
     for j in range(q):
         np.dot(A, B[:, j], out=out[:, j])
     return out
+
+
+#: :func:`transposed_matmul` forms ``A' B`` as ``(B' A)'`` from this many
+#: numbers of ``A`` on (a dense C-ordered ``A``).
+_TRANSPOSED_MIN_NUMBERS = 1 << 17
+
+
+def transposed_matmul(A, B):
+    """``A.T @ B`` for a 2-d array ``A`` (n x p) and ``B`` (n x m, several columns).
+
+    For a C-ordered ``A`` of at least ``_TRANSPOSED_MIN_NUMBERS`` numbers,
+    as ``(B.T @ A).T`` (a view, Fortran order): the same sums, but
+    OpenBLAS's product with the transposed operand on the left ran at
+    about half the speed on such shapes, single-threaded (n=5000, p=300,
+    m=5-20: 4.6-6.2 ms against 1.9-3.4; n=1000, p=1000: 0.5-0.7x the time;
+    level with it below ~2e5 numbers). Otherwise ``A.T @ B``; a vector
+    ``B`` always so (one matrix-vector product either way).
+    """
+    if (B.ndim == 2 and B.shape[1] > 1 and isinstance(A, np.ndarray) and A.flags.c_contiguous
+            and A.size >= _TRANSPOSED_MIN_NUMBERS):
+        return (B.T @ A).T
+    return A.T @ B
+
+
+def weighted_squares(A, D, block_rows):
+    """``D @ (A * A)``: the ``D``-weighted sum of squares of each column of ``A``.
+
+    In blocks of ``block_rows`` rows, each a BLAS matrix-vector product on
+    the block's squares (0.6-0.8x ``np.einsum("i,ij,ij->j", D, A, A)``'s
+    time on 150 x 10 to 20000 x 50, single-threaded).
+    """
+    out = np.zeros(A.shape[1])
+    for start in range(0, A.shape[0], block_rows):
+        Z = A[start : start + block_rows]
+        out += D[start : start + block_rows] @ (Z * Z)
+    return out

@@ -1786,6 +1786,7 @@ def test_lazy_irls_gram_equals_the_whole_matrix(form, monkeypatch):
     import scipy.sparse as sps
 
     import skl0._engine as engine
+    import skl0._rows as rows_module
     from skl0._engine import _gram_block, _HostDesign, _LazyGram
     from skl0._problem import sparse_to_torch
 
@@ -1799,6 +1800,10 @@ def test_lazy_irls_gram_equals_the_whole_matrix(form, monkeypatch):
     Xt = torch.as_tensor(X, dtype=dt)
     mean, std = weighted_moments(Xt, w)
     y = torch.as_tensor((rng.rand(60) < 0.5).astype(float), dtype=dt)
+    # Products with several columns as (B' A)' and the copy's weighted squares
+    # in blocks of 11 rows, as on large designs.
+    monkeypatch.setattr(rows_module, "_TRANSPOSED_MIN_NUMBERS", 0)
+    monkeypatch.setattr(engine, "_SQUARES_BLOCK_NUMBERS", 100)
     if form != "copy":
         monkeypatch.setattr(engine, "HOST_COPY_MAX_NUMBERS", 0)
         monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
@@ -2000,6 +2005,40 @@ def test_row_reductions_equal_numpy_and_scipy(q):
     row_logsumexp(F)
     np.testing.assert_array_equal(F, before)  # the input is not modified
     np.testing.assert_array_equal(row_max(G), np.zeros(3))
+
+
+@pytest.mark.parametrize("large", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transposed_matmul_and_weighted_squares_equal_the_direct_products(dtype, large,
+                                                                          monkeypatch):
+    # A'B as (B'A)' for a C-ordered A counted as large (the threshold set to
+    # 0), else directly: the same values, dtype and shape either way, also
+    # for a vector B, a Fortran-ordered A and a sparse A. The blocked sums of
+    # weighted squares equal the einsum for any block size, a partial last
+    # block included, and leave their inputs as they were.
+    import scipy.sparse as sp
+
+    import skl0._rows as rows
+    from skl0._rows import transposed_matmul, weighted_squares
+
+    if large:
+        monkeypatch.setattr(rows, "_TRANSPOSED_MIN_NUMBERS", 0)
+    rng = np.random.RandomState(1)
+    A = rng.randn(40, 6).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for B in (rng.randn(40, 4).astype(dtype), rng.randn(40).astype(dtype)):
+        for left in (A, np.asfortranarray(A)):
+            out = transposed_matmul(left, B)
+            assert out.dtype == (left.T @ B).dtype and out.shape == (left.T @ B).shape
+            np.testing.assert_allclose(out, left.T @ B, rtol=tol, atol=tol)
+        np.testing.assert_allclose(transposed_matmul(sp.csr_matrix(A), B), A.T @ B,
+                                   rtol=tol, atol=tol)
+    D = rng.uniform(0.0, 1.0, 40)
+    A64, before = A.astype(np.float64), A.astype(np.float64).copy()
+    for block_rows in (1, 7, 40, 100):
+        np.testing.assert_allclose(weighted_squares(A64, D, block_rows),
+                                   np.einsum("i,ij,ij->j", D, A64, A64), rtol=1e-12)
+    np.testing.assert_array_equal(A64, before)
 
 
 @pytest.mark.parametrize("cached", [True, False])
