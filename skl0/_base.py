@@ -1101,12 +1101,37 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         if getattr(self, "_x_scale", None) is not None:
             mean, std = mean * self._x_scale, std * self._x_scale
         weights, biases = list(weights), list(biases)
-        scale = z / std
-        W1 = weights[0] * scale[:, None]
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            scale = z / std
+            W1 = weights[0] * scale[:, None]
         W1[~support] = 0.0
+        self._check_raw_weights(W1, weights[0], std)
         biases[0] = biases[0] - (mean * scale) @ weights[0]
         weights[0] = W1
         return self._output_layers(list(zip(weights, biases)))
+
+    def _check_raw_weights(self, raw, standardized, std):
+        """Refuse kept columns whose weights are finite standardized but overflow in X's units.
+
+        A column whose values are about 1e-310 (subnormal floats) has a
+        weight near ``1 / 1e-310`` per unit of X, past float64's 1.8e308: the
+        fit itself was fine, but no raw-unit model can hold it (this was
+        reported as "training diverged", with the wrong advice).
+        """
+        rows = raw if raw.ndim == 2 else raw[:, None]
+        bad = np.flatnonzero(~np.isfinite(rows).all(axis=1)
+                             & np.isfinite(standardized.reshape(rows.shape[0], -1)).all(axis=1))
+        if not bad.size:
+            return
+        names = getattr(self, "feature_names_in_", None)
+        j = int(bad[0])
+        name = repr(str(names[j])) if names is not None and j < len(names) else str(j)
+        raise ValueError(
+            f"The coefficient of X's column {name} does not fit in float64 in X's units: that "
+            f"column's spread is {std[j]:.3g}, so a coefficient of about 1 / {std[j]:.3g} per "
+            "unit of X is needed. Rescale that column (e.g. multiply it by 1e20, or put a "
+            "sklearn.preprocessing.StandardScaler before the estimator) and fit again."
+        )
 
     def _output_layers(self, layers):
         """Hook: map the last layer to the task's output units."""

@@ -126,8 +126,17 @@ def _has_text(column):
     return False
 
 
+def _is_temporal(dtype):
+    """True for pandas date, time-span, period and interval dtypes (tz-aware included)."""
+    import pandas as pd
+
+    return (pd.api.types.is_datetime64_any_dtype(dtype)
+            or pd.api.types.is_timedelta64_dtype(dtype)
+            or isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)))
+
+
 def check_frame(X, name="X"):
-    """Refuse a DataFrame with duplicated column names or text columns.
+    """Refuse a DataFrame with duplicated column names, text, date/time or interval columns.
 
     Anything that is not a pandas DataFrame passes untouched (numpy and
     sparse input get scikit-learn's checks).
@@ -141,7 +150,7 @@ def check_frame(X, name="X"):
     Raises
     ------
     ValueError
-        Naming the duplicated or non-numeric columns and the fix.
+        Naming the duplicated, text, date/time or interval columns and the fix.
     """
     columns = getattr(X, "columns", None)
     if columns is None or not hasattr(X, "dtypes") or not hasattr(X, "iloc"):
@@ -151,7 +160,7 @@ def check_frame(X, name="X"):
         raise ValueError(
             f"{name} has duplicated column names {_quote(dup)}; give every column a "
             f"unique name (e.g. {name}.columns = [f'{{c}}_{{i}}' for i, c in "
-            f"enumerate({name}.columns)]) so features can be told apart."
+            f"enumerate({name}.columns)]) so its columns can be told apart."
         )
     text = [c for i, c in enumerate(columns) if _has_text(X.iloc[:, i])]
     if text:
@@ -162,6 +171,16 @@ def check_frame(X, name="X"):
             f"{name} has non-numeric columns {_quote(text)}{seen}; skl0 needs numbers. "
             "Encode them first, e.g. with sklearn.preprocessing.OneHotEncoder in a "
             "ColumnTransformer, or drop them."
+        )
+    temporal = [c for i, c in enumerate(columns) if _is_temporal(X.iloc[:, i].dtype)]
+    if temporal:
+        dtype = X.iloc[:, list(columns).index(temporal[0])].dtype
+        raise ValueError(
+            f"{name} has date/time or interval columns {_quote(temporal)} (e.g. dtype "
+            f"{dtype} of column {temporal[0]!r}); skl0 needs numbers. Convert them first, "
+            "e.g. to seconds since a reference time ((col - col.min()).dt.total_seconds()), "
+            "to calendar features such as col.dt.month, or intervals to their midpoints "
+            "(col.array.mid), or drop them."
         )
 
 

@@ -22,6 +22,27 @@ __all__ = ["L0FeatureSelector"]
 SELECTOR_ESTIMATOR = Param("estimator_", "L0Regressor or L0Classifier", "The fitted gated model.")
 
 
+def _check_stream_target_is_numeric(y):
+    """``partial_fit`` with ``task="auto"`` and no ``classes``: refuse text labels with the fix.
+
+    The stream is then a regression (one chunk cannot tell class codes from
+    a numeric target), and the regressor's own message ("For class labels
+    use ... task='classification'") left out the ``classes`` that the first
+    call of a classification stream needs.
+    """
+    try:
+        np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        labels = np.unique(np.asarray(y, dtype=object).ravel()[:1000].astype(str))[:3]
+        raise ValueError(
+            f"y holds class labels (e.g. {', '.join(map(repr, labels.tolist()))}), but "
+            "partial_fit with task='auto' starts a regression stream unless classes is "
+            "passed on the first call; pass classes= every label of the stream (e.g. "
+            "classes=np.unique(y_all)) on the first call, with task='auto' or "
+            "'classification'."
+        ) from None
+
+
 @hyperparameters(SELECTOR, attributes=[SELECTOR_ESTIMATOR, *ATTRIBUTES.values()])
 class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
     """Select features with Hard Concrete L0 gates trained for the task.
@@ -162,6 +183,8 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
                 if task == "auto":
                     classifies = classes is not None or fitted_classes is not None
                     task = "classification" if classifies else "regression"
+                    if not classifies:
+                        _check_stream_target_is_numeric(y)
                 if task == "classification" and classes is None:
                     classes = fitted_classes
                 if task == "regression" and classes is not None:

@@ -147,6 +147,23 @@ def test_report_uses_dataframe_names_and_aligns_series():
     assert list(ref.calibration_report_.index) == [f"target_{j}" for j in range(4)]
 
 
+def test_dataframe_with_text_dates_or_duplicated_names_is_a_clear_error():
+    # numpy's "could not convert string to float" and narwhals' DuplicateError
+    # named neither M nor the fix; the estimators' frame check now runs first.
+    M, targets, w0 = consistent_system(q=3)
+    frame = pd.DataFrame(M, columns=["people", "a", "b"])
+    cases = [
+        (frame.assign(region=["x", "y"] * 30), r"M has non-numeric columns 'region'.*OneHotEncoder"),
+        (frame.assign(when=pd.date_range("2020", periods=60)),
+         r"M has date/time or interval columns 'when'.*total_seconds"),
+        (frame.set_axis(["people", "a", "a"], axis=1), r"M has duplicated column names 'a'"),
+    ]
+    for bad, match in cases:
+        with pytest.raises(ValueError, match=match):
+            SparseCalibrator(**FAST).fit(bad, np.append(targets, 1.0)[: bad.shape[1]],
+                                         sample_weight=w0)
+
+
 def test_series_names_without_dataframe():
     M, targets, _w0 = consistent_system(q=3)
     cal = SparseCalibrator(k=20, **FAST).fit(

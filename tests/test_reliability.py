@@ -256,6 +256,25 @@ def test_duplicated_column_names_message_says_the_fix(name):
         make(name).fit(df, target(name))
 
 
+@pytest.mark.parametrize("name", PLAIN)
+@pytest.mark.parametrize("kind", ["datetime", "datetime_tz", "timedelta", "period", "interval"])
+def test_date_time_column_message_names_the_column_and_the_fix(name, kind):
+    # numpy could not promote these to float (DTypePromotionError or a
+    # TypeError on the Period objects), naming neither X nor the column.
+    df = _frame()
+    n = len(df)
+    df["when"] = {
+        "datetime": pd.date_range("2020", periods=n),
+        "datetime_tz": pd.date_range("2020", periods=n, tz="UTC"),
+        "timedelta": pd.timedelta_range("1D", periods=n),
+        "period": pd.period_range("2020", periods=n, freq="M"),
+        "interval": pd.interval_range(0, n),
+    }[kind]
+    with pytest.raises(ValueError, match=r"date/time or interval columns 'when' \(e.g. dtype "
+                                         r".*total_seconds"):
+        make(name).fit(df, target(name))
+
+
 def test_check_frame_messages():
     from skl0._checks import check_frame
 
@@ -429,6 +448,29 @@ def test_extreme_X_fits_as_if_standardized(name, scale):
     est = quiet_fit(make(name), X0 * scale, target(name))
     assert_valid(est, X0 * scale)
     _same_fit(ref, est, X0, X0 * scale)
+
+
+@pytest.mark.parametrize("name", ["L0Regressor", "L0Classifier"])
+def test_a_kept_subnormal_column_names_itself_instead_of_divergence(name):
+    # Values near 1e-310 (subnormal floats) need a coefficient near 1e310 per
+    # unit of X, past float64: reported as "training diverged", with advice
+    # to lower learning_rate_init. The same column as noise fits as before.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5))
+    y = X[:, 0] - X[:, 1] + 0.3 * rng.normal(size=40)
+    y = (y > 0).astype(int) if name == "L0Classifier" else y
+    Xs = X.copy()
+    Xs[:, 0] *= 1e-310
+    frame = pd.DataFrame(Xs, columns=[f"x{j}" for j in range(5)])
+    for data, col in ((Xs, "column 0 "), (frame, "column 'x0' ")):
+        est = make(name)
+        with pytest.raises(ValueError, match=f"X's {col}does not fit in float64.*StandardScaler"):
+            quiet_fit(est, data, y)
+        assert not hasattr(est, "support_")  # nothing half-fitted is left behind
+    noise = X.copy()
+    noise[:, 4] = rng.normal(size=40) * 1e-310
+    est = quiet_fit(make(name), noise, y)
+    assert np.isfinite(output(est, noise)).all() and not est.get_support()[4]
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -250,6 +250,19 @@ def test_classes_are_required_first(clf_data):
         L0Classifier().partial_fit(X, y)
 
 
+def test_selector_stream_of_text_labels_without_classes_says_to_pass_classes(clf_data):
+    # task="auto" starts a regression stream unless classes is passed: the
+    # regressor's message advised task='classification', which alone fails too.
+    X, y, _ = clf_data
+    labels = np.where(y == 1, "yes", "no")
+    sel = L0FeatureSelector(k=2, random_state=0)
+    with pytest.raises(ValueError, match=r"class labels \(e.g. 'no', 'yes'\).*pass classes="):
+        sel.partial_fit(X[:100], labels[:100])
+    assert not hasattr(sel, "estimator_")  # the failed first call left no stream
+    sel.partial_fit(X[:100], labels[:100], classes=["no", "yes"])
+    assert isinstance(sel.estimator_, L0Classifier)
+
+
 def test_unseen_label_and_changed_classes(clf_data):
     X, y, _ = clf_data
     est = L0Classifier(random_state=0, k=2).partial_fit(X[:100], y[:100], classes=[0, 1])

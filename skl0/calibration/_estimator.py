@@ -10,6 +10,7 @@ import torch
 from sklearn.base import BaseEstimator
 
 from .._base import SupportMixin, grad_enabled, keep_state_on_failure
+from .._checks import check_frame
 from .._compat import _fit_context, validate_data
 from .._device import make_generator, resolve_device, resolve_dtype
 from .._params import hyperparameters
@@ -93,6 +94,10 @@ class SparseCalibrator(SupportMixin, BaseEstimator):
         # A DataFrame's column labels, strings or not (feature_names_in_ is
         # set for all-string ones only), to align a targets Series with.
         columns = getattr(M, "columns", None)
+        # Duplicated names, text and date/time columns named, with the fix
+        # (numpy's "could not convert string to float" and narwhals'
+        # DuplicateError named neither M nor the fix).
+        check_frame(M, name="M")
         M = validate_data(
             self,
             M,
