@@ -270,8 +270,9 @@ def l0_path(
     n_lams : int, default=16
         Length of the default ``lams`` grid.
     task : {"auto", "regression", "classification"}, default="auto"
-        As in :class:`L0FeatureSelector`: ``"auto"`` treats binary and
-        multiclass targets as classification.
+        As in :class:`L0FeatureSelector`: ``"auto"`` treats text, boolean
+        and categorical targets, and whole-number targets with at most 20
+        distinct values, as class labels; everything else as regression.
     sample_weight : array-like of shape (n_samples,), default=None
     refit : bool, default=False
         Report the training loss of the head refitted on each support (what

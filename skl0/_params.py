@@ -229,8 +229,9 @@ columns of a one-hot encoded categorical column (see
 :func:`skl0.groups_from_column_transformer`). ``k`` then counts
 groups, ``get_support`` covers whole groups, ``group_support_`` says
 which groups were kept, and ``lam="auto"``'s information criterion
-counts a group's columns as parameters and groups in its
-combinatorial term. ``None``: one gate per column.""",
+counts the rank of a group's columns as its parameters (``L - 1`` for
+a one-hot group of ``L`` levels) and groups in its combinatorial
+term. ``None``: one gate per column.""",
     ),
     Param(
         "feature_costs", "array-like or dict or None", default=None,
@@ -281,8 +282,9 @@ noise and the order of the rows from it for every head.""",
         constraints=["verbose"],
         doc="""\
 0 prints nothing; 1 shows a progress bar (tqdm when installed, else
-a line every tenth of the run on stderr) with the loss and the
-number of open gates.""",
+a line on stderr every tenth of the run, or every 10 optimizer steps
+where the run's length is not known in advance) with the loss and
+the number of open gates.""",
     ),
     Param(
         "lams", "array-like of float or None", default=None,

@@ -185,11 +185,11 @@ def _seed(text):
     return value
 
 
-def _common_fit_options(p, max_iter):
+def _common_fit_options(p, max_iter, iterations):
     p.add_argument("--force", action="store_true",
                    help="overwrite OUT if it exists (never an input file)")
     p.add_argument("--max-iter", type=_positive_int, default=max_iter, metavar="N",
-                   help=f"gradient steps per fit (default: {max_iter})")
+                   help=f"{iterations} (default: {max_iter})")
     p.add_argument("--random-state", type=_seed, default=0, metavar="SEED",
                    help=f"seed, 0 to {_MAX_SEED}, of the held-out split (select) and of "
                         "the gate noise where a fit samples gates (default: 0)")
@@ -246,7 +246,8 @@ def build_parser():
     sel.add_argument("-o", "--output", metavar="OUT",
                      help="write the reduced data (.csv/.tsv/.parquet) or the kept "
                           "names (.txt/.json)")
-    _common_fit_options(sel, max_iter=300)
+    _common_fit_options(sel, max_iter=300,
+                        iterations="L-BFGS-B iterations per point of the lam path")
 
     cal = sub.add_parser(
         "calibrate", help="weight a few survey records to match population totals",
@@ -263,7 +264,7 @@ def build_parser():
                      help="column of M holding the initial (design) weights, > 0")
     cal.add_argument("--id", metavar="COLUMN", help="column of M naming the records")
     cal.add_argument("-o", "--output", metavar="OUT", help="write the kept records' weights")
-    _common_fit_options(cal, max_iter=1000)
+    _common_fit_options(cal, max_iter=1000, iterations="gradient steps of the gate fit")
     cal.add_argument("--polish-iter", type=_steps, default=300, metavar="N",
                      help="steps of the final refit of the kept weights (default: 300)")
     cal.add_argument("--learning-rate", type=_step_size, default=0.1, metavar="X",

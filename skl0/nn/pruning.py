@@ -316,7 +316,8 @@ def prune(model):
     Parameters
     ----------
     model : torch.nn.Module
-        A model with ``L0Linear``, ``L0Conv2d`` and ``FeatureGate`` modules.
+        A model with ``L0Linear``, ``L0Conv2d``, ``L0DepthwiseConv2d`` and
+        ``FeatureGate`` modules.
         It is not modified.
 
     Returns
