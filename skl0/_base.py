@@ -1105,7 +1105,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             scale = z / std
             W1 = weights[0] * scale[:, None]
         W1[~support] = 0.0
-        self._check_raw_weights(W1, weights[0], std)
+        if not np.isfinite(W1).all():
+            self._check_raw_weights(W1, weights[0], std)
         biases[0] = biases[0] - (mean * scale) @ weights[0]
         weights[0] = W1
         return self._output_layers(list(zip(weights, biases)))

@@ -43,7 +43,7 @@ from ._params import (
     hyperparameters,
 )
 from ._refit import gram_refit_weights
-from ._regressor import L0Regressor, r2_of
+from ._regressor import L0Regressor, R2Target, r2_of
 from ._walk import Walk
 from ._warn import warn
 
@@ -87,6 +87,9 @@ class _GramR2:
     the same raw-unit layers, :meth:`_raw_layers`, and :func:`r2_of`),
     without building a torch head and exporting the estimator for each
     support: those made up about a fifth of a 5-fold CV of n=1000, p=200.
+    The fold's target, its scale and total sum of squares are formed once
+    (:class:`skl0._regressor.R2Target`, the same sums to the last bit:
+    0.94-0.98x the CPU time of 5-fold CVs of 500 x 50 to 2000 x 100).
     For the default scoring of a linear regressor on a Gram problem on the CPU.
     """
 
@@ -101,6 +104,8 @@ class _GramR2:
         self.mean = problem.mean.detach().double().numpy()
         self.std = problem.std.detach().double().numpy()
         self.q = problem.datafit.n_outputs
+        self.r2 = (R2Target(held_out.y, len(held_out.y), held_out.sample_weight)
+                   if len(held_out.y) >= 2 else None)  # (else r2_of's NaN and warning)
 
     def __call__(self, support):
         p = self.mean.size
@@ -111,6 +116,8 @@ class _GramR2:
             z[support], mask[support] = 1.0, True
         layers = self.est._raw_layers([weight], [np.zeros(self.q)], z, self.mean, self.std, mask)
         pred = numpy_forward(layers, self.est.activation, self.held_out.X)
+        if self.r2 is not None:  # (the fold's total sum of squares formed once)
+            return self.r2(pred)
         return r2_of(self.held_out.y, pred, self.held_out.sample_weight)
 
 

@@ -31,15 +31,30 @@ def r2_of(y, pred, sample_weight=None):
     """
     if len(pred) < 2:  # not defined: scikit-learn's own warning and NaN
         return float(r2_score(y, pred, sample_weight=sample_weight))
-    Y = np.asarray(y, dtype=np.float64).reshape(len(pred), -1)
-    P = np.asarray(pred, dtype=np.float64).reshape(Y.shape)
-    scale = power_of_two_scale(np.max(np.abs(Y), axis=0))
-    Y, P = Y / scale, P / scale
-    w = 1.0 if sample_weight is None else np.asarray(sample_weight, np.float64)[:, None]
-    # The sums as scikit-learn forms them (equal to the last bit).
-    num = np.sum(w * (Y - P) ** 2, axis=0)
-    den = np.sum(w * (Y - np.average(Y, axis=0, weights=sample_weight)) ** 2, axis=0)
-    return r2_from_sums(num, den)
+    return R2Target(y, len(pred), sample_weight)(pred)
+
+
+class R2Target:
+    """:func:`r2_of` against one ``y``, its scale and total sum of squares formed once.
+
+    For many predictions of the same rows (a CV fold's held-out rows, one
+    per support of the path): each call then forms only the residual sum,
+    with the same arithmetic as :func:`r2_of`, so the scores are equal to
+    the last bit. ``n`` (at least 2) is the number of rows.
+    """
+
+    def __init__(self, y, n, sample_weight=None):
+        Y = np.asarray(y, dtype=np.float64).reshape(n, -1)
+        self.scale = power_of_two_scale(np.max(np.abs(Y), axis=0))
+        self.Y = Y / self.scale
+        self.w = 1.0 if sample_weight is None else np.asarray(sample_weight, np.float64)[:, None]
+        # The sums as scikit-learn forms them (equal to the last bit).
+        self.den = np.sum(self.w * (self.Y - np.average(self.Y, axis=0, weights=sample_weight))
+                          ** 2, axis=0)
+
+    def __call__(self, pred):
+        P = np.asarray(pred, dtype=np.float64).reshape(self.Y.shape) / self.scale
+        return r2_from_sums(np.sum(self.w * (self.Y - P) ** 2, axis=0), self.den)
 
 
 def r2_from_sums(num, den):

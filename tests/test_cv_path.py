@@ -512,6 +512,15 @@ def test_r2_of_equals_scikit_learn(q, weighted):
     yy, pp = (y[:, 0], pred[:, 0]) if q == 1 else (y, pred)
     assert r2_of(yy, pp, w) == pytest.approx(r2_score(yy, pp, sample_weight=w), rel=1e-12)
     assert r2_of(yy, yy, w) == pytest.approx(1.0)
+    # The CV folds' form: one target, its total sum of squares formed once,
+    # scores equal to r2_of's to the last bit for each prediction, also for
+    # a target whose squares overflow.
+    from skl0._regressor import R2Target
+
+    for scale in (1.0, 1e200):
+        target = R2Target(yy * scale, 40, w)
+        for p_ in (pp, yy, pp + 1.0, np.zeros_like(pp)):
+            assert target(p_ * scale) == r2_of(yy * scale, p_ * scale, w)
 
 
 def test_folds_in_threads_leak_no_empty_model_warning(reg):
