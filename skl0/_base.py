@@ -1119,9 +1119,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         fit itself was fine, but no raw-unit model can hold it (this was
         reported as "training diverged", with the wrong advice).
         """
-        rows = raw if raw.ndim == 2 else raw[:, None]
-        bad = np.flatnonzero(~np.isfinite(rows).all(axis=1)
-                             & np.isfinite(standardized.reshape(rows.shape[0], -1)).all(axis=1))
+        bad = np.flatnonzero(~np.isfinite(raw).all(axis=1) & np.isfinite(standardized).all(axis=1))
         if not bad.size:
             return
         names = getattr(self, "feature_names_in_", None)

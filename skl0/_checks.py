@@ -172,12 +172,12 @@ def check_frame(X, name="X"):
             "Encode them first, e.g. with sklearn.preprocessing.OneHotEncoder in a "
             "ColumnTransformer, or drop them."
         )
-    temporal = [c for i, c in enumerate(columns) if _is_temporal(X.iloc[:, i].dtype)]
+    temporal = [(c, dtype) for c, dtype in zip(columns, X.dtypes) if _is_temporal(dtype)]
     if temporal:
-        dtype = X.iloc[:, list(columns).index(temporal[0])].dtype
+        (first, dtype) = temporal[0]
         raise ValueError(
-            f"{name} has date/time or interval columns {_quote(temporal)} (e.g. dtype "
-            f"{dtype} of column {temporal[0]!r}); skl0 needs numbers. Convert them first, "
+            f"{name} has date/time or interval columns {_quote([c for c, _ in temporal])} "
+            f"(e.g. dtype {dtype} of column {first!r}); skl0 needs numbers. Convert them first, "
             "e.g. to seconds since a reference time ((col - col.min()).dt.total_seconds()), "
             "to calendar features such as col.dt.month, or intervals to their midpoints "
             "(col.array.mid), or drop them."

@@ -43,7 +43,7 @@ from ._params import (
     hyperparameters,
 )
 from ._refit import gram_refit_weights
-from ._regressor import L0Regressor, R2Target, r2_of
+from ._regressor import L0Regressor, R2Target
 from ._walk import Walk
 from ._warn import warn
 
@@ -104,8 +104,7 @@ class _GramR2:
         self.mean = problem.mean.detach().double().numpy()
         self.std = problem.std.detach().double().numpy()
         self.q = problem.datafit.n_outputs
-        self.r2 = (R2Target(held_out.y, len(held_out.y), held_out.sample_weight)
-                   if len(held_out.y) >= 2 else None)  # (else r2_of's NaN and warning)
+        self.r2 = R2Target(held_out.y, len(held_out.y), held_out.sample_weight)
 
     def __call__(self, support):
         p = self.mean.size
@@ -116,9 +115,7 @@ class _GramR2:
             z[support], mask[support] = 1.0, True
         layers = self.est._raw_layers([weight], [np.zeros(self.q)], z, self.mean, self.std, mask)
         pred = numpy_forward(layers, self.est.activation, self.held_out.X)
-        if self.r2 is not None:  # (the fold's total sum of squares formed once)
-            return self.r2(pred)
-        return r2_of(self.held_out.y, pred, self.held_out.sample_weight)
+        return self.r2(pred)  # (the fold's total sum of squares formed once)
 
 
 def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid):

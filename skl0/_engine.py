@@ -896,12 +896,8 @@ class _HostDesign:
             xd, sq = weighted_sums(X, D)
             m, sD = self.mean, float(D.sum())
             return xD, (sq - 2.0 * m * xd + sD * m * m) / (self.std * self.std)
-        diag = np.zeros(self.mean.size)
         rows = max(1, _RAW_BLOCK_NUMBERS // max(X.shape[1], 1))
-        for start in range(0, X.shape[0], rows):
-            Z = (X[start : start + rows] - self.mean) / self.std  # float64 block
-            diag += D[start : start + rows] @ (Z * Z)
-        return xD, diag
+        return xD, weighted_squares(X, D, rows, self.mean, self.std)
 
     def columns(self, D, M):
         """``Xs' diag(D) Xs[:, M]`` of shape ``(p, len(M))``."""

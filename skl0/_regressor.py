@@ -29,8 +29,6 @@ def r2_of(y, pred, sample_weight=None):
     (``force_finite=True``): an output whose ``y`` is constant scores 1
     when predicted exactly, else 0. Inputs are not checked (callers have).
     """
-    if len(pred) < 2:  # not defined: scikit-learn's own warning and NaN
-        return float(r2_score(y, pred, sample_weight=sample_weight))
     return R2Target(y, len(pred), sample_weight)(pred)
 
 
@@ -40,10 +38,14 @@ class R2Target:
     For many predictions of the same rows (a CV fold's held-out rows, one
     per support of the path): each call then forms only the residual sum,
     with the same arithmetic as :func:`r2_of`, so the scores are equal to
-    the last bit. ``n`` (at least 2) is the number of rows.
+    the last bit. ``n`` is the number of rows; with fewer than 2, R^2 is
+    not defined: scikit-learn's own warning and NaN.
     """
 
     def __init__(self, y, n, sample_weight=None):
+        self.few = (y, sample_weight) if n < 2 else None
+        if self.few is not None:
+            return
         Y = np.asarray(y, dtype=np.float64).reshape(n, -1)
         self.scale = power_of_two_scale(np.max(np.abs(Y), axis=0))
         self.Y = Y / self.scale
@@ -53,6 +55,8 @@ class R2Target:
                           ** 2, axis=0)
 
     def __call__(self, pred):
+        if self.few is not None:
+            return float(r2_score(self.few[0], pred, sample_weight=self.few[1]))
         P = np.asarray(pred, dtype=np.float64).reshape(self.Y.shape) / self.scale
         return r2_from_sums(np.sum(self.w * (self.Y - P) ** 2, axis=0), self.den)
 

@@ -122,15 +122,19 @@ def transposed_matmul(A, B):
     return A.T @ B
 
 
-def weighted_squares(A, D, block_rows):
-    """``D @ (A * A)``: the ``D``-weighted sum of squares of each column of ``A``.
+def weighted_squares(A, D, block_rows, mean=None, std=None):
+    """``D @ (Z * Z)`` with ``Z = (A - mean) / std`` (``A`` itself without them): weighted sums of squares.
 
-    In blocks of ``block_rows`` rows, each a BLAS matrix-vector product on
-    the block's squares (0.6-0.8x ``np.einsum("i,ij,ij->j", D, A, A)``'s
-    time on 150 x 10 to 20000 x 50, single-threaded).
+    In blocks of ``block_rows`` rows, each standardized in float64 when
+    ``mean`` and ``std`` are given (``A`` itself is never converted whole)
+    and reduced by one BLAS matrix-vector product on its squares
+    (0.6-0.8x ``np.einsum("i,ij,ij->j", D, A, A)``'s time on 150 x 10 to
+    20000 x 50, single-threaded).
     """
     out = np.zeros(A.shape[1])
     for start in range(0, A.shape[0], block_rows):
         Z = A[start : start + block_rows]
+        if mean is not None:
+            Z = (Z - mean) / std  # float64 block
         out += D[start : start + block_rows] @ (Z * Z)
     return out
