@@ -1,0 +1,128 @@
+"""The checkout's skl0 against an earlier commit's, both in this one process.
+
+Machines shared with other jobs move the same fit's CPU time by 1.5-2x
+between processes, so a speed change is measured here as a ratio inside
+one process: the base commit's ``skl0/`` is exported by ``git archive``
+into a temporary folder as the package ``skl0_base`` (skl0 imports itself
+only relatively), and each fit of the checkout and of the base takes its
+samples in turn (``engine.cpu_times_interleaved``: at least 0.05 CPU s of
+back-to-back fits a sample, median of ``--repeats``). "same" compares the
+two fits' ``support_`` and ``coef_`` exactly, and "close" to 1e-6
+relative (a change of round-off, such as another BLAS call order, gives
+"no" and "yes").
+
+Case sets (``--cases``):
+
+- ``binary``: exact ``k`` and ``lam="auto"`` of ``L0Classifier`` on
+  breast cancer and on 600 x 40 ``make_classification`` sets (8
+  informative and 4 redundant columns), the swap search's batched Newton
+  refits (``skl0._refit.newton_binary_batch``);
+- ``regression``: ``L0Regressor`` exact ``k`` and ``lam="auto"`` on
+  diabetes and on 1000 x 200 ``make_sparse_regression`` sets.
+
+Seeds 0 and 1 of the simulated sets were looked at while making session
+24's change (the refits' Hessians against a transposed view); the default
+``--seeds`` 930-933 were not.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/revision_ab.py --base ad4312e --cases binary
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import _common as C
+import numpy as np
+import torch
+from engine import cpu_times_interleaved, log, table
+from sklearn.datasets import load_breast_cancer, load_diabetes, make_classification
+
+import skl0
+from skl0.datasets import make_sparse_regression
+
+torch.set_num_threads(1)
+
+
+def import_revision(rev, into):
+    """The package ``skl0/`` of commit ``rev``, imported as ``skl0_base`` from folder ``into``."""
+    archive = Path(into) / "base.tar"
+    with open(archive, "wb") as fh:
+        subprocess.run(["git", "-C", str(C.REPO_ROOT), "archive", rev, "skl0"], stdout=fh,
+                       check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    (Path(into) / "skl0").rename(Path(into) / "skl0_base")
+    sys.path.insert(0, str(into))
+    return importlib.import_module("skl0_base")
+
+
+def cases(name, seeds):
+    """``[(label, X, y, estimator class name, params), ...]`` of case set ``name``."""
+    out = []
+    if name == "binary":
+        Xb, yb = load_breast_cancer(return_X_y=True)
+        sets = [("breast cancer", Xb, yb)]
+        for seed in seeds:
+            X, y = make_classification(600, 40, n_informative=8, n_redundant=4,
+                                       random_state=seed)
+            sets.append((f"600 x 40, seed {seed}", X, y))
+        for label, X, y in sets:
+            for params in ({"k": 5}, {"k": 12}, {"k": 20}, {}):
+                out.append((label, X, y, "L0Classifier", params))
+    elif name == "regression":
+        Xd, yd = load_diabetes(return_X_y=True)
+        sets = [("diabetes", Xd, yd)]
+        for seed in seeds:
+            X, y, _, _ = make_sparse_regression(1000, 200, 10, random_state=seed)
+            sets.append((f"1000 x 200, seed {seed}", X, y))
+        for label, X, y in sets:
+            for params in ({"k": 4}, {"k": 10}, {}):
+                out.append((label, X, y, "L0Regressor", params))
+    else:
+        raise SystemExit(f"--cases: unknown case set {name!r}; use 'binary' or 'regression'")
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", required=True, help="the commit to compare against (e.g. HEAD~1)")
+    ap.add_argument("--cases", default="binary", help="'binary' or 'regression', comma-separated")
+    ap.add_argument("--seeds", default="930,931,932,933",
+                    help="seeds of the simulated sets (0 and 1 were the development seeds)")
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    print("\n".join(C.environment_lines(("numpy", "scikit-learn", "torch"))))
+    print(f"checkout: {skl0.__file__}; base: {args.base}\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        base = import_revision(args.base, tmp)
+        rows = []
+        for name in args.cases.split(","):
+            for label, X, y, cls, params in cases(name, seeds):
+                fit_head = lambda: getattr(skl0, cls)(**params).fit(X, y)  # noqa: E731
+                fit_base = lambda: getattr(base, cls)(**params).fit(X, y)  # noqa: E731
+                log("revision_ab:", label, cls, params)
+                a, b = fit_head(), fit_base()
+                same = all(np.array_equal(getattr(a, f), getattr(b, f))
+                           for f in ("support_", "coef_"))
+                close = (np.array_equal(a.support_, b.support_)
+                         and np.allclose(a.coef_, b.coef_, rtol=1e-6, atol=1e-12))
+                head, old = cpu_times_interleaved([fit_head, fit_base], args.repeats)
+                call = f"{cls}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+                rows.append([label, call, f"{head * 1e3:.1f}", f"{old * 1e3:.1f}",
+                             f"{head / old:.2f}x", "yes" if same else "no",
+                             "yes" if close else "no"])
+        table(["data", "fit", "checkout CPU ms", f"{args.base} CPU ms", "ratio", "same",
+               "close"], rows)
+
+
+if __name__ == "__main__":
+    main()
