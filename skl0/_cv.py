@@ -24,9 +24,18 @@ from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils import check_random_state
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
 
+from ._base import fresh_fit
 from ._checks import check_fold_classes
 from ._classifier import L0Classifier
+from ._compat import _fit_context
 from ._criteria import choose_index
 from ._engine import NumpyOps, data_term
 from ._gate_path import lam_grid
@@ -40,6 +49,7 @@ from ._params import (
     ESTIMATOR,
     PARAMS,
     REGRESSOR_HEAD,
+    document_fit,
     hyperparameters,
 )
 from ._refit import gram_refit_weights
@@ -127,7 +137,57 @@ def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid):
     return walk.result
 
 
-class _CVMixin:
+class RoutesToSplitter:
+    """``get_metadata_routing`` of an estimator whose ``fit`` splits its rows by ``cv``."""
+
+    def get_metadata_routing(self):
+        """The metadata this estimator's ``fit`` takes itself and routes to its ``cv`` splitter.
+
+        As ``LassoCV``'s: ``sample_weight`` (when requested with
+        ``set_fit_request``) and what the splitter's ``split`` asks for,
+        such as ``GroupKFold``'s ``groups``.
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRouter
+            The routing of ``fit``'s metadata.
+        """
+        return (MetadataRouter(owner=type(self).__name__)
+                .add_self_request(self)
+                .add(splitter=check_cv(self.cv),
+                     method_mapping=MethodMapping().add(caller="fit", callee="split")))
+
+
+def routed_split_params(est, sample_weight, params):
+    """The part of ``fit``'s ``**params`` that the ``cv`` splitter's ``split`` takes.
+
+    As ``LassoCV.fit``: metadata such as ``groups`` only with metadata
+    routing enabled (scikit-learn's own ``ValueError`` otherwise), and
+    only what the splitter requests (its ``TypeError`` for the rest).
+    """
+    _raise_for_params(params, est, "fit")
+    if not _routing_enabled():
+        return {}
+    return process_routing(est, "fit", sample_weight=sample_weight, **params).splitter.split
+
+
+def cv_splits(est, X, y, split_params):
+    """The ``(train, test)`` index pairs of ``est.cv`` on validated ``X`` and ``y``."""
+    cv = check_cv(est.cv, y, classifier=is_classifier(est))
+    try:
+        return list(cv.split(X, y, **split_params))
+    except ValueError as exc:
+        if "groups" not in str(exc) or "groups" in split_params:
+            raise
+        raise ValueError(
+            f"cv={est.cv!r} splits the rows by sample groups, and fit was given none. "
+            "Call sklearn.set_config(enable_metadata_routing=True) and pass them as "
+            "fit(X, y, groups=...); the constructor's groups parameter groups features, "
+            "not rows."
+        ) from exc
+
+
+class _CVMixin(RoutesToSplitter):
     """``fit`` of the CV estimators; left of L0Regressor / L0Classifier.
 
     A CV estimator keeps only some of its parent's hyperparameters: ``lam``
@@ -157,11 +217,28 @@ class _CVMixin:
         params = {k_: v for k_, v in self.get_params(deep=False).items() if k_ in names}
         return self._fold_class(**{**params, "random_state": seed})
 
-    def _fit_unguarded(self, X, y, sample_weight, walk=None):
+    @_fit_context(prefer_skip_nested_validation=True)
+    @document_fit
+    def fit(self, X, y, sample_weight=None, **params):
+        """Cross-validate the path over ``lams``, then fit all the data at the chosen point.
+
+        %(cv_fit_parameters)s
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        split_params = routed_split_params(self, sample_weight, params)
+        with fresh_fit(self):
+            self._fit_unguarded(X, y, sample_weight, split_params=split_params)
+        return self
+
+    def _fit_unguarded(self, X, y, sample_weight, walk=None, split_params=None):
         Xv, yv, sw = self._validate_fit_data(X, y, sample_weight)
         self._encode_targets(yv, sw)  # target errors before any fold runs
         grid = self._grid_values()
-        splits = list(check_cv(self.cv, yv, classifier=is_classifier(self)).split(Xv, yv))
+        splits = cv_splits(self, Xv, yv, split_params or {})
         if is_classifier(self):
             check_fold_classes(yv, sw, splits, self.cv)  # names the fold, not "y"
         scorer = check_scoring(self, scoring=self.scoring)

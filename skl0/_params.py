@@ -455,6 +455,15 @@ FIT_PARAMS = {
     **_table(*_FIT),
     "fit_parameters": "Parameters\n----------\n" + "\n".join(p.text() for p in _FIT),
 }
+#: The CV estimators' ``fit`` also takes metadata for their splitter.
+_CV_FIT = (*_FIT, Param("**params", "dict", doc="""\
+Metadata for the ``cv`` splitter, such as the sample ``groups``
+of ``GroupKFold`` (not the constructor's ``groups``, which group
+features), as ``LassoCV.fit`` takes them: only with
+``sklearn.set_config(enable_metadata_routing=True)``; without it
+any such argument is refused with a ``ValueError``."""))
+FIT_PARAMS["cv_fit_parameters"] = (
+    "Parameters\n----------\n" + "\n".join(p.text() for p in _CV_FIT))
 
 #: The signatures, in order; ``*`` starts the keyword-only parameters.
 _MODEL = (

@@ -108,7 +108,8 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
             return select_columns(self, X)
         return super().transform(X)
 
-    def _fit_unguarded(self, X, y, sample_weight):
+    def _fit_unguarded(self, X, y, sample_weight, split_params=None):
+        """Validate, then fit ``estimator_``; ``split_params``: the CV selector's, for its splitter."""
         check_frame(X)
         check_missing_labels(y)
         y_given = y  # task="auto" reads its dtype (a categorical Series is class labels)
@@ -116,7 +117,8 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
             self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
             multi_output=True, ensure_min_samples=2, y_numeric=False,
         )
-        est = self._make_estimator(y_given).fit(X, y, sample_weight=sample_weight)
+        est = self._make_estimator(y_given).fit(X, y, sample_weight=sample_weight,
+                                                **(split_params or {}))
         if hasattr(self, "feature_names_in_"):
             # est saw the validated numpy X; give it the names too, so that
             # sel.estimator_.predict(frame) checks columns as the selector does.

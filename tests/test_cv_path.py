@@ -7,9 +7,10 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 import torch
 from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, cross_val_score
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skl0 import (
@@ -366,6 +367,64 @@ def test_selector_cv_with_dataframe(reg):
     for name in ["lam_", "lams_", "best_index_", "cv_results_", "n_features_selected_", "path_"]:
         assert hasattr(sel, name), name
     assert sel.path_.feature_names.tolist() == Xdf.columns.tolist()
+
+
+# ---------------------------------------------------- metadata for the splitter
+@pytest.mark.parametrize("cls", [L0RegressorCV, L0ClassifierCV, L0FeatureSelectorCV])
+def test_groups_reach_a_group_splitter_with_metadata_routing(reg, clf, cls):
+    # As LassoCV: fit(X, y, groups=...) splits by the groups under routing,
+    # the same folds as the explicit splits of GroupKFold.
+    X, y, _, _ = clf if cls is L0ClassifierCV else reg
+    groups = np.arange(len(y)) % 7
+    splits = list(GroupKFold(3).split(X, y, groups))
+    given = cls(lams=GRID, cv=splits, **FAST).fit(X, y)
+    with sklearn.config_context(enable_metadata_routing=True):
+        routed = cls(lams=GRID, cv=GroupKFold(3), **FAST).fit(X, y, groups=groups)
+    for name in ("split0_test_score", "split2_test_score", "mean_test_score"):
+        np.testing.assert_array_equal(routed.cv_results_[name], given.cv_results_[name])
+    assert routed.lam_ == given.lam_
+    np.testing.assert_array_equal(routed.get_support(), given.get_support())
+
+
+def test_groups_reach_the_inner_splitter_of_a_nested_cross_validation(reg):
+    X, y, _, _ = reg
+    groups = np.arange(len(y)) % 7
+    outer = list(GroupKFold(2).split(X, y, groups))
+    with sklearn.config_context(enable_metadata_routing=True):
+        nested = cross_val_score(L0RegressorCV(lams=GRID, cv=GroupKFold(3), **FAST), X, y,
+                                 cv=GroupKFold(2), params={"groups": groups})
+    for (train, test), score in zip(outer, nested):
+        inner = list(GroupKFold(3).split(X[train], y[train], groups[train]))
+        est = L0RegressorCV(lams=GRID, cv=inner, **FAST).fit(X[train], y[train])
+        assert est.score(X[test], y[test]) == score
+
+
+def test_splitter_metadata_needs_routing_and_a_splitter_that_takes_it(reg):
+    X, y, _, _ = reg
+    groups = np.arange(len(y)) % 7
+    with pytest.raises(ValueError, match="enable_metadata_routing=True"):
+        L0RegressorCV(lams=GRID, cv=GroupKFold(3), **FAST).fit(X, y, groups=groups)
+    with sklearn.config_context(enable_metadata_routing=True):
+        with pytest.raises(TypeError, match="groups"):  # KFold takes no groups
+            L0RegressorCV(lams=GRID, cv=KFold(3), **FAST).fit(X, y, groups=groups)
+    for routing in (False, True):
+        with sklearn.config_context(enable_metadata_routing=routing):
+            est = L0RegressorCV(lams=GRID, cv=GroupKFold(3), **FAST)
+            with pytest.raises(ValueError, match=r"fit\(X, y, groups=\.\.\.\)") as err:
+                est.fit(X, y)
+            assert "GroupKFold" in str(err.value) and not hasattr(est, "coef_")
+
+
+def test_weights_under_metadata_routing_fit_as_without_it(reg, reg_cv):
+    X, y, _, _ = reg
+    w = np.random.RandomState(0).uniform(0.5, 2.0, len(y))
+    plain = L0RegressorCV(lams=GRID, cv=3, **FAST).fit(X, y, sample_weight=w)
+    with sklearn.config_context(enable_metadata_routing=True):
+        routed = L0RegressorCV(lams=GRID, cv=3, **FAST).fit(X, y, sample_weight=w)
+    np.testing.assert_array_equal(routed.cv_results_["mean_test_score"],
+                                  plain.cv_results_["mean_test_score"])
+    assert not np.array_equal(plain.cv_results_["mean_test_score"],
+                              reg_cv.cv_results_["mean_test_score"])  # the weights count
 
 
 # ------------------------------------------------------------ API and errors
