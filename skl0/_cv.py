@@ -137,8 +137,28 @@ def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid):
     return walk.result
 
 
-class RoutesToSplitter:
-    """``get_metadata_routing`` of an estimator whose ``fit`` splits its rows by ``cv``."""
+class CVFitMixin:
+    """``fit`` and ``get_metadata_routing`` of an estimator whose ``fit`` splits its rows by ``cv``.
+
+    ``fit`` takes the splitter's metadata as ``LassoCV.fit`` does and hands
+    them to ``_fit_split(X, y, sample_weight, split_params)``.
+    """
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @document_fit
+    def fit(self, X, y, sample_weight=None, **params):
+        """Cross-validate the path over ``lams``, then fit all the data at the chosen point.
+
+        A selector then keeps the features of that model.
+
+        %(cv_fit_parameters)s
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit_split(X, y, sample_weight, routed_split_params(self, sample_weight, params))
 
     def get_metadata_routing(self):
         """The metadata this estimator's ``fit`` takes itself and routes to its ``cv`` splitter.
@@ -187,7 +207,7 @@ def cv_splits(est, X, y, split_params):
         ) from exc
 
 
-class _CVMixin(RoutesToSplitter):
+class _CVMixin(CVFitMixin):
     """``fit`` of the CV estimators; left of L0Regressor / L0Classifier.
 
     A CV estimator keeps only some of its parent's hyperparameters: ``lam``
@@ -217,19 +237,7 @@ class _CVMixin(RoutesToSplitter):
         params = {k_: v for k_, v in self.get_params(deep=False).items() if k_ in names}
         return self._fold_class(**{**params, "random_state": seed})
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    @document_fit
-    def fit(self, X, y, sample_weight=None, **params):
-        """Cross-validate the path over ``lams``, then fit all the data at the chosen point.
-
-        %(cv_fit_parameters)s
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        split_params = routed_split_params(self, sample_weight, params)
+    def _fit_split(self, X, y, sample_weight, split_params):
         with fresh_fit(self):
             self._fit_unguarded(X, y, sample_weight, split_params=split_params)
         return self

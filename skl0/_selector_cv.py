@@ -12,16 +12,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ._base import keep_state_on_failure
-from ._compat import _fit_context
 from ._cv import (
     CV_FITTED,
+    CVFitMixin,
     L0ClassifierCV,
     L0RegressorCV,
-    RoutesToSplitter,
-    routed_split_params,
 )
 from ._dask import is_dask_collection
-from ._params import SELECTOR_CV, Param, document_fit, hyperparameters
+from ._params import SELECTOR_CV, Param, hyperparameters
 from ._selector import L0FeatureSelector
 
 __all__ = ["L0FeatureSelectorCV"]
@@ -66,25 +64,13 @@ _DOC = """Select features with L0 gates, ``lam`` chosen by cross-validating the 
 
 
 @hyperparameters(SELECTOR_CV, attributes=[SELECTOR_CV_ESTIMATOR, *CV_FITTED])
-class L0FeatureSelectorCV(RoutesToSplitter, L0FeatureSelector):
+class L0FeatureSelectorCV(CVFitMixin, L0FeatureSelector):
     __doc__ = _DOC
     _supports_partial_fit = False  # lam is chosen by refitting folds: no streaming
     _estimators = {"classification": L0ClassifierCV, "regression": L0RegressorCV}
     _copied = ("lams_", "best_index_", "cv_results_", "n_features_selected_", "path_")
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    @document_fit
-    def fit(self, X, y, sample_weight=None, **params):
-        """Fit the cross-validated model and keep the features it selects.
-
-        %(cv_fit_parameters)s
-
-        Returns
-        -------
-        self : object
-            The fitted selector.
-        """
-        split_params = routed_split_params(self, sample_weight, params)
+    def _fit_split(self, X, y, sample_weight, split_params):
         if not split_params and self._fit_dask is not None and is_dask_collection(X):
             return self._fit_dask(X, y, sample_weight)
         with keep_state_on_failure(self):
