@@ -27,15 +27,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
-    _raise_for_params,
-    _routing_enabled,
     process_routing,
 )
 
 from ._base import fresh_fit
 from ._checks import check_fold_classes
 from ._classifier import L0Classifier
-from ._compat import _fit_context
+from ._compat import _fit_context, _raise_for_params, _routing_enabled
 from ._criteria import choose_index
 from ._engine import NumpyOps, data_term
 from ._gate_path import lam_grid
