@@ -17,6 +17,8 @@ Folds are independent jobs of ``joblib.Parallel``.
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 from joblib import Parallel, delayed
 from scipy.stats import rankdata
@@ -165,15 +167,19 @@ class CVFitMixin:
         ``set_fit_request``) and what the splitter's ``split`` asks for,
         such as ``GroupKFold``'s ``groups``.
 
+        An iterable of ``(train, test)`` pairs takes no metadata, and is
+        not read here: a generator of splits can be read only once, by the fit.
+
         Returns
         -------
         routing : sklearn.utils.metadata_routing.MetadataRouter
             The routing of ``fit``'s metadata.
         """
-        return (MetadataRouter(owner=type(self).__name__)
-                .add_self_request(self)
-                .add(splitter=check_cv(self.cv),
-                     method_mapping=MethodMapping().add(caller="fit", callee="split")))
+        router = MetadataRouter(owner=type(self).__name__).add_self_request(self)
+        if self.cv is None or isinstance(self.cv, Integral) or hasattr(self.cv, "split"):
+            router.add(splitter=check_cv(self.cv),
+                       method_mapping=MethodMapping().add(caller="fit", callee="split"))
+        return router
 
 
 def routed_split_params(est, sample_weight, params):
@@ -186,14 +192,15 @@ def routed_split_params(est, sample_weight, params):
     _raise_for_params(params, est, "fit")
     if not _routing_enabled():
         return {}
-    return process_routing(est, "fit", sample_weight=sample_weight, **params).splitter.split
+    routed = process_routing(est, "fit", sample_weight=sample_weight, **params)
+    return routed.splitter.split if "splitter" in routed else {}  # (none for an iterable)
 
 
 def cv_splits(est, X, y, split_params):
     """The ``(train, test)`` index pairs of ``est.cv`` on validated ``X`` and ``y``."""
     cv = check_cv(est.cv, y, classifier=is_classifier(est))
     try:
-        return list(cv.split(X, y, **split_params))
+        splits = list(cv.split(X, y, **split_params))
     except ValueError as exc:
         if "groups" not in str(exc) or "groups" in split_params:
             raise
@@ -203,6 +210,13 @@ def cv_splits(est, X, y, split_params):
             "fit(X, y, groups=...); the constructor's groups parameter groups features, "
             "not rows."
         ) from exc
+    if not splits:
+        raise ValueError(
+            f"cv={est.cv!r} gave no (train, test) splits. A generator of splits is used "
+            "up by the first fit that reads it; pass a list of them, e.g. "
+            "cv=list(KFold(5).split(X)), or the splitter itself."
+        )
+    return splits
 
 
 class _CVMixin(CVFitMixin):

@@ -415,6 +415,24 @@ def test_splitter_metadata_needs_routing_and_a_splitter_that_takes_it(reg):
             assert "GroupKFold" in str(err.value) and not hasattr(est, "coef_")
 
 
+@pytest.mark.parametrize("routing", [False, True])
+def test_a_generator_of_splits_is_read_once_by_the_fit(reg, routing):
+    # Routing asks the estimator for its splitter's requests; that must not
+    # use up a one-shot cv (it did: the fit then had no splits left).
+    X, y, _, _ = reg
+    listed = L0RegressorCV(lams=GRID, cv=list(KFold(3).split(X)), **FAST).fit(X, y)
+    with sklearn.config_context(enable_metadata_routing=routing):
+        for cls in (L0RegressorCV, L0FeatureSelectorCV):
+            est = cls(lams=GRID, cv=KFold(3).split(X), **FAST).fit(X, y)
+            np.testing.assert_array_equal(est.cv_results_["mean_test_score"],
+                                          listed.cv_results_["mean_test_score"])
+            coef = est.estimator_.coef_ if cls is L0FeatureSelectorCV else est.coef_
+            with pytest.raises(ValueError, match="gave no .train, test. splits.*list"):
+                est.fit(X, y)  # the generator is used up
+            np.testing.assert_array_equal(
+                est.estimator_.coef_ if cls is L0FeatureSelectorCV else est.coef_, coef)
+
+
 def test_weights_under_metadata_routing_fit_as_without_it(reg, reg_cv):
     X, y, _, _ = reg
     w = np.random.RandomState(0).uniform(0.5, 2.0, len(y))
