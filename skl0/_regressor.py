@@ -6,7 +6,11 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_consistent_length, check_is_fitted
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+)
 
 from ._base import BaseL0, warm_up
 from ._checks import numeric_target
@@ -200,7 +204,16 @@ class L0Regressor(RegressorMixin, BaseL0):
             (the predictions are not gathered).
         """
         pred = self.predict(X)
+        # r2_score's checks of y: finite numbers, as many outputs as predicted.
+        y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
         check_consistent_length(pred, y, sample_weight)
+        outputs = [1 if a.ndim == 1 else a.shape[1] for a in (y, pred)]
+        if y.ndim > 2 or outputs[0] != outputs[1]:
+            raise ValueError(
+                f"y has shape {y.shape}, but the model predicts {outputs[1]} output(s) per "
+                f"sample (it was fitted on a y of {outputs[1]} column(s)); pass y of shape "
+                f"(n_samples,{' ' + str(outputs[1]) if outputs[1] > 1 else ''})."
+            )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, pred, dtype=np.float64)
         return r2_of(y, pred, sample_weight)

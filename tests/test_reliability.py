@@ -534,6 +534,23 @@ def test_regressor_score_survives_huge_targets():
         est.score(X0, Y_REG[:30])
 
 
+def test_regressor_score_checks_y_as_r2_score_does():
+    # It returned NaN for a NaN or infinite y, and numpy's reshape error for
+    # a y with another number of outputs than the model's.
+    est = quiet_fit(make("L0Regressor"), X0, Y_REG)
+    for bad, match in [(np.nan, "Input y contains NaN"), (np.inf, "Input y contains infinity")]:
+        y = Y_REG.copy()
+        y[3] = bad
+        with pytest.raises(ValueError, match=match):
+            est.score(X0, y)
+    with pytest.raises(ValueError, match=r"predicts 1 output\(s\).*shape \(n_samples,\)"):
+        est.score(X0, np.column_stack([Y_REG, Y_REG]))
+    assert est.score(X0, Y_REG[:, None]) == est.score(X0, Y_REG)  # one column is one output
+    two = quiet_fit(make("L0Regressor"), X0, np.column_stack([Y_REG, -Y_REG]))
+    with pytest.raises(ValueError, match=r"predicts 2 output\(s\).*\(n_samples, 2\)"):
+        two.score(X0, Y_REG)
+
+
 @pytest.mark.parametrize("name", [n for n in ALL if n.endswith("CV")])
 def test_cv_with_only_nan_scores_says_so(name):
     with pytest.raises(ValueError, match="(?i)score.*NaN"):
