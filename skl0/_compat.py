@@ -7,6 +7,7 @@ import inspect
 from numbers import Integral
 
 from sklearn.base import _fit_context
+from sklearn.metrics import make_scorer
 from sklearn.utils._param_validation import (
     Interval,
     Options,
@@ -34,6 +35,7 @@ __all__ = [
     "_fit_context",
     "_raise_for_params",
     "_routing_enabled",
+    "scorer_with_labels",
     "transformer_input_indices",
     "validate_data",
     "validate_params",
@@ -61,3 +63,21 @@ class IntInterval(Interval):
 def transformer_input_indices(column_transformer):
     """``{name: input column indices}`` of a fitted ``ColumnTransformer`` (private in sklearn)."""
     return column_transformer._transformer_to_input_indices
+
+
+def scorer_with_labels(scorer, classes):
+    """``scorer`` with ``labels=classes`` where its metric takes ``labels``, else ``scorer``.
+
+    What ``LogisticRegressionCV`` does to score a fold whose held-out rows
+    lack a class (``neg_log_loss`` then needs to be told every class). It
+    reads the private fields of scikit-learn's scorers (``_score_func``,
+    ``_sign``, ``_response_method``, ``_kwargs``); a scorer without them,
+    or one already given ``labels``, is returned as it is.
+    """
+    func = getattr(scorer, "_score_func", None)
+    kwargs = dict(getattr(scorer, "_kwargs", {}))
+    if (func is None or not hasattr(scorer, "_response_method") or "labels" in kwargs
+            or "labels" not in inspect.signature(func).parameters):
+        return scorer
+    return make_scorer(func, greater_is_better=scorer._sign > 0,
+                       response_method=scorer._response_method, labels=classes, **kwargs)

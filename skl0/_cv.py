@@ -35,7 +35,12 @@ from sklearn.utils.metadata_routing import (
 from ._base import fresh_fit
 from ._checks import check_fold_classes
 from ._classifier import L0Classifier
-from ._compat import _fit_context, _raise_for_params, _routing_enabled
+from ._compat import (
+    _fit_context,
+    _raise_for_params,
+    _routing_enabled,
+    scorer_with_labels,
+)
 from ._criteria import choose_index
 from ._engine import NumpyOps, data_term
 from ._gate_path import lam_grid
@@ -126,6 +131,55 @@ class _GramR2:
         layers = self.est._raw_layers([weight], [np.zeros(self.q)], z, self.mean, self.std, mask)
         pred = numpy_forward(layers, self.est.activation, self.held_out.X)
         return self.r2(pred)  # (the fold's total sum of squares formed once)
+
+
+class _AllClasses:
+    """A fold's classifier as scorers see it when its training rows lacked some of ``y``'s classes.
+
+    ``classes_`` are all of ``y``'s, and a class the fold never saw gets
+    probability 0 in ``predict_proba``, as ``LogisticRegressionCV`` scores
+    its folds; ``predict`` is the fold model's own, and there is no
+    ``decision_function`` (whose columns are the fold's classes), so that
+    scorers that can take probabilities do.
+    """
+
+    def __init__(self, est, classes):
+        self.est, self.classes_ = est, classes
+        self._columns = np.searchsorted(classes, est.classes_)
+
+    def __sklearn_tags__(self):
+        return self.est.__sklearn_tags__()
+
+    def predict(self, X):
+        return self.est.predict(X)
+
+    def predict_proba(self, X):
+        P = self.est.predict_proba(X)
+        out = np.zeros((P.shape[0], self.classes_.size), dtype=P.dtype)
+        out[:, self._columns] = P
+        return out
+
+
+class _ClassifierScorer:
+    """A scorer of a classifier's folds, any of which may lack some of ``y``'s classes.
+
+    A training fold without a class fits a model without it
+    (:class:`_AllClasses` adds it back), and held-out rows without a class
+    need a metric told every class (:func:`skl0._compat.scorer_with_labels`,
+    more than two classes: a binary fold has both, see
+    :func:`skl0._checks.check_fold_classes`). A fold without a class used
+    to make ``scoring="neg_log_loss"`` fail on "y_true and y_prob contain
+    different number of classes".
+    """
+
+    def __init__(self, scorer, classes):
+        self.scorer = scorer_with_labels(scorer, classes) if classes.size > 2 else scorer
+        self.classes = classes
+
+    def __call__(self, est, X, y, **kw):
+        if est.classes_.size < self.classes.size:
+            est = _AllClasses(est, self.classes)
+        return self.scorer(est, X, y, **kw)
 
 
 def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid):
@@ -266,6 +320,8 @@ class _CVMixin(CVFitMixin):
             # score() itself, without revalidating the held-out rows for
             # every support (the scorer's checks cost more than the score).
             scorer = None
+        if scorer is not None and is_classifier(self):
+            scorer = _ClassifierScorer(scorer, self.classes_)
         seeds = check_random_state(self.random_state).randint(
             np.iinfo(np.int32).max, size=len(splits)
         )

@@ -433,6 +433,47 @@ def test_a_generator_of_splits_is_read_once_by_the_fit(reg, routing):
                 est.estimator_.coef_ if cls is L0FeatureSelectorCV else est.coef_, coef)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+@pytest.mark.parametrize("scoring", ["neg_log_loss", "neg_brier_score", "f1_macro"])
+def test_classifier_cv_scores_folds_that_lack_a_class(scoring):
+    # Class 2 lives in one group: one training fold lacks it, and the other
+    # folds' held-out rows do. As LogisticRegressionCV, every fold is scored
+    # with all three classes (it failed on "y_true and y_prob contain
+    # different number of classes").
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 5)
+    y = (X[:, 0] > 0).astype(int)
+    y[:5] = 2
+    splits = list(GroupKFold(3).split(X, y, np.repeat(np.arange(6), 20)))
+    assert any(2 not in y[train] for train, _ in splits)
+    assert any(2 not in y[test] for _, test in splits)
+    est = L0ClassifierCV(n_lams=5, cv=splits, scoring=scoring, **FAST).fit(X, y)
+    for i in range(3):
+        assert np.all(np.isfinite(est.cv_results_[f"split{i}_test_score"]))
+    assert est.classes_.tolist() == [0, 1, 2]
+
+
+def test_a_fold_model_without_a_class_gives_it_probability_zero():
+    from sklearn.metrics import get_scorer, log_loss
+
+    from skl0._compat import scorer_with_labels
+    from skl0._cv import _AllClasses
+
+    rng = np.random.RandomState(1)
+    X = rng.randn(90, 4)
+    y = np.array(["a", "c"])[(X[:, 0] > 0).astype(int)]
+    fold = L0Classifier(k=1, **FAST).fit(X, y)
+    seen = _AllClasses(fold, np.array(["a", "b", "c"]))
+    P = seen.predict_proba(X)
+    np.testing.assert_array_equal(P[:, [0, 2]], fold.predict_proba(X))
+    assert np.all(P[:, 1] == 0) and np.array_equal(seen.predict(X), fold.predict(X))
+    assert not hasattr(seen, "decision_function")
+    scorer = scorer_with_labels(get_scorer("neg_log_loss"), seen.classes_)
+    assert scorer(seen, X, y) == -log_loss(y, P, labels=seen.classes_)
+    accuracy = get_scorer("accuracy")
+    assert scorer_with_labels(accuracy, seen.classes_) is accuracy  # takes no labels
+
+
 def test_weights_under_metadata_routing_fit_as_without_it(reg, reg_cv):
     X, y, _, _ = reg
     w = np.random.RandomState(0).uniform(0.5, 2.0, len(y))
