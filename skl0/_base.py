@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, is_classifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from ._checks import (
@@ -779,6 +780,15 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 callback=report, **common,
             )
             self.lam_, self.n_iter_, self.loss_curve_ = float(self.lam), res.n_iter, res.loss_curve
+            if not res.settled:  # an MLP head's Adam steps: a budget, not a solve
+                warn(
+                    f"The selected features were still changing at the end of "
+                    f"max_iter={self.max_iter} Adam steps (lam={float(self.lam):g}): the open "
+                    "gates at the last step differ from those at the check before it (one "
+                    "every 25 steps), or the run was too short to have one. Raise max_iter "
+                    "(or lower learning_rate_init) for a settled selection.",
+                    ConvergenceWarning,
+                )
             support = open_gates(gate)
             if self.k is None or self._size(support) <= self.k:
                 return self._polish_fixed_lam(problem, gate, head, support, common, report), None

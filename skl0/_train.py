@@ -31,9 +31,17 @@ class NonFiniteLossError(FloatingPointError):
 
 @dataclass
 class TrainResult:
+    """What :func:`train_gates` did: steps, ``lam``, the objective at each step.
+
+    ``settled`` (Adam only): the mask of open gates was the same at the last
+    two checks (``check_every`` steps apart); False when it was still
+    changing, or when the run had fewer than two checks.
+    """
+
     n_iter: int = 0
     lam: float = 0.0
     loss_curve: list = field(default_factory=list)
+    settled: bool = True
 
 
 _ADAM_ADVICE = (
@@ -253,18 +261,23 @@ def train_gates(
         batches = problem.batches(batch_size, generator)
     steps = adam_steps(problem, gate, head, opt, lam=lam_t, alpha=alpha, generator=generator,
                        batches=batches)
+    last_mask, settled = None, False
     for it, (obj, _, l0, _) in zip(range(max_iter), steps):
         losses[it] = obj
         if (it + 1) % check_every == 0 or it + 1 == max_iter:
             value = float(obj)
             _check_finite(value, it + 1, lam_t)
             _check_growth(value, float(losses[0]), it + 1, lam_t)
+            with torch.no_grad():
+                mask = gate.mask()
+            settled = last_mask is not None and torch.equal(mask, last_mask)
+            last_mask = mask
             if callback is not None:
-                callback(it + 1, value, int(gate.mask().sum()))
+                callback(it + 1, value, int(mask.sum()))
             if tol is not None:
                 # Converged: the selection and the expected count of open
                 # gates have stood still over the last `patience` checks.
-                state = (gate.mask(), float(l0))
+                state = (mask, float(l0))
                 if prev is not None and torch.equal(state[0], prev[0]) and abs(
                     state[1] - prev[1]
                 ) < tol:
@@ -275,4 +288,5 @@ def train_gates(
                     still = 0
                 prev = state
     n_iter = it + 1
-    return TrainResult(n_iter=n_iter, lam=lam_t, loss_curve=losses[:n_iter].tolist())
+    return TrainResult(n_iter=n_iter, lam=lam_t, loss_curve=losses[:n_iter].tolist(),
+                       settled=settled)

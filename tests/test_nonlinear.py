@@ -67,6 +67,23 @@ def test_early_stopping_and_refit_false(friedman):
     np.testing.assert_array_equal(a.support_, b.support_)
 
 
+def test_fixed_lam_mlp_cut_short_warns_that_its_selection_is_still_moving(friedman):
+    # As MLPClassifier(max_iter=2): a ConvergenceWarning, not a silent
+    # all-features model (Adam's steps are a budget, not a solve).
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = friedman
+    with pytest.warns(ConvergenceWarning, match=r"still changing .*max_iter=2 Adam steps"):
+        short = L0Regressor(lam=0.01, hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
+    assert short.n_iter_ == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # this one settles
+        full = L0Regressor(lam=0.01, hidden_layer_sizes=(8,), max_iter=300, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(full.get_support(indices=True), np.arange(5))
+
+
 def test_selector_passes_hidden_layers(friedman):
     X, y = friedman
     sel = L0FeatureSelector(k=5, **KW).fit(X, y)
