@@ -343,7 +343,8 @@ class _CVMixin(CVFitMixin):
             raise ValueError(
                 f"Every cross-validated score is NaN (scoring={self.scoring!r}), so no lam "
                 "can be chosen. Check that the scorer returns a number on each held-out "
-                "fold (e.g. one with a single class), or pass another scoring."
+                "fold (held-out rows of a single class, or without one of y's classes, leave "
+                "some metrics such as roc_auc_ovr undefined), or pass another scoring."
             )
         self.lams_ = grid
         self.cv_results_ = _cv_results(grid, scores, sizes)
