@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from skl0.nn import (
     BETA,
@@ -132,6 +133,41 @@ def test_gate_copies_keep_their_generator(how, tmp_path):
     global_state = torch.get_rng_state()
     assert torch.equal(clone.sample(), gate.sample())  # same stream, drawn independently
     assert torch.equal(torch.get_rng_state(), global_state)
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy", "torch.save"])
+def test_a_copied_model_shares_one_generator_as_the_original(how, tmp_path):
+    # Each gate used to get its own copy of the shared stream, so two gates
+    # of one shape drew the same noise at every step of the copy's training.
+    import copy
+    import pickle
+
+    from skl0.nn import L0Linear, set_generator
+
+    model = nn.Sequential(L0Linear(3, 3, gate="input"), nn.ReLU(),
+                          L0Linear(3, 3, gate="input")).train()
+    set_generator(model, torch.Generator().manual_seed(0))
+    other = FeatureGate(3).train()
+    other.generator = torch.Generator().manual_seed(0)  # equal state, another stream
+    pair = nn.ModuleList([model, other])
+    if how == "pickle":
+        clone = pickle.loads(pickle.dumps(pair))
+    elif how == "deepcopy":
+        clone = copy.deepcopy(pair)
+    else:
+        torch.save(pair, tmp_path / "pair.pt")
+        clone = torch.load(tmp_path / "pair.pt", weights_only=False)
+    first, second = clone[0][0].l0_gate, clone[0][2].l0_gate
+    assert first.generator is second.generator is not model[0].generator
+    assert clone[1].generator is not first.generator
+    # The copy draws what the original draws, step after step.
+    for _ in range(3):
+        for a, b in [(first, model[0].l0_gate), (second, model[2].l0_gate), (clone[1], other)]:
+            assert torch.equal(a.sample(), b.sample())
+    assert not torch.equal(first.sample(), second.sample())
+    # A later copy starts where the original's stream now is.
+    again = copy.deepcopy(model)
+    assert torch.equal(again[0].l0_gate.sample(), model[0].l0_gate.sample())
 
 
 def test_layer_copy_keeps_the_generator():

@@ -10,6 +10,7 @@ record, for selecting rows.
 from __future__ import annotations
 
 import operator
+import weakref
 
 import torch
 from torch import nn
@@ -48,23 +49,50 @@ def _check_generator(generator):
     return generator
 
 
+#: The records of the generators that one pickling or copy is writing, by
+#: ``id``: a record lives only while that operation's memo holds it.
+_RECORDS = weakref.WeakValueDictionary()
+
+
 class _GeneratorRecord:
     """What pickle keeps of a ``torch.Generator``: its device and state.
 
     torch 2.1 (and other older releases) cannot pickle or deep-copy a
     Generator at all; this record restores an equal, separate one
-    (:class:`_PicklableGenerators`).
+    (:class:`_PicklableGenerators`). Modules that share one generator
+    (``set_generator`` over a model) get one record (:meth:`of`), which
+    pickle's and deepcopy's memo keep as one object, and that restores one
+    generator: the copies share it as the originals did (a record per
+    module gave each gate its own copy of the stream, so gates of one
+    shape drew the same noise at every step).
     """
 
-    __slots__ = ("device", "state")
+    __slots__ = ("device", "state", "_source", "_restored", "__weakref__")
 
-    def __init__(self, generator):
-        self.device, self.state = str(generator.device), generator.get_state()
+    def __init__(self, device, state, source=None):
+        self.device, self.state = device, state
+        self._source, self._restored = source, None
+
+    @classmethod
+    def of(cls, generator):
+        """The record of ``generator``, the same one for every module of one pickling or copy."""
+        record = _RECORDS.get(id(generator))
+        state = generator.get_state()
+        if (record is None or record._source is not generator
+                or not torch.equal(record.state, state)):
+            record = cls(str(generator.device), state, generator)
+            _RECORDS[id(generator)] = record
+        return record
+
+    def __reduce__(self):
+        return (_GeneratorRecord, (self.device, self.state))  # not the source generator
 
     def restore(self):
-        generator = torch.Generator(device=self.device)
-        generator.set_state(self.state)
-        return generator
+        """The generator this record stands for (one per record, however many modules read it)."""
+        if self._restored is None:
+            self._restored = torch.Generator(device=self.device)
+            self._restored.set_state(self.state)
+        return self._restored
 
 
 class _PicklableGenerators:
@@ -73,11 +101,11 @@ class _PicklableGenerators:
     ``pickle``, ``copy.deepcopy`` and ``torch.save`` then keep each
     generator as a new one with the same device and state (an independent
     stream that draws what the original would), on every torch version
-    skl0 supports.
+    skl0 supports; modules that shared a generator share its copy.
     """
 
     def __getstate__(self):
-        return {k: _GeneratorRecord(v) if isinstance(v, torch.Generator) else v
+        return {k: _GeneratorRecord.of(v) if isinstance(v, torch.Generator) else v
                 for k, v in self.__dict__.items()}
 
     def __setstate__(self, state):
