@@ -170,6 +170,37 @@ def test_a_copied_model_shares_one_generator_as_the_original(how, tmp_path):
     assert torch.equal(again[0].l0_gate.sample(), model[0].l0_gate.sample())
 
 
+def test_gates_have_the_sample_shape_in_both_modes():
+    # In eval mode gates(sample_shape) ignored sample_shape, so z.mean(0)
+    # averaged over the gates instead of over the samples.
+    gate = FeatureGate(3)
+    assert gate.train().gates((8,)).shape == (8, 3)
+    z = gate.eval().gates((8, 2))
+    assert z.shape == (8, 2, 3)
+    assert torch.equal(z.mean((0, 1)), gate.deterministic())
+    assert gate.gates().shape == (3,)
+
+
+def test_per_sample_feature_gate_over_trailing_axes_draws_one_gate_per_leading_index():
+    # A gate shape (2, 3) and per_sample=True gave (2, 2, 3) for a (2, 3)
+    # input and a size mismatch for (5, 2, 3).
+    gate = FeatureGate((2, 3), per_sample=True, init_prob=0.5).train()
+    gate.generator = torch.Generator().manual_seed(0)
+    assert gate(torch.ones(2, 3)).shape == (2, 3)
+    out = gate(torch.ones(5, 2, 3))
+    assert out.shape == (5, 2, 3)
+    assert not all(torch.equal(out[0], out[i]) for i in range(1, 5))  # a draw per row
+    assert gate.eval()(torch.ones(5, 2, 3)).shape == (5, 2, 3)
+
+
+def test_gate_reprs_name_what_changes_their_behaviour():
+    from skl0.nn import HybridGate
+
+    assert "per_sample=True" in repr(FeatureGate(3, per_sample=True))
+    assert "per_sample" not in repr(FeatureGate(3))
+    assert "n_random=2" in repr(HybridGate(5, 2))
+
+
 def test_layer_copy_keeps_the_generator():
     import copy
 

@@ -239,10 +239,16 @@ class HardConcreteGate(_PicklableGenerators, nn.Module):
         )
 
     def gates(self, sample_shape=(), generator=None):
-        """Sampled gates in training mode, deterministic gates in eval mode."""
+        """Sampled gates in training mode, deterministic gates in eval mode.
+
+        Of shape ``sample_shape + shape`` in both: in eval mode the
+        deterministic gates repeated (a view), so code that averages over
+        the samples (``z.mean(0)``) reads the same in either mode.
+        """
         if self.training:
             return self.sample(sample_shape, generator)
-        return self.deterministic()
+        z = self.deterministic()
+        return z.expand(torch.Size(sample_shape) + z.shape)
 
     def extra_repr(self):
         return (
@@ -300,6 +306,9 @@ class FeatureGate(HardConcreteGate):
     def n_features(self):
         return self.log_alpha.shape[0]
 
+    def extra_repr(self):
+        return super().extra_repr() + (", per_sample=True" if self.per_sample else "")
+
     def forward(self, x, generator=None):
         shape = self.log_alpha.shape  # (n_features,), or a gate per entry of trailing axes
         if x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
@@ -309,7 +318,7 @@ class FeatureGate(HardConcreteGate):
                 f"whose trailing dimensions are {tuple(shape)} (one column per gate)."
             )
         if self.training and self.per_sample:
-            z = self.sample(x.shape[:-1], generator)
+            z = self.sample(x.shape[:x.ndim - len(shape)], generator)  # one per leading index
         else:
             z = self.gates((), generator)
         return x * z

@@ -144,3 +144,6 @@ class HybridGate(SampleGate):
         """
         chosen = torch.nonzero(self.mask()).squeeze(1)
         return add_random(chosen, self.log_alpha.shape[0], self.n_random, generator)
+
+    def extra_repr(self):
+        return super().extra_repr() + f", n_random={self.n_random}"
