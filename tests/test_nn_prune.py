@@ -180,6 +180,21 @@ def test_pruned_model_can_be_fine_tuned():
     assert all(p.grad is not None for p in small.parameters())
 
 
+def test_prune_and_to_plain_leave_torch_global_random_state_alone():
+    # Each new plain layer ran its random initialisation before its weights
+    # were copied in, which moved later dropout and shuffling draws.
+    torch.manual_seed(0)
+    lin = _scramble(nn.Sequential(L0Linear(6, 8, gate="output"), nn.BatchNorm1d(8), nn.ReLU(),
+                                  L0Linear(8, 3, gate="input")))
+    conv = _scramble(nn.Sequential(L0Conv2d(3, 4, 3, gate="output"), nn.ReLU(),
+                                   L0Conv2d(4, 2, 3, gate="weight")))
+    for model, x in [(lin, torch.randn(5, 6)), (conv, torch.randn(2, 3, 7, 7))]:
+        state = torch.get_rng_state()
+        _check_equivalent(model, x)
+        model[0].to_plain()
+        assert torch.equal(torch.get_rng_state(), state)
+
+
 def test_prune_rejects_non_modules():
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         prune("model")

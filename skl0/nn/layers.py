@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.modules.utils import _pair
+from torch.nn.utils import skip_init
 
 from .._checks import check_int
 from .._numpydoc import Entry, document
@@ -169,7 +170,12 @@ class _L0LayerMixin:
         return self._layer_forward(x, weight, bias)
 
     def to_plain(self):
-        """The plain torch layer (``Linear``, ``Conv2d``) computing this layer's eval output."""
+        """The plain torch layer (``Linear``, ``Conv2d``) computing this layer's eval output.
+
+        Made without its random initialisation (``torch.nn.utils.skip_init``,
+        the weights are copied in), so torch's global random state is left
+        as it was.
+        """
         plain = self._plain_layer(
             bias=self.bias is not None, device=self.weight.device, dtype=self.weight.dtype
         )
@@ -274,7 +280,7 @@ class L0Linear(_L0LayerMixin, nn.Linear):
         return F.linear(x, weight, bias)
 
     def _plain_layer(self, **kw):
-        return nn.Linear(self.in_features, self.out_features, **kw)
+        return skip_init(nn.Linear, self.in_features, self.out_features, **kw)
 
 
 _CONV = Entry("in_channels, out_channels", "int", """\
@@ -394,9 +400,9 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
         return self._conv_forward(x, weight, bias)
 
     def _plain_layer(self, **kw):
-        return nn.Conv2d(
-            self.in_channels, self.out_channels, self.kernel_size, self.stride, self.padding,
-            self.dilation, self.groups, padding_mode=self.padding_mode, **kw,
+        return skip_init(
+            nn.Conv2d, self.in_channels, self.out_channels, self.kernel_size, self.stride,
+            self.padding, self.dilation, self.groups, padding_mode=self.padding_mode, **kw,
         )
 
 

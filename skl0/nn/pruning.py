@@ -26,6 +26,7 @@ import copy
 
 import torch
 from torch import nn
+from torch.nn.utils import skip_init
 
 from .gates import FeatureGate
 from .layers import _L0LayerMixin
@@ -135,10 +136,10 @@ def _slice_layer(layer, rows=None, cols=None):
         weight = weight[:, cols]
     kw = {"bias": bias is not None, "device": weight.device, "dtype": weight.dtype}
     if _is_linear(layer):
-        new = nn.Linear(weight.shape[1], weight.shape[0], **kw)
+        new = skip_init(nn.Linear, weight.shape[1], weight.shape[0], **kw)
     else:
-        new = nn.Conv2d(
-            weight.shape[1], weight.shape[0], layer.kernel_size, layer.stride,
+        new = skip_init(
+            nn.Conv2d, weight.shape[1], weight.shape[0], layer.kernel_size, layer.stride,
             layer.padding, layer.dilation, 1, padding_mode=layer.padding_mode, **kw,
         )  # fmt: skip
     return _copy_into(new, weight, bias, layer)
