@@ -121,8 +121,11 @@ def _check(temperature, gamma, zeta):
     """:func:`check_hard_concrete_params` for the free functions, cached per parameter set.
 
     The functions go on with the values as given: a one-element tensor or
-    array (as a schedule may hold) is checked by its value, and gradients
-    through it are kept.
+    array (as a schedule may hold) is checked by its value, and
+    :func:`prob_nonzero` and :func:`sample_gate` keep gradients through it.
+    :func:`gate_moments` and :func:`signal_fraction` read the parameters as
+    numbers (their quadrature tables are cached per value): no gradient
+    reaches a tensor ``temperature`` there.
     """
     _checked_numbers(_number(temperature), _number(gamma), _number(zeta))
 
@@ -319,8 +322,10 @@ def gate_moments(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA, derivative
 
     Quadrature of the survival function ``P(z > t)`` (see the module
     docstring): ``E[z] = int_0^1 P(z > t) dt``, ``E[z^2] = int_0^1 2t P(z > t) dt``.
-    ``Var[z] = E[z^2] - E[z]^2``. Works on torch tensors (differentiable, any
-    device) and on numpy arrays.
+    ``Var[z] = E[z^2] - E[z]^2``. Works on torch tensors (differentiable in
+    ``log_alpha``, any device) and on numpy arrays; ``temperature``,
+    ``gamma`` and ``zeta`` are read as numbers (a tensor temperature gets
+    no gradient here, unlike in :func:`prob_nonzero`).
 
     Parameters
     ----------
@@ -381,6 +386,7 @@ def signal_fraction(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA):
     ----------
     log_alpha : torch.Tensor or ndarray
     temperature, gamma, zeta : float
+        Read as numbers: no gradient reaches a tensor ``temperature``.
 
     Returns
     -------
