@@ -206,3 +206,23 @@ def test_conv_bad_arguments(kwargs, match):
 def test_set_generator_rejects_non_generator():
     with pytest.raises(ValueError, match="generator=0"):
         set_generator(L0Linear(2, 2), 0)
+
+
+def test_layers_and_gates_accept_the_meta_device_for_deferred_initialisation():
+    # device="meta" was refused ("skl0 runs on 'cpu' and 'cuda'"), though
+    # torch's layers take it; to_empty then reset_parameters gives a layer
+    # equal to one built on the CPU.
+    from skl0.nn import HardConcreteGate
+
+    layer = L0Linear(4, 3, gate="input", device="meta")
+    assert layer.weight.is_meta and layer.l0_gate.log_alpha.is_meta
+    assert HardConcreteGate(3, device=torch.device("meta")).log_alpha.is_meta
+    layer.to_empty(device="cpu")
+    torch.manual_seed(0)
+    layer.reset_parameters()
+    torch.manual_seed(0)
+    ref = L0Linear(4, 3, gate="input")
+    for a, b in zip(layer.state_dict().values(), ref.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="device='gpu'"):
+        L0Linear(4, 3, device="gpu")

@@ -181,7 +181,11 @@ class HardConcreteGate(_PicklableGenerators, nn.Module):
         shape = _check_shape(shape)
         if any(s < 1 for s in shape):
             raise ValueError(f"Gate shape {shape} must have positive sizes.")
-        if device is not None:  # "gpu" or an absent CUDA: an error that names device
+        # "gpu" or an absent CUDA: an error that names device. The meta
+        # device (shapes without storage, for deferred initialisation) is
+        # torch's own and passes as torch's layers take it.
+        if device is not None and not (isinstance(device, (str, torch.device))
+                                       and str(device) == "meta"):
             device = resolve_device(device)
         if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(
