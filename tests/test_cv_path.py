@@ -434,7 +434,7 @@ def test_a_generator_of_splits_is_read_once_by_the_fit(reg, routing):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
-@pytest.mark.parametrize("scoring", ["neg_log_loss", "neg_brier_score", "f1_macro"])
+@pytest.mark.parametrize("scoring", ["neg_log_loss", "top_k_accuracy", "f1_macro"])
 def test_classifier_cv_scores_folds_that_lack_a_class(scoring):
     # Class 2 lives in one group: one training fold lacks it, and the other
     # folds' held-out rows do. As LogisticRegressionCV, every fold is scored
