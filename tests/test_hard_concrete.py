@@ -112,21 +112,25 @@ def test_invalid_init_prob(p0):
         SampleGate(3, init_prob=p0)
 
 
-@pytest.mark.parametrize("how", ["pickle", "deepcopy", "torch.save"])
-def test_gate_copies_keep_their_generator(how, tmp_path):
-    """Issue 15: a copied gate draws from its own generator, not torch's global RNG."""
+def _copied(module, how, tmp_path):
+    """``module`` through pickle, ``copy.deepcopy`` or ``torch.save`` / ``torch.load``."""
     import copy
     import pickle
 
+    if how == "pickle":
+        return pickle.loads(pickle.dumps(module))
+    if how == "deepcopy":
+        return copy.deepcopy(module)
+    torch.save(module, tmp_path / "module.pt")
+    return torch.load(tmp_path / "module.pt", weights_only=False)
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy", "torch.save"])
+def test_gate_copies_keep_their_generator(how, tmp_path):
+    """Issue 15: a copied gate draws from its own generator, not torch's global RNG."""
     gate = FeatureGate(3).train()
     gate.generator = torch.Generator().manual_seed(0)
-    if how == "pickle":
-        clone = pickle.loads(pickle.dumps(gate))
-    elif how == "deepcopy":
-        clone = copy.deepcopy(gate)
-    else:
-        torch.save(gate, tmp_path / "gate.pt")
-        clone = torch.load(tmp_path / "gate.pt", weights_only=False)
+    clone = _copied(gate, how, tmp_path)
     assert isinstance(clone.generator, torch.Generator)
     assert clone.generator is not gate.generator
     assert torch.equal(clone.log_alpha, gate.log_alpha)
@@ -140,7 +144,6 @@ def test_a_copied_model_shares_one_generator_as_the_original(how, tmp_path):
     # Each gate used to get its own copy of the shared stream, so two gates
     # of one shape drew the same noise at every step of the copy's training.
     import copy
-    import pickle
 
     from skl0.nn import L0Linear, set_generator
 
@@ -149,14 +152,7 @@ def test_a_copied_model_shares_one_generator_as_the_original(how, tmp_path):
     set_generator(model, torch.Generator().manual_seed(0))
     other = FeatureGate(3).train()
     other.generator = torch.Generator().manual_seed(0)  # equal state, another stream
-    pair = nn.ModuleList([model, other])
-    if how == "pickle":
-        clone = pickle.loads(pickle.dumps(pair))
-    elif how == "deepcopy":
-        clone = copy.deepcopy(pair)
-    else:
-        torch.save(pair, tmp_path / "pair.pt")
-        clone = torch.load(tmp_path / "pair.pt", weights_only=False)
+    clone = _copied(nn.ModuleList([model, other]), how, tmp_path)
     first, second = clone[0][0].l0_gate, clone[0][2].l0_gate
     assert first.generator is second.generator is not model[0].generator
     assert clone[1].generator is not first.generator
