@@ -674,8 +674,9 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None):
     def hessians(Xb, prob):
         # X' D X as (X D) X' against a transposed view of X, which BLAS reads
         # as is: a rows-last copy of X per batch cost more than the products
-        # (0.74-0.79x the CPU time of exact k=20 on breast cancer and two
-        # 600 x 40 make_classification sets, benchmarks/engine.py --only splice).
+        # (0.70-0.85x the CPU time of exact k=20 on breast cancer and four
+        # 600 x 40 make_classification sets, identical results:
+        # benchmarks/revision_ab.py --base ad4312e --cases binary).
         curv = w * prob * (1.0 - prob)
         H = np.empty((Xb.shape[0], s + 1, s + 1))
         H[:, :s, :s] = np.matmul(Xb * curv[:, None, :], Xb.transpose(0, 2, 1))
