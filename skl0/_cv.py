@@ -305,14 +305,14 @@ class _CVMixin(CVFitMixin):
 
     def _fit_split(self, X, y, sample_weight, split_params):
         with fresh_fit(self):
-            self._fit_unguarded(X, y, sample_weight, split_params=split_params)
+            self._fit_unguarded(X, y, sample_weight, split_params)
         return self
 
-    def _fit_unguarded(self, X, y, sample_weight, walk=None, split_params=None):
+    def _fit_unguarded(self, X, y, sample_weight, split_params):
         Xv, yv, sw = self._validate_fit_data(X, y, sample_weight)
         self._encode_targets(yv, sw)  # target errors before any fold runs
         grid = self._grid_values()
-        splits = cv_splits(self, Xv, yv, split_params or {})
+        splits = cv_splits(self, Xv, yv, split_params)
         if is_classifier(self):
             check_fold_classes(yv, sw, splits, self.cv)  # names the fold, not "y"
         scorer = check_scoring(self, scoring=self.scoring)

@@ -9,7 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import FitMixin, keep_state_on_failure
-from ._checks import check_frame, check_missing_labels, infer_task
+from ._checks import check_frame, check_missing_labels, infer_task, numeric_target
 from ._classifier import L0Classifier
 from ._compat import _fit_context, validate_data
 from ._dask import fit_selector, is_dask_collection, select_columns
@@ -31,8 +31,8 @@ def _check_stream_target_is_numeric(y):
     call of a classification stream needs.
     """
     try:
-        np.asarray(y, dtype=np.float64)
-    except (TypeError, ValueError):
+        numeric_target(y, "a regression stream")
+    except ValueError:
         labels = np.unique(np.asarray(y, dtype=object).ravel()[:1000].astype(str))[:3]
         raise ValueError(
             f"y holds class labels (e.g. {', '.join(map(repr, labels.tolist()))}), but "
