@@ -138,8 +138,9 @@ def _is_temporal(dtype):
 def check_frame(X, name="X"):
     """Refuse a DataFrame with duplicated column names, text, date/time or interval columns.
 
-    Anything that is not a pandas DataFrame passes untouched (numpy and
-    sparse input get scikit-learn's checks).
+    pandas and polars DataFrames are checked; anything else passes untouched
+    (numpy and sparse input get scikit-learn's checks). scikit-learn itself
+    would read a polars date column as its microseconds since 1970 and fit it.
 
     Parameters
     ----------
@@ -152,6 +153,9 @@ def check_frame(X, name="X"):
     ValueError
         Naming the duplicated, text, date/time or interval columns and the fix.
     """
+    if type(X).__module__.split(".")[0] == "polars" and hasattr(X, "schema"):
+        _check_polars_frame(X, name)
+        return
     columns = getattr(X, "columns", None)
     if columns is None or not hasattr(X, "dtypes") or not hasattr(X, "iloc"):
         return
@@ -166,22 +170,53 @@ def check_frame(X, name="X"):
     if text:
         first = X.iloc[:, list(columns).index(text[0])]
         example = next((v for v in first if isinstance(v, (str, bytes))), None)
-        seen = "" if example is None else f" (e.g. {example!r} in column {text[0]!r})"
-        raise ValueError(
-            f"{name} has non-numeric columns {_quote(text)}{seen}; skl0 needs numbers. "
-            "Encode them first, e.g. with sklearn.preprocessing.OneHotEncoder in a "
-            "ColumnTransformer, or drop them."
-        )
+        _refuse_text(name, text, example, "OneHotEncoder in a ColumnTransformer")
     temporal = [(c, dtype) for c, dtype in zip(columns, X.dtypes) if _is_temporal(dtype)]
     if temporal:
-        (first, dtype) = temporal[0]
-        raise ValueError(
-            f"{name} has date/time or interval columns {_quote([c for c, _ in temporal])} "
-            f"(e.g. dtype {dtype} of column {first!r}); skl0 needs numbers. Convert them first, "
-            "e.g. to seconds since a reference time ((col - col.min()).dt.total_seconds()), "
+        _refuse_temporal(
+            name, temporal,
+            "to seconds since a reference time ((col - col.min()).dt.total_seconds()), "
             "to calendar features such as col.dt.month, or intervals to their midpoints "
-            "(col.array.mid), or drop them."
+            "(col.array.mid)",
         )
+
+
+def _check_polars_frame(X, name):
+    """:func:`check_frame` for a polars DataFrame (whose column names are unique)."""
+    schema = list(X.schema.items())
+    temporal = [(c, dtype) for c, dtype in schema if dtype.is_temporal()]
+    text = [c for c, dtype in schema
+            if not (dtype.is_numeric() or dtype.is_temporal()
+                    or str(dtype) in ("Boolean", "Null"))]
+    if text:
+        values = X.get_column(text[0]).drop_nulls().head(1).to_list()
+        example = values[0] if values and isinstance(values[0], (str, bytes)) else None
+        _refuse_text(name, text, example,
+                     "OneHotEncoder in a ColumnTransformer (or X.to_dummies())")
+    if temporal:
+        _refuse_temporal(
+            name, temporal,
+            "to seconds since a reference time "
+            "((pl.col(c) - pl.col(c).min()).dt.total_seconds()), to calendar features "
+            "such as pl.col(c).dt.month()",
+        )
+
+
+def _refuse_text(name, text, example, encoder):
+    seen = "" if example is None else f" (e.g. {example!r} in column {text[0]!r})"
+    raise ValueError(
+        f"{name} has non-numeric columns {_quote(text)}{seen}; skl0 needs numbers. "
+        f"Encode them first, e.g. with sklearn.preprocessing.{encoder}, or drop them."
+    )
+
+
+def _refuse_temporal(name, temporal, conversions):
+    (first, dtype) = temporal[0]
+    raise ValueError(
+        f"{name} has date/time or interval columns {_quote([c for c, _ in temporal])} "
+        f"(e.g. dtype {dtype} of column {first!r}); skl0 needs numbers. Convert them "
+        f"first, e.g. {conversions}, or drop them."
+    )
 
 
 def check_missing_labels(y, name="y", where=""):

@@ -275,6 +275,45 @@ def test_date_time_column_message_names_the_column_and_the_fix(name, kind):
         make(name).fit(df, target(name))
 
 
+@pytest.mark.parametrize("name", PLAIN)
+@pytest.mark.parametrize("kind", ["date", "datetime_tz", "duration", "time", "text", "category"])
+def test_polars_frames_get_the_pandas_frames_refusals(name, kind):
+    # scikit-learn reads a polars date, datetime or duration column as its
+    # microseconds and fitted it without a word; text got numpy's "could not
+    # convert string to float", naming neither X nor the column.
+    pl = pytest.importorskip("polars")
+    n = X0.shape[0]
+    df = pl.DataFrame(X0, schema=[f"f{j}" for j in range(X0.shape[1])])
+    days = pl.Series(18_000 + np.arange(n), dtype=pl.Int32).cast(pl.Date)
+    column = {
+        "date": days,
+        "datetime_tz": days.cast(pl.Datetime("us", "UTC")),
+        "duration": days - pl.date(2019, 1, 1),
+        "time": pl.Series([f"{h % 24:02d}:00" for h in range(n)]).str.to_time("%H:%M"),
+        "text": pl.Series(["Oslo", "Lima"] * (n // 2)),
+        "category": pl.Series(["Oslo", "Lima"] * (n // 2), dtype=pl.Categorical),
+    }[kind]
+    df = df.with_columns(column.alias("when"))
+    match = (r"non-numeric columns 'when' \(e.g. 'Oslo' in column 'when'\).*OneHotEncoder"
+             if kind in ("text", "category") else
+             r"date/time or interval columns 'when' \(e.g. dtype .*total_seconds")
+    with pytest.raises(ValueError, match=match):
+        make(name).fit(df, target(name))
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_a_numeric_polars_frame_fits_as_its_array_with_its_names(name):
+    pl = pytest.importorskip("polars")
+    names = [f"f{j}" for j in range(X0.shape[1])]
+    df = pl.DataFrame(X0, schema=names).with_columns(pl.col("f4").cast(pl.Float32))
+    a = quiet_fit(make(name), df, target(name))
+    b = quiet_fit(make(name), df.to_numpy(), target(name))
+    assert list(a.feature_names_in_) == names
+    np.testing.assert_array_equal(a.get_support(), b.get_support())
+    quiet_fit(make(name), df.with_columns(pl.Series("flag", [True, False] * (len(df) // 2))),
+              target(name))
+
+
 def test_check_frame_messages():
     from skl0._checks import check_frame
 
