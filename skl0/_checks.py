@@ -121,18 +121,48 @@ def _has_text(column):
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return _has_text(pd.Series(dtype.categories))
+    arrow = getattr(dtype, "pyarrow_dtype", None)  # pd.ArrowDtype
+    if arrow is not None:
+        import pyarrow as pa
+
+        if pa.types.is_dictionary(arrow):  # pyarrow's categorical
+            arrow = arrow.value_type
+        return (pa.types.is_string(arrow) or pa.types.is_large_string(arrow)
+                or pa.types.is_binary(arrow) or pa.types.is_large_binary(arrow))
     if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
         return bool(column.map(lambda v: isinstance(v, (str, bytes))).any())
     return False
 
 
-def _is_temporal(dtype):
-    """True for pandas date, time-span, period and interval dtypes (tz-aware included)."""
+# What pandas.api.types.infer_dtype calls an object column of dates, times,
+# time spans, periods or intervals.
+_TEMPORAL_VALUES = frozenset({"datetime64", "datetime", "date", "timedelta64", "timedelta",
+                              "time", "period", "interval"})
+
+
+def _temporal_kind(column):
+    """The dtype, in words, of a pandas date, time-span, period or interval column, else None.
+
+    Covers numpy's and pandas' own dtypes (tz-aware included), pyarrow-backed
+    ones (``timestamp``, ``date32``, ``time64``, ``duration``, ...) and object
+    columns of ``datetime.date`` / ``datetime.time`` / ``Timedelta`` values.
+    """
     import pandas as pd
 
-    return (pd.api.types.is_datetime64_any_dtype(dtype)
-            or pd.api.types.is_timedelta64_dtype(dtype)
-            or isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)))
+    dtype = column.dtype
+    arrow = getattr(dtype, "pyarrow_dtype", None)
+    if arrow is not None:
+        import pyarrow as pa
+
+        interval = getattr(pa.types, "is_interval", lambda _: False)(arrow)
+        return str(dtype) if pa.types.is_temporal(arrow) or interval else None
+    if pd.api.types.is_object_dtype(dtype):
+        kind = pd.api.types.infer_dtype(column, skipna=True)
+        return f"object ({kind} values)" if kind in _TEMPORAL_VALUES else None
+    temporal = (pd.api.types.is_datetime64_any_dtype(dtype)
+                or pd.api.types.is_timedelta64_dtype(dtype)
+                or isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)))
+    return str(dtype) if temporal else None
 
 
 def check_frame(X, name="X"):
@@ -171,7 +201,8 @@ def check_frame(X, name="X"):
         first = X.iloc[:, list(columns).index(text[0])]
         example = next((v for v in first if isinstance(v, (str, bytes))), None)
         _refuse_text(name, text, example, "OneHotEncoder in a ColumnTransformer")
-    temporal = [(c, dtype) for c, dtype in zip(columns, X.dtypes) if _is_temporal(dtype)]
+    kinds = [(c, _temporal_kind(X.iloc[:, i])) for i, c in enumerate(columns)]
+    temporal = [(c, kind) for c, kind in kinds if kind is not None]
     if temporal:
         _refuse_temporal(
             name, temporal,

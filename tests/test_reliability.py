@@ -257,19 +257,33 @@ def test_duplicated_column_names_message_says_the_fix(name):
 
 
 @pytest.mark.parametrize("name", PLAIN)
-@pytest.mark.parametrize("kind", ["datetime", "datetime_tz", "timedelta", "period", "interval"])
+@pytest.mark.parametrize("kind", ["datetime", "datetime_tz", "timedelta", "period", "interval",
+                                  "arrow_timestamp", "arrow_duration", "arrow_time",
+                                  "object_date", "object_time"])
 def test_date_time_column_message_names_the_column_and_the_fix(name, kind):
     # numpy could not promote these to float (DTypePromotionError or a
-    # TypeError on the Period objects), naming neither X nor the column.
+    # TypeError on the Period, Timedelta or datetime.time objects), naming
+    # neither X nor the column.
+    import datetime
+
     df = _frame()
     n = len(df)
-    df["when"] = {
-        "datetime": pd.date_range("2020", periods=n),
-        "datetime_tz": pd.date_range("2020", periods=n, tz="UTC"),
-        "timedelta": pd.timedelta_range("1D", periods=n),
-        "period": pd.period_range("2020", periods=n, freq="M"),
-        "interval": pd.interval_range(0, n),
-    }[kind]
+    days = pd.Series(pd.date_range("2020", periods=n))
+    column = {
+        "datetime": lambda: days,
+        "datetime_tz": lambda: pd.date_range("2020", periods=n, tz="UTC"),
+        "timedelta": lambda: pd.timedelta_range("1D", periods=n),
+        "period": lambda: pd.period_range("2020", periods=n, freq="M"),
+        "interval": lambda: pd.interval_range(0, n),
+        "arrow_timestamp": lambda: days.astype("timestamp[us][pyarrow]"),
+        "arrow_duration": lambda: (days - days.min()).astype("duration[us][pyarrow]"),
+        "arrow_time": lambda: days.dt.time.astype("time64[us][pyarrow]"),
+        "object_date": lambda: days.dt.date.astype(object),
+        "object_time": lambda: [datetime.time(h % 24) for h in range(n)],
+    }
+    if kind.startswith("arrow"):
+        pytest.importorskip("pyarrow")
+    df["when"] = column[kind]()
     with pytest.raises(ValueError, match=r"date/time or interval columns 'when' \(e.g. dtype "
                                          r".*total_seconds"):
         make(name).fit(df, target(name))
@@ -323,6 +337,10 @@ def test_check_frame_messages():
     df["c"] = pd.Categorical(["u", "v"] * 20)
     with pytest.raises(ValueError, match=r"non-numeric columns 'c' \(e.g. 'u' in column 'c'\)"):
         check_frame(df)
+    pa = pytest.importorskip("pyarrow")
+    df["c"] = df["c"].astype(str).astype(pd.ArrowDtype(pa.dictionary(pa.int32(), pa.string())))
+    with pytest.raises(ValueError, match=r"non-numeric columns 'c' \(e.g. 'u' in column 'c'\)"):
+        check_frame(df)  # numpy's "could not convert string to float" before
     with pytest.raises(ValueError, match="duplicated column names 'a'"):
         check_frame(_frame(columns=["a", "a", "b", "c", "d"]))
     check_frame(pd.DataFrame({"n": pd.Categorical([1, 2]), "o": pd.Series([1.0, 2.0], dtype=object)}))
