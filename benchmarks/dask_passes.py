@@ -86,7 +86,7 @@ def main(argv=None):
                          f"{np.abs(est.coef_ - mem.coef_).max():.1e}", f"{dt:.1f}"])
     print(C.markdown_table(
         [f"seed (n={n}, 10 classes, k=26)", "steps on an unchanged support", "passes over X",
-         "converged", "refit gradient", "support as in memory", "max |coef - in-memory coef|",
+         "converged", "refit gradient", "support as in memory", "max abs(coef - in-memory coef)",
          "CPU s"], rows))
 
 
