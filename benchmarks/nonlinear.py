@@ -1,19 +1,30 @@
 """Nonlinear selection: skl0 with an MLP head against its peers.
 
-Two tasks with a known support where linear selectors struggle (issue 4):
+Five tasks with a known support where linear selectors struggle, all run
+by default:
 
 - ``friedman1``: ``make_friedman1`` (y = 10 sin(pi x0 x1) + 20 (x2 - 0.5)^2
   + 10 x3 + 5 x4 + noise), 5 relevant of 100 features, noise 1.0,
   n_train=1000;
 - ``madelon``: ``make_classification`` with 500 features, 5 informative
   plus 15 redundant (linear combinations of the informative ones), 16
-  clusters per class, n_train=2000; the 20 relevant columns are the truth.
+  clusters per class, n_train=2000; the 20 relevant columns are the truth;
+- ``interaction``: y = 1[x0 x1 > 0] with X uniform on [-1, 1] (no marginal
+  signal in x0 or x1), 2 relevant of 50 features, n_train=1000;
+- ``friedman-copies``: ``make_friedman1``'s 5 inputs and 3 noisy copies of
+  each (x + N(0, 0.1^2)) among 200 features, noise 1.0, n_train=1000; the
+  20 inputs and copies are the truth;
+- ``repeated``: ``make_classification`` with 300 features, 6 informative,
+  6 redundant and 4 repeated, 4 clusters per class, n_train=1500; the 16
+  relevant columns are the truth.
 
 Each table row reports, as the mean over seeds, the F1 / precision / recall
 of the selected set against the true support, the held-out score of a
 k-nearest-neighbours model (standardized columns, sklearn defaults) refit
 on the selected columns, the same model on the true columns, and the fit
-time. Rows, tasks and the shared machinery are those of ``selection.py``.
+time. The skl0 rows are those of ``SKL0_HEADS`` below; the peers' rows and
+the shared machinery (options, seeds, warm-up, timing) are those of
+``selection.py``.
 
 Run ``python benchmarks/nonlinear.py --help`` for the options.
 """
