@@ -515,7 +515,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             return f"k={self.k} with an MLP head"
         return f"k={self.k} with keep_redundant=True" if self.keep_redundant is True else None
 
-    def _screened_columns(self, problem):
+    def _screened_columns(self, problem, rows=None):
         """Columns kept by screening (sorted), or None to use them all.
 
         With more columns than rows, a linear head, and ``lam="auto"`` (with
@@ -530,9 +530,14 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         ``n - 1`` was slower and no better; the cap of 256 keeps the
         per-iteration Cholesky of the screened X'X small: at n=1000,
         p=2e4, ``lam="auto"`` took 12 s with 500 columns, ~1 s with 256.)
+
+        ``rows``: the row count behind a Gram problem built from sums
+        (``partial_fit``), which is screened as ``fit`` on those rows would
+        be; ``fit`` itself builds X'X only from more rows than columns.
         """
-        if problem.kind == "gram" or getattr(self, "_layout", None) is not None:
-            # Gram: statistics exist only when n > p. Groups and costs: the
+        gram_from_rows = problem.kind == "gram" and (rows is None or rows > problem.n_features)
+        if gram_from_rows or getattr(self, "_layout", None) is not None:
+            # Gram: fit forms X'X only when n > p. Groups and costs: the
             # gates see every column (screening ranks single columns).
             return None
         # n is the total sample weight (scikit-learn's frequency weights, as
@@ -556,7 +561,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         p = problem.n_features
         idx = torch.as_tensor(cols, device=problem.mean.device)
         sub = problem.column_subset(idx)
-        if datafit.supports_gram and sub.X.shape[0] > cols.size:
+        if sub.kind == "rows" and datafit.supports_gram and sub.X.shape[0] > cols.size:
             sub = GramProblem(sub.host if sub.host is not None else sub.X, sub.Y, sub.w,
                               sub.mean, sub.std, datafit)
         sub.n_samples, sub.n_candidates = problem.n_samples, p

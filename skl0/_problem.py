@@ -498,6 +498,14 @@ class GramProblem:
         self.n_samples = X.shape[0]
         self.n_candidates = self.n_features
 
+    def column_subset(self, cols):
+        """The same problem on the columns ``cols`` only (blocks of the statistics)."""
+        sub = GramProblem.from_statistics(
+            self.G.index_select(0, cols).index_select(1, cols), self.c.index_select(0, cols),
+            self.yy, self.mean[cols], self.std[cols], self.datafit, self.n_samples)
+        sub.n_candidates = self.n_candidates
+        return sub
+
     @classmethod
     def from_statistics(cls, G, c, yy, mean, std, datafit, n_samples):
         """A problem from already standardized statistics (``partial_fit``'s path).

@@ -241,6 +241,7 @@ class _Moments:
             self.x_shift = np.asarray(w @ X, dtype=np.float64)
         self.y_shift = w @ Y
         self.weight = 0.0
+        self.rows = 0  # fit's choice between X'X and the rows reads the row count
         self.sx, self.sxx, self.sxy = np.zeros(p), np.zeros((p, p)), np.zeros((p, q))
         self.sy, self.syy = np.zeros(q), np.zeros(q)
         self.x_min, self.x_max = np.full(p, np.inf), np.full(p, -np.inf)
@@ -259,6 +260,7 @@ class _Moments:
         p, q = xy.shape
         self.x_shift, self.y_shift = np.asarray(x_mean, np.float64), np.asarray(y_mean, np.float64)
         self.weight = float(weight)
+        self.rows = None  # not counted: the problem is solved from X'X as it stands
         self.sx, self.sxx, self.sxy = np.zeros(p), np.asarray(xx), np.asarray(xy)
         self.sy, self.syy = np.zeros(q), np.asarray(yy)
         self.x_min, self.x_max = x_range
@@ -283,6 +285,7 @@ class _Moments:
 
     def add(self, X, Y, sw):
         self.weight += float(sw.sum())
+        self.rows += X.shape[0]
         Yc = Y - self.y_shift
         Yw = Yc * sw[:, None]
         self.sy += Yw.sum(0)
@@ -560,14 +563,14 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
     X = divide_columns(X, estimator._x_scale)
     device = resolve_device(estimator.device)
     dtype = stream.dtype
+    if first:  # a new stream: what only fit sets does not describe it
+        for name in ("n_screened_", "validation_scores_", "head_selection_"):
+            vars(estimator).pop(name, None)
     if stream.mode == "exact":
         _exact_step(estimator, stream, X, y, sw, device, dtype)
     else:
         _stochastic_step(estimator, stream, X, y, sw, device, dtype, first)
     estimator._stream = stream
-    if first:  # a new stream: what only fit sets does not describe it
-        for name in ("n_screened_", "validation_scores_", "head_selection_"):
-            vars(estimator).pop(name, None)
     estimator.hidden_layer_sizes_ = estimator._hidden_sizes()  # "auto": linear here
     return estimator
 
@@ -615,7 +618,15 @@ def _exact_step(estimator, stream, X, y, sw, device, dtype):
     scale = stream.targets.scale
     estimator._y_mean, estimator._y_std = y_mean * scale, y_std * scale
     gen = make_generator(estimator.random_state, device)
-    estimator._fit_problem(problem, datafit, gen)
+    vars(estimator).pop("n_screened_", None)
+    # With no more rows than columns, fit screens the columns under
+    # lam="auto" (it cannot form X'X there): the same screening, from the
+    # sums, keeps partial_fit equal to fit on the rows seen so far.
+    cols = estimator._screened_columns(problem, rows=stream.moments.rows)
+    if cols is not None:
+        estimator._fit_screened(problem, cols, datafit, gen)
+    else:
+        estimator._fit_problem(problem, datafit, gen)
 
 
 def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):

@@ -51,6 +51,30 @@ def test_partial_fit_matches_fit_float64(reg_data, kw):
     assert part.lam_ == pytest.approx(full.lam_, rel=1e-9)
 
 
+@pytest.mark.parametrize("n_chunks", [1, 3])
+def test_partial_fit_screens_as_fit_does_with_more_columns_than_rows(n_chunks):
+    # fit screens the columns under lam="auto" when p > n; the stream built
+    # X'X from its sums and searched all 100 columns: [0 1 2 25 43 44 49]
+    # at lam_ 0.0030 where fit keeps [0 1 2] at 0.0053, n_screened_ 25.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 100))
+    y = 2 * X[:, 0] + X[:, 1] - X[:, 2] + 0.5 * rng.normal(size=150)
+    for rows in (50, 150):  # screened, then (n > p) not
+        full = L0Regressor(dtype="float64").fit(X[:rows], y[:rows])
+        part = _stream(L0Regressor(dtype="float64"), X[:rows], y[:rows], n_chunks)
+        np.testing.assert_array_equal(part.support_, full.support_)
+        assert part.lam_ == pytest.approx(full.lam_, rel=1e-9)
+        np.testing.assert_allclose(part.coef_, full.coef_, rtol=1e-9, atol=1e-12)
+        assert getattr(part, "n_screened_", None) == getattr(full, "n_screened_", None)
+    assert full.support_[:3].all() and not hasattr(full, "n_screened_")
+    assert L0Regressor(dtype="float64").fit(X[:50], y[:50]).n_screened_ == 25
+    # a stream that grows past p rows stops screening, as fit does
+    grown = _stream(L0Regressor(dtype="float64"), X[:50], y[:50], 1)
+    grown.partial_fit(X[50:], y[50:])
+    assert not hasattr(grown, "n_screened_")
+    np.testing.assert_allclose(grown.coef_, full.coef_, rtol=1e-9, atol=1e-12)
+
+
 def test_partial_fit_matches_fit_float32(reg_data):
     X, y, _ = reg_data
     X = X.astype(np.float32)
