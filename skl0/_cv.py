@@ -33,7 +33,7 @@ from sklearn.utils.metadata_routing import (
 )
 
 from ._base import fresh_fit
-from ._checks import check_fold_classes
+from ._checks import check_fold_classes, is_dask_collection
 from ._classifier import L0Classifier
 from ._compat import (
     _fit_context,
@@ -212,6 +212,7 @@ class CVFitMixin:
         self : object
             The fitted estimator.
         """
+        _refuse_dask(self, X, y, sample_weight)
         return self._fit_split(X, y, sample_weight, routed_split_params(self, sample_weight, params))
 
     def get_metadata_routing(self):
@@ -234,6 +235,25 @@ class CVFitMixin:
             router.add(splitter=check_cv(self.cv),
                        method_mapping=MethodMapping().add(caller="fit", callee="split"))
         return router
+
+
+def _refuse_dask(est, X, y, sample_weight):
+    """Refuse Dask collections: the folds need the rows in memory, and nothing is gathered.
+
+    A Dask fit of the plain estimators reads the rows on the workers; a CV
+    estimator would have to gather them (its validation did, silently,
+    where docs/scale.md says the CV estimators do not take them).
+    """
+    if any(is_dask_collection(a) for a in (X, y, sample_weight)):
+        name = type(est).__name__
+        plain = name.removesuffix("CV")
+        raise TypeError(
+            f"{name} does not take Dask collections: its folds need the rows in memory, "
+            f"and skl0 does not gather a cluster's data by itself. If the data fits in "
+            f"memory, pass X.compute() and y.compute() (joblib.parallel_backend('dask') "
+            f"then runs the folds on the cluster); otherwise fit {plain} with lam or k on "
+            f"the Dask collections, which reads the rows on the workers."
+        )
 
 
 def routed_split_params(est, sample_weight, params):
@@ -370,8 +390,8 @@ class _CVMixin(CVFitMixin):
             )
         return self
 
-    # Not the parent's cluster fit: the folds need the rows in memory, so a
-    # Dask collection takes _fit, whose validation gathers it.
+    # Not the parent's cluster fit: the folds need the rows in memory, and
+    # CVFitMixin.fit refuses a Dask collection before any of this runs.
     _fit_dask = None
 
 

@@ -18,7 +18,6 @@ from ._cv import (
     L0ClassifierCV,
     L0RegressorCV,
 )
-from ._dask import is_dask_collection
 from ._params import SELECTOR_CV, Param, hyperparameters
 from ._selector import L0FeatureSelector
 
@@ -71,8 +70,6 @@ class L0FeatureSelectorCV(CVFitMixin, L0FeatureSelector):
     _copied = ("lams_", "best_index_", "cv_results_", "n_features_selected_", "path_")
 
     def _fit_split(self, X, y, sample_weight, split_params):
-        if not split_params and self._fit_dask is not None and is_dask_collection(X):
-            return self._fit_dask(X, y, sample_weight)
         with keep_state_on_failure(self):
             return self._fit_unguarded(X, y, sample_weight, split_params)
 

@@ -212,6 +212,25 @@ def test_cross_validation_on_the_joblib_dask_backend(client, reg):
                                ref.cv_results_["mean_test_score"])
 
 
+@pytest.mark.parametrize("which", ["X", "y"])
+def test_cv_estimators_refuse_dask_collections_instead_of_gathering_them(reg, which):
+    # Their folds need the rows in memory: the validation gathered a Dask X
+    # silently (no cluster needed for that), where docs/scale.md says the CV
+    # estimators do not take Dask collections and a Dask fit gathers nothing.
+    from skl0 import L0ClassifierCV, L0FeatureSelectorCV, L0RegressorCV
+
+    X, y, _ = reg
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    for est, target in ((L0RegressorCV(cv=3), y), (L0ClassifierCV(cv=3), y > 0),
+                        (L0FeatureSelectorCV(cv=3), y)):
+        Xa = dd.from_pandas(frame, npartitions=3) if which == "X" else X
+        ya = da.from_array(target, chunks=500) if which == "y" else target
+        with pytest.raises(TypeError, match=rf"{type(est).__name__} does not take Dask "
+                                            r"collections.*X\.compute\(\).*parallel_backend"):
+            est.fit(Xa, ya)
+        assert not hasattr(est, "support_")
+
+
 def test_constant_and_offset_columns(client, reg):
     X, y, _ = reg
     X = X.copy()
