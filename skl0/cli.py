@@ -106,8 +106,9 @@ weight. TARGETS gives the population totals, either as one row with a
 column per target, or as two columns name,value (one target per row); both
 need a header line, except that name,value lines may come without one.
 Target names must be columns of M; columns of M without a target are not
-used. Fits skl0.calibration.SparseCalibrator and prints
-each target, the achieved total and the relative error.
+used. Fits skl0.calibration.SparseCalibrator and prints the mean and
+largest relative error, then each target, the achieved total and the
+relative error (with more than 30 targets, the 15 with the largest errors).
 
 With -o OUT (.csv, .tsv or .parquet): the kept records, one row each, with
 their row number in M (or the --id column) and their weight (in a column
