@@ -41,7 +41,7 @@ from ._gate_path import (
     survival_ranking,
 )
 from ._group_select import group_ranking, select_groups_by_ebic, splice_groups
-from ._groups import GroupGate, resolve_groups
+from ._groups import GroupGate, engine_layout, resolve_groups
 from ._heads import LinearHead, MLPHead, numpy_forward
 from ._nonlinear import (
     AUTO_HIDDEN,
@@ -325,8 +325,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 "sample_weight must be finite and not all zero; got a total weight of "
                 f"{sw.sum()!r}. Pass positive weights for at least one sample."
             )
-        self._layout = resolve_groups(self.groups, self.feature_costs, X.shape[1])
-        check_k_fits(self.k, self.groups, self._layout, X.shape[1])
+        self._groups_layout = resolve_groups(self.groups, self.feature_costs, X.shape[1])
+        self._layout = engine_layout(self._groups_layout)
+        check_k_fits(self.k, self.groups, self._groups_layout, X.shape[1])
         return X, y, sw
 
     def _fit(self, X, y, sample_weight=None, walk=None):
@@ -604,7 +605,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         mean, std = problem.mean, problem.std
         device, dtype = mean.device, mean.dtype
         p, q = problem.n_features, datafit.n_outputs
-        layout = getattr(self, "_layout", None)
         gate, head = self._gate_and_head(problem, self._make_head(p, q, gen, device, dtype))
         batch_size = self.batch_size
         if batch_size is None and not head.is_linear:
@@ -652,7 +652,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self.support_ = np.zeros(p, dtype=bool)
         self.support_[support] = True
         self.feature_importances_ = gate.prob_open().detach().cpu().double().numpy()
-        self._export_groups(layout)
+        self._export_groups()
         self._export(head, z, mean, std)
         if self.support_.sum() == 0 and (walk is None or walk.warn_empty):
             warn(
@@ -661,8 +661,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             )
         return self
 
-    def _export_groups(self, layout):
-        """``group_labels_``, ``group_support_`` (and remove them for a column-level fit)."""
+    def _export_groups(self):
+        """``group_labels_``, ``group_support_`` (and remove them for a fit without ``groups``)."""
+        layout = getattr(self, "_groups_layout", None)
         if layout is None or self.groups is None:
             vars(self).pop("group_labels_", None)
             vars(self).pop("group_support_", None)

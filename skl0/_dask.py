@@ -67,7 +67,7 @@ from ._blocks import (
 from ._checks import MAX_AUTO_CLASSES, check_k_fits, infer_task, is_dask_collection
 from ._datafits import SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
-from ._groups import resolve_groups
+from ._groups import engine_layout, resolve_groups
 from ._heads import LinearHead
 from ._linalg import cholesky, cholesky_solve
 from ._numerics import power_of_two_scale
@@ -328,8 +328,9 @@ def _prepare(est, X, y, sample_weight):
         est.feature_names_in_ = data.names
     else:
         vars(est).pop("feature_names_in_", None)
-    est._layout = resolve_groups(est.groups, est.feature_costs, p)
-    check_k_fits(getattr(est, "k", None), est.groups, est._layout, p)
+    est._groups_layout = resolve_groups(est.groups, est.feature_costs, p)
+    est._layout = engine_layout(est._groups_layout)
+    check_k_fits(getattr(est, "k", None), est.groups, est._groups_layout, p)
     if est._is_linear() and p > GRAM_MAX_FEATURES:
         raise ValueError(
             f"X has {p} columns; a Dask fit keeps p x p float64 statistics, at most "
@@ -864,7 +865,7 @@ def _export_classifier(est, scratch, support, head, mean, std, *, lam, n_pass, l
     est.support_ = np.zeros(p, dtype=bool)
     est.support_[support] = True
     est.feature_importances_ = scratch.feature_importances_
-    est._export_groups(est._layout)
+    est._export_groups()
     est.lam_ = lam
     est.n_iter_ = n_pass
     est.loss_curve_ = losses

@@ -21,7 +21,7 @@ import torch
 
 from .nn import FeatureGate
 
-__all__ = ["GroupGate", "GroupLayout", "resolve_groups"]
+__all__ = ["GroupGate", "GroupLayout", "engine_layout", "resolve_groups"]
 
 
 @dataclass(frozen=True)
@@ -180,6 +180,23 @@ def resolve_groups(groups, feature_costs, n_features):
     if groups is None and np.all(raw == raw[0]):
         return None  # equal prices: lam * cost / mean(cost) = lam, the column-level fit
     return GroupLayout(index, labels, raw / raw.mean(), raw)
+
+
+def engine_layout(layout):
+    """The layout the gates and the selection work with: None for a column-level fit.
+
+    One column per group at equal prices is the fit without groups (every
+    gate priced ``lam``), as equal costs without groups are, and the
+    column-level engine runs it: its selection (the exhaustive sizes,
+    forward starts and second-order swaps of exact ``k``, the per-size
+    polish of ``lam="auto"``, screening when p > n) is the better one, and
+    ``groups=list(X.columns)``, which keys ``feature_costs`` by name, then
+    changes nothing else. ``group_labels_`` and ``group_support_`` are
+    still reported from ``layout``.
+    """
+    if layout is not None and layout.is_identity and np.all(layout.costs == layout.costs[0]):
+        return None
+    return layout
 
 
 def _resolve_costs(feature_costs, index, labels, p, by_column):

@@ -65,7 +65,7 @@ from ._criteria import ebic_gamma
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._gate_path import open_gates
-from ._groups import GroupGate, resolve_groups
+from ._groups import GroupGate, engine_layout, resolve_groups
 from ._numerics import (
     column_extremes,
     column_scale,
@@ -492,17 +492,17 @@ def _validate_chunk(estimator, X, y, sample_weight, first):
     check_weight_total(sw)
     layout = resolve_groups(estimator.groups, estimator.feature_costs, X.shape[1])
     if first:
-        estimator._layout = layout
-    elif not _same_layout(layout, estimator._layout):
+        estimator._groups_layout, estimator._layout = layout, engine_layout(layout)
+    elif not _same_layout(layout, getattr(estimator, "_groups_layout", estimator._layout)):
         # The gates (one per group) and their prices were set up by the first call.
         raise ValueError(
             f"groups={_short(estimator.groups)} / feature_costs={_short(estimator.feature_costs)} "
-            f"changed since the first partial_fit call ({_describe(estimator._layout)}), whose "
-            "gates this stream trains; set them back, or call fit (or a new estimator) to "
-            "start again."
+            f"changed since the first partial_fit call ({_describe(estimator._groups_layout)}), "
+            "whose gates this stream trains; set them back, or call fit (or a new estimator) "
+            "to start again."
         )
     # k is checked on every call: set_params(k=...) between calls applies.
-    check_k_fits(estimator.k, estimator.groups, estimator._layout, X.shape[1])
+    check_k_fits(estimator.k, estimator.groups, estimator._groups_layout, X.shape[1])
     return X, y, sw
 
 
@@ -676,6 +676,6 @@ def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):
     estimator.lam_ = float(state.lam_used)
     estimator.n_iter_ = state.n_iter
     estimator.loss_curve_ = list(state.loss_curve)
-    estimator._export_groups(layout)
+    estimator._export_groups()
     estimator._export(head, z, mean, std)
     state.park()

@@ -406,6 +406,36 @@ def test_lam_auto_with_groups_reads_importances_next_to_the_chosen_support():
         assert (imp[kept] > 0.5).mean() >= 0.5, kw
 
 
+@pytest.mark.parametrize("cls, kw", [(L0Regressor, {}), (L0Regressor, {"k": 2}),
+                                     (L0Classifier, {}), (L0Classifier, {"k": 5})])
+def test_one_column_per_group_is_the_fit_without_groups(cls, kw):
+    # groups=list(X.columns) (which keys feature_costs by name) ran the group
+    # engine: breast cancer lam="auto" kept [13 15 21 23 27 28] at lam_ 0.28
+    # where the plain fit keeps [10 20 21 24 27] at 0.0053, and a toy with a
+    # near-copy kept [0 6] instead of [0]. One column per group at equal
+    # prices is the plain fit, as equal feature_costs without groups are.
+    from sklearn.datasets import load_breast_cancer
+
+    if cls is L0Classifier:
+        X, y = load_breast_cancer(return_X_y=True)
+    else:
+        rng = np.random.default_rng(4)
+        X = rng.normal(size=(60, 8))
+        X[:, 1] = X[:, 0] + 0.3 * rng.normal(size=60)
+        y = X[:, 0] + 0.3 * X[:, 2] + 0.2 * X[:, 3] + rng.normal(size=60)
+    names = [f"c{j}" for j in range(X.shape[1])]
+    plain = cls(**kw).fit(X, y)
+    for extra in ({"groups": names}, {"groups": names, "feature_costs": dict.fromkeys(names, 3.0)}):
+        grouped = cls(**extra, **kw).fit(X, y)
+        np.testing.assert_array_equal(grouped.support_, plain.support_)
+        np.testing.assert_array_equal(grouped.coef_, plain.coef_)
+        np.testing.assert_array_equal(grouped.feature_importances_, plain.feature_importances_)
+        assert grouped.lam_ == plain.lam_
+        assert grouped.group_labels_.tolist() == names
+        np.testing.assert_array_equal(grouped.group_support_, plain.support_)
+    assert not hasattr(plain, "group_labels_")
+
+
 def test_keep_redundant_does_not_apply_with_groups():
     # It skipped the linear head's group swap polish (a worse subset).
     from sklearn.datasets import load_breast_cancer
