@@ -114,8 +114,9 @@ class L0Classifier(ClassifierMixin, BaseL0):
             One chunk of rows (dense, or scipy sparse CSR/CSC).
         y : array-like of shape (n_samples,)
         classes : array-like of shape (n_classes,), default=None
-            Every label the stream may hold; required on the first call,
-            optional (and then checked) afterwards.
+            Every label the stream may hold; required on the first call
+            (unless the estimator was fitted: a new stream then takes
+            ``fit``'s ``classes_``), optional (and then checked) afterwards.
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns

@@ -10,7 +10,8 @@ regressor's R^2 in numpy, :class:`_GramR2`; a classifier's accuracy,
 ``L0Classifier._score_validated``, without ``accuracy_score``'s target
 checks, 53 -> 3 ms of a 5-fold fit on breast cancer). One point of the
 grid is chosen from the mean fold scores ("best" or "one_se"), and the
-path is walked once more on all the data to that point.
+whole path is walked once more on all the data (``path_``), whose chosen
+point is the fitted model.
 
 Folds are independent jobs of ``joblib.Parallel``.
 """
@@ -438,7 +439,8 @@ class L0RegressorCV(_CVMixin, L0Regressor):
     Each fold fits the warm-started path of :func:`skl0.l0_path` over
     ``lams`` on its training rows, refits least squares on each support and
     scores it on its held-out rows; the point chosen by ``selection`` is
-    then fitted on all the data (the same walk, stopped there). Costs about
+    then fitted on all the data (the same walk over the whole grid, ``path_``,
+    whose chosen point is kept). Costs about
     ``n_splits + 1`` paths, each a few single fits, instead of
     ``n_splits * n_lams`` fits for ``GridSearchCV(L0Regressor(), {"lam": lams})``.
 

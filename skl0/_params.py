@@ -106,9 +106,9 @@ and ``lam="auto"`` (16 points) gives its dense first point
         doc="""\
 Adam step size for gates and head of an MLP head. In ``fit``, linear
 heads are trained without sampling by L-BFGS-B, which has no step
-size. The stochastic ``partial_fit`` (a classifier, or a regressor
-with more than 4096 columns) trains every head by Adam at this step
-size.""",
+size. The stochastic ``partial_fit`` (a classifier, a regressor with
+hidden layers, or one with more than 4096 columns) trains every head
+by Adam at this step size.""",
     ),
     Param(
         "init_prob", "float", default=0.9,
@@ -154,9 +154,9 @@ estimator's generator; ``None`` means ``min(n_samples, 512)`` (the
 refit always uses the whole batch). In ``fit``, linear heads ignore
 it: their deterministic objective is evaluated on all rows (or on X'X
 for squared loss with n > p). The stochastic ``partial_fit`` (a
-classifier, or a regressor with more than 4096 columns) takes
-mini-batches of ``batch_size`` rows for every head; there ``None``
-means ``min(200, rows in the chunk)``.""",
+classifier, a regressor with hidden layers, or one with more than
+4096 columns) takes mini-batches of ``batch_size`` rows for every
+head; there ``None`` means ``min(200, rows in the chunk)``.""",
     ),
     Param(
         "hidden_layer_sizes", 'tuple of int or "auto"', default=(),
@@ -271,11 +271,13 @@ Seeds a local ``torch.Generator`` for the gate noise and the
 initial weights of an MLP head; torch's global RNG is never
 touched. ``None`` draws the seed from numpy's global RNG (one draw
 per fit, scikit-learn's convention, so ``np.random.seed`` makes it
-reproducible); an int or a ``RandomState`` leaves numpy's global
+reproducible; the CV estimators draw one seed per fold and one for
+the final fit); an int or a ``RandomState`` leaves numpy's global
 state alone. In ``fit``, linear heads draw no random numbers: their
 selection is the same for every seed. The stochastic ``partial_fit``
-(a classifier, or a regressor with more than 4096 columns) draws gate
-noise and the order of the rows from it for every head.""",
+(a classifier, a regressor with hidden layers, or one with more than
+4096 columns) draws gate noise and the order of the rows from it for
+every head.""",
     ),
     Param(
         "verbose", "int", default=0,
@@ -366,7 +368,8 @@ was the solution."""),
     Param("loss_curve_", "list of float", """\
 With a numeric ``lam``: the training objective after each
 iteration. Under ``"auto"`` or ``k``: the training objective at each
-path point."""),
+path point. After a stochastic ``partial_fit``: the mean objective
+of each call's pass over its chunk."""),
     Param("n_screened_", "int", """\
 Only when X had more columns than rows (``lam="auto"``, with or
 without ``k``; linear head): the number of columns kept by screening, those with
@@ -433,8 +436,10 @@ CLASSIFIER_HEAD = (
 #: The arguments of every estimator's ``fit``.
 _FIT = (
     Param("X", "array-like of shape (n_samples, n_features)", doc="""\
-Dense, scipy sparse (CSR or CSC, never densified) or a pandas
-DataFrame (its column names are kept); a Dask array or DataFrame
+Dense, scipy sparse (CSR or CSC; densified only when small, at most
+2^20 entries, where a dense copy is the faster way to X'X or to a
+small log-loss solve), a pandas or polars DataFrame (its column
+names are kept); a Dask array or DataFrame
 is fitted on the cluster where the estimator can (see :doc:`/scale`)."""),
     Param("y", "array-like of shape (n_samples,) or (n_samples, n_targets)", doc="""\
 Targets: numbers for regression (2-D for several outputs sharing

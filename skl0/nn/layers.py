@@ -303,7 +303,8 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
     With ``gate="output"`` (the default) a closed gate switches off a whole
     filter and its bias (structured sparsity), so :func:`skl0.nn.prune` can
     drop the channel and shrink both this convolution and the layer reading
-    its output. With ``gate="weight"`` every filter weight has its own gate
+    its output (with ``groups=1``; a grouped convolution's closed channels
+    are folded to zeros). With ``gate="weight"`` every filter weight has its own gate
     (unstructured sparsity; the bias is not gated): closed weights become
     exact zeros, and a filter whose weights are all closed is removed like a
     closed channel.

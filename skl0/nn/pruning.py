@@ -15,9 +15,12 @@
    layer's bias. Both layers lose the unit; repeated until nothing changes.
 3. Select inputs. Input columns or channels that are zero in every row of a
    layer (a closed input gate with no layer before it) are dropped with an
-   :class:`IndexSelect` in front of a smaller layer.
+   :class:`IndexSelect` in front of a smaller layer; this applies to the
+   layers of every ``nn.Sequential`` and to ``model`` itself.
 
-Layers outside an ``nn.Sequential`` keep their shapes after step 1.
+Other layers outside an ``nn.Sequential`` keep their shapes after step 1,
+and so do grouped convolutions (``L0DepthwiseConv2d``, ``L0Conv2d`` with
+``groups > 1``): their closed channels are folded to zeros, not removed.
 """
 
 from __future__ import annotations
@@ -308,8 +311,9 @@ def prune(model):
 
     Closed gates are removed: whole rows, columns or channels shrink the
     ``nn.Linear`` / ``nn.Conv2d`` layers (fewer parameters, faster
-    inference), the layer after a removed unit loses the matching input
-    when both sit in one ``nn.Sequential`` (with elementwise activations,
+    inference; a grouped or depthwise convolution keeps its channels, its
+    closed ones folded to zeros), the layer after a removed unit loses the
+    matching input when both sit in one ``nn.Sequential`` (with elementwise activations,
     dropout, batch norm, pooling or a flatten in between), and single closed
     weights become exact zeros. Gate values are folded into the weights, so
     the result computes the deterministic (eval-mode) output of ``model``.
@@ -326,8 +330,10 @@ def prune(model):
     torch.nn.Module
         A deep copy in eval mode made of plain torch modules (plus
         :class:`IndexSelect` / :class:`FixedScale` where needed). Layers
-        outside an ``nn.Sequential`` keep their shapes; ``SampleGate`` and
-        bare ``HardConcreteGate`` modules are left as they are.
+        outside an ``nn.Sequential`` keep their shapes, except that ``model``
+        itself, when it is a gated layer, loses its closed inputs through
+        an :class:`IndexSelect` in front; ``SampleGate`` and bare
+        ``HardConcreteGate`` modules are left as they are.
 
     See Also
     --------
