@@ -489,6 +489,14 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         rule = None if walk is not None else self._weight_counting_rule()
         if rule is not None:
             check_weight_scale(sw, rule=rule)
+        return self._fit_built(problem, datafit, gen, walk)
+
+    def _fit_built(self, problem, datafit, gen, walk=None):
+        """Select on a built problem, on the screened columns where ``fit`` screens them.
+
+        Shared with ``partial_fit``'s exact mode, whose problem from the
+        sums is screened as ``fit`` on the same rows would be.
+        """
         cols = None if walk is not None else self._screened_columns(problem)
         if cols is not None:
             return self._fit_screened(problem, cols, datafit, gen)
@@ -516,7 +524,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             return f"k={self.k} with an MLP head"
         return f"k={self.k} with keep_redundant=True" if self.keep_redundant is True else None
 
-    def _screened_columns(self, problem, rows=None):
+    def _screened_columns(self, problem):
         """Columns kept by screening (sorted), or None to use them all.
 
         With more columns than rows, a linear head, and ``lam="auto"`` (with
@@ -532,14 +540,15 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         per-iteration Cholesky of the screened X'X small: at n=1000,
         p=2e4, ``lam="auto"`` took 12 s with 500 columns, ~1 s with 256.)
 
-        ``rows``: the row count behind a Gram problem built from sums
-        (``partial_fit``), which is screened as ``fit`` on those rows would
-        be; ``fit`` itself builds X'X only from more rows than columns.
+        A Gram problem is screened only when built from sums of no more
+        rows than columns (``partial_fit``: ``n_rows``), as ``fit`` on those
+        rows would screen; ``fit`` itself forms X'X only from more rows.
         """
-        gram_from_rows = problem.kind == "gram" and (rows is None or rows > problem.n_features)
-        if gram_from_rows or getattr(self, "_layout", None) is not None:
-            # Gram: fit forms X'X only when n > p. Groups and costs: the
-            # gates see every column (screening ranks single columns).
+        gram = problem.kind == "gram"
+        if (gram and (problem.n_rows is None or problem.n_rows > problem.n_features)
+                or getattr(self, "_layout", None) is not None):
+            # Groups and costs: the gates see every column (screening ranks
+            # single columns).
             return None
         # n is the total sample weight (scikit-learn's frequency weights, as
         # the information criterion counts it), so that a weighted fit and

@@ -496,22 +496,26 @@ class GramProblem:
         self.datafit = datafit
         self.n_features = X.shape[1]
         self.n_samples = X.shape[0]
+        self.n_rows = X.shape[0]  # fit forms X'X only from more rows than columns
         self.n_candidates = self.n_features
 
     def column_subset(self, cols):
         """The same problem on the columns ``cols`` only (blocks of the statistics)."""
         sub = GramProblem.from_statistics(
             self.G.index_select(0, cols).index_select(1, cols), self.c.index_select(0, cols),
-            self.yy, self.mean[cols], self.std[cols], self.datafit, self.n_samples)
+            self.yy, self.mean[cols], self.std[cols], self.datafit, self.n_samples,
+            n_rows=self.n_rows)
         sub.n_candidates = self.n_candidates
         return sub
 
     @classmethod
-    def from_statistics(cls, G, c, yy, mean, std, datafit, n_samples):
+    def from_statistics(cls, G, c, yy, mean, std, datafit, n_samples, n_rows=None):
         """A problem from already standardized statistics (``partial_fit``'s path).
 
         ``G``, ``c`` and ``yy`` are as in the class description (weights
-        summing to one), with constant columns already zeroed.
+        summing to one), with constant columns already zeroed. ``n_rows``:
+        the rows summed (``partial_fit``), which decide screening as in
+        ``fit``; None where they were not counted (the Dask pass).
         """
         self = cls.__new__(cls)
         self.G, self.c, self.yy = G, c, yy
@@ -519,6 +523,7 @@ class GramProblem:
         self.datafit = datafit
         self.n_features = G.shape[0]
         self.n_samples = n_samples
+        self.n_rows = n_rows
         self.n_candidates = self.n_features
         return self
 

@@ -361,7 +361,8 @@ class _Moments:
         # (as fit does), so float32 does not round a timestamp's mean.
         shift = column_shift(mean, std, str(dtype).removeprefix("torch."))
         centre = mean if shift is None else mean - shift
-        problem = GramProblem.from_statistics(t(G), t(c), t(yy), t(centre), t(std), datafit, W)
+        problem = GramProblem.from_statistics(t(G), t(c), t(yy), t(centre), t(std), datafit, W,
+                                               n_rows=self.rows)
         return problem, y_mean, y_std, shift
 
 
@@ -618,15 +619,8 @@ def _exact_step(estimator, stream, X, y, sw, device, dtype):
     scale = stream.targets.scale
     estimator._y_mean, estimator._y_std = y_mean * scale, y_std * scale
     gen = make_generator(estimator.random_state, device)
-    vars(estimator).pop("n_screened_", None)
-    # With no more rows than columns, fit screens the columns under
-    # lam="auto" (it cannot form X'X there): the same screening, from the
-    # sums, keeps partial_fit equal to fit on the rows seen so far.
-    cols = estimator._screened_columns(problem, rows=stream.moments.rows)
-    if cols is not None:
-        estimator._fit_screened(problem, cols, datafit, gen)
-    else:
-        estimator._fit_problem(problem, datafit, gen)
+    vars(estimator).pop("n_screened_", None)  # a stream that grew past p rows
+    estimator._fit_built(problem, datafit, gen)
 
 
 def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):
