@@ -391,10 +391,6 @@ class _CVMixin(CVFitMixin):
             )
         return self
 
-    # Not the parent's cluster fit: the folds need the rows in memory, and
-    # CVFitMixin.fit refuses a Dask collection before any of this runs.
-    _fit_dask = None
-
 
 # The parent's hyperparameters that a CV estimator does not expose, at their
 # defaults (lam excepted: the final fit is a walk over lams that keeps the
