@@ -196,12 +196,18 @@ def check_frame(X, name="X"):
             f"unique name (e.g. {name}.columns = [f'{{c}}_{{i}}' for i, c in "
             f"enumerate({name}.columns)]) so its columns can be told apart."
         )
-    text = [c for i, c in enumerate(columns) if _has_text(X.iloc[:, i])]
+    import numpy as np
+
+    # Only columns of other dtypes than numpy's numbers and booleans are
+    # read one by one (a float frame of 2e4 columns took 1.4 s here).
+    others = [i for i, dtype in enumerate(X.dtypes)
+              if not (isinstance(dtype, np.dtype) and dtype.kind in "biufc")]
+    text = [i for i in others if _has_text(X.iloc[:, i])]
     if text:
-        first = X.iloc[:, list(columns).index(text[0])]
-        example = next((v for v in first if isinstance(v, (str, bytes))), None)
-        _refuse_text(name, text, example, "OneHotEncoder in a ColumnTransformer")
-    kinds = [(c, _temporal_kind(X.iloc[:, i])) for i, c in enumerate(columns)]
+        example = next((v for v in X.iloc[:, text[0]] if isinstance(v, (str, bytes))), None)
+        _refuse_text(name, [columns[i] for i in text], example,
+                     "OneHotEncoder in a ColumnTransformer")
+    kinds = [(columns[i], _temporal_kind(X.iloc[:, i])) for i in others]
     temporal = [(c, kind) for c, kind in kinds if kind is not None]
     if temporal:
         _refuse_temporal(
