@@ -110,10 +110,8 @@ def _label_kind(label):
 def resolve_groups(groups, feature_costs, n_features):
     """Validate ``groups`` and ``feature_costs`` against X's width.
 
-    Returns a :class:`GroupLayout`, or None for the column-level fit: when
-    both are None, or without ``groups`` when every column costs the same
-    (the costs' scale is divided out, so equal costs price every gate at
-    ``lam``, the fit without costs).
+    Returns a :class:`GroupLayout`, or None when both are None. Which
+    layouts are the column-level fit is :func:`engine_layout`'s to say.
 
     ``feature_costs`` is one non-negative number per column (a group costs
     the sum of its columns), one per group (in the order of the groups'
@@ -177,16 +175,16 @@ def resolve_groups(groups, feature_costs, n_features):
             "feature_costs are all zero; give at least one feature a positive cost (the "
             "costs are relative prices: only their ratios matter)."
         )
-    if groups is None and np.all(raw == raw[0]):
-        return None  # equal prices: lam * cost / mean(cost) = lam, the column-level fit
     return GroupLayout(index, labels, raw / raw.mean(), raw)
 
 
 def engine_layout(layout):
     """The layout the gates and the selection work with: None for a column-level fit.
 
-    One column per group at equal prices is the fit without groups (every
-    gate priced ``lam``), as equal costs without groups are, and the
+    One column per group at equal prices (equal costs without groups, or
+    groups of one column each, without costs or with equal ones) is the fit
+    without groups or costs:
+    the costs' scale is divided out, so every gate is priced ``lam``. The
     column-level engine runs it: its selection (the exhaustive sizes,
     forward starts and second-order swaps of exact ``k``, the per-size
     polish of ``lam="auto"``, screening when p > n) is the better one, and
