@@ -576,12 +576,14 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                               sub.mean, sub.std, datafit)
         sub.n_samples, sub.n_candidates = problem.n_samples, p
         x_scale, x_shift = self._x_scale, self._x_shift
+        groups = getattr(self, "_groups_layout", None)  # labels of all p columns
         self._x_scale = None if x_scale is None else x_scale[cols]
         self._x_shift = None if x_shift is None else x_shift[cols]
+        self._groups_layout = None
         try:
             self._fit_problem(sub, datafit, gen)
         finally:
-            self._x_scale, self._x_shift = x_scale, x_shift
+            self._x_scale, self._x_shift, self._groups_layout = x_scale, x_shift, groups
         support = np.zeros(p, dtype=bool)
         support[cols] = self.support_
         importances = np.zeros(p)
@@ -592,6 +594,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self.support_, self.feature_importances_ = support, importances
         self._layers = [(W_full, b), *self._layers[1:]]
         self._set_linear(W_full.T, b)
+        self._export_groups()
         self.n_screened_ = int(cols.size)
         return self
 

@@ -517,7 +517,7 @@ def _same_layout(a, b):
 def _describe(layout):
     if layout is None:
         return "no groups or feature costs"
-    if layout.is_identity:
+    if layout.is_identity and layout.raw_costs is not None:
         return "a cost per column"
     return f"{layout.n_groups} groups"
 

@@ -436,6 +436,22 @@ def test_one_column_per_group_is_the_fit_without_groups(cls, kw):
     assert not hasattr(plain, "group_labels_")
 
 
+def test_one_column_per_group_with_more_columns_than_rows_is_screened_as_without_groups():
+    # The column-level fit of one-column groups screens when p > n; the
+    # screened sub-fit exported group_support_ from its 25 columns against
+    # the 100 labels (IndexError) in fit and partial_fit alike.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 100))
+    y = 2 * X[:, 0] + X[:, 1] - X[:, 2] + 0.5 * rng.normal(size=50)
+    names = [f"c{j}" for j in range(100)]
+    plain = L0Regressor().fit(X, y)
+    for grouped in (L0Regressor(groups=names).fit(X, y),
+                    L0Regressor(groups=names).partial_fit(X, y)):
+        np.testing.assert_array_equal(grouped.support_, plain.support_)
+        np.testing.assert_array_equal(grouped.group_support_, plain.support_)
+        assert grouped.n_screened_ == plain.n_screened_ == 25
+
+
 def test_keep_redundant_does_not_apply_with_groups():
     # It skipped the linear head's group swap polish (a worse subset).
     from sklearn.datasets import load_breast_cancer
