@@ -1005,14 +1005,14 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         """Warn when lam="auto" chose the largest support its criterion admits."""
         n, p = problem.n_samples, problem.n_candidates
         cap = max_support_size(n, p)
-        if size < cap:
+        if size < cap or size >= p:  # (every feature kept: none left to be relevant)
             return
         cv = "L0ClassifierCV" if is_classifier(self) else "L0RegressorCV"
         warn(
             f"lam='auto' kept {size} features, the most its information criterion "
             f"considers with n={n:.4g} samples and p={p} features "
             f"(n / (log log n * log p) = {cap}); more of them may be relevant. Pass k "
-            f"to keep a given number (e.g. k={2 * cap}), or choose lam by "
+            f"to keep a given number (e.g. k={min(2 * cap, p)}), or choose lam by "
             f"cross-validation with {cv} (or L0FeatureSelectorCV), which has no such cap.",
         )
 

@@ -315,7 +315,10 @@ def infer_task(y):
     or float dtype) taking at most ``MAX_AUTO_CLASSES`` distinct values;
     every other target, including whole-number quantities with many values
     (counts, prices in cents) and all multi-output targets, is a
-    regression target. Pass ``task=`` explicitly to override.
+    regression target. Pass ``task=`` explicitly to override. A numeric ``y``
+    of one whole-number value is refused (a ValueError naming
+    ``task='regression'``): it is neither a classification target nor,
+    by this rule, a regression one.
 
     Parameters
     ----------
@@ -336,7 +339,15 @@ def infer_task(y):
         return "classification" if arr.ndim == 1 or arr.shape[1] == 1 else "regression"
     if type_of_target(arr) not in ("binary", "multiclass"):
         return "regression"
-    return "classification" if np.unique(arr).size <= MAX_AUTO_CLASSES else "regression"
+    values = np.unique(arr)
+    if values.size == 1:
+        # A constant: neither rule can tell one class from a constant quantity.
+        raise ValueError(
+            f"y holds a single class ({values[0].item()!r}); a classifier needs at least 2 classes "
+            "in y. task='auto' reads a y of whole numbers as class labels: for a constant "
+            "regression target pass task='regression'."
+        )
+    return "classification" if values.size <= MAX_AUTO_CLASSES else "regression"
 
 
 def check_fold_classes(y, sample_weight, splits, cv):

@@ -44,7 +44,16 @@ def _load_select_data(args):
 def _task_of(y, task):
     """``--task auto``: the estimators' rule (:func:`skl0._checks.infer_task`)."""
     if task == "auto":
-        task = infer_task(y)
+        try:
+            task = infer_task(y)
+        except ValueError as exc:  # a constant of whole numbers: the CLI's words
+            if "single class" not in str(exc):
+                raise
+            value = y.iloc[0].item() if hasattr(y.iloc[0], "item") else y.iloc[0]
+            raise UsageError(
+                f"target '{y.name}' holds a single value ({value!r}), so it has "
+                "no classes to separate; pass --task regression to fit a constant target"
+            ) from None
     if task == "regression" and not pd.api.types.is_numeric_dtype(y):
         raise UsageError(
             f"target '{y.name}' is not numeric, so it cannot be regressed; "

@@ -207,10 +207,8 @@ def select_by_ebic(problem, points, alpha):
 
     for pt in points:
         criteria.append(score(pt.support) if pt.support.size <= s_max else math.inf)
-    if not cache:  # every point too large: fall back to the sparsest one
-        pt = min(points, key=lambda pt_: pt_.support.size)
-        head, _ = refit_linear_head(problem, pt.support, alpha=alpha)
-        return pt, head, criteria
+    # (Where every point is past s_max, the empty model and the polished
+    # sizes below are the candidates: the choice never passes s_max.)
     by_size = {}
     for i, pt in enumerate(points):
         if math.isfinite(criteria[i]) and (

@@ -279,11 +279,12 @@ def cv_splits(est, X, y, split_params):
     except ValueError as exc:
         if "groups" not in str(exc) or "groups" in split_params:
             raise
+        how = ("Pass them as" if _routing_enabled() else
+               "Call sklearn.set_config(enable_metadata_routing=True) and pass them as")
         raise ValueError(
             f"cv={est.cv!r} splits the rows by sample groups, and fit was given none. "
-            "Call sklearn.set_config(enable_metadata_routing=True) and pass them as "
-            "fit(X, y, groups=...); the constructor's groups parameter groups features, "
-            "not rows."
+            f"{how} fit(X, y, groups=...); the constructor's groups parameter groups "
+            "features, not rows."
         ) from exc
     if not splits:
         raise ValueError(

@@ -413,6 +413,8 @@ def test_splitter_metadata_needs_routing_and_a_splitter_that_takes_it(reg):
             with pytest.raises(ValueError, match=r"fit\(X, y, groups=\.\.\.\)") as err:
                 est.fit(X, y)
             assert "GroupKFold" in str(err.value) and not hasattr(est, "coef_")
+            # Only a user without routing is told to turn it on.
+            assert ("set_config" in str(err.value)) is not routing
 
 
 @pytest.mark.parametrize("routing", [False, True])

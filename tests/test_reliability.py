@@ -469,6 +469,46 @@ def test_single_class(name):
         make(name).fit(X0, np.zeros(len(X0), dtype=int))
 
 
+def test_lam_auto_size_cap_warning_only_where_features_are_left_out():
+    from skl0._criteria import max_support_size
+
+    rng = np.random.RandomState(0)
+    x = rng.randn(100, 1)
+    # One column kept of one: nothing more can be relevant (it warned, and
+    # suggested k=2, which fit refuses).
+    for est, y in ((L0Regressor(random_state=0), 2 * x[:, 0] + 0.1 * rng.randn(100)),
+                   (L0Classifier(random_state=0), (x[:, 0] > 0).astype(int))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert est.fit(x, y).support_.sum() == 1
+    # Five of six kept at the cap of 5: the warning's example k stays <= p.
+    X = rng.randn(10, 6)
+    y = X[:, :5] @ [3.0, -2.0, 2.0, 1.5, 2.5] + 0.01 * rng.randn(10)
+    with pytest.warns(UserWarning, match=r"the most its information.*\(e\.g\. k=6\)"):
+        assert L0Regressor(random_state=0).fit(X, y).support_.sum() == 5
+    # Every path point past the cap (n=2, 3, 4): the choice stays within it
+    # (n=2 kept 2 columns, past its cap of 1).
+    for n in (2, 3, 4):
+        X = rng.randn(n, 5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = L0Regressor(random_state=0).fit(X, X[:, 0] + 0.1 * rng.randn(n))
+        assert 1 <= est.support_.sum() <= max_support_size(n, 5)
+
+
+def test_a_constant_whole_number_target_under_task_auto_names_task_regression():
+    # task="auto" reads whole numbers as class labels; a constant one was
+    # refused as "a single class" without saying that task="regression"
+    # fits it (as L0Regressor does).
+    y = np.full(len(X0), 3.0)
+    for fit in (lambda: L0FeatureSelector(k=2, max_iter=30, random_state=0).fit(X0, y),
+                lambda: skl0.l0_path(X0, y, n_lams=3, max_iter=30, random_state=0)):
+        with pytest.raises(ValueError, match=r"single class \(3\.0\).*task='regression'"):
+            fit()
+    sel = L0FeatureSelector(k=2, task="regression", max_iter=30, random_state=0).fit(X0, y)
+    assert sel.get_support().sum() == 2
+
+
 @pytest.mark.parametrize("name", [n for n in ALL if task(n) == "reg"])
 def test_constant_regression_target_predicts_it(name):
     est = quiet_fit(make(name), X0, np.full(len(X0), 3.25))
@@ -1378,7 +1418,7 @@ CLI_CASES = {
     "device-cuda": (None, None, ["--device", "cuda"], ["CUDA is not available"]),
     "device-cuda3": (None, None, ["--device", "cuda:3"], ["--device cuda:3", "pass --device cpu"]),
     "device-meta": (None, None, ["--device", "meta"], ["--device meta is not available"]),
-    "single-class": (lambda df: df.__setitem__("y", 1), None, [], ["single class"]),
+    "single-class": (lambda df: df.__setitem__("y", 1), None, [], ["single value (1)", "--task regression"]),
 }
 
 
