@@ -95,6 +95,11 @@ __all__ = [
 # Most columns kept by screening (p > n), see BaseL0._screened_columns.
 _SCREEN_MAX = 256
 
+# Most rounds of iterated screening after the first screened fit
+# (BaseL0._fit_rescreened); a cap, each round runs only while it lowers the
+# criterion.
+_RESCREEN_ROUNDS = 3
+
 
 # Rows per training step of an MLP head under batch_size=None (the whole
 # batch when there are fewer rows).
@@ -499,7 +504,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         """
         cols = None if walk is not None else self._screened_columns(problem)
         if cols is not None:
-            return self._fit_screened(problem, cols, datafit, gen)
+            return self._fit_rescreened(problem, cols, datafit, gen)
         return self._fit_problem(problem, datafit, gen, walk)
 
     def _weight_counting_rule(self):
@@ -566,15 +571,83 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         gain = marginal_gains(problem)
         return np.sort(np.argsort(-gain, kind="stable")[:m])
 
-    def _fit_screened(self, problem, cols, datafit, gen):
-        """Fit on the screened columns, then report on all of them."""
+    def _fit_rescreened(self, problem, cols, datafit, gen):
+        """:meth:`_fit_screened`, then (exact ``k``) iterated screening while it lowers the loss.
+
+        Marginal screening misses a column whose own correlation with the
+        target is masked by the others' (at n=30, p=200 and
+        ``y = 3 x0 - 2 x1 + 1.5 x2 + noise``, ``k=3`` kept ``[0, 1, 36]`` on 7
+        of 20 seeds: x2 was not among the 15 screened, and the residual sum
+        of squares was 190 times the true support's). As in iterated sure
+        independence screening (Fan & Lv 2008, section 4.2), exact ``k``
+        then ranks the columns again by their gain on the residuals of the
+        chosen support's refit (:func:`skl0._gate_path.marginal_gains` at
+        that model) and fits again on the support and the best of the others,
+        as many columns as before; the new fit is kept when its refitted
+        loss (the swap search's criterion) is lower, at most
+        ``_RESCREEN_ROUNDS`` times. A round is run only when some column
+        left out gains more on those residuals than every screened column
+        the fit did not keep (a check of the columns left out, as glmnet's
+        strong rules check theirs: Tibshirani et al. 2012, JRSS B 74(2),
+        section 5); otherwise the fit would judge it as it judged those.
+
+        ``lam="auto"`` keeps its first screened fit: the rounds found
+        supports of lower EBIC that held more noise columns (selection
+        benchmark, reg2000, held-out seeds 100-104: F1 0.963 -> 0.910,
+        11.8 columns kept for 10 true).
+        """
         p = problem.n_features
+        self._fit_screened(problem, cols, datafit, gen)
+        n_iter = self.n_iter_
+        for _ in range(_RESCREEN_ROUNDS if self.k is not None else 0):
+            support = np.flatnonzero(self.support_)
+            head, _ = refit_linear_head(problem, support, alpha=self.alpha)
+            gain = marginal_gains(problem, head)
+            left_out = np.ones(p, dtype=bool)
+            left_out[cols] = False
+            passed = ~left_out
+            passed[support] = False  # screened, seen by the fit and not kept
+            if not left_out.any() or gain[left_out].max() <= (
+                    gain[passed].max() if passed.any() else 0.0):
+                break
+            order = np.argsort(-gain, kind="stable")
+            others = order[~np.isin(order, support)]
+            new = np.sort(np.concatenate([support, others[: cols.size - support.size]]))
+            kept = dict(vars(self))
+            self._fit_screened(problem, new, datafit, gen)
+            n_iter += self.n_iter_
+            before, after = self._screened_criteria(
+                problem, [support, np.flatnonzero(self.support_)], datafit)
+            if not after < before:  # (equal: the first fit stands)
+                vars(self).clear()
+                vars(self).update(kept)
+                break
+            cols = new
+        self.n_iter_ = n_iter
+        return self
+
+    def _screened_criteria(self, problem, supports, datafit):
+        """Exact ``k``'s criterion of each support (its swap search's refitted loss)."""
+        union = np.unique(np.concatenate(supports))
+        refits = selection_refits(self._column_problem(problem, union, datafit), self.alpha)
+        return [float(refits.fit(np.searchsorted(union, S))[1]) for S in supports]
+
+    @staticmethod
+    def _column_problem(problem, cols, datafit):
+        """``problem`` on the columns ``cols`` (from X'X where more rows than columns),
+        counting every column as a candidate."""
         idx = torch.as_tensor(cols, device=problem.mean.device)
         sub = problem.column_subset(idx)
         if sub.kind == "rows" and datafit.supports_gram and sub.X.shape[0] > cols.size:
             sub = GramProblem(sub.host if sub.host is not None else sub.X, sub.Y, sub.w,
                               sub.mean, sub.std, datafit)
-        sub.n_samples, sub.n_candidates = problem.n_samples, p
+        sub.n_samples, sub.n_candidates = problem.n_samples, problem.n_features
+        return sub
+
+    def _fit_screened(self, problem, cols, datafit, gen):
+        """Fit on the screened columns, then report on all of them."""
+        p = problem.n_features
+        sub = self._column_problem(problem, cols, datafit)
         x_scale, x_shift = self._x_scale, self._x_shift
         groups = getattr(self, "_groups_layout", None)  # labels of all p columns
         self._x_scale = None if x_scale is None else x_scale[cols]

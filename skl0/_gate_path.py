@@ -58,16 +58,18 @@ def lam_grid(n_lams=16, lam_min=1e-4, lam_max=0.5):
     return grid
 
 
-def marginal_gains(problem):
+def marginal_gains(problem, head=None):
     """Loss reduction of each feature alone, ``|dloss/dB_j|^2 / (4 kappa d_j)`` at ``B = 0``.
 
     Exact for squared loss (the squared correlation with the target, over
     the number of outputs); for a log loss the reduction of one Newton step
-    under the curvature bound ``kappa``. Constant columns gain 0.
+    under the curvature bound ``kappa``. Constant columns gain 0. ``head``:
+    at its weights instead (the gain of each column added alone to that
+    model, its residuals' correlation for squared loss).
     """
     from ._splice import _residual_correlations
 
-    grad2 = _residual_correlations(problem)
+    grad2 = _residual_correlations(problem, head)
     ops = default_ops(problem)
     d = ops.to_host(data_term(problem, ops).d)
     kappa = problem.datafit.noise_curvature

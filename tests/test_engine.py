@@ -1099,6 +1099,53 @@ def test_wide_data_is_screened_and_reported_on_every_column(k, cap, monkeypatch)
     np.testing.assert_allclose(est.predict(X), X @ est.coef_ + est.intercept_, rtol=1e-6, atol=1e-6)
 
 
+def _masked_design(seed):
+    # n=30, p=200: x2's own correlation with y is masked by x0's and x1's,
+    # so on these seeds it is not among the 15 columns screening keeps.
+    rng = np.random.RandomState(seed)
+    X = rng.randn(30, 200)
+    return X, X[:, :3] @ [3.0, -2.0, 1.5] + 0.1 * rng.randn(30)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 4])
+def test_iterated_screening_recovers_a_column_the_marginal_screen_missed(seed, monkeypatch):
+    import skl0._base as base
+
+    X, y = _masked_design(seed)
+    k3 = L0Regressor(k=3, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(k3.get_support(indices=True), [0, 1, 2])
+    assert k3.n_screened_ == 15
+    # Without the rounds the marginal screen alone misses a true column: the
+    # case the rounds are for (k=3 kept [0 1 36] at seed 3).
+    monkeypatch.setattr(base, "_RESCREEN_ROUNDS", 0)
+    assert not L0Regressor(k=3, random_state=0).fit(X, y).support_[:3].all()
+
+
+def test_iterated_screening_keeps_the_first_fit_unless_its_criterion_falls(monkeypatch):
+    # Each round's fit is kept only at a lower criterion: a round that ends
+    # where the first fit stood changes nothing (the same support, coef and
+    # lam_), and the rounds' optimizer steps are counted in n_iter_.
+    import skl0._base as base
+
+    X, y, _, support = make_sparse_regression(60, 300, 3, snr=20, random_state=0)
+    fits = []
+    original = base.BaseL0._fit_screened
+
+    def counted(self, *args):
+        fits.append(1)
+        return original(self, *args)
+
+    monkeypatch.setattr(base.BaseL0, "_fit_screened", counted)
+    est = L0Regressor(k=3, random_state=0).fit(X, y)
+    assert len(fits) == 2  # a round ran (a left-out column gained most) ...
+    np.testing.assert_array_equal(est.get_support(indices=True), support)
+    monkeypatch.setattr(base, "_RESCREEN_ROUNDS", 0)
+    first = L0Regressor(k=3, random_state=0).fit(X, y)
+    # ... and found no lower loss: the first fit stands, its steps counted too
+    np.testing.assert_array_equal(est.coef_, first.coef_)
+    assert est.lam_ == first.lam_ and est.n_iter_ > first.n_iter_
+
+
 def test_wide_classifier_and_unscreened_paths():
     from skl0 import l0_path
     from skl0.datasets import make_sparse_classification
