@@ -27,7 +27,7 @@ from ._checks import (
 from ._compat import _check_sample_weight, _fit_context, validate_data
 from ._criteria import max_support_size, select_by_ebic
 from ._device import make_generator, resolve_device, resolve_dtype
-from ._engine import SETTLE_ITERATIONS, SMALL_SPARSE_NUMBERS, blas_threads
+from ._engine import SETTLE_ITERATIONS, SMALL_SPARSE_NUMBERS, THETA_MAX, blas_threads
 from ._gate_path import (
     WARM_STOP,
     flip_polish,
@@ -1097,7 +1097,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         gates on the held-out rows, and the sparsest point not significantly
         worse than the best (paired test of the per-sample losses at
         family-wise 5%, :func:`skl0._nonlinear.validated_point`) is
-        *validated*. ``lam="auto"`` keeps its support (information
+        *validated*; the empty model is compared too, and where it is
+        validated ``lam="auto"`` keeps no column (its gates closed at the
+        last ``lam``). ``lam="auto"`` keeps its support (information
         criteria need a parameter count, which a network does not have);
         exact ``k`` fills its slots from it (:mod:`skl0._nonlinear`).
         """
@@ -1111,7 +1113,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         if getattr(self, "_compare_heads", False):
             best = min(scores)
             self._head_losses = (self._linear_held_out_loss(train, val, common), *best)
-        support = points[chosen].support
+        support = np.zeros(0, dtype=np.intp) if chosen is None else points[chosen].support
         layout = getattr(self, "_layout", None)
         if self.k is not None and layout is not None:
             # Groups: whole groups in the order their columns are taken
@@ -1125,14 +1127,19 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # lam="auto", all-relevant: the validated support and every
             # column that carries its signal (as exact k's second tier).
             support = np.sort(signal_carriers(problem, support))
+        empty = chosen is None and self.k is None
         if self.k is not None:
             # lam_ and the gates reported: the first point with at most k open
             chosen = next((i for i, pt in enumerate(points) if self._size(pt.support) <= self.k),
                           len(points) - 1)
+        elif empty:  # the empty model: the last lam, every gate closed
+            chosen = len(points) - 1
         pt = points[chosen]
         self.lam_ = pt.lam
         with torch.no_grad():
             gate.log_alpha.copy_(pt.log_alpha)
+            if empty:
+                gate.log_alpha.fill_(-THETA_MAX)
         head.load_state_dict(pt.head_state)
         return support, None
 

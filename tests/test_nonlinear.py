@@ -340,11 +340,6 @@ def test_bad_hidden_layer_sizes_string(friedman, bad):
         L0Regressor(hidden_layer_sizes=bad).fit(X, y)
 
 
-class _Pt:
-    def __init__(self, size):
-        self.support = np.arange(size)
-
-
 def test_validated_point_ignores_a_lucky_dense_point():
     # The issue-16 failure of the one-SE rule: a 14-column point (noise columns
     # fitted) draws a held-out loss below the 5-column points' by more than the
@@ -359,17 +354,53 @@ def test_validated_point_ignores_a_lucky_dense_point():
     dense = base - 0.009 + rng.normal(0, 0.03, n)
     five = [base + rng.normal(0, 0.03, n) for _ in range(3)]
     four = base + 0.15 + rng.normal(0, 0.03, n)
-    points = [_Pt(14), _Pt(5), _Pt(5), _Pt(5), _Pt(4)]
+    sizes = [14, 5, 5, 5, 4]
     losses = np.vstack([dense, *five, four])
     w = np.full(n, 1.0 / n)
     means = losses @ w
     assert np.argmin(means) == 0
     se0 = losses[0].std() / np.sqrt(n)
     assert min(means[1:4]) > means[0] + se0  # the one-SE rule would keep 14
-    assert points[validated_point(points, losses, w, n)].support.size == 5
+    assert sizes[validated_point(sizes, losses, w, n)] == 5
     # identical sparse losses (no evidence of a difference) are admissible
     losses2 = np.vstack([dense, dense, dense, dense, four])
-    assert validated_point(points, losses2, w, n) in (1, 2, 3)
+    assert validated_point(sizes, losses2, w, n) in (1, 2, 3)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_mlp_lam_auto_on_pure_noise_validates_the_empty_model(seed):
+    # Every point of the validated path kept all 6 columns of a network that
+    # had fitted the noise (R^2 -2 to -4 on fresh rows, accuracy 0.50 for
+    # the classifier); the empty model is now compared as the sparsest
+    # point, and nothing beats it.
+    rng = np.random.RandomState(seed)
+    X, y = rng.randn(100, 6), rng.randn(100)
+    labels = (rng.rand(100) > 0.5).astype(int)
+    fresh = rng.randn(500, 6)
+    with pytest.warns(UserWarning, match="No feature was selected"):
+        reg = L0Regressor(hidden_layer_sizes=(16,), random_state=0).fit(X, y)
+    assert reg.support_.sum() == 0 and reg.feature_importances_.max() < 0.01
+    assert np.ptp(reg.predict(fresh)) < 1e-6  # the intercept alone
+    assert reg.predict(fresh)[0] == pytest.approx(y.mean(), abs=0.25)
+    with pytest.warns(UserWarning, match="No feature was selected"):
+        clf = L0Classifier(hidden_layer_sizes=(16,), random_state=0).fit(X, labels)
+    assert clf.support_.sum() == 0
+    # exact k still fills its k slots (from the gates' survival order)
+    assert L0Regressor(hidden_layer_sizes=(16,), k=2, random_state=0).fit(X, y).support_.sum() == 2
+
+
+def test_validated_point_takes_the_empty_model_only_when_no_point_beats_it():
+    from skl0._nonlinear import validated_point
+
+    rng = np.random.default_rng(1)
+    n = 200
+    base = rng.gamma(1.0, 0.5, n)
+    w = np.full(n, 1.0 / n)
+    empty = base + rng.normal(0, 0.05, n)
+    fitted = base - 0.3 + rng.normal(0, 0.05, n)  # clearly better: kept
+    assert validated_point([3, 0], np.vstack([fitted, empty]), w, n) == 0
+    overfit = base + 0.3 + rng.normal(0, 0.05, n)  # worse than the empty model
+    assert validated_point([3, 0], np.vstack([overfit, empty]), w, n) == 1
 
 
 def test_validated_point_holds_its_level_when_every_point_is_as_good():
@@ -382,12 +413,12 @@ def test_validated_point_holds_its_level_when_every_point_is_as_good():
 
     rng = np.random.default_rng(3)
     K, n, reps = 16, 200, 2000
-    points = [_Pt(K - i) for i in range(K)]
+    sizes = [K - i for i in range(K)]
     w = np.full(n, 1.0 / n)
     rejected = 0
     for _ in range(reps):
         losses = rng.exponential(size=n) + 0.3 * rng.standard_normal((K, n))
-        rejected += validated_point(points, losses, w, n) != K - 1
+        rejected += validated_point(sizes, losses, w, n) != K - 1
     assert rejected / reps <= 0.05
 
 
