@@ -332,8 +332,13 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             )
         self._groups_layout = resolve_groups(self.groups, self.feature_costs, X.shape[1])
         self._layout = engine_layout(self._groups_layout)
-        check_k_fits(self.k, self.groups, self._groups_layout, X.shape[1])
+        self._k_fit = check_k_fits(self.k, self.groups, self._groups_layout, X.shape[1])
         return X, y, sw
+
+    @property
+    def _k(self):
+        """``k`` as the fit reads it: at most the columns (or groups) of X (:func:`check_k_fits`)."""
+        return vars(self).get("_k_fit", self.k) if self.k is not None else None
 
     def _fit(self, X, y, sample_weight=None, walk=None):
         """Validate, build the problem, select, refit and export.
@@ -565,7 +570,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # keeps k or fewer.
             return None
         m = max(min(n // 2, _SCREEN_MAX), 2 * max_support_size(problem.n_samples, p),
-                3 * (self.k or 0))
+                3 * (self._k or 0))
         if m >= p:
             return None
         gain = marginal_gains(problem)
@@ -599,7 +604,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         p = problem.n_features
         self._fit_screened(problem, cols, datafit, gen)
         n_iter = self.n_iter_
-        for _ in range(_RESCREEN_ROUNDS if self.k is not None else 0):
+        for _ in range(_RESCREEN_ROUNDS if self._k is not None else 0):
             support = np.flatnonzero(self.support_)
             head, _ = refit_linear_head(problem, support, alpha=self.alpha)
             gain = marginal_gains(problem, head)
@@ -677,7 +682,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         With ``walk``, the selection is :func:`skl0._walk.run_walk` over its
         grid (no screening: a path reports on every column).
         """
-        if self.keep_redundant is True and self.k is None and (
+        if self.keep_redundant is True and self._k is None and (
             self.lam != "auto" or self._is_linear()
         ):
             warn(
@@ -881,13 +886,13 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                     ConvergenceWarning,
                 )
             support = open_gates(gate)
-            if self.k is None or self._size(support) <= self.k:
+            if self._k is None or self._size(support) <= self._k:
                 return self._polish_fixed_lam(problem, gate, head, support, common, report), None
             # k is the most features lam may keep (as SelectFromModel's
             # max_features beside its threshold): lam kept more, so the walk
             # of exact k goes on from lam until at most k gates are open.
             start = float(self.lam)
-        exact_k = self.k is not None
+        exact_k = self._k is not None
         # The walks of exact k and lam="auto" refit the weights on each
         # candidate support and polish it by swaps (exact k) or per size
         # (EBIC): a row problem's point may end once its gates have settled
@@ -906,7 +911,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         capped = start is not None
         layout = getattr(self, "_layout", None)
         if not capped:
-            start = (k_path_start(problem, self.k, layout)
+            start = (k_path_start(problem, self._k, layout)
                      if exact_k and head.is_linear else None)
         init = None if start is None or capped else (  # for a restart only
             gate.log_alpha.detach().clone(),
@@ -917,7 +922,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                             lam_max=max(0.5, 100 * start) if capped else 0.5)
             points = gate_path(
                 problem, gate, head, grid,
-                max_iter=self.max_iter, stop_size=self.k if exact_k else 0,
+                max_iter=self.max_iter, stop_size=self._k if exact_k else 0,
                 step_callback=report, warm_stop=warm_stop,
                 # The exact-k start keeps ~3k gates open: few enough for a
                 # solve on a sample of the rows to start the first point.
@@ -925,7 +930,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 walk=True, flips=not self.refit, **common,
             )
             n_iter += sum(pt.n_iter for pt in points)
-            if capped or start is None or self._size(points[0].support) >= self.k:
+            if capped or start is None or self._size(points[0].support) >= self._k:
                 break
             # The start was past the k-th gate to close (correlated columns
             # share their marginal gains): start ten times lower, from scratch.
@@ -937,18 +942,18 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self.loss_curve_ = [pt.loss for pt in points]
         refitted, resolve_at_support = None, False
         if exact_k and layout is not None:
-            chosen = next((pt for pt in points if self._size(pt.support) <= self.k), points[-1])
+            chosen = next((pt for pt in points if self._size(pt.support) <= self._k), points[-1])
             support, refitted = self._select_groups(problem, layout, points, chosen, head)
         elif exact_k:
-            chosen = next((pt for pt in points if pt.support.size <= self.k), points[-1])
+            chosen = next((pt for pt in points if pt.support.size <= self._k), points[-1])
             order = survival_ranking(points)
             if self._keeps_redundant(head):
                 # All-relevant: columns the chosen ones explain come before
                 # less persistent ones (no best-subset polish, which would
                 # swap them back out for the loss's minimal set).
-                support = np.sort(redundancy_ranking(problem, order, self.k))
+                support = np.sort(redundancy_ranking(problem, order, self._k))
             else:
-                support = np.sort(order[: self.k])
+                support = np.sort(order[: self._k])
             if head.is_linear and self.refit and not self._keeps_redundant(head):
                 # Best-subset polish from the gates' choice, from screening and
                 # (Gram problems, log loss on small data) from forward stepwise
@@ -958,13 +963,13 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 # problem with few supports of size k scores them all instead,
                 # and so does a small binary log loss (exhaustive_search).
                 refits = selection_refits(problem, self.alpha)
-                found = exhaustive_search(problem, refits, self.k)  # few supports: all
+                found = exhaustive_search(problem, refits, self._k)  # few supports: all
                 if found is not None:
                     support, refitted = found[0], refits.head(problem, found[0], found[1])
                 else:
-                    starts = [support, screening_start(problem, self.k)]
+                    starts = [support, screening_start(problem, self._k)]
                     if getattr(refits, "forward", False):
-                        starts.append(forward_start(problem, self.k, self.alpha, refits=refits))
+                        starts.append(forward_start(problem, self._k, self.alpha, refits=refits))
                     support, refitted, _ = splice_from_starts(
                         problem, starts, alpha=self.alpha, refits=refits)
         elif layout is not None:
@@ -1039,7 +1044,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             problem, gate, head, support, lam, self.loss_curve_[-1], refits,
             lambda: train_gates(problem, gate, head, lam=lam, max_iter=self.max_iter,
                                 callback=report, **common),
-            max_size=self.k, swaps=same_loss_refits(problem, refits, self.alpha))
+            max_size=self._k, swaps=same_loss_refits(problem, refits, self.alpha))
         if res is None:
             return support
         self.n_iter_ += res.n_iter
@@ -1056,7 +1061,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         head or None).
         """
         order = group_ranking(layout, points)
-        groups = np.sort(order[: self.k])
+        groups = np.sort(order[: self._k])
         if not (head.is_linear and self.refit):  # (keep_redundant does not apply to groups)
             return layout.columns(groups), None
         lam_cost = chosen.lam if layout.raw_costs is not None else 0.0
@@ -1064,7 +1069,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         gain = marginal_gains(problem)
         ggain = np.bincount(layout.index, weights=gain, minlength=layout.n_groups)
         ggain = ggain - lam_cost * layout.costs
-        starts.append(np.sort(np.argsort(-ggain, kind="stable")[: self.k]))
+        starts.append(np.sort(np.argsort(-ggain, kind="stable")[: self._k]))
         best = None
         for start in starts:
             out = splice_groups(problem, layout, start, alpha=self.alpha, lam_cost=lam_cost)
@@ -1115,22 +1120,22 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             self._head_losses = (self._linear_held_out_loss(train, val, common), *best)
         support = np.zeros(0, dtype=np.intp) if chosen is None else points[chosen].support
         layout = getattr(self, "_layout", None)
-        if self.k is not None and layout is not None:
+        if self._k is not None and layout is not None:
             # Groups: whole groups in the order their columns are taken
             # (validated support first, then gate survival).
             order = nonlinear_k_support(problem, points, chosen, problem.n_features, False)
-            support = layout.columns(np.sort(layout.group_order(order)[: self.k]))
-        elif self.k is not None:
+            support = layout.columns(np.sort(layout.group_order(order)[: self._k]))
+        elif self._k is not None:
             support = np.sort(nonlinear_k_support(
-                problem, points, chosen, self.k, self._keeps_redundant(head)))
+                problem, points, chosen, self._k, self._keeps_redundant(head)))
         elif layout is None and self._keeps_redundant(head):
             # lam="auto", all-relevant: the validated support and every
             # column that carries its signal (as exact k's second tier).
             support = np.sort(signal_carriers(problem, support))
-        empty = chosen is None and self.k is None
-        if self.k is not None:
+        empty = chosen is None and self._k is None
+        if self._k is not None:
             # lam_ and the gates reported: the first point with at most k open
-            chosen = next((i for i, pt in enumerate(points) if self._size(pt.support) <= self.k),
+            chosen = next((i for i, pt in enumerate(points) if self._size(pt.support) <= self._k),
                           len(points) - 1)
         elif empty:  # the empty model: the last lam, every gate closed
             chosen = len(points) - 1

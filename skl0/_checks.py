@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from numbers import Integral, Real
 
+from ._warn import warn
+
 __all__ = [
     "MAX_AUTO_CLASSES", "check_fold_classes", "check_frame", "check_int", "check_int_type",
     "check_k_fits", "check_missing_labels", "check_number", "check_real_type", "infer_task",
@@ -29,24 +31,28 @@ def is_count(value):
 
 
 def check_k_fits(k, groups, layout, n_features):
-    """Refuse an exact ``k`` larger than the number of groups (with ``groups``) or of columns.
+    """``k`` as a fit reads it: at most the number of groups (with ``groups``) or of columns.
 
-    The one message of ``fit``, ``partial_fit`` and the Dask fit; ``layout``
-    is the resolved :class:`skl0._groups.GroupLayout` (or None).
+    A larger ``k`` keeps them all, with a UserWarning, as scikit-learn's
+    ``SelectKBest`` does: meta-estimators hand an estimator fewer columns
+    than its ``k`` (``BaggingClassifier(max_features=2)``, ``RFE`` below
+    ``k``, ``SequentialFeatureSelector`` from one column). The one rule of
+    ``fit``, ``partial_fit`` and the Dask fit; ``layout`` is the resolved
+    :class:`skl0._groups.GroupLayout` (or None). Returns None for ``k=None``.
     """
     if k is None:
-        return
-    if groups is not None and layout is not None and k > layout.n_groups:
-        raise ValueError(
-            f"k={k} is larger than the number of groups (n_groups={layout.n_groups}); "
-            f"with groups, k counts groups: pass k <= {layout.n_groups} or k=None to let "
-            "lam decide."
+        return None
+    if groups is not None and layout is not None:
+        limit, what = layout.n_groups, f"the number of groups (n_groups={layout.n_groups})"
+    else:
+        limit, what = n_features, f"the number of features in X (n_features={n_features})"
+    if k > limit:
+        warn(
+            f"k={k} is larger than {what}; all {limit} are kept, as scikit-learn's "
+            f"SelectKBest does. Pass k <= {limit}, or k=None to let lam decide."
         )
-    if k > n_features:
-        raise ValueError(
-            f"k={k} is larger than the number of features in X (n_features={n_features}); "
-            f"pass k <= {n_features} or k=None to let lam decide."
-        )
+        return limit
+    return k
 
 
 # task="auto": whole-number targets with more distinct values than this are

@@ -72,7 +72,9 @@ number ``lam``: keep at most ``k`` features, as
 fit at ``lam`` stands when it keeps ``k`` or fewer, otherwise the
 exact-``k`` walk above goes on from ``lam`` (``lam_`` then says
 where it stopped). So ``GridSearchCV`` over ``lam`` with ``k`` set
-tunes the size below the cap.""",
+tunes the size below the cap. A ``k`` above the number of features
+(or, with ``groups``, of groups) keeps them all, with a warning, as
+``SelectKBest`` does.""",
     ),
     Param(
         "task", '{"auto", "regression", "classification"}', default="auto",

@@ -434,7 +434,7 @@ class _SGDState:
         batches = problem.batches(bs, gen) if bs < n else None
         gate.train()
         total = 0.0
-        if estimator.lam == "auto" or estimator.k is not None:
+        if estimator.lam == "auto" or estimator._k is not None:
             def lam():  # the price of a gate by the evidence so far
                 return _ic_price(problem.datafit, weight_seen, p, self.mean_loss)
         else:
@@ -503,7 +503,8 @@ def _validate_chunk(estimator, X, y, sample_weight, first):
             "to start again."
         )
     # k is checked on every call: set_params(k=...) between calls applies.
-    check_k_fits(estimator.k, estimator.groups, estimator._groups_layout, X.shape[1])
+    estimator._k_fit = check_k_fits(estimator.k, estimator.groups, estimator._groups_layout,
+                                    X.shape[1])
     return X, y, sw
 
 
@@ -654,8 +655,8 @@ def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):
     gate, head = state.train(estimator, problem, device, stream.weight)
     with torch.no_grad():
         layout = getattr(estimator, "_layout", None)
-        if estimator.k is not None:
-            order = torch.argsort(gate.log_alpha, descending=True)[: estimator.k]
+        if estimator._k is not None:
+            order = torch.argsort(gate.log_alpha, descending=True)[: estimator._k]
             support = np.sort(order.cpu().numpy())
             if layout is not None:  # log_alpha is per group
                 support = layout.columns(support)

@@ -191,7 +191,6 @@ def test_inputs_are_not_mutated(encoded):
         ({"feature_costs": [1, 1, np.nan, 1, 1, 1]}, r"feature_costs must be finite.*nan"),
         ({"feature_costs": [1, 2]}, r"feature_costs has shape \(2,\)"),
         ({"feature_costs": [0] * 6}, r"feature_costs are all zero"),
-        ({"groups": [0, 0, 1, 1, 2, 2], "k": 4}, r"k=4 is larger than the number of groups"),
         ({"groups": [0, 0, 1, 1, 2, 2], "feature_costs": {0: 1, 1: 2}},
          r"no cost for the groups \[2\]"),
     ],

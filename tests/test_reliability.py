@@ -469,6 +469,39 @@ def test_single_class(name):
         make(name).fit(X0, np.zeros(len(X0), dtype=int))
 
 
+def test_k_above_the_columns_keeps_them_all_with_a_warning_as_selectkbest():
+    # Meta-estimators hand an estimator fewer columns than its k: Bagging's
+    # max_features, RFE below k, SequentialFeatureSelector from one column.
+    # fit raised "k=3 is larger than the number of features" there.
+    from sklearn.ensemble import BaggingClassifier
+    from sklearn.feature_selection import RFE, SequentialFeatureSelector
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 6)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    yr = X[:, 0] - 2 * X[:, 1] + 0.1 * rng.randn(120)
+    with pytest.warns(UserWarning, match=r"k=3 is larger than the number of features in X "
+                                         r"\(n_features=2\); all 2 are kept.*k <= 2"):
+        est = L0Classifier(k=3, random_state=0).fit(X[:, :2], y)
+    assert est.support_.all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bag = BaggingClassifier(L0Classifier(k=3, random_state=0), n_estimators=3,
+                                max_features=2, random_state=0).fit(X, y)
+        assert bag.score(X, y) > 0.7
+        rfe = RFE(L0Regressor(k=4, random_state=0), n_features_to_select=2).fit(X, yr)
+        np.testing.assert_array_equal(rfe.get_support(indices=True), [0, 1])
+        sfs = SequentialFeatureSelector(L0Classifier(k=3, random_state=0),
+                                        n_features_to_select=2, cv=2).fit(X, y)
+        assert sfs.get_support().sum() == 2
+    # k counts groups with groups=: 4 of 3 groups keeps the 3
+    with pytest.warns(UserWarning, match=r"k=4 is larger than the number of groups "
+                                         r"\(n_groups=3\); all 3 are kept"):
+        grouped = L0Regressor(k=4, groups=[0, 0, 1, 1, 2, 2], random_state=0).fit(X, yr)
+    assert grouped.group_support_.all() and grouped.support_.all()
+    assert grouped.get_params()["k"] == 4 and est.get_params()["k"] == 3  # params untouched
+
+
 def test_lam_auto_size_cap_warning_only_where_features_are_left_out():
     from skl0._criteria import max_support_size
 

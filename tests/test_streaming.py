@@ -305,8 +305,8 @@ def test_changed_features_and_targets_are_named(reg_data):
         est.partial_fit(X[:100, :-1], y[:100])
     with pytest.raises(ValueError, match="same shape in every call"):
         est.partial_fit(X[:100], np.column_stack([y[:100], y[:100]]))
-    with pytest.raises(ValueError, match="k=99 is larger"):
-        L0Regressor(k=99).partial_fit(X[:100], y[:100])
+    with pytest.warns(UserWarning, match="k=99 is larger.*all 25 are kept"):
+        assert L0Regressor(k=99).partial_fit(X[:100], y[:100]).support_.all()
     with pytest.raises(ValueError, match="first chunk's sample_weight sums to 0"):
         L0Regressor().partial_fit(X[:10], y[:10], sample_weight=np.zeros(10))
 
@@ -394,17 +394,17 @@ def test_groups_feature_costs_and_k_are_checked_on_every_call(reg_data):
         with pytest.raises(ValueError, match=r"changed since the first partial_fit call"):
             est.partial_fit(X[300:600], y[300:600])
         est.set_params(groups=None, feature_costs=None)
-    est.set_params(k=26)
-    with pytest.raises(ValueError, match=r"k=26 is larger than the number of features"):
-        est.partial_fit(X[300:600], y[300:600])
     np.testing.assert_array_equal(est.coef_, coef)  # failed calls change nothing
+    est.set_params(k=26)
+    with pytest.warns(UserWarning, match=r"k=26 is larger than the number of features.*all 25"):
+        assert est.partial_fit(X[300:600], y[300:600]).support_.all()
     est.set_params(k=3).partial_fit(X[300:600], y[300:600])  # a valid k applies
     assert est.support_.sum() == 3
 
     grouped = L0Regressor(groups=groups, random_state=0).partial_fit(X[:300], y[:300])
     grouped.set_params(k=6)
-    with pytest.raises(ValueError, match=r"k=6 is larger than the number of groups"):
-        grouped.partial_fit(X[300:600], y[300:600])
+    with pytest.warns(UserWarning, match=r"k=6 is larger than the number of groups.*all 5"):
+        assert grouped.partial_fit(X[300:600], y[300:600]).group_support_.all()
     grouped.set_params(k=None, groups=None)
     with pytest.raises(ValueError, match=r"groups=None / feature_costs=None changed since the "
                                          r"first partial_fit call \(5 groups\)"):

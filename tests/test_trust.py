@@ -390,8 +390,8 @@ def test_cli_one_hot_refuses_an_identifier_column(tmp_path, capsys):
 
 def test_cli_output_problems_come_before_the_fit(table, tmp_path, capsys):
     # --k 9 on a table of 4 feature columns is refused before any fit (the
-    # estimator's own message would read "k=9 is larger than the number of
-    # features"); an output problem is named even before that.
+    # estimator itself would warn and keep all 4); an output problem is
+    # named even before that.
     bad_k = ["-t", "y", "--k", "9", "--max-iter", "20"]
     status, _, err = _cli(["select", table, *bad_k, "-o", tmp_path / "ok.csv"], capsys)
     _one_line(status, err, "--k 9 is larger than the 4 feature columns")
