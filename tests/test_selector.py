@@ -98,6 +98,20 @@ def test_k_caps_a_numeric_lam_so_a_grid_over_lam_tunes_something(cancer):
     assert len(set(np.round(scores, 6))) == 3  # different lam, different models
 
 
+def test_select_from_model_keeps_the_support_at_lassos_threshold(cancer):
+    # README: SelectFromModel reads coef_ and by default keeps the columns
+    # above the mean magnitude (3 of k=5 here); threshold=1e-5, its default
+    # for Lasso, keeps exactly the support.
+    from sklearn.feature_selection import SelectFromModel
+
+    X, y = cancer
+    by_mean = SelectFromModel(L0Classifier(k=5, random_state=0)).fit(X, y)
+    assert by_mean.get_support().sum() == 3
+    exact = SelectFromModel(L0Classifier(k=5, random_state=0), threshold=1e-5).fit(X, y)
+    np.testing.assert_array_equal(exact.get_support(), exact.estimator_.support_)
+    assert exact.get_support().sum() == 5
+
+
 def test_task_detection_and_override():
     rng = np.random.RandomState(0)
     X = rng.randn(80, 4)
