@@ -435,8 +435,9 @@ def test_constant_columns_get_exactly_zero_coefficients(name):
 # --------------------------------------------------------------- parameters
 @pytest.mark.parametrize("name", WITH_K)
 def test_k_larger_than_n_features(name):
-    with pytest.raises(ValueError, match=r"k=6 is larger.*n_features=5.*k <= 5 or k=None"):
-        make(name, k=6).fit(X0, target(name))
+    with pytest.warns(UserWarning, match=r"k=6 is larger.*n_features=5.*all 5 are kept.*k <= 5"):
+        est = make(name, k=6).fit(X0, target(name))
+    assert est.get_support().all()
 
 
 @pytest.mark.parametrize("name", WITH_K)
@@ -1093,17 +1094,15 @@ def test_interrupt_after_fit_began_writing_restores_partial_writes(name):
 
 
 @pytest.mark.parametrize("name", ALL)
-@pytest.mark.parametrize("bad", ["nan", "k", "diverge", "device"])
+@pytest.mark.parametrize("bad", ["nan", "costs", "diverge", "device"])
 def test_failed_fit_leaves_a_fitted_estimator_as_it_was(name, bad):
     est = _fitted(name)
     before = _state(est)
     X, y, params = X0[:, :3].copy(), target(name), {}
     if bad == "nan":
         X[0, 0] = np.nan
-    elif bad == "k":
-        if not SPECS[name][2]:
-            pytest.skip("no k")
-        params = dict(k=5)
+    elif bad == "costs":  # refused after validate_data has read X
+        params = dict(feature_costs=[1.0, 2.0])
     elif bad == "diverge":  # Adam on an MLP head (linear heads have no step size)
         if name.endswith("CV"):
             pytest.skip("CV estimators have linear heads only")
