@@ -35,7 +35,7 @@ from ._gate_path import survival_ranking
 from ._refit import refit_linear_head
 
 __all__ = ["choose_index", "df_per_feature", "ebic", "ebic_gamma", "max_support_size",
-           "select_by_ebic"]
+           "first_feature_price", "select_by_ebic", "support_ebic"]
 
 
 def ebic_gamma(n_samples, n_features):
@@ -131,6 +131,22 @@ def _mse_deviance(problem, mse):
     if deviance is not None:
         return float(deviance(mse))
     return float(problem.n_samples * np.log(mse).sum())
+
+
+def support_ebic(problem, support, alpha):
+    """EBIC of the ridge-``alpha`` refit of ``support``, as :func:`select_by_ebic` scores it.
+
+    ``p`` is ``problem.n_candidates`` (every column of a screened problem).
+    """
+    head, loss = refit_linear_head(problem, support, alpha=alpha)
+    return ebic(_deviance(problem, head, loss), support.size, problem.n_samples,
+                problem.n_candidates, df_per_feature(problem.datafit))
+
+
+def first_feature_price(problem):
+    """What EBIC charges the first feature: ``q log n + 2 gamma log p`` (over all candidates)."""
+    n, p = problem.n_samples, problem.n_candidates
+    return ebic(0.0, 1, n, p, df_per_feature(problem.datafit)) - ebic(0.0, 0, n, p)
 
 
 def select_by_ebic(problem, points, alpha):

@@ -1115,16 +1115,31 @@ def test_iterated_screening_recovers_a_column_the_marginal_screen_missed(seed, m
     k3 = L0Regressor(k=3, random_state=0).fit(X, y)
     np.testing.assert_array_equal(k3.get_support(indices=True), [0, 1, 2])
     assert k3.n_screened_ == 15
+    auto = L0Regressor(random_state=0).fit(X, y)
+    np.testing.assert_array_equal(auto.get_support(indices=True), [0, 1, 2])
     # Without the rounds the marginal screen alone misses a true column: the
     # case the rounds are for (k=3 kept [0 1 36] at seed 3).
     monkeypatch.setattr(base, "_RESCREEN_ROUNDS", 0)
     assert not L0Regressor(k=3, random_state=0).fit(X, y).support_[:3].all()
+    assert not L0Regressor(random_state=0).fit(X, y).support_[:3].all()
+
+
+def test_first_feature_price_is_what_ebic_charges_one_feature_of_p():
+    from types import SimpleNamespace
+
+    from skl0._criteria import ebic_gamma, first_feature_price
+
+    for q in (1, 3):
+        problem = SimpleNamespace(n_samples=30, n_candidates=200,
+                                  datafit=SimpleNamespace(n_outputs=q))
+        assert first_feature_price(problem) == pytest.approx(
+            q * np.log(30) + 2 * ebic_gamma(30, 200) * np.log(200))
 
 
 def test_iterated_screening_keeps_the_first_fit_unless_its_criterion_falls(monkeypatch):
-    # Each round's fit is kept only at a lower criterion: a round that ends
-    # where the first fit stood changes nothing (the same support, coef and
-    # lam_), and the rounds' optimizer steps are counted in n_iter_.
+    # A round's fit is kept only where it lowers EBIC by more than one
+    # feature's price: a round that does not changes nothing (the same
+    # support, coef and lam_), and its optimizer steps are counted in n_iter_.
     import skl0._base as base
 
     X, y, _, support = make_sparse_regression(60, 300, 3, snr=20, random_state=0)
