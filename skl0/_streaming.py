@@ -229,7 +229,11 @@ class _Moments:
 
     Dense chunks are shifted by the first chunk's weighted means before the
     products are summed (so the centred statistics do not lose digits to a
-    large mean); sparse chunks are not shifted, to stay sparse.
+    large mean); sparse chunks are not shifted, to stay sparse, unless the
+    stream began with a dense chunk: they are then densified a block of rows
+    at a time and shifted as dense ones (their sums were added unshifted to
+    shifted ones: a dense chunk, then a sparse one, gave another model than
+    ``fit``, and could select a column of large mean).
     """
 
     def __init__(self, X, Y, sw):
@@ -296,7 +300,8 @@ class _Moments:
             self.y_max = np.maximum(self.y_max, kept.max(0))
         if X.shape[0] == 0:
             return
-        if sp.issparse(X):
+        sparse = sp.issparse(X)
+        if sparse and not self.x_shift.any():
             X = X.tocsr().astype(np.float64)
             Xw = X.multiply(sw[:, None]).tocsr()
             self.sx += np.asarray(Xw.sum(0)).ravel()
@@ -305,9 +310,11 @@ class _Moments:
             self.x_min = np.minimum(self.x_min, X.min(axis=0).toarray().ravel())
             self.x_max = np.maximum(self.x_max, X.max(axis=0).toarray().ravel())
             return
+        if sparse:  # shifted sums: dense blocks of the chunk's rows
+            X = X.tocsr()
         rows = block_rows(X, _BLOCK_ELEMENTS)
         for a in range(0, X.shape[0], rows):
-            Xb = X[a : a + rows]
+            Xb = X[a : a + rows].toarray() if sparse else X[a : a + rows]
             self.x_min = np.minimum(self.x_min, Xb.min(0))
             self.x_max = np.maximum(self.x_max, Xb.max(0))
             # A new float64 block: never an in-place shift of the caller's
@@ -645,6 +652,12 @@ def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):
     std = torch.as_tensor(state.std, device=device, dtype=dtype)
     w = torch.as_tensor(sw / sw.sum(), device=device, dtype=dtype)
     Yt = targets.tensor(estimator, Y, device, dtype)
+    if sp.issparse(X) and shift is not None:
+        # A stream that began dense trains on rows shifted by its first
+        # chunk's means: a sparse chunk is densified and shifted alike (its
+        # rows, unshifted, were standardized with the shifted means: losses
+        # of 1e6 on a column of mean 1e8).
+        X = X.toarray()
     if sp.issparse(X):
         X = X.tocsr()
         problem = DirectProblem(sparse_to_torch(X, device, dtype), Yt, w, mean, std,

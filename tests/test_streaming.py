@@ -75,6 +75,39 @@ def test_partial_fit_screens_as_fit_does_with_more_columns_than_rows(n_chunks):
     np.testing.assert_allclose(grown.coef_, full.coef_, rtol=1e-9, atol=1e-12)
 
 
+def test_a_sparse_chunk_after_a_dense_one_is_shifted_as_the_dense_ones():
+    # The first dense chunk shifts the stream's sums by its means; a later
+    # sparse chunk's sums were added unshifted: the exact stream kept the
+    # column of mean 50 ([0 1 3], intercept -0.108, where fit keeps [0 1]),
+    # and a stochastic one standardized its rows with the shifted means
+    # (losses about 4e6 on a column of mean 1e8).
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 5))
+    X[:, 3] += 50
+    y = X[:, 0] + X[:, 1] + 0.3 * rng.standard_normal(300)
+    full = L0Regressor(random_state=0).fit(X, y)
+    for order in ((X[:150], sp.csr_matrix(X[150:])), (sp.csr_matrix(X[:150]), X[150:])):
+        part = L0Regressor(random_state=0).partial_fit(order[0], y[:150]).partial_fit(
+            order[1], y[150:])
+        np.testing.assert_array_equal(part.support_, full.support_)
+        np.testing.assert_allclose(part.coef_, full.coef_, rtol=1e-9, atol=1e-12)
+        assert part.intercept_ == pytest.approx(full.intercept_, rel=1e-9, abs=1e-12)
+
+    X = rng.standard_normal((400, 4))
+    X[:, 2] += 1e8
+    labels = (X[:, 0] > 0).astype(int)
+    mixed, dense = L0Classifier(random_state=0, lam=1e-3), L0Classifier(random_state=0, lam=1e-3)
+    for epoch in range(3):
+        classes = [0, 1] if epoch == 0 else None
+        mixed.partial_fit(X[:200], labels[:200], classes=classes)
+        mixed.partial_fit(sp.csr_matrix(X[200:]), labels[200:])
+        dense.partial_fit(X[:200], labels[:200], classes=classes)
+        dense.partial_fit(X[200:], labels[200:])
+    np.testing.assert_allclose(mixed.loss_curve_, dense.loss_curve_, rtol=1e-6)
+    assert max(mixed.loss_curve_) < 1.0
+    np.testing.assert_allclose(mixed.coef_, dense.coef_, rtol=1e-6, atol=1e-9)
+
+
 def test_partial_fit_matches_fit_float32(reg_data):
     X, y, _ = reg_data
     X = X.astype(np.float32)
