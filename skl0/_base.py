@@ -765,11 +765,21 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self._export_groups()
         self._export(head, z, mean, std)
         if self.support_.sum() == 0 and (walk is None or walk.warn_empty):
-            warn(
-                f"No feature was selected (lam={self.lam_:.3g}); the model predicts "
-                "the intercept only. Lower lam or set k to keep features.",
-            )
+            warn(self._empty_message(walk, head))
         return self
+
+    def _empty_message(self, walk, head):
+        """The warning of a fit that kept no feature, with the fix that applies to it."""
+        start = f"No feature was selected (lam={self.lam_:.3g}); the model predicts the intercept only."
+        if walk is not None or self.lam != "auto":
+            return f"{start} Lower lam or set k to keep features."
+        if head.is_linear:
+            return (f"{start} lam='auto' found no support whose information criterion "
+                    "beats the intercept alone; set k (or a number lam) to keep features.")
+        return (f"{start} No point of lam='auto''s path predicted the held-out rows "
+                "(validation_fraction) better than the intercept alone: if the network "
+                f"is still learning, raise max_iter (={self.max_iter}); set k to keep "
+                "features anyway.")
 
     def _export_groups(self):
         """``group_labels_``, ``group_support_`` (and remove them for a fit without ``groups``)."""

@@ -389,6 +389,23 @@ def test_mlp_lam_auto_on_pure_noise_validates_the_empty_model(seed):
     assert L0Regressor(hidden_layer_sizes=(16,), k=2, random_state=0).fit(X, y).support_.sum() == 2
 
 
+def test_an_empty_lam_auto_fit_names_the_fix_that_applies():
+    # "Lower lam" is no advice to a user who left lam="auto": an MLP head
+    # cut short by max_iter (nothing beat the intercept on the held-out
+    # rows) is told to raise max_iter, a linear head to set k.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 12))
+    y = X[:, 0] + np.sin(2 * X[:, 4]) + 0.3 * rng.normal(size=200)
+    with pytest.warns(UserWarning, match=r"No feature was selected.*held-out rows.*raise "
+                                         r"max_iter \(=25\)"):
+        short = L0Regressor(hidden_layer_sizes=(8,), max_iter=25, random_state=0).fit(X, y)
+    assert short.support_.sum() == 0
+    with pytest.warns(UserWarning, match=r"No feature was selected.*information criterion.*set k"):
+        L0Regressor(random_state=0).fit(X, rng.normal(size=200))
+    with pytest.warns(UserWarning, match=r"No feature was selected \(lam=1e\+03\).*Lower lam"):
+        L0Regressor(lam=1e3, random_state=0).fit(X, y)
+
+
 def test_validated_point_takes_the_empty_model_only_when_no_point_beats_it():
     from skl0._nonlinear import validated_point
 
