@@ -197,8 +197,30 @@ def engine_layout(layout):
     return layout
 
 
+def _series_as_dict(costs):
+    """A pandas Series of costs as the dict of its labels, unless its index is ``0..n-1``.
+
+    Its labels, not its order, say which cost is whose (as every Series
+    ``SparseCalibrator`` takes is aligned): read by position, a Series keyed
+    by group label in another order priced the wrong groups, silently.
+    """
+    import sys
+
+    pd = sys.modules.get("pandas")  # (a Series implies pandas is imported)
+    if pd is None or not isinstance(costs, pd.Series):
+        return costs
+    if costs.index.equals(pd.RangeIndex(len(costs))):
+        return costs.to_numpy()
+    if costs.index.has_duplicates:
+        dup = costs.index[costs.index.duplicated()].unique().tolist()
+        raise ValueError(f"feature_costs as a Series has repeated labels {dup[:5]}; give "
+                         "each group (or column) one cost.")
+    return costs.to_dict()
+
+
 def _resolve_costs(feature_costs, index, labels, p, by_column):
     n_groups = labels.size
+    feature_costs = _series_as_dict(feature_costs)
     if isinstance(feature_costs, dict):
         keys = {k: v for k, v in feature_costs.items()}
         known = set(labels.tolist())
@@ -206,7 +228,8 @@ def _resolve_costs(feature_costs, index, labels, p, by_column):
         unknown = [k for k in keys if k not in known]
         if by_column and (absent or unknown):  # no groups: keys are column indices
             raise ValueError(
-                f"feature_costs as a dict maps column indices 0..{p - 1} to costs (without "
+                f"feature_costs as a dict (or a labelled Series) maps column indices "
+                f"0..{p - 1} to costs (without "
                 f"groups), but its keys {list(keys)[:5]} do not cover them; pass "
                 "groups=list(X.columns) to key the costs by column name, or an array "
                 "with one cost per column."

@@ -181,6 +181,29 @@ def test_inputs_are_not_mutated(encoded):
     assert np.array_equal(X, X0) and np.array_equal(g, g0) and np.array_equal(c, c0)
 
 
+def test_a_series_of_costs_is_read_by_its_labels():
+    # Keyed by group label in another order than the groups, a Series was
+    # read by position: group 'f' got 'a''s price of 1000 and was dropped.
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6))
+    y = X.sum(1) + rng.normal(size=200)
+    costs = pd.Series({"f": 1.0, "e": 1, "d": 1, "c": 1, "b": 1, "a": 1000})
+    fit = dict(groups=list("abcdef"), lam=0.05, random_state=0)
+    by_series = L0Regressor(feature_costs=costs, **fit).fit(X, y)
+    by_dict = L0Regressor(feature_costs=costs.to_dict(), **fit).fit(X, y)
+    np.testing.assert_array_equal(by_series.group_support_, by_dict.group_support_)
+    assert not by_series.group_support_[0] and by_series.group_support_[1:].all()
+    # the default index 0..n-1 is positional (an array's order), as before
+    plain = L0Regressor(feature_costs=pd.Series([1000.0, 1, 1, 1, 1, 1]), lam=0.05,
+                        random_state=0).fit(X, y)
+    assert not plain.support_[0] and plain.support_[1:].all()
+    with pytest.raises(ValueError, match=r"repeated labels \['a'\]"):
+        L0Regressor(feature_costs=pd.Series([1.0, 2.0] * 3, index=list("aabcde")),
+                    **fit).fit(X, y)
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
