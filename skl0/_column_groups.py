@@ -11,6 +11,11 @@ from ._compat import transformer_input_indices
 __all__ = ["groups_from_column_transformer"]
 
 
+# The prefix of the names of MissingIndicator's outputs (one per input with
+# missing values): "missingindicator_age" flags the column "age".
+_INDICATOR = "missingindicator_"
+
+
 def _owner(out_name, inputs):
     """The input column an output column comes from, or None when it is not one input's.
 
@@ -22,6 +27,8 @@ def _owner(out_name, inputs):
     terms = {t.split("^")[0] for t in out_name.split(" ")}
     if len(terms) > 1 and terms <= set(inputs):
         return None
+    if out_name.startswith(_INDICATOR) and out_name[len(_INDICATOR):] in inputs:
+        return out_name[len(_INDICATOR):]  # SimpleImputer(add_indicator=True)'s flag of one input
     best = None
     for name in inputs:
         if out_name.startswith(name) and (best is None or len(name) > len(best)):
@@ -61,7 +68,10 @@ def groups_from_column_transformer(column_transformer):
     names that prefix each other, ``a`` and ``a_b``, are told apart); an
     output that mixes its inputs (``PCA`` over several columns, or
     ``PolynomialFeatures``' ``"x0 x1"``) is labelled with the transformer's
-    name.
+    name, followed by ``" (mixed)"`` where that name is also an input
+    column's (so the mix is not grouped with that column). A
+    ``SimpleImputer(add_indicator=True)``'s missing-value flag of a column
+    (``"missingindicator_age"``) is labelled with that column.
     ``"passthrough"`` columns are groups of their own.
 
     Parameters
@@ -125,7 +135,10 @@ def groups_from_column_transformer(column_transformer):
             labels += [name_ for name_, c in zip(inputs, counts) for _ in range(c)]
             continue
         owners = [_owner(o, inputs) for o in outs]
-        labels += [o if o is not None else name for o in owners]
+        mixed = name
+        while mixed in in_names:  # a mix is not the input column of the same name
+            mixed = f"{mixed} (mixed)"
+        labels += [o if o is not None else mixed for o in owners]
     width = len(ct.get_feature_names_out())
     if len(labels) != width:
         raise ValueError(

@@ -92,6 +92,24 @@ def test_classifier_groups():
     assert set(clf.group_labels_[clf.group_support_]) == TRUE
 
 
+def test_column_transformer_groups_trace_indicators_and_keep_mixes_apart():
+    # A missing-value flag was labelled with its transformer's name, and a
+    # mix of inputs labelled with a transformer name that is also an input
+    # column's merged with that column's group, without a word.
+    from sklearn.decomposition import PCA
+    from sklearn.impute import SimpleImputer
+
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 4)),
+                         columns=["income", "h", "g", "age"])
+    frame.loc[::7, "age"] = np.nan
+    imputed = ColumnTransformer([("h", SimpleImputer(add_indicator=True), ["age", "g"]),
+                                 ("p", "passthrough", ["h"])]).fit(frame)
+    assert groups_from_column_transformer(imputed).tolist() == ["age", "g", "age", "h"]
+    mixed = ColumnTransformer([("income", PCA(1), ["h", "g"]),
+                               ("p", "passthrough", ["income"])]).fit(frame.fillna(0))
+    assert groups_from_column_transformer(mixed).tolist() == ["income (mixed)", "income"]
+
+
 def test_pipeline_with_grid_search_keeps_k_original_columns():
     frame, y = categorical_table(2)
     ct = encoder()
