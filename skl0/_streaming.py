@@ -171,6 +171,7 @@ class ClassTargets:
     """Class labels: ``classes`` given on the first call, checked on every call."""
 
     def __init__(self, estimator, y, classes):
+        self.from_fit = classes is None and hasattr(estimator, "classes_")
         if classes is None:  # after fit, a new stream keeps fit's classes (as SGDClassifier)
             classes = getattr(estimator, "classes_", None)
         if classes is None:
@@ -209,10 +210,13 @@ class ClassTargets:
         classes = estimator.classes_
         unseen = np.setdiff1d(np.unique(y), classes)
         if unseen.size:
+            source = ("the classes_ of the earlier fit, which a new stream keeps unless "
+                      "its first call passes classes" if getattr(self, "from_fit", False)
+                      else "given on the first call to partial_fit")
             raise ValueError(
                 f"y holds label(s) {unseen.tolist()!r} that are not in classes="
-                f"{classes.tolist()!r} given on the first call to partial_fit; pass every "
-                "label of the stream in classes on the first call."
+                f"{classes.tolist()!r}, {source}; pass every label of the stream in classes "
+                "on the first call."
             )
         codes = np.searchsorted(classes, y)
         return codes.astype(np.float64) if self.n_outputs == 1 else codes

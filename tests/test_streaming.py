@@ -349,6 +349,20 @@ def test_cv_estimators_do_not_stream(cls):
     assert not hasattr(cls(), "partial_fit")
 
 
+def test_new_labels_after_fit_name_fit_as_the_source_of_the_classes(clf_data):
+    # The user passed no classes: they came from fit, and the message said
+    # they were "given on the first call to partial_fit".
+    X, y, _ = clf_data
+    clf = L0Classifier(k=2, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"not in classes=\[0, 1\], the classes_ of the earlier "
+                                         r"fit.*pass every label"):
+        clf.partial_fit(X[:50], np.where(y[:50] == 1, "pos", "neg"))
+    stream = L0Classifier(k=2, random_state=0)
+    stream.partial_fit(X[:50], y[:50], classes=[0, 1])
+    with pytest.raises(ValueError, match=r"given on the first call to partial_fit"):
+        stream.partial_fit(X[:50], y[:50] + 1)
+
+
 def test_selector_partial_fit_after_a_classification_fit_keeps_classifying(clf_data, reg_data):
     # docs/scale.md: a partial_fit after fit starts a new stream, and a
     # classifier keeps fit's classes_; the selector re-inferred "regression".
