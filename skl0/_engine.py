@@ -1349,6 +1349,11 @@ class _ProfiledGram:
         ridge = self.d * (1.0 / h_open - 1.0) + self.base
         a = G.diagonal() + ridge
         mask = np.asarray(mask, dtype=bool).copy()
+        # A column without spread (constant) lowers no loss: at a positive
+        # price its gate is closed, whatever the start (from every gate open,
+        # the drop's gain of lam h_open sat within the round-off tolerance
+        # below at lam = 1e-12, and the constant column was kept).
+        mask &= (self.d > 0) | (price <= 0)
         max_moves = 4 * mask.size + 10 if max_moves is None else max_moves
         self.stable = None
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
+from skl0 import L0Classifier, L0FeatureSelector, L0Regressor, L0RegressorCV
 
 # ------------------------------------------------------------ reference models
 # With lam=0 every gate stays open and the refit is plain least squares or
@@ -128,6 +128,14 @@ def test_constant_column_is_never_selected(rng):
     y = X[:, 0] + 0.1 * rng.randn(100)
     reg = L0Regressor(random_state=0).fit(X, y)
     assert not reg.support_[2]
+    # Nor at a tiny positive lam, where the cold start's open gate sat within
+    # the search's round-off tolerance (lam=1e-12 kept it, and
+    # L0RegressorCV(lams=[1e-12, ...]) reported it in support_).
+    labels = (y > 0).astype(int)
+    for est, target in ((L0Regressor(lam=1e-12), y), (L0Classifier(lam=1e-12), labels),
+                        (L0RegressorCV(lams=[1e-12, 1e6], cv=3), y)):
+        assert not est.fit(X, target).support_[2]
+    assert L0Regressor(lam=0.0).fit(X, y).support_.all()  # lam=0 prices nothing: all kept
 
 
 # ------------------------------------------------------ classifier specifics
