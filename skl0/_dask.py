@@ -464,6 +464,7 @@ def _select_quadratic(est, params, problem, datafit, device, x_shift, y_ndim, y_
 
     scratch = L0Regressor(**params)
     scratch._layout = est._layout  # groups / feature_costs, as in memory
+    scratch._k_fit = est._k_fit  # k as the fit reads it (at most the columns or groups)
     scratch._x_shift, scratch._x_scale, scratch._y_ndim = x_shift, None, y_ndim
     scratch._y_mean, scratch._y_std = y_mean, y_std
     with warnings.catch_warnings(record=True):

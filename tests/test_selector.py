@@ -98,18 +98,27 @@ def test_k_caps_a_numeric_lam_so_a_grid_over_lam_tunes_something(cancer):
     assert len(set(np.round(scores, 6))) == 3  # different lam, different models
 
 
-def test_select_from_model_keeps_the_support_at_lassos_threshold(cancer):
+def test_select_from_model_keeps_the_support_read_from_support_(cancer):
     # README: SelectFromModel reads coef_ and by default keeps the columns
-    # above the mean magnitude (3 of k=5 here); threshold=1e-5, its default
-    # for Lasso, keeps exactly the support.
+    # above the mean magnitude (3 of k=5 here); importance_getter="support_"
+    # keeps exactly the support, also where a kept column's coef_ is tiny in
+    # X's units (a threshold of 1e-5 on coef_ dropped it).
     from sklearn.feature_selection import SelectFromModel
 
     X, y = cancer
     by_mean = SelectFromModel(L0Classifier(k=5, random_state=0)).fit(X, y)
     assert by_mean.get_support().sum() == 3
-    exact = SelectFromModel(L0Classifier(k=5, random_state=0), threshold=1e-5).fit(X, y)
+    exact = SelectFromModel(L0Classifier(k=5, random_state=0),
+                            importance_getter="support_").fit(X, y)
     np.testing.assert_array_equal(exact.get_support(), exact.estimator_.support_)
     assert exact.get_support().sum() == 5
+    rng = np.random.RandomState(0)
+    Xr = rng.randn(200, 3)
+    Xr[:, 1] *= 1e6
+    yr = Xr[:, 0] + Xr[:, 1] / 1e6
+    sel = SelectFromModel(L0Regressor(k=2, random_state=0), importance_getter="support_")
+    np.testing.assert_array_equal(sel.fit(Xr, yr).get_support(), [True, True, False])
+    assert abs(sel.estimator_.coef_[1]) < 1e-5  # where the coef_ threshold fails
 
 
 def test_task_detection_and_override():
