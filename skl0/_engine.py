@@ -587,6 +587,8 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         # A cold start opens every gate: at the small lam where a path
         # starts, the solver then only has to close gates.
         h0 = np.full(ng, hi)
+    dead = _dead_gates(obj)
+    h0[dead] = lo  # (their bounds below hold them there)
     n_moves = 0
     if profiled:
         fun_of, x0 = _ProfiledGram(obj), h0
@@ -595,7 +597,8 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         if obj.term.fits_intercept:
             parts.append(head.bias.detach().cpu().double().numpy())
         fun_of, x0 = obj.host_fun, np.concatenate(parts)
-    bounds = [(lo, hi)] * ng + [(None, None)] * (x0.size - ng)
+    bounds = ([(lo, lo) if dead_g else (lo, hi) for dead_g in dead]
+              + [(None, None)] * (x0.size - ng))
     last = {}
 
     def fun(x):
@@ -663,6 +666,21 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         with torch.no_grad():
             head.bias.copy_(torch.as_tensor(b, dtype=head.bias.dtype))
     return n_iter, curve
+
+
+def _dead_gates(obj):
+    """Gates whose columns all lack spread, at a positive price: closed from the start.
+
+    Such a column lowers no loss, so at any positive price its gate's
+    optimum is closed; a solve from an open start left it open where the
+    price, at ``lam = 1e-12``, sat within the solver's tolerance (and
+    L-BFGS-B's gradient of the price alone is as small).
+    """
+    live = np.asarray(obj.ops.to_host(obj.term.d)) > 0
+    if obj.layout is not None and not obj.layout.is_identity:
+        live = np.bincount(obj.layout.index, weights=live, minlength=obj.n_gates) > 0
+    price = obj.lam * (np.ones(obj.n_gates) if obj.layout is None else obj.layout.costs)
+    return ~live & (price > 0)
 
 
 def _set_gates(gate, head, theta, B, expand=None):
@@ -1500,6 +1518,7 @@ class _ProfiledGram:
                   for g, cols in enumerate(members)]
         a = G.diagonal() + ridge
         gmask = np.asarray(gmask, dtype=bool).copy()
+        gmask &= live | (price <= 0)  # a group without spread: closed, as in vertex_search
         max_moves = 4 * n_groups + 10 if max_moves is None else max_moves
 
         def factor(gm):

@@ -135,6 +135,12 @@ def test_constant_column_is_never_selected(rng):
     for est, target in ((L0Regressor(lam=1e-12), y), (L0Classifier(lam=1e-12), labels),
                         (L0RegressorCV(lams=[1e-12, 1e6], cv=3), y)):
         assert not est.fit(X, target).support_[2]
+    # ... also in a group of its own or at a price of its own (the group
+    # search, and a classifier's joint solve, kept it at lam=1e-12 and 1e-6)
+    for lam in (1e-12, 1e-6):
+        for layout in (dict(groups=[0, 1, 2, 3]), dict(feature_costs=[1.0, 1.0, 2.0, 1.0])):
+            for cls, target in ((L0Regressor, y), (L0Classifier, labels)):
+                assert not cls(lam=lam, **layout).fit(X, target).support_[2]
     assert L0Regressor(lam=0.0).fit(X, y).support_.all()  # lam=0 prices nothing: all kept
 
 
