@@ -197,30 +197,34 @@ def engine_layout(layout):
     return layout
 
 
-def _series_as_dict(costs):
-    """A pandas Series of costs as the dict of its labels, unless its index is ``0..n-1``.
+def _series_as_dict(costs, labels):
+    """A pandas Series of costs as the dict of its labels, unless they are only positions.
 
     Its labels, not its order, say which cost is whose (as every Series
     ``SparseCalibrator`` takes is aligned): read by position, a Series keyed
-    by group label in another order priced the wrong groups, silently.
+    by group label in another order priced the wrong groups, silently. An
+    index that holds exactly the group ``labels`` is read by label (also
+    integer labels ``0..n-1``, as ``costs.groupby(...).sum()`` gives them);
+    the default index ``0..n-1`` of other labels is read by position.
     """
     import sys
 
     pd = sys.modules.get("pandas")  # (a Series implies pandas is imported)
     if pd is None or not isinstance(costs, pd.Series):
         return costs
-    if costs.index.equals(pd.RangeIndex(len(costs))):
-        return costs.to_numpy()
     if costs.index.has_duplicates:
         dup = costs.index[costs.index.duplicated()].unique().tolist()
         raise ValueError(f"feature_costs as a Series has repeated labels {dup[:5]}; give "
                          "each group (or column) one cost.")
+    if set(costs.index.tolist()) != set(labels.tolist()) and costs.index.equals(
+            pd.RangeIndex(len(costs))):
+        return costs.to_numpy()
     return costs.to_dict()
 
 
 def _resolve_costs(feature_costs, index, labels, p, by_column):
     n_groups = labels.size
-    feature_costs = _series_as_dict(feature_costs)
+    feature_costs = _series_as_dict(feature_costs, labels)
     if isinstance(feature_costs, dict):
         keys = {k: v for k, v in feature_costs.items()}
         known = set(labels.tolist())

@@ -243,7 +243,8 @@ Non-negative price of each feature: one number per column (a group
 costs the sum of its columns'), one per group (in the order of the
 groups' first columns), or a dict from group label (column index
 without ``groups``) to price; a pandas Series is read by its labels, as
-that dict (by position only with the default index ``0..n-1``). Each gate's share of ``lam`` is
+that dict (by position only when its index is the default ``0..n-1``
+and not the group labels). Each gate's share of ``lam`` is
 ``lam * cost / mean(cost)``, so an expensive feature must explain
 more to be kept; under ``k`` the swap search minimises the refitted
 loss plus ``lam_`` times the kept set's cost, so of two near-equally

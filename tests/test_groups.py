@@ -217,6 +217,13 @@ def test_a_series_of_costs_is_read_by_its_labels():
     plain = L0Regressor(feature_costs=pd.Series([1000.0, 1, 1, 1, 1, 1]), lam=0.05,
                         random_state=0).fit(X, y)
     assert not plain.support_[0] and plain.support_[1:].all()
+    # integer group labels: the index holds the labels, so by label (as a
+    # groupby(...).sum() gives it), not by the order of group_labels_ [1 0 2]
+    g = [1, 1, 0, 0, 2, 2]
+    by_label = L0Regressor(groups=g, feature_costs=pd.Series({0: 1000.0, 1: 1.0, 2: 1.0}),
+                           lam=0.2, random_state=0).fit(X, y)
+    assert by_label.group_labels_.tolist() == [1, 0, 2]
+    np.testing.assert_array_equal(by_label.group_support_, [True, False, True])
     with pytest.raises(ValueError, match=r"repeated labels \['a'\]"):
         L0Regressor(feature_costs=pd.Series([1.0, 2.0] * 3, index=list("aabcde")),
                     **fit).fit(X, y)
