@@ -616,7 +616,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         0.318 -> 0.275 on the development seeds).
         """
         p = problem.n_features
-        self._fit_screened(problem, cols, datafit, gen)
+        # Each fit's warnings are held back: only the kept fit's reach the user
+        # (a replaced fit's size-cap warning did, for a model below the cap).
+        said = self._fit_quietly(self._fit_screened, problem, cols, datafit, gen)
         n_iter = self.n_iter_
         margin = first_feature_price(problem)  # what a round must lower EBIC by
         for _ in range(_RESCREEN_ROUNDS):
@@ -639,7 +641,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                     break
             new = np.sort(np.concatenate([support, others[: cols.size - support.size]]))
             kept = dict(vars(self))
-            self._fit_screened(problem, new, datafit, gen)
+            round_said = self._fit_quietly(self._fit_screened, problem, new, datafit, gen)
             n_iter += self.n_iter_
             before, after = self._screened_criteria(
                 problem, [support, np.flatnonzero(self.support_)], datafit)
@@ -647,9 +649,19 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 vars(self).clear()
                 vars(self).update(kept)
                 break
-            cols = new
+            cols, said = new, round_said
         self.n_iter_ = n_iter
+        for w in said:  # where and as they were first issued
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         return self
+
+    @staticmethod
+    def _fit_quietly(fit, *args):
+        """Run ``fit(*args)``; return the warnings it issued instead of showing them."""
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            fit(*args)
+        return said
 
     def _screened_criteria(self, problem, supports, datafit):
         """EBIC over all ``p`` columns of each support's refit, on the columns they hold."""

@@ -14,6 +14,7 @@ import itertools
 import math
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -1122,6 +1123,20 @@ def test_iterated_screening_recovers_a_column_the_marginal_screen_missed(seed, m
     monkeypatch.setattr(base, "_RESCREEN_ROUNDS", 0)
     assert not L0Regressor(k=3, random_state=0).fit(X, y).support_[:3].all()
     assert not L0Regressor(random_state=0).fit(X, y).support_[:3].all()
+
+
+def test_only_the_kept_screened_fit_warns():
+    # The first screened fit kept [0 2 21 140], at lam="auto"'s size cap of 4,
+    # and warned so; the round that replaced it keeps [0 1 2], and the
+    # replaced fit's warning reached the user all the same.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(30, 200))
+    X[:, 2] += 0.7 * X[:, 0] - 0.7 * X[:, 1]
+    y = 3 * X[:, 0] - 2 * X[:, 1] + 1.5 * X[:, 2] + rng.normal(size=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = L0Regressor(random_state=0).fit(X, y)
+    np.testing.assert_array_equal(est.get_support(indices=True), [0, 1, 2])
 
 
 def test_first_feature_price_is_what_ebic_charges_one_feature_of_p():

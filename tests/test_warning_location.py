@@ -25,6 +25,9 @@ from skl0.calibration import SparseCalibrator
 X, Y = make_regression(60, 8, n_informative=3, random_state=0)
 # Every column informative and n=50: lam="auto" keeps the most it admits (12).
 XW, YW = make_regression(50, 20, n_informative=20, noise=0.1, random_state=0)
+# More columns than rows: the screened fits' warnings are held back and the
+# kept fit's issued again (warnings.warn_explicit), at the caller's line still.
+XS, YS = make_regression(40, 100, n_informative=30, noise=0.1, random_state=0)
 TEN = np.full(60, 10.0)
 
 
@@ -50,6 +53,7 @@ CASES = {
                                  "keep_redundant=True has no effect"),
     "empty support": (lambda: L0Regressor(lam=1e3).fit(X, Y), "No feature was selected"),
     "lam='auto' at its cap": (lambda: L0Regressor().fit(XW, YW), "the most its information"),
+    "at its cap, screened": (lambda: L0Regressor().fit(XS, YS), "the most its information"),
     "column-vector y": (lambda: L0Classifier(lam=0.1).fit(X, (Y > 0)[:, None]),
                         "column-vector y"),
     "in a Pipeline": (lambda: make_pipeline(L0FeatureSelector(), LinearRegression()).fit(XW, YW),
