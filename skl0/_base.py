@@ -85,7 +85,7 @@ from ._splice import (
 )
 from ._train import train_gates
 from ._walk import run_walk
-from ._warn import warn
+from ._warn import held, reissue, warn
 from .nn import FeatureGate
 
 __all__ = [
@@ -396,9 +396,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         before = dict(vars(self))  # validated and encoded: no fitted head yet
         try:
             self._auto_hidden = ()
-            with warnings.catch_warnings(record=True) as chosen_warnings:
-                warnings.simplefilter("always")
-                self._fit_on_device(X, Y, sw, datafit, device, walk)
+            chosen_warnings = held(self._fit_on_device, X, Y, sw, datafit, device, walk)
             chosen = ()
             if walk is None:
                 R = linear_residuals(self, X, Y, is_classifier(self))
@@ -409,9 +407,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                     vars(self).clear()  # no linear attribute (coef_) survives into the MLP fit
                     vars(self).update(before)
                     self._auto_hidden, self._compare_heads = AUTO_HIDDEN, True
-                    with warnings.catch_warnings(record=True) as mlp_warnings:
-                        warnings.simplefilter("always")
-                        self._fit_on_device(X, Y, sw, datafit, device, walk)
+                    mlp_warnings = held(self._fit_on_device, X, Y, sw, datafit, device, walk)
                     lin, mlp, mlp_se = self._head_losses
                     info.update(linear_held_out_loss=lin, mlp_held_out_loss=mlp,
                                 mlp_held_out_se=mlp_se)
@@ -423,8 +419,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # The chosen head's fit speaks, once: the other's warnings (the
             # same weight-scale warning among them) are about a model that
             # was discarded.
-            for w in chosen_warnings:
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            reissue(chosen_warnings)
         finally:
             for name in ("_auto_hidden", "_compare_heads", "_head_losses"):
                 vars(self).pop(name, None)
@@ -618,7 +613,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         p = problem.n_features
         # Each fit's warnings are held back: only the kept fit's reach the user
         # (a replaced fit's size-cap warning did, for a model below the cap).
-        said = self._fit_quietly(self._fit_screened, problem, cols, datafit, gen)
+        said = held(self._fit_screened, problem, cols, datafit, gen)
         n_iter = self.n_iter_
         margin = first_feature_price(problem)  # what a round must lower EBIC by
         for _ in range(_RESCREEN_ROUNDS):
@@ -641,7 +636,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                     break
             new = np.sort(np.concatenate([support, others[: cols.size - support.size]]))
             kept = dict(vars(self))
-            round_said = self._fit_quietly(self._fit_screened, problem, new, datafit, gen)
+            round_said = held(self._fit_screened, problem, new, datafit, gen)
             n_iter += self.n_iter_
             before, after = self._screened_criteria(
                 problem, [support, np.flatnonzero(self.support_)], datafit)
@@ -651,17 +646,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 break
             cols, said = new, round_said
         self.n_iter_ = n_iter
-        for w in said:  # where and as they were first issued
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        reissue(said)
         return self
-
-    @staticmethod
-    def _fit_quietly(fit, *args):
-        """Run ``fit(*args)``; return the warnings it issued instead of showing them."""
-        with warnings.catch_warnings(record=True) as said:
-            warnings.simplefilter("always")
-            fit(*args)
-        return said
 
     def _screened_criteria(self, problem, supports, datafit):
         """EBIC over all ``p`` columns of each support's refit, on the columns they hold."""

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 
 import numpy as np
 import torch
@@ -73,7 +72,7 @@ from ._linalg import cholesky, cholesky_solve
 from ._numerics import power_of_two_scale
 from ._problem import GRAM_MAX_FEATURES
 from ._streaming import _Moments
-from ._warn import warn
+from ._warn import held, warn
 
 __all__ = [
     "fit_classifier",
@@ -467,9 +466,7 @@ def _select_quadratic(est, params, problem, datafit, device, x_shift, y_ndim, y_
     scratch._k_fit = est._k_fit  # k as the fit reads it (at most the columns or groups)
     scratch._x_shift, scratch._x_scale, scratch._y_ndim = x_shift, None, y_ndim
     scratch._y_mean, scratch._y_std = y_mean, y_std
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
-        scratch._fit_problem(problem, datafit, make_generator(est.random_state, device))
+    held(scratch._fit_problem, problem, datafit, make_generator(est.random_state, device))
     return scratch
 
 

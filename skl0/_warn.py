@@ -17,7 +17,7 @@ import os
 import sys
 import warnings
 
-__all__ = ["warn"]
+__all__ = ["held", "reissue", "warn"]
 
 
 def _package_dirs(*names):
@@ -56,3 +56,23 @@ def _internal(filename):
 def warn(message, category=UserWarning):
     """``warnings.warn(message, category)`` at the user's line (:func:`user_stacklevel`)."""
     warnings.warn(message, category, stacklevel=user_stacklevel())
+
+
+def held(fit, *args):
+    """Run ``fit(*args)`` and return the warnings it issued instead of showing them.
+
+    For fits of which only one is kept (the automatic head's two heads, the
+    rounds of iterated screening): :func:`reissue` then shows the kept
+    fit's, and a discarded fit's warnings, about a model the user never
+    gets, are dropped.
+    """
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        fit(*args)
+    return said
+
+
+def reissue(said):
+    """Issue warnings that :func:`held` kept back, where and as they were first issued."""
+    for w in said:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
