@@ -587,7 +587,7 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         # A cold start opens every gate: at the small lam where a path
         # starts, the solver then only has to close gates.
         h0 = np.full(ng, hi)
-    dead = _dead_gates(obj)
+    dead = _dead_gates(obj.ops.to_host(obj.term.d), obj.layout, obj.lam)
     h0[dead] = lo  # (their bounds below hold them there)
     n_moves = 0
     if profiled:
@@ -668,19 +668,24 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
     return n_iter, curve
 
 
-def _dead_gates(obj):
-    """Gates whose columns all lack spread, at a positive price: closed from the start.
+def _dead_gates(d, layout, lam):
+    """Gates whose columns all lack spread (``d == 0``), at a positive price: closed from the start.
 
-    Such a column lowers no loss, so at any positive price its gate's
-    optimum is closed; a solve from an open start left it open where the
-    price, at ``lam = 1e-12``, sat within the solver's tolerance (and
-    L-BFGS-B's gradient of the price alone is as small).
+    ``d`` holds the columns' squared norms, ``layout`` maps them to gates
+    (None: one per column). Such a column lowers no loss, so at any
+    positive price its gate's optimum is closed; a solve from an open start
+    left it open where the price, at ``lam = 1e-12``, sat within the
+    vertex search's round-off tolerance or below L-BFGS-B's gradient
+    tolerance. The one rule of the joint solve's bounds
+    (:func:`solve_gates`) and of every vertex search's start.
     """
-    live = np.asarray(obj.ops.to_host(obj.term.d)) > 0
-    if obj.layout is not None and not obj.layout.is_identity:
-        live = np.bincount(obj.layout.index, weights=live, minlength=obj.n_gates) > 0
-    price = obj.lam * (np.ones(obj.n_gates) if obj.layout is None else obj.layout.costs)
-    return ~live & (price > 0)
+    live = np.asarray(d) > 0
+    costs = 1.0
+    if layout is not None:
+        costs = layout.costs
+        if not layout.is_identity:
+            live = np.bincount(layout.index, weights=live, minlength=layout.n_groups) > 0
+    return ~live & (lam * np.asarray(costs) > 0)
 
 
 def _set_gates(gate, head, theta, B, expand=None):
@@ -1357,6 +1362,8 @@ class _ProfiledGram:
             ``F`` after each accepted move (one entry per move).
         """
         layout = self.obj.layout
+        # Columns (or groups) without spread are closed at any positive price.
+        mask = np.asarray(mask, dtype=bool) & ~_dead_gates(self.d, layout, self.lam)
         if layout is not None and not layout.is_identity:
             return self._group_vertex_search(mask, h_open, max_moves)
         G, c, q = self.G, self.c, self.q
@@ -1366,12 +1373,6 @@ class _ProfiledGram:
             price *= layout.costs
         ridge = self.d * (1.0 / h_open - 1.0) + self.base
         a = G.diagonal() + ridge
-        mask = np.asarray(mask, dtype=bool).copy()
-        # A column without spread (constant) lowers no loss: at a positive
-        # price its gate is closed, whatever the start (from every gate open,
-        # the drop's gain of lam h_open sat within the round-off tolerance
-        # below at lam = 1e-12, and the constant column was kept).
-        mask &= (self.d > 0) | (price <= 0)
         max_moves = 4 * mask.size + 10 if max_moves is None else max_moves
         self.stable = None
 
@@ -1518,7 +1519,6 @@ class _ProfiledGram:
                   for g, cols in enumerate(members)]
         a = G.diagonal() + ridge
         gmask = np.asarray(gmask, dtype=bool).copy()
-        gmask &= live | (price <= 0)  # a group without spread: closed, as in vertex_search
         max_moves = 4 * n_groups + 10 if max_moves is None else max_moves
 
         def factor(gm):
