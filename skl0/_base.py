@@ -616,6 +616,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         said = held(self._fit_screened, problem, cols, datafit, gen)
         n_iter = self.n_iter_
         margin = first_feature_price(problem)  # what a round must lower EBIC by
+        now = None  # the kept fit's EBIC, once a round needs it
         for _ in range(_RESCREEN_ROUNDS):
             support = np.flatnonzero(self.support_)
             head, _ = refit_linear_head(problem, support, alpha=self.alpha)
@@ -629,31 +630,31 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 break
             order = np.argsort(-gain, kind="stable")
             others = order[~np.isin(order, support)]
+            if now is None:
+                now = self._screened_ebic(problem, support, datafit)
             if self._k is None:  # lam="auto": only if the round's best column, added, passes it
-                now, added = self._screened_criteria(
-                    problem, [support, np.sort(np.append(support, others[0]))], datafit)
+                added = self._screened_ebic(problem, np.sort(np.append(support, others[0])),
+                                            datafit)
                 if not added < now - margin:
                     break
             new = np.sort(np.concatenate([support, others[: cols.size - support.size]]))
             kept = dict(vars(self))
             round_said = held(self._fit_screened, problem, new, datafit, gen)
             n_iter += self.n_iter_
-            before, after = self._screened_criteria(
-                problem, [support, np.flatnonzero(self.support_)], datafit)
-            if not after < before - margin:  # (equal: the first fit stands)
+            after = self._screened_ebic(problem, np.flatnonzero(self.support_), datafit)
+            if not after < now - margin:  # (equal: the first fit stands)
                 vars(self).clear()
                 vars(self).update(kept)
                 break
-            cols, said = new, round_said
+            cols, said, now = new, round_said, after
         self.n_iter_ = n_iter
         reissue(said)
         return self
 
-    def _screened_criteria(self, problem, supports, datafit):
-        """EBIC over all ``p`` columns of each support's refit, on the columns they hold."""
-        union = np.unique(np.concatenate(supports))
-        sub = self._column_problem(problem, union, datafit)
-        return [support_ebic(sub, np.searchsorted(union, S), self.alpha) for S in supports]
+    def _screened_ebic(self, problem, support, datafit):
+        """EBIC over all ``p`` columns of ``support``'s refit, on its own columns only."""
+        sub = self._column_problem(problem, support, datafit)
+        return support_ebic(sub, np.arange(support.size), self.alpha)[0]
 
     @staticmethod
     def _column_problem(problem, cols, datafit):

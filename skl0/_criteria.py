@@ -133,14 +133,17 @@ def _mse_deviance(problem, mse):
     return float(problem.n_samples * np.log(mse).sum())
 
 
-def support_ebic(problem, support, alpha):
-    """EBIC of the ridge-``alpha`` refit of ``support``, as :func:`select_by_ebic` scores it.
+def support_ebic(problem, support, alpha, fitted=None):
+    """EBIC of the ridge-``alpha`` refit of ``support``, and that refit's head.
 
     ``p`` is ``problem.n_candidates`` (every column of a screened problem).
+    ``fitted``: ``(head, loss)`` of that refit, when at hand. How
+    :func:`select_by_ebic` scores a row problem's candidates.
     """
-    head, loss = refit_linear_head(problem, support, alpha=alpha)
-    return ebic(_deviance(problem, head, loss), support.size, problem.n_samples,
-                problem.n_candidates, df_per_feature(problem.datafit))
+    head, loss = refit_linear_head(problem, support, alpha=alpha) if fitted is None else fitted
+    value = ebic(_deviance(problem, head, loss), support.size, problem.n_samples,
+                 problem.n_candidates, df_per_feature(problem.datafit))
+    return value, head
 
 
 def first_feature_price(problem):
@@ -211,14 +214,13 @@ def select_by_ebic(problem, points, alpha):
                     state, loss = refits.fit(support)
                 mse = refits.output_mse(support, state)
                 deviance = _mse_deviance(problem, np.maximum(mse, tiny))
+                value = ebic(deviance, support.size, n, p_all, q)
                 head = (refits, state)  # the head, built if chosen
             else:
-                if state is None:
-                    head, loss = refit_linear_head(problem, support, alpha=alpha)
-                else:
-                    head = run_refits.head(problem, support, state)
-                deviance = _deviance(problem, head, loss)
-            cache[key] = (ebic(deviance, support.size, n, p_all, q), head, support)
+                fitted = None if state is None else (run_refits.head(problem, support, state),
+                                                     loss)
+                value, head = support_ebic(problem, support, alpha, fitted)
+            cache[key] = (value, head, support)
         return cache[key][0]
 
     for pt in points:
