@@ -15,9 +15,9 @@ from numbers import Integral, Real
 from ._warn import warn
 
 __all__ = [
-    "MAX_AUTO_CLASSES", "check_fold_classes", "check_frame", "check_int", "check_int_type",
-    "check_k_fits", "check_missing_labels", "check_number", "check_real_type", "infer_task",
-    "is_count", "is_dask_collection", "numeric_target",
+    "MAX_AUTO_CLASSES", "SingleValueTarget", "check_fold_classes", "check_frame", "check_int",
+    "check_int_type", "check_k_fits", "check_missing_labels", "check_number", "check_real_type",
+    "infer_task", "is_count", "is_dask_collection", "numeric_target",
 ]
 
 
@@ -314,6 +314,10 @@ def numeric_target(y, who):
         ) from exc
 
 
+class SingleValueTarget(ValueError):
+    """:func:`infer_task`'s refusal of a numeric ``y`` of one whole-number value (the CLI words it)."""
+
+
 def infer_task(y):
     """``task="auto"``: ``"classification"`` or ``"regression"`` for the target ``y``.
 
@@ -348,7 +352,7 @@ def infer_task(y):
     values = np.unique(arr)
     if values.size == 1:
         # A constant: neither rule can tell one class from a constant quantity.
-        raise ValueError(
+        raise SingleValueTarget(
             f"y holds a single class ({values[0].item()!r}); a classifier needs at least 2 classes "
             "in y. task='auto' reads a y of whole numbers as class labels: for a constant "
             "regression target pass task='regression'."

@@ -10,7 +10,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import type_of_target
 
-from ._checks import infer_task
+from ._checks import SingleValueTarget, infer_task
 from ._cli_io import (
     LIST_SUFFIXES,
     TABLE_SUFFIXES,
@@ -46,9 +46,7 @@ def _task_of(y, task):
     if task == "auto":
         try:
             task = infer_task(y)
-        except ValueError as exc:  # a constant of whole numbers: the CLI's words
-            if "single class" not in str(exc):
-                raise
+        except SingleValueTarget:  # a constant of whole numbers: the CLI's words
             value = y.iloc[0].item() if hasattr(y.iloc[0], "item") else y.iloc[0]
             raise UsageError(
                 f"target '{y.name}' holds a single value ({value!r}), so it has "
