@@ -9,7 +9,9 @@ samples in turn (``engine.cpu_times_interleaved``: at least 0.05 CPU s of
 back-to-back fits a sample, median of ``--repeats``). "same" compares the
 two fits' ``support_`` and ``coef_`` exactly, and "close" to 1e-6
 relative (a change of round-off, such as another BLAS call order, gives
-"no" and "yes").
+"no" and "yes"); "training loss ratio" is the checkout's training mean
+squared error (log loss for a classifier) over the base's: below 1 where a
+changed search found a support of lower loss.
 
 Case sets (``--cases``):
 
@@ -18,7 +20,13 @@ Case sets (``--cases``):
   informative and 4 redundant columns), the swap search's batched Newton
   refits (``skl0._refit.newton_binary_batch``);
 - ``regression``: ``L0Regressor`` exact ``k`` and ``lam="auto"`` on
-  diabetes and on 1000 x 200 ``make_sparse_regression`` sets.
+  diabetes and on 1000 x 200 ``make_sparse_regression`` sets;
+- ``wide``: ``L0Regressor`` exact ``k`` of many columns (``k`` = 60-250)
+  on ``make_sparse_regression`` sets (10 informative columns) with as many
+  rows as columns or fewer (row problems; 400 x 500 is screened to 450
+  columns) and on one with a row more (a Gram problem): the swap search's
+  large-``k`` rounds. Before session 27 a base fit took up to a minute;
+  pass ``--repeats 1``.
 
 Seeds 0 and 1 of the simulated sets were looked at while making session
 24's change (the refits' Hessians against a transposed view); the default
@@ -44,6 +52,7 @@ import numpy as np
 import torch
 from engine import cpu_times_interleaved, log, table
 from sklearn.datasets import load_breast_cancer, load_diabetes, make_classification
+from sklearn.metrics import log_loss, mean_squared_error
 
 import skl0
 from skl0.datasets import make_sparse_regression
@@ -86,15 +95,29 @@ def cases(name, seeds):
         for label, X, y in sets:
             for params in ({"k": 4}, {"k": 10}, {}):
                 out.append((label, X, y, "L0Regressor", params))
+    elif name == "wide":
+        for seed in seeds:
+            for n, p, k in ((200, 200, 60), (200, 300, 80), (500, 500, 150), (500, 500, 250),
+                            (400, 500, 150), (501, 500, 150)):
+                X, y, _, _ = make_sparse_regression(n, p, 10, random_state=seed)
+                out.append((f"{n} x {p}, seed {seed}", X, y, "L0Regressor", {"k": k}))
     else:
-        raise SystemExit(f"--cases: unknown case set {name!r}; use 'binary' or 'regression'")
+        raise SystemExit(f"--cases: unknown case set {name!r}; use 'binary', 'regression' "
+                         "or 'wide'")
     return out
+
+
+def training_loss(model, X, y):
+    """The fitted model's training loss: mean squared error, or log loss for a classifier."""
+    if hasattr(model, "predict_proba"):
+        return log_loss(y, model.predict_proba(X), labels=model.classes_)
+    return mean_squared_error(y, model.predict(X))
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", required=True, help="the commit to compare against (e.g. HEAD~1)")
-    ap.add_argument("--cases", default="binary", help="'binary' or 'regression', comma-separated")
+    ap.add_argument("--cases", default="binary", help="'binary', 'regression' or 'wide', comma-separated")
     ap.add_argument("--seeds", default="930,931,932,933",
                     help="seeds of the simulated sets (0 and 1 were the development seeds)")
     ap.add_argument("--repeats", type=int, default=5)
@@ -115,13 +138,14 @@ def main(argv=None):
                            for f in ("support_", "coef_"))
                 close = (np.array_equal(a.support_, b.support_)
                          and np.allclose(a.coef_, b.coef_, rtol=1e-6, atol=1e-12))
+                ratio = training_loss(a, X, y) / training_loss(b, X, y)
                 head, old = cpu_times_interleaved([fit_head, fit_base], args.repeats)
                 call = f"{cls}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
                 rows.append([label, call, f"{head * 1e3:.1f}", f"{old * 1e3:.1f}",
                              f"{head / old:.2f}x", "yes" if same else "no",
-                             "yes" if close else "no"])
+                             "yes" if close else "no", f"{ratio:.4f}"])
         table(["data", "fit", "checkout CPU ms", f"{args.base} CPU ms", "ratio", "same",
-               "close"], rows)
+               "close", "training loss ratio"], rows)
 
 
 if __name__ == "__main__":

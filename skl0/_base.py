@@ -991,7 +991,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 # LogisticRegression(C=1) at least (selection_refits). A Gram
                 # problem with few supports of size k scores them all instead,
                 # and so does a small binary log loss (exhaustive_search).
-                refits = selection_refits(problem, self.alpha)
+                refits = selection_refits(problem, self.alpha, self._k)
                 found = exhaustive_search(problem, refits, self._k)  # few supports: all
                 if found is not None:
                     support, refitted = found[0], refits.head(problem, found[0], found[1])

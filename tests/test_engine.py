@@ -852,6 +852,93 @@ def test_exact_k_scores_every_support_where_they_are_few(seed, n, p, monkeypatch
         assert _rss(X, y, L0Regressor(k=k).fit(X, y).support_) <= best[k] * (1 + 1e-6), k
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_exact_k_on_as_many_rows_as_columns_reaches_the_exhaustive_best_subset(seed):
+    # No more rows than columns makes a row problem; exact k's search refits
+    # from its X'WX where that costs little (selection_refits), so where the
+    # supports of size k are few it scores them all, as on a Gram problem.
+    # On these seeds the rows' own search (before session 27) stopped above
+    # the best subset at 4 of the 6 sizes.
+    X, y, _, _ = make_sparse_regression(10, 10, 4, rho=0.9, random_state=seed)
+    best = _exhaustive_rss(X, y)
+    for k in range(1, 7):
+        assert _rss(X, y, L0Regressor(k=k).fit(X, y).support_) <= best[k] * (1 + 1e-6), k
+
+
+def test_row_problem_searched_from_its_gram_exports_weighted_least_squares(rng):
+    # The head refitted in that search is the row problem's: weighted least
+    # squares on the support, intercept included.
+    from sklearn.linear_model import LinearRegression
+
+    X = rng.randn(30, 30) * rng.uniform(0.5, 3, 30) + 2
+    y = X[:, :3] @ [2.0, -1.0, 1.5] + 0.5 * rng.randn(30) + 4
+    sw = rng.uniform(0.2, 3, 30)
+    ours = L0Regressor(k=4, alpha=0.0, dtype="float64").fit(X, y, sample_weight=sw)
+    S = np.flatnonzero(ours.support_)
+    ref = LinearRegression().fit(X[:, S], y, sample_weight=sw)
+    np.testing.assert_allclose(ours.predict(X), ref.predict(X[:, S]), rtol=1e-8, atol=1e-8)
+
+
+def test_selection_refits_of_a_row_problem_of_squared_loss():
+    from types import SimpleNamespace
+
+    from skl0._splice import _GramRefits, _row_gram_pays, selection_refits
+
+    problem = _problem("row", SquaredLoss(), n=60, p=4)
+    assert isinstance(selection_refits(problem, 1e-4, 2), _GramRefits)
+    assert not isinstance(selection_refits(problem, 1e-4), _GramRefits)  # not exact k
+    assert not isinstance(selection_refits(_problem("row", BinaryLogLoss()), 1e-4, 2),
+                          _GramRefits)
+    # n = p = 2000: X'WX (4e9 multiply-adds) pays for k = 100, not for k = 10
+    wide = SimpleNamespace(kind="rows", datafit=SquaredLoss(), n_features=2000,
+                           X=SimpleNamespace(shape=(2000, 2000)))
+    assert _row_gram_pays(wide, 100) and not _row_gram_pays(wide, 10)
+    wider = SimpleNamespace(kind="rows", datafit=SquaredLoss(), n_features=3000,
+                            X=SimpleNamespace(shape=(2000, 3000)))
+    assert not _row_gram_pays(wider, 1000)  # (a 72 MB Gram)
+
+
+@pytest.mark.parametrize("q, alpha", [(1, 1e-4), (3, 0.0)])
+def test_swap_round_scored_from_the_refit_equals_solves(q, alpha, monkeypatch):
+    # The swap search scores a round's exchanges from the current refit's
+    # inverse (_GramRefits.losses with base): the first C rows by a chain of
+    # column exchanges, the single swaps by a one-column update each,
+    # instead of a k x k solve each. The same losses to round-off, here on
+    # a support holding two nearly equal columns.
+    from skl0._splice import _GramRefits, _ranked, _swap_candidates
+
+    rng = np.random.RandomState(q)
+    n, p, k = 300, 100, 45  # (from k = 40 on the search scores by updates)
+    X = rng.randn(n, p)
+    X[:, 1] = X[:, 0] + 1e-3 * rng.randn(n)
+    Y = rng.randn(n, q)
+    w = torch.full((n,), 1.0 / n, dtype=D)
+    Xt, Yt = torch.as_tensor(X, dtype=D), torch.as_tensor(Y - Y.mean(0), dtype=D)
+    mean, std = weighted_moments(Xt, w)
+    problem = GramProblem(Xt, Yt, w, mean, std, SquaredLoss(q))
+    refits = _GramRefits(problem, alpha)
+    S = np.sort(np.concatenate([[0, 1], rng.choice(np.arange(2, p), k - 2, replace=False)]))
+    state, loss = refits.fit(S)
+    weakest, strongest = _ranked(refits, state, S)
+    C = min(k, p - k)
+    cands = _swap_candidates(S, weakest, strongest, C, 3)
+    solved = refits.solved_losses(cands)
+    chain = refits._chain_losses(S, state, weakest, strongest, C, cands[C - 1])
+    np.testing.assert_allclose(chain, solved[:C], rtol=1e-10)
+    single, updated = refits._single_swap_losses(cands[C:], S, state)
+    assert updated.all()
+    np.testing.assert_allclose(single, solved[C:], rtol=1e-10)
+    base = (S, state, weakest, strongest, C)
+    scored = _GramRefits(problem, alpha).losses(cands, base=base, cutoff=loss)
+    np.testing.assert_allclose(scored, solved, rtol=1e-10)
+    assert np.argmin(scored) == np.argmin(solved)
+    # A chain that ends away from its own solve is not used; then every row is solved.
+    assert refits._chain_losses(S, state, weakest, strongest, C, cands[0]) is None
+    monkeypatch.setattr(_GramRefits, "_chain_losses", lambda *args: None)
+    np.testing.assert_allclose(_GramRefits(problem, alpha).losses(cands, base=base), solved,
+                               rtol=1e-10)
+
+
 def _binary_refit_loss(X, y, S, alpha=1e-4):
     # The binary swap search's criterion: the mean log loss of the ridge-alpha
     # refit on standardized columns (alpha ||W||^2 per sample is
@@ -925,8 +1012,8 @@ def test_binary_second_order_sacrifices_are_newton_decrements(monkeypatch):
 
     seen = {}
 
-    def grab(problem, alpha):
-        seen["refits"] = splice.selection_refits(problem, alpha)
+    def grab(problem, alpha, size=None):
+        seen["refits"] = splice.selection_refits(problem, alpha, size)
         return seen["refits"]
 
     monkeypatch.setattr(base, "selection_refits", grab)
