@@ -78,6 +78,7 @@ from ._relevance import redundancy_ranking, signal_carriers
 from ._splice import (
     exhaustive_search,
     forward_start,
+    row_gram_refits,
     same_loss_refits,
     screening_start,
     selection_refits,
@@ -1099,9 +1100,14 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         ggain = np.bincount(layout.index, weights=gain, minlength=layout.n_groups)
         ggain = ggain - lam_cost * layout.costs
         starts.append(np.sort(np.argsort(-ggain, kind="stable")[: self._k]))
+        # A row problem of squared loss: both searches refit from its X'WX
+        # where that costs less than the rows' refits (as exact k's columns).
+        largest = int(np.sort(layout.sizes)[::-1][: self._k].sum())
+        refits = row_gram_refits(problem, self.alpha, largest)
         best = None
         for start in starts:
-            out = splice_groups(problem, layout, start, alpha=self.alpha, lam_cost=lam_cost)
+            out = splice_groups(problem, layout, start, alpha=self.alpha, lam_cost=lam_cost,
+                                refits=refits)
             value = out[2] + lam_cost * layout.cost(out[0])
             if best is None or value < best[0]:
                 best = (value, out)

@@ -75,7 +75,7 @@ def splice_groups(problem, layout, groups, alpha=0.0, lam_cost=0.0, max_rounds=_
 
 def _group_swap_search(problem, layout, groups, refits, lam_cost, prices, max_rounds, rtol):
     """:func:`splice_groups`' search: ``(groups, columns, refit state, loss)``, no head built."""
-    gram = problem.kind == "gram"
+    gram = isinstance(refits, _GramRefits)  # (also a row problem's, from its X'WX)
     n_groups = layout.n_groups
     groups = np.sort(np.asarray(groups, dtype=np.int64))
     k = groups.size

@@ -815,9 +815,20 @@ def selection_refits(problem, alpha, size=None):
         return MultinomialRefits(problem, ridge, penalised=True)
     if _BinaryRefits.applies(problem) and _numbers(problem) <= _SECOND_ORDER_MAX_NUMBERS:
         return _BinaryRefits(problem, alpha, second_order=True)
-    if _row_gram_pays(problem, size):
-        return _GramRefits(_row_gram(problem), alpha)
-    return shared_refits(problem, alpha)
+    gram = row_gram_refits(problem, alpha, size)
+    return gram if gram is not None else shared_refits(problem, alpha)
+
+
+def row_gram_refits(problem, alpha, size):
+    """:class:`_GramRefits` of a row problem of squared loss from its X'WX, or None.
+
+    For a search over supports of up to ``size`` columns, where forming
+    X'WX costs less than the rows' refits (``_ROW_GRAM_MAX_FEATURES``):
+    the refits of :func:`selection_refits` and of the group searches with
+    ``k`` (:func:`skl0._group_select.splice_groups`), made once per fit.
+    None for other problems and datafits.
+    """
+    return _GramRefits(_row_gram(problem), alpha) if _row_gram_pays(problem, size) else None
 
 
 def _row_gram_pays(problem, size):
