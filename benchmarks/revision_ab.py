@@ -26,7 +26,10 @@ Case sets (``--cases``):
   rows as columns or fewer (row problems; 400 x 500 is screened to 450
   columns) and on one with a row more (a Gram problem): the swap search's
   large-``k`` rounds. Before session 27 a base fit took up to a minute;
-  pass ``--repeats 1``.
+  pass ``--repeats 1``;
+- ``wide_groups``: ``L0Regressor(k=4)`` and ``k=8`` over 60 groups of 5
+  correlated columns on 100 rows (4 groups carry the signal): the group
+  swap search on a row problem.
 
 Seeds 0 and 1 of the simulated sets were looked at while making session
 24's change (the refits' Hessians against a transposed view); the default
@@ -73,6 +76,19 @@ def import_revision(rev, into):
     return importlib.import_module("skl0_base")
 
 
+def grouped_rows(seed, n=100, n_groups=60, size=5, rho=0.6):
+    """``(X, y, groups)``: 60 groups of 5 correlated columns on 100 rows, 4 groups carry the signal."""
+    rng = np.random.default_rng(seed)
+    p = n_groups * size
+    Z = rng.standard_normal((n, n_groups))
+    X = np.repeat(Z, size, axis=1) * rho + rng.standard_normal((n, p)) * np.sqrt(1 - rho**2)
+    groups = np.repeat(np.arange(n_groups), size)
+    coef = np.zeros(p)
+    for g in rng.choice(n_groups, 4, replace=False):
+        coef[groups == g] = rng.uniform(0.5, 1.5, size) * rng.choice([-1, 1], size)
+    return X, X @ coef + 2 * rng.standard_normal(n), groups
+
+
 def cases(name, seeds):
     """``[(label, X, y, estimator class name, params), ...]`` of case set ``name``."""
     out = []
@@ -101,9 +117,15 @@ def cases(name, seeds):
                             (400, 500, 150), (501, 500, 150)):
                 X, y, _, _ = make_sparse_regression(n, p, 10, random_state=seed)
                 out.append((f"{n} x {p}, seed {seed}", X, y, "L0Regressor", {"k": k}))
+    elif name == "wide_groups":
+        for seed in seeds:
+            X, y, groups = grouped_rows(seed)
+            for k in (4, 8):
+                out.append((f"100 x 300 (60 groups), seed {seed}", X, y, "L0Regressor",
+                            {"k": k, "groups": groups}))
     else:
-        raise SystemExit(f"--cases: unknown case set {name!r}; use 'binary', 'regression' "
-                         "or 'wide'")
+        raise SystemExit(f"--cases: unknown case set {name!r}; use 'binary', 'regression', "
+                         "'wide' or 'wide_groups'")
     return out
 
 
@@ -140,7 +162,8 @@ def main(argv=None):
                          and np.allclose(a.coef_, b.coef_, rtol=1e-6, atol=1e-12))
                 ratio = training_loss(a, X, y) / training_loss(b, X, y)
                 head, old = cpu_times_interleaved([fit_head, fit_base], args.repeats)
-                call = f"{cls}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+                shown = {k: ("..." if k == "groups" else v) for k, v in params.items()}
+                call = f"{cls}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
                 rows.append([label, call, f"{head * 1e3:.1f}", f"{old * 1e3:.1f}",
                              f"{head / old:.2f}x", "yes" if same else "no",
                              "yes" if close else "no", f"{ratio:.4f}"])
