@@ -58,7 +58,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, make_classificat
 from sklearn.metrics import log_loss, mean_squared_error
 
 import skl0
-from skl0.datasets import make_sparse_regression
+from skl0.datasets import make_group_regression, make_sparse_regression
 
 torch.set_num_threads(1)
 
@@ -74,19 +74,6 @@ def import_revision(rev, into):
     (Path(into) / "skl0").rename(Path(into) / "skl0_base")
     sys.path.insert(0, str(into))
     return importlib.import_module("skl0_base")
-
-
-def grouped_rows(seed, n=100, n_groups=60, size=5, rho=0.6):
-    """``(X, y, groups)``: 60 groups of 5 correlated columns on 100 rows, 4 groups carry the signal."""
-    rng = np.random.default_rng(seed)
-    p = n_groups * size
-    Z = rng.standard_normal((n, n_groups))
-    X = np.repeat(Z, size, axis=1) * rho + rng.standard_normal((n, p)) * np.sqrt(1 - rho**2)
-    groups = np.repeat(np.arange(n_groups), size)
-    coef = np.zeros(p)
-    for g in rng.choice(n_groups, 4, replace=False):
-        coef[groups == g] = rng.uniform(0.5, 1.5, size) * rng.choice([-1, 1], size)
-    return X, X @ coef + 2 * rng.standard_normal(n), groups
 
 
 def cases(name, seeds):
@@ -119,7 +106,7 @@ def cases(name, seeds):
                 out.append((f"{n} x {p}, seed {seed}", X, y, "L0Regressor", {"k": k}))
     elif name == "wide_groups":
         for seed in seeds:
-            X, y, groups = grouped_rows(seed)
+            X, y, _, groups = make_group_regression(random_state=seed)
             for k in (4, 8):
                 out.append((f"100 x 300 (60 groups), seed {seed}", X, y, "L0Regressor",
                             {"k": k, "groups": groups}))

@@ -10,7 +10,8 @@ from sklearn.utils import check_random_state, check_scalar
 from ._checks import check_int_type, check_real_type
 from ._numpydoc import Entry, document
 
-__all__ = ["make_sparse_regression", "make_sparse_classification", "toeplitz_design"]
+__all__ = ["make_group_regression", "make_sparse_regression", "make_sparse_classification",
+           "toeplitz_design"]
 
 _PARAMS = [
     Entry("n_samples", "int", "Number of rows."),
@@ -181,3 +182,67 @@ def make_sparse_classification(
     prob = 1.0 / (1.0 + np.exp(-(X @ coef)))
     y = (rng.uniform(size=n_samples) < prob).astype(int)
     return X, y, coef, support
+
+
+def make_group_regression(n_samples=100, n_groups=60, group_size=5, n_informative=4, rho=0.6,
+                          noise=2.0, random_state=None):
+    """Linear regression whose columns come in correlated groups, a few groups carrying the signal.
+
+    Group ``g``'s columns are ``rho z_g + sqrt(1 - rho^2) e`` with ``z_g`` a
+    standard normal column shared by the group and ``e`` independent
+    standard normal noise per column (correlation ``rho^2`` inside a group,
+    0 between groups). ``n_informative`` groups have every coefficient
+    non-zero (magnitudes uniform in [0.5, 1.5], random signs), and ``y``
+    gets Gaussian noise of standard deviation ``noise``. The data of
+    ``groups=`` (:doc:`/groups`); with more columns than rows by default.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of rows.
+    n_groups : int
+        Number of groups.
+    group_size : int
+        Columns per group.
+    n_informative : int
+        Number of groups with non-zero coefficients (at most ``n_groups``).
+    rho : float
+        Weight of the shared column, in [0, 1).
+    noise : float
+        Standard deviation of the noise added to ``y`` (>= 0).
+    random_state : int, RandomState instance or None
+        Seed of the draw.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_groups * group_size)
+    y : ndarray of shape (n_samples,)
+    coef : ndarray of shape (n_groups * group_size,)
+    groups : ndarray of int of shape (n_groups * group_size,)
+        The group of each column, ``0 .. n_groups - 1``.
+
+    Examples
+    --------
+    >>> from skl0.datasets import make_group_regression
+    >>> X, y, coef, groups = make_group_regression(30, 8, 3, 2, random_state=0)
+    >>> X.shape, len(set(groups[coef != 0].tolist()))
+    ((30, 24), 2)
+    """
+    _check_sizes(n_samples, n_groups, n_informative)
+    check_int_type("group_size", group_size)
+    check_scalar(group_size, "group_size", Integral, min_val=1)
+    _check_rho(rho)
+    check_real_type("noise", noise)
+    if not noise >= 0:  # NaN fails the test too
+        raise ValueError(f"noise={noise!r} is invalid; pass a standard deviation >= 0.")
+    rng = check_random_state(random_state)
+    p = n_groups * group_size
+    Z = rng.standard_normal((n_samples, n_groups))
+    X = np.repeat(Z, group_size, axis=1) * rho + rng.standard_normal((n_samples, p)) * np.sqrt(
+        1 - rho**2)
+    groups = np.repeat(np.arange(n_groups), group_size)
+    coef = np.zeros(p)
+    for g in rng.choice(n_groups, n_informative, replace=False):
+        coef[groups == g] = (rng.uniform(0.5, 1.5, group_size)
+                             * rng.choice([-1.0, 1.0], group_size))
+    return X, X @ coef + noise * rng.standard_normal(n_samples), coef, groups

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from skl0.datasets import (
+    make_group_regression,
     make_sparse_classification,
     make_sparse_regression,
     toeplitz_design,
@@ -22,6 +23,10 @@ from skl0.datasets import (
         (lambda: toeplitz_design(10, 5, rho=float("nan")), r"rho=nan must lie in \[0, 1\)"),
         (lambda: make_sparse_classification(10, 5, 2, rho=1.0), r"rho=1.0 must lie in \[0, 1\)"),
         (lambda: make_sparse_regression(10, 5, 2, snr=float("nan")), "snr=nan is invalid"),
+        (lambda: make_group_regression(10, 3, 2, 4), "n_informative == 4, must be <= 3"),
+        (lambda: make_group_regression(10, 3, 0, 1), "group_size == 0"),
+        (lambda: make_group_regression(10, 3, 2, 1, rho=1.0), r"rho=1.0 must lie in \[0, 1\)"),
+        (lambda: make_group_regression(10, 3, 2, 1, noise=-1.0), "noise=-1.0 is invalid"),
     ],
 )
 def test_bad_sizes_name_the_parameter(call, match):
@@ -98,3 +103,19 @@ def test_coef_range_bounds_are_kept():
         50, 30, 20, coef_range=[0, 2], random_state=0
     )
     assert np.all(np.abs(coef[support]) <= 2)
+
+
+def test_group_regression_has_its_groups_and_support():
+    X, y, coef, groups = make_group_regression(200, 6, 4, 2, rho=0.8, noise=0.0, random_state=0)
+    assert X.shape == (200, 24) and groups.tolist() == np.repeat(np.arange(6), 4).tolist()
+    informative = np.unique(groups[coef != 0])
+    assert informative.size == 2
+    assert all((coef[groups == g] != 0).all() for g in informative)  # whole groups
+    np.testing.assert_allclose(y, X @ coef)  # noise=0
+    corr = np.corrcoef(X, rowvar=False)
+    inside = corr[groups[:, None] == groups[None, :]]
+    between = corr[groups[:, None] != groups[None, :]]
+    assert abs(np.median(inside[inside < 0.999]) - 0.64) < 0.1  # rho^2
+    assert np.abs(between).max() < 0.3
+    again = make_group_regression(200, 6, 4, 2, rho=0.8, noise=0.0, random_state=0)
+    np.testing.assert_array_equal(X, again[0])
