@@ -189,20 +189,23 @@ class _GramRefits:
         strongest, C)`` (:func:`_swap_candidates`' arguments and the
         support's refit), whose rows are exchanges from ``support``. They
         are then scored from the refit's inverse instead of a ``k x k``
-        solve each (from ``k = _UPDATE_MIN_SIZE`` on; below it the batched
-        solve is faster): the first ``C`` rows by :meth:`_chain_losses`, the
-        single swaps by :meth:`_single_swap_losses`. Of the rows scored so,
-        those within ``1e-6`` of the lowest score, or of ``cutoff`` (the
-        caller keeps only the lowest, and only below ``cutoff``), are solved
-        again: which row is lowest and whether it passes ``cutoff`` are
-        decided by the solves, as without ``base``.
+        solve each (where :meth:`_updates_apply`: from ``k =
+        _UPDATE_MIN_SIZE`` on, below which the batched solve is faster, and
+        on a well-conditioned ``H``): the first ``C`` rows by
+        :meth:`_chain_losses`, the single swaps by
+        :meth:`_single_swap_losses`. Of the rows scored so, those within
+        ``1e-6`` of the lowest score, or of ``cutoff`` (the caller keeps only
+        the lowest, and only below ``cutoff``), are solved again, and again
+        around the new lowest score until it is a solve's: which row is
+        lowest and whether it passes ``cutoff`` are decided by the solves,
+        as without ``base``.
         """
         out = np.array([self.cache[key][1] if key in self.cache else np.nan
                         for key in map(np.ndarray.tobytes, cands)])
         todo = np.isnan(out)
         if not todo.any():
             return out
-        if base is None or base[0].size < _UPDATE_MIN_SIZE:
+        if base is None or not self._updates_apply(base[0]):
             out[todo] = self.solved_losses(cands[todo])
             return out
         support, state, weakest, strongest, C = base
@@ -216,13 +219,30 @@ class _GramRefits:
         rows = np.flatnonzero(todo)
         if rows.size:
             out[rows], updated[rows] = self._single_swap_losses(cands[rows], support, state)
-        lowest = float(out.min())
-        tol = 1e-6 * abs(lowest) + 1e-12 * self.yy / self.q
-        limit = lowest + 2 * tol if cutoff is None else min(lowest + 2 * tol, cutoff + tol)
-        again = np.flatnonzero(updated & (out <= limit))
-        if again.size:
+        while True:  # until every row near the lowest (solved) score is solved
+            lowest = float(out.min())
+            tol = 1e-6 * abs(lowest) + 1e-12 * self.yy / self.q
+            limit = lowest + 2 * tol if cutoff is None else min(lowest + 2 * tol, cutoff + tol)
+            again = np.flatnonzero(updated & (out <= limit))
+            if not again.size:
+                return out
             out[again] = self.solved_losses(cands[again])
-        return out
+            updated[again] = False
+
+    def _updates_apply(self, support):
+        """Whether :meth:`losses` scores exchanges from ``support`` by updates.
+
+        From ``_UPDATE_MIN_SIZE`` columns on, and where ``H = G_SS + ridge I``
+        is well conditioned: ``cond(H) <= (trace(G_SS) + ridge) / ridge`` at
+        most ``1e7``, so the updates keep about nine digits (at the default
+        ``alpha=1e-4``, up to ~1000 standardized columns). With a ridge of
+        about zero (``alpha=0``) and nearly equal columns the updates were
+        off by up to 4e-3 and changed the search's moves.
+        """
+        if support.size < _UPDATE_MIN_SIZE:
+            return False
+        ridge = 2 * self.alpha + self.jitter
+        return float(self.G.diagonal()[support].sum()) + ridge <= 1e7 * ridge
 
     def _chain_losses(self, support, state, weakest, strongest, C, last):
         """Losses of ``support`` with ``weakest[:c]`` exchanged for ``strongest[:c]``, ``c = 1..C``.
@@ -832,18 +852,30 @@ def row_gram_refits(problem, alpha, size):
 
 
 def _row_gram_pays(problem, size):
-    """Whether exact ``size``'s search on the row problem ``problem`` refits from X'WX (see ``_ROW_GRAM_MAX_FEATURES``)."""
+    """Whether exact ``size``'s search on the row problem ``problem`` refits from X'WX (see ``_ROW_GRAM_MAX_FEATURES``).
+
+    Only for supports of fewer columns than rows: from ``n`` columns on,
+    ``X_S'WX_S`` is singular, and the rows' refits solve it.
+    """
     if not (problem.kind == "rows" and problem.datafit.supports_gram and size is not None
             and problem.n_features <= _ROW_GRAM_MAX_FEATURES):
         return False
     n, p = int(problem.X.shape[0]), problem.n_features
-    return n * p * p <= 4 * n * size**3 + _ROW_GRAM_FREE
+    return size < n and n * p * p <= 4 * n * size**3 + _ROW_GRAM_FREE
 
 
 def _row_gram(problem):
-    """The Gram problem of the row problem ``problem`` (same columns, rows, weights and targets)."""
-    gram = GramProblem(problem.host if problem.host is not None else problem.X, problem.Y,
-                       problem.w, problem.mean, problem.std, problem.datafit)
+    """The Gram problem of the row problem ``problem`` (same columns, rows, weights and targets).
+
+    Its statistics are kept in float64 whatever the problem's dtype: a
+    float32 X'WX, rounded to 6e-8, moved a 49-column refit on 50 rows
+    from the least squares of its columns (training MSE 0.6 against 2e-9,
+    ``alpha=0``).
+    """
+    f64 = torch.float64
+    gram = GramProblem(problem.host if problem.host is not None else problem.X,
+                       problem.Y.to(f64), problem.w.to(f64), problem.mean.to(f64),
+                       problem.std.to(f64), problem.datafit)
     gram.n_samples, gram.n_candidates = problem.n_samples, problem.n_candidates
     return gram
 

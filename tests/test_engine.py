@@ -879,6 +879,18 @@ def test_row_problem_searched_from_its_gram_exports_weighted_least_squares(rng):
     np.testing.assert_allclose(ours.predict(X), ref.predict(X[:, S]), rtol=1e-8, atol=1e-8)
 
 
+@pytest.mark.parametrize("k, dtype", [(49, "float32"), (50, "float32"), (49, "float64")])
+def test_exact_k_near_the_number_of_rows_fits_least_squares_without_a_ridge(k, dtype):
+    # 50 rows, 60 columns, alpha=0: the search from X'WX (float64 statistics,
+    # fewer columns than rows; from 50 on the rows' refits) exports the least
+    # squares of the chosen columns. A float32 X'WX had left k=49 at a
+    # training MSE of 0.6 and made k=50 fail in the Cholesky factorisation.
+    X, y, _, _ = make_sparse_regression(50, 60, 10, rho=0.5, random_state=3)
+    est = L0Regressor(k=k, alpha=0.0, dtype=dtype).fit(X, y)
+    assert est.support_.sum() == k
+    assert np.mean((y - est.predict(X)) ** 2) < 1e-4 * y.var()
+
+
 def test_selection_refits_of_a_row_problem_of_squared_loss():
     from types import SimpleNamespace
 
@@ -893,6 +905,8 @@ def test_selection_refits_of_a_row_problem_of_squared_loss():
     wide = SimpleNamespace(kind="rows", datafit=SquaredLoss(), n_features=2000,
                            X=SimpleNamespace(shape=(2000, 2000)))
     assert _row_gram_pays(wide, 100) and not _row_gram_pays(wide, 10)
+    assert not _row_gram_pays(SimpleNamespace(kind="rows", datafit=SquaredLoss(), n_features=60,
+                                              X=SimpleNamespace(shape=(50, 60))), 50)  # k >= n
     wider = SimpleNamespace(kind="rows", datafit=SquaredLoss(), n_features=3000,
                             X=SimpleNamespace(shape=(2000, 3000)))
     assert not _row_gram_pays(wider, 1000)  # (a 72 MB Gram)
@@ -937,6 +951,46 @@ def test_swap_round_scored_from_the_refit_equals_solves(q, alpha, monkeypatch):
     monkeypatch.setattr(_GramRefits, "_chain_losses", lambda *args: None)
     np.testing.assert_allclose(_GramRefits(problem, alpha).losses(cands, base=base), solved,
                                rtol=1e-10)
+
+
+def test_swap_round_scores_by_updates_only_where_they_keep_their_digits(monkeypatch):
+    # With no ridge (alpha=0) and nearly equal columns the updates were off by
+    # up to 4e-3: every row is solved there. And where an updated score is
+    # wrong, the lowest score returned is still a solve's: rows near the
+    # lowest are solved again until the lowest is solved.
+    from skl0._splice import _GramRefits, _ranked, _swap_candidates
+
+    rng = np.random.RandomState(0)
+    n, p, k = 300, 100, 45
+    X = rng.randn(n, p)
+    X[:, 1] = X[:, 0]
+    Y = rng.randn(n, 1)
+    w = torch.full((n,), 1.0 / n, dtype=D)
+    Xt, Yt = torch.as_tensor(X, dtype=D), torch.as_tensor(Y - Y.mean(0), dtype=D)
+    mean, std = weighted_moments(Xt, w)
+    problem = GramProblem(Xt, Yt, w, mean, std, SquaredLoss(1))
+    S = np.arange(k)
+    assert not _GramRefits(problem, 0.0)._updates_apply(S)
+    assert _GramRefits(problem, 1e-4)._updates_apply(S)
+    assert not _GramRefits(problem, 1e-4)._updates_apply(S[:39])  # (below 40: the solve)
+    refits = _GramRefits(problem, 1e-4)
+    state, loss = refits.fit(S)
+    weakest, strongest = _ranked(refits, state, S)
+    C = min(k, p - k)
+    cands = _swap_candidates(S, weakest, strongest, C, 3)
+    solved = refits.solved_losses(cands)
+    # Wrong updates: each single swap scored below its loss, the worse ones most.
+    order = np.argsort(solved[C:])
+    wrong = solved[C:].copy()
+    wrong[order] -= np.linspace(0, 0.2 * np.ptp(solved), order.size)
+
+    def bad(self, rows, support, state):
+        return wrong, np.ones(rows.shape[0], dtype=bool)
+
+    monkeypatch.setattr(_GramRefits, "_single_swap_losses", bad)
+    out = _GramRefits(problem, 1e-4).losses(cands, base=(S, state, weakest, strongest, C))
+    best = int(np.argmin(out))
+    assert best == int(np.argmin(solved)) and out[best] == pytest.approx(solved[best], rel=1e-12)
 
 
 def _binary_refit_loss(X, y, S, alpha=1e-4):
