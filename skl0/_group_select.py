@@ -90,9 +90,12 @@ def _group_swap_search(problem, layout, groups, refits, lam_cost, prices, max_ro
         return groups, cols, state, loss
     C = min(k, n_groups - k)
     for _ in range(max_rounds):
-        xi, zeta = refits.sacrifices(state, cols)
-        back = np.bincount(layout.index[cols], weights=xi, minlength=n_groups)
-        fwd = np.bincount(layout.index, weights=zeta, minlength=n_groups)
+        if gram:  # exact values of whole groups
+            back, fwd = refits.group_sacrifices(state, cols, layout)
+        else:  # the columns' values, summed per group
+            xi, zeta = refits.sacrifices(state, cols)
+            back = np.bincount(layout.index[cols], weights=xi, minlength=n_groups)
+            fwd = np.bincount(layout.index, weights=zeta, minlength=n_groups)
         # Cost-aware order: a group's usefulness net of its price.
         back = back - lam_cost * prices
         fwd = fwd - lam_cost * prices

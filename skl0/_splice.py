@@ -370,6 +370,70 @@ class _GramRefits:
         resid = np.maximum(resid, 1e-12 * max(float(self.G.diagonal().max()), 1e-300))
         return back, (r * r).sum(1) / resid
 
+    def group_sacrifices(self, state, S, layout):
+        """:meth:`sacrifices` of whole groups: ``(back, forward)``, one value per group.
+
+        The block versions of the column values (the group search's ranking,
+        :func:`skl0._group_select.splice_groups`): dropping kept group ``g``
+        costs ``tr(beta_g' (H^-1)_gg^-1 beta_g)`` and adding another gains
+        ``tr(r_g' S_g^-1 r_g)``, ``S_g = G_gg - G_gS H^-1 G_Sg`` the Schur
+        complement of the kept columns at ``g``'s (with ``r = c - G_:S beta``),
+        in the units of :meth:`sacrifices`, which they equal for a group of
+        one column. Summing the columns' own values instead counts a group's
+        correlated columns as if each came alone. Groups not in ``S`` with no
+        spread get 0.
+        """
+        beta, factor = state
+        idx = layout.index
+        GA = self.G[:, S]
+        Hinv = cholesky_inverse(factor)
+        GAH = GA @ Hinv
+        r = self.c - GA @ beta
+        back, fwd = np.zeros(layout.n_groups), np.zeros(layout.n_groups)
+        floor = 1e-12 * max(float(self.G.diagonal().max()), 1e-300)
+        kept = np.zeros(layout.n_groups, dtype=bool)
+        kept[idx[S]] = True
+        order = np.argsort(idx, kind="stable")  # the columns, group by group
+        sizes = np.bincount(idx, minlength=layout.n_groups)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        pos = np.full(idx.size, -1)
+        pos[S] = np.arange(S.size)
+        # Groups of one column: the columns' own values (no solve).
+        ones = np.flatnonzero(sizes == 1)
+        if ones.size:
+            cols = order[starts[ones]]
+            on = kept[ones]
+            P = pos[cols[on]]
+            back[ones[on]] = (beta[P] * beta[P]).sum(1) / np.maximum(Hinv[P, P], 1e-300)
+            C = cols[~on]
+            resid = self.G[C, C] - (GAH[C] * GA[C]).sum(1)
+            fwd[ones[~on]] = (r[C] * r[C]).sum(1) / np.maximum(resid, floor)
+        # Larger groups of one size at once: their columns as rows of a matrix.
+        for size in np.unique(sizes[sizes > 1]):
+            gs = np.flatnonzero(sizes == size)
+            cols = order[starts[gs][:, None] + np.arange(size)]
+            out = kept[gs]
+            if out.any():  # kept: (H^-1)_gg^-1 against beta_g
+                P = pos[cols[out]]
+                B = beta[P]
+                M = Hinv[P[:, :, None], P[:, None, :]]
+                back[gs[out]] = (B * np.linalg.solve(M, B)).sum((1, 2))
+            if (~out).any():  # others: the Schur complement S_g against r_g
+                C = cols[~out]
+                A = self.G[C[:, :, None], C[:, None, :]] - GAH[C] @ GA[C].transpose(0, 2, 1)
+                d = np.arange(size)
+                A[:, d, d] = np.maximum(A[:, d, d], floor)
+                R = r[C]
+                try:
+                    fwd[gs[~out]] = (R * np.linalg.solve(A, R)).sum((1, 2))
+                except np.linalg.LinAlgError:  # one block singular: each on its own
+                    for i, g in enumerate(gs[~out]):
+                        try:
+                            fwd[g] = float((R[i] * np.linalg.solve(A[i], R[i])).sum())
+                        except np.linalg.LinAlgError:  # (spanned by the kept columns)
+                            fwd[g] = 0.0
+        return back, fwd
+
     def forward_gains(self, S):
         """The exact loss decrease of adding each column to ``S``."""
         if S.size == 0:

@@ -953,6 +953,50 @@ def test_swap_round_scored_from_the_refit_equals_solves(q, alpha, monkeypatch):
                                rtol=1e-10)
 
 
+def test_group_sacrifices_are_the_objective_changes_of_whole_groups():
+    # The group search ranks by the exact change of dropping or adding a whole
+    # group (block Schur complements), which for groups of one column are
+    # the columns' own sacrifices.
+    from types import SimpleNamespace
+
+    from skl0._splice import _GramRefits
+
+    def layout(index):  # (what the ranking reads of a GroupLayout)
+        return SimpleNamespace(index=index, n_groups=int(index.max()) + 1)
+
+    rng = np.random.RandomState(0)
+    n, p = 200, 12
+    X = rng.randn(n, p)
+    X[:, 1] += 0.9 * X[:, 0]  # correlated columns inside a group
+    Y = X[:, [0, 4, 7]] @ [1.0, -2.0, 0.5] + rng.randn(n)
+    w = torch.full((n,), 1.0 / n, dtype=D)
+    Xt, Yt = torch.as_tensor(X, dtype=D), torch.as_tensor((Y - Y.mean())[:, None], dtype=D)
+    mean, std = weighted_moments(Xt, w)
+    refits = _GramRefits(GramProblem(Xt, Yt, w, mean, std, SquaredLoss(1)), 0.0)
+    ridge = refits.jitter
+
+    def objective(S):  # yy - c_S' (G_SS + ridge I)^-1 c_S
+        if not S.size:
+            return float(refits.yy)
+        H = refits.G[np.ix_(S, S)] + ridge * np.eye(S.size)
+        return float(refits.yy - refits.c[S, 0] @ np.linalg.solve(H, refits.c[S, 0]))
+
+    S = np.arange(6)  # groups 0 and 1
+    state, _ = refits.fit(S)
+    back, fwd = refits.group_sacrifices(state, S, layout(np.repeat(np.arange(4), 3)))
+    for g in (0, 1):
+        assert back[g] == pytest.approx(objective(S[S // 3 != g]) - objective(S), rel=1e-8)
+    for g in (2, 3):
+        bigger = np.sort(np.concatenate([S, np.arange(3 * g, 3 * g + 3)]))
+        assert fwd[g] == pytest.approx(objective(S) - objective(bigger), rel=1e-8)
+    singles = layout(np.arange(p))
+    np.testing.assert_allclose(np.concatenate(refits.group_sacrifices(state, S, singles)),
+                               np.concatenate([np.bincount(S, refits.sacrifices(state, S)[0], p),
+                                               np.where(np.isin(np.arange(p), S), 0.0,
+                                                        refits.sacrifices(state, S)[1])]),
+                               rtol=1e-10, atol=1e-14)
+
+
 def test_swap_round_scores_by_updates_only_where_they_keep_their_digits(monkeypatch):
     # With no ridge (alpha=0) and nearly equal columns the updates were off by
     # up to 4e-3: every row is solved there. And where an updated score is
