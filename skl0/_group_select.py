@@ -5,7 +5,9 @@ The column versions live in ``_gate_path.py`` and ``_splice.py``; these take a
 
 - :func:`splice_groups`: the best-subset polish with groups as the units
   swapped (a swap exchanges an open group for a closed one; the sacrifice
-  of a group is the sum of its columns' sacrifices), minimising the
+  of a group is the exact change of dropping or adding it for squared loss,
+  :meth:`skl0._splice._GramRefits.group_sacrifices`, otherwise the sum of its
+  columns' sacrifices), minimising the
   refitted loss plus ``lam_cost`` times the total cost of the kept groups
   (0 without costs; with costs, exact k passes the ``lam`` at which k groups
   stayed open, so that of two near-equal sets the cheaper one wins).

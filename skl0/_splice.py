@@ -376,15 +376,18 @@ class _GramRefits:
         The block versions of the column values (the group search's ranking,
         :func:`skl0._group_select.splice_groups`): dropping kept group ``g``
         costs ``tr(beta_g' (H^-1)_gg^-1 beta_g)`` and adding another gains
-        ``tr(r_g' S_g^-1 r_g)``, ``S_g = G_gg - G_gS H^-1 G_Sg`` the Schur
-        complement of the kept columns at ``g``'s (with ``r = c - G_:S beta``),
-        in the units of :meth:`sacrifices`, which they equal for a group of
-        one column. Summing the columns' own values instead counts a group's
-        correlated columns as if each came alone. Groups not in ``S`` with no
-        spread get 0.
+        ``tr(r_g' S_g^-1 r_g)``, ``S_g = G_gg + ridge I - G_gS H^-1 G_Sg`` the
+        Schur complement of the kept columns at ``g``'s in the refit's ridge
+        system (with ``r = c - G_:S beta``): the exact changes of the
+        penalised objective ``yy - c_T' (G_TT + ridge I)^-1 c_T``, in the units
+        of :meth:`sacrifices`. A group of one column gets :meth:`sacrifices`'
+        own values (whose forward one leaves the ridge out). Summing the
+        columns' values instead counts a group's correlated columns as if each
+        came alone. Groups not in ``S`` with no spread get 0.
         """
         beta, factor = state
         idx = layout.index
+        ridge = 2 * self.alpha + self.jitter
         GA = self.G[:, S]
         Hinv = cholesky_inverse(factor)
         GAH = GA @ Hinv
@@ -422,16 +425,17 @@ class _GramRefits:
                 C = cols[~out]
                 A = self.G[C[:, :, None], C[:, None, :]] - GAH[C] @ GA[C].transpose(0, 2, 1)
                 d = np.arange(size)
+                # With the refit's ridge, as the refit of S + g has it: the block
+                # of a one-hot group (centred columns summing to zero) is
+                # singular without it.
+                A[:, d, d] += ridge
                 A[:, d, d] = np.maximum(A[:, d, d], floor)
                 R = r[C]
                 try:
                     fwd[gs[~out]] = (R * np.linalg.solve(A, R)).sum((1, 2))
-                except np.linalg.LinAlgError:  # one block singular: each on its own
+                except np.linalg.LinAlgError:  # one block singular to round-off: each alone
                     for i, g in enumerate(gs[~out]):
-                        try:
-                            fwd[g] = float((R[i] * np.linalg.solve(A[i], R[i])).sum())
-                        except np.linalg.LinAlgError:  # (spanned by the kept columns)
-                            fwd[g] = 0.0
+                        fwd[g] = float((R[i] * np.linalg.lstsq(A[i], R[i], rcond=None)[0]).sum())
         return back, fwd
 
     def forward_gains(self, S):

@@ -228,9 +228,12 @@ def make_group_regression(n_samples=100, n_groups=60, group_size=5, n_informativ
     >>> X.shape, len(set(groups[coef != 0].tolist()))
     ((30, 24), 2)
     """
-    _check_sizes(n_samples, n_groups, n_informative)
-    check_int_type("group_size", group_size)
-    check_scalar(group_size, "group_size", Integral, min_val=1)
+    for name, value, low in (("n_samples", n_samples, 1), ("n_groups", n_groups, 1),
+                             ("group_size", group_size, 1)):
+        check_int_type(name, value)
+        check_scalar(value, name, Integral, min_val=low)
+    check_int_type("n_informative", n_informative)
+    check_scalar(n_informative, "n_informative", Integral, min_val=0, max_val=n_groups)
     _check_rho(rho)
     check_real_type("noise", noise)
     if not noise >= 0:  # NaN fails the test too

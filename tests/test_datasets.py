@@ -25,6 +25,7 @@ from skl0.datasets import (
         (lambda: make_sparse_regression(10, 5, 2, snr=float("nan")), "snr=nan is invalid"),
         (lambda: make_group_regression(10, 3, 2, 4), "n_informative == 4, must be <= 3"),
         (lambda: make_group_regression(10, 3, 0, 1), "group_size == 0"),
+        (lambda: make_group_regression(10, 0, 2, 0), "n_groups == 0"),
         (lambda: make_group_regression(10, 3, 2, 1, rho=1.0), r"rho=1.0 must lie in \[0, 1\)"),
         (lambda: make_group_regression(10, 3, 2, 1, noise=-1.0), "noise=-1.0 is invalid"),
     ],

@@ -989,6 +989,25 @@ def test_group_sacrifices_are_the_objective_changes_of_whole_groups():
     for g in (2, 3):
         bigger = np.sort(np.concatenate([S, np.arange(3 * g, 3 * g + 3)]))
         assert fwd[g] == pytest.approx(objective(S) - objective(bigger), rel=1e-8)
+    # A one-hot group (two centred columns that sum to zero): the block of its
+    # Schur complement is singular without the refit's ridge, and the gain of
+    # adding it came out 0 on this draw (a binary factor that carries y).
+    rng3 = np.random.RandomState(3)
+    x = rng3.randint(0, 2, 100).astype(float)
+    Z = rng3.randn(100, 6)
+    X2 = np.c_[Z, x, 1 - x]
+    y2 = Z[:, 0] + 3 * x + rng3.randn(100)
+    X2t = torch.as_tensor(X2, dtype=D)
+    Y2t = torch.as_tensor((y2 - y2.mean())[:, None], dtype=D)
+    w2 = torch.full((100,), 0.01, dtype=D)
+    m2, s2 = weighted_moments(X2t, w2)
+    onehot = _GramRefits(GramProblem(X2t, Y2t, w2, m2, s2, SquaredLoss(1)), 1e-4)
+    S2 = np.array([0, 1])
+    state2, _ = onehot.fit(S2)
+    fwd2 = onehot.group_sacrifices(state2, S2, layout(np.r_[np.arange(6), 6, 6]))[1]
+    gain = onehot.fit(S2)[1] - onehot.fit(np.array([0, 1, 6, 7]))[1]  # refitted MSE drop
+    assert fwd2[6] > 1.0 and fwd2[6] == pytest.approx(gain, rel=1e-3)
+    assert fwd2[6] > 10 * fwd2[2:6].max()
     singles = layout(np.arange(p))
     np.testing.assert_allclose(np.concatenate(refits.group_sacrifices(state, S, singles)),
                                np.concatenate([np.bincount(S, refits.sacrifices(state, S)[0], p),
