@@ -204,18 +204,24 @@ def select_groups_by_ebic(problem, layout, points, alpha):
     ranks = group_ranks(problem, layout)
     gamma = ebic_gamma(n, n_groups)
     s_max = min(max_support_size(n, n_groups), n_groups - 1)
+    # The columns' own cap too: the kept groups' summed rank at most the
+    # support size EBIC considers over the columns. Without it, groups of 5
+    # columns with unequal costs (100 rows, 20 groups) kept 19 groups, 95
+    # columns, whose near-interpolating fit EBIC scored best.
+    rank_max = max_support_size(n, layout.index.size)
     cache = {}
 
     def score(groups, head=None, loss=None):
         key = np.sort(groups).tobytes()
         if key not in cache:
             cols = layout.columns(groups)
-            if cols.size * q >= n - 1:
+            rank = int(ranks[np.asarray(groups, dtype=np.int64)].sum())
+            if cols.size * q >= n - 1 or rank > rank_max:
                 cache[key] = (math.inf, None, cols)
                 return math.inf
             if head is None:
                 head, loss = refit_linear_head(problem, cols, alpha=alpha)
-            df = int(ranks[np.asarray(groups, dtype=np.int64)].sum()) * q
+            df = rank * q
             value = (_deviance(problem, head, loss) + df * math.log(n)
                      + 2 * gamma * _log_binom(n_groups, groups.size))
             cache[key] = (value, head, cols)

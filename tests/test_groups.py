@@ -640,3 +640,17 @@ def test_group_swaps_on_more_columns_than_rows_end_where_no_single_swap_helps(se
     for a in kept:
         for b in np.setdiff1d(np.arange(60), kept):
             assert rss(np.where(kept == a, b, kept)) >= now * (1 - 1e-6), (a, b)
+
+
+def test_auto_over_groups_keeps_no_more_columns_than_its_criterion_considers():
+    # lam="auto" over groups also caps the kept groups' summed rank at the
+    # support size EBIC considers over the columns. With unequal costs on 20
+    # groups of 5 columns and 100 rows it had kept 19 groups (95 columns),
+    # whose near-interpolating fit EBIC scored best.
+    from skl0._criteria import max_support_size
+
+    X, y, coef, groups = make_group_regression(100, 20, 5, 3, random_state=1)
+    costs = np.random.RandomState(2).uniform(0.5, 2, 20)
+    est = L0Regressor(groups=groups, feature_costs=costs, random_state=0).fit(X, y)
+    assert 0 < est.support_.sum() <= max_support_size(100, 100)
+    assert set(groups[est.support_]) <= set(groups[coef != 0])
