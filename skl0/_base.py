@@ -78,6 +78,7 @@ from ._relevance import redundancy_ranking, signal_carriers
 from ._splice import (
     exhaustive_search,
     forward_start,
+    gram_of_rows,
     row_gram_refits,
     same_loss_refits,
     screening_start,
@@ -664,8 +665,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         idx = torch.as_tensor(cols, device=problem.mean.device)
         sub = problem.column_subset(idx)
         if sub.kind == "rows" and datafit.supports_gram and sub.X.shape[0] > cols.size:
-            sub = GramProblem(sub.host if sub.host is not None else sub.X, sub.Y, sub.w,
-                              sub.mean, sub.std, datafit)
+            sub = gram_of_rows(sub)
         sub.n_samples, sub.n_candidates = problem.n_samples, problem.n_features
         return sub
 

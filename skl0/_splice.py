@@ -157,6 +157,7 @@ class _GramRefits:
         self.yy_k = ops.float_array(problem.yy).reshape(-1)  # per output; yy is their sum
         self.alpha = float(alpha)
         self.jitter = ridge_jitter(term.d)
+        self.ridge = 2 * self.alpha + self.jitter  # the diagonal every refit adds to G_SS
         self.cache = {}
 
     def fit(self, S):
@@ -172,7 +173,7 @@ class _GramRefits:
         factor, beta = ridge_refit(self.G, self.c, S, self.alpha, self.jitter)
         # (G_SS + ridge I) beta = c_S, so 2 beta'c_S - beta'G_SS beta (the
         # explained sum of squares) is beta'c_S + ridge ||beta||^2.
-        ridge = 2 * self.alpha + self.jitter
+        ridge = self.ridge
         fit = float(np.vdot(beta, self.c[S])) + ridge * float(np.vdot(beta, beta))
         loss = (self.yy - fit) / self.q
         return (beta, factor), loss
@@ -209,16 +210,19 @@ class _GramRefits:
             out[todo] = self.solved_losses(cands[todo])
             return out
         support, state, weakest, strongest, C = base
+        Hinv = cholesky_inverse(state[1])  # (both scorings start from it)
         updated = np.zeros(out.size, dtype=bool)
         if todo[:C].any():
-            chain = self._chain_losses(support, state, weakest, strongest, C, cands[C - 1])
+            chain = self._chain_losses(support, state, Hinv, weakest, strongest, C,
+                                       cands[C - 1])
             if chain is not None:
                 out[:C] = np.where(todo[:C], chain, out[:C])
                 updated[:C] = todo[:C]
                 todo[:C] = False
         rows = np.flatnonzero(todo)
         if rows.size:
-            out[rows], updated[rows] = self._single_swap_losses(cands[rows], support, state)
+            out[rows], updated[rows] = self._single_swap_losses(cands[rows], support, state,
+                                                                Hinv)
         while True:  # until every row near the lowest (solved) score is solved
             lowest = float(out.min())
             tol = 1e-6 * abs(lowest) + 1e-12 * self.yy / self.q
@@ -241,14 +245,15 @@ class _GramRefits:
         """
         if support.size < _UPDATE_MIN_SIZE:
             return False
-        ridge = 2 * self.alpha + self.jitter
+        ridge = self.ridge
         return float(self.G.diagonal()[support].sum()) + ridge <= 1e7 * ridge
 
-    def _chain_losses(self, support, state, weakest, strongest, C, last):
+    def _chain_losses(self, support, state, Hinv, weakest, strongest, C, last):
         """Losses of ``support`` with ``weakest[:c]`` exchanged for ``strongest[:c]``, ``c = 1..C``.
 
         One exchange after another from the refit of ``support``
-        (``state``): each drops column ``i`` from the inverse ``H^-1`` and
+        (``state``, and ``Hinv``, its ``H^-1``, which is not written): each
+        drops column ``i`` from the inverse ``H^-1`` and
         the coefficients (``H^-1 - h h' / h_ii``, ``beta - h beta_i / h_ii``
         with ``h = H^-1 e_i``) and borders them with the new column ``j``
         in its place (``u = H^-1 a``, ``s = G_jj + ridge - a'u``: the
@@ -260,9 +265,9 @@ class _GramRefits:
         not within ``1e-9`` of a solve of ``last`` (its support, sorted),
         None is returned and the caller solves them all.
         """
-        beta, factor = state
-        ridge = 2 * self.alpha + self.jitter
-        Hinv = cholesky_inverse(factor).T  # symmetric; Fortran order for dger in place
+        beta = state[0]
+        ridge = self.ridge
+        Hinv = Hinv.T.copy(order="F")  # symmetric; Fortran order for dger in place
         B = np.array(beta, dtype=np.float64, order="C")
         cols = support.copy()
         slots = np.searchsorted(support, weakest[:C])
@@ -291,12 +296,12 @@ class _GramRefits:
             return None
         return out
 
-    def _single_swap_losses(self, cands, support, state):
+    def _single_swap_losses(self, cands, support, state, Hinv):
         """``(losses, updated)`` of the rows of ``cands``: ``updated`` marks those scored by update.
 
         A row that drops one column ``i`` of ``support`` (``k`` columns,
-        refit ``beta = H^-1 c_S`` with ``H = G_SS + ridge I``) and adds one
-        column ``j`` is refitted from ``H^-1``: with ``h = H^-1 e_i``,
+        refit ``beta = H^-1 c_S`` with ``H = G_SS + ridge I``, ``Hinv`` its
+        ``H^-1``) and adds one column ``j`` is refitted from ``H^-1``: with ``h = H^-1 e_i``,
         ``a = G_Sj``, ``w = H^-1 a``, the refit without ``i`` is
         ``beta - h beta_i / h_ii`` (its ``i``-th entry zero); adding ``j``
         then has the Schur complement ``s = G_jj + ridge - a'w + w_i^2 / h_ii``
@@ -315,12 +320,11 @@ class _GramRefits:
         rows = np.flatnonzero(single)
         updated = np.zeros(cands.shape[0], dtype=bool)
         if rows.size:
-            beta, factor = state
+            beta = state[0]
             S_rows = cands[rows]
             j = S_rows[~inside[rows]]  # the added column of each row, in row order
             pos = np.searchsorted(support, j + int(support.sum()) - S_rows.sum(1))  # the dropped
-            ridge = 2 * self.alpha + self.jitter
-            Hinv = cholesky_inverse(factor)
+            ridge = self.ridge
             J, jx = np.unique(j, return_inverse=True)
             A = self.G[np.ix_(support, J)]
             W = Hinv @ A
@@ -351,7 +355,7 @@ class _GramRefits:
         """:meth:`losses` of every row of ``cands``, solved without looking in the cache."""
         if cands.shape[1] == 0:
             return np.full(cands.shape[0], self.yy / self.q)
-        ridge = 2 * self.alpha + self.jitter
+        ridge = self.ridge
         H = self.G[cands[:, :, None], cands[:, None, :]]
         diag = np.arange(cands.shape[1])
         H[:, diag, diag] += ridge
@@ -387,7 +391,7 @@ class _GramRefits:
         """
         beta, factor = state
         idx = layout.index
-        ridge = 2 * self.alpha + self.jitter
+        ridge = self.ridge
         GA = self.G[:, S]
         Hinv = cholesky_inverse(factor)
         GAH = GA @ Hinv
@@ -916,7 +920,8 @@ def row_gram_refits(problem, alpha, size):
     ``k`` (:func:`skl0._group_select.splice_groups`), made once per fit.
     None for other problems and datafits.
     """
-    return _GramRefits(_row_gram(problem), alpha) if _row_gram_pays(problem, size) else None
+    return (_GramRefits(gram_of_rows(problem, float64=True), alpha)
+            if _row_gram_pays(problem, size) else None)
 
 
 def _row_gram_pays(problem, size):
@@ -932,18 +937,22 @@ def _row_gram_pays(problem, size):
     return size < n and n * p * p <= 4 * n * size**3 + _ROW_GRAM_FREE
 
 
-def _row_gram(problem):
+def gram_of_rows(problem, float64=False):
     """The Gram problem of the row problem ``problem`` (same columns, rows, weights and targets).
 
-    Its statistics are kept in float64 whatever the problem's dtype: a
-    float32 X'WX, rounded to 6e-8, moved a 49-column refit on 50 rows
-    from the least squares of its columns (training MSE 0.6 against 2e-9,
-    ``alpha=0``).
+    ``float64``: keep the statistics in float64 whatever the problem's dtype
+    (the swap search's, :func:`row_gram_refits`: a float32 X'WX, rounded to
+    6e-8, moved a 49-column refit on 50 rows from the least squares of its
+    columns, training MSE 0.6 against 2e-9 at ``alpha=0``); else in the
+    problem's dtype, as a fit on those columns would form them (screened
+    fits, ``BaseL0._column_problem``).
     """
-    f64 = torch.float64
+    def cast(t):
+        return t.to(torch.float64) if float64 else t
+
     gram = GramProblem(problem.host if problem.host is not None else problem.X,
-                       problem.Y.to(f64), problem.w.to(f64), problem.mean.to(f64),
-                       problem.std.to(f64), problem.datafit)
+                       cast(problem.Y), cast(problem.w), cast(problem.mean), cast(problem.std),
+                       problem.datafit)
     gram.n_samples, gram.n_candidates = problem.n_samples, problem.n_candidates
     return gram
 

@@ -937,9 +937,12 @@ def test_swap_round_scored_from_the_refit_equals_solves(q, alpha, monkeypatch):
     C = min(k, p - k)
     cands = _swap_candidates(S, weakest, strongest, C, 3)
     solved = refits.solved_losses(cands)
-    chain = refits._chain_losses(S, state, weakest, strongest, C, cands[C - 1])
+    from skl0._linalg import cholesky_inverse
+
+    Hinv = cholesky_inverse(state[1])
+    chain = refits._chain_losses(S, state, Hinv, weakest, strongest, C, cands[C - 1])
     np.testing.assert_allclose(chain, solved[:C], rtol=1e-10)
-    single, updated = refits._single_swap_losses(cands[C:], S, state)
+    single, updated = refits._single_swap_losses(cands[C:], S, state, Hinv)
     assert updated.all()
     np.testing.assert_allclose(single, solved[C:], rtol=1e-10)
     base = (S, state, weakest, strongest, C)
@@ -947,7 +950,7 @@ def test_swap_round_scored_from_the_refit_equals_solves(q, alpha, monkeypatch):
     np.testing.assert_allclose(scored, solved, rtol=1e-10)
     assert np.argmin(scored) == np.argmin(solved)
     # A chain that ends away from its own solve is not used; then every row is solved.
-    assert refits._chain_losses(S, state, weakest, strongest, C, cands[0]) is None
+    assert refits._chain_losses(S, state, Hinv, weakest, strongest, C, cands[0]) is None
     monkeypatch.setattr(_GramRefits, "_chain_losses", lambda *args: None)
     np.testing.assert_allclose(_GramRefits(problem, alpha).losses(cands, base=base), solved,
                                rtol=1e-10)
@@ -1047,7 +1050,7 @@ def test_swap_round_scores_by_updates_only_where_they_keep_their_digits(monkeypa
     wrong = solved[C:].copy()
     wrong[order] -= np.linspace(0, 0.2 * np.ptp(solved), order.size)
 
-    def bad(self, rows, support, state):
+    def bad(self, rows, support, state, Hinv):
         return wrong, np.ones(rows.shape[0], dtype=bool)
 
     monkeypatch.setattr(_GramRefits, "_single_swap_losses", bad)
