@@ -29,7 +29,14 @@ Case sets (``--cases``):
   pass ``--repeats 1``;
 - ``wide_groups``: ``L0Regressor(k=4)`` and ``k=8`` over 60 groups of 5
   correlated columns on 100 rows (4 groups carry the signal): the group
-  swap search on a row problem.
+  swap search on a row problem;
+- ``multiclass``: ``L0Classifier`` on digits (``k=20`` and
+  ``lam="auto"``) and on 1000 x 200 ``make_classification`` sets of 10
+  classes (10 informative columns) at fixed ``lam`` 0.001 and 0.01 and
+  ``k=10``: the multinomial refits and their second-order sacrifices (a
+  small fixed ``lam`` keeps nearly every column, where each flip round's
+  sacrifices handle 200 x 9 coefficients). Fits of several seconds: pass
+  ``--repeats 1``.
 
 Seeds 0 and 1 of the simulated sets were looked at while making session
 24's change (the refits' Hessians against a transposed view); the default
@@ -54,7 +61,12 @@ import _common as C
 import numpy as np
 import torch
 from engine import cpu_times_interleaved, log, table
-from sklearn.datasets import load_breast_cancer, load_diabetes, make_classification
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    make_classification,
+)
 from sklearn.metrics import log_loss, mean_squared_error
 
 import skl0
@@ -110,9 +122,19 @@ def cases(name, seeds):
             for k in (4, 8):
                 out.append((f"100 x 300 (60 groups), seed {seed}", X, y, "L0Regressor",
                             {"k": k, "groups": groups}))
+    elif name == "multiclass":
+        Xd, yd = load_digits(return_X_y=True)
+        for params in ({"k": 20}, {}):
+            out.append(("digits", Xd, yd, "L0Classifier", params))
+        for seed in seeds:
+            X, y = make_classification(1000, 200, n_informative=10, n_classes=10,
+                                       random_state=seed)
+            for params in ({"lam": 0.001}, {"lam": 0.01}, {"k": 10}):
+                out.append((f"1000 x 200 (10 classes), seed {seed}", X, y, "L0Classifier",
+                            params))
     else:
         raise SystemExit(f"--cases: unknown case set {name!r}; use 'binary', 'regression', "
-                         "'wide' or 'wide_groups'")
+                         "'wide', 'wide_groups' or 'multiclass'")
     return out
 
 
@@ -126,7 +148,9 @@ def training_loss(model, X, y):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", required=True, help="the commit to compare against (e.g. HEAD~1)")
-    ap.add_argument("--cases", default="binary", help="'binary', 'regression' or 'wide', comma-separated")
+    ap.add_argument("--cases", default="binary",
+                    help="'binary', 'regression', 'wide', 'wide_groups' or 'multiclass', "
+                         "comma-separated")
     ap.add_argument("--seeds", default="930,931,932,933",
                     help="seeds of the simulated sets (0 and 1 were the development seeds)")
     ap.add_argument("--repeats", type=int, default=5)

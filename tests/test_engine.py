@@ -679,6 +679,29 @@ def test_whiten_and_unwhiten_are_the_triangular_solves_of_the_factor():
         np.testing.assert_array_equal(L, L0)
 
 
+def test_inverse_root_factors_the_inverse():
+    # A^-1 = R' R: through L^-1 for a positive definite A (the strict upper
+    # triangle potrf leaves is not read), and from the eigendecomposition,
+    # eigenvalues floored, for a singular one; A is left as it was.
+    from skl0._linalg import inverse_root
+
+    rng = np.random.RandomState(2)
+    for s in (1, 5, 30):
+        Z = rng.randn(2 * s + 3, s)
+        A = Z.T @ Z + 0.1 * np.eye(s)
+        A0 = A.copy()
+        R = inverse_root(A)
+        np.testing.assert_array_equal(A, A0)
+        np.testing.assert_array_equal(R, np.tril(R))  # the triangular route
+        np.testing.assert_allclose(R.T @ R, np.linalg.inv(A), rtol=1e-9, atol=1e-12)
+    Q = np.linalg.qr(rng.randn(4, 4))[0]
+    A = Q @ np.diag([3.0, 2.0, 0.5, -1.0]) @ Q.T  # indefinite: potrf fails
+    R = inverse_root(A)
+    assert np.isfinite(R).all()
+    expected = Q @ np.diag([1 / 3.0, 1 / 2.0, 1 / 0.5, 1 / 3e-12]) @ Q.T  # floored at 1e-12 x 3
+    np.testing.assert_allclose(R.T @ R, expected, rtol=1e-6)
+
+
 def test_vertex_search_agrees_with_exhaustive_search_on_small_problems():
     # Not a guarantee (a local search), but on these designs the flip search
     # from all-open reaches the global vertex minimum at most lams.
@@ -1523,6 +1546,41 @@ def test_multinomial_sacrifices_are_the_refits_second_order_changes(seed):
     assert np.all(add[out][big] >= 0.5 * gain[big]) and np.all(add[out][big] <= 1.5 * gain[big])
     assert out[np.argmax(add[out])] == out[np.argmax(gain)]
     assert spearmanr(add[out], gain)[0] > 0.9
+
+
+@pytest.mark.parametrize("size", [0, 4, 9, 10])
+def test_multinomial_sacrifices_are_the_wald_and_score_statistics(size):
+    # The drop values are the Wald statistics theta_t' [(H_AA)^-1]_tt^-1
+    # theta_t / 2 and the add values the score statistics g_j' S_j^-1 g_j /
+    # 2 with S_j = H_jj - H_jA H_AA^-1 H_Aj (plus the ridge), H_AA with its
+    # ridge: by numpy's inverse here, through L^-1 in the refits; every
+    # inactive column is scored, down to one and at none (the full support).
+    from skl0._refit import ridge_jitter
+    from skl0._splice import make_refits
+
+    problem = _multinomial_problem(1)
+    refits = make_refits(problem, 1e-3)
+    S = np.sort(np.random.RandomState(size).choice(10, size, replace=False))
+    state, _ = refits.fit(S)
+    back, add = refits.sacrifices(state, S)
+    W, b, P = state
+    m = refits.q - 1
+    H_AA, H_jA, H_jj, _ = refits._hessian_blocks(P, S)
+    diag = np.concatenate([H_AA.diagonal(), H_jj.reshape(10, -1)[:, :: m + 1].ravel()])
+    jitter = ridge_jitter(diag)
+    H = H_AA + np.diag(np.r_[np.full(size * m, 2e-3 + jitter), np.full(m, jitter)])
+    Hinv = np.linalg.inv(H)
+    theta = W[:, :m] - W[:, m:]
+    for t in range(size):
+        block = Hinv[t * m:(t + 1) * m, t * m:(t + 1) * m]
+        np.testing.assert_allclose(back[t], 0.5 * theta[t] @ np.linalg.solve(block, theta[t]),
+                                   rtol=1e-8)
+    g = (refits.Xs.T @ (refits.w[:, None] * (P - refits.onehot)))[:, :m]
+    for j in np.setdiff1d(np.arange(10), S):
+        Sj = H_jj[j] - H_jA[j] @ Hinv @ H_jA[j].T + (2e-3 + jitter) * np.eye(m)
+        np.testing.assert_allclose(add[j], 0.5 * g[j] @ np.linalg.solve(Sj, g[j]), rtol=1e-8,
+                                   atol=1e-14)
+    assert (back >= 0).all() and (add >= 0).all()
 
 
 @pytest.mark.parametrize("seed", [0, 1])
