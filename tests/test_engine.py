@@ -1583,6 +1583,40 @@ def test_multinomial_sacrifices_are_the_wald_and_score_statistics(size):
     assert (back >= 0).all() and (add >= 0).all()
 
 
+def test_ebic_polish_has_no_path_start_where_the_path_orders_no_features(monkeypatch):
+    # A walk whose gates all stayed open, at the same probability (a
+    # multinomial joint solve held by large weights on digits): below its
+    # smallest support the survival ranking's top s is index order, so the
+    # sizes' swap searches start from screening and forward selection only.
+    # Where the last point's probabilities order the features, their top s
+    # is a start.
+    import skl0._splice as splice
+    from skl0._criteria import select_by_ebic
+    from skl0._gate_path import PathPoint
+
+    problem = _multinomial_problem(0)
+    p = problem.n_features
+    seen = []
+    search = splice.swap_search
+
+    def spy(problem, start, **kw):
+        seen.append(tuple(np.sort(start)))
+        return search(problem, start, **kw)
+
+    monkeypatch.setattr(splice, "swap_search", spy)
+
+    def walk(prob_open):
+        return [PathPoint(lam, np.arange(p), prob_open, 1.0, 1) for lam in (0.01, 0.1)]
+
+    select_by_ebic(problem, walk(np.full(p, 0.9999)), 1e-4)
+    index_order = {tuple(range(s)) for s in range(2, p)}
+    assert seen and not index_order & set(seen)
+    seen.clear()
+    probs = np.linspace(0.5, 0.99, p)  # column 9 most probably open, then 8, ...
+    select_by_ebic(problem, walk(probs), 1e-4)
+    assert (8, 9) in seen
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_multinomial_splice_reaches_the_best_subset(seed):
     # From forward stepwise selection (score-test gains) and from screening,
