@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.utils.validation import check_is_fitted
@@ -15,6 +17,9 @@ __all__ = ["groups_from_column_transformer"]
 # missing values): "missingindicator_age" flags the column "age".
 _INDICATOR = "missingindicator_"
 
+# A power after a term of PolynomialFeatures' output names: "x0^2".
+_POWER = re.compile(r"\^\d+")
+
 
 def _owner(out_name, inputs):
     """The input column an output column comes from, or None when it is not one input's.
@@ -24,8 +29,8 @@ def _owner(out_name, inputs):
     ``"x0 x1"``: space-separated, each term an input name, ``^`` a power)
     mixes them, and belongs to none.
     """
-    terms = {t.split("^")[0] for t in out_name.split(" ")}
-    if len(terms) > 1 and terms <= set(inputs):
+    terms = _terms(out_name, sorted(set(inputs), key=len, reverse=True), 0)
+    if terms is not None and len(set(terms)) > 1:
         return None
     if out_name.startswith(_INDICATOR) and out_name[len(_INDICATOR):] in inputs:
         return out_name[len(_INDICATOR):]  # SimpleImputer(add_indicator=True)'s flag of one input
@@ -34,6 +39,31 @@ def _owner(out_name, inputs):
         if out_name.startswith(name) and (best is None or len(name) > len(best)):
             best = name
     return best
+
+
+def _terms(out_name, names, i):
+    """The input names (longest first in ``names``) that ``out_name[i:]`` joins, or None.
+
+    ``out_name[i:]`` read as terms separated by single spaces, each an input
+    name with an optional power (``"^2"``). Input names may hold spaces
+    themselves (breast cancer's ``"mean radius"``), so the split is by
+    the names, not by the spaces: ``"mean radius mean texture"`` joins
+    ``"mean radius"`` and ``"mean texture"``.
+    """
+    for name in names:
+        if not out_name.startswith(name, i):
+            continue
+        j = i + len(name)
+        power = _POWER.match(out_name, j)
+        if power is not None:
+            j = power.end()
+        if j == len(out_name):
+            return [name]
+        if out_name[j] == " ":
+            rest = _terms(out_name, names, j + 1)
+            if rest is not None:
+                return [name] + rest
+    return None
 
 
 def _outputs_per_input(trans):
@@ -67,7 +97,8 @@ def groups_from_column_transformer(column_transformer):
     outputs are counted per input from the fitted encoder, so that input
     names that prefix each other, ``a`` and ``a_b``, are told apart); an
     output that mixes its inputs (``PCA`` over several columns, or
-    ``PolynomialFeatures``' ``"x0 x1"``) is labelled with the transformer's
+    ``PolynomialFeatures``' ``"x0 x1"``, also where the input names hold
+    spaces) is labelled with the transformer's
     name, followed by ``" (mixed)"`` where that name is also an input
     column's (so the mix is not grouped with that column). A
     ``SimpleImputer(add_indicator=True)``'s missing-value flag of a column

@@ -523,6 +523,17 @@ def test_column_transformer_groups_of_prefixed_names_and_mixed_outputs():
     ct = ColumnTransformer([("poly", PolynomialFeatures(2, include_bias=False),
                              ["x0", "x1"])]).fit(df)
     assert groups_from_column_transformer(ct).tolist() == ["x0", "x1", "x0", "poly", "x1"]
+    # names with spaces (breast cancer's): the interaction joins two inputs
+    cols = ["mean radius", "mean texture", "mean"]
+    named = pd.DataFrame(rng.normal(size=(40, 3)), columns=cols)
+    ct = ColumnTransformer([("poly", PolynomialFeatures(2, include_bias=False),
+                             cols[:2])]).fit(named)
+    assert groups_from_column_transformer(ct).tolist() == [
+        "mean radius", "mean texture", "mean radius", "poly", "mean texture"]
+    ct = ColumnTransformer([("poly", PolynomialFeatures(2, include_bias=False), cols)]).fit(named)
+    labels = dict(zip(ct.get_feature_names_out(), groups_from_column_transformer(ct)))
+    assert labels["poly__mean radius mean"] == "poly"
+    assert labels["poly__mean^2"] == "mean" and labels["poly__mean radius^2"] == "mean radius"
 
 
 @pytest.mark.parametrize("groups, match", [
