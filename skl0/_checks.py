@@ -322,7 +322,8 @@ def infer_task(y):
     """``task="auto"``: ``"classification"`` or ``"regression"`` for the target ``y``.
 
     Class labels are text, booleans or categories, or whole numbers (integer
-    or float dtype) taking at most ``MAX_AUTO_CLASSES`` distinct values;
+    or float dtype, or numbers in an object array) taking at most
+    ``MAX_AUTO_CLASSES`` distinct values;
     every other target, including whole-number quantities with many values
     (counts, prices in cents) and all multi-output targets, is a
     regression target. Pass ``task=`` explicitly to override. A numeric ``y``
@@ -345,6 +346,12 @@ def infer_task(y):
     if isinstance(y, pd.Series) and isinstance(y.dtype, pd.CategoricalDtype):
         return "classification"
     arr = np.asarray(y)
+    if arr.dtype.kind == "O" and arr.size and all(
+        isinstance(v, Real) and not isinstance(v, (bool, np.bool_)) for v in arr.flat
+    ):
+        # Numbers in an object array (a pandas Series of dtype object): read
+        # by the numeric rule below, as the same numbers in a float array.
+        arr = arr.astype(np.float64)
     if arr.dtype == bool or arr.dtype.kind in "OUSb":
         return "classification" if arr.ndim == 1 or arr.shape[1] == 1 else "regression"
     if type_of_target(arr) not in ("binary", "multiclass"):

@@ -81,9 +81,10 @@ tunes the size below the cap. A ``k`` above the number of features
         constraints=[StrOptions({"auto", "regression", "classification"})],
         doc="""\
 ``"auto"`` treats text, boolean and categorical targets, and
-whole-number targets (integer or float) with at most 20 distinct
-values, as class labels; everything else (a count or a price with
-many values, any continuous or multi-output target) as regression.""",
+whole-number targets (integer or float, or numbers in an object
+array) with at most 20 distinct values, as class labels; everything
+else (a count or a price with many values, any continuous or
+multi-output target) as regression.""",
     ),
     Param(
         "max_iter", "int", default=300,

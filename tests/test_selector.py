@@ -155,6 +155,8 @@ def test_wrong_columns_at_transform(cancer):
         (np.arange(40) * 100, "regression"),  # a whole-number quantity, many values
         (np.linspace(0, 1, 40), "regression"),
         (np.zeros((40, 2)), "regression"),
+        # numbers in an object array (a Series of dtype object): the numeric rule
+        (pd.Series(np.linspace(0, 1, 40), dtype=object), "regression"),
     ],
 )
 def test_task_auto_reads_labels_and_quantities(y, expected):
@@ -162,6 +164,15 @@ def test_task_auto_reads_labels_and_quantities(y, expected):
     sel = L0FeatureSelector(task="auto", k=1, max_iter=5, random_state=0).fit(X, y)
     kind = "classification" if hasattr(sel.estimator_, "classes_") else "regression"
     assert kind == expected
+
+
+def test_task_auto_reads_numbers_in_an_object_array_by_the_numeric_rule():
+    from skl0._checks import infer_task
+
+    assert infer_task(np.linspace(0, 1, 40).astype(object)) == "regression"
+    assert infer_task(np.array([0, 1, 2] * 10, dtype=object)) == "classification"
+    assert infer_task(np.array([0.5, "a"] * 10, dtype=object)) == "classification"
+    assert infer_task(np.array([True, False] * 10, dtype=object)) == "classification"
 
 
 def test_auto_task_reads_a_categorical_target_before_validation():
