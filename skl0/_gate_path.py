@@ -31,7 +31,7 @@ from ._engine import (
     vertex_path,
 )
 from ._train import train_gates
-from .nn.hard_concrete import gate_moments, prob_nonzero
+from .nn.hard_concrete import gate_moments, prob_nonzero, signal_fraction
 
 __all__ = ["PathPoint", "flip_polish", "flip_refits", "gate_path", "k_path_start", "lam_grid",
            "marginal_gains", "open_gates", "set_support_vertex", "survival_ranking"]
@@ -212,14 +212,32 @@ def flip_refits(problem, gate, head, alpha):
     A linear head on a log loss whose refits are cached (small CPU data:
     :func:`skl0._splice.shared_refits`), without groups or feature costs
     (whose prices are not one ``lam`` per column). A Gram problem's vertex
-    search already prices every flip exactly.
+    search already prices every flip exactly. A multinomial loss's flips
+    compare the gate objective at each support's vertex (open gates at
+    their upper bound ``h_max``): the loss of a refit with the ridge
+    ``alpha + c d (1 / h_max - 1)`` that the objective charges open
+    weights there (``c`` the loss's noise curvature, ``d`` the columns'
+    second moment, 1 once standardized), that ridge included
+    (``penalised``). By the training loss alone, on 750 rows of 200
+    columns and 10 classes at ``lam=0.001``, the flips took 195 columns
+    to 167, the gates solved again from there ended higher than before
+    (0.379 against 0.370), and the flips' 33 s were discarded.
     """
     from ._splice import shared_refits  # _splice imports _refit, which imports _train
+    from ._splice_multinomial import MultinomialRefits
 
     if (not getattr(head, "is_linear", False) or getattr(gate, "layout", None) is not None
             or problem.kind == "gram"):
         return None
-    return shared_refits(problem, alpha)
+    refits = shared_refits(problem, alpha)
+    if isinstance(refits, MultinomialRefits):
+        h_max = float(signal_fraction(np.array([THETA_MAX]), gate.temperature, gate.gamma,
+                                      gate.zeta)[0])
+        d = problem.column_second_moments().cpu().numpy()
+        d = float(d[d > 0].mean()) if (d > 0).any() else 0.0
+        ridge = alpha + problem.datafit.noise_curvature * d * (1.0 / h_max - 1.0)
+        refits = MultinomialRefits(problem, ridge, penalised=True)
+    return refits
 
 
 def set_support_vertex(gate, head, support, refitted):

@@ -1583,6 +1583,32 @@ def test_multinomial_sacrifices_are_the_wald_and_score_statistics(size):
     assert (back >= 0).all() and (add >= 0).all()
 
 
+def test_multinomial_flip_refits_score_the_gate_objective_at_each_vertex():
+    # A fixed lam's flips compare supports by the objective the gates are
+    # solved on, at the support's vertex (open gates at h_max, closed ones at
+    # h_min, B the refit's weights): the refit's penalised value plus the
+    # price of the gates. By the training loss alone the flips' supports
+    # re-solved higher and were discarded (750 x 200, 10 classes).
+    from skl0._gate_path import flip_refits
+    from skl0.nn import FeatureGate
+
+    problem = _multinomial_problem(2)
+    p, q, lam, alpha = problem.n_features, problem.datafit.n_outputs, 0.01, 1e-3
+    gate = FeatureGate(p, dtype=D)
+    head = LinearHead(p, q, dtype=D)
+    refits = flip_refits(problem, gate, head, alpha)
+    obj = GateObjective(problem, lam, alpha, NumpyOps())
+    lo, hi = signal_fraction(np.array([-8.0, 8.0]))
+    for S in (np.array([1, 4, 7]), np.array([0, 2, 3, 5, 8, 9]), np.arange(p)):
+        (W, b, _), value = refits.fit(S)
+        h = np.full(p, lo)
+        h[S] = hi
+        B = np.zeros((p, q))
+        B[S] = W
+        F = obj(h, B, b)[0]
+        np.testing.assert_allclose(value + lam * h.sum(), F, rtol=1e-10)
+
+
 def test_ebic_polish_has_no_path_start_where_the_path_orders_no_features(monkeypatch):
     # A walk whose gates all stayed open, at the same probability (a
     # multinomial joint solve held by large weights on digits): below its
