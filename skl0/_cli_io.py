@@ -76,8 +76,9 @@ def read_table(path, what="DATA", header="infer", dtype=None):
     suffix = _suffix(p, TABLE_SUFFIXES)
     if suffix is None:
         raise UsageError(
-            f"cannot read {what} file '{path}': its name must end in .csv, .tsv or "
-            ".parquet (the extension picks the format)"
+            f"cannot read {what} file '{path}': its name must end in "
+            f"{', '.join(TABLE_SUFFIXES[:-1])} or {TABLE_SUFFIXES[-1]} (the extension picks "
+            "the format)"
         )
     check_exists(p, what)
     if not p.is_file():

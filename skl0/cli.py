@@ -75,7 +75,7 @@ def _run(args):
 _SELECT_HELP = """\
 Select features of a table with L0 (Hard Concrete) gates.
 
-Reads DATA (.csv, .tsv or .parquet, by extension), uses every column except
+Reads DATA (.csv, .csv.gz, .tsv, .parquet or .pq, by extension), uses every column except
 --target and --drop as a feature, splits off --test-size of the rows,
 fits skl0.L0FeatureSelector on the rest and prints the kept features with
 their gate probabilities (P(gate open)) and the held-out score (accuracy
@@ -100,7 +100,7 @@ examples:
 _CALIBRATE_HELP = """\
 Keep a few survey records and weight them so that weighted sums match totals.
 
-M (.csv, .tsv or .parquet) has one row per record and one column per
+M (.csv, .csv.gz, .tsv, .parquet or .pq) has one row per record and one column per
 characteristic: M[i, j] is what record i adds to total j per unit of
 weight. TARGETS gives the population totals, either as one row with a
 column per target, or as two columns name,value (one target per row); both
@@ -110,7 +110,7 @@ used. Fits skl0.calibration.SparseCalibrator and prints the mean and
 largest relative error, then each target, the achieved total and the
 relative error (with more than 30 targets, the 15 with the largest errors).
 
-With -o OUT (.csv, .tsv or .parquet): the kept records, one row each, with
+With -o OUT (.csv, .csv.gz, .tsv, .parquet or .pq): the kept records, one row each, with
 their row number in M (or the --id column) and their weight (in a column
 'weight', or 'calibrated_weight' when the --id column is called 'weight').
 OUT must not be an input file, and an existing OUT is only replaced with
@@ -215,7 +215,7 @@ def build_parser():
         description=_SELECT_HELP, epilog=_SELECT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sel.add_argument("data", nargs="?", metavar="DATA", help="input table (.csv, .tsv, .parquet)")
+    sel.add_argument("data", nargs="?", metavar="DATA", help="input table (.csv, .csv.gz, .tsv, .parquet, .pq)")
     sel.add_argument("--demo", action="store_true",
                      help="use scikit-learn's breast cancer data instead of DATA")
     sel.add_argument("-t", "--target", metavar="COLUMN", help="the column to predict")
@@ -255,8 +255,8 @@ def build_parser():
         description=_CALIBRATE_HELP, epilog=_CALIBRATE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    cal.add_argument("matrix", metavar="M", help="records x characteristics (.csv, .tsv, .parquet)")
-    cal.add_argument("targets", metavar="TARGETS", help="population totals (.csv, .tsv, .parquet)")
+    cal.add_argument("matrix", metavar="M", help="records x characteristics (.csv, .csv.gz, .tsv, .parquet, .pq)")
+    cal.add_argument("targets", metavar="TARGETS", help="population totals (.csv, .csv.gz, .tsv, .parquet, .pq)")
     cal.add_argument("--k", type=_positive_int, metavar="N", help="keep exactly N records")
     cal.add_argument("--lam", type=_price, default=1e-6, metavar="X",
                      help="price of one kept record when --k is not given, else the start "

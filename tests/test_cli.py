@@ -237,7 +237,7 @@ def test_select_demo(capsys):
     "argv, fragments",
     [
         (["select", "{tmp}/missing.csv", "-t", "y"], ["does not exist", "missing.csv"]),
-        (["select", "{tmp}/data.xlsx", "-t", "y"], [".csv, .tsv or .parquet"]),
+        (["select", "{tmp}/data.xlsx", "-t", "y"], ["must end in .csv, .csv.gz, .tsv", ".pq"]),
         (["select", "{csv}", "-t", "nope"], ["target column 'nope' not found", "'f0'"]),
         (["select", "{csv}", "-t", "y", "--drop", "zz"], ["--drop column 'zz'"]),
         (["select", "{csv}", "-t", "y", "--k", "0"], ["--k", "'0'"]),
