@@ -32,8 +32,16 @@ def _axes(ax, figsize=None):
     return ax
 
 
-def _gate_probabilities(estimator):
-    check_is_fitted(estimator, "feature_importances_")
+def _gate_probabilities(estimator, caller):
+    if not hasattr(estimator, "feature_importances_"):
+        check_is_fitted(estimator)  # an unfitted estimator: scikit-learn's NotFittedError
+        hint = (f" For a Pipeline pass its gated step, e.g. {caller}(pipe[-1], ...) or "
+                f"{caller}(pipe.named_steps['sel'], ...)." if hasattr(estimator, "steps") else "")
+        raise TypeError(
+            f"{caller} takes a fitted estimator with feature_importances_ (L0Regressor, "
+            f"L0Classifier, L0FeatureSelector or their CV forms); the fitted "
+            f"{type(estimator).__name__} has none.{hint}"
+        )
     return np.asarray(estimator.feature_importances_, dtype=float).ravel()
 
 
@@ -52,7 +60,9 @@ def plot_gates(estimator, feature_names=None, top=None, ax=None):
     ----------
     estimator : fitted L0Regressor, L0Classifier or L0FeatureSelector
         Any fitted estimator with ``feature_importances_`` (and, optionally,
-        ``support_``).
+        ``support_``); a fitted one without them (a ``Pipeline``, a
+        ``SparseCalibrator``) raises a TypeError, an unfitted one
+        scikit-learn's ``NotFittedError``.
     feature_names : sequence of str or None, default=None
         Bar labels. ``None`` uses ``feature_names_in_`` when the estimator
         was fitted on a DataFrame, else ``x0, x1, ...``.
@@ -83,7 +93,7 @@ def plot_gates(estimator, feature_names=None, top=None, ax=None):
     >>> len(ax.patches), ax.get_xlabel()
     (10, 'P(gate open)')
     """
-    probs = _gate_probabilities(estimator)
+    probs = _gate_probabilities(estimator, "plot_gates")
     n = probs.size
     if feature_names is None:
         feature_names = getattr(estimator, "feature_names_in_", None)
@@ -199,7 +209,7 @@ def plot_mask_image(estimator, shape, ax=None):
     >>> len(ax.patches)  # one frame per kept pixel
     2
     """
-    probs = _gate_probabilities(estimator)
+    probs = _gate_probabilities(estimator, "plot_mask_image")
     if not (isinstance(shape, (tuple, list, np.ndarray)) and len(shape) == 2
             and all(is_count(s) for s in shape)):
         raise ValueError(

@@ -76,6 +76,18 @@ def test_plot_gates_errors(lam_fit):
         plot_gates(lam_fit, top=0)
     with pytest.raises(NotFittedError):
         plot_gates(L0Regressor())
+    # fitted, but without gates: says so (it said "not fitted yet")
+    from sklearn.pipeline import make_pipeline
+
+    from skl0 import L0FeatureSelector
+
+    X, y = np.random.RandomState(0).randn(60, 4), np.arange(60.0)
+    pipe = make_pipeline(L0FeatureSelector(k=2, max_iter=20)).fit(X, y)
+    with pytest.raises(TypeError, match=r"fitted Pipeline has none.*plot_gates\(pipe\[-1\]"):
+        plot_gates(pipe)
+    with pytest.raises(TypeError, match="plot_mask_image takes a fitted estimator"):
+        plot_mask_image(pipe, (2, 2))
+    plot_gates(pipe[-1])
 
 
 def test_plot_training_curve(lam_fit, frame_fit):
