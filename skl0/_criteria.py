@@ -159,9 +159,7 @@ def select_by_ebic(problem, points, alpha):
     and their best-subset polish (:func:`skl0._splice.swap_search`, which
     only lowers the refitted loss at the same size), started, as exact
     ``k``'s, from the path's support of that size (or the survival
-    ranking's top ``s``, where the path orders the features: not below
-    its smallest support when the last point's gates there are equally
-    probably open), from screening and, for Gram and multinomial
+    ranking's top ``s``), from screening and, for Gram and multinomial
     problems, from forward stepwise selection: EBIC charges the same price
     to every support of one size, so the lowest-loss support found at each
     size is the only one it can prefer. Where a Gram problem has few
@@ -260,25 +258,9 @@ def select_by_ebic(problem, points, alpha):
         return min(range(len(points)), key=lambda j: (
             points[j].support.size < size, abs(points[j].support.size - size)))
 
-    final = points[-1].prob_open
-    smallest = min(pt.support.size for pt in points)
-
     def start(size):
-        """The path's start at ``size``, or None where the path does not order the features.
-
-        Below every point's support the ranking's top ``size`` are the last
-        point's most probably open gates; where the ``size``-th and the next
-        are equally probable (gates pinned open, all at the same bound) the
-        top ``size`` is index order, not a start: a multinomial walk on
-        digits kept 37-61 gates open at every ``lam``, the joint solve held
-        there by large weights, and searches from that start cost about
-        half of the polish and won at no size.
-        """
-        if size in by_size:
-            return points[report_point(size)].support
-        if size < smallest and final[ranking[size - 1]] == final[ranking[size]]:
-            return None
-        return np.sort(ranking[:size])
+        i = report_point(size)
+        return points[i].support if size in by_size else np.sort(ranking[:size])
 
     # Exact k's other two starts, grown one size at a time: screening (the
     # features most correlated with the target) and, where the refits rank
@@ -295,15 +277,11 @@ def select_by_ebic(problem, points, alpha):
         if found is not None:  # few supports of this size: every one scored
             (support, state, loss), run_refits = found, refits
         else:
-            starts = [s_ for s_ in (start(size),) if s_ is not None]
-            if screened is not None:
-                starts.append(np.sort(screened[:size]))
+            starts = [start(size)] + ([] if screened is None else [np.sort(screened[:size])])
             if forward is not None:
                 while forward.size < size:  # (sizes scored exhaustively skipped it)
                     forward = forward_step(refits, forward)
                 starts.append(forward)
-            if not starts:  # (an ablation of _POLISH_STARTS without the other two)
-                starts.append(np.sort(ranking[:size]))
             support, state, loss, run_refits = search_from_starts(
                 problem, starts, alpha, refits, ends)
         support = np.asarray(support, dtype=np.int64)
