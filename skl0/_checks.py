@@ -10,6 +10,7 @@ pass over numeric data) and raise a ``ValueError`` that does.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from numbers import Integral, Real
 
 from ._warn import warn
@@ -347,11 +348,15 @@ def infer_task(y):
         return "classification"
     arr = np.asarray(y)
     if arr.dtype.kind == "O" and arr.size and all(
-        isinstance(v, Real) and not isinstance(v, (bool, np.bool_)) for v in arr.flat
+        isinstance(v, (Real, Decimal)) and not isinstance(v, (bool, np.bool_)) for v in arr.flat
     ):
-        # Numbers in an object array (a pandas Series of dtype object): read
-        # by the numeric rule below, as the same numbers in a float array.
-        arr = arr.astype(np.float64)
+        # Numbers in an object array (a pandas Series of dtype object, the
+        # Decimals of a SQL NUMERIC column): read by the numeric rule below,
+        # as the same numbers in a float array.
+        try:
+            arr = arr.astype(np.float64)
+        except (OverflowError, ValueError):  # (an int past float64's range: left as labels)
+            pass
     if arr.dtype == bool or arr.dtype.kind in "OUSb":
         return "classification" if arr.ndim == 1 or arr.shape[1] == 1 else "regression"
     if type_of_target(arr) not in ("binary", "multiclass"):

@@ -29,7 +29,7 @@ def _owner(out_name, inputs):
     ``"x0 x1"``: space-separated, each term an input name, ``^`` a power)
     mixes them, and belongs to none.
     """
-    terms = _terms(out_name, sorted(set(inputs), key=len, reverse=True), 0)
+    terms = _terms(out_name, sorted(set(inputs), key=len, reverse=True), 0, {})
     if terms is not None and len(set(terms)) > 1:
         return None
     if out_name.startswith(_INDICATOR) and out_name[len(_INDICATOR):] in inputs:
@@ -41,15 +41,20 @@ def _owner(out_name, inputs):
     return best
 
 
-def _terms(out_name, names, i):
+def _terms(out_name, names, i, memo):
     """The input names (longest first in ``names``) that ``out_name[i:]`` joins, or None.
 
     ``out_name[i:]`` read as terms separated by single spaces, each an input
     name with an optional power (``"^2"``). Input names may hold spaces
     themselves (breast cancer's ``"mean radius"``), so the split is by
     the names, not by the spaces: ``"mean radius mean texture"`` joins
-    ``"mean radius"`` and ``"mean texture"``.
+    ``"mean radius"`` and ``"mean texture"``. ``memo`` holds each position's
+    answer, so names made of other names (``"a"``, ``"a a"``) cost one
+    reading of each position, not one per way of splitting the words.
     """
+    if i in memo:
+        return memo[i]
+    memo[i] = None
     for name in names:
         if not out_name.startswith(name, i):
             continue
@@ -58,12 +63,14 @@ def _terms(out_name, names, i):
         if power is not None:
             j = power.end()
         if j == len(out_name):
-            return [name]
+            memo[i] = [name]
+            break
         if out_name[j] == " ":
-            rest = _terms(out_name, names, j + 1)
+            rest = _terms(out_name, names, j + 1, memo)
             if rest is not None:
-                return [name] + rest
-    return None
+                memo[i] = [name] + rest
+                break
+    return memo[i]
 
 
 def _outputs_per_input(trans):

@@ -534,6 +534,11 @@ def test_column_transformer_groups_of_prefixed_names_and_mixed_outputs():
     labels = dict(zip(ct.get_feature_names_out(), groups_from_column_transformer(ct)))
     assert labels["poly__mean radius mean"] == "poly"
     assert labels["poly__mean^2"] == "mean" and labels["poly__mean radius^2"] == "mean radius"
+    # names made of other names: one reading per position, not per split
+    from skl0._column_groups import _owner
+
+    assert _owner(" ".join(["a"] * 60) + " z", ["a", "a a", "b"]) == "a a"  # longest prefix
+    assert _owner(" ".join(["a"] * 60) + " b", ["a", "a a", "b"]) is None  # a mix
 
 
 @pytest.mark.parametrize("groups, match", [

@@ -173,6 +173,10 @@ def test_task_auto_reads_numbers_in_an_object_array_by_the_numeric_rule():
     assert infer_task(np.array([0, 1, 2] * 10, dtype=object)) == "classification"
     assert infer_task(np.array([0.5, "a"] * 10, dtype=object)) == "classification"
     assert infer_task(np.array([True, False] * 10, dtype=object)) == "classification"
+    from decimal import Decimal  # a SQL NUMERIC column
+
+    assert infer_task(np.array([Decimal(f"{v:.3f}") for v in np.linspace(0, 1, 40)],
+                               dtype=object)) == "regression"
 
 
 def test_auto_task_reads_a_categorical_target_before_validation():
