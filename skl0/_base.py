@@ -339,7 +339,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             )
         self._groups_layout = resolve_groups(self.groups, self.feature_costs, X.shape[1])
         self._layout = engine_layout(self._groups_layout)
-        self._k_fit = check_k_fits(self.k, self.groups, self._groups_layout, X.shape[1])
+        self._k_fit = check_k_fits(self.k, self.groups, self._groups_layout, X.shape[1],
+                                   self.lam)
         return X, y, sw
 
     @property

@@ -31,11 +31,13 @@ def is_count(value):
     return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1
 
 
-def check_k_fits(k, groups, layout, n_features):
+def check_k_fits(k, groups, layout, n_features, lam="auto"):
     """``k`` as a fit reads it: at most the number of groups (with ``groups``) or of columns.
 
-    A larger ``k`` keeps them all, with a UserWarning, as scikit-learn's
-    ``SelectKBest`` does: meta-estimators hand an estimator fewer columns
+    A larger ``k`` is read as that number, with a UserWarning: under
+    ``lam="auto"`` it keeps them all, as scikit-learn's ``SelectKBest``
+    does; beside a number ``lam`` (``k`` a cap) the cap no longer binds and
+    ``lam`` alone selects. Meta-estimators hand an estimator fewer columns
     than its ``k`` (``BaggingClassifier(max_features=2)``, ``RFE`` below
     ``k``, ``SequentialFeatureSelector`` from one column). The one rule of
     ``fit``, ``partial_fit`` and the Dask fit; ``layout`` is the resolved
@@ -48,9 +50,14 @@ def check_k_fits(k, groups, layout, n_features):
     else:
         limit, what = n_features, f"the number of features in X (n_features={n_features})"
     if k > limit:
+        if isinstance(lam, str):
+            kept = f"all {limit} are kept, as scikit-learn's SelectKBest does"
+        else:
+            kept = (f"as a cap on lam={float(lam):g} it does not bind, and lam alone selects "
+                    f"(up to all {limit})")
         warn(
-            f"k={k} is larger than {what}; all {limit} are kept, as scikit-learn's "
-            f"SelectKBest does. Pass k <= {limit}, or k=None to let lam decide."
+            f"k={k} is larger than {what}; {kept}. Pass k <= {limit}, or k=None to let lam "
+            "decide."
         )
         return limit
     return k
@@ -319,6 +326,31 @@ class SingleValueTarget(ValueError):
     """:func:`infer_task`'s refusal of a numeric ``y`` of one whole-number value (the CLI words it)."""
 
 
+def numbers_of_object_array(y):
+    """``y`` as numbers where it is an object array of numbers; any other ``y`` as given.
+
+    Numbers in an object array (a pandas Series of dtype object, the
+    Decimals of a SQL NUMERIC column; not booleans) become an int64 array
+    where all are integers, else float64: ``task="auto"`` reads them by
+    the numeric rule, and a classifier fitted on them gets labels that
+    scikit-learn's target checks accept (an object array of numbers is
+    "unknown" to them). An int past float64's range leaves ``y`` as given.
+    """
+    import numpy as np
+
+    if not (isinstance(y, np.ndarray) and y.dtype.kind == "O" and y.size):
+        return y
+    if not all(isinstance(v, (Real, Decimal)) and not isinstance(v, (bool, np.bool_))
+               for v in y.flat):
+        return y
+    try:
+        if all(isinstance(v, Integral) for v in y.flat):
+            return y.astype(np.int64)
+        return y.astype(np.float64)
+    except (OverflowError, ValueError):
+        return y
+
+
 def infer_task(y):
     """``task="auto"``: ``"classification"`` or ``"regression"`` for the target ``y``.
 
@@ -346,17 +378,7 @@ def infer_task(y):
 
     if isinstance(y, pd.Series) and isinstance(y.dtype, pd.CategoricalDtype):
         return "classification"
-    arr = np.asarray(y)
-    if arr.dtype.kind == "O" and arr.size and all(
-        isinstance(v, (Real, Decimal)) and not isinstance(v, (bool, np.bool_)) for v in arr.flat
-    ):
-        # Numbers in an object array (a pandas Series of dtype object, the
-        # Decimals of a SQL NUMERIC column): read by the numeric rule below,
-        # as the same numbers in a float array.
-        try:
-            arr = arr.astype(np.float64)
-        except (OverflowError, ValueError):  # (an int past float64's range: left as labels)
-            pass
+    arr = numbers_of_object_array(np.asarray(y))
     if arr.dtype == bool or arr.dtype.kind in "OUSb":
         return "classification" if arr.ndim == 1 or arr.shape[1] == 1 else "regression"
     if type_of_target(arr) not in ("binary", "multiclass"):

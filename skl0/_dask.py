@@ -329,7 +329,8 @@ def _prepare(est, X, y, sample_weight):
         vars(est).pop("feature_names_in_", None)
     est._groups_layout = resolve_groups(est.groups, est.feature_costs, p)
     est._layout = engine_layout(est._groups_layout)
-    est._k_fit = check_k_fits(getattr(est, "k", None), est.groups, est._groups_layout, p)
+    est._k_fit = check_k_fits(getattr(est, "k", None), est.groups, est._groups_layout, p,
+                              getattr(est, "lam", "auto"))
     if est._is_linear() and p > GRAM_MAX_FEATURES:
         raise ValueError(
             f"X has {p} columns; a Dask fit keeps p x p float64 statistics, at most "

@@ -73,8 +73,10 @@ fit at ``lam`` stands when it keeps ``k`` or fewer, otherwise the
 exact-``k`` walk above goes on from ``lam`` (``lam_`` then says
 where it stopped). So ``GridSearchCV`` over ``lam`` with ``k`` set
 tunes the size below the cap. A ``k`` above the number of features
-(or, with ``groups``, of groups) keeps them all, with a warning, as
-``SelectKBest`` does.""",
+(or, with ``groups``, of groups) is read as that number, with a
+warning: under ``lam="auto"`` all of them are kept, as
+``SelectKBest`` does; beside a number ``lam`` the cap does not bind
+and ``lam`` alone selects.""",
     ),
     Param(
         "task", '{"auto", "regression", "classification"}', default="auto",

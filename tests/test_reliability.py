@@ -438,6 +438,11 @@ def test_k_larger_than_n_features(name):
     with pytest.warns(UserWarning, match=r"k=6 is larger.*n_features=5.*all 5 are kept.*k <= 5"):
         est = make(name, k=6).fit(X0, target(name))
     assert est.get_support().all()
+    # beside a number lam, k is a cap that no longer binds: lam selects
+    if "lam" in make(name).get_params():
+        with pytest.warns(UserWarning, match=r"k=6 is larger.*cap on lam=0.3 it does not bind"):
+            est = make(name, k=6, lam=0.3).fit(X0, target(name))
+        assert est.get_support().sum() < 5
 
 
 @pytest.mark.parametrize("name", WITH_K)
