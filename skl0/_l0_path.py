@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._checks import infer_task
+from ._checks import infer_task, numbers_of_object_array
 from ._classifier import L0Classifier
 from ._compat import validate_params
 from ._engine import NumpyOps, data_term
@@ -339,5 +339,7 @@ feature_costs, device, dtype, random_state
         stop = int(ks.min())
     walk = Walk(grid, stop_size=stop,
                 reader=PathReader(grid, ks=None if ks is None else ks.tolist(), refit=refit))
+    if getattr(y, "dtype", None) == object:  # numbers as objects: as numbers (infer_task)
+        y = numbers_of_object_array(np.asarray(y))
     est._fit(X, y, sample_weight, walk=walk)  # parameters were checked above
     return walk.result

@@ -9,7 +9,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import FitMixin, keep_state_on_failure
-from ._checks import check_frame, check_missing_labels, infer_task, numeric_target
+from ._checks import (
+    check_frame,
+    check_missing_labels,
+    infer_task,
+    numbers_of_object_array,
+    numeric_target,
+)
 from ._classifier import L0Classifier
 from ._compat import _fit_context, validate_data
 from ._dask import fit_selector, is_dask_collection, select_columns
@@ -117,6 +123,7 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
             self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
             multi_output=True, ensure_min_samples=2, y_numeric=False,
         )
+        y = numbers_of_object_array(y)  # (scikit-learn's label checks refuse them as objects)
         est = self._make_estimator(y_given).fit(X, y, sample_weight=sample_weight,
                                                 **(split_params or {}))
         if hasattr(self, "feature_names_in_"):

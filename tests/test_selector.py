@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
+from skl0 import L0Classifier, L0FeatureSelector, L0Regressor, l0_path
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +177,16 @@ def test_task_auto_reads_numbers_in_an_object_array_by_the_numeric_rule():
 
     assert infer_task(np.array([Decimal(f"{v:.3f}") for v in np.linspace(0, 1, 40)],
                                dtype=object)) == "regression"
+    # ... and fitted as such: class labels as numbers (scikit-learn's label
+    # checks call an object array of numbers "unknown"), a quantity by l0_path
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    labels = pd.Series([int(v > 0) + int(v > 1) for v in X[:, 0]], dtype=object)
+    sel = L0FeatureSelector(k=1, max_iter=20, random_state=0).fit(X, labels)
+    assert isinstance(sel.estimator_, L0Classifier)
+    assert sel.estimator_.classes_.tolist() == [0, 1, 2]
+    amounts = pd.Series([Decimal(f"{v:.3f}") for v in 3 * X[:, 1]], dtype=object)
+    path = l0_path(X, amounts, n_lams=3, max_iter=20, random_state=0)
+    assert path.support[0, 1]  # the column carrying the amounts, at the first lam
 
 
 def test_auto_task_reads_a_categorical_target_before_validation():
