@@ -24,7 +24,8 @@ _POWER = re.compile(r"\^\d+")
 def _owner(out_name, inputs):
     """The input column an output column comes from, or None when it is not one input's.
 
-    The longest input name the output's name starts with; but an output
+    The longest input name the output's name starts with, followed by its
+    end or a character that is not a letter or digit; but an output
     whose name joins terms of several inputs (``PolynomialFeatures``'
     ``"x0 x1"``: space-separated, each term an input name, ``^`` a power)
     mixes them, and belongs to none.
@@ -36,9 +37,20 @@ def _owner(out_name, inputs):
         return out_name[len(_INDICATOR):]  # SimpleImputer(add_indicator=True)'s flag of one input
     best = None
     for name in inputs:
-        if out_name.startswith(name) and (best is None or len(name) > len(best)):
+        if (out_name.startswith(name) and _ends_a_name(out_name, len(name))
+                and (best is None or len(name) > len(best))):
             best = name
     return best
+
+
+def _ends_a_name(out_name, i):
+    """Whether an input name may end at position ``i`` of ``out_name``.
+
+    At the end or before a character that is not a letter or digit
+    (``"age"``, ``"age_sp_0"``, ``"x0^2"``): PCA's ``"pca0"`` does not
+    start with the input ``"p"``, whose name it only happens to begin with.
+    """
+    return i == len(out_name) or not out_name[i].isalnum()
 
 
 def _terms(out_name, names, i, memo):

@@ -534,6 +534,12 @@ def test_column_transformer_groups_of_prefixed_names_and_mixed_outputs():
     labels = dict(zip(ct.get_feature_names_out(), groups_from_column_transformer(ct)))
     assert labels["poly__mean radius mean"] == "poly"
     assert labels["poly__mean^2"] == "mean" and labels["poly__mean radius^2"] == "mean radius"
+    # PCA's "pca0" is a mix of "p" and "t", not a column of "p"
+    from sklearn.decomposition import PCA
+
+    short = pd.DataFrame(rng.normal(size=(40, 3)), columns=["p", "t", "pc"])
+    ct = ColumnTransformer([("dimred", PCA(2), ["p", "t"])], remainder="passthrough").fit(short)
+    assert groups_from_column_transformer(ct).tolist() == ["dimred", "dimred", "pc"]
     # names made of other names: one reading per position, not per split
     from skl0._column_groups import _owner
 
