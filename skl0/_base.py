@@ -340,7 +340,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self._groups_layout = resolve_groups(self.groups, self.feature_costs, X.shape[1])
         self._layout = engine_layout(self._groups_layout)
         self._k_fit = check_k_fits(self.k, self.groups, self._groups_layout, X.shape[1],
-                                   self.lam)
+                                   getattr(self, "lam", "auto"))  # (the CV forms have no lam)
         return X, y, sw
 
     @property

@@ -515,7 +515,7 @@ def _validate_chunk(estimator, X, y, sample_weight, first):
         )
     # k is checked on every call: set_params(k=...) between calls applies.
     estimator._k_fit = check_k_fits(estimator.k, estimator.groups, estimator._groups_layout,
-                                    X.shape[1], estimator.lam)
+                                    X.shape[1], getattr(estimator, "lam", "auto"))
     return X, y, sw
 
 

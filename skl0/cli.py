@@ -85,7 +85,7 @@ Feature columns must be numeric: text columns are refused, naming them,
 unless --one-hot expands them into 0/1 columns. Rows with missing values
 are refused unless --dropna.
 
-With -o OUT: .csv/.tsv/.parquet writes the kept columns and the target for
+With -o OUT: .csv/.csv.gz/.tsv/.parquet/.pq writes the kept columns and the target for
 all rows; .txt writes the kept names one per line; .json writes the names
 with their probabilities, lam and the score (null where a number is not
 finite). OUT must not be DATA, and an existing OUT is only replaced with
@@ -245,7 +245,7 @@ def build_parser():
                           "original columns")
     sel.add_argument("--dropna", action="store_true", help="drop rows with missing values")
     sel.add_argument("-o", "--output", metavar="OUT",
-                     help="write the reduced data (.csv/.tsv/.parquet) or the kept "
+                     help="write the reduced data (.csv/.csv.gz/.tsv/.parquet/.pq) or the kept "
                           "names (.txt/.json)")
     _common_fit_options(sel, max_iter=300,
                         iterations="L-BFGS-B iterations per point of the lam path")
