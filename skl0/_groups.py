@@ -132,6 +132,14 @@ def resolve_groups(groups, feature_costs, n_features):
                 arr[j] = g
         else:
             arr = np.asarray(groups)
+        if isinstance(groups, (list, tuple)) and groups and isinstance(groups[0],
+                                                                   (list, np.ndarray)):
+            raise ValueError(
+                f"groups is a nested sequence ({len(groups)} entries, the first a "
+                f"{type(groups[0]).__name__} of {len(groups[0])}), but X has {p} columns; "
+                f"pass a flat sequence of one group label per column of X, e.g. "
+                f"groups={list(np.ravel(groups[0]).tolist())[:p]!r}."
+            )
         if arr.ndim != 1 or arr.shape[0] != p:
             raise ValueError(
                 f"groups has shape {arr.shape}, but X has {p} columns; pass one group "

@@ -559,6 +559,14 @@ def test_group_labels_of_mixed_kinds_or_missing_are_refused(groups, match):
         L0Regressor(k=1, groups=groups).fit(X, X[:, 0])
 
 
+def test_nested_groups_are_refused_with_the_flat_form():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5))
+    with pytest.raises(ValueError, match=r"groups is a nested sequence \(1 entries, the first a "
+                                         r"list of 5\).*e.g. groups=\[0, 0, 1, 1, 1\]"):
+        L0Regressor(k=1, groups=[[0, 0, 1, 1, 1]]).fit(X, X[:, 0])
+
+
 def test_tuple_group_labels_in_a_list():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 4))
