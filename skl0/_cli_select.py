@@ -29,6 +29,9 @@ __all__ = ["run_select"]
 
 
 def _load_select_data(args):
+    if getattr(args, "no_groups", False) and not args.one_hot:
+        raise UsageError("--no-groups applies only with --one-hot (it selects single 0/1 "
+                         "columns of the encoded text columns); pass both, or neither")
     if args.demo:
         if args.data is not None:
             raise UsageError("pass either DATA or --demo, not both")

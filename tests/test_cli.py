@@ -249,6 +249,7 @@ def test_select_demo(capsys):
         (["select", "{csv}"], ["missing --target"]),
         (["select", "-t", "y"], ["missing DATA"]),
         (["select", "{csv}", "--demo"], ["either DATA or --demo"]),
+        (["select", "{csv}", "-t", "y", "--no-groups"], ["--no-groups applies only with --one-hot"]),
         (["select", "{csv}", "-t", "y", "-o", "{tmp}/out.xlsx"], ["must end in"]),
         (["select", "{csv}", "-t", "y", "-o", "{tmp}/no/dir/out.csv"], ["does not exist"]),
         (["select", "{csv}", "-t", "y", "--task", "magic"], ["--task"]),
