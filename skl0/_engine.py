@@ -86,8 +86,8 @@ from ._rows import (
 from .nn.hard_concrete import gate_moments, log_alpha_for_signal, signal_fraction
 
 __all__ = [
-    "NumpyOps", "TorchOps", "GateObjective", "blas_threads", "data_term", "profiled",
-    "set_vertex", "solve_gates", "vertex_path", "THETA_MAX",
+    "NumpyOps", "TorchOps", "GateObjective", "blas_threads", "data_term", "gate_bounds",
+    "gate_ridge", "profiled", "set_vertex", "solve_gates", "vertex_path", "THETA_MAX",
 ]
 
 #: Box of the solve, as ``log_alpha``: the bounds of ``h`` are
@@ -366,6 +366,27 @@ def data_term(problem, ops=None):
     return cache[ops.name]
 
 
+def gate_bounds(gate):
+    """``(h_min, h_max)``: the signal fractions of ``gate``'s box, ``log_alpha = -+THETA_MAX``.
+
+    A closed and an open gate as the solves leave them (the vertices).
+    """
+    lo, hi = signal_fraction(np.array([-THETA_MAX, THETA_MAX]), gate.temperature, gate.gamma,
+                             gate.zeta)
+    return float(lo), float(hi)
+
+
+def gate_ridge(kd, h, alpha):
+    """The ridge ``F`` charges an effective weight behind a gate at ``h``: ``kd (1 / h - 1) + alpha``.
+
+    ``kd`` is the loss's noise curvature times the column's second moment
+    (``kappa d_j`` of the module docstring's ``F``), ``1 / h - 1`` the Hard
+    Concrete gate's ``Var(z w) / E[z w]^2`` (:func:`skl0.nn.signal_fraction`).
+    Arrays or numbers, elementwise.
+    """
+    return kd * (1.0 / h - 1.0) + alpha
+
+
 class GateObjective:
     """``F(h, B, b)`` of the module docstring with its gradient.
 
@@ -423,7 +444,7 @@ class GateObjective:
         """Return ``(F, dF/dh, dF/dB, dF/db, data loss)``."""
         loss, dB, db = self.term.value_grad(B, b)
         B2 = (B * B).sum(1)
-        ridge = self.kd * (1.0 / h - 1.0) + self.alpha
+        ridge = gate_ridge(self.kd, h, self.alpha)
         value = loss + float((ridge * B2).sum()) + self.lam * float(h.sum())
         g_h = self.lam - self.kd * B2 / (h * h)
         return value, g_h, dB + 2.0 * ridge[:, None] * B, db, loss
@@ -572,7 +593,7 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
     hc = (gate.temperature, gate.gamma, gate.zeta)
     theta = gate.log_alpha.detach().cpu().double().numpy().clip(-THETA_MAX, THETA_MAX)
     m, _ = gate_moments(theta, *hc)
-    lo, hi = signal_fraction(np.array([-THETA_MAX, THETA_MAX]), *hc)
+    lo, hi = gate_bounds(gate)
     h0 = signal_fraction(theta, *hc).clip(lo, hi)
     B0 = obj.expand(m)[:, None] * head.weight.detach().cpu().double().numpy()
     profiled = problem.kind == "gram" and p <= _PROFILE_MAX_FEATURES
@@ -1072,7 +1093,7 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
             f = design.matvec(Bv) + bv
             loss = logistic_loss(f, Y, w)
             n_open = int(m.sum())  # closed gates sit at h = lo: they pay lam lo each
-            return loss + float(((kd * (1.0 / hi - 1.0) + alpha) * Bv * Bv)[m].sum()) + (
+            return loss + float((gate_ridge(kd, hi, alpha) * Bv * Bv)[m].sum()) + (
                 lam * (hi * n_open + lo * (m.size - n_open))), f
 
         def curvature(f):
@@ -1081,7 +1102,7 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
             return w * prob * (1.0 - prob), w * (prob - Y)
     else:
         B, b, ftol = np.array(B, dtype=np.float64), np.array(b, dtype=np.float64), _FTOL
-        ridge = kd * (1.0 / hi - 1.0) + alpha
+        ridge = gate_ridge(kd, hi, alpha)
 
         def evaluate(m, Bv, bv):
             """``F`` at the vertex ``m`` with weights ``(Bv, bv)``, and the probabilities."""
@@ -1219,7 +1240,7 @@ def vertex_path(problem, gate, head, lams, *, alpha):
     fun_of = _ProfiledGram(GateObjective(problem, lams[0] if len(lams) else 0.0, alpha))
     hc = (gate.temperature, gate.gamma, gate.zeta)
     theta = gate.log_alpha.detach().cpu().double().numpy().clip(-THETA_MAX, THETA_MAX)
-    h_open = float(signal_fraction(np.array([THETA_MAX]), *hc)[0])
+    h_open = gate_bounds(gate)[1]
     if head.weight.detach().any():
         mask = (signal_fraction(theta, *hc) >= 0.5 * h_open) & (theta > -THETA_MAX)
     else:
@@ -1331,7 +1352,7 @@ class _ProfiledGram:
         B = np.zeros_like(self.c)
         S = np.flatnonzero(h > 0)
         if S.size:
-            B[S] = self._solve(S, self.d[S] * (1.0 / h[S] - 1.0) + self.base[S])[1]
+            B[S] = self._solve(S, gate_ridge(self.d[S], h[S], self.base[S]))[1]
         return B
 
     def vertex_search(self, mask, h_open, max_moves=None):
@@ -1371,7 +1392,7 @@ class _ProfiledGram:
         price = np.full(mask.size, self.lam * h_open)
         if layout is not None:
             price *= layout.costs
-        ridge = self.d * (1.0 / h_open - 1.0) + self.base
+        ridge = gate_ridge(self.d, h_open, self.base)
         a = G.diagonal() + ridge
         max_moves = 4 * mask.size + 10 if max_moves is None else max_moves
         self.stable = None
@@ -1510,7 +1531,7 @@ class _ProfiledGram:
         G, c, q, idx = self.G, self.c, self.q, layout.index
         n_groups = layout.n_groups
         price = self.lam * h_open * layout.costs
-        ridge = self.d * (1.0 / h_open - 1.0) + self.base
+        ridge = gate_ridge(self.d, h_open, self.base)
         members = [np.flatnonzero(idx == g) for g in range(n_groups)]
         live = np.array([bool((self.d[cols] > 0).any()) for cols in members])
         single = layout.sizes == 1  # flipped by the scalar formulas, all at once

@@ -26,12 +26,14 @@ from ._engine import (
     THETA_MAX,
     data_term,
     default_ops,
+    gate_bounds,
+    gate_ridge,
     profiled,
     set_vertex,
     vertex_path,
 )
 from ._train import train_gates
-from .nn.hard_concrete import gate_moments, prob_nonzero, signal_fraction
+from .nn.hard_concrete import gate_moments, prob_nonzero
 
 __all__ = ["PathPoint", "flip_polish", "flip_refits", "gate_path", "k_path_start", "lam_grid",
            "marginal_gains", "open_gates", "set_support_vertex", "survival_ranking"]
@@ -231,11 +233,9 @@ def flip_refits(problem, gate, head, alpha):
         return None
     refits = shared_refits(problem, alpha)
     if isinstance(refits, MultinomialRefits):
-        h_max = float(signal_fraction(np.array([THETA_MAX]), gate.temperature, gate.gamma,
-                                      gate.zeta)[0])
         d = problem.column_second_moments().cpu().numpy()
         d = float(d[d > 0].mean()) if (d > 0).any() else 0.0
-        ridge = alpha + problem.datafit.noise_curvature * d * (1.0 / h_max - 1.0)
+        ridge = gate_ridge(problem.datafit.noise_curvature * d, gate_bounds(gate)[1], alpha)
         refits = MultinomialRefits(problem, ridge, penalised=True)
     return refits
 
