@@ -21,26 +21,28 @@ _INDICATOR = "missingindicator_"
 _POWER = re.compile(r"\^\d+")
 
 
-def _owner(out_name, inputs):
+def _owner(out_name, names):
     """The input column an output column comes from, or None when it is not one input's.
 
-    The longest input name the output's name starts with, followed by its
-    end or a character that is not a letter or digit; but an output
-    whose name joins terms of several inputs (``PolynomialFeatures``'
-    ``"x0 x1"``: space-separated, each term an input name, ``^`` a power)
-    mixes them, and belongs to none.
+    ``names``: the transformer's input names, longest first
+    (:func:`_longest_first`). The longest input name the output's name
+    starts with, followed by its end or a character that is not a letter
+    or digit; but an output whose name joins terms of several inputs
+    (``PolynomialFeatures``' ``"x0 x1"``: space-separated, each term an
+    input name, ``^`` a power) mixes them, and belongs to none.
     """
-    terms = _terms(out_name, sorted(set(inputs), key=len, reverse=True), 0, {})
+    terms = _terms(out_name, names, 0, {})
     if terms is not None and len(set(terms)) > 1:
         return None
-    if out_name.startswith(_INDICATOR) and out_name[len(_INDICATOR):] in inputs:
+    if out_name.startswith(_INDICATOR) and out_name[len(_INDICATOR):] in names:
         return out_name[len(_INDICATOR):]  # SimpleImputer(add_indicator=True)'s flag of one input
-    best = None
-    for name in inputs:
-        if (out_name.startswith(name) and _ends_a_name(out_name, len(name))
-                and (best is None or len(name) > len(best))):
-            best = name
-    return best
+    return next((name for name in names
+                 if out_name.startswith(name) and _ends_a_name(out_name, len(name))), None)
+
+
+def _longest_first(inputs):
+    """The distinct input names, longest first (equal lengths in their order)."""
+    return sorted(dict.fromkeys(inputs), key=len, reverse=True)
 
 
 def _ends_a_name(out_name, i):
@@ -184,7 +186,8 @@ def groups_from_column_transformer(column_transformer):
         if counts is not None and len(counts) == len(inputs) and sum(counts) == len(outs):
             labels += [name_ for name_, c in zip(inputs, counts) for _ in range(c)]
             continue
-        owners = [_owner(o, inputs) for o in outs]
+        names = _longest_first(inputs)
+        owners = [_owner(o, names) for o in outs]
         mixed = name
         while mixed in in_names:  # a mix is not the input column of the same name
             mixed = f"{mixed} (mixed)"

@@ -541,10 +541,11 @@ def test_column_transformer_groups_of_prefixed_names_and_mixed_outputs():
     ct = ColumnTransformer([("dimred", PCA(2), ["p", "t"])], remainder="passthrough").fit(short)
     assert groups_from_column_transformer(ct).tolist() == ["dimred", "dimred", "pc"]
     # names made of other names: one reading per position, not per split
-    from skl0._column_groups import _owner
+    from skl0._column_groups import _longest_first, _owner
 
-    assert _owner(" ".join(["a"] * 60) + " z", ["a", "a a", "b"]) == "a a"  # longest prefix
-    assert _owner(" ".join(["a"] * 60) + " b", ["a", "a a", "b"]) is None  # a mix
+    names = _longest_first(["a", "a a", "b"])
+    assert _owner(" ".join(["a"] * 60) + " z", names) == "a a"  # longest prefix
+    assert _owner(" ".join(["a"] * 60) + " b", names) is None  # a mix
 
 
 @pytest.mark.parametrize("groups, match", [
