@@ -125,6 +125,14 @@ def resolve_groups(groups, feature_costs, n_features):
     if groups is None:
         index, labels = np.arange(p, dtype=np.int64), np.arange(p)
     else:
+        if isinstance(groups, (list, tuple)) and groups and isinstance(groups[0],
+                                                                   (list, np.ndarray)):
+            raise ValueError(
+                f"groups is a nested sequence ({len(groups)} entries, the first a "
+                f"{type(groups[0]).__name__} of {len(groups[0])}), but X has {p} columns; "
+                f"pass a flat sequence of one group label per column of X, e.g. "
+                f"groups={np.ravel(groups[0]).tolist()[:p]!r}."
+            )
         # Lists keep each label's type: np.asarray([1, "1"]) would make both "1".
         if isinstance(groups, (list, tuple)):
             arr = np.empty(len(groups), dtype=object)
@@ -132,14 +140,6 @@ def resolve_groups(groups, feature_costs, n_features):
                 arr[j] = g
         else:
             arr = np.asarray(groups)
-        if isinstance(groups, (list, tuple)) and groups and isinstance(groups[0],
-                                                                   (list, np.ndarray)):
-            raise ValueError(
-                f"groups is a nested sequence ({len(groups)} entries, the first a "
-                f"{type(groups[0]).__name__} of {len(groups[0])}), but X has {p} columns; "
-                f"pass a flat sequence of one group label per column of X, e.g. "
-                f"groups={list(np.ravel(groups[0]).tolist())[:p]!r}."
-            )
         if arr.ndim != 1 or arr.shape[0] != p:
             raise ValueError(
                 f"groups has shape {arr.shape}, but X has {p} columns; pass one group "
