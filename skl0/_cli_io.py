@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 # Defined with the parser, which answers --help without importing pandas.
-from .cli import TABLE_SUFFIXES, UsageError, check_exists
+from .cli import TABLE_FORMATS, TABLE_SUFFIXES, UsageError, check_exists
 
 __all__ = [
     "UsageError",
@@ -76,9 +76,8 @@ def read_table(path, what="DATA", header="infer", dtype=None):
     suffix = _suffix(p, TABLE_SUFFIXES)
     if suffix is None:
         raise UsageError(
-            f"cannot read {what} file '{path}': its name must end in "
-            f"{', '.join(TABLE_SUFFIXES[:-1])} or {TABLE_SUFFIXES[-1]} (the extension picks "
-            "the format)"
+            f"cannot read {what} file '{path}': its name must end in {TABLE_FORMATS} (the "
+            "extension picks the format)"
         )
     check_exists(p, what)
     if not p.is_file():

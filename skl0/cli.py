@@ -47,6 +47,8 @@ _INPUTS = {
 
 #: The table formats the commands read and write, by file name ending.
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".pq")
+#: ... as the help and the errors list them.
+TABLE_FORMATS = f"{', '.join(TABLE_SUFFIXES[:-1])} or {TABLE_SUFFIXES[-1]}"
 
 
 def _check_inputs(args):
@@ -72,10 +74,10 @@ def _run(args):
     module, func = _COMMANDS[args.command]
     getattr(importlib.import_module(module, __package__), func)(args, args.command)
 
-_SELECT_HELP = """\
+_SELECT_HELP = f"""\
 Select features of a table with L0 (Hard Concrete) gates.
 
-Reads DATA (.csv, .csv.gz, .tsv, .parquet or .pq, by extension), uses every column except
+Reads DATA ({TABLE_FORMATS}, by extension), uses every column except
 --target and --drop as a feature, splits off --test-size of the rows,
 fits skl0.L0FeatureSelector on the rest and prints the kept features with
 their gate probabilities (P(gate open)) and the held-out score (accuracy
@@ -85,7 +87,7 @@ Feature columns must be numeric: text columns are refused, naming them,
 unless --one-hot expands them into 0/1 columns. Rows with missing values
 are refused unless --dropna.
 
-With -o OUT: .csv/.csv.gz/.tsv/.parquet/.pq writes the kept columns and the target for
+With -o OUT: {TABLE_FORMATS} write the kept columns and the target for
 all rows; .txt writes the kept names one per line; .json writes the names
 with their probabilities, lam and the score (null where a number is not
 finite). OUT must not be DATA, and an existing OUT is only replaced with
@@ -97,10 +99,10 @@ examples:
   skl0 select data.csv --target price --k 10 -o reduced.parquet
   skl0 select data.parquet --target label --lam 0.01 -o features.txt"""
 
-_CALIBRATE_HELP = """\
+_CALIBRATE_HELP = f"""\
 Keep a few survey records and weight them so that weighted sums match totals.
 
-M (.csv, .csv.gz, .tsv, .parquet or .pq) has one row per record and one column per
+M ({TABLE_FORMATS}) has one row per record and one column per
 characteristic: M[i, j] is what record i adds to total j per unit of
 weight. TARGETS gives the population totals, either as one row with a
 column per target, or as two columns name,value (one target per row); both
@@ -110,7 +112,7 @@ used. Fits skl0.calibration.SparseCalibrator and prints the mean and
 largest relative error, then each target, the achieved total and the
 relative error (with more than 30 targets, the 15 with the largest errors).
 
-With -o OUT (.csv, .csv.gz, .tsv, .parquet or .pq): the kept records, one row each, with
+With -o OUT ({TABLE_FORMATS}): the kept records, one row each, with
 their row number in M (or the --id column) and their weight (in a column
 'weight', or 'calibrated_weight' when the --id column is called 'weight').
 OUT must not be an input file, and an existing OUT is only replaced with
@@ -215,7 +217,7 @@ def build_parser():
         description=_SELECT_HELP, epilog=_SELECT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sel.add_argument("data", nargs="?", metavar="DATA", help="input table (.csv, .csv.gz, .tsv, .parquet, .pq)")
+    sel.add_argument("data", nargs="?", metavar="DATA", help=f"input table ({TABLE_FORMATS})")
     sel.add_argument("--demo", action="store_true",
                      help="use scikit-learn's breast cancer data instead of DATA")
     sel.add_argument("-t", "--target", metavar="COLUMN", help="the column to predict")
@@ -245,7 +247,7 @@ def build_parser():
                           "original columns")
     sel.add_argument("--dropna", action="store_true", help="drop rows with missing values")
     sel.add_argument("-o", "--output", metavar="OUT",
-                     help="write the reduced data (.csv/.csv.gz/.tsv/.parquet/.pq) or the kept "
+                     help=f"write the reduced data ({TABLE_FORMATS}) or the kept "
                           "names (.txt/.json)")
     _common_fit_options(sel, max_iter=300,
                         iterations="L-BFGS-B iterations per point of the lam path")
@@ -255,8 +257,8 @@ def build_parser():
         description=_CALIBRATE_HELP, epilog=_CALIBRATE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    cal.add_argument("matrix", metavar="M", help="records x characteristics (.csv, .csv.gz, .tsv, .parquet, .pq)")
-    cal.add_argument("targets", metavar="TARGETS", help="population totals (.csv, .csv.gz, .tsv, .parquet, .pq)")
+    cal.add_argument("matrix", metavar="M", help=f"records x characteristics ({TABLE_FORMATS})")
+    cal.add_argument("targets", metavar="TARGETS", help=f"population totals ({TABLE_FORMATS})")
     cal.add_argument("--k", type=_positive_int, metavar="N", help="keep exactly N records")
     cal.add_argument("--lam", type=_price, default=1e-6, metavar="X",
                      help="price of one kept record when --k is not given, else the start "
