@@ -19,6 +19,11 @@ Case sets (``--cases``):
   breast cancer and on 600 x 40 ``make_classification`` sets (8
   informative and 4 redundant columns), the swap search's batched Newton
   refits (``skl0._refit.newton_binary_batch``);
+- ``binary_large``: ``L0Classifier`` exact ``k`` = 30 and 100 on 1000 x
+  200 and ``k`` = 50 on 600 x 100 ``make_classification`` sets (10 / 8
+  informative, 5 / 4 redundant columns): first-order sacrifices and a
+  hundred or more swap candidates a round, each refitted (fits of up to
+  ten seconds: pass ``--repeats 1``);
 - ``regression``: ``L0Regressor`` exact ``k`` and ``lam="auto"`` on
   diabetes and on 1000 x 200 ``make_sparse_regression`` sets;
 - ``wide``: ``L0Regressor`` exact ``k`` of many columns (``k`` = 60-250)
@@ -101,6 +106,15 @@ def cases(name, seeds):
         for label, X, y in sets:
             for params in ({"k": 5}, {"k": 12}, {"k": 20}, {}):
                 out.append((label, X, y, "L0Classifier", params))
+    elif name == "binary_large":
+        for seed in seeds:
+            X, y = make_classification(1000, 200, n_informative=10, n_redundant=5,
+                                       random_state=seed)
+            for params in ({"k": 30}, {"k": 100}):
+                out.append((f"1000 x 200, seed {seed}", X, y, "L0Classifier", params))
+            X, y = make_classification(600, 100, n_informative=8, n_redundant=4,
+                                       random_state=seed)
+            out.append((f"600 x 100, seed {seed}", X, y, "L0Classifier", {"k": 50}))
     elif name == "regression":
         Xd, yd = load_diabetes(return_X_y=True)
         sets = [("diabetes", Xd, yd)]
@@ -133,8 +147,8 @@ def cases(name, seeds):
                 out.append((f"1000 x 200 (10 classes), seed {seed}", X, y, "L0Classifier",
                             params))
     else:
-        raise SystemExit(f"--cases: unknown case set {name!r}; use 'binary', 'regression', "
-                         "'wide', 'wide_groups' or 'multiclass'")
+        raise SystemExit(f"--cases: unknown case set {name!r}; use 'binary', "
+                         "'binary_large', 'regression', 'wide', 'wide_groups' or 'multiclass'")
     return out
 
 
@@ -149,7 +163,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", required=True, help="the commit to compare against (e.g. HEAD~1)")
     ap.add_argument("--cases", default="binary",
-                    help="'binary', 'regression', 'wide', 'wide_groups' or 'multiclass', "
+                    help="'binary', 'binary_large', 'regression', 'wide', 'wide_groups' or "
+                         "'multiclass', "
                          "comma-separated")
     ap.add_argument("--seeds", default="930,931,932,933",
                     help="seeds of the simulated sets (0 and 1 were the development seeds)")

@@ -2026,6 +2026,106 @@ def test_batched_binary_newton_flags_a_hessian_that_is_not_definite():
             rtol=1e-8, atol=1e-9)
 
 
+def _hessian_at(X, y, w, x):
+    """The Hessian of the unpenalised logistic loss in ``[W, b]`` at ``x`` (no ridge)."""
+    from scipy.special import expit
+
+    prob = expit(X @ x[:-1] + x[-1])
+    Z = np.column_stack([X, np.ones(len(y))])
+    return Z.T @ (Z * (w * prob * (1 - prob))[:, None])
+
+
+@pytest.mark.parametrize("alpha", [1e-4, 1e-2])
+def test_batched_binary_newton_from_chord_hessians_ends_at_each_optimum(alpha):
+    # Given Hessians H0 near the starts, newton_binary_batch takes them for
+    # its first steps (the chord method) and Newton's from then on: the
+    # same optima as Newton's alone, whether H0 is the Hessian at a nearby
+    # point or a poor one (the identity times a scale: the steps still
+    # descend and the Newton steps finish).
+    from skl0._refit import newton_binary, newton_binary_batch
+
+    X, y, w = _binary_rows(4)
+    rng = np.random.RandomState(5)
+    cands = np.sort(np.array([rng.choice(12, 4, replace=False) for _ in range(6)]), axis=1)
+    x0 = 0.3 * rng.randn(6, 5)
+    near = np.stack([_hessian_at(X[:, S], y, w, x + 0.2) for S, x in zip(cands, x0)])
+    for H0 in (near, np.broadcast_to(0.05 * np.eye(5), (6, 5, 5))):
+        x, ok, floor = newton_binary_batch(np.ascontiguousarray(X.T[cands]), y, w, alpha, x0,
+                                           200, H0=H0)
+        assert ok.all() and np.all(floor == -np.inf)
+        for S, start, xi in zip(cands, x0, x):
+            alone = newton_binary(X[:, S], y, w, alpha, start, 200)
+            np.testing.assert_allclose(xi, alone, rtol=1e-8, atol=1e-9)
+    # H0 that is not positive definite is not taken: the batch runs as without it.
+    bad = near.copy()
+    bad[2, 0, 0] = -1.0
+    x, ok, _ = newton_binary_batch(np.ascontiguousarray(X.T[cands]), y, w, alpha, x0, 200, H0=bad)
+    plain, _, _ = newton_binary_batch(np.ascontiguousarray(X.T[cands]), y, w, alpha, x0, 200)
+    assert ok.all()
+    np.testing.assert_array_equal(x, plain)
+
+
+@pytest.mark.parametrize("shape", [(300, 30), (400, 120)])  # second- and first-order sacrifices
+def test_binary_refits_chord_hessians_are_the_hessian_at_the_base(shape):
+    # The swap search's batched refits start from the support whose
+    # sacrifices ranked the round; _chord_hessians gathers each candidate's
+    # [X_S, 1] Hessian at that support's refit from one matrix formed for
+    # the round. Each must be the Hessian formed directly there.
+    from sklearn.datasets import make_classification
+
+    from skl0._splice import _BinaryRefits
+
+    X, y = make_classification(*shape, n_informative=6, random_state=0)
+    Xt = torch.as_tensor(X, dtype=D)
+    w = torch.full((shape[0],), 1.0 / shape[0], dtype=D)
+    mean, std = weighted_moments(Xt, w)
+    problem = DirectProblem(Xt, torch.as_tensor(y, dtype=D), w, mean, std, BinaryLogLoss())
+    second = X.size <= 1 << 15
+    refits = _BinaryRefits(problem, 1e-4, second_order=second)
+    A = np.array([1, 4, 7, 9, 20])
+    state, _ = refits.fit(A)
+    refits.sacrifices(state, A)
+    rng = np.random.RandomState(0)
+    cands = np.array([np.sort(np.concatenate([rng.choice(A, 3, replace=False),
+                                              rng.choice(np.setdiff1d(np.arange(shape[1]), A),
+                                                         2, replace=False)]))
+                      for _ in range(8)] + [A])
+    gathered = refits._chord_hessians(cands)(cands)
+    from scipy.special import expit
+
+    # The base's row weights, from its own logits (all of A's columns).
+    prob = expit(refits.Xs[:, A] @ state[0] + state[1])
+    v = refits.w * prob * (1 - prob)
+    for S, H in zip(cands, gathered):
+        Z = np.column_stack([refits.Xs[:, S], np.ones(shape[0])])
+        np.testing.assert_allclose(H, Z.T @ (Z * v[:, None]), rtol=1e-10, atol=1e-14)
+
+
+def test_exact_k_with_chord_steps_chooses_as_newton_alone(monkeypatch):
+    # The swap search's refits of 16 columns or more take the chord Hessians
+    # for their first steps; the search must choose the same support, with
+    # the same probabilities, as with Newton's Hessians at every step.
+    from sklearn.datasets import make_classification
+
+    from skl0._splice import _BinaryRefits
+
+    X, y = make_classification(300, 40, n_informative=8, n_redundant=4, random_state=3)
+    used = []
+    real = _BinaryRefits._chord_hessians
+
+    def counting(self, cands):
+        used.append(cands.shape[1])
+        return real(self, cands)
+
+    monkeypatch.setattr(_BinaryRefits, "_chord_hessians", counting)
+    chord = L0Classifier(k=18).fit(X, y)
+    assert used and min(used) >= 16
+    monkeypatch.setattr(_BinaryRefits, "_chord_hessians", lambda self, cands: None)
+    newton = L0Classifier(k=18).fit(X, y)
+    np.testing.assert_array_equal(chord.get_support(), newton.get_support())
+    np.testing.assert_allclose(chord.predict_proba(X), newton.predict_proba(X), atol=1e-9)
+
+
 def _binary_loss_at(X, y, w, x):
     from skl0._engine import logistic_loss
 
