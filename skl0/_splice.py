@@ -63,7 +63,10 @@ _SWAP_IN = 3
 # The most numbers of X (rows x columns x supports) that one batched binary
 # refit (_BinaryRefits.fit_many) holds, 2 MB: enough for a round's ten or
 # so candidates on a few thousand rows, where per-call overhead is the cost;
-# past it the supports are refitted one by one, as their arithmetic then is.
+# past it the supports are refitted one by one, as their arithmetic then is
+# (in batches of one where a cutoff may stop them early: on 5000-20000 rows,
+# exact k = 20-60, 0.72-0.79x the CPU time of solving each to its optimum,
+# the same supports and coefficients).
 _BATCH_NUMBERS = 1 << 18
 
 # Batched binary refits of supports of at least this size take the chord
@@ -555,8 +558,10 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
         The supports not cached yet are solved together by
         :func:`skl0._refit.newton_binary_batch` from the same warm starts
         as :meth:`fit`, in batches of at most ``_BATCH_NUMBERS`` numbers
-        of X; a support whose Hessian was not positive definite, and every
-        support when one alone fills a batch, goes through :meth:`fit`.
+        of X (of one support where one alone fills a batch, so that the
+        cutoff still applies); a support whose Hessian was not positive
+        definite, and every support when one alone fills a batch and there
+        is no cutoff, goes through :meth:`fit`.
         ``cutoff``: only the lowest loss matters, and only below ``cutoff``
         (a search's argmin): a support that Newton's decrement shows cannot
         get below both (``newton_binary_batch``'s ``cutoff``) is left
@@ -571,7 +576,7 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
             todo = [i for i in todo if keys[i] not in dropped]
         n, s = self.Xs.shape[0], cands.shape[1]
         per = max(1, _BATCH_NUMBERS // max(1, n * s))
-        if s and per > 1 and len(todo) > 1:
+        if s and (per > 1 or cutoff is not None) and len(todo) > 1:
             XT = self.Xs.T
             chord = self._chord_hessians(cands[todo]) if s >= _CHORD_MIN_SIZE else None
             for lo in range(0, len(todo), per):

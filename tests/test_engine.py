@@ -2180,13 +2180,18 @@ def _assert_stopped_refits(refits, cands, out, losses, rel):
     return best, left
 
 
-def test_binary_fit_many_with_a_cutoff_keeps_the_lowest_loss(monkeypatch):
+@pytest.mark.parametrize("one_per_batch", [False, True])
+def test_binary_fit_many_with_a_cutoff_keeps_the_lowest_loss(one_per_batch, monkeypatch):
     # fit_many(cutoff) reports a support that cannot beat the lowest loss
     # (or the cutoff) as (None, inf), uncached, with its bound kept for the
-    # next call; the lowest loss and its state are those of fit().
+    # next call; the lowest loss and its state are those of fit(). Where one
+    # support fills a batch (many rows), the supports are batched one by
+    # one so that the cutoff still stops them.
     import skl0._splice as splice_module
     from skl0._splice import selection_refits
 
+    if one_per_batch:
+        monkeypatch.setattr(splice_module, "_BATCH_NUMBERS", 1)
     problem = _binary_rows_problem(0)
     pruned, alone = selection_refits(problem, 1e-4), selection_refits(problem, 1e-4)
     cands = np.array([S for S in itertools.combinations(range(10), 3)])
@@ -2214,6 +2219,23 @@ def test_binary_swap_search_chooses_the_same_with_and_without_early_stops(params
 
     X, y, _ = _binary_rows(7, n=300, p=14)
     _assert_same_without_stops(_BinaryRefits, X, y, params, monkeypatch, atol=1e-9)
+
+
+@pytest.mark.parametrize("params", [{"k": 5}, {"k": 18}, {}])
+def test_binary_swap_search_one_support_a_batch_chooses_as_with_whole_batches(params,
+                                                                              monkeypatch):
+    # On many rows each candidate fills a batch alone (_BATCH_NUMBERS); those
+    # refits still stop early, and the search must choose as when a round's
+    # candidates share batches.
+    import skl0._splice as splice_module
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(300, 40, n_informative=8, n_redundant=4, random_state=5)
+    whole = L0Classifier(**params).fit(X, y)
+    monkeypatch.setattr(splice_module, "_BATCH_NUMBERS", 1)
+    one = L0Classifier(**params).fit(X, y)
+    np.testing.assert_array_equal(whole.get_support(), one.get_support())
+    np.testing.assert_allclose(whole.predict_proba(X), one.predict_proba(X), atol=1e-9)
 
 
 def test_binary_swap_refits_batched_equal_one_by_one(monkeypatch):
