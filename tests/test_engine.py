@@ -2132,18 +2132,22 @@ def _binary_loss_at(X, y, w, x):
     return logistic_loss(X @ x[:-1] + x[-1], y, w)
 
 
-def test_batched_binary_newton_with_a_cutoff_solves_the_best_and_bounds_the_rest():
+@pytest.mark.parametrize("chord", [False, True])
+def test_batched_binary_newton_with_a_cutoff_solves_the_best_and_bounds_the_rest(chord):
     # With a cutoff, a support whose Newton decrement shows it cannot reach
     # the batch's lowest objective stops early, with a lower bound on its
     # loss; the support of lowest loss is solved as without the cutoff.
+    # With chord Hessians H0 (here each support's Hessian at the start), the
+    # first test is by H0's decrement at the wider margin: the same holds.
     from skl0._refit import newton_binary, newton_binary_batch
 
     X, y, w = _binary_rows(3, n=400, p=12)
     alpha = 1e-4
     cands = np.array([S for S in itertools.combinations(range(8), 3)])
     x0 = np.zeros((len(cands), 4))
+    H0 = np.stack([_hessian_at(X[:, S], y, w, x) for S, x in zip(cands, x0)]) if chord else None
     x, ok, floor = newton_binary_batch(np.ascontiguousarray(X.T[cands]), y, w, alpha, x0, 200,
-                                       cutoff=np.inf)
+                                       cutoff=np.inf, H0=H0)
     assert ok.all()
     exact = [newton_binary(X[:, S], y, w, alpha, np.zeros(4), 200) for S in cands]
     losses = np.array([_binary_loss_at(X[:, S], y, w, xi) for S, xi in zip(cands, exact)])
@@ -2157,7 +2161,7 @@ def test_batched_binary_newton_with_a_cutoff_solves_the_best_and_bounds_the_rest
         np.testing.assert_allclose(x[i], exact[i], rtol=1e-7, atol=1e-8)
     # A cutoff below every loss leaves all but the batch's leader unsolved.
     _, _, floor = newton_binary_batch(np.ascontiguousarray(X.T[cands]), y, w, alpha, x0, 200,
-                                      cutoff=0.5 * losses.min())
+                                      cutoff=0.5 * losses.min(), H0=H0)
     assert (floor > -np.inf).sum() >= len(cands) - 1
 
 
