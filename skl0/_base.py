@@ -362,7 +362,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _fit_unguarded(self, X, y, sample_weight, walk=None):
         X, y, sw = self._validate_fit_data(X, y, sample_weight)
         Y, datafit = self._encode_targets(y, sw)
-        device = resolve_device(self.device)
+        device = resolve_device(self.device, numbers=X.shape[0] * X.shape[1])
         if isinstance(self.hidden_layer_sizes, str):  # "auto" (the only string allowed)
             if walk is None and self.k is None and self.lam != "auto":
                 # The held-out comparison of the heads runs along lam's path

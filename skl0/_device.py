@@ -11,17 +11,31 @@ import torch
 
 __all__ = ["resolve_device", "make_generator", "resolve_dtype"]
 
+#: An estimator's ``device="auto"`` takes CUDA only for an X of more than
+#: this many numbers (rows x columns, 2^22): below it the fit runs on the
+#: CPU, where the engine's float64 host solves apply (the IRLS starts and
+#: the swap search's second-order numpy refits take X up to
+#: ``skl0._engine.HOST_COPY_MAX_NUMBERS``, the same 2^22) and where a small
+#: fit's many short steps do not wait on kernel launches. On an H200, the
+#: test suite's small binary fits chose supports of higher refitted loss
+#: under CUDA (the torch refits of large data: first-order sacrifices) than
+#: the CPU's search, which reaches the exhaustive best subset there.
+AUTO_CUDA_MIN_NUMBERS = 1 << 22
 
-def resolve_device(device):
+
+def resolve_device(device, numbers=None):
     """Turn ``"auto" | "cpu" | "cuda" | "cuda:N"`` into a ``torch.device``.
 
-    ``"auto"`` picks CUDA when it is available, else the CPU. Asking for CUDA
+    ``"auto"`` picks CUDA when it is available, else the CPU; given
+    ``numbers`` (the size of an estimator's X), CUDA only for more than
+    ``AUTO_CUDA_MIN_NUMBERS`` of them. Asking for CUDA
     where there is none, for a CUDA index beyond the devices present, or for
     a device type whose backend is absent here (``"mps"``, ``"meta"``, ...)
     raises a ``ValueError`` that says so.
     """
     if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        small = numbers is not None and numbers <= AUTO_CUDA_MIN_NUMBERS
+        return torch.device("cuda" if torch.cuda.is_available() and not small else "cpu")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:

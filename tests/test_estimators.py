@@ -246,6 +246,28 @@ def test_missing_cuda_is_a_clear_error(rng):
         L0Regressor(device="cuda").fit(rng.randn(20, 3), rng.randn(20))
 
 
+def test_auto_device_runs_small_data_on_the_cpu(rng, monkeypatch):
+    # device="auto" takes CUDA only for an X of more than 2^22 numbers: a
+    # small fit runs on the CPU (its host-side solves and second-order
+    # refits), even where CUDA is present (simulated here: were CUDA taken,
+    # this CPU-only machine would fail to make the generator or tensors).
+    import skl0._device as device_module
+
+    really_cuda = torch.cuda.is_available()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert device_module.resolve_device("auto", numbers=300 * 30).type == "cpu"
+    assert device_module.resolve_device("auto", numbers=(1 << 22) + 1).type == "cuda"
+    assert device_module.resolve_device("auto").type == "cuda"  # no size: as before
+    X = rng.randn(300, 30)
+    y = (X[:, 0] - X[:, 1] + 0.5 * rng.randn(300) > 0).astype(int)
+    clf = L0Classifier(k=2).fit(X, y)
+    assert clf.get_support(indices=True).tolist() == [0, 1]
+    monkeypatch.setattr(device_module, "AUTO_CUDA_MIN_NUMBERS", 100)
+    if not really_cuda:  # past the threshold "auto" takes CUDA, absent here
+        with pytest.raises(RuntimeError, match="CUDA"):
+            L0Classifier(k=2).fit(X, y)
+
+
 def test_all_zero_sample_weight(rng):
     with pytest.raises(ValueError, match="(?i)sample.weight"):
         L0Regressor().fit(rng.randn(20, 3), rng.randn(20), sample_weight=np.zeros(20))
