@@ -353,15 +353,18 @@ def test_cuda_without_cuda_is_an_error():
 def test_device_cuda_agrees_with_cpu():
     if not torch.cuda.is_available():
         pytest.skip("needs CUDA")
+    # The gates draw other random numbers on CUDA than on the CPU, so one
+    # seed's selections differ, and after FAST's 150 polish steps either
+    # device's error ranges over 4e-5 to 1e-2 with the seed (H200, seeds
+    # 0-7). Polished to convergence, both reproduce the totals (seeds 0-7:
+    # at most 3e-11 on CUDA, 1e-16 on the CPU).
     M, targets, w0 = consistent_system()
-    params = dict(k=25, dtype="float64", **FAST)
+    params = dict(k=25, dtype="float64", max_iter=150, polish_iter=1000, random_state=0)
     cpu = SparseCalibrator(device="cpu", **params).fit(sp.csr_matrix(M), targets, w0)
     gpu = SparseCalibrator(device="cuda", **params).fit(sp.csr_matrix(M), targets, w0)
-    assert gpu.n_records_kept_ == 25
-    assert (
-        np.abs(gpu.relative_errors_).mean()
-        < 2 * np.abs(cpu.relative_errors_).mean() + 1e-3
-    )
+    assert gpu.n_records_kept_ == cpu.n_records_kept_ == 25
+    assert np.abs(gpu.relative_errors_).max() < 1e-8
+    assert np.abs(cpu.relative_errors_).max() < 1e-8
 
 
 def test_values_near_the_float64_limit_report_divergence_not_an_empty_gate():
