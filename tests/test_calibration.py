@@ -326,7 +326,9 @@ M10, T10, W10 = consistent_system(n=10, q=4)
         ),
         (_bad(target_weights=[1, 1, 1]), r"target_weights has 3 entries"),
         (_bad(target_groups=[1, 1]), r"target_groups has shape \(2,\)"),
-        (_bad(target_groups=[None, "a", "a", "b"]), r"target_groups mixes labels .* no None"),
+        (_bad(target_groups=[None, "a", "a", "b"]), r"target_groups\[0\] is None"),
+        (_bad(target_groups=np.array([1, "a", "a", "b"], dtype=object)),
+         r"target_groups mixes labels .* \(int, str\); pass labels of one kind"),
         (_bad(target_groups=[1.0, np.nan, 1.0, 2.0]), r"target_groups\[1\] is nan"),
         (_bad(k=3, lam=0.0), r"lam=0 with k=3: .* pass lam > 0"),
         (
@@ -545,3 +547,16 @@ def test_target_weights_and_groups_series_are_aligned_by_label():
     with pytest.raises(ValueError, match=r"target_groups holds 1 label\(s\).*'ghost'"):
         SparseCalibrator(target_groups=extra, **kw).fit(frame, targets, w0)
 
+
+@pytest.mark.parametrize("groups, shown", [
+    (pd.Series(pd.Categorical(["a", "b", None, "a"])), "nan"),
+    (pd.Series(["a", "b", pd.NA, "a"], dtype="string"), "<NA>"),
+    (pd.Series(pd.to_datetime(["2020", "2021", None, "2020"])), "NaT"),
+    (pd.Series(["a", "b", None, "a"], dtype=object), "None"),
+])
+def test_a_missing_group_label_is_named_by_position(groups, shown):
+    # A categorical with None said "mixes labels that cannot be compared",
+    # a string Series with pd.NA "(NAType, str)", NaT "is None".
+    M, targets, w0 = consistent_system(q=4)
+    with pytest.raises(ValueError, match=rf"target_groups\[2\] is {shown} \(1 missing"):
+        SparseCalibrator(target_groups=groups, **FAST).fit(M, targets, w0)

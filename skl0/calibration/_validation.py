@@ -192,21 +192,26 @@ def check_target_groups(target_groups, n_targets, names=None):
             f"target_groups has shape {groups.shape} but M has {n_targets} target "
             f"columns; pass one group label per target (len == {n_targets})."
         )
-    labels = groups.tolist()
+    # Missing labels first, whatever their kind (None, NaN, pd.NA, NaT): sorting
+    # them beside strings failed with a message about mixed kinds instead.
+    import pandas as pd
+
+    missing = np.flatnonzero(pd.isna(groups))
+    if missing.size:
+        i = int(missing[0])
+        raise ValueError(
+            f"target_groups[{i}] is {groups[i]} ({missing.size} missing label(s) in "
+            "all); give every target a group label (None, NaN, NA and NaT are not "
+            "labels)."
+        )
     try:  # the labels are grouped by sorting them
         np.unique(groups)
     except TypeError:
-        kinds = sorted({type(v).__name__ for v in labels})
+        kinds = sorted({type(v).__name__ for v in groups.tolist()})
         raise ValueError(
             f"target_groups mixes labels that cannot be compared ({', '.join(kinds)}); "
-            "pass labels of one kind, e.g. all strings or all integers, with no None."
+            "pass labels of one kind, e.g. all strings or all integers."
         ) from None
-    missing = next((i for i, v in enumerate(labels) if v is None or v != v), None)
-    if missing is not None:
-        raise ValueError(
-            f"target_groups[{missing}] is {labels[missing]!r}; give every target "
-            "a group label (None and NaN are not labels)."
-        )
     return groups
 
 
