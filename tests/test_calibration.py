@@ -326,7 +326,9 @@ M10, T10, W10 = consistent_system(n=10, q=4)
         ),
         (_bad(target_weights=[1, 1, 1]), r"target_weights has 3 entries"),
         (_bad(target_groups=[1, 1]), r"target_groups has shape \(2,\)"),
-        (_bad(target_groups=[None, "a", "a", "b"]), r"target_groups mixes labels .* no None"),
+        (_bad(target_groups=[None, "a", "a", "b"]), r"target_groups\[0\] is None"),
+        (_bad(target_groups=np.array([1, "a", "a", "b"], dtype=object)),
+         r"target_groups mixes labels .* \(int, str\); pass labels of one kind"),
         (_bad(target_groups=[1.0, np.nan, 1.0, 2.0]), r"target_groups\[1\] is nan"),
         (_bad(k=3, lam=0.0), r"lam=0 with k=3: .* pass lam > 0"),
         (
@@ -548,3 +550,79 @@ def test_target_weights_and_groups_series_are_aligned_by_label():
     with pytest.raises(ValueError, match=r"target_groups holds 1 label\(s\).*'ghost'"):
         SparseCalibrator(target_groups=extra, **kw).fit(frame, targets, w0)
 
+
+@pytest.mark.parametrize("groups, shown", [
+    (pd.Series(pd.Categorical(["a", "b", None, "a"])), "nan"),
+    (pd.Series(["a", "b", pd.NA, "a"], dtype="string"), "<NA>"),
+    (pd.Series(pd.to_datetime(["2020", "2021", None, "2020"])), "NaT"),
+    (pd.Series(["a", "b", None, "a"], dtype=object), "None"),
+])
+def test_a_missing_group_label_is_named_by_position(groups, shown):
+    # A categorical with None said "mixes labels that cannot be compared",
+    # a string Series with pd.NA "(NAType, str)", NaT "is None".
+    M, targets, w0 = consistent_system(q=4)
+    with pytest.raises(ValueError, match=rf"target_groups\[2\] is {shown} \(1 missing"):
+        SparseCalibrator(target_groups=groups, **FAST).fit(M, targets, w0)
+
+
+# ------------------------------------------------ review 29b
+def _small_survey():
+    return make_survey(n_records=300, n_regions=2, n_age_bands=2, n_income_brackets=2,
+                       noise=0.05, random_state=0)
+
+
+_KW29 = dict(k=60, max_iter=150, polish_iter=50, random_state=0)
+
+
+@pytest.mark.parametrize("param", ["target_weights", "target_groups"])
+def test_a_labelled_series_is_aligned_to_a_targets_series_with_a_sparse_m(param):
+    # With M a scipy matrix, a labelled target_weights/target_groups Series
+    # was read by position: reversed, it gave another fit.
+    M, t, w0, names = _small_survey()
+    values = (np.linspace(1.0, 3.0, len(names)) if param == "target_weights"
+              else np.arange(len(names)) % 3)
+    s = pd.Series(values, index=names)
+    targets = pd.Series(t, index=names)
+    ref = SparseCalibrator(**{param: values}, **_KW29).fit(M, t, w0)
+    rev = SparseCalibrator(**{param: s.iloc[::-1]}, **_KW29).fit(M, targets, w0)
+    np.testing.assert_array_equal(rev.weights_, ref.weights_)
+    # the default index 0..Q-1 is still read by position
+    pos = SparseCalibrator(**{param: pd.Series(values)}, **_KW29).fit(M, t, w0)
+    np.testing.assert_array_equal(pos.weights_, ref.weights_)
+    # labels that name no target are refused
+    typo = pd.Series(values, index=[f"typo{j}" for j in range(len(names))])
+    with pytest.raises(ValueError, match=rf"{param} has no value for {len(names)} column"):
+        SparseCalibrator(**{param: typo}, **_KW29).fit(M, targets, w0)
+
+
+@pytest.mark.parametrize("param", ["target_weights", "target_groups"])
+@pytest.mark.parametrize("dense", [False, True])
+def test_a_labelled_series_without_target_names_is_refused(param, dense):
+    # Array targets and an array/sparse M name no target: a labelled Series
+    # (here in reverse order) was silently read by position.
+    M, t, w0, names = _small_survey()
+    M = M.toarray() if dense else M
+    values = (np.linspace(1.0, 3.0, len(names)) if param == "target_weights"
+              else np.arange(len(names)) % 3)
+    for index in (names, np.arange(len(names))[::-1] + 100):
+        with pytest.raises(ValueError, match=rf"{param} is a Series labelled .* no names"
+                           rf".* pass {param} as an array in the order of M's columns"):
+            SparseCalibrator(**{param: pd.Series(values, index=index)}, **_KW29).fit(M, t, w0)
+
+
+def test_an_integer_indexed_targets_series_names_the_targets():
+    # An integer index (e.g. target ids) did not name the targets: the
+    # report said target_0, ... and a target_weights Series by those ids
+    # was read by position.
+    M, t, w0, names = _small_survey()
+    ids = np.arange(len(names)) + 100
+    targets = pd.Series(t, index=ids)
+    tw = np.linspace(1.0, 3.0, len(names))
+    ref = SparseCalibrator(target_weights=tw, **_KW29).fit(M, t, w0)
+    cal = SparseCalibrator(target_weights=pd.Series(tw, index=ids).iloc[::-1],
+                           **_KW29).fit(M, targets, w0)
+    assert list(cal.calibration_report_.index) == list(ids)
+    np.testing.assert_array_equal(cal.weights_, ref.weights_)
+    # the default RangeIndex still names nothing
+    plain = SparseCalibrator(**_KW29).fit(M, pd.Series(t), w0)
+    assert list(plain.calibration_report_.index)[:2] == ["target_0", "target_1"]

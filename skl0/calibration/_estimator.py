@@ -114,7 +114,9 @@ class SparseCalibrator(SupportMixin, BaseEstimator):
         if targets is None:  # keep the totals the records have now
             targets = np.asarray(M.T @ w0, dtype=np.float64).ravel()
         targets, names = check_targets(targets, n_targets, names)
-        # A Series of target_weights or target_groups is aligned like targets.
+        # A Series of target_weights or target_groups is aligned like targets;
+        # with no target names (array targets, array or sparse M) only the
+        # default index 0..Q-1 is accepted, by position.
         target_weights = check_target_weights(self.target_weights, n_targets, names)
         groups = check_target_groups(self.target_groups, n_targets, names)
         if names is None:
@@ -153,7 +155,9 @@ class SparseCalibrator(SupportMixin, BaseEstimator):
 default=None
             Population totals. A Series indexed by target names is aligned
             to the columns of a DataFrame ``M`` by label (a default
-            ``0..Q-1`` index that names none of them: by position). ``None``: the totals the
+            ``0..Q-1`` index that names none of them: by position); with an
+            array or sparse ``M`` it is read by position and its index,
+            unless the default ``0..Q-1``, names the targets. ``None``: the totals the
             records have now, ``M.T @ sample_weight``, so that the fit thins
             the records while keeping their totals.
         sample_weight : array-like of shape (n_records,) or None, default=None

@@ -42,7 +42,9 @@ so it must be > 0.""",
         constraints=["array-like", None],
         doc="""\
 Non-negative importance of each target in the loss. A pandas
-Series is aligned to the target names by label, as ``targets`` is.""",
+Series is aligned to the target names by label, as ``targets`` is;
+when no target is named (array ``targets``, array or sparse ``M``)
+only the default index ``0..Q-1`` is accepted, read by position.""",
     ),
     Param(
         "target_groups", "array-like of shape (n_targets,) or None", default=None,
@@ -51,7 +53,9 @@ Series is aligned to the target names by label, as ``targets`` is.""",
 Group label of each target; each group's squared errors are
 averaged, so every group counts alike however many targets it has.
 A pandas Series is aligned to the target names by label, as
-``targets`` is.""",
+``targets`` is; when no target is named (array ``targets``, array or
+sparse ``M``) only the default index ``0..Q-1`` is accepted, read by
+position.""",
     ),
     Param(
         "l2", "float", default=0.0,
@@ -147,8 +151,8 @@ Achieved totals ``M.T @ weights_``."""),
 starting weights, see ``docs/calibration.md``)."""),
     Param("calibration_report_", "pandas.DataFrame", """\
 One row per target, indexed by target name (the columns of a
-DataFrame ``M``, the index of a Series ``targets``, else
-``target_0``, ...), with columns ``target``, ``achieved`` and
+DataFrame ``M``, the index of a Series ``targets`` unless it is the
+default ``0..Q-1``, else ``target_0``, ...), with columns ``target``, ``achieved`` and
 ``relative_error``."""),
     Param("lam_", "float", """\
 ``lam`` at the end of the gated stage (tuned when ``k`` is set)."""),

@@ -71,8 +71,11 @@ def _is_series(values):
     return hasattr(values, "index") and hasattr(values, "to_numpy")
 
 
-def _string_index(series):
-    return all(isinstance(v, str) for v in np.asarray(series.index, dtype=object))
+def _default_index(index):
+    """Whether ``index`` is pandas' default ``RangeIndex`` ``0..n-1`` (labels nothing)."""
+    import pandas as pd
+
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
 
 def _align_series(name, series, names, noun):
@@ -80,32 +83,44 @@ def _align_series(name, series, names, noun):
 
     Aligned by label when ``names`` is given, unless the index is the
     default ``0..Q-1`` that labels none of them (a Series of values only):
-    then, as without ``names``, by position.
+    then by position. Without ``names`` (array targets and an array or
+    sparse ``M``) only that default index is read, by position; any other
+    index is refused, since its labels name no target.
     """
-    import pandas as pd
-
     if not series.index.is_unique:
         dup = series.index[series.index.duplicated()].unique().tolist()
         raise ValueError(
             f"{name} has repeated labels, e.g. {dup[:3]}; give each {noun} once."
         )
     index = np.asarray(series.index, dtype=object)
-    rng = series.index
-    positional = (isinstance(rng, pd.RangeIndex) and rng.start == 0 and rng.step == 1
-                  and names is not None and not set(index) & set(names))
-    if names is not None and not positional:
+    default = _default_index(series.index)
+    if names is None:
+        if not default:
+            shown = str(index[:3].tolist())
+            shown = shown[:-1] + ", ...]" if len(index) > 3 else shown
+            raise ValueError(
+                f"{name} is a Series labelled {shown}, but the targets have no names "
+                "to align it with (M is an array or sparse matrix and targets is not a "
+                f"labelled Series); pass {name} as an array in the order of M's "
+                "columns, or name the targets: a DataFrame M, or a targets Series "
+                f"indexed by the labels {name} uses."
+            )
+    elif not (default and not set(index) & set(names)):
         given, known = set(index), set(names)
         missing = [n for n in names if n not in given]
         if missing:
             raise ValueError(
                 f"{name} has no value for {len(missing)} column(s) of M, e.g. "
-                f"{missing[:3]}; pass a Series indexed by every column name of M."
+                f"{missing[:3]}; pass a Series indexed by every target name (the "
+                "columns of a DataFrame M, else the index of a targets Series)."
             )
         extra = [v for v in index if v not in known]
         if extra:  # a value given but never used (a typo'd name?)
             raise ValueError(
-                f"{name} holds {len(extra)} {noun}(s) with no column of that name in M, "
-                f"e.g. {extra[:3]}; drop them from {name} or add those columns to M."
+                f"{name} holds {len(extra)} {noun}(s) with no column of that name in "
+                f"M, e.g. {extra[:3]}; drop them from {name}, or name "
+                "the targets with them (the columns of a DataFrame M, else the index "
+                "of a targets Series)."
             )
         series = series.reindex(names)
     return series.to_numpy()  # (converted, with a message, by the caller)
@@ -126,7 +141,8 @@ def check_targets(targets, n_targets, names=None):
     -------
     targets : ndarray of shape (Q,)
     names : ndarray or None
-        ``names``, or the Series' string index when ``M`` had none.
+        ``names``, or, when ``M`` had none, the Series' index unless it is
+        the default ``0..Q-1`` (strings, integers or any other labels).
 
     A Series is aligned to ``names`` by label unless its index is the
     default ``0..Q-1`` that labels none of them (a Series of values
@@ -138,7 +154,7 @@ def check_targets(targets, n_targets, names=None):
             "the columns of a DataFrame M by name) or an array in the order of M's columns."
         )
     if _is_series(targets):
-        if names is None and _string_index(targets):
+        if names is None and not _default_index(targets.index):
             names = np.asarray(targets.index, dtype=object)
         targets = _align_series("targets", targets, names, "total")
     return _as_1d_float("targets", targets, n_targets, "target column"), names
@@ -192,21 +208,26 @@ def check_target_groups(target_groups, n_targets, names=None):
             f"target_groups has shape {groups.shape} but M has {n_targets} target "
             f"columns; pass one group label per target (len == {n_targets})."
         )
-    labels = groups.tolist()
+    # Missing labels first, whatever their kind (None, NaN, pd.NA, NaT): sorting
+    # them beside strings failed with a message about mixed kinds instead.
+    import pandas as pd
+
+    missing = np.flatnonzero(pd.isna(groups))
+    if missing.size:
+        i = int(missing[0])
+        raise ValueError(
+            f"target_groups[{i}] is {groups[i]} ({missing.size} missing label(s) in "
+            "all); give every target a group label (None, NaN, NA and NaT are not "
+            "labels)."
+        )
     try:  # the labels are grouped by sorting them
         np.unique(groups)
     except TypeError:
-        kinds = sorted({type(v).__name__ for v in labels})
+        kinds = sorted({type(v).__name__ for v in groups.tolist()})
         raise ValueError(
             f"target_groups mixes labels that cannot be compared ({', '.join(kinds)}); "
-            "pass labels of one kind, e.g. all strings or all integers, with no None."
+            "pass labels of one kind, e.g. all strings or all integers."
         ) from None
-    missing = next((i for i, v in enumerate(labels) if v is None or v != v), None)
-    if missing is not None:
-        raise ValueError(
-            f"target_groups[{missing}] is {labels[missing]!r}; give every target "
-            "a group label (None and NaN are not labels)."
-        )
     return groups
 
 
