@@ -197,7 +197,8 @@ def _common_fit_options(p, max_iter, iterations):
                    help=f"seed, 0 to {_MAX_SEED}, of the held-out split (select) and of "
                         "the gate noise where a fit samples gates (default: 0)")
     p.add_argument("--device", default="auto",
-                   help="'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N' (default: auto)")
+                   help="'auto' (CUDA when present; for select only where the table holds "
+                        "more than 2^22 numbers), 'cpu', 'cuda' or 'cuda:N' (default: auto)")
     p.add_argument("-v", "--verbose", action="count", default=0,
                    help="report training progress on stderr")
 
