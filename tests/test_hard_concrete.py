@@ -220,3 +220,94 @@ def test_gate_shape_accepts_numpy_integers(shape):
 def test_gate_shape_rejects_non_integers(shape):
     with pytest.raises(TypeError, match="must be an integer or a tuple of integers"):
         FeatureGate(shape)
+
+
+def _as_if_saved_on_cuda(monkeypatch):
+    """Records made from now on say "cuda", as for a model trained on a GPU;
+    and this machine has no CUDA (whether or not it has)."""
+    from skl0.nn import gates
+
+    make = gates._GeneratorRecord.of.__func__
+
+    def of(cls, generator):
+        record = make(cls, generator)
+        record.device = "cuda"
+        return record
+
+    monkeypatch.setattr(gates._GeneratorRecord, "of", classmethod(of))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+
+@pytest.mark.parametrize("how", ["pickle", "torch.save"])
+def test_a_generator_from_an_absent_device_loads_as_a_seeded_cpu_generator(how, monkeypatch):
+    # A model saved with a CUDA generator failed to load on a CPU-only
+    # machine ("Cannot get CUDA generator without ATen_cuda library").
+    import io
+    import pickle
+    import warnings
+
+    from skl0.nn import L0Linear, set_generator
+
+    model = nn.Sequential(L0Linear(3, 3, gate="input"), nn.ReLU(), L0Linear(3, 2)).train()
+    set_generator(model, torch.Generator().manual_seed(1234))
+    _as_if_saved_on_cuda(monkeypatch)
+    if how == "pickle":
+        data = pickle.dumps(model)
+        load = lambda: pickle.loads(data)  # noqa: E731
+    else:
+        buf = io.BytesIO()
+        torch.save(model, buf)
+        load = lambda: torch.load(io.BytesIO(buf.getvalue()), map_location="cpu",  # noqa: E731
+                                  weights_only=False)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        clone = load()
+    said = [w for w in said if "not available here" in str(w.message)]
+    assert len(said) == 1  # one shared generator, one warning
+    assert "initial_seed()" in str(said[0].message) and "set_generator" in str(said[0].message)
+    gen = clone[0].generator
+    assert gen is clone[2].generator  # still shared
+    assert gen.device.type == "cpu" and gen.initial_seed() == 1234
+    x = torch.ones(4, 3)
+    with pytest.warns(UserWarning, match="not available here"):
+        again = load()
+    assert torch.equal(clone(x), again(x))  # deterministic: the same seed each time
+
+
+def test_a_record_without_initial_seed_from_an_absent_device_still_loads(monkeypatch):
+    # Records written before the initial seed was kept have two fields.
+    from skl0.nn import gates
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    state = torch.Generator().manual_seed(0).get_state()
+    with pytest.warns(UserWarning, match="computed from the saved state"):
+        a = gates._GeneratorRecord("cuda", state).restore()
+        b = gates._GeneratorRecord("cuda", state).restore()
+    assert a.device.type == "cpu" and a.initial_seed() == b.initial_seed()
+
+
+class _OtherDeviceGenerator(torch.Generator):
+    """A CPU generator that says it is on CUDA: a CUDA generator, on any machine."""
+
+    @property
+    def device(self):
+        return torch.device("cuda", 0)
+
+
+def test_a_generator_on_another_device_is_a_clear_error_when_sampling():
+    # torch's own error ("Expected a 'cuda' device type for generator but
+    # found 'cpu'") names neither the gate's generator nor the fix.
+    from skl0.nn import L0Linear
+
+    with pytest.raises(ValueError, match=r"generator is on device 'cuda:0' but log_alpha is "
+                                         r"on 'cpu'.*set_generator\(module, torch.Generator"):
+        sample_gate(torch.zeros(3), generator=_OtherDeviceGenerator())
+    layer = L0Linear(3, 2).train()
+    layer.generator = _OtherDeviceGenerator()
+    with pytest.raises(ValueError, match="generator is on device 'cuda:0'"):
+        layer(torch.ones(1, 3))
+    gate = FeatureGate(3).train()
+    gate.generator = _OtherDeviceGenerator()
+    with pytest.raises(ValueError, match="generator is on device 'cuda:0'"):
+        gate(torch.ones(1, 3))
+    assert gate.eval()(torch.ones(1, 3)).shape == (1, 3)  # eval mode draws nothing

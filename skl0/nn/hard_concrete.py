@@ -276,6 +276,13 @@ def sample_gate(
     torch.Tensor
         Gates in [0, 1] with exact zeros and ones.
 
+    Raises
+    ------
+    ValueError
+        If ``generator`` is on another device than ``log_alpha`` (torch
+        draws the noise on ``log_alpha``'s device, with a generator of that
+        device).
+
     Examples
     --------
     >>> import torch
@@ -290,12 +297,29 @@ def sample_gate(
     """
     _check(temperature, gamma, zeta)
     shape = log_alpha.shape if shape is None else torch.Size(shape)
+    _check_generator_device(generator, log_alpha.device)
     u = torch.rand(
         shape, generator=generator, device=log_alpha.device, dtype=log_alpha.dtype
     )
     u = u.clamp(_EPS, 1.0 - _EPS)
     s = torch.sigmoid((torch.log(u) - torch.log1p(-u) + log_alpha) / temperature)
     return torch.clamp(s * (zeta - gamma) + gamma, 0.0, 1.0)
+
+
+def _check_generator_device(generator, device):
+    """A ValueError naming ``generator`` when it cannot draw noise on ``device``."""
+    if generator is None or device.type == "meta":  # (meta tensors take any generator)
+        return
+    gen_device = torch.device(generator.device)
+    if gen_device.type != device.type:
+        raise ValueError(
+            f"generator is on device {str(gen_device)!r} but log_alpha is on "
+            f"{str(device)!r}; torch draws the gate noise on log_alpha's device, with a "
+            f"generator of that device. Give the gates one there, e.g. "
+            f"skl0.nn.set_generator(module, torch.Generator(device={device.type!r})"
+            ".manual_seed(0)) (or pass generator= on that device), or move the module "
+            f"to {str(gen_device)!r}."
+        )
 
 
 # Gauss-Legendre nodes for the moment integrals: the integrand is analytic
