@@ -274,7 +274,11 @@ def sample_gate(
     Returns
     -------
     torch.Tensor
-        Gates in [0, 1] with exact zeros and ones.
+        Gates in [0, 1] with exact zeros and ones, in ``log_alpha``'s dtype.
+        In float16 and bfloat16 the noise and the sample are computed in
+        float32 and the gates then rounded, so their distribution is the
+        one of eq. 10 up to that rounding (noise drawn in bfloat16 biased
+        ``E[z]`` by about 0.002).
 
     Raises
     ------
@@ -298,12 +302,14 @@ def sample_gate(
     _check(temperature, gamma, zeta)
     shape = log_alpha.shape if shape is None else torch.Size(shape)
     _check_generator_device(generator, log_alpha.device)
-    u = torch.rand(
-        shape, generator=generator, device=log_alpha.device, dtype=log_alpha.dtype
-    )
+    # Half precision cannot hold the noise: bfloat16 has 8 bits of
+    # mantissa, so u (and log u - log(1 - u)) came out on a coarse grid and
+    # E[z] was off by ~0.002. Compute in float32 at least, round at the end.
+    dtype = torch.promote_types(log_alpha.dtype, torch.float32)
+    u = torch.rand(shape, generator=generator, device=log_alpha.device, dtype=dtype)
     u = u.clamp(_EPS, 1.0 - _EPS)
-    s = torch.sigmoid((torch.log(u) - torch.log1p(-u) + log_alpha) / temperature)
-    return torch.clamp(s * (zeta - gamma) + gamma, 0.0, 1.0)
+    s = torch.sigmoid((torch.log(u) - torch.log1p(-u) + log_alpha.to(dtype)) / temperature)
+    return torch.clamp(s * (zeta - gamma) + gamma, 0.0, 1.0).to(log_alpha.dtype)
 
 
 def _check_generator_device(generator, device):
