@@ -210,6 +210,8 @@ class HardConcreteGate(_PicklableGenerators, nn.Module):
     generator : torch.Generator or None
         Noise source used by :meth:`gates` in training mode when no
         generator is passed; ``None`` uses torch's default generator.
+        Checked when set (anything else is a ValueError); it must be on
+        ``log_alpha``'s device when gates are sampled.
 
     Examples
     --------
@@ -245,6 +247,11 @@ class HardConcreteGate(_PicklableGenerators, nn.Module):
         la = log_alpha_for_prob(init_prob, self.temperature, self.gamma, self.zeta)
         self.log_alpha = nn.Parameter(torch.full(shape, la, device=device, dtype=dtype))
         self.generator = None
+
+    def __setattr__(self, name, value):
+        if name == "generator":  # checked when set, not at the next forward
+            _check_generator(value)
+        super().__setattr__(name, value)
 
     def reset_parameters(self, init_prob=None):
         """Set every gate's open probability back to ``init_prob``."""

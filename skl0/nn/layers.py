@@ -23,7 +23,7 @@ from torch.nn.utils import skip_init
 from .._checks import check_int
 from .._numpydoc import Entry, document
 from ._docs import GATE_ATTRIBUTES, NN
-from .gates import HardConcreteGate, _check_generator
+from .gates import HardConcreteGate
 from .hard_concrete import BETA, GAMMA, ZETA
 
 __all__ = ["L0Linear", "L0Conv2d", "L0DepthwiseConv2d"]
@@ -63,7 +63,7 @@ def _make_gate(
     init_sparsity = _check_init_sparsity(init_sparsity)
     gate = HardConcreteGate(shape, 1.0 - init_sparsity, temperature, gamma, zeta,
                             device=device, dtype=dtype)  # (it checks temperature, gamma, zeta)
-    gate.generator = _check_generator(generator)
+    gate.generator = generator  # (the gate checks it)
     return gate
 
 
@@ -87,7 +87,7 @@ class _L0LayerMixin:
 
     @generator.setter
     def generator(self, generator):
-        self.l0_gate.generator = generator
+        self.l0_gate.generator = generator  # checked by the gate, as the constructor checks it
 
     def gated_parameters(self, z=None):
         """Weight and bias multiplied by gate values ``z``.
