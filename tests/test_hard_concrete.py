@@ -11,6 +11,7 @@ from skl0.nn import (
     ZETA,
     FeatureGate,
     HardConcrete,
+    HardConcreteGate,
     SampleGate,
     deterministic_gate,
     log_alpha_for_prob,
@@ -331,3 +332,28 @@ def test_half_precision_samples_follow_the_hard_concrete_distribution(dtype):
     la_h = la.to(dtype).requires_grad_()
     sample_gate(la_h, generator=torch.Generator().manual_seed(0)).sum().backward()
     assert la_h.grad.dtype == dtype
+
+
+def test_sample_gate_shape_must_end_with_log_alpha_shape():
+    # shape=(4, 1) broadcast against log_alpha of shape (4,) to (4, 4).
+    with pytest.raises(ValueError, match=r"shape=\(4, 1\) is invalid.*must end with \(4,\)"):
+        sample_gate(torch.zeros(4), shape=(4, 1))
+    with pytest.raises(ValueError, match="must end with"):
+        sample_gate(torch.zeros(2, 3), shape=(3,))
+    assert sample_gate(torch.zeros(4), shape=(2, 4)).shape == (2, 4)
+    assert sample_gate(torch.zeros(()), shape=(5,)).shape == (5,)  # a scalar gate repeated
+
+
+@pytest.mark.parametrize("func", [prob_nonzero, sample_gate])
+def test_an_unhashable_temperature_is_named(func):
+    # An lru_cache raised "TypeError: unhashable type: 'list'".
+    with pytest.raises(ValueError, match=r"temperature=\[0.5\]"):
+        func(torch.zeros(2), temperature=[0.5])
+
+
+@pytest.mark.parametrize("cls, shape", [(FeatureGate, True), (SampleGate, False),
+                                        (FeatureGate, (2, True)), (HardConcreteGate, (2, True))])
+def test_gate_shapes_reject_bools(cls, shape):
+    # L0Linear(True, 2) is refused; FeatureGate(True) made one gate.
+    with pytest.raises(TypeError, match="not bools"):
+        cls(shape)

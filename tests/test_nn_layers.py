@@ -247,3 +247,20 @@ def test_generator_is_checked_when_set_as_when_constructed(bad):
     assert layer.l0_gate.generator is gen
     layer.generator = None
     assert layer.generator is None
+
+
+def test_layers_take_device_auto_as_the_gates_do():
+    # L0Linear(3, 2, device="auto") failed with torch's RuntimeError while
+    # HardConcreteGate(3, device="auto") worked.
+    from skl0._device import resolve_device
+    from skl0.nn import L0DepthwiseConv2d
+
+    auto = resolve_device("auto")
+    assert HardConcreteGate(3, device="auto").log_alpha.device.type == auto.type
+    for layer in (L0Linear(3, 2, device="auto"), L0Conv2d(2, 3, 3, device="auto"),
+                  L0Conv2d(2, 3, 3, gate="weight", device="auto"),
+                  L0DepthwiseConv2d(2, 3, device="auto")):
+        assert layer.weight.device.type == auto.type
+        assert layer.l0_gate.log_alpha.device.type == auto.type
+    with pytest.raises(ValueError, match="device='gpu'"):
+        L0Linear(3, 2, device="gpu")

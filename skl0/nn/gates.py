@@ -160,6 +160,20 @@ class _PicklableGenerators:
                               for k, v in state.items()})
 
 
+def _module_device(device):
+    """The ``device=`` of a gate or gated layer as torch's modules take it.
+
+    ``None`` stays None (torch's default device) and ``"meta"`` (shapes
+    without storage, for deferred initialisation) passes as torch's layers
+    take it; ``"auto"`` is CUDA when it is available, else the CPU, as in
+    the estimators; a device this machine cannot use (``"gpu"``, CUDA where
+    there is none) is a ValueError that names it (:func:`resolve_device`).
+    """
+    if device is None or (isinstance(device, (str, torch.device)) and str(device) == "meta"):
+        return device
+    return resolve_device(device)
+
+
 def _check_not_scalar(name, shape):
     """``shape`` unless it is ``()``: a feature or record gate gates at least one axis."""
     if _check_shape(shape) == ():
@@ -167,18 +181,28 @@ def _check_not_scalar(name, shape):
     return shape
 
 
+def _size(value):
+    """``operator.index(value)``, except that a bool is not a size (a TypeError)."""
+    if isinstance(value, bool):  # operator.index(True) is 1
+        raise TypeError
+    return operator.index(value)
+
+
 def _check_shape(shape):
-    """``shape`` as a tuple of Python ints; any integer type (``np.int64(3)``) is accepted."""
+    """``shape`` as a tuple of Python ints; any integer type (``np.int64(3)``) is accepted.
+
+    ``True`` and ``False`` are not, as ``L0Linear(True, 2)`` is not.
+    """
     try:
-        return (operator.index(shape),)
+        return (_size(shape),)
     except TypeError:
         pass
     try:
-        return tuple(operator.index(s) for s in shape)
+        return tuple(_size(s) for s in shape)
     except TypeError:
         raise TypeError(
-            f"Gate shape {shape!r} must be an integer or a tuple of integers, e.g. 3 or "
-            "(4, 3)."
+            f"Gate shape {shape!r} must be an integer or a tuple of integers (not bools), "
+            "e.g. 3 or (4, 3)."
         ) from None
 
 
@@ -200,7 +224,8 @@ class HardConcreteGate(_PicklableGenerators, nn.Module):
         Upper stretch limit (> 1).
     device, dtype : optional
         Where ``log_alpha`` is made, as torch's own modules take them
-        (torch's defaults when None). A device this machine cannot use
+        (torch's defaults when None); ``device="auto"`` is CUDA when it is
+        available, else the CPU. A device this machine cannot use
         (``"gpu"``, CUDA where there is none) raises a ValueError naming it.
 
     Attributes
@@ -230,12 +255,7 @@ class HardConcreteGate(_PicklableGenerators, nn.Module):
         shape = _check_shape(shape)
         if any(s < 1 for s in shape):
             raise ValueError(f"Gate shape {shape} must have positive sizes.")
-        # "gpu" or an absent CUDA: an error that names device. The meta
-        # device (shapes without storage, for deferred initialisation) is
-        # torch's own and passes as torch's layers take it.
-        if device is not None and not (isinstance(device, (str, torch.device))
-                                       and str(device) == "meta"):
-            device = resolve_device(device)
+        device = _module_device(device)
         if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(
                 f"dtype={dtype!r} is not a floating torch dtype; pass torch.float32, "

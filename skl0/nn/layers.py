@@ -23,7 +23,7 @@ from torch.nn.utils import skip_init
 from .._checks import check_int
 from .._numpydoc import Entry, document
 from ._docs import GATE_ATTRIBUTES, NN
-from .gates import HardConcreteGate
+from .gates import HardConcreteGate, _module_device
 from .hard_concrete import BETA, GAMMA, ZETA
 
 __all__ = ["L0Linear", "L0Conv2d", "L0DepthwiseConv2d"]
@@ -256,6 +256,7 @@ class L0Linear(_L0LayerMixin, nn.Linear):
         dtype=None,
     ):
         _check_gate_mode(gate, _LINEAR_GATES)
+        device = _module_device(device)  # "auto" as the gates take it, for both
         in_features = check_int("in_features", in_features, 1)
         out_features = check_int("out_features", out_features, 1)
         shape = {
@@ -362,6 +363,7 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
         in_channels = check_int("in_channels", in_channels, 1)
         out_channels = check_int("out_channels", out_channels, 1)
         _check_gate_mode(gate, _CONV_GATES)
+        device = _module_device(device)  # "auto" as the gates take it, for both
         if gate == "output":
             shape = (out_channels,)
         else:
