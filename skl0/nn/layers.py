@@ -307,8 +307,13 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
     its output (with ``groups=1``; a grouped convolution's closed channels
     are folded to zeros). With ``gate="weight"`` every filter weight has its own gate
     (unstructured sparsity; the bias is not gated): closed weights become
-    exact zeros, and a filter whose weights are all closed is removed like a
-    closed channel.
+    exact zeros. A filter whose weights are all closed still outputs its
+    bias, a constant; inside an ``nn.Sequential`` :func:`skl0.nn.prune`
+    removes it when that constant, through the modules in between, is zero,
+    or when it can be folded into the next layer's bias (the next layer is
+    an ``nn.Linear`` or a convolution without padding, with no pooling
+    between). Otherwise the filter stays: with zero padding the next
+    convolution sees zeros at the borders, not the constant.
 
     %(parameters)s
 
