@@ -2227,8 +2227,9 @@ def test_binary_swap_search_one_support_a_batch_chooses_as_with_whole_batches(pa
     # On many rows each candidate fills a batch alone (_BATCH_NUMBERS); those
     # refits still stop early, and the search must choose as when a round's
     # candidates share batches.
-    import skl0._splice as splice_module
     from sklearn.datasets import make_classification
+
+    import skl0._splice as splice_module
 
     X, y = make_classification(300, 40, n_informative=8, n_redundant=4, random_state=5)
     whole = L0Classifier(**params).fit(X, y)
