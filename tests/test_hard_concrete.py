@@ -11,6 +11,7 @@ from skl0.nn import (
     ZETA,
     FeatureGate,
     HardConcrete,
+    HardConcreteGate,
     SampleGate,
     deterministic_gate,
     log_alpha_for_prob,
@@ -220,3 +221,139 @@ def test_gate_shape_accepts_numpy_integers(shape):
 def test_gate_shape_rejects_non_integers(shape):
     with pytest.raises(TypeError, match="must be an integer or a tuple of integers"):
         FeatureGate(shape)
+
+
+def _as_if_saved_on_cuda(monkeypatch):
+    """Records made from now on say "cuda", as for a model trained on a GPU;
+    and this machine has no CUDA (whether or not it has)."""
+    from skl0.nn import gates
+
+    make = gates._GeneratorRecord.of.__func__
+
+    def of(cls, generator):
+        record = make(cls, generator)
+        record.device = "cuda"
+        return record
+
+    monkeypatch.setattr(gates._GeneratorRecord, "of", classmethod(of))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+
+@pytest.mark.parametrize("how", ["pickle", "torch.save"])
+def test_a_generator_from_an_absent_device_loads_as_a_seeded_cpu_generator(how, monkeypatch):
+    # A model saved with a CUDA generator failed to load on a CPU-only
+    # machine ("Cannot get CUDA generator without ATen_cuda library").
+    import io
+    import pickle
+    import warnings
+
+    from skl0.nn import L0Linear, set_generator
+
+    model = nn.Sequential(L0Linear(3, 3, gate="input"), nn.ReLU(), L0Linear(3, 2)).train()
+    set_generator(model, torch.Generator().manual_seed(1234))
+    _as_if_saved_on_cuda(monkeypatch)
+    if how == "pickle":
+        data = pickle.dumps(model)
+        load = lambda: pickle.loads(data)  # noqa: E731
+    else:
+        buf = io.BytesIO()
+        torch.save(model, buf)
+        load = lambda: torch.load(io.BytesIO(buf.getvalue()), map_location="cpu",  # noqa: E731
+                                  weights_only=False)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        clone = load()
+    said = [w for w in said if "not available here" in str(w.message)]
+    assert len(said) == 1  # one shared generator, one warning
+    assert "initial_seed()" in str(said[0].message) and "set_generator" in str(said[0].message)
+    gen = clone[0].generator
+    assert gen is clone[2].generator  # still shared
+    assert gen.device.type == "cpu" and gen.initial_seed() == 1234
+    x = torch.ones(4, 3)
+    with pytest.warns(UserWarning, match="not available here"):
+        again = load()
+    assert torch.equal(clone(x), again(x))  # deterministic: the same seed each time
+
+
+def test_a_record_without_initial_seed_from_an_absent_device_still_loads(monkeypatch):
+    # Records written before the initial seed was kept have two fields.
+    from skl0.nn import gates
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    state = torch.Generator().manual_seed(0).get_state()
+    with pytest.warns(UserWarning, match="computed from the saved state"):
+        a = gates._GeneratorRecord("cuda", state).restore()
+        b = gates._GeneratorRecord("cuda", state).restore()
+    assert a.device.type == "cpu" and a.initial_seed() == b.initial_seed()
+
+
+class _OtherDeviceGenerator(torch.Generator):
+    """A CPU generator that says it is on CUDA: a CUDA generator, on any machine."""
+
+    @property
+    def device(self):
+        return torch.device("cuda", 0)
+
+
+def test_a_generator_on_another_device_is_a_clear_error_when_sampling():
+    # torch's own error ("Expected a 'cuda' device type for generator but
+    # found 'cpu'") names neither the gate's generator nor the fix.
+    from skl0.nn import L0Linear
+
+    with pytest.raises(ValueError, match=r"generator is on device 'cuda:0' but log_alpha is "
+                                         r"on 'cpu'.*set_generator\(module, torch.Generator"):
+        sample_gate(torch.zeros(3), generator=_OtherDeviceGenerator())
+    layer = L0Linear(3, 2).train()
+    layer.generator = _OtherDeviceGenerator()
+    with pytest.raises(ValueError, match="generator is on device 'cuda:0'"):
+        layer(torch.ones(1, 3))
+    gate = FeatureGate(3).train()
+    gate.generator = _OtherDeviceGenerator()
+    with pytest.raises(ValueError, match="generator is on device 'cuda:0'"):
+        gate(torch.ones(1, 3))
+    assert gate.eval()(torch.ones(1, 3)).shape == (1, 3)  # eval mode draws nothing
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_half_precision_samples_follow_the_hard_concrete_distribution(dtype):
+    # Noise drawn and transformed in bfloat16 biased E[z] by ~0.0024 (over
+    # ten standard errors of this Monte Carlo mean); float16 is checked too.
+    from skl0.nn import gate_moments
+
+    la = torch.tensor([-2.0, 0.0, 2.0])
+    n = 1_000_000
+    z = sample_gate(la.to(dtype), generator=torch.Generator().manual_seed(0), shape=(n, 3))
+    assert z.dtype == dtype and z.shape == (n, 3)
+    z = z.float()
+    mean = gate_moments(la.double())[0].float()
+    se = z.std(0) / math.sqrt(n)
+    assert ((z.mean(0) - mean).abs() < 4 * se).all(), (z.mean(0) - mean, se)
+    # gradients still reach a half-precision log_alpha, in its dtype
+    la_h = la.to(dtype).requires_grad_()
+    sample_gate(la_h, generator=torch.Generator().manual_seed(0)).sum().backward()
+    assert la_h.grad.dtype == dtype
+
+
+def test_sample_gate_shape_must_end_with_log_alpha_shape():
+    # shape=(4, 1) broadcast against log_alpha of shape (4,) to (4, 4).
+    with pytest.raises(ValueError, match=r"shape=\(4, 1\) is invalid.*must end with \(4,\)"):
+        sample_gate(torch.zeros(4), shape=(4, 1))
+    with pytest.raises(ValueError, match="must end with"):
+        sample_gate(torch.zeros(2, 3), shape=(3,))
+    assert sample_gate(torch.zeros(4), shape=(2, 4)).shape == (2, 4)
+    assert sample_gate(torch.zeros(()), shape=(5,)).shape == (5,)  # a scalar gate repeated
+
+
+@pytest.mark.parametrize("func", [prob_nonzero, sample_gate])
+def test_an_unhashable_temperature_is_named(func):
+    # An lru_cache raised "TypeError: unhashable type: 'list'".
+    with pytest.raises(ValueError, match=r"temperature=\[0.5\]"):
+        func(torch.zeros(2), temperature=[0.5])
+
+
+@pytest.mark.parametrize("cls, shape", [(FeatureGate, True), (SampleGate, False),
+                                        (FeatureGate, (2, True)), (HardConcreteGate, (2, True))])
+def test_gate_shapes_reject_bools(cls, shape):
+    # L0Linear(True, 2) is refused; FeatureGate(True) made one gate.
+    with pytest.raises(TypeError, match="not bools"):
+        cls(shape)

@@ -237,3 +237,22 @@ def test_one_element_tensor_and_array_parameters_are_checked_by_value():
     for bad in (torch.tensor(-1.0), np.array(-1.0)):
         with pytest.raises(ValueError, match="temperature=-1.0 is invalid"):
             prob_nonzero(torch.zeros(1), temperature=bad)
+
+
+def test_add_random_refuses_masks_and_floats_for_indices():
+    # A boolean mask was read as the indices 0 and 1, and 1.7 as 1.
+    with pytest.raises(ValueError, match=r"chosen has dtype torch.bool.*"
+                                         r"mask\.nonzero\(\)\.squeeze\(1\)"):
+        add_random(torch.tensor([True, False, True]), 3, 1)
+    with pytest.raises(ValueError, match="chosen has dtype torch.float32.*integer indices"):
+        add_random(torch.tensor([1.7]), 5, 1)
+    with pytest.raises(ValueError, match="chosen has dtype"):
+        add_random(np.array([0.0, 2.0]), 5, 1)
+    mask = torch.tensor([True, False, True])
+    idx, first = add_random(mask.nonzero().squeeze(1), 3, 0)
+    assert idx.tolist() == [0, 2] and first.all()
+    # any integer dtype, and an empty selection, still work
+    idx, _ = add_random(torch.tensor([1, 2], dtype=torch.int32), 5, 0)
+    assert idx.tolist() == [1, 2]
+    idx, first = add_random([], 5, 2, generator=torch.Generator().manual_seed(0))
+    assert len(idx) == 2 and not first.any()

@@ -226,3 +226,41 @@ def test_layers_and_gates_accept_the_meta_device_for_deferred_initialisation():
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="device='gpu'"):
         L0Linear(4, 3, device="gpu")
+
+
+@pytest.mark.parametrize("bad", [5, "seed", torch.zeros(1)])
+def test_generator_is_checked_when_set_as_when_constructed(bad):
+    # layer.generator = 5 was taken and failed at the next forward with
+    # torch's TypeError.
+    with pytest.raises(ValueError) as made:
+        L0Linear(3, 2, generator=bad)
+    for module in (L0Linear(3, 2), L0Conv2d(1, 2, 1), FeatureGate(3), HardConcreteGate(2)):
+        with pytest.raises(ValueError) as assigned:
+            module.generator = bad
+        assert str(assigned.value) == str(made.value)
+        assert module.generator is None  # unchanged
+    layer = L0Linear(3, 2)
+    with pytest.raises(ValueError, match="is not a torch.Generator"):
+        layer.l0_gate.generator = bad
+    gen = torch.Generator().manual_seed(0)
+    layer.generator = gen
+    assert layer.l0_gate.generator is gen
+    layer.generator = None
+    assert layer.generator is None
+
+
+def test_layers_take_device_auto_as_the_gates_do():
+    # L0Linear(3, 2, device="auto") failed with torch's RuntimeError while
+    # HardConcreteGate(3, device="auto") worked.
+    from skl0._device import resolve_device
+    from skl0.nn import L0DepthwiseConv2d
+
+    auto = resolve_device("auto")
+    assert HardConcreteGate(3, device="auto").log_alpha.device.type == auto.type
+    for layer in (L0Linear(3, 2, device="auto"), L0Conv2d(2, 3, 3, device="auto"),
+                  L0Conv2d(2, 3, 3, gate="weight", device="auto"),
+                  L0DepthwiseConv2d(2, 3, device="auto")):
+        assert layer.weight.device.type == auto.type
+        assert layer.l0_gate.log_alpha.device.type == auto.type
+    with pytest.raises(ValueError, match="device='gpu'"):
+        L0Linear(3, 2, device="gpu")

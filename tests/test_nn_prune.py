@@ -198,3 +198,18 @@ def test_prune_and_to_plain_leave_torch_global_random_state_alone():
 def test_prune_rejects_non_modules():
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         prune("model")
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_a_constant_filter_is_folded_only_into_an_unpadded_conv(padding):
+    # A weight-gated filter with every weight closed outputs its bias. Its
+    # constant is folded into the next convolution's bias when that one has
+    # no padding; with zero padding the borders would see zeros, so it stays.
+    torch.manual_seed(0)
+    model = nn.Sequential(L0Conv2d(3, 4, 3, gate="weight"), nn.ReLU(),
+                          L0Conv2d(4, 2, 3, padding=padding))
+    with torch.no_grad():
+        model[0].l0_gate.log_alpha[0].fill_(-20.0)
+        model[0].bias[0] = 0.5
+    small = _check_equivalent(model.eval(), torch.randn(2, 3, 8, 8))
+    assert small[0].out_channels == small[2].in_channels == (3 if padding == 0 else 4)

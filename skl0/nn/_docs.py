@@ -35,7 +35,9 @@ gate starts with ``P(gate != 0) = 1 - init_sparsity`` (eq. 12)."""),
         Entry("generator", "torch.Generator or None", """\
 Source of the gate noise in training mode; ``None`` uses torch's
 default generator."""),
-        Entry("device, dtype", "optional", "Passed to the torch layer and to the gate."),
+        Entry("device, dtype", "optional", """\
+Passed to the torch layer and to the gate; ``device="auto"`` is CUDA
+when it is available, else the CPU."""),
         Entry("model", "torch.nn.Module", "Any module tree; its gates are found wherever they sit."),
         Entry("start", "float", "Temperature at step 0 (> 0)."),
         Entry("end", "float", "Temperature from step ``n_steps`` on (> 0)."),

@@ -9,6 +9,7 @@ record, for selecting rows.
 
 from __future__ import annotations
 
+import hashlib
 import operator
 import weakref
 
@@ -18,6 +19,7 @@ from torch import nn
 from .._checks import check_number
 from .._device import resolve_device
 from .._numpydoc import document
+from .._warn import warn
 from ._docs import NN
 from .hard_concrete import (
     BETA,
@@ -55,7 +57,7 @@ _RECORDS = weakref.WeakValueDictionary()
 
 
 class _GeneratorRecord:
-    """What pickle keeps of a ``torch.Generator``: its device and state.
+    """What pickle keeps of a ``torch.Generator``: its device, state and initial seed.
 
     torch 2.1 (and other older releases) cannot pickle or deep-copy a
     Generator at all; this record restores an equal, separate one
@@ -65,12 +67,17 @@ class _GeneratorRecord:
     generator: the copies share it as the originals did (a record per
     module gave each gate its own copy of the stream, so gates of one
     shape drew the same noise at every step).
+
+    A generator saved on a device this machine lacks (a CUDA generator
+    loaded where there is no CUDA) is restored as a CPU generator seeded
+    with the original's ``initial_seed()``, with a warning (:meth:`restore`):
+    loading never fails because of the generator.
     """
 
-    __slots__ = ("device", "state", "_source", "_restored", "__weakref__")
+    __slots__ = ("device", "state", "initial_seed", "_source", "_restored", "__weakref__")
 
-    def __init__(self, device, state, source=None):
-        self.device, self.state = device, state
+    def __init__(self, device, state, source=None, initial_seed=None):
+        self.device, self.state, self.initial_seed = device, state, initial_seed
         self._source, self._restored = source, None
 
     @classmethod
@@ -80,19 +87,59 @@ class _GeneratorRecord:
         state = generator.get_state()
         if (record is None or record._source is not generator
                 or not torch.equal(record.state, state)):
-            record = cls(str(generator.device), state, generator)
+            record = cls(str(generator.device), state, generator, generator.initial_seed())
             _RECORDS[id(generator)] = record
         return record
 
     def __reduce__(self):
-        return (_GeneratorRecord, (self.device, self.state))  # not the source generator
+        # Not the source generator. (Records pickled before the initial seed
+        # was kept have two arguments; they still load.)
+        return (_GeneratorRecord, (self.device, self.state, None, self.initial_seed))
 
     def restore(self):
-        """The generator this record stands for (one per record, however many modules read it)."""
+        """The generator this record stands for (one per record, however many modules read it).
+
+        On the recorded device when this machine has it; otherwise a CPU
+        generator seeded with the original's ``initial_seed()`` (for a record
+        without one, a seed computed from the saved state), and a warning:
+        the saved stream cannot continue on another device (a CUDA state is
+        not a CPU state), so the noise differs from the original's, but
+        loading the same file twice gives the same generator.
+        """
         if self._restored is None:
-            self._restored = torch.Generator(device=self.device)
-            self._restored.set_state(self.state)
+            if _device_available(self.device):
+                self._restored = torch.Generator(device=self.device)
+                self._restored.set_state(self.state)
+            else:
+                seed, source = self.initial_seed, "the original's initial_seed()"
+                if seed is None:  # a record written before the seed was kept
+                    digest = hashlib.sha256(self.state.numpy().tobytes()).digest()
+                    seed = int.from_bytes(digest[:8], "little") >> 1
+                    source = "a number computed from the saved state"
+                self._restored = torch.Generator().manual_seed(int(seed))
+                warn(
+                    f"A torch.Generator saved on device {self.device!r} cannot be made on "
+                    "this machine (that device is not available here); the loaded module "
+                    f"gets a CPU generator seeded with {source} "
+                    "instead, so its gate noise is not the original's stream. Move the "
+                    "module to the CPU (map_location='cpu' or .cpu()) to train it here, "
+                    "or give it another generator with skl0.nn.set_generator(module, "
+                    "torch.Generator(device=...).manual_seed(...))."
+                )
         return self._restored
+
+
+def _device_available(device):
+    """Whether a generator can be made on ``device`` (a string) on this machine."""
+    dev = torch.device(device)
+    if dev.type == "cpu":
+        return True
+    if dev.type == "cuda":
+        return torch.cuda.is_available() and (
+            dev.index is None or dev.index < torch.cuda.device_count()
+        )
+    is_available = getattr(getattr(torch, dev.type, None), "is_available", None)
+    return bool(is_available is not None and is_available())
 
 
 class _PicklableGenerators:
@@ -113,6 +160,20 @@ class _PicklableGenerators:
                               for k, v in state.items()})
 
 
+def _module_device(device):
+    """The ``device=`` of a gate or gated layer as torch's modules take it.
+
+    ``None`` stays None (torch's default device) and ``"meta"`` (shapes
+    without storage, for deferred initialisation) passes as torch's layers
+    take it; ``"auto"`` is CUDA when it is available, else the CPU, as in
+    the estimators; a device this machine cannot use (``"gpu"``, CUDA where
+    there is none) is a ValueError that names it (:func:`resolve_device`).
+    """
+    if device is None or (isinstance(device, (str, torch.device)) and str(device) == "meta"):
+        return device
+    return resolve_device(device)
+
+
 def _check_not_scalar(name, shape):
     """``shape`` unless it is ``()``: a feature or record gate gates at least one axis."""
     if _check_shape(shape) == ():
@@ -120,18 +181,28 @@ def _check_not_scalar(name, shape):
     return shape
 
 
+def _size(value):
+    """``operator.index(value)``, except that a bool is not a size (a TypeError)."""
+    if isinstance(value, bool):  # operator.index(True) is 1
+        raise TypeError
+    return operator.index(value)
+
+
 def _check_shape(shape):
-    """``shape`` as a tuple of Python ints; any integer type (``np.int64(3)``) is accepted."""
+    """``shape`` as a tuple of Python ints; any integer type (``np.int64(3)``) is accepted.
+
+    ``True`` and ``False`` are not, as ``L0Linear(True, 2)`` is not.
+    """
     try:
-        return (operator.index(shape),)
+        return (_size(shape),)
     except TypeError:
         pass
     try:
-        return tuple(operator.index(s) for s in shape)
+        return tuple(_size(s) for s in shape)
     except TypeError:
         raise TypeError(
-            f"Gate shape {shape!r} must be an integer or a tuple of integers, e.g. 3 or "
-            "(4, 3)."
+            f"Gate shape {shape!r} must be an integer or a tuple of integers (not bools), "
+            "e.g. 3 or (4, 3)."
         ) from None
 
 
@@ -153,7 +224,8 @@ class HardConcreteGate(_PicklableGenerators, nn.Module):
         Upper stretch limit (> 1).
     device, dtype : optional
         Where ``log_alpha`` is made, as torch's own modules take them
-        (torch's defaults when None). A device this machine cannot use
+        (torch's defaults when None); ``device="auto"`` is CUDA when it is
+        available, else the CPU. A device this machine cannot use
         (``"gpu"``, CUDA where there is none) raises a ValueError naming it.
 
     Attributes
@@ -163,6 +235,8 @@ class HardConcreteGate(_PicklableGenerators, nn.Module):
     generator : torch.Generator or None
         Noise source used by :meth:`gates` in training mode when no
         generator is passed; ``None`` uses torch's default generator.
+        Checked when set (anything else is a ValueError); it must be on
+        ``log_alpha``'s device when gates are sampled.
 
     Examples
     --------
@@ -181,12 +255,7 @@ class HardConcreteGate(_PicklableGenerators, nn.Module):
         shape = _check_shape(shape)
         if any(s < 1 for s in shape):
             raise ValueError(f"Gate shape {shape} must have positive sizes.")
-        # "gpu" or an absent CUDA: an error that names device. The meta
-        # device (shapes without storage, for deferred initialisation) is
-        # torch's own and passes as torch's layers take it.
-        if device is not None and not (isinstance(device, (str, torch.device))
-                                       and str(device) == "meta"):
-            device = resolve_device(device)
+        device = _module_device(device)
         if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(
                 f"dtype={dtype!r} is not a floating torch dtype; pass torch.float32, "
@@ -198,6 +267,11 @@ class HardConcreteGate(_PicklableGenerators, nn.Module):
         la = log_alpha_for_prob(init_prob, self.temperature, self.gamma, self.zeta)
         self.log_alpha = nn.Parameter(torch.full(shape, la, device=device, dtype=dtype))
         self.generator = None
+
+    def __setattr__(self, name, value):
+        if name == "generator":  # checked when set, not at the next forward
+            _check_generator(value)
+        super().__setattr__(name, value)
 
     def reset_parameters(self, init_prob=None):
         """Set every gate's open probability back to ``init_prob``."""

@@ -127,7 +127,13 @@ def _check(temperature, gamma, zeta):
     numbers (their quadrature tables are cached per value): no gradient
     reaches a tensor ``temperature`` there.
     """
-    _checked_numbers(_number(temperature), _number(gamma), _number(zeta))
+    numbers = (_number(temperature), _number(gamma), _number(zeta))
+    try:
+        hash(numbers)
+    except TypeError:  # a list, say: not cacheable, and the check names it
+        check_hard_concrete_params(*numbers)
+        return
+    _checked_numbers(*numbers)
 
 
 def log_alpha_for_prob(prob, temperature=BETA, gamma=GAMMA, zeta=ZETA):
@@ -269,12 +275,24 @@ def sample_gate(
         fits reproducible without touching torch's global RNG.
     shape : tuple of int or None
         Sample shape; defaults to ``log_alpha.shape``. Leading extra
-        dimensions draw independent gates per row (e.g. per sample).
+        dimensions draw independent gates per row (e.g. per sample): it
+        must end with ``log_alpha.shape`` (a ValueError otherwise).
 
     Returns
     -------
     torch.Tensor
-        Gates in [0, 1] with exact zeros and ones.
+        Gates in [0, 1] with exact zeros and ones, in ``log_alpha``'s dtype.
+        In float16 and bfloat16 the noise and the sample are computed in
+        float32 and the gates then rounded, so their distribution is the
+        one of eq. 10 up to that rounding (noise drawn in bfloat16 biased
+        ``E[z]`` by about 0.002).
+
+    Raises
+    ------
+    ValueError
+        If ``shape`` does not end with ``log_alpha.shape``, or ``generator``
+        is on another device than ``log_alpha`` (torch draws the noise on
+        ``log_alpha``'s device, with a generator of that device).
 
     Examples
     --------
@@ -289,13 +307,49 @@ def sample_gate(
     True
     """
     _check(temperature, gamma, zeta)
-    shape = log_alpha.shape if shape is None else torch.Size(shape)
-    u = torch.rand(
-        shape, generator=generator, device=log_alpha.device, dtype=log_alpha.dtype
-    )
+    shape = log_alpha.shape if shape is None else _sample_shape(shape, log_alpha.shape)
+    _check_generator_device(generator, log_alpha.device)
+    # Half precision cannot hold the noise: bfloat16 has 8 bits of
+    # mantissa, so u (and log u - log(1 - u)) came out on a coarse grid and
+    # E[z] was off by ~0.002. Compute in float32 at least, round at the end.
+    dtype = torch.promote_types(log_alpha.dtype, torch.float32)
+    u = torch.rand(shape, generator=generator, device=log_alpha.device, dtype=dtype)
     u = u.clamp(_EPS, 1.0 - _EPS)
-    s = torch.sigmoid((torch.log(u) - torch.log1p(-u) + log_alpha) / temperature)
-    return torch.clamp(s * (zeta - gamma) + gamma, 0.0, 1.0)
+    s = torch.sigmoid((torch.log(u) - torch.log1p(-u) + log_alpha.to(dtype)) / temperature)
+    return torch.clamp(s * (zeta - gamma) + gamma, 0.0, 1.0).to(log_alpha.dtype)
+
+
+def _sample_shape(shape, gate_shape):
+    """``shape`` as a ``torch.Size`` when it ends with ``gate_shape``; else a ValueError."""
+    try:
+        size = torch.Size(shape)
+    except TypeError:
+        size = None
+    n = len(gate_shape)
+    if size is None or len(size) < n or size[len(size) - n:] != gate_shape:
+        raise ValueError(
+            f"shape={shape!r} is invalid for log_alpha of shape {tuple(gate_shape)}: the sample "
+            f"shape is sample_shape + log_alpha.shape, so it must end with "
+            f"{tuple(gate_shape)}; pass e.g. {(10,) + tuple(gate_shape)} for 10 draws of "
+            "every gate, or None for one."
+        )
+    return size
+
+
+def _check_generator_device(generator, device):
+    """A ValueError naming ``generator`` when it cannot draw noise on ``device``."""
+    if generator is None or device.type == "meta":  # (meta tensors take any generator)
+        return
+    gen_device = torch.device(generator.device)
+    if gen_device.type != device.type:
+        raise ValueError(
+            f"generator is on device {str(gen_device)!r} but log_alpha is on "
+            f"{str(device)!r}; torch draws the gate noise on log_alpha's device, with a "
+            f"generator of that device. Give the gates one there, e.g. "
+            f"skl0.nn.set_generator(module, torch.Generator(device={device.type!r})"
+            ".manual_seed(0)) (or pass generator= on that device), or move the module "
+            f"to {str(gen_device)!r}."
+        )
 
 
 # Gauss-Legendre nodes for the moment integrals: the integrand is analytic

@@ -24,7 +24,9 @@ def add_random(chosen, n_items, n_random, generator=None):
     Parameters
     ----------
     chosen : torch.Tensor of int64
-        Indices already selected (each once), in ``[0, n_items)``.
+        Indices already selected (each once), in ``[0, n_items)``; any
+        integer dtype. A boolean mask or floats are a ValueError (for a
+        mask, pass ``mask.nonzero().squeeze(1)``).
     n_items : int
         Number of items to choose from.
     n_random : int
@@ -51,7 +53,17 @@ def add_random(chosen, n_items, n_random, generator=None):
     """
     n_items = check_int("n_items", n_items, 0, "the number of items to choose from")
     n_random = check_int("n_random", n_random, 0, "the number of items to draw at random")
-    chosen = torch.as_tensor(chosen, dtype=torch.long).reshape(-1).cpu()
+    chosen = torch.as_tensor(chosen)
+    dtype = chosen.dtype
+    if chosen.numel() and (dtype == torch.bool or dtype.is_floating_point or dtype.is_complex):
+        fix = ("for a boolean mask of the chosen items pass mask.nonzero().squeeze(1), the "
+               "indices of its True entries" if dtype == torch.bool else
+               "pass integer indices (e.g. chosen.long() when they are whole numbers)")
+        raise ValueError(
+            f"chosen has dtype {dtype}, but it must hold the integer indices of the chosen "
+            f"items (it would be read as indices); {fix}."
+        )
+    chosen = chosen.to(torch.long).reshape(-1).cpu()
     if chosen.numel() and (chosen.min() < 0 or chosen.max() >= n_items):
         bad = chosen[(chosen < 0) | (chosen >= n_items)][0].item()
         raise ValueError(

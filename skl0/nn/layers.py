@@ -23,7 +23,7 @@ from torch.nn.utils import skip_init
 from .._checks import check_int
 from .._numpydoc import Entry, document
 from ._docs import GATE_ATTRIBUTES, NN
-from .gates import HardConcreteGate, _check_generator
+from .gates import HardConcreteGate, _module_device
 from .hard_concrete import BETA, GAMMA, ZETA
 
 __all__ = ["L0Linear", "L0Conv2d", "L0DepthwiseConv2d"]
@@ -63,7 +63,7 @@ def _make_gate(
     init_sparsity = _check_init_sparsity(init_sparsity)
     gate = HardConcreteGate(shape, 1.0 - init_sparsity, temperature, gamma, zeta,
                             device=device, dtype=dtype)  # (it checks temperature, gamma, zeta)
-    gate.generator = _check_generator(generator)
+    gate.generator = generator  # (the gate checks it)
     return gate
 
 
@@ -87,7 +87,7 @@ class _L0LayerMixin:
 
     @generator.setter
     def generator(self, generator):
-        self.l0_gate.generator = generator
+        self.l0_gate.generator = generator  # checked by the gate, as the constructor checks it
 
     def gated_parameters(self, z=None):
         """Weight and bias multiplied by gate values ``z``.
@@ -256,6 +256,7 @@ class L0Linear(_L0LayerMixin, nn.Linear):
         dtype=None,
     ):
         _check_gate_mode(gate, _LINEAR_GATES)
+        device = _module_device(device)  # "auto" as the gates take it, for both
         in_features = check_int("in_features", in_features, 1)
         out_features = check_int("out_features", out_features, 1)
         shape = {
@@ -306,8 +307,13 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
     its output (with ``groups=1``; a grouped convolution's closed channels
     are folded to zeros). With ``gate="weight"`` every filter weight has its own gate
     (unstructured sparsity; the bias is not gated): closed weights become
-    exact zeros, and a filter whose weights are all closed is removed like a
-    closed channel.
+    exact zeros. A filter whose weights are all closed still outputs its
+    bias, a constant; inside an ``nn.Sequential`` :func:`skl0.nn.prune`
+    removes it when that constant, through the modules in between, is zero,
+    or when it can be folded into the next layer's bias (the next layer is
+    an ``nn.Linear`` or a convolution without padding, with no pooling
+    between). Otherwise the filter stays: with zero padding the next
+    convolution sees zeros at the borders, not the constant.
 
     %(parameters)s
 
@@ -362,6 +368,7 @@ class L0Conv2d(_L0LayerMixin, nn.Conv2d):
         in_channels = check_int("in_channels", in_channels, 1)
         out_channels = check_int("out_channels", out_channels, 1)
         _check_gate_mode(gate, _CONV_GATES)
+        device = _module_device(device)  # "auto" as the gates take it, for both
         if gate == "output":
             shape = (out_channels,)
         else:

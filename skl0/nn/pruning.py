@@ -10,9 +10,14 @@
    modules that act per unit (elementwise activations, dropout, batch norm,
    pooling, a final ``nn.Flatten`` between a convolution and a linear layer)
    share their hidden units. A unit goes when nothing reads it (its
-   column in the next layer is zero) or when it is constant (its row in the
-   previous layer is zero): its constant output is then folded into the next
-   layer's bias. Both layers lose the unit; repeated until nothing changes.
+   column in the next layer is zero), or when it is constant (its row in the
+   previous layer is zero) and either its constant output, carried through
+   the modules between, is zero, or it can be folded into the next layer's
+   bias: the next layer is an ``nn.Linear`` or a convolution without
+   padding, and no pooling lies between. Otherwise a constant unit stays
+   (with zero padding, or a pool's border, the next layer does not see the
+   constant everywhere). Both layers lose the unit; repeated until nothing
+   changes.
 3. Select inputs. Input columns or channels that are zero in every row of a
    layer (a closed input gate with no layer before it) are dropped with an
    :class:`IndexSelect` in front of a smaller layer; this applies to the
