@@ -589,7 +589,9 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
                     H0=None if chord is None else chord(block))
                 for S, XS, xi, good, low in zip(block, Xb, x, ok, floor):
                     key = S.tobytes()
-                    if low > -math.inf:
+                    if math.isnan(low):  # left by the chord test: no bound to keep
+                        dropped.add(key)
+                    elif low > -math.inf:
                         dropped.add(key)
                         self._left_at(key, low)
                     elif good:
