@@ -43,6 +43,7 @@ from ._compat import (
     scorer_with_labels,
 )
 from ._criteria import choose_index
+from ._device import resolve_device
 from ._engine import NumpyOps, data_term
 from ._gate_path import lam_grid
 from ._heads import numpy_forward
@@ -320,10 +321,10 @@ class _CVMixin(CVFitMixin):
             return lam_grid(n_lams=self.n_lams)
         return check_grid(self.lams)
 
-    def _fold_estimator(self, seed):
+    def _fold_estimator(self, seed, device):
         names = set(self._fold_class().get_params())
         params = {k_: v for k_, v in self.get_params(deep=False).items() if k_ in names}
-        return self._fold_class(**{**params, "random_state": seed})
+        return self._fold_class(**{**params, "random_state": seed, "device": device})
 
     def _fit_split(self, X, y, sample_weight, split_params):
         with fresh_fit(self):
@@ -348,6 +349,11 @@ class _CVMixin(CVFitMixin):
             np.iinfo(np.int32).max, size=len(splits)
         )
         weighted = sample_weight is not None
+        # device="auto" is resolved by the size of the whole X, so that the
+        # folds run where the final fit will (each fold's X[train] is smaller).
+        device = self.device
+        if device in (None, "auto"):
+            device = str(resolve_device(device, numbers=Xv.shape[0] * Xv.shape[1]))
         # Threads by default: the folds share X instead of copying it to
         # worker processes, whose start-up (importing torch) made a small CV
         # with n_jobs=-1 ten times slower than n_jobs=1; the solves release
@@ -355,7 +361,8 @@ class _CVMixin(CVFitMixin):
         # (parallel_config(backend="loky") or "dask") still wins.
         out = Parallel(n_jobs=self.n_jobs, verbose=self.verbose, prefer="threads")(
             delayed(_fold_path)(
-                self._fold_estimator(seed), Xv, yv, sw, train, test, scorer, weighted, grid
+                self._fold_estimator(seed, device), Xv, yv, sw, train, test, scorer, weighted,
+                grid
             )
             for seed, (train, test) in zip(seeds, splits)
         )

@@ -259,10 +259,11 @@ costs the same.""",
         constraints=[str],
         doc="""\
 ``"auto"`` (CUDA when available and X holds more than 2^22, about 4.2
-million, numbers; smaller data runs on the CPU, where the float64
-host-side solves and refits apply and a fit is faster), ``"cpu"``,
-``"cuda"`` or ``"cuda:N"``. Fitted attributes are numpy arrays either
-way.""",
+million, numbers, zeros of a sparse X included; smaller data runs on
+the CPU, where the float64 host-side solves and refits apply and a fit
+is faster; ``partial_fit`` and Dask fits, which do not see the whole
+X, take CUDA whenever it is available), ``"cpu"``, ``"cuda"`` or
+``"cuda:N"``. Fitted attributes are numpy arrays either way.""",
     ),
     Param(
         "dtype", '{"float32", "float64"} or None', default=None,

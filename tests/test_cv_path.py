@@ -703,3 +703,28 @@ def test_cv_empty_model_warning_names_the_chosen_lam():
     msg = next(str(w.message) for w in rec if "No feature" in str(w.message))
     assert f"lam_={reg.lam_:.3g}" in msg
     assert "Lower lam" not in msg
+
+
+def test_cv_folds_resolve_auto_device_by_the_whole_x(monkeypatch):
+    # device="auto" weighs the size of X (CUDA only past 2^22 numbers); the
+    # folds' X[train] is smaller than the final fit's X, so the CV estimator
+    # resolves "auto" once, by the whole X, and the folds run where the
+    # final fit does.
+    import skl0._cv as cv_module
+
+    X, y, _, _ = make_sparse_regression(60, 5, 2, random_state=0)
+    asked = []
+    real = cv_module.resolve_device
+
+    def spy(device, numbers=None):
+        asked.append((device, numbers))
+        return real(device, numbers=numbers)
+
+    monkeypatch.setattr(cv_module, "resolve_device", spy)
+    devices = []
+    real_path = cv_module._fold_path
+    monkeypatch.setattr(cv_module, "_fold_path",
+                        lambda est, *a: devices.append(est.device) or real_path(est, *a))
+    L0RegressorCV(cv=3, n_lams=4).fit(X, y)
+    assert asked == [("auto", 60 * 5)]
+    assert devices == ["cpu"] * 3

@@ -165,8 +165,8 @@ def _module_device(device):
 
     ``None`` stays None (torch's default device) and ``"meta"`` (shapes
     without storage, for deferred initialisation) passes as torch's layers
-    take it; ``"auto"`` is CUDA when it is available, else the CPU, as in
-    the estimators; a device this machine cannot use (``"gpu"``, CUDA where
+    take it; ``"auto"`` is CUDA when it is available, else the CPU (the
+    estimators also weigh the size of X); a device this machine cannot use (``"gpu"``, CUDA where
     there is none) is a ValueError that names it (:func:`resolve_device`).
     """
     if device is None or (isinstance(device, (str, torch.device)) and str(device) == "meta"):
