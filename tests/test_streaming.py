@@ -457,3 +457,29 @@ def test_groups_feature_costs_and_k_are_checked_on_every_call(reg_data):
                                          r"first partial_fit call \(5 groups\)"):
         grouped.partial_fit(X[300:600], y[300:600])
     grouped.set_params(groups=list(groups)).partial_fit(X[300:600], y[300:600])  # same layout
+
+
+@pytest.mark.parametrize("make, change", [
+    (lambda: L0Regressor(random_state=0), {"k": -1}),
+    (lambda: L0Regressor(random_state=0), {"lam": -5.0}),
+    (lambda: L0FeatureSelector(random_state=0), {"k": 0}),
+])
+def test_partial_fit_checks_parameters_changed_between_calls(make, change):
+    # scikit-learn's _fit_context checks the parameters only on an unfitted
+    # estimator's first call; set_params between calls must be checked as
+    # fit checks them (k=-1 was used as the slice [:-1]), and the failed
+    # call leaves the stream as it was.
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 6)
+    y = X[:, 0] - X[:, 2] + 0.1 * rng.randn(300)
+    est = make().partial_fit(X[:150], y[:150])
+    before = est.get_support().copy()
+    with pytest.raises(InvalidParameterError, match=next(iter(change))):
+        est.set_params(**change).partial_fit(X[150:], y[150:])
+    np.testing.assert_array_equal(est.get_support(), before)
+    # A new stream after fit is checked too.
+    fitted = make().fit(X, y)
+    with pytest.raises(InvalidParameterError):
+        fitted.set_params(**change).partial_fit(X[:150], y[:150])
