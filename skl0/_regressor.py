@@ -147,7 +147,10 @@ class L0Regressor(RegressorMixin, BaseL0):
         the rows seen so far (each step costs O(p^2), whatever their
         number). After the last chunk the model is the one ``fit`` gives on
         the concatenated rows, up to float round-off, however the rows were
-        split. Otherwise (``hidden_layer_sizes``, wider X) each call is one
+        split (with a number ``lam`` only where there are more rows than
+        columns: with no more, ``fit`` solves on the rows and the stream
+        on its Gram matrix, the same objective searched otherwise, which
+        may end at another local optimum). Otherwise (``hidden_layer_sizes``, wider X) each call is one
         pass of mini-batch Adam over the chunk, with the standardization of
         the first chunk; see :doc:`/scale`. ``fit`` discards this state.
 
