@@ -6,7 +6,9 @@ within 2x of one pass over X. The floor is timed on the same device: one
 ``X @ w`` plus one ``X.T @ r`` on X held there (what any full-batch
 gradient step pays). For each task the table gives the wall time of one
 fit at ``lam=0.01``, of the path and of the CV fit, the path's optimizer
-steps (``L0Path.n_iter``, summed) and its seconds per step over the floor.
+steps (``L0Path.n_iter``, summed) and its wall time per step over the
+floor (the whole path's time, the host's preparation of X included, so
+an upper bound on a step's cost, not the cost itself).
 A squared loss is solved from its Gram matrix (one pass over X to form
 it, then p x p work), so its per-step column compares Gram steps with a
 pass over X; the log loss reads X at each step.

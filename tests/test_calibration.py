@@ -1,5 +1,7 @@
 """Tests of skl0.calibration: SparseCalibrator and make_survey (small, fast)."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -626,3 +628,27 @@ def test_an_integer_indexed_targets_series_names_the_targets():
     # the default RangeIndex still names nothing
     plain = SparseCalibrator(**_KW29).fit(M, pd.Series(t), w0)
     assert list(plain.calibration_report_.index)[:2] == ["target_0", "target_1"]
+
+
+def test_an_integer_index_equal_to_the_positions_is_read_by_position():
+    # pd.Index([0, 1, ..., Q-1]) (not a RangeIndex) labels nothing either:
+    # it was refused as "a Series labelled [0, 1, 2, ...]" beside array
+    # targets (review of session 29).
+    M, t, w0, names = _small_survey()
+    tw = np.linspace(1.0, 3.0, len(names))
+    ref = SparseCalibrator(target_weights=tw, **_KW29).fit(M, t, w0)
+    cal = SparseCalibrator(target_weights=pd.Series(tw, index=pd.Index(list(range(len(tw))))),
+                           **_KW29).fit(M, t, w0)
+    np.testing.assert_array_equal(cal.weights_, ref.weights_)
+
+
+def test_a_missing_label_of_a_labelled_group_series_names_its_target():
+    # A labelled target_groups Series is aligned to the target names before
+    # its labels are checked: the message named the position after that
+    # alignment, not the target.
+    M, t, w0, names = _small_survey()
+    Mdf = pd.DataFrame(M.toarray(), columns=names)
+    groups = pd.Series(["a"] * len(names), index=names[::-1], dtype=object)
+    groups.iloc[0] = None  # the last target's label
+    with pytest.raises(ValueError, match=rf"target_groups\[{re.escape(repr(names[-1]))}\] is"):
+        SparseCalibrator(target_groups=groups, **_KW29).fit(Mdf, t, w0)

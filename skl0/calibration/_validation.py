@@ -72,10 +72,18 @@ def _is_series(values):
 
 
 def _default_index(index):
-    """Whether ``index`` is pandas' default ``RangeIndex`` ``0..n-1`` (labels nothing)."""
+    """Whether ``index`` is the default ``0..n-1`` (labels nothing).
+
+    pandas' ``RangeIndex`` from 0, or integers equal to ``0..n-1`` in order
+    (``pd.Index([0, 1, 2])``: its labels are its positions).
+    """
     import pandas as pd
 
-    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+    if isinstance(index, pd.RangeIndex):
+        return index.start == 0 and index.step == 1
+    values = np.asarray(index)
+    return (values.dtype.kind in "iu"
+            and np.array_equal(values, np.arange(values.size)))
 
 
 def _align_series(name, series, names, noun):
@@ -200,7 +208,8 @@ def check_target_groups(target_groups, n_targets, names=None):
     """
     if target_groups is None:
         return None
-    if _is_series(target_groups):
+    labelled = _is_series(target_groups)
+    if labelled:
         target_groups = _align_series("target_groups", target_groups, names, "label")
     groups = np.asarray(target_groups)
     if groups.ndim != 1 or groups.shape[0] != n_targets:
@@ -215,8 +224,11 @@ def check_target_groups(target_groups, n_targets, names=None):
     missing = np.flatnonzero(pd.isna(groups))
     if missing.size:
         i = int(missing[0])
+        # A Series was aligned to the target names: name the target, not
+        # its position after the alignment.
+        where = f"[{names[i]!r}]" if labelled and names is not None else f"[{i}]"
         raise ValueError(
-            f"target_groups[{i}] is {groups[i]} ({missing.size} missing label(s) in "
+            f"target_groups{where} is {groups[i]} ({missing.size} missing label(s) in "
             "all); give every target a group label (None, NaN, NA and NaT are not "
             "labels)."
         )
