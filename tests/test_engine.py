@@ -1987,6 +1987,14 @@ def _binary_rows(seed, n=300, p=12):
     return X, y, w / w.sum()
 
 
+def _four_column_supports(rows_seed, seed, m):
+    """``_binary_rows(rows_seed)``, ``m`` random supports of 4 of its 12 columns and starts near 0."""
+    X, y, w = _binary_rows(rows_seed)
+    rng = np.random.RandomState(seed)
+    cands = np.sort(np.array([rng.choice(12, 4, replace=False) for _ in range(m)]), axis=1)
+    return X, y, w, cands, 0.3 * rng.randn(m, 5), rng
+
+
 @pytest.mark.parametrize("alpha", [1e-4, 1e-2])
 def test_batched_binary_newton_follows_each_support_alone(alpha):
     # newton_binary_batch solves supports of one size together; each ends
@@ -1995,10 +2003,7 @@ def test_batched_binary_newton_follows_each_support_alone(alpha):
     # needs backtracking.
     from skl0._refit import newton_binary, newton_binary_batch
 
-    X, y, w = _binary_rows(0)
-    rng = np.random.RandomState(1)
-    cands = np.sort(np.array([rng.choice(12, 4, replace=False) for _ in range(7)]), axis=1)
-    x0 = 0.3 * rng.randn(7, 5)
+    X, y, w, cands, x0, rng = _four_column_supports(0, 1, 7)
     x0[3] = 8.0 * rng.randn(5)  # far from the optimum: the line search halves its steps
     x, ok, floor = newton_binary_batch(np.ascontiguousarray(X.T[cands]), y, w, alpha, x0, 200)
     assert ok.all() and np.all(floor == -np.inf)  # no cutoff: none left unsolved
@@ -2044,10 +2049,7 @@ def test_batched_binary_newton_from_chord_hessians_ends_at_each_optimum(alpha):
     # descend and the Newton steps finish).
     from skl0._refit import newton_binary, newton_binary_batch
 
-    X, y, w = _binary_rows(4)
-    rng = np.random.RandomState(5)
-    cands = np.sort(np.array([rng.choice(12, 4, replace=False) for _ in range(6)]), axis=1)
-    x0 = 0.3 * rng.randn(6, 5)
+    X, y, w, cands, x0, _ = _four_column_supports(4, 5, 6)
     near = np.stack([_hessian_at(X[:, S], y, w, x + 0.2) for S, x in zip(cands, x0)])
     for H0 in (near, np.broadcast_to(0.05 * np.eye(5), (6, 5, 5))):
         x, ok, floor = newton_binary_batch(np.ascontiguousarray(X.T[cands]), y, w, alpha, x0,
