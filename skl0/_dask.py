@@ -916,9 +916,11 @@ def _infer_task(y):
     """``task="auto"`` on a Dask y: the rule of :func:`skl0._checks.infer_task`.
 
     Only y's distinct values are gathered, and only up to
-    ``MAX_AUTO_CLASSES + 1`` of them.
+    ``MAX_AUTO_CLASSES + 1`` of them. An in-memory y (numpy, pandas, a
+    list) beside a Dask X is read as ``fit`` reads it in memory.
     """
-
+    if not is_dask_collection(y):
+        return infer_task(y)
     dtypes = _column_dtypes(y)
     if len(dtypes) != 1 or (not _is_frame(y) and getattr(y, "ndim", 1) == 2
                             and y.shape[1] != 1):

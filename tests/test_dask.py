@@ -638,3 +638,27 @@ def test_pd_na_in_nullable_columns_is_refused_as_nan(reg):
     frame.iloc[3, 2] = pd.NA
     with pytest.raises(ValueError, match="contains NaN"):
         L0Regressor(k=3).fit(dd.from_pandas(frame, npartitions=3), y)
+
+
+@pytest.fixture
+def sync():
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+def _public_fitted(est):
+    return {a for a in vars(est) if a.endswith("_") and not a.startswith("_")}
+
+
+def test_selector_task_auto_takes_an_in_memory_y_beside_a_dask_x(sync, reg, clf):
+    # docs/scale.md: y may be Dask or numpy; task="auto" read y's blocks with
+    # to_delayed, which a numpy array or pandas Series lacks.
+    X, y, support = reg
+    for target in (y, pd.Series(y)):
+        sel = L0FeatureSelector(k=3).fit(_darr(X), target)
+        assert isinstance(sel.estimator_, L0Regressor)
+        np.testing.assert_array_equal(sel.get_support(indices=True), support)
+    Xc, yc, _ = clf
+    for target in (yc, pd.Series(yc, dtype="category"), (yc == "yes").astype(int)):
+        sel = L0FeatureSelector(k=3).fit(_darr(Xc, 500), target)
+        assert isinstance(sel.estimator_, L0Classifier)
