@@ -50,7 +50,7 @@ import math
 import numpy as np
 import torch
 
-from ._base import check_weight_scale_from, fresh_fit, keep_state_on_failure
+from ._base import check_weight_scale_from, fresh_fit
 from ._blocks import (
     _block_stats,
     _column_min_max,
@@ -345,6 +345,8 @@ def _fit_guard(fit):
     def wrapped(est, X, y, sample_weight=None):
         with fresh_fit(est):
             fit(est, X, y, sample_weight)
+            # (an MLP head's stream sets it too; "auto" is refused before)
+            est.hidden_layer_sizes_ = est._hidden_sizes()
         return est
 
     wrapped.__doc__ = fit.__doc__
@@ -880,7 +882,7 @@ def _export_classifier(est, scratch, support, head, mean, std, *, lam, n_pass, l
 
 def fit_selector(sel, X, y, sample_weight=None):
     """``L0FeatureSelector.fit`` on Dask collections: the task from y's values, then the fit."""
-    with keep_state_on_failure(sel):
+    with fresh_fit(sel):  # nothing of an earlier fit survives (group_labels_, ...)
         task = sel.task
         if task == "auto":
             task = _infer_task(y)
@@ -890,11 +892,7 @@ def fit_selector(sel, X, y, sample_weight=None):
         sel.n_features_in_ = est.n_features_in_
         if hasattr(est, "feature_names_in_"):
             sel.feature_names_in_ = est.feature_names_in_
-        else:
-            vars(sel).pop("feature_names_in_", None)
-        sel.estimator_ = est
-        for name in ("support_", "feature_importances_", "lam_", "n_iter_", "loss_curve_"):
-            setattr(sel, name, getattr(est, name))
+        sel._take_fitted(est)  # the attributes the in-memory fit takes
     return sel
 
 

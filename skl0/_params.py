@@ -389,7 +389,9 @@ and the information criterion counted all columns."""),
 Only with hidden layers and ``lam="auto"`` (with or without ``k``; a
 fixed ``lam``, with ``k`` as a cap or not, holds out no rows): the
 mean held-out loss of each point of the gate path (see
-``validation_fraction``)."""),
+``validation_fraction``). In-memory ``fit`` only: ``partial_fit`` and
+a fit on Dask collections train the MLP in one stream and hold out no
+rows."""),
     Param("hidden_layer_sizes_", "tuple of int", """\
 The hidden layers of the fitted head: ``()`` for the linear head;
 with ``hidden_layer_sizes="auto"``, the one chosen."""),

@@ -662,3 +662,31 @@ def test_selector_task_auto_takes_an_in_memory_y_beside_a_dask_x(sync, reg, clf)
     for target in (yc, pd.Series(yc, dtype="category"), (yc == "yes").astype(int)):
         sel = L0FeatureSelector(k=3).fit(_darr(Xc, 500), target)
         assert isinstance(sel.estimator_, L0Classifier)
+
+
+def test_a_dask_fit_starts_afresh_with_the_in_memory_fits_attributes(sync):
+    X, y, _, _ = make_sparse_regression(400, 6, 2, random_state=0)
+    yc = (y > 0).astype(int)
+    Xd = _darr(X, 100)
+    groups = [0, 0, 1, 1, 2, 2]
+    for make, target in [
+        (lambda: L0Regressor(k=2), y),
+        (lambda: L0Classifier(k=2), yc),
+        (lambda: L0Classifier(k=2), np.digitize(y, [-0.5, 0.5])),
+        (lambda: L0FeatureSelector(k=2), y),
+        (lambda: L0FeatureSelector(groups=groups), y),
+        (lambda: L0FeatureSelector(groups=groups), yc),
+    ]:
+        mem, dist = make().fit(X, target), make().fit(Xd, _darr(target, 100))
+        assert _public_fitted(dist) == _public_fitted(mem), make()
+        assert dist.hidden_layer_sizes_ == ()
+    # An MLP head is streamed (one pass, no rows held out): no validation_scores_.
+    mlp = {"k": 2, "hidden_layer_sizes": (4,), "max_iter": 20, "random_state": 0}
+    mem, dist = L0Regressor(**mlp).fit(X, y), L0Regressor(**mlp).fit(Xd, _darr(y, 100))
+    assert _public_fitted(mem) - _public_fitted(dist) == {"validation_scores_"}
+    assert _public_fitted(dist) <= _public_fitted(mem) and dist.hidden_layer_sizes_ == (4,)
+    # A Dask refit keeps nothing of an earlier fit's: here the groups' attributes.
+    sel = L0FeatureSelector(groups=groups).fit(X, y)
+    sel.set_params(groups=None).fit(Xd, _darr(y, 100))
+    assert not hasattr(sel, "group_labels_") and not hasattr(sel, "group_support_")
+    assert _public_fitted(sel) == _public_fitted(L0FeatureSelector().fit(X, y))
