@@ -314,8 +314,27 @@ def _check_stats(est, s, p):
         )
 
 
+def _check_head(est):
+    """Refuse ``hidden_layer_sizes="auto"``: its choice reads the rows in memory.
+
+    The automatic head tests the linear fit's residuals against the squares
+    and products of the columns and compares held-out losses; a Dask fit
+    has neither (it used to fit the linear head without a word).
+    """
+    if isinstance(est.hidden_layer_sizes, str):
+        raise ValueError(
+            f"hidden_layer_sizes={est.hidden_layer_sizes!r} is not available on Dask "
+            "collections: choosing the head tests the linear fit's residuals and compares "
+            "held-out losses, which needs the rows in memory. Pass hidden_layer_sizes=() "
+            "for the linear head (fitted from statistics on the cluster) or a head such as "
+            "(64,) (its blocks are streamed), or fit in memory (X.compute(), y.compute()) "
+            "to let 'auto' choose."
+        )
+
+
 def _prepare(est, X, y, sample_weight):
     """Blocks of the data, with ``n_features_in_`` / ``feature_names_in_`` set."""
+    _check_head(est)
     try:
         import dask  # noqa: F401
     except ImportError as exc:  # pragma: no cover - a dask object implies dask
@@ -345,7 +364,7 @@ def _fit_guard(fit):
     def wrapped(est, X, y, sample_weight=None):
         with fresh_fit(est):
             fit(est, X, y, sample_weight)
-            # (an MLP head's stream sets it too; "auto" is refused before)
+            # (an MLP head's stream sets it too; "auto" is refused by _check_head)
             est.hidden_layer_sizes_ = est._hidden_sizes()
         return est
 
@@ -883,6 +902,7 @@ def _export_classifier(est, scratch, support, head, mean, std, *, lam, n_pass, l
 def fit_selector(sel, X, y, sample_weight=None):
     """``L0FeatureSelector.fit`` on Dask collections: the task from y's values, then the fit."""
     with fresh_fit(sel):  # nothing of an earlier fit survives (group_labels_, ...)
+        _check_head(sel)  # before task="auto" reads y
         task = sel.task
         if task == "auto":
             task = _infer_task(y)

@@ -178,7 +178,8 @@ only if they show any, an MLP head of one 64-unit layer, which is
 kept when its held-out loss beats the linear path's by more than one
 standard error; ``hidden_layer_sizes_`` holds the choice and
 ``head_selection_`` the numbers behind it (``partial_fit`` and
-``l0_path`` keep the linear head). ``"auto"`` needs ``lam="auto"``
+``l0_path`` keep the linear head; a fit on Dask collections refuses
+``"auto"``). ``"auto"`` needs ``lam="auto"``
 or ``k`` (the heads are compared along a path); a fixed ``lam`` is
 refused.""",
     ),

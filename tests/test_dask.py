@@ -690,3 +690,17 @@ def test_a_dask_fit_starts_afresh_with_the_in_memory_fits_attributes(sync):
     sel.set_params(groups=None).fit(Xd, _darr(y, 100))
     assert not hasattr(sel, "group_labels_") and not hasattr(sel, "group_support_")
     assert _public_fitted(sel) == _public_fitted(L0FeatureSelector().fit(X, y))
+
+
+def test_automatic_head_is_refused_with_the_fix(sync, reg, clf):
+    # The nonlinearity test needs the rows in memory: a Dask fit used to fit
+    # the linear head silently, with no head_selection_.
+    X, y, _ = reg
+    Xc, yc, _ = clf
+    match = r"hidden_layer_sizes='auto'.*Dask.*hidden_layer_sizes=\(\)"
+    for est, XX, yy in [(L0Regressor(hidden_layer_sizes="auto"), X, y),
+                        (L0Classifier(hidden_layer_sizes="auto"), Xc, yc),
+                        (L0FeatureSelector(hidden_layer_sizes="auto"), X, y)]:
+        with pytest.raises(ValueError, match=match):
+            est.fit(_darr(XX), _darr(yy))
+        assert not hasattr(est, "support_")
