@@ -492,11 +492,30 @@ def _select_quadratic(est, params, problem, datafit, device, x_shift, y_ndim, y_
     return scratch
 
 
+def _check_labels_1d(y):
+    """Refuse a y of several columns, as scikit-learn's ``column_or_1d`` does in memory.
+
+    (Its blocks were raveled, and the error said that y's blocks had twice
+    X's rows.) One column is read as labels, as in memory.
+    """
+    if y.ndim != 2:
+        return
+    q = len(y.columns) if _is_frame(y) else y.shape[1]
+    if q == 1:
+        return
+    n = y.shape[0] if isinstance(y.shape[0], int) and not _is_frame(y) else "n_samples"
+    raise ValueError(
+        f"y should be a 1d array, got an array of shape ({n}, {q}) instead. A classifier "
+        "takes one column of labels; for several targets fit one classifier per column."
+    )
+
+
 @_fit_guard
 def fit_classifier(est, X, y, sample_weight=None):
     """``L0Classifier.fit`` on Dask collections (see the module docstring)."""
     data = _prepare(est, X, y, sample_weight)
     p = data.n_features
+    _check_labels_1d(data.y)
     classes = data.labels()
     if classes.dtype.kind in "fc" and not np.isfinite(classes).all():
         kind = "NaN" if np.isnan(classes).any() else "infinity"

@@ -704,3 +704,18 @@ def test_automatic_head_is_refused_with_the_fix(sync, reg, clf):
         with pytest.raises(ValueError, match=match):
             est.fit(_darr(XX), _darr(yy))
         assert not hasattr(est, "support_")
+
+
+def test_a_two_column_y_is_refused_by_the_classifier_as_in_memory(sync, clf):
+    X, y, _ = clf
+    Y = np.column_stack([y, y])
+    match = r"y should be a 1d array, got an array of shape \(2000, 2\)"
+    with pytest.raises(ValueError, match=match):
+        L0Classifier(k=2).fit(X, Y)
+    with pytest.raises(ValueError, match=match):
+        L0Classifier(k=2).fit(_darr(X), _darr(Y))
+    with pytest.raises(ValueError, match=match):
+        L0FeatureSelector(k=2, task="classification").fit(_darr(X), _darr(Y))
+    frame = dd.from_pandas(pd.DataFrame(X), npartitions=2)
+    with pytest.raises(ValueError, match=r"y should be a 1d array, got an array of shape \("):
+        L0Classifier(k=2).fit(frame, dd.from_pandas(pd.DataFrame(Y), npartitions=2))
