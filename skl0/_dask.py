@@ -50,7 +50,7 @@ import math
 import numpy as np
 import torch
 
-from ._base import check_weight_scale_from, fresh_fit, keep_state_on_failure
+from ._base import check_weight_scale_from, fresh_fit
 from ._blocks import (
     _block_stats,
     _column_min_max,
@@ -314,8 +314,27 @@ def _check_stats(est, s, p):
         )
 
 
+def _check_head(est):
+    """Refuse ``hidden_layer_sizes="auto"``: its choice reads the rows in memory.
+
+    The automatic head tests the linear fit's residuals against the squares
+    and products of the columns and compares held-out losses; a Dask fit
+    has neither (it used to fit the linear head without a word).
+    """
+    if isinstance(est.hidden_layer_sizes, str):
+        raise ValueError(
+            f"hidden_layer_sizes={est.hidden_layer_sizes!r} is not available on Dask "
+            "collections: choosing the head tests the linear fit's residuals and compares "
+            "held-out losses, which needs the rows in memory. Pass hidden_layer_sizes=() "
+            "for the linear head (fitted from statistics on the cluster) or a head such as "
+            "(64,) (its blocks are streamed), or fit in memory (X.compute(), y.compute()) "
+            "to let 'auto' choose."
+        )
+
+
 def _prepare(est, X, y, sample_weight):
     """Blocks of the data, with ``n_features_in_`` / ``feature_names_in_`` set."""
+    _check_head(est)
     try:
         import dask  # noqa: F401
     except ImportError as exc:  # pragma: no cover - a dask object implies dask
@@ -345,6 +364,8 @@ def _fit_guard(fit):
     def wrapped(est, X, y, sample_weight=None):
         with fresh_fit(est):
             fit(est, X, y, sample_weight)
+            # (an MLP head's stream sets it too; "auto" is refused by _check_head)
+            est.hidden_layer_sizes_ = est._hidden_sizes()
         return est
 
     wrapped.__doc__ = fit.__doc__
@@ -471,11 +492,30 @@ def _select_quadratic(est, params, problem, datafit, device, x_shift, y_ndim, y_
     return scratch
 
 
+def _check_labels_1d(y):
+    """Refuse a y of several columns, as scikit-learn's ``column_or_1d`` does in memory.
+
+    (Its blocks were raveled, and the error said that y's blocks had twice
+    X's rows.) One column is read as labels, as in memory.
+    """
+    if y.ndim != 2:
+        return
+    q = len(y.columns) if _is_frame(y) else y.shape[1]
+    if q == 1:
+        return
+    n = y.shape[0] if isinstance(y.shape[0], int) and not _is_frame(y) else "n_samples"
+    raise ValueError(
+        f"y should be a 1d array, got an array of shape ({n}, {q}) instead. A classifier "
+        "takes one column of labels; for several targets fit one classifier per column."
+    )
+
+
 @_fit_guard
 def fit_classifier(est, X, y, sample_weight=None):
     """``L0Classifier.fit`` on Dask collections (see the module docstring)."""
     data = _prepare(est, X, y, sample_weight)
     p = data.n_features
+    _check_labels_1d(data.y)
     classes = data.labels()
     if classes.dtype.kind in "fc" and not np.isfinite(classes).all():
         kind = "NaN" if np.isnan(classes).any() else "infinity"
@@ -880,7 +920,8 @@ def _export_classifier(est, scratch, support, head, mean, std, *, lam, n_pass, l
 
 def fit_selector(sel, X, y, sample_weight=None):
     """``L0FeatureSelector.fit`` on Dask collections: the task from y's values, then the fit."""
-    with keep_state_on_failure(sel):
+    with fresh_fit(sel):  # nothing of an earlier fit survives (group_labels_, ...)
+        _check_head(sel)  # before task="auto" reads y
         task = sel.task
         if task == "auto":
             task = _infer_task(y)
@@ -890,11 +931,7 @@ def fit_selector(sel, X, y, sample_weight=None):
         sel.n_features_in_ = est.n_features_in_
         if hasattr(est, "feature_names_in_"):
             sel.feature_names_in_ = est.feature_names_in_
-        else:
-            vars(sel).pop("feature_names_in_", None)
-        sel.estimator_ = est
-        for name in ("support_", "feature_importances_", "lam_", "n_iter_", "loss_curve_"):
-            setattr(sel, name, getattr(est, name))
+        sel._take_fitted(est)  # the attributes the in-memory fit takes
     return sel
 
 
@@ -916,9 +953,11 @@ def _infer_task(y):
     """``task="auto"`` on a Dask y: the rule of :func:`skl0._checks.infer_task`.
 
     Only y's distinct values are gathered, and only up to
-    ``MAX_AUTO_CLASSES + 1`` of them.
+    ``MAX_AUTO_CLASSES + 1`` of them. An in-memory y (numpy, pandas, a
+    list) beside a Dask X is read as ``fit`` reads it in memory.
     """
-
+    if not is_dask_collection(y):
+        return infer_task(y)
     dtypes = _column_dtypes(y)
     if len(dtypes) != 1 or (not _is_frame(y) and getattr(y, "ndim", 1) == 2
                             and y.shape[1] != 1):

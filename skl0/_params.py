@@ -178,7 +178,8 @@ only if they show any, an MLP head of one 64-unit layer, which is
 kept when its held-out loss beats the linear path's by more than one
 standard error; ``hidden_layer_sizes_`` holds the choice and
 ``head_selection_`` the numbers behind it (``partial_fit`` and
-``l0_path`` keep the linear head). ``"auto"`` needs ``lam="auto"``
+``l0_path`` keep the linear head; a fit on Dask collections refuses
+``"auto"``). ``"auto"`` needs ``lam="auto"``
 or ``k`` (the heads are compared along a path); a fixed ``lam`` is
 refused.""",
     ),
@@ -390,7 +391,9 @@ and the information criterion counted all columns."""),
 Only with hidden layers and ``lam="auto"`` (with or without ``k``; a
 fixed ``lam``, with ``k`` as a cap or not, holds out no rows): the
 mean held-out loss of each point of the gate path (see
-``validation_fraction``)."""),
+``validation_fraction``). In-memory ``fit`` only: ``partial_fit`` and
+a fit on Dask collections train the MLP in one stream and hold out no
+rows."""),
     Param("hidden_layer_sizes_", "tuple of int", """\
 The hidden layers of the fitted head: ``()`` for the linear head;
 with ``hidden_layer_sizes="auto"``, the one chosen."""),

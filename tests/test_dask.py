@@ -638,3 +638,84 @@ def test_pd_na_in_nullable_columns_is_refused_as_nan(reg):
     frame.iloc[3, 2] = pd.NA
     with pytest.raises(ValueError, match="contains NaN"):
         L0Regressor(k=3).fit(dd.from_pandas(frame, npartitions=3), y)
+
+
+@pytest.fixture
+def sync():
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+def _public_fitted(est):
+    return {a for a in vars(est) if a.endswith("_") and not a.startswith("_")}
+
+
+def test_selector_task_auto_takes_an_in_memory_y_beside_a_dask_x(sync, reg, clf):
+    # docs/scale.md: y may be Dask or numpy; task="auto" read y's blocks with
+    # to_delayed, which a numpy array or pandas Series lacks.
+    X, y, support = reg
+    for target in (y, pd.Series(y)):
+        sel = L0FeatureSelector(k=3).fit(_darr(X), target)
+        assert isinstance(sel.estimator_, L0Regressor)
+        np.testing.assert_array_equal(sel.get_support(indices=True), support)
+    Xc, yc, _ = clf
+    for target in (yc, pd.Series(yc, dtype="category"), (yc == "yes").astype(int)):
+        sel = L0FeatureSelector(k=3).fit(_darr(Xc, 500), target)
+        assert isinstance(sel.estimator_, L0Classifier)
+
+
+def test_a_dask_fit_starts_afresh_with_the_in_memory_fits_attributes(sync):
+    X, y, _, _ = make_sparse_regression(400, 6, 2, random_state=0)
+    yc = (y > 0).astype(int)
+    Xd = _darr(X, 100)
+    groups = [0, 0, 1, 1, 2, 2]
+    for make, target in [
+        (lambda: L0Regressor(k=2), y),
+        (lambda: L0Classifier(k=2), yc),
+        (lambda: L0Classifier(k=2), np.digitize(y, [-0.5, 0.5])),
+        (lambda: L0FeatureSelector(k=2), y),
+        (lambda: L0FeatureSelector(groups=groups), y),
+        (lambda: L0FeatureSelector(groups=groups), yc),
+    ]:
+        mem, dist = make().fit(X, target), make().fit(Xd, _darr(target, 100))
+        assert _public_fitted(dist) == _public_fitted(mem), make()
+        assert dist.hidden_layer_sizes_ == ()
+    # An MLP head is streamed (one pass, no rows held out): no validation_scores_.
+    mlp = {"k": 2, "hidden_layer_sizes": (4,), "max_iter": 20, "random_state": 0}
+    mem, dist = L0Regressor(**mlp).fit(X, y), L0Regressor(**mlp).fit(Xd, _darr(y, 100))
+    assert _public_fitted(mem) - _public_fitted(dist) == {"validation_scores_"}
+    assert _public_fitted(dist) <= _public_fitted(mem) and dist.hidden_layer_sizes_ == (4,)
+    # A Dask refit keeps nothing of an earlier fit's: here the groups' attributes.
+    sel = L0FeatureSelector(groups=groups).fit(X, y)
+    sel.set_params(groups=None).fit(Xd, _darr(y, 100))
+    assert not hasattr(sel, "group_labels_") and not hasattr(sel, "group_support_")
+    assert _public_fitted(sel) == _public_fitted(L0FeatureSelector().fit(X, y))
+
+
+def test_automatic_head_is_refused_with_the_fix(sync, reg, clf):
+    # The nonlinearity test needs the rows in memory: a Dask fit used to fit
+    # the linear head silently, with no head_selection_.
+    X, y, _ = reg
+    Xc, yc, _ = clf
+    match = r"hidden_layer_sizes='auto'.*Dask.*hidden_layer_sizes=\(\)"
+    for est, XX, yy in [(L0Regressor(hidden_layer_sizes="auto"), X, y),
+                        (L0Classifier(hidden_layer_sizes="auto"), Xc, yc),
+                        (L0FeatureSelector(hidden_layer_sizes="auto"), X, y)]:
+        with pytest.raises(ValueError, match=match):
+            est.fit(_darr(XX), _darr(yy))
+        assert not hasattr(est, "support_")
+
+
+def test_a_two_column_y_is_refused_by_the_classifier_as_in_memory(sync, clf):
+    X, y, _ = clf
+    Y = np.column_stack([y, y])
+    match = r"y should be a 1d array, got an array of shape \(2000, 2\)"
+    with pytest.raises(ValueError, match=match):
+        L0Classifier(k=2).fit(X, Y)
+    with pytest.raises(ValueError, match=match):
+        L0Classifier(k=2).fit(_darr(X), _darr(Y))
+    with pytest.raises(ValueError, match=match):
+        L0FeatureSelector(k=2, task="classification").fit(_darr(X), _darr(Y))
+    frame = dd.from_pandas(pd.DataFrame(X), npartitions=2)
+    with pytest.raises(ValueError, match=r"y should be a 1d array, got an array of shape \("):
+        L0Classifier(k=2).fit(frame, dd.from_pandas(pd.DataFrame(Y), npartitions=2))
