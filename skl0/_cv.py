@@ -30,6 +30,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
+    get_routing_for_object,
     process_routing,
 )
 
@@ -184,10 +185,26 @@ class _ClassifierScorer:
         return self.scorer(est, X, y, **kw)
 
 
-def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid):
+def _scorer_declines_weights(scorer):
+    """With metadata routing on, whether ``scorer`` was told not to take ``sample_weight``.
+
+    ``scorer.set_score_request(sample_weight=False)``: ``GridSearchCV``
+    then scores the folds without the weights, and so do the CV
+    estimators (an unset or ``True`` request takes them, as documented).
+    """
+    if scorer is None or not _routing_enabled():
+        return False
+    try:
+        return get_routing_for_object(scorer).score.requests.get("sample_weight") is False
+    except AttributeError:  # a plain callable: no request
+        return False
+
+
+def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighted=None):
     """Walk the path on ``train`` and score it on ``test``: (scores, sizes, steps)."""
+    score_weighted = weighted if score_weighted is None else score_weighted
     walk = Walk(grid, warn_empty=False, reader=_HeldOutScores(
-        X[test], y[test], sw[test] if weighted else None, scorer, len(grid)
+        X[test], y[test], sw[test] if score_weighted else None, scorer, len(grid)
     ))
     est._fit(X[train], y[train], sw[train] if weighted else None, walk=walk)
     return walk.result
@@ -339,6 +356,7 @@ class _CVMixin(CVFitMixin):
         if is_classifier(self):
             check_fold_classes(yv, sw, splits, self.cv)  # names the fold, not "y"
         scorer = check_scoring(self, scoring=self.scoring)
+        score_weighted = sample_weight is not None and not _scorer_declines_weights(scorer)
         if self.scoring is None and hasattr(self._fold_class, "_score_validated"):
             # score() itself, without revalidating the held-out rows for
             # every support (the scorer's checks cost more than the score).
@@ -362,7 +380,7 @@ class _CVMixin(CVFitMixin):
         out = Parallel(n_jobs=self.n_jobs, verbose=self.verbose, prefer="threads")(
             delayed(_fold_path)(
                 self._fold_estimator(seed, device), Xv, yv, sw, train, test, scorer, weighted,
-                grid
+                grid, score_weighted
             )
             for seed, (train, test) in zip(seeds, splits)
         )

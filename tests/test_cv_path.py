@@ -728,3 +728,25 @@ def test_cv_folds_resolve_auto_device_by_the_whole_x(monkeypatch):
     L0RegressorCV(cv=3, n_lams=4).fit(X, y)
     assert asked == [("auto", 60 * 5)]
     assert devices == ["cpu"] * 3
+
+
+@pytest.mark.parametrize("request_weights", [True, False])
+def test_cv_scores_follow_the_scorers_sample_weight_request(request_weights):
+    # With metadata routing on, a scorer told set_score_request(
+    # sample_weight=False) scores GridSearchCV's folds without the weights;
+    # the CV estimator's folds were scored with them regardless (QA pass of
+    # session 29). Both now give GridSearchCV's numbers.
+    from sklearn.metrics import make_scorer, r2_score
+
+    X, y, _, _ = make_sparse_regression(150, 8, 3, random_state=0)
+    w = np.random.default_rng(0).integers(1, 3, 150).astype(float)
+    folds = list(KFold(3, shuffle=True, random_state=0).split(X))
+    lams = [1e-3, 1e-2, 0.1]
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = make_scorer(r2_score).set_score_request(sample_weight=request_weights)
+        cv = L0RegressorCV(cv=folds, lams=lams, scoring=scorer, random_state=0).fit(
+            X, y, sample_weight=w)
+        grid = GridSearchCV(L0Regressor(random_state=0).set_fit_request(sample_weight=True),
+                            {"lam": lams}, cv=folds, scoring=scorer).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(cv.cv_results_["mean_test_score"],
+                               grid.cv_results_["mean_test_score"], rtol=1e-9)
