@@ -160,6 +160,28 @@ class _StepReporter:
         self.bar.update(step, loss=loss, open=n_open)
 
 
+def checks_params_each_call(method):
+    """Check the estimator's parameters at every call of ``partial_fit``, as ``fit`` does.
+
+    scikit-learn's ``_fit_context`` checks them only on an unfitted
+    estimator's first ``partial_fit`` call, while ``set_params`` may come
+    between calls. Placed outside ``_fit_context``, so that it reads the
+    caller's ``skip_parameter_validation`` (inside, the nested-skip
+    preference has set it) and, as there, checks nothing under it.
+    """
+    import functools
+
+    from sklearn import get_config
+
+    @functools.wraps(method)
+    def wrapper(estimator, *args, **kwargs):
+        if not get_config()["skip_parameter_validation"]:
+            estimator._validate_params()
+        return method(estimator, *args, **kwargs)
+
+    return wrapper
+
+
 @contextmanager
 def keep_state_on_failure(estimator):
     """Restore the estimator's attributes if ``fit`` raises (or is interrupted).

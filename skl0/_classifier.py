@@ -11,7 +11,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseL0, warm_up
+from ._base import BaseL0, checks_params_each_call, warm_up
 from ._compat import _fit_context
 from ._dask import fit_classifier, is_dask_collection, map_rows, scores_dask_rows
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
@@ -97,6 +97,7 @@ class L0Classifier(ClassifierMixin, BaseL0):
         self.coef_, self.intercept_ = coef, intercept
 
     @available_if(streamable)
+    @checks_params_each_call
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One pass of mini-batch Adam over a chunk of rows, for streamed data.

@@ -188,16 +188,20 @@ class _ClassifierScorer:
 def _scorer_declines_weights(scorer):
     """With metadata routing on, whether ``scorer`` was told not to take ``sample_weight``.
 
-    ``scorer.set_score_request(sample_weight=False)``: ``GridSearchCV``
-    then scores the folds without the weights, and so do the CV
-    estimators (an unset or ``True`` request takes them, as documented).
+    ``scorer.set_score_request(sample_weight=False)`` (or an alias):
+    ``GridSearchCV`` then scores the folds without the weights, and so do
+    the CV estimators (an unset or ``True`` request takes them, as
+    documented).
     """
     if scorer is None or not _routing_enabled():
         return False
     try:
-        return get_routing_for_object(scorer).score.requests.get("sample_weight") is False
+        request = get_routing_for_object(scorer).score.requests.get("sample_weight")
     except AttributeError:  # a plain callable: no request
         return False
+    # True or unset: the weights; False or an alias (another key's metadata,
+    # which the CV estimators do not route): GridSearchCV scores without them.
+    return request is not True and request is not None
 
 
 def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighted=None):

@@ -12,7 +12,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
-from ._base import BaseL0, warm_up
+from ._base import BaseL0, checks_params_each_call, warm_up
 from ._checks import numeric_target
 from ._compat import _check_sample_weight, _fit_context
 from ._dask import fit_regressor, is_dask_collection, map_rows, scores_dask_rows
@@ -137,6 +137,7 @@ class L0Regressor(RegressorMixin, BaseL0):
             self.coef_, self.intercept_ = coef, intercept
 
     @available_if(streamable)
+    @checks_params_each_call
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Add one chunk of rows to the fit, for data that do not fit in memory.

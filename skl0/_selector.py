@@ -8,7 +8,7 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import FitMixin, keep_state_on_failure
+from ._base import FitMixin, checks_params_each_call, keep_state_on_failure
 from ._checks import (
     check_frame,
     check_missing_labels,
@@ -150,6 +150,7 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
                 vars(self).pop(name, None)
 
     @available_if(streamable)
+    @checks_params_each_call
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Add one chunk of rows: :meth:`L0Regressor.partial_fit` or :meth:`L0Classifier.partial_fit`.

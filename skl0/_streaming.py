@@ -546,10 +546,6 @@ def partial_fit(estimator, X, y, sample_weight=None, *, classes=None, classifier
 
 
 def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
-    # scikit-learn's _fit_context checks the parameters only on the first
-    # call of an unfitted estimator; a stream's later calls (and a new stream
-    # after fit) may follow set_params, so they are checked here, as fit does.
-    estimator._validate_params()
     old = getattr(estimator, "_stream", None)
     first = old is None
     X, y, sw = _validate_chunk(estimator, X, y, sample_weight, first)

@@ -652,3 +652,18 @@ def test_a_missing_label_of_a_labelled_group_series_names_its_target():
     groups.iloc[0] = None  # the last target's label
     with pytest.raises(ValueError, match=rf"target_groups\[{re.escape(repr(names[-1]))}\] is"):
         SparseCalibrator(target_groups=groups, **_KW29).fit(Mdf, t, w0)
+
+
+def test_integer_target_ids_name_the_targets():
+    # A targets Series indexed by integer ids 0..Q-1 that is not pandas'
+    # RangeIndex (pd.Series(dict), sort_index()) names the targets: the
+    # report shows the ids and a target_weights Series by those ids aligns
+    # by label (the review of 9d9c2ef: it was refused).
+    M, t, w0, names = _small_survey()
+    ids = pd.Index(list(range(len(names))))
+    tw = np.linspace(1.0, 3.0, len(names))
+    ref = SparseCalibrator(target_weights=tw, **_KW29).fit(M, t, w0)
+    cal = SparseCalibrator(target_weights=pd.Series(tw, index=ids)[::-1], **_KW29).fit(
+        M, pd.Series(t, index=ids), w0)
+    assert list(cal.calibration_report_.index[:2]) == [0, 1]
+    np.testing.assert_array_equal(cal.weights_, ref.weights_)

@@ -750,3 +750,21 @@ def test_cv_scores_follow_the_scorers_sample_weight_request(request_weights):
                             {"lam": lams}, cv=folds, scoring=scorer).fit(X, y, sample_weight=w)
     np.testing.assert_allclose(cv.cv_results_["mean_test_score"],
                                grid.cv_results_["mean_test_score"], rtol=1e-9)
+
+
+def test_cv_scores_without_weights_for_a_scorer_asking_them_under_an_alias():
+    # set_score_request(sample_weight="w") asks for metadata the CV estimators
+    # do not route: GridSearchCV scores such folds without the weights.
+    from sklearn.metrics import make_scorer, r2_score
+
+    X, y, _, _ = make_sparse_regression(150, 8, 3, random_state=0)
+    w = np.random.default_rng(0).integers(1, 3, 150).astype(float)
+    folds = list(KFold(3, shuffle=True, random_state=0).split(X))
+    with sklearn.config_context(enable_metadata_routing=True):
+        alias = make_scorer(r2_score).set_score_request(sample_weight="w")
+        declined = make_scorer(r2_score).set_score_request(sample_weight=False)
+        a = L0RegressorCV(cv=folds, lams=[1e-3, 1e-2], scoring=alias).fit(X, y, sample_weight=w)
+        b = L0RegressorCV(cv=folds, lams=[1e-3, 1e-2], scoring=declined).fit(
+            X, y, sample_weight=w)
+    np.testing.assert_array_equal(a.cv_results_["mean_test_score"],
+                                  b.cv_results_["mean_test_score"])

@@ -483,3 +483,22 @@ def test_partial_fit_checks_parameters_changed_between_calls(make, change):
     fitted = make().fit(X, y)
     with pytest.raises(InvalidParameterError):
         fitted.set_params(**change).partial_fit(X[:150], y[:150])
+
+
+def test_selector_partial_fit_checks_its_own_parameters_and_honours_skipping():
+    # The selector's own parameters (task) were not checked on a fitted
+    # selector's partial_fit (a bad task started a regression stream), and
+    # skip_parameter_validation, which fit honours, was not honoured.
+    import sklearn
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 6)
+    y = X[:, 0] - X[:, 2] + 0.1 * rng.randn(300)
+    sel = L0FeatureSelector(random_state=0).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="task.*L0FeatureSelector"):
+        sel.set_params(task="bogus").partial_fit(X[:150], y[:150])
+    est = L0Regressor(random_state=0).partial_fit(X[:150], y[:150])
+    with sklearn.config_context(skip_parameter_validation=True):
+        est.set_params(k=2).partial_fit(X[150:], y[150:])  # not checked, as fit would not be
+    assert est.get_support().sum() == 2

@@ -71,6 +71,12 @@ def _is_series(values):
     return hasattr(values, "index") and hasattr(values, "to_numpy")
 
 
+def _range_index_type():
+    import pandas as pd
+
+    return pd.RangeIndex
+
+
 def _default_index(index):
     """Whether ``index`` is the default ``0..n-1`` (labels nothing).
 
@@ -162,8 +168,13 @@ def check_targets(targets, n_targets, names=None):
             "the columns of a DataFrame M by name) or an array in the order of M's columns."
         )
     if _is_series(targets):
-        if names is None and not _default_index(targets.index):
-            names = np.asarray(targets.index, dtype=object)
+        # Only pandas' own default index (a RangeIndex from 0) leaves the
+        # targets unnamed: integer ids 0..Q-1 (pd.Series(dict), sort_index())
+        # name them, so labelled weights and groups align to those ids.
+        index = targets.index
+        unnamed = _default_index(index) and isinstance(index, _range_index_type())
+        if names is None and not unnamed:
+            names = np.asarray(index, dtype=object)
         targets = _align_series("targets", targets, names, "total")
     return _as_1d_float("targets", targets, n_targets, "target column"), names
 
