@@ -259,8 +259,7 @@ def select_by_ebic(problem, points, alpha):
             points[j].support.size < size, abs(points[j].support.size - size)))
 
     def start(size):
-        i = report_point(size)
-        return points[i].support if size in by_size else np.sort(ranking[:size])
+        return points[by_size[size]].support if size in by_size else np.sort(ranking[:size])
 
     # Exact k's other two starts, grown one size at a time: screening (the
     # features most correlated with the target) and, where the refits rank

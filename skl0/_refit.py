@@ -704,6 +704,20 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
         grad[:, s] = G.sum(1)
         return loss + alpha * np.einsum("ij,ij->i", x_[:, :s], x_[:, :s]), grad, prob
 
+    def penalise(H):
+        """Add the ridge and the jitter to the diagonals of the Hessians ``H``, in place."""
+        H[:, diag, diag] += ridge + _HESSIAN_JITTER * np.maximum(
+            H[:, diag, diag].max(1), 1e-300)[:, None]
+
+    def lowest(step, decrement, margin, or_here=False):
+        """The stop's value: the objective less ``margin`` decrements and the ridge term at
+        the step's point (``or_here``: the larger of that and the current point's)."""
+        ahead = x[live, :s] - step[:, :s]
+        ridge = np.einsum("ij,ij->i", ahead, ahead)
+        if or_here:
+            ridge = np.maximum(ridge, np.einsum("ij,ij->i", x[live, :s], x[live, :s]))
+        return value - margin * decrement - alpha * ridge
+
     def hessians(Xb, prob):
         # X' D X as (X D) X' against a transposed view of X, which BLAS reads
         # as is: a rows-last copy of X per batch cost more than the products
@@ -715,8 +729,7 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
         H[:, :s, :s] = np.matmul(Xb * curv[:, None, :], Xb.transpose(0, 2, 1))
         H[:, :s, s] = H[:, s, :s] = np.matmul(Xb, curv[:, :, None])[:, :, 0]
         H[:, s, s] = curv.sum(1)
-        H[:, diag, diag] += ridge + _HESSIAN_JITTER * np.maximum(
-            H[:, diag, diag].max(1), 1e-300)[:, None]
+        penalise(H)
         good = np.ones(H.shape[0], dtype=bool)
         try:
             np.linalg.cholesky(H)
@@ -732,8 +745,7 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
     value, grad, prob = terms(Xl, x)
     if H0 is not None:
         H0 = np.array(H0, dtype=np.float64)
-        H0[:, diag, diag] += ridge + _HESSIAN_JITTER * np.maximum(
-            H0[:, diag, diag].max(1), 1e-300)[:, None]
+        penalise(H0)
         try:
             np.linalg.cholesky(H0)
         except np.linalg.LinAlgError:  # (rare) the supports' own Hessians instead
@@ -752,11 +764,7 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
                 step = np.linalg.solve(H0[live], grad[:, :, None])[:, :, 0]
                 decrement = np.einsum("ij,ij->i", grad, step)
                 bound = min(bound, float(value.min()))
-                ahead = x[live, :s] - step[:, :s]
-                here = x[live, :s]
-                lowest = (value - _CHORD_DROP_MARGIN * decrement - alpha * np.maximum(
-                    np.einsum("ij,ij->i", ahead, ahead), np.einsum("ij,ij->i", here, here)))
-                drop = lowest > bound
+                drop = lowest(step, decrement, _CHORD_DROP_MARGIN, or_here=True) > bound
                 if drop.any():
                     floor[live[drop]] = np.nan
                     keep = ~drop
@@ -775,12 +783,10 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
         decrement = np.einsum("ij,ij->i", grad, step)
         if cutoff is not None:
             bound = min(bound, float(value.min()))  # attained: above its optimum's loss
-            ahead = x[live, :s] - step[:, :s]
-            lowest = (value - _DROP_MARGIN * decrement
-                      - alpha * np.einsum("ij,ij->i", ahead, ahead))
-            drop = (lowest > bound) & (steps >= _DROP_AFTER)
+            low = lowest(step, decrement, _DROP_MARGIN)
+            drop = (low > bound) & (steps >= _DROP_AFTER)
             if drop.any():
-                floor[live[drop]] = lowest[drop]
+                floor[live[drop]] = low[drop]
                 keep = ~drop
                 live, Xl, value, grad, prob, step, decrement = (
                     a[keep] for a in (live, Xl, value, grad, prob, step, decrement))

@@ -527,7 +527,7 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
         self.w = problem.w.detach().cpu().double().numpy()
         self.alpha, self.problem = float(alpha), problem
         self.start = (np.zeros(self.Xs.shape[1]), 0.0)  # the last accepted (W, b)
-        self._base = None  # (A, v, H_jA) of the last second-order sacrifices at the start
+        self._base = None  # (A, v, H_jA or None) of the last sacrifices, at the start's support
         self.cache = {}
         self.floors = {}  # lower bounds on the losses of supports fit_many left unsolved
         self.second_order = bool(second_order)
@@ -618,10 +618,9 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
         gathered from it, where each support's own costs ``n s^2`` at
         every step.
         """
-        base = getattr(self, "_base", None)
-        if base is None:
+        if self._base is None:
             return None
-        A, v, H_jA = base
+        A, v, H_jA = self._base
         k, p = A.size, self.Xs.shape[1]
         in_A = np.zeros(p, dtype=bool)
         in_A[A] = True
