@@ -204,9 +204,11 @@ def _scorer_declines_weights(scorer):
     return request is not True and request is not None
 
 
-def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighted=None):
-    """Walk the path on ``train`` and score it on ``test``: (scores, sizes, steps)."""
-    score_weighted = weighted if score_weighted is None else score_weighted
+def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighted):
+    """Walk the path on ``train`` and score it on ``test``: (scores, sizes, steps).
+
+    ``weighted``: the fold's fit takes ``sw``; ``score_weighted``: its scores do.
+    """
     walk = Walk(grid, warn_empty=False, reader=_HeldOutScores(
         X[test], y[test], sw[test] if score_weighted else None, scorer, len(grid)
     ))
@@ -374,7 +376,7 @@ class _CVMixin(CVFitMixin):
         # device="auto" is resolved by the size of the whole X, so that the
         # folds run where the final fit will (each fold's X[train] is smaller).
         device = self.device
-        if device in (None, "auto"):
+        if device == "auto":
             device = str(resolve_device(device, numbers=Xv.shape[0] * Xv.shape[1]))
         # Threads by default: the folds share X instead of copying it to
         # worker processes, whose start-up (importing torch) made a small CV

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["resolve_device", "make_generator", "resolve_dtype"]
+__all__ = ["device_available", "resolve_device", "make_generator", "resolve_dtype"]
 
 #: An estimator's ``device="auto"`` takes CUDA only for an X of more than
 #: this many numbers (rows x columns, 2^22): below it the fit runs on the
@@ -59,8 +59,7 @@ def resolve_device(device, numbers=None):
         # torch parses many device types (mps, xpu, meta, xla, ...); only
         # those with a backend that is present here can hold tensors and
         # a generator, and none of them is tested in skl0.
-        is_available = getattr(getattr(torch, dev.type, None), "is_available", None)
-        if is_available is None or not is_available():
+        if not device_available(dev):
             raise ValueError(
                 f"device={device!r} is not available on this machine; skl0 runs on "
                 "'cpu' and 'cuda'. Pass device='cpu', 'cuda', 'cuda:N' or 'auto'."
@@ -69,6 +68,22 @@ def resolve_device(device, numbers=None):
 
         warn(f"device={device!r} is untested in skl0.")
     return dev
+
+
+def device_available(device):
+    """Whether this machine can hold tensors and a generator on ``device`` (device or string).
+
+    The CPU always; CUDA (and an index below the devices present) where it
+    is available; another type where torch's backend for it says so.
+    """
+    dev = torch.device(device)
+    if dev.type == "cpu":
+        return True
+    if dev.type == "cuda":
+        return torch.cuda.is_available() and (
+            dev.index is None or dev.index < torch.cuda.device_count())
+    is_available = getattr(getattr(torch, dev.type, None), "is_available", None)
+    return bool(is_available is not None and is_available())
 
 
 def make_generator(random_state, device):

@@ -151,9 +151,10 @@ class L0Regressor(RegressorMixin, BaseL0):
         split (with a number ``lam`` only where there are more rows than
         columns: with no more, ``fit`` solves on the rows and the stream
         on its Gram matrix, the same objective searched otherwise, which
-        may end at another local optimum). Otherwise (``hidden_layer_sizes``, wider X) each call is one
-        pass of mini-batch Adam over the chunk, with the standardization of
-        the first chunk; see :doc:`/scale`. ``fit`` discards this state.
+        may end at another local optimum). Otherwise (``hidden_layer_sizes``,
+        wider X) each call is one pass of mini-batch Adam over the chunk,
+        with the standardization of the first chunk; see :doc:`/scale`.
+        ``fit`` discards this state.
 
         Parameters
         ----------

@@ -71,10 +71,11 @@ def _is_series(values):
     return hasattr(values, "index") and hasattr(values, "to_numpy")
 
 
-def _range_index_type():
+def _range_from_zero(index):
+    """Whether ``index`` is pandas' own default, a ``RangeIndex`` from 0 by 1."""
     import pandas as pd
 
-    return pd.RangeIndex
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
 
 def _default_index(index):
@@ -86,7 +87,7 @@ def _default_index(index):
     import pandas as pd
 
     if isinstance(index, pd.RangeIndex):
-        return index.start == 0 and index.step == 1
+        return _range_from_zero(index)
     values = np.asarray(index)
     return (values.dtype.kind in "iu"
             and np.array_equal(values, np.arange(values.size)))
@@ -171,10 +172,8 @@ def check_targets(targets, n_targets, names=None):
         # Only pandas' own default index (a RangeIndex from 0) leaves the
         # targets unnamed: integer ids 0..Q-1 (pd.Series(dict), sort_index())
         # name them, so labelled weights and groups align to those ids.
-        index = targets.index
-        unnamed = _default_index(index) and isinstance(index, _range_index_type())
-        if names is None and not unnamed:
-            names = np.asarray(index, dtype=object)
+        if names is None and not _range_from_zero(targets.index):
+            names = np.asarray(targets.index, dtype=object)
         targets = _align_series("targets", targets, names, "total")
     return _as_1d_float("targets", targets, n_targets, "target column"), names
 

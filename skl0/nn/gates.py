@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .._checks import check_number
-from .._device import resolve_device
+from .._device import device_available, resolve_device
 from .._numpydoc import document
 from .._warn import warn
 from ._docs import NN
@@ -107,7 +107,7 @@ class _GeneratorRecord:
         loading the same file twice gives the same generator.
         """
         if self._restored is None:
-            if _device_available(self.device):
+            if device_available(self.device):
                 self._restored = torch.Generator(device=self.device)
                 self._restored.set_state(self.state)
             else:
@@ -127,19 +127,6 @@ class _GeneratorRecord:
                     "torch.Generator(device=...).manual_seed(...))."
                 )
         return self._restored
-
-
-def _device_available(device):
-    """Whether a generator can be made on ``device`` (a string) on this machine."""
-    dev = torch.device(device)
-    if dev.type == "cpu":
-        return True
-    if dev.type == "cuda":
-        return torch.cuda.is_available() and (
-            dev.index is None or dev.index < torch.cuda.device_count()
-        )
-    is_available = getattr(getattr(torch, dev.type, None), "is_available", None)
-    return bool(is_available is not None and is_available())
 
 
 class _PicklableGenerators:
@@ -166,8 +153,9 @@ def _module_device(device):
     ``None`` stays None (torch's default device) and ``"meta"`` (shapes
     without storage, for deferred initialisation) passes as torch's layers
     take it; ``"auto"`` is CUDA when it is available, else the CPU (the
-    estimators also weigh the size of X); a device this machine cannot use (``"gpu"``, CUDA where
-    there is none) is a ValueError that names it (:func:`resolve_device`).
+    estimators also weigh the size of X); a device this machine cannot use
+    (``"gpu"``, CUDA where there is none) is a ValueError that names it
+    (:func:`resolve_device`).
     """
     if device is None or (isinstance(device, (str, torch.device)) and str(device) == "meta"):
         return device
