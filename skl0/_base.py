@@ -15,6 +15,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_is_fitted
 
 from ._checks import (
@@ -47,7 +48,7 @@ from ._gate_path import (
 )
 from ._group_select import group_ranking, select_groups_by_ebic, splice_groups
 from ._groups import GroupGate, engine_layout, resolve_groups
-from ._heads import LinearHead, MLPHead, numpy_forward
+from ._heads import LinearHead, MLPHead, numpy_forward, tensor_forward
 from ._nonlinear import (
     AUTO_HIDDEN,
     held_out_scores,
@@ -68,6 +69,8 @@ from ._problem import (
     GRAM_MAX_FEATURES,
     DirectProblem,
     GramProblem,
+    prepare_on_device,
+    prepares_on_device,
     second_moments,
     sparse_to_torch,
     weighted_moments,
@@ -345,13 +348,27 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def _validate_fit_data(self, X, y, sample_weight):
-        check_frame(X)
-        check_missing_labels(y)
-        X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
-            multi_output=True, ensure_min_samples=2, y_numeric=False,
-        )
-        X, y = positive_strides(X), positive_strides(y)
+        self._finite_on_device = False
+        if torch.is_tensor(X):
+            # Rows of an X that a CV estimator validated whole and holds on
+            # its device (its folds, its final fit), with y validated too.
+            self.n_features_in_ = X.shape[1]
+        else:
+            check_frame(X)
+            check_missing_labels(y)
+            device = self._device_for_shape(getattr(X, "shape", None))
+            defer = device is not None and prepares_on_device(np.empty((0, 0)), device)
+            X, y = validate_data(
+                self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+                multi_output=True, ensure_min_samples=2, y_numeric=False,
+                ensure_all_finite=not defer,
+            )
+            X, y = positive_strides(X), positive_strides(y)
+            if defer and not prepares_on_device(X, device):  # (a frame that became sparse)
+                assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+            # Dense X bound for an accelerator: its extremes, formed there,
+            # tell whether it is finite (a pass over X on the host saved).
+            self._finite_on_device = defer
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         check_weight_total(sw)
         if not np.all(np.isfinite(sw)) or sw.sum() <= 0:
@@ -364,6 +381,20 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self._k_fit = check_k_fits(self.k, self.groups, self._groups_layout, X.shape[1],
                                    getattr(self, "lam", "auto"))  # (the CV forms have no lam)
         return X, y, sw
+
+    def _device_for_shape(self, shape):
+        """The device a fit of an X of ``shape`` will use, or None where that is not yet known.
+
+        For :meth:`_validate_fit_data`, before X is converted: None for an X
+        without a 2-d shape (a list), or where ``device`` is refused (the
+        fit says so after validation, as before).
+        """
+        if shape is None or len(shape) != 2:
+            return None
+        try:
+            return resolve_device(self.device, numbers=int(shape[0]) * int(shape[1]))
+        except (ValueError, TypeError):
+            return None
 
     @property
     def _k(self):
@@ -455,6 +486,31 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _fit_on_device(self, X, Y, sw, datafit, device, walk=None):
         dtype = resolve_dtype(self.dtype, X)
         gen = make_generator(self.random_state, device)
+        w_np = sw / sw.sum()
+        w = torch.as_tensor(w_np, device=device, dtype=dtype)
+        Yt = self._target_tensor(Y, device, dtype)
+        n, p = X.shape
+        use_gram = (
+            datafit.supports_gram and n > p and self._is_linear()
+            and (not sp.issparse(X) or p <= GRAM_MAX_FEATURES)
+        )
+        if prepares_on_device(X, device):
+            # Dense X crosses to the accelerator once, as given; its
+            # extremes, scale, moments and shift are formed there.
+            prep = prepare_on_device(X if torch.is_tensor(X) else _as_tensor(X, device, None),
+                                     w_np, dtype)
+            if getattr(self, "_finite_on_device", False) and not prep.finite:
+                # scikit-learn's own error, as validation would have raised it.
+                assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+            self._x_scale, self._x_shift = prep.scale, prep.shift
+            mean = torch.as_tensor(prep.mean64, device=device, dtype=dtype)
+            std = torch.as_tensor(prep.std64, device=device, dtype=dtype)
+            if use_gram:
+                problem = GramProblem(prep.X, Yt, w, mean, std, datafit)
+            else:
+                problem = DirectProblem(prep.X, Yt, w, mean, std, datafit, second_moments=(
+                    second_moments(prep.var, prep.mean64, mean, std, prep.const)))
+            return self._fit_prepared(problem, sw, datafit, gen, walk)
         # Extreme columns (|x| near 1e30 or 1e-30) are divided by exact powers
         # of two so float32 moments neither overflow nor underflow; _export
         # maps the coefficients back (see _numerics).
@@ -465,15 +521,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self._x_scale = column_scale(X, extremes=extremes)
         X = divide_columns(X, self._x_scale)
         self._x_shift = None
-
-        w_np = sw / sw.sum()
-        w = torch.as_tensor(w_np, device=device, dtype=dtype)
-        Yt = self._target_tensor(Y, device, dtype)
-        n, p = X.shape
-        use_gram = (
-            datafit.supports_gram and n > p and self._is_linear()
-            and (not sp.issparse(X) or p <= GRAM_MAX_FEATURES)
-        )
         if use_gram and sp.issparse(X) and n * p <= SMALL_SPARSE_NUMBERS:
             # A Gram problem keeps only X's statistics: from a small sparse X
             # (8 MB at most when dense) they come faster, and the same as for
@@ -518,6 +565,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 problem = DirectProblem(Xt, Yt, w, mean, std, datafit,
                                         second_moments=second_moments(var, mean64, mean, std,
                                                                       const))
+        return self._fit_prepared(problem, sw, datafit, gen, walk)
+
+    def _fit_prepared(self, problem, sw, datafit, gen, walk=None):
         # scikit-learn's convention: a weight counts as that many repetitions
         # of the sample, so the information criterion's n is the total weight.
         problem.n_samples = float(sw.sum())
@@ -1319,7 +1369,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         return self._forward(X)
 
     def _forward(self, X):
-        """The model's output on already validated ``X``."""
+        """The model's output on already validated ``X`` (a tensor: rows a CV estimator holds)."""
+        if torch.is_tensor(X):
+            return tensor_forward(self._layers, self._activation, X)
         return numpy_forward(self._layers, self._activation, X)
 
     def __sklearn_tags__(self):

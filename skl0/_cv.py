@@ -21,12 +21,14 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
+import torch
 from joblib import Parallel, delayed
+from joblib.parallel import get_active_backend
 from scipy.stats import rankdata
 from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
@@ -34,7 +36,7 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 
-from ._base import fresh_fit
+from ._base import _as_tensor, fresh_fit
 from ._checks import check_fold_classes, is_dask_collection
 from ._classifier import L0Classifier
 from ._compat import (
@@ -47,7 +49,7 @@ from ._criteria import choose_index
 from ._device import resolve_device
 from ._engine import NumpyOps, data_term
 from ._gate_path import lam_grid
-from ._heads import numpy_forward
+from ._heads import numpy_forward, tensor_forward
 from ._l0_path import PathReader, RefitCache, check_grid, pad_to
 from ._params import (
     ATTRIBUTES,
@@ -60,6 +62,7 @@ from ._params import (
     document_fit,
     hyperparameters,
 )
+from ._problem import prepares_on_device
 from ._refit import gram_refit_weights
 from ._regressor import L0Regressor, R2Target
 from ._walk import Walk
@@ -132,7 +135,9 @@ class _GramR2:
             weight[support] = gram_refit_weights(self.problem, self.term, support, self.est.alpha)
             z[support], mask[support] = 1.0, True
         layers = self.est._raw_layers([weight], [np.zeros(self.q)], z, self.mean, self.std, mask)
-        pred = numpy_forward(layers, self.est.activation, self.held_out.X)
+        X = self.held_out.X  # (a tensor: held-out rows kept on the device)
+        forward = tensor_forward if torch.is_tensor(X) else numpy_forward
+        pred = forward(layers, self.est.activation, X)
         return self.r2(pred)  # (the fold's total sum of squares formed once)
 
 
@@ -204,16 +209,57 @@ def _scorer_declines_weights(scorer):
     return request is not True and request is not None
 
 
-def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighted):
+def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighted,
+               X_device=None):
     """Walk the path on ``train`` and score it on ``test``: (scores, sizes, steps).
 
-    ``weighted``: the fold's fit takes ``sw``; ``score_weighted``: its scores do.
+    ``weighted``: the fold's fit takes ``sw``; ``score_weighted``: its scores
+    do. ``X_device``: X held on the fit's device (:func:`_rows_on_device`),
+    from which the fold takes its training rows there, and its held-out
+    rows too when it scores them itself (``scorer=None``).
     """
+    def rows(index, on_device):
+        if not on_device:
+            return X[index]
+        return X_device.index_select(0, torch.as_tensor(index, device=X_device.device))
+
+    on_device = X_device is not None
     walk = Walk(grid, warn_empty=False, reader=_HeldOutScores(
-        X[test], y[test], sw[test] if score_weighted else None, scorer, len(grid)
+        rows(test, on_device and scorer is None), y[test], sw[test] if score_weighted else None,
+        scorer, len(grid)
     ))
-    est._fit(X[train], y[train], sw[train] if weighted else None, walk=walk)
+    est._fit(rows(train, on_device), y[train], sw[train] if weighted else None, walk=walk)
     return walk.result
+
+
+def _finite_rows(X_device):
+    """Whether X held on the device is finite (False for None: not checked there)."""
+    if X_device is None:
+        return False
+    if X_device.numel() == 0:
+        return True
+    return bool(torch.isfinite(X_device.amin(0)).all() and torch.isfinite(X_device.amax(0)).all())
+
+
+def _rows_on_device(X, device, n_jobs):
+    """``X`` copied once to an accelerator for a CV fit's folds, or None to keep it on the host.
+
+    A dense X bound for a device whose fits prepare X there
+    (:func:`skl0._problem.prepares_on_device`): the folds then gather
+    their rows on the device and prepare them there, where each fold's
+    ``X[train]`` was gathered, checked and prepared on the host and copied
+    again (on an H200 at n=1e6, p=1000, about 8 s of host work per fold
+    against 0.2 s of solving). Only where the folds share this process's
+    memory (threads, or one job): a process-based joblib backend would
+    pickle the device's copy to every worker.
+    """
+    if not prepares_on_device(X, device):
+        return None
+    backend, default_jobs = get_active_backend(prefer="threads")
+    jobs = default_jobs if n_jobs is None else n_jobs
+    if not (getattr(backend, "uses_threads", False) or backend.effective_n_jobs(jobs) == 1):
+        return None
+    return _as_tensor(X, device, None)
 
 
 class CVFitMixin:
@@ -375,9 +421,13 @@ class _CVMixin(CVFitMixin):
         weighted = sample_weight is not None
         # device="auto" is resolved by the size of the whole X, so that the
         # folds run where the final fit will (each fold's X[train] is smaller).
-        device = self.device
-        if device == "auto":
-            device = str(resolve_device(device, numbers=Xv.shape[0] * Xv.shape[1]))
+        resolved = resolve_device(self.device, numbers=Xv.shape[0] * Xv.shape[1])
+        device = str(resolved) if self.device == "auto" else self.device
+        X_device = _rows_on_device(Xv, resolved, self.n_jobs)
+        if self._finite_on_device and not _finite_rows(X_device):
+            # Validation left X's finiteness to a fit's extremes on the
+            # device; the folds read X first, so it is settled here.
+            assert_all_finite(Xv, input_name="X", estimator_name=type(self).__name__)
         # Threads by default: the folds share X instead of copying it to
         # worker processes, whose start-up (importing torch) made a small CV
         # with n_jobs=-1 ten times slower than n_jobs=1; the solves release
@@ -386,7 +436,7 @@ class _CVMixin(CVFitMixin):
         out = Parallel(n_jobs=self.n_jobs, verbose=self.verbose, prefer="threads")(
             delayed(_fold_path)(
                 self._fold_estimator(seed, device), Xv, yv, sw, train, test, scorer, weighted,
-                grid, score_weighted
+                grid, score_weighted, X_device
             )
             for seed, (train, test) in zip(seeds, splits)
         )
@@ -409,7 +459,10 @@ class _CVMixin(CVFitMixin):
         # empty-model warning would name the point the walk stopped at and
         # advise a lower lam or k, which a CV estimator does not take.
         walk = Walk(grid, chosen=self.best_index_, reader=PathReader(grid), warn_empty=False)
-        super()._fit_unguarded(X, y, sample_weight, walk)
+        if X_device is not None:  # X, y validated above (n_features_in_, feature_names_in_ set)
+            super()._fit_unguarded(X_device, yv, sample_weight, walk)
+        else:
+            super()._fit_unguarded(X, y, sample_weight, walk)
         self.path_ = walk.result
         self.n_features_selected_ = self.path_.n_features
         self.lam_ = float(grid[self.best_index_])

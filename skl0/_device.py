@@ -111,5 +111,7 @@ def resolve_dtype(dtype, X=None):
     float64).
     """
     if dtype is None:
-        return torch.float32 if X is not None and X.dtype == np.float32 else torch.float64
+        # (X: a numpy or scipy array, or a tensor of rows a CV estimator holds)
+        f32 = X is not None and X.dtype in (np.float32, torch.float32)
+        return torch.float32 if f32 else torch.float64
     return {"float32": torch.float32, "float64": torch.float64}[dtype]

@@ -181,3 +181,33 @@ def numpy_forward(layers, activation, X):
     for W, b in layers[1:]:
         h = acts[activation](h) @ W + b
     return h
+
+
+def tensor_forward(layers, activation, X):
+    """:func:`numpy_forward` on a dense tensor ``X``, where it is; a numpy result.
+
+    For the held-out rows that a CV estimator keeps on its device: only
+    the first layer's non-zero rows (the selected columns) read X, so a
+    score reads ``|support|`` columns, not all of them, and X never
+    crosses back to the host. The arithmetic is numpy_forward's (X's dtype
+    promoted with the layers', float64), up to the order of the sums.
+    """
+    import numpy as np
+
+    acts = {
+        "identity": lambda a: a,
+        "logistic": torch.sigmoid,
+        "tanh": torch.tanh,
+        "relu": torch.relu,
+    }
+    W0, b0 = layers[0]
+    rows = np.flatnonzero(np.any(W0 != 0, axis=1))
+    dtype = torch.promote_types(X.dtype, torch.from_numpy(np.asarray(W0)).dtype)
+
+    def t(a):
+        return torch.as_tensor(a, device=X.device, dtype=dtype)
+
+    h = X.index_select(1, t(rows).long()).to(dtype) @ t(W0[rows]) + t(b0)
+    for W, b in layers[1:]:
+        h = acts[activation](h) @ t(W) + t(b)
+    return h.cpu().numpy()
