@@ -248,7 +248,10 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
 
     def _get_support_mask(self):
         check_is_fitted(self, "support_")
-        return self.support_
+        # A copy, as the predictors' get_support gives: SelectorMixin.get_support
+        # returns this mask itself, and editing it changed support_ (shared with
+        # estimator_) and every later transform.
+        return self.support_.copy()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
