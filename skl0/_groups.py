@@ -107,6 +107,31 @@ def _label_kind(label):
     return type(label).__name__
 
 
+def _flat_groups_example(nested, p):
+    """The flat ``groups`` to suggest for a nested one (see :func:`resolve_groups`).
+
+    One entry is a wrapped row of labels (``[[0, 0, 1]]``): its labels.
+    Several are read as the columns of each group (skglm's and group-lasso
+    packages' form, ``[[0, 1], [2, 3, 4]]``): the flat labels when they are
+    the positions ``0..p-1`` once each, else how to build them. (The first
+    entry alone, ``[0, 1]``, had been suggested for those: a wrong fix.)
+    """
+    if len(nested) == 1:
+        return f", e.g. groups={np.ravel(nested[0]).tolist()[:p]!r}"
+    members = [np.ravel(entry).tolist() for entry in nested]
+    flat = [c for cols in members for c in cols]
+    if (len(flat) == p and all(isinstance(c, (int, np.integer)) and not isinstance(c, bool)
+                               for c in flat) and sorted(flat) == list(range(p))):
+        labels = np.empty(p, dtype=np.int64)
+        for g, cols in enumerate(members):
+            labels[cols] = g
+        return (f"; if each entry lists the columns of one group, that is "
+                f"groups={labels.tolist()!r}")
+    return ("; if each entry lists the columns of one group, build it as group_of = "
+            "{c: g for g, cols in enumerate(groups) for c in cols}; groups = "
+            "[group_of[c] for c in X.columns] (range(X.shape[1]) for column positions)")
+
+
 def resolve_groups(groups, feature_costs, n_features):
     """Validate ``groups`` and ``feature_costs`` against X's width.
 
@@ -130,8 +155,8 @@ def resolve_groups(groups, feature_costs, n_features):
             raise ValueError(
                 f"groups is a nested sequence ({len(groups)} entries, the first a "
                 f"{type(groups[0]).__name__} of {len(groups[0])}), but X has {p} columns; "
-                f"pass a flat sequence of one group label per column of X, e.g. "
-                f"groups={np.ravel(groups[0]).tolist()[:p]!r}."
+                f"pass a flat sequence of one group label per column of X"
+                f"{_flat_groups_example(groups, p)}."
             )
         # Lists keep each label's type: np.asarray([1, "1"]) would make both "1".
         if isinstance(groups, (list, tuple)):

@@ -568,6 +568,21 @@ def test_nested_groups_are_refused_with_the_flat_form():
         L0Regressor(k=1, groups=[[0, 0, 1, 1, 1]]).fit(X, X[:, 0])
 
 
+def test_groups_as_lists_of_member_columns_get_the_right_flat_form():
+    # skglm's form, the columns of each group: the message suggested the
+    # first entry, groups=[0, 1], which is no labelling of 5 columns.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5))
+    with pytest.raises(ValueError, match=r"if each entry lists the columns of one group, "
+                                         r"that is groups=\[1, 0, 1, 0, 1\]\.$"):
+        L0Regressor(k=1, groups=[[3, 1], [2, 0, 4]]).fit(X, X[:, 0])
+    df = pd.DataFrame(X, columns=list("abcde"))
+    with pytest.raises(ValueError, match=r"group_of = .*groups = \[group_of\[c\] for c in "
+                                         r"X.columns\]") as info:
+        L0Regressor(k=1, groups=[["a", "b"], ["c", "d", "e"]]).fit(df, X[:, 0])
+    assert "e.g. groups=['a', 'b']" not in str(info.value)
+
+
 def test_tuple_group_labels_in_a_list():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 4))
