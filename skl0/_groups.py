@@ -286,10 +286,11 @@ def _resolve_costs(feature_costs, index, labels, p, by_column):
     else:
         values = np.asarray(feature_costs, dtype=object)
         if values.ndim != 1 or values.shape[0] not in (p, n_groups):
-            sizes = f"{p} (one per column) or {n_groups} (one per group)"
-            raise ValueError(
-                f"feature_costs has shape {values.shape}; pass {sizes} non-negative numbers."
-            )
+            # (one column per group, e.g. without groups: one count, not "p or p")
+            sizes = (f"{p} non-negative numbers, one per column" if n_groups == p else
+                     f"{p} (one per column) or {n_groups} (one per group) non-negative "
+                     "numbers")
+            raise ValueError(f"feature_costs has shape {values.shape}; pass {sizes}.")
         per_group = values.shape[0] == n_groups
     try:
         values = values.astype(np.float64)
@@ -299,10 +300,14 @@ def _resolve_costs(feature_costs, index, labels, p, by_column):
         ) from exc
     bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
     if bad.size:
+        # Where: the column (an array of one cost per column, or no groups), else
+        # the group label (a dict or Series names its keys, not their positions).
+        j = int(bad[0])
+        where = (f"for group {labels.tolist()[j]!r}" if per_group and not by_column
+                 else f"at column {j}")
         raise ValueError(
-            f"feature_costs must be finite and non-negative; got {values[bad[0]]!r} at "
-            f"position {int(bad[0])}. Pass 0 for a free feature and a positive price "
-            "for the others."
+            f"feature_costs must be finite and non-negative; got {float(values[j])!r} "
+            f"{where}. Pass 0 for a free feature and a positive price for the others."
         )
     if per_group:
         return values

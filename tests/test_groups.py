@@ -238,7 +238,14 @@ def test_a_series_of_costs_is_read_by_its_labels():
         ({"groups": ["a", None, "b", "b", "c", "c"]}, r"missing labels .* columns \[1\]"),
         ({"feature_costs": [1, 1, -1, 1, 1, 1]}, r"feature_costs must be finite and non-neg.*-1"),
         ({"feature_costs": [1, 1, np.nan, 1, 1, 1]}, r"feature_costs must be finite.*nan"),
-        ({"feature_costs": [1, 2]}, r"feature_costs has shape \(2,\)"),
+        ({"feature_costs": [1, 2]}, r"feature_costs has shape \(2,\); pass 6 non-negative "
+                                     r"numbers, one per column\.$"),  # was "6 ... or 6"
+        ({"groups": [0, 0, 1, 1, 2, 2], "feature_costs": [1, 2]},
+         r"pass 6 \(one per column\) or 3 \(one per group\)"),
+        # the value as a number (was np.float64(-1.0)), and where it is
+        ({"feature_costs": [1, 1, -1, 1, 1, 1]}, r"got -1\.0 at column 2\. Pass 0"),
+        ({"groups": list("aabbcc"), "feature_costs": {"a": 1, "b": -2, "c": 1}},
+         r"got -2\.0 for group 'b'\. Pass 0"),  # was "at position 1" of a dict
         ({"feature_costs": [0] * 6}, r"feature_costs are all zero"),
         ({"groups": [0, 0, 1, 1, 2, 2], "feature_costs": {0: 1, 1: 2}},
          r"no cost for the groups \[2\]"),
