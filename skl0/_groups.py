@@ -21,7 +21,7 @@ import torch
 
 from .nn import FeatureGate
 
-__all__ = ["GroupGate", "GroupLayout", "engine_layout", "resolve_groups"]
+__all__ = ["GroupGate", "GroupLayout", "check_groups_order", "engine_layout", "resolve_groups"]
 
 
 @dataclass(frozen=True)
@@ -132,11 +132,40 @@ def _flat_groups_example(nested, p):
             "[group_of[c] for c in X.columns] (range(X.shape[1]) for column positions)")
 
 
-def resolve_groups(groups, feature_costs, n_features):
+def check_groups_order(groups, feature_names):
+    """Refuse a pandas Series of ``groups`` keyed by X's column names in another order.
+
+    ``groups`` is read by position, one label per column of X. A Series
+    indexed by the column names (``pd.Series({"age": "demo", ...})``) in
+    another order than X's columns gave its labels to the wrong columns,
+    silently. In X's order (a table of feature metadata indexed by name),
+    or indexed by anything else, it is read by position as before.
+    ``feature_names``: X's ``feature_names_in_`` (None: X has no names).
+    """
+    import sys
+
+    pd = sys.modules.get("pandas")  # (a Series implies pandas is imported)
+    if feature_names is None or pd is None or not isinstance(groups, pd.Series):
+        return
+    names = [str(c) for c in feature_names]
+    index = groups.index.tolist()
+    if len(index) != len(names) or index == names or set(index) != set(names):
+        return
+    raise ValueError(
+        f"groups is a pandas Series indexed by X's column names, but in another order "
+        f"(it starts {index[:3]!r}, X's columns {names[:3]!r}); groups is read by "
+        "position, one label per column of X, so its labels would go to other columns. "
+        "Pass groups=groups[X.columns] (or groups.reindex(X.columns))."
+    )
+
+
+def resolve_groups(groups, feature_costs, n_features, feature_names=None):
     """Validate ``groups`` and ``feature_costs`` against X's width.
 
     Returns a :class:`GroupLayout`, or None when both are None. Which
     layouts are the column-level fit is :func:`engine_layout`'s to say.
+    ``feature_names``: X's column names, where it has them
+    (:func:`check_groups_order`).
 
     ``feature_costs`` is one non-negative number per column (a group costs
     the sum of its columns), one per group (in the order of the groups'
@@ -147,6 +176,7 @@ def resolve_groups(groups, feature_costs, n_features):
     p = int(n_features)
     if groups is None and feature_costs is None:
         return None
+    check_groups_order(groups, feature_names)
     if groups is None:
         index, labels = np.arange(p, dtype=np.int64), np.arange(p)
     else:

@@ -707,3 +707,24 @@ def test_auto_over_groups_keeps_no_more_columns_than_its_criterion_considers():
     est = L0Regressor(groups=groups, feature_costs=costs, random_state=0).fit(X, y)
     assert 0 < est.support_.sum() <= max_support_size(100, 100)
     assert set(groups[est.support_]) <= set(groups[coef != 0])
+
+
+def test_a_series_of_groups_keyed_by_column_names_in_another_order_is_refused():
+    # Read by position, pd.Series({"a": "g1", "d": "g1", ...}) grouped a with b
+    # and c with d, silently: the selector kept [a, b] for the signal in a and d.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 6))
+    y = 2 * X[:, 0] - X[:, 3] + 0.1 * rng.normal(size=80)
+    df = pd.DataFrame(X, columns=list("abcdef"))
+    groups = pd.Series({"a": "g1", "d": "g1", "b": "g2", "c": "g2", "e": "g3", "f": "g3"})
+    for est in (L0FeatureSelector(k=1, groups=groups), L0Regressor(k=1, groups=groups)):
+        with pytest.raises(ValueError, match=r"indexed by X's column names, but in another "
+                                             r"order.*groups=groups\[X.columns\]"):
+            est.fit(df, y)
+        with pytest.raises(ValueError, match="in another order"):
+            est.partial_fit(df, y)
+        est.set_params(groups=groups[df.columns]).fit(df, y)  # X's order: read by position
+        assert est.get_support(indices=True).tolist() == [0, 3]
+    # without column names (numpy X) or keyed by other labels: by position, as before
+    sel = L0FeatureSelector(k=1, groups=groups).fit(X, y)
+    assert sel.get_support(indices=True).tolist() == [0, 1]
