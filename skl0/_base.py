@@ -376,7 +376,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 "sample_weight must be finite and not all zero; got a total weight of "
                 f"{sw.sum()!r}. Pass positive weights for at least one sample."
             )
-        self._groups_layout = resolve_groups(self.groups, self.feature_costs, X.shape[1])
+        self._groups_layout = resolve_groups(self.groups, self.feature_costs, X.shape[1],
+                                             getattr(self, "feature_names_in_", None))
         self._layout = engine_layout(self._groups_layout)
         self._k_fit = check_k_fits(self.k, self.groups, self._groups_layout, X.shape[1],
                                    getattr(self, "lam", "auto"))  # (the CV forms have no lam)

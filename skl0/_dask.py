@@ -346,7 +346,7 @@ def _prepare(est, X, y, sample_weight):
         est.feature_names_in_ = data.names
     else:
         vars(est).pop("feature_names_in_", None)
-    est._groups_layout = resolve_groups(est.groups, est.feature_costs, p)
+    est._groups_layout = resolve_groups(est.groups, est.feature_costs, p, data.names)
     est._layout = engine_layout(est._groups_layout)
     est._k_fit = check_k_fits(getattr(est, "k", None), est.groups, est._groups_layout, p,
                               getattr(est, "lam", "auto"))

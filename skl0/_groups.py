@@ -21,7 +21,7 @@ import torch
 
 from .nn import FeatureGate
 
-__all__ = ["GroupGate", "GroupLayout", "engine_layout", "resolve_groups"]
+__all__ = ["GroupGate", "GroupLayout", "check_groups_order", "engine_layout", "resolve_groups"]
 
 
 @dataclass(frozen=True)
@@ -107,11 +107,65 @@ def _label_kind(label):
     return type(label).__name__
 
 
-def resolve_groups(groups, feature_costs, n_features):
+def _flat_groups_example(nested, p):
+    """The flat ``groups`` to suggest for a nested one (see :func:`resolve_groups`).
+
+    One entry is a wrapped row of labels (``[[0, 0, 1]]``): its labels.
+    Several are read as the columns of each group (skglm's and group-lasso
+    packages' form, ``[[0, 1], [2, 3, 4]]``): the flat labels when they are
+    the positions ``0..p-1`` once each, else how to build them. (The first
+    entry alone, ``[0, 1]``, had been suggested for those: a wrong fix.)
+    """
+    if len(nested) == 1:
+        return f", e.g. groups={np.ravel(nested[0]).tolist()[:p]!r}"
+    members = [np.ravel(entry).tolist() for entry in nested]
+    flat = [c for cols in members for c in cols]
+    if (len(flat) == p and all(isinstance(c, (int, np.integer)) and not isinstance(c, bool)
+                               for c in flat) and sorted(flat) == list(range(p))):
+        labels = np.empty(p, dtype=np.int64)
+        for g, cols in enumerate(members):
+            labels[cols] = g
+        return (f"; if each entry lists the columns of one group, that is "
+                f"groups={labels.tolist()!r}")
+    return ("; if each entry lists the columns of one group, build it as group_of = "
+            "{c: g for g, cols in enumerate(groups) for c in cols}; groups = "
+            "[group_of[c] for c in X.columns] (range(X.shape[1]) for column positions)")
+
+
+def check_groups_order(groups, feature_names):
+    """Refuse a pandas Series of ``groups`` keyed by X's column names in another order.
+
+    ``groups`` is read by position, one label per column of X. A Series
+    indexed by the column names (``pd.Series({"age": "demo", ...})``) in
+    another order than X's columns gave its labels to the wrong columns,
+    silently. In X's order (a table of feature metadata indexed by name),
+    or indexed by anything else, it is read by position as before.
+    ``feature_names``: X's ``feature_names_in_`` (None: X has no names).
+    """
+    import sys
+
+    pd = sys.modules.get("pandas")  # (a Series implies pandas is imported)
+    if feature_names is None or pd is None or not isinstance(groups, pd.Series):
+        return
+    names = [str(c) for c in feature_names]
+    index = groups.index.tolist()
+    if len(index) != len(names) or index == names or set(index) != set(names):
+        return
+    raise ValueError(
+        f"groups is a pandas Series indexed by X's column names, but in another order "
+        f"(it starts {index[:3]!r}, X's columns {names[:3]!r}); groups is read by "
+        "position, one label per column of X, so its labels would go to other columns. "
+        "Pass groups=groups[X.columns] (or groups.reindex(X.columns))."
+    )
+
+
+def resolve_groups(groups, feature_costs, n_features, feature_names=None):
     """Validate ``groups`` and ``feature_costs`` against X's width.
 
     Returns a :class:`GroupLayout`, or None when both are None. Which
     layouts are the column-level fit is :func:`engine_layout`'s to say.
+    ``feature_names``: X's column names, where it has them
+    (:func:`check_groups_order`).
 
     ``feature_costs`` is one non-negative number per column (a group costs
     the sum of its columns), one per group (in the order of the groups'
@@ -122,6 +176,7 @@ def resolve_groups(groups, feature_costs, n_features):
     p = int(n_features)
     if groups is None and feature_costs is None:
         return None
+    check_groups_order(groups, feature_names)
     if groups is None:
         index, labels = np.arange(p, dtype=np.int64), np.arange(p)
     else:
@@ -130,8 +185,8 @@ def resolve_groups(groups, feature_costs, n_features):
             raise ValueError(
                 f"groups is a nested sequence ({len(groups)} entries, the first a "
                 f"{type(groups[0]).__name__} of {len(groups[0])}), but X has {p} columns; "
-                f"pass a flat sequence of one group label per column of X, e.g. "
-                f"groups={np.ravel(groups[0]).tolist()[:p]!r}."
+                f"pass a flat sequence of one group label per column of X"
+                f"{_flat_groups_example(groups, p)}."
             )
         # Lists keep each label's type: np.asarray([1, "1"]) would make both "1".
         if isinstance(groups, (list, tuple)):
@@ -261,10 +316,11 @@ def _resolve_costs(feature_costs, index, labels, p, by_column):
     else:
         values = np.asarray(feature_costs, dtype=object)
         if values.ndim != 1 or values.shape[0] not in (p, n_groups):
-            sizes = f"{p} (one per column) or {n_groups} (one per group)"
-            raise ValueError(
-                f"feature_costs has shape {values.shape}; pass {sizes} non-negative numbers."
-            )
+            # (one column per group, e.g. without groups: one count, not "p or p")
+            sizes = (f"{p} non-negative numbers, one per column" if n_groups == p else
+                     f"{p} (one per column) or {n_groups} (one per group) non-negative "
+                     "numbers")
+            raise ValueError(f"feature_costs has shape {values.shape}; pass {sizes}.")
         per_group = values.shape[0] == n_groups
     try:
         values = values.astype(np.float64)
@@ -274,10 +330,14 @@ def _resolve_costs(feature_costs, index, labels, p, by_column):
         ) from exc
     bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
     if bad.size:
+        # Where: the column (an array of one cost per column, or no groups), else
+        # the group label (a dict or Series names its keys, not their positions).
+        j = int(bad[0])
+        where = (f"for group {labels.tolist()[j]!r}" if per_group and not by_column
+                 else f"at column {j}")
         raise ValueError(
-            f"feature_costs must be finite and non-negative; got {values[bad[0]]!r} at "
-            f"position {int(bad[0])}. Pass 0 for a free feature and a positive price "
-            "for the others."
+            f"feature_costs must be finite and non-negative; got {float(values[j])!r} "
+            f"{where}. Pass 0 for a free feature and a positive price for the others."
         )
     if per_group:
         return values

@@ -237,7 +237,9 @@ groups, ``get_support`` covers whole groups, ``group_support_`` says
 which groups were kept, and ``lam="auto"``'s information criterion
 counts the rank of a group's columns as its parameters (``L - 1`` for
 a one-hot group of ``L`` levels) and groups in its combinatorial
-term. ``None``: one gate per column.""",
+term. Read by position; a pandas Series indexed by X's column names
+in another order than X's is refused (pass ``groups[X.columns]``).
+``None``: one gate per column.""",
     ),
     Param(
         "feature_costs", "array-like or dict or None", default=None,

@@ -19,6 +19,7 @@ from ._checks import (
 from ._classifier import L0Classifier
 from ._compat import _fit_context, validate_data
 from ._dask import fit_selector, is_dask_collection, select_columns
+from ._groups import check_groups_order
 from ._params import ATTRIBUTES, SELECTOR, Param, hyperparameters
 from ._regressor import L0Regressor
 from ._streaming import streamable
@@ -124,6 +125,8 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
             multi_output=True, ensure_min_samples=2, y_numeric=False,
         )
         y = numbers_of_object_array(y)  # (scikit-learn's label checks refuse them as objects)
+        # est sees the numpy X, without the names that groups may be keyed by.
+        check_groups_order(self.groups, getattr(self, "feature_names_in_", None))
         est = self._make_estimator(y_given).fit(X, y, sample_weight=sample_weight,
                                                 **(split_params or {}))
         if hasattr(self, "feature_names_in_"):
@@ -187,6 +190,7 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
                 self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
                 multi_output=True, y_numeric=False, reset=first,
             )
+            check_groups_order(self.groups, getattr(self, "feature_names_in_", None))
             if first:
                 task = self.task
                 fitted_classes = getattr(est, "classes_", None)  # fit chose a classifier
@@ -248,7 +252,10 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
 
     def _get_support_mask(self):
         check_is_fitted(self, "support_")
-        return self.support_
+        # A copy, as the predictors' get_support gives: SelectorMixin.get_support
+        # returns this mask itself, and editing it changed support_ (shared with
+        # estimator_) and every later transform.
+        return self.support_.copy()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -502,7 +502,8 @@ def _validate_chunk(estimator, X, y, sample_weight, first):
     if not np.all(np.isfinite(sw)):
         raise ValueError("sample_weight must be finite; pass finite, non-negative weights.")
     check_weight_total(sw)
-    layout = resolve_groups(estimator.groups, estimator.feature_costs, X.shape[1])
+    layout = resolve_groups(estimator.groups, estimator.feature_costs, X.shape[1],
+                            getattr(estimator, "feature_names_in_", None))
     if first:
         estimator._groups_layout, estimator._layout = layout, engine_layout(layout)
     elif not _same_layout(layout, getattr(estimator, "_groups_layout", estimator._layout)):

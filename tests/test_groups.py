@@ -238,7 +238,14 @@ def test_a_series_of_costs_is_read_by_its_labels():
         ({"groups": ["a", None, "b", "b", "c", "c"]}, r"missing labels .* columns \[1\]"),
         ({"feature_costs": [1, 1, -1, 1, 1, 1]}, r"feature_costs must be finite and non-neg.*-1"),
         ({"feature_costs": [1, 1, np.nan, 1, 1, 1]}, r"feature_costs must be finite.*nan"),
-        ({"feature_costs": [1, 2]}, r"feature_costs has shape \(2,\)"),
+        ({"feature_costs": [1, 2]}, r"feature_costs has shape \(2,\); pass 6 non-negative "
+                                     r"numbers, one per column\.$"),  # was "6 ... or 6"
+        ({"groups": [0, 0, 1, 1, 2, 2], "feature_costs": [1, 2]},
+         r"pass 6 \(one per column\) or 3 \(one per group\)"),
+        # the value as a number (was np.float64(-1.0)), and where it is
+        ({"feature_costs": [1, 1, -1, 1, 1, 1]}, r"got -1\.0 at column 2\. Pass 0"),
+        ({"groups": list("aabbcc"), "feature_costs": {"a": 1, "b": -2, "c": 1}},
+         r"got -2\.0 for group 'b'\. Pass 0"),  # was "at position 1" of a dict
         ({"feature_costs": [0] * 6}, r"feature_costs are all zero"),
         ({"groups": [0, 0, 1, 1, 2, 2], "feature_costs": {0: 1, 1: 2}},
          r"no cost for the groups \[2\]"),
@@ -568,6 +575,21 @@ def test_nested_groups_are_refused_with_the_flat_form():
         L0Regressor(k=1, groups=[[0, 0, 1, 1, 1]]).fit(X, X[:, 0])
 
 
+def test_groups_as_lists_of_member_columns_get_the_right_flat_form():
+    # skglm's form, the columns of each group: the message suggested the
+    # first entry, groups=[0, 1], which is no labelling of 5 columns.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5))
+    with pytest.raises(ValueError, match=r"if each entry lists the columns of one group, "
+                                         r"that is groups=\[1, 0, 1, 0, 1\]\.$"):
+        L0Regressor(k=1, groups=[[3, 1], [2, 0, 4]]).fit(X, X[:, 0])
+    df = pd.DataFrame(X, columns=list("abcde"))
+    with pytest.raises(ValueError, match=r"group_of = .*groups = \[group_of\[c\] for c in "
+                                         r"X.columns\]") as info:
+        L0Regressor(k=1, groups=[["a", "b"], ["c", "d", "e"]]).fit(df, X[:, 0])
+    assert "e.g. groups=['a', 'b']" not in str(info.value)
+
+
 def test_tuple_group_labels_in_a_list():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 4))
@@ -685,3 +707,24 @@ def test_auto_over_groups_keeps_no_more_columns_than_its_criterion_considers():
     est = L0Regressor(groups=groups, feature_costs=costs, random_state=0).fit(X, y)
     assert 0 < est.support_.sum() <= max_support_size(100, 100)
     assert set(groups[est.support_]) <= set(groups[coef != 0])
+
+
+def test_a_series_of_groups_keyed_by_column_names_in_another_order_is_refused():
+    # Read by position, pd.Series({"a": "g1", "d": "g1", ...}) grouped a with b
+    # and c with d, silently: the selector kept [a, b] for the signal in a and d.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 6))
+    y = 2 * X[:, 0] - X[:, 3] + 0.1 * rng.normal(size=80)
+    df = pd.DataFrame(X, columns=list("abcdef"))
+    groups = pd.Series({"a": "g1", "d": "g1", "b": "g2", "c": "g2", "e": "g3", "f": "g3"})
+    for est in (L0FeatureSelector(k=1, groups=groups), L0Regressor(k=1, groups=groups)):
+        with pytest.raises(ValueError, match=r"indexed by X's column names, but in another "
+                                             r"order.*groups=groups\[X.columns\]"):
+            est.fit(df, y)
+        with pytest.raises(ValueError, match="in another order"):
+            est.partial_fit(df, y)
+        est.set_params(groups=groups[df.columns]).fit(df, y)  # X's order: read by position
+        assert est.get_support(indices=True).tolist() == [0, 3]
+    # without column names (numpy X) or keyed by other labels: by position, as before
+    sel = L0FeatureSelector(k=1, groups=groups).fit(X, y)
+    assert sel.get_support(indices=True).tolist() == [0, 1]

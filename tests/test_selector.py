@@ -262,3 +262,17 @@ def test_partial_fit_on_frames_does_not_warn_about_feature_names(task):
     assert list(sel.feature_names_in_) == list("abcdefgh")
     assert list(sel.estimator_.feature_names_in_) == list("abcdefgh")
     assert list(sel.get_feature_names_out()) == [c for c, s in zip("abcdefgh", sel.support_) if s]
+
+
+def test_get_support_returns_a_copy_that_does_not_change_the_selector():
+    # SelectorMixin.get_support returned support_ itself: editing the mask
+    # (e.g. to add a column) changed support_, estimator_.support_ and transform.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 5))
+    y = 2 * X[:, 0] - X[:, 3] + 0.1 * rng.normal(size=80)
+    sel = L0FeatureSelector(k=2, random_state=0).fit(X, y)
+    mask = sel.get_support()
+    mask[:] = True
+    assert sel.support_.tolist() == [True, False, False, True, False]
+    assert sel.estimator_.support_.tolist() == [True, False, False, True, False]
+    assert sel.transform(X).shape == (80, 2)
