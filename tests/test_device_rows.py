@@ -277,3 +277,15 @@ def test_cv_with_device_rows_refuses_non_finite_x_before_any_fold(backend, monke
     assert str(on_device.value) == str(on_host.value)
     assert "Input X contains NaN" in str(on_device.value)
     assert folds == []
+
+
+def test_sparse_x_is_checked_for_nan_on_the_host_where_dense_would_be_on_the_device(
+        device_path):
+    # Validation leaves finiteness to the device only for dense X: a sparse
+    # X (whose moments come from scipy) is checked on the host as before.
+    import scipy.sparse as sp
+
+    X = sp.random(50, 5, density=0.5, random_state=0, format="csr")
+    X.data[3] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        L0Regressor(k=1).fit(X, np.arange(50.0))
