@@ -271,6 +271,13 @@ def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False, with_gro
     _check_columns(frame, list(drop), "--drop column")
     X = frame.drop(columns=[target, *drop])
     y = frame[target]
+    try:
+        y.nunique()  # the task, the split and the report count its values
+    except TypeError:  # lists or arrays in a cell (a Parquet list column)
+        raise UsageError(
+            f"target '{target}' holds values that are not labels or numbers (lists or "
+            "arrays); pass a --target column of numbers or labels"
+        ) from None
     if X.shape[1] == 0:
         raise UsageError(f"no feature columns left besides the target '{target}'")
     notes = []

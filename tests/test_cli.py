@@ -304,6 +304,15 @@ def test_select_unreadable_file(tmp_path, capsys):
     assert_one_line_error(status, err, "cannot read DATA file")
 
 
+def test_select_list_valued_target_is_a_usage_error(tmp_path, reg_frame, capsys):
+    # A Parquet list column as the target was "unexpected TypeError: unhashable
+    # type" with exit status 1, reported as a defect of skl0's.
+    path = tmp_path / "lists.parquet"
+    reg_frame[0].assign(y=[[1, 2]] * len(reg_frame[0])).to_parquet(path)
+    status, _, err = run(["select", path, "-t", "y", "--k", "1", *FAST], capsys)
+    assert_one_line_error(status, err, "target 'y'", "lists or arrays", "--target")
+
+
 # --------------------------------------------------------------- calibrate
 @pytest.fixture(scope="module")
 def survey(tmp_path_factory):
