@@ -304,6 +304,20 @@ def test_select_unreadable_file(tmp_path, capsys):
     assert_one_line_error(status, err, "cannot read DATA file")
 
 
+@pytest.mark.parametrize(
+    "value, task, fix",
+    [("yes", "auto", "at least two labels"), (2, "classification", "--task regression")],
+)
+def test_select_single_label_target_names_the_column(value, task, fix, tmp_path, reg_frame,
+                                                     capsys):
+    # It was the classifier's "y holds a single class ('yes')", naming no column
+    # (a numeric one under --task auto already had these words).
+    path = tmp_path / "const.csv"
+    reg_frame[0].drop(columns="y").assign(label=value).to_csv(path, index=False)
+    status, _, err = run(["select", path, "-t", "label", "--task", task, *FAST], capsys)
+    assert_one_line_error(status, err, "target 'label' holds a single value", fix)
+
+
 def test_select_list_valued_target_is_a_usage_error(tmp_path, reg_frame, capsys):
     # A Parquet list column as the target was "unexpected TypeError: unhashable
     # type" with exit status 1, reported as a defect of skl0's.
