@@ -44,18 +44,34 @@ def _calibration_inputs(args):
     text = [c for c in used if not pd.api.types.is_numeric_dtype(M[c])]
     if text:
         raise UsageError(f"non-numeric columns of M: {quote_list(text)}")
+    values = M[used].astype(float)
+    bad = [c for c in used if not np.isfinite(values[c].to_numpy()).all()]
+    if bad:  # the calibrator's own message names no column and speaks of fit()
+        raise UsageError(
+            f"columns of M '{args.matrix}' with missing or infinite values: "
+            f"{quote_list(bad)}; fill them (0 where a record adds nothing to that total) "
+            "or drop those records"
+        )
     weights = None
     if args.weights is not None:
         weights = pd.to_numeric(M[args.weights], errors="coerce").to_numpy(dtype=float)
-        if not (weights > 0).all():  # also catches NaN
-            raise UsageError(f"--weights column '{args.weights}' must hold numbers > 0")
+        if not (np.isfinite(weights) & (weights > 0)).all():  # also catches NaN
+            raise UsageError(
+                f"--weights column '{args.weights}' must hold finite numbers > 0"
+            )
     if args.k is not None and args.k > len(M):
         raise UsageError(
             f"--k {args.k} is larger than the {len(M)} records of M; pass --k {len(M)} or less"
         )
+    if args.k is not None and args.lam == 0:
+        raise UsageError(
+            f"--lam 0 with --k {args.k}: with --k, --lam is where the search for the price "
+            "that keeps --k records starts, which cannot be 0; pass --lam > 0 (the default "
+            "1e-6 serves), or leave out --k to fit with no price"
+        )
     ids = M[args.id] if args.id is not None else pd.Series(range(len(M)), name="record")
     ignored = [c for c in M.columns if c not in used and c not in extra]
-    return M[used].astype(float), targets, weights, ids, ignored
+    return values, targets, weights, ids, ignored
 
 
 def run_calibrate(args, command):
@@ -74,7 +90,8 @@ def run_calibrate(args, command):
         learning_rate=args.learning_rate, random_state=args.random_state,
         device=args.device, verbose=args.verbose,
     )
-    fit_quietly(cal, prog, M, targets, sample_weight=weights)
+    fit_quietly(cal, prog, M, targets, sample_weight=weights,
+                options={"learning_rate": "--learning-rate"})
     report = cal.calibration_report_
     err = report["relative_error"].abs()
     print(f"kept {cal.n_records_kept_} of {M.shape[0]} records; |relative error|: "

@@ -271,6 +271,13 @@ def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False, with_gro
     _check_columns(frame, list(drop), "--drop column")
     X = frame.drop(columns=[target, *drop])
     y = frame[target]
+    try:
+        y.nunique()  # the task, the split and the report count its values
+    except TypeError:  # lists or arrays in a cell (a Parquet list column)
+        raise UsageError(
+            f"target '{target}' holds values that are not labels or numbers (lists or "
+            "arrays); pass a --target column of numbers or labels"
+        ) from None
     if X.shape[1] == 0:
         raise UsageError(f"no feature columns left besides the target '{target}'")
     notes = []
@@ -411,21 +418,36 @@ def write_list(path, suffix, features, info):
         raise UsageError(f"cannot write '{path}': {one_line(exc)}") from None
 
 
-def fit_quietly(estimator, prog, *args, **kwargs):
+def cli_words(text, options):
+    """``text`` with each parameter name of ``options`` written as its command-line option.
+
+    ``learning_rate=0.5`` becomes ``--learning-rate 0.5`` and a bare
+    ``learning_rate`` ``--learning-rate``: the estimators' messages name
+    their Python parameters.
+    """
+    for name, option in (options or {}).items():
+        text = re.sub(rf"\b{re.escape(name)}=", f"{option} ", text)
+        text = re.sub(rf"(?<![-\w]){re.escape(name)}\b", option, text)
+    return text
+
+
+def fit_quietly(estimator, prog, *args, options=None, **kwargs):
     """Fit, turning a ValueError or a diverged fit into a one-line UsageError.
 
     Warnings become lines on stderr. ``NonFiniteLossError`` is a
     ``FloatingPointError``; its message already says what to change.
+    ``options`` maps parameter names of the estimator to the command-line
+    options that set them (:func:`cli_words`), for the messages.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             estimator.fit(*args, **kwargs)
         except (ValueError, FloatingPointError) as exc:
-            raise UsageError(one_line(exc)) from None
+            raise UsageError(cli_words(one_line(exc), options)) from None
     seen = set()
     for w in caught:
-        text = one_line(w.message)
+        text = cli_words(one_line(w.message), options)
         if text not in seen:
             seen.add(text)
             print(f"{prog}: warning: {text}", file=sys.stderr)

@@ -60,6 +60,16 @@ def _task_of(y, task):
             f"target '{y.name}' is not numeric, so it cannot be regressed; "
             "pass --task classification"
         )
+    if task == "classification" and y.nunique() < 2:
+        # The classifier's own words name the parameter y, not the column.
+        value = y.iloc[0].item() if hasattr(y.iloc[0], "item") else y.iloc[0]
+        fix = ("pass --task regression to fit a constant target"
+               if pd.api.types.is_numeric_dtype(y) else
+               "pass a --target column with at least two labels")
+        raise UsageError(
+            f"target '{y.name}' holds a single value ({value!r}), so it has no classes "
+            f"to separate; {fix}"
+        )
     if task == "classification" and type_of_target(y.to_numpy()).startswith("continuous"):
         raise UsageError(
             f"target '{y.name}' holds non-integer numbers ({y.nunique()} distinct values), "

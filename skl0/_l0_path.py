@@ -44,7 +44,8 @@ class L0Path:
     ----------
     lams : ndarray of shape (n_points,)
         ``lam`` of each point (increasing). For a path over ``ks``: the
-        first ``lam`` of the walk at which at most ``k`` gates were open.
+        first ``lam`` of the walk at which at most ``k`` gates were open
+        (the last ``lam`` of a given ``lams`` grid that ends with more open).
     n_features : ndarray of shape (n_points,)
         Number of selected features.
     support : ndarray of shape (n_points, n_features_in), dtype=bool
@@ -55,7 +56,11 @@ class L0Path:
         target (1 is the intercept-only model) or mean cross-entropy in
         nats. With ``refit=False`` the model is the path's own head behind
         its deterministic gates restricted to ``support``; with
-        ``refit=True`` the head refitted on ``support``.
+        ``refit=True`` the head refitted on ``support``. Over ``ks``, a
+        point whose walk jumped from more than ``k`` open gates to fewer
+        has fewer than ``k`` of its gates open, so its ``refit=False`` loss
+        is that of the sparser model (1 for an empty one); pass
+        ``refit=True`` for the loss of the ``k`` features.
     n_iter : ndarray of shape (n_points,)
         Solver iterations (L-BFGS-B iterations, accepted flips of the
         open/closed search, IRLS steps of a binary log loss, or Adam steps)
@@ -261,9 +266,11 @@ def l0_path(
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,) or (n_samples, n_targets)
     lams : array-like of float or None, default=None
-        ``lam`` values, in the units of the estimators' ``lam`` (walked in
-        increasing order). ``None``: ``n_lams`` values from 1e-4 to 0.5
-        spaced geometrically, or 32 such values for a path over ``ks``.
+        ``lam`` values, in the units of the estimators' ``lam``, walked in
+        increasing order: the path has one point per distinct value, sorted
+        (``path.lams``), whatever the order or repeats given. ``None``:
+        ``n_lams`` values from 1e-4 to 0.5 spaced geometrically, or 32 such
+        values for a path over ``ks``.
     ks : array-like of int or None, default=None
         Exact support sizes, each in ``[0, n_features]``; the path then has
         one point per ``k``, in the given order.

@@ -262,8 +262,9 @@ def build_parser():
     cal.add_argument("targets", metavar="TARGETS", help=f"population totals ({TABLE_FORMATS})")
     cal.add_argument("--k", type=_positive_int, metavar="N", help="keep exactly N records")
     cal.add_argument("--lam", type=_price, default=1e-6, metavar="X",
-                     help="price of one kept record when --k is not given, else the start "
-                          "of its search, then > 0 (default: 1e-6)")
+                     help="price of one kept record when --k is not given; with --k, "
+                          "where the search for the price that keeps N records starts, "
+                          "which must be > 0 (default: 1e-6)")
     cal.add_argument("--weights", metavar="COLUMN",
                      help="column of M holding the initial (design) weights, > 0")
     cal.add_argument("--id", metavar="COLUMN", help="column of M naming the records")

@@ -32,16 +32,39 @@ def _axes(ax, figsize=None):
     return ax
 
 
-def _gate_probabilities(estimator, caller):
-    if not hasattr(estimator, "feature_importances_"):
-        check_is_fitted(estimator)  # an unfitted estimator: scikit-learn's NotFittedError
-        hint = (f" For a Pipeline pass its gated step, e.g. {caller}(pipe[-1], ...) or "
-                f"{caller}(pipe.named_steps['sel'], ...)." if hasattr(estimator, "steps") else "")
+def _pipeline_hint(estimator, caller):
+    if not hasattr(estimator, "steps"):
+        return ""
+    return (f" For a Pipeline pass its gated step, e.g. {caller}(pipe[-1], ...) or "
+            f"{caller}(pipe.named_steps['sel'], ...).")
+
+
+def _fitted_with(estimator, attribute, caller, takes):
+    """Refuse, in one short line, what has no ``attribute``; an unfitted estimator too.
+
+    scikit-learn's checks would print the whole repr of a non-estimator
+    (an :class:`~skl0.L0Path` and its arrays), and call a fitted estimator
+    without the attribute (a ``Pipeline``) "not fitted yet".
+    """
+    if hasattr(estimator, attribute):
+        return
+    if not hasattr(estimator, "fit"):
+        hint = (" Draw a path with skl0.plot.plot_path."
+                if type(estimator).__name__ == "L0Path" else "")
         raise TypeError(
-            f"{caller} takes a fitted estimator with feature_importances_ (L0Regressor, "
-            f"L0Classifier, L0FeatureSelector or their CV forms); the fitted "
-            f"{type(estimator).__name__} has none.{hint}"
+            f"{caller} takes a fitted estimator with {attribute} ({takes}); got "
+            f"{type(estimator).__name__}.{hint}"
         )
+    check_is_fitted(estimator)  # an unfitted estimator: scikit-learn's NotFittedError
+    raise TypeError(
+        f"{caller} takes a fitted estimator with {attribute} ({takes}); the fitted "
+        f"{type(estimator).__name__} has none.{_pipeline_hint(estimator, caller)}"
+    )
+
+
+def _gate_probabilities(estimator, caller):
+    _fitted_with(estimator, "feature_importances_", caller,
+                 "L0Regressor, L0Classifier, L0FeatureSelector or their CV forms")
     return np.asarray(estimator.feature_importances_, dtype=float).ravel()
 
 
@@ -153,7 +176,8 @@ def plot_training_curve(estimator, ax=None):
     >>> len(ax.lines[0].get_xdata()) == reg.n_iter_  # one point per L-BFGS-B iteration
     True
     """
-    check_is_fitted(estimator, "loss_curve_")
+    _fitted_with(estimator, "loss_curve_", "plot_training_curve",
+                 "an L0 estimator, an L0FeatureSelector or a SparseCalibrator")
     curve = np.asarray(estimator.loss_curve_, dtype=float).ravel()
     ax = _axes(ax)
     steps = np.arange(1, curve.size + 1)
@@ -301,10 +325,15 @@ def plot_path(path_or_cv_estimator, ax=None):
         band = res["std_test_score"] / np.sqrt(max(n_splits - 1, 1))
         right_label, chosen = "mean CV score", obj.lam_
     else:
+        if hasattr(obj, "steps"):
+            hint = " For a Pipeline pass its CV step, e.g. plot_path(pipe[-1])."
+        elif type(obj).__name__.endswith("CV") and hasattr(obj, "fit"):
+            hint = " Fit the CV estimator first."
+        else:
+            hint = ""
         raise TypeError(
             "plot_path takes an L0Path (from skl0.l0_path) or a fitted L0RegressorCV, "
-            f"L0ClassifierCV or L0FeatureSelectorCV; got {type(obj).__name__}. "
-            "Fit the CV estimator first."
+            f"L0ClassifierCV or L0FeatureSelectorCV; got {type(obj).__name__}.{hint}"
         )
     ax = _axes(ax)
     ax.step(lams, n_feat, where="mid", color="C0", label="features selected")

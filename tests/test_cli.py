@@ -304,6 +304,29 @@ def test_select_unreadable_file(tmp_path, capsys):
     assert_one_line_error(status, err, "cannot read DATA file")
 
 
+@pytest.mark.parametrize(
+    "value, task, fix",
+    [("yes", "auto", "at least two labels"), (2, "classification", "--task regression")],
+)
+def test_select_single_label_target_names_the_column(value, task, fix, tmp_path, reg_frame,
+                                                     capsys):
+    # It was the classifier's "y holds a single class ('yes')", naming no column
+    # (a numeric one under --task auto already had these words).
+    path = tmp_path / "const.csv"
+    reg_frame[0].drop(columns="y").assign(label=value).to_csv(path, index=False)
+    status, _, err = run(["select", path, "-t", "label", "--task", task, *FAST], capsys)
+    assert_one_line_error(status, err, "target 'label' holds a single value", fix)
+
+
+def test_select_list_valued_target_is_a_usage_error(tmp_path, reg_frame, capsys):
+    # A Parquet list column as the target was "unexpected TypeError: unhashable
+    # type" with exit status 1, reported as a defect of skl0's.
+    path = tmp_path / "lists.parquet"
+    reg_frame[0].assign(y=[[1, 2]] * len(reg_frame[0])).to_parquet(path)
+    status, _, err = run(["select", path, "-t", "y", "--k", "1", *FAST], capsys)
+    assert_one_line_error(status, err, "target 'y'", "lists or arrays", "--target")
+
+
 # --------------------------------------------------------------- calibrate
 @pytest.fixture(scope="module")
 def survey(tmp_path_factory):
@@ -362,7 +385,15 @@ def test_calibrate_wide_targets_notes_unused_columns(survey, tmp_path, capsys):
         (["{root}/M.csv"], ["TARGETS"]),
         (["{root}/M.csv", "{root}/long.csv", "--polish-iter", "-1"], ["--polish-iter", "'-1'"]),
         (["{root}/M.csv", "{root}/long.csv", "--lam", "auto"], ["--lam", "a number >= 0"]),
-        (["{root}/M.csv", "{root}/long.csv", "--k", "5", "--lam", "0"], ["lam=0 with k=5"]),
+        # The calibrator's own words named lam=0, k=5 and k=None, no option.
+        (["{root}/M.csv", "{root}/long.csv", "--k", "5", "--lam", "0"],
+         ["--lam 0 with --k 5", "--lam > 0", "leave out --k"]),
+        # Its message named no column and said "before calling fit".
+        (["{tmp}/M_nan.csv", "{root}/long.csv", "--k", "5"],
+         ["missing or infinite values: '{name1}'", "fill them"]),
+        # An infinite design weight got through as sample_weight's error.
+        (["{tmp}/M_nan.csv", "{tmp}/one_target.csv", "--k", "5", "--weights", "w0"],
+         ["--weights column 'w0'", "finite numbers > 0"]),
     ],
 )
 def test_calibrate_errors_are_one_line_exit_2(argv, fragments, survey, tmp_path, capsys):
@@ -372,9 +403,27 @@ def test_calibrate_errors_are_one_line_exit_2(argv, fragments, survey, tmp_path,
     pd.DataFrame(np.ones((3, 3)), columns=names[:3]).to_csv(tmp_path / "shape.csv", index=False)
     pd.DataFrame({"name": names[:2], "value": ["1", "many"]}).to_csv(
         tmp_path / "text_values.csv", index=False)
+    M = pd.read_csv(root / "M.csv")
+    M.loc[3, names[1]] = np.nan
+    M.loc[4, "w0"] = np.inf
+    M.to_csv(tmp_path / "M_nan.csv", index=False)
+    pd.DataFrame({"name": names[:1], "value": [1.0]}).to_csv(tmp_path / "one_target.csv",
+                                                             index=False)
     argv = ["calibrate", *(a.format(root=root, tmp=tmp_path) for a in argv)]
+    fragments = [f.format(name1=names[1]) for f in fragments]
     status, _, err = run(argv, capsys)
     assert_one_line_error(status, err, *fragments, command="calibrate")
+
+
+def test_calibrate_divergence_names_the_option(survey, capsys):
+    # The calibrator's message said "(learning_rate=...). Lower learning_rate".
+    root, _ = survey
+    status, _, err = run(["calibrate", root / "M.csv", root / "long.csv", "--k", "40",
+                          "--learning-rate", "1e6", "--max-iter", "20", "--polish-iter", "5"],
+                         capsys)
+    assert_one_line_error(status, err, "diverged", "(--learning-rate 1000000.0)",
+                          "Lower --learning-rate", command="calibrate")
+    assert "learning_rate" not in err
 
 
 def test_calibrate_numeric_target_names_and_a_target_that_is_the_weights(tmp_path, capsys):

@@ -62,6 +62,14 @@ def test_path_shapes_and_sparsity(reg):
     assert set(support) <= set(np.flatnonzero(path.support[0]))
 
 
+def test_path_repeated_lams_give_one_point_each(reg):
+    # Documented: one point per distinct lam, sorted (len(path) != len(lams)).
+    X, y, _, _ = reg
+    path = l0_path(X, y, lams=[0.1, 0.01, 0.1, 0.01], **FAST)
+    np.testing.assert_allclose(path.lams, [0.01, 0.1])
+    assert len(path) == len(path.to_frame()) == 2
+
+
 def test_path_ks_give_exactly_k_nested_features(reg):
     X, y, _, support = reg
     ks = [5, 1, 3]

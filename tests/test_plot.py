@@ -101,6 +101,31 @@ def test_plot_training_curve(lam_fit, frame_fit):
         plot_training_curve(L0Classifier())
 
 
+def test_wrong_objects_are_named_in_one_short_line():
+    # A fitted Pipeline or LinearRegression was "not fitted yet" for
+    # plot_training_curve; an L0Path got scikit-learn's "... is not an
+    # estimator instance" with the path's whole repr (every array) as message.
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+
+    from skl0 import l0_path
+    from skl0.plot import plot_path
+
+    X, y = np.random.RandomState(0).randn(60, 4), np.arange(60.0)
+    pipe = make_pipeline(L0Regressor(lam=0.01, max_iter=20)).fit(X, y)
+    with pytest.raises(TypeError, match=r"fitted Pipeline has none.*\(pipe\[-1\]"):
+        plot_training_curve(pipe)
+    with pytest.raises(TypeError, match="the fitted LinearRegression has none"):
+        plot_training_curve(LinearRegression().fit(X, y))
+    path = l0_path(X, y, lams=[0.01], max_iter=20)
+    for draw in (plot_gates, plot_training_curve, lambda p: plot_mask_image(p, (2, 2))):
+        with pytest.raises(TypeError, match="got L0Path. Draw a path with") as info:
+            draw(path)
+        assert len(str(info.value)) < 300 and "array(" not in str(info.value)
+    with pytest.raises(TypeError, match=r"got Pipeline. For a Pipeline pass its CV step"):
+        plot_path(pipe)
+
+
 def test_plot_mask_image_digits_like():
     rng = np.random.RandomState(0)
     X = rng.rand(120, 64)

@@ -1486,7 +1486,7 @@ def test_cli_diverging_fit_is_one_line(tmp_path, capsys):
     pd.DataFrame([T0], columns=["a", "b", "c"]).to_csv(tmp_path / "T.csv", index=False)
     status, _, err = _run_cli(capsys, "calibrate", tmp_path / "M.csv", tmp_path / "T.csv",
                               "--max-iter", 20, "--learning-rate", 1e30)
-    _one_line_error(status, err, "diverged", "Lower learning_rate", command="calibrate")
+    _one_line_error(status, err, "diverged", "Lower --learning-rate", command="calibrate")
 
 
 @needs_cli
