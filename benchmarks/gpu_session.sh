@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# One run on a CUDA machine: the device's tests, then the GPU benchmark.
+#
+#     bash benchmarks/gpu_session.sh            # from the repository root
+#
+# About 5-6 minutes on an H200 (the tests ~1-2, benchmarks/gpu_path.py ~3-4).
+# The tests: every test whose name or module mentions cuda, device or gpu
+# (110 of the suite; the CUDA ones are skipped on a machine without CUDA),
+# tests/test_device_rows.py among them, whose CUDA test fits and
+# cross-validates on the GPU and on the CPU and compares them. Output goes to stdout and, when
+# $OUT is set (the device tool's folder), to $OUT/tests.txt and
+# $OUT/bench.txt.
+set -o pipefail
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+out="${OUT:-$(mktemp -d)}"
+python -c "import torch; print(torch.__version__, torch.cuda.is_available() and torch.cuda.get_device_name(0))"
+timeout 240 python -m pytest -q -p no:cacheprovider -rfEs tests -k "cuda or device or gpu" 2>&1 | tee "$out/tests.txt" | tail -25
+timeout 330 python benchmarks/gpu_path.py "$@" 2>&1 | tee "$out/bench.txt"
