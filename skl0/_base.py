@@ -498,8 +498,11 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         if prepares_on_device(X, device):
             # Dense X crosses to the accelerator once, as given; its
             # extremes, scale, moments and shift are formed there.
-            prep = prepare_on_device(X if torch.is_tensor(X) else _as_tensor(X, device, None),
-                                     w_np, dtype)
+            if torch.is_tensor(X):  # (rows a CV estimator holds: shared with its other fits)
+                prep = prepare_on_device(X, w_np, dtype)
+            else:  # a copy of its own off the CPU (on the CPU, as_tensor shares X's memory)
+                Xd = _as_tensor(X, device, None)
+                prep = prepare_on_device(Xd, w_np, dtype, owned=Xd.device.type != "cpu")
             if getattr(self, "_finite_on_device", False) and not prep.finite:
                 # scikit-learn's own error, as validation would have raised it.
                 assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)

@@ -251,7 +251,9 @@ def _rows_on_device(X, device, n_jobs):
     again (on an H200 at n=1e6, p=1000, about 8 s of host work per fold
     against 0.2 s of solving). Only where the folds share this process's
     memory (threads, or one job): a process-based joblib backend would
-    pickle the device's copy to every worker.
+    pickle the device's copy to every worker; and only where the device
+    has room for about twice X (the copy and one fold's rows), else the
+    folds copy their own rows as before.
     """
     if not prepares_on_device(X, device):
         return None
@@ -259,7 +261,19 @@ def _rows_on_device(X, device, n_jobs):
     jobs = default_jobs if n_jobs is None else n_jobs
     if not (getattr(backend, "uses_threads", False) or backend.effective_n_jobs(jobs) == 1):
         return None
+    # The copy, a fold's training rows and its held-out rows: about twice X
+    # on the device at once, where each fold's X[train] alone went there.
+    if not _device_has_room(2 * X.nbytes, device):
+        return None
     return _as_tensor(X, device, None)
+
+
+def _device_has_room(nbytes, device):
+    """Whether ``nbytes`` fit in 80% of ``device``'s free memory (True where it is not known)."""
+    if device.type != "cuda":
+        return True
+    free, _total = torch.cuda.mem_get_info(device)
+    return nbytes <= 0.8 * free
 
 
 class CVFitMixin:

@@ -271,22 +271,24 @@ class DevicePrepared:
         self.finite = finite
 
 
-def _columnwise(X, values, op):
-    """``op(X, values)`` column-wise in float64, as a new tensor of X's dtype, in blocks of rows.
+def _columnwise(X, values, op, in_place=False):
+    """``op(X, values)`` column-wise in float64, as a tensor of X's dtype, in blocks of rows.
 
     The device's form of :func:`skl0._numerics.divide_columns` and
     :func:`skl0._numerics.subtract_columns` (the same float64 arithmetic,
-    one block of float64 rows at a time); ``X`` is not modified.
+    one block of float64 rows at a time). Into a new tensor, or with
+    ``in_place`` into ``X`` itself (a copy the caller owns: no second
+    X-sized tensor on the device).
     """
     v = torch.as_tensor(values, device=X.device, dtype=torch.float64)
-    out = torch.empty_like(X)
+    out = X if in_place else torch.empty_like(X)
     rows = block_rows(X)
     for start in range(0, X.shape[0], rows):
         out[start : start + rows] = op(X[start : start + rows].to(torch.float64), v).to(X.dtype)
     return out
 
 
-def prepare_on_device(X, w, dtype):
+def prepare_on_device(X, w, dtype, owned=False):
     """Dense ``X`` (a tensor in its own dtype, on the fit's device) prepared for a problem there.
 
     The steps of the host's preparation (``_BaseL0._fit_on_device``),
@@ -300,7 +302,11 @@ def prepare_on_device(X, w, dtype):
     n=1e6, p=1000 (float32), 7.2 of a 9.3 s ``L0Regressor`` fit (the
     moments 5.8 s, the extremes 1.4 s, numpy on one thread) and, repeated
     for every fold's rows, 25 of a 50 s ``L0RegressorCV``. ``w``: the
-    weights (summing to one), numpy. Returns a :class:`DevicePrepared`;
+    weights (summing to one), numpy. ``owned``: X is the caller's own copy
+    (a numpy X's copy to the device, a fold's gathered rows), which the
+    scale and the shift may then overwrite; otherwise (X shared with the
+    caller's data, or a CV estimator's copy that every fold reads) they
+    make a new tensor. Returns a :class:`DevicePrepared`;
     one with ``finite=False`` and nothing else when X holds a NaN or an
     infinity (the fit's validation left that check to these extremes).
     """
@@ -316,12 +322,13 @@ def prepare_on_device(X, w, dtype):
         extremes, const_t = None, torch.zeros(p, dtype=torch.bool, device=X.device)
     scale = column_scale(X, extremes=extremes)  # (reads only X's shape, given the extremes)
     if scale is not None:
-        X = _columnwise(X, scale, torch.div)  # exact: powers of two
+        X = _columnwise(X, scale, torch.div, owned)  # exact: powers of two
+        owned = True
     mean, std, var = weighted_moments(X, w, out_dtype=torch.float64, const=const_t, second=True)
     mean64, std64, var = (t.cpu().numpy() for t in (mean, std, var))
     shift = column_shift(mean64, std64, str(dtype).removeprefix("torch."))
     if shift is not None:
-        X = _columnwise(X, shift, torch.sub)
+        X = _columnwise(X, shift, torch.sub, owned)
         mean64 = mean64 - shift
     return DevicePrepared(X.to(dtype), scale, shift, mean64, std64, var, const_t.cpu().numpy(),
                           True)

@@ -289,3 +289,35 @@ def test_sparse_x_is_checked_for_nan_on_the_host_where_dense_would_be_on_the_dev
     X.data[3] = np.nan
     with pytest.raises(ValueError, match="Input X contains NaN"):
         L0Regressor(k=1).fit(X, np.arange(50.0))
+
+
+def test_an_owned_copy_is_scaled_and_shifted_in_place_with_the_same_numbers():
+    # A numpy X's copy to the device is the fit's own: the scale and shift
+    # overwrite it (one X-sized tensor on the device, not two); a shared
+    # tensor (a CV estimator's copy) is left as it was.
+    X, _ = awkward_columns()
+    w = np.full(X.shape[0], 1.0 / X.shape[0])
+    shared = torch.from_numpy(X.copy())
+    before = shared.clone()
+    kept = prepare_on_device(shared, w, torch.float64)
+    assert torch.equal(shared, before)
+    own = torch.from_numpy(X.copy())
+    done = prepare_on_device(own, w, torch.float64, owned=True)
+    assert done.X.data_ptr() == own.data_ptr()  # overwritten, not copied
+    assert kept.X.data_ptr() != shared.data_ptr()
+    assert torch.equal(done.X, kept.X)
+    np.testing.assert_array_equal(done.shift, kept.shift)
+    np.testing.assert_array_equal(done.mean64, kept.mean64)
+
+
+def test_cv_copies_x_to_the_device_only_where_it_has_room(device_path, monkeypatch):
+    import skl0._cv as cv_module
+
+    X = np.ones((10, 3))
+    monkeypatch.setattr(cv_module, "_device_has_room", lambda nbytes, device: False)
+    assert _rows_on_device(X, torch.device("cpu"), None) is None
+    asked = []
+    monkeypatch.setattr(cv_module, "_device_has_room",
+                        lambda nbytes, device: asked.append(nbytes) or True)
+    assert torch.is_tensor(_rows_on_device(X, torch.device("cpu"), None))
+    assert asked == [2 * X.nbytes]
