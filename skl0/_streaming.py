@@ -50,6 +50,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import (
@@ -85,6 +86,7 @@ from ._problem import (
     weighted_moments,
 )
 from ._train import _check_finite, adam_steps
+from ._warn import warn
 from .nn import FeatureGate
 
 __all__ = ["ClassTargets", "RegressionTargets", "partial_fit", "streamable"]
@@ -205,7 +207,18 @@ class ClassTargets:
     def encode(self, estimator, y):
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
+            # As fit: one column is read as labels, with scikit-learn's warning.
+            warn("A column-vector y was passed when a 1d array was expected; it was "
+                 "ravelled.", DataConversionWarning)
             y = y.ravel()
+        if y.ndim != 1:
+            # (n, q) labels passed check_classification_targets as multilabel
+            # and failed inside torch ("The size of tensor a (2) must match ...").
+            raise ValueError(
+                f"y should be a 1d array, got an array of shape {y.shape} instead. A "
+                "classifier takes one column of labels; for several targets use one "
+                "classifier per column."
+            )
         check_classification_targets(y)
         classes = estimator.classes_
         unseen = np.setdiff1d(np.unique(y), classes)

@@ -502,3 +502,26 @@ def test_selector_partial_fit_checks_its_own_parameters_and_honours_skipping():
     with sklearn.config_context(skip_parameter_validation=True):
         est.set_params(k=2).partial_fit(X[150:], y[150:])  # not checked, as fit would not be
     assert est.get_support().sum() == 2
+
+
+def test_classifier_stream_refuses_two_columns_of_labels_and_warns_on_a_column(clf_data):
+    # y of shape (n, 2) passed check_classification_targets (multilabel) and
+    # failed inside torch ("The size of tensor a (2) must match ..."); fit
+    # says "y should be a 1d array". A single column is read as labels with
+    # fit's DataConversionWarning (the stream was silent).
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y, _ = clf_data
+    Y = np.column_stack([y[:100], 1 - y[:100]])
+    est = L0Classifier(random_state=0)
+    with pytest.raises(ValueError, match=r"y should be a 1d array, got an array of shape "
+                                         r"\(100, 2\)"):
+        est.partial_fit(X[:100], Y, classes=[0, 1])
+    assert not hasattr(est, "coef_")
+    with pytest.raises(ValueError, match="y should be a 1d array"):
+        L0FeatureSelector(task="classification").partial_fit(X[:100], Y, classes=[0, 1])
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        est.partial_fit(X[:100], y[:100, None], classes=[0, 1])
+    plain = L0Classifier(random_state=0).partial_fit(X[:100], y[:100], classes=[0, 1])
+    np.testing.assert_array_equal(est.coef_, plain.coef_)
+
