@@ -33,7 +33,12 @@ Two modes, fixed on the first call:
   model is the trained head behind the deterministic gates.
 
 ``set_params`` between calls: ``k`` and ``lam`` apply from the next call
-(``k`` is checked as ``fit`` checks it, against the first call's groups).
+(``k`` is checked as ``fit`` checks it, against the first call's groups),
+and so do ``alpha``, ``learning_rate_init``, ``temperature`` and
+``batch_size`` in the stochastic mode (the exact mode re-runs the whole
+selection with the current settings on every call). ``init_prob`` and
+``random_state`` only set the stochastic mode's start, and ``dtype`` is the
+first call's in both modes.
 ``groups`` and ``feature_costs`` (the gates and their prices) and the head
 (hidden sizes, activation) are the first call's: a later call with other
 values raises a ValueError naming them and leaves the estimator as it was.
@@ -446,10 +451,15 @@ class _SGDState:
     def train(self, estimator, problem, device, weight_seen):
         """One shuffled pass over the chunk; returns the mean objective."""
         gate, head = self.gate.to(device), self.head.to(device)
+        gate.set_temperature(estimator.temperature)  # set_params between calls applies
         params = [gate.log_alpha, *head.parameters()]
         opt = torch.optim.Adam(params, lr=estimator.learning_rate_init)
         if self.opt_state is not None:
             opt.load_state_dict(self.opt_state)
+            # load_state_dict restores the saved learning rate too: without
+            # this, set_params(learning_rate_init=...) between calls was ignored.
+            for group in opt.param_groups:
+                group["lr"] = estimator.learning_rate_init
         gen = torch.Generator(device=device)
         gen.set_state(self.gen_state)
         n, p = problem.X.shape

@@ -525,3 +525,20 @@ def test_classifier_stream_refuses_two_columns_of_labels_and_warns_on_a_column(c
     plain = L0Classifier(random_state=0).partial_fit(X[:100], y[:100], classes=[0, 1])
     np.testing.assert_array_equal(est.coef_, plain.coef_)
 
+
+def test_stochastic_stream_applies_learning_rate_and_temperature_set_between_calls(clf_data):
+    # Adam's load_state_dict restored the first call's learning rate, so
+    # set_params(learning_rate_init=...) between calls was ignored; the
+    # gates kept the first call's temperature.
+    X, y, _ = clf_data
+    est = L0Classifier(random_state=0, learning_rate_init=0.05)
+    est.partial_fit(X[:200], y[:200], classes=[0, 1])
+    coef = est.coef_.copy()
+    est.set_params(learning_rate_init=1e-12).partial_fit(X[200:400], y[200:400])
+    np.testing.assert_allclose(est.coef_, coef, rtol=0, atol=1e-8)  # a step of ~1e-12
+    est.set_params(temperature=0.25).partial_fit(X[400:600], y[400:600])
+    assert est._stream.sgd.gate.temperature == 0.25
+    # Unchanged settings stream as before.
+    a = _stream(L0Classifier(random_state=0), X[:600], y[:600], 3, classes=[0, 1])
+    b = _stream(L0Classifier(random_state=0), X[:600], y[:600], 3, classes=[0, 1])
+    np.testing.assert_array_equal(a.coef_, b.coef_)
