@@ -30,7 +30,9 @@ Two modes, fixed on the first call:
   (``N`` the total sample weight; for squared loss the price is scaled by
   the running mean loss, the Gaussian likelihood's version), so the price
   falls as evidence accumulates. There is no debiasing refit: the exported
-  model is the trained head behind the deterministic gates.
+  model is the trained head behind the deterministic gates. Sample weights
+  are normalised within each chunk: a chunk's total weight changes only
+  ``N``, not its steps.
 
 ``set_params`` between calls: ``k`` and ``lam`` apply from the next call
 (``k`` is checked as ``fit`` checks it, against the first call's groups),

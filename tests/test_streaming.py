@@ -542,3 +542,15 @@ def test_stochastic_stream_applies_learning_rate_and_temperature_set_between_cal
     a = _stream(L0Classifier(random_state=0), X[:600], y[:600], 3, classes=[0, 1])
     b = _stream(L0Classifier(random_state=0), X[:600], y[:600], 3, classes=[0, 1])
     np.testing.assert_array_equal(a.coef_, b.coef_)
+
+
+def test_stochastic_stream_weighs_rows_within_a_chunk_only(clf_data):
+    # Documented in docs/scale.md: a chunk's total weight does not scale its
+    # Adam steps (with a number lam it changes nothing at all).
+    X, y, _ = clf_data
+    coefs = []
+    for scale in (1.0, 1e-4):
+        est = L0Classifier(random_state=0, lam=0.01).partial_fit(X[:300], y[:300], classes=[0, 1])
+        est.partial_fit(X[300:600], y[300:600], sample_weight=np.full(300, scale))
+        coefs.append(est.coef_)
+    np.testing.assert_allclose(coefs[0], coefs[1], rtol=1e-5, atol=1e-7)
