@@ -380,6 +380,11 @@ def _stream_blocks(est, data, classes=None):
     for i, (xb, yb) in enumerate(zip(data.x_parts, data.y_parts)):
         wb = None if data.w_parts is None else data.w_parts[i]
         Xb, Yb, Wb = dask.compute(xb, yb, wb)
+        if classes is not None and np.ndim(Yb) == 2:
+            # One column of labels (_check_labels_1d refused more): read as
+            # labels, as the linear Dask fit does, without partial_fit's
+            # column-vector warning on every block.
+            Yb = Yb.iloc[:, 0] if hasattr(Yb, "iloc") else np.ravel(Yb)
         kw = {} if classes is None else {"classes": classes}
         est.partial_fit(Xb, Yb, sample_weight=Wb, **kw)
 

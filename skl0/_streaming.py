@@ -30,10 +30,17 @@ Two modes, fixed on the first call:
   (``N`` the total sample weight; for squared loss the price is scaled by
   the running mean loss, the Gaussian likelihood's version), so the price
   falls as evidence accumulates. There is no debiasing refit: the exported
-  model is the trained head behind the deterministic gates.
+  model is the trained head behind the deterministic gates. Sample weights
+  are normalised within each chunk: a chunk's total weight changes only
+  ``N``, not its steps.
 
 ``set_params`` between calls: ``k`` and ``lam`` apply from the next call
-(``k`` is checked as ``fit`` checks it, against the first call's groups).
+(``k`` is checked as ``fit`` checks it, against the first call's groups),
+and so do ``alpha``, ``learning_rate_init``, ``temperature`` and
+``batch_size`` in the stochastic mode (the exact mode re-runs the whole
+selection with the current settings on every call). ``init_prob`` and
+``random_state`` only set the stochastic mode's start, and ``dtype`` is the
+first call's in both modes.
 ``groups`` and ``feature_costs`` (the gates and their prices) and the head
 (hidden sizes, activation) are the first call's: a later call with other
 values raises a ValueError naming them and leaves the estimator as it was.
@@ -50,6 +57,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import (
@@ -85,6 +93,7 @@ from ._problem import (
     weighted_moments,
 )
 from ._train import _check_finite, adam_steps
+from ._warn import warn
 from .nn import FeatureGate
 
 __all__ = ["ClassTargets", "RegressionTargets", "partial_fit", "streamable"]
@@ -205,7 +214,18 @@ class ClassTargets:
     def encode(self, estimator, y):
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
+            # As fit: one column is read as labels, with scikit-learn's warning.
+            warn("A column-vector y was passed when a 1d array was expected; it was "
+                 "ravelled.", DataConversionWarning)
             y = y.ravel()
+        if y.ndim != 1:
+            # (n, q) labels passed check_classification_targets as multilabel
+            # and failed inside torch ("The size of tensor a (2) must match ...").
+            raise ValueError(
+                f"y should be a 1d array, got an array of shape {y.shape} instead. A "
+                "classifier takes one column of labels; for several targets use one "
+                "classifier per column."
+            )
         check_classification_targets(y)
         classes = estimator.classes_
         unseen = np.setdiff1d(np.unique(y), classes)
@@ -433,10 +453,15 @@ class _SGDState:
     def train(self, estimator, problem, device, weight_seen):
         """One shuffled pass over the chunk; returns the mean objective."""
         gate, head = self.gate.to(device), self.head.to(device)
+        gate.set_temperature(estimator.temperature)  # set_params between calls applies
         params = [gate.log_alpha, *head.parameters()]
         opt = torch.optim.Adam(params, lr=estimator.learning_rate_init)
         if self.opt_state is not None:
             opt.load_state_dict(self.opt_state)
+            # load_state_dict restores the saved learning rate too: without
+            # this, set_params(learning_rate_init=...) between calls was ignored.
+            for group in opt.param_groups:
+                group["lr"] = estimator.learning_rate_init
         gen = torch.Generator(device=device)
         gen.set_state(self.gen_state)
         n, p = problem.X.shape

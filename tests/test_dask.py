@@ -719,3 +719,18 @@ def test_a_two_column_y_is_refused_by_the_classifier_as_in_memory(sync, clf):
     frame = dd.from_pandas(pd.DataFrame(X), npartitions=2)
     with pytest.raises(ValueError, match=r"y should be a 1d array, got an array of shape \("):
         L0Classifier(k=2).fit(frame, dd.from_pandas(pd.DataFrame(Y), npartitions=2))
+
+
+def test_mlp_classifier_reads_a_column_of_labels_without_a_warning_per_block():
+    # The MLP head streams the blocks through partial_fit, which warns on a
+    # column-vector y as fit does: the Dask fit (which reads one column as
+    # labels silently, as its linear head does) passes the blocks raveled.
+    rng = np.random.RandomState(0)
+    X = rng.randn(400, 4)
+    y = (X[:, 0] > 0).astype(int)
+    kw = {"hidden_layer_sizes": (4,), "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        col = L0Classifier(**kw).fit(_darr(X, 100), _darr(y[:, None], 100))
+    flat = L0Classifier(**kw).fit(_darr(X, 100), _darr(y, 100))
+    np.testing.assert_array_equal(col.predict_proba(X), flat.predict_proba(X))

@@ -55,6 +55,20 @@ def test_exports_match_the_original_package():
         assert getattr(l0, name).__module__.startswith("skl0.l0")
 
 
+@pytest.mark.parametrize("make, shape", [
+    (lambda: L0Linear(3, 2), (4, 3)),
+    (lambda: L0Conv2d(3, 2, 3, structured=True), (1, 3, 5, 5)),
+    (lambda: L0DepthwiseConv2d(3, 3, padding=1), (1, 3, 5, 5)),
+])
+def test_layers_take_their_input_by_l0_pythons_keyword(make, shape):
+    # l0-python's forward(self, input): layer(input=x) raised a TypeError
+    # (the skl0.nn layers name it x).
+    torch.manual_seed(0)
+    layer = make().eval()
+    x = torch.randn(*shape)
+    torch.testing.assert_close(layer(input=x), layer(x), rtol=0, atol=0)
+
+
 # -- distributions -------------------------------------------------------------
 
 

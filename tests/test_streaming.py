@@ -502,3 +502,55 @@ def test_selector_partial_fit_checks_its_own_parameters_and_honours_skipping():
     with sklearn.config_context(skip_parameter_validation=True):
         est.set_params(k=2).partial_fit(X[150:], y[150:])  # not checked, as fit would not be
     assert est.get_support().sum() == 2
+
+
+def test_classifier_stream_refuses_two_columns_of_labels_and_warns_on_a_column(clf_data):
+    # y of shape (n, 2) passed check_classification_targets (multilabel) and
+    # failed inside torch ("The size of tensor a (2) must match ..."); fit
+    # says "y should be a 1d array". A single column is read as labels with
+    # fit's DataConversionWarning (the stream was silent).
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y, _ = clf_data
+    Y = np.column_stack([y[:100], 1 - y[:100]])
+    est = L0Classifier(random_state=0)
+    with pytest.raises(ValueError, match=r"y should be a 1d array, got an array of shape "
+                                         r"\(100, 2\)"):
+        est.partial_fit(X[:100], Y, classes=[0, 1])
+    assert not hasattr(est, "coef_")
+    with pytest.raises(ValueError, match="y should be a 1d array"):
+        L0FeatureSelector(task="classification").partial_fit(X[:100], Y, classes=[0, 1])
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        est.partial_fit(X[:100], y[:100, None], classes=[0, 1])
+    plain = L0Classifier(random_state=0).partial_fit(X[:100], y[:100], classes=[0, 1])
+    np.testing.assert_array_equal(est.coef_, plain.coef_)
+
+
+def test_stochastic_stream_applies_learning_rate_and_temperature_set_between_calls(clf_data):
+    # Adam's load_state_dict restored the first call's learning rate, so
+    # set_params(learning_rate_init=...) between calls was ignored; the
+    # gates kept the first call's temperature.
+    X, y, _ = clf_data
+    est = L0Classifier(random_state=0, learning_rate_init=0.05)
+    est.partial_fit(X[:200], y[:200], classes=[0, 1])
+    coef = est.coef_.copy()
+    est.set_params(learning_rate_init=1e-12).partial_fit(X[200:400], y[200:400])
+    np.testing.assert_allclose(est.coef_, coef, rtol=0, atol=1e-8)  # a step of ~1e-12
+    est.set_params(temperature=0.25).partial_fit(X[400:600], y[400:600])
+    assert est._stream.sgd.gate.temperature == 0.25
+    # Unchanged settings stream as before.
+    a = _stream(L0Classifier(random_state=0), X[:600], y[:600], 3, classes=[0, 1])
+    b = _stream(L0Classifier(random_state=0), X[:600], y[:600], 3, classes=[0, 1])
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+
+
+def test_stochastic_stream_weighs_rows_within_a_chunk_only(clf_data):
+    # Documented in docs/scale.md: a chunk's total weight does not scale its
+    # Adam steps (with a number lam it changes nothing at all).
+    X, y, _ = clf_data
+    coefs = []
+    for scale in (1.0, 1e-4):
+        est = L0Classifier(random_state=0, lam=0.01).partial_fit(X[:300], y[:300], classes=[0, 1])
+        est.partial_fit(X[300:600], y[300:600], sample_weight=np.full(300, scale))
+        coefs.append(est.coef_)
+    np.testing.assert_allclose(coefs[0], coefs[1], rtol=1e-5, atol=1e-7)

@@ -36,6 +36,10 @@ def _set_gate(layer, gate, use_l2=False):
 class _L0Methods:
     """l0-python's per-layer methods."""
 
+    def forward(self, input):  # l0-python's name: layer(input=x) works
+        """The gated layer's output (the argument is named ``input``, as in l0-python)."""
+        return super().forward(input)
+
     def get_l0_penalty(self):
         """Expected number of open gates of this layer."""
         return self.l0_gate.get_penalty()
