@@ -113,16 +113,23 @@ class L0Regressor(RegressorMixin, BaseL0):
         # Moments of y / 2**e with 2**e near max|y|: exact, and neither a
         # y near 1e200 (whose square overflows) nor one near 1e-30 (under
         # the constant-target floor) loses its signal.
-        scale = power_of_two_scale(np.max(np.abs(Y), axis=0))
-        Ys = Y / scale
-        w = sw / sw.sum()
-        mean = w @ Ys
-        std = np.sqrt(w @ (Ys - mean) ** 2)
-        kept = Ys[sw > 0]
+        # The unit and the moments come from the rows of positive weight
+        # alone: weightless rows with y = 1e16 made the others' spread
+        # round-off in a unit set by them, and lam="auto" then fitted a
+        # "constant" target (no feature) where dropping them kept the true
+        # ones. They get 0 (any finite value: their weight is 0).
+        pos = sw > 0
+        scale = power_of_two_scale(np.max(np.abs(Y[pos]), axis=0))
+        kept = Y[pos] / scale
+        w = sw[pos] / sw.sum()
+        mean = w @ kept
+        std = np.sqrt(w @ (kept - mean) ** 2)
         constant = np.all(kept == kept[:1], axis=0)
         std[constant | (std <= np.finfo(float).eps * np.maximum(np.abs(mean), 1.0))] = 1.0
         self._y_mean, self._y_std = mean * scale, std * scale
-        return (Ys - mean) / std, SquaredLoss(Y.shape[1])
+        Ys = np.zeros_like(Y, dtype=np.float64)
+        Ys[pos] = (kept - mean) / std
+        return Ys, SquaredLoss(Y.shape[1])
 
     def _output_layers(self, layers):
         W, b = layers[-1]  # back from standardized targets to y's units

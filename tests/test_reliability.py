@@ -206,6 +206,28 @@ def test_some_zero_sample_weights_equal_dropping_rows(name):
     np.testing.assert_array_equal(a.get_support(), b.get_support())
 
 
+@pytest.mark.parametrize("kw", [{}, {"k": 2}, {"lam": 0.01}])
+@pytest.mark.parametrize("far", [1e16, 1e300])
+def test_weightless_rows_with_huge_targets_equal_dropping_rows(kw, far):
+    # A regression's target unit and moments come from the rows of positive
+    # weight: weightless rows with y = 1e16 made the others' spread
+    # round-off, so lam="auto" fitted a constant (no feature) where
+    # dropping them kept the true two (streaming audit, session 30).
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 6)
+    y = X[:, 0] + 2 * X[:, 1] + 0.5 * rng.randn(200)
+    sw = np.ones(200)
+    sw[:20] = 0.0
+    y_far = y.copy()
+    y_far[:20] = far
+    a = L0Regressor(**kw).fit(X, y_far, sample_weight=sw)
+    b = L0Regressor(**kw).fit(X[20:], y[20:])
+    assert a.get_support(indices=True).tolist() == [0, 1]
+    np.testing.assert_array_equal(a.get_support(), b.get_support())
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-12)
+    np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=1e-12)
+
+
 # ------------------------------------------------------------ wrong types
 @pytest.mark.parametrize("name", ALL)
 def test_object_array_with_text(name):
