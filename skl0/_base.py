@@ -137,6 +137,19 @@ def positive_strides(a):
     return a
 
 
+class ValidatedRows:
+    """Rows of an X that a CV estimator validated whole and holds on its device (a tensor).
+
+    What its folds' fits and its final fit take instead of X: their
+    validation is skipped (X, y and the feature names were validated with
+    the whole). A marker rather than any tensor, so that a torch tensor
+    passed to ``fit`` by a user is validated as any other array-like.
+    """
+
+    def __init__(self, rows):
+        self.rows = rows
+
+
 def _as_tensor(X, device, dtype):
     """X as a tensor, sharing memory when dtype and device allow (``dtype=None``: X's).
 
@@ -349,9 +362,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     # ------------------------------------------------------------------ fit
     def _validate_fit_data(self, X, y, sample_weight):
         self._finite_on_device = False
-        if torch.is_tensor(X):
+        if isinstance(X, ValidatedRows):
             # Rows of an X that a CV estimator validated whole and holds on
             # its device (its folds, its final fit), with y validated too.
+            X = X.rows
             self.n_features_in_ = X.shape[1]
         else:
             check_frame(X)
@@ -498,7 +512,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         if prepares_on_device(X, device):
             # Dense X crosses to the accelerator once, as given; its
             # extremes, scale, moments and shift are formed there.
-            if torch.is_tensor(X):  # (rows a CV estimator holds: shared with its other fits)
+            if torch.is_tensor(X):  # (ValidatedRows: shared with the CV estimator's other fits)
                 prep = prepare_on_device(X, w_np, dtype)
             else:  # a copy of its own off the CPU (on the CPU, as_tensor shares X's memory)
                 Xd = _as_tensor(X, device, None)

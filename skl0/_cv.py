@@ -36,7 +36,7 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 
-from ._base import _as_tensor, fresh_fit
+from ._base import ValidatedRows, _as_tensor, fresh_fit
 from ._checks import check_fold_classes, is_dask_collection
 from ._classifier import L0Classifier
 from ._compat import (
@@ -228,7 +228,10 @@ def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighte
         rows(test, on_device and scorer is None), y[test], sw[test] if score_weighted else None,
         scorer, len(grid)
     ))
-    est._fit(rows(train, on_device), y[train], sw[train] if weighted else None, walk=walk)
+    X_train = rows(train, on_device)
+    if on_device:  # (validated with the whole)
+        X_train = ValidatedRows(X_train)
+    est._fit(X_train, y[train], sw[train] if weighted else None, walk=walk)
     return walk.result
 
 
@@ -474,7 +477,7 @@ class _CVMixin(CVFitMixin):
         # advise a lower lam or k, which a CV estimator does not take.
         walk = Walk(grid, chosen=self.best_index_, reader=PathReader(grid), warn_empty=False)
         if X_device is not None:  # X, y validated above (n_features_in_, feature_names_in_ set)
-            super()._fit_unguarded(X_device, yv, sample_weight, walk)
+            super()._fit_unguarded(ValidatedRows(X_device), yv, sample_weight, walk)
         else:
             super()._fit_unguarded(X, y, sample_weight, walk)
         self.path_ = walk.result

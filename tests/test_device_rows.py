@@ -321,3 +321,31 @@ def test_cv_copies_x_to_the_device_only_where_it_has_room(device_path, monkeypat
                         lambda nbytes, device: asked.append(nbytes) or True)
     assert torch.is_tensor(_rows_on_device(X, torch.device("cpu"), None))
     assert asked == [2 * X.nbytes]
+
+
+@pytest.mark.parametrize("forced", [False, True])
+def test_a_tensor_x_from_the_caller_is_validated_as_any_array(forced, monkeypatch):
+    # Only the rows a CV estimator validated itself skip validation
+    # (ValidatedRows), not any tensor: a caller's tensor with a NaN, of one
+    # row, or of integers is refused or converted as its numpy array is.
+    if forced:
+        monkeypatch.setattr(problem_module, "HOST_PREPARED_DEVICES", ())
+    X, y = load_diabetes(return_X_y=True)
+    bad = X.copy()
+    bad[3, 3] = np.nan
+    with pytest.raises(ValueError) as as_array:
+        L0Regressor(k=3).fit(bad, y)
+    with pytest.raises(ValueError) as as_tensor:
+        L0Regressor(k=3).fit(torch.from_numpy(bad), y)
+    assert str(as_tensor.value) == str(as_array.value)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        L0RegressorCV(cv=3, n_lams=3).fit(torch.from_numpy(bad), y)
+    with pytest.raises(ValueError, match="minimum of 2 is required"):
+        L0Regressor(k=1).fit(torch.ones(1, 3), [1.0])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        L0Regressor(k=1).fit(torch.ones(5, 3), [1.0, 2.0])
+    Xi = np.round(X * 100).astype(np.int64)
+    est = L0Regressor(k=3, random_state=0).fit(torch.from_numpy(Xi), y)
+    ref = L0Regressor(k=3, random_state=0).fit(Xi, y)
+    np.testing.assert_array_equal(est.get_support(), ref.get_support())
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-12)
