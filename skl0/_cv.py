@@ -221,6 +221,9 @@ def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighte
     def rows(index, on_device):
         if not on_device:
             return X[index]
+        # Row numbers as numpy reads ``index`` (a boolean mask, negative or
+        # unsigned numbers, a list: what X[index] takes), for index_select.
+        index = np.arange(X_device.shape[0])[index]
         return X_device.index_select(0, torch.as_tensor(index, device=X_device.device))
 
     on_device = X_device is not None

@@ -349,3 +349,31 @@ def test_a_tensor_x_from_the_caller_is_validated_as_any_array(forced, monkeypatc
     ref = L0Regressor(k=3, random_state=0).fit(Xi, y)
     np.testing.assert_array_equal(est.get_support(), ref.get_support())
     np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-12)
+
+
+def test_cv_device_rows_take_every_form_of_split_indices(device_path):
+    # cv as a list of splits may give boolean masks, negative or unsigned
+    # row numbers (numpy's X[index] takes them all): the device's gather
+    # takes them too, with the host's results.
+    from sklearn.model_selection import KFold
+
+    X, y = load_diabetes(return_X_y=True)
+    n = len(y)
+    base = list(KFold(3).split(X))
+    masks = [(np.isin(np.arange(n), tr), np.isin(np.arange(n), te)) for tr, te in base]
+    forms = {
+        "masks": masks,
+        "negative": [(tr - n, te - n) for tr, te in base],
+        "unsigned": [(tr.astype(np.uint32), te.astype(np.uint32)) for tr, te in base],
+    }
+    for name, cv in forms.items():
+        got = L0RegressorCV(cv=cv, n_lams=4, random_state=0).fit(X, y)
+        monkeypatch = pytest.MonkeyPatch()
+        monkeypatch.setattr(problem_module, "HOST_PREPARED_DEVICES", ("cpu",))
+        try:
+            want = L0RegressorCV(cv=cv, n_lams=4, random_state=0).fit(X, y)
+        finally:
+            monkeypatch.undo()
+        np.testing.assert_allclose(got.cv_results_["mean_test_score"],
+                                   want.cv_results_["mean_test_score"], rtol=1e-10, err_msg=name)
+        np.testing.assert_array_equal(got.get_support(), want.get_support())
