@@ -232,8 +232,8 @@ def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighte
         scorer, len(grid)
     ))
     X_train = rows(train, on_device)
-    if on_device:  # (validated with the whole)
-        X_train = ValidatedRows(X_train)
+    if on_device:  # (validated with the whole; the fold's own copy)
+        X_train = ValidatedRows(X_train, owned=True)
     est._fit(X_train, y[train], sw[train] if weighted else None, walk=walk)
     return walk.result
 

@@ -377,3 +377,70 @@ def test_cv_device_rows_take_every_form_of_split_indices(device_path):
         np.testing.assert_allclose(got.cv_results_["mean_test_score"],
                                    want.cv_results_["mean_test_score"], rtol=1e-10, err_msg=name)
         np.testing.assert_array_equal(got.get_support(), want.get_support())
+
+
+def test_a_plain_fits_copy_of_x_is_not_held_through_the_solve(device_path, monkeypatch):
+    # With dtype="float32" on a float64 X, the problem holds a float32 cast
+    # of the copy of X made for the device; the float64 copy must be freed
+    # before the solve (as the host path's was), not held by a local name:
+    # on an accelerator the float64 copy (twice the float32 X) stayed
+    # through the solve beside the float32 one.
+    import weakref
+
+    import skl0._base as base_module
+
+    copies, alive = [], []
+    real_as_tensor, real_fit_prepared = base_module._as_tensor, base_module.BaseL0._fit_prepared
+
+    def as_tensor(X, device, dtype):
+        out = real_as_tensor(X, device, dtype)
+        copies.append(weakref.ref(out))
+        return out
+
+    def fit_prepared(self, problem, *a, **k):
+        alive.append([ref() is not None for ref in copies])
+        return real_fit_prepared(self, problem, *a, **k)
+
+    monkeypatch.setattr(base_module, "_as_tensor", as_tensor)
+    monkeypatch.setattr(base_module.BaseL0, "_fit_prepared", fit_prepared)
+    X, y = load_diabetes(return_X_y=True)
+    L0Regressor(k=3, dtype="float32", random_state=0).fit(X, y)
+    assert alive == [[False]]
+
+
+def test_cv_folds_scale_their_own_rows_in_place_and_leave_the_shared_copy(device_path,
+                                                                           monkeypatch):
+    # A fold's gathered rows are its own (prepare_on_device's owned=True:
+    # no second X-sized tensor for the scale and shift); the CV estimator's
+    # copy, which every fold and the final fit read, is never overwritten.
+    import skl0._base as base_module
+    import skl0._cv as cv_module
+
+    X, y = awkward_columns()
+    calls, held = [], []
+    real_prepare, real_rows = base_module.prepare_on_device, cv_module._rows_on_device
+
+    def prepare(Xt, w, dtype, owned=False):
+        prep = real_prepare(Xt, w, dtype, owned=owned)
+        calls.append((owned, prep.X.data_ptr() == Xt.data_ptr()))
+        return prep
+
+    def rows_on_device(*a):
+        out = real_rows(*a)
+        if out is not None:  # (None on the host path, below)
+            held.append((out, out.clone()))
+        return out
+
+    monkeypatch.setattr(base_module, "prepare_on_device", prepare)
+    monkeypatch.setattr(cv_module, "_rows_on_device", rows_on_device)
+    est = L0RegressorCV(cv=3, n_lams=4, random_state=0).fit(X, y)
+    assert calls == [(True, True)] * 3 + [(False, False)]  # three folds, then the final fit
+    [(shared, before)] = held
+    assert torch.equal(shared, before)
+    n_calls = len(calls)
+    monkeypatch.setattr(problem_module, "HOST_PREPARED_DEVICES", ("cpu",))
+    host = L0RegressorCV(cv=3, n_lams=4, random_state=0).fit(X, y)
+    assert len(calls) == n_calls
+    np.testing.assert_allclose(est.cv_results_["mean_test_score"],
+                               host.cv_results_["mean_test_score"], rtol=1e-10)
+    np.testing.assert_allclose(est.coef_, host.coef_, rtol=1e-9, atol=1e-12)
