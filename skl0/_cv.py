@@ -422,6 +422,16 @@ class _CVMixin(CVFitMixin):
 
     def _fit_unguarded(self, X, y, sample_weight, split_params):
         Xv, yv, sw = self._validate_fit_data(X, y, sample_weight)
+        # device="auto" is resolved by the size of the whole X, so that the
+        # folds run where the final fit will (each fold's X[train] is smaller).
+        resolved = resolve_device(self.device, numbers=Xv.shape[0] * Xv.shape[1])
+        device = str(resolved) if self.device == "auto" else self.device
+        X_device = _rows_on_device(Xv, resolved, self.n_jobs)
+        if self._finite_on_device and not _finite_rows(X_device):
+            # Validation left X's finiteness to a fit's extremes on the
+            # device; the folds (and the splitter, which may read X) come
+            # first, so it is settled here, as validation would have.
+            assert_all_finite(Xv, input_name="X", estimator_name=type(self).__name__)
         self._encode_targets(yv, sw)  # target errors before any fold runs
         grid = self._grid_values()
         splits = cv_splits(self, Xv, yv, split_params)
@@ -439,15 +449,6 @@ class _CVMixin(CVFitMixin):
             np.iinfo(np.int32).max, size=len(splits)
         )
         weighted = sample_weight is not None
-        # device="auto" is resolved by the size of the whole X, so that the
-        # folds run where the final fit will (each fold's X[train] is smaller).
-        resolved = resolve_device(self.device, numbers=Xv.shape[0] * Xv.shape[1])
-        device = str(resolved) if self.device == "auto" else self.device
-        X_device = _rows_on_device(Xv, resolved, self.n_jobs)
-        if self._finite_on_device and not _finite_rows(X_device):
-            # Validation left X's finiteness to a fit's extremes on the
-            # device; the folds read X first, so it is settled here.
-            assert_all_finite(Xv, input_name="X", estimator_name=type(self).__name__)
         # Threads by default: the folds share X instead of copying it to
         # worker processes, whose start-up (importing torch) made a small CV
         # with n_jobs=-1 ten times slower than n_jobs=1; the solves release

@@ -444,3 +444,27 @@ def test_cv_folds_scale_their_own_rows_in_place_and_leave_the_shared_copy(device
     np.testing.assert_allclose(est.cv_results_["mean_test_score"],
                                host.cv_results_["mean_test_score"], rtol=1e-10)
     np.testing.assert_allclose(est.coef_, host.coef_, rtol=1e-9, atol=1e-12)
+
+
+def test_cv_refuses_non_finite_x_before_its_splitter_and_target_checks(device_path):
+    # Validation leaves X's finiteness to the device; the CV estimator
+    # settles it right after validation, as the host's validation does: a
+    # splitter that reads X never sees a NaN, and a NaN X with a bad y gets
+    # the host's error (X's), not the target's.
+    class ReadsX:
+        def split(self, X, y=None, groups=None):
+            assert np.isfinite(X).all(), "the splitter saw a non-finite X"
+            order = np.argsort(X[:, 0])
+            for test in np.array_split(order, 3):
+                yield np.setdiff1d(order, test), test
+
+        def get_n_splits(self, *a, **k):
+            return 3
+
+    X, y = load_diabetes(return_X_y=True)
+    X = X.copy()
+    X[5, 0] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        L0RegressorCV(cv=ReadsX(), n_lams=3).fit(X, y)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        L0ClassifierCV(cv=3, n_lams=3).fit(X, np.zeros(len(y), dtype=int))
