@@ -137,6 +137,22 @@ def positive_strides(a):
     return a
 
 
+class ValidatedRows:
+    """Rows of an X that a CV estimator validated whole and holds on its device (a tensor).
+
+    What its folds' fits and its final fit take instead of X: their
+    validation is skipped (X, y and the feature names were validated with
+    the whole). A marker rather than any tensor, so that a torch tensor
+    passed to ``fit`` by a user is validated as any other array-like.
+    ``owned``: the rows are the fit's own copy (a fold's gathered rows),
+    which the scale and the shift may overwrite; otherwise (the CV
+    estimator's copy, shared by its folds) they are left as they are.
+    """
+
+    def __init__(self, rows, owned=False):
+        self.rows, self.owned = rows, owned
+
+
 def _as_tensor(X, device, dtype):
     """X as a tensor, sharing memory when dtype and device allow (``dtype=None``: X's).
 
@@ -349,9 +365,11 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     # ------------------------------------------------------------------ fit
     def _validate_fit_data(self, X, y, sample_weight):
         self._finite_on_device = False
-        if torch.is_tensor(X):
+        self._rows_owned = False
+        if isinstance(X, ValidatedRows):
             # Rows of an X that a CV estimator validated whole and holds on
             # its device (its folds, its final fit), with y validated too.
+            X, self._rows_owned = X.rows, X.owned
             self.n_features_in_ = X.shape[1]
         else:
             check_frame(X)
@@ -498,11 +516,14 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         if prepares_on_device(X, device):
             # Dense X crosses to the accelerator once, as given; its
             # extremes, scale, moments and shift are formed there.
-            if torch.is_tensor(X):  # (rows a CV estimator holds: shared with its other fits)
-                prep = prepare_on_device(X, w_np, dtype)
+            if torch.is_tensor(X):  # (rows a CV estimator holds: ValidatedRows)
+                prep = prepare_on_device(X, w_np, dtype,
+                                         owned=getattr(self, "_rows_owned", False))
             else:  # a copy of its own off the CPU (on the CPU, as_tensor shares X's memory)
-                Xd = _as_tensor(X, device, None)
-                prep = prepare_on_device(Xd, w_np, dtype, owned=Xd.device.type != "cpu")
+                # (no name kept for the copy: where prep.X is a cast of it,
+                # it is freed before the solve, as the host path's was)
+                prep = prepare_on_device(_as_tensor(X, device, None), w_np, dtype,
+                                         owned=device.type != "cpu")
             if getattr(self, "_finite_on_device", False) and not prep.finite:
                 # scikit-learn's own error, as validation would have raised it.
                 assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)

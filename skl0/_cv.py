@@ -36,7 +36,7 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 
-from ._base import _as_tensor, fresh_fit
+from ._base import ValidatedRows, _as_tensor, fresh_fit
 from ._checks import check_fold_classes, is_dask_collection
 from ._classifier import L0Classifier
 from ._compat import (
@@ -221,6 +221,9 @@ def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighte
     def rows(index, on_device):
         if not on_device:
             return X[index]
+        # Row numbers as numpy reads ``index`` (a boolean mask, negative or
+        # unsigned numbers, a list: what X[index] takes), for index_select.
+        index = np.arange(X_device.shape[0])[index]
         return X_device.index_select(0, torch.as_tensor(index, device=X_device.device))
 
     on_device = X_device is not None
@@ -228,7 +231,10 @@ def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighte
         rows(test, on_device and scorer is None), y[test], sw[test] if score_weighted else None,
         scorer, len(grid)
     ))
-    est._fit(rows(train, on_device), y[train], sw[train] if weighted else None, walk=walk)
+    X_train = rows(train, on_device)
+    if on_device:  # (validated with the whole; the fold's own copy)
+        X_train = ValidatedRows(X_train, owned=True)
+    est._fit(X_train, y[train], sw[train] if weighted else None, walk=walk)
     return walk.result
 
 
@@ -416,6 +422,16 @@ class _CVMixin(CVFitMixin):
 
     def _fit_unguarded(self, X, y, sample_weight, split_params):
         Xv, yv, sw = self._validate_fit_data(X, y, sample_weight)
+        # device="auto" is resolved by the size of the whole X, so that the
+        # folds run where the final fit will (each fold's X[train] is smaller).
+        resolved = resolve_device(self.device, numbers=Xv.shape[0] * Xv.shape[1])
+        device = str(resolved) if self.device == "auto" else self.device
+        X_device = _rows_on_device(Xv, resolved, self.n_jobs)
+        if self._finite_on_device and not _finite_rows(X_device):
+            # Validation left X's finiteness to a fit's extremes on the
+            # device; the folds (and the splitter, which may read X) come
+            # first, so it is settled here, as validation would have.
+            assert_all_finite(Xv, input_name="X", estimator_name=type(self).__name__)
         self._encode_targets(yv, sw)  # target errors before any fold runs
         grid = self._grid_values()
         splits = cv_splits(self, Xv, yv, split_params)
@@ -433,15 +449,6 @@ class _CVMixin(CVFitMixin):
             np.iinfo(np.int32).max, size=len(splits)
         )
         weighted = sample_weight is not None
-        # device="auto" is resolved by the size of the whole X, so that the
-        # folds run where the final fit will (each fold's X[train] is smaller).
-        resolved = resolve_device(self.device, numbers=Xv.shape[0] * Xv.shape[1])
-        device = str(resolved) if self.device == "auto" else self.device
-        X_device = _rows_on_device(Xv, resolved, self.n_jobs)
-        if self._finite_on_device and not _finite_rows(X_device):
-            # Validation left X's finiteness to a fit's extremes on the
-            # device; the folds read X first, so it is settled here.
-            assert_all_finite(Xv, input_name="X", estimator_name=type(self).__name__)
         # Threads by default: the folds share X instead of copying it to
         # worker processes, whose start-up (importing torch) made a small CV
         # with n_jobs=-1 ten times slower than n_jobs=1; the solves release
@@ -474,7 +481,7 @@ class _CVMixin(CVFitMixin):
         # advise a lower lam or k, which a CV estimator does not take.
         walk = Walk(grid, chosen=self.best_index_, reader=PathReader(grid), warn_empty=False)
         if X_device is not None:  # X, y validated above (n_features_in_, feature_names_in_ set)
-            super()._fit_unguarded(X_device, yv, sample_weight, walk)
+            super()._fit_unguarded(ValidatedRows(X_device), yv, sample_weight, walk)
         else:
             super()._fit_unguarded(X, y, sample_weight, walk)
         self.path_ = walk.result

@@ -321,3 +321,150 @@ def test_cv_copies_x_to_the_device_only_where_it_has_room(device_path, monkeypat
                         lambda nbytes, device: asked.append(nbytes) or True)
     assert torch.is_tensor(_rows_on_device(X, torch.device("cpu"), None))
     assert asked == [2 * X.nbytes]
+
+
+@pytest.mark.parametrize("forced", [False, True])
+def test_a_tensor_x_from_the_caller_is_validated_as_any_array(forced, monkeypatch):
+    # Only the rows a CV estimator validated itself skip validation
+    # (ValidatedRows), not any tensor: a caller's tensor with a NaN, of one
+    # row, or of integers is refused or converted as its numpy array is.
+    if forced:
+        monkeypatch.setattr(problem_module, "HOST_PREPARED_DEVICES", ())
+    X, y = load_diabetes(return_X_y=True)
+    bad = X.copy()
+    bad[3, 3] = np.nan
+    with pytest.raises(ValueError) as as_array:
+        L0Regressor(k=3).fit(bad, y)
+    with pytest.raises(ValueError) as as_tensor:
+        L0Regressor(k=3).fit(torch.from_numpy(bad), y)
+    assert str(as_tensor.value) == str(as_array.value)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        L0RegressorCV(cv=3, n_lams=3).fit(torch.from_numpy(bad), y)
+    with pytest.raises(ValueError, match="minimum of 2 is required"):
+        L0Regressor(k=1).fit(torch.ones(1, 3), [1.0])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        L0Regressor(k=1).fit(torch.ones(5, 3), [1.0, 2.0])
+    Xi = np.round(X * 100).astype(np.int64)
+    est = L0Regressor(k=3, random_state=0).fit(torch.from_numpy(Xi), y)
+    ref = L0Regressor(k=3, random_state=0).fit(Xi, y)
+    np.testing.assert_array_equal(est.get_support(), ref.get_support())
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-12)
+
+
+def test_cv_device_rows_take_every_form_of_split_indices(device_path):
+    # cv as a list of splits may give boolean masks, negative or unsigned
+    # row numbers (numpy's X[index] takes them all): the device's gather
+    # takes them too, with the host's results.
+    from sklearn.model_selection import KFold
+
+    X, y = load_diabetes(return_X_y=True)
+    n = len(y)
+    base = list(KFold(3).split(X))
+    masks = [(np.isin(np.arange(n), tr), np.isin(np.arange(n), te)) for tr, te in base]
+    forms = {
+        "masks": masks,
+        "negative": [(tr - n, te - n) for tr, te in base],
+        "unsigned": [(tr.astype(np.uint32), te.astype(np.uint32)) for tr, te in base],
+    }
+    for name, cv in forms.items():
+        got = L0RegressorCV(cv=cv, n_lams=4, random_state=0).fit(X, y)
+        monkeypatch = pytest.MonkeyPatch()
+        monkeypatch.setattr(problem_module, "HOST_PREPARED_DEVICES", ("cpu",))
+        try:
+            want = L0RegressorCV(cv=cv, n_lams=4, random_state=0).fit(X, y)
+        finally:
+            monkeypatch.undo()
+        np.testing.assert_allclose(got.cv_results_["mean_test_score"],
+                                   want.cv_results_["mean_test_score"], rtol=1e-10, err_msg=name)
+        np.testing.assert_array_equal(got.get_support(), want.get_support())
+
+
+def test_a_plain_fits_copy_of_x_is_not_held_through_the_solve(device_path, monkeypatch):
+    # With dtype="float32" on a float64 X, the problem holds a float32 cast
+    # of the copy of X made for the device; the float64 copy must be freed
+    # before the solve (as the host path's was), not held by a local name:
+    # on an accelerator the float64 copy (twice the float32 X) stayed
+    # through the solve beside the float32 one.
+    import weakref
+
+    import skl0._base as base_module
+
+    copies, alive = [], []
+    real_as_tensor, real_fit_prepared = base_module._as_tensor, base_module.BaseL0._fit_prepared
+
+    def as_tensor(X, device, dtype):
+        out = real_as_tensor(X, device, dtype)
+        copies.append(weakref.ref(out))
+        return out
+
+    def fit_prepared(self, problem, *a, **k):
+        alive.append([ref() is not None for ref in copies])
+        return real_fit_prepared(self, problem, *a, **k)
+
+    monkeypatch.setattr(base_module, "_as_tensor", as_tensor)
+    monkeypatch.setattr(base_module.BaseL0, "_fit_prepared", fit_prepared)
+    X, y = load_diabetes(return_X_y=True)
+    L0Regressor(k=3, dtype="float32", random_state=0).fit(X, y)
+    assert alive == [[False]]
+
+
+def test_cv_folds_scale_their_own_rows_in_place_and_leave_the_shared_copy(device_path,
+                                                                           monkeypatch):
+    # A fold's gathered rows are its own (prepare_on_device's owned=True:
+    # no second X-sized tensor for the scale and shift); the CV estimator's
+    # copy, which every fold and the final fit read, is never overwritten.
+    import skl0._base as base_module
+    import skl0._cv as cv_module
+
+    X, y = awkward_columns()
+    calls, held = [], []
+    real_prepare, real_rows = base_module.prepare_on_device, cv_module._rows_on_device
+
+    def prepare(Xt, w, dtype, owned=False):
+        prep = real_prepare(Xt, w, dtype, owned=owned)
+        calls.append((owned, prep.X.data_ptr() == Xt.data_ptr()))
+        return prep
+
+    def rows_on_device(*a):
+        out = real_rows(*a)
+        if out is not None:  # (None on the host path, below)
+            held.append((out, out.clone()))
+        return out
+
+    monkeypatch.setattr(base_module, "prepare_on_device", prepare)
+    monkeypatch.setattr(cv_module, "_rows_on_device", rows_on_device)
+    est = L0RegressorCV(cv=3, n_lams=4, random_state=0).fit(X, y)
+    assert calls == [(True, True)] * 3 + [(False, False)]  # three folds, then the final fit
+    [(shared, before)] = held
+    assert torch.equal(shared, before)
+    n_calls = len(calls)
+    monkeypatch.setattr(problem_module, "HOST_PREPARED_DEVICES", ("cpu",))
+    host = L0RegressorCV(cv=3, n_lams=4, random_state=0).fit(X, y)
+    assert len(calls) == n_calls
+    np.testing.assert_allclose(est.cv_results_["mean_test_score"],
+                               host.cv_results_["mean_test_score"], rtol=1e-10)
+    np.testing.assert_allclose(est.coef_, host.coef_, rtol=1e-9, atol=1e-12)
+
+
+def test_cv_refuses_non_finite_x_before_its_splitter_and_target_checks(device_path):
+    # Validation leaves X's finiteness to the device; the CV estimator
+    # settles it right after validation, as the host's validation does: a
+    # splitter that reads X never sees a NaN, and a NaN X with a bad y gets
+    # the host's error (X's), not the target's.
+    class ReadsX:
+        def split(self, X, y=None, groups=None):
+            assert np.isfinite(X).all(), "the splitter saw a non-finite X"
+            order = np.argsort(X[:, 0])
+            for test in np.array_split(order, 3):
+                yield np.setdiff1d(order, test), test
+
+        def get_n_splits(self, *a, **k):
+            return 3
+
+    X, y = load_diabetes(return_X_y=True)
+    X = X.copy()
+    X[5, 0] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        L0RegressorCV(cv=ReadsX(), n_lams=3).fit(X, y)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        L0ClassifierCV(cv=3, n_lams=3).fit(X, np.zeros(len(y), dtype=int))
