@@ -9,10 +9,15 @@
 # tests/test_device_rows.py among them, whose CUDA test fits and
 # cross-validates on the GPU and on the CPU and compares them. Output goes to stdout and, when
 # $OUT is set (the device tool's folder), to $OUT/tests.txt and
-# $OUT/bench.txt.
+# $OUT/bench.txt; with PROFILE=1 also benchmarks/gpu_profile.py's cProfile
+# tables to $OUT/profile.txt (then keep the run's timeout_s at 600).
 set -o pipefail
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 out="${OUT:-$(mktemp -d)}"
 python -c "import torch; print(torch.__version__, torch.cuda.is_available() and torch.cuda.get_device_name(0))"
 timeout 240 python -m pytest -q -p no:cacheprovider -rfEs tests -k "cuda or device or gpu" 2>&1 | tee "$out/tests.txt" | tail -25
 timeout 330 python benchmarks/gpu_path.py "$@" 2>&1 | tee "$out/bench.txt"
+if [ -n "$PROFILE" ]; then  # PROFILE=1: also benchmarks/gpu_profile.py (~1-3 minutes)
+    timeout 170 python benchmarks/gpu_profile.py 2>&1 > "$out/profile.txt"
+    grep "=====" "$out/profile.txt"
+fi
