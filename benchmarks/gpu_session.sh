@@ -18,6 +18,6 @@ python -c "import torch; print(torch.__version__, torch.cuda.is_available() and 
 timeout 240 python -m pytest -q -p no:cacheprovider -rfEs tests -k "cuda or device or gpu" 2>&1 | tee "$out/tests.txt" | tail -25
 timeout 330 python benchmarks/gpu_path.py "$@" 2>&1 | tee "$out/bench.txt"
 if [ -n "$PROFILE" ]; then  # PROFILE=1: also benchmarks/gpu_profile.py (~1-3 minutes)
-    timeout 170 python benchmarks/gpu_profile.py 2>&1 > "$out/profile.txt"
+    timeout 170 python benchmarks/gpu_profile.py > "$out/profile.txt" 2>&1
     grep "=====" "$out/profile.txt"
 fi
