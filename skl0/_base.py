@@ -948,8 +948,15 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         v = v.reshape(-1) + (Y @ gy).reshape(-1)
         u = torch.frac(torch.abs(v) * 997.0)
         order = torch.argsort(u)
-        cum = torch.cumsum(problem.w[order], 0) / problem.w.sum()
-        past = torch.nonzero(cum > self.validation_fraction).reshape(-1)
+        # In float64, and past the fraction by more than round-off: where
+        # validation_fraction times the total weight is a whole number (0.1
+        # of 170 rows), the cumulated share lands on the fraction itself,
+        # and its last bit (1/170 + 1/170 or 2/170) put a weight-2 row and
+        # its two repeats on different sides of the cut.
+        wd = problem.w.to(torch.float64)
+        cum = torch.cumsum(wd[order], 0) / wd.sum()
+        tol = 4 * torch.finfo(problem.w.dtype).eps + n * torch.finfo(torch.float64).eps
+        past = torch.nonzero(cum > self.validation_fraction * (1 + tol)).reshape(-1)
         cut = u[order[past[0]]] if past.numel() else u.max()
         val = torch.nonzero(u < cut).reshape(-1)
         if val.numel() == 0 or float(problem.w[val].sum()) <= 0:  # one heavy row: its group

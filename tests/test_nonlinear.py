@@ -599,3 +599,23 @@ def test_selector_reports_the_head_it_chose(friedman):
     assert sel.head_selection_ == sel.estimator_.head_selection_
     linear = L0FeatureSelector(k=5).fit(X, y)
     assert linear.hidden_layer_sizes_ == () and not hasattr(linear, "validation_scores_")
+
+
+def test_weight_two_splits_as_the_row_repeated_when_the_fraction_is_whole():
+    # 150 rows, 20 of them weighted 2: a total of 170, whose validation_fraction
+    # (0.1) is exactly 17 rows. The cumulated share landed on 0.1 itself and its
+    # last bit put the held-out cut one row apart from the repeated rows' (held
+    # out weight 17 against 16): other held-out rows, other scores and model.
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, (150, 5))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] ** 2 + 0.1 * rng.randn(150)
+    w = np.ones(150)
+    w[:20] = 2
+    kw = dict(k=2, hidden_layer_sizes=(8,), max_iter=30, random_state=0)
+    weighted = L0Regressor(**kw).fit(X, y, sample_weight=w)
+    rows = np.repeat(np.arange(150), w.astype(int))
+    repeated = L0Regressor(**kw).fit(X[rows], y[rows])
+    np.testing.assert_allclose(weighted.validation_scores_, repeated.validation_scores_,
+                               rtol=1e-9)
+    np.testing.assert_array_equal(weighted.support_, repeated.support_)
+    np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-9, atol=1e-9)
