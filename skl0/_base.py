@@ -418,13 +418,18 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         Y, datafit = self._encode_targets(y, sw)
         device = resolve_device(self.device, numbers=X.shape[0] * X.shape[1])
         if isinstance(self.hidden_layer_sizes, str):  # "auto" (the only string allowed)
-            if walk is None and self.k is None and self.lam != "auto":
-                # The held-out comparison of the heads runs along lam's path
-                # (lam="auto") or toward exact k; a fixed lam has neither.
+            if walk is None and self.lam != "auto":
+                # The held-out comparison of the heads runs along the path of
+                # lam="auto" (with or without k); a fixed lam has none, also
+                # with k as its cap (that walk holds out no rows: the MLP fit
+                # then crashed with an AttributeError).
+                cap = "" if self.k is None else f" (k={self.k} only caps it)"
+                fix = "pass lam='auto'" + ("" if self.k is None else f" (k={self.k} then "
+                                           f"keeps exactly {self.k} features)")
                 raise ValueError(
                     f"hidden_layer_sizes='auto' chooses the head by held-out loss along "
-                    f"the path of lam='auto' or for an exact k, not at a fixed "
-                    f"lam={self.lam!r}; pass lam='auto' or k, or a head: "
+                    f"the path of lam='auto' (with or without k), not at a fixed "
+                    f"lam={self.lam!r}{cap}; {fix}, or a head: "
                     "hidden_layer_sizes=() (linear) or e.g. (64,)."
                 )
             return self._fit_auto_head(X, Y, sw, datafit, device, walk)

@@ -550,6 +550,20 @@ def test_auto_head_needs_lam_auto_or_k(friedman):
         L0Regressor(lam=0.01, hidden_layer_sizes="auto").fit(X, y)
 
 
+def test_auto_head_refuses_a_fixed_lam_with_k_as_its_cap(rng):
+    # k beside a number lam only caps it: that fit holds out no rows, and
+    # where the residual test rejected the linear head (an interaction) the
+    # MLP fit crashed with an AttributeError ('_head_losses').
+    X = rng.uniform(-1, 1, (300, 5))
+    y = 4 * X[:, 0] * X[:, 1] + X[:, 2] + 0.1 * rng.standard_normal(300)
+    est = L0Regressor(lam=0.5, k=2, hidden_layer_sizes="auto", max_iter=20, random_state=0)
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes='auto' .* not at a fixed "
+                                         r"lam=0.5 \(k=2 only caps it\); pass lam='auto' "
+                                         r"\(k=2 then keeps exactly 2 features\)"):
+        est.fit(X, y)
+    assert not hasattr(est, "support_")
+
+
 def test_float32_raw_columns_hold_out_validation_fraction_of_the_rows(monkeypatch):
     # frac(|X g| 997) in float32 on columns of size 1e4 took few values, and
     # the ties held out 140 of 300 rows instead of 30.
