@@ -32,7 +32,13 @@ from ._criteria import (
     select_by_ebic,
     support_ebic,
 )
-from ._device import make_generator, resolve_device, resolve_dtype
+from ._device import (
+    draw_seed,
+    make_generator,
+    resolve_device,
+    resolve_dtype,
+    seeded_generator,
+)
 from ._engine import SETTLE_ITERATIONS, SMALL_SPARSE_NUMBERS, THETA_MAX, blas_threads
 from ._gate_path import (
     WARM_STOP,
@@ -455,6 +461,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         holds the choice, ``head_selection_`` the numbers behind it.
         """
         info = {}
+        # One seed for both heads' fits: random_state=None takes one draw from
+        # numpy's global RNG per fit, as documented (the MLP fit drew a second).
+        # An int draws the same seed each time, so its fits are unchanged.
+        self._auto_seed = draw_seed(self.random_state)
         before = dict(vars(self))  # validated and encoded: no fitted head yet
         try:
             self._auto_hidden = ()
@@ -483,7 +493,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # was discarded.
             reissue(chosen_warnings)
         finally:
-            for name in ("_auto_hidden", "_compare_heads", "_head_losses"):
+            for name in ("_auto_hidden", "_auto_seed", "_compare_heads", "_head_losses"):
                 vars(self).pop(name, None)
         self.hidden_layer_sizes_ = chosen
         self.head_selection_ = info
@@ -491,7 +501,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     def _fit_on_device(self, X, Y, sw, datafit, device, walk=None):
         dtype = resolve_dtype(self.dtype, X)
-        gen = make_generator(self.random_state, device)
+        seed = vars(self).get("_auto_seed")  # the automatic head's fits share one draw
+        gen = make_generator(self.random_state, device) if seed is None else (
+            seeded_generator(seed, device))
         w_np = sw / sw.sum()
         w = torch.as_tensor(w_np, device=device, dtype=dtype)
         Yt = self._target_tensor(Y, device, dtype)

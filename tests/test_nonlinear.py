@@ -633,3 +633,18 @@ def test_weight_two_splits_as_the_row_repeated_when_the_fraction_is_whole():
                                rtol=1e-9)
     np.testing.assert_array_equal(weighted.support_, repeated.support_)
     np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-9, atol=1e-9)
+
+
+def test_auto_head_takes_one_seed_from_numpys_global_rng(rng):
+    # random_state=None: one draw per fit (docs/reliability.md). Where the
+    # residual test rejected the linear head, the MLP fit drew a second seed.
+    X = rng.uniform(-1, 1, (300, 5))
+    y = 4 * X[:, 0] * X[:, 1] + X[:, 2] + 0.1 * rng.standard_normal(300)
+    np.random.seed(5)
+    est = L0Regressor(k=2, hidden_layer_sizes="auto", max_iter=20).fit(X, y)
+    after = np.random.randint(1 << 30)
+    assert "linear_held_out_loss" in est.head_selection_  # the MLP was fitted too
+    ref = np.random.RandomState(5)
+    ref.randint(np.iinfo(np.int32).max)  # the one draw of the fit
+    assert after == ref.randint(1 << 30)
+    assert not any(name.startswith("_auto") for name in vars(est))
