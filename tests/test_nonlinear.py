@@ -648,3 +648,22 @@ def test_auto_head_takes_one_seed_from_numpys_global_rng(rng):
     ref.randint(np.iinfo(np.int32).max)  # the one draw of the fit
     assert after == ref.randint(1 << 30)
     assert not any(name.startswith("_auto") for name in vars(est))
+
+
+@pytest.mark.parametrize("cls", [L0Regressor, L0Classifier])
+def test_auto_head_fits_a_dataframe_without_a_feature_names_warning(rng, cls):
+    # The residual test predicted with the linear head on the fit's validated
+    # (nameless) X through predict's validation: scikit-learn's "X does not
+    # have valid feature names" on every fit of a DataFrame.
+    import warnings
+
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame(rng.uniform(-1, 1, (200, 4)), columns=list("abcd"))
+    y = X["a"] + 0.5 * X["c"] + 0.1 * rng.standard_normal(200)
+    if cls is L0Classifier:
+        y = y > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = cls(k=2, hidden_layer_sizes="auto", max_iter=20, random_state=0).fit(X, y)
+    assert est.hidden_layer_sizes_ == ()
+    np.testing.assert_array_equal(est.feature_names_in_, list("abcd"))
