@@ -944,9 +944,14 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         n = problem.X.shape[0]
         n_val = max(1, int(round(self.validation_fraction * n)))
         if n - n_val < 2:
+            # At least one row is held out, so 2 samples cannot be split
+            # whatever the fraction: lowering it is the fix only from 3.
+            fix = ("lower it (below {:.3g}) or pass more data".format((n - 1.5) / n)
+                   if n >= 3 else "pass at least 3 samples (one is held out), or use the "
+                   "linear head, hidden_layer_sizes=()")
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} leaves fewer than 2 "
-                f"of the {n} samples for training; lower it or pass more data."
+                f"of the {n} samples for training; {fix}."
             )
         dtype, device = problem.mean.dtype, problem.mean.device
         g = torch.randn(problem.n_features + problem.Y.reshape(n, -1).shape[1], 1,

@@ -667,3 +667,17 @@ def test_auto_head_fits_a_dataframe_without_a_feature_names_warning(rng, cls):
         est = cls(k=2, hidden_layer_sizes="auto", max_iter=20, random_state=0).fit(X, y)
     assert est.hidden_layer_sizes_ == ()
     np.testing.assert_array_equal(est.feature_names_in_, list("abcd"))
+
+
+def test_a_split_that_leaves_no_training_rows_names_the_fix_that_applies(rng):
+    # With 2 samples no validation_fraction helps (one row is always held
+    # out): the message said "lower it".
+    X, y = rng.standard_normal((2, 3)), np.array([0.0, 1.0])
+    est = L0Regressor(k=1, hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    with pytest.raises(ValueError, match=r"validation_fraction=0.1 leaves fewer than 2 of "
+                                         r"the 2 samples .* pass at least 3 samples"):
+        est.fit(X, y)
+    X, y = rng.standard_normal((100, 3)), rng.standard_normal(100)
+    with pytest.raises(ValueError, match=r"validation_fraction=0.99 .* lower it \(below 0.985\)"):
+        est.set_params(validation_fraction=0.99).fit(X, y)
+    est.set_params(validation_fraction=0.984).fit(X, y)  # the bound named is enough
