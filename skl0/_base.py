@@ -32,7 +32,13 @@ from ._criteria import (
     select_by_ebic,
     support_ebic,
 )
-from ._device import make_generator, resolve_device, resolve_dtype
+from ._device import (
+    draw_seed,
+    make_generator,
+    resolve_device,
+    resolve_dtype,
+    seeded_generator,
+)
 from ._engine import SETTLE_ITERATIONS, SMALL_SPARSE_NUMBERS, THETA_MAX, blas_threads
 from ._gate_path import (
     WARM_STOP,
@@ -436,13 +442,18 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         Y, datafit = self._encode_targets(y, sw)
         device = resolve_device(self.device, numbers=X.shape[0] * X.shape[1])
         if isinstance(self.hidden_layer_sizes, str):  # "auto" (the only string allowed)
-            if walk is None and self.k is None and self.lam != "auto":
-                # The held-out comparison of the heads runs along lam's path
-                # (lam="auto") or toward exact k; a fixed lam has neither.
+            if walk is None and self.lam != "auto":
+                # The held-out comparison of the heads runs along the path of
+                # lam="auto" (with or without k); a fixed lam has none, also
+                # with k as its cap (that walk holds out no rows: the MLP fit
+                # then crashed with an AttributeError).
+                cap = "" if self.k is None else f" (k={self.k} only caps it)"
+                fix = "pass lam='auto'" + ("" if self.k is None else f" (k={self.k} then "
+                                           f"keeps exactly {self.k} features)")
                 raise ValueError(
                     f"hidden_layer_sizes='auto' chooses the head by held-out loss along "
-                    f"the path of lam='auto' or for an exact k, not at a fixed "
-                    f"lam={self.lam!r}; pass lam='auto' or k, or a head: "
+                    f"the path of lam='auto' (with or without k), not at a fixed "
+                    f"lam={self.lam!r}{cap}; {fix}, or a head: "
                     "hidden_layer_sizes=() (linear) or e.g. (64,)."
                 )
             return self._fit_auto_head(X, Y, sw, datafit, device, walk)
@@ -468,6 +479,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         holds the choice, ``head_selection_`` the numbers behind it.
         """
         info = {}
+        # One seed for both heads' fits: random_state=None takes one draw from
+        # numpy's global RNG per fit, as documented (the MLP fit drew a second).
+        # An int draws the same seed each time, so its fits are unchanged.
+        self._auto_seed = draw_seed(self.random_state)
         before = dict(vars(self))  # validated and encoded: no fitted head yet
         try:
             self._auto_hidden = ()
@@ -496,7 +511,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # was discarded.
             reissue(chosen_warnings)
         finally:
-            for name in ("_auto_hidden", "_compare_heads", "_head_losses"):
+            for name in ("_auto_hidden", "_auto_seed", "_compare_heads", "_head_losses"):
                 vars(self).pop(name, None)
         self.hidden_layer_sizes_ = chosen
         self.head_selection_ = info
@@ -504,7 +519,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     def _fit_on_device(self, X, Y, sw, datafit, device, walk=None):
         dtype = resolve_dtype(self.dtype, X)
-        gen = make_generator(self.random_state, device)
+        seed = vars(self).get("_auto_seed")  # the automatic head's fits share one draw
+        gen = make_generator(self.random_state, device) if seed is None else (
+            seeded_generator(seed, device))
         w_np = sw / sw.sum()
         w = torch.as_tensor(w_np, device=device, dtype=dtype)
         Yt = self._target_tensor(Y, device, dtype)
@@ -951,9 +968,14 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         n = problem.X.shape[0]
         n_val = max(1, int(round(self.validation_fraction * n)))
         if n - n_val < 2:
+            # At least one row is held out, so 2 samples cannot be split
+            # whatever the fraction: lowering it is the fix only from 3.
+            fix = ("lower it (below {:.3g}) or pass more data".format((n - 1.5) / n)
+                   if n >= 3 else "pass at least 3 samples (one is held out), or use the "
+                   "linear head, hidden_layer_sizes=()")
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} leaves fewer than 2 "
-                f"of the {n} samples for training; lower it or pass more data."
+                f"of the {n} samples for training; {fix}."
             )
         dtype, device = problem.mean.dtype, problem.mean.device
         g = torch.randn(problem.n_features + problem.Y.reshape(n, -1).shape[1], 1,
@@ -972,8 +994,15 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         v = v.reshape(-1) + (Y @ gy).reshape(-1)
         u = torch.frac(torch.abs(v) * 997.0)
         order = torch.argsort(u)
-        cum = torch.cumsum(problem.w[order], 0) / problem.w.sum()
-        past = torch.nonzero(cum > self.validation_fraction).reshape(-1)
+        # In float64, and past the fraction by more than round-off: where
+        # validation_fraction times the total weight is a whole number (0.1
+        # of 170 rows), the cumulated share lands on the fraction itself,
+        # and its last bit (1/170 + 1/170 or 2/170) put a weight-2 row and
+        # its two repeats on different sides of the cut.
+        wd = problem.w.to(torch.float64)
+        cum = torch.cumsum(wd[order], 0) / wd.sum()
+        tol = 4 * torch.finfo(problem.w.dtype).eps + n * torch.finfo(torch.float64).eps
+        past = torch.nonzero(cum > self.validation_fraction * (1 + tol)).reshape(-1)
         cut = u[order[past[0]]] if past.numel() else u.max()
         val = torch.nonzero(u < cut).reshape(-1)
         if val.numel() == 0 or float(problem.w[val].sum()) <= 0:  # one heavy row: its group

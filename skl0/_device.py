@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["device_available", "resolve_device", "make_generator", "resolve_dtype"]
+__all__ = [
+    "device_available", "draw_seed", "make_generator", "resolve_device", "resolve_dtype",
+    "seeded_generator",
+]
 
 #: An estimator's ``device="auto"`` takes CUDA only for an X of more than
 #: this many numbers (rows x columns, 2^22): below it the fit runs on the
@@ -86,6 +89,13 @@ def device_available(device):
     return bool(is_available is not None and is_available())
 
 
+def draw_seed(random_state):
+    """The seed :func:`make_generator` draws from ``random_state`` (one draw)."""
+    from sklearn.utils import check_random_state
+
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
 def make_generator(random_state, device):
     """A local ``torch.Generator`` on ``device`` seeded from ``random_state``.
 
@@ -94,9 +104,11 @@ def make_generator(random_state, device):
     int or a ``RandomState`` leaves numpy's global state alone.
     docs/reliability.md states the same; tests/test_trust.py checks both.
     """
-    from sklearn.utils import check_random_state
+    return seeded_generator(draw_seed(random_state), device)
 
-    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+def seeded_generator(seed, device):
+    """A local ``torch.Generator`` on ``device`` seeded with the int ``seed``."""
     gen = torch.Generator(device=device)
     gen.manual_seed(seed)
     return gen

@@ -318,6 +318,8 @@ def nonlinearity_test(X, R, sw, level=NONLINEARITY_LEVEL):
 def linear_residuals(estimator, X, Y, classifier):
     """Targets minus the fitted linear estimator's fitted values (one-hot for classes).
 
+    ``X`` is the fit's X, already validated.
+
     ``Y`` is the target as the estimator's ``_encode_targets`` encoded it:
     class indices, or for a regressor ``y`` standardized per output, so the
     regressor's decision (in ``y``'s units) is standardized the same way
@@ -326,7 +328,10 @@ def linear_residuals(estimator, X, Y, classifier):
     left a multiple of ``y`` itself in the residuals, which on a skewed
     design rejected exactly linear models.)
     """
-    d = estimator._decision(X)
+    # X is the fit's validated X (no column names): the forward pass alone,
+    # as predict's validation warned that X "does not have valid feature
+    # names" on every fit of a DataFrame.
+    d = estimator._forward(X)
     d = d.reshape(len(d), -1)
     if not classifier:
         fitted = (d - estimator._y_mean) / estimator._y_std

@@ -179,9 +179,9 @@ kept when its held-out loss beats the linear path's by more than one
 standard error; ``hidden_layer_sizes_`` holds the choice and
 ``head_selection_`` the numbers behind it (``partial_fit`` and
 ``l0_path`` keep the linear head; a fit on Dask collections refuses
-``"auto"``). ``"auto"`` needs ``lam="auto"``
-or ``k`` (the heads are compared along a path); a fixed ``lam`` is
-refused.""",
+``"auto"``). ``"auto"`` needs ``lam="auto"``,
+with or without ``k`` (the heads are compared along its path); a
+number ``lam`` is refused, also with ``k`` as its cap.""",
     ),
     Param(
         "activation", '{"identity", "logistic", "tanh", "relu"}', default="relu",

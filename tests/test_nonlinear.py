@@ -550,6 +550,20 @@ def test_auto_head_needs_lam_auto_or_k(friedman):
         L0Regressor(lam=0.01, hidden_layer_sizes="auto").fit(X, y)
 
 
+def test_auto_head_refuses_a_fixed_lam_with_k_as_its_cap(rng):
+    # k beside a number lam only caps it: that fit holds out no rows, and
+    # where the residual test rejected the linear head (an interaction) the
+    # MLP fit crashed with an AttributeError ('_head_losses').
+    X = rng.uniform(-1, 1, (300, 5))
+    y = 4 * X[:, 0] * X[:, 1] + X[:, 2] + 0.1 * rng.standard_normal(300)
+    est = L0Regressor(lam=0.5, k=2, hidden_layer_sizes="auto", max_iter=20, random_state=0)
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes='auto' .* not at a fixed "
+                                         r"lam=0.5 \(k=2 only caps it\); pass lam='auto' "
+                                         r"\(k=2 then keeps exactly 2 features\)"):
+        est.fit(X, y)
+    assert not hasattr(est, "support_")
+
+
 def test_float32_raw_columns_hold_out_validation_fraction_of_the_rows(monkeypatch):
     # frac(|X g| 997) in float32 on columns of size 1e4 took few values, and
     # the ties held out 140 of 300 rows instead of 30.
@@ -599,3 +613,71 @@ def test_selector_reports_the_head_it_chose(friedman):
     assert sel.head_selection_ == sel.estimator_.head_selection_
     linear = L0FeatureSelector(k=5).fit(X, y)
     assert linear.hidden_layer_sizes_ == () and not hasattr(linear, "validation_scores_")
+
+
+def test_weight_two_splits_as_the_row_repeated_when_the_fraction_is_whole():
+    # 150 rows, 20 of them weighted 2: a total of 170, whose validation_fraction
+    # (0.1) is exactly 17 rows. The cumulated share landed on 0.1 itself and its
+    # last bit put the held-out cut one row apart from the repeated rows' (held
+    # out weight 17 against 16): other held-out rows, other scores and model.
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, (150, 5))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] ** 2 + 0.1 * rng.randn(150)
+    w = np.ones(150)
+    w[:20] = 2
+    kw = dict(k=2, hidden_layer_sizes=(8,), max_iter=30, random_state=0)
+    weighted = L0Regressor(**kw).fit(X, y, sample_weight=w)
+    rows = np.repeat(np.arange(150), w.astype(int))
+    repeated = L0Regressor(**kw).fit(X[rows], y[rows])
+    np.testing.assert_allclose(weighted.validation_scores_, repeated.validation_scores_,
+                               rtol=1e-9)
+    np.testing.assert_array_equal(weighted.support_, repeated.support_)
+    np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-9, atol=1e-9)
+
+
+def test_auto_head_takes_one_seed_from_numpys_global_rng(rng):
+    # random_state=None: one draw per fit (docs/reliability.md). Where the
+    # residual test rejected the linear head, the MLP fit drew a second seed.
+    X = rng.uniform(-1, 1, (300, 5))
+    y = 4 * X[:, 0] * X[:, 1] + X[:, 2] + 0.1 * rng.standard_normal(300)
+    np.random.seed(5)
+    est = L0Regressor(k=2, hidden_layer_sizes="auto", max_iter=20).fit(X, y)
+    after = np.random.randint(1 << 30)
+    assert "linear_held_out_loss" in est.head_selection_  # the MLP was fitted too
+    ref = np.random.RandomState(5)
+    ref.randint(np.iinfo(np.int32).max)  # the one draw of the fit
+    assert after == ref.randint(1 << 30)
+    assert not any(name.startswith("_auto") for name in vars(est))
+
+
+@pytest.mark.parametrize("cls", [L0Regressor, L0Classifier])
+def test_auto_head_fits_a_dataframe_without_a_feature_names_warning(rng, cls):
+    # The residual test predicted with the linear head on the fit's validated
+    # (nameless) X through predict's validation: scikit-learn's "X does not
+    # have valid feature names" on every fit of a DataFrame.
+    import warnings
+
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame(rng.uniform(-1, 1, (200, 4)), columns=list("abcd"))
+    y = X["a"] + 0.5 * X["c"] + 0.1 * rng.standard_normal(200)
+    if cls is L0Classifier:
+        y = y > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = cls(k=2, hidden_layer_sizes="auto", max_iter=20, random_state=0).fit(X, y)
+    assert est.hidden_layer_sizes_ == ()
+    np.testing.assert_array_equal(est.feature_names_in_, list("abcd"))
+
+
+def test_a_split_that_leaves_no_training_rows_names_the_fix_that_applies(rng):
+    # With 2 samples no validation_fraction helps (one row is always held
+    # out): the message said "lower it".
+    X, y = rng.standard_normal((2, 3)), np.array([0.0, 1.0])
+    est = L0Regressor(k=1, hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    with pytest.raises(ValueError, match=r"validation_fraction=0.1 leaves fewer than 2 of "
+                                         r"the 2 samples .* pass at least 3 samples"):
+        est.fit(X, y)
+    X, y = rng.standard_normal((100, 3)), rng.standard_normal(100)
+    with pytest.raises(ValueError, match=r"validation_fraction=0.99 .* lower it \(below 0.985\)"):
+        est.set_params(validation_fraction=0.99).fit(X, y)
+    est.set_params(validation_fraction=0.984).fit(X, y)  # the bound named is enough
