@@ -649,7 +649,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             return "lam='auto'" if self.lam == "auto" else None
         if not self._is_linear():
             return f"k={self.k} with an MLP head"
-        return f"k={self.k} with keep_redundant=True" if self.keep_redundant is True else None
+        return f"k={self.k} with keep_redundant=True" if self._asks_keep_redundant() else None
 
     def _screened_columns(self, problem):
         """Columns kept by screening (sorted), or None to use them all.
@@ -817,7 +817,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         With ``walk``, the selection is :func:`skl0._walk.run_walk` over its
         grid (no screening: a path reports on every column).
         """
-        if self.keep_redundant is True and self._k is None and (
+        if self._asks_keep_redundant() and self._k is None and (
             self.lam != "auto" or self._is_linear()
         ):
             warn(
@@ -1338,6 +1338,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                               device=train.mean.device, dtype=train.mean.dtype))
         points = gate_path(train, gate, head, lam_grid(), max_iter=self.max_iter, **common)
         return min(held_out_scores(val, gate, head, points))[0]
+
+    def _asks_keep_redundant(self):
+        """Whether ``keep_redundant`` is set true by the user (``True``, ``np.True_``), not "auto"."""
+        return not isinstance(self.keep_redundant, str) and bool(self.keep_redundant)
 
     def _keeps_redundant(self, head):
         """keep_redundant resolved: ``"auto"`` is True for MLP heads, False for linear ones."""

@@ -135,12 +135,13 @@ def test_sparse_x_ranks_as_dense(rng):
     assert sorted(dense) == [0, 1, 2, 3, 4]
 
 
-def test_keep_redundant_without_k_warns_and_changes_nothing(rng):
+@pytest.mark.parametrize("flag", [True, np.True_])  # (numpy's bool warned nothing)
+def test_keep_redundant_without_k_warns_and_changes_nothing(rng, flag):
     X = rng.standard_normal((120, 6))
     y = X[:, 0] - 2 * X[:, 3] + 0.1 * rng.standard_normal(120)
     plain = L0Regressor(lam=0.01, random_state=0).fit(X, y)
     with pytest.warns(UserWarning, match=r"keep_redundant=True has no effect with k=None"):
-        flagged = L0Regressor(lam=0.01, keep_redundant=True, random_state=0).fit(X, y)
+        flagged = L0Regressor(lam=0.01, keep_redundant=flag, random_state=0).fit(X, y)
     np.testing.assert_array_equal(flagged.support_, plain.support_)
     np.testing.assert_allclose(flagged.coef_, plain.coef_)
 
