@@ -144,8 +144,15 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False):
     if n == 0:
         return out
     out["negative"] = bool((w < 0).any())
-    out["y_absmax"] = np.abs(Y).max(0)
     pos = w > 0
+    # A regression's target unit (2**e near max|y|) comes from the rows of
+    # positive weight, as in memory, and weightless rows' (finite) targets
+    # are read as 0: a y = 1e16 there set a unit in which the others' spread
+    # fell under the constant-target floor, and a (y - y0)**2 near 1e600
+    # overflowed even at weight 0. NaN and infinity stay, to be refused.
+    out["y_absmax"] = np.abs(Y[pos]).max(0, initial=0.0)
+    if classes is None and not pos.all():
+        Y = np.where((w == 0)[:, None] & np.isfinite(Y), 0.0, Y)
     out["n_pos"], out["w_pos"] = int(pos.sum()), float(w[pos].sum())
     if pos.any():
         out["y_min"], out["y_max"] = Y[pos].min(0), Y[pos].max(0)

@@ -415,7 +415,9 @@ def fit_regressor(est, X, y, sample_weight=None):
     s = data.reduce()
     _check_stats(est, s, p)
     q = s["my"].shape[0]
-    scale = power_of_two_scale(s["y_absmax"])  # exact: powers of two
+    # exact: powers of two; max|y| over the rows of positive weight, as in
+    # memory (weightless rows' targets add nothing: _blocks._block_stats)
+    scale = power_of_two_scale(s["y_absmax"])
     moments = _Moments.from_centred(
         s["W"], s["mx"], s["xx"], s["my"] / scale, s["xy"] / scale, s["yy"] / scale**2,
         _column_ranges(data, s), (s["y_min"] / scale, s["y_max"] / scale),

@@ -15,12 +15,15 @@ Two modes, fixed on the first call:
   The gates are deliberately not warm-started from the previous call: a
   warm start would make the selection depend on the chunking. The
   power-of-two units of extreme columns and of ``y`` (see ``_numerics``)
-  are those of ``fit`` on the rows seen so far: when a chunk holds larger
-  values than the earlier ones, the units grow and the sums are rescaled
-  exactly (powers of two), so a first chunk near 1 and a later one near
-  1e160 neither overflow nor differ from ``fit``.
+  are those of ``fit`` on the rows seen so far (``y``'s from the rows of
+  positive weight, as in ``fit``: weightless rows add nothing to the sums,
+  whatever their targets): when a chunk holds larger values than the
+  earlier ones, the units grow and the sums are rescaled exactly (powers
+  of two), so a first chunk near 1 and a later one near 1e160 neither
+  overflow nor differ from ``fit``.
 - **stochastic** (:class:`L0Classifier`, nonlinear heads, and regressors
-  with more features): the standardization is fixed from the first chunk;
+  with more features): the standardization is fixed from the first chunk
+  (the target's unit, mean and spread from its rows of positive weight);
   each call is one shuffled pass over the chunk in mini-batches of
   ``batch_size`` rows (default ``min(200, rows)``, as
   :class:`~sklearn.neural_network.MLPClassifier`), with the gates, head,
@@ -111,17 +114,21 @@ def streamable(estimator):
 
 
 class RegressionTargets:
-    """Real targets in a power-of-two unit near ``max|y|``.
+    """Real targets in a power-of-two unit near ``max|y|`` over the rows of positive weight.
 
     The unit is set by the first chunk; the exact mode raises it (see
-    :meth:`widen`) when a later chunk holds larger targets.
+    :meth:`widen`) when a later chunk holds larger targets. As in ``fit``,
+    only rows of positive weight count: weightless rows (whose targets may
+    be 1e300) neither set the unit nor enter a sum, and are encoded as 0.
     """
 
-    def __init__(self, estimator, y):
+    def __init__(self, estimator, y, sw):
         Y = self._raw(y)
         estimator._y_ndim = np.ndim(y)
         self.n_outputs = Y.shape[1]
-        self.amax = np.max(np.abs(Y), axis=0)  # over every row seen, as fit's unit
+        # Over the weighted rows seen, as fit's unit (0 where there is none:
+        # such a first chunk is refused by the step that follows).
+        self.amax = np.max(np.abs(Y[sw > 0]), axis=0, initial=0.0)
         self.scale = power_of_two_scale(self.amax)
 
     @staticmethod
@@ -139,18 +146,24 @@ class RegressionTargets:
             )
         return Y
 
-    def scaled(self, estimator, y):
-        """``Y / scale`` as an (n, q) float64 array, after checking q."""
-        return self._checked(estimator, y) / self.scale
+    def scaled(self, estimator, y, sw):
+        """``Y / scale`` as an (n, q) float64 array, after checking q; 0 on weightless rows."""
+        Y = self._checked(estimator, y)
+        pos = sw > 0
+        if not pos.all():  # (their y / scale could overflow: 0 * inf is NaN in the sums)
+            Y = np.where(pos[:, None], Y, 0.0)
+        return Y / self.scale
 
-    def widen(self, estimator, y):
+    def widen(self, estimator, y, sw):
         """Raise the unit to ``fit``'s for the rows seen so far and ``y``; returns the steps.
 
         The steps are the powers of two (integers >= 0) by which each
         output's unit grew; the caller rescales what it summed by them.
+        Only the rows of positive weight count, as in ``fit``.
         """
-        Y = self._checked(estimator, y)
-        amax = np.maximum(getattr(self, "amax", self.scale / 2), np.max(np.abs(Y), axis=0))
+        Y = self._checked(estimator, y)[sw > 0]
+        amax = np.maximum(getattr(self, "amax", self.scale / 2), np.max(np.abs(Y), axis=0,
+                                                                         initial=0.0))
         scale = np.maximum(power_of_two_scale(amax), self.scale)
         steps = _exponent(scale) - _exponent(self.scale)
         self.amax, self.scale = amax, scale
@@ -160,17 +173,21 @@ class RegressionTargets:
         return SquaredLoss(self.n_outputs)
 
     def fix_standardization(self, estimator, y, sw):
-        """Mean and std of the first chunk, used for every later chunk."""
-        Ys = self.scaled(estimator, y)
-        w = sw / sw.sum()
-        mean = w @ Ys
-        std = np.sqrt(w @ (Ys - mean) ** 2)
+        """Mean and std of the first chunk's rows of positive weight, used for every later chunk."""
+        pos = sw > 0
+        kept = self.scaled(estimator, y, sw)[pos]
+        w = sw[pos] / sw.sum()
+        mean = w @ kept
+        std = np.sqrt(w @ (kept - mean) ** 2)
         std[std <= np.finfo(float).eps * np.maximum(np.abs(mean), 1.0)] = 1.0
         self.mean, self.std = mean, std
         estimator._y_mean, estimator._y_std = mean * self.scale, std * self.scale
 
-    def encode(self, estimator, y):
-        return (self.scaled(estimator, y) - self.mean) / self.std
+    def encode(self, estimator, y, sw):
+        Ys = self.scaled(estimator, y, sw)
+        Y = (Ys - self.mean) / self.std
+        Y[~(sw > 0)] = 0.0  # weightless rows: 0, as in fit
+        return Y
 
     def tensor(self, estimator, Y, device, dtype):
         return torch.as_tensor(Y, device=device, dtype=dtype)
@@ -211,7 +228,7 @@ class ClassTargets:
     def fix_standardization(self, estimator, y, sw):
         pass
 
-    def encode(self, estimator, y):
+    def encode(self, estimator, y, sw=None):
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             # As fit: one column is read as labels, with scikit-learn's warning.
@@ -282,7 +299,10 @@ class _Moments:
         ``xx``, ``xy`` and ``yy`` are ``sum_i w_i (x_i - x_mean)(x_i - x_mean)'``
         and so on, in float64; ``x_range`` and ``y_range`` are (min, max)
         pairs of arrays. :meth:`problem` then builds the same problem that
-        :meth:`add` would have led to on the same rows.
+        :meth:`add` would have led to on the same rows. The y statistics
+        are in the target's unit, for a regression ``fit``'s (from the rows
+        of positive weight): the constant-target floor of :meth:`problem`
+        is relative to it.
         """
         self = cls.__new__(cls)
         p, q = xy.shape
@@ -578,7 +598,7 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
     p = X.shape[1]
     if first:
         targets = (ClassTargets(estimator, y, classes) if classifier
-                   else RegressionTargets(estimator, y))
+                   else RegressionTargets(estimator, y, sw))
         exact = not classifier and estimator._is_linear() and p <= GRAM_MAX_FEATURES
         stream = _Stream("exact" if exact else "stochastic", targets, _head_config(estimator))
         # dtype=None: the first chunk's floating dtype, for the whole stream.
@@ -598,7 +618,7 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
         if classifier:
             stream.targets.check_classes(estimator, classes)
         if stream.mode == "exact":
-            _widen_scales(estimator, stream, X, y)
+            _widen_scales(estimator, stream, X, y, sw)
     X = divide_columns(X, estimator._x_scale)
     device = resolve_device(estimator.device)
     dtype = stream.dtype
@@ -619,7 +639,7 @@ def _exponent(scale):
     return np.frexp(np.asarray(scale, np.float64))[1]
 
 
-def _widen_scales(estimator, stream, X, y):
+def _widen_scales(estimator, stream, X, y, sw):
     """Raise the column and target units to ``fit``'s on every row seen so far (exact mode).
 
     The first chunk set them; a later chunk with larger values (a column
@@ -635,14 +655,14 @@ def _widen_scales(estimator, stream, X, y):
     new = column_scale(X, extremes=(np.minimum(lo, seen[0]), np.maximum(hi, seen[1])))
     new = np.maximum(np.ones(X.shape[1]) if new is None else new, old)
     dx = _exponent(new) - _exponent(old)
-    dy = stream.targets.widen(estimator, y)
+    dy = stream.targets.widen(estimator, y, sw)
     if dx.any() or dy.any():
         moments.rescale(dx, dy)
         estimator._x_scale = None if np.all(new == 1.0) else new
 
 
 def _exact_step(estimator, stream, X, y, sw, device, dtype):
-    Ys = stream.targets.scaled(estimator, y)
+    Ys = stream.targets.scaled(estimator, y, sw)
     if stream.moments is None:
         if sw.sum() <= 0:
             raise ValueError(
@@ -671,7 +691,7 @@ def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):
             )
         targets.fix_standardization(estimator, y, sw)
         stream.sgd = _SGDState(estimator, X, sw, X.shape[1], targets.n_outputs, device, dtype)
-    Y = targets.encode(estimator, y)
+    Y = targets.encode(estimator, y, sw)
     if sw.sum() <= 0:  # nothing to learn from this chunk
         return
     stream.weight += float(sw.sum())

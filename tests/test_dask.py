@@ -650,6 +650,33 @@ def _public_fitted(est):
     return {a for a in vars(est) if a.endswith("_") and not a.startswith("_")}
 
 
+@pytest.mark.parametrize("kw", [{}, {"k": 2}, {"lam": 0.01}])
+@pytest.mark.parametrize("far", [1e16, 1e300])
+def test_weightless_rows_with_huge_targets_fit_as_in_memory(sync, kw, far):
+    # The target's unit (y_absmax) comes from the rows of positive weight, as
+    # in memory, and weightless rows' targets enter no sum: with y = 1e16
+    # there the others' spread fell under the constant-target floor (no
+    # feature), and 1e300 ones overflowed the sums of squares (an error).
+    rng = np.random.RandomState(0)
+    X = rng.randn(400, 6)
+    y = X[:, 0] + 2 * X[:, 1] + 0.5 * rng.randn(400)
+    X[:100] /= 64.0  # a first block of small targets
+    y[:100] /= 64.0
+    sw = np.ones(400)
+    sw[::8] = 0.0  # the first row of every block among them
+    y_far = np.where(sw > 0, y, far)
+    mem = L0Regressor(random_state=0, **kw).fit(X, y_far, sample_weight=sw)
+    dist = L0Regressor(random_state=0, **kw).fit(_darr(X, 100), _darr(y_far, 100),
+                                                 sample_weight=_darr(sw, 100))
+    assert dist.get_support(indices=True).tolist() == [0, 1]
+    assert np.array_equal(dist.support_, mem.support_)
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-12)
+    assert dist.intercept_ == pytest.approx(mem.intercept_, rel=1e-12, abs=1e-14)
+    kept = sw > 0
+    dropped = L0Regressor(random_state=0, **kw).fit(_darr(X[kept], 100), _darr(y[kept], 100))
+    np.testing.assert_allclose(dist.coef_, dropped.coef_, rtol=1e-12)
+
+
 def test_selector_task_auto_takes_an_in_memory_y_beside_a_dask_x(sync, reg, clf):
     # docs/scale.md: y may be Dask or numpy; task="auto" read y's blocks with
     # to_delayed, which a numpy array or pandas Series lacks.

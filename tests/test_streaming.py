@@ -429,6 +429,74 @@ def test_a_later_chunk_with_larger_values_rescales_the_sums_exactly(reg_data, wh
                                atol=1e-9 * np.abs(y).max())
 
 
+def _weightless_far(far, n=360, seed=0, small=1 / 64):
+    # y = x0 + 2 x1 + noise; the first third of the rows scaled by ``small``
+    # (so the unit widens when the later chunks come), every 6th row
+    # weightless with y = far.
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, 6)
+    y = X[:, 0] + 2 * X[:, 1] + 0.5 * rng.randn(n)
+    X[: n // 3] *= small
+    y[: n // 3] *= small
+    sw = np.ones(n)
+    sw[::6] = 0.0
+    sw[n // 2 : n // 2 + 20] = 0.0  # a chunk of weightless rows alone, below
+    y_far = np.where(sw > 0, y, far)
+    return X, y, y_far, sw
+
+
+@pytest.mark.parametrize("kw", [{}, {"k": 2}, {"lam": 0.01}])
+@pytest.mark.parametrize("far", [1e16, 1e300])
+def test_weightless_rows_with_huge_targets_stream_as_fit(kw, far):
+    # The exact stream's target unit and moments come from the rows of
+    # positive weight, as fit's: weightless rows with y = 1e16 or 1e300 set
+    # the unit, in which the others' spread fell under the constant-target
+    # floor (no feature with lam="auto" or a number lam). The unit still widens
+    # (by powers of two, exactly) when a later chunk's weighted rows are
+    # larger than the first chunk's.
+    X, y, y_far, sw = _weightless_far(far)
+    full = L0Regressor(random_state=0, **kw).fit(X, y_far, sample_weight=sw)
+    part = L0Regressor(random_state=0, **kw)
+    n = X.shape[0]
+    for rows in (slice(0, n // 3), slice(n // 3, n // 2), slice(n // 2, n // 2 + 20),
+                 slice(n // 2 + 20, n)):
+        part.partial_fit(X[rows], y_far[rows], sample_weight=sw[rows])
+    assert part._stream.mode == "exact"
+    assert part.get_support(indices=True).tolist() == [0, 1]
+    np.testing.assert_array_equal(part.support_, full.support_)
+    np.testing.assert_allclose(part.coef_, full.coef_, rtol=1e-12)
+    assert part.intercept_ == pytest.approx(full.intercept_, rel=1e-12, abs=1e-14)
+    kept = sw > 0
+    dropped = _stream(L0Regressor(random_state=0, **kw), X[kept], y[kept], 3)
+    np.testing.assert_allclose(part.coef_, dropped.coef_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("far", [1e16, 1e300])
+def test_weightless_rows_with_huge_targets_do_not_set_the_stochastic_unit(far, monkeypatch):
+    # The stochastic mode's unit and standardization (fixed by the first
+    # chunk) come from its rows of positive weight, and weightless rows are
+    # encoded as 0: with y = 1e16 (or 1e300) there, the mean and spread were
+    # theirs and the model predicted 1e15 or more for targets near 1.
+    # Rows of zero weight do not move the steps, so their targets cannot
+    # change the fit.
+    import skl0._streaming as streaming
+
+    monkeypatch.setattr(streaming, "GRAM_MAX_FEATURES", 2)
+    X, y, y_far, sw = _weightless_far(far, small=1.0)
+    y_near = np.where(sw > 0, y, 0.5)  # weightless rows with ordinary targets
+    fits = []
+    for target in (y_far, y_near):
+        est = L0Regressor(lam=0.01, random_state=0)
+        for rows in np.array_split(np.arange(X.shape[0]), 3):
+            est.partial_fit(X[rows], target[rows], sample_weight=sw[rows])
+        assert est._stream.mode == "stochastic"
+        fits.append(est)
+    far_fit, near_fit = fits
+    assert far_fit._y_std == pytest.approx(near_fit._y_std, rel=1e-12)
+    np.testing.assert_allclose(far_fit.predict(X), near_fit.predict(X), rtol=1e-9, atol=1e-12)
+    assert far_fit.score(X[sw > 0], y[sw > 0]) > 0.3  # one pass
+
+
 def test_groups_feature_costs_and_k_are_checked_on_every_call(reg_data):
     # set_params between calls was ignored (groups, feature_costs: the first
     # call's layout stayed) or accepted where fit refuses (k).
