@@ -649,7 +649,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             return "lam='auto'" if self.lam == "auto" else None
         if not self._is_linear():
             return f"k={self.k} with an MLP head"
-        return f"k={self.k} with keep_redundant=True" if self._asks_keep_redundant() else None
+        # (keep_redundant orders the slots of column-level exact k; over
+        # groups it does not apply, nor does its F test)
+        applies = self._asks_keep_redundant() and getattr(self, "_layout", None) is None
+        return f"k={self.k} with keep_redundant=True" if applies else None
 
     def _screened_columns(self, problem):
         """Columns kept by screening (sorted), or None to use them all.

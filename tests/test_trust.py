@@ -457,6 +457,23 @@ def test_every_rule_that_counts_weights_as_rows_warns_about_their_scale(params, 
         L0Regressor(random_state=0, **params).fit(X, y, sample_weight=np.full(60, 10.0))
 
 
+def test_keep_redundant_over_groups_reads_no_sample_size():
+    # keep_redundant does not apply to exact k over groups (nor its F
+    # test), so the weights' scale changes nothing there and no warning says
+    # it does (it did: docs audit, session 30).
+    import warnings
+
+    X, y = _sparse_signal(60, 6, 2)
+    fits = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for scale in (0.01, 1.0, 1000.0):
+            fits.append(L0Regressor(k=2, groups=[0, 0, 1, 1, 2, 2], keep_redundant=True).fit(
+                X, y, sample_weight=np.full(60, scale)))
+    for fit in fits[1:]:
+        np.testing.assert_array_equal(fit.support_, fits[0].support_)
+
+
 def test_auto_weights_rescaled_to_mean_one_select_as_unweighted():
     import warnings
 
