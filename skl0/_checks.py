@@ -10,6 +10,7 @@ pass over numeric data) and raise a ``ValueError`` that does.
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 from numbers import Integral, Real
 
@@ -316,8 +317,10 @@ def numeric_target(y, who):
     try:
         return np.asarray(y, dtype=np.float64)
     except (TypeError, ValueError) as exc:
+        # numpy names a numpy string by its repr (np.str_('lo')): the value as written.
+        text = re.sub(r"np\.(?:str_|bytes_)\((.*?)\)", r"\1", str(exc))
         raise ValueError(
-            f"y must be numeric for {who}, but {exc}. For class labels use "
+            f"y must be numeric for {who}, but {text}. For class labels use "
             "L0Classifier (or L0FeatureSelector with task='classification')."
         ) from exc
 

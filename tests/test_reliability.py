@@ -383,9 +383,11 @@ def test_mixed_column_name_types_say_how_to_fix(name):
         make(name).fit(df, target(name))
 
 
-def test_regressor_with_text_target_points_to_the_classifier():
-    y = np.array(["lo", "hi"] * 20, dtype=object)
-    with pytest.raises(ValueError, match=r"y must be numeric.*'lo'.*L0Classifier"):
+@pytest.mark.parametrize("dtype", [object, str])
+def test_regressor_with_text_target_points_to_the_classifier(dtype):
+    # (a numpy string array's message named np.str_('lo'), numpy's repr)
+    y = np.array(["lo", "hi"] * 20, dtype=dtype)
+    with pytest.raises(ValueError, match=r"y must be numeric.*: 'lo'\. .*L0Classifier"):
         L0Regressor(**FAST).fit(X0, y)
 
 
