@@ -76,16 +76,33 @@ def test_gram_and_direct_problems_have_the_same_loss(rng):
     assert float(direct) == pytest.approx(float(gram), rel=1e-10)
 
 
-def test_gram_path_matches_direct_path(sparse_data):
+def test_gram_path_matches_direct_path(sparse_data, monkeypatch):
+    import skl0._base as base
+
     X, y = sparse_data
     Xd = X.toarray()
+    kinds = []
+    fit_prepared = base.BaseL0._fit_prepared
+
+    def spy(self, problem, *args, **kwargs):
+        kinds.append((problem.kind, problem.n_features))
+        return fit_prepared(self, problem, *args, **kwargs)
+
+    monkeypatch.setattr(base.BaseL0, "_fit_prepared", spy)
     gram = L0Regressor(k=3, random_state=0, dtype="float64").fit(Xd, y)  # n > p: Gram
-    # The direct path on the same data: force it by adding zero-weight copies of
-    # columns? Simpler: n <= p triggers it; duplicate the data rows' features.
+    # n <= p makes the problem a row (direct) one; zero columns leave the
+    # data as it was. Past p > n, fit screens the columns and searches on
+    # the Gram statistics of those it kept (a Gram path again), so the
+    # screening is switched off: the gates are searched on the rows.
     wide = np.hstack([Xd, np.zeros((300, 300))])  # p=340 > n: direct path
+    screened = L0Regressor(k=3, random_state=0, dtype="float64").fit(wide, y)
+    monkeypatch.setattr(base.BaseL0, "_screened_columns", lambda self, problem: None)
     direct = L0Regressor(k=3, random_state=0, dtype="float64").fit(wide, y)
-    np.testing.assert_array_equal(gram.get_support(indices=True), direct.get_support(indices=True))
-    np.testing.assert_allclose(gram.predict(Xd), direct.predict(wide), rtol=1e-6, atol=1e-8)
+    assert kinds == [("gram", 40), ("rows", 340), ("rows", 340)]
+    for other in (direct, screened):
+        np.testing.assert_array_equal(gram.get_support(indices=True),
+                                      other.get_support(indices=True))
+        np.testing.assert_allclose(gram.predict(Xd), other.predict(wide), rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize("task", ["regression", "classification"])
