@@ -19,6 +19,14 @@ from skl0.nn import (
 MODES = ["weight", "input", "output"]
 
 
+@pytest.fixture(autouse=True)
+def _seeded_torch():
+    """Seed torch's global generator: the layers' initial weights and the
+    inputs drawn by torch.randn come from it (unseeded, they depended on
+    which tests ran before in the same process)."""
+    torch.manual_seed(0)
+
+
 def _close(gate, index):
     with torch.no_grad():
         gate.log_alpha[index] = -20.0

@@ -17,6 +17,14 @@ from skl0.nn import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _seeded_torch():
+    """Seed torch's global generator: the layers' initial weights and the
+    inputs drawn by torch.randn come from it (unseeded, they depended on
+    which tests ran before in the same process)."""
+    torch.manual_seed(0)
+
+
 def _scramble(model, closed=0.5, seed=0):
     """Random gates (a fraction forced shut) and random batch-norm statistics."""
     gen = torch.Generator().manual_seed(seed)
