@@ -334,7 +334,7 @@ def test_unseen_label_and_changed_classes(clf_data):
 def test_changed_features_and_targets_are_named(reg_data):
     X, y, _ = reg_data
     est = L0Regressor(random_state=0).partial_fit(X[:100], y[:100])
-    with pytest.raises(ValueError, match="features"):
+    with pytest.raises(ValueError, match="X has 24 features, but L0Regressor is expecting 25"):
         est.partial_fit(X[:100, :-1], y[:100])
     with pytest.raises(ValueError, match="same shape in every call"):
         est.partial_fit(X[:100], np.column_stack([y[:100], y[:100]]))
