@@ -820,7 +820,14 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         With ``walk``, the selection is :func:`skl0._walk.run_walk` over its
         grid (no screening: a path reports on every column).
         """
-        if self._asks_keep_redundant() and self._k is None and (
+        if self._asks_keep_redundant() and getattr(self, "_layout", None) is not None:
+            warn(
+                "keep_redundant=True has no effect with groups or unequal feature_costs: "
+                "exact k then chooses whole groups (or priced columns) by the gates and "
+                "their swap search, without the F test that orders its slots. Drop "
+                "keep_redundant, or drop groups and feature_costs to use it.",
+            )
+        elif self._asks_keep_redundant() and self._k is None and (
             self.lam != "auto" or self._is_linear()
         ):
             warn(

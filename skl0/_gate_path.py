@@ -96,7 +96,8 @@ def k_path_start(problem, k, layout=None):
     gate anyway, and on correlated columns, whose marginal gains overstate
     what each adds to the others, it opened fewer than ``k`` and the path
     had to start again lower (diabetes, k=4: always). Also None when the
-    start is not above the default grid's 1e-4.
+    start is not inside ``(1e-4, 0.25)``: not above the default grid's
+    first point, or where few gates would stay open at all.
 
     With a :class:`skl0._groups.GroupLayout`, ``k`` counts groups and a
     group's gain is the sum of its columns' over its cost (its price is

@@ -220,10 +220,11 @@ MLP head and ``lam="auto"`` (no ``k``): keep the held-out-validated
 support and every feature that passes the same test. ``"auto"``
 is True for MLP heads (whose first columns are those of the
 held-out-validated support) and False for the linear head, whose
-best-subset polish it would skip. With ``groups`` it does not apply:
-an MLP head's ``k`` groups are taken in the order of their columns
-(validated support first, then gate survival). See the user guide's
-"Nonlinear heads".""",
+best-subset polish it would skip. With ``groups`` or unequal
+``feature_costs`` it does not apply (``True`` then warns so): an MLP
+head's ``k`` groups are taken in the order of their columns (validated
+support first, then gate survival). See the user guide's "Nonlinear
+heads".""",
     ),
     Param(
         "groups", "array-like of shape (n_features,) or None", default=None,

@@ -514,8 +514,27 @@ def test_keep_redundant_does_not_apply_with_groups():
     X, y = load_breast_cancer(return_X_y=True)
     groups = np.arange(30) % 10
     auto = L0Classifier(k=3, groups=groups).fit(X, y)
-    kept = L0Classifier(k=3, groups=groups, keep_redundant=True).fit(X, y)
+    # It says so (it was silent; with k=None it already warned it had no effect).
+    with pytest.warns(UserWarning, match="keep_redundant=True has no effect with groups or "
+                                         "unequal feature_costs"):
+        kept = L0Classifier(k=3, groups=groups, keep_redundant=True).fit(X, y)
     np.testing.assert_array_equal(kept.group_support_, auto.group_support_)
+
+
+def test_keep_redundant_with_unequal_costs_warns_and_with_equal_costs_applies():
+    rng = np.random.RandomState(0)
+    X = rng.randn(80, 9)
+    X[:, 8] = X[:, 0] + 0.05 * rng.randn(80)  # a near-copy of column 0
+    y = X[:, 0] + X[:, 1] + 0.3 * rng.randn(80)
+    with pytest.warns(UserWarning, match="keep_redundant=True has no effect"):
+        L0Regressor(k=3, keep_redundant=True, feature_costs=np.r_[np.ones(8), 1.5]).fit(X, y)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # equal costs are the plain fit: it applies there
+        equal = L0Regressor(k=3, keep_redundant=True, feature_costs=np.ones(9)).fit(X, y)
+    plain = L0Regressor(k=3, keep_redundant=True).fit(X, y)
+    np.testing.assert_array_equal(equal.support_, plain.support_)
 
 
 def test_column_transformer_groups_of_prefixed_names_and_mixed_outputs():
