@@ -465,11 +465,14 @@ def test_keep_redundant_over_groups_reads_no_sample_size():
 
     X, y = _sparse_signal(60, 6, 2)
     fits = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        for scale in (0.01, 1.0, 1000.0):
+    for scale in (0.01, 1.0, 1000.0):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             fits.append(L0Regressor(k=2, groups=[0, 0, 1, 1, 2, 2], keep_redundant=True).fit(
                 X, y, sample_weight=np.full(60, scale)))
+        said = [str(w.message) for w in caught]
+        assert not [m for m in said if "reads sample_weight as frequencies" in m]
+        assert [m for m in said if "keep_redundant=True has no effect with groups" in m]
     for fit in fits[1:]:
         np.testing.assert_array_equal(fit.support_, fits[0].support_)
 
