@@ -202,8 +202,10 @@ a held-out ``validation_fraction`` of the rows.""",
         doc="""\
 Share of rows held out with hidden layers: the path of ``lam="auto"``
 or exact ``k`` is fitted on the rest and scored on them, and
-``early_stopping`` scores the refit on them. ``hidden_layer_sizes="auto"``
-compares the linear and MLP paths on the same held-out rows.""",
+``early_stopping`` scores the refit on a share of this size drawn
+again by the same rule (not necessarily the same rows).
+``hidden_layer_sizes="auto"`` compares the linear and MLP paths on the
+same held-out rows.""",
     ),
     Param(
         "keep_redundant", 'bool or "auto"', default="auto",
