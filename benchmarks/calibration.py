@@ -340,6 +340,10 @@ def main(argv=None):
     elif "lsq" not in skip:
         log("lsq_linear ...")
         w, s, it = run_lsq_linear(M, targets, max_iter=args.lsq_iter)
+        # lsq_linear returns lsmr's unbounded solution, with nit=0, when it
+        # already lies within the bounds: then trf never ran
+        how = (f"trf + lsmr, max_iter={args.lsq_iter}" if it else
+               "lsmr's unbounded solution already has w >= 0: no trf iterations")
         rows.append(
             row(
                 "dense: scipy lsq_linear, w >= 0",
@@ -348,7 +352,7 @@ def main(argv=None):
                 targets,
                 s,
                 it,
-                f"trf + lsmr, max_iter={args.lsq_iter}",
+                how,
             )
         )
 

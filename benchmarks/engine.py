@@ -658,7 +658,8 @@ def best_subset(quick, seeds=(100, 101, 102, 103, 104)):
         for seed in range(3):
             m = L0Regressor(random_state=seed).fit(X, y).support_
             gaps.append(ebic_of(rss_of(X, y, m), int(m.sum()), n, p) - ebic_min)
-        auto_rows.append([name, " / ".join(f"{g:.2f}" for g in gaps)])
+        # a gap of round-off size below zero (the same support) prints as 0.00, not -0.00
+        auto_rows.append([name, " / ".join(f"{g:.2f}".replace("-0.00", "0.00") for g in gaps)])
     table(["data", "method", "sizes at the exhaustive optimum"], rows)
     table(["data", "lam='auto': EBIC - exhaustive min (seeds 0 / 1 / 2)"], auto_rows)
 

@@ -87,10 +87,13 @@ def main(argv=None):
     ap.add_argument("--n-lams", type=int, default=30)
     ap.add_argument("--tasks", default="regression,classification")
     args = ap.parse_args(argv)
+    unknown = set(args.tasks.split(",")) - {"regression", "classification"}
+    if unknown:
+        ap.error(f"unknown --tasks {sorted(unknown)}: regression, classification")
     torch.manual_seed(0)
     print("# GPU path benchmark\n")
     for line in C.environment_lines():
-        print(line)
+        print(f"- {line}")
     if args.device.startswith("cuda"):
         print(f"- device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     t_data, (X, y_reg, y_bin, support) = timed(lambda: make_data(args.n, args.p, args.device))

@@ -47,6 +47,9 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--p", type=int, default=1000)
     ap.add_argument("--device", default="cuda")
+    # gpu_session.sh passes gpu_path.py's arguments on to this script too
+    ap.add_argument("--n-lams", type=int, default=30, help="ignored (gpu_path.py's option)")
+    ap.add_argument("--tasks", default="", help="ignored (gpu_path.py's option)")
     args = ap.parse_args(argv)
     X, y_reg, y_bin, _ = make_data(args.n, args.p, args.device)
     small = slice(0, min(args.n, 20000))

@@ -221,7 +221,7 @@ def run_task(task, methods, seeds, quick, log):
     return results, reference
 
 
-def table(results, reference, score_name, n_seeds):
+def table(results, reference, score_name, n_seeds, n_true):
     """Markdown table; the score column is the gap to kNN on the true columns."""
     ref = float(np.mean(reference))
     headers = ["method", "F1", "precision", "recall", f"{score_name}",
@@ -240,7 +240,7 @@ def table(results, reference, score_name, n_seeds):
             C.row_notes(r, n_seeds),
         ])
     rows.append(["(true columns)", "1.000", "1.000", "1.000", f"{ref:.3f}", "+0.000", "-",
-                 "", ""])
+                 f"{n_true:.1f}", ""])
     return C.markdown_table(headers, rows, align="lrrrrrrrl")
 
 
@@ -281,7 +281,7 @@ def main(argv=None):
         results, reference = run_task(task, usable, seeds, args.quick, log)
         print(f"## {name}: {task.describe()}")
         print()
-        print(table(results, reference, task.score_name, n_seeds))
+        print(table(results, reference, task.score_name, n_seeds, task.k))
         print()
         print(speedups(results))
         print()
