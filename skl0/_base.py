@@ -75,6 +75,8 @@ from ._problem import (
     GRAM_MAX_FEATURES,
     DirectProblem,
     GramProblem,
+    PreparedX,
+    host_prepared,
     prepare_on_device,
     prepares_on_device,
     second_moments,
@@ -171,6 +173,37 @@ def _as_tensor(X, device, dtype):
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         X = torch.as_tensor(X, device=device)
         return X if dtype is None else X.to(dtype)
+
+
+def _prepare_on_host(X, w, device, dtype):
+    """Dense numpy ``X`` prepared on the host for a problem on ``device`` (a :class:`PreparedX`).
+
+    Extreme columns (|x| near 1e30 or 1e-30) are divided by exact powers
+    of two so float32 moments neither overflow nor underflow; one pass of
+    min and max serves that scale and the constant columns (exact powers of
+    two keep constant columns constant). The moments are then formed in
+    float64 from X as given (shared, not copied), from centred rows;
+    columns far from zero relative to their spread are shifted by their
+    mean (a copy of X, made only then), so that the computation dtype keeps
+    their spread. :func:`skl0._problem.prepare_on_device` is the same on an
+    accelerator.
+    """
+    extremes = column_extremes(X)
+    const = extremes[0] == extremes[1]
+    scale = column_scale(X, extremes=extremes)
+    X = divide_columns(X, scale)
+    mean64, std64, var = weighted_moments(X, w, const=const, second=True)
+    shift = column_shift(mean64, std64, str(dtype).removeprefix("torch."))
+    if shift is not None:
+        X = subtract_columns(X, shift)
+        mean64 = mean64 - shift
+    Xt = _as_tensor(X, device, dtype)
+    # The mask holds for the tensor when it is X itself, neither cast nor
+    # shifted (rounding could make nearly equal values equal); otherwise
+    # GramProblem tests its own data again.
+    same = shift is None and Xt.device.type == "cpu" and np.may_share_memory(Xt.numpy(), X)
+    return PreparedX(Xt, scale, shift, mean64, std64, var, const,
+                     gram_const=const if same else None)
 
 
 class _StepReporter:
@@ -381,15 +414,16 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             check_frame(X)
             check_missing_labels(y)
             device = self._device_for_shape(getattr(X, "shape", None))
-            defer = device is not None and prepares_on_device(np.empty((0, 0)), device)
+            defer = device is not None and not host_prepared(device)
             X, y = validate_data(
                 self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
                 multi_output=True, ensure_min_samples=2, y_numeric=False,
                 ensure_all_finite=not defer,
             )
             X, y = positive_strides(X), positive_strides(y)
-            if defer and not prepares_on_device(X, device):  # (a frame that became sparse)
+            if defer and sp.issparse(X):  # (sparse: scipy's moments, on the host)
                 assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+                defer = False
             # Dense X bound for an accelerator: its extremes, formed there,
             # tell whether it is finite (a pass over X on the host saved).
             self._finite_on_device = defer
@@ -530,6 +564,14 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             datafit.supports_gram and n > p and self._is_linear()
             and (not sp.issparse(X) or p <= GRAM_MAX_FEATURES)
         )
+        if use_gram and sp.issparse(X) and n * p <= SMALL_SPARSE_NUMBERS:
+            # A Gram problem keeps only X's statistics: from a small sparse X
+            # (8 MB at most when dense) they come faster, and the same as for
+            # the dense array, from a dense copy.
+            X = X.toarray()
+        if sp.issparse(X):  # never densified: moments and Gram by scipy
+            return self._fit_prepared(self._sparse_problem(X, Yt, w, w_np, datafit, device, dtype,
+                                                           use_gram), sw, datafit, gen, walk)
         if prepares_on_device(X, device):
             # Dense X crosses to the accelerator once, as given; its
             # extremes, scale, moments and shift are formed there.
@@ -544,70 +586,39 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             if getattr(self, "_finite_on_device", False) and not prep.finite:
                 # scikit-learn's own error, as validation would have raised it.
                 assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
-            self._x_scale, self._x_shift = prep.scale, prep.shift
-            mean = torch.as_tensor(prep.mean64, device=device, dtype=dtype)
-            std = torch.as_tensor(prep.std64, device=device, dtype=dtype)
-            if use_gram:
-                problem = GramProblem(prep.X, Yt, w, mean, std, datafit)
-            else:
-                problem = DirectProblem(prep.X, Yt, w, mean, std, datafit, second_moments=(
-                    second_moments(prep.var, prep.mean64, mean, std, prep.const)))
-            return self._fit_prepared(problem, sw, datafit, gen, walk)
+        else:
+            prep = _prepare_on_host(X, w_np, device, dtype)
+        self._x_scale, self._x_shift = prep.scale, prep.shift
+        mean = torch.as_tensor(prep.mean64, device=device, dtype=dtype)
+        std = torch.as_tensor(prep.std64, device=device, dtype=dtype)
+        if use_gram:
+            problem = GramProblem(prep.X, Yt, w, mean, std, datafit, const=prep.gram_const)
+        else:
+            # The standardized columns' second moments come with the moments
+            # (a pass over X saved: 0.49 of a 3.4 CPU s exact-k logistic fit
+            # at n=1e5, p=1e3).
+            problem = DirectProblem(prep.X, Yt, w, mean, std, datafit, second_moments=(
+                second_moments(prep.var, prep.mean64, mean, std, prep.const)))
+        return self._fit_prepared(problem, sw, datafit, gen, walk)
+
+    def _sparse_problem(self, X, Yt, w, w_np, datafit, device, dtype, use_gram):
+        """The problem of a scipy sparse ``X``, never densified: moments and Gram by scipy."""
         # Extreme columns (|x| near 1e30 or 1e-30) are divided by exact powers
         # of two so float32 moments neither overflow nor underflow; _export
-        # maps the coefficients back (see _numerics).
-        # One pass of min and max serves the scale and the constant columns
-        # (exact powers of two keep constant columns constant).
-        extremes = column_extremes(X) if X.shape[0] and X.shape[1] else None
-        const = None if extremes is None else extremes[0] == extremes[1]
+        # maps the coefficients back (see _numerics). One pass of min and max
+        # serves the scale and the constant columns.
+        extremes = column_extremes(X)
+        const = extremes[0] == extremes[1]
         self._x_scale = column_scale(X, extremes=extremes)
-        X = divide_columns(X, self._x_scale)
         self._x_shift = None
-        if use_gram and sp.issparse(X) and n * p <= SMALL_SPARSE_NUMBERS:
-            # A Gram problem keeps only X's statistics: from a small sparse X
-            # (8 MB at most when dense) they come faster, and the same as for
-            # the dense array, from a dense copy.
-            X = X.toarray()
-        if sp.issparse(X):  # never densified: moments and Gram by scipy
-            X = X.tocsr()
-            mean64, std64, var = weighted_moments(X, w_np, const=const, second=True)
-            mean, std = (torch.as_tensor(a, device=device, dtype=dtype) for a in (mean64, std64))
-            if use_gram:
-                problem = GramProblem(X, Yt, w, mean, std, datafit, const=const)
-            else:
-                Xt = sparse_to_torch(X, device, dtype)
-                problem = DirectProblem(Xt, Yt, w, mean, std, datafit, host=X,
-                                        second_moments=second_moments(var, mean64, mean, std,
-                                                                      const))
-        else:
-            # Moments in float64 from X as given (shared, not copied), from
-            # centred rows; columns far from zero relative to their spread
-            # are then shifted by their mean (a copy of X, made only then),
-            # so that the computation dtype keeps their spread.
-            mean64, std64, var = weighted_moments(X, w_np, const=const, second=True)
-            self._x_shift = column_shift(mean64, std64, str(dtype).removeprefix("torch."))
-            if self._x_shift is not None:
-                X = subtract_columns(X, self._x_shift)
-                mean64 = mean64 - self._x_shift
-            Xt = _as_tensor(X, device, dtype)
-            mean = torch.as_tensor(mean64, device=device, dtype=dtype)
-            std = torch.as_tensor(std64, device=device, dtype=dtype)
-            if use_gram:
-                # The mask holds for the tensor when it is X itself, neither
-                # cast nor shifted (rounding could make nearly equal values
-                # equal); otherwise GramProblem tests its own data again.
-                same = (self._x_shift is None and Xt.device.type == "cpu"
-                        and np.may_share_memory(Xt.numpy(), X))
-                problem = GramProblem(Xt, Yt, w, mean, std, datafit,
-                                      const=const if same else None)
-            else:
-                # The standardized columns' second moments come with the
-                # moments (a pass over X saved: 0.49 of a 3.4 CPU s exact-k
-                # logistic fit at n=1e5, p=1e3).
-                problem = DirectProblem(Xt, Yt, w, mean, std, datafit,
-                                        second_moments=second_moments(var, mean64, mean, std,
-                                                                      const))
-        return self._fit_prepared(problem, sw, datafit, gen, walk)
+        X = divide_columns(X, self._x_scale).tocsr()
+        mean64, std64, var = weighted_moments(X, w_np, const=const, second=True)
+        mean, std = (torch.as_tensor(a, device=device, dtype=dtype) for a in (mean64, std64))
+        if use_gram:
+            return GramProblem(X, Yt, w, mean, std, datafit, const=const)
+        return DirectProblem(sparse_to_torch(X, device, dtype), Yt, w, mean, std, datafit,
+                             host=X, second_moments=second_moments(var, mean64, mean, std,
+                                                                   const))
 
     def _fit_prepared(self, problem, sw, datafit, gen, walk=None):
         # scikit-learn's convention: a weight counts as that many repetitions

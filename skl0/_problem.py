@@ -25,10 +25,12 @@ from ._numerics import column_extremes, column_scale, column_shift
 __all__ = [
     "DirectProblem",
     "GramProblem",
-    "DevicePrepared",
+    "PreparedX",
     "block_rows",
+    "host_prepared",
     "prepare_on_device",
     "prepares_on_device",
+    "tensor_extremes",
     "second_moments",
     "sparse_to_torch",
     "weighted_cross",
@@ -240,6 +242,11 @@ def weighted_moments(X, w, out_dtype=None, const=None, second=False):
 HOST_PREPARED_DEVICES = ("cpu",)
 
 
+def host_prepared(device):
+    """Whether fits on ``device`` prepare a dense numpy X on the host (``HOST_PREPARED_DEVICES``)."""
+    return device.type in HOST_PREPARED_DEVICES
+
+
 def prepares_on_device(X, device):
     """Whether a fit on ``device`` prepares ``X`` by :func:`prepare_on_device` (else on the host).
 
@@ -249,11 +256,23 @@ def prepares_on_device(X, device):
     """
     if sp.issparse(X):
         return False
-    return torch.is_tensor(X) or device.type not in HOST_PREPARED_DEVICES
+    return torch.is_tensor(X) or not host_prepared(device)
 
 
-class DevicePrepared:
-    """What :func:`prepare_on_device` returns: X ready for a problem, and how it was changed.
+def tensor_extremes(X):
+    """Column minima and maxima of a dense tensor, and whether all of X is finite.
+
+    A NaN makes its column's extremes NaN and an infinity is one of them,
+    so the extremes are finite exactly when X is: one ``amin`` and one
+    ``amax`` answer both (the host's :func:`skl0._numerics.column_extremes`
+    and scikit-learn's finiteness check, where X is on an accelerator).
+    """
+    lo, hi = X.amin(0), X.amax(0)
+    return lo, hi, bool(torch.isfinite(lo).all() and torch.isfinite(hi).all())
+
+
+class PreparedX:
+    """Dense X ready for a problem, and how it was changed (the host's or the device's way).
 
     ``X``: the tensor in the computation dtype; ``scale`` and ``shift``:
     the per-column powers of two X was divided by and the offsets then
@@ -261,14 +280,16 @@ class DevicePrepared:
     maps back; ``mean64``, ``std64``, ``var``: the float64 moments of the
     scaled and shifted columns (numpy, as :func:`weighted_moments` with
     ``second=True``); ``const``: X's constant columns (numpy mask);
-    ``finite``: whether every value of X is finite (its extremes are: a NaN
-    makes its column's extremes NaN).
+    ``gram_const``: ``const`` where it also holds for the tensor (X itself,
+    neither cast nor shifted, so that :class:`GramProblem` need not test
+    it again), else None; ``finite``: whether every value of X is finite.
     """
 
-    def __init__(self, X, scale, shift, mean64, std64, var, const, finite):
+    def __init__(self, X, scale, shift, mean64, std64, var, const, gram_const=None,
+                 finite=True):
         self.X, self.scale, self.shift = X, scale, shift
         self.mean64, self.std64, self.var, self.const = mean64, std64, var, const
-        self.finite = finite
+        self.gram_const, self.finite = gram_const, finite
 
 
 def _columnwise(X, values, op, in_place=False):
@@ -306,18 +327,17 @@ def prepare_on_device(X, w, dtype, owned=False):
     (a numpy X's copy to the device, a fold's gathered rows), which the
     scale and the shift may then overwrite; otherwise (X shared with the
     caller's data, or a CV estimator's copy that every fold reads) they
-    make a new tensor. Returns a :class:`DevicePrepared`;
+    make a new tensor. Returns a :class:`PreparedX`;
     one with ``finite=False`` and nothing else when X holds a NaN or an
     infinity (the fit's validation left that check to these extremes).
     """
     n, p = X.shape
     if n and p:
-        lo, hi = X.amin(0), X.amax(0)
+        lo, hi, finite = tensor_extremes(X)
+        if not finite:  # (the caller raises scikit-learn's error)
+            return PreparedX(X, None, None, None, None, None, None, finite=False)
         extremes = (lo.cpu().numpy(), hi.cpu().numpy())
         const_t = lo == hi
-        finite = bool(np.isfinite(extremes[0]).all() and np.isfinite(extremes[1]).all())
-        if not finite:  # (the caller raises scikit-learn's error)
-            return DevicePrepared(X, None, None, None, None, None, None, False)
     else:
         extremes, const_t = None, torch.zeros(p, dtype=torch.bool, device=X.device)
     scale = column_scale(X, extremes=extremes)  # (reads only X's shape, given the extremes)
@@ -330,8 +350,7 @@ def prepare_on_device(X, w, dtype, owned=False):
     if shift is not None:
         X = _columnwise(X, shift, torch.sub, owned)
         mean64 = mean64 - shift
-    return DevicePrepared(X.to(dtype), scale, shift, mean64, std64, var, const_t.cpu().numpy(),
-                          True)
+    return PreparedX(X.to(dtype), scale, shift, mean64, std64, var, const_t.cpu().numpy())
 
 
 class DirectProblem:
