@@ -54,7 +54,7 @@ from ._gate_path import (
 )
 from ._group_select import group_ranking, select_groups_by_ebic, splice_groups
 from ._groups import GroupGate, engine_layout, resolve_groups
-from ._heads import LinearHead, MLPHead, numpy_forward, tensor_forward
+from ._heads import LinearHead, MLPHead, forward
 from ._nonlinear import (
     AUTO_HIDDEN,
     held_out_scores,
@@ -146,12 +146,13 @@ def positive_strides(a):
 
 
 class ValidatedRows:
-    """Rows of an X that a CV estimator validated whole and holds on its device (a tensor).
+    """Rows of an X that a CV estimator validated whole (on the host, or its device copy).
 
-    What its folds' fits and its final fit take instead of X: their
-    validation is skipped (X, y and the feature names were validated with
-    the whole). A marker rather than any tensor, so that a torch tensor
-    passed to ``fit`` by a user is validated as any other array-like.
+    What its folds' fits on the device and its final fit take instead of
+    X: their validation is skipped (X, y and the feature names were
+    validated with the whole). A marker rather than any tensor, so that a
+    torch tensor passed to ``fit`` by a user is validated as any other
+    array-like.
     ``owned``: the rows are the fit's own copy (a fold's gathered rows),
     which the scale and the shift may overwrite; otherwise (the CV
     estimator's copy, shared by its folds) they are left as they are.
@@ -1449,9 +1450,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     def _forward(self, X):
         """The model's output on already validated ``X`` (a tensor: rows a CV estimator holds)."""
-        if torch.is_tensor(X):
-            return tensor_forward(self._layers, self._activation, X)
-        return numpy_forward(self._layers, self._activation, X)
+        return forward(self._layers, self._activation, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

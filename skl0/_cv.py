@@ -49,7 +49,7 @@ from ._criteria import choose_index
 from ._device import resolve_device
 from ._engine import NumpyOps, data_term
 from ._gate_path import lam_grid
-from ._heads import numpy_forward, tensor_forward
+from ._heads import forward
 from ._l0_path import PathReader, RefitCache, check_grid, pad_to
 from ._params import (
     ATTRIBUTES,
@@ -62,7 +62,7 @@ from ._params import (
     document_fit,
     hyperparameters,
 )
-from ._problem import prepares_on_device
+from ._problem import prepares_on_device, tensor_extremes
 from ._refit import gram_refit_weights
 from ._regressor import L0Regressor, R2Target
 from ._walk import Walk
@@ -135,9 +135,8 @@ class _GramR2:
             weight[support] = gram_refit_weights(self.problem, self.term, support, self.est.alpha)
             z[support], mask[support] = 1.0, True
         layers = self.est._raw_layers([weight], [np.zeros(self.q)], z, self.mean, self.std, mask)
-        X = self.held_out.X  # (a tensor: held-out rows kept on the device)
-        forward = tensor_forward if torch.is_tensor(X) else numpy_forward
-        pred = forward(layers, self.est.activation, X)
+        # (held_out.X: a tensor where the held-out rows are kept on the device)
+        pred = forward(layers, self.est.activation, self.held_out.X)
         return self.r2(pred)  # (the fold's total sum of squares formed once)
 
 
@@ -242,9 +241,7 @@ def _finite_rows(X_device):
     """Whether X held on the device is finite (False for None: not checked there)."""
     if X_device is None:
         return False
-    if X_device.numel() == 0:
-        return True
-    return bool(torch.isfinite(X_device.amin(0)).all() and torch.isfinite(X_device.amax(0)).all())
+    return X_device.numel() == 0 or tensor_extremes(X_device)[2]
 
 
 def _rows_on_device(X, device, n_jobs):
@@ -480,10 +477,11 @@ class _CVMixin(CVFitMixin):
         # empty-model warning would name the point the walk stopped at and
         # advise a lower lam or k, which a CV estimator does not take.
         walk = Walk(grid, chosen=self.best_index_, reader=PathReader(grid), warn_empty=False)
-        if X_device is not None:  # X, y validated above (n_features_in_, feature_names_in_ set)
-            super()._fit_unguarded(ValidatedRows(X_device), yv, sample_weight, walk)
-        else:
-            super()._fit_unguarded(X, y, sample_weight, walk)
+        # On the rows validated above (n_features_in_, feature_names_in_ set):
+        # their device copy where the folds had one; the host's X is not read
+        # and checked a second time.
+        rows = Xv if X_device is None else X_device
+        super()._fit_unguarded(ValidatedRows(rows), yv, sample_weight, walk)
         self.path_ = walk.result
         self.n_features_selected_ = self.path_.n_features
         self.lam_ = float(grid[self.best_index_])

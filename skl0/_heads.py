@@ -167,47 +167,53 @@ class MLPHead(nn.Module):
         return sum((W**2).sum() for W in self.weights)
 
 
-def numpy_forward(layers, activation, X):
-    """Predict with exported ``[(W, b), ...]`` numpy layers: no torch, no GPU."""
+def _numpy_activations():
     import numpy as np
 
-    acts = {
+    return {
         "identity": lambda a: a,
         "logistic": lambda a: 1.0 / (1.0 + np.exp(-a)),
         "tanh": np.tanh,
         "relu": lambda a: np.maximum(a, 0.0),
     }
-    h = X @ layers[0][0] + layers[0][1]
-    for W, b in layers[1:]:
-        h = acts[activation](h) @ W + b
+
+
+def _later_layers(h, layers, activation):
+    """The layers after the first, in numpy, on the first layer's output ``h``."""
+    act = _numpy_activations()[activation]
+    for W, b in layers:
+        h = act(h) @ W + b
     return h
 
 
+def numpy_forward(layers, activation, X):
+    """Predict with exported ``[(W, b), ...]`` numpy layers: no torch, no GPU."""
+    return _later_layers(X @ layers[0][0] + layers[0][1], layers[1:], activation)
+
+
 def tensor_forward(layers, activation, X):
-    """:func:`numpy_forward` on a dense tensor ``X``, where it is; a numpy result.
+    """:func:`numpy_forward` on a dense tensor ``X``: its first layer where X is, a numpy result.
 
     For the held-out rows that a CV estimator keeps on its device: only
     the first layer's non-zero rows (the selected columns) read X, so a
     score reads ``|support|`` columns, not all of them, and X never
-    crosses back to the host. The arithmetic is numpy_forward's (X's dtype
+    crosses back to the host; the first layer's output (rows x hidden
+    units) goes on in numpy. The arithmetic is numpy_forward's (X's dtype
     promoted with the layers', float64), up to the order of the sums.
     """
     import numpy as np
 
-    acts = {
-        "identity": lambda a: a,
-        "logistic": torch.sigmoid,
-        "tanh": torch.tanh,
-        "relu": torch.relu,
-    }
     W0, b0 = layers[0]
     rows = np.flatnonzero(np.any(W0 != 0, axis=1))
     dtype = torch.promote_types(X.dtype, torch.from_numpy(np.asarray(W0)).dtype)
+    W = torch.as_tensor(W0[rows], device=X.device, dtype=dtype)
+    idx = torch.as_tensor(rows, device=X.device, dtype=torch.long)
+    h = (X.index_select(1, idx).to(dtype) @ W).cpu().numpy() + b0
+    return _later_layers(h, layers[1:], activation)
 
-    def t(a):
-        return torch.as_tensor(a, device=X.device, dtype=dtype)
 
-    h = X.index_select(1, t(rows).long()).to(dtype) @ t(W0[rows]) + t(b0)
-    for W, b in layers[1:]:
-        h = acts[activation](h) @ t(W) + t(b)
-    return h.cpu().numpy()
+def forward(layers, activation, X):
+    """The exported layers' output on validated ``X``: numpy, or a tensor a CV estimator holds."""
+    if torch.is_tensor(X):
+        return tensor_forward(layers, activation, X)
+    return numpy_forward(layers, activation, X)
