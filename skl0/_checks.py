@@ -325,6 +325,37 @@ def numeric_target(y, who):
         ) from exc
 
 
+def label_column(y):
+    """A classifier's ``y`` as one 1-d column of labels, as its ``fit`` reads it.
+
+    A column vector ``(n, 1)`` is ravelled with scikit-learn's
+    ``DataConversionWarning``; more columns are refused
+    (:func:`several_label_columns`). ``fit``, ``partial_fit`` and the Dask
+    fit read labels by this one rule.
+    """
+    import numpy as np
+
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        from sklearn.exceptions import DataConversionWarning
+
+        warn("A column-vector y was passed when a 1d array was expected; it was "
+             "ravelled.", DataConversionWarning)
+        y = y.ravel()
+    if y.ndim != 1:
+        raise several_label_columns(*y.shape[:2]) if y.ndim == 2 else ValueError(
+            f"y should be a 1d array, got an array of shape {y.shape} instead.")
+    return y
+
+
+def several_label_columns(n, q):
+    """The ValueError for ``q > 1`` columns of labels given to a classifier (``n`` rows)."""
+    return ValueError(
+        f"y should be a 1d array, got an array of shape ({n}, {q}) instead. A classifier "
+        "takes one column of labels; for several targets fit one classifier per column."
+    )
+
+
 class SingleValueTarget(ValueError):
     """:func:`infer_task`'s refusal of a numeric ``y`` of one whole-number value (the CLI words it)."""
 

@@ -12,13 +12,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseL0, checks_params_each_call, warm_up
+from ._checks import label_column
 from ._compat import _fit_context
 from ._dask import fit_classifier, is_dask_collection, map_rows, scores_dask_rows
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._numerics import check_finite_layers
 from ._params import ATTRIBUTES, CLASSIFIER_HEAD, hyperparameters
 from ._streaming import partial_fit, streamable
-from ._warn import warn
 
 __all__ = ["L0Classifier"]
 
@@ -55,12 +55,7 @@ class L0Classifier(ClassifierMixin, BaseL0):
     _fit_dask = fit_classifier  # IRLS passes on the cluster, see docs/scale.md
 
     def _encode_targets(self, y, sw):
-        if y.ndim == 2 and y.shape[1] == 1:
-            from sklearn.exceptions import DataConversionWarning
-
-            warn("A column-vector y was passed when a 1d array was expected; it was "
-                 "ravelled.", DataConversionWarning)
-            y = y.ravel()
+        y = label_column(y)
         check_classification_targets(y)
         enc = LabelEncoder().fit(y)
         self.classes_ = enc.classes_

@@ -63,7 +63,13 @@ from ._blocks import (
     _unique,
     softmax_hessian,
 )
-from ._checks import MAX_AUTO_CLASSES, check_k_fits, infer_task, is_dask_collection
+from ._checks import (
+    MAX_AUTO_CLASSES,
+    check_k_fits,
+    infer_task,
+    is_dask_collection,
+    several_label_columns,
+)
 from ._datafits import SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._groups import engine_layout, resolve_groups
@@ -511,10 +517,7 @@ def _check_labels_1d(y):
     if q == 1:
         return
     n = y.shape[0] if isinstance(y.shape[0], int) and not _is_frame(y) else "n_samples"
-    raise ValueError(
-        f"y should be a 1d array, got an array of shape ({n}, {q}) instead. A classifier "
-        "takes one column of labels; for several targets fit one classifier per column."
-    )
+    raise several_label_columns(n, q)
 
 
 @_fit_guard

@@ -60,7 +60,6 @@ import math
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import (
@@ -70,7 +69,13 @@ from ._base import (
     keep_state_on_failure,
     positive_strides,
 )
-from ._checks import check_frame, check_k_fits, check_missing_labels, numeric_target
+from ._checks import (
+    check_frame,
+    check_k_fits,
+    check_missing_labels,
+    label_column,
+    numeric_target,
+)
 from ._compat import ALLOW_ZERO_WEIGHTS, _check_sample_weight, validate_data
 from ._criteria import ebic_gamma
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
@@ -96,7 +101,6 @@ from ._problem import (
     weighted_moments,
 )
 from ._train import _check_finite, adam_steps
-from ._warn import warn
 from .nn import FeatureGate
 
 __all__ = ["ClassTargets", "RegressionTargets", "partial_fit", "streamable"]
@@ -229,20 +233,9 @@ class ClassTargets:
         pass
 
     def encode(self, estimator, y, sw=None):
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            # As fit: one column is read as labels, with scikit-learn's warning.
-            warn("A column-vector y was passed when a 1d array was expected; it was "
-                 "ravelled.", DataConversionWarning)
-            y = y.ravel()
-        if y.ndim != 1:
-            # (n, q) labels passed check_classification_targets as multilabel
-            # and failed inside torch ("The size of tensor a (2) must match ...").
-            raise ValueError(
-                f"y should be a 1d array, got an array of shape {y.shape} instead. A "
-                "classifier takes one column of labels; for several targets use one "
-                "classifier per column."
-            )
+        # As fit (n, q labels passed check_classification_targets as multilabel
+        # and failed inside torch: "The size of tensor a (2) must match ...").
+        y = label_column(y)
         check_classification_targets(y)
         classes = estimator.classes_
         unseen = np.setdiff1d(np.unique(y), classes)
