@@ -25,6 +25,7 @@ __all__ = [
     "divide_columns",
     "power_of_two_scale",
     "subtract_columns",
+    "target_moments",
 ]
 
 # Columns whose largest |value| lies inside [2**-16, 2**16] are left alone:
@@ -146,6 +147,22 @@ def subtract_columns(X, shift):
     if shift is None:
         return X
     return np.subtract(X, shift, dtype=np.float64).astype(X.dtype, copy=False)
+
+
+def target_moments(Ys, w):
+    """Weighted mean and spread of scaled targets, the spread floored to 1 where it is round-off.
+
+    ``Ys``: the targets of the rows of positive weight, in their power-of-two
+    unit (:func:`power_of_two_scale` of their largest magnitude), shape
+    ``(n, q)``; ``w``: those rows' weights over the total weight. A spread
+    within float64's round-off of the values' magnitude (a constant target)
+    is set to 1, so that the target standardizes to zeros. The rule of
+    ``L0Regressor.fit`` and of ``partial_fit``'s stochastic mode.
+    """
+    mean = w @ Ys
+    std = np.sqrt(w @ (Ys - mean) ** 2)
+    std[std <= np.finfo(float).eps * np.maximum(np.abs(mean), 1.0)] = 1.0
+    return mean, std
 
 
 def check_finite_layers(layers):

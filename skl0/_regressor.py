@@ -17,7 +17,7 @@ from ._checks import numeric_target
 from ._compat import _check_sample_weight, _fit_context
 from ._dask import fit_regressor, is_dask_collection, map_rows, scores_dask_rows
 from ._datafits import SquaredLoss
-from ._numerics import check_finite_layers, power_of_two_scale
+from ._numerics import check_finite_layers, power_of_two_scale, target_moments
 from ._params import ATTRIBUTES, REGRESSOR_HEAD, hyperparameters
 from ._streaming import partial_fit, streamable
 
@@ -121,11 +121,8 @@ class L0Regressor(RegressorMixin, BaseL0):
         pos = sw > 0
         scale = power_of_two_scale(np.max(np.abs(Y[pos]), axis=0))
         kept = Y[pos] / scale
-        w = sw[pos] / sw.sum()
-        mean = w @ kept
-        std = np.sqrt(w @ (kept - mean) ** 2)
-        constant = np.all(kept == kept[:1], axis=0)
-        std[constant | (std <= np.finfo(float).eps * np.maximum(np.abs(mean), 1.0))] = 1.0
+        mean, std = target_moments(kept, sw[pos] / sw.sum())
+        std[np.all(kept == kept[:1], axis=0)] = 1.0  # (exactly constant, whatever round-off)
         self._y_mean, self._y_std = mean * scale, std * scale
         Ys = np.zeros_like(Y, dtype=np.float64)
         Ys[pos] = (kept - mean) / std

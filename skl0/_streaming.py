@@ -89,6 +89,7 @@ from ._numerics import (
     divide_columns,
     power_of_two_scale,
     subtract_columns,
+    target_moments,
 )
 from ._problem import (
     BLOCK_BYTES,
@@ -179,11 +180,7 @@ class RegressionTargets:
     def fix_standardization(self, estimator, y, sw):
         """Mean and std of the first chunk's rows of positive weight, used for every later chunk."""
         pos = sw > 0
-        kept = self.scaled(estimator, y, sw)[pos]
-        w = sw[pos] / sw.sum()
-        mean = w @ kept
-        std = np.sqrt(w @ (kept - mean) ** 2)
-        std[std <= np.finfo(float).eps * np.maximum(np.abs(mean), 1.0)] = 1.0
+        mean, std = target_moments(self.scaled(estimator, y, sw)[pos], sw[pos] / sw.sum())
         self.mean, self.std = mean, std
         estimator._y_mean, estimator._y_std = mean * self.scale, std * self.scale
 
