@@ -7,7 +7,10 @@ calls (so a 2 ms fit is timed 25 at a time), ratios taken within one run:
 
 1. speed: skl0 against abess on the same data (exact k and automatic
    size), ``l0_path`` (30 points) and ``L0RegressorCV(cv=5)`` against one
-   fit, and the first fit in a fresh process against the second (median
+   fit at n=1000, p=200 and on tall data (n=2e5, p=100, with the ablation
+   row whose folds gather and prepare their own rows instead of sharing
+   one pass of sums, and each fit's traced peak memory over X's size),
+   and the first fit in a fresh process against the second (median
    of 7 processes, diabetes regressor and breast cancer classifier);
 2. wide data (n=1000, p from 2e4 to 1e5, 10 true features): F1 and CPU
    time of exact k and ``lam="auto"`` against abess;
@@ -179,6 +182,45 @@ def speed(repeats, quick):
         ["one fit, lam=0.01", f"{one * 1e3:.1f}", "1.0x", f"{one / auto:.2f}x"],
         ["l0_path, 30 points", f"{path * 1e3:.1f}", f"{path / one:.1f}x", f"{path / auto:.2f}x"],
         ["L0RegressorCV(cv=5)", f"{cv * 1e3:.1f}", f"{cv / one:.1f}x", f"{cv / auto:.2f}x"],
+    ])
+
+    # Tall data, where a CV fit's cost is its passes over X: its folds' Gram
+    # problems from sums of one pass (skl0._fold_stats), against folds that
+    # gather and prepare their own rows (the ablation).
+    from unittest import mock
+
+    import skl0._fold_stats as fold_stats
+
+    Xt, yt, _, _ = make_sparse_regression(200_000, 100, 10, random_state=0)
+    def own_rows():
+        with mock.patch.object(fold_stats.FoldStatistics, "build", return_value=None):
+            L0RegressorCV(cv=5).fit(Xt, yt)
+
+    log("speed: n=2e5, p=100")
+    tall_one, tall_path, tall_cv, tall_own = cpu_times_interleaved([
+        lambda: L0Regressor(lam=0.01).fit(Xt, yt), lambda: l0_path(Xt, yt, n_lams=30),
+        lambda: L0RegressorCV(cv=5).fit(Xt, yt), own_rows], max(1, repeats // 2))
+    def peak(fn):  # numpy's and Python's allocations at their peak, over X's size
+        import tracemalloc
+
+        tracemalloc.start()
+        try:
+            fn()
+            return tracemalloc.get_traced_memory()[1] / Xt.nbytes
+        finally:
+            tracemalloc.stop()
+
+    fits = [lambda: L0Regressor(lam=0.01).fit(Xt, yt), lambda: l0_path(Xt, yt, n_lams=30),
+            lambda: L0RegressorCV(cv=5).fit(Xt, yt), own_rows]
+    mem = [peak(fn) for fn in fits]
+    table(["n=2e5, p=100", "CPU ms", "/ one fit (lam=0.01)", "traced peak / X"], [
+        ["one fit, lam=0.01", f"{tall_one * 1e3:.1f}", "1.0x", f"{mem[0]:.2f}"],
+        ["l0_path, 30 points", f"{tall_path * 1e3:.1f}", f"{tall_path / tall_one:.2f}x",
+         f"{mem[1]:.2f}"],
+        ["L0RegressorCV(cv=5)", f"{tall_cv * 1e3:.1f}", f"{tall_cv / tall_one:.2f}x",
+         f"{mem[2]:.2f}"],
+        ["L0RegressorCV(cv=5), folds prepare their own rows", f"{tall_own * 1e3:.1f}",
+         f"{tall_own / tall_one:.2f}x", f"{mem[3]:.2f}"],
     ])
 
     rows = []

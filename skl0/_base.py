@@ -156,10 +156,13 @@ class ValidatedRows:
     ``owned``: the rows are the fit's own copy (a fold's gathered rows),
     which the scale and the shift may overwrite; otherwise (the CV
     estimator's copy, shared by its folds) they are left as they are.
+    ``statistics``: the rows' sums (:class:`skl0._fold_stats.RowStatistics`),
+    from which a regressor's Gram problem is built instead of from the rows
+    (which may then be a stand-in holding only their shape).
     """
 
-    def __init__(self, rows, owned=False):
-        self.rows, self.owned = rows, owned
+    def __init__(self, rows, owned=False, statistics=None):
+        self.rows, self.owned, self.statistics = rows, owned, statistics
 
 
 def _as_tensor(X, device, dtype):
@@ -406,10 +409,11 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _validate_fit_data(self, X, y, sample_weight):
         self._finite_on_device = False
         self._rows_owned = False
+        self._row_statistics = None
         if isinstance(X, ValidatedRows):
             # Rows of an X that a CV estimator validated whole and holds on
             # its device (its folds, its final fit), with y validated too.
-            X, self._rows_owned = X.rows, X.owned
+            X, self._rows_owned, self._row_statistics = X.rows, X.owned, X.statistics
             self.n_features_in_ = X.shape[1]
         else:
             check_frame(X)
@@ -570,6 +574,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # (8 MB at most when dense) they come faster, and the same as for
             # the dense array, from a dense copy.
             X = X.toarray()
+        statistics = vars(self).pop("_row_statistics", None)
+        if statistics is not None and use_gram:
+            # A CV regressor's fold (or final fit): the problem from sums its
+            # CV formed for all folds in one pass over X (skl0._fold_stats).
+            problem = statistics.gram_problem(self, Yt, w, dtype, device, datafit)
+            return self._fit_prepared(problem, sw, datafit, gen, walk)
         if sp.issparse(X):  # never densified: moments and Gram by scipy
             return self._fit_prepared(self._sparse_problem(X, Yt, w, w_np, datafit, device, dtype,
                                                            use_gram), sw, datafit, gen, walk)

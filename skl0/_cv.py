@@ -2,7 +2,10 @@
 
 For each fold the warm-started gate path (:func:`skl0._gate_path.gate_path`)
 runs on the fold's training rows, exactly as an :class:`L0Regressor` fit on
-those rows would set it up (its own target scaling and standardization);
+those rows would set it up (its own target scaling and standardization;
+a regressor's folds on a dense host X with more rows than columns build
+their Gram problems from sums formed in one pass over X,
+:mod:`skl0._fold_stats`, instead of gathering and preparing ``X[train]``);
 the linear head is refitted on each distinct support of the path and
 scored on the held-out rows with a scikit-learn scorer, or with the default
 ``scoring=None`` by the estimator's own score on rows validated once (a
@@ -48,6 +51,7 @@ from ._compat import (
 from ._criteria import choose_index
 from ._device import resolve_device
 from ._engine import NumpyOps, data_term
+from ._fold_stats import FoldStatistics
 from ._gate_path import lam_grid
 from ._heads import forward
 from ._l0_path import PathReader, RefitCache, check_grid, pad_to
@@ -62,7 +66,7 @@ from ._params import (
     document_fit,
     hyperparameters,
 )
-from ._problem import prepares_on_device, tensor_extremes
+from ._problem import host_prepared, prepares_on_device, tensor_extremes
 from ._refit import gram_refit_weights
 from ._regressor import L0Regressor, R2Target
 from ._walk import Walk
@@ -209,7 +213,7 @@ def _scorer_declines_weights(scorer):
 
 
 def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighted,
-               X_device=None):
+               X_device=None, statistics=None):
     """Walk the path on ``train`` and score it on ``test``: (scores, sizes, steps).
 
     ``weighted``: the fold's fit takes ``sw``; ``score_weighted``: its scores
@@ -230,9 +234,12 @@ def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighte
         rows(test, on_device and scorer is None), y[test], sw[test] if score_weighted else None,
         scorer, len(grid)
     ))
-    X_train = rows(train, on_device)
-    if on_device:  # (validated with the whole; the fold's own copy)
-        X_train = ValidatedRows(X_train, owned=True)
+    if statistics is not None:
+        X_train = ValidatedRows(statistics[0], statistics=statistics[1])
+    else:
+        X_train = rows(train, on_device)
+        if on_device:  # (validated with the whole; the fold's own copy)
+            X_train = ValidatedRows(X_train, owned=True)
     est._fit(X_train, y[train], sw[train] if weighted else None, walk=walk)
     return walk.result
 
@@ -446,6 +453,11 @@ class _CVMixin(CVFitMixin):
             np.iinfo(np.int32).max, size=len(splits)
         )
         weighted = sample_weight is not None
+        shared = None
+        if X_device is None and isinstance(self, L0Regressor) and host_prepared(resolved):
+            shared = FoldStatistics.build(Xv, yv, sw, splits)
+        fold_sums = [None] * len(splits) if shared is None else [
+            (shared.stand_in(i, Xv.shape[1]), shared.fold(i)) for i in range(len(splits))]
         # Threads by default: the folds share X instead of copying it to
         # worker processes, whose start-up (importing torch) made a small CV
         # with n_jobs=-1 ten times slower than n_jobs=1; the solves release
@@ -454,9 +466,9 @@ class _CVMixin(CVFitMixin):
         out = Parallel(n_jobs=self.n_jobs, verbose=self.verbose, prefer="threads")(
             delayed(_fold_path)(
                 self._fold_estimator(seed, device), Xv, yv, sw, train, test, scorer, weighted,
-                grid, score_weighted, X_device
+                grid, score_weighted, X_device, sums
             )
-            for seed, (train, test) in zip(seeds, splits)
+            for seed, (train, test), sums in zip(seeds, splits, fold_sums)
         )
         scores = np.stack([o[0] for o in out])
         sizes = np.stack([o[1] for o in out])
@@ -481,7 +493,8 @@ class _CVMixin(CVFitMixin):
         # their device copy where the folds had one; the host's X is not read
         # and checked a second time.
         rows = Xv if X_device is None else X_device
-        super()._fit_unguarded(ValidatedRows(rows), yv, sample_weight, walk)
+        whole = None if shared is None else shared.whole(Xv.shape[0])
+        super()._fit_unguarded(ValidatedRows(rows, statistics=whole), yv, sample_weight, walk)
         self.path_ = walk.result
         self.n_features_selected_ = self.path_.n_features
         self.lam_ = float(grid[self.best_index_])
@@ -542,7 +555,11 @@ class L0RegressorCV(_CVMixin, L0Regressor):
     then fitted on all the data (the same walk over the whole grid, ``path_``,
     whose chosen point is kept). Costs about
     ``n_splits + 1`` paths, each a few single fits, instead of
-    ``n_splits * n_lams`` fits for ``GridSearchCV(L0Regressor(), {"lam": lams})``.
+    ``n_splits * n_lams`` fits for ``GridSearchCV(L0Regressor(), {"lam": lams})``;
+    with a dense X of more rows than columns on the CPU, the folds and the
+    final fit take their statistics (``X'WX``, ``X'Wy``, moments) from one
+    pass over X, not one pass over their own rows each, so on tall data the
+    passes over X cost about one fit (see :doc:`/path_cv`).
 
     %(parameters)s
 

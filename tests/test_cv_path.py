@@ -377,6 +377,117 @@ def test_selector_cv_with_dataframe(reg):
     assert sel.path_.feature_names.tolist() == Xdf.columns.tolist()
 
 
+def _cv_both_ways(monkeypatch, X, y, sample_weight=None, **kw):
+    """L0RegressorCV with its folds' problems from shared sums, and with each fold's own rows."""
+    import skl0._fold_stats as fold_stats
+
+    built = []
+    build = fold_stats.FoldStatistics.build
+
+    def spy(*args):
+        built.append(build(*args))
+        return built[-1]
+
+    monkeypatch.setattr(fold_stats.FoldStatistics, "build", spy)
+    shared = L0RegressorCV(random_state=0, **kw).fit(X, y, sample_weight=sample_weight)
+    monkeypatch.setattr(fold_stats.FoldStatistics, "build", lambda *args: None)
+    own = L0RegressorCV(random_state=0, **kw).fit(X, y, sample_weight=sample_weight)
+    return shared, own, built[0] is not None
+
+
+def _offset_design():
+    X, y, _, _ = make_sparse_regression(400, 12, 3, random_state=3)
+    X[:, 5] = 7.0  # constant
+    X[:, 6] += 1e6  # a large offset: shifted before the computation dtype
+    return X, y
+
+
+@pytest.mark.parametrize("case", ["int", "shuffled", "shuffle_split", "masks", "weights",
+                                  "float32", "multi_output", "huge_y", "scaled_in_a_fold"])
+def test_cv_folds_from_shared_sums_equal_folds_fitted_on_their_rows(monkeypatch, case):
+    # A regressor's folds build their Gram problems from sums formed in one
+    # pass over X (skl0._fold_stats), not from gathered rows: the same
+    # scores, choice and model up to round-off.
+    from sklearn.model_selection import ShuffleSplit
+
+    X, y = _offset_design()
+    kw, sw = dict(n_lams=8, cv=4), None
+    if case == "shuffled":
+        kw["cv"] = KFold(3, shuffle=True, random_state=1)
+    elif case == "shuffle_split":  # rows in no held-out part, and overlapping parts
+        kw["cv"] = ShuffleSplit(4, test_size=0.3, random_state=1)
+    elif case == "masks":
+        fold = np.arange(len(y)) % 3
+        kw["cv"] = [(fold != i, fold == i) for i in range(3)]
+    elif case == "weights":
+        sw = np.random.RandomState(0).randint(0, 3, len(y)).astype(float)
+    elif case == "float32":
+        X = X.astype(np.float32)
+    elif case == "multi_output":
+        y = np.column_stack([y, 2 * X[:, 0] - y])
+    elif case == "huge_y":
+        y = 1e200 * y + 3e201
+    elif case == "scaled_in_a_fold":  # under 2**-16 in fold 0's rows only: scaled there
+        X[:, 2] = 1e-6 * X[:, 2]
+        X[-1, 2] = 1.0
+    shared, own, used = _cv_both_ways(monkeypatch, X, y, sw, **kw)
+    assert used
+    tol = 1e-5 if case == "float32" else 1e-9
+    np.testing.assert_allclose(shared.cv_results_["mean_test_score"],
+                               own.cv_results_["mean_test_score"], rtol=tol, atol=tol)
+    np.testing.assert_array_equal(shared.cv_results_["mean_n_features"],
+                                  own.cv_results_["mean_n_features"])
+    assert shared.lam_ == own.lam_
+    np.testing.assert_array_equal(shared.support_, own.support_)
+    np.testing.assert_allclose(shared.coef_, own.coef_, rtol=tol, atol=tol * np.abs(own.coef_).max())
+    np.testing.assert_allclose(shared.intercept_, own.intercept_, rtol=tol)
+
+
+@pytest.mark.parametrize("case", ["repeated_row", "few_rows", "extreme_column", "leave_one_out"])
+def test_cv_folds_prepare_their_own_rows_where_shared_sums_do_not_apply(monkeypatch, case):
+    from sklearn.model_selection import LeaveOneOut
+
+    X, y = _offset_design()
+    kw = dict(n_lams=5, cv=3)
+    if case == "repeated_row":  # a fold trains on row 0 twice: X[train] repeats it
+        train = np.r_[0, np.arange(0, 300)]
+        kw["cv"] = [(train, np.arange(300, 400))]
+    elif case == "few_rows":  # a fold with no more rows than columns fits on its rows
+        kw["cv"] = [(np.arange(12), np.arange(12, 400))]
+    elif case == "extreme_column":  # squares past float64's range: each fold scales its rows
+        X[:, 2] *= 1e200
+    elif case == "leave_one_out":  # a group of rows per fold: past MAX_GROUPS
+        X, y = X[:70], y[:70]
+        kw.update(cv=LeaveOneOut(), scoring="neg_mean_squared_error")
+    shared, own, used = _cv_both_ways(monkeypatch, X, y, **kw)
+    assert not used
+    np.testing.assert_array_equal(shared.cv_results_["mean_test_score"],
+                                  own.cv_results_["mean_test_score"])
+    np.testing.assert_array_equal(shared.coef_, own.coef_)
+
+
+def test_a_fold_fitted_from_shared_sums_reads_no_rows():
+    from skl0._fold_stats import FoldStatistics
+
+    X, y = _offset_design()
+    splits = list(KFold(3).split(X))
+    sums = FoldStatistics.build(X, y, np.ones(len(y)), splits)
+    stand_in = sums.stand_in(0, X.shape[1])
+    assert stand_in.shape == (splits[0][0].size, X.shape[1]) and stand_in.dtype == X.dtype
+    with pytest.raises(TypeError, match="no rows to read"):
+        np.asarray(stand_in)
+    # The sums of fold 0's rows are those of X[train] formed directly.
+    fold, whole = sums.fold(0), sums.whole(len(y))
+    Xt = X[splits[0][0]]
+    np.testing.assert_allclose(fold.W, Xt.shape[0])
+    np.testing.assert_allclose(fold.c0 + fold.s / fold.W, Xt.mean(0), rtol=1e-12)
+    np.testing.assert_array_equal(fold.lo, Xt.min(0))
+    np.testing.assert_array_equal(whole.hi, X.max(0))
+    C = Xt - Xt.mean(0)
+    d = Xt.mean(0) - fold.c0
+    np.testing.assert_allclose(fold.S - fold.W * np.outer(d, d), C.T @ C, rtol=1e-9, atol=1e-6)
+
+
 # ---------------------------------------------------- metadata for the splitter
 @pytest.mark.parametrize("cls", [L0RegressorCV, L0ClassifierCV, L0FeatureSelectorCV])
 def test_groups_reach_a_group_splitter_with_metadata_routing(reg, clf, cls):

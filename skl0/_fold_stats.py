@@ -1,0 +1,245 @@
+"""A CV regressor's folds from one pass over X: each fold's Gram problem from shared sums.
+
+A fold of :class:`skl0.L0RegressorCV` that trains a linear head on more
+rows than columns needs only its training rows' sufficient statistics
+(:class:`skl0._problem.GramProblem`): column extremes, weighted means and
+spreads, ``X'WX`` and ``X'Wy``. Each fold used to gather ``X[train]`` and
+form them again, so a 5-fold CV read X about six times over (gather,
+extremes, two moment passes and the Gram of 0.8 n rows per fold, and all
+of it again for the final fit): on n=2e5, p=100 about 5.9 fits' time.
+
+Here the rows are split by the set of folds that train on them (with
+``KFold`` and its kin, one group per held-out fold) and each group's
+sums are formed once, about the full data's weighted mean ``c0`` (in
+float64, from centred blocks as the Gram problem's own), the targets in
+a power-of-two unit ``U`` of their largest magnitude and about their
+weighted mean ``y0``:
+
+    W_g = sum w,   s_g = sum w (x - c0),   S_g = sum w (x - c0)(x - c0)',
+    t_g = sum w (x - c0)(y - y0)' / U,   v_g = sum w (y - y0) / U,
+
+with the column minima and maxima. A fold's statistics are sums over the
+groups it trains on; its mean is ``c0 + s / W``, and the statistics about
+any centre ``m`` follow exactly (``d = m - c0``):
+
+    sum w (x - m)(x - m)' = S - s d' - d s' + W d d',
+    sum w (x - m)(y - y0)' / U = t - d v'.
+
+Sums about a centre near every fold's mean lose nothing to cancellation
+(the folds' means differ from ``c0`` by about a spread over sqrt(n)).
+The fold's problem is then what :meth:`skl0._base.BaseL0._fit_on_device`
+builds from its rows, up to round-off: the same constant columns, spread
+floor, shift and standardization, the statistics centred on the same
+(computation-dtype) means. Only for a dense host X whose columns need no
+power-of-two rescaling, with no fold training on a row twice and at most
+:data:`MAX_GROUPS` groups; otherwise the folds prepare their own rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ._checks import numeric_target
+from ._numerics import column_scale, column_shift, power_of_two_scale
+from ._problem import GramProblem, _f64_buffer, weighted_cross
+
+__all__ = ["FoldStatistics", "MAX_GROUPS"]
+
+#: The most groups of rows (distinct sets of folds training on a row) for
+#: which the folds share sums: KFold gives one per fold, ShuffleSplit one
+#: more (rows in no held-out part); leave-one-out gives one per row.
+MAX_GROUPS = 64
+
+
+class _Shape:
+    """What a fold's fit reads of its X when its problem comes from :class:`FoldStatistics`.
+
+    Shape and dtype only: reading its values fails loudly (``__array__``),
+    so no part of the fit can silently use rows it was not given.
+    """
+
+    def __init__(self, n, p, dtype):
+        self.shape, self.dtype, self.ndim = (n, p), dtype, 2
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError("a fold fitted from shared statistics has no rows to read")
+
+
+class RowStatistics:
+    """The sums of one set of rows (a fold's training rows, or all), and how to build its problem."""
+
+    def __init__(self, sums, first_row, n_rows, shared):
+        self.W, self.s, self.S, self.t, self.v, self.lo, self.hi = sums
+        self.first_row, self.n_rows = first_row, n_rows
+        self.c0, self.y0, self.unit, self.dtype = shared.c0, shared.y0, shared.unit, shared.dtype
+
+    def gram_problem(self, est, Y, w, dtype, device, datafit):
+        """The fit's :class:`GramProblem` (and its ``_x_scale``, ``_x_shift`` set on ``est``).
+
+        ``Y``, ``w``: the fit's encoded targets and weights summing to one
+        (torch, as ``_fit_on_device`` has them); ``est._y_mean`` and
+        ``est._y_std``: its target encoding (``Y = (y - _y_mean) / _y_std``).
+        """
+        W, y0, unit = self.W, self.y0, self.unit
+        c0, s, S, t, first = self.c0, self.s, self.S, self.t, self.first_row
+        const = self.lo == self.hi
+        # The rows' columns past 2**16 or under 2**-16 are divided by a power
+        # of two, as _prepare_on_host divides them (exact: so are the sums).
+        scale = column_scale(np.empty((1, c0.size)), extremes=(self.lo, self.hi))
+        if scale is not None:
+            c0, s, S, t, first = c0 / scale, s / scale, S / np.outer(scale, scale), (
+                t / scale[:, None]), first / scale
+        # weighted_moments' rules: floor of the spread, an exactly constant
+        # column's mean is its value (that of the rows' first).
+        d = s / W
+        mean64 = c0 + d
+        var = np.maximum((np.diagonal(S) - s * d) / W, 0.0)
+        std64 = np.sqrt(var)
+        tiny = np.finfo(self.dtype).eps * np.maximum(np.abs(mean64), 1.0) * 10
+        std64 = np.where(std64 > tiny, std64, 1.0)
+        mean64 = np.where(const, first, mean64)
+        std64 = np.where(const, 1.0, std64)
+        shift = column_shift(mean64, std64, str(dtype).removeprefix("torch."))
+        if shift is not None:
+            mean64 = mean64 - shift
+        est._x_scale, est._x_shift = scale, shift
+        mean = torch.as_tensor(mean64, device=device, dtype=dtype)
+        std = torch.as_tensor(std64, device=device, dtype=dtype)
+        # Centred on the means as the computation dtype holds them, as
+        # GramProblem centres its blocks.
+        m = mean.detach().cpu().double().numpy() + (0.0 if shift is None else shift)
+        e = m - c0
+        G = S - np.outer(s, e) - np.outer(e, s) + W * np.outer(e, e)
+        # sum w (x - m) Y with Y = (y - _y_mean) / _y_std:
+        # [U (t - e v') + (s - W e) (y0 - _y_mean)'] / _y_std.
+        c = (unit * (t - np.outer(e, self.v))
+             + np.outer(s - W * e, y0 - est._y_mean)) / est._y_std
+        s64 = std.detach().cpu().double().numpy()
+        G, c = G / W / np.outer(s64, s64), c / W / s64[:, None]
+        G[const], G[:, const], c[const] = 0.0, 0.0, 0.0
+        yy = (w[:, None] * Y * Y).sum(0)
+        problem = GramProblem.from_statistics(
+            torch.as_tensor(G, device=device).to(dtype), torch.as_tensor(c, device=device).to(dtype),
+            yy, mean, std, datafit, self.n_rows, n_rows=self.n_rows)
+        return problem
+
+
+class FoldStatistics:
+    """Sums of X's rows grouped by the folds that train on them (see the module's docstring).
+
+    Build with :meth:`build`, which returns None where the folds must
+    prepare their own rows. ``fold(i)`` and ``whole()`` give the
+    :class:`RowStatistics` of fold ``i``'s training rows and of all rows.
+    """
+
+    @classmethod
+    def build(cls, X, y, sw, splits):
+        """The shared sums, or None where they do not apply (see the module's docstring)."""
+        n, p = X.shape
+        if not isinstance(X, np.ndarray) or n <= p:
+            return None
+        trains = []
+        for train, _test in splits:
+            rows = np.arange(n)[train]
+            if rows.size <= p or np.bincount(rows, minlength=n).max() > 1:
+                return None  # (the fold fits on rows, or trains on a row twice)
+            trains.append(rows)
+        if len(trains) > 62:
+            return None
+        code = np.zeros(n, dtype=np.int64)
+        for i, rows in enumerate(trains):
+            code[rows] |= np.int64(1) << i
+        if len(trains) <= 16:  # (a table of the codes: one pass, no sort)
+            keys = np.flatnonzero(np.bincount(code, minlength=1 << len(trains)))
+            lookup = np.zeros(1 << len(trains), dtype=np.intp)
+            lookup[keys] = np.arange(keys.size)
+            group = lookup[code]
+        else:
+            keys, group = np.unique(code, return_inverse=True)
+        # Memory: the groups' p x p sums, at most X's size (each fold's copy
+        # of its rows, 0.8 of X for 5 folds, is what they replace).
+        if keys.size > MAX_GROUPS or keys.size * p * p * 8 > X.nbytes:
+            return None
+        # Columns whose squares could overflow or underflow float64 sums
+        # (|x| past 2**200 or under 2**-200): each fold scales its own rows.
+        # (Past 2**16 or under 2**-16 the sums are divided by the fold's
+        # powers of two, as its rows would be.)
+        if column_scale(X, low=2.0**-200, high=2.0**200,
+                        extremes=(np.min(X, axis=0), np.max(X, axis=0))) is not None:
+            return None
+        return cls(X, y, sw, trains, keys, group)
+
+    def __init__(self, X, y, sw, trains, keys, group):
+        n, p = X.shape
+        w = np.asarray(sw, dtype=np.float64)
+        Y = numeric_target(y, "L0RegressorCV").reshape(n, -1).astype(np.float64, copy=False)
+        pos = w > 0
+        self.unit = power_of_two_scale(np.max(np.abs(Y[pos]), axis=0))
+        Yu = Y / self.unit
+        self.y0 = np.average(Yu[pos], axis=0, weights=w[pos]) * self.unit
+        buf, rows = _f64_buffer(X)
+        self.c0 = np.zeros(p)
+        for start in range(0, n, rows):  # (float64 blocks: no float64 copy of X)
+            Xb = buf[: min(rows, n - start)]
+            np.copyto(Xb, X[start : start + rows])
+            self.c0 += w[start : start + rows] @ Xb
+        self.c0 /= w.sum()
+        self.trains, self.keys, self.dtype = trains, keys, X.dtype
+        q = Y.shape[1]
+        G = keys.size
+        W = np.zeros(G)
+        s = np.zeros((G, p))
+        S = np.zeros((G, p, p))
+        t = np.zeros((G, p, q))
+        v = np.zeros((G, q))
+        lo = np.full((G, p), np.inf)
+        hi = np.full((G, p), -np.inf)
+        # Rows in order of their group (KFold's unshuffled groups already
+        # are: X is then read in place, as views of its blocks).
+        order = None if np.all(group[1:] >= group[:-1]) else np.argsort(group, kind="stable")
+        gs = group if order is None else group[order]
+        for start in range(0, n, rows):
+            idx = slice(start, start + rows) if order is None else order[start : start + rows]
+            raw = X[idx]
+            Xb = buf[: raw.shape[0]]
+            np.subtract(raw, self.c0, out=Xb)
+            Yb = Yu[idx] - self.y0 / self.unit
+            wb = w[idx]
+            g_block = gs[start : start + rows]
+            cuts = np.flatnonzero(np.diff(g_block)) + 1
+            for a, b in zip(np.r_[0, cuts], np.r_[cuts, raw.shape[0]]):
+                g = g_block[a]
+                lo[g] = np.minimum(lo[g], raw[a:b].min(axis=0))
+                hi[g] = np.maximum(hi[g], raw[a:b].max(axis=0))
+                W[g] += wb[a:b].sum()
+                s[g] += wb[a:b] @ Xb[a:b]
+                v[g] += wb[a:b] @ Yb[a:b]
+                S_b, t_b = weighted_cross(Xb[a:b], wb[a:b], Yb[a:b])  # (overwrites Xb[a:b])
+                S[g] += S_b
+                t[g] += t_b
+        self._sums = (W, s, S, t, v, lo, hi)
+        self._first = [X[rows[0]] for rows in trains]
+        self._X0 = X[0]
+
+    def _total(self, member, first_row, n_rows):
+        W, s, S, t, v, lo, hi = self._sums
+        sums = (W[member].sum(), s[member].sum(0), S[member].sum(0), t[member].sum(0),
+                v[member].sum(0), lo[member].min(0), hi[member].max(0))
+        return RowStatistics(sums, np.asarray(first_row, dtype=np.float64), n_rows, self)
+
+    def fold(self, i):
+        """The sums of fold ``i``'s training rows."""
+        member = (self.keys >> i) & 1 == 1
+        return self._total(member, self._first[i], self.trains[i].size)
+
+    def whole(self, n_rows):
+        """The sums of all the rows (the final fit's)."""
+        return self._total(np.ones(self.keys.size, dtype=bool), self._X0, n_rows)
+
+    def stand_in(self, i, p):
+        """What fold ``i``'s fit takes as X: its shape and dtype, no values."""
+        return _Shape(self.trains[i].size, p, self.dtype)
