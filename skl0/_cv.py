@@ -171,16 +171,20 @@ class _ClassifierScorer:
     """A scorer of a classifier's folds, any of which may lack some of ``y``'s classes.
 
     A training fold without a class fits a model without it
-    (:class:`_AllClasses` adds it back), and held-out rows without a class
-    need a metric told every class (:func:`skl0._compat.scorer_with_labels`,
-    more than two classes: a binary fold has both, see
-    :func:`skl0._checks.check_fold_classes`). A fold without a class used
+    (:class:`_AllClasses` adds it back; not with two classes, whose
+    training folds hold both, see :func:`skl0._checks.check_fold_classes`),
+    and held-out rows without a class need a metric told every class
+    (:func:`skl0._compat.scorer_with_labels`), with two classes too, as
+    ``LogisticRegressionCV`` scores its folds. A fold without a class used
     to make ``scoring="neg_log_loss"`` fail on "y_true and y_prob contain
-    different number of classes".
+    different number of classes", and, with two classes, a held-out fold of
+    one class on "y_true contains only one label". On held-out rows of
+    both classes the labels change no score (they are the classes the
+    metric reads from the rows).
     """
 
     def __init__(self, scorer, classes):
-        self.scorer = scorer_with_labels(scorer, classes) if classes.size > 2 else scorer
+        self.scorer = scorer_with_labels(scorer, classes)
         self.classes = classes
 
     def __call__(self, est, X, y, **kw):

@@ -463,6 +463,27 @@ def test_classifier_cv_scores_folds_that_lack_a_class(scoring):
     assert est.classes_.tolist() == [0, 1, 2]
 
 
+@pytest.mark.parametrize("labels", [[0, 1], ["no", "yes"]])
+def test_binary_classifier_cv_scores_a_held_out_fold_of_one_class(labels):
+    # Two classes: every training fold holds both, but a held-out fold may
+    # hold one. neg_log_loss then needs to be told both classes, as
+    # LogisticRegressionCV tells it; it failed on "y_true contains only one
+    # label". The fold that holds both scores as before.
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4)
+    y = np.array(labels)[(X[:, 0] + 0.5 * rng.randn(60) > 0).astype(int)]
+    ones = np.flatnonzero(y == labels[1])[:8]
+    both = np.r_[ones[:3], np.flatnonzero(y == labels[0])[:5]]
+    folds = [(np.setdiff1d(np.arange(60), t), t) for t in (ones, both)]
+    est = L0ClassifierCV(lams=[1e-3, 0.05, 0.5], cv=folds, scoring="neg_log_loss", **FAST)
+    est.fit(X, y)
+    assert np.all(np.isfinite(est.cv_results_["split0_test_score"]))
+    alone = L0ClassifierCV(lams=[1e-3, 0.05, 0.5], cv=folds[1:], scoring="neg_log_loss",
+                           **FAST).fit(X, y)
+    np.testing.assert_array_equal(est.cv_results_["split1_test_score"],
+                                  alone.cv_results_["split0_test_score"])
+
+
 def test_a_fold_model_without_a_class_gives_it_probability_zero():
     from sklearn.metrics import get_scorer, log_loss
 
