@@ -354,11 +354,21 @@ def routed_split_params(est, sample_weight, params):
     As ``LassoCV.fit``: metadata such as ``groups`` only with metadata
     routing enabled (scikit-learn's own ``ValueError`` otherwise), and
     only what the splitter requests (its ``TypeError`` for the rest).
+
+    ``sample_weight`` is handed to the routing only when given: an estimator
+    told ``set_fit_request(sample_weight=False)`` (in a ``Pipeline`` whose
+    other steps take the weights) is fitted without them, and a ``None``
+    passed on made scikit-learn refuse every such fit with "got unexpected
+    argument(s) {'sample_weight'}" (``LassoCV`` too), groups or no groups.
     """
     _raise_for_params(params, est, "fit")
     if not _routing_enabled():
         return {}
-    routed = process_routing(est, "fit", sample_weight=sample_weight, **params)
+    metadata = dict(params) if sample_weight is None else {"sample_weight": sample_weight,
+                                                            **params}
+    if not metadata:  # nothing to route (process_routing's stand-in has no "in")
+        return {}
+    routed = process_routing(est, "fit", **metadata)
     return routed.splitter.split if "splitter" in routed else {}  # (none for an iterable)
 
 

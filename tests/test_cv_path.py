@@ -781,6 +781,31 @@ def test_cv_scores_follow_the_scorers_sample_weight_request(request_weights):
                                grid.cv_results_["mean_test_score"], rtol=1e-9)
 
 
+def test_a_cv_estimator_that_declines_weights_fits_under_metadata_routing(reg):
+    # set_fit_request(sample_weight=False), as in a Pipeline whose other
+    # steps take the weights: the fit gets none, and scikit-learn refused
+    # the sample_weight=None that fit handed on ("got unexpected
+    # argument(s) {'sample_weight'}"; LassoCV.fit does the same), with or
+    # without groups for the splitter.
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import Pipeline
+
+    X, y, _, _ = reg
+    groups = np.repeat(np.arange(6), len(y) // 6 + 1)[:len(y)]
+    w = np.random.RandomState(0).uniform(0.5, 2.0, len(y))
+    folds = list(GroupKFold(3).split(X, y, groups))
+    plain = L0FeatureSelectorCV(lams=GRID, cv=folds, **FAST).fit(X, y)
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = L0RegressorCV(lams=GRID, cv=3, **FAST).set_fit_request(sample_weight=False)
+        est.fit(X, y)
+        sel = L0FeatureSelectorCV(lams=GRID, cv=GroupKFold(3), **FAST)
+        pipe = Pipeline([("sel", sel.set_fit_request(sample_weight=False)),
+                         ("lr", LinearRegression().set_fit_request(sample_weight=True))])
+        pipe.fit(X, y, sample_weight=w, groups=groups)
+    np.testing.assert_array_equal(pipe[0].cv_results_["mean_test_score"],
+                                  plain.cv_results_["mean_test_score"])
+
+
 def test_cv_scores_without_weights_for_a_scorer_asking_them_under_an_alias():
     # set_score_request(sample_weight="w") asks for metadata the CV estimators
     # do not route: GridSearchCV scores such folds without the weights.
