@@ -241,6 +241,31 @@ def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighte
     return walk.result
 
 
+def _check_fold_weights(sample_weight, splits, cv, score_weighted):
+    """Refuse a fold whose training rows, or scored held-out rows, all weigh zero.
+
+    A fit needs some weight, and a weighted score divides by the held-out
+    rows' total: such a fold failed inside a fold's fit or scorer with a
+    message about the weights as a whole (or numpy's ZeroDivisionError, from
+    the default R^2 or accuracy), not naming the fold of ``cv``.
+    """
+    for i, (train, test) in enumerate(splits):
+        for rows, part in ((train, "training"), (test, "held-out")):
+            if part == "held-out" and not score_weighted:
+                continue
+            w = sample_weight[rows]
+            if w.size and not np.any(w > 0):
+                raise ValueError(
+                    f"Fold {i + 1} of {len(splits)} of cv={cv!r}: the sample_weight of its "
+                    f"{w.size} {part} rows are all zero, and "
+                    + ("a fit needs at least one non-zero weight. " if part == "training" else
+                       "a weighted score of them is undefined (it divides by their total "
+                       "weight, here 0, where at least one non-zero weight is needed). ")
+                    + "Drop the rows of weight 0 before fitting, or pass a cv whose every "
+                    "part holds weighted rows, e.g. KFold(n_splits, shuffle=True)."
+                )
+
+
 def _finite_rows(X_device):
     """Whether X held on the device is finite (False for None: not checked there)."""
     if X_device is None:
@@ -446,10 +471,12 @@ class _CVMixin(CVFitMixin):
         self._encode_targets(yv, sw)  # target errors before any fold runs
         grid = self._grid_values()
         splits = cv_splits(self, Xv, yv, split_params)
-        if is_classifier(self):
-            check_fold_classes(yv, sw, splits, self.cv)  # names the fold, not "y"
         scorer = check_scoring(self, scoring=self.scoring)
         score_weighted = sample_weight is not None and not _scorer_declines_weights(scorer)
+        if sample_weight is not None:
+            _check_fold_weights(sw, splits, self.cv, score_weighted)
+        if is_classifier(self):
+            check_fold_classes(yv, sw, splits, self.cv)  # names the fold, not "y"
         if self.scoring is None and hasattr(self._fold_class, "_score_validated"):
             # score() itself, without revalidating the held-out rows for
             # every support (the scorer's checks cost more than the score).

@@ -554,6 +554,39 @@ def test_bad_lams_are_named(reg, lams):
         L0RegressorCV(lams=lams).fit(X, y)
 
 
+@pytest.mark.parametrize("cls", [L0RegressorCV, L0ClassifierCV])
+@pytest.mark.parametrize("part", ["training", "held-out"])
+@pytest.mark.parametrize("scoring", [None, "accuracy"])
+def test_a_fold_whose_weights_are_all_zero_is_named(cls, part, scoring):
+    # Held-out rows of weight 0 have no weighted score: the default R^2 and
+    # accuracy failed on numpy's ZeroDivisionError ("Weights sum to zero"),
+    # a scorer on scikit-learn's message about the weights as a whole, and a
+    # classifier's training fold of weight 0 was said to hold "a single
+    # class ('none')". Each now names the fold and the fix.
+    X, y, _, _ = make_sparse_regression(60, 5, 2, random_state=0)
+    if cls is L0ClassifierCV:
+        y = (y > np.median(y)).astype(int)
+    scoring = scoring if cls is L0ClassifierCV else scoring and "r2"
+    w = np.ones(60)
+    rows = np.arange(20, 40)
+    w[rows] = 0.0
+    rest = np.setdiff1d(np.arange(60), rows)
+    fold = (rows, rest) if part == "training" else (rest, rows)
+    est = cls(lams=[1e-3, 0.1], cv=[(np.arange(30), np.arange(30, 60)), fold],
+              scoring=scoring, **FAST)
+    with pytest.raises(ValueError, match=rf"(?s)Fold 2 of 2 of cv=.*sample_weight of its 20 "
+                                         rf"{part} rows are all zero.*shuffle=True"):
+        est.fit(X, y, sample_weight=w)
+    est.fit(X, y)  # unweighted: nothing to refuse
+    if part == "held-out" and scoring is not None:
+        # a scorer that declines the weights scores them unweighted
+        from sklearn.metrics import get_scorer
+
+        with sklearn.config_context(enable_metadata_routing=True):
+            est.set_params(scoring=get_scorer(scoring).set_score_request(sample_weight=False))
+            est.fit(X, y, sample_weight=w)
+
+
 def test_all_nan_scores_are_named(reg):
     X, y, _, _ = reg
     with pytest.raises(ValueError, match="score is NaN"):
