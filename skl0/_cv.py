@@ -145,17 +145,37 @@ class _AllClasses:
 
     ``classes_`` are all of ``y``'s, and a class the fold never saw gets
     probability 0 in ``predict_proba``, as ``LogisticRegressionCV`` scores
-    its folds; ``predict`` is the fold model's own, and there is no
-    ``decision_function`` (whose columns are the fold's classes), so that
-    scorers that can take probabilities do.
+    its folds (``predict_log_proba``: its log, -inf there); ``predict`` is
+    the fold model's own, and there is no ``decision_function`` (whose
+    columns are the fold's classes), so that scorers that can take
+    probabilities do. Everything else (``score``, ``support_``, ``coef_``,
+    ...) is the fold model's, so that a callable
+    ``scoring(estimator, X, y)`` reads on such a fold what it reads on the
+    others (it failed on "'_AllClasses' object has no attribute 'score'").
     """
+
+    #: Methods whose output has a column per class of the fold model.
+    _hidden = frozenset({"decision_function"})
 
     def __init__(self, est, classes):
         self.est, self.classes_ = est, classes
         self._columns = np.searchsorted(classes, est.classes_)
 
+    def __getattr__(self, name):
+        # Only for names not found on the wrapper itself; "est" guards
+        # against recursion before __init__ has set it.
+        if name == "est" or name in self._hidden:
+            raise AttributeError(
+                f"{type(self).__name__} has no {name!r}" if name == "est" else
+                f"{name!r} of a fold model without all of y's classes is not scored")
+        return getattr(self.est, name)
+
     def __sklearn_tags__(self):
         return self.est.__sklearn_tags__()
+
+    def predict_log_proba(self, X):
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
 
     def predict(self, X):
         return self.est.predict(X)

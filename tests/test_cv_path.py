@@ -499,10 +499,38 @@ def test_a_fold_model_without_a_class_gives_it_probability_zero():
     np.testing.assert_array_equal(P[:, [0, 2]], fold.predict_proba(X))
     assert np.all(P[:, 1] == 0) and np.array_equal(seen.predict(X), fold.predict(X))
     assert not hasattr(seen, "decision_function")
+    with np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(seen.predict_log_proba(X), np.log(P))
+    assert seen.score(X, y) == fold.score(X, y) and seen.support_ is fold.support_
     scorer = scorer_with_labels(get_scorer("neg_log_loss"), seen.classes_)
     assert scorer(seen, X, y) == -log_loss(y, P, labels=seen.classes_)
     accuracy = get_scorer("accuracy")
     assert scorer_with_labels(accuracy, seen.classes_) is accuracy  # takes no labels
+
+
+def test_a_callable_scoring_reads_a_fold_model_without_a_class_as_any_other():
+    # A callable scoring(estimator, X, y) got, on a fold whose training rows
+    # lacked a class, a wrapper with predict and predict_proba only:
+    # estimator.score or estimator.support_ failed with AttributeError.
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 5)
+    y = (X[:, 0] > 0).astype(int)
+    y[:5] = 2
+    splits = list(GroupKFold(3).split(X, y, np.repeat(np.arange(6), 20)))
+    assert any(2 not in y[train] for train, _ in splits)
+    seen = []
+
+    def scoring(est, X_test, y_test):
+        seen.append(est.classes_.tolist())
+        return est.score(X_test, y_test) - 1e-3 * est.support_.sum()
+
+    est = L0ClassifierCV(n_lams=4, cv=splits, scoring=scoring, **FAST).fit(X, y)
+    assert all(c == [0, 1, 2] for c in seen)
+    plain = L0ClassifierCV(n_lams=4, cv=splits, scoring="accuracy", **FAST).fit(X, y)
+    sizes = np.stack([np.asarray(est.cv_results_[f"split{i}_test_score"]) for i in range(3)])
+    accuracy = np.stack([plain.cv_results_[f"split{i}_test_score"] for i in range(3)])
+    gap = accuracy - sizes  # 1e-3 per kept feature, 5 columns
+    assert np.all(gap >= 0) and np.all(gap <= 5e-3 + 1e-12) and np.any(gap > 0)
 
 
 def test_weights_under_metadata_routing_fit_as_without_it(reg, reg_cv):
