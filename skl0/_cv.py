@@ -149,17 +149,37 @@ class _AllClasses:
 
     ``classes_`` are all of ``y``'s, and a class the fold never saw gets
     probability 0 in ``predict_proba``, as ``LogisticRegressionCV`` scores
-    its folds; ``predict`` is the fold model's own, and there is no
-    ``decision_function`` (whose columns are the fold's classes), so that
-    scorers that can take probabilities do.
+    its folds (``predict_log_proba``: its log, -inf there); ``predict`` is
+    the fold model's own, and there is no ``decision_function`` (whose
+    columns are the fold's classes), so that scorers that can take
+    probabilities do. Everything else (``score``, ``support_``, ``coef_``,
+    ...) is the fold model's, so that a callable
+    ``scoring(estimator, X, y)`` reads on such a fold what it reads on the
+    others (it failed on "'_AllClasses' object has no attribute 'score'").
     """
+
+    #: Methods whose output has a column per class of the fold model.
+    _hidden = frozenset({"decision_function"})
 
     def __init__(self, est, classes):
         self.est, self.classes_ = est, classes
         self._columns = np.searchsorted(classes, est.classes_)
 
+    def __getattr__(self, name):
+        # Only for names not found on the wrapper itself; "est" guards
+        # against recursion before __init__ has set it.
+        if name == "est" or name in self._hidden:
+            raise AttributeError(
+                f"{type(self).__name__} has no {name!r}" if name == "est" else
+                f"{name!r} of a fold model without all of y's classes is not scored")
+        return getattr(self.est, name)
+
     def __sklearn_tags__(self):
         return self.est.__sklearn_tags__()
+
+    def predict_log_proba(self, X):
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
 
     def predict(self, X):
         return self.est.predict(X)
@@ -175,16 +195,20 @@ class _ClassifierScorer:
     """A scorer of a classifier's folds, any of which may lack some of ``y``'s classes.
 
     A training fold without a class fits a model without it
-    (:class:`_AllClasses` adds it back), and held-out rows without a class
-    need a metric told every class (:func:`skl0._compat.scorer_with_labels`,
-    more than two classes: a binary fold has both, see
-    :func:`skl0._checks.check_fold_classes`). A fold without a class used
+    (:class:`_AllClasses` adds it back; not with two classes, whose
+    training folds hold both, see :func:`skl0._checks.check_fold_classes`),
+    and held-out rows without a class need a metric told every class
+    (:func:`skl0._compat.scorer_with_labels`), with two classes too, as
+    ``LogisticRegressionCV`` scores its folds. A fold without a class used
     to make ``scoring="neg_log_loss"`` fail on "y_true and y_prob contain
-    different number of classes".
+    different number of classes", and, with two classes, a held-out fold of
+    one class on "y_true contains only one label". On held-out rows of
+    both classes the labels change no score (they are the classes the
+    metric reads from the rows).
     """
 
     def __init__(self, scorer, classes):
-        self.scorer = scorer_with_labels(scorer, classes) if classes.size > 2 else scorer
+        self.scorer = scorer_with_labels(scorer, classes)
         self.classes = classes
 
     def __call__(self, est, X, y, **kw):
@@ -242,6 +266,31 @@ def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighte
             X_train = ValidatedRows(X_train, owned=True)
     est._fit(X_train, y[train], sw[train] if weighted else None, walk=walk)
     return walk.result
+
+
+def _check_fold_weights(sample_weight, splits, cv, score_weighted):
+    """Refuse a fold whose training rows, or scored held-out rows, all weigh zero.
+
+    A fit needs some weight, and a weighted score divides by the held-out
+    rows' total: such a fold failed inside a fold's fit or scorer with a
+    message about the weights as a whole (or numpy's ZeroDivisionError, from
+    the default R^2 or accuracy), not naming the fold of ``cv``.
+    """
+    for i, (train, test) in enumerate(splits):
+        for rows, part in ((train, "training"), (test, "held-out")):
+            if part == "held-out" and not score_weighted:
+                continue
+            w = sample_weight[rows]
+            if w.size and not np.any(w > 0):
+                raise ValueError(
+                    f"Fold {i + 1} of {len(splits)} of cv={cv!r}: the sample_weight of its "
+                    f"{w.size} {part} rows are all zero, and "
+                    + ("a fit needs at least one non-zero weight. " if part == "training" else
+                       "a weighted score of them is undefined (it divides by their total "
+                       "weight, here 0, where at least one non-zero weight is needed). ")
+                    + "Drop the rows of weight 0 before fitting, or pass a cv whose every "
+                    "part holds weighted rows, e.g. KFold(n_splits, shuffle=True)."
+                )
 
 
 def _finite_rows(X_device):
@@ -357,11 +406,21 @@ def routed_split_params(est, sample_weight, params):
     As ``LassoCV.fit``: metadata such as ``groups`` only with metadata
     routing enabled (scikit-learn's own ``ValueError`` otherwise), and
     only what the splitter requests (its ``TypeError`` for the rest).
+
+    ``sample_weight`` is handed to the routing only when given: an estimator
+    told ``set_fit_request(sample_weight=False)`` (in a ``Pipeline`` whose
+    other steps take the weights) is fitted without them, and a ``None``
+    passed on made scikit-learn refuse every such fit with "got unexpected
+    argument(s) {'sample_weight'}" (``LassoCV`` too), groups or no groups.
     """
     _raise_for_params(params, est, "fit")
     if not _routing_enabled():
         return {}
-    routed = process_routing(est, "fit", sample_weight=sample_weight, **params)
+    metadata = dict(params) if sample_weight is None else {"sample_weight": sample_weight,
+                                                            **params}
+    if not metadata:  # nothing to route (process_routing's stand-in has no "in")
+        return {}
+    routed = process_routing(est, "fit", **metadata)
     return routed.splitter.split if "splitter" in routed else {}  # (none for an iterable)
 
 
@@ -439,10 +498,12 @@ class _CVMixin(CVFitMixin):
         self._encode_targets(yv, sw)  # target errors before any fold runs
         grid = self._grid_values()
         splits = cv_splits(self, Xv, yv, split_params)
-        if is_classifier(self):
-            check_fold_classes(yv, sw, splits, self.cv)  # names the fold, not "y"
         scorer = check_scoring(self, scoring=self.scoring)
         score_weighted = sample_weight is not None and not _scorer_declines_weights(scorer)
+        if sample_weight is not None:
+            _check_fold_weights(sw, splits, self.cv, score_weighted)
+        if is_classifier(self):
+            check_fold_classes(yv, sw, splits, self.cv)  # names the fold, not "y"
         if self.scoring is None and hasattr(self._fold_class, "_score_validated"):
             # score() itself, without revalidating the held-out rows for
             # every support (the scorer's checks cost more than the score).

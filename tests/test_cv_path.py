@@ -574,6 +574,27 @@ def test_classifier_cv_scores_folds_that_lack_a_class(scoring):
     assert est.classes_.tolist() == [0, 1, 2]
 
 
+@pytest.mark.parametrize("labels", [[0, 1], ["no", "yes"]])
+def test_binary_classifier_cv_scores_a_held_out_fold_of_one_class(labels):
+    # Two classes: every training fold holds both, but a held-out fold may
+    # hold one. neg_log_loss then needs to be told both classes, as
+    # LogisticRegressionCV tells it; it failed on "y_true contains only one
+    # label". The fold that holds both scores as before.
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4)
+    y = np.array(labels)[(X[:, 0] + 0.5 * rng.randn(60) > 0).astype(int)]
+    ones = np.flatnonzero(y == labels[1])[:8]
+    both = np.r_[ones[:3], np.flatnonzero(y == labels[0])[:5]]
+    folds = [(np.setdiff1d(np.arange(60), t), t) for t in (ones, both)]
+    est = L0ClassifierCV(lams=[1e-3, 0.05, 0.5], cv=folds, scoring="neg_log_loss", **FAST)
+    est.fit(X, y)
+    assert np.all(np.isfinite(est.cv_results_["split0_test_score"]))
+    alone = L0ClassifierCV(lams=[1e-3, 0.05, 0.5], cv=folds[1:], scoring="neg_log_loss",
+                           **FAST).fit(X, y)
+    np.testing.assert_array_equal(est.cv_results_["split1_test_score"],
+                                  alone.cv_results_["split0_test_score"])
+
+
 def test_a_fold_model_without_a_class_gives_it_probability_zero():
     from sklearn.metrics import get_scorer, log_loss
 
@@ -589,10 +610,38 @@ def test_a_fold_model_without_a_class_gives_it_probability_zero():
     np.testing.assert_array_equal(P[:, [0, 2]], fold.predict_proba(X))
     assert np.all(P[:, 1] == 0) and np.array_equal(seen.predict(X), fold.predict(X))
     assert not hasattr(seen, "decision_function")
+    with np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(seen.predict_log_proba(X), np.log(P))
+    assert seen.score(X, y) == fold.score(X, y) and seen.support_ is fold.support_
     scorer = scorer_with_labels(get_scorer("neg_log_loss"), seen.classes_)
     assert scorer(seen, X, y) == -log_loss(y, P, labels=seen.classes_)
     accuracy = get_scorer("accuracy")
     assert scorer_with_labels(accuracy, seen.classes_) is accuracy  # takes no labels
+
+
+def test_a_callable_scoring_reads_a_fold_model_without_a_class_as_any_other():
+    # A callable scoring(estimator, X, y) got, on a fold whose training rows
+    # lacked a class, a wrapper with predict and predict_proba only:
+    # estimator.score or estimator.support_ failed with AttributeError.
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 5)
+    y = (X[:, 0] > 0).astype(int)
+    y[:5] = 2
+    splits = list(GroupKFold(3).split(X, y, np.repeat(np.arange(6), 20)))
+    assert any(2 not in y[train] for train, _ in splits)
+    seen = []
+
+    def scoring(est, X_test, y_test):
+        seen.append(est.classes_.tolist())
+        return est.score(X_test, y_test) - 1e-3 * est.support_.sum()
+
+    est = L0ClassifierCV(n_lams=4, cv=splits, scoring=scoring, **FAST).fit(X, y)
+    assert all(c == [0, 1, 2] for c in seen)
+    plain = L0ClassifierCV(n_lams=4, cv=splits, scoring="accuracy", **FAST).fit(X, y)
+    sizes = np.stack([np.asarray(est.cv_results_[f"split{i}_test_score"]) for i in range(3)])
+    accuracy = np.stack([plain.cv_results_[f"split{i}_test_score"] for i in range(3)])
+    gap = accuracy - sizes  # 1e-3 per kept feature, 5 columns
+    assert np.all(gap >= 0) and np.all(gap <= 5e-3 + 1e-12) and np.any(gap > 0)
 
 
 def test_weights_under_metadata_routing_fit_as_without_it(reg, reg_cv):
@@ -642,6 +691,39 @@ def test_bad_lams_are_named(reg, lams):
     X, y, _, _ = reg
     with pytest.raises(ValueError, match="lams"):
         L0RegressorCV(lams=lams).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", [L0RegressorCV, L0ClassifierCV])
+@pytest.mark.parametrize("part", ["training", "held-out"])
+@pytest.mark.parametrize("scoring", [None, "accuracy"])
+def test_a_fold_whose_weights_are_all_zero_is_named(cls, part, scoring):
+    # Held-out rows of weight 0 have no weighted score: the default R^2 and
+    # accuracy failed on numpy's ZeroDivisionError ("Weights sum to zero"),
+    # a scorer on scikit-learn's message about the weights as a whole, and a
+    # classifier's training fold of weight 0 was said to hold "a single
+    # class ('none')". Each now names the fold and the fix.
+    X, y, _, _ = make_sparse_regression(60, 5, 2, random_state=0)
+    if cls is L0ClassifierCV:
+        y = (y > np.median(y)).astype(int)
+    scoring = scoring if cls is L0ClassifierCV else scoring and "r2"
+    w = np.ones(60)
+    rows = np.arange(20, 40)
+    w[rows] = 0.0
+    rest = np.setdiff1d(np.arange(60), rows)
+    fold = (rows, rest) if part == "training" else (rest, rows)
+    est = cls(lams=[1e-3, 0.1], cv=[(np.arange(30), np.arange(30, 60)), fold],
+              scoring=scoring, **FAST)
+    with pytest.raises(ValueError, match=rf"(?s)Fold 2 of 2 of cv=.*sample_weight of its 20 "
+                                         rf"{part} rows are all zero.*shuffle=True"):
+        est.fit(X, y, sample_weight=w)
+    est.fit(X, y)  # unweighted: nothing to refuse
+    if part == "held-out" and scoring is not None:
+        # a scorer that declines the weights scores them unweighted
+        from sklearn.metrics import get_scorer
+
+        with sklearn.config_context(enable_metadata_routing=True):
+            est.set_params(scoring=get_scorer(scoring).set_score_request(sample_weight=False))
+            est.fit(X, y, sample_weight=w)
 
 
 def test_all_nan_scores_are_named(reg):
@@ -869,6 +951,31 @@ def test_cv_scores_follow_the_scorers_sample_weight_request(request_weights):
                             {"lam": lams}, cv=folds, scoring=scorer).fit(X, y, sample_weight=w)
     np.testing.assert_allclose(cv.cv_results_["mean_test_score"],
                                grid.cv_results_["mean_test_score"], rtol=1e-9)
+
+
+def test_a_cv_estimator_that_declines_weights_fits_under_metadata_routing(reg):
+    # set_fit_request(sample_weight=False), as in a Pipeline whose other
+    # steps take the weights: the fit gets none, and scikit-learn refused
+    # the sample_weight=None that fit handed on ("got unexpected
+    # argument(s) {'sample_weight'}"; LassoCV.fit does the same), with or
+    # without groups for the splitter.
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import Pipeline
+
+    X, y, _, _ = reg
+    groups = np.repeat(np.arange(6), len(y) // 6 + 1)[:len(y)]
+    w = np.random.RandomState(0).uniform(0.5, 2.0, len(y))
+    folds = list(GroupKFold(3).split(X, y, groups))
+    plain = L0FeatureSelectorCV(lams=GRID, cv=folds, **FAST).fit(X, y)
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = L0RegressorCV(lams=GRID, cv=3, **FAST).set_fit_request(sample_weight=False)
+        est.fit(X, y)
+        sel = L0FeatureSelectorCV(lams=GRID, cv=GroupKFold(3), **FAST)
+        pipe = Pipeline([("sel", sel.set_fit_request(sample_weight=False)),
+                         ("lr", LinearRegression().set_fit_request(sample_weight=True))])
+        pipe.fit(X, y, sample_weight=w, groups=groups)
+    np.testing.assert_array_equal(pipe[0].cv_results_["mean_test_score"],
+                                  plain.cv_results_["mean_test_score"])
 
 
 def test_cv_scores_without_weights_for_a_scorer_asking_them_under_an_alias():
