@@ -591,7 +591,7 @@ CV_FITTED = [
 def _cv_results(grid, scores, sizes):
     mean, std = scores.mean(0), scores.std(0)
     results = {
-        "param_lam": np.asarray(grid, dtype=float),
+        "param_lam": np.array(grid, dtype=float),  # (a copy: not lams_ nor path_.lams)
         "params": [{"lam": float(v)} for v in grid],
     }
     for i, row in enumerate(scores):

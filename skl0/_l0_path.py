@@ -199,7 +199,7 @@ class PathReader:
             row[s] = True
         n_iter = np.array([pt.n_iter for pt in points] + [0] * (self.n_lams - len(points)))
         return L0Path(
-            lams=(np.asarray(self.grid, dtype=float) if self.ks is None
+            lams=(np.array(self.grid, dtype=float) if self.ks is None  # (its own copy)
                   else np.array([points[i].lam for i in at])),
             n_features=support.sum(1),
             support=support,

@@ -377,6 +377,18 @@ def test_selector_cv_with_dataframe(reg):
     assert sel.path_.feature_names.tolist() == Xdf.columns.tolist()
 
 
+def test_cv_grid_attributes_are_separate_arrays(reg):
+    # lams_, cv_results_["param_lam"] and path_.lams were one array: writing
+    # into one changed the others.
+    X, y, _, _ = reg
+    est = L0RegressorCV(lams=GRID, cv=3, **FAST).fit(X, y)
+    arrays = [est.lams_, est.cv_results_["param_lam"], est.path_.lams]
+    for i, a in enumerate(arrays):
+        for b in arrays[i + 1:]:
+            assert not np.shares_memory(a, b)
+    assert not np.shares_memory(est.lams_, GRID)
+
+
 def _cv_both_ways(monkeypatch, X, y, sample_weight=None, **kw):
     """L0RegressorCV with its folds' problems from shared sums, and with each fold's own rows."""
     import skl0._fold_stats as fold_stats
