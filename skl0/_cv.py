@@ -445,6 +445,22 @@ def cv_splits(est, X, y, split_params):
             "up by the first fit that reads it; pass a list of them, e.g. "
             "cv=list(KFold(5).split(X)), or the splitter itself."
         )
+    n = X.shape[0]
+    for i, split in enumerate(splits):
+        for part, index in zip(("training", "held-out"), split):
+            try:
+                rows = np.arange(n)[index]
+            except IndexError as exc:
+                raise ValueError(
+                    f"cv split {i}: its {part} part does not index the {n} rows of X "
+                    f"({exc}). Pass row numbers in [-{n}, {n}) or a boolean mask of "
+                    f"length {n}."
+                ) from exc
+            if rows.size == 0:
+                raise ValueError(
+                    f"cv split {i} has no {part} rows; pass (train, test) pairs that "
+                    "each hold both."
+                )
     return splits
 
 

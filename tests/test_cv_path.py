@@ -377,6 +377,19 @@ def test_selector_cv_with_dataframe(reg):
     assert sel.path_.feature_names.tolist() == Xdf.columns.tolist()
 
 
+@pytest.mark.parametrize("split, match", [
+    ((np.arange(0, 150), np.arange(150, 205)), "cv split 0: its held-out part does not index the 200"),
+    ((np.arange(150), np.zeros(199, dtype=bool)), "held-out part does not index"),
+    ((np.arange(150), np.array([], dtype=int)), "cv split 0 has no held-out rows"),
+    ((np.array([], dtype=int), np.arange(150)), "cv split 0 has no training rows"),
+])
+def test_cv_splits_that_do_not_index_x_are_named(reg, split, match):
+    # They failed with a bare IndexError, or "Found array with 0 sample(s)".
+    X, y, _, _ = reg
+    with pytest.raises(ValueError, match=match):
+        L0RegressorCV(lams=GRID, cv=[split], **FAST).fit(X, y)
+
+
 def test_cv_grid_attributes_are_separate_arrays(reg):
     # lams_, cv_results_["param_lam"] and path_.lams were one array: writing
     # into one changed the others.
