@@ -467,6 +467,27 @@ def test_help_lists_commands_and_options(capsys):
     assert status == 0 and "name,value" in out and "--weights" in out
 
 
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_an_interrupt_exits_130_also_when_an_import_wraps_it(wrapped, monkeypatch, capsys):
+    # docs/cli.md: an interrupt exits with 130. A Ctrl-C while torch was
+    # being imported (skl0 select --demo, ~1.5 s in) surfaced as "RuntimeError:
+    # Error calling __set_name__ ..." caused by the KeyboardInterrupt, and the
+    # command called it a defect of skl0's with exit status 1.
+    import skl0.cli as cli
+
+    def interrupted(args):
+        if not wrapped:
+            raise KeyboardInterrupt
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise RuntimeError("Error calling __set_name__ on 'cached_property'") from exc
+
+    monkeypatch.setattr(cli, "_run", interrupted)
+    status, out, err = run(["select", "--demo"], capsys)
+    assert status == 130 and err.strip() == "skl0: interrupted" and out == ""
+
+
 def test_no_command_prints_help(capsys):
     status, out, _ = run([], capsys)
     assert status == 0 and "usage: skl0" in out
