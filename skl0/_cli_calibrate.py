@@ -23,7 +23,7 @@ __all__ = ["run_calibrate"]
 
 def _calibration_inputs(args):
     M = read_table(args.matrix, what="M")
-    targets = read_targets(args.targets)
+    targets = read_targets(args.targets, columns=M.columns)
     extra = [c for c in (args.id, args.weights) if c is not None]
     missing = [c for c in extra if c not in M.columns]
     if missing:

@@ -318,7 +318,7 @@ def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False, with_gro
     return (X, y, notes, groups) if with_groups else (X, y, notes)
 
 
-def read_targets(path):
+def read_targets(path, columns=None):
     """Targets as a Series name -> total, from a wide or a long file.
 
     Wide: one row, one column per target, under a header line of names.
@@ -326,6 +326,12 @@ def read_targets(path):
     totals; its header line is optional (a first line whose second field
     is a number is read as a target, not as a header). Names are read as
     text as written: ``01`` stays ``01`` and ``2020`` is the name ``"2020"``.
+
+    ``columns``, the columns of M where known, settles the one layout both
+    readings fit: a header line over a single ``name,value`` line whose
+    name looks like a number (``name,value`` then ``01,5``) is that one
+    long target when ``01`` is a column of M and the two header names are
+    not both columns; otherwise it is read as wide.
     """
     headerless = _headerless_pairs(path)
     # Every field as text: names that look like numbers keep their digits
@@ -333,7 +339,8 @@ def read_targets(path):
     tf = read_table(path, what="TARGETS", header=None if headerless else "infer", dtype=str)
     # Two columns over several rows can only be name,value pairs, even when
     # the names look like numbers (targets named after columns "2020", "2021").
-    if tf.shape[1] == 2 and (headerless or tf.shape[0] > 1 or not _numbers(tf.iloc[:, 0])):
+    if tf.shape[1] == 2 and (headerless or tf.shape[0] > 1 or not _numbers(tf.iloc[:, 0])
+                             or _long_by_columns(tf, columns)):
         names, values = tf.iloc[:, 0].astype(str), tf.iloc[:, 1]
     elif tf.shape[0] == 1:
         names, values = pd.Series(tf.columns), tf.iloc[0].reset_index(drop=True)
@@ -350,6 +357,18 @@ def read_targets(path):
     if dup:
         raise UsageError(f"targets given more than once in '{path}': {quote_list(dup)}")
     return pd.Series(numbers.to_numpy(dtype=float), index=pd.Index(names.to_numpy()))
+
+
+def _long_by_columns(tf, columns):
+    """True when one header line over one row reads as a long target by M's ``columns``.
+
+    ``name,value`` then ``01,5``: wide, it names two targets ``name`` and
+    ``value``; long, one target ``01``. The reading whose names M has wins.
+    """
+    if columns is None or tf.shape != (1, 2) or not _is_number(tf.iat[0, 1]):
+        return False
+    names = {str(c) for c in columns}
+    return str(tf.iat[0, 0]) in names and not {str(c) for c in tf.columns} <= names
 
 
 def _headerless_pairs(path):

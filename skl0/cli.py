@@ -337,6 +337,9 @@ def main(argv=None):
         _silence_stdout()
         return 0
     except Exception as exc:  # a defect of skl0's: one line, not a traceback
+        if _interrupted(exc):  # Ctrl-C inside an import, re-raised as another error
+            print("skl0: interrupted", file=sys.stderr)
+            return 130
         prog = f"skl0 {args.command}" if "args" in locals() else "skl0"
         first = (str(exc).strip().splitlines() or [""])[0]  # (as _cli_io.one_line)
         print(f"{prog}: error: unexpected {type(exc).__name__}: {first} (a defect "
@@ -345,6 +348,22 @@ def main(argv=None):
     finally:
         sys.stdout = stdout
     return 0
+
+
+def _interrupted(exc):
+    """True when ``exc`` was caused by a KeyboardInterrupt.
+
+    A Ctrl-C that lands while a class body runs during an import (torch's,
+    say) reaches the command as ``RuntimeError: Error calling __set_name__
+    ...`` with the KeyboardInterrupt as its cause.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 class _PipeSafe:

@@ -467,6 +467,27 @@ def test_help_lists_commands_and_options(capsys):
     assert status == 0 and "name,value" in out and "--weights" in out
 
 
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_an_interrupt_exits_130_also_when_an_import_wraps_it(wrapped, monkeypatch, capsys):
+    # docs/cli.md: an interrupt exits with 130. A Ctrl-C while torch was
+    # being imported (skl0 select --demo, ~1.5 s in) surfaced as "RuntimeError:
+    # Error calling __set_name__ ..." caused by the KeyboardInterrupt, and the
+    # command called it a defect of skl0's with exit status 1.
+    import skl0.cli as cli
+
+    def interrupted(args):
+        if not wrapped:
+            raise KeyboardInterrupt
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise RuntimeError("Error calling __set_name__ on 'cached_property'") from exc
+
+    monkeypatch.setattr(cli, "_run", interrupted)
+    status, out, err = run(["select", "--demo"], capsys)
+    assert status == 130 and err.strip() == "skl0: interrupted" and out == ""
+
+
 def test_no_command_prints_help(capsys):
     status, out, _ = run([], capsys)
     assert status == 0 and "usage: skl0" in out
@@ -540,6 +561,28 @@ def test_a_headerless_targets_line_with_a_numeric_name_is_a_target(tmp_path):
     assert read_targets(tmp_path / "one.csv").to_dict() == {"2020": 7.0}
     (tmp_path / "wide.csv").write_text("a,b,c\n1,2,3\n")  # wide files are unchanged
     assert read_targets(tmp_path / "wide.csv").to_dict() == {"a": 1.0, "b": 2.0, "c": 3.0}
+
+
+def test_a_long_targets_file_of_one_numeric_name_under_a_header(tmp_path, capsys):
+    # docs/cli.md: the long layout's header line is optional and "01" names
+    # the column "01" of M. "name,value" over "01,5" was read as a wide file
+    # of two targets "name" and "value", and refused as no columns of M.
+    from skl0._cli_io import read_targets
+
+    rng = np.random.default_rng(0)
+    M = pd.DataFrame(rng.integers(1, 3, (60, 3)).astype(float), columns=["01", "x", "y"])
+    M.to_csv(tmp_path / "M.csv", index=False)
+    (tmp_path / "t.csv").write_text(f"name,value\n01,{5 * M['01'].sum()}\n")
+    status, out, err = run(["calibrate", tmp_path / "M.csv", tmp_path / "t.csv", *CAL_FAST],
+                           capsys)
+    assert status == 0, err
+    assert "1 targets" in out and "  01 " in out
+    # Where both header names are columns of M, or M is not known, it stays wide.
+    for text, wide in (("01,x\n3,4\n", {"01": 3.0, "x": 4.0}),
+                       ("x,y\n01,5\n", {"x": 1.0, "y": 5.0})):
+        (tmp_path / "wide.csv").write_text(text)
+        assert read_targets(tmp_path / "wide.csv", columns=M.columns).to_dict() == wide
+    assert read_targets(tmp_path / "t.csv").index.tolist() == ["name", "value"]
 
 
 @pytest.mark.parametrize("command", ["select", "calibrate"])
