@@ -74,6 +74,11 @@ def _calibration_inputs(args):
     return values, targets, weights, ids, ignored
 
 
+#: The calibrator's parameters that its messages name, as the command's options.
+CALIBRATE_OPTIONS = {"learning_rate": "--learning-rate", "max_iter": "--max-iter",
+                     "polish_iter": "--polish-iter", "lam": "--lam"}
+
+
 def run_calibrate(args, command):
     prog = f"skl0 {command}"
     check_device(args.device)
@@ -91,7 +96,7 @@ def run_calibrate(args, command):
         device=args.device, verbose=args.verbose,
     )
     fit_quietly(cal, prog, M, targets, sample_weight=weights,
-                options={"learning_rate": "--learning-rate"})
+                options=CALIBRATE_OPTIONS)
     report = cal.calibration_report_
     err = report["relative_error"].abs()
     print(f"kept {cal.n_records_kept_} of {M.shape[0]} records; |relative error|: "

@@ -426,6 +426,21 @@ def test_calibrate_divergence_names_the_option(survey, capsys):
     assert "learning_rate" not in err
 
 
+def test_calibrate_warnings_name_the_options(survey, capsys):
+    # The calibrator's warnings named its Python parameters (lam=..., max_iter,
+    # polish_iter), which the command line spells --lam, --max-iter, --polish-iter.
+    root, _ = survey
+    status, _, err = run(["calibrate", root / "M.csv", root / "long.csv", "--lam", "1e9",
+                          "--max-iter", "200", "--polish-iter", "5"], capsys)
+    assert status == 0
+    assert "warning: No record was kept with --lam 1000000000.0" in err
+    assert "Pass a smaller --lam" in err and "lam=" not in err
+    status, _, err = run(["calibrate", root / "M.csv", root / "long.csv", "--k", "3",
+                          "--max-iter", "2", "--polish-iter", "1"], capsys)
+    assert status == 0
+    assert "Raise --max-iter or --polish-iter" in err and "max_iter" not in err
+
+
 def test_calibrate_numeric_target_names_and_a_target_that_is_the_weights(tmp_path, capsys):
     # Long TARGETS whose names look like numbers (columns "2020", "2021") were
     # read as a wide file and refused; a target that is the --weights column
