@@ -1249,6 +1249,25 @@ def test_auto_reaches_the_exhaustive_ebic_minimum_on_diabetes():
     assert value - lowest < 0.5
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_auto_searches_sizes_past_the_paths_densest_support(seed):
+    # A high R^2 target: x1 and x2 explain 6e-5 of y's variance each, below
+    # the path's first lam (1e-4), so even its densest point closes them;
+    # against the residual variance they are worth ~13 nats each at n=2000,
+    # above EBIC's log(n) = 7.6. The search over sizes stopped at the path's
+    # largest support ([0] or [0 2]: 5.4, 9.8 and 3.1 above the minimum).
+    rng = np.random.RandomState(seed)
+    n, p = 2000, 5
+    X = rng.randn(n, p)
+    y = 10 * X[:, 0] + 0.08 * (X[:, 1] + X[:, 2]) + rng.randn(n)
+    best = _exhaustive_rss(X, y)
+    g = ebic_gamma(n, p)
+    lowest = min(ebic(n * math.log(best[s] / n), s, n, p, 1, g) for s in range(p + 1))
+    mask = L0Regressor().fit(X, y).support_
+    value = ebic(n * math.log(_rss(X, y, mask) / n), int(mask.sum()), n, p, 1, g)
+    assert value - lowest < 1e-6
+
+
 @pytest.mark.parametrize("groups", [False, True])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_auto_reaches_the_exhaustive_ebic_minimum_with_two_outputs(seed, groups):
