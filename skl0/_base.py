@@ -31,6 +31,7 @@ from ._criteria import (
     max_support_size,
     select_by_ebic,
     support_ebic,
+    whole_samples,
 )
 from ._device import (
     draw_seed,
@@ -694,8 +695,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             return None
         # n is the total sample weight (scikit-learn's frequency weights, as
         # the information criterion counts it), so that a weighted fit and
-        # one on repeated rows screen alike.
-        n, p = int(problem.n_samples), problem.n_features
+        # one on repeated rows screen alike (weights rescaled to mean 1 whose
+        # sum falls a round-off short of the row count as the unweighted fit).
+        n, p = whole_samples(problem.n_samples), problem.n_features
         if p <= n or not self._is_linear() or self.lam != "auto":
             # A number lam, also with k as its cap: the fit at lam sees every
             # column, so that it stands as the plain fit at lam does when it
