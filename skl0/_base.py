@@ -1272,10 +1272,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         if size < cap or size >= p:  # (every feature kept: none left to be relevant)
             return
         cv = "L0ClassifierCV" if is_classifier(self) else "L0RegressorCV"
+        rule = (f"n - 2 = {cap}: one more, with the intercept, would interpolate"
+                if cap == whole_samples(n) - 2 else f"n / (log log n * log p) = {cap}")
         warn(
             f"lam='auto' kept {size} features, the most its information criterion "
             f"considers with n={n:.4g} samples and p={p} features "
-            f"(n / (log log n * log p) = {cap}); more of them may be relevant. Pass k "
+            f"({rule}); more of them may be relevant. Pass k "
             f"to keep a given number (e.g. k={min(2 * cap, p)}), or choose lam by "
             f"cross-validation with {cv} (or L0FeatureSelectorCV), which has no such cap.",
         )

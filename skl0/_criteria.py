@@ -80,16 +80,24 @@ def whole_samples(n_samples):
 
 
 def max_support_size(n_samples, n_features):
-    """Largest support EBIC may choose: ``n / (log(log n) * log p)``.
+    """Largest support EBIC may choose: ``n / (log(log n) * log p)``, at most ``n - 2``.
 
     The bound on the model size used in sure independence screening and by
-    abess; beyond it the refit nearly interpolates and the criterion is
-    meaningless (``log RSS -> -inf``). At least 1.
+    abess (``log log n`` taken as at least 1, so below ``n = e**e``, about
+    15, it is ``n / log p``); beyond it the refit nearly interpolates and the
+    criterion is meaningless (``log RSS -> -inf``). At most ``n - 2``: the
+    refit of ``s`` features has ``s + 1`` coefficients with its intercept,
+    and with ``s = n - 1`` it interpolates exactly (``RSS = 0``), which
+    EBIC scored best whatever the features (4 rows, 3 columns and
+    ``y = x0 + noise``: every column kept; the group search already
+    charged such supports ``inf``). At least 1 (with 2 rows that one
+    feature interpolates too).
     """
+    n_whole = whole_samples(n_samples)
     if n_samples < 3 or n_features < 2:
-        return max(1, min(n_samples - 1, n_features))
+        return max(1, min(n_whole - 2, n_features))
     loglog = max(math.log(math.log(n_samples)), 1.0)
-    return max(1, int(n_samples / (loglog * math.log(n_features))))
+    return max(1, min(int(n_samples / (loglog * math.log(n_features))), n_whole - 2))
 
 
 #: The starts of lam="auto"'s polish at each size, as exact k's: the path's
