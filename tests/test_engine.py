@@ -1263,9 +1263,12 @@ def test_auto_searches_sizes_past_the_paths_densest_support(seed):
     best = _exhaustive_rss(X, y)
     g = ebic_gamma(n, p)
     lowest = min(ebic(n * math.log(best[s] / n), s, n, p, 1, g) for s in range(p + 1))
-    mask = L0Regressor().fit(X, y).support_
+    est = L0Regressor().fit(X, y)
+    mask = est.support_
     value = ebic(n * math.log(_rss(X, y, mask) / n), int(mask.sum()), n, p, 1, g)
     assert value - lowest < 1e-6
+    # Reported at the walk's densest point (README): the grid's first lam.
+    assert est.lam_ == 1e-4 and np.all(est.coef_[mask] != 0)
 
 
 @pytest.mark.parametrize("groups", [False, True])
