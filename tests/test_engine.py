@@ -1249,6 +1249,19 @@ def test_auto_reaches_the_exhaustive_ebic_minimum_on_diabetes():
     assert value - lowest < 0.5
 
 
+@pytest.mark.parametrize("alpha", [0.0, 1e-10])
+def test_auto_on_a_noiseless_target_does_not_read_round_off_as_signal(alpha):
+    # Without the default ridge's bias the refits' MSE on y = 3 x0 - 2 x5 + 7
+    # is round-off, and n log(mse) ranked supersets by it: [0 5 7] (alpha=0)
+    # and [0 3 5 6 8 9] (alpha=1e-10). EBIC now floors the MSE at 1e-10 of the
+    # empty model's, where the true support's penalty is the lowest.
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((100, 10)) * rng.uniform(0.1, 10, 10)
+    y = 3 * X[:, 0] - 2 * X[:, 5] + 7
+    est = L0Regressor(alpha=alpha).fit(X, y)
+    np.testing.assert_array_equal(np.flatnonzero(est.support_), [0, 5])
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_auto_searches_sizes_past_the_paths_densest_support(seed):
     # A high R^2 target: x1 and x2 explain 6e-5 of y's variance each, below
