@@ -31,6 +31,7 @@ from ._criteria import (
     max_support_size,
     select_by_ebic,
     support_ebic,
+    whole_samples,
 )
 from ._device import (
     draw_seed,
@@ -704,8 +705,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             return None
         # n is the total sample weight (scikit-learn's frequency weights, as
         # the information criterion counts it), so that a weighted fit and
-        # one on repeated rows screen alike.
-        n, p = int(problem.n_samples), problem.n_features
+        # one on repeated rows screen alike (weights rescaled to mean 1 whose
+        # sum falls a round-off short of the row count as the unweighted fit).
+        n, p = whole_samples(problem.n_samples), problem.n_features
         if p <= n or not self._is_linear() or self.lam != "auto":
             # A number lam, also with k as its cap: the fit at lam sees every
             # column, so that it stands as the plain fit at lam does when it
@@ -1280,10 +1282,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         if size < cap or size >= p:  # (every feature kept: none left to be relevant)
             return
         cv = "L0ClassifierCV" if is_classifier(self) else "L0RegressorCV"
+        rule = (f"n - 2 = {cap}: one more, with the intercept, would interpolate"
+                if cap == whole_samples(n) - 2 else f"n / (log log n * log p) = {cap}")
         warn(
             f"lam='auto' kept {size} features, the most its information criterion "
             f"considers with n={n:.4g} samples and p={p} features "
-            f"(n / (log log n * log p) = {cap}); more of them may be relevant. Pass k "
+            f"({rule}); more of them may be relevant. Pass k "
             f"to keep a given number (e.g. k={min(2 * cap, p)}), or choose lam by "
             f"cross-validation with {cv} (or L0FeatureSelectorCV), which has no such cap.",
         )

@@ -35,7 +35,7 @@ from ._gate_path import survival_ranking
 from ._refit import refit_linear_head
 
 __all__ = ["choose_index", "df_per_feature", "ebic", "ebic_gamma", "max_support_size",
-           "first_feature_price", "select_by_ebic", "support_ebic"]
+           "first_feature_price", "select_by_ebic", "support_ebic", "whole_samples"]
 
 
 def ebic_gamma(n_samples, n_features):
@@ -68,17 +68,36 @@ def df_per_feature(datafit):
     return getattr(datafit, "df_per_feature", datafit.n_outputs)
 
 
+def whole_samples(n_samples):
+    """``floor(n_samples)``, with a float sum's round-off taken as the whole number.
+
+    ``n_samples`` is a total sample weight: weights rescaled to mean 1
+    (``w / w.mean()``) sum to ``99.99999999999999`` for 100 rows about one
+    time in five, which ``int`` took for 99 (fewer screened columns than the
+    unweighted fit's, or a square X screened at all).
+    """
+    return int(math.floor(n_samples * (1.0 + 1e-9)))
+
+
 def max_support_size(n_samples, n_features):
-    """Largest support EBIC may choose: ``n / (log(log n) * log p)``.
+    """Largest support EBIC may choose: ``n / (log(log n) * log p)``, at most ``n - 2``.
 
     The bound on the model size used in sure independence screening and by
-    abess; beyond it the refit nearly interpolates and the criterion is
-    meaningless (``log RSS -> -inf``). At least 1.
+    abess (``log log n`` taken as at least 1, so below ``n = e**e``, about
+    15, it is ``n / log p``); beyond it the refit nearly interpolates and the
+    criterion is meaningless (``log RSS -> -inf``). At most ``n - 2``: the
+    refit of ``s`` features has ``s + 1`` coefficients with its intercept,
+    and with ``s = n - 1`` it interpolates exactly (``RSS = 0``), which
+    EBIC scored best whatever the features (4 rows, 3 columns and
+    ``y = x0 + noise``: every column kept; the group search already
+    charged such supports ``inf``). At least 1 (with 2 rows that one
+    feature interpolates too).
     """
+    n_whole = whole_samples(n_samples)
     if n_samples < 3 or n_features < 2:
-        return max(1, min(n_samples - 1, n_features))
+        return max(1, min(n_whole - 2, n_features))
     loglog = max(math.log(math.log(n_samples)), 1.0)
-    return max(1, int(n_samples / (loglog * math.log(n_features))))
+    return max(1, min(int(n_samples / (loglog * math.log(n_features))), n_whole - 2))
 
 
 #: The starts of lam="auto"'s polish at each size, as exact k's: the path's
@@ -120,16 +139,37 @@ def several_mse_outputs(problem):
             and getattr(problem.datafit, "gram_deviance", None) is None)
 
 
+#: Floor of a squared-loss fit's per-output MSE in EBIC's deviance, relative to
+#: the empty model's: a noiseless target's MSE is round-off there, and
+#: ``n log(mse)`` read round-off as signal. With ``alpha=1e-10`` (or 0),
+#: ``y = 3 x0 - 2 x5 + 7`` on 100 rows kept ``[0 3 5 6 8 9]``: the
+#: supersets' round-off MSEs differed by orders of magnitude. (The default
+#: ``alpha=1e-4``'s ridge bias, about ``1e-8`` of the variance, is above it.)
+_MSE_FLOOR = 1e-10
+
+
+def _null_mse(problem):
+    """Per-output weighted MSE of the intercept alone (numpy float64)."""
+    if problem.kind == "gram":
+        return problem.yy.detach().double().cpu().numpy()
+    with torch.no_grad():
+        Y, w = problem.Y.double(), problem.w.double()
+        Yc = Y - (w[:, None] * Y).sum(0) / w.sum()
+        return ((w[:, None] * Yc * Yc).sum(0) / w.sum()).cpu().numpy()
+
+
 def _mse_deviance(problem, mse):
     """Deviance of a squared-loss fit from its per-output weighted MSE (numpy, clamped > 0).
 
-    ``n sum_k log(mse_k)``; a datafit that stands for another loss through a
+    ``n sum_k log(mse_k)``, each ``mse_k`` at least ``_MSE_FLOOR`` times the
+    empty model's; a datafit that stands for another loss through a
     quadratic model (the Dask classifier's IRLS step) maps the mean squared
     error to that loss's deviance instead.
     """
     deviance = getattr(problem.datafit, "gram_deviance", None)
     if deviance is not None:
         return float(deviance(mse))
+    mse = np.maximum(mse, _MSE_FLOOR * _null_mse(problem))
     return float(problem.n_samples * np.log(mse).sum())
 
 
@@ -240,14 +280,19 @@ def select_by_ebic(problem, points, alpha):
     if score(empty) < best[0]:
         sparsest = min(range(len(points)), key=lambda j: points[j].support.size)
         best = (score(empty), sparsest, empty)
-    # Sizes 1, 2, ... up to the largest admissible one (at most the path's
-    # largest support), until _PATIENCE sizes in a row fail to lower the
-    # lowest EBIC of the polished supports (EBIC along the best subsets
-    # falls, then rises); a size the walk stepped over (a jump from above
-    # s_max to below it included) starts from the survival ranking's top
-    # features.
+    # Sizes 1, 2, ... up to the largest admissible one, until _PATIENCE
+    # sizes in a row fail to lower the lowest EBIC of the polished supports
+    # (EBIC along the best subsets falls, then rises); a size the walk
+    # stepped over (a jump from above s_max to below it included) starts
+    # from the survival ranking's top features. Not only up to the path's
+    # largest support: the path's first lam (1e-4 of the target's variance)
+    # closes features that EBIC keeps at large n (its price per feature,
+    # about log(n) / n of the variance, is below 1e-4 from n ~ 1e5), so the
+    # search goes on past it while EBIC still falls (n=4e5, p=6, five
+    # features worth 6.4e-5 each: the path's densest point kept 1, and the
+    # pick, EBIC 613, was 40 above the best subset's, of 5).
     ranking = survival_ranking(points)
-    top = min(s_max, max(pt.support.size for pt in points), p - 1)
+    top = min(s_max, p)
 
     def report_point(size):
         # The path's own point of this size, else the nearest denser one (whose
@@ -272,6 +317,11 @@ def select_by_ebic(problem, points, alpha):
 
     def polish(size):
         nonlocal best, forward
+        if size == p:  # one support of this size, every column: nothing to search
+            value = score(np.arange(p, dtype=np.int64))
+            if value < best[0]:
+                best = (value, report_point(size), np.arange(p, dtype=np.int64))
+            return value
         found = exhaustive_search(problem, refits, size)
         if found is not None:  # few supports of this size: every one scored
             (support, state, loss), run_refits = found, refits

@@ -187,9 +187,9 @@ def select_groups_by_ebic(problem, layout, points, alpha):
     times the coefficients per column (:func:`skl0._criteria.df_per_feature`), and
     ``gamma`` from ``n`` and the number of groups ``G``. The empty model
     (``s = 0``) is scored too, and so is every path point's own set of
-    groups up to the criterion's cap (the model with every group among
-    them, when the path reached it: the one set of size ``G``, which no
-    polish below ``G`` proposes).
+    groups up to the criterion's cap. The sizes run from 1 up to that cap
+    (the set of every group, the one set of size ``G``, scored as it is),
+    past the path's largest set, until 3 sizes in a row do not lower EBIC.
 
     Returns
     -------
@@ -203,7 +203,7 @@ def select_groups_by_ebic(problem, layout, points, alpha):
     n_groups = layout.n_groups
     ranks = group_ranks(problem, layout)
     gamma = ebic_gamma(n, n_groups)
-    s_max = min(max_support_size(n, n_groups), n_groups - 1)
+    s_max = min(max_support_size(n, n_groups), n_groups)
     # The columns' own cap too: the kept groups' summed rank at most the
     # support size EBIC considers over the columns. Without it, groups of 5
     # columns with unequal costs (100 rows, 20 groups) kept 19 groups, 95
@@ -230,7 +230,12 @@ def select_groups_by_ebic(problem, layout, points, alpha):
     point_groups = [layout.groups_of(pt.support) for pt in points]
     sizes = [g.size for g in point_groups]
     ranking = group_ranking(layout, points)
-    top = min(s_max, max(sizes))
+    # Every admissible size, not only up to the path's largest set: the
+    # path's first lam closes groups that EBIC keeps on a high-R^2 target
+    # (as select_by_ebic's columns; y = 10 x0 + 0.08 (x2 + ... + x5), n=2000,
+    # 3 groups of 2: the path kept group 0 alone, 6.8 above the minimum of
+    # all 3). The set of every group is that size's one set: scored as it is.
+    top = s_max
     # The empty model is a candidate too (pure noise: no group pays its way),
     # reported at the sparsest point.
     empty = np.zeros(0, dtype=np.int64)
@@ -253,7 +258,10 @@ def select_groups_by_ebic(problem, layout, points, alpha):
         else:
             report = min(range(len(points)), key=lambda j: (sizes[j] < size, abs(sizes[j] - size)))
             start = np.sort(ranking[:size])
-        if balance:
+        if size == n_groups:
+            groups = np.arange(n_groups, dtype=np.int64)
+            head = loss = None
+        elif balance:
             groups, head, loss = _balanced_group_polish(problem, layout, start, prices,
                                                         plain)
         else:
@@ -271,8 +279,7 @@ def select_groups_by_ebic(problem, layout, points, alpha):
             break
     # Every path point's own groups up to the criterion's cap, as
     # select_by_ebic scores the path's supports (after the polished sets,
-    # which win ties): among them the set of every group when the path
-    # reached it, the one set of its size, which no polish below G proposes.
+    # which win ties).
     cap = max_support_size(n, n_groups)
     for i, groups in enumerate(point_groups):
         if groups.size <= cap:

@@ -1249,6 +1249,41 @@ def test_auto_reaches_the_exhaustive_ebic_minimum_on_diabetes():
     assert value - lowest < 0.5
 
 
+@pytest.mark.parametrize("alpha", [0.0, 1e-10])
+def test_auto_on_a_noiseless_target_does_not_read_round_off_as_signal(alpha):
+    # Without the default ridge's bias the refits' MSE on y = 3 x0 - 2 x5 + 7
+    # is round-off, and n log(mse) ranked supersets by it: [0 5 7] (alpha=0)
+    # and [0 3 5 6 8 9] (alpha=1e-10). EBIC now floors the MSE at 1e-10 of the
+    # empty model's, where the true support's penalty is the lowest.
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((100, 10)) * rng.uniform(0.1, 10, 10)
+    y = 3 * X[:, 0] - 2 * X[:, 5] + 7
+    est = L0Regressor(alpha=alpha).fit(X, y)
+    np.testing.assert_array_equal(np.flatnonzero(est.support_), [0, 5])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_auto_searches_sizes_past_the_paths_densest_support(seed):
+    # A high R^2 target: x1 and x2 explain 6e-5 of y's variance each, below
+    # the path's first lam (1e-4), so even its densest point closes them;
+    # against the residual variance they are worth ~13 nats each at n=2000,
+    # above EBIC's log(n) = 7.6. The search over sizes stopped at the path's
+    # largest support ([0] or [0 2]: 5.4, 9.8 and 3.1 above the minimum).
+    rng = np.random.RandomState(seed)
+    n, p = 2000, 5
+    X = rng.randn(n, p)
+    y = 10 * X[:, 0] + 0.08 * (X[:, 1] + X[:, 2]) + rng.randn(n)
+    best = _exhaustive_rss(X, y)
+    g = ebic_gamma(n, p)
+    lowest = min(ebic(n * math.log(best[s] / n), s, n, p, 1, g) for s in range(p + 1))
+    est = L0Regressor().fit(X, y)
+    mask = est.support_
+    value = ebic(n * math.log(_rss(X, y, mask) / n), int(mask.sum()), n, p, 1, g)
+    assert value - lowest < 1e-6
+    # Reported at the walk's densest point (README): the grid's first lam.
+    assert est.lam_ == 1e-4 and np.all(est.coef_[mask] != 0)
+
+
 @pytest.mark.parametrize("groups", [False, True])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_auto_reaches_the_exhaustive_ebic_minimum_with_two_outputs(seed, groups):

@@ -728,6 +728,33 @@ def test_auto_over_groups_keeps_no_more_columns_than_its_criterion_considers():
     assert set(groups[est.support_]) <= set(groups[coef != 0])
 
 
+def test_auto_over_groups_searches_sizes_past_the_paths_largest_set():
+    # y = 10 x0 + 0.08 (x2 + ... + x5): groups 1 and 2 explain 1.3e-4 of y's
+    # variance each, and even the path's densest point kept group 0 alone;
+    # against the residual variance each is worth ~26 nats, above their
+    # price 2 log n = 15.2. The search over sizes stopped at the
+    # path's largest set (and at G - 1): group 0, 6.8 above the minimum.
+    import itertools
+    import math
+
+    from skl0._criteria import ebic_gamma
+
+    rng = np.random.RandomState(2)
+    n, groups = 2000, np.array([0, 0, 1, 1, 2, 2])
+    X = rng.randn(n, 6)
+    y = 10 * X[:, 0] + 0.08 * X[:, 2:].sum(1) + rng.randn(n)
+
+    def value(kept):
+        A = np.column_stack([np.ones(n), X[:, np.isin(groups, kept)]])
+        r = y - A @ np.linalg.lstsq(A, y, rcond=None)[0]
+        return (n * math.log(r @ r / n) + 2 * len(kept) * math.log(n)
+                + 2 * ebic_gamma(n, 3) * math.log(math.comb(3, len(kept))))
+
+    lowest = min(value(G) for s in range(4) for G in itertools.combinations(range(3), s))
+    est = L0Regressor(groups=groups).fit(X, y)
+    assert value(tuple(np.flatnonzero(est.group_support_))) - lowest < 1e-6
+
+
 def test_a_series_of_groups_keyed_by_column_names_in_another_order_is_refused():
     # Read by position, pd.Series({"a": "g1", "d": "g1", ...}) grouped a with b
     # and c with d, silently: the selector kept [a, b] for the signal in a and d.

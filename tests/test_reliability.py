@@ -559,6 +559,28 @@ def test_lam_auto_size_cap_warning_only_where_features_are_left_out():
         assert 1 <= est.support_.sum() <= max_support_size(n, 5)
 
 
+@pytest.mark.parametrize("Est", [L0Regressor, L0Classifier])
+@pytest.mark.parametrize("n", [3, 4])
+def test_lam_auto_keeps_no_support_whose_refit_interpolates(Est, n):
+    from skl0._criteria import max_support_size
+
+    # With 3 or 4 rows and 3 columns the cap n / log p admitted n - 1
+    # features, whose refit with its intercept fits every row (RSS 0, or a
+    # separable log loss near 0): EBIC scored that best whatever y, and
+    # lam='auto' kept [1 2] (n=3) or every column (n=4) for y = x0 + noise.
+    rng = np.random.RandomState(0)
+    X = rng.randn(n, 3)
+    y = X[:, 0] + 0.1 * rng.randn(n) if Est is L0Regressor else np.arange(n) % 2
+    assert max_support_size(n, 3) == n - 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = Est(random_state=0).fit(X, y)
+    assert est.support_.sum() <= n - 2
+    said = [str(w.message) for w in caught if "the most its information" in str(w.message)]
+    assert all(f"n - 2 = {n - 2}: one more, with the intercept, would interpolate" in m
+               for m in said)
+
+
 def test_a_constant_whole_number_target_under_task_auto_names_task_regression():
     # task="auto" reads whole numbers as class labels; a constant one was
     # refused as "a single class" without saying that task="regression"

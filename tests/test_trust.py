@@ -494,6 +494,21 @@ def test_auto_weights_rescaled_to_mean_one_select_as_unweighted():
     np.testing.assert_array_equal(rel.support_, plain.support_)
 
 
+@pytest.mark.parametrize("p", [100, 300])
+def test_auto_weights_rescaled_to_mean_one_screen_as_unweighted(p):
+    # Equal weights rescaled to mean 1 sum to 99.99999999999999 for 100 rows
+    # (as about one draw in five of uneven weights does), which the screen
+    # read as 99 rows: 49 columns screened instead of 50 at p=300, and a
+    # square X (p = 100) was screened at all, unlike the unweighted fit.
+    X, y = _sparse_signal(100, p, 3)
+    sw = np.full(100, 0.7) / np.full(100, 0.7).mean()
+    assert sw.sum() < 100
+    plain = L0Regressor().fit(X, y)
+    rel = L0Regressor().fit(X, y, sample_weight=sw)
+    assert getattr(rel, "n_screened_", None) == getattr(plain, "n_screened_", None)
+    np.testing.assert_array_equal(rel.support_, plain.support_)
+
+
 @pytest.mark.parametrize("n, p, s, seed", [(40, 50, 10, 0), (63, 2308, 15, 1)])
 def test_auto_warns_when_its_choice_sits_at_the_size_cap(n, p, s, seed):
     X, y = _sparse_signal(n, p, s, seed)
