@@ -222,7 +222,10 @@ def path_estimator(task, y, params):
 
 def check_grid(lams, name="lams"):
     """``lams`` as a sorted, unique, finite, non-negative 1-d float array."""
-    arr = np.asarray(lams, dtype=np.float64)
+    try:
+        arr = np.asarray(lams, dtype=np.float64)
+    except (TypeError, ValueError):  # ("auto" among numbers, None, text)
+        arr = np.empty(0)
     if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
         raise ValueError(
             f"{name}={lams!r} must be a non-empty 1-d sequence of finite values >= 0, "

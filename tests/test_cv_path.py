@@ -390,6 +390,16 @@ def test_cv_splits_that_do_not_index_x_are_named(reg, split, match):
         L0RegressorCV(lams=GRID, cv=[split], **FAST).fit(X, y)
 
 
+@pytest.mark.parametrize("lams", [["auto", 0.1], [0.1, None]])
+def test_cv_lams_that_are_not_numbers_are_named(reg, lams):
+    # numpy's "could not convert string to float: 'auto'" named no parameter.
+    X, y, _, _ = reg
+    with pytest.raises(ValueError, match=r"lams=.* must be a non-empty 1-d sequence"):
+        L0RegressorCV(lams=lams, cv=3, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match=r"lams=.* must be a non-empty 1-d sequence"):
+        l0_path(X, y, lams=lams, **FAST)
+
+
 def test_cv_grid_attributes_are_separate_arrays(reg):
     # lams_, cv_results_["param_lam"] and path_.lams were one array: writing
     # into one changed the others.
