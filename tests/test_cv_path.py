@@ -491,6 +491,28 @@ def test_cv_folds_prepare_their_own_rows_where_shared_sums_do_not_apply(monkeypa
     np.testing.assert_array_equal(shared.coef_, own.coef_)
 
 
+def test_cv_folds_from_shared_sums_keep_a_spread_far_from_the_held_out_rows(monkeypatch):
+    # Column 0 has spread 1e-9 in the first four folds' rows and sits near 1
+    # in the fifth's: the fifth fold trains on a spread 1e-9 around 0, 0.2
+    # from the data's mean. Sums about the data's mean lost (0.2 / 1e-9)**2
+    # of float64's digits there: its spread came out wrong by orders of
+    # magnitude, and so did its scores (relative difference 1.0, another
+    # mean_n_features); each group's sums about its own mean lose none.
+    rs = np.random.RandomState(0)
+    X = rs.randn(500, 6)
+    X[:400, 0] = 1e-9 * rs.randn(400)
+    X[400:, 0] = 1.0 + rs.randn(100)
+    y = X[:, 1] + 0.1 * rs.randn(500)
+    y[:400] += 1e9 * X[:400, 0]
+    shared, own, used = _cv_both_ways(monkeypatch, X, y, n_lams=8, cv=5)
+    assert used
+    np.testing.assert_allclose(shared.cv_results_["split4_test_score"],
+                               own.cv_results_["split4_test_score"], rtol=1e-9)
+    np.testing.assert_array_equal(shared.cv_results_["mean_n_features"],
+                                  own.cv_results_["mean_n_features"])
+    np.testing.assert_allclose(shared.coef_, own.coef_, rtol=1e-9)
+
+
 def test_a_fold_fitted_from_shared_sums_reads_no_rows():
     from skl0._fold_stats import FoldStatistics
 
