@@ -194,7 +194,9 @@ class FoldStatistics:
         Y = numeric_target(y, "L0RegressorCV").reshape(n, -1).astype(np.float64, copy=False)
         pos = w > 0
         self.unit = power_of_two_scale(np.max(np.abs(Y[pos]), axis=0))
-        Yu = Y / self.unit
+        # Rows of weight 0 count as targets 0, as the fits encode them: their
+        # y / U could overflow (U is set by the others), and inf * 0 is NaN.
+        Yu = np.divide(Y, self.unit, out=np.zeros_like(Y), where=pos[:, None])
         self.trains, self.keys, self.dtype = trains, keys, X.dtype
         q = Y.shape[1]
         G = keys.size

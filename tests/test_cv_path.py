@@ -513,6 +513,23 @@ def test_cv_folds_from_shared_sums_keep_a_spread_far_from_the_held_out_rows(monk
     np.testing.assert_allclose(shared.coef_, own.coef_, rtol=1e-9)
 
 
+def test_cv_folds_from_shared_sums_ignore_the_targets_of_weightless_rows(monkeypatch):
+    # A row of weight 0 whose y is 1e154 where the others' are near 1e-160:
+    # y / U (U set by the weighted rows) overflowed to inf in the shared
+    # sums, inf * 0 made X'Wy NaN and every fit failed ("training loss
+    # became nan"); a fit on the rows encodes such a row's target as 0.
+    rs = np.random.RandomState(0)
+    X = rs.randn(200, 5)
+    y = 1e-160 * (X[:, 1] + 0.1 * rs.randn(200))
+    sw = np.ones(200)
+    sw[7], y[7] = 0.0, 1e154
+    shared, own, used = _cv_both_ways(monkeypatch, X, y, sw, n_lams=5, cv=3)
+    assert used
+    np.testing.assert_allclose(shared.cv_results_["mean_test_score"],
+                               own.cv_results_["mean_test_score"], rtol=1e-9)
+    np.testing.assert_allclose(shared.coef_, own.coef_, rtol=1e-9)
+
+
 def test_a_fold_fitted_from_shared_sums_reads_no_rows():
     from skl0._fold_stats import FoldStatistics
 
