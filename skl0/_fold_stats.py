@@ -210,9 +210,13 @@ class FoldStatistics:
         lo = np.full((G, p), np.inf)
         hi = np.full((G, p), -np.inf)
         buf, rows = _f64_buffer(X)
-        # Rows in order of their group (KFold's unshuffled groups already
-        # are: X is then read in place, as views of its blocks).
-        order = None if np.all(group[1:] >= group[:-1]) else np.argsort(group, kind="stable")
+        # Rows in runs of a group, X then read in place as views of its
+        # blocks, where they already come so (KFold's unshuffled groups: in
+        # decreasing order of their codes, which the test of sorted groups
+        # missed, gathering a copy of every block); otherwise in the order
+        # of their group (a gathered block at a time).
+        n_runs = np.count_nonzero(group[1:] != group[:-1]) + 1
+        order = None if n_runs <= 2 * keys.size else np.argsort(group, kind="stable")
         gs = group if order is None else group[order]
 
         def runs():  # (block rows, then each group's run of rows in the block)
@@ -232,6 +236,7 @@ class FoldStatistics:
                 W[g] += wb[a:b].sum()
                 cg[g] += wb[a:b] @ Xb[a:b]
                 yg[g] += wb[a:b] @ Yb[a:b]
+        del raw  # (a gathered block: not kept alongside the next pass's first)
         held = W > 0  # (a group of weight 0 adds nothing to any sum: centre 0)
         cg[held] /= W[held, None]
         yg[held] /= W[held, None]

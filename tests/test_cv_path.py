@@ -530,6 +530,27 @@ def test_cv_folds_from_shared_sums_ignore_the_targets_of_weightless_rows(monkeyp
     np.testing.assert_allclose(shared.coef_, own.coef_, rtol=1e-9)
 
 
+def test_shared_sums_read_an_unshuffled_kfold_in_place():
+    # KFold's groups come in runs of rows, in decreasing order of their
+    # codes: the test for sorted groups missed them and gathered a copy of
+    # every block (peak 2.16x X here, one 16 MB work block plus the copy, where
+    # the folds preparing their own rows peaked at 1.9x X over a whole CV).
+    import tracemalloc
+
+    from skl0._fold_stats import FoldStatistics
+
+    X = np.random.RandomState(0).randn(20000, 100)  # 16 MB: one work block
+    y = X[:, 0].copy()
+    splits = list(KFold(5).split(X))
+    tracemalloc.start()
+    try:
+        FoldStatistics.build(X, y, np.ones(len(y)), splits)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * X.nbytes
+
+
 def test_a_fold_fitted_from_shared_sums_reads_no_rows():
     from skl0._fold_stats import FoldStatistics
 
