@@ -18,9 +18,12 @@ largest magnitude):
     W_g = sum w,   s_g = sum w (x - c_g),   S_g = sum w (x - c_g)(x - c_g)',
     t_g = sum w (x - c_g)(y - y_g)' / U,   v_g = sum w (y - y_g) / U,
 
-with the column minima and maxima. A fold's sums are those of the groups
-it trains on, each moved to the fold's centre ``c`` (the weighted mean of
-its groups' ``c_g``; ``a_g = c_g - c``, ``b_g = (y_g - y_c) / U``):
+with the column minima and maxima (each group's ``w`` in a power-of-two
+unit of its largest, so that ``w x x'`` neither overflows nor underflows
+where a fit would have divided the weights by their total). A fold's
+sums are those of the groups it trains on, each moved to the fold's
+centre ``c`` (the weighted mean of its groups' ``c_g``; ``a_g = c_g - c``,
+``b_g = (y_g - y_c) / U``):
 
     s = sum_g (s_g + W_g a_g),
     S = sum_g (S_g + s_g a_g' + a_g s_g' + W_g a_g a_g'),
@@ -201,6 +204,13 @@ class FoldStatistics:
         self.trains, self.keys, self.dtype = trains, keys, X.dtype
         q = Y.shape[1]
         G = keys.size
+        # Each group's weights in a power-of-two unit of its largest (exact,
+        # 1 for weights up to 2): w x x' of weights near 1e300 overflowed
+        # (a fit on the rows divides its weights by their total first).
+        wmax = np.zeros(G)
+        np.maximum.at(wmax, group, w)
+        self._wunit = np.where(wmax > 0, power_of_two_scale(wmax) / 2, 1.0)
+        w = w / self._wunit[group]
         W = np.zeros(G)
         cg = np.zeros((G, p))  # (the groups' weighted means: sums first)
         yg = np.zeros((G, q))
@@ -266,6 +276,11 @@ class FoldStatistics:
         """The sums of the groups in ``member``, moved to their weighted mean (the docstring's)."""
         W, s, S, t, v, lo, hi = (a[member] for a in self._sums)
         cg, yg = (a[member] for a in self._centres)
+        # In the unit of the groups' largest (W, s, S, t and v alike: the
+        # problem built from them reads only their ratios to W).
+        r = self._wunit[member] / self._wunit[member].max()
+        W, s, v = W * r, s * r[:, None], v * r[:, None]
+        S, t = S * r[:, None, None], t * r[:, None, None]
         Wf = W.sum()
         c, yc = (W @ cg) / Wf, (W @ yg) / Wf
         a, b = cg - c, yg - yc

@@ -530,6 +530,22 @@ def test_cv_folds_from_shared_sums_ignore_the_targets_of_weightless_rows(monkeyp
     np.testing.assert_allclose(shared.coef_, own.coef_, rtol=1e-9)
 
 
+@pytest.mark.parametrize("heavy", ["all", "some"])
+def test_cv_folds_from_shared_sums_take_weights_of_any_scale(monkeypatch, heavy):
+    # Weights near 1e300 on a column near 1e5: w x^2 overflowed the shared
+    # sums (scores 37% off the own-rows folds', another mean_n_features),
+    # where a fit on the rows divides its weights by their total first.
+    X, y = _offset_design()
+    X[:, 4] *= 1e5
+    sw = np.full(len(y), 1e300) if heavy == "all" else np.where(
+        np.arange(len(y)) < 200, 1.0, 1e300)
+    shared, own, used = _cv_both_ways(monkeypatch, X, y, sw, n_lams=5, cv=3)
+    assert used
+    np.testing.assert_allclose(shared.cv_results_["mean_test_score"],
+                               own.cv_results_["mean_test_score"], rtol=1e-9)
+    np.testing.assert_allclose(shared.coef_, own.coef_, rtol=1e-9)
+
+
 def test_shared_sums_read_an_unshuffled_kfold_in_place():
     # KFold's groups come in runs of rows, in decreasing order of their
     # codes: the test for sorted groups missed them and gathered a copy of
