@@ -10,23 +10,39 @@ of it again for the final fit): on n=2e5, p=100 about 5.9 fits' time.
 
 Here the rows are split by the set of folds that train on them (with
 ``KFold`` and its kin, one group per held-out fold) and each group's
-sums are formed once, about the full data's weighted mean ``c0`` (in
-float64, from centred blocks as the Gram problem's own), the targets in
-a power-of-two unit ``U`` of their largest magnitude and about their
-weighted mean ``y0``:
+sums are formed once, about the group's own weighted means ``c_g`` of
+``x`` and ``y_g`` of the targets (in float64, from centred blocks as the
+Gram problem's own; the targets in a power-of-two unit ``U`` of their
+largest magnitude):
 
-    W_g = sum w,   s_g = sum w (x - c0),   S_g = sum w (x - c0)(x - c0)',
-    t_g = sum w (x - c0)(y - y0)' / U,   v_g = sum w (y - y0) / U,
+    W_g = sum w,   s_g = sum w (x - c_g),   S_g = sum w (x - c_g)(x - c_g)',
+    t_g = sum w (x - c_g)(y - y_g)' / U,   v_g = sum w (y - y_g) / U,
 
-with the column minima and maxima. A fold's statistics are sums over the
-groups it trains on; its mean is ``c0 + s / W``, and the statistics about
-any centre ``m`` follow exactly (``d = m - c0``):
+with the column minima and maxima (each group's ``w`` in a power-of-two
+unit of its largest, so that ``w x x'`` neither overflows nor underflows
+where a fit would have divided the weights by their total). A fold's
+sums are those of the groups it trains on, each moved to the fold's
+centre ``c`` (the weighted mean of its groups' ``c_g``; ``a_g = c_g - c``,
+``b_g = (y_g - y_c) / U``):
+
+    s = sum_g (s_g + W_g a_g),
+    S = sum_g (S_g + s_g a_g' + a_g s_g' + W_g a_g a_g'),
+    t = sum_g (t_g + s_g b_g' + a_g v_g' + W_g a_g b_g'),   v = sum_g (v_g + W_g b_g),
+
+its mean is ``c + s / W``, and the statistics about any centre ``m``
+follow exactly (``d = m - c``):
 
     sum w (x - m)(x - m)' = S - s d' - d s' + W d d',
-    sum w (x - m)(y - y0)' / U = t - d v'.
+    sum w (x - m)(y - y_c)' / U = t - d v'.
 
-Sums about a centre near every fold's mean lose nothing to cancellation
-(the folds' means differ from ``c0`` by about a spread over sqrt(n)).
+``s_g`` is round-off, so the spread of a fold is a sum of positive
+terms, its groups' spreads and the spread of their means: no digits
+cancel, whatever the folds' means. (Sums about the data's mean instead
+lost ``(offset / spread)**2`` of float64's digits in a column whose
+training rows sit far from the held-out rows relative to their spread:
+a column of spread 1e-9 in four folds of an unshuffled 5-fold split and
+near 1 in the fifth's rows got that fold's spread wrong by orders of
+magnitude, and its scores with it.)
 The fold's problem is then what :meth:`skl0._base.BaseL0._fit_on_device`
 builds from its rows, up to round-off: the same constant columns, spread
 floor, shift and standardization, the statistics centred on the same
@@ -38,6 +54,7 @@ power-of-two rescaling, with no fold training on a row twice and at most
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from ._checks import numeric_target
@@ -72,10 +89,12 @@ class _Shape:
 class RowStatistics:
     """The sums of one set of rows (a fold's training rows, or all), and how to build its problem."""
 
-    def __init__(self, sums, first_row, n_rows, shared):
+    def __init__(self, sums, centre, first_row, n_rows, shared):
         self.W, self.s, self.S, self.t, self.v, self.lo, self.hi = sums
         self.first_row, self.n_rows = first_row, n_rows
-        self.c0, self.y0, self.unit, self.dtype = shared.c0, shared.y0, shared.unit, shared.dtype
+        # (c0, y0: the rows' centre, near their weighted means; see the module's docstring)
+        self.c0, self.y0 = centre
+        self.unit, self.dtype = shared.unit, shared.dtype
 
     def gram_problem(self, est, Y, w, dtype, device, datafit):
         """The fit's :class:`GramProblem` (and its ``_x_scale``, ``_x_shift`` set on ``est``).
@@ -179,57 +198,98 @@ class FoldStatistics:
         Y = numeric_target(y, "L0RegressorCV").reshape(n, -1).astype(np.float64, copy=False)
         pos = w > 0
         self.unit = power_of_two_scale(np.max(np.abs(Y[pos]), axis=0))
-        Yu = Y / self.unit
-        self.y0 = np.average(Yu[pos], axis=0, weights=w[pos]) * self.unit
-        buf, rows = _f64_buffer(X)
-        self.c0 = np.zeros(p)
-        for start in range(0, n, rows):  # (float64 blocks: no float64 copy of X)
-            Xb = buf[: min(rows, n - start)]
-            np.copyto(Xb, X[start : start + rows])
-            self.c0 += w[start : start + rows] @ Xb
-        self.c0 /= w.sum()
+        # Rows of weight 0 count as targets 0, as the fits encode them: their
+        # y / U could overflow (U is set by the others), and inf * 0 is NaN.
+        Yu = np.divide(Y, self.unit, out=np.zeros_like(Y), where=pos[:, None])
         self.trains, self.keys, self.dtype = trains, keys, X.dtype
         q = Y.shape[1]
         G = keys.size
+        # Each group's weights in a power-of-two unit of its largest (exact,
+        # 1 for weights up to 2): w x x' of weights near 1e300 overflowed
+        # (a fit on the rows divides its weights by their total first).
+        wmax = np.zeros(G)
+        np.maximum.at(wmax, group, w)
+        self._wunit = np.where(wmax > 0, power_of_two_scale(wmax) / 2, 1.0)
+        w = w / self._wunit[group]
         W = np.zeros(G)
+        cg = np.zeros((G, p))  # (the groups' weighted means: sums first)
+        yg = np.zeros((G, q))
         s = np.zeros((G, p))
         S = np.zeros((G, p, p))
         t = np.zeros((G, p, q))
         v = np.zeros((G, q))
         lo = np.full((G, p), np.inf)
         hi = np.full((G, p), -np.inf)
-        # Rows in order of their group (KFold's unshuffled groups already
-        # are: X is then read in place, as views of its blocks).
-        order = None if np.all(group[1:] >= group[:-1]) else np.argsort(group, kind="stable")
+        buf, rows = _f64_buffer(X)
+        # Rows in runs of a group, X then read in place as views of its
+        # blocks, where they already come so (KFold's unshuffled groups: in
+        # decreasing order of their codes, which the test of sorted groups
+        # missed, gathering a copy of every block); otherwise in the order
+        # of their group (a gathered block at a time).
+        n_runs = np.count_nonzero(group[1:] != group[:-1]) + 1
+        order = None if n_runs <= 2 * keys.size else np.argsort(group, kind="stable")
         gs = group if order is None else group[order]
+
+        def runs():  # (block rows, then each group's run of rows in the block)
+            for start in range(0, n, rows):
+                idx = slice(start, start + rows) if order is None else order[start : start + rows]
+                g_block = gs[start : start + rows]
+                cuts = np.flatnonzero(np.diff(g_block)) + 1
+                yield idx, g_block, zip(np.r_[0, cuts], np.r_[cuts, g_block.size])
+
+        # The groups' weighted means, X read in place in its own order (a
+        # block's rows summed into their groups by a one-hot matrix, not
+        # gathered: a shuffled split's extra pass cost a copy of X).
         for start in range(0, n, rows):
-            idx = slice(start, start + rows) if order is None else order[start : start + rows]
+            Xb = buf[: min(rows, n - start)]
+            np.copyto(Xb, X[start : start + rows])  # (float64 blocks: no float64 copy of X)
+            m = Xb.shape[0]
+            wb, gb = w[start : start + m], group[start : start + m]
+            onehot = sp.csr_matrix((wb, (gb, np.arange(m))), shape=(G, m))
+            W += np.bincount(gb, weights=wb, minlength=G)
+            cg += onehot @ Xb
+            yg += onehot @ Yu[start : start + m]
+        held = W > 0  # (a group of weight 0 adds nothing to any sum: centre 0)
+        cg[held] /= W[held, None]
+        yg[held] /= W[held, None]
+        for idx, g_block, parts in runs():
             raw = X[idx]
             Xb = buf[: raw.shape[0]]
-            np.subtract(raw, self.c0, out=Xb)
-            Yb = Yu[idx] - self.y0 / self.unit
-            wb = w[idx]
-            g_block = gs[start : start + rows]
-            cuts = np.flatnonzero(np.diff(g_block)) + 1
-            for a, b in zip(np.r_[0, cuts], np.r_[cuts, raw.shape[0]]):
+            wb, Yu_b = w[idx], Yu[idx]
+            for a, b in parts:
                 g = g_block[a]
                 lo[g] = np.minimum(lo[g], raw[a:b].min(axis=0))
                 hi[g] = np.maximum(hi[g], raw[a:b].max(axis=0))
-                W[g] += wb[a:b].sum()
+                np.subtract(raw[a:b], cg[g], out=Xb[a:b])
+                Yb = Yu_b[a:b] - yg[g]
                 s[g] += wb[a:b] @ Xb[a:b]
-                v[g] += wb[a:b] @ Yb[a:b]
-                S_b, t_b = weighted_cross(Xb[a:b], wb[a:b], Yb[a:b])  # (overwrites Xb[a:b])
+                v[g] += wb[a:b] @ Yb
+                S_b, t_b = weighted_cross(Xb[a:b], wb[a:b], Yb)  # (overwrites Xb[a:b])
                 S[g] += S_b
                 t[g] += t_b
         self._sums = (W, s, S, t, v, lo, hi)
+        self._centres = (cg, yg)
         self._first = [X[rows[0]] for rows in trains]
         self._X0 = X[0]
 
     def _total(self, member, first_row, n_rows):
-        W, s, S, t, v, lo, hi = self._sums
-        sums = (W[member].sum(), s[member].sum(0), S[member].sum(0), t[member].sum(0),
-                v[member].sum(0), lo[member].min(0), hi[member].max(0))
-        return RowStatistics(sums, np.asarray(first_row, dtype=np.float64), n_rows, self)
+        """The sums of the groups in ``member``, moved to their weighted mean (the docstring's)."""
+        W, s, S, t, v, lo, hi = (a[member] for a in self._sums)
+        cg, yg = (a[member] for a in self._centres)
+        # In the unit of the groups' largest (W, s, S, t and v alike: the
+        # problem built from them reads only their ratios to W).
+        r = self._wunit[member] / self._wunit[member].max()
+        W, s, v = W * r, s * r[:, None], v * r[:, None]
+        S, t = S * r[:, None, None], t * r[:, None, None]
+        Wf = W.sum()
+        c, yc = (W @ cg) / Wf, (W @ yg) / Wf
+        a, b = cg - c, yg - yc
+        Wa = W[:, None] * a
+        sums = (Wf, s.sum(0) + Wa.sum(0), S.sum(0) + s.T @ a + a.T @ s + Wa.T @ a,
+                t.sum(0) + s.T @ b + a.T @ v + Wa.T @ b, v.sum(0) + W @ b,
+                lo.min(0), hi.max(0))
+        return RowStatistics(sums, (c, yc * self.unit), np.asarray(first_row, dtype=np.float64),
+                             n_rows, self)
 
     def fold(self, i):
         """The sums of fold ``i``'s training rows."""

@@ -501,6 +501,82 @@ def test_cv_folds_prepare_their_own_rows_where_shared_sums_do_not_apply(monkeypa
     np.testing.assert_array_equal(shared.coef_, own.coef_)
 
 
+def test_cv_folds_from_shared_sums_keep_a_spread_far_from_the_held_out_rows(monkeypatch):
+    # Column 0 has spread 1e-9 in the first four folds' rows and sits near 1
+    # in the fifth's: the fifth fold trains on a spread 1e-9 around 0, 0.2
+    # from the data's mean. Sums about the data's mean lost (0.2 / 1e-9)**2
+    # of float64's digits there: its spread came out wrong by orders of
+    # magnitude, and so did its scores (relative difference 1.0, another
+    # mean_n_features); each group's sums about its own mean lose none.
+    rs = np.random.RandomState(0)
+    X = rs.randn(500, 6)
+    X[:400, 0] = 1e-9 * rs.randn(400)
+    X[400:, 0] = 1.0 + rs.randn(100)
+    y = X[:, 1] + 0.1 * rs.randn(500)
+    y[:400] += 1e9 * X[:400, 0]
+    shared, own, used = _cv_both_ways(monkeypatch, X, y, n_lams=8, cv=5)
+    assert used
+    np.testing.assert_allclose(shared.cv_results_["split4_test_score"],
+                               own.cv_results_["split4_test_score"], rtol=1e-9)
+    np.testing.assert_array_equal(shared.cv_results_["mean_n_features"],
+                                  own.cv_results_["mean_n_features"])
+    np.testing.assert_allclose(shared.coef_, own.coef_, rtol=1e-9)
+
+
+def test_cv_folds_from_shared_sums_ignore_the_targets_of_weightless_rows(monkeypatch):
+    # A row of weight 0 whose y is 1e154 where the others' are near 1e-160:
+    # y / U (U set by the weighted rows) overflowed to inf in the shared
+    # sums, inf * 0 made X'Wy NaN and every fit failed ("training loss
+    # became nan"); a fit on the rows encodes such a row's target as 0.
+    rs = np.random.RandomState(0)
+    X = rs.randn(200, 5)
+    y = 1e-160 * (X[:, 1] + 0.1 * rs.randn(200))
+    sw = np.ones(200)
+    sw[7], y[7] = 0.0, 1e154
+    shared, own, used = _cv_both_ways(monkeypatch, X, y, sw, n_lams=5, cv=3)
+    assert used
+    np.testing.assert_allclose(shared.cv_results_["mean_test_score"],
+                               own.cv_results_["mean_test_score"], rtol=1e-9)
+    np.testing.assert_allclose(shared.coef_, own.coef_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("heavy", ["all", "some"])
+def test_cv_folds_from_shared_sums_take_weights_of_any_scale(monkeypatch, heavy):
+    # Weights near 1e300 on a column near 1e5: w x^2 overflowed the shared
+    # sums (scores 37% off the own-rows folds', another mean_n_features),
+    # where a fit on the rows divides its weights by their total first.
+    X, y = _offset_design()
+    X[:, 4] *= 1e5
+    sw = np.full(len(y), 1e300) if heavy == "all" else np.where(
+        np.arange(len(y)) < 200, 1.0, 1e300)
+    shared, own, used = _cv_both_ways(monkeypatch, X, y, sw, n_lams=5, cv=3)
+    assert used
+    np.testing.assert_allclose(shared.cv_results_["mean_test_score"],
+                               own.cv_results_["mean_test_score"], rtol=1e-9)
+    np.testing.assert_allclose(shared.coef_, own.coef_, rtol=1e-9)
+
+
+def test_shared_sums_read_an_unshuffled_kfold_in_place():
+    # KFold's groups come in runs of rows, in decreasing order of their
+    # codes: the test for sorted groups missed them and gathered a copy of
+    # every block (peak 2.16x X here, one 16 MB work block plus the copy, where
+    # the folds preparing their own rows peaked at 1.9x X over a whole CV).
+    import tracemalloc
+
+    from skl0._fold_stats import FoldStatistics
+
+    X = np.random.RandomState(0).randn(20000, 100)  # 16 MB: one work block
+    y = X[:, 0].copy()
+    splits = list(KFold(5).split(X))
+    tracemalloc.start()
+    try:
+        FoldStatistics.build(X, y, np.ones(len(y)), splits)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * X.nbytes
+
+
 def test_a_fold_fitted_from_shared_sums_reads_no_rows():
     from skl0._fold_stats import FoldStatistics
 
