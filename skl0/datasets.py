@@ -209,7 +209,7 @@ def make_group_regression(n_samples=100, n_groups=60, group_size=5, n_informativ
     rho : float
         Weight of the shared column, in [0, 1).
     noise : float
-        Standard deviation of the noise added to ``y`` (>= 0).
+        Standard deviation of the noise added to ``y`` (finite, >= 0).
     random_state : int, RandomState instance or None
         Seed of the draw.
 
@@ -236,8 +236,8 @@ def make_group_regression(n_samples=100, n_groups=60, group_size=5, n_informativ
     check_scalar(n_informative, "n_informative", Integral, min_val=0, max_val=n_groups)
     _check_rho(rho)
     check_real_type("noise", noise)
-    if not noise >= 0:  # NaN fails the test too
-        raise ValueError(f"noise={noise!r} is invalid; pass a standard deviation >= 0.")
+    if not 0 <= noise < np.inf:  # NaN fails the test too; inf made y all inf and NaN
+        raise ValueError(f"noise={noise!r} is invalid; pass a finite standard deviation >= 0.")
     rng = check_random_state(random_state)
     p = n_groups * group_size
     Z = rng.standard_normal((n_samples, n_groups))

@@ -28,6 +28,10 @@ from skl0.datasets import (
         (lambda: make_group_regression(10, 0, 2, 0), "n_groups == 0"),
         (lambda: make_group_regression(10, 3, 2, 1, rho=1.0), r"rho=1.0 must lie in \[0, 1\)"),
         (lambda: make_group_regression(10, 3, 2, 1, noise=-1.0), "noise=-1.0 is invalid"),
+        # An infinite noise passed and gave y of inf and NaN.
+        (lambda: make_group_regression(10, 3, 2, 1, noise=float("inf")),
+         "noise=inf is invalid; pass a finite standard deviation >= 0"),
+        (lambda: make_group_regression(10, 3, 2, 1, noise=float("nan")), "noise=nan is invalid"),
     ],
 )
 def test_bad_sizes_name_the_parameter(call, match):
