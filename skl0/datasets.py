@@ -5,6 +5,7 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import expit
 from sklearn.utils import check_random_state, check_scalar
 
 from ._checks import check_int_type, check_real_type
@@ -179,7 +180,7 @@ def make_sparse_classification(
     rng = check_random_state(random_state)
     X = toeplitz_design(n_samples, n_features, rho, rng)
     coef, support = _sparse_coef(rng, n_features, n_informative, coef_range)
-    prob = 1.0 / (1.0 + np.exp(-(X @ coef)))
+    prob = expit(X @ coef)  # (1 / (1 + exp(-t)) overflowed, with a RuntimeWarning, for t < -709)
     y = (rng.uniform(size=n_samples) < prob).astype(int)
     return X, y, coef, support
 

@@ -1,5 +1,7 @@
 """skl0.datasets: a bad size or snr names the parameter instead of failing inside numpy."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -124,3 +126,16 @@ def test_group_regression_has_its_groups_and_support():
     assert np.abs(between).max() < 0.3
     again = make_group_regression(200, 6, 4, 2, rho=0.8, noise=0.0, random_state=0)
     np.testing.assert_array_equal(X, again[0])
+
+
+def test_classification_with_large_coefficients_warns_nothing():
+    # 1 / (1 + exp(-X @ coef)) overflowed in exp for X @ coef < -709, with a RuntimeWarning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X, y, coef, _ = make_sparse_classification(
+            200, 5, 2, coef_range=(400.0, 500.0), random_state=0
+        )
+    margin = X @ coef
+    assert (margin < -709).any()
+    sure = np.abs(margin) > 50  # P(y = 1) is 0 or 1 to double precision there
+    np.testing.assert_array_equal(y[sure], (margin[sure] > 0).astype(int))
