@@ -351,6 +351,20 @@ def test_an_unhashable_temperature_is_named(func):
         func(torch.zeros(2), temperature=[0.5])
 
 
+@pytest.mark.parametrize("func", [prob_nonzero, sample_gate])
+@pytest.mark.parametrize("temperature", [np.array([0.5]), np.array(0.5), torch.tensor([0.5])])
+def test_a_one_element_temperature_is_read_as_its_value(func, temperature):
+    # float(np.array([0.5])) is a TypeError in NumPy 2: the check of a
+    # one-element array failed with "only 0-dimensional arrays can be converted";
+    # past the check, a numpy temperature met the tensor in numpy (float64 out).
+    la = torch.tensor([-1.0, 0.0, 2.0])
+
+    def kw():
+        return {} if func is prob_nonzero else {"generator": torch.Generator().manual_seed(0)}
+
+    torch.testing.assert_close(func(la, temperature, **kw()), func(la, 0.5, **kw()))
+
+
 @pytest.mark.parametrize("cls, shape", [(FeatureGate, True), (SampleGate, False),
                                         (FeatureGate, (2, True)), (HardConcreteGate, (2, True))])
 def test_gate_shapes_reject_bools(cls, shape):
