@@ -14,9 +14,12 @@ from skl0.nn import (
     HardConcreteGate,
     SampleGate,
     deterministic_gate,
+    gate_moments,
+    log_alpha_for_signal,
     log_alpha_for_prob,
     prob_nonzero,
     sample_gate,
+    signal_fraction,
 )
 
 
@@ -363,6 +366,28 @@ def test_a_one_element_temperature_is_read_as_its_value(func, temperature):
         return {} if func is prob_nonzero else {"generator": torch.Generator().manual_seed(0)}
 
     torch.testing.assert_close(func(la, temperature, **kw()), func(la, 0.5, **kw()))
+
+
+@pytest.mark.parametrize("func", [gate_moments, signal_fraction, log_alpha_for_signal])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"temperature": True}, r"temperature=True is invalid"),
+     ({"gamma": "a"}, r"gamma='a' is invalid"),
+     ({"zeta": [1.1]}, r"zeta=\[1.1\] is invalid")],
+)
+def test_moment_functions_check_their_parameters_as_the_others_do(func, kwargs, match):
+    # They read float(temperature) first: True ran as temperature 1.0, and a
+    # string failed with numpy's "could not convert string to float".
+    with pytest.raises(ValueError, match=match):
+        func(np.array([0.5]), **kwargs)
+
+
+def test_moment_functions_take_one_element_tensor_parameters():
+    la = np.array([-1.0, 0.0, 2.0])
+    expected = gate_moments(la, 0.5)[0]
+    np.testing.assert_allclose(gate_moments(la, torch.tensor(0.5))[0], expected)
+    np.testing.assert_allclose(signal_fraction(la, np.array([0.5])),
+                               signal_fraction(la, 0.5))
 
 
 @pytest.mark.parametrize("cls, shape", [(FeatureGate, True), (SampleGate, False),

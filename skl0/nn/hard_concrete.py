@@ -409,6 +409,8 @@ def gate_moments(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA, derivative
     >>> bool(((z.pow(2).mean(0) - s).abs() < 3e-3).all())
     True
     """
+    # Checked before float(), which read True as 1.0 and failed unnamed on 'a'.
+    temperature, gamma, zeta = _check(temperature, gamma, zeta)
     nodes, w1, w2 = _quadrature(float(temperature), float(gamma), float(zeta))
     if isinstance(log_alpha, torch.Tensor):
         kw = dict(device=log_alpha.device, dtype=log_alpha.dtype)
@@ -495,6 +497,7 @@ def log_alpha_for_signal(h, temperature=BETA, gamma=GAMMA, zeta=ZETA):
     >>> [round(float(v), 3) for v in signal_fraction(la)]
     [0.5, 0.9]
     """
+    temperature, gamma, zeta = _check(temperature, gamma, zeta)
     table, theta = _signal_table(float(temperature), float(gamma), float(zeta))
     return np.interp(np.asarray(h, dtype=np.float64), table, theta)
 
