@@ -139,3 +139,27 @@ def test_classification_with_large_coefficients_warns_nothing():
     assert (margin < -709).any()
     sure = np.abs(margin) > 50  # P(y = 1) is 0 or 1 to double precision there
     np.testing.assert_array_equal(y[sure], (margin[sure] > 0).astype(int))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda rs: toeplitz_design(5, 3, random_state=rs),
+     lambda rs: make_sparse_regression(10, 5, 2, random_state=rs),
+     lambda rs: make_sparse_classification(10, 5, 2, random_state=rs),
+     lambda rs: make_group_regression(10, 3, 2, 1, random_state=rs)],
+)
+@pytest.mark.parametrize("random_state", [np.random.default_rng(0), "0", 1.5])
+def test_a_bad_random_state_names_it_and_the_fix(make, random_state):
+    # scikit-learn's message ("... cannot be used to seed a
+    # numpy.random.RandomState instance") named neither the parameter nor a fix.
+    with pytest.raises(ValueError, match=r"random_state=.* is invalid; pass an int seed"):
+        make(random_state)
+
+
+def test_int_and_random_state_draws_agree_and_leave_the_global_state_alone():
+    before = np.random.get_state()[1].copy()
+    a = make_sparse_regression(30, 6, 2, random_state=3)
+    b = make_sparse_regression(30, 6, 2, random_state=np.random.RandomState(3))
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
