@@ -396,3 +396,15 @@ def test_gate_shapes_reject_bools(cls, shape):
     # L0Linear(True, 2) is refused; FeatureGate(True) made one gate.
     with pytest.raises(TypeError, match="not bools"):
         cls(shape)
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: FeatureGate(0), r"n_features=0 is invalid; pass the number of gates"),
+    (lambda: SampleGate(-2), r"n_samples=-2 is invalid; pass the number of gates"),
+    (lambda: HardConcreteGate((2, 0)), r"must have positive sizes; pass sizes >= 1"),
+])
+def test_an_empty_gate_shape_names_the_parameter_and_the_fix(make, match):
+    # FeatureGate(0) said "Gate shape (0,) must have positive sizes.": neither
+    # n_features nor what to pass.
+    with pytest.raises(ValueError, match=match):
+        make()
