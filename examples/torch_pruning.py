@@ -18,11 +18,14 @@ inference time on a batch of 1024 rows, single-threaded.
 
 Usage::
 
-    python examples/torch_pruning.py           # full run, a few minutes
+    python examples/torch_pruning.py           # full run, about 15 s on 2 CPU cores
     python examples/torch_pruning.py --quick   # small run for CI (< 30 s)
 
 ``SKL0_QUICK=1`` in the environment also selects the quick run. All noise
-comes from one seeded ``torch.Generator``; torch's global RNG is not used.
+(initial weights, gate noise, batch order) comes from seeded local
+``torch.Generator`` objects, so the results do not depend on torch's global
+RNG; building the layers still advances it (their own initialisation draws
+from it before ``build`` overwrites the weights).
 """
 
 from __future__ import annotations

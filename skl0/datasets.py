@@ -5,6 +5,7 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import expit
 from sklearn.utils import check_random_state, check_scalar
 
 from ._checks import check_int_type, check_real_type
@@ -22,7 +23,9 @@ _PARAMS = [
     Entry("coef_range", "tuple of float", """\
 ``(low, high)``, finite, with ``0 <= low <= high`` and ``high > 0``:
 the informative coefficients' magnitudes are uniform in it."""),
-    Entry("random_state", "int, RandomState instance or None", "Seed of the draw."),
+    Entry("random_state", "int, RandomState instance or None", """\
+Seed of the draw; ``None`` draws from numpy's global RandomState (and
+advances it), as scikit-learn's generators do."""),
 ]
 
 
@@ -47,12 +50,24 @@ def toeplitz_design(n_samples, n_features, rho=0.5, random_state=None):
     """
     _check_sizes(n_samples, n_features)
     _check_rho(rho)
-    rng = check_random_state(random_state)
+    rng = _random_state(random_state)
     X = rng.standard_normal((n_samples, n_features))
     scale = np.sqrt(1.0 - rho**2)
     for j in range(1, n_features):  # AR(1) recursion: one vector op per column
         X[:, j] = rho * X[:, j - 1] + scale * X[:, j]
     return X
+
+
+def _random_state(random_state):
+    """``check_random_state``, with a message that names ``random_state`` and the fix."""
+    try:
+        return check_random_state(random_state)
+    except ValueError:
+        raise ValueError(
+            f"random_state={random_state!r} is invalid; pass an int seed, a "
+            "numpy.random.RandomState or None, e.g. random_state=0 (from a "
+            "numpy.random.Generator rng: random_state=int(rng.integers(2**31)))."
+        ) from None
 
 
 def _check_rho(rho):
@@ -135,7 +150,7 @@ def make_sparse_regression(
         raise ValueError(f"snr={snr!r} is invalid; pass a number >= 0 (0: no noise).")
     _check_rho(rho)  # before anything is drawn from a caller's RandomState
     coef_range = _check_coef_range(coef_range)
-    rng = check_random_state(random_state)
+    rng = _random_state(random_state)
     X = toeplitz_design(n_samples, n_features, rho, rng)
     coef, support = _sparse_coef(rng, n_features, n_informative, coef_range)
     signal = X @ coef
@@ -176,10 +191,10 @@ def make_sparse_classification(
     _check_sizes(n_samples, n_features, n_informative)
     _check_rho(rho)
     coef_range = _check_coef_range(coef_range)
-    rng = check_random_state(random_state)
+    rng = _random_state(random_state)
     X = toeplitz_design(n_samples, n_features, rho, rng)
     coef, support = _sparse_coef(rng, n_features, n_informative, coef_range)
-    prob = 1.0 / (1.0 + np.exp(-(X @ coef)))
+    prob = expit(X @ coef)  # (1 / (1 + exp(-t)) overflowed, with a RuntimeWarning, for t < -709)
     y = (rng.uniform(size=n_samples) < prob).astype(int)
     return X, y, coef, support
 
@@ -209,9 +224,10 @@ def make_group_regression(n_samples=100, n_groups=60, group_size=5, n_informativ
     rho : float
         Weight of the shared column, in [0, 1).
     noise : float
-        Standard deviation of the noise added to ``y`` (>= 0).
+        Standard deviation of the noise added to ``y`` (finite, >= 0).
     random_state : int, RandomState instance or None
-        Seed of the draw.
+        Seed of the draw; ``None`` draws from numpy's global RandomState
+        (and advances it), as scikit-learn's generators do.
 
     Returns
     -------
@@ -236,9 +252,9 @@ def make_group_regression(n_samples=100, n_groups=60, group_size=5, n_informativ
     check_scalar(n_informative, "n_informative", Integral, min_val=0, max_val=n_groups)
     _check_rho(rho)
     check_real_type("noise", noise)
-    if not noise >= 0:  # NaN fails the test too
-        raise ValueError(f"noise={noise!r} is invalid; pass a standard deviation >= 0.")
-    rng = check_random_state(random_state)
+    if not 0 <= noise < np.inf:  # NaN fails the test too; inf made y all inf and NaN
+        raise ValueError(f"noise={noise!r} is invalid; pass a finite standard deviation >= 0.")
+    rng = _random_state(random_state)
     p = n_groups * group_size
     Z = rng.standard_normal((n_samples, n_groups))
     X = np.repeat(Z, group_size, axis=1) * rho + rng.standard_normal((n_samples, p)) * np.sqrt(

@@ -1,5 +1,7 @@
 """skl0.datasets: a bad size or snr names the parameter instead of failing inside numpy."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -28,6 +30,10 @@ from skl0.datasets import (
         (lambda: make_group_regression(10, 0, 2, 0), "n_groups == 0"),
         (lambda: make_group_regression(10, 3, 2, 1, rho=1.0), r"rho=1.0 must lie in \[0, 1\)"),
         (lambda: make_group_regression(10, 3, 2, 1, noise=-1.0), "noise=-1.0 is invalid"),
+        # An infinite noise passed and gave y of inf and NaN.
+        (lambda: make_group_regression(10, 3, 2, 1, noise=float("inf")),
+         "noise=inf is invalid; pass a finite standard deviation >= 0"),
+        (lambda: make_group_regression(10, 3, 2, 1, noise=float("nan")), "noise=nan is invalid"),
     ],
 )
 def test_bad_sizes_name_the_parameter(call, match):
@@ -120,3 +126,40 @@ def test_group_regression_has_its_groups_and_support():
     assert np.abs(between).max() < 0.3
     again = make_group_regression(200, 6, 4, 2, rho=0.8, noise=0.0, random_state=0)
     np.testing.assert_array_equal(X, again[0])
+
+
+def test_classification_with_large_coefficients_warns_nothing():
+    # 1 / (1 + exp(-X @ coef)) overflowed in exp for X @ coef < -709, with a RuntimeWarning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X, y, coef, _ = make_sparse_classification(
+            200, 5, 2, coef_range=(400.0, 500.0), random_state=0
+        )
+    margin = X @ coef
+    assert (margin < -709).any()
+    sure = np.abs(margin) > 50  # P(y = 1) is 0 or 1 to double precision there
+    np.testing.assert_array_equal(y[sure], (margin[sure] > 0).astype(int))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda rs: toeplitz_design(5, 3, random_state=rs),
+     lambda rs: make_sparse_regression(10, 5, 2, random_state=rs),
+     lambda rs: make_sparse_classification(10, 5, 2, random_state=rs),
+     lambda rs: make_group_regression(10, 3, 2, 1, random_state=rs)],
+)
+@pytest.mark.parametrize("random_state", [np.random.default_rng(0), "0", 1.5])
+def test_a_bad_random_state_names_it_and_the_fix(make, random_state):
+    # scikit-learn's message ("... cannot be used to seed a
+    # numpy.random.RandomState instance") named neither the parameter nor a fix.
+    with pytest.raises(ValueError, match=r"random_state=.* is invalid; pass an int seed"):
+        make(random_state)
+
+
+def test_int_and_random_state_draws_agree_and_leave_the_global_state_alone():
+    before = np.random.get_state()[1].copy()
+    a = make_sparse_regression(30, 6, 2, random_state=3)
+    b = make_sparse_regression(30, 6, 2, random_state=np.random.RandomState(3))
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    np.testing.assert_array_equal(np.random.get_state()[1], before)

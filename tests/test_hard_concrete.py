@@ -14,9 +14,12 @@ from skl0.nn import (
     HardConcreteGate,
     SampleGate,
     deterministic_gate,
+    gate_moments,
     log_alpha_for_prob,
+    log_alpha_for_signal,
     prob_nonzero,
     sample_gate,
+    signal_fraction,
 )
 
 
@@ -351,9 +354,57 @@ def test_an_unhashable_temperature_is_named(func):
         func(torch.zeros(2), temperature=[0.5])
 
 
+@pytest.mark.parametrize("func", [prob_nonzero, sample_gate])
+@pytest.mark.parametrize("temperature", [np.array([0.5]), np.array(0.5), torch.tensor([0.5])])
+def test_a_one_element_temperature_is_read_as_its_value(func, temperature):
+    # float(np.array([0.5])) is a TypeError in NumPy 2: the check of a
+    # one-element array failed with "only 0-dimensional arrays can be converted";
+    # past the check, a numpy temperature met the tensor in numpy (float64 out).
+    la = torch.tensor([-1.0, 0.0, 2.0])
+
+    def kw():
+        return {} if func is prob_nonzero else {"generator": torch.Generator().manual_seed(0)}
+
+    torch.testing.assert_close(func(la, temperature, **kw()), func(la, 0.5, **kw()))
+
+
+@pytest.mark.parametrize("func", [gate_moments, signal_fraction, log_alpha_for_signal])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"temperature": True}, r"temperature=True is invalid"),
+     ({"gamma": "a"}, r"gamma='a' is invalid"),
+     ({"zeta": [1.1]}, r"zeta=\[1.1\] is invalid")],
+)
+def test_moment_functions_check_their_parameters_as_the_others_do(func, kwargs, match):
+    # They read float(temperature) first: True ran as temperature 1.0, and a
+    # string failed with numpy's "could not convert string to float".
+    with pytest.raises(ValueError, match=match):
+        func(np.array([0.5]), **kwargs)
+
+
+def test_moment_functions_take_one_element_tensor_parameters():
+    la = np.array([-1.0, 0.0, 2.0])
+    expected = gate_moments(la, 0.5)[0]
+    np.testing.assert_allclose(gate_moments(la, torch.tensor(0.5))[0], expected)
+    np.testing.assert_allclose(signal_fraction(la, np.array([0.5])),
+                               signal_fraction(la, 0.5))
+
+
 @pytest.mark.parametrize("cls, shape", [(FeatureGate, True), (SampleGate, False),
                                         (FeatureGate, (2, True)), (HardConcreteGate, (2, True))])
 def test_gate_shapes_reject_bools(cls, shape):
     # L0Linear(True, 2) is refused; FeatureGate(True) made one gate.
     with pytest.raises(TypeError, match="not bools"):
         cls(shape)
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: FeatureGate(0), r"n_features=0 is invalid; pass the number of gates"),
+    (lambda: SampleGate(-2), r"n_samples=-2 is invalid; pass the number of gates"),
+    (lambda: HardConcreteGate((2, 0)), r"must have positive sizes; pass sizes >= 1"),
+])
+def test_an_empty_gate_shape_names_the_parameter_and_the_fix(make, match):
+    # FeatureGate(0) said "Gate shape (0,) must have positive sizes.": neither
+    # n_features nor what to pass.
+    with pytest.raises(ValueError, match=match):
+        make()

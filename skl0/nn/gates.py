@@ -163,8 +163,10 @@ def _module_device(device):
 
 
 def _check_not_scalar(name, shape):
-    """``shape`` unless it is ``()``: a feature or record gate gates at least one axis."""
-    if _check_shape(shape) == ():
+    """``shape`` unless it is ``()`` or has a size below 1: a feature or record gate gates
+    at least one axis, with at least one gate."""
+    sizes = _check_shape(shape)
+    if sizes == () or min(sizes) < 1:
         raise ValueError(f"{name}={shape!r} is invalid; pass the number of gates, an integer >= 1.")
     return shape
 
@@ -242,7 +244,9 @@ class HardConcreteGate(_PicklableGenerators, nn.Module):
         )
         shape = _check_shape(shape)
         if any(s < 1 for s in shape):
-            raise ValueError(f"Gate shape {shape} must have positive sizes.")
+            raise ValueError(
+                f"Gate shape {shape} must have positive sizes; pass sizes >= 1, e.g. 3 or (4, 3)."
+            )
         device = _module_device(device)
         if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(

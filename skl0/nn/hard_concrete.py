@@ -113,27 +113,31 @@ def _number(value):
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         return float(value.detach())
     if isinstance(value, np.ndarray) and value.size == 1:
-        return float(value)
+        return float(value.reshape(()))  # (NumPy 2 refuses float() of a 1-d array)
     return value
 
 
 def _check(temperature, gamma, zeta):
     """:func:`check_hard_concrete_params` for the free functions, cached per parameter set.
 
-    The functions go on with the values as given: a one-element tensor or
-    array (as a schedule may hold) is checked by its value, and
-    :func:`prob_nonzero` and :func:`sample_gate` keep gradients through it.
-    :func:`gate_moments` and :func:`signal_fraction` read the parameters as
-    numbers (their quadrature tables are cached per value): no gradient
-    reaches a tensor ``temperature`` there.
+    Returns the values the functions go on with: a one-element tensor (as
+    a schedule may hold) is checked by its value and returned as given, so
+    :func:`prob_nonzero` and :func:`sample_gate` keep gradients through it;
+    a one-element numpy array (no gradient to keep) is returned as its
+    float, so that it neither changes the result's dtype nor meets a
+    tensor in numpy. :func:`gate_moments` and :func:`signal_fraction` read
+    the parameters as numbers (their quadrature tables are cached per
+    value): no gradient reaches a tensor ``temperature`` there.
     """
     numbers = (_number(temperature), _number(gamma), _number(zeta))
     try:
         hash(numbers)
     except TypeError:  # a list, say: not cacheable, and the check names it
         check_hard_concrete_params(*numbers)
-        return
-    _checked_numbers(*numbers)
+    else:
+        _checked_numbers(*numbers)
+    return tuple(value if isinstance(value, torch.Tensor) else number
+                 for value, number in zip((temperature, gamma, zeta), numbers))
 
 
 def log_alpha_for_prob(prob, temperature=BETA, gamma=GAMMA, zeta=ZETA):
@@ -192,7 +196,7 @@ def prob_nonzero(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA):
     >>> [round(p, 4) for p in prob_nonzero(torch.tensor([-2.0, 0.0, 2.0])).tolist()]
     [0.401, 0.8318, 0.9734]
     """
-    _check(temperature, gamma, zeta)
+    temperature, gamma, zeta = _check(temperature, gamma, zeta)
     sigmoid = torch.sigmoid if isinstance(log_alpha, torch.Tensor) else expit
     return sigmoid(log_alpha - temperature * math.log(-gamma / zeta))
 
@@ -219,7 +223,7 @@ def deterministic_gate(log_alpha, gamma=GAMMA, zeta=ZETA):
     >>> deterministic_gate(torch.tensor([-5.0, 0.0, 5.0])).tolist()
     [0.0, 0.5, 1.0]
     """
-    _check(BETA, gamma, zeta)
+    _, gamma, zeta = _check(BETA, gamma, zeta)
     return torch.clamp(torch.sigmoid(log_alpha) * (zeta - gamma) + gamma, 0.0, 1.0)
 
 
@@ -255,7 +259,7 @@ def median_gate(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA):
     >>> bool(((z.median(0).values - median_gate(la)).abs() < 0.02).all())
     True
     """
-    _check(temperature, gamma, zeta)
+    temperature, gamma, zeta = _check(temperature, gamma, zeta)
     return deterministic_gate(log_alpha / temperature, gamma, zeta)
 
 
@@ -306,7 +310,7 @@ def sample_gate(
     ...                            shape=(2, 4)))
     True
     """
-    _check(temperature, gamma, zeta)
+    temperature, gamma, zeta = _check(temperature, gamma, zeta)
     shape = log_alpha.shape if shape is None else _sample_shape(shape, log_alpha.shape)
     _check_generator_device(generator, log_alpha.device)
     # Half precision cannot hold the noise: bfloat16 has 8 bits of
@@ -405,6 +409,8 @@ def gate_moments(log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA, derivative
     >>> bool(((z.pow(2).mean(0) - s).abs() < 3e-3).all())
     True
     """
+    # Checked before float(), which read True as 1.0 and failed unnamed on 'a'.
+    temperature, gamma, zeta = _check(temperature, gamma, zeta)
     nodes, w1, w2 = _quadrature(float(temperature), float(gamma), float(zeta))
     if isinstance(log_alpha, torch.Tensor):
         kw = dict(device=log_alpha.device, dtype=log_alpha.dtype)
@@ -491,6 +497,7 @@ def log_alpha_for_signal(h, temperature=BETA, gamma=GAMMA, zeta=ZETA):
     >>> [round(float(v), 3) for v in signal_fraction(la)]
     [0.5, 0.9]
     """
+    temperature, gamma, zeta = _check(temperature, gamma, zeta)
     table, theta = _signal_table(float(temperature), float(gamma), float(zeta))
     return np.interp(np.asarray(h, dtype=np.float64), table, theta)
 
