@@ -33,8 +33,14 @@ def main():
         {"kept": sel.get_support(), "P(gate open)": sel.feature_importances_.round(3)},
         index=sel.feature_names_in_,
     )
-    print(report.sort_values("P(gate open)", ascending=False).to_string(), "\n")
+    print(report.sort_values(["kept", "P(gate open)"], ascending=False).to_string(), "\n")
     print("kept columns:", list(sel.get_feature_names_out()))
+    # Under exact k, P(gate open) is read at the path point where at most k
+    # gates stayed open; the swap search that follows may keep a column whose
+    # gate had closed there (the README, "Fitted attributes").
+    closed = report.index[report["kept"] & (report["P(gate open)"] < 0.5)]
+    if len(closed):
+        print("kept by the swap search after the gates had closed:", list(closed))
 
     # set_output: transform returns a DataFrame with the kept columns only.
     X_small = sel.set_output(transform="pandas").transform(X)
