@@ -53,7 +53,12 @@ from ._gate_path import (
     set_support_vertex,
     survival_ranking,
 )
-from ._group_select import group_ranking, select_groups_by_ebic, splice_groups
+from ._group_select import (
+    exhaustive_groups,
+    group_ranking,
+    select_groups_by_ebic,
+    splice_groups,
+)
 from ._groups import GroupGate, engine_layout, resolve_groups
 from ._heads import LinearHead, MLPHead, forward
 from ._nonlinear import (
@@ -1265,6 +1270,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         # where that costs less than the rows' refits (as exact k's columns).
         largest = int(np.sort(layout.sizes)[::-1][: self._k].sum())
         refits = row_gram_refits(problem, self.alpha, largest)
+        # Few sets of k groups (squared loss, a small binary log loss): all
+        # of them scored, as exact k's columns are (exhaustive_search).
+        found = exhaustive_groups(problem, layout, self._k, self.alpha, lam_cost,
+                                  refits=refits if problem.kind == "rows" else None)
+        if found is not None:
+            return layout.columns(found[0]), found[1]
         best = None
         for start in starts:
             out = splice_groups(problem, layout, start, alpha=self.alpha, lam_cost=lam_cost,

@@ -65,8 +65,9 @@ most ``k`` stay open; the ``k`` that stay open longest are kept, and
 (linear heads, ``refit=True``) a swap search as in abess exchanges
 kept and dropped features while the refitted loss falls; for squared
 loss with at most 256 supports of ``k`` features (and for a binary
-log loss where they also hold at most 2^17 numbers of X together),
-the one with the lowest refitted loss is found by scoring them all. With a
+log loss where they also hold at most 2^17 numbers of X together;
+with ``groups``, at most 256 sets of ``k`` groups), the one with the
+lowest refitted loss is found by scoring them all. With a
 number ``lam``: keep at most ``k`` features, as
 ``SelectFromModel``'s ``max_features`` beside its threshold: the
 fit at ``lam`` stands when it keeps ``k`` or fewer, otherwise the

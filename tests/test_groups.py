@@ -349,6 +349,48 @@ def test_exact_k_groups_find_the_best_subset_of_groups(seed):
     assert tuple(np.flatnonzero(est.group_support_)) == best
 
 
+def _random_group_design(seed):
+    """9 groups of 1-3 Toeplitz-correlated columns on 60 rows, 3 groups used."""
+    rng = np.random.default_rng(seed)
+    groups = np.repeat(np.arange(9), rng.integers(1, 4, 9))
+    p, rho = groups.size, [0.0, 0.6, 0.9][seed % 3]
+    cov = rho ** np.abs(np.subtract.outer(np.arange(p), np.arange(p)))
+    X = rng.multivariate_normal(np.zeros(p), cov, size=60)
+    beta = rng.standard_normal(p) * np.isin(groups, rng.choice(9, 3, replace=False))
+    y = X @ beta + rng.standard_normal(60) * np.std(X @ beta)
+    yb = (X @ beta + rng.logistic(size=60) > 0).astype(int)
+    return X, y, yb, groups
+
+
+@pytest.mark.parametrize(("seed", "k", "binary"), [(5, 2, False), (7, 2, False), (5, 3, True),
+                                                    (11, 4, True)])
+def test_exact_k_with_few_group_sets_scores_them_all(seed, k, binary):
+    # With at most 256 sets of k groups, exact k refits every set (as exact
+    # k's columns are scored): the group swap search stopped above the best
+    # subset on these designs (RSS 0.2-0.8% higher; log loss 0.007-0.022).
+    from itertools import combinations
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, yb, groups = _random_group_design(seed)
+    Z = StandardScaler().fit_transform(X)
+
+    def loss(gs):
+        cols = np.isin(groups, gs)
+        if not binary:
+            return -LinearRegression().fit(X[:, cols], y).score(X[:, cols], y)
+        m = LogisticRegression(C=1 / (2e-4 * len(yb)), max_iter=5000, tol=1e-10)
+        f = m.fit(Z[:, cols], yb).decision_function(Z[:, cols])
+        return float(np.mean(np.logaddexp(0, f) - yb * f))
+
+    best = min(combinations(range(9), k), key=loss)
+    est = (L0Classifier(k=k, groups=groups).fit(X, yb) if binary
+           else L0Regressor(k=k, groups=groups).fit(X, y))
+    got = tuple(np.flatnonzero(est.group_support_))
+    assert loss(got) <= loss(best) + 1e-6, (got, best)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_auto_with_groups_can_keep_no_group(seed):
     # Pure noise: no group pays its way, and EBIC scores the empty model too
