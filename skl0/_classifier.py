@@ -61,7 +61,7 @@ class L0Classifier(ClassifierMixin, BaseL0):
         self.classes_ = enc.classes_
         if len(self.classes_) < 2:
             raise ValueError(
-                f"y holds a single class ({self.classes_[0]!r}); a classifier needs at "
+                f"y holds a single class ({self.classes_.tolist()[0]!r}); a classifier needs at "
                 "least 2 classes in y."
             )
         codes = enc.transform(y)

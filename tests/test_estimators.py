@@ -200,6 +200,12 @@ def test_log_proba_finite_where_proba_underflows(rng):
 def test_single_class_error(rng):
     with pytest.raises(ValueError, match="single class"):
         L0Classifier().fit(rng.randn(10, 2), np.ones(10))
+    # The label as the user wrote it, not numpy's repr (np.str_('yes'), np.int64(0)).
+    for labels, shown in ((np.repeat("yes", 10), "'yes'"), (np.zeros(10, int), "0"),
+                          (["yes"] * 10, "'yes'")):
+        for est in (L0Classifier(), L0FeatureSelector(task="classification")):
+            with pytest.raises(ValueError, match=rf"^y holds a single class \({shown}\); a "):
+                est.fit(rng.randn(10, 2), labels)
 
 
 # -------------------------------------------------------- determinism, state
