@@ -17,7 +17,8 @@ from numbers import Integral, Real
 from ._warn import warn
 
 __all__ = [
-    "MAX_AUTO_CLASSES", "SingleValueTarget", "check_fold_classes", "check_frame", "check_int",
+    "MAX_AUTO_CLASSES", "SingleValueTarget", "check_dense_target", "check_fold_classes",
+    "check_frame", "check_int",
     "check_int_type", "check_k_fits", "check_missing_labels", "check_number", "check_real_type",
     "infer_task", "is_count", "is_dask_collection", "numeric_target",
 ]
@@ -271,8 +272,37 @@ def _refuse_temporal(name, temporal, conversions):
     )
 
 
+def check_dense_target(y, name="y"):
+    """Refuse a scipy sparse target with a message that says what to pass instead.
+
+    scikit-learn's validation with ``multi_output=True`` passes a sparse
+    ``y`` through; a classifier then read it as a 0-d array ("y should be a
+    1d array, got an array of shape () instead"), the selector under
+    ``task="auto"`` failed on an ``IndexError`` and a regressor on "setting
+    an array element with a sequence". ``LogisticRegression`` refuses it
+    (a ``TypeError`` asking for ``.toarray()``); so does skl0, naming the
+    multilabel case.
+
+    Raises
+    ------
+    TypeError
+        Naming the shape and the fix.
+    """
+    import scipy.sparse as sp
+
+    if sp.issparse(y):
+        raise TypeError(
+            f"{name} is a scipy sparse matrix of shape {y.shape}; skl0 takes a dense "
+            f"{name}. Pass {name}.toarray() (a classifier takes one column of labels: for "
+            "a multilabel indicator matrix, fit one classifier per column)."
+        )
+
+
 def check_missing_labels(y, name="y", where=""):
     """Refuse missing values (None, NaN, ``pd.NA``, ``NaT``) in a non-numeric target.
+
+    A scipy sparse target is refused first (:func:`check_dense_target`):
+    every fit runs this check before scikit-learn's validation.
 
     scikit-learn finds NaN in a numeric ``y`` itself ("Input y contains
     NaN"), but in an object or string ``y`` it compares the array with
@@ -294,6 +324,7 @@ def check_missing_labels(y, name="y", where=""):
 
     if y is None:
         return  # scikit-learn's "requires y" message
+    check_dense_target(y, name)
     if not hasattr(y, "dtype") and not hasattr(y, "dtypes"):
         y = np.asarray(y)  # a list: numbers, or labels (object)
     dtypes = [y.dtype] if hasattr(y, "dtype") else list(y.dtypes)

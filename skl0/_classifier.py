@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.special import expit, softmax
+from scipy.special import expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.metaestimators import available_if
@@ -61,7 +61,7 @@ class L0Classifier(ClassifierMixin, BaseL0):
         self.classes_ = enc.classes_
         if len(self.classes_) < 2:
             raise ValueError(
-                f"y holds a single class ({self.classes_[0]!r}); a classifier needs at "
+                f"y holds a single class ({self.classes_.tolist()[0]!r}); a classifier needs at "
                 "least 2 classes in y."
             )
         codes = enc.transform(y)
@@ -141,21 +141,50 @@ class L0Classifier(ClassifierMixin, BaseL0):
         return out[:, 0] if out.shape[1] == 1 else out
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes)."""
+        """Class probabilities, shape (n_samples, n_classes), columns in the order of ``classes_``.
+
+        With two classes the first column is ``1 - p`` (as scikit-learn's
+        ``LogisticRegression``) except where that rounds to 0 (a logit above
+        about 37): there it is ``expit(-logit)``, the probability itself
+        (``1e-20`` at a logit of 46), and rows still sum to 1.
+        """
         if is_dask_collection(X):
             return self._lazy(self.predict_proba, X, "proba")
-        d = self.decision_function(X)
+        return self._proba(self.decision_function(X))
+
+    @staticmethod
+    def _proba(d):
+        """:meth:`predict_proba` from the logits ``d`` of :meth:`decision_function`."""
         if d.ndim == 1:
             p1 = expit(d)
-            return np.column_stack([1 - p1, p1])
+            p0 = 1 - p1
+            lost = p0 == 0  # (1 - p1 rounds to 0 where p1 rounds to 1)
+            p0[lost] = expit(-d[lost])
+            return np.column_stack([p0, p1])
         return softmax(d, axis=1)
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba`, finite where a probability underflows to 0.
+
+        ``np.log(predict_proba(X))`` wherever the probability is positive;
+        where it underflows (a logit beyond about 745, or a softmax column
+        that far below the largest) the log is formed from the logits
+        (``-log(1 + exp(-logit))``, or ``log_softmax``), so a far-away row
+        reads, e.g., ``-800`` rather than ``-inf`` (scikit-learn's
+        ``LogisticRegression`` gives ``-inf`` there).
+        """
         if is_dask_collection(X):
             return self._lazy(self.predict_log_proba, X, "proba")
+        d = self.decision_function(X)
+        P = self._proba(d)
         with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+            out = np.log(P)
+        lost = P == 0
+        if lost.any():
+            exact = (-np.logaddexp(0.0, np.column_stack([d, -d])) if d.ndim == 1
+                     else log_softmax(d, axis=1))
+            out[lost] = exact[lost]
+        return out
 
     @scores_dask_rows
     def score(self, X, y, sample_weight=None):

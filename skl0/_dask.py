@@ -532,7 +532,8 @@ def fit_classifier(est, X, y, sample_weight=None):
         raise ValueError(f"Input y contains {kind}.")  # (as validation says in memory)
     if classes.size < 2:
         raise ValueError(
-            f"y holds a single class ({classes[0]!r}); a classifier needs at least 2 classes in y."
+            f"y holds a single class ({classes.tolist()[0]!r}); a classifier needs at least "
+            "2 classes in y."
         )
     est.classes_ = classes
     if not est._is_linear():

@@ -167,9 +167,45 @@ def test_multiclass_shapes(rng):
     assert clf.support_[:3].all()
 
 
+def test_log_proba_finite_where_proba_underflows(rng):
+    # Rows far from the boundary: 1 - expit(d) rounded to 0 from a logit of
+    # about 37 (predict_proba then read 0 where the probability is 1e-20),
+    # and predict_log_proba was log(0) = -inf there and beyond 745.
+    X = rng.randn(80, 3)
+    yb = np.where(X[:, 0] + 0.3 * rng.randn(80) > 0, "pos", "neg")
+    y3 = np.array(["a", "b", "c"])[np.digitize(X[:, 0] + 0.3 * rng.randn(80), [-0.5, 0.5])]
+    far = np.array([[1.0, 0.0, 0.0]]) * np.array([1.0, -1.0, 30.0, -30.0, 1e3, -1e3])[:, None]
+    for y in (yb, y3):
+        clf = L0Classifier(lam=1e-3).fit(X, y)
+        d = clf.decision_function(far)
+        P, L = clf.predict_proba(far), clf.predict_log_proba(far)
+        assert np.all(np.isfinite(L)) and np.all(L <= 0)
+        np.testing.assert_allclose(P.sum(1), 1.0, rtol=1e-14)
+        assert np.array_equal(clf.classes_[L.argmax(1)], clf.predict(far))
+        if d.ndim == 1:
+            assert np.abs(d).max() > 800  # both regimes reached
+            exact = -np.logaddexp(0, np.column_stack([d, -d]))
+            assert np.any((np.abs(d) > 40) & (np.abs(d) < 700))
+            assert np.all((P > 0) | (np.abs(d) > 745)[:, None])
+        else:
+            exact = d - np.logaddexp.reduce(d, axis=1, keepdims=True)
+            assert np.any(P == 0)
+        np.testing.assert_allclose(L, exact, rtol=1e-12, atol=1e-15)
+        with np.errstate(divide="ignore"):
+            np.testing.assert_array_equal(L[P > 0], np.log(P[P > 0]))
+        near = clf.predict_proba(X)  # ordinary rows: log is log(predict_proba) as before
+        np.testing.assert_array_equal(clf.predict_log_proba(X), np.log(near))
+
+
 def test_single_class_error(rng):
     with pytest.raises(ValueError, match="single class"):
         L0Classifier().fit(rng.randn(10, 2), np.ones(10))
+    # The label as the user wrote it, not numpy's repr (np.str_('yes'), np.int64(0)).
+    for labels, shown in ((np.repeat("yes", 10), "'yes'"), (np.zeros(10, int), "0"),
+                          (["yes"] * 10, "'yes'")):
+        for est in (L0Classifier(), L0FeatureSelector(task="classification")):
+            with pytest.raises(ValueError, match=rf"^y holds a single class \({shown}\); a "):
+                est.fit(rng.randn(10, 2), labels)
 
 
 # -------------------------------------------------------- determinism, state

@@ -166,6 +166,29 @@ def test_missing_text_labels_are_refused_by_name(name, kind):
         list(y) == list(y_before))
 
 
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("columns", [1, 2])
+def test_sparse_y_is_refused_with_the_fix(name, columns):
+    # scikit-learn's validation passed a sparse y through: a classifier said
+    # "got an array of shape () instead", the selector raised an IndexError
+    # and a regressor "setting an array element with a sequence".
+    import scipy.sparse as sp
+
+    y = sp.csr_matrix(np.column_stack([Y_CLF] * columns))
+    est = make(name)
+    with pytest.raises(TypeError, match=rf"y is a scipy sparse matrix of shape \(40, {columns}\)"
+                                        r"; skl0 takes a dense y\. Pass y\.toarray\(\)"):
+        est.fit(X0, y)
+    assert not hasattr(est, "n_features_in_")
+    if hasattr(est, "partial_fit"):
+        kw = {} if name != "L0Classifier" else {"classes": [0, 1]}
+        with pytest.raises(TypeError, match="y is a scipy sparse matrix"):
+            est.partial_fit(X0, y, **kw)
+    if name == "L0FeatureSelector":
+        with pytest.raises(TypeError, match="y is a scipy sparse matrix"):
+            make(name, task="classification").fit(X0, y)
+
+
 def test_missing_labels_are_refused_by_l0_path():
     y = pd.Series(["no", "yes"] * 20, dtype="string")
     y[3] = pd.NA
