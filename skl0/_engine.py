@@ -961,8 +961,12 @@ class _LazyGram:
     columns of the gates that are or become open. A step whose search
     visits ``s`` columns costs O(n p s) instead of the O(n p^2) of the
     whole matrix (on a path, most points keep few gates open). The formed
-    columns sit in one growing ``(p, capacity)`` buffer, so a block of
-    them is a single gather.
+    columns are the rows of one growing ``(capacity, p)`` buffer (the
+    matrix is symmetric), so a block of them is a copy of whole rows, and
+    ``G[rows][:, cols]`` a gather within those rows, returned as the
+    transpose (Fortran order, which LAPACK and BLAS take as they are):
+    gathered as columns of a ``(p, capacity)`` buffer, strided reads, the
+    blocks of a wide problem's search cost more than its arithmetic.
     """
 
     def __init__(self, design, D, scale):
@@ -971,8 +975,8 @@ class _LazyGram:
         self.sD = float(D.sum())
         self._diag = scale * (diag - self.xD * self.xD / self.sD)
         p = self._diag.size
-        self.slot = np.full(p, -1, dtype=np.intp)  # column j sits at buf[:, slot[j]]
-        self.buf = np.empty((p, 0))
+        self.slot = np.full(p, -1, dtype=np.intp)  # column j is buf[slot[j]]
+        self.buf = np.empty((0, p))
         self.n_cols = 0
 
     def diagonal(self):
@@ -988,26 +992,24 @@ class _LazyGram:
             block -= np.outer(self.xD, self.xD[missing] / self.sD)
             block *= self.scale
             end = self.n_cols + missing.size
-            if end > self.buf.shape[1]:
-                grown = np.empty((self.buf.shape[0], max(end, 2 * self.buf.shape[1])))
-                grown[:, : self.n_cols] = self.buf[:, : self.n_cols]
+            if end > self.buf.shape[0]:
+                grown = np.empty((max(end, 2 * self.buf.shape[0]), self.buf.shape[1]))
+                grown[: self.n_cols] = self.buf[: self.n_cols]
                 self.buf = grown
-            self.buf[:, self.n_cols : end] = block
+            self.buf[self.n_cols : end] = block.T
             self.slot[missing] = np.arange(self.n_cols, end)
             self.n_cols = end
         return self.slot[J]
 
     def columns(self, J):
-        """The columns ``J`` as a ``(p, len(J))`` array."""
+        """The columns ``J`` as a ``(p, len(J))`` array (Fortran order)."""
         slots = self._slots(J)
-        return self.buf.take(slots, axis=1)
+        return self.buf.take(slots, axis=0).T
 
     def block(self, rows, cols):
-        """``G[rows][:, cols]`` as a new array."""
+        """``G[rows][:, cols]`` as a new array (Fortran order)."""
         slots = self._slots(cols)  # (may replace the buffer)
-        # Two gathers: a few microseconds where np.ix_'s indexing took ~11
-        # (a tenth of a 5-fold L0ClassifierCV on breast cancer went here).
-        return self.buf.take(slots, axis=1).take(rows, axis=0)
+        return self.buf.take(slots, axis=0).take(rows, axis=1).T
 
 
 def _gram_columns(G, J):
