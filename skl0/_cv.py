@@ -149,7 +149,8 @@ class _AllClasses:
 
     ``classes_`` are all of ``y``'s, and a class the fold never saw gets
     probability 0 in ``predict_proba``, as ``LogisticRegressionCV`` scores
-    its folds (``predict_log_proba``: its log, -inf there); ``predict`` is
+    its folds (``predict_log_proba``: -inf there, the fold model's own
+    logs elsewhere); ``predict`` is
     the fold model's own, and there is no ``decision_function`` (whose
     columns are the fold's classes), so that scorers that can take
     probabilities do. Everything else (``score``, ``support_``, ``coef_``,
@@ -178,8 +179,12 @@ class _AllClasses:
         return self.est.__sklearn_tags__()
 
     def predict_log_proba(self, X):
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+        # The fold model's own logs (finite where its probabilities
+        # underflow), -inf for the classes it never saw.
+        L = self.est.predict_log_proba(X)
+        out = np.full((L.shape[0], self.classes_.size), -np.inf, dtype=L.dtype)
+        out[:, self._columns] = L
+        return out
 
     def predict(self, X):
         return self.est.predict(X)

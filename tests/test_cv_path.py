@@ -723,6 +723,12 @@ def test_a_fold_model_without_a_class_gives_it_probability_zero():
     assert not hasattr(seen, "decision_function")
     with np.errstate(divide="ignore"):
         np.testing.assert_array_equal(seen.predict_log_proba(X), np.log(P))
+    # Far from the boundary the fold model's probabilities underflow; its
+    # own logs stay finite, and so do the wrapper's (-inf: the unseen class).
+    far = X * 1e4
+    logs = seen.predict_log_proba(far)
+    np.testing.assert_array_equal(logs[:, [0, 2]], fold.predict_log_proba(far))
+    assert np.all(np.isfinite(logs[:, [0, 2]])) and np.all(logs[:, 1] == -np.inf)
     assert seen.score(X, y) == fold.score(X, y) and seen.support_ is fold.support_
     scorer = scorer_with_labels(get_scorer("neg_log_loss"), seen.classes_)
     assert scorer(seen, X, y) == -log_loss(y, P, labels=seen.classes_)
