@@ -48,7 +48,9 @@ the targets are standardized, so ``lam`` is the fraction of the
 target's variance a feature must explain to be kept (1e-4 keeps
 almost everything, 1e-2 keeps features worth 1% of the variance,
 1.0 keeps none); for classification it is in nats of mean
-cross-entropy. ``"auto"`` fits a warm-started path of 16 values
+cross-entropy (with K classes a feature carries K - 1 coefficients
+against one price, so a given ``lam`` keeps more as K grows).
+``"auto"`` fits a warm-started path of 16 values
 from 1e-4 to 0.5 and, for every size, scores the best support found
 (the path's, polished by a swap search; for squared loss, where a
 size has at most 256 supports, the best of them all) by the extended
