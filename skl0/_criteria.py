@@ -158,18 +158,21 @@ def _null_mse(problem):
         return ((w[:, None] * Yc * Yc).sum(0) / w.sum()).cpu().numpy()
 
 
-def _mse_deviance(problem, mse):
+def _mse_deviance(problem, mse, null_mse=None):
     """Deviance of a squared-loss fit from its per-output weighted MSE (numpy, clamped > 0).
 
     ``n sum_k log(mse_k)``, each ``mse_k`` at least ``_MSE_FLOOR`` times the
-    empty model's; a datafit that stands for another loss through a
-    quadratic model (the Dask classifier's IRLS step) maps the mean squared
-    error to that loss's deviance instead.
+    empty model's (``null_mse``: :func:`_null_mse`, when at hand); a datafit
+    that stands for another loss through a quadratic model (the Dask
+    classifier's IRLS step) maps the mean squared error to that loss's
+    deviance instead.
     """
     deviance = getattr(problem.datafit, "gram_deviance", None)
     if deviance is not None:
         return float(deviance(mse))
-    mse = np.maximum(mse, _MSE_FLOOR * _null_mse(problem))
+    if null_mse is None:
+        null_mse = _null_mse(problem)
+    mse = np.maximum(mse, _MSE_FLOOR * null_mse)
     return float(problem.n_samples * np.log(mse).sum())
 
 
@@ -244,6 +247,7 @@ def select_by_ebic(problem, points, alpha):
     gram = problem.kind == "gram"
     if gram:
         tiny = torch.finfo(problem.G.dtype).tiny
+        null_mse = _null_mse(problem)  # the deviance's floor, the same for every candidate
 
     def score(support, state=None, loss=None, run_refits=None):
         """EBIC of ``support``; ``state``/``loss``: its refit, when already made."""
@@ -253,7 +257,7 @@ def select_by_ebic(problem, points, alpha):
                 if state is None:
                     state, loss = refits.fit(support)
                 mse = refits.output_mse(support, state)
-                deviance = _mse_deviance(problem, np.maximum(mse, tiny))
+                deviance = _mse_deviance(problem, np.maximum(mse, tiny), null_mse)
                 value = ebic(deviance, support.size, n, p_all, q)
                 head = (refits, state)  # the head, built if chosen
             else:
