@@ -295,8 +295,16 @@ def select_by_ebic(problem, points, alpha):
     # search goes on past it while EBIC still falls (n=4e5, p=6, five
     # features worth 6.4e-5 each: the path's densest point kept 1, and the
     # pick, EBIC 613, was 40 above the best subset's, of 5).
-    ranking = survival_ranking(points)
     top = min(s_max, p)
+    # The survival ranking and screening's order are starts of a searched
+    # size only: formed on first use (a size scored exhaustively needs
+    # neither, and every size of 10 columns is).
+    formed = {}
+
+    def formed_once(name, make):
+        if name not in formed:
+            formed[name] = make()
+        return formed[name]
 
     def report_point(size):
         # The path's own point of this size, else the nearest denser one (whose
@@ -308,13 +316,15 @@ def select_by_ebic(problem, points, alpha):
             points[j].support.size < size, abs(points[j].support.size - size)))
 
     def start(size):
-        return points[by_size[size]].support if size in by_size else np.sort(ranking[:size])
+        if size in by_size:
+            return points[by_size[size]].support
+        return np.sort(formed_once("ranking", lambda: survival_ranking(points))[:size])
 
     # Exact k's other two starts, grown one size at a time: screening (the
     # features most correlated with the target) and, where the refits rank
     # additions exactly or to second order (Gram, multinomial), forward
     # stepwise selection, whose supports are nested.
-    screened = screening_order(problem) if "screening" in _POLISH_STARTS else None
+    screening = "screening" in _POLISH_STARTS
     forward = (np.zeros(0, dtype=np.int64)
                if "forward" in _POLISH_STARTS and getattr(refits, "forward", False) else None)
     ends = None if refits is None else {}  # shared by the sizes' searches
@@ -330,7 +340,10 @@ def select_by_ebic(problem, points, alpha):
         if found is not None:  # few supports of this size: every one scored
             (support, state, loss), run_refits = found, refits
         else:
-            starts = [start(size)] + ([] if screened is None else [np.sort(screened[:size])])
+            starts = [start(size)]
+            if screening:
+                screened = formed_once("screening", lambda: screening_order(problem))
+                starts.append(np.sort(screened[:size]))
             if forward is not None:
                 while forward.size < size:  # (sizes scored exhaustively skipped it)
                     forward = forward_step(refits, forward)
