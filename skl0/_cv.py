@@ -381,8 +381,12 @@ class CVFitMixin:
         """
         router = MetadataRouter(owner=type(self).__name__).add_self_request(self)
         if self.cv is None or isinstance(self.cv, Integral) or hasattr(self.cv, "split"):
-            router.add(splitter=check_cv(self.cv),
-                       method_mapping=MethodMapping().add(caller="fit", callee="split"))
+            mapping = MethodMapping().add(caller="fit", callee="split")
+            if hasattr(self, "fit_transform"):
+                # A selector in a Pipeline: scikit-learn before 1.7 routes a
+                # transformer step's metadata by its fit_transform.
+                mapping.add(caller="fit_transform", callee="split")
+            router.add(splitter=check_cv(self.cv), method_mapping=mapping)
         return router
 
 
