@@ -665,6 +665,18 @@ def test_a_generator_of_splits_is_read_once_by_the_fit(reg, routing):
                 est.estimator_.coef_ if cls is L0FeatureSelectorCV else est.coef_, coef)
 
 
+def _class_in_one_group():
+    """Three classes, class 2 in the first of six groups of rows: a GroupKFold(3)
+    training fold lacks it."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 5)
+    y = (X[:, 0] > 0).astype(int)
+    y[:5] = 2
+    splits = list(GroupKFold(3).split(X, y, np.repeat(np.arange(6), 20)))
+    assert any(2 not in y[train] for train, _ in splits)
+    return X, y, splits
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
 @pytest.mark.parametrize("scoring", ["neg_log_loss", "top_k_accuracy", "f1_macro"])
 def test_classifier_cv_scores_folds_that_lack_a_class(scoring):
@@ -672,12 +684,7 @@ def test_classifier_cv_scores_folds_that_lack_a_class(scoring):
     # folds' held-out rows do. As LogisticRegressionCV, every fold is scored
     # with all three classes (it failed on "y_true and y_prob contain
     # different number of classes").
-    rng = np.random.RandomState(0)
-    X = rng.randn(120, 5)
-    y = (X[:, 0] > 0).astype(int)
-    y[:5] = 2
-    splits = list(GroupKFold(3).split(X, y, np.repeat(np.arange(6), 20)))
-    assert any(2 not in y[train] for train, _ in splits)
+    X, y, splits = _class_in_one_group()
     assert any(2 not in y[test] for _, test in splits)
     est = L0ClassifierCV(n_lams=5, cv=splits, scoring=scoring, **FAST).fit(X, y)
     for i in range(3):
@@ -740,12 +747,7 @@ def test_a_callable_scoring_reads_a_fold_model_without_a_class_as_any_other():
     # A callable scoring(estimator, X, y) got, on a fold whose training rows
     # lacked a class, a wrapper with predict and predict_proba only:
     # estimator.score or estimator.support_ failed with AttributeError.
-    rng = np.random.RandomState(0)
-    X = rng.randn(120, 5)
-    y = (X[:, 0] > 0).astype(int)
-    y[:5] = 2
-    splits = list(GroupKFold(3).split(X, y, np.repeat(np.arange(6), 20)))
-    assert any(2 not in y[train] for train, _ in splits)
+    X, y, splits = _class_in_one_group()
     seen = []
 
     def scoring(est, X_test, y_test):
