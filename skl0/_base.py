@@ -584,7 +584,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         if statistics is not None and use_gram:
             # A CV regressor's fold (or final fit): the problem from sums its
             # CV formed for all folds in one pass over X (skl0._fold_stats).
-            problem = statistics.gram_problem(self, Yt, w, dtype, device, datafit)
+            problem = statistics.gram_problem(self, datafit, dtype, device)
             return self._fit_prepared(problem, sw, datafit, gen, walk)
         if sp.issparse(X):  # never densified: moments and Gram by scipy
             return self._fit_prepared(self._sparse_problem(X, Yt, w, w_np, datafit, device, dtype,

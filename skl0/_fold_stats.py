@@ -17,6 +17,7 @@ largest magnitude):
 
     W_g = sum w,   s_g = sum w (x - c_g),   S_g = sum w (x - c_g)(x - c_g)',
     t_g = sum w (x - c_g)(y - y_g)' / U,   v_g = sum w (y - y_g) / U,
+    yy_g = sum w ((y - y_g) / U)^2,
 
 with the column minima and maxima (each group's ``w`` in a power-of-two
 unit of its largest, so that ``w x x'`` neither overflows nor underflows
@@ -28,6 +29,7 @@ centre ``c`` (the weighted mean of its groups' ``c_g``; ``a_g = c_g - c``,
     s = sum_g (s_g + W_g a_g),
     S = sum_g (S_g + s_g a_g' + a_g s_g' + W_g a_g a_g'),
     t = sum_g (t_g + s_g b_g' + a_g v_g' + W_g a_g b_g'),   v = sum_g (v_g + W_g b_g),
+    yy = sum_g (yy_g + 2 v_g b_g + W_g b_g^2),
 
 its mean is ``c + s / W``, and the statistics about any centre ``m``
 follow exactly (``d = m - c``):
@@ -43,23 +45,25 @@ training rows sit far from the held-out rows relative to their spread:
 a column of spread 1e-9 in four folds of an unshuffled 5-fold split and
 near 1 in the fifth's rows got that fold's spread wrong by orders of
 magnitude, and its scores with it.)
-The fold's problem is then what :meth:`skl0._base.BaseL0._fit_on_device`
-builds from its rows, up to round-off: the same constant columns, spread
-floor, shift and standardization, the statistics centred on the same
-(computation-dtype) means. Only for a dense host X whose columns need no
-power-of-two rescaling, with no fold training on a row twice and at most
-:data:`MAX_GROUPS` groups; otherwise the folds prepare their own rows.
+A fold's sums, centred on its own weighted means, are what a Dask fit
+reduces its blocks to, and :class:`skl0._streaming._Moments` builds the
+fold's problem from them as it builds that one's: what
+:meth:`skl0._base.BaseL0._fit_on_device` builds from the fold's rows, up
+to round-off (the same power-of-two column scale, constant columns,
+spread floor, shift, standardization and target encoding). Only for a
+dense host X with more rows than columns, no column past 2**200 or under
+2**-200, no fold training on a row twice and at most :data:`MAX_GROUPS`
+groups; otherwise the folds prepare their own rows.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 from ._checks import numeric_target
-from ._numerics import column_scale, column_shift, power_of_two_scale
-from ._problem import GramProblem, _f64_buffer, weighted_cross
+from ._numerics import column_scale, power_of_two_scale
+from ._problem import _f64_buffer, weighted_cross
 
 __all__ = ["FoldStatistics", "MAX_GROUPS"]
 
@@ -87,63 +91,49 @@ class _Shape:
 
 
 class RowStatistics:
-    """The sums of one set of rows (a fold's training rows, or all), and how to build its problem."""
+    """The sums of one set of rows (a fold's training rows, or all), and how to build its problem.
 
-    def __init__(self, sums, centre, first_row, n_rows, shared):
-        self.W, self.s, self.S, self.t, self.v, self.lo, self.hi = sums
-        self.first_row, self.n_rows = first_row, n_rows
+    ``W``, ``s``, ``S``, ``t``, ``v``, ``yy``: the module docstring's sums
+    about the centre ``c0`` (``y0`` for the targets, in the unit ``U``),
+    ``lo``/``hi`` the columns' and ``y_lo``/``y_hi`` the scaled targets'
+    extremes (rows of positive weight).
+    """
+
+    def __init__(self, sums, centre, y_range, n_rows, shared):
+        self.W, self.s, self.S, self.t, self.v, self.yy, self.lo, self.hi = sums
+        self.y_lo, self.y_hi = y_range
+        self.n_rows = n_rows
         # (c0, y0: the rows' centre, near their weighted means; see the module's docstring)
         self.c0, self.y0 = centre
         self.unit, self.dtype = shared.unit, shared.dtype
 
-    def gram_problem(self, est, Y, w, dtype, device, datafit):
-        """The fit's :class:`GramProblem` (and its ``_x_scale``, ``_x_shift`` set on ``est``).
+    def gram_problem(self, est, datafit, dtype, device):
+        """The fit's :class:`skl0._problem.GramProblem`, with its export (``_x_scale``, ``_x_shift``,
+        ``_y_mean``, ``_y_std``) set on ``est``.
 
-        ``Y``, ``w``: the fit's encoded targets and weights summing to one
-        (torch, as ``_fit_on_device`` has them); ``est._y_mean`` and
-        ``est._y_std``: its target encoding (``Y = (y - _y_mean) / _y_std``).
+        The sums, centred on the rows' own weighted means, are what a Dask
+        fit reduces its blocks to: :class:`skl0._streaming._Moments` builds
+        the problem from them by ``fit``'s rules (spread floor, constant
+        columns, shift, target encoding), after the columns past 2**16 or
+        under 2**-16 in these rows are divided by the powers of two that
+        ``_prepare_on_host`` divides them by (exact: so are the sums).
         """
-        W, y0, unit = self.W, self.y0, self.unit
-        c0, s, S, t, first = self.c0, self.s, self.S, self.t, self.first_row
-        const = self.lo == self.hi
-        # The rows' columns past 2**16 or under 2**-16 are divided by a power
-        # of two, as _prepare_on_host divides them (exact: so are the sums).
-        scale = column_scale(np.empty((1, c0.size)), extremes=(self.lo, self.hi))
+        from ._streaming import _exponent, _Moments
+
+        W, s, v = self.W, self.s, self.v
+        moments = _Moments.from_centred(
+            W, self.c0 + s / W, self.S - np.outer(s, s) / W, self.y0 / self.unit + v / W,
+            self.t - np.outer(s, v) / W, self.yy - v * v / W, (self.lo, self.hi),
+            (self.y_lo, self.y_hi))
+        moments.rows = self.n_rows
+        scale = column_scale(np.empty((1, s.size)), extremes=(self.lo, self.hi))
         if scale is not None:
-            c0, s, S, t, first = c0 / scale, s / scale, S / np.outer(scale, scale), (
-                t / scale[:, None]), first / scale
-        # weighted_moments' rules: floor of the spread, an exactly constant
-        # column's mean is its value (that of the rows' first).
-        d = s / W
-        mean64 = c0 + d
-        var = np.maximum((np.diagonal(S) - s * d) / W, 0.0)
-        std64 = np.sqrt(var)
-        tiny = np.finfo(self.dtype).eps * np.maximum(np.abs(mean64), 1.0) * 10
-        std64 = np.where(std64 > tiny, std64, 1.0)
-        mean64 = np.where(const, first, mean64)
-        std64 = np.where(const, 1.0, std64)
-        shift = column_shift(mean64, std64, str(dtype).removeprefix("torch."))
-        if shift is not None:
-            mean64 = mean64 - shift
-        est._x_scale, est._x_shift = scale, shift
-        mean = torch.as_tensor(mean64, device=device, dtype=dtype)
-        std = torch.as_tensor(std64, device=device, dtype=dtype)
-        # Centred on the means as the computation dtype holds them, as
-        # GramProblem centres its blocks.
-        m = mean.detach().cpu().double().numpy() + (0.0 if shift is None else shift)
-        e = m - c0
-        G = S - np.outer(s, e) - np.outer(e, s) + W * np.outer(e, e)
-        # sum w (x - m) Y with Y = (y - _y_mean) / _y_std:
-        # [U (t - e v') + (s - W e) (y0 - _y_mean)'] / _y_std.
-        c = (unit * (t - np.outer(e, self.v))
-             + np.outer(s - W * e, y0 - est._y_mean)) / est._y_std
-        s64 = std.detach().cpu().double().numpy()
-        G, c = G / W / np.outer(s64, s64), c / W / s64[:, None]
-        G[const], G[:, const], c[const] = 0.0, 0.0, 0.0
-        yy = (w[:, None] * Y * Y).sum(0)
-        problem = GramProblem.from_statistics(
-            torch.as_tensor(G, device=device).to(dtype), torch.as_tensor(c, device=device).to(dtype),
-            yy, mean, std, datafit, self.n_rows, n_rows=self.n_rows)
+            moments.rescale(_exponent(scale) - 1, np.zeros(v.size, dtype=np.intc))
+        # (the spread floor of weighted_moments: X's dtype, not the computation's)
+        problem, y_mean, y_std, est._x_shift = moments.problem(datafit, dtype, device,
+                                                                floor_dtype=self.dtype)
+        est._x_scale = scale
+        est._y_mean, est._y_std = y_mean * self.unit, y_std * self.unit
         return problem
 
 
@@ -218,8 +208,11 @@ class FoldStatistics:
         S = np.zeros((G, p, p))
         t = np.zeros((G, p, q))
         v = np.zeros((G, q))
+        yy = np.zeros((G, q))
         lo = np.full((G, p), np.inf)
         hi = np.full((G, p), -np.inf)
+        y_lo = np.full((G, q), np.inf)
+        y_hi = np.full((G, q), -np.inf)
         buf, rows = _f64_buffer(X)
         # Rows in runs of a group, X then read in place as views of its
         # blocks, where they already come so (KFold's unshuffled groups: in
@@ -264,22 +257,25 @@ class FoldStatistics:
                 Yb = Yu_b[a:b] - yg[g]
                 s[g] += wb[a:b] @ Xb[a:b]
                 v[g] += wb[a:b] @ Yb
+                yy[g] += wb[a:b] @ (Yb * Yb)
+                kept = Yu_b[a:b][wb[a:b] > 0]
+                if kept.shape[0]:
+                    y_lo[g] = np.minimum(y_lo[g], kept.min(0))
+                    y_hi[g] = np.maximum(y_hi[g], kept.max(0))
                 S_b, t_b = weighted_cross(Xb[a:b], wb[a:b], Yb)  # (overwrites Xb[a:b])
                 S[g] += S_b
                 t[g] += t_b
-        self._sums = (W, s, S, t, v, lo, hi)
+        self._sums = (W, s, S, t, v, yy, lo, hi, y_lo, y_hi)
         self._centres = (cg, yg)
-        self._first = [X[rows[0]] for rows in trains]
-        self._X0 = X[0]
 
-    def _total(self, member, first_row, n_rows):
+    def _total(self, member, n_rows):
         """The sums of the groups in ``member``, moved to their weighted mean (the docstring's)."""
-        W, s, S, t, v, lo, hi = (a[member] for a in self._sums)
+        W, s, S, t, v, yy, lo, hi, y_lo, y_hi = (a[member] for a in self._sums)
         cg, yg = (a[member] for a in self._centres)
-        # In the unit of the groups' largest (W, s, S, t and v alike: the
+        # In the unit of the groups' largest (W, s, S, t, v and yy alike: the
         # problem built from them reads only their ratios to W).
         r = self._wunit[member] / self._wunit[member].max()
-        W, s, v = W * r, s * r[:, None], v * r[:, None]
+        W, s, v, yy = W * r, s * r[:, None], v * r[:, None], yy * r[:, None]
         S, t = S * r[:, None, None], t * r[:, None, None]
         Wf = W.sum()
         c, yc = (W @ cg) / Wf, (W @ yg) / Wf
@@ -287,18 +283,17 @@ class FoldStatistics:
         Wa = W[:, None] * a
         sums = (Wf, s.sum(0) + Wa.sum(0), S.sum(0) + s.T @ a + a.T @ s + Wa.T @ a,
                 t.sum(0) + s.T @ b + a.T @ v + Wa.T @ b, v.sum(0) + W @ b,
-                lo.min(0), hi.max(0))
-        return RowStatistics(sums, (c, yc * self.unit), np.asarray(first_row, dtype=np.float64),
-                             n_rows, self)
+                yy.sum(0) + 2 * (v * b).sum(0) + W @ (b * b), lo.min(0), hi.max(0))
+        return RowStatistics(sums, (c, yc * self.unit), (y_lo.min(0), y_hi.max(0)), n_rows,
+                             self)
 
     def fold(self, i):
         """The sums of fold ``i``'s training rows."""
-        member = (self.keys >> i) & 1 == 1
-        return self._total(member, self._first[i], self.trains[i].size)
+        return self._total((self.keys >> i) & 1 == 1, self.trains[i].size)
 
     def whole(self, n_rows):
         """The sums of all the rows (the final fit's)."""
-        return self._total(np.ones(self.keys.size, dtype=bool), self._X0, n_rows)
+        return self._total(np.ones(self.keys.size, dtype=bool), n_rows)
 
     def stand_in(self, i, p):
         """What fold ``i``'s fit takes as X: its shape and dtype, no values."""

@@ -362,25 +362,31 @@ class _Moments:
     def standardization(self, dtype):
         """Float64 column means and spreads by the rule of ``weighted_moments``, and constant columns.
 
-        A spread below the dtype's round-off of the mean is no spread;
+        A spread below ``dtype``'s round-off of the mean is no spread;
         exactly constant columns centre on their value.
         """
         W = self.weight
         mx = self.sx / W
         mean = self.x_shift + mx
         sd = np.sqrt(np.maximum(np.diag(self.sxx) / W - mx * mx, 0.0))
-        tiny = torch.finfo(dtype).eps * np.maximum(np.abs(mean), 1.0) * 10
+        tiny = np.finfo(np.dtype(str(dtype).removeprefix("torch."))).eps * np.maximum(
+            np.abs(mean), 1.0) * 10
         const = self.x_min == self.x_max
         std = np.where((sd > tiny) & ~const, sd, 1.0)
         mean = np.where(const, self.x_min, mean)
         return mean, std, const
 
-    def problem(self, datafit, dtype, device):
-        """(GramProblem, y_mean, y_std, x_shift) of the rows seen so far."""
+    def problem(self, datafit, dtype, device, floor_dtype=None):
+        """(GramProblem, y_mean, y_std, x_shift) of the rows seen so far.
+
+        ``floor_dtype``: the dtype whose round-off floors the spreads
+        (:meth:`standardization`), ``dtype`` (the computation's) by default;
+        a CV fold passes its X's, as ``fit``'s ``weighted_moments`` floors.
+        """
         W = self.weight
         mx, my = self.sx / W, self.sy / W
         cov = self.sxx / W - np.outer(mx, mx)
-        mean, std, const = self.standardization(dtype)
+        mean, std, const = self.standardization(dtype if floor_dtype is None else floor_dtype)
         y_mean = self.y_shift + my
         y_var = np.maximum(self.syy / W - my * my, 0.0)
         y_std = np.sqrt(y_var)
