@@ -250,12 +250,9 @@ def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighte
     from which the fold takes its training rows there, and its held-out
     rows too when it scores them itself (``scorer=None``).
     """
-    def rows(index, on_device):
+    def rows(index, on_device):  # (index: row numbers, cv_splits')
         if not on_device:
             return X[index]
-        # Row numbers as numpy reads ``index`` (a boolean mask, negative or
-        # unsigned numbers, a list: what X[index] takes), for index_select.
-        index = np.arange(X_device.shape[0])[index]
         return X_device.index_select(0, torch.as_tensor(index, device=X_device.device))
 
     on_device = X_device is not None
@@ -434,7 +431,13 @@ def routed_split_params(est, sample_weight, params):
 
 
 def cv_splits(est, X, y, split_params):
-    """The ``(train, test)`` index pairs of ``est.cv`` on validated ``X`` and ``y``."""
+    """The ``(train, test)`` pairs of ``est.cv`` on validated ``X`` and ``y``, as row numbers.
+
+    Whatever form the splitter gives (boolean masks, negative or unsigned
+    numbers, lists), each part comes back as the non-negative row numbers
+    ``X[index]`` reads, in that order: the folds, their checks and their
+    shared sums index rows one way.
+    """
     cv = check_cv(est.cv, y, classifier=is_classifier(est))
     try:
         splits = list(cv.split(X, y, **split_params))
@@ -455,7 +458,9 @@ def cv_splits(est, X, y, split_params):
             "cv=list(KFold(5).split(X)), or the splitter itself."
         )
     n = X.shape[0]
+    rows_of = []
     for i, split in enumerate(splits):
+        pair = []
         for part, index in zip(("training", "held-out"), split):
             try:
                 rows = np.arange(n)[index]
@@ -470,7 +475,9 @@ def cv_splits(est, X, y, split_params):
                     f"cv split {i} has no {part} rows; pass (train, test) pairs that "
                     "each hold both."
                 )
-    return splits
+            pair.append(rows)
+        rows_of.append(tuple(pair))
+    return rows_of
 
 
 class _CVMixin(CVFitMixin):

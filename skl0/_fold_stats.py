@@ -147,16 +147,17 @@ class FoldStatistics:
 
     @classmethod
     def build(cls, X, y, sw, splits):
-        """The shared sums, or None where they do not apply (see the module's docstring)."""
+        """The shared sums, or None where they do not apply (see the module's docstring).
+
+        ``splits``: ``(train, test)`` pairs of row numbers (:func:`skl0._cv.cv_splits`).
+        """
         n, p = X.shape
         if not isinstance(X, np.ndarray) or n <= p:
             return None
-        trains = []
-        for train, _test in splits:
-            rows = np.arange(n)[train]
+        trains = [train for train, _test in splits]  # (row numbers: cv_splits')
+        for rows in trains:
             if rows.size <= p or np.bincount(rows, minlength=n).max() > 1:
                 return None  # (the fold fits on rows, or trains on a row twice)
-            trains.append(rows)
         if len(trains) > 62:
             return None
         code = np.zeros(n, dtype=np.int64)
