@@ -25,6 +25,7 @@ Torch, numpy and the standard library only (the swap search of
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -299,12 +300,13 @@ def select_by_ebic(problem, points, alpha):
     # The survival ranking and screening's order are starts of a searched
     # size only: formed on first use (a size scored exhaustively needs
     # neither, and every size of 10 columns is).
-    formed = {}
+    @functools.cache
+    def ranking():
+        return survival_ranking(points)
 
-    def formed_once(name, make):
-        if name not in formed:
-            formed[name] = make()
-        return formed[name]
+    @functools.cache
+    def screened():
+        return screening_order(problem)
 
     def report_point(size):
         # The path's own point of this size, else the nearest denser one (whose
@@ -318,7 +320,7 @@ def select_by_ebic(problem, points, alpha):
     def start(size):
         if size in by_size:
             return points[by_size[size]].support
-        return np.sort(formed_once("ranking", lambda: survival_ranking(points))[:size])
+        return np.sort(ranking()[:size])
 
     # Exact k's other two starts, grown one size at a time: screening (the
     # features most correlated with the target) and, where the refits rank
@@ -342,8 +344,7 @@ def select_by_ebic(problem, points, alpha):
         else:
             starts = [start(size)]
             if screening:
-                screened = formed_once("screening", lambda: screening_order(problem))
-                starts.append(np.sort(screened[:size]))
+                starts.append(np.sort(screened()[:size]))
             if forward is not None:
                 while forward.size < size:  # (sizes scored exhaustively skipped it)
                     forward = forward_step(refits, forward)
