@@ -301,7 +301,7 @@ def check_weight_total(sw, name="sample_weight"):
 _WEIGHT_SCALE = (0.5, 2.0)
 
 
-def check_weight_scale(sw, rule):
+def check_weight_scale(sw, rule, class_weighted=False):
     """Warn when ``rule`` would read rescaled weights as more or fewer samples.
 
     scikit-learn's convention, which skl0 follows: a sample weight is a
@@ -312,23 +312,29 @@ def check_weight_scale(sw, rule):
     Relative weights (survey design weights, importance weights) should be
     rescaled to mean 1 first; this warns when the mean positive weight is
     outside [0.5, 2].
+    ``class_weighted``: ``sw`` holds a classifier's ``class_weight`` times
+    its ``sample_weight``, and the message says so.
     """
     positive = sw[sw > 0]
     mean = float(positive.mean()) if positive.size else 1.0
-    check_weight_scale_from(mean, positive.size, float(sw.sum()), rule)
+    check_weight_scale_from(mean, positive.size, float(sw.sum()), rule, class_weighted)
 
 
-def check_weight_scale_from(mean, n_positive, total, rule):
+def check_weight_scale_from(mean, n_positive, total, rule, class_weighted=False):
     """:func:`check_weight_scale` from the weights' summaries (a Dask fit's pass)."""
     if _WEIGHT_SCALE[0] <= mean <= _WEIGHT_SCALE[1]:
         return
+    what, fix = "sample_weight", "pass sample_weight / sample_weight.mean()"
+    if class_weighted:
+        what = "sample_weight times class_weight"
+        fix = ("rescale them so that the products average about 1 (class_weight="
+               "'balanced' keeps sample_weight's total)")
     warn(
-        f"{rule} reads sample_weight as frequencies (a weight of 3 counts as 3 "
+        f"{rule} reads {what} as frequencies (a weight of 3 counts as 3 "
         f"repeated rows): their mean is {mean:.3g}, so the {n_positive} weighted rows "
         f"count as {total:.4g} samples and the selection depends on the "
-        "weights' scale. If the weights are relative (survey design or importance "
-        "weights), pass sample_weight / sample_weight.mean(); if they count repeated "
-        "rows, this is what you want.",
+        f"weights' scale. If the weights are relative (survey design or importance "
+        f"weights), {fix}; if they count repeated rows, this is what you want.",
     )
 
 
@@ -411,6 +417,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _target_tensor(self, Y, device, dtype):
         return torch.as_tensor(Y, device=device, dtype=dtype)
 
+    def _fit_weights(self, Y, sw):
+        """The weights the fit uses: ``sw``, times the class weights of a classifier."""
+        return sw
+
     # ------------------------------------------------------------------ fit
     def _validate_fit_data(self, X, y, sample_weight):
         self._finite_on_device = False
@@ -485,6 +495,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _fit_unguarded(self, X, y, sample_weight, walk=None):
         X, y, sw = self._validate_fit_data(X, y, sample_weight)
         Y, datafit = self._encode_targets(y, sw)
+        sw = self._fit_weights(Y, sw)
         device = resolve_device(self.device, numbers=X.shape[0] * X.shape[1])
         if isinstance(self.hidden_layer_sizes, str):  # "auto" (the only string allowed)
             if walk is None and self.lam != "auto":
@@ -643,7 +654,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         problem.n_samples = float(sw.sum())
         rule = None if walk is not None else self._weight_counting_rule()
         if rule is not None:
-            check_weight_scale(sw, rule=rule)
+            check_weight_scale(sw, rule=rule,
+                               class_weighted=getattr(self, "class_weight", None) is not None)
         return self._fit_built(problem, datafit, gen, walk)
 
     def _fit_built(self, problem, datafit, gen, walk=None):

@@ -18,6 +18,7 @@ from ._warn import warn
 
 __all__ = [
     "MAX_AUTO_CLASSES", "SingleValueTarget", "check_dense_target", "check_fold_classes",
+    "class_weights",
     "check_frame", "check_int",
     "check_int_type", "check_k_fits", "check_missing_labels", "check_number", "check_real_type",
     "infer_task", "is_count", "is_dask_collection", "numeric_target",
@@ -354,6 +355,53 @@ def numeric_target(y, who):
             f"y must be numeric for {who}, but {text}. For class labels use "
             "L0Classifier (or L0FeatureSelector with task='classification')."
         ) from exc
+
+
+def class_weights(class_weight, classes, codes=None, sw=None):
+    """The weight of each of ``classes`` (an array in their order) under ``class_weight``.
+
+    ``class_weight``: ``None`` (all 1), ``"balanced"`` (``total / (K *
+    class_total)`` from ``sw``'s totals over the class ``codes``, as
+    scikit-learn's ``compute_class_weight`` with ``sample_weight``; a class
+    without weight gets 1, which multiplies nothing) or ``{label: weight}``,
+    checked: every weight positive and finite, and a label that is not a
+    class refused unless every class has one (scikit-learn's rule, which
+    lets a dict made on all of ``y`` serve a part of it).
+    """
+    import numpy as np
+
+    K = len(classes)
+    if class_weight is None:
+        return np.ones(K)
+    if isinstance(class_weight, str):  # "balanced" (the only string allowed)
+        totals = np.bincount(codes, weights=sw, minlength=K)
+        out = np.ones(K)
+        present = totals > 0
+        out[present] = totals.sum() / (K * totals[present])
+        return out
+    out = np.ones(K)
+    unweighted = []
+    for i, c in enumerate(classes.tolist()):
+        if c in class_weight:
+            out[i] = class_weight[c]
+        else:
+            unweighted.append(c)
+    with np.errstate(invalid="ignore"):
+        bad = [(c, v) for c, v in class_weight.items()
+               if not isinstance(v, Real) or isinstance(v, bool) or not (math.isfinite(v) and v > 0)]
+    if bad:
+        c, v = bad[0]
+        raise ValueError(
+            f"class_weight[{c!r}]={v!r}: each class weight must be a positive, finite "
+            "number. To leave a class out, drop its rows from X and y instead."
+        )
+    if unweighted and K - len(unweighted) != len(class_weight):
+        unknown = [c for c in class_weight if c not in set(classes.tolist())]
+        raise ValueError(
+            f"class_weight has label(s) {unknown!r} that are not classes of y "
+            f"{classes.tolist()!r}; key it by y's labels (a class left out weighs 1)."
+        )
+    return out
 
 
 def label_column(y):

@@ -12,18 +12,18 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseL0, checks_params_each_call, warm_up
-from ._checks import label_column
+from ._checks import class_weights, label_column
 from ._compat import _fit_context
 from ._dask import fit_classifier, is_dask_collection, map_rows, scores_dask_rows
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._numerics import check_finite_layers
-from ._params import ATTRIBUTES, CLASSIFIER_HEAD, hyperparameters
+from ._params import ATTRIBUTES, CLASSIFIER, CLASSIFIER_HEAD, hyperparameters
 from ._streaming import partial_fit, streamable
 
 __all__ = ["L0Classifier"]
 
 
-@hyperparameters(attributes=[*CLASSIFIER_HEAD, *ATTRIBUTES.values()])
+@hyperparameters(CLASSIFIER, attributes=[*CLASSIFIER_HEAD, *ATTRIBUTES.values()])
 class L0Classifier(ClassifierMixin, BaseL0):
     """Logistic (binary) or multinomial classifier with L0 gates on the features.
 
@@ -79,6 +79,12 @@ class L0Classifier(ClassifierMixin, BaseL0):
         if len(self.classes_) == 2:
             return codes.astype(np.float64), BinaryLogLoss()
         return codes, MultinomialLogLoss(len(self.classes_))
+
+    def _fit_weights(self, Y, sw):
+        if self.class_weight is None:
+            return sw
+        codes = Y.astype(np.intp, copy=False)
+        return sw * class_weights(self.class_weight, self.classes_, codes, sw)[codes]
 
     def _target_tensor(self, Y, device, dtype):
         if Y.dtype.kind == "f":

@@ -40,7 +40,7 @@ from sklearn.utils.metadata_routing import (
 )
 
 from ._base import ValidatedRows, _as_tensor, fresh_fit
-from ._checks import check_fold_classes, is_dask_collection
+from ._checks import check_fold_classes, class_weights, is_dask_collection
 from ._classifier import L0Classifier
 from ._compat import (
     _fit_context,
@@ -57,6 +57,7 @@ from ._heads import forward
 from ._l0_path import PathReader, RefitCache, check_grid, pad_to
 from ._params import (
     ATTRIBUTES,
+    CLASSIFIER_CV,
     CLASSIFIER_HEAD,
     CV,
     CV_ATTRIBUTES,
@@ -505,9 +506,11 @@ class _CVMixin(CVFitMixin):
             return lam_grid(n_lams=self.n_lams)
         return check_grid(self.lams)
 
-    def _fold_estimator(self, seed, device):
+    def _fold_estimator(self, seed, device, class_weight=None):
         names = set(self._fold_class().get_params())
         params = {k_: v for k_, v in self.get_params(deep=False).items() if k_ in names}
+        if class_weight is not None:
+            params["class_weight"] = class_weight
         return self._fold_class(**{**params, "random_state": seed, "device": device})
 
     def _fit_split(self, X, y, sample_weight, split_params):
@@ -527,7 +530,13 @@ class _CVMixin(CVFitMixin):
             # device; the folds (and the splitter, which may read X) come
             # first, so it is settled here, as validation would have.
             assert_all_finite(Xv, input_name="X", estimator_name=type(self).__name__)
-        self._encode_targets(yv, sw)  # target errors before any fold runs
+        Y, _ = self._encode_targets(yv, sw)  # target errors before any fold runs
+        fold_class_weight = None
+        if getattr(self, "class_weight", None) == "balanced":
+            # As LogisticRegressionCV: the weights of all of y, for every fold
+            # and the final fit (a fold's own totals would differ).
+            fold_class_weight = dict(zip(self.classes_.tolist(), class_weights(
+                "balanced", self.classes_, Y.astype(np.intp), sw).tolist()))
         grid = self._grid_values()
         splits = cv_splits(self, Xv, yv, split_params)
         scorer = check_scoring(self, scoring=self.scoring)
@@ -558,7 +567,8 @@ class _CVMixin(CVFitMixin):
         # (parallel_config(backend="loky") or "dask") still wins.
         out = Parallel(n_jobs=self.n_jobs, verbose=self.verbose, prefer="threads")(
             delayed(_fold_path)(
-                self._fold_estimator(seed, device), Xv, yv, sw, train, test, scorer, weighted,
+                self._fold_estimator(seed, device, fold_class_weight), Xv, yv, sw, train, test,
+                scorer, weighted,
                 grid, score_weighted, X_device, sums
             )
             for seed, (train, test), sums in zip(seeds, splits, fold_sums)
@@ -680,7 +690,7 @@ class L0RegressorCV(_CVMixin, L0Regressor):
     _fold_class = L0Regressor
 
 
-@hyperparameters(CV, attributes=[*CLASSIFIER_HEAD, *CV_FITTED])
+@hyperparameters(CLASSIFIER_CV, attributes=[*CLASSIFIER_HEAD, *CV_FITTED])
 class L0ClassifierCV(_CVMixin, L0Classifier):
     """Logistic classifier with L0 gates, ``lam`` chosen by cross-validation.
 

@@ -523,6 +523,13 @@ def _check_labels_1d(y):
 @_fit_guard
 def fit_classifier(est, X, y, sample_weight=None):
     """``L0Classifier.fit`` on Dask collections (see the module docstring)."""
+    if est.class_weight is not None:
+        raise ValueError(
+            f"class_weight={est.class_weight!r} is not supported for a Dask X: pass the "
+            "class weights as sample_weight instead, e.g. sample_weight=y.map_blocks(lambda "
+            "b: np.vectorize(weights.get)(b)) for a dict of class weights (times any "
+            "sample weights), or fit in memory."
+        )
     data = _prepare(est, X, y, sample_weight)
     p = data.n_features
     _check_labels_1d(data.y)
@@ -543,6 +550,7 @@ def fit_classifier(est, X, y, sample_weight=None):
     device = resolve_device(est.device)
     params = est.get_params()  # a new dict: ours to change
     params["verbose"] = 0
+    del params["class_weight"]  # (None here) the scratch regressors have none
     if classes.size > 2:
         _fit_multinomial(est, data, classes, dtype, device, params)
         return
@@ -937,7 +945,7 @@ def fit_selector(sel, X, y, sample_weight=None):
         if task == "auto":
             task = _infer_task(y)
         cls = sel._estimators[task]
-        est = cls(**{k_: v for k_, v in sel.get_params().items() if k_ != "task"})
+        est = cls(**sel._estimator_params(cls))
         est.fit(X, y, sample_weight=sample_weight)
         sel.n_features_in_ = est.n_features_in_
         if hasattr(est, "feature_names_in_"):

@@ -21,8 +21,8 @@ from ._compat import Interval, IntInterval, StrOptions
 from ._numpydoc import Entry, document, fill
 
 __all__ = [
-    "ATTRIBUTES", "CLASSIFIER_HEAD", "CV", "CV_ATTRIBUTES", "ESTIMATOR", "FIT_PARAMS", "PARAMS",
-    "REGRESSOR_HEAD", "SELECTOR", "SELECTOR_CV", "Param", "document_fit", "hyperparameters",
+    "ATTRIBUTES", "CLASSIFIER", "CLASSIFIER_CV", "CLASSIFIER_HEAD", "CV", "CV_ATTRIBUTES",
+    "ESTIMATOR", "FIT_PARAMS", "PARAMS", "REGRESSOR_HEAD", "SELECTOR", "SELECTOR_CV", "Param", "document_fit", "hyperparameters",
 ]
 
 
@@ -143,6 +143,26 @@ guide's "Nonlinear heads"). With ``k`` and more than two classes the
 swap search compares supports at the ridge ``max(alpha, 1/(2 n))``,
 ``LogisticRegression(C=1)``'s on standardized columns; the exported
 head is refitted at ``alpha``.""",
+    ),
+    Param(
+        "class_weight", 'dict, "balanced" or None', default=None,
+        constraints=[dict, StrOptions({"balanced"}), None],
+        doc="""\
+Classification only (a regression refuses it). Weights of the
+classes, ``{label: weight}``, each positive and finite (a class
+left out weighs 1), or ``"balanced"``: ``total / (n_classes *
+class_total)`` from the sample weights' totals per class, so every
+class carries the same total weight, as in
+``LogisticRegression``. They multiply ``sample_weight`` for the
+fit (gates, swap search, refit); ``score`` and the CV estimators'
+held-out scores keep ``sample_weight`` alone. Under ``lam="auto"``
+the information criterion's sample size is the total of the
+products: ``"balanced"`` keeps the total, a dict changes it by its
+scale (weights that average about 1 keep it). The CV estimators
+compute ``"balanced"`` on all of ``y``, as ``LogisticRegressionCV``.
+``partial_fit`` takes a dict only (a stream does not know its class
+totals), and a Dask fit refuses it (pass the products as
+``sample_weight``).""",
     ),
     Param(
         "refit", "bool", default=True,
@@ -500,15 +520,27 @@ _MODEL = (
     "dtype", "random_state", "verbose",
 )
 ESTIMATOR = ("lam", "k", "*", *_MODEL)
-SELECTOR = ("lam", "k", "*", "task", *_MODEL)
+
+
+def _with_class_weight(names):
+    """``names`` with ``class_weight`` after ``alpha``: the classifiers' and selectors' own."""
+    i = names.index("alpha") + 1
+    return (*names[:i], "class_weight", *names[i:])
+
+
+_CLASS_MODEL = _with_class_weight(_MODEL)
+CLASSIFIER = ("lam", "k", "*", *_CLASS_MODEL)
+SELECTOR = ("lam", "k", "*", "task", *_CLASS_MODEL)
 # The CV estimators choose lam (and k) and keep the linear head, refitted.
 _CV_OWN = ("lams", "*", "n_lams", "cv", "scoring", "selection", "n_jobs")
 _CV_MODEL = (
     "max_iter", "learning_rate_init", "init_prob", "temperature", "alpha",
     "groups", "feature_costs", "device", "dtype", "random_state", "verbose",
 )
+_CV_CLASS_MODEL = _with_class_weight(_CV_MODEL)
 CV = (*_CV_OWN, *_CV_MODEL)
-SELECTOR_CV = (*_CV_OWN, "task", *_CV_MODEL)
+CLASSIFIER_CV = (*_CV_OWN, *_CV_CLASS_MODEL)
+SELECTOR_CV = (*_CV_OWN, "task", *_CV_CLASS_MODEL)
 
 
 def _make_init(names, table):

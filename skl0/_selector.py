@@ -91,8 +91,7 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
         if task == "auto":
             task = infer_task(y)
         cls = self._estimators[task]
-        params = {k_: v for k_, v in self.get_params().items() if k_ != "task"}
-        return cls(**params)
+        return cls(**self._estimator_params(cls))
 
     def _fit(self, X, y, sample_weight):
         with keep_state_on_failure(self):
@@ -207,7 +206,7 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
                         "classification (task='classification' or 'auto')."
                     )
                 cls = L0Classifier if task == "classification" else L0Regressor
-                est = cls(**self._estimator_params())
+                est = cls(**self._estimator_params(cls))
                 self._stream_step(est, X, y, classes, sample_weight)
             else:
                 self._check_stream_task(est)
@@ -217,7 +216,7 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
                 try:
                     # set_params since the first call applies, as in est.partial_fit
                     # (a changed head or groups is refused there, with the fix).
-                    est.set_params(**self._estimator_params())
+                    est.set_params(**self._estimator_params(type(est)))
                     self._stream_step(est, X, y, classes, sample_weight)
                 except BaseException:
                     est.set_params(**saved)
@@ -229,8 +228,22 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
             self._take_fitted(est)
             return self
 
-    def _estimator_params(self):
-        return {k_: v for k_, v in self.get_params().items() if k_ != "task"}
+    def _estimator_params(self, cls):
+        """The selector's settings for its estimator of class ``cls``: all but ``task``.
+
+        ``class_weight`` only for a classifier: a regression refuses one that is set.
+        """
+        params = {k_: v for k_, v in self.get_params().items() if k_ != "task"}
+        if "class_weight" not in cls._parameter_constraints:
+            class_weight = params.pop("class_weight")
+            if class_weight is not None:
+                source = "" if self.task != "auto" else " (task='auto' read y as numbers)"
+                raise ValueError(
+                    f"class_weight={class_weight!r} weighs the classes of a classification, "
+                    f"but this selector fits a regression{source}; pass class_weight=None, "
+                    "or task='classification' when y holds class labels."
+                )
+        return params
 
     @staticmethod
     def _stream_step(est, X, y, classes, sample_weight):

@@ -73,6 +73,7 @@ from ._checks import (
     check_frame,
     check_k_fits,
     check_missing_labels,
+    class_weights,
     label_column,
     numeric_target,
 )
@@ -615,6 +616,8 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
             stream.targets.check_classes(estimator, classes)
         if stream.mode == "exact":
             _widen_scales(estimator, stream, X, y, sw)
+    if classifier and estimator.class_weight is not None:
+        sw = sw * _stream_class_weights(estimator, stream, y, sw)
     X = divide_columns(X, estimator._x_scale)
     device = resolve_device(estimator.device)
     dtype = stream.dtype
@@ -628,6 +631,19 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
     estimator._stream = stream
     estimator.hidden_layer_sizes_ = estimator._hidden_sizes()  # "auto": linear here
     return estimator
+
+
+def _stream_class_weights(estimator, stream, y, sw):
+    """Each row's class weight, from ``class_weight``'s dict (``"balanced"`` is refused)."""
+    if isinstance(estimator.class_weight, str):
+        raise ValueError(
+            "class_weight='balanced' needs the class totals of all the rows, which "
+            "partial_fit does not see; pass a dict, e.g. class_weight=dict(zip(classes, "
+            "sklearn.utils.class_weight.compute_class_weight('balanced', classes=classes, "
+            "y=y_sample))) from the labels of all the rows or of a large enough sample."
+        )
+    codes = stream.targets.encode(estimator, y).astype(np.intp)  # checks the labels first
+    return class_weights(estimator.class_weight, estimator.classes_)[codes]
 
 
 def _exponent(scale):

@@ -12,14 +12,14 @@ import pytest
 from sklearn.base import clone
 
 import skl0
-from skl0._params import CV, ESTIMATOR, PARAMS, SELECTOR, SELECTOR_CV
+from skl0._params import CLASSIFIER, CLASSIFIER_CV, CV, ESTIMATOR, PARAMS, SELECTOR, SELECTOR_CV
 
 SIGNATURES = [
     (skl0.L0Regressor, ESTIMATOR),
-    (skl0.L0Classifier, ESTIMATOR),
+    (skl0.L0Classifier, CLASSIFIER),
     (skl0.L0FeatureSelector, SELECTOR),
     (skl0.L0RegressorCV, CV),
-    (skl0.L0ClassifierCV, CV),
+    (skl0.L0ClassifierCV, CLASSIFIER_CV),
     (skl0.L0FeatureSelectorCV, SELECTOR_CV),
 ]
 
