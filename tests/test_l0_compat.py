@@ -193,6 +193,30 @@ def test_depthwise_gates_scale_the_input_channels():
     ]
 
 
+@pytest.mark.parametrize("make, name", [
+    (lambda: L0Linear(3, 2), "weight_gates"),
+    (lambda: L0Conv2d(2, 3, 3), "weight_gates"),
+    (lambda: L0Conv2d(2, 3, 3, structured=True), "channel_gates"),
+    (lambda: L0DepthwiseConv2d(2, 3), "channel_gates"),
+])
+def test_assigning_a_layers_gate_replaces_the_gate_it_uses(make, name):
+    # l0-python code swaps a gate by assigning it; the new gate must be the
+    # one the layer runs and saves, not a stray child beside the old one.
+    torch.manual_seed(0)
+    layer = make().eval()
+    old = getattr(layer, name)
+    new = HardConcrete(*old.gate_size, init_mean=0.99)
+    setattr(layer, name, new)
+    assert getattr(layer, name) is new and layer.l0_gate is new
+    assert [n for n, _ in layer.named_children()] == ["l0_gate"]
+    assert torch.equal(layer.state_dict()[f"{name}.qz_logits"], new.qz_logits)
+    assert layer.get_l0_penalty() == new.get_penalty()
+    with pytest.raises(ValueError, match=rf"{name} has gate_size \(1,\)"):
+        setattr(layer, name, HardConcrete(1))
+    with pytest.raises(TypeError, match=rf"{name} must be a skl0.l0.HardConcrete"):
+        setattr(layer, name, nn.Linear(2, 2))
+
+
 def test_prune_model_zeroes_low_probability_weights_in_place():
     torch.manual_seed(0)
     model = nn.Sequential(L0Linear(4, 3), L0DepthwiseConv2d(2, 3))
