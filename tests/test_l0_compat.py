@@ -662,3 +662,36 @@ def test_sparse_calibration_weights_fit_names_bad_input(change, match):
     kw.update(change(M, y))
     with pytest.raises(ValueError, match=match):
         SparseCalibrationWeights(40, seed=0).fit(**kw)
+
+
+def test_sparse_l0_linear_checks_x_and_y_and_takes_dense_x():
+    # A wrong width, a y of another length and a y column (n, 1) failed with a
+    # torch shape error, or not at all: y of shape (n, 1) broadcast against the
+    # (n,) predictions into an (n, n) loss and fitted nonsense. A dense X fitted
+    # once and then raised AttributeError ('ndarray' has no 'format').
+    X = sp.random(40, 5, density=0.6, format="csr", random_state=0)
+    y = X @ np.array([2.0, 0.0, -1.0, 0.0, 0.5]) + 1.0
+    m = SparseL0Linear(5, seed=0)
+    with pytest.raises(ValueError, match=r"X_sparse has 6 columns, but this model has n_features=5"):
+        m.fit(sp.random(40, 6, density=0.5, format="csr", random_state=0), y, epochs=2)
+    with pytest.raises(ValueError, match=r"X_sparse has 6 columns"):
+        m.predict(sp.random(3, 6, density=0.5, format="csr", random_state=0))
+    with pytest.raises(ValueError, match=r"y has 41 entries but X_sparse has 40 rows"):
+        m.fit(X, np.append(y, 0.0), epochs=2)
+    with pytest.raises(ValueError, match=r"y contains 1 NaN"):
+        m.fit(X, np.where(np.arange(40) == 3, np.nan, y), epochs=2)
+    fits = []
+    for target in (y, y.reshape(-1, 1)):
+        torch.manual_seed(0)
+        fits.append(SparseL0Linear(5, seed=0).fit(X, target, epochs=30).predict(X))
+    torch.testing.assert_close(fits[1], fits[0])
+    dense = SparseL0Linear(5, seed=0)
+    for _ in range(2):
+        torch.manual_seed(0)
+        dense.fit(X.toarray(), y, epochs=30)
+    torch.manual_seed(0)
+    sparse = SparseL0Linear(5, seed=0)
+    sparse.fit(X, y, epochs=30)
+    torch.manual_seed(0)
+    sparse.fit(X, y, epochs=30)
+    torch.testing.assert_close(dense.predict(X.toarray()), sparse.predict(X))
