@@ -695,3 +695,25 @@ def test_sparse_l0_linear_checks_x_and_y_and_takes_dense_x():
     torch.manual_seed(0)
     sparse.fit(X, y, epochs=30)
     torch.testing.assert_close(dense.predict(X.toarray()), sparse.predict(X))
+
+
+def test_penalty_tracker_plot_history_as_l0_python(tmp_path):
+    # l0-python plots every metric for metrics=None or [] and labels each
+    # panel "Step" / "Value"; skl0.l0 raised for [] and had no y label.
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tracker = PenaltyTracker()
+    for v in (1.0, 2.0):
+        tracker.log("l0", v)
+    tracker.log("loss", 3.0)
+    for metrics in (None, [], ["loss"]):
+        plt.close("all")
+        tracker.plot_history(metrics, save_path=tmp_path / "h.png")
+        panels = [(a.get_title(), a.get_xlabel(), a.get_ylabel()) for a in plt.gcf().axes]
+        names = ["loss"] if metrics else ["l0", "loss"]
+        assert panels == [(n, "Step", "Value") for n in names]
+    plt.close("all")
+    with pytest.raises(ValueError, match="nothing to plot: no values were logged"):
+        PenaltyTracker().plot_history(save_path=tmp_path / "e.png")

@@ -288,11 +288,18 @@ class PenaltyTracker(_PenaltyTracker):
         self.to_frame().to_csv(filepath, index=False)
 
     def plot_history(self, metrics=None, save_path=None):
-        """Plot the histories; save to ``save_path`` or show the figure."""
+        """Plot the histories, one panel per metric ("Step" against "Value").
+
+        ``metrics`` None or empty plots every name, as in l0-python; the
+        figure is saved to ``save_path``, or shown when it is None.
+        """
         import matplotlib.pyplot as plt
 
-        axes = self.plot(metrics)
-        fig = axes[0].figure if axes else plt.gcf()
+        axes = self.plot(metrics or None)
+        for ax in axes:
+            ax.set_xlabel("Step")
+            ax.set_ylabel("Value")
+        fig = axes[0].figure
         fig.tight_layout()
         if save_path:
             fig.savefig(save_path)
