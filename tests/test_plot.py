@@ -187,3 +187,17 @@ def test_training_curve_of_a_stream_is_labelled_per_call():
     reg = L0Regressor(hidden_layer_sizes=(4,), max_iter=3, batch_size=20, random_state=0)
     reg.partial_fit(X[:40], X[:40, 0]).partial_fit(X[40:], X[40:, 0])
     assert plot_training_curve(reg).get_xlabel() == "partial_fit call"
+
+
+def test_training_curve_label_follows_the_fit_not_the_curve_length():
+    # Under lam="auto" (here with k) loss_curve_ holds one value per path
+    # point; a one-point path that took one iteration has as many values as
+    # n_iter_, and was labelled "optimizer step".
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 9)
+    y = X[:, 0] * 2 - X[:, 3] + 0.1 * rng.randn(120)
+    reg = L0Regressor(k=2, max_iter=30, random_state=0).fit(X, y)
+    assert len(reg.loss_curve_) == reg.n_iter_ == 1  # the coincidence
+    assert plot_training_curve(reg).get_xlabel() == "point of the lam path"
+    fixed = L0Regressor(lam=0.05, k=2, max_iter=30, random_state=0).fit(X, y)
+    assert plot_training_curve(fixed).get_xlabel() == "optimizer step"
