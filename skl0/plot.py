@@ -18,15 +18,21 @@ __all__ = ["plot_gates", "plot_training_curve", "plot_mask_image", "plot_path"]
 _KEPT, _DROPPED = "#1f77b4", "#c7c7c7"
 
 
-def _axes(ax, figsize=None):
-    """``ax``, or the axes of a new figure; the one place pyplot is imported."""
+def _pyplot(who="skl0.plot"):
+    """``matplotlib.pyplot``; the one place it is imported, with what to install."""
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise ImportError(
-            "skl0.plot needs matplotlib, which is not installed: pip install matplotlib "
+            f"{who} needs matplotlib, which is not installed: pip install matplotlib "
             '(or pip install "skl0[plot]")'
         ) from exc
+    return plt
+
+
+def _axes(ax, figsize=None):
+    """``ax``, or the axes of a new figure."""
+    plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
     return ax

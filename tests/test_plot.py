@@ -201,3 +201,29 @@ def test_training_curve_label_follows_the_fit_not_the_curve_length():
     assert plot_training_curve(reg).get_xlabel() == "point of the lam path"
     fixed = L0Regressor(lam=0.05, k=2, max_iter=30, random_state=0).fit(X, y)
     assert plot_training_curve(fixed).get_xlabel() == "optimizer step"
+
+
+def test_every_plot_without_matplotlib_says_what_to_install(monkeypatch, lam_fit):
+    # plot_mask_image and plot_path were not covered; the penalty trackers'
+    # plots raised Python's bare "No module named 'matplotlib'".
+    import skl0.l0
+    import skl0.nn
+    from skl0 import l0_path
+    from skl0.plot import plot_path
+
+    X = np.random.RandomState(0).randn(40, 4)
+    path = l0_path(X, X[:, 0], n_lams=2, max_iter=10, random_state=0)
+    trackers = [skl0.nn.PenaltyTracker(), skl0.l0.PenaltyTracker()]
+    for tracker in trackers:
+        tracker.log("l0", 1.0)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    calls = [
+        ("skl0.plot", lambda: plot_mask_image(lam_fit, (4, 4))),
+        ("skl0.plot", lambda: plot_path(path)),
+        ("PenaltyTracker.plot", trackers[0].plot),
+        ("PenaltyTracker.plot_history", trackers[1].plot_history),
+    ]
+    for who, call in calls:
+        with pytest.raises(ImportError, match=rf"{who} needs matplotlib.*pip install matplotlib"):
+            call()

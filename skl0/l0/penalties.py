@@ -293,8 +293,9 @@ class PenaltyTracker(_PenaltyTracker):
         ``metrics`` None or empty plots every name, as in l0-python; the
         figure is saved to ``save_path``, or shown when it is None.
         """
-        import matplotlib.pyplot as plt
+        from ..plot import _pyplot
 
+        plt = _pyplot("PenaltyTracker.plot_history")
         axes = self.plot(metrics or None)
         for ax in axes:
             ax.set_xlabel("Step")

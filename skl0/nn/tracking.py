@@ -106,8 +106,9 @@ class PenaltyTracker:
         ValueError
             When there is nothing to plot (no name logged, or ``names`` empty).
         """
-        import matplotlib.pyplot as plt
+        from ..plot import _pyplot
 
+        plt = _pyplot("PenaltyTracker.plot")
         names = list(self.history) if names is None else list(names)
         if not names:
             raise ValueError(
