@@ -18,15 +18,21 @@ __all__ = ["plot_gates", "plot_training_curve", "plot_mask_image", "plot_path"]
 _KEPT, _DROPPED = "#1f77b4", "#c7c7c7"
 
 
-def _axes(ax, figsize=None):
-    """``ax``, or the axes of a new figure; the one place pyplot is imported."""
+def _pyplot(who="skl0.plot"):
+    """``matplotlib.pyplot``; the one place it is imported, with what to install."""
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise ImportError(
-            "skl0.plot needs matplotlib, which is not installed: pip install matplotlib "
+            f"{who} needs matplotlib, which is not installed: pip install matplotlib "
             '(or pip install "skl0[plot]")'
         ) from exc
+    return plt
+
+
+def _axes(ax, figsize=None):
+    """``ax``, or the axes of a new figure."""
+    plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
     return ax
@@ -146,8 +152,9 @@ def plot_training_curve(estimator, ax=None):
     """Line plot of the training objective, ``loss_curve_``.
 
     With a fixed ``lam`` there is one point per optimizer step; under
-    ``lam="auto"`` or ``k`` there is one point per point of the ``lam``
-    path (the x-axis label says which).
+    ``lam="auto"`` (with or without ``k``) and for the CV estimators there
+    is one point per point of the ``lam`` path; after ``partial_fit``, one
+    per call (the x-axis label says which).
 
     Parameters
     ----------
@@ -182,11 +189,16 @@ def plot_training_curve(estimator, ax=None):
     ax = _axes(ax)
     steps = np.arange(1, curve.size + 1)
     ax.plot(steps, curve, marker="o" if curve.size <= 40 else None, markersize=3)
-    per_step = curve.size == getattr(estimator, "n_iter_", curve.size)
     if getattr(estimator, "_stream", None) is not None:  # partial_fit: a point per call
         label = "partial_fit call"
+    elif hasattr(estimator, "cv_results_") or getattr(estimator, "lam", None) == "auto":
+        # a walk over lams: one point per path point, however many steps
+        # (a one-point path of one step has as many points as n_iter_)
+        label = "point of the lam path"
+    elif curve.size == getattr(estimator, "n_iter_", curve.size):
+        label = "optimizer step"
     else:
-        label = "optimizer step" if per_step else "point of the lam path"
+        label = "point of the lam path"
     ax.set_xlabel(label)
     ax.set_ylabel("training objective")
     ax.set_title(f"{type(estimator).__name__}: training curve")

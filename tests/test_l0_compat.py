@@ -193,6 +193,30 @@ def test_depthwise_gates_scale_the_input_channels():
     ]
 
 
+@pytest.mark.parametrize("make, name", [
+    (lambda: L0Linear(3, 2), "weight_gates"),
+    (lambda: L0Conv2d(2, 3, 3), "weight_gates"),
+    (lambda: L0Conv2d(2, 3, 3, structured=True), "channel_gates"),
+    (lambda: L0DepthwiseConv2d(2, 3), "channel_gates"),
+])
+def test_assigning_a_layers_gate_replaces_the_gate_it_uses(make, name):
+    # l0-python code swaps a gate by assigning it; the new gate must be the
+    # one the layer runs and saves, not a stray child beside the old one.
+    torch.manual_seed(0)
+    layer = make().eval()
+    old = getattr(layer, name)
+    new = HardConcrete(*old.gate_size, init_mean=0.99)
+    setattr(layer, name, new)
+    assert getattr(layer, name) is new and layer.l0_gate is new
+    assert [n for n, _ in layer.named_children()] == ["l0_gate"]
+    assert torch.equal(layer.state_dict()[f"{name}.qz_logits"], new.qz_logits)
+    assert layer.get_l0_penalty() == new.get_penalty()
+    with pytest.raises(ValueError, match=rf"{name} has gate_size \(1,\)"):
+        setattr(layer, name, HardConcrete(1))
+    with pytest.raises(TypeError, match=rf"{name} must be a skl0.l0.HardConcrete"):
+        setattr(layer, name, nn.Linear(2, 2))
+
+
 def test_prune_model_zeroes_low_probability_weights_in_place():
     torch.manual_seed(0)
     model = nn.Sequential(L0Linear(4, 3), L0DepthwiseConv2d(2, 3))
@@ -638,3 +662,58 @@ def test_sparse_calibration_weights_fit_names_bad_input(change, match):
     kw.update(change(M, y))
     with pytest.raises(ValueError, match=match):
         SparseCalibrationWeights(40, seed=0).fit(**kw)
+
+
+def test_sparse_l0_linear_checks_x_and_y_and_takes_dense_x():
+    # A wrong width, a y of another length and a y column (n, 1) failed with a
+    # torch shape error, or not at all: y of shape (n, 1) broadcast against the
+    # (n,) predictions into an (n, n) loss and fitted nonsense. A dense X fitted
+    # once and then raised AttributeError ('ndarray' has no 'format').
+    X = sp.random(40, 5, density=0.6, format="csr", random_state=0)
+    y = X @ np.array([2.0, 0.0, -1.0, 0.0, 0.5]) + 1.0
+    m = SparseL0Linear(5, seed=0)
+    with pytest.raises(ValueError, match=r"X_sparse has 6 columns, but this model has n_features=5"):
+        m.fit(sp.random(40, 6, density=0.5, format="csr", random_state=0), y, epochs=2)
+    with pytest.raises(ValueError, match=r"X_sparse has 6 columns"):
+        m.predict(sp.random(3, 6, density=0.5, format="csr", random_state=0))
+    with pytest.raises(ValueError, match=r"y has 41 entries but X_sparse has 40 rows"):
+        m.fit(X, np.append(y, 0.0), epochs=2)
+    with pytest.raises(ValueError, match=r"y contains 1 NaN"):
+        m.fit(X, np.where(np.arange(40) == 3, np.nan, y), epochs=2)
+    fits = []
+    for target in (y, y.reshape(-1, 1)):
+        torch.manual_seed(0)
+        fits.append(SparseL0Linear(5, seed=0).fit(X, target, epochs=30).predict(X))
+    torch.testing.assert_close(fits[1], fits[0])
+    dense = SparseL0Linear(5, seed=0)
+    for _ in range(2):
+        torch.manual_seed(0)
+        dense.fit(X.toarray(), y, epochs=30)
+    torch.manual_seed(0)
+    sparse = SparseL0Linear(5, seed=0)
+    sparse.fit(X, y, epochs=30)
+    torch.manual_seed(0)
+    sparse.fit(X, y, epochs=30)
+    torch.testing.assert_close(dense.predict(X.toarray()), sparse.predict(X))
+
+
+def test_penalty_tracker_plot_history_as_l0_python(tmp_path):
+    # l0-python plots every metric for metrics=None or [] and labels each
+    # panel "Step" / "Value"; skl0.l0 raised for [] and had no y label.
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tracker = PenaltyTracker()
+    for v in (1.0, 2.0):
+        tracker.log("l0", v)
+    tracker.log("loss", 3.0)
+    for metrics in (None, [], ["loss"]):
+        plt.close("all")
+        tracker.plot_history(metrics, save_path=tmp_path / "h.png")
+        panels = [(a.get_title(), a.get_xlabel(), a.get_ylabel()) for a in plt.gcf().axes]
+        names = ["loss"] if metrics else ["l0", "loss"]
+        assert panels == [(n, "Step", "Value") for n in names]
+    plt.close("all")
+    with pytest.raises(ValueError, match="nothing to plot: no values were logged"):
+        PenaltyTracker().plot_history(save_path=tmp_path / "e.png")

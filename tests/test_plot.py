@@ -187,3 +187,43 @@ def test_training_curve_of_a_stream_is_labelled_per_call():
     reg = L0Regressor(hidden_layer_sizes=(4,), max_iter=3, batch_size=20, random_state=0)
     reg.partial_fit(X[:40], X[:40, 0]).partial_fit(X[40:], X[40:, 0])
     assert plot_training_curve(reg).get_xlabel() == "partial_fit call"
+
+
+def test_training_curve_label_follows_the_fit_not_the_curve_length():
+    # Under lam="auto" (here with k) loss_curve_ holds one value per path
+    # point; a one-point path that took one iteration has as many values as
+    # n_iter_, and was labelled "optimizer step".
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 9)
+    y = X[:, 0] * 2 - X[:, 3] + 0.1 * rng.randn(120)
+    reg = L0Regressor(k=2, max_iter=30, random_state=0).fit(X, y)
+    assert len(reg.loss_curve_) == reg.n_iter_ == 1  # the coincidence
+    assert plot_training_curve(reg).get_xlabel() == "point of the lam path"
+    fixed = L0Regressor(lam=0.05, k=2, max_iter=30, random_state=0).fit(X, y)
+    assert plot_training_curve(fixed).get_xlabel() == "optimizer step"
+
+
+def test_every_plot_without_matplotlib_says_what_to_install(monkeypatch, lam_fit):
+    # plot_mask_image and plot_path were not covered; the penalty trackers'
+    # plots raised Python's bare "No module named 'matplotlib'".
+    import skl0.l0
+    import skl0.nn
+    from skl0 import l0_path
+    from skl0.plot import plot_path
+
+    X = np.random.RandomState(0).randn(40, 4)
+    path = l0_path(X, X[:, 0], n_lams=2, max_iter=10, random_state=0)
+    trackers = [skl0.nn.PenaltyTracker(), skl0.l0.PenaltyTracker()]
+    for tracker in trackers:
+        tracker.log("l0", 1.0)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    calls = [
+        ("skl0.plot", lambda: plot_mask_image(lam_fit, (4, 4))),
+        ("skl0.plot", lambda: plot_path(path)),
+        ("PenaltyTracker.plot", trackers[0].plot),
+        ("PenaltyTracker.plot_history", trackers[1].plot_history),
+    ]
+    for who, call in calls:
+        with pytest.raises(ImportError, match=rf"{who} needs matplotlib.*pip install matplotlib"):
+            call()

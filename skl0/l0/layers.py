@@ -36,6 +36,30 @@ def _set_gate(layer, gate, use_l2=False):
 class _L0Methods:
     """l0-python's per-layer methods."""
 
+    def _gate_name(self):
+        """l0-python's name of this layer's gate (``weight_gates`` or ``channel_gates``)."""
+        return "weight_gates"
+
+    def __setattr__(self, name, value):
+        # l0-python code swaps a gate by assigning it (``layer.weight_gates =
+        # HardConcrete(...)``). That name is a view of ``l0_gate`` here, and
+        # torch would register the new gate as a second child the layer never
+        # uses, so the assignment replaces ``l0_gate`` instead.
+        if name in ("weight_gates", "channel_gates") and name == self._gate_name():
+            if not isinstance(value, HardConcreteGate):
+                raise TypeError(
+                    f"{name} must be a skl0.l0.HardConcrete (a skl0.nn.HardConcreteGate), "
+                    f"got {type(value).__name__}."
+                )
+            shape = tuple(self.l0_gate.log_alpha.shape)
+            if tuple(value.log_alpha.shape) != shape:
+                raise ValueError(
+                    f"{name} has gate_size {tuple(value.log_alpha.shape)}, but this layer "
+                    f"needs {shape}; pass HardConcrete(*{shape}, ...)."
+                )
+            name = "l0_gate"
+        super().__setattr__(name, value)
+
     def forward(self, input):  # l0-python's name: layer(input=x) works
         """The gated layer's output (the argument is named ``input``, as in l0-python)."""
         return super().forward(input)
@@ -200,6 +224,9 @@ class L0Conv2d(_L0Methods, _RenamedState, _nn.L0Conv2d):
     def bias_gated(self):
         return False
 
+    def _gate_name(self):
+        return "channel_gates" if self.__dict__.get("structured") else "weight_gates"
+
     @property
     def weight_gates(self):
         if self.structured:
@@ -275,6 +302,9 @@ class L0DepthwiseConv2d(_L0Methods, _RenamedState, _nn.L0DepthwiseConv2d):
     @property
     def bias_gated(self):
         return False
+
+    def _gate_name(self):
+        return "channel_gates"
 
     @property
     def channel_gates(self):

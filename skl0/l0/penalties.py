@@ -288,11 +288,19 @@ class PenaltyTracker(_PenaltyTracker):
         self.to_frame().to_csv(filepath, index=False)
 
     def plot_history(self, metrics=None, save_path=None):
-        """Plot the histories; save to ``save_path`` or show the figure."""
-        import matplotlib.pyplot as plt
+        """Plot the histories, one panel per metric ("Step" against "Value").
 
-        axes = self.plot(metrics)
-        fig = axes[0].figure if axes else plt.gcf()
+        ``metrics`` None or empty plots every name, as in l0-python; the
+        figure is saved to ``save_path``, or shown when it is None.
+        """
+        from ..plot import _pyplot
+
+        plt = _pyplot("PenaltyTracker.plot_history")
+        axes = self.plot(metrics or None)
+        for ax in axes:
+            ax.set_xlabel("Step")
+            ax.set_ylabel("Value")
+        fig = axes[0].figure
         fig.tight_layout()
         if save_path:
             fig.savefig(save_path)

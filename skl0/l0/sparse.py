@@ -92,6 +92,9 @@ class SparseL0Linear(_ClampedGates, nn.Module):
         the cache here keeps a private copy of ``X`` and holds only while
         ``X`` still equals it (not after an edit in place).
         """
+        if not sp.issparse(X_sparse):  # a dense array, as SparseCalibrationWeights takes
+            X_sparse = sp.csr_matrix(np.asarray(X_sparse, dtype=np.float64))
+        self._check_width(X_sparse)
         if self._cached_X_torch is not None and _same_matrix(X_sparse, self._cached_X):
             return self._cached_X_torch
         coo = sp.coo_matrix(X_sparse)
@@ -107,9 +110,20 @@ class SparseL0Linear(_ClampedGates, nn.Module):
         self._cached_X = X_sparse.copy()
         return X_torch
 
+    def _check_width(self, X):
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(
+                f"X_sparse has {X.shape[1] if X.ndim == 2 else 'no'} columns, but this model "
+                f"has n_features={self.n_features}; pass X with one column per feature "
+                f"(shape (n_samples, {self.n_features})), or build the model with "
+                "n_features=X.shape[1]."
+            )
+
     def forward(self, X, deterministic=False):
-        """``X @ (weight * gates) + bias`` for scipy or torch sparse ``X``."""
-        if sp.issparse(X):
+        """``X @ (weight * gates) + bias`` for scipy sparse, dense or torch ``X``."""
+        if torch.is_tensor(X):
+            self._check_width(X)
+        else:
             X = self._convert_sparse_to_torch(X)
         gates = (
             self.get_deterministic_gates() if deterministic else self._sample_gates()
@@ -147,8 +161,11 @@ class SparseL0Linear(_ClampedGates, nn.Module):
 
         Parameters
         ----------
-        X_sparse : scipy sparse matrix of shape (n_samples, n_features)
-        y : array-like or torch.Tensor of shape (n_samples,)
+        X_sparse : scipy sparse matrix or array, or ndarray, of shape (n_samples, n_features)
+            A dense array is converted to CSR. Another number of columns than
+            ``n_features`` raises a ValueError.
+        y : array-like or torch.Tensor of shape (n_samples,) or (n_samples, 1)
+            Finite targets, one per row of ``X_sparse`` (else a ValueError).
         lambda_reg : float, default=0.01
         lr : float, default=0.01
         epochs : int, default=1000
@@ -159,9 +176,17 @@ class SparseL0Linear(_ClampedGates, nn.Module):
         -------
         self
         """
-        y = torch.as_tensor(np.asarray(y) if not torch.is_tensor(y) else y)
-        y = y.to(device=self.device, dtype=torch.float32)
+        y = torch.as_tensor(np.asarray(y, dtype=np.float64) if not torch.is_tensor(y) else y)
+        y = y.detach().reshape(-1).to(device=self.device, dtype=torch.float32)
         X = self._convert_sparse_to_torch(X_sparse)
+        if y.numel() != X.shape[0]:
+            raise ValueError(
+                f"y has {y.numel()} entries but X_sparse has {X.shape[0]} rows; pass one "
+                "target per row of X_sparse."
+            )
+        n_bad = int((~torch.isfinite(y)).sum())
+        if n_bad:
+            raise ValueError(f"y contains {n_bad} NaN or infinite value(s); pass finite targets.")
         with torch.no_grad():
             nn.init.normal_(self.weight, 0, 0.1)
             if self.bias is not None:

@@ -100,10 +100,21 @@ class PenaltyTracker:
         Returns
         -------
         list of matplotlib Axes
-        """
-        import matplotlib.pyplot as plt
 
+        Raises
+        ------
+        ValueError
+            When there is nothing to plot (no name logged, or ``names`` empty).
+        """
+        from ..plot import _pyplot
+
+        plt = _pyplot("PenaltyTracker.plot")
         names = list(self.history) if names is None else list(names)
+        if not names:
+            raise ValueError(
+                "nothing to plot: no values were logged (or names is empty); call "
+                "log(name, value) or log_model(model) first, or pass the names to plot."
+            )
         if axes is None:
             _, axes = plt.subplots(
                 len(names), 1, figsize=(8, 2.5 * max(len(names), 1)), squeeze=False
