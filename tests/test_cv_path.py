@@ -375,6 +375,11 @@ def test_selector_cv_with_dataframe(reg):
     for name in ["lam_", "lams_", "best_index_", "cv_results_", "n_features_selected_", "path_"]:
         assert hasattr(sel, name), name
     assert sel.path_.feature_names.tolist() == Xdf.columns.tolist()
+    # estimator_, fitted on the validated array, has the names too (as an
+    # L0RegressorCV fitted on Xdf itself): its path_ had none beside them.
+    assert sel.estimator_.path_.feature_names.tolist() == Xdf.columns.tolist()
+    assert (sel.estimator_.path_.to_frame()["features"].tolist()
+            == sel.path_.to_frame()["features"].tolist())
 
 
 @pytest.mark.parametrize("split, match", [
