@@ -508,7 +508,9 @@ class _CVMixin(CVFitMixin):
     def _fold_estimator(self, seed, device):
         names = set(self._fold_class().get_params())
         params = {k_: v for k_, v in self.get_params(deep=False).items() if k_ in names}
-        return self._fold_class(**{**params, "random_state": seed, "device": device})
+        est = self._fold_class(**{**params, "random_state": seed, "device": device})
+        est._names_for_messages = self._column_names()  # (the fold sees an array)
+        return est
 
     def _fit_split(self, X, y, sample_weight, split_params):
         with fresh_fit(self):

@@ -127,8 +127,9 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
         y = numbers_of_object_array(y)  # (scikit-learn's label checks refuse them as objects)
         # est sees the numpy X, without the names that groups may be keyed by.
         check_groups_order(self.groups, getattr(self, "feature_names_in_", None))
-        est = self._make_estimator(y_given).fit(X, y, sample_weight=sample_weight,
-                                                **(split_params or {}))
+        est = self._make_estimator(y_given)
+        est._names_for_messages = getattr(self, "feature_names_in_", None)
+        est.fit(X, y, sample_weight=sample_weight, **(split_params or {}))
         if hasattr(self, "feature_names_in_"):
             # est saw the validated numpy X; give it the names too, so that
             # sel.estimator_.predict(frame) checks columns as the selector does.
@@ -208,6 +209,7 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
                     )
                 cls = L0Classifier if task == "classification" else L0Regressor
                 est = cls(**self._estimator_params())
+                est._names_for_messages = getattr(self, "feature_names_in_", None)
                 self._stream_step(est, X, y, classes, sample_weight)
             else:
                 self._check_stream_task(est)
