@@ -129,7 +129,10 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
         check_groups_order(self.groups, getattr(self, "feature_names_in_", None))
         est = self._make_estimator(y_given)
         est._names_for_messages = getattr(self, "feature_names_in_", None)
-        est.fit(X, y, sample_weight=sample_weight, **(split_params or {}))
+        try:
+            est.fit(X, y, sample_weight=sample_weight, **(split_params or {}))
+        finally:  # (feature_names_in_ below takes over)
+            del est._names_for_messages
         if hasattr(self, "feature_names_in_"):
             # est saw the validated numpy X; give it the names too, so that
             # sel.estimator_.predict(frame) checks columns as the selector does.
@@ -209,7 +212,6 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
                     )
                 cls = L0Classifier if task == "classification" else L0Regressor
                 est = cls(**self._estimator_params())
-                est._names_for_messages = getattr(self, "feature_names_in_", None)
                 self._stream_step(est, X, y, classes, sample_weight)
             else:
                 self._check_stream_task(est)
@@ -234,10 +236,11 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
     def _estimator_params(self):
         return {k_: v for k_, v in self.get_params().items() if k_ != "task"}
 
-    @staticmethod
-    def _stream_step(est, X, y, classes, sample_weight):
+    def _stream_step(self, est, X, y, classes, sample_weight):
         # X is the validated numpy array: est holds no feature names while it
-        # checks it (they would make it warn that X has none).
+        # checks it (they would make it warn that X has none); its messages
+        # name the columns by the selector's names.
+        est._names_for_messages = getattr(self, "feature_names_in_", None)
         if isinstance(est, L0Classifier):
             est.partial_fit(X, y, classes=classes, sample_weight=sample_weight)
         else:
