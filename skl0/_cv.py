@@ -530,6 +530,11 @@ class _CVMixin(CVFitMixin):
             # first, so it is settled here, as validation would have.
             assert_all_finite(Xv, input_name="X", estimator_name=type(self).__name__)
         self._encode_targets(yv, sw)  # target errors before any fold runs
+        if is_classifier(self) and np.ndim(yv) == 2:
+            # A column vector of labels, ravelled (and warned about) just
+            # above: each fold and the final fit warned again (cv + 2
+            # warnings for one y; LogisticRegressionCV gives 1).
+            yv = yv[:, 0]
         grid = self._grid_values()
         splits = cv_splits(self, Xv, yv, split_params)
         scorer = check_scoring(self, scoring=self.scoring)
