@@ -1460,7 +1460,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         bad = np.flatnonzero(~np.isfinite(raw).all(axis=1) & np.isfinite(standardized).all(axis=1))
         if not bad.size:
             return
-        names = getattr(self, "feature_names_in_", None)
+        names = self._column_names()
         j = int(bad[0])
         name = repr(str(names[j])) if names is not None and j < len(names) else str(j)
         raise ValueError(
@@ -1469,6 +1469,16 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             "unit of X is needed. Rescale that column (e.g. multiply it by 1e20, or put a "
             "sklearn.preprocessing.StandardScaler before the estimator) and fit again."
         )
+
+    def _column_names(self):
+        """X's column names for messages, or None.
+
+        ``feature_names_in_``, else the names of the frame that a selector or
+        a CV estimator validated before fitting this estimator (its
+        ``estimator_``, a fold's) on the array: ``_names_for_messages``.
+        """
+        names = getattr(self, "feature_names_in_", None)
+        return names if names is not None else vars(self).get("_names_for_messages")
 
     def _output_layers(self, layers):
         """Hook: map the last layer to the task's output units."""

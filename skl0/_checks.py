@@ -351,6 +351,14 @@ def numeric_target(y, who):
     except (TypeError, ValueError) as exc:
         # numpy names a numpy string by its repr (np.str_('lo')): the value as written.
         text = re.sub(r"np\.(?:str_|bytes_)\((.*?)\)", r"\1", str(exc))
+        q = np.shape(y)[1] if np.ndim(y) == 2 else 1
+        if q > 1:  # (a classifier, which that advice led to, takes one column of labels)
+            raise ValueError(
+                f"y must be numeric for {who}, but {text}. y has {q} columns: for class "
+                "labels fit one L0Classifier (or L0FeatureSelector with "
+                "task='classification') per column (y[:, j], or y.iloc[:, j] of a "
+                "DataFrame): a classifier takes one column of labels."
+            ) from exc
         raise ValueError(
             f"y must be numeric for {who}, but {text}. For class labels use "
             "L0Classifier (or L0FeatureSelector with task='classification')."

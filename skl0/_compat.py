@@ -15,7 +15,11 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 from sklearn.utils.metadata_routing import _raise_for_params, _routing_enabled
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _get_feature_names,
+    validate_data,
+)
 
 #: ``_check_sample_weight(..., **ALLOW_ZERO_WEIGHTS)`` accepts weights that are
 #: all zero (a stream's chunk with nothing to learn): recent scikit-learn
@@ -35,6 +39,7 @@ __all__ = [
     "_fit_context",
     "_raise_for_params",
     "_routing_enabled",
+    "feature_names_of_columns",
     "scorer_with_labels",
     "transformer_input_indices",
     "validate_data",
@@ -81,3 +86,15 @@ def scorer_with_labels(scorer, classes):
         return scorer
     return make_scorer(func, greater_is_better=scorer._sign > 0,
                        response_method=scorer._response_method, labels=classes, **kwargs)
+
+
+def feature_names_of_columns(columns):
+    """``feature_names_in_`` for a table with these column labels, by scikit-learn's rule.
+
+    All strings: the names (an object array); no strings: None; strings
+    mixed with other labels: scikit-learn's ``TypeError``. For tables that
+    scikit-learn's validation does not read itself (a Dask DataFrame).
+    """
+    import pandas as pd
+
+    return _get_feature_names(pd.DataFrame(columns=pd.Index(list(columns), dtype=object)))

@@ -511,7 +511,9 @@ class _CVMixin(CVFitMixin):
         params = {k_: v for k_, v in self.get_params(deep=False).items() if k_ in names}
         if class_weight is not None:
             params["class_weight"] = class_weight
-        return self._fold_class(**{**params, "random_state": seed, "device": device})
+        est = self._fold_class(**{**params, "random_state": seed, "device": device})
+        est._names_for_messages = self._column_names()  # (the fold sees an array)
+        return est
 
     def _fit_split(self, X, y, sample_weight, split_params):
         with fresh_fit(self):
@@ -531,6 +533,11 @@ class _CVMixin(CVFitMixin):
             # first, so it is settled here, as validation would have.
             assert_all_finite(Xv, input_name="X", estimator_name=type(self).__name__)
         Y, _ = self._encode_targets(yv, sw)  # target errors before any fold runs
+        if is_classifier(self) and np.ndim(yv) == 2:
+            # A column vector of labels, ravelled (and warned about) just
+            # above: each fold and the final fit warned again (cv + 2
+            # warnings for one y; LogisticRegressionCV gives 1).
+            yv = yv[:, 0]
         fold_class_weight = None
         if getattr(self, "class_weight", None) == "balanced":
             # As LogisticRegressionCV: the weights of all of y, for every fold

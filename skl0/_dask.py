@@ -70,6 +70,7 @@ from ._checks import (
     is_dask_collection,
     several_label_columns,
 )
+from ._compat import feature_names_of_columns
 from ._datafits import SquaredLoss
 from ._device import make_generator, resolve_device, resolve_dtype
 from ._groups import engine_layout, resolve_groups
@@ -124,9 +125,12 @@ class RowBlocks:
         import dask.array as da
 
         self.names = None
-        if _is_frame(X) and hasattr(X, "columns"):
+        frame = _is_frame(X) and hasattr(X, "columns")
+        if frame:
             self._check_frame(X)
-            self.names = np.asarray(X.columns, dtype=object)
+            # scikit-learn's rule, as in memory: string names only (integer
+            # column labels were kept as feature_names_in_ [0, 1, ...]).
+            self.names = feature_names_of_columns(X.columns)
             self.dtype = (np.float32 if all(d == np.float32 for d in X.dtypes)
                           else np.float64)
             aligned = _is_frame(y) and y.npartitions == X.npartitions and (
@@ -154,7 +158,7 @@ class RowBlocks:
                 "X has unknown chunk sizes (NaN in X.chunks); call "
                 "X.compute_chunk_sizes() first, or pass the DataFrame itself."
             )
-        if self.names is None:
+        if not frame:
             kind = np.dtype(X.dtype).kind
             if kind not in "fiub":
                 raise ValueError(

@@ -126,8 +126,12 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
         y = numbers_of_object_array(y)  # (scikit-learn's label checks refuse them as objects)
         # est sees the numpy X, without the names that groups may be keyed by.
         check_groups_order(self.groups, getattr(self, "feature_names_in_", None))
-        est = self._make_estimator(y_given).fit(X, y, sample_weight=sample_weight,
-                                                **(split_params or {}))
+        est = self._make_estimator(y_given)
+        est._names_for_messages = getattr(self, "feature_names_in_", None)
+        try:
+            est.fit(X, y, sample_weight=sample_weight, **(split_params or {}))
+        finally:  # (feature_names_in_ below takes over)
+            del est._names_for_messages
         if hasattr(self, "feature_names_in_"):
             # est saw the validated numpy X; give it the names too, so that
             # sel.estimator_.predict(frame) checks columns as the selector does.
@@ -245,10 +249,11 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
                 )
         return params
 
-    @staticmethod
-    def _stream_step(est, X, y, classes, sample_weight):
+    def _stream_step(self, est, X, y, classes, sample_weight):
         # X is the validated numpy array: est holds no feature names while it
-        # checks it (they would make it warn that X has none).
+        # checks it (they would make it warn that X has none); its messages
+        # name the columns by the selector's names.
+        est._names_for_messages = getattr(self, "feature_names_in_", None)
         if isinstance(est, L0Classifier):
             est.partial_fit(X, y, classes=classes, sample_weight=sample_weight)
         else:

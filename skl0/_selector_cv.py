@@ -78,5 +78,7 @@ class L0FeatureSelectorCV(CVFitMixin, L0FeatureSelector):
         for name in self._copied:
             setattr(self, name, getattr(self.estimator_, name))
         if hasattr(self, "feature_names_in_"):  # the estimator saw a plain array
-            self.path_ = replace(self.path_, feature_names=self.feature_names_in_)
+            # (estimator_ too: its path_ had no names beside its feature_names_in_)
+            self.path_ = self.estimator_.path_ = replace(
+                self.path_, feature_names=self.feature_names_in_)
         return self

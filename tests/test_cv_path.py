@@ -3,6 +3,7 @@
 import inspect
 import pickle
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -375,6 +376,11 @@ def test_selector_cv_with_dataframe(reg):
     for name in ["lam_", "lams_", "best_index_", "cv_results_", "n_features_selected_", "path_"]:
         assert hasattr(sel, name), name
     assert sel.path_.feature_names.tolist() == Xdf.columns.tolist()
+    # estimator_, fitted on the validated array, has the names too (as an
+    # L0RegressorCV fitted on Xdf itself): its path_ had none beside them.
+    assert sel.estimator_.path_.feature_names.tolist() == Xdf.columns.tolist()
+    assert (sel.estimator_.path_.to_frame()["features"].tolist()
+            == sel.path_.to_frame()["features"].tolist())
 
 
 @pytest.mark.parametrize("split, match", [
@@ -936,6 +942,22 @@ def test_classifier_default_scoring_equals_the_accuracy_scorer(n_classes):
     assert est._score_validated(X, labels, sw) == est.score(X, labels, sample_weight=sw)
     assert est._score_validated(X, labels) == est.score(X, labels)
     assert 0.0 < est.score(X, labels) < 1.0  # some right and some wrong: the check can fail
+
+
+@pytest.mark.parametrize("cls", [L0ClassifierCV, L0FeatureSelectorCV])
+def test_a_column_vector_of_labels_warns_once_per_fit(clf, cls):
+    # As LogisticRegressionCV: one DataConversionWarning for a one-column
+    # DataFrame of labels; each fold and the final fit had warned again.
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y, _, _ = clf
+    Y = pd.DataFrame({"label": np.where(y == 1, "yes", "no")})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = cls(lams=GRID[:3], cv=3, **FAST).fit(X, Y)
+    assert [type(w.message) for w in caught] == [DataConversionWarning]
+    fitted = est if cls is L0ClassifierCV else est.estimator_
+    assert fitted.classes_.tolist() == ["no", "yes"]
 
 
 @pytest.mark.parametrize("q, weighted", [(1, False), (1, True), (3, True)])

@@ -761,3 +761,26 @@ def test_mlp_classifier_reads_a_column_of_labels_without_a_warning_per_block():
         col = L0Classifier(**kw).fit(_darr(X, 100), _darr(y[:, None], 100))
     flat = L0Classifier(**kw).fit(_darr(X, 100), _darr(y, 100))
     np.testing.assert_array_equal(col.predict_proba(X), flat.predict_proba(X))
+
+
+def test_dataframe_column_names_follow_scikit_learns_rule():
+    # Integer column labels are no feature names (scikit-learn's rule, as in
+    # memory): the Dask fit had kept feature_names_in_ = [0, 1, 2], so that
+    # get_feature_names_out gave [0, 2] for ["x0", "x2"] and predicting the
+    # same pandas frame warned "X does not have valid feature names".
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.standard_normal((60, 3)))
+    y = 2 * X[0] - X[2] + 0.1 * rng.standard_normal(60)
+    Xd, yd = dd.from_pandas(X, npartitions=2), dd.from_pandas(y, npartitions=2)
+    with dask.config.set(scheduler="synchronous"):
+        sel = L0FeatureSelector(k=2, random_state=0).fit(Xd, yd)
+        mixed = dd.from_pandas(X.set_axis(["a", 1, "c"], axis=1), npartitions=2)
+        with pytest.raises(TypeError, match="only supported if all input features have "
+                                            "string names"):
+            L0Regressor(k=2).fit(mixed, yd)
+    assert not hasattr(sel, "feature_names_in_")
+    assert not hasattr(sel.estimator_, "feature_names_in_")
+    assert sel.get_feature_names_out().tolist() == ["x0", "x2"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sel.estimator_.predict(X)

@@ -136,6 +136,20 @@ def test_bad_task_is_named():
         L0FeatureSelector(task="ranking").fit(np.eye(3), [0, 1, 0])
 
 
+def test_text_labels_in_several_columns_say_one_classifier_per_column():
+    # task="auto" reads a target of several columns as a regression; the
+    # regressor's advice was task='classification', which then refused the
+    # two columns ("y should be a 1d array").
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.randn(30, 3), columns=["a", "b", "c"])
+    Y = pd.DataFrame({"u": np.where(X["a"] > 0, "yes", "no"), "v": ["p", "q", "r"] * 10})
+    with pytest.raises(ValueError, match=r"y has 2 columns: for class labels fit one "
+                                         r"L0Classifier .* per column"):
+        L0FeatureSelector(k=1).fit(X, Y)
+    sel = L0FeatureSelector(k=1, task="classification", random_state=0).fit(X, Y["u"])
+    assert sel.get_feature_names_out().tolist() == ["a"]
+
+
 def test_wrong_columns_at_transform(cancer):
     X, y = cancer
     sel = L0FeatureSelector(k=3, random_state=0).fit(X, y)
