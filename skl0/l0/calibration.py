@@ -19,9 +19,9 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from .._checks import check_int, check_number
 from ..calibration._datafit import RelativeSquaredError
 from ..calibration._operator import TotalsOperator
-from .._checks import check_int, check_number
 from ._compat import _ClampedGates, _same_matrix
 
 __all__ = ["SparseCalibrationWeights"]
