@@ -102,6 +102,7 @@ from ._splice import (
     selection_refits,
     splice_from_starts,
 )
+from ._splice_multinomial import MultinomialRefits
 from ._train import train_gates
 from ._walk import run_walk
 from ._warn import held, reissue, warn
@@ -652,11 +653,30 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         # scikit-learn's convention: a weight counts as that many repetitions
         # of the sample, so the information criterion's n is the total weight.
         problem.n_samples = float(sw.sum())
-        rule = None if walk is not None else self._weight_counting_rule()
+        if walk is not None:
+            return self._fit_built(problem, datafit, gen, walk)
+        rule = self._weight_counting_rule(problem, int(np.count_nonzero(sw)))
         if rule is not None:
-            check_weight_scale(sw, rule=rule,
-                               class_weighted=getattr(self, "class_weight", None) is not None)
-        return self._fit_built(problem, datafit, gen, walk)
+            check_weight_scale(sw, rule=rule, class_weighted=self._class_weighted)
+            return self._fit_built(problem, datafit, gen, walk)
+        # A rule met only on the way (exact k's multinomial ranking, reached
+        # with a number lam when the cap binds) warns there.
+        self._weights_read = sw
+        try:
+            return self._fit_built(problem, datafit, gen, walk)
+        finally:
+            vars(self).pop("_weights_read", None)
+
+    @property
+    def _class_weighted(self):
+        """Whether the fit's weights hold a classifier's ``class_weight`` (for the messages)."""
+        return getattr(self, "class_weight", None) is not None
+
+    def _weights_counted_by(self, rule):
+        """Warn as :func:`check_weight_scale` for ``rule``, met in this fit's selection."""
+        sw = vars(self).pop("_weights_read", None)  # (once a fit)
+        if sw is not None:
+            check_weight_scale(sw, rule=rule, class_weighted=self._class_weighted)
 
     def _fit_built(self, problem, datafit, gen, walk=None):
         """Select on a built problem, on the screened columns where ``fit`` screens them.
@@ -669,7 +689,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             return self._fit_rescreened(problem, cols, datafit, gen)
         return self._fit_problem(problem, datafit, gen, walk)
 
-    def _weight_counting_rule(self):
+    def _weight_counting_rule(self, problem=None, n_positive=None):
         """The rule of this fit whose sample size is the total weight, or None.
 
         scikit-learn's convention makes a weight a count of repeated rows,
@@ -678,10 +698,15 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         validated point (MLP head: a paired test on the held-out rows),
         exact ``k`` on an MLP head (the same validated point) or with
         ``keep_redundant=True`` (its F test), and
-        ``hidden_layer_sizes="auto"``'s nonlinearity test. A fit at a given
-        ``lam``, or a linear exact ``k`` without ``keep_redundant``, reads
-        no sample size. Called in a fit of the estimator's own selection
-        (not a walk over a given grid: l0_path, the CV estimators).
+        ``hidden_layer_sizes="auto"``'s nonlinearity test; given the built
+        ``problem`` and the number of rows of positive weight, also a linear
+        exact ``k`` on more columns than samples (the screening of
+        :meth:`_screened_columns`). A multinomial exact ``k`` ranks its
+        supports at a ridge of ``1 / (2n)`` (:func:`skl0._splice.selection_refits`):
+        it warns where it is reached (:meth:`_weights_counted_by`). Otherwise a
+        fit at a given ``lam``, or a linear exact ``k``, reads no sample
+        size. Called in a fit of the estimator's own selection (not a walk
+        over a given grid: l0_path, the CV estimators).
         """
         if isinstance(self.hidden_layer_sizes, str):
             return "hidden_layer_sizes='auto'"
@@ -689,10 +714,23 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             return "lam='auto'" if self.lam == "auto" else None
         if not self._is_linear():
             return f"k={self.k} with an MLP head"
+        return self._linear_k_rule(problem, n_positive)
+
+    def _linear_k_rule(self, problem=None, n_positive=None):
+        """:meth:`_weight_counting_rule` for exact ``k`` on a linear head (also a stream's)."""
         # (keep_redundant orders the slots of column-level exact k; over
         # groups it does not apply, nor does its F test)
-        applies = self._asks_keep_redundant() and getattr(self, "_layout", None) is None
-        return f"k={self.k} with keep_redundant=True" if applies else None
+        layout = getattr(self, "_layout", None)
+        if self._asks_keep_redundant() and layout is None:
+            return f"k={self.k} with keep_redundant=True"
+        if problem is None or layout is not None or self.lam != "auto":
+            return None
+        if problem.kind == "gram" and (problem.n_rows is None
+                                       or problem.n_rows > problem.n_features):
+            return None  # never screened (_screened_columns)
+        # Screened at the total weight's n, or at that of weights of mean 1.
+        n = min(whole_samples(problem.n_samples), n_positive)
+        return f"k={self.k} on more columns than samples" if problem.n_features > n else None
 
     def _screened_columns(self, problem):
         """Columns kept by screening (sorted), or None to use them all.
@@ -1171,6 +1209,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 # problem with few supports of size k scores them all instead,
                 # and so does a small binary log loss (exhaustive_search).
                 refits = selection_refits(problem, self.alpha, self._k)
+                if isinstance(refits, MultinomialRefits):
+                    self._weights_counted_by(
+                        f"k={self.k} with {refits.q} classes")
                 found = exhaustive_search(problem, refits, self._k)  # few supports: all
                 if found is not None:
                     support, refitted = found[0], refits.head(problem, found[0], found[1])

@@ -502,7 +502,7 @@ def infer_task(y):
     arr = numbers_of_object_array(np.asarray(y))
     if arr.dtype == bool or arr.dtype.kind in "OUSb":
         return "classification" if arr.ndim == 1 or arr.shape[1] == 1 else "regression"
-    if type_of_target(arr) not in ("binary", "multiclass"):
+    if type_of_target(arr, input_name="y") not in ("binary", "multiclass"):
         return "regression"
     values = np.unique(arr)
     if values.size == 1:

@@ -442,6 +442,15 @@ def cv_splits(est, X, y, split_params):
     cv = check_cv(est.cv, y, classifier=is_classifier(est))
     try:
         splits = list(cv.split(X, y, **split_params))
+    except TypeError as exc:
+        if isinstance(est.cv, Integral) or hasattr(est.cv, "split"):
+            raise
+        # scikit-learn's "cannot unpack non-iterable int object" for cv=[1]
+        raise ValueError(
+            f"cv={_short_repr(est.cv)} is not a number of folds, a splitter or an iterable "
+            f"of (train, test) pairs of row numbers ({exc}); pass e.g. cv=5, "
+            "cv=KFold(5, shuffle=True, random_state=0) or cv=list(KFold(5).split(X))."
+        ) from exc
     except ValueError as exc:
         if "groups" not in str(exc) or "groups" in split_params:
             raise
@@ -477,8 +486,20 @@ def cv_splits(est, X, y, split_params):
                     "each hold both."
                 )
             pair.append(rows)
+        if pair[0].size < 2:
+            # (the fold's fit said "Found array with 1 sample(s) ... required by
+            # L0Regressor", naming neither the CV estimator nor the split)
+            raise ValueError(
+                f"cv split {i} has {pair[0].size} training row; the cross-validation fits "
+                f"each fold on at least 2 rows. Pass fewer folds (X has {n} rows) or more rows."
+            )
         rows_of.append(tuple(pair))
     return rows_of
+
+
+def _short_repr(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class _CVMixin(CVFitMixin):

@@ -492,9 +492,11 @@ one support), class labels (numbers or strings) for classification."""),
 Frequency weights, as in scikit-learn: a weight of 3 counts as
 3 repeated rows. Under ``lam="auto"`` the information
 criterion's sample size is their total, so rescaling them
-changes the selection; pass relative weights (survey design,
-importance weights) rescaled to mean 1 (a warning says so when
-their mean is outside [0.5, 2]). The CV estimators weight every
+changes the selection (so it does for the other rules that read a
+sample size, exact ``k`` among them on more columns than samples
+or with three or more classes: see the README); pass relative
+weights (survey design, importance weights) rescaled to mean 1 (a
+warning names the rule when their mean is outside [0.5, 2]). The CV estimators weight every
 fold's fit and score, and the final fit.""",
     ),
 )

@@ -64,6 +64,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import (
     _as_tensor,
+    check_weight_scale,
     check_weight_total,
     grad_enabled,
     keep_state_on_failure,
@@ -627,6 +628,8 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
     if stream.mode == "exact":
         _exact_step(estimator, stream, X, y, sw, device, dtype)
     else:
+        if estimator.k is None and estimator.lam == "auto":  # N in the price of a gate
+            check_weight_scale(sw, rule="lam='auto'", class_weighted=estimator._class_weighted)
         _stochastic_step(estimator, stream, X, y, sw, device, dtype, first)
     estimator._stream = stream
     estimator.hidden_layer_sizes_ = estimator._hidden_sizes()  # "auto": linear here
@@ -686,6 +689,14 @@ def _exact_step(estimator, stream, X, y, sw, device, dtype):
     stream.weight = stream.moments.weight
     datafit = stream.targets.datafit()
     problem, y_mean, y_std, estimator._x_shift = stream.moments.problem(datafit, dtype, device)
+    # The rules of fit that read the total weight as n (the chunk's weights
+    # tell their scale, as fit's do).
+    if estimator.k is None:
+        rule = "lam='auto'" if estimator.lam == "auto" else None
+    else:
+        rule = estimator._linear_k_rule(problem, problem.n_rows)
+    if rule is not None:
+        check_weight_scale(sw, rule=rule, class_weighted=estimator._class_weighted)
     scale = stream.targets.scale
     estimator._y_mean, estimator._y_std = y_mean * scale, y_std * scale
     gen = make_generator(estimator.random_state, device)

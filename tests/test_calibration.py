@@ -311,7 +311,8 @@ M10, T10, W10 = consistent_system(n=10, q=4)
         (_bad(targets=_with(T10, 1, np.inf)), r"targets contains 1 NaN or infinite"),
         (_bad(w0=_with(W10, 3, np.nan)), r"sample_weight contains 1 NaN"),
         (_bad(targets=T10[:3]), r"targets has 3 entries but M has 4 target"),
-        (_bad(w0=W10[:9]), r"sample_weight has 9 entries but M has 10 record"),
+        (_bad(w0=W10[:9]), r"sample_weight has 9 entries but M has 10 records \(rows\); pass "
+                           r"exactly one value per record \(row\)"),  # (was "record (row)s")
         (_bad(w0=_with(W10, 0, 0.0)), r"sample_weight must be strictly positive"),
         (_bad(k=11), r"k=11 is larger than the 10 records .* pass k <= 10"),
         (

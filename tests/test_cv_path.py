@@ -2,6 +2,7 @@
 
 import inspect
 import pickle
+import re
 import sys
 import warnings
 
@@ -394,6 +395,31 @@ def test_cv_splits_that_do_not_index_x_are_named(reg, split, match):
     X, y, _, _ = reg
     with pytest.raises(ValueError, match=match):
         L0RegressorCV(lams=GRID, cv=[split], **FAST).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", [L0RegressorCV, L0FeatureSelectorCV])
+def test_cv_that_is_not_a_list_of_pairs_or_leaves_one_training_row_is_named(cls):
+    # cv=[1] raised scikit-learn's "cannot unpack non-iterable int object";
+    # two rows in two folds, "Found array with 1 sample(s) ... required by
+    # L0Regressor" (the fold's fit, not the estimator called).
+    X = np.random.RandomState(0).standard_normal((30, 4))
+    y = X[:, 0]
+    for cv in ([1], (1,)):
+        with pytest.raises(ValueError, match=re.escape(f"cv={cv!r} is not a number of folds")):
+            cls(cv=cv, n_lams=3).fit(X, y)
+    with pytest.raises(ValueError, match=r"cv split 0 has 1 training row; the cross-validation fits "
+                                         r"each fold on at least 2 rows.*X has 2 rows"):
+        cls(cv=2, n_lams=3).fit(X[:2], y[:2])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_l0_path_names_y_when_it_is_not_finite(bad):
+    # task="auto" read y before validating it: "Input contains NaN."
+    X = np.random.RandomState(0).standard_normal((30, 4))
+    y = X[:, 0].copy()
+    y[3] = bad
+    with pytest.raises(ValueError, match=r"Input y contains (NaN|infinity)"):
+        l0_path(X, y)
 
 
 @pytest.mark.parametrize("lams", [["auto", 0.1], [0.1, None]])

@@ -717,3 +717,54 @@ def test_penalty_tracker_plot_history_as_l0_python(tmp_path):
     plt.close("all")
     with pytest.raises(ValueError, match="nothing to plot: no values were logged"):
         PenaltyTracker().plot_history(save_path=tmp_path / "e.png")
+
+
+@pytest.mark.parametrize("cls", [SparseCalibrationWeights, l0.SparseL0Linear])
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_features=-1), r"n_features=-1 is invalid; pass the number of .*an integer >= 1"),
+    (dict(n_features=2.5), r"n_features=2.5 is invalid"),
+    (dict(n_features=True), r"n_features=True is invalid"),
+    (dict(n_features=4, device="tpu"), r"device='tpu' is not a device torch knows"),
+    (dict(n_features=4, seed="x"), r"seed='x' is invalid; pass an integer seed or None"),
+])
+def test_sparse_models_name_a_bad_size_device_or_seed(cls, kwargs, match):
+    # They were torch's errors: "Trying to create tensor with negative
+    # dimension -1", "ones(): argument 'size' ... must be tuple of ints,
+    # not float", "Expected one of cpu, cuda, ... device type at start of
+    # device string: tpu", and int()'s "invalid literal".
+    with pytest.raises(ValueError, match=match):
+        cls(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(epochs=-1), r"epochs=-1 is invalid; pass a number of Adam steps, an integer >= 0"),
+    (dict(epochs=2.5), r"epochs=2.5 is invalid"),
+    (dict(lr=-1.0), r"lr=-1.0 is invalid; pass a step size >= 0"),
+    (dict(lr=np.inf), r"lr=inf is invalid"),
+    (dict(lambda_l0=-0.5), r"lambda_l0=-0.5 is invalid; pass a penalty >= 0"),
+    (dict(lambda_l2=np.nan), r"lambda_l2=nan is invalid"),
+    (dict(verbose=True, verbose_freq=0), r"verbose_freq=0 is invalid"),
+])
+def test_sparse_calibration_weights_fit_names_bad_settings(kwargs, match):
+    M = sp.random(5, 40, density=0.5, format="csr", random_state=0)
+    model = SparseCalibrationWeights(40, seed=0)
+    before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError, match=match):
+        model.fit(M, M @ np.ones(40), **kwargs)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])
+
+
+def test_a_diverged_calibration_keeps_the_weights_it_had():
+    # A fit that raises NonFiniteLossError left NaN in log_weight and
+    # log_alpha: predict gave NaN totals after the error.
+    from skl0._train import NonFiniteLossError
+
+    M = sp.random(4, 6, density=1.0, format="csr", random_state=0)
+    model = SparseCalibrationWeights(6, seed=0).fit(M, np.ones(4), epochs=2)
+    before = model.predict(M).clone()
+    curve = model.loss_curve_
+    with pytest.raises(NonFiniteLossError):
+        model.fit(M, np.ones(4), lr=1e30, epochs=20)
+    assert torch.equal(model.predict(M), before)
+    assert model.loss_curve_ is curve

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from packaging.requirements import Requirement
+from sklearn.base import clone
 
 from skl0 import L0Classifier, L0Regressor
 
@@ -457,6 +458,54 @@ def test_every_rule_that_counts_weights_as_rows_warns_about_their_scale(params, 
         L0Regressor(random_state=0, **params).fit(X, y, sample_weight=np.full(60, 10.0))
 
 
+def test_partial_fit_warns_about_the_weights_scale_as_fit():
+    # The stream's lam="auto" counts the total weight as its n, as fit does
+    # (weights of 1000 keep 19 of 20 columns where weights of 1 keep the 3
+    # true ones): fit warned, partial_fit said nothing (both modes).
+    import warnings
+
+    X, y = _sparse_signal(60, 20, 3)
+    for est in (L0Regressor(random_state=0),  # exact mode
+                L0Regressor(hidden_layer_sizes=(4,), random_state=0, max_iter=5)):
+        with pytest.warns(UserWarning, match="lam='auto' reads sample_weight as frequencies"):
+            est.partial_fit(X, y, sample_weight=np.full(60, 1000.0))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # weights of mean 1, or k: no warning
+            clone(est).partial_fit(X, y, sample_weight=np.full(60, 1.5))
+            clone(est).set_params(k=3).partial_fit(X, y, sample_weight=np.full(60, 1000.0))
+
+
+def test_exact_k_rules_that_read_the_total_weight_warn_about_its_scale():
+    # Exact k with a linear head reads no sample size, but for two rules:
+    # more columns than samples (lam="auto"'s screening keeps
+    # max(n // 2, ...) columns, n the total weight) and a multinomial log
+    # loss (its swap search ranks supports at the ridge 1 / (2n)). Weights
+    # scaled by 7 changed the support there without a word.
+    import warnings
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((24, 40))
+    lin = X[:, 0] + 0.7 * X[:, 1] - 0.5 * X[:, 2]
+    y3 = np.digitize(lin + 0.5 * rng.standard_normal(24), [-0.6, 0.6])
+    sw = rng.uniform(0.5, 1.5, 24)
+    cases = [
+        (L0Regressor(k=2), lin + 0.5 * rng.standard_normal(24), X,
+         "k=2 on more columns than samples"),
+        (L0Classifier(k=2), y3, X[:, :8], "k=2 with 3 classes"),
+        (L0Classifier(k=2, lam=1e-4), y3, X[:, :8], "k=2 with 3 classes"),
+    ]
+    for est, y, Xc, rule in cases:
+        with pytest.warns(UserWarning, match=re.escape(rule) + ".* reads sample_weight as"):
+            clone(est).fit(Xc, y, sample_weight=sw * 7.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            clone(est).fit(Xc, y, sample_weight=sw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the cap at lam=0.3 does not bind: no k search
+        L0Classifier(k=5, lam=0.3).fit(X[:, :8], y3, sample_weight=sw * 7.0)
+        L0Regressor(k=2).fit(X[:, :8], lin, sample_weight=sw * 7.0)  # n > p: no screening
+
+
 def test_keep_redundant_over_groups_reads_no_sample_size():
     # keep_redundant does not apply to exact k over groups (nor its F
     # test), so the weights' scale changes nothing there and no warning says
@@ -487,7 +536,8 @@ def test_auto_weights_rescaled_to_mean_one_select_as_unweighted():
         warnings.simplefilter("error")  # weights of mean 1: no warning
         for sw in (design / design.mean(), np.ones(60), np.full(60, 2.0)):
             L0Regressor().fit(X, y, sample_weight=sw)
-        # k and numeric lam do not read the weights' scale: no warning either
+        # k (a linear regression on more rows than columns) and numeric lam
+        # do not read the weights' scale: no warning either
         L0Regressor(k=3).fit(X, y, sample_weight=design)
         L0Regressor(lam=0.01).fit(X, y, sample_weight=design)
     rel = L0Regressor().fit(X, y, sample_weight=np.full(60, 7.0) / 7.0)

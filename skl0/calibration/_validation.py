@@ -40,6 +40,14 @@ def check_finite_matrix(M):
         )
 
 
+def _plural(what):
+    """``"record (row)"`` -> ``"records (rows)"``, ``"target column"`` -> ``"target columns"``."""
+    if what.endswith(")"):
+        noun, aside = what[:-1].split(" (")
+        return f"{noun}s ({aside}s)"
+    return what + "s"
+
+
 def _as_1d_float(name, values, length, what):
     try:
         arr = np.asarray(values, dtype=np.float64)
@@ -55,7 +63,7 @@ def _as_1d_float(name, values, length, what):
         )
     if arr.shape[0] != length:
         raise ValueError(
-            f"{name} has {arr.shape[0]} entries but M has {length} {what}s; "
+            f"{name} has {arr.shape[0]} entries but M has {length} {_plural(what)}; "
             f"pass exactly one value per {what} (len({name}) == {length})."
         )
     bad = ~np.isfinite(arr)

@@ -10,11 +10,13 @@ l0-python names and reads either, so checkpoints move both ways.
 from __future__ import annotations
 
 import math
+from numbers import Integral
 
 import numpy as np
 import torch
 
-from .._checks import check_number
+from .._checks import check_int, check_number
+from .._device import resolve_device
 from ..nn.gates import _PicklableGenerators
 from ..nn.hard_concrete import median_gate, prob_nonzero, sample_gate
 
@@ -56,11 +58,14 @@ class _ClampedGates(_PicklableGenerators):
 
     def _store_gate_settings(self, n_features, beta, gamma, zeta, device, seed):
         """The constructor arguments both models share, and the seeded generator."""
-        self.n_features = n_features
+        self.n_features = int(check_int("n_features", n_features, 1,
+                                        "the number of features (or records)"))
         self.beta = check_number("beta", beta, lambda v: v > 0, "a temperature > 0, e.g. 2/3")
         self.gamma = check_number("gamma", gamma, lambda v: v < 0, "a float < 0, e.g. -0.1")
         self.zeta = check_number("zeta", zeta, lambda v: v > 1, "a float > 1, e.g. 1.1")
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, Integral)):
+            raise ValueError(f"seed={seed!r} is invalid; pass an integer seed or None.")
         self.seed = seed
         self._generator = (
             None if seed is None else torch.Generator(device=self.device).manual_seed(int(seed))

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from .._checks import check_int, check_number
 from ..calibration._datafit import RelativeSquaredError
 from ..calibration._operator import TotalsOperator
 from ._compat import _ClampedGates, _same_matrix
@@ -268,6 +269,12 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
             raise ValueError(
                 f"loss_type={loss_type!r} is invalid; pass 'mse' or 'relative'."
             )
+        epochs = check_int("epochs", epochs, 0, "a number of Adam steps")
+        check_number("lr", lr, lambda v: v >= 0, "a step size >= 0, e.g. 0.01 (0 evaluates the objective)")
+        for name, value in (("lambda_l0", lambda_l0), ("lambda_l2", lambda_l2)):
+            check_number(name, value, lambda v: v >= 0, "a penalty >= 0")
+        if verbose:
+            check_int("verbose_freq", verbose_freq, 1, "epochs between reports")
         y_np = np.asarray(y, dtype=np.float64).ravel()
         n_targets = M.shape[0] if hasattr(M, "shape") else len(M)
         if y_np.size != n_targets:
@@ -301,12 +308,30 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
                 "value(s); every entry of M must be finite. Replace missing "
                 "contributions by 0 before calling fit."
             )
-        if self.log_weight_jitter_sd > 0:
+        # A fit that diverges leaves the parameters (and loss_curve_) as they were.
+        saved = (self.log_weight.detach().clone(), self.log_alpha.detach().clone(),
+                 vars(self).get("loss_curve_"))
+        try:
+            if self.log_weight_jitter_sd > 0:
+                with torch.no_grad():
+                    noise = torch.randn(
+                        self.log_weight.shape, generator=self._generator, device=self.device
+                    )
+                    self.log_weight.add_(self.log_weight_jitter_sd * noise)
+            return self._train(op, datafit, y_np, lambda_l0, lambda_l2, lr, epochs,
+                               verbose, verbose_freq)
+        except BaseException:
             with torch.no_grad():
-                noise = torch.randn(
-                    self.log_weight.shape, generator=self._generator, device=self.device
-                )
-                self.log_weight.add_(self.log_weight_jitter_sd * noise)
+                self.log_weight.copy_(saved[0])
+                self.log_alpha.copy_(saved[1])
+            if saved[2] is None:
+                vars(self).pop("loss_curve_", None)
+            else:
+                self.loss_curve_ = saved[2]
+            raise
+
+    def _train(self, op, datafit, y_np, lambda_l0, lambda_l2, lr, epochs, verbose,
+               verbose_freq):
         optimizer = torch.optim.Adam([self.log_weight, self.log_alpha], lr=lr)
         losses = torch.empty(epochs, device=self.device)
         for epoch in range(epochs):
