@@ -1349,12 +1349,23 @@ class _ProfiledGram:
         return L, cholesky_solve(L, self.c[S])
 
     def weights(self, h):
-        """``B`` at ``h`` (rows of closed gates, ``h_j = 0``, are 0)."""
+        """``B`` at ``h`` (rows of closed gates, ``h_j = 0``, are 0).
+
+        At the vertex the last :meth:`vertex_search` ended at (open gates at
+        its ``h_open``), the search's own ``B_S`` is taken: the same
+        factorisation of the same numbers, not made again (the solves that
+        check that vertex and read its weights after the search).
+        """
         h = self.obj.expand(h)
         B = np.zeros_like(self.c)
-        S = np.flatnonzero(h > 0)
+        S = (h > 0).nonzero()[0]
         if S.size:
-            B[S] = self._solve(S, gate_ridge(self.d[S], h[S], self.base[S]))[1]
+            memo = self._last_vertex
+            if (memo is not None and memo[1][0].size == S.size and (memo[1][0] == S).all()
+                    and (h[S] == memo[0][1]).all()):
+                B[S] = memo[1][2]
+            else:
+                B[S] = self._solve(S, gate_ridge(self.d[S], h[S], self.base[S]))[1]
         return B
 
     def vertex_search(self, mask, h_open, max_moves=None):

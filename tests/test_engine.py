@@ -702,6 +702,30 @@ def test_inverse_root_factors_the_inverse():
     np.testing.assert_allclose(R.T @ R, expected, rtol=1e-6)
 
 
+def test_weights_at_the_searched_vertex_are_the_searchs_own(monkeypatch):
+    # The solves that check the vertex a search ended at and then read its
+    # weights (solve_gates, _gates_at_support, each IRLS step) take the
+    # search's own B_S: the same numbers, without factorising G_SS again.
+    # Elsewhere (another h on the same gates) the weights are solved.
+    from skl0._engine import _ProfiledGram
+
+    hi = float(signal_fraction(np.array([8.0]))[0])
+    prof = _profiled(p=8, lam=0.01, seed=0)
+    mask, _ = prof.vertex_search(np.ones(8, bool), hi)
+    assert 0 < mask.sum() < 8
+    h = np.where(mask, hi, 0.0)
+    fresh = _profiled(p=8, lam=0.01, seed=0).weights(h)  # no search: solved
+    solves = []
+    solve = _ProfiledGram._solve
+    monkeypatch.setattr(_ProfiledGram, "_solve",
+                        lambda self, S, ridge: solves.append(S) or solve(self, S, ridge))
+    np.testing.assert_array_equal(prof.weights(h), fresh)
+    prof(h)  # the check of the vertex (value and gradient)
+    assert solves == []
+    prof.weights(np.where(mask, 0.5 * hi, 0.0))
+    assert len(solves) == 1
+
+
 def test_vertex_search_agrees_with_exhaustive_search_on_small_problems():
     # Not a guarantee (a local search), but on these designs the flip search
     # from all-open reaches the global vertex minimum at most lams.
