@@ -343,6 +343,11 @@ class _RowTerm:
     def value_grad(self, B, b):
         ops = self.ops
         Bs, sB = B * self.inv[:, None], self.shift @ B
+        if self.rows is None:  # one pass (the sums below from 0.0 as theirs)
+            loss, R = self.datafit.value_grad(ops.matmul(self.X, Bs) - sB + b, self.Y, self.w,
+                                              ops)
+            rsum, XtR = 0.0 + R.sum(0), 0.0 + ops.rmatmul(self.X, R)
+            return 0.0 + loss, XtR * self.inv[:, None] - self.shift[:, None] * rsum, rsum
         loss, rsum, XtR = 0.0, 0.0, 0.0
         for Xb, Yb, wb in self._blocks():
             part, R = self.datafit.value_grad(ops.matmul(Xb, Bs) - sB + b, Yb, wb, ops)
@@ -461,7 +466,13 @@ class GateObjective:
         """
         if self.layout is not None:
             return self._group_host_fun(x)
-        h, V, b = self.split(x)
+        numpy = self.ops.name == "numpy"  # (its from_host and to_host return the arrays)
+        if numpy:
+            p, pq = self.p, self.p * self.q
+            h, V = x[:p], x[p : p + pq].reshape(p, self.q)
+            b = x[p + pq :] if self.term.fits_intercept else 0.0
+        else:
+            h, V, b = self.split(x)
         B = h[:, None] * V
         loss, dB, db = self.term.value_grad(B, b)
         V2 = (V * V).sum(1)
@@ -469,6 +480,11 @@ class GateObjective:
         value = loss + float((coef * V2).sum()) + self.lam * float(h.sum())
         g_h = self.lam + (dB * V).sum(1) + (self.kd * (1.0 - 2.0 * h) + 2.0 * self.alpha * h) * V2
         g_V = h[:, None] * dB + 2.0 * coef[:, None] * V
+        if numpy:
+            parts = [g_h, g_V.ravel()]
+            if self.term.fits_intercept:
+                parts.append(db)
+            return value, np.concatenate(parts)
         parts = [self.ops.to_host(g_h), self.ops.to_host(g_V).ravel()]
         if self.term.fits_intercept:
             parts.append(self.ops.to_host(db))
@@ -1355,6 +1371,16 @@ class _ProfiledGram:
         self.lam = obj.lam
         self.obj = obj  # expand / reduce / price of groups and costs
         self._last_vertex = None  # (key, its factor and flip statistics): vertex_search
+        self._stable, self._stable_of = None, None  # the property stable, formed on first read
+
+    @property
+    def stable(self):
+        """:meth:`_stable_interval` of the vertex the last :meth:`vertex_search` ended at
+        (None when it ended elsewhere), formed on first read: only a path reads it
+        (:func:`vertex_path`), not the IRLS steps' searches."""
+        if self._stable is None and self._stable_of is not None:
+            self._stable = self._stable_interval(*self._stable_of)
+        return self._stable
 
     def _solve(self, S, ridge):
         """Cholesky factor of ``G_SS + diag(ridge)`` and the weights ``B_S`` it gives."""
@@ -1424,7 +1450,7 @@ class _ProfiledGram:
         a = G.diagonal() + ridge
         live = self.d > 0
         max_moves = 4 * mask.size + 10 if max_moves is None else max_moves
-        self.stable = None
+        self._stable, self._stable_of = None, None
 
         def factor(m):
             """Open gates, Cholesky factor, weights, ``F`` and the loss at vertex ``m``."""
@@ -1478,7 +1504,7 @@ class _ProfiledGram:
             moves = (delta < -tol).nonzero()[0]
             if not moves.size:
                 if layout is None:  # one price for every gate (vertex_path's case)
-                    self.stable = self._stable_interval(S, B, drop_cost, C, r2, add_gain, h_open)
+                    self._stable_of = (S, B, drop_cost, C, r2, add_gain, h_open)
                     self.solution = (S, B, loss)
                 self._last_vertex = ((mask.tobytes(), h_open), (S, L, B, loss, stats))
                 break
