@@ -57,14 +57,14 @@ class L0Classifier(ClassifierMixin, BaseL0):
     def _encode_targets(self, y, sw):
         y = label_column(y)
         check_classification_targets(y)
-        enc = LabelEncoder().fit(y)
+        enc = LabelEncoder()
+        codes = enc.fit_transform(y)  # (one pass: fit, then transform, checked y twice)
         self.classes_ = enc.classes_
         if len(self.classes_) < 2:
             raise ValueError(
                 f"y holds a single class ({self.classes_.tolist()[0]!r}); a classifier needs at "
                 "least 2 classes in y."
             )
-        codes = enc.transform(y)
         class_weight = np.bincount(codes, weights=sw, minlength=len(self.classes_))
         if np.count_nonzero(class_weight > 0) < 2:
             zero = self.classes_[class_weight <= 0].tolist()

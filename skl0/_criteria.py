@@ -150,13 +150,26 @@ _MSE_FLOOR = 1e-10
 
 
 def _null_mse(problem):
-    """Per-output weighted MSE of the intercept alone (numpy float64)."""
+    """Per-output weighted MSE of the intercept alone (numpy float64, read-only).
+
+    Formed once per problem (kept in its ``__dict__``, as its engine terms
+    are): a row problem's EBIC scores every candidate by
+    :func:`_mse_deviance`, which read the empty model's MSE each time.
+    """
+    cached = problem.__dict__.get("_null_mse")
+    if cached is not None:
+        return cached
     if problem.kind == "gram":
-        return problem.yy.detach().double().cpu().numpy()
-    with torch.no_grad():
-        Y, w = problem.Y.double(), problem.w.double()
-        Yc = Y - (w[:, None] * Y).sum(0) / w.sum()
-        return ((w[:, None] * Yc * Yc).sum(0) / w.sum()).cpu().numpy()
+        null = problem.yy.detach().double().cpu().numpy()
+    else:
+        with torch.no_grad():
+            Y, w = problem.Y.double(), problem.w.double()
+            Yc = Y - (w[:, None] * Y).sum(0) / w.sum()
+            null = ((w[:, None] * Yc * Yc).sum(0) / w.sum()).cpu().numpy()
+    null = np.array(null)  # its own copy: not a view of the problem's tensors
+    null.flags.writeable = False
+    problem.__dict__["_null_mse"] = null
+    return null
 
 
 def _mse_deviance(problem, mse, null_mse=None):
@@ -261,6 +274,11 @@ def select_by_ebic(problem, points, alpha):
                 deviance = _mse_deviance(problem, np.maximum(mse, tiny), null_mse)
                 value = ebic(deviance, support.size, n, p_all, q)
                 head = (refits, state)  # the head, built if chosen
+            elif state is not None and not problem.datafit.supports_gram:
+                # A log loss's deviance is its refit's loss: the head is
+                # built only if this support is chosen (as a Gram problem's).
+                value = ebic(_deviance(problem, None, loss), support.size, n, p_all, q)
+                head = (run_refits, state)
             else:
                 fitted = None if state is None else (run_refits.head(problem, support, state),
                                                      loss)

@@ -343,6 +343,11 @@ class _RowTerm:
     def value_grad(self, B, b):
         ops = self.ops
         Bs, sB = B * self.inv[:, None], self.shift @ B
+        if self.rows is None:  # one pass (the sums below from 0.0 as theirs)
+            loss, R = self.datafit.value_grad(ops.matmul(self.X, Bs) - sB + b, self.Y, self.w,
+                                              ops)
+            rsum, XtR = 0.0 + R.sum(0), 0.0 + ops.rmatmul(self.X, R)
+            return 0.0 + loss, XtR * self.inv[:, None] - self.shift[:, None] * rsum, rsum
         loss, rsum, XtR = 0.0, 0.0, 0.0
         for Xb, Yb, wb in self._blocks():
             part, R = self.datafit.value_grad(ops.matmul(Xb, Bs) - sB + b, Yb, wb, ops)
@@ -461,7 +466,13 @@ class GateObjective:
         """
         if self.layout is not None:
             return self._group_host_fun(x)
-        h, V, b = self.split(x)
+        numpy = self.ops.name == "numpy"  # (its from_host and to_host return the arrays)
+        if numpy:
+            p, pq = self.p, self.p * self.q
+            h, V = x[:p], x[p : p + pq].reshape(p, self.q)
+            b = x[p + pq :] if self.term.fits_intercept else 0.0
+        else:
+            h, V, b = self.split(x)
         B = h[:, None] * V
         loss, dB, db = self.term.value_grad(B, b)
         V2 = (V * V).sum(1)
@@ -469,6 +480,11 @@ class GateObjective:
         value = loss + float((coef * V2).sum()) + self.lam * float(h.sum())
         g_h = self.lam + (dB * V).sum(1) + (self.kd * (1.0 - 2.0 * h) + 2.0 * self.alpha * h) * V2
         g_V = h[:, None] * dB + 2.0 * coef[:, None] * V
+        if numpy:
+            parts = [g_h, g_V.ravel()]
+            if self.term.fits_intercept:
+                parts.append(db)
+            return value, np.concatenate(parts)
         parts = [self.ops.to_host(g_h), self.ops.to_host(g_V).ravel()]
         if self.term.fits_intercept:
             parts.append(self.ops.to_host(db))
@@ -907,9 +923,14 @@ class _HostDesign:
     def __init__(self, problem):
         self.mean = problem.mean.detach().cpu().double().numpy()
         self.std = problem.std.detach().cpu().double().numpy()
-        self.Xs = self.X = None
+        self.Xs = self.X = self.squares = None
         if small_sparse(problem) or host_copy_fits(problem):
             self.Xs = standardized_host(problem)
+            if self.Xs.size <= _SQUARES_BLOCK_NUMBERS:  # (small: one block of squares)
+                cache = problem.__dict__["_engine_terms"]  # (standardized_host's)
+                if "Xs2" not in cache:
+                    cache["Xs2"] = self.Xs * self.Xs
+                self.squares = cache["Xs2"]
         else:
             self.X = NumpyOps.data_matrix(problem)
 
@@ -932,6 +953,11 @@ class _HostDesign:
         """``Xs' D`` and the diagonal of ``Xs' diag(D) Xs``."""
         if self.Xs is not None:
             rows = max(1, _SQUARES_BLOCK_NUMBERS // max(self.Xs.shape[1], 1))
+            if rows >= self.Xs.shape[0] and self.squares is not None:
+                # One block (weighted_squares' sums) of squares formed once per problem.
+                out = np.zeros(self.Xs.shape[1])
+                out += D @ self.squares
+                return self.Xs.T @ D, out
             return self.Xs.T @ D, weighted_squares(self.Xs, D, rows)
         xD, X = self.rmatvec(D), self.X
         if not isinstance(X, np.ndarray):  # sparse: from the sums of X and X^2
@@ -985,9 +1011,12 @@ class _LazyGram:
     def _slots(self, J):
         """Buffer slots of the columns ``J``, forming the missing ones."""
         J = np.asarray(J, dtype=np.intp)
-        missing = J[self.slot[J] < 0]
-        if missing.size:  # (np.unique only then: most calls find every column formed)
-            missing = np.unique(missing)
+        slots = self.slot[J]
+        absent = slots < 0
+        if absent.any():  # (np.unique only then: most calls find every column formed)
+            missing = J[absent]
+            if missing.size > 1 and not (missing[1:] > missing[:-1]).all():
+                missing = np.unique(missing)  # (the searches' own J are sorted and distinct)
             block = self.design.columns(self.D, missing)
             block -= np.outer(self.xD, self.xD[missing] / self.sD)
             block *= self.scale
@@ -999,7 +1028,8 @@ class _LazyGram:
             self.buf[self.n_cols : end] = block.T
             self.slot[missing] = np.arange(self.n_cols, end)
             self.n_cols = end
-        return self.slot[J]
+            slots = self.slot[J]
+        return slots
 
     def columns(self, J):
         """The columns ``J`` as a ``(p, len(J))`` array (Fortran order)."""
@@ -1089,13 +1119,14 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
     p = mask.size
     if kind == "irls":
         B, b, ftol = B[:, 0].copy(), float(b[0]), 1e-15
+        ridge_open = gate_ridge(kd, hi, alpha)  # (the same at every evaluation)
 
         def evaluate(m, Bv, bv):
             """``F`` at the vertex ``m`` with weights ``(Bv, bv)``, and the fitted logits."""
             f = design.matvec(Bv) + bv
             loss = logistic_loss(f, Y, w)
             n_open = int(m.sum())  # closed gates sit at h = lo: they pay lam lo each
-            return loss + float((gate_ridge(kd, hi, alpha) * Bv * Bv)[m].sum()) + (
+            return loss + float((ridge_open * Bv * Bv)[m].sum()) + (
                 lam * (hi * n_open + lo * (m.size - n_open))), f
 
         def curvature(f):
@@ -1340,6 +1371,16 @@ class _ProfiledGram:
         self.lam = obj.lam
         self.obj = obj  # expand / reduce / price of groups and costs
         self._last_vertex = None  # (key, its factor and flip statistics): vertex_search
+        self._stable, self._stable_of = None, None  # the property stable, formed on first read
+
+    @property
+    def stable(self):
+        """:meth:`_stable_interval` of the vertex the last :meth:`vertex_search` ended at
+        (None when it ended elsewhere), formed on first read: only a path reads it
+        (:func:`vertex_path`), not the IRLS steps' searches."""
+        if self._stable is None and self._stable_of is not None:
+            self._stable = self._stable_interval(*self._stable_of)
+        return self._stable
 
     def _solve(self, S, ridge):
         """Cholesky factor of ``G_SS + diag(ridge)`` and the weights ``B_S`` it gives."""
@@ -1349,12 +1390,23 @@ class _ProfiledGram:
         return L, cholesky_solve(L, self.c[S])
 
     def weights(self, h):
-        """``B`` at ``h`` (rows of closed gates, ``h_j = 0``, are 0)."""
+        """``B`` at ``h`` (rows of closed gates, ``h_j = 0``, are 0).
+
+        At the vertex the last :meth:`vertex_search` ended at (open gates at
+        its ``h_open``), the search's own ``B_S`` is taken: the same
+        factorisation of the same numbers, not made again (the solves that
+        check that vertex and read its weights after the search).
+        """
         h = self.obj.expand(h)
         B = np.zeros_like(self.c)
-        S = np.flatnonzero(h > 0)
+        S = (h > 0).nonzero()[0]
         if S.size:
-            B[S] = self._solve(S, gate_ridge(self.d[S], h[S], self.base[S]))[1]
+            memo = self._last_vertex
+            if (memo is not None and memo[1][0].size == S.size and (memo[1][0] == S).all()
+                    and (h[S] == memo[0][1]).all()):
+                B[S] = memo[1][2]
+            else:
+                B[S] = self._solve(S, gate_ridge(self.d[S], h[S], self.base[S]))[1]
         return B
 
     def vertex_search(self, mask, h_open, max_moves=None):
@@ -1396,12 +1448,13 @@ class _ProfiledGram:
             price *= layout.costs
         ridge = gate_ridge(self.d, h_open, self.base)
         a = G.diagonal() + ridge
+        live = self.d > 0
         max_moves = 4 * mask.size + 10 if max_moves is None else max_moves
-        self.stable = None
+        self._stable, self._stable_of = None, None
 
         def factor(m):
             """Open gates, Cholesky factor, weights, ``F`` and the loss at vertex ``m``."""
-            S = np.flatnonzero(m)
+            S = m.nonzero()[0]  # (np.flatnonzero's result, without its wrappers)
             if not S.size:
                 return S, None, c[:0], self.yy / q, self.yy / q
             L, B = self._solve(S, ridge[S])
@@ -1411,18 +1464,19 @@ class _ProfiledGram:
         def flip_statistics(m, S, L, B):
             """Closed gates, and each flip's loss change: ``lam``-free at a vertex."""
             drop_cost = add_gain = r2 = None
-            C = np.flatnonzero(~m & (self.d > 0))
+            C = (~m & live).nonzero()[0]
             if S.size:
                 GCS = _gram_block(G, C, S)
                 M_diag, forms = inverse_diagonal_and_forms(L, GCS)
                 drop_cost = _row_sq(B) / (q * M_diag)
             if C.size:
+                aC = a[C]
                 if S.size:
                     r = c[C] - GCS @ B
-                    schur = a[C] - forms
+                    schur = aC - forms
                 else:
-                    r, schur = c[C], a[C]
-                schur = np.maximum(schur, 1e-12 * a[C])
+                    r, schur = c[C], aC
+                schur = np.maximum(schur, 1e-12 * aC)
                 r2 = _row_sq(r)
                 add_gain = r2 / (q * schur)
             return C, drop_cost, add_gain, r2
@@ -1447,10 +1501,10 @@ class _ProfiledGram:
             if C.size:
                 delta[C] = price[C] - add_gain
             tol = 1e-12 * max(abs(value), 1.0)
-            moves = np.flatnonzero(delta < -tol)
+            moves = (delta < -tol).nonzero()[0]
             if not moves.size:
                 if layout is None:  # one price for every gate (vertex_path's case)
-                    self.stable = self._stable_interval(S, B, drop_cost, C, r2, add_gain, h_open)
+                    self._stable_of = (S, B, drop_cost, C, r2, add_gain, h_open)
                     self.solution = (S, B, loss)
                 self._last_vertex = ((mask.tobytes(), h_open), (S, L, B, loss, stats))
                 break

@@ -691,7 +691,6 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
     floor = np.full(m, -math.inf)
     bound = math.inf if cutoff is None else float(cutoff)
     ridge = _binary_ridge(s, alpha)
-    diag = np.arange(s + 1)
 
     def terms(Xb, x_):
         f = np.matmul(x_[:, None, :s], Xb)[:, 0, :] + x_[:, s:]
@@ -706,8 +705,8 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
 
     def penalise(H):
         """Add the ridge and the jitter to the diagonals of the Hessians ``H``, in place."""
-        H[:, diag, diag] += ridge + _HESSIAN_JITTER * np.maximum(
-            H[:, diag, diag].max(1), 1e-300)[:, None]
+        Hd = np.einsum("ijj->ij", H)  # a writable view of the diagonals
+        Hd += ridge + _HESSIAN_JITTER * np.maximum(Hd.max(1), 1e-300)[:, None]
 
     def lowest(step, decrement, margin, or_here=False):
         """The stop's value: the objective less ``margin`` decrements and the ridge term at
@@ -783,9 +782,9 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
         decrement = np.einsum("ij,ij->i", grad, step)
         if cutoff is not None:
             bound = min(bound, float(value.min()))  # attained: above its optimum's loss
-            low = lowest(step, decrement, _DROP_MARGIN)
-            drop = (low > bound) & (steps >= _DROP_AFTER)
-            if drop.any():
+            low = lowest(step, decrement, _DROP_MARGIN) if steps >= _DROP_AFTER else None
+            drop = None if low is None else low > bound
+            if drop is not None and drop.any():
                 floor[live[drop]] = low[drop]
                 keep = ~drop
                 live, Xl, value, grad, prob, step, decrement = (
@@ -794,13 +793,17 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
                     break
         scale = np.maximum(np.abs(value), 1e-12)
         done = decrement <= _NEWTON_CONVERGED * scale
-        x[live[done]] -= step[done]
-        search = np.flatnonzero(~done)
+        if done.any():
+            x[live[done]] -= step[done]
+        search = (~done).nonzero()[0]
         t = np.ones(live.size)
-        new_value, new_grad, new_prob = value.copy(), np.empty_like(grad), np.empty_like(prob)
-        if search.size:
-            new_value[search], new_grad[search], new_prob[search] = terms(
-                Xl if search.size == live.size else Xl[search], x[live[search]] - step[search])
+        if search.size == live.size:  # (every support steps: no gather, no scatter)
+            new_value, new_grad, new_prob = terms(Xl, x[live] - step)
+        else:
+            new_value, new_grad, new_prob = value.copy(), np.empty_like(grad), np.empty_like(prob)
+            if search.size:
+                new_value[search], new_grad[search], new_prob[search] = terms(
+                    Xl[search], x[live[search]] - step[search])
         while search.size:
             passed = ((new_value[search]
                        <= value[search] - _ARMIJO * t[search] * decrement[search])
@@ -812,12 +815,15 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
                     Xl[search], x[live[search]] - t[search, None] * step[search])
         stalled = ~done & ~(new_value < value)
         tiny = stalled & (decrement <= _NEWTON_ROUNDOFF * scale)
-        x[live[tiny]] -= step[tiny]
+        if tiny.any():
+            x[live[tiny]] -= step[tiny]
         move = ~done & ~stalled
         x[live[move]] -= t[move, None] * step[move]
-        if not move.all():
+        if move.all():
+            value, grad, prob = new_value, new_grad, new_prob
+        else:
             live, Xl = live[move], Xl[move]
-        value, grad, prob = new_value[move], new_grad[move], new_prob[move]
+            value, grad, prob = new_value[move], new_grad[move], new_prob[move]
         if not live.size:
             break
     return x, ok, floor

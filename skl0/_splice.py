@@ -585,7 +585,9 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
             for lo in range(0, len(todo), per):
                 block = cands[todo[lo:lo + per]]
                 Xb = XT[block]  # each support's columns as rows, reused for its logits
-                x0 = np.stack([self._x0(S) for S in block])
+                x0 = np.empty((len(block), s + 1))  # each row _x0(S)
+                x0[:, :s] = self.start[0][block]
+                x0[:, s] = self.start[1]
                 x, ok, floor = newton_binary_batch(
                     Xb, self.y, self.w, self.alpha, x0, 200,
                     cutoff=None if cutoff is None else bound,

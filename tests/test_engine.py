@@ -702,6 +702,30 @@ def test_inverse_root_factors_the_inverse():
     np.testing.assert_allclose(R.T @ R, expected, rtol=1e-6)
 
 
+def test_weights_at_the_searched_vertex_are_the_searchs_own(monkeypatch):
+    # The solves that check the vertex a search ended at and then read its
+    # weights (solve_gates, _gates_at_support, each IRLS step) take the
+    # search's own B_S: the same numbers, without factorising G_SS again.
+    # Elsewhere (another h on the same gates) the weights are solved.
+    from skl0._engine import _ProfiledGram
+
+    hi = float(signal_fraction(np.array([8.0]))[0])
+    prof = _profiled(p=8, lam=0.01, seed=0)
+    mask, _ = prof.vertex_search(np.ones(8, bool), hi)
+    assert 0 < mask.sum() < 8
+    h = np.where(mask, hi, 0.0)
+    fresh = _profiled(p=8, lam=0.01, seed=0).weights(h)  # no search: solved
+    solves = []
+    solve = _ProfiledGram._solve
+    monkeypatch.setattr(_ProfiledGram, "_solve",
+                        lambda self, S, ridge: solves.append(S) or solve(self, S, ridge))
+    np.testing.assert_array_equal(prof.weights(h), fresh)
+    prof(h)  # the check of the vertex (value and gradient)
+    assert solves == []
+    prof.weights(np.where(mask, 0.5 * hi, 0.0))
+    assert len(solves) == 1
+
+
 def test_vertex_search_agrees_with_exhaustive_search_on_small_problems():
     # Not a guarantee (a local search), but on these designs the flip search
     # from all-open reaches the global vertex minimum at most lams.
@@ -1642,6 +1666,43 @@ def test_multinomial_flip_refits_score_the_gate_objective_at_each_vertex():
         B[S] = W
         F = obj(h, B, b)[0]
         np.testing.assert_allclose(value + lam * h.sum(), F, rtol=1e-10)
+
+
+def test_empty_models_mse_is_formed_once_per_problem():
+    # EBIC's floor on a squared loss's MSE: a row problem's criterion read
+    # the empty model's MSE again for every candidate; it is kept with the
+    # problem (read-only), the weighted variance of y about its mean.
+    from skl0._criteria import _null_mse
+
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(30, 40), rng.randn(30) * 3.0 + 1.0
+    w = rng.uniform(0.5, 1.5, 30)
+    Xt, wt = torch.as_tensor(X, dtype=D), torch.as_tensor(w / w.sum(), dtype=D)
+    mean, std = weighted_moments(Xt, wt)
+    problem = DirectProblem(Xt, torch.as_tensor(y[:, None], dtype=D), wt, mean, std,
+                            SquaredLoss(1))
+    null = _null_mse(problem)
+    assert _null_mse(problem) is null and not null.flags.writeable
+    ybar = np.average(y, weights=w)
+    np.testing.assert_allclose(null, [np.average((y - ybar) ** 2, weights=w)], rtol=1e-12)
+
+
+def test_auto_builds_the_head_of_the_chosen_log_loss_support_only(monkeypatch):
+    # A log loss's EBIC is its refit's loss: the candidates' heads (a torch
+    # module each) were built to be thrown away; only the chosen one's is.
+    from sklearn.datasets import load_breast_cancer
+
+    import skl0._splice as splice
+
+    X, y = load_breast_cancer(return_X_y=True)
+    built = []
+    head = splice._BinaryRefits.head
+    monkeypatch.setattr(splice._BinaryRefits, "head",
+                        lambda self, *a: built.append(a[1]) or head(self, *a))
+    est = L0Classifier().fit(X[:300, :12], y[:300])
+    assert len(built) <= 1  # (none where a path point's own support was chosen)
+    for support in built:
+        np.testing.assert_array_equal(np.flatnonzero(est.support_), support)
 
 
 def test_ebic_polish_starts_from_the_path_survivors_even_when_their_gates_tie(monkeypatch):

@@ -129,6 +129,9 @@ def _check(temperature, gamma, zeta):
     the parameters as numbers (their quadrature tables are cached per
     value): no gradient reaches a tensor ``temperature`` there.
     """
+    if type(temperature) is float and type(gamma) is float and type(zeta) is float:
+        _checked_numbers(temperature, gamma, zeta)  # (the common case, without the below)
+        return temperature, gamma, zeta
     numbers = (_number(temperature), _number(gamma), _number(zeta))
     try:
         hash(numbers)
