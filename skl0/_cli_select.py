@@ -116,6 +116,13 @@ def run_select(args, command):
             f"--k {args.k} is larger than the {n_units} {what}; pass --k {n_units} or less"
         )
     task = _task_of(y, args.task)
+    class_weight = getattr(args, "class_weight", None)
+    if class_weight is not None and task != "classification":
+        raise UsageError(
+            f"--class-weight {class_weight} weighs the classes of a classification, but "
+            f"the target '{target}' is read as a regression target; drop --class-weight, "
+            "or pass --task classification if it holds class labels"
+        )
     X_train, X_test, y_train, y_test = _split(X, y, args.test_size, task, args.random_state)
 
     kind = f"{task}, {y.nunique()} classes" if task == "classification" else task
@@ -125,6 +132,8 @@ def run_select(args, command):
     lam = "auto" if args.lam is None else args.lam
     common = dict(task=task, max_iter=args.max_iter, random_state=args.random_state,
                   device=args.device, verbose=args.verbose, groups=groups)
+    if class_weight is not None:
+        common["class_weight"] = class_weight
     if groups is not None:
         notes_groups = (f"the 0/1 columns of each one-hot encoded column form one group: "
                         f"--k counts the {n_units} original columns (--no-groups: single "

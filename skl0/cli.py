@@ -234,6 +234,9 @@ def build_parser():
                      help="auto (the default): classification when the target is text, "
                           "boolean, or has at most 20 distinct whole-number values; "
                           "regression otherwise")
+    sel.add_argument("--class-weight", choices=("balanced",), default=None,
+                     help="classification: weigh each class by the inverse of its "
+                          "frequency (class_weight='balanced'), for imbalanced classes")
     sel.add_argument("--test-size", type=_fraction, default=0.25, metavar="F",
                      help="fraction of rows held out for the score; 0 fits on all rows "
                           "and reports no score (default: 0.25)")

@@ -289,6 +289,27 @@ def test_select_text_target_cannot_be_regressed(tmp_path, clf_frame, capsys):
     assert_one_line_error(status, err, "--task classification")
 
 
+def test_select_class_weight_balanced_is_the_selectors(tmp_path, clf_frame, capsys):
+    from skl0 import L0FeatureSelector
+
+    frame = clf_frame[(clf_frame.label == "yes") | (np.arange(len(clf_frame)) % 4 == 0)]
+    path = tmp_path / "imbalanced.csv"
+    frame.to_csv(path, index=False)
+    out_json = tmp_path / "kept.json"
+    argv = ["select", path, "-t", "label", "--k", "2", "--test-size", "0", "-o", out_json]
+    status, _, err = run([*argv, "--class-weight", "balanced"], capsys)
+    assert status == 0, err
+    kept = json.loads(out_json.read_text())["features"]
+    X, y = frame.drop(columns="label"), frame.label
+    sel = L0FeatureSelector(k=2, class_weight="balanced", random_state=0).fit(X, y)
+    assert kept == list(sel.get_feature_names_out())
+    # and on a regression target it is refused, naming the fix
+    status, _, err = run(["select", path, "-t", "g0", "--drop", "label",
+                          "--class-weight", "balanced"], capsys)
+    assert_one_line_error(status, err, "--class-weight balanced", "regression",
+                          "--task classification")
+
+
 def test_select_continuous_target_has_no_classes(tmp_path, reg_csv, capsys):
     # Before, sklearn's "Unknown label type: continuous" came out, naming no flag.
     status, _, err = run(["select", reg_csv, "-t", "y", "--task", "classification",
