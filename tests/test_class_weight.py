@@ -215,3 +215,37 @@ def test_auto_warns_about_class_weights_whose_products_are_not_on_the_frequency_
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         L0Classifier(class_weight="balanced", random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize("params", [{"k": 2}, {}], ids=["k", "auto"])
+def test_class_weights_whose_products_overflow_are_refused_with_the_fix(imbalanced, params):
+    # Each weight is finite, but their products (or total) are not: the fit
+    # failed inside with a bare OverflowError.
+    X, y = imbalanced
+    est = L0Classifier(class_weight={0: 1e308, 1: 1e308}, random_state=0, **params)
+    with pytest.raises(ValueError, match=r"sample_weight times class_weight=\{0: 1e\+308, "
+                                         r"1: 1e\+308\} overflows float64.*total inf.*divide"):
+        est.fit(X, y)
+    assert not hasattr(est, "coef_")
+    with pytest.raises(ValueError, match=r"largest product inf"):
+        L0Classifier(class_weight={0: 1e10}, **params).fit(
+            X, y, sample_weight=np.full(y.size, 1e300))
+
+
+def test_partial_fit_refuses_class_weights_whose_products_overflow(imbalanced):
+    # (was a ZeroDivisionError from inside the stochastic step)
+    X, y = imbalanced
+    est = L0Classifier(k=2, class_weight={0: 1e308}, random_state=0)
+    with pytest.raises(ValueError, match=r"class_weight=\{0: 1e\+308\} overflows float64"):
+        est.partial_fit(X, y, classes=[0, 1], sample_weight=np.full(y.size, 10.0))
+    assert not hasattr(est, "coef_")
+
+
+def test_class_weights_that_underflow_a_class_to_zero_are_refused(imbalanced):
+    # Positive sample and class weights whose products are 0 leave one class:
+    # the fit ran on it alone, as sample_weight zero on a class is refused.
+    X, y = imbalanced
+    with pytest.raises(ValueError, match=r"is 0 on every sample of class\(es\) \[0\] \(the "
+                                         r"products underflow float64\)"):
+        L0Classifier(k=2, class_weight={0: 1e-300}).fit(
+            X, y, sample_weight=np.full(y.size, 1e-300))
