@@ -40,7 +40,7 @@ from sklearn.utils.metadata_routing import (
 )
 
 from ._base import ValidatedRows, _as_tensor, fresh_fit
-from ._checks import check_fold_classes, class_weights, is_dask_collection
+from ._checks import check_fold_classes, class_weights, is_dask_collection, weigh_classes
 from ._classifier import L0Classifier
 from ._compat import (
     _fit_context,
@@ -532,11 +532,16 @@ class _CVMixin(CVFitMixin):
             assert_all_finite(Xv, input_name="X", estimator_name=type(self).__name__)
         Y, _ = self._encode_targets(yv, sw)  # target errors before any fold runs
         fold_class_weight = None
-        if getattr(self, "class_weight", None) == "balanced":
-            # As LogisticRegressionCV: the weights of all of y, for every fold
-            # and the final fit (a fold's own totals would differ).
+        if getattr(self, "class_weight", None) is not None:
+            # As LogisticRegressionCV: the weights of all of y, checked there
+            # (before any fold runs), for every fold and the final fit: a
+            # fold's own totals would give "balanced" other weights, and a
+            # dict that leaves out a class that some fold's training rows lack
+            # was refused there as naming a label that is not a class of y.
+            codes = Y.astype(np.intp)
+            weigh_classes(sw, self.class_weight, self.classes_, codes)
             fold_class_weight = dict(zip(self.classes_.tolist(), class_weights(
-                "balanced", self.classes_, Y.astype(np.intp), sw).tolist()))
+                self.class_weight, self.classes_, codes, sw).tolist()))
         grid = self._grid_values()
         splits = cv_splits(self, Xv, yv, split_params)
         scorer = check_scoring(self, scoring=self.scoring)
