@@ -271,6 +271,30 @@ def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighte
     return walk.result
 
 
+def _check_fold_sizes(splits, cv, n_samples, r2):
+    """Refuse a fold of fewer than 2 training rows, or (``r2``) held-out rows.
+
+    A fit needs 2 rows, and R^2 (a regressor's default score) is undefined
+    on fewer than 2 (NaN, which makes every lam's mean score NaN): such a
+    fold failed with scikit-learn's "Found array with 1 sample(s)", about
+    an X the caller did not pass, or, after every fold had run, with a
+    message about classes for a regression.
+    """
+    for i, (train, test) in enumerate(splits):
+        for rows, part, needs in ((train, "training", "a fit needs at least 2"),
+                                  (test, "held-out", "R^2, the default score, is undefined "
+                                   "on fewer than 2")):
+            if len(rows) >= 2 or (part == "held-out" and not r2):
+                continue
+            fix = ("" if part == "training" else
+                   ", or scoring='neg_mean_squared_error', which scores a single row")
+            raise ValueError(
+                f"Fold {i + 1} of {len(splits)} of cv={cv!r} has {len(rows)} {part} row(s) "
+                f"of X's {n_samples}, and {needs}. Pass more rows or a cv whose every part "
+                f"holds at least 2 rows (fewer folds){fix}."
+            )
+
+
 def _check_fold_weights(sample_weight, splits, cv, score_weighted):
     """Refuse a fold whose training rows, or scored held-out rows, all weigh zero.
 
@@ -546,6 +570,8 @@ class _CVMixin(CVFitMixin):
         splits = cv_splits(self, Xv, yv, split_params)
         scorer = check_scoring(self, scoring=self.scoring)
         score_weighted = sample_weight is not None and not _scorer_declines_weights(scorer)
+        _check_fold_sizes(splits, self.cv, Xv.shape[0],
+                          r2=not is_classifier(self) and self.scoring in (None, "r2"))
         if sample_weight is not None:
             _check_fold_weights(sw, splits, self.cv, score_weighted)
         if is_classifier(self):

@@ -1617,3 +1617,24 @@ def test_private_sklearn_helpers_are_imported_in_compat_only():
                 offenders += [f"{path.relative_to(root)}: import {a.name}" for a in node.names
                               if a.name.startswith("sklearn") and "._" in a.name]
     assert not offenders, offenders
+
+
+def test_cv_folds_too_small_to_fit_or_score_are_refused_naming_the_fold():
+    # A 1-row training fold failed with scikit-learn's "Found array with 1
+    # sample(s)", about an X the caller did not pass; a 1-row held-out fold
+    # made R^2 NaN and, after every fold ran, an error about classes.
+    from skl0 import L0RegressorCV
+    rng = np.random.RandomState(0)
+    X = rng.randn(4, 3)
+    y = X[:, 0] + 0.1 * rng.randn(4)
+    with pytest.raises(ValueError, match=r"Fold 1 of 2 of cv=2 has 1 training row\(s\) of "
+                                         r"X's 3, and a fit needs at least 2"):
+        L0RegressorCV(cv=2, n_lams=3).fit(X[:3], y[:3])
+    est = L0RegressorCV(cv=3, n_lams=3, random_state=0)
+    with pytest.raises(ValueError, match=r"Fold 2 of 3 of cv=3 has 1 held-out row\(s\) of X's "
+                                         r"4, and R\^2, the default score, is undefined.*"
+                                         r"scoring='neg_mean_squared_error'"):
+        est.fit(X, y)
+    assert not hasattr(est, "lam_")
+    est.set_params(scoring="neg_mean_squared_error").fit(X, y)
+    assert np.isfinite(est.coef_).all() and np.isfinite(est.cv_results_["mean_test_score"]).all()
