@@ -40,7 +40,12 @@ from sklearn.utils.metadata_routing import (
 )
 
 from ._base import ValidatedRows, _as_tensor, fresh_fit
-from ._checks import check_fold_classes, class_weights, is_dask_collection, weigh_classes
+from ._checks import (
+    check_fold_classes,
+    class_weights,
+    is_dask_collection,
+    weigh_classes,
+)
 from ._classifier import L0Classifier
 from ._compat import (
     _fit_context,

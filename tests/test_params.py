@@ -12,7 +12,15 @@ import pytest
 from sklearn.base import clone
 
 import skl0
-from skl0._params import CLASSIFIER, CLASSIFIER_CV, CV, ESTIMATOR, PARAMS, SELECTOR, SELECTOR_CV
+from skl0._params import (
+    CLASSIFIER,
+    CLASSIFIER_CV,
+    CV,
+    ESTIMATOR,
+    PARAMS,
+    SELECTOR,
+    SELECTOR_CV,
+)
 
 SIGNATURES = [
     (skl0.L0Regressor, ESTIMATOR),
