@@ -1049,7 +1049,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         """(train, validation) sub-problems: ``validation_fraction`` of the weight held out.
 
         A row's side is drawn from its *content* (a random projection of its
-        features and target, folded into [0, 1)), and the cut is a weighted
+        standardized features and target, folded into [0, 1): the same rows
+        for X in any units), and the cut is a weighted
         quantile of that draw: identical rows land on the same side, so a
         weight of 3 splits exactly as 3 repeated rows (scikit-learn's
         frequency weights), and a duplicated row never sits on both sides.
@@ -1074,13 +1075,20 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         # times validation_fraction of the rows. (Row blocks: no float64 copy of X.)
         g = g.to(device=device, dtype=torch.float64)
         gx, gy = g[: problem.n_features], g[problem.n_features:]
+        # The projection of the standardized rows, (X - mean) / std: the
+        # draw, and so the fit, is the same for a column in other units (a
+        # column times 2 held out other rows, and an MLP head's predictions
+        # moved by a fifth of y's spread). A constant column adds nothing.
+        std = problem.std.to(device=device, dtype=torch.float64)
+        gx = gx / torch.where(std > 0, std, torch.ones_like(std))[:, None]
+        shift = problem.mean.to(device=device, dtype=torch.float64) @ gx
         Y = problem.Y.reshape(n, -1).to(torch.float64)
         if dtype == torch.float64 or problem.X.layout != torch.strided:
             v = problem.X.to(torch.float64) @ gx
         else:
             v = torch.cat([problem.X[i:i + 65536].to(torch.float64) @ gx
                            for i in range(0, n, 65536)])
-        v = v.reshape(-1) + (Y @ gy).reshape(-1)
+        v = v.reshape(-1) - shift + (Y @ gy).reshape(-1)
         u = torch.frac(torch.abs(v) * 997.0)
         order = torch.argsort(u)
         # In float64, and past the fraction by more than round-off: where
@@ -1377,6 +1385,13 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self.n_iter_ = sum(p_.n_iter for p_ in points)
         self.loss_curve_ = [p_.loss for p_ in points]
         self.validation_scores_ = [s_[0] for s_ in scores]
+        if not bool(problem.Y.any()):
+            # A constant regression target (standardized to zeros): every
+            # support predicts it, and the empty model is the sparsest. The
+            # held-out test compared the networks' round-off-sized losses
+            # (4e-8 against the empty model's 3e-4, with no spread) and
+            # kept every column of X.
+            chosen = None
         if getattr(self, "_compare_heads", False):
             best = min(scores)
             self._head_losses = (self._linear_held_out_loss(train, val, common), *best)

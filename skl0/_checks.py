@@ -18,7 +18,7 @@ from ._warn import warn
 
 __all__ = [
     "MAX_AUTO_CLASSES", "SingleValueTarget", "check_dense_target", "check_fold_classes",
-    "class_weights",
+    "class_weights", "weigh_classes",
     "check_frame", "check_int",
     "check_int_type", "check_k_fits", "check_missing_labels", "check_number", "check_real_type",
     "infer_task", "is_count", "is_dask_collection", "numeric_target",
@@ -409,6 +409,40 @@ def class_weights(class_weight, classes, codes=None, sw=None):
             f"class_weight has label(s) {unknown!r} that are not classes of y "
             f"{classes.tolist()!r}; key it by y's labels (a class left out weighs 1)."
         )
+    return out
+
+
+def weigh_classes(sw, class_weight, classes, codes, whole=True):
+    """``sw`` times each row's class weight (``codes``: the rows' class numbers), checked.
+
+    The products must be finite with a finite total: extreme class weights
+    times sample weights overflowed float64, and the fit failed inside with
+    a bare ``OverflowError`` (``ZeroDivisionError`` in ``partial_fit``).
+    ``whole``: the rows are all of ``fit``'s, of which two classes must keep
+    a positive weight (products that underflow to 0 can take one away); a
+    ``partial_fit`` chunk may hold a single class.
+    """
+    import numpy as np
+
+    with np.errstate(over="ignore"):
+        out = sw * class_weights(class_weight, classes, codes, sw)[codes]
+        total = out.sum()
+    if not (np.all(np.isfinite(out)) and np.isfinite(total)):
+        raise ValueError(
+            f"sample_weight times class_weight={class_weight!r} overflows float64 (largest "
+            f"product {out.max():.3g}, total {total:.3g}); divide the class weights (or "
+            "sample_weight) by a common factor, e.g. by their largest, so that the products "
+            "average about 1."
+        )
+    if whole:
+        kept = np.bincount(codes, weights=out, minlength=len(classes)) > 0
+        if np.count_nonzero(kept) < 2:
+            raise ValueError(
+                f"sample_weight times class_weight={class_weight!r} is 0 on every sample of "
+                f"class(es) {classes[~kept].tolist()!r} (the products underflow float64), so "
+                "only one class carries weight; divide sample_weight by its smallest positive "
+                "value, or use class weights nearer 1."
+            )
     return out
 
 

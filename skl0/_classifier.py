@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseL0, checks_params_each_call, warm_up
-from ._checks import class_weights, label_column
+from ._checks import label_column, weigh_classes
 from ._compat import _fit_context
 from ._dask import fit_classifier, is_dask_collection, map_rows, scores_dask_rows
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
@@ -83,8 +83,7 @@ class L0Classifier(ClassifierMixin, BaseL0):
     def _fit_weights(self, Y, sw):
         if self.class_weight is None:
             return sw
-        codes = Y.astype(np.intp, copy=False)
-        return sw * class_weights(self.class_weight, self.classes_, codes, sw)[codes]
+        return weigh_classes(sw, self.class_weight, self.classes_, Y.astype(np.intp, copy=False))
 
     def _target_tensor(self, Y, device, dtype):
         if Y.dtype.kind == "f":

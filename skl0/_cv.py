@@ -40,7 +40,12 @@ from sklearn.utils.metadata_routing import (
 )
 
 from ._base import ValidatedRows, _as_tensor, fresh_fit
-from ._checks import check_fold_classes, class_weights, is_dask_collection
+from ._checks import (
+    check_fold_classes,
+    class_weights,
+    is_dask_collection,
+    weigh_classes,
+)
 from ._classifier import L0Classifier
 from ._compat import (
     _fit_context,
@@ -269,6 +274,30 @@ def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighte
             X_train = ValidatedRows(X_train, owned=True)
     est._fit(X_train, y[train], sw[train] if weighted else None, walk=walk)
     return walk.result
+
+
+def _check_fold_sizes(splits, cv, n_samples, r2):
+    """Refuse a fold of fewer than 2 training rows, or (``r2``) held-out rows.
+
+    A fit needs 2 rows, and R^2 (a regressor's default score) is undefined
+    on fewer than 2 (NaN, which makes every lam's mean score NaN): such a
+    fold failed with scikit-learn's "Found array with 1 sample(s)", about
+    an X the caller did not pass, or, after every fold had run, with a
+    message about classes for a regression.
+    """
+    for i, (train, test) in enumerate(splits):
+        for rows, part, needs in ((train, "training", "a fit needs at least 2"),
+                                  (test, "held-out", "R^2, the default score, is undefined "
+                                   "on fewer than 2")):
+            if len(rows) >= 2 or (part == "held-out" and not r2):
+                continue
+            fix = ("" if part == "training" else
+                   ", or scoring='neg_mean_squared_error', which scores a single row")
+            raise ValueError(
+                f"Fold {i + 1} of {len(splits)} of cv={cv!r} has {len(rows)} {part} row(s) "
+                f"of X's {n_samples}, and {needs}. Pass more rows or a cv whose every part "
+                f"holds at least 2 rows (fewer folds){fix}."
+            )
 
 
 def _check_fold_weights(sample_weight, splits, cv, score_weighted):
@@ -560,15 +589,22 @@ class _CVMixin(CVFitMixin):
             # warnings for one y; LogisticRegressionCV gives 1).
             yv = yv[:, 0]
         fold_class_weight = None
-        if getattr(self, "class_weight", None) == "balanced":
-            # As LogisticRegressionCV: the weights of all of y, for every fold
-            # and the final fit (a fold's own totals would differ).
+        if getattr(self, "class_weight", None) is not None:
+            # As LogisticRegressionCV: the weights of all of y, checked there
+            # (before any fold runs), for every fold and the final fit: a
+            # fold's own totals would give "balanced" other weights, and a
+            # dict that leaves out a class that some fold's training rows lack
+            # was refused there as naming a label that is not a class of y.
+            codes = Y.astype(np.intp)
+            weigh_classes(sw, self.class_weight, self.classes_, codes)
             fold_class_weight = dict(zip(self.classes_.tolist(), class_weights(
-                "balanced", self.classes_, Y.astype(np.intp), sw).tolist()))
+                self.class_weight, self.classes_, codes, sw).tolist()))
         grid = self._grid_values()
         splits = cv_splits(self, Xv, yv, split_params)
         scorer = check_scoring(self, scoring=self.scoring)
         score_weighted = sample_weight is not None and not _scorer_declines_weights(scorer)
+        _check_fold_sizes(splits, self.cv, Xv.shape[0],
+                          r2=not is_classifier(self) and self.scoring in (None, "r2"))
         if sample_weight is not None:
             _check_fold_weights(sw, splits, self.cv, score_weighted)
         if is_classifier(self):

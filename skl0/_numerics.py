@@ -156,10 +156,16 @@ def target_moments(Ys, w):
     unit (:func:`power_of_two_scale` of their largest magnitude), shape
     ``(n, q)``; ``w``: those rows' weights over the total weight. A spread
     within float64's round-off of the values' magnitude (a constant target)
-    is set to 1, so that the target standardizes to zeros. The rule of
+    is set to 1, so that the target standardizes to zeros (exact zeros for
+    an exactly constant one, whose mean is its value). The rule of
     ``L0Regressor.fit`` and of ``partial_fit``'s stochastic mode.
     """
     mean = w @ Ys
+    # An exactly constant output's mean is its value (the weighted sum of
+    # 120 copies of 0.625 is not exactly 0.625): it standardizes to exact
+    # zeros, which an MLP head's lam="auto" reads as a constant target.
+    constant = np.all(Ys == Ys[:1], axis=0)
+    mean[constant] = Ys[0, constant]
     std = np.sqrt(w @ (Ys - mean) ** 2)
     std[std <= np.finfo(float).eps * np.maximum(np.abs(mean), 1.0)] = 1.0
     return mean, std

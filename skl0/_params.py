@@ -159,7 +159,8 @@ held-out scores keep ``sample_weight`` alone. Under ``lam="auto"``
 the information criterion's sample size is the total of the
 products: ``"balanced"`` keeps the total, a dict changes it by its
 scale (weights that average about 1 keep it). The CV estimators
-compute ``"balanced"`` on all of ``y``, as ``LogisticRegressionCV``.
+compute ``"balanced"`` on all of ``y``, as ``LogisticRegressionCV``,
+and check a dict there (a fold without one of its classes takes it).
 ``partial_fit`` takes a dict only (a stream does not know its class
 totals), and a Dask fit refuses it (pass the products as
 ``sample_weight``).""",

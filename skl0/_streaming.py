@@ -74,9 +74,9 @@ from ._checks import (
     check_frame,
     check_k_fits,
     check_missing_labels,
-    class_weights,
     label_column,
     numeric_target,
+    weigh_classes,
 )
 from ._compat import ALLOW_ZERO_WEIGHTS, _check_sample_weight, validate_data
 from ._criteria import ebic_gamma
@@ -618,7 +618,7 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
         if stream.mode == "exact":
             _widen_scales(estimator, stream, X, y, sw)
     if classifier and estimator.class_weight is not None:
-        sw = sw * _stream_class_weights(estimator, stream, y, sw)
+        sw = _stream_class_weights(estimator, stream, y, sw)
     X = divide_columns(X, estimator._x_scale)
     device = resolve_device(estimator.device)
     dtype = stream.dtype
@@ -637,7 +637,7 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
 
 
 def _stream_class_weights(estimator, stream, y, sw):
-    """Each row's class weight, from ``class_weight``'s dict (``"balanced"`` is refused)."""
+    """``sw`` times each row's weight from ``class_weight``'s dict (``"balanced"`` is refused)."""
     if isinstance(estimator.class_weight, str):
         raise ValueError(
             "class_weight='balanced' needs the class totals of all the rows, which "
@@ -646,7 +646,7 @@ def _stream_class_weights(estimator, stream, y, sw):
             "y=y_sample))) from the labels of all the rows or of a large enough sample."
         )
     codes = stream.targets.encode(estimator, y).astype(np.intp)  # checks the labels first
-    return class_weights(estimator.class_weight, estimator.classes_)[codes]
+    return weigh_classes(sw, estimator.class_weight, estimator.classes_, codes, whole=False)
 
 
 def _exponent(scale):

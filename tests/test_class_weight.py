@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+from sklearn.model_selection import KFold
 from sklearn.utils.class_weight import compute_sample_weight
 
 from skl0 import (
@@ -215,3 +216,62 @@ def test_auto_warns_about_class_weights_whose_products_are_not_on_the_frequency_
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         L0Classifier(class_weight="balanced", random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize("params", [{"k": 2}, {}], ids=["k", "auto"])
+def test_class_weights_whose_products_overflow_are_refused_with_the_fix(imbalanced, params):
+    # Each weight is finite, but their products (or total) are not: the fit
+    # failed inside with a bare OverflowError.
+    X, y = imbalanced
+    est = L0Classifier(class_weight={0: 1e308, 1: 1e308}, random_state=0, **params)
+    with pytest.raises(ValueError, match=r"sample_weight times class_weight=\{0: 1e\+308, "
+                                         r"1: 1e\+308\} overflows float64.*total inf.*divide"):
+        est.fit(X, y)
+    assert not hasattr(est, "coef_")
+    with pytest.raises(ValueError, match=r"largest product inf"):
+        L0Classifier(class_weight={0: 1e10}, **params).fit(
+            X, y, sample_weight=np.full(y.size, 1e300))
+
+
+def test_partial_fit_refuses_class_weights_whose_products_overflow(imbalanced):
+    # (was a ZeroDivisionError from inside the stochastic step)
+    X, y = imbalanced
+    est = L0Classifier(k=2, class_weight={0: 1e308}, random_state=0)
+    with pytest.raises(ValueError, match=r"class_weight=\{0: 1e\+308\} overflows float64"):
+        est.partial_fit(X, y, classes=[0, 1], sample_weight=np.full(y.size, 10.0))
+    assert not hasattr(est, "coef_")
+
+
+def test_class_weights_that_underflow_a_class_to_zero_are_refused(imbalanced):
+    # Positive sample and class weights whose products are 0 leave one class:
+    # the fit ran on it alone, as sample_weight zero on a class is refused.
+    X, y = imbalanced
+    with pytest.raises(ValueError, match=r"is 0 on every sample of class\(es\) \[0\] \(the "
+                                         r"products underflow float64\)"):
+        L0Classifier(k=2, class_weight={0: 1e-300}).fit(
+            X, y, sample_weight=np.full(y.size, 1e-300))
+
+
+def test_cv_dict_serves_a_fold_whose_training_rows_lack_a_class():
+    # Unshuffled KFold(3): the last fold trains without class 2. A dict valid
+    # for all of y was refused there ("label(s) [2] that are not classes of y
+    # [0, 1]"); LogisticRegressionCV takes it.
+    rng = np.random.RandomState(0)
+    X = rng.randn(90, 4)
+    y = np.r_[np.zeros(40, int), np.ones(40, int), np.full(10, 2)]
+    X[:, 0] += y
+    cv = KFold(3)
+    a = L0ClassifierCV(cv=cv, class_weight={2: 5.0}, lams=[1e-3, 1e-1], random_state=0)
+    a.fit(X, y)
+    b = L0ClassifierCV(cv=cv, class_weight={0: 1.0, 1: 1.0, 2: 5.0}, lams=[1e-3, 1e-1],
+                       random_state=0).fit(X, y)
+    _same_fit(a, b)
+    np.testing.assert_array_equal(a.cv_results_["mean_test_score"],
+                                  b.cv_results_["mean_test_score"])
+    assert a.class_weight == {2: 5.0}
+
+
+def test_cv_checks_class_weight_on_all_of_y_before_any_fold():
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match=r"label\(s\) \[5\] that are not classes of y \[0, 1, 2\]"):
+        L0ClassifierCV(cv=3, class_weight={5: 2.0}).fit(X, y)

@@ -389,6 +389,27 @@ def test_mlp_lam_auto_on_pure_noise_validates_the_empty_model(seed):
     assert L0Regressor(hidden_layer_sizes=(16,), k=2, random_state=0).fit(X, y).support_.sum() == 2
 
 
+@pytest.mark.parametrize("value", [5.0, 0.1, -3e10])
+def test_mlp_lam_auto_on_a_constant_target_keeps_no_column(value):
+    # The target standardized to round-off (its weighted mean was not exactly
+    # its value) or to zeros, and the held-out test compared the networks'
+    # round-off-sized losses with no spread: every column of X was kept.
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4)
+    y = np.full(60, value)
+    with pytest.warns(UserWarning, match="No feature was selected"):
+        reg = L0Regressor(hidden_layer_sizes=(8,), max_iter=100, random_state=0).fit(X, y)
+    assert reg.support_.sum() == 0
+    assert np.ptp(reg.predict(X)) == 0
+    sel = L0FeatureSelector(hidden_layer_sizes=(8,), max_iter=100, task="regression",
+                            random_state=0)
+    with pytest.warns(UserWarning, match="No feature was selected"):
+        assert not sel.fit(X, y).get_support().any()
+    # the linear head's intercept is the constant itself
+    lin = L0Regressor(k=1, random_state=0).fit(X, y)
+    assert lin.intercept_ == value and np.all(lin.coef_ == 0)
+
+
 def test_an_empty_lam_auto_fit_names_the_fix_that_applies():
     # "Lower lam" is no advice to a user who left lam="auto": an MLP head
     # cut short by max_iter (nothing beat the intercept on the held-out

@@ -1636,3 +1636,47 @@ def test_private_sklearn_helpers_are_imported_in_compat_only():
                 offenders += [f"{path.relative_to(root)}: import {a.name}" for a in node.names
                               if a.name.startswith("sklearn") and "._" in a.name]
     assert not offenders, offenders
+
+
+def test_cv_folds_too_small_to_fit_or_score_are_refused_naming_the_fold():
+    # A 1-row training fold failed with scikit-learn's "Found array with 1
+    # sample(s)", about an X the caller did not pass; a 1-row held-out fold
+    # made R^2 NaN and, after every fold ran, an error about classes.
+    from skl0 import L0RegressorCV
+    rng = np.random.RandomState(0)
+    X = rng.randn(4, 3)
+    y = X[:, 0] + 0.1 * rng.randn(4)
+    with pytest.raises(ValueError, match=r"Fold 1 of 2 of cv=2 has 1 training row\(s\) of "
+                                         r"X's 3, and a fit needs at least 2"):
+        L0RegressorCV(cv=2, n_lams=3).fit(X[:3], y[:3])
+    est = L0RegressorCV(cv=3, n_lams=3, random_state=0)
+    with pytest.raises(ValueError, match=r"Fold 2 of 3 of cv=3 has 1 held-out row\(s\) of X's "
+                                         r"4, and R\^2, the default score, is undefined.*"
+                                         r"scoring='neg_mean_squared_error'"):
+        est.fit(X, y)
+    assert not hasattr(est, "lam_")
+    est.set_params(scoring="neg_mean_squared_error").fit(X, y)
+    assert np.isfinite(est.coef_).all() and np.isfinite(est.cv_results_["mean_test_score"]).all()
+
+
+@pytest.mark.parametrize("cls", [L0Regressor, L0Classifier])
+@pytest.mark.parametrize("params", [
+    {"k": 2, "hidden_layer_sizes": (8,)}, {"hidden_layer_sizes": (8,)},
+    {"k": 2, "early_stopping": True},
+], ids=["mlp-k", "mlp-auto", "early-stopping"])
+def test_held_out_rows_do_not_depend_on_the_units_of_X(cls, params):
+    # The held-out rows were drawn from a projection of the raw columns, so
+    # X in other units (a column times 3, 1e-150, an offset) held out other
+    # rows: an MLP head's predictions moved by a fifth of y's spread, where a
+    # linear head's fit is the same in any units (test_extreme_X_fits_as_if_standardized).
+    rng = np.random.RandomState(0)
+    X = rng.randn(100, 5)
+    y = 2 * X[:, 0] - X[:, 1] + 0.3 * rng.randn(100)
+    y = (y > 0).astype(int) if cls is L0Classifier else y
+    ref = quiet_fit(cls(max_iter=30, random_state=0, **params), X, y)
+    Xs = X * np.array([3.0, 1e-150, 1.0, 7.0, 1e150]) + np.array([0.0, 0.0, 1e3, 0.0, 0.0])
+    est = quiet_fit(cls(max_iter=30, random_state=0, **params), Xs, y)
+    np.testing.assert_array_equal(est.get_support(), ref.get_support())
+    got = est.predict_proba(Xs) if cls is L0Classifier else est.predict(Xs)
+    want = ref.predict_proba(X) if cls is L0Classifier else ref.predict(X)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
