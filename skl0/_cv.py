@@ -515,13 +515,6 @@ def cv_splits(est, X, y, split_params):
                     "each hold both."
                 )
             pair.append(rows)
-        if pair[0].size < 2:
-            # (the fold's fit said "Found array with 1 sample(s) ... required by
-            # L0Regressor", naming neither the CV estimator nor the split)
-            raise ValueError(
-                f"cv split {i} has {pair[0].size} training row; the cross-validation fits "
-                f"each fold on at least 2 rows. Pass fewer folds (X has {n} rows) or more rows."
-            )
         rows_of.append(tuple(pair))
     return rows_of
 

@@ -407,8 +407,9 @@ def test_cv_that_is_not_a_list_of_pairs_or_leaves_one_training_row_is_named(cls)
     for cv in ([1], (1,)):
         with pytest.raises(ValueError, match=re.escape(f"cv={cv!r} is not a number of folds")):
             cls(cv=cv, n_lams=3).fit(X, y)
-    with pytest.raises(ValueError, match=r"cv split 0 has 1 training row; the cross-validation fits "
-                                         r"each fold on at least 2 rows.*X has 2 rows"):
+    # (_check_fold_sizes: the fold, cv and the fix named)
+    with pytest.raises(ValueError, match=r"Fold 1 of 2 of cv=2 has 1 training row\(s\) of "
+                                         r"X's 2, and a fit needs at least 2"):
         cls(cv=2, n_lams=3).fit(X[:2], y[:2])
 
 
