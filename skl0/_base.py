@@ -1068,8 +1068,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 f"of the {n} samples for training; {fix}."
             )
         dtype, device = problem.mean.dtype, problem.mean.device
+        # (float32 whatever torch's default dtype, which must not change the draw)
         g = torch.randn(problem.n_features + problem.Y.reshape(n, -1).shape[1], 1,
-                        generator=gen, device=gen.device)
+                        generator=gen, device=gen.device, dtype=torch.float32)
         # In float64: frac(|v| 997) of float32 sums of raw columns (prices of
         # 1e4) past 2^24 had few distinct values, and the ties held out many
         # times validation_fraction of the rows. (Row blocks: no float64 copy of X.)

@@ -360,7 +360,11 @@ class GroupGate(FeatureGate):
     """
 
     def __init__(self, layout, init_prob=0.9, temperature=2.0 / 3.0):
-        super().__init__(layout.n_groups, init_prob=init_prob, temperature=temperature)
+        # Made in float32 and cast by the caller (.to), whatever torch's
+        # default dtype: a set_default_dtype(torch.float64) started the gates
+        # at another rounding of log_alpha, and the fit went elsewhere.
+        super().__init__(layout.n_groups, init_prob=init_prob, temperature=temperature,
+                         dtype=torch.float32)
         self.layout = layout
         self.register_buffer("index", torch.as_tensor(layout.index, dtype=torch.long))
         self.register_buffer("costs", torch.as_tensor(layout.costs, dtype=torch.float32))

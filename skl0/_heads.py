@@ -142,10 +142,14 @@ class MLPHead(nn.Module):
         sizes = [n_features, *hidden_layer_sizes, n_outputs]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
+        # Drawn in float32 whatever torch's default dtype (then cast by the
+        # caller): a set_default_dtype(torch.float64) drew other weights from
+        # the same seed.
+        f32 = torch.float32
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
             bound = 1.0 / fan_in**0.5
-            w = (torch.rand(fan_in, fan_out, generator=generator) * 2 - 1) * bound
-            b = (torch.rand(fan_out, generator=generator) * 2 - 1) * bound
+            w = (torch.rand(fan_in, fan_out, generator=generator, dtype=f32) * 2 - 1) * bound
+            b = (torch.rand(fan_out, generator=generator, dtype=f32) * 2 - 1) * bound
             self.weights.append(nn.Parameter(w))
             self.biases.append(nn.Parameter(b))
         self.activation = activation

@@ -456,8 +456,11 @@ class _SGDState:
         gen = make_generator(estimator.random_state, device)
         layout = getattr(estimator, "_layout", None)
         if layout is None:
+            # In float32, then cast: torch's default dtype must not move the
+            # start (a set_default_dtype(torch.float64) changed the fit).
             self.gate = FeatureGate(p, init_prob=estimator.init_prob,
-                                    temperature=estimator.temperature).to(dtype=dtype)
+                                    temperature=estimator.temperature,
+                                    dtype=torch.float32).to(dtype=dtype)
         else:  # one gate per group, priced by its cost
             self.gate = GroupGate(layout, init_prob=estimator.init_prob,
                                   temperature=estimator.temperature).to(dtype=dtype)

@@ -255,6 +255,23 @@ def test_same_seed_same_result_and_global_rng_untouched(survey):
     assert not np.array_equal(first.loss_curve_, other.loss_curve_)
 
 
+
+def test_torch_default_dtype_does_not_change_a_fit(survey):
+    """The gates were made in torch's default dtype and then cast: a caller's
+    torch.set_default_dtype(torch.float64) started them elsewhere and gave
+    other weights for the same random_state."""
+    M, targets, w0, _ = survey
+    fits = []
+    for dtype in (torch.float32, torch.float64):
+        before = torch.get_default_dtype()
+        torch.set_default_dtype(dtype)
+        try:
+            fits.append(SparseCalibrator(k=50, **FAST).fit(M, targets, sample_weight=w0))
+        finally:
+            torch.set_default_dtype(before)
+    np.testing.assert_array_equal(fits[0].weights_, fits[1].weights_)
+    np.testing.assert_array_equal(fits[0].loss_curve_, fits[1].loss_curve_)
+
 def test_inputs_and_params_not_mutated(survey):
     M, targets, w0, _ = survey
     M_copy, targets_copy, w0_copy = M.copy(), targets.copy(), w0.copy()

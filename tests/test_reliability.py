@@ -1295,6 +1295,49 @@ def test_global_random_state_untouched():
     np.testing.assert_array_equal(np_state, np.random.get_state()[1])
 
 
+
+def _fit_under_torch_default_dtype(dtype, fit):
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        return fit()
+    finally:
+        torch.set_default_dtype(before)
+
+
+def _stream(est, X, y, **first):
+    for i, start in enumerate(range(0, len(y), 20)):
+        est.partial_fit(X[start:start + 20], y[start:start + 20], **(first if i == 0 else {}))
+    return est
+
+
+_MLP = dict(k=2, hidden_layer_sizes=(4,), max_iter=8, random_state=0)
+_BY_DEFAULT_DTYPE = {
+    # the MLP's initial weights and the validation split are drawn
+    "mlp fit": lambda: quiet_fit(L0Regressor(**_MLP), X0, Y_REG),
+    # one gate per group (GroupGate) in front of an MLP
+    "group mlp fit": lambda: quiet_fit(L0Regressor(**_MLP, groups=[0, 0, 1, 2, 2]), X0, Y_REG),
+    # the stochastic partial_fit's gates and head
+    "stochastic partial_fit": lambda: _stream(
+        L0Classifier(k=2, random_state=0), X0, Y_CLF, classes=[0, 1]),
+    "group partial_fit": lambda: _stream(
+        L0Classifier(k=2, groups=[0, 0, 1, 2, 2], random_state=0), X0, Y_CLF, classes=[0, 1]),
+}
+
+
+@pytest.mark.parametrize("case", list(_BY_DEFAULT_DTYPE))
+def test_torch_default_dtype_does_not_change_a_fit(case):
+    """A caller's torch.set_default_dtype(torch.float64) (common in scientific
+    code) changed the noise and the initial gates, so the same random_state
+    gave another model; docs/reliability.md promises the same result."""
+    fit = _BY_DEFAULT_DTYPE[case]
+    a = _fit_under_torch_default_dtype(torch.float32, fit)
+    b = _fit_under_torch_default_dtype(torch.float64, fit)
+    np.testing.assert_array_equal(a.get_support(), b.get_support())
+    np.testing.assert_array_equal(output(a, X0), output(b, X0))
+    assert list(a.loss_curve_) == list(b.loss_curve_)
+
+
 # -------------------------------------------------------------- numerics unit
 def test_column_scale_is_exact_and_lazy():
     from skl0._numerics import column_scale, divide_columns

@@ -42,6 +42,16 @@ __all__ = ["SparseCalibrator"]
 MISSED_TARGET = 0.5
 
 
+
+def new_gate(n, device, dtype):
+    """``n`` record gates on ``device`` in ``dtype``, started in float32 and cast.
+
+    Explicitly float32 rather than torch's default dtype, so a caller's
+    ``torch.set_default_dtype(torch.float64)`` does not change the start,
+    and with it the fit, of a given ``random_state``.
+    """
+    return SampleGate(n, dtype=torch.float32).to(device=device, dtype=dtype)
+
 @hyperparameters(CALIBRATOR, attributes=ATTRIBUTES, table=PARAMS)
 class SparseCalibrator(SupportMixin, BaseEstimator):
     """Pick a small weighted subset of records that reproduces population totals.
@@ -216,7 +226,7 @@ default=None
                 op,
                 datafit,
                 log_w,
-                lambda n: SampleGate(n).to(device=device, dtype=dtype),
+                lambda n: new_gate(n, device, dtype),
                 lam=self.lam,
                 k=self.k,
                 l2=self.l2,
@@ -227,7 +237,7 @@ default=None
                 generator=generator,
                 callback=progress.gated,
             )
-            gate = SampleGate(n_records).to(device=device, dtype=dtype)
+            gate = new_gate(n_records, device, dtype)
             with torch.no_grad():
                 gate.log_alpha.copy_(log_alpha)
             kept, start, prob = select_records(gate, log_w, self.k)
