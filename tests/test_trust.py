@@ -658,3 +658,41 @@ def test_random_state_and_numpy_global_rng_match_the_docs():
     text = " ".join((ROOT / "docs" / "reliability.md").read_text().split())
     assert "numpy's global random states are never touched" not in text
     assert "With `random_state=None` (the default) skl0 follows scikit-learn's convention" in text
+
+
+def _draws_taken(fit):
+    """How many seeds ``fit`` drew from numpy's global RNG (random_state=None)."""
+    np.random.seed(11)
+    fit()
+    after = np.random.get_state()
+    np.random.seed(11)
+    for n in range(10):
+        state = np.random.get_state()
+        if state[2] == after[2] and np.array_equal(state[1], after[1]):
+            return n
+        np.random.randint(np.iinfo(np.int32).max)
+    raise AssertionError("more than 9 draws")
+
+
+def test_random_state_none_draws_as_documented():
+    """docs/reliability.md: one draw per fit; a CV estimator one per fold and
+    one for the final fit; the exact partial_fit one per call, the stochastic
+    one on its first call."""
+    from skl0 import L0RegressorCV
+
+    X, y = _reg(n=60, p=4)
+    yc = (y > np.median(y)).astype(int)
+
+    def stream(est, target, **first):
+        for i in range(3):
+            rows = slice(20 * i, 20 * (i + 1))
+            est.partial_fit(X[rows], target[rows], **(first if i == 0 else {}))
+
+    assert _draws_taken(lambda: L0Regressor(k=2).fit(X, y)) == 1
+    assert _draws_taken(lambda: L0RegressorCV(n_lams=3, cv=3, max_iter=10).fit(X, y)) == 4
+    assert _draws_taken(lambda: stream(L0Regressor(k=2), y)) == 3
+    assert _draws_taken(lambda: stream(L0Classifier(k=2), yc, classes=[0, 1])) == 1
+    text = " ".join((ROOT / "docs" / "reliability.md").read_text().split())
+    assert ("a CV estimator's by one per fold and one for the final fit; the exact "
+            "`partial_fit` of a linear `L0Regressor`, which re-runs the selection, by one "
+            "per call; the stochastic `partial_fit` by one, on its first call") in text
