@@ -313,8 +313,9 @@ initial weights of an MLP head; torch's global RNG is never
 touched. ``None`` draws the seed from numpy's global RNG (one draw
 per fit, scikit-learn's convention, so ``np.random.seed`` makes it
 reproducible; the CV estimators draw one seed per fold and one for
-the final fit); an int or a ``RandomState`` leaves numpy's global
-state alone. In ``fit``, linear heads draw no random numbers: their
+the final fit, the exact ``partial_fit`` of a linear regressor one
+per call, the stochastic one on its first call); an int or a
+``RandomState`` leaves numpy's global state alone. In ``fit``, linear heads draw no random numbers: their
 selection is the same for every seed. The stochastic ``partial_fit``
 (a classifier, a regressor with hidden layers, or one with more than
 4096 columns) draws gate noise and the order of the rows from it for
