@@ -397,14 +397,17 @@ def class_weights(class_weight, classes, codes=None, sw=None):
     with np.errstate(invalid="ignore"):
         bad = [(c, v) for c, v in class_weight.items()
                if not isinstance(v, Real) or isinstance(v, bool) or not (math.isfinite(v) and v > 0)]
+    def plain(value):  # np.int64(5) -> 5 in the messages
+        return value.item() if isinstance(value, np.generic) else value
+
     if bad:
-        c, v = bad[0]
+        c, v = map(plain, bad[0])
         raise ValueError(
             f"class_weight[{c!r}]={v!r}: each class weight must be a positive, finite "
             "number. To leave a class out, drop its rows from X and y instead."
         )
     if unweighted and K - len(unweighted) != len(class_weight):
-        unknown = [c for c in class_weight if c not in set(classes.tolist())]
+        unknown = [plain(c) for c in class_weight if c not in set(classes.tolist())]
         raise ValueError(
             f"class_weight has label(s) {unknown!r} that are not classes of y "
             f"{classes.tolist()!r}; key it by y's labels (a class left out weighs 1)."

@@ -531,7 +531,8 @@ def fit_classifier(est, X, y, sample_weight=None):
         raise ValueError(
             f"class_weight={est.class_weight!r} is not supported for a Dask X: pass the "
             "class weights as sample_weight instead, e.g. sample_weight=y.map_blocks(lambda "
-            "b: np.vectorize(weights.get)(b)) for a dict of class weights (times any "
+            "b: np.vectorize(lambda c: weights.get(c, 1.0))(b)) for a dict of class "
+            "weights (times any "
             "sample weights), or fit in memory."
         )
     data = _prepare(est, X, y, sample_weight)

@@ -113,6 +113,14 @@ def test_bad_class_weights_are_refused_with_the_fix(imbalanced, cw, match):
         L0Classifier(k=2, class_weight=cw).fit(X, y)
 
 
+def test_numpy_keys_and_values_are_shown_as_plain_numbers(imbalanced):
+    X, y = imbalanced
+    with pytest.raises(ValueError, match=r"class_weight\[0\]=-1.0: each"):
+        L0Classifier(k=2, class_weight={np.int64(0): np.float64(-1.0)}).fit(X, y)
+    with pytest.raises(ValueError, match=r"label\(s\) \[5\] that are not classes"):
+        L0Classifier(k=2, class_weight={np.int64(5): 1.0}).fit(X, y)
+
+
 def test_class_weight_string_other_than_balanced_is_refused():
     X, y = load_iris(return_X_y=True)
     with pytest.raises(ValueError, match=r"'class_weight' parameter of L0Classifier.*'bal'"):
