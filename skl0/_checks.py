@@ -378,6 +378,9 @@ def class_weights(class_weight, classes, codes=None, sw=None):
     """
     import numpy as np
 
+    def plain(value):  # np.int64(5) -> 5 in the messages
+        return value.item() if isinstance(value, np.generic) else value
+
     K = len(classes)
     if class_weight is None:
         return np.ones(K)
@@ -387,19 +390,16 @@ def class_weights(class_weight, classes, codes=None, sw=None):
         present = totals > 0
         out[present] = totals.sum() / (K * totals[present])
         return out
+    labels = classes.tolist()
     out = np.ones(K)
     unweighted = []
-    for i, c in enumerate(classes.tolist()):
+    for i, c in enumerate(labels):
         if c in class_weight:
             out[i] = class_weight[c]
         else:
             unweighted.append(c)
-    with np.errstate(invalid="ignore"):
-        bad = [(c, v) for c, v in class_weight.items()
-               if not isinstance(v, Real) or isinstance(v, bool) or not (math.isfinite(v) and v > 0)]
-    def plain(value):  # np.int64(5) -> 5 in the messages
-        return value.item() if isinstance(value, np.generic) else value
-
+    bad = [(c, v) for c, v in class_weight.items()
+           if not isinstance(v, Real) or isinstance(v, bool) or not (math.isfinite(v) and v > 0)]
     if bad:
         c, v = map(plain, bad[0])
         raise ValueError(
@@ -407,16 +407,19 @@ def class_weights(class_weight, classes, codes=None, sw=None):
             "number. To leave a class out, drop its rows from X and y instead."
         )
     if unweighted and K - len(unweighted) != len(class_weight):
-        unknown = [plain(c) for c in class_weight if c not in set(classes.tolist())]
+        known = set(labels)
+        unknown = [plain(c) for c in class_weight if c not in known]
         raise ValueError(
             f"class_weight has label(s) {unknown!r} that are not classes of y "
-            f"{classes.tolist()!r}; key it by y's labels (a class left out weighs 1)."
+            f"{labels!r}; key it by y's labels (a class left out weighs 1)."
         )
     return out
 
 
 def weigh_classes(sw, class_weight, classes, codes, whole=True):
     """``sw`` times each row's class weight (``codes``: the rows' class numbers), checked.
+
+    Returns the products and the classes' weights (:func:`class_weights`).
 
     The products must be finite with a finite total: extreme class weights
     times sample weights overflowed float64, and the fit failed inside with
@@ -427,8 +430,9 @@ def weigh_classes(sw, class_weight, classes, codes, whole=True):
     """
     import numpy as np
 
+    per_class = class_weights(class_weight, classes, codes, sw)
     with np.errstate(over="ignore"):
-        out = sw * class_weights(class_weight, classes, codes, sw)[codes]
+        out = sw * per_class[codes]
         total = out.sum()
     if not (np.all(np.isfinite(out)) and np.isfinite(total)):
         raise ValueError(
@@ -446,7 +450,7 @@ def weigh_classes(sw, class_weight, classes, codes, whole=True):
                 "only one class carries weight; divide sample_weight by its smallest positive "
                 "value, or use class weights nearer 1."
             )
-    return out
+    return out, per_class
 
 
 def label_column(y):

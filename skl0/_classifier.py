@@ -65,10 +65,10 @@ class L0Classifier(ClassifierMixin, BaseL0):
                 f"y holds a single class ({self.classes_.tolist()[0]!r}); a classifier needs at "
                 "least 2 classes in y."
             )
-        class_weight = np.bincount(codes, weights=sw, minlength=len(self.classes_))
-        if np.count_nonzero(class_weight > 0) < 2:
-            zero = self.classes_[class_weight <= 0].tolist()
-            kept = self.classes_[class_weight > 0].tolist()
+        totals = np.bincount(codes, weights=sw, minlength=len(self.classes_))
+        if np.count_nonzero(totals > 0) < 2:
+            zero = self.classes_[totals <= 0].tolist()
+            kept = self.classes_[totals > 0].tolist()
             raise ValueError(
                 f"sample_weight is zero on every sample of class(es) {zero!r}, so only "
                 f"class {kept[0]!r} carries weight; a classifier needs at least 2 classes "
@@ -83,7 +83,8 @@ class L0Classifier(ClassifierMixin, BaseL0):
     def _fit_weights(self, Y, sw):
         if self.class_weight is None:
             return sw
-        return weigh_classes(sw, self.class_weight, self.classes_, Y.astype(np.intp, copy=False))
+        return weigh_classes(sw, self.class_weight, self.classes_,
+                             Y.astype(np.intp, copy=False))[0]
 
     def _target_tensor(self, Y, device, dtype):
         if Y.dtype.kind == "f":

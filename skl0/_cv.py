@@ -40,12 +40,7 @@ from sklearn.utils.metadata_routing import (
 )
 
 from ._base import ValidatedRows, _as_tensor, fresh_fit
-from ._checks import (
-    check_fold_classes,
-    class_weights,
-    is_dask_collection,
-    weigh_classes,
-)
+from ._checks import check_fold_classes, is_dask_collection, weigh_classes
 from ._classifier import L0Classifier
 from ._compat import (
     _fit_context,
@@ -588,10 +583,9 @@ class _CVMixin(CVFitMixin):
             # fold's own totals would give "balanced" other weights, and a
             # dict that leaves out a class that some fold's training rows lack
             # was refused there as naming a label that is not a class of y.
-            codes = Y.astype(np.intp)
-            weigh_classes(sw, self.class_weight, self.classes_, codes)
-            fold_class_weight = dict(zip(self.classes_.tolist(), class_weights(
-                self.class_weight, self.classes_, codes, sw).tolist()))
+            per_class = weigh_classes(sw, self.class_weight, self.classes_,
+                                      Y.astype(np.intp))[1]
+            fold_class_weight = dict(zip(self.classes_.tolist(), per_class.tolist()))
         grid = self._grid_values()
         splits = cv_splits(self, Xv, yv, split_params)
         scorer = check_scoring(self, scoring=self.scoring)

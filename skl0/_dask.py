@@ -532,8 +532,7 @@ def fit_classifier(est, X, y, sample_weight=None):
             f"class_weight={est.class_weight!r} is not supported for a Dask X: pass the "
             "class weights as sample_weight instead, e.g. sample_weight=y.map_blocks(lambda "
             "b: np.vectorize(lambda c: weights.get(c, 1.0))(b)) for a dict of class "
-            "weights (times any "
-            "sample weights), or fit in memory."
+            "weights (times any sample weights), or fit in memory."
         )
     data = _prepare(est, X, y, sample_weight)
     p = data.n_features

@@ -438,12 +438,24 @@ class GateObjective:
         return self.lam if self.layout is None else self.lam * self.layout.costs
 
     def split(self, x):
-        """Host vector -> (h, B, b) on the backend."""
-        p, q, ops = self.p, self.q, self.ops
-        h = ops.from_host(x[:p])
-        B = ops.from_host(x[p : p + p * q]).reshape(p, q)
-        b = ops.from_host(x[p + p * q :]) if self.term.fits_intercept else 0.0
-        return h, B, b
+        """Host vector -> (h, V, b) on the backend (on numpy, views of ``x``)."""
+        p, pq, fits = self.p, self.p * self.q, self.term.fits_intercept
+        h, V, b = x[:p], x[p : p + pq], (x[p + pq :] if fits else 0.0)
+        if self.ops.name != "numpy":  # (numpy's from_host returns its argument)
+            from_host = self.ops.from_host
+            h, V, b = from_host(h), from_host(V), (from_host(b) if fits else 0.0)
+        return h, V.reshape(p, self.q), b
+
+    def join(self, g_h, g_V, db):
+        """The gradient's parts on the backend -> one host vector (:meth:`split`'s inverse)."""
+        fits = self.term.fits_intercept
+        if self.ops.name != "numpy":  # (on numpy the parts are float64 arrays already)
+            to_host = self.ops.to_host
+            g_h, g_V, db = to_host(g_h), to_host(g_V), (to_host(db) if fits else None)
+        parts = [g_h, g_V.ravel()]
+        if fits:
+            parts.append(db)
+        return np.concatenate(parts)
 
     def __call__(self, h, B, b):
         """Return ``(F, dF/dh, dF/dB, dF/db, data loss)``."""
@@ -466,13 +478,7 @@ class GateObjective:
         """
         if self.layout is not None:
             return self._group_host_fun(x)
-        numpy = self.ops.name == "numpy"  # (its from_host and to_host return the arrays)
-        if numpy:
-            p, pq = self.p, self.p * self.q
-            h, V = x[:p], x[p : p + pq].reshape(p, self.q)
-            b = x[p + pq :] if self.term.fits_intercept else 0.0
-        else:
-            h, V, b = self.split(x)
+        h, V, b = self.split(x)
         B = h[:, None] * V
         loss, dB, db = self.term.value_grad(B, b)
         V2 = (V * V).sum(1)
@@ -480,15 +486,7 @@ class GateObjective:
         value = loss + float((coef * V2).sum()) + self.lam * float(h.sum())
         g_h = self.lam + (dB * V).sum(1) + (self.kd * (1.0 - 2.0 * h) + 2.0 * self.alpha * h) * V2
         g_V = h[:, None] * dB + 2.0 * coef[:, None] * V
-        if numpy:
-            parts = [g_h, g_V.ravel()]
-            if self.term.fits_intercept:
-                parts.append(db)
-            return value, np.concatenate(parts)
-        parts = [self.ops.to_host(g_h), self.ops.to_host(g_V).ravel()]
-        if self.term.fits_intercept:
-            parts.append(self.ops.to_host(db))
-        return value, np.concatenate(parts)
+        return value, self.join(g_h, g_V, db)
 
     def _group_host_fun(self, x):
         """:meth:`host_fun` with one ``h`` per group: ``x = (h_groups, V, b)``."""

@@ -20,7 +20,6 @@ Torch, numpy and the standard library only.
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -39,6 +38,7 @@ from ._splice import (
     _BINARY_EXHAUSTIVE_NUMBERS,
     _EXHAUSTIVE_MAX_SUPPORTS,
     _SECOND_ORDER_MAX_NUMBERS,
+    _all_supports,
     _BinaryRefits,
     _GramRefits,
     _numbers,
@@ -165,15 +165,14 @@ def exhaustive_groups(problem, layout, k, alpha=0.0, lam_cost=0.0, refits=None):
         return None
     prices = layout.costs
     best = None
-    for gs in itertools.combinations(range(n_groups), k):
-        gs = np.array(gs, dtype=np.int64)
+    for gs in _all_supports(n_groups, k):  # (read-only rows, shared between fits)
         cols = layout.columns(gs)
         state, loss = refits.fit(cols)
         value = loss + lam_cost * float(prices[gs].sum())
         if best is None or value < best[0]:
             best = (value, gs, cols, state)
     _, groups, cols, state = best
-    return groups, refits.head(problem, cols, state)
+    return groups.copy(), refits.head(problem, cols, state)
 
 
 def _log_binom(n, k):

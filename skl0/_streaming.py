@@ -649,7 +649,7 @@ def _stream_class_weights(estimator, stream, y, sw):
             "y=y_sample))) from the labels of all the rows or of a large enough sample."
         )
     codes = stream.targets.encode(estimator, y).astype(np.intp)  # checks the labels first
-    return weigh_classes(sw, estimator.class_weight, estimator.classes_, codes, whole=False)
+    return weigh_classes(sw, estimator.class_weight, estimator.classes_, codes, whole=False)[0]
 
 
 def _exponent(scale):

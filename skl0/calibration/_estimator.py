@@ -42,8 +42,7 @@ __all__ = ["SparseCalibrator"]
 MISSED_TARGET = 0.5
 
 
-
-def new_gate(n, device, dtype):
+def _new_gate(n, device, dtype):
     """``n`` record gates on ``device`` in ``dtype``, started in float32 and cast.
 
     Explicitly float32 rather than torch's default dtype, so a caller's
@@ -51,6 +50,7 @@ def new_gate(n, device, dtype):
     and with it the fit, of a given ``random_state``.
     """
     return SampleGate(n, dtype=torch.float32).to(device=device, dtype=dtype)
+
 
 @hyperparameters(CALIBRATOR, attributes=ATTRIBUTES, table=PARAMS)
 class SparseCalibrator(SupportMixin, BaseEstimator):
@@ -226,7 +226,7 @@ default=None
                 op,
                 datafit,
                 log_w,
-                lambda n: new_gate(n, device, dtype),
+                lambda n: _new_gate(n, device, dtype),
                 lam=self.lam,
                 k=self.k,
                 l2=self.l2,
@@ -237,7 +237,7 @@ default=None
                 generator=generator,
                 callback=progress.gated,
             )
-            gate = new_gate(n_records, device, dtype)
+            gate = _new_gate(n_records, device, dtype)
             with torch.no_grad():
                 gate.log_alpha.copy_(log_alpha)
             kept, start, prob = select_records(gate, log_w, self.k)
