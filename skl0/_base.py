@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -150,6 +151,24 @@ def positive_strides(a):
     if isinstance(a, np.ndarray) and any(s < 0 for s in a.strides):
         return np.ascontiguousarray(a)
     return a
+
+
+#: X's column names for the messages of a fit on a validated array without
+#: them: set by a selector or a CV estimator around the fit of its estimator
+#: or of a fold (:func:`naming_columns`), read by ``_column_names``. A context
+#: variable, not an attribute set on the estimator from outside: each thread
+#: (a CV's fold jobs) sees only the names set in it.
+_MESSAGE_NAMES = ContextVar("skl0_message_names", default=None)
+
+
+@contextmanager
+def naming_columns(names):
+    """Within the block, messages of fits on arrays name X's columns by ``names``."""
+    token = _MESSAGE_NAMES.set(names)
+    try:
+        yield
+    finally:
+        _MESSAGE_NAMES.reset(token)
 
 
 class ValidatedRows:
@@ -1532,10 +1551,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
         ``feature_names_in_``, else the names of the frame that a selector or
         a CV estimator validated before fitting this estimator (its
-        ``estimator_``, a fold's) on the array: ``_names_for_messages``.
+        ``estimator_``, a fold's) on the array (:func:`naming_columns`).
         """
         names = getattr(self, "feature_names_in_", None)
-        return names if names is not None else vars(self).get("_names_for_messages")
+        return names if names is not None else _MESSAGE_NAMES.get()
 
     def _output_layers(self, layers):
         """Hook: map the last layer to the task's output units."""

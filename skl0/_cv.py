@@ -39,7 +39,7 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 
-from ._base import ValidatedRows, _as_tensor, fresh_fit
+from ._base import ValidatedRows, _as_tensor, fresh_fit, naming_columns
 from ._checks import check_fold_classes, is_dask_collection, weigh_classes
 from ._classifier import L0Classifier
 from ._compat import (
@@ -243,13 +243,14 @@ def _scorer_declines_weights(scorer):
 
 
 def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighted,
-               X_device=None, statistics=None):
+               X_device=None, statistics=None, names=None):
     """Walk the path on ``train`` and score it on ``test``: (scores, sizes, steps).
 
     ``weighted``: the fold's fit takes ``sw``; ``score_weighted``: its scores
     do. ``X_device``: X held on the fit's device (:func:`_rows_on_device`),
     from which the fold takes its training rows there, and its held-out
-    rows too when it scores them itself (``scorer=None``).
+    rows too when it scores them itself (``scorer=None``). ``names``: X's
+    column names, for the messages of the fold's fit on the array.
     """
     def rows(index, on_device):  # (index: row numbers, cv_splits')
         if not on_device:
@@ -267,7 +268,8 @@ def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighte
         X_train = rows(train, on_device)
         if on_device:  # (validated with the whole; the fold's own copy)
             X_train = ValidatedRows(X_train, owned=True)
-    est._fit(X_train, y[train], sw[train] if weighted else None, walk=walk)
+    with naming_columns(names):  # (set in this job's thread)
+        est._fit(X_train, y[train], sw[train] if weighted else None, walk=walk)
     return walk.result
 
 
@@ -549,9 +551,7 @@ class _CVMixin(CVFitMixin):
         params = {k_: v for k_, v in self.get_params(deep=False).items() if k_ in names}
         if class_weight is not None:
             params["class_weight"] = class_weight
-        est = self._fold_class(**{**params, "random_state": seed, "device": device})
-        est._names_for_messages = self._column_names()  # (the fold sees an array)
-        return est
+        return self._fold_class(**{**params, "random_state": seed, "device": device})
 
     def _fit_split(self, X, y, sample_weight, split_params):
         with fresh_fit(self):
@@ -616,11 +616,14 @@ class _CVMixin(CVFitMixin):
         # with n_jobs=-1 ten times slower than n_jobs=1; the solves release
         # the GIL in LAPACK and torch. A joblib backend set by the caller
         # (parallel_config(backend="loky") or "dask") still wins.
+        # (formed here: joblib may draw later jobs from the generator in
+        # another thread, where a selector's naming_columns is not set)
+        names = self._column_names()
         out = Parallel(n_jobs=self.n_jobs, verbose=self.verbose, prefer="threads")(
             delayed(_fold_path)(
                 self._fold_estimator(seed, device, fold_class_weight), Xv, yv, sw, train, test,
                 scorer, weighted,
-                grid, score_weighted, X_device, sums
+                grid, score_weighted, X_device, sums, names
             )
             for seed, (train, test), sums in zip(seeds, splits, fold_sums)
         )

@@ -8,7 +8,12 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import FitMixin, checks_params_each_call, keep_state_on_failure
+from ._base import (
+    FitMixin,
+    checks_params_each_call,
+    keep_state_on_failure,
+    naming_columns,
+)
 from ._checks import (
     check_frame,
     check_missing_labels,
@@ -127,11 +132,8 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
         # est sees the numpy X, without the names that groups may be keyed by.
         check_groups_order(self.groups, getattr(self, "feature_names_in_", None))
         est = self._make_estimator(y_given)
-        est._names_for_messages = getattr(self, "feature_names_in_", None)
-        try:
+        with naming_columns(getattr(self, "feature_names_in_", None)):
             est.fit(X, y, sample_weight=sample_weight, **(split_params or {}))
-        finally:  # (feature_names_in_ below takes over)
-            del est._names_for_messages
         if hasattr(self, "feature_names_in_"):
             # est saw the validated numpy X; give it the names too, so that
             # sel.estimator_.predict(frame) checks columns as the selector does.
@@ -253,11 +255,11 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
         # X is the validated numpy array: est holds no feature names while it
         # checks it (they would make it warn that X has none); its messages
         # name the columns by the selector's names.
-        est._names_for_messages = getattr(self, "feature_names_in_", None)
-        if isinstance(est, L0Classifier):
-            est.partial_fit(X, y, classes=classes, sample_weight=sample_weight)
-        else:
-            est.partial_fit(X, y, sample_weight=sample_weight)
+        with naming_columns(getattr(self, "feature_names_in_", None)):
+            if isinstance(est, L0Classifier):
+                est.partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+            else:
+                est.partial_fit(X, y, sample_weight=sample_weight)
 
     def _check_stream_task(self, est):
         streamed = "classification" if isinstance(est, L0Classifier) else "regression"

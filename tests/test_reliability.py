@@ -1723,3 +1723,21 @@ def test_held_out_rows_do_not_depend_on_the_units_of_X(cls, params):
     got = est.predict_proba(Xs) if cls is L0Classifier else est.predict(Xs)
     want = ref.predict_proba(X) if cls is L0Classifier else ref.predict(X)
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["L0RegressorCV", "L0FeatureSelectorCV"])
+def test_cv_fold_jobs_in_threads_name_the_frames_columns(name):
+    # The names reach each fold's fit in its own joblib thread (a context
+    # variable set in the job, not an attribute set on the fold estimator),
+    # and none is left on the fitted estimators.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5))
+    y = X[:, 0] - X[:, 1] + 0.3 * rng.normal(size=40)
+    X[:, 0] *= 1e-310
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(5)])
+    est = make(name, n_jobs=2)
+    with pytest.raises(ValueError, match="X's column 'x0' does not fit in float64"):
+        quiet_fit(est, frame, y)
+    ok = quiet_fit(make(name, n_jobs=2), pd.DataFrame(X[:, 1:], columns=list("abcd")), y)
+    for obj in (ok, getattr(ok, "estimator_", None)):
+        assert obj is None or not any("names" in a and a.startswith("_") for a in vars(obj))
