@@ -178,11 +178,23 @@ def speed(repeats, quick):
     path = cpu_time(lambda: l0_path(Xm, ym, n_lams=30), repeats)
     cv = cpu_time(lambda: L0RegressorCV(cv=5).fit(Xm, ym), max(1, repeats // 2))
     auto = cpu_time(lambda: L0Regressor().fit(Xm, ym), repeats)
+    # The peers' path and CV on the same data: scikit-learn's lasso path
+    # (its 100-point default grid) and LassoCV, abess's cross-validated
+    # support size. On small data a path's cost is its per-point solves,
+    # not the pass over X that one fit also makes.
+    from sklearn.linear_model import LassoCV, lasso_path
+    peers = [
+        ("sklearn lasso_path, 100 points", lambda: lasso_path(Xm, ym)),
+        ("sklearn LassoCV(cv=5)", lambda: LassoCV(cv=5).fit(Xm, ym)),
+        ("abess LinearRegression(cv=5)", lambda: abess.LinearRegression(cv=5).fit(Xm, ym)),
+    ]
+    peer_times = [cpu_time(fn, max(1, repeats // 2)) for _, fn in peers]
     table(["n=1000, p=200", "CPU ms", "/ one fit (lam=0.01)", "/ lam='auto' fit"], [
         ["one fit, lam=0.01", f"{one * 1e3:.1f}", "1.0x", f"{one / auto:.2f}x"],
         ["l0_path, 30 points", f"{path * 1e3:.1f}", f"{path / one:.1f}x", f"{path / auto:.2f}x"],
         ["L0RegressorCV(cv=5)", f"{cv * 1e3:.1f}", f"{cv / one:.1f}x", f"{cv / auto:.2f}x"],
-    ])
+    ] + [[name, f"{t * 1e3:.1f}", f"{t / one:.1f}x", f"{t / auto:.2f}x"]
+         for (name, _), t in zip(peers, peer_times)])
 
     # Tall data, where a CV fit's cost is its passes over X: its folds' Gram
     # problems from sums of one pass (skl0._fold_stats), against folds that
