@@ -1273,6 +1273,39 @@ def test_auto_reaches_the_exhaustive_ebic_minimum_on_diabetes():
     assert value - lowest < 0.5
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ebic_size_floors_bound_every_support_and_leave_the_choice(seed, monkeypatch):
+    # lam="auto" skips the sizes whose floor (the size's price over all
+    # columns' least squares) is not below the best EBIC: each floor is
+    # below the EBIC of every support of its size, as select_by_ebic scores
+    # them, and the choice is the one made without the floors.
+    import skl0._criteria as criteria
+    from skl0._criteria import _deviance, _null_mse, _size_floors, df_per_feature
+    from skl0._refit import refit_linear_head
+    from skl0._splice import shared_refits
+
+    rng = np.random.default_rng(seed)
+    n, p = 80, 8
+    X = rng.normal(size=(n, p)) + 0.8 * rng.normal(size=(n, 1))
+    y = X[:, :3] @ np.array([1.0, -0.6, 0.3]) + rng.normal(size=n)
+    problem = _gram_problem_of(X, y)
+    floors = _size_floors(problem, shared_refits(problem, 1e-4), p, _null_mse(problem))
+    q, p_all = df_per_feature(problem.datafit), problem.n_candidates
+    for s in range(p + 1):
+        lowest = math.inf
+        for S in itertools.combinations(range(p), s):
+            head, loss = refit_linear_head(problem, np.array(S, dtype=np.int64), alpha=1e-4)
+            lowest = min(lowest, ebic(_deviance(problem, head, loss), s, n, p_all, q))
+        assert floors[s] <= lowest
+    fits = {}
+    for name, floor_of in (("floors", _size_floors), ("none", lambda *a: False)):
+        monkeypatch.setattr(criteria, "_size_floors", floor_of)
+        est = L0Regressor().fit(X, y)
+        fits[name] = (est.support_, est.coef_, est.lam_, est.feature_importances_)
+    for a, b in zip(fits["floors"], fits["none"]):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("alpha", [0.0, 1e-10])
 def test_auto_on_a_noiseless_target_does_not_read_round_off_as_signal(alpha):
     # Without the default ridge's bias the refits' MSE on y = 3 x0 - 2 x5 + 7
