@@ -723,6 +723,40 @@ def _dead_gates(d, layout, lam):
     return ~live & (lam * np.asarray(costs) > 0)
 
 
+def vertex_gates(problem, gate, head, support, lam, *, alpha):
+    """The logits :func:`solve_gates` gives ``gate`` from the vertex with ``support`` open, or None.
+
+    Where ``problem`` is :func:`profiled` and ``gate`` has one gate per
+    column, that solve, started at a vertex whose weights are not all
+    zero, is a vertex search from it (:meth:`_ProfiledGram.vertex_search`)
+    that ends at a KKT point of the box or goes on by L-BFGS-B. This is
+    that search, the same test of its end (:func:`_kkt_point`) and the
+    same logits, in numpy only, for a caller that reads the gates alone:
+    the head is not touched (its weights would be the vertex's ridge
+    solution). None where the search does not end at a KKT point, where
+    its statistics are not finite, or where this does not apply; the
+    caller then solves with :func:`solve_gates`.
+    """
+    if not profiled(problem, head) or getattr(gate, "layout", None) is not None:
+        return None
+    fun_of = _ProfiledGram(GateObjective(problem, lam, alpha))
+    hi = gate_bounds(gate)[1]
+    mask = np.zeros(fun_of.c.shape[0], dtype=bool)
+    mask[support] = True
+    try:
+        mask, _ = fun_of.vertex_search(mask, hi)
+    except np.linalg.LinAlgError:
+        return None
+    h = np.where(mask, hi, 0.0)
+    value, grad = fun_of(h)
+    if not (math.isfinite(value) and np.isfinite(grad).all()):
+        return None
+    if _kkt_point(lambda x: (value, grad), h, 0.0, hi) is None:
+        return None
+    return log_alpha_for_signal(h, gate.temperature, gate.gamma, gate.zeta).clip(
+        -THETA_MAX, THETA_MAX)
+
+
 def _set_gates(gate, head, theta, B, expand=None):
     """``gate.log_alpha = theta`` and ``head.weight = B / E[z]`` (``expand``: groups to columns)."""
     m, _ = gate_moments(theta, gate.temperature, gate.gamma, gate.zeta)

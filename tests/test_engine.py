@@ -792,6 +792,35 @@ def test_vertex_path_equals_one_solve_per_point():
     assert points[-1].support.size < points[0].support.size
 
 
+def test_vertex_gates_are_the_logits_of_a_solve_from_the_support():
+    # lam="auto"'s last solve, from the chosen support's vertex, in numpy
+    # (vertex_gates): the same logits as setting the modules there and
+    # solving (solve_gates), support by support, on either side of the
+    # supports' own lams.
+    from skl0._engine import solve_gates, vertex_gates
+    from skl0._gate_path import set_support_vertex
+    from skl0._refit import refit_linear_head
+    from skl0.nn import FeatureGate
+
+    X, y, _, _ = make_sparse_regression(300, 12, 4, rho=0.6, random_state=3)
+    problem = _problem_from(X, y)
+    rng = np.random.default_rng(0)
+    compared = 0
+    for size in (1, 3, 4, 6, 9):
+        support = np.sort(rng.choice(12, size, replace=False))
+        refitted = refit_linear_head(problem, support, alpha=1e-4)[0]
+        for lam in (1e-3, 1e-2, 5e-2):
+            gate, head = FeatureGate(12).to(D), LinearHead(12, 1).to(D)
+            head.bias.requires_grad_(False)
+            theta = vertex_gates(problem, gate, head, support, lam, alpha=1e-4)
+            set_support_vertex(gate, head, support, refitted)
+            solve_gates(problem, gate, head, lam, alpha=1e-4, max_iter=100)
+            if theta is not None:
+                np.testing.assert_array_equal(theta, gate.log_alpha.detach().numpy())
+                compared += 1
+    assert compared >= 12
+
+
 
 @pytest.mark.parametrize("solver", ["profiled", "joint"])
 def test_gram_problems_fit_with_either_solver(solver, monkeypatch):
