@@ -57,6 +57,7 @@ Torch, numpy and scipy only; no scikit-learn here.
 
 from __future__ import annotations
 
+import functools
 import math
 from contextlib import nullcontext
 
@@ -376,8 +377,16 @@ def gate_bounds(gate):
 
     A closed and an open gate as the solves leave them (the vertices).
     """
-    lo, hi = signal_fraction(np.array([-THETA_MAX, THETA_MAX]), gate.temperature, gate.gamma,
-                             gate.zeta)
+    params = (gate.temperature, gate.gamma, gate.zeta)
+    if all(type(v) is float for v in params):  # (as the gates store them)
+        return _gate_bounds(*params)
+    return _gate_bounds.__wrapped__(*params)
+
+
+@functools.lru_cache(maxsize=16)
+def _gate_bounds(temperature, gamma, zeta):
+    """:func:`gate_bounds` of these Hard Concrete parameters, kept (each solve and path asks)."""
+    lo, hi = signal_fraction(np.array([-THETA_MAX, THETA_MAX]), temperature, gamma, zeta)
     return float(lo), float(hi)
 
 
@@ -1291,7 +1300,9 @@ def vertex_path(problem, gate, head, lams, *, alpha):
     mask : ndarray of bool
         The open gates.
     B : ndarray of shape (p, q)
-        Effective weights (rows of closed gates are 0).
+        Effective weights (rows of closed gates are 0). A ``lam`` kept at
+        the previous vertex gets the same ``mask`` and ``B`` arrays as the
+        previous one (read them, do not write them).
     value : float
         The objective ``F`` at the solution.
     n_moves : int
@@ -1311,6 +1322,7 @@ def vertex_path(problem, gate, head, lams, *, alpha):
     else:
         mask = np.ones(theta.size, dtype=bool)  # a cold start opens every gate
     stable, S, B_S, loss = (math.inf, -math.inf), None, None, None
+    vertex = None  # (mask, B) of the current vertex, yielded at each of its lams
     for lam in lams:
         lam = float(lam)
         n_moves = 0
@@ -1325,12 +1337,15 @@ def vertex_path(problem, gate, head, lams, *, alpha):
             stable = fun_of.stable
             S, B_S, loss = fun_of.solution
             n_moves = len(moves)
+            vertex = None
         value = loss + lam * h_open * S.size
         if not math.isfinite(value):
             return
-        B = np.zeros_like(fun_of.c)
-        B[S] = B_S
-        yield lam, mask.copy(), B, value, n_moves
+        if vertex is None:
+            B = np.zeros_like(fun_of.c)
+            B[S] = B_S
+            vertex = (mask.copy(), B)
+        yield lam, *vertex, value, n_moves
 
 
 def set_vertex(gate, head, mask, B, expand=None):

@@ -191,11 +191,18 @@ class _VertexRecorder:
         self.mean = gate_moments(ends, gate.temperature, gate.gamma, gate.zeta)[0]
         self.ref, self.weight = ref, head.weight.detach()
         self.state = {k: v.detach().clone() for k, v in head.state_dict().items()}
+        self._last = None  # (mask, B, arrays made from them): the previous point's vertex
 
     def point(self, lam, mask, B, value, n_iter):
-        W = B / np.where(mask, self.mean[0], self.mean[1])[:, None]
-        return PathPoint(lam, np.flatnonzero(mask), np.where(mask, self.prob[0], self.prob[1]),
-                         value, n_iter, weights=W,
+        # Points at one vertex (vertex_path yields the same mask and B
+        # arrays for them) share its support, probabilities and weights.
+        last = self._last
+        if last is None or last[0] is not mask or last[1] is not B:
+            W = B / np.where(mask, self.mean[0], self.mean[1])[:, None]
+            last = self._last = (mask, B, np.flatnonzero(mask),
+                                 np.where(mask, self.prob[0], self.prob[1]), W)
+        W = last[4]
+        return PathPoint(lam, last[2], last[3], value, n_iter, weights=W,
                          build=(lambda: self._log_alpha(mask), lambda: self._head_state(W)))
 
     def _log_alpha(self, mask):
