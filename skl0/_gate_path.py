@@ -419,16 +419,17 @@ def survival_ranking(points):
     the last path index at which a feature was open, the secondary key its
     probability of being open at the first point where it was closed.
     """
-    p = points[0].prob_open.size
+    p, m = points[0].prob_open.size, len(points)
+    # The last index open (-1: never); the tie is the probability at the
+    # point after it (the one where the feature closed for good; the first
+    # point for one never open), or at the last point for one still open.
+    # (One pass over a points x features table, not a loop over the points.)
+    sizes = [pt.support.size for pt in points]
+    rows = np.repeat(np.arange(m), sizes)
     last_open = np.full(p, -1)
-    tie = np.zeros(p)
-    for i, pt in enumerate(points):
-        open_now = np.zeros(p, dtype=bool)
-        open_now[pt.support] = True
-        last_open[open_now] = i
-        closing = ~open_now & (last_open == i - 1)
-        tie[closing] = pt.prob_open[closing]
-    final = points[-1]
-    still_open = last_open == len(points) - 1
-    tie[still_open] = final.prob_open[still_open]
+    np.maximum.at(last_open, np.concatenate([pt.support for pt in points]) if rows.size
+                  else np.zeros(0, dtype=np.int64), rows)
+    at = np.minimum(last_open + 1, m - 1)
+    probs = np.stack([pt.prob_open for pt in points])
+    tie = probs[at, np.arange(p)].astype(np.float64)
     return np.lexsort((-tie, -last_open))

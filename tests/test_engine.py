@@ -3316,3 +3316,25 @@ def test_auto_reaches_the_exhaustive_minimum_of_its_own_criterion(case, monkeypa
         rows = np.sort(rng.choice(len(y0), len(y0) if case == "binary" else 90, replace=False))
         X, y, Est = X0[rows][:, cols], y0[rows], L0Classifier
     assert _own_ebic_gap(Est, X, y, monkeypatch) < 0.5
+
+
+def test_survival_ranking_orders_by_last_open_point_then_closing_probability():
+    # The documented rule, point by point: the last path index at which a
+    # feature was open (never: -1), ties by its probability at the point
+    # where it closed after that (never open: the first point; still open:
+    # the last one), on random paths whose features reopen.
+    from skl0._gate_path import PathPoint, survival_ranking
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        p, m = int(rng.integers(1, 9)), int(rng.integers(1, 6))
+        points = []
+        for _ in range(m):
+            support = np.sort(rng.choice(p, int(rng.integers(0, p + 1)), replace=False))
+            probs = np.round(rng.uniform(size=p), 1)  # ties among the probabilities
+            points.append(PathPoint(0.1, support.astype(np.int64), probs, 0.0, 1))
+        last = np.array([max([i for i, pt in enumerate(points) if j in pt.support], default=-1)
+                         for j in range(p)])
+        tie = np.array([points[min(last[j] + 1, m - 1)].prob_open[j] for j in range(p)])
+        expected = sorted(range(p), key=lambda j: (-last[j], -tie[j], j))
+        assert survival_ranking(points).tolist() == expected
