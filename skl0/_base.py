@@ -41,7 +41,13 @@ from ._device import (
     resolve_dtype,
     seeded_generator,
 )
-from ._engine import SETTLE_ITERATIONS, SMALL_SPARSE_NUMBERS, THETA_MAX, blas_threads
+from ._engine import (
+    SETTLE_ITERATIONS,
+    SMALL_SPARSE_NUMBERS,
+    THETA_MAX,
+    blas_threads,
+    vertex_gates,
+)
 from ._gate_path import (
     WARM_STOP,
     flip_polish,
@@ -1293,6 +1299,17 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         open_now = open_gates(gate)  # as the points read it
         if np.array_equal(open_now, support):
             return
+        if problem.datafit.supports_gram and refitted.weight.detach().any():
+            # The refitted head replaces ``head`` (_fit_problem), so only the
+            # gates are wanted: a profiled Gram problem's solve from the
+            # support's vertex is a vertex search, made in numpy without
+            # setting the modules there first (the same logits). (Weights
+            # all zero: the solve starts cold instead, as below.)
+            theta = vertex_gates(problem, gate, head, support, self.lam_, alpha=self.alpha)
+            if theta is not None:
+                with torch.no_grad():
+                    gate.log_alpha.copy_(torch.as_tensor(theta, dtype=gate.log_alpha.dtype))
+                return
         set_support_vertex(gate, head, support, refitted)
         train_gates(problem, gate, head, lam=self.lam_, max_iter=self.max_iter,
                     settle=SETTLE_ITERATIONS, **common)

@@ -57,6 +57,7 @@ Torch, numpy and scipy only; no scikit-learn here.
 
 from __future__ import annotations
 
+import functools
 import math
 from contextlib import nullcontext
 
@@ -376,8 +377,16 @@ def gate_bounds(gate):
 
     A closed and an open gate as the solves leave them (the vertices).
     """
-    lo, hi = signal_fraction(np.array([-THETA_MAX, THETA_MAX]), gate.temperature, gate.gamma,
-                             gate.zeta)
+    params = (gate.temperature, gate.gamma, gate.zeta)
+    if all(type(v) is float for v in params):  # (as the gates store them)
+        return _gate_bounds(*params)
+    return _gate_bounds.__wrapped__(*params)
+
+
+@functools.lru_cache(maxsize=16)
+def _gate_bounds(temperature, gamma, zeta):
+    """:func:`gate_bounds` of these Hard Concrete parameters, kept (each solve and path asks)."""
+    lo, hi = signal_fraction(np.array([-THETA_MAX, THETA_MAX]), temperature, gamma, zeta)
     return float(lo), float(hi)
 
 
@@ -721,6 +730,40 @@ def _dead_gates(d, layout, lam):
         if not layout.is_identity:
             live = np.bincount(layout.index, weights=live, minlength=layout.n_groups) > 0
     return ~live & (lam * np.asarray(costs) > 0)
+
+
+def vertex_gates(problem, gate, head, support, lam, *, alpha):
+    """The logits :func:`solve_gates` gives ``gate`` from the vertex with ``support`` open, or None.
+
+    Where ``problem`` is :func:`profiled` and ``gate`` has one gate per
+    column, that solve, started at a vertex whose weights are not all
+    zero, is a vertex search from it (:meth:`_ProfiledGram.vertex_search`)
+    that ends at a KKT point of the box or goes on by L-BFGS-B. This is
+    that search, the same test of its end (:func:`_kkt_point`) and the
+    same logits, in numpy only, for a caller that reads the gates alone:
+    the head is not touched (its weights would be the vertex's ridge
+    solution). None where the search does not end at a KKT point, where
+    its statistics are not finite, or where this does not apply; the
+    caller then solves with :func:`solve_gates`.
+    """
+    if not profiled(problem, head) or getattr(gate, "layout", None) is not None:
+        return None
+    fun_of = _ProfiledGram(GateObjective(problem, lam, alpha))
+    hi = gate_bounds(gate)[1]
+    mask = np.zeros(fun_of.c.shape[0], dtype=bool)
+    mask[support] = True
+    try:
+        mask, _ = fun_of.vertex_search(mask, hi)
+    except np.linalg.LinAlgError:
+        return None
+    h = np.where(mask, hi, 0.0)
+    value, grad = fun_of(h)
+    if not (math.isfinite(value) and np.isfinite(grad).all()):
+        return None
+    if _kkt_point(lambda x: (value, grad), h, 0.0, hi) is None:
+        return None
+    return log_alpha_for_signal(h, gate.temperature, gate.gamma, gate.zeta).clip(
+        -THETA_MAX, THETA_MAX)
 
 
 def _set_gates(gate, head, theta, B, expand=None):
@@ -1257,7 +1300,9 @@ def vertex_path(problem, gate, head, lams, *, alpha):
     mask : ndarray of bool
         The open gates.
     B : ndarray of shape (p, q)
-        Effective weights (rows of closed gates are 0).
+        Effective weights (rows of closed gates are 0). A ``lam`` kept at
+        the previous vertex gets the same ``mask`` and ``B`` arrays as the
+        previous one (read them, do not write them).
     value : float
         The objective ``F`` at the solution.
     n_moves : int
@@ -1277,6 +1322,7 @@ def vertex_path(problem, gate, head, lams, *, alpha):
     else:
         mask = np.ones(theta.size, dtype=bool)  # a cold start opens every gate
     stable, S, B_S, loss = (math.inf, -math.inf), None, None, None
+    vertex = None  # (mask, B) of the current vertex, yielded at each of its lams
     for lam in lams:
         lam = float(lam)
         n_moves = 0
@@ -1291,12 +1337,15 @@ def vertex_path(problem, gate, head, lams, *, alpha):
             stable = fun_of.stable
             S, B_S, loss = fun_of.solution
             n_moves = len(moves)
+            vertex = None
         value = loss + lam * h_open * S.size
         if not math.isfinite(value):
             return
-        B = np.zeros_like(fun_of.c)
-        B[S] = B_S
-        yield lam, mask.copy(), B, value, n_moves
+        if vertex is None:
+            B = np.zeros_like(fun_of.c)
+            B[S] = B_S
+            vertex = (mask.copy(), B)
+        yield lam, *vertex, value, n_moves
 
 
 def set_vertex(gate, head, mask, B, expand=None):

@@ -191,11 +191,18 @@ class _VertexRecorder:
         self.mean = gate_moments(ends, gate.temperature, gate.gamma, gate.zeta)[0]
         self.ref, self.weight = ref, head.weight.detach()
         self.state = {k: v.detach().clone() for k, v in head.state_dict().items()}
+        self._last = None  # (mask, B, arrays made from them): the previous point's vertex
 
     def point(self, lam, mask, B, value, n_iter):
-        W = B / np.where(mask, self.mean[0], self.mean[1])[:, None]
-        return PathPoint(lam, np.flatnonzero(mask), np.where(mask, self.prob[0], self.prob[1]),
-                         value, n_iter, weights=W,
+        # Points at one vertex (vertex_path yields the same mask and B
+        # arrays for them) share its support, probabilities and weights.
+        last = self._last
+        if last is None or last[0] is not mask or last[1] is not B:
+            W = B / np.where(mask, self.mean[0], self.mean[1])[:, None]
+            last = self._last = (mask, B, np.flatnonzero(mask),
+                                 np.where(mask, self.prob[0], self.prob[1]), W)
+        W = last[4]
+        return PathPoint(lam, last[2], last[3], value, n_iter, weights=W,
                          build=(lambda: self._log_alpha(mask), lambda: self._head_state(W)))
 
     def _log_alpha(self, mask):
@@ -412,16 +419,17 @@ def survival_ranking(points):
     the last path index at which a feature was open, the secondary key its
     probability of being open at the first point where it was closed.
     """
-    p = points[0].prob_open.size
+    p, m = points[0].prob_open.size, len(points)
+    # The last index open (-1: never); the tie is the probability at the
+    # point after it (the one where the feature closed for good; the first
+    # point for one never open), or at the last point for one still open.
+    # (One pass over a points x features table, not a loop over the points.)
+    sizes = [pt.support.size for pt in points]
+    rows = np.repeat(np.arange(m), sizes)
     last_open = np.full(p, -1)
-    tie = np.zeros(p)
-    for i, pt in enumerate(points):
-        open_now = np.zeros(p, dtype=bool)
-        open_now[pt.support] = True
-        last_open[open_now] = i
-        closing = ~open_now & (last_open == i - 1)
-        tie[closing] = pt.prob_open[closing]
-    final = points[-1]
-    still_open = last_open == len(points) - 1
-    tie[still_open] = final.prob_open[still_open]
+    np.maximum.at(last_open, np.concatenate([pt.support for pt in points]) if rows.size
+                  else np.zeros(0, dtype=np.int64), rows)
+    at = np.minimum(last_open + 1, m - 1)
+    probs = np.stack([pt.prob_open for pt in points])
+    tie = probs[at, np.arange(p)].astype(np.float64)
     return np.lexsort((-tie, -last_open))

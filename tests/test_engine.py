@@ -792,6 +792,35 @@ def test_vertex_path_equals_one_solve_per_point():
     assert points[-1].support.size < points[0].support.size
 
 
+def test_vertex_gates_are_the_logits_of_a_solve_from_the_support():
+    # lam="auto"'s last solve, from the chosen support's vertex, in numpy
+    # (vertex_gates): the same logits as setting the modules there and
+    # solving (solve_gates), support by support, on either side of the
+    # supports' own lams.
+    from skl0._engine import solve_gates, vertex_gates
+    from skl0._gate_path import set_support_vertex
+    from skl0._refit import refit_linear_head
+    from skl0.nn import FeatureGate
+
+    X, y, _, _ = make_sparse_regression(300, 12, 4, rho=0.6, random_state=3)
+    problem = _problem_from(X, y)
+    rng = np.random.default_rng(0)
+    compared = 0
+    for size in (1, 3, 4, 6, 9):
+        support = np.sort(rng.choice(12, size, replace=False))
+        refitted = refit_linear_head(problem, support, alpha=1e-4)[0]
+        for lam in (1e-3, 1e-2, 5e-2):
+            gate, head = FeatureGate(12).to(D), LinearHead(12, 1).to(D)
+            head.bias.requires_grad_(False)
+            theta = vertex_gates(problem, gate, head, support, lam, alpha=1e-4)
+            set_support_vertex(gate, head, support, refitted)
+            solve_gates(problem, gate, head, lam, alpha=1e-4, max_iter=100)
+            if theta is not None:
+                np.testing.assert_array_equal(theta, gate.log_alpha.detach().numpy())
+                compared += 1
+    assert compared >= 12
+
+
 
 @pytest.mark.parametrize("solver", ["profiled", "joint"])
 def test_gram_problems_fit_with_either_solver(solver, monkeypatch):
@@ -1271,6 +1300,39 @@ def test_auto_reaches_the_exhaustive_ebic_minimum_on_diabetes():
     mask = L0Regressor().fit(X, y).support_
     value = ebic(n * math.log(_rss(X, y, mask) / n), int(mask.sum()), n, p, 1, g)
     assert value - lowest < 0.5
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ebic_size_floors_bound_every_support_and_leave_the_choice(seed, monkeypatch):
+    # lam="auto" skips the sizes whose floor (the size's price over all
+    # columns' least squares) is not below the best EBIC: each floor is
+    # below the EBIC of every support of its size, as select_by_ebic scores
+    # them, and the choice is the one made without the floors.
+    import skl0._criteria as criteria
+    from skl0._criteria import _deviance, _null_mse, _size_floors, df_per_feature
+    from skl0._refit import refit_linear_head
+    from skl0._splice import shared_refits
+
+    rng = np.random.default_rng(seed)
+    n, p = 80, 8
+    X = rng.normal(size=(n, p)) + 0.8 * rng.normal(size=(n, 1))
+    y = X[:, :3] @ np.array([1.0, -0.6, 0.3]) + rng.normal(size=n)
+    problem = _gram_problem_of(X, y)
+    floors = _size_floors(problem, shared_refits(problem, 1e-4), p, _null_mse(problem))
+    q, p_all = df_per_feature(problem.datafit), problem.n_candidates
+    for s in range(p + 1):
+        lowest = math.inf
+        for S in itertools.combinations(range(p), s):
+            head, loss = refit_linear_head(problem, np.array(S, dtype=np.int64), alpha=1e-4)
+            lowest = min(lowest, ebic(_deviance(problem, head, loss), s, n, p_all, q))
+        assert floors[s] <= lowest
+    fits = {}
+    for name, floor_of in (("floors", _size_floors), ("none", lambda *a: False)):
+        monkeypatch.setattr(criteria, "_size_floors", floor_of)
+        est = L0Regressor().fit(X, y)
+        fits[name] = (est.support_, est.coef_, est.lam_, est.feature_importances_)
+    for a, b in zip(fits["floors"], fits["none"]):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("alpha", [0.0, 1e-10])
@@ -3254,3 +3316,25 @@ def test_auto_reaches_the_exhaustive_minimum_of_its_own_criterion(case, monkeypa
         rows = np.sort(rng.choice(len(y0), len(y0) if case == "binary" else 90, replace=False))
         X, y, Est = X0[rows][:, cols], y0[rows], L0Classifier
     assert _own_ebic_gap(Est, X, y, monkeypatch) < 0.5
+
+
+def test_survival_ranking_orders_by_last_open_point_then_closing_probability():
+    # The documented rule, point by point: the last path index at which a
+    # feature was open (never: -1), ties by its probability at the point
+    # where it closed after that (never open: the first point; still open:
+    # the last one), on random paths whose features reopen.
+    from skl0._gate_path import PathPoint, survival_ranking
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        p, m = int(rng.integers(1, 9)), int(rng.integers(1, 6))
+        points = []
+        for _ in range(m):
+            support = np.sort(rng.choice(p, int(rng.integers(0, p + 1)), replace=False))
+            probs = np.round(rng.uniform(size=p), 1)  # ties among the probabilities
+            points.append(PathPoint(0.1, support.astype(np.int64), probs, 0.0, 1))
+        last = np.array([max([i for i, pt in enumerate(points) if j in pt.support], default=-1)
+                         for j in range(p)])
+        tie = np.array([points[min(last[j] + 1, m - 1)].prob_open[j] for j in range(p)])
+        expected = sorted(range(p), key=lambda j: (-last[j], -tie[j], j))
+        assert survival_ranking(points).tolist() == expected
