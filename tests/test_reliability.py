@@ -1388,6 +1388,63 @@ def test_finite_values_near_the_float64_limit_fit(name, where):
         np.testing.assert_array_equal(est.get_support(), ref.get_support())
 
 
+
+def _raising_cases():
+    from sklearn.datasets import load_breast_cancer, load_iris
+
+    iris = load_iris(return_X_y=True)
+    Xc, yc = load_breast_cancer(return_X_y=True)
+    return {
+        # (estimator, X, y): each stopped on an underflow before, in the
+        # place named, harmless there (an exp of a large negative logit,
+        # products with probabilities that round to 0).
+        "multinomial": (L0Classifier(random_state=0), *iris),  # _class_softmax
+        "selector": (L0FeatureSelector(task="classification", random_state=0), *iris),
+        "binary_auto": (L0Classifier(lam="auto", random_state=0), Xc[:150], yc[:150]),
+        "regression": (L0Regressor(lam="auto", random_state=0), X0, Y_REG),  # (was fine)
+    }
+
+
+@pytest.mark.parametrize("case", list(_raising_cases()))
+def test_fits_under_a_raising_numpy_error_state(case):
+    # A caller's np.errstate(all="raise") stopped fits with a
+    # FloatingPointError on underflows skl0 expects and handles; its own
+    # numerics now ignore underflow locally (invalid and overflow still follow
+    # the caller's state). The fit is the same as under numpy's defaults.
+    est, X, y = _raising_cases()[case]
+    ref = quiet_fit(clone(est), X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with np.errstate(all="raise"):
+            quiet_fit(est, X, y)
+            out = est.predict_log_proba(X) if hasattr(est, "predict_log_proba") else output(est, X)
+    np.testing.assert_array_equal(est.get_support(), ref.get_support())
+    assert np.all(np.isfinite(out))
+
+
+def test_extreme_scales_fit_under_a_raising_numpy_error_state():
+    # Values far below a column's power-of-two unit round to subnormals or 0
+    # when divided by it (as designed); under np.errstate(all="raise") that
+    # stopped the fit (divide_columns, the targets' unit, the moments, the
+    # host engine's products), as did predict_log_proba's log(1 + tiny).
+    X = X0.copy()
+    X[0, 2] = 1e308
+    y = Y_REG.copy()
+    y[0] = 1e308
+    far = np.array([[1.0, 0, 0, 0, 0]]) * np.array([30.0, -30.0, 1e3])[:, None]
+    with np.errstate(all="raise"):
+        for est, yy in [(make("L0Regressor"), Y_REG), (make("L0Classifier"), Y_CLF),
+                        (make("L0Regressor"), y)]:
+            assert_valid(quiet_fit(est, X if yy is not y else X0, yy), X)
+        clf = L0Classifier(lam=1e-3, random_state=0).fit(X0, Y_CLF)
+        assert np.all(np.isfinite(clf.predict_log_proba(far)))
+        # task="auto" reads y by scikit-learn's type_of_target, whose cast of
+        # NaN to int raised here before skl0's own message on y.
+        y[0] = np.nan
+        with pytest.raises(ValueError, match="Input y contains NaN"):
+            L0FeatureSelector().fit(X0, y)
+
+
 # ----------------------------------------------------------- SparseCalibrator
 try:
     from skl0 import calibration
