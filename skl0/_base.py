@@ -177,6 +177,15 @@ def naming_columns(names):
         _MESSAGE_NAMES.reset(token)
 
 
+class RawWeightOverflow(ValueError):
+    """A kept column's weight is finite standardized but overflows float64 in X's units.
+
+    Raised by :meth:`BaseL0._check_raw_weights`; the CV estimators' folds
+    catch it to score such a model in the fit's own column units
+    (:class:`skl0._cv._HeldOutScores`).
+    """
+
+
 class ValidatedRows:
     """Rows of an X that a CV estimator validated whole (on the host, or its device copy).
 
@@ -1556,7 +1565,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         names = self._column_names()
         j = int(bad[0])
         name = repr(str(names[j])) if names is not None and j < len(names) else str(j)
-        raise ValueError(
+        raise RawWeightOverflow(
             f"The coefficient of X's column {name} does not fit in float64 in X's units: that "
             f"column's spread is {std[j]:.3g}, so a coefficient of about 1 / {std[j]:.3g} per "
             "unit of X is needed. Rescale that column (e.g. multiply it by 1e20, or put a "

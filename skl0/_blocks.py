@@ -99,6 +99,7 @@ def _logistic(f):
     return prob, e * inv * inv, np.maximum(f, 0.0) + np.log1p(e)
 
 
+@np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
 def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False):
     """Centred float64 statistics of one block of rows (runs on a worker).
 
@@ -201,6 +202,7 @@ def _min_max_merge(*parts):
     return (np.min([a for a, _ in parts], axis=0), np.max([b for _, b in parts], axis=0))
 
 
+@np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
 def _softmax_block(X, y, w, classes, mean, std, coef, intercept, hess=None):
     """One pass of the multinomial fit over a block of rows (runs on a worker).
 

@@ -431,7 +431,7 @@ def weigh_classes(sw, class_weight, classes, codes, whole=True):
     import numpy as np
 
     per_class = class_weights(class_weight, classes, codes, sw)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):  # (both are refused below)
         out = sw * per_class[codes]
         total = out.sum()
     if not (np.all(np.isfinite(out)) and np.isfinite(total)):
@@ -543,7 +543,9 @@ def infer_task(y):
     arr = numbers_of_object_array(np.asarray(y))
     if arr.dtype == bool or arr.dtype.kind in "OUSb":
         return "classification" if arr.ndim == 1 or arr.shape[1] == 1 else "regression"
-    if type_of_target(arr, input_name="y") not in ("binary", "multiclass"):
+    with np.errstate(invalid="ignore"):  # (its test y == y.astype(int) casts NaN, inf, 1e300)
+        kind = type_of_target(arr, input_name="y")
+    if kind not in ("binary", "multiclass"):
         return "regression"
     values = np.unique(arr)
     if values.size == 1:

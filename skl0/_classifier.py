@@ -183,13 +183,13 @@ class L0Classifier(ClassifierMixin, BaseL0):
             return self._lazy(self.predict_log_proba, X, "proba")
         d = self.decision_function(X)
         P = self._proba(d)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", under="ignore"):  # (log(1 + tiny) underflows)
             out = np.log(P)
-        lost = P == 0
-        if lost.any():
-            exact = (-np.logaddexp(0.0, np.column_stack([d, -d])) if d.ndim == 1
-                     else log_softmax(d, axis=1))
-            out[lost] = exact[lost]
+            lost = P == 0
+            if lost.any():
+                exact = (-np.logaddexp(0.0, np.column_stack([d, -d])) if d.ndim == 1
+                         else log_softmax(d, axis=1))
+                out[lost] = exact[lost]
         return out
 
     @scores_dask_rows

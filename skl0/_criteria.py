@@ -145,7 +145,14 @@ def several_mse_outputs(problem):
 #: ``n log(mse)`` read round-off as signal. With ``alpha=1e-10`` (or 0),
 #: ``y = 3 x0 - 2 x5 + 7`` on 100 rows kept ``[0 3 5 6 8 9]``: the
 #: supersets' round-off MSEs differed by orders of magnitude. (The default
-#: ``alpha=1e-4``'s ridge bias, about ``1e-8`` of the variance, is above it.)
+#: ``alpha=1e-4``'s ridge bias, about ``1e-8`` of the variance, is above it:
+#: on X 200 x 5 with ``X[:, 4] = X[:, 0]`` and ``y = x0 + 2 x1`` exactly,
+#: ``lam="auto"`` keeps the copy, whose split coefficient lowers the ridge
+#: refit's MSE from about 1.1e-8 to 0.89e-8 of the variance, 43 deviance units
+#: against a feature's price of log(200) = 5.3. That gain is the ridge's, not
+#: round-off; a floor above it would need a constant no rule gives, and would
+#: flatten genuine fits of R^2 above 1 - 1e-8, so it is left: alpha=0 keeps
+#: one of the copies there.)
 _MSE_FLOOR = 1e-10
 
 

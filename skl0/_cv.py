@@ -39,7 +39,13 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 
-from ._base import ValidatedRows, _as_tensor, fresh_fit, naming_columns
+from ._base import (
+    RawWeightOverflow,
+    ValidatedRows,
+    _as_tensor,
+    fresh_fit,
+    naming_columns,
+)
 from ._checks import check_fold_classes, is_dask_collection, weigh_classes
 from ._classifier import L0Classifier
 from ._compat import (
@@ -55,6 +61,7 @@ from ._fold_stats import FoldStatistics
 from ._gate_path import lam_grid
 from ._heads import forward
 from ._l0_path import PathReader, RefitCache, check_grid, pad_to
+from ._numerics import divide_columns
 from ._params import (
     ATTRIBUTES,
     CLASSIFIER_CV,
@@ -76,17 +83,56 @@ from ._warn import warn
 __all__ = ["L0RegressorCV", "L0ClassifierCV"]
 
 class _HeldOutScores:
-    """Path reader of a fold: score each point's refitted head on held-out rows."""
+    """Path reader of a fold: score each point's refitted head on held-out rows.
+
+    A point whose model keeps a column with a weight that overflows float64
+    in X's units (a column of subnormal values: :class:`RawWeightOverflow`)
+    is scored in the fold fit's own column units instead: that column's
+    held-out values divided by the fit's power of two (``_x_scale``, exact)
+    and the model exported without it, so the predictions are the same
+    numbers. A plain fit refuses such a model; a fold's model is only
+    scored, and the final fit still refuses it if its chosen support keeps
+    the column.
+    """
 
     def __init__(self, X, y, sample_weight, scorer, n_lams):
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.scorer, self.n_lams = scorer, n_lams
+        self._unscaled = None  # (the held-out X in the fit's column units, formed once)
 
-    def _score(self, est):
+    def _score(self, est, X):
         if self.scorer is None:  # the estimator's own score, on rows validated once
-            return est._score_validated(self.X, self.y, self.sample_weight)
+            return est._score_validated(X, self.y, self.sample_weight)
         kw = {} if self.sample_weight is None else {"sample_weight": self.sample_weight}
-        return self.scorer(est, self.X, self.y, **kw)
+        return self.scorer(est, X, self.y, **kw)
+
+    def in_fit_units(self, est, export):
+        """``export()`` (which sets ``est``'s raw-unit model), and the held-out X it is scored on.
+
+        On :class:`RawWeightOverflow` the export is redone in the fit's
+        column units (``est._x_scale`` set aside; a column can only
+        overflow so where that scale divided it) and X is divided by the
+        same powers of two.
+        """
+        try:
+            return export(), self.X
+        except RawWeightOverflow:
+            scale = getattr(est, "_x_scale", None)
+            if scale is None:
+                raise
+            est._x_scale = None
+            try:
+                out = export()
+            finally:
+                est._x_scale = scale
+        if self._unscaled is None:
+            X = self.X
+            if isinstance(X, torch.Tensor):
+                X = X / torch.as_tensor(scale, dtype=X.dtype, device=X.device)
+            else:
+                X = divide_columns(X, scale)
+            self._unscaled = X
+        return out, self._unscaled
 
     def __call__(self, est, problem, gate, head, points):
         cache, refits = {}, RefitCache(problem, est.alpha)
@@ -98,8 +144,9 @@ class _HeldOutScores:
             if r2 is not None:
                 cache[key] = r2(pt.support)
                 continue
-            est._show_refit(problem, pt.support, refits(pt.support)[0])
-            cache[key] = float(self._score(est))
+            head_ = refits(pt.support)[0]
+            _, X = self.in_fit_units(est, lambda: est._show_refit(problem, pt.support, head_))
+            cache[key] = float(self._score(est, X))
         scores = pad_to([cache[pt.support.tobytes()] for pt in points], self.n_lams)
         sizes = pad_to([pt.support.size for pt in points], self.n_lams)
         return np.array(scores), np.array(sizes), sum(pt.n_iter for pt in points)
@@ -139,9 +186,10 @@ class _GramR2:
         if support.size:
             weight[support] = gram_refit_weights(self.problem, self.term, support, self.est.alpha)
             z[support], mask[support] = 1.0, True
-        layers = self.est._raw_layers([weight], [np.zeros(self.q)], z, self.mean, self.std, mask)
+        layers, X = self.held_out.in_fit_units(self.est, lambda: self.est._raw_layers(
+            [weight], [np.zeros(self.q)], z, self.mean, self.std, mask))
         # (held_out.X: a tensor where the held-out rows are kept on the device)
-        pred = forward(layers, self.est.activation, self.held_out.X)
+        pred = forward(layers, self.est.activation, X)
         return self.r2(pred)  # (the fold's total sum of squares formed once)
 
 

@@ -404,7 +404,14 @@ def _check_weight_scale(est, s, total):
 
     Where a rule of ``est`` reads the total weight as its sample size
     (:meth:`skl0._base.BaseL0._weight_counting_rule`), as the in-memory
-    fit checks it.
+    fit checks it: ``lam="auto"`` and ``keep_redundant=True``. The two
+    exact-``k`` rules it checks given the built problem do not apply here:
+    a Dask fit needs more rows than columns (a Gram problem, which is never
+    screened, in memory either), and its multinomial exact ``k`` ranks
+    supports on Boehning's bound (a Gram problem) without the in-memory
+    refits' ``1 / (2 n)`` ridge (:func:`skl0._splice.selection_refits`), so
+    neither reads the weights' scale (the same fit at any scale:
+    ``test_weight_scale_warnings_are_those_of_the_rules_a_dask_fit_reads``).
     """
     rule = est._weight_counting_rule()
     if rule is not None:

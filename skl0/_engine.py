@@ -341,6 +341,7 @@ class _RowTerm:
             block = slice(a, a + self.rows)
             yield self.X[block], self.Y[block], self.w[block]
 
+    @np.errstate(under="ignore")  # tiny residuals and probabilities: benign underflow
     def value_grad(self, B, b):
         ops = self.ops
         Bs, sB = B * self.inv[:, None], self.shift @ B
@@ -1114,6 +1115,7 @@ def _damped_step(B, b, step, trial, value, gb, xD, sD, true_F):
     return None
 
 
+@np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
 def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, settle=0):
     """A start for the joint solve of a log loss: IRLS over vertices.
 

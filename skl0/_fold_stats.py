@@ -269,6 +269,7 @@ class FoldStatistics:
         self._sums = (W, s, S, t, v, yy, lo, hi, y_lo, y_hi)
         self._centres = (cg, yg)
 
+    @np.errstate(under="ignore")  # tiny weights times values round to subnormals or 0 (expected)
     def _total(self, member, n_rows):
         """The sums of the groups in ``member``, moved to their weighted mean (the docstring's)."""
         W, s, S, t, v, yy, lo, hi, y_lo, y_hi = (a[member] for a in self._sums)

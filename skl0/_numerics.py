@@ -93,6 +93,7 @@ def column_scale(X, low=LOW, high=HIGH, extremes=None):
     return np.where(extreme, power_of_two_scale(amax), 1.0)
 
 
+@np.errstate(under="ignore")  # values far below the unit round to subnormals or 0 (expected)
 def divide_columns(X, scale):
     """``X / scale`` column-wise as a new array of X's dtype; ``X`` is not modified.
 

@@ -150,6 +150,7 @@ def second_moments(var, mean64, mean, std, const=None):
     return torch.as_tensor(out, device=mean.device)
 
 
+@np.errstate(under="ignore")  # values far below the unit round to subnormals or 0 (expected)
 def weighted_moments(X, w, out_dtype=None, const=None, second=False):
     """Weighted column means and standard deviations (``w`` sums to one).
 
@@ -519,6 +520,7 @@ class DirectProblem:
                 yield self._rows(rows, self.w[rows] * (n / rows.numel()))
 
 
+@np.errstate(under="ignore")  # tiny weights times values round to subnormals or 0 (expected)
 def weighted_cross(Xb, wb, Yb):
     """``Xb' diag(wb) Xb`` and ``Xb' diag(wb) Yb`` of a block of rows (float64).
 

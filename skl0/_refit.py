@@ -259,6 +259,7 @@ def _lbfgs_numpy(Xs, problem, alpha, max_iter, idx, init):
 _NEWTON_MAX_COLUMNS = 128
 
 
+@np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
 def softmax_loss(F, labels, w):
     """The weighted multinomial log loss of logits ``F`` and the class probabilities (numpy).
 
@@ -451,6 +452,7 @@ class RefitStopped(Exception):
         self.floor = float(floor)
 
 
+@np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
 def softmax_refit(X, labels, w, alpha, q, x0, max_iter, curvature=None, stop=None):
     """Ridge-``alpha`` multinomial maximum likelihood from ``x0``; returns ``x``.
 
@@ -521,6 +523,7 @@ def _lbfgsb(objective, x0, max_iter):
     return _lbfgsb_result(objective, x0, max_iter).x
 
 
+@np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
 def _lbfgsb_result(objective, x0, max_iter):
     """:func:`_lbfgsb`'s scipy result (with its iteration count ``nit``)."""
     return minimize(
@@ -615,6 +618,7 @@ def _binary_ridge(s, alpha):
     return ridge
 
 
+@np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
 def newton_binary(X, y, w, alpha, x0, max_iter):
     """Newton's method with backtracking for the weighted, ridge-penalised logistic loss.
 
@@ -644,6 +648,7 @@ def newton_binary(X, y, w, alpha, x0, max_iter):
     return _newton(_binary_terms(X, y, w, alpha), hessian, x0, max_iter)
 
 
+@np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
 def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
     """:func:`newton_binary` on ``m`` supports of one size at once.
 

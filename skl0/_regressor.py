@@ -46,6 +46,7 @@ class R2Target:
     not defined: scikit-learn's own warning and NaN.
     """
 
+    @np.errstate(under="ignore")  # values far below the unit round to subnormals or 0 (expected)
     def __init__(self, y, n, sample_weight=None):
         self.few = (y, sample_weight) if n < 2 else None
         if self.few is not None:
@@ -58,6 +59,7 @@ class R2Target:
         self.den = np.sum(self.w * (self.Y - np.average(self.Y, axis=0, weights=sample_weight))
                           ** 2, axis=0)
 
+    @np.errstate(under="ignore")  # values far below the unit round to subnormals or 0 (expected)
     def __call__(self, pred):
         if self.few is not None:
             return float(r2_score(self.few[0], pred, sample_weight=self.few[1]))
@@ -106,6 +108,7 @@ class L0Regressor(RegressorMixin, BaseL0):
 
     _fit_dask = fit_regressor  # statistics on the cluster, see docs/scale.md
 
+    @np.errstate(under="ignore")  # values far below the unit round to subnormals or 0 (expected)
     def _encode_targets(self, y, sw):
         y = numeric_target(y, type(self).__name__)
         self._y_ndim = y.ndim

@@ -39,6 +39,7 @@ def row_sum(F):
     return F @ np.ones(F.shape[1], dtype=F.dtype)
 
 
+@np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
 def row_logsumexp(F):
     """``log(sum_j exp(F_ij))`` of each row, shifted by the row maximum as scipy's ``logsumexp``.
 
@@ -51,6 +52,7 @@ def row_logsumexp(F):
         return np.log(row_sum(np.exp(F - top[:, None]))) + top
 
 
+@np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
 def row_softmax(F, overwrite=False):
     """``(log-sum-exp, softmax probabilities)`` of each row of the 2-d float array ``F``.
 

@@ -307,6 +307,7 @@ class _Moments:
         self.y_min, self.y_max = y_range
         return self
 
+    @np.errstate(under="ignore")  # values far below the unit round to subnormals or 0 (expected)
     def rescale(self, dx, dy):
         """Every sum in units ``2**dx`` (columns) and ``2**dy`` (outputs) times larger.
 

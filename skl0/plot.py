@@ -79,6 +79,12 @@ def _support(estimator, n):
     return np.ones(n, dtype=bool) if support is None else np.asarray(support, dtype=bool)
 
 
+#: plot_gates' new figure is at most this many inches tall, and names at
+#: most this many bars (10-point labels 0.15 inch apart at that height).
+_GATES_MAX_HEIGHT = 16.0
+_GATES_MAX_LABELS = 100
+
+
 def plot_gates(estimator, feature_names=None, top=None, ax=None):
     """Bar chart of the probability that each feature's gate is open.
 
@@ -97,8 +103,12 @@ def plot_gates(estimator, feature_names=None, top=None, ax=None):
         was fitted on a DataFrame, else ``x0, x1, ...``.
     top : int or None, default=None
         Show only the ``top`` most probable gates; ``None`` shows all.
+        At most 100 bars are labelled with their names: more are drawn
+        unlabelled, the y-axis saying how many (pass ``top`` to name them).
     ax : matplotlib Axes or None, default=None
-        Where to draw; ``None`` makes a new figure sized to the bars.
+        Where to draw; ``None`` makes a new figure sized to the bars, 0.22
+        inch a bar, at most 16 inches tall (3,000 bars made a 661-inch
+        figure).
 
     Returns
     -------
@@ -138,10 +148,15 @@ def plot_gates(estimator, feature_names=None, top=None, ax=None):
         raise ValueError(f"top={top!r} must be a positive integer or None.")
     order = np.argsort(-probs, kind="stable")[: (n if top is None else int(top))]
     kept = _support(estimator, n)[order]
-    ax = _axes(ax, figsize=(6.4, 1.2 + 0.22 * order.size))
+    ax = _axes(ax, figsize=(6.4, min(1.2 + 0.22 * order.size, _GATES_MAX_HEIGHT)))
     positions = np.arange(order.size)[::-1]  # the most probable gate on top
     ax.barh(positions, probs[order], color=np.where(kept, _KEPT, _DROPPED))
-    ax.set_yticks(positions, [feature_names[j] for j in order])
+    if order.size <= _GATES_MAX_LABELS:
+        ax.set_yticks(positions, [feature_names[j] for j in order])
+    else:  # (illegible, and thousands of labels took seconds to draw)
+        ax.set_yticks([])
+        ax.set_ylabel(f"{order.size} features, most probable on top "
+                      f"(top={_GATES_MAX_LABELS} names them)")
     ax.set_xlim(0, 1)
     ax.set_xlabel("P(gate open)")
     ax.set_title(f"{int(_support(estimator, n).sum())} of {n} features kept")

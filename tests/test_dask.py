@@ -4,6 +4,7 @@ The cluster's workers import skl0 themselves: the statistics are computed
 there, and only p x p results come back.
 """
 
+import functools
 import warnings
 
 import numpy as np
@@ -784,3 +785,44 @@ def test_dataframe_column_names_follow_scikit_learns_rule():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sel.estimator_.predict(X)
+
+
+def _frequency_warnings(fit):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = fit()
+    return est, [str(w.message).split(" reads ")[0] for w in caught
+                 if "as frequencies" in str(w.message)]
+
+
+def test_weight_scale_warnings_are_those_of_the_rules_a_dask_fit_reads(sync):
+    # The in-memory fit warns where a rule reads the total weight as its
+    # sample size (BaseL0._weight_counting_rule). A Dask fit reads it in
+    # lam="auto" and keep_redundant's F test, and warns there alike. Of the
+    # exact-k rules it reads neither: it needs more rows than columns (a
+    # Gram problem, never screened, as in memory), and its multinomial
+    # exact k ranks supports on Boehning's bound without the in-memory
+    # refits' 1 / (2n) ridge: the same fit at any weight scale, no warning.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 6))
+    yr = X[:, 0] - X[:, 1] + rng.normal(size=150)
+    y3 = np.digitize(X[:, 0] + 0.8 * X[:, 3] + 0.6 * rng.normal(size=150), [-0.5, 0.5])
+    w = rng.uniform(0.5, 1.5, 150)
+    D = functools.partial(_darr, rows=50)
+    for make, y, rule in [
+        (lambda: L0Regressor(random_state=0), yr, "lam='auto'"),
+        (lambda: L0Regressor(k=2, keep_redundant=True, random_state=0), yr,
+         "k=2 with keep_redundant=True"),
+        (lambda: L0Classifier(random_state=0), y3, "lam='auto'"),
+    ]:
+        for data in [(X, y), (D(X), D(y))]:
+            assert _frequency_warnings(lambda: make().fit(*data, sample_weight=10 * w))[1] == [rule]
+    _, mem = _frequency_warnings(
+        lambda: L0Classifier(k=2, random_state=0).fit(X, y3, sample_weight=10 * w))
+    assert mem == ["k=2 with 3 classes"]
+    fits = [_frequency_warnings(lambda: L0Classifier(k=2, random_state=0).fit(
+        D(X), D(y3), sample_weight=D(c * w))) for c in (1e-2, 1.0, 1e2)]
+    assert all(found == [] for _, found in fits)
+    for est, _ in fits[1:]:
+        np.testing.assert_array_equal(est.support_, fits[0][0].support_)
+        np.testing.assert_allclose(est.coef_, fits[0][0].coef_, rtol=1e-8)

@@ -69,6 +69,21 @@ def test_plot_gates_top_names_and_given_axes(lam_fit):
     assert all(label.startswith("x") for label in bar_labels(ax))
 
 
+def test_plot_gates_caps_the_figure_of_many_features():
+    # 3,000 features made a 661-inch figure (0.22 inch a bar) and took
+    # seconds to label; at most 16 inches now, and over 100 bars unnamed.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 250))
+    est = L0Regressor(lam=0.05, max_iter=3, random_state=0).fit(X, X[:, 0])
+    ax = plot_gates(est)
+    assert len(ax.patches) == 250 and ax.figure.get_size_inches()[1] == 16
+    assert bar_labels(ax) == [] and ax.get_ylabel().startswith("250 features")
+    ax = plot_gates(est, top=100)
+    assert len(bar_labels(ax)) == 100 and ax.figure.get_size_inches()[1] == 16
+    ax = plot_gates(est, top=20)  # sized to the bars below the cap
+    assert len(bar_labels(ax)) == 20 and ax.figure.get_size_inches()[1] == pytest.approx(5.6)
+
+
 def test_plot_gates_errors(lam_fit):
     with pytest.raises(ValueError, match="has 2 names but the estimator has 16"):
         plot_gates(lam_fit, feature_names=["a", "b"])

@@ -11,7 +11,7 @@ import pytest
 from packaging.requirements import Requirement
 from sklearn.base import clone
 
-from skl0 import L0Classifier, L0Regressor
+from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -142,6 +142,25 @@ def test_dtype_none_computes_in_the_input_dtype(Est):
         explicit = Est(k=2, dtype=name, random_state=0).fit(data, y)
         np.testing.assert_array_equal(default.coef_, explicit.coef_)
         np.testing.assert_array_equal(default.intercept_, explicit.intercept_)
+
+
+def test_float32_fits_export_float64_and_transform_keeps_the_dtype():
+    # As docs/reliability.md says: unlike scikit-learn's linear models (float32
+    # coef_ and predictions for float32 X), the raw-unit model is float64, so
+    # a column shifted by its mean in the fit keeps its digits in predict;
+    # transform (a column selection) keeps X's dtype.
+    X, y = _reg(n=120)
+    X32, yc = X.astype(np.float32), (y > np.median(y)).astype(int)
+    reg = L0Regressor(k=2, random_state=0).fit(X32, y)
+    clf = L0Classifier(k=2, random_state=0).fit(X32, yc)
+    for est in (reg, clf):
+        assert est.coef_.dtype == np.asarray(est.intercept_).dtype == np.float64
+        assert est.feature_importances_.dtype == np.float64
+    assert reg.predict(X32).dtype == clf.decision_function(X32).dtype == np.float64
+    assert clf.predict_proba(X32).dtype == np.float64
+    sel = L0FeatureSelector(k=2, random_state=0).fit(X32, y)
+    assert sel.transform(X32).dtype == np.float32
+    assert sel.__sklearn_tags__().transformer_tags.preserves_dtype == ["float64"]
 
 
 def test_default_regressor_weights_equal_repetitions_at_sklearn_tolerance():
