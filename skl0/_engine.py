@@ -120,10 +120,11 @@ _PROFILE_MAX_FEATURES = 4096
 # (:class:`skl0._linalg.PivotedSystem`) where that takes fewer
 # multiplications than refactoring, while the pivots' summed round-off
 # growth since the last factorisation stays within _PIVOT_DRIFT (about
-# 1e4 x 2.2e-16 = 2e-12 relative error); a vertex reached by pivots is
-# refactored for its weights, and where those differ from the pivoted ones
-# by more than _PIVOT_RTOL of their largest entry the system is rebuilt
-# from the factorisation and the search goes on from there.
+# 1e4 x 2.2e-16 = 2e-12 relative error; a single pivot's growth is at most
+# about 4e3 with the gate ridge of standardized columns); a vertex reached
+# by pivots is refactored for its weights, and where those differ from the
+# pivoted ones by more than _PIVOT_RTOL of their largest entry the
+# statistics are made again from the factorisation and the search goes on.
 _PIVOT_DRIFT = 1e4
 _PIVOT_RTOL = 1e-8
 # A pivot's fixed cost (its dozens of numpy calls, about 20 us) in
@@ -1393,7 +1394,7 @@ class _ProfiledGram:
         self.base = self.q * obj.alpha + (self.d <= 0)
         self.lam = obj.lam
         self.obj = obj  # expand / reduce / price of groups and costs
-        self._last_vertex = None  # (key, its pivoted system and weights): vertex_search
+        self._last_vertex = None  # (key, its factor or pivoted system, weights, statistics)
         self._stable, self._stable_of = None, None  # the property stable, formed on first read
 
     @property
@@ -1452,21 +1453,23 @@ class _ProfiledGram:
         by one, so a warm start a few independent flips away takes a few
         rounds while interacting flips are made one at a time.
 
-        The statistics come from the open set's pivoted system
-        (:class:`skl0._linalg.PivotedSystem`, built from a Cholesky
-        factorisation): a batch of ``|D|`` flips from ``s`` open gates to
-        ``s'`` is priced by an order-``|D|`` inverse and, when kept, made by
-        pivoting the system (O(p (s + |D|) |D|)) wherever
-        ``|D| (s + |D|) <= s'^2``, i.e. where that takes fewer
-        multiplications than a factorisation of the ``s'`` open columns and
-        the closed columns' forms (O(p s'^2)); a larger batch is
-        factorised afresh and the system rebuilt. The pivots' round-off
-        growth is summed, and past ``_PIVOT_DRIFT`` the next move is
-        factorised. A vertex the search ends at by pivots is factorised
-        once more for its weights (the numbers a search of factorisations
-        gives) and, should the pivoted weights differ from them by more
-        than ``_PIVOT_RTOL`` of their largest entry, the system is rebuilt
-        and the search goes on from there.
+        A vertex reached by a factorisation (Cholesky of the open columns'
+        ridge system) reads its statistics off the factor (``diag(A^-1)``
+        and the closed columns' forms). A batch of ``|D|`` flips from
+        ``s`` open gates to ``s'`` is instead priced by an order-``|D|``
+        inverse and, when kept, made by pivoting the open set's system
+        (:class:`skl0._linalg.PivotedSystem`, built from the factor on the
+        first such batch, O(p (s + |D|) |D|) a pivot) wherever
+        ``4 p |D| (s + |D|) + _PIVOT_OVERHEAD <= s'^2 (2 p - s')``: fewer
+        multiplications than a factorisation and the forms, a pivot's
+        numpy calls counted as ``_PIVOT_OVERHEAD`` of them (so never when
+        ``p <= 52``); the statistics are then read off the system. The
+        pivots' round-off growth is summed, and past ``_PIVOT_DRIFT`` the
+        next move is factorised. A vertex the search ends at by pivots is
+        factorised once more for its weights (the numbers a search of
+        factorisations gives) and, should the pivoted weights differ from
+        them by more than ``_PIVOT_RTOL`` of their largest entry, its
+        statistics are made again from that factor and the search goes on.
 
         Returns
         -------
@@ -1559,7 +1562,11 @@ class _ProfiledGram:
         else:
             S, L, B, value, loss = factor(mask)
             system, stats = None, None
-        p, fit = mask.size, float(np.vdot(c[S], B))
+        p = mask.size
+        # Where even a factorisation of every column costs less than a pivot's
+        # calls (p^3 <= _PIVOT_OVERHEAD: p <= 52), the moves are factorised.
+        pivots = p * p * p > _PIVOT_OVERHEAD
+        fit = float(np.vdot(c[S], B)) if pivots else 0.0
         values = []
         while len(values) < max_moves:
             if stats is None:
@@ -1583,7 +1590,7 @@ class _ProfiledGram:
                     if float(np.abs(system.weights(S) - B).max(initial=0.0)) > _PIVOT_RTOL * big:
                         system, stats = None, None
                         fit = float(np.vdot(c[S], B))
-                        continue
+                        continue  # (a factor and no system: the statistics are made afresh)
                     drop_cost = _row_sq(B) / (q * system.hd[S])
                     stats = (C, drop_cost, add_gain, r2)
                 if layout is None:  # one price for every gate (vertex_path's case)
@@ -1591,19 +1598,20 @@ class _ProfiledGram:
                     self.solution = (S, B, loss)
                 self._last_vertex = ((mask.tobytes(), h_open), (S, (L, system), B, loss, stats))
                 break
-            trial, new = _flip_batch(mask, moves, delta, value, flip)
+            trial, new = _flip_batch(mask, moves, delta, value, flip if pivots else factor)
             if not new[3] < value - tol:
                 break  # the best single flip no longer improves (round-off)
             mask = trial
-            S = mask.nonzero()[0]
             if new[0] is None:  # a pivot
+                S = mask.nonzero()[0]
                 system.commit(new[1])
                 fit += new[1][0]
                 L, B = None, system.weights(S)
             else:
-                _, L, B, _, _ = new
+                S, L, B, _, _ = new
                 system = None
-                fit = float(np.vdot(c[S], B))
+                if pivots:
+                    fit = float(np.vdot(c[S], B))
             value, loss = new[3], new[4]
             stats = None
             values.append(value)

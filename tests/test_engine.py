@@ -905,6 +905,23 @@ def test_vertex_search_by_pivots_reaches_what_refactoring_reaches(monkeypatch):
         assert n1 == n2
 
 
+def test_a_dense_path_moves_by_pivots_and_small_designs_do_not(monkeypatch):
+    # At the default costs the 30-point path on 1000 x 200 (10 true
+    # columns, 50-130 open gates at its dense points) makes most of its
+    # moves by pivots, from a few systems built from factors; diabetes
+    # (p = 10: a factorisation is always cheaper than a pivot's calls)
+    # makes none.
+    counts = _count_builds(monkeypatch)
+    X, y, _, _ = make_sparse_regression(1000, 200, 10, random_state=0)
+    l0_path(X, y, n_lams=30)
+    assert counts["commit"] > 20 and counts["build"] < counts["commit"] / 4
+    counts = _count_builds(monkeypatch)
+    X, y = load_diabetes(return_X_y=True)
+    L0Regressor(k=4).fit(X, y)
+    l0_path(X, y, n_lams=30)
+    assert counts == {"build": 0, "commit": 0}
+
+
 def test_vertex_search_refactors_where_pivots_lose_digits(monkeypatch):
     # Two nearly equal columns: closing one of them while the other stays
     # open is a pivot of growth a_j (A_SS^-1)_jj ~ 1e3 (the gate's own ridge
