@@ -1527,8 +1527,17 @@ class _ProfiledGram:
 
         def flip_statistics(m, S, L, B):
             """Closed gates, and each flip's loss change: ``lam``-free at a vertex."""
+            nonlocal system
             drop_cost = add_gain = r2 = None
             C = (~m & live).nonzero()[0]
+            s = S.size
+            if (system is None and pivots and values
+                    and 4 * p * (s + 1) + _PIVOT_OVERHEAD <= s * s * (2 * p - s)):
+                # After a factorised move, where the next single flip would be
+                # a pivot: the system now (its build reads the same inverse as
+                # the forms below). Not at the start: a cold start's first
+                # batch closes most gates, by a factorisation.
+                system = PivotedSystem(rows, ridge, a, c, S, L, B)
             if system is not None:  # read off the pivoted system
                 if S.size:
                     drop_cost = _row_sq(B) / (q * system.hd[S])
