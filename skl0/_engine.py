@@ -1589,19 +1589,21 @@ class _ProfiledGram:
             tol = 1e-12 * max(abs(value), 1.0)
             moves = (delta < -tol).nonzero()[0]
             if not moves.size:
-                if L is None and S.size:
+                if L is None and system is not None:
                     # Reached by pivots: the weights of a factorisation, as
-                    # a search of factorisations gives them, and a check of
-                    # the pivots' round-off (where it shows, the statistics
-                    # are made again from the factor and the search goes on).
+                    # a search of factorisations gives them (and the loss: of
+                    # no open gate, yy / q), and a check of the pivots'
+                    # round-off (where it shows, the statistics are made
+                    # again from the factor and the search goes on).
                     _, L, B, value, loss = factor(mask)
                     big = float(np.abs(B).max(initial=0.0))
                     if float(np.abs(system.weights(S) - B).max(initial=0.0)) > _PIVOT_RTOL * big:
                         system, stats = None, None
                         fit = float(np.vdot(c[S], B))
                         continue  # (a factor and no system: the statistics are made afresh)
-                    drop_cost = _row_sq(B) / (q * system.hd[S])
-                    stats = (C, drop_cost, add_gain, r2)
+                    if S.size:
+                        drop_cost = _row_sq(B) / (q * system.hd[S])
+                        stats = (C, drop_cost, add_gain, r2)
                 if layout is None:  # one price for every gate (vertex_path's case)
                     self._stable_of = (S, B, drop_cost, C, r2, add_gain, h_open)
                     self.solution = (S, B, loss)

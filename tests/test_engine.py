@@ -905,6 +905,23 @@ def test_vertex_search_by_pivots_reaches_what_refactoring_reaches(monkeypatch):
         assert n1 == n2
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_search_that_pivots_to_no_open_gate_ends_at_the_empty_models_loss(seed, monkeypatch):
+    # Closing every open gate by one pivot leaves tr(c_S' B) at round-off
+    # (1e-16), not 0: the vertex's loss is then yy / q, as a factorisation
+    # gives it, not the pivot's.
+    import skl0._engine as engine
+
+    monkeypatch.setattr(engine, "_PIVOT_OVERHEAD", -math.inf)  # a pivot at every move
+    hi = float(signal_fraction(np.array([8.0]))[0])
+    prof = _profiled(p=60, lam=0.001, seed=seed)
+    mask, _ = prof.vertex_search(np.ones(60, bool), hi)
+    prof.lam = 10.0
+    mask, moves = prof.vertex_search(mask, hi)
+    assert not mask.any() and len(moves) == 1
+    assert prof.solution[2] == prof.yy / prof.q
+
+
 def test_a_dense_path_moves_by_pivots_and_small_designs_do_not(monkeypatch):
     # At the default costs the 30-point path on 1000 x 200 (10 true
     # columns, 50-130 open gates at its dense points) makes most of its
