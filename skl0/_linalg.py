@@ -219,7 +219,8 @@ class PivotedSystem:
         if self._cached is not None and (pos >= 0).all():
             return self._cached[pos]
         k, n = self.k, self.n
-        R = self.rows(J)
+        # (float64 and C order: the product below writes into R in place)
+        R = np.require(self.rows(J), dtype=np.float64, requirements=["C", "W"])
         R[np.arange(J.size), J] += self.ridge[J]
         if n > k:
             open_ = self.gate[k:n]

@@ -803,13 +803,15 @@ def _fresh_system(G, ridge, c, S):
     return B, M.diagonal(), c[C] - T @ B, A.diagonal()[C] - np.einsum("ij,jk,ik->i", T, M, T)
 
 
-def test_pivoted_system_equals_a_fresh_factorisation_after_flips():
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_pivoted_system_equals_a_fresh_factorisation_after_flips(order):
     # The vertex search's pivoted system after a sequence of batches that
     # close and open gates (one at a time, several, mixed, down to no open
     # gate and back to all of them): its weights, diag(A_SS^-1), residual
     # correlations and Schur complements are those of a fresh inverse, and
     # each trial's change of c_S' B is the fresh one. A trial leaves the
-    # system as it was.
+    # system as it was. Rows of G in either memory order (an in-place BLAS
+    # product on a copy would lose the opened columns' update).
     from skl0._linalg import PivotedSystem, cholesky, cholesky_solve
 
     rng = np.random.RandomState(0)
@@ -821,8 +823,8 @@ def test_pivoted_system_equals_a_fresh_factorisation_after_flips():
     mask = rng.rand(p) < 0.5
     S = np.flatnonzero(mask)
     L = cholesky(G[np.ix_(S, S)] + np.diag(ridge[S]))
-    system = PivotedSystem(lambda J: G.take(J, 0), ridge, G.diagonal() + ridge, c, S, L,
-                           cholesky_solve(L, c[S]))
+    system = PivotedSystem(lambda J: np.asarray(G.take(J, 0), order=order), ridge,
+                           G.diagonal() + ridge, c, S, L, cholesky_solve(L, c[S]))
     fit = float(np.vdot(c[S], _fresh_system(G, ridge, c, S)[0]))
     for i in range(41):
         # 1 to 4 random flips; the last batch closes every open gate
