@@ -70,6 +70,7 @@ from threadpoolctl import ThreadpoolController
 
 from ._heads import csr_transpose
 from ._linalg import (
+    PivotedSystem,
     cholesky,
     cholesky_inverse,
     cholesky_solve,
@@ -101,8 +102,8 @@ _GTOL = 1e-6
 _FTOL = 1e-10
 
 # Gram problems with at most this many features are solved in h alone
-# (:class:`_ProfiledGram`: a vertex search, one Cholesky factorisation of
-# the open columns per round); larger ones jointly in (h, V, b) by
+# (:class:`_ProfiledGram`: a vertex search over the open columns' ridge
+# system, pivoted or refactored at each round); larger ones jointly in (h, V, b) by
 # L-BFGS-B, O(p^2 q) per evaluation. At every width measured, 600 to 4096
 # columns, the vertex search reached lower objectives and ran paths faster
 # (n = 2p, 10 true features: a 30-point path 0.21 vs 0.73 s at p=600 and
@@ -115,6 +116,22 @@ _FTOL = 1e-10
 # tests/test_engine.py checks the two agree): the search holds a few p x p
 # float64 arrays besides G.
 _PROFILE_MAX_FEATURES = 4096
+
+# The vertex search makes a batch of flips by pivoting its open set's system
+# (:class:`skl0._linalg.PivotedSystem`) where that takes fewer
+# multiplications than refactoring, while the pivots' summed round-off
+# growth since the last factorisation stays within _PIVOT_DRIFT (about
+# 1e4 x 2.2e-16 = 2e-12 relative error; a single pivot's growth is at most
+# about 4e3 with the gate ridge of standardized columns); a vertex reached
+# by pivots is refactored for its weights, and where those differ from the
+# pivoted ones by more than _PIVOT_RTOL of their largest entry the
+# statistics are made again from the factorisation and the search goes on.
+_PIVOT_DRIFT = 1e4
+_PIVOT_RTOL = 1e-8
+# A pivot's fixed cost (its dozens of numpy calls, about 20 us) in
+# multiplications: below about 20 open gates of 200, and on small designs
+# such as diabetes (p = 10) always, a factorisation is the cheaper move.
+_PIVOT_OVERHEAD = 1.4e5
 
 # Binary log losses start from IRLS over vertices (:func:`_irls_vertex_start`)
 # whenever the standardized host copy of X fits (HOST_COPY_MAX_NUMBERS). A
@@ -1089,6 +1106,11 @@ def _gram_columns(G, J):
     return G.columns(J) if isinstance(G, _LazyGram) else G[:, J]
 
 
+def _gram_rows(G, J):
+    """``G[J, :]`` as a new C-ordered array (dense or :class:`_LazyGram`: its columns ``J``)."""
+    return G.columns(J).T if isinstance(G, _LazyGram) else G.take(J, 0)
+
+
 def _gram_block(G, rows, cols):
     """``G[rows][:, cols]`` as a new array (dense or :class:`_LazyGram`)."""
     if isinstance(G, _LazyGram):
@@ -1292,8 +1314,12 @@ def vertex_path(problem, gate, head, lams, *, alpha):
     :class:`_ProfiledGram` serves the whole path, and a ``lam`` inside the
     interval over which the previous vertex stays the solution
     (:meth:`_ProfiledGram._stable_interval`) costs no search at all; one
-    outside it starts from the previous vertex's factor and flip
-    statistics, which do not depend on ``lam``.
+    outside it starts from the previous vertex's pivoted system
+    (:class:`skl0._linalg.PivotedSystem`: ``A_SS^-1``, the weights, the
+    closed gates' residual correlations and Schur complements), which does
+    not depend on ``lam``, and moves by pivoting it where a few gates flip
+    (see :meth:`_ProfiledGram.vertex_search`). Each yielded vertex's
+    weights are those of a Cholesky factorisation of its open columns.
     ``gate`` and ``head`` give the start and are left unchanged.
 
     Yields
@@ -1419,7 +1445,7 @@ class _ProfiledGram:
         self.base = self.q * obj.alpha + (self.d <= 0)
         self.lam = obj.lam
         self.obj = obj  # expand / reduce / price of groups and costs
-        self._last_vertex = None  # (key, its factor and flip statistics): vertex_search
+        self._last_vertex = None  # (key, its factor or pivoted system, weights, statistics)
         self._stable, self._stable_of = None, None  # the property stable, formed on first read
 
     @property
@@ -1476,7 +1502,25 @@ class _ProfiledGram:
         them, down to the single best flip (which always improves); a batch
         is kept only if it achieves half the decrease its flips predict one
         by one, so a warm start a few independent flips away takes a few
-        factorisations while interacting flips are made one at a time.
+        rounds while interacting flips are made one at a time.
+
+        A vertex reached by a factorisation (Cholesky of the open columns'
+        ridge system) reads its statistics off the factor (``diag(A^-1)``
+        and the closed columns' forms). A batch of ``|D|`` flips from
+        ``s`` open gates to ``s'`` is instead priced by an order-``|D|``
+        inverse and, when kept, made by pivoting the open set's system
+        (:class:`skl0._linalg.PivotedSystem`, built from the factor on the
+        first such batch, O(p (s + |D|) |D|) a pivot) wherever
+        ``4 p |D| (s + |D|) + _PIVOT_OVERHEAD <= s'^2 (2 p - s')``: fewer
+        multiplications than a factorisation and the forms, a pivot's
+        numpy calls counted as ``_PIVOT_OVERHEAD`` of them (so never when
+        ``p <= 52``); the statistics are then read off the system. The
+        pivots' round-off growth is summed, and past ``_PIVOT_DRIFT`` the
+        next move is factorised. A vertex the search ends at by pivots is
+        factorised once more for its weights (the numbers a search of
+        factorisations gives) and, should the pivoted weights differ from
+        them by more than ``_PIVOT_RTOL`` of their largest entry, its
+        statistics are made again from that factor and the search goes on.
 
         Returns
         -------
@@ -1510,10 +1554,48 @@ class _ProfiledGram:
             loss = (self.yy - float(np.vdot(c[S], B))) / q
             return S, L, B, loss + float(price[S].sum()), loss
 
+        def rows(J):
+            return _gram_rows(G, J)
+
+        def flip(m):
+            """:func:`factor`'s tuple at vertex ``m``, or, a few flips away, with a pivot of
+            the system (:meth:`PivotedSystem.trial`) in place of the factor and no weights."""
+            nonlocal system
+            D = (m != mask).nonzero()[0]
+            d, s = D.size, S.size
+            s_new = s + d - 2 * int(mask[D].sum())
+            # Multiplications (and, as many, the calls' overhead): a pivot on D
+            # against a factorisation and the closed columns' forms.
+            if 4 * p * d * (s + d) + _PIVOT_OVERHEAD <= s_new * s_new * (2 * p - s_new):
+                if system is None:
+                    system = PivotedSystem(rows, ridge, a, c, S, L, B)
+                out = D[mask[D]]
+                t = system.trial(out, D[~mask[D]] if out.size < d else out[:0])
+                if system.drift + t[1] <= _PIVOT_DRIFT:
+                    loss = (self.yy - fit - t[0]) / q
+                    return None, t, None, loss + float(price @ m), loss
+            return factor(m)
+
         def flip_statistics(m, S, L, B):
             """Closed gates, and each flip's loss change: ``lam``-free at a vertex."""
+            nonlocal system
             drop_cost = add_gain = r2 = None
             C = (~m & live).nonzero()[0]
+            s = S.size
+            if (system is None and pivots and values
+                    and 4 * p * (s + 1) + _PIVOT_OVERHEAD <= s * s * (2 * p - s)):
+                # After a factorised move, where the next single flip would be
+                # a pivot: the system now (its build reads the same inverse as
+                # the forms below). Not at the start: a cold start's first
+                # batch closes most gates, by a factorisation.
+                system = PivotedSystem(rows, ridge, a, c, S, L, B)
+            if system is not None:  # read off the pivoted system
+                if S.size:
+                    drop_cost = _row_sq(B) / (q * system.hd[S])
+                if C.size:
+                    r2 = _row_sq(system.residuals(C))
+                    add_gain = r2 / (q * np.maximum(system.hd[C], 1e-12 * a[C]))
+                return C, drop_cost, add_gain, r2
             if S.size:
                 GCS = _gram_block(G, C, S)
                 M_diag, forms = inverse_diagonal_and_forms(L, GCS)
@@ -1531,20 +1613,26 @@ class _ProfiledGram:
             return C, drop_cost, add_gain, r2
 
         # The vertex a previous search ended at (a path's last point) comes
-        # with its factor and flip statistics, which do not depend on lam.
-        memo = self._last_vertex
+        # with its factor or pivoted system and its flip statistics, which
+        # do not depend on lam (a system is updated in place from here on).
+        memo, self._last_vertex = self._last_vertex, None
         if memo is not None and memo[0] == (mask.tobytes(), h_open):
-            S, L, B, loss, stats = memo[1]
+            S, (L, system), B, loss, stats = memo[1]
             value = loss + float(price[S].sum())
         else:
             S, L, B, value, loss = factor(mask)
-            stats = None
+            system, stats = None, None
+        p = mask.size
+        # Where even a factorisation of every column costs less than a pivot's
+        # calls (p^3 <= _PIVOT_OVERHEAD: p <= 52), the moves are factorised.
+        pivots = p * p * p > _PIVOT_OVERHEAD
+        fit = float(np.vdot(c[S], B)) if pivots else 0.0
         values = []
         while len(values) < max_moves:
             if stats is None:
                 stats = flip_statistics(mask, S, L, B)
             C, drop_cost, add_gain, r2 = stats
-            delta = np.zeros(mask.size)
+            delta = np.zeros(p)
             if S.size:
                 delta[S] = drop_cost - price[S]
             if C.size:
@@ -1552,16 +1640,41 @@ class _ProfiledGram:
             tol = 1e-12 * max(abs(value), 1.0)
             moves = (delta < -tol).nonzero()[0]
             if not moves.size:
+                if L is None and system is not None:
+                    # Reached by pivots: the weights of a factorisation, as
+                    # a search of factorisations gives them (and the loss: of
+                    # no open gate, yy / q), and a check of the pivots'
+                    # round-off (where it shows, the statistics are made
+                    # again from the factor and the search goes on).
+                    _, L, B, value, loss = factor(mask)
+                    big = float(np.abs(B).max(initial=0.0))
+                    if float(np.abs(system.weights(S) - B).max(initial=0.0)) > _PIVOT_RTOL * big:
+                        system, stats = None, None
+                        fit = float(np.vdot(c[S], B))
+                        continue  # (a factor and no system: the statistics are made afresh)
+                    if S.size:
+                        drop_cost = _row_sq(B) / (q * system.hd[S])
+                        stats = (C, drop_cost, add_gain, r2)
                 if layout is None:  # one price for every gate (vertex_path's case)
                     self._stable_of = (S, B, drop_cost, C, r2, add_gain, h_open)
                     self.solution = (S, B, loss)
-                self._last_vertex = ((mask.tobytes(), h_open), (S, L, B, loss, stats))
+                self._last_vertex = ((mask.tobytes(), h_open), (S, (L, system), B, loss, stats))
                 break
-            trial, new = _flip_batch(mask, moves, delta, value, factor)
+            trial, new = _flip_batch(mask, moves, delta, value, flip if pivots else factor)
             if not new[3] < value - tol:
                 break  # the best single flip no longer improves (round-off)
             mask = trial
-            S, L, B, value, loss = new
+            if new[0] is None:  # a pivot
+                S = mask.nonzero()[0]
+                system.commit(new[1])
+                fit += new[1][0]
+                L, B = None, system.weights(S)
+            else:
+                S, L, B, _, _ = new
+                system = None
+                if pivots:
+                    fit = float(np.vdot(c[S], B))
+            value, loss = new[3], new[4]
             stats = None
             values.append(value)
         return mask, values

@@ -13,11 +13,12 @@ numpy/scipy only.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg.blas import dsymm, dtrmm, dtrsv
-from scipy.linalg.lapack import dpotrf, dpotri, dpotrs, dtrtri
+from scipy.linalg.blas import dgemm, dsymm, dtrmm, dtrsv
+from scipy.linalg.lapack import dgetrf, dgetri, dpotrf, dpotri, dpotrs, dtrtri
 
-__all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "inverse_and_product",
-           "inverse_diagonal_and_forms", "inverse_root", "whiten", "unwhiten"]
+__all__ = ["PivotedSystem", "cholesky", "cholesky_inverse", "cholesky_solve",
+           "inverse_and_product", "inverse_diagonal_and_forms", "inverse_root", "whiten",
+           "unwhiten"]
 
 
 def cholesky(A):
@@ -130,3 +131,186 @@ def inverse_root(A):
     e, Q = np.linalg.eigh((A + A.T) / 2)
     e = np.maximum(e, 1e-12 * max(float(e.max()), 1e-300))
     return Q.T / np.sqrt(e)[:, None]
+
+
+class PivotedSystem:
+    """A ridge system ``A = G + diag(ridge)`` pivoted on an open set ``S``, updated as ``S`` changes.
+
+    The principal pivot transform ``H`` of the bordered matrix
+    ``[[A, c], [c', .]]`` on ``S`` holds what a vertex search reads at the
+    vertex ``S``: ``H_SS = A_SS^-1``, ``H_Sc = -B`` (``B = A_SS^-1 c_S``),
+    ``H_Cc = r = c_C - A_CS B`` (the residual correlations of the closed
+    columns ``C``) and, on the diagonal of ``H_CC``, their Schur
+    complements ``a_j - A_jS A_SS^-1 A_Sj``. Kept are the columns
+    ``H[:, S]`` and ``H[:, c]`` (the rows of :attr:`W`, ``(k + s, p)``) and
+    the diagonal of ``H`` (:attr:`hd`: ``(A_SS^-1)_jj`` of the open gates,
+    the Schur complements of the closed ones).
+
+    Flipping the gates ``D`` (closing open ones, opening closed ones)
+    pivots ``H`` on ``D``: with ``P = H_DD`` (order ``|D|``),
+    ``H'_xy = H_xy - H_xD P^-1 H_Dy``, ``H'_xD = H_xD P^-1``,
+    ``H'_Dy = -P^-1 H_Dy``, ``H'_DD = P^-1`` (pivot transforms compose:
+    pivoting ``H`` on ``D`` is pivoting ``[[A, c], [c', .]]`` on
+    ``S xor D``). That costs O(p (s + |D|) |D|), plus O(p s) per opened
+    gate for its column of ``H``, instead of a factorisation and the
+    closed columns' forms, O(s^3 + (p - s) s^2); and a trial batch's change
+    of ``tr(c_S' B)``, ``tr(H_cD P^-1 H_Dc)``, only an order-``|D|``
+    inverse (:meth:`trial`): a rejected batch leaves ``H`` as it was.
+
+    Round-off grows with each pivot by about ``a_j / s_j`` (``s_j`` the
+    Schur complement of gate ``j`` against the other open columns: the
+    collinearity the pivot brings in or takes out); :attr:`drift` sums
+    these growth factors since the factorisation the system was built
+    from, for the caller to refactor when it passes a budget.
+
+    Parameters
+    ----------
+    rows : callable
+        ``rows(J)``: the rows ``G[J, :]`` as a new ``(len(J), p)`` array.
+    ridge, a : ndarray of shape (p,)
+        ``A = G + diag(ridge)`` and the diagonal of ``A``.
+    c : ndarray of shape (p, k)
+    S : ndarray of int
+        The open set, sorted.
+    L, B
+        ``cholesky(A_SS)`` and ``A_SS^-1 c_S`` (anything and a ``(0, k)``
+        array for an empty ``S``).
+    """
+
+    def __init__(self, rows, ridge, a, c, S, L, B):
+        p, k = c.shape
+        s = S.size
+        self.rows, self.ridge, self.a, self.k, self.drift = rows, ridge, a, k, 0.0
+        self.W = W = np.empty((k + max(s + 8, min(2 * s, p)), p))
+        self.slot = np.full(p, -1, dtype=np.intp)  # gate j is row slot[j] of W
+        self.gate = np.full(W.shape[0], -1, dtype=np.intp)  # and row i holds gate[i]
+        self.slot[S] = np.arange(k, k + s)
+        self.gate[k : k + s] = S
+        self.n = k + s  # rows in use
+        self.sign = np.ones(p)  # -1 open, +1 closed: H_yx = sign_x sign_y H_xy
+        self.sign[S] = -1.0
+        W[:k] = c.T
+        self.hd = a.copy()
+        if s:
+            M, info = dpotri(L, lower=1)  # A_SS^-1, lower triangle
+            if info != 0:
+                raise np.linalg.LinAlgError(f"singular factor (LAPACK potri info={info})")
+            W[:k, S] = -B.T
+            WS = W[k : k + s]
+            C = (self.sign > 0).nonzero()[0]
+            if C.size:
+                GsC = rows(S)[:, C]
+                W[:k, C] -= B.T @ GsC
+                T = dsymm(1.0, M, GsC.T, side=1, lower=1)  # A_CS A_SS^-1
+                WS[:, C] = T.T
+                self.hd[C] -= np.einsum("ij,ji->i", T, GsC)
+            if S[-1] == s - 1:  # (S = 0..s-1: every gate open, a cold start)
+                np.copyto(WS[:, :s], M.T)
+                np.copyto(WS[:, :s], M, where=np.tri(s, dtype=bool))
+            else:
+                WS[:, S] = np.where(np.tri(s, dtype=bool), M, M.T)
+            self.hd[S] = M.diagonal()
+        self._cache = np.full(p, -1, dtype=np.intp)  # opened gates' columns of H: trial
+        self._cached = None
+
+    def _columns(self, J):
+        """``H[:, J]'`` of closed gates ``J``: ``A[J, :]`` on the closed columns, less ``A_JS H[:, S]'``."""
+        pos = self._cache[J]
+        if self._cached is not None and (pos >= 0).all():
+            return self._cached[pos]
+        k, n = self.k, self.n
+        # (float64 and C order: the product below writes into R in place)
+        R = np.require(self.rows(J), dtype=np.float64, requirements=["C", "W"])
+        R[np.arange(J.size), J] += self.ridge[J]
+        if n > k:
+            open_ = self.gate[k:n]
+            R_S = R[:, open_]
+            R[:, open_] = 0.0
+            dgemm(-1.0, self.W[k:n].T, R_S.T, 1.0, R.T, overwrite_c=1)  # R -= R_S W_S
+        if self._cached is not None:
+            self._cache[:] = -1
+        self._cache[J] = np.arange(J.size)
+        self._cached = R
+        return R
+
+    def trial(self, out, into):
+        """The pivot that closes the open gates ``out`` and opens the closed ``into``.
+
+        Returns ``(fit change, growth, pivot)``: ``tr(c_S' B)`` changes by
+        the first, the second is the pivot's round-off growth (the largest
+        ``a_j |P_jj|`` of a gate it closes and ``a_j |P^-1_jj|`` of one it
+        opens: ``a_j (A_SS^-1)_jj`` and ``a_j / s_j`` when it flips one
+        gate), and the third goes to :meth:`commit`. ``H`` is not changed.
+        """
+        W, k = self.W, self.k
+        if not into.size:
+            U, D = W[self.slot[out]], out
+        elif not out.size:
+            U, D = self._columns(into), into
+        else:
+            U = np.concatenate([W[self.slot[out]], self._columns(into)])
+            D = np.concatenate([out, into])
+        P = U[:, D].T
+        if D.size == 1:
+            Pinv = 1.0 / P
+            growth = float(self.a[D[0]] * abs(P[0, 0] if out.size else Pinv[0, 0]))
+        else:
+            lu, piv, info = dgetrf(P)
+            if info == 0:
+                Pinv, info = dgetri(lu, piv)
+            if info != 0:
+                raise np.linalg.LinAlgError(f"singular pivot (LAPACK getrf/getri info={info})")
+            g = np.abs(Pinv.diagonal()) * self.a[D]
+            g[: out.size] = np.abs(P.diagonal()[: out.size]) * self.a[out]
+            growth = float(g.max())
+        WcD = W[:k, D]
+        HcD = WcD * self.sign[D]  # H_cD (c is never pivoted)
+        fit = float(np.vdot(HcD @ Pinv, WcD))
+        return fit, growth, (out, into, D, U, Pinv)
+
+    def commit(self, trial):
+        """Pivot on the flips of ``trial`` (from :meth:`trial` at the current ``S``)."""
+        _, growth, (out, into, D, U, Pinv) = trial
+        W, slot, gate, sign = self.W, self.slot, self.gate, self.sign
+        for j in out:  # the closed gates' rows go: the last row takes each place
+            i, last = slot[j], self.n - 1
+            if i != last:
+                W[i] = W[last]
+                gate[i] = gate[last]
+                slot[gate[i]] = i
+            slot[j], gate[last] = -1, -1
+            self.n = last
+        n = self.n
+        Y = W[:n, D] @ Pinv.T
+        dgemm(-1.0, U.T, Y.T, 1.0, W[:n].T, overwrite_c=1)  # W -= Y U
+        W[:n, D] = -Y
+        # H'_xx = H_xx - H_xD P^-1 H_Dx, H_Dx = sign_x sign_D H_xD'
+        self.hd -= sign * (((Pinv * sign[D]).T @ U) * U).sum(0)
+        self.hd[D] = Pinv.diagonal()
+        sign[D] = -sign[D]
+        if into.size:
+            PT = Pinv.T[out.size :]
+            end = n + into.size
+            if end > W.shape[0]:
+                grown = np.empty((max(end, 2 * W.shape[0]), W.shape[1]))
+                grown[:n] = W[:n]
+                self.W = W = grown
+                self.gate = gate = np.concatenate(
+                    [gate, np.full(W.shape[0] - gate.size, -1, dtype=np.intp)])
+            W[n:end] = PT @ U
+            W[n:end, D] = PT
+            slot[into] = np.arange(n, end)
+            gate[n:end] = into
+            self.n = end
+        self.drift += growth
+        if self._cached is not None:
+            self._cache[:] = -1
+            self._cached = None
+
+    def weights(self, S):
+        """``B = A_SS^-1 c_S`` of the open gates ``S``, ``(s, k)``."""
+        return -self.W[: self.k, S].T
+
+    def residuals(self, C):
+        """``r_C = c_C - A_CS B`` of closed gates ``C``, ``(|C|, k)``."""
+        return self.W[: self.k, C].T

@@ -822,6 +822,206 @@ def test_vertex_gates_are_the_logits_of_a_solve_from_the_support():
 
 
 
+def _fresh_system(G, ridge, c, S):
+    """What :class:`skl0._linalg.PivotedSystem` holds at open set ``S``, by numpy's inverse."""
+    A = G + np.diag(ridge)
+    C = np.setdiff1d(np.arange(G.shape[0]), S)
+    M = np.linalg.inv(A[np.ix_(S, S)]) if S.size else np.zeros((0, 0))
+    B = M @ c[S]
+    T = A[np.ix_(C, S)]
+    return B, M.diagonal(), c[C] - T @ B, A.diagonal()[C] - np.einsum("ij,jk,ik->i", T, M, T)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_pivoted_system_equals_a_fresh_factorisation_after_flips(order):
+    # The vertex search's pivoted system after a sequence of batches that
+    # close and open gates (one at a time, several, mixed, down to no open
+    # gate and back to all of them): its weights, diag(A_SS^-1), residual
+    # correlations and Schur complements are those of a fresh inverse, and
+    # each trial's change of c_S' B is the fresh one. A trial leaves the
+    # system as it was. Rows of G in either memory order (an in-place BLAS
+    # product on a copy would lose the opened columns' update).
+    from skl0._linalg import PivotedSystem, cholesky, cholesky_solve
+
+    rng = np.random.RandomState(0)
+    p, k = 24, 2
+    Z = rng.randn(60, p) + 0.8 * rng.randn(60, 1)  # correlated columns
+    G = Z.T @ Z / 60
+    c = rng.randn(p, k)
+    ridge = 1e-3 + 1e-2 * rng.rand(p)
+    mask = rng.rand(p) < 0.5
+    S = np.flatnonzero(mask)
+    L = cholesky(G[np.ix_(S, S)] + np.diag(ridge[S]))
+    system = PivotedSystem(lambda J: np.asarray(G.take(J, 0), order=order), ridge,
+                           G.diagonal() + ridge, c, S, L, cholesky_solve(L, c[S]))
+    fit = float(np.vdot(c[S], _fresh_system(G, ridge, c, S)[0]))
+    for i in range(41):
+        # 1 to 4 random flips; the last batch closes every open gate
+        D = rng.choice(p, rng.randint(1, 5), replace=False) if i < 40 else np.flatnonzero(mask)
+        out, into = D[mask[D]], D[~mask[D]]
+        W0 = system.W.copy()
+        trial = system.trial(np.sort(out), np.sort(into))
+        np.testing.assert_array_equal(system.W, W0)
+        system.commit(trial)
+        mask[D] = ~mask[D]
+        S, C = np.flatnonzero(mask), np.flatnonzero(~mask)
+        B, Mdiag, r, schur = _fresh_system(G, ridge, c, S)
+        np.testing.assert_allclose(system.weights(S), B, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(system.hd[S], Mdiag, rtol=1e-10)
+        np.testing.assert_allclose(system.residuals(C), r, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(system.hd[C], schur, rtol=1e-10)
+        new_fit = float(np.vdot(c[S], B))
+        assert abs(fit + trial[0] - new_fit) < 1e-10 * max(abs(new_fit), 1.0)
+        fit = new_fit
+    assert not mask.any()
+    system.commit(system.trial(np.zeros(0, dtype=int), np.arange(p)))  # open every gate
+    B, Mdiag, _, _ = _fresh_system(G, ridge, c, np.arange(p))
+    np.testing.assert_allclose(system.weights(np.arange(p)), B, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(system.hd, Mdiag, rtol=1e-10)
+    assert system.drift > 40  # each pivot's growth is at least 1
+
+
+def _count_builds(monkeypatch):
+    import skl0._engine as engine
+    from skl0._linalg import PivotedSystem
+
+    counts = {"build": 0, "commit": 0}
+
+    class Counted(PivotedSystem):
+        def __init__(self, *args):
+            counts["build"] += 1
+            super().__init__(*args)
+
+        def commit(self, trial):
+            counts["commit"] += 1
+            super().commit(trial)
+
+    monkeypatch.setattr(engine, "PivotedSystem", Counted)
+    return counts
+
+
+def test_vertex_search_by_pivots_reaches_what_refactoring_reaches(monkeypatch):
+    # Along a path of lams, searches that pivot their system (the default)
+    # and searches that refactor at every move (a drift budget below any
+    # pivot's growth) reach the same vertices, with the same weights (a
+    # vertex reached by pivots is refactored for them) and the same stable
+    # intervals up to round-off; the pivots did the moves (a pivot is made
+    # at every move here, whatever it costs).
+    import skl0._engine as engine
+
+    monkeypatch.setattr(engine, "_PIVOT_OVERHEAD", -math.inf)
+    hi = float(signal_fraction(np.array([8.0]))[0])
+    lams = np.geomspace(1e-4, 0.2, 12)
+    runs = []
+    for drift in (None, -1.0):
+        if drift is not None:
+            monkeypatch.setattr(engine, "_PIVOT_DRIFT", drift)
+        counts = _count_builds(monkeypatch)
+        prof = _profiled(p=60, lam=lams[0], alpha=1e-4, seed=4)
+        mask, out = np.ones(60, bool), []
+        for lam in lams:
+            prof.lam = lam
+            mask, moves = prof.vertex_search(mask, hi)
+            out.append((mask.copy(), prof.weights(np.where(mask, hi, 0.0)), prof.stable,
+                        len(moves)))
+        runs.append((out, dict(counts)))
+    (pivoted, by_pivots), (refactored, by_factors) = runs
+    assert by_pivots["commit"] > 10 and by_factors["commit"] == 0
+    assert by_pivots["build"] < by_factors["build"]
+    assert sum(o[3] for o in pivoted) > 20
+    for (m1, B1, st1, n1), (m2, B2, st2, n2) in zip(pivoted, refactored):
+        np.testing.assert_array_equal(m1, m2)
+        np.testing.assert_array_equal(B1, B2)
+        np.testing.assert_allclose(st1, st2, rtol=1e-9)
+        assert n1 == n2
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_search_that_pivots_to_no_open_gate_ends_at_the_empty_models_loss(seed, monkeypatch):
+    # Closing every open gate by one pivot leaves tr(c_S' B) at round-off
+    # (1e-16), not 0: the vertex's loss is then yy / q, as a factorisation
+    # gives it, not the pivot's.
+    import skl0._engine as engine
+
+    monkeypatch.setattr(engine, "_PIVOT_OVERHEAD", -math.inf)  # a pivot at every move
+    hi = float(signal_fraction(np.array([8.0]))[0])
+    prof = _profiled(p=60, lam=0.001, seed=seed)
+    mask, _ = prof.vertex_search(np.ones(60, bool), hi)
+    prof.lam = 10.0
+    mask, moves = prof.vertex_search(mask, hi)
+    assert not mask.any() and len(moves) == 1
+    assert prof.solution[2] == prof.yy / prof.q
+
+
+def test_a_dense_path_moves_by_pivots_and_small_designs_do_not(monkeypatch):
+    # At the default costs the 30-point path on 1000 x 200 (10 true
+    # columns, 50-130 open gates at its dense points) makes most of its
+    # moves by pivots, from a few systems built from factors; diabetes
+    # (p = 10: a factorisation is always cheaper than a pivot's calls)
+    # makes none.
+    counts = _count_builds(monkeypatch)
+    X, y, _, _ = make_sparse_regression(1000, 200, 10, random_state=0)
+    l0_path(X, y, n_lams=30)
+    assert counts["commit"] > 20 and counts["build"] < counts["commit"] / 4
+    counts = _count_builds(monkeypatch)
+    X, y = load_diabetes(return_X_y=True)
+    L0Regressor(k=4).fit(X, y)
+    l0_path(X, y, n_lams=30)
+    assert counts == {"build": 0, "commit": 0}
+
+
+def test_vertex_search_refactors_where_pivots_lose_digits(monkeypatch):
+    # Two nearly equal columns: closing one of them while the other stays
+    # open is a pivot of growth a_j (A_SS^-1)_jj ~ 1e3 (the gate's own ridge
+    # d_j (1/h - 1) bounds it at about 4e3), past a drift budget of 100
+    # here, so that move is made by a factorisation; and a vertex whose
+    # pivoted weights disagree with its factorisation's (an error injected
+    # here into every pivot) is rebuilt from the factorisation, its stable
+    # interval then that of a clean search.
+    import skl0._engine as engine
+    from skl0._engine import _ProfiledGram
+    from skl0._linalg import PivotedSystem
+
+    rng = np.random.RandomState(5)
+    X = rng.randn(300, 8)
+    X[:, 7] = X[:, 0] + 1e-5 * rng.randn(300)
+    y = X[:, 0] + 0.5 * X[:, 1] + 0.3 * X[:, 2] + 0.5 * rng.randn(300)
+    problem = _problem_from(X, y)
+    hi = float(signal_fraction(np.array([8.0]))[0])
+    growth = []
+    trial = PivotedSystem.trial
+    monkeypatch.setattr(PivotedSystem, "trial",
+                        lambda self, o, i: growth.append(trial(self, o, i)[1]) or trial(self, o, i))
+    monkeypatch.setattr(engine, "_PIVOT_DRIFT", 100.0)
+    monkeypatch.setattr(engine, "_PIVOT_OVERHEAD", -math.inf)  # a pivot wherever allowed
+    counts = _count_builds(monkeypatch)
+    prof = _ProfiledGram(GateObjective(problem, lam=0.002, alpha=1e-4))
+    start = np.ones(8, bool)
+    start[[3, 4, 5, 6]] = False
+    mask, moves = prof.vertex_search(start, hi)
+    assert mask[0] != mask[7] and moves
+    assert max(growth) > 100.0  # the collinear pivot was priced ...
+    assert counts["build"] >= 1 and counts["commit"] == 0  # ... and refactored instead
+    clean = prof.stable
+    # Every pivot now leaves a relative error of 1e-6 in the weights.
+    commit = PivotedSystem.commit
+
+    def sloppy(self, t):
+        commit(self, t)
+        self.W[: self.k] *= 1.0 + 1e-6
+
+    monkeypatch.setattr(PivotedSystem, "commit", sloppy)
+    monkeypatch.setattr(engine, "_PIVOT_DRIFT", math.inf)
+    counts = _count_builds(monkeypatch)
+    prof2 = _ProfiledGram(GateObjective(problem, lam=0.002, alpha=1e-4))
+    mask2, _ = prof2.vertex_search(start, hi)
+    np.testing.assert_array_equal(mask2, mask)
+    assert counts["commit"] >= 1  # pivoted (then refactored)
+    np.testing.assert_allclose(prof2.stable, clean, rtol=1e-9)
+    np.testing.assert_array_equal(prof2.weights(np.where(mask, hi, 0.0)),
+                                  prof.weights(np.where(mask, hi, 0.0)))
+
+
 @pytest.mark.parametrize("solver", ["profiled", "joint"])
 def test_gram_problems_fit_with_either_solver(solver, monkeypatch):
     # Squared loss from X'X is solved over the vertices of h (profiled) up to
