@@ -1624,7 +1624,8 @@ class _ProfiledGram:
             system, stats = None, None
         p = mask.size
         # Where even a factorisation of every column costs less than a pivot's
-        # calls (p^3 <= _PIVOT_OVERHEAD: p <= 52), the moves are factorised.
+        # calls (p^3 <= _PIVOT_OVERHEAD: p <= 51), the moves are factorised
+        # (at p = 52 and 53 no move passes flip's test either: none before 54).
         pivots = p * p * p > _PIVOT_OVERHEAD
         fit = float(np.vdot(c[S], B)) if pivots else 0.0
         values = []
