@@ -970,6 +970,45 @@ def test_a_dense_path_moves_by_pivots_and_small_designs_do_not(monkeypatch):
     assert counts == {"build": 0, "commit": 0}
 
 
+def test_pivots_leave_every_entry_point_as_refactoring_does(monkeypatch):
+    # Cases the single-output searches above do not reach: three outputs
+    # with zero sample weights (a path), per-column prices with free columns
+    # (an identity layout: priced flips, no stable interval) and a binary
+    # log loss (the IRLS start's lazily formed Gram matrix, q = 1, yy = 0).
+    # A pivot wherever allowed, against a factorisation at every move: the
+    # same fitted numbers, bit for bit (review of e223797..5b68491).
+    from sklearn.datasets import make_classification
+
+    import skl0._engine as engine
+
+    counts = _count_builds(monkeypatch)
+    monkeypatch.setattr(engine, "_PIVOT_OVERHEAD", -math.inf)
+    rng = np.random.RandomState(2)
+    X, y, _, _ = make_sparse_regression(200, 30, 5, random_state=2)
+    Y = np.column_stack([y, X[:, :4] @ rng.randn(4) + rng.randn(200), rng.randn(200)])
+    w = rng.rand(200)
+    w[:30] = 0.0
+    costs = rng.uniform(0.5, 2.0, 30)
+    costs[:3] = 0.0
+    Xc, yc = make_classification(200, 30, n_informative=5, random_state=2)
+
+    def fits():
+        path = l0_path(X, Y, n_lams=8, sample_weight=w)
+        priced = L0Regressor(lam=1e-3, feature_costs=costs).fit(X, y)
+        binary = L0Classifier(lam=1e-3).fit(Xc, yc)
+        return [path.loss, path.support, path.prob_open, priced.coef_,
+                priced.feature_importances_, binary.coef_, binary.feature_importances_]
+
+    pivoted = fits()
+    made = dict(counts)
+    monkeypatch.setattr(engine, "_PIVOT_DRIFT", -1.0)  # no pivot passes: refactored
+    counts.update(build=0, commit=0)
+    refactored = fits()
+    assert made["commit"] > 10 and counts["commit"] == 0
+    for a, b in zip(pivoted, refactored):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_vertex_search_refactors_where_pivots_lose_digits(monkeypatch):
     # Two nearly equal columns: closing one of them while the other stays
     # open is a pivot of growth a_j (A_SS^-1)_jj ~ 1e3 (the gate's own ridge
