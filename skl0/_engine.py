@@ -133,6 +133,16 @@ _PIVOT_RTOL = 1e-8
 # such as diabetes (p = 10) always, a factorisation is the cheaper move.
 _PIVOT_OVERHEAD = 1.4e5
 
+
+def _pivot_pays(p, s, d, s_new):
+    """Whether pivoting ``d`` gates of ``s`` open (``s_new`` after) beats a factorisation.
+
+    Multiplications (and, as many, the calls' overhead) of a pivot of the
+    system on the ``d`` flipped gates against a Cholesky factorisation of
+    the ``s_new`` open columns and the closed columns' forms.
+    """
+    return 4 * p * d * (s + d) + _PIVOT_OVERHEAD <= s_new * s_new * (2 * p - s_new)
+
 # Binary log losses start from IRLS over vertices (:func:`_irls_vertex_start`)
 # whenever the standardized host copy of X fits (HOST_COPY_MAX_NUMBERS). A
 # cold start opens every gate when p <= this, otherwise this many with the
@@ -1564,9 +1574,7 @@ class _ProfiledGram:
             D = (m != mask).nonzero()[0]
             d, s = D.size, S.size
             s_new = s + d - 2 * int(mask[D].sum())
-            # Multiplications (and, as many, the calls' overhead): a pivot on D
-            # against a factorisation and the closed columns' forms.
-            if 4 * p * d * (s + d) + _PIVOT_OVERHEAD <= s_new * s_new * (2 * p - s_new):
+            if _pivot_pays(p, s, d, s_new):
                 if system is None:
                     system = PivotedSystem(rows, ridge, a, c, S, L, B)
                 out = D[mask[D]]
@@ -1582,8 +1590,7 @@ class _ProfiledGram:
             drop_cost = add_gain = r2 = None
             C = (~m & live).nonzero()[0]
             s = S.size
-            if (system is None and pivots and values
-                    and 4 * p * (s + 1) + _PIVOT_OVERHEAD <= s * s * (2 * p - s)):
+            if system is None and pivots and values and _pivot_pays(p, s, 1, s):
                 # After a factorised move, where the next single flip would be
                 # a pivot: the system now (its build reads the same inverse as
                 # the forms below). Not at the start: a cold start's first

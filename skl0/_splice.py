@@ -552,10 +552,10 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
                 head, _ = refit_linear_head(self.problem, S, alpha=self.alpha)
                 x = np.concatenate([head.weight.detach().double().numpy()[S, 0],
                                     head.bias.detach().double().numpy()])
-            with np.errstate(under="ignore"):  # (the loss's exp(-|f|))
-                self._store(key, X, x)
+            self._store(key, X, x)
         return self.cache[key]
 
+    @np.errstate(under="ignore")  # (the losses' exp(-|f|): benign underflow)
     def fit_many(self, cands, cutoff=None):
         """:meth:`fit` of each row of ``cands`` (supports of one size): ``[(state, loss), ...]``.
 
@@ -581,30 +581,29 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
         n, s = self.Xs.shape[0], cands.shape[1]
         per = max(1, _BATCH_NUMBERS // max(1, n * s))
         if s and (per > 1 or cutoff is not None) and len(todo) > 1:
-            with np.errstate(under="ignore"):  # (the losses' exp(-|f|): benign underflow)
-                XT = self.Xs.T
-                chord = self._chord_hessians(cands[todo]) if s >= _CHORD_MIN_SIZE else None
-                for lo in range(0, len(todo), per):
-                    block = cands[todo[lo:lo + per]]
-                    Xb = XT[block]  # each support's columns as rows, reused for its logits
-                    x0 = np.empty((len(block), s + 1))  # each row _x0(S)
-                    x0[:, :s] = self.start[0][block]
-                    x0[:, s] = self.start[1]
-                    x, ok, floor = newton_binary_batch(
-                        Xb, self.y, self.w, self.alpha, x0, 200,
-                        cutoff=None if cutoff is None else bound,
-                        H0=None if chord is None else chord(block))
-                    for S, XS, xi, good, low in zip(block, Xb, x, ok, floor):
-                        key = S.tobytes()
-                        if math.isnan(low):  # left by the chord test: no bound to keep
-                            dropped.add(key)
-                        elif low > -math.inf:
-                            dropped.add(key)
-                            self._left_at(key, low)
-                        elif good:
-                            self._store(key, XS.T, xi)
-                            if cutoff is not None:
-                                bound = min(bound, self.cache[key][1])
+            XT = self.Xs.T
+            chord = self._chord_hessians(cands[todo]) if s >= _CHORD_MIN_SIZE else None
+            for lo in range(0, len(todo), per):
+                block = cands[todo[lo:lo + per]]
+                Xb = XT[block]  # each support's columns as rows, reused for its logits
+                x0 = np.empty((len(block), s + 1))  # each row _x0(S)
+                x0[:, :s] = self.start[0][block]
+                x0[:, s] = self.start[1]
+                x, ok, floor = newton_binary_batch(
+                    Xb, self.y, self.w, self.alpha, x0, 200,
+                    cutoff=None if cutoff is None else bound,
+                    H0=None if chord is None else chord(block))
+                for S, XS, xi, good, low in zip(block, Xb, x, ok, floor):
+                    key = S.tobytes()
+                    if math.isnan(low):  # left by the chord test: no bound to keep
+                        dropped.add(key)
+                    elif low > -math.inf:
+                        dropped.add(key)
+                        self._left_at(key, low)
+                    elif good:
+                        self._store(key, XS.T, xi)
+                        if cutoff is not None:
+                            bound = min(bound, self.cache[key][1])
         return [(None, math.inf) if key in dropped else self.fit(S)
                 for S, key in zip(cands, keys)]
 
@@ -655,6 +654,7 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
 
         return gather
 
+    @np.errstate(under="ignore")  # (the loss's exp(-|f|))
     def _store(self, key, X, x):
         f = X @ x[:-1] + x[-1]
         self.cache[key] = ((x[:-1], x[-1], f), logistic_loss(f, self.y, self.w))
