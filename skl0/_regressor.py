@@ -139,7 +139,7 @@ class L0Regressor(RegressorMixin, BaseL0):
 
     def _set_linear(self, coef, intercept):
         if self._y_ndim == 1:
-            self.coef_, self.intercept_ = coef[0], float(intercept[0])
+            self.coef_, self.intercept_ = coef[0], np.float64(intercept[0])
         else:
             self.coef_, self.intercept_ = coef, intercept
 

@@ -25,6 +25,8 @@ def test_lam0_matches_linear_regression(rng):
     np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-8, atol=1e-8)
     np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-7, atol=1e-8)
     assert ours.intercept_ == pytest.approx(ref.intercept_, rel=1e-7)
+    # the same type as LinearRegression's: a numpy float64 scalar for a 1-d y
+    assert type(ours.intercept_) is type(ref.intercept_) is np.float64
 
 
 def test_k_equal_p_matches_linear_regression_with_weights(rng):
