@@ -1,7 +1,10 @@
 """skl0: L0 regularization with Hard Concrete gates for scikit-learn.
 
 Estimators: :class:`L0Regressor`, :class:`L0Classifier`,
-:class:`L0FeatureSelector`. Torch building blocks: :mod:`skl0.nn`.
+:class:`L0FeatureSelector`, and their cross-validated versions
+:class:`L0RegressorCV`, :class:`L0ClassifierCV`, :class:`L0FeatureSelectorCV`.
+Paths: :func:`l0_path` (an :class:`L0Path`). Groups of one-hot columns:
+:func:`groups_from_column_transformer`. Torch building blocks: :mod:`skl0.nn`.
 
 The public names load on first use (PEP 562), as scikit-learn's
 submodules do: ``import skl0`` and the ``skl0`` command's ``--help`` and

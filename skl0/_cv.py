@@ -722,13 +722,16 @@ for _name in ESTIMATOR:
         setattr(_CVMixin, _name, PARAMS[_name].default)
 del _name
 
-# The CV attributes, then the plain estimators' that a CV fit also sets.
+# The CV attributes, then those a plain estimator also has (in the plain
+# estimators' order; the texts that differ for a CV fit from CV_ATTRIBUTES).
 CV_FITTED = [
-    *CV_ATTRIBUTES.values(),
+    *(CV_ATTRIBUTES[n] for n in (
+        "lam_", "lams_", "best_index_", "cv_results_", "n_features_selected_", "path_")),
+    ATTRIBUTES["support_"],
+    *(CV_ATTRIBUTES[n] for n in (
+        "feature_importances_", "n_iter_", "loss_curve_", "hidden_layer_sizes_")),
     *(ATTRIBUTES[n] for n in (
-        "support_", "feature_importances_", "n_iter_", "loss_curve_", "hidden_layer_sizes_",
-        "group_labels_", "group_support_", "n_features_in_", "feature_names_in_",
-    )),
+        "group_labels_", "group_support_", "n_features_in_", "feature_names_in_")),
 ]
 
 

@@ -462,6 +462,21 @@ One entry per path point, in the layout of ``GridSearchCV`` (so
 Features selected at each path point of the fit on all the data."""),
     Param("path_", "L0Path", """\
 That whole-data path (see :func:`skl0.l0_path`)."""),
+    # The plain estimators' texts speak of k, lam="auto", MLP heads and
+    # partial_fit, none of which a CV fit has: these say what it sets.
+    Param("feature_importances_", "ndarray of shape (n_features_in,)", """\
+Probability that each feature's gate is open (eq. 12) at ``lam_``, the
+chosen point of the whole-data walk: ``path_.prob_open[best_index_]``."""),
+    Param("n_iter_", "int", """\
+Optimizer iterations of the whole-data walk (the vertex search's flips,
+Newton steps and L-BFGS-B iterations, see docs/gates.md), summed over
+its points: ``path_.n_iter.sum()``."""),
+    Param("loss_curve_", "list of float", """\
+The training objective at each point of the whole-data walk, in the
+order of ``lams_``, up to the first point at which every gate had
+closed (the walk stops there)."""),
+    Param("hidden_layer_sizes_", "tuple of int", """\
+``()``: the CV estimators fit the linear head."""),
 )
 
 #: The head's fitted attributes (linear heads), before :data:`ATTRIBUTES`.

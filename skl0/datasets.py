@@ -213,19 +213,19 @@ def make_group_regression(n_samples=100, n_groups=60, group_size=5, n_informativ
 
     Parameters
     ----------
-    n_samples : int
+    n_samples : int, default=100
         Number of rows.
-    n_groups : int
+    n_groups : int, default=60
         Number of groups.
-    group_size : int
+    group_size : int, default=5
         Columns per group.
-    n_informative : int
+    n_informative : int, default=4
         Number of groups with non-zero coefficients (at most ``n_groups``).
-    rho : float
+    rho : float, default=0.6
         Weight of the shared column, in [0, 1).
-    noise : float
+    noise : float, default=2.0
         Standard deviation of the noise added to ``y`` (finite, >= 0).
-    random_state : int, RandomState instance or None
+    random_state : int, RandomState instance or None, default=None
         Seed of the draw; ``None`` draws from numpy's global RandomState
         (and advances it), as scikit-learn's generators do.
 

@@ -345,6 +345,10 @@ M10, T10, W10 = consistent_system(n=10, q=4)
             r"cannot be reached .* no positive entry",
         ),
         (_bad(target_weights=[1, 1, 1]), r"target_weights has 3 entries"),
+        # The extremes as plain numbers (they read "min=np.float64(-1.0)").
+        (_bad(target_weights=[1, -1, 1, 2]),
+         r"target_weights must be >= 0 with at least one > 0, got min=-1\.0, max=2\.0; "),
+        (_bad(target_weights=[0, 0, 0, 0]), r"got min=0\.0, max=0\.0; pass non-negative"),
         (_bad(target_groups=[1, 1]), r"target_groups has shape \(2,\)"),
         (_bad(target_groups=[None, "a", "a", "b"]), r"target_groups\[0\] is None"),
         (_bad(target_groups=np.array([1, "a", "a", "b"], dtype=object)),

@@ -1162,3 +1162,25 @@ def test_cv_scores_without_weights_for_a_scorer_asking_them_under_an_alias():
             X, y, sample_weight=w)
     np.testing.assert_array_equal(a.cv_results_["mean_test_score"],
                                   b.cv_results_["mean_test_score"])
+
+
+@pytest.mark.parametrize("case", ["regressor", "classifier", "groups", "selector"])
+def test_cv_walk_attributes_are_those_of_the_whole_data_path(reg, clf, case):
+    # The CV docstrings' feature_importances_, n_iter_, loss_curve_ and
+    # hidden_layer_sizes_ (they had the plain estimators' texts, about k,
+    # lam="auto", MLP heads and partial_fit).
+    X, y, _, _ = clf if case == "classifier" else reg
+    grid = np.geomspace(1e-3, 2.0, 8)  # ends past the last open gate
+    est = {
+        "regressor": L0RegressorCV(lams=grid, cv=3, **FAST),
+        "classifier": L0ClassifierCV(lams=grid, cv=3, **FAST),
+        "groups": L0RegressorCV(lams=grid, cv=3, groups=np.arange(X.shape[1]) // 2, **FAST),
+        "selector": L0FeatureSelectorCV(lams=grid, cv=3, **FAST),
+    }[case].fit(X, y)
+    path, i = est.path_, est.best_index_
+    np.testing.assert_array_equal(est.feature_importances_, path.prob_open[i])
+    assert est.n_iter_ == path.n_iter.sum()
+    empty = np.flatnonzero(path.n_features == 0)
+    assert empty.size and empty[0] < grid.size - 1  # the walk stopped early
+    assert len(est.loss_curve_) == empty[0] + 1
+    assert est.hidden_layer_sizes_ == ()

@@ -216,3 +216,70 @@ def test_every_public_fitted_attribute_is_documented(cls):
     fitted = [a for a in vars(est) if a.endswith("_") and not a.startswith("_")]
     for name in fitted:
         assert re.search(rf"^    {re.escape(name)} :", cls.__doc__, re.M), name
+
+
+def _public_callables():
+    """(where, obj) for every public name of the public modules, with the
+    public methods that skl0 itself defines (not scikit-learn's)."""
+    import importlib
+
+    out, seen = [], set()
+    for module_name in ("skl0", "skl0.nn", "skl0.l0", "skl0.calibration", "skl0.datasets",
+                        "skl0.plot"):
+        module = importlib.import_module(module_name)
+        for public in module.__all__:
+            obj = getattr(module, public)
+            if not callable(obj) or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            out.append((f"{module_name}.{public}", obj))
+            if inspect.isclass(obj):
+                for name in dir(obj):
+                    member = getattr(obj, name, None)
+                    if (name.startswith("_") or not callable(member) or id(member) in seen
+                            or not (getattr(member, "__module__", "") or "").startswith("skl0")):
+                        continue
+                    seen.add(id(member))
+                    out.append((f"{module_name}.{public}.{name}", member))
+    return out
+
+
+def _parameter_entries(doc):
+    """[(names, type)] of a numpydoc Parameters section, or None without one."""
+    doc = inspect.cleandoc(doc or "")
+    m = re.search(r"^Parameters\n-+\n(.*?)(?=^\w[\w ]*\n-+\n|\Z)", doc, re.S | re.M)
+    if m is None:
+        return None
+    entries = []
+    for line in m.group(1).splitlines():
+        if not line.strip() or line[0].isspace():
+            continue
+        names, _, kind = line.partition(" : ")
+        entries.append(([n.strip().lstrip("*") for n in names.split(",")], kind))
+    return entries
+
+
+def test_every_public_docstring_lists_its_signature_and_states_its_defaults():
+    # make_group_regression, sample_gate and L0Linear.gated_parameters listed
+    # parameters that have defaults without saying them.
+    wrong = []
+    for where, obj in _public_callables():
+        entries = _parameter_entries(obj.__doc__)
+        if entries is None:
+            continue
+        params = {n: p for n, p in inspect.signature(obj).parameters.items()
+                  if n not in ("self", "cls")}
+        documented = [n for names, _ in entries for n in names]
+        if documented != list(params):
+            wrong.append(f"{where}: documents {documented}, signature {list(params)}")
+            continue
+        for names, kind in entries:
+            p = params[names[0]]
+            if len(names) > 1 or p.default is p.empty:
+                continue
+            shown = re.search(r"default=(.+)$", kind)
+            if shown is None:
+                wrong.append(f"{where}: {names[0]} has default {p.default!r}, not stated")
+            elif eval(shown.group(1)) != p.default:
+                wrong.append(f"{where}: {names[0]} states {shown.group(1)}, is {p.default!r}")
+    assert not wrong, "\n".join(wrong)

@@ -214,7 +214,7 @@ def check_target_weights(target_weights, n_targets, names=None):
     if (w < 0).any() or not (w > 0).any():
         raise ValueError(
             "target_weights must be >= 0 with at least one > 0, got min="
-            f"{w.min()!r}, max={w.max()!r}; pass non-negative importances."
+            f"{float(w.min())!r}, max={float(w.max())!r}; pass non-negative importances."
         )
     return w
 

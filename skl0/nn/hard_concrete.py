@@ -277,11 +277,12 @@ def sample_gate(
         Gate location parameters; gradients flow to it.
     temperature, gamma, zeta : float
         Hard Concrete parameters.
-    generator : torch.Generator or None
-        Source of the uniform noise. Pass the caller's generator to keep
-        fits reproducible without touching torch's global RNG.
-    shape : tuple of int or None
-        Sample shape; defaults to ``log_alpha.shape``. Leading extra
+    generator : torch.Generator or None, default=None
+        Source of the uniform noise; ``None`` uses torch's default
+        generator. Pass the caller's generator to keep fits reproducible
+        without touching torch's global RNG.
+    shape : tuple of int or None, default=None
+        Sample shape; ``None`` means ``log_alpha.shape``. Leading extra
         dimensions draw independent gates per row (e.g. per sample): it
         must end with ``log_alpha.shape`` (a ValueError otherwise).
 

@@ -94,7 +94,7 @@ class _L0LayerMixin:
 
         Parameters
         ----------
-        z : torch.Tensor or None
+        z : torch.Tensor or None, default=None
             Gate values shaped like ``l0_gate.log_alpha``; ``None`` draws them
             as ``forward`` does (sampled in train mode, deterministic in eval).
 
