@@ -611,10 +611,12 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
         stream = copy.deepcopy(old)  # a failed call leaves the old state untouched
         if stream.head_config is not None and _head_config(estimator) != stream.head_config:
             sizes, activation = stream.head_config
+            first = (f"hidden layers {sizes}, activation {activation!r}" if sizes
+                     else "a linear head: no hidden layers, so no activation")
             raise ValueError(
                 f"hidden_layer_sizes={estimator.hidden_layer_sizes!r} / activation="
                 f"{estimator.activation!r} changed since the first partial_fit call "
-                f"(hidden layers {sizes}, activation {activation!r}), whose head this stream "
+                f"({first}), whose head this stream "
                 "trains; set them back, or call fit (or a new estimator) to start again."
             )
         if classifier:

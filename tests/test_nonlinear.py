@@ -624,6 +624,10 @@ def test_partial_fit_refuses_a_head_changed_mid_stream(friedman):
     linear = L0Regressor(k=2).partial_fit(X[:200], y[:200])
     linear.set_params(activation="tanh")  # no hidden layer: activation plays no part
     linear.partial_fit(X[200:], y[200:])
+    # A linear first head is named as such, not as "activation None".
+    linear.set_params(hidden_layer_sizes=(8,))
+    with pytest.raises(ValueError, match=r"\(a linear head: no hidden layers, so no activation\)"):
+        linear.partial_fit(X[200:], y[200:])
 
 
 def test_selector_reports_the_head_it_chose(friedman):
