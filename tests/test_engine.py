@@ -1511,6 +1511,39 @@ def test_exhaustive_search_returns_the_lowest_refitted_loss_or_none():
     assert exhaustive_search(binary, make_refits(binary, 1e-3), 2) is None
 
 
+
+def test_solved_losses_from_kept_block_positions_are_each_supports_own_solve():
+    # exhaustive_search gathers every support's block G_SS + ridge I from
+    # positions kept between fits (_all_support_blocks) and adds the ridge on
+    # a strided view of the diagonals: the same losses, bit for bit, as
+    # forming the positions anew, and each the loss of that support's own
+    # solve (two outputs, a ridge well above round-off).
+    from skl0._splice import _all_support_blocks, _all_supports, _GramRefits
+
+    rng = np.random.RandomState(3)
+    n, p, q = 120, 7, 2
+    X = rng.randn(n, p)
+    X[:, 1] += 0.8 * X[:, 0]
+    Y = X[:, :3] @ rng.randn(3, q) + rng.randn(n, q)
+    w = torch.full((n,), 1.0 / n, dtype=D)
+    Xt, Yt = torch.as_tensor(X, dtype=D), torch.as_tensor(Y - Y.mean(0), dtype=D)
+    mean, std = weighted_moments(Xt, w)
+    refits = _GramRefits(GramProblem(Xt, Yt, w, mean, std, SquaredLoss(q)), 0.05)
+    G, c, ridge = refits.G, refits.c, refits.ridge
+    for size in range(1, p + 1):
+        cands = _all_supports(p, size)
+        positions = _all_support_blocks(p, size)
+        assert not positions.flags.writeable
+        kept = refits.solved_losses(cands, positions)
+        np.testing.assert_array_equal(kept, refits.solved_losses(cands))
+        own = []
+        for S in cands:
+            beta = np.linalg.solve(G[np.ix_(S, S)] + ridge * np.eye(size), c[S])
+            own.append((refits.yy - (beta * c[S]).sum() - ridge * (beta * beta).sum()) / q)
+        np.testing.assert_allclose(kept, own, rtol=1e-12)
+        assert np.argmin(kept) == np.argmin(own)
+
+
 def _gram_problem_of(X, y, classifier=False):
     """The problem an exact-k fit builds on ``X, y`` (spied on ``_fit_problem``)."""
     import skl0._base as base
