@@ -1136,7 +1136,9 @@ def exhaustive_search(problem, refits, size):
         # Nearly all of them are new: looking each up in the cache cost more than solving it.
         losses = refits.solved_losses(
             cands, _all_support_blocks(p, size) if refits.G.shape[1] == p else None)
-    best = int(np.argmin(np.where(np.isfinite(losses), losses, np.inf)))
+    best = int(np.argmin(losses))
+    if not math.isfinite(losses[best]):  # a NaN or -inf there: non-finite losses never win
+        best = int(np.argmin(np.where(np.isfinite(losses), losses, np.inf)))
     support = cands[best].copy()  # (the rows are shared between fits)
     state, loss = fits[best] if binary else refits.fit(support)
     return support, state, loss

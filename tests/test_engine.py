@@ -1544,6 +1544,42 @@ def test_solved_losses_from_kept_block_positions_are_each_supports_own_solve():
         assert np.argmin(kept) == np.argmin(own)
 
 
+
+@pytest.mark.parametrize("losses, expected", [
+    ([2.0, 1.0, 1.0, 3.0], 1),  # ties: the first
+    ([3.0, np.nan, 1.0, 2.0], 2),  # NaN and -inf never win (argmin alone picks them)
+    ([3.0, -np.inf, 1.0, 2.0], 2),
+    ([np.inf, 2.0, 1.0, 1.0], 2),
+    ([np.inf, np.nan, np.inf, np.inf], 0),  # nothing finite: the first support
+])
+def test_exhaustive_search_skips_non_finite_losses(losses, expected, monkeypatch):
+    from skl0._splice import _all_supports, _GramRefits, exhaustive_search
+
+    X, y, _, _ = make_sparse_regression(60, 4, 2, random_state=0)
+    problem = _gram_problem_of(X, y)
+    refits = _GramRefits(problem, 1e-3)
+    cands = _all_supports(4, 1)
+    monkeypatch.setattr(_GramRefits, "solved_losses",
+                        lambda self, c, positions=None: np.array(losses))
+    support = exhaustive_search(problem, refits, 1)[0]
+    np.testing.assert_array_equal(support, cands[expected])
+
+
+def test_ridge_refit_is_the_ridge_solve_and_leaves_g_alone():
+    from skl0._refit import ridge_refit
+
+    rng = np.random.RandomState(0)
+    A = rng.randn(30, 6)
+    G, c = A.T @ A, A.T @ rng.randn(30, 2)
+    G0 = G.copy()
+    for S in (np.array([4]), np.array([0, 2, 5]), np.arange(6)):
+        factor, beta = ridge_refit(G, c, S, 0.3, 1e-9)
+        H = G[np.ix_(S, S)] + (0.6 + 1e-9) * np.eye(S.size)
+        np.testing.assert_allclose(beta, np.linalg.solve(H, c[S]), rtol=1e-12)
+        np.testing.assert_allclose(np.tril(factor) @ np.tril(factor).T, H, rtol=1e-12)
+    np.testing.assert_array_equal(G, G0)
+
+
 def _gram_problem_of(X, y, classifier=False):
     """The problem an exact-k fit builds on ``X, y`` (spied on ``_fit_problem``)."""
     import skl0._base as base
