@@ -970,7 +970,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             batch_size=batch_size,
         )
         with progress(self.verbose, None, type(self).__name__) as bar, blas_threads(problem):
-            reporter = _StepReporter(bar)
+            # (verbose=0: no per-step callback; the points and steps skip the
+            # counts they would pass it)
+            reporter = _StepReporter(bar) if bar.shows else None
             if walk is None:
                 support, refitted = self._select(
                     problem, gate, head, datafit, {**common, "report": reporter}
