@@ -214,6 +214,9 @@ def _as_tensor(X, device, dtype):
     a negative stride, which torch cannot wrap, is copied (:func:`positive_strides`).
     """
     X = positive_strides(X)
+    if isinstance(X, np.ndarray) and X.flags.writeable:  # (no warning to silence)
+        X = torch.as_tensor(X, device=device)
+        return X if dtype is None else X.to(dtype)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         X = torch.as_tensor(X, device=device)
@@ -484,8 +487,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # tell whether it is finite (a pass over X on the host saved).
             self._finite_on_device = defer
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        check_weight_total(sw)
-        if not np.all(np.isfinite(sw)) or sw.sum() <= 0:
+        # (No weights: ones, finite, with a positive total that does not overflow.)
+        if sample_weight is not None:
+            check_weight_total(sw)
+        if sample_weight is not None and (not np.all(np.isfinite(sw)) or sw.sum() <= 0):
             raise ValueError(
                 "sample_weight must be finite and not all zero; got a total weight of "
                 f"{sw.sum()!r}. Pass positive weights for at least one sample."
@@ -965,7 +970,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             batch_size=batch_size,
         )
         with progress(self.verbose, None, type(self).__name__) as bar, blas_threads(problem):
-            reporter = _StepReporter(bar)
+            # (verbose=0: no per-step callback; the points and steps skip the
+            # counts they would pass it)
+            reporter = _StepReporter(bar) if bar.shows else None
             if walk is None:
                 support, refitted = self._select(
                     problem, gate, head, datafit, {**common, "report": reporter}

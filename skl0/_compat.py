@@ -4,9 +4,10 @@ A scikit-learn release that moves one of these touches only this file.
 """
 
 import inspect
+import weakref
 from numbers import Integral
 
-from sklearn.base import _fit_context
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.metrics import make_scorer
 from sklearn.utils._param_validation import (
     Interval,
@@ -39,6 +40,7 @@ __all__ = [
     "_fit_context",
     "_raise_for_params",
     "_routing_enabled",
+    "cached_param_names",
     "feature_names_of_columns",
     "scorer_with_labels",
     "transformer_input_indices",
@@ -98,3 +100,27 @@ def feature_names_of_columns(columns):
     import pandas as pd
 
     return _get_feature_names(pd.DataFrame(columns=pd.Index(list(columns), dtype=object)))
+
+
+#: The parameter names of each ``__init__`` met by :func:`cached_param_names`
+#: (weak keys: a class made and dropped, as in tests, takes its entry along).
+_PARAM_NAMES = weakref.WeakKeyDictionary()
+
+
+def cached_param_names(cls):
+    """scikit-learn's ``BaseEstimator._get_param_names`` of ``cls``, formed once per ``__init__``.
+
+    Installed as the classmethod of the estimators that
+    :func:`skl0._params.hyperparameters` makes: scikit-learn forms the names
+    with ``inspect.signature`` at every ``get_params``, which every ``fit``
+    calls (parameter validation), about 40 us of a 2.3 ms diabetes fit. The
+    key is the ``__init__`` function itself, so a subclass with an
+    ``__init__`` of its own gets its own names. A new list each call, as
+    scikit-learn returns.
+    """
+    init = cls.__init__
+    names = _PARAM_NAMES.get(init)
+    if names is None:
+        names = tuple(BaseEstimator._get_param_names.__func__(cls))
+        _PARAM_NAMES[init] = names
+    return list(names)

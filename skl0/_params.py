@@ -17,7 +17,7 @@ from numbers import Integral, Real
 
 from sklearn.metrics import get_scorer_names
 
-from ._compat import Interval, IntInterval, StrOptions
+from ._compat import Interval, IntInterval, StrOptions, cached_param_names
 from ._numpydoc import Entry, document, fill
 
 __all__ = [
@@ -586,7 +586,8 @@ def hyperparameters(names=None, attributes=(), table=PARAMS):
 
     ``table``: :data:`PARAMS` (the gated estimators) or another estimator's
     own (``SparseCalibrator``'s). With ``names`` (a signature as
-    :data:`ESTIMATOR`): ``__init__`` and ``_parameter_constraints``. Always,
+    :data:`ESTIMATOR`): ``__init__``, ``_parameter_constraints`` and
+    ``_get_param_names`` (:func:`skl0._compat.cached_param_names`). Always,
     in the class docstring: ``%(parameters)s``, the Parameters section of
     ``__init__`` (in its order), and ``%(attributes)s``, the Attributes
     section of ``attributes``.
@@ -601,6 +602,9 @@ def hyperparameters(names=None, attributes=(), table=PARAMS):
             cls._parameter_constraints = {
                 n: table[n].constraints for n in names if n != "*"
             }
+            # scikit-learn's names of the parameters, formed once per __init__
+            # (not by inspect.signature at every get_params, which fit calls).
+            cls._get_param_names = classmethod(cached_param_names)
         return document(table, attributes=_attributes_section(attributes))(cls)
 
     return decorate

@@ -66,6 +66,9 @@ def _format(postfix):
 class _Silent:
     """The ``verbose=0`` reporter: counts steps, shows nothing."""
 
+    #: Whether ``update`` shows anything (a fit passes no per-step callback otherwise).
+    shows = False
+
     def __init__(self, total, desc):
         self.total = total
         self.desc = desc
@@ -89,6 +92,8 @@ class _Silent:
 class _Bar(_Silent):
     """A tqdm bar on stderr; the postfix carries the latest numbers."""
 
+    shows = True
+
     def __init__(self, tqdm, total, desc):
         super().__init__(total, desc)
         self.bar = tqdm(total=total, desc=desc, leave=True, file=sys.stderr)
@@ -107,6 +112,8 @@ class _Bar(_Silent):
 
 class _Printer(_Silent):
     """Without tqdm: one line on stderr about every tenth of the loop."""
+
+    shows = True
 
     def __init__(self, total, desc):
         super().__init__(total, desc)

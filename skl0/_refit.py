@@ -189,9 +189,13 @@ def _support_loss(problem, head, idx, Xs):
 _LOG_LOSSES = (BinaryLogLoss, MultinomialLogLoss)
 
 
+#: float64's machine epsilon (a numpy scalar, as ``np.finfo`` gives it), looked up once.
+_EPS64 = np.finfo(np.float64).eps
+
+
 def ridge_jitter(diagonal):
     """The refit's diagonal jitter: ``10 eps max(mean(diagonal), 1)`` (float64)."""
-    return np.finfo(np.float64).eps * 10 * max(float(np.mean(diagonal)), 1.0)
+    return _EPS64 * 10 * max(float(np.mean(diagonal)), 1.0)
 
 
 def ridge_refit(G, c, S, alpha, jitter):
@@ -201,8 +205,8 @@ def ridge_refit(G, c, S, alpha, jitter):
     the factor and ``B_S``. The closed-form refit of
     :func:`refit_linear_head` on the CPU and the swap search's refits.
     """
-    H = G.take(S, 0).take(S, 1)
-    H.flat[:: S.size + 1] += 2 * alpha + jitter
+    H = G.take(S, 0).take(S, 1)  # (a new C-ordered array: reshape gives a view)
+    H.reshape(-1)[:: S.size + 1] += 2 * alpha + jitter
     factor = cholesky(H)
     return factor, cholesky_solve(factor, c[S])
 

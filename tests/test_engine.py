@@ -1511,6 +1511,75 @@ def test_exhaustive_search_returns_the_lowest_refitted_loss_or_none():
     assert exhaustive_search(binary, make_refits(binary, 1e-3), 2) is None
 
 
+
+def test_solved_losses_from_kept_block_positions_are_each_supports_own_solve():
+    # exhaustive_search gathers every support's block G_SS + ridge I from
+    # positions kept between fits (_all_support_blocks) and adds the ridge on
+    # a strided view of the diagonals: the same losses, bit for bit, as
+    # forming the positions anew, and each the loss of that support's own
+    # solve (two outputs, a ridge well above round-off).
+    from skl0._splice import _all_support_blocks, _all_supports, _GramRefits
+
+    rng = np.random.RandomState(3)
+    n, p, q = 120, 7, 2
+    X = rng.randn(n, p)
+    X[:, 1] += 0.8 * X[:, 0]
+    Y = X[:, :3] @ rng.randn(3, q) + rng.randn(n, q)
+    w = torch.full((n,), 1.0 / n, dtype=D)
+    Xt, Yt = torch.as_tensor(X, dtype=D), torch.as_tensor(Y - Y.mean(0), dtype=D)
+    mean, std = weighted_moments(Xt, w)
+    refits = _GramRefits(GramProblem(Xt, Yt, w, mean, std, SquaredLoss(q)), 0.05)
+    G, c, ridge = refits.G, refits.c, refits.ridge
+    for size in range(1, p + 1):
+        cands = _all_supports(p, size)
+        positions = _all_support_blocks(p, size)
+        assert not positions.flags.writeable
+        kept = refits.solved_losses(cands, positions)
+        np.testing.assert_array_equal(kept, refits.solved_losses(cands))
+        own = []
+        for S in cands:
+            beta = np.linalg.solve(G[np.ix_(S, S)] + ridge * np.eye(size), c[S])
+            own.append((refits.yy - (beta * c[S]).sum() - ridge * (beta * beta).sum()) / q)
+        np.testing.assert_allclose(kept, own, rtol=1e-12)
+        assert np.argmin(kept) == np.argmin(own)
+
+
+
+@pytest.mark.parametrize("losses, expected", [
+    ([2.0, 1.0, 1.0, 3.0], 1),  # ties: the first
+    ([3.0, np.nan, 1.0, 2.0], 2),  # NaN and -inf never win (argmin alone picks them)
+    ([3.0, -np.inf, 1.0, 2.0], 2),
+    ([np.inf, 2.0, 1.0, 1.0], 2),
+    ([np.inf, np.nan, np.inf, np.inf], 0),  # nothing finite: the first support
+])
+def test_exhaustive_search_skips_non_finite_losses(losses, expected, monkeypatch):
+    from skl0._splice import _all_supports, _GramRefits, exhaustive_search
+
+    X, y, _, _ = make_sparse_regression(60, 4, 2, random_state=0)
+    problem = _gram_problem_of(X, y)
+    refits = _GramRefits(problem, 1e-3)
+    cands = _all_supports(4, 1)
+    monkeypatch.setattr(_GramRefits, "solved_losses",
+                        lambda self, c, positions=None: np.array(losses))
+    support = exhaustive_search(problem, refits, 1)[0]
+    np.testing.assert_array_equal(support, cands[expected])
+
+
+def test_ridge_refit_is_the_ridge_solve_and_leaves_g_alone():
+    from skl0._refit import ridge_refit
+
+    rng = np.random.RandomState(0)
+    A = rng.randn(30, 6)
+    G, c = A.T @ A, A.T @ rng.randn(30, 2)
+    G0 = G.copy()
+    for S in (np.array([4]), np.array([0, 2, 5]), np.arange(6)):
+        factor, beta = ridge_refit(G, c, S, 0.3, 1e-9)
+        H = G[np.ix_(S, S)] + (0.6 + 1e-9) * np.eye(S.size)
+        np.testing.assert_allclose(beta, np.linalg.solve(H, c[S]), rtol=1e-12)
+        np.testing.assert_allclose(np.tril(factor) @ np.tril(factor).T, H, rtol=1e-12)
+    np.testing.assert_array_equal(G, G0)
+
+
 def _gram_problem_of(X, y, classifier=False):
     """The problem an exact-k fit builds on ``X, y`` (spied on ``_fit_problem``)."""
     import skl0._base as base

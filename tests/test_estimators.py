@@ -330,6 +330,22 @@ def test_verbose_reports_progress_and_silent_by_default(sparse_reg, capsys):
     assert "L0Regressor" in err and "open=" in err
 
 
+
+def test_verbose_fits_the_same_model_as_silent(capsys):
+    # verbose=0 passes no per-step callback (the points and steps skip the
+    # counts they would report); the fits are those of verbose=1, which
+    # reports them: a Gram problem's vertex path and a row problem's solves.
+    from sklearn.datasets import load_breast_cancer, load_diabetes
+
+    for make, (X, y) in ((lambda **kw: L0Regressor(**kw), load_diabetes(return_X_y=True)),
+                         (lambda **kw: L0Classifier(k=3, **kw),
+                          load_breast_cancer(return_X_y=True))):
+        silent, shown = make(random_state=0).fit(X, y), make(verbose=1, random_state=0).fit(X, y)
+        assert "open=" in capsys.readouterr().err
+        for name in ("coef_", "intercept_", "feature_importances_", "lam_", "n_iter_"):
+            np.testing.assert_array_equal(getattr(silent, name), getattr(shown, name))
+
+
 def test_n_iter_counts_at_least_the_pass_that_confirms_a_solution():
     # A Gram problem whose cold start (every gate open) is already the
     # vertex the search ends at takes no flip and no L-BFGS-B step; the fit

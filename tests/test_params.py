@@ -283,3 +283,29 @@ def test_every_public_docstring_lists_its_signature_and_states_its_defaults():
             elif eval(shown.group(1)) != p.default:
                 wrong.append(f"{where}: {names[0]} states {shown.group(1)}, is {p.default!r}")
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("cls, names", SIGNATURES, ids=lambda c: getattr(c, "__name__", ""))
+def test_cached_param_names_are_scikit_learns_and_follow_each_init(cls, names):
+    # The names are formed once per __init__ (not by inspect.signature at every
+    # get_params): the same list scikit-learn forms, a new list each call, and
+    # a subclass with an __init__ of its own gets its own names, also after the
+    # base class's were cached.
+    from sklearn.base import BaseEstimator
+
+    expected = BaseEstimator._get_param_names.__func__(cls)
+    assert cls._get_param_names() == expected == sorted(n for n in names if n != "*")
+    cls._get_param_names().append("spoiled")
+    assert cls._get_param_names() == expected
+
+    class Narrower(cls):
+        def __init__(self, lams=None):
+            self.lams = lams
+
+    class Inherits(cls):
+        pass
+
+    assert Narrower._get_param_names() == ["lams"]
+    assert Narrower(lams=[1.0]).get_params() == {"lams": [1.0]}
+    assert Inherits._get_param_names() == expected
+    assert cls._get_param_names() == expected

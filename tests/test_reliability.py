@@ -1069,6 +1069,27 @@ def test_arrays_are_not_modified_and_may_be_read_only(name):
         assert a.dtype == c.dtype
 
 
+def test_read_only_x_and_absent_weights_fit_as_their_writable_and_unit_forms():
+    # The host problem wraps a writable X without silencing torch's warning
+    # about read-only arrays (there is none to silence), a read-only one with
+    # it; and no sample_weight skips the checks that unit weights always pass.
+    # Both fit exactly as the other form, and no warning escapes.
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    frozen = X.copy()
+    frozen.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fits = [L0Regressor(k=4).fit(X, y), L0Regressor(k=4).fit(frozen, y),
+                L0Regressor(k=4).fit(X, y, sample_weight=np.ones(len(y)))]
+    for est in fits[1:]:
+        np.testing.assert_array_equal(est.coef_, fits[0].coef_)
+        assert est.intercept_ == fits[0].intercept_
+    with pytest.raises(ValueError, match="sample_weight"):  # (given weights: still checked)
+        L0Regressor(k=4).fit(X, y, sample_weight=np.full(len(y), np.nan))
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_frames_are_not_modified(name):
     df = _frame()
