@@ -305,6 +305,7 @@ def gate_path(
     problem, gate, head, lams, *, max_iter, learning_rate, alpha, generator,
     stop_size=0, tol=0.05, batch_size=None, callback=None, step_callback=None,
     budgets=None, warm_stop=None, sample_first=False, settle=0, walk=False, flips=False,
+    leave_at_last=True,
 ):
     """Fit the gates along ``lams`` (increasing), warm-starting each point.
 
@@ -329,7 +330,10 @@ def gate_path(
     ``flips``: where :func:`flip_refits` applies (a log loss on small CPU
     data), check every point against exact single flips
     (:func:`flip_polish`): for a walk whose survival ranking is the
-    selection (``refit=False``). A multinomial walk's joint solve stops at
+    selection (``refit=False``). ``leave_at_last=False``: a caller that puts
+    the modules at a point of its own choosing next (:func:`skl0._walk.run_walk`)
+    may find them anywhere once the path has ended; a Gram path that ends
+    at its vertices then skips setting them at the last one. A multinomial walk's joint solve stops at
     local minima on near-separable data (iris's kept 4 columns at every
     ``lam``, at F 2.07 at ``lam=0.5`` where the empty model has 1.10: its
     large weights lock the gates open).
@@ -360,7 +364,8 @@ def gate_path(
         # the previous vertex's interval of optimality. A vertex's gate and
         # head follow from (mask, B) alone, so its point is built from them
         # (no round trip through the modules per point); the modules are
-        # set once, at the last point.
+        # set once, at the last point: where the solves below start from
+        # it, or the caller reads them (leave_at_last).
         vertex = _VertexRecorder(gate, head)
         last = None
         for lam, mask, B, value, n_moves in vertex_path(
@@ -374,9 +379,10 @@ def gate_path(
                 callback(len(points) - 1, float(lam), points[-1].support.size)
             if points[-1].support.size <= stop_size:
                 break
-        if last is not None:
+        ended = (points and points[-1].support.size <= stop_size) or len(points) >= len(lams)
+        if last is not None and (leave_at_last or not ended):
             set_vertex(gate, head, *last)
-        if points and points[-1].support.size <= stop_size:
+        if ended:
             return points
     refits = flip_refits(problem, gate, head, alpha) if flips else None
     for i, lam in enumerate(lams):

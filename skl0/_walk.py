@@ -108,7 +108,8 @@ def run_walk(est, walk, problem, gate, head, common):
         common["step_callback"] = report
     points = gate_path(
         problem, gate, head, walk.grid, max_iter=est.max_iter, stop_size=walk.stop_size,
-        budgets=path_budgets(walk.grid, est.max_iter), warm_stop=WARM_STOP, **common,
+        budgets=path_budgets(walk.grid, est.max_iter), warm_stop=WARM_STOP,
+        leave_at_last=False, **common,  # (readers load the points they read; the kept one: below)
     )
     est.n_iter_ = sum(pt.n_iter for pt in points)
     est.loss_curve_ = [pt.loss for pt in points]

@@ -792,6 +792,45 @@ def test_vertex_path_equals_one_solve_per_point():
     assert points[-1].support.size < points[0].support.size
 
 
+def test_vertex_path_leaves_the_modules_at_its_last_point_unless_told_not_to():
+    # The modules are set at the last vertex (the plain estimators read
+    # them); leave_at_last=False (run_walk, which loads its kept point
+    # next) skips that where the vertex path ended the walk (every lam
+    # solved at a vertex), with the same points.
+    from skl0._gate_path import gate_path, lam_grid
+    from skl0._walk import load_point
+    from skl0.nn import FeatureGate
+
+    X, y, _, _ = make_sparse_regression(300, 12, 4, rho=0.6, random_state=3)
+    problem = _problem_from(X, y)
+    lams = lam_grid(n_lams=20)
+
+    def fresh():
+        head = LinearHead(12, 1).to(D)
+        head.bias.requires_grad_(False)
+        return FeatureGate(12).to(D), head
+
+    def state(gate, head):
+        return [gate.log_alpha.detach().clone()] + [
+            v.detach().clone() for v in head.state_dict().values()]
+
+    kw = dict(max_iter=100, learning_rate=0.1, alpha=1e-4, generator=None)
+    gate, head = fresh()
+    points = gate_path(problem, gate, head, lams, **kw)
+    at_last = state(gate, head)
+    gate2, head2 = fresh()
+    start = state(gate2, head2)
+    skipped = gate_path(problem, gate2, head2, lams, leave_at_last=False, **kw)
+    assert all(torch.equal(a, b) for a, b in zip(state(gate2, head2), start))  # untouched
+    assert not all(torch.equal(a, b) for a, b in zip(at_last, start))
+    assert len(skipped) == len(points) == len(lams)
+    for a, b in zip(points, skipped):
+        np.testing.assert_array_equal(a.support, b.support)
+        assert torch.equal(a.log_alpha, b.log_alpha)
+    load_point(gate2, head2, skipped[-1])  # what run_walk does next
+    assert all(torch.equal(a, b) for a, b in zip(state(gate2, head2), at_last))
+
+
 def test_vertex_gates_are_the_logits_of_a_solve_from_the_support():
     # lam="auto"'s last solve, from the chosen support's vertex, in numpy
     # (vertex_gates): the same logits as setting the modules there and
