@@ -936,7 +936,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         """Select on a built problem, refit, export; shared with ``partial_fit``.
 
         With ``walk``, the selection is :func:`skl0._walk.run_walk` over its
-        grid (no screening: a path reports on every column).
+        grid (no screening: a path reports on every column); with
+        ``walk.export=False`` (a cross-validation fold) nothing is refitted
+        or exported after it.
         """
         if self._asks_keep_redundant() and getattr(self, "_layout", None) is not None:
             warn(
@@ -984,6 +986,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # still makes the one pass that confirms it (scikit-learn's
             # estimators report n_iter_ >= 1).
             self.n_iter_ = max(int(self.n_iter_), 1)
+            if walk is not None and not walk.export:
+                return self  # a fold's fit: its walk's result is all that is read
             mask = torch.zeros(p, device=device, dtype=dtype)
             mask[torch.as_tensor(support, device=device, dtype=torch.long)] = 1
             if self.refit:

@@ -306,7 +306,7 @@ def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighte
         return X_device.index_select(0, torch.as_tensor(index, device=X_device.device))
 
     on_device = X_device is not None
-    walk = Walk(grid, warn_empty=False, reader=_HeldOutScores(
+    walk = Walk(grid, warn_empty=False, export=False, reader=_HeldOutScores(
         rows(test, on_device and scorer is None), y[test], sw[test] if score_weighted else None,
         scorer, len(grid)
     ))

@@ -78,6 +78,11 @@ class Walk:
     warn_empty : bool
         Warn when the kept point selects no feature (a cross-validation
         fold's fit, whose points are only scored, does not).
+    export : bool
+        Refit and export the kept point's model (``coef_``, ``support_``,
+        ``predict``). False: a cross-validation fold's fit, of which only
+        :attr:`result` is read; the estimator then keeps only the walk's
+        ``n_iter_``, ``loss_curve_`` and ``lam_`` (and what ``reader`` set).
     reader : callable or None
         ``reader(est, problem, gate, head, points)``, called once the walk
         has ended and while the torch problem exists; its result lands in
@@ -91,6 +96,7 @@ class Walk:
     stop_size: int = 0
     chosen: int | None = None
     warn_empty: bool = True
+    export: bool = True
     reader: Callable | None = None
     result: Any = None
 
@@ -100,7 +106,8 @@ def run_walk(est, walk, problem, gate, head, common):
 
     Sets ``est.n_iter_``, ``est.loss_curve_`` and ``est.lam_``, stores the
     reader's result in ``walk.result`` and leaves ``gate`` and ``head`` at
-    the kept point.
+    the kept point (anywhere, for a walk that does not export it:
+    ``walk.export=False``).
     """
     common = dict(common)
     report = common.pop("report", None)  # per-step progress, when verbose
@@ -124,7 +131,8 @@ def run_walk(est, walk, problem, gate, head, common):
     else:
         chosen = points[min(walk.chosen, len(points) - 1)]
     est.lam_ = chosen.lam
-    load_point(gate, head, chosen)
+    if walk.export:
+        load_point(gate, head, chosen)
     return chosen.support
 
 

@@ -1184,3 +1184,46 @@ def test_cv_walk_attributes_are_those_of_the_whole_data_path(reg, clf, case):
     assert empty.size and empty[0] < grid.size - 1  # the walk stopped early
     assert len(est.loss_curve_) == empty[0] + 1
     assert est.hidden_layer_sizes_ == ()
+
+
+@pytest.mark.parametrize("Est", [L0RegressorCV, L0ClassifierCV])
+def test_cv_folds_skip_their_export_and_the_results_are_unchanged(Est, monkeypatch):
+    # A fold's fit is read only through its walk's held-out scores: it no
+    # longer refits and exports its kept point (Walk(export=False)). The
+    # CV's every fitted attribute equals that of a run whose folds export.
+    import skl0._cv as cv_module
+    from skl0._walk import Walk
+
+    if Est is L0RegressorCV:
+        X, y, _, _ = make_sparse_regression(150, 12, 3, random_state=0)
+    else:
+        X, y, _, _ = make_sparse_classification(150, 12, 3, random_state=0)
+    folds, real = [], cv_module._fold_path
+
+    def spy(est, *args):
+        folds.append(est)
+        return real(est, *args)
+
+    monkeypatch.setattr(cv_module, "_fold_path", spy)
+    est = Est(cv=3, n_lams=6, random_state=0).fit(X, y)
+    assert len(folds) == 3
+    for fold in folds:
+        assert fold.n_iter_ >= 1 and np.isfinite(fold.lam_)
+        assert not hasattr(fold, "feature_importances_")  # set by the export only
+        if Est is L0RegressorCV:  # (its folds score in numpy: no model at all)
+            assert not hasattr(fold, "coef_") and not hasattr(fold, "support_")
+    monkeypatch.setattr(cv_module, "Walk", lambda *a, **kw: Walk(*a, **{**kw, "export": True}))
+    folds.clear()
+    ref = Est(cv=3, n_lams=6, random_state=0).fit(X, y)
+    assert all(hasattr(fold, "feature_importances_") for fold in folds)  # they exported
+    names = sorted(k for k in vars(ref) if k.endswith("_") and not k.startswith("_"))
+    assert names == sorted(k for k in vars(est) if k.endswith("_") and not k.startswith("_"))
+    for name in names:
+        a, b = getattr(est, name), getattr(ref, name)
+        if name == "cv_results_":
+            assert a.keys() == b.keys()
+            assert all(np.array_equal(a[k], b[k]) for k in a)
+        elif name == "path_":
+            assert all(np.array_equal(v, vars(b)[k]) for k, v in vars(a).items())
+        else:
+            assert np.array_equal(a, b), name
