@@ -772,3 +772,44 @@ def test_a_diverged_calibration_keeps_the_weights_it_had():
             model.fit(M, np.ones(4), lr=1e30, epochs=20)
     assert torch.equal(model.predict(M), before)
     assert model.loss_curve_ is curve
+
+
+def _torch_forms(A):
+    """``A`` (a scipy sparse matrix) as float64 torch tensors: dense, COO, CSR."""
+    dense = torch.tensor(A.toarray(), dtype=torch.float64)
+    return {"dense": dense, "coo": dense.to_sparse(), "csr": dense.to_sparse_csr()}
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+def test_sparse_models_take_torch_matrices_of_any_float_dtype():
+    # SparseCalibrationWeights raised torch's "can't convert Sparse layout
+    # tensor to numpy" for a torch sparse M (a dense one worked), and
+    # SparseL0Linear.predict raised a dtype error for a float64 torch X (and
+    # fit a numpy error for a sparse one): neither named the argument.
+    M = sp.random(6, 30, density=0.4, format="csr", random_state=0)
+    y = M @ np.ones(30)
+    torch.manual_seed(0)
+    cal = SparseCalibrationWeights(30, seed=0).fit(M, y, epochs=20, lr=0.05)
+    expected = cal.predict(M)
+    X = sp.random(25, 4, density=0.6, format="csr", random_state=1)
+    t = X @ np.array([1.0, 0.0, -2.0, 0.0]) + 0.5
+    torch.manual_seed(0)
+    reg = SparseL0Linear(4, seed=0).fit(X, t, epochs=20)
+    expected_reg = reg.predict(X)
+    for kind, tM in _torch_forms(M).items():
+        torch.testing.assert_close(cal.predict(tM), expected, msg=kind)
+    for kind, tX in _torch_forms(X).items():
+        torch.testing.assert_close(reg.predict(tX), expected_reg, msg=kind)
+        torch.testing.assert_close(reg.predict(tX.float()), expected_reg, msg=kind)
+    for kind, tM in _torch_forms(M).items():
+        torch.manual_seed(0)
+        again = SparseCalibrationWeights(30, seed=0).fit(tM, y, epochs=20, lr=0.05)
+        torch.testing.assert_close(again.predict(M), expected, msg=kind)
+    for kind, tX in _torch_forms(X).items():
+        torch.manual_seed(0)
+        again = SparseL0Linear(4, seed=0).fit(tX, t, epochs=20)
+        torch.testing.assert_close(again.predict(X), expected_reg, msg=kind)
+    with pytest.raises(ValueError, match=r"M has shape \(6, 29\)"):
+        cal.predict(_torch_forms(M[:, :29])["coo"])
+    with pytest.raises(ValueError, match=r"X_sparse has 3 columns"):
+        reg.predict(_torch_forms(X)["dense"][:, :3])
