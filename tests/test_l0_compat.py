@@ -813,3 +813,22 @@ def test_sparse_models_take_torch_matrices_of_any_float_dtype():
         cal.predict(_torch_forms(M[:, :29])["coo"])
     with pytest.raises(ValueError, match=r"X_sparse has 3 columns"):
         reg.predict(_torch_forms(X)["dense"][:, :3])
+
+
+def test_calibration_reads_labels_as_given_and_a_y_column_as_y():
+    # docs/migrating.md: target_groups labels are compared as given (l0-python
+    # casts them to int64, so 0.2 and 0.7 were one group and strings raised),
+    # and y of shape (n_targets, 1) is read as (n_targets,) (l0-python
+    # broadcast it into an (n_targets, n_targets) loss).
+    floats = _group_coefficients(4, np.array([0.2, 0.7, 1.0, 1.0]), True, None)
+    assert floats.tolist() == [1.0, 1.0, 0.5, 0.5]
+    strings = _group_coefficients(4, np.array(["a", "b", "c", "c"]), True, {"c": 3.0})
+    assert strings.tolist() == [1.0, 1.0, 1.5, 1.5]
+    M = sp.random(5, 20, density=0.5, format="csr", random_state=2)
+    y = M @ np.ones(20)
+    fits = []
+    for target in (y, y.reshape(-1, 1)):
+        torch.manual_seed(0)
+        model = SparseCalibrationWeights(20, seed=0)
+        fits.append(model.fit(M, target, epochs=20, lr=0.05, loss_type="relative").predict(M))
+    torch.testing.assert_close(fits[1], fits[0])
