@@ -772,3 +772,63 @@ def test_a_diverged_calibration_keeps_the_weights_it_had():
             model.fit(M, np.ones(4), lr=1e30, epochs=20)
     assert torch.equal(model.predict(M), before)
     assert model.loss_curve_ is curve
+
+
+def _torch_forms(A):
+    """``A`` (a scipy sparse matrix) as float64 torch tensors: dense, COO, CSR."""
+    dense = torch.tensor(A.toarray(), dtype=torch.float64)
+    return {"dense": dense, "coo": dense.to_sparse(), "csr": dense.to_sparse_csr()}
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+def test_sparse_models_take_torch_matrices_of_any_float_dtype():
+    # SparseCalibrationWeights raised torch's "can't convert Sparse layout
+    # tensor to numpy" for a torch sparse M (a dense one worked), and
+    # SparseL0Linear.predict raised a dtype error for a float64 torch X (and
+    # fit a numpy error for a sparse one): neither named the argument.
+    M = sp.random(6, 30, density=0.4, format="csr", random_state=0)
+    y = M @ np.ones(30)
+    torch.manual_seed(0)
+    cal = SparseCalibrationWeights(30, seed=0).fit(M, y, epochs=20, lr=0.05)
+    expected = cal.predict(M)
+    X = sp.random(25, 4, density=0.6, format="csr", random_state=1)
+    t = X @ np.array([1.0, 0.0, -2.0, 0.0]) + 0.5
+    torch.manual_seed(0)
+    reg = SparseL0Linear(4, seed=0).fit(X, t, epochs=20)
+    expected_reg = reg.predict(X)
+    for kind, tM in _torch_forms(M).items():
+        torch.testing.assert_close(cal.predict(tM), expected, msg=kind)
+    for kind, tX in _torch_forms(X).items():
+        torch.testing.assert_close(reg.predict(tX), expected_reg, msg=kind)
+        torch.testing.assert_close(reg.predict(tX.float()), expected_reg, msg=kind)
+    for kind, tM in _torch_forms(M).items():
+        torch.manual_seed(0)
+        again = SparseCalibrationWeights(30, seed=0).fit(tM, y, epochs=20, lr=0.05)
+        torch.testing.assert_close(again.predict(M), expected, msg=kind)
+    for kind, tX in _torch_forms(X).items():
+        torch.manual_seed(0)
+        again = SparseL0Linear(4, seed=0).fit(tX, t, epochs=20)
+        torch.testing.assert_close(again.predict(X), expected_reg, msg=kind)
+    with pytest.raises(ValueError, match=r"M has shape \(6, 29\)"):
+        cal.predict(_torch_forms(M[:, :29])["coo"])
+    with pytest.raises(ValueError, match=r"X_sparse has 3 columns"):
+        reg.predict(_torch_forms(X)["dense"][:, :3])
+
+
+def test_calibration_reads_labels_as_given_and_a_y_column_as_y():
+    # docs/migrating.md: target_groups labels are compared as given (l0-python
+    # casts them to int64, so 0.2 and 0.7 were one group and strings raised),
+    # and y of shape (n_targets, 1) is read as (n_targets,) (l0-python
+    # broadcast it into an (n_targets, n_targets) loss).
+    floats = _group_coefficients(4, np.array([0.2, 0.7, 1.0, 1.0]), True, None)
+    assert floats.tolist() == [1.0, 1.0, 0.5, 0.5]
+    strings = _group_coefficients(4, np.array(["a", "b", "c", "c"]), True, {"c": 3.0})
+    assert strings.tolist() == [1.0, 1.0, 1.5, 1.5]
+    M = sp.random(5, 20, density=0.5, format="csr", random_state=2)
+    y = M @ np.ones(20)
+    fits = []
+    for target in (y, y.reshape(-1, 1)):
+        torch.manual_seed(0)
+        model = SparseCalibrationWeights(20, seed=0)
+        fits.append(model.fit(M, target, epochs=20, lr=0.05, loss_type="relative").predict(M))
+    torch.testing.assert_close(fits[1], fits[0])

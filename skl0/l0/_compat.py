@@ -13,6 +13,7 @@ import math
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from .._checks import check_int, check_number
@@ -20,7 +21,7 @@ from .._device import resolve_device
 from ..nn.gates import _PicklableGenerators
 from ..nn.hard_concrete import median_gate, prob_nonzero, sample_gate
 
-__all__ = ["logit", "_ClampedGates", "_RenamedState", "_same_matrix"]
+__all__ = ["logit", "_ClampedGates", "_RenamedState", "_same_matrix", "_scipy_from_torch"]
 
 
 def logit(p, name="init_mean"):
@@ -36,6 +37,24 @@ def logit(p, name="init_mean"):
             "(its logit log(p / (1 - p)) starts the gates)."
         )
     return math.log(p / (1 - p))
+
+
+def _scipy_from_torch(t):
+    """A torch tensor (dense, or sparse in any layout, on any device) as a
+    float64 scipy CSR matrix, for the models that take a scipy matrix."""
+    t = t.detach().cpu()
+    if t.layout == torch.strided:
+        return sp.csr_matrix(t.to(torch.float64).numpy())
+    coo = (t if t.layout == torch.sparse_coo else t.to_sparse_coo()).coalesce()
+    if coo.sparse_dim() != 2 or coo.dense_dim() != 0:
+        raise ValueError(
+            f"a torch sparse matrix of shape {tuple(t.shape)} (sparse_dim "
+            f"{coo.sparse_dim()}, dense_dim {coo.dense_dim()}) is not a matrix; pass a "
+            "2-d torch or scipy sparse matrix."
+        )
+    rows, cols = coo.indices().numpy()
+    values = coo.values().to(torch.float64).numpy()
+    return sp.csr_matrix((values, (rows, cols)), shape=tuple(coo.shape))
 
 
 def _same_matrix(M, cached):

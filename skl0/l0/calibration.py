@@ -22,7 +22,7 @@ from torch import nn
 from .._checks import check_int, check_number
 from ..calibration._datafit import RelativeSquaredError
 from ..calibration._operator import TotalsOperator
-from ._compat import _ClampedGates, _same_matrix
+from ._compat import _ClampedGates, _same_matrix, _scipy_from_torch
 
 __all__ = ["SparseCalibrationWeights"]
 
@@ -179,8 +179,11 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
 
         The cache holds a private copy of ``M`` and is reused only while
         ``M`` still equals it, so a matrix edited in place (``M.data *= 2``)
-        or another matrix of the same size gets its own operator.
+        or another matrix of the same size gets its own operator. A torch
+        tensor (dense or sparse) is read as the scipy matrix it holds.
         """
+        if torch.is_tensor(M):
+            M = _scipy_from_torch(M)
         M = M if sp.issparse(M) else sp.csr_matrix(np.asarray(M))
         if M.ndim != 2 or M.shape[1] != self.n_features:
             raise ValueError(
@@ -248,7 +251,8 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
 
         Parameters
         ----------
-        M : scipy sparse matrix or ndarray of shape (n_targets, n_features)
+        M : scipy sparse matrix or array, ndarray, or torch tensor (dense or
+            sparse, any float dtype) of shape (n_targets, n_features)
         y : array-like of shape (n_targets,)
         lambda_l0 : float, default=0.01
         lambda_l2 : float, default=0.0
@@ -275,6 +279,8 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
             check_number(name, value, lambda v: v >= 0, "a penalty >= 0")
         if verbose:
             check_int("verbose_freq", verbose_freq, 1, "epochs between reports")
+        if torch.is_tensor(M):
+            M = _scipy_from_torch(M)
         y_np = np.asarray(y, dtype=np.float64).ravel()
         n_targets = M.shape[0] if hasattr(M, "shape") else len(M)
         if y_np.size != n_targets:

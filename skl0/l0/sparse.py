@@ -14,7 +14,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from ._compat import _ClampedGates, _same_matrix, logit
+from ._compat import _ClampedGates, _same_matrix, _scipy_from_torch, logit
 
 __all__ = ["SparseL0Linear"]
 
@@ -92,6 +92,8 @@ class SparseL0Linear(_ClampedGates, nn.Module):
         the cache here keeps a private copy of ``X`` and holds only while
         ``X`` still equals it (not after an edit in place).
         """
+        if torch.is_tensor(X_sparse):  # dense or sparse torch: its scipy copy
+            X_sparse = _scipy_from_torch(X_sparse)
         if not sp.issparse(X_sparse):  # a dense array, as SparseCalibrationWeights takes
             X_sparse = sp.csr_matrix(np.asarray(X_sparse, dtype=np.float64))
         self._check_width(X_sparse)
@@ -120,9 +122,10 @@ class SparseL0Linear(_ClampedGates, nn.Module):
             )
 
     def forward(self, X, deterministic=False):
-        """``X @ (weight * gates) + bias`` for scipy sparse, dense or torch ``X``."""
+        """``X @ (weight * gates) + bias`` for scipy sparse, dense or torch ``X`` (cast to float32)."""
         if torch.is_tensor(X):
             self._check_width(X)
+            X = X.to(device=self.device, dtype=torch.float32)
         else:
             X = self._convert_sparse_to_torch(X)
         gates = (
@@ -161,7 +164,8 @@ class SparseL0Linear(_ClampedGates, nn.Module):
 
         Parameters
         ----------
-        X_sparse : scipy sparse matrix or array, or ndarray, of shape (n_samples, n_features)
+        X_sparse : scipy sparse matrix or array, ndarray, or torch tensor (dense or
+            sparse, any float dtype) of shape (n_samples, n_features)
             A dense array is converted to CSR. Another number of columns than
             ``n_features`` raises a ValueError.
         y : array-like or torch.Tensor of shape (n_samples,) or (n_samples, 1)
