@@ -122,10 +122,10 @@ class SparseL0Linear(_ClampedGates, nn.Module):
             )
 
     def forward(self, X, deterministic=False):
-        """``X @ (weight * gates) + bias`` for scipy sparse, dense or torch ``X`` (cast to float32)."""
+        """``X @ (weight * gates) + bias`` for scipy sparse, dense or torch ``X`` (a torch ``X`` cast to the weights' dtype)."""
         if torch.is_tensor(X):
             self._check_width(X)
-            X = X.to(device=self.device, dtype=torch.float32)
+            X = X.to(device=self.device, dtype=self.weight.dtype)
         else:
             X = self._convert_sparse_to_torch(X)
         gates = (
