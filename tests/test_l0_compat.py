@@ -813,6 +813,13 @@ def test_sparse_models_take_torch_matrices_of_any_float_dtype():
         cal.predict(_torch_forms(M[:, :29])["coo"])
     with pytest.raises(ValueError, match=r"X_sparse has 3 columns"):
         reg.predict(_torch_forms(X)["dense"][:, :3])
+    # A model moved to float64 takes a dense torch X in its own dtype.
+    dense = torch.tensor(X.toarray())
+    as_float32 = reg.predict(dense)
+    reg.double()
+    as_float64 = reg.predict(dense)
+    assert as_float64.dtype == torch.float64
+    torch.testing.assert_close(as_float64, as_float32.double(), rtol=1e-6, atol=1e-6)
 
 
 def test_calibration_reads_labels_as_given_and_a_y_column_as_y():
