@@ -101,6 +101,12 @@ _SECOND_ORDER_MAX_NUMBERS = 1 << 15
 # to here the exact best subset costs no more than the search.
 _EXHAUSTIVE_MAX_SUPPORTS = 256
 
+#: The most block positions (supports x size x size) that :func:`_all_support_blocks`
+#: keeps for one ``(p, size)``: 512 KiB, so its 64 entries hold at most 32 MiB.
+#: Larger ones (``size`` near ``p``: 256 supports of 255 columns are 133 MB)
+#: are formed at each call, as their solve's own blocks are.
+_KEPT_BLOCKS_MAX = 2**16
+
 # From this support size on, a Gram swap search round scores its exchanges
 # by updates of the current refit (_GramRefits.losses with base) instead of
 # one batched solve: one thread, p = 400, a round's ~4k candidates, the
@@ -1134,8 +1140,8 @@ def exhaustive_search(problem, refits, size):
         losses = np.array([loss for _, loss in fits])
     else:
         # Nearly all of them are new: looking each up in the cache cost more than solving it.
-        losses = refits.solved_losses(
-            cands, _all_support_blocks(p, size) if refits.G.shape[1] == p else None)
+        keep = refits.G.shape[1] == p and n_supports * size * size <= _KEPT_BLOCKS_MAX
+        losses = refits.solved_losses(cands, _all_support_blocks(p, size) if keep else None)
     best = int(np.argmin(losses))
     if not math.isfinite(losses[best]):  # a NaN or -inf there: non-finite losses never win
         best = int(np.argmin(np.where(np.isfinite(losses), losses, np.inf)))
@@ -1164,7 +1170,9 @@ def _all_support_blocks(p, size):
 
     Kept beside them for :func:`exhaustive_search`, which gathers the same
     blocks at every fit of a small design (forming the positions cost a
-    tenth of each size's solve on diabetes).
+    tenth of each size's solve on diabetes); only for at most
+    ``_KEPT_BLOCKS_MAX`` positions (else each fit with another ``p`` kept
+    up to 133 MB).
     """
     positions = _block_positions(_all_supports(p, size), p)
     positions.flags.writeable = False

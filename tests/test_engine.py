@@ -1583,6 +1583,23 @@ def test_solved_losses_from_kept_block_positions_are_each_supports_own_solve():
         assert np.argmin(kept) == np.argmin(own)
 
 
+def test_exhaustive_search_keeps_no_large_block_positions():
+    # exact k = p - 1 on p = 41 columns scores all 41 supports exhaustively;
+    # their block positions (41 x 40 x 40, over _KEPT_BLOCKS_MAX = 2**16) are formed
+    # for the solve, not kept: the lru cache kept them for every p met
+    # (about 130 MB each for p near 256, 64 of them).
+    from skl0 import L0Regressor
+    from skl0._splice import _all_support_blocks
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 41)
+    y = X[:, :3].sum(1) + 0.1 * rng.randn(60)
+    _all_support_blocks.cache_clear()
+    est = L0Regressor(k=40, random_state=0, max_iter=20).fit(X, y)
+    assert est.support_.sum() == 40
+    assert _all_support_blocks.cache_info().currsize == 0
+
+
 
 @pytest.mark.parametrize("losses, expected", [
     ([2.0, 1.0, 1.0, 3.0], 1),  # ties: the first
