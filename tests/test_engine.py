@@ -762,22 +762,29 @@ def test_stable_interval_bounds_the_lams_where_the_vertex_stays_the_solution(see
         assert prof.vertex_search(mask, hi)[1]  # at least one flip
 
 
-def test_vertex_path_equals_one_solve_per_point():
-    # gate_path's vertex path (one objective, searches skipped inside the
-    # stable intervals) gives what solving each point from the previous one does.
-    from skl0._engine import solve_gates
-    from skl0._gate_path import gate_path, lam_grid
+def _twelve_column_path_case():
+    """A 300 x 12 correlated regression problem, a 20-point lam grid, and a
+    maker of fresh (gate, head) pairs for it (the head's bias frozen)."""
+    from skl0._gate_path import lam_grid
     from skl0.nn import FeatureGate
 
     X, y, _, _ = make_sparse_regression(300, 12, 4, rho=0.6, random_state=3)
-    problem = _problem_from(X, y)
-    lams = lam_grid(n_lams=20)
 
     def fresh():
         head = LinearHead(12, 1).to(D)
         head.bias.requires_grad_(False)
         return FeatureGate(12).to(D), head
 
+    return _problem_from(X, y), lam_grid(n_lams=20), fresh
+
+
+def test_vertex_path_equals_one_solve_per_point():
+    # gate_path's vertex path (one objective, searches skipped inside the
+    # stable intervals) gives what solving each point from the previous one does.
+    from skl0._engine import solve_gates
+    from skl0._gate_path import gate_path
+
+    problem, lams, fresh = _twelve_column_path_case()
     gate, head = fresh()
     points = gate_path(problem, gate, head, lams, max_iter=100, learning_rate=0.1,
                        alpha=1e-4, generator=None)
@@ -797,19 +804,10 @@ def test_vertex_path_leaves_the_modules_at_its_last_point_unless_told_not_to():
     # them); leave_at_last=False (run_walk, which loads its kept point
     # next) skips that where the vertex path ended the walk (every lam
     # solved at a vertex), with the same points.
-    from skl0._gate_path import gate_path, lam_grid
+    from skl0._gate_path import gate_path
     from skl0._walk import load_point
-    from skl0.nn import FeatureGate
 
-    X, y, _, _ = make_sparse_regression(300, 12, 4, rho=0.6, random_state=3)
-    problem = _problem_from(X, y)
-    lams = lam_grid(n_lams=20)
-
-    def fresh():
-        head = LinearHead(12, 1).to(D)
-        head.bias.requires_grad_(False)
-        return FeatureGate(12).to(D), head
-
+    problem, lams, fresh = _twelve_column_path_case()
     def state(gate, head):
         return [gate.log_alpha.detach().clone()] + [
             v.detach().clone() for v in head.state_dict().values()]
