@@ -839,3 +839,23 @@ def test_calibration_reads_labels_as_given_and_a_y_column_as_y():
         model = SparseCalibrationWeights(20, seed=0)
         fits.append(model.fit(M, target, epochs=20, lr=0.05, loss_type="relative").predict(M))
     torch.testing.assert_close(fits[1], fits[0])
+
+
+def test_sparse_models_name_a_matrix_with_more_than_two_dimensions():
+    # A 3-d array or torch tensor got scipy's "CSR arrays don't yet support
+    # 3D" (or "X_sparse has no columns"), which named neither the argument
+    # nor the fix.
+    M = sp.random(6, 30, density=0.4, format="csr", random_state=0)
+    cal = SparseCalibrationWeights(30, seed=0).fit(M, M @ np.ones(30), epochs=2)
+    X = sp.random(25, 4, density=0.6, format="csr", random_state=1)
+    reg = SparseL0Linear(4, seed=0).fit(X, np.ones(25), epochs=2)
+    for three_d in (np.ones((6, 30, 2)), torch.ones(6, 30, 2)):
+        with pytest.raises(ValueError, match=r"^M has 3 dimensions \(shape \(6, 30, 2\)\); pass a 2-d"):
+            cal.predict(three_d)
+        with pytest.raises(ValueError, match=r"^M has 3 dimensions"):
+            SparseCalibrationWeights(30).fit(three_d, np.ones(6), epochs=1)
+    for three_d in (np.ones((25, 4, 2)), torch.ones(25, 4, 2)):
+        with pytest.raises(ValueError, match=r"^X_sparse has 3 dimensions \(shape \(25, 4, 2\)\)"):
+            reg.predict(three_d)
+        with pytest.raises(ValueError, match=r"^X_sparse has 3 dimensions"):
+            SparseL0Linear(4).fit(three_d, np.ones(25), epochs=1)

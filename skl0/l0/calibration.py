@@ -22,7 +22,7 @@ from torch import nn
 from .._checks import check_int, check_number
 from ..calibration._datafit import RelativeSquaredError
 from ..calibration._operator import TotalsOperator
-from ._compat import _ClampedGates, _same_matrix, _scipy_from_torch
+from ._compat import _as_scipy, _ClampedGates, _same_matrix
 
 __all__ = ["SparseCalibrationWeights"]
 
@@ -182,9 +182,7 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
         or another matrix of the same size gets its own operator. A torch
         tensor (dense or sparse) is read as the scipy matrix it holds.
         """
-        if torch.is_tensor(M):
-            M = _scipy_from_torch(M)
-        M = M if sp.issparse(M) else sp.csr_matrix(np.asarray(M))
+        M = _as_scipy("M", M)
         if M.ndim != 2 or M.shape[1] != self.n_features:
             raise ValueError(
                 f"M has shape {M.shape}, but this model has n_features={self.n_features} "
@@ -280,7 +278,7 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
         if verbose:
             check_int("verbose_freq", verbose_freq, 1, "epochs between reports")
         if torch.is_tensor(M):
-            M = _scipy_from_torch(M)
+            M = _as_scipy("M", M)
         y_np = np.asarray(y, dtype=np.float64).ravel()
         n_targets = M.shape[0] if hasattr(M, "shape") else len(M)
         if y_np.size != n_targets:

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from ._compat import _ClampedGates, _same_matrix, _scipy_from_torch, logit
+from ._compat import _as_scipy, _ClampedGates, _same_matrix, logit
 
 __all__ = ["SparseL0Linear"]
 
@@ -92,10 +92,9 @@ class SparseL0Linear(_ClampedGates, nn.Module):
         the cache here keeps a private copy of ``X`` and holds only while
         ``X`` still equals it (not after an edit in place).
         """
-        if torch.is_tensor(X_sparse):  # dense or sparse torch: its scipy copy
-            X_sparse = _scipy_from_torch(X_sparse)
-        if not sp.issparse(X_sparse):  # a dense array, as SparseCalibrationWeights takes
-            X_sparse = sp.csr_matrix(np.asarray(X_sparse, dtype=np.float64))
+        # Torch (dense or sparse): its scipy copy; a dense array: CSR, as
+        # SparseCalibrationWeights takes.
+        X_sparse = _as_scipy("X_sparse", X_sparse, np.float64)
         self._check_width(X_sparse)
         if self._cached_X_torch is not None and _same_matrix(X_sparse, self._cached_X):
             return self._cached_X_torch
@@ -113,9 +112,14 @@ class SparseL0Linear(_ClampedGates, nn.Module):
         return X_torch
 
     def _check_width(self, X):
-        if X.ndim != 2 or X.shape[1] != self.n_features:
+        if X.ndim != 2:
             raise ValueError(
-                f"X_sparse has {X.shape[1] if X.ndim == 2 else 'no'} columns, but this model "
+                f"X_sparse has {X.ndim} dimensions (shape {tuple(X.shape)}); pass a 2-d "
+                "matrix (a scipy sparse matrix, an ndarray or a torch tensor)."
+            )
+        if X.shape[1] != self.n_features:
+            raise ValueError(
+                f"X_sparse has {X.shape[1]} columns, but this model "
                 f"has n_features={self.n_features}; pass X with one column per feature "
                 f"(shape (n_samples, {self.n_features})), or build the model with "
                 "n_features=X.shape[1]."
