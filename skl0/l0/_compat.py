@@ -21,7 +21,7 @@ from .._device import resolve_device
 from ..nn.gates import _PicklableGenerators
 from ..nn.hard_concrete import median_gate, prob_nonzero, sample_gate
 
-__all__ = ["logit", "_ClampedGates", "_RenamedState", "_as_scipy", "_same_matrix", "_scipy_from_torch"]
+__all__ = ["logit", "_ClampedGates", "_RenamedState", "_as_scipy", "_same_matrix"]
 
 
 def logit(p, name="init_mean"):
@@ -39,12 +39,33 @@ def logit(p, name="init_mean"):
     return math.log(p / (1 - p))
 
 
-def _scipy_from_torch(t):
-    """A torch tensor (dense, or sparse in any layout, on any device) as a
-    float64 scipy CSR matrix, for the models that take a scipy matrix."""
-    t = t.detach().cpu()
-    if t.layout == torch.strided:
-        return _as_scipy("a torch matrix", t)
+def _as_scipy(name, M, dtype=None):
+    """``M`` (scipy sparse, array-like, or a torch tensor dense or sparse) as a scipy matrix.
+
+    A torch tensor is read on the host as the matrix it holds (a sparse one
+    as float64 CSR, duplicates summed). A dense input must be 2-d: scipy's
+    own message for a 3-d one ("CSR arrays don't yet support 3D") named
+    neither the argument nor the fix. A 1-d input stays one row, as scipy
+    reads it.
+    """
+    if torch.is_tensor(M):
+        M = M.detach().cpu()
+        if M.layout != torch.strided:
+            return _scipy_from_sparse_tensor(name, M)
+        M = M.to(torch.float64).numpy()
+    if sp.issparse(M):
+        return M
+    M = np.asarray(M, dtype=dtype)
+    if M.ndim > 2:
+        raise ValueError(
+            f"{name} has {M.ndim} dimensions (shape {M.shape}); pass a 2-d matrix "
+            "(a scipy sparse matrix, an ndarray or a torch tensor)."
+        )
+    return sp.csr_matrix(M)
+
+
+def _scipy_from_sparse_tensor(name, t):
+    """The sparse host tensor ``t`` (any sparse layout) as a float64 scipy CSR matrix."""
     coo = (t if t.layout == torch.sparse_coo else t.to_sparse_coo()).coalesce()
     if coo.sparse_dim() != 2 or coo.dense_dim() != 0:
         raise ValueError(
@@ -55,28 +76,6 @@ def _scipy_from_torch(t):
     rows, cols = coo.indices().numpy()
     values = coo.values().to(torch.float64).numpy()
     return sp.csr_matrix((values, (rows, cols)), shape=tuple(coo.shape))
-
-
-def _as_scipy(name, M, dtype=None):
-    """``M`` (scipy sparse, array-like or torch tensor) as a scipy matrix.
-
-    A dense input must be 2-d: scipy's own message for a 3-d one ("CSR
-    arrays don't yet support 3D") named neither the argument nor the fix.
-    A 1-d input stays one row, as scipy reads it.
-    """
-    if torch.is_tensor(M):
-        if M.layout != torch.strided:
-            return _scipy_from_torch(M)
-        M = M.detach().cpu().to(torch.float64).numpy()
-    if sp.issparse(M):
-        return M
-    M = np.asarray(M, dtype=dtype)
-    if M.ndim > 2:
-        raise ValueError(
-            f"{name} has {M.ndim} dimensions (shape {M.shape}); pass a 2-d matrix "
-            "(a scipy sparse matrix, an ndarray or a torch tensor)."
-        )
-    return sp.csr_matrix(M)
 
 
 def _same_matrix(M, cached):
