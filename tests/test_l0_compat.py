@@ -859,3 +859,8 @@ def test_sparse_models_name_a_matrix_with_more_than_two_dimensions():
             reg.predict(three_d)
         with pytest.raises(ValueError, match=r"^X_sparse has 3 dimensions"):
             SparseL0Linear(4).fit(three_d, np.ones(25), epochs=1)
+    # A 3-d sparse tensor names the argument too.
+    with pytest.raises(ValueError, match=r"^M is a torch sparse tensor of shape \(6, 30, 2\)"):
+        cal.predict(torch.ones(6, 30, 2).to_sparse())
+    with pytest.raises(ValueError, match=r"^X_sparse is a torch sparse tensor"):
+        SparseL0Linear(4).fit(torch.ones(25, 4, 2).to_sparse(), np.ones(25), epochs=1)

@@ -69,8 +69,8 @@ def _scipy_from_sparse_tensor(name, t):
     coo = (t if t.layout == torch.sparse_coo else t.to_sparse_coo()).coalesce()
     if coo.sparse_dim() != 2 or coo.dense_dim() != 0:
         raise ValueError(
-            f"a torch sparse matrix of shape {tuple(t.shape)} (sparse_dim "
-            f"{coo.sparse_dim()}, dense_dim {coo.dense_dim()}) is not a matrix; pass a "
+            f"{name} is a torch sparse tensor of shape {tuple(t.shape)} (sparse_dim "
+            f"{coo.sparse_dim()}, dense_dim {coo.dense_dim()}), not a matrix; pass a "
             "2-d torch or scipy sparse matrix."
         )
     rows, cols = coo.indices().numpy()
