@@ -216,11 +216,11 @@ def _as_tensor(X, device, dtype):
     X = positive_strides(X)
     if isinstance(X, np.ndarray) and X.flags.writeable:  # (no warning to silence)
         X = torch.as_tensor(X, device=device)
-        return X if dtype is None else X.to(dtype)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        X = torch.as_tensor(X, device=device)
-        return X if dtype is None else X.to(dtype)
+    else:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            X = torch.as_tensor(X, device=device)
+    return X if dtype is None else X.to(dtype)
 
 
 def _prepare_on_host(X, w, device, dtype):
@@ -487,14 +487,13 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # tell whether it is finite (a pass over X on the host saved).
             self._finite_on_device = defer
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        # (No weights: ones, finite, with a positive total that does not overflow.)
-        if sample_weight is not None:
+        if sample_weight is not None:  # (none: ones, finite, with a positive total)
             check_weight_total(sw)
-        if sample_weight is not None and (not np.all(np.isfinite(sw)) or sw.sum() <= 0):
-            raise ValueError(
-                "sample_weight must be finite and not all zero; got a total weight of "
-                f"{sw.sum()!r}. Pass positive weights for at least one sample."
-            )
+            if not np.all(np.isfinite(sw)) or sw.sum() <= 0:
+                raise ValueError(
+                    "sample_weight must be finite and not all zero; got a total weight of "
+                    f"{sw.sum()!r}. Pass positive weights for at least one sample."
+                )
         self._groups_layout = resolve_groups(self.groups, self.feature_costs, X.shape[1],
                                              getattr(self, "feature_names_in_", None))
         self._layout = engine_layout(self._groups_layout)

@@ -330,11 +330,11 @@ def gate_path(
     ``flips``: where :func:`flip_refits` applies (a log loss on small CPU
     data), check every point against exact single flips
     (:func:`flip_polish`): for a walk whose survival ranking is the
-    selection (``refit=False``). ``leave_at_last=False``: a caller that puts
-    the modules at a point of its own choosing next (:func:`skl0._walk.run_walk`)
-    may find them anywhere once the path has ended; a Gram path that ends
-    at its vertices then skips setting them at the last one. A multinomial walk's joint solve stops at
-    local minima on near-separable data (iris's kept 4 columns at every
+    selection (``refit=False``). ``leave_at_last=False``: a caller that
+    puts the modules at a point of its own choosing next
+    (:func:`skl0._walk.run_walk`) may find them anywhere once the path has
+    ended; a Gram path that ends at its vertices then skips setting them at
+    the last one. A multinomial walk's joint solve stops at local minima on near-separable data (iris's kept 4 columns at every
     ``lam``, at F 2.07 at ``lam=0.5`` where the empty model has 1.10: its
     large weights lock the gates open).
 
