@@ -76,9 +76,9 @@ from ._device import make_generator, resolve_device, resolve_dtype
 from ._groups import engine_layout, resolve_groups
 from ._heads import LinearHead
 from ._linalg import cholesky, cholesky_solve
-from ._numerics import power_of_two_scale
+from ._numerics import column_scale, power_of_two_scale
 from ._problem import GRAM_MAX_FEATURES
-from ._streaming import _Moments
+from ._streaming import _exponent, _Moments
 from ._warn import held, warn
 
 __all__ = [
@@ -278,24 +278,54 @@ def _labels(y_parts, limit=None):
 
 
 def _column_ranges(data, s):
-    """(min, max) per column for the constant-column rule of ``weighted_moments``.
+    """(min, max) per column for the constant-column rule of ``weighted_moments``
+    and the power-of-two column units of :func:`_in_column_units`.
 
     Only columns whose spread is at most ~1e-4 of their magnitude can be
     constant; their exact ranges take one more (cheap) pass over those
-    columns alone, and only when there is any. Other columns get a
-    range that is not a point.
+    columns alone, and only when there is any. Other columns get the range
+    ``mean -+ spread``: not a point (the spread is more than 1e-4 of the
+    mean; ``mean -+ 1`` was a point past 2**53, a column of nanoseconds
+    since 1970 read as constant and dropped), and of the columns' magnitude,
+    which is all their units need.
     """
     import dask
 
     mean = s["mx"]
     sd = np.sqrt(np.maximum(np.diag(s["xx"]) / s["W"], 0.0))
     suspect = np.flatnonzero(sd <= 1e-4 * np.maximum(np.abs(mean), 1.0))
-    lo, hi = mean - 1.0, mean + 1.0
+    lo, hi = mean - sd, mean + sd
     if suspect.size:
         parts = [dask.delayed(_column_min_max)(xb, suspect) for xb in data.x_parts]
         mn, mx = _compute_tree(parts, _min_max_merge, 16)
         lo[suspect], hi[suspect] = mn, mx
     return lo, hi
+
+
+def _in_column_units(moments):
+    """Put ``moments`` in the power-of-two column units of ``fit``; returns them (or None).
+
+    As in memory (:func:`skl0._numerics.column_scale`), a column whose
+    largest magnitude lies outside ``[2**-16, 2**16]`` is divided by a power
+    of two near it (exact), so the spread floor of the standardization reads
+    it in its own unit: a column near 1e-30 had its spread floored to
+    nothing (no feature). The magnitude comes from :func:`_column_ranges`;
+    any power of two gives the same standardized problem, exactly.
+    """
+    scale = column_scale(np.empty((1, moments.x_min.size)),
+                         extremes=(moments.x_min, moments.x_max))
+    if scale is not None:
+        moments.rescale(_exponent(scale) - 1, np.zeros(moments.syy.size, dtype=np.intc))
+    return scale
+
+
+def _standardization(moments, dtype):
+    """``moments.standardization(dtype)`` in the columns' own units: (mean, std, const)."""
+    scale = _in_column_units(moments)
+    mean, std, const = moments.standardization(dtype)
+    if scale is not None:
+        mean, std = mean * scale, std * scale
+    return mean, std, const
 
 
 def _check_stats(est, s, p):
@@ -442,8 +472,8 @@ def fit_regressor(est, X, y, sample_weight=None):
     dtype = resolve_dtype(est.dtype, data)
     device = resolve_device(est.device)
     datafit = SquaredLoss(q)
+    est._x_scale = _in_column_units(moments)
     problem, y_mean, y_std, est._x_shift = moments.problem(datafit, dtype, device)
-    est._x_scale = None
     est._y_ndim = data.y_ndim
     est._y_mean, est._y_std = y_mean * scale, y_std * scale
     _check_weight_scale(est, s, s["total_w"])
@@ -501,16 +531,17 @@ def _newton_on_support(s, support, mean, std, n, alpha):
     return B, coef, intercept
 
 
-def _select_quadratic(est, params, problem, datafit, device, x_shift, y_ndim, y_mean, y_std):
+def _select_quadratic(est, params, problem, datafit, device, x_units, y_ndim, y_mean, y_std):
     """The selection on a quadratic model of the log loss: a scratch
     :class:`L0Regressor` (``params``) fitted on ``problem``, its warnings
-    dropped (the quadratic model's are not the user's)."""
+    dropped (the quadratic model's are not the user's). ``x_units`` is the
+    problem's ``(x_shift, x_scale)``."""
     from ._regressor import L0Regressor
 
     scratch = L0Regressor(**params)
     scratch._layout = est._layout  # groups / feature_costs, as in memory
     scratch._k_fit = est._k_fit  # k as the fit reads it (at most the columns or groups)
-    scratch._x_shift, scratch._x_scale, scratch._y_ndim = x_shift, None, y_ndim
+    (scratch._x_shift, scratch._x_scale), scratch._y_ndim = x_units, y_ndim
     scratch._y_mean, scratch._y_std = y_mean, y_std
     held(scratch._fit_problem, problem, datafit, make_generator(est.random_state, device))
     return scratch
@@ -594,9 +625,9 @@ def fit_classifier(est, X, y, sample_weight=None):
             # At coef = 0 the working weights are w / 4: these are the
             # sample-weighted moments, the standardization of the fit.
             x_range = _column_ranges(data, s)
-            mean, std, _ = _Moments.from_centred(
+            mean, std, _ = _standardization(_Moments.from_centred(
                 s["W"], s["mx"], s["xx"], s["my"], s["xy"], s["yy"],
-                x_range, (s["y_min"], s["y_max"])).standardization(dtype)
+                x_range, (s["y_min"], s["y_max"])), dtype)
             _check_weight_scale(est, s, N)
         elif (loss > prev[2] + 1e-12 * max(1.0, abs(prev[2])) and n_pass < _IRLS_MAX_PASSES
               and np.array_equal(support, prev[3])):
@@ -624,12 +655,13 @@ def fit_classifier(est, X, y, sample_weight=None):
         moments = _Moments.from_centred(
             s["W"], s["mx"], s["xx"], s["my"], s["xy"], s["yy"], x_range,
             (s["my"] - 1.0, s["my"] + 1.0))  # the working response is never constant
+        x_scale = _in_column_units(moments)
         problem, y_mean, y_std, x_shift = moments.problem(datafit, dtype, device)
         problem.n_samples = N
         lam = params["lam"] if params["lam"] == "auto" else 2.0 * float(params["lam"]) / unit
         if fixed is None or scratch is None:
             scratch = _select_quadratic(est, {**params, "lam": lam}, problem, datafit, device,
-                                        x_shift, 1, y_mean, y_std)
+                                        (x_shift, x_scale), 1, y_mean, y_std)
             new_support = np.flatnonzero(scratch.support_)
             if support is not None and new_support.tobytes() in rejected:
                 new_support = support  # lost its trial already: stay
@@ -810,8 +842,11 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
     N = s["total_w"]
     moments = _Moments.from_centred(s["W"], s["mx"], s["xx"], s["my"], s["xy"], s["yy"],
                                     _column_ranges(data, s), (s["y_min"], s["y_max"]))
+    x_scale = _in_column_units(moments)
     mean, std, const = moments.standardization(dtype)
     base, _, _, x_shift = moments.problem(SquaredLoss(K), dtype, device)
+    if x_scale is not None:  # (the passes over X read its own units)
+        mean, std = mean * x_scale, std * x_scale
     keep = (~const).astype(np.float64)
     G = s["xx"] / N / np.outer(std, std) * np.outer(keep, keep)
     _check_weight_scale(est, s, N)
@@ -853,7 +888,8 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
                                                   datafit, N)
             lam = params["lam"] if params["lam"] == "auto" else float(params["lam"]) / (K * unit)
             scratch = _select_quadratic(est, {**params, "lam": lam, "alpha": 2.0 * alpha},
-                                        problem, datafit, device, x_shift, 2, np.zeros(K),
+                                        problem, datafit, device, (x_shift, x_scale), 2,
+                                        np.zeros(K),
                                         np.full(K, np.sqrt(sigma2)))
             support = np.flatnonzero(scratch.support_)
             newton = hess is not None and np.array_equal(support, hess)

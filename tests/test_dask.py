@@ -826,3 +826,44 @@ def test_weight_scale_warnings_are_those_of_the_rules_a_dask_fit_reads(sync):
     for est, _ in fits[1:]:
         np.testing.assert_array_equal(est.support_, fits[0][0].support_)
         np.testing.assert_allclose(est.coef_, fits[0][0].coef_, rtol=1e-8)
+
+
+def _units_case(seed=0, n=600):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, 5)
+    return rng, X
+
+
+@pytest.mark.parametrize("factor", [1e-30, 1e19, "ns"])
+def test_regressor_columns_in_any_unit_fit_as_in_memory(sync, factor):
+    # Columns far from 1 are fitted in power-of-two units, as in memory. A
+    # column of mean past 2**53 (nanoseconds since 1970) got the range
+    # mean +- 1, a point in float64: it was read as constant and dropped,
+    # and columns near 1e-30 had their spread floored to nothing.
+    rng, X = _units_case()
+    y = X[:, 0] - 2 * X[:, 2] + 0.1 * rng.randn(len(X))
+    if factor == "ns":
+        X[:, 2] = 1.7e18 + 3e16 * X[:, 2]  # a timestamp column in ns
+    else:
+        X = X * factor
+    mem = L0Regressor(k=2, random_state=0).fit(X, y)
+    dist = L0Regressor(k=2, random_state=0).fit(_darr(X, 150), _darr(y, 150))
+    assert mem.get_support(indices=True).tolist() == [0, 2]
+    assert np.array_equal(dist.support_, mem.support_)
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-9)
+    assert dist.intercept_ == pytest.approx(mem.intercept_, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+@pytest.mark.parametrize("factor", [1e-30, 1e19])
+def test_classifier_columns_in_any_unit_fit_as_in_memory(sync, classes, factor):
+    rng, X = _units_case()
+    f = 2 * X[:, 0] - 1.5 * X[:, 2] + 0.5 * rng.randn(len(X))
+    y = np.digitize(f, [0.0] if classes == 2 else [-1.0, 1.0])
+    ref = L0Classifier(k=2, random_state=0).fit(_darr(X, 150), _darr(y, 150))
+    assert ref.get_support(indices=True).tolist() == [0, 2]
+    dist = L0Classifier(k=2, random_state=0).fit(_darr(X * factor, 150), _darr(y, 150))
+    # the same model in other column units: coefficients divided by the factor
+    assert np.array_equal(dist.support_, ref.support_)
+    np.testing.assert_allclose(dist.coef_ * factor, ref.coef_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(dist.intercept_, ref.intercept_, rtol=1e-8, atol=1e-10)
