@@ -49,6 +49,13 @@ _MOMENTS = ("W", "mx", "my", "xx", "xy", "yy")
 _Y_MOMENTS = ("W", "my", "yy")
 
 
+# Every function here runs in a Dask task, whose thread reads numpy's error
+# state from wherever the scheduler runs it (the caller's, copied, under the
+# local threaded or synchronous scheduler; numpy's default on a distributed
+# worker): each one that may underflow says so itself, as the in-memory
+# code does, so that a caller's np.errstate(under="raise") or "warn" (with
+# warnings as errors) fails neither.
+@np.errstate(under="ignore")  # tiny centred sums, products of weights: benign underflow
 def _merge_moments(a, b):
     """Chan, Golub & LeVeque's pairwise update of centred weighted sums.
 
@@ -62,7 +69,8 @@ def _merge_moments(a, b):
     if a["W"] == 0 or b["W"] == 0:
         src = b if a["W"] == 0 else a
         return {**{k: src[k] for k in keys}, "W": W}
-    frac, f = b["W"] / W, a["W"] * b["W"] / W
+    frac = b["W"] / W
+    f = a["W"] * frac  # (a["W"] * b["W"] underflowed for weights near 1e-200)
     e = b["my"] - a["my"]
     out = {"W": W, "my": a["my"] + frac * e, "yy": a["yy"] + b["yy"] + f * e * e}
     if "mx" in a:

@@ -99,6 +99,12 @@ _IRLS_MAX_PASSES = 30
 _IRLS_TOL = 1e-8
 
 
+# A Dask fit refuses columns whose largest magnitude is below this (2**-500):
+# their squares, summed in float64 on the workers, would come near the
+# subnormals (2**-1022) and lose digits; in memory they are rescaled first.
+_TINY_COLUMN = 2.0**-500
+
+
 def _is_frame(obj):
     return hasattr(obj, "npartitions") and hasattr(obj, "map_partitions")
 
@@ -277,6 +283,7 @@ def _labels(y_parts, limit=None):
     return _compute_tree(parts, _union, 16, limit)
 
 
+@np.errstate(under="ignore")  # the squares of columns near 1e-160: benign underflow
 def _column_ranges(data, s):
     """(min, max) per column for the constant-column rule of ``weighted_moments``
     and the power-of-two column units of :func:`_in_column_units`.
@@ -299,6 +306,21 @@ def _column_ranges(data, s):
         parts = [dask.delayed(_column_min_max)(xb, suspect) for xb in data.x_parts]
         mn, mx = _compute_tree(parts, _min_max_merge, 16)
         lo[suspect], hi[suspect] = mn, mx
+    amax = np.maximum(np.abs(lo), np.abs(hi))
+    tiny = np.flatnonzero((amax > 0) & (amax < _TINY_COLUMN))
+    if tiny.size:
+        # (Such columns are suspect: their ranges are exact.) The blocks' float64
+        # sums of squares near 1e-300 lose digits to subnormals, silently (the
+        # coefficients of a 1e-160 column were 1e-4 to 10% off, at 1e-170 the
+        # fit failed with a message blaming NaN).
+        cols = tiny.tolist() if data.names is None else [data.names[j] for j in tiny]
+        raise ValueError(
+            f"X's column(s) {cols[:5]!r} hold no value larger than {_TINY_COLUMN:.3g} in "
+            f"magnitude (largest {amax[tiny].max():.3g}): a Dask fit sums their squares in "
+            "float64, where they underflow. Multiply those columns by a power of two, e.g. "
+            "2.0**500, which changes only their coef_ (by that factor), or fit in memory "
+            "(X.compute()), which rescales them itself."
+        )
     return lo, hi
 
 
@@ -349,8 +371,9 @@ def _check_stats(est, s, p):
     if not finite:
         raise ValueError(
             "X, y or sample_weight contains NaN or infinity (or values whose squares "
-            "overflow float64); drop or impute those rows, e.g. with "
-            "X[da.isfinite(X).all(axis=1)], before fitting."
+            "overflow float64, past about 1e154 in magnitude); drop or impute those rows, "
+            "e.g. with X[da.isfinite(X).all(axis=1)], before fitting, and divide columns "
+            "that large by a power of two (e.g. 2.0**-500), or fit in memory (X.compute())."
         )
 
 
@@ -510,6 +533,7 @@ def _lost_trial(trial, tried, rejected):
     return coef, intercept, support, B, support, None
 
 
+@np.errstate(under="ignore")  # columns near 1e-160: their squares underflow (benign)
 def _newton_on_support(s, support, mean, std, n, alpha):
     """One IRLS (Newton) step of the ridge-penalised logistic loss on ``support``.
 
@@ -848,7 +872,8 @@ def _fit_multinomial(est, data, classes, dtype, device, params):
     if x_scale is not None:  # (the passes over X read its own units)
         mean, std = mean * x_scale, std * x_scale
     keep = (~const).astype(np.float64)
-    G = s["xx"] / N / np.outer(std, std) * np.outer(keep, keep)
+    with np.errstate(under="ignore"):  # (columns near 1e-160: benign underflow)
+        G = s["xx"] / N / np.outer(std, std) * np.outer(keep, keep)
     _check_weight_scale(est, s, N)
     alpha = float(est.alpha)
 
@@ -1080,6 +1105,7 @@ def map_rows(func, est, X, n_out, dtype):
     return X.map_blocks(on_block, chunks=(X.chunks[0], (n_out,)), dtype=dtype, meta=meta)
 
 
+@np.errstate(under="ignore")  # tiny targets, and ldexp to their unit: benign underflow
 def _score_block(est, X, y, w, classifier):
     """Sums for :func:`score_rows` of one block (runs on a worker, with the estimator)."""
     if X.shape[0] == 0:  # an empty block (a filtered partition) adds nothing
@@ -1110,6 +1136,7 @@ def _score_block(est, X, y, w, classifier):
     return {"W": W, "e": e, "my": mean, "yy": w @ (Y - mean) ** 2, "sse": w @ (Y - P) ** 2}
 
 
+@np.errstate(under="ignore")  # (ldexp down to the common unit: benign underflow)
 def _rescaled(part, e):
     """A regression block's weight, mean and sums of squares on ``y / 2**e``."""
     d = part["e"] - e

@@ -867,3 +867,55 @@ def test_classifier_columns_in_any_unit_fit_as_in_memory(sync, classes, factor):
     assert np.array_equal(dist.support_, ref.support_)
     np.testing.assert_allclose(dist.coef_ * factor, ref.coef_, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(dist.intercept_, ref.intercept_, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("scale", [1e-250, 1e250])
+def test_weights_of_any_scale_fit_as_in_memory(sync, scale):
+    # Chan's merge of two blocks multiplied their weights (a["W"] * b["W"]),
+    # which underflowed to 0 near 1e-200: the spread between the blocks' means
+    # was lost (coefficients 2e-4 off, intercept 2e-5).
+    rng, X = _units_case()
+    y = X[:, 0] - 2 * X[:, 2] + 0.1 * rng.randn(len(X))
+    w = rng.uniform(0.5, 1.5, len(X)) * scale
+    mem = L0Regressor(k=2, random_state=0).fit(X, y, sample_weight=w)
+    dist = L0Regressor(k=2, random_state=0).fit(_darr(X, 150), _darr(y, 150),
+                                                sample_weight=_darr(w, 150))
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-12, atol=1e-14)
+    assert dist.intercept_ == pytest.approx(mem.intercept_, rel=1e-12, abs=1e-14)
+
+
+@pytest.mark.parametrize("scheduler", ["synchronous", "threads"])
+def test_a_callers_errstate_raise_fails_no_dask_fit_or_score(scheduler):
+    # Both schedulers run the tasks under the caller's numpy error state
+    # (the threaded one copies it into its threads); the in-memory code
+    # marks its benign underflows itself, and so must the block functions and
+    # the client's steps (they raised FloatingPointError: underflow).
+    rng, X = _units_case()
+    f = 2 * X[:, 0] - 1.5 * X[:, 2] + 0.5 * rng.randn(len(X))
+    y = (X[:, 0] - 2 * X[:, 2] + 0.1 * rng.randn(len(X))) * 1e-160
+    y3 = np.digitize(f, [-1.0, 1.0])
+    Xs = X * 1e-150  # near the smallest columns a Dask fit takes
+    with dask.config.set(scheduler=scheduler):
+        mem = L0Regressor(k=2, random_state=0).fit(X, y)
+        mem3 = L0Classifier(k=2, random_state=0).fit(Xs, y3)
+        with np.errstate(all="raise"):
+            dist = L0Regressor(k=2, random_state=0).fit(_darr(X, 150), _darr(y, 150))
+            r2 = dist.score(_darr(X, 150), _darr(y, 150))
+            dist3 = L0Classifier(k=2, random_state=0).fit(_darr(Xs, 150), _darr(y3, 150))
+            binary = L0Classifier(k=2, random_state=0).fit(_darr(Xs, 150), _darr(y3 > 0, 150))
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-12)
+    assert r2 == pytest.approx(mem.score(X, y), rel=1e-12)
+    assert np.array_equal(dist3.support_, mem3.support_)
+    assert binary.get_support(indices=True).tolist() == [0, 2]
+
+
+def test_columns_too_small_for_float64_squares_are_refused_by_name(sync):
+    rng, X = _units_case()
+    y = X[:, 0] + 0.1 * rng.randn(len(X))
+    X[:, 3] *= 1e-160
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    with pytest.raises(ValueError, match=r"column\(s\) \['d'\] hold no value larger than "
+                                         r"3.05e-151.*2\.0\*\*500"):
+        L0Regressor(k=2).fit(dd.from_pandas(frame, npartitions=4), _darr(y, 150))
+    with pytest.raises(ValueError, match=r"column\(s\) \[3\] hold no value"):
+        L0Classifier(k=2).fit(_darr(X, 150), _darr(y > 0, 150))
