@@ -55,7 +55,7 @@ _Y_MOMENTS = ("W", "my", "yy")
 # worker): each one that may underflow says so itself, as the in-memory
 # code does, so that a caller's np.errstate(under="raise") or "warn" (with
 # warnings as errors) fails neither.
-@np.errstate(under="ignore")  # tiny centred sums, products of weights: benign underflow
+@np.errstate(under="ignore", over="ignore", invalid="ignore")  # (as _block_stats)
 def _merge_moments(a, b):
     """Chan, Golub & LeVeque's pairwise update of centred weighted sums.
 
@@ -107,7 +107,10 @@ def _logistic(f):
     return prob, e * inv * inv, np.maximum(f, 0.0) + np.log1p(e)
 
 
-@np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
+# (exp(-|f|) and tiny probabilities: benign underflow; NaN, infinity and
+# squares that overflow go on into the sums, which the client refuses with a
+# message: no RuntimeWarning, an error under warnings-as-errors, first)
+@np.errstate(under="ignore", over="ignore", invalid="ignore")
 def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False):
     """Centred float64 statistics of one block of rows (runs on a worker).
 
@@ -168,6 +171,7 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False):
     out["total_w"] = float(w.sum())
     rows = max(1, _SUB_ELEMENTS // (p + q + 1))
     buf = np.empty((min(rows, n), p + q + 1))
+    nz = None if coef is None else np.flatnonzero(coef)
     for a in range(0, n, rows):
         Xb, Yb, wb = X[a : a + rows], Y[a : a + rows], w[a : a + rows]
         m = Xb.shape[0]
@@ -176,7 +180,9 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False):
         np.subtract(Xb, x0, out=B[:, :p], dtype=np.float64)
         B[:, p + q] = 1.0
         if coef is not None:
-            f = B[:, :p] @ coef + (x0 @ coef + intercept)
+            # the support's columns alone: a NaN elsewhere (times a zero
+            # coefficient) would make every column's sums NaN, not its own
+            f = B[:, nz] @ coef[nz] + (x0[nz] @ coef[nz] + intercept)
             prob, var, softplus = _logistic(f)
             resid = Yb[:, 0] - prob
             safe = np.maximum(var, 1e-300)

@@ -366,14 +366,28 @@ def _check_stats(est, s, p):
             f"sample_weight must be finite and not all zero; got a total weight of "
             f"{s['total_w']!r}. Pass positive weights for at least one sample."
         )
-    finite = all(np.all(np.isfinite(s[k])) for k in ("mx", "xx", "xy", "yy", "my")) and (
-        math.isfinite(s["loss"]))
+    large = ("or values whose squares overflow float64, past about 1e154 in magnitude")
+    cols = np.flatnonzero(~(np.isfinite(s["mx"]) & np.isfinite(np.diag(s["xx"]))))
+    if cols.size:
+        names = getattr(est, "feature_names_in_", None)
+        which = cols.tolist() if names is None else [names[j] for j in cols]
+        raise ValueError(
+            f"X's column(s) {which[:5]!r} contain NaN or infinity ({large}); drop or impute "
+            "the rows that hold NaN or infinity, e.g. X[da.isfinite(X).all(axis=1)], and "
+            "divide columns that large by a power of two (e.g. X * 2.0**-500), or fit in "
+            "memory (X.compute()), which rescales them."
+        )
+    if not (np.all(np.isfinite(s["my"])) and np.all(np.isfinite(s["yy"]))):
+        raise ValueError(
+            f"y contains NaN or infinity ({large}); drop those rows, e.g. with "
+            "da.isfinite(y), and divide a y that large by a power of two (e.g. 2.0**-500)."
+        )
+    finite = all(np.all(np.isfinite(s[k])) for k in ("xx", "xy")) and math.isfinite(s["loss"])
     if not finite:
         raise ValueError(
-            "X, y or sample_weight contains NaN or infinity (or values whose squares "
-            "overflow float64, past about 1e154 in magnitude); drop or impute those rows, "
-            "e.g. with X[da.isfinite(X).all(axis=1)], before fitting, and divide columns "
-            "that large by a power of two (e.g. 2.0**-500), or fit in memory (X.compute())."
+            f"X, y or sample_weight contains NaN or infinity ({large}); drop or impute "
+            "those rows, e.g. with X[da.isfinite(X).all(axis=1)], before fitting, or fit in "
+            "memory (X.compute())."
         )
 
 

@@ -637,7 +637,7 @@ def test_pd_na_in_nullable_columns_is_refused_as_nan(reg):
     X, y, _ = reg
     frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])]).astype("Float64")
     frame.iloc[3, 2] = pd.NA
-    with pytest.raises(ValueError, match="contains NaN"):
+    with pytest.raises(ValueError, match=r"column\(s\) \['c2'\] contain NaN"):
         L0Regressor(k=3).fit(dd.from_pandas(frame, npartitions=3), y)
 
 
@@ -919,3 +919,32 @@ def test_columns_too_small_for_float64_squares_are_refused_by_name(sync):
         L0Regressor(k=2).fit(dd.from_pandas(frame, npartitions=4), _darr(y, 150))
     with pytest.raises(ValueError, match=r"column\(s\) \[3\] hold no value"):
         L0Classifier(k=2).fit(_darr(X, 150), _darr(y > 0, 150))
+
+
+@pytest.mark.parametrize("classes", [0, 2, 3])
+def test_nan_in_a_chunk_is_refused_naming_the_column_without_a_runtime_warning(classes):
+    # The message named "X, y or sample_weight"; a classifier's first pass
+    # multiplied the NaN by a zero coefficient, so that every column's sums
+    # were NaN. Under warnings-as-errors the workers' RuntimeWarnings
+    # (invalid value in subtract, in sqrt) came out instead of the message.
+    rng, X = _units_case(n=200)
+    y = X[:, 0] + 0.1 * rng.randn(len(X))
+    if classes:
+        y = np.digitize(y, [0.0] if classes == 2 else [-0.5, 0.5])
+    est = L0Classifier(k=1) if classes else L0Regressor(k=1)
+    Xn = X.copy()
+    Xn[170, 3] = np.nan
+    with dask.config.set(scheduler="threads"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"X's column\(s\) \[3\] contain NaN or infinity.*"
+                                             r"da\.isfinite"):
+            est.fit(_darr(Xn, 50), _darr(y, 50))
+        if not classes:
+            y_inf = y.copy()
+            y_inf[120] = np.inf
+            with pytest.raises(ValueError, match=r"^y contains NaN or infinity"):
+                est.fit(_darr(X, 50), _darr(y_inf, 50))
+        w = np.ones(len(X))
+        w[60] = -1.0
+        with pytest.raises(ValueError, match="sample_weight has negative values"):
+            est.fit(_darr(X, 50), _darr(y, 50), sample_weight=_darr(w, 50))
