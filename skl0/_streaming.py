@@ -196,6 +196,18 @@ class RegressionTargets:
         return torch.as_tensor(Y, device=device, dtype=dtype)
 
 
+def _missing_or_infinite(labels):
+    """Whether the array ``labels`` holds None, NaN, ``pd.NA`` or infinity."""
+    if labels.dtype.kind in "fc":
+        return not np.isfinite(labels).all()
+    if labels.dtype.kind == "O":
+        import pandas as pd
+
+        return bool(pd.isna(labels).any()) or any(
+            isinstance(v, float) and math.isinf(v) for v in labels.ravel())
+    return False
+
+
 class ClassTargets:
     """Class labels: ``classes`` given on the first call, checked on every call."""
 
@@ -208,7 +220,16 @@ class ClassTargets:
                 "classes must be passed on the first call to partial_fit: all the class "
                 "labels the stream may hold, e.g. classes=np.unique(y_all)."
             )
-        classes = np.unique(np.asarray(classes))
+        classes = np.asarray(classes)
+        if _missing_or_infinite(classes):
+            # (None or pd.NA: a sort error from np.unique; NaN: a class that
+            # no chunk can hold, y's NaN being refused, was kept)
+            raise ValueError(
+                f"classes={classes.tolist()!r} holds a missing label (None, NaN, pd.NA) or "
+                "infinity, which no label of y may be; pass the labels alone, e.g. "
+                "classes=np.unique(y_all)."
+            )
+        classes = np.unique(classes)
         if classes.size < 2:
             raise ValueError(
                 f"classes={classes.tolist()!r} holds fewer than 2 labels; a classifier "

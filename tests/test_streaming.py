@@ -331,6 +331,19 @@ def test_unseen_label_and_changed_classes(clf_data):
     np.testing.assert_array_equal(est.coef_, coef)  # failed calls change nothing
 
 
+@pytest.mark.parametrize("classes", [[0, 1, np.nan], [0, 1, None], [0.0, 1.0, np.inf]])
+def test_classes_with_a_missing_label_are_refused_with_the_fix(clf_data, classes):
+    # NaN was kept as a third class that no chunk can hold (y's NaN is
+    # refused): a 3-class model of 2-class data; None failed in np.unique's
+    # sort ("'<' not supported between instances of 'NoneType' and 'int'").
+    X, y, _ = clf_data
+    est = L0Classifier(random_state=0, k=2)
+    with pytest.raises(ValueError, match=r"classes=\[0.*\] holds a missing label .*"
+                                         r"classes=np\.unique\(y_all\)"):
+        est.partial_fit(X[:100], y[:100], classes=classes)
+    assert not hasattr(est, "classes_")
+
+
 def test_changed_features_and_targets_are_named(reg_data):
     X, y, _ = reg_data
     est = L0Regressor(random_state=0).partial_fit(X[:100], y[:100])
