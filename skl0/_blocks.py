@@ -19,6 +19,16 @@ from ._rows import row_softmax
 _SUB_ELEMENTS = 1 << 18
 
 
+def _misaligned(name, m, n):
+    """The message for a block of ``name`` whose ``m`` rows are not X's ``n``."""
+    return (
+        f"A block of {name} has {m} rows where X's has {n}: the Dask collections are split "
+        f"into blocks of other rows (e.g. X was filtered and {name} was not). Take X and "
+        f"{name} from one DataFrame after any filter (X = df.drop(columns='target'), "
+        f"y = df['target']), or pass {name} as a numpy array, which is split as X is."
+    )
+
+
 def _unique(y, limit):
     y = np.asarray(y)
     if y.dtype.kind == "O":  # None or pd.NA would fail np.unique's sort
@@ -146,10 +156,11 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False):
             y = y[:, None] == np.arange(len(classes))
     Y = np.asarray(y, dtype=np.float64)
     Y = Y[:, None] if Y.ndim == 1 else Y.reshape(Y.shape[0], -1)  # (an empty block too)
-    if Y.shape[0] != n:
-        raise ValueError(f"A block of y has {Y.shape[0]} rows where X's has {n}; align them.")
     weighted = w is not None or coef is not None
     w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
+    for name, m in (("y", Y.shape[0]), ("sample_weight", w.shape[0])):
+        if m != n:
+            raise ValueError(_misaligned(name, m, n))
     q = Y.shape[1]
     out = _empty_stats(p, q)
     out["n"] = n

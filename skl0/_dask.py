@@ -6,7 +6,7 @@ and brings back only small results:
 - **squared loss, linear head** (:class:`L0Regressor`): one pass computes,
   per block of rows, the total weight, the weighted column means and the
   centred ``X'WX``, ``X'WY`` and ``Y'WY`` in float64 (from sub-blocks of
-  about 16 MB), and merges the blocks pairwise with Chan et al.'s update
+  about 2 MB), and merges the blocks pairwise with Chan et al.'s update
   for centred sums (no cancellation from a large column mean). The p x p
   result goes into the same :class:`~skl0._problem.GramProblem` and the
   same selection as ``fit`` and ``partial_fit`` on in-memory data, so the

@@ -948,3 +948,18 @@ def test_nan_in_a_chunk_is_refused_naming_the_column_without_a_runtime_warning(c
         w[60] = -1.0
         with pytest.raises(ValueError, match="sample_weight has negative values"):
             est.fit(_darr(X, 50), _darr(y, 50), sample_weight=_darr(w, 50))
+
+
+def test_misaligned_dataframe_blocks_are_refused_with_the_fix(sync):
+    # X filtered, y not: the same number of partitions but other rows. The
+    # message said "align them"; a misaligned sample_weight failed inside
+    # numpy (IndexError: boolean index did not match indexed array).
+    rng, X = _units_case(n=200)
+    frame = pd.DataFrame(X, columns=list("abcde")).assign(t=X[:, 0], w=1.0)
+    ddf = dd.from_pandas(frame, npartitions=4)
+    kept = ddf[ddf.a > -0.5]
+    with pytest.raises(ValueError, match=r"A block of y has 50 rows where X's has \d+: .*"
+                                         r"Take X and y from one DataFrame after any filter"):
+        L0Regressor(k=1).fit(kept[list("abcde")], ddf["t"])
+    with pytest.raises(ValueError, match=r"A block of sample_weight has 50 rows where X's has "):
+        L0Regressor(k=1).fit(kept[list("abcde")], kept["t"], sample_weight=ddf["w"])
