@@ -457,6 +457,8 @@ def _stream_blocks(est, data, classes=None):
     for i, (xb, yb) in enumerate(zip(data.x_parts, data.y_parts)):
         wb = None if data.w_parts is None else data.w_parts[i]
         Xb, Yb, Wb = dask.compute(xb, yb, wb)
+        if Xb.shape[0] == 0:  # (a partition a filter emptied adds nothing, as in the linear fits)
+            continue
         if classes is not None and np.ndim(Yb) == 2:
             # One column of labels (_check_labels_1d refused more): read as
             # labels, as the linear Dask fit does, without partial_fit's
@@ -464,6 +466,8 @@ def _stream_blocks(est, data, classes=None):
             Yb = Yb.iloc[:, 0] if hasattr(Yb, "iloc") else np.ravel(Yb)
         kw = {} if classes is None else {"classes": classes}
         est.partial_fit(Xb, Yb, sample_weight=Wb, **kw)
+    if not hasattr(est, "_stream"):
+        raise ValueError("X has 0 rows (every block is empty); fitting needs at least 2 samples.")
 
 
 def _check_weight_scale(est, s, total):
@@ -617,6 +621,8 @@ def fit_classifier(est, X, y, sample_weight=None):
     if classes.dtype.kind in "fc" and not np.isfinite(classes).all():
         kind = "NaN" if np.isnan(classes).any() else "infinity"
         raise ValueError(f"Input y contains {kind}.")  # (as validation says in memory)
+    if classes.size == 0:  # (a linear fit's pass would say so; an MLP head's stream reads none)
+        raise ValueError("X has 0 rows (every block is empty); fitting needs at least 2 samples.")
     if classes.size < 2:
         raise ValueError(
             f"y holds a single class ({classes.tolist()[0]!r}); a classifier needs at least "

@@ -963,3 +963,30 @@ def test_misaligned_dataframe_blocks_are_refused_with_the_fix(sync):
         L0Regressor(k=1).fit(kept[list("abcde")], ddf["t"])
     with pytest.raises(ValueError, match=r"A block of sample_weight has 50 rows where X's has "):
         L0Regressor(k=1).fit(kept[list("abcde")], kept["t"], sample_weight=ddf["w"])
+
+
+@pytest.mark.parametrize("which", ["regressor", "classifier"])
+def test_mlp_heads_skip_empty_row_blocks(sync, which):
+    # The linear fits skip a partition a filter emptied; an MLP head's stream
+    # passed it to partial_fit, which refused it ("Found array with 0
+    # sample(s)"): the blocks that hold rows are the one epoch.
+    rng, X = _units_case(n=200)
+    X[:50, 0] = -5.0  # the first partition, filtered out below
+    frame = pd.DataFrame(X, columns=list("abcde")).assign(t=X[:, 1], lab=X[:, 1] > 0)
+    ddf = dd.from_pandas(frame, npartitions=4)
+    kept = ddf[ddf.a > -4]
+    assert kept.map_partitions(len).compute().tolist()[0] == 0
+    est = (L0Regressor if which == "regressor" else L0Classifier)(
+        k=1, hidden_layer_sizes=(3,), random_state=0)
+    target = "t" if which == "regressor" else "lab"
+    est.fit(kept[list("abcde")], kept[target])
+    rows = frame[frame.a > -4]
+    same = type(est)(k=1, hidden_layer_sizes=(3,), random_state=0)
+    for part in range(1, 4):
+        block = rows[(rows.index >= 50 * part) & (rows.index < 50 * (part + 1))]
+        kw = {"classes": [False, True]} if which == "classifier" else {}
+        same.partial_fit(block[list("abcde")], block[target], **kw)
+    np.testing.assert_array_equal(est.predict(frame[list("abcde")]),
+                                  same.predict(frame[list("abcde")]))
+    with pytest.raises(ValueError, match="X has 0 rows"):
+        est.fit(ddf[ddf.a > 100][list("abcde")], ddf[ddf.a > 100][target])
