@@ -864,3 +864,76 @@ def test_sparse_models_name_a_matrix_with_more_than_two_dimensions():
         cal.predict(torch.ones(6, 30, 2).to_sparse())
     with pytest.raises(ValueError, match=r"^X_sparse is a torch sparse tensor"):
         SparseL0Linear(4).fit(torch.ones(25, 4, 2).to_sparse(), np.ones(25), epochs=1)
+
+
+# ------------------------------------------------ bad-input audit (fuzz)
+def _small_regression():
+    X = sp.random(30, 4, density=0.6, format="csr", random_state=0)
+    return X, X @ np.array([1.0, 0.0, -2.0, 0.0])
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    # epochs=-1 trained nothing without a word, 1.5 raised range()'s TypeError,
+    # a NaN lambda_reg trained to NaN weights
+    ({"epochs": -1}, r"epochs=-1 is invalid; pass a number of Adam steps"),
+    ({"epochs": 1.5}, r"epochs=1.5 is invalid"),
+    ({"lambda_reg": float("nan")}, r"lambda_reg=nan is invalid; pass a penalty >= 0"),
+    ({"lr": -1.0}, r"lr=-1.0 is invalid; pass a step size >= 0"),
+    ({"verbose": True, "verbose_freq": 0}, r"verbose_freq=0 is invalid"),
+])
+def test_sparse_l0_linear_fit_arguments_are_checked(kwargs, match):
+    X, y = _small_regression()
+    with pytest.raises(ValueError, match=match):
+        SparseL0Linear(4, seed=0).fit(X, y, **kwargs)
+
+
+def test_sparse_l0_linear_refuses_nan_x_and_no_rows():
+    # NaN in X trained to NaN predictions; no rows started the bias at mean([]) = NaN
+    X, y = _small_regression()
+    bad = X.copy()
+    bad.data[0] = np.nan
+    with pytest.raises(ValueError, match=r"X_sparse contains 1 NaN or infinite value"):
+        SparseL0Linear(4, seed=0).fit(bad, y, epochs=2)
+    with pytest.raises(ValueError, match=r"X_sparse has no rows \(shape \(0, 4\)\)"):
+        SparseL0Linear(4, seed=0).fit(X[:0], y[:0], epochs=2)
+
+
+def test_a_diverged_sparse_l0_linear_fit_raises_and_keeps_its_parameters():
+    # lr=1e30 returned NaN weights and predictions without a word
+    X, y = _small_regression()
+    model = SparseL0Linear(4, seed=0).fit(X, y, epochs=5)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(FloatingPointError, match=r"SparseL0Linear diverged.*lr=1e\+30"):
+        model.fit(X, y, epochs=30, lr=1e30)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert torch.isfinite(model.predict(X)).all()
+
+
+@pytest.mark.parametrize(("groups", "multipliers", "match"), [
+    # None raised numpy's "'<' not supported between ... 'NoneType' and 'int'",
+    # a NaN label was a group of its own, mixed kinds numpy's TypeError
+    ([0, None, 1, 1, 1], None, r"target_groups\[1\] is missing \(read as None"),
+    ([0, np.nan, 1, 1, 1], None, r"target_groups\[1\] is missing \(read as nan"),
+    (np.array([0, "a", 1, 1, 1], dtype=object), None,
+     r"target_groups mixes labels that cannot be compared \(int, str\)"),
+    # a negative multiplier made the objective unbounded below, NaN diverged
+    # blaming lr, a string raised numpy's UFuncTypeError, a list an AttributeError
+    ([0, 0, 1, 1, 1], {0: -2.0}, r"group_multipliers\[0\]=-2.0 is invalid; pass a finite"),
+    ([0, 0, 1, 1, 1], {0: float("nan")}, r"group_multipliers\[0\]=nan is invalid"),
+    ([0, 0, 1, 1, 1], {0: "2"}, r"group_multipliers\[0\]='2' is invalid"),
+    ([0, 0, 1, 1, 1], [2.0, 3.0], r"group_multipliers is a list; pass a dict"),
+])
+def test_calibration_weights_check_groups_and_multipliers(groups, multipliers, match):
+    M = sp.random(5, 20, density=0.5, format="csr", random_state=0)
+    y = M @ np.ones(20)
+    with pytest.raises(ValueError, match=match):
+        SparseCalibrationWeights(20, seed=0).fit(M, y, epochs=2, target_groups=groups,
+                                                 group_multipliers=multipliers)
+
+
+@pytest.mark.parametrize("name", ["log_weight_jitter_sd", "log_alpha_jitter_sd"])
+@pytest.mark.parametrize("value", [-1.0, float("nan")])
+def test_calibration_weights_refuse_a_bad_jitter_sd(name, value):
+    # fell through "sd > 0" to no jitter without a word
+    with pytest.raises(ValueError, match=rf"{name}={value!r} is invalid; pass a standard"):
+        SparseCalibrationWeights(10, **{name: value})
