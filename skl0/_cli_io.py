@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._checks import _temporal_kind
+
 # Defined with the parser, which answers --help without importing pandas.
 from .cli import TABLE_FORMATS, TABLE_SUFFIXES, UsageError, check_exists
 
@@ -283,10 +285,20 @@ def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False, with_gro
     notes = []
     text = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
     if text and not one_hot:
-        raise UsageError(
-            f"non-numeric feature columns: {quote_list(text)}; pass --one-hot to "
-            "expand them into 0/1 columns, or --drop them"
-        )
+        # Dates, times and time spans (typed in a Parquet file) are not
+        # labels: --one-hot made a column per distinct date, or refused
+        # them as an identifier.
+        temporal = [c for c in text if _temporal_kind(X[c]) is not None]
+        others = [c for c in text if c not in temporal]
+        parts = []
+        if others:
+            parts.append(f"non-numeric feature columns: {quote_list(others)}; pass "
+                         "--one-hot to expand them into 0/1 columns, or --drop them")
+        if temporal:
+            parts.append(f"date/time feature columns: {quote_list(temporal)}; convert them "
+                         "to numbers first (e.g. days since a reference date, or the "
+                         "month), or --drop them")
+        raise UsageError("; ".join(parts))
     # Missing values before any encoding: one-hot would turn a missing text
     # value into a row of zeros, neither refused nor dropped.
     has_na = X.isna().any(axis=0)
