@@ -679,3 +679,23 @@ def test_bad_device_is_refused_in_the_command_lines_words(command, reg_csv, surv
         status, _, err = run([command, *inputs, "--device", "cuda"], capsys)
         assert_one_line_error(status, err, "--device cuda", "pass --device cpu",
                               command=command)
+
+
+@pytest.mark.parametrize(("edit", "fragments"), [
+    # a repeated or missing id was written to OUT as is: two weights under one
+    # name, or a weight under none
+    (lambda ids: ids.replace("h7", "h3"), ["--id column 'hh' repeats 'h3'",
+                                           "records 3, 7, counted from 0"]),
+    (lambda ids: ids.where(ids != "h5"), ["--id column 'hh' has 1 missing value(s)",
+                                          "record 5 (counted from 0)"]),
+])
+def test_calibrate_ids_must_name_each_record_once(edit, fragments, survey, tmp_path, capsys):
+    root, _ = survey
+    frame = pd.read_csv(root / "M.csv")
+    frame["hh"] = edit(frame["hh"])
+    path, out_path = tmp_path / "M.csv", tmp_path / "w.csv"
+    frame.to_csv(path, index=False)
+    status, _, err = run(["calibrate", path, root / "long.csv", "--id", "hh", *CAL_FAST,
+                          "-o", out_path], capsys)
+    assert_one_line_error(status, err, *fragments, "leave out --id", command="calibrate")
+    assert not out_path.exists()
