@@ -937,3 +937,38 @@ def test_calibration_weights_refuse_a_bad_jitter_sd(name, value):
     # fell through "sd > 0" to no jitter without a word
     with pytest.raises(ValueError, match=rf"{name}={value!r} is invalid; pass a standard"):
         SparseCalibrationWeights(10, **{name: value})
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), 1.0, 2.0, -0.5])
+def test_prune_model_refuses_a_threshold_outside_0_1(threshold):
+    # NaN compared False with every probability and zeroed the whole model
+    # without a word, as 1 or more did (no probability exceeds 1)
+    model = l0.SparseMLP(4, 3, 2)
+    before = [p.clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match=rf"threshold={threshold!r} is invalid; pass a "
+                       r"probability in \[0, 1\)"):
+        l0.prune_model(model, threshold=threshold)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+@pytest.mark.parametrize("kwargs", [{"l0_lambda": -1.0}, {"l2_lambda": float("nan")}])
+def test_compute_l0l2_penalty_refuses_a_negative_or_nan_weight(kwargs):
+    # a negative weight rewarded open gates, NaN made the loss NaN
+    (name, value), = kwargs.items()
+    with pytest.raises(ValueError, match=rf"{name}={value!r} is invalid; pass a finite weight"):
+        l0.compute_l0l2_penalty(l0.L0Linear(2, 2), **kwargs)
+    # a tensor weight (a schedule's) is used as given
+    layer = l0.L0Linear(2, 2)
+    assert torch.isclose(l0.compute_l0l2_penalty(layer, torch.tensor(1.0), 0.0),
+                         l0.compute_l0_penalty(layer))
+
+
+@pytest.mark.parametrize(("args", "error", "match"), [
+    ((0,), ValueError, r"input_dim=0 is invalid; pass the number of gates"),
+    ((3, 0), ValueError, r"output_dim=0 is invalid"),
+    ((2.5,), TypeError, r"input_dim=2.5 is invalid; pass an integer, not float"),
+])
+def test_hard_concrete_refuses_empty_or_fractional_sizes(args, error, match):
+    # HardConcrete(0) made an empty gate without a word (L0Gate(0) is refused)
+    with pytest.raises(error, match=match):
+        l0.HardConcrete(*args)
