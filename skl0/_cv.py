@@ -104,7 +104,21 @@ class _HeldOutScores:
         if self.scorer is None:  # the estimator's own score, on rows validated once
             return est._score_validated(X, self.y, self.sample_weight)
         kw = {} if self.sample_weight is None else {"sample_weight": self.sample_weight}
-        return self.scorer(est, X, self.y, **kw)
+        try:
+            return self.scorer(est, X, self.y, **kw)
+        except (ValueError, AttributeError) as exc:
+            # A classification metric on a regressor's folds said only
+            # "continuous is not supported" (or, wanting probabilities,
+            # "L0Regressor has none of the following attributes"), naming no scorer.
+            if is_classifier(est) or not any(
+                    word in str(exc) for word in ("continuous", "predict_proba")):
+                raise
+            raise ValueError(
+                f"The CV scorer {self.scorer!r} failed on the held-out rows of a fold "
+                f"({exc}): a classification metric cannot score a regressor's "
+                "predictions. Pass a regression scoring, e.g. scoring='r2' or "
+                "'neg_mean_squared_error'."
+            ) from exc
 
     def in_fit_units(self, est, export):
         """``export()`` (which sets ``est``'s raw-unit model), and the held-out X it is scored on.

@@ -1245,3 +1245,15 @@ def test_too_many_folds_name_cv_and_its_limit(est, target, cv, match):
     y = X[:, 0] if target == "reg" else np.where(np.arange(60) < 40, "no", "yes")
     with pytest.raises(ValueError, match=match):
         est(cv=cv, max_iter=5).fit(X, y)
+
+
+@pytest.mark.parametrize("scoring", ["accuracy", "roc_auc"])
+@pytest.mark.parametrize("est", [L0RegressorCV, L0FeatureSelectorCV])
+def test_a_classification_scoring_on_a_regression_names_the_scorer(est, scoring):
+    # was "continuous is not supported" / "L0Regressor has none of the
+    # following attributes: decision_function, predict_proba"
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    with pytest.raises(ValueError, match=r"The CV scorer make_scorer\(.*failed on the held-out "
+                                         r"rows of a fold .*Pass a regression scoring"):
+        est(cv=3, scoring=scoring, max_iter=5).fit(X, X[:, 0])
