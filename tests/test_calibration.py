@@ -714,3 +714,20 @@ def test_a_dict_of_target_weights_or_groups_asks_for_a_series(param, noun):
     with pytest.raises(ValueError, match=rf"{param} is a dict; pass a pandas Series, "
                        rf"pd.Series\({param}\) \(one {noun} per target name"):
         SparseCalibrator(**{param: value}, **FAST).fit(frame, targets, w0)
+
+
+@pytest.mark.parametrize("param", ["targets", "target_weights", "target_groups"])
+def test_a_one_row_frame_of_totals_asks_for_its_row(param):
+    # a wide frame of totals (as the CLI's TARGETS file) said "must be
+    # one-dimensional, got an array of shape (1, 4)"
+    M, targets, w0 = consistent_system(q=4)
+    names = [f"t{j}" for j in range(4)]
+    frame = pd.DataFrame(M, columns=names)
+    wide = pd.DataFrame([targets if param == "targets" else [1, 1, 2, 2]], columns=names)
+    kwargs = {} if param == "targets" else {param: wide}
+    with pytest.raises(ValueError, match=rf"{param} is a DataFrame of one row; pass that row, "
+                                         rf"{param}.iloc\[0\]"):
+        SparseCalibrator(**kwargs, **FAST).fit(frame, wide if param == "targets" else targets, w0)
+    if param == "targets":  # its row is the Series that aligns by name
+        cal = SparseCalibrator(**FAST).fit(frame, wide.iloc[0], w0)
+        assert list(cal.calibration_report_.index) == names

@@ -75,8 +75,17 @@ def _as_1d_float(name, values, length, what):
     return arr
 
 
-def _refuse_dict(name, values, noun):
-    """A dict names its targets but has no order: ask for the Series that aligns it."""
+def _refuse_unaligned(name, values, noun):
+    """A dict names its targets but has no order: ask for the Series that aligns it.
+
+    So does a DataFrame of one row (the command line's wide TARGETS file),
+    whose row is that Series ("must be one-dimensional, got shape (1, Q)").
+    """
+    if hasattr(values, "columns") and hasattr(values, "iloc") and len(values) == 1:
+        raise ValueError(
+            f"{name} is a DataFrame of one row; pass that row, {name}.iloc[0], a Series "
+            "indexed by the target names."
+        )
     if isinstance(values, dict):
         raise ValueError(
             f"{name} is a dict; pass a pandas Series, pd.Series({name}) (one {noun} "
@@ -181,7 +190,7 @@ def check_targets(targets, n_targets, names=None):
     default ``0..Q-1`` that labels none of them (a Series of values
     only): then, as an array, by position.
     """
-    _refuse_dict("targets", targets, "total")
+    _refuse_unaligned("targets", targets, "total")
     if _is_series(targets):
         # Only pandas' own default index (a RangeIndex from 0) leaves the
         # targets unnamed: integer ids 0..Q-1 (pd.Series(dict), sort_index())
@@ -214,7 +223,7 @@ def check_target_weights(target_weights, n_targets, names=None):
     """
     if target_weights is None:
         return np.ones(n_targets)
-    _refuse_dict("target_weights", target_weights, "weight")
+    _refuse_unaligned("target_weights", target_weights, "weight")
     if _is_series(target_weights):
         target_weights = _align_series("target_weights", target_weights, names, "weight")
     w = _as_1d_float("target_weights", target_weights, n_targets, "target column")
@@ -233,7 +242,7 @@ def check_target_groups(target_groups, n_targets, names=None):
     """
     if target_groups is None:
         return None
-    _refuse_dict("target_groups", target_groups, "group label")
+    _refuse_unaligned("target_groups", target_groups, "group label")
     labelled = _is_series(target_groups)
     if labelled:
         target_groups = _align_series("target_groups", target_groups, names, "label")
