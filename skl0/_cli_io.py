@@ -354,6 +354,13 @@ def read_targets(path, columns=None):
     if tf.shape[1] == 2 and (headerless or tf.shape[0] > 1 or not _numbers(tf.iloc[:, 0])
                              or _long_by_columns(tf, columns)):
         names, values = tf.iloc[:, 0].astype(str), tf.iloc[:, 1]
+        if not headerless and tf.shape[0] > 1 and _wide_with_rows(tf, columns):
+            raise UsageError(
+                f"TARGETS file '{path}' has a header naming columns of M "
+                f"({quote_list(list(tf.columns))}) over {tf.shape[0]} rows of numbers; a "
+                "wide TARGETS file holds one row of totals under those names (keep one "
+                "row), a long one two columns name,value"
+            )
     elif tf.shape[0] == 1:
         names, values = pd.Series(tf.columns), tf.iloc[0].reset_index(drop=True)
     else:
@@ -369,6 +376,20 @@ def read_targets(path, columns=None):
     if dup:
         raise UsageError(f"targets given more than once in '{path}': {quote_list(dup)}")
     return pd.Series(numbers.to_numpy(dtype=float), index=pd.Index(names.to_numpy()))
+
+
+def _wide_with_rows(tf, columns):
+    """True when a two-column ``tf`` read as name,value is rather a wide table of several rows.
+
+    Its header names two columns of M and its first column holds no name of
+    M but numbers: "targets that are not columns of M: '1', '2'" named the
+    numbers as if they were targets.
+    """
+    if columns is None:
+        return False
+    names = {str(c) for c in columns}
+    return ({str(c) for c in tf.columns} <= names and _numbers(tf.iloc[:, 0])
+            and not any(str(v) in names for v in tf.iloc[:, 0]))
 
 
 def _long_by_columns(tf, columns):

@@ -699,3 +699,15 @@ def test_calibrate_ids_must_name_each_record_once(edit, fragments, survey, tmp_p
                           "-o", out_path], capsys)
     assert_one_line_error(status, err, *fragments, "leave out --id", command="calibrate")
     assert not out_path.exists()
+
+
+def test_calibrate_a_wide_targets_file_of_several_rows_is_named_so(survey, tmp_path, capsys):
+    # Two target columns over two rows were read as name,value pairs, and the
+    # message called the numbers of the first column targets missing from M.
+    root, names = survey
+    path = tmp_path / "wide2.csv"
+    pd.DataFrame({names[0]: [1.0, 2.0], names[1]: [3.0, 4.0]}).to_csv(path, index=False)
+    status, _, err = run(["calibrate", root / "M.csv", path, *CAL_FAST], capsys)
+    assert_one_line_error(status, err, f"has a header naming columns of M ('{names[0]}', "
+                          f"'{names[1]}') over 2 rows of numbers", "keep one row",
+                          command="calibrate")
