@@ -1602,6 +1602,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     # ---------------------------------------------------------------- query
     def _decision(self, X):
         check_is_fitted(self, "support_")
+        check_frame(X)  # text, date/time columns and LazyFrames named as in fit
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32], reset=False
         )

@@ -198,9 +198,15 @@ def check_frame(X, name="X"):
     Raises
     ------
     ValueError
-        Naming the duplicated, text, date/time or interval columns and the fix.
+        Naming the duplicated, text, date/time or interval columns and the fix
+        (or, for a polars LazyFrame, asking for ``.collect()``).
     """
     if type(X).__module__.split(".")[0] == "polars" and hasattr(X, "schema"):
+        if type(X).__name__ == "LazyFrame":  # (numpy's "setting an array element with a sequence")
+            raise ValueError(
+                f"{name} is a polars LazyFrame, a query not yet run; pass {name}.collect(), "
+                "the DataFrame it computes."
+            )
         _check_polars_frame(X, name)
         return
     columns = getattr(X, "columns", None)
@@ -342,10 +348,33 @@ def check_missing_labels(y, name="y", where=""):
         )
 
 
+def _is_temporal_target(y):
+    """Whether ``y`` holds dates, times or time spans (numpy dtype, or objects: tz-aware)."""
+    import numpy as np
+    import pandas as pd
+
+    kind = getattr(getattr(y, "dtype", None), "kind", None)
+    if kind in ("m", "M"):
+        return True
+    if kind != "O":
+        return False
+    values = np.ravel(np.asarray(y))[:1000]
+    return pd.api.types.infer_dtype(values, skipna=True) in _TEMPORAL_VALUES
+
+
 def numeric_target(y, who):
     """``y`` as a float64 array, or a ValueError that points class labels to the classifier."""
     import numpy as np
 
+    dtype = getattr(y, "dtype", None)
+    if _is_temporal_target(y):
+        # numpy reads dates as nanoseconds since 1970 (about 1.6e18): the fit
+        # ran on those without a word, as X's date columns are refused.
+        raise ValueError(
+            f"y holds dates or times (dtype {dtype}); {who} needs numbers. Convert y "
+            "first, e.g. to seconds since a reference time ((y - y.min()) / "
+            "np.timedelta64(1, 's')), or to calendar features such as the year."
+        )
     try:
         return np.asarray(y, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -541,6 +570,8 @@ def infer_task(y):
     if isinstance(y, pd.Series) and isinstance(y.dtype, pd.CategoricalDtype):
         return "classification"
     arr = numbers_of_object_array(np.asarray(y))
+    if _is_temporal_target(arr):  # (tz-aware dates are objects): the regressor refuses them
+        return "regression"
     if arr.dtype == bool or arr.dtype.kind in "OUSb":
         return "classification" if arr.ndim == 1 or arr.shape[1] == 1 else "regression"
     with np.errstate(invalid="ignore"):  # (its test y == y.astype(int) casts NaN, inf, 1e300)

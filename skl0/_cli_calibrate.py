@@ -69,9 +69,35 @@ def _calibration_inputs(args):
             "that keeps --k records starts, which cannot be 0; pass --lam > 0 (the default "
             "1e-6 serves), or leave out --k to fit with no price"
         )
+    if args.id is not None:
+        _check_ids(M[args.id], args.id)
     ids = M[args.id] if args.id is not None else pd.Series(range(len(M)), name="record")
     ignored = [c for c in M.columns if c not in used and c not in extra]
     return values, targets, weights, ids, ignored
+
+
+def _check_ids(ids, column):
+    """An ``--id`` column names each record once: OUT's rows are told apart by it.
+
+    A repeated or missing id was written to OUT as is, two weights under
+    one name, or a weight under no name.
+    """
+    missing = np.flatnonzero(ids.isna().to_numpy())
+    if missing.size:
+        raise UsageError(
+            f"--id column '{column}' has {missing.size} missing value(s), the first in "
+            f"record {int(missing[0])} (counted from 0); give every "
+            "record an id, or leave out --id to number the records"
+        )
+    repeated = ids[ids.duplicated(keep=False)]
+    if len(repeated):
+        first = repeated.iloc[0]
+        rows = np.flatnonzero((ids == first).to_numpy())
+        raise UsageError(
+            f"--id column '{column}' repeats {quote_list(list(repeated.unique()))} ({first!r} "
+            f"in records {', '.join(str(int(r)) for r in rows[:3])}, counted from 0); give each "
+            "record its own id, or leave out --id to number the records"
+        )
 
 
 #: The calibrator's parameters that its messages name, as the command's options.

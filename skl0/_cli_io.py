@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._checks import _temporal_kind
+
 # Defined with the parser, which answers --help without importing pandas.
 from .cli import TABLE_FORMATS, TABLE_SUFFIXES, UsageError, check_exists
 
@@ -283,10 +285,20 @@ def feature_matrix(frame, target, drop=(), one_hot=False, dropna=False, with_gro
     notes = []
     text = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
     if text and not one_hot:
-        raise UsageError(
-            f"non-numeric feature columns: {quote_list(text)}; pass --one-hot to "
-            "expand them into 0/1 columns, or --drop them"
-        )
+        # Dates, times and time spans (typed in a Parquet file) are not
+        # labels: --one-hot made a column per distinct date, or refused
+        # them as an identifier.
+        temporal = [c for c in text if _temporal_kind(X[c]) is not None]
+        others = [c for c in text if c not in temporal]
+        parts = []
+        if others:
+            parts.append(f"non-numeric feature columns: {quote_list(others)}; pass "
+                         "--one-hot to expand them into 0/1 columns, or --drop them")
+        if temporal:
+            parts.append(f"date/time feature columns: {quote_list(temporal)}; convert them "
+                         "to numbers first (e.g. days since a reference date, or the "
+                         "month), or --drop them")
+        raise UsageError("; ".join(parts))
     # Missing values before any encoding: one-hot would turn a missing text
     # value into a row of zeros, neither refused nor dropped.
     has_na = X.isna().any(axis=0)
@@ -342,6 +354,13 @@ def read_targets(path, columns=None):
     if tf.shape[1] == 2 and (headerless or tf.shape[0] > 1 or not _numbers(tf.iloc[:, 0])
                              or _long_by_columns(tf, columns)):
         names, values = tf.iloc[:, 0].astype(str), tf.iloc[:, 1]
+        if not headerless and tf.shape[0] > 1 and _wide_with_rows(tf, columns):
+            raise UsageError(
+                f"TARGETS file '{path}' has a header naming columns of M "
+                f"({quote_list(list(tf.columns))}) over {tf.shape[0]} rows of numbers; a "
+                "wide TARGETS file holds one row of totals under those names (keep one "
+                "row), a long one two columns name,value"
+            )
     elif tf.shape[0] == 1:
         names, values = pd.Series(tf.columns), tf.iloc[0].reset_index(drop=True)
     else:
@@ -357,6 +376,20 @@ def read_targets(path, columns=None):
     if dup:
         raise UsageError(f"targets given more than once in '{path}': {quote_list(dup)}")
     return pd.Series(numbers.to_numpy(dtype=float), index=pd.Index(names.to_numpy()))
+
+
+def _wide_with_rows(tf, columns):
+    """True when a two-column ``tf`` read as name,value is rather a wide table of several rows.
+
+    Its header names two columns of M and its first column holds no name of
+    M but numbers: "targets that are not columns of M: '1', '2'" named the
+    numbers as if they were targets.
+    """
+    if columns is None:
+        return False
+    names = {str(c) for c in columns}
+    return ({str(c) for c in tf.columns} <= names and _numbers(tf.iloc[:, 0])
+            and not any(str(v) in names for v in tf.iloc[:, 0]))
 
 
 def _long_by_columns(tf, columns):

@@ -10,7 +10,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import type_of_target
 
-from ._checks import SingleValueTarget, infer_task
+from ._checks import SingleValueTarget, _temporal_kind, infer_task
 from ._cli_io import (
     LIST_SUFFIXES,
     TABLE_SUFFIXES,
@@ -55,6 +55,12 @@ def _task_of(y, task):
                 f"target '{y.name}' holds a single value ({value!r}), so it has "
                 "no classes to separate; pass --task regression to fit a constant target"
             ) from None
+    kind = _temporal_kind(y)
+    if kind is not None:  # "pass --task classification" fitted a class per date
+        raise UsageError(
+            f"target '{y.name}' holds dates or times ({kind}); convert it to a number "
+            "first (e.g. days since a reference date), or pick another --target"
+        )
     if task == "regression" and not pd.api.types.is_numeric_dtype(y):
         raise UsageError(
             f"target '{y.name}' is not numeric, so it cannot be regressed; "
@@ -76,6 +82,27 @@ def _task_of(y, task):
             "so it has no classes; pass --task regression (or --task auto)"
         )
     return task
+
+
+def _check_folds(folds, y, task):
+    """``--cv`` against the rows fitted on, in the command line's words.
+
+    Too many folds raised scikit-learn's "Cannot have number of splits
+    n_splits=..." or "n_splits=... cannot be greater than the number of
+    members in each class", or skl0's advice to pass ``scoring=``, an
+    option the command line does not have.
+    """
+    if task == "classification":  # stratified: the largest class bounds the folds
+        counts = y.value_counts()
+        limit = int(counts.iloc[0])
+        why = (f"more folds than the largest class of the {len(y)} rows fitted on has "
+               f"rows ({limit} of {counts.index[0]!r})")
+    else:  # R^2 needs 2 held-out rows in every fold
+        limit = len(y) // 2
+        why = (f"folds of fewer than 2 of the {len(y)} rows fitted on (R^2 is undefined "
+               "on one row)")
+    if folds > limit:
+        raise UsageError(f"--cv {folds} makes {why}; pass --cv {limit} or less")
 
 
 def _split(X, y, test_size, task, seed):
@@ -140,6 +167,8 @@ def run_select(args, command):
                         "0/1 columns)")
         print(f"note: {notes_groups}")
     folds = getattr(args, "cv", None)
+    if folds is not None:
+        _check_folds(folds, y_train, task)
     if folds is not None:
         from ._selector_cv import L0FeatureSelectorCV
 

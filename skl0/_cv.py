@@ -104,7 +104,21 @@ class _HeldOutScores:
         if self.scorer is None:  # the estimator's own score, on rows validated once
             return est._score_validated(X, self.y, self.sample_weight)
         kw = {} if self.sample_weight is None else {"sample_weight": self.sample_weight}
-        return self.scorer(est, X, self.y, **kw)
+        try:
+            return self.scorer(est, X, self.y, **kw)
+        except (ValueError, AttributeError) as exc:
+            # A classification metric on a regressor's folds said only
+            # "continuous is not supported" (or, wanting probabilities,
+            # "L0Regressor has none of the following attributes"), naming no scorer.
+            if is_classifier(est) or not any(
+                    word in str(exc) for word in ("continuous", "predict_proba")):
+                raise
+            raise ValueError(
+                f"The CV scorer {self.scorer!r} failed on the held-out rows of a fold "
+                f"({exc}): a classification metric cannot score a regressor's "
+                "predictions. Pass a regression scoring, e.g. scoring='r2' or "
+                "'neg_mean_squared_error'."
+            ) from exc
 
     def in_fit_units(self, est, export):
         """``export()`` (which sets ``est``'s raw-unit model), and the held-out X it is scored on.
@@ -505,6 +519,33 @@ def routed_split_params(est, sample_weight, params):
     return routed.splitter.split if "splitter" in routed else {}  # (none for an iterable)
 
 
+def _check_n_folds(est, X, y):
+    """A number of folds ``cv`` that the rows (a classifier: its largest class) cannot hold.
+
+    scikit-learn's "Cannot have number of splits n_splits=100 greater than
+    the number of samples" and "n_splits=45 cannot be greater than the
+    number of members in each class" named neither ``cv`` nor its limit.
+    """
+    folds = est.cv
+    if not isinstance(folds, Integral) or isinstance(folds, bool):
+        return
+    n = X.shape[0]
+    if folds > n:
+        raise ValueError(
+            f"cv={folds} asks for more folds than the {n} rows of X; pass cv={n} or fewer "
+            "(each fold holds out at least one row)."
+        )
+    if is_classifier(est) and np.ndim(y) == 1:
+        labels, counts = np.unique(np.asarray(y), return_counts=True)
+        if folds > counts.max():
+            top = int(np.argmax(counts))
+            raise ValueError(
+                f"cv={folds} asks for more stratified folds than the largest class of y "
+                f"has rows ({int(counts[top])}, of class {labels.tolist()[top]!r}); pass "
+                f"cv={int(counts[top])} or fewer, or a splitter such as KFold."
+            )
+
+
 def cv_splits(est, X, y, split_params):
     """The ``(train, test)`` pairs of ``est.cv`` on validated ``X`` and ``y``, as row numbers.
 
@@ -513,6 +554,7 @@ def cv_splits(est, X, y, split_params):
     ``X[index]`` reads, in that order: the folds, their checks and their
     shared sums index rows one way.
     """
+    _check_n_folds(est, X, y)
     cv = check_cv(est.cv, y, classifier=is_classifier(est))
     try:
         splits = list(cv.split(X, y, **split_params))

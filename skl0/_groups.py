@@ -180,6 +180,17 @@ def resolve_groups(groups, feature_costs, n_features, feature_names=None):
     if groups is None:
         index, labels = np.arange(p, dtype=np.int64), np.arange(p)
     else:
+        if isinstance(groups, dict):  # (np.asarray made it "groups has shape ()")
+            lists = any(isinstance(v, (list, tuple, set, np.ndarray)) for v in groups.values())
+            fix = ("if it maps each group to its columns, build group_of = {c: g for g, cols "
+                   "in groups.items() for c in cols}; groups = [group_of[c] for c in "
+                   "X.columns] (range(X.shape[1]) for column positions)" if lists else
+                   "if it maps each column to its group, pass groups=[groups[c] for c in "
+                   "X.columns]")
+            raise ValueError(
+                f"groups is a dict ({len(groups)} keys), but skl0 reads groups as one label "
+                f"per column of X, in X's order ({p} columns); {fix}."
+            )
         if isinstance(groups, (list, tuple)) and groups and isinstance(groups[0],
                                                                    (list, np.ndarray)):
             raise ValueError(

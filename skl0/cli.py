@@ -270,7 +270,7 @@ def build_parser():
                           "which must be > 0 (default: 1e-6)")
     cal.add_argument("--weights", metavar="COLUMN",
                      help="column of M holding the initial (design) weights, > 0")
-    cal.add_argument("--id", metavar="COLUMN", help="column of M naming the records")
+    cal.add_argument("--id", metavar="COLUMN", help="column of M naming the records, each once")
     cal.add_argument("-o", "--output", metavar="OUT", help="write the kept records' weights")
     _common_fit_options(cal, max_iter=1000, iterations="gradient steps of the gate fit")
     cal.add_argument("--polish-iter", type=_steps, default=300, metavar="N",

@@ -350,10 +350,10 @@ M10, T10, W10 = consistent_system(n=10, q=4)
          r"target_weights must be >= 0 with at least one > 0, got min=-1\.0, max=2\.0; "),
         (_bad(target_weights=[0, 0, 0, 0]), r"got min=0\.0, max=0\.0; pass non-negative"),
         (_bad(target_groups=[1, 1]), r"target_groups has shape \(2,\)"),
-        (_bad(target_groups=[None, "a", "a", "b"]), r"target_groups\[0\] is None"),
+        (_bad(target_groups=[None, "a", "a", "b"]), r"target_groups\[0\] is missing \(read as None"),
         (_bad(target_groups=np.array([1, "a", "a", "b"], dtype=object)),
          r"target_groups mixes labels .* \(int, str\); pass labels of one kind"),
-        (_bad(target_groups=[1.0, np.nan, 1.0, 2.0]), r"target_groups\[1\] is nan"),
+        (_bad(target_groups=[1.0, np.nan, 1.0, 2.0]), r"target_groups\[1\] is missing \(read as nan"),
         (_bad(k=3, lam=0.0), r"lam=0 with k=3: .* pass lam > 0"),
         (
             _bad(M=pd.DataFrame(M10, columns=list("abcd")),
@@ -585,7 +585,7 @@ def test_a_missing_group_label_is_named_by_position(groups, shown):
     # A categorical with None said "mixes labels that cannot be compared",
     # a string Series with pd.NA "(NAType, str)", NaT "is None".
     M, targets, w0 = consistent_system(q=4)
-    with pytest.raises(ValueError, match=rf"target_groups\[2\] is {shown} \(1 missing"):
+    with pytest.raises(ValueError, match=rf"target_groups\[2\] is missing \(read as {shown}; 1 missing"):
         SparseCalibrator(target_groups=groups, **FAST).fit(M, targets, w0)
 
 
@@ -689,3 +689,45 @@ def test_integer_target_ids_name_the_targets():
         M, pd.Series(t, index=ids), w0)
     assert list(cal.calibration_report_.index[:2]) == [0, 1]
     np.testing.assert_array_equal(cal.weights_, ref.weights_)
+
+
+def test_a_none_group_label_in_a_str_series_is_called_missing():
+    # pandas 3 stores the None of pd.Series(["a", None]) as NaN (str dtype):
+    # the message said the label "is nan", a value the caller never wrote.
+    M, targets, w0 = consistent_system(q=4)
+    names = [f"t{j}" for j in range(4)]
+    frame = pd.DataFrame(M, columns=names)
+    groups = pd.Series(["a", "b", None, "a"], index=names[::-1])  # t1 has None
+    with pytest.raises(ValueError, match=r"target_groups\['t1'\] is missing \(read as nan; "
+                       r"1 missing .*pandas stores a None as NaN in a str"):
+        SparseCalibrator(target_groups=groups, **FAST).fit(frame, targets, w0)
+
+
+@pytest.mark.parametrize("param, noun", [("target_weights", "weight"),
+                                         ("target_groups", "group label")])
+def test_a_dict_of_target_weights_or_groups_asks_for_a_series(param, noun):
+    # target_weights={"t0": 2} said "converting it to float failed (float()
+    # argument must be ... not 'dict')", target_groups={...} "has shape ()".
+    M, targets, w0 = consistent_system(q=4)
+    frame = pd.DataFrame(M, columns=[f"t{j}" for j in range(4)])
+    value = {f"t{j}": 1 for j in range(4)}
+    with pytest.raises(ValueError, match=rf"{param} is a dict; pass a pandas Series, "
+                       rf"pd.Series\({param}\) \(one {noun} per target name"):
+        SparseCalibrator(**{param: value}, **FAST).fit(frame, targets, w0)
+
+
+@pytest.mark.parametrize("param", ["targets", "target_weights", "target_groups"])
+def test_a_one_row_frame_of_totals_asks_for_its_row(param):
+    # a wide frame of totals (as the CLI's TARGETS file) said "must be
+    # one-dimensional, got an array of shape (1, 4)"
+    M, targets, w0 = consistent_system(q=4)
+    names = [f"t{j}" for j in range(4)]
+    frame = pd.DataFrame(M, columns=names)
+    wide = pd.DataFrame([targets if param == "targets" else [1, 1, 2, 2]], columns=names)
+    kwargs = {} if param == "targets" else {param: wide}
+    with pytest.raises(ValueError, match=rf"{param} is a DataFrame of one row; pass that row, "
+                                         rf"{param}.iloc\[0\]"):
+        SparseCalibrator(**kwargs, **FAST).fit(frame, wide if param == "targets" else targets, w0)
+    if param == "targets":  # its row is the Series that aligns by name
+        cal = SparseCalibrator(**FAST).fit(frame, wide.iloc[0], w0)
+        assert list(cal.calibration_report_.index) == names

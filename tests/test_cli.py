@@ -226,6 +226,47 @@ def test_select_cv(reg_csv, capsys):
     assert_one_line_error(status, err, "not allowed with")
 
 
+@pytest.mark.parametrize(("data", "argv", "fragments"), [
+    # scikit-learn's "Cannot have number of splits n_splits=1000 greater than
+    # the number of samples", named no option
+    ("reg", ["--cv", "1000"], ["--cv 1000 makes folds of fewer than 2 of the 90 rows",
+                               "pass --cv 45 or less"]),
+    # skl0's advice to pass scoring=, an option the command line has not
+    ("reg", ["--cv", "46"], ["--cv 46", "pass --cv 45 or less"]),
+    # "n_splits=100 cannot be greater than the number of members in each class"
+    ("clf", ["--cv", "100"], ["--cv 100 makes more folds than the largest class",
+                              "pass --cv"]),
+])
+def test_select_too_many_folds_names_the_option(data, argv, fragments, reg_csv, tmp_path,
+                                                clf_frame, capsys):
+    if data == "clf":
+        path = tmp_path / "clf.csv"
+        clf_frame.to_csv(path, index=False)
+        data, target = str(path), "label"
+    else:
+        data, target = reg_csv, "y"
+    status, _, err = run(["select", data, "-t", target, *argv, *FAST], capsys)
+    assert_one_line_error(status, err, *fragments)
+
+
+def test_select_date_columns_are_not_sent_to_one_hot(tmp_path, reg_frame, capsys):
+    # A Parquet date column was "non-numeric: pass --one-hot", which then
+    # refused it as an identifier (or made one column per date); a date
+    # target was told "pass --task classification".
+    frame = reg_frame[0].copy()
+    frame["when"] = pd.date_range("2020-01-01", periods=len(frame))
+    frame["span"] = pd.to_timedelta(np.arange(len(frame)), unit="D")
+    path = tmp_path / "dates.parquet"
+    frame.to_parquet(path, index=False)
+    status, _, err = run(["select", path, "-t", "y", *FAST], capsys)
+    assert_one_line_error(status, err, "date/time feature columns: 'when', 'span'; convert "
+                          "them to numbers first")
+    assert "--one-hot" not in err
+    status, _, err = run(["select", path, "-t", "when", "--drop", "span", *FAST], capsys)
+    assert_one_line_error(status, err, "target 'when' holds dates or times (datetime64",
+                          "convert it to a number first")
+
+
 def test_select_demo(capsys):
     status, out, err = run(["select", "--demo", "--k", "3", *FAST], capsys)
     assert status == 0, err
@@ -638,3 +679,35 @@ def test_bad_device_is_refused_in_the_command_lines_words(command, reg_csv, surv
         status, _, err = run([command, *inputs, "--device", "cuda"], capsys)
         assert_one_line_error(status, err, "--device cuda", "pass --device cpu",
                               command=command)
+
+
+@pytest.mark.parametrize(("edit", "fragments"), [
+    # a repeated or missing id was written to OUT as is: two weights under one
+    # name, or a weight under none
+    (lambda ids: ids.replace("h7", "h3"), ["--id column 'hh' repeats 'h3'",
+                                           "records 3, 7, counted from 0"]),
+    (lambda ids: ids.where(ids != "h5"), ["--id column 'hh' has 1 missing value(s)",
+                                          "record 5 (counted from 0)"]),
+])
+def test_calibrate_ids_must_name_each_record_once(edit, fragments, survey, tmp_path, capsys):
+    root, _ = survey
+    frame = pd.read_csv(root / "M.csv")
+    frame["hh"] = edit(frame["hh"])
+    path, out_path = tmp_path / "M.csv", tmp_path / "w.csv"
+    frame.to_csv(path, index=False)
+    status, _, err = run(["calibrate", path, root / "long.csv", "--id", "hh", *CAL_FAST,
+                          "-o", out_path], capsys)
+    assert_one_line_error(status, err, *fragments, "leave out --id", command="calibrate")
+    assert not out_path.exists()
+
+
+def test_calibrate_a_wide_targets_file_of_several_rows_is_named_so(survey, tmp_path, capsys):
+    # Two target columns over two rows were read as name,value pairs, and the
+    # message called the numbers of the first column targets missing from M.
+    root, names = survey
+    path = tmp_path / "wide2.csv"
+    pd.DataFrame({names[0]: [1.0, 2.0], names[1]: [3.0, 4.0]}).to_csv(path, index=False)
+    status, _, err = run(["calibrate", root / "M.csv", path, *CAL_FAST], capsys)
+    assert_one_line_error(status, err, f"has a header naming columns of M ('{names[0]}', "
+                          f"'{names[1]}') over 2 rows of numbers", "keep one row",
+                          command="calibrate")

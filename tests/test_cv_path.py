@@ -895,7 +895,7 @@ def test_all_nan_scores_are_named(reg):
 def test_too_many_folds_fails_and_keeps_the_fit(reg, reg_cv):
     X, y, _, _ = reg
     est = clone(reg_cv).fit(X, y)
-    with pytest.raises(ValueError, match="n_splits"):
+    with pytest.raises(ValueError, match=r"cv=\d+ asks for more folds than the \d+ rows of X"):
         est.set_params(cv=len(y) + 1).fit(X, y)
     assert est.lam_ == reg_cv.lam_
 
@@ -1227,3 +1227,33 @@ def test_cv_folds_skip_their_export_and_the_results_are_unchanged(Est, monkeypat
             assert all(np.array_equal(v, vars(b)[k]) for k, v in vars(a).items())
         else:
             assert np.array_equal(a, b), name
+
+
+@pytest.mark.parametrize(("est", "target", "cv", "match"), [
+    # scikit-learn's "Cannot have number of splits n_splits=100 greater than the
+    # number of samples" / "n_splits=41 cannot be greater than the number of
+    # members in each class" named neither cv nor its limit
+    (L0RegressorCV, "reg", 100, r"cv=100 asks for more folds than the 60 rows of X; "
+                                r"pass cv=60 or fewer"),
+    (L0ClassifierCV, "clf", 41, r"cv=41 asks for more stratified folds than the largest "
+                                r"class of y has rows \(40, of class 'no'\); pass cv=40"),
+    (L0FeatureSelectorCV, "clf", 45, r"cv=45 asks for more stratified folds"),
+])
+def test_too_many_folds_name_cv_and_its_limit(est, target, cv, match):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = X[:, 0] if target == "reg" else np.where(np.arange(60) < 40, "no", "yes")
+    with pytest.raises(ValueError, match=match):
+        est(cv=cv, max_iter=5).fit(X, y)
+
+
+@pytest.mark.parametrize("scoring", ["accuracy", "roc_auc"])
+@pytest.mark.parametrize("est", [L0RegressorCV, L0FeatureSelectorCV])
+def test_a_classification_scoring_on_a_regression_names_the_scorer(est, scoring):
+    # was "continuous is not supported" / "L0Regressor has none of the
+    # following attributes: decision_function, predict_proba"
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    with pytest.raises(ValueError, match=r"The CV scorer make_scorer\(.*failed on the held-out "
+                                         r"rows of a fold .*Pass a regression scoring"):
+        est(cv=3, scoring=scoring, max_iter=5).fit(X, X[:, 0])

@@ -816,3 +816,18 @@ def test_a_series_of_groups_keyed_by_column_names_in_another_order_is_refused():
     # without column names (numpy X) or keyed by other labels: by position, as before
     sel = L0FeatureSelector(k=1, groups=groups).fit(X, y)
     assert sel.get_support(indices=True).tolist() == [0, 1]
+
+
+@pytest.mark.parametrize(("groups", "match"), [
+    ({"a": [0, 1], "b": [2, 3, 4]}, r"groups is a dict \(2 keys\), but skl0 reads groups as "
+                                     r"one label per column of X.*\(5 columns\); if it maps "
+                                     r"each group to its columns, build group_of"),
+    ({f"x{j}": j // 2 for j in range(5)}, r"if it maps each column to its group, pass "
+                                          r"groups=\[groups\[c\] for c in X.columns\]"),
+])
+def test_a_dict_of_groups_gets_the_sequence_to_pass(groups, match):
+    # was "groups has shape (), but X has 5 columns"
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5))
+    with pytest.raises(ValueError, match=match):
+        L0Regressor(k=1, groups=groups).fit(X, X[:, 0])

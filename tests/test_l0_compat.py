@@ -864,3 +864,111 @@ def test_sparse_models_name_a_matrix_with_more_than_two_dimensions():
         cal.predict(torch.ones(6, 30, 2).to_sparse())
     with pytest.raises(ValueError, match=r"^X_sparse is a torch sparse tensor"):
         SparseL0Linear(4).fit(torch.ones(25, 4, 2).to_sparse(), np.ones(25), epochs=1)
+
+
+# ------------------------------------------------ bad-input audit (fuzz)
+def _small_regression():
+    X = sp.random(30, 4, density=0.6, format="csr", random_state=0)
+    return X, X @ np.array([1.0, 0.0, -2.0, 0.0])
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    # epochs=-1 trained nothing without a word, 1.5 raised range()'s TypeError,
+    # a NaN lambda_reg trained to NaN weights
+    ({"epochs": -1}, r"epochs=-1 is invalid; pass a number of Adam steps"),
+    ({"epochs": 1.5}, r"epochs=1.5 is invalid"),
+    ({"lambda_reg": float("nan")}, r"lambda_reg=nan is invalid; pass a penalty >= 0"),
+    ({"lr": -1.0}, r"lr=-1.0 is invalid; pass a step size >= 0"),
+    ({"verbose": True, "verbose_freq": 0}, r"verbose_freq=0 is invalid"),
+])
+def test_sparse_l0_linear_fit_arguments_are_checked(kwargs, match):
+    X, y = _small_regression()
+    with pytest.raises(ValueError, match=match):
+        SparseL0Linear(4, seed=0).fit(X, y, **kwargs)
+
+
+def test_sparse_l0_linear_refuses_nan_x_and_no_rows():
+    # NaN in X trained to NaN predictions; no rows started the bias at mean([]) = NaN
+    X, y = _small_regression()
+    bad = X.copy()
+    bad.data[0] = np.nan
+    with pytest.raises(ValueError, match=r"X_sparse contains 1 NaN or infinite value"):
+        SparseL0Linear(4, seed=0).fit(bad, y, epochs=2)
+    with pytest.raises(ValueError, match=r"X_sparse has no rows \(shape \(0, 4\)\)"):
+        SparseL0Linear(4, seed=0).fit(X[:0], y[:0], epochs=2)
+
+
+def test_a_diverged_sparse_l0_linear_fit_raises_and_keeps_its_parameters():
+    # lr=1e30 returned NaN weights and predictions without a word
+    X, y = _small_regression()
+    model = SparseL0Linear(4, seed=0).fit(X, y, epochs=5)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(FloatingPointError, match=r"SparseL0Linear diverged.*lr=1e\+30"):
+        model.fit(X, y, epochs=30, lr=1e30)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert torch.isfinite(model.predict(X)).all()
+
+
+@pytest.mark.parametrize(("groups", "multipliers", "match"), [
+    # None raised numpy's "'<' not supported between ... 'NoneType' and 'int'",
+    # a NaN label was a group of its own, mixed kinds numpy's TypeError
+    ([0, None, 1, 1, 1], None, r"target_groups\[1\] is missing \(read as None"),
+    ([0, np.nan, 1, 1, 1], None, r"target_groups\[1\] is missing \(read as nan"),
+    (np.array([0, "a", 1, 1, 1], dtype=object), None,
+     r"target_groups mixes labels that cannot be compared \(int, str\)"),
+    # a negative multiplier made the objective unbounded below, NaN diverged
+    # blaming lr, a string raised numpy's UFuncTypeError, a list an AttributeError
+    ([0, 0, 1, 1, 1], {0: -2.0}, r"group_multipliers\[0\]=-2.0 is invalid; pass a finite"),
+    ([0, 0, 1, 1, 1], {0: float("nan")}, r"group_multipliers\[0\]=nan is invalid"),
+    ([0, 0, 1, 1, 1], {0: "2"}, r"group_multipliers\[0\]='2' is invalid"),
+    ([0, 0, 1, 1, 1], [2.0, 3.0], r"group_multipliers is a list; pass a dict"),
+])
+def test_calibration_weights_check_groups_and_multipliers(groups, multipliers, match):
+    M = sp.random(5, 20, density=0.5, format="csr", random_state=0)
+    y = M @ np.ones(20)
+    with pytest.raises(ValueError, match=match):
+        SparseCalibrationWeights(20, seed=0).fit(M, y, epochs=2, target_groups=groups,
+                                                 group_multipliers=multipliers)
+
+
+@pytest.mark.parametrize("name", ["log_weight_jitter_sd", "log_alpha_jitter_sd"])
+@pytest.mark.parametrize("value", [-1.0, float("nan")])
+def test_calibration_weights_refuse_a_bad_jitter_sd(name, value):
+    # fell through "sd > 0" to no jitter without a word
+    with pytest.raises(ValueError, match=rf"{name}={value!r} is invalid; pass a standard"):
+        SparseCalibrationWeights(10, **{name: value})
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), 1.0, 2.0, -0.5])
+def test_prune_model_refuses_a_threshold_outside_0_1(threshold):
+    # NaN compared False with every probability and zeroed the whole model
+    # without a word, as 1 or more did (no probability exceeds 1)
+    model = l0.SparseMLP(4, 3, 2)
+    before = [p.clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match=rf"threshold={threshold!r} is invalid; pass a "
+                       r"probability in \[0, 1\)"):
+        l0.prune_model(model, threshold=threshold)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+@pytest.mark.parametrize("kwargs", [{"l0_lambda": -1.0}, {"l2_lambda": float("nan")}])
+def test_compute_l0l2_penalty_refuses_a_negative_or_nan_weight(kwargs):
+    # a negative weight rewarded open gates, NaN made the loss NaN
+    (name, value), = kwargs.items()
+    with pytest.raises(ValueError, match=rf"{name}={value!r} is invalid; pass a finite weight"):
+        l0.compute_l0l2_penalty(l0.L0Linear(2, 2), **kwargs)
+    # a tensor weight (a schedule's) is used as given
+    layer = l0.L0Linear(2, 2)
+    assert torch.isclose(l0.compute_l0l2_penalty(layer, torch.tensor(1.0), 0.0),
+                         l0.compute_l0_penalty(layer))
+
+
+@pytest.mark.parametrize(("args", "error", "match"), [
+    ((0,), ValueError, r"input_dim=0 is invalid; pass the number of gates"),
+    ((3, 0), ValueError, r"output_dim=0 is invalid"),
+    ((2.5,), TypeError, r"input_dim=2.5 is invalid; pass an integer, not float"),
+])
+def test_hard_concrete_refuses_empty_or_fractional_sizes(args, error, match):
+    # HardConcrete(0) made an empty gate without a word (L0Gate(0) is refused)
+    with pytest.raises(error, match=match):
+        l0.HardConcrete(*args)

@@ -360,6 +360,31 @@ def test_polars_frames_get_the_pandas_frames_refusals(name, kind):
         make(name).fit(df, target(name))
 
 
+@pytest.mark.parametrize("make_y", [
+    lambda n: pd.date_range("2020-01-01", periods=n),
+    lambda n: pd.Series(pd.timedelta_range("1D", periods=n)),
+    lambda n: pd.Series(pd.date_range("2020-01-01", periods=n, tz="UTC")),  # (objects)
+])
+@pytest.mark.parametrize("est", [L0Regressor, L0FeatureSelector, skl0.L0RegressorCV])
+def test_a_date_or_time_regression_target_is_refused(est, make_y):
+    # numpy read dates as nanoseconds since 1970 and the regressor fitted
+    # those (all coefficients 0) without a word; a tz-aware target went to
+    # the selector's classifier ("Unknown label type: unknown").
+    y = make_y(X0.shape[0])
+    with pytest.raises(ValueError, match=r"y holds dates or times \(dtype .*needs numbers\. "
+                                         r"Convert y first, e.g. to seconds since"):
+        est(max_iter=5).fit(X0, y)
+
+
+def test_a_polars_lazy_frame_asks_for_collect():
+    # numpy's "setting an array element with a sequence" named neither X nor the fix
+    pl = pytest.importorskip("polars")
+    lazy = pl.DataFrame(X0, schema=[f"f{j}" for j in range(X0.shape[1])]).lazy()
+    with pytest.raises(ValueError, match=r"X is a polars LazyFrame, a query not yet run; "
+                                         r"pass X.collect\(\)"):
+        L0Regressor(max_iter=5).fit(lazy, X0[:, 0])
+
+
 @pytest.mark.parametrize("name", PLAIN)
 def test_a_numeric_polars_frame_fits_as_its_array_with_its_names(name):
     pl = pytest.importorskip("polars")
@@ -1840,3 +1865,17 @@ def test_cv_fold_jobs_in_threads_see_the_frames_column_names(name, monkeypatch):
     assert len(folds) >= 3  # (a selector's estimator_ is fitted by fit, not _fit)
     for names, attrs in folds:
         assert list(names) == list(frame.columns) and attrs == []
+
+
+@pytest.mark.parametrize("name", ["L0Regressor", "L0Classifier"])
+def test_predict_refuses_text_and_lazy_frames_as_fit_does(name):
+    # predict gave numpy's "could not convert string to float: 'x'" and
+    # "setting an array element with a sequence", naming neither X nor the fix
+    cols = [f"f{j}" for j in range(X0.shape[1])]
+    est = quiet_fit(make(name), pd.DataFrame(X0, columns=cols), target(name))
+    text = pd.DataFrame(X0, columns=cols).assign(f0="x")
+    with pytest.raises(ValueError, match=r"X has non-numeric columns 'f0'"):
+        est.predict(text)
+    pl = pytest.importorskip("polars")
+    with pytest.raises(ValueError, match=r"X is a polars LazyFrame.*X.collect\(\)"):
+        est.predict(pl.DataFrame(X0, schema=cols).lazy())

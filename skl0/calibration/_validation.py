@@ -75,6 +75,25 @@ def _as_1d_float(name, values, length, what):
     return arr
 
 
+def _refuse_unaligned(name, values, noun):
+    """A dict names its targets but has no order: ask for the Series that aligns it.
+
+    So does a DataFrame of one row (the command line's wide TARGETS file),
+    whose row is that Series ("must be one-dimensional, got shape (1, Q)").
+    """
+    if hasattr(values, "columns") and hasattr(values, "iloc") and len(values) == 1:
+        raise ValueError(
+            f"{name} is a DataFrame of one row; pass that row, {name}.iloc[0], a Series "
+            "indexed by the target names."
+        )
+    if isinstance(values, dict):
+        raise ValueError(
+            f"{name} is a dict; pass a pandas Series, pd.Series({name}) (one {noun} "
+            "per target name, aligned to the columns of a DataFrame M, else to the "
+            "index of a targets Series), or an array in the order of M's columns."
+        )
+
+
 def _is_series(values):
     return hasattr(values, "index") and hasattr(values, "to_numpy")
 
@@ -171,11 +190,7 @@ def check_targets(targets, n_targets, names=None):
     default ``0..Q-1`` that labels none of them (a Series of values
     only): then, as an array, by position.
     """
-    if isinstance(targets, dict):
-        raise ValueError(
-            "targets is a dict; pass a pandas Series (pd.Series(targets), aligned to "
-            "the columns of a DataFrame M by name) or an array in the order of M's columns."
-        )
+    _refuse_unaligned("targets", targets, "total")
     if _is_series(targets):
         # Only pandas' own default index (a RangeIndex from 0) leaves the
         # targets unnamed: integer ids 0..Q-1 (pd.Series(dict), sort_index())
@@ -208,6 +223,7 @@ def check_target_weights(target_weights, n_targets, names=None):
     """
     if target_weights is None:
         return np.ones(n_targets)
+    _refuse_unaligned("target_weights", target_weights, "weight")
     if _is_series(target_weights):
         target_weights = _align_series("target_weights", target_weights, names, "weight")
     w = _as_1d_float("target_weights", target_weights, n_targets, "target column")
@@ -226,6 +242,7 @@ def check_target_groups(target_groups, n_targets, names=None):
     """
     if target_groups is None:
         return None
+    _refuse_unaligned("target_groups", target_groups, "group label")
     labelled = _is_series(target_groups)
     if labelled:
         target_groups = _align_series("target_groups", target_groups, names, "label")
@@ -245,10 +262,14 @@ def check_target_groups(target_groups, n_targets, names=None):
         # A Series was aligned to the target names: name the target, not
         # its position after the alignment.
         where = f"[{names[i]!r}]" if labelled and names is not None else f"[{i}]"
+        # The value as read, not as written: pandas stores a None as NaN in
+        # a str, numeric or categorical Series (pd.Series(["a", None]) holds
+        # nan), so the message says it is missing rather than "is nan" alone.
         raise ValueError(
-            f"target_groups{where} is {groups[i]} ({missing.size} missing label(s) in "
-            "all); give every target a group label (None, NaN, NA and NaT are not "
-            "labels)."
+            f"target_groups{where} is missing (read as {groups[i]}; {missing.size} "
+            "missing label(s) in all); give every target a group label (None, NaN, "
+            "pd.NA and NaT are not labels, and pandas stores a None as NaN in a "
+            "str, numeric or categorical Series)."
         )
     try:  # the labels are grouped by sorting them
         np.unique(groups)

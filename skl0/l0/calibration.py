@@ -14,6 +14,8 @@ by ``|target|`` and a final refit of the kept weights, use
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -22,6 +24,7 @@ from torch import nn
 from .._checks import check_int, check_number
 from ..calibration._datafit import RelativeSquaredError
 from ..calibration._operator import TotalsOperator
+from ..calibration._validation import check_target_groups
 from ._compat import _as_scipy, _ClampedGates, _same_matrix
 
 __all__ = ["SparseCalibrationWeights"]
@@ -58,13 +61,26 @@ def _group_coefficients(n_targets, target_groups, normalize_groups, multipliers)
             f"target_groups has {groups.shape[0]} labels but M has {n_targets} rows "
             f"(targets); pass one group label per row of M (len == {n_targets})."
         )
+    # Missing labels (a NaN was a group of its own, a None raised numpy's
+    # "'<' not supported") and labels of kinds that cannot be sorted beside
+    # each other: SparseCalibrator's checks and messages.
+    check_target_groups(groups, n_targets)
     if normalize_groups:
         _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
         coef = 1.0 / counts[inverse.ravel()]
+    if multipliers is not None and not isinstance(multipliers, Mapping):
+        raise ValueError(
+            f"group_multipliers is a {type(multipliers).__name__}; pass a dict from "
+            "group label to its loss multiplier, e.g. {label: 2.0}."
+        )
     for gid, mult in (multipliers or {}).items():
         mask = groups == gid
         if not mask.any():
             raise ValueError(f"group_multipliers key {gid} not found in target_groups")
+        # A negative multiplier made the objective unbounded below (the fit
+        # chased a loss of -inf); a NaN one diverged with a message blaming lr.
+        check_number(f"group_multipliers[{gid!r}]", mult, lambda v: v >= 0,
+                     "a finite multiplier >= 0 (0 drops that group's terms)")
         coef[mask] *= mult
     return coef
 
@@ -135,6 +151,10 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
     ):
         super().__init__()
         self._store_gate_settings(n_features, beta, gamma, zeta, device, seed)
+        # A negative or NaN sd fell through "sd > 0" to no jitter without a word.
+        for name, sd in (("log_weight_jitter_sd", log_weight_jitter_sd),
+                         ("log_alpha_jitter_sd", log_alpha_jitter_sd)):
+            check_number(name, sd, lambda v: v >= 0, "a standard deviation >= 0 (0: no jitter)")
         self.log_weight_jitter_sd = log_weight_jitter_sd
         self.log_alpha_jitter_sd = log_alpha_jitter_sd
         self.use_gates = use_gates
@@ -358,7 +378,7 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
 
             raise NonFiniteLossError(
                 f"Calibration diverged: the loss or the weights became NaN or infinite "
-                f"(lr={lr!r}). Lower lr, or check M and y for extreme values."
+                f"(lr={lr!r}). Lower lr, or check M, y and init_weights for extreme values."
             )
         return self
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import check_number
+from .._checks import check_int, check_int_type, check_number
 from ..nn.gates import HardConcreteGate
 from ..nn.hard_concrete import check_hard_concrete_params, median_gate
 from ._compat import logit
@@ -81,6 +81,12 @@ class HardConcrete(HardConcreteGate):
         init_mean=0.5,
     ):
         nn.Module.__init__(self)
+        # HardConcrete(0) made an empty gate without a word (L0Gate(0) is refused)
+        check_int_type("input_dim", input_dim)
+        check_int("input_dim", input_dim, 1, "the number of gates (first dimension)")
+        if output_dim is not None:
+            check_int_type("output_dim", output_dim)
+            check_int("output_dim", output_dim, 1, "the gates' second dimension, or None")
         if output_dim is None:
             self.gate_size = (input_dim,)
         else:

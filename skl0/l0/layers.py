@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._checks import check_number
 from ..nn import layers as _nn
 from ..nn.gates import HardConcreteGate
 from ..nn.penalties import l0_penalty
@@ -394,6 +395,7 @@ def prune_model(model, threshold=0.05):
     ----------
     model : torch.nn.Module
     threshold : float, default=0.05
+        In ``[0, 1)``: a weight is kept where ``P(gate != 0) > threshold``.
 
     Returns
     -------
@@ -410,6 +412,11 @@ def prune_model(model, threshold=0.05):
     >>> prune_model(layer).weight[0].abs().sum().item()
     0.0
     """
+    # NaN compared False with every probability and zeroed the whole model;
+    # 1 or more zeroed it too (no probability exceeds 1).
+    check_number("threshold", threshold, lambda v: 0 <= v < 1,
+                 "a probability in [0, 1), e.g. 0.05: weights whose P(gate != 0) is at "
+                 "most threshold are zeroed")
     model.eval()
     with torch.no_grad():
         for module in model.modules():

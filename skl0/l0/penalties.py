@@ -10,6 +10,7 @@ the skl0.nn schedules, ``update_temperatures`` for
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from .._checks import check_number
 from .._numpydoc import Entry, document
@@ -111,6 +112,11 @@ def compute_l0l2_penalty(model, l0_lambda=1e-3, l2_lambda=1e-4):
     >>> bool(compute_l0l2_penalty(layer, 1.0, 0.0) == compute_l0_penalty(layer))
     True
     """
+    # A negative weight rewarded open gates (or large weights), a NaN one made
+    # the loss NaN; a tensor (a scheduled weight) is the caller's to keep sane.
+    for name, value in (("l0_lambda", l0_lambda), ("l2_lambda", l2_lambda)):
+        if not isinstance(value, torch.Tensor):
+            check_number(name, value, lambda v: v >= 0, "a finite weight >= 0")
     return l0_lambda * compute_l0_penalty(model) + l2_lambda * compute_l2_penalty(model)
 
 

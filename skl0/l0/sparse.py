@@ -14,6 +14,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from .._checks import check_int, check_number
 from ._compat import _as_scipy, _ClampedGates, _same_matrix, logit
 
 __all__ = ["SparseL0Linear"]
@@ -175,18 +176,44 @@ class SparseL0Linear(_ClampedGates, nn.Module):
         y : array-like or torch.Tensor of shape (n_samples,) or (n_samples, 1)
             Finite targets, one per row of ``X_sparse`` (else a ValueError).
         lambda_reg : float, default=0.01
+            Finite, >= 0.
         lr : float, default=0.01
+            Finite, >= 0.
         epochs : int, default=1000
+            An integer >= 0.
         verbose : bool, default=False
         verbose_freq : int, default=100
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError
+            For the arguments above out of range, an ``X_sparse`` with no rows
+            or with NaN or infinity.
+        skl0._train.NonFiniteLossError
+            When the loss or the parameters become NaN or infinite (too large
+            an ``lr``, or ``X_sparse`` / ``y`` of extreme size); a fit that
+            raises leaves ``weight``, ``bias`` and ``log_alpha`` as they were.
         """
+        # As SparseCalibrationWeights.fit: epochs=-1 trained nothing without a
+        # word, epochs=1.5 raised Python's range() error, and a NaN lambda_reg
+        # trained to NaN weights.
+        epochs = check_int("epochs", epochs, 0, "a number of Adam steps")
+        check_number("lr", lr, lambda v: v >= 0,
+                     "a step size >= 0, e.g. 0.01 (0 evaluates the objective)")
+        check_number("lambda_reg", lambda_reg, lambda v: v >= 0, "a penalty >= 0")
+        if verbose:
+            check_int("verbose_freq", verbose_freq, 1, "epochs between reports")
         y = torch.as_tensor(np.asarray(y, dtype=np.float64) if not torch.is_tensor(y) else y)
         y = y.detach().reshape(-1).to(device=self.device, dtype=torch.float32)
         X = self._convert_sparse_to_torch(X_sparse)
+        if X.shape[0] == 0:  # mean(y) of no rows started the bias at NaN
+            raise ValueError(
+                f"X_sparse has no rows (shape {tuple(X.shape)}); pass at least one sample."
+            )
         if y.numel() != X.shape[0]:
             raise ValueError(
                 f"y has {y.numel()} entries but X_sparse has {X.shape[0]} rows; pass one "
@@ -195,6 +222,23 @@ class SparseL0Linear(_ClampedGates, nn.Module):
         n_bad = int((~torch.isfinite(y)).sum())
         if n_bad:
             raise ValueError(f"y contains {n_bad} NaN or infinite value(s); pass finite targets.")
+        n_bad = int((~torch.isfinite(X.values())).sum())
+        if n_bad:  # (trained to NaN weights and predictions before)
+            raise ValueError(
+                f"X_sparse contains {n_bad} NaN or infinite value(s); every entry must be "
+                "finite. Impute or drop them before calling fit."
+            )
+        # A fit that diverges leaves the parameters as they were.
+        saved = [p.detach().clone() for p in self.parameters()]
+        try:
+            return self._train(X, y, lambda_reg, lr, epochs, verbose, verbose_freq)
+        except BaseException:
+            with torch.no_grad():
+                for p, old in zip(self.parameters(), saved):
+                    p.copy_(old)
+            raise
+
+    def _train(self, X, y, lambda_reg, lr, epochs, verbose, verbose_freq):
         with torch.no_grad():
             nn.init.normal_(self.weight, 0, 0.1)
             if self.bias is not None:
@@ -203,6 +247,7 @@ class SparseL0Linear(_ClampedGates, nn.Module):
         if self.bias is not None:
             params.append(self.bias)
         optimizer = torch.optim.Adam(params, lr=lr)
+        losses = torch.empty(epochs, device=self.device)
         for epoch in range(epochs):
             mse = (y - self.forward(X)).pow(2).mean()
             l0 = self.get_l0_penalty()
@@ -210,12 +255,24 @@ class SparseL0Linear(_ClampedGates, nn.Module):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            losses[epoch] = loss.detach()
             if verbose and (epoch + 1) % verbose_freq == 0:
                 n_active = int((self.get_deterministic_gates() > 0.01).sum())
                 print(
                     f"Epoch {epoch + 1:4d}: loss={loss.item():.4f}, "
                     f"mse={mse.item():.4f}, l0={l0.item():.2f}, active={n_active}"
                 )
+        # Checked once, after the loop (no host synchronisation per epoch):
+        # a diverged fit returned NaN weights and predictions without a word.
+        if not (bool(torch.isfinite(losses).all())
+                and all(bool(torch.isfinite(p).all()) for p in self.parameters())):
+            from .._train import NonFiniteLossError
+
+            raise NonFiniteLossError(
+                f"SparseL0Linear diverged: the loss or the weights became NaN or infinite "
+                f"(lr={lr!r}). Lower lr, or rescale X_sparse and y (e.g. to unit "
+                "variance)."
+            )
         return self
 
     def predict(self, X_sparse):
