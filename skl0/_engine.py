@@ -1457,6 +1457,7 @@ class _ProfiledGram:
         self.obj = obj  # expand / reduce / price of groups and costs
         self._last_vertex = None  # (key, its factor or pivoted system, weights, statistics)
         self._stable, self._stable_of = None, None  # the property stable, formed on first read
+        self._search_terms = None  # vertex_search's lam-free terms: (h_open, ridge, diagonal, ...)
 
     @property
     def stable(self):
@@ -1540,18 +1541,31 @@ class _ProfiledGram:
             ``F`` after each accepted move (one entry per move).
         """
         layout = self.obj.layout
+        G, c, q = self.G, self.c, self.q
+        # The terms that do not depend on lam, formed once for the searches
+        # of a path (one per lam that leaves the previous vertex's interval):
+        # the ridge at h_open, the diagonal of the ridge system, the columns
+        # with spread and, without a layout, the gates that may stay open at
+        # a positive price (``~_dead_gates``, whose one lam-dependent factor
+        # is then ``lam > 0``).
+        terms = self._search_terms
+        if terms is None or terms[0] != h_open:
+            ridge = gate_ridge(self.d, h_open, self.base)
+            terms = self._search_terms = (h_open, ridge, G.diagonal() + ridge, self.d > 0,
+                                          None if layout is not None
+                                          else ~_dead_gates(self.d, None, 1.0))
+        _, ridge, a, live, alive = terms
         # Columns (or groups) without spread are closed at any positive price.
-        mask = np.asarray(mask, dtype=bool) & ~_dead_gates(self.d, layout, self.lam)
+        if alive is not None and self.lam > 0:
+            mask = np.asarray(mask, dtype=bool) & alive
+        else:
+            mask = np.asarray(mask, dtype=bool) & ~_dead_gates(self.d, layout, self.lam)
         if layout is not None and not layout.is_identity:
             return self._group_vertex_search(mask, h_open, max_moves)
-        G, c, q = self.G, self.c, self.q
         # The price of opening each gate (per column with feature costs).
         price = np.full(mask.size, self.lam * h_open)
         if layout is not None:
             price *= layout.costs
-        ridge = gate_ridge(self.d, h_open, self.base)
-        a = G.diagonal() + ridge
-        live = self.d > 0
         max_moves = 4 * mask.size + 10 if max_moves is None else max_moves
         self._stable, self._stable_of = None, None
 

@@ -762,6 +762,34 @@ def test_stable_interval_bounds_the_lams_where_the_vertex_stays_the_solution(see
         assert prof.vertex_search(mask, hi)[1]  # at least one flip
 
 
+def test_vertex_search_terms_kept_between_searches_are_those_of_a_fresh_objective():
+    # vertex_search keeps its lam-free terms (the ridge at h_open, the
+    # diagonal, the columns with spread and the gates a positive price
+    # closes) between the searches of one objective: each search, at other
+    # lams and h_open (and lam=0, where a column without spread may stay
+    # open), moves exactly as on a fresh objective.
+    from skl0._engine import _ProfiledGram
+
+    X, y, _, _ = make_sparse_regression(200, 8, 3, rho=0.7, random_state=4)
+    X[:, 5] = 2.0  # no spread: closed at any positive price, not at lam=0
+    problem = _problem_from(X, y)
+    kept = _ProfiledGram(GateObjective(problem, lam=0.0, alpha=1e-4))
+    his = [float(signal_fraction(np.array([t]))[0]) for t in (8.0, 3.0)]
+    mask = np.ones(8, bool)
+    for lam, hi in [(0.01, his[0]), (0.0, his[0]), (0.002, his[1]), (0.0, his[1]),
+                    (0.05, his[1]), (0.002, his[0])]:
+        fresh = _ProfiledGram(GateObjective(problem, lam=lam, alpha=1e-4))
+        kept.lam = lam
+        if lam == 0.0:
+            mask = np.ones(8, bool)
+        got, moves = kept.vertex_search(mask, hi)
+        want, want_moves = fresh.vertex_search(mask, hi)
+        np.testing.assert_array_equal(got, want)
+        assert moves == want_moves  # the same values, to the bit
+        assert got[5] == (lam == 0.0)  # the constant column: open only where free
+        mask = got
+
+
 def _twelve_column_path_case():
     """A 300 x 12 correlated regression problem, a 20-point lam grid, and a
     maker of fresh (gate, head) pairs for it (the head's bias frozen)."""
