@@ -385,3 +385,34 @@ def test_auto_reads_the_open_gates_as_the_path_points_do(monkeypatch):
     assert gate.mask().tolist() == [True, True, False]
     assert float(gate.prob_open()[1]) < 0.5
     L0Regressor()._gates_at_support(None, gate, None, np.array([0, 1]), None, {})
+
+
+def _fitted(est):
+    """The public fitted attributes (names ending in ``_``) of ``est``."""
+    return {k: v for k, v in vars(est).items() if k.endswith("_") and not k.startswith("_")}
+
+
+def _assert_same_fit(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert np.array_equal(np.asarray(a[k]), np.asarray(b[k])), k
+
+
+def test_walks_leave_the_modules_to_the_chosen_point(monkeypatch):
+    # lam="auto" and exact k walk their Gram path without setting the gate
+    # and head at its last vertex (leave_at_last=False): every branch after
+    # the walk sets them from the chosen point (or replaces the head by the
+    # refit). Every fitted attribute equals that of the walk that sets them.
+    import skl0._base as base
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    X, y = X[::2], y[::2]
+    cases = [{}, {"k": 4}, {"refit": False}, {"k": 4, "refit": False},
+             {"lam": 0.001, "k": 2}, {"lam": 0.001, "k": 2, "refit": False}]
+    skipping = [_fitted(L0Regressor(**kw).fit(X, y)) for kw in cases]
+    walk = base.gate_path
+    monkeypatch.setattr(base, "gate_path",
+                        lambda *a, **kw: walk(*a, **{**kw, "leave_at_last": True}))
+    for kw, fitted in zip(cases, skipping):
+        _assert_same_fit(fitted, _fitted(L0Regressor(**kw).fit(X, y)))
