@@ -3728,3 +3728,36 @@ def test_survival_ranking_orders_by_last_open_point_then_closing_probability():
         tie = np.array([points[min(last[j] + 1, m - 1)].prob_open[j] for j in range(p)])
         expected = sorted(range(p), key=lambda j: (-last[j], -tie[j], j))
         assert survival_ranking(points).tolist() == expected
+
+
+def test_vertex_points_make_what_the_modules_at_their_vertex_hold():
+    # A vertex path's points make their probabilities, weights, logits and
+    # head state on first access (shared by the points at one vertex): the
+    # values the gate and head hold once set at that vertex, the state's
+    # keys in the head's order; a point moved to another support has no
+    # weights, the original keeps its own.
+    from skl0._engine import set_vertex
+    from skl0._gate_path import gate_path
+
+    problem, lams, fresh = _twelve_column_path_case()
+    gate, head = fresh()
+    points = gate_path(problem, gate, head, lams, max_iter=100, learning_rate=0.1,
+                       alpha=1e-4, generator=None)
+    gate2, head2 = fresh()
+    for pt in points:
+        mask = np.zeros(12, bool)
+        mask[pt.support] = True
+        vertex = pt._vertex
+        set_vertex(gate2, head2, mask, vertex.B)
+        np.testing.assert_allclose(pt.prob_open, gate2.prob_open().detach().numpy(),
+                                   rtol=1e-12, atol=0)
+        np.testing.assert_allclose(pt.weights, head2.weight.detach().numpy(), rtol=1e-12,
+                                   atol=0)
+        assert torch.equal(pt.log_alpha, gate2.log_alpha.detach())
+        state = pt.head_state
+        assert list(state) == list(head2.state_dict())
+        assert torch.equal(state["weight"], torch.as_tensor(pt.weights))
+        moved = pt.with_support(pt.support[:-1])
+        assert moved.weights is None and pt.weights is vertex.weights
+        assert moved.prob_open is pt.prob_open
+    assert len({id(pt._vertex) for pt in points}) < len(points)  # points share vertices
