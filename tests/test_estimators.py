@@ -416,3 +416,36 @@ def test_walks_leave_the_modules_to_the_chosen_point(monkeypatch):
                         lambda *a, **kw: walk(*a, **{**kw, "leave_at_last": True}))
     for kw, fitted in zip(cases, skipping):
         _assert_same_fit(fitted, _fitted(L0Regressor(**kw).fit(X, y)))
+
+
+def test_encoded_targets_of_positive_weights_are_those_of_the_selected_rows():
+    # With every weight positive the targets are scaled and standardized
+    # from Y itself, not from copies of its rows of positive weight: the
+    # same numbers, to the bit, as that selection gives (1-d, C- and
+    # F-ordered 2-d targets, a constant output, huge and tiny values), and
+    # a weightless row still gets 0 and no say.
+    from skl0._numerics import power_of_two_scale, target_moments
+
+    def selected(Y, sw):
+        pos = sw > 0
+        scale = power_of_two_scale(np.max(np.abs(Y[pos]), axis=0))
+        kept = Y[pos] / scale
+        mean, std = target_moments(kept, sw[pos] / sw.sum())
+        std[np.all(kept == kept[:1], axis=0)] = 1.0
+        Ys = np.zeros_like(Y, dtype=np.float64)
+        Ys[pos] = (kept - mean) / std
+        return Ys, mean * scale, std * scale
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=50) * 1e3 + 7
+    Y = np.c_[y, rng.normal(size=50) * 1e-200, np.full(50, 0.625), rng.normal(size=50) * 1e200]
+    ones, uneven = np.ones(50), rng.uniform(0.1, 3.0, 50)
+    zero = uneven.copy()
+    zero[3] = 0.0
+    for target in (y, Y, np.asfortranarray(Y)):
+        for sw in (ones, uneven, zero):
+            est = L0Regressor()
+            Ys, _ = est._encode_targets(target, sw)
+            want = selected(target.reshape(50, -1), sw)
+            assert np.array_equal(Ys, want[0]) and Ys.strides == want[0].strides
+            assert np.array_equal(est._y_mean, want[1]) and np.array_equal(est._y_std, want[2])
