@@ -403,8 +403,9 @@ def test_walks_leave_the_modules_to_the_chosen_point(monkeypatch):
     # and head at its last vertex (leave_at_last=False): every branch after
     # the walk sets them from the chosen point (or replaces the head by the
     # refit). Every fitted attribute equals that of the walk that sets them.
-    import skl0._base as base
     from sklearn.datasets import load_diabetes
+
+    import skl0._base as base
 
     X, y = load_diabetes(return_X_y=True)
     X, y = X[::2], y[::2]
@@ -449,3 +450,21 @@ def test_encoded_targets_of_positive_weights_are_those_of_the_selected_rows():
             want = selected(target.reshape(50, -1), sw)
             assert np.array_equal(Ys, want[0]) and Ys.strides == want[0].strides
             assert np.array_equal(est._y_mean, want[1]) and np.array_equal(est._y_std, want[2])
+
+
+def test_unit_weights_are_scikit_learns_weights_of_none():
+    # fit without sample_weight takes float64 ones (unit_weights) instead of
+    # asking scikit-learn's weight check: the same array for dense, float32,
+    # sparse and torch rows.
+    import scipy.sparse as sp
+
+    from skl0._base import unit_weights
+    from skl0._compat import _check_sample_weight
+
+    X = np.random.default_rng(0).normal(size=(7, 3))
+    for rows in (X, X.astype(np.float32), sp.csr_matrix(X), sp.csc_matrix(X),
+                 torch.as_tensor(X)):
+        want = _check_sample_weight(None, rows, dtype=np.float64, ensure_non_negative=True)
+        got = unit_weights(rows)
+        assert np.array_equal(got, want) and got.dtype == want.dtype
+        assert got.flags.c_contiguous and got.flags.writeable
