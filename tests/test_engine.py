@@ -3761,3 +3761,51 @@ def test_vertex_points_make_what_the_modules_at_their_vertex_hold():
         assert moved.weights is None and pt.weights is vertex.weights
         assert moved.prob_open is pt.prob_open
     assert len({id(pt._vertex) for pt in points}) < len(points)  # points share vertices
+
+
+def test_searches_from_a_support_read_the_path_vertices_as_made_afresh(monkeypatch):
+    # vertex_path keeps the vertices its searches end at (factor, weights,
+    # loss, flip statistics) with its objective on the problem; a later
+    # search from a support (vertex_gates: lam="auto"'s solve at the chosen
+    # support) reads those it reaches. Every search moves through the same
+    # values to the same vertex, and vertex_gates gives the same logits, as
+    # on a fresh objective; some of them read a kept vertex.
+    import skl0._engine as engine
+    from skl0._engine import GateObjective, _ProfiledGram, gate_bounds, vertex_gates
+    from skl0._gate_path import gate_path
+
+    problem, lams, fresh = _twelve_column_path_case()
+    gate, head = fresh()
+    points = gate_path(problem, gate, head, lams, max_iter=100, learning_rate=0.1,
+                       alpha=1e-4, generator=None)
+    key, path_objective, known = problem.__dict__["_path_vertices"]
+    hi = gate_bounds(gate)[1]
+    assert key == (1e-4, hi) and len(known) > 3
+    solves = []
+    solve = _ProfiledGram._solve
+    monkeypatch.setattr(_ProfiledGram, "_solve", lambda self, S, r: (solves.append(S.size),
+                                                                        solve(self, S, r))[1])
+    rng = np.random.RandomState(0)
+    read = 0
+    for pt in points[::3]:
+        for support in (pt.support, np.sort(rng.choice(12, 4, replace=False)),
+                        np.setdiff1d(np.arange(12), pt.support[:1])):
+            mask = np.zeros(12, bool)
+            mask[support] = True
+            path_objective.lam = pt.lam
+            del solves[:]
+            got = path_objective.vertex_search(mask, hi, known=known)
+            made = len(solves)
+            want = _ProfiledGram(GateObjective(problem, pt.lam, 1e-4)).vertex_search(mask, hi)
+            read += len(solves) - made > made
+            np.testing.assert_array_equal(got[0], want[0])
+            assert got[1] == want[1]  # F after each move, to the bit
+            logits = vertex_gates(problem, gate, head, support, pt.lam, alpha=1e-4)
+            kept = problem.__dict__.pop("_path_vertices")
+            again = vertex_gates(problem, gate, head, support, pt.lam, alpha=1e-4)
+            problem.__dict__["_path_vertices"] = kept
+            assert (logits is None) == (again is None)
+            if logits is not None:
+                assert np.array_equal(logits, again)
+    assert read > 0
+    assert engine._PIVOT_OVERHEAD >= 12**3  # (12 columns: no pivots, the vertices kept)
