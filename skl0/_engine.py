@@ -772,16 +772,27 @@ def vertex_gates(problem, gate, head, support, lam, *, alpha):
     the head is not touched (its weights would be the vertex's ridge
     solution). None where the search does not end at a KKT point, where
     its statistics are not finite, or where this does not apply; the
-    caller then solves with :func:`solve_gates`.
+    caller then solves with :func:`solve_gates`. After a :func:`vertex_path`
+    on ``problem`` (same ``alpha`` and gate bounds) the search runs on that
+    path's objective and reads the vertices it kept (the same numbers).
     """
     if not profiled(problem, head) or getattr(gate, "layout", None) is not None:
         return None
-    fun_of = _ProfiledGram(GateObjective(problem, lam, alpha))
     hi = gate_bounds(gate)[1]
+    # The last vertex path's objective on ``problem`` at this alpha and
+    # h_open, with the vertices it ended at (kept where they depend on
+    # their open gates alone: vertex_path): the search reads those it
+    # reaches instead of making them again.
+    path = problem.__dict__.get("_path_vertices")
+    if path is not None and path[0] == (float(alpha), hi):
+        fun_of, known = path[1], path[2]
+        fun_of.lam = float(lam)
+    else:
+        fun_of, known = _ProfiledGram(GateObjective(problem, lam, alpha)), None
     mask = np.zeros(fun_of.c.shape[0], dtype=bool)
     mask[support] = True
     try:
-        mask, _ = fun_of.vertex_search(mask, hi)
+        mask, _ = fun_of.vertex_search(mask, hi, known=known)
     except np.linalg.LinAlgError:
         return None
     h = np.where(mask, hi, 0.0)
@@ -1355,6 +1366,14 @@ def vertex_path(problem, gate, head, lams, *, alpha):
     hc = (gate.temperature, gate.gamma, gate.zeta)
     theta = gate.log_alpha.detach().cpu().double().numpy().clip(-THETA_MAX, THETA_MAX)
     h_open = gate_bounds(gate)[1]
+    # Without pivots (at most 51 columns) a vertex's factor, weights, loss and
+    # flip statistics depend on its open gates alone: the vertices the
+    # searches end at are kept with the objective for vertex_gates (lam="auto"'s
+    # solve at the chosen support, which often ends at one of them).
+    known = None
+    if fun_of.c.shape[0] ** 3 <= _PIVOT_OVERHEAD:
+        known = {}
+        problem.__dict__["_path_vertices"] = ((float(alpha), h_open), fun_of, known)
     if head.weight.detach().any():
         mask = (signal_fraction(theta, *hc) >= 0.5 * h_open) & (theta > -THETA_MAX)
     else:
@@ -1375,6 +1394,9 @@ def vertex_path(problem, gate, head, lams, *, alpha):
             stable = fun_of.stable
             S, B_S, loss = fun_of.solution
             n_moves = len(moves)
+            if known is not None:
+                key, kept = fun_of._last_vertex
+                known[key[0]] = kept
             vertex = None
         value = loss + lam * h_open * S.size
         if not math.isfinite(value):
@@ -1457,6 +1479,7 @@ class _ProfiledGram:
         self.obj = obj  # expand / reduce / price of groups and costs
         self._last_vertex = None  # (key, its factor or pivoted system, weights, statistics)
         self._stable, self._stable_of = None, None  # the property stable, formed on first read
+        self._search_terms = None  # vertex_search's lam-free terms: (h_open, ridge, diagonal, ...)
 
     @property
     def stable(self):
@@ -1494,7 +1517,7 @@ class _ProfiledGram:
                 B[S] = self._solve(S, gate_ridge(self.d[S], h[S], self.base[S]))[1]
         return B
 
-    def vertex_search(self, mask, h_open, max_moves=None):
+    def vertex_search(self, mask, h_open, max_moves=None, known=None):
         """Exact descent over the vertices ``h in {0, h_open}^p`` from ``mask``.
 
         Along one gate, with the others fixed, ``F`` is
@@ -1532,6 +1555,11 @@ class _ProfiledGram:
         them by more than ``_PIVOT_RTOL`` of their largest entry, its
         statistics are made again from that factor and the search goes on.
 
+        ``known``: vertices this objective's searches ended at before (by
+        mask, :func:`vertex_path`'s, at this ``h_open``, without pivots),
+        whose factor, weights, loss and flip statistics are read instead of
+        made again when the search reaches one.
+
         Returns
         -------
         mask : ndarray of bool
@@ -1540,23 +1568,40 @@ class _ProfiledGram:
             ``F`` after each accepted move (one entry per move).
         """
         layout = self.obj.layout
+        G, c, q = self.G, self.c, self.q
+        # The terms that do not depend on lam, formed once for the searches
+        # of a path (one per lam that leaves the previous vertex's interval):
+        # the ridge at h_open, the diagonal of the ridge system, the columns
+        # with spread and, without a layout, the gates that may stay open at
+        # a positive price (``~_dead_gates``, whose one lam-dependent factor
+        # is then ``lam > 0``).
+        terms = self._search_terms
+        if terms is None or terms[0] != h_open:
+            ridge = gate_ridge(self.d, h_open, self.base)
+            terms = self._search_terms = (h_open, ridge, G.diagonal() + ridge, self.d > 0,
+                                          None if layout is not None
+                                          else ~_dead_gates(self.d, None, 1.0))
+        _, ridge, a, live, alive = terms
         # Columns (or groups) without spread are closed at any positive price.
-        mask = np.asarray(mask, dtype=bool) & ~_dead_gates(self.d, layout, self.lam)
+        if alive is not None and self.lam > 0:
+            mask = np.asarray(mask, dtype=bool) & alive
+        else:
+            mask = np.asarray(mask, dtype=bool) & ~_dead_gates(self.d, layout, self.lam)
         if layout is not None and not layout.is_identity:
             return self._group_vertex_search(mask, h_open, max_moves)
-        G, c, q = self.G, self.c, self.q
         # The price of opening each gate (per column with feature costs).
         price = np.full(mask.size, self.lam * h_open)
         if layout is not None:
             price *= layout.costs
-        ridge = gate_ridge(self.d, h_open, self.base)
-        a = G.diagonal() + ridge
-        live = self.d > 0
         max_moves = 4 * mask.size + 10 if max_moves is None else max_moves
         self._stable, self._stable_of = None, None
 
         def factor(m):
             """Open gates, Cholesky factor, weights, ``F`` and the loss at vertex ``m``."""
+            kept = known.get(m.tobytes()) if known else None
+            if kept is not None:
+                S, (L, _), B, loss, _ = kept
+                return S, L, B, (loss + float(price[S].sum()) if S.size else loss), loss
             S = m.nonzero()[0]  # (np.flatnonzero's result, without its wrappers)
             if not S.size:
                 return S, None, c[:0], self.yy / q, self.yy / q
@@ -1638,7 +1683,8 @@ class _ProfiledGram:
         values = []
         while len(values) < max_moves:
             if stats is None:
-                stats = flip_statistics(mask, S, L, B)
+                kept = known.get(mask.tobytes()) if known else None
+                stats = flip_statistics(mask, S, L, B) if kept is None else kept[4]
             C, drop_cost, add_gain, r2 = stats
             delta = np.zeros(p)
             if S.size:

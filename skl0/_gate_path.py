@@ -120,24 +120,28 @@ class PathPoint:
     ``lam``, ``support`` (open gates), ``prob_open``, ``loss`` (the
     objective there) and ``n_iter``; ``log_alpha`` and ``head_state`` are
     the gate's logits and the head's ``state_dict`` at the point. A point
-    recorded from a vertex (:class:`_VertexRecorder`) builds those two
-    torch objects on first access (only the chosen point's are ever read)
-    and carries its linear head's ``weight`` as a float64 array in
-    ``weights`` (None for other points); its deterministic gates are 1 on
+    recorded from a vertex (:class:`_VertexRecorder`) makes those two
+    torch objects, its ``prob_open`` and its linear head's ``weight`` (a
+    float64 array in ``weights``, None for other points) on first access
+    (only the chosen point's gate and head are ever read, and a path's
+    ``prob_open`` only by some readers); its deterministic gates are 1 on
     ``support`` and 0 elsewhere.
     """
 
-    __slots__ = ("lam", "support", "prob_open", "loss", "n_iter", "weights", "_log_alpha",
-                 "_head_state", "_build")
+    __slots__ = ("lam", "support", "loss", "n_iter", "_prob_open", "_weights", "_log_alpha",
+                 "_head_state", "_vertex")
 
     def __init__(self, lam, support, prob_open, loss, n_iter, log_alpha=None,
-                 head_state=None, build=None, weights=None):
-        self.lam, self.support, self.prob_open = lam, support, prob_open
-        self.loss, self.n_iter, self.weights = loss, n_iter, weights
+                 head_state=None, vertex=None, weights=None):
+        self.lam, self.support, self._prob_open = lam, support, prob_open
+        self.loss, self.n_iter = loss, n_iter
         self._log_alpha, self._head_state = log_alpha, head_state
-        if build is None and head_state is None:
+        if vertex is None and head_state is None:
             self._head_state = {}
-        self._build = build  # (log_alpha maker, head_state maker), called on first access
+        # A vertex's (_Vertex): the gate, head, probabilities and weights made
+        # from it on first access; its weights until with_support.
+        self._vertex = vertex
+        self._weights = _OF_VERTEX if vertex is not None else weights
 
     def __repr__(self):
         return (f"PathPoint(lam={self.lam!r}, support={self.support!r}, loss={self.loss!r}, "
@@ -151,22 +155,38 @@ class PathPoint:
         out = object.__new__(PathPoint)
         for name in PathPoint.__slots__:
             setattr(out, name, getattr(self, name))
-        out.support, out.weights = support, None
+        out.support, out._weights = support, None
         return out
+
+    @property
+    def prob_open(self):
+        """Each gate's probability of being open at this point (float64 array)."""
+        if self._prob_open is None and self._vertex is not None:
+            self._prob_open = self._vertex.prob_open
+        return self._prob_open
+
+    @property
+    def weights(self):
+        """A vertex's linear head ``weight`` (float64 array), else None."""
+        return self._vertex.weights if self._weights is _OF_VERTEX else self._weights
 
     @property
     def log_alpha(self):
         """The gate's logits at this point (a torch tensor)."""
-        if self._log_alpha is None and self._build is not None:
-            self._log_alpha = self._build[0]()
+        if self._log_alpha is None and self._vertex is not None:
+            self._log_alpha = self._vertex.log_alpha()
         return self._log_alpha
 
     @property
     def head_state(self):
         """The head's ``state_dict`` at this point."""
-        if self._head_state is None and self._build is not None:
-            self._head_state = self._build[1]()
+        if self._head_state is None and self._vertex is not None:
+            self._head_state = self._vertex.head_state()
         return self._head_state
+
+
+#: A vertex point's ``weights`` before :meth:`PathPoint.with_support`: its vertex's.
+_OF_VERTEX = object()
 
 
 #: The early stop of a warm-started path point: the state at entry counts as
@@ -180,8 +200,9 @@ class _VertexRecorder:
 
     What :func:`gate_path`'s ``record`` would read from the modules after
     :func:`skl0._engine.set_vertex`, computed from the mask and the
-    effective weights ``B``: ``log_alpha``, ``prob_open`` and ``E[z]`` take
-    one of two values per gate, and ``W = B / E[z]``.
+    effective weights ``B`` (:class:`_Vertex`): ``log_alpha``,
+    ``prob_open`` and ``E[z]`` take one of two values per gate, and
+    ``W = B / E[z]``.
     """
 
     def __init__(self, gate, head):
@@ -190,29 +211,57 @@ class _VertexRecorder:
         self.prob = prob_nonzero(ends, gate.temperature, gate.gamma, gate.zeta)
         self.mean = gate_moments(ends, gate.temperature, gate.gamma, gate.zeta)[0]
         self.ref, self.weight = ref, head.weight.detach()
-        self.state = {k: v.detach().clone() for k, v in head.state_dict().items()}
-        self._last = None  # (mask, B, arrays made from them): the previous point's vertex
+        # (The weight is each vertex's own: not copied here, its key kept in place.)
+        self.state = {k: None if k == "weight" else v.detach().clone()
+                      for k, v in head.state_dict().items()}
+        self._last = None  # (mask, B, support, _Vertex): the previous point's vertex
 
     def point(self, lam, mask, B, value, n_iter):
         # Points at one vertex (vertex_path yields the same mask and B
-        # arrays for them) share its support, probabilities and weights.
+        # arrays for them) share its support and _Vertex.
         last = self._last
         if last is None or last[0] is not mask or last[1] is not B:
-            W = B / np.where(mask, self.mean[0], self.mean[1])[:, None]
-            last = self._last = (mask, B, np.flatnonzero(mask),
-                                 np.where(mask, self.prob[0], self.prob[1]), W)
-        W = last[4]
-        return PathPoint(lam, last[2], last[3], value, n_iter, weights=W,
-                         build=(lambda: self._log_alpha(mask), lambda: self._head_state(W)))
+            last = self._last = (mask, B, np.flatnonzero(mask), _Vertex(self, mask, B))
+        return PathPoint(lam, last[2], None, value, n_iter, vertex=last[3])
 
-    def _log_alpha(self, mask):
-        return torch.where(torch.as_tensor(mask, device=self.ref.device),
-                           THETA_MAX, -THETA_MAX).to(self.ref.dtype)
 
-    def _head_state(self, W):
-        state = dict(self.state)
-        state["weight"] = torch.as_tensor(W, dtype=self.weight.dtype,
-                                          device=self.weight.device).reshape(self.weight.shape)
+class _Vertex:
+    """What the points at one vertex read, made on first access and shared by them.
+
+    ``prob_open`` and ``weights`` (``W = B / E[z]``) are made once; each
+    point makes its own ``log_alpha`` and ``head_state`` from them.
+    """
+
+    __slots__ = ("recorder", "mask", "B", "_prob_open", "_weights")
+
+    def __init__(self, recorder, mask, B):
+        self.recorder, self.mask, self.B = recorder, mask, B
+        self._prob_open = self._weights = None
+
+    @property
+    def prob_open(self):
+        if self._prob_open is None:
+            prob = self.recorder.prob
+            self._prob_open = np.where(self.mask, prob[0], prob[1])
+        return self._prob_open
+
+    @property
+    def weights(self):
+        if self._weights is None:
+            mean = self.recorder.mean
+            self._weights = self.B / np.where(self.mask, mean[0], mean[1])[:, None]
+        return self._weights
+
+    def log_alpha(self):
+        ref = self.recorder.ref
+        return torch.where(torch.as_tensor(self.mask, device=ref.device),
+                           THETA_MAX, -THETA_MAX).to(ref.dtype)
+
+    def head_state(self):
+        weight = self.recorder.weight
+        state = dict(self.recorder.state)
+        state["weight"] = torch.as_tensor(self.weights, dtype=weight.dtype,
+                                          device=weight.device).reshape(weight.shape)
         return state
 
 

@@ -122,11 +122,18 @@ class L0Regressor(RegressorMixin, BaseL0):
         # "constant" target (no feature) where dropping them kept the true
         # ones. They get 0 (any finite value: their weight is 0).
         pos = sw > 0
-        scale = power_of_two_scale(np.max(np.abs(Y[pos]), axis=0))
-        kept = Y[pos] / scale
-        mean, std = target_moments(kept, sw[pos] / sw.sum())
+        # Every weight positive (no weights given): the rows themselves, not
+        # copies selected by a mask (a C-ordered Y: the copies' layout, so
+        # the moments' sums run in the same order).
+        every = Y.flags.c_contiguous and bool(pos.all())
+        rows = Y if every else Y[pos]
+        scale = power_of_two_scale(np.max(np.abs(rows), axis=0))
+        kept = rows / scale
+        mean, std = target_moments(kept, (sw if every else sw[pos]) / sw.sum())
         std[np.all(kept == kept[:1], axis=0)] = 1.0  # (exactly constant, whatever round-off)
         self._y_mean, self._y_std = mean * scale, std * scale
+        if every:
+            return (kept - mean) / std, SquaredLoss(Y.shape[1])
         Ys = np.zeros_like(Y, dtype=np.float64)
         Ys[pos] = (kept - mean) / std
         return Ys, SquaredLoss(Y.shape[1])

@@ -762,6 +762,34 @@ def test_stable_interval_bounds_the_lams_where_the_vertex_stays_the_solution(see
         assert prof.vertex_search(mask, hi)[1]  # at least one flip
 
 
+def test_vertex_search_terms_kept_between_searches_are_those_of_a_fresh_objective():
+    # vertex_search keeps its lam-free terms (the ridge at h_open, the
+    # diagonal, the columns with spread and the gates a positive price
+    # closes) between the searches of one objective: each search, at other
+    # lams and h_open (and lam=0, where a column without spread may stay
+    # open), moves exactly as on a fresh objective.
+    from skl0._engine import _ProfiledGram
+
+    X, y, _, _ = make_sparse_regression(200, 8, 3, rho=0.7, random_state=4)
+    X[:, 5] = 2.0  # no spread: closed at any positive price, not at lam=0
+    problem = _problem_from(X, y)
+    kept = _ProfiledGram(GateObjective(problem, lam=0.0, alpha=1e-4))
+    his = [float(signal_fraction(np.array([t]))[0]) for t in (8.0, 3.0)]
+    mask = np.ones(8, bool)
+    for lam, hi in [(0.01, his[0]), (0.0, his[0]), (0.002, his[1]), (0.0, his[1]),
+                    (0.05, his[1]), (0.002, his[0])]:
+        fresh = _ProfiledGram(GateObjective(problem, lam=lam, alpha=1e-4))
+        kept.lam = lam
+        if lam == 0.0:
+            mask = np.ones(8, bool)
+        got, moves = kept.vertex_search(mask, hi)
+        want, want_moves = fresh.vertex_search(mask, hi)
+        np.testing.assert_array_equal(got, want)
+        assert moves == want_moves  # the same values, to the bit
+        assert got[5] == (lam == 0.0)  # the constant column: open only where free
+        mask = got
+
+
 def _twelve_column_path_case():
     """A 300 x 12 correlated regression problem, a 20-point lam grid, and a
     maker of fresh (gate, head) pairs for it (the head's bias frozen)."""
@@ -3700,3 +3728,84 @@ def test_survival_ranking_orders_by_last_open_point_then_closing_probability():
         tie = np.array([points[min(last[j] + 1, m - 1)].prob_open[j] for j in range(p)])
         expected = sorted(range(p), key=lambda j: (-last[j], -tie[j], j))
         assert survival_ranking(points).tolist() == expected
+
+
+def test_vertex_points_make_what_the_modules_at_their_vertex_hold():
+    # A vertex path's points make their probabilities, weights, logits and
+    # head state on first access (shared by the points at one vertex): the
+    # values the gate and head hold once set at that vertex, the state's
+    # keys in the head's order; a point moved to another support has no
+    # weights, the original keeps its own.
+    from skl0._engine import set_vertex
+    from skl0._gate_path import gate_path
+
+    problem, lams, fresh = _twelve_column_path_case()
+    gate, head = fresh()
+    points = gate_path(problem, gate, head, lams, max_iter=100, learning_rate=0.1,
+                       alpha=1e-4, generator=None)
+    gate2, head2 = fresh()
+    for pt in points:
+        mask = np.zeros(12, bool)
+        mask[pt.support] = True
+        vertex = pt._vertex
+        set_vertex(gate2, head2, mask, vertex.B)
+        np.testing.assert_allclose(pt.prob_open, gate2.prob_open().detach().numpy(),
+                                   rtol=1e-12, atol=0)
+        np.testing.assert_allclose(pt.weights, head2.weight.detach().numpy(), rtol=1e-12,
+                                   atol=0)
+        assert torch.equal(pt.log_alpha, gate2.log_alpha.detach())
+        state = pt.head_state
+        assert list(state) == list(head2.state_dict())
+        assert torch.equal(state["weight"], torch.as_tensor(pt.weights))
+        moved = pt.with_support(pt.support[:-1])
+        assert moved.weights is None and pt.weights is vertex.weights
+        assert moved.prob_open is pt.prob_open
+    assert len({id(pt._vertex) for pt in points}) < len(points)  # points share vertices
+
+
+def test_searches_from_a_support_read_the_path_vertices_as_made_afresh(monkeypatch):
+    # vertex_path keeps the vertices its searches end at (factor, weights,
+    # loss, flip statistics) with its objective on the problem; a later
+    # search from a support (vertex_gates: lam="auto"'s solve at the chosen
+    # support) reads those it reaches. Every search moves through the same
+    # values to the same vertex, and vertex_gates gives the same logits, as
+    # on a fresh objective; some of them read a kept vertex.
+    import skl0._engine as engine
+    from skl0._engine import GateObjective, _ProfiledGram, gate_bounds, vertex_gates
+    from skl0._gate_path import gate_path
+
+    problem, lams, fresh = _twelve_column_path_case()
+    gate, head = fresh()
+    points = gate_path(problem, gate, head, lams, max_iter=100, learning_rate=0.1,
+                       alpha=1e-4, generator=None)
+    key, path_objective, known = problem.__dict__["_path_vertices"]
+    hi = gate_bounds(gate)[1]
+    assert key == (1e-4, hi) and len(known) > 3
+    solves = []
+    solve = _ProfiledGram._solve
+    monkeypatch.setattr(_ProfiledGram, "_solve", lambda self, S, r: (solves.append(S.size),
+                                                                        solve(self, S, r))[1])
+    rng = np.random.RandomState(0)
+    read = 0
+    for pt in points[::3]:
+        for support in (pt.support, np.sort(rng.choice(12, 4, replace=False)),
+                        np.setdiff1d(np.arange(12), pt.support[:1])):
+            mask = np.zeros(12, bool)
+            mask[support] = True
+            path_objective.lam = pt.lam
+            del solves[:]
+            got = path_objective.vertex_search(mask, hi, known=known)
+            made = len(solves)
+            want = _ProfiledGram(GateObjective(problem, pt.lam, 1e-4)).vertex_search(mask, hi)
+            read += len(solves) - made > made
+            np.testing.assert_array_equal(got[0], want[0])
+            assert got[1] == want[1]  # F after each move, to the bit
+            logits = vertex_gates(problem, gate, head, support, pt.lam, alpha=1e-4)
+            kept = problem.__dict__.pop("_path_vertices")
+            again = vertex_gates(problem, gate, head, support, pt.lam, alpha=1e-4)
+            problem.__dict__["_path_vertices"] = kept
+            assert (logits is None) == (again is None)
+            if logits is not None:
+                assert np.array_equal(logits, again)
+    assert read > 0
+    assert engine._PIVOT_OVERHEAD >= 12**3  # (12 columns: no pivots, the vertices kept)

@@ -385,3 +385,86 @@ def test_auto_reads_the_open_gates_as_the_path_points_do(monkeypatch):
     assert gate.mask().tolist() == [True, True, False]
     assert float(gate.prob_open()[1]) < 0.5
     L0Regressor()._gates_at_support(None, gate, None, np.array([0, 1]), None, {})
+
+
+def _fitted(est):
+    """The public fitted attributes (names ending in ``_``) of ``est``."""
+    return {k: v for k, v in vars(est).items() if k.endswith("_") and not k.startswith("_")}
+
+
+def _assert_same_fit(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert np.array_equal(np.asarray(a[k]), np.asarray(b[k])), k
+
+
+def test_walks_leave_the_modules_to_the_chosen_point(monkeypatch):
+    # lam="auto" and exact k walk their Gram path without setting the gate
+    # and head at its last vertex (leave_at_last=False): every branch after
+    # the walk sets them from the chosen point (or replaces the head by the
+    # refit). Every fitted attribute equals that of the walk that sets them.
+    from sklearn.datasets import load_diabetes
+
+    import skl0._base as base
+
+    X, y = load_diabetes(return_X_y=True)
+    X, y = X[::2], y[::2]
+    cases = [{}, {"k": 4}, {"refit": False}, {"k": 4, "refit": False},
+             {"lam": 0.001, "k": 2}, {"lam": 0.001, "k": 2, "refit": False}]
+    skipping = [_fitted(L0Regressor(**kw).fit(X, y)) for kw in cases]
+    walk = base.gate_path
+    monkeypatch.setattr(base, "gate_path",
+                        lambda *a, **kw: walk(*a, **{**kw, "leave_at_last": True}))
+    for kw, fitted in zip(cases, skipping):
+        _assert_same_fit(fitted, _fitted(L0Regressor(**kw).fit(X, y)))
+
+
+def test_encoded_targets_of_positive_weights_are_those_of_the_selected_rows():
+    # With every weight positive the targets are scaled and standardized
+    # from Y itself, not from copies of its rows of positive weight: the
+    # same numbers, to the bit, as that selection gives (1-d, C- and
+    # F-ordered 2-d targets, a constant output, huge and tiny values), and
+    # a weightless row still gets 0 and no say.
+    from skl0._numerics import power_of_two_scale, target_moments
+
+    def selected(Y, sw):
+        pos = sw > 0
+        scale = power_of_two_scale(np.max(np.abs(Y[pos]), axis=0))
+        kept = Y[pos] / scale
+        mean, std = target_moments(kept, sw[pos] / sw.sum())
+        std[np.all(kept == kept[:1], axis=0)] = 1.0
+        Ys = np.zeros_like(Y, dtype=np.float64)
+        Ys[pos] = (kept - mean) / std
+        return Ys, mean * scale, std * scale
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=50) * 1e3 + 7
+    Y = np.c_[y, rng.normal(size=50) * 1e-200, np.full(50, 0.625), rng.normal(size=50) * 1e200]
+    ones, uneven = np.ones(50), rng.uniform(0.1, 3.0, 50)
+    zero = uneven.copy()
+    zero[3] = 0.0
+    for target in (y, Y, np.asfortranarray(Y)):
+        for sw in (ones, uneven, zero):
+            est = L0Regressor()
+            Ys, _ = est._encode_targets(target, sw)
+            want = selected(target.reshape(50, -1), sw)
+            assert np.array_equal(Ys, want[0]) and Ys.strides == want[0].strides
+            assert np.array_equal(est._y_mean, want[1]) and np.array_equal(est._y_std, want[2])
+
+
+def test_unit_weights_are_scikit_learns_weights_of_none():
+    # fit without sample_weight takes float64 ones (unit_weights) instead of
+    # asking scikit-learn's weight check: the same array for dense, float32,
+    # sparse and torch rows.
+    import scipy.sparse as sp
+
+    from skl0._base import unit_weights
+    from skl0._compat import _check_sample_weight
+
+    X = np.random.default_rng(0).normal(size=(7, 3))
+    for rows in (X, X.astype(np.float32), sp.csr_matrix(X), sp.csc_matrix(X),
+                 torch.as_tensor(X)):
+        want = _check_sample_weight(None, rows, dtype=np.float64, ensure_non_negative=True)
+        got = unit_weights(rows)
+        assert np.array_equal(got, want) and got.dtype == want.dtype
+        assert got.flags.c_contiguous and got.flags.writeable
