@@ -117,6 +117,7 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
         """
         if is_dask_collection(X):
             return select_columns(self, X)
+        check_frame(X)  # a polars LazyFrame, text or date/time columns named as in fit
         return super().transform(X)
 
     def _fit_unguarded(self, X, y, sample_weight, split_params=None):

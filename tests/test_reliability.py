@@ -1867,15 +1867,18 @@ def test_cv_fold_jobs_in_threads_see_the_frames_column_names(name, monkeypatch):
         assert list(names) == list(frame.columns) and attrs == []
 
 
-@pytest.mark.parametrize("name", ["L0Regressor", "L0Classifier"])
+@pytest.mark.parametrize("name", ["L0Regressor", "L0Classifier", "L0FeatureSelector"])
 def test_predict_refuses_text_and_lazy_frames_as_fit_does(name):
     # predict gave numpy's "could not convert string to float: 'x'" and
-    # "setting an array element with a sequence", naming neither X nor the fix
+    # "setting an array element with a sequence", naming neither X nor the
+    # fix; the selector's transform, scikit-learn's "Expected 2D array, got
+    # scalar array instead" for a LazyFrame
     cols = [f"f{j}" for j in range(X0.shape[1])]
     est = quiet_fit(make(name), pd.DataFrame(X0, columns=cols), target(name))
+    query = est.transform if name == "L0FeatureSelector" else est.predict
     text = pd.DataFrame(X0, columns=cols).assign(f0="x")
     with pytest.raises(ValueError, match=r"X has non-numeric columns 'f0'"):
-        est.predict(text)
+        query(text)
     pl = pytest.importorskip("polars")
     with pytest.raises(ValueError, match=r"X is a polars LazyFrame.*X.collect\(\)"):
-        est.predict(pl.DataFrame(X0, schema=cols).lazy())
+        query(pl.DataFrame(X0, schema=cols).lazy())
