@@ -23,9 +23,14 @@ import torch
 
 __all__ = ["later_copies"]
 
-#: Rows compared per step: a block of the candidate columns is read at a
-#: time, and columns that already differ drop out before the next.
-_BLOCK_ROWS = 4096
+#: Rows compared in the first step, and the most in one: the candidate
+#: columns are read a block of rows at a time, each block eight times the
+#: last, and columns that already differ drop out before the next (distinct
+#: columns of equal extremes, such as 0/1 indicators, mostly part within
+#: the first block).
+_FIRST_ROWS, _MAX_ROWS = 64, 1 << 15
+#: The most values in one block (16 MB of float64).
+_BLOCK_ELEMENTS = 1 << 21
 
 
 def _extremes(X):
@@ -44,6 +49,24 @@ def _refine(ids, keys):
                     dtype=np.int64)
 
 
+def _block(X, start, rows, cols):
+    """Rows ``start:start + rows`` of the columns ``cols`` of X, as a dense numpy array."""
+    if torch.is_tensor(X):
+        idx = torch.as_tensor(cols, device=X.device)
+        return X[start : start + rows].index_select(1, idx).cpu().numpy()
+    if sp.issparse(X) and X.format == "csr":  # (duplicate entries summed)
+        return X[start : start + rows][:, cols].toarray()
+    if sp.issparse(X):  # CSC (sorted indices): each column's entries in these rows
+        stop = min(start + rows, X.shape[0])
+        out = np.zeros((stop - start, cols.size), dtype=X.dtype)
+        for c, j in enumerate(cols.tolist()):
+            a, b = X.indptr[j], X.indptr[j + 1]
+            lo, hi = a + np.searchsorted(X.indices[a:b], [start, stop])
+            np.add.at(out[:, c], X.indices[lo:hi] - start, X.data[lo:hi])
+        return out
+    return X[start : start + rows, cols]
+
+
 def _dense_keys(block):
     block = np.ascontiguousarray(block.T) + 0.0  # (+ 0.0: -0.0 as 0.0)
     return [row.tobytes() for row in block]
@@ -57,7 +80,8 @@ def later_copies(X, extremes=None):
     (numpy) where the caller has them: columns are compared only within
     groups of equal extremes (not constant), so X without such a pair
     costs a sort of ``p`` pairs; the candidates are then compared a block
-    of rows at a time, each block only for the columns still alike.
+    of rows at a time (growing, each at most ``_BLOCK_ELEMENTS`` values,
+    densified from a sparse X), each block only for the columns still alike.
     """
     n, p = X.shape
     if p < 2 or n == 0:
@@ -78,26 +102,19 @@ def later_copies(X, extremes=None):
     ids = np.empty(p, dtype=np.int64)
     ids[order] = run
     ids = ids[cols]
-    if sp.issparse(X):
-        Xc = X[:, cols].tocsc(copy=True)
-        Xc.sum_duplicates()
-        Xc.eliminate_zeros()  # (an explicit zero, or -0.0, as an implicit one)
-        keys = [Xc.indices[a:b].tobytes() + Xc.data[a:b].astype(np.float64).tobytes()
-                for a, b in zip(Xc.indptr[:-1], Xc.indptr[1:])]
-        ids = _refine(ids, keys)
-    else:
-        for start in range(0, n, _BLOCK_ROWS):
-            counts = np.bincount(ids)
-            alike = counts[ids] > 1
-            cols, ids = cols[alike], ids[alike]
-            if not cols.size:
-                return None
-            if torch.is_tensor(X):
-                idx = torch.as_tensor(cols, device=X.device)
-                block = X[start : start + _BLOCK_ROWS].index_select(1, idx).cpu().numpy()
-            else:
-                block = X[start : start + _BLOCK_ROWS, cols]
-            ids = _refine(ids, _dense_keys(block))
+    if sp.issparse(X) and X.format != "csr":
+        X = X.tocsc()
+        if not X.has_sorted_indices:
+            X = X.sorted_indices()
+    start, size = 0, _FIRST_ROWS
+    while start < n:
+        alike = np.bincount(ids)[ids] > 1
+        cols, ids = cols[alike], ids[alike]
+        if not cols.size:
+            return None
+        rows = min(size, max(_FIRST_ROWS, _BLOCK_ELEMENTS // cols.size))
+        ids = _refine(ids, _dense_keys(_block(X, start, rows, cols)))
+        start, size = start + rows, min(8 * size, _MAX_ROWS)
     _, first = np.unique(ids, return_index=True)
     later = np.ones(cols.size, dtype=bool)
     later[first] = False

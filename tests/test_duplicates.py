@@ -70,7 +70,7 @@ def test_later_copies_marks_only_exact_copies_after_the_first():
     assert later_copies(np.ones((4, 3))) is None  # constant columns: their own rule
     B = (rng.random((300, 6)) < 0.3).astype(float)
     B = np.column_stack([B, B[:, 4], -0.0 * B[:, 1] + B[:, 1]])  # -0.0 equals 0.0
-    for A in (B, sp.csr_matrix(B)):
+    for A in (B, sp.csr_matrix(B), sp.csc_matrix(B)):
         np.testing.assert_array_equal(np.flatnonzero(later_copies(A)), [6, 7])
 
 
