@@ -49,13 +49,17 @@ def _refine(ids, keys):
                     dtype=np.int64)
 
 
-def _block(X, start, rows, cols):
-    """Rows ``start:start + rows`` of the columns ``cols`` of X, as a dense numpy array."""
+def _block_keys(X, start, rows, cols):
+    """One key (bytes) per column of ``cols``: equal where they agree on rows ``start:start + rows``."""
     if torch.is_tensor(X):
         idx = torch.as_tensor(cols, device=X.device)
-        return X[start : start + rows].index_select(1, idx).cpu().numpy()
-    if sp.issparse(X) and X.format == "csr":  # (duplicate entries summed)
-        return X[start : start + rows][:, cols].toarray()
+        return _dense_keys(X[start : start + rows].index_select(1, idx).cpu().numpy())
+    if sp.issparse(X) and X.format == "csr":  # (never densified: each column's entries)
+        B = X[start : start + rows][:, cols].tocsc()
+        B.sum_duplicates()
+        B.eliminate_zeros()  # (an explicit zero, or -0.0, as an implicit one)
+        return [B.indices[a:b].tobytes() + B.data[a:b].tobytes()
+                for a, b in zip(B.indptr[:-1].tolist(), B.indptr[1:].tolist())]
     if sp.issparse(X):  # CSC (sorted indices): each column's entries in these rows
         stop = min(start + rows, X.shape[0])
         out = np.zeros((stop - start, cols.size), dtype=X.dtype)
@@ -63,8 +67,8 @@ def _block(X, start, rows, cols):
             a, b = X.indptr[j], X.indptr[j + 1]
             lo, hi = a + np.searchsorted(X.indices[a:b], [start, stop])
             np.add.at(out[:, c], X.indices[lo:hi] - start, X.data[lo:hi])
-        return out
-    return X[start : start + rows, cols]
+        return _dense_keys(out)
+    return _dense_keys(X[start : start + rows, cols])
 
 
 def _dense_keys(block):
@@ -80,8 +84,8 @@ def later_copies(X, extremes=None):
     (numpy) where the caller has them: columns are compared only within
     groups of equal extremes (not constant), so X without such a pair
     costs a sort of ``p`` pairs; the candidates are then compared a block
-    of rows at a time (growing, each at most ``_BLOCK_ELEMENTS`` values,
-    densified from a sparse X), each block only for the columns still alike.
+    of rows at a time (growing, each at most ``_BLOCK_ELEMENTS`` values;
+    a CSR X is never densified), each block only for the columns still alike.
     """
     n, p = X.shape
     if p < 2 or n == 0:
@@ -113,7 +117,7 @@ def later_copies(X, extremes=None):
         if not cols.size:
             return None
         rows = min(size, max(_FIRST_ROWS, _BLOCK_ELEMENTS // cols.size))
-        ids = _refine(ids, _dense_keys(_block(X, start, rows, cols)))
+        ids = _refine(ids, _block_keys(X, start, rows, cols))
         start, size = start + rows, min(8 * size, _MAX_ROWS)
     _, first = np.unique(ids, return_index=True)
     later = np.ones(cols.size, dtype=bool)
