@@ -91,10 +91,10 @@ def later_copies(X, extremes=None):
     if p < 2 or n == 0:
         return None
     lo, hi = _extremes(X) if extremes is None else extremes
-    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
     order = np.lexsort((hi, lo))
-    same = (lo[order][1:] == lo[order][:-1]) & (hi[order][1:] == hi[order][:-1])
-    same &= lo[order][1:] != hi[order][1:]  # (constant columns: left to their own rule)
+    lo, hi = np.asarray(lo)[order], np.asarray(hi)[order]
+    # (constant columns, lo == hi: left to their own rule)
+    same = (lo[1:] == lo[:-1]) & (hi[1:] == hi[:-1]) & (lo[1:] != hi[1:])
     if not same.any():
         return None
     # Classes of candidate columns (equal extremes), refined block by block.
