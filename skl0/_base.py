@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -41,6 +42,7 @@ from ._device import (
     resolve_dtype,
     seeded_generator,
 )
+from ._duplicates import later_copies
 from ._engine import (
     SETTLE_ITERATIONS,
     SMALL_SPARSE_NUMBERS,
@@ -251,7 +253,7 @@ def _prepare_on_host(X, w, device, dtype):
     # GramProblem tests its own data again.
     same = shift is None and Xt.device.type == "cpu" and np.may_share_memory(Xt.numpy(), X)
     return PreparedX(Xt, scale, shift, mean64, std64, var, const,
-                     gram_const=const if same else None)
+                     gram_const=const if same else None, extremes=extremes)
 
 
 class _StepReporter:
@@ -647,10 +649,13 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # A CV regressor's fold (or final fit): the problem from sums its
             # CV formed for all folds in one pass over X (skl0._fold_stats).
             problem = statistics.gram_problem(self, datafit, dtype, device)
+            self._mark_copies(problem, X, (statistics.lo, statistics.hi), walk)
             return self._fit_prepared(problem, sw, datafit, gen, walk)
         if sp.issparse(X):  # never densified: moments and Gram by scipy
-            return self._fit_prepared(self._sparse_problem(X, Yt, w, w_np, datafit, device, dtype,
-                                                           use_gram), sw, datafit, gen, walk)
+            problem, extremes = self._sparse_problem(X, Yt, w, w_np, datafit, device, dtype,
+                                                     use_gram)
+            self._mark_copies(problem, X, extremes, walk)
+            return self._fit_prepared(problem, sw, datafit, gen, walk)
         if prepares_on_device(X, device):
             # Dense X crosses to the accelerator once, as given; its
             # extremes, scale, moments and shift are formed there.
@@ -678,10 +683,30 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # at n=1e5, p=1e3).
             problem = DirectProblem(prep.X, Yt, w, mean, std, datafit, second_moments=(
                 second_moments(prep.var, prep.mean64, mean, std, prep.const)))
+        self._mark_copies(problem, X, prep.extremes, walk)
         return self._fit_prepared(problem, sw, datafit, gen, walk)
 
+    def _mark_copies(self, problem, X, extremes, walk):
+        """Set ``problem.later_copies``: X's columns equal to an earlier one (:mod:`skl0._duplicates`).
+
+        The fit then selects among the first copies only (:meth:`_fit_built`),
+        so an exact duplicate is never kept in place of the column before
+        it. Not looked for in a cross-validation fold's fit (its points are
+        only scored: a copy predicts as its original) nor with ``groups``
+        or ``feature_costs`` (a copy may sit in another group, or cost less).
+        """
+        problem.later_copies = None
+        if (walk is not None and not walk.export) or getattr(self, "_layout", None) is not None:
+            return
+        if isinstance(X, ValidatedRows):
+            X = X.rows
+        problem.later_copies = later_copies(X, extremes)
+
     def _sparse_problem(self, X, Yt, w, w_np, datafit, device, dtype, use_gram):
-        """The problem of a scipy sparse ``X``, never densified: moments and Gram by scipy."""
+        """The problem of a scipy sparse ``X``, never densified: moments and Gram by scipy.
+
+        Returned with X's column extremes (before any scale).
+        """
         # Extreme columns (|x| near 1e30 or 1e-30) are divided by exact powers
         # of two so float32 moments neither overflow nor underflow; _export
         # maps the coefficients back (see _numerics). One pass of min and max
@@ -694,10 +719,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         mean64, std64, var = weighted_moments(X, w_np, const=const, second=True)
         mean, std = (torch.as_tensor(a, device=device, dtype=dtype) for a in (mean64, std64))
         if use_gram:
-            return GramProblem(X, Yt, w, mean, std, datafit, const=const)
+            return GramProblem(X, Yt, w, mean, std, datafit, const=const), extremes
         return DirectProblem(sparse_to_torch(X, device, dtype), Yt, w, mean, std, datafit,
                              host=X, second_moments=second_moments(var, mean64, mean, std,
-                                                                   const))
+                                                                   const)), extremes
 
     def _fit_prepared(self, problem, sw, datafit, gen, walk=None):
         # scikit-learn's convention: a weight counts as that many repetitions
@@ -735,9 +760,31 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         sums is screened as ``fit`` on the same rows would be.
         """
         cols = None if walk is not None else self._screened_columns(problem)
+        later = self._copies_set_aside(problem, walk)
         if cols is not None:
-            return self._fit_rescreened(problem, cols, datafit, gen)
+            if later is not None:
+                cols = cols[~later[cols]]
+            return self._fit_rescreened(problem, cols, datafit, gen, later)
+        if later is not None:
+            return self._fit_columns(problem, np.flatnonzero(~later), datafit, gen, walk)
         return self._fit_problem(problem, datafit, gen, walk)
+
+    def _copies_set_aside(self, problem, walk):
+        """The later copies of exactly duplicated columns that the selection does not see, or None.
+
+        ``problem.later_copies`` (:meth:`_mark_copies`), less the first of
+        them where ``k`` (or a path's largest ``ks``) asks for more columns
+        than X has distinct ones: those slots go to the lowest-index copies.
+        """
+        later = getattr(problem, "later_copies", None)
+        if later is None:
+            return None
+        need = max([self._k or 0, *(getattr(getattr(walk, "reader", None), "ks", None) or [])])
+        short = need - int((~later).sum())
+        if short > 0:
+            later = later.copy()
+            later[np.flatnonzero(later)[:short]] = False
+        return later if later.any() else None
 
     def _weight_counting_rule(self, problem=None, n_positive=None):
         """The rule of this fit whose sample size is the total weight, or None.
@@ -825,7 +872,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         gain = marginal_gains(problem)
         return np.sort(np.argsort(-gain, kind="stable")[:m])
 
-    def _fit_rescreened(self, problem, cols, datafit, gen):
+    def _fit_rescreened(self, problem, cols, datafit, gen, later=None):
         """:meth:`_fit_screened`, then iterated screening while it lowers EBIC by a feature's price.
 
         Marginal screening misses a column whose own correlation with the
@@ -858,6 +905,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         kept at any lower value, ``lam="auto"`` on reg2000 lost F1 0.963 ->
         0.910 on held-out seeds 100-104, and exact ``k`` on hard lost R^2
         0.318 -> 0.275 on the development seeds).
+
+        ``later``: the copies of duplicated columns set aside
+        (:meth:`_copies_set_aside`), which no round brings in.
         """
         p = problem.n_features
         # Each fit's warnings are held back: only the kept fit's reach the user
@@ -873,11 +923,15 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             left_out = np.ones(p, dtype=bool)
             left_out[cols] = False
             passed = ~left_out
+            if later is not None:
+                left_out &= ~later
             passed[support] = False  # screened, seen by the fit and not kept
             if not left_out.any() or gain[left_out].max() <= (
                     gain[passed].max() if passed.any() else 0.0):
                 break
             order = np.argsort(-gain, kind="stable")
+            if later is not None:
+                order = order[~later[order]]
             others = order[~np.isin(order, support)]
             if now is None:
                 now = self._screened_ebic(problem, support, datafit)
@@ -906,29 +960,48 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         return support_ebic(sub, np.arange(support.size), self.alpha)[0]
 
     @staticmethod
-    def _column_problem(problem, cols, datafit):
-        """``problem`` on the columns ``cols`` (from X'X where more rows than columns),
-        counting every column as a candidate."""
+    def _column_problem(problem, cols, datafit, gram=True):
+        """``problem`` on the columns ``cols`` (from X'X where more rows than columns and
+        ``gram``), counting every column as a candidate."""
         idx = torch.as_tensor(cols, device=problem.mean.device)
         sub = problem.column_subset(idx)
-        if sub.kind == "rows" and datafit.supports_gram and sub.X.shape[0] > cols.size:
+        if (gram and sub.kind == "rows" and datafit.supports_gram
+                and sub.X.shape[0] > cols.size):
             sub = gram_of_rows(sub)
         sub.n_samples, sub.n_candidates = problem.n_samples, problem.n_features
         return sub
 
     def _fit_screened(self, problem, cols, datafit, gen):
         """Fit on the screened columns, then report on all of them."""
+        self._fit_columns(problem, cols, datafit, gen)
+        self.n_screened_ = int(cols.size)
+        return self
+
+    def _fit_columns(self, problem, cols, datafit, gen, walk=None):
+        """Fit on the columns ``cols`` only, then report on all of them.
+
+        The screened columns, or the first copies of duplicated ones
+        (:meth:`_copies_set_aside`): the others get no support, importance
+        or weight, and an exported walk's path (:class:`skl0.L0Path`) none.
+        """
         p = problem.n_features
-        sub = self._column_problem(problem, cols, datafit)
+        sub = self._column_problem(problem, cols, datafit, gram=self._is_linear())
         x_scale, x_shift = self._x_scale, self._x_shift
         groups = getattr(self, "_groups_layout", None)  # labels of all p columns
         self._x_scale = None if x_scale is None else x_scale[cols]
         self._x_shift = None if x_shift is None else x_shift[cols]
         self._groups_layout = None
         try:
-            self._fit_problem(sub, datafit, gen)
+            self._fit_problem(sub, datafit, gen, walk)
         finally:
             self._x_scale, self._x_shift, self._groups_layout = x_scale, x_shift, groups
+        if walk is not None and hasattr(walk.result, "prob_open"):  # (PathReader: an L0Path)
+            path = walk.result
+            support = np.zeros((len(path.support), p), dtype=bool)
+            support[:, cols] = path.support
+            prob_open = np.zeros((len(path.prob_open), p))
+            prob_open[:, cols] = path.prob_open
+            walk.result = replace(path, support=support, prob_open=prob_open)
         support = np.zeros(p, dtype=bool)
         support[cols] = self.support_
         importances = np.zeros(p)
@@ -938,9 +1011,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         W_full[cols] = W
         self.support_, self.feature_importances_ = support, importances
         self._layers = [(W_full, b), *self._layers[1:]]
-        self._set_linear(W_full.T, b)
+        if self._is_linear():
+            self._set_linear(W_full.T, b)
         self._export_groups()
-        self.n_screened_ = int(cols.size)
         return self
 
     def _fit_problem(self, problem, datafit, gen, walk=None):

@@ -388,7 +388,11 @@ cost, so ``n_jobs=-1`` is never much slower than 1.""",
 
 ATTRIBUTES = _table(
     Param("support_", "ndarray of shape (n_features_in,), dtype=bool", """\
-Mask of the selected features."""),
+Mask of the selected features. Of columns that are exact copies of each
+other (equal value by value), only the first (lowest index) is a
+candidate: a later copy is never selected in its place (it is only where
+``k`` asks for more columns than X has distinct ones); with ``groups`` or
+``feature_costs`` copies are candidates like any column."""),
     Param("feature_importances_", "ndarray of shape (n_features_in,)", """\
 Probability that each feature's gate is open (eq. 12), at ``lam_``.
 Under ``k`` the kept features are the best ``k`` found by the gate path

@@ -283,14 +283,15 @@ class PreparedX:
     ``second=True``); ``const``: X's constant columns (numpy mask);
     ``gram_const``: ``const`` where it also holds for the tensor (X itself,
     neither cast nor shifted, so that :class:`GramProblem` need not test
-    it again), else None; ``finite``: whether every value of X is finite.
+    it again), else None; ``finite``: whether every value of X is finite;
+    ``extremes``: the column minima and maxima of X as given (numpy), or None.
     """
 
     def __init__(self, X, scale, shift, mean64, std64, var, const, gram_const=None,
-                 finite=True):
+                 finite=True, extremes=None):
         self.X, self.scale, self.shift = X, scale, shift
         self.mean64, self.std64, self.var, self.const = mean64, std64, var, const
-        self.gram_const, self.finite = gram_const, finite
+        self.gram_const, self.finite, self.extremes = gram_const, finite, extremes
 
 
 def _columnwise(X, values, op, in_place=False):
@@ -351,7 +352,8 @@ def prepare_on_device(X, w, dtype, owned=False):
     if shift is not None:
         X = _columnwise(X, shift, torch.sub, owned)
         mean64 = mean64 - shift
-    return PreparedX(X.to(dtype), scale, shift, mean64, std64, var, const_t.cpu().numpy())
+    return PreparedX(X.to(dtype), scale, shift, mean64, std64, var, const_t.cpu().numpy(),
+                     extremes=extremes)
 
 
 class DirectProblem:
