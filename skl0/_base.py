@@ -991,10 +991,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self._x_scale = None if x_scale is None else x_scale[cols]
         self._x_shift = None if x_shift is None else x_shift[cols]
         self._groups_layout = None
+        self._sub_columns = cols  # the sub-problem's columns of X, for messages naming one
         try:
             self._fit_problem(sub, datafit, gen, walk)
         finally:
             self._x_scale, self._x_shift, self._groups_layout = x_scale, x_shift, groups
+            del self._sub_columns
         if walk is not None and hasattr(walk.result, "prob_open"):  # (PathReader: an L0Path)
             path = walk.result
             support = np.zeros((len(path.support), p), dtype=bool)
@@ -1663,7 +1665,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             return
         names = self._column_names()
         j = int(bad[0])
-        name = repr(str(names[j])) if names is not None and j < len(names) else str(j)
+        cols = getattr(self, "_sub_columns", None)  # (a fit on screened columns or first copies)
+        column = j if cols is None else int(cols[j])
+        name = (repr(str(names[column])) if names is not None and column < len(names)
+                else str(column))
         raise RawWeightOverflow(
             f"The coefficient of X's column {name} does not fit in float64 in X's units: that "
             f"column's spread is {std[j]:.3g}, so a coefficient of about 1 / {std[j]:.3g} per "

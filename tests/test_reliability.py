@@ -726,6 +726,27 @@ def test_a_kept_subnormal_column_names_itself_instead_of_divergence(name):
             quiet_fit(make(name), noise, y)
 
 
+@pytest.mark.parametrize("case", ["copies", "screened"])
+def test_a_kept_subnormal_column_is_named_by_its_place_in_X_in_a_fit_on_some_columns(case):
+    # A fit on the first copies of duplicated columns, or on the screened
+    # columns, named the column by its place among those (2 / 'x2' here,
+    # where X's column 3 or 50 holds the values).
+    rng = np.random.default_rng(0)
+    if case == "copies":
+        X = rng.normal(size=(40, 6))
+        X[:, 2] = X[:, 1]  # a later copy: not a candidate
+        j, make_est = 3, lambda: L0Regressor(k=2)
+    else:
+        X = rng.normal(size=(40, 100))  # p > n with lam="auto": screened columns
+        j, make_est = 50, lambda: L0Regressor()
+    y = X[:, j] - X[:, 0] + 0.3 * rng.normal(size=40)
+    X[:, j] *= 1e-310
+    frame = pd.DataFrame(X, columns=[f"x{c}" for c in range(X.shape[1])])
+    for data, col in ((X, f"column {j} "), (frame, f"column 'x{j}' ")):
+        with pytest.raises(ValueError, match=f"X's {col}does not fit in float64"):
+            quiet_fit(make_est(), data, y)
+
+
 @pytest.mark.parametrize("name", ALL)
 @pytest.mark.parametrize("view", ["rows", "columns", "flip"])
 def test_negative_stride_views_fit_as_their_copies(name, view):
