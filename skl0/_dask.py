@@ -29,9 +29,12 @@ and brings back only small results:
   through Boehning's bound on the softmax Hessian; then one pass per outer
   iteration for the loss, the gradient and the exact Hessian on the current
   support (see :func:`_fit_multinomial`).
-- **MLP heads**: the blocks are streamed through ``partial_fit``'s
-  stochastic mode, one block at a time on the client (one pass: one
-  epoch); the client holds one block, never the whole of X.
+- **MLP heads**: one pass computes the standardization of all the rows
+  (weight, column means and sums of squares, y's moments: the squared-loss
+  pass with the diagonal alone, see :func:`_stream_start`); then the
+  blocks are streamed through ``partial_fit``'s stochastic mode with it,
+  one block at a time on the client (one pass: one epoch); the client
+  holds one block, never the whole of X.
 
 ``predict``, ``decision_function``, ``predict_proba`` and ``transform``
 return lazy Dask collections (``map_blocks`` / ``map_partitions``);
@@ -78,7 +81,8 @@ from ._heads import LinearHead
 from ._linalg import cholesky, cholesky_solve
 from ._numerics import column_scale, power_of_two_scale
 from ._problem import GRAM_MAX_FEATURES
-from ._streaming import _exponent, _Moments
+from ._streaming import StreamStart, _exponent, _Moments
+from ._streaming import partial_fit as _partial_fit
 from ._warn import held, warn
 
 __all__ = [
@@ -299,7 +303,7 @@ def _column_ranges(data, s):
     import dask
 
     mean = s["mx"]
-    sd = np.sqrt(np.maximum(np.diag(s["xx"]) / s["W"], 0.0))
+    sd = np.sqrt(np.maximum(_diagonal(s["xx"]) / s["W"], 0.0))
     suspect = np.flatnonzero(sd <= 1e-4 * np.maximum(np.abs(mean), 1.0))
     lo, hi = mean - sd, mean + sd
     if suspect.size:
@@ -350,10 +354,16 @@ def _standardization(moments, dtype):
     return mean, std, const
 
 
-def _check_stats(est, s, p):
+def _diagonal(xx):
+    """The diagonal of centred sums ``xx`` (p x p, or its diagonal already)."""
+    return xx if np.ndim(xx) == 1 else np.diag(xx)
+
+
+def _check_stats(est, s, p, gram=True):
+    """Refuse what a pass's statistics ``s`` show cannot be fitted (``gram``: a linear head's)."""
     if s["n"] < 2:
         raise ValueError(f"X has {s['n']} row(s); fitting needs at least 2 samples.")
-    if s["n"] <= p:
+    if gram and s["n"] <= p:
         raise ValueError(
             f"X has {s['n']} rows and {p} columns: a Dask fit needs more rows than columns "
             "(it selects from the p x p statistics). Data this small fits in memory: pass "
@@ -367,7 +377,7 @@ def _check_stats(est, s, p):
             f"{s['total_w']!r}. Pass positive weights for at least one sample."
         )
     large = ("or values whose squares overflow float64, past about 1e154 in magnitude")
-    cols = np.flatnonzero(~(np.isfinite(s["mx"]) & np.isfinite(np.diag(s["xx"]))))
+    cols = np.flatnonzero(~(np.isfinite(s["mx"]) & np.isfinite(_diagonal(s["xx"]))))
     if cols.size:
         names = getattr(est, "feature_names_in_", None)
         which = cols.tolist() if names is None else [names[j] for j in cols]
@@ -449,10 +459,44 @@ def _fit_guard(fit):
     return wrapped
 
 
+def _stream_start(est, data, classes=None):
+    """An MLP head's standardization from all the rows: one pass of moments.
+
+    The pass of the linear fits (:func:`_block_stats`, merged by Chan's
+    update), with the columns' sums of squares alone (``diagonal``), then
+    the rules of the in-memory fit: power-of-two column units
+    (:func:`_in_column_units`), spreads floored and constant columns found
+    as ``weighted_moments`` does (exactly, :func:`_column_ranges`), and for
+    a regression y's unit, mean and spread as :func:`target_moments`.
+    """
+    s = data.reduce(classes=classes, diagonal=True)
+    _check_stats(est, s, data.n_features, gram=False)
+    p, q = s["xy"].shape
+    moments = _Moments.from_centred(s["W"], s["mx"], s["xx"], np.zeros(q), np.zeros((p, q)),
+                                    np.zeros(q), _column_ranges(data, s),
+                                    (np.zeros(q), np.zeros(q)))
+    x_scale = _in_column_units(moments)
+    x_mean, x_std, _ = moments.standardization(np.dtype(data.dtype).name)  # columns' units
+    if classes is not None:
+        return StreamStart(x_scale, x_mean, x_std, s["total_w"])
+    with np.errstate(under="ignore"):  # (targets near 1e-160: benign)
+        y_scale = power_of_two_scale(s["y_absmax"])
+        y_mean, y_min = s["my"] / y_scale, s["y_min"] / y_scale
+        y_std = np.sqrt(np.maximum(s["yy"] / s["W"], 0.0)) / y_scale
+    constant = s["y_min"] == s["y_max"]  # its mean is its value: exact zeros (target_moments)
+    y_mean = np.where(constant, y_min, y_mean)
+    flat = constant | (y_std <= np.finfo(float).eps * np.maximum(np.abs(y_mean), 1.0))
+    y_std = np.where(flat, 1.0, y_std)
+    return StreamStart(x_scale, x_mean, x_std, s["total_w"], y_scale, s["y_absmax"], y_mean,
+                       y_std)
+
+
 def _stream_blocks(est, data, classes=None):
-    """MLP heads: one pass of ``partial_fit`` over the blocks, one block on the client at a time."""
+    """MLP heads: one pass of ``partial_fit`` over the blocks, one block on the client at a
+    time, with the standardization of all the rows (:func:`_stream_start`)."""
     import dask
 
+    start = _stream_start(est, data, classes)
     vars(est).pop("_stream", None)
     for i, (xb, yb) in enumerate(zip(data.x_parts, data.y_parts)):
         wb = None if data.w_parts is None else data.w_parts[i]
@@ -464,8 +508,8 @@ def _stream_blocks(est, data, classes=None):
             # labels, as the linear Dask fit does, without partial_fit's
             # column-vector warning on every block.
             Yb = Yb.iloc[:, 0] if hasattr(Yb, "iloc") else np.ravel(Yb)
-        kw = {} if classes is None else {"classes": classes}
-        est.partial_fit(Xb, Yb, sample_weight=Wb, **kw)
+        _partial_fit(est, Xb, Yb, Wb, classes=classes, classifier=classes is not None,
+                     start=None if hasattr(est, "_stream") else start)
     if not hasattr(est, "_stream"):
         raise ValueError("X has 0 rows (every block is empty); fitting needs at least 2 samples.")
 
@@ -494,12 +538,12 @@ def fit_regressor(est, X, y, sample_weight=None):
     """``L0Regressor.fit`` on Dask collections (see the module docstring)."""
     data = _prepare(est, X, y, sample_weight)
     p = data.n_features
-    if not est._is_linear():
-        _stream_blocks(est, data)
-        return
     bad = [dt for dt in _column_dtypes(data.y) if _kind(dt) not in "fiub"]
     if data.y_ndim == 2 and bad:
         raise ValueError(f"y must be numeric for {type(est).__name__}; got dtype {bad[0]}.")
+    if not est._is_linear():
+        _stream_blocks(est, data)
+        return
     s = data.reduce()
     _check_stats(est, s, p)
     q = s["my"].shape[0]
