@@ -33,8 +33,10 @@ and brings back only small results:
   (weight, column means and sums of squares, y's moments: the squared-loss
   pass with the diagonal alone, see :func:`_stream_start`); then the
   blocks are streamed through ``partial_fit``'s stochastic mode with it,
-  one block at a time on the client (one pass: one epoch); the client
-  holds one block, never the whole of X.
+  joined on the client into whole mini-batches of ``batch_size`` rows
+  (200 by default), in epochs until at least ``max_iter`` Adam steps (see
+  :func:`_stream_blocks`); the client holds about one block and one
+  mini-batch, never the whole of X.
 
 ``predict``, ``decision_function``, ``predict_proba`` and ``transform``
 return lazy Dask collections (``map_blocks`` / ``map_partitions``);
@@ -95,6 +97,10 @@ __all__ = [
     "scores_dask_rows",
     "select_columns",
 ]
+
+# Rows an MLP head's Dask fit joins small blocks into before a partial_fit
+# call under batch_size=None (its stochastic mode's default mini-batch).
+_STREAM_BATCH = 200
 
 # Outer IRLS passes of the classifier at most (Newton converges in ~5-10).
 _IRLS_MAX_PASSES = 30
@@ -492,26 +498,92 @@ def _stream_start(est, data, classes=None):
 
 
 def _stream_blocks(est, data, classes=None):
-    """MLP heads: one pass of ``partial_fit`` over the blocks, one block on the client at a
-    time, with the standardization of all the rows (:func:`_stream_start`)."""
-    import dask
+    """MLP heads: ``partial_fit``'s stochastic mode over the blocks, a few rows on the client
+    at a time.
 
+    The standardization is all the rows' (:func:`_stream_start`); blocks
+    smaller than a mini-batch (``batch_size``, default 200 rows) are joined
+    on the client until they hold one, so that no Adam step sees fewer rows
+    because of the chunking; whole passes over the blocks follow one another
+    until they have taken at least ``max_iter`` Adam steps (one pass when
+    the first takes that many).
+    """
     start = _stream_start(est, data, classes)
     vars(est).pop("_stream", None)
-    for i, (xb, yb) in enumerate(zip(data.x_parts, data.y_parts)):
-        wb = None if data.w_parts is None else data.w_parts[i]
-        Xb, Yb, Wb = dask.compute(xb, yb, wb)
-        if Xb.shape[0] == 0:  # (a partition a filter emptied adds nothing, as in the linear fits)
-            continue
-        if classes is not None and np.ndim(Yb) == 2:
-            # One column of labels (_check_labels_1d refused more): read as
-            # labels, as the linear Dask fit does, without partial_fit's
-            # column-vector warning on every block.
-            Yb = Yb.iloc[:, 0] if hasattr(Yb, "iloc") else np.ravel(Yb)
-        _partial_fit(est, Xb, Yb, Wb, classes=classes, classifier=classes is not None,
-                     start=None if hasattr(est, "_stream") else start)
-    if not hasattr(est, "_stream"):
-        raise ValueError("X has 0 rows (every block is empty); fitting needs at least 2 samples.")
+    rows = est.batch_size or _STREAM_BATCH
+    while True:
+        for Xb, Yb, Wb in _joined_blocks(data, classes, rows):
+            _partial_fit(est, Xb, Yb, Wb, classes=classes, classifier=classes is not None,
+                         start=None if hasattr(est, "_stream") else start)
+        if not hasattr(est, "_stream"):
+            raise ValueError(
+                "X has 0 rows (every block is empty); fitting needs at least 2 samples.")
+        if est.n_iter_ >= est.max_iter:
+            return
+
+
+def _joined_blocks(data, classes, rows):
+    """(X, y, sample_weight) of consecutive blocks' rows, in whole mini-batches of ``rows``.
+
+    Each piece holds a multiple of ``rows`` rows (what is left over joins
+    the next blocks), the last of a pass what remains; so the mini-batches
+    are the same size however the rows are chunked. Blocks are computed a
+    few at a time when they are small (one task per block cost more than
+    its rows on 1-row blocks); the client holds about one block and one
+    mini-batch of rows. Empty blocks are skipped.
+    """
+    import dask
+
+    held, n, at, many = [], 0, 0, 1
+    total = len(data.x_parts)
+    while at < total:
+        idx = range(at, min(at + many, total))
+        at = idx.stop
+        got = dask.compute(*[(data.x_parts[i], data.y_parts[i],
+                              None if data.w_parts is None else data.w_parts[i]) for i in idx])
+        size = sum(Xb.shape[0] for Xb, _, _ in got)
+        # the next ones: about a mini-batch of rows of blocks like these (64 at most)
+        many = int(np.clip(rows * len(got) // max(size, 1), 1, 64))
+        for Xb, Yb, Wb in got:
+            if Xb.shape[0] == 0:  # (a partition a filter emptied adds nothing)
+                continue
+            if classes is not None and np.ndim(Yb) == 2:
+                # One column of labels (_check_labels_1d refused more): read as
+                # labels, as the linear Dask fit does, without partial_fit's
+                # column-vector warning on every block.
+                Yb = Yb.iloc[:, 0] if hasattr(Yb, "iloc") else np.ravel(Yb)
+            held.append((Xb, Yb, Wb))
+            n += Xb.shape[0]
+            if n >= rows:
+                whole = n - n % rows
+                piece = _join(held)
+                yield tuple(_rows(a, slice(whole)) for a in piece)
+                held = [tuple(_rows(a, slice(whole, None)) for a in piece)] if whole < n else []
+                n -= whole
+    if held:
+        yield _join(held)
+
+
+def _rows(a, which):
+    """Rows ``which`` (a slice) of an array, a pandas object or None, by position."""
+    return None if a is None else a.iloc[which] if hasattr(a, "iloc") else a[which]
+
+
+def _join(blocks):
+    """One (X, y, sample_weight) of the rows of ``blocks``, in order."""
+    if len(blocks) == 1:
+        return blocks[0]
+
+    def cat(parts):
+        if parts[0] is None:
+            return None
+        if hasattr(parts[0], "iloc"):
+            import pandas as pd
+
+            return pd.concat(parts)
+        return np.concatenate([np.asarray(a) for a in parts])
+
+    return tuple(cat(list(parts)) for parts in zip(*blocks))
 
 
 def _check_weight_scale(est, s, total):
