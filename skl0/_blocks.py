@@ -160,7 +160,13 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False,
         y = np.searchsorted(classes, y.ravel())
         if onehot:
             y = y[:, None] == np.arange(len(classes))
-    Y = np.asarray(y, dtype=np.float64)
+    try:
+        Y = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as exc:  # (only a regression's y is not coded)
+        raise ValueError(
+            f"y must be numeric for a regressor, but {exc}. For class labels use "
+            "L0Classifier (or L0FeatureSelector with task='classification')."
+        ) from None
     Y = Y[:, None] if Y.ndim == 1 else Y.reshape(Y.shape[0], -1)  # (an empty block too)
     weighted = w is not None or coef is not None
     w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64).reshape(-1)

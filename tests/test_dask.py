@@ -1072,3 +1072,16 @@ def test_block_stats_diagonal_is_the_full_statistics_diagonal():
     np.testing.assert_allclose(diag["xx"], np.diag(full["xx"]), rtol=1e-12)
     for key in ("W", "mx", "my", "xy", "yy", "n", "total_w", "y_absmax"):
         np.testing.assert_allclose(diag[key], full[key], rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("hidden", [(), (3,)])
+def test_a_regressor_refuses_a_text_y_with_the_fix(sync, hidden):
+    # The pass of statistics said numpy's "could not convert string to float"
+    # alone (an MLP head's stream, which now starts with that pass, said
+    # what the in-memory fit says).
+    X = np.random.RandomState(0).randn(60, 3)
+    for y in (_darr(np.array(["a", "b"] * 30), 20),
+              dd.from_pandas(pd.Series(["a", "b"] * 30), npartitions=3)):
+        with pytest.raises(ValueError, match=r"y must be numeric for a regressor, but could "
+                                             r"not convert string.*use L0Classifier"):
+            L0Regressor(hidden_layer_sizes=hidden, max_iter=5).fit(_darr(X, 20), y)
