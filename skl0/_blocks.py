@@ -46,9 +46,10 @@ def _union(limit, *parts):
     return None if limit is not None and u.size > limit else u
 
 
-def _empty_stats(p, q):
+def _empty_stats(p, q, diagonal=False):
     return {
-        "W": 0.0, "mx": np.zeros(p), "my": np.zeros(q), "xx": np.zeros((p, p)),
+        "W": 0.0, "mx": np.zeros(p), "my": np.zeros(q),
+        "xx": np.zeros(p) if diagonal else np.zeros((p, p)),
         "xy": np.zeros((p, q)), "yy": np.zeros(q), "n": 0, "total_w": 0.0, "n_pos": 0,
         "w_pos": 0.0, "negative": False, "loss": 0.0, "r0": 0.0, "y_absmax": np.zeros(q),
         "y_min": np.full(q, np.inf), "y_max": np.full(q, -np.inf),
@@ -75,6 +76,7 @@ def _merge_moments(a, b):
     fits' statistics; a score's have Y's alone).
     """
     keys = _MOMENTS if "mx" in a else _Y_MOMENTS
+    diagonal = "mx" in a and np.ndim(a["xx"]) == 1  # (_block_stats(diagonal=True))
     W = a["W"] + b["W"]
     if a["W"] == 0 or b["W"] == 0:
         src = b if a["W"] == 0 else a
@@ -86,7 +88,7 @@ def _merge_moments(a, b):
     if "mx" in a:
         d = b["mx"] - a["mx"]
         out["mx"] = a["mx"] + frac * d
-        out["xx"] = a["xx"] + b["xx"] + f * np.outer(d, d)
+        out["xx"] = a["xx"] + b["xx"] + f * (d * d if diagonal else np.outer(d, d))
         out["xy"] = a["xy"] + b["xy"] + f * np.outer(d, e)
     return out
 
@@ -121,7 +123,8 @@ def _logistic(f):
 # squares that overflow go on into the sums, which the client refuses with a
 # message: no RuntimeWarning, an error under warnings-as-errors, first)
 @np.errstate(under="ignore", over="ignore", invalid="ignore")
-def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False):
+def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False,
+                 diagonal=False):
     """Centred float64 statistics of one block of rows (runs on a worker).
 
     Without ``coef``: weights ``w`` and targets ``y`` (with ``onehot``, y's
@@ -135,7 +138,10 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False):
     (shifted by its first row, exact for float32 X), its rows scaled by
     ``sqrt(w)``, whose one symmetric product ``B'B`` (BLAS syrk) holds the
     weight, the sums and the shifted second moments; they are centred
-    there and merged (Chan's update). Column ranges are not taken here (two
+    there and merged (Chan's update). With ``diagonal`` (an MLP head's
+    standardization, which needs no ``X'WX``) ``xx`` is its diagonal alone,
+    the centred weighted sums of squares of the columns (O(rows p), not
+    O(rows p^2)). Column ranges are not taken here (two
     more passes over X): a near-constant column is checked exactly
     afterwards by ``_dask._column_ranges``.
     """
@@ -154,7 +160,13 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False):
         y = np.searchsorted(classes, y.ravel())
         if onehot:
             y = y[:, None] == np.arange(len(classes))
-    Y = np.asarray(y, dtype=np.float64)
+    try:
+        Y = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as exc:  # (only a regression's y is not coded)
+        raise ValueError(
+            f"y must be numeric for a regressor, but {exc}. For class labels use "
+            "L0Classifier (or L0FeatureSelector with task='classification')."
+        ) from None
     Y = Y[:, None] if Y.ndim == 1 else Y.reshape(Y.shape[0], -1)  # (an empty block too)
     weighted = w is not None or coef is not None
     w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
@@ -162,7 +174,7 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False):
         if m != n:
             raise ValueError(_misaligned(name, m, n))
     q = Y.shape[1]
-    out = _empty_stats(p, q)
+    out = _empty_stats(p, q, diagonal)
     out["n"] = n
     if n == 0:
         return out
@@ -205,6 +217,18 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False):
         np.subtract(Yb, y0, out=B[:, p : p + q])
         if weighted:  # B' diag(w) B as (sqrt(w) B)'(sqrt(w) B): a syrk, half a gemm
             np.multiply(B, np.sqrt(wb)[:, None], out=B)
+        if diagonal:  # sums of squares and X'WY alone, O(m (p + q)) per row
+            W = float(B[:, -1] @ B[:, -1])
+            if W <= 0:  # (NaN goes on, as below)
+                continue
+            s = (B[:, -1] @ B[:, :-1]) / W  # shifted means
+            B[:, :-1] -= np.outer(B[:, -1], s)  # sqrt(w) times the centred values
+            xx = np.einsum("ij,ij->j", B[:, :p], B[:, :p])
+            xy = B[:, :p].T @ B[:, p : p + q]
+            yy = np.einsum("ij,ij->j", B[:, p : p + q], B[:, p : p + q])
+            part = {"W": W, "mx": x0 + s[:p], "my": y0 + s[p:], "xx": xx, "xy": xy, "yy": yy}
+            out.update(_merge_moments(out, part))
+            continue
         G = B.T @ B
         W = G[-1, -1]
         if W <= 0:  # (a NaN, from NaN or negative weights, goes on: refused later)

@@ -29,9 +29,14 @@ and brings back only small results:
   through Boehning's bound on the softmax Hessian; then one pass per outer
   iteration for the loss, the gradient and the exact Hessian on the current
   support (see :func:`_fit_multinomial`).
-- **MLP heads**: the blocks are streamed through ``partial_fit``'s
-  stochastic mode, one block at a time on the client (one pass: one
-  epoch); the client holds one block, never the whole of X.
+- **MLP heads**: one pass computes the standardization of all the rows
+  (weight, column means and sums of squares, y's moments: the squared-loss
+  pass with the diagonal alone, see :func:`_stream_start`); then the
+  blocks are streamed through ``partial_fit``'s stochastic mode with it,
+  joined on the client into whole mini-batches of ``batch_size`` rows
+  (200 by default), in epochs until at least ``max_iter`` Adam steps (see
+  :func:`_stream_blocks`); the client holds about one block and one
+  mini-batch, never the whole of X.
 
 ``predict``, ``decision_function``, ``predict_proba`` and ``transform``
 return lazy Dask collections (``map_blocks`` / ``map_partitions``);
@@ -78,7 +83,8 @@ from ._heads import LinearHead
 from ._linalg import cholesky, cholesky_solve
 from ._numerics import column_scale, power_of_two_scale
 from ._problem import GRAM_MAX_FEATURES
-from ._streaming import _exponent, _Moments
+from ._streaming import StreamStart, _exponent, _Moments
+from ._streaming import partial_fit as _partial_fit
 from ._warn import held, warn
 
 __all__ = [
@@ -91,6 +97,10 @@ __all__ = [
     "scores_dask_rows",
     "select_columns",
 ]
+
+# Rows an MLP head's Dask fit joins small blocks into before a partial_fit
+# call under batch_size=None (its stochastic mode's default mini-batch).
+_STREAM_BATCH = 200
 
 # Outer IRLS passes of the classifier at most (Newton converges in ~5-10).
 _IRLS_MAX_PASSES = 30
@@ -299,7 +309,7 @@ def _column_ranges(data, s):
     import dask
 
     mean = s["mx"]
-    sd = np.sqrt(np.maximum(np.diag(s["xx"]) / s["W"], 0.0))
+    sd = np.sqrt(np.maximum(_diagonal(s["xx"]) / s["W"], 0.0))
     suspect = np.flatnonzero(sd <= 1e-4 * np.maximum(np.abs(mean), 1.0))
     lo, hi = mean - sd, mean + sd
     if suspect.size:
@@ -350,10 +360,16 @@ def _standardization(moments, dtype):
     return mean, std, const
 
 
-def _check_stats(est, s, p):
+def _diagonal(xx):
+    """The diagonal of centred sums ``xx`` (p x p, or its diagonal already)."""
+    return xx if np.ndim(xx) == 1 else np.diag(xx)
+
+
+def _check_stats(est, s, p, gram=True):
+    """Refuse what a pass's statistics ``s`` show cannot be fitted (``gram``: a linear head's)."""
     if s["n"] < 2:
         raise ValueError(f"X has {s['n']} row(s); fitting needs at least 2 samples.")
-    if s["n"] <= p:
+    if gram and s["n"] <= p:
         raise ValueError(
             f"X has {s['n']} rows and {p} columns: a Dask fit needs more rows than columns "
             "(it selects from the p x p statistics). Data this small fits in memory: pass "
@@ -367,7 +383,7 @@ def _check_stats(est, s, p):
             f"{s['total_w']!r}. Pass positive weights for at least one sample."
         )
     large = ("or values whose squares overflow float64, past about 1e154 in magnitude")
-    cols = np.flatnonzero(~(np.isfinite(s["mx"]) & np.isfinite(np.diag(s["xx"]))))
+    cols = np.flatnonzero(~(np.isfinite(s["mx"]) & np.isfinite(_diagonal(s["xx"]))))
     if cols.size:
         names = getattr(est, "feature_names_in_", None)
         which = cols.tolist() if names is None else [names[j] for j in cols]
@@ -449,25 +465,125 @@ def _fit_guard(fit):
     return wrapped
 
 
+def _stream_start(est, data, classes=None):
+    """An MLP head's standardization from all the rows: one pass of moments.
+
+    The pass of the linear fits (:func:`_block_stats`, merged by Chan's
+    update), with the columns' sums of squares alone (``diagonal``), then
+    the rules of the in-memory fit: power-of-two column units
+    (:func:`_in_column_units`), spreads floored and constant columns found
+    as ``weighted_moments`` does (exactly, :func:`_column_ranges`), and for
+    a regression y's unit, mean and spread as :func:`target_moments`.
+    """
+    s = data.reduce(classes=classes, diagonal=True)
+    _check_stats(est, s, data.n_features, gram=False)
+    p, q = s["xy"].shape
+    moments = _Moments.from_centred(s["W"], s["mx"], s["xx"], np.zeros(q), np.zeros((p, q)),
+                                    np.zeros(q), _column_ranges(data, s),
+                                    (np.zeros(q), np.zeros(q)))
+    x_scale = _in_column_units(moments)
+    x_mean, x_std, _ = moments.standardization(np.dtype(data.dtype).name)  # columns' units
+    if classes is not None:
+        return StreamStart(x_scale, x_mean, x_std, s["total_w"])
+    with np.errstate(under="ignore"):  # (targets near 1e-160: benign)
+        y_scale = power_of_two_scale(s["y_absmax"])
+        y_mean, y_min = s["my"] / y_scale, s["y_min"] / y_scale
+        y_std = np.sqrt(np.maximum(s["yy"] / s["W"], 0.0)) / y_scale
+    constant = s["y_min"] == s["y_max"]  # its mean is its value: exact zeros (target_moments)
+    y_mean = np.where(constant, y_min, y_mean)
+    flat = constant | (y_std <= np.finfo(float).eps * np.maximum(np.abs(y_mean), 1.0))
+    y_std = np.where(flat, 1.0, y_std)
+    return StreamStart(x_scale, x_mean, x_std, s["total_w"], y_scale, s["y_absmax"], y_mean,
+                       y_std)
+
+
 def _stream_blocks(est, data, classes=None):
-    """MLP heads: one pass of ``partial_fit`` over the blocks, one block on the client at a time."""
+    """MLP heads: ``partial_fit``'s stochastic mode over the blocks, a few rows on the client
+    at a time.
+
+    The standardization is all the rows' (:func:`_stream_start`); blocks
+    smaller than a mini-batch (``batch_size``, default 200 rows) are joined
+    on the client until they hold one, so that no Adam step sees fewer rows
+    because of the chunking; whole passes over the blocks follow one another
+    until they have taken at least ``max_iter`` Adam steps (one pass when
+    the first takes that many).
+    """
+    start = _stream_start(est, data, classes)
+    vars(est).pop("_stream", None)
+    rows = est.batch_size or _STREAM_BATCH
+    while True:
+        for Xb, Yb, Wb in _joined_blocks(data, classes, rows):
+            _partial_fit(est, Xb, Yb, Wb, classes=classes, classifier=classes is not None,
+                         start=None if hasattr(est, "_stream") else start)
+        if not hasattr(est, "_stream"):
+            raise ValueError(
+                "X has 0 rows (every block is empty); fitting needs at least 2 samples.")
+        if est.n_iter_ >= est.max_iter:
+            return
+
+
+def _joined_blocks(data, classes, rows):
+    """(X, y, sample_weight) of consecutive blocks' rows, in whole mini-batches of ``rows``.
+
+    Each piece holds a multiple of ``rows`` rows (what is left over joins
+    the next blocks), the last of a pass what remains; so the mini-batches
+    are the same size however the rows are chunked. Blocks are computed a
+    few at a time when they are small (one task per block cost more than
+    its rows on 1-row blocks); the client holds about one block and one
+    mini-batch of rows. Empty blocks are skipped.
+    """
     import dask
 
-    vars(est).pop("_stream", None)
-    for i, (xb, yb) in enumerate(zip(data.x_parts, data.y_parts)):
-        wb = None if data.w_parts is None else data.w_parts[i]
-        Xb, Yb, Wb = dask.compute(xb, yb, wb)
-        if Xb.shape[0] == 0:  # (a partition a filter emptied adds nothing, as in the linear fits)
-            continue
-        if classes is not None and np.ndim(Yb) == 2:
-            # One column of labels (_check_labels_1d refused more): read as
-            # labels, as the linear Dask fit does, without partial_fit's
-            # column-vector warning on every block.
-            Yb = Yb.iloc[:, 0] if hasattr(Yb, "iloc") else np.ravel(Yb)
-        kw = {} if classes is None else {"classes": classes}
-        est.partial_fit(Xb, Yb, sample_weight=Wb, **kw)
-    if not hasattr(est, "_stream"):
-        raise ValueError("X has 0 rows (every block is empty); fitting needs at least 2 samples.")
+    held, n, at, many = [], 0, 0, 1
+    total = len(data.x_parts)
+    while at < total:
+        idx = range(at, min(at + many, total))
+        at = idx.stop
+        got = dask.compute(*[(data.x_parts[i], data.y_parts[i],
+                              None if data.w_parts is None else data.w_parts[i]) for i in idx])
+        size = sum(Xb.shape[0] for Xb, _, _ in got)
+        # the next ones: about a mini-batch of rows of blocks like these (64 at most)
+        many = int(np.clip(rows * len(got) // max(size, 1), 1, 64))
+        for Xb, Yb, Wb in got:
+            if Xb.shape[0] == 0:  # (a partition a filter emptied adds nothing)
+                continue
+            if classes is not None and np.ndim(Yb) == 2:
+                # One column of labels (_check_labels_1d refused more): read as
+                # labels, as the linear Dask fit does, without partial_fit's
+                # column-vector warning on every block.
+                Yb = Yb.iloc[:, 0] if hasattr(Yb, "iloc") else np.ravel(Yb)
+            held.append((Xb, Yb, Wb))
+            n += Xb.shape[0]
+            if n >= rows:
+                whole = n - n % rows
+                piece = _join(held)
+                yield tuple(_rows(a, slice(whole)) for a in piece)
+                held = [tuple(_rows(a, slice(whole, None)) for a in piece)] if whole < n else []
+                n -= whole
+    if held:
+        yield _join(held)
+
+
+def _rows(a, which):
+    """Rows ``which`` (a slice) of an array, a pandas object or None, by position."""
+    return None if a is None else a.iloc[which] if hasattr(a, "iloc") else a[which]
+
+
+def _join(blocks):
+    """One (X, y, sample_weight) of the rows of ``blocks``, in order."""
+    if len(blocks) == 1:
+        return blocks[0]
+
+    def cat(parts):
+        if parts[0] is None:
+            return None
+        if hasattr(parts[0], "iloc"):
+            import pandas as pd
+
+            return pd.concat(parts)
+        return np.concatenate([np.asarray(a) for a in parts])
+
+    return tuple(cat(list(parts)) for parts in zip(*blocks))
 
 
 def _check_weight_scale(est, s, total):
@@ -494,12 +610,12 @@ def fit_regressor(est, X, y, sample_weight=None):
     """``L0Regressor.fit`` on Dask collections (see the module docstring)."""
     data = _prepare(est, X, y, sample_weight)
     p = data.n_features
-    if not est._is_linear():
-        _stream_blocks(est, data)
-        return
     bad = [dt for dt in _column_dtypes(data.y) if _kind(dt) not in "fiub"]
     if data.y_ndim == 2 and bad:
         raise ValueError(f"y must be numeric for {type(est).__name__}; got dtype {bad[0]}.")
+    if not est._is_linear():
+        _stream_blocks(est, data)
+        return
     s = data.reduce()
     _check_stats(est, s, p)
     q = s["my"].shape[0]

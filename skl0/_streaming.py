@@ -23,7 +23,8 @@ Two modes, fixed on the first call:
   overflow nor differ from ``fit``.
 - **stochastic** (:class:`L0Classifier`, nonlinear heads, and regressors
   with more features): the standardization is fixed from the first chunk
-  (the target's unit, mean and spread from its rows of positive weight);
+  (the target's unit, mean and spread from its rows of positive weight),
+  or given before it (:class:`StreamStart`: a Dask fit's, of all the rows);
   each call is one shuffled pass over the chunk in mini-batches of
   ``batch_size`` rows (default ``min(200, rows)``, as
   :class:`~sklearn.neural_network.MLPClassifier`), with the gates, head,
@@ -106,7 +107,7 @@ from ._problem import (
 from ._train import _check_finite, adam_steps
 from .nn import FeatureGate
 
-__all__ = ["ClassTargets", "RegressionTargets", "partial_fit", "streamable"]
+__all__ = ["ClassTargets", "RegressionTargets", "StreamStart", "partial_fit", "streamable"]
 
 _DEFAULT_BATCH = 200  # rows per step when batch_size=None (MLPClassifier's "auto")
 _BLOCK_ELEMENTS = BLOCK_BYTES // 8  # float64 blocks of a dense chunk's rows
@@ -179,10 +180,17 @@ class RegressionTargets:
     def datafit(self):
         return SquaredLoss(self.n_outputs)
 
-    def fix_standardization(self, estimator, y, sw):
-        """Mean and std of the first chunk's rows of positive weight, used for every later chunk."""
-        pos = sw > 0
-        mean, std = target_moments(self.scaled(estimator, y, sw)[pos], sw[pos] / sw.sum())
+    def fix_standardization(self, estimator, y, sw, start=None):
+        """Mean and std of the first chunk's rows of positive weight, used for every later chunk.
+
+        With ``start`` (a :class:`StreamStart`), those of all the rows, in its unit.
+        """
+        if start is not None:
+            self.amax, self.scale = start.y_amax, start.y_scale
+            mean, std = start.y_mean, start.y_std
+        else:
+            pos = sw > 0
+            mean, std = target_moments(self.scaled(estimator, y, sw)[pos], sw[pos] / sw.sum())
         self.mean, self.std = mean, std
         estimator._y_mean, estimator._y_std = mean * self.scale, std * self.scale
 
@@ -249,7 +257,7 @@ class ClassTargets:
     def datafit(self):
         return BinaryLogLoss() if self.n_outputs == 1 else MultinomialLogLoss(self.n_outputs)
 
-    def fix_standardization(self, estimator, y, sw):
+    def fix_standardization(self, estimator, y, sw, start=None):
         pass
 
     def encode(self, estimator, y, sw=None):
@@ -310,8 +318,9 @@ class _Moments:
         """Sums already centred on their own weighted means (the Dask pass's result).
 
         ``xx``, ``xy`` and ``yy`` are ``sum_i w_i (x_i - x_mean)(x_i - x_mean)'``
-        and so on, in float64; ``x_range`` and ``y_range`` are (min, max)
-        pairs of arrays. :meth:`problem` then builds the same problem that
+        and so on, in float64 (``xx`` may be its diagonal alone, enough for
+        :meth:`standardization`, not for :meth:`problem`); ``x_range`` and
+        ``y_range`` are (min, max) pairs of arrays. :meth:`problem` then builds the same problem that
         :meth:`add` would have led to on the same rows. The y statistics
         are in the target's unit, for a regression ``fit``'s (from the rows
         of positive weight): the constant-target floor of :meth:`problem`
@@ -339,7 +348,8 @@ class _Moments:
         dx, dy = np.asarray(dx, np.intc), np.asarray(dy, np.intc)
         self.x_shift, self.sx = np.ldexp(self.x_shift, -dx), np.ldexp(self.sx, -dx)
         self.x_min, self.x_max = np.ldexp(self.x_min, -dx), np.ldexp(self.x_max, -dx)
-        self.sxx = np.ldexp(self.sxx, -(dx[:, None] + dx[None, :]))
+        self.sxx = np.ldexp(self.sxx, -(2 * dx if self.sxx.ndim == 1  # (a diagonal)
+                                         else dx[:, None] + dx[None, :]))
         self.sxy = np.ldexp(self.sxy, -(dx[:, None] + dy[None, :]))
         self.y_shift, self.sy = np.ldexp(self.y_shift, -dy), np.ldexp(self.sy, -dy)
         self.y_min, self.y_max = np.ldexp(self.y_min, -dy), np.ldexp(self.y_max, -dy)
@@ -392,7 +402,8 @@ class _Moments:
         W = self.weight
         mx = self.sx / W
         mean = self.x_shift + mx
-        sd = np.sqrt(np.maximum(np.diag(self.sxx) / W - mx * mx, 0.0))
+        sxx = self.sxx if self.sxx.ndim == 1 else np.diag(self.sxx)  # (from_centred's diagonal)
+        sd = np.sqrt(np.maximum(sxx / W - mx * mx, 0.0))
         tiny = np.finfo(np.dtype(str(dtype).removeprefix("torch."))).eps * np.maximum(
             np.abs(mean), 1.0) * 10
         const = self.x_min == self.x_max
@@ -462,12 +473,13 @@ def _ic_price(datafit, n, p, mean_loss):
 class _SGDState:
     """Gates, head, optimizer and generator between calls (all on the CPU)."""
 
-    def __init__(self, estimator, X, sw, p, q, device, dtype):
-        w = sw / sw.sum()
-        if sp.issparse(X):
-            mean, std = weighted_moments(X.tocsr(), w)
+    def __init__(self, estimator, X, sw, p, q, device, dtype, start=None):
+        if start is not None:  # all the rows' (a Dask fit's moments pass)
+            mean, std = start.x_mean, start.x_std
+        elif sp.issparse(X):
+            mean, std = weighted_moments(X.tocsr(), sw / sw.sum())
         else:
-            mean, std = weighted_moments(np.asarray(X, dtype=np.float64), w)
+            mean, std = weighted_moments(np.asarray(X, dtype=np.float64), sw / sw.sum())
         self.mean, self.std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
         # Dense columns far from zero relative to their spread are shifted
         # by the first chunk's mean before every chunk meets ``dtype`` (as in
@@ -537,11 +549,32 @@ class _SGDState:
         self.gate, self.head = self.gate.cpu(), self.head.cpu()
 
 
+class StreamStart:
+    """The standardization of all the rows, for a stream told it before its first chunk.
+
+    A Dask fit with an MLP head computes it in one pass of moments over the
+    blocks (:func:`skl0._dask._stream_start`), so that the model does not
+    depend on which rows the first block holds. ``x_scale``: the columns'
+    power-of-two units (:func:`column_scale`, or None); ``x_mean``,
+    ``x_std``: float64 in those units, by the rule of ``weighted_moments``;
+    ``weight``: the total sample weight, the ``N`` of ``lam="auto"``'s price
+    (a stream that passes over the rows several times counts them once);
+    for a regression ``y_scale``, ``y_amax`` and ``y_mean``, ``y_std`` in
+    that unit, by the rule of :func:`target_moments`.
+    """
+
+    def __init__(self, x_scale, x_mean, x_std, weight, y_scale=None, y_amax=None, y_mean=None,
+                 y_std=None):
+        self.x_scale, self.x_mean, self.x_std, self.weight = x_scale, x_mean, x_std, weight
+        self.y_scale, self.y_amax, self.y_mean, self.y_std = y_scale, y_amax, y_mean, y_std
+
+
 class _Stream:
     def __init__(self, mode, targets, head_config=None):
         self.mode, self.targets = mode, targets
         self.moments = self.sgd = None
         self.weight = 0.0
+        self.total_weight = None  # a StreamStart's: the N of the price, fixed
         # The head the first call chose (hidden sizes, activation): a later
         # call with other settings would train one head and export another.
         self.head_config = head_config
@@ -608,13 +641,19 @@ def _short(value, limit=60):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def partial_fit(estimator, X, y, sample_weight=None, *, classes=None, classifier=False):
-    """Add one chunk of rows to ``estimator``'s fit (see the module docstring)."""
+def partial_fit(estimator, X, y, sample_weight=None, *, classes=None, classifier=False,
+                start=None):
+    """Add one chunk of rows to ``estimator``'s fit (see the module docstring).
+
+    ``start``: a :class:`StreamStart` for the first call of a stochastic
+    stream (a Dask fit's), whose standardization then is that of all the
+    rows, not the first chunk's.
+    """
     with keep_state_on_failure(estimator), grad_enabled():
-        return _partial_fit(estimator, X, y, sample_weight, classes, classifier)
+        return _partial_fit(estimator, X, y, sample_weight, classes, classifier, start)
 
 
-def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
+def _partial_fit(estimator, X, y, sample_weight, classes, classifier, start=None):
     old = getattr(estimator, "_stream", None)
     first = old is None
     X, y, sw = _validate_chunk(estimator, X, y, sample_weight, first)
@@ -626,7 +665,11 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
         stream = _Stream("exact" if exact else "stochastic", targets, _head_config(estimator))
         # dtype=None: the first chunk's floating dtype, for the whole stream.
         stream.dtype = resolve_dtype(estimator.dtype, X)
-        estimator._x_scale = column_scale(X)
+        if start is not None:
+            if exact:  # (the exact mode's sums are the whole data's already)
+                raise AssertionError("a StreamStart is for the stochastic mode")
+            stream.total_weight = start.weight
+        estimator._x_scale = column_scale(X) if start is None else start.x_scale
         estimator._x_shift = None
     else:
         stream = copy.deepcopy(old)  # a failed call leaves the old state untouched
@@ -657,7 +700,7 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier):
     else:
         if estimator.k is None and estimator.lam == "auto":  # N in the price of a gate
             check_weight_scale(sw, rule="lam='auto'", class_weighted=estimator._class_weighted)
-        _stochastic_step(estimator, stream, X, y, sw, device, dtype, first)
+        _stochastic_step(estimator, stream, X, y, sw, device, dtype, first, start)
     estimator._stream = stream
     estimator.hidden_layer_sizes_ = estimator._hidden_sizes()  # "auto": linear here
     return estimator
@@ -731,16 +774,17 @@ def _exact_step(estimator, stream, X, y, sw, device, dtype):
     estimator._fit_built(problem, datafit, gen)
 
 
-def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):
+def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first, start=None):
     targets = stream.targets
     if first:
-        if sw.sum() <= 0:
+        if sw.sum() <= 0 and start is None:
             raise ValueError(
                 "The first chunk's sample_weight sums to 0; pass positive weights for at "
                 "least one sample of the first chunk."
             )
-        targets.fix_standardization(estimator, y, sw)
-        stream.sgd = _SGDState(estimator, X, sw, X.shape[1], targets.n_outputs, device, dtype)
+        targets.fix_standardization(estimator, y, sw, start)
+        stream.sgd = _SGDState(estimator, X, sw, X.shape[1], targets.n_outputs, device, dtype,
+                               start)
     Y = targets.encode(estimator, y, sw)
     if sw.sum() <= 0:  # nothing to learn from this chunk
         return
@@ -765,7 +809,9 @@ def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first):
     else:
         problem = DirectProblem(_as_tensor(subtract_columns(X, shift), device, dtype), Yt, w,
                                 mean, std, targets.datafit())
-    gate, head = state.train(estimator, problem, device, stream.weight)
+    total = getattr(stream, "total_weight", None)  # (None in a stream pickled before it)
+    seen = stream.weight if total is None else total
+    gate, head = state.train(estimator, problem, device, seen)
     with torch.no_grad():
         layout = getattr(estimator, "_layout", None)
         if estimator._k is not None:

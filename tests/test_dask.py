@@ -156,7 +156,8 @@ def test_classifier_selector_task_from_labels(client, clf):
 
 def test_mlp_head_streams_the_blocks(client, reg):
     X, y, _ = reg
-    est = L0Regressor(k=3, hidden_layer_sizes=(8,), random_state=0).fit(_darr(X, 250), _darr(y, 250))
+    est = L0Regressor(k=3, hidden_layer_sizes=(8,), max_iter=20,
+                      random_state=0).fit(_darr(X, 250), _darr(y, 250))
     assert est.n_features_in_ == X.shape[1]
     assert est.get_support().sum() == 3
     assert est.predict(_darr(X)).compute().shape == y.shape
@@ -756,7 +757,7 @@ def test_mlp_classifier_reads_a_column_of_labels_without_a_warning_per_block():
     rng = np.random.RandomState(0)
     X = rng.randn(400, 4)
     y = (X[:, 0] > 0).astype(int)
-    kw = {"hidden_layer_sizes": (4,), "random_state": 0}
+    kw = {"hidden_layer_sizes": (4,), "max_iter": 10, "random_state": 0}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         col = L0Classifier(**kw).fit(_darr(X, 100), _darr(y[:, None], 100))
@@ -969,7 +970,7 @@ def test_misaligned_dataframe_blocks_are_refused_with_the_fix(sync):
 def test_mlp_heads_skip_empty_row_blocks(sync, which):
     # The linear fits skip a partition a filter emptied; an MLP head's stream
     # passed it to partial_fit, which refused it ("Found array with 0
-    # sample(s)"): the blocks that hold rows are the one epoch.
+    # sample(s)"): the fit is that of the blocks that hold rows.
     rng, X = _units_case(n=200)
     X[:50, 0] = -5.0  # the first partition, filtered out below
     frame = pd.DataFrame(X, columns=list("abcde")).assign(t=X[:, 1], lab=X[:, 1] > 0)
@@ -977,16 +978,110 @@ def test_mlp_heads_skip_empty_row_blocks(sync, which):
     kept = ddf[ddf.a > -4]
     assert kept.map_partitions(len).compute().tolist()[0] == 0
     est = (L0Regressor if which == "regressor" else L0Classifier)(
-        k=1, hidden_layer_sizes=(3,), random_state=0)
+        k=1, hidden_layer_sizes=(3,), max_iter=5, random_state=0)
     target = "t" if which == "regressor" else "lab"
     est.fit(kept[list("abcde")], kept[target])
-    rows = frame[frame.a > -4]
-    same = type(est)(k=1, hidden_layer_sizes=(3,), random_state=0)
-    for part in range(1, 4):
-        block = rows[(rows.index >= 50 * part) & (rows.index < 50 * (part + 1))]
-        kw = {"classes": [False, True]} if which == "classifier" else {}
-        same.partial_fit(block[list("abcde")], block[target], **kw)
+    rows = dd.from_pandas(frame[frame.a > -4], npartitions=3)
+    same = type(est)(**est.get_params()).fit(rows[list("abcde")], rows[target])
     np.testing.assert_array_equal(est.predict(frame[list("abcde")]),
                                   same.predict(frame[list("abcde")]))
-    with pytest.raises(ValueError, match="X has 0 rows"):
+    with pytest.raises(ValueError, match=r"X has 0 row.*fitting needs at least 2"):
         est.fit(ddf[ddf.a > 100][list("abcde")], ddf[ddf.a > 100][target])
+
+
+def _offset_case(n, seed=0):
+    # Columns of other offsets and scales, a target far from 0 whose first
+    # rows are not typical: a standardization from the first block is off.
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, 4) * [1.0, 30.0, 0.01, 5.0] + [0.0, 1e4, -3.0, 50.0]
+    X[: n // 10, 1] += 200.0  # the first rows sit apart
+    y = 500.0 + 100.0 * np.tanh((X[:, 1] - 1e4) / 30.0) + 50.0 * np.sin(X[:, 3] / 5.0)
+    return X, y + rng.randn(n)
+
+
+@pytest.mark.parametrize("which", ["regressor", "classifier"])
+def test_mlp_standardization_is_all_the_rows_whatever_the_chunks(sync, which, monkeypatch):
+    # An MLP head's Dask fit took the column means and spreads (and y's) from
+    # its first block: with 1-row blocks every spread was 1 and y's mean its
+    # first value (R^2 -3.7 on Friedman #1, test below). They are now those
+    # of all the rows, and small blocks are joined into whole mini-batches,
+    # so that chunks of 1, 7 and all the rows give one model.
+    X, y = _offset_case(300)
+    if which == "classifier":
+        est, y = L0Classifier(k=2, hidden_layer_sizes=(4,), max_iter=6, random_state=0), y > 500
+    else:
+        est = L0Regressor(k=2, hidden_layer_sizes=(4,), max_iter=6, random_state=0)
+    from skl0 import _streaming
+
+    started, init = [], _streaming._SGDState.__init__
+
+    def spy(state, *args, **kwargs):  # the stream's column standardization
+        init(state, *args, **kwargs)
+        started.append(state)
+
+    monkeypatch.setattr(_streaming._SGDState, "__init__", spy)
+    preds = []
+    for rows in (1, 7, 300):
+        est.fit(_darr(X, rows), _darr(y, rows))
+        (state,) = started
+        started.clear()
+        np.testing.assert_allclose(state.mean, X.mean(0), rtol=1e-12)
+        np.testing.assert_allclose(state.std, X.std(0), rtol=1e-10)
+        if which == "regressor":
+            assert est._y_mean == pytest.approx(y.mean(), rel=1e-12)
+            assert est._y_std == pytest.approx(y.std(), rel=1e-10)
+        assert est.n_iter_ == 6  # 2 steps a pass (200 rows, 100 rows), 3 passes
+        preds.append(est.predict(X))
+    # (the same up to the round-off of the moments, merged in another order)
+    np.testing.assert_allclose(preds[1], preds[0], rtol=1e-13)
+    np.testing.assert_allclose(preds[2], preds[0], rtol=1e-13)
+
+
+def test_mlp_fit_on_small_blocks_scores_as_the_in_memory_fit(sync):
+    # One pass over blocks of 50 rows (standardized by the first) scored R^2
+    # 0.63 where the in-memory fit scores 0.94: the passes now go on until
+    # max_iter Adam steps, from all the rows' standardization.
+    from sklearn.datasets import make_friedman1
+
+    X, y = make_friedman1(n_samples=1500, n_features=8, noise=1.0, random_state=0)
+    y = 100.0 * y + 500.0
+    X[:, 3] = 1000.0 * X[:, 3] + 1e4
+    kw = {"k": 5, "hidden_layer_sizes": (16,), "max_iter": 200, "random_state": 0}
+    train, test = slice(0, 1000), slice(1000, None)
+    mem = L0Regressor(**kw).fit(X[train], y[train]).score(X[test], y[test])
+    dist = L0Regressor(**kw).fit(_darr(X[train], 50), _darr(y[train], 50))
+    assert dist.score(X[test], y[test]) > mem - 0.03 and mem > 0.85  # 0.939 and 0.947
+    assert dist.n_iter_ == 200  # 5 steps a pass, 40 passes
+    assert dist.get_support(indices=True).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_block_stats_diagonal_is_the_full_statistics_diagonal():
+    # An MLP head's standardization pass keeps the columns' sums of squares
+    # alone (O(n p)): the same numbers as the linear fits' X'WX diagonal,
+    # also merged across blocks.
+    from skl0._blocks import _block_stats, _merge_all
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(90, 4) * [1.0, 1e3, 1e-3, 5.0] + [0.0, 1e6, 2.0, -7.0]
+    y, w = rng.randn(90, 2), rng.uniform(0, 2, 90)
+    w[:5] = 0.0
+    parts = [(X[a : a + 30], y[a : a + 30], w[a : a + 30]) for a in range(0, 90, 30)]
+    full = _merge_all(*[_block_stats(*b) for b in parts])
+    diag = _merge_all(*[_block_stats(*b, diagonal=True) for b in parts])
+    assert diag["xx"].shape == (4,)
+    np.testing.assert_allclose(diag["xx"], np.diag(full["xx"]), rtol=1e-12)
+    for key in ("W", "mx", "my", "xy", "yy", "n", "total_w", "y_absmax"):
+        np.testing.assert_allclose(diag[key], full[key], rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("hidden", [(), (3,)])
+def test_a_regressor_refuses_a_text_y_with_the_fix(sync, hidden):
+    # The pass of statistics said numpy's "could not convert string to float"
+    # alone (an MLP head's stream, which now starts with that pass, said
+    # what the in-memory fit says).
+    X = np.random.RandomState(0).randn(60, 3)
+    for y in (_darr(np.array(["a", "b"] * 30), 20),
+              dd.from_pandas(pd.Series(["a", "b"] * 30), npartitions=3)):
+        with pytest.raises(ValueError, match=r"y must be numeric for a regressor, but could "
+                                             r"not convert string.*use L0Classifier"):
+            L0Regressor(hidden_layer_sizes=hidden, max_iter=5).fit(_darr(X, 20), y)
