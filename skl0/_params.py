@@ -106,7 +106,9 @@ that search did not end at a KKT point. MLP
 heads: Adam steps of one fit, and of the refit; the path of ``k``
 and ``lam="auto"`` (16 points) gives its dense first point
 ``max_iter / 3`` steps and each warm-started point ``max_iter / 9``
-(about ``2 * max_iter`` in all).""",
+(about ``2 * max_iter`` in all). A Dask fit with an MLP head makes
+whole passes over the blocks until it has taken at least ``max_iter``
+Adam steps.""",
     ),
     Param(
         "learning_rate_init", "float", default=0.1,
@@ -185,7 +187,9 @@ it: their deterministic objective is evaluated on all rows (or on X'X
 for squared loss with n > p). The stochastic ``partial_fit`` (a
 classifier, a regressor with hidden layers, or one with more than
 4096 columns) takes mini-batches of ``batch_size`` rows for every
-head; there ``None`` means ``min(200, rows in the chunk)``.""",
+head; there ``None`` means ``min(200, rows in the chunk)``. A Dask fit
+with an MLP head joins consecutive blocks into mini-batches of
+``batch_size`` rows (``None``: 200).""",
     ),
     Param(
         "hidden_layer_sizes", 'tuple of int or "auto"', default=(),
