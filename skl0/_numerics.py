@@ -61,7 +61,45 @@ def column_extremes(X):
     if sp.issparse(X):
         return (np.asarray(X.min(axis=0).todense()).ravel(),
                 np.asarray(X.max(axis=0).todense()).ravel())
+    if (isinstance(X, np.ndarray) and 1 < X.shape[1] <= NARROW_COLUMNS and X.shape[0] > 0
+            and X.flags.c_contiguous):
+        return _narrow_extremes(X)
     return np.min(X, axis=0), np.max(X, axis=0)
+
+
+#: Row-major X of at most this many columns has its extremes taken from
+#: transposed copies of blocks of rows (:func:`_narrow_extremes`).
+NARROW_COLUMNS = 16
+#: Numbers per transposed block (256 KiB of float64: it stays in cache).
+_NARROW_BLOCK = 1 << 15
+
+
+def _narrow_extremes(X):
+    """:func:`column_extremes` of a C-contiguous dense ``X`` with few columns, faster.
+
+    numpy reduces ``axis=0`` of a row-major array one row at a time, at a
+    fixed cost per row whatever its length: on diabetes (442 x 10) the
+    minima and maxima took 29 us, and 2.8 ms at 50000 x 10. Each block of
+    rows is copied transposed into one buffer and reduced along its
+    contiguous rows instead (7 us and 0.5 ms). Minima and maxima are
+    exact, so the values are numpy's whatever the order (a zero's sign
+    aside, which nothing reads: 0.0 == -0.0); NaN propagates as there.
+    """
+    n, p = X.shape
+    rows = max(1, _NARROW_BLOCK // p)
+    buf = np.empty((p, min(rows, n)), dtype=X.dtype)
+    lo = hi = None
+    for start in range(0, n, rows):
+        block = X[start : start + rows]
+        XT = buf[:, : block.shape[0]]
+        np.copyto(XT, block.T)
+        b_lo, b_hi = XT.min(axis=1), XT.max(axis=1)
+        if lo is None:
+            lo, hi = b_lo, b_hi
+        else:
+            np.minimum(lo, b_lo, out=lo)
+            np.maximum(hi, b_hi, out=hi)
+    return lo, hi
 
 
 def column_scale(X, low=LOW, high=HIGH, extremes=None):
