@@ -1581,8 +1581,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         device, dtype = problem.mean.device, problem.mean.dtype
         layout = getattr(self, "_layout", None)
         if layout is None:
-            gate = FeatureGate(problem.n_features, init_prob=self.init_prob,
-                               temperature=self.temperature, device=device, dtype=dtype)
+            gate = FeatureGate._for_fit(problem.n_features, self.init_prob, self.temperature,
+                                        device, dtype)
         else:
             gate = GroupGate(layout, init_prob=self.init_prob,
                              temperature=self.temperature).to(device=device, dtype=dtype)

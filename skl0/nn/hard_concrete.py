@@ -173,6 +173,11 @@ def log_alpha_for_prob(prob, temperature=BETA, gamma=GAMMA, zeta=ZETA):
             "strictly between 0 and 1, e.g. 0.9."
         )
     temperature, gamma, zeta = check_hard_concrete_params(temperature, gamma, zeta)
+    return _log_alpha(prob, temperature, gamma, zeta)
+
+
+def _log_alpha(prob, temperature, gamma, zeta):
+    """:func:`log_alpha_for_prob` of checked arguments (the three parameters as floats)."""
     return math.log(prob) - math.log1p(-prob) + temperature * math.log(-gamma / zeta)
 
 
