@@ -33,3 +33,69 @@ def test_narrow_column_extremes_is_taken_and_other_layouts_are_not(monkeypatch):
         lo, hi = _numerics.column_extremes(other)
         np.testing.assert_array_equal(lo, other.min(axis=0))
     assert calls == [(20, 3)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("init_prob, temperature", [(0.9, 2.0 / 3.0), (np.float64(0.3), 1), (0.5, 0.25)])
+def test_fit_gate_is_the_public_constructors(dtype, init_prob, temperature):
+    import pickle
+
+    import torch
+
+    from skl0.nn import FeatureGate
+
+    dtype, device = getattr(torch, dtype), torch.device("cpu")
+    fast = FeatureGate._for_fit(7, init_prob, temperature, device, dtype)
+    plain = FeatureGate(7, init_prob=init_prob, temperature=temperature, device=device,
+                        dtype=dtype)
+    assert list(vars(fast)) == list(vars(plain))  # the same attributes, in the same order
+    for name, value in vars(plain).items():  # (torch's own: empty dicts and sets, training)
+        if name == "_parameters":
+            assert list(value) == list(fast._parameters) == ["log_alpha"]
+        else:
+            assert type(vars(fast)[name]) is type(value) and vars(fast)[name] == value, name
+    la, la_plain = fast.log_alpha, plain.log_alpha
+    assert type(la) is type(la_plain) and la.requires_grad and la.dtype == dtype
+    assert torch.equal(la, la_plain)
+    # (pickles differ only in the storage's key, its address)
+    assert pickle.loads(pickle.dumps(fast)).per_sample is False
+    torch.testing.assert_close(fast.prob_open(), torch.full((7,), float(init_prob), dtype=dtype))
+
+
+@pytest.mark.parametrize("kw", [{"init_prob": 1.0}, {"init_prob": True}, {"temperature": 0.0},
+                                {"temperature": float("nan")}])
+def test_fit_gate_checks_its_arguments_as_the_public_constructor(kw):
+    import torch
+
+    from skl0.nn import FeatureGate
+
+    args = {"init_prob": 0.9, "temperature": 2.0 / 3.0, **kw}
+    with pytest.raises(ValueError) as plain:
+        FeatureGate(3, **args)
+    with pytest.raises(ValueError, match="^" + __import__("re").escape(str(plain.value)) + "$"):
+        FeatureGate._for_fit(3, args["init_prob"], args["temperature"], torch.device("cpu"),
+                             torch.float64)
+
+
+def test_linear_head_registers_its_parameters_as_attribute_assignment_does():
+    import torch
+    from torch import nn
+
+    from skl0._heads import LinearHead
+
+    class Assigned(nn.Module):  # the straightforward construction
+        def __init__(self, p, q, dtype):
+            super().__init__()
+            self.weight = nn.Parameter(torch.zeros(p, q, dtype=dtype))
+            self.bias = nn.Parameter(torch.zeros(q, dtype=dtype))
+
+    head, plain = LinearHead(5, 2, dtype=torch.float32), Assigned(5, 2, torch.float32)
+    assert list(vars(head)) == list(vars(plain))
+    assert [n for n, _ in head.named_parameters()] == ["weight", "bias"]
+    for name, value in plain.state_dict().items():
+        got = head.state_dict()[name]
+        assert got.dtype == value.dtype and torch.equal(got, value) and got.requires_grad is False
+    assert head.weight.requires_grad and isinstance(head.bias, nn.Parameter)
+    assert "weight" not in vars(head)  # a parameter, read through nn.Module
+    head.to(torch.float64)  # moved with the module
+    assert head.weight.dtype == torch.float64 and head.bias.dtype == torch.float64
