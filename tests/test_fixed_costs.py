@@ -99,3 +99,31 @@ def test_linear_head_registers_its_parameters_as_attribute_assignment_does():
     assert "weight" not in vars(head)  # a parameter, read through nn.Module
     head.to(torch.float64)  # moved with the module
     assert head.weight.dtype == torch.float64 and head.bias.dtype == torch.float64
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("w_dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("q", [1, 3])
+def test_support_head_from_numpy_rows_equals_the_indexed_write(dtype, w_dtype, q):
+    import types
+
+    import torch
+
+    from skl0._refit import support_head
+
+    dtype = getattr(torch, dtype)
+    p, S = 9, np.array([0, 2, 3, 7])
+    problem = types.SimpleNamespace(mean=torch.zeros(p, dtype=dtype), n_features=p,
+                                    datafit=types.SimpleNamespace(n_outputs=q))
+    rng = np.random.default_rng(q)
+    W = (rng.standard_normal((S.size, q)) / 3).astype(w_dtype)  # (float32 rounds them)
+    b = rng.standard_normal(q)
+    head = support_head(problem, S, W.ravel() if q == 1 else W, b)
+    # The straightforward construction: zeros, then the rows written by index.
+    weight = torch.zeros(p, q, dtype=dtype)
+    weight[torch.as_tensor(S)] = torch.as_tensor(W, dtype=dtype).reshape(S.size, q)
+    assert head.weight.dtype == dtype and head.weight.requires_grad
+    assert torch.equal(head.weight, weight)
+    assert torch.equal(head.bias, torch.as_tensor(b, dtype=dtype))
+    empty = support_head(problem, S[:0], np.zeros((0, q)))
+    assert not empty.weight.any() and not empty.bias.any()
