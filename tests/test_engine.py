@@ -806,16 +806,23 @@ def _twelve_column_path_case():
     return _problem_from(X, y), lam_grid(n_lams=20), fresh
 
 
+def _twelve_column_path(problem, lams, fresh):
+    """A fresh gate and head, walked along ``lams`` by gate_path, and its points."""
+    from skl0._gate_path import gate_path
+
+    gate, head = fresh()
+    points = gate_path(problem, gate, head, lams, max_iter=100, learning_rate=0.1,
+                       alpha=1e-4, generator=None)
+    return gate, head, points
+
+
 def test_vertex_path_equals_one_solve_per_point():
     # gate_path's vertex path (one objective, searches skipped inside the
     # stable intervals) gives what solving each point from the previous one does.
     from skl0._engine import solve_gates
-    from skl0._gate_path import gate_path
 
     problem, lams, fresh = _twelve_column_path_case()
-    gate, head = fresh()
-    points = gate_path(problem, gate, head, lams, max_iter=100, learning_rate=0.1,
-                       alpha=1e-4, generator=None)
+    gate, head, points = _twelve_column_path(problem, lams, fresh)
     gate2, head2 = fresh()
     assert len(points) == len(lams)
     for lam, pt in zip(lams, points):
@@ -3737,12 +3744,9 @@ def test_vertex_points_make_what_the_modules_at_their_vertex_hold():
     # keys in the head's order; a point moved to another support has no
     # weights, the original keeps its own.
     from skl0._engine import set_vertex
-    from skl0._gate_path import gate_path
 
     problem, lams, fresh = _twelve_column_path_case()
-    gate, head = fresh()
-    points = gate_path(problem, gate, head, lams, max_iter=100, learning_rate=0.1,
-                       alpha=1e-4, generator=None)
+    gate, head, points = _twelve_column_path(problem, lams, fresh)
     gate2, head2 = fresh()
     for pt in points:
         mask = np.zeros(12, bool)
@@ -3772,12 +3776,9 @@ def test_searches_from_a_support_read_the_path_vertices_as_made_afresh(monkeypat
     # on a fresh objective; some of them read a kept vertex.
     import skl0._engine as engine
     from skl0._engine import GateObjective, _ProfiledGram, gate_bounds, vertex_gates
-    from skl0._gate_path import gate_path
 
     problem, lams, fresh = _twelve_column_path_case()
-    gate, head = fresh()
-    points = gate_path(problem, gate, head, lams, max_iter=100, learning_rate=0.1,
-                       alpha=1e-4, generator=None)
+    gate, head, points = _twelve_column_path(problem, lams, fresh)
     key, path_objective, known = problem.__dict__["_path_vertices"]
     hi = gate_bounds(gate)[1]
     assert key == (1e-4, hi) and len(known) > 3
