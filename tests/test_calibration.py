@@ -694,11 +694,13 @@ def test_integer_target_ids_name_the_targets():
 def test_a_none_group_label_in_a_str_series_is_called_missing():
     # pandas 3 stores the None of pd.Series(["a", None]) as NaN (str dtype):
     # the message said the label "is nan", a value the caller never wrote.
+    # (pandas 2's object Series keeps the None: "read as None" there.)
     M, targets, w0 = consistent_system(q=4)
     names = [f"t{j}" for j in range(4)]
     frame = pd.DataFrame(M, columns=names)
     groups = pd.Series(["a", "b", None, "a"], index=names[::-1])  # t1 has None
-    with pytest.raises(ValueError, match=r"target_groups\['t1'\] is missing \(read as nan; "
+    read = "None" if groups["t1"] is None else "nan"
+    with pytest.raises(ValueError, match=rf"target_groups\['t1'\] is missing \(read as {read}; "
                        r"1 missing .*pandas stores a None as NaN in a str"):
         SparseCalibrator(target_groups=groups, **FAST).fit(frame, targets, w0)
 
