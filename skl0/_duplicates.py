@@ -21,6 +21,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ._numerics import column_extremes
+
 __all__ = ["later_copies"]
 
 #: Rows compared in the first step, and the most in one: the candidate
@@ -34,12 +36,10 @@ _BLOCK_ELEMENTS = 1 << 21
 
 
 def _extremes(X):
+    """Column minima and maxima (:func:`skl0._numerics.column_extremes`, or a torch tensor's)."""
     if torch.is_tensor(X):
         return X.amin(0).cpu().numpy(), X.amax(0).cpu().numpy()
-    if sp.issparse(X):
-        return (np.asarray(X.min(axis=0).todense()).ravel(),
-                np.asarray(X.max(axis=0).todense()).ravel())
-    return np.min(X, axis=0), np.max(X, axis=0)
+    return column_extremes(X)
 
 
 def _refine(ids, keys):
