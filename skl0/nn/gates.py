@@ -254,8 +254,7 @@ class HardConcreteGate(_PicklableGenerators, nn.Module):
                 f"dtype={dtype!r} is not a floating torch dtype; pass torch.float32, "
                 "torch.float64 or None (torch's default)."
             )
-        check_number("init_prob", init_prob, lambda v: 0 < v < 1, "the initial probability "
-                     "that a gate is open, a float strictly between 0 and 1, e.g. 0.9")
+        _check_init_prob(init_prob)
         self.init_prob = init_prob
         la = log_alpha_for_prob(init_prob, self.temperature, self.gamma, self.zeta)
         self.log_alpha = nn.Parameter(torch.full(shape, la, device=device, dtype=dtype))
@@ -328,6 +327,12 @@ class HardConcreteGate(_PicklableGenerators, nn.Module):
         )
 
 
+def _check_init_prob(init_prob):
+    """Refuse an ``init_prob`` outside (0, 1), naming it (both gate constructors)."""
+    check_number("init_prob", init_prob, lambda v: 0 < v < 1, "the initial probability "
+                 "that a gate is open, a float strictly between 0 and 1, e.g. 0.9")
+
+
 class FeatureGate(HardConcreteGate):
     """One Hard Concrete gate per input feature, applied to the last dimension.
 
@@ -393,8 +398,7 @@ class FeatureGate(HardConcreteGate):
         state = self.__dict__
         state["temperature"], state["gamma"], state["zeta"] = check_hard_concrete_params(
             temperature, GAMMA, ZETA)
-        check_number("init_prob", init_prob, lambda v: 0 < v < 1, "the initial probability "
-                     "that a gate is open, a float strictly between 0 and 1, e.g. 0.9")
+        _check_init_prob(init_prob)
         state["init_prob"] = init_prob
         la = _log_alpha(init_prob, state["temperature"], state["gamma"], state["zeta"])
         self._parameters["log_alpha"] = nn.Parameter(
