@@ -74,6 +74,27 @@ def test_later_copies_marks_only_exact_copies_after_the_first():
         np.testing.assert_array_equal(np.flatnonzero(later_copies(A)), [6, 7])
 
 
+@pytest.mark.parametrize("scan", [0, 10**9])  # a CSC X column by column, or by row slices
+def test_csc_blocks_either_way_find_the_copies(monkeypatch, scan):
+    import skl0._duplicates as dup
+
+    monkeypatch.setattr(dup, "_SCAN_PER_COLUMN", scan)
+    rng = np.random.default_rng(1)
+    B = (rng.random((700, 40)) < 0.05).astype(float)  # indicators: many equal extremes
+    B = np.column_stack([B, B[:, 3], B[:, 30], B[:, 3]])
+    B[650, 41] = 1.0 - B[650, 41]  # differs from column 30 past the first blocks
+    expected = np.flatnonzero(later_copies(B))
+    assert 40 in expected and 42 in expected and 41 not in expected
+    np.testing.assert_array_equal(np.flatnonzero(later_copies(sp.csc_matrix(B))), expected)
+    # An explicit zero in the copy 40 only (and a -0.0 in 42) is still a zero.
+    C = sp.coo_matrix(B)
+    r = int(np.flatnonzero(B[:, 40] == 0)[0])
+    A = sp.csc_matrix((np.r_[C.data, 0.0, -0.0], (np.r_[C.row, r, r], np.r_[C.col, 40, 42])),
+                      shape=B.shape)
+    assert A.nnz == C.nnz + 2
+    np.testing.assert_array_equal(np.flatnonzero(later_copies(A)), expected)
+
+
 @pytest.mark.parametrize("j, pos, params", [
     (3, 5, dict(k=4)), (4, 3, dict(k=4)),  # the copy after, then before the original
     (3, 5, dict(lam="auto")), (3, 4, dict(lam="auto")),
