@@ -649,12 +649,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # A CV regressor's fold (or final fit): the problem from sums its
             # CV formed for all folds in one pass over X (skl0._fold_stats).
             problem = statistics.gram_problem(self, datafit, dtype, device)
-            self._mark_copies(problem, X, (statistics.lo, statistics.hi), walk)
+            self._mark_copies(problem, X, (statistics.lo, statistics.hi), walk, sw)
             return self._fit_prepared(problem, sw, datafit, gen, walk)
         if sp.issparse(X):  # never densified: moments and Gram by scipy
             problem, extremes = self._sparse_problem(X, Yt, w, w_np, datafit, device, dtype,
                                                      use_gram)
-            self._mark_copies(problem, X, extremes, walk)
+            self._mark_copies(problem, X, extremes, walk, sw)
             return self._fit_prepared(problem, sw, datafit, gen, walk)
         if prepares_on_device(X, device):
             # Dense X crosses to the accelerator once, as given; its
@@ -683,10 +683,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # at n=1e5, p=1e3).
             problem = DirectProblem(prep.X, Yt, w, mean, std, datafit, second_moments=(
                 second_moments(prep.var, prep.mean64, mean, std, prep.const)))
-        self._mark_copies(problem, X, prep.extremes, walk)
+        self._mark_copies(problem, X, prep.extremes, walk, sw)
         return self._fit_prepared(problem, sw, datafit, gen, walk)
 
-    def _mark_copies(self, problem, X, extremes, walk):
+    def _mark_copies(self, problem, X, extremes, walk, sw):
         """Set ``problem.later_copies``: X's columns equal to an earlier one (:mod:`skl0._duplicates`).
 
         The fit then selects among the first copies only (:meth:`_fit_built`),
@@ -694,12 +694,19 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         it. Not looked for in a cross-validation fold's fit (its points are
         only scored: a copy predicts as its original) nor with ``groups``
         or ``feature_costs`` (a copy may sit in another group, or cost less).
+        Rows of zero weight (``sw``) are not compared: the fit is that
+        without them (scikit-learn's convention), so two columns that differ
+        only there are copies.
         """
         problem.later_copies = None
         if (walk is not None and not walk.export) or getattr(self, "_layout", None) is not None:
             return
         if isinstance(X, ValidatedRows):
             X = X.rows
+        if not sw.all():  # (the extremes of the rows compared: formed again)
+            keep = np.flatnonzero(sw)
+            X = X[torch.as_tensor(keep, device=X.device)] if torch.is_tensor(X) else X[keep]
+            extremes = None
         problem.later_copies = later_copies(X, extremes)
 
     def _sparse_problem(self, X, Yt, w, w_np, datafit, device, dtype, use_gram):

@@ -124,6 +124,34 @@ def test_sparse_regressor_keeps_the_first_copy():
     _assert_first_copy(est.support_, first, later)
 
 
+@pytest.mark.parametrize("params", [dict(k=4), dict(lam="auto"), dict(lam=0.01)])
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_columns_that_differ_only_in_rows_of_zero_weight_are_copies(params, fmt):
+    # A weight of zero is a row left out (scikit-learn's convention): the
+    # copy at 10 differs from column 3 in row 0 only, so with that row's
+    # weight 0 the fit is the one without the row, which keeps column 3.
+    X, y = _diabetes()
+    X2 = np.column_stack([X, X[:, 3]])
+    X2[0, 10] += 1.0
+    w = np.ones(len(y))
+    w[0] = 0.0
+    A = X2 if fmt == "dense" else sp.csr_matrix(X2)
+    est = L0Regressor(random_state=0, **params).fit(A, y, sample_weight=w)
+    plain = L0Regressor(random_state=0, **params).fit(X2[1:], y[1:])
+    _assert_first_copy(est.support_, 3, 10)
+    np.testing.assert_array_equal(est.support_, plain.support_)
+    np.testing.assert_allclose(est.coef_, plain.coef_, rtol=1e-9, atol=1e-9)
+    Xc, yc = _cancer()
+    Xc = np.column_stack([Xc, Xc[:, 7]])
+    Xc[5, 10] *= 2.0
+    wc = np.ones(len(yc))
+    wc[5] = 0.0
+    clf = L0Classifier(k=3, random_state=0).fit(Xc, yc, sample_weight=wc)
+    np.testing.assert_array_equal(
+        clf.support_, L0Classifier(k=3, random_state=0).fit(np.delete(Xc, 5, 0),
+                                                            np.delete(yc, 5)).support_)
+
+
 def test_k_past_the_distinct_columns_fills_with_the_lowest_index_copies():
     X, y = _diabetes()
     X3 = np.column_stack([X[:, :3], X[:, 1], X[:, 0]])  # 3 distinct columns, copies at 3, 4
