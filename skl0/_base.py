@@ -515,6 +515,35 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                                    getattr(self, "lam", "auto"))  # (the CV forms have no lam)
         return X, y, sw
 
+    def _weightless_rows_neutral(self, X, sw):
+        """X with each row of zero weight replaced by the first row of positive weight.
+
+        A weight of 0 is a row left out (scikit-learn's convention), but such
+        a row's values still set X's power-of-two column units and extremes:
+        diabetes with 1e20 in one column of a weightless row fitted that
+        column at ~1e-22 of its spread (coefficients 610 off the fit without
+        the row), and a square past float64's range made its zero-weighted
+        sums NaN. Copying a weighted row over it leaves every weighted sum as
+        it was (``0 * x`` is 0 either way) and the extremes those of the
+        weighted rows, where dropping the rows would also change the fit's
+        shape (and with it round-off: scikit-learn's check that weights equal
+        repeated rows compares fits with the weightless rows present). Costs
+        a copy of X, only when some weight is 0.
+        """
+        if sw.all() or self._row_statistics is not None:
+            # (a CV regressor's fold or final fit from its sums, in which a
+            # weightless row adds nothing, nor to its extremes: RowStatistics)
+            return X
+        if self._finite_on_device:  # (every row is checked, as validation would)
+            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+            self._finite_on_device = False
+        rows = np.arange(X.shape[0])
+        rows[sw == 0] = int(np.argmax(sw > 0))
+        if torch.is_tensor(X):  # (rows a CV estimator holds)
+            self._rows_owned = True
+            return X.index_select(0, torch.as_tensor(rows, device=X.device))
+        return X[rows]
+
     def _device_for_shape(self, shape):
         """The device a fit of an X of ``shape`` will use, or None where that is not yet known.
 
@@ -549,6 +578,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         X, y, sw = self._validate_fit_data(X, y, sample_weight)
         Y, datafit = self._encode_targets(y, sw)
         sw = self._fit_weights(Y, sw)
+        X = self._weightless_rows_neutral(X, sw)
         device = resolve_device(self.device, numbers=X.shape[0] * X.shape[1])
         if isinstance(self.hidden_layer_sizes, str):  # "auto" (the only string allowed)
             if walk is None and self.lam != "auto":

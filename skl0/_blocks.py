@@ -199,7 +199,10 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False,
         Xb, Yb, wb = X[a : a + rows], Y[a : a + rows], w[a : a + rows]
         m = Xb.shape[0]
         B = buf[:m]
-        x0 = Xb[0].astype(np.float64)
+        # The block's shift: its first row of positive weight (a weightless
+        # row's 1e20 left the others' differences from it all round-off).
+        first = int(np.argmax(wb > 0))
+        x0 = Xb[first].astype(np.float64)
         np.subtract(Xb, x0, out=B[:, :p], dtype=np.float64)
         B[:, p + q] = 1.0
         if coef is not None:
@@ -213,7 +216,7 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False,
             out["r0"] += float(wb @ (resid * resid / safe))
             Yb = (f + resid / safe)[:, None]
             wb = wb * var
-        y0 = Yb[0].copy()
+        y0 = Yb[first].copy()
         np.subtract(Yb, y0, out=B[:, p : p + q])
         if weighted:  # B' diag(w) B as (sqrt(w) B)'(sqrt(w) B): a syrk, half a gemm
             np.multiply(B, np.sqrt(wb)[:, None], out=B)
@@ -241,8 +244,10 @@ def _block_stats(X, y, w, classes=None, coef=None, intercept=0.0, onehot=False,
     return out
 
 
-def _column_min_max(X, cols):
+def _column_min_max(X, cols, w=None):
     X = np.asarray(X)[:, cols]
+    if w is not None:  # (the rows of positive weight, as a fit without the others)
+        X = X[np.asarray(w, dtype=np.float64).reshape(-1) > 0]
     return (X.min(0).astype(np.float64), X.max(0).astype(np.float64)) if len(X) else (
         np.full(len(cols), np.inf), np.full(len(cols), -np.inf))
 

@@ -313,7 +313,9 @@ def _column_ranges(data, s):
     suspect = np.flatnonzero(sd <= 1e-4 * np.maximum(np.abs(mean), 1.0))
     lo, hi = mean - sd, mean + sd
     if suspect.size:
-        parts = [dask.delayed(_column_min_max)(xb, suspect) for xb in data.x_parts]
+        w_parts = data.w_parts or [None] * len(data.x_parts)
+        parts = [dask.delayed(_column_min_max)(xb, suspect, wb)
+                 for xb, wb in zip(data.x_parts, w_parts)]
         mn, mx = _compute_tree(parts, _min_max_merge, 16)
         lo[suspect], hi[suspect] = mn, mx
     amax = np.maximum(np.abs(lo), np.abs(hi))

@@ -188,6 +188,7 @@ class FoldStatistics:
         w = np.asarray(sw, dtype=np.float64)
         Y = numeric_target(y, "L0RegressorCV").reshape(n, -1).astype(np.float64, copy=False)
         pos = w > 0
+        every = bool(pos.all())
         self.unit = power_of_two_scale(np.max(np.abs(Y[pos]), axis=0))
         # Rows of weight 0 count as targets 0, as the fits encode them: their
         # y / U could overflow (U is set by the others), and inf * 0 is NaN.
@@ -252,8 +253,12 @@ class FoldStatistics:
             wb, Yu_b = w[idx], Yu[idx]
             for a, b in parts:
                 g = g_block[a]
-                lo[g] = np.minimum(lo[g], raw[a:b].min(axis=0))
-                hi[g] = np.maximum(hi[g], raw[a:b].max(axis=0))
+                # (the extremes of the rows of positive weight, as a fit
+                # without the others forms them: they set the column units)
+                kept_x = raw[a:b] if every else raw[a:b][wb[a:b] > 0]
+                if kept_x.shape[0]:
+                    lo[g] = np.minimum(lo[g], kept_x.min(axis=0))
+                    hi[g] = np.maximum(hi[g], kept_x.max(axis=0))
                 np.subtract(raw[a:b], cg[g], out=Xb[a:b])
                 Yb = Yu_b[a:b] - yg[g]
                 s[g] += wb[a:b] @ Xb[a:b]

@@ -375,16 +375,24 @@ class _Moments:
             self.sx += np.asarray(Xw.sum(0)).ravel()
             self.sxx += (X.T @ Xw).toarray()
             self.sxy += np.asarray(Xw.T @ Yc)
-            self.x_min = np.minimum(self.x_min, X.min(axis=0).toarray().ravel())
-            self.x_max = np.maximum(self.x_max, X.max(axis=0).toarray().ravel())
+            if kept.shape[0]:  # (the extremes of the rows of positive weight, as fit's)
+                Xk = X if kept.shape[0] == X.shape[0] else X[sw > 0]
+                self.x_min = np.minimum(self.x_min, Xk.min(axis=0).toarray().ravel())
+                self.x_max = np.maximum(self.x_max, Xk.max(axis=0).toarray().ravel())
             return
         if sparse:  # shifted sums: dense blocks of the chunk's rows
             X = X.tocsr()
         rows = block_rows(X, _BLOCK_ELEMENTS)
         for a in range(0, X.shape[0], rows):
             Xb = X[a : a + rows].toarray() if sparse else X[a : a + rows]
-            self.x_min = np.minimum(self.x_min, Xb.min(0))
-            self.x_max = np.maximum(self.x_max, Xb.max(0))
+            # The extremes of the rows of positive weight, as fit forms them:
+            # a weightless row's 1e20 set the column's units, in which the
+            # others' spread fell to ~1e-22.
+            pos_b = sw[a : a + rows] > 0
+            Xk = Xb if pos_b.all() else Xb[pos_b]
+            if Xk.shape[0]:
+                self.x_min = np.minimum(self.x_min, Xk.min(0))
+                self.x_max = np.maximum(self.x_max, Xk.max(0))
             # A new float64 block: never an in-place shift of the caller's
             # rows (a float64 X, or a writable memory map, would be changed).
             Xb = np.subtract(Xb, self.x_shift, dtype=np.float64)
@@ -669,7 +677,8 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier, start=None
             if exact:  # (the exact mode's sums are the whole data's already)
                 raise AssertionError("a StreamStart is for the stochastic mode")
             stream.total_weight = start.weight
-        estimator._x_scale = column_scale(X) if start is None else start.x_scale
+        estimator._x_scale = (column_scale(X, extremes=_weighted_extremes(X, sw))
+                              if start is None else start.x_scale)
         estimator._x_shift = None
     else:
         stream = copy.deepcopy(old)  # a failed call leaves the old state untouched
@@ -724,6 +733,20 @@ def _exponent(scale):
     return np.frexp(np.asarray(scale, np.float64))[1]
 
 
+def _weighted_extremes(X, sw):
+    """Column minima and maxima of the rows of positive weight (``inf``, ``-inf`` where none).
+
+    A weight of 0 is a row left out, as in ``fit``: a weightless row's 1e20
+    set the column's units, in which the others' spread fell to ~1e-22.
+    """
+    pos = sw > 0
+    if pos.all():
+        return column_extremes(X)
+    if not pos.any():
+        return np.full(X.shape[1], np.inf), np.full(X.shape[1], -np.inf)
+    return column_extremes(X[np.flatnonzero(pos)])
+
+
 def _widen_scales(estimator, stream, X, y, sw):
     """Raise the column and target units to ``fit``'s on every row seen so far (exact mode).
 
@@ -735,7 +758,7 @@ def _widen_scales(estimator, stream, X, y, sw):
     moments = stream.moments
     old = estimator._x_scale
     old = np.ones(X.shape[1]) if old is None else old
-    lo, hi = column_extremes(X)
+    lo, hi = _weighted_extremes(X, sw)
     seen = (moments.x_min * old, moments.x_max * old)  # back in X's units: exact
     new = column_scale(X, extremes=(np.minimum(lo, seen[0]), np.maximum(hi, seen[1])))
     new = np.maximum(np.ones(X.shape[1]) if new is None else new, old)

@@ -573,6 +573,29 @@ def test_cv_folds_from_shared_sums_ignore_the_targets_of_weightless_rows(monkeyp
     np.testing.assert_allclose(shared.coef_, own.coef_, rtol=1e-9)
 
 
+def test_cv_folds_ignore_the_x_of_weightless_rows(monkeypatch):
+    # A row of weight 0 holding 1e40 in column 1: its value set the
+    # column's units in the shared sums' extremes (and in a fold's own
+    # rows), so column 1 was fitted at ~1e-40 of its spread. Both ways now
+    # fit as with an ordinary value in that row.
+    rs = np.random.RandomState(0)
+    X = rs.randn(200, 5)
+    y = X[:, 1] + 0.5 * X[:, 3] + 0.1 * rs.randn(200)
+    sw = np.ones(200)
+    sw[7] = 0.0
+    X_far = X.copy()
+    X_far[7, 1] = 1e40
+    shared, own, used = _cv_both_ways(monkeypatch, X_far, y, sw, n_lams=5, cv=3)
+    assert used
+    plain = L0RegressorCV(random_state=0, n_lams=5, cv=3).fit(X, y, sample_weight=sw)
+    assert plain.get_support(indices=True).tolist() == [1, 3]
+    for est in (shared, own):
+        np.testing.assert_array_equal(est.get_support(), plain.get_support())
+        np.testing.assert_allclose(est.cv_results_["mean_test_score"],
+                                   plain.cv_results_["mean_test_score"], rtol=1e-9)
+        np.testing.assert_allclose(est.coef_, plain.coef_, rtol=1e-9)
+
+
 @pytest.mark.parametrize("heavy", ["all", "some"])
 def test_cv_folds_from_shared_sums_take_weights_of_any_scale(monkeypatch, heavy):
     # Weights near 1e300 on a column near 1e5: w x^2 overflowed the shared

@@ -679,6 +679,35 @@ def test_weightless_rows_with_huge_targets_fit_as_in_memory(sync, kw, far):
     np.testing.assert_allclose(dist.coef_, dropped.coef_, rtol=1e-12)
 
 
+@pytest.mark.parametrize("far", [1e20, -1e50])
+def test_weightless_rows_with_huge_x_fit_as_in_memory(sync, far):
+    # A weightless row first in its block was the block's shift: the
+    # others' differences from 1e20 were all round-off (coefficients ~600
+    # off). Each block now shifts by its first row of positive weight; a
+    # near-constant column's exact range comes from such rows too.
+    rng = np.random.RandomState(0)
+    X = rng.randn(400, 6)
+    X[:, 4] = 3.0  # constant where the weight is positive
+    y = X[:, 0] + 2 * X[:, 1] + 0.5 * rng.randn(400)
+    sw = np.ones(400)
+    sw[::100] = 0.0  # the first row of every block
+    X_far = X.copy()
+    X_far[0, 1] = X_far[100, 0] = X_far[200, 4] = far
+    kept = sw > 0
+    mem = L0Regressor(k=2, random_state=0).fit(X[kept], y[kept])
+    dist = L0Regressor(k=2, random_state=0).fit(_darr(X_far, 100), _darr(y, 100),
+                                                sample_weight=_darr(sw, 100))
+    assert dist.get_support(indices=True).tolist() == [0, 1]
+    np.testing.assert_allclose(dist.coef_, mem.coef_, rtol=1e-9)
+    assert dist.intercept_ == pytest.approx(mem.intercept_, rel=1e-9)
+    clf_y = (y > np.median(y)).astype(int)
+    mem_c = L0Classifier(k=2, random_state=0).fit(X[kept], clf_y[kept])
+    dist_c = L0Classifier(k=2, random_state=0).fit(_darr(X_far, 100), _darr(clf_y, 100),
+                                                   sample_weight=_darr(sw, 100))
+    np.testing.assert_array_equal(dist_c.support_, mem_c.support_)
+    np.testing.assert_allclose(dist_c.coef_, mem_c.coef_, rtol=1e-6, atol=1e-9)
+
+
 def test_selector_task_auto_takes_an_in_memory_y_beside_a_dask_x(sync, reg, clf):
     # docs/scale.md: y may be Dask or numpy; task="auto" read y's blocks with
     # to_delayed, which a numpy array or pandas Series lacks.

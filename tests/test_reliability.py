@@ -251,6 +251,27 @@ def test_weightless_rows_with_huge_targets_equal_dropping_rows(kw, far):
     np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=1e-12)
 
 
+@pytest.mark.parametrize("name", PLAIN)
+@pytest.mark.parametrize("far", [1e20, -1e50, 1e300])
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_weightless_rows_with_huge_x_equal_dropping_rows(name, far, fmt):
+    # A weight of 0 is a row left out: its values in X must not matter.
+    # They set X's power-of-two column units and extremes, so 1e20 in one
+    # column of a weightless row fitted that column at ~1e-22 of its spread
+    # (diabetes k=4: coefficients 610 off the fit without the row).
+    sw = np.ones(len(X0))
+    sw[:5] = 0.0
+    X = X0.copy()
+    X[:5, 1] = far
+    A = X if fmt == "dense" else sp.csr_matrix(X)
+    a = quiet_fit(make(name, random_state=0), A, target(name), sample_weight=sw)
+    b = quiet_fit(make(name, random_state=0), X0[5:], target(name)[5:])
+    np.testing.assert_array_equal(a.get_support(), b.get_support())
+    est_a, est_b = (getattr(e, "estimator_", e) for e in (a, b))
+    np.testing.assert_allclose(est_a.coef_, est_b.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(est_a.intercept_, est_b.intercept_, rtol=1e-9, atol=1e-12)
+
+
 # ------------------------------------------------------------ wrong types
 @pytest.mark.parametrize("name", ALL)
 def test_object_array_with_text(name):

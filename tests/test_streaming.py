@@ -484,6 +484,31 @@ def test_weightless_rows_with_huge_targets_stream_as_fit(kw, far):
     np.testing.assert_allclose(part.coef_, dropped.coef_, rtol=1e-12)
 
 
+@pytest.mark.parametrize("far", [1e20, -1e50])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_weightless_rows_with_huge_x_stream_as_fit(far, sparse):
+    # A weightless row's X value set its column's units (the first chunk's
+    # column_scale, a later chunk's widening) and the extremes, so the
+    # others' spread fell to ~1e-22 of the unit and the exact stream kept
+    # another support (coefficients ~600 off). The extremes now come from
+    # the rows of positive weight, as fit's.
+    X, y, _, sw = _weightless_far(1.0)
+    X_far = X.copy()
+    X_far[0, 1] = far  # the first chunk's (first_column_scale)
+    X_far[204, 0] = far  # a later chunk's (_widen_scales)
+    assert sw[0] == sw[204] == 0.0
+    A = sp.csr_matrix(X_far) if sparse else X_far
+    part = L0Regressor(k=2, random_state=0)
+    n = X.shape[0]
+    for rows in (slice(0, n // 3), slice(n // 3, n // 2), slice(n // 2, n)):
+        part.partial_fit(A[rows], y[rows], sample_weight=sw[rows])
+    assert part._stream.mode == "exact"
+    kept = sw > 0
+    dropped = L0Regressor(k=2, random_state=0).fit(X[kept], y[kept])
+    assert part.get_support(indices=True).tolist() == [0, 1]
+    np.testing.assert_allclose(part.coef_, dropped.coef_, rtol=1e-9)
+
+
 @pytest.mark.parametrize("far", [1e16, 1e300])
 def test_weightless_rows_with_huge_targets_do_not_set_the_stochastic_unit(far, monkeypatch):
     # The stochastic mode's unit and standardization (fixed by the first
