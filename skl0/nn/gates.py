@@ -503,7 +503,10 @@ def set_generator(module, generator):
     """Make every gate in ``module`` draw its noise from ``generator``.
 
     One seeded ``torch.Generator`` then makes training reproducible without
-    touching torch's global random state (``torch.manual_seed``).
+    touching torch's global random state (``torch.manual_seed``). Not for
+    gates inside ``torch.utils.checkpoint``: its recomputation in
+    ``backward`` restores torch's default RNG state only, so the gates
+    would draw new noise there and get the gradients of other draws.
 
     Parameters
     ----------
