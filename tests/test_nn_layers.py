@@ -272,3 +272,27 @@ def test_layers_take_device_auto_as_the_gates_do():
         assert layer.l0_gate.log_alpha.device.type == auto.type
     with pytest.raises(ValueError, match="device='gpu'"):
         L0Linear(3, 2, device="gpu")
+
+
+@pytest.mark.parametrize("own_generator", [False, True])
+def test_activation_checkpointing_gets_the_gradients_of_the_forward_only_without_generator(
+        own_generator):
+    # What docs/torch.md says of torch.utils.checkpoint: its recomputation
+    # restores torch's default RNG state, not a torch.Generator's.
+    from torch.utils.checkpoint import checkpoint
+
+    layer = L0Linear(4, 3)
+    x = torch.randn(5, 4)
+    gen = torch.Generator().manual_seed(1) if own_generator else None
+    set_generator(layer, gen)
+
+    def grad(run):
+        state = gen.get_state() if own_generator else torch.get_rng_state()
+        layer.zero_grad()
+        run().sum().backward()
+        (gen.set_state if own_generator else torch.set_rng_state)(state)
+        return layer.weight.grad.clone()
+
+    checkpointed = grad(lambda: checkpoint(layer, x, use_reentrant=False))
+    plain = grad(lambda: layer(x))
+    assert torch.equal(checkpointed, plain) != own_generator

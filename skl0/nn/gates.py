@@ -286,8 +286,13 @@ class HardConcreteGate(_PicklableGenerators, nn.Module):
         return prob_nonzero(self.log_alpha, self.temperature, self.gamma, self.zeta)
 
     def expected_l0(self):
-        """Expected number of non-zero gates: the sum of :meth:`prob_open`."""
-        return self.prob_open().sum()
+        """Expected number of non-zero gates: the sum of :meth:`prob_open`.
+
+        Summed in float32 at least: in float16 a sum past 65504 is ``inf``
+        (a 512 x 256 weight-gated layer), and bfloat16 rounds it to 3
+        significant digits. The result is float32 for half-precision gates.
+        """
+        return self.prob_open().sum(dtype=_sum_dtype(self.log_alpha.dtype))
 
     def deterministic(self):
         """Deterministic gate values in [0, 1] (eq. 13)."""
@@ -325,6 +330,11 @@ class HardConcreteGate(_PicklableGenerators, nn.Module):
             f"shape={tuple(self.log_alpha.shape)}, temperature={self.temperature:g}, "
             f"gamma={self.gamma:g}, zeta={self.zeta:g}"
         )
+
+
+def _sum_dtype(dtype):
+    """The dtype that a penalty over gates of ``dtype`` is summed in: float32 at least."""
+    return torch.promote_types(dtype, torch.float32)
 
 
 def _check_init_prob(init_prob):
@@ -493,7 +503,10 @@ def set_generator(module, generator):
     """Make every gate in ``module`` draw its noise from ``generator``.
 
     One seeded ``torch.Generator`` then makes training reproducible without
-    touching torch's global random state (``torch.manual_seed``).
+    touching torch's global random state (``torch.manual_seed``). Not for
+    gates inside ``torch.utils.checkpoint``: its recomputation in
+    ``backward`` restores torch's default RNG state only, so the gates
+    would draw new noise there and get the gradients of other draws.
 
     Parameters
     ----------

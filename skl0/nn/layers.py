@@ -23,7 +23,7 @@ from torch.nn.utils import skip_init
 from .._checks import check_int
 from .._numpydoc import Entry, document
 from ._docs import GATE_ATTRIBUTES, NN
-from .gates import HardConcreteGate, _module_device
+from .gates import HardConcreteGate, _module_device, _sum_dtype
 from .hard_concrete import BETA, GAMMA, ZETA
 
 __all__ = ["L0Linear", "L0Conv2d", "L0DepthwiseConv2d"]
@@ -132,12 +132,14 @@ class _L0LayerMixin:
         Each gated parameter's square is weighted by ``P(gate != 0)`` (eq. 12):
         ``sum_j P(z_j != 0) * theta_j**2``. A bias is included only when its
         gate switches it off (``gate="output"``). Differentiable in both the
-        weights and ``log_alpha``.
+        weights and ``log_alpha``. Summed in float32 at least, as
+        :meth:`HardConcreteGate.expected_l0` is.
         """
         prob = self.l0_gate.prob_open()
-        total = (self._broadcast(prob) * self.weight.pow(2)).sum()
+        dtype = _sum_dtype(prob.dtype)
+        total = (self._broadcast(prob) * self.weight.pow(2)).sum(dtype=dtype)
         if self.bias is not None and self.bias_gated:
-            total = total + (prob * self.bias.pow(2)).sum()
+            total = total + (prob * self.bias.pow(2)).sum(dtype=dtype)
         return total
 
     def parameter_counts(self):
