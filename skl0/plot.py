@@ -363,7 +363,9 @@ def plot_path(path_or_cv_estimator, ax=None):
             f"L0ClassifierCV or L0FeatureSelectorCV; got {type(obj).__name__}.{hint}"
         )
     ax = _axes(ax)
-    ax.step(lams, n_feat, where="mid", color="C0", label="features selected")
+    # (a step line through one point has no length: a marker shows it)
+    ax.step(lams, n_feat, where="mid", color="C0", label="features selected",
+            marker="o" if lams.size == 1 else None, markersize=4)
     ax.set_ylabel("features selected", color="C0")
     ax.set_xlabel("lam")
     _log_x(ax, lams)

@@ -242,3 +242,22 @@ def test_every_plot_without_matplotlib_says_what_to_install(monkeypatch, lam_fit
     for who, call in calls:
         with pytest.raises(ImportError, match=rf"{who} needs matplotlib.*pip install matplotlib"):
             call()
+
+
+def test_plot_path_of_one_point_shows_its_number_of_features():
+    # A step line through a single point has no length: the number of
+    # features of a one-lam path (or a CV over one lam) was not drawn at all.
+    from skl0 import L0RegressorCV, l0_path
+    from skl0.plot import plot_path
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4)
+    y = 2 * X[:, 0] + 0.1 * rng.randn(60)
+    path = l0_path(X, y, lams=[0.01], max_iter=20, random_state=0)
+    cv = L0RegressorCV(lams=[0.01], cv=2, max_iter=20, random_state=0).fit(X, y)
+    for obj, n_feat in ((path, path.n_features[0]), (cv, cv.n_features_selected_[0])):
+        line = plot_path(obj).lines[0]
+        assert line.get_marker() not in ("None", "", None, " ")
+        np.testing.assert_array_equal(line.get_ydata(), [n_feat])
+    many = l0_path(X, y, lams=[0.01, 0.1], max_iter=20, random_state=0)
+    assert plot_path(many).lines[0].get_marker() == "None"  # longer paths: the steps alone
