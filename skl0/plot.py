@@ -99,8 +99,9 @@ def plot_gates(estimator, feature_names=None, top=None, ax=None):
         ``SparseCalibrator``) raises a TypeError, an unfitted one
         scikit-learn's ``NotFittedError``.
     feature_names : sequence of str or None, default=None
-        Bar labels. ``None`` uses ``feature_names_in_`` when the estimator
-        was fitted on a DataFrame, else ``x0, x1, ...``.
+        Bar labels, one per feature (a single string is refused). ``None``
+        uses ``feature_names_in_`` when the estimator was fitted on a
+        DataFrame, else ``x0, x1, ...``.
     top : int or None, default=None
         Show only the ``top`` most probable gates; ``None`` shows all.
         At most 100 bars are labelled with their names: more are drawn
@@ -138,6 +139,11 @@ def plot_gates(estimator, feature_names=None, top=None, ax=None):
         feature_names = getattr(estimator, "feature_names_in_", None)
     if feature_names is None:
         feature_names = [f"x{j}" for j in range(n)]
+    if isinstance(feature_names, str):  # (its letters would become the names)
+        raise TypeError(
+            f"feature_names={feature_names!r} is one string; pass one name per feature "
+            "(a list of str), or None."
+        )
     feature_names = [str(name) for name in feature_names]
     if len(feature_names) != n:
         raise ValueError(

@@ -89,6 +89,9 @@ def test_plot_gates_errors(lam_fit):
         plot_gates(lam_fit, feature_names=["a", "b"])
     with pytest.raises(ValueError, match="top=0"):
         plot_gates(lam_fit, top=0)
+    # a string of as many letters as features was split into one-letter names
+    with pytest.raises(TypeError, match=r"feature_names='abcdefghijklmnop' is one string"):
+        plot_gates(lam_fit, feature_names="abcdefghijklmnop")
     with pytest.raises(NotFittedError):
         plot_gates(L0Regressor())
     # fitted, but without gates: says so (it said "not fitted yet")
