@@ -174,8 +174,11 @@ def plot_training_curve(estimator, ax=None):
 
     With a fixed ``lam`` there is one point per optimizer step; under
     ``lam="auto"`` (with or without ``k``) and for the CV estimators there
-    is one point per point of the ``lam`` path; after ``partial_fit``, one
-    per call (the x-axis label says which).
+    is one point per point of the ``lam`` path; after a stochastic
+    ``partial_fit`` (a classifier, hidden layers, or more than 4096
+    columns), one per call. The exact ``partial_fit`` of a linear
+    regressor re-solves on all the rows seen, so its curve is that of
+    ``fit`` on them. The x-axis label says which.
 
     Parameters
     ----------
@@ -210,7 +213,10 @@ def plot_training_curve(estimator, ax=None):
     ax = _axes(ax)
     steps = np.arange(1, curve.size + 1)
     ax.plot(steps, curve, marker="o" if curve.size <= 40 else None, markersize=3)
-    if getattr(estimator, "_stream", None) is not None:  # partial_fit: a point per call
+    stream = getattr(estimator, "_stream", None)
+    if stream is None:  # an L0FeatureSelector's stream is its estimator's
+        stream = getattr(getattr(estimator, "estimator_", None), "_stream", None)
+    if getattr(stream, "mode", None) == "stochastic":  # a point per partial_fit call
         label = "partial_fit call"
     elif hasattr(estimator, "cv_results_") or getattr(estimator, "lam", None) == "auto":
         # a walk over lams: one point per path point, however many steps

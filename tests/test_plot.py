@@ -205,6 +205,29 @@ def test_training_curve_of_a_stream_is_labelled_per_call():
     reg = L0Regressor(hidden_layer_sizes=(4,), max_iter=3, batch_size=20, random_state=0)
     reg.partial_fit(X[:40], X[:40, 0]).partial_fit(X[40:], X[40:, 0])
     assert plot_training_curve(reg).get_xlabel() == "partial_fit call"
+    sel = L0FeatureSelector(lam=0.01, max_iter=3, random_state=0)  # its estimator's stream
+    y = (X[:, 0] > 0.5).astype(int)
+    sel.partial_fit(X[:40], y[:40], classes=[0, 1]).partial_fit(X[40:], y[40:])
+    assert len(sel.loss_curve_) == 2
+    assert plot_training_curve(sel).get_xlabel() == "partial_fit call"
+
+
+@pytest.mark.parametrize(("lam", "label"), [(0.01, "optimizer step"),
+                                            ("auto", "point of the lam path")])
+def test_training_curve_of_an_exact_stream_is_labelled_as_fit(lam, label):
+    # A linear regressor's exact partial_fit re-solves on every row seen:
+    # its loss_curve_ is fit's (per step or per path point), not one point
+    # per call, and was labelled "partial_fit call".
+    rng = np.random.RandomState(0)
+    X = rng.randn(150, 5)
+    y = X[:, 0] + 0.5 * X[:, 1] + 0.1 * rng.randn(150)
+    reg = L0Regressor(lam=lam, max_iter=30, random_state=0)
+    for rows in np.array_split(np.arange(150), 3):
+        reg.partial_fit(X[rows], y[rows])
+    fitted = L0Regressor(lam=lam, max_iter=30, random_state=0).fit(X, y)
+    np.testing.assert_allclose(reg.loss_curve_, fitted.loss_curve_)
+    assert plot_training_curve(reg).get_xlabel() == label
+    assert plot_training_curve(fitted).get_xlabel() == label
 
 
 def test_training_curve_label_follows_the_fit_not_the_curve_length():
