@@ -5,7 +5,8 @@ One helper, :func:`progress`, so every training loop reports the same way:
 - ``verbose=0``: a no-op object (no import, no output, no cost);
 - ``verbose>=1`` with tqdm installed: a tqdm bar on stderr whose postfix
   shows the numbers passed to ``update``;
-- ``verbose>=1`` without tqdm: about ten plain lines on stderr.
+- ``verbose>=1`` without tqdm: about ten plain lines on stderr, and one
+  for the last step when the loop ends between reporting points.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def progress(verbose, total, desc):
     verbose : int or bool
         0 (or ``False``) reports nothing; 1 or more shows a tqdm bar when
         tqdm imports, else prints a line to stderr about every tenth of
-        ``total``.
+        ``total`` (every 10 steps when ``total`` is None), and on ``close``
+        one for the last step if that step had no line.
     total : int or None
         Number of steps expected; ``None`` when unknown (the print fallback
         then reports every 10 steps).
@@ -111,7 +113,7 @@ class _Bar(_Silent):
 
 
 class _Printer(_Silent):
-    """Without tqdm: one line on stderr about every tenth of the loop."""
+    """Without tqdm: one line on stderr about every tenth of the loop, and the last step."""
 
     shows = True
 
@@ -119,17 +121,27 @@ class _Printer(_Silent):
         super().__init__(total, desc)
         self.every = max(total // 10, 1) if total else 10
         self.closed = False
+        self.printed = 0  # the step of the last line
+        self.postfix = {}
 
     def update(self, n=1, **postfix):
         """Advance by ``n`` steps; print when a reporting point is passed."""
         before, self.n = self.n, self.n + n
+        self.postfix = postfix
         crossed = self.n // self.every > before // self.every
         finished = self.total is not None and before < self.total <= self.n
         if crossed or finished:
-            of = f"/{self.total}" if self.total is not None else ""
-            fields = "".join(f" {k}={v}" for k, v in _format(postfix).items())
-            print(f"[{self.desc}] step {self.n}{of}{fields}", file=sys.stderr, flush=True)
+            self._print()
+
+    def _print(self):
+        of = f"/{self.total}" if self.total is not None else ""
+        fields = "".join(f" {k}={v}" for k, v in _format(self.postfix).items())
+        print(f"[{self.desc}] step {self.n}{of}{fields}", file=sys.stderr, flush=True)
+        self.printed = self.n
 
     def close(self):
-        """Nothing to close; kept for the common interface."""
+        """Print the last step if it has no line yet (a fit of fewer than 10
+        steps of unknown total printed nothing at all); idempotent."""
+        if not self.closed and self.n > self.printed:
+            self._print()
         self.closed = True

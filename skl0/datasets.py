@@ -170,7 +170,9 @@ def make_sparse_classification(
 ):
     """Sparse logistic regression with correlated features and a known support.
 
-    Labels are drawn from ``Bernoulli(sigmoid(X @ coef))``.
+    ``X`` from :func:`toeplitz_design`, ``n_informative`` non-zero
+    coefficients with random signs and magnitudes uniform in
+    ``coef_range``; labels are drawn from ``Bernoulli(sigmoid(X @ coef))``.
 
     %(parameters)s
 
@@ -180,6 +182,7 @@ def make_sparse_classification(
     y : ndarray of shape (n_samples,) with values in {0, 1}
     coef : ndarray of shape (n_features,)
     support : ndarray of int
+        Sorted indices of the informative features.
 
     Examples
     --------

@@ -99,8 +99,9 @@ def plot_gates(estimator, feature_names=None, top=None, ax=None):
         ``SparseCalibrator``) raises a TypeError, an unfitted one
         scikit-learn's ``NotFittedError``.
     feature_names : sequence of str or None, default=None
-        Bar labels. ``None`` uses ``feature_names_in_`` when the estimator
-        was fitted on a DataFrame, else ``x0, x1, ...``.
+        Bar labels, one per feature (a single string is refused). ``None``
+        uses ``feature_names_in_`` when the estimator was fitted on a
+        DataFrame, else ``x0, x1, ...``.
     top : int or None, default=None
         Show only the ``top`` most probable gates; ``None`` shows all.
         At most 100 bars are labelled with their names: more are drawn
@@ -138,6 +139,11 @@ def plot_gates(estimator, feature_names=None, top=None, ax=None):
         feature_names = getattr(estimator, "feature_names_in_", None)
     if feature_names is None:
         feature_names = [f"x{j}" for j in range(n)]
+    if isinstance(feature_names, str):  # (its letters would become the names)
+        raise TypeError(
+            f"feature_names={feature_names!r} is one string; pass one name per feature "
+            "(a list of str), or None."
+        )
     feature_names = [str(name) for name in feature_names]
     if len(feature_names) != n:
         raise ValueError(
@@ -168,8 +174,11 @@ def plot_training_curve(estimator, ax=None):
 
     With a fixed ``lam`` there is one point per optimizer step; under
     ``lam="auto"`` (with or without ``k``) and for the CV estimators there
-    is one point per point of the ``lam`` path; after ``partial_fit``, one
-    per call (the x-axis label says which).
+    is one point per point of the ``lam`` path; after a stochastic
+    ``partial_fit`` (a classifier, hidden layers, or more than 4096
+    columns), one per call. The exact ``partial_fit`` of a linear
+    regressor re-solves on all the rows seen, so its curve is that of
+    ``fit`` on them. The x-axis label says which.
 
     Parameters
     ----------
@@ -204,7 +213,10 @@ def plot_training_curve(estimator, ax=None):
     ax = _axes(ax)
     steps = np.arange(1, curve.size + 1)
     ax.plot(steps, curve, marker="o" if curve.size <= 40 else None, markersize=3)
-    if getattr(estimator, "_stream", None) is not None:  # partial_fit: a point per call
+    stream = getattr(estimator, "_stream", None)
+    if stream is None:  # an L0FeatureSelector's stream is its estimator's
+        stream = getattr(getattr(estimator, "estimator_", None), "_stream", None)
+    if getattr(stream, "mode", None) == "stochastic":  # a point per partial_fit call
         label = "partial_fit call"
     elif hasattr(estimator, "cv_results_") or getattr(estimator, "lam", None) == "auto":
         # a walk over lams: one point per path point, however many steps
@@ -363,7 +375,9 @@ def plot_path(path_or_cv_estimator, ax=None):
             f"L0ClassifierCV or L0FeatureSelectorCV; got {type(obj).__name__}.{hint}"
         )
     ax = _axes(ax)
-    ax.step(lams, n_feat, where="mid", color="C0", label="features selected")
+    # (a step line through one point has no length: a marker shows it)
+    ax.step(lams, n_feat, where="mid", color="C0", label="features selected",
+            marker="o" if lams.size == 1 else None, markersize=4)
     ax.set_ylabel("features selected", color="C0")
     ax.set_xlabel("lam")
     _log_x(ax, lams)

@@ -163,3 +163,14 @@ def test_int_and_random_state_draws_agree_and_leave_the_global_state_alone():
     for u, v in zip(a, b):
         np.testing.assert_array_equal(u, v)
     np.testing.assert_array_equal(np.random.get_state()[1], before)
+
+
+@pytest.mark.parametrize("make", [make_sparse_regression, make_sparse_classification])
+def test_support_is_the_sorted_nonzeros_of_coef_with_both_signs(make):
+    X, y, coef, support = make(60, 40, 12, coef_range=(0.5, 2.0), random_state=0)
+    assert X.shape == (60, 40) and X.dtype == np.float64 and y.shape == (60,)
+    assert support.dtype.kind == "i"
+    np.testing.assert_array_equal(support, np.flatnonzero(coef))
+    mags = np.abs(coef[support])
+    assert mags.min() >= 0.5 and mags.max() <= 2.0
+    assert (coef > 0).any() and (coef < 0).any()

@@ -89,6 +89,9 @@ def test_plot_gates_errors(lam_fit):
         plot_gates(lam_fit, feature_names=["a", "b"])
     with pytest.raises(ValueError, match="top=0"):
         plot_gates(lam_fit, top=0)
+    # a string of as many letters as features was split into one-letter names
+    with pytest.raises(TypeError, match=r"feature_names='abcdefghijklmnop' is one string"):
+        plot_gates(lam_fit, feature_names="abcdefghijklmnop")
     with pytest.raises(NotFittedError):
         plot_gates(L0Regressor())
     # fitted, but without gates: says so (it said "not fitted yet")
@@ -202,6 +205,29 @@ def test_training_curve_of_a_stream_is_labelled_per_call():
     reg = L0Regressor(hidden_layer_sizes=(4,), max_iter=3, batch_size=20, random_state=0)
     reg.partial_fit(X[:40], X[:40, 0]).partial_fit(X[40:], X[40:, 0])
     assert plot_training_curve(reg).get_xlabel() == "partial_fit call"
+    sel = L0FeatureSelector(lam=0.01, max_iter=3, random_state=0)  # its estimator's stream
+    y = (X[:, 0] > 0.5).astype(int)
+    sel.partial_fit(X[:40], y[:40], classes=[0, 1]).partial_fit(X[40:], y[40:])
+    assert len(sel.loss_curve_) == 2
+    assert plot_training_curve(sel).get_xlabel() == "partial_fit call"
+
+
+@pytest.mark.parametrize(("lam", "label"), [(0.01, "optimizer step"),
+                                            ("auto", "point of the lam path")])
+def test_training_curve_of_an_exact_stream_is_labelled_as_fit(lam, label):
+    # A linear regressor's exact partial_fit re-solves on every row seen:
+    # its loss_curve_ is fit's (per step or per path point), not one point
+    # per call, and was labelled "partial_fit call".
+    rng = np.random.RandomState(0)
+    X = rng.randn(150, 5)
+    y = X[:, 0] + 0.5 * X[:, 1] + 0.1 * rng.randn(150)
+    reg = L0Regressor(lam=lam, max_iter=30, random_state=0)
+    for rows in np.array_split(np.arange(150), 3):
+        reg.partial_fit(X[rows], y[rows])
+    fitted = L0Regressor(lam=lam, max_iter=30, random_state=0).fit(X, y)
+    np.testing.assert_allclose(reg.loss_curve_, fitted.loss_curve_)
+    assert plot_training_curve(reg).get_xlabel() == label
+    assert plot_training_curve(fitted).get_xlabel() == label
 
 
 def test_training_curve_label_follows_the_fit_not_the_curve_length():
@@ -242,3 +268,22 @@ def test_every_plot_without_matplotlib_says_what_to_install(monkeypatch, lam_fit
     for who, call in calls:
         with pytest.raises(ImportError, match=rf"{who} needs matplotlib.*pip install matplotlib"):
             call()
+
+
+def test_plot_path_of_one_point_shows_its_number_of_features():
+    # A step line through a single point has no length: the number of
+    # features of a one-lam path (or a CV over one lam) was not drawn at all.
+    from skl0 import L0RegressorCV, l0_path
+    from skl0.plot import plot_path
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4)
+    y = 2 * X[:, 0] + 0.1 * rng.randn(60)
+    path = l0_path(X, y, lams=[0.01], max_iter=20, random_state=0)
+    cv = L0RegressorCV(lams=[0.01], cv=2, max_iter=20, random_state=0).fit(X, y)
+    for obj, n_feat in ((path, path.n_features[0]), (cv, cv.n_features_selected_[0])):
+        line = plot_path(obj).lines[0]
+        assert line.get_marker() not in ("None", "", None, " ")
+        np.testing.assert_array_equal(line.get_ydata(), [n_feat])
+    many = l0_path(X, y, lams=[0.01, 0.1], max_iter=20, random_state=0)
+    assert plot_path(many).lines[0].get_marker() == "None"  # longer paths: the steps alone

@@ -97,3 +97,37 @@ def test_context_manager_closes(verbose, no_tqdm, capsys):
     assert bar.n == 4
     if verbose:
         assert bar.closed
+
+
+def test_fallback_prints_the_last_step_of_an_unknown_total_on_close(no_tqdm, capsys):
+    # With total=None a line came every 10 steps only: a loop of fewer
+    # steps printed nothing at all, a longer one never showed its end.
+    run_loop(progress(1, total=None, desc="fit"), 3, loss=0.5)
+    assert capsys.readouterr().err.splitlines() == ["[fit] step 3 loss=0.5"]
+    bar = run_loop(progress(1, total=None, desc="fit"), 12)
+    bar.close()  # a second close prints nothing more
+    assert capsys.readouterr().err.splitlines() == ["[fit] step 10", "[fit] step 12"]
+    run_loop(progress(1, total=None, desc="fit"), 10)  # the end already has its line
+    assert capsys.readouterr().err.splitlines() == ["[fit] step 10"]
+    run_loop(progress(1, total=None, desc="fit"), 0)  # no step: no line
+    assert capsys.readouterr().err == ""
+
+
+def test_verbose_fit_without_tqdm_shows_its_end_on_stderr(no_tqdm, capsys):
+    # L0Regressor(lam=..., verbose=1) on a linear head takes a step or two:
+    # without tqdm it printed nothing, on either stream.
+    import numpy as np
+
+    from skl0 import L0Regressor
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4)
+    y = X[:, 0] + 0.1 * rng.randn(60)
+    L0Regressor(lam=0.01, max_iter=20, verbose=1, random_state=0).fit(X, y)
+    out = capsys.readouterr()
+    assert out.out == ""
+    lines = out.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("[L0Regressor] step ")
+    assert "loss=" in lines[0] and "open=1" in lines[0]
+    L0Regressor(lam=0.01, max_iter=20, verbose=0, random_state=0).fit(X, y)
+    assert capsys.readouterr() == ("", "")
