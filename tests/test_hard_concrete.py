@@ -408,3 +408,25 @@ def test_an_empty_gate_shape_names_the_parameter_and_the_fix(make, match):
     # n_features nor what to pass.
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_torch_compile_traces_the_checks_without_a_warning():
+    # The free functions' parameter check is cached by functools.lru_cache,
+    # which Dynamo ignores with a "potential silent incorrectness" warning
+    # on every first compile of a gated model; under compile the check runs
+    # uncached (once, at trace time) and still raises its ValueError.
+    import warnings
+
+    from skl0.nn import L0Linear
+
+    torch.manual_seed(0)
+    model = nn.Sequential(L0Linear(6, 4), nn.ReLU(), L0Linear(4, 1)).eval()
+    x = torch.randn(5, 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compiled = torch.compile(model, backend="eager")
+        torch.testing.assert_close(compiled(x), model(x))
+    f = torch.compile(lambda la, t: prob_nonzero(la, temperature=t), backend="eager")
+    torch.testing.assert_close(f(torch.zeros(2), 0.5), prob_nonzero(torch.zeros(2), 0.5))
+    with pytest.raises(ValueError, match="temperature=-1.0 is invalid"):
+        f(torch.zeros(2), -1.0)

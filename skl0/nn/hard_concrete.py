@@ -129,6 +129,15 @@ def _check(temperature, gamma, zeta):
     the parameters as numbers (their quadrature tables are cached per
     value): no gradient reaches a tensor ``temperature`` there.
     """
+    if torch.compiler.is_compiling():
+        # Traced by torch.compile: the check itself, uncached (Dynamo ignores
+        # an lru_cache and warned of "potential silent incorrectness" on
+        # every first compile of a gated model); its branches on the numbers
+        # run once, at trace time.
+        numbers = (_number(temperature), _number(gamma), _number(zeta))
+        check_hard_concrete_params(*numbers)
+        return tuple(value if isinstance(value, torch.Tensor) else number
+                     for value, number in zip((temperature, gamma, zeta), numbers))
     if type(temperature) is float and type(gamma) is float and type(zeta) is float:
         _checked_numbers(temperature, gamma, zeta)  # (the common case, without the below)
         return temperature, gamma, zeta
