@@ -8,10 +8,13 @@ Paths: :func:`l0_path` (an :class:`L0Path`). Groups of one-hot columns:
 
 The public names load on first use (PEP 562), as scikit-learn's
 submodules do: ``import skl0`` and the ``skl0`` command's ``--help`` and
-argument errors do not pay for importing torch and scikit-learn.
+argument errors do not pay for importing torch and scikit-learn. So do the
+public submodules (``skl0.nn``, ``skl0.datasets``, ``skl0.plot``,
+``skl0.calibration``, ``skl0.l0``): ``import skl0`` then
+``skl0.datasets.make_sparse_regression(...)`` works, as with scikit-learn.
 """
 
-import importlib
+import importlib as _importlib
 
 __version__ = "0.1.0"
 
@@ -28,16 +31,24 @@ _WHERE = {
     "groups_from_column_transformer": "._column_groups",
 }
 
+#: Public submodules, imported on first attribute access (not in __all__:
+#: ``from skl0 import *`` gives the names above, as scikit-learn's does).
+_SUBMODULES = ("calibration", "datasets", "l0", "nn", "plot")
+
 __all__ = [*_WHERE, "__version__"]
 
 
 def __getattr__(name):
     if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        value = getattr(_importlib.import_module(_WHERE[name], __name__), name)
         globals()[name] = value  # later lookups skip this function
         return value
+    if name in _SUBMODULES:  # (the import binds it in this module's namespace)
+        return _importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'skl0' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted({*globals(), *_WHERE})
+    # (dunders kept, private helpers such as _importlib left out)
+    return sorted({*(n for n in globals() if not n.startswith("_") or n.startswith("__")),
+                   *_WHERE, *_SUBMODULES})

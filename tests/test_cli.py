@@ -614,6 +614,26 @@ def test_public_names_load_on_first_use():
         skl0.L0Nothing  # noqa: B018
 
 
+def test_public_submodules_load_on_first_attribute_access():
+    # `import skl0` then skl0.datasets / skl0.nn / ... raised AttributeError
+    # until the submodule was imported by name (scikit-learn's load lazily).
+    code = (
+        "import skl0\n"
+        "names = dir(skl0)\n"
+        "assert 'importlib' not in names and '_importlib' not in names, names\n"
+        "assert {'nn', 'datasets', 'plot', 'calibration', 'l0'} <= set(names), names\n"
+        "X, y, coef, support = skl0.datasets.make_sparse_regression(30, 4, 2, random_state=0)\n"
+        "assert X.shape == (30, 4)\n"
+        "assert skl0.nn.L0Linear.__name__ == 'L0Linear'\n"
+        "assert skl0.calibration.SparseCalibrator.__name__ == 'SparseCalibrator'\n"
+        "assert skl0.l0.SparseL0Linear.__name__ == 'SparseL0Linear'\n"
+        "assert callable(skl0.plot.plot_path)\n"
+        "print('OK')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and "OK" in out.stdout, out.stdout + out.stderr
+
+
 @pytest.mark.parametrize("cols, header", [(["2020", "2021", "2022"], False),
                                           (["01", "02", "03"], True)])
 def test_calibrate_headerless_numeric_names_and_leading_zero_codes(cols, header, tmp_path,
