@@ -245,7 +245,9 @@ associated with those already taken (an F test of its regression on
 them, family-wise 5% over the remaining features) is taken before
 the next feature in gate-survival order, so redundant copies and
 combinations of the selected signal come before features kept only
-by chance; with uncorrelated features it changes nothing. With an
+by chance; with uncorrelated features each step takes a noise column
+with probability at most 5% (family-wise, Gaussian columns), so the
+slots mostly follow the survival order as without it. With an
 MLP head and ``lam="auto"`` (no ``k``): keep the held-out-validated
 support and every feature that passes the same test. ``"auto"``
 is True for MLP heads (whose first columns are those of the
