@@ -188,6 +188,30 @@ def test_pruned_model_can_be_fine_tuned():
     assert all(p.grad is not None for p in small.parameters())
 
 
+def test_prune_keeps_frozen_parameters_frozen():
+    # prune and to_plain built every new layer trainable: a frozen (fine-
+    # tuning) layer came back with requires_grad=True, sliced or not.
+    model = _scramble(nn.Sequential(
+        L0Linear(6, 8, gate="output"), nn.BatchNorm1d(8), nn.ReLU(),
+        L0Linear(8, 5, gate="input"), nn.ReLU(), nn.Linear(5, 2)), closed=0.4)  # fmt: skip
+    model[0].weight.requires_grad_(False)  # the producer, sliced to the kept units
+    for p in model[1].parameters():  # the batch norm, sliced too
+        p.requires_grad_(False)
+    model[3].bias.requires_grad_(False)  # a layer folded to plain
+    x = torch.randn(7, 6)
+    small = _check_equivalent(model, x)
+    plain = _plain_layers(small)
+    assert plain[0].weight.shape[0] < 8  # (units were removed)
+    assert not plain[0].weight.requires_grad and plain[0].bias.requires_grad
+    bn = next(m for m in small.modules() if isinstance(m, nn.BatchNorm1d))
+    assert bn.num_features < 8 and not bn.weight.requires_grad and not bn.bias.requires_grad
+    assert plain[1].weight.requires_grad and not plain[1].bias.requires_grad
+    assert plain[2].weight.requires_grad and plain[2].bias.requires_grad
+    plain_layer = L0Linear(3, 2)
+    plain_layer.weight.requires_grad_(False)
+    assert not plain_layer.to_plain().weight.requires_grad
+
+
 def test_prune_and_to_plain_leave_torch_global_random_state_alone():
     # Each new plain layer ran its random initialisation before its weights
     # were copied in, which moved later dropout and shuffling draws.

@@ -186,12 +186,22 @@ class _L0LayerMixin:
             plain.weight.copy_(weight)
             if bias is not None:
                 plain.bias.copy_(bias)
+        keep_frozen(plain, self)
         return plain.train(self.training)
 
     def extra_repr(self):
         return super().extra_repr() + (
             f", gate={self.gate!r}, init_sparsity={self.init_sparsity:g}"
         )
+
+
+def keep_frozen(new, old):
+    """Give ``new``'s weight and bias the ``requires_grad`` of ``old``'s (a frozen layer stays frozen)."""
+    for name in ("weight", "bias"):
+        theirs, ours = getattr(old, name, None), getattr(new, name, None)
+        if isinstance(theirs, torch.Tensor) and isinstance(ours, torch.Tensor):
+            ours.requires_grad_(theirs.requires_grad)
+    return new
 
 
 @document(

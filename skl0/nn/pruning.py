@@ -37,7 +37,7 @@ from torch import nn
 from torch.nn.utils import skip_init
 
 from .gates import FeatureGate
-from .layers import _L0LayerMixin
+from .layers import _L0LayerMixin, keep_frozen
 
 __all__ = ["prune", "IndexSelect", "FixedScale"]
 
@@ -131,7 +131,7 @@ def _copy_into(new, weight, bias, old):
         new.weight.copy_(weight)
         if bias is not None:
             new.bias.copy_(bias)
-    return new.train(old.training)
+    return keep_frozen(new, old).train(old.training)
 
 
 def _slice_layer(layer, rows=None, cols=None):
@@ -165,7 +165,7 @@ def _slice_batchnorm(bn, keep):
         if bn.affine:
             new.weight.copy_(bn.weight[keep])
             new.bias.copy_(bn.bias[keep])
-    return new.train(bn.training)
+    return keep_frozen(new, bn).train(bn.training)
 
 
 def _fold_gates(module):
