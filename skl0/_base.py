@@ -810,13 +810,16 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         """The later copies of exactly duplicated columns that the selection does not see, or None.
 
         ``problem.later_copies`` (:meth:`_mark_copies`), less the first of
-        them where ``k`` (or a path's largest ``ks``) asks for more columns
-        than X has distinct ones: those slots go to the lowest-index copies.
+        them where ``k`` asks for more columns than X has distinct ones:
+        those slots go to the lowest-index copies. A path over ``ks`` sets
+        them all aside (its points past the distinct columns keep those
+        columns, fewer than ``k``): releasing copies for its largest ``k``
+        let its smaller ones keep a copy in place of its original.
         """
         later = getattr(problem, "later_copies", None)
         if later is None:
             return None
-        need = max([self._k or 0, *(getattr(getattr(walk, "reader", None), "ks", None) or [])])
+        need = 0 if walk is not None else (self._k or 0)
         short = need - int((~later).sum())
         if short > 0:
             later = later.copy()

@@ -276,7 +276,10 @@ def l0_path(
         values for a path over ``ks``.
     ks : array-like of int or None, default=None
         Exact support sizes, each in ``[0, n_features]``; the path then has
-        one point per ``k``, in the given order.
+        one point per ``k``, in the given order. Later copies of exactly
+        duplicated columns are never kept (see ``support_`` of
+        :class:`L0Regressor`), so a ``k`` past the number of distinct
+        columns keeps those columns: fewer than ``k``.
     n_lams : int, default=16
         Length of the default ``lams`` grid.
     task : {"auto", "regression", "classification"}, default="auto"

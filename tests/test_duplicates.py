@@ -200,6 +200,22 @@ def test_path_keeps_the_first_copy(j, pos):
     assert path.support[:, first].any() and not path.support[:, later].any()
 
 
+def test_path_over_ks_past_the_distinct_columns_keeps_no_copy():
+    # ks reaching past the 3 distinct columns released copies for the whole
+    # walk, and its small ks then kept a copy in place of the original
+    # (k=1: column 3, a copy of 0; k=2: columns 1 and 3).
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 3)
+    X = np.column_stack([X, X[:, 0], X[:, 1]])
+    y = X[:, 0] + X[:, 1] + 0.1 * rng.randn(60)
+    path = l0_path(X, y, ks=[1, 2, 3, 4, 5], random_state=0)
+    assert not path.support[:, 3:].any()
+    assert path.n_features.tolist() == [1, 2, 3, 3, 3]
+    assert path.support[1, :2].all()
+    est = L0Regressor(k=4, random_state=0).fit(X, y)  # (an estimator's k still fills)
+    np.testing.assert_array_equal(est.support_, [True, True, True, True, False])
+
+
 def test_cv_estimators_keep_the_first_copy():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (convergence notes of the small folds)
