@@ -684,7 +684,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         if sp.issparse(X):  # never densified: moments and Gram by scipy
             problem, extremes = self._sparse_problem(X, Yt, w, w_np, datafit, device, dtype,
                                                      use_gram)
-            self._mark_copies(problem, X, extremes, walk, sw)
+            self._mark_copies(problem, X, extremes, walk)
             return self._fit_prepared(problem, sw, datafit, gen, walk)
         if prepares_on_device(X, device):
             # Dense X crosses to the accelerator once, as given; its
@@ -713,10 +713,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # at n=1e5, p=1e3).
             problem = DirectProblem(prep.X, Yt, w, mean, std, datafit, second_moments=(
                 second_moments(prep.var, prep.mean64, mean, std, prep.const)))
-        self._mark_copies(problem, X, prep.extremes, walk, sw)
+        self._mark_copies(problem, X, prep.extremes, walk)
         return self._fit_prepared(problem, sw, datafit, gen, walk)
 
-    def _mark_copies(self, problem, X, extremes, walk, sw):
+    def _mark_copies(self, problem, X, extremes, walk, sw=None):
         """Set ``problem.later_copies``: X's columns equal to an earlier one (:mod:`skl0._duplicates`).
 
         The fit then selects among the first copies only (:meth:`_fit_built`),
@@ -724,16 +724,19 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         it. Not looked for in a cross-validation fold's fit (its points are
         only scored: a copy predicts as its original) nor with ``groups``
         or ``feature_costs`` (a copy may sit in another group, or cost less).
-        Rows of zero weight (``sw``) are not compared: the fit is that
-        without them (scikit-learn's convention), so two columns that differ
-        only there are copies.
+        Rows of zero weight are not compared: the fit is that without them
+        (scikit-learn's convention), so two columns that differ only there
+        are copies. ``sw``: the weights of rows that may still hold their own
+        values there (a CV regressor's final fit from its sums); elsewhere
+        :meth:`_weightless_rows_neutral` has already copied a weighted row
+        over them.
         """
         problem.later_copies = None
         if (walk is not None and not walk.export) or getattr(self, "_layout", None) is not None:
             return
         if isinstance(X, ValidatedRows):
             X = X.rows
-        if not sw.all():  # (the extremes of the rows compared: formed again)
+        if sw is not None and not sw.all():  # (the extremes of the rows compared: formed again)
             keep = np.flatnonzero(sw)
             X = X[torch.as_tensor(keep, device=X.device)] if torch.is_tensor(X) else X[keep]
             extremes = None

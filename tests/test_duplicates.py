@@ -15,6 +15,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.model_selection import KFold
 
 from skl0 import (
     L0Classifier,
@@ -150,6 +151,18 @@ def test_columns_that_differ_only_in_rows_of_zero_weight_are_copies(params, fmt)
     np.testing.assert_array_equal(
         clf.support_, L0Classifier(k=3, random_state=0).fit(np.delete(Xc, 5, 0),
                                                             np.delete(yc, 5)).support_)
+
+
+def test_cv_final_fit_from_sums_compares_only_weighted_rows():
+    # A CV regressor's final fit is built from its fold sums, with X's rows
+    # as given: its copy search skips the weightless row itself.
+    X, y = _diabetes()
+    X2 = np.column_stack([X, X[:, 3]])
+    X2[0, 10] += 1.0
+    w = np.ones(len(y))
+    w[0] = 0.0
+    est = L0RegressorCV(cv=KFold(3), n_lams=8, random_state=0).fit(X2, y, sample_weight=w)
+    _assert_first_copy(est.support_, 3, 10)
 
 
 def test_k_past_the_distinct_columns_fills_with_the_lowest_index_copies():
