@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ._heads import select_columns
 from ._numerics import column_extremes, column_scale, column_shift
 
 __all__ = [
@@ -431,7 +432,7 @@ class DirectProblem:
             Xc = Xc.to(self.mean.dtype)
         else:
             # index_select: torch's X[:, cols] gathers 4-5x slower on the CPU.
-            Xc = self.X.index_select(1, cols)
+            Xc = select_columns(self.X, cols)
         if Xc.dtype != self.mean.dtype:
             return (Xc - self.mean[cols]) / self.std[cols]
         # In place on the fresh copy: one n x k array instead of three at once.
@@ -474,7 +475,7 @@ class DirectProblem:
             host = self.host[:, cols.cpu().numpy()].tocsr()
             X = sparse_to_torch(host, self.mean.device, self.mean.dtype)
         else:
-            host, X = None, self.X.index_select(1, cols)
+            host, X = None, select_columns(self.X, cols)
         known = getattr(self, "_second_moments", None)  # the same rows and weights
         sub = DirectProblem(X, self.Y, self.w, self.mean[cols], self.std[cols], self.datafit, host,
                             second_moments=None if known is None else known[cols])
