@@ -157,8 +157,18 @@ def _row_scaled(X, w):
     pass) the product shares X's index arrays and forms only its values,
     in blocks of about ``_SPARSE_BLOCK_ENTRIES`` entries: the same matrix,
     value for value, where scipy's product went through a COO copy with
-    row and column arrays (2 times X at its peak). Any other X takes scipy's.
+    row and column arrays (2 times X at its peak). A canonical CSC X is
+    scaled as stored and then converted (no CSR copy of X itself). Any
+    other X takes scipy's.
     """
+    if X.format == "csc" and X.has_canonical_format:
+        # Scaled as stored, then converted: the CSR copy of X, scaled (the
+        # conversion of a canonical matrix keeps each row's order).
+        data = np.empty(X.data.shape, dtype=np.result_type(X.data.dtype, w.dtype))
+        for a in range(0, X.nnz, _SPARSE_BLOCK_ENTRIES):
+            b = a + _SPARSE_BLOCK_ENTRIES
+            np.multiply(X.data[a:b], w[X.indices[a:b]], out=data[a:b])
+        return type(X)((data, X.indices, X.indptr), shape=X.shape).tocsr()
     if not (X.format == "csr" and X.has_canonical_format):
         return X.multiply(w[:, None]).tocsr()
     ptr = X.indptr
