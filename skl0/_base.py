@@ -755,11 +755,16 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         const = extremes[0] == extremes[1]
         self._x_scale = column_scale(X, extremes=extremes)
         self._x_shift = None
-        X = divide_columns(X, self._x_scale).tocsr()
+        X = divide_columns(X, self._x_scale)
+        if not (X.format == "csc" and X.has_canonical_format):
+            X = X.tocsr()
+        # (a canonical CSC X gives its moments as it is, the same numbers as
+        # its CSR copy, which is made after them rather than beside their own)
         mean64, std64, var = weighted_moments(X, w_np, const=const, second=True)
         mean, std = (torch.as_tensor(a, device=device, dtype=dtype) for a in (mean64, std64))
-        if use_gram:
+        if use_gram:  # (a CSC X too: the statistics need no CSR copy of it)
             return GramProblem(X, Yt, w, mean, std, datafit, const=const), extremes
+        X = X.tocsr()
         return DirectProblem(sparse_to_torch(X, device, dtype), Yt, w, mean, std, datafit,
                              host=X, second_moments=second_moments(var, mean64, mean, std,
                                                                    const)), extremes

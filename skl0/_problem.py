@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ._heads import select_columns
 from ._numerics import column_extremes, column_scale, column_shift
 
 __all__ = [
@@ -115,19 +116,69 @@ def constant_columns(X):
     return X.amax(0) == X.amin(0)
 
 
+#: Stored entries per pass of the sparse helpers below (:func:`_sparse_centred_squares`,
+#: :func:`_row_scaled`): their float64 temporaries stay near 2 MB each, whatever nnz.
+_SPARSE_BLOCK_ENTRIES = 1 << 18
+
+
 def _sparse_centred_squares(X, w, mean):
     """``sum_i w_i (x_ij - mean_j)^2`` per column of a scipy sparse ``X`` (float64).
 
     The stored entries are centred one by one; the implicit zeros of column
     ``j`` add ``mean_j^2`` times their total weight. Nothing is densified.
+    Whole columns at a time, about ``_SPARSE_BLOCK_ENTRIES`` entries each:
+    a column's sums are those of one pass (``np.bincount`` adds its entries
+    in order, from zero), and the temporaries (the entries' columns, weights
+    and deviations, five arrays of nnz numbers at once, 3.7 times a CSR X)
+    stay block-sized.
     """
     X = X.tocsc()
-    cols = np.repeat(np.arange(X.shape[1]), np.diff(X.indptr))
-    wv = w[X.indices]
-    dev = X.data.astype(np.float64) - mean[cols]
-    sq = np.bincount(cols, weights=wv * dev * dev, minlength=X.shape[1])
-    w_stored = np.bincount(cols, weights=wv, minlength=X.shape[1])
+    p, ptr = X.shape[1], X.indptr
+    sq, w_stored = np.zeros(p), np.zeros(p)
+    j0 = 0
+    while j0 < p:
+        # Columns j0..j1-1: as many as hold at most the block's entries, at least one.
+        j1 = int(np.searchsorted(ptr, ptr[j0] + _SPARSE_BLOCK_ENTRIES, side="right")) - 1
+        j1 = min(max(j1, j0 + 1), p)
+        a, b = ptr[j0], ptr[j1]
+        cols = np.repeat(np.arange(j1 - j0), np.diff(ptr[j0 : j1 + 1]))
+        wv = w[X.indices[a:b]]
+        dev = X.data[a:b].astype(np.float64) - mean[j0:j1][cols]
+        sq[j0:j1] = np.bincount(cols, weights=wv * dev * dev, minlength=j1 - j0)
+        w_stored[j0:j1] = np.bincount(cols, weights=wv, minlength=j1 - j0)
+        j0 = j1
     return sq + mean * mean * np.maximum(w.sum() - w_stored, 0.0)
+
+
+def _row_scaled(X, w):
+    """``X.multiply(w[:, None]).tocsr()`` of a scipy sparse ``X``: each row times its weight.
+
+    For a canonical CSR X (sorted indices, no duplicates: what the fits
+    pass) the product shares X's index arrays and forms only its values,
+    in blocks of about ``_SPARSE_BLOCK_ENTRIES`` entries: the same matrix,
+    value for value, where scipy's product went through a COO copy with
+    row and column arrays (2 times X at its peak). A canonical CSC X is
+    scaled as stored and then converted (no CSR copy of X itself). Any
+    other X takes scipy's.
+    """
+    if X.format == "csc" and X.has_canonical_format:
+        # Scaled as stored, then converted: the CSR copy of X, scaled (the
+        # conversion of a canonical matrix keeps each row's order).
+        data = np.empty(X.data.shape, dtype=np.result_type(X.data.dtype, w.dtype))
+        for a in range(0, X.nnz, _SPARSE_BLOCK_ENTRIES):
+            b = a + _SPARSE_BLOCK_ENTRIES
+            np.multiply(X.data[a:b], w[X.indices[a:b]], out=data[a:b])
+        return type(X)((data, X.indices, X.indptr), shape=X.shape).tocsr()
+    if not (X.format == "csr" and X.has_canonical_format):
+        return X.multiply(w[:, None]).tocsr()
+    ptr = X.indptr
+    data = np.empty(X.data.shape, dtype=np.result_type(X.data.dtype, w.dtype))
+    rows = max(1, _SPARSE_BLOCK_ENTRIES * X.shape[0] // max(X.nnz, 1))
+    for r0 in range(0, X.shape[0], rows):
+        r1 = min(r0 + rows, X.shape[0])
+        a, b = ptr[r0], ptr[r1]
+        np.multiply(X.data[a:b], np.repeat(w[r0:r1], np.diff(ptr[r0 : r1 + 1])), out=data[a:b])
+    return type(X)((data, X.indices, X.indptr), shape=X.shape)
 
 
 def second_moments(var, mean64, mean, std, const=None):
@@ -431,7 +482,7 @@ class DirectProblem:
             Xc = Xc.to(self.mean.dtype)
         else:
             # index_select: torch's X[:, cols] gathers 4-5x slower on the CPU.
-            Xc = self.X.index_select(1, cols)
+            Xc = select_columns(self.X, cols)
         if Xc.dtype != self.mean.dtype:
             return (Xc - self.mean[cols]) / self.std[cols]
         # In place on the fresh copy: one n x k array instead of three at once.
@@ -474,7 +525,7 @@ class DirectProblem:
             host = self.host[:, cols.cpu().numpy()].tocsr()
             X = sparse_to_torch(host, self.mean.device, self.mean.dtype)
         else:
-            host, X = None, self.X.index_select(1, cols)
+            host, X = None, select_columns(self.X, cols)
         known = getattr(self, "_second_moments", None)  # the same rows and weights
         sub = DirectProblem(X, self.Y, self.w, self.mean[cols], self.std[cols], self.datafit, host,
                             second_moments=None if known is None else known[cols])
@@ -548,7 +599,7 @@ def _gram_blocks(X, w, Y, mean):
     in float64.
     """
     if sp.issparse(X):
-        Xw = X.multiply(w[:, None]).tocsr()
+        Xw = _row_scaled(X, w)
         sx = np.asarray(Xw.sum(axis=0), dtype=np.float64).ravel()
         G = (X.T @ Xw).toarray().astype(np.float64)
         G += w.sum() * np.outer(mean, mean) - np.outer(mean, sx) - np.outer(sx, mean)
