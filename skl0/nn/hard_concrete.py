@@ -102,6 +102,11 @@ def check_hard_concrete_params(temperature, gamma, zeta):
     )
 
 
+# torch.compiler.is_compiling (torch >= 2.3); before it, compiled code takes
+# the cached path below (Dynamo then warns that it ignores the cache).
+_is_compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None) or (
+    lambda: False)
+
 # The free functions below run once per training step: their check is
 # cached per parameter set (typed, so that temperature=True is not taken
 # for a cached 1.0).
@@ -129,7 +134,7 @@ def _check(temperature, gamma, zeta):
     the parameters as numbers (their quadrature tables are cached per
     value): no gradient reaches a tensor ``temperature`` there.
     """
-    if torch.compiler.is_compiling():
+    if _is_compiling():
         # Traced by torch.compile: the check itself, uncached (Dynamo ignores
         # an lru_cache and warned of "potential silent incorrectness" on
         # every first compile of a gated model); its branches on the numbers
