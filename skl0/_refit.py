@@ -215,8 +215,37 @@ def ridge_refit(G, c, S, alpha, jitter):
     """
     H = G.take(S, 0).take(S, 1)  # (a new C-ordered array: reshape gives a view)
     H.reshape(-1)[:: S.size + 1] += 2 * alpha + jitter
-    factor = cholesky(H)
+    try:
+        factor = cholesky(H)
+    except np.linalg.LinAlgError:
+        factor = _dependent_columns_factor(H, jitter)
     return factor, cholesky_solve(factor, c[S])
+
+
+def _dependent_columns_factor(H, jitter):
+    """Cholesky factor of ``H`` plus the least diagonal ``jitter * 10**i`` (i = 1 .. 11) that makes it one.
+
+    Where the columns of a support are linearly dependent (``x3 = x1 + x2``,
+    or more columns than the rank of X) and ``alpha`` is 0 or tiny,
+    ``G_SS`` is singular and its rounding (float32 statistics, or sums of
+    many columns) can leave it negative definite by more than ``jitter``:
+    the factorisation failed with LAPACK's "not positive definite". The
+    larger diagonal gives the ridge solution on that support (its fit is
+    the least-squares one to that ridge). Called only when the plain
+    factorisation fails, so other refits are unchanged.
+    """
+    n = H.shape[0]
+    for i in range(1, 12):
+        A = H.copy()
+        A.reshape(-1)[:: n + 1] += jitter * 10.0**i
+        try:
+            return cholesky(A)
+        except np.linalg.LinAlgError:
+            continue
+    raise np.linalg.LinAlgError(
+        f"the ridge system of a support of {n} columns is not positive definite even with "
+        f"{jitter * 1e11:.3g} added to its diagonal (are X's values finite?); pass a larger "
+        "alpha (the default is 1e-4)")
 
 
 def gram_refit_weights(problem, term, S, alpha):

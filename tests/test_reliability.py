@@ -1924,3 +1924,25 @@ def test_predict_refuses_text_and_lazy_frames_as_fit_does(name):
     pl = pytest.importorskip("polars")
     with pytest.raises(ValueError, match=r"X is a polars LazyFrame.*X.collect\(\)"):
         query(pl.DataFrame(X0, schema=cols).lazy())
+
+
+@pytest.mark.parametrize("dtype, params", [
+    (None, {"k": 40}), (None, {"lam": 0}), ("float32", {"k": 5}), ("float32", {"lam": "auto"}),
+])
+def test_alpha_zero_on_linearly_dependent_columns_fits_least_squares(dtype, params):
+    # 40 (or 12) columns of rank 3 and alpha=0: the refits' G_SS is singular and
+    # its rounding (float32 statistics; sums of 40 columns) left it negative
+    # definite beyond the jitter, so the fit raised LAPACK's "matrix is not
+    # positive definite (potrf info=4)". Now the least-squares fit.
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(1 if dtype is None else 0)
+    n, p = (300, 40) if dtype is None else (60, 12)
+    B = rng.standard_normal((n, 3))
+    X = B @ rng.standard_normal((3, p))
+    y = B @ [1.0, 2.0, 3.0] + 0.1 * rng.standard_normal(n)
+    model = L0Regressor(**params, alpha=0, dtype=dtype, random_state=0).fit(X, y)
+    rss = np.sum((y - model.predict(X)) ** 2)
+    best = np.sum((y - LinearRegression().fit(X, y).predict(X)) ** 2)
+    assert np.all(np.isfinite(model.coef_))
+    assert rss <= best * (1.0 + (1e-12 if dtype is None else 1e-2))
