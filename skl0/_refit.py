@@ -747,7 +747,10 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
         grad = np.empty_like(x_)
         grad[:, :s] = np.matmul(Xb, G[:, :, None])[:, :, 0] + 2.0 * alpha * x_[:, :s]
         grad[:, s] = G.sum(1)
-        return loss + alpha * np.einsum("ij,ij->i", x_[:, :s], x_[:, :s]), grad, prob
+        # (no ridge term at alpha=0: a step towards a separating direction can
+        # leave ||W||^2 inf, and 0 * inf is NaN, with numpy's "invalid value" warning)
+        return loss + (alpha * np.einsum("ij,ij->i", x_[:, :s], x_[:, :s]) if alpha else 0.0), \
+            grad, prob
 
     def penalise(H):
         """Add the ridge and the jitter to the diagonals of the Hessians ``H``, in place."""
@@ -761,7 +764,7 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
         ridge = np.einsum("ij,ij->i", ahead, ahead)
         if or_here:
             ridge = np.maximum(ridge, np.einsum("ij,ij->i", x[live, :s], x[live, :s]))
-        return value - margin * decrement - alpha * ridge
+        return value - margin * decrement - (alpha * ridge if alpha else 0.0)
 
     def hessians(Xb, prob):
         # X' D X as (X D) X' against a transposed view of X, which BLAS reads
@@ -825,6 +828,13 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
                 if not live.size:
                     break
         step = np.linalg.solve(H, grad[:, :, None])[:, :, 0]
+        finite = np.isfinite(step).all(1)
+        if not finite.all():  # (alpha=0, a separating direction: solved alone, as a failed Hessian)
+            ok[live[~finite]] = False
+            live, Xl, value, grad, prob, step = (
+                a[finite] for a in (live, Xl, value, grad, prob, step))
+            if not live.size:
+                break
         decrement = np.einsum("ij,ij->i", grad, step)
         if cutoff is not None:
             bound = min(bound, float(value.min()))  # attained: above its optimum's loss

@@ -1946,3 +1946,20 @@ def test_alpha_zero_on_linearly_dependent_columns_fits_least_squares(dtype, para
     best = np.sum((y - LinearRegression().fit(X, y).predict(X)) ** 2)
     assert np.all(np.isfinite(model.coef_))
     assert rss <= best * (1.0 + (1e-12 if dtype is None else 1e-2))
+
+
+def test_alpha_zero_binary_refits_on_dependent_columns_raise_no_numpy_warning():
+    # alpha=0, 40 float32 columns of rank 3: a support's near-null direction
+    # separates the rows, a batched Newton step overflows ||W||^2 to inf and
+    # 0 * inf leaked numpy's "RuntimeWarning: invalid value encountered in
+    # multiply" (dozens of them) out of the fit.
+    rng = np.random.default_rng(1)
+    B = rng.standard_normal((300, 3))
+    X = B @ rng.standard_normal((3, 40))
+    y = (B[:, 0] + 0.3 * rng.standard_normal(300) > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = L0Classifier(k=5, alpha=0, dtype="float32", random_state=0).fit(X, y)
+    assert model.support_.sum() == 5
+    assert np.all(np.isfinite(model.predict_proba(X)))
+    assert model.score(X, y) > 0.9
