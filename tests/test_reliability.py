@@ -1963,3 +1963,19 @@ def test_alpha_zero_binary_refits_on_dependent_columns_raise_no_numpy_warning():
     assert model.support_.sum() == 5
     assert np.all(np.isfinite(model.predict_proba(X)))
     assert model.score(X, y) > 0.9
+
+
+def test_alpha_zero_multiclass_separated_rows_raise_no_numpy_warning():
+    # 6 rows, 3 classes, alpha=0, lam="auto": an IRLS step reached a model
+    # whose curvature underflowed to 0 on every row; the step was abandoned,
+    # but only after numpy's "invalid value encountered in divide" (0 / 0) had
+    # leaked out of the fit.
+    rng = np.random.default_rng(2)
+    rng.standard_normal(54)
+    X = rng.standard_normal((6, 6))
+    y = np.array([0, 1, 2, 0, 1, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = L0Classifier(lam="auto", alpha=0, random_state=0).fit(X, y)
+    assert np.all(np.isfinite(model.coef_))
+    assert model.score(X, y) == 1.0
