@@ -921,7 +921,10 @@ def _newton(terms, hessian, x0, max_iter, stop=None):
         t = 1.0
         while True:
             new_x = x - t * step
-            new_value, new_grad, new_state = terms(new_x)
+            # (a trial point far out, alpha=0 on separable rows, may overflow the
+            # logits: its inf / NaN value fails the test and the step is halved)
+            with np.errstate(over="ignore", invalid="ignore"):
+                new_value, new_grad, new_state = terms(new_x)
             if new_value <= value - _ARMIJO * t * decrement or t < _SMALLEST_STEP:
                 break
             t *= 0.5

@@ -1979,3 +1979,19 @@ def test_alpha_zero_multiclass_separated_rows_raise_no_numpy_warning():
         model = L0Classifier(lam="auto", alpha=0, random_state=0).fit(X, y)
     assert np.all(np.isfinite(model.coef_))
     assert model.score(X, y) == 1.0
+
+
+def test_alpha_zero_binary_refit_on_separable_rows_raises_no_numpy_warning():
+    # Column 0 separates the classes, alpha=0: Newton's line search tried
+    # points whose logits overflow (their NaN / inf values are rejected and
+    # the step halved, as before), and numpy's "overflow encountered in
+    # matmul" and "invalid value encountered in multiply" (70 warnings)
+    # leaked out of the fit.
+    rng = np.random.default_rng(0)
+    X = rng.standard_cauchy((120, 6))
+    y = (X[:, 0] > np.median(X[:, 0])).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = L0Classifier(lam=0.01, alpha=0, random_state=0).fit(X, y)
+    assert np.flatnonzero(model.support_).tolist() == [0]
+    assert model.score(X, y) == 1.0
