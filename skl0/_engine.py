@@ -1079,7 +1079,10 @@ class _LazyGram:
         self.design, self.D, self.scale = design, D, scale
         self.xD, diag = design.weighted(D)
         self.sD = float(D.sum())
-        self._diag = scale * (diag - self.xD * self.xD / self.sD)
+        # (sD is 0 where every row's curvature has underflowed, rows separated at
+        # alpha=0: the caller then stops before reading the diagonal; no warning)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._diag = scale * (diag - self.xD * self.xD / self.sD)
         p = self._diag.size
         self.slot = np.full(p, -1, dtype=np.intp)  # column j is buf[slot[j]]
         self.buf = np.empty((0, p))

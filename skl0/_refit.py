@@ -215,8 +215,37 @@ def ridge_refit(G, c, S, alpha, jitter):
     """
     H = G.take(S, 0).take(S, 1)  # (a new C-ordered array: reshape gives a view)
     H.reshape(-1)[:: S.size + 1] += 2 * alpha + jitter
-    factor = cholesky(H)
+    try:
+        factor = cholesky(H)
+    except np.linalg.LinAlgError:
+        factor = _dependent_columns_factor(H, jitter)
     return factor, cholesky_solve(factor, c[S])
+
+
+def _dependent_columns_factor(H, jitter):
+    """Cholesky factor of ``H`` plus the least diagonal ``jitter * 10**i`` (i = 1 .. 11) that makes it one.
+
+    Where the columns of a support are linearly dependent (``x3 = x1 + x2``,
+    or more columns than the rank of X) and ``alpha`` is 0 or tiny,
+    ``G_SS`` is singular and its rounding (float32 statistics, or sums of
+    many columns) can leave it negative definite by more than ``jitter``:
+    the factorisation failed with LAPACK's "not positive definite". The
+    larger diagonal gives the ridge solution on that support (its fit is
+    the least-squares one to that ridge). Called only when the plain
+    factorisation fails, so other refits are unchanged.
+    """
+    n = H.shape[0]
+    for i in range(1, 12):
+        A = H.copy()
+        A.reshape(-1)[:: n + 1] += jitter * 10.0**i
+        try:
+            return cholesky(A)
+        except np.linalg.LinAlgError:
+            continue
+    raise np.linalg.LinAlgError(
+        f"the ridge system of a support of {n} columns is not positive definite even with "
+        f"{jitter * 1e11:.3g} added to its diagonal (are X's values finite?); pass a larger "
+        "alpha (the default is 1e-4)")
 
 
 def gram_refit_weights(problem, term, S, alpha):
@@ -718,7 +747,10 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
         grad = np.empty_like(x_)
         grad[:, :s] = np.matmul(Xb, G[:, :, None])[:, :, 0] + 2.0 * alpha * x_[:, :s]
         grad[:, s] = G.sum(1)
-        return loss + alpha * np.einsum("ij,ij->i", x_[:, :s], x_[:, :s]), grad, prob
+        # (no ridge term at alpha=0: a step towards a separating direction can
+        # leave ||W||^2 inf, and 0 * inf is NaN, with numpy's "invalid value" warning)
+        return loss + (alpha * np.einsum("ij,ij->i", x_[:, :s], x_[:, :s]) if alpha else 0.0), \
+            grad, prob
 
     def penalise(H):
         """Add the ridge and the jitter to the diagonals of the Hessians ``H``, in place."""
@@ -732,7 +764,7 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
         ridge = np.einsum("ij,ij->i", ahead, ahead)
         if or_here:
             ridge = np.maximum(ridge, np.einsum("ij,ij->i", x[live, :s], x[live, :s]))
-        return value - margin * decrement - alpha * ridge
+        return value - margin * decrement - (alpha * ridge if alpha else 0.0)
 
     def hessians(Xb, prob):
         # X' D X as (X D) X' against a transposed view of X, which BLAS reads
@@ -796,6 +828,13 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
                 if not live.size:
                     break
         step = np.linalg.solve(H, grad[:, :, None])[:, :, 0]
+        finite = np.isfinite(step).all(1)
+        if not finite.all():  # (alpha=0, a separating direction: solved alone, as a failed Hessian)
+            ok[live[~finite]] = False
+            live, Xl, value, grad, prob, step = (
+                a[finite] for a in (live, Xl, value, grad, prob, step))
+            if not live.size:
+                break
         decrement = np.einsum("ij,ij->i", grad, step)
         if cutoff is not None:
             bound = min(bound, float(value.min()))  # attained: above its optimum's loss
@@ -882,7 +921,10 @@ def _newton(terms, hessian, x0, max_iter, stop=None):
         t = 1.0
         while True:
             new_x = x - t * step
-            new_value, new_grad, new_state = terms(new_x)
+            # (a trial point far out, alpha=0 on separable rows, may overflow the
+            # logits: its inf / NaN value fails the test and the step is halved)
+            with np.errstate(over="ignore", invalid="ignore"):
+                new_value, new_grad, new_state = terms(new_x)
             if new_value <= value - _ARMIJO * t * decrement or t < _SMALLEST_STEP:
                 break
             t *= 0.5

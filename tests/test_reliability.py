@@ -1924,3 +1924,74 @@ def test_predict_refuses_text_and_lazy_frames_as_fit_does(name):
     pl = pytest.importorskip("polars")
     with pytest.raises(ValueError, match=r"X is a polars LazyFrame.*X.collect\(\)"):
         query(pl.DataFrame(X0, schema=cols).lazy())
+
+
+@pytest.mark.parametrize("dtype, params", [
+    (None, {"k": 40}), (None, {"lam": 0}), ("float32", {"k": 5}), ("float32", {"lam": "auto"}),
+])
+def test_alpha_zero_on_linearly_dependent_columns_fits_least_squares(dtype, params):
+    # 40 (or 12) columns of rank 3 and alpha=0: the refits' G_SS is singular and
+    # its rounding (float32 statistics; sums of 40 columns) left it negative
+    # definite beyond the jitter, so the fit raised LAPACK's "matrix is not
+    # positive definite (potrf info=4)". Now the least-squares fit.
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(1 if dtype is None else 0)
+    n, p = (300, 40) if dtype is None else (60, 12)
+    B = rng.standard_normal((n, 3))
+    X = B @ rng.standard_normal((3, p))
+    y = B @ [1.0, 2.0, 3.0] + 0.1 * rng.standard_normal(n)
+    model = L0Regressor(**params, alpha=0, dtype=dtype, random_state=0).fit(X, y)
+    rss = np.sum((y - model.predict(X)) ** 2)
+    best = np.sum((y - LinearRegression().fit(X, y).predict(X)) ** 2)
+    assert np.all(np.isfinite(model.coef_))
+    assert rss <= best * (1.0 + (1e-12 if dtype is None else 1e-2))
+
+
+def test_alpha_zero_binary_refits_on_dependent_columns_raise_no_numpy_warning():
+    # alpha=0, 40 float32 columns of rank 3: a support's near-null direction
+    # separates the rows, a batched Newton step overflows ||W||^2 to inf and
+    # 0 * inf leaked numpy's "RuntimeWarning: invalid value encountered in
+    # multiply" (dozens of them) out of the fit.
+    rng = np.random.default_rng(1)
+    B = rng.standard_normal((300, 3))
+    X = B @ rng.standard_normal((3, 40))
+    y = (B[:, 0] + 0.3 * rng.standard_normal(300) > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = L0Classifier(k=5, alpha=0, dtype="float32", random_state=0).fit(X, y)
+    assert model.support_.sum() == 5
+    assert np.all(np.isfinite(model.predict_proba(X)))
+    assert model.score(X, y) > 0.9
+
+
+def test_alpha_zero_multiclass_separated_rows_raise_no_numpy_warning():
+    # 6 rows, 3 classes, alpha=0, lam="auto": an IRLS step reached a model
+    # whose curvature underflowed to 0 on every row; the step was abandoned,
+    # but only after numpy's "invalid value encountered in divide" (0 / 0) had
+    # leaked out of the fit.
+    rng = np.random.default_rng(2)
+    rng.standard_normal(54)
+    X = rng.standard_normal((6, 6))
+    y = np.array([0, 1, 2, 0, 1, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = L0Classifier(lam="auto", alpha=0, random_state=0).fit(X, y)
+    assert np.all(np.isfinite(model.coef_))
+    assert model.score(X, y) == 1.0
+
+
+def test_alpha_zero_binary_refit_on_separable_rows_raises_no_numpy_warning():
+    # Column 0 separates the classes, alpha=0: Newton's line search tried
+    # points whose logits overflow (their NaN / inf values are rejected and
+    # the step halved, as before), and numpy's "overflow encountered in
+    # matmul" and "invalid value encountered in multiply" (70 warnings)
+    # leaked out of the fit.
+    rng = np.random.default_rng(0)
+    X = rng.standard_cauchy((120, 6))
+    y = (X[:, 0] > np.median(X[:, 0])).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = L0Classifier(lam=0.01, alpha=0, random_state=0).fit(X, y)
+    assert np.flatnonzero(model.support_).tolist() == [0]
+    assert model.score(X, y) == 1.0
