@@ -182,17 +182,26 @@ class _L0LayerMixin:
             bias=self.bias is not None, device=self.weight.device, dtype=self.weight.dtype
         )
         weight, bias = self.folded_parameters()
-        with torch.no_grad():
-            plain.weight.copy_(weight)
-            if bias is not None:
-                plain.bias.copy_(bias)
-        keep_frozen(plain, self)
-        return plain.train(self.training)
+        return copy_into(plain, weight, bias, self)
 
     def extra_repr(self):
         return super().extra_repr() + (
             f", gate={self.gate!r}, init_sparsity={self.init_sparsity:g}"
         )
+
+
+def copy_into(new, weight, bias, old):
+    """``new`` (a plain layer made by ``skip_init``) holding ``weight`` and ``bias``, as ``old`` is.
+
+    Its mode (train or eval) and its parameters' ``requires_grad`` are
+    ``old``'s (:func:`keep_frozen`). Shared by :meth:`to_plain` and
+    :func:`skl0.nn.prune`'s sliced layers.
+    """
+    with torch.no_grad():
+        new.weight.copy_(weight)
+        if bias is not None:
+            new.bias.copy_(bias)
+    return keep_frozen(new, old).train(old.training)
 
 
 def keep_frozen(new, old):

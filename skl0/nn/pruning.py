@@ -37,7 +37,7 @@ from torch import nn
 from torch.nn.utils import skip_init
 
 from .gates import FeatureGate
-from .layers import _L0LayerMixin, keep_frozen
+from .layers import _L0LayerMixin, copy_into, keep_frozen
 
 __all__ = ["prune", "IndexSelect", "FixedScale"]
 
@@ -126,14 +126,6 @@ def _n_units(layer):
     return layer.out_features if _is_linear(layer) else layer.out_channels
 
 
-def _copy_into(new, weight, bias, old):
-    with torch.no_grad():
-        new.weight.copy_(weight)
-        if bias is not None:
-            new.bias.copy_(bias)
-    return keep_frozen(new, old).train(old.training)
-
-
 def _slice_layer(layer, rows=None, cols=None):
     """A new plain layer keeping output units ``rows`` and inputs ``cols``."""
     weight, bias = layer.weight, layer.bias
@@ -150,7 +142,7 @@ def _slice_layer(layer, rows=None, cols=None):
             nn.Conv2d, weight.shape[1], weight.shape[0], layer.kernel_size, layer.stride,
             layer.padding, layer.dilation, 1, padding_mode=layer.padding_mode, **kw,
         )  # fmt: skip
-    return _copy_into(new, weight, bias, layer)
+    return copy_into(new, weight, bias, layer)
 
 
 def _slice_batchnorm(bn, keep):
