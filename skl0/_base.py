@@ -530,9 +530,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         repeated rows compares fits with the weightless rows present). Costs
         a copy of X, only when some weight is 0.
         """
-        if sw.all() or self._row_statistics is not None:
-            # (a CV regressor's fold or final fit from its sums, in which a
-            # weightless row adds nothing, nor to its extremes: RowStatistics)
+        if sw.all() or not (isinstance(X, np.ndarray) or torch.is_tensor(X) or sp.issparse(X)):
+            # (a CV fold whose problem comes from shared sums has no rows to
+            # read, only their stand-in; its sums and extremes skip weightless
+            # rows themselves: RowStatistics)
             return X
         if self._finite_on_device:  # (every row is checked, as validation would)
             assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
@@ -679,7 +680,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # A CV regressor's fold (or final fit): the problem from sums its
             # CV formed for all folds in one pass over X (skl0._fold_stats).
             problem = statistics.gram_problem(self, datafit, dtype, device)
-            self._mark_copies(problem, X, (statistics.lo, statistics.hi), walk, sw)
+            self._mark_copies(problem, X, (statistics.lo, statistics.hi), walk)
             return self._fit_prepared(problem, sw, datafit, gen, walk)
         if sp.issparse(X):  # never densified: moments and Gram by scipy
             problem, extremes = self._sparse_problem(X, Yt, w, w_np, datafit, device, dtype,
@@ -716,7 +717,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self._mark_copies(problem, X, prep.extremes, walk)
         return self._fit_prepared(problem, sw, datafit, gen, walk)
 
-    def _mark_copies(self, problem, X, extremes, walk, sw=None):
+    def _mark_copies(self, problem, X, extremes, walk):
         """Set ``problem.later_copies``: X's columns equal to an earlier one (:mod:`skl0._duplicates`).
 
         The fit then selects among the first copies only (:meth:`_fit_built`),
@@ -724,22 +725,13 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         it. Not looked for in a cross-validation fold's fit (its points are
         only scored: a copy predicts as its original) nor with ``groups``
         or ``feature_costs`` (a copy may sit in another group, or cost less).
-        Rows of zero weight are not compared: the fit is that without them
-        (scikit-learn's convention), so two columns that differ only there
-        are copies. ``sw``: the weights of rows that may still hold their own
-        values there (a CV regressor's final fit from its sums); elsewhere
-        :meth:`_weightless_rows_neutral` has already copied a weighted row
-        over them.
+        Rows of zero weight hold a weighted row's values by now
+        (:meth:`_weightless_rows_neutral`), so two columns that differ only
+        there are copies, as in the fit without those rows.
         """
         problem.later_copies = None
         if (walk is not None and not walk.export) or getattr(self, "_layout", None) is not None:
             return
-        if isinstance(X, ValidatedRows):
-            X = X.rows
-        if sw is not None and not sw.all():  # (the extremes of the rows compared: formed again)
-            keep = np.flatnonzero(sw)
-            X = X[torch.as_tensor(keep, device=X.device)] if torch.is_tensor(X) else X[keep]
-            extremes = None
         problem.later_copies = later_copies(X, extremes)
 
     def _sparse_problem(self, X, Yt, w, w_np, datafit, device, dtype, use_gram):

@@ -375,10 +375,8 @@ class _Moments:
             self.sx += np.asarray(Xw.sum(0)).ravel()
             self.sxx += (X.T @ Xw).toarray()
             self.sxy += np.asarray(Xw.T @ Yc)
-            if kept.shape[0]:  # (the extremes of the rows of positive weight, as fit's)
-                Xk = X if kept.shape[0] == X.shape[0] else X[sw > 0]
-                self.x_min = np.minimum(self.x_min, Xk.min(axis=0).toarray().ravel())
-                self.x_max = np.maximum(self.x_max, Xk.max(axis=0).toarray().ravel())
+            lo, hi = _weighted_extremes(X, sw)  # (of the rows of positive weight, as fit's)
+            self.x_min, self.x_max = np.minimum(self.x_min, lo), np.maximum(self.x_max, hi)
             return
         if sparse:  # shifted sums: dense blocks of the chunk's rows
             X = X.tocsr()
