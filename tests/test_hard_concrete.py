@@ -432,3 +432,22 @@ def test_torch_compile_traces_the_checks_without_a_warning():
     torch.testing.assert_close(f(torch.zeros(2), 0.5), prob_nonzero(torch.zeros(2), 0.5))
     with pytest.raises(ValueError, match="temperature=-1.0 is invalid"):
         f(torch.zeros(2), -1.0)
+
+
+def test_distribution_mean_and_variance_are_the_monte_carlo_moments():
+    # HardConcrete.mean is E[z] as in torch.distributions, not the
+    # deterministic test-time gate (eq. 13), which deterministic() returns.
+    la = torch.tensor([-1.5, 0.0, 2.0, 4.0], dtype=torch.float64)
+    d = HardConcrete(la, temperature=0.5)
+    z = d.rsample((200_000,), generator=torch.Generator().manual_seed(3))
+    np.testing.assert_allclose(d.mean.numpy(), z.mean(0).numpy(), atol=3e-3)
+    np.testing.assert_allclose(d.variance.numpy(), z.var(0).numpy(), atol=3e-3)
+    assert torch.equal(d.deterministic(), deterministic_gate(la))
+    assert (d.deterministic() - d.mean).abs().max() > 0.05
+
+
+def test_mean_gate_is_a_deprecated_name_of_deterministic():
+    d = HardConcrete(torch.tensor([2.0, -1.0]))
+    with pytest.warns(FutureWarning, match="deterministic"):
+        old = d.mean_gate()
+    assert torch.equal(old, d.deterministic())

@@ -39,6 +39,7 @@ Every gate, layer and estimator in skl0 calls the functions of this module.
 from __future__ import annotations
 
 import math
+import warnings
 from functools import lru_cache
 from numbers import Real
 
@@ -531,7 +532,9 @@ class HardConcrete:
     A light object in the style of ``torch.distributions``: it holds
     ``log_alpha`` (a tensor, possibly a ``Parameter``) and the three shape
     parameters, and exposes reparameterized sampling, the probability of a
-    non-zero gate and the deterministic test-time gate.
+    non-zero gate, the moments (``mean`` and ``variance``, as a
+    ``torch.distributions.Distribution`` has them) and the deterministic
+    test-time gate (:meth:`deterministic`, which is not the mean).
 
     Parameters
     ----------
@@ -553,8 +556,11 @@ class HardConcrete:
     >>> z = d.rsample(generator=g)
     >>> bool(((z >= 0) & (z <= 1)).all())
     True
-    >>> d.mean_gate().tolist()
+    >>> d.deterministic().tolist()
     [0.5, 0.5, 0.5]
+    >>> d = HardConcrete(torch.tensor([2.0]))
+    >>> round(float(d.deterministic()), 3), round(float(d.mean), 3)  # test-time gate, E[z]
+    (0.957, 0.857)
     """
 
     def __init__(self, log_alpha, temperature=BETA, gamma=GAMMA, zeta=ZETA):
@@ -578,9 +584,41 @@ class HardConcrete:
         """``(E[z], E[z^2])`` per gate, by quadrature (:func:`gate_moments`)."""
         return gate_moments(self.log_alpha, self.temperature, self.gamma, self.zeta)
 
-    def mean_gate(self):
-        """Deterministic test-time gate (eq. 13)."""
+    @property
+    def mean(self):
+        """``E[z]`` per gate, by quadrature (:func:`gate_moments`)."""
+        return self.moments()[0]
+
+    @property
+    def variance(self):
+        """``Var[z] = E[z^2] - E[z]^2`` per gate, by quadrature (:func:`gate_moments`)."""
+        mean, second = self.moments()
+        return second - mean * mean
+
+    def deterministic(self):
+        """Deterministic test-time gate (eq. 13): ``clamp(sigmoid(log_alpha) (zeta - gamma) + gamma, 0, 1)``.
+
+        This is the gate a fitted model uses at predict time; it is not
+        ``E[z]`` (:attr:`mean`).
+        """
         return deterministic_gate(self.log_alpha, self.gamma, self.zeta)
+
+    def mean_gate(self):
+        """Deprecated name of :meth:`deterministic` (eq. 13); it never returned ``E[z]``.
+
+        .. deprecated:: 0.1.1
+            Use :meth:`deterministic` for the test-time gate, or :attr:`mean`
+            for ``E[z]``. ``mean_gate`` will be removed in 0.3.
+        """
+        warnings.warn(
+            "HardConcrete.mean_gate() returns the deterministic test-time gate "
+            "(eq. 13), not E[z]; it was renamed deterministic() and will be removed "
+            "in 0.3. Use HardConcrete.deterministic() for the test-time gate or "
+            "HardConcrete.mean for E[z].",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.deterministic()
 
     def __repr__(self):
         return (
