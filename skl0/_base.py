@@ -1541,8 +1541,14 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         if size < cap or size >= p:  # (every feature kept: none left to be relevant)
             return
         cv = "L0ClassifierCV" if is_classifier(self) else "L0RegressorCV"
-        rule = (f"n - 2 = {cap}: one more, with the intercept, would interpolate"
-                if cap == whole_samples(n) - 2 else f"n / (log log n * log p) = {cap}")
+        n_whole = whole_samples(n)
+        if cap == n_whole - 2:
+            rule = f"n - 2 = {cap}: one more, with the intercept, would interpolate"
+        elif cap > n_whole - 2:  # max_support_size's floor of one feature
+            rule = (f"one feature is always considered, though with its intercept it "
+                    f"interpolates {n_whole} rows")
+        else:
+            rule = f"n / (log log n * log p) = {cap}"
         warn(
             f"lam='auto' kept {size} features, the most its information criterion "
             f"considers with n={n:.4g} samples and p={p} features "

@@ -1995,3 +1995,25 @@ def test_alpha_zero_binary_refit_on_separable_rows_raises_no_numpy_warning():
         model = L0Classifier(lam=0.01, alpha=0, random_state=0).fit(X, y)
     assert np.flatnonzero(model.support_).tolist() == [0]
     assert model.score(X, y) == 1.0
+
+
+@pytest.mark.parametrize("n, p, rule", [
+    (2, 3, "one feature is always considered"),  # the floor: n - 2 = 0 features
+    (5, 4, "n - 2 = 3"),
+    (200, 60, "n / (log log n * log p) = 29"),
+])
+def test_the_size_cap_warning_states_the_rule_that_set_the_cap(n, p, rule):
+    # With 2 rows the cap is max_support_size's floor of one feature; the
+    # warning gave the formula "n / (log log n * log p) = 1", which is
+    # negative at n=2.
+    from skl0._criteria import max_support_size
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, p))
+    n_true = min(max_support_size(n, p) + 2, p)
+    y = X[:, :n_true] @ np.full(n_true, 3.0)
+    with pytest.warns(UserWarning, match="the most its information criterion") as rec:
+        L0Regressor(random_state=0).fit(X, y)
+    message = next(str(w.message) for w in rec if "the most its" in str(w.message))
+    assert rule in message
+    assert rule.startswith("n / (log log") == ("log log" in message)
