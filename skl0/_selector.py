@@ -34,6 +34,26 @@ __all__ = ["L0FeatureSelector"]
 SELECTOR_ESTIMATOR = Param("estimator_", "L0Regressor or L0Classifier", "The fitted gated model.")
 
 
+def _classes_of_label_dtype(y):
+    """Every label a 1-D ``y`` may hold, where its dtype tells them, else None.
+
+    A boolean ``y`` (numpy or pandas ``"boolean"``) can only hold False and
+    True, and a categorical Series lists its categories: ``partial_fit``
+    with ``task="auto"`` then streams a classification, as ``fit`` on the
+    same ``y`` fits one, without ``classes``.
+    """
+    import pandas as pd
+
+    dtype = getattr(y, "dtype", None)
+    if dtype is None or getattr(y, "ndim", 1) != 1:
+        return None
+    if isinstance(dtype, pd.CategoricalDtype):
+        return np.asarray(dtype.categories)
+    if dtype == bool or isinstance(dtype, pd.BooleanDtype):
+        return np.array([False, True])
+    return None
+
+
 def _check_stream_target_is_numeric(y):
     """``partial_fit`` with ``task="auto"`` and no ``classes``: refuse text labels with the fix.
 
@@ -166,10 +186,11 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
 
         With ``task="auto"`` the stream is a classification exactly when
         ``classes`` is passed on the first call (one chunk's labels cannot
-        tell integer class codes from a numeric target), or, on the first
-        call after ``fit``, when ``fit`` chose a classifier: the new stream
-        then keeps ``fit``'s ``classes_`` (as ``L0Classifier.partial_fit``
-        does). ``fit`` discards this state. The selector's settings reach
+        tell integer class codes from a numeric target), when the first
+        chunk's ``y`` is boolean (classes False and True) or a categorical
+        Series (its categories), or, on the first call after ``fit``, when
+        ``fit`` chose a classifier: the new stream then keeps ``fit``'s
+        ``classes_`` (as ``L0Classifier.partial_fit`` does). ``fit`` discards this state. The selector's settings reach
         its estimator on every call, so ``set_params`` between calls acts as
         on the estimator's own stream (``k`` and ``lam`` apply; a changed
         head, ``groups`` or ``feature_costs`` is refused); ``task`` may not
@@ -192,6 +213,7 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
             first = est is None or getattr(est, "_stream", None) is None
             check_frame(X)
             check_missing_labels(y)
+            dtype_classes = _classes_of_label_dtype(y)
             X, y = validate_data(
                 self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
                 multi_output=True, y_numeric=False, reset=first,
@@ -200,6 +222,8 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
             if first:
                 task = self.task
                 fitted_classes = getattr(est, "classes_", None)  # fit chose a classifier
+                if task == "auto" and classes is None and fitted_classes is None:
+                    classes = dtype_classes
                 if task == "auto":
                     classifies = classes is not None or fitted_classes is not None
                     task = "classification" if classifies else "regression"

@@ -290,3 +290,31 @@ def test_get_support_returns_a_copy_that_does_not_change_the_selector():
     assert sel.support_.tolist() == [True, False, False, True, False]
     assert sel.estimator_.support_.tolist() == [True, False, False, True, False]
     assert sel.transform(X).shape == (80, 2)
+
+
+@pytest.mark.parametrize("kind", ["bool", "pandas boolean", "category"])
+def test_partial_fit_auto_streams_a_classification_for_label_dtypes(kind):
+    # fit on a boolean or categorical y fits a classifier; a stream of the
+    # same y with task="auto" regressed on it (booleans as 0 / 1) unless
+    # classes was passed, though the dtype tells every label.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 6))
+    hit = X[:, 0] + X[:, 1] > 0
+    y = {"bool": hit, "pandas boolean": pd.Series(hit, dtype="boolean"),
+         "category": pd.Series(pd.Categorical(np.where(hit, "a", "b"),
+                                              categories=["a", "b", "c"]))}[kind]
+    stream = L0FeatureSelector(k=2, random_state=0)
+    for start in range(0, 200, 50):
+        stream.partial_fit(X[start:start + 50], y[start:start + 50])
+    assert isinstance(stream.estimator_, L0Classifier)
+    want = ["a", "b", "c"] if kind == "category" else [False, True]
+    assert stream.estimator_.classes_.tolist() == want
+    np.testing.assert_array_equal(stream.get_support(), np.arange(6) < 2)
+
+
+def test_partial_fit_auto_still_regresses_on_numbers_without_classes():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((120, 5))
+    y = (X[:, 0] > 0).astype(int)  # class codes or a 0 / 1 quantity: one chunk cannot tell
+    stream = L0FeatureSelector(k=1, random_state=0).partial_fit(X, y)
+    assert isinstance(stream.estimator_, L0Regressor)
