@@ -321,7 +321,9 @@ def plot_path(path_or_cv_estimator, ax=None):
         held-out score with a band of one standard error (right axis), and
         marks the chosen ``lam`` with a dashed line.
     ax : matplotlib Axes or None, default=None
-        Where to draw; ``None`` makes a new figure.
+        Where to draw; ``None`` makes a new figure. Axes that ``plot_path``
+        drew on before keep their right axis (``ax.right_ax``), so two paths
+        drawn there share both scales.
 
     Returns
     -------
@@ -381,7 +383,9 @@ def plot_path(path_or_cv_estimator, ax=None):
     ax.set_ylabel("features selected", color="C0")
     ax.set_xlabel("lam")
     _log_x(ax, lams)
-    twin = ax.twinx()
+    # A second path on the same axes shares its right axis (and scale): a
+    # second twinx overlaid another scale, unmarked, on the first.
+    twin = getattr(ax, "right_ax", None) or ax.twinx()
     twin.plot(lams, right, "o-", color="C1", markersize=3, label=right_label)
     if band is not None:
         twin.fill_between(lams, right - band, right + band, color="C1", alpha=0.2)

@@ -287,3 +287,23 @@ def test_plot_path_of_one_point_shows_its_number_of_features():
         np.testing.assert_array_equal(line.get_ydata(), [n_feat])
     many = l0_path(X, y, lams=[0.01, 0.1], max_iter=20, random_state=0)
     assert plot_path(many).lines[0].get_marker() == "None"  # longer paths: the steps alone
+
+
+def test_plot_path_twice_on_one_axes_shares_the_right_axis():
+    # A second plot_path on the same axes made a second twin, whose own
+    # scale overlaid the first one's: two losses read against one tick set.
+    from skl0 import l0_path
+    from skl0.plot import plot_path
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4)
+    y = 2 * X[:, 0] + 0.1 * rng.randn(60)
+    ax = plot_path(l0_path(X, y, lams=[0.01, 0.1], max_iter=20, random_state=0))
+    twin = ax.right_ax
+    assert plot_path(l0_path(10 * X, 10 * y, lams=[0.01, 0.1], max_iter=20,
+                             random_state=0), ax=ax) is ax
+    assert ax.right_ax is twin and len(ax.figure.axes) == 2
+    assert len(twin.lines) == 2
+    high = max(line.get_ydata().max() for line in twin.lines)
+    assert twin.get_ylim()[1] >= high  # the scale covers both losses
+    plt.close(ax.figure)
