@@ -1415,15 +1415,19 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             self._warn_at_size_cap(problem, support.size)
             resolve_at_support = self.refit and head.is_linear
         self.lam_ = chosen.lam
-        with torch.no_grad():
-            gate.log_alpha.copy_(chosen.log_alpha)
+        if not resolve_at_support or np.array_equal(chosen.opened, support):
+            # (else _gates_at_support sets every gate, from the support: the
+            # point's logits, a tensor made per read, would not be read)
+            with torch.no_grad():
+                gate.log_alpha.copy_(chosen.log_alpha)
         if refitted is None or not self.refit:  # else _fit_problem's refit replaces it
             head.load_state_dict(chosen.head_state)
         if resolve_at_support:
-            self._gates_at_support(problem, gate, head, support, refitted, common)
+            self._gates_at_support(problem, gate, head, support, refitted, common,
+                                   opened=chosen.opened)
         return support, refitted
 
-    def _gates_at_support(self, problem, gate, head, support, refitted, common):
+    def _gates_at_support(self, problem, gate, head, support, refitted, common, opened=None):
         """``lam="auto"``: leave the gates at ``lam_``'s solution started from the chosen support.
 
         The per-size polish may choose features that the reported path
@@ -1446,7 +1450,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         discarded weights as well: on wine this solve took as long as the
         16 points of the walk together.
         """
-        open_now = open_gates(gate)  # as the points read it
+        # ``opened``: the open gates of the point the gates were taken from
+        # (``PathPoint.opened``), which the gate would show (as the points read
+        # it), when the caller has it.
+        open_now = open_gates(gate) if opened is None else opened
         if np.array_equal(open_now, support):
             return
         if problem.datafit.supports_gram and refitted.weight.detach().any():

@@ -125,15 +125,17 @@ class PathPoint:
     float64 array in ``weights``, None for other points) on first access
     (only the chosen point's gate and head are ever read, and a path's
     ``prob_open`` only by some readers); its deterministic gates are 1 on
-    ``support`` and 0 elsewhere.
+    ``support`` and 0 elsewhere. ``opened`` is the point's own open gates:
+    its ``support``, kept by :meth:`with_support` (what ``open_gates`` reads
+    from a gate set to the point's ``log_alpha``).
     """
 
-    __slots__ = ("lam", "support", "loss", "n_iter", "_prob_open", "_weights", "_log_alpha",
-                 "_head_state", "_vertex")
+    __slots__ = ("lam", "support", "opened", "loss", "n_iter", "_prob_open", "_weights",
+                 "_log_alpha", "_head_state", "_vertex")
 
     def __init__(self, lam, support, prob_open, loss, n_iter, log_alpha=None,
                  head_state=None, vertex=None, weights=None):
-        self.lam, self.support, self._prob_open = lam, support, prob_open
+        self.lam, self.support, self.opened, self._prob_open = lam, support, support, prob_open
         self.loss, self.n_iter = loss, n_iter
         self._log_alpha, self._head_state = log_alpha, head_state
         if vertex is None and head_state is None:
@@ -150,7 +152,8 @@ class PathPoint:
     def with_support(self, support):
         """A copy of the point with another ``support`` (the same gate and head state).
 
-        Its ``weights`` are None: they were the vertex's, on the old support.
+        Its ``weights`` are None: they were the vertex's, on the old support;
+        ``opened`` stays the point's own open gates.
         """
         out = object.__new__(PathPoint)
         for name in PathPoint.__slots__:

@@ -387,6 +387,27 @@ def test_auto_reads_the_open_gates_as_the_path_points_do(monkeypatch):
     L0Regressor()._gates_at_support(None, gate, None, np.array([0, 1]), None, {})
 
 
+def test_auto_solved_again_from_the_support_forms_no_point_logits(monkeypatch):
+    # Diabetes' lam="auto" keeps the best subset of 5 columns, which the
+    # reported point's gates do not keep open: the gates are solved again
+    # from the support and every logit set there. The point's logits (a
+    # tensor a vertex point makes per read) were formed, copied into the
+    # gate and read back by open_gates first, then overwritten (~3% of the
+    # fit); the point's own open gates (PathPoint.opened) tell the same.
+    from sklearn.datasets import load_diabetes
+
+    import skl0._gate_path as gate_path
+
+    X, y = load_diabetes(return_X_y=True)
+    reads = []
+    make = gate_path._Vertex.log_alpha
+    monkeypatch.setattr(gate_path._Vertex, "log_alpha",
+                        lambda vertex: reads.append(1) or make(vertex))
+    model = L0Regressor(random_state=0).fit(X, y)
+    assert reads == []
+    assert model.support_.sum() == 5
+
+
 def _fitted(est):
     """The public fitted attributes (names ending in ``_``) of ``est``."""
     return {k: v for k, v in vars(est).items() if k.endswith("_") and not k.startswith("_")}
