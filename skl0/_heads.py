@@ -223,19 +223,23 @@ def _read_rows(W0):
 
 
 def predict_forward(layers, activation, X):
-    """:func:`numpy_forward` for ``predict``: a dense X not in the layers' dtype is not promoted whole.
+    """:func:`numpy_forward` for ``predict``: an X not in the layers' dtype is not promoted whole.
 
     ``X @ W0`` with a float32 X and the float64 layers promoted all of X
-    to a float64 temporary (twice X's bytes: 81.6 MB for a 40 MB X with
-    3 of 50 columns selected); here only the columns the first layer
-    reads (the selected ones) are taken and promoted. The arithmetic is
-    float64, as before, up to the order of the sums; a float64 or sparse
-    X goes through :func:`numpy_forward` unchanged.
+    to a float64 temporary (twice a dense X's bytes: 81.6 MB for a 40 MB
+    X with 3 of 50 columns selected; a float64 copy of a sparse X's
+    values); here only the columns the first layer reads (the selected
+    ones) are taken and promoted. The arithmetic is float64, as before:
+    the same terms, summed in another order for a dense X (the products
+    of a sparse X are summed row by row in column order, so only the
+    zero terms are left out). A float64 X goes through
+    :func:`numpy_forward` unchanged.
     """
     import numpy as np
+    import scipy.sparse as sp
 
     W0, b0 = layers[0]
-    if not isinstance(X, np.ndarray) or X.dtype == W0.dtype:
+    if not (isinstance(X, np.ndarray) or sp.issparse(X)) or X.dtype == W0.dtype:
         return numpy_forward(layers, activation, X)
     rows = _read_rows(W0)
     if rows.size == X.shape[1]:  # (all of X is read: promoted whole, as before)
