@@ -69,7 +69,7 @@ from ._group_select import (
     splice_groups,
 )
 from ._groups import GroupGate, engine_layout, resolve_groups
-from ._heads import LinearHead, MLPHead, forward
+from ._heads import LinearHead, MLPHead, forward, predict_forward
 from ._nonlinear import (
     AUTO_HIDDEN,
     held_out_scores,
@@ -1753,7 +1753,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32], reset=False
         )
-        return self._forward(X)
+        return predict_forward(self._layers, self._activation, X)
 
     def _forward(self, X):
         """The model's output on already validated ``X`` (a tensor: rows a CV estimator holds)."""

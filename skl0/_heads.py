@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["LinearHead", "MLPHead", "numpy_forward", "select_columns"]
+__all__ = ["LinearHead", "MLPHead", "numpy_forward", "predict_forward", "select_columns"]
 
 
 def csr_transpose(X):
@@ -215,6 +215,38 @@ def numpy_forward(layers, activation, X):
     return _later_layers(X @ layers[0][0] + layers[0][1], layers[1:], activation)
 
 
+def _read_rows(W0):
+    """The rows of the first layer's weights that are not all zero: the columns of X it reads."""
+    import numpy as np
+
+    return np.flatnonzero(np.any(W0 != 0, axis=1))
+
+
+def predict_forward(layers, activation, X):
+    """:func:`numpy_forward` for ``predict``: an X not in the layers' dtype is not promoted whole.
+
+    ``X @ W0`` with a float32 X and the float64 layers promoted all of X
+    to a float64 temporary (twice a dense X's bytes: 81.6 MB for a 40 MB
+    X with 3 of 50 columns selected; a float64 copy of a sparse X's
+    values); here only the columns the first layer reads (the selected
+    ones) are taken and promoted. The arithmetic is float64, as before:
+    the same terms, summed in another order for a dense X (the products
+    of a sparse X are summed row by row in column order, so only the
+    zero terms are left out). A float64 X goes through
+    :func:`numpy_forward` unchanged.
+    """
+    import numpy as np
+    import scipy.sparse as sp
+
+    W0, b0 = layers[0]
+    if not (isinstance(X, np.ndarray) or sp.issparse(X)) or X.dtype == W0.dtype:
+        return numpy_forward(layers, activation, X)
+    rows = _read_rows(W0)
+    if rows.size == X.shape[1]:  # (all of X is read: promoted whole, as before)
+        return numpy_forward(layers, activation, X)
+    return _later_layers(X[:, rows] @ W0[rows] + b0, layers[1:], activation)
+
+
 def tensor_forward(layers, activation, X):
     """:func:`numpy_forward` on a dense tensor ``X``: its first layer where X is, a numpy result.
 
@@ -228,7 +260,7 @@ def tensor_forward(layers, activation, X):
     import numpy as np
 
     W0, b0 = layers[0]
-    rows = np.flatnonzero(np.any(W0 != 0, axis=1))
+    rows = _read_rows(W0)
     dtype = torch.promote_types(X.dtype, torch.from_numpy(np.asarray(W0)).dtype)
     W = torch.as_tensor(W0[rows], device=X.device, dtype=dtype)
     idx = torch.as_tensor(rows, device=X.device, dtype=torch.long)
