@@ -232,19 +232,37 @@ def predict_forward(layers, activation, X):
     ones) are taken and promoted. The arithmetic is float64, as before:
     the same terms, summed in another order for a dense X (the products
     of a sparse X are summed row by row in column order, so only the
-    zero terms are left out). A float64 X goes through
-    :func:`numpy_forward` unchanged.
+    zero terms are left out).
+
+    A dense float64 X is read whole (:func:`numpy_forward`) unless few of
+    its columns are selected: at most one in 16 of a C-ordered X's (a
+    row's selected values then lie on fewer cache lines than the row
+    itself; 1000 x 20000 with 10 selected: 100x fewer multiplications),
+    or any proper subset of a Fortran-ordered X's (whole columns). Those
+    predictions sum the same non-zero terms in another order, so they may
+    differ from ``X @ coef_ + intercept_`` in the last bits.
     """
     import numpy as np
     import scipy.sparse as sp
 
     W0, b0 = layers[0]
-    if not (isinstance(X, np.ndarray) or sp.issparse(X)) or X.dtype == W0.dtype:
+    dense = isinstance(X, np.ndarray)
+    if not (dense or sp.issparse(X)):
         return numpy_forward(layers, activation, X)
     rows = _read_rows(W0)
     if rows.size == X.shape[1]:  # (all of X is read: promoted whole, as before)
         return numpy_forward(layers, activation, X)
+    if X.dtype == W0.dtype and not (dense and (
+            rows.size * _GATHER_FRACTION <= X.shape[1] or X.flags.f_contiguous)):
+        return numpy_forward(layers, activation, X)
     return _later_layers(X[:, rows] @ W0[rows] + b0, layers[1:], activation)
+
+
+#: predict on a dense C-ordered float64 X takes the selected columns alone
+#: when at most one in this many is selected (numpy on one thread, 1e5
+#: rows: 200 columns with 10 selected 0.54x the time of reading all of X,
+#: 2000 with 20 0.18x; 64 with 8, 3.2x; 20 with 5, 3.4x).
+_GATHER_FRACTION = 16
 
 
 def tensor_forward(layers, activation, X):

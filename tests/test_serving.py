@@ -93,3 +93,36 @@ def test_predict_on_a_frame_reads_its_dtypes_once_and_skips_duplicated(monkeypat
     monkeypatch.undo()
     with pytest.raises(ValueError, match="duplicated column names 'c1'"):
         reg.predict(pd.DataFrame(X[:1], columns=["c0", "c1", "c1", "c3", "c4", "c5"]))
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_predict_on_wide_float64_X_multiplies_the_selected_columns_only(order, monkeypatch):
+    # X @ coef_ multiplied every column of a float64 X, the unselected
+    # ones by zero: 2000 columns with 3 selected cost 667x the products
+    # needed (predict 0.48-0.56x the time at 20000 x 2000 or 2000 x 20000
+    # with 10 selected). Few selected columns are now taken alone.
+    import skl0._heads as heads
+
+    X, y = _data(n=200, p=64)
+    reg = L0Regressor(k=3, random_state=0).fit(X, y)
+    clf = L0Classifier(k=3, random_state=0).fit(X, y > 0)
+    Xn = np.asarray(np.random.RandomState(2).standard_normal((50, 64)), order=order)
+    want_reg = Xn @ reg.coef_ + reg.intercept_
+    want_clf = Xn @ clf.coef_.ravel() + clf.intercept_[0]
+
+    def whole(*args):
+        raise AssertionError("predict read all of X's columns")
+
+    monkeypatch.setattr(heads, "numpy_forward", whole)
+    np.testing.assert_allclose(reg.predict(Xn), want_reg, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(clf.decision_function(Xn), want_clf, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(clf.predict(Xn), clf.classes_[(want_clf > 0).astype(int)])
+
+
+def test_predict_reads_a_narrow_float64_X_whole():
+    # With more than one column in 16 selected, X @ coef_ reads a row's
+    # values on as few cache lines as the gather would: unchanged, the
+    # same bits as before.
+    X, y = _data(n=200, p=20)
+    reg = L0Regressor(k=3, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(reg.predict(X), X @ reg.coef_ + reg.intercept_)
