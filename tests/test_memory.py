@@ -192,3 +192,24 @@ def test_a_wide_sparse_classifier_fit_holds_two_copies_of_its_gram_columns():
     est = L0Classifier(lam=0.01, random_state=0)
     assert _traced_peak(lambda: est.fit(X, y)) < 1.8 * p * 512 * 8
     assert 0 < est.get_support().sum() < 50
+
+
+@pytest.mark.parametrize("fmt, bound", [("csr", 2.8), ("csc", 3.3)])
+def test_a_sparse_chunks_weighted_rows_share_its_indices(fmt, bound):
+    # partial_fit's exact mode weighted a sparse chunk's rows with scipy's
+    # multiply (a COO copy of the chunk, the gathered weights, the product,
+    # then its CSR copy) after an astype copy of a float64 chunk, and a CSC
+    # chunk's X' Xw converted Xw to CSC: 3.7 (CSR) and 4.0 (CSC) times the
+    # chunk's stored size, now 2.3 and 2.9 (the weighted values, and one
+    # transposed copy for the product).
+    import scipy.sparse as sp
+
+    from skl0 import L0Regressor
+
+    rng = np.random.RandomState(0)
+    X = sp.random(100000, 200, density=0.02, format=fmt, random_state=1, data_rvs=np.ones)
+    y = np.asarray(X[:, :3].sum(1)).ravel() + 0.1 * rng.randn(100000)
+    sw = rng.uniform(0.5, 2.0, 100000)
+    est = L0Regressor(k=3, random_state=0)
+    assert _traced_peak(lambda: est.partial_fit(X, y, sample_weight=sw)) < bound * _sparse_bytes(X)
+    np.testing.assert_array_equal(est.get_support(indices=True), [0, 1, 2])
