@@ -981,6 +981,13 @@ _RAW_BLOCK_NUMBERS = 1 << 19
 #: on 569 x 30 to 20000 x 50, single-threaded).
 _SQUARES_BLOCK_NUMBERS = 1 << 16
 
+#: Numbers in the dense ``n x m`` columns of a sparse X that
+#: :meth:`_HostDesign.columns` forms at once, and in their ``p x m``
+#: products (4 MB each; all ``m`` the vertex search asked for at once,
+#: up to 512, until session 37: 82 MB and three products' temporaries at
+#: n=1000, p=2e4).
+_COLUMN_BLOCK_NUMBERS = 1 << 19
+
 
 class _HostDesign:
     """The standardized X of a CPU row problem, as IRLS reads it.
@@ -1049,14 +1056,51 @@ class _HostDesign:
         rows = max(1, _RAW_BLOCK_NUMBERS // max(X.shape[1], 1))
         return xD, weighted_squares(X, D, rows, self.mean, self.std)
 
+    def column_blocks(self, M):
+        """``M`` split into the blocks :meth:`columns` forms at once.
+
+        A sparse X's in blocks of at most ``_COLUMN_BLOCK_NUMBERS`` numbers
+        of its dense ``n x m`` columns and of their ``p x m`` products (at
+        least 2 columns a block, and a lone last column joins the block
+        before it: the sums of one column and of several are not formed
+        alike); a dense X's (its own size bounds them) whole.
+        """
+        if self.Xs is not None or isinstance(self.X, np.ndarray):
+            return [M]
+        size = max(2, _COLUMN_BLOCK_NUMBERS // max(self.X.shape))
+        starts = list(range(0, M.size, size))
+        if len(starts) > 1 and M.size - starts[-1] == 1:
+            starts.pop()
+        return np.split(M, starts[1:])
+
     def columns(self, D, M):
-        """``Xs' diag(D) Xs[:, M]`` of shape ``(p, len(M))``."""
+        """``Xs' diag(D) Xs[:, M]`` of shape ``(p, len(M))``, a new array.
+
+        Each column's numbers are the same whatever the other columns of
+        ``M`` (:meth:`column_blocks`): scipy's sparse products sum each
+        column on its own, in the order of X's stored entries.
+        """
         if self.Xs is not None:
             return transposed_matmul(self.Xs, self.Xs[:, M] * D[:, None])
         XM = self.X[:, M]
         XM = XM if isinstance(XM, np.ndarray) else XM.toarray()
-        Z = (XM - self.mean[M]) / self.std[M] * D[:, None]  # D times the standardized columns
-        return self.rmatvec(Z)  # Xs' Z = (X' Z - mean (1' Z)') / std
+        Z = XM - self.mean[M]  # D times the standardized columns (float64), in place
+        del XM
+        Z /= self.std[M]
+        Z *= D[:, None]
+        # Xs' Z = (X' Z - mean (1' Z)') / std, in place (rmatvec's numbers,
+        # without its two p x m temporaries)
+        out = NumpyOps.rmatmul(self.X, Z)
+        _subtract_outer(out, self.mean, Z.sum(0))
+        out /= self.std[:, None]
+        return out
+
+
+def _subtract_outer(A, u, v):
+    """``A -= np.multiply.outer(u, v)`` in blocks of rows (no temporary of A's size)."""
+    rows = max(1, _RAW_BLOCK_NUMBERS // max(A.shape[1], 1))
+    for start in range(0, A.shape[0], rows):
+        A[start : start + rows] -= np.multiply.outer(u[start : start + rows], v)
 
 
 class _LazyGram:
@@ -1100,17 +1144,24 @@ class _LazyGram:
             missing = J[absent]
             if missing.size > 1 and not (missing[1:] > missing[:-1]).all():
                 missing = np.unique(missing)  # (the searches' own J are sorted and distinct)
-            block = self.design.columns(self.D, missing)
-            block -= np.outer(self.xD, self.xD[missing] / self.sD)
-            block *= self.scale
             end = self.n_cols + missing.size
             if end > self.buf.shape[0]:
-                grown = np.empty((max(end, 2 * self.buf.shape[0]), self.buf.shape[1]))
+                # Grown by half (old and new buffers are alive at once: 2.5
+                # times the old one, 3 times when it doubled), before the
+                # columns are formed.
+                grown = np.empty((max(end, self.buf.shape[0] + self.buf.shape[0] // 2),
+                                  self.buf.shape[1]))
                 grown[: self.n_cols] = self.buf[: self.n_cols]
                 self.buf = grown
-            self.buf[self.n_cols : end] = block.T
-            self.slot[missing] = np.arange(self.n_cols, end)
-            self.n_cols = end
+                del grown
+            for cols in self.design.column_blocks(missing):
+                block = self.design.columns(self.D, cols)
+                _subtract_outer(block, self.xD, self.xD[cols] / self.sD)
+                block *= self.scale
+                self.buf[self.n_cols : self.n_cols + cols.size] = block.T
+                del block
+                self.slot[cols] = np.arange(self.n_cols, self.n_cols + cols.size)
+                self.n_cols += cols.size
             slots = self.slot[J]
         return slots
 
@@ -1120,9 +1171,23 @@ class _LazyGram:
         return self.buf.take(slots, axis=0).T
 
     def block(self, rows, cols):
-        """``G[rows][:, cols]`` as a new array (Fortran order)."""
+        """``G[rows][:, cols]`` as a new array (Fortran order).
+
+        Gathered a few buffer rows at a time: the whole ``(len(cols), p)``
+        rows taken first were a second copy of the block's size, or larger
+        (a search's ``G[S][:, S]`` took its ``s`` whole rows, 82 MB at
+        ``s = 512``, ``p = 2e4``).
+        """
         slots = self._slots(cols)  # (may replace the buffer)
-        return self.buf.take(slots, axis=0).take(rows, axis=1).T
+        rows = np.asarray(rows, dtype=np.intp)
+        out = np.empty((slots.size, rows.size))
+        step = max(1, _SQUARES_BLOCK_NUMBERS // max(self.buf.shape[1], 1))
+        for start in range(0, slots.size, step):
+            # (mode="clip": the rows are valid, and take's "raise" writes to a
+            # buffer of out's block first)
+            self.buf.take(slots[start : start + step], axis=0).take(
+                rows, axis=1, out=out[start : start + step], mode="clip")
+        return out.T
 
 
 def _gram_columns(G, J):
@@ -1254,6 +1319,7 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
     max_moves = _IRLS_STEP_MOVES if p > _IRLS_COLD_OPEN else None
     values, still, settled = [], 0, False
     for _ in range(max_steps):
+        G = prof = None  # (the last step's Gram columns go before this step's are formed)
         D, R = curvature(state)
         # Model: 1/2 B' H B - (H B0 - gB)' B, H = X'DX - xD xD' / sD (the
         # intercept profiled out); as yy - 2 c'B + B' G B with G = H / 2.
@@ -1652,13 +1718,16 @@ class _ProfiledGram:
                     add_gain = r2 / (q * np.maximum(system.hd[C], 1e-12 * a[C]))
                 return C, drop_cost, add_gain, r2
             if S.size:
-                GCS = _gram_block(G, C, S)
-                M_diag, forms = inverse_diagonal_and_forms(L, GCS)
+                GCS = _gram_block(G, C, S)  # (a new array)
+                if C.size:
+                    r = c[C] - GCS @ B
+                # (its forms overwrite GCS: no second array of its size)
+                M_diag, forms = inverse_diagonal_and_forms(L, GCS, overwrite=True)
+                del GCS
                 drop_cost = _row_sq(B) / (q * M_diag)
             if C.size:
                 aC = a[C]
                 if S.size:
-                    r = c[C] - GCS @ B
                     schur = aC - forms
                 else:
                     r, schur = c[C], aC

@@ -90,13 +90,15 @@ def inverse_and_product(L, C):
 _TRIANGULAR_MIN_ORDER = 256
 
 
-def inverse_diagonal_and_forms(L, C):
+def inverse_diagonal_and_forms(L, C, overwrite=False):
     """``diag(A^-1)`` and the quadratic forms ``c_i' A^-1 c_i`` of the rows of ``C``, from ``L = cholesky(A)``.
 
     What the vertex search reads of the inverse (drop costs and the Schur
     complements of closed columns). Small orders by
     :func:`inverse_and_product`; from ``_TRIANGULAR_MIN_ORDER`` on as the
-    squared norms of the columns of ``L^-1`` and of the rows of ``C L^-T``.
+    squared norms of the columns of ``L^-1`` and of the rows of ``C L^-T``
+    (``C L^-T`` formed in ``C`` itself with ``overwrite=True``, where ``C``
+    is Fortran-ordered).
     """
     if L.shape[0] < _TRIANGULAR_MIN_ORDER:
         diag, CM = inverse_and_product(L, C)
@@ -108,7 +110,7 @@ def inverse_diagonal_and_forms(L, C):
     diag = np.einsum("ij,ij->j", Li, Li)
     if C.shape[0] == 0:
         return diag, np.zeros(0)
-    Y = dtrmm(1.0, Li, C, side=1, lower=1, trans_a=1)  # C L^-T
+    Y = dtrmm(1.0, Li, C, side=1, lower=1, trans_a=1, overwrite_b=overwrite)  # C L^-T
     return diag, np.einsum("ij,ij->i", Y, Y)
 
 

@@ -85,3 +85,131 @@ def test_sparse_moments_and_statistics_take_blocks_not_copies(fmt, task):
         est, target = L0Regressor(k=3, random_state=0), y
     assert _traced_peak(lambda: est.fit(X, target)) < 2.2 * _sparse_bytes(X)
     np.testing.assert_array_equal(est.get_support(indices=True), [0, 1, 2])
+
+
+def _wide_sparse_design(n=200, p=8000):
+    """``(design, d)``: the IRLS design of a sparse binary problem too large
+    for a dense host copy (n p > 2^20 cells), and row weights."""
+    import scipy.sparse as sp
+
+    from skl0._datafits import BinaryLogLoss
+    from skl0._engine import _HostDesign
+    from skl0._problem import DirectProblem, sparse_to_torch, weighted_moments
+
+    rng = np.random.RandomState(0)
+    host = sp.random(n, p, density=0.01, format="csr", random_state=1)
+    w = torch.full((n,), 1.0 / n, dtype=torch.float64)
+    mean, std = weighted_moments(torch.as_tensor(host.toarray()), w)
+    y = torch.as_tensor((rng.rand(n) < 0.5).astype(float))
+    problem = DirectProblem(sparse_to_torch(host, "cpu", torch.float64), y, w, mean, std,
+                            BinaryLogLoss(), host=host)
+    design = _HostDesign(problem)
+    assert design.Xs is None  # (X itself, not a dense copy)
+    return design, rng.uniform(0.0, 0.25, n)
+
+
+def test_a_sparse_designs_gram_columns_are_formed_in_bounded_blocks():
+    # IRLS's Gram columns of a sparse X were formed all at once, as many as
+    # the vertex search asked for (a cold start's 512): the p x m product
+    # and two more p x m temporaries (X'Z - mean (1'Z)', its scaling, and
+    # the centring's outer product), then the buffer grown while they were
+    # alive: 3.1 times the p x 512 columns kept, 172 MB at n=1000, p=2e4.
+    # Now the buffer first, then blocks of a bounded size.
+    from skl0._engine import _LazyGram
+
+    design, d = _wide_sparse_design()
+    J = np.arange(512)
+    lazy = _LazyGram(design, d, 0.5)
+    peak = _traced_peak(lambda: lazy._slots(J))
+    kept = lazy.buf.nbytes  # (p x 512 float64: 33 MB)
+    assert kept == 512 * 8000 * 8
+    assert peak < 1.4 * kept
+    # The columns are those of the whole product, to the bit (one block).
+    whole = _LazyGram(design, d, 0.5)
+    import skl0._engine as engine
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(engine, "_COLUMN_BLOCK_NUMBERS", 1 << 40)
+    try:
+        assert len(design.column_blocks(J)) == 1
+        np.testing.assert_array_equal(whole.columns(J), lazy.columns(J))
+    finally:
+        mp.undo()
+
+
+def test_a_lazy_gram_block_is_gathered_without_whole_rows():
+    # G[rows][:, cols] took the cols' whole p-long rows first (a copy of
+    # len(cols) x p) and then the rows: twice the block's size, and a search's
+    # G[S][:, S] took s x p numbers for an s x s block.
+    from skl0._engine import _gram_block, _LazyGram
+
+    design, d = _wide_sparse_design()
+    lazy = _LazyGram(design, d, 0.5)
+    S = np.arange(0, 1024, 2)
+    C = np.setdiff1d(np.arange(8000), S)
+    lazy._slots(S)
+    out = []
+    peak = _traced_peak(lambda: out.append(_gram_block(lazy, C, S)))
+    assert out[0].shape == (C.size, S.size) and out[0].flags.f_contiguous
+    assert peak < 1.2 * out[0].nbytes
+    np.testing.assert_array_equal(out[0], lazy.buf[lazy.slot[S]][:, C].T)
+    peak = _traced_peak(lambda: _gram_block(lazy, S[:50], S[:50]))
+    assert peak < 0.05 * lazy.buf.nbytes
+
+
+def test_the_forms_of_closed_columns_can_overwrite_their_gram_block():
+    # The vertex search's C L^-T (the forms of its closed columns) was a second
+    # array of the size of G[C][:, S], p x s: 82 MB at p=2e4, s=512.
+    from scipy.linalg import cholesky
+
+    from skl0._linalg import inverse_diagonal_and_forms
+
+    rng = np.random.RandomState(0)
+    A = rng.randn(600, 300)
+    L = np.asfortranarray(cholesky(A.T @ A + np.eye(300), lower=True))
+    C = np.asfortranarray(rng.randn(4000, 300))
+    diag, forms = inverse_diagonal_and_forms(L, C.copy(order="F"))
+    work = C.copy(order="F")
+    out = []
+    peak = _traced_peak(lambda: out.append(inverse_diagonal_and_forms(L, work, overwrite=True)))
+    assert peak < 0.25 * C.nbytes
+    np.testing.assert_array_equal(out[0][0], diag)
+    np.testing.assert_array_equal(out[0][1], forms)
+
+
+def test_a_wide_sparse_classifier_fit_holds_two_copies_of_its_gram_columns():
+    # A fixed-lam binary fit on a wide sparse X (IRLS on X itself: at most 4
+    # rows per column) opens 512 gates cold, whose p x 512 Gram columns it
+    # keeps; the search's blocks added 1.2 times those (a block's whole rows,
+    # its forms' copy, the buffer doubled while the old one lived): 2.15
+    # times them at n=200, p=8000 (71 MB for a 0.2 MB X of 0/1 values), now 1.55.
+    import scipy.sparse as sp
+
+    n, p = 200, 8000
+    X = sp.random(n, p, density=0.01, format="csr", random_state=1, data_rvs=np.ones)
+    rng = np.random.RandomState(0)
+    y = (np.asarray(X[:, :5].sum(1)).ravel() + 0.3 * rng.randn(n) > 0.5).astype(int)
+    est = L0Classifier(lam=0.01, random_state=0)
+    assert _traced_peak(lambda: est.fit(X, y)) < 1.8 * p * 512 * 8
+    assert 0 < est.get_support().sum() < 50
+
+
+@pytest.mark.parametrize("fmt, bound", [("csr", 2.8), ("csc", 3.3)])
+def test_a_sparse_chunks_weighted_rows_share_its_indices(fmt, bound):
+    # partial_fit's exact mode weighted a sparse chunk's rows with scipy's
+    # multiply (a COO copy of the chunk, the gathered weights, the product,
+    # then its CSR copy) after an astype copy of a float64 chunk, and a CSC
+    # chunk's X' Xw converted Xw to CSC: 3.7 (CSR) and 4.0 (CSC) times the
+    # chunk's stored size, now 2.3 and 2.9 (the weighted values, and one
+    # transposed copy for the product).
+    import scipy.sparse as sp
+
+    from skl0 import L0Regressor
+
+    rng = np.random.RandomState(0)
+    X = sp.random(100000, 200, density=0.02, format=fmt, random_state=1, data_rvs=np.ones)
+    y = np.asarray(X[:, :3].sum(1)).ravel() + 0.1 * rng.randn(100000)
+    sw = rng.uniform(0.5, 2.0, 100000)
+    est = L0Regressor(k=3, random_state=0)
+    assert _traced_peak(lambda: est.partial_fit(X, y, sample_weight=sw)) < bound * _sparse_bytes(X)
+    np.testing.assert_array_equal(est.get_support(indices=True), [0, 1, 2])
