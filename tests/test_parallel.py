@@ -4,7 +4,8 @@ joblib's backends (loky, threading) give the n_jobs=1 results; fits in
 concurrent threads give the sequential ones; a fit leaves torch's and
 numpy's process-wide settings as it found them (thread counts included,
 also when fits run at once in threads or are interrupted); a forked child
-fits and predicts as its parent does.
+fits and predicts as its parent does; skl0.l0's fits train whatever the
+caller's grad mode.
 """
 
 import multiprocessing
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 from joblib import parallel_config
 from sklearn.base import clone
@@ -265,3 +267,44 @@ def test_clone_refit_and_set_params_give_the_fresh_fit():
     np.testing.assert_array_equal(est.coef_, again.coef_)
     est.set_params(k=2).fit(X, y)
     np.testing.assert_array_equal(est.coef_, L0Regressor(k=2, random_state=0).fit(X, y).coef_)
+
+
+def _l0_models():
+    from skl0.l0 import SparseCalibrationWeights, SparseL0Linear
+
+    rng = np.random.RandomState(0)
+    X = sp.random(60, 10, density=0.4, random_state=0, format="csr")
+    M = sp.random(8, 30, density=0.5, random_state=1, format="csr")
+    return [
+        (lambda: SparseL0Linear(10, seed=0), X, X @ rng.randn(10)),
+        (lambda: SparseCalibrationWeights(30, seed=0), M, M @ np.ones(30)),
+    ]
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
+def test_l0_fits_train_inside_no_grad_and_inference_mode(mode):
+    # As the estimators' fit: torch's "element 0 of tensors does not require
+    # grad" before, for both of skl0.l0's fits.
+    for make, X, y in _l0_models():
+        torch.manual_seed(0)
+        plain = make().fit(X, y, epochs=5).predict(X)
+        model = make()
+        torch.manual_seed(0)
+        with mode():
+            model.fit(X, y, epochs=5)
+            assert not torch.is_grad_enabled()  # the caller's mode, back
+        torch.testing.assert_close(model.predict(X), plain, rtol=0, atol=0)
+
+
+def test_l0_fit_after_a_predict_in_inference_mode():
+    # predict under torch.inference_mode() cached X (or M's operator) as
+    # inference tensors, and the next fit on the same matrix raised
+    # "Inference tensors cannot be saved for backward".
+    for make, X, y in _l0_models():
+        torch.manual_seed(0)
+        plain = make().fit(X, y, epochs=5).predict(X)
+        model = make()
+        with torch.inference_mode():
+            model.predict(X)
+        torch.manual_seed(0)
+        torch.testing.assert_close(model.fit(X, y, epochs=5).predict(X), plain, rtol=0, atol=0)
