@@ -59,7 +59,8 @@ from __future__ import annotations
 
 import functools
 import math
-from contextlib import nullcontext
+import threading
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
@@ -565,9 +566,35 @@ def blas_threads(problem):
     size = p * p if problem.kind == "gram" else problem.n_samples * p
     if problem.mean.device.type != "cpu" or size >= _ONE_THREAD_BELOW:
         return nullcontext()
-    if all(lib.num_threads == 1 for lib in _BLAS.lib_controllers):
-        return nullcontext()  # already one thread (OMP_NUM_THREADS=1, a joblib worker)
-    return _CONTROLLER.limit(limits=1, user_api="blas")
+    return _one_blas_thread()
+
+
+# The BLAS thread count is the process's, not a thread's: fits running at
+# once in threads (a CV's folds, GridSearchCV's threading backend) share one
+# limit. The first to enter sets it and the last to leave restores it.
+# Each setting its own left BLAS at one thread for good when two read the
+# count before either limited it and the second restored the first's limit
+# last (L0RegressorCV(n_jobs=4): within 30 fits).
+_LIMIT_LOCK = threading.Lock()
+_limit = {"users": 0, "limiter": None}
+
+
+@contextmanager
+def _one_blas_thread():
+    with _LIMIT_LOCK:
+        if _limit["users"] == 0 and any(
+            lib.num_threads != 1 for lib in _BLAS.lib_controllers
+        ):  # (else already one thread: OMP_NUM_THREADS=1, a joblib worker)
+            _limit["limiter"] = _CONTROLLER.limit(limits=1, user_api="blas")
+        _limit["users"] += 1
+    try:
+        yield
+    finally:
+        with _LIMIT_LOCK:
+            _limit["users"] -= 1
+            if _limit["users"] == 0 and _limit["limiter"] is not None:
+                _limit["limiter"].restore_original_limits()
+                _limit["limiter"] = None
 
 
 #: A row problem's solve may end once every gate has sat at a bound, with the

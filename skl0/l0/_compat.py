@@ -9,6 +9,7 @@ l0-python names and reads either, so checkpoints move both ways.
 
 from __future__ import annotations
 
+import functools
 import math
 from numbers import Integral
 
@@ -21,7 +22,9 @@ from .._device import resolve_device
 from ..nn.gates import _PicklableGenerators
 from ..nn.hard_concrete import median_gate, prob_nonzero, sample_gate
 
-__all__ = ["logit", "_ClampedGates", "_RenamedState", "_as_scipy", "_same_matrix"]
+__all__ = [
+    "logit", "trains", "_ClampedGates", "_RenamedState", "_as_scipy", "_same_matrix",
+]
 
 
 def logit(p, name="init_mean"):
@@ -37,6 +40,22 @@ def logit(p, name="init_mean"):
             "(its logit log(p / (1 - p)) starts the gates)."
         )
     return math.log(p / (1 - p))
+
+
+def trains(fit):
+    """``fit`` with autograd on, whatever the caller's mode (a decorator).
+
+    As the estimators' ``fit`` (:func:`skl0._base.grad_enabled`): inside
+    ``torch.no_grad()`` or ``torch.inference_mode()`` (common right after
+    an evaluation) the fit raised torch's "element 0 of tensors does not
+    require grad"; the caller's mode is back in force when it returns.
+    """
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        with torch.inference_mode(False), torch.enable_grad():
+            return fit(self, *args, **kwargs)
+
+    return wrapper
 
 
 def _as_scipy(name, M, dtype=None):

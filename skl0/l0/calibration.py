@@ -25,7 +25,7 @@ from .._checks import check_int, check_number
 from ..calibration._datafit import RelativeSquaredError
 from ..calibration._operator import TotalsOperator
 from ..calibration._validation import check_target_groups
-from ._compat import _as_scipy, _ClampedGates, _same_matrix
+from ._compat import _as_scipy, _ClampedGates, _same_matrix, trains
 
 __all__ = ["SparseCalibrationWeights"]
 
@@ -210,9 +210,10 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
                 "per record), or build the model with n_features=M.shape[1]."
             )
         if self._cached_op is None or not _same_matrix(M, self._cached_M):
-            self._cached_op = TotalsOperator(
-                sp.csr_matrix(M.T), self.device, torch.float32
-            )
+            with torch.inference_mode(False):  # (as SparseL0Linear's cached X)
+                self._cached_op = TotalsOperator(
+                    sp.csr_matrix(M.T), self.device, torch.float32
+                )
             self._cached_M = M.copy()
         return self._cached_op
 
@@ -244,6 +245,7 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
 
     # -- fit -----------------------------------------------------------------
 
+    @trains
     def fit(
         self,
         M,

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .._checks import check_int, check_number
-from ._compat import _as_scipy, _ClampedGates, _same_matrix, logit
+from ._compat import _as_scipy, _ClampedGates, _same_matrix, logit, trains
 
 __all__ = ["SparseL0Linear"]
 
@@ -101,12 +101,16 @@ class SparseL0Linear(_ClampedGates, nn.Module):
             return self._cached_X_torch
         coo = sp.coo_matrix(X_sparse)
         indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
-        X_torch = torch.sparse_coo_tensor(
-            indices.to(self.device),
-            torch.as_tensor(coo.data, dtype=torch.float32, device=self.device),
-            coo.shape,
-            check_invariants=False,
-        ).coalesce()
+        # A normal tensor also under torch.inference_mode() (a predict's):
+        # the cached inference tensor made the next fit raise "Inference
+        # tensors cannot be saved for backward".
+        with torch.inference_mode(False):
+            X_torch = torch.sparse_coo_tensor(
+                indices.to(self.device),
+                torch.as_tensor(coo.data, dtype=torch.float32, device=self.device),
+                coo.shape,
+                check_invariants=False,
+            ).coalesce()
         self._cached_X_torch = X_torch
         self._cached_X_shape = X_sparse.shape
         self._cached_X = X_sparse.copy()
@@ -151,6 +155,7 @@ class SparseL0Linear(_ClampedGates, nn.Module):
         with torch.no_grad():
             return torch.where(self.get_deterministic_gates() > threshold)[0]
 
+    @trains
     def fit(
         self,
         X_sparse,
