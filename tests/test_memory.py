@@ -213,3 +213,27 @@ def test_a_sparse_chunks_weighted_rows_share_its_indices(fmt, bound):
     est = L0Regressor(k=3, random_state=0)
     assert _traced_peak(lambda: est.partial_fit(X, y, sample_weight=sw)) < bound * _sparse_bytes(X)
     np.testing.assert_array_equal(est.get_support(indices=True), [0, 1, 2])
+
+
+def test_the_inverse_factor_is_not_copied_to_clear_its_upper_triangle():
+    # np.tril(L^-1) made a second s x s array beside L^-1: at a vertex
+    # search's cold start on 2000 sparse columns (5000 rows, 1%), a fit's
+    # numpy peak went 8.05 -> 6.95 p x p arrays without it.
+    from scipy.linalg import cholesky
+
+    from skl0._linalg import inverse_diagonal_and_forms, inverse_root
+
+    rng = np.random.RandomState(0)
+    A = rng.randn(900, 400)
+    gram = A.T @ A + np.eye(400)
+    L = np.asfortranarray(cholesky(gram, lower=True))
+    C = np.asfortranarray(rng.randn(3, 400))
+    square = 400 * 400 * 8
+    out = []
+    assert _traced_peak(lambda: out.append(inverse_diagonal_and_forms(L, C))) < 1.5 * square
+    assert _traced_peak(lambda: out.append(inverse_root(gram))) < 2.5 * square  # (L and L^-1)
+    inv = np.linalg.inv(gram)
+    np.testing.assert_allclose(out[0][0], np.diag(inv), rtol=1e-10)
+    R = out[1]
+    assert np.all(np.triu(R, 1) == 0)
+    np.testing.assert_allclose(R.T @ R, inv, rtol=1e-8, atol=1e-14)
