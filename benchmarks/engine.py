@@ -11,7 +11,8 @@ calls (so a 2 ms fit is timed 25 at a time), ratios taken within one run:
    row whose folds gather and prepare their own rows instead of sharing
    one pass of sums, and each fit's traced peak memory over X's size),
    and the first fit in a fresh process against the second (median
-   of 7 processes, diabetes regressor and breast cancer classifier);
+   of 7 processes, diabetes regressor (linear and MLP head) and breast
+   cancer classifier);
 2. wide data (n=1000, p from 2e4 to 1e5, 10 true features): F1 and CPU
    time of exact k and ``lam="auto"`` against abess;
 3. seed stability: distinct supports over 10 ``random_state`` values;
@@ -238,7 +239,10 @@ def speed(repeats, quick):
     rows = []
     for name, load, make in [("L0Regressor(k=4), diabetes", "load_diabetes", "L0Regressor(k=4)"),
                              ("L0Classifier(k=5), breast cancer", "load_breast_cancer",
-                              "L0Classifier(k=5)")]:
+                              "L0Classifier(k=5)"),
+                             ("L0Regressor(hidden_layer_sizes=(8,), k=4), diabetes",
+                              "load_diabetes",
+                              "L0Regressor(hidden_layer_sizes=(8,), k=4, max_iter=100)")]:
         code = (
             "import time, torch; torch.set_num_threads(1)\n"
             f"from sklearn.datasets import {load}\n"

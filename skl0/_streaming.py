@@ -63,6 +63,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.multiclass import check_classification_targets
 
+from ._adam import Adam
 from ._base import (
     _as_tensor,
     check_weight_scale,
@@ -522,7 +523,7 @@ class _SGDState:
         gate, head = self.gate.to(device), self.head.to(device)
         gate.set_temperature(estimator.temperature)  # set_params between calls applies
         params = [gate.log_alpha, *head.parameters()]
-        opt = torch.optim.Adam(params, lr=estimator.learning_rate_init)
+        opt = Adam(params, estimator.learning_rate_init)  # (torch.optim.Adam's defaults)
         if self.opt_state is not None:
             opt.load_state_dict(self.opt_state)
             # load_state_dict restores the saved learning rate too: without

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ._adam import Adam
 from ._engine import solve_gates
 
 __all__ = ["TrainResult", "adam_steps", "make_adam", "train_gates", "NonFiniteLossError"]
@@ -95,17 +96,18 @@ def make_adam(params, lr):
 
     Returns
     -------
-    torch.optim.Adam
-        Fused where the device and thread count allow, else per-tensor
-        (``foreach=False``).
+    skl0._adam.Adam
+        ``torch.optim.Adam``'s update without its first-use import of
+        ``torch._dynamo``; fused where the device and thread count allow,
+        else per-tensor (``foreach=False``).
     """
     params = list(params)
     if params[0].device.type != "cpu" or torch.get_num_threads() == 1:
         try:
-            return torch.optim.Adam(params, lr=lr, fused=True)
+            return Adam(params, lr, fused=True)
         except (RuntimeError, TypeError):  # no fused Adam for this device or dtype
             pass
-    return torch.optim.Adam(params, lr=lr, foreach=False)
+    return Adam(params, lr, foreach=False)
 
 
 def adam_steps(problem, gate, head, opt, *, lam, alpha, generator, batches=None):
@@ -127,7 +129,7 @@ def adam_steps(problem, gate, head, opt, *, lam, alpha, generator, batches=None)
         The datafit's problem, when ``batches`` is None.
     gate : skl0.nn.FeatureGate
     head : torch.nn.Module
-    opt : torch.optim.Optimizer
+    opt : skl0._adam.Adam
         Over the gate's and the head's trainable tensors (:func:`make_adam`).
     lam : float or callable
         Price of an open gate, or ``lam()`` giving it before each step.

@@ -521,7 +521,7 @@ def test_fused_adam_when_single_threaded_matches_the_plain_one():
         for fused in (True, False):
             p = torch.nn.Parameter(torch.linspace(-1, 1, 7, dtype=torch.float64))
             opt = make_adam([p], 0.1) if fused else torch.optim.Adam([p], lr=0.1, foreach=False)
-            assert bool(opt.defaults.get("fused")) is (fused and has_fused)
+            assert bool(opt.param_groups[0]["fused"]) is (fused and has_fused)
             for _ in range(20):
                 opt.zero_grad()
                 (p**4).sum().backward()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import torch
 
+from .._adam import Adam, cosine_lr
 from ._penalty import SizeController, log_pull
 
 __all__ = ["fit_gated", "polish", "select_records"]
@@ -35,10 +36,10 @@ def _adam(params, lr):
     big = sum(p.numel() for p in params) >= 65536
     if params[0].device.type != "cpu" or big:
         try:
-            return torch.optim.Adam(params, lr=lr, fused=True)
+            return Adam(params, lr, fused=True)
         except (RuntimeError, TypeError):  # fused Adam unavailable here
             pass
-    return torch.optim.Adam(params, lr=lr, foreach=False)
+    return Adam(params, lr, foreach=False)
 
 
 class _ActiveSet:
@@ -295,9 +296,7 @@ def polish(
     if max_iter == 0 or v.numel() == 0:
         return v.detach(), losses[:0]
     optimizer = _adam([v], learning_rate)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=max_iter, eta_min=learning_rate / 10
-    )
+    group = optimizer.param_groups[0]  # its rate by CosineAnnealingLR(T_max=max_iter)'s rule
     best_v, best = v.detach().clone(), None
     for step in range(max_iter):
         optimizer.zero_grad(set_to_none=True)
@@ -312,7 +311,7 @@ def polish(
         best = torch.where(improved, losses[step], best)
         best_v = torch.where(improved, v.detach(), best_v)
         optimizer.step()
-        schedule.step()
+        group["lr"] = cosine_lr(learning_rate, learning_rate / 10, max_iter, step + 1, group["lr"])
         if callback is not None:
             callback(step, losses[step])
     # The last step's result has not been scored yet; compare it too.
