@@ -91,6 +91,9 @@ L0Regressor(hidden_layer_sizes=(4,), k=2, max_iter=20, random_state=0).fit(X, y)
 L0Regressor(hidden_layer_sizes=(4,), k=2, random_state=0).partial_fit(X, y)
 M = np.abs(rng.standard_normal((200, 3)))
 SparseCalibrator(random_state=0, max_iter=20, polish_iter=5).fit(M, M.sum(0))
+from skl0.l0 import SparseCalibrationWeights, SparseL0Linear
+SparseL0Linear(5, seed=0).fit(X, y, epochs=5)
+SparseCalibrationWeights(200).fit(M.T, M.sum(0), epochs=5)
 print(sorted(m for m in sys.modules if m.startswith(("torch._dynamo", "sympy")))[:3])
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from .._adam import Adam
 from .._checks import check_int, check_number
 from ..calibration._datafit import RelativeSquaredError
 from ..calibration._operator import TotalsOperator
@@ -358,7 +359,7 @@ class SparseCalibrationWeights(_ClampedGates, nn.Module):
 
     def _train(self, op, datafit, y_np, lambda_l0, lambda_l2, lr, epochs, verbose,
                verbose_freq):
-        optimizer = torch.optim.Adam([self.log_weight, self.log_alpha], lr=lr)
+        optimizer = Adam([self.log_weight, self.log_alpha], lr)  # torch.optim.Adam's (skl0._adam)
         losses = torch.empty(epochs, device=self.device)
         for epoch in range(epochs):
             data_loss = datafit(op.totals(self.get_weights()))

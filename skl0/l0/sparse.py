@@ -14,6 +14,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from .._adam import Adam
 from .._checks import check_int, check_number
 from ._compat import _as_scipy, _ClampedGates, _same_matrix, logit, trains
 
@@ -251,7 +252,7 @@ class SparseL0Linear(_ClampedGates, nn.Module):
         params = [self.weight, self.log_alpha]
         if self.bias is not None:
             params.append(self.bias)
-        optimizer = torch.optim.Adam(params, lr=lr)
+        optimizer = Adam(params, lr)  # torch.optim.Adam's update (skl0._adam)
         losses = torch.empty(epochs, device=self.device)
         for epoch in range(epochs):
             mse = (y - self.forward(X)).pow(2).mean()
