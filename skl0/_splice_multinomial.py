@@ -75,13 +75,15 @@ _HESSIAN_MAX = 1 << 22
 
 #: MultinomialRefits.sacrifices keeps the statistics and Hessian blocks of its
 #: last _KEPT_SUPPORTS supports (at most _KEPT_NUMBERS numbers of blocks
-#: together, the newest always), so that a support asked for again at the same
-#: refit costs no pass over the rows. lam="auto"'s polish asks for each size's
-#: forward support twice: first in the swap search from it, then in the
-#: forward step to the next size, after the 1-3 rounds of that search (17 of
-#: 72 calls on a 3000 x 100 make_classification set of 30 classes, the
-#: blocks most of a fit's time there).
-_KEPT_SUPPORTS = 4
+#: together, 64 MB; the newest always), so that a support asked for again at
+#: the same refit costs no pass over the rows. lam="auto"'s polish asks for
+#: each size's forward support twice: first in the swap search from it, then
+#: in the forward step to the next size, after the rounds of that search and
+#: of the starts searched after it (17 of 72 calls on a 3000 x 100
+#: make_classification set of 30 classes, 17 of 79 with 10 classes, the
+#: blocks most of such a fit's time; 16 of 198 on digits, where 4 kept
+#: supports missed 2 of them and 8 none).
+_KEPT_SUPPORTS = 8
 _KEPT_NUMBERS = 1 << 23
 
 
