@@ -2299,6 +2299,45 @@ def test_multinomial_hessian_blocks_are_the_direct_sums(hessian_max, monkeypatch
         assert V is None
 
 
+def test_multinomial_sacrifices_keep_the_blocks_of_a_support_asked_again(monkeypatch):
+    # lam="auto"'s polish asks for a size's forward support twice, a round or
+    # more apart: the second call forms no Hessian blocks, and gives the
+    # statistics, warm start and preconditioner (curvature, pairs of new
+    # columns included) that a refits object forming them again gives, bit
+    # for bit. Another refit of the same support, or a support pushed out by
+    # _KEPT_SUPPORTS newer ones, forms them again.
+    import skl0._splice_multinomial as spm
+
+    problem = _multinomial_problem(4, n=300)
+    refits = spm.MultinomialRefits(problem, 1e-3)
+    formed = []
+    blocks = refits._hessian_blocks
+    monkeypatch.setattr(refits, "_hessian_blocks", lambda P, S: formed.append(S) or blocks(P, S))
+    S1, S2 = np.array([1, 4, 7]), np.array([0, 4, 8])
+    state1, state2 = refits.fit(S1)[0], refits.fit(S2)[0]
+    first = refits.sacrifices(state1, S1)
+    refits.sacrifices(state2, S2)
+    again = refits.sacrifices(state1, S1)
+    assert len(formed) == 2
+    fresh = spm.MultinomialRefits(problem, 1e-3)
+    fresh.cache = dict(refits.cache)
+    expected = fresh.sacrifices(state1, S1)
+    for got in (first, again):
+        for x, y in zip(got, expected):
+            np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(refits.start[0], fresh.start[0])
+    for S in (np.array([1, 2, 4, 5]), np.array([4, 7, 9]), np.array([0, 2, 3, 6, 7])):
+        np.testing.assert_array_equal(refits._curvature(S), fresh._curvature(S))
+    refits.cache.pop(S1.tobytes())  # a new refit of S1: its blocks are formed again
+    refits.sacrifices(refits.fit(S1)[0], S1)
+    assert len(formed) == 3
+    for j in range(spm._KEPT_SUPPORTS):
+        S = np.array([j, 9])
+        refits.sacrifices(refits.fit(S)[0], S)
+    refits.sacrifices(refits.fit(S1)[0], S1)  # pushed out by the newer supports
+    assert len(formed) == 4 + spm._KEPT_SUPPORTS
+
+
 def test_softmax_refit_stop_ends_the_preconditioned_run_with_its_floor():
     # stop(value, decrement, x, newton=False) is called at each evaluation of
     # the preconditioned L-BFGS-B run: None changes nothing, a number ends the
