@@ -33,6 +33,7 @@ from ._criteria import (
     max_support_size,
     select_by_ebic,
     support_ebic,
+    support_size_cap,
     whole_samples,
 )
 from ._device import (
@@ -1544,18 +1545,17 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _warn_at_size_cap(self, problem, size):
         """Warn when lam="auto" chose the largest support its criterion admits."""
         n, p = problem.n_samples, problem.n_candidates
-        cap = max_support_size(n, p)
+        cap, rule = support_size_cap(n, p)
         if size < cap or size >= p:  # (every feature kept: none left to be relevant)
             return
         cv = "L0ClassifierCV" if is_classifier(self) else "L0RegressorCV"
-        n_whole = whole_samples(n)
-        if cap == n_whole - 2:
-            rule = f"n - 2 = {cap}: one more, with the intercept, would interpolate"
-        elif cap > n_whole - 2:  # max_support_size's floor of one feature
-            rule = (f"one feature is always considered, though with its intercept it "
-                    f"interpolates {n_whole} rows")
-        else:
-            rule = f"n / (log log n * log p) = {cap}"
+        rule = {
+            "rows": f"n - 2 = {cap}: one more, with the intercept, would interpolate",
+            "formula": f"n / (log log n * log p) = {cap}",
+            "features": f"p = {cap}",
+            "floor": ("one feature is always considered, though with these n and p "
+                      "the bound min(n / (log log n * log p), n - 2) is below 1"),
+        }[rule]
         warn(
             f"lam='auto' kept {size} features, the most its information criterion "
             f"considers with n={n:.4g} samples and p={p} features "

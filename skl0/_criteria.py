@@ -94,11 +94,25 @@ def max_support_size(n_samples, n_features):
     charged such supports ``inf``). At least 1 (with 2 rows that one
     feature interpolates too).
     """
+    return support_size_cap(n_samples, n_features)[0]
+
+
+def support_size_cap(n_samples, n_features):
+    """:func:`max_support_size` and the rule that set it.
+
+    The rule is ``"formula"`` (``n / (log log n * log p)``), ``"rows"``
+    (``n - 2``), ``"features"`` (``p``) or ``"floor"`` (both bounds below
+    one feature, which is always considered).
+    """
     n_whole = whole_samples(n_samples)
     if n_samples < 3 or n_features < 2:
-        return max(1, min(n_whole - 2, n_features))
-    loglog = max(math.log(math.log(n_samples)), 1.0)
-    return max(1, min(int(n_samples / (loglog * math.log(n_features))), n_whole - 2))
+        bound, rule = ((n_whole - 2, "rows") if n_whole - 2 <= n_features
+                       else (n_features, "features"))
+    else:
+        loglog = max(math.log(math.log(n_samples)), 1.0)
+        formula = int(n_samples / (loglog * math.log(n_features)))
+        bound, rule = (formula, "formula") if formula < n_whole - 2 else (n_whole - 2, "rows")
+    return (bound, rule) if bound >= 1 else (1, "floor")
 
 
 #: The starts of lam="auto"'s polish at each size, as exact k's: the path's

@@ -1999,6 +1999,7 @@ def test_alpha_zero_binary_refit_on_separable_rows_raises_no_numpy_warning():
 
 @pytest.mark.parametrize("n, p, rule", [
     (2, 3, "one feature is always considered"),  # the floor: n - 2 = 0 features
+    (8, 3000, "one feature is always considered"),  # the floor: the formula 0.999
     (5, 4, "n - 2 = 3"),
     (200, 60, "n / (log log n * log p) = 29"),
 ])
@@ -2016,4 +2017,4 @@ def test_the_size_cap_warning_states_the_rule_that_set_the_cap(n, p, rule):
         L0Regressor(random_state=0).fit(X, y)
     message = next(str(w.message) for w in rec if "the most its" in str(w.message))
     assert rule in message
-    assert rule.startswith("n / (log log") == ("log log" in message)
+    assert rule.startswith("n / (log log") == ("n / (log log n * log p) = " in message)
