@@ -323,7 +323,8 @@ def plot_path(path_or_cv_estimator, ax=None):
     ax : matplotlib Axes or None, default=None
         Where to draw; ``None`` makes a new figure. Axes that ``plot_path``
         drew on before keep their right axis (``ax.right_ax``), so two paths
-        drawn there share both scales.
+        (or two CV fits) drawn there share both scales; a CV fit drawn beside
+        a path gets a second right axis, further out, for its score.
 
     Returns
     -------
@@ -383,9 +384,16 @@ def plot_path(path_or_cv_estimator, ax=None):
     ax.set_ylabel("features selected", color="C0")
     ax.set_xlabel("lam")
     _log_x(ax, lams)
-    # A second path on the same axes shares its right axis (and scale): a
-    # second twinx overlaid another scale, unmarked, on the first.
-    twin = getattr(ax, "right_ax", None) or ax.twinx()
+    # A second path on the same axes shares its right axis (and scale) when
+    # it draws the same quantity: a second twinx overlaid another scale,
+    # unmarked, on the first. Another quantity (a CV score beside a training
+    # loss) gets its own right axis, its spine set further out.
+    twin = getattr(ax, "right_ax", None)
+    if twin is None or twin.get_ylabel() != right_label:
+        offset = twin is not None
+        twin = ax.twinx()
+        if offset:
+            twin.spines["right"].set_position(("axes", 1.15))
     twin.plot(lams, right, "o-", color="C1", markersize=3, label=right_label)
     if band is not None:
         twin.fill_between(lams, right - band, right + band, color="C1", alpha=0.2)

@@ -306,4 +306,12 @@ def test_plot_path_twice_on_one_axes_shares_the_right_axis():
     assert len(twin.lines) == 2
     high = max(line.get_ydata().max() for line in twin.lines)
     assert twin.get_ylim()[1] >= high  # the scale covers both losses
+    # A CV score is another quantity: its own right axis, not the losses'.
+    from skl0 import L0RegressorCV
+
+    cv = L0RegressorCV(lams=[0.01, 0.1], cv=2, max_iter=20, random_state=0).fit(X, y)
+    plot_path(cv, ax=ax)
+    assert len(ax.figure.axes) == 3 and ax.right_ax is not twin
+    assert ax.right_ax.get_ylabel() == "mean CV score" and len(twin.lines) == 2
+    assert twin.get_ylabel() == "training loss"
     plt.close(ax.figure)
