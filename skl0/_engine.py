@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import threading
 from contextlib import contextmanager, nullcontext
 
@@ -577,6 +578,23 @@ def blas_threads(problem):
 # last (L0RegressorCV(n_jobs=4): within 30 fits).
 _LIMIT_LOCK = threading.Lock()
 _limit = {"users": 0, "limiter": None}
+
+
+def _reset_after_fork():
+    """A forked child's count and lock start afresh.
+
+    The child has none of the parent's other threads: a count of fits they
+    were running would never come back to 0, and a lock one of them held
+    at the fork would never be released (the child's next fit would wait
+    for ever).
+    """
+    global _LIMIT_LOCK
+    _LIMIT_LOCK = threading.Lock()
+    _limit.update(users=0, limiter=None)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 @contextmanager

@@ -9,8 +9,11 @@ caller's grad mode.
 """
 
 import multiprocessing
+import os
+import signal
 import sys
 import threading
+import time
 import types
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -308,3 +311,32 @@ def test_l0_fit_after_a_predict_in_inference_mode():
             model.predict(X)
         torch.manual_seed(0)
         torch.testing.assert_close(model.fit(X, y, epochs=5).predict(X), plain, rtol=0, atol=0)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_does_not_wait_on_the_parents_blas_limit():
+    # The shared limit's lock and count are the process's: a fork while
+    # another thread held the lock (inside a fit's entry) gave a child
+    # whose next small fit waited for ever. The child starts afresh.
+    X, y = _data(0)
+    with engine._LIMIT_LOCK:  # another thread's fit, entering, at the fork
+        pid = os.fork()
+        if pid == 0:  # the child: one fit, then out, whatever happens
+            code = 1
+            try:
+                torch.set_num_threads(1)  # (torch's own advice after a fork)
+                L0Regressor(k=2, random_state=0).fit(X, y)
+                code = 0
+            finally:
+                os._exit(code)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child's fit waited on the parent's lock")
+    assert os.waitstatus_to_exitcode(status) == 0
