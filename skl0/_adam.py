@@ -143,8 +143,10 @@ class Adam:
     def load_state_dict(self, state_dict):
         """Take a :meth:`state_dict` (or ``torch.optim.Adam``'s) for the same parameters.
 
-        Tensors move to their parameter's device and, but for a CPU step
-        count, its dtype (``Optimizer.load_state_dict``'s rule).
+        ``Optimizer.load_state_dict``'s rule: the moments take their
+        parameter's dtype and device; a fused (or capturable) state's step
+        count becomes float32 on the parameter's device; otherwise the step
+        count is kept as saved.
         """
         group = self.param_groups[0]
         saved = state_dict["param_groups"][0]

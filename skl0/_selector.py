@@ -190,9 +190,10 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
         chunk's ``y`` is boolean (classes False and True) or a categorical
         Series (its categories), or, on the first call after ``fit``, when
         ``fit`` chose a classifier: the new stream then keeps ``fit``'s
-        ``classes_`` (as ``L0Classifier.partial_fit`` does). ``fit`` discards this state. The selector's settings reach
-        its estimator on every call, so ``set_params`` between calls acts as
-        on the estimator's own stream (``k`` and ``lam`` apply; a changed
+        ``classes_`` (as ``L0Classifier.partial_fit`` does). ``fit``
+        discards this state. The selector's settings reach its estimator
+        on every call, so ``set_params`` between calls acts as on the
+        estimator's own stream (``k`` and ``lam`` apply; a changed
         head, ``groups`` or ``feature_costs`` is refused); ``task`` may not
         change mid-stream.
 
