@@ -62,7 +62,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._checks import numeric_target
-from ._numerics import column_scale, power_of_two_scale
+from ._numerics import column_scale, power_of_two_scale, weighted_extremes
 from ._problem import _f64_buffer, weighted_cross
 
 __all__ = ["FoldStatistics", "MAX_GROUPS"]
@@ -188,7 +188,6 @@ class FoldStatistics:
         w = np.asarray(sw, dtype=np.float64)
         Y = numeric_target(y, "L0RegressorCV").reshape(n, -1).astype(np.float64, copy=False)
         pos = w > 0
-        every = bool(pos.all())
         self.unit = power_of_two_scale(np.max(np.abs(Y[pos]), axis=0))
         # Rows of weight 0 count as targets 0, as the fits encode them: their
         # y / U could overflow (U is set by the others), and inf * 0 is NaN.
@@ -255,19 +254,15 @@ class FoldStatistics:
                 g = g_block[a]
                 # (the extremes of the rows of positive weight, as a fit
                 # without the others forms them: they set the column units)
-                kept_x = raw[a:b] if every else raw[a:b][wb[a:b] > 0]
-                if kept_x.shape[0]:
-                    lo[g] = np.minimum(lo[g], kept_x.min(axis=0))
-                    hi[g] = np.maximum(hi[g], kept_x.max(axis=0))
+                x_lo, x_hi = weighted_extremes(raw[a:b], wb[a:b])
+                lo[g], hi[g] = np.minimum(lo[g], x_lo), np.maximum(hi[g], x_hi)
                 np.subtract(raw[a:b], cg[g], out=Xb[a:b])
                 Yb = Yu_b[a:b] - yg[g]
                 s[g] += wb[a:b] @ Xb[a:b]
                 v[g] += wb[a:b] @ Yb
                 yy[g] += wb[a:b] @ (Yb * Yb)
-                kept = Yu_b[a:b][wb[a:b] > 0]
-                if kept.shape[0]:
-                    y_lo[g] = np.minimum(y_lo[g], kept.min(0))
-                    y_hi[g] = np.maximum(y_hi[g], kept.max(0))
+                t_lo, t_hi = weighted_extremes(Yu_b[a:b], wb[a:b])
+                y_lo[g], y_hi[g] = np.minimum(y_lo[g], t_lo), np.maximum(y_hi[g], t_hi)
                 S_b, t_b = weighted_cross(Xb[a:b], wb[a:b], Yb)  # (overwrites Xb[a:b])
                 S[g] += S_b
                 t[g] += t_b

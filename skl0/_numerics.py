@@ -20,6 +20,7 @@ from ._train import NonFiniteLossError
 __all__ = [
     "check_finite_layers",
     "column_extremes",
+    "weighted_extremes",
     "column_scale",
     "column_shift",
     "divide_columns",
@@ -65,6 +66,22 @@ def column_extremes(X):
             and X.flags.c_contiguous):
         return _narrow_extremes(X)
     return np.min(X, axis=0), np.max(X, axis=0)
+
+
+def weighted_extremes(X, sw):
+    """:func:`column_extremes` of the rows of positive weight (``inf``, ``-inf`` where none).
+
+    A weight of 0 is a row left out, as in ``fit``: a weightless row's 1e20
+    set the column's units, in which the others' spread fell to ~1e-22.
+    The one rule of the streams (``partial_fit``), the CV estimators' fold
+    sums and ``fit`` (whose weightless rows hold a weighted row's values).
+    """
+    pos = np.asarray(sw) > 0
+    if pos.all():
+        return column_extremes(X)
+    if not pos.any():
+        return np.full(X.shape[1], np.inf), np.full(X.shape[1], -np.inf)
+    return column_extremes(X[np.flatnonzero(pos)])
 
 
 #: Row-major X of at most this many columns has its extremes taken from

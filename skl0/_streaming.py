@@ -87,13 +87,13 @@ from ._device import make_generator, resolve_device, resolve_dtype
 from ._gate_path import open_gates
 from ._groups import GroupGate, engine_layout, resolve_groups
 from ._numerics import (
-    column_extremes,
     column_scale,
     column_shift,
     divide_columns,
     power_of_two_scale,
     subtract_columns,
     target_moments,
+    weighted_extremes,
 )
 from ._problem import (
     BLOCK_BYTES,
@@ -382,7 +382,7 @@ class _Moments:
             del XT
             self.sxy += np.asarray(Xw.T @ Yc)
             del Xw
-            lo, hi = _weighted_extremes(X, sw)  # (of the rows of positive weight, as fit's)
+            lo, hi = weighted_extremes(X, sw)  # (of the rows of positive weight, as fit's)
             self.x_min, self.x_max = np.minimum(self.x_min, lo), np.maximum(self.x_max, hi)
             return
         if sparse:  # shifted sums: dense blocks of the chunk's rows
@@ -390,14 +390,8 @@ class _Moments:
         rows = block_rows(X, _BLOCK_ELEMENTS)
         for a in range(0, X.shape[0], rows):
             Xb = X[a : a + rows].toarray() if sparse else X[a : a + rows]
-            # The extremes of the rows of positive weight, as fit forms them:
-            # a weightless row's 1e20 set the column's units, in which the
-            # others' spread fell to ~1e-22.
-            pos_b = sw[a : a + rows] > 0
-            Xk = Xb if pos_b.all() else Xb[pos_b]
-            if Xk.shape[0]:
-                self.x_min = np.minimum(self.x_min, Xk.min(0))
-                self.x_max = np.maximum(self.x_max, Xk.max(0))
+            lo, hi = weighted_extremes(Xb, sw[a : a + rows])  # (as fit's: weighted rows)
+            self.x_min, self.x_max = np.minimum(self.x_min, lo), np.maximum(self.x_max, hi)
             # A new float64 block: never an in-place shift of the caller's
             # rows (a float64 X, or a writable memory map, would be changed).
             Xb = np.subtract(Xb, self.x_shift, dtype=np.float64)
@@ -682,7 +676,7 @@ def _partial_fit(estimator, X, y, sample_weight, classes, classifier, start=None
             if exact:  # (the exact mode's sums are the whole data's already)
                 raise AssertionError("a StreamStart is for the stochastic mode")
             stream.total_weight = start.weight
-        estimator._x_scale = (column_scale(X, extremes=_weighted_extremes(X, sw))
+        estimator._x_scale = (column_scale(X, extremes=weighted_extremes(X, sw))
                               if start is None else start.x_scale)
         estimator._x_shift = None
     else:
@@ -755,20 +749,6 @@ def _rows_weighted(X, sw):
     return type(X)((data, X.indices, X.indptr), shape=X.shape)
 
 
-def _weighted_extremes(X, sw):
-    """Column minima and maxima of the rows of positive weight (``inf``, ``-inf`` where none).
-
-    A weight of 0 is a row left out, as in ``fit``: a weightless row's 1e20
-    set the column's units, in which the others' spread fell to ~1e-22.
-    """
-    pos = sw > 0
-    if pos.all():
-        return column_extremes(X)
-    if not pos.any():
-        return np.full(X.shape[1], np.inf), np.full(X.shape[1], -np.inf)
-    return column_extremes(X[np.flatnonzero(pos)])
-
-
 def _widen_scales(estimator, stream, X, y, sw):
     """Raise the column and target units to ``fit``'s on every row seen so far (exact mode).
 
@@ -780,7 +760,7 @@ def _widen_scales(estimator, stream, X, y, sw):
     moments = stream.moments
     old = estimator._x_scale
     old = np.ones(X.shape[1]) if old is None else old
-    lo, hi = _weighted_extremes(X, sw)
+    lo, hi = weighted_extremes(X, sw)
     seen = (moments.x_min * old, moments.x_max * old)  # back in X's units: exact
     new = column_scale(X, extremes=(np.minimum(lo, seen[0]), np.maximum(hi, seen[1])))
     new = np.maximum(np.ones(X.shape[1]) if new is None else new, old)
