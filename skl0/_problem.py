@@ -31,6 +31,7 @@ __all__ = [
     "host_prepared",
     "prepare_on_device",
     "prepares_on_device",
+    "row_scaled",
     "tensor_extremes",
     "second_moments",
     "sparse_to_torch",
@@ -117,7 +118,7 @@ def constant_columns(X):
 
 
 #: Stored entries per pass of the sparse helpers below (:func:`_sparse_centred_squares`,
-#: :func:`_row_scaled`): their float64 temporaries stay near 2 MB each, whatever nnz.
+#: :func:`row_scaled`): their float64 temporaries stay near 2 MB each, whatever nnz.
 _SPARSE_BLOCK_ENTRIES = 1 << 18
 
 
@@ -150,7 +151,7 @@ def _sparse_centred_squares(X, w, mean):
     return sq + mean * mean * np.maximum(w.sum() - w_stored, 0.0)
 
 
-def _row_scaled(X, w):
+def row_scaled(X, w):
     """``X.multiply(w[:, None]).tocsr()`` of a scipy sparse ``X``: each row times its weight.
 
     For a canonical CSR X (sorted indices, no duplicates: what the fits
@@ -599,7 +600,7 @@ def _gram_blocks(X, w, Y, mean):
     in float64.
     """
     if sp.issparse(X):
-        Xw = _row_scaled(X, w)
+        Xw = row_scaled(X, w)
         sx = np.asarray(Xw.sum(axis=0), dtype=np.float64).ravel()
         G = (X.T @ Xw).toarray().astype(np.float64)
         G += w.sum() * np.outer(mean, mean) - np.outer(mean, sx) - np.outer(sx, mean)
