@@ -38,6 +38,7 @@ from ._criteria import (
 )
 from ._device import (
     draw_seed,
+    grad_enabled,
     make_generator,
     resolve_device,
     resolve_dtype,
@@ -123,7 +124,6 @@ __all__ = [
     "check_weight_scale",
     "check_weight_scale_from",
     "check_weight_total",
-    "grad_enabled",
     "keep_state_on_failure",
 ]
 
@@ -386,19 +386,6 @@ def check_weight_scale_from(mean, n_positive, total, rule, class_weighted=False)
         f"weights' scale. If the weights are relative (survey design or importance "
         f"weights), {fix}; if they count repeated rows, this is what you want.",
     )
-
-
-@contextmanager
-def grad_enabled():
-    """Autograd on for a fit, whatever the caller's mode.
-
-    A fit called inside ``torch.no_grad()`` or ``torch.inference_mode()``
-    (common right after computing embeddings) would otherwise fail with
-    torch's "element 0 of tensors does not require grad"; the caller's mode
-    is back in force when the fit returns.
-    """
-    with torch.inference_mode(False), torch.enable_grad():
-        yield
 
 
 class FitMixin:

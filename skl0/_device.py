@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import functools
 import numbers
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 __all__ = [
-    "device_available", "draw_seed", "make_generator", "resolve_device", "resolve_dtype",
-    "seeded_generator",
+    "device_available", "draw_seed", "grad_enabled", "make_generator", "resolve_device",
+    "resolve_dtype", "seeded_generator",
 ]
 
 #: An estimator's ``device="auto"`` takes CUDA only for an X of more than
@@ -143,3 +144,17 @@ def resolve_dtype(dtype, X=None):
         f32 = X is not None and X.dtype in (np.float32, torch.float32)
         return torch.float32 if f32 else torch.float64
     return {"float32": torch.float32, "float64": torch.float64}[dtype]
+
+
+@contextmanager
+def grad_enabled():
+    """Autograd on for a fit, whatever the caller's mode.
+
+    A fit called inside ``torch.no_grad()`` or ``torch.inference_mode()``
+    (common right after computing embeddings) would otherwise fail with
+    torch's "element 0 of tensors does not require grad"; the caller's mode
+    is back in force when the fit returns. The estimators' fits and
+    :mod:`skl0.l0`'s (which import nothing of the estimators) use it.
+    """
+    with torch.inference_mode(False), torch.enable_grad():
+        yield

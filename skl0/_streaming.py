@@ -68,7 +68,6 @@ from ._base import (
     _as_tensor,
     check_weight_scale,
     check_weight_total,
-    grad_enabled,
     keep_state_on_failure,
     positive_strides,
 )
@@ -83,7 +82,7 @@ from ._checks import (
 from ._compat import ALLOW_ZERO_WEIGHTS, _check_sample_weight, validate_data
 from ._criteria import ebic_gamma
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
-from ._device import make_generator, resolve_device, resolve_dtype
+from ._device import grad_enabled, make_generator, resolve_device, resolve_dtype
 from ._gate_path import open_gates
 from ._groups import GroupGate, engine_layout, resolve_groups
 from ._numerics import (

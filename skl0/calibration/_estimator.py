@@ -9,10 +9,10 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 
-from .._base import SupportMixin, grad_enabled, keep_state_on_failure
+from .._base import SupportMixin, keep_state_on_failure
 from .._checks import check_frame
 from .._compat import _fit_context, validate_data
-from .._device import make_generator, resolve_device, resolve_dtype
+from .._device import grad_enabled, make_generator, resolve_device, resolve_dtype
 from .._params import hyperparameters
 from .._train import NonFiniteLossError
 from .._warn import warn

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 import torch
 
 from .._checks import check_int, check_number
-from .._device import resolve_device
+from .._device import grad_enabled, resolve_device
 from ..nn.gates import _PicklableGenerators
 from ..nn.hard_concrete import median_gate, prob_nonzero, sample_gate
 
@@ -45,14 +45,14 @@ def logit(p, name="init_mean"):
 def trains(fit):
     """``fit`` with autograd on, whatever the caller's mode (a decorator).
 
-    As the estimators' ``fit`` (:func:`skl0._base.grad_enabled`): inside
-    ``torch.no_grad()`` or ``torch.inference_mode()`` (common right after
-    an evaluation) the fit raised torch's "element 0 of tensors does not
-    require grad"; the caller's mode is back in force when it returns.
+    :func:`skl0._device.grad_enabled`, as around the estimators' ``fit``:
+    inside ``torch.no_grad()`` or ``torch.inference_mode()`` (common right
+    after an evaluation) the fit raised torch's "element 0 of tensors does
+    not require grad"; the caller's mode is back in force when it returns.
     """
     @functools.wraps(fit)
     def wrapper(self, *args, **kwargs):
-        with torch.inference_mode(False), torch.enable_grad():
+        with grad_enabled():
             return fit(self, *args, **kwargs)
 
     return wrapper
