@@ -1079,7 +1079,12 @@ class _HostDesign:
     def rmatvec(self, r):
         if self.Xs is not None:
             return self.Xs.T @ r
-        return self._scale(NumpyOps.rmatmul(self.X, r) - np.multiply.outer(self.mean, r.sum(0)))
+        # Xs' r = (X' r - mean (1' r)') / std, in place on the fresh product
+        # (no temporaries of its size: p x m for the Gram columns)
+        out = NumpyOps.rmatmul(self.X, r)
+        _subtract_outer(out, self.mean, r.sum(0))
+        out /= self.std if out.ndim == 1 else self.std[:, None]
+        return out
 
     def weighted(self, D):
         """``Xs' D`` and the diagonal of ``Xs' diag(D) Xs``."""
@@ -1133,16 +1138,17 @@ class _HostDesign:
         del XM
         Z /= self.std[M]
         Z *= D[:, None]
-        # Xs' Z = (X' Z - mean (1' Z)') / std, in place (rmatvec's numbers,
-        # without its two p x m temporaries)
-        out = NumpyOps.rmatmul(self.X, Z)
-        _subtract_outer(out, self.mean, Z.sum(0))
-        out /= self.std[:, None]
-        return out
+        return self.rmatvec(Z)
 
 
 def _subtract_outer(A, u, v):
-    """``A -= np.multiply.outer(u, v)`` in blocks of rows (no temporary of A's size)."""
+    """``A -= np.multiply.outer(u, v)`` in blocks of rows (no temporary of A's size).
+
+    A 1-D ``A`` with a number ``v``: ``A -= u * v``.
+    """
+    if A.ndim == 1:
+        A -= u * v
+        return
     rows = max(1, _RAW_BLOCK_NUMBERS // max(A.shape[1], 1))
     for start in range(0, A.shape[0], rows):
         A[start : start + rows] -= np.multiply.outer(u[start : start + rows], v)
