@@ -90,17 +90,28 @@ def inverse_and_product(L, C):
 _TRIANGULAR_MIN_ORDER = 256
 
 
+#: Rows per block of :func:`_clear_upper` (and the order below which it
+#: calls ``np.tril`` once instead).
+_CLEAR_ROWS = 64
+
+
 def _clear_upper(A):
-    """``A`` with its strict upper triangle zeroed: in place from order 64 on.
+    """``A`` with its strict upper triangle zeroed: in place from order ``_CLEAR_ROWS`` on.
 
     ``np.tril`` made a second array of ``A``'s size: at a vertex search's
-    cold start on 2000 columns, a fifth of the search's peak. Small orders
-    keep ``np.tril`` (one call, where the loop's calls would cost more).
+    cold start on 2000 columns, a fifth of the search's peak. By blocks of
+    rows: the part right of a block's diagonal square is filled whole and
+    the square through a triangular mask (0.4-0.9x the time of a row at a
+    time at orders 64-2000). Small orders keep ``np.tril`` (one call).
     """
-    if A.shape[0] < 64:
+    n = A.shape[0]
+    if n < _CLEAR_ROWS:
         return np.tril(A)
-    for i in range(A.shape[0] - 1):
-        A[i, i + 1:] = 0.0
+    upper = ~np.tri(_CLEAR_ROWS, dtype=bool)
+    for r0 in range(0, n, _CLEAR_ROWS):
+        r1 = min(n, r0 + _CLEAR_ROWS)
+        A[r0:r1, r1:] = 0.0
+        np.copyto(A[r0:r1, r0:r1], 0.0, where=upper[: r1 - r0, : r1 - r0])
     return A
 
 
