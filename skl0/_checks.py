@@ -318,7 +318,8 @@ def check_missing_labels(y, name="y", where=""):
     NaN"), but in an object or string ``y`` it compares the array with
     itself, which raises pandas' "boolean value of NA is ambiguous" on
     ``pd.NA`` and a sort error on ``None``: neither names ``y`` or the fix.
-    Numeric targets (numpy or pandas numeric dtypes) pass untouched, with
+    Numeric targets (numpy or pandas numeric dtypes, but for pandas'
+    nullable ``"boolean"``, whose values are labels) pass untouched, with
     no pass over their values.
 
     ``where`` replaces "the first at row i" (the row inside ``y``) in the
@@ -338,8 +339,10 @@ def check_missing_labels(y, name="y", where=""):
     if not hasattr(y, "dtype") and not hasattr(y, "dtypes"):
         y = np.asarray(y)  # a list: numbers, or labels (object)
     dtypes = [y.dtype] if hasattr(y, "dtype") else list(y.dtypes)
-    if all(not isinstance(d, pd.CategoricalDtype) and pd.api.types.is_numeric_dtype(d)
-           for d in dtypes):
+    if all(not isinstance(d, (pd.CategoricalDtype, pd.BooleanDtype))
+           and pd.api.types.is_numeric_dtype(d) for d in dtypes):
+        # (pandas' nullable "boolean" holds labels, and its pd.NA reached
+        # scikit-learn's "Input y contains NaN", which names no fix)
         return  # scikit-learn's finiteness check reports these
     missing = np.asarray(pd.isna(y.to_numpy() if hasattr(y, "to_numpy") else y))
     if missing.ndim and missing.any():

@@ -196,6 +196,18 @@ def test_missing_labels_are_refused_by_l0_path():
         skl0.l0_path(X0, y, n_lams=3)
 
 
+def test_missing_labels_of_a_nullable_boolean_y_are_refused_with_the_fix():
+    # pandas' "boolean" dtype passed as numeric: its pd.NA reached
+    # scikit-learn's "Input y contains NaN", which names no fix.
+    y = pd.Series(Y_CLF.astype(bool), dtype="boolean")
+    y[5] = pd.NA
+    for fit in (lambda: skl0.L0Classifier(k=1).fit(X0, y),
+                lambda: skl0.L0FeatureSelector(k=1).fit(X0, y),
+                lambda: skl0.L0FeatureSelector(k=1).partial_fit(X0, y)):
+        with pytest.raises(ValueError, match="y has 1 missing label .*row 5.*y.notna"):
+            fit()
+
+
 @pytest.mark.parametrize("name", ALL)
 @pytest.mark.parametrize("value", [np.nan, np.inf])
 def test_nonfinite_sample_weight(name, value):
