@@ -31,10 +31,21 @@ def _pyplot(who="skl0.plot"):
 
 
 def _axes(ax, figsize=None):
-    """``ax``, or the axes of a new figure."""
+    """``ax``, or the axes of a new figure; anything but matplotlib Axes is refused.
+
+    (A number or a Figure failed deep inside matplotlib, e.g. "'int' object
+    has no attribute 'step'".)
+    """
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
+    elif not isinstance(ax, plt.Axes):
+        hint = " (a Figure: pass fig.gca() or one of fig.axes)" if isinstance(
+            ax, plt.Figure) else ""
+        raise TypeError(
+            f"ax must be matplotlib Axes or None; got {type(ax).__name__}{hint}. Pass "
+            "the Axes to draw on, e.g. fig, ax = plt.subplots(), or None for a new figure."
+        )
     return ax
 
 
@@ -109,7 +120,7 @@ def plot_gates(estimator, feature_names=None, top=None, ax=None):
     ax : matplotlib Axes or None, default=None
         Where to draw; ``None`` makes a new figure sized to the bars, 0.22
         inch a bar, at most 16 inches tall (3,000 bars made a 661-inch
-        figure).
+        figure); anything else that is not Axes: ``TypeError``.
 
     Returns
     -------
@@ -185,7 +196,8 @@ def plot_training_curve(estimator, ax=None):
     estimator : fitted estimator with ``loss_curve_``
         An L0 estimator, an L0FeatureSelector or a SparseCalibrator.
     ax : matplotlib Axes or None, default=None
-        Where to draw; ``None`` makes a new figure.
+        Where to draw; ``None`` makes a new figure (anything else that is not
+        Axes: ``TypeError``).
 
     Returns
     -------
@@ -248,7 +260,8 @@ def plot_mask_image(estimator, shape, ax=None):
         Image shape, such as ``(8, 8)``; its product must equal the number
         of features (pixels in row-major order, as ``reshape`` lays them).
     ax : matplotlib Axes or None, default=None
-        Where to draw; ``None`` makes a new figure.
+        Where to draw; ``None`` makes a new figure (anything else that is not
+        Axes: ``TypeError``).
 
     Returns
     -------
@@ -321,7 +334,8 @@ def plot_path(path_or_cv_estimator, ax=None):
         held-out score with a band of one standard error (right axis), and
         marks the chosen ``lam`` with a dashed line.
     ax : matplotlib Axes or None, default=None
-        Where to draw; ``None`` makes a new figure. Axes that ``plot_path``
+        Where to draw; ``None`` makes a new figure (anything else that is not
+        Axes: ``TypeError``). Axes that ``plot_path``
         drew on before keep their right axis (``ax.right_ax``), so two paths
         (or two CV fits) drawn there share both scales; a CV fit drawn beside
         a path gets a second right axis, further out, for its score.
@@ -337,7 +351,8 @@ def plot_path(path_or_cv_estimator, ax=None):
     ImportError
         If matplotlib is not installed.
     TypeError
-        If ``path_or_cv_estimator`` is neither a path nor a fitted CV estimator.
+        If ``path_or_cv_estimator`` is neither a path nor a fitted CV
+        estimator, or ``ax`` is not matplotlib Axes (as in every plot here).
 
     Examples
     --------

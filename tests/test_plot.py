@@ -315,3 +315,27 @@ def test_plot_path_twice_on_one_axes_shares_the_right_axis():
     assert ax.right_ax.get_ylabel() == "mean CV score" and len(twin.lines) == 2
     assert twin.get_ylabel() == "training loss"
     plt.close(ax.figure)
+
+
+@pytest.mark.parametrize("ax", [123, "left", "figure"])
+def test_every_plot_refuses_an_ax_that_is_not_matplotlib_axes(ax):
+    # plot_path(path, ax=123) failed inside matplotlib with "'int' object has
+    # no attribute 'step'"; a Figure is the likely slip (plt.figure()).
+    from skl0 import L0Regressor, l0_path
+    from skl0.plot import plot_gates, plot_mask_image, plot_path, plot_training_curve
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4)
+    y = 2 * X[:, 0] + 0.1 * rng.randn(60)
+    reg = L0Regressor(k=1, random_state=0).fit(X, y)
+    fig = plt.figure() if ax == "figure" else None
+    bad = fig if ax == "figure" else ax
+    calls = [lambda: plot_path(l0_path(X, y, lams=[0.01, 0.1], max_iter=20), ax=bad),
+             lambda: plot_gates(reg, ax=bad), lambda: plot_training_curve(reg, ax=bad),
+             lambda: plot_mask_image(reg, (2, 2), ax=bad)]
+    for call in calls:
+        with pytest.raises(TypeError, match="ax must be matplotlib Axes or None"
+                           + (r".*fig\.gca\(\)" if fig is not None else "")):
+            call()
+    if fig is not None:
+        plt.close(fig)
