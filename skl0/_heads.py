@@ -235,10 +235,9 @@ def predict_forward(layers, activation, X):
     zero terms are left out).
 
     A dense float64 X is read whole (:func:`numpy_forward`) unless few of
-    its columns are selected: at most one in 16 of a C-ordered X's (a
-    row's selected values then lie on fewer cache lines than the row
-    itself; 1000 x 20000 with 10 selected: 100x fewer multiplications),
-    at most one in 4 of a Fortran-ordered X's (whole columns). Those
+    its columns are selected: at most one in 64 of a C-ordered X's
+    (1000 x 20000 with 10 selected: 100x fewer multiplications), at most
+    one in 6 of a Fortran-ordered X's (whole columns). Those
     predictions sum the same non-zero terms in another order, so they may
     differ from ``X @ coef_ + intercept_`` in the last bits.
     """
@@ -253,19 +252,22 @@ def predict_forward(layers, activation, X):
     if rows.size == X.shape[1]:  # (all of X is read: promoted whole, as before)
         return numpy_forward(layers, activation, X)
     if X.dtype == W0.dtype and not (
-            dense and rows.size * (4 if X.flags.f_contiguous else _GATHER_FRACTION)
-            <= X.shape[1]):
+            dense and rows.size * (_GATHER_FRACTION_F if X.flags.f_contiguous
+                                   else _GATHER_FRACTION) <= X.shape[1]):
         return numpy_forward(layers, activation, X)
     return _later_layers(X[:, rows] @ W0[rows] + b0, layers[1:], activation)
 
 
-#: predict on a dense C-ordered float64 X takes the selected columns alone
-#: when at most one in this many is selected (numpy on one thread, 1e5
-#: rows: 200 columns with 10 selected 0.54x the time of reading all of X,
-#: 2000 with 20 0.18x; 64 with 8, 3.2x; 20 with 5, 3.4x). A Fortran-ordered
-#: X's columns are contiguous: one in 4 (2e5 rows, 20 columns with 5
-#: selected 0.75x; 15 of 20, or 100 of 200, 2.3x).
-_GATHER_FRACTION = 16
+#: predict on a dense float64 X takes the selected columns alone when at
+#: most one in this many is selected (C order), one in _GATHER_FRACTION_F
+#: (Fortran order, whose columns are contiguous). Gather / whole-product
+#: time, numpy on one thread, X of 2e7 numbers: C order at 1/16 1.15-1.82x
+#: and 1/24 0.77-1.41x (p = 96-6000, seed 7; 1/16 had been chosen on one
+#: noisy run), at 1/64 0.28-0.71x (p = 480, 800); F order at 1/4 1.07-1.13x,
+#: 1/6 0.49-0.59x (p = 200-12000, seed 11). Held out (seed 17, other p):
+#: benchmarks/predict_gather.py, its table in docs/scale.md.
+_GATHER_FRACTION = 64
+_GATHER_FRACTION_F = 6
 
 
 def tensor_forward(layers, activation, X):

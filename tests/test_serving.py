@@ -103,10 +103,10 @@ def test_predict_on_wide_float64_X_multiplies_the_selected_columns_only(order, m
     # with 10 selected). Few selected columns are now taken alone.
     import skl0._heads as heads
 
-    X, y = _data(n=200, p=64)
+    X, y = _data(n=300, p=200)  # (3 of 200: at most one in 64 selected)
     reg = L0Regressor(k=3, random_state=0).fit(X, y)
     clf = L0Classifier(k=3, random_state=0).fit(X, y > 0)
-    Xn = np.asarray(np.random.RandomState(2).standard_normal((50, 64)), order=order)
+    Xn = np.asarray(np.random.RandomState(2).standard_normal((50, 200)), order=order)
     want_reg = Xn @ reg.coef_ + reg.intercept_
     want_clf = Xn @ clf.coef_.ravel() + clf.intercept_[0]
 
@@ -120,9 +120,9 @@ def test_predict_on_wide_float64_X_multiplies_the_selected_columns_only(order, m
 
 
 def test_predict_reads_a_narrow_float64_X_whole():
-    # With more than one column in 16 selected, X @ coef_ reads a row's
-    # values on as few cache lines as the gather would: unchanged, the
-    # same bits as before.
+    # With more than one column in 64 selected (one in 6 in Fortran order),
+    # the whole product costs less than the gather: unchanged, the same
+    # bits as before.
     X, y = _data(n=200, p=20)
     reg = L0Regressor(k=3, random_state=0).fit(X, y)
     np.testing.assert_array_equal(reg.predict(X), X @ reg.coef_ + reg.intercept_)
