@@ -12,7 +12,9 @@ calls (so a 2 ms fit is timed 25 at a time), ratios taken within one run:
    one pass of sums, and each fit's traced peak memory over X's size),
    and the first fit in a fresh process against the second (median
    of 7 processes, diabetes regressor (linear and MLP head) and breast
-   cancer classifier);
+   cancer classifier), and a fresh process that loads a pickled model
+   and predicts (against the same importing torch first, and
+   scikit-learn's LinearRegression);
 2. wide data (n=1000, p from 2e4 to 1e5, 10 true features): F1 and CPU
    time of exact k and ``lam="auto"`` against abess;
 3. seed stability: distinct supports over 10 ``random_state`` values;
@@ -263,6 +265,55 @@ def speed(repeats, quick):
         rows.append([name, f"{first * 1e3:.1f}", f"{second * 1e3:.1f}", f"{ratio:.2f}x"])
     table([f"fresh process (median of {FRESH_PROCESSES})", "first fit CPU ms",
            "second fit CPU ms", "first / second"], rows)
+    serving()
+
+
+def serving():
+    """A fresh process that loads a pickled model and predicts: CPU and peak memory.
+
+    Against the same process importing torch first (what loading a model
+    cost while the estimators' modules imported it) and scikit-learn's
+    LinearRegression; the processes of the three run in turn.
+    """
+    import pickle
+    import tempfile
+
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import LinearRegression
+
+    X, y = load_diabetes(return_X_y=True)
+    folder = tempfile.mkdtemp()
+    for name, model in [("skl0", L0Regressor(k=4).fit(X, y)),
+                        ("sklearn", LinearRegression().fit(X, y))]:
+        with open(os.path.join(folder, name + ".pkl"), "wb") as f:
+            pickle.dump(model, f)
+    code = (
+        "import time, resource\n"
+        "s = time.process_time()\n"
+        "{pre}import pickle, numpy as np\n"
+        f"m = pickle.load(open({folder!r} + '/{{name}}.pkl', 'rb'))\n"
+        "m.predict(np.zeros((1, 10)))\n"
+        "print(time.process_time() - s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    cases = [("L0Regressor(k=4), diabetes: load, predict", "skl0", ""),
+             ("the same, importing torch first", "skl0", "import torch; "),
+             ("sklearn LinearRegression: load, predict", "sklearn", "")]
+    runs = {label: [] for label, _, _ in cases}
+    for _ in range(FRESH_PROCESSES):
+        for label, name, pre in cases:
+            out = subprocess.run([sys.executable, "-c", code.format(pre=pre, name=name)],
+                                 capture_output=True, text=True, check=True,
+                                 env={**os.environ, "OMP_NUM_THREADS": "1"})
+            cpu, rss = out.stdout.split()
+            runs[label].append((float(cpu), int(rss) / 1024))
+    base = statistics.median(c for c, _ in runs[cases[0][0]])
+    rows = []
+    for label, _, _ in cases:
+        cpu = statistics.median(c for c, _ in runs[label])
+        rss = statistics.median(r for _, r in runs[label])
+        rows.append([label, f"{cpu * 1e3:.0f}", f"{cpu / base:.2f}x", f"{rss:.0f}"])
+    table([f"fresh process (median of {FRESH_PROCESSES})", "CPU ms", "/ skl0",
+           "peak RSS MB"], rows)
 
 
 def wide(quick):
@@ -433,8 +484,8 @@ def bookkeeping(repeats, heldout_seeds):
         make_classification,
     )
 
-    import skl0._base as base
     import skl0._engine as engine
+    import skl0._train as train_module
     from skl0 import L0ClassifierCV
 
     sets = [("breast cancer (dev)", *load_breast_cancer(return_X_y=True)),
@@ -445,7 +496,7 @@ def bookkeeping(repeats, heldout_seeds):
                                    n_redundant=3, n_classes=2 + seed % 3, random_state=seed)
         sets.append((f"make_classification {X.shape[0]} x {X.shape[1]}, {len(set(y))} classes, "
                      f"seed {seed}", X, y))
-    solve = base.train_gates
+    solve = train_module.train_gates
 
     def converged(*args, **kwargs):
         return solve(*args, **{**kwargs, "settle": 0})
@@ -478,7 +529,7 @@ def bookkeeping(repeats, heldout_seeds):
                 [lambda est: est.cv_results_["mean_test_score"], *fitted])
         auto = lambda: L0Classifier().fit(X, y)
         add_row(name, "lam='auto'", "converged solve at the support", auto,
-                patched(auto, base, "train_gates", converged),
+                patched(auto, train_module, "train_gates", converged),
                 [read("feature_importances_"), *fitted])
         if len(set(y)) != 2:
             continue

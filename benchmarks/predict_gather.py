@@ -2,7 +2,7 @@
 the product over all of X, in one process, samples taken in turn (numpy, one thread).
 
 skl0's predict takes the selected columns alone where at most one column in
-``skl0._heads._GATHER_FRACTION`` is selected in a C-ordered X (one in
+``skl0._layers._GATHER_FRACTION`` is selected in a C-ordered X (one in
 ``_GATHER_FRACTION_F`` in a Fortran-ordered one). The thresholds were set on
 seeds 7 and 11 (p = 96-12000); the default ``--seed 17`` and its widths were
 not looked at before. A ratio below 1 on the rows the rule gathers, and
@@ -21,7 +21,7 @@ import time
 import _common as C  # noqa: F401  (puts the repository root on sys.path)
 import numpy as np
 
-from skl0._heads import _GATHER_FRACTION, _GATHER_FRACTION_F
+from skl0._layers import _GATHER_FRACTION, _GATHER_FRACTION_F
 
 
 def main(argv=None):

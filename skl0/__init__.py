@@ -12,6 +12,13 @@ argument errors do not pay for importing torch and scikit-learn. So do the
 public submodules (``skl0.nn``, ``skl0.datasets``, ``skl0.plot``,
 ``skl0.calibration``, ``skl0.l0``): ``import skl0`` then
 ``skl0.datasets.make_sparse_regression(...)`` works, as with scikit-learn.
+
+The estimators' modules import torch and the training code only inside
+the methods that train: unpickling a fitted model (whose pickle names
+``skl0._regressor.L0Regressor``, say) and predicting with it never
+imports torch. Looking up an estimator here (``from skl0 import
+L0Regressor``) does import them and runs a few warm-up fits, so that the
+first fit of a process costs what the next ones do.
 """
 
 import importlib as _importlib
@@ -38,9 +45,18 @@ _SUBMODULES = ("calibration", "datasets", "l0", "nn", "plot")
 __all__ = [*_WHERE, "__version__"]
 
 
+#: The public names that fit models: their first lookup also imports torch
+#: and the training core and warms them up (skl0._base.prepare_training),
+#: which their modules do not do, so that unpickling a fitted model and
+#: predicting with it never imports torch.
+_TRAINS = frozenset(_WHERE) - {"groups_from_column_transformer"}
+
+
 def __getattr__(name):
     if name in _WHERE:
         value = getattr(_importlib.import_module(_WHERE[name], __name__), name)
+        if name in _TRAINS:
+            _importlib.import_module("._base", __name__).prepare_training()
         globals()[name] = value  # later lookups skip this function
         return value
     if name in _SUBMODULES:  # (the import binds it in this module's namespace)

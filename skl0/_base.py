@@ -3,10 +3,20 @@
 ``__init__`` stores; ``fit`` validates, moves data to the device, calls the
 training core, and exports numpy attributes. Task differences (target
 encoding, datafit, output transform) are small hooks in the subclasses.
+
+torch and the training core (``_engine``, ``_gate_path``, ``_problem``,
+...) are imported inside the methods that train, not at the top: a
+fitted model is numpy arrays predicted by :mod:`skl0._layers`, so
+unpickling one and predicting imports neither (a fresh process that
+loads a model and predicts: about 1 s and 190 MB, against 2.1 s and
+390 MB with torch). A test that replaces a training function patches it
+in the module that defines it (``skl0._train.train_gates``).
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -14,7 +24,6 @@ from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import assert_all_finite
@@ -28,58 +37,7 @@ from ._checks import (
     is_dask_collection,
 )
 from ._compat import _check_sample_weight, _fit_context, validate_data
-from ._criteria import (
-    first_feature_price,
-    max_support_size,
-    select_by_ebic,
-    support_ebic,
-    support_size_cap,
-    whole_samples,
-)
-from ._device import (
-    draw_seed,
-    grad_enabled,
-    make_generator,
-    resolve_device,
-    resolve_dtype,
-    seeded_generator,
-)
-from ._duplicates import later_copies
-from ._engine import (
-    SETTLE_ITERATIONS,
-    SMALL_SPARSE_NUMBERS,
-    THETA_MAX,
-    blas_threads,
-    vertex_gates,
-)
-from ._gate_path import (
-    WARM_STOP,
-    flip_polish,
-    flip_refits,
-    gate_path,
-    k_path_start,
-    lam_grid,
-    marginal_gains,
-    open_gates,
-    set_support_vertex,
-    survival_ranking,
-)
-from ._group_select import (
-    exhaustive_groups,
-    group_ranking,
-    select_groups_by_ebic,
-    splice_groups,
-)
-from ._groups import GroupGate, engine_layout, resolve_groups
-from ._heads import LinearHead, MLPHead, forward, predict_forward
-from ._nonlinear import (
-    AUTO_HIDDEN,
-    held_out_scores,
-    linear_residuals,
-    nonlinear_k_support,
-    nonlinearity_test,
-    validated_path,
-)
+from ._layers import numpy_forward, predict_forward
 from ._numerics import (
     column_extremes,
     column_scale,
@@ -88,36 +46,8 @@ from ._numerics import (
     subtract_columns,
 )
 from ._params import ESTIMATOR, document_fit, hyperparameters
-from ._problem import (
-    GRAM_MAX_FEATURES,
-    DirectProblem,
-    GramProblem,
-    PreparedX,
-    host_prepared,
-    prepare_on_device,
-    prepares_on_device,
-    second_moments,
-    sparse_to_torch,
-    weighted_moments,
-)
 from ._progress import progress
-from ._refit import refit_linear_head, refit_nonlinear_head
-from ._relevance import redundancy_ranking, signal_carriers
-from ._splice import (
-    exhaustive_search,
-    forward_start,
-    gram_of_rows,
-    row_gram_refits,
-    same_loss_refits,
-    screening_start,
-    selection_refits,
-    splice_from_starts,
-)
-from ._splice_multinomial import MultinomialRefits
-from ._train import train_gates
-from ._walk import run_walk
 from ._warn import held, reissue, warn
-from .nn import FeatureGate
 
 __all__ = [
     "BaseL0",
@@ -216,6 +146,8 @@ def _as_tensor(X, device, dtype):
     (memory maps) is silenced rather than paid for with a copy. A view with
     a negative stride, which torch cannot wrap, is copied (:func:`positive_strides`).
     """
+    import torch
+
     X = positive_strides(X)
     if isinstance(X, np.ndarray) and X.flags.writeable:  # (no warning to silence)
         X = torch.as_tensor(X, device=device)
@@ -239,6 +171,8 @@ def _prepare_on_host(X, w, device, dtype):
     their spread. :func:`skl0._problem.prepare_on_device` is the same on an
     accelerator.
     """
+    from ._problem import PreparedX, weighted_moments
+
     extremes = column_extremes(X)
     const = extremes[0] == extremes[1]
     scale = column_scale(X, extremes=extremes)
@@ -318,6 +252,8 @@ def fresh_fit(estimator):
     interrupted fit restores them (:func:`keep_state_on_failure`); a fit
     that succeeds ends any ``partial_fit`` stream.
     """
+    from ._device import grad_enabled
+
     with keep_state_on_failure(estimator), grad_enabled():
         for name in [a for a in vars(estimator) if a.endswith("_") and not a.startswith("_")]:
             delattr(estimator, name)
@@ -391,9 +327,10 @@ def check_weight_scale_from(mean, n_positive, total, rule, class_weighted=False)
 class FitMixin:
     """The one ``fit`` of the estimators and the selectors.
 
-    A Dask collection goes to ``_fit_dask`` where the class has one
-    (statistics or IRLS passes on the cluster, see docs/scale.md); anything
-    else to ``_fit``, which leaves the estimator as it was if it fails.
+    A Dask collection goes to the function of :mod:`skl0._dask` that
+    ``_fit_dask`` names, where the class names one (statistics or IRLS
+    passes on the cluster, see docs/scale.md); anything else to ``_fit``,
+    which leaves the estimator as it was if it fails.
     """
 
     _fit_dask = None
@@ -414,8 +351,32 @@ class FitMixin:
             The fitted estimator.
         """
         if self._fit_dask is not None and is_dask_collection(X):
-            return self._fit_dask(X, y, sample_weight)
+            from . import _dask
+
+            return getattr(_dask, self._fit_dask)(self, X, y, sample_weight)
         return self._fit(X, y, sample_weight)
+
+
+def streamable(estimator):
+    """``available_if`` check: the CV estimators choose ``lam`` by refitting, so they cannot stream."""
+    return getattr(estimator, "_supports_partial_fit", True)
+
+
+def scores_dask_rows(score):
+    """Decorator of an estimator's ``score(X, y, sample_weight=None)``: for a
+    Dask ``X`` it is :func:`skl0._dask.score_rows` (per-block sums on the
+    cluster, the predictions not gathered), else ``score`` itself (its name
+    and docstring kept)."""
+
+    @functools.wraps(score)
+    def dask_or_in_memory(self, X, y, sample_weight=None):
+        if is_dask_collection(X):
+            from ._dask import score_rows
+
+            return score_rows(self, X, y, sample_weight)
+        return score(self, X, y, sample_weight)
+
+    return dask_or_in_memory
 
 
 class SupportMixin:
@@ -452,6 +413,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         raise NotImplementedError
 
     def _target_tensor(self, Y, device, dtype):
+        import torch
+
         return torch.as_tensor(Y, device=device, dtype=dtype)
 
     def _fit_weights(self, Y, sw):
@@ -460,6 +423,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def _validate_fit_data(self, X, y, sample_weight):
+        from ._groups import engine_layout, resolve_groups
+        from ._problem import host_prepared
+
         self._finite_on_device = False
         self._rows_owned = False
         self._row_statistics = None
@@ -518,6 +484,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         repeated rows compares fits with the weightless rows present). Costs
         a copy of X, only when some weight is 0.
         """
+        import torch
+
         if sw.all() or not (isinstance(X, np.ndarray) or torch.is_tensor(X) or sp.issparse(X)):
             # (a CV fold whose problem comes from shared sums has no rows to
             # read, only their stand-in; its sums and extremes skip weightless
@@ -540,6 +508,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         without a 2-d shape (a list), or where ``device`` is refused (the
         fit says so after validation, as before).
         """
+        from ._device import resolve_device
+
         if shape is None or len(shape) != 2:
             return None
         try:
@@ -564,6 +534,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         return self
 
     def _fit_unguarded(self, X, y, sample_weight, walk=None):
+        from ._device import resolve_device
+
         X, y, sw = self._validate_fit_data(X, y, sample_weight)
         Y, datafit = self._encode_targets(y, sw)
         sw = self._fit_weights(Y, sw)
@@ -606,6 +578,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         A walk (``l0_path``) keeps the linear head. ``hidden_layer_sizes_``
         holds the choice, ``head_selection_`` the numbers behind it.
         """
+        from ._device import draw_seed
+        from ._nonlinear import AUTO_HIDDEN, linear_residuals, nonlinearity_test
+
         info = {}
         # One seed for both heads' fits: random_state=None takes one draw from
         # numpy's global RNG per fit, as documented (the MLP fit drew a second).
@@ -646,6 +621,19 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         return self
 
     def _fit_on_device(self, X, Y, sw, datafit, device, walk=None):
+        import torch
+
+        from ._device import make_generator, resolve_dtype, seeded_generator
+        from ._engine import SMALL_SPARSE_NUMBERS
+        from ._problem import (
+            GRAM_MAX_FEATURES,
+            DirectProblem,
+            GramProblem,
+            prepare_on_device,
+            prepares_on_device,
+            second_moments,
+        )
+
         dtype = resolve_dtype(self.dtype, X)
         seed = vars(self).get("_auto_seed")  # the automatic head's fits share one draw
         gen = make_generator(self.random_state, device) if seed is None else (
@@ -717,6 +705,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         (:meth:`_weightless_rows_neutral`), so two columns that differ only
         there are copies, as in the fit without those rows.
         """
+        from ._duplicates import later_copies
+
         problem.later_copies = None
         if (walk is not None and not walk.export) or getattr(self, "_layout", None) is not None:
             return
@@ -727,6 +717,16 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
         Returned with X's column extremes (before any scale).
         """
+        import torch
+
+        from ._problem import (
+            DirectProblem,
+            GramProblem,
+            second_moments,
+            sparse_to_torch,
+            weighted_moments,
+        )
+
         # Extreme columns (|x| near 1e30 or 1e-30) are divided by exact powers
         # of two so float32 moments neither overflow nor underflow; _export
         # maps the coefficients back (see _numerics). One pass of min and max
@@ -843,6 +843,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     def _linear_k_rule(self, problem=None, n_positive=None):
         """:meth:`_weight_counting_rule` for exact ``k`` on a linear head (also a stream's)."""
+        from ._criteria import whole_samples
+
         # (keep_redundant orders the slots of column-level exact k; over
         # groups it does not apply, nor does its F test)
         layout = getattr(self, "_layout", None)
@@ -877,6 +879,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         rows than columns (``partial_fit``: ``n_rows``), as ``fit`` on those
         rows would screen; ``fit`` itself forms X'X only from more rows.
         """
+        from ._criteria import max_support_size, whole_samples
+        from ._gate_path import marginal_gains
+
         gram = problem.kind == "gram"
         if (gram and (problem.n_rows is None or problem.n_rows > problem.n_features)
                 or getattr(self, "_layout", None) is not None):
@@ -937,6 +942,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         ``later``: the copies of duplicated columns set aside
         (:meth:`_copies_set_aside`), which no round brings in.
         """
+        from ._criteria import first_feature_price
+        from ._gate_path import marginal_gains
+        from ._refit import refit_linear_head
+
         p = problem.n_features
         # Each fit's warnings are held back: only the kept fit's reach the user
         # (a replaced fit's size-cap warning did, for a model below the cap).
@@ -984,6 +993,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     def _screened_ebic(self, problem, support, datafit):
         """EBIC over all ``p`` columns of ``support``'s refit, on its own columns only."""
+        from ._criteria import support_ebic
+
         sub = self._column_problem(problem, support, datafit)
         return support_ebic(sub, np.arange(support.size), self.alpha)[0]
 
@@ -991,6 +1002,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _column_problem(problem, cols, datafit, gram=True):
         """``problem`` on the columns ``cols`` (from X'X where more rows than columns and
         ``gram``), counting every column as a candidate."""
+        import torch
+
+        from ._splice import gram_of_rows
+
         idx = torch.as_tensor(cols, device=problem.mean.device)
         sub = problem.column_subset(idx)
         if (gram and sub.kind == "rows" and datafit.supports_gram
@@ -1054,6 +1069,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         ``walk.export=False`` (a cross-validation fold) nothing is refitted
         or exported after it.
         """
+        import torch
+
+        from ._engine import blas_threads
+        from ._refit import refit_linear_head, refit_nonlinear_head
+        from ._walk import run_walk
+
         if self._asks_keep_redundant() and getattr(self, "_layout", None) is not None:
             warn(
                 "keep_redundant=True has no effect with groups or unequal feature_costs: "
@@ -1166,6 +1187,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         For readers of a walk that score each point's model (the folds of
         the cross-validated estimators).
         """
+        import torch
+
         p = problem.n_features
         self.support_ = np.zeros(p, dtype=bool)
         self.support_[support] = True
@@ -1197,6 +1220,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         return len(self._hidden_sizes()) == 0
 
     def _make_head(self, p, q, gen, device=None, dtype=None):
+        import torch
+
+        from ._heads import LinearHead, MLPHead
+
         if self._is_linear():
             return LinearHead(p, q, device=device, dtype=dtype)
         sizes = self._hidden_sizes()  # (checked there)
@@ -1214,6 +1241,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         weight of 3 splits exactly as 3 repeated rows (scikit-learn's
         frequency weights), and a duplicated row never sits on both sides.
         """
+        import torch
+
         n = problem.X.shape[0]
         n_val = max(1, int(round(self.validation_fraction * n)))
         if n - n_val < 2:
@@ -1279,6 +1308,30 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         zero). Returns the sorted support and, when one was computed on the
         way, its refitted head.
         """
+        import torch
+
+        from ._criteria import select_by_ebic
+        from ._engine import SETTLE_ITERATIONS
+        from ._gate_path import (
+            WARM_STOP,
+            gate_path,
+            k_path_start,
+            lam_grid,
+            open_gates,
+            survival_ranking,
+        )
+        from ._group_select import select_groups_by_ebic
+        from ._relevance import redundancy_ranking
+        from ._splice import (
+            exhaustive_search,
+            forward_start,
+            screening_start,
+            selection_refits,
+            splice_from_starts,
+        )
+        from ._splice_multinomial import MultinomialRefits
+        from ._train import train_gates
+
         report = common.pop("report", None)
         start = None
         if self.lam != "auto":
@@ -1438,6 +1491,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         discarded weights as well: on wine this solve took as long as the
         16 points of the walk together.
         """
+        import torch
+
+        from ._engine import SETTLE_ITERATIONS, vertex_gates
+        from ._gate_path import open_gates, set_support_vertex
+        from ._train import train_gates
+
         # ``opened``: the open gates of the point the gates were taken from
         # (``PathPoint.opened``), which the gate would show (as the points read
         # it), when the caller has it.
@@ -1475,6 +1534,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         :func:`skl0._gate_path.flip_refits` applies: log losses on small
         CPU data, without groups or feature costs).
         """
+        from ._gate_path import flip_polish, flip_refits, open_gates
+        from ._splice import same_loss_refits
+        from ._train import train_gates
+
         refits = flip_refits(problem, gate, head, self.alpha)
         if refits is None:
             return support
@@ -1499,6 +1562,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         groups the cheaper one is kept. Returns (column support, refitted
         head or None).
         """
+        from ._gate_path import marginal_gains
+        from ._group_select import exhaustive_groups, group_ranking, splice_groups
+        from ._splice import row_gram_refits
+
         order = group_ranking(layout, points)
         groups = np.sort(order[: self._k])
         if not (head.is_linear and self.refit):  # (keep_redundant does not apply to groups)
@@ -1531,6 +1598,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     def _warn_at_size_cap(self, problem, size):
         """Warn when lam="auto" chose the largest support its criterion admits."""
+        from ._criteria import support_size_cap
+
         n, p = problem.n_samples, problem.n_candidates
         cap, rule = support_size_cap(n, p)
         if size < cap or size >= p:  # (every feature kept: none left to be relevant)
@@ -1565,6 +1634,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         criteria need a parameter count, which a network does not have);
         exact ``k`` fills its slots from it (:mod:`skl0._nonlinear`).
         """
+        import torch
+
+        from ._engine import THETA_MAX
+        from ._nonlinear import nonlinear_k_support, validated_path
+        from ._relevance import signal_carriers
+
         train, val = self._split(problem, common["generator"])
         points, scores, chosen = validated_path(
             train, val, gate, head, max_iter=self.max_iter, common=common, report=report
@@ -1618,6 +1693,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         ``head`` is already on ``problem``'s device and dtype (made there by
         ``_make_head``); the gate is made there too.
         """
+        from ._groups import GroupGate
+        from .nn import FeatureGate
+
         device, dtype = problem.mean.device, problem.mean.dtype
         layout = getattr(self, "_layout", None)
         if layout is None:
@@ -1635,6 +1713,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     def _linear_held_out_loss(self, train, val, common):
         """Best held-out loss along a linear head's path on the same rows (auto head)."""
+        from ._gate_path import gate_path, lam_grid
+        from ._heads import LinearHead
+        from ._nonlinear import held_out_scores
+
         gate, head = self._gate_and_head(
             train, LinearHead(train.n_features, train.datafit.n_outputs,
                               device=train.mean.device, dtype=train.mean.dtype))
@@ -1744,6 +1826,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     def _forward(self, X):
         """The model's output on already validated ``X`` (a tensor: rows a CV estimator holds)."""
+        if isinstance(X, np.ndarray) or sp.issparse(X):  # (no torch needed)
+            return numpy_forward(self._layers, self._activation, X)
+        from ._heads import forward
+
         return forward(self._layers, self._activation, X)
 
     def __sklearn_tags__(self):
@@ -1753,19 +1839,45 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         return tags
 
 
-#: Fits at import: CPython 3.11 specializes ("quickens") a function's bytecode
+#: Warm-up fits: CPython 3.11 specializes ("quickens") a function's bytecode
 #: once it has been called 8 times, so a function called once per fit is
 #: quickened only by the eighth fit.
 _WARM_UP_FITS = 8
 
+_training_ready = False
+_training_lock = threading.Lock()
+
+
+def prepare_training():
+    """Import the training core (torch included) and warm it up, once per process.
+
+    ``skl0.L0Regressor`` and the other public estimators call this when
+    they are first looked up (``from skl0 import L0Regressor``), so a
+    user's first fit is as fast as the next ones. This module and the
+    estimators' own modules import neither torch nor the training code:
+    unpickling a fitted model (which names ``skl0._regressor.L0Regressor``)
+    and predicting with it needs only numpy, scipy and scikit-learn, and a
+    ``fit`` there imports what it needs when it runs.
+    """
+    global _training_ready
+    with _training_lock:
+        if _training_ready:
+            return
+        from ._classifier import L0Classifier
+        from ._regressor import L0Regressor
+
+        warm_up(L0Regressor(k=2, random_state=0))
+        warm_up(L0Classifier(k=2, random_state=0), classify=True)
+        _training_ready = True
+
 
 def warm_up(estimator, n_features=6, classify=False):
-    """Fit ``estimator`` a few times on a tiny seeded table, on import of its module.
+    """Fit ``estimator`` a few times on a tiny seeded table (:func:`prepare_training`).
 
     torch, LAPACK and scikit-learn's validation pay for the first call of
     each operation in a process (dispatch tables, kernel choice, lazy
     imports): the first diabetes fit cost 1.75 times the second. Fits
-    here, at import, keep a user's first fit as fast as the next ones
+    here keep a user's first fit as fast as the next ones
     (``_WARM_UP_FITS`` of them, on 6 columns with ``k=2`` so that the swap
     search's single swaps run too: about 60 ms added to the seconds that
     importing torch takes). Diabetes k=4, first / second fit over 7 fresh

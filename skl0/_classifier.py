@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
@@ -11,14 +10,11 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseL0, checks_params_each_call, warm_up
-from ._checks import label_column, weigh_classes
+from ._base import BaseL0, checks_params_each_call, scores_dask_rows, streamable
+from ._checks import is_dask_collection, label_column, weigh_classes
 from ._compat import _fit_context
-from ._dask import fit_classifier, is_dask_collection, map_rows, scores_dask_rows
-from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._numerics import check_finite_layers
 from ._params import ATTRIBUTES, CLASSIFIER, CLASSIFIER_HEAD, hyperparameters
-from ._streaming import partial_fit, streamable
 
 __all__ = ["L0Classifier"]
 
@@ -52,7 +48,7 @@ class L0Classifier(ClassifierMixin, BaseL0):
     True
     """
 
-    _fit_dask = fit_classifier  # IRLS passes on the cluster, see docs/scale.md
+    _fit_dask = "fit_classifier"  # IRLS passes on the cluster, see docs/scale.md
 
     def _encode_targets(self, y, sw):
         y = label_column(y)
@@ -76,6 +72,8 @@ class L0Classifier(ClassifierMixin, BaseL0):
                 "weight, or drop the zero-weight rows (a single class has nothing to "
                 "separate)."
             )
+        from ._datafits import BinaryLogLoss, MultinomialLogLoss
+
         if len(self.classes_) == 2:
             return codes.astype(np.float64), BinaryLogLoss()
         return codes, MultinomialLogLoss(len(self.classes_))
@@ -87,6 +85,8 @@ class L0Classifier(ClassifierMixin, BaseL0):
                              Y.astype(np.intp, copy=False))[0]
 
     def _target_tensor(self, Y, device, dtype):
+        import torch
+
         if Y.dtype.kind == "f":
             return torch.as_tensor(Y, device=device, dtype=dtype)
         return torch.as_tensor(Y, device=device, dtype=torch.long)
@@ -125,10 +125,14 @@ class L0Classifier(ClassifierMixin, BaseL0):
         -------
         self : L0Classifier
         """
+        from ._streaming import partial_fit
+
         return partial_fit(self, X, y, sample_weight, classes=classes, classifier=True)
 
     def _lazy(self, method, X, kind):
         """``method`` mapped over the row blocks of a Dask ``X`` (nothing computed)."""
+        from ._dask import map_rows
+
         check_is_fitted(self, "support_")
         k = len(self.classes_)
         if kind == "labels":
@@ -227,5 +231,3 @@ class L0Classifier(ClassifierMixin, BaseL0):
             return self._lazy(self.predict, X, "labels")
         return self._labels(self._decision(X))
 
-
-warm_up(L0Classifier(k=2, random_state=0), classify=True)

@@ -24,7 +24,6 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-import torch
 from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 from scipy.stats import rankdata
@@ -54,12 +53,6 @@ from ._compat import (
     _routing_enabled,
     scorer_with_labels,
 )
-from ._criteria import choose_index
-from ._device import resolve_device
-from ._engine import NumpyOps, data_term
-from ._fold_stats import FoldStatistics
-from ._gate_path import lam_grid
-from ._heads import forward
 from ._l0_path import PathReader, RefitCache, check_grid, pad_to
 from ._numerics import divide_columns
 from ._params import (
@@ -74,10 +67,7 @@ from ._params import (
     document_fit,
     hyperparameters,
 )
-from ._problem import host_prepared, prepares_on_device, tensor_extremes
-from ._refit import gram_refit_weights
 from ._regressor import L0Regressor, R2Target
-from ._walk import Walk
 from ._warn import warn
 
 __all__ = ["L0RegressorCV", "L0ClassifierCV"]
@@ -128,6 +118,8 @@ class _HeldOutScores:
         overflow so where that scale divided it) and X is divided by the
         same powers of two.
         """
+        import torch
+
         try:
             return export(), self.X
         except RawWeightOverflow:
@@ -186,6 +178,8 @@ class _GramR2:
                 and problem.kind == "gram" and problem.mean.device.type == "cpu")
 
     def __init__(self, est, problem, held_out):
+        from ._engine import NumpyOps, data_term
+
         self.est, self.problem, self.held_out = est, problem, held_out
         self.term = data_term(problem, NumpyOps())
         self.mean = problem.mean.detach().double().numpy()
@@ -194,6 +188,9 @@ class _GramR2:
         self.r2 = R2Target(held_out.y, len(held_out.y), held_out.sample_weight)
 
     def __call__(self, support):
+        from ._heads import forward
+        from ._refit import gram_refit_weights
+
         p = self.mean.size
         weight, z = np.zeros((p, self.q)), np.zeros(p)
         mask = np.zeros(p, dtype=bool)
@@ -314,6 +311,10 @@ def _fold_path(est, X, y, sw, train, test, scorer, weighted, grid, score_weighte
     rows too when it scores them itself (``scorer=None``). ``names``: X's
     column names, for the messages of the fold's fit on the array.
     """
+    import torch
+
+    from ._walk import Walk
+
     def rows(index, on_device):  # (index: row numbers, cv_splits')
         if not on_device:
             return X[index]
@@ -386,6 +387,8 @@ def _check_fold_weights(sample_weight, splits, cv, score_weighted):
 
 def _finite_rows(X_device):
     """Whether X held on the device is finite (False for None: not checked there)."""
+    from ._problem import tensor_extremes
+
     if X_device is None:
         return False
     return X_device.numel() == 0 or tensor_extremes(X_device)[2]
@@ -405,6 +408,8 @@ def _rows_on_device(X, device, n_jobs):
     has room for about twice X (the copy and one fold's rows), else the
     folds copy their own rows as before.
     """
+    from ._problem import prepares_on_device
+
     if not prepares_on_device(X, device):
         return None
     backend, default_jobs = get_active_backend(prefer="threads")
@@ -420,6 +425,8 @@ def _rows_on_device(X, device, n_jobs):
 
 def _device_has_room(nbytes, device):
     """Whether ``nbytes`` fit in 80% of ``device``'s free memory (True where it is not known)."""
+    import torch
+
     if device.type != "cuda":
         return True
     free, _total = torch.cuda.mem_get_info(device)
@@ -632,6 +639,8 @@ class _CVMixin(CVFitMixin):
     _supports_partial_fit = False  # lam is chosen by refitting folds: no streaming
 
     def _grid_values(self):
+        from ._gate_path import lam_grid
+
         if self.lams is None:
             return lam_grid(n_lams=self.n_lams)
         return check_grid(self.lams)
@@ -649,6 +658,12 @@ class _CVMixin(CVFitMixin):
         return self
 
     def _fit_unguarded(self, X, y, sample_weight, split_params):
+        from ._criteria import choose_index
+        from ._device import resolve_device
+        from ._fold_stats import FoldStatistics
+        from ._problem import host_prepared
+        from ._walk import Walk
+
         Xv, yv, sw = self._validate_fit_data(X, y, sample_weight)
         # device="auto" is resolved by the size of the whole X, so that the
         # folds run where the final fit will (each fold's X[train] is smaller).

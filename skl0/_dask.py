@@ -49,7 +49,6 @@ torch here; dask is imported only when a dask collection is passed (the
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -94,7 +93,6 @@ __all__ = [
     "is_dask_collection",
     "map_rows",
     "score_rows",
-    "scores_dask_rows",
     "select_columns",
 ]
 
@@ -1322,21 +1320,6 @@ def score_rows(est, X, y, sample_weight=None):
     from ._regressor import r2_from_sums
 
     return r2_from_sums(s["sse"], s["yy"])
-
-
-def scores_dask_rows(score):
-    """Decorator of an estimator's ``score(X, y, sample_weight=None)``: for a
-    Dask ``X`` it is :func:`score_rows` (per-block sums on the cluster, the
-    predictions not gathered), else ``score`` itself (its name and docstring
-    kept)."""
-
-    @functools.wraps(score)
-    def dask_or_in_memory(self, X, y, sample_weight=None):
-        if is_dask_collection(X):
-            return score_rows(self, X, y, sample_weight)
-        return score(self, X, y, sample_weight)
-
-    return dask_or_in_memory
 
 
 def select_columns(sel, X):

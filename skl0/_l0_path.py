@@ -14,18 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from ._checks import infer_task, numbers_of_object_array
 from ._classifier import L0Classifier
 from ._compat import validate_params
-from ._engine import NumpyOps, data_term
-from ._gate_path import lam_grid, survival_ranking
-from ._groups import resolve_groups
 from ._params import PARAMS
-from ._refit import refit_linear_head
 from ._regressor import L0Regressor
-from ._walk import Walk, load_point
 
 __all__ = ["L0Path", "l0_path"]
 
@@ -141,6 +135,8 @@ class RefitCache:
         self.n_refits = 0
 
     def __call__(self, support):
+        from ._refit import refit_linear_head
+
         key = np.asarray(support, dtype=np.int64).tobytes()
         if key not in self.heads:
             self.heads[key] = refit_linear_head(
@@ -164,6 +160,12 @@ class PathReader:
         self.n_lams = len(grid)
 
     def __call__(self, est, problem, gate, head, points):
+        import torch
+
+        from ._engine import NumpyOps, data_term
+        from ._gate_path import survival_ranking
+        from ._walk import load_point
+
         if self.ks is None:
             at = pad_to(list(range(len(points))), self.n_lams)
             supports = [points[i].support for i in at]
@@ -322,6 +324,10 @@ feature_costs, device, dtype, random_state
     >>> l0_path(X, y, ks=[3, 1], max_iter=100, random_state=0).n_features.tolist()
     [3, 1]
     """
+    from ._gate_path import lam_grid
+    from ._groups import resolve_groups
+    from ._walk import Walk
+
     grid = check_grid(lams) if lams is not None else lam_grid(
         n_lams=32 if ks is not None else n_lams
     )

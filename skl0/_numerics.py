@@ -15,9 +15,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._train import NonFiniteLossError
-
 __all__ = [
+    "NonFiniteLossError",
     "check_finite_layers",
     "column_extremes",
     "weighted_extremes",
@@ -33,6 +32,14 @@ __all__ = [
 # their float32 squares neither overflow nor underflow, and their spread
 # stays far above the constant-column floor (~1e-6 in float32).
 LOW, HIGH = 2.0**-16, 2.0**16
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised when the training objective becomes NaN or infinite, or blows up.
+
+    (Defined here, not in ``_train``, so that checking a fitted model's
+    layers does not import torch; ``skl0._train`` exports the same class.)
+    """
 
 
 # The largest power of two that is a float64 (2**1024 would be infinite).

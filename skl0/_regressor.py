@@ -12,14 +12,11 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
-from ._base import BaseL0, checks_params_each_call, warm_up
-from ._checks import numeric_target
+from ._base import BaseL0, checks_params_each_call, scores_dask_rows, streamable
+from ._checks import is_dask_collection, numeric_target
 from ._compat import _check_sample_weight, _fit_context
-from ._dask import fit_regressor, is_dask_collection, map_rows, scores_dask_rows
-from ._datafits import SquaredLoss
 from ._numerics import check_finite_layers, power_of_two_scale, target_moments
 from ._params import ATTRIBUTES, REGRESSOR_HEAD, hyperparameters
-from ._streaming import partial_fit, streamable
 
 __all__ = ["L0Regressor", "r2_of"]
 
@@ -106,10 +103,12 @@ class L0Regressor(RegressorMixin, BaseL0):
     True
     """
 
-    _fit_dask = fit_regressor  # statistics on the cluster, see docs/scale.md
+    _fit_dask = "fit_regressor"  # statistics on the cluster, see docs/scale.md
 
     @np.errstate(under="ignore")  # values far below the unit round to subnormals or 0 (expected)
     def _encode_targets(self, y, sw):
+        from ._datafits import SquaredLoss
+
         y = numeric_target(y, type(self).__name__)
         self._y_ndim = y.ndim
         Y = y.reshape(len(y), -1)
@@ -181,6 +180,8 @@ class L0Regressor(RegressorMixin, BaseL0):
         -------
         self : L0Regressor
         """
+        from ._streaming import partial_fit
+
         return partial_fit(self, X, y, sample_weight)
 
     def predict(self, X):
@@ -196,6 +197,8 @@ class L0Regressor(RegressorMixin, BaseL0):
             A lazy dask array for a Dask array or DataFrame ``X``.
         """
         if is_dask_collection(X):
+            from ._dask import map_rows
+
             check_is_fitted(self, "support_")
             q = None if self._y_ndim == 1 else self._layers[-1][0].shape[1]
             return map_rows(self.predict, self, X, q, np.float64)
@@ -246,5 +249,3 @@ class L0Regressor(RegressorMixin, BaseL0):
         tags.target_tags.multi_output = True
         return tags
 
-
-warm_up(L0Regressor(k=2, random_state=0))

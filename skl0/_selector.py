@@ -13,21 +13,20 @@ from ._base import (
     checks_params_each_call,
     keep_state_on_failure,
     naming_columns,
+    streamable,
 )
 from ._checks import (
     check_frame,
     check_missing_labels,
     infer_task,
+    is_dask_collection,
     numbers_of_object_array,
     numeric_target,
 )
 from ._classifier import L0Classifier
 from ._compat import _fit_context, validate_data
-from ._dask import fit_selector, is_dask_collection, select_columns
-from ._groups import check_groups_order
 from ._params import ATTRIBUTES, SELECTOR, Param, hyperparameters
 from ._regressor import L0Regressor
-from ._streaming import streamable
 
 __all__ = ["L0FeatureSelector"]
 
@@ -107,7 +106,7 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
     3
     """
 
-    _fit_dask = fit_selector  # statistics on the cluster, see docs/scale.md
+    _fit_dask = "fit_selector"  # statistics on the cluster, see docs/scale.md
     #: The estimator fitted for each task (the CV selector swaps in the CV ones).
     _estimators = {"classification": L0Classifier, "regression": L0Regressor}
 
@@ -136,12 +135,16 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
         X_r : array-like of shape (n_samples, n_selected_features)
         """
         if is_dask_collection(X):
+            from ._dask import select_columns
+
             return select_columns(self, X)
         check_frame(X)  # a polars LazyFrame, text or date/time columns named as in fit
         return super().transform(X)
 
     def _fit_unguarded(self, X, y, sample_weight, split_params=None):
         """Validate, then fit ``estimator_``; ``split_params``: the CV selector's, for its splitter."""
+        from ._groups import check_groups_order
+
         check_frame(X)
         check_missing_labels(y)
         y_given = y  # task="auto" reads its dtype (a categorical Series is class labels)
@@ -209,6 +212,8 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
         -------
         self : L0FeatureSelector
         """
+        from ._groups import check_groups_order
+
         with keep_state_on_failure(self):
             est = getattr(self, "estimator_", None)
             first = est is None or getattr(est, "_stream", None) is None

@@ -108,15 +108,10 @@ from ._problem import (
 from ._train import _check_finite, adam_steps
 from .nn import FeatureGate
 
-__all__ = ["ClassTargets", "RegressionTargets", "StreamStart", "partial_fit", "streamable"]
+__all__ = ["ClassTargets", "RegressionTargets", "StreamStart", "partial_fit"]
 
 _DEFAULT_BATCH = 200  # rows per step when batch_size=None (MLPClassifier's "auto")
 _BLOCK_ELEMENTS = BLOCK_BYTES // 8  # float64 blocks of a dense chunk's rows
-
-
-def streamable(estimator):
-    """``available_if`` check: the CV estimators choose ``lam`` by refitting, so they cannot stream."""
-    return getattr(estimator, "_supports_partial_fit", True)
 
 
 # ----------------------------------------------------------------- targets

@@ -22,12 +22,9 @@ import torch
 
 from ._adam import Adam
 from ._engine import solve_gates
+from ._numerics import NonFiniteLossError
 
 __all__ = ["TrainResult", "adam_steps", "make_adam", "train_gates", "NonFiniteLossError"]
-
-
-class NonFiniteLossError(FloatingPointError):
-    """Raised when the training objective becomes NaN or infinite, or blows up."""
 
 
 @dataclass

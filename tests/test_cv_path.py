@@ -1102,17 +1102,21 @@ def test_cv_folds_resolve_auto_device_by_the_whole_x(monkeypatch):
     # folds' X[train] is smaller than the final fit's X, so the CV estimator
     # resolves "auto" once, by the whole X, and the folds run where the
     # final fit does.
+    import sys
+
     import skl0._cv as cv_module
+    import skl0._device as device_module
 
     X, y, _, _ = make_sparse_regression(60, 5, 2, random_state=0)
     asked = []
-    real = cv_module.resolve_device
+    real = device_module.resolve_device
 
     def spy(device, numbers=None):
-        asked.append((device, numbers))
+        if sys._getframe(1).f_globals["__name__"] == "skl0._cv":  # (the CV estimator's own)
+            asked.append((device, numbers))
         return real(device, numbers=numbers)
 
-    monkeypatch.setattr(cv_module, "resolve_device", spy)
+    monkeypatch.setattr(device_module, "resolve_device", spy)
     devices = []
     real_path = cv_module._fold_path
     monkeypatch.setattr(cv_module, "_fold_path",
@@ -1215,6 +1219,7 @@ def test_cv_folds_skip_their_export_and_the_results_are_unchanged(Est, monkeypat
     # longer refits and exports its kept point (Walk(export=False)). The
     # CV's every fitted attribute equals that of a run whose folds export.
     import skl0._cv as cv_module
+    import skl0._walk as walk_module
     from skl0._walk import Walk
 
     if Est is L0RegressorCV:
@@ -1235,7 +1240,7 @@ def test_cv_folds_skip_their_export_and_the_results_are_unchanged(Est, monkeypat
         assert not hasattr(fold, "feature_importances_")  # set by the export only
         if Est is L0RegressorCV:  # (its folds score in numpy: no model at all)
             assert not hasattr(fold, "coef_") and not hasattr(fold, "support_")
-    monkeypatch.setattr(cv_module, "Walk", lambda *a, **kw: Walk(*a, **{**kw, "export": True}))
+    monkeypatch.setattr(walk_module, "Walk", lambda *a, **kw: Walk(*a, **{**kw, "export": True}))
     folds.clear()
     ref = Est(cv=3, n_lams=6, random_state=0).fit(X, y)
     assert all(hasattr(fold, "feature_importances_") for fold in folds)  # they exported
