@@ -258,7 +258,7 @@ def speed(repeats, quick):
         pairs = []
         for _ in range(FRESH_PROCESSES):
             out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                 check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                                 check=True, env=_child_env())
             pairs.append(tuple(map(float, out.stdout.split())))
         first, second = (statistics.median(p[i] for p in pairs) for i in (0, 1))
         ratio = statistics.median(p[0] / p[1] for p in pairs)
@@ -266,6 +266,12 @@ def speed(repeats, quick):
     table([f"fresh process (median of {FRESH_PROCESSES})", "first fit CPU ms",
            "second fit CPU ms", "first / second"], rows)
     serving()
+
+
+def _child_env():
+    """A fresh process's environment: one thread, and this checkout's skl0 first."""
+    path = os.pathsep.join(filter(None, [str(C.REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
 
 
 def serving():
@@ -288,12 +294,15 @@ def serving():
         with open(os.path.join(folder, name + ".pkl"), "wb") as f:
             pickle.dump(model, f)
     code = (
-        "import time, resource\n"
+        "import time\n"
         "s = time.process_time()\n"
         "{pre}import pickle, numpy as np\n"
         f"m = pickle.load(open({folder!r} + '/{{name}}.pkl', 'rb'))\n"
         "m.predict(np.zeros((1, 10)))\n"
-        "print(time.process_time() - s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "cpu = time.process_time() - s\n"
+        # (VmHWM: this process's peak; getrusage's ru_maxrss keeps the forking parent's)
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+        "print(cpu, hwm)\n"
     )
     cases = [("L0Regressor(k=4), diabetes: load, predict", "skl0", ""),
              ("the same, importing torch first", "skl0", "import torch; "),
@@ -303,7 +312,7 @@ def serving():
         for label, name, pre in cases:
             out = subprocess.run([sys.executable, "-c", code.format(pre=pre, name=name)],
                                  capture_output=True, text=True, check=True,
-                                 env={**os.environ, "OMP_NUM_THREADS": "1"})
+                                 env=_child_env())
             cpu, rss = out.stdout.split()
             runs[label].append((float(cpu), int(rss) / 1024))
     base = statistics.median(c for c, _ in runs[cases[0][0]])
@@ -484,8 +493,8 @@ def bookkeeping(repeats, heldout_seeds):
         make_classification,
     )
 
+    import skl0._base as base
     import skl0._engine as engine
-    import skl0._train as train_module
     from skl0 import L0ClassifierCV
 
     sets = [("breast cancer (dev)", *load_breast_cancer(return_X_y=True)),
@@ -496,7 +505,7 @@ def bookkeeping(repeats, heldout_seeds):
                                    n_redundant=3, n_classes=2 + seed % 3, random_state=seed)
         sets.append((f"make_classification {X.shape[0]} x {X.shape[1]}, {len(set(y))} classes, "
                      f"seed {seed}", X, y))
-    solve = train_module.train_gates
+    solve = base.train_gates
 
     def converged(*args, **kwargs):
         return solve(*args, **{**kwargs, "settle": 0})
@@ -529,7 +538,7 @@ def bookkeeping(repeats, heldout_seeds):
                 [lambda est: est.cv_results_["mean_test_score"], *fitted])
         auto = lambda: L0Classifier().fit(X, y)
         add_row(name, "lam='auto'", "converged solve at the support", auto,
-                patched(auto, train_module, "train_gates", converged),
+                patched(auto, base, "train_gates", converged),
                 [read("feature_importances_"), *fitted])
         if len(set(y)) != 2:
             continue

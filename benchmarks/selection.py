@@ -493,14 +493,14 @@ def _skl0_train_loss(X, y, ctx):
     penalised objective at LogisticRegression(C=1)'s ridge, the rest at defaults."""
     from unittest import mock
 
-    import skl0._splice
+    import skl0._base
     from skl0 import L0FeatureSelector
     from skl0._splice import shared_refits
 
     def train_loss_refits(problem, alpha, size=None):  # selection_refits' signature
         return shared_refits(problem, alpha)
 
-    with mock.patch.object(skl0._splice, "selection_refits", train_loss_refits):
+    with mock.patch.object(skl0._base, "selection_refits", train_loss_refits):
         sel = L0FeatureSelector(k=ctx.task.k, random_state=ctx.seed).fit(X, y)
     return [C.Selection(None, np.asarray(sel.get_support(), bool))]
 

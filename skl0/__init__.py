@@ -13,8 +13,8 @@ public submodules (``skl0.nn``, ``skl0.datasets``, ``skl0.plot``,
 ``skl0.calibration``, ``skl0.l0``): ``import skl0`` then
 ``skl0.datasets.make_sparse_regression(...)`` works, as with scikit-learn.
 
-The estimators' modules import torch and the training code only inside
-the methods that train: unpickling a fitted model (whose pickle names
+The estimators' modules import torch and the training code only when a
+fit starts (``skl0._base.bind_training``): unpickling a fitted model (whose pickle names
 ``skl0._regressor.L0Regressor``, say) and predicting with it never
 imports torch. Looking up an estimator here (``from skl0 import
 L0Regressor``) does import them and runs a few warm-up fits, so that the

@@ -5,12 +5,11 @@ training core, and exports numpy attributes. Task differences (target
 encoding, datafit, output transform) are small hooks in the subclasses.
 
 torch and the training core (``_engine``, ``_gate_path``, ``_problem``,
-...) are imported inside the methods that train, not at the top: a
-fitted model is numpy arrays predicted by :mod:`skl0._layers`, so
-unpickling one and predicting imports neither (a fresh process that
-loads a model and predicts: about 1 s and 190 MB, against 2.1 s and
-390 MB with torch). A test that replaces a training function patches it
-in the module that defines it (``skl0._train.train_gates``).
+...) are not imported at the top: :func:`bind_training` binds them here
+on the first fit. A fitted model is numpy arrays predicted by
+:mod:`skl0._layers`, so unpickling one and predicting imports neither
+(a fresh process that loads a model and predicts: about 0.85 s and
+185 MB, against 1.65 s and 365 MB with torch).
 """
 
 from __future__ import annotations
@@ -56,6 +55,121 @@ __all__ = [
     "check_weight_total",
     "keep_state_on_failure",
 ]
+
+_training_bound = False
+
+
+def bind_training():
+    """Import torch and the training core into this module's namespace, once.
+
+    The estimators' methods that train read these names as globals (a
+    function-level import costs about 1 us a statement, and a fit ran 40 of
+    them: 1.06x a diabetes fit's CPU time in a fresh process). Every way into
+    them binds first: ``FitMixin.fit``, ``BaseL0._fit`` (the CV folds and
+    ``l0_path``), ``partial_fit`` (:func:`skl0._streaming.partial_fit`) and
+    this module's functions that the training modules call.
+    """
+    # (each name here is a global of this module that ruff checks like any other)
+    global torch, first_feature_price, max_support_size, select_by_ebic, support_ebic
+    global support_size_cap, whole_samples, draw_seed, grad_enabled, make_generator, resolve_device
+    global resolve_dtype, seeded_generator, later_copies, SETTLE_ITERATIONS, SMALL_SPARSE_NUMBERS
+    global THETA_MAX, blas_threads, vertex_gates, WARM_STOP, flip_polish, flip_refits, gate_path
+    global k_path_start, lam_grid, marginal_gains, open_gates, set_support_vertex, survival_ranking
+    global exhaustive_groups, group_ranking, select_groups_by_ebic, splice_groups, GroupGate
+    global engine_layout, resolve_groups, LinearHead, MLPHead, AUTO_HIDDEN, held_out_scores
+    global linear_residuals, nonlinear_k_support, nonlinearity_test, validated_path
+    global GRAM_MAX_FEATURES, DirectProblem, GramProblem, PreparedX, host_prepared
+    global prepare_on_device, prepares_on_device, second_moments, sparse_to_torch, weighted_moments
+    global refit_linear_head, refit_nonlinear_head, redundancy_ranking, signal_carriers
+    global exhaustive_search, forward_start, gram_of_rows, row_gram_refits, same_loss_refits
+    global screening_start, selection_refits, splice_from_starts, MultinomialRefits, train_gates
+    global run_walk, FeatureGate
+    global _training_bound
+    if _training_bound:
+        return
+    import torch
+
+    from ._criteria import (
+        first_feature_price,
+        max_support_size,
+        select_by_ebic,
+        support_ebic,
+        support_size_cap,
+        whole_samples,
+    )
+    from ._device import (
+        draw_seed,
+        grad_enabled,
+        make_generator,
+        resolve_device,
+        resolve_dtype,
+        seeded_generator,
+    )
+    from ._duplicates import later_copies
+    from ._engine import (
+        SETTLE_ITERATIONS,
+        SMALL_SPARSE_NUMBERS,
+        THETA_MAX,
+        blas_threads,
+        vertex_gates,
+    )
+    from ._gate_path import (
+        WARM_STOP,
+        flip_polish,
+        flip_refits,
+        gate_path,
+        k_path_start,
+        lam_grid,
+        marginal_gains,
+        open_gates,
+        set_support_vertex,
+        survival_ranking,
+    )
+    from ._group_select import (
+        exhaustive_groups,
+        group_ranking,
+        select_groups_by_ebic,
+        splice_groups,
+    )
+    from ._groups import GroupGate, engine_layout, resolve_groups
+    from ._heads import LinearHead, MLPHead
+    from ._nonlinear import (
+        AUTO_HIDDEN,
+        held_out_scores,
+        linear_residuals,
+        nonlinear_k_support,
+        nonlinearity_test,
+        validated_path,
+    )
+    from ._problem import (
+        GRAM_MAX_FEATURES,
+        DirectProblem,
+        GramProblem,
+        PreparedX,
+        host_prepared,
+        prepare_on_device,
+        prepares_on_device,
+        second_moments,
+        sparse_to_torch,
+        weighted_moments,
+    )
+    from ._refit import refit_linear_head, refit_nonlinear_head
+    from ._relevance import redundancy_ranking, signal_carriers
+    from ._splice import (
+        exhaustive_search,
+        forward_start,
+        gram_of_rows,
+        row_gram_refits,
+        same_loss_refits,
+        screening_start,
+        selection_refits,
+        splice_from_starts,
+    )
+    from ._splice_multinomial import MultinomialRefits
+    from ._train import train_gates
+    from ._walk import run_walk
+    from .nn import FeatureGate
+    _training_bound = True
 
 # Most columns kept by screening (p > n), see BaseL0._screened_columns.
 _SCREEN_MAX = 256
@@ -146,8 +260,7 @@ def _as_tensor(X, device, dtype):
     (memory maps) is silenced rather than paid for with a copy. A view with
     a negative stride, which torch cannot wrap, is copied (:func:`positive_strides`).
     """
-    import torch
-
+    bind_training()
     X = positive_strides(X)
     if isinstance(X, np.ndarray) and X.flags.writeable:  # (no warning to silence)
         X = torch.as_tensor(X, device=device)
@@ -171,8 +284,7 @@ def _prepare_on_host(X, w, device, dtype):
     their spread. :func:`skl0._problem.prepare_on_device` is the same on an
     accelerator.
     """
-    from ._problem import PreparedX, weighted_moments
-
+    bind_training()
     extremes = column_extremes(X)
     const = extremes[0] == extremes[1]
     scale = column_scale(X, extremes=extremes)
@@ -252,8 +364,7 @@ def fresh_fit(estimator):
     interrupted fit restores them (:func:`keep_state_on_failure`); a fit
     that succeeds ends any ``partial_fit`` stream.
     """
-    from ._device import grad_enabled
-
+    bind_training()
     with keep_state_on_failure(estimator), grad_enabled():
         for name in [a for a in vars(estimator) if a.endswith("_") and not a.startswith("_")]:
             delattr(estimator, name)
@@ -350,6 +461,7 @@ class FitMixin:
         self : object
             The fitted estimator.
         """
+        bind_training()
         if self._fit_dask is not None and is_dask_collection(X):
             from . import _dask
 
@@ -413,8 +525,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         raise NotImplementedError
 
     def _target_tensor(self, Y, device, dtype):
-        import torch
-
         return torch.as_tensor(Y, device=device, dtype=dtype)
 
     def _fit_weights(self, Y, sw):
@@ -423,9 +533,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def _validate_fit_data(self, X, y, sample_weight):
-        from ._groups import engine_layout, resolve_groups
-        from ._problem import host_prepared
-
         self._finite_on_device = False
         self._rows_owned = False
         self._row_statistics = None
@@ -484,8 +591,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         repeated rows compares fits with the weightless rows present). Costs
         a copy of X, only when some weight is 0.
         """
-        import torch
-
         if sw.all() or not (isinstance(X, np.ndarray) or torch.is_tensor(X) or sp.issparse(X)):
             # (a CV fold whose problem comes from shared sums has no rows to
             # read, only their stand-in; its sums and extremes skip weightless
@@ -508,8 +613,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         without a 2-d shape (a list), or where ``device`` is refused (the
         fit says so after validation, as before).
         """
-        from ._device import resolve_device
-
         if shape is None or len(shape) != 2:
             return None
         try:
@@ -534,8 +637,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         return self
 
     def _fit_unguarded(self, X, y, sample_weight, walk=None):
-        from ._device import resolve_device
-
         X, y, sw = self._validate_fit_data(X, y, sample_weight)
         Y, datafit = self._encode_targets(y, sw)
         sw = self._fit_weights(Y, sw)
@@ -578,9 +679,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         A walk (``l0_path``) keeps the linear head. ``hidden_layer_sizes_``
         holds the choice, ``head_selection_`` the numbers behind it.
         """
-        from ._device import draw_seed
-        from ._nonlinear import AUTO_HIDDEN, linear_residuals, nonlinearity_test
-
         info = {}
         # One seed for both heads' fits: random_state=None takes one draw from
         # numpy's global RNG per fit, as documented (the MLP fit drew a second).
@@ -621,19 +719,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         return self
 
     def _fit_on_device(self, X, Y, sw, datafit, device, walk=None):
-        import torch
-
-        from ._device import make_generator, resolve_dtype, seeded_generator
-        from ._engine import SMALL_SPARSE_NUMBERS
-        from ._problem import (
-            GRAM_MAX_FEATURES,
-            DirectProblem,
-            GramProblem,
-            prepare_on_device,
-            prepares_on_device,
-            second_moments,
-        )
-
         dtype = resolve_dtype(self.dtype, X)
         seed = vars(self).get("_auto_seed")  # the automatic head's fits share one draw
         gen = make_generator(self.random_state, device) if seed is None else (
@@ -705,8 +790,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         (:meth:`_weightless_rows_neutral`), so two columns that differ only
         there are copies, as in the fit without those rows.
         """
-        from ._duplicates import later_copies
-
         problem.later_copies = None
         if (walk is not None and not walk.export) or getattr(self, "_layout", None) is not None:
             return
@@ -717,16 +800,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
         Returned with X's column extremes (before any scale).
         """
-        import torch
-
-        from ._problem import (
-            DirectProblem,
-            GramProblem,
-            second_moments,
-            sparse_to_torch,
-            weighted_moments,
-        )
-
         # Extreme columns (|x| near 1e30 or 1e-30) are divided by exact powers
         # of two so float32 moments neither overflow nor underflow; _export
         # maps the coefficients back (see _numerics). One pass of min and max
@@ -843,8 +916,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     def _linear_k_rule(self, problem=None, n_positive=None):
         """:meth:`_weight_counting_rule` for exact ``k`` on a linear head (also a stream's)."""
-        from ._criteria import whole_samples
-
         # (keep_redundant orders the slots of column-level exact k; over
         # groups it does not apply, nor does its F test)
         layout = getattr(self, "_layout", None)
@@ -879,9 +950,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         rows than columns (``partial_fit``: ``n_rows``), as ``fit`` on those
         rows would screen; ``fit`` itself forms X'X only from more rows.
         """
-        from ._criteria import max_support_size, whole_samples
-        from ._gate_path import marginal_gains
-
         gram = problem.kind == "gram"
         if (gram and (problem.n_rows is None or problem.n_rows > problem.n_features)
                 or getattr(self, "_layout", None) is not None):
@@ -942,10 +1010,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         ``later``: the copies of duplicated columns set aside
         (:meth:`_copies_set_aside`), which no round brings in.
         """
-        from ._criteria import first_feature_price
-        from ._gate_path import marginal_gains
-        from ._refit import refit_linear_head
-
         p = problem.n_features
         # Each fit's warnings are held back: only the kept fit's reach the user
         # (a replaced fit's size-cap warning did, for a model below the cap).
@@ -993,8 +1057,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     def _screened_ebic(self, problem, support, datafit):
         """EBIC over all ``p`` columns of ``support``'s refit, on its own columns only."""
-        from ._criteria import support_ebic
-
         sub = self._column_problem(problem, support, datafit)
         return support_ebic(sub, np.arange(support.size), self.alpha)[0]
 
@@ -1002,10 +1064,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _column_problem(problem, cols, datafit, gram=True):
         """``problem`` on the columns ``cols`` (from X'X where more rows than columns and
         ``gram``), counting every column as a candidate."""
-        import torch
-
-        from ._splice import gram_of_rows
-
         idx = torch.as_tensor(cols, device=problem.mean.device)
         sub = problem.column_subset(idx)
         if (gram and sub.kind == "rows" and datafit.supports_gram
@@ -1069,12 +1127,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         ``walk.export=False`` (a cross-validation fold) nothing is refitted
         or exported after it.
         """
-        import torch
-
-        from ._engine import blas_threads
-        from ._refit import refit_linear_head, refit_nonlinear_head
-        from ._walk import run_walk
-
         if self._asks_keep_redundant() and getattr(self, "_layout", None) is not None:
             warn(
                 "keep_redundant=True has no effect with groups or unequal feature_costs: "
@@ -1187,8 +1239,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         For readers of a walk that score each point's model (the folds of
         the cross-validated estimators).
         """
-        import torch
-
         p = problem.n_features
         self.support_ = np.zeros(p, dtype=bool)
         self.support_[support] = True
@@ -1220,10 +1270,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         return len(self._hidden_sizes()) == 0
 
     def _make_head(self, p, q, gen, device=None, dtype=None):
-        import torch
-
-        from ._heads import LinearHead, MLPHead
-
         if self._is_linear():
             return LinearHead(p, q, device=device, dtype=dtype)
         sizes = self._hidden_sizes()  # (checked there)
@@ -1241,8 +1287,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         weight of 3 splits exactly as 3 repeated rows (scikit-learn's
         frequency weights), and a duplicated row never sits on both sides.
         """
-        import torch
-
         n = problem.X.shape[0]
         n_val = max(1, int(round(self.validation_fraction * n)))
         if n - n_val < 2:
@@ -1308,30 +1352,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         zero). Returns the sorted support and, when one was computed on the
         way, its refitted head.
         """
-        import torch
-
-        from ._criteria import select_by_ebic
-        from ._engine import SETTLE_ITERATIONS
-        from ._gate_path import (
-            WARM_STOP,
-            gate_path,
-            k_path_start,
-            lam_grid,
-            open_gates,
-            survival_ranking,
-        )
-        from ._group_select import select_groups_by_ebic
-        from ._relevance import redundancy_ranking
-        from ._splice import (
-            exhaustive_search,
-            forward_start,
-            screening_start,
-            selection_refits,
-            splice_from_starts,
-        )
-        from ._splice_multinomial import MultinomialRefits
-        from ._train import train_gates
-
         report = common.pop("report", None)
         start = None
         if self.lam != "auto":
@@ -1491,12 +1511,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         discarded weights as well: on wine this solve took as long as the
         16 points of the walk together.
         """
-        import torch
-
-        from ._engine import SETTLE_ITERATIONS, vertex_gates
-        from ._gate_path import open_gates, set_support_vertex
-        from ._train import train_gates
-
         # ``opened``: the open gates of the point the gates were taken from
         # (``PathPoint.opened``), which the gate would show (as the points read
         # it), when the caller has it.
@@ -1534,10 +1548,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         :func:`skl0._gate_path.flip_refits` applies: log losses on small
         CPU data, without groups or feature costs).
         """
-        from ._gate_path import flip_polish, flip_refits, open_gates
-        from ._splice import same_loss_refits
-        from ._train import train_gates
-
         refits = flip_refits(problem, gate, head, self.alpha)
         if refits is None:
             return support
@@ -1562,10 +1572,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         groups the cheaper one is kept. Returns (column support, refitted
         head or None).
         """
-        from ._gate_path import marginal_gains
-        from ._group_select import exhaustive_groups, group_ranking, splice_groups
-        from ._splice import row_gram_refits
-
         order = group_ranking(layout, points)
         groups = np.sort(order[: self._k])
         if not (head.is_linear and self.refit):  # (keep_redundant does not apply to groups)
@@ -1598,8 +1604,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     def _warn_at_size_cap(self, problem, size):
         """Warn when lam="auto" chose the largest support its criterion admits."""
-        from ._criteria import support_size_cap
-
         n, p = problem.n_samples, problem.n_candidates
         cap, rule = support_size_cap(n, p)
         if size < cap or size >= p:  # (every feature kept: none left to be relevant)
@@ -1634,12 +1638,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         criteria need a parameter count, which a network does not have);
         exact ``k`` fills its slots from it (:mod:`skl0._nonlinear`).
         """
-        import torch
-
-        from ._engine import THETA_MAX
-        from ._nonlinear import nonlinear_k_support, validated_path
-        from ._relevance import signal_carriers
-
         train, val = self._split(problem, common["generator"])
         points, scores, chosen = validated_path(
             train, val, gate, head, max_iter=self.max_iter, common=common, report=report
@@ -1693,9 +1691,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         ``head`` is already on ``problem``'s device and dtype (made there by
         ``_make_head``); the gate is made there too.
         """
-        from ._groups import GroupGate
-        from .nn import FeatureGate
-
         device, dtype = problem.mean.device, problem.mean.dtype
         layout = getattr(self, "_layout", None)
         if layout is None:
@@ -1713,10 +1708,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     def _linear_held_out_loss(self, train, val, common):
         """Best held-out loss along a linear head's path on the same rows (auto head)."""
-        from ._gate_path import gate_path, lam_grid
-        from ._heads import LinearHead
-        from ._nonlinear import held_out_scores
-
         gate, head = self._gate_and_head(
             train, LinearHead(train.n_features, train.datafit.n_outputs,
                               device=train.mean.device, dtype=train.mean.dtype))
@@ -1857,7 +1848,7 @@ def prepare_training():
     estimators' own modules import neither torch nor the training code:
     unpickling a fitted model (which names ``skl0._regressor.L0Regressor``)
     and predicting with it needs only numpy, scipy and scikit-learn, and a
-    ``fit`` there imports what it needs when it runs.
+    ``fit`` there imports what it needs when it starts (:func:`bind_training`).
     """
     global _training_ready
     with _training_lock:

@@ -66,6 +66,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from ._adam import Adam
 from ._base import (
     _as_tensor,
+    bind_training,
     check_weight_scale,
     check_weight_total,
     keep_state_on_failure,
@@ -651,6 +652,7 @@ def partial_fit(estimator, X, y, sample_weight=None, *, classes=None, classifier
     stream (a Dask fit's), whose standardization then is that of all the
     rows, not the first chunk's.
     """
+    bind_training()  # (a model unpickled in a fresh process has not trained yet)
     with keep_state_on_failure(estimator), grad_enabled():
         return _partial_fit(estimator, X, y, sample_weight, classes, classifier, start)
 

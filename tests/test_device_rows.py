@@ -414,11 +414,12 @@ def test_cv_folds_scale_their_own_rows_in_place_and_leave_the_shared_copy(device
     # A fold's gathered rows are its own (prepare_on_device's owned=True:
     # no second X-sized tensor for the scale and shift); the CV estimator's
     # copy, which every fold and the final fit read, is never overwritten.
+    import skl0._base as base_module
     import skl0._cv as cv_module
 
     X, y = awkward_columns()
     calls, held = [], []
-    real_prepare, real_rows = problem_module.prepare_on_device, cv_module._rows_on_device
+    real_prepare, real_rows = base_module.prepare_on_device, cv_module._rows_on_device
 
     def prepare(Xt, w, dtype, owned=False):
         prep = real_prepare(Xt, w, dtype, owned=owned)
@@ -431,7 +432,7 @@ def test_cv_folds_scale_their_own_rows_in_place_and_leave_the_shared_copy(device
             held.append((out, out.clone()))
         return out
 
-    monkeypatch.setattr(problem_module, "prepare_on_device", prepare)
+    monkeypatch.setattr(base_module, "prepare_on_device", prepare)
     monkeypatch.setattr(cv_module, "_rows_on_device", rows_on_device)
     est = L0RegressorCV(cv=3, n_lams=4, random_state=0).fit(X, y)
     assert calls == [(True, True)] * 3 + [(False, False)]  # three folds, then the final fit

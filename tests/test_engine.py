@@ -487,13 +487,12 @@ def test_sparse_gram_regressor_fits_as_the_dense_one(dense_copy, monkeypatch):
     # bound of 0); either way the fit is the dense array's and X is untouched.
     # A sparse X wider than GRAM_MAX_FEATURES is solved on its rows (a bound
     # of 8 here): the same support, and the same least-squares refit.
-    import skl0._engine as engine
-    import skl0._problem as problem_module
+    import skl0._base as base
 
     if dense_copy is not True:
-        monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+        monkeypatch.setattr(base, "SMALL_SPARSE_NUMBERS", 0)
     if dense_copy == "rows":
-        monkeypatch.setattr(problem_module, "GRAM_MAX_FEATURES", 8)
+        monkeypatch.setattr(base, "GRAM_MAX_FEATURES", 8)
     X, y, _, _ = make_sparse_regression(200, 12, 4, rho=0.6, random_state=6)
     X[np.abs(X) < 0.4] = 0.0
     X[:, 5] += 3.0  # an offset column: centred from sparse storage too
@@ -1515,16 +1514,16 @@ def test_binary_second_order_sacrifices_are_newton_decrements(monkeypatch):
     from scipy.special import expit
     from sklearn.datasets import make_classification
 
+    import skl0._base as base
     import skl0._splice as splice
 
     seen = {}
-    real = splice.selection_refits
 
     def grab(problem, alpha, size=None):
-        seen["refits"] = real(problem, alpha, size)
+        seen["refits"] = splice.selection_refits(problem, alpha, size)
         return seen["refits"]
 
-    monkeypatch.setattr(splice, "selection_refits", grab)
+    monkeypatch.setattr(base, "selection_refits", grab)
     X, y = make_classification(120, 8, n_informative=3, n_redundant=2, random_state=0)
     L0Classifier(k=3, random_state=0).fit(X, y)
     refits = seen["refits"]
@@ -3602,11 +3601,10 @@ def test_auto_gates_at_the_support_end_once_settled_with_the_converged_importanc
     # convergence, which converged the discarded weights too.
     from sklearn.datasets import load_iris, load_wine
 
-    import skl0._train as train_module
-    from skl0._engine import SETTLE_ITERATIONS
+    import skl0._base as base
 
     calls = []
-    solve = train_module.train_gates
+    solve = base.train_gates
 
     def record(*args, **kwargs):
         calls.append(kwargs.get("settle", 0))
@@ -3618,10 +3616,10 @@ def test_auto_gates_at_the_support_end_once_settled_with_the_converged_importanc
     for load in (load_iris, load_wine):
         X, y = load(return_X_y=True)
         calls.clear()
-        monkeypatch.setattr(train_module, "train_gates", record)
+        monkeypatch.setattr(base, "train_gates", record)
         fit = L0Classifier().fit(X, y)
-        assert calls == [SETTLE_ITERATIONS]  # the one solve at the support, settled
-        monkeypatch.setattr(train_module, "train_gates", converged)
+        assert calls == [base.SETTLE_ITERATIONS]  # the one solve at the support, settled
+        monkeypatch.setattr(base, "train_gates", converged)
         full = L0Classifier().fit(X, y)
         np.testing.assert_array_equal(fit.feature_importances_, full.feature_importances_)
         np.testing.assert_array_equal(fit.support_, full.support_)
@@ -3704,19 +3702,19 @@ def _own_ebic_gap(Est, X, y, monkeypatch):
     its deviance, ``df_per_feature`` coefficients per column), on the
     problem the fit built.
     """
-    import skl0._criteria as criteria
+    import skl0._base as base
     from skl0._criteria import _deviance, df_per_feature
     from skl0._refit import refit_linear_head
 
     seen = {}
-    select = criteria.select_by_ebic
+    select = base.select_by_ebic
 
     def spy(problem, points, alpha):
         out = select(problem, points, alpha)
         seen.update(problem=problem, alpha=alpha, chosen=np.sort(out[0].support))
         return out
 
-    monkeypatch.setattr(criteria, "select_by_ebic", spy)
+    monkeypatch.setattr(base, "select_by_ebic", spy)
     Est().fit(X, y)
     problem, alpha = seen["problem"], seen["alpha"]
     n, p = problem.n_samples, problem.n_features
