@@ -125,13 +125,14 @@ def bind_training():
         set_support_vertex,
         survival_ranking,
     )
+    from ._group_gate import GroupGate
     from ._group_select import (
         exhaustive_groups,
         group_ranking,
         select_groups_by_ebic,
         splice_groups,
     )
-    from ._groups import GroupGate, engine_layout, resolve_groups
+    from ._groups import engine_layout, resolve_groups
     from ._heads import LinearHead, MLPHead
     from ._nonlinear import (
         AUTO_HIDDEN,

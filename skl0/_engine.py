@@ -682,7 +682,7 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         # few times cheaper per evaluation), then from there on all rows.
         n_sub, _ = solve_gates(problem.subset(rows), gate, head, lam, alpha=alpha,
                                max_iter=max_iter, ops=ops, settle=settle, walk=walk)
-    # A GroupGate (skl0._groups) has one gate per group of columns and a
+    # A GroupGate (skl0._group_gate) has one gate per group of columns and a
     # price per gate; the solve then runs in the group coordinates.
     obj = GateObjective(problem, lam, alpha, ops, layout=getattr(gate, "layout", None))
     p, q, ng = obj.p, obj.q, obj.n_gates

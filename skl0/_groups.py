@@ -3,13 +3,15 @@
 A :class:`GroupLayout` maps the ``p`` columns of X to ``G`` groups
 (``index[j]`` is the group of column ``j``; groups are numbered in the
 order of their first column) and gives each group a price multiplier
-``costs[g]``. A :class:`GroupGate` holds one Hard Concrete gate per group
+``costs[g]``. A :class:`skl0._group_gate.GroupGate` holds one Hard Concrete gate per group
 and reads, to every caller that works in columns (the problems, the gate
 path, the exported attributes), as the column gates ``z_cols =
 z_groups[index]``; its expected L0 is ``sum_g costs[g] P(open_g)``. The
 gate engine (``_engine.py``) works in the group coordinates directly.
 
-Torch and numpy only; no scikit-learn.
+Numpy only, no torch (the gate is in :mod:`skl0._group_gate`): a fitted
+model with ``groups`` or ``feature_costs`` keeps its :class:`GroupLayout`,
+and unpickling it must not import torch. No scikit-learn.
 """
 
 from __future__ import annotations
@@ -17,11 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from .nn import FeatureGate
-
-__all__ = ["GroupGate", "GroupLayout", "check_groups_order", "engine_layout", "resolve_groups"]
+__all__ = ["GroupLayout", "check_groups_order", "engine_layout", "resolve_groups"]
 
 
 @dataclass(frozen=True)
@@ -353,49 +352,3 @@ def _resolve_costs(feature_costs, index, labels, p, by_column):
     if per_group:
         return values
     return np.bincount(index, weights=values, minlength=n_groups)
-
-
-class GroupGate(FeatureGate):
-    """One Hard Concrete gate per group, read as column gates.
-
-    ``log_alpha`` has one entry per group; :meth:`sample`,
-    :meth:`deterministic`, :meth:`mask` and :meth:`prob_open` return one
-    value per column (the group's), and :meth:`expected_l0` is
-    ``sum_g costs[g] P(open_g)``.
-
-    Parameters
-    ----------
-    layout : GroupLayout
-    init_prob, temperature : float
-        As for :class:`skl0.nn.FeatureGate`.
-    """
-
-    def __init__(self, layout, init_prob=0.9, temperature=2.0 / 3.0):
-        # Made in float32 and cast by the caller (.to), whatever torch's
-        # default dtype: a set_default_dtype(torch.float64) started the gates
-        # at another rounding of log_alpha, and the fit went elsewhere.
-        super().__init__(layout.n_groups, init_prob=init_prob, temperature=temperature,
-                         dtype=torch.float32)
-        self.layout = layout
-        self.register_buffer("index", torch.as_tensor(layout.index, dtype=torch.long))
-        self.register_buffer("costs", torch.as_tensor(layout.costs, dtype=torch.float32))
-
-    def group_prob_open(self):
-        """``P(gate != 0)`` per group; differentiable."""
-        return super().prob_open()
-
-    def group_mask(self):
-        """Boolean mask of the open groups."""
-        return (super().deterministic() > 0).detach()
-
-    def prob_open(self):
-        return super().prob_open()[self.index]
-
-    def expected_l0(self):
-        return (self.costs.to(self.log_alpha.dtype) * super().prob_open()).sum()
-
-    def deterministic(self):
-        return super().deterministic()[self.index]
-
-    def sample(self, sample_shape=(), generator=None):
-        return super().sample(sample_shape, generator)[..., self.index]

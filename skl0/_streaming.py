@@ -85,7 +85,8 @@ from ._criteria import ebic_gamma
 from ._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
 from ._device import grad_enabled, make_generator, resolve_device, resolve_dtype
 from ._gate_path import open_gates
-from ._groups import GroupGate, engine_layout, resolve_groups
+from ._group_gate import GroupGate
+from ._groups import engine_layout, resolve_groups
 from ._numerics import (
     column_scale,
     column_shift,

@@ -155,6 +155,10 @@ def test_an_unpickled_model_predicts_without_importing_torch(tmp_path):
         "mlp": (L0Regressor(k=2, hidden_layer_sizes=(3,), max_iter=20, random_state=0).fit(X, y),
                 X, y),
         "clf": (L0Classifier(k=2, random_state=0).fit(Xc, yc), Xc, yc),
+        # (these keep their skl0._groups.GroupLayout, whose module imported torch)
+        "groups": (L0Regressor(k=2, groups=[0, 0, 1, 1, 2, 2, 3, 3], random_state=0).fit(X, y),
+                   X, y),
+        "costs": (L0Regressor(k=2, feature_costs=[1, 2] * 4, random_state=0).fit(X, y), X, y),
         "sel": (L0FeatureSelector(k=2, random_state=0).fit(Xc, yc), Xc, yc),
         "regcv": (L0RegressorCV(cv=2, n_lams=3, random_state=0).fit(X, y), X, y),
         "clfcv": (L0ClassifierCV(cv=2, n_lams=3, random_state=0).fit(Xc, yc), Xc, yc),
