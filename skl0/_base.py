@@ -8,13 +8,14 @@ torch and the training core (``_engine``, ``_gate_path``, ``_problem``,
 ...) are not imported at the top: :func:`bind_training` binds them here
 on the first fit. A fitted model is numpy arrays predicted by
 :mod:`skl0._layers`, so unpickling one and predicting imports neither
-(a fresh process that loads a model and predicts: about 0.85 s and
-185 MB, against 1.65 s and 365 MB with torch).
+(a fresh process that loads a model and predicts: about 0.85 CPU s and
+185 MB, against 1.66 s and 365 MB with torch).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import warnings
 from contextlib import contextmanager
@@ -1838,6 +1839,18 @@ _WARM_UP_FITS = 8
 
 _training_ready = False
 _training_lock = threading.Lock()
+
+
+def _new_training_lock():
+    """A fork's child gets a free lock: one held by another thread at the fork
+    (inside :func:`prepare_training`) would never be released there, and the
+    child's first ``from skl0 import ...`` would hang."""
+    global _training_lock
+    _training_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_training_lock)
 
 
 def prepare_training():

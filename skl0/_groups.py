@@ -352,3 +352,14 @@ def _resolve_costs(feature_costs, index, labels, p, by_column):
     if per_group:
         return values
     return np.bincount(index, weights=values, minlength=n_groups)
+
+
+def __getattr__(name):
+    # GroupGate (a torch module) lives in skl0._group_gate so that this module
+    # stays torch-free; a partial_fit stream pickled when it lived here still loads.
+    if name == "GroupGate":
+        from ._group_gate import GroupGate
+
+        return GroupGate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+

@@ -340,3 +340,18 @@ def test_a_forked_child_does_not_wait_on_the_parents_blas_limit():
         os.waitpid(pid, 0)
         pytest.fail("the forked child's fit waited on the parent's lock")
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_fork_during_the_warm_up_leaves_the_child_a_free_lock():
+    # A fork while another thread is inside prepare_training (holding its
+    # lock) gave a child whose first `from skl0 import ...` waited for ever
+    # on that lock; the child now starts with a free one.
+    import skl0._base as base
+
+    with base._training_lock:  # (as a thread inside the warm-up holds it)
+        pid = os.fork()
+        if pid == 0:  # the child: exit at once, with the lock's state as the code
+            os._exit(0 if base._training_lock.acquire(timeout=2) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
