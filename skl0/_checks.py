@@ -201,12 +201,15 @@ def check_frame(X, name="X"):
         Naming the duplicated, text, date/time or interval columns and the fix
         (or, for a polars LazyFrame, asking for ``.collect()``).
     """
-    if type(X).__module__.split(".")[0] == "polars" and hasattr(X, "schema"):
-        if type(X).__name__ == "LazyFrame":  # (numpy's "setting an array element with a sequence")
-            raise ValueError(
-                f"{name} is a polars LazyFrame, a query not yet run; pass {name}.collect(), "
-                "the DataFrame it computes."
-            )
+    polars = type(X).__module__.split(".")[0] == "polars"
+    # (the type's name first: hasattr(X, "schema") on a LazyFrame resolves its
+    # schema, and polars warns that this may be expensive)
+    if polars and type(X).__name__ == "LazyFrame":  # (numpy's "setting an array element ...")
+        raise ValueError(
+            f"{name} is a polars LazyFrame, a query not yet run; pass {name}.collect(), "
+            "the DataFrame it computes."
+        )
+    if polars and hasattr(X, "schema"):
         _check_polars_frame(X, name)
         return
     columns = getattr(X, "columns", None)
