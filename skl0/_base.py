@@ -478,14 +478,14 @@ def streamable(estimator):
 
 def scores_dask_rows(score):
     """Decorator of an estimator's ``score(X, y, sample_weight=None)``: for a
-    Dask ``X`` it is :func:`skl0._dask.score_rows` (per-block sums on the
+    Dask ``X`` it is :func:`skl0._dask_rows.score_rows` (per-block sums on the
     cluster, the predictions not gathered), else ``score`` itself (its name
     and docstring kept)."""
 
     @functools.wraps(score)
     def dask_or_in_memory(self, X, y, sample_weight=None):
         if is_dask_collection(X):
-            from ._dask import score_rows
+            from ._dask_rows import score_rows
 
             return score_rows(self, X, y, sample_weight)
         return score(self, X, y, sample_weight)

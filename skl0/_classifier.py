@@ -131,7 +131,7 @@ class L0Classifier(ClassifierMixin, BaseL0):
 
     def _lazy(self, method, X, kind):
         """``method`` mapped over the row blocks of a Dask ``X`` (nothing computed)."""
-        from ._dask import map_rows
+        from ._dask_rows import map_rows
 
         check_is_fitted(self, "support_")
         k = len(self.classes_)

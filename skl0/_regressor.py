@@ -197,7 +197,7 @@ class L0Regressor(RegressorMixin, BaseL0):
             A lazy dask array for a Dask array or DataFrame ``X``.
         """
         if is_dask_collection(X):
-            from ._dask import map_rows
+            from ._dask_rows import map_rows
 
             check_is_fitted(self, "support_")
             q = None if self._y_ndim == 1 else self._layers[-1][0].shape[1]

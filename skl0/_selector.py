@@ -135,7 +135,7 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
         X_r : array-like of shape (n_samples, n_selected_features)
         """
         if is_dask_collection(X):
-            from ._dask import select_columns
+            from ._dask_rows import select_columns
 
             return select_columns(self, X)
         check_frame(X)  # a polars LazyFrame, text or date/time columns named as in fit

@@ -252,9 +252,10 @@ def test_workers_run_numpy_only_block_functions():
     import subprocess
     import sys
 
-    from skl0 import _dask
+    from skl0 import _dask, _dask_rows
 
-    for f in (_dask._block_stats, _dask._merge_all, _dask._column_min_max, _dask._unique):
+    for f in (_dask_rows._block_stats, _dask_rows._merge_all, _dask._column_min_max,
+              _dask_rows._unique):
         assert f.__module__ == "skl0._blocks"
     code = ("import sys, skl0._blocks; "
             "print(sorted(m for m in ('torch', 'scipy', 'sklearn', 'pandas') if m in sys.modules))")

@@ -174,6 +174,10 @@ def test_an_unpickled_model_predicts_without_importing_torch(tmp_path):
     code = f"""
 import pickle, sys
 import numpy as np
+try:
+    import dask.array as dask
+except ImportError:  # (the dask extra is optional)
+    dask = None
 expected = np.load({str(tmp_path / 'expected.npy')!r}, allow_pickle=True).item()
 for name in {sorted(models)!r}:
     with open({str(tmp_path)!r} + "/" + name + ".pkl", "rb") as f:
@@ -187,6 +191,15 @@ for name in {sorted(models)!r}:
         if hasattr(model, "predict_proba"):
             model.predict_proba(X); model.predict_log_proba(X); model.decision_function(X)
     assert np.array_equal(out, expected[name]), name
+    if dask is not None:  # the lazy Dask predictions, score and transform too
+        Xd, yd = dask.from_array(X, chunks=40), dask.from_array(y, chunks=40)
+        if hasattr(model, "transform"):
+            assert np.array_equal(model.transform(Xd).compute(), out), name
+        else:
+            assert np.allclose(model.predict(Xd).compute(), out), name
+            model.score(Xd, yd)
+            if hasattr(model, "predict_proba"):
+                model.predict_proba(Xd).compute()
 print("torch" in sys.modules)
 model.fit(X, y)  # (the last one: a selector CV) fits after unpickling
 print("torch" in sys.modules)
