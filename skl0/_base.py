@@ -37,7 +37,7 @@ from ._checks import (
     is_dask_collection,
 )
 from ._compat import _check_sample_weight, _fit_context, validate_data
-from ._layers import numpy_forward, predict_forward
+from ._layers import forward, predict_forward
 from ._numerics import (
     column_extremes,
     column_scale,
@@ -1819,10 +1819,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     def _forward(self, X):
         """The model's output on already validated ``X`` (a tensor: rows a CV estimator holds)."""
-        if isinstance(X, np.ndarray) or sp.issparse(X):  # (no torch needed)
-            return numpy_forward(self._layers, self._activation, X)
-        from ._heads import forward
-
         return forward(self._layers, self._activation, X)
 
     def __sklearn_tags__(self):

@@ -54,6 +54,7 @@ from ._compat import (
     scorer_with_labels,
 )
 from ._l0_path import PathReader, RefitCache, check_grid, pad_to
+from ._layers import forward
 from ._numerics import divide_columns
 from ._params import (
     ATTRIBUTES,
@@ -188,7 +189,6 @@ class _GramR2:
         self.r2 = R2Target(held_out.y, len(held_out.y), held_out.sample_weight)
 
     def __call__(self, support):
-        from ._heads import forward
         from ._refit import gram_refit_weights
 
         p = self.mean.size

@@ -14,9 +14,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._layers import later_layers, numpy_forward, predict_forward, read_rows
+from ._layers import later_layers, numpy_forward, read_rows
 
-__all__ = ["LinearHead", "MLPHead", "numpy_forward", "predict_forward", "select_columns"]
+__all__ = ["LinearHead", "MLPHead", "numpy_forward", "select_columns", "tensor_forward"]
 
 
 def csr_transpose(X):
@@ -212,10 +212,3 @@ def tensor_forward(layers, activation, X):
     idx = torch.as_tensor(rows, device=X.device, dtype=torch.long)
     h = (select_columns(X, idx).to(dtype) @ W).cpu().numpy() + b0
     return later_layers(h, layers[1:], activation)
-
-
-def forward(layers, activation, X):
-    """The exported layers' output on validated ``X``: numpy, or a tensor a CV estimator holds."""
-    if torch.is_tensor(X):
-        return tensor_forward(layers, activation, X)
-    return numpy_forward(layers, activation, X)

@@ -8,24 +8,24 @@ is unpickled predicts without importing it (see ``skl0._base``).
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["later_layers", "numpy_forward", "predict_forward", "read_rows"]
+__all__ = ["forward", "later_layers", "numpy_forward", "predict_forward", "read_rows"]
 
-
-def _numpy_activations():
-    return {
-        "identity": lambda a: a,
-        "logistic": lambda a: 1.0 / (1.0 + np.exp(-a)),
-        "tanh": np.tanh,
-        "relu": lambda a: np.maximum(a, 0.0),
-    }
+_ACTIVATIONS = {
+    "identity": lambda a: a,
+    "logistic": lambda a: 1.0 / (1.0 + np.exp(-a)),
+    "tanh": np.tanh,
+    "relu": lambda a: np.maximum(a, 0.0),
+}
 
 
 def later_layers(h, layers, activation):
     """The layers after the first, in numpy, on the first layer's output ``h``."""
-    act = _numpy_activations()[activation]
+    act = _ACTIVATIONS[activation]
     for W, b in layers:
         h = act(h) @ W + b
     return h
@@ -34,6 +34,20 @@ def later_layers(h, layers, activation):
 def numpy_forward(layers, activation, X):
     """Predict with exported ``[(W, b), ...]`` numpy layers: no torch, no GPU."""
     return later_layers(X @ layers[0][0] + layers[0][1], layers[1:], activation)
+
+
+def forward(layers, activation, X):
+    """The exported layers' output on validated ``X``: numpy, or a tensor a CV estimator holds.
+
+    A tensor (the held-out rows a CV estimator keeps on its device) goes to
+    :func:`skl0._heads.tensor_forward`; there is none unless torch is imported.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.is_tensor(X):
+        from ._heads import tensor_forward
+
+        return tensor_forward(layers, activation, X)
+    return numpy_forward(layers, activation, X)
 
 
 def read_rows(W0):
