@@ -22,7 +22,7 @@ from functools import lru_cache
 import torch
 from torch.optim.adam import adam as _adam_update
 
-__all__ = ["Adam", "cosine_lr"]
+__all__ = ["Adam", "cosine_lr", "fused_where_possible"]
 
 
 @lru_cache(maxsize=1)
@@ -169,6 +169,22 @@ class Adam:
                 else:
                     state[key] = v.to(device=p.device)
             self.state[p] = state
+
+
+def fused_where_possible(params, lr, fused):
+    """:class:`Adam` fused if ``fused`` and this torch has the kernel for ``params``, else per-tensor.
+
+    The callers decide when fusing pays (:func:`skl0._train.make_adam`, the
+    calibration's solver); the fallback (``foreach=False``) is the same
+    update rule, equal up to rounding.
+    """
+    params = list(params)
+    if fused:
+        try:
+            return Adam(params, lr, fused=True)
+        except RuntimeError:  # no fused kernel for this device or dtype
+            pass
+    return Adam(params, lr, foreach=False)
 
 
 def cosine_lr(base, eta_min, t_max, step, lr):

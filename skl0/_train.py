@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ._adam import Adam
+from ._adam import fused_where_possible
 from ._engine import solve_gates
 from ._numerics import NonFiniteLossError
 
@@ -99,12 +99,8 @@ def make_adam(params, lr):
         else per-tensor (``foreach=False``).
     """
     params = list(params)
-    if params[0].device.type != "cpu" or torch.get_num_threads() == 1:
-        try:
-            return Adam(params, lr, fused=True)
-        except (RuntimeError, TypeError):  # no fused Adam for this device or dtype
-            pass
-    return Adam(params, lr, foreach=False)
+    fused = params[0].device.type != "cpu" or torch.get_num_threads() == 1
+    return fused_where_possible(params, lr, fused)
 
 
 def adam_steps(problem, gate, head, opt, *, lam, alpha, generator, batches=None):

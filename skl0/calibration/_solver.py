@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from .._adam import Adam, cosine_lr
+from .._adam import cosine_lr, fused_where_possible
 from ._penalty import SizeController, log_pull
 
 __all__ = ["fit_gated", "polish", "select_records"]
@@ -34,12 +34,7 @@ def _adam(params, lr):
     OpenMP threads for a few thousand numbers costs more than the update.
     """
     big = sum(p.numel() for p in params) >= 65536
-    if params[0].device.type != "cpu" or big:
-        try:
-            return Adam(params, lr, fused=True)
-        except (RuntimeError, TypeError):  # fused Adam unavailable here
-            pass
-    return Adam(params, lr, foreach=False)
+    return fused_where_possible(params, lr, params[0].device.type != "cpu" or big)
 
 
 class _ActiveSet:
