@@ -66,9 +66,10 @@ def bind_training():
     The estimators' methods that train read these names as globals (a
     function-level import costs about 1 us a statement, and a fit ran 40 of
     them: 1.06x a diabetes fit's CPU time in a fresh process). Every way into
-    them binds first: ``FitMixin.fit``, ``BaseL0._fit`` (the CV folds and
-    ``l0_path``), ``partial_fit`` (:func:`skl0._streaming.partial_fit`) and
-    this module's functions that the training modules call.
+    them binds first: ``FitMixin.fit``, :func:`fresh_fit` (``BaseL0._fit``:
+    the CV folds and ``l0_path``) and ``partial_fit``
+    (:func:`skl0._streaming.partial_fit`); :func:`_as_tensor` and
+    :func:`_prepare_on_host` are reached only through them.
     """
     # (each name here is a global of this module that ruff checks like any other)
     global torch, first_feature_price, max_support_size, select_by_ebic, support_ebic
@@ -262,7 +263,6 @@ def _as_tensor(X, device, dtype):
     (memory maps) is silenced rather than paid for with a copy. A view with
     a negative stride, which torch cannot wrap, is copied (:func:`positive_strides`).
     """
-    bind_training()
     X = positive_strides(X)
     if isinstance(X, np.ndarray) and X.flags.writeable:  # (no warning to silence)
         X = torch.as_tensor(X, device=device)
@@ -286,7 +286,6 @@ def _prepare_on_host(X, w, device, dtype):
     their spread. :func:`skl0._problem.prepare_on_device` is the same on an
     accelerator.
     """
-    bind_training()
     extremes = column_extremes(X)
     const = extremes[0] == extremes[1]
     scale = column_scale(X, extremes=extremes)
