@@ -34,6 +34,16 @@ _ESTIMATOR_PARAMS = (
 class L0Path:
     """The points of a regularization path, as numpy arrays.
 
+    Made by :func:`l0_path` (and kept by the CV estimators as ``path_``);
+    there is no need to build one by hand.
+
+    Parameters
+    ----------
+    lams, n_features, support, loss, n_iter, prob_open : ndarray
+        The attributes of the same names, below.
+    ks, feature_names : ndarray or None, default=None
+        The attributes of the same names, below.
+
     Attributes
     ----------
     lams : ndarray of shape (n_points,)
