@@ -36,7 +36,10 @@ class GroupGate(FeatureGate):
                          dtype=torch.float32)
         self.layout = layout
         self.register_buffer("index", torch.as_tensor(layout.index, dtype=torch.long))
-        self.register_buffer("costs", torch.as_tensor(layout.costs, dtype=torch.float32))
+        # The costs in float64 (the layout's), so that the caller's .to(dtype)
+        # rounds them once to the fit's precision: a float32 buffer cast up
+        # gave a float64 fit costs rounded to float32.
+        self.register_buffer("costs", torch.as_tensor(layout.costs, dtype=torch.float64))
 
     def group_prob_open(self):
         """``P(gate != 0)`` per group; differentiable."""

@@ -831,3 +831,22 @@ def test_a_dict_of_groups_gets_the_sequence_to_pass(groups, match):
     X = rng.normal(size=(40, 5))
     with pytest.raises(ValueError, match=match):
         L0Regressor(k=1, groups=groups).fit(X, X[:, 0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_group_gate_prices_groups_at_the_fits_precision(dtype):
+    """The gate's cost buffer was made in float32 and then cast, so a float64
+    fit (an MLP head on float64 X) priced each group at its float32 rounding."""
+    import torch
+
+    from skl0._group_gate import GroupGate
+    from skl0._groups import resolve_groups
+
+    layout = resolve_groups(None, [1.0, 2.0, 3.0, 1.0, 1.7], 5)
+    dt = getattr(torch, dtype)
+    gate = GroupGate(layout).to(dtype=dt)
+    costs = torch.as_tensor(layout.costs, dtype=torch.float64).to(dt)
+    assert gate.costs.dtype == dt
+    assert torch.equal(gate.costs, costs)
+    expected = (costs * gate.group_prob_open()).sum()
+    assert torch.equal(gate.expected_l0(), expected)
