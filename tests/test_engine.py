@@ -1220,6 +1220,51 @@ def test_exact_k_reaches_the_exhaustive_best_subset(data):
     assert sum(hits) >= math.ceil(0.9 * (p - 1)), hits
 
 
+def _t3_toeplitz_design():
+    # Toeplitz rho = 0.8, n = 80, p = 18, 6 true features at SNR 3, t3 noise,
+    # columns in arbitrary units (the qaudit helper's family, seed 700).
+    rng = np.random.default_rng(700)
+    n, p = 80, 18
+    cov = 0.8 ** np.abs(np.subtract.outer(np.arange(p), np.arange(p)))
+    X = rng.normal(size=(n, p)) @ np.linalg.cholesky(cov).T
+    X = X * rng.uniform(0.2, 5, p) + rng.normal(0, 3, p)
+    Xs = (X - X.mean(0)) / X.std(0)
+    beta = np.zeros(p)
+    true = rng.choice(p, 6, replace=False)
+    beta[true] = rng.choice([-1, 1], 6) * rng.uniform(0.5, 2, 6)
+    e = rng.standard_t(3, n)
+    return X, Xs @ beta + e * np.sqrt((Xs @ beta).var() / 3.0) / e.std() + 7.0
+
+
+def _ridge_mse(X, y, S, alpha=1e-4):
+    # The loss exact k's search lowers: the training MSE of the ridge refit
+    # (G_SS + 2 alpha I) b = c_S on the standardized columns.
+    Xs, yc = (X - X.mean(0)) / X.std(0), y - y.mean()
+    G, c = Xs.T @ Xs / len(y), Xs.T @ yc / len(y)
+    S = list(S)
+    b = np.linalg.solve(G[np.ix_(S, S)] + 2 * alpha * np.eye(len(S)), c[S])
+    return yc @ yc / len(y) - 2 * b @ c[S] + b @ G[np.ix_(S, S)] @ b
+
+
+def test_exact_k_ends_where_no_single_swap_lowers_the_loss():
+    # The forward sacrifice ranks a column by what it adds to the whole
+    # support: at k = 3 here x13, which replaces the correlated x14, ranked
+    # below the _SWAP_IN columns each round tries, and the search stopped at
+    # [0 3 14], 5.6e-4 above the best subset [0 3 13] (and at k = 11 and 12,
+    # one swap above it too). A converged round now scores every single swap.
+    X, y = _t3_toeplitz_design()
+    p = X.shape[1]
+    best3 = min(_ridge_mse(X, y, S) for S in itertools.combinations(range(p), 3))
+    for k in range(1, p):
+        S = np.flatnonzero(L0Regressor(k=k).fit(X, y).support_)
+        loss = _ridge_mse(X, y, S)
+        if k == 3:
+            assert loss <= best3 * (1 + 1e-9), S
+        swaps = [_ridge_mse(X, y, np.r_[np.delete(S, i), j]) for i in range(k)
+                 for j in np.setdiff1d(np.arange(p), S)]
+        assert min(swaps) >= loss * (1 - 1e-9), (k, S)
+
+
 @pytest.mark.parametrize("seed, n, p", [(3, 40, 9), (23, 40, 9), (18, 60, 10), (19, 60, 10)])
 def test_exact_k_scores_every_support_where_they_are_few(seed, n, p, monkeypatch):
     # Correlated designs (rho 0.9-0.95) where the swap search from exact k's
