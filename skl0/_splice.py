@@ -112,7 +112,7 @@ _EXHAUSTIVE_MAX_SUPPORTS = 256
 # 0.5-0.95, t3 noise, make_regression with effective_rank, wine and
 # breast-cancer columns regressed on others; seeds 700-709, 1320 sizes)
 # exact k missed the best subset at 24 sizes, 10 of them one swap away
-# (session 37's audit). The end is then a local optimum of single swaps,
+# (session 39's audit). The end is then a local optimum of single swaps,
 # and no run ends higher than before. Not on larger problems: scoring up
 # to 2^18 numbers of blocks (k = 10 of 200 columns) took 1.6x (k = 10)
 # and 2.0x (lam="auto") the CPU time on 1000 x 200, with the same supports.
