@@ -313,4 +313,6 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
         tags.target_tags.required = True
         tags.target_tags.multi_output = True  # a 2-d y selects for every output (regression)
         tags.input_tags.sparse = True
+        # transform selects columns: float32 X stays float32 (dense or sparse)
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
