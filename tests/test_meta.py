@@ -13,7 +13,13 @@ import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
-from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
+from skl0 import (
+    L0Classifier,
+    L0ClassifierCV,
+    L0FeatureSelector,
+    L0Regressor,
+    L0RegressorCV,
+)
 
 
 @pytest.fixture(scope="module")
@@ -244,3 +250,41 @@ def test_repr_html_and_nested_params():
     assert deep["l0classifier__k"] == 2 and deep["l0featureselector__k"] == 3
     assert set(L0Regressor().get_params()) | {"task", "class_weight"} == set(
         L0FeatureSelector().get_params())
+
+
+_FITS = {
+    "reg": lambda: L0Regressor(k=2, random_state=0).fit,
+    "partial_fit": lambda: L0Regressor(random_state=0).partial_fit,
+    "selector": lambda: L0FeatureSelector(k=2, random_state=0).fit,
+    "regcv": lambda: L0RegressorCV(cv=2, n_lams=3, random_state=0).fit,
+    "clf": lambda: L0Classifier(k=2, random_state=0).fit,
+    "clfcv": lambda: L0ClassifierCV(cv=2, n_lams=3, random_state=0).fit,
+}
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+@pytest.mark.parametrize("name, where", [
+    *((name, where) for name in ["reg", "partial_fit", "selector", "regcv"] for where in "Xy"),
+    ("clf", "X"), ("clfcv", "X"),  # (a NaN class label is refused before the fit)
+])
+def test_assume_finite_fit_on_nan_says_so_not_diverged(name, where, value):
+    # Under sklearn.config_context(assume_finite=True) validation lets NaN and
+    # infinity through, and the fit ended in NonFiniteLossError "training
+    # diverged. Lower learning_rate_init, raise alpha..." or "X or y holds
+    # values too large for the dtype": advice that does not fit the cause.
+    import sklearn
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((40, 4))
+    y = X[:, 0] + 0.1 * rng.standard_normal(40)
+    if name.startswith("clf"):
+        y = (y > 0).astype(float)
+    (X if where == "X" else y)[3] = value
+    kind = "NaN" if np.isnan(value) else "infinity"
+    fit = _FITS[name]()
+    with sklearn.config_context(assume_finite=True), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match=rf"(?s)Input {where} contains {kind}.*"
+                                             r"assume_finite=True skipped"):
+            fit(X, y)
+    assert not hasattr(fit.__self__, "support_")  # left unfitted, as any failed fit
