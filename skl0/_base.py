@@ -39,6 +39,7 @@ from ._checks import (
 from ._compat import _check_sample_weight, _fit_context, validate_data
 from ._layers import forward, predict_forward
 from ._numerics import (
+    NonFiniteLossError,
     column_extremes,
     column_scale,
     column_shift,
@@ -436,6 +437,56 @@ def check_weight_scale_from(mean, n_positive, total, rule, class_weighted=False)
     )
 
 
+def names_unchecked_nonfinite(fit):
+    """Decorator of a ``fit(X, y, ...)`` or ``partial_fit``: name the NaN that validation let through.
+
+    Under ``sklearn.config_context(assume_finite=True)`` scikit-learn's
+    validation skips its finiteness check, and a NaN or infinity in ``X``
+    or ``y`` ended the fit in :class:`NonFiniteLossError` ("training
+    diverged. Lower learning_rate_init, raise alpha, ...", "values too large
+    for the dtype"): advice for another cause. When a fit fails so under
+    that setting, ``X`` and ``y`` are checked as validation would have (on
+    the failure path only: the setting still saves the pass over them) and
+    scikit-learn's own ``ValueError`` is raised, saying that the setting
+    skipped the check; otherwise the error is raised as it was.
+    """
+
+    @functools.wraps(fit)
+    def naming(self, X, y, *args, **kwargs):
+        try:
+            return fit(self, X, y, *args, **kwargs)
+        except NonFiniteLossError as err:
+            _raise_if_unchecked_nonfinite(self, X, y, err)
+            raise
+
+    return naming
+
+
+def _raise_if_unchecked_nonfinite(estimator, X, y, err):
+    from sklearn import config_context, get_config
+    from sklearn.utils import check_array
+
+    if not get_config()["assume_finite"] or is_dask_collection(X):
+        return
+    for name, values in (("X", X), ("y", y)):
+        if name == "y" and np.asarray(values).dtype.kind not in "fc":
+            continue  # class labels (a NaN label is refused before the fit)
+        try:
+            with config_context(assume_finite=False):
+                check_array(values, accept_sparse=True, ensure_2d=False, dtype=None,
+                            ensure_all_finite=True, input_name=name,
+                            estimator=type(estimator).__name__)
+        except ValueError as found:
+            if "NaN" not in str(found) and "infinity" not in str(found):
+                continue  # (X passed the fit's validation: not expected)
+            raise ValueError(
+                f"{found}\nsklearn's assume_finite=True skipped the check that refuses it "
+                "before the fit, which then failed on it. Remove or replace those values, "
+                "or fit outside sklearn.config_context(assume_finite=True) to have them "
+                "refused up front."
+            ) from err
+
+
 class FitMixin:
     """The one ``fit`` of the estimators and the selectors.
 
@@ -448,6 +499,7 @@ class FitMixin:
     _fit_dask = None
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @names_unchecked_nonfinite
     @document_fit
     def fit(self, X, y, sample_weight=None):
         """Select the features of ``X`` for ``y`` and fit the model on them.

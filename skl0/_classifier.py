@@ -10,7 +10,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseL0, checks_params_each_call, scores_dask_rows, streamable
+from ._base import (
+    BaseL0,
+    checks_params_each_call,
+    names_unchecked_nonfinite,
+    scores_dask_rows,
+    streamable,
+)
 from ._checks import is_dask_collection, label_column, weigh_classes
 from ._compat import _fit_context
 from ._numerics import check_finite_layers
@@ -100,6 +106,7 @@ class L0Classifier(ClassifierMixin, BaseL0):
     @available_if(streamable)
     @checks_params_each_call
     @_fit_context(prefer_skip_nested_validation=True)
+    @names_unchecked_nonfinite
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One pass of mini-batch Adam over a chunk of rows, for streamed data.
 

@@ -43,6 +43,7 @@ from ._base import (
     ValidatedRows,
     _as_tensor,
     fresh_fit,
+    names_unchecked_nonfinite,
     naming_columns,
 )
 from ._checks import check_fold_classes, is_dask_collection, weigh_classes
@@ -441,6 +442,7 @@ class CVFitMixin:
     """
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @names_unchecked_nonfinite
     @document_fit
     def fit(self, X, y, sample_weight=None, **params):
         """Cross-validate the path over ``lams``, then fit all the data at the chosen point.

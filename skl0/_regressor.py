@@ -12,7 +12,13 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
-from ._base import BaseL0, checks_params_each_call, scores_dask_rows, streamable
+from ._base import (
+    BaseL0,
+    checks_params_each_call,
+    names_unchecked_nonfinite,
+    scores_dask_rows,
+    streamable,
+)
 from ._checks import is_dask_collection, numeric_target
 from ._compat import _check_sample_weight, _fit_context
 from ._numerics import check_finite_layers, power_of_two_scale, target_moments
@@ -152,6 +158,7 @@ class L0Regressor(RegressorMixin, BaseL0):
     @available_if(streamable)
     @checks_params_each_call
     @_fit_context(prefer_skip_nested_validation=True)
+    @names_unchecked_nonfinite
     def partial_fit(self, X, y, sample_weight=None):
         """Add one chunk of rows to the fit, for data that do not fit in memory.
 

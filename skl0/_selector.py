@@ -12,6 +12,7 @@ from ._base import (
     FitMixin,
     checks_params_each_call,
     keep_state_on_failure,
+    names_unchecked_nonfinite,
     naming_columns,
     streamable,
 )
@@ -184,6 +185,7 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
     @available_if(streamable)
     @checks_params_each_call
     @_fit_context(prefer_skip_nested_validation=True)
+    @names_unchecked_nonfinite
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Add one chunk of rows: :meth:`L0Regressor.partial_fit` or :meth:`L0Classifier.partial_fit`.
 
@@ -313,4 +315,6 @@ class L0FeatureSelector(SelectorMixin, FitMixin, BaseEstimator):
         tags.target_tags.required = True
         tags.target_tags.multi_output = True  # a 2-d y selects for every output (regression)
         tags.input_tags.sparse = True
+        # transform selects columns: float32 X stays float32 (dense or sparse)
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

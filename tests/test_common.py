@@ -77,9 +77,12 @@ def test_defaults_compute_in_the_input_dtype():
 _ROUND_OFF = (
     "an MLP head is trained by Adam for a fixed number of steps on a non-convex loss: "
     "weighted rows and repeated rows sum in a different order, and the 1e-16 "
-    "differences grow to ~2e-7 relative in decision_function, above the check's "
-    "rtol=1e-7 at 30 steps (at the 10 steps used here they usually stay below it; "
-    "test_mlp_sample_weight_equals_repetition checks 30 steps at 1e-5)"
+    "differences grow with the steps: at the default max_iter=300 to ~6e-6 relative in "
+    "predict_proba, above the check's rtol=1e-7 (random_state 0-5 all fail); at 10, 30 "
+    "and 100 steps they stay below it (random_state 0-11 pass, so the check XPASSes at "
+    "the 10 used here; measured with scikit-learn 1.9.1, torch 2.13 CPU). Marked, not "
+    "strict, as round-off may differ elsewhere; test_mlp_sample_weight_equals_repetition "
+    "checks 30 steps at 1e-5"
 )
 
 

@@ -13,7 +13,13 @@ import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
-from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
+from skl0 import (
+    L0Classifier,
+    L0ClassifierCV,
+    L0FeatureSelector,
+    L0Regressor,
+    L0RegressorCV,
+)
 
 
 @pytest.fixture(scope="module")
@@ -244,3 +250,107 @@ def test_repr_html_and_nested_params():
     assert deep["l0classifier__k"] == 2 and deep["l0featureselector__k"] == 3
     assert set(L0Regressor().get_params()) | {"task", "class_weight"} == set(
         L0FeatureSelector().get_params())
+
+
+_FITS = {
+    "reg": lambda: L0Regressor(k=2, random_state=0).fit,
+    "partial_fit": lambda: L0Regressor(random_state=0).partial_fit,
+    "selector": lambda: L0FeatureSelector(k=2, random_state=0).fit,
+    "regcv": lambda: L0RegressorCV(cv=2, n_lams=3, random_state=0).fit,
+    "clf": lambda: L0Classifier(k=2, random_state=0).fit,
+    "clfcv": lambda: L0ClassifierCV(cv=2, n_lams=3, random_state=0).fit,
+}
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+@pytest.mark.parametrize("name, where", [
+    *((name, where) for name in ["reg", "partial_fit", "selector", "regcv"] for where in "Xy"),
+    ("clf", "X"), ("clfcv", "X"),  # (a NaN class label is refused before the fit)
+])
+def test_assume_finite_fit_on_nan_says_so_not_diverged(name, where, value):
+    # Under sklearn.config_context(assume_finite=True) validation lets NaN and
+    # infinity through, and the fit ended in NonFiniteLossError "training
+    # diverged. Lower learning_rate_init, raise alpha..." or "X or y holds
+    # values too large for the dtype": advice that does not fit the cause.
+    import sklearn
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((40, 4))
+    y = X[:, 0] + 0.1 * rng.standard_normal(40)
+    if name.startswith("clf"):
+        y = (y > 0).astype(float)
+    (X if where == "X" else y)[3] = value
+    kind = "NaN" if np.isnan(value) else "infinity"
+    fit = _FITS[name]()
+    with sklearn.config_context(assume_finite=True), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match=rf"(?s)Input {where} contains {kind}.*"
+                                             r"assume_finite=True skipped"):
+            fit(X, y)
+    assert not hasattr(fit.__self__, "support_")  # left unfitted, as any failed fit
+
+
+def test_threshold_classifiers(cancer):
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import (
+        FixedThresholdClassifier,
+        TunedThresholdClassifierCV,
+    )
+
+    X, y = cancer
+    labels = np.array(["malignant", "benign"])[y]
+    fixed = FixedThresholdClassifier(L0Classifier(k=3, random_state=0), threshold=0.2,
+                                     pos_label="malignant").fit(X, labels)
+    proba = fixed.estimator_.predict_proba(X)[:, list(fixed.classes_).index("malignant")]
+    np.testing.assert_array_equal(fixed.predict(X) == "malignant", proba >= 0.2)
+    fitted = L0Classifier(k=3, random_state=0).fit(X[:300], y[:300])
+    tuned = TunedThresholdClassifierCV(FrozenEstimator(fitted), scoring="balanced_accuracy",
+                                       cv=3).fit(X[300:], y[300:])
+    np.testing.assert_array_equal(tuned.estimator_.estimator.coef_, fitted.coef_)  # not refit
+    score = fitted.predict_proba(X[300:])[:, 1]
+    np.testing.assert_array_equal(tuned.predict(X[300:]), score >= tuned.best_threshold_)
+    assert 0 < tuned.best_threshold_ < 1 and tuned.best_score_ > 0.9
+
+
+def test_successive_halving_and_randomized_search(diabetes):
+    from scipy.stats import loguniform
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import (
+        HalvingGridSearchCV,
+        RandomizedSearchCV,
+        learning_curve,
+    )
+
+    X, y = diabetes
+    halving = HalvingGridSearchCV(L0Regressor(random_state=0),
+                                  {"lam": [1e-3, 1e-1], "k": [1, 3, None]}, cv=3,
+                                  random_state=0).fit(X, y)
+    assert halving.n_resources_[-1] <= len(y) and halving.best_estimator_.n_features_in_ == 10
+    assert halving.best_score_ > 0.4
+    rand = RandomizedSearchCV(L0Regressor(k=3, random_state=0), {"lam": loguniform(1e-4, 1)},
+                              n_iter=3, cv=3, random_state=0).fit(X, y)
+    lams = rand.cv_results_["param_lam"]
+    assert all(1e-4 <= lam <= 1 for lam in lams) and rand.best_estimator_.lam == rand.best_params_["lam"]
+    sizes, _, test = learning_curve(L0Regressor(k=3, random_state=0), X, y, cv=3,
+                                    train_sizes=[0.3, 1.0])
+    assert list(sizes) == [88, 294] and test.mean(axis=1)[1] > 0.4
+
+
+def test_global_transform_output_and_config_leave_fits_unchanged(diabetes):
+    import sklearn
+
+    pl = pytest.importorskip("polars")
+    X, y = diabetes
+    inputs = (X.to_numpy(), X, pl.from_pandas(X))
+    # (polars gives a Fortran-ordered array: its last bits differ from a C-ordered X's)
+    base = [L0FeatureSelector(k=3, random_state=0).fit(data, y).estimator_ for data in inputs]
+    for out in ("pandas", "polars"):
+        with sklearn.config_context(transform_output=out, assume_finite=True,
+                                    skip_parameter_validation=True):
+            for data, ref in zip(inputs, base):
+                sel = L0FeatureSelector(k=3, random_state=0).fit(data, y)
+                Xt = sel.transform(data)
+                assert type(Xt).__module__.split(".")[0] == out
+                assert list(Xt.columns) == (["bmi", "bp", "s5"] if data is not inputs[0]
+                                            else ["x2", "x3", "x8"])
+                np.testing.assert_array_equal(sel.estimator_.coef_, ref.coef_)

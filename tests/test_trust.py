@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from packaging.requirements import Requirement
 from sklearn.base import clone
 
-from skl0 import L0Classifier, L0FeatureSelector, L0Regressor
+from skl0 import L0Classifier, L0FeatureSelector, L0FeatureSelectorCV, L0Regressor
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,7 +161,22 @@ def test_float32_fits_export_float64_and_transform_keeps_the_dtype():
     assert clf.predict_proba(X32).dtype == np.float64
     sel = L0FeatureSelector(k=2, random_state=0).fit(X32, y)
     assert sel.transform(X32).dtype == np.float32
-    assert sel.__sklearn_tags__().transformer_tags.preserves_dtype == ["float64"]
+
+
+@pytest.mark.parametrize("Sel", [L0FeatureSelector, L0FeatureSelectorCV])
+def test_selector_tags_declare_the_float32_that_transform_keeps(Sel):
+    # transform is a column selection, so float32 X (dense or sparse) comes
+    # back float32; the tag said float64 only (scikit-learn's default), so
+    # check_transformer_preserve_dtypes never ran on float32 and a tool that
+    # reads the tag was told the output would be cast.
+    from sklearn.utils import get_tags
+    from sklearn.utils.estimator_checks import check_transformer_preserve_dtypes
+
+    assert get_tags(Sel()).transformer_tags.preserves_dtype == ["float64", "float32"]
+    check_transformer_preserve_dtypes(Sel.__name__, Sel(random_state=0))
+    X, y = _reg(n=120)
+    sel = Sel(random_state=0).fit(X, y)  # fitted in float64, applied to float32
+    assert sel.transform(sp.csr_matrix(X.astype(np.float32))).dtype == np.float32
 
 
 def test_default_regressor_weights_equal_repetitions_at_sklearn_tolerance():
