@@ -116,6 +116,23 @@ _EXHAUSTIVE_MAX_SUPPORTS = 256
 # and no run ends higher than before. Not on larger problems: scoring up
 # to 2^18 numbers of blocks (k = 10 of 200 columns) took 1.6x (k = 10)
 # and 2.0x (lam="auto") the CPU time on 1000 x 200, with the same supports.
+# A binary log loss's search (_BinaryRefits, exact k's second-order refits
+# and lam="auto"'s first-order ones) does the same where the single swaps'
+# refits also hold at most _BINARY_EXHAUSTIVE_NUMBERS numbers of X
+# (k (p - k) swaps x n rows x k). Its rounds try the three strongest
+# inactive columns against every active one but the weakest, which meets
+# only the first (the c = 1 multi-swap), and a column that replaces a
+# correlated active one may rank lower still: on fresh designs of 10-14
+# columns and 100-400 rows (logistic Toeplitz rho 0.5-0.95, wine class 0
+# against the rest, breast-cancer columns, near-duplicate columns; seeds
+# 710-719, session 39's qlog audit) exact k missed the best subset at 11
+# of 1021 sizes, 10 of them one swap away (swap-ins ranked 2nd to 8th),
+# now 1 (a two-swap local optimum past the cap), and lam="auto"'s EBIC
+# lay more than 0.5 above the exhaustive minimum on 5 of 80 sets, now 0.
+# Without the cap of numbers (every k (p - k) <= 256) breast cancer k = 5
+# and the 600 x 40 sets' lam="auto" took 1.7-2.2x and 3.3-6.3x the CPU
+# time with the same supports; with it 0.98-1.04x and 1.07-1.15x
+# (benchmarks/revision_ab.py --base 190cdb4 --cases binary).
 
 #: The most block positions (supports x size x size) that :func:`_all_support_blocks`
 #: keeps for one ``(p, size)``: 512 KiB, so its 64 entries hold at most 32 MiB.
@@ -811,7 +828,7 @@ def swap_search(problem, support, max_swap=None, max_rounds=50, rtol=1e-7, *, re
         better = np.flatnonzero(scores < bar)
         if not better.size and _scores_all_swaps(refits, p, k):
             cands = _all_single_swaps(support, p)
-            states, scores = None, refits.losses(cands, cutoff=bar)
+            states, scores = _candidate_losses(refits, cands, cutoff=bar)
             better = np.flatnonzero(scores < bar)
         best = None
         if better.size:
@@ -935,8 +952,19 @@ def _candidate_losses(refits, cands, cutoff=None, base=None):
 
 
 def _scores_all_swaps(refits, p, k):
-    """Whether a converged round of :func:`swap_search` scores every single swap (at most 256 of them)."""
-    return isinstance(refits, _GramRefits) and k * (p - k) <= _EXHAUSTIVE_MAX_SUPPORTS
+    """Whether a converged round of :func:`swap_search` scores every single swap.
+
+    At most ``_EXHAUSTIVE_MAX_SUPPORTS`` of them, ``k (p - k)``: Gram
+    refits, and binary log-loss refits (:class:`_BinaryRefits`) where their
+    columns also hold at most ``_BINARY_EXHAUSTIVE_NUMBERS`` numbers of X
+    (``k (p - k) n k``).
+    """
+    if k * (p - k) > _EXHAUSTIVE_MAX_SUPPORTS:
+        return False
+    if isinstance(refits, _GramRefits):
+        return True
+    return (isinstance(refits, _BinaryRefits)
+            and k * (p - k) * refits.Xs.shape[0] * k <= _BINARY_EXHAUSTIVE_NUMBERS)
 
 
 def _all_single_swaps(support, p):
