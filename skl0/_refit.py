@@ -181,6 +181,9 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None, solv
     line search, the default elsewhere), started from zero or, with
     ``init`` (a full-size :class:`LinearHead`, e.g. the refit of a
     neighbouring support), from its rows on ``support`` and its intercept.
+    The numpy solver reads the columns of a sparse X as
+    :class:`SparseColumns` where dense they would hold more than
+    ``_DENSE_SUPPORT_NUMBERS`` numbers.
 
     Parameters
     ----------
