@@ -17,7 +17,14 @@ from scipy.special import expit
 
 from ._blocks import softmax_hessian, softmax_hessian_terms
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
-from ._engine import NumpyOps, data_term, gram_mse, logistic_loss, softplus
+from ._engine import (
+    SMALL_SPARSE_NUMBERS,
+    NumpyOps,
+    data_term,
+    gram_mse,
+    logistic_loss,
+    softplus,
+)
 from ._heads import LinearHead
 from ._linalg import cholesky, cholesky_solve, unwhiten, whiten
 from ._rows import row_softmax, skinny_columns, skinny_matmul
@@ -32,6 +39,7 @@ __all__ = [
     "refit_linear_head",
     "refit_nonlinear_head",
     "RefitStopped",
+    "SparseColumns",
     "ridge_jitter",
     "ridge_refit",
     "softmax_definite",
@@ -70,7 +78,93 @@ def support_head(problem, S, W, b=None):
     return head
 
 
-def _standardized_columns(problem, support):
+#: A log loss's refit on the columns ``S`` of a sparse X makes them dense
+#: (:meth:`DirectProblem.columns`) while they hold at most this many numbers
+#: (8 MB in float64, the dense copy a small sparse X gets:
+#: ``_engine.SMALL_SPARSE_NUMBERS``); past it it reads them as
+#: :class:`SparseColumns`. ``lam="auto"`` refits every path point of up to
+#: ``max_support_size`` columns: on a 20000 x 2000 CSR X of density 1%
+#: (4.7 MB) a 371-column point's dense columns were 57 MB, 12 times X.
+_DENSE_SUPPORT_NUMBERS = SMALL_SPARSE_NUMBERS
+
+
+class SparseColumns:
+    """The standardized columns ``(X[:, S] - mean) / std`` of a scipy sparse X, never made dense.
+
+    What a log loss's refit reads of them: ``Xs @ V``, ``Xs.T @ R`` and a
+    binary Hessian's ``Xs' diag(d) Xs`` (:meth:`weighted_gram`), from the sparse
+    columns ``X[:, S]`` (float64 CSR, ``nnz`` numbers where the dense ones
+    are ``n |S|``), with the centring and scaling applied to the products,
+    as :class:`skl0._engine._HostDesign` reads a large X. The same values
+    as the dense columns' products up to round-off (a different order of
+    summation), except where a column's mean is large against its spread
+    (a column stored in almost every row, offset far from zero): the
+    centred ``X' D X`` then cancels, a relative error of about
+    ``eps (mean / std)^2`` in the Hessian only (Newton's steps, not its
+    fixed point).
+    """
+
+    def __init__(self, host, S, mean, std):
+        A = host[:, S]
+        self.A = (A if A.format == "csr" else A.tocsr()).astype(np.float64, copy=False)
+        self.mean, self.std = mean, std
+        self.shape = self.A.shape
+        self.T = _TransposedColumns(self)
+
+    def __matmul__(self, v):
+        u = v / (self.std if v.ndim == 1 else self.std[:, None])
+        return self.A @ u - self.mean @ u
+
+    def rmatmul(self, r):
+        """``Xs.T @ r`` (``r`` of shape (n,) or (n, k))."""
+        out = np.asarray(self.A.T @ r)
+        if out.ndim == 1:
+            return (out - self.mean * r.sum()) / self.std
+        return (out - np.multiply.outer(self.mean, r.sum(0))) / self.std[:, None]
+
+    def weighted_gram(self, d):
+        """``Xs' diag(d) Xs`` and ``Xs' d`` (float64), the binary refit's Hessian blocks."""
+        A = self.A
+        Ad = A.copy()
+        Ad.data *= np.repeat(d, np.diff(A.indptr))
+        G = (A.T @ Ad).toarray()
+        xd = np.asarray(Ad.sum(axis=0)).ravel()
+        m, sd = self.mean, float(d.sum())
+        G -= np.multiply.outer(m, xd)
+        G -= np.multiply.outer(xd, m)
+        G += sd * np.multiply.outer(m, m)
+        G /= np.multiply.outer(self.std, self.std)
+        return G, (xd - sd * m) / self.std
+
+
+class _TransposedColumns:
+    """``Xs.T`` of :class:`SparseColumns` (``Xs.T @ r``)."""
+
+    def __init__(self, columns):
+        self.columns = columns
+        self.shape = columns.shape[::-1]
+
+    def __matmul__(self, r):
+        return self.columns.rmatmul(r)
+
+
+def _standardized_columns(problem, support, solver=None):
+    """The standardized columns ``support`` of ``problem`` for a refit.
+
+    :class:`SparseColumns` for a log loss's refit in numpy (``solver``) on a
+    sparse X whose columns would hold more than ``_DENSE_SUPPORT_NUMBERS``
+    numbers dense; otherwise dense (:meth:`DirectProblem.columns`).
+    """
+    host = getattr(problem, "host", None)
+    if (solver == "numpy" and host is not None and isinstance(problem.datafit, _LOG_LOSSES)
+            and host.shape[0] * support.numel() > _DENSE_SUPPORT_NUMBERS):
+        # (A multinomial refit of so many numbers is never Newton's,
+        # softmax_newton_applies, whose Hessian reads dense columns.)
+        def numpy(t):
+            return t.detach().cpu().double().numpy()
+
+        S = support.cpu().numpy()
+        return SparseColumns(host, S, numpy(problem.mean[support]), numpy(problem.std[support]))
     return problem.columns(support)
 
 
@@ -87,6 +181,9 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None, solv
     line search, the default elsewhere), started from zero or, with
     ``init`` (a full-size :class:`LinearHead`, e.g. the refit of a
     neighbouring support), from its rows on ``support`` and its intercept.
+    The numpy solver reads the columns of a sparse X as
+    :class:`SparseColumns` where dense they would hold more than
+    ``_DENSE_SUPPORT_NUMBERS`` numbers.
 
     Parameters
     ----------
@@ -142,9 +239,9 @@ def refit_linear_head(problem, support, alpha=0.0, max_iter=200, init=None, solv
         with torch.no_grad():
             return head, float(problem.loss(head, ones))
     # Log losses (and the empty set): L-BFGS on the kept columns only.
-    Xs = _standardized_columns(problem, idx) if idx.numel() else None
     if solver is None:
         solver = "numpy" if ref.device.type == "cpu" else "torch"
+    Xs = _standardized_columns(problem, idx, solver) if idx.numel() else None
     if solver == "numpy" and isinstance(problem.datafit, _LOG_LOSSES):
         W, b = _lbfgs_numpy(Xs, problem, alpha, max_iter, idx, init)
         with torch.no_grad():
@@ -191,6 +288,10 @@ def _support_loss(problem, head, idx, Xs):
     with torch.no_grad():
         if Xs is None:
             return float(problem.loss(head, torch.ones_like(problem.mean)))
+        if isinstance(Xs, SparseColumns):
+            f = Xs @ head.weight[idx].double().cpu().numpy()
+            pred = torch.as_tensor(f, device=head.bias.device).to(head.bias.dtype) + head.bias
+            return float(problem.datafit(pred, problem.Y, problem.w))
         return float(problem.datafit(Xs @ head.weight[idx] + head.bias, problem.Y, problem.w))
 
 
@@ -271,7 +372,10 @@ def _lbfgs_numpy(Xs, problem, alpha, max_iter, idx, init):
     """
     w = problem.w.detach().cpu().double().numpy()
     n, q = w.shape[0], problem.datafit.n_outputs
-    X = np.zeros((n, 0)) if Xs is None else Xs.detach().cpu().double().numpy()
+    if Xs is None:
+        X = np.zeros((n, 0))
+    else:
+        X = Xs if isinstance(Xs, SparseColumns) else Xs.detach().cpu().double().numpy()
     s = X.shape[1]
     Y = problem.Y.detach().cpu().numpy()
     multinomial = isinstance(problem.datafit, MultinomialLogLoss)
@@ -349,6 +453,27 @@ def softmax_objective(X, labels, w, alpha, q):
     a, sq = s + 1, s * q
     onehot = np.zeros((n, q))
     onehot[np.arange(n), labels] = 1.0
+    if isinstance(X, SparseColumns):
+        # Products with the sparse columns (no dense or weighted copy of
+        # them); the weights multiply the probabilities, as below.
+        C, c = X.T @ (onehot * w[:, None]), w @ onehot
+
+        def objective(x):
+            W, b = x[:sq].reshape(s, q), x[sq:]
+            FT = np.ascontiguousarray((X @ W).T)
+            FT += b[:, None]
+            lse = _class_softmax(FT, w)  # FT now holds w_i P_ic
+            grad = np.empty(sq + q)
+            grad_W = grad[:sq].reshape(s, q)
+            grad_W[:] = X.T @ FT.T
+            grad_W -= C
+            grad_W += (2.0 * alpha) * W
+            np.sum(FT, axis=1, out=grad[sq:])
+            grad[sq:] -= c
+            value = float(w @ lse) - float(np.vdot(C, W)) - float(c @ b)
+            return value + alpha * float(np.vdot(W, W)), grad
+
+        return objective
     if skinny_columns(X, q):
         Xw = X * w[:, None]
         C, c = skinny_matmul(Xw.T, onehot), w @ onehot
@@ -675,6 +800,13 @@ def newton_binary(X, y, w, alpha, x0, max_iter):
     H = np.empty((s + 1, s + 1))
 
     def hessian(x, prob):
+        if isinstance(X, SparseColumns):  # (from the sparse columns, never dense)
+            curv = w * prob * (1.0 - prob)
+            H[:s, :s], H[:s, s] = X.weighted_gram(curv)
+            H[s, :s] = H[:s, s]
+            H[s, s] = curv.sum()
+            H.flat[:: s + 2] += ridge + _HESSIAN_JITTER * max(float(H.diagonal().max()), 1e-300)
+            return H
         # The intercept's row and column of H without an [X, 1] copy of X;
         # Z is freed before the line search (at n=1e6 each is 170 MB).
         root = np.sqrt(w * prob * (1.0 - prob))

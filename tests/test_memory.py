@@ -237,3 +237,51 @@ def test_the_inverse_factor_is_not_copied_to_clear_its_upper_triangle():
     R = out[1]
     assert np.all(np.triu(R, 1) == 0)
     np.testing.assert_allclose(R.T @ R, inv, rtol=1e-8, atol=1e-14)
+
+
+@pytest.mark.parametrize("task, size", [("binary", 100), ("binary", 300), ("multinomial", 300)])
+def test_a_sparse_xs_log_loss_refit_does_not_make_its_columns_dense(task, size):
+    # lam="auto" refits every path point of up to max_support_size columns;
+    # on a sparse X each refit made its columns dense (n x |S| float64, and
+    # for Newton's Hessian (|S| <= 128) a weighted copy, for the multinomial
+    # objective a weighted copy too): 31-94 times X's bytes here, 12 times
+    # (binary) and 50 times (3 classes) in a default fit of a 20000 x 2000
+    # CSR X of density 1%. Past _DENSE_SUPPORT_NUMBERS the refit reads the
+    # sparse columns (SparseColumns); the same refit up to round-off.
+    import scipy.sparse as sp
+
+    import skl0._refit as refit
+    from skl0._datafits import BinaryLogLoss, MultinomialLogLoss
+    from skl0._problem import DirectProblem, sparse_to_torch, weighted_moments
+
+    rng = np.random.RandomState(0)
+    n, p = 12000, 400  # (n x 100 dense columns: 1.2e6 numbers, past the 2^20 kept dense)
+    host = sp.random(n, p, density=0.01, format="csr", random_state=1)
+    w = torch.full((n,), 1.0 / n, dtype=torch.float64)
+    mean, std = (torch.as_tensor(a) for a in weighted_moments(host, w.numpy()))
+    eta = 3.0 * np.asarray(host[:, :5].sum(1)).ravel() + rng.randn(n)
+    if task == "binary":
+        y, datafit = torch.as_tensor((eta > 0.1).astype(float)), BinaryLogLoss()
+    else:
+        y, datafit = torch.as_tensor(np.digitize(eta, [0.0, 1.0])), MultinomialLogLoss(3)
+    problem = DirectProblem(sparse_to_torch(host, "cpu", torch.float64), y, w, mean, std,
+                            datafit, host=host)
+    support = np.arange(size)
+    fitted = []
+    peak = _traced_peak(
+        lambda: fitted.append(refit.refit_linear_head(problem, support, alpha=1e-4)))
+    assert peak < 4 * _sparse_bytes(host)  # (the dense columns alone: 16-48 times)
+    # The refit of the dense columns, to round-off.
+    mp = pytest.MonkeyPatch()
+    mp.setattr(refit, "_DENSE_SUPPORT_NUMBERS", 1 << 60)
+    try:
+        dense_head, dense_loss = refit.refit_linear_head(problem, support, alpha=1e-4)
+    finally:
+        mp.undo()
+    head, loss = fitted[0]
+    assert loss == pytest.approx(dense_loss, rel=1e-12)
+    W, Wd = head.weight.detach().numpy(), dense_head.weight.detach().numpy()
+    assert np.abs(W - Wd).max() < 1e-9 * np.abs(Wd).max()
+    np.testing.assert_allclose(head.bias.detach().numpy(), dense_head.bias.detach().numpy(),
+                               rtol=1e-9, atol=1e-12)
+    assert not W[size:].any()
