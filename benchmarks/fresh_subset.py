@@ -1,0 +1,547 @@
+"""Exact k and lam="auto" against the exhaustive best subset, on fresh data.
+
+On designs small enough for every support to be refitted (5-18 columns),
+the criterion of skl0's own search is minimised by brute force at every
+size, and each table row counts how often ``L0Regressor(k=k)`` /
+``L0Classifier(k=k)`` (``k = 1 .. p' - 1``, ``random_state=0``; ``p'`` the
+columns left once exact copies are dropped, as skl0 selects among the first
+copies) reaches that minimum, and how far ``lam="auto"``
+(``random_state`` 0-9) lies above the exhaustive minimum of skl0's EBIC.
+The ablation row turns off the step that ends the swap search where no
+single swap lowers the loss (``_splice._scores_all_swaps`` returning False:
+a round that finds no better exchange among its candidates then stops
+instead of scoring every single swap), on the same data in the same run.
+
+Criteria, computed here in numpy independently of skl0 (the self-checks
+assert that they equal skl0's own refit values on a few supports):
+
+- **regression**: training MSE of the ridge refit ``(G_SS + (2 alpha +
+  jitter) I) b = c_S`` on standardized columns (``alpha = 1e-4``, the
+  jitter ``10 eps max(mean diag G, 1)``), solved for every support of each
+  size in batches; EBIC with deviance ``n log max(MSE, 1e-10 MSE_0)``.
+- **binary**: mean log loss (the data term) of the ridge-``alpha`` logistic
+  refit on standardized columns, intercept unpenalised, by a batched damped
+  Newton solve; EBIC with deviance ``2 n loss``. Both EBICs are
+  ``skl0._criteria.ebic`` with its ``gamma`` and size cap, ``p`` the number
+  of columns.
+
+Families: regression (10), Toeplitz designs (rho 0.5-0.95, 60-200 rows,
+12-18 columns, Gaussian or t3 noise, arbitrary units and offsets),
+``make_regression`` with ``effective_rank=4``, exact / near / scaled copies
+of columns, a wine column on the other 12, a linnerud column on the other 5,
+a breast-cancer column on 17 others; binary (8), logistic Toeplitz designs
+(rho 0.5-0.95, 100-400 rows, 10-14 columns), wine class 0 against the rest,
+12-14 breast-cancer columns on 250 rows, near-copies of columns. Seeds:
+700-709 (regression) and 710-719 (binary), held out from every choice of the
+swap search; they are those of session 39's two audits, whose misses led to
+the single-swap step. ``--quick``: 3 + 2 families, 2 seeds, ``random_state``
+0-2 (about a minute).
+
+    OMP_NUM_THREADS=1 python benchmarks/fresh_subset.py [--quick] [--only regression,binary] [--seeds 700-709]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import math
+import sys
+import time
+import warnings
+
+import _common as C  # also puts the repository root on sys.path
+import numpy as np
+from scipy.special import expit
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_linnerud,
+    load_wine,
+    make_regression,
+)
+
+import skl0._base as base
+import skl0._splice as splice
+from skl0 import L0Classifier, L0Regressor
+from skl0._criteria import ebic, ebic_gamma, max_support_size
+
+ALPHA = 1e-4  # the estimators' default alpha
+EPS = np.finfo(np.float64).eps
+# How far the criteria here may lie from skl0's own refit values (relative):
+# the audits found ~1e-13 for the Gram refits, and for the binary refits up
+# to 3.1e-8 on near-separable sets (the Newton solves stop at slightly
+# different points), ~1e-10 elsewhere.
+REG_TOL, BIN_TOL = 1e-9, 1e-7
+
+
+# --------------------------------------------------------------------------- families
+
+
+def toeplitz_X(rng, n, p, rho):
+    cov = rho ** np.abs(np.subtract.outer(np.arange(p), np.arange(p)))
+    X = rng.normal(size=(n, p)) @ np.linalg.cholesky(cov).T
+    return X * rng.uniform(0.2, 5, p) + rng.normal(0, 3, p)  # arbitrary units and offsets
+
+
+def sparse_y(rng, X, s, snr, noise="gauss"):
+    n, p = X.shape
+    Xs = (X - X.mean(0)) / X.std(0)
+    beta = np.zeros(p)
+    idx = rng.choice(p, s, replace=False)
+    beta[idx] = rng.choice([-1, 1], s) * rng.uniform(0.5, 2, s)
+    f = Xs @ beta
+    e = rng.standard_t(3, n) if noise == "t3" else rng.normal(size=n)
+    e = e * math.sqrt(f.var() / snr) / e.std()
+    return f + e + 7.0
+
+
+def reg_toeplitz(rho, n, p, s, snr, noise="gauss"):
+    def make(seed):
+        rng = np.random.default_rng(seed)
+        X = toeplitz_X(rng, n, p, rho)
+        return X, sparse_y(rng, X, s, snr, noise)
+    return make
+
+
+def reg_effrank(seed):
+    return make_regression(150, 15, n_informative=5, effective_rank=4, tail_strength=0.3,
+                           noise=1.0, random_state=seed)
+
+
+def reg_dups(seed):
+    # 10 base columns (rho 0.5), an exact copy of column 0, near copies of
+    # columns 1 and 2 (1e-3, 1e-2) and a scaled copy of column 3
+    rng = np.random.default_rng(seed)
+    n = 120
+    B = toeplitz_X(rng, n, 10, 0.5)
+    X = np.column_stack([B, B[:, 0], B[:, 1] + 1e-3 * B[:, 1].std() * rng.normal(size=n),
+                         B[:, 2] + 1e-2 * B[:, 2].std() * rng.normal(size=n), -3 * B[:, 3] + 1])
+    return X, sparse_y(rng, B[:, :6], 4, 3.0)
+
+
+def reg_wine(seed):
+    X0 = load_wine().data
+    rng = np.random.default_rng(seed)
+    j = seed % 13
+    rows = rng.choice(len(X0), 120, replace=False)
+    return np.delete(X0[rows], j, 1), X0[rows, j]
+
+
+def reg_linnerud(seed):
+    d = load_linnerud()
+    Z = np.column_stack([d.data, d.target])
+    j = seed % 6
+    return np.delete(Z, j, 1), Z[:, j]
+
+
+def reg_breast_cancer(seed):
+    # 17 random columns regress an 18th (often nearly collinear: radius / perimeter / area)
+    X0 = load_breast_cancer().data
+    rng = np.random.default_rng(seed)
+    cols = rng.choice(30, 18, replace=False)
+    rows = rng.choice(len(X0), 200, replace=False)
+    Z = X0[rows][:, cols]
+    return Z[:, 1:], Z[:, 0]
+
+
+REGRESSION = {
+    "toep rho=.5 n=100 p=12 s=3 snr=1": reg_toeplitz(0.5, 100, 12, 3, 1.0),
+    "toep rho=.8 n=200 p=15 s=4 snr=3": reg_toeplitz(0.8, 200, 15, 4, 3.0),
+    "toep rho=.95 n=150 p=18 s=6 snr=10": reg_toeplitz(0.95, 150, 18, 6, 10.0),
+    "toep rho=.95 n=60 p=16 s=5 snr=1": reg_toeplitz(0.95, 60, 16, 5, 1.0),
+    "toep rho=.8 n=80 p=18 s=6 snr=3 t3": reg_toeplitz(0.8, 80, 18, 6, 3.0, "t3"),
+    "make_regression eff_rank=4 p=15": reg_effrank,
+    "dup/near-dup cols p=14": reg_dups,
+    "wine col~others p=12 n=120": reg_wine,
+    "linnerud col~others p=5": reg_linnerud,
+    "breast cancer col~17 cols n=200": reg_breast_cancer,
+}
+REGRESSION_QUICK = ("toep rho=.8 n=80 p=18 s=6 snr=3 t3", "breast cancer col~17 cols n=200",
+                    "linnerud col~others p=5")
+
+
+def logit_y(rng, X, s, lo=0.5, hi=1.5, cols=None):
+    n, p = X.shape
+    Xs = (X - X.mean(0)) / X.std(0)
+    beta = np.zeros(p)
+    idx = rng.choice(p if cols is None else cols, s, replace=False)
+    beta[idx] = rng.choice([-1, 1], s) * rng.uniform(lo, hi, s)
+    return (rng.random(n) < expit(Xs @ beta - 0.3)).astype(int)
+
+
+def bin_logit(rho, n, p, s, lo=0.5, hi=1.5):
+    def make(seed):
+        rng = np.random.default_rng(seed)
+        X = toeplitz_X(rng, n, p, rho)
+        return X, logit_y(rng, X, s, lo, hi)
+    return make
+
+
+def bin_wine(seed):
+    d = load_wine()
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(d.target), 140, replace=False)
+    return d.data[rows], (d.target[rows] == 0).astype(int)
+
+
+def bin_breast_cancer(seed):
+    d = load_breast_cancer()
+    rng = np.random.default_rng(seed)
+    p = 12 + seed % 3
+    cols = np.sort(rng.choice(30, p, replace=False))
+    rows = rng.choice(len(d.target), 250, replace=False)
+    return d.data[rows][:, cols], d.target[rows]
+
+
+def bin_dups(seed):
+    # 9 base columns (rho 0.5), an exact copy of column 0, near copies of
+    # columns 1 (1e-3) and 2 (1e-2), a scaled copy of column 3; y from 4 of
+    # the base columns 0..5
+    rng = np.random.default_rng(seed)
+    n = 200
+    B = toeplitz_X(rng, n, 9, 0.5)
+    X = np.column_stack([B, B[:, 0], B[:, 1] + 1e-3 * B[:, 1].std() * rng.normal(size=n),
+                         B[:, 2] + 1e-2 * B[:, 2].std() * rng.normal(size=n), -3 * B[:, 3] + 1])
+    return X, logit_y(rng, B, 4, cols=6)
+
+
+BINARY = {
+    "logit toep rho=.5 n=100 p=10 s=3": bin_logit(0.5, 100, 10, 3),
+    "logit toep rho=.8 n=200 p=12 s=4": bin_logit(0.8, 200, 12, 4),
+    "logit toep rho=.95 n=400 p=14 s=5": bin_logit(0.95, 400, 14, 5),
+    "logit toep rho=.8 n=300 p=14 s=4": bin_logit(0.8, 300, 14, 4),
+    "logit toep rho=.95 n=150 p=13 s=3 strong": bin_logit(0.95, 150, 13, 3, 1.0, 2.5),
+    "wine class 0 vs rest 140 rows p=13": bin_wine,
+    "breast cancer 12-14 cols 250 rows": bin_breast_cancer,
+    "near-dup cols p=13 n=200": bin_dups,
+}
+BINARY_QUICK = ("breast cancer 12-14 cols 250 rows", "near-dup cols p=13 n=200")
+
+
+# --------------------------------------------------------------------------- criteria
+
+
+def standardize(X):
+    sd = X.std(0)
+    return (X - X.mean(0)) / np.where(sd > 0, sd, 1.0)
+
+
+def first_copies(X):
+    """Columns that are not an exact copy of an earlier one (skl0._duplicates' rule)."""
+    keep = []
+    for j in range(X.shape[1]):
+        if not any(np.array_equal(X[:, i], X[:, j]) for i in keep):
+            keep.append(j)
+    return np.array(keep)
+
+
+def all_supports(p, k):
+    if k == 0:
+        return np.zeros((1, 0), dtype=np.int64)
+    return np.array(list(itertools.combinations(range(p), k)), dtype=np.int64)
+
+
+class RidgeMSE:
+    """Training MSE of the ridge refit on standardized columns, from X'X."""
+
+    def __init__(self, Xs, y):
+        n = Xs.shape[0]
+        yc = y - y.mean()
+        self.G, self.c, self.yy = Xs.T @ Xs / n, Xs.T @ yc / n, yc @ yc / n
+        self.ridge = 2 * ALPHA + EPS * 10 * max(float(np.mean(np.diag(self.G))), 1.0)
+
+    def losses(self, cands):
+        m, k = cands.shape
+        if k == 0:
+            return np.full(m, self.yy)
+        out = np.empty(m)
+        for i in range(0, m, 20000):
+            S = cands[i:i + 20000]
+            GS = self.G[S[:, :, None], S[:, None, :]]
+            cs = self.c[S]
+            b = np.linalg.solve(GS + self.ridge * np.eye(k), cs[..., None])[..., 0]
+            Gb = np.einsum("mij,mj->mi", GS, b)
+            out[i:i + 20000] = (self.yy - 2 * np.einsum("mi,mi->m", b, cs)
+                                + np.einsum("mi,mi->m", b, Gb))
+        return out
+
+    def ebic(self, loss, s, n, p):
+        return ebic(n * math.log(max(loss, 1e-10 * self.yy)), s, n, p, 1, ebic_gamma(n, p))
+
+    def skl0_value(self, refits, S):
+        """skl0's refit loss of ``S`` in this criterion's units (its y is standardized)."""
+        return refits.fit(S)[1] / refits.fit(np.zeros(0, dtype=np.int64))[1] * self.yy
+
+
+def softplus(f):
+    return np.logaddexp(0.0, f)
+
+
+def newton_batch(XT, y, max_iter=200):
+    """Data term of ``mean log loss + alpha ||W||^2`` at its minimum, per support of ``XT`` (m, k, n)."""
+    m, k, n = XT.shape
+    x = np.zeros((m, k + 1))
+    ridge = np.full(k + 1, 2 * ALPHA)
+    ridge[k] = 0.0  # the intercept is unpenalised
+
+    def terms(x_, rows=None):
+        Xr = XT if rows is None else XT[rows]
+        f = np.matmul(x_[:, None, :k], Xr)[:, 0, :] + x_[:, k:]
+        data = (softplus(f) - y * f).mean(1)
+        return data + ALPHA * (x_[:, :k] ** 2).sum(1), data, f
+
+    val, data, f = terms(x)
+    active = np.ones(m, bool)
+    for _ in range(max_iter):
+        idx = np.flatnonzero(active)
+        if not idx.size:
+            break
+        pr = expit(f[idx])
+        r = (pr - y) / n
+        g = np.empty((idx.size, k + 1))
+        g[:, :k] = np.matmul(XT[idx], r[:, :, None])[:, :, 0] + 2 * ALPHA * x[idx, :k]
+        g[:, k] = r.sum(1)
+        v = pr * (1 - pr) / n
+        H = np.empty((idx.size, k + 1, k + 1))
+        Xv = XT[idx] * v[:, None, :]
+        H[:, :k, :k] = np.matmul(Xv, XT[idx].transpose(0, 2, 1))
+        H[:, :k, k] = H[:, k, :k] = Xv.sum(2)
+        H[:, k, k] = v.sum(1)
+        H[:, np.arange(k + 1), np.arange(k + 1)] += ridge
+        step = np.linalg.solve(H, g[:, :, None])[:, :, 0]
+        dec = (g * step).sum(1)
+        conv = dec <= 1e-26 * np.maximum(val[idx], 1e-300) + 1e-300
+        t = np.ones(idx.size)
+        todo = ~conv
+        newx = x[idx] - step
+        nv, nd, nf = terms(newx, idx)
+        for _ in range(60):  # backtracking (Armijo)
+            bad = todo & (nv > val[idx] - 1e-4 * t * dec)
+            if not bad.any():
+                break
+            t[bad] *= 0.5
+            b = np.flatnonzero(bad)
+            newx[b] = x[idx[b]] - t[b, None] * step[b]
+            nv[b], nd[b], nf[b] = terms(newx[b], idx[b])
+        improve = todo & (nv < val[idx])
+        sel = idx[improve]
+        x[sel], val[sel], data[sel], f[sel] = newx[improve], nv[improve], nd[improve], nf[improve]
+        active[idx[conv | ~improve]] = False  # converged, or no decrease left
+    return data
+
+
+class LogLoss:
+    """Mean log loss (data term) of the ridge-``alpha`` logistic refit on standardized columns."""
+
+    def __init__(self, Xs, y):
+        self.Xs, self.y = Xs, y.astype(np.float64)
+        self.XT = np.ascontiguousarray(Xs.T)
+
+    def losses(self, cands):
+        m, k = cands.shape
+        n = self.Xs.shape[0]
+        if k == 0:
+            b = math.log(self.y.mean() / (1 - self.y.mean()))
+            return np.full(m, float(np.mean(softplus(np.full(n, b)) - self.y * b)))
+        chunk = max(1, int(4e6 // (n * k)))
+        out = np.empty(m)
+        for i in range(0, m, chunk):
+            out[i:i + chunk] = newton_batch(self.XT[cands[i:i + chunk]], self.y)
+        return out
+
+    def ebic(self, loss, s, n, p):
+        return ebic(2.0 * n * loss, s, n, p, 1, ebic_gamma(n, p))
+
+    def skl0_value(self, refits, S):
+        assert np.allclose(refits.Xs, self.Xs, rtol=1e-12, atol=1e-12), "standardization differs"
+        refits.cache.pop(S.tobytes(), None)
+        return refits.fit(S)[1]
+
+
+# --------------------------------------------------------------------------- the searches
+
+
+@contextlib.contextmanager
+def without_single_swap_scan():
+    """The ablation: a converged round of the swap search stops (no scan of every single swap)."""
+    original = splice._scores_all_swaps
+    splice._scores_all_swaps = lambda refits, p, k: False
+    try:
+        yield
+    finally:
+        splice._scores_all_swaps = original
+
+
+VARIANTS = [("shipped", contextlib.nullcontext),
+            ("without the single-swap scan (ablation)", without_single_swap_scan)]
+
+_seen = {}
+
+
+@contextlib.contextmanager
+def capture_refits():
+    """Keep the problem and the refits of exact k's search (``selection_refits``) in ``_seen``."""
+    base.bind_training()
+    original = base.selection_refits
+
+    def spy(problem, alpha, size=None):
+        out = original(problem, alpha, size)
+        _seen.update(problem=problem, refits=out)
+        return out
+
+    base.selection_refits = spy
+    try:
+        yield
+    finally:
+        base.selection_refits = original
+
+
+def run_set(task, X, y, auto_seeds, rng, check):
+    """Exact k and lam="auto" of every variant on one data set, against its exhaustive optimum."""
+    n, p_all = X.shape
+    keep = first_copies(X)  # skl0 selects among the first copies of exact copies
+    pos = {int(j): i for i, j in enumerate(keep)}
+    Xs = standardize(X[:, keep])
+    p = Xs.shape[1]
+    crit = (RidgeMSE if task == "regression" else LogLoss)(Xs, y)
+    best = {}
+    for k in range(p + 1):
+        L = crit.losses(all_supports(p, k))
+        j = int(np.argmin(L))
+        best[k] = float(L[j])
+    smax = min(max_support_size(n, p_all), p)
+    lowest_ebic = min(crit.ebic(best[s], s, n, p_all) for s in range(smax + 1))
+    tol_hit = 1e-6 if task == "regression" else 1e-9  # the audits' tolerances
+    Est = L0Regressor if task == "regression" else L0Classifier
+    known = {}
+
+    def loss(S):
+        if S not in known:
+            known[S] = float(crit.losses(np.array(S, dtype=np.int64).reshape(1, -1))[0])
+        return known[S]
+
+    out = {}
+    worst_check = 0.0
+    for label, variant in VARIANTS:
+        hits, worst, missed, cpu = 0, 0.0, [], 0.0
+        with variant():
+            for k in range(1, p):
+                t = time.process_time()
+                with capture_refits():
+                    m = Est(k=k, random_state=0).fit(X, y)
+                cpu += time.process_time() - t
+                S = tuple(sorted(pos[int(j)] for j in np.flatnonzero(m.support_)))
+                excess = loss(S) / best[k] - 1 if len(S) == k else math.inf
+                hits += excess <= tol_hit
+                if excess > tol_hit:
+                    missed.append((k, excess))
+                worst = max(worst, excess)
+                if check and label == "shipped" and k in (2, p // 2, p - 2):
+                    assert _seen["problem"].n_candidates == p_all, "skl0's EBIC p differs"
+                    for _ in range(4):
+                        size = int(rng.integers(1, p))
+                        T = np.sort(rng.choice(p, size, replace=False)).astype(np.int64)
+                        theirs = crit.skl0_value(_seen["refits"], T)
+                        worst_check = max(worst_check, abs(theirs - loss(tuple(T))) / theirs)
+            sups = []
+            for rs in auto_seeds:
+                t = time.process_time()
+                m = Est(random_state=rs).fit(X, y)
+                cpu += time.process_time() - t
+                sups.append(tuple(sorted(pos[int(j)] for j in np.flatnonzero(m.support_))))
+        gaps = [crit.ebic(loss(S), len(S), n, p_all) - lowest_ebic for S in sups]
+        out[label] = {"sizes": p - 1, "hits": hits, "worst": worst, "missed": missed,
+                      "gap": max(gaps), "distinct": len(set(sups)), "cpu": cpu}
+    tol = REG_TOL if task == "regression" else BIN_TOL
+    assert worst_check <= tol, f"criterion differs from skl0's refit by {worst_check:.1e} (relative)"
+    return out, worst_check
+
+
+def part(task, families, seeds, auto_seeds, quiet):
+    rng = np.random.default_rng(12345)
+    rows, misses, checks = {}, [], []
+    t0 = time.time()
+    for fam, make in families.items():
+        for seed in seeds:
+            X, y = make(seed)
+            out, chk = run_set(task, X, y, auto_seeds, rng, check=True)
+            checks.append(chk)
+            for label, r in out.items():
+                rows.setdefault((fam, label), []).append(r)
+                if label == "shipped":
+                    misses += [(fam, seed, k, e) for k, e in r["missed"]]
+            if not quiet:
+                s, a = out["shipped"], out[VARIANTS[1][0]]
+                print(f"  {fam} seed {seed}: {s['hits']}/{s['sizes']} (ablation {a['hits']}), "
+                      f"gap {s['gap']:.3f} ({a['gap']:.3f}) [{time.time() - t0:.0f} s]",
+                      file=sys.stderr, flush=True)
+    table, totals = [], {label: [0, 0, 0, 0, 0, 0.0] for label, _ in VARIANTS}
+    for (fam, label), rs in rows.items():
+        tot, hits = sum(r["sizes"] for r in rs), sum(r["hits"] for r in rs)
+        below = sum(r["hits"] < 0.9 * r["sizes"] for r in rs)
+        big = sum(r["gap"] > 0.5 for r in rs)
+        cpu = sum(r["cpu"] for r in rs)
+        for i, v in enumerate((hits, tot, below, len(rs), big, cpu)):
+            totals[label][i] += v
+        table.append([fam, label, f"{hits} / {tot}", f"{below} / {len(rs)}",
+                      f"{max(r['worst'] for r in rs):.2e}", f"{max(r['gap'] for r in rs):.3f}",
+                      f"{big} / {len(rs)}", max(r["distinct"] for r in rs), f"{cpu:.1f}"])
+    for label, (hits, tot, below, sets, big, cpu) in totals.items():
+        table.append(["**all**", label, f"{hits} / {tot}", f"{below} / {sets}", "", "",
+                      f"{big} / {sets}", "", f"{cpu:.1f}"])
+    crit = ("MSE of the ridge refit" if task == "regression"
+            else "mean log loss of the ridge refit")
+    print(f"## {task}: exact k (k = 1..p'-1, random_state=0) and lam=\"auto\" "
+          f"(random_state {auto_seeds[0]}-{auto_seeds[-1]}), seeds {seeds[0]}-{seeds[-1]}\n")
+    print(f"Criterion: {crit}; skl0's refit values matched it to {max(checks):.1e} "
+          "(relative, largest over the checked supports).\n")
+    print(C.markdown_table(
+        ["family", "search", "sizes at the optimum", "seeds < 90% of sizes",
+         "worst rel. excess", "auto: largest EBIC gap", "auto: sets with gap > 0.5",
+         "auto: distinct supports", "CPU s"],
+        table, align="llrrrrrrr"))
+    print("\nExact-k misses of the shipped search (family, seed, k, relative excess):")
+    for fam, seed, k, e in misses:
+        print(f"- {fam}, seed {seed}, k={k}: {e:.2e}")
+    print()
+
+
+def seed_range(text):
+    lo, _, hi = text.partition("-")
+    return list(range(int(lo), int(hi or lo) + 1))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default="regression,binary",
+                    help="comma-separated parts: regression, binary")
+    ap.add_argument("--seeds", default=None,
+                    help="data seeds FROM-TO for every part (default 700-709 for regression, "
+                         "710-719 for binary; --quick: the first 2)")
+    ap.add_argument("--auto-seeds", type=int, default=None,
+                    help="lam='auto' fits with random_state 0..N-1 (default 10, --quick 3)")
+    ap.add_argument("--quick", action="store_true", help="3 + 2 families, 2 seeds (~1 minute)")
+    ap.add_argument("--quiet", action="store_true", help="no per-set progress on stderr")
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+    parts = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(parts) - {"regression", "binary"}
+    if unknown:
+        ap.error(f"--only={args.only!r}: unknown part(s) {sorted(unknown)}; "
+                 "use regression and/or binary")
+    auto_seeds = list(range(args.auto_seeds or (3 if args.quick else 10)))
+    print("\n".join(f"- {line}" for line in C.environment_lines()))
+    print()
+    for task, families, quick, default in [("regression", REGRESSION, REGRESSION_QUICK, "700-709"),
+                                           ("binary", BINARY, BINARY_QUICK, "710-719")]:
+        if task not in parts:
+            continue
+        seeds = seed_range(args.seeds or default)
+        if args.quick:
+            families = {f: families[f] for f in quick}
+            seeds = seeds[:2] if args.seeds is None else seeds
+        part(task, families, seeds, auto_seeds, args.quiet)
+
+
+if __name__ == "__main__":
+    main()
