@@ -108,11 +108,12 @@ _EXHAUSTIVE_MAX_SUPPORTS = 256
 # forward sacrifice ranks a column by what it adds to the whole support,
 # so a column that replaces a correlated active one (x13 for x14 at
 # rho = 0.8) can rank below _SWAP_IN, and the search stopped one swap
-# short of a lower loss: on fresh designs of 12-18 columns (Toeplitz rho
-# 0.5-0.95, t3 noise, make_regression with effective_rank, wine and
-# breast-cancer columns regressed on others; seeds 700-709, 1320 sizes)
-# exact k missed the best subset at 24 sizes, 10 of them one swap away
-# (session 39's audit). The end is then a local optimum of single swaps,
+# short of a lower loss: on fresh designs of 5-18 columns (Toeplitz rho
+# 0.5-0.95, t3 noise, make_regression with effective_rank, wine, linnerud
+# and breast-cancer columns regressed on others; seeds 700-709, 1310
+# sizes) exact k missed the best subset at 24 sizes, 10 of them one swap
+# away, now 9 (benchmarks/fresh_subset.py --only regression, whose rows
+# without this scan show the 24). The end is then a local optimum of single swaps,
 # and no run ends higher than before. Not on larger problems: scoring up
 # to 2^18 numbers of blocks (k = 10 of 200 columns) took 1.6x (k = 10)
 # and 2.0x (lam="auto") the CPU time on 1000 x 200, with the same supports.
@@ -125,8 +126,8 @@ _EXHAUSTIVE_MAX_SUPPORTS = 256
 # correlated active one may rank lower still: on fresh designs of 10-14
 # columns and 100-400 rows (logistic Toeplitz rho 0.5-0.95, wine class 0
 # against the rest, breast-cancer columns, near-duplicate columns; seeds
-# 710-719, session 39's qlog audit) exact k missed the best subset at 11
-# of 1021 sizes, 10 of them one swap away (swap-ins ranked 2nd to 8th),
+# 710-719; benchmarks/fresh_subset.py --only binary) exact k missed the best subset at 11
+# of 931 sizes, 10 of them one swap away (swap-ins ranked 2nd to 8th),
 # now 1 (a two-swap local optimum past the cap), and lam="auto"'s EBIC
 # lay more than 0.5 above the exhaustive minimum on 5 of 80 sets, now 0.
 # Without the cap of numbers (every k (p - k) <= 256) breast cancer k = 5
