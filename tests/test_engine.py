@@ -1277,20 +1277,30 @@ def _ridge_log_loss(X, y, S, alpha=1e-4):
         f = Z @ x
         return np.mean(np.logaddexp(0, f) - y * f) + 0.5 * ridge @ (x * x), f
 
-    x = np.zeros(len(S) + 1)
-    v, f = value(x)
-    for _ in range(100):
+    def derivatives(x, f):
         prob = 1 / (1 + np.exp(-f))
         g = Z.T @ (prob - y) / n + ridge * x
-        step = np.linalg.solve(Z.T @ (Z * (prob * (1 - prob) / n)[:, None]) + np.diag(ridge), g)
+        return g, Z.T @ (Z * (prob * (1 - prob) / n)[:, None]) + np.diag(ridge)
+
+    _, f = _newton_minimum(value, derivatives, np.zeros(len(S) + 1))
+    return float(np.mean(np.logaddexp(0, f) - y * f))
+
+
+def _newton_minimum(value, derivatives, x):
+    """Newton's method with backtracking: ``value(x) -> (v, state)``,
+    ``derivatives(x, state) -> (gradient, Hessian)``; returns ``(v, state)`` at the end."""
+    v, state = value(x)
+    for _ in range(100):
+        g, H = derivatives(x, state)
+        step = np.linalg.solve(H, g)
         t = 1.0
         while value(x - t * step)[0] > v - 1e-4 * t * (g @ step) and t > 1e-10:
             t /= 2
         x = x - t * step
-        v, f = value(x)
+        v, state = value(x)
         if g @ step < 1e-24:
             break
-    return float(np.mean(np.logaddexp(0, f) - y * f))
+    return v, state
 
 
 @pytest.mark.parametrize("data, k", [("wine", 4), ("breast_cancer", 3)])
@@ -1315,12 +1325,16 @@ def test_binary_exact_k_ends_where_no_single_swap_lowers_the_loss(data, k):
         cols = np.sort(rng.choice(30, 14, replace=False))
         rows = rng.choice(len(t), 250, replace=False)
         X, y = X[rows][:, cols], t[rows].astype(float)
-    p = X.shape[1]
+    _assert_no_single_swap_lowers(_ridge_log_loss, X, y, k)
+
+
+def _assert_no_single_swap_lowers(objective, X, y, k):
+    """Exact k's support on (X, y), and that no single swap lowers ``objective(X, y, S)``."""
     S = np.flatnonzero(L0Classifier(k=k).fit(X, y).support_)
-    loss = _ridge_log_loss(X, y, S)
-    swaps = [_ridge_log_loss(X, y, np.r_[np.delete(S, i), j]) for i in range(k)
-             for j in np.setdiff1d(np.arange(p), S)]
-    assert min(swaps) >= loss * (1 - 1e-9), (S, loss, min(swaps))
+    value = objective(X, y, S)
+    swaps = [objective(X, y, np.r_[np.delete(S, i), j]) for i in range(k)
+             for j in np.setdiff1d(np.arange(X.shape[1]), S)]
+    assert min(swaps) >= value * (1 - 1e-9), (S, value, min(swaps))
 
 
 def _ridge_softmax_objective(X, labels, S):
@@ -1341,25 +1355,18 @@ def _ridge_softmax_objective(X, labels, S):
         lse = np.logaddexp.reduce(F, axis=1)
         return np.mean(lse - F[np.arange(n), labels]) + 0.5 * ridge @ (x * x), F
 
-    x = np.zeros(s * K + K - 1)
-    v, F = value(x)
-    for _ in range(100):
+    Z = np.column_stack([Xs, np.ones(n)])
+
+    def derivatives(x, F):
         P = np.exp(F - np.logaddexp.reduce(F, axis=1)[:, None])
         R = (P - Y) / n
         g = np.r_[(Xs.T @ R).ravel(), R.sum(0)[: K - 1]] + ridge * x
-        Z = np.column_stack([Xs, np.ones(n)])
         H = np.einsum("iu,iv,icd->ucvd", Z, Z,
                       (np.einsum("ic,cd->icd", P, np.eye(K)) - P[:, :, None] * P[:, None, :]) / n)
         H = H.reshape((s + 1) * K, (s + 1) * K)[: s * K + K - 1, : s * K + K - 1] + np.diag(ridge)
-        step = np.linalg.solve(H, g)
-        t = 1.0
-        while value(x - t * step)[0] > v - 1e-4 * t * (g @ step) and t > 1e-10:
-            t /= 2
-        x = x - t * step
-        v, F = value(x)
-        if g @ step < 1e-24:
-            break
-    return float(v)
+        return g, H
+
+    return float(_newton_minimum(value, derivatives, np.zeros(s * K + K - 1))[0])
 
 
 @pytest.mark.parametrize("data, k", [("wine", 1), ("wine", 3), ("toeplitz", 2)])
@@ -1390,12 +1397,7 @@ def test_multinomial_exact_k_ends_where_no_single_swap_lowers_the_objective(data
         B[idx] = rng.choice([-1, 1], (4, K)) * rng.uniform(0.5, 1.5, (4, K))
         P = softmax((X - X.mean(0)) / X.std(0) @ B + rng.normal(0, 0.3, K), axis=1)
         labels = np.array([rng.choice(K, p=pr) for pr in P])
-    p = X.shape[1]
-    S = np.flatnonzero(L0Classifier(k=k).fit(X, labels).support_)
-    value = _ridge_softmax_objective(X, labels, S)
-    swaps = [_ridge_softmax_objective(X, labels, np.r_[np.delete(S, i), j]) for i in range(k)
-             for j in np.setdiff1d(np.arange(p), S)]
-    assert min(swaps) >= value * (1 - 1e-9), (S, value, min(swaps))
+    _assert_no_single_swap_lowers(_ridge_softmax_objective, X, labels, k)
 
 
 @pytest.mark.parametrize("seed, n, p", [(3, 40, 9), (23, 40, 9), (18, 60, 10), (19, 60, 10)])
