@@ -1,11 +1,11 @@
 """Exact k and lam="auto" against the exhaustive best subset, on fresh data.
 
-On designs small enough for every support to be refitted (5-18 columns),
+On designs small enough for every support to be refitted (4-18 columns),
 the criterion of skl0's own search is minimised by brute force at every
 size, and each table row counts how often ``L0Regressor(k=k)`` /
-``L0Classifier(k=k)`` (binary and multinomial; ``k = 1 .. p' - 1``, ``random_state=0``; ``p'`` the
-columns left once exact copies are dropped, as skl0 selects among the first
-copies) reaches that minimum, and how far ``lam="auto"``
+``L0Classifier(k=k)`` (binary and multinomial; ``k = 1 .. p' - 1``,
+``random_state=0``; ``p'`` the columns left once exact copies are dropped,
+as skl0 selects among the first copies) reaches that minimum, and how far ``lam="auto"``
 (``random_state`` 0-9) lies above the exhaustive minimum of skl0's EBIC.
 The ablation row turns off the step that ends the swap search where no
 single swap lowers the loss (``_splice._scores_all_swaps`` returning False:
