@@ -1,11 +1,11 @@
 """Exact k and lam="auto" against the exhaustive best subset, on fresh data.
 
-On designs small enough for every support to be refitted (5-18 columns),
+On designs small enough for every support to be refitted (4-18 columns),
 the criterion of skl0's own search is minimised by brute force at every
 size, and each table row counts how often ``L0Regressor(k=k)`` /
-``L0Classifier(k=k)`` (``k = 1 .. p' - 1``, ``random_state=0``; ``p'`` the
-columns left once exact copies are dropped, as skl0 selects among the first
-copies) reaches that minimum, and how far ``lam="auto"``
+``L0Classifier(k=k)`` (binary and multinomial; ``k = 1 .. p' - 1``,
+``random_state=0``; ``p'`` the columns left once exact copies are dropped,
+as skl0 selects among the first copies) reaches that minimum, and how far ``lam="auto"``
 (``random_state`` 0-9) lies above the exhaustive minimum of skl0's EBIC.
 The ablation row turns off the step that ends the swap search where no
 single swap lowers the loss (``_splice._scores_all_swaps`` returning False:
@@ -21,9 +21,16 @@ assert that they equal skl0's own refit values on a few supports):
   size in batches; EBIC with deviance ``n log max(MSE, 1e-10 MSE_0)``.
 - **binary**: mean log loss (the data term) of the ridge-``alpha`` logistic
   refit on standardized columns, intercept unpenalised, by a batched damped
-  Newton solve; EBIC with deviance ``2 n loss``. Both EBICs are
-  ``skl0._criteria.ebic`` with its ``gamma`` and size cap, ``p`` the number
-  of columns.
+  Newton solve; EBIC with deviance ``2 n loss``.
+- **multinomial** (3-4 classes): exact k's criterion is the penalised
+  objective, mean cross-entropy ``+ r ||W||_F^2`` (all classes' weights,
+  intercepts unpenalised) at ``r = max(alpha, 1/(2n))``; lam="auto"'s the
+  data term at ridge ``alpha``, EBIC with deviance ``2 n loss`` and
+  ``K - 1`` degrees of freedom a column; both by batched damped Newton
+  solves warm-started by size.
+
+The EBICs are ``skl0._criteria.ebic`` with its ``gamma`` and size cap,
+``p`` the number of columns.
 
 Families: regression (10), Toeplitz designs (rho 0.5-0.95, 60-200 rows,
 12-18 columns, Gaussian or t3 noise, arbitrary units and offsets),
@@ -31,13 +38,16 @@ Families: regression (10), Toeplitz designs (rho 0.5-0.95, 60-200 rows,
 of columns, a wine column on the other 12, a linnerud column on the other 5,
 a breast-cancer column on 17 others; binary (8), logistic Toeplitz designs
 (rho 0.5-0.95, 100-400 rows, 10-14 columns), wine class 0 against the rest,
-12-14 breast-cancer columns on 250 rows, near-copies of columns. Seeds:
-700-709 (regression) and 710-719 (binary), held out from every choice of the
-swap search; they are those of session 39's two audits, whose misses led to
-the single-swap step. ``--quick``: 3 + 2 families, 2 seeds, ``random_state``
-0-2 (about a minute).
+12-14 breast-cancer columns on 250 rows, near-copies of columns;
+multinomial (7), Toeplitz designs (rho 0.5 and 0.9, 150-400 rows, 9-10
+columns, 3-4 classes), 10 of wine's 13 columns on 150 rows, iris on 120,
+``make_classification`` 250 x 10 with 3 classes. Seeds: 700-709
+(regression), 710-719 (binary) and 720-729 (multinomial), held out from
+every choice of the swap search; they are those of session 39's audits,
+whose misses led to the single-swap step. ``--quick``: 3 + 2 + 2 families,
+2 seeds, ``random_state`` 0-2 (about a minute a part).
 
-    OMP_NUM_THREADS=1 python benchmarks/fresh_subset.py [--quick] [--only regression,binary] [--seeds 700-709]
+    OMP_NUM_THREADS=1 python benchmarks/fresh_subset.py [--quick] [--only regression,binary,multinomial] [--seeds 700-709]
 """
 
 from __future__ import annotations
@@ -52,11 +62,13 @@ import warnings
 
 import _common as C  # also puts the repository root on sys.path
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, logsumexp, softmax
 from sklearn.datasets import (
     load_breast_cancer,
+    load_iris,
     load_linnerud,
     load_wine,
+    make_classification,
     make_regression,
 )
 
@@ -64,14 +76,15 @@ import skl0._base as base
 import skl0._splice as splice
 from skl0 import L0Classifier, L0Regressor
 from skl0._criteria import ebic, ebic_gamma, max_support_size
+from skl0._splice_multinomial import MultinomialRefits
 
 ALPHA = 1e-4  # the estimators' default alpha
 EPS = np.finfo(np.float64).eps
 # How far the criteria here may lie from skl0's own refit values (relative):
 # the audits found ~1e-13 for the Gram refits, and for the binary refits up
 # to 3.1e-8 on near-separable sets (the Newton solves stop at slightly
-# different points), ~1e-10 elsewhere.
-REG_TOL, BIN_TOL = 1e-9, 1e-7
+# different points), ~1e-10 elsewhere; for the multinomial ones 2.4e-13.
+CHECK_TOL = {"regression": 1e-9, "binary": 1e-7, "multinomial": 1e-9}
 
 
 # --------------------------------------------------------------------------- families
@@ -218,6 +231,49 @@ BINARY = {
 BINARY_QUICK = ("breast cancer 12-14 cols 250 rows", "near-dup cols p=13 n=200")
 
 
+def multi_logit(rho, n, p, K, s, lo=0.5, hi=1.5):
+    def make(seed):
+        rng = np.random.default_rng(seed)
+        X = toeplitz_X(rng, n, p, rho)
+        B = np.zeros((p, K))
+        idx = rng.choice(p, s, replace=False)
+        B[idx] = rng.choice([-1, 1], (s, K)) * rng.uniform(lo, hi, (s, K))
+        P = softmax(standardize(X) @ B + rng.normal(0, 0.3, K), axis=1)
+        return X, np.array([rng.choice(K, p=pr) for pr in P])
+    return make
+
+
+def multi_wine(seed):
+    d = load_wine()
+    rng = np.random.default_rng(seed)
+    cols = np.sort(rng.choice(13, 10, replace=False))
+    rows = rng.choice(len(d.target), 150, replace=False)
+    return d.data[rows][:, cols], d.target[rows]
+
+
+def multi_iris(seed):
+    d = load_iris()
+    rows = np.random.default_rng(seed).choice(150, 120, replace=False)
+    return d.data[rows], d.target[rows]
+
+
+def multi_make_classification(seed):
+    return make_classification(n_samples=250, n_classes=3, n_informative=4, n_redundant=2,
+                               n_features=10, random_state=seed)
+
+
+MULTINOMIAL = {
+    "mlogit toep rho=.5 n=150 p=10 K=3 s=3": multi_logit(0.5, 150, 10, 3, 3),
+    "mlogit toep rho=.9 n=200 p=9 K=3 s=4": multi_logit(0.9, 200, 9, 3, 4),
+    "mlogit toep rho=.9 n=400 p=10 K=4 s=5": multi_logit(0.9, 400, 10, 4, 5),
+    "mlogit toep rho=.5 n=300 p=10 K=4 s=5 strong": multi_logit(0.5, 300, 10, 4, 5, 1.0, 2.5),
+    "wine 10 of 13 cols 150 rows K=3": multi_wine,
+    "iris 120 rows K=3": multi_iris,
+    "make_classification 250x10 K=3 inf4 red2": multi_make_classification,
+}
+MULTINOMIAL_QUICK = ("mlogit toep rho=.9 n=200 p=9 K=3 s=4", "wine 10 of 13 cols 150 rows K=3")
+
+
 # --------------------------------------------------------------------------- criteria
 
 
@@ -277,40 +333,22 @@ def softplus(f):
     return np.logaddexp(0.0, f)
 
 
-def newton_batch(XT, y, max_iter=200):
-    """Data term of ``mean log loss + alpha ||W||^2`` at its minimum, per support of ``XT`` (m, k, n)."""
-    m, k, n = XT.shape
-    x = np.zeros((m, k + 1))
-    ridge = np.full(k + 1, 2 * ALPHA)
-    ridge[k] = 0.0  # the intercept is unpenalised
+def damped_newton(x, terms, direction, max_iter, atol):
+    """Minimise each row of ``x`` by damped Newton steps (Armijo backtracking); the data terms.
 
-    def terms(x_, rows=None):
-        Xr = XT if rows is None else XT[rows]
-        f = np.matmul(x_[:, None, :k], Xr)[:, 0, :] + x_[:, k:]
-        data = (softplus(f) - y * f).mean(1)
-        return data + ALPHA * (x_[:, :k] ** 2).sum(1), data, f
-
-    val, data, f = terms(x)
-    active = np.ones(m, bool)
+    ``terms(x_, rows)`` gives (objective, data term, fitted values) of the
+    rows ``rows`` (None: all); ``direction(idx, x_, f)`` the gradient and
+    the Newton step of rows ``idx``.
+    """
+    val, data, f = terms(x, None)
+    active = np.ones(x.shape[0], bool)
     for _ in range(max_iter):
         idx = np.flatnonzero(active)
         if not idx.size:
             break
-        pr = expit(f[idx])
-        r = (pr - y) / n
-        g = np.empty((idx.size, k + 1))
-        g[:, :k] = np.matmul(XT[idx], r[:, :, None])[:, :, 0] + 2 * ALPHA * x[idx, :k]
-        g[:, k] = r.sum(1)
-        v = pr * (1 - pr) / n
-        H = np.empty((idx.size, k + 1, k + 1))
-        Xv = XT[idx] * v[:, None, :]
-        H[:, :k, :k] = np.matmul(Xv, XT[idx].transpose(0, 2, 1))
-        H[:, :k, k] = H[:, k, :k] = Xv.sum(2)
-        H[:, k, k] = v.sum(1)
-        H[:, np.arange(k + 1), np.arange(k + 1)] += ridge
-        step = np.linalg.solve(H, g[:, :, None])[:, :, 0]
+        g, step = direction(idx, x[idx], f[idx])
         dec = (g * step).sum(1)
-        conv = dec <= 1e-26 * np.maximum(val[idx], 1e-300) + 1e-300
+        conv = dec <= 1e-26 * np.maximum(val[idx], 1e-300) + atol
         t = np.ones(idx.size)
         todo = ~conv
         newx = x[idx] - step
@@ -327,7 +365,37 @@ def newton_batch(XT, y, max_iter=200):
         sel = idx[improve]
         x[sel], val[sel], data[sel], f[sel] = newx[improve], nv[improve], nd[improve], nf[improve]
         active[idx[conv | ~improve]] = False  # converged, or no decrease left
-    return data
+    return x, data
+
+
+def newton_batch(XT, y, max_iter=200):
+    """Data term of ``mean log loss + alpha ||W||^2`` at its minimum, per support of ``XT`` (m, k, n)."""
+    m, k, n = XT.shape
+    ridge = np.full(k + 1, 2 * ALPHA)
+    ridge[k] = 0.0  # the intercept is unpenalised
+
+    def terms(x_, rows=None):
+        Xr = XT if rows is None else XT[rows]
+        f = np.matmul(x_[:, None, :k], Xr)[:, 0, :] + x_[:, k:]
+        data = (softplus(f) - y * f).mean(1)
+        return data + ALPHA * (x_[:, :k] ** 2).sum(1), data, f
+
+    def direction(idx, x_, f):
+        pr = expit(f)
+        r = (pr - y) / n
+        g = np.empty((idx.size, k + 1))
+        g[:, :k] = np.matmul(XT[idx], r[:, :, None])[:, :, 0] + 2 * ALPHA * x_[:, :k]
+        g[:, k] = r.sum(1)
+        v = pr * (1 - pr) / n
+        H = np.empty((idx.size, k + 1, k + 1))
+        Xv = XT[idx] * v[:, None, :]
+        H[:, :k, :k] = np.matmul(Xv, XT[idx].transpose(0, 2, 1))
+        H[:, :k, k] = H[:, k, :k] = Xv.sum(2)
+        H[:, k, k] = v.sum(1)
+        H[:, np.arange(k + 1), np.arange(k + 1)] += ridge
+        return g, np.linalg.solve(H, g[:, :, None])[:, :, 0]
+
+    return damped_newton(np.zeros((m, k + 1)), terms, direction, max_iter, 1e-300)[1]
 
 
 class LogLoss:
@@ -356,6 +424,100 @@ class LogLoss:
         assert np.allclose(refits.Xs, self.Xs, rtol=1e-12, atol=1e-12), "standardization differs"
         refits.cache.pop(S.tobytes(), None)
         return refits.fit(S)[1]
+
+
+class MultinomialLoss:
+    """Mean cross-entropy of the multinomial refit at ridge ``ridge`` on standardized columns.
+
+    All ``K`` classes' weights are penalised, the intercepts not (solved in
+    the reference parametrisation ``b_K = 0``, which leaves the objective
+    unchanged). ``penalised``: a support's loss is the objective (exact k's
+    criterion, ridge ``max(alpha, 1/(2n))``), else its data term
+    (lam="auto"'s, ridge ``alpha``). The supports of one size are solved
+    warm-started from those of the size before without their last column.
+    """
+
+    def __init__(self, Xs, y, ridge, penalised):
+        self.Xs, self.ridge, self.penalised = Xs, ridge, penalised
+        labels = np.unique(y, return_inverse=True)[1]
+        self.K = int(labels.max()) + 1
+        self.Y = np.eye(self.K)[labels]
+        self.warm = {}  # size -> {support: solution}, for the next size's starts
+
+    def solve(self, XS, x0, max_iter=300):
+        m, n, s = XS.shape
+        Y, K, r = self.Y, self.K, self.ridge
+        ylab = Y.argmax(1)
+        Z = np.concatenate([XS, np.ones((m, n, 1))], axis=2)
+        keep = np.r_[np.arange(s * K), s * K + np.arange(K - 1)]
+
+        def unpack(x_):
+            b = np.concatenate([x_[:, s * K:], np.zeros((x_.shape[0], 1))], axis=1)
+            return x_[:, :s * K].reshape(-1, s, K), b
+
+        def terms(x_, rows=None):
+            W, b = unpack(x_)
+            F = np.matmul(XS if rows is None else XS[rows], W) + b[:, None, :]
+            data = (logsumexp(F, axis=2) - F[:, np.arange(n), ylab]).mean(1)
+            return data + r * (W ** 2).sum((1, 2)), data, F
+
+        def direction(idx, x_, F):
+            P = softmax(F, axis=2)
+            Zi = Z[idx]
+            G = np.matmul(Zi.transpose(0, 2, 1), (P - Y) / n)
+            G[:, :s] += 2 * r * unpack(x_)[0]
+            g = np.concatenate([G[:, :s].reshape(idx.size, -1), G[:, s, :K - 1]], axis=1)
+            H = np.empty((idx.size, s + 1, K, s + 1, K))
+            for c, e in itertools.combinations_with_replacement(range(K), 2):
+                v = (-(P[:, :, c] * P[:, :, e]) + (P[:, :, c] if c == e else 0.0)) / n
+                H[:, :, c, :, e] = H[:, :, e, :, c] = np.matmul(Zi.transpose(0, 2, 1),
+                                                              Zi * v[:, :, None])
+            H = H.reshape(idx.size, (s + 1) * K, -1)[:, keep][:, :, keep]
+            H[:, np.arange(s * K), np.arange(s * K)] += 2 * r
+            return g, np.linalg.solve(H, g[:, :, None])[:, :, 0]
+
+        x = damped_newton(x0, terms, direction, max_iter, 1e-28)[0]
+        obj, data, _ = terms(x)
+        return x, (obj if self.penalised else data)
+
+    def losses(self, cands):
+        m, k = cands.shape
+        K = self.K
+        if k == 0:
+            freq = self.Y.mean(0)
+            return np.full(m, float(-(freq * np.log(freq)).sum()))
+        x0 = np.zeros((m, k * K + K - 1))
+        prev = self.warm.get(k - 1, {}) if m > 1 else {}  # a single support: from zero
+        for i, S in enumerate(cands):
+            xp = prev.get(tuple(S[:-1]))
+            if xp is not None:
+                x0[i, :(k - 1) * K], x0[i, k * K:] = xp[:(k - 1) * K], xp[(k - 1) * K:]
+        out = np.empty(m)
+        for i in range(0, m, 64):
+            x, out[i:i + 64] = self.solve(self.Xs[:, cands[i:i + 64]].transpose(1, 0, 2),
+                                         x0[i:i + 64])
+            if m > 1:
+                self.warm.setdefault(k, {}).update(zip(map(tuple, cands[i:i + 64]), x))
+        if m > 1:
+            self.warm.pop(k - 1, None)
+        return out
+
+    def ebic(self, loss, s, n, p):
+        return ebic(2.0 * n * loss, s, n, p, self.K - 1, ebic_gamma(n, p))
+
+    def skl0_value(self, refits, S):
+        assert isinstance(refits, MultinomialRefits) and refits.penalised == self.penalised
+        assert abs(refits.alpha - self.ridge) < 1e-15, "ridge differs"
+        return LogLoss.skl0_value(self, refits, S)
+
+
+def criteria(task, Xs, y):
+    """Exact k's criterion and lam="auto"'s (one and the same but for the multinomial)."""
+    if task == "multinomial":
+        ridge = max(ALPHA, 0.5 / Xs.shape[0])  # skl0's exact-k refits
+        return MultinomialLoss(Xs, y, ridge, True), MultinomialLoss(Xs, y, ALPHA, False)
+    crit = (RidgeMSE if task == "regression" else LogLoss)(Xs, y)
+    return crit, crit
 
 
 # --------------------------------------------------------------------------- the searches
@@ -403,22 +565,19 @@ def run_set(task, X, y, auto_seeds, rng, check):
     pos = {int(j): i for i, j in enumerate(keep)}
     Xs = standardize(X[:, keep])
     p = Xs.shape[1]
-    crit = (RidgeMSE if task == "regression" else LogLoss)(Xs, y)
-    best = {}
-    for k in range(p + 1):
-        L = crit.losses(all_supports(p, k))
-        j = int(np.argmin(L))
-        best[k] = float(L[j])
+    crit, auto_crit = criteria(task, Xs, y)
+    best = {c: [float(c.losses(all_supports(p, k)).min()) for k in range(p + 1)]
+            for c in {crit, auto_crit}}
     smax = min(max_support_size(n, p_all), p)
-    lowest_ebic = min(crit.ebic(best[s], s, n, p_all) for s in range(smax + 1))
+    lowest_ebic = min(auto_crit.ebic(best[auto_crit][s], s, n, p_all) for s in range(smax + 1))
     tol_hit = 1e-6 if task == "regression" else 1e-9  # the audits' tolerances
     Est = L0Regressor if task == "regression" else L0Classifier
     known = {}
 
-    def loss(S):
-        if S not in known:
-            known[S] = float(crit.losses(np.array(S, dtype=np.int64).reshape(1, -1))[0])
-        return known[S]
+    def loss(S, c=crit):
+        if (c, S) not in known:
+            known[c, S] = float(c.losses(np.array(S, dtype=np.int64).reshape(1, -1))[0])
+        return known[c, S]
 
     out = {}
     worst_check = 0.0
@@ -431,7 +590,7 @@ def run_set(task, X, y, auto_seeds, rng, check):
                     m = Est(k=k, random_state=0).fit(X, y)
                 cpu += time.process_time() - t
                 S = tuple(sorted(pos[int(j)] for j in np.flatnonzero(m.support_)))
-                excess = loss(S) / best[k] - 1 if len(S) == k else math.inf
+                excess = loss(S) / best[crit][k] - 1 if len(S) == k else math.inf
                 hits += excess <= tol_hit
                 if excess > tol_hit:
                     missed.append((k, excess))
@@ -449,11 +608,12 @@ def run_set(task, X, y, auto_seeds, rng, check):
                 m = Est(random_state=rs).fit(X, y)
                 cpu += time.process_time() - t
                 sups.append(tuple(sorted(pos[int(j)] for j in np.flatnonzero(m.support_))))
-        gaps = [crit.ebic(loss(S), len(S), n, p_all) - lowest_ebic for S in sups]
+        gaps = [auto_crit.ebic(loss(S, auto_crit), len(S), n, p_all) - lowest_ebic
+                for S in sups]
         out[label] = {"sizes": p - 1, "hits": hits, "worst": worst, "missed": missed,
                       "gap": max(gaps), "distinct": len(set(sups)), "cpu": cpu}
-    tol = REG_TOL if task == "regression" else BIN_TOL
-    assert worst_check <= tol, f"criterion differs from skl0's refit by {worst_check:.1e} (relative)"
+    assert worst_check <= CHECK_TOL[task], (
+        f"criterion differs from skl0's refit by {worst_check:.1e} (relative)")
     return out, worst_check
 
 
@@ -489,8 +649,10 @@ def part(task, families, seeds, auto_seeds, quiet):
     for label, (hits, tot, below, sets, big, cpu) in totals.items():
         table.append(["**all**", label, f"{hits} / {tot}", f"{below} / {sets}", "", "",
                       f"{big} / {sets}", "", f"{cpu:.1f}"])
-    crit = ("MSE of the ridge refit" if task == "regression"
-            else "mean log loss of the ridge refit")
+    crit = {"regression": "MSE of the ridge refit",
+            "binary": "mean log loss of the ridge refit",
+            "multinomial": "exact k, the penalised mean cross-entropy of the refit at ridge "
+                           "max(alpha, 1/(2n)); lam=\"auto\", its data term at ridge alpha"}[task]
     print(f"## {task}: exact k (k = 1..p'-1, random_state=0) and lam=\"auto\" "
           f"(random_state {auto_seeds[0]}-{auto_seeds[-1]}), seeds {seeds[0]}-{seeds[-1]}\n")
     print(f"Criterion: {crit}; skl0's refit values matched it to {max(checks):.1e} "
@@ -513,27 +675,30 @@ def seed_range(text):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="regression,binary",
-                    help="comma-separated parts: regression, binary")
+    ap.add_argument("--only", default="regression,binary,multinomial",
+                    help="comma-separated parts: regression, binary, multinomial")
     ap.add_argument("--seeds", default=None,
                     help="data seeds FROM-TO for every part (default 700-709 for regression, "
-                         "710-719 for binary; --quick: the first 2)")
+                         "710-719 for binary, 720-729 for multinomial; --quick: the first 2)")
     ap.add_argument("--auto-seeds", type=int, default=None,
                     help="lam='auto' fits with random_state 0..N-1 (default 10, --quick 3)")
-    ap.add_argument("--quick", action="store_true", help="3 + 2 families, 2 seeds (~1 minute)")
+    ap.add_argument("--quick", action="store_true",
+                    help="3 + 2 + 2 families, 2 seeds (about a minute a part)")
     ap.add_argument("--quiet", action="store_true", help="no per-set progress on stderr")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     parts = [s.strip() for s in args.only.split(",") if s.strip()]
-    unknown = set(parts) - {"regression", "binary"}
+    unknown = set(parts) - {"regression", "binary", "multinomial"}
     if unknown:
         ap.error(f"--only={args.only!r}: unknown part(s) {sorted(unknown)}; "
-                 "use regression and/or binary")
+                 "use regression, binary and/or multinomial")
     auto_seeds = list(range(args.auto_seeds or (3 if args.quick else 10)))
     print("\n".join(f"- {line}" for line in C.environment_lines()))
     print()
-    for task, families, quick, default in [("regression", REGRESSION, REGRESSION_QUICK, "700-709"),
-                                           ("binary", BINARY, BINARY_QUICK, "710-719")]:
+    for task, families, quick, default in [
+            ("regression", REGRESSION, REGRESSION_QUICK, "700-709"),
+            ("binary", BINARY, BINARY_QUICK, "710-719"),
+            ("multinomial", MULTINOMIAL, MULTINOMIAL_QUICK, "720-729")]:
         if task not in parts:
             continue
         seeds = seed_range(args.seeds or default)

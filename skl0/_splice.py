@@ -179,11 +179,12 @@ _BINARY_EXHAUSTIVE_NUMBERS = 1 << 17
 # rank the column that replaces a correlated active one (or, at k = 1, the
 # best single column) below the first: on fresh designs of 4-10 columns,
 # 120-400 rows and 3-4 classes (multinomial Toeplitz rho 0.5 and 0.9, wine
-# 10 of 13 columns, iris, make_classification; seeds 720-729, session 39's
-# qmulti audit) exact k missed the best subset at 6 of 560 sizes, 5 of
-# them one swap away (k = 1 among them), now 1 (a two-swap local optimum),
-# and lam="auto"'s EBIC lay 1.04 above the exhaustive minimum on 1 of 70
-# sets, now on none by more than 0.001. Each refit is a Newton solve of
+# 10 of 13 columns, iris, make_classification; seeds 720-729,
+# benchmarks/fresh_subset.py --only multinomial, whose ablation row is the
+# search without this scan) exact k missed the best subset at 6 of 560
+# sizes, 5 of them one swap away (k = 1 among them), now 1 (a two-swap
+# local optimum), and lam="auto"'s EBIC lay 1.04 above the exhaustive
+# minimum on 1 of 70 sets, now on none by more than 0.001. Each refit is a Newton solve of
 # (k + 1) K coefficients: 2^18 took 1.1-1.6x the CPU time on wine (k = 2..5,
 # 1.57x at lam="auto"), 2^15 0.98-1.09x (lam="auto" 1.06x) with the same
 # supports, and still covers every miss found (the largest, 150 rows, k =
