@@ -123,3 +123,19 @@ def test_docs_page_blocks_run_in_order(name, page_runs):
     out = page_runs[name].result()
     assert out.returncode == 0, f"docs/{name}'s python blocks failed:\n{out.stderr[-3000:]}"
     assert "Warning" not in out.stderr, f"docs/{name}'s python blocks warned:\n{out.stderr}"
+
+
+def test_the_quick_start_prints_what_the_readme_shows():
+    """The README's first output block is what ``examples/quickstart.py`` prints.
+
+    The set-up's first command runs it; a change to the search (session 39's
+    single-swap scan) moved its features while the README kept the old ones,
+    and only the fresh-venv check of the set-up commands saw it.
+    """
+    text = README.read_text(encoding="utf-8")
+    shown = re.search(r"^```\n(L0FeatureSelector kept .*?)^```", text, re.S | re.M)
+    assert shown is not None, "the README's quick-start output block is gone"
+    run = _run(f"import runpy; runpy.run_path({str(README.parent / 'examples' / 'quickstart.py')!r}, "
+               "run_name='__main__')", README.parent)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == shown.group(1)
