@@ -139,3 +139,15 @@ def test_the_quick_start_prints_what_the_readme_shows():
                "run_name='__main__')", README.parent)
     assert run.returncode == 0, run.stderr
     assert run.stdout == shown.group(1)
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/cli.md"])
+def test_the_cli_demo_prints_what_the_docs_show(page):
+    """``skl0 select --demo``'s output block in the README and docs/cli.md is what it prints."""
+    text = (README.parent / page).read_text(encoding="utf-8")
+    shown = re.search(r"^\$ skl0 select --demo\n(.*?)^```", text, re.S | re.M)
+    assert shown is not None, f"{page}'s demo output block is gone"
+    run = _run("import sys; from skl0.cli import main; sys.exit(main(['select', '--demo']))",
+               README.parent)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == shown.group(1)
