@@ -96,24 +96,35 @@ def toeplitz_X(rng, n, p, rho):
     return X * rng.uniform(0.2, 5, p) + rng.normal(0, 3, p)  # arbitrary units and offsets
 
 
+def coefficients(rng, p, s, lo, hi, classes=None, cols=None):
+    """``s`` random columns (of ``cols``, else of all ``p``) get coefficients of random sign
+    and size in ``[lo, hi)`` (one per class with ``classes``); the rest 0."""
+    shape = s if classes is None else (s, classes)
+    beta = np.zeros(p if classes is None else (p, classes))
+    idx = rng.choice(p if cols is None else cols, s, replace=False)
+    beta[idx] = rng.choice([-1, 1], shape) * rng.uniform(lo, hi, shape)
+    return beta
+
+
+def toeplitz_family(rho, n, p, target, *args):
+    """Data sets of a Toeplitz design (:func:`toeplitz_X`) and ``target(rng, X, *args)``, by seed."""
+    def make(seed):
+        rng = np.random.default_rng(seed)
+        X = toeplitz_X(rng, n, p, rho)
+        return X, target(rng, X, *args)
+    return make
+
+
 def sparse_y(rng, X, s, snr, noise="gauss"):
     n, p = X.shape
-    Xs = (X - X.mean(0)) / X.std(0)
-    beta = np.zeros(p)
-    idx = rng.choice(p, s, replace=False)
-    beta[idx] = rng.choice([-1, 1], s) * rng.uniform(0.5, 2, s)
-    f = Xs @ beta
+    f = (X - X.mean(0)) / X.std(0) @ coefficients(rng, p, s, 0.5, 2)
     e = rng.standard_t(3, n) if noise == "t3" else rng.normal(size=n)
     e = e * math.sqrt(f.var() / snr) / e.std()
     return f + e + 7.0
 
 
 def reg_toeplitz(rho, n, p, s, snr, noise="gauss"):
-    def make(seed):
-        rng = np.random.default_rng(seed)
-        X = toeplitz_X(rng, n, p, rho)
-        return X, sparse_y(rng, X, s, snr, noise)
-    return make
+    return toeplitz_family(rho, n, p, sparse_y, s, snr, noise)
 
 
 def reg_effrank(seed):
@@ -175,19 +186,12 @@ REGRESSION_QUICK = ("toep rho=.8 n=80 p=18 s=6 snr=3 t3", "breast cancer col~17 
 
 def logit_y(rng, X, s, lo=0.5, hi=1.5, cols=None):
     n, p = X.shape
-    Xs = (X - X.mean(0)) / X.std(0)
-    beta = np.zeros(p)
-    idx = rng.choice(p if cols is None else cols, s, replace=False)
-    beta[idx] = rng.choice([-1, 1], s) * rng.uniform(lo, hi, s)
-    return (rng.random(n) < expit(Xs @ beta - 0.3)).astype(int)
+    beta = coefficients(rng, p, s, lo, hi, cols=cols)
+    return (rng.random(n) < expit((X - X.mean(0)) / X.std(0) @ beta - 0.3)).astype(int)
 
 
 def bin_logit(rho, n, p, s, lo=0.5, hi=1.5):
-    def make(seed):
-        rng = np.random.default_rng(seed)
-        X = toeplitz_X(rng, n, p, rho)
-        return X, logit_y(rng, X, s, lo, hi)
-    return make
+    return toeplitz_family(rho, n, p, logit_y, s, lo, hi)
 
 
 def bin_wine(seed):
@@ -231,16 +235,14 @@ BINARY = {
 BINARY_QUICK = ("breast cancer 12-14 cols 250 rows", "near-dup cols p=13 n=200")
 
 
+def multi_y(rng, X, K, s, lo, hi):
+    B = coefficients(rng, X.shape[1], s, lo, hi, classes=K)
+    P = softmax(standardize(X) @ B + rng.normal(0, 0.3, K), axis=1)
+    return np.array([rng.choice(K, p=pr) for pr in P])
+
+
 def multi_logit(rho, n, p, K, s, lo=0.5, hi=1.5):
-    def make(seed):
-        rng = np.random.default_rng(seed)
-        X = toeplitz_X(rng, n, p, rho)
-        B = np.zeros((p, K))
-        idx = rng.choice(p, s, replace=False)
-        B[idx] = rng.choice([-1, 1], (s, K)) * rng.uniform(lo, hi, (s, K))
-        P = softmax(standardize(X) @ B + rng.normal(0, 0.3, K), axis=1)
-        return X, np.array([rng.choice(K, p=pr) for pr in P])
-    return make
+    return toeplitz_family(rho, n, p, multi_y, K, s, lo, hi)
 
 
 def multi_wine(seed):
