@@ -671,15 +671,23 @@ def part(task, families, seeds, auto_seeds, quiet):
 
 
 def seed_range(text):
+    """``"FROM-TO"`` (or one seed) as the list of seeds; argparse's type for ``--seeds``."""
     lo, _, hi = text.partition("-")
-    return list(range(int(lo), int(hi or lo) + 1))
+    try:
+        seeds = list(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        seeds = []
+    if not seeds:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a range of seeds; pass FROM-TO with FROM <= TO, e.g. 800-809")
+    return seeds
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="regression,binary,multinomial",
                     help="comma-separated parts: regression, binary, multinomial")
-    ap.add_argument("--seeds", default=None,
+    ap.add_argument("--seeds", type=seed_range, default=None,
                     help="data seeds FROM-TO for every part (default 700-709 for regression, "
                          "710-719 for binary, 720-729 for multinomial; --quick: the first 2)")
     ap.add_argument("--auto-seeds", type=int, default=None,
@@ -694,6 +702,8 @@ def main(argv=None):
     if unknown:
         ap.error(f"--only={args.only!r}: unknown part(s) {sorted(unknown)}; "
                  "use regression, binary and/or multinomial")
+    if args.auto_seeds is not None and args.auto_seeds < 1:
+        ap.error(f"--auto-seeds={args.auto_seeds}: lam='auto' needs at least 1 fit; pass 1 or more")
     auto_seeds = list(range(args.auto_seeds or (3 if args.quick else 10)))
     print("\n".join(f"- {line}" for line in C.environment_lines()))
     print()
@@ -703,7 +713,7 @@ def main(argv=None):
             ("multinomial", MULTINOMIAL, MULTINOMIAL_QUICK, "720-729")]:
         if task not in parts:
             continue
-        seeds = seed_range(args.seeds or default)
+        seeds = args.seeds or seed_range(default)
         if args.quick:
             families = {f: families[f] for f in quick}
             seeds = seeds[:2] if args.seeds is None else seeds
