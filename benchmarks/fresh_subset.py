@@ -7,10 +7,13 @@ size, and each table row counts how often ``L0Regressor(k=k)`` /
 ``random_state=0``; ``p'`` the columns left once exact copies are dropped,
 as skl0 selects among the first copies) reaches that minimum, and how far ``lam="auto"``
 (``random_state`` 0-9) lies above the exhaustive minimum of skl0's EBIC.
-The ablation row turns off the step that ends the swap search where no
-single swap lowers the loss (``_splice._scores_all_swaps`` returning False:
-a round that finds no better exchange among its candidates then stops
-instead of scoring every single swap), on the same data in the same run.
+The ablation rows, on the same data in the same run: without the pair-swap
+scan (``_splice._scores_pair_swaps`` returning False: exact k's best end is
+not left by exchanging two features for two others; squared loss only, the
+one loss that has the scan) and without either scan
+(``_splice._scores_all_swaps`` returning False too: a round that finds no
+better exchange among its candidates then stops instead of scoring every
+single swap).
 
 Criteria, computed here in numpy independently of skl0 (the self-checks
 assert that they equal skl0's own refit values on a few supports):
@@ -42,9 +45,10 @@ a breast-cancer column on 17 others; binary (8), logistic Toeplitz designs
 multinomial (7), Toeplitz designs (rho 0.5 and 0.9, 150-400 rows, 9-10
 columns, 3-4 classes), 10 of wine's 13 columns on 150 rows, iris on 120,
 ``make_classification`` 250 x 10 with 3 classes. Seeds: 700-709
-(regression), 710-719 (binary) and 720-729 (multinomial), held out from
-every choice of the swap search; they are those of session 39's audits,
-whose misses led to the single-swap step. ``--quick``: 3 + 2 + 2 families,
+(regression), 710-719 (binary) and 720-729 (multinomial): those of session
+39's audits, whose misses led to the single-swap step, and the development
+seeds of the pair-swap scan (session 40, which also looked at 800-809 with a
+prototype); 900-909 are held out from both. ``--quick``: 3 + 2 + 2 families,
 2 seeds, ``random_state`` 0-2 (about a minute a part).
 
     OMP_NUM_THREADS=1 python benchmarks/fresh_subset.py [--quick] [--only regression,binary,multinomial] [--seeds 700-709]
@@ -526,18 +530,36 @@ def criteria(task, Xs, y):
 
 
 @contextlib.contextmanager
-def without_single_swap_scan():
-    """The ablation: a converged round of the swap search stops (no scan of every single swap)."""
-    original = splice._scores_all_swaps
-    splice._scores_all_swaps = lambda refits, p, k: False
+def _turned_off(name):
+    """``splice.<name>`` answering False for the duration (a scan of the swap search off)."""
+    original = getattr(splice, name)
+    setattr(splice, name, lambda refits, p, k: False)
     try:
         yield
     finally:
-        splice._scores_all_swaps = original
+        setattr(splice, name, original)
 
 
-VARIANTS = [("shipped", contextlib.nullcontext),
-            ("without the single-swap scan (ablation)", without_single_swap_scan)]
+def without_pair_swap_scan():
+    """The ablation: a round with no better single swap stops (no scan of every pair swap)."""
+    return _turned_off("_scores_pair_swaps")
+
+
+def without_swap_scans():
+    """The ablation: a converged round of the swap search stops (no scan of every single or pair swap)."""
+    return _turned_off("_scores_all_swaps")
+
+
+def variants(task):
+    """The searches compared on each set: shipped and its ablations.
+
+    The pair-swap scan applies to squared loss only (Gram refits), so the
+    log losses have no row without it (it would be the shipped one).
+    """
+    pair = [("without the pair-swap scan (ablation)", without_pair_swap_scan)]
+    return [("shipped", contextlib.nullcontext),
+            *(pair if task == "regression" else []),
+            ("without either scan (ablation)", without_swap_scans)]
 
 _seen = {}
 
@@ -583,7 +605,7 @@ def run_set(task, X, y, auto_seeds, rng, check):
 
     out = {}
     worst_check = 0.0
-    for label, variant in VARIANTS:
+    for label, variant in variants(task):
         hits, worst, missed, cpu = 0, 0.0, [], 0.0
         with variant():
             for k in range(1, p):
@@ -633,11 +655,13 @@ def part(task, families, seeds, auto_seeds, quiet):
                 if label == "shipped":
                     misses += [(fam, seed, k, e) for k, e in r["missed"]]
             if not quiet:
-                s, a = out["shipped"], out[VARIANTS[1][0]]
-                print(f"  {fam} seed {seed}: {s['hits']}/{s['sizes']} (ablation {a['hits']}), "
-                      f"gap {s['gap']:.3f} ({a['gap']:.3f}) [{time.time() - t0:.0f} s]",
+                s, *ab = (out[label] for label, _ in variants(task))
+                hits = ", ".join(str(a["hits"]) for a in ab)
+                gaps = ", ".join(format(a["gap"], ".3f") for a in ab)
+                print(f"  {fam} seed {seed}: {s['hits']}/{s['sizes']} (ablations {hits}), "
+                      f"gap {s['gap']:.3f} ({gaps}) [{time.time() - t0:.0f} s]",
                       file=sys.stderr, flush=True)
-    table, totals = [], {label: [0, 0, 0, 0, 0, 0.0] for label, _ in VARIANTS}
+    table, totals = [], {label: [0, 0, 0, 0, 0, 0.0] for label, _ in variants(task)}
     for (fam, label), rs in rows.items():
         tot, hits = sum(r["sizes"] for r in rs), sum(r["hits"] for r in rs)
         below = sum(r["hits"] < 0.9 * r["sizes"] for r in rs)

@@ -65,7 +65,9 @@ With ``lam="auto"``: keep exactly ``k`` features. The gates are
 fitted along a warm-started path of increasing ``lam`` until at
 most ``k`` stay open; the ``k`` that stay open longest are kept, and
 (linear heads, ``refit=True``) a swap search as in abess exchanges
-kept and dropped features while the refitted loss falls; for squared
+kept and dropped features while the refitted loss falls (on small
+problems until no exchange of one feature for another lowers it, and
+for squared loss on up to 20 columns none of two for two); for squared
 loss with at most 256 supports of ``k`` features (and for a binary
 log loss where they also hold at most 2^17 numbers of X together;
 with ``groups``, at most 256 sets of ``k`` groups), the one with the

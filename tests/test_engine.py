@@ -1220,20 +1220,25 @@ def test_exact_k_reaches_the_exhaustive_best_subset(data):
     assert sum(hits) >= math.ceil(0.9 * (p - 1)), hits
 
 
-def _t3_toeplitz_design():
-    # Toeplitz rho = 0.8, n = 80, p = 18, 6 true features at SNR 3, t3 noise,
-    # columns in arbitrary units (the qaudit helper's family, seed 700).
-    rng = np.random.default_rng(700)
-    n, p = 80, 18
-    cov = 0.8 ** np.abs(np.subtract.outer(np.arange(p), np.arange(p)))
+def _toeplitz_regression(seed, n=80, p=18, rho=0.8, s=6, snr=3.0, noise="t3"):
+    # Toeplitz design with columns in arbitrary units, s true features at the
+    # given SNR, Gaussian or t3 noise: benchmarks/fresh_subset.py's
+    # regression family, with its draws in the same order (the defaults are
+    # the qaudit helper's t3 family; seed 700 is its set).
+    rng = np.random.default_rng(seed)
+    cov = rho ** np.abs(np.subtract.outer(np.arange(p), np.arange(p)))
     X = rng.normal(size=(n, p)) @ np.linalg.cholesky(cov).T
     X = X * rng.uniform(0.2, 5, p) + rng.normal(0, 3, p)
     Xs = (X - X.mean(0)) / X.std(0)
     beta = np.zeros(p)
-    true = rng.choice(p, 6, replace=False)
-    beta[true] = rng.choice([-1, 1], 6) * rng.uniform(0.5, 2, 6)
-    e = rng.standard_t(3, n)
-    return X, Xs @ beta + e * np.sqrt((Xs @ beta).var() / 3.0) / e.std() + 7.0
+    true = rng.choice(p, s, replace=False)
+    beta[true] = rng.choice([-1, 1], s) * rng.uniform(0.5, 2, s)
+    e = rng.standard_t(3, n) if noise == "t3" else rng.normal(size=n)
+    return X, Xs @ beta + e * np.sqrt((Xs @ beta).var() / snr) / e.std() + 7.0
+
+
+def _t3_toeplitz_design():
+    return _toeplitz_regression(700)
 
 
 def _ridge_mse(X, y, S, alpha=1e-4):
@@ -1263,6 +1268,30 @@ def test_exact_k_ends_where_no_single_swap_lowers_the_loss():
         swaps = [_ridge_mse(X, y, np.r_[np.delete(S, i), j]) for i in range(k)
                  for j in np.setdiff1d(np.arange(p), S)]
         assert min(swaps) >= loss * (1 - 1e-9), (k, S)
+
+
+def _pair_swaps(S, p):
+    """Every support of ``len(S)`` columns that exchanges two of ``S`` for two others."""
+    rest = np.setdiff1d(np.arange(p), S)
+    return [np.r_[np.delete(S, [a, b]), i, j] for a, b in itertools.combinations(range(len(S)), 2)
+            for i, j in itertools.combinations(rest, 2)]
+
+
+def test_exact_k_leaves_a_single_swap_optimum_by_a_pair_swap():
+    # Toeplitz rho = 0.95, 60 rows, 16 columns, 5 true features at SNR 1
+    # (benchmarks/fresh_subset.py's family, development seed 700). At k = 7
+    # every start's swap search ended at [0 1 2 6 7 10 13], 2.9e-3 above the
+    # best subset [0 1 6 7 8 9 13], which exchanges two of its columns for
+    # two others; no single swap lowers its loss. Where there are at most
+    # 2048 pair swaps, the best end is now left by the best pair swap that
+    # lowers the loss.
+    X, y = _toeplitz_regression(700, n=60, p=16, rho=0.95, s=5, snr=1.0, noise="gauss")
+    p, k = X.shape[1], 7
+    S = np.flatnonzero(L0Regressor(k=k).fit(X, y).support_)
+    loss = _ridge_mse(X, y, S)
+    best = min(_ridge_mse(X, y, T) for T in itertools.combinations(range(p), k))
+    assert loss <= best * (1 + 1e-9), (S, loss, best)
+    assert min(_ridge_mse(X, y, T) for T in _pair_swaps(S, p)) >= loss * (1 - 1e-9)
 
 
 def _ridge_log_loss(X, y, S, alpha=1e-4):
@@ -1521,6 +1550,37 @@ def test_swap_round_scored_from_the_refit_equals_solves(q, alpha, monkeypatch):
     monkeypatch.setattr(_GramRefits, "_chain_losses", lambda *args: None)
     np.testing.assert_allclose(_GramRefits(problem, alpha).losses(cands, base=base), solved,
                                rtol=1e-10)
+
+
+@pytest.mark.parametrize("q, alpha, k", [(1, 1e-4, 9), (3, 1e-4, 2), (2, 0.0, 6)])
+def test_pair_swaps_scored_from_the_refit_equal_solves(q, alpha, k):
+    # The pair-swap scan scores every exchange of two columns for two others
+    # from the refit's inverse (_GramRefits.pair_swap_losses: a rank-two
+    # downdate, then a 2 x 2 Schur complement per added pair), in the order
+    # of _all_pair_swaps, whose rows are each support once. The same losses
+    # to round-off as a solve each, also with two nearly equal columns.
+    from skl0._splice import _all_pair_swaps, _GramRefits
+
+    rng = np.random.RandomState(10 * q + k)
+    n, p = 120, 18
+    X = rng.randn(n, p)
+    X[:, 1] = X[:, 0] + 1e-3 * rng.randn(n)
+    Y = X[:, :4] @ rng.randn(4, q) + rng.randn(n, q)
+    w = torch.full((n,), 1.0 / n, dtype=D)
+    Xt, Yt = torch.as_tensor(X, dtype=D), torch.as_tensor(Y - Y.mean(0), dtype=D)
+    mean, std = weighted_moments(Xt, w)
+    refits = _GramRefits(GramProblem(Xt, Yt, w, mean, std, SquaredLoss(q)), alpha)
+    S = np.sort(np.r_[0, rng.choice(np.arange(2, p), k - 1, replace=False)])
+    state, loss = refits.fit(S)
+    cands = _all_pair_swaps(S, p)
+    rows = {tuple(r) for r in cands}
+    assert len(rows) == len(cands) == math.comb(k, 2) * math.comb(p - k, 2)
+    assert all(len(set(r) & set(S)) == k - 2 for r in rows)
+    np.testing.assert_array_equal(_all_pair_swaps(S, p, np.array([7, 3])), cands[[7, 3]])
+    solved = refits.solved_losses(cands)
+    scored = refits.pair_swap_losses(S, state)
+    np.testing.assert_allclose(scored, solved, rtol=1e-9)
+    assert np.argmin(scored) == np.argmin(solved)
 
 
 def test_group_sacrifices_are_the_objective_changes_of_whole_groups():
