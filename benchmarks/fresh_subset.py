@@ -48,10 +48,13 @@ columns, 3-4 classes), 10 of wine's 13 columns on 150 rows, iris on 120,
 (regression), 710-719 (binary) and 720-729 (multinomial): those of session
 39's audits, whose misses led to the single-swap step, and the development
 seeds of the pair-swap scan (session 40, which also looked at 800-809 with a
-prototype); 900-909 are held out from both. ``--quick``: 3 + 2 + 2 families,
-2 seeds, ``random_state`` 0-2 (about a minute a part).
+prototype); 900-909 are held out from both. ``--only pixels`` (not run by
+default): a regression family that no choice of either scan looked at, a
+digits pixel plus noise regressed on 16 other pixels of 300 random images
+(seeds 950-969). ``--quick``: 3 + 2 + 2 families (pixels: its one), 2
+seeds, ``random_state`` 0-2 (about a minute a part).
 
-    OMP_NUM_THREADS=1 python benchmarks/fresh_subset.py [--quick] [--only regression,binary,multinomial] [--seeds 700-709]
+    OMP_NUM_THREADS=1 python benchmarks/fresh_subset.py [--quick] [--only regression,binary,multinomial,pixels] [--seeds 700-709]
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ import numpy as np
 from scipy.special import expit, logsumexp, softmax
 from sklearn.datasets import (
     load_breast_cancer,
+    load_digits,
     load_iris,
     load_linnerud,
     load_wine,
@@ -172,6 +176,18 @@ def reg_breast_cancer(seed):
     return Z[:, 1:], Z[:, 0]
 
 
+def reg_digits_pixels(seed):
+    # A digits pixel (plus noise) regressed on 16 other pixels, 300 random images:
+    # the "pixels" part, a family no choice of the swap search looked at
+    X0 = load_digits().data
+    rng = np.random.default_rng(seed)
+    cols = rng.choice(np.flatnonzero(X0.std(0) > 2.0), 17, replace=False)
+    rows = rng.choice(len(X0), 300, replace=False)
+    Z = X0[rows][:, cols]
+    X = Z[:, 1:]
+    return X[:, X.std(0) > 0], Z[:, 0] + rng.normal(0, 0.5, len(rows))
+
+
 REGRESSION = {
     "toep rho=.5 n=100 p=12 s=3 snr=1": reg_toeplitz(0.5, 100, 12, 3, 1.0),
     "toep rho=.8 n=200 p=15 s=4 snr=3": reg_toeplitz(0.8, 200, 15, 4, 3.0),
@@ -184,6 +200,7 @@ REGRESSION = {
     "linnerud col~others p=5": reg_linnerud,
     "breast cancer col~17 cols n=200": reg_breast_cancer,
 }
+PIXELS = {"digits pixel ~16 pixels n=300": reg_digits_pixels}
 REGRESSION_QUICK = ("toep rho=.8 n=80 p=18 s=6 snr=3 t3", "breast cancer col~17 cols n=200",
                     "linnerud col~others p=5")
 
@@ -641,7 +658,7 @@ def run_set(task, X, y, auto_seeds, rng, check):
     return out, worst_check
 
 
-def part(task, families, seeds, auto_seeds, quiet):
+def part(task, families, seeds, auto_seeds, quiet, title=None):
     rng = np.random.default_rng(12345)
     rows, misses, checks = {}, [], []
     t0 = time.time()
@@ -679,7 +696,7 @@ def part(task, families, seeds, auto_seeds, quiet):
             "binary": "mean log loss of the ridge refit",
             "multinomial": "exact k, the penalised mean cross-entropy of the refit at ridge "
                            "max(alpha, 1/(2n)); lam=\"auto\", its data term at ridge alpha"}[task]
-    print(f"## {task}: exact k (k = 1..p'-1, random_state=0) and lam=\"auto\" "
+    print(f"## {title or task}: exact k (k = 1..p'-1, random_state=0) and lam=\"auto\" "
           f"(random_state {auto_seeds[0]}-{auto_seeds[-1]}), seeds {seeds[0]}-{seeds[-1]}\n")
     print(f"Criterion: {crit}; skl0's refit values matched it to {max(checks):.1e} "
           "(relative, largest over the checked supports).\n")
@@ -710,7 +727,8 @@ def seed_range(text):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="regression,binary,multinomial",
-                    help="comma-separated parts: regression, binary, multinomial")
+                    help="comma-separated parts: regression, binary, multinomial, pixels "
+                         "(regression on digits pixels, held out; not run by default)")
     ap.add_argument("--seeds", type=seed_range, default=None,
                     help="data seeds FROM-TO for every part (default 700-709 for regression, "
                          "710-719 for binary, 720-729 for multinomial; --quick: the first 2)")
@@ -722,26 +740,28 @@ def main(argv=None):
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     parts = [s.strip() for s in args.only.split(",") if s.strip()]
-    unknown = set(parts) - {"regression", "binary", "multinomial"}
+    unknown = set(parts) - {"regression", "binary", "multinomial", "pixels"}
     if unknown:
         ap.error(f"--only={args.only!r}: unknown part(s) {sorted(unknown)}; "
-                 "use regression, binary and/or multinomial")
+                 "use regression, binary, multinomial and/or pixels")
     if args.auto_seeds is not None and args.auto_seeds < 1:
         ap.error(f"--auto-seeds={args.auto_seeds}: lam='auto' needs at least 1 fit; pass 1 or more")
     auto_seeds = list(range(args.auto_seeds or (3 if args.quick else 10)))
     print("\n".join(f"- {line}" for line in C.environment_lines()))
     print()
-    for task, families, quick, default in [
-            ("regression", REGRESSION, REGRESSION_QUICK, "700-709"),
-            ("binary", BINARY, BINARY_QUICK, "710-719"),
-            ("multinomial", MULTINOMIAL, MULTINOMIAL_QUICK, "720-729")]:
-        if task not in parts:
+    for name, task, families, quick, default in [
+            ("regression", "regression", REGRESSION, REGRESSION_QUICK, "700-709"),
+            ("binary", "binary", BINARY, BINARY_QUICK, "710-719"),
+            ("multinomial", "multinomial", MULTINOMIAL, MULTINOMIAL_QUICK, "720-729"),
+            ("pixels", "regression", PIXELS, tuple(PIXELS), "950-969")]:
+        if name not in parts:
             continue
         seeds = args.seeds or seed_range(default)
         if args.quick:
             families = {f: families[f] for f in quick}
             seeds = seeds[:2] if args.seeds is None else seeds
-        part(task, families, seeds, auto_seeds, args.quiet)
+        part(task, families, seeds, auto_seeds, args.quiet,
+             title=None if name == task else f"{name} (regression)")
 
 
 if __name__ == "__main__":
