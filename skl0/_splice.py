@@ -209,6 +209,11 @@ _MULTINOMIAL_SWAPS_NUMBERS = 1 << 15
 # numbers of X like the single swaps' (2^17 and 2^15, or 2^20 and 2^19),
 # in exact k and lam="auto" alike, cost 1.03-1.55x the CPU time on seeds
 # 710-729 and found no lower loss than the single-swap scan's end there.
+# In exact k alone, at 2^20 and 2^19, they found none on seeds 710-729 and
+# 720-729 either; on seeds 900-909 the binary one reached the best subset
+# at 3 more of 929 sizes (the multinomial one at none of 560), but exact k
+# then cost 1.27-1.86x on binary sets of 13-14 columns (every k); at 2^17
+# it cost 0.98-1.02x there and covered none of those 3 sizes.
 _PAIR_SWAPS_MAX = 2048
 
 
