@@ -372,13 +372,7 @@ class _GramRefits:
         beta = state[0]  # (k, q)
         Hinv = cholesky_inverse(state[1])
         inactive = np.setdiff1d(np.arange(p), support)
-        a, b = np.triu_indices(k, 1)
-        o = a.size
-        keep = np.ones((o, k), dtype=bool)
-        keep[np.arange(o), a] = False
-        keep[np.arange(o), b] = False
-        T = np.broadcast_to(np.arange(k), (o, k))[keep].reshape(o, k - 2)  # positions kept
-        R = np.column_stack([a, b])
+        R, T = _pair_positions(k)
         HRR = Hinv[R[:, :, None], R[:, None, :]]  # (o, 2, 2)
         HTR = Hinv[T[:, :, None], R[:, None, :]]  # (o, k-2, 2)
         M = np.linalg.solve(HRR, np.swapaxes(HTR, 1, 2))  # (o, 2, k-2): HRR^-1 H_RT
@@ -1113,32 +1107,41 @@ def _scores_pair_swaps(refits, p, k):
 
     Gram refits (squared loss) with at most ``_PAIR_SWAPS_MAX`` pair swaps
     (:func:`_pair_swaps`), which they score by updates
-    (:meth:`_GramRefits.pair_swap_losses`).
+    (:meth:`_GramRefits.pair_swap_losses`). Their searches have then
+    scored every single swap too: ``C(k, 2) C(p - k, 2) <= 2048`` bounds
+    ``k (p - k)`` by 128, within :func:`_scores_all_swaps`' 256.
     """
     return isinstance(refits, _GramRefits) and 0 < _pair_swaps(p, k) <= _PAIR_SWAPS_MAX
+
+
+def _pair_positions(k):
+    """``(R, T)`` of a support of ``k``: each pair of positions ``a < b`` and the other ``k - 2``.
+
+    Row ``o`` of ``R`` is the ``o``-th pair in ``np.triu_indices(k, 1)``'s
+    order, row ``o`` of ``T`` the positions it keeps, increasing.
+    """
+    a, b = np.triu_indices(k, 1)
+    keep = np.ones((a.size, k), dtype=bool)
+    keep[np.arange(a.size), a] = False
+    keep[np.arange(a.size), b] = False
+    return np.column_stack([a, b]), np.broadcast_to(np.arange(k), keep.shape)[keep].reshape(
+        a.size, k - 2)
 
 
 def _all_pair_swaps(support, p, rows=None):
     """Every exchange of two features of ``support`` for two of the other ``p - k`` columns, as sorted rows.
 
-    In the order of ``(a, b)`` (positions in ``support``, ``a < b``), then
-    ``(i, j)`` (positions among the other columns, ``i < j``), both as
-    ``np.triu_indices``; ``rows``: only those rows of it.
+    In the order of the pairs of positions dropped (:func:`_pair_positions`),
+    then of the pairs ``i < j`` of positions among the other columns
+    (``np.triu_indices``); ``rows``: only those rows of it.
     """
-    k = support.size
     inactive = np.setdiff1d(np.arange(p), support)
-    a, b = np.triu_indices(k, 1)
+    T = _pair_positions(support.size)[1]
     i, j = np.triu_indices(inactive.size, 1)
     if rows is None:
-        rows = np.arange(a.size * i.size)
+        rows = np.arange(T.shape[0] * i.size)
     out_pair, in_pair = np.divmod(rows, i.size)
-    keep = np.ones((rows.size, k), dtype=bool)
-    keep[np.arange(rows.size), a[out_pair]] = False
-    keep[np.arange(rows.size), b[out_pair]] = False
-    cands = np.empty((rows.size, k), dtype=np.int64)
-    cands[:, : k - 2] = np.broadcast_to(support, (rows.size, k))[keep].reshape(rows.size, k - 2)
-    cands[:, k - 2] = inactive[i[in_pair]]
-    cands[:, k - 1] = inactive[j[in_pair]]
+    cands = np.column_stack([support[T[out_pair]], inactive[i[in_pair]], inactive[j[in_pair]]])
     cands.sort(axis=1)
     return cands
 
@@ -1476,7 +1479,7 @@ def _leave_by_pairs(problem, found, refits, ends, max_rounds=50, rtol=1e-7):
     """
     support, state, loss = found
     p, k = problem.n_features, support.size
-    if not (_scores_all_swaps(refits, p, k) and _scores_pair_swaps(refits, p, k)):
+    if not _scores_pair_swaps(refits, p, k):
         return support, state, loss
     for _ in range(max_rounds):
         bar = loss * (1 - rtol) - 1e-12

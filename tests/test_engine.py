@@ -1237,10 +1237,6 @@ def _toeplitz_regression(seed, n=80, p=18, rho=0.8, s=6, snr=3.0, noise="t3"):
     return X, Xs @ beta + e * np.sqrt((Xs @ beta).var() / snr) / e.std() + 7.0
 
 
-def _t3_toeplitz_design():
-    return _toeplitz_regression(700)
-
-
 def _ridge_mse(X, y, S, alpha=1e-4):
     # The loss exact k's search lowers: the training MSE of the ridge refit
     # (G_SS + 2 alpha I) b = c_S on the standardized columns.
@@ -1257,7 +1253,7 @@ def test_exact_k_ends_where_no_single_swap_lowers_the_loss():
     # below the _SWAP_IN columns each round tries, and the search stopped at
     # [0 3 14], 5.6e-4 above the best subset [0 3 13] (and at k = 11 and 12,
     # one swap above it too). A converged round now scores every single swap.
-    X, y = _t3_toeplitz_design()
+    X, y = _toeplitz_regression(700)
     p = X.shape[1]
     best3 = min(_ridge_mse(X, y, S) for S in itertools.combinations(range(p), 3))
     for k in range(1, p):
@@ -1265,16 +1261,16 @@ def test_exact_k_ends_where_no_single_swap_lowers_the_loss():
         loss = _ridge_mse(X, y, S)
         if k == 3:
             assert loss <= best3 * (1 + 1e-9), S
-        swaps = [_ridge_mse(X, y, np.r_[np.delete(S, i), j]) for i in range(k)
-                 for j in np.setdiff1d(np.arange(p), S)]
+        swaps = [_ridge_mse(X, y, T) for T in _swaps(S, p, 1)]
         assert min(swaps) >= loss * (1 - 1e-9), (k, S)
 
 
-def _pair_swaps(S, p):
-    """Every support of ``len(S)`` columns that exchanges two of ``S`` for two others."""
+def _swaps(S, p, r):
+    """Every support of ``len(S)`` columns that exchanges ``r`` of ``S`` for ``r`` others."""
     rest = np.setdiff1d(np.arange(p), S)
-    return [np.r_[np.delete(S, [a, b]), i, j] for a, b in itertools.combinations(range(len(S)), 2)
-            for i, j in itertools.combinations(rest, 2)]
+    return [np.r_[np.delete(S, out), list(into)]
+            for out in itertools.combinations(range(len(S)), r)
+            for into in itertools.combinations(rest, r)]
 
 
 def test_exact_k_leaves_a_single_swap_optimum_by_a_pair_swap():
@@ -1291,7 +1287,7 @@ def test_exact_k_leaves_a_single_swap_optimum_by_a_pair_swap():
     loss = _ridge_mse(X, y, S)
     best = min(_ridge_mse(X, y, T) for T in itertools.combinations(range(p), k))
     assert loss <= best * (1 + 1e-9), (S, loss, best)
-    assert min(_ridge_mse(X, y, T) for T in _pair_swaps(S, p)) >= loss * (1 - 1e-9)
+    assert min(_ridge_mse(X, y, T) for T in _swaps(S, p, 2)) >= loss * (1 - 1e-9)
 
 
 def _ridge_log_loss(X, y, S, alpha=1e-4):
@@ -1361,8 +1357,7 @@ def _assert_no_single_swap_lowers(objective, X, y, k):
     """Exact k's support on (X, y), and that no single swap lowers ``objective(X, y, S)``."""
     S = np.flatnonzero(L0Classifier(k=k).fit(X, y).support_)
     value = objective(X, y, S)
-    swaps = [objective(X, y, np.r_[np.delete(S, i), j]) for i in range(k)
-             for j in np.setdiff1d(np.arange(X.shape[1]), S)]
+    swaps = [objective(X, y, T) for T in _swaps(S, X.shape[1], 1)]
     assert min(swaps) >= value * (1 - 1e-9), (S, value, min(swaps))
 
 
