@@ -140,14 +140,19 @@ def reg_effrank(seed):
                            noise=1.0, random_state=seed)
 
 
-def reg_dups(seed):
-    # 10 base columns (rho 0.5), an exact copy of column 0, near copies of
-    # columns 1 and 2 (1e-3, 1e-2) and a scaled copy of column 3
-    rng = np.random.default_rng(seed)
-    n = 120
-    B = toeplitz_X(rng, n, 10, 0.5)
+def with_copies(rng, n, p):
+    """``(B, X)``: ``p`` base columns (Toeplitz rho 0.5) and X, B with an exact copy of
+    column 0, near copies of columns 1 and 2 (1e-3, 1e-2) and a scaled copy of column 3."""
+    B = toeplitz_X(rng, n, p, 0.5)
     X = np.column_stack([B, B[:, 0], B[:, 1] + 1e-3 * B[:, 1].std() * rng.normal(size=n),
                          B[:, 2] + 1e-2 * B[:, 2].std() * rng.normal(size=n), -3 * B[:, 3] + 1])
+    return B, X
+
+
+def reg_dups(seed):
+    # 10 base columns and their copies (with_copies); y from 4 of columns 0..5
+    rng = np.random.default_rng(seed)
+    B, X = with_copies(rng, 120, 10)
     return X, sparse_y(rng, B[:, :6], 4, 3.0)
 
 
@@ -232,14 +237,9 @@ def bin_breast_cancer(seed):
 
 
 def bin_dups(seed):
-    # 9 base columns (rho 0.5), an exact copy of column 0, near copies of
-    # columns 1 (1e-3) and 2 (1e-2), a scaled copy of column 3; y from 4 of
-    # the base columns 0..5
+    # 9 base columns and their copies (with_copies); y from 4 of columns 0..5
     rng = np.random.default_rng(seed)
-    n = 200
-    B = toeplitz_X(rng, n, 9, 0.5)
-    X = np.column_stack([B, B[:, 0], B[:, 1] + 1e-3 * B[:, 1].std() * rng.normal(size=n),
-                         B[:, 2] + 1e-2 * B[:, 2].std() * rng.normal(size=n), -3 * B[:, 3] + 1])
+    B, X = with_copies(rng, 200, 9)
     return X, logit_y(rng, B, 4, cols=6)
 
 
@@ -547,14 +547,16 @@ def criteria(task, Xs, y):
 
 
 @contextlib.contextmanager
-def _turned_off(name):
-    """``splice.<name>`` answering False for the duration (a scan of the swap search off)."""
-    original = getattr(splice, name)
-    setattr(splice, name, lambda refits, p, k: False)
+def _turned_off(*names):
+    """``splice.<name>`` answering False for the duration, for each name (scans of the swap search off)."""
+    originals = {name: getattr(splice, name) for name in names}
+    for name in names:
+        setattr(splice, name, lambda refits, p, k: False)
     try:
         yield
     finally:
-        setattr(splice, name, original)
+        for name, original in originals.items():
+            setattr(splice, name, original)
 
 
 def without_pair_swap_scan():
@@ -564,7 +566,7 @@ def without_pair_swap_scan():
 
 def without_swap_scans():
     """The ablation: a converged round of the swap search stops (no scan of every single or pair swap)."""
-    return _turned_off("_scores_all_swaps")
+    return _turned_off("_scores_all_swaps", "_scores_pair_swaps")
 
 
 def variants(task):
