@@ -10,7 +10,10 @@ as skl0 selects among the first copies) reaches that minimum, and how far ``lam=
 The ablation rows, on the same data in the same run: without the pair-swap
 scan (``_splice._scores_pair_swaps`` returning False: exact k's best end is
 not left by exchanging two features for two others; squared loss only, the
-one loss that has the scan) and without either scan
+one loss that has the scan), without the second-order screen
+(``_splice._screens_supports`` returning False: a multinomial search's best
+end is not left by refitting the supports of its size that the quadratic
+model at that end ranks lowest; multinomial only) and without any scan
 (``_splice._scores_all_swaps`` returning False too: a round that finds no
 better exchange among its candidates then stops instead of scoring every
 single swap).
@@ -48,13 +51,25 @@ columns, 3-4 classes), 10 of wine's 13 columns on 150 rows, iris on 120,
 (regression), 710-719 (binary) and 720-729 (multinomial): those of session
 39's audits, whose misses led to the single-swap step, and the development
 seeds of the pair-swap scan (session 40, which also looked at 800-809 with a
-prototype); 900-909 are held out from both. ``--only pixels`` (not run by
+prototype) and of the second-order screen (session 41); 900-909 are held
+out from both scans (the screen was built after session 40 found the
+multinomial misses there, so for it they are not clean), 1000-1009 from
+all three. ``--only pixels`` (not run by
 default): a regression family that no choice of either scan looked at, a
 digits pixel plus noise regressed on 16 other pixels of 300 random images
-(seeds 950-969). ``--quick``: 3 + 2 + 2 families (pixels: its one), 2
+(seeds 950-969). ``--only clusters`` (not run by default either): a
+multinomial family that no choice of the screen looked at,
+``make_classification`` 200 x 10 with 3 classes of two clusters each
+(seeds 1100-1119). ``--quick``: 3 + 2 + 2 families (pixels, clusters: their one), 2
 seeds, ``random_state`` 0-2 (about a minute a part).
 
-    OMP_NUM_THREADS=1 python benchmarks/fresh_subset.py [--quick] [--only regression,binary,multinomial,pixels] [--seeds 700-709]
+    OMP_NUM_THREADS=1 python benchmarks/fresh_subset.py [--quick] [--only regression,binary,multinomial,pixels,clusters] [--seeds 700-709]
+    OMP_NUM_THREADS=1 python benchmarks/fresh_subset.py --only multinomial --seeds 1005 --cost 3
+
+``--cost ROUNDS`` times the shipped search against each ablation instead
+(exact k for every k and one ``lam="auto"`` fit per set, the variants in
+turn for ROUNDS rounds after a warm-up, in one process) and prints the
+ratios of CPU time and whether the supports are the same.
 """
 
 from __future__ import annotations
@@ -294,6 +309,14 @@ MULTINOMIAL = {
     "iris 120 rows K=3": multi_iris,
     "make_classification 250x10 K=3 inf4 red2": multi_make_classification,
 }
+def multi_clusters(seed):
+    # The "clusters" part: 3 classes of two clusters each (make_classification's
+    # default), 200 x 10, a multinomial family no choice of the search looked at.
+    return make_classification(n_samples=200, n_classes=3, n_informative=4, n_redundant=2,
+                               n_features=10, random_state=seed)
+
+
+CLUSTERS = {"make_classification 200x10 K=3, 2 clusters a class": multi_clusters}
 MULTINOMIAL_QUICK = ("mlogit toep rho=.9 n=200 p=9 K=3 s=4", "wine 10 of 13 cols 150 rows K=3")
 
 
@@ -565,20 +588,27 @@ def without_pair_swap_scan():
 
 
 def without_swap_scans():
-    """The ablation: a converged round of the swap search stops (no scan of every single or pair swap)."""
-    return _turned_off("_scores_all_swaps", "_scores_pair_swaps")
+    """The ablation: a converged round of the swap search stops (no scan of every single or pair
+    swap, no second-order screen of every support)."""
+    return _turned_off("_scores_all_swaps", "_scores_pair_swaps", "_screens_supports")
+
+
+def without_screen():
+    """The ablation: a multinomial search's best end is not left by the second-order screen."""
+    return _turned_off("_screens_supports")
 
 
 def variants(task):
     """The searches compared on each set: shipped and its ablations.
 
-    The pair-swap scan applies to squared loss only (Gram refits), so the
-    log losses have no row without it (it would be the shipped one).
+    The pair-swap scan applies to squared loss only (Gram refits) and the
+    second-order screen of every support to multinomial log loss only, so
+    the other tasks have no row without them (it would be the shipped one).
     """
-    pair = [("without the pair-swap scan (ablation)", without_pair_swap_scan)]
-    return [("shipped", contextlib.nullcontext),
-            *(pair if task == "regression" else []),
-            ("without either scan (ablation)", without_swap_scans)]
+    own = {"regression": [("without the pair-swap scan (ablation)", without_pair_swap_scan)],
+           "multinomial": [("without the second-order screen (ablation)", without_screen)]}
+    return [("shipped", contextlib.nullcontext), *own.get(task, []),
+            ("without any scan (ablation)", without_swap_scans)]
 
 _seen = {}
 
@@ -713,6 +743,54 @@ def part(task, families, seeds, auto_seeds, quiet, title=None):
     print()
 
 
+def cost(task, families, seeds, rounds, title=None):
+    """CPU time of each ablation against the shipped search, interleaved in one process.
+
+    For each family and seed: exact k for every k (``random_state=0``) and
+    one ``lam="auto"`` fit, under each variant in turn (the order
+    alternating from round to round) after a warm-up round; the ratio of
+    the shipped search's summed process time to each ablation's, and
+    whether every support is the same.
+    """
+    labels = [label for label, _ in variants(task)]
+    Est = L0Regressor if task == "regression" else L0Classifier
+    rows = []
+    for fam, make in families.items():
+        for seed in seeds:
+            X, y = make(seed)
+            p = X.shape[1]
+            times = {(label, kind): 0.0 for label in labels for kind in ("k", "auto")}
+            supports = {}
+            for r in range(rounds + 1):
+                for label, variant in (variants(task) if r % 2 else variants(task)[::-1]):
+                    with variant():
+                        t0 = time.process_time()
+                        ks = [tuple(np.flatnonzero(Est(k=k, random_state=0).fit(X, y).support_))
+                              for k in range(1, p)]
+                        t1 = time.process_time()
+                        auto = tuple(np.flatnonzero(Est(random_state=0).fit(X, y).support_))
+                        t2 = time.process_time()
+                    if r:  # round 0 warms up
+                        times[label, "k"] += t1 - t0
+                        times[label, "auto"] += t2 - t1
+                    supports[label] = (ks, auto)
+            row = [fam, seed]
+            for label in labels[1:]:
+                for kind in ("k", "auto"):
+                    row.append(f"{times[labels[0], kind] / times[label, kind]:.2f}x")
+                row.append("same" if supports[label] == supports[labels[0]] else "differ")
+            rows.append(row)
+    print(f"## {title or task}: CPU time of the shipped search against its ablations, "
+          f"{rounds} interleaved rounds, seeds {seeds[0]}-{seeds[-1]}\n")
+    head = ["family", "seed"]
+    for label in labels[1:]:
+        short = label.replace(" (ablation)", "")
+        head += [f"exact k, every k: shipped / {short}", f"lam=\"auto\": shipped / {short}",
+                 "supports"]
+    print(C.markdown_table(head, rows, align="lr" + "rrl" * (len(labels) - 1)))
+    print()
+
+
 def seed_range(text):
     """``"FROM-TO"`` (or one seed) as the list of seeds; argparse's type for ``--seeds``."""
     lo, _, hi = text.partition("-")
@@ -730,7 +808,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="regression,binary,multinomial",
                     help="comma-separated parts: regression, binary, multinomial, pixels "
-                         "(regression on digits pixels, held out; not run by default)")
+                         "(regression on digits pixels, held out; not run by default), "
+                         "clusters (multinomial, held out; not run by default)")
     ap.add_argument("--seeds", type=seed_range, default=None,
                     help="data seeds FROM-TO for every part (default 700-709 for regression, "
                          "710-719 for binary, 720-729 for multinomial; --quick: the first 2)")
@@ -739,13 +818,19 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true",
                     help="3 + 2 + 2 families, 2 seeds (about a minute a part)")
     ap.add_argument("--quiet", action="store_true", help="no per-set progress on stderr")
+    ap.add_argument("--cost", type=int, default=None, metavar="ROUNDS",
+                    help="instead of the exhaustive comparison, time the shipped search "
+                         "against each ablation (exact k for every k and one lam='auto' fit), "
+                         "ROUNDS interleaved rounds in one process")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     parts = [s.strip() for s in args.only.split(",") if s.strip()]
-    unknown = set(parts) - {"regression", "binary", "multinomial", "pixels"}
+    unknown = set(parts) - {"regression", "binary", "multinomial", "pixels", "clusters"}
     if unknown:
         ap.error(f"--only={args.only!r}: unknown part(s) {sorted(unknown)}; "
-                 "use regression, binary, multinomial and/or pixels")
+                 "use regression, binary, multinomial, pixels and/or clusters")
+    if args.cost is not None and args.cost < 1:
+        ap.error(f"--cost={args.cost}: pass 1 or more interleaved rounds")
     if args.auto_seeds is not None and args.auto_seeds < 1:
         ap.error(f"--auto-seeds={args.auto_seeds}: lam='auto' needs at least 1 fit; pass 1 or more")
     auto_seeds = list(range(args.auto_seeds or (3 if args.quick else 10)))
@@ -755,15 +840,19 @@ def main(argv=None):
             ("regression", "regression", REGRESSION, REGRESSION_QUICK, "700-709"),
             ("binary", "binary", BINARY, BINARY_QUICK, "710-719"),
             ("multinomial", "multinomial", MULTINOMIAL, MULTINOMIAL_QUICK, "720-729"),
-            ("pixels", "regression", PIXELS, tuple(PIXELS), "950-969")]:
+            ("pixels", "regression", PIXELS, tuple(PIXELS), "950-969"),
+            ("clusters", "multinomial", CLUSTERS, tuple(CLUSTERS), "1100-1119")]:
         if name not in parts:
             continue
         seeds = args.seeds or seed_range(default)
         if args.quick:
             families = {f: families[f] for f in quick}
             seeds = seeds[:2] if args.seeds is None else seeds
-        part(task, families, seeds, auto_seeds, args.quiet,
-             title=None if name == task else f"{name} (regression)")
+        title = None if name == task else f"{name} ({task})"
+        if args.cost is not None:
+            cost(task, families, seeds, args.cost, title)
+        else:
+            part(task, families, seeds, auto_seeds, args.quiet, title)
 
 
 if __name__ == "__main__":

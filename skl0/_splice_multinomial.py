@@ -38,6 +38,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ._blocks import softmax_hessian, softmax_hessian_terms
 from ._datafits import MultinomialLogLoss
 from ._engine import host_copy_fits, standardized_host
 from ._linalg import inverse_root
@@ -481,6 +482,53 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
                 yield V[:, iu[0], iu[1]]
 
         return blocks, weights()
+
+    def screen_losses(self, S, state, cands):
+        """The second-order model, at the refit ``state`` on ``S``, of the refit objective on each row of ``cands``.
+
+        ``cands`` (m, s): supports of one size. With ``x*`` the refit's
+        coefficients on every column and the intercept (0 off ``S``), ``g``
+        and ``H`` the objective's gradient and Hessian there over all ``p``
+        columns (all ``K`` classes, made positive definite along the flat
+        class sums by :func:`skl0._refit.softmax_definite`, where ``g``
+        vanishes), a support ``T`` is scored by the minimum of the quadratic
+        model ``g'd + d'H d / 2`` over the steps ``d`` that leave
+        ``x* + d`` on ``T`` and the intercept: with ``u`` the part of ``x*``
+        off them (``S``'s columns not in ``T``) and ``c = g_F - (H u)_F``
+        on their coordinates ``F``, ``-g'u + u'H u / 2 - c' H_FF^-1 c / 2``.
+        A support one or two exchanges from ``S`` is scored from the same
+        Hessian as one far away, so this ranks the candidates; the returned
+        values are the model's changes from ``S``'s objective (``S`` itself
+        scores 0, up to ``g``'s round-off). One pass over the rows forms
+        ``H`` (``n ((p + 1) K)^2`` multiply-adds); each support costs a
+        solve of order ``(s + 1) K``.
+        """
+        W, b, P = state
+        n, p = self.Xs.shape
+        q, a = self.q, p + 1
+        Z = np.empty((n, a))
+        Z[:, :p] = self.Xs
+        Z[:, p] = 1.0
+        H = softmax_definite(softmax_hessian(*softmax_hessian_terms(Z, P, self.w), q),
+                             p, q, self.alpha)
+        x = np.zeros((a, q))
+        x[S] = W
+        x[p] = b
+        g = Z.T @ (self.w[:, None] * (P - self.onehot))
+        g[:p] += (2.0 * self.alpha) * x[:p]
+        x, g = x.ravel(), g.ravel()
+        m, s = cands.shape
+        classes = np.arange(q)
+        F = np.concatenate([(cands[:, :, None] * q + classes).reshape(m, s * q),
+                            np.broadcast_to(p * q + classes, (m, q))], axis=1)
+        rows = np.arange(m)[:, None]
+        u = np.broadcast_to(x, (m, a * q)).copy()
+        u[rows, F] = 0.0  # x* off T: the columns of S that T drops
+        Hu = u @ H
+        c = g[F] - Hu[rows, F]
+        step = np.linalg.solve(H[F[:, :, None], F[:, None, :]], c[:, :, None])[:, :, 0]
+        return (-(u @ g) + 0.5 * np.einsum("ij,ij->i", u, Hu)
+                - 0.5 * np.einsum("ij,ij->i", c, step))
 
     def head(self, problem, S, state):
         return support_head(problem, S, state[0], state[1])
