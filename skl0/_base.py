@@ -1506,8 +1506,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 # LogisticRegression(C=1) at least (selection_refits). A Gram
                 # problem with few supports of size k scores them all instead,
                 # and so does a small binary log loss (exhaustive_search); a
-                # small multinomial one screens them by a second-order model
-                # at the search's end (_leave_by_screen).
+                # small log loss's search screens them (or the end's single
+                # and pair swaps) by a second-order model at its end
+                # (_leave_by_screen).
                 refits = selection_refits(problem, self.alpha, self._k)
                 if isinstance(refits, MultinomialRefits):
                     self._weights_counted_by(

@@ -243,9 +243,9 @@ def select_by_ebic(problem, points, alpha):
     size is the only one it can prefer. Where a Gram problem has few
     supports of a size (at most 256: every size of 10 columns), all of them
     are scored instead (:func:`skl0._splice.exhaustive_search`), so the
-    best subset of that size is a candidate; a multinomial search's best
-    end there is screened by the second-order model of every support of
-    its size (:func:`skl0._splice._leave_by_screen`). With several squared-loss outputs
+    best subset of that size is a candidate; a log-loss search's best end
+    is screened by the second-order model of the other supports of its
+    size, or of its single and pair swaps (:func:`skl0._splice._leave_by_screen`). With several squared-loss outputs
     the loss the search lowers (the summed MSE) is not the deviance
     (``n sum_k log mse_k``), so the search is repeated on outputs weighted
     by ``1 / mse_k`` of the support found, a majorize-minimize step on the

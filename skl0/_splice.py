@@ -51,7 +51,12 @@ from ._refit import (
     ridge_refit,
     support_head,
 )
-from ._splice_multinomial import ForwardBySacrifice, MultinomialRefits, RefitFloors
+from ._splice_multinomial import (
+    ForwardBySacrifice,
+    MultinomialRefits,
+    RefitFloors,
+    quadratic_screen,
+)
 
 __all__ = ["exhaustive_search", "forward_start", "forward_step", "penalised_flips",
            "screening_order", "screening_start", "search_from_starts", "splice",
@@ -216,14 +221,16 @@ _MULTINOMIAL_SWAPS_NUMBERS = 1 << 15
 # it cost 0.98-1.02x there and covered none of those 3 sizes.
 _PAIR_SWAPS_MAX = 2048
 
-# A multinomial log loss's search (MultinomialRefits, exact k's and
+# A log loss's search (MultinomialRefits and _BinaryRefits, exact k's and
 # lam="auto"'s at each size), once its starts have ended, scores every
-# support of the best end's size by the second-order model of the refit
-# objective at that end (MultinomialRefits.screen_losses), where there are
-# at most _EXHAUSTIVE_MAX_SUPPORTS of them and the model takes at most
-# _SCREEN_NUMBERS multiply-adds (its Hessian over every column, n ((p + 1)
-# K)^2, and a solve of order (k + 1) K for each support, C(p, k) ((k + 1)
-# K)^3 / 3), refits the _SCREEN_REFITS it ranks lowest, and goes
+# other support of the best end's size by the second-order model of the
+# refit objective at that end (screen_losses), where there are at most
+# _EXHAUSTIVE_MAX_SUPPORTS of them, and for two classes past that every
+# single and pair swap of the end where there are at most _PAIR_SWAPS_MAX
+# (_screen_count); where the model takes at most _SCREEN_NUMBERS
+# multiply-adds (its Hessian over every column, n ((p + 1) K)^2, and a
+# solve of order (k + 1) K for each candidate, m ((k + 1) K)^3 / 3; K = 1
+# for two classes), it refits the _SCREEN_REFITS it ranks lowest and goes
 # on from the best one that lowers the loss (_leave_by_screen). The single
 # swaps' scan (_MULTINOMIAL_SWAPS_NUMBERS) leaves the supports whose best
 # subset lies two exchanges away, and those where its cap of numbers keeps
@@ -251,6 +258,22 @@ _PAIR_SWAPS_MAX = 2048
 # size of those families is within it, at most 2.3e6; 3400 rows of 10
 # columns and 3 classes at k = 5 are at it, and 340 rows of 10 columns and
 # 10 classes, whose 252 solves of order 60 took 8.7 ms, are past it).
+# Two classes: session 40 found exact k's three misses on the binary seeds
+# 900-909 at two-swap local optima (13-14 columns, k = 4 and 6: more than
+# 256 supports), where the model ranked the best subset first among the
+# end's 252-357 single and pair swaps; so past 256 supports the binary
+# screen scores those. With the same two refits, exact k missed 0 of 931
+# sizes on the development seeds 710-719 (1 without the screen), 0 of 929
+# on 900-909 (3) and 1 of 930 on 1000-1009 (2; the one left is three
+# exchanges away), at 1.01-1.11x exact k's CPU time and 1.02-1.09x
+# lam="auto"'s (--only binary,redundant --seeds 1005 --cost 3). On a family
+# no choice looked at (--only redundant: make_classification 150 x 12, 4
+# informative columns and 3 linear combinations of them, seeds
+# 1200-1219) it missed 14 of 220 sizes against 26 without it (3 of 20
+# sets under 90% of the sizes against 7), and lam="auto"'s EBIC passed 0.5
+# above the exhaustive minimum on 0 of 20 sets against 5: there the model
+# of nearly collinear columns ranked some best pair swaps 3rd to 61st, and
+# some best subsets lie three exchanges away.
 _SCREEN_REFITS = 2
 _SCREEN_NUMBERS = 1 << 22
 
@@ -898,6 +921,30 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
         schur = np.maximum(schur, 1e-12 * max(float(H_jj.max()), 1e-300))
         return np.maximum(back, 0.0), 0.5 * g * g / schur
 
+    def screen_losses(self, S, state, cands):
+        """The second-order model, at the refit ``state`` on ``S``, of the refit objective on each row of ``cands``.
+
+        As :meth:`MultinomialRefits.screen_losses`, for the ridge-``alpha``
+        logistic loss: its gradient and Hessian ``[X, 1]' diag(v) [X, 1]``
+        (``v`` the rows' ``w p (1 - p)``, plus ``2 alpha`` on the weights)
+        over every column, by :func:`quadratic_screen`.
+        """
+        W, b, f = state
+        n, p = self.Xs.shape
+        prob = expit(f)
+        Z = np.empty((n, p + 1))
+        Z[:, :p] = self.Xs
+        Z[:, p] = 1.0
+        H = Z.T @ (Z * (self.w * prob * (1.0 - prob))[:, None])
+        H[np.diag_indices(p + 1)] += _binary_ridge(p, self.alpha) + ridge_jitter(H.diagonal())
+        x = np.zeros(p + 1)
+        x[S] = W
+        x[p] = b
+        g = Z.T @ (self.w * (prob - self.y))
+        g[:p] += (2.0 * self.alpha) * x[:p]
+        F = np.column_stack([cands, np.full(cands.shape[0], p)])
+        return quadratic_screen(H, g, x, F)
+
     def head(self, problem, S, state):
         return support_head(problem, S, state[0], state[1])
 
@@ -1155,19 +1202,45 @@ def _scores_pair_swaps(refits, p, k):
 def _screens_supports(refits, p, k):
     """Whether the best end of a swap search is left by the second-order screen (:func:`_leave_by_screen`).
 
-    Multinomial refits (:class:`MultinomialRefits`) with at most
-    ``_EXHAUSTIVE_MAX_SUPPORTS`` supports of ``k`` of ``p`` columns, whose
-    model (a Hessian over every column, a solve for each support) takes at
-    most ``_SCREEN_NUMBERS`` multiply-adds.
+    Multinomial and binary log-loss refits (:class:`MultinomialRefits`,
+    :class:`_BinaryRefits`) with few candidates (:func:`_screen_count`),
+    whose model (a Hessian over every column, a solve for each candidate)
+    takes at most ``_SCREEN_NUMBERS`` multiply-adds.
     """
-    if not (isinstance(refits, MultinomialRefits) and 0 < k < p):
+    m = _screen_count(refits, p, k)
+    if m is None:
         return False
-    n_supports = math.comb(p, k)
-    if n_supports > _EXHAUSTIVE_MAX_SUPPORTS:
-        return False
-    q = refits.q
-    cost = refits.Xs.shape[0] * ((p + 1) * q) ** 2 + n_supports * ((k + 1) * q) ** 3 // 3
+    q = getattr(refits, "q", 1)  # (binary: one output)
+    cost = refits.Xs.shape[0] * ((p + 1) * q) ** 2 + m * ((k + 1) * q) ** 3 // 3
     return cost <= _SCREEN_NUMBERS
+
+
+def _screen_count(refits, p, k):
+    """How many supports the screen scores from one of ``k`` of ``p`` columns, or None where it does not run.
+
+    Every other support of the size where there are at most
+    ``_EXHAUSTIVE_MAX_SUPPORTS``; else, for binary refits, every single
+    and pair swap where there are at most ``_PAIR_SWAPS_MAX``
+    (:func:`_screen_candidates`).
+    """
+    multinomial = isinstance(refits, MultinomialRefits)
+    if not (multinomial or isinstance(refits, _BinaryRefits)) or not 0 < k < p:
+        return None
+    n_supports = math.comb(p, k)
+    if n_supports <= _EXHAUSTIVE_MAX_SUPPORTS:
+        return n_supports - 1
+    swaps = k * (p - k) + _pair_swaps(p, k)
+    return swaps if not multinomial and swaps <= _PAIR_SWAPS_MAX else None
+
+
+def _screen_candidates(support, p):
+    """The supports :func:`_leave_by_screen` scores from ``support``: every other one of its size where
+    there are at most ``_EXHAUSTIVE_MAX_SUPPORTS``, else every single and pair swap."""
+    k = support.size
+    if math.comb(p, k) <= _EXHAUSTIVE_MAX_SUPPORTS:
+        cands = _all_supports(p, k)
+        return cands[~(cands == support).all(1)]
+    return np.vstack([_all_single_swaps(support, p), _all_pair_swaps(support, p)])
 
 
 def _pair_positions(k):
@@ -1505,9 +1578,8 @@ def search_from_starts(problem, starts, alpha, refits, ends=None, pairs=False):
     each run its own. ``ends``: the searches' shared memory of converged
     runs (:func:`swap_search`), a new one when None (shared refits only).
     ``pairs``: the lowest end is then left by pair swaps where they are
-    few (:func:`_leave_by_pairs`; exact k's search). A multinomial
-    search's lowest end is left by the second-order screen of every
-    support of its size where they are few (:func:`_leave_by_screen`).
+    few (:func:`_leave_by_pairs`; exact k's search). A log-loss search's
+    lowest end is left by the second-order screen (:func:`_leave_by_screen`).
     """
     if ends is None and refits is not None:
         ends = {}  # runs share a search only with shared refits
@@ -1550,9 +1622,11 @@ def _leave_by_pairs(problem, found, refits, ends):
 def _leave_by_screen(problem, found, refits, ends):
     """The best swap search's end ``(support, state, loss)``, left by the second-order screen where it applies.
 
-    Where :func:`_screens_supports` allows it, every other support of the
-    end's size is scored by the second-order model of the refit objective
-    at the end (:meth:`MultinomialRefits.screen_losses`); the
+    Where :func:`_screens_supports` allows it, the candidates of
+    :func:`_screen_candidates` (every other support of the end's size, or
+    its single and pair swaps) are scored by the second-order model of the
+    refit objective at the end (:meth:`MultinomialRefits.screen_losses`,
+    :meth:`_BinaryRefits.screen_losses`); the
     ``_SCREEN_REFITS`` it ranks lowest are refitted, and the search goes
     on from the best one that lowers the loss (a swap search from there,
     with ``ends``), until none does (:func:`_leave_end`).
@@ -1562,8 +1636,7 @@ def _leave_by_screen(problem, found, refits, ends):
         return found
 
     def moves(support, state, bar):
-        cands = _all_supports(p, k)
-        cands = cands[~(cands == support).all(1)]
+        cands = _screen_candidates(support, p)
         model = refits.screen_losses(support, state, cands)
         top = cands[np.argsort(model, kind="stable")[:_SCREEN_REFITS]]
         return _candidate_losses(refits, top, cutoff=bar)[1], top.__getitem__

@@ -103,6 +103,27 @@ def _all_classes(Hm):
     return H
 
 
+def quadratic_screen(H, g, x, F):
+    """The minimum of ``g'd + d'H d / 2`` over the steps ``d`` that leave ``x + d`` on the coordinates ``F[i]``, for each row ``i``.
+
+    ``H`` (d, d) symmetric positive definite, ``g`` and ``x`` (d,), ``F``
+    (m, f) coordinate indices (each row distinct). With ``u`` the part of
+    ``x`` off ``F[i]`` (the step takes it to 0) and ``c = g_F - (H u)_F``,
+    the minimum is ``-g'u + u'H u / 2 - c' H_FF^-1 c / 2`` (the free part
+    of the step is ``-H_FF^-1 c``): the second-order screen of
+    :meth:`MultinomialRefits.screen_losses` and of the binary refits'
+    (:meth:`skl0._splice._BinaryRefits.screen_losses`).
+    """
+    m = F.shape[0]
+    rows = np.arange(m)[:, None]
+    u = np.broadcast_to(x, (m, x.size)).copy()
+    u[rows, F] = 0.0
+    Hu = u @ H
+    c = g[F] - Hu[rows, F]
+    step = np.linalg.solve(H[F[:, :, None], F[:, None, :]], c[:, :, None])[:, :, 0]
+    return -(u @ g) + 0.5 * np.einsum("ij,ij->i", u, Hu) - 0.5 * np.einsum("ij,ij->i", c, step)
+
+
 class ForwardBySacrifice:
     """``forward_gains`` of refits whose forward sacrifices rank additions to second order."""
 
@@ -516,19 +537,11 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         x[p] = b
         g = Z.T @ (self.w[:, None] * (P - self.onehot))
         g[:p] += (2.0 * self.alpha) * x[:p]
-        x, g = x.ravel(), g.ravel()
         m, s = cands.shape
         classes = np.arange(q)
         F = np.concatenate([(cands[:, :, None] * q + classes).reshape(m, s * q),
                             np.broadcast_to(p * q + classes, (m, q))], axis=1)
-        rows = np.arange(m)[:, None]
-        u = np.broadcast_to(x, (m, a * q)).copy()
-        u[rows, F] = 0.0  # x* off T: the columns of S that T drops
-        Hu = u @ H
-        c = g[F] - Hu[rows, F]
-        step = np.linalg.solve(H[F[:, :, None], F[:, None, :]], c[:, :, None])[:, :, 0]
-        return (-(u @ g) + 0.5 * np.einsum("ij,ij->i", u, Hu)
-                - 0.5 * np.einsum("ij,ij->i", c, step))
+        return quadratic_screen(H, g.ravel(), x.ravel(), F)
 
     def head(self, problem, S, state):
         return support_head(problem, S, state[0], state[1])

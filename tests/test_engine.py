@@ -1487,6 +1487,64 @@ def test_multinomial_screen_is_the_objectives_second_order_model(size):
     assert np.argmin(model[near]) == np.argmin(actual)
 
 
+def test_binary_exact_k_leaves_a_single_swap_optimum_by_the_screen():
+    # make_classification, 150 x 12, 4 informative columns and 3 linear
+    # combinations of them (random_state 7, outside the benchmarks' seeds).
+    # At k = 4 the search ended at [1 5 8 11], 2.7% above the best subset
+    # [0 2 5 7], where no single swap lowers the loss. With 495 supports of
+    # the size, the end's single and pair swaps (200) are now scored by the
+    # second-order model there, the two it ranks lowest refitted, and the
+    # search goes on from the better one.
+    X, y = make_classification(n_samples=150, n_features=12, n_informative=4, n_redundant=3,
+                               random_state=7)
+    S = np.flatnonzero(L0Classifier(k=4).fit(X, y).support_)
+    value = _ridge_log_loss(X, y, S)
+    best = min(_ridge_log_loss(X, y, T) for T in itertools.combinations(range(12), 4))
+    assert value <= best * (1 + 1e-9), (S, value, best)
+
+
+def test_binary_screen_is_the_objectives_second_order_model():
+    # _BinaryRefits.screen_losses, as the multinomial one: the minimum of the
+    # quadratic model of the ridge logistic objective at the refit on S over
+    # the steps that leave only T's columns and the intercept, here for S's
+    # single and pair swaps (the candidates past 256 supports of the size),
+    # each solved apart from an einsum-formed gradient and Hessian.
+    from skl0._splice import _BinaryRefits, _screen_candidates, make_refits
+
+    X, y = make_classification(n_samples=150, n_features=12, n_informative=4,
+                               n_redundant=3, random_state=5)
+    n = len(y)
+    Xt, w = torch.as_tensor(X, dtype=D), torch.full((n,), 1.0 / n, dtype=D)
+    mean, std = weighted_moments(Xt, w)
+    problem = DirectProblem(Xt, torch.as_tensor(y, dtype=D), w, mean, std, BinaryLogLoss())
+    refits = make_refits(problem, 1e-3)
+    assert isinstance(refits, _BinaryRefits)
+    n, p = refits.Xs.shape
+    S = np.array([0, 2, 5, 7, 9])
+    state, loss = refits.fit(S)
+    cands = _screen_candidates(S, p)
+    assert len(cands) == 5 * 7 + 10 * 21 and len({c.tobytes() for c in cands}) == len(cands)
+    model = refits.screen_losses(S, state, cands)
+    W, b, f = state
+    prob = 1 / (1 + np.exp(-f))
+    Z = np.column_stack([refits.Xs, np.ones(n)])
+    x = np.r_[np.zeros(p), b]
+    x[S] = W
+    ridge = np.r_[np.full(p, 2e-3), 0.0]
+    g = Z.T @ (refits.w * (prob - refits.y)) + ridge * x
+    H = np.einsum("iu,iv,i->uv", Z, Z, refits.w * prob * (1 - prob)) + np.diag(ridge)
+    for T, value in zip(cands, model):
+        free = np.r_[T, p]
+        d = -x.copy()
+        d[free] = 0.0  # the columns T leaves out go to 0
+        r = g[free] + H[free] @ d
+        expected = g @ d + 0.5 * d @ H @ d - 0.5 * r @ np.linalg.solve(H[np.ix_(free, free)], r)
+        np.testing.assert_allclose(value, expected, rtol=1e-7, atol=1e-12)
+    # A model, not the refits: it picks the single swap the refits rank lowest.
+    actual = [refits.fit(T)[1] - loss for T in cands[:35]]
+    assert np.argmin(model[:35]) == np.argmin(actual)
+
+
 @pytest.mark.parametrize("seed, n, p", [(3, 40, 9), (23, 40, 9), (18, 60, 10), (19, 60, 10)])
 def test_exact_k_scores_every_support_where_they_are_few(seed, n, p, monkeypatch):
     # Correlated designs (rho 0.9-0.95) where the swap search from exact k's
@@ -1783,7 +1841,8 @@ def test_binary_exact_k_scores_every_support_when_there_are_few(seed, k, monkeyp
     # C(9, k) <= 256 supports: each is refitted (batched Newton) and the
     # lowest loss kept, without the swap search, which on these designs
     # stops above the best subset (0.500 vs 0.486, 0.298 vs 0.284 and
-    # 0.442 vs 0.359).
+    # 0.442 vs 0.359; without the second-order screen of its end, which
+    # would otherwise run past 256 supports and reach it on these designs).
     from sklearn.datasets import make_classification
 
     import skl0._splice as splice
@@ -1792,6 +1851,7 @@ def test_binary_exact_k_scores_every_support_when_there_are_few(seed, k, monkeyp
                                random_state=seed)
     best = min(_binary_refit_loss(X, y, S) for S in itertools.combinations(range(9), k))
     monkeypatch.setattr(splice, "_EXHAUSTIVE_MAX_SUPPORTS", 0)
+    monkeypatch.setattr(splice, "_screens_supports", lambda refits, p, k: False)
     swapped = np.flatnonzero(L0Classifier(k=k).fit(X, y).support_)
     assert _binary_refit_loss(X, y, swapped) > best * (1 + 1e-3)  # the case this is for
     monkeypatch.undo()
