@@ -1638,7 +1638,10 @@ def _leave_by_screen(problem, found, refits, ends):
     def moves(support, state, bar):
         cands = _screen_candidates(support, p)
         model = refits.screen_losses(support, state, cands)
-        top = cands[np.argsort(model, kind="stable")[:_SCREEN_REFITS]]
+        ranked = np.argsort(model, kind="stable")[:_SCREEN_REFITS]
+        top = cands[ranked[np.isfinite(model[ranked])]]  # (inf: not ranked)
+        if not top.size:
+            return np.zeros(0), None
         return _candidate_losses(refits, top, cutoff=bar)[1], top.__getitem__
 
     return _leave_end(problem, found, refits, ends, moves)

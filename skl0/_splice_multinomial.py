@@ -112,7 +112,9 @@ def quadratic_screen(H, g, x, F):
     the minimum is ``-g'u + u'H u / 2 - c' H_FF^-1 c / 2`` (the free part
     of the step is ``-H_FF^-1 c``): the second-order screen of
     :meth:`MultinomialRefits.screen_losses` and of the binary refits'
-    (:meth:`skl0._splice._BinaryRefits.screen_losses`).
+    (:meth:`skl0._splice._BinaryRefits.screen_losses`). A value that is not
+    finite (a block singular to working precision) is returned as inf: that
+    row is not ranked.
     """
     m = F.shape[0]
     rows = np.arange(m)[:, None]
@@ -120,8 +122,15 @@ def quadratic_screen(H, g, x, F):
     u[rows, F] = 0.0
     Hu = u @ H
     c = g[F] - Hu[rows, F]
-    step = np.linalg.solve(H[F[:, :, None], F[:, None, :]], c[:, :, None])[:, :, 0]
-    return -(u @ g) + 0.5 * np.einsum("ij,ij->i", u, Hu) - 0.5 * np.einsum("ij,ij->i", c, step)
+    with np.errstate(all="ignore"):
+        try:
+            step = np.linalg.solve(H[F[:, :, None], F[:, None, :]], c[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:  # (an exactly singular block: no ranking at all)
+            return np.full(m, np.inf)
+        value = (-(u @ g) + 0.5 * np.einsum("ij,ij->i", u, Hu)
+                 - 0.5 * np.einsum("ij,ij->i", c, step))
+    value[~np.isfinite(value)] = np.inf
+    return value
 
 
 class ForwardBySacrifice:

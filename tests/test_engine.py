@@ -1487,6 +1487,25 @@ def test_multinomial_screen_is_the_objectives_second_order_model(size):
     assert np.argmin(model[near]) == np.argmin(actual)
 
 
+def test_quadratic_screen_leaves_unranked_what_it_cannot_solve():
+    # A block singular to working precision ranks nothing (inf), rather than
+    # a NaN or an error inside a fit; a regular one gives the model's value.
+    from skl0._splice_multinomial import quadratic_screen
+
+    F = np.array([[0, 2], [1, 2]])
+    x, g = np.array([1.0, 0.0, 0.5]), np.array([0.0, -1.0, 0.0])
+    assert np.all(quadratic_screen(np.zeros((3, 3)), g, x, F) == np.inf)
+    H = np.diag([2.0, 1.0, 1.0])
+    H[0, 1] = H[1, 0] = np.nan
+    assert np.all(quadratic_screen(H, g, x, F)[1:] == np.inf)
+    # x + d on {1, 2}: d_0 = -1, then the free (d_1, d_2) minimise the model.
+    H = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    d0 = np.array([-1.0, 0.0, 0.0])
+    r = g[[1, 2]] + H[[1, 2]] @ d0
+    expected = g @ d0 + 0.5 * d0 @ H @ d0 - 0.5 * r @ np.linalg.solve(H[1:, 1:], r)
+    np.testing.assert_allclose(quadratic_screen(H, g, x, F)[1], expected, rtol=1e-12)
+
+
 def test_binary_exact_k_leaves_a_single_swap_optimum_by_the_screen():
     # make_classification, 150 x 12, 4 informative columns and 3 linear
     # combinations of them (random_state 7, outside the benchmarks' seeds).
