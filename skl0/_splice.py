@@ -40,7 +40,7 @@ from ._engine import (
     logistic_loss,
     standardized_host,
 )
-from ._linalg import cholesky_inverse, inverse_and_product
+from ._linalg import cholesky_inverse, inverse_and_product, quadratic_screen
 from ._problem import GramProblem
 from ._refit import (
     _binary_ridge,
@@ -51,12 +51,7 @@ from ._refit import (
     ridge_refit,
     support_head,
 )
-from ._splice_multinomial import (
-    ForwardBySacrifice,
-    MultinomialRefits,
-    RefitFloors,
-    quadratic_screen,
-)
+from ._splice_multinomial import ForwardBySacrifice, MultinomialRefits, RefitFloors
 
 __all__ = ["exhaustive_search", "forward_start", "forward_step", "penalised_flips",
            "screening_order", "screening_start", "search_from_starts", "splice",
@@ -755,6 +750,8 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
     """
 
     cached = True
+    #: Coefficients per column (one output), as :class:`MultinomialRefits`' ``q`` classes.
+    q = 1
 
     def __init__(self, problem, alpha, second_order=False):
         self.Xs = standardized_host(problem)  # the IRLS start's copy, if it made one
@@ -930,17 +927,20 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
         over every column, by :func:`quadratic_screen`.
         """
         W, b, f = state
-        n, p = self.Xs.shape
+        p = self.Xs.shape[1]
         prob = expit(f)
-        Z = np.empty((n, p + 1))
-        Z[:, :p] = self.Xs
-        Z[:, p] = 1.0
-        H = Z.T @ (Z * (self.w * prob * (1.0 - prob))[:, None])
+        v = self.w * prob * (1.0 - prob)
+        Xv = self.Xs * v[:, None]  # (the intercept's row and column from sums, no [X, 1] copy)
+        H = np.empty((p + 1, p + 1))
+        H[:p, :p] = self.Xs.T @ Xv
+        H[:p, p] = H[p, :p] = Xv.sum(0)
+        H[p, p] = v.sum()
         H[np.diag_indices(p + 1)] += _binary_ridge(p, self.alpha) + ridge_jitter(H.diagonal())
         x = np.zeros(p + 1)
         x[S] = W
         x[p] = b
-        g = Z.T @ (self.w * (prob - self.y))
+        r = self.w * (prob - self.y)
+        g = np.append(self.Xs.T @ r, r.sum())
         g[:p] += (2.0 * self.alpha) * x[:p]
         F = np.column_stack([cands, np.full(cands.shape[0], p)])
         return quadratic_screen(H, g, x, F)
@@ -1210,7 +1210,7 @@ def _screens_supports(refits, p, k):
     m = _screen_count(refits, p, k)
     if m is None:
         return False
-    q = getattr(refits, "q", 1)  # (binary: one output)
+    q = refits.q
     cost = refits.Xs.shape[0] * ((p + 1) * q) ** 2 + m * ((k + 1) * q) ** 3 // 3
     return cost <= _SCREEN_NUMBERS
 
@@ -1226,19 +1226,23 @@ def _screen_count(refits, p, k):
     multinomial = isinstance(refits, MultinomialRefits)
     if not (multinomial or isinstance(refits, _BinaryRefits)) or not 0 < k < p:
         return None
-    n_supports = math.comb(p, k)
-    if n_supports <= _EXHAUSTIVE_MAX_SUPPORTS:
-        return n_supports - 1
+    if _screens_every_support(p, k):
+        return math.comb(p, k) - 1
     swaps = k * (p - k) + _pair_swaps(p, k)
     return swaps if not multinomial and swaps <= _PAIR_SWAPS_MAX else None
 
 
+def _screens_every_support(p, k):
+    """Whether the screen's candidates are every other support of ``k`` of ``p`` columns (at most
+    ``_EXHAUSTIVE_MAX_SUPPORTS``), not the single and pair swaps."""
+    return math.comb(p, k) <= _EXHAUSTIVE_MAX_SUPPORTS
+
+
 def _screen_candidates(support, p):
-    """The supports :func:`_leave_by_screen` scores from ``support``: every other one of its size where
-    there are at most ``_EXHAUSTIVE_MAX_SUPPORTS``, else every single and pair swap."""
-    k = support.size
-    if math.comb(p, k) <= _EXHAUSTIVE_MAX_SUPPORTS:
-        cands = _all_supports(p, k)
+    """The supports :func:`_leave_by_screen` scores from ``support``: every other one of its size
+    (:func:`_screens_every_support`), else every single and pair swap."""
+    if _screens_every_support(p, support.size):
+        cands = _all_supports(p, support.size)
         return cands[~(cands == support).all(1)]
     return np.vstack([_all_single_swaps(support, p), _all_pair_swaps(support, p)])
 

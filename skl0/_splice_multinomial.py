@@ -41,7 +41,7 @@ import numpy as np
 from ._blocks import softmax_hessian, softmax_hessian_terms
 from ._datafits import MultinomialLogLoss
 from ._engine import host_copy_fits, standardized_host
-from ._linalg import inverse_root
+from ._linalg import inverse_root, quadratic_screen
 from ._refit import (
     _DROP_AFTER,
     _DROP_MARGIN,
@@ -101,36 +101,6 @@ def _all_classes(Hm):
     H[..., m, :m] = -Hm.sum(-2)
     H[..., m, m] = Hm.sum((-2, -1))
     return H
-
-
-def quadratic_screen(H, g, x, F):
-    """The minimum of ``g'd + d'H d / 2`` over the steps ``d`` that leave ``x + d`` on the coordinates ``F[i]``, for each row ``i``.
-
-    ``H`` (d, d) symmetric positive definite, ``g`` and ``x`` (d,), ``F``
-    (m, f) coordinate indices (each row distinct). With ``u`` the part of
-    ``x`` off ``F[i]`` (the step takes it to 0) and ``c = g_F - (H u)_F``,
-    the minimum is ``-g'u + u'H u / 2 - c' H_FF^-1 c / 2`` (the free part
-    of the step is ``-H_FF^-1 c``): the second-order screen of
-    :meth:`MultinomialRefits.screen_losses` and of the binary refits'
-    (:meth:`skl0._splice._BinaryRefits.screen_losses`). A value that is not
-    finite (a block singular to working precision) is returned as inf: that
-    row is not ranked.
-    """
-    m = F.shape[0]
-    rows = np.arange(m)[:, None]
-    u = np.broadcast_to(x, (m, x.size)).copy()
-    u[rows, F] = 0.0
-    Hu = u @ H
-    c = g[F] - Hu[rows, F]
-    with np.errstate(all="ignore"):
-        try:
-            step = np.linalg.solve(H[F[:, :, None], F[:, None, :]], c[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:  # (an exactly singular block: no ranking at all)
-            return np.full(m, np.inf)
-        value = (-(u @ g) + 0.5 * np.einsum("ij,ij->i", u, Hu)
-                 - 0.5 * np.einsum("ij,ij->i", c, step))
-    value[~np.isfinite(value)] = np.inf
-    return value
 
 
 class ForwardBySacrifice:

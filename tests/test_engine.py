@@ -1441,6 +1441,13 @@ def test_multinomial_exact_k_leaves_a_single_swap_optimum_by_the_screen():
     assert value <= best * (1 + 1e-9), (S, value, best)
 
 
+def _quadratic_minimum(H, g, d, free):
+    """The minimum of ``g'e + e'H e / 2`` over ``e`` equal to ``d`` off the coordinates
+    ``free`` (``d`` is 0 on them), solved apart: the screens' expected values."""
+    r = g[free] + H[free] @ d
+    return g @ d + 0.5 * d @ H @ d - 0.5 * r @ np.linalg.solve(H[np.ix_(free, free)], r)
+
+
 @pytest.mark.parametrize("size", [1, 4])
 def test_multinomial_screen_is_the_objectives_second_order_model(size):
     # MultinomialRefits.screen_losses: for every support T of the size, the
@@ -1476,9 +1483,8 @@ def test_multinomial_screen_is_the_objectives_second_order_model(size):
         d = np.zeros_like(x)
         off = np.setdiff1d(np.arange(p * K), (T[:, None] * K + np.arange(K)).ravel())
         d[off] = -x[off]  # the columns T leaves out go to 0
-        r = g[free] + H[free] @ d
-        expected = g @ d + 0.5 * d @ H @ d - 0.5 * r @ np.linalg.solve(H[np.ix_(free, free)], r)
-        np.testing.assert_allclose(value, expected, rtol=1e-7, atol=1e-12)
+        np.testing.assert_allclose(value, _quadratic_minimum(H, g, d, free), rtol=1e-7,
+                                   atol=1e-12)
     assert abs(model[(cands == S).all(1)][0]) < 1e-12
     # A model, not the refits: it ranks the supports as they do, near S.
     near = [i for i, T in enumerate(cands) if np.setdiff1d(T, S).size <= 1]
@@ -1490,7 +1496,7 @@ def test_multinomial_screen_is_the_objectives_second_order_model(size):
 def test_quadratic_screen_leaves_unranked_what_it_cannot_solve():
     # A block singular to working precision ranks nothing (inf), rather than
     # a NaN or an error inside a fit; a regular one gives the model's value.
-    from skl0._splice_multinomial import quadratic_screen
+    from skl0._linalg import quadratic_screen
 
     F = np.array([[0, 2], [1, 2]])
     x, g = np.array([1.0, 0.0, 0.5]), np.array([0.0, -1.0, 0.0])
@@ -1500,9 +1506,7 @@ def test_quadratic_screen_leaves_unranked_what_it_cannot_solve():
     assert np.all(quadratic_screen(H, g, x, F)[1:] == np.inf)
     # x + d on {1, 2}: d_0 = -1, then the free (d_1, d_2) minimise the model.
     H = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 1.0]])
-    d0 = np.array([-1.0, 0.0, 0.0])
-    r = g[[1, 2]] + H[[1, 2]] @ d0
-    expected = g @ d0 + 0.5 * d0 @ H @ d0 - 0.5 * r @ np.linalg.solve(H[1:, 1:], r)
+    expected = _quadratic_minimum(H, g, np.array([-1.0, 0.0, 0.0]), np.array([1, 2]))
     np.testing.assert_allclose(quadratic_screen(H, g, x, F)[1], expected, rtol=1e-12)
 
 
@@ -1556,9 +1560,8 @@ def test_binary_screen_is_the_objectives_second_order_model():
         free = np.r_[T, p]
         d = -x.copy()
         d[free] = 0.0  # the columns T leaves out go to 0
-        r = g[free] + H[free] @ d
-        expected = g @ d + 0.5 * d @ H @ d - 0.5 * r @ np.linalg.solve(H[np.ix_(free, free)], r)
-        np.testing.assert_allclose(value, expected, rtol=1e-7, atol=1e-12)
+        np.testing.assert_allclose(value, _quadratic_minimum(H, g, d, free), rtol=1e-7,
+                                   atol=1e-12)
     # A model, not the refits: it picks the single swap the refits rank lowest.
     actual = [refits.fit(T)[1] - loss for T in cands[:35]]
     assert np.argmin(model[:35]) == np.argmin(actual)
