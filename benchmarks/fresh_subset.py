@@ -64,11 +64,22 @@ multinomial family that no choice of the screen looked at,
 ``make_classification`` 200 x 10 with 3 classes of two clusters each
 (seeds 1100-1119), and ``--only redundant`` a binary one,
 ``make_classification`` 150 x 12 with 4 informative columns and 3 linear
-combinations of them (seeds 1200-1219). ``--quick``: 3 + 2 + 2 families (pixels,
-clusters, redundant: their one), 2
-seeds, ``random_state`` 0-2 (about a minute a part).
+combinations of them (seeds 1200-1219). ``--only wider``: multinomial
+designs of 13 columns, past 256 supports of a size for ``k = 4..9``
+(``make_classification`` 200 x 13 with 3 classes, multinomial Toeplitz rho
+0.8, all of wine's 13 columns on 150 rows), the development seeds 1300-1309
+of session 42's screen of single and pair swaps for more than two classes
+(``--seeds 1400-1409`` held out); ``--only four-classes``, a multinomial
+family that no choice looked at, ``make_classification`` 300 x 14 with 4
+classes of one cluster each (seeds 1500-1509). The multinomial parts have
+two more ablation rows: without refitting the end's single swaps
+(``_splice._end_singles`` answering 0: the screen ranks them with the pairs)
+and session 41's screen (for more than two classes every support of a size
+where there are at most 256, nothing past that). ``--quick``: 3 + 2 + 2
+families (pixels, clusters, redundant, four-classes: their one; wider: two),
+2 seeds, ``random_state`` 0-2 (about a minute a part).
 
-    OMP_NUM_THREADS=1 python benchmarks/fresh_subset.py [--quick] [--only regression,binary,multinomial,pixels,clusters,redundant] [--seeds 700-709]
+    OMP_NUM_THREADS=1 python benchmarks/fresh_subset.py [--quick] [--only regression,binary,multinomial,pixels,clusters,redundant,wider,four-classes] [--seeds 700-709]
     OMP_NUM_THREADS=1 python benchmarks/fresh_subset.py --only multinomial --seeds 1005 --cost 3
 
 ``--cost ROUNDS`` times the shipped search against each ablation instead
@@ -335,6 +346,38 @@ def bin_redundant(seed):
 
 
 REDUNDANT = {"make_classification 150x12 binary, 4 inf + 3 redundant": bin_redundant}
+
+
+def multi_classification13(seed):
+    return make_classification(n_samples=200, n_classes=3, n_informative=5, n_redundant=2,
+                               n_features=13, random_state=seed)
+
+
+def multi_wine13(seed):
+    d = load_wine()
+    rows = np.random.default_rng(seed).choice(len(d.target), 150, replace=False)
+    return d.data[rows], d.target[rows]
+
+
+# The "wider" part: multinomial designs of 13 columns, past 256 supports of
+# a size for k = 4..9, where the screen's candidates are the single and pair
+# swaps (session 42's development seeds, 1300-1309).
+WIDER = {
+    "make_classification 200x13 K=3 inf5 red2": multi_classification13,
+    "mlogit toep rho=.8 n=200 p=13 K=3 s=4": multi_logit(0.8, 200, 13, 3, 4),
+    "wine 13 cols 150 rows K=3": multi_wine13,
+}
+
+
+def multi_four_classes(seed):
+    # The "four-classes" part: 4 classes of one cluster each, 300 x 14, a
+    # multinomial family that no choice of the search looked at.
+    return make_classification(n_samples=300, n_classes=4, n_informative=5, n_redundant=3,
+                               n_features=14, n_clusters_per_class=1, random_state=seed)
+
+
+FOUR_CLASSES = {"make_classification 300x14 K=4 inf5 red3, 1 cluster a class":
+                multi_four_classes}
 MULTINOMIAL_QUICK = ("mlogit toep rho=.9 n=200 p=9 K=3 s=4", "wine 10 of 13 cols 150 rows K=3")
 
 
@@ -641,16 +684,54 @@ def without_screen():
     return _turned_off("_screens_supports")
 
 
+@contextlib.contextmanager
+def session_41_screen():
+    """The ablation: the screen as session 41 left it, which for more than two classes scored
+    every support of the size only (at most 256), nothing past that, and refitted none of the
+    end's single swaps (``splice._screen_count`` and ``splice._end_singles`` replaced)."""
+    count, singles = splice._screen_count, splice._end_singles
+
+    def screen_count(refits, p, k):
+        if isinstance(refits, MultinomialRefits) and not splice._screens_every_support(p, k):
+            return None
+        return count(refits, p, k)
+
+    splice._screen_count, splice._end_singles = screen_count, lambda refits, p, k: 0
+    try:
+        yield
+    finally:
+        splice._screen_count, splice._end_singles = count, singles
+
+
+@contextlib.contextmanager
+def without_end_singles():
+    """The ablation: the screen of single and pair swaps ranks the singles too, refitting none
+    but the two it ranks lowest (``splice._end_singles`` answering 0; session 42)."""
+    original = splice._end_singles
+    splice._end_singles = lambda refits, p, k: 0
+    try:
+        yield
+    finally:
+        splice._end_singles = original
+
+
 def variants(task):
     """The searches compared on each set: shipped and its ablations.
 
     The pair-swap scan applies to squared loss only (Gram refits) and the
     second-order screen to log losses only, so the other tasks have no row
-    without them (it would be the shipped one).
+    without them (it would be the shipped one). Refitting the end's single
+    swaps changes multinomial searches only: a binary search's own scan
+    has refitted them already (the same cap of numbers); so does the pair
+    neighbourhood for more than two classes (session 42), whose row is
+    session 41's screen.
     """
     screen = [("without the second-order screen (ablation)", without_screen)]
+    singles = [("without refitting the end's single swaps (ablation)", without_end_singles),
+               ("session 41's screen: no pair swaps for more classes (ablation)",
+                session_41_screen)]
     own = {"regression": [("without the pair-swap scan (ablation)", without_pair_swap_scan)],
-           "binary": screen, "multinomial": screen}
+           "binary": screen, "multinomial": singles + screen}
     return [("shipped", contextlib.nullcontext), *own.get(task, []),
             ("without any scan (ablation)", without_swap_scans)]
 
@@ -854,8 +935,9 @@ def main(argv=None):
     ap.add_argument("--only", default="regression,binary,multinomial",
                     help="comma-separated parts: regression, binary, multinomial, pixels "
                          "(regression on digits pixels, held out; not run by default), "
-                         "clusters (multinomial, held out), redundant (binary, held out; "
-                         "neither run by default)")
+                         "clusters (multinomial, held out), redundant (binary, held out), "
+                         "wider (multinomial, 13 columns), four-classes (multinomial, "
+                         "held out; none of these run by default)")
     ap.add_argument("--seeds", type=seed_range, default=None,
                     help="data seeds FROM-TO for every part (default 700-709 for regression, "
                          "710-719 for binary, 720-729 for multinomial; --quick: the first 2)")
@@ -872,10 +954,10 @@ def main(argv=None):
     warnings.simplefilter("ignore")
     parts = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(parts) - {"regression", "binary", "multinomial", "pixels", "clusters",
-                            "redundant"}
+                            "redundant", "wider", "four-classes"}
     if unknown:
-        ap.error(f"--only={args.only!r}: unknown part(s) {sorted(unknown)}; "
-                 "use regression, binary, multinomial, pixels, clusters and/or redundant")
+        ap.error(f"--only={args.only!r}: unknown part(s) {sorted(unknown)}; use regression, "
+                 "binary, multinomial, pixels, clusters, redundant, wider and/or four-classes")
     if args.cost is not None and args.cost < 1:
         ap.error(f"--cost={args.cost}: pass 1 or more interleaved rounds")
     if args.auto_seeds is not None and args.auto_seeds < 1:
@@ -889,7 +971,9 @@ def main(argv=None):
             ("multinomial", "multinomial", MULTINOMIAL, MULTINOMIAL_QUICK, "720-729"),
             ("pixels", "regression", PIXELS, tuple(PIXELS), "950-969"),
             ("clusters", "multinomial", CLUSTERS, tuple(CLUSTERS), "1100-1119"),
-            ("redundant", "binary", REDUNDANT, tuple(REDUNDANT), "1200-1219")]:
+            ("redundant", "binary", REDUNDANT, tuple(REDUNDANT), "1200-1219"),
+            ("wider", "multinomial", WIDER, tuple(WIDER)[:2], "1300-1309"),
+            ("four-classes", "multinomial", FOUR_CLASSES, tuple(FOUR_CLASSES), "1500-1509")]:
         if name not in parts:
             continue
         seeds = args.seeds or seed_range(default)

@@ -1507,8 +1507,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 # problem with few supports of size k scores them all instead,
                 # and so does a small binary log loss (exhaustive_search); a
                 # small log loss's search screens them (or the end's single
-                # and pair swaps) by a second-order model at its end
-                # (_leave_by_screen).
+                # and pair swaps, refitting every single swap where cheap)
+                # by a second-order model at its end (_leave_by_screen).
                 refits = selection_refits(problem, self.alpha, self._k)
                 if isinstance(refits, MultinomialRefits):
                     self._weights_counted_by(

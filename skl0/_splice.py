@@ -220,8 +220,9 @@ _PAIR_SWAPS_MAX = 2048
 # lam="auto"'s at each size), once its starts have ended, scores every
 # other support of the best end's size by the second-order model of the
 # refit objective at that end (screen_losses), where there are at most
-# _EXHAUSTIVE_MAX_SUPPORTS of them, and for two classes past that every
-# single and pair swap of the end where there are at most _PAIR_SWAPS_MAX
+# _EXHAUSTIVE_MAX_SUPPORTS of them, and past that every single and pair
+# swap of the end where there are at most _PAIR_SWAPS_MAX (for two classes
+# since session 41, for more since session 42: _END_SWAPS_NUMBERS below)
 # (_screen_count); where the model takes at most _SCREEN_NUMBERS
 # multiply-adds (its Hessian over every column, n ((p + 1) K)^2, and a
 # solve of order (k + 1) K for each candidate, m ((k + 1) K)^3 / 3; K = 1
@@ -271,6 +272,35 @@ _PAIR_SWAPS_MAX = 2048
 # some best subsets lie three exchanges away.
 _SCREEN_REFITS = 2
 _SCREEN_NUMBERS = 1 << 22
+
+# Where the screen's candidates are the end's single and pair swaps (past
+# 256 supports), its single swaps are refitted, every one, where their
+# refits hold at most this many numbers of X times classes (k (p - k)
+# swaps x n rows x k x K; a binary search's own scan has refitted them
+# already, at the same cap), beside the _SCREEN_REFITS pairs and singles
+# the model ranks lowest: in exact k's search, and in lam="auto"'s at the
+# chosen size and its two neighbours (leave_by_single_swaps; at every size
+# it cost 1.15-1.29x lam="auto"'s CPU time). Session 42: on multinomial
+# designs of 13 columns (benchmarks/fresh_subset.py --only wider:
+# make_classification 200 x 13 with 3 classes, multinomial Toeplitz rho
+# 0.8, all of wine's columns; development seeds 1300-1309), where the
+# screen had not run for more than two classes past 256 supports, exact k
+# missed the best subset at 13 of 360 sizes and lam="auto"'s EBIC lay
+# 1.2-3.1 above the exhaustive minimum on 4 of 30 sets. The pair screen
+# alone left 1 size and 3 sets: two of them wine, nearly separable, where
+# the best support of 3 lay one swap from the end (loss 0.064 against
+# 0.109) but the model ranked it 35th and 40th of 165, and the search's
+# own single-swap scan stops at _MULTINOMIAL_SWAPS_NUMBERS (there 40500);
+# with the singles refitted, 0 and 0. Raising that cap to 2^17 instead
+# fixed the same cases but cost 1.03-1.13x on the 10-column families,
+# where it found nothing. Held out (--seeds 1400-1409, and --only
+# four-classes: 300 x 14 with 4 classes, seeds 1500-1509) exact k missed 0
+# of 360 and 2 of 130 sizes against 11 and 6 with session 41's screen, and
+# lam="auto"'s gap passed 0.5 on 1 of 30 and 0 of 10 sets against 3 and 4;
+# refitting the singles changed nothing there. Against session 41's
+# screen exact k took 1.03-1.09x the CPU time and lam="auto" 1.09-1.23x
+# (--only wider,four-classes --seeds 1405 --cost 3).
+_END_SWAPS_NUMBERS = 1 << 17
 
 
 def _residual_correlations(problem, head=None):
@@ -1219,17 +1249,29 @@ def _screen_count(refits, p, k):
     """How many supports the screen scores from one of ``k`` of ``p`` columns, or None where it does not run.
 
     Every other support of the size where there are at most
-    ``_EXHAUSTIVE_MAX_SUPPORTS``; else, for binary refits, every single
-    and pair swap where there are at most ``_PAIR_SWAPS_MAX``
-    (:func:`_screen_candidates`).
+    ``_EXHAUSTIVE_MAX_SUPPORTS``; else every single and pair swap where
+    there are at most ``_PAIR_SWAPS_MAX`` (:func:`_screen_candidates`).
     """
-    multinomial = isinstance(refits, MultinomialRefits)
-    if not (multinomial or isinstance(refits, _BinaryRefits)) or not 0 < k < p:
+    if not isinstance(refits, (MultinomialRefits, _BinaryRefits)) or not 0 < k < p:
         return None
     if _screens_every_support(p, k):
         return math.comb(p, k) - 1
     swaps = k * (p - k) + _pair_swaps(p, k)
-    return swaps if not multinomial and swaps <= _PAIR_SWAPS_MAX else None
+    return swaps if swaps <= _PAIR_SWAPS_MAX else None
+
+
+def _end_singles(refits, p, k):
+    """How many single swaps of a screened end :func:`_leave_by_screen` refits instead of ranking.
+
+    Where the screen's candidates are the single and pair swaps, all
+    ``k (p - k)`` singles (the first rows of :func:`_screen_candidates`)
+    where their refits hold at most ``_END_SWAPS_NUMBERS`` numbers of X
+    times classes (``k (p - k) n k K``, ``K = 1`` for two classes); else 0.
+    """
+    if _screens_every_support(p, k):
+        return 0
+    m = k * (p - k)
+    return m if m * refits.Xs.shape[0] * k * refits.q <= _END_SWAPS_NUMBERS else 0
 
 
 def _screens_every_support(p, k):
@@ -1583,7 +1625,9 @@ def search_from_starts(problem, starts, alpha, refits, ends=None, pairs=False):
     runs (:func:`swap_search`), a new one when None (shared refits only).
     ``pairs``: the lowest end is then left by pair swaps where they are
     few (:func:`_leave_by_pairs`; exact k's search). A log-loss search's
-    lowest end is left by the second-order screen (:func:`_leave_by_screen`).
+    lowest end is left by the second-order screen (:func:`_leave_by_screen`),
+    with every single swap refitted where :func:`_end_singles` allows it
+    in exact k's (``pairs``).
     """
     if ends is None and refits is not None:
         ends = {}  # runs share a search only with shared refits
@@ -1600,7 +1644,7 @@ def search_from_starts(problem, starts, alpha, refits, ends=None, pairs=False):
     *found, run_refits = best
     if pairs:
         found = _leave_by_pairs(problem, found, run_refits, ends)
-    found = _leave_by_screen(problem, found, run_refits, ends)
+    found = _leave_by_screen(problem, found, run_refits, ends, singles=pairs)
     return (*found, run_refits)
 
 
@@ -1623,7 +1667,7 @@ def _leave_by_pairs(problem, found, refits, ends):
     return _leave_end(problem, found, refits, ends, moves)
 
 
-def _leave_by_screen(problem, found, refits, ends):
+def _leave_by_screen(problem, found, refits, ends, singles=False):
     """The best swap search's end ``(support, state, loss)``, left by the second-order screen where it applies.
 
     Where :func:`_screens_supports` allows it, the candidates of
@@ -1631,24 +1675,43 @@ def _leave_by_screen(problem, found, refits, ends):
     its single and pair swaps) are scored by the second-order model of the
     refit objective at the end (:meth:`MultinomialRefits.screen_losses`,
     :meth:`_BinaryRefits.screen_losses`); the
-    ``_SCREEN_REFITS`` it ranks lowest are refitted, and the search goes
-    on from the best one that lowers the loss (a swap search from there,
-    with ``ends``), until none does (:func:`_leave_end`).
+    ``_SCREEN_REFITS`` it ranks lowest are refitted, with (``singles``)
+    every single swap where :func:`_end_singles` says so, and the search
+    goes on from the best one that lowers the loss (a swap search from
+    there, with ``ends``), until none does (:func:`_leave_end`).
     """
     p, k = problem.n_features, found[0].size
     if not _screens_supports(refits, p, k):
         return found
+    singles = np.arange(_end_singles(refits, p, k) if singles else 0)
 
     def moves(support, state, bar):
         cands = _screen_candidates(support, p)
         model = refits.screen_losses(support, state, cands)
         ranked = np.argsort(model, kind="stable")[:_SCREEN_REFITS]
-        top = cands[ranked[np.isfinite(model[ranked])]]  # (inf: not ranked)
-        if not top.size:
+        rows = ranked[np.isfinite(model[ranked])]  # (inf: not ranked)
+        if singles.size:
+            rows = np.union1d(singles, rows)
+        if not rows.size:
             return np.zeros(0), None
+        top = cands[rows]
         return _candidate_losses(refits, top, cutoff=bar)[1], top.__getitem__
 
     return _leave_end(problem, found, refits, ends, moves)
+
+
+def leave_by_single_swaps(problem, found, refits, ends):
+    """The end ``found`` ``(support, state, loss)`` of a log-loss search, left by the screen with
+    every single swap refitted where :func:`_end_singles` allows it (else ``found``).
+
+    ``lam="auto"``'s second look at the sizes around its pick
+    (:func:`skl0._criteria.select_by_ebic`), whose searches screen the
+    single swaps with the pairs.
+    """
+    if not _screens_supports(refits, problem.n_features, found[0].size) or not _end_singles(
+            refits, problem.n_features, found[0].size):
+        return found
+    return _leave_by_screen(problem, found, refits, ends, singles=True)
 
 
 def _leave_end(problem, found, refits, ends, moves, max_rounds=50, rtol=1e-7):
