@@ -722,7 +722,8 @@ def variants(task):
     second-order screen to log losses only, so the other tasks have no row
     without them (it would be the shipped one). Refitting the end's single
     swaps changes multinomial searches only: a binary search's own scan
-    has refitted them already (the same cap of numbers); so does the pair
+    has refitted them already where there are at most 256 (the same cap of
+    numbers); so does the pair
     neighbourhood for more than two classes (session 42), whose row is
     session 41's screen.
     """

@@ -277,7 +277,7 @@ _SCREEN_NUMBERS = 1 << 22
 # 256 supports), its single swaps are refitted, every one, where their
 # refits hold at most this many numbers of X times classes (k (p - k)
 # swaps x n rows x k x K; a binary search's own scan has refitted them
-# already, at the same cap), beside the _SCREEN_REFITS pairs and singles
+# already where there are at most 256, at the same cap), beside the _SCREEN_REFITS pairs and singles
 # the model ranks lowest: in exact k's search, and in lam="auto"'s at the
 # chosen size and its two neighbours (leave_by_single_swaps; at every size
 # it cost 1.15-1.29x lam="auto"'s CPU time). Session 42: on multinomial

@@ -1467,6 +1467,39 @@ def test_multinomial_exact_k_refits_the_single_swaps_of_a_wide_end():
     assert value <= best * (1 + 1e-9), (S, value, best)
 
 
+def test_end_singles_are_refitted_only_past_256_supports_and_under_their_cap():
+    # _end_singles: 0 where the screen scores every support of the size
+    # (at most 256), all k (p - k) single swaps past that while their
+    # refits hold at most _END_SWAPS_NUMBERS numbers of X times classes
+    # (k (p - k) n k K), 0 beyond; leave_by_single_swaps leaves an end it
+    # does not apply to as it is (a squared loss's end, or one past the cap).
+    from skl0 import _splice
+    from skl0._splice import (
+        _END_SWAPS_NUMBERS,
+        _end_singles,
+        leave_by_single_swaps,
+        make_refits,
+    )
+
+    problem = _multinomial_problem(0, n=40, p=13, q=3)
+    refits = make_refits(problem, 1e-3)
+    assert _end_singles(refits, 10, 4) == 0  # C(10, 4) = 210 supports: every one screened
+    assert _end_singles(refits, 13, 4) == 36  # C(13, 4) = 715; 36 * 40 * 4 * 3 = 17280
+    assert 36 * 40 * 4 * 3 <= _END_SWAPS_NUMBERS < 36 * 400 * 4 * 3
+    big_problem = _multinomial_problem(0, n=400, p=13, q=3)
+    big = make_refits(big_problem, 1e-3)
+    assert _end_singles(big, 13, 4) == 0
+    S = np.array([1, 4, 7, 9])
+    state, loss = big.fit(S)
+    assert leave_by_single_swaps(big_problem, (S, state, loss), big, {})[0] is S
+    X, y, _, _ = make_sparse_regression(60, 13, 3, random_state=0)
+    gram_problem = _problem_from(X, y)
+    gram = make_refits(gram_problem, 1e-3)
+    state, loss = gram.fit(S)
+    assert leave_by_single_swaps(gram_problem, (S, state, loss), gram, {})[0] is S
+    assert not _splice._screens_supports(gram, 13, 4)
+
+
 def test_auto_reaches_the_lowest_ebic_of_the_small_sizes_past_256_supports(monkeypatch):
     # Wine, 150 rows (seed 1302 of fresh_subset.py --only wider), 13
     # columns, 3 classes: lam="auto" picked [0 6 10 12], EBIC 1.68 above
