@@ -656,16 +656,22 @@ def criteria(task, Xs, y):
 
 
 @contextlib.contextmanager
-def _turned_off(*names):
-    """``splice.<name>`` answering False for the duration, for each name (scans of the swap search off)."""
-    originals = {name: getattr(splice, name) for name in names}
-    for name in names:
-        setattr(splice, name, lambda refits, p, k: False)
+def _replaced(**functions):
+    """``splice.<name>`` replaced by the function given for it, for the duration."""
+    originals = {name: getattr(splice, name) for name in functions}
+    for name, function in functions.items():
+        setattr(splice, name, function)
     try:
         yield
     finally:
         for name, original in originals.items():
             setattr(splice, name, original)
+
+
+def _turned_off(*names):
+    """``splice.<name>`` answering False (0 for a count) for the duration, for each name
+    (scans of the swap search off)."""
+    return _replaced(**{name: lambda refits, p, k: False for name in names})
 
 
 def without_pair_swap_scan():
@@ -684,35 +690,24 @@ def without_screen():
     return _turned_off("_screens_supports")
 
 
-@contextlib.contextmanager
 def session_41_screen():
     """The ablation: the screen as session 41 left it, which for more than two classes scored
     every support of the size only (at most 256), nothing past that, and refitted none of the
     end's single swaps (``splice._screen_count`` and ``splice._end_singles`` replaced)."""
-    count, singles = splice._screen_count, splice._end_singles
+    count = splice._screen_count
 
     def screen_count(refits, p, k):
         if isinstance(refits, MultinomialRefits) and not splice._screens_every_support(p, k):
             return None
         return count(refits, p, k)
 
-    splice._screen_count, splice._end_singles = screen_count, lambda refits, p, k: 0
-    try:
-        yield
-    finally:
-        splice._screen_count, splice._end_singles = count, singles
+    return _replaced(_screen_count=screen_count, _end_singles=lambda refits, p, k: 0)
 
 
-@contextlib.contextmanager
 def without_end_singles():
     """The ablation: the screen of single and pair swaps ranks the singles too, refitting none
     but the two it ranks lowest (``splice._end_singles`` answering 0; session 42)."""
-    original = splice._end_singles
-    splice._end_singles = lambda refits, p, k: 0
-    try:
-        yield
-    finally:
-        splice._end_singles = original
+    return _turned_off("_end_singles")
 
 
 def variants(task):

@@ -402,8 +402,9 @@ def select_by_ebic(problem, points, alpha):
                 starts.append(forward)
             support, state, loss, run_refits = search_from_starts(
                 problem, starts, alpha, refits, ends)
-            searched[size] = (np.asarray(support, dtype=np.int64), state, loss, run_refits)
         support = np.asarray(support, dtype=np.int64)
+        if found is None:
+            searched[size] = (support, state, loss, run_refits)
         if balance:
             support, state, loss = balanced(support, state, loss)
         value = score(support, state, loss, run_refits)
@@ -469,8 +470,7 @@ def select_by_ebic(problem, points, alpha):
             support, state, loss, run_refits = searched[z]
             moved, state, moved_loss = leave_by_single_swaps(
                 problem, (support, state, loss), run_refits, ends)
-            moved = np.asarray(moved, dtype=np.int64)
-            if moved_loss < loss:
+            if moved_loss < loss:  # (swap_search's supports: sorted int64, as score keys them)
                 value = score(moved, state, moved_loss, run_refits)
                 if value < best[0]:
                     best = (value, report_point(z), moved)

@@ -1361,6 +1361,14 @@ def _assert_no_single_swap_lowers(objective, X, y, k):
     assert min(swaps) >= value * (1 - 1e-9), (S, value, min(swaps))
 
 
+def _assert_exact_k_is_the_best_subset(objective, X, y, k):
+    """That exact k's support on (X, y) reaches the lowest ``objective(X, y, T)`` of every ``T`` of size ``k``."""
+    S = np.flatnonzero(L0Classifier(k=k).fit(X, y).support_)
+    value = objective(X, y, S)
+    best = min(objective(X, y, T) for T in itertools.combinations(range(X.shape[1]), k))
+    assert value <= best * (1 + 1e-9), (S, value, best)
+
+
 def _ridge_softmax_objective(X, labels, S):
     # The objective exact k's multinomial search compares: the mean log loss
     # plus r ||W||^2 (W over all K classes, r = max(1e-4, 1 / (2 n)), the
@@ -1435,10 +1443,7 @@ def test_multinomial_exact_k_leaves_a_single_swap_optimum_by_the_screen():
     X, labels = make_classification(n_samples=120, n_features=8, n_informative=3,
                                     n_redundant=2, n_classes=3, n_clusters_per_class=1,
                                     random_state=4)
-    S = np.flatnonzero(L0Classifier(k=2).fit(X, labels).support_)
-    value = _ridge_softmax_objective(X, labels, S)
-    best = min(_ridge_softmax_objective(X, labels, T) for T in itertools.combinations(range(8), 2))
-    assert value <= best * (1 + 1e-9), (S, value, best)
+    _assert_exact_k_is_the_best_subset(_ridge_softmax_objective, X, labels, 2)
 
 
 def _wine_rows(seed):
@@ -1459,12 +1464,7 @@ def test_multinomial_exact_k_refits_the_single_swaps_of_a_wide_end():
     # end ranked it far down, and the search's own scan of single swaps
     # stops at _MULTINOMIAL_SWAPS_NUMBERS (here 40500 > 2^15). Every single
     # swap of such an end is now refitted (_end_singles).
-    X, labels = _wine_rows(1304)
-    S = np.flatnonzero(L0Classifier(k=3).fit(X, labels).support_)
-    value = _ridge_softmax_objective(X, labels, S)
-    best = min(_ridge_softmax_objective(X, labels, T)
-               for T in itertools.combinations(range(13), 3))
-    assert value <= best * (1 + 1e-9), (S, value, best)
+    _assert_exact_k_is_the_best_subset(_ridge_softmax_objective, *_wine_rows(1304), 3)
 
 
 def test_end_singles_are_refitted_only_past_256_supports_and_under_their_cap():
@@ -1591,10 +1591,7 @@ def test_binary_exact_k_leaves_a_single_swap_optimum_by_the_screen():
     # search goes on from the better one.
     X, y = make_classification(n_samples=150, n_features=12, n_informative=4, n_redundant=3,
                                random_state=7)
-    S = np.flatnonzero(L0Classifier(k=4).fit(X, y).support_)
-    value = _ridge_log_loss(X, y, S)
-    best = min(_ridge_log_loss(X, y, T) for T in itertools.combinations(range(12), 4))
-    assert value <= best * (1 + 1e-9), (S, value, best)
+    _assert_exact_k_is_the_best_subset(_ridge_log_loss, X, y, 4)
 
 
 def test_binary_screen_is_the_objectives_second_order_model():
