@@ -610,6 +610,180 @@ def softmax_definite(H, s, q, alpha):
     return H
 
 
+#: :func:`newton_softmax_batch` takes supports in chunks whose per-support
+#: row products (``n (s + 1) q`` numbers each, the Hessian's) hold at most
+#: this many numbers together (16 MB).
+_SOFTMAX_BATCH_NUMBERS = 1 << 21
+
+
+@np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
+def newton_softmax_batch(Xs, cands, labels, w, alpha, q, x0, max_iter, bound=None,
+                         penalised=False):
+    """:func:`newton_softmax` on the supports in the rows of ``cands`` at once.
+
+    ``Xs`` (n, p) the standardized columns, ``cands`` (m, s) column indices
+    (every support of one size), ``x0`` (m, (s + 1) q) the starts in
+    :func:`softmax_objective`'s order. Each support follows
+    :func:`_newton`'s own iterates (the same value, gradient, Hessian as
+    :func:`softmax_definite` makes it, step, backtracking and convergence
+    tests, one step length per support), so the results are
+    :func:`newton_softmax`'s up to the round-off of batched products; the
+    Python work of a step is paid once for the batch instead of once per
+    support, which on small data was most of a refit's cost (wine's
+    ``lam="auto"`` makes about 300 of them, a few Newton steps each).
+
+    ``bound``: None (every support is solved), or a number: only the
+    supports whose loss at the optimum may lie below both ``bound`` and
+    the lowest objective any support of the batch has reached are wanted
+    (a swap search keeps the lowest loss below its current one). From
+    the ``_DROP_AFTER``-th step on a support stops being solved once its
+    objective less ``_DROP_MARGIN`` times its Newton
+    decrement (less ``2 alpha ||W||^2`` at the current point where the loss
+    leaves the ridge out, ``penalised=False``) lies above that bound: the
+    rule of :meth:`skl0._splice_multinomial.MultinomialRefits._stop_above`
+    for one refit, which compares with the losses of the refits before it.
+
+    Returns ``(x, ok, floor)``: ``ok[i]`` is False where a Hessian was not
+    positive definite or a step not finite (the caller solves that support
+    alone, where L-BFGS-B takes over), ``floor[i]`` the lower bound on
+    support ``i``'s loss where the rule stopped it (``x[i]`` is then not
+    its optimum), else ``-inf``.
+    """
+    m, s = cands.shape
+    n = Xs.shape[0]
+    a, sq = s + 1, s * q
+    x = np.array(x0, dtype=np.float64).reshape(m, a * q)
+    ok = np.ones(m, dtype=bool)
+    floor = np.full(m, -math.inf)
+    sqrt_w = np.sqrt(w)
+    onehot = np.zeros((n, q))
+    onehot[np.arange(n), labels] = 1.0
+    ZT = np.empty((m, a, n))  # each support's Z' = [X_S, 1]'
+    ZT[:, :s] = np.moveaxis(np.take(Xs, cands, axis=1), 0, -1)
+    ZT[:, s] = 1.0
+    C = np.matmul(ZT, onehot * w[:, None])  # the labels' linear part, (m, a, q)
+    classes = np.arange(q)
+    on_W = np.arange(sq)
+    blocks = [s] if alpha > 0 else range(a)
+
+    def terms(Zb, Cb, x_):
+        Wb = x_.reshape(-1, a, q)
+        FT = np.matmul(Wb.transpose(0, 2, 1), Zb)  # logits, classes along rows (k, q, n)
+        top = FT.max(axis=1)
+        FT -= top[:, None, :]
+        np.exp(FT, out=FT)
+        total = FT.sum(axis=1)
+        lse = np.log(total)
+        lse += top
+        FT /= total[:, None, :]  # the probabilities
+        grad = np.matmul(Zb, (FT * w).transpose(0, 2, 1))
+        grad -= Cb
+        W = Wb[:, :s]
+        grad[:, :s] += (2.0 * alpha) * W
+        value = lse @ w - np.einsum("iuc,iuc->i", Cb, Wb)
+        if alpha:  # (0 * inf is NaN where a separating step left ||W||^2 inf)
+            value = value + alpha * np.einsum("iuc,iuc->i", W, W)
+        return value, grad.reshape(-1, a * q), FT
+
+    def hessians(Zb, PT):
+        # softmax_hessian_terms and softmax_hessian for each support, then
+        # softmax_definite, batched.
+        k = Zb.shape[0]
+        U = (Zb.transpose(0, 2, 1)[:, :, :, None] * PT.transpose(0, 2, 1)[:, :, None, :])
+        U = U.reshape(k, n, a * q)
+        D = np.matmul(Zb, U * w[:, None])
+        U *= sqrt_w[:, None]
+        H = -np.matmul(U.transpose(0, 2, 1), U).reshape(k, a, q, a, q)
+        H[:, :, classes, :, classes] += D.reshape(k, a, a, q).transpose(3, 0, 1, 2)
+        H = H.reshape(k, a * q, a * q)
+        Hd = np.einsum("ijj->ij", H)  # a writable view of the diagonals
+        mu = Hd.mean(axis=1) / q
+        Hd[:, on_W] += 2.0 * alpha
+        for u in blocks:
+            H[:, u * q : (u + 1) * q, u * q : (u + 1) * q] += mu[:, None, None]
+        Hd += (_EPS64 * 10 * np.maximum(Hd.mean(axis=1), 1.0))[:, None]
+        good = np.ones(k, dtype=bool)
+        try:
+            np.linalg.cholesky(H)
+        except np.linalg.LinAlgError:  # find which (rare): those are solved alone
+            for i in range(k):
+                try:
+                    np.linalg.cholesky(H[i])
+                except np.linalg.LinAlgError:
+                    good[i] = False
+        return H, good
+
+    live, Zl, Cl = np.arange(m), ZT, C
+    value, grad, prob = terms(Zl, Cl, x)
+
+    def keep_only(keep, *arrays):
+        return tuple(arr[keep] for arr in arrays)
+
+    for steps in range(max_iter):
+        H, good = hessians(Zl, prob)
+        if not good.all():
+            ok[live[~good]] = False
+            live, Zl, Cl, value, grad, prob, H = keep_only(good, live, Zl, Cl, value, grad,
+                                                            prob, H)
+            if not live.size:
+                break
+        step = np.linalg.solve(H, grad[:, :, None])[:, :, 0]
+        finite = np.isfinite(step).all(1)
+        if not finite.all():
+            ok[live[~finite]] = False
+            live, Zl, Cl, value, grad, prob, step = keep_only(finite, live, Zl, Cl, value,
+                                                               grad, prob, step)
+            if not live.size:
+                break
+        decrement = np.einsum("ij,ij->i", grad, step)
+        if bound is not None and steps >= _DROP_AFTER:
+            bound = min(bound, float(value.min()))  # attained: above its optimum's loss
+            low = value - _DROP_MARGIN * decrement
+            if not penalised:
+                low = low - 2.0 * alpha * np.einsum("ij,ij->i", x[live, :sq], x[live, :sq])
+            drop = low > bound
+            if drop.any():
+                floor[live[drop]] = low[drop]
+                live, Zl, Cl, value, grad, prob, step, decrement = keep_only(
+                    ~drop, live, Zl, Cl, value, grad, prob, step, decrement)
+                if not live.size:
+                    break
+        scale = np.maximum(np.abs(value), 1e-12)
+        done = decrement <= _NEWTON_CONVERGED * scale
+        if done.any():
+            x[live[done]] -= step[done]
+        search = (~done).nonzero()[0]
+        t = np.ones(live.size)
+        new_value, new_grad, new_prob = value.copy(), np.empty_like(grad), np.empty_like(prob)
+        if search.size:
+            with np.errstate(over="ignore", invalid="ignore"):
+                new_value[search], new_grad[search], new_prob[search] = terms(
+                    Zl[search], Cl[search], x[live[search]] - step[search])
+        while search.size:
+            passed = ((new_value[search]
+                       <= value[search] - _ARMIJO * t[search] * decrement[search])
+                      | (t[search] < _SMALLEST_STEP))
+            search = search[~passed]
+            if search.size:
+                t[search] *= 0.5
+                with np.errstate(over="ignore", invalid="ignore"):
+                    new_value[search], new_grad[search], new_prob[search] = terms(
+                        Zl[search], Cl[search],
+                        x[live[search]] - t[search, None] * step[search])
+        stalled = ~done & ~(new_value < value)
+        tiny = stalled & (decrement <= _NEWTON_ROUNDOFF * scale)
+        if tiny.any():
+            x[live[tiny]] -= step[tiny]
+        move = ~done & ~stalled
+        x[live[move]] -= t[move, None] * step[move]
+        live, Zl, Cl = live[move], Zl[move], Cl[move]
+        value, grad, prob = new_value[move], new_grad[move], new_prob[move]
+        if not live.size:
+            break
+    ok &= np.isfinite(x).all(1)
+    return x, ok, floor
+
+
 class RefitStopped(Exception):
     """A refit left unfinished by its ``stop`` test; ``floor`` is the lower bound it reached."""
 

@@ -2891,6 +2891,118 @@ def test_multinomial_fit_many_with_a_cutoff_keeps_the_lowest_loss(n, penalised, 
                                                                                 rel=1e-6)
 
 
+def _softmax_rows(seed, n=240, s=5, q=3):
+    """Standardized correlated columns, labels from a softmax of three, weights summing to 1."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, s) + 0.7 * rng.randn(n, 1)
+    X = (X - X.mean(0)) / X.std(0)
+    logits = X[:, :3] @ rng.randn(3, q)
+    labels = np.array([rng.choice(q, p=np.exp(f - f.max()) / np.exp(f - f.max()).sum())
+                       for f in logits])
+    w = rng.uniform(0.5, 2.0, n)
+    return X, labels, w / w.sum(), rng
+
+
+@pytest.mark.parametrize("q, alpha", [(3, 1e-3), (4, 0.0), (5, 1e-2)])
+def test_batched_softmax_newton_follows_each_support_alone(q, alpha):
+    # newton_softmax_batch solves multinomial refits of one size together;
+    # each ends where newton_softmax alone ends from the same start (the
+    # same iterates, to the round-off of batched products), a far start
+    # that needs backtracking included, and none is left unsolved without a
+    # bound.
+    from skl0._refit import newton_softmax, newton_softmax_batch
+
+    X, labels, w, rng = _softmax_rows(q, n=200, s=8, q=q)
+    cands = np.sort(np.array([rng.choice(8, 3, replace=False) for _ in range(6)]), axis=1)
+    x0 = 0.3 * rng.randn(6, 4 * q)
+    x0[2] = 4.0 * rng.randn(4 * q)
+    x, ok, floor = newton_softmax_batch(X, cands, labels, w, alpha, q, x0, 200)
+    assert ok.all() and np.all(floor == -np.inf)
+    for S, start, xi in zip(cands, x0, x):
+        alone = newton_softmax(X[:, S], labels, w, alpha, q, start, 200)
+        np.testing.assert_allclose(xi, alone, rtol=1e-8, atol=1e-9)
+
+
+def test_batched_softmax_newton_flags_a_hessian_that_is_not_definite():
+    # A negative ridge leaves the Hessian indefinite along a low-variance
+    # column: that support is flagged (its caller refits it alone, where
+    # newton_softmax fails too and L-BFGS-B takes over) and the others of
+    # the batch are solved as alone.
+    from skl0._refit import newton_softmax, newton_softmax_batch
+
+    X, labels, w, _ = _softmax_rows(2, s=6)
+    X[:, 5] *= 0.05
+    cands = np.array([[0, 1], [1, 5], [2, 3]])
+    x, ok, _ = newton_softmax_batch(X, cands, labels, w, -1e-3, 3, np.zeros((3, 9)), 200)
+    assert ok.tolist() == [True, False, True]
+    assert newton_softmax(X[:, [1, 5]], labels, w, -1e-3, 3, np.zeros(9), 200) is None
+    for i in (0, 2):
+        np.testing.assert_allclose(
+            x[i], newton_softmax(X[:, cands[i]], labels, w, -1e-3, 3, np.zeros(9), 200),
+            rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("penalised", [True, False])
+def test_batched_softmax_newton_with_a_bound_solves_the_best_and_bounds_the_rest(penalised):
+    # With a bound, a support whose Newton decrement shows it cannot reach
+    # the batch's lowest objective stops early, with a lower bound on its
+    # loss (the objective, or without its ridge term); the support of
+    # lowest loss is solved as without the bound, and so is every support
+    # not stopped.
+    from skl0._refit import newton_softmax, newton_softmax_batch, softmax_loss
+
+    X, labels, w, _ = _softmax_rows(3, n=300, s=8, q=3)
+    alpha = 1e-3
+    cands = np.array(list(itertools.combinations(range(8), 3)))
+    x0 = np.zeros((len(cands), 12))
+    x, ok, floor = newton_softmax_batch(X, cands, labels, w, alpha, 3, x0, 200, bound=np.inf,
+                                        penalised=penalised)
+    assert ok.all()
+    exact = [newton_softmax(X[:, S], labels, w, alpha, 3, np.zeros(12), 200) for S in cands]
+
+    def loss(S, xi):
+        W, b = xi[:9].reshape(3, 3), xi[9:]
+        value = softmax_loss(X[:, S] @ W + b, labels, w)[0]
+        return value + (alpha * float((W * W).sum()) if penalised else 0.0)
+
+    losses = np.array([loss(S, xi) for S, xi in zip(cands, exact)])
+    best = int(np.argmin(losses))
+    left = floor > -np.inf
+    assert left.sum() > len(cands) // 2 and not left[best]  # most stop early, not the best
+    assert np.all(floor[left] <= losses[left]) and np.all(floor[left] > losses[best])
+    for i in np.flatnonzero(~left):
+        np.testing.assert_allclose(x[i], exact[i], rtol=1e-7, atol=1e-8)
+    # A bound below every loss leaves all but the batch's leader unsolved.
+    _, _, floor = newton_softmax_batch(X, cands, labels, w, alpha, 3, x0, 200,
+                                       bound=0.5 * losses.min(), penalised=penalised)
+    assert (floor > -np.inf).sum() >= len(cands) - 1
+
+
+@pytest.mark.parametrize("params", [{"k": 3}, {}])
+def test_multinomial_fits_choose_the_same_with_batched_and_single_newton_refits(params,
+                                                                                monkeypatch):
+    # The swap search's Newton refits of a round, made together
+    # (MultinomialRefits._fit_batch) or one after another (the ablation:
+    # fit_many's loop over the candidates), choose the same support and
+    # model for exact k and lam="auto" on a small 4-class problem.
+    import skl0._splice_multinomial as spm
+
+    problem = _multinomial_problem(6, n=300)
+    X, y = problem.X.numpy(), problem.Y.numpy()
+    assert spm.softmax_newton_applies(300, 3, 4)
+    batches = []
+    real = spm.MultinomialRefits._fit_batch
+    monkeypatch.setattr(spm.MultinomialRefits, "_fit_batch",
+                        lambda self, *a: batches.append(1) or real(self, *a))
+    batched = L0Classifier(random_state=0, **params).fit(X, y)
+    assert batches
+    # (fit_many's own check; each refit alone still runs Newton's method)
+    monkeypatch.setattr(spm, "softmax_newton_applies", lambda *a: False)
+    single = L0Classifier(random_state=0, **params).fit(X, y)
+    np.testing.assert_array_equal(batched.get_support(), single.get_support())
+    np.testing.assert_allclose(batched.predict_proba(X), single.predict_proba(X), atol=1e-8)
+
+
 @pytest.mark.parametrize("params", [{"k": 3}, {}])
 @pytest.mark.parametrize("n", [1500, 300])
 def test_multinomial_fits_choose_the_same_with_and_without_early_stops(n, params, monkeypatch):
