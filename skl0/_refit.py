@@ -36,6 +36,7 @@ __all__ = [
     "newton_binary",
     "newton_binary_batch",
     "newton_softmax",
+    "newton_softmax_batch",
     "refit_linear_head",
     "refit_nonlinear_head",
     "RefitStopped",
@@ -719,6 +720,12 @@ def newton_softmax_batch(Xs, cands, labels, w, alpha, q, x0, max_iter, bound=Non
     def keep_only(keep, *arrays):
         return tuple(arr[keep] for arr in arrays)
 
+    def trial(rows, x_):
+        # (a trial point far out, alpha=0 on separable rows, may overflow the
+        # logits: its inf / NaN value fails the line search, as in _newton)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return terms(Zl[rows], Cl[rows], x_)
+
     for steps in range(max_iter):
         H, good = hessians(Zl, prob)
         if not good.all():
@@ -748,34 +755,8 @@ def newton_softmax_batch(Xs, cands, labels, w, alpha, q, x0, max_iter, bound=Non
                     ~drop, live, Zl, Cl, value, grad, prob, step, decrement)
                 if not live.size:
                     break
-        scale = np.maximum(np.abs(value), 1e-12)
-        done = decrement <= _NEWTON_CONVERGED * scale
-        if done.any():
-            x[live[done]] -= step[done]
-        search = (~done).nonzero()[0]
-        t = np.ones(live.size)
-        new_value, new_grad, new_prob = value.copy(), np.empty_like(grad), np.empty_like(prob)
-        if search.size:
-            with np.errstate(over="ignore", invalid="ignore"):
-                new_value[search], new_grad[search], new_prob[search] = terms(
-                    Zl[search], Cl[search], x[live[search]] - step[search])
-        while search.size:
-            passed = ((new_value[search]
-                       <= value[search] - _ARMIJO * t[search] * decrement[search])
-                      | (t[search] < _SMALLEST_STEP))
-            search = search[~passed]
-            if search.size:
-                t[search] *= 0.5
-                with np.errstate(over="ignore", invalid="ignore"):
-                    new_value[search], new_grad[search], new_prob[search] = terms(
-                        Zl[search], Cl[search],
-                        x[live[search]] - t[search, None] * step[search])
-        stalled = ~done & ~(new_value < value)
-        tiny = stalled & (decrement <= _NEWTON_ROUNDOFF * scale)
-        if tiny.any():
-            x[live[tiny]] -= step[tiny]
-        move = ~done & ~stalled
-        x[live[move]] -= t[move, None] * step[move]
+        move, new_value, new_grad, new_prob = _newton_batch_step(
+            x, live, value, grad, prob, step, decrement, trial)
         live, Zl, Cl = live[move], Zl[move], Cl[move]
         value, grad, prob = new_value[move], new_grad[move], new_prob[move]
         if not live.size:
@@ -1153,34 +1134,9 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
                     a[keep] for a in (live, Xl, value, grad, prob, step, decrement))
                 if not live.size:
                     break
-        scale = np.maximum(np.abs(value), 1e-12)
-        done = decrement <= _NEWTON_CONVERGED * scale
-        if done.any():
-            x[live[done]] -= step[done]
-        search = (~done).nonzero()[0]
-        t = np.ones(live.size)
-        if search.size == live.size:  # (every support steps: no gather, no scatter)
-            new_value, new_grad, new_prob = terms(Xl, x[live] - step)
-        else:
-            new_value, new_grad, new_prob = value.copy(), np.empty_like(grad), np.empty_like(prob)
-            if search.size:
-                new_value[search], new_grad[search], new_prob[search] = terms(
-                    Xl[search], x[live[search]] - step[search])
-        while search.size:
-            passed = ((new_value[search]
-                       <= value[search] - _ARMIJO * t[search] * decrement[search])
-                      | (t[search] < _SMALLEST_STEP))
-            search = search[~passed]
-            if search.size:
-                t[search] *= 0.5
-                new_value[search], new_grad[search], new_prob[search] = terms(
-                    Xl[search], x[live[search]] - t[search, None] * step[search])
-        stalled = ~done & ~(new_value < value)
-        tiny = stalled & (decrement <= _NEWTON_ROUNDOFF * scale)
-        if tiny.any():
-            x[live[tiny]] -= step[tiny]
-        move = ~done & ~stalled
-        x[live[move]] -= t[move, None] * step[move]
+        move, new_value, new_grad, new_prob = _newton_batch_step(
+            x, live, value, grad, prob, step, decrement,
+            lambda rows, x_: terms(Xl[rows], x_))
         if move.all():
             value, grad, prob = new_value, new_grad, new_prob
         else:
@@ -1189,6 +1145,53 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
         if not live.size:
             break
     return x, ok, floor
+
+
+def _newton_batch_step(x, live, value, grad, state, step, decrement, trial):
+    """One step of :func:`_newton` for each live support of a batch (the batched Newtons').
+
+    ``x`` holds every support's point (updated in place), ``live`` the rows
+    of the supports still solved, ``value``, ``grad``, ``state``, ``step``
+    and ``decrement`` theirs; ``trial(rows, x_rows)`` gives ``(value,
+    gradient, state)`` of the live supports ``rows`` (an index array, or
+    every one: ``slice(None)``) at the points ``x_rows``. As in
+    :func:`_newton`: a support whose decrement shows convergence takes the
+    full step and is done; the others halve their step until it achieves a
+    quarter of the decrease the quadratic model predicts, and one whose
+    step no longer lowers its value stops, taking the full step where the
+    decrement is at the value's round-off. Returns ``(move, value, grad,
+    state)``: which live supports go on, and the new terms of every live one
+    (read those of ``move``).
+    """
+    scale = np.maximum(np.abs(value), 1e-12)
+    done = decrement <= _NEWTON_CONVERGED * scale
+    if done.any():
+        x[live[done]] -= step[done]
+    search = (~done).nonzero()[0]
+    t = np.ones(live.size)
+    if search.size == live.size:  # (every support steps: no gather, no scatter)
+        new_value, new_grad, new_state = trial(slice(None), x[live] - step)
+    else:
+        new_value, new_grad, new_state = value.copy(), np.empty_like(grad), np.empty_like(state)
+        if search.size:
+            new_value[search], new_grad[search], new_state[search] = trial(
+                search, x[live[search]] - step[search])
+    while search.size:
+        passed = ((new_value[search]
+                   <= value[search] - _ARMIJO * t[search] * decrement[search])
+                  | (t[search] < _SMALLEST_STEP))
+        search = search[~passed]
+        if search.size:
+            t[search] *= 0.5
+            new_value[search], new_grad[search], new_state[search] = trial(
+                search, x[live[search]] - t[search, None] * step[search])
+    stalled = ~done & ~(new_value < value)
+    tiny = stalled & (decrement <= _NEWTON_ROUNDOFF * scale)
+    if tiny.any():
+        x[live[tiny]] -= step[tiny]
+    move = ~done & ~stalled
+    x[live[move]] -= t[move, None] * step[move]
+    return move, new_value, new_grad, new_state
 
 
 def _newton(terms, hessian, x0, max_iter, stop=None):
