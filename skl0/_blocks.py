@@ -314,21 +314,25 @@ def softmax_hessian_terms(A, P, w):
     ``UU = sum_i w_i (a_i (x) p_i)(a_i (x) p_i)'`` and
     ``D = sum_i w_i a_i (a_i (x) p_i)'`` (index ``u * K + c``), sums over
     rows that blocks of rows add up; :func:`softmax_hessian` assembles them.
+    ``A`` (m, n, a) and ``P`` (m, n, K) give the terms of ``m`` supports at
+    once, (m, ...) each (:func:`skl0._refit.newton_softmax_batch`).
     """
-    U = (A[:, :, None] * P[:, None, :]).reshape(A.shape[0], -1)
-    D = A.T @ (U * w[:, None])
+    U = (A[..., :, None] * P[..., None, :]).reshape(*A.shape[:-1], -1)
+    D = np.swapaxes(A, -1, -2) @ (U * w[:, None])
     U *= np.sqrt(w)[:, None]
-    return U.T @ U, D
+    return np.swapaxes(U, -1, -2) @ U, D
 
 
 def softmax_hessian(UU, D, K):
     """``H[(u, c), (v, d)] = sum_i w_i a_iu a_iv (delta_cd P_ic - P_ic P_id)`` from
-    :func:`softmax_hessian_terms`' ``UU`` and ``D`` (a new array)."""
-    a = D.shape[0]
-    H = -UU.reshape(a, K, a, K)
+    :func:`softmax_hessian_terms`' ``UU`` and ``D`` (a new array; with a leading
+    axis of supports, one Hessian each)."""
+    lead, a = D.shape[:-2], D.shape[-2]
+    H = -UU.reshape(*lead, a, K, a, K)
     classes = np.arange(K)
-    H[:, classes, :, classes] += D.reshape(a, a, K).transpose(2, 0, 1)
-    return H.reshape(a * K, a * K)
+    # (the indexed axes, split by a slice, come first: (K, *lead, a, a))
+    H[..., classes, :, classes] += np.moveaxis(D.reshape(*lead, a, a, K), -1, 0)
+    return H.reshape(*lead, a * K, a * K)
 
 
 def _sum_all(*parts):

@@ -304,8 +304,12 @@ _EPS64 = np.finfo(np.float64).eps
 
 
 def ridge_jitter(diagonal):
-    """The refit's diagonal jitter: ``10 eps max(mean(diagonal), 1)`` (float64)."""
-    return _EPS64 * 10 * max(float(np.mean(diagonal)), 1.0)
+    """The refit's diagonal jitter: ``10 eps max(mean(diagonal), 1)`` (float64).
+
+    ``diagonal`` (m, d): the jitters of ``m`` diagonals, an array.
+    """
+    jitter = _EPS64 * 10 * np.maximum(np.mean(diagonal, axis=-1), 1.0)
+    return float(jitter) if np.ndim(jitter) == 0 else jitter
 
 
 def ridge_refit(G, c, S, alpha, jitter):
@@ -527,17 +531,18 @@ def _class_softmax(FT, w=None):
 
     With ``w`` (n,), column ``i`` is left as ``w_i`` times its softmax (one
     multiplication by ``w / total`` instead of a division and a product).
+    ``FT`` (m, q, n): the logits of ``m`` supports, ``(m, n)`` returned.
     """
-    top = FT.max(axis=0)
-    FT -= top
+    top = FT.max(axis=-2)
+    FT -= top[..., None, :]
     np.exp(FT, out=FT)
-    total = FT.sum(axis=0)
+    total = FT.sum(axis=-2)
     lse = np.log(total)
     lse += top
     if w is None:
-        FT /= total
+        FT /= total[..., None, :]
     else:
-        FT *= np.divide(w, total, out=total)
+        FT *= np.divide(w, total, out=total)[..., None, :]
     return lse
 
 
@@ -600,14 +605,16 @@ def softmax_definite(H, s, q, alpha):
     curvature, then :func:`ridge_jitter`. The Hessian of
     :func:`newton_softmax` and the preconditioner of the swap search's
     refits (:meth:`skl0._splice_multinomial.MultinomialRefits._curvature`).
+    ``H`` (m, (s + 1) q, (s + 1) q): the Hessians of ``m`` supports, each
+    made so (:func:`newton_softmax_batch`).
     """
     a = s + 1
-    mu = float(H.diagonal().mean()) / q
-    on_W = np.arange(s * q)
-    H[on_W, on_W] += 2.0 * alpha
+    Hd = np.einsum("...jj->...j", H)  # a writable view of the diagonal(s)
+    mu = np.asarray(Hd.mean(axis=-1) / q)
+    Hd[..., : s * q] += 2.0 * alpha
     for u in [s] if alpha > 0 else range(a):
-        H[u * q : (u + 1) * q, u * q : (u + 1) * q] += mu
-    H[np.diag_indices(a * q)] += ridge_jitter(H.diagonal())
+        H[..., u * q : (u + 1) * q, u * q : (u + 1) * q] += mu[..., None, None]
+    Hd += np.asarray(ridge_jitter(Hd))[..., None]
     return H
 
 
@@ -656,27 +663,17 @@ def newton_softmax_batch(Xs, cands, labels, w, alpha, q, x0, max_iter, bound=Non
     x = np.array(x0, dtype=np.float64).reshape(m, a * q)
     ok = np.ones(m, dtype=bool)
     floor = np.full(m, -math.inf)
-    sqrt_w = np.sqrt(w)
     onehot = np.zeros((n, q))
     onehot[np.arange(n), labels] = 1.0
     ZT = np.empty((m, a, n))  # each support's Z' = [X_S, 1]'
     ZT[:, :s] = np.moveaxis(np.take(Xs, cands, axis=1), 0, -1)
     ZT[:, s] = 1.0
     C = np.matmul(ZT, onehot * w[:, None])  # the labels' linear part, (m, a, q)
-    classes = np.arange(q)
-    on_W = np.arange(sq)
-    blocks = [s] if alpha > 0 else range(a)
 
     def terms(Zb, Cb, x_):
         Wb = x_.reshape(-1, a, q)
         FT = np.matmul(Wb.transpose(0, 2, 1), Zb)  # logits, classes along rows (k, q, n)
-        top = FT.max(axis=1)
-        FT -= top[:, None, :]
-        np.exp(FT, out=FT)
-        total = FT.sum(axis=1)
-        lse = np.log(total)
-        lse += top
-        FT /= total[:, None, :]  # the probabilities
+        lse = _class_softmax(FT)  # FT now holds the probabilities
         grad = np.matmul(Zb, (FT * w).transpose(0, 2, 1))
         grad -= Cb
         W = Wb[:, :s]
@@ -687,32 +684,9 @@ def newton_softmax_batch(Xs, cands, labels, w, alpha, q, x0, max_iter, bound=Non
         return value, grad.reshape(-1, a * q), FT
 
     def hessians(Zb, PT):
-        # softmax_hessian_terms and softmax_hessian for each support, then
-        # softmax_definite, batched.
-        k = Zb.shape[0]
-        U = (Zb.transpose(0, 2, 1)[:, :, :, None] * PT.transpose(0, 2, 1)[:, :, None, :])
-        U = U.reshape(k, n, a * q)
-        D = np.matmul(Zb, U * w[:, None])
-        U *= sqrt_w[:, None]
-        H = -np.matmul(U.transpose(0, 2, 1), U).reshape(k, a, q, a, q)
-        H[:, :, classes, :, classes] += D.reshape(k, a, a, q).transpose(3, 0, 1, 2)
-        H = H.reshape(k, a * q, a * q)
-        Hd = np.einsum("ijj->ij", H)  # a writable view of the diagonals
-        mu = Hd.mean(axis=1) / q
-        Hd[:, on_W] += 2.0 * alpha
-        for u in blocks:
-            H[:, u * q : (u + 1) * q, u * q : (u + 1) * q] += mu[:, None, None]
-        Hd += (_EPS64 * 10 * np.maximum(Hd.mean(axis=1), 1.0))[:, None]
-        good = np.ones(k, dtype=bool)
-        try:
-            np.linalg.cholesky(H)
-        except np.linalg.LinAlgError:  # find which (rare): those are solved alone
-            for i in range(k):
-                try:
-                    np.linalg.cholesky(H[i])
-                except np.linalg.LinAlgError:
-                    good[i] = False
-        return H, good
+        UU, D = softmax_hessian_terms(Zb.transpose(0, 2, 1), PT.transpose(0, 2, 1), w)
+        H = softmax_definite(softmax_hessian(UU, D, q), s, q, alpha)
+        return H, _definite(H)
 
     live, Zl, Cl = np.arange(m), ZT, C
     value, grad, prob = terms(Zl, Cl, x)
@@ -1065,16 +1039,7 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
         H[:, :s, s] = H[:, s, :s] = np.matmul(Xb, curv[:, :, None])[:, :, 0]
         H[:, s, s] = curv.sum(1)
         penalise(H)
-        good = np.ones(H.shape[0], dtype=bool)
-        try:
-            np.linalg.cholesky(H)
-        except np.linalg.LinAlgError:  # find which (rare): those are solved alone
-            for i in range(H.shape[0]):
-                try:
-                    np.linalg.cholesky(H[i])
-                except np.linalg.LinAlgError:
-                    good[i] = False
-        return H, good
+        return H, _definite(H)
 
     live, Xl = np.arange(m), XT
     value, grad, prob = terms(Xl, x)
@@ -1145,6 +1110,24 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
         if not live.size:
             break
     return x, ok, floor
+
+
+def _definite(H):
+    """Which of the symmetric matrices ``H`` (m, d, d) are positive definite (Cholesky's test).
+
+    The batched Newtons' Hessians: one factorisation of the batch, and only
+    when it fails (rare) one per matrix, to find those solved alone.
+    """
+    good = np.ones(H.shape[0], dtype=bool)
+    try:
+        np.linalg.cholesky(H)
+    except np.linalg.LinAlgError:
+        for i in range(H.shape[0]):
+            try:
+                np.linalg.cholesky(H[i])
+            except np.linalg.LinAlgError:
+                good[i] = False
+    return good
 
 
 def _newton_batch_step(x, live, value, grad, state, step, decrement, trial):
