@@ -2892,11 +2892,12 @@ def test_multinomial_fit_many_with_a_cutoff_keeps_the_lowest_loss(n, penalised, 
 
 
 def _softmax_rows(seed, n=240, s=5, q=3):
-    """Standardized correlated columns, labels from a softmax of three, weights summing to 1."""
+    """Standardized correlated columns, labels drawn from a softmax of them, weights summing to 1,
+    and the generator, to draw on."""
     rng = np.random.RandomState(seed)
     X = rng.randn(n, s) + 0.7 * rng.randn(n, 1)
     X = (X - X.mean(0)) / X.std(0)
-    logits = X[:, :3] @ rng.randn(3, q)
+    logits = X @ rng.randn(s, q)
     labels = np.array([rng.choice(q, p=np.exp(f - f.max()) / np.exp(f - f.max()).sum())
                        for f in logits])
     w = rng.uniform(0.5, 2.0, n)
@@ -3102,15 +3103,8 @@ def test_newton_softmax_reaches_the_multinomial_optimum(q, alpha, start):
         softmax_refit,
     )
 
-    rng = np.random.RandomState(q)
     n, s = 240, 5
-    X = rng.randn(n, s) + 0.7 * rng.randn(n, 1)
-    X = (X - X.mean(0)) / X.std(0)
-    logits = X @ rng.randn(s, q)
-    labels = np.array([rng.choice(q, p=np.exp(f - f.max()) / np.exp(f - f.max()).sum())
-                       for f in logits])
-    w = rng.uniform(0.5, 2.0, n)
-    w /= w.sum()
+    X, labels, w, rng = _softmax_rows(q, n=n, s=s, q=q)
     objective = softmax_objective(X, labels, w, alpha, q)
     x0 = np.zeros((s + 1) * q) if start == "zero" else 3.0 * rng.randn((s + 1) * q)
     tight = minimize(objective, x0, jac=True, method="L-BFGS-B",
