@@ -35,6 +35,12 @@ Case sets (``--cases``):
 - ``wide_groups``: ``L0Regressor(k=4)`` and ``k=8`` over 60 groups of 5
   correlated columns on 100 rows (4 groups carry the signal): the group
   swap search on a row problem;
+- ``strong``: ``L0Classifier`` exact ``k`` = 1, 2, 3, 4 and 6 on 300
+  random rows of breast cancer and on 300 x 30 ``make_classification``
+  sets with ``class_sep=2`` (4 informative, 6 redundant columns): strong,
+  correlated columns, whose marginal gains place exact ``k``'s path
+  start (``skl0._gate_path.k_path_start``) above ``K_START_MAX`` at
+  small ``k`` (session 44);
 - ``multiclass``: ``L0Classifier`` on digits (``k=20`` and
   ``lam="auto"``) and on 1000 x 200 ``make_classification`` sets of 10
   classes (10 informative columns) at fixed ``lam`` 0.001 and 0.01 and
@@ -146,9 +152,20 @@ def cases(name, seeds):
             for params in ({"lam": 0.001}, {"lam": 0.01}, {"k": 10}):
                 out.append((f"1000 x 200 (10 classes), seed {seed}", X, y, "L0Classifier",
                             params))
+    elif name == "strong":
+        Xb, yb = load_breast_cancer(return_X_y=True)
+        for seed in seeds:
+            rows = np.random.default_rng(seed).choice(len(yb), 300, replace=False)
+            X, y = make_classification(300, 30, n_informative=4, n_redundant=6,
+                                       class_sep=2.0, random_state=seed)
+            for label, Xs, ys in ((f"breast cancer, 300 rows, seed {seed}", Xb[rows], yb[rows]),
+                                  (f"300 x 30, class_sep=2, seed {seed}", X, y)):
+                for k in (1, 2, 3, 4, 6):
+                    out.append((label, Xs, ys, "L0Classifier", {"k": k}))
     else:
         raise SystemExit(f"--cases: unknown case set {name!r}; use 'binary', "
-                         "'binary_large', 'regression', 'wide', 'wide_groups' or 'multiclass'")
+                         "'binary_large', 'regression', 'wide', 'wide_groups', 'multiclass' "
+                         "or 'strong'")
     return out
 
 
@@ -163,9 +180,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", required=True, help="the commit to compare against (e.g. HEAD~1)")
     ap.add_argument("--cases", default="binary",
-                    help="'binary', 'binary_large', 'regression', 'wide', 'wide_groups' or "
-                         "'multiclass', "
-                         "comma-separated")
+                    help="'binary', 'binary_large', 'regression', 'wide', 'wide_groups', "
+                         "'multiclass' or 'strong', comma-separated")
     ap.add_argument("--seeds", default="930,931,932,933",
                     help="seeds of the simulated sets (0 and 1 were the development seeds)")
     ap.add_argument("--repeats", type=int, default=5)

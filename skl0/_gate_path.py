@@ -81,6 +81,9 @@ def marginal_gains(problem, head=None):
 #: The exact-k path of a linear head starts where about this many times k
 #: gates would stay open by their marginal loss reduction.
 K_START_FACTOR = 3
+#: ... and at most here, half the default grid's top (a larger estimate
+#: is lowered to it; it used to send the path to the default grid's 1e-4).
+K_START_MAX = 0.25
 
 
 def k_path_start(problem, k, layout=None):
@@ -96,8 +99,12 @@ def k_path_start(problem, k, layout=None):
     gate anyway, and on correlated columns, whose marginal gains overstate
     what each adds to the others, it opened fewer than ``k`` and the path
     had to start again lower (diabetes, k=4: always). Also None when the
-    start is not inside ``(1e-4, 0.25)``: not above the default grid's
-    first point, or where few gates would stay open at all.
+    start is not above the default grid's first point, 1e-4. A start above
+    ``K_START_MAX`` is lowered to it, which leaves the grid room below its
+    top (0.5) and opens more gates than the estimate, not fewer (strong,
+    correlated columns: on breast cancer the 3rd and 6th largest gains lie
+    above it, and ``k`` = 1 or 2 used to start the default grid from 1e-4
+    instead, with 23 of 30 gates open).
 
     With a :class:`skl0._groups.GroupLayout`, ``k`` counts groups and a
     group's gain is the sum of its columns' over its cost (its price is
@@ -111,7 +118,7 @@ def k_path_start(problem, k, layout=None):
         gain = np.bincount(layout.index, weights=gain, minlength=layout.n_groups)
         gain = gain / np.maximum(layout.costs, 1e-12)
     lam = float(np.sort(gain)[::-1][m - 1])
-    return lam if 1e-4 < lam < 0.25 else None
+    return min(lam, K_START_MAX) if lam > 1e-4 else None
 
 
 class PathPoint:

@@ -3643,6 +3643,37 @@ def test_k_path_start_uses_the_default_grid_when_3k_reaches_p():
     assert k_path_start(problem, 2) is not None  # 6 gates by marginal gain
 
 
+@pytest.mark.parametrize("k", [1, 2])
+def test_exact_k_path_starts_at_its_cap_where_strong_gains_lie_above_it(monkeypatch, k):
+    # Breast cancer's 3rd and 6th largest marginal gains lie above K_START_MAX:
+    # the path starts there, not from the default grid's 1e-4 (23 of 30
+    # gates open), and ends at the same support as a path from 1e-4.
+    from sklearn.datasets import load_breast_cancer
+
+    import skl0._base as base
+    from skl0._gate_path import K_START_MAX
+
+    base.bind_training()
+    X, y = load_breast_cancer(return_X_y=True)
+    firsts = []
+    path = base.gate_path
+
+    def spy(problem, gate, head, grid, **kwargs):
+        firsts.append(float(grid[0]))
+        return path(problem, gate, head, grid, **kwargs)
+
+    monkeypatch.setattr(base, "gate_path", spy)
+    capped = L0Classifier(k=k, random_state=0).fit(X, y)
+    assert firsts[0] == K_START_MAX
+    monkeypatch.setattr(base, "k_path_start", lambda *args: None)  # the default grid
+    firsts.clear()
+    full = L0Classifier(k=k, random_state=0).fit(X, y)
+    assert firsts == [1e-4]
+    np.testing.assert_array_equal(capped.support_, full.support_)
+    np.testing.assert_allclose(capped.coef_, full.coef_, rtol=1e-8)
+    assert capped.n_iter_ < full.n_iter_
+
+
 def test_gates_and_heads_are_made_on_the_requested_dtype():
     from skl0.nn import FeatureGate, HardConcreteGate
 
