@@ -1253,9 +1253,18 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self.feature_importances_ = gate.prob_open().detach().cpu().double().numpy()
         self._export_groups()
         self._export(head, z, mean, std)
+        if self.alpha == 0 and head.is_linear and (walk is None or walk.warn_unbounded):
+            self._warn_if_no_minimum(problem, head, z)
         if self.support_.sum() == 0 and (walk is None or walk.warn_empty):
             warn(self._empty_message(walk, head))
         return self
+
+    def _warn_if_no_minimum(self, problem, head, z):
+        """``alpha=0``, a linear head: warn where the exported model's loss has no minimum.
+
+        A no-op here (least squares always has one); the classifier's
+        override tests for classes separated by the selected features.
+        """
 
     def _empty_message(self, walk, head):
         """The warning of a fit that kept no feature, with the fix that applies to it."""

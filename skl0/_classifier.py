@@ -84,6 +84,54 @@ class L0Classifier(ClassifierMixin, BaseL0):
             return codes.astype(np.float64), BinaryLogLoss()
         return codes, MultinomialLogLoss(len(self.classes_))
 
+    def _warn_if_no_minimum(self, problem, head, z):
+        """``alpha=0``: warn where the selected features separate the training classes.
+
+        If the exported linear model classifies every training sample of
+        positive weight correctly (each sample's own class has the strictly
+        largest logit), scaling its coefficients and intercept up by any
+        ``t > 1`` lowers every such sample's log loss, so the unpenalised
+        loss has no minimum: its infimum, 0, is approached only as the
+        coefficients grow without bound, and ``coef_`` is where the solver
+        stopped. The test is exact (no threshold) and one pass over the
+        rows; it finds complete separation, not the rarer quasi-complete
+        kind (a sample on the boundary). Only problems of rows are tested
+        (a classifier's are; ``partial_fit``'s streamed batches are not).
+        """
+        if getattr(problem, "kind", None) != "rows":
+            return
+        import torch
+
+        with torch.no_grad():
+            d = problem.predict(head, z).detach().cpu().double().numpy()
+        Y = problem.Y.detach().cpu().numpy()
+        weighted = problem.w.detach().cpu().numpy() > 0
+        if d.shape[1] == 1:
+            margin = np.where(Y.reshape(-1) > 0.5, d[:, 0], -d[:, 0])
+        else:
+            rows = np.arange(d.shape[0])
+            codes = Y.astype(np.intp, copy=False)
+            own = d[rows, codes]
+            d[rows, codes] = -np.inf
+            margin = own - d.max(1)
+        if not np.all(margin[weighted] > 0):
+            return
+        from sklearn.exceptions import ConvergenceWarning
+
+        from ._warn import warn
+
+        n_kept = int(self.support_.sum())
+        largest = float(np.abs(self.coef_).max()) if self.coef_.size else 0.0
+        warn(
+            f"alpha=0 and the {n_kept} selected feature(s) separate the classes: the model "
+            "classifies every training sample correctly, so the unpenalised log loss has no "
+            "minimum (scaling the coefficients up lowers it towards 0). coef_ is where the "
+            f"solver stopped (largest |coef_| {largest:.3g}) and, like the selection, may "
+            "change with round-off. Set alpha > 0 (the default is 1e-4) for a finite, "
+            "unique solution.",
+            ConvergenceWarning,
+        )
+
     def _fit_weights(self, Y, sw):
         if self.class_weight is None:
             return sw

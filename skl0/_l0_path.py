@@ -366,7 +366,7 @@ feature_costs, device, dtype, random_state
                     f"<= {n_groups}."
                 )
         stop = int(ks.min())
-    walk = Walk(grid, stop_size=stop,
+    walk = Walk(grid, stop_size=stop, warn_unbounded=False,
                 reader=PathReader(grid, ks=None if ks is None else ks.tolist(), refit=refit))
     if getattr(y, "dtype", None) == object:  # numbers as objects: as numbers (infer_task)
         y = numbers_of_object_array(np.asarray(y))

@@ -146,7 +146,10 @@ weak curved effects for robustness to noise columns (see the user
 guide's "Nonlinear heads"). With ``k`` and more than two classes the
 swap search compares supports at the ridge ``max(alpha, 1/(2 n))``,
 ``LogisticRegression(C=1)``'s on standardized columns; the exported
-head is refitted at ``alpha``.""",
+head is refitted at ``alpha``. With ``alpha=0`` a linear classifier
+warns (``ConvergenceWarning``) where its selected features separate
+the training classes: the log loss then has no minimum, and the
+coefficients are where the solver stopped.""",
     ),
     Param(
         "class_weight", 'dict, "balanced" or None', default=None,

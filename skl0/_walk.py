@@ -78,6 +78,11 @@ class Walk:
     warn_empty : bool
         Warn when the kept point selects no feature (a cross-validation
         fold's fit, whose points are only scored, does not).
+    warn_unbounded : bool
+        With ``alpha=0``, warn when the kept point's classifier separates
+        the training classes (its log loss has no minimum: the estimator's
+        ``_warn_if_no_minimum``). False for :func:`skl0.l0_path`, whose
+        internal estimator's model is not what it returns.
     export : bool
         Refit and export the kept point's model (``coef_``, ``support_``,
         ``predict``). False: a cross-validation fold's fit, of which only
@@ -96,6 +101,7 @@ class Walk:
     stop_size: int = 0
     chosen: int | None = None
     warn_empty: bool = True
+    warn_unbounded: bool = True
     export: bool = True
     reader: Callable | None = None
     result: Any = None

@@ -29,7 +29,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 import skl0
@@ -1990,9 +1990,12 @@ def test_alpha_zero_multiclass_separated_rows_raise_no_numpy_warning():
     rng.standard_normal(54)
     X = rng.standard_normal((6, 6))
     y = np.array([0, 1, 2, 0, 1, 2])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         model = L0Classifier(lam="auto", alpha=0, random_state=0).fit(X, y)
+    # (the one warning left: the classes are separated, so the loss has no minimum)
+    assert [w.category for w in caught] == [ConvergenceWarning]
+    assert "separate the classes" in str(caught[0].message)
     assert np.all(np.isfinite(model.coef_))
     assert model.score(X, y) == 1.0
 
@@ -2006,11 +2009,50 @@ def test_alpha_zero_binary_refit_on_separable_rows_raises_no_numpy_warning():
     rng = np.random.default_rng(0)
     X = rng.standard_cauchy((120, 6))
     y = (X[:, 0] > np.median(X[:, 0])).astype(int)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         model = L0Classifier(lam=0.01, alpha=0, random_state=0).fit(X, y)
+    assert [w.category for w in caught] == [ConvergenceWarning]
+    assert "separate the classes" in str(caught[0].message)
     assert np.flatnonzero(model.support_).tolist() == [0]
     assert model.score(X, y) == 1.0
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_alpha_zero_warns_where_the_selected_features_separate_the_classes(n_classes):
+    # With alpha=0 and classes that the kept columns separate, the log loss
+    # has no minimum: the exported coefficients are where the solver stopped.
+    # The test reads the samples of positive weight only: one sample of the
+    # wrong side, at weight 0, leaves them separated; at weight 1 it makes
+    # the loss bounded (its minimum exists, and no warning is given).
+    rng = np.random.default_rng(3)
+    n = 90
+    X = rng.standard_normal((n, 5))
+    y = np.arange(n) % n_classes
+    X[:, 0] += 4.0 * y  # column 0 alone separates the classes...
+    X[:, 1] += 4.0 * (y == n_classes - 1)
+    X[0, 0] = X[0, 1] = 4.0 * (n_classes - 1)  # ...but for sample 0 (class 0), on the last's side
+    weights = np.ones(n)
+    weights[0] = 0.0
+
+    def caught(**fit_kwargs):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            model = L0Classifier(k=2, alpha=0, random_state=0).fit(X, y, **fit_kwargs)
+        return model, [w for w in record if w.category is ConvergenceWarning]
+
+    model, warned = caught(sample_weight=weights)
+    assert len(warned) == 1
+    message = str(warned[0].message)
+    assert "alpha=0" in message and "separate the classes" in message and "alpha > 0" in message
+    assert np.all(model.predict(X[1:]) == y[1:])
+    model, warned = caught()  # sample 0 counts: not separated
+    assert warned == []
+    assert model.predict(X[:1])[0] != 0
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        L0Classifier(k=2, random_state=0).fit(X, y, sample_weight=weights)  # alpha=1e-4
+    assert not [w for w in record if w.category is ConvergenceWarning]
 
 
 @pytest.mark.parametrize("n, p, rule", [
