@@ -89,6 +89,19 @@ def support_head(problem, S, W, b=None):
 _DENSE_SUPPORT_NUMBERS = SMALL_SPARSE_NUMBERS
 
 
+def centred_rmatmul(A, r, mean, std):
+    """``((A - mean) / std).T @ r`` for a scipy sparse ``A`` and a dense ``r`` of shape (n,) or (n, k).
+
+    The centring and scaling are applied to the product, so ``A`` stays
+    sparse (:class:`SparseColumns`, and the multinomial refits' reading of
+    a large sparse X, :class:`skl0._splice_multinomial._SparseStandardized`).
+    """
+    out = np.asarray(A.T @ r)
+    if out.ndim == 1:
+        return (out - mean * r.sum()) / std
+    return (out - np.multiply.outer(mean, r.sum(0))) / std[:, None]
+
+
 class SparseColumns:
     """The standardized columns ``(X[:, S] - mean) / std`` of a scipy sparse X, never made dense.
 
@@ -118,10 +131,7 @@ class SparseColumns:
 
     def rmatmul(self, r):
         """``Xs.T @ r`` (``r`` of shape (n,) or (n, k))."""
-        out = np.asarray(self.A.T @ r)
-        if out.ndim == 1:
-            return (out - self.mean * r.sum()) / self.std
-        return (out - np.multiply.outer(self.mean, r.sum(0))) / self.std[:, None]
+        return centred_rmatmul(self.A, r, self.mean, self.std)
 
     def weighted_gram(self, d):
         """``Xs' diag(d) Xs`` and ``Xs' d`` (float64), the binary refit's Hessian blocks."""

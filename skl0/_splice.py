@@ -802,6 +802,10 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
     def applies(problem):
         return isinstance(problem.datafit, BinaryLogLoss) and host_copy_fits(problem, sparse=True)
 
+    @property
+    def n_rows(self):
+        return self.Xs.shape[0]
+
     def fit(self, S):
         key = S.tobytes()
         if key not in self.cache:
@@ -1207,9 +1211,9 @@ def _scores_all_swaps(refits, p, k):
     if isinstance(refits, _GramRefits):
         return True
     if isinstance(refits, MultinomialRefits):
-        return k * (p - k) * refits.Xs.shape[0] * k * refits.q <= _MULTINOMIAL_SWAPS_NUMBERS
+        return k * (p - k) * refits.n_rows * k * refits.q <= _MULTINOMIAL_SWAPS_NUMBERS
     return (isinstance(refits, _BinaryRefits)
-            and k * (p - k) * refits.Xs.shape[0] * k <= _BINARY_EXHAUSTIVE_NUMBERS)
+            and k * (p - k) * refits.n_rows * k <= _BINARY_EXHAUSTIVE_NUMBERS)
 
 
 def _pair_swaps(p, k):
@@ -1241,7 +1245,7 @@ def _screens_supports(refits, p, k):
     if m is None:
         return False
     q = refits.q
-    cost = refits.Xs.shape[0] * ((p + 1) * q) ** 2 + m * ((k + 1) * q) ** 3 // 3
+    cost = refits.n_rows * ((p + 1) * q) ** 2 + m * ((k + 1) * q) ** 3 // 3
     return cost <= _SCREEN_NUMBERS
 
 
@@ -1271,7 +1275,7 @@ def _end_singles(refits, p, k):
     if _screens_every_support(p, k):
         return 0
     m = k * (p - k)
-    return m if m * refits.Xs.shape[0] * k * refits.q <= _END_SWAPS_NUMBERS else 0
+    return m if m * refits.n_rows * k * refits.q <= _END_SWAPS_NUMBERS else 0
 
 
 def _screens_every_support(p, k):
@@ -1385,8 +1389,9 @@ def shared_refits(problem, alpha):
 def selection_refits(problem, alpha, size=None):
     """The shared refits of the exact-``k`` swap search (:func:`shared_refits`'s rule).
 
-    A multinomial log loss on small CPU data
-    (:class:`skl0._splice_multinomial.MultinomialRefits`) is instead ranked
+    A multinomial log loss on small CPU data, or on a larger sparse CPU X
+    (:class:`skl0._splice_multinomial.MultinomialRefits`, reading such an X
+    through its entries: :func:`skl0._splice_multinomial.sparse_design_applies`) is instead ranked
     by the penalised objective of a refit with ridge ``max(alpha, 1 / (2 n))``:
     ``1 / (2 n)`` is scikit-learn's ``LogisticRegression(C=1)`` penalty
     ``||W||^2 / 2`` in this per-sample-mean scale, on standardized columns
@@ -1550,7 +1555,7 @@ def exhaustive_search(problem, refits, size):
         return None
     n_supports = math.comb(p, size)
     if n_supports > _EXHAUSTIVE_MAX_SUPPORTS or (
-            binary and n_supports * refits.Xs.shape[0] * size > _BINARY_EXHAUSTIVE_NUMBERS):
+            binary and n_supports * refits.n_rows * size > _BINARY_EXHAUSTIVE_NUMBERS):
         return None
     cands = _all_supports(p, size)
     if binary:

@@ -43,13 +43,16 @@ import numpy as np
 
 from ._blocks import softmax_hessian, softmax_hessian_terms
 from ._datafits import MultinomialLogLoss
-from ._engine import host_copy_fits, standardized_host
+from ._engine import host_copy_fits, small_sparse, standardized_host
 from ._linalg import inverse_root, quadratic_screen
 from ._refit import (
+    _DENSE_SUPPORT_NUMBERS,
     _DROP_AFTER,
     _DROP_MARGIN,
     _SOFTMAX_BATCH_NUMBERS,
     RefitStopped,
+    SparseColumns,
+    centred_rmatmul,
     newton_softmax_batch,
     ridge_jitter,
     softmax_definite,
@@ -140,6 +143,85 @@ class RefitFloors:
         self.floors[key] = max(self.floors.get(key, -math.inf), float(floor))
 
 
+class _SparseStandardized:
+    """The standardized columns ``(X - mean) / std`` of a sparse CPU X, never made dense whole.
+
+    What :class:`MultinomialRefits` reads of its X when a dense float64
+    copy (:func:`skl0._engine.standardized_host`) would exceed
+    ``skl0._engine.SMALL_SPARSE_NUMBERS`` numbers: the dense standardized
+    columns of a support (``n x s``), and the products of all the
+    standardized columns' transpose, or of their squares', with a dense
+    array of rows, from the sparse entries and the columns' means (each a
+    scipy product over the stored entries plus a rank-one correction, in
+    float64). The squares use the stored entries' ``x (x - 2 m)``, so that
+    ``sum_i (x_ij - m_j)^2 v_i = sum_stored x (x - 2 m) v + m^2 sum_i v_i``.
+    """
+
+    def __init__(self, problem):
+        self.mean = problem.mean.detach().cpu().double().numpy()
+        self.std = problem.std.detach().cpu().double().numpy()
+        X = problem.host.tocsr().astype(np.float64)  # (a copy: the entries' squares below)
+        X.sum_duplicates()
+        self.csr = X
+        self.csc = X.tocsc()
+        squares = X.copy()
+        squares.data = X.data * (X.data - 2.0 * self.mean[X.indices])
+        self.squares = squares
+        self.shape = X.shape
+
+    def columns(self, S, rows=None):
+        """The dense standardized columns ``S`` (of the ``rows``, a slice), a new float64 array."""
+        out = (self.csc[:, S] if rows is None else self.csr[rows][:, S]).toarray()
+        out -= self.mean[S]
+        out /= self.std[S]
+        return out
+
+    def refit_columns(self, S):
+        """The columns ``S`` as a refit reads them: dense while they hold at most
+        ``skl0._refit._DENSE_SUPPORT_NUMBERS`` numbers, else
+        :class:`skl0._refit.SparseColumns` (as :func:`skl0._refit.refit_linear_head`
+        reads a sparse X)."""
+        if self.shape[0] * len(S) <= _DENSE_SUPPORT_NUMBERS:
+            return self.columns(S)
+        return SparseColumns(self.csr, S, self.mean[S], self.std[S])
+
+    def rmatmul(self, T, rows=slice(None)):
+        """``Xs[rows].T @ T`` (p, t) for a dense ``T`` (rows, t)."""
+        return centred_rmatmul(self.csr[rows], T, self.mean, self.std)
+
+    def squares_rmatmul(self, V, rows=slice(None)):
+        """``(Xs[rows] ** 2).T @ V`` (p, t) for a dense ``V`` (rows, t)."""
+        out = np.asarray(self.squares[rows].T @ V)
+        out += np.multiply.outer(self.mean * self.mean, V.sum(0))
+        out /= (self.std * self.std)[:, None]
+        return out
+
+
+#: A sparse X too large for the dense copy is read through its entries
+#: (:class:`_SparseStandardized`) where its rows times classes are at most
+#: this many: the refits cache each support's fitted probabilities (n x K
+#: numbers, 1 MB here; a search refits tens to hundreds of supports), and
+#: the Hessian's blocks of rows hold n x K(K-1)/2 x (k+1) numbers. Past it
+#: the generic row refits (:class:`skl0._splice._RowRefits`) keep none.
+#: At 20000 x 2000 with 1% non-zeros and 3 classes (a 4.7 MB CSR X) the
+#: default fit's numpy peak is 11.9x X (55 MB) and k=20's 17.3x (81 MB),
+#: against 2.8x with the row refits, at 0.75x and 0.39x their CPU time
+#: (benchmarks/sparse_multiclass.py --memory).
+_SPARSE_ROWS_CLASSES_MAX = 1 << 17
+
+
+def sparse_design_applies(problem):
+    """Whether :class:`MultinomialRefits` reads ``problem``'s X as :class:`_SparseStandardized`.
+
+    A CPU row problem whose X is sparse and too large for the dense copy
+    (:func:`skl0._engine.small_sparse`), with at most
+    ``_SPARSE_ROWS_CLASSES_MAX`` rows times classes.
+    """
+    return (problem.kind == "rows" and problem.host is not None
+            and problem.mean.device.type == "cpu" and not small_sparse(problem)
+            and problem.host.shape[0] * problem.datafit.n_outputs <= _SPARSE_ROWS_CLASSES_MAX)
+
+
 class MultinomialRefits(ForwardBySacrifice, RefitFloors):
     """Refits (numpy, warm-started, cached by support: Newton's method on small
     problems, else L-BFGS-B preconditioned by the Hessian at the last
@@ -152,7 +234,13 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
     sparse X small enough to copy dense, as :class:`skl0._splice._BinaryRefits`
     takes it: :func:`skl0._engine.host_copy_fits`), so a small sparse X
     is searched as the same data dense (wine's ``lam="auto"`` kept 3
-    columns from a CSR copy and 4 from the array before). ``fit`` returns
+    columns from a CSR copy and 4 from the array before). A larger sparse
+    X of at most ``_SPARSE_ROWS_CLASSES_MAX`` rows times classes is read
+    through its stored entries instead (:class:`_SparseStandardized`,
+    :func:`sparse_design_applies`; ``sparse``): the same statistics up to
+    round-off, each support's columns dense while they hold at most
+    ``skl0._refit._DENSE_SUPPORT_NUMBERS`` numbers and read sparse past
+    that (:class:`skl0._refit.SparseColumns`). ``fit`` returns
     ``((W, b, P), loss)`` with ``P`` the fitted class probabilities and
     ``loss`` the weighted mean log loss without the ridge, as
     :class:`skl0._splice._BinaryRefits` does for two classes, or with it
@@ -170,13 +258,17 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
     forward = True
 
     def __init__(self, problem, alpha, max_iter=200, penalised=False):
-        self.Xs = standardized_host(problem)
+        # A larger sparse X is read through its entries (_SparseStandardized):
+        # the same statistics, up to round-off, without the dense copy.
+        self.sparse = (None if host_copy_fits(problem, sparse=True)
+                       else _SparseStandardized(problem))
+        self.Xs = standardized_host(problem) if self.sparse is None else None
         self.labels = problem.Y.detach().cpu().numpy().reshape(-1).astype(np.intp)
         self.w = problem.w.detach().cpu().double().numpy()
         self.q = problem.datafit.n_outputs
         self.alpha, self.max_iter = float(alpha), max_iter
         self.penalised = penalised
-        n, p = self.Xs.shape
+        n, p = self.shape
         self.onehot = np.zeros((n, self.q))
         self.onehot[np.arange(n), self.labels] = 1.0
         self.start = (np.zeros((p, self.q)), np.zeros(self.q))  # the last accepted (W, b)
@@ -188,13 +280,35 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
     @staticmethod
     def applies(problem):
         return (isinstance(problem.datafit, MultinomialLogLoss)
-                and host_copy_fits(problem, sparse=True))
+                and (host_copy_fits(problem, sparse=True) or sparse_design_applies(problem)))
+
+    @property
+    def shape(self):
+        """``(n, p)`` of the standardized X."""
+        return self.Xs.shape if self.sparse is None else self.sparse.shape
+
+    @property
+    def n_rows(self):
+        return self.shape[0]
+
+    def _columns(self, S):
+        """The standardized columns ``S`` for a refit: dense (n, len(S)) float64, or
+        :class:`skl0._refit.SparseColumns` for a large support of a sparse X."""
+        if self.sparse is None:
+            return self.Xs[:, S]
+        if softmax_newton_applies(self.n_rows, len(S), self.q):  # (its Hessian reads them dense)
+            return self.sparse.columns(S)
+        return self.sparse.refit_columns(S)
+
+    def _dense_columns(self, S):
+        """The standardized columns ``S`` as a dense (n, len(S)) float64 array (few columns)."""
+        return self.Xs[:, S] if self.sparse is None else self.sparse.columns(S)
 
     def fit(self, S, stop=None):
         key = S.tobytes()
         if key not in self.cache:
             q = self.q
-            X = self.Xs[:, S]
+            X = self._columns(S)
             x0 = np.concatenate([self.start[0][S].ravel(), self.start[1]])
             x = softmax_refit(X, self.labels, self.w, self.alpha, q, x0, self.max_iter,
                               curvature=lambda: self._curvature(S), stop=stop)
@@ -223,7 +337,7 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         bound = self._opening_bound(keys, cutoff)
         cands = np.asarray(cands)
         if (cands.ndim == 2 and len(cands) > 1
-                and softmax_newton_applies(self.Xs.shape[0], cands.shape[1], self.q)):
+                and softmax_newton_applies(self.n_rows, cands.shape[1], self.q)):
             return self._fit_batch(cands, keys, bound)
         out = []
         for S, key in zip(cands, keys):
@@ -254,7 +368,7 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         calls: the winner is the same, but a support that cannot win may be
         stopped where, refitted alone before a better one, it was finished.
         """
-        n, s, q = self.Xs.shape[0], cands.shape[1], self.q
+        n, s, q = self.n_rows, cands.shape[1], self.q
         out = [None] * len(keys)
         todo = {}  # key -> the positions asking for it
         for i, key in enumerate(keys):
@@ -271,8 +385,13 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
             batch = cands[rows]
             x0 = np.concatenate([self.start[0][batch].reshape(len(rows), s * q),
                                  np.broadcast_to(self.start[1], (len(rows), q))], axis=1)
+            if self.sparse is None:
+                X, at = self.Xs, batch
+            else:  # the batch's own columns, dense (the Newton bound keeps n small)
+                used = np.unique(batch)
+                X, at = self.sparse.columns(used), np.searchsorted(used, batch)
             x, ok, floor = newton_softmax_batch(
-                self.Xs, batch, self.labels, self.w, self.alpha, q, x0, self.max_iter,
+                X, at, self.labels, self.w, self.alpha, q, x0, self.max_iter,
                 bound=bound, penalised=self.penalised)
             for j, i in enumerate(rows):
                 key, S = keys[i], batch[j]
@@ -298,7 +417,7 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         (``X``: its columns, when at hand): its ``((W, b, P), loss)``."""
         q, s = self.q, S.size
         W, b = x[: s * q].reshape(s, q), x[s * q :]
-        loss, P = softmax_loss((self.Xs[:, S] if X is None else X) @ W + b, self.labels, self.w)
+        loss, P = softmax_loss((self._columns(S) if X is None else X) @ W + b, self.labels, self.w)
         if self.penalised:
             loss += self.alpha * float((W * W).sum())
         self.cache[key] = ((W, b, P), loss)
@@ -337,7 +456,7 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         pairs of new columns start empty, as in a new round).
         """
         W, b, P = state
-        p = self.Xs.shape[1]
+        p = self.shape[1]
         self.start = (np.zeros((p, self.q)), b)
         self.start[0][S] = W
         self.round = None
@@ -372,10 +491,11 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
 
     def _sacrifices(self, W, b, P, S):
         """:meth:`sacrifices` formed from the rows (and ``round`` with them)."""
-        p = self.Xs.shape[1]
+        p = self.shape[1]
         m = self.q - 1
         R = self.w[:, None] * (P - self.onehot)  # d loss / d logits
-        g = (self.Xs.T @ R)[:, :m]  # reference-class gradient, (p, m)
+        # reference-class gradient, (p, m)
+        g = (self.Xs.T @ R if self.sparse is None else self.sparse.rmatmul(R))[:, :m]
         if p * m * m * (S.size + 1) > _HESSIAN_MAX:
             return (W * W).sum(1), (g * g).sum(1)
         H_AA, H_jA, H_jj, V = self._hessian_blocks(P, S)
@@ -470,7 +590,7 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         todo = [j for j in cols if (j, j) not in pairs]
         if todo:
             known = sorted({j for j, _ in pairs} | set(todo))
-            Xt, Xk = self.Xs[:, todo], self.Xs[:, known]
+            Xt, Xk = self._dense_columns(todo), self._dense_columns(known)
             n, t = V.shape
             T = (V[:, :, None] * Xt[:, None, :]).reshape(n, -1)
             B = (Xk.T @ T).reshape(len(known), t, len(todo))[:, tri]  # (known, m, m, todo)
@@ -494,7 +614,7 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         are taken in blocks so that no temporary exceeds ``_HESSIAN_MAX``
         numbers.
         """
-        n, p = self.Xs.shape
+        n, p = self.shape
         m, a = self.q - 1, S.size + 1
         # Each row's block is symmetric in (c, d): the products run over the
         # m (m + 1) / 2 pairs c <= d only (``tri`` maps (c, d) to its pair),
@@ -508,12 +628,20 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         Vs = []
         blocks, pair_weights = self._row_pairs(P, a)
         for rows, Vt in zip(blocks, pair_weights):
-            X = self.Xs[rows]
-            Z = np.hstack([X[:, S], np.ones((X.shape[0], 1))])
+            if self.sparse is None:
+                X = self.Xs[rows]
+                Z = np.hstack([X[:, S], np.ones((X.shape[0], 1))])
+            else:  # (the block's rows of the support's columns only, dense)
+                Z = self.sparse.columns(S, rows)
+                Z = np.hstack([Z, np.ones((Z.shape[0], 1))])
             T = (Vt[:, :, None] * Z[:, None, :]).reshape(-1, t * a)
-            H_jA += X.T @ T
+            if self.sparse is None:
+                H_jA += X.T @ T
+                H_jj += (X * X).T @ Vt
+            else:
+                H_jA += self.sparse.rmatmul(T, rows)
+                H_jj += self.sparse.squares_rmatmul(Vt, rows)
             H_bA += T.sum(0)
-            H_jj += (X * X).T @ Vt
             if keep:
                 Vs.append(Vt)
         # (pair, v) -> (c, d, v) -> (c, v, d)
@@ -574,10 +702,11 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         solve of order ``(s + 1) K``.
         """
         W, b, P = state
-        n, p = self.Xs.shape
+        n, p = self.shape
         q, a = self.q, p + 1
         Z = np.empty((n, a))
-        Z[:, :p] = self.Xs
+        # (sparse: every column dense, which the screen's cost cap keeps small)
+        Z[:, :p] = self.Xs if self.sparse is None else self.sparse.columns(np.arange(p))
         Z[:, p] = 1.0
         H = softmax_definite(softmax_hessian(*softmax_hessian_terms(Z, P, self.w), q),
                              p, q, self.alpha)

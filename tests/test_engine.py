@@ -2787,6 +2787,118 @@ def test_multinomial_sacrifices_keep_the_blocks_of_a_support_asked_again(monkeyp
     assert len(formed) == 4 + spm._KEPT_SUPPORTS
 
 
+def _sparse_multinomial_problem(seed, n=300, p=10, q=4):
+    """:func:`_multinomial_problem`'s columns with their small entries set to 0, as a
+    sparse row problem (torch CSR and the scipy host matrix), with unequal weights."""
+    import scipy.sparse as sps
+
+    from skl0._problem import sparse_to_torch
+
+    dense = _multinomial_problem(seed, n=n, p=p, q=q)
+    X = dense.X.numpy().copy()
+    X[np.abs(X) < 0.6] = 0.0
+    X[:, 3] += 5.0 * (X[:, 3] != 0)  # a column whose entries lie far from its mean
+    host = sps.csr_matrix(X)
+    w = np.random.RandomState(seed).uniform(0.5, 2.0, n)
+    w = torch.as_tensor(w / w.sum(), dtype=D)
+    mean, std = weighted_moments(torch.as_tensor(X, dtype=D), w)
+    return DirectProblem(sparse_to_torch(host, "cpu", D), dense.Y, w, mean, std,
+                         MultinomialLogLoss(q), host=host)
+
+
+@pytest.mark.parametrize("hessian_max", [1 << 22, 2000])
+def test_multinomial_refits_read_a_large_sparse_x_as_its_dense_copy(hessian_max, monkeypatch):
+    # Past the dense copy's bound (SMALL_SPARSE_NUMBERS, 0 here) the refits
+    # read a sparse X through its entries: refits, losses, sacrifices,
+    # Hessian blocks (in one block of rows or many), the preconditioner, the
+    # screen and the batched Newton refits equal those of the dense copy.
+    import skl0._engine as engine
+    import skl0._splice_multinomial as spm
+
+    monkeypatch.setattr(spm, "_HESSIAN_MAX", hessian_max)
+    problem = _sparse_multinomial_problem(5)
+    copied = spm.MultinomialRefits(problem, 1e-3, penalised=True)
+    assert copied.sparse is None
+    monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+    problem = _sparse_multinomial_problem(5)  # (no cached dense copy)
+    assert spm.MultinomialRefits.applies(problem)
+    entries = spm.MultinomialRefits(problem, 1e-3, penalised=True)
+    assert entries.sparse is not None and entries.Xs is None
+    assert entries.shape == copied.shape == (300, 10)
+    S0 = np.array([1, 3, 7])
+    for refits in (copied, entries):
+        state, _ = refits.fit(S0)
+        refits.sacrifices(state, S0)
+    (W1, b1, P1), loss1 = copied.fit(S0)
+    (W2, b2, P2), loss2 = entries.fit(S0)
+    np.testing.assert_allclose(loss2, loss1, rtol=1e-10)
+    np.testing.assert_allclose(W2, W1, rtol=1e-7, atol=1e-9)
+    for x, y in zip(entries.sacrifices((W2, b2, P2), S0), copied.sacrifices((W1, b1, P1), S0)):
+        np.testing.assert_allclose(x, y, rtol=1e-7, atol=1e-10)
+    for a, b in zip(entries._hessian_blocks(P1, S0)[:3], copied._hessian_blocks(P1, S0)[:3]):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    for S in (np.array([0, 3, 5, 7]), np.array([1, 7, 9])):  # new columns: the pairs' blocks
+        if hessian_max > 2000:
+            np.testing.assert_allclose(entries._curvature(S), copied._curvature(S),
+                                       rtol=1e-9, atol=1e-12)
+        else:  # (the rows' blocks are not kept past _HESSIAN_MAX: no preconditioner)
+            assert entries._curvature(S) is None and copied._curvature(S) is None
+    cands = np.array([[0, 3, 7], [1, 2, 7], [1, 3, 9], [4, 5, 6]])
+    np.testing.assert_allclose(entries.screen_losses(S0, (W1, b1, P1), cands),
+                               copied.screen_losses(S0, (W1, b1, P1), cands),
+                               rtol=1e-7, atol=1e-10)
+    assert spm.softmax_newton_applies(300, 3, 4)  # so fit_many refits them in one batch
+    got = entries.fit_many(cands, cutoff=np.inf)
+    expected = copied.fit_many(cands, cutoff=np.inf)
+    assert [loss for _, loss in got] == pytest.approx([loss for _, loss in expected], rel=1e-9)
+    # A support past _DENSE_SUPPORT_NUMBERS (and past Newton's bound, whose
+    # Hessian reads dense columns) is refitted from its sparse columns, by
+    # L-BFGS-B: the optimum the dense copy's Newton refit reaches.
+    import skl0._refit as refit_module
+
+    monkeypatch.setattr(spm, "_DENSE_SUPPORT_NUMBERS", 300 * 4 - 1)
+    S = np.array([0, 2, 6, 8])
+    expected, expected_loss = copied.fit(S)
+    monkeypatch.setattr(spm, "softmax_newton_applies", lambda *args: False)
+    monkeypatch.setattr(refit_module, "softmax_newton_applies", lambda *args: False)
+    assert isinstance(entries._columns(S), refit_module.SparseColumns)
+    state, loss = entries.fit(S)
+    assert loss == pytest.approx(expected_loss, rel=1e-8)
+    np.testing.assert_allclose(state[2], expected[2], rtol=1e-5, atol=1e-7)
+
+
+def test_multiclass_fit_on_a_large_sparse_x_reads_its_entries(monkeypatch):
+    # The estimators' exact k and lam="auto" on a sparse X past the dense
+    # copy's bound choose the support the dense X gets (before, such an X
+    # was searched by the generic row refits: abess's sacrifices, each
+    # refit an unpreconditioned L-BFGS-B solve).
+    import scipy.sparse as sps
+
+    import skl0._engine as engine
+    import skl0._splice_multinomial as spm
+
+    made = []
+    init = spm.MultinomialRefits.__init__
+
+    def spy(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(self.sparse is not None)
+
+    monkeypatch.setattr(spm.MultinomialRefits, "__init__", spy)
+    X, y = make_classification(300, 12, n_informative=4, n_redundant=2, n_classes=3,
+                               random_state=3)
+    X[np.abs(X) < 0.7] = 0.0
+    for params in ({"k": 2}, {"k": 3}, {}):
+        dense = L0Classifier(random_state=0, **params).fit(X, y)
+        monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+        made.clear()
+        sparse = L0Classifier(random_state=0, **params).fit(sps.csr_matrix(X), y)
+        monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 1 << 20)
+        assert made and all(made)
+        np.testing.assert_array_equal(sparse.get_support(), dense.get_support())
+        np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-4, atol=1e-6)
+
+
 def test_softmax_refit_stop_ends_the_preconditioned_run_with_its_floor():
     # stop(value, decrement, x, newton=False) is called at each evaluation of
     # the preconditioned L-BFGS-B run: None changes nothing, a number ends the
