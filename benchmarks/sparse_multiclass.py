@@ -90,28 +90,25 @@ def text_like(n, p, n_classes, n_informative=20, random_state=0):
     return X, y, support
 
 
+def with_row_refits(fit):
+    """``fit`` with the multinomial refits' reading of a large sparse X turned off (the ablation)."""
+    def ablated(X, y):
+        applies = spm.sparse_design_applies
+        spm.sparse_design_applies = lambda problem: False
+        try:
+            return fit(X, y)
+        finally:
+            spm.sparse_design_applies = applies
+
+    return ablated
+
+
 def methods(k):
     def skl0_k(X, y):
         return skl0.L0Classifier(k=k, random_state=0).fit(X, y).get_support()
 
-    def skl0_row_refits(X, y):
-        applies = spm.sparse_design_applies
-        spm.sparse_design_applies = lambda problem: False
-        try:
-            return skl0_k(X, y)
-        finally:
-            spm.sparse_design_applies = applies
-
     def skl0_auto(X, y):
         return skl0.L0Classifier(random_state=0).fit(X, y).get_support()
-
-    def skl0_auto_row_refits(X, y):
-        applies = spm.sparse_design_applies
-        spm.sparse_design_applies = lambda problem: False
-        try:
-            return skl0_auto(X, y)
-        finally:
-            spm.sparse_design_applies = applies
 
     def l1(X, y):
         lr = LogisticRegression(penalty="l1", solver="saga", C=0.5, tol=1e-3, max_iter=300)
@@ -121,9 +118,9 @@ def methods(k):
         return SelectKBest(chi2, k=k).fit(X, y).get_support()
 
     return [(f"skl0 L0Classifier(k={k})", skl0_k),
-            (f"skl0 k={k}, row refits (ablation: before)", skl0_row_refits),
+            (f"skl0 k={k}, row refits (ablation: before)", with_row_refits(skl0_k)),
             ("skl0 lam='auto'", skl0_auto),
-            ("skl0 lam='auto', row refits (ablation: before)", skl0_auto_row_refits),
+            ("skl0 lam='auto', row refits (ablation: before)", with_row_refits(skl0_auto)),
             (f"SelectFromModel(L1 LR, max_features={k})", l1),
             (f"SelectKBest(chi2, k={k})", kbest)]
 
@@ -135,24 +132,27 @@ def memory():
     eta = 3.0 * np.asarray(X[:, :5].sum(1)).ravel() + 0.3 * np.random.RandomState(0).randn(n)
     y = np.digitize(eta, np.quantile(eta, [1 / 3, 2 / 3]))
     x_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
-    applies, rows = spm.sparse_design_applies, []
+    rows, supports = [], {}
     for arm in ("stored entries", "row refits (before)"):
-        spm.sparse_design_applies = applies if arm == "stored entries" else (lambda problem: False)
-        try:
-            for params in ({}, {"k": 20}):
-                tracemalloc.start()
-                with C.Timer() as t:
-                    model = skl0.L0Classifier(random_state=0, **params).fit(X, y)
-                peak = tracemalloc.get_traced_memory()[1]
-                tracemalloc.stop()
-                rows.append([arm, f"L0Classifier({'k=20' if params else ''})",
-                             f"{t.cpu_seconds:.1f}", f"{peak / 2**20:.1f}",
-                             f"{peak / x_bytes:.1f}x", str(np.flatnonzero(model.support_)[:8])])
-        finally:
-            spm.sparse_design_applies = applies
+        for params in ({}, {"k": 20}):
+            def fit(X, y, params=params):
+                return skl0.L0Classifier(random_state=0, **params).fit(X, y)
+
+            tracemalloc.start()
+            with C.Timer() as t:
+                model = (fit if arm == "stored entries" else with_row_refits(fit))(X, y)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            call = f"L0Classifier({'k=20' if params else ''})"
+            rows.append([arm, call, f"{t.cpu_seconds:.1f}", f"{peak / 2**20:.1f}",
+                         f"{peak / x_bytes:.1f}x", str(int(model.support_.sum()))])
+            supports.setdefault(call, []).append(np.flatnonzero(model.support_))
     print(f"\n20000 x 2000 CSR, 1% non-zeros ({x_bytes / 2**20:.1f} MB), 3 classes:\n")
     print(C.markdown_table(["multinomial refits read", "fit", "CPU s", "numpy peak MB",
-                            "peak / X", "support (first 8)"], rows))
+                            "peak / X", "kept"], rows))
+    for call, (a, b) in supports.items():
+        print(f"{call}: {'the same support' if np.array_equal(a, b) else 'different supports'}"
+              " both ways")
 
 
 def main(argv=None):
