@@ -2899,6 +2899,41 @@ def test_multiclass_fit_on_a_large_sparse_x_reads_its_entries(monkeypatch):
         np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("variant", ["csc", "zero weights", "class_weight", "float32",
+                                     "refit=False"])
+def test_large_sparse_multiclass_variants_fit_as_the_dense_x(variant, monkeypatch):
+    # The reading of a large sparse X through its entries (forced here by a
+    # dense-copy bound of 0) under the inputs a fit may bring: CSC, rows of
+    # weight 0, class weights, float32 training and a fixed lam's flips
+    # without the refit: the dense X's support and probabilities; the
+    # caller's matrix is not modified.
+    import scipy.sparse as sps
+
+    import skl0._engine as engine
+
+    X, y = make_classification(240, 15, n_informative=4, n_redundant=3, n_classes=4,
+                               random_state=1)
+    X[np.abs(X) < 0.5] = 0.0
+    params, fit_kw = {"k": 3}, {}
+    if variant == "zero weights":
+        fit_kw["sample_weight"] = np.r_[np.zeros(20), np.ones(220)]
+    elif variant == "class_weight":
+        params["class_weight"] = "balanced"
+    elif variant == "float32":
+        X, params["dtype"] = X.astype(np.float32), "float32"
+    elif variant == "refit=False":
+        params = {"lam": 0.01, "refit": False}
+    dense = L0Classifier(random_state=0, **params).fit(X, y, **fit_kw)
+    A = sps.csc_matrix(X) if variant == "csc" else sps.csr_matrix(X)
+    before = A.copy()
+    monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+    sparse = L0Classifier(random_state=0, **params).fit(A, y, **fit_kw)
+    np.testing.assert_array_equal(sparse.support_, dense.support_)
+    np.testing.assert_allclose(sparse.predict_proba(X), dense.predict_proba(X),
+                               rtol=1e-6, atol=1e-9)
+    assert (A != before).nnz == 0
+
+
 def test_softmax_refit_stop_ends_the_preconditioned_run_with_its_floor():
     # stop(value, decrement, x, newton=False) is called at each evaluation of
     # the preconditioned L-BFGS-B run: None changes nothing, a number ends the
