@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -21,6 +22,7 @@ from ._checks import is_dask_collection, label_column, weigh_classes
 from ._compat import _fit_context
 from ._numerics import check_finite_layers
 from ._params import ATTRIBUTES, CLASSIFIER, CLASSIFIER_HEAD, hyperparameters
+from ._warn import warn
 
 __all__ = ["L0Classifier"]
 
@@ -116,10 +118,6 @@ class L0Classifier(ClassifierMixin, BaseL0):
             margin = own - d.max(1)
         if not np.all(margin[weighted] > 0):
             return
-        from sklearn.exceptions import ConvergenceWarning
-
-        from ._warn import warn
-
         n_kept = int(self.support_.sum())
         largest = float(np.abs(self.coef_).max()) if self.coef_.size else 0.0
         warn(

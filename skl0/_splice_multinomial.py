@@ -40,6 +40,7 @@ import math
 from collections import OrderedDict
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._blocks import softmax_hessian, softmax_hessian_terms
 from ._datafits import MultinomialLogLoss
@@ -160,13 +161,15 @@ class _SparseStandardized:
     def __init__(self, problem):
         self.mean = problem.mean.detach().cpu().double().numpy()
         self.std = problem.std.detach().cpu().double().numpy()
-        X = problem.host.tocsr().astype(np.float64)  # (a copy: the entries' squares below)
-        X.sum_duplicates()
+        X = problem.host.tocsr().astype(np.float64, copy=False)  # (read, never written)
+        if not X.has_canonical_format:  # (the squares need each entry once)
+            X = X.copy()
+            X.sum_duplicates()
         self.csr = X
         self.csc = X.tocsc()
-        squares = X.copy()
-        squares.data = X.data * (X.data - 2.0 * self.mean[X.indices])
-        self.squares = squares
+        # (the same rows and columns: X's index arrays, shared)
+        self.squares = sp.csr_matrix(
+            (X.data * (X.data - 2.0 * self.mean[X.indices]), X.indices, X.indptr), shape=X.shape)
         self.shape = X.shape
 
     def columns(self, S, rows=None):
@@ -175,15 +178,6 @@ class _SparseStandardized:
         out -= self.mean[S]
         out /= self.std[S]
         return out
-
-    def refit_columns(self, S):
-        """The columns ``S`` as a refit reads them: dense while they hold at most
-        ``skl0._refit._DENSE_SUPPORT_NUMBERS`` numbers, else
-        :class:`skl0._refit.SparseColumns` (as :func:`skl0._refit.refit_linear_head`
-        reads a sparse X)."""
-        if self.shape[0] * len(S) <= _DENSE_SUPPORT_NUMBERS:
-            return self.columns(S)
-        return SparseColumns(self.csr, S, self.mean[S], self.std[S])
 
     def rmatmul(self, T, rows=slice(None)):
         """``Xs[rows].T @ T`` (p, t) for a dense ``T`` (rows, t)."""
@@ -204,8 +198,8 @@ class _SparseStandardized:
 #: the Hessian's blocks of rows hold n x K(K-1)/2 x (k+1) numbers. Past it
 #: the generic row refits (:class:`skl0._splice._RowRefits`) keep none.
 #: At 20000 x 2000 with 1% non-zeros and 3 classes (a 4.7 MB CSR X) the
-#: default fit's numpy peak is 11.9x X (55 MB) and k=20's 17.3x (81 MB),
-#: against 2.8x with the row refits, at 0.75x and 0.39x their CPU time
+#: default fit's numpy peak is 10.6x X (49 MB) and k=20's 16.0x (74 MB),
+#: against 2.8x with the row refits, at 0.75x and 0.38x their CPU time
 #: (benchmarks/sparse_multiclass.py --memory).
 _SPARSE_ROWS_CLASSES_MAX = 1 << 17
 
@@ -260,8 +254,7 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
     def __init__(self, problem, alpha, max_iter=200, penalised=False):
         # A larger sparse X is read through its entries (_SparseStandardized):
         # the same statistics, up to round-off, without the dense copy.
-        self.sparse = (None if host_copy_fits(problem, sparse=True)
-                       else _SparseStandardized(problem))
+        self.sparse = _SparseStandardized(problem) if sparse_design_applies(problem) else None
         self.Xs = standardized_host(problem) if self.sparse is None else None
         self.labels = problem.Y.detach().cpu().numpy().reshape(-1).astype(np.intp)
         self.w = problem.w.detach().cpu().double().numpy()
@@ -293,12 +286,17 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
 
     def _columns(self, S):
         """The standardized columns ``S`` for a refit: dense (n, len(S)) float64, or
-        :class:`skl0._refit.SparseColumns` for a large support of a sparse X."""
-        if self.sparse is None:
+        :class:`skl0._refit.SparseColumns` where a sparse X's would hold more than
+        ``skl0._refit._DENSE_SUPPORT_NUMBERS`` numbers dense (the rule of
+        :func:`skl0._refit.refit_linear_head`'s columns; never for Newton's
+        small refits, whose Hessian reads them dense)."""
+        X = self.sparse
+        if X is None:
             return self.Xs[:, S]
-        if softmax_newton_applies(self.n_rows, len(S), self.q):  # (its Hessian reads them dense)
-            return self.sparse.columns(S)
-        return self.sparse.refit_columns(S)
+        if (X.shape[0] * len(S) <= _DENSE_SUPPORT_NUMBERS
+                or softmax_newton_applies(X.shape[0], len(S), self.q)):
+            return X.columns(S)
+        return SparseColumns(X.csr, S, X.mean[S], X.std[S])
 
     def _dense_columns(self, S):
         """The standardized columns ``S`` as a dense (n, len(S)) float64 array (few columns)."""
