@@ -278,7 +278,8 @@ class _Vertex:
 def flip_refits(problem, gate, head, alpha):
     """The refits :func:`flip_polish` uses on ``problem``, or None where it does not apply.
 
-    A linear head on a log loss whose refits are cached (small CPU data:
+    A linear head on a log loss whose refits are cached (small CPU data,
+    or a larger sparse CPU X read through its entries:
     :func:`skl0._splice.shared_refits`), without groups or feature costs
     (whose prices are not one ``lam`` per column). A Gram problem's vertex
     search already prices every flip exactly. A multinomial loss's flips

@@ -43,6 +43,8 @@ from ._engine import (
 from ._linalg import cholesky_inverse, inverse_and_product, quadratic_screen
 from ._problem import GramProblem
 from ._refit import (
+    _DENSE_SUPPORT_NUMBERS,
+    SparseColumns,
     _binary_ridge,
     newton_binary,
     newton_binary_batch,
@@ -51,7 +53,13 @@ from ._refit import (
     ridge_refit,
     support_head,
 )
-from ._splice_multinomial import ForwardBySacrifice, MultinomialRefits, RefitFloors
+from ._splice_multinomial import (
+    ForwardBySacrifice,
+    MultinomialRefits,
+    RefitFloors,
+    _SparseStandardized,
+    sparse_design_applies,
+)
 
 __all__ = ["exhaustive_search", "forward_start", "forward_step", "penalised_flips",
            "screening_order", "screening_start", "search_from_starts", "splice",
@@ -777,6 +785,17 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
     follow the joint fit of correlated columns; those searches also try
     ``_SWAP_IN`` inactive columns in single swaps and start from forward
     stepwise selection too (``forward``).
+
+    A sparse X too large for that copy (at most
+    ``_splice_multinomial._SPARSE_ROWS_CLASSES_MAX`` rows:
+    :func:`skl0._splice_multinomial.sparse_design_applies`) is read through
+    its stored entries instead, as :class:`MultinomialRefits` reads it
+    (:class:`skl0._splice_multinomial._SparseStandardized`; ``sparse``):
+    the same statistics up to round-off, each support's columns dense while
+    they hold at most ``skl0._refit._DENSE_SUPPORT_NUMBERS`` numbers (read
+    as :class:`skl0._refit.SparseColumns` past that), and the cached
+    refits keep their coefficients only, not their ``n`` logits (formed
+    again for a support whose sacrifices are asked for).
     """
 
     cached = True
@@ -784,11 +803,14 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
     q = 1
 
     def __init__(self, problem, alpha, second_order=False):
-        self.Xs = standardized_host(problem)  # the IRLS start's copy, if it made one
+        # A larger sparse X is read through its entries (_SparseStandardized).
+        self.sparse = _SparseStandardized(problem) if sparse_design_applies(problem) else None
+        # (else the IRLS start's copy, if it made one)
+        self.Xs = standardized_host(problem) if self.sparse is None else None
         self.y = problem.Y.detach().cpu().double().numpy().reshape(-1)
         self.w = problem.w.detach().cpu().double().numpy()
         self.alpha, self.problem = float(alpha), problem
-        self.start = (np.zeros(self.Xs.shape[1]), 0.0)  # the last accepted (W, b)
+        self.start = (np.zeros(self.shape[1]), 0.0)  # the last accepted (W, b)
         self._base = None  # (A, v, H_jA or None) of the last sacrifices, at the start's support
         self.cache = {}
         self.floors = {}  # lower bounds on the losses of supports fit_many left unsolved
@@ -800,16 +822,30 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
 
     @staticmethod
     def applies(problem):
-        return isinstance(problem.datafit, BinaryLogLoss) and host_copy_fits(problem, sparse=True)
+        return (isinstance(problem.datafit, BinaryLogLoss)
+                and (host_copy_fits(problem, sparse=True) or sparse_design_applies(problem)))
+
+    @property
+    def shape(self):
+        """``(n, p)`` of the standardized X."""
+        return self.Xs.shape if self.sparse is None else self.sparse.shape
 
     @property
     def n_rows(self):
-        return self.Xs.shape[0]
+        return self.shape[0]
+
+    def _columns(self, S):
+        """The standardized columns ``S`` for a refit (a sparse X's: ``refit_columns``)."""
+        return self.Xs[:, S] if self.sparse is None else self.sparse.refit_columns(S)
+
+    def _rmatmul(self, r):
+        """``Xs.T @ r`` for a dense ``r`` (n,) or (n, t)."""
+        return self.Xs.T @ r if self.sparse is None else self.sparse.rmatmul(r)
 
     def fit(self, S):
         key = S.tobytes()
         if key not in self.cache:
-            X = self.Xs[:, S]
+            X = self._columns(S)
             x = newton_binary(X, self.y, self.w, self.alpha, self._x0(S), 200)
             if x is None:  # not positive definite: the general refit
                 head, _ = refit_linear_head(self.problem, S, alpha=self.alpha)
@@ -841,14 +877,20 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
             bound = self._opening_bound(keys, cutoff)
             dropped = {keys[i] for i in todo if self._ruled_out(keys[i], bound)}
             todo = [i for i in todo if keys[i] not in dropped]
-        n, s = self.Xs.shape[0], cands.shape[1]
+        n, s = self.shape[0], cands.shape[1]
         per = max(1, _BATCH_NUMBERS // max(1, n * s))
-        if s and (per > 1 or cutoff is not None) and len(todo) > 1:
-            XT = self.Xs.T
+        # (a sparse X's supports batched while their columns are read dense)
+        dense = self.sparse is None or n * s <= _DENSE_SUPPORT_NUMBERS
+        if s and (per > 1 or cutoff is not None) and len(todo) > 1 and dense:
             chord = self._chord_hessians(cands[todo]) if s >= _CHORD_MIN_SIZE else None
             for lo in range(0, len(todo), per):
                 block = cands[todo[lo:lo + per]]
-                Xb = XT[block]  # each support's columns as rows, reused for its logits
+                # each support's columns as rows, reused for its logits
+                if self.sparse is None:
+                    Xb = self.Xs.T[block]
+                else:  # (the block's own columns, dense)
+                    used = np.unique(block)
+                    Xb = self.sparse.columns(used).T[np.searchsorted(used, block)]
                 x0 = np.empty((len(block), s + 1))  # each row _x0(S)
                 x0[:, :s] = self.start[0][block]
                 x0[:, s] = self.start[1]
@@ -890,7 +932,7 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
         if self._base is None:
             return None
         A, v, H_jA = self._base
-        k, p = A.size, self.Xs.shape[1]
+        k, p = A.size, self.shape[1]
         in_A = np.zeros(p, dtype=bool)
         in_A[A] = True
         new = np.unique(cands[~in_A[cands]])
@@ -899,15 +941,23 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
         pos[U] = np.arange(U.size)
         pos[p] = U.size  # the intercept
         H = np.empty((U.size + 1, U.size + 1))
-        if H_jA is None:
+        if H_jA is None and self.sparse is not None:  # (from the entries, never dense)
+            u = U.size
+            H[:u, :u], H[:u, u] = self._weighted_gram(U, v)
+            H[u, :u] = H[:u, u]
+            H[u, u] = v.sum()
+        elif H_jA is None:
             Z = np.column_stack([self.Xs[:, U], np.ones(self.Xs.shape[0])])
             H[:] = Z.T @ (Z * v[:, None])
         else:
             H[: U.size, :k] = H_jA[U, :k]
             H[: U.size, U.size] = H_jA[U, k]
             H[:k, k: U.size] = H[k: U.size, :k].T
-            XN = self.Xs[:, new]
-            H[k: U.size, k: U.size] = XN.T @ (XN * v[:, None])
+            if self.sparse is None:
+                XN = self.Xs[:, new]
+                H[k: U.size, k: U.size] = XN.T @ (XN * v[:, None])
+            else:
+                H[k: U.size, k: U.size] = self._weighted_gram(new, v)[0]
             H[U.size, :] = H[:, U.size]
             H[U.size, U.size] = v.sum()
 
@@ -917,31 +967,45 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
 
         return gather
 
+    def _weighted_gram(self, cols, v):
+        """``Xs_cols' diag(v) Xs_cols`` and ``Xs_cols' v`` from a sparse X's entries."""
+        sp = self.sparse
+        return SparseColumns(sp.csr, cols, sp.mean[cols], sp.std[cols]).weighted_gram(v)
+
     @np.errstate(under="ignore")  # (the loss's exp(-|f|))
     def _store(self, key, X, x):
         f = X @ x[:-1] + x[-1]
-        self.cache[key] = ((x[:-1], x[-1], f), logistic_loss(f, self.y, self.w))
+        # (a sparse X's refits keep no logits: n numbers each, hundreds of supports)
+        self.cache[key] = ((x[:-1], x[-1], f if self.sparse is None else None),
+                           logistic_loss(f, self.y, self.w))
+
+    def _logits(self, state, S):
+        """The refit ``state``'s logits on ``S`` (kept, or formed again for a sparse X)."""
+        W, b, f = state
+        return f if f is not None else self._columns(S) @ W + b
 
     def sacrifices(self, state, S):
-        W, b, f = state
-        self.start = (np.zeros(self.Xs.shape[1]), b)
+        W, b, _ = state
+        f = self._logits(state, S)
+        self.start = (np.zeros(self.shape[1]), b)
         self.start[0][S] = W
         prob = expit(f)
         v = self.w * prob * (1.0 - prob)  # the Hessian's row weights
         self._base = (S, v, None)  # the Hessian at the starts' base (_chord_hessians)
-        g = self.Xs.T @ (self.w * (prob - self.y))  # d loss / d W_j, every column
+        g = self._rmatmul(self.w * (prob - self.y))  # d loss / d W_j, every column
         if not self.second_order:
             return W * W, g * g
         k = S.size
-        Zv = np.empty((self.Xs.shape[0], k + 1))
-        Zv[:, :k] = self.Xs[:, S] * v[:, None]
+        Zv = np.empty((self.shape[0], k + 1))
+        Zv[:, :k] = (self.Xs[:, S] if self.sparse is None else self.sparse.columns(S)) * v[:, None]
         Zv[:, k] = v
-        H_jA = self.Xs.T @ Zv  # (p, k + 1): every column against [X_S, 1]
+        H_jA = self._rmatmul(Zv)  # (p, k + 1): every column against [X_S, 1]
         self._base = (S, v, H_jA)  # the Hessian at the starts' base (_chord_hessians)
         H_AA = np.empty((k + 1, k + 1))
         H_AA[:k] = H_jA[S]
         H_AA[k] = Zv.sum(0)
-        H_jj = np.einsum("ij,ij,i->j", self.Xs, self.Xs, v)
+        H_jj = (np.einsum("ij,ij,i->j", self.Xs, self.Xs, v) if self.sparse is None
+                else self.sparse.squares_rmatmul(v[:, None])[:, 0])
         jitter = ridge_jitter(H_jj)
         H_AA[np.diag_indices(k + 1)] += _binary_ridge(k, self.alpha) + jitter
         Hinv = np.linalg.inv(H_AA)
@@ -960,13 +1024,15 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
         (``v`` the rows' ``w p (1 - p)``, plus ``2 alpha`` on the weights)
         over every column, by :func:`quadratic_screen`.
         """
-        W, b, f = state
-        p = self.Xs.shape[1]
-        prob = expit(f)
+        W, b, _ = state
+        p = self.shape[1]
+        prob = expit(self._logits(state, S))
         v = self.w * prob * (1.0 - prob)
-        Xv = self.Xs * v[:, None]  # (the intercept's row and column from sums, no [X, 1] copy)
+        # (sparse: every column dense, which the screen's cost cap keeps small)
+        Xs = self.Xs if self.sparse is None else self.sparse.columns(np.arange(p))
+        Xv = Xs * v[:, None]  # (the intercept's row and column from sums, no [X, 1] copy)
         H = np.empty((p + 1, p + 1))
-        H[:p, :p] = self.Xs.T @ Xv
+        H[:p, :p] = Xs.T @ Xv
         H[:p, p] = H[p, :p] = Xv.sum(0)
         H[p, p] = v.sum()
         H[np.diag_indices(p + 1)] += _binary_ridge(p, self.alpha) + ridge_jitter(H.diagonal())
@@ -974,7 +1040,7 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
         x[S] = W
         x[p] = b
         r = self.w * (prob - self.y)
-        g = np.append(self.Xs.T @ r, r.sum())
+        g = np.append(Xs.T @ r, r.sum())
         g[:p] += (2.0 * self.alpha) * x[:p]
         F = np.column_stack([cands, np.full(cands.shape[0], p)])
         return quadratic_screen(H, g, x, F)
@@ -1010,7 +1076,8 @@ def splice(problem, support, alpha=0.0, max_swap=None, max_rounds=50, rtol=1e-7,
     Parameters
     ----------
     problem : GramProblem or DirectProblem (any datafit; the refits are
-        those of :func:`make_refits`: a log loss on small CPU data refits
+        those of :func:`make_refits`: a log loss on small CPU data (or on
+        a larger sparse CPU X, read through its entries) refits
         each candidate in numpy, Newton's method for two classes and
         L-BFGS-B for more, otherwise by :func:`refit_linear_head`,
         warm-started from the current head)
@@ -1364,8 +1431,9 @@ def make_refits(problem, alpha):
     """The refits :func:`splice` uses on ``problem``.
 
     Those with ``cached = True`` (Gram problems, binary and multinomial log
-    losses on small CPU data, refitted in numpy) may be shared between
-    splices of one problem and ``alpha``.
+    losses on small CPU data or on a larger sparse CPU X read through its
+    entries, refitted in numpy) may be shared between splices of one
+    problem and ``alpha``.
     """
     if problem.kind == "gram":
         return _GramRefits(problem, alpha)
@@ -1379,8 +1447,9 @@ def make_refits(problem, alpha):
 def shared_refits(problem, alpha):
     """Refits that several splices of ``problem`` may share (cached by support), or None.
 
-    Row refits other than the small binary and multinomial cases keep a
-    warm start of their own run, so each splice makes its own.
+    Row refits other than the binary and multinomial ones of
+    :func:`make_refits` keep a warm start of their own run, so each splice
+    makes its own.
     """
     refits = make_refits(problem, alpha)
     return refits if getattr(refits, "cached", False) else None

@@ -36,6 +36,7 @@ iterates.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import OrderedDict
 
@@ -147,7 +148,8 @@ class RefitFloors:
 class _SparseStandardized:
     """The standardized columns ``(X - mean) / std`` of a sparse CPU X, never made dense whole.
 
-    What :class:`MultinomialRefits` reads of its X when a dense float64
+    What :class:`MultinomialRefits` and :class:`skl0._splice._BinaryRefits`
+    read of their X when a dense float64
     copy (:func:`skl0._engine.standardized_host`) would exceed
     ``skl0._engine.SMALL_SPARSE_NUMBERS`` numbers: the dense standardized
     columns of a support (``n x s``), and the products of all the
@@ -167,10 +169,15 @@ class _SparseStandardized:
             X.sum_duplicates()
         self.csr = X
         self.csc = X.tocsc()
-        # (the same rows and columns: X's index arrays, shared)
-        self.squares = sp.csr_matrix(
-            (X.data * (X.data - 2.0 * self.mean[X.indices]), X.indices, X.indptr), shape=X.shape)
         self.shape = X.shape
+
+    @functools.cached_property
+    def squares(self):
+        """The entries' ``x (x - 2 m)`` on X's index arrays (shared), formed when first read
+        (the second-order statistics; a binary search of first order never reads them)."""
+        X = self.csr
+        return sp.csr_matrix(
+            (X.data * (X.data - 2.0 * self.mean[X.indices]), X.indices, X.indptr), shape=X.shape)
 
     def columns(self, S, rows=None):
         """The dense standardized columns ``S`` (of the ``rows``, a slice), a new float64 array."""
@@ -178,6 +185,15 @@ class _SparseStandardized:
         out -= self.mean[S]
         out /= self.std[S]
         return out
+
+    def refit_columns(self, S, dense=False):
+        """The standardized columns ``S`` for a refit: dense (n, len(S)) float64 while they
+        hold at most ``skl0._refit._DENSE_SUPPORT_NUMBERS`` numbers (or ``dense``), else
+        :class:`skl0._refit.SparseColumns` (the rule of
+        :func:`skl0._refit.refit_linear_head`'s columns)."""
+        if dense or self.shape[0] * len(S) <= _DENSE_SUPPORT_NUMBERS:
+            return self.columns(S)
+        return SparseColumns(self.csr, S, self.mean[S], self.std[S])
 
     def rmatmul(self, T, rows=slice(None)):
         """``Xs[rows].T @ T`` (p, t) for a dense ``T`` (rows, t)."""
@@ -193,10 +209,13 @@ class _SparseStandardized:
 
 #: A sparse X too large for the dense copy is read through its entries
 #: (:class:`_SparseStandardized`) where its rows times classes are at most
-#: this many: the refits cache each support's fitted probabilities (n x K
-#: numbers, 1 MB here; a search refits tens to hundreds of supports), and
-#: the Hessian's blocks of rows hold n x K(K-1)/2 x (k+1) numbers. Past it
-#: the generic row refits (:class:`skl0._splice._RowRefits`) keep none.
+#: this many: the multinomial refits cache each support's fitted
+#: probabilities (n x K numbers, 1 MB here; a search refits tens to
+#: hundreds of supports), and the Hessian's blocks of rows hold
+#: n x K(K-1)/2 x (k+1) numbers. Past it the generic row refits
+#: (:class:`skl0._splice._RowRefits`) keep none. The binary refits
+#: (:class:`skl0._splice._BinaryRefits`, K = 1 here: at most 131072 rows)
+#: keep no logits of a sparse X's refits, only their coefficients.
 #: At 20000 x 2000 with 1% non-zeros and 3 classes (a 4.7 MB CSR X) the
 #: default fit's numpy peak is 10.6x X (49 MB) and k=20's 16.0x (74 MB),
 #: against 2.8x with the row refits, at 0.75x and 0.38x their CPU time
@@ -205,7 +224,7 @@ _SPARSE_ROWS_CLASSES_MAX = 1 << 17
 
 
 def sparse_design_applies(problem):
-    """Whether :class:`MultinomialRefits` reads ``problem``'s X as :class:`_SparseStandardized`.
+    """Whether :class:`MultinomialRefits` and :class:`skl0._splice._BinaryRefits` read ``problem``'s X as :class:`_SparseStandardized`.
 
     A CPU row problem whose X is sparse and too large for the dense copy
     (:func:`skl0._engine.small_sparse`), with at most
@@ -290,13 +309,10 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         ``skl0._refit._DENSE_SUPPORT_NUMBERS`` numbers dense (the rule of
         :func:`skl0._refit.refit_linear_head`'s columns; never for Newton's
         small refits, whose Hessian reads them dense)."""
-        X = self.sparse
-        if X is None:
+        if self.sparse is None:
             return self.Xs[:, S]
-        if (X.shape[0] * len(S) <= _DENSE_SUPPORT_NUMBERS
-                or softmax_newton_applies(X.shape[0], len(S), self.q)):
-            return X.columns(S)
-        return SparseColumns(X.csr, S, X.mean[S], X.std[S])
+        return self.sparse.refit_columns(
+            S, dense=softmax_newton_applies(self.n_rows, len(S), self.q))
 
     def _dense_columns(self, S):
         """The standardized columns ``S`` as a dense (n, len(S)) float64 array (few columns)."""

@@ -2934,6 +2934,121 @@ def test_large_sparse_multiclass_variants_fit_as_the_dense_x(variant, monkeypatc
     assert (A != before).nnz == 0
 
 
+def _sparse_binary_problem(seed, n=300, p=12):
+    """A binary log loss on correlated columns with their small entries set to 0, as a
+    sparse row problem (torch CSR and the scipy host matrix), with unequal weights."""
+    import scipy.sparse as sps
+
+    from skl0._problem import sparse_to_torch
+
+    X, _, _, _ = make_sparse_regression(n, p, 4, rho=0.6, random_state=seed)
+    rng = np.random.RandomState(seed)
+    y = (X[:, 0] - X[:, 2] + 0.7 * X[:, 5] + rng.randn(n) > 0).astype(float)
+    X[np.abs(X) < 0.6] = 0.0
+    X[:, 3] += 5.0 * (X[:, 3] != 0)  # a column whose entries lie far from its mean
+    host = sps.csr_matrix(X)
+    w = rng.uniform(0.5, 2.0, n)
+    w = torch.as_tensor(w / w.sum(), dtype=D)
+    mean, std = weighted_moments(torch.as_tensor(X, dtype=D), w)
+    return DirectProblem(sparse_to_torch(host, "cpu", D), torch.as_tensor(y, dtype=D), w,
+                         mean, std, BinaryLogLoss(), host=host)
+
+
+@pytest.mark.parametrize("second_order", [False, True])
+def test_binary_refits_read_a_large_sparse_x_as_its_dense_copy(second_order, monkeypatch):
+    # Past the dense copy's bound (SMALL_SPARSE_NUMBERS, 0 here) the binary
+    # refits read a sparse X through its entries, as the multinomial ones:
+    # refits, losses, sacrifices (first or second order), the chord
+    # Hessians, the screen and the batched Newton refits equal those of the
+    # dense copy; the cache keeps no logits, which are formed again.
+    import skl0._engine as engine
+    import skl0._splice as splice
+    import skl0._splice_multinomial as spm
+    from skl0._refit import SparseColumns
+
+    copied = splice._BinaryRefits(_sparse_binary_problem(4), 1e-3, second_order)
+    assert copied.sparse is None
+    monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+    problem = _sparse_binary_problem(4)  # (no cached dense copy)
+    assert splice._BinaryRefits.applies(problem)
+    entries = splice._BinaryRefits(problem, 1e-3, second_order)
+    assert entries.sparse is not None and entries.Xs is None
+    assert entries.shape == copied.shape == (300, 12)
+    S0 = np.array([0, 3, 5, 8])
+    (W1, b1, f1), loss1 = copied.fit(S0)
+    state, loss2 = entries.fit(S0)
+    assert state[2] is None
+    assert loss2 == pytest.approx(loss1, rel=1e-10)
+    np.testing.assert_allclose(state[0], W1, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(entries._logits(state, S0), f1, rtol=1e-7, atol=1e-9)
+    for x, y in zip(entries.sacrifices(state, S0), copied.sacrifices((W1, b1, f1), S0)):
+        np.testing.assert_allclose(x, y, rtol=1e-7, atol=1e-10)
+    cands = np.array([[0, 3, 5, 9], [1, 3, 5, 8], [0, 2, 6, 8], [4, 7, 10, 11]])
+    np.testing.assert_allclose(entries._chord_hessians(cands)(cands),
+                               copied._chord_hessians(cands)(cands), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(entries.screen_losses(S0, state, cands),
+                               copied.screen_losses(S0, (W1, b1, f1), cands),
+                               rtol=1e-7, atol=1e-10)
+    # The batched Newton refits, with the chord Hessians for their first steps.
+    batches = []
+    batch = splice.newton_binary_batch
+    monkeypatch.setattr(splice, "newton_binary_batch",
+                        lambda XT, *a, **k: batches.append(XT.shape) or batch(XT, *a, **k))
+    monkeypatch.setattr(splice, "_CHORD_MIN_SIZE", 4)
+    got = entries.fit_many(cands, cutoff=np.inf)
+    assert batches == [(4, 4, 300)]
+    expected = copied.fit_many(cands, cutoff=np.inf)
+    assert [loss for _, loss in got] == pytest.approx([loss for _, loss in expected], rel=1e-9)
+    # Supports past _DENSE_SUPPORT_NUMBERS are refitted from their sparse
+    # columns, one by one (not batched): the dense copy's optima.
+    monkeypatch.setattr(spm, "_DENSE_SUPPORT_NUMBERS", 300 * 4 - 1)
+    monkeypatch.setattr(splice, "_DENSE_SUPPORT_NUMBERS", 300 * 4 - 1)
+    cands = np.array([[1, 2, 6, 9], [2, 4, 6, 10]])
+    assert isinstance(entries._columns(cands[0]), SparseColumns)
+    batches.clear()
+    got = entries.fit_many(cands)
+    assert batches == []
+    expected = copied.fit_many(cands)
+    assert [loss for _, loss in got] == pytest.approx([loss for _, loss in expected], rel=1e-9)
+    np.testing.assert_allclose(entries._logits(got[0][0], cands[0]), expected[0][0][2],
+                               rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("params", [{"k": 2}, {"k": 4}, {}, {"lam": 0.01, "refit": False}])
+def test_binary_fit_on_a_large_sparse_x_reads_its_entries(params, monkeypatch):
+    # The estimators' exact k, lam="auto" and a fixed lam's flips on a sparse
+    # X past the dense copy's bound (0 here) choose the support the dense X
+    # gets (before, such an X was searched by the generic row refits:
+    # abess's sacrifices, each refit alone); the caller's matrix is unchanged.
+    import scipy.sparse as sps
+
+    import skl0._engine as engine
+    import skl0._splice as splice
+
+    made = []
+    init = splice._BinaryRefits.__init__
+
+    def spy(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(self.sparse is not None)
+
+    monkeypatch.setattr(splice._BinaryRefits, "__init__", spy)
+    X, y = make_classification(300, 12, n_informative=4, n_redundant=2, random_state=3)
+    X[np.abs(X) < 0.7] = 0.0
+    w = np.random.RandomState(0).uniform(0.5, 2.0, 300)
+    dense = L0Classifier(random_state=0, **params).fit(X, y, sample_weight=w)
+    A = sps.csr_matrix(X)
+    before = A.copy()
+    monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+    made.clear()
+    sparse = L0Classifier(random_state=0, **params).fit(A, y, sample_weight=w)
+    assert made and all(made)
+    np.testing.assert_array_equal(sparse.get_support(), dense.get_support())
+    np.testing.assert_allclose(sparse.predict_proba(X), dense.predict_proba(X),
+                               rtol=1e-6, atol=1e-9)
+    assert (A != before).nnz == 0
+
+
 def test_softmax_refit_stop_ends_the_preconditioned_run_with_its_floor():
     # stop(value, decrement, x, newton=False) is called at each evaluation of
     # the preconditioned L-BFGS-B run: None changes nothing, a number ends the
