@@ -254,7 +254,8 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
     round-off, each support's columns dense while they hold at most
     ``skl0._refit._DENSE_SUPPORT_NUMBERS`` numbers and read sparse past
     that (:class:`skl0._refit.SparseColumns`). ``fit`` returns
-    ``((W, b, P), loss)`` with ``P`` the fitted class probabilities and
+    ``((W, b, P), loss)`` with ``P`` the fitted class probabilities (None
+    for a sparse X's, formed again where they are read) and
     ``loss`` the weighted mean log loss without the ridge, as
     :class:`skl0._splice._BinaryRefits` does for two classes, or with it
     (``penalised=True``: the objective the refit minimises, the criterion
@@ -434,8 +435,18 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         loss, P = softmax_loss((self._columns(S) if X is None else X) @ W + b, self.labels, self.w)
         if self.penalised:
             loss += self.alpha * float((W * W).sum())
-        self.cache[key] = ((W, b, P), loss)
+        # (a sparse X's refits keep no probabilities: n x K numbers each, tens
+        # to hundreds of supports; _probabilities forms them again, the same)
+        self.cache[key] = ((W, b, P if self.sparse is None else None), loss)
         return self.cache[key]
+
+    def _probabilities(self, state, S):
+        """The refit ``state``'s fitted class probabilities on ``S`` (kept, or formed again
+        as :meth:`_store` formed them, for a sparse X)."""
+        W, b, P = state
+        if P is None:
+            P = softmax_loss(self._columns(S) @ W + b, self.labels, self.w)[1]
+        return P
 
     def _stop_above(self, bound, sq):
         """:func:`skl0._refit.softmax_refit`'s ``stop`` for a refit that wins only below ``bound``.
@@ -469,7 +480,8 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         numbers; the row weights ``V`` are formed again, as before, and the
         pairs of new columns start empty, as in a new round).
         """
-        W, b, P = state
+        W, b, _ = state
+        P = self._probabilities(state, S)
         p = self.shape[1]
         self.start = (np.zeros((p, self.q)), b)
         self.start[0][S] = W
@@ -715,7 +727,8 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         ``H`` (``n ((p + 1) K)^2`` multiply-adds); each support costs a
         solve of order ``(s + 1) K``.
         """
-        W, b, P = state
+        W, b, _ = state
+        P = self._probabilities(state, S)
         n, p = self.shape
         q, a = self.q, p + 1
         Z = np.empty((n, a))

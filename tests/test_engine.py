@@ -2831,6 +2831,9 @@ def test_multinomial_refits_read_a_large_sparse_x_as_its_dense_copy(hessian_max,
         refits.sacrifices(state, S0)
     (W1, b1, P1), loss1 = copied.fit(S0)
     (W2, b2, P2), loss2 = entries.fit(S0)
+    assert P2 is None
+    P2 = entries._probabilities((W2, b2, P2), S0)
+    np.testing.assert_allclose(P2, P1, rtol=1e-7, atol=1e-10)
     np.testing.assert_allclose(loss2, loss1, rtol=1e-10)
     np.testing.assert_allclose(W2, W1, rtol=1e-7, atol=1e-9)
     for x, y in zip(entries.sacrifices((W2, b2, P2), S0), copied.sacrifices((W1, b1, P1), S0)):
@@ -2864,7 +2867,9 @@ def test_multinomial_refits_read_a_large_sparse_x_as_its_dense_copy(hessian_max,
     assert isinstance(entries._columns(S), refit_module.SparseColumns)
     state, loss = entries.fit(S)
     assert loss == pytest.approx(expected_loss, rel=1e-8)
-    np.testing.assert_allclose(state[2], expected[2], rtol=1e-5, atol=1e-7)
+    assert state[2] is None  # (a sparse X's refits keep no probabilities)
+    np.testing.assert_allclose(entries._probabilities(state, S), expected[2],
+                               rtol=1e-5, atol=1e-7)
 
 
 def test_multiclass_fit_on_a_large_sparse_x_reads_its_entries(monkeypatch):
@@ -2986,6 +2991,8 @@ def test_binary_refits_read_a_large_sparse_x_as_its_dense_copy(second_order, mon
     cands = np.array([[0, 3, 5, 9], [1, 3, 5, 8], [0, 2, 6, 8], [4, 7, 10, 11]])
     np.testing.assert_allclose(entries._chord_hessians(cands)(cands),
                                copied._chord_hessians(cands)(cands), rtol=1e-9, atol=1e-12)
+    # (the entries' squares are formed only for second-order statistics)
+    assert ("squares" in vars(entries.sparse)) == second_order
     np.testing.assert_allclose(entries.screen_losses(S0, state, cands),
                                copied.screen_losses(S0, (W1, b1, f1), cands),
                                rtol=1e-7, atol=1e-10)
