@@ -209,17 +209,20 @@ class _SparseStandardized:
 
 #: A sparse X too large for the dense copy is read through its entries
 #: (:class:`_SparseStandardized`) where its rows times classes are at most
-#: this many: the multinomial refits cache each support's fitted
-#: probabilities (n x K numbers, 1 MB here; a search refits tens to
-#: hundreds of supports), and the Hessian's blocks of rows hold
-#: n x K(K-1)/2 x (k+1) numbers. Past it the generic row refits
+#: this many. Set in session 44, when the multinomial refits cached each
+#: support's fitted probabilities (n x K numbers, 1 MB here; a search
+#: refits tens to hundreds of supports); since session 45 a sparse X's
+#: refits keep their coefficients only, but a round still keeps its rows'
+#: Hessian weights (n x K(K-1)/2 numbers) and each refit forms n x K
+#: probabilities. Past it the generic row refits
 #: (:class:`skl0._splice._RowRefits`) keep none. The binary refits
 #: (:class:`skl0._splice._BinaryRefits`, K = 1 here: at most 131072 rows)
-#: keep no logits of a sparse X's refits, only their coefficients.
+#: keep no logits of a sparse X's refits either.
 #: At 20000 x 2000 with 1% non-zeros and 3 classes (a 4.7 MB CSR X) the
-#: default fit's numpy peak is 10.6x X (49 MB) and k=20's 16.0x (74 MB),
-#: against 2.8x with the row refits, at 0.75x and 0.38x their CPU time
-#: (benchmarks/sparse_multiclass.py --memory).
+#: default fit's numpy peak is 7.6x X (35 MB) and k=20's 12.7x (59 MB),
+#: against 2.8x with the row refits, at 0.69x and 0.37x their CPU time;
+#: with 2 classes 4.0x and 3.3x against 3.0x and 2.8x, at 0.74x and 0.63x
+#: (benchmarks/sparse_classification.py --memory).
 _SPARSE_ROWS_CLASSES_MAX = 1 << 17
 
 
