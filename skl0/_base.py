@@ -870,10 +870,17 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         mean, std = (torch.as_tensor(a, device=device, dtype=dtype) for a in (mean64, std64))
         if use_gram:  # (a CSC X too: the statistics need no CSR copy of it)
             return GramProblem(X, Yt, w, mean, std, datafit, const=const), extremes
+        # A canonical float64 CSC X (the caller's, or its validated copy, alive
+        # through the fit either way) is kept beside the CSR host: a large one's
+        # swap search reads its columns (skl0._splice_multinomial._SparseStandardized)
+        # without a CSC copy of its own.
+        csc = X if X.format == "csc" and X.dtype == np.float64 else None
         X = X.tocsr()
-        return DirectProblem(sparse_to_torch(X, device, dtype), Yt, w, mean, std, datafit,
-                             host=X, second_moments=second_moments(var, mean64, mean, std,
-                                                                   const)), extremes
+        problem = DirectProblem(sparse_to_torch(X, device, dtype), Yt, w, mean, std, datafit,
+                                host=X, second_moments=second_moments(var, mean64, mean, std,
+                                                                      const))
+        problem.host_csc = csc
+        return problem, extremes
 
     def _fit_prepared(self, problem, sw, datafit, gen, walk=None):
         # scikit-learn's convention: a weight counts as that many repetitions

@@ -57,8 +57,8 @@ from ._splice_multinomial import (
     ForwardBySacrifice,
     MultinomialRefits,
     RefitFloors,
-    _SparseStandardized,
     sparse_design_applies,
+    sparse_standardized,
 )
 
 __all__ = ["exhaustive_search", "forward_start", "forward_step", "penalised_flips",
@@ -803,8 +803,9 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
     q = 1
 
     def __init__(self, problem, alpha, second_order=False):
-        # A larger sparse X is read through its entries (_SparseStandardized).
-        self.sparse = _SparseStandardized(problem) if sparse_design_applies(problem) else None
+        # A larger sparse X is read through its entries (_SparseStandardized,
+        # one per problem).
+        self.sparse = sparse_standardized(problem) if sparse_design_applies(problem) else None
         # (else the IRLS start's copy, if it made one)
         self.Xs = standardized_host(problem) if self.sparse is None else None
         self.y = problem.Y.detach().cpu().double().numpy().reshape(-1)
