@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import math
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -234,26 +235,33 @@ def _rows(A, rows):
 #: (:class:`skl0._splice._BinaryRefits`, K = 1 here: at most 131072 rows)
 #: keep no logits of a sparse X's refits either.
 #: At 20000 x 2000 with 1% non-zeros and 3 classes (a 4.7 MB CSR X) the
-#: default fit's numpy peak is 7.6x X (35 MB) and k=20's 12.7x (59 MB),
-#: against 2.8x with the row refits, at 0.69x and 0.37x their CPU time;
+#: default fit's numpy peak is 7.3x X (34 MB) and k=20's 12.9x (60 MB),
+#: against 2.8x with the row refits, at 0.70x and 0.35x their CPU time;
 #: with 2 classes 4.0x and 3.3x against 3.0x and 2.8x, at 0.74x and 0.63x
 #: (benchmarks/sparse_classification.py --memory).
 _SPARSE_ROWS_CLASSES_MAX = 1 << 17
 
 
 def sparse_standardized(problem):
-    """``problem``'s :class:`_SparseStandardized`, formed once per problem.
+    """``problem``'s :class:`_SparseStandardized`: the one alive, if any, else a new one.
 
-    The refits of one fit (exact ``k``'s, ``lam="auto"``'s polish, a fixed
-    ``lam``'s flips) share it, as they share
-    :func:`skl0._engine.standardized_host`'s dense copy: each reading holds
-    a CSC copy of X's entries (a binary fit at a fixed ``lam`` on a CSC X
-    of 12 MB formed two, 3.1x X in numpy's peak against 2.1x with one).
+    The refits of one fit that are alive together (a fixed ``lam``'s flips
+    and the search in them) share it: each reading holds a CSC copy of X's
+    entries (a binary fit at a fixed ``lam`` on a CSC X of 12 MB held two).
+    The problem keeps a weak reference only, so that a reading is freed
+    with the last refits that read it: kept for the whole fit, the flips'
+    reading sat beside the gate path's later points (a 40000 x 20000
+    text-like ``lam="auto"`` fit peaked at 213 MB against 144 MB).
     """
     cache = problem.__dict__.setdefault("_engine_terms", {})
-    if "sparse" not in cache:
-        cache["sparse"] = _SparseStandardized(problem)
-    return cache["sparse"]
+    ref = cache.get("sparse")
+    reading = None if ref is None else ref()
+    if reading is None:
+        reading = _SparseStandardized(problem)
+        # (held by the refits that read it, not by the problem: one made for a
+        # fixed lam's flips is freed before the gate path's later points)
+        cache["sparse"] = weakref.ref(reading)
+    return reading
 
 
 def sparse_design_applies(problem):

@@ -3057,8 +3057,8 @@ def test_binary_fit_on_a_large_sparse_x_reads_its_entries(params, monkeypatch):
 
 
 def test_large_sparse_reading_copies_no_entries_it_can_share(monkeypatch):
-    # The reading of a large sparse X is formed once per problem (the
-    # refits of one fit share it), takes a canonical float64 CSC X's own
+    # The reading of a large sparse X is shared by the refits of one fit
+    # that are alive together (a fixed lam's flips), takes a canonical float64 CSC X's own
     # entries as its CSC, and reads every row of X from X itself (scipy's
     # A[:] is a copy of all its entries): a fixed lam's binary fit on a 12
     # MB CSC X peaked at 3.1x X with those copies, 1.5x without.
