@@ -36,9 +36,7 @@ from ._engine import (
     data_term,
     default_ops,
     gram_mse,
-    host_copy_fits,
     logistic_loss,
-    standardized_host,
 )
 from ._linalg import cholesky_inverse, inverse_and_product, quadratic_screen
 from ._problem import GramProblem
@@ -57,8 +55,7 @@ from ._splice_multinomial import (
     ForwardBySacrifice,
     MultinomialRefits,
     RefitFloors,
-    sparse_design_applies,
-    sparse_standardized,
+    StandardizedRows,
 )
 
 __all__ = ["exhaustive_search", "forward_start", "forward_step", "penalised_flips",
@@ -763,7 +760,7 @@ class _GramRefits:
         return new
 
 
-class _BinaryRefits(ForwardBySacrifice, RefitFloors):
+class _BinaryRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
     """Refits and sacrifices of a binary log loss on small CPU data, in numpy.
 
     The standardized X is formed once in float64 (a dense X of at most
@@ -801,13 +798,12 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
     cached = True
     #: Coefficients per column (one output), as :class:`MultinomialRefits`' ``q`` classes.
     q = 1
+    datafit_class = BinaryLogLoss
 
     def __init__(self, problem, alpha, second_order=False):
-        # A larger sparse X is read through its entries (_SparseStandardized,
-        # one per problem).
-        self.sparse = sparse_standardized(problem) if sparse_design_applies(problem) else None
-        # (else the IRLS start's copy, if it made one)
-        self.Xs = standardized_host(problem) if self.sparse is None else None
+        # A larger sparse X is read through its entries (_SparseStandardized),
+        # else the IRLS start's dense copy, if it made one.
+        self._read_rows(problem)
         self.y = problem.Y.detach().cpu().double().numpy().reshape(-1)
         self.w = problem.w.detach().cpu().double().numpy()
         self.alpha, self.problem = float(alpha), problem
@@ -821,27 +817,9 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
         self.swap_in = _SWAP_IN if self.second_order else 1
         self.forward = self.second_order
 
-    @staticmethod
-    def applies(problem):
-        return (isinstance(problem.datafit, BinaryLogLoss)
-                and (host_copy_fits(problem, sparse=True) or sparse_design_applies(problem)))
-
-    @property
-    def shape(self):
-        """``(n, p)`` of the standardized X."""
-        return self.Xs.shape if self.sparse is None else self.sparse.shape
-
-    @property
-    def n_rows(self):
-        return self.shape[0]
-
     def _columns(self, S):
         """The standardized columns ``S`` for a refit (a sparse X's: ``refit_columns``)."""
         return self.Xs[:, S] if self.sparse is None else self.sparse.refit_columns(S)
-
-    def _rmatmul(self, r):
-        """``Xs.T @ r`` for a dense ``r`` (n,) or (n, t)."""
-        return self.Xs.T @ r if self.sparse is None else self.sparse.rmatmul(r)
 
     def fit(self, S):
         key = S.tobytes()
@@ -998,7 +976,7 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
             return W * W, g * g
         k = S.size
         Zv = np.empty((self.shape[0], k + 1))
-        Zv[:, :k] = (self.Xs[:, S] if self.sparse is None else self.sparse.columns(S)) * v[:, None]
+        Zv[:, :k] = self._dense_columns(S) * v[:, None]
         Zv[:, k] = v
         H_jA = self._rmatmul(Zv)  # (p, k + 1): every column against [X_S, 1]
         self._base = (S, v, H_jA)  # the Hessian at the starts' base (_chord_hessians)
@@ -1030,7 +1008,7 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors):
         prob = expit(self._logits(state, S))
         v = self.w * prob * (1.0 - prob)
         # (sparse: every column dense, which the screen's cost cap keeps small)
-        Xs = self.Xs if self.sparse is None else self.sparse.columns(np.arange(p))
+        Xs = self._all_columns()
         Xv = Xs * v[:, None]  # (the intercept's row and column from sums, no [X, 1] copy)
         H = np.empty((p + 1, p + 1))
         H[:p, :p] = Xs.T @ Xv

@@ -276,7 +276,50 @@ def sparse_design_applies(problem):
             and problem.host.shape[0] * problem.datafit.n_outputs <= _SPARSE_ROWS_CLASSES_MAX)
 
 
-class MultinomialRefits(ForwardBySacrifice, RefitFloors):
+
+class StandardizedRows:
+    """The standardized X a log loss's numpy refits read, and what they ask of it.
+
+    The dense float64 copy of small CPU data
+    (:func:`skl0._engine.standardized_host`, ``Xs``), or a larger sparse
+    X's stored entries (:func:`sparse_standardized`, ``sparse``, where
+    :func:`sparse_design_applies`); the other is None. ``datafit_class``:
+    the log loss the refits serve (:meth:`applies`).
+    """
+
+    datafit_class = None
+
+    def _read_rows(self, problem):
+        self.sparse = sparse_standardized(problem) if sparse_design_applies(problem) else None
+        self.Xs = standardized_host(problem) if self.sparse is None else None
+
+    @classmethod
+    def applies(cls, problem):
+        return (isinstance(problem.datafit, cls.datafit_class)
+                and (host_copy_fits(problem, sparse=True) or sparse_design_applies(problem)))
+
+    @property
+    def shape(self):
+        """``(n, p)`` of the standardized X."""
+        return self.Xs.shape if self.sparse is None else self.sparse.shape
+
+    @property
+    def n_rows(self):
+        return self.shape[0]
+
+    def _rmatmul(self, r):
+        """``Xs.T @ r`` for a dense ``r`` (n,) or (n, t)."""
+        return self.Xs.T @ r if self.sparse is None else self.sparse.rmatmul(r)
+
+    def _dense_columns(self, S):
+        """The standardized columns ``S`` as a dense (n, len(S)) float64 array (few columns)."""
+        return self.Xs[:, S] if self.sparse is None else self.sparse.columns(S)
+
+    def _all_columns(self):
+        """Every standardized column, dense (a sparse X's made dense: small problems only)."""
+        return self.Xs if self.sparse is None else self.sparse.columns(np.arange(self.shape[1]))
+
+class MultinomialRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
     """Refits (numpy, warm-started, cached by support: Newton's method on small
     problems, else L-BFGS-B preconditioned by the Hessian at the last
     accepted refit; :func:`skl0._refit.softmax_refit`) and second-order
@@ -311,12 +354,12 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
     swap_in = 1
     #: The gains are good enough for forward stepwise selection.
     forward = True
+    datafit_class = MultinomialLogLoss
 
     def __init__(self, problem, alpha, max_iter=200, penalised=False):
         # A larger sparse X is read through its entries (_SparseStandardized):
         # the same statistics, up to round-off, without the dense copy.
-        self.sparse = sparse_standardized(problem) if sparse_design_applies(problem) else None
-        self.Xs = standardized_host(problem) if self.sparse is None else None
+        self._read_rows(problem)
         self.labels = problem.Y.detach().cpu().numpy().reshape(-1).astype(np.intp)
         self.w = problem.w.detach().cpu().double().numpy()
         self.q = problem.datafit.n_outputs
@@ -331,20 +374,6 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         self.round = None  # the Hessian blocks at the last accepted refit (_curvature)
         self.kept = OrderedDict()  # sacrifices' recent results by support (_KEPT_SUPPORTS)
 
-    @staticmethod
-    def applies(problem):
-        return (isinstance(problem.datafit, MultinomialLogLoss)
-                and (host_copy_fits(problem, sparse=True) or sparse_design_applies(problem)))
-
-    @property
-    def shape(self):
-        """``(n, p)`` of the standardized X."""
-        return self.Xs.shape if self.sparse is None else self.sparse.shape
-
-    @property
-    def n_rows(self):
-        return self.shape[0]
-
     def _columns(self, S):
         """The standardized columns ``S`` for a refit: dense (n, len(S)) float64, or
         :class:`skl0._refit.SparseColumns` where a sparse X's would hold more than
@@ -355,10 +384,6 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
             return self.Xs[:, S]
         return self.sparse.refit_columns(
             S, dense=softmax_newton_applies(self.n_rows, len(S), self.q))
-
-    def _dense_columns(self, S):
-        """The standardized columns ``S`` as a dense (n, len(S)) float64 array (few columns)."""
-        return self.Xs[:, S] if self.sparse is None else self.sparse.columns(S)
 
     def fit(self, S, stop=None):
         key = S.tobytes()
@@ -562,7 +587,7 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         m = self.q - 1
         R = self.w[:, None] * (P - self.onehot)  # d loss / d logits
         # reference-class gradient, (p, m)
-        g = (self.Xs.T @ R if self.sparse is None else self.sparse.rmatmul(R))[:, :m]
+        g = self._rmatmul(R)[:, :m]
         if p * m * m * (S.size + 1) > _HESSIAN_MAX:
             return (W * W).sum(1), (g * g).sum(1)
         H_AA, H_jA, H_jj, V = self._hessian_blocks(P, S)
@@ -774,7 +799,7 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors):
         q, a = self.q, p + 1
         Z = np.empty((n, a))
         # (sparse: every column dense, which the screen's cost cap keeps small)
-        Z[:, :p] = self.Xs if self.sparse is None else self.sparse.columns(np.arange(p))
+        Z[:, :p] = self._all_columns()
         Z[:, p] = 1.0
         H = softmax_definite(softmax_hessian(*softmax_hessian_terms(Z, P, self.w), q),
                              p, q, self.alpha)

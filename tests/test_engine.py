@@ -2806,6 +2806,19 @@ def _sparse_multinomial_problem(seed, n=300, p=10, q=4):
                          MultinomialLogLoss(q), host=host)
 
 
+def _made(monkeypatch, cls, record):
+    """A list to which each new ``cls`` instance appends ``record(instance)`` (``__init__`` spied)."""
+    made = []
+    init = cls.__init__
+
+    def spy(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(record(self))
+
+    monkeypatch.setattr(cls, "__init__", spy)
+    return made
+
+
 @pytest.mark.parametrize("hessian_max", [1 << 22, 2000])
 def test_multinomial_refits_read_a_large_sparse_x_as_its_dense_copy(hessian_max, monkeypatch):
     # Past the dense copy's bound (SMALL_SPARSE_NUMBERS, 0 here) the refits
@@ -2882,14 +2895,7 @@ def test_multiclass_fit_on_a_large_sparse_x_reads_its_entries(monkeypatch):
     import skl0._engine as engine
     import skl0._splice_multinomial as spm
 
-    made = []
-    init = spm.MultinomialRefits.__init__
-
-    def spy(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        made.append(self.sparse is not None)
-
-    monkeypatch.setattr(spm.MultinomialRefits, "__init__", spy)
+    made = _made(monkeypatch, spm.MultinomialRefits, lambda refits: refits.sparse is not None)
     X, y = make_classification(300, 12, n_informative=4, n_redundant=2, n_classes=3,
                                random_state=3)
     X[np.abs(X) < 0.7] = 0.0
@@ -3032,14 +3038,7 @@ def test_binary_fit_on_a_large_sparse_x_reads_its_entries(params, monkeypatch):
     import skl0._engine as engine
     import skl0._splice as splice
 
-    made = []
-    init = splice._BinaryRefits.__init__
-
-    def spy(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        made.append(self.sparse is not None)
-
-    monkeypatch.setattr(splice._BinaryRefits, "__init__", spy)
+    made = _made(monkeypatch, splice._BinaryRefits, lambda refits: refits.sparse is not None)
     X, y = make_classification(300, 12, n_informative=4, n_redundant=2, random_state=3)
     X[np.abs(X) < 0.7] = 0.0
     w = np.random.RandomState(0).uniform(0.5, 2.0, 300)
@@ -3067,14 +3066,7 @@ def test_large_sparse_reading_copies_no_entries_it_can_share(monkeypatch):
     import skl0._engine as engine
     import skl0._splice_multinomial as spm
 
-    made = []
-    init = spm._SparseStandardized.__init__
-
-    def spy(self, problem):
-        init(self, problem)
-        made.append(self)
-
-    monkeypatch.setattr(spm._SparseStandardized, "__init__", spy)
+    made = _made(monkeypatch, spm._SparseStandardized, lambda reading: reading)
     monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
     X, y = make_classification(300, 12, n_informative=4, n_redundant=2, random_state=3)
     X[np.abs(X) < 0.7] = 0.0
