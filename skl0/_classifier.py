@@ -95,10 +95,15 @@ class L0Classifier(ClassifierMixin, BaseL0):
         ``t > 1`` lowers every such sample's log loss, so the unpenalised
         loss has no minimum: its infimum, 0, is approached only as the
         coefficients grow without bound, and ``coef_`` is where the solver
-        stopped. The test is exact (no threshold) and one pass over the
-        rows; it finds complete separation, not the rarer quasi-complete
-        kind (a sample on the boundary). Only problems of rows are tested
-        (a classifier's are; ``partial_fit``'s streamed batches are not).
+        stopped. That test is exact (no threshold) and one pass over the
+        rows. Otherwise, where the linear program is small enough
+        (:func:`skl0._separation.check_applies`: at most about a million
+        numbers), the selected columns are tested for quasi-complete
+        separation as well (some samples on the boundary, the others
+        separated: Albert & Anderson 1984), by
+        :func:`skl0._separation.separating_direction`. Only problems of
+        rows are tested (a classifier's are; ``partial_fit``'s streamed
+        batches are not).
         """
         if getattr(problem, "kind", None) != "rows":
             return
@@ -116,17 +121,34 @@ class L0Classifier(ClassifierMixin, BaseL0):
             own = d[rows, codes]
             d[rows, codes] = -np.inf
             margin = own - d.max(1)
-        if not np.all(margin[weighted] > 0):
-            return
         n_kept = int(self.support_.sum())
         largest = float(np.abs(self.coef_).max()) if self.coef_.size else 0.0
+        stopped = (f"coef_ is where the solver stopped (largest |coef_| {largest:.3g}) and, "
+                   "like the selection, may change with round-off. Set alpha > 0 (the default "
+                   "is 1e-4) for a finite, unique solution.")
+        if np.all(margin[weighted] > 0):
+            warn(
+                f"alpha=0 and the {n_kept} selected feature(s) separate the classes: the model "
+                "classifies every training sample correctly, so the unpenalised log loss has "
+                f"no minimum (scaling the coefficients up lowers it towards 0). {stopped}",
+                ConvergenceWarning,
+            )
+            return
+        from ._separation import check_applies, separating_direction
+
+        cols = torch.nonzero(z).reshape(-1)
+        codes = (Y.reshape(-1) > 0.5) if d.shape[1] == 1 else Y
+        if not cols.numel() or not check_applies(int(weighted.sum()), cols.numel(),
+                                                 len(self.classes_)):
+            return
+        Xs = problem.columns(cols).detach().cpu().double().numpy()[weighted]
+        if separating_direction(Xs, codes[weighted].astype(np.intp), len(self.classes_)) is None:
+            return
         warn(
-            f"alpha=0 and the {n_kept} selected feature(s) separate the classes: the model "
-            "classifies every training sample correctly, so the unpenalised log loss has no "
-            "minimum (scaling the coefficients up lowers it towards 0). coef_ is where the "
-            f"solver stopped (largest |coef_| {largest:.3g}) and, like the selection, may "
-            "change with round-off. Set alpha > 0 (the default is 1e-4) for a finite, "
-            "unique solution.",
+            f"alpha=0 and the {n_kept} selected feature(s) quasi-completely separate the "
+            "classes: along one direction of the coefficients no training sample's log loss "
+            "rises and some fall (the others lie on the boundary between classes), so the "
+            f"unpenalised log loss has no minimum (Albert & Anderson 1984). {stopped}",
             ConvergenceWarning,
         )
 

@@ -148,8 +148,10 @@ swap search compares supports at the ridge ``max(alpha, 1/(2 n))``,
 ``LogisticRegression(C=1)``'s on standardized columns; the exported
 head is refitted at ``alpha``. With ``alpha=0`` a linear classifier
 warns (``ConvergenceWarning``) where its selected features separate
-the training classes: the log loss then has no minimum, and the
-coefficients are where the solver stopped.""",
+the training classes, completely or quasi-completely (some samples
+on the boundary; tested where that linear program holds at most 2^20
+numbers): the log loss then has no minimum, and the coefficients are
+where the solver stopped.""",
     ),
     Param(
         "class_weight", 'dict, "balanced" or None', default=None,

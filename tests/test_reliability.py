@@ -2055,6 +2055,94 @@ def test_alpha_zero_warns_where_the_selected_features_separate_the_classes(n_cla
     assert not [w for w in record if w.category is ConvergenceWarning]
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_alpha_zero_warns_where_the_selected_features_quasi_separate_the_classes(n_classes):
+    # Column 0 is 1 on a third of the samples, all of the last class there;
+    # elsewhere the classes mix. No model classifies every sample correctly
+    # (so the complete-separation test stays silent), but the last class's
+    # coefficient of column 0 can grow without bound and lower the loss
+    # (quasi-complete separation): the unpenalised loss has no minimum.
+    # A sample of every other class at column 0 = 1 (weight 1) gives it one
+    # (with 3 classes one of class 0 alone would not: class 1's coefficient
+    # could still fall without bound, which the check also finds).
+    rng = np.random.default_rng(5)
+    n = 150
+    X = rng.standard_normal((n, 4))
+    X[:, 0] = np.arange(n) % 3 == 0
+    y = np.where(X[:, 0] == 1, n_classes - 1, rng.integers(0, n_classes, n))
+    y[1:7] = np.arange(6) % n_classes  # (every class among the mixed rows)
+    overlap = [3, 9]  # (column 0 = 1): classes 0 and 1, or 0 and 0
+    y[overlap] = [0, 1 % (n_classes - 1)]
+    weights = np.ones(n)
+    weights[overlap] = 0.0
+
+    def caught(**params):
+        fit_params = params.pop("fit", {})
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            model = L0Classifier(random_state=0, **params).fit(X, y, **fit_params)
+        return model, [str(w.message) for w in record if w.category is ConvergenceWarning]
+
+    for params in (dict(k=1), dict(k=2), dict(lam=0.01), dict(k=1, refit=False)):
+        model, warned = caught(alpha=0, fit=dict(sample_weight=weights), **params)
+        assert model.support_[0]
+        assert len(warned) == 1, params
+        assert "quasi-completely separate the classes" in warned[0]
+        assert "alpha > 0" in warned[0]
+    # the sample at column 0 = 1 of class 0 counts: the loss has a minimum
+    model, warned = caught(alpha=0, k=1)
+    assert model.support_[0] and warned == []
+    model, warned = caught(k=1, fit=dict(sample_weight=weights))  # alpha=1e-4
+    assert warned == []
+
+
+def test_separating_direction_matches_the_one_column_rule():
+    # With one column and an intercept, a direction along which no sample's
+    # margin falls and one rises exists exactly when one class's values all
+    # lie at or below the other's (ties at the boundary allowed) and the
+    # column is not constant: checked on small integer data, full of ties.
+    from skl0._separation import separating_direction
+
+    rng = np.random.default_rng(0)
+    found = {True: 0, False: 0}
+    for _ in range(300):
+        n = int(rng.integers(3, 9))
+        x = rng.integers(0, 4, n).astype(float)
+        codes = rng.integers(0, 2, n)
+        if codes.min() == codes.max():
+            continue
+        a, b = x[codes == 0], x[codes == 1]
+        truth = bool((a.max() <= b.min() or b.max() <= a.min()) and np.ptp(x) > 0)
+        d = separating_direction(x[:, None], codes, 2)
+        assert (d is not None) == truth, (x, codes)
+        found[truth] += 1
+        if d is not None:
+            margins = np.where(codes == 1, 1.0, -1.0) * (x * d[0, 0] + d[1, 0])
+            assert margins.min() >= -1e-9 and margins.max() > 1e-6
+    assert min(found.values()) >= 50  # both answers were tested often
+
+
+def test_separating_direction_of_several_classes():
+    # Three classes: the last lies alone at column 0 = 1 (separated from the
+    # others along that column, quasi-completely: the mixed rows sit at 0);
+    # a copy of each sample in another class removes every direction.
+    from skl0._separation import separating_direction
+
+    rng = np.random.default_rng(1)
+    X = np.column_stack([np.arange(30) % 3 == 0, rng.standard_normal(30)]).astype(float)
+    codes = np.where(X[:, 0] == 1, 2, rng.integers(0, 2, 30))
+    codes[1:5] = [0, 1, 0, 1]
+    D = separating_direction(X, codes, 3)
+    assert D.shape == (3, 2)
+    F = np.column_stack([X, np.ones(30)]) @ np.column_stack([D, np.zeros(3)])
+    own = F[np.arange(30), codes]
+    margins = own[:, None] - F
+    assert margins.min() >= -1e-9 and margins.max() > 1e-6
+    X2 = np.vstack([X, X])
+    assert separating_direction(X2, np.concatenate([codes, (codes + 1) % 3]), 3) is None
+    assert separating_direction(X[:, 1:], codes, 3) is None  # the noise column alone overlaps
+
+
 @pytest.mark.parametrize("n, p, rule", [
     (2, 3, "one feature is always considered"),  # the floor: n - 2 = 0 features
     (8, 3000, "one feature is always considered"),  # the floor: the formula 0.999
