@@ -878,8 +878,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         X = X.tocsr()
         problem = DirectProblem(sparse_to_torch(X, device, dtype), Yt, w, mean, std, datafit,
                                 host=X, second_moments=second_moments(var, mean64, mean, std,
-                                                                      const))
-        problem.host_csc = csc
+                                                                      const), host_csc=csc)
         return problem, extremes
 
     def _fit_prepared(self, problem, sw, datafit, gen, walk=None):

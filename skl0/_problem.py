@@ -413,16 +413,23 @@ class DirectProblem:
 
     ``host`` is the scipy CSR matrix behind a sparse ``X`` (for row and
     column slicing, which torch's CSR tensors lack); ``None`` for dense X.
+    ``host_csc``: the same entries as a canonical float64 CSC matrix, where
+    the fit has one alive anyway (a CSC X the caller passed, or its
+    validated copy), which the swap searches of a large sparse X read
+    (:class:`skl0._splice_multinomial._SparseStandardized`) instead of
+    making a CSC copy of their own; else None.
     """
 
     #: What the gate engine reads: the rows (``_engine._RowTerm``).
     kind = "rows"
 
-    def __init__(self, X, Y, w, mean, std, datafit, host=None, second_moments=None):
+    def __init__(self, X, Y, w, mean, std, datafit, host=None, second_moments=None,
+                 host_csc=None):
         self.X, self.Y, self.w = X, Y, w
         self.mean, self.std = mean, std
         self.datafit = datafit
         self.host = host
+        self.host_csc = host_csc
         if second_moments is not None:
             # Known when the standardization was computed on these rows and
             # weights (weighted_moments(second=True)): a pass over X saved.

@@ -170,7 +170,7 @@ class _SparseStandardized:
             X.sum_duplicates()
         self.csr = X
         # (the fit's canonical float64 CSC X where it kept one: the same entries)
-        csc = getattr(problem, "host_csc", None)
+        csc = problem.host_csc
         self.csc = csc if csc is not None and csc.shape == X.shape else X.tocsc()
         self.shape = X.shape
 
@@ -237,8 +237,9 @@ def _rows(A, rows):
 #: At 20000 x 2000 with 1% non-zeros and 3 classes (a 4.7 MB CSR X) the
 #: default fit's numpy peak is 7.3x X (34 MB) and k=20's 12.9x (60 MB),
 #: against 2.8x with the row refits, at 0.70x and 0.35x their CPU time;
-#: with 2 classes 4.0x and 3.3x against 3.0x and 2.8x, at 0.74x and 0.63x
-#: (benchmarks/sparse_classification.py --memory).
+#: with 2 classes 3.0x and 3.3x against 3.0x and 2.8x, at 0.74x and 0.63x
+#: (benchmarks/sparse_classification.py --memory; the default's 3.0x was 4.0x
+#: until session 46, when the reading was made with the refits, not on first read).
 _SPARSE_ROWS_CLASSES_MAX = 1 << 17
 
 
@@ -290,8 +291,22 @@ class StandardizedRows:
     datafit_class = None
 
     def _read_rows(self, problem):
-        self.sparse = sparse_standardized(problem) if sparse_design_applies(problem) else None
-        self.Xs = standardized_host(problem) if self.sparse is None else None
+        # A sparse X's reading is made on first use, not here: select_by_ebic
+        # makes its refits before it scores the path's points, whose refits
+        # read their own columns; the reading's CSC copy of X's entries beside
+        # them raised a 20000 x 250 CSR X's default fit from 1.90x to 2.18x
+        # X's size at its peak.
+        self._sparse_of = problem if sparse_design_applies(problem) else None
+        self._sparse = None
+        self.Xs = standardized_host(problem) if self._sparse_of is None else None
+
+    @property
+    def sparse(self):
+        """The :class:`_SparseStandardized` reading of a large sparse X (made on first read),
+        or None where the refits read the dense copy ``Xs``."""
+        if self._sparse is None and self._sparse_of is not None:
+            self._sparse = sparse_standardized(self._sparse_of)
+        return self._sparse
 
     @classmethod
     def applies(cls, problem):
@@ -301,7 +316,7 @@ class StandardizedRows:
     @property
     def shape(self):
         """``(n, p)`` of the standardized X."""
-        return self.Xs.shape if self.sparse is None else self.sparse.shape
+        return self.Xs.shape if self._sparse_of is None else self._sparse_of.host.shape
 
     @property
     def n_rows(self):
