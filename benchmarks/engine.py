@@ -49,7 +49,12 @@ calls (so a 2 ms fit is timed 25 at a time), ratios taken within one run:
    fits of 2e5 to 2e6 numbers whose IRLS steps form columns of
    ``Xs' D Xs`` as ``(B' Xs)'`` and the weighted squares of ``Xs`` in
    cache-sized blocks, against ``Xs.T @ B`` and one ``np.einsum`` (the
-   ablation); CPU time and whether the results are identical.
+   ablation); CPU time and whether the results are identical;
+11. separation (``--only separation``, extra, ~1 min): ``alpha=0``
+   classifier fits (``k=2`` and ``lam="auto"``) on iris, wine, breast
+   cancer and held-out ``make_classification`` sets: which warning the fit
+   gives (complete or quasi-complete separation, or none) and its CPU time
+   against the same fit without the quasi-complete test (the ablation).
 
 Seeds: the simulated designs of table 4 use seeds 100-104 (held out: the
 engine's constants were chosen on diabetes and on seeds 0-4 of the
@@ -836,6 +841,50 @@ def separable_paths(quick, seeds):
            "their sizes", "CPU s"], rows)
 
 
+# ------------------------------------------------------------ separation
+def separation(repeats, seeds):
+    """alpha=0 fits: the separation warning each gives, and the cost of the quasi-complete test."""
+    import warnings
+
+    from sklearn.datasets import load_iris, load_wine, make_classification
+    from sklearn.exceptions import ConvergenceWarning
+
+    import skl0._separation as separation_mod
+
+    sets = [("iris", *load_iris(return_X_y=True)), ("wine", *load_wine(return_X_y=True)),
+            ("breast cancer", *load_breast_cancer(return_X_y=True))]
+    for seed in seeds:
+        X, y = make_classification(400, 12, n_informative=4, n_classes=2 + seed % 2,
+                                   flip_y=0.05, random_state=seed)
+        sets.append((f"make_classification seed {seed} ({2 + seed % 2} classes)", X, y))
+
+    def fit(X, y, params):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            L0Classifier(alpha=0, random_state=0, **params).fit(X, y)
+        said = [str(w.message) for w in record if w.category is ConvergenceWarning]
+        return ("quasi-complete" if any("quasi-completely" in m for m in said)
+                else "complete" if any("separate the classes" in m for m in said) else "none")
+
+    rows = []
+    for name, X, y in sets:
+        for params in ({"k": 2}, {}):
+            log("separation:", name, params)
+            warned = fit(X, y, params)
+
+            def without():
+                with mock.patch.object(separation_mod, "check_applies", return_value=False):
+                    fit(X, y, params)
+
+            with_t, without_t = cpu_times_interleaved([lambda: fit(X, y, params), without],
+                                                      repeats)
+            rows.append([name, "k=2" if params else "lam='auto'", warned,
+                         f"{with_t * 1e3:.1f}", f"{without_t * 1e3:.1f}",
+                         f"{with_t / without_t:.2f}x"])
+    table(["data (alpha=0)", "fit", "warning", "CPU ms", "without the quasi-complete test",
+           "ratio"], rows)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
@@ -843,7 +892,7 @@ def main(argv=None):
     ap.add_argument("--only", default="speed,wide,stability,subset,sparse,multinomial,fixedlam",
                     help="tables to print; 'logistic' (n=1e5, p=1e3, ~1 min a seed) and "
                          "'separable' (binary paths, ~3 min a seed), 'bookkeeping' "
-                         "(~5 min) and 'products' (~5 min) are extra")
+                         "(~5 min), 'products' (~5 min) and 'separation' (~1 min) are extra")
     ap.add_argument("--separable-seeds", default="1",
                     help="seeds of the separable-paths table (0 was the development seed)")
     ap.add_argument("--multinomial-seeds", default="20,21,22,23,24,25",
@@ -856,6 +905,8 @@ def main(argv=None):
                     help="seeds of the held-out make_classification sets of the products table")
     ap.add_argument("--logistic-seeds", default="0,1,2,3,4",
                     help="seeds of the large logistic table")
+    ap.add_argument("--separation-seeds", default="300,301,302,303",
+                    help="seeds of the make_classification sets of the separation table")
     ap.add_argument("--subset-seeds", default="100,101,102,103,104",
                     help="seeds of the toeplitz designs of the best-subset table "
                          "(200-209 were held out from every choice of the swap search)")
@@ -889,6 +940,9 @@ def main(argv=None):
     if "fixedlam" in only:
         fixed_lam(1 if args.quick else args.repeats,
                   [int(v) for v in args.fixed_lam_seeds.split(",")])
+    if "separation" in only:
+        separation(1 if args.quick else args.repeats,
+                   [int(v) for v in args.separation_seeds.split(",")])
 
 
 if __name__ == "__main__":
