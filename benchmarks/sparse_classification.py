@@ -42,14 +42,19 @@ Seeds: 0 and 1 of a similar generator were looked at while building the
 sparse reading; the default ``--seeds`` 100 and 101 were not (for the
 binary rows, added in session 45, seed 5 of ``text_like`` was looked at).
 
-``--memory``: the numpy peak (tracemalloc) of the default fit and of
-``k=20`` on a 20000 x 2000 CSR X of 1 % non-zeros with 3 classes and
-with 2, both ways of reading it.
+``--memory``: the numpy peak (tracemalloc) and CPU time of the default
+fit and of ``k=20`` on a 20000 x 2000 CSR X of 1 % non-zeros with 3
+classes and with 2, both ways of reading it, and with 3 classes the
+stored entries' refits keeping the Hessian blocks of their last 8
+supports (before session 46; ``_KEPT_SUPPORTS_SPARSE``), samples taken in
+turn. ``--kept``: that ablation on held-out ``text_like`` sets
+(``KEPT_SETS``), ``k=20`` and the default fit.
 
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/sparse_classification.py [--sizes all|binary|multiclass]
     OMP_NUM_THREADS=1 python benchmarks/sparse_classification.py --memory
+    OMP_NUM_THREADS=1 python benchmarks/sparse_classification.py --kept
 """
 
 from __future__ import annotations
@@ -116,6 +121,20 @@ def with_row_refits(fit):
     return ablated
 
 
+def with_kept_supports(fit, most=8):
+    """``fit`` with a sparse X's multinomial refits keeping the statistics and Hessian
+    blocks of their last ``most`` supports (8 before session 46; the ablation)."""
+    def ablated(X, y):
+        kept = spm._KEPT_SUPPORTS_SPARSE
+        spm._KEPT_SUPPORTS_SPARSE = most
+        try:
+            return fit(X, y)
+        finally:
+            spm._KEPT_SUPPORTS_SPARSE = kept
+
+    return ablated
+
+
 def methods(k):
     def skl0_k(X, y):
         return skl0.L0Classifier(k=k, random_state=0).fit(X, y).get_support()
@@ -148,7 +167,7 @@ def traced_peak(fit, X, y):
         tracemalloc.stop()
 
 
-def memory(n_classes):
+def memory(n_classes, repeats=3):
     """The default fit and ``k=20`` on a 20000 x 2000 CSR X of 1% non-zeros: numpy peak."""
     n, p = 20000, 2000
     X = sp.random(n, p, density=0.01, format="csr", random_state=1)
@@ -156,25 +175,74 @@ def memory(n_classes):
     y = np.digitize(eta, np.quantile(eta, np.arange(1, n_classes) / n_classes))
     x_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
     rows, supports = [], {}
-    for arm in ("stored entries", "row refits (before)"):
-        for params in ({}, {"k": 20}):
+    arms = {"stored entries": lambda fit: fit, "row refits (before)": with_row_refits}
+    if n_classes > 2:  # (the binary refits keep no Hessian blocks)
+        arms["stored entries, 8 kept supports (before)"] = with_kept_supports
+    for params in ({}, {"k": 20}):
+        def fit(X, y, params=params):
+            return skl0.L0Classifier(random_state=0, **params).fit(X, y)
+
+        call = f"L0Classifier({'k=20' if params else ''})"
+        fits = [wrap(fit) for wrap in arms.values()]
+        for f in fits:  # (one-off costs fall on no sample)
+            f(X, y)
+        cpu, models = [[] for _ in fits], [None] * len(fits)
+        for _ in range(repeats):  # samples taken in turn
+            for i, (f, out) in enumerate(zip(fits, cpu)):
+                with C.Timer() as t:
+                    models[i] = f(X, y)
+                out.append(t.cpu_seconds)
+                supports.setdefault(call, []).append(np.flatnonzero(models[i].support_))
+        for arm, f, times, model in zip(arms, fits, cpu, models):
+            peak = traced_peak(f, X, y)
+            rows.append([arm, call, f"{np.median(times):.2f}",
+                         f"{np.median(times) / np.median(cpu[0]):.2f}x", f"{peak / 2**20:.1f}",
+                         f"{peak / x_bytes:.1f}x", str(int(model.support_.sum()))])
+    print(f"\n20000 x 2000 CSR, 1% non-zeros ({x_bytes / 2**20:.1f} MB), {n_classes} classes "
+          f"(CPU s: median of {repeats}):\n")
+    print(C.markdown_table(["refits read", "fit", "CPU s", "/ stored entries", "numpy peak MB",
+                            "peak / X", "kept"], rows))
+    for call, found in supports.items():
+        same = all(np.array_equal(found[0], a) for a in found)
+        print(f"{call}: {'the same support' if same else 'different supports'} every way")
+
+
+#: Held-out sets of ``--kept`` (not looked at before _KEPT_SUPPORTS_SPARSE was set):
+#: (n, p, classes, seed) of ``text_like``.
+KEPT_SETS = [(3000, 8000, 3, 102), (5000, 3000, 4, 103), (8000, 2000, 3, 104)]
+
+
+def kept_supports(repeats=3):
+    """The multinomial refits of a sparse X keeping 1 support's Hessian blocks against 8 (before)."""
+    rows = []
+    for n, p, K, seed in KEPT_SETS:
+        X, y, _ = text_like(n, p, K, random_state=seed)
+        x_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+        for params in ({"k": 20}, {}):
             def fit(X, y, params=params):
                 return skl0.L0Classifier(random_state=0, **params).fit(X, y)
 
-            fit = fit if arm == "stored entries" else with_row_refits(fit)
-            with C.Timer() as t:
-                model = fit(X, y)
-            peak = traced_peak(fit, X, y)
-            call = f"L0Classifier({'k=20' if params else ''})"
-            rows.append([arm, call, f"{t.cpu_seconds:.1f}", f"{peak / 2**20:.1f}",
-                         f"{peak / x_bytes:.1f}x", str(int(model.support_.sum()))])
-            supports.setdefault(call, []).append(np.flatnonzero(model.support_))
-    print(f"\n20000 x 2000 CSR, 1% non-zeros ({x_bytes / 2**20:.1f} MB), {n_classes} classes:\n")
-    print(C.markdown_table(["refits read", "fit", "CPU s", "numpy peak MB",
-                            "peak / X", "kept"], rows))
-    for call, (a, b) in supports.items():
-        print(f"{call}: {'the same support' if np.array_equal(a, b) else 'different supports'}"
-              " both ways")
+            fits = [fit, with_kept_supports(fit)]
+            for f in fits:
+                f(X, y)
+            cpu, found = [[], []], [[], []]
+            for _ in range(repeats):  # samples taken in turn
+                for f, out, sup in zip(fits, cpu, found):
+                    with C.Timer() as t:
+                        model = f(X, y)
+                    out.append(t.cpu_seconds)
+                    sup.append(np.flatnonzero(model.support_))
+            peaks = [traced_peak(f, X, y) / x_bytes for f in fits]
+            same = all(np.array_equal(found[0][0], a) for a in found[0] + found[1])
+            rows.append([f"{n} x {p}, {K} classes, seed {seed}",
+                         f"L0Classifier({'k=20' if params else ''})",
+                         f"{np.median(cpu[0]):.2f}", f"{np.median(cpu[1]):.2f}",
+                         f"{np.median(cpu[0]) / np.median(cpu[1]):.2f}x",
+                         f"{peaks[0]:.1f}x", f"{peaks[1]:.1f}x", "yes" if same else "NO"])
+    print(f"\nSparse multinomial refits keeping 1 support's blocks against 8 (CPU s: median of "
+          f"{repeats}, samples taken in turn):\n")
+    print(C.markdown_table(["text_like set", "fit", "CPU s, 1 kept", "8 kept", "ratio",
+                            "peak / X, 1 kept", "8 kept", "same support"], rows))
 
 
 def main(argv=None):
@@ -184,10 +252,15 @@ def main(argv=None):
     ap.add_argument("--sizes", choices=("all", "binary", "multiclass"), default="all")
     ap.add_argument("--memory", action="store_true",
                     help="only the numpy peak of a 20000 x 2000 CSR X's fits (tracemalloc)")
+    ap.add_argument("--kept", action="store_true",
+                    help="only the held-out sets of the kept Hessian blocks' ablation")
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     print("\n".join(C.environment_lines(("numpy", "scipy", "scikit-learn", "torch"))))
     warnings.simplefilter("ignore")
+    if args.kept:
+        kept_supports()
+        return
     if args.memory:
         for n_classes in (3, 2):
             memory(n_classes)

@@ -99,6 +99,21 @@ _HESSIAN_MAX = 1 << 22
 _KEPT_SUPPORTS = 8
 _KEPT_NUMBERS = 1 << 23
 
+#: A sparse X read through its entries (_SparseStandardized) keeps the newest
+#: support's statistics and blocks only. There a support's blocks (p (s + 1)
+#: K^2 numbers) are large beside X's stored entries, while forming them again
+#: is a pass over those entries: on the --memory 3-class set of
+#: benchmarks/sparse_classification.py (20000 x 2000, 1% non-zeros, the
+#: development case) k=20 found none of its 27 supports kept either way and
+#: lam="auto" 7 of 24 with 1 kept support as with 8, at the same CPU time and a
+#: numpy peak of 8.4x and 5.6x X instead of 12.9x and 7.3x. On text_like sets
+#: not looked at before (5000 x 3000 / 4 classes, 8000 x 2000 / 3; seeds 103,
+#: 104), k=20 and lam="auto": the same supports at 0.98-1.02x the CPU time,
+#: peaks 0.38-0.48x; 3000 x 8000 / 3 (seed 102) is screened to 320 columns
+#: copied dense, which keep 8 as before (benchmarks/sparse_classification.py
+#: --memory and --kept, session 46).
+_KEPT_SUPPORTS_SPARSE = 1
+
 
 def _all_classes(Hm):
     """Blocks ``(..., m, m)`` over the reference classes ``c, d < K`` extended to all ``K = m + 1``.
@@ -235,8 +250,9 @@ def _rows(A, rows):
 #: (:class:`skl0._splice._BinaryRefits`, K = 1 here: at most 131072 rows)
 #: keep no logits of a sparse X's refits either.
 #: At 20000 x 2000 with 1% non-zeros and 3 classes (a 4.7 MB CSR X) the
-#: default fit's numpy peak is 7.3x X (34 MB) and k=20's 12.9x (60 MB),
-#: against 2.8x with the row refits, at 0.70x and 0.35x their CPU time;
+#: default fit's numpy peak is 5.6x X (26 MB) and k=20's 8.4x (39 MB; 7.3x
+#: and 12.9x before _KEPT_SUPPORTS_SPARSE), against 2.8x with the row
+#: refits, at 0.70x and 0.35x their CPU time;
 #: with 2 classes 3.0x and 3.3x against 3.0x and 2.8x, at 0.74x and 0.63x
 #: (benchmarks/sparse_classification.py --memory; the default's 3.0x was 4.0x
 #: until session 46, when the reading was made with the refits, not on first read).
@@ -584,15 +600,17 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
         return back.copy(), gain.copy()
 
     def _keep(self, key, entry):
-        """Keep ``entry`` for :meth:`sacrifices`, dropping the oldest past ``_KEPT_SUPPORTS`` / ``_KEPT_NUMBERS``."""
+        """Keep ``entry`` for :meth:`sacrifices`, dropping the oldest past ``_KEPT_SUPPORTS``
+        (``_KEPT_SUPPORTS_SPARSE`` for a sparse X read through its entries) / ``_KEPT_NUMBERS``."""
         self.kept[key] = entry
         self.kept.move_to_end(key)
 
         def numbers(entry):
             return 0 if entry[3] is None else sum(x.size for x in entry[3].values())
 
+        most = _KEPT_SUPPORTS if self._sparse_of is None else _KEPT_SUPPORTS_SPARSE
         while len(self.kept) > 1 and (
-                len(self.kept) > _KEPT_SUPPORTS
+                len(self.kept) > most
                 or sum(numbers(e) for e in self.kept.values()) > _KEPT_NUMBERS):
             self.kept.popitem(last=False)
 

@@ -2885,6 +2885,44 @@ def test_multinomial_refits_read_a_large_sparse_x_as_its_dense_copy(hessian_max,
                                rtol=1e-5, atol=1e-7)
 
 
+def test_sparse_multinomial_refits_keep_the_newest_supports_blocks_only(monkeypatch):
+    # The searches of a sparse X read through its entries keep the
+    # statistics and Hessian blocks of their newest support only (those of
+    # data copied dense keep 8): asked again for it at the same refit they
+    # are read back, the same numbers; an older support's are formed again,
+    # equal to those first formed.
+    import skl0._engine as engine
+    import skl0._splice_multinomial as spm
+
+    problem = _sparse_multinomial_problem(6)
+    copied = spm.MultinomialRefits(problem, 1e-3, penalised=True)
+    monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+    entries = spm.MultinomialRefits(_sparse_multinomial_problem(6), 1e-3, penalised=True)
+    supports = [np.array([1, 3, 7]), np.array([0, 2, 5]), np.array([4, 6, 8, 9])]
+    first = {}
+    for refits in (copied, entries):
+        for S in supports:
+            state, _ = refits.fit(S)
+            first[refits is entries, S.tobytes()] = refits.sacrifices(state, S)
+    assert len(copied.kept) == 3
+    assert len(entries.kept) == spm._KEPT_SUPPORTS_SPARSE == 1
+    assert list(entries.kept) == [supports[-1].tobytes()]
+    formed = []
+    original = spm.MultinomialRefits._sacrifices
+
+    def spy(self, *args):
+        formed.append(True)
+        return original(self, *args)
+
+    monkeypatch.setattr(spm.MultinomialRefits, "_sacrifices", spy)
+    for S, again in ((supports[-1], False), (supports[0], True)):
+        state, _ = entries.fit(S)  # (the cached refit: the same state)
+        formed.clear()
+        for x, y in zip(entries.sacrifices(state, S), first[True, S.tobytes()]):
+            np.testing.assert_array_equal(x, y)
+        assert formed == ([True] if again else [])
+
+
 def test_multiclass_fit_on_a_large_sparse_x_reads_its_entries(monkeypatch):
     # The estimators' exact k and lam="auto" on a sparse X past the dense
     # copy's bound choose the support the dense X gets (before, such an X
