@@ -101,7 +101,9 @@ class L0Classifier(ClassifierMixin, BaseL0):
         numbers), the selected columns are tested for quasi-complete
         separation as well (some samples on the boundary, the others
         separated: Albert & Anderson 1984), by
-        :func:`skl0._separation.separating_direction`. Only problems of
+        :func:`skl0._separation.separating_direction`, whose linear program
+        is skipped where the fitted probabilities certify that the classes
+        overlap (:func:`skl0._separation.overlap_certified`). Only problems of
         rows are tested (a classifier's are; ``partial_fit``'s streamed
         batches are not).
         """
@@ -112,7 +114,11 @@ class L0Classifier(ClassifierMixin, BaseL0):
         with torch.no_grad():
             d = problem.predict(head, z).detach().cpu().double().numpy()
         Y = problem.Y.detach().cpu().numpy()
-        weighted = problem.w.detach().cpu().numpy() > 0
+        w = problem.w.detach().cpu().double().numpy()
+        weighted = w > 0
+        # The fitted class probabilities (before d is overwritten below).
+        P = (np.column_stack([expit(-d[:, 0]), expit(d[:, 0])]) if d.shape[1] == 1
+             else softmax(d, axis=1))
         if d.shape[1] == 1:
             margin = np.where(Y.reshape(-1) > 0.5, d[:, 0], -d[:, 0])
         else:
@@ -142,7 +148,9 @@ class L0Classifier(ClassifierMixin, BaseL0):
                                                  len(self.classes_)):
             return
         Xs = problem.columns(cols).detach().cpu().double().numpy()[weighted]
-        if separating_direction(Xs, codes[weighted].astype(np.intp), len(self.classes_)) is None:
+        # (the fitted model's probabilities mostly certify overlap without the program)
+        if separating_direction(Xs, codes[weighted].astype(np.intp), len(self.classes_),
+                                P=P[weighted], w=w[weighted]) is None:
             return
         warn(
             f"alpha=0 and the {n_kept} selected feature(s) quasi-completely separate the "

@@ -2122,6 +2122,72 @@ def test_separating_direction_matches_the_one_column_rule():
     assert min(found.values()) >= 50  # both answers were tested often
 
 
+def test_overlap_certificate_never_contradicts_the_one_column_rule():
+    # Positive weights whose least-norm correction to M' lambda = 0 keeps
+    # them positive prove that no separating direction exists (Stiemke's
+    # lemma): on the one-column sets of the test above, with random weights
+    # and with a logistic fit's (the start separating_direction takes), the
+    # certificate holds only where the rule says the classes overlap, and
+    # for the fit's weights on most such sets.
+    from sklearn.linear_model import LogisticRegression
+
+    from skl0._separation import _margins, overlap_certified, separating_direction
+
+    rng = np.random.default_rng(3)
+    held = {"random": 0, "fitted": 0}
+    overlapping = 0
+    for _ in range(300):
+        n = int(rng.integers(4, 12))
+        x = rng.integers(0, 4, n).astype(float)
+        codes = rng.integers(0, 2, n)
+        if codes.min() == codes.max() or np.ptp(x) == 0:
+            continue
+        a, b = x[codes == 0], x[codes == 1]
+        separable = bool(a.max() <= b.min() or b.max() <= a.min())
+        M, A, i, j = _margins(x[:, None], codes, 2)
+        bound = np.abs(A).sum(1).max()
+        random_ok = overlap_certified(M, rng.uniform(0.1, 1.0, n), bound)
+        w = np.full(n, 1.0 / n)
+        P = LogisticRegression(C=1e4).fit(x[:, None], codes).predict_proba(x[:, None])
+        fitted_ok = overlap_certified(M, w[i] * P[i, j], bound)
+        assert not (separable and (random_ok or fitted_ok)), (x, codes)
+        if not separable:
+            overlapping += 1
+            held["random"] += random_ok
+            held["fitted"] += fitted_ok
+            # (the fit's start skips the program: the same answer)
+            assert separating_direction(x[:, None], codes, 2, P=P, w=w) is None
+    assert held["fitted"] >= 0.9 * overlapping and overlapping >= 50
+
+
+def test_overlapping_classes_skip_the_linear_program(monkeypatch):
+    # alpha=0 on classes that overlap everywhere (no sample far from the
+    # others): the fitted probabilities certify it and no linear program is
+    # solved; on iris (quasi-complete separation) it is, and warns.
+    import scipy.optimize
+    from sklearn.datasets import load_iris, make_classification
+
+    solved = []
+    linprog = scipy.optimize.linprog
+
+    def spy(*args, **kwargs):
+        solved.append(True)
+        return linprog(*args, **kwargs)
+
+    monkeypatch.setattr(scipy.optimize, "linprog", spy)
+    for n_classes in (2, 3):
+        X, y = make_classification(600, 8, n_informative=3, n_classes=n_classes,
+                                   flip_y=0.2, class_sep=0.5, random_state=4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            L0Classifier(k=3, alpha=0, random_state=0).fit(X, y)
+        assert solved == []
+    X, y = load_iris(return_X_y=True)
+    with pytest.warns(ConvergenceWarning, match="quasi-completely separate"):
+        L0Classifier(k=1, alpha=0, random_state=0).fit(X, y)
+    assert solved == [True]
+
+
 def test_separating_direction_of_several_classes():
     # Three classes: the last lies alone at column 0 = 1 (separated from the
     # others along that column, quasi-completely: the mixed rows sit at 0);
