@@ -167,6 +167,32 @@ def traced_peak(fit, X, y):
         tracemalloc.stop()
 
 
+def compare_arms(fits, X, y, repeats):
+    """CPU medians (samples taken in turn, after one untimed fit each), numpy peaks and supports of ``fits``.
+
+    Returns ``(cpu, peaks, supports, models)``: per fit its median CPU
+    seconds over ``repeats`` samples, its traced peak (bytes, a further
+    run), every sample's support, and its last fitted model.
+    """
+    for f in fits:  # (one-off costs fall on no sample)
+        f(X, y)
+    cpu, supports, models = [[] for _ in fits], [[] for _ in fits], [None] * len(fits)
+    for _ in range(repeats):
+        for i, f in enumerate(fits):
+            with C.Timer() as t:
+                models[i] = f(X, y)
+            cpu[i].append(t.cpu_seconds)
+            supports[i].append(np.flatnonzero(models[i].support_))
+    peaks = [traced_peak(f, X, y) for f in fits]
+    return [float(np.median(c)) for c in cpu], peaks, supports, models
+
+
+def same_supports(supports):
+    """Whether every support in the lists ``supports`` is the first."""
+    first = supports[0][0]
+    return all(np.array_equal(first, a) for arm in supports for a in arm)
+
+
 def memory(n_classes, repeats=3):
     """The default fit and ``k=20`` on a 20000 x 2000 CSR X of 1% non-zeros: numpy peak."""
     n, p = 20000, 2000
@@ -174,7 +200,7 @@ def memory(n_classes, repeats=3):
     eta = 3.0 * np.asarray(X[:, :5].sum(1)).ravel() + 0.3 * np.random.RandomState(0).randn(n)
     y = np.digitize(eta, np.quantile(eta, np.arange(1, n_classes) / n_classes))
     x_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
-    rows, supports = [], {}
+    rows, same = [], {}
     arms = {"stored entries": lambda fit: fit, "row refits (before)": with_row_refits}
     if n_classes > 2:  # (the binary refits keep no Hessian blocks)
         arms["stored entries, 8 kept supports (before)"] = with_kept_supports
@@ -183,28 +209,18 @@ def memory(n_classes, repeats=3):
             return skl0.L0Classifier(random_state=0, **params).fit(X, y)
 
         call = f"L0Classifier({'k=20' if params else ''})"
-        fits = [wrap(fit) for wrap in arms.values()]
-        for f in fits:  # (one-off costs fall on no sample)
-            f(X, y)
-        cpu, models = [[] for _ in fits], [None] * len(fits)
-        for _ in range(repeats):  # samples taken in turn
-            for i, (f, out) in enumerate(zip(fits, cpu)):
-                with C.Timer() as t:
-                    models[i] = f(X, y)
-                out.append(t.cpu_seconds)
-                supports.setdefault(call, []).append(np.flatnonzero(models[i].support_))
-        for arm, f, times, model in zip(arms, fits, cpu, models):
-            peak = traced_peak(f, X, y)
-            rows.append([arm, call, f"{np.median(times):.2f}",
-                         f"{np.median(times) / np.median(cpu[0]):.2f}x", f"{peak / 2**20:.1f}",
+        cpu, peaks, supports, models = compare_arms([wrap(fit) for wrap in arms.values()],
+                                                    X, y, repeats)
+        same[call] = same_supports(supports)
+        for arm, t, peak, model in zip(arms, cpu, peaks, models):
+            rows.append([arm, call, f"{t:.2f}", f"{t / cpu[0]:.2f}x", f"{peak / 2**20:.1f}",
                          f"{peak / x_bytes:.1f}x", str(int(model.support_.sum()))])
     print(f"\n20000 x 2000 CSR, 1% non-zeros ({x_bytes / 2**20:.1f} MB), {n_classes} classes "
           f"(CPU s: median of {repeats}):\n")
     print(C.markdown_table(["refits read", "fit", "CPU s", "/ stored entries", "numpy peak MB",
                             "peak / X", "kept"], rows))
-    for call, found in supports.items():
-        same = all(np.array_equal(found[0], a) for a in found)
-        print(f"{call}: {'the same support' if same else 'different supports'} every way")
+    for call, agree in same.items():
+        print(f"{call}: {'the same support' if agree else 'different supports'} every way")
 
 
 #: Held-out sets of ``--kept`` (not looked at before _KEPT_SUPPORTS_SPARSE was set):
@@ -222,23 +238,13 @@ def kept_supports(repeats=3):
             def fit(X, y, params=params):
                 return skl0.L0Classifier(random_state=0, **params).fit(X, y)
 
-            fits = [fit, with_kept_supports(fit)]
-            for f in fits:
-                f(X, y)
-            cpu, found = [[], []], [[], []]
-            for _ in range(repeats):  # samples taken in turn
-                for f, out, sup in zip(fits, cpu, found):
-                    with C.Timer() as t:
-                        model = f(X, y)
-                    out.append(t.cpu_seconds)
-                    sup.append(np.flatnonzero(model.support_))
-            peaks = [traced_peak(f, X, y) / x_bytes for f in fits]
-            same = all(np.array_equal(found[0][0], a) for a in found[0] + found[1])
+            cpu, peaks, supports, _ = compare_arms([fit, with_kept_supports(fit)], X, y,
+                                                   repeats)
             rows.append([f"{n} x {p}, {K} classes, seed {seed}",
                          f"L0Classifier({'k=20' if params else ''})",
-                         f"{np.median(cpu[0]):.2f}", f"{np.median(cpu[1]):.2f}",
-                         f"{np.median(cpu[0]) / np.median(cpu[1]):.2f}x",
-                         f"{peaks[0]:.1f}x", f"{peaks[1]:.1f}x", "yes" if same else "NO"])
+                         f"{cpu[0]:.2f}", f"{cpu[1]:.2f}", f"{cpu[0] / cpu[1]:.2f}x",
+                         f"{peaks[0] / x_bytes:.1f}x", f"{peaks[1] / x_bytes:.1f}x",
+                         "yes" if same_supports(supports) else "NO"])
     print(f"\nSparse multinomial refits keeping 1 support's blocks against 8 (CPU s: median of "
           f"{repeats}, samples taken in turn):\n")
     print(C.markdown_table(["text_like set", "fit", "CPU s, 1 kept", "8 kept", "ratio",

@@ -119,11 +119,11 @@ class L0Classifier(ClassifierMixin, BaseL0):
         # The fitted class probabilities (before d is overwritten below).
         P = (np.column_stack([expit(-d[:, 0]), expit(d[:, 0])]) if d.shape[1] == 1
              else softmax(d, axis=1))
+        codes = ((Y.reshape(-1) > 0.5) if d.shape[1] == 1 else Y).astype(np.intp, copy=False)
         if d.shape[1] == 1:
-            margin = np.where(Y.reshape(-1) > 0.5, d[:, 0], -d[:, 0])
+            margin = np.where(codes == 1, d[:, 0], -d[:, 0])
         else:
             rows = np.arange(d.shape[0])
-            codes = Y.astype(np.intp, copy=False)
             own = d[rows, codes]
             d[rows, codes] = -np.inf
             margin = own - d.max(1)
@@ -143,13 +143,12 @@ class L0Classifier(ClassifierMixin, BaseL0):
         from ._separation import check_applies, separating_direction
 
         cols = torch.nonzero(z).reshape(-1)
-        codes = (Y.reshape(-1) > 0.5) if d.shape[1] == 1 else Y
         if not cols.numel() or not check_applies(int(weighted.sum()), cols.numel(),
                                                  len(self.classes_)):
             return
         Xs = problem.columns(cols).detach().cpu().double().numpy()[weighted]
         # (the fitted model's probabilities mostly certify overlap without the program)
-        if separating_direction(Xs, codes[weighted].astype(np.intp), len(self.classes_),
+        if separating_direction(Xs, codes[weighted], len(self.classes_),
                                 P=P[weighted], w=w[weighted]) is None:
             return
         warn(

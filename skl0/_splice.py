@@ -42,7 +42,6 @@ from ._linalg import cholesky_inverse, inverse_and_product, quadratic_screen
 from ._problem import GramProblem
 from ._refit import (
     _DENSE_SUPPORT_NUMBERS,
-    SparseColumns,
     _binary_ridge,
     newton_binary,
     newton_binary_batch,
@@ -922,7 +921,7 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
         H = np.empty((U.size + 1, U.size + 1))
         if H_jA is None and self.sparse is not None:  # (from the entries, never dense)
             u = U.size
-            H[:u, :u], H[:u, u] = self._weighted_gram(U, v)
+            H[:u, :u], H[:u, u] = self.sparse.weighted_gram(U, v)
             H[u, :u] = H[:u, u]
             H[u, u] = v.sum()
         elif H_jA is None:
@@ -936,7 +935,7 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
                 XN = self.Xs[:, new]
                 H[k: U.size, k: U.size] = XN.T @ (XN * v[:, None])
             else:
-                H[k: U.size, k: U.size] = self._weighted_gram(new, v)[0]
+                H[k: U.size, k: U.size] = self.sparse.weighted_gram(new, v)[0]
             H[U.size, :] = H[:, U.size]
             H[U.size, U.size] = v.sum()
 
@@ -945,11 +944,6 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
             return H[idx[:, :, None], idx[:, None, :]]
 
         return gather
-
-    def _weighted_gram(self, cols, v):
-        """``Xs_cols' diag(v) Xs_cols`` and ``Xs_cols' v`` from a sparse X's entries."""
-        sp = self.sparse
-        return SparseColumns(sp.csr, cols, sp.mean[cols], sp.std[cols]).weighted_gram(v)
 
     @np.errstate(under="ignore")  # (the loss's exp(-|f|))
     def _store(self, key, X, x):

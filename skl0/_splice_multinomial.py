@@ -214,6 +214,11 @@ class _SparseStandardized:
             return self.columns(S)
         return SparseColumns(self.csr, S, self.mean[S], self.std[S])
 
+    def weighted_gram(self, cols, v):
+        """``Xs_cols' diag(v) Xs_cols`` and ``Xs_cols' v`` from the entries, never dense
+        (:meth:`skl0._refit.SparseColumns.weighted_gram`)."""
+        return SparseColumns(self.csr, cols, self.mean[cols], self.std[cols]).weighted_gram(v)
+
     def rmatmul(self, T, rows=None):
         """``Xs[rows].T @ T`` (p, t) for a dense ``T`` (rows, t); ``rows`` a slice, or None for all."""
         return centred_rmatmul(_rows(self.csr, rows), T, self.mean, self.std)
@@ -293,7 +298,6 @@ def sparse_design_applies(problem):
             and problem.host.shape[0] * problem.datafit.n_outputs <= _SPARSE_ROWS_CLASSES_MAX)
 
 
-
 class StandardizedRows:
     """The standardized X a log loss's numpy refits read, and what they ask of it.
 
@@ -349,6 +353,7 @@ class StandardizedRows:
     def _all_columns(self):
         """Every standardized column, dense (a sparse X's made dense: small problems only)."""
         return self.Xs if self.sparse is None else self.sparse.columns(np.arange(self.shape[1]))
+
 
 class MultinomialRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
     """Refits (numpy, warm-started, cached by support: Newton's method on small
