@@ -87,7 +87,8 @@ _STOP_AFTER = 3
 _HESSIAN_MAX = 1 << 22
 
 #: MultinomialRefits.sacrifices keeps the statistics and Hessian blocks of its
-#: last _KEPT_SUPPORTS supports (at most _KEPT_NUMBERS numbers of blocks
+#: last _KEPT_SUPPORTS supports (_KEPT_SUPPORTS_SPARSE, below, where it reads
+#: a sparse X's entries; at most _KEPT_NUMBERS numbers of blocks
 #: together, 64 MB; the newest always), so that a support asked for again at
 #: the same refit costs no pass over the rows. lam="auto"'s polish asks for
 #: each size's forward support twice: first in the swap search from it, then
@@ -576,7 +577,8 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
 
         Also makes ``state`` the warm start of the refits that follow and its
         Hessian blocks their preconditioner's (``round``, :meth:`_curvature`).
-        Those of the last ``_KEPT_SUPPORTS`` supports are kept: asked again
+        Those of the last ``_KEPT_SUPPORTS`` supports are kept
+        (``_KEPT_SUPPORTS_SPARSE`` on a sparse X read through its entries): asked again
         for the same ``S`` and ``state`` (the refits' cached one), the
         statistics and blocks are those kept, not formed again (the same
         numbers; the row weights ``V`` are formed again, as before, and the
