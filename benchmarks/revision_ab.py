@@ -41,6 +41,21 @@ Case sets (``--cases``):
   correlated columns, whose marginal gains place exact ``k``'s path
   start (``skl0._gate_path.k_path_start``) above ``K_START_MAX`` at
   small ``k`` (session 44);
+- ``binary_wide``: ``L0Classifier`` ``lam="auto"``, exact ``k=10`` and
+  ``k=5, refit=False`` on logistic data with 5 true columns of ``N(0, 1)``
+  columns (800 x 600, 3000 x 2000 and 4000 x 1500: more than 512 columns,
+  the last past the host copy's 2^22 numbers), ``lam="auto"`` and
+  ``k=10`` on 2000 x 1000 ``make_classification`` sets (10 informative, 5
+  redundant columns) and ``lam="auto"`` and ``k=20`` on 20000 x 10000
+  ``text_like`` CSR sets (``sparse_classification.py``): the binary IRLS
+  start in the estimators' walks past 512 columns (session 47; seed 0 of
+  the logistic sets and seed 5 of a 40000 x 20000 ``text_like`` set were
+  the development cases). Fits of up to a minute: pass ``--repeats 1``;
+- ``sparse_irls``: ``L0Classifier`` ``lam="auto"``, ``k=20`` and
+  ``lam=0.002`` on 20000 x 10000 ``text_like`` CSR sets, ``lam=0.002`` on
+  10000 x 5000 sets of 3 classes and ``lam=0.005`` on 3000 x 20000 sets:
+  the IRLS starts' Gram columns of a sparse X too large for a dense copy
+  (session 47). Pass ``--repeats 1``;
 - ``multiclass``: ``L0Classifier`` on digits (``k=20`` and
   ``lam="auto"``) and on 1000 x 200 ``make_classification`` sets of 10
   classes (10 informative columns) at fixed ``lam`` 0.001 and 0.01 and
@@ -152,6 +167,41 @@ def cases(name, seeds):
             for params in ({"lam": 0.001}, {"lam": 0.01}, {"k": 10}):
                 out.append((f"1000 x 200 (10 classes), seed {seed}", X, y, "L0Classifier",
                             params))
+    elif name == "binary_wide":
+        from sparse_classification import text_like
+
+        for seed in seeds:
+            rng = np.random.RandomState(seed)
+            for n, p in ((800, 600), (3000, 2000), (4000, 1500)):
+                X = rng.randn(n, p)
+                logit = X[:, :5] @ np.array([1.5, -1.0, 1.0, 0.8, -0.8])
+                y = (rng.rand(n) < 1 / (1 + np.exp(-logit))).astype(int)
+                for params in ({}, {"k": 10}, {"k": 5, "refit": False}):
+                    out.append((f"{n} x {p} logistic, seed {seed}", X, y, "L0Classifier",
+                                params))
+            X, y = make_classification(2000, 1000, n_informative=10, n_redundant=5,
+                                       random_state=seed)
+            for params in ({}, {"k": 10}):
+                out.append((f"make_classification 2000 x 1000, seed {seed}", X, y,
+                            "L0Classifier", params))
+            X, y, _ = text_like(20000, 10000, 2, random_state=seed)
+            for params in ({}, {"k": 20}):
+                out.append((f"text_like 20000 x 10000 CSR, seed {seed}", X, y,
+                            "L0Classifier", params))
+    elif name == "sparse_irls":
+        from sparse_classification import text_like
+
+        for seed in seeds:
+            X, y, _ = text_like(20000, 10000, 2, random_state=seed)
+            for params in ({}, {"k": 20}, {"lam": 0.002}):
+                out.append((f"text_like 20000 x 10000 CSR, seed {seed}", X, y,
+                            "L0Classifier", params))
+            X, y, _ = text_like(10000, 5000, 3, random_state=seed)
+            out.append((f"text_like 10000 x 5000 CSR, 3 classes, seed {seed}", X, y,
+                        "L0Classifier", {"lam": 0.002}))
+            X, y, _ = text_like(3000, 20000, 2, random_state=seed)
+            out.append((f"text_like 3000 x 20000 CSR, seed {seed}", X, y,
+                        "L0Classifier", {"lam": 0.005}))
     elif name == "strong":
         Xb, yb = load_breast_cancer(return_X_y=True)
         for seed in seeds:
@@ -164,8 +214,8 @@ def cases(name, seeds):
                     out.append((label, Xs, ys, "L0Classifier", {"k": k}))
     else:
         raise SystemExit(f"--cases: unknown case set {name!r}; use 'binary', "
-                         "'binary_large', 'regression', 'wide', 'wide_groups', 'multiclass' "
-                         "or 'strong'")
+                         "'binary_large', 'binary_wide', 'sparse_irls', 'regression', 'wide', "
+                         "'wide_groups', 'multiclass' or 'strong'")
     return out
 
 
@@ -180,8 +230,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", required=True, help="the commit to compare against (e.g. HEAD~1)")
     ap.add_argument("--cases", default="binary",
-                    help="'binary', 'binary_large', 'regression', 'wide', 'wide_groups', "
-                         "'multiclass' or 'strong', comma-separated")
+                    help="'binary', 'binary_large', 'binary_wide', 'sparse_irls', "
+                         "'regression', 'wide', 'wide_groups', 'multiclass' or 'strong', "
+                         "comma-separated")
     ap.add_argument("--seeds", default="930,931,932,933",
                     help="seeds of the simulated sets (0 and 1 were the development seeds)")
     ap.add_argument("--repeats", type=int, default=5)

@@ -177,19 +177,26 @@ _IRLS_ROWS_PER_COLUMN = 4
 # more Newton steps (breast cancer lam="auto" 80 -> 103 ms).
 _IRLS_STEP_MOVES = 8
 
-# The estimators' own walks (lam="auto" and exact k) keep the scope the
-# starts had before they served wide data: binary IRLS up to this many
-# columns within the host copy, no multinomial start. With refit=True
-# (settle > 0) every support is refitted and judged by its refit: past 512
-# columns the joint solve that ends once the gates settle was ~4x cheaper
-# for the same support (n=3000, p=2000, lam="auto": 3.5 against 15 CPU s,
-# 6 columns with the 5 true ones either way). The multinomial start in the
-# walks kept digits k=20 at the same held-out accuracy (0.956, every split
-# the same) in 3.6 against 4.4 s, but the gates-only ranking (refit=False)
-# fell on one split of five (0.818 against 0.956): vertex solutions close
-# many gates at one lam, and the ranking's tie-break by P(open) has
-# nothing to go on.
-_IRLS_WALK_MAX_FEATURES = 512
+# The estimators' own walks take no multinomial start; the binary one in
+# exact k's walks wherever the other solves take it, and in lam="auto"'s
+# within the host copy (HOST_COPY_MAX_NUMBERS). Until session 47 both
+# walks kept it to at most 512 columns within the host copy: with
+# refit=True each walk point ends once its gates settle, and when the wide
+# start was added (3a93e40) the joint solve was ~4x cheaper there (n=3000,
+# p=2000, lam="auto": 3.5 against 15 CPU s). The engine has changed since:
+# on that development set (seed 0) the joint solve took 10.0 CPU s and
+# 1944 iterations against IRLS's 6.7 s and 50, with the same support. On
+# held-out sets (benchmarks/revision_ab.py --cases binary_wide, seeds
+# 930-931) exact k took 0.34-0.71x the CPU time with the same supports;
+# lam="auto" 0.51-0.87x within the host copy but 0.65-1.34x past it (X
+# read itself: each IRLS step forms its Gram columns anew from X, where the
+# warm joint solve needs few iterations a point), so it keeps the joint
+# solve there.
+# The multinomial start in the walks kept digits k=20 at the same held-out
+# accuracy (0.956, every split the same) in 3.6 against 4.4 s, but the
+# gates-only ranking (refit=False) fell on one split of five (0.818
+# against 0.956): vertex solutions close many gates at one lam, and the
+# ranking's tie-break by P(open) has nothing to go on.
 
 #: With ``settle > 0`` (the walks of refitted estimators, whose supports are
 #: refitted anyway) the IRLS start ends once its open set has stood still
@@ -658,13 +665,13 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         logistic benchmark (n=1e5, p=1e3, k=10) the gates settled within
         6-127 iterations of the row sample's solve and did not move in the
         solve on all rows, which then took 18-104 more passes over X to
-        converge the weights alone. A binary IRLS start (small data) then
-        ends once its open set has stood still for ``_IRLS_SETTLE_STEPS``
-        Newton steps, and its point is the solution (no L-BFGS-B). 0
-        solves to convergence.
-    walk : bool
-        A point of an estimator's own ``lam="auto"`` or exact-``k`` walk:
-        the start before L-BFGS-B keeps its narrow scope there
+        converge the weights alone. A binary IRLS start (small or wide
+        data) then ends once its open set has stood still for
+        ``_IRLS_SETTLE_STEPS`` Newton steps, and its point is the solution
+        (no L-BFGS-B). 0 solves to convergence.
+    walk : False, "k" or "auto"
+        A point of an estimator's own exact-``k`` or ``lam="auto"`` walk:
+        the start before L-BFGS-B has a narrower scope there
         (:func:`_vertex_start`).
 
     Returns
@@ -942,10 +949,10 @@ def _vertex_start(problem, obj, head, walk=False):
     ``"irls"`` for a binary log loss, ``"softmax"`` for a multinomial one
     (the two models of :func:`_irls_vertex_start`): on a
     CPU problem of a linear head, dense or sparse, whose host copy fits or
-    with at most ``_IRLS_ROWS_PER_COLUMN`` rows per column. In a ``walk``
-    (an estimator's own ``lam="auto"`` or exact-``k`` walk) the binary start
-    only up to ``_IRLS_WALK_MAX_FEATURES`` columns within the host copy, and
-    the multinomial one not at all.
+    with at most ``_IRLS_ROWS_PER_COLUMN`` rows per column. In an
+    estimator's own walk (``walk="k"`` for exact ``k``, ``"auto"`` for
+    ``lam="auto"``) never the multinomial start, and in a ``"auto"`` walk
+    the binary one only within the host copy.
     """
     from ._datafits import BinaryLogLoss, MultinomialLogLoss
 
@@ -963,7 +970,7 @@ def _vertex_start(problem, obj, head, walk=False):
     fits = n * p <= HOST_COPY_MAX_NUMBERS
     if not (fits or n <= _IRLS_ROWS_PER_COLUMN * p):
         return None
-    if walk and (kind == "softmax" or p > _IRLS_WALK_MAX_FEATURES or not fits):
+    if (walk and kind == "softmax") or (walk == "auto" and not fits):
         return None
     return kind
 

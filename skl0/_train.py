@@ -221,9 +221,9 @@ def train_gates(
         Linear head: passed to :func:`skl0._engine.solve_gates` (a row
         problem's solve ends once its gates have settled at their bounds
         for ``settle`` iterations; 0 solves to convergence).
-    walk : bool
+    walk : False, "k" or "auto"
         Linear head: passed to :func:`skl0._engine.solve_gates` (a point of
-        an estimator's own ``lam="auto"`` or exact-``k`` walk).
+        an estimator's own exact-``k`` or ``lam="auto"`` walk).
 
     Returns
     -------

@@ -421,14 +421,13 @@ def test_row_blocks_give_the_one_block_statistics(dtype, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", ["irls", "irls_moves", "irls_walk", "host_copy",
+@pytest.mark.parametrize("case", ["irls", "irls_moves", "host_copy",
                                   "newton", "hessian_blocks", "hessian_fallback"])
 def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
     # Size thresholds choose between solvers of the same quantity: the IRLS
     # start of binary gates (opening every gate cold up to _IRLS_COLD_OPEN
     # columns, else the ones with the largest marginal gains and at most
-    # _IRLS_STEP_MOVES moves of each step's search; in the refitted walks
-    # only up to _IRLS_WALK_MAX_FEATURES columns), the numpy swap
+    # _IRLS_STEP_MOVES moves of each step's search), the numpy swap
     # refits on a host copy of X (<= HOST_COPY_MAX_NUMBERS, else torch
     # refits), Newton binary refits (<= _NEWTON_MAX_COLUMNS, else L-BFGS-B)
     # and multinomial ones (<= _SOFTMAX_NEWTON_MAX multiplications a Hessian),
@@ -447,7 +446,6 @@ def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
     module, name, value, task = {
         "irls": (engine, "_IRLS_COLD_OPEN", 2, "binary"),
         "irls_moves": (engine, "_IRLS_STEP_MOVES", 1, "binary"),
-        "irls_walk": (engine, "_IRLS_WALK_MAX_FEATURES", 5, "binary"),
         "host_copy": (engine, "HOST_COPY_MAX_NUMBERS", 0, "both"),
         "newton": (refit, "_NEWTON_MAX_COLUMNS", 0, "binary"),
         "softmax_newton": (refit, "_SOFTMAX_NEWTON_MAX", 0, "multinomial"),
@@ -4320,36 +4318,52 @@ def test_separable_binary_path_points_are_no_worse_than_the_empty_model(form, mo
     assert path.n_features[-1] == 0 and path.n_features[0] > 3
 
 
-def test_estimator_walks_keep_the_narrow_start_scope(monkeypatch):
-    # Past _IRLS_WALK_MAX_FEATURES columns (patched to 5 of 12) the walks of
-    # lam="auto" and exact k, refitted or not, solve binary gates jointly,
-    # and a multinomial walk never starts from IRLS; l0_path's points and a
-    # fixed lam (the support per lam is the output) start from IRLS either way.
+def test_estimator_walks_start_binary_gates_from_irls_at_any_width(monkeypatch):
+    # The walks of lam="auto" and exact k, refitted or not, start binary
+    # gates from IRLS as l0_path and a fixed lam do, also past 512 columns
+    # (the walks' former limit); a multinomial walk never starts from IRLS,
+    # while l0_path's points and a fixed lam do. Past the host copy
+    # (patched to 0 numbers, with IRLS allowed on X itself at any number of
+    # rows per column) exact k's walk still starts from IRLS, lam="auto"'s
+    # does not.
     import skl0._engine as engine
     from skl0.datasets import make_sparse_classification
 
     X, y, _, support = make_sparse_classification(400, 12, 3, random_state=0)
     rng = np.random.RandomState(1)
+    Xw = rng.randn(700, 520)
+    yw = (rng.rand(700) < 1 / (1 + np.exp(-2 * Xw[:, [0, 1, 2]].sum(1)))).astype(int)
     X3 = rng.randn(300, 8)
     logits = 2 * X3[:, [0, 3, 6]]
     y3 = np.argmax(logits + rng.gumbel(size=logits.shape), 1)
-    monkeypatch.setattr(engine, "_IRLS_WALK_MAX_FEATURES", 5)
     calls = []
     real = engine._irls_vertex_start
     monkeypatch.setattr(engine, "_irls_vertex_start",
-                        lambda *a, **k: calls.append(1) or real(*a, **k))
+                        lambda *a, **k: calls.append(a[2]) or real(*a, **k))
     for kw in ({}, {"k": 3}, {"k": 3, "refit": False}):
         est = L0Classifier(**kw).fit(X, y)
         np.testing.assert_array_equal(est.get_support(indices=True), support)
+        assert calls and set(calls) == {"irls"}
+        calls.clear()
         est = L0Classifier(**kw).fit(X3, y3)
         np.testing.assert_array_equal(est.get_support(indices=True), [0, 3, 6])
-    assert not calls
-    for data in ((X, y), (X3, y3)):
-        l0_path(*data, task="classification", n_lams=4)
-        assert calls
-        calls.clear()
-        L0Classifier(lam=0.01).fit(*data)
-        assert calls
+        assert not calls
+    est = L0Classifier(k=3).fit(Xw, yw)
+    np.testing.assert_array_equal(est.get_support(indices=True), [0, 1, 2])
+    assert calls and set(calls) == {"irls"}
+    calls.clear()
+    l0_path(X3, y3, task="classification", n_lams=4)
+    assert calls and set(calls) == {"softmax"}
+    calls.clear()
+    L0Classifier(lam=0.01).fit(X3, y3)
+    assert calls and set(calls) == {"softmax"}
+    calls.clear()
+    monkeypatch.setattr(engine, "HOST_COPY_MAX_NUMBERS", 0)
+    monkeypatch.setattr(engine, "_IRLS_ROWS_PER_COLUMN", 10**6)
+    for kw, starts in (({"k": 3}, True), ({}, False), ({"lam": 0.01}, True)):
+        est = L0Classifier(**kw).fit(X, y)
+        np.testing.assert_array_equal(est.get_support(indices=True), support)
+        assert bool(calls) == starts, kw
         calls.clear()
 
 
