@@ -3824,14 +3824,16 @@ def test_multinomial_exact_k_keeps_the_true_columns_with_few_rows_per_class(seed
     np.testing.assert_array_equal(sel.get_support(indices=True), [0, 1, 2])
 
 
-@pytest.mark.parametrize("form", ["copy", "raw", "raw32", "sparse"])
+@pytest.mark.parametrize("form", ["copy", "raw", "raw32", "sparse", "sparse32"])
 def test_lazy_irls_gram_equals_the_whole_matrix(form, monkeypatch):
     # IRLS's model Gram matrix, formed column by column as its vertex search
     # reads it, equals scale * (Xs'DXs - xD xD' / sD) formed at once (Xs the
     # standardized X): the diagonal, any block, and columns asked for twice
     # (from the cache), whichever form the design takes: the standardized
     # float64 copy, X itself (float64 or float32, products in its dtype,
-    # never copied whole), or a large sparse X. One column sits far from 0.
+    # never copied whole), or a large sparse X (float64 or float32: its
+    # columns from the sparse product with its stored entries, centred
+    # after). One column sits far from 0.
     # The design's products with vectors are the standardized X's too.
     import scipy.sparse as sps
 
@@ -3844,8 +3846,8 @@ def test_lazy_irls_gram_equals_the_whole_matrix(form, monkeypatch):
     X = rng.standard_normal((60, 9)) * np.linspace(0.5, 2.0, 9)
     X[:, 4] += 50.0
     X[rng.rand(60, 9) < 0.3] = 0.0
-    dt = torch.float32 if form == "raw32" else D
-    X = X.astype(np.float32) if form == "raw32" else X
+    dt = torch.float32 if form.endswith("32") else D
+    X = X.astype(np.float32) if form.endswith("32") else X
     w = torch.as_tensor(rng.uniform(0.5, 1.5, 60) / 60, dtype=dt)
     Xt = torch.as_tensor(X, dtype=dt)
     mean, std = weighted_moments(Xt, w)
@@ -3858,7 +3860,7 @@ def test_lazy_irls_gram_equals_the_whole_matrix(form, monkeypatch):
         monkeypatch.setattr(engine, "HOST_COPY_MAX_NUMBERS", 0)
         monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
         monkeypatch.setattr(engine, "_RAW_BLOCK_NUMBERS", 100)  # the diagonal in 6 blocks
-    if form == "sparse":
+    if form.startswith("sparse"):
         host = sps.csr_matrix(X)
         problem = DirectProblem(sparse_to_torch(host, "cpu", dt), y, w, mean, std,
                                 BinaryLogLoss(), host=host)
@@ -3872,7 +3874,7 @@ def test_lazy_irls_gram_equals_the_whole_matrix(form, monkeypatch):
     xD = Xs.T @ d
     full = 0.5 * ((Xs * d[:, None]).T @ Xs - np.outer(xD, xD) / d.sum())
     lazy = _LazyGram(design, d, 0.5)
-    tol = dict(rtol=1e-5, atol=1e-6) if form == "raw32" else dict(rtol=1e-10, atol=1e-12)
+    tol = dict(rtol=1e-5, atol=1e-6) if form.endswith("32") else dict(rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(lazy.diagonal(), np.diag(full), **tol)
     rows, cols = np.array([0, 3, 8, 5]), np.array([2, 4, 7])
     np.testing.assert_allclose(_gram_block(lazy, rows, cols), full[np.ix_(rows, cols)], **tol)
