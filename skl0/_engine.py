@@ -1165,8 +1165,8 @@ class _HostDesign:
         dX = np.asarray(S.sum(0, dtype=np.float64)).ravel() - self.mean[M] * D.sum(0)
         A = np.asarray((S.T @ X).toarray(), dtype=np.float64)  # (m, p)
         del S
-        A -= np.multiply.outer(self.mean[M], raw)
-        A -= np.multiply.outer(dX, self.mean)
+        _subtract_outer(A, self.mean[M], raw)  # (in place: no m x p temporaries)
+        _subtract_outer(A, dX, self.mean)
         A /= self.std[M][:, None]
         A /= self.std
         return A.T
