@@ -1482,7 +1482,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 # The exact-k start keeps ~3k gates open: few enough for a
                 # solve on a sample of the rows to start the first point.
                 sample_first=exact_k and start is not None and not capped, settle=settle,
-                walk="k" if exact_k else "auto", flips=not self.refit,
+                walk=self._k if exact_k else "auto", flips=not self.refit,
                 # The modules are set below from the chosen point (the gate's
                 # logits, the head's state or the refit that replaces it), so
                 # a Gram path ended at its vertices leaves them as they are.

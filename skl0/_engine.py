@@ -154,6 +154,15 @@ def _pivot_pays(p, s, d, s_new):
 # would make a weight of 2 and a repeated row open different gates.)
 _IRLS_COLD_OPEN = 512
 
+# In exact k's walk (past _IRLS_COLD_OPEN columns) a cold start opens at most
+# this many gates per selected one: the walk's first lam is placed where about
+# 3k gates stay open (skl0._gate_path.k_path_start), and each open gate's Gram
+# column is p numbers kept through the step (512 of them: 78 MB at p=2e4,
+# where the 40000 x 20000 text-like CSR X is 99 MB). At 128 gates the
+# supports of k=20 on three 40000 x 20000 text_like sets (seeds 5, 100, 101)
+# were the same as at 512 (session 47).
+_IRLS_K_COLD_OPEN = 8
+
 # Past the host copy's size, IRLS (on X itself, :class:`_HostDesign`) starts
 # binary log losses with at most this many rows per column: where the
 # labels can be separated by a few hundred columns and warm-started
@@ -669,10 +678,11 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         data) then ends once its open set has stood still for
         ``_IRLS_SETTLE_STEPS`` Newton steps, and its point is the solution
         (no L-BFGS-B). 0 solves to convergence.
-    walk : False, "k" or "auto"
-        A point of an estimator's own exact-``k`` or ``lam="auto"`` walk:
-        the start before L-BFGS-B has a narrower scope there
-        (:func:`_vertex_start`).
+    walk : False, "auto" or an int
+        A point of an estimator's own ``lam="auto"`` walk, or of exact
+        ``k``'s (``walk`` is then ``k``): the start before L-BFGS-B has a
+        narrower scope there (:func:`_vertex_start`), and a cold IRLS start
+        opens at most ``_IRLS_K_COLD_OPEN * k`` gates in exact ``k``'s.
 
     Returns
     -------
@@ -756,10 +766,13 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
             # A log loss on small or wide data: Newton-type (IRLS) steps,
             # each an exact vertex search on a quadratic model, bring the
             # start next to the solution; L-BFGS-B then only polishes it.
+            cold = (_IRLS_COLD_OPEN if walk in (False, "auto")
+                    else min(_IRLS_COLD_OPEN, _IRLS_K_COLD_OPEN * int(walk)))
             start = _irls_vertex_start(problem, obj, start_kind, h0 >= 0.5 * hi, B0,
                                        head.bias.detach().cpu().double().numpy(), lo, hi,
                                        settle=_IRLS_SETTLE_STEPS
-                                       if settle > 0 and start_kind == "irls" else 0)
+                                       if settle > 0 and start_kind == "irls" else 0,
+                                       cold_open=cold)
             if start is not None:
                 x0, n_moves, values, settled = start
                 curve = list(values)
@@ -950,9 +963,9 @@ def _vertex_start(problem, obj, head, walk=False):
     (the two models of :func:`_irls_vertex_start`): on a
     CPU problem of a linear head, dense or sparse, whose host copy fits or
     with at most ``_IRLS_ROWS_PER_COLUMN`` rows per column. In an
-    estimator's own walk (``walk="k"`` for exact ``k``, ``"auto"`` for
-    ``lam="auto"``) never the multinomial start, and in a ``"auto"`` walk
-    the binary one only within the host copy.
+    estimator's own walk (``walk`` the ``k`` of exact ``k``, or ``"auto"``
+    for ``lam="auto"``) never the multinomial start, and in a ``"auto"``
+    walk the binary one only within the host copy.
     """
     from ._datafits import BinaryLogLoss, MultinomialLogLoss
 
@@ -1309,7 +1322,8 @@ def _damped_step(B, b, step, trial, value, gb, xD, sD, true_F):
 
 
 @np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
-def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, settle=0):
+def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, settle=0,
+                       cold_open=_IRLS_COLD_OPEN):
     """A start for the joint solve of a log loss: IRLS over vertices.
 
     At the current ``(B, b)`` the log loss is replaced by a second-order
@@ -1344,9 +1358,11 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
     step is then the start. With ``settle > 0`` the loop also ends once
     the open set has stood still for ``settle`` steps (``settled``: only
     the weights were still moving; :func:`solve_gates` then takes the
-    point as it is). Returns ``(x, n_steps, values, settled)``, ``x`` in the
-    joint solver's coordinates (closed gates at ``h = lo``), ``values`` the
-    true ``F`` after each step, or None when the first step fails.
+    point as it is). ``cold_open``: the most gates a cold start (``B = 0``)
+    opens past ``_IRLS_COLD_OPEN`` columns (:func:`_cold_mask`). Returns
+    ``(x, n_steps, values, settled)``, ``x`` in the joint solver's
+    coordinates (closed gates at ``h = lo``), ``values`` the true ``F``
+    after each step, or None when the first step fails.
     """
     design = _HostDesign(problem)
     term = obj.term
@@ -1395,7 +1411,7 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
             g = design.rmatvec(curvature(evaluate(mask, B, b)[1])[1])
             return (g * g).reshape(p, -1).sum(1)
 
-        mask = _cold_mask(p, gain)
+        mask = _cold_mask(p, gain, cold_open)
     B[~mask] = 0.0
     value, state = evaluate(mask, B, b)
     max_moves = _IRLS_STEP_MOVES if p > _IRLS_COLD_OPEN else None
@@ -1457,9 +1473,9 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
     return np.concatenate([h, V.ravel(), np.atleast_1d(b)]), len(values), values, settled
 
 
-def _cold_mask(p, gain):
-    """The gates a cold start opens: all when ``p <= _IRLS_COLD_OPEN``, else that
-    many with the largest ``gain()`` (called only then).
+def _cold_mask(p, gain, most=_IRLS_COLD_OPEN):
+    """The gates a cold start opens: all when ``p <= _IRLS_COLD_OPEN``, else the
+    ``most`` with the largest ``gain()`` (called only then).
 
     Not capped by the number of rows: a sample weight of 2 and a repeated
     row must open the same gates.
@@ -1468,7 +1484,7 @@ def _cold_mask(p, gain):
     if p <= _IRLS_COLD_OPEN:
         mask[:] = True
     else:
-        mask[np.argsort(-gain(), kind="stable")[:_IRLS_COLD_OPEN]] = True
+        mask[np.argsort(-gain(), kind="stable")[:most]] = True
     return mask
 
 

@@ -385,8 +385,8 @@ def gate_path(
     ``sample_rows``; for a first ``lam`` that keeps few gates open).
     ``settle``: a linear head's row-problem points end once their gates
     have settled (:func:`skl0._engine.solve_gates`), for callers that refit
-    the weights on each support. ``walk`` (False, ``"k"`` or ``"auto"``): the
-    path is an estimator's own exact-``k`` or ``lam="auto"`` walk
+    the weights on each support. ``walk`` (False, ``"auto"`` or exact ``k``'s
+    ``k``): the path is an estimator's own ``lam="auto"`` or exact-``k`` walk
     (:func:`skl0._engine.solve_gates`).
     ``flips``: where :func:`flip_refits` applies (a log loss on small CPU
     data), check every point against exact single flips

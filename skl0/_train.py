@@ -221,9 +221,9 @@ def train_gates(
         Linear head: passed to :func:`skl0._engine.solve_gates` (a row
         problem's solve ends once its gates have settled at their bounds
         for ``settle`` iterations; 0 solves to convergence).
-    walk : False, "k" or "auto"
+    walk : False, "auto" or an int
         Linear head: passed to :func:`skl0._engine.solve_gates` (a point of
-        an estimator's own exact-``k`` or ``lam="auto"`` walk).
+        an estimator's own ``lam="auto"`` walk, or exact ``k``'s: its ``k``).
 
     Returns
     -------

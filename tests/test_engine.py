@@ -4369,6 +4369,28 @@ def test_estimator_walks_start_binary_gates_from_irls_at_any_width(monkeypatch):
         calls.clear()
 
 
+def test_exact_k_walks_cold_irls_start_opens_a_multiple_of_k(monkeypatch):
+    # Past _IRLS_COLD_OPEN columns (patched to 10 of 12) a cold IRLS start
+    # opens the gates of largest marginal gain: _IRLS_COLD_OPEN of them, or
+    # at most _IRLS_K_COLD_OPEN * k in exact k's walk (each open gate's Gram
+    # column is kept, p numbers), and the support is the same.
+    import skl0._engine as engine
+    from skl0.datasets import make_sparse_classification
+
+    X, y, _, support = make_sparse_classification(400, 12, 1, random_state=0)
+    opened = []
+    real = engine._cold_mask
+    monkeypatch.setattr(engine, "_cold_mask",
+                        lambda *a: opened.append(int(real(*a).sum())) or real(*a))
+    monkeypatch.setattr(engine, "_IRLS_COLD_OPEN", 10)
+    monkeypatch.setattr(engine, "_IRLS_K_COLD_OPEN", 4)
+    for kw, most in (({"k": 1}, 4), ({"k": 3}, 10), ({"lam": 0.01}, 10)):
+        est = L0Classifier(**kw).fit(X, y)
+        assert opened and max(opened) == most, kw
+        assert set(support) <= set(est.get_support(indices=True))
+        opened.clear()
+
+
 @pytest.mark.parametrize("form", ["copy", "raw", "sparse"])
 @pytest.mark.parametrize("lam", [0.005, 0.05])
 def test_softmax_start_reaches_a_kkt_point(lam, form, monkeypatch):
