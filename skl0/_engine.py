@@ -1076,7 +1076,7 @@ class _HostDesign:
         self.mean = problem.mean.detach().cpu().double().numpy()
         self.std = problem.std.detach().cpu().double().numpy()
         self.Xs = self.X = self.squares = None
-        self._raw_xD = None  # (D, X' D) of the last weighted(D) on a large sparse X
+        self._sums = None  # (D, X' D, D' (X * X)) of a large sparse X, for the last D
         if small_sparse(problem) or host_copy_fits(problem):
             self.Xs = standardized_host(problem)
             if self.Xs.size <= _SQUARES_BLOCK_NUMBERS:  # (small: one block of squares)
@@ -1119,19 +1119,24 @@ class _HostDesign:
             return self.Xs.T @ D, weighted_squares(self.Xs, D, rows)
         X = self.X
         if not isinstance(X, np.ndarray):  # sparse: from the sums of X and X^2
-            from ._problem import weighted_sums
-
-            # (rmatvec's numbers, with X' D itself kept for columns(D, ...))
-            raw = NumpyOps.rmatmul(X, D)
-            self._raw_xD = (D, raw)
-            xD = raw - self.mean * D.sum(0)
+            raw, sq = self._sparse_sums(D)
+            xD = raw - self.mean * D.sum(0)  # (rmatvec's centring)
             xD /= self.std
-            xd, sq = weighted_sums(X, D)
             m, sD = self.mean, float(D.sum())
-            return xD, (sq - 2.0 * m * xd + sD * m * m) / (self.std * self.std)
+            return xD, (sq - 2.0 * m * raw + sD * m * m) / (self.std * self.std)
         xD = self.rmatvec(D)
         rows = max(1, _RAW_BLOCK_NUMBERS // max(X.shape[1], 1))
         return xD, weighted_squares(X, D, rows, self.mean, self.std)
+
+    def _sparse_sums(self, D):
+        """``X' D`` and ``D' (X * X)`` of a large sparse X in one pass over its entries
+        (:func:`skl0._problem.weighted_sums`), kept for the last ``D``: an IRLS
+        step's :meth:`weighted` and :meth:`columns` read the same ``D``."""
+        if self._sums is None or self._sums[0] is not D:
+            from ._problem import weighted_sums
+
+            self._sums = (D, *weighted_sums(self.X, D))
+        return self._sums[1:]
 
     def column_blocks(self, M):
         """``M`` split into the blocks :meth:`columns` forms at once.
@@ -1169,10 +1174,7 @@ class _HostDesign:
             Z /= self.std[M]
             Z *= D[:, None]
             return self.rmatvec(Z)
-        if self._raw_xD is not None and self._raw_xD[0] is D:
-            raw = self._raw_xD[1]
-        else:
-            raw = NumpyOps.rmatmul(X, D)
+        raw = self._sparse_sums(D)[0]
         S = X[:, M].tocsc()  # the columns' stored entries, scaled by D (in X's dtype)
         S.data = (S.data * D[S.indices]).astype(X.dtype, copy=False)
         dX = np.asarray(S.sum(0, dtype=np.float64)).ravel() - self.mean[M] * D.sum(0)

@@ -91,41 +91,6 @@ def weighted_sums(X, w):
     return w @ X, sq
 
 
-#: Stored entries per block of :func:`_sparse_weighted_sums` (8 MB of products).
-_SQUARES_BLOCK_ENTRIES = 1 << 20
-
-
-def _sparse_weighted_sums(X, w):
-    """``w @ X`` and ``w @ (X * X)`` of a canonical CSR or CSC ``X``, in float64.
-
-    ``X.multiply(X)`` copied every entry of X (its data, indices and
-    pointers: 99 MB for a 40000 x 20000 text-like CSR X, at each IRLS step
-    of a binary fit), and ``X.T @ w`` a float32 X's data as float64; blocks
-    of rows (CSR) or columns (CSC) of about ``_SQUARES_BLOCK_ENTRIES``
-    entries bound the temporaries. (Canonical: with duplicate entries the
-    square of a sum is not the sum of squares.)
-    """
-    p = X.shape[1]
-    xw, sq = np.zeros(p), np.zeros(p)
-    rows = X.format == "csr"
-    major = X.shape[0] if rows else p
-    step = max(1, major * _SQUARES_BLOCK_ENTRIES // max(X.nnz, 1))
-    for a in range(0, major, step):
-        b = min(major, a + step)
-        s, e = X.indptr[a], X.indptr[b]
-        counts = np.diff(X.indptr[a : b + 1])
-        wx = X.data[s:e] * (np.repeat(w[a:b], counts) if rows else w[X.indices[s:e]])
-        wxx = wx * X.data[s:e]
-        if rows:
-            xw += np.bincount(X.indices[s:e], weights=wx, minlength=p)
-            sq += np.bincount(X.indices[s:e], weights=wxx, minlength=p)
-        else:
-            col = np.repeat(np.arange(b - a), counts)
-            xw[a:b] += np.bincount(col, weights=wx, minlength=b - a)
-            sq[a:b] += np.bincount(col, weights=wxx, minlength=b - a)
-    return xw, sq
-
-
 def sparse_to_torch(A, device, dtype):
     """A scipy CSR matrix as a torch sparse CSR tensor (indices shared, values cast)."""
     A = A.tocsr()
@@ -157,9 +122,50 @@ def constant_columns(X):
     return X.amax(0) == X.amin(0)
 
 
-#: Stored entries per pass of the sparse helpers below (:func:`_sparse_centred_squares`,
+#: Stored entries per pass of the sparse helpers below (:func:`_entry_blocks`,
 #: :func:`row_scaled`): their float64 temporaries stay near 2 MB each, whatever nnz.
 _SPARSE_BLOCK_ENTRIES = 1 << 18
+
+
+def _entry_blocks(X):
+    """Blocks of whole rows (CSR) or columns (CSC) of ``X``, about ``_SPARSE_BLOCK_ENTRIES``
+    stored entries each (at least one row or column).
+
+    Yields ``(j0, j1, a, b, local)``: rows or columns ``j0 .. j1 - 1``, whose
+    entries are ``X.data[a:b]``, and each entry's row or column less ``j0``.
+    """
+    major, ptr = X.shape[0] if X.format == "csr" else X.shape[1], X.indptr
+    j0 = 0
+    while j0 < major:
+        j1 = int(np.searchsorted(ptr, ptr[j0] + _SPARSE_BLOCK_ENTRIES, side="right")) - 1
+        j1 = min(max(j1, j0 + 1), major)
+        yield j0, j1, ptr[j0], ptr[j1], np.repeat(np.arange(j1 - j0), np.diff(ptr[j0 : j1 + 1]))
+        j0 = j1
+
+
+def _sparse_weighted_sums(X, w):
+    """``w @ X`` and ``w @ (X * X)`` of a canonical CSR or CSC ``X``, in float64.
+
+    ``X.multiply(X)`` copied every entry of X (its data, indices and
+    pointers: 99 MB for a 40000 x 20000 text-like CSR X, at each IRLS step
+    of a binary fit), and ``X.T @ w`` a float32 X's data as float64; the
+    blocks of :func:`_entry_blocks` bound the temporaries. (Canonical: with
+    duplicate entries the square of a sum is not the sum of squares.)
+    """
+    p = X.shape[1]
+    xw, sq = np.zeros(p), np.zeros(p)
+    rows = X.format == "csr"
+    for j0, j1, a, b, local in _entry_blocks(X):
+        x = X.data[a:b]
+        wx = x * (w[j0:j1][local] if rows else w[X.indices[a:b]])
+        wxx = wx * x
+        if rows:
+            xw += np.bincount(X.indices[a:b], weights=wx, minlength=p)
+            sq += np.bincount(X.indices[a:b], weights=wxx, minlength=p)
+        else:
+            xw[j0:j1] = np.bincount(local, weights=wx, minlength=j1 - j0)
+            sq[j0:j1] = np.bincount(local, weights=wxx, minlength=j1 - j0)
+    return xw, sq
 
 
 def _sparse_centred_squares(X, w, mean):
@@ -174,20 +180,13 @@ def _sparse_centred_squares(X, w, mean):
     stay block-sized.
     """
     X = X.tocsc()
-    p, ptr = X.shape[1], X.indptr
+    p = X.shape[1]
     sq, w_stored = np.zeros(p), np.zeros(p)
-    j0 = 0
-    while j0 < p:
-        # Columns j0..j1-1: as many as hold at most the block's entries, at least one.
-        j1 = int(np.searchsorted(ptr, ptr[j0] + _SPARSE_BLOCK_ENTRIES, side="right")) - 1
-        j1 = min(max(j1, j0 + 1), p)
-        a, b = ptr[j0], ptr[j1]
-        cols = np.repeat(np.arange(j1 - j0), np.diff(ptr[j0 : j1 + 1]))
+    for j0, j1, a, b, cols in _entry_blocks(X):
         wv = w[X.indices[a:b]]
         dev = X.data[a:b].astype(np.float64) - mean[j0:j1][cols]
         sq[j0:j1] = np.bincount(cols, weights=wv * dev * dev, minlength=j1 - j0)
         w_stored[j0:j1] = np.bincount(cols, weights=wv, minlength=j1 - j0)
-        j0 = j1
     return sq + mean * mean * np.maximum(w.sum() - w_stored, 0.0)
 
 

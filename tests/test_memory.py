@@ -133,7 +133,7 @@ def test_sparse_weighted_squares_take_blocks_not_a_copy_of_x(fmt, dtype, monkeyp
     X.data -= dtype(0.3)
     w = rng.uniform(0.0, 1.0, 4000)
     expect = np.asarray(X.astype(np.float64).multiply(X.astype(np.float64)).T @ w).ravel()
-    monkeypatch.setattr(problem_module, "_SQUARES_BLOCK_ENTRIES", 1000)
+    monkeypatch.setattr(problem_module, "_SPARSE_BLOCK_ENTRIES", 1000)
     xw, sq = problem_module.weighted_sums(X, w)
     np.testing.assert_allclose(sq, expect, rtol=1e-12 if dtype == np.float64 else 1e-6)
     np.testing.assert_allclose(xw, np.asarray(X.astype(np.float64).T @ w).ravel(),
