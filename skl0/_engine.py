@@ -163,6 +163,15 @@ _IRLS_COLD_OPEN = 512
 # were the same as at 512 (session 47).
 _IRLS_K_COLD_OPEN = 8
 
+# Past _IRLS_COLD_OPEN columns an IRLS step's vertex search keeps at most
+# this many numbers of Gram columns open: max(_IRLS_COLD_OPEN, this / p)
+# gates (:func:`_irls_max_open`). Each open gate's column is p numbers, and
+# the search otherwise opened as many as its model asked for: on a
+# separable 1000 x 20000 CSR of 1% non-zeros (2.3 MB) the model at
+# lam=1e-4 opened about 5800 gates at once, and the fit's numpy peak was
+# 3.2 GB (session 48). L-BFGS-B then polishes from the capped start.
+_IRLS_OPEN_NUMBERS = 1 << 22
+
 # Past the host copy's size, IRLS (on X itself, :class:`_HostDesign`) starts
 # binary log losses with at most this many rows per column: where the
 # labels can be separated by a few hundred columns and warm-started
@@ -766,13 +775,14 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
             # A log loss on small or wide data: Newton-type (IRLS) steps,
             # each an exact vertex search on a quadratic model, bring the
             # start next to the solution; L-BFGS-B then only polishes it.
-            cold = (_IRLS_COLD_OPEN if walk in (False, "auto")
+            priced = walk in (False, "auto")
+            cold = (_IRLS_COLD_OPEN if priced
                     else min(_IRLS_COLD_OPEN, _IRLS_K_COLD_OPEN * int(walk)))
             start = _irls_vertex_start(problem, obj, start_kind, h0 >= 0.5 * hi, B0,
                                        head.bias.detach().cpu().double().numpy(), lo, hi,
                                        settle=_IRLS_SETTLE_STEPS
                                        if settle > 0 and start_kind == "irls" else 0,
-                                       cold_open=cold)
+                                       cold_open=cold, priced=priced)
             if start is not None:
                 x0, n_moves, values, settled = start
                 curve = list(values)
@@ -1325,7 +1335,7 @@ def _damped_step(B, b, step, trial, value, gb, xD, sD, true_F):
 
 @np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
 def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, settle=0,
-                       cold_open=_IRLS_COLD_OPEN):
+                       cold_open=_IRLS_COLD_OPEN, priced=False):
     """A start for the joint solve of a log loss: IRLS over vertices.
 
     At the current ``(B, b)`` the log loss is replaced by a second-order
@@ -1361,7 +1371,15 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
     the open set has stood still for ``settle`` steps (``settled``: only
     the weights were still moving; :func:`solve_gates` then takes the
     point as it is). ``cold_open``: the most gates a cold start (``B = 0``)
-    opens past ``_IRLS_COLD_OPEN`` columns (:func:`_cold_mask`). Returns
+    opens past ``_IRLS_COLD_OPEN`` columns (:func:`_cold_mask`); with
+    ``priced``, only those among them whose own Newton step on the first
+    model lowers it by more than their price ``lam (hi - lo)``:
+    ``|g_j|^2 / (2 (H_jj + 2 rho_j))`` with ``g`` the loss's gradient, ``H``
+    the model's curvature (the intercept profiled out) and ``rho_j`` the
+    open gate's ridge (the gates a forward step from the empty model could
+    open one at a time; the search opens others as it needs). Past
+    ``_IRLS_COLD_OPEN`` columns each step's search keeps at most
+    :func:`_irls_max_open` gates open. Returns
     ``(x, n_steps, values, settled)``, ``x`` in the joint solver's
     coordinates (closed gates at ``h = lo``), ``values`` the true ``F``
     after each step, or None when the first step fails.
@@ -1409,14 +1427,25 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
         # A cold start opens every gate, or the _IRLS_COLD_OPEN with the
         # largest marginal loss reduction |X_j' r|^2 at B = 0 (the columns are
         # standardized); the search opens others as it needs.
+        # With ``priced``, of those only the gates whose own Newton step pays
+        # their price (a gate that does not is ranked -inf: left closed).
         def gain():
-            g = design.rmatvec(curvature(evaluate(mask, B, b)[1])[1])
-            return (g * g).reshape(p, -1).sum(1)
+            D, R = curvature(evaluate(mask, B, b)[1])
+            g = design.rmatvec(R)
+            g2 = (g * g).reshape(p, -1).sum(1)
+            if priced:
+                xD, diag = design.weighted(D)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    H = diag - xD * xD / float(D.sum())
+                    drop = g2 / (2.0 * (H + 2.0 * gate_ridge(kd, hi, alpha)))
+                g2 = np.where(drop > lam * (hi - lo), g2, -np.inf)  # (NaN: a dead column)
+            return g2
 
         mask = _cold_mask(p, gain, cold_open)
     B[~mask] = 0.0
     value, state = evaluate(mask, B, b)
-    max_moves = _IRLS_STEP_MOVES if p > _IRLS_COLD_OPEN else None
+    max_moves, max_open = ((_IRLS_STEP_MOVES, _irls_max_open(p)) if p > _IRLS_COLD_OPEN
+                           else (None, None))
     values, still, settled = [], 0, False
     for _ in range(max_steps):
         G = prof = None  # (the last step's Gram columns go before this step's are formed)
@@ -1435,7 +1464,7 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
         prof.lam = lam * (hi - lo) / hi
         kept = None
         try:
-            new_mask, _ = prof.vertex_search(mask, hi, max_moves=max_moves)
+            new_mask, _ = prof.vertex_search(mask, hi, max_moves=max_moves, max_open=max_open)
             # The model's vertex; if the true F disagrees, a step on the
             # current open set (a convex problem: Newton's step descends).
             for trial in [new_mask] + ([mask] if (new_mask != mask).any() else []):
@@ -1475,9 +1504,18 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
     return np.concatenate([h, V.ravel(), np.atleast_1d(b)]), len(values), values, settled
 
 
+def _irls_max_open(p):
+    """The most gates an IRLS step's vertex search keeps open past ``_IRLS_COLD_OPEN``
+    columns: ``_IRLS_COLD_OPEN``, or as many Gram columns of ``p`` numbers as
+    ``_IRLS_OPEN_NUMBERS`` holds where that is more (which caps nothing up to
+    ``p = 2048``)."""
+    return max(_IRLS_COLD_OPEN, _IRLS_OPEN_NUMBERS // max(p, 1))
+
+
 def _cold_mask(p, gain, most=_IRLS_COLD_OPEN):
     """The gates a cold start opens: all when ``p <= _IRLS_COLD_OPEN``, else the
-    ``most`` with the largest ``gain()`` (called only then).
+    ``most`` with the largest ``gain()`` (called only then), of those whose
+    gain is finite (``-inf``: left closed).
 
     Not capped by the number of rows: a sample weight of 2 and a repeated
     row must open the same gates.
@@ -1486,7 +1524,8 @@ def _cold_mask(p, gain, most=_IRLS_COLD_OPEN):
     if p <= _IRLS_COLD_OPEN:
         mask[:] = True
     else:
-        mask[np.argsort(-gain(), kind="stable")[:most]] = True
+        g = gain()
+        mask[np.argsort(-g, kind="stable")[:min(most, int(np.isfinite(g).sum()))]] = True
     return mask
 
 
@@ -1686,7 +1725,7 @@ class _ProfiledGram:
                 B[S] = self._solve(S, gate_ridge(self.d[S], h[S], self.base[S]))[1]
         return B
 
-    def vertex_search(self, mask, h_open, max_moves=None, known=None):
+    def vertex_search(self, mask, h_open, max_moves=None, known=None, max_open=None):
         """Exact descent over the vertices ``h in {0, h_open}^p`` from ``mask``.
 
         Along one gate, with the others fixed, ``F`` is
@@ -1728,6 +1767,12 @@ class _ProfiledGram:
         mask, :func:`vertex_path`'s, at this ``h_open``, without pivots),
         whose factor, weights, loss and flip statistics are read instead of
         made again when the search reaches one.
+
+        ``max_open``: the most gates a move may leave open (the IRLS
+        steps' bound on their Gram columns, :func:`_irls_max_open`): a
+        round's opening flips are cut to the best that fit, and the search
+        ends where only openings would lower ``F`` (a vertex optimal among
+        those of at most ``max_open`` open gates, not a KKT point).
 
         Returns
         -------
@@ -1865,6 +1910,12 @@ class _ProfiledGram:
                 delta[C] = price[C] - add_gain
             tol = 1e-12 * max(abs(value), 1.0)
             moves = (delta < -tol).nonzero()[0]
+            if max_open is not None and moves.size:
+                opens = ~mask[moves]
+                room = max(max_open - S.size, 0)
+                if opens.sum() > room:
+                    best = moves[opens][np.argsort(delta[moves[opens]], kind="stable")[:room]]
+                    moves = np.concatenate([moves[~opens], best])
             if not moves.size:
                 if L is None and system is not None:
                     # Reached by pivots: the weights of a factorisation, as

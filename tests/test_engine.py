@@ -10,6 +10,7 @@ the exhaustive EBIC minimum.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import subprocess
@@ -4384,11 +4385,116 @@ def test_exact_k_walks_cold_irls_start_opens_a_multiple_of_k(monkeypatch):
                         lambda *a: opened.append(int(real(*a).sum())) or real(*a))
     monkeypatch.setattr(engine, "_IRLS_COLD_OPEN", 10)
     monkeypatch.setattr(engine, "_IRLS_K_COLD_OPEN", 4)
-    for kw, most in (({"k": 1}, 4), ({"k": 3}, 10), ({"lam": 0.01}, 10)):
+    for kw, most in (({"k": 1}, 4), ({"k": 3}, 10), ({"lam": 1e-6}, 10)):
         est = L0Classifier(**kw).fit(X, y)
         assert opened and max(opened) == most, kw
         assert set(support) <= set(est.get_support(indices=True))
         opened.clear()
+
+
+def test_cold_irls_start_of_a_fixed_lam_opens_the_gates_that_pay_alone(monkeypatch):
+    # Past _IRLS_COLD_OPEN columns (patched to 10 of 30) the cold IRLS start
+    # of a fixed lam (and of l0_path's and the CV's points) opens only the
+    # gates whose own Newton step on the first model lowers it by more than
+    # their price: fewer as lam grows, none at a lam no gate pays, at most
+    # _IRLS_COLD_OPEN at a tiny lam, and the same gates, scored by their own
+    # step, as an independent computation of that step; the fit keeps the
+    # true columns.
+    import skl0._engine as engine
+    from skl0.datasets import make_sparse_classification
+
+    X, y, _, support = make_sparse_classification(400, 30, 3, random_state=0)
+    X_before = X.copy()
+    calls = []
+    real = engine._cold_mask
+
+    def spy(p, gain, most):
+        g = gain()
+        calls.append(g)
+        return real(p, lambda: g, most)
+
+    monkeypatch.setattr(engine, "_cold_mask", spy)
+    monkeypatch.setattr(engine, "_IRLS_COLD_OPEN", 10)
+    counts = {}
+    for lam in (1e-6, 0.003, 0.03, 10.0):
+        calls.clear()
+        with (pytest.warns(UserWarning, match="No feature was selected") if lam == 10.0
+              else contextlib.nullcontext()):
+            est = L0Classifier(lam=lam, random_state=0).fit(X, y)
+        assert calls, lam
+        g = calls[0]
+        counts[lam] = int(np.isfinite(g).sum())
+        if lam == 0.003:
+            assert set(support) <= set(est.get_support(indices=True))
+            # The step of each gate alone at the start (B = 0, the intercept
+            # at the log-odds): |g_j|^2 / (2 (H_jj + 2 rho_j)) against lam (hi - lo).
+            assert 0 < counts[lam] < 30
+            paying = np.flatnonzero(np.isfinite(g))
+            Xs = (X - X.mean(0)) / X.std(0)
+            p1 = y.mean()
+            grad = Xs.T @ ((p1 - y) / y.size)
+            assert set(np.argsort(-np.abs(grad))[: paying.size]) == set(paying)
+    assert counts[1e-6] == 30 and counts[10.0] == 0
+    assert counts[1e-6] >= counts[0.003] >= counts[0.03] >= counts[10.0]
+    np.testing.assert_array_equal(X, X_before)
+
+
+def test_irls_steps_keep_at_most_max_open_gates(monkeypatch):
+    # Past _IRLS_COLD_OPEN columns each IRLS step's vertex search opens no
+    # gate past _irls_max_open(p) open ones (each is a Gram column of p
+    # numbers; a warm start with more keeps them until moves close them): a
+    # search whose model would open more stops at the cap, and the solve
+    # goes on from there to a finite objective.
+    import skl0._engine as engine
+
+    rng = np.random.RandomState(1)
+    X = rng.randn(60, 40)  # separable: the model at a tiny lam opens many gates
+    y = (X[:, :3].sum(1) > 0).astype(int)
+    seen = []
+    real = engine._ProfiledGram.vertex_search
+
+    def spy(self, mask, h_open, max_moves=None, known=None, max_open=None):
+        out = real(self, mask, h_open, max_moves=max_moves, known=known, max_open=max_open)
+        seen.append((max_open, int(out[0].sum()), int(np.sum(mask))))
+        return out
+
+    monkeypatch.setattr(engine._ProfiledGram, "vertex_search", spy)
+    monkeypatch.setattr(engine, "_IRLS_COLD_OPEN", 8)
+    monkeypatch.setattr(engine, "_IRLS_OPEN_NUMBERS", 8 * 40)
+    assert engine._irls_max_open(40) == 8
+    est = L0Classifier(lam=1e-5, random_state=0).fit(X, y)
+    capped = [(n, start) for m, n, start in seen if m is not None]  # (the IRLS steps')
+    assert capped and all(m in (None, 8) for m, _, _ in seen)
+    assert all(n <= max(8, start) for n, start in capped)
+    assert max(n for n, start in capped if start <= 8) == 8  # (the cap was reached)
+    assert np.isfinite(est.loss_curve_[-1])
+    # Uncapped (the numbers budget holds every column), the same search opens more.
+    seen.clear()
+    monkeypatch.setattr(engine, "_IRLS_OPEN_NUMBERS", 40 * 40)
+    L0Classifier(lam=1e-5, random_state=0).fit(X, y)
+    assert max(n for m, n, start in seen if m is not None and start <= 8) > 8
+
+
+def test_vertex_search_max_open_bounds_the_open_gates():
+    # A Gram problem whose unconstrained search opens many gates: with
+    # max_open=m every move leaves at most m open and F only falls; with
+    # m = p (nothing to cut) the search is the same.
+    import skl0._engine as engine
+
+    rng = np.random.RandomState(4)
+    X = rng.randn(200, 30)
+    y = X @ rng.randn(30) + 0.1 * rng.randn(200)
+    prof = engine._ProfiledGram(GateObjective(_problem_from(X, y), lam=1e-4, alpha=1e-4))
+    start = np.zeros(30, dtype=bool)
+    free, free_values = prof.vertex_search(start, 1.0)
+    assert free.sum() > 10
+    for m in (3, 10):
+        mask, values = prof.vertex_search(start, 1.0, max_open=m)
+        assert 0 < mask.sum() <= m
+        assert all(b < a for a, b in zip(values, values[1:]))
+    mask, values = prof.vertex_search(start, 1.0, max_open=30)
+    np.testing.assert_array_equal(mask, free)
+    assert values == free_values
 
 
 @pytest.mark.parametrize("form", ["copy", "raw", "sparse"])
