@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import tempfile
-import tracemalloc
 import warnings
 from unittest import mock
 
@@ -50,7 +49,7 @@ import torch
 from engine import cpu_times_interleaved, log, table
 from revision_ab import import_revision
 from sklearn.datasets import make_classification
-from sparse_classification import text_like
+from sparse_classification import text_like, traced_peak
 
 import skl0
 import skl0._engine
@@ -98,15 +97,6 @@ def cases(seeds, quick):
     return out
 
 
-def traced_peak(fn):
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", default="a4d2c79", help="the commit before the change")
@@ -136,7 +126,7 @@ def main(argv=None):
                 log("wide_start:", label, kind, lam)
                 results = [fn() for fn in fns]
                 times = cpu_times_interleaved(fns, 1)
-                peaks = [traced_peak(fn) / 2**20 for fn in fns]
+                peaks = [traced_peak(lambda *_, fn=fn: fn(), None, None) / 2**20 for fn in fns]
                 names = [args.base, "priced start, no cap (ablation)", "checkout"]
                 if kind == "fit":
                     F0 = results[0].loss_curve_[-1]
