@@ -1423,22 +1423,29 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
                     w[:, None] * (P - Y))
 
     mask = np.asarray(mask, dtype=bool).copy()
+    # (D, R, X'R, G or None): the first step's model where the cold start
+    # formed it (at B = 0 the logits, so the model, do not depend on the mask).
+    first = None
     if not B.any():
         # A cold start opens every gate, or the _IRLS_COLD_OPEN with the
         # largest marginal loss reduction |X_j' r|^2 at B = 0 (the columns are
         # standardized); the search opens others as it needs.
         # With ``priced``, of those only the gates whose own Newton step pays
-        # their price (a gate that does not is ranked -inf: left closed).
+        # their price, |g_j|^2 / (2 (H_jj + 2 rho_j)) = |g_j|^2 / (4 (G_jj + rho_j))
+        # with G = H / 2 the step's _LazyGram (a gate that does not is ranked
+        # -inf: left closed).
         def gain():
+            nonlocal first
             D, R = curvature(evaluate(mask, B, b)[1])
             g = design.rmatvec(R)
             g2 = (g * g).reshape(p, -1).sum(1)
+            G = None
             if priced:
-                xD, diag = design.weighted(D)
+                G = _LazyGram(design, D, 0.5)
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    H = diag - xD * xD / float(D.sum())
-                    drop = g2 / (2.0 * (H + 2.0 * gate_ridge(kd, hi, alpha)))
+                    drop = g2 / (4.0 * (G.diagonal() + gate_ridge(kd, hi, alpha)))
                 g2 = np.where(drop > lam * (hi - lo), g2, -np.inf)  # (NaN: a dead column)
+            first = (D, R, g, G)
             return g2
 
         mask = _cold_mask(p, gain, cold_open)
@@ -1449,14 +1456,18 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
     values, still, settled = [], 0, False
     for _ in range(max_steps):
         G = prof = None  # (the last step's Gram columns go before this step's are formed)
-        D, R = curvature(state)
+        if first is not None:
+            (D, R, XR, G), first = first, None
+        else:
+            (D, R), XR = curvature(state), None
         # Model: 1/2 B' H B - (H B0 - gB)' B, H = X'DX - xD xD' / sD (the
         # intercept profiled out); as yy - 2 c'B + B' G B with G = H / 2.
-        G = _LazyGram(design, D, 0.5)  # its columns as the vertex search reads them
+        if G is None:
+            G = _LazyGram(design, D, 0.5)  # its columns as the vertex search reads them
         if not G.sD > 0:
             break
         db = R.sum(0)
-        gB = design.rmatvec(R) - np.multiply.outer(G.xD, db / G.sD)
+        gB = (design.rmatvec(R) if XR is None else XR) - np.multiply.outer(G.xD, db / G.sD)
         S0 = np.flatnonzero(np.any((B != 0.0).reshape(p, -1), axis=1))
         c = (0.5 * (2.0 * (G.columns(S0) @ B[S0]) - gB)).reshape(p, -1)
         prof = _ProfiledGram(obj, G=G, c=c, yy=0.0, d=kd, q=1)
