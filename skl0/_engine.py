@@ -692,6 +692,15 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         ``k``'s (``walk`` is then ``k``): the start before L-BFGS-B has a
         narrower scope there (:func:`_vertex_start`), and a cold IRLS start
         opens at most ``_IRLS_K_COLD_OPEN * k`` gates in exact ``k``'s.
+        Outside these walks, a warm IRLS start (a path's next point) that
+        ends with the open set it began with (:func:`_stood_still`) has the
+        cold start of a fixed-``lam`` fit run beside it, and the start of
+        lower ``F`` goes on to L-BFGS-B (the steps of both count in
+        ``n_iter``): past the point where the open columns separate the
+        labels, the previous point's large weights make every gate look
+        expensive to close in the IRLS model, and 16-point paths kept the
+        same support over up to 7 points at objectives up to 0.39 above
+        the cold fits' (``benchmarks/warm_path.py``).
 
     Returns
     -------
@@ -778,11 +787,28 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
             priced = walk in (False, "auto")
             cold = (_IRLS_COLD_OPEN if priced
                     else min(_IRLS_COLD_OPEN, _IRLS_K_COLD_OPEN * int(walk)))
-            start = _irls_vertex_start(problem, obj, start_kind, h0 >= 0.5 * hi, B0,
-                                       head.bias.detach().cpu().double().numpy(), lo, hi,
-                                       settle=_IRLS_SETTLE_STEPS
-                                       if settle > 0 and start_kind == "irls" else 0,
-                                       cold_open=cold, priced=priced)
+            b0 = head.bias.detach().cpu().double().numpy()
+
+            def irls_start(mask, B, b):
+                return _irls_vertex_start(
+                    problem, obj, start_kind, mask, B, b, lo, hi,
+                    settle=_IRLS_SETTLE_STEPS if settle > 0 and start_kind == "irls" else 0,
+                    cold_open=cold, priced=priced)
+
+            start = irls_start(h0 >= 0.5 * hi, B0, b0)
+            if (start is not None and not walk and B0.any()
+                    and _stood_still(start[0][:ng] >= 0.5 * hi, h0 >= 0.5 * hi)):
+                # A warm start whose open set stood still may be a local
+                # solution the path carried along (see ``walk`` above): the
+                # cold start of a fixed-lam fit competes, and the lower true
+                # F goes on to the polish.
+                cold_start = irls_start(np.zeros(ng, dtype=bool), np.zeros_like(B0),
+                                        np.zeros_like(b0))
+                if cold_start is not None:
+                    steps = start[1] + cold_start[1]
+                    if cold_start[2][-1] < start[2][-1]:
+                        start = cold_start
+                    start = (start[0], steps, start[2], start[3])
             if start is not None:
                 x0, n_moves, values, settled = start
                 curve = list(values)
@@ -1521,6 +1547,12 @@ def _irls_max_open(p):
     ``_IRLS_OPEN_NUMBERS`` holds where that is more (which caps nothing up to
     ``p = 2048``)."""
     return max(_IRLS_COLD_OPEN, _IRLS_OPEN_NUMBERS // max(p, 1))
+
+
+def _stood_still(mask, before):
+    """Whether a warm IRLS start ended with the open set it began with: where
+    :func:`solve_gates` lets the cold start compete."""
+    return bool(np.array_equal(mask, before))
 
 
 def _cold_mask(p, gain, most=_IRLS_COLD_OPEN):

@@ -4475,6 +4475,85 @@ def test_irls_steps_keep_at_most_max_open_gates(monkeypatch):
     assert max(n for m, n, start in seen if m is not None and start <= 8) > 8
 
 
+def _final_objectives(monkeypatch):
+    """Patch ``skl0._train.solve_gates`` to record each solve's final objective."""
+    import skl0._train as train
+
+    values, real = [], train.solve_gates
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        values.append(out[1][-1])
+        return out
+
+    monkeypatch.setattr(train, "solve_gates", spy)
+    return values
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_warm_log_loss_path_points_are_no_worse_than_their_cold_fits(n_classes, monkeypatch):
+    # Past the point where the open columns separate the labels, a warm
+    # path point's IRLS start stands still at the previous point's large
+    # weights: there the cold start of a fixed-lam fit competes, so no point
+    # of the path ends above the fit started cold at its lam. Without the
+    # competitor (_stood_still patched to False) the same path stays at the
+    # first points' support and ends far above at some points.
+    import skl0._engine as engine
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 150)
+    f = X[:, :3] @ np.array([1.5, -1.0, 1.0])
+    y = (f > 0).astype(int) if n_classes == 2 else np.digitize(f, [-0.6, 0.6])
+    X_before = X.copy()
+    values = _final_objectives(monkeypatch)
+    lams = np.geomspace(1e-3, 0.1, 8)
+    cold = []
+    for lam in lams:
+        values.clear()
+        l0_path(X, y, lams=[lam], task="classification")
+        cold.append(values[-1])
+    cold = np.array(cold)
+
+    def path_values():
+        values.clear()
+        path = l0_path(X, y, lams=lams, task="classification")
+        return np.array(values), path
+
+    warm, path = path_values()
+    assert warm.size == lams.size
+    assert np.all(warm <= cold + 1e-6), warm - cold
+    assert np.all(np.diff(path.n_features) <= 1)
+    monkeypatch.setattr(engine, "_stood_still", lambda mask, before: False)
+    stuck, _ = path_values()
+    assert (stuck - cold).max() > 0.05
+    np.testing.assert_array_equal(X, X_before)
+
+
+def test_cold_start_competes_only_where_a_warm_path_point_stood_still(monkeypatch):
+    # The competitor runs for warm points of l0_path (never its first,
+    # cold, point) and where the warm IRLS start left its open set alone;
+    # not in a fixed-lam fit nor in the estimators' own walks (lam="auto",
+    # exact k), whose points are candidates for their own searches.
+    import skl0._engine as engine
+
+    calls = []
+
+    def spy(mask, before):
+        calls.append(bool(np.array_equal(mask, before)))
+        return calls[-1]
+
+    monkeypatch.setattr(engine, "_stood_still", spy)
+    X, y = make_classification(150, 20, n_informative=4, random_state=0)
+    L0Classifier(lam=0.01).fit(X, y)
+    L0Classifier(lam="auto").fit(X, y)
+    L0Classifier(k=3).fit(X, y)
+    assert calls == []
+    path = l0_path(X, y, n_lams=8, task="classification")
+    n_warm = int(np.sum(path.n_features[:-1] > 0))  # (a warm start at the empty model is cold)
+    assert 0 < len(calls) <= n_warm
+    assert any(calls)
+
+
 def test_vertex_search_max_open_bounds_the_open_gates():
     # A Gram problem whose unconstrained search opens many gates: with
     # max_open=m every move leaves at most m open and F only falls; with
