@@ -6,20 +6,18 @@ the training labels, those weights are large and every gate looks
 expensive to close in the IRLS model built there, so the path could carry
 a local solution along: a 16-point path on a 1000 x 20000 random CSR kept
 the same 217 columns at 7 points, at objectives up to 0.22 above a fit
-started cold at the same ``lam``. Since session 49, a warm point whose IRLS
-start leaves its open set where it was also runs the cold start of a
-fixed-``lam`` fit, and the start of lower objective ``F`` goes on to the
-polish (``skl0._engine.solve_gates``; not in the estimators' own
-``lam="auto"`` and exact-``k`` walks, whose points are only candidates).
+started cold at the same ``lam``. Since session 49, a warm point also runs
+the cold start of a fixed-``lam`` fit, and the start of lower objective
+``F`` goes on to the polish (``skl0._engine.solve_gates``; not in the
+estimators' own ``lam="auto"`` and exact-``k`` walks, whose points are only
+candidates).
 
-Every path runs three ways in one process:
-
-- ``before``: the cold competitor switched off
-  (``skl0._engine._stood_still`` patched to False): the code path of
-  f2785a8;
-- ``checkout``;
-- ``every warm point`` (ablation): the competitor run at every warm
-  point, not only where the open set stood still.
+Every path runs two ways in one process: ``before``, the cold competitor
+switched off (``skl0._engine._COLD_COMPETES`` patched to False: the code
+path of f2785a8), and the checkout. (At d4ed718 the competitor ran only
+where the warm start left its open set as it was; that commit's run of
+this script has its rows as "checkout" and the competitor at every warm
+point as an ablation.)
 
 Columns: CPU time (samples taken in turn, ``engine.cpu_times_interleaved``)
 over ``before``'s; the features of the first points; and each point's
@@ -42,7 +40,7 @@ seeds 930 and 931 were not looked at.
 
 Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/warm_path.py [--seeds 930,931] [--quick]
+    OMP_NUM_THREADS=1 python benchmarks/warm_path.py [--seeds 930,931] [--quick] [--only digits,...]
 """
 
 from __future__ import annotations
@@ -66,11 +64,7 @@ import skl0._train
 
 torch.set_num_threads(1)
 
-MODES = {
-    "before": lambda mask, before: False,
-    "checkout": skl0._engine._stood_still,
-    "every warm point (ablation)": lambda mask, before: True,
-}
+MODES = {"before": False, "checkout": True}  # skl0._engine._COLD_COMPETES
 
 
 class FinalF:
@@ -121,25 +115,30 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="930,931")
     ap.add_argument("--quick", action="store_true", help="the small sets only")
+    ap.add_argument("--only", default="",
+                    help="comma-separated parts of data labels: run only the sets that have one")
     args = ap.parse_args(argv)
+    only = [part for part in args.only.split(",") if part]
     seeds = [int(s) for s in args.seeds.split(",")]
     warnings.simplefilter("ignore")  # (empty models at large lam warn)
     print("\n".join(C.environment_lines(("numpy", "scipy", "scikit-learn", "torch"))))
     print(f"checkout: {skl0.__file__}\n")
     path_rows, cv_rows = [], []
     for label, X, y, cv in cases(seeds, args.quick):
+        if only and not any(part in label for part in only):
+            continue
         log("warm_path:", label)
 
-        def runner(still, make):
+        def runner(competes, make):
             def run():
-                with mock.patch.object(skl0._engine, "_stood_still", still):
+                with mock.patch.object(skl0._engine, "_COLD_COMPETES", competes):
                     return make()
             return run
 
         def path():
             return skl0.l0_path(X, y, task="classification", n_lams=16, random_state=0)
 
-        fns = [runner(still, path) for still in MODES.values()]
+        fns = [runner(competes, path) for competes in MODES.values()]
         finals = []
         for fn in fns:
             rec = FinalF()
@@ -149,7 +148,7 @@ def main(argv=None):
         cold = []
         for lam in finals[0][1].lams:
             rec = FinalF()
-            with mock.patch.object(skl0._train, "solve_gates", rec):
+            with mock.patch.object(skl0._train, "solve_gates", rec):  # (a cold fit: no competitor)
                 skl0.l0_path(X, y, lams=[lam], task="classification", random_state=0)
             cold.append(rec.values[-1])
         cold = np.array(cold)

@@ -172,6 +172,18 @@ _IRLS_K_COLD_OPEN = 8
 # 3.2 GB (session 48). L-BFGS-B then polishes from the capped start.
 _IRLS_OPEN_NUMBERS = 1 << 22
 
+# A warm IRLS start outside the estimators' walks (a point of l0_path, of
+# the CV estimators' paths, of the automatic head's linear path) has the
+# cold start of a fixed-lam fit run beside it, and the lower true F goes on
+# (:func:`solve_gates`). Session 49 first ran it only where the warm start
+# left its open set as it was (d4ed718): on the held-out sets of
+# benchmarks/warm_path.py that gave the same paths on 12 of 20 at
+# 0.53-1.01x the CPU time, but left points above the cold fits on the
+# others (up to 0.019 on make_classification 2000 x 100), and on digits,
+# whose warm starts still moved a few gates, 8 of 16 points up to 0.75
+# above (3, up to 0.026, with the cold start at every warm point).
+_COLD_COMPETES = True
+
 # Past the host copy's size, IRLS (on X itself, :class:`_HostDesign`) starts
 # binary log losses with at most this many rows per column: where the
 # labels can be separated by a few hundred columns and warm-started
@@ -692,15 +704,16 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         ``k``'s (``walk`` is then ``k``): the start before L-BFGS-B has a
         narrower scope there (:func:`_vertex_start`), and a cold IRLS start
         opens at most ``_IRLS_K_COLD_OPEN * k`` gates in exact ``k``'s.
-        Outside these walks, a warm IRLS start (a path's next point) that
-        ends with the open set it began with (:func:`_stood_still`) has the
-        cold start of a fixed-``lam`` fit run beside it, and the start of
-        lower ``F`` goes on to L-BFGS-B (the steps of both count in
-        ``n_iter``): past the point where the open columns separate the
-        labels, the previous point's large weights make every gate look
-        expensive to close in the IRLS model, and 16-point paths kept the
-        same support over up to 7 points at objectives up to 0.39 above
-        the cold fits' (``benchmarks/warm_path.py``).
+        Outside these walks, a warm IRLS start (a path's next point) has
+        the cold start of a fixed-``lam`` fit run beside it
+        (``_COLD_COMPETES``), and the start of lower ``F`` goes on to
+        L-BFGS-B (the steps of both count in ``n_iter``): past the point
+        where the open columns separate the labels, the previous point's
+        large weights make every gate look expensive to close in the IRLS
+        model, and 16-point paths kept the same support over up to 8 points
+        at objectives up to 0.5 above the cold fits' (0.78 on digits,
+        whose warm starts still moved a few gates;
+        ``benchmarks/warm_path.py``).
 
     Returns
     -------
@@ -796,12 +809,10 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
                     cold_open=cold, priced=priced)
 
             start = irls_start(h0 >= 0.5 * hi, B0, b0)
-            if (start is not None and not walk and B0.any()
-                    and _stood_still(start[0][:ng] >= 0.5 * hi, h0 >= 0.5 * hi)):
-                # A warm start whose open set stood still may be a local
-                # solution the path carried along (see ``walk`` above): the
-                # cold start of a fixed-lam fit competes, and the lower true
-                # F goes on to the polish.
+            if start is not None and not walk and B0.any() and _COLD_COMPETES:
+                # A warm start may be a local solution the path carried
+                # along (see ``walk`` above): the cold start of a fixed-lam
+                # fit competes, and the lower true F goes on to the polish.
                 cold_start = irls_start(np.zeros(ng, dtype=bool), np.zeros_like(B0),
                                         np.zeros_like(b0))
                 if cold_start is not None:
@@ -1547,12 +1558,6 @@ def _irls_max_open(p):
     ``_IRLS_OPEN_NUMBERS`` holds where that is more (which caps nothing up to
     ``p = 2048``)."""
     return max(_IRLS_COLD_OPEN, _IRLS_OPEN_NUMBERS // max(p, 1))
-
-
-def _stood_still(mask, before):
-    """Whether a warm IRLS start ended with the open set it began with: where
-    :func:`solve_gates` lets the cold start compete."""
-    return bool(np.array_equal(mask, before))
 
 
 def _cold_mask(p, gain, most=_IRLS_COLD_OPEN):

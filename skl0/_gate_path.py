@@ -373,9 +373,8 @@ def gate_path(
     engine (at most ``max_iter`` L-BFGS-B iterations, or until the gates
     settle with ``settle``; ``budgets`` and the
     early-stop settings do not apply); outside the estimators' own walks,
-    a log-loss point whose warm IRLS start leaves its open set as it was
-    also tries the cold start of a fixed-``lam`` fit and keeps the lower
-    objective (:func:`skl0._engine.solve_gates`). For an MLP head (Adam on sampled
+    a warm log-loss point also tries the cold start of a fixed-``lam`` fit
+    and goes on from the lower objective (:func:`skl0._engine.solve_gates`). For an MLP head (Adam on sampled
     gates) the first point takes up to ``max_iter`` steps, each later one up to a
     third (or up to ``budgets[i]`` steps, when given); a point ends early
     once its mask and expected number of open gates stand still (``tol``,

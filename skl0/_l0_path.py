@@ -67,8 +67,9 @@ class L0Path:
         ``refit=True`` for the loss of the ``k`` features.
     n_iter : ndarray of shape (n_points,)
         Solver iterations (L-BFGS-B iterations, accepted flips of the
-        open/closed search, IRLS steps of a binary log loss, or Adam steps)
-        spent on the point (0 for points after every gate had closed, which
+        open/closed search, IRLS steps of a log loss, from both of a warm
+        point's starts, the warm one and the cold one that competes with
+        it, or Adam steps) spent on the point (0 for points after every gate had closed, which
         repeat the empty model, and for points inside the previous one's
         interval of optimality).
     prob_open : ndarray of shape (n_points, n_features_in)

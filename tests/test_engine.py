@@ -4493,11 +4493,11 @@ def _final_objectives(monkeypatch):
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_warm_log_loss_path_points_are_no_worse_than_their_cold_fits(n_classes, monkeypatch):
     # Past the point where the open columns separate the labels, a warm
-    # path point's IRLS start stands still at the previous point's large
-    # weights: there the cold start of a fixed-lam fit competes, so no point
-    # of the path ends above the fit started cold at its lam. Without the
-    # competitor (_stood_still patched to False) the same path stays at the
-    # first points' support and ends far above at some points.
+    # path point's IRLS start stays at the previous point's large weights:
+    # the cold start of a fixed-lam fit competes, so no point of the path
+    # ends above the fit started cold at its lam. Without the competitor
+    # (_COLD_COMPETES patched to False) the same path stays at the first
+    # points' support and ends far above at some points.
     import skl0._engine as engine
 
     rng = np.random.RandomState(0)
@@ -4523,35 +4523,38 @@ def test_warm_log_loss_path_points_are_no_worse_than_their_cold_fits(n_classes, 
     assert warm.size == lams.size
     assert np.all(warm <= cold + 1e-6), warm - cold
     assert np.all(np.diff(path.n_features) <= 1)
-    monkeypatch.setattr(engine, "_stood_still", lambda mask, before: False)
+    monkeypatch.setattr(engine, "_COLD_COMPETES", False)
     stuck, _ = path_values()
     assert (stuck - cold).max() > 0.05
     np.testing.assert_array_equal(X, X_before)
 
 
-def test_cold_start_competes_only_where_a_warm_path_point_stood_still(monkeypatch):
-    # The competitor runs for warm points of l0_path (never its first,
-    # cold, point) and where the warm IRLS start left its open set alone;
-    # not in a fixed-lam fit nor in the estimators' own walks (lam="auto",
-    # exact k), whose points are candidates for their own searches.
+def test_cold_start_competes_at_warm_path_points_only(monkeypatch):
+    # The cold competitor runs at each warm point of l0_path (not at its
+    # first, cold, point, nor past the point where every gate has closed),
+    # and not in a fixed-lam fit nor in the estimators' own walks
+    # (lam="auto", exact k), whose points are candidates for their own
+    # searches: counted by its starts from B = 0 on a warm solve.
     import skl0._engine as engine
 
-    calls = []
+    starts, real = [], engine._irls_vertex_start
 
-    def spy(mask, before):
-        calls.append(bool(np.array_equal(mask, before)))
-        return calls[-1]
+    def spy(problem, obj, kind, mask, B, b, *args, **kwargs):
+        starts.append(bool(np.any(B)))
+        return real(problem, obj, kind, mask, B, b, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "_stood_still", spy)
+    monkeypatch.setattr(engine, "_irls_vertex_start", spy)
     X, y = make_classification(150, 20, n_informative=4, random_state=0)
-    L0Classifier(lam=0.01).fit(X, y)
-    L0Classifier(lam="auto").fit(X, y)
-    L0Classifier(k=3).fit(X, y)
-    assert calls == []
+    for params in ({"lam": 0.01}, {"lam": "auto"}, {"k": 3}):
+        starts.clear()
+        L0Classifier(**params).fit(X, y)
+        assert starts and not any(
+            warm and not nxt for warm, nxt in zip(starts, starts[1:] + [True])), params
+    starts.clear()
     path = l0_path(X, y, n_lams=8, task="classification")
     n_warm = int(np.sum(path.n_features[:-1] > 0))  # (a warm start at the empty model is cold)
-    assert 0 < len(calls) <= n_warm
-    assert any(calls)
+    pairs = sum(warm and not nxt for warm, nxt in zip(starts, starts[1:]))
+    assert n_warm > 0 and pairs == sum(starts) == n_warm
 
 
 def test_vertex_search_max_open_bounds_the_open_gates():
