@@ -711,7 +711,7 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         where the open columns separate the labels, the previous point's
         large weights make every gate look expensive to close in the IRLS
         model, and 16-point paths kept the same support over up to 8 points
-        at objectives up to 0.5 above the cold fits' (0.78 on digits,
+        at objectives up to 0.52 above the cold fits' (0.78 on digits,
         whose warm starts still moved a few gates;
         ``benchmarks/warm_path.py``).
 
