@@ -816,10 +816,8 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
                 cold_start = irls_start(np.zeros(ng, dtype=bool), np.zeros_like(B0),
                                         np.zeros_like(b0))
                 if cold_start is not None:
-                    steps = start[1] + cold_start[1]
-                    if cold_start[2][-1] < start[2][-1]:
-                        start = cold_start
-                    start = (start[0], steps, start[2], start[3])
+                    best = min(start, cold_start, key=lambda s: s[2][-1])  # (a tie: the warm)
+                    start = (best[0], start[1] + cold_start[1], best[2], best[3])
             if start is not None:
                 x0, n_moves, values, settled = start
                 curve = list(values)
@@ -1426,9 +1424,9 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
     Y, w = np.asarray(term.Y, dtype=np.float64), np.asarray(term.w, dtype=np.float64)
     kd, alpha, lam = np.asarray(obj.kd, dtype=np.float64), obj.alpha, obj.lam
     p = mask.size
+    ridge_open = gate_ridge(kd, hi, alpha)  # an open gate's ridge (the same at every evaluation)
     if kind == "irls":
         B, b, ftol = B[:, 0].copy(), float(b[0]), 1e-15
-        ridge_open = gate_ridge(kd, hi, alpha)  # (the same at every evaluation)
 
         def evaluate(m, Bv, bv):
             """``F`` at the vertex ``m`` with weights ``(Bv, bv)``, and the fitted logits."""
@@ -1444,7 +1442,6 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
             return w * prob * (1.0 - prob), w * (prob - Y)
     else:
         B, b, ftol = np.array(B, dtype=np.float64), np.array(b, dtype=np.float64), _FTOL
-        ridge = gate_ridge(kd, hi, alpha)
 
         def evaluate(m, Bv, bv):
             """``F`` at the vertex ``m`` with weights ``(Bv, bv)``, and the probabilities."""
@@ -1452,7 +1449,7 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
             fy = row_sum(f * Y)
             lse, P = row_softmax(f, overwrite=True)
             n_open = int(m.sum())
-            return (float(w @ (lse - fy)) + float((ridge * (Bv * Bv).sum(1))[m].sum())
+            return (float(w @ (lse - fy)) + float((ridge_open * (Bv * Bv).sum(1))[m].sum())
                     + lam * (hi * n_open + lo * (p - n_open))), P
 
         def curvature(P):
@@ -1480,7 +1477,7 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
             if priced:
                 G = _LazyGram(design, D, 0.5)
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    drop = g2 / (4.0 * (G.diagonal() + gate_ridge(kd, hi, alpha)))
+                    drop = g2 / (4.0 * (G.diagonal() + ridge_open))
                 g2 = np.where(drop > lam * (hi - lo), g2, -np.inf)  # (NaN: a dead column)
             first = (D, R, g, G)
             return g2
