@@ -41,6 +41,12 @@ Case sets (``--cases``):
   correlated columns, whose marginal gains place exact ``k``'s path
   start (``skl0._gate_path.k_path_start``) above ``K_START_MAX`` at
   small ``k`` (session 44);
+- ``paths``: ``L0ClassifierCV(cv=3)`` on breast cancer, logistic 200 x 400
+  (10 true columns), ``make_classification`` 300 x 200, 500 x 300 (10
+  repeated columns, 3 clusters a class) and 400 x 300 (3 classes), and
+  ``logit500`` (2000 x 500, the first seed only): log-loss fold and final
+  paths, whose warm points run the cold competitor (session 49) and
+  whose cold starts share their first IRLS model (session 50);
 - ``binary_wide``: ``L0Classifier`` ``lam="auto"``, exact ``k=10`` and
   ``k=5, refit=False`` on logistic data with 5 true columns of ``N(0, 1)``
   columns (800 x 600, 3000 x 2000 and 4000 x 1500: more than 512 columns,
@@ -202,6 +208,31 @@ def cases(name, seeds):
             X, y, _ = text_like(3000, 20000, 2, random_state=seed)
             out.append((f"text_like 3000 x 20000 CSR, seed {seed}", X, y,
                         "L0Classifier", {"lam": 0.005}))
+    elif name == "paths":
+        from skl0.datasets import make_sparse_classification
+
+        Xb, yb = load_breast_cancer(return_X_y=True)
+        sets = [("breast cancer", Xb, yb)]
+        for seed in seeds:
+            rng = np.random.default_rng(seed)
+            X = rng.standard_normal((200, 400))
+            y = (X[:, :10].sum(1) * 1.5 + rng.logistic(size=200) > 0).astype(int)
+            sets.append((f"logistic 200 x 400, seed {seed}", X, y))
+            X, y = make_classification(300, 200, n_informative=10, n_redundant=5,
+                                       random_state=seed)
+            sets.append((f"300 x 200, seed {seed}", X, y))
+            X, y = make_classification(500, 300, n_informative=8, n_redundant=4, n_repeated=10,
+                                       n_clusters_per_class=3, random_state=seed)
+            sets.append((f"500 x 300, 10 repeated, seed {seed}", X, y))
+            X, y = make_classification(400, 300, n_informative=8, n_classes=3,
+                                       random_state=seed)
+            sets.append((f"400 x 300, 3 classes, seed {seed}", X, y))
+        X, y, *_ = make_sparse_classification(n_samples=2000, n_features=500, n_informative=10,
+                                              rho=0.5, coef_range=(1.0, 3.0),
+                                              random_state=seeds[0])
+        sets.append((f"logit500 (2000 x 500), seed {seeds[0]}", X, y))
+        for label, X, y in sets:
+            out.append((label, X, y, "L0ClassifierCV", {"cv": 3}))
     elif name == "strong":
         Xb, yb = load_breast_cancer(return_X_y=True)
         for seed in seeds:
@@ -215,7 +246,7 @@ def cases(name, seeds):
     else:
         raise SystemExit(f"--cases: unknown case set {name!r}; use 'binary', "
                          "'binary_large', 'binary_wide', 'sparse_irls', 'regression', 'wide', "
-                         "'wide_groups', 'multiclass' or 'strong'")
+                         "'wide_groups', 'multiclass', 'strong' or 'paths'")
     return out
 
 
@@ -231,8 +262,8 @@ def main(argv=None):
     ap.add_argument("--base", required=True, help="the commit to compare against (e.g. HEAD~1)")
     ap.add_argument("--cases", default="binary",
                     help="'binary', 'binary_large', 'binary_wide', 'sparse_irls', "
-                         "'regression', 'wide', 'wide_groups', 'multiclass' or 'strong', "
-                         "comma-separated")
+                         "'regression', 'wide', 'wide_groups', 'multiclass', 'strong' or "
+                         "'paths', comma-separated")
     ap.add_argument("--seeds", default="930,931,932,933",
                     help="seeds of the simulated sets (0 and 1 were the development seeds)")
     ap.add_argument("--repeats", type=int, default=5)

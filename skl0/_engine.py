@@ -1460,6 +1460,7 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
     # (D, R, X'R, G or None): the first step's model where the cold start
     # formed it (at B = 0 the logits, so the model, do not depend on the mask).
     first = None
+    shared = _cold_start_model(problem, kind, alpha, hi, lo, kd, B, b)
     if not B.any():
         # A cold start opens every gate, or the _IRLS_COLD_OPEN with the
         # largest marginal loss reduction |X_j' r|^2 at B = 0 (the columns are
@@ -1492,6 +1493,11 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
         G = prof = None  # (the last step's Gram columns go before this step's are formed)
         if first is not None:
             (D, R, XR, G), first = first, None
+        elif shared is not None and not values:
+            if "model" not in shared:
+                D, R = curvature(state)
+                shared["model"] = (D, R, design.rmatvec(R), _LazyGram(design, D, 0.5))
+            D, R, XR, G = shared["model"]
         else:
             (D, R), XR = curvature(state), None
         # Model: 1/2 B' H B - (H B0 - gB)' B, H = X'DX - xD xD' / sD (the
@@ -1508,8 +1514,14 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
         # An opened gate moves from h = lo to h = hi: its price is lam (hi - lo).
         prof.lam = lam * (hi - lo) / hi
         kept = None
+        start = shared is not None and not values
+        if start and "start" in shared:
+            prof._last_vertex = shared["start"]  # (its factor and flip statistics)
         try:
-            new_mask, _ = prof.vertex_search(mask, hi, max_moves=max_moves, max_open=max_open)
+            new_mask, _ = prof.vertex_search(mask, hi, max_moves=max_moves, max_open=max_open,
+                                             keep_start=start and "start" not in shared)
+            if start and prof.start_vertex is not None:
+                shared["start"] = prof.start_vertex
             # The model's vertex; if the true F disagrees, a step on the
             # current open set (a convex problem: Newton's step descends).
             for trial in [new_mask] + ([mask] if (new_mask != mask).any() else []):
@@ -1547,6 +1559,31 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
         V = np.where(mask[:, None], B / hi, -dB / scale[:, None])
     h = np.where(mask, hi, lo)
     return np.concatenate([h, V.ravel(), np.atleast_1d(b)]), len(values), values, settled
+
+
+def _cold_start_model(problem, kind, alpha, hi, lo, kd, B, b):
+    """What the first step of a cold IRLS start shares with the path's other cold starts.
+
+    A cold start (``B = 0``, ``b = 0``) on at most ``_IRLS_COLD_OPEN``
+    columns opens every gate, and its first quadratic model (taken at
+    logits 0) and that model's start vertex (the factor of every open
+    column and the flip statistics there) do not depend on ``lam``: a
+    path's cold starts, its first point's and the competitor of each warm
+    point (:func:`solve_gates`), form them once. The same numbers as
+    forming them at each start (they are reused, not approximated).
+    Returns the dict that :func:`_irls_vertex_start` fills (``"model"``:
+    ``(D, R, X'R, G)``; ``"start"``: the vertex search's start, see
+    :meth:`_ProfiledGram.vertex_search`'s ``keep_start``), kept on the
+    problem for these settings (one entry: other settings replace it), or
+    None where the start is not such a cold start.
+    """
+    if kd.shape[0] > _IRLS_COLD_OPEN or B.any() or np.any(b):
+        return None
+    key = (kind, float(alpha), float(hi), float(lo), kd.tobytes())
+    cached = problem.__dict__.get("_cold_start_model")
+    if cached is None or cached[0] != key:
+        cached = problem.__dict__["_cold_start_model"] = (key, {})
+    return cached[1]
 
 
 def _irls_max_open(p):
@@ -1733,6 +1770,7 @@ class _ProfiledGram:
         self._last_vertex = None  # (key, its factor or pivoted system, weights, statistics)
         self._stable, self._stable_of = None, None  # the property stable, formed on first read
         self._search_terms = None  # vertex_search's lam-free terms: (h_open, ridge, diagonal, ...)
+        self.start_vertex = None  # vertex_search's start, with keep_start
 
     @property
     def stable(self):
@@ -1770,7 +1808,8 @@ class _ProfiledGram:
                 B[S] = self._solve(S, gate_ridge(self.d[S], h[S], self.base[S]))[1]
         return B
 
-    def vertex_search(self, mask, h_open, max_moves=None, known=None, max_open=None):
+    def vertex_search(self, mask, h_open, max_moves=None, known=None, max_open=None,
+                      keep_start=False):
         """Exact descent over the vertices ``h in {0, h_open}^p`` from ``mask``.
 
         Along one gate, with the others fixed, ``F`` is
@@ -1819,6 +1858,13 @@ class _ProfiledGram:
         ends where only openings would lower ``F`` (a vertex optimal among
         those of at most ``max_open`` open gates, not a KKT point).
 
+        ``keep_start``: keep the start vertex's factor, weights, loss and
+        flip statistics (``lam``-free) as :attr:`start_vertex`, in the form
+        of ``_last_vertex``, which a later search from the same vertex of
+        the same model (a path's cold IRLS starts, :func:`_cold_start_model`)
+        reads instead of making them again (None when the start came from
+        ``_last_vertex`` or ``known``).
+
         Returns
         -------
         mask : ndarray of bool
@@ -1854,6 +1900,7 @@ class _ProfiledGram:
             price *= layout.costs
         max_moves = 4 * mask.size + 10 if max_moves is None else max_moves
         self._stable, self._stable_of = None, None
+        self.start_vertex = None
 
         def factor(m):
             """Open gates, Cholesky factor, weights, ``F`` and the loss at vertex ``m``."""
@@ -1947,6 +1994,8 @@ class _ProfiledGram:
             if stats is None:
                 kept = known.get(mask.tobytes()) if known else None
                 stats = flip_statistics(mask, S, L, B) if kept is None else kept[4]
+                if keep_start and not values and kept is None and system is None:
+                    self.start_vertex = ((mask.tobytes(), h_open), (S, (L, None), B, loss, stats))
             C, drop_cost, add_gain, r2 = stats
             delta = np.zeros(p)
             if S.size:

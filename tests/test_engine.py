@@ -4557,6 +4557,40 @@ def test_cold_start_competes_at_warm_path_points_only(monkeypatch):
     assert n_warm > 0 and pairs == sum(starts) == n_warm
 
 
+def test_path_cold_starts_share_their_first_model(monkeypatch):
+    # The cold starts of a log-loss path (its first point and each warm
+    # point's competitor) share the first IRLS model and its start vertex
+    # (lam-free): formed once a path, and the path is the one that forms
+    # them at every start (support, objective, iterations), binary and
+    # 3-class.
+    import skl0._engine as engine
+
+    kept, real = [], engine._ProfiledGram.vertex_search
+
+    def spy(self, *args, keep_start=False, **kwargs):
+        out = real(self, *args, keep_start=keep_start, **kwargs)
+        kept.append(self.start_vertex is not None)
+        return out
+
+    monkeypatch.setattr(engine._ProfiledGram, "vertex_search", spy)
+    for n_classes in (2, 3):
+        X, y = make_classification(120, 40, n_informative=5, n_classes=n_classes,
+                                   n_clusters_per_class=1, random_state=1)
+        kept.clear()
+        shared = l0_path(X, y, n_lams=6, task="classification")
+        assert sum(kept) == 1
+        n_warm = int(np.sum(shared.n_features[:-1] > 0))
+        assert n_warm > 0
+        with monkeypatch.context() as m:
+            m.setattr(engine, "_cold_start_model", lambda *args: None)
+            kept.clear()
+            own = l0_path(X, y, n_lams=6, task="classification")
+            assert sum(kept) == 0
+        assert np.array_equal(shared.support, own.support)
+        assert np.array_equal(shared.loss, own.loss)
+        assert np.array_equal(shared.n_iter, own.n_iter)
+
+
 def test_vertex_search_max_open_bounds_the_open_gates():
     # A Gram problem whose unconstrained search opens many gates: with
     # max_open=m every move leaves at most m open and F only falls; with
