@@ -7,7 +7,8 @@ into a temporary folder as the package ``skl0_base`` (skl0 imports itself
 only relatively), and each fit of the checkout and of the base takes its
 samples in turn (``engine.cpu_times_interleaved``: at least 0.05 CPU s of
 back-to-back fits a sample, median of ``--repeats``). "same" compares the
-two fits' ``support_`` and ``coef_`` exactly, and "close" to 1e-6
+two fits' ``support_`` and ``coef_`` (and ``feature_importances_``,
+where the estimator has them) exactly, and "close" to 1e-6
 relative (a change of round-off, such as another BLAS call order, gives
 "no" and "yes"); "training loss ratio" is the checkout's training mean
 squared error (log loss for a classifier) over the base's: below 1 where a
@@ -41,6 +42,12 @@ Case sets (``--cases``):
   correlated columns, whose marginal gains place exact ``k``'s path
   start (``skl0._gate_path.k_path_start``) above ``K_START_MAX`` at
   small ``k`` (session 44);
+- ``fixedlam``: ``L0Classifier`` at ``lam`` 0.01 and 0.001 and
+  ``lam="auto"`` on breast cancer, wine, iris and ``make_classification``
+  sets of 120 x 40 (5 informative columns, one cluster a class: separable),
+  300 x 200 and 400 x 100 (3 classes): the solves a fixed ``lam``'s flip
+  polish and ``lam="auto"``'s gates at its support start from a support
+  they chose (session 50);
 - ``paths``: ``L0ClassifierCV(cv=3)`` on breast cancer, logistic 200 x 400
   (10 true columns), ``make_classification`` 300 x 200, 500 x 300 (10
   repeated columns, 3 clusters a class) and 400 x 300 (3 classes), and
@@ -208,6 +215,24 @@ def cases(name, seeds):
             X, y, _ = text_like(3000, 20000, 2, random_state=seed)
             out.append((f"text_like 3000 x 20000 CSR, seed {seed}", X, y,
                         "L0Classifier", {"lam": 0.005}))
+    elif name == "fixedlam":
+        from sklearn.datasets import load_iris, load_wine
+
+        sets = [("breast cancer", *load_breast_cancer(return_X_y=True)),
+                ("wine", *load_wine(return_X_y=True)), ("iris", *load_iris(return_X_y=True))]
+        for seed in seeds:
+            X, y = make_classification(120, 40, n_informative=5, n_clusters_per_class=1,
+                                       random_state=seed)
+            sets.append((f"120 x 40, 1 cluster a class, seed {seed}", X, y))
+            X, y = make_classification(300, 200, n_informative=10, n_redundant=5,
+                                       random_state=seed)
+            sets.append((f"300 x 200, seed {seed}", X, y))
+            X, y = make_classification(400, 100, n_informative=8, n_classes=3,
+                                       random_state=seed)
+            sets.append((f"400 x 100, 3 classes, seed {seed}", X, y))
+        for label, X, y in sets:
+            for params in ({"lam": 0.01}, {"lam": 0.001}, {"lam": "auto"}):
+                out.append((label, X, y, "L0Classifier", params))
     elif name == "paths":
         from skl0.datasets import make_sparse_classification
 
@@ -246,7 +271,7 @@ def cases(name, seeds):
     else:
         raise SystemExit(f"--cases: unknown case set {name!r}; use 'binary', "
                          "'binary_large', 'binary_wide', 'sparse_irls', 'regression', 'wide', "
-                         "'wide_groups', 'multiclass', 'strong' or 'paths'")
+                         "'wide_groups', 'multiclass', 'strong', 'fixedlam' or 'paths'")
     return out
 
 
@@ -262,8 +287,8 @@ def main(argv=None):
     ap.add_argument("--base", required=True, help="the commit to compare against (e.g. HEAD~1)")
     ap.add_argument("--cases", default="binary",
                     help="'binary', 'binary_large', 'binary_wide', 'sparse_irls', "
-                         "'regression', 'wide', 'wide_groups', 'multiclass', 'strong' or "
-                         "'paths', comma-separated")
+                         "'regression', 'wide', 'wide_groups', 'multiclass', 'strong', "
+                         "'fixedlam' or 'paths', comma-separated")
     ap.add_argument("--seeds", default="930,931,932,933",
                     help="seeds of the simulated sets (0 and 1 were the development seeds)")
     ap.add_argument("--repeats", type=int, default=5)
@@ -281,7 +306,8 @@ def main(argv=None):
                 log("revision_ab:", label, cls, params)
                 a, b = fit_head(), fit_base()
                 same = all(np.array_equal(getattr(a, f), getattr(b, f))
-                           for f in ("support_", "coef_"))
+                           for f in ("support_", "coef_", "feature_importances_")
+                           if hasattr(a, f))
                 close = (np.array_equal(a.support_, b.support_)
                          and np.allclose(a.coef_, b.coef_, rtol=1e-6, atol=1e-12))
                 ratio = training_loss(a, X, y) / training_loss(b, X, y)

@@ -659,7 +659,7 @@ SETTLE_ITERATIONS = 10
 
 
 def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=None,
-                sample_rows=False, settle=0, walk=False):
+                sample_rows=False, settle=0, walk=False, compete=False):
     """Minimise :class:`GateObjective` from the gate's and head's current values.
 
     ``gate.log_alpha``, ``head.weight`` and (for row problems) ``head.bias``
@@ -704,16 +704,22 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         ``k``'s (``walk`` is then ``k``): the start before L-BFGS-B has a
         narrower scope there (:func:`_vertex_start`), and a cold IRLS start
         opens at most ``_IRLS_K_COLD_OPEN * k`` gates in exact ``k``'s.
-        Outside these walks, a warm IRLS start (a path's next point) has
-        the cold start of a fixed-``lam`` fit run beside it
-        (``_COLD_COMPETES``), and the start of lower ``F`` goes on to
+    compete : bool
+        A point of a path outside these walks (``l0_path``, the CV
+        estimators' folds and final paths, the automatic head's linear
+        path), after its first: a warm IRLS start then has the cold start
+        of a fixed-``lam`` fit run beside it (``_COLD_COMPETES``), and
+        the start of lower ``F`` goes on to
         L-BFGS-B (the steps of both count in ``n_iter``): past the point
         where the open columns separate the labels, the previous point's
         large weights make every gate look expensive to close in the IRLS
         model, and 16-point paths kept the same support over up to 8 points
         at objectives up to 0.52 above the cold fits' (0.78 on digits,
         whose warm starts still moved a few gates;
-        ``benchmarks/warm_path.py``).
+        ``benchmarks/warm_path.py``). Not the solves an estimator starts
+        from a support it chose (a fixed ``lam``'s flip polish, whose cold
+        start is the fit's own first solve; ``lam="auto"``'s gates at its
+        chosen support, which are to be solved next to it).
 
     Returns
     -------
@@ -729,7 +735,8 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         # Many more rows than columns: solve on every stride-th row first (a
         # few times cheaper per evaluation), then from there on all rows.
         n_sub, _ = solve_gates(problem.subset(rows), gate, head, lam, alpha=alpha,
-                               max_iter=max_iter, ops=ops, settle=settle, walk=walk)
+                               max_iter=max_iter, ops=ops, settle=settle, walk=walk,
+                               compete=compete)
     # A GroupGate (skl0._group_gate) has one gate per group of columns and a
     # price per gate; the solve then runs in the group coordinates.
     obj = GateObjective(problem, lam, alpha, ops, layout=getattr(gate, "layout", None))
@@ -802,19 +809,19 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
                     else min(_IRLS_COLD_OPEN, _IRLS_K_COLD_OPEN * int(walk)))
             b0 = head.bias.detach().cpu().double().numpy()
 
-            def irls_start(mask, B, b):
+            def irls_start(mask, B, b, share=False):
                 return _irls_vertex_start(
                     problem, obj, start_kind, mask, B, b, lo, hi,
                     settle=_IRLS_SETTLE_STEPS if settle > 0 and start_kind == "irls" else 0,
-                    cold_open=cold, priced=priced)
+                    cold_open=cold, priced=priced, share=share)
 
             start = irls_start(h0 >= 0.5 * hi, B0, b0)
-            if start is not None and not walk and B0.any() and _COLD_COMPETES:
+            if start is not None and compete and B0.any() and _COLD_COMPETES:
                 # A warm start may be a local solution the path carried
                 # along (see ``walk`` above): the cold start of a fixed-lam
                 # fit competes, and the lower true F goes on to the polish.
                 cold_start = irls_start(np.zeros(ng, dtype=bool), np.zeros_like(B0),
-                                        np.zeros_like(b0))
+                                        np.zeros_like(b0), share=True)
                 if cold_start is not None:
                     best = min(start, cold_start, key=lambda s: s[2][-1])  # (a tie: the warm)
                     start = (best[0], start[1] + cold_start[1], best[2], best[3])
@@ -1370,7 +1377,7 @@ def _damped_step(B, b, step, trial, value, gb, xD, sD, true_F):
 
 @np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
 def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, settle=0,
-                       cold_open=_IRLS_COLD_OPEN, priced=False):
+                       cold_open=_IRLS_COLD_OPEN, priced=False, share=False):
     """A start for the joint solve of a log loss: IRLS over vertices.
 
     At the current ``(B, b)`` the log loss is replaced by a second-order
@@ -1414,7 +1421,10 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
     open gate's ridge (the gates a forward step from the empty model could
     open one at a time; the search opens others as it needs). Past
     ``_IRLS_COLD_OPEN`` columns each step's search keeps at most
-    :func:`_irls_max_open` gates open. Returns
+    :func:`_irls_max_open` gates open. ``share``: a cold start that takes
+    its first model and that model's start vertex from the problem's
+    earlier cold starts, or leaves them there for later ones
+    (:func:`_cold_start_model`: the competitors of a path). Returns
     ``(x, n_steps, values, settled)``, ``x`` in the joint solver's
     coordinates (closed gates at ``h = lo``), ``values`` the true ``F``
     after each step, or None when the first step fails.
@@ -1460,7 +1470,7 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
     # (D, R, X'R, G or None): the first step's model where the cold start
     # formed it (at B = 0 the logits, so the model, do not depend on the mask).
     first = None
-    shared = _cold_start_model(problem, kind, alpha, hi, lo, kd, B, b)
+    shared = _cold_start_model(problem, kind, alpha, hi, lo, kd, B, b) if share else None
     if not B.any():
         # A cold start opens every gate, or the _IRLS_COLD_OPEN with the
         # largest marginal loss reduction |X_j' r|^2 at B = 0 (the columns are
@@ -1567,10 +1577,14 @@ def _cold_start_model(problem, kind, alpha, hi, lo, kd, B, b):
     A cold start (``B = 0``, ``b = 0``) on at most ``_IRLS_COLD_OPEN``
     columns opens every gate, and its first quadratic model (taken at
     logits 0) and that model's start vertex (the factor of every open
-    column and the flip statistics there) do not depend on ``lam``: a
-    path's cold starts, its first point's and the competitor of each warm
-    point (:func:`solve_gates`), form them once. The same numbers as
-    forming them at each start (they are reused, not approximated).
+    column and the flip statistics there) do not depend on ``lam``: the
+    cold competitors of a path's warm points (:func:`solve_gates`) form
+    them once, at the first, and reuse them (the same numbers, not
+    approximated). Kept on the problem for the rest of its path (a Gram
+    matrix and a factor of order ``p <= 512``, up to 2 MB each): a
+    fixed-``lam`` fit and a path's first point, which start cold once, keep
+    nothing, and free the first model's columns before the second step's
+    are formed.
     Returns the dict that :func:`_irls_vertex_start` fills (``"model"``:
     ``(D, R, X'R, G)``; ``"start"``: the vertex search's start, see
     :meth:`_ProfiledGram.vertex_search`'s ``keep_start``), kept on the

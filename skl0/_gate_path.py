@@ -460,15 +460,19 @@ def gate_path(
         if i > 0 and warm_stop is not None:
             stop.update(warm_stop)
 
-        def solve():
+        def solve(compete=False):
             return train_gates(
                 problem, gate, head, lam=float(lam), max_iter=iters,
                 learning_rate=learning_rate, alpha=alpha, generator=generator,
                 batch_size=batch_size, callback=step_callback,
-                sample_rows=sample_first and i == 0, settle=settle, walk=walk, **stop,
+                sample_rows=sample_first and i == 0, settle=settle, walk=walk,
+                compete=compete, **stop,
             )
 
-        res = solve()
+        # (A point of a path outside the estimators' walks: its warm start
+        # competes with a cold one. Not flip_polish's solve from a vertex
+        # it chose, whose cold start is this point's first solve's.)
+        res = solve(compete=walk is False)
         n_iter = res.n_iter
         if refits is not None:
             support = open_gates(gate)

@@ -173,6 +173,7 @@ def train_gates(
     sample_rows=False,
     settle=0,
     walk=False,
+    compete=False,
 ):
     """Minimise task loss + lam * E[L0] (+ alpha * L2), in place.
 
@@ -224,6 +225,10 @@ def train_gates(
     walk : False, "auto" or an int
         Linear head: passed to :func:`skl0._engine.solve_gates` (a point of
         an estimator's own ``lam="auto"`` walk, or exact ``k``'s: its ``k``).
+    compete : bool
+        Linear head: passed to :func:`skl0._engine.solve_gates` (a point of
+        a path after its first: a warm IRLS start has the cold start of a
+        fixed-``lam`` fit run beside it).
 
     Returns
     -------
@@ -236,7 +241,7 @@ def train_gates(
         n_iter, curve = solve_gates(
             problem, gate, head, lam, alpha=alpha, max_iter=max_iter,
             check=lambda value, it: _check_finite(value, it, float(lam), _ENGINE_ADVICE),
-            sample_rows=sample_rows, settle=settle, walk=walk,
+            sample_rows=sample_rows, settle=settle, walk=walk, compete=compete,
         )
         if callback is not None:
             with torch.no_grad():

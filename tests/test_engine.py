@@ -4453,9 +4453,9 @@ def test_irls_steps_keep_at_most_max_open_gates(monkeypatch):
     seen = []
     real = engine._ProfiledGram.vertex_search
 
-    def spy(self, mask, h_open, max_moves=None, known=None, max_open=None):
-        out = real(self, mask, h_open, max_moves=max_moves, known=known, max_open=max_open)
-        seen.append((max_open, int(out[0].sum()), int(np.sum(mask))))
+    def spy(self, mask, h_open, **kwargs):
+        out = real(self, mask, h_open, **kwargs)
+        seen.append((kwargs.get("max_open"), int(out[0].sum()), int(np.sum(mask))))
         return out
 
     monkeypatch.setattr(engine._ProfiledGram, "vertex_search", spy)
@@ -4534,7 +4534,10 @@ def test_cold_start_competes_at_warm_path_points_only(monkeypatch):
     # first, cold, point, nor past the point where every gate has closed),
     # and not in a fixed-lam fit nor in the estimators' own walks
     # (lam="auto", exact k), whose points are candidates for their own
-    # searches: counted by its starts from B = 0 on a warm solve.
+    # searches, nor in the solves they start from a support they chose (a
+    # fixed lam's flip polish, lam="auto"'s gates at its support; the
+    # second data set makes both): counted by its starts from B = 0 on a
+    # warm solve.
     import skl0._engine as engine
 
     starts, real = [], engine._irls_vertex_start
@@ -4544,6 +4547,15 @@ def test_cold_start_competes_at_warm_path_points_only(monkeypatch):
         return real(problem, obj, kind, mask, B, b, *args, **kwargs)
 
     monkeypatch.setattr(engine, "_irls_vertex_start", spy)
+    X2, y2 = make_classification(120, 40, n_informative=5, n_clusters_per_class=1,
+                                 random_state=1)
+    for params in ({"lam": 0.01}, {"lam": 0.001}, {"lam": "auto"}, {"k": 3}):
+        starts.clear()
+        L0Classifier(**params).fit(X2, y2)
+        assert starts and not any(
+            warm and not nxt for warm, nxt in zip(starts, starts[1:] + [True])), params
+        if params != {"k": 3}:
+            assert any(starts), params  # (a warm solve: the polish's or the support's)
     X, y = make_classification(150, 20, n_informative=4, random_state=0)
     for params in ({"lam": 0.01}, {"lam": "auto"}, {"k": 3}):
         starts.clear()
@@ -4558,11 +4570,11 @@ def test_cold_start_competes_at_warm_path_points_only(monkeypatch):
 
 
 def test_path_cold_starts_share_their_first_model(monkeypatch):
-    # The cold starts of a log-loss path (its first point and each warm
-    # point's competitor) share the first IRLS model and its start vertex
-    # (lam-free): formed once a path, and the path is the one that forms
-    # them at every start (support, objective, iterations), binary and
-    # 3-class.
+    # The cold competitors of a log-loss path's warm points share the first
+    # IRLS model and its start vertex (lam-free): formed once a path (the
+    # path's first point, a cold start of its own, keeps nothing), and the
+    # path is the one that forms them at every start (support, objective,
+    # iterations), binary and 3-class; a fixed-lam fit keeps nothing.
     import skl0._engine as engine
 
     kept, real = [], engine._ProfiledGram.vertex_search
@@ -4589,6 +4601,9 @@ def test_path_cold_starts_share_their_first_model(monkeypatch):
         assert np.array_equal(shared.support, own.support)
         assert np.array_equal(shared.loss, own.loss)
         assert np.array_equal(shared.n_iter, own.n_iter)
+        kept.clear()
+        L0Classifier(lam=0.01).fit(X, y)
+        assert kept and not any(kept)
 
 
 def test_vertex_search_max_open_bounds_the_open_gates():
