@@ -172,10 +172,10 @@ _IRLS_K_COLD_OPEN = 8
 # 3.2 GB (session 48). L-BFGS-B then polishes from the capped start.
 _IRLS_OPEN_NUMBERS = 1 << 22
 
-# A warm IRLS start outside the estimators' walks (a point of l0_path, of
-# the CV estimators' paths, of the automatic head's linear path) has the
-# cold start of a fixed-lam fit run beside it, and the lower true F goes on
-# (:func:`solve_gates`). Session 49 first ran it only where the warm start
+# A warm IRLS start at a path point (``compete`` of :func:`solve_gates`: a
+# point of l0_path, of the CV estimators' paths, of the automatic head's
+# linear path) has the cold start of a fixed-lam fit run beside it, and the
+# lower true F goes on. Session 49 first ran it only where the warm start
 # left its open set as it was (d4ed718): on the held-out sets of
 # benchmarks/warm_path.py that gave the same paths on 12 of 20 at
 # 0.53-1.01x the CPU time, but left points above the cold fits on the
@@ -818,7 +818,7 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
             start = irls_start(h0 >= 0.5 * hi, B0, b0)
             if start is not None and compete and B0.any() and _COLD_COMPETES:
                 # A warm start may be a local solution the path carried
-                # along (see ``walk`` above): the cold start of a fixed-lam
+                # along (see ``compete`` above): the cold start of a fixed-lam
                 # fit competes, and the lower true F goes on to the polish.
                 cold_start = irls_start(np.zeros(ng, dtype=bool), np.zeros_like(B0),
                                         np.zeros_like(b0), share=True)
@@ -1501,13 +1501,14 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
     values, still, settled = [], 0, False
     for _ in range(max_steps):
         G = prof = None  # (the last step's Gram columns go before this step's are formed)
-        if first is not None:
-            (D, R, XR, G), first = first, None
-        elif shared is not None and not values:
-            if "model" not in shared:
-                D, R = curvature(state)
-                shared["model"] = (D, R, design.rmatvec(R), _LazyGram(design, D, 0.5))
+        opening = shared is not None and not values  # (a path's shared first model)
+        if opening and "model" not in shared:
+            D, R = curvature(state)
+            shared["model"] = (D, R, design.rmatvec(R), _LazyGram(design, D, 0.5))
+        if opening:
             D, R, XR, G = shared["model"]
+        elif first is not None:
+            (D, R, XR, G), first = first, None
         else:
             (D, R), XR = curvature(state), None
         # Model: 1/2 B' H B - (H B0 - gB)' B, H = X'DX - xD xD' / sD (the
@@ -1524,14 +1525,13 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
         # An opened gate moves from h = lo to h = hi: its price is lam (hi - lo).
         prof.lam = lam * (hi - lo) / hi
         kept = None
-        start = shared is not None and not values
-        if start and "start" in shared:
-            prof._last_vertex = shared["start"]  # (its factor and flip statistics)
+        # (The shared start vertex: read as a vertex the search knows.)
+        known = shared.get("known") if opening else None
         try:
             new_mask, _ = prof.vertex_search(mask, hi, max_moves=max_moves, max_open=max_open,
-                                             keep_start=start and "start" not in shared)
-            if start and prof.start_vertex is not None:
-                shared["start"] = prof.start_vertex
+                                             known=known, keep_start=opening and not known)
+            if prof.start_vertex is not None:
+                shared["known"] = dict([prof.start_vertex])
             # The model's vertex; if the true F disagrees, a step on the
             # current open set (a convex problem: Newton's step descends).
             for trial in [new_mask] + ([mask] if (new_mask != mask).any() else []):
@@ -1586,7 +1586,8 @@ def _cold_start_model(problem, kind, alpha, hi, lo, kd, B, b):
     nothing, and free the first model's columns before the second step's
     are formed.
     Returns the dict that :func:`_irls_vertex_start` fills (``"model"``:
-    ``(D, R, X'R, G)``; ``"start"``: the vertex search's start, see
+    ``(D, R, X'R, G)``; ``"known"``: the vertex search's start as its
+    ``known`` vertices take it, see
     :meth:`_ProfiledGram.vertex_search`'s ``keep_start``), kept on the
     problem for these settings (one entry: other settings replace it), or
     None where the start is not such a cold start.
@@ -1862,7 +1863,8 @@ class _ProfiledGram:
         statistics are made again from that factor and the search goes on.
 
         ``known``: vertices this objective's searches ended at before (by
-        mask, :func:`vertex_path`'s, at this ``h_open``, without pivots),
+        mask, :func:`vertex_path`'s, at this ``h_open``, without pivots), or
+        the start vertex of a path's cold IRLS starts (``keep_start``),
         whose factor, weights, loss and flip statistics are read instead of
         made again when the search reaches one.
 
@@ -1873,10 +1875,10 @@ class _ProfiledGram:
         those of at most ``max_open`` open gates, not a KKT point).
 
         ``keep_start``: keep the start vertex's factor, weights, loss and
-        flip statistics (``lam``-free) as :attr:`start_vertex`, in the form
-        of ``_last_vertex``, which a later search from the same vertex of
+        flip statistics (``lam``-free) as :attr:`start_vertex`, a
+        ``(mask bytes, vertex)`` entry of ``known``, which a later search of
         the same model (a path's cold IRLS starts, :func:`_cold_start_model`)
-        reads instead of making them again (None when the start came from
+        takes instead of making them again (None when the start came from
         ``_last_vertex`` or ``known``).
 
         Returns
@@ -2009,7 +2011,7 @@ class _ProfiledGram:
                 kept = known.get(mask.tobytes()) if known else None
                 stats = flip_statistics(mask, S, L, B) if kept is None else kept[4]
                 if keep_start and not values and kept is None and system is None:
-                    self.start_vertex = ((mask.tobytes(), h_open), (S, (L, None), B, loss, stats))
+                    self.start_vertex = (mask.tobytes(), (S, (L, None), B, loss, stats))
             C, drop_cost, add_gain, r2 = stats
             delta = np.zeros(p)
             if S.size:
