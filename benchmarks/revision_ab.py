@@ -49,7 +49,7 @@ Case sets (``--cases``):
   polish and ``lam="auto"``'s gates at its support start from a support
   they chose (session 50);
 - ``paths``: ``L0ClassifierCV(cv=3)`` on breast cancer, logistic 200 x 400
-  (10 true columns), ``make_classification`` 300 x 200, 500 x 300 (10
+  (``wide_start.logistic``, as in ``warm_path.py``), ``make_classification`` 300 x 200, 500 x 300 (10
   repeated columns, 3 clusters a class) and 400 x 300 (3 classes), and
   ``logit500`` (2000 x 500, the first seed only): log-loss fold and final
   paths, whose warm points run the cold competitor (session 49) and
@@ -234,15 +234,14 @@ def cases(name, seeds):
             for params in ({"lam": 0.01}, {"lam": 0.001}, {"lam": "auto"}):
                 out.append((label, X, y, "L0Classifier", params))
     elif name == "paths":
+        from wide_start import logistic
+
         from skl0.datasets import make_sparse_classification
 
         Xb, yb = load_breast_cancer(return_X_y=True)
         sets = [("breast cancer", Xb, yb)]
         for seed in seeds:
-            rng = np.random.default_rng(seed)
-            X = rng.standard_normal((200, 400))
-            y = (X[:, :10].sum(1) * 1.5 + rng.logistic(size=200) > 0).astype(int)
-            sets.append((f"logistic 200 x 400, seed {seed}", X, y))
+            sets.append((f"logistic 200 x 400, seed {seed}", *logistic(200, 400, seed)))
             X, y = make_classification(300, 200, n_informative=10, n_redundant=5,
                                        random_state=seed)
             sets.append((f"300 x 200, seed {seed}", X, y))
