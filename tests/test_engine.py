@@ -5053,3 +5053,111 @@ def test_searches_from_a_support_read_the_path_vertices_as_made_afresh(monkeypat
                 assert np.array_equal(logits, again)
     assert read > 0
     assert engine._PIVOT_OVERHEAD >= 12**3  # (12 columns: no pivots, the vertices kept)
+
+
+def _halvings_to_the_end(B, b, step, trial, value, gb, xD, sD, true_F):
+    """_damped_step as it was before its convexity cut: all 11 lengths tried."""
+    on = trial if B.ndim == 1 else trial[:, None]
+    for _ in range(11):
+        B_try = np.where(on, B + step, 0.0)
+        b_try = b - (gb + xD @ (B_try - B)) / sD
+        new_value, extra = true_F(trial, B_try, b_try)
+        if new_value <= value:
+            return B_try, b_try, new_value, extra
+        step = 0.5 * step
+    return None
+
+
+def test_damped_step_ends_its_halvings_where_convexity_rules_them_out():
+    # F along an IRLS step is convex in its length t: once F(t) and F(2t)
+    # put the chord's value at t = 0 above the current F, no shorter step
+    # can pass. On a convex F (a logistic loss of the step's weights), every
+    # start ends as the step tried to the end ends, and the failing ones
+    # stop after two evaluations where the chord rules the rest out.
+    import skl0._engine as engine
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4)
+    y = (X[:, 0] + 0.5 * rng.randn(60) > 0).astype(float)
+
+    def true_F(trial, B, b):
+        calls.append(None)
+        f = X @ B + b
+        return float(np.mean(np.logaddexp(0.0, f) - y * f) + 0.05 * (B * B).sum()), None
+
+    kinds = {"passed": 0, "cut": 0}
+    calls = []
+    for seed in range(40):
+        r = np.random.RandomState(seed)
+        B = r.randn(4)
+        trial = r.rand(4) < 0.7
+        step = 3.0 * r.randn(4)
+        value = true_F(trial, B, 0.1)[0] + r.choice([-0.2, -0.01, 0.0, 0.05])
+        zero = np.zeros(4)
+        calls = []
+        got = engine._damped_step(B, 0.1, step, trial, value, 0.0, zero, 1.0, true_F)
+        n_cut = len(calls)
+        calls = []
+        want = _halvings_to_the_end(B, 0.1, step, trial, value, 0.0, zero, 1.0, true_F)
+        assert (got is None) == (want is None)
+        if want is not None:
+            kinds["passed"] += 1
+            assert got[2] == want[2] and np.array_equal(got[0], want[0])
+            assert n_cut == len(calls)
+        else:
+            assert n_cut <= len(calls) == 11
+            kinds["cut"] += n_cut < 11
+    assert kinds["passed"] > 0 and kinds["cut"] > 0
+
+
+def test_damped_step_halves_to_the_end_where_the_chord_allows_it():
+    # A convex F whose value falls as the step shortens (the chord through
+    # F(1) and F(1/2) reaches below the current value at t = 0): the
+    # halvings go on to the length that passes, as before.
+    import skl0._engine as engine
+
+    calls = []
+
+    def true_F(trial, B, b):  # F(t) = (t - 1/64)^2 along B = t
+        calls.append(float(B[0]))
+        return float((B[0] - 1.0 / 64) ** 2), None
+
+    got = engine._damped_step(np.zeros(1), 0.0, np.ones(1), np.ones(1, dtype=bool),
+                              (1.0 / 64) ** 2 * 0.5, 0.0, np.zeros(1), 1.0, true_F)
+    assert got is not None and got[0][0] == 1.0 / 64
+    assert calls == [2.0 ** -i for i in range(7)]
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_irls_paths_are_the_same_without_the_halvings_convexity_rules_out(monkeypatch,
+                                                                           n_classes):
+    # A log-loss path whose IRLS steps meet vertices that the true F
+    # rejects: the convexity cut ends some of their halvings early, and the
+    # path (supports, objective, iterations) is the one that tries them all.
+    import skl0._engine as engine
+
+    X, y = make_classification(150, 60, n_informative=6, n_classes=n_classes,
+                               random_state=2)
+    cuts = []
+    real = engine._damped_step
+
+    def counting(*args):
+        calls = []
+        true_F = args[-1]
+
+        def counted(*a):
+            calls.append(None)
+            return true_F(*a)
+
+        out = real(*args[:-1], counted)
+        cuts.append(out is None and len(calls) < 11)
+        return out
+
+    monkeypatch.setattr(engine, "_damped_step", counting)
+    cut = l0_path(X, y, n_lams=8, task="classification")
+    assert any(cuts)
+    monkeypatch.setattr(engine, "_damped_step", _halvings_to_the_end)
+    full = l0_path(X, y, n_lams=8, task="classification")
+    assert np.array_equal(cut.support, full.support)
+    assert np.array_equal(cut.loss, full.loss)
+    assert np.array_equal(cut.n_iter, full.n_iter)
