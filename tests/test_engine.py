@@ -5055,26 +5055,29 @@ def test_searches_from_a_support_read_the_path_vertices_as_made_afresh(monkeypat
     assert engine._PIVOT_OVERHEAD >= 12**3  # (12 columns: no pivots, the vertices kept)
 
 
-def _halvings_to_the_end(B, b, step, trial, value, gb, xD, sD, true_F):
-    """_damped_step as it was before its convexity cut: all 11 lengths tried."""
-    on = trial if B.ndim == 1 else trial[:, None]
-    for _ in range(11):
-        B_try = np.where(on, B + step, 0.0)
-        b_try = b - (gb + xD @ (B_try - B)) / sD
-        new_value, extra = true_F(trial, B_try, b_try)
-        if new_value <= value:
-            return B_try, b_try, new_value, extra
-        step = 0.5 * step
-    return None
+def _halvings_to_the_end(monkeypatch):
+    """``_damped_step`` as it was before its convexity cut: every one of its 11 lengths tried."""
+    import skl0._engine as engine
+
+    real = engine._damped_step
+
+    def full(*args):
+        with monkeypatch.context() as m:
+            m.setattr(engine, "_HALVING_SLACK", math.inf)  # (no bound lies above value + inf)
+            return real(*args)
+
+    return full
 
 
-def test_damped_step_ends_its_halvings_where_convexity_rules_them_out():
+def test_damped_step_ends_its_halvings_where_convexity_rules_them_out(monkeypatch):
     # F along an IRLS step is convex in its length t: once F(t) and F(2t)
     # put the chord's value at t = 0 above the current F, no shorter step
     # can pass. On a convex F (a logistic loss of the step's weights), every
     # start ends as the step tried to the end ends, and the failing ones
     # stop after two evaluations where the chord rules the rest out.
     import skl0._engine as engine
+
+    to_the_end = _halvings_to_the_end(monkeypatch)
 
     rng = np.random.RandomState(0)
     X = rng.randn(60, 4)
@@ -5098,7 +5101,7 @@ def test_damped_step_ends_its_halvings_where_convexity_rules_them_out():
         got = engine._damped_step(B, 0.1, step, trial, value, 0.0, zero, 1.0, true_F)
         n_cut = len(calls)
         calls = []
-        want = _halvings_to_the_end(B, 0.1, step, trial, value, 0.0, zero, 1.0, true_F)
+        want = to_the_end(B, 0.1, step, trial, value, 0.0, zero, 1.0, true_F)
         assert (got is None) == (want is None)
         if want is not None:
             kinds["passed"] += 1
@@ -5140,6 +5143,7 @@ def test_irls_paths_are_the_same_without_the_halvings_convexity_rules_out(monkey
                                random_state=2)
     cuts = []
     real = engine._damped_step
+    to_the_end = _halvings_to_the_end(monkeypatch)
 
     def counting(*args):
         calls = []
@@ -5156,7 +5160,7 @@ def test_irls_paths_are_the_same_without_the_halvings_convexity_rules_out(monkey
     monkeypatch.setattr(engine, "_damped_step", counting)
     cut = l0_path(X, y, n_lams=8, task="classification")
     assert any(cuts)
-    monkeypatch.setattr(engine, "_damped_step", _halvings_to_the_end)
+    monkeypatch.setattr(engine, "_damped_step", to_the_end)
     full = l0_path(X, y, n_lams=8, task="classification")
     assert np.array_equal(cut.support, full.support)
     assert np.array_equal(cut.loss, full.loss)
