@@ -8,7 +8,8 @@ only relatively), and each fit of the checkout and of the base takes its
 samples in turn (``engine.cpu_times_interleaved``: at least 0.05 CPU s of
 back-to-back fits a sample, median of ``--repeats``). "same" compares the
 two fits' ``support_`` and ``coef_`` (and ``feature_importances_``,
-where the estimator has them) exactly, and "close" to 1e-6
+where the estimator has them, and a CV estimator's mean test scores and
+mean numbers of features at every path point) exactly, and "close" to 1e-6
 relative (a change of round-off, such as another BLAS call order, gives
 "no" and "yes"); "training loss ratio" is the checkout's training mean
 squared error (log loss for a classifier) over the base's: below 1 where a
@@ -27,6 +28,10 @@ Case sets (``--cases``):
   ten seconds: pass ``--repeats 1``);
 - ``regression``: ``L0Regressor`` exact ``k`` and ``lam="auto"`` on
   diabetes and on 1000 x 200 ``make_sparse_regression`` sets;
+- ``regpaths``: ``L0RegressorCV(cv=5)`` on diabetes and on 1000 x 200 and
+  300 x 100 (``rho=0.8``) ``make_sparse_regression`` sets: the squared
+  loss's vertex paths (five fold paths and the final one), issue 14's
+  ``l0_path`` / CV cost (session 51);
 - ``wide``: ``L0Regressor`` exact ``k`` of many columns (``k`` = 60-250)
   on ``make_sparse_regression`` sets (10 informative columns) with as many
   rows as columns or fewer (row problems; 400 x 500 is screened to 450
@@ -158,6 +163,16 @@ def cases(name, seeds):
         for label, X, y in sets:
             for params in ({"k": 4}, {"k": 10}, {}):
                 out.append((label, X, y, "L0Regressor", params))
+    elif name == "regpaths":
+        Xd, yd = load_diabetes(return_X_y=True)
+        sets = [("diabetes", Xd, yd)]
+        for seed in seeds:
+            X, y, _, _ = make_sparse_regression(1000, 200, 10, random_state=seed)
+            sets.append((f"1000 x 200, seed {seed}", X, y))
+            X, y, _, _ = make_sparse_regression(300, 100, 8, rho=0.8, random_state=seed)
+            sets.append((f"300 x 100, rho 0.8, seed {seed}", X, y))
+        for label, X, y in sets:
+            out.append((label, X, y, "L0RegressorCV", {"cv": 5}))
     elif name == "wide":
         for seed in seeds:
             for n, p, k in ((200, 200, 60), (200, 300, 80), (500, 500, 150), (500, 500, 250),
@@ -269,8 +284,9 @@ def cases(name, seeds):
                     out.append((label, Xs, ys, "L0Classifier", {"k": k}))
     else:
         raise SystemExit(f"--cases: unknown case set {name!r}; use 'binary', "
-                         "'binary_large', 'binary_wide', 'sparse_irls', 'regression', 'wide', "
-                         "'wide_groups', 'multiclass', 'strong', 'fixedlam' or 'paths'")
+                         "'binary_large', 'binary_wide', 'sparse_irls', 'regression', "
+                         "'regpaths', 'wide', 'wide_groups', 'multiclass', 'strong', 'fixedlam' "
+                         "or 'paths'")
     return out
 
 
@@ -286,8 +302,8 @@ def main(argv=None):
     ap.add_argument("--base", required=True, help="the commit to compare against (e.g. HEAD~1)")
     ap.add_argument("--cases", default="binary",
                     help="'binary', 'binary_large', 'binary_wide', 'sparse_irls', "
-                         "'regression', 'wide', 'wide_groups', 'multiclass', 'strong', "
-                         "'fixedlam' or 'paths', comma-separated")
+                         "'regression', 'regpaths', 'wide', 'wide_groups', 'multiclass', "
+                         "'strong', 'fixedlam' or 'paths', comma-separated")
     ap.add_argument("--seeds", default="930,931,932,933",
                     help="seeds of the simulated sets (0 and 1 were the development seeds)")
     ap.add_argument("--repeats", type=int, default=5)
@@ -307,6 +323,10 @@ def main(argv=None):
                 same = all(np.array_equal(getattr(a, f), getattr(b, f))
                            for f in ("support_", "coef_", "feature_importances_")
                            if hasattr(a, f))
+                if hasattr(a, "cv_results_"):  # (the folds' paths, through their scores)
+                    same = same and all(
+                        np.array_equal(a.cv_results_[key], b.cv_results_[key], equal_nan=True)
+                        for key in ("mean_test_score", "mean_n_features"))
                 close = (np.array_equal(a.support_, b.support_)
                          and np.allclose(a.coef_, b.coef_, rtol=1e-6, atol=1e-12))
                 ratio = training_loss(a, X, y) / training_loss(b, X, y)
