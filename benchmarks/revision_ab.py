@@ -132,6 +132,12 @@ def import_revision(rev, into):
     return importlib.import_module("skl0_base")
 
 
+#: The case sets of :func:`cases`, as --cases names them.
+CASE_SETS = ("binary", "binary_large", "binary_wide", "sparse_irls", "regression", "regpaths",
+             "wide", "wide_groups", "multiclass", "strong", "fixedlam", "paths")
+_CASE_NAMES = ", ".join(repr(name) for name in CASE_SETS)
+
+
 def cases(name, seeds):
     """``[(label, X, y, estimator class name, params), ...]`` of case set ``name``."""
     out = []
@@ -154,25 +160,20 @@ def cases(name, seeds):
             X, y = make_classification(600, 100, n_informative=8, n_redundant=4,
                                        random_state=seed)
             out.append((f"600 x 100, seed {seed}", X, y, "L0Classifier", {"k": 50}))
-    elif name == "regression":
+    elif name in ("regression", "regpaths"):
         Xd, yd = load_diabetes(return_X_y=True)
         sets = [("diabetes", Xd, yd)]
         for seed in seeds:
             X, y, _, _ = make_sparse_regression(1000, 200, 10, random_state=seed)
             sets.append((f"1000 x 200, seed {seed}", X, y))
+            if name == "regpaths":
+                X, y, _, _ = make_sparse_regression(300, 100, 8, rho=0.8, random_state=seed)
+                sets.append((f"300 x 100, rho 0.8, seed {seed}", X, y))
+        fits = ([("L0Regressor", params) for params in ({"k": 4}, {"k": 10}, {})]
+                if name == "regression" else [("L0RegressorCV", {"cv": 5})])
         for label, X, y in sets:
-            for params in ({"k": 4}, {"k": 10}, {}):
-                out.append((label, X, y, "L0Regressor", params))
-    elif name == "regpaths":
-        Xd, yd = load_diabetes(return_X_y=True)
-        sets = [("diabetes", Xd, yd)]
-        for seed in seeds:
-            X, y, _, _ = make_sparse_regression(1000, 200, 10, random_state=seed)
-            sets.append((f"1000 x 200, seed {seed}", X, y))
-            X, y, _, _ = make_sparse_regression(300, 100, 8, rho=0.8, random_state=seed)
-            sets.append((f"300 x 100, rho 0.8, seed {seed}", X, y))
-        for label, X, y in sets:
-            out.append((label, X, y, "L0RegressorCV", {"cv": 5}))
+            for cls, params in fits:
+                out.append((label, X, y, cls, params))
     elif name == "wide":
         for seed in seeds:
             for n, p, k in ((200, 200, 60), (200, 300, 80), (500, 500, 150), (500, 500, 250),
@@ -283,10 +284,7 @@ def cases(name, seeds):
                 for k in (1, 2, 3, 4, 6):
                     out.append((label, Xs, ys, "L0Classifier", {"k": k}))
     else:
-        raise SystemExit(f"--cases: unknown case set {name!r}; use 'binary', "
-                         "'binary_large', 'binary_wide', 'sparse_irls', 'regression', "
-                         "'regpaths', 'wide', 'wide_groups', 'multiclass', 'strong', 'fixedlam' "
-                         "or 'paths'")
+        raise SystemExit(f"--cases: unknown case set {name!r}; use one of {_CASE_NAMES}")
     return out
 
 
@@ -301,9 +299,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", required=True, help="the commit to compare against (e.g. HEAD~1)")
     ap.add_argument("--cases", default="binary",
-                    help="'binary', 'binary_large', 'binary_wide', 'sparse_irls', "
-                         "'regression', 'regpaths', 'wide', 'wide_groups', 'multiclass', "
-                         "'strong', 'fixedlam' or 'paths', comma-separated")
+                    help=f"{_CASE_NAMES}, comma-separated")
     ap.add_argument("--seeds", default="930,931,932,933",
                     help="seeds of the simulated sets (0 and 1 were the development seeds)")
     ap.add_argument("--repeats", type=int, default=5)

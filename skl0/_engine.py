@@ -1527,10 +1527,10 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
     for _ in range(max_steps):
         G = prof = None  # (the last step's Gram columns go before this step's are formed)
         opening = shared is not None and not values  # (a path's shared first model)
-        if opening and "model" not in shared:
-            D, R = curvature(state)
-            shared["model"] = (D, R, design.rmatvec(R), _LazyGram(design, D, 0.5))
         if opening:
+            if "model" not in shared:
+                D, R = curvature(state)
+                shared["model"] = (D, R, design.rmatvec(R), _LazyGram(design, D, 0.5))
             D, R, XR, G = shared["model"]
         elif first is not None:
             (D, R, XR, G), first = first, None
