@@ -80,7 +80,15 @@ Case sets (``--cases``):
   ``k=10``: the multinomial refits and their second-order sacrifices (a
   small fixed ``lam`` keeps nearly every column, where each flip round's
   sacrifices handle 200 x 9 coefficients). Fits of several seconds: pass
-  ``--repeats 1``.
+  ``--repeats 1``;
+- ``smallsparse``: CSR copies of small data, which the host-side solves
+  copy dense but the row objective reads sparse: ``L0ClassifierCV()`` on
+  a 40 x 10 set of 4 random classes (scikit-learn's sparse-input check's
+  shape), ``L0ClassifierCV(cv=3)`` and ``lam="auto"`` on wine,
+  ``lam="auto"`` and ``k=5`` on breast cancer, and ``lam="auto"`` and
+  ``lam=0.01`` on 150 x 30 ``make_classification`` sets of 3 classes
+  with 60% of the entries zeroed (session 52: the objective's kept
+  transpose).
 
 Seeds 0 and 1 of the simulated sets were looked at while making session
 24's change (the refits' Hessians against a transposed view); the default
@@ -134,7 +142,7 @@ def import_revision(rev, into):
 
 #: The case sets of :func:`cases`, as --cases names them.
 CASE_SETS = ("binary", "binary_large", "binary_wide", "sparse_irls", "regression", "regpaths",
-             "wide", "wide_groups", "multiclass", "strong", "fixedlam", "paths")
+             "wide", "wide_groups", "multiclass", "strong", "fixedlam", "paths", "smallsparse")
 _CASE_NAMES = ", ".join(repr(name) for name in CASE_SETS)
 
 
@@ -283,6 +291,28 @@ def cases(name, seeds):
                                   (f"300 x 30, class_sep=2, seed {seed}", X, y)):
                 for k in (1, 2, 3, 4, 6):
                     out.append((label, Xs, ys, "L0Classifier", {"k": k}))
+    elif name == "smallsparse":
+        from scipy.sparse import csr_matrix
+        from sklearn.datasets import load_wine
+
+        rng = np.random.RandomState(0)
+        Xt = rng.uniform(size=(40, 10))
+        Xt[Xt < 0.8] = 0.0
+        yt = (4 * rng.uniform(size=40)).astype(int)
+        Xw, yw = load_wine(return_X_y=True)
+        Xb, yb = load_breast_cancer(return_X_y=True)
+        out += [("40 x 10, 4 classes, CSR", csr_matrix(Xt), yt, "L0ClassifierCV", {}),
+                ("wine, CSR", csr_matrix(Xw), yw, "L0ClassifierCV", {"cv": 3}),
+                ("wine, CSR", csr_matrix(Xw), yw, "L0Classifier", {}),
+                ("breast cancer, CSR", csr_matrix(Xb), yb, "L0Classifier", {}),
+                ("breast cancer, CSR", csr_matrix(Xb), yb, "L0Classifier", {"k": 5})]
+        for seed in seeds:
+            X, y = make_classification(150, 30, n_informative=5, n_classes=3,
+                                       random_state=seed)
+            X[np.random.RandomState(seed).uniform(size=X.shape) < 0.6] = 0.0
+            for params in ({}, {"lam": 0.01}):
+                out.append((f"150 x 30, 3 classes, CSR, seed {seed}", csr_matrix(X), y,
+                            "L0Classifier", params))
     else:
         raise SystemExit(f"--cases: unknown case set {name!r}; use one of {_CASE_NAMES}")
     return out
