@@ -28,7 +28,8 @@ calls (so a 2 ms fit is timed 25 at a time), ratios taken within one run:
    survival ranking, no polish) and "splice only" (abess's screening
    start, then the polish);
 5. small sparse X (``--only sparse``): a CSR copy of small data against
-   the dense array, CPU time and whether the supports agree;
+   the dense array, CPU time (the two fits' samples taken in turn:
+   :func:`cpu_times_interleaved`) and whether the supports agree;
 6. small multinomial fits (``--only multinomial``): iris, wine and
    held-out ``make_classification`` sets, ``lam="auto"`` and ``k=3``, with
    Newton's refits, with L-BFGS-B's alone (ablation) and abess;
@@ -86,7 +87,7 @@ import torch
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
 import skl0._splice
-from skl0 import L0Classifier, L0Regressor, L0RegressorCV, l0_path
+from skl0 import L0Classifier, L0ClassifierCV, L0Regressor, L0RegressorCV, l0_path
 from skl0._criteria import ebic, ebic_gamma
 from skl0.datasets import make_sparse_regression
 
@@ -415,6 +416,11 @@ def small_sparse(repeats):
     from sklearn.datasets import load_wine
 
     Xw, yw = load_wine(return_X_y=True)
+    # scikit-learn's sparse-input check's shape: 40 x 10, 4 random classes
+    rs = np.random.RandomState(0)
+    Xc = rs.uniform(size=(40, 10))
+    Xc[Xc < 0.8] = 0.0
+    yc = (4 * rs.uniform(size=40)).astype(int)
     rows = []
     for name, make, X, y in [
         ("40 x 10 classifier, lam='auto'", L0Classifier, Xt, yt),
@@ -424,11 +430,12 @@ def small_sparse(repeats):
         ("breast cancer, k=5", lambda: L0Classifier(k=5), Xb, yb),
         ("diabetes, lam='auto'", L0Regressor, Xd, yd),
         ("diabetes, k=4", lambda: L0Regressor(k=4), Xd, yd),
+        ("40 x 10, 4 classes, L0ClassifierCV()", L0ClassifierCV, Xc, yc),
     ]:
         log("small sparse:", name)
         Xs = sp.csr_matrix(X)
-        dense = cpu_time(lambda: make().fit(X, y), repeats)
-        sparse = cpu_time(lambda: make().fit(Xs, y), repeats)
+        dense, sparse = cpu_times_interleaved(
+            [lambda: make().fit(X, y), lambda: make().fit(Xs, y)], repeats)
         same = np.array_equal(make().fit(X, y).get_support(), make().fit(Xs, y).get_support())
         rows.append([name, f"{dense * 1e3:.1f}", f"{sparse * 1e3:.1f}", f"{sparse / dense:.2f}x",
                      "yes" if same else "no"])
@@ -543,7 +550,6 @@ def bookkeeping(repeats, heldout_seeds):
 
     import skl0._base as base
     import skl0._engine as engine
-    from skl0 import L0ClassifierCV
 
     sets = [("breast cancer (dev)", *load_breast_cancer(return_X_y=True)),
             ("iris (dev)", *load_iris(return_X_y=True)),
@@ -614,7 +620,6 @@ def products(repeats, heldout_seeds):
     from sklearn.datasets import make_classification
 
     import skl0._engine as engine
-    from skl0 import L0ClassifierCV
 
     shapes = [(5000, 300, 2), (1000, 1000, 2), (3000, 200, 5), (20000, 100, 2)]
     sets = []
