@@ -403,6 +403,14 @@ def wide(quick):
 
 
 # ------------------------------------------------------------ small sparse
+def sparse_check_set():
+    """``(X, y)`` of scikit-learn's sparse-input check's shape: 40 x 10 (80% zeros), 4 random classes."""
+    rs = np.random.RandomState(0)
+    X = rs.uniform(size=(40, 10))
+    X[X < 0.8] = 0.0
+    return X, (4 * rs.uniform(size=40)).astype(int)
+
+
 def small_sparse(repeats):
     """Sparse X against the same data dense, on small data: CPU time and support."""
     import scipy.sparse as sp
@@ -416,11 +424,7 @@ def small_sparse(repeats):
     from sklearn.datasets import load_wine
 
     Xw, yw = load_wine(return_X_y=True)
-    # scikit-learn's sparse-input check's shape: 40 x 10, 4 random classes
-    rs = np.random.RandomState(0)
-    Xc = rs.uniform(size=(40, 10))
-    Xc[Xc < 0.8] = 0.0
-    yc = (4 * rs.uniform(size=40)).astype(int)
+    Xc, yc = sparse_check_set()
     rows = []
     for name, make, X, y in [
         ("40 x 10 classifier, lam='auto'", L0Classifier, Xt, yt),

@@ -112,7 +112,7 @@ from pathlib import Path
 import _common as C
 import numpy as np
 import torch
-from engine import cpu_times_interleaved, log, table
+from engine import cpu_times_interleaved, log, sparse_check_set, table
 from sklearn.datasets import (
     load_breast_cancer,
     load_diabetes,
@@ -295,10 +295,7 @@ def cases(name, seeds):
         from scipy.sparse import csr_matrix
         from sklearn.datasets import load_wine
 
-        rng = np.random.RandomState(0)
-        Xt = rng.uniform(size=(40, 10))
-        Xt[Xt < 0.8] = 0.0
-        yt = (4 * rng.uniform(size=40)).astype(int)
+        Xt, yt = sparse_check_set()
         Xw, yw = load_wine(return_X_y=True)
         Xb, yb = load_breast_cancer(return_X_y=True)
         out += [("40 x 10, 4 classes, CSR", csr_matrix(Xt), yt, "L0ClassifierCV", {}),

@@ -340,8 +340,10 @@ class TorchOps:
         return (X @ B.to(X.dtype)).to(torch.float64)
 
     @staticmethod
-    def rmatmul(X, R):
-        XT = csr_transpose(X) if X.layout == torch.sparse_csr else X.t()
+    def rmatmul(X, R, XT=None):
+        """``X.T @ R`` as float64 (a sparse X's transpose: ``XT``, else kept on X)."""
+        if XT is None:
+            XT = csr_transpose(X) if X.layout == torch.sparse_csr else X.t()
         return (XT @ R.to(X.dtype)).to(torch.float64)
 
     def from_host(self, a):
@@ -408,7 +410,8 @@ class _RowTerm:
         # each block's product and transposed product run while it is in
         # cache (about 20% less time than two passes over X at n=1e5, p=1e3).
         self.rows = None  # rows per block, or None: one pass of each product
-        # A sparse X's transpose, made once (each evaluation's X' R reads it).
+        # A scipy sparse X's transpose, made once (each evaluation's X' R
+        # reads it; a torch sparse X keeps its own: csr_transpose).
         self.XT = None if isinstance(self.X, (np.ndarray, torch.Tensor)) else self.X.T
         if isinstance(self.X, np.ndarray):
             rows = max(64, FUSED_BLOCK_BYTES // max(self.X.shape[1] * self.X.itemsize, 1))
@@ -431,8 +434,7 @@ class _RowTerm:
         if self.rows is None:  # one pass (the sums below from 0.0 as theirs)
             loss, R = self.datafit.value_grad(ops.matmul(self.X, Bs) - sB + b, self.Y, self.w,
                                               ops)
-            XtR = ops.rmatmul(self.X, R) if self.XT is None else ops.rmatmul(self.X, R, self.XT)
-            rsum, XtR = 0.0 + R.sum(0), 0.0 + XtR
+            rsum, XtR = 0.0 + R.sum(0), 0.0 + ops.rmatmul(self.X, R, self.XT)
             return 0.0 + loss, XtR * self.inv[:, None] - self.shift[:, None] * rsum, rsum
         loss, rsum, XtR = 0.0, 0.0, 0.0
         for Xb, Yb, wb in self._blocks():
