@@ -753,7 +753,10 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         ``benchmarks/warm_path.py``). Not the solves an estimator starts
         from a support it chose (a fixed ``lam``'s flip polish, whose cold
         start is the fit's own first solve; ``lam="auto"``'s gates at its
-        chosen support, which are to be solved next to it).
+        chosen support, which are to be solved next to it). At every point
+        of such a path, the first too, a multinomial IRLS start hands over
+        to L-BFGS-B once its open set has stood still for
+        ``_IRLS_SOFTMAX_HANDOVER`` steps.
 
     Returns
     -------
