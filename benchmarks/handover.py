@@ -4,9 +4,11 @@ At a point of a path outside the estimators' own walks (``l0_path``, the
 CV estimators' fold and final paths) a multinomial log loss starts from
 IRLS steps over vertices, then L-BFGS-B polishes. Once the start's open
 set stands still its isotropic steps only converge the weights, at a
-linear rate, up to a 30-step cap. Since session 53 the start hands over
-to L-BFGS-B once its open set has stood still for
-``skl0._engine._IRLS_SOFTMAX_HANDOVER`` (2) steps.
+linear rate, up to a 30-step cap. Since session 53 the start of a warm
+point, and the cold start that competes with it, hand over to L-BFGS-B
+once their open set has stood still for
+``skl0._engine._IRLS_SOFTMAX_HANDOVER`` (2) steps (the path's first point
+keeps the whole start).
 
 Every set runs both ways in one process: the checkout, and ``before``
 (the constant patched to 0: the start runs to its end, the code path of

@@ -243,18 +243,20 @@ _HALVING_SLACK = 1e-9
 #: weights.
 _IRLS_SETTLE_STEPS = 2
 
-#: A multinomial IRLS start at a point of a path outside the estimators'
-#: walks (``solve_gates``' ``compete``: ``l0_path``, the CV estimators'
-#: paths, the automatic head's linear path) hands over to L-BFGS-B once its
-#: open set has stood still for this many steps (the count of
-#: ``_IRLS_SETTLE_STEPS``, not tuned). From there the isotropic model's
-#: steps only converge the weights on a fixed set, at a linear rate, and
-#: L-BFGS-B polished every start anyway: without this stop 127 of the 164
-#: starts of a 5-class ``L0ClassifierCV()`` on 3000 x 100 ran to the
-#: 30-step cap. A single fixed-``lam`` solve keeps the whole start: there
-#: L-BFGS-B from the handed-over weights took longer (iris at ``lam=0.01``
-#: 2.3x the CPU time, the same support; docs/gates.md, "The multinomial
-#: start hands over at path points").
+#: A multinomial IRLS start at a warm point of a path outside the
+#: estimators' walks (``solve_gates``' ``compete``: ``l0_path``, the CV
+#: estimators' paths, the automatic head's linear path), and the cold start
+#: that competes there, hands over to L-BFGS-B once its open set has stood
+#: still for this many steps (the count of ``_IRLS_SETTLE_STEPS``, not
+#: tuned). From there the isotropic model's steps only converge the weights
+#: on a fixed set, at a linear rate, and L-BFGS-B polished every start
+#: anyway: without this stop 127 of the 164 starts of a 5-class
+#: ``L0ClassifierCV()`` on 3000 x 100 ran to the 30-step cap. A path's first
+#: point (a cold start with no competitor) keeps the whole start: handed
+#: over, iris's ended 5% above L-BFGS-B alone with scipy 1.11. So does a
+#: single fixed-``lam`` solve: there L-BFGS-B from the handed-over weights
+#: took longer (iris at ``lam=0.01`` 2.3x the CPU time, the same support;
+#: docs/gates.md, "The multinomial start hands over at path points").
 _IRLS_SOFTMAX_HANDOVER = _IRLS_SETTLE_STEPS
 
 
@@ -753,9 +755,9 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         ``benchmarks/warm_path.py``). Not the solves an estimator starts
         from a support it chose (a fixed ``lam``'s flip polish, whose cold
         start is the fit's own first solve; ``lam="auto"``'s gates at its
-        chosen support, which are to be solved next to it). At every point
-        of such a path, the first too, a multinomial IRLS start hands over
-        to L-BFGS-B once its open set has stood still for
+        chosen support, which are to be solved next to it). At its warm
+        points a multinomial IRLS start, and its cold competitor, hand over
+        to L-BFGS-B once their open set has stood still for
         ``_IRLS_SOFTMAX_HANDOVER`` steps.
 
     Returns
@@ -851,7 +853,7 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
                     problem, obj, start_kind, mask, B, b, lo, hi,
                     settle=_IRLS_SETTLE_STEPS if settle > 0 and start_kind == "irls" else 0,
                     cold_open=cold, priced=priced, share=share,
-                    handover=_IRLS_SOFTMAX_HANDOVER if compete else 0)
+                    handover=_IRLS_SOFTMAX_HANDOVER if compete and (share or B.any()) else 0)
 
             start = irls_start(h0 >= 0.5 * hi, B0, b0)
             if start is not None and compete and B0.any() and _COLD_COMPETES:

@@ -4907,22 +4907,24 @@ def test_settled_irls_start_ends_the_refitted_walks_points_with_the_same_selecti
 
 
 def test_multinomial_start_hands_over_to_lbfgsb_outside_the_walks(monkeypatch):
-    # A softmax IRLS start (l0_path here; the estimators' own walks take
-    # none) ends once its open set has stood still for _IRLS_SOFTMAX_HANDOVER
-    # steps, where its isotropic steps only converge the weights at a linear
-    # rate, and L-BFGS-B goes on from there: far fewer Newton steps, and on
-    # this seeded set no point ends higher than with the start run to its
-    # end (or its 30-step cap). A single fixed lam's solve keeps the whole
-    # start (L-BFGS-B took longer there from the handed-over weights).
+    # At the warm points of l0_path a softmax IRLS start and its cold
+    # competitor (the estimators' own walks take none) end once their open
+    # set has stood still for _IRLS_SOFTMAX_HANDOVER steps, where the
+    # isotropic steps only converge the weights at a linear rate, and
+    # L-BFGS-B goes on from there: far fewer Newton steps, and on this
+    # seeded set no point ends higher than with the starts run to their end
+    # (or the 30-step cap). The path's first point (cold, no competitor) and
+    # a single fixed lam's solve keep the whole start.
     import skl0._engine as engine
 
     X, y = make_classification(300, 30, n_informative=5, n_redundant=0, n_classes=3,
                                shuffle=False, random_state=1)
     start, seen = engine._irls_vertex_start, []
 
-    def counted(*args, **kwargs):
-        out = start(*args, **kwargs)
-        seen.append((args[2], kwargs.get("handover", 0), 0 if out is None else out[1]))
+    def counted(problem, obj, kind, mask, B, *args, **kwargs):
+        out = start(problem, obj, kind, mask, B, *args, **kwargs)
+        first = not np.any(B) and not kwargs.get("share", False)  # (cold, no competitor)
+        seen.append((kind, first, kwargs.get("handover", 0), 0 if out is None else out[1]))
         return out
 
     monkeypatch.setattr(engine, "_irls_vertex_start", counted)
@@ -4933,8 +4935,9 @@ def test_multinomial_start_hands_over_to_lbfgsb_outside_the_walks(monkeypatch):
         monkeypatch.setattr(engine, "_IRLS_SOFTMAX_HANDOVER", handover)
         seen.clear()
         paths[handover] = l0_path(X, y, n_lams=8, task="classification")
-        assert seen and {(kind, h) for kind, h, _ in seen} == {("softmax", handover)}
-        steps[handover] = sum(n for _, _, n in seen)
+        assert {(kind, first, h) for kind, first, h, _ in seen} == {
+            ("softmax", True, 0), ("softmax", False, handover)}
+        steps[handover] = sum(n for *_, n in seen)
     assert steps[default] < 0.6 * steps[0], steps
     with_, without = np.asarray(paths[default].loss), np.asarray(paths[0].loss)
     assert with_.shape == without.shape
@@ -4942,7 +4945,7 @@ def test_multinomial_start_hands_over_to_lbfgsb_outside_the_walks(monkeypatch):
     monkeypatch.setattr(engine, "_IRLS_SOFTMAX_HANDOVER", default)
     seen.clear()
     L0Classifier(lam=0.01).fit(X, y)
-    assert seen and {(kind, h) for kind, h, _ in seen} == {("softmax", 0)}
+    assert seen and {(kind, h) for kind, _, h, _ in seen} == {("softmax", 0)}
 
 
 def test_separable_multinomial_path_points_are_no_worse_than_the_empty_model():
