@@ -41,12 +41,12 @@ only. The default seeds 10-15 are held out.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import warnings
 
 import _common as C  # also puts the repository root on sys.path
 import numpy as np
+from engine import log, sparse_check_set, table
 from sklearn.datasets import load_digits, load_iris, load_wine, make_classification
 
 import skl0._engine as engine
@@ -78,8 +78,6 @@ def families(seed):
 
 
 def real_sets():
-    from engine import sparse_check_set
-
     Xd, yd = load_digits(return_X_y=True)
     return [("wine", *load_wine(return_X_y=True), None), ("iris", *load_iris(return_X_y=True), None),
             ("digits, first 600", Xd[:600], yd[:600], None), ("digits", Xd, yd, None),
@@ -100,11 +98,6 @@ def both_ways(fit):
     return out
 
 
-def f1(support, n_true):
-    true = np.arange(support.size) < n_true
-    return 2 * np.sum(support & true) / (support.sum() + n_true)
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="10,11,12,13,14,15")
@@ -116,50 +109,39 @@ def main(argv=None):
     sets = [(f"{name}, seed {s}", X, y, k) for s in seeds for name, X, y, k in families(s)]
     if args.real:
         sets += real_sets()
-    rows, tot = [], dict(path=[0.0, 0.0], cv=[0.0, 0.0], lo=[0, 0.0], hi=[0, 0.0], n=0,
-                         changed=0, f1=[[], []])
+    rows, paths, cvs = [], [], []  # (t, t_before, lower, higher, points); (t, t_before, same, F1s)
     for name, X, y, n_true in sets:
-        print(name, file=sys.stderr, flush=True)
+        log(name)
         (t1, p1), (t0, p0) = both_ways(lambda: l0_path(X, y, task="classification"))
-        a, b = np.asarray(p1.loss), np.asarray(p0.loss)
-        m = min(a.size, b.size)
-        d = a[:m] - b[:m]
-        tol = CHANGED * np.maximum(1.0, np.abs(b[:m]))
-        lo, hi = d[d < -tol], d[d > tol]
-        tot["path"][0] += t1
-        tot["path"][1] += t0
-        tot["lo"][0] += lo.size
-        tot["lo"][1] += lo.sum()
-        tot["hi"][0] += hi.size
-        tot["hi"][1] += hi.sum()
-        tot["n"] += m
-        row = [name, f"{t1 / t0:.2f}x", f"{lo.size} / {hi.size}",
-               f"{lo.sum():.4f} / +{hi.sum():.4f}"]
+        m = min(p1.loss.size, p0.loss.size)
+        d = np.asarray(p1.loss[:m]) - np.asarray(p0.loss[:m])
+        tol = CHANGED * np.maximum(1.0, np.abs(p0.loss[:m]))
+        paths.append((t1, t0, d[d < -tol], d[d > tol], m))
+        row = [name, f"{t1 / t0:.2f}x", f"{paths[-1][2].size} / {paths[-1][3].size}",
+               f"{paths[-1][2].sum():.4f} / +{paths[-1][3].sum():.4f}"]
         if not args.no_cv and n_true is not None:
             (c1, m1), (c0, m0) = both_ways(lambda: L0ClassifierCV().fit(X, y))
-            tot["cv"][0] += c1
-            tot["cv"][1] += c0
-            same = np.array_equal(m1.support_, m0.support_)
-            tot["changed"] += not same
-            tot["f1"][0].append(f1(m1.support_, n_true))
-            tot["f1"][1].append(f1(m0.support_, n_true))
-            row += [f"{c1:.2f} / {c0:.2f} s ({c1 / c0:.2f}x)", "yes" if same else "no",
-                    f"{tot['f1'][0][-1]:.2f} / {tot['f1'][1][-1]:.2f}"]
+            f1 = [C.support_metrics(m_.support_, np.arange(n_true))["f1"] for m_ in (m1, m0)]
+            cvs.append((c1, c0, np.array_equal(m1.support_, m0.support_), f1))
+            row += [f"{c1:.2f} / {c0:.2f} s ({c1 / c0:.2f}x)", "yes" if cvs[-1][2] else "no",
+                    f"{f1[0]:.2f} / {f1[1]:.2f}"]
         elif not args.no_cv:
             row += ["", "", ""]
         rows.append(row)
     headers = ["data", "path CPU / before", "points lower / higher", "sum of changes"]
+    lower = np.concatenate([pt[2] for pt in paths])
+    higher = np.concatenate([pt[3] for pt in paths])
+    total = ["all", f"{sum(pt[0] for pt in paths) / sum(pt[1] for pt in paths):.2f}x",
+             f"{lower.size} / {higher.size} of {sum(pt[4] for pt in paths)}",
+             f"{lower.sum():.4f} / +{higher.sum():.4f}"]
     if not args.no_cv:
         headers += ["L0ClassifierCV() CPU", "same support", "F1 / before"]
-    total = ["all", f"{tot['path'][0] / tot['path'][1]:.2f}x",
-             f"{tot['lo'][0]} / {tot['hi'][0]} of {tot['n']}",
-             f"{tot['lo'][1]:.4f} / +{tot['hi'][1]:.4f}"]
-    if not args.no_cv:
-        total += [f"{tot['cv'][0]:.1f} / {tot['cv'][1]:.1f} s ({tot['cv'][0] / max(tot['cv'][1], 1e-9):.2f}x)",
-                  f"{tot['changed']} changed",
-                  f"{np.mean(tot['f1'][0]):.3f} / {np.mean(tot['f1'][1]):.3f}"
-                  if tot["f1"][0] else ""]
-    print(C.markdown_table(headers, rows + [total]))
+        c1, c0 = sum(cv[0] for cv in cvs), sum(cv[1] for cv in cvs)
+        f1 = np.array([cv[3] for cv in cvs]).reshape(-1, 2)
+        total += ([f"{c1:.1f} / {c0:.1f} s ({c1 / c0:.2f}x)",
+                   f"{sum(not cv[2] for cv in cvs)} changed",
+                   f"{f1[:, 0].mean():.3f} / {f1[:, 1].mean():.3f}"] if cvs else ["", "", ""])
+    table(headers, rows + [total])
 
 
 if __name__ == "__main__":

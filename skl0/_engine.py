@@ -853,7 +853,8 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
                     problem, obj, start_kind, mask, B, b, lo, hi,
                     settle=_IRLS_SETTLE_STEPS if settle > 0 and start_kind == "irls" else 0,
                     cold_open=cold, priced=priced, share=share,
-                    handover=_IRLS_SOFTMAX_HANDOVER if compete and (share or B.any()) else 0)
+                    handover=(_IRLS_SOFTMAX_HANDOVER if start_kind == "softmax" and compete
+                              and (share or B.any()) else 0))
 
             start = irls_start(h0 >= 0.5 * hi, B0, b0)
             if start is not None and compete and B0.any() and _COLD_COMPETES:
@@ -1469,9 +1470,10 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
     step is then the start. With ``settle > 0`` the loop also ends once
     the open set has stood still for ``settle`` steps (``settled``: only
     the weights were still moving; :func:`solve_gates` then takes the
-    point as it is). ``handover > 0``: a softmax start ends once its open
-    set has stood still for ``handover`` steps, not settled (L-BFGS-B
-    converges the weights from there). ``cold_open``: the most gates a cold start (``B = 0``)
+    point as it is). ``handover > 0`` (:func:`solve_gates` passes it to
+    softmax starts): the loop ends once the open set has stood still for
+    ``handover`` steps, not settled (L-BFGS-B converges the weights from
+    there). ``cold_open``: the most gates a cold start (``B = 0``)
     opens past ``_IRLS_COLD_OPEN`` columns (:func:`_cold_mask`); with
     ``priced``, only those among them whose own Newton step on the first
     model lowers it by more than their price ``lam (hi - lo)``:
@@ -1616,7 +1618,7 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
         if settle and still >= settle:
             settled = True  # the open set stood still: only the weights were moving
             break
-        if handover and kind == "softmax" and still >= handover:
+        if handover and still >= handover:
             break  # (L-BFGS-B converges the weights on it, faster than these steps)
     if not values:
         return None
