@@ -15,8 +15,9 @@ Every set runs both ways in one process: the checkout, and ``before``
 efa1437). Columns:
 
 - **path**: a 16-point ``l0_path``: its CPU time over ``before``'s (one
-  sample each: these fits take 0.1-3 s), the points whose objective ``F``
-  (``path.loss``) ends lower or higher than ``before``'s by more than
+  sample each: these fits take 0.1-3 s), the points whose training loss
+  (``path.loss``: the task loss without the penalty, not the objective
+  ``F``) ends lower or higher than ``before``'s by more than
   1e-4 of it (round-off and L-BFGS-B's tolerance move the others by less),
   and the sums of those changes;
 - **CV** (without ``--no-cv``): ``L0ClassifierCV()`` (5 folds, 16 points):
@@ -52,7 +53,7 @@ from sklearn.datasets import load_digits, load_iris, load_wine, make_classificat
 import skl0._engine as engine
 from skl0 import L0ClassifierCV, l0_path
 
-#: A point's F counts as changed past this share of it (at least 1e-4 absolute).
+#: A point's training loss counts as changed past this share of it (at least 1e-4 absolute).
 CHANGED = 1e-4
 
 

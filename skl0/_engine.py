@@ -41,7 +41,10 @@ search over vertices (:meth:`_ProfiledGram.vertex_search`) finds one, and
 L-BFGS-B runs only where that vertex is not a KKT point. A binary log
 loss on small or wide data starts from Newton steps (IRLS) whose quadratic models
 are such Gram problems (:func:`_irls_vertex_start`), and so does a
-multinomial one outside the estimators' own walks. The gate's ``log_alpha`` is ``h``'s inverse
+multinomial one outside the estimators' own walks, whose weights Newton's
+method then solves with the gates held at the start's vertex
+(:func:`_softmax_vertex_newton`; L-BFGS-B only where that is not a KKT
+point). The gate's ``log_alpha`` is ``h``'s inverse
 (:func:`skl0.nn.log_alpha_for_signal`) and ``W = B / E[z]``, so
 ``prob_open``, the eq. 13 test-time gate and the mask read as for any
 gate.
@@ -758,7 +761,9 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
         chosen support, which are to be solved next to it). At its warm
         points a multinomial IRLS start, and its cold competitor, hand over
         to L-BFGS-B once their open set has stood still for
-        ``_IRLS_SOFTMAX_HANDOVER`` steps.
+        ``_IRLS_SOFTMAX_HANDOVER`` steps. A multinomial warm start that no
+        IRLS step lowers (a point whose weights the Newton polish solved)
+        meets the cold start all the same, at its own ``F``.
 
     Returns
     -------
@@ -857,19 +862,33 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
                               and (share or B.any()) else 0))
 
             start = irls_start(h0 >= 0.5 * hi, B0, b0)
-            if start is not None and compete and B0.any() and _COLD_COMPETES:
+            # A multinomial warm start that no step lowers (its weights
+            # already solved at its vertex, as the Newton polish below leaves
+            # a path's point) still meets the cold start, at its own F.
+            stands = start is None and start_kind == "softmax" and _SOFTMAX_VERTEX_NEWTON
+            if (start is not None or stands) and compete and B0.any() and _COLD_COMPETES:
                 # A warm start may be a local solution the path carried
                 # along (see ``compete`` above): the cold start of a fixed-lam
                 # fit competes, and the lower true F goes on to the polish.
                 cold_start = irls_start(np.zeros(ng, dtype=bool), np.zeros_like(B0),
                                         np.zeros_like(b0), share=True)
                 if cold_start is not None:
+                    if start is None:
+                        start = (x0, 0, [fun(x0)[0]], False)
                     best = min(start, cold_start, key=lambda s: s[2][-1])  # (a tie: the warm)
                     start = (best[0], start[1] + cold_start[1], best[2], best[3])
             if start is not None:
                 x0, n_moves, values, settled = start
                 curve = list(values)
                 res = _kkt_point(fun, x0, lo, hi, settled=settled)
+                if res is None and start_kind == "softmax" and _SOFTMAX_VERTEX_NEWTON:
+                    # The start's weights converge by Newton's method at its
+                    # vertex; a KKT point there needs no L-BFGS-B.
+                    polished = _softmax_vertex_newton(problem, obj, x0, lo, hi, _HostDesign(problem))
+                    if polished is not None:
+                        x0, n_newton = polished
+                        n_moves += n_newton
+                        res = _kkt_point(fun, x0, lo, hi)
         if res is None:
             res = minimize(
                 fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
@@ -1632,6 +1651,134 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
         V = np.where(mask[:, None], B / hi, -dB / scale[:, None])
     h = np.where(mask, hi, lo)
     return np.concatenate([h, V.ravel(), np.atleast_1d(b)]), len(values), values, settled
+
+
+#: After a multinomial IRLS start, :func:`solve_gates` converges the weights
+#: at the start's vertex by Newton's method (:func:`_softmax_vertex_newton`),
+#: and L-BFGS-B runs only where the result is not a KKT point of the box.
+#: L-BFGS-B alone had to converge them in the joint coordinates (h, V, b),
+#: where the closed gates' V are nearly free: ~130 iterations a polish,
+#: up to its cap of 300, with the open set fixed throughout. False: the
+#: code path before it (``benchmarks/vertex_newton.py`` compares the two).
+_SOFTMAX_VERTEX_NEWTON = True
+#: ... when its Hessian, ``n ((s + 1) K)^2`` multiply-adds for ``s`` open
+#: columns of ``n`` rows and ``K`` classes, costs at most this many.
+_VERTEX_NEWTON_MAX = 1 << 30
+#: Its Hessian's row terms (``n (s + 1) K`` numbers) a block of rows at most (16 MB).
+_VERTEX_NEWTON_BLOCK = 1 << 21
+#: Newton steps at most (the loop ends at convergence, in 3-15 measured).
+_VERTEX_NEWTON_STEPS = 50
+#: Rounds of the closed columns' weights against the open ones' (see the function).
+_VERTEX_NEWTON_ROUNDS = 4
+
+
+@np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
+def _softmax_vertex_newton(problem, obj, x, lo, hi, design):
+    """Newton's method on the weights of a multinomial solve, its gates held at their vertex.
+
+    ``x`` is a point of the joint solve (:func:`_irls_vertex_start`'s end:
+    every gate at ``lo`` or ``hi``). With the gates fixed, ``F`` is the
+    multinomial log loss of ``B = h V`` plus the ridge
+    ``gate_ridge(kappa d_j, h_j, alpha) ||B_j||^2`` of each column (the gate
+    term ``(kappa d_j (h_j - h_j^2) + alpha h_j^2) ||V_j||^2`` in ``B``): a
+    strictly convex problem in the open columns' weights and the
+    intercepts, solved here by Newton's method (:func:`skl0._refit._newton`,
+    the exact Hessian :func:`skl0._blocks.softmax_hessian` plus the ridge)
+    with the closed columns' tiny weights held as an offset of the logits.
+    The closed columns' ``V`` then get the value that zeroes their
+    gradient, as at the end of the start. Returns ``(x, steps)``, the
+    point in the same coordinates and the number of Newton steps, or None
+    where it does not apply (a Hessian of more than ``_VERTEX_NEWTON_MAX``
+    multiply-adds, open columns of more than ``HOST_COPY_MAX_NUMBERS``
+    numbers) or a factorisation fails. :func:`solve_gates` then takes the point as the solution if it
+    is a KKT point of the box, else L-BFGS-B goes on from it.
+    """
+    from ._blocks import softmax_hessian, softmax_hessian_terms
+    from ._refit import _newton, ridge_jitter
+
+    p, q, ng = obj.p, obj.q, obj.n_gates
+    Y = np.asarray(obj.term.Y, dtype=np.float64)
+    n = Y.shape[0]
+    h = obj.expand(x[:ng])
+    S, C = np.flatnonzero(h >= hi), np.flatnonzero(h < hi)
+    s, a = S.size, S.size + 1
+    if (n * (a * q) ** 2 > _VERTEX_NEWTON_MAX or n * a > HOST_COPY_MAX_NUMBERS
+            or not np.all(h[C] <= lo)):
+        return None
+    V = x[ng : ng + p * q].reshape(p, q)
+    kd = np.asarray(obj.kd, dtype=np.float64)
+    rho = gate_ridge(kd[S], hi, obj.alpha)
+    w = np.asarray(obj.term.w, dtype=np.float64)
+    Z = np.empty((n, a))
+    # The open columns, standardized (gathered from X where the design
+    # keeps no copy: a large or sparse X), and the intercept's ones.
+    Z[:, :s] = (design.Xs[:, S] if design.Xs is not None else
+                problem.columns(torch.as_tensor(S)).detach().cpu().double().numpy())
+    Z[:, s] = 1.0
+    BC = h[C, None] * V[C]
+    closed = np.zeros((p, q))
+
+    def closed_logits(BC):
+        closed[C] = BC
+        return design.matvec(closed)
+
+    offset = closed_logits(BC)  # (the closed columns' logits, held)
+    ridge2 = np.concatenate([np.repeat(2.0 * rho, q), np.zeros(q)])  # d^2 ridge / d x^2
+    rows = max(1, _VERTEX_NEWTON_BLOCK // (a * q))
+    steps = 0
+
+    def terms(z):
+        f = Z @ z.reshape(a, q)
+        f += offset
+        lse, P = row_softmax(f, overwrite=False)
+        loss = float(w @ (lse - row_sum(f * Y)))
+        W = z[: s * q].reshape(s, q)
+        grad = (Z.T @ (w[:, None] * (P - Y))).ravel() + ridge2 * z
+        return loss + float(rho @ (W * W).sum(1)), grad, P
+
+    def hessian(z, P):
+        nonlocal steps
+        steps += 1
+        # The loss's Hessian summed over blocks of rows (its terms' n (s+1) K
+        # numbers a block at most), then the ridge on W; along the
+        # intercepts' class sum, where F is flat (its gradient there is 0:
+        # Newton's step is unchanged), the mean curvature.
+        UU = D = 0.0
+        for i in range(0, n, rows):
+            uu, d = softmax_hessian_terms(Z[i : i + rows], P[i : i + rows], w[i : i + rows])
+            UU, D = UU + uu, D + d
+        H = softmax_hessian(UU, D, q)
+        Hd = np.einsum("jj->j", H)  # a writable view of the diagonal
+        mu = Hd.mean() / q
+        Hd += ridge2
+        H[s * q :, s * q :] += mu
+        Hd += ridge_jitter(Hd)
+        return H
+
+    z = np.concatenate([(h[S, None] * V[S]).ravel(), x[ng + p * q :]])
+    scale = 2.0 * np.maximum(kd[C] * (1.0 - lo) + obj.alpha * lo, 1e-300)
+    B = np.zeros((p, q))
+    for _ in range(_VERTEX_NEWTON_ROUNDS):
+        z = _newton(terms, hessian, z, _VERTEX_NEWTON_STEPS)
+        if z is None:
+            return None
+        # The closed columns' V that zeroes their gradient at the new logits
+        # (as at the end of the start); their B = lo V moves the logits by
+        # about lo / (2 kappa d_j) times the change of their gradient, so
+        # the open weights are solved again for the new offset until the
+        # closed ones stand still (a contraction by about 1e-3 a round).
+        B[S], B[C] = z[: s * q].reshape(s, q), BC
+        b = z[s * q :]
+        P = row_softmax(design.matvec(B) + b, overwrite=True)[1]
+        BC_new = -lo * design.rmatvec(w[:, None] * (P - Y))[C] / scale[:, None]
+        moved = float(np.abs(BC_new - BC).max(initial=0.0))
+        BC = BC_new
+        if moved <= 1e-13:
+            break
+        offset = closed_logits(BC)
+    B[C] = BC
+    V = np.where((h >= hi)[:, None], B / hi, B / lo)
+    return np.concatenate([x[:ng], V.ravel(), b]), steps
 
 
 def _cold_start_model(problem, kind, alpha, hi, lo, kd, B, b):
