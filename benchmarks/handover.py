@@ -12,7 +12,8 @@ keeps the whole start).
 
 Every set runs both ways in one process: the checkout, and ``before``
 (the constant patched to 0: the start runs to its end, the code path of
-efa1437). Columns:
+efa1437 until session 54; since then both ways solve the weights by Newton's
+method after the start, ``vertex_newton.py``). Columns:
 
 - **path**: a 16-point ``l0_path``: its CPU time over ``before``'s (one
   sample each: these fits take 0.1-3 s), the points whose training loss
@@ -99,6 +100,30 @@ def both_ways(fit):
     return out
 
 
+#: The CV columns of both scripts' tables (this one's and ``vertex_newton.py``'s).
+CV_HEADERS = ["L0ClassifierCV() CPU", "same support", "F1 / before"]
+
+
+def cv_cells(checkout, before, n_true):
+    """One set's ``L0ClassifierCV()`` fits, ``(seconds, model)`` each way: its record
+    ``(t, t_before, same support, [F1, F1 before])`` and its table cells."""
+    (c1, m1), (c0, m0) = checkout, before
+    f1 = [C.support_metrics(m_.support_, np.arange(n_true))["f1"] for m_ in (m1, m0)]
+    record = (c1, c0, np.array_equal(m1.support_, m0.support_), f1)
+    return record, [f"{c1:.2f} / {c0:.2f} s ({c1 / c0:.2f}x)", "yes" if record[2] else "no",
+                    f"{f1[0]:.2f} / {f1[1]:.2f}"]
+
+
+def cv_total(cvs):
+    """The CV cells of the table's last row, over the records of :func:`cv_cells`."""
+    if not cvs:
+        return ["", "", ""]
+    c1, c0 = sum(cv[0] for cv in cvs), sum(cv[1] for cv in cvs)
+    f1 = np.array([cv[3] for cv in cvs]).reshape(-1, 2)
+    return [f"{c1:.1f} / {c0:.1f} s ({c1 / c0:.2f}x)", f"{sum(not cv[2] for cv in cvs)} changed",
+            f"{f1[:, 0].mean():.3f} / {f1[:, 1].mean():.3f}"]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="10,11,12,13,14,15")
@@ -121,11 +146,9 @@ def main(argv=None):
         row = [name, f"{t1 / t0:.2f}x", f"{paths[-1][2].size} / {paths[-1][3].size}",
                f"{paths[-1][2].sum():.4f} / +{paths[-1][3].sum():.4f}"]
         if not args.no_cv and n_true is not None:
-            (c1, m1), (c0, m0) = both_ways(lambda: L0ClassifierCV().fit(X, y))
-            f1 = [C.support_metrics(m_.support_, np.arange(n_true))["f1"] for m_ in (m1, m0)]
-            cvs.append((c1, c0, np.array_equal(m1.support_, m0.support_), f1))
-            row += [f"{c1:.2f} / {c0:.2f} s ({c1 / c0:.2f}x)", "yes" if cvs[-1][2] else "no",
-                    f"{f1[0]:.2f} / {f1[1]:.2f}"]
+            record, cells = cv_cells(*both_ways(lambda: L0ClassifierCV().fit(X, y)), n_true)
+            cvs.append(record)
+            row += cells
         elif not args.no_cv:
             row += ["", "", ""]
         rows.append(row)
@@ -136,12 +159,8 @@ def main(argv=None):
              f"{lower.size} / {higher.size} of {sum(pt[4] for pt in paths)}",
              f"{lower.sum():.4f} / +{higher.sum():.4f}"]
     if not args.no_cv:
-        headers += ["L0ClassifierCV() CPU", "same support", "F1 / before"]
-        c1, c0 = sum(cv[0] for cv in cvs), sum(cv[1] for cv in cvs)
-        f1 = np.array([cv[3] for cv in cvs]).reshape(-1, 2)
-        total += ([f"{c1:.1f} / {c0:.1f} s ({c1 / c0:.2f}x)",
-                   f"{sum(not cv[2] for cv in cvs)} changed",
-                   f"{f1[:, 0].mean():.3f} / {f1[:, 1].mean():.3f}"] if cvs else ["", "", ""])
+        headers += CV_HEADERS
+        total += cv_total(cvs)
     table(headers, rows + [total])
 
 

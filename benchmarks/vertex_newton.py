@@ -45,10 +45,10 @@ import argparse
 import time
 import warnings
 
-import _common as C  # also puts the repository root on sys.path
+import _common  # noqa: F401  (puts the repository root on sys.path)
 import numpy as np
 from engine import log, table
-from handover import families, real_sets
+from handover import CV_HEADERS, cv_cells, cv_total, families, real_sets
 from sklearn.datasets import make_classification
 
 import skl0._engine as engine
@@ -154,11 +154,10 @@ def main(argv=None):
         record, row = path_row(name, X, y)
         paths.append(record)
         if not args.no_cv and n_true is not None:
-            (c1, m1, _), (c0, m0, _) = both_ways(lambda: L0ClassifierCV().fit(X, y))
-            f1 = [C.support_metrics(m_.support_, np.arange(n_true))["f1"] for m_ in (m1, m0)]
-            cvs.append((c1, c0, np.array_equal(m1.support_, m0.support_), f1))
-            row += [f"{c1:.2f} / {c0:.2f} s ({c1 / c0:.2f}x)", "yes" if cvs[-1][2] else "no",
-                    f"{f1[0]:.2f} / {f1[1]:.2f}"]
+            record, cells = cv_cells(*[r[:2] for r in both_ways(
+                lambda: L0ClassifierCV().fit(X, y))], n_true)
+            cvs.append(record)
+            row += cells
         elif not args.no_cv:
             row += ["", "", ""]
         rows.append(row)
@@ -172,12 +171,8 @@ def main(argv=None):
         headers = ["data", "path CPU / before", "points with another support",
                    "solves F lower / higher"]
         if not args.no_cv:
-            headers += ["L0ClassifierCV() CPU", "same support", "F1 / before"]
-            c1, c0 = sum(cv[0] for cv in cvs), sum(cv[1] for cv in cvs)
-            f1 = np.array([cv[3] for cv in cvs]).reshape(-1, 2)
-            total += ([f"{c1:.1f} / {c0:.1f} s ({c1 / c0:.2f}x)",
-                       f"{sum(not cv[2] for cv in cvs)} changed",
-                       f"{f1[:, 0].mean():.3f} / {f1[:, 1].mean():.3f}"] if cvs else ["", "", ""])
+            headers += CV_HEADERS
+            total += cv_total(cvs)
         table(headers, rows + [total])
     if args.large:
         rows = []
