@@ -884,7 +884,8 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
                 if res is None and start_kind == "softmax" and _SOFTMAX_VERTEX_NEWTON:
                     # The start's weights converge by Newton's method at its
                     # vertex; a KKT point there needs no L-BFGS-B.
-                    polished = _softmax_vertex_newton(problem, obj, x0, lo, hi, _HostDesign(problem))
+                    polished = _softmax_vertex_newton(problem, obj, x0, lo, hi,
+                                                      _HostDesign(problem))
                     if polished is not None:
                         x0, n_newton = polished
                         n_moves += n_newton
@@ -1690,8 +1691,9 @@ def _softmax_vertex_newton(problem, obj, x, lo, hi, design):
     point in the same coordinates and the number of Newton steps, or None
     where it does not apply (a Hessian of more than ``_VERTEX_NEWTON_MAX``
     multiply-adds, open columns of more than ``HOST_COPY_MAX_NUMBERS``
-    numbers) or a factorisation fails. :func:`solve_gates` then takes the point as the solution if it
-    is a KKT point of the box, else L-BFGS-B goes on from it.
+    numbers, a gate between the bounds) or a factorisation fails.
+    :func:`solve_gates` takes the point as the solution if it is a KKT
+    point of the box, else L-BFGS-B goes on from it.
     """
     from ._blocks import softmax_hessian, softmax_hessian_terms
     from ._refit import _newton, ridge_jitter
