@@ -1642,14 +1642,9 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
             break  # (L-BFGS-B converges the weights on it, faster than these steps)
     if not values:
         return None
-    # Closed gates sit at h = lo with the V that zeroes their gradient
-    # (B_j = lo V_j is then tiny): -dB_j / (2 (kappa d_j (1 - lo) + alpha lo)).
-    dB = design.rmatvec(curvature(state)[1])
-    scale = 2.0 * np.maximum(kd * (1.0 - lo) + alpha * lo, 1e-300)
-    if B.ndim == 1:
-        V = np.where(mask, B / hi, -dB / scale)
-    else:
-        V = np.where(mask[:, None], B / hi, -dB / scale[:, None])
+    # Closed gates sit at h = lo with the V that zeroes their gradient.
+    closed_V = _closed_gate_weights(design.rmatvec(curvature(state)[1]), kd, alpha, lo)
+    V = np.where(mask if B.ndim == 1 else mask[:, None], B / hi, closed_V)
     h = np.where(mask, hi, lo)
     return np.concatenate([h, V.ravel(), np.atleast_1d(b)]), len(values), values, settled
 
@@ -1696,7 +1691,7 @@ def _softmax_vertex_newton(problem, obj, x, lo, hi, design):
     point of the box, else L-BFGS-B goes on from it.
     """
     from ._blocks import softmax_hessian, softmax_hessian_terms
-    from ._refit import _newton, ridge_jitter
+    from ._refit import _newton, softmax_definite
 
     p, q, ng = obj.p, obj.q, obj.n_gates
     Y = np.asarray(obj.term.Y, dtype=np.float64)
@@ -1717,49 +1712,43 @@ def _softmax_vertex_newton(problem, obj, x, lo, hi, design):
     Z[:, :s] = (design.Xs[:, S] if design.Xs is not None else
                 problem.columns(torch.as_tensor(S)).detach().cpu().double().numpy())
     Z[:, s] = 1.0
-    BC = h[C, None] * V[C]
-    closed = np.zeros((p, q))
+    closed_V, closed = V[C], np.zeros((p, q))
 
-    def closed_logits(BC):
-        closed[C] = BC
+    def closed_logits():
+        """The closed columns' logits, held while the open weights are solved."""
+        closed[C] = lo * closed_V
         return design.matvec(closed)
 
-    offset = closed_logits(BC)  # (the closed columns' logits, held)
-    ridge2 = np.concatenate([np.repeat(2.0 * rho, q), np.zeros(q)])  # d^2 ridge / d x^2
+    offset = closed_logits()
+    ridge2 = np.concatenate([np.repeat(2.0 * rho, q), np.zeros(q)])  # d^2 ridge / d z^2
     rows = max(1, _VERTEX_NEWTON_BLOCK // (a * q))
     steps = 0
 
-    def terms(z):
+    def logits(z):
         f = Z @ z.reshape(a, q)
         f += offset
-        lse, P = row_softmax(f, overwrite=False)
-        loss = float(w @ (lse - row_sum(f * Y)))
+        return f
+
+    def terms(z):
+        f = logits(z)
+        fy = row_sum(f * Y)
+        lse, P = row_softmax(f, overwrite=True)
         W = z[: s * q].reshape(s, q)
         grad = (Z.T @ (w[:, None] * (P - Y))).ravel() + ridge2 * z
-        return loss + float(rho @ (W * W).sum(1)), grad, P
+        return float(w @ (lse - fy)) + float(rho @ (W * W).sum(1)), grad, P
 
     def hessian(z, P):
         nonlocal steps
         steps += 1
         # The loss's Hessian summed over blocks of rows (its terms' n (s+1) K
-        # numbers a block at most), then the ridge on W; along the
-        # intercepts' class sum, where F is flat (its gradient there is 0:
-        # Newton's step is unchanged), the mean curvature.
+        # numbers a block at most), made the ridge objective's.
         UU = D = 0.0
         for i in range(0, n, rows):
             uu, d = softmax_hessian_terms(Z[i : i + rows], P[i : i + rows], w[i : i + rows])
             UU, D = UU + uu, D + d
-        H = softmax_hessian(UU, D, q)
-        Hd = np.einsum("jj->j", H)  # a writable view of the diagonal
-        mu = Hd.mean() / q
-        Hd += ridge2
-        H[s * q :, s * q :] += mu
-        Hd += ridge_jitter(Hd)
-        return H
+        return softmax_definite(softmax_hessian(UU, D, q), s, q, rho)
 
-    z = np.concatenate([(h[S, None] * V[S]).ravel(), x[ng + p * q :]])
-    scale = 2.0 * np.maximum(kd[C] * (1.0 - lo) + obj.alpha * lo, 1e-300)
-    B = np.zeros((p, q))
+    z = np.concatenate([(hi * V[S]).ravel(), x[ng + p * q :]])
     for _ in range(_VERTEX_NEWTON_ROUNDS):
         z = _newton(terms, hessian, z, _VERTEX_NEWTON_STEPS)
         if z is None:
@@ -1769,18 +1758,29 @@ def _softmax_vertex_newton(problem, obj, x, lo, hi, design):
         # about lo / (2 kappa d_j) times the change of their gradient, so
         # the open weights are solved again for the new offset until the
         # closed ones stand still (a contraction by about 1e-3 a round).
-        B[S], B[C] = z[: s * q].reshape(s, q), BC
-        b = z[s * q :]
-        P = row_softmax(design.matvec(B) + b, overwrite=True)[1]
-        BC_new = -lo * design.rmatvec(w[:, None] * (P - Y))[C] / scale[:, None]
-        moved = float(np.abs(BC_new - BC).max(initial=0.0))
-        BC = BC_new
+        P = row_softmax(logits(z), overwrite=True)[1]
+        new_V = _closed_gate_weights(design.rmatvec(w[:, None] * (P - Y))[C], kd[C],
+                                     obj.alpha, lo)
+        moved = lo * float(np.abs(new_V - closed_V).max(initial=0.0))
+        closed_V = new_V
         if moved <= 1e-13:
             break
-        offset = closed_logits(BC)
-    B[C] = BC
-    V = np.where((h >= hi)[:, None], B / hi, B / lo)
-    return np.concatenate([x[:ng], V.ravel(), b]), steps
+        offset = closed_logits()
+    V = np.empty((p, q))
+    V[S], V[C] = z[: s * q].reshape(s, q) / hi, closed_V
+    return np.concatenate([x[:ng], V.ravel(), z[s * q :]]), steps
+
+
+def _closed_gate_weights(dB, kd, alpha, lo):
+    """The ``V`` of gates closed at ``h = lo`` that zeroes their gradient, given the rest.
+
+    ``-dB_j / (2 (kappa d_j (1 - lo) + alpha lo))``, ``dB`` (p,) or (p, q)
+    the loss's gradient in their ``B`` (``B_j = lo V_j`` is then tiny);
+    ``kd`` their ``kappa d``. Where an IRLS start and the Newton polish
+    leave the closed gates.
+    """
+    scale = 2.0 * np.maximum(kd * (1.0 - lo) + alpha * lo, 1e-300)
+    return -dB / (scale if dB.ndim == 1 else scale[:, None])
 
 
 def _cold_start_model(problem, kind, alpha, hi, lo, kd, B, b):

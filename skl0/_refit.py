@@ -609,20 +609,22 @@ def softmax_definite(H, s, q, alpha):
 
     ``H`` of order ``(s + 1) q``, in the order of ``x = (W, b)`` (W
     row-major, then the ``q`` intercepts). Adds ``2 alpha`` on ``W``'s
-    diagonal, and along the class sums where the loss is flat (the
-    intercepts', and with ``alpha = 0`` every row of ``W``'s: there ``H``
-    and the gradient vanish, so Newton's step is unchanged) the mean
-    curvature, then :func:`ridge_jitter`. The Hessian of
-    :func:`newton_softmax` and the preconditioner of the swap search's
-    refits (:meth:`skl0._splice_multinomial.MultinomialRefits._curvature`).
+    diagonal (``alpha`` a number, or one per column: the gate solve's
+    ridges, :func:`skl0._engine._softmax_vertex_newton`), and along the
+    class sums where the loss is flat (the intercepts', and those of the
+    rows of ``W`` without a ridge: there ``H`` and the gradient vanish, so
+    Newton's step is unchanged) the mean curvature, then
+    :func:`ridge_jitter`. The Hessian of :func:`newton_softmax` and the
+    preconditioner of the swap search's refits
+    (:meth:`skl0._splice_multinomial.MultinomialRefits._curvature`).
     ``H`` (m, (s + 1) q, (s + 1) q): the Hessians of ``m`` supports, each
     made so (:func:`newton_softmax_batch`).
     """
-    a = s + 1
+    ridge = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (s,))
     Hd = np.einsum("...jj->...j", H)  # a writable view of the diagonal(s)
     mu = np.asarray(Hd.mean(axis=-1) / q)
-    Hd[..., : s * q] += 2.0 * alpha
-    for u in [s] if alpha > 0 else range(a):
+    Hd[..., : s * q] += 2.0 * np.repeat(ridge, q)
+    for u in [*np.flatnonzero(ridge <= 0), s]:
         H[..., u * q : (u + 1) * q, u * q : (u + 1) * q] += mu[..., None, None]
     Hd += np.asarray(ridge_jitter(Hd))[..., None]
     return H
