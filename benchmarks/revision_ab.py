@@ -11,9 +11,10 @@ two fits' ``support_`` and ``coef_`` (and ``feature_importances_``,
 where the estimator has them, and a CV estimator's mean test scores and
 mean numbers of features at every path point) exactly, and "close" to 1e-6
 relative (a change of round-off, such as another BLAS call order, gives
-"no" and "yes"); "training loss ratio" is the checkout's training mean
-squared error (log loss for a classifier) over the base's: below 1 where a
-changed search found a support of lower loss.
+"no" and "yes"); "same support" compares ``support_`` alone, and
+"training loss ratio" is the checkout's training mean squared error (log
+loss for a classifier) over the base's: below 1 where a changed search
+found a support of lower loss.
 
 Case sets (``--cases``):
 
@@ -350,17 +351,18 @@ def main(argv=None):
                     same = same and all(
                         np.array_equal(a.cv_results_[key], b.cv_results_[key], equal_nan=True)
                         for key in ("mean_test_score", "mean_n_features"))
-                close = (np.array_equal(a.support_, b.support_)
-                         and np.allclose(a.coef_, b.coef_, rtol=1e-6, atol=1e-12))
+                same_support = np.array_equal(a.support_, b.support_)
+                close = same_support and np.allclose(a.coef_, b.coef_, rtol=1e-6, atol=1e-12)
                 ratio = training_loss(a, X, y) / training_loss(b, X, y)
                 head, old = cpu_times_interleaved([fit_head, fit_base], args.repeats)
                 shown = {k: ("..." if k == "groups" else v) for k, v in params.items()}
                 call = f"{cls}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
                 rows.append([label, call, f"{head * 1e3:.1f}", f"{old * 1e3:.1f}",
                              f"{head / old:.2f}x", "yes" if same else "no",
-                             "yes" if close else "no", f"{ratio:.4f}"])
+                             "yes" if close else "no", "yes" if same_support else "no",
+                             f"{ratio:.4f}"])
         table(["data", "fit", "checkout CPU ms", f"{args.base} CPU ms", "ratio", "same",
-               "close", "training loss ratio"], rows)
+               "close", "same support", "training loss ratio"], rows)
 
 
 if __name__ == "__main__":

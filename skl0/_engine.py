@@ -70,9 +70,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.optimize import OptimizeResult, minimize
-from scipy.special import expit
 from threadpoolctl import ThreadpoolController
 
+from ._elementwise import exp, log1p, row_logsumexp, row_softmax, sigmoid
 from ._heads import csr_transpose
 from ._linalg import (
     PivotedSystem,
@@ -82,8 +82,6 @@ from ._linalg import (
     inverse_diagonal_and_forms,
 )
 from ._rows import (
-    row_logsumexp,
-    row_softmax,
     row_sum,
     skinny_columns,
     skinny_matmul,
@@ -281,8 +279,8 @@ class NumpyOps:
         out[np.arange(idx.size), idx] = 1.0
         return out
 
-    sigmoid = staticmethod(expit)
-    exp = staticmethod(np.exp)
+    sigmoid = staticmethod(sigmoid)
+    exp = staticmethod(exp)
 
     @staticmethod
     def softplus(f):
@@ -1007,8 +1005,8 @@ def softplus(f, e=None):
     ``e``: ``exp(-|f|)``, when the caller has it (for the sigmoid too).
     """
     if e is None:
-        e = np.exp(-np.abs(f))
-    return np.maximum(f, 0.0) + np.log1p(e)
+        e = exp(-np.abs(f))
+    return np.maximum(f, 0.0) + log1p(e)
 
 
 def logistic_loss(f, y, w):
@@ -1529,7 +1527,7 @@ def _irls_vertex_start(problem, obj, kind, mask, B, b, lo, hi, max_steps=30, set
 
         def curvature(f):
             """The model's row weights ``D`` and the loss's residuals at logits ``f``."""
-            prob = expit(f)
+            prob = sigmoid(f)
             return w * prob * (1.0 - prob), w * (prob - Y)
     else:
         B, b, ftol = np.array(B, dtype=np.float64), np.array(b, dtype=np.float64), _FTOL

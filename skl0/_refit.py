@@ -13,10 +13,10 @@ import math
 import numpy as np
 import torch
 from scipy.optimize import minimize
-from scipy.special import expit
 
 from ._blocks import softmax_hessian, softmax_hessian_terms
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
+from ._elementwise import exp, row_softmax, sigmoid
 from ._engine import (
     SMALL_SPARSE_NUMBERS,
     NumpyOps,
@@ -27,7 +27,7 @@ from ._engine import (
 )
 from ._heads import LinearHead
 from ._linalg import cholesky, cholesky_solve, unwhiten, whiten
-from ._rows import row_softmax, skinny_columns, skinny_matmul
+from ._rows import skinny_columns, skinny_matmul
 from ._train import make_adam
 
 __all__ = [
@@ -545,7 +545,7 @@ def _class_softmax(FT, w=None):
     """
     top = FT.max(axis=-2)
     FT -= top[..., None, :]
-    np.exp(FT, out=FT)
+    exp(FT, out=FT)
     total = FT.sum(axis=-2)
     lse = np.log(total)
     lse += top
@@ -856,7 +856,7 @@ def _binary_terms(X, y, w, alpha):
     def terms(x):
         f = X @ x[:s] + x[s]
         loss = logistic_loss(f, y, w)
-        prob = expit(f)
+        prob = sigmoid(f)
         G = w * (prob - y)
         return (loss + alpha * float(x[:s] @ x[:s]),
                 np.concatenate([X.T @ G + 2.0 * alpha * x[:s], [G.sum()]]), prob)
@@ -1013,7 +1013,7 @@ def newton_binary_batch(XT, y, w, alpha, x0, max_iter, cutoff=None, H0=None):
 
     def terms(Xb, x_):
         f = np.matmul(x_[:, None, :s], Xb)[:, 0, :] + x_[:, s:]
-        e = np.exp(-np.abs(f))  # softplus(f) and expit(f) from one exponential
+        e = exp(-np.abs(f))  # softplus(f) and expit(f) from one exponential
         prob = np.where(f >= 0, 1.0, e) / (1.0 + e)
         G = w * (prob - y)
         loss = (softplus(f, e) - y * f) @ w

@@ -40,20 +40,22 @@ def row_sum(F):
 
 
 @np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
-def row_logsumexp(F):
+def row_logsumexp(F, exp=np.exp):
     """``log(sum_j exp(F_ij))`` of each row, shifted by the row maximum as scipy's ``logsumexp``.
 
     A row whose maximum is not finite is shifted by 0, as scipy does (an
     all ``-inf`` row gives ``-inf``, a row with ``+inf`` gives ``+inf``).
+    ``exp``: the exponential, ``np.exp`` or one with its signature
+    (:func:`skl0._elementwise.exp`, in modules that import torch).
     """
     top = row_max(F)
     top[~np.isfinite(top)] = 0.0
     with np.errstate(divide="ignore"):
-        return np.log(row_sum(np.exp(F - top[:, None]))) + top
+        return np.log(row_sum(exp(F - top[:, None]))) + top
 
 
 @np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
-def row_softmax(F, overwrite=False):
+def row_softmax(F, overwrite=False, exp=np.exp):
     """``(log-sum-exp, softmax probabilities)`` of each row of the 2-d float array ``F``.
 
     Shifted by the row maximum; with ``overwrite`` the probabilities are
@@ -61,11 +63,12 @@ def row_softmax(F, overwrite=False):
     on (n, q) logits: the refits' loss (:func:`skl0._refit.softmax_loss`)
     and the Dask blocks'. The refits' objective
     (:func:`skl0._refit.softmax_objective`) forms the logits transposed,
-    (q, n), and reduces along its rows (no loop over columns).
+    (q, n), and reduces along its rows (no loop over columns). ``exp`` as
+    :func:`row_logsumexp`'s.
     """
     top = row_max(F)
     P = np.subtract(F, top[:, None], out=F if overwrite else None)
-    np.exp(P, out=P)
+    exp(P, out=P)
     total = row_sum(P)
     P /= total[:, None]
     return np.log(total) + top, P

@@ -28,9 +28,9 @@ import math
 import numpy as np
 import torch
 from scipy.linalg.blas import dger
-from scipy.special import expit
 
 from ._datafits import BinaryLogLoss
+from ._elementwise import sigmoid
 from ._engine import (
     NumpyOps,
     data_term,
@@ -962,7 +962,7 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
         f = self._logits(state, S)
         self.start = (np.zeros(self.shape[1]), b)
         self.start[0][S] = W
-        prob = expit(f)
+        prob = sigmoid(f)
         v = self.w * prob * (1.0 - prob)  # the Hessian's row weights
         self._base = (S, v, None)  # the Hessian at the starts' base (_chord_hessians)
         g = self._rmatmul(self.w * (prob - self.y))  # d loss / d W_j, every column
@@ -999,7 +999,7 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
         """
         W, b, _ = state
         p = self.shape[1]
-        prob = expit(self._logits(state, S))
+        prob = sigmoid(self._logits(state, S))
         v = self.w * prob * (1.0 - prob)
         # (sparse: every column dense, which the screen's cost cap keeps small)
         Xs = self._all_columns()
