@@ -14,8 +14,15 @@ too, and the gain is smaller; not measured here.)
 Each function takes torch's kernel for a C-contiguous, writeable float64
 ndarray of at least ``_TORCH_MIN_SIZE`` numbers (``log1p``:
 ``_TORCH_MIN_SIZE_LOG1P``), and an ``out`` of the same shape and dtype when
-given; numpy's or scipy's function otherwise. The
-values agree with numpy's to an ulp or two; torch raises no floating-point
+given, where torch runs its CPU operations on one thread
+(``torch.get_num_threads() == 1`` in the calling thread: for instance
+``OMP_NUM_THREADS=1``, ``torch.set_num_threads(1)``, or joblib's process
+workers where there are as many as cores, whose ``OMP_NUM_THREADS`` joblib
+sets to cores / workers); numpy's or scipy's function otherwise. With more
+threads torch splits even 2000 numbers across them, and between the fits'
+BLAS calls their wake-ups cost more than the kernel saves: the multinomial
+tests of ``tests/test_engine.py`` took 32 s instead of 21 s with torch's
+two threads on this 2-core machine, and 22 s with one. The values agree with numpy's to an ulp or two; torch raises no floating-point
 warnings, so neither do these functions (numpy's under- and overflows here
 are the benign ones the callers silence anyway).
 
@@ -47,7 +54,8 @@ _TORCH_MIN_SIZE_LOG1P = 8192
 def _torch_pair(a, out, min_size=_TORCH_MIN_SIZE):
     """``(a, out, out array)``, the first two as tensors on their memory; None: numpy's turn."""
     if (type(a) is not np.ndarray or a.size < min_size or a.dtype != np.float64
-            or not (a.flags.c_contiguous and a.flags.writeable)):
+            or not (a.flags.c_contiguous and a.flags.writeable)
+            or torch.get_num_threads() != 1):
         return None
     if out is None:
         out = np.empty_like(a)

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from scipy.special import expit
 
 from skl0 import _elementwise as E
@@ -12,6 +13,15 @@ from skl0 import _rows
 REFERENCE = {"exp": np.exp, "log1p": np.log1p, "sigmoid": expit}
 THRESHOLD = {"exp": E._TORCH_MIN_SIZE, "log1p": E._TORCH_MIN_SIZE_LOG1P,
              "sigmoid": E._TORCH_MIN_SIZE}
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """torch's kernels run only where torch has one thread (the module's rule)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _inputs(name, size, seed=0):
@@ -102,8 +112,6 @@ def test_row_softmax_and_logsumexp_as_the_numpy_rows():
 
 @pytest.mark.parametrize("name,kernel", [("exp", "exp"), ("log1p", "log1p"), ("sigmoid", "sigmoid")])
 def test_torch_computes_from_the_threshold_only(name, kernel, monkeypatch):
-    import torch
-
     calls = []
     real = getattr(torch, kernel)
     monkeypatch.setattr(torch, kernel, lambda *a, **k: calls.append(1) or real(*a, **k))
@@ -112,3 +120,13 @@ def test_torch_computes_from_the_threshold_only(name, kernel, monkeypatch):
     assert calls == []
     fn(_inputs(name, THRESHOLD[name]))
     assert calls == [1]
+
+
+def test_more_torch_threads_keep_numpy(monkeypatch):
+    calls = []
+    real = torch.exp
+    monkeypatch.setattr(torch, "exp", lambda *a, **k: calls.append(1) or real(*a, **k))
+    a = _inputs("exp", 4 * E._TORCH_MIN_SIZE)
+    torch.set_num_threads(2)  # (the fixture restores the count)
+    np.testing.assert_array_equal(E.exp(a), np.exp(a))
+    assert calls == []
