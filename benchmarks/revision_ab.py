@@ -7,9 +7,10 @@ into a temporary folder as the package ``skl0_base`` (skl0 imports itself
 only relatively), and each fit of the checkout and of the base takes its
 samples in turn (``engine.cpu_times_interleaved``: at least 0.05 CPU s of
 back-to-back fits a sample, median of ``--repeats``). "same" compares the
-two fits' ``support_`` and ``coef_`` (and ``feature_importances_``,
-where the estimator has them, and a CV estimator's mean test scores and
-mean numbers of features at every path point) exactly, and "close" to 1e-6
+two fits' ``support_`` and ``coef_`` (an MLP head's predictions on the
+training rows instead, a classifier's probabilities), and ``feature_importances_`` where the estimator
+has them, and a CV estimator's mean test scores and mean numbers of
+features at every path point, exactly, and "close" to 1e-6
 relative (a change of round-off, such as another BLAS call order, gives
 "no" and "yes"); "same support" compares ``support_`` alone, and
 "training loss ratio" is the checkout's training mean squared error (log
@@ -89,7 +90,16 @@ Case sets (``--cases``):
   ``lam="auto"`` and ``k=5`` on breast cancer, and ``lam="auto"`` and
   ``lam=0.01`` on 150 x 30 ``make_classification`` sets of 3 classes
   with 60% of the entries zeroed (session 52: the objective's kept
-  transpose).
+  transpose);
+- ``mlp``: MLP heads, ``L0Regressor(hidden_layer_sizes=(8,), k=4)`` on
+  diabetes, ``L0Classifier(hidden_layer_sizes=(32,), k=20, max_iter=100)``
+  on digits' first 600 rows and ``L0Regressor(hidden_layer_sizes=(16,),
+  k=5)`` on 500 x 30 ``make_sparse_regression`` sets: Adam steps on small
+  data, whose cost depends on torch's thread count (session 55; with
+  ``--torch-threads 2``, the default count on a 2-core machine).
+
+``--torch-threads`` sets torch's intra-op thread count for both revisions
+(default 1, the count under ``OMP_NUM_THREADS=1``).
 
 Seeds 0 and 1 of the simulated sets were looked at while making session
 24's change (the refits' Hessians against a transposed view); the default
@@ -125,7 +135,7 @@ from sklearn.metrics import log_loss, mean_squared_error
 import skl0
 from skl0.datasets import make_group_regression, make_sparse_regression
 
-torch.set_num_threads(1)
+torch.set_num_threads(1)  # (--torch-threads sets another count)
 
 
 def import_revision(rev, into):
@@ -143,7 +153,8 @@ def import_revision(rev, into):
 
 #: The case sets of :func:`cases`, as --cases names them.
 CASE_SETS = ("binary", "binary_large", "binary_wide", "sparse_irls", "regression", "regpaths",
-             "wide", "wide_groups", "multiclass", "strong", "fixedlam", "paths", "smallsparse")
+             "wide", "wide_groups", "multiclass", "strong", "fixedlam", "paths", "smallsparse",
+             "mlp")
 _CASE_NAMES = ", ".join(repr(name) for name in CASE_SETS)
 
 
@@ -311,6 +322,17 @@ def cases(name, seeds):
             for params in ({}, {"lam": 0.01}):
                 out.append((f"150 x 30, 3 classes, CSR, seed {seed}", csr_matrix(X), y,
                             "L0Classifier", params))
+    elif name == "mlp":
+        Xd, yd = load_diabetes(return_X_y=True)
+        Xg, yg = load_digits(return_X_y=True)
+        out += [("diabetes", Xd, yd, "L0Regressor",
+                 {"hidden_layer_sizes": (8,), "k": 4, "random_state": 0}),
+                ("digits, first 600 rows", Xg[:600], yg[:600], "L0Classifier",
+                 {"hidden_layer_sizes": (32,), "k": 20, "max_iter": 100, "random_state": 0})]
+        for seed in seeds:
+            X, y, _, _ = make_sparse_regression(500, 30, 5, random_state=seed)
+            out.append((f"500 x 30, seed {seed}", X, y, "L0Regressor",
+                        {"hidden_layer_sizes": (16,), "k": 5, "random_state": seed}))
     else:
         raise SystemExit(f"--cases: unknown case set {name!r}; use one of {_CASE_NAMES}")
     return out
@@ -331,10 +353,14 @@ def main(argv=None):
     ap.add_argument("--seeds", default="930,931,932,933",
                     help="seeds of the simulated sets (0 and 1 were the development seeds)")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--torch-threads", type=int, default=1,
+                    help="torch's intra-op threads (default 1, as OMP_NUM_THREADS=1)")
     args = ap.parse_args(argv)
+    torch.set_num_threads(args.torch_threads)
     seeds = [int(s) for s in args.seeds.split(",")]
     print("\n".join(C.environment_lines(("numpy", "scikit-learn", "torch"))))
-    print(f"checkout: {skl0.__file__}; base: {args.base}\n")
+    print(f"checkout: {skl0.__file__}; base: {args.base}; "
+          f"torch threads {torch.get_num_threads()}\n")
     with tempfile.TemporaryDirectory() as tmp:
         base = import_revision(args.base, tmp)
         rows = []
@@ -351,8 +377,15 @@ def main(argv=None):
                     same = same and all(
                         np.array_equal(a.cv_results_[key], b.cv_results_[key], equal_nan=True)
                         for key in ("mean_test_score", "mean_n_features"))
+                # (an MLP head has no coef_: its predictions stand for it,
+                # a classifier's probabilities)
+                predict = "predict_proba" if hasattr(a, "predict_proba") else "predict"
+                weights = ((a.coef_, b.coef_) if hasattr(a, "coef_")
+                           else (np.asarray(getattr(a, predict)(X)),
+                                 np.asarray(getattr(b, predict)(X))))
+                same = same and np.array_equal(*weights)
                 same_support = np.array_equal(a.support_, b.support_)
-                close = same_support and np.allclose(a.coef_, b.coef_, rtol=1e-6, atol=1e-12)
+                close = same_support and np.allclose(*weights, rtol=1e-6, atol=1e-12)
                 ratio = training_loss(a, X, y) / training_loss(b, X, y)
                 head, old = cpu_times_interleaved([fit_head, fit_base], args.repeats)
                 shown = {k: ("..." if k == "groups" else v) for k, v in params.items()}

@@ -15,10 +15,10 @@ Each function takes torch's kernel for a C-contiguous, writeable float64
 ndarray of at least ``_TORCH_MIN_SIZE`` numbers (``log1p``:
 ``_TORCH_MIN_SIZE_LOG1P``), and an ``out`` of the same shape and dtype when
 given, where torch runs its CPU operations on one thread
-(``torch.get_num_threads() == 1`` in the calling thread: for instance
-``OMP_NUM_THREADS=1``, ``torch.set_num_threads(1)``, or joblib's process
-workers where there are as many as cores, whose ``OMP_NUM_THREADS`` joblib
-sets to cores / workers); numpy's or scipy's function otherwise. With more
+(``torch.get_num_threads() == 1`` in the calling thread: every small CPU
+fit, which sets it while it lasts (:func:`skl0._engine.blas_threads`), and
+any fit under ``OMP_NUM_THREADS=1`` or ``torch.set_num_threads(1)``); numpy's
+or scipy's function otherwise. With more
 threads torch splits even 2000 numbers across them, and between the fits'
 BLAS calls their wake-ups cost more than the kernel saves: the multinomial
 tests of ``tests/test_engine.py`` took 32 s instead of 21 s with torch's

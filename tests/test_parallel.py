@@ -246,6 +246,41 @@ def torch_threads(n):
         torch.set_num_threads(old)
 
 
+@pytest.mark.parametrize("make", [
+    lambda: L0Regressor(hidden_layer_sizes=(8,), k=3, max_iter=60, random_state=0),
+    lambda: L0Classifier(k=3, random_state=0),
+], ids=["mlp", "multinomial"])
+def test_a_small_fit_runs_torch_on_one_thread_whatever_its_count(make, monkeypatch):
+    """A small CPU fit sets torch's thread count to 1 in its thread while it lasts.
+
+    Seen from inside the fit (a linear head's solver, an MLP head's Adam),
+    and by its result: the same predictions to the bit with 1 and 2 torch threads (with
+    2 an MLP head's fit took twice the CPU time, and its predictions
+    differed in the last bits). The count is back after the fit.
+    """
+    X, y = _data(4, n=300, p=12)
+    if "Classifier" in type(make()).__name__:
+        y = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))  # 3 classes
+    import skl0._train as train
+
+    seen = []
+    for name in ("solve_gates", "make_adam"):  # (a linear head's solver, an MLP head's Adam)
+        def spy(*args, _real=getattr(train, name), **kwargs):
+            seen.append(torch.get_num_threads())
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(train, name, spy)
+    predictions = []
+    for n in (1, 2):
+        with torch_threads(n):
+            model = make().fit(X, y)
+            assert torch.get_num_threads() == n
+        predictions.append(model.predict_proba(X) if hasattr(model, "predict_proba")
+                           else model.predict(X))
+    np.testing.assert_array_equal(predictions[0], predictions[1])
+    assert seen and set(seen) == {1}
+
+
 def _fit_in_child(seed):
     X, y = _data(seed)
     return L0Classifier(k=3, random_state=seed).fit(X, y > 0).coef_
