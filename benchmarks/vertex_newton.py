@@ -59,23 +59,27 @@ from skl0 import L0Classifier, L0ClassifierCV, l0_path
 CHANGED = 1e-8
 
 
+#: ``--large``'s sets: rows, columns, informative columns, classes, clusters
+#: a class, ``random_state``, and whether the Hessian's cost bound was chosen on it.
+LARGE_SETS = [
+    (3000, 100, 10, 5, 1, 0, True),
+    (5000, 200, 10, 3, 2, 1, True),
+    (2000, 300, 12, 8, 1, 2, True),
+    (4000, 150, 9, 6, 1, 3, False),
+    (1500, 400, 8, 4, 2, 4, False),
+    (2500, 250, 14, 10, 1, 5, False),
+]
+
+
 def large_sets():
     """``(name, X, y, tuned)``: the larger sets of ``--large``."""
-    mc = make_classification
-    return [
-        ("3000 x 100, 5 classes (chosen on)", *mc(3000, 100, n_informative=10, n_classes=5,
-                                                  n_clusters_per_class=1, random_state=0), True),
-        ("5000 x 200, 3 classes (chosen on)", *mc(5000, 200, n_informative=10, n_classes=3,
-                                                  random_state=1), True),
-        ("2000 x 300, 8 classes (chosen on)", *mc(2000, 300, n_informative=12, n_classes=8,
-                                                  n_clusters_per_class=1, random_state=2), True),
-        ("4000 x 150, 6 classes", *mc(4000, 150, n_informative=9, n_classes=6,
-                                      n_clusters_per_class=1, random_state=3), False),
-        ("1500 x 400, 4 classes", *mc(1500, 400, n_informative=8, n_classes=4,
-                                      random_state=4), False),
-        ("2500 x 250, 10 classes", *mc(2500, 250, n_informative=14, n_classes=10,
-                                       n_clusters_per_class=1, random_state=5), False),
-    ]
+    out = []
+    for n, p, informative, classes, clusters, seed, tuned in LARGE_SETS:
+        X, y = make_classification(n, p, n_informative=informative, n_classes=classes,
+                                   n_clusters_per_class=clusters, random_state=seed)
+        name = f"{n} x {p}, {classes} classes" + (" (chosen on)" if tuned else "")
+        out.append((name, X, y, tuned))
+    return out
 
 
 def both_ways(fit):

@@ -7,8 +7,8 @@ same functions with AVX2: on this project's 2-core AVX2 machine ``exp`` and
 the sigmoid of 17970 float64 numbers (digits' logits) took 0.3-0.4x the
 time of numpy's and scipy's, from about 1000 numbers on, and ``log1p``
 0.5-0.6x from about 8000 (``benchmarks/elementwise.py``). The multinomial
-refits' objective (:func:`skl0._refit.softmax_objective`) spent about a
-third of its time in ``exp``. (On an AVX-512 CPU numpy's exp is vectorized
+refits' objective (:func:`skl0._refit.softmax_objective`) spent about 40%
+of its time in ``exp``. (On an AVX-512 CPU numpy's exp is vectorized
 too, and the gain is smaller; not measured here.)
 
 Each function takes torch's kernel for a C-contiguous, writeable float64
@@ -17,14 +17,15 @@ ndarray of at least ``_TORCH_MIN_SIZE`` numbers (``log1p``:
 given, where torch runs its CPU operations on one thread
 (``torch.get_num_threads() == 1`` in the calling thread: every small CPU
 fit, which sets it while it lasts (:func:`skl0._engine.blas_threads`), and
-any fit under ``OMP_NUM_THREADS=1`` or ``torch.set_num_threads(1)``); numpy's
-or scipy's function otherwise. With more
-threads torch splits even 2000 numbers across them, and between the fits'
-BLAS calls their wake-ups cost more than the kernel saves: the multinomial
-tests of ``tests/test_engine.py`` took 32 s instead of 21 s with torch's
-two threads on this 2-core machine, and 22 s with one. The values agree with numpy's to an ulp or two; torch raises no floating-point
-warnings, so neither do these functions (numpy's under- and overflows here
-are the benign ones the callers silence anyway).
+any fit under ``OMP_NUM_THREADS=1`` or ``torch.set_num_threads(1)``);
+numpy's or scipy's function otherwise. With more threads torch splits even
+2000 numbers across them, and between the fits' BLAS calls their wake-ups
+cost more than the kernel saves: the multinomial tests of
+``tests/test_engine.py`` took 32 s instead of 21 s with torch's two threads
+on this 2-core machine, and 22 s with one. The values agree
+with numpy's to an ulp or two; torch raises no floating-point warnings, so
+neither do these functions (numpy's under- and overflows here are the
+benign ones the callers silence anyway).
 
 numpy-only modules (:mod:`skl0._rows`, :mod:`skl0._blocks`, which Dask
 workers import without torch) keep numpy's functions; the row softmax and
@@ -51,45 +52,34 @@ _TORCH_MIN_SIZE = 1024
 _TORCH_MIN_SIZE_LOG1P = 8192
 
 
-def _torch_pair(a, out, min_size=_TORCH_MIN_SIZE):
-    """``(a, out, out array)``, the first two as tensors on their memory; None: numpy's turn."""
+def _apply(numpy_fn, torch_fn, a, out, min_size=_TORCH_MIN_SIZE):
+    """``numpy_fn(a, out=out)``, or ``torch_fn`` on the same memory where the rule above allows."""
     if (type(a) is not np.ndarray or a.size < min_size or a.dtype != np.float64
             or not (a.flags.c_contiguous and a.flags.writeable)
-            or torch.get_num_threads() != 1):
-        return None
+            or torch.get_num_threads() != 1
+            or out is not None and (type(out) is not np.ndarray or out.shape != a.shape
+                                    or out.dtype != a.dtype
+                                    or not (out.flags.c_contiguous and out.flags.writeable))):
+        return numpy_fn(a) if out is None else numpy_fn(a, out=out)
     if out is None:
         out = np.empty_like(a)
-    elif (type(out) is not np.ndarray or out.shape != a.shape or out.dtype != a.dtype
-          or not (out.flags.c_contiguous and out.flags.writeable)):
-        return None
-    return torch.from_numpy(a), torch.from_numpy(out), out
+    torch_fn(torch.from_numpy(a), out=torch.from_numpy(out))
+    return out
 
 
 def exp(a, out=None):
     """``np.exp(a, out=out)``: the exponential of each entry."""
-    pair = _torch_pair(a, out)
-    if pair is None:
-        return np.exp(a, out=out)
-    torch.exp(pair[0], out=pair[1])
-    return pair[2]
+    return _apply(np.exp, torch.exp, a, out)
 
 
 def log1p(a, out=None):
     """``np.log1p(a, out=out)``: ``log(1 + a)`` of each entry."""
-    pair = _torch_pair(a, out, _TORCH_MIN_SIZE_LOG1P)
-    if pair is None:
-        return np.log1p(a, out=out)
-    torch.log1p(pair[0], out=pair[1])
-    return pair[2]
+    return _apply(np.log1p, torch.log1p, a, out, _TORCH_MIN_SIZE_LOG1P)
 
 
 def sigmoid(a, out=None):
     """``scipy.special.expit(a, out=out)``: ``1 / (1 + exp(-a))`` of each entry."""
-    pair = _torch_pair(a, out)
-    if pair is None:
-        return _expit(a, out=out) if out is not None else _expit(a)
-    torch.sigmoid(pair[0], out=pair[1])
-    return pair[2]
+    return _apply(_expit, torch.sigmoid, a, out)
 
 
 def row_logsumexp(F):

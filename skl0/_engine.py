@@ -636,7 +636,7 @@ _BLAS = _CONTROLLER.select(user_api="blas")
 
 
 def blas_threads(problem):
-    """One BLAS thread and one torch thread for a small CPU problem (a context manager), else no change.
+    """One BLAS and one torch thread for a small CPU problem (a context manager), else no change.
 
     torch's intra-op threads too: with two of them (the default on this
     2-core machine) an MLP head's fit on diabetes took twice the CPU time
@@ -902,8 +902,8 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
             # A multinomial warm start that no step lowers (its weights
             # already solved at its vertex, as the Newton polish below leaves
             # a path's point) still meets the cold start, at its own F.
-            stands = start is None and start_kind == "softmax" and _SOFTMAX_VERTEX_NEWTON
-            if (start is not None or stands) and compete and B0.any() and _COLD_COMPETES:
+            polish = start_kind == "softmax" and _SOFTMAX_VERTEX_NEWTON  # (below)
+            if (start is not None or polish) and compete and B0.any() and _COLD_COMPETES:
                 # A warm start may be a local solution the path carried
                 # along (see ``compete`` above): the cold start of a fixed-lam
                 # fit competes, and the lower true F goes on to the polish.
@@ -918,7 +918,7 @@ def solve_gates(problem, gate, head, lam, *, alpha, max_iter, ops=None, check=No
                 x0, n_moves, values, settled = start
                 curve = list(values)
                 res = _kkt_point(fun, x0, lo, hi, settled=settled)
-                if res is None and start_kind == "softmax" and _SOFTMAX_VERTEX_NEWTON:
+                if res is None and polish:
                     # The start's weights converge by Newton's method at its
                     # vertex; a KKT point there needs no L-BFGS-B.
                     polished = _softmax_vertex_newton(problem, obj, x0, lo, hi,
