@@ -356,6 +356,8 @@ def main(argv=None):
     ap.add_argument("--torch-threads", type=int, default=1,
                     help="torch's intra-op threads (default 1, as OMP_NUM_THREADS=1)")
     args = ap.parse_args(argv)
+    if args.torch_threads < 1:
+        ap.error(f"--torch-threads must be at least 1, got {args.torch_threads}")
     torch.set_num_threads(args.torch_threads)
     seeds = [int(s) for s in args.seeds.split(",")]
     print("\n".join(C.environment_lines(("numpy", "scikit-learn", "torch"))))
