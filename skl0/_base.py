@@ -113,7 +113,6 @@ def bind_training():
         SETTLE_ITERATIONS,
         SMALL_SPARSE_NUMBERS,
         THETA_MAX,
-        blas_threads,
         vertex_gates,
     )
     from ._gate_path import (
@@ -170,6 +169,7 @@ def bind_training():
         splice_from_starts,
     )
     from ._splice_multinomial import MultinomialRefits
+    from ._threads import blas_threads
     from ._train import train_gates
     from ._walk import run_walk
     from .nn import FeatureGate

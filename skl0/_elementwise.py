@@ -16,7 +16,7 @@ ndarray of at least ``_TORCH_MIN_SIZE`` numbers (``log1p``:
 ``_TORCH_MIN_SIZE_LOG1P``), and an ``out`` of the same shape and dtype when
 given, where torch runs its CPU operations on one thread
 (``torch.get_num_threads() == 1`` in the calling thread: every small CPU
-fit, which sets it while it lasts (:func:`skl0._engine.blas_threads`), and
+fit, which sets it while it lasts (:func:`skl0._threads.blas_threads`), and
 any fit under ``OMP_NUM_THREADS=1`` or ``torch.set_num_threads(1)``);
 numpy's or scipy's function otherwise. With more threads torch splits even
 2000 numbers across them, and between the fits' BLAS calls their wake-ups

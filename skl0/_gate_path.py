@@ -27,12 +27,12 @@ from ._engine import (
     data_term,
     default_ops,
     gate_bounds,
-    gate_ridge,
     profiled,
     set_vertex,
     vertex_path,
 )
 from ._train import train_gates
+from ._vertex import gate_ridge
 from .nn.hard_concrete import gate_moments, prob_nonzero
 
 __all__ = ["PathPoint", "flip_polish", "flip_refits", "gate_path", "k_path_start", "lam_grid",

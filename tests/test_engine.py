@@ -22,6 +22,7 @@ import pytest
 import torch
 from sklearn.datasets import load_diabetes, make_classification
 
+import skl0._vertex as vertex
 from skl0 import L0Classifier, L0FeatureSelector, L0Regressor, l0_path
 from skl0._criteria import ebic, ebic_gamma
 from skl0._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
@@ -593,7 +594,7 @@ def test_orthogonal_design_is_hard_thresholded_at_lam():
 
 
 def _profiled(p=7, lam=0.02, alpha=0.0, seed=0):
-    from skl0._engine import _ProfiledGram
+    from skl0._vertex import _ProfiledGram
 
     X, y, _, _ = make_sparse_regression(200, p, 3, rho=0.7, random_state=seed)
     problem = _problem_from(X, y)
@@ -735,7 +736,7 @@ def test_weights_at_the_searched_vertex_are_the_searchs_own(monkeypatch):
     # weights (solve_gates, _gates_at_support, each IRLS step) take the
     # search's own B_S: the same numbers, without factorising G_SS again.
     # Elsewhere (another h on the same gates) the weights are solved.
-    from skl0._engine import _ProfiledGram
+    from skl0._vertex import _ProfiledGram
 
     hi = float(signal_fraction(np.array([8.0]))[0])
     prof = _profiled(p=8, lam=0.01, seed=0)
@@ -796,7 +797,7 @@ def test_vertex_search_terms_kept_between_searches_are_those_of_a_fresh_objectiv
     # closes) between the searches of one objective: each search, at other
     # lams and h_open (and lam=0, where a column without spread may stay
     # open), moves exactly as on a fresh objective.
-    from skl0._engine import _ProfiledGram
+    from skl0._vertex import _ProfiledGram
 
     X, y, _, _ = make_sparse_regression(200, 8, 3, rho=0.7, random_state=4)
     X[:, 5] = 2.0  # no spread: closed at any positive price, not at lam=0
@@ -982,7 +983,6 @@ def test_pivoted_system_equals_a_fresh_factorisation_after_flips(order):
 
 
 def _count_builds(monkeypatch):
-    import skl0._engine as engine
     from skl0._linalg import PivotedSystem
 
     counts = {"build": 0, "commit": 0}
@@ -996,7 +996,7 @@ def _count_builds(monkeypatch):
             counts["commit"] += 1
             super().commit(trial)
 
-    monkeypatch.setattr(engine, "PivotedSystem", Counted)
+    monkeypatch.setattr(vertex, "PivotedSystem", Counted)
     return counts
 
 
@@ -1007,15 +1007,14 @@ def test_vertex_search_by_pivots_reaches_what_refactoring_reaches(monkeypatch):
     # vertex reached by pivots is refactored for them) and the same stable
     # intervals up to round-off; the pivots did the moves (a pivot is made
     # at every move here, whatever it costs).
-    import skl0._engine as engine
 
-    monkeypatch.setattr(engine, "_PIVOT_OVERHEAD", -math.inf)
+    monkeypatch.setattr(vertex, "_PIVOT_OVERHEAD", -math.inf)
     hi = float(signal_fraction(np.array([8.0]))[0])
     lams = np.geomspace(1e-4, 0.2, 12)
     runs = []
     for drift in (None, -1.0):
         if drift is not None:
-            monkeypatch.setattr(engine, "_PIVOT_DRIFT", drift)
+            monkeypatch.setattr(vertex, "_PIVOT_DRIFT", drift)
         counts = _count_builds(monkeypatch)
         prof = _profiled(p=60, lam=lams[0], alpha=1e-4, seed=4)
         mask, out = np.ones(60, bool), []
@@ -1041,9 +1040,8 @@ def test_a_search_that_pivots_to_no_open_gate_ends_at_the_empty_models_loss(seed
     # Closing every open gate by one pivot leaves tr(c_S' B) at round-off
     # (1e-16), not 0: the vertex's loss is then yy / q, as a factorisation
     # gives it, not the pivot's.
-    import skl0._engine as engine
 
-    monkeypatch.setattr(engine, "_PIVOT_OVERHEAD", -math.inf)  # a pivot at every move
+    monkeypatch.setattr(vertex, "_PIVOT_OVERHEAD", -math.inf)  # a pivot at every move
     hi = float(signal_fraction(np.array([8.0]))[0])
     prof = _profiled(p=60, lam=0.001, seed=seed)
     mask, _ = prof.vertex_search(np.ones(60, bool), hi)
@@ -1079,10 +1077,9 @@ def test_pivots_leave_every_entry_point_as_refactoring_does(monkeypatch):
     # same fitted numbers, bit for bit (review of e223797..5b68491).
     from sklearn.datasets import make_classification
 
-    import skl0._engine as engine
 
     counts = _count_builds(monkeypatch)
-    monkeypatch.setattr(engine, "_PIVOT_OVERHEAD", -math.inf)
+    monkeypatch.setattr(vertex, "_PIVOT_OVERHEAD", -math.inf)
     rng = np.random.RandomState(2)
     X, y, _, _ = make_sparse_regression(200, 30, 5, random_state=2)
     Y = np.column_stack([y, X[:, :4] @ rng.randn(4) + rng.randn(200), rng.randn(200)])
@@ -1101,7 +1098,7 @@ def test_pivots_leave_every_entry_point_as_refactoring_does(monkeypatch):
 
     pivoted = fits()
     made = dict(counts)
-    monkeypatch.setattr(engine, "_PIVOT_DRIFT", -1.0)  # no pivot passes: refactored
+    monkeypatch.setattr(vertex, "_PIVOT_DRIFT", -1.0)  # no pivot passes: refactored
     counts.update(build=0, commit=0)
     refactored = fits()
     assert made["commit"] > 10 and counts["commit"] == 0
@@ -1117,9 +1114,8 @@ def test_vertex_search_refactors_where_pivots_lose_digits(monkeypatch):
     # pivoted weights disagree with its factorisation's (an error injected
     # here into every pivot) is rebuilt from the factorisation, its stable
     # interval then that of a clean search.
-    import skl0._engine as engine
-    from skl0._engine import _ProfiledGram
     from skl0._linalg import PivotedSystem
+    from skl0._vertex import _ProfiledGram
 
     rng = np.random.RandomState(5)
     X = rng.randn(300, 8)
@@ -1131,8 +1127,8 @@ def test_vertex_search_refactors_where_pivots_lose_digits(monkeypatch):
     trial = PivotedSystem.trial
     monkeypatch.setattr(PivotedSystem, "trial",
                         lambda self, o, i: growth.append(trial(self, o, i)[1]) or trial(self, o, i))
-    monkeypatch.setattr(engine, "_PIVOT_DRIFT", 100.0)
-    monkeypatch.setattr(engine, "_PIVOT_OVERHEAD", -math.inf)  # a pivot wherever allowed
+    monkeypatch.setattr(vertex, "_PIVOT_DRIFT", 100.0)
+    monkeypatch.setattr(vertex, "_PIVOT_OVERHEAD", -math.inf)  # a pivot wherever allowed
     counts = _count_builds(monkeypatch)
     prof = _ProfiledGram(GateObjective(problem, lam=0.002, alpha=1e-4))
     start = np.ones(8, bool)
@@ -1150,7 +1146,7 @@ def test_vertex_search_refactors_where_pivots_lose_digits(monkeypatch):
         self.W[: self.k] *= 1.0 + 1e-6
 
     monkeypatch.setattr(PivotedSystem, "commit", sloppy)
-    monkeypatch.setattr(engine, "_PIVOT_DRIFT", math.inf)
+    monkeypatch.setattr(vertex, "_PIVOT_DRIFT", math.inf)
     counts = _count_builds(monkeypatch)
     prof2 = _ProfiledGram(GateObjective(problem, lam=0.002, alpha=1e-4))
     mask2, _ = prof2.vertex_search(start, hi)
@@ -3869,8 +3865,9 @@ def test_lazy_irls_gram_equals_the_whole_matrix(form, monkeypatch):
 
     import skl0._engine as engine
     import skl0._rows as rows_module
-    from skl0._engine import _gram_block, _HostDesign, _LazyGram
+    from skl0._engine import _HostDesign, _LazyGram
     from skl0._problem import sparse_to_torch
+    from skl0._vertex import _gram_block
 
     rng = np.random.RandomState(0)
     X = rng.standard_normal((60, 9)) * np.linspace(0.5, 2.0, 9)
@@ -4480,14 +4477,14 @@ def test_irls_steps_keep_at_most_max_open_gates(monkeypatch):
     X = rng.randn(60, 40)  # separable: the model at a tiny lam opens many gates
     y = (X[:, :3].sum(1) > 0).astype(int)
     seen = []
-    real = engine._ProfiledGram.vertex_search
+    real = vertex._ProfiledGram.vertex_search
 
     def spy(self, mask, h_open, **kwargs):
         out = real(self, mask, h_open, **kwargs)
         seen.append((kwargs.get("max_open"), int(out[0].sum()), int(np.sum(mask))))
         return out
 
-    monkeypatch.setattr(engine._ProfiledGram, "vertex_search", spy)
+    monkeypatch.setattr(vertex._ProfiledGram, "vertex_search", spy)
     monkeypatch.setattr(engine, "_IRLS_COLD_OPEN", 8)
     monkeypatch.setattr(engine, "_IRLS_OPEN_NUMBERS", 8 * 40)
     assert engine._irls_max_open(40) == 8
@@ -4606,14 +4603,14 @@ def test_path_cold_starts_share_their_first_model(monkeypatch):
     # iterations), binary and 3-class; a fixed-lam fit keeps nothing.
     import skl0._engine as engine
 
-    kept, real = [], engine._ProfiledGram.vertex_search
+    kept, real = [], vertex._ProfiledGram.vertex_search
 
     def spy(self, *args, keep_start=False, **kwargs):
         out = real(self, *args, keep_start=keep_start, **kwargs)
         kept.append(self.start_vertex is not None)
         return out
 
-    monkeypatch.setattr(engine._ProfiledGram, "vertex_search", spy)
+    monkeypatch.setattr(vertex._ProfiledGram, "vertex_search", spy)
     for n_classes in (2, 3):
         X, y = make_classification(120, 40, n_informative=5, n_classes=n_classes,
                                    n_clusters_per_class=1, random_state=1)
@@ -4639,12 +4636,11 @@ def test_vertex_search_max_open_bounds_the_open_gates():
     # A Gram problem whose unconstrained search opens many gates: with
     # max_open=m every move leaves at most m open and F only falls; with
     # m = p (nothing to cut) the search is the same.
-    import skl0._engine as engine
 
     rng = np.random.RandomState(4)
     X = rng.randn(200, 30)
     y = X @ rng.randn(30) + 0.1 * rng.randn(200)
-    prof = engine._ProfiledGram(GateObjective(_problem_from(X, y), lam=1e-4, alpha=1e-4))
+    prof = vertex._ProfiledGram(GateObjective(_problem_from(X, y), lam=1e-4, alpha=1e-4))
     start = np.zeros(30, dtype=bool)
     free, free_values = prof.vertex_search(start, 1.0)
     assert free.sum() > 10
@@ -5170,8 +5166,8 @@ def test_searches_from_a_support_read_the_path_vertices_as_made_afresh(monkeypat
     # support) reads those it reaches. Every search moves through the same
     # values to the same vertex, and vertex_gates gives the same logits, as
     # on a fresh objective; some of them read a kept vertex.
-    import skl0._engine as engine
-    from skl0._engine import GateObjective, _ProfiledGram, gate_bounds, vertex_gates
+    from skl0._engine import GateObjective, gate_bounds, vertex_gates
+    from skl0._vertex import _ProfiledGram
 
     problem, lams, fresh = _twelve_column_path_case()
     gate, head, points = _twelve_column_path(problem, lams, fresh)
@@ -5205,7 +5201,7 @@ def test_searches_from_a_support_read_the_path_vertices_as_made_afresh(monkeypat
             if logits is not None:
                 assert np.array_equal(logits, again)
     assert read > 0
-    assert engine._PIVOT_OVERHEAD >= 12**3  # (12 columns: no pivots, the vertices kept)
+    assert vertex._PIVOT_OVERHEAD >= 12**3  # (12 columns: no pivots, the vertices kept)
 
 
 def _halvings_to_the_end(monkeypatch):

@@ -198,7 +198,8 @@ def test_a_lazy_gram_block_is_gathered_without_whole_rows():
     # G[rows][:, cols] took the cols' whole p-long rows first (a copy of
     # len(cols) x p) and then the rows: twice the block's size, and a search's
     # G[S][:, S] took s x p numbers for an s x s block.
-    from skl0._engine import _gram_block, _LazyGram
+    from skl0._engine import _LazyGram
+    from skl0._vertex import _gram_block
 
     design, d = _wide_sparse_design()
     lazy = _LazyGram(design, d, 0.5)

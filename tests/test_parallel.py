@@ -30,8 +30,8 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_info, threadpool_limits
 
-import skl0._engine as engine
 import skl0._progress as progress
+import skl0._threads as thread_limits
 from skl0 import (
     L0Classifier,
     L0FeatureSelector,
@@ -110,13 +110,13 @@ def test_concurrent_blas_limits_restore_the_thread_count(monkeypatch):
             out = blas.limit(**kwargs)
         return out
 
-    monkeypatch.setattr(engine, "_CONTROLLER", types.SimpleNamespace(limit=limit))
-    monkeypatch.setattr(engine, "_BLAS", types.SimpleNamespace(lib_controllers=[blas]))
+    monkeypatch.setattr(thread_limits, "_CONTROLLER", types.SimpleNamespace(limit=limit))
+    monkeypatch.setattr(thread_limits, "_BLAS", types.SimpleNamespace(lib_controllers=[blas]))
     entered = {name: threading.Event() for name in "AB"}
     leave = {name: threading.Event() for name in "AB"}
 
     def fit(name):
-        with engine.blas_threads(_small_problem()):
+        with thread_limits.blas_threads(_small_problem()):
             entered[name].set()
             leave[name].wait(5)
 
@@ -354,7 +354,7 @@ def test_a_forked_child_does_not_wait_on_the_parents_blas_limit():
     # another thread held the lock (inside a fit's entry) gave a child
     # whose next small fit waited for ever. The child starts afresh.
     X, y = _data(0)
-    with engine._LIMIT_LOCK:  # another thread's fit, entering, at the fork
+    with thread_limits._LIMIT_LOCK:  # another thread's fit, entering, at the fork
         pid = os.fork()
         if pid == 0:  # the child: one fit, then out, whatever happens
             code = 1
