@@ -623,7 +623,8 @@ def products(repeats, heldout_seeds):
     """
     from sklearn.datasets import make_classification
 
-    import skl0._engine as engine
+    import skl0._host_design as host_design
+    import skl0._objective as objective
 
     shapes = [(5000, 300, 2), (1000, 1000, 2), (3000, 200, 5), (20000, 100, 2)]
     sets = []
@@ -638,8 +639,9 @@ def products(repeats, heldout_seeds):
 
     def ablated(fit):
         def run():
-            with mock.patch.object(engine, "transposed_matmul", direct[0]), \
-                    mock.patch.object(engine, "weighted_squares", direct[1]):
+            with mock.patch.object(objective, "transposed_matmul", direct[0]), \
+                    mock.patch.object(host_design, "transposed_matmul", direct[0]), \
+                    mock.patch.object(host_design, "weighted_squares", direct[1]):
                 return fit()
         return run
 

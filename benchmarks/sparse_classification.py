@@ -1,7 +1,7 @@
 """Binary and multiclass selection on large sparse X (text-like counts): skl0 against its peers.
 
 A sparse X too large for a dense float64 copy (more than
-``skl0._engine.SMALL_SPARSE_NUMBERS`` numbers when dense, after
+``skl0._host_design.SMALL_SPARSE_NUMBERS`` numbers when dense, after
 screening) was searched by the generic row refits: abess's
 orthogonal-design sacrifices and one refit per candidate, each alone
 (a multinomial one an unpreconditioned L-BFGS-B solve of about 140

@@ -1,11 +1,11 @@
 """Multinomial solves whose weights converge by Newton's method at the start's vertex (session 54).
 
-After a multinomial IRLS start (``skl0._engine._irls_vertex_start``),
+After a multinomial IRLS start (``skl0._irls._irls_vertex_start``),
 L-BFGS-B used to converge the weights in the joint coordinates
 ``(h, V, b)``: about 130 iterations a solve, up to its cap of 300, though
 the open set did not move in any of them. Since session 54 Newton's method
 solves the weights with the gates held at the start's vertex
-(``skl0._engine._softmax_vertex_newton``), and L-BFGS-B runs only where
+(``skl0._irls._softmax_vertex_newton``), and L-BFGS-B runs only where
 that is not a KKT point of the box; a warm start that no step lowers
 still meets its cold competitor.
 

@@ -52,7 +52,7 @@ from sklearn.datasets import make_classification
 from sparse_classification import text_like, traced_peak
 
 import skl0
-import skl0._engine
+import skl0._irls
 
 torch.set_num_threads(1)
 
@@ -115,7 +115,7 @@ def main(argv=None):
                 def runner(pkg, capped=True, lam=lam):
                     def run():
                         with (contextlib.nullcontext() if capped else
-                              mock.patch.object(skl0._engine, "_IRLS_OPEN_NUMBERS", 1 << 62)):
+                              mock.patch.object(skl0._irls, "_IRLS_OPEN_NUMBERS", 1 << 62)):
                             if kind == "fit":
                                 return pkg.L0Classifier(lam=lam, random_state=0).fit(X, y)
                             return pkg.l0_path(X, y, task="classification", n_lams=16,

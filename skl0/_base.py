@@ -109,12 +109,7 @@ def bind_training():
         seeded_generator,
     )
     from ._duplicates import later_copies
-    from ._engine import (
-        SETTLE_ITERATIONS,
-        SMALL_SPARSE_NUMBERS,
-        THETA_MAX,
-        vertex_gates,
-    )
+    from ._engine import SETTLE_ITERATIONS, vertex_gates
     from ._gate_path import (
         WARM_STOP,
         flip_polish,
@@ -136,6 +131,7 @@ def bind_training():
     )
     from ._groups import engine_layout, resolve_groups
     from ._heads import LinearHead, MLPHead
+    from ._host_design import SMALL_SPARSE_NUMBERS
     from ._nonlinear import (
         AUTO_HIDDEN,
         held_out_scores,
@@ -144,6 +140,7 @@ def bind_training():
         nonlinearity_test,
         validated_path,
     )
+    from ._objective import THETA_MAX
     from ._problem import (
         GRAM_MAX_FEATURES,
         DirectProblem,

@@ -31,8 +31,8 @@ import math
 import numpy as np
 import torch
 
-from ._engine import gram_mse
 from ._gate_path import survival_ranking
+from ._objective import gram_mse
 from ._refit import refit_linear_head
 
 __all__ = ["choose_index", "df_per_feature", "ebic", "ebic_gamma", "max_support_size",

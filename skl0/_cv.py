@@ -180,7 +180,7 @@ class _GramR2:
                 and problem.kind == "gram" and problem.mean.device.type == "cpu")
 
     def __init__(self, est, problem, held_out):
-        from ._engine import NumpyOps, data_term
+        from ._objective import NumpyOps, data_term
 
         self.est, self.problem, self.held_out = est, problem, held_out
         self.term = data_term(problem, NumpyOps())

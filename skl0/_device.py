@@ -22,7 +22,7 @@ __all__ = [
 #: this many numbers (rows x columns, 2^22): below it the fit runs on the
 #: CPU, where the engine's float64 host solves apply (the IRLS starts and
 #: the swap search's second-order numpy refits take X up to
-#: ``skl0._engine.HOST_COPY_MAX_NUMBERS``, the same 2^22) and where a small
+#: ``skl0._host_design.HOST_COPY_MAX_NUMBERS``, the same 2^22) and where a small
 #: fit's many short steps do not wait on kernel launches. On an H200, the
 #: test suite's small binary fits chose supports of higher refitted loss
 #: under CUDA (the torch refits of large data: first-order sacrifices) than

@@ -22,15 +22,8 @@ import math
 import numpy as np
 import torch
 
-from ._engine import (
-    THETA_MAX,
-    data_term,
-    default_ops,
-    gate_bounds,
-    profiled,
-    set_vertex,
-    vertex_path,
-)
+from ._engine import profiled, set_vertex, vertex_path
+from ._objective import THETA_MAX, data_term, default_ops, gate_bounds
 from ._train import train_gates
 from ._vertex import gate_ridge
 from .nn.hard_concrete import gate_moments, prob_nonzero

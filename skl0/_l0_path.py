@@ -173,8 +173,8 @@ class PathReader:
     def __call__(self, est, problem, gate, head, points):
         import torch
 
-        from ._engine import NumpyOps, data_term
         from ._gate_path import survival_ranking
+        from ._objective import NumpyOps, data_term
         from ._walk import load_point
 
         if self.ks is None:

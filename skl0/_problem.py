@@ -459,7 +459,7 @@ class DirectProblem:
     making a CSC copy of their own; else None.
     """
 
-    #: What the gate engine reads: the rows (``_engine._RowTerm``).
+    #: What the gate engine reads: the rows (``_objective._RowTerm``).
     kind = "rows"
 
     def __init__(self, X, Y, w, mean, std, datafit, host=None, second_moments=None,
@@ -690,7 +690,7 @@ class GramProblem:
     by scipy and moved to the device).
     """
 
-    #: What the gate engine reads: the statistics (``_engine._GramTerm``).
+    #: What the gate engine reads: the statistics (``_objective._GramTerm``).
     kind = "gram"
 
     def __init__(self, X, Y, w, mean, std, datafit, const=None):

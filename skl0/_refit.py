@@ -17,16 +17,10 @@ from scipy.optimize import minimize
 from ._blocks import softmax_hessian, softmax_hessian_terms
 from ._datafits import BinaryLogLoss, MultinomialLogLoss
 from ._elementwise import exp, row_softmax, sigmoid
-from ._engine import (
-    SMALL_SPARSE_NUMBERS,
-    NumpyOps,
-    data_term,
-    gram_mse,
-    logistic_loss,
-    softplus,
-)
 from ._heads import LinearHead
+from ._host_design import SMALL_SPARSE_NUMBERS
 from ._linalg import cholesky, cholesky_solve, unwhiten, whiten
+from ._objective import NumpyOps, data_term, gram_mse, logistic_loss, softplus
 from ._rows import skinny_columns, skinny_matmul
 from ._train import make_adam
 
@@ -82,7 +76,7 @@ def support_head(problem, S, W, b=None):
 #: A log loss's refit on the columns ``S`` of a sparse X makes them dense
 #: (:meth:`DirectProblem.columns`) while they hold at most this many numbers
 #: (8 MB in float64, the dense copy a small sparse X gets:
-#: ``_engine.SMALL_SPARSE_NUMBERS``); past it it reads them as
+#: ``_host_design.SMALL_SPARSE_NUMBERS``); past it it reads them as
 #: :class:`SparseColumns`. ``lam="auto"`` refits every path point of up to
 #: ``max_support_size`` columns: on a 20000 x 2000 CSR X of density 1%
 #: (4.7 MB) a 371-column point's dense columns were 57 MB, 12 times X.
@@ -109,7 +103,7 @@ class SparseColumns:
     binary Hessian's ``Xs' diag(d) Xs`` (:meth:`weighted_gram`), from the sparse
     columns ``X[:, S]`` (float64 CSR, ``nnz`` numbers where the dense ones
     are ``n |S|``), with the centring and scaling applied to the products,
-    as :class:`skl0._engine._HostDesign` reads a large X. The same values
+    as :class:`skl0._host_design._HostDesign` reads a large X. The same values
     as the dense columns' products up to round-off (a different order of
     summation), except where a column's mean is large against its spread
     (a column stored in almost every row, offset far from zero): the
@@ -610,7 +604,7 @@ def softmax_definite(H, s, q, alpha):
     ``H`` of order ``(s + 1) q``, in the order of ``x = (W, b)`` (W
     row-major, then the ``q`` intercepts). Adds ``2 alpha`` on ``W``'s
     diagonal (``alpha`` a number, or one per column: the gate solve's
-    ridges, :func:`skl0._engine._softmax_vertex_newton`), and along the
+    ridges, :func:`skl0._irls._softmax_vertex_newton`), and along the
     class sums where the loss is flat (the intercepts', and those of the
     rows of ``W`` without a ridge: there ``H`` and the gradient vanish, so
     Newton's step is unchanged) the mean curvature, then

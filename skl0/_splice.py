@@ -31,14 +31,8 @@ from scipy.linalg.blas import dger
 
 from ._datafits import BinaryLogLoss
 from ._elementwise import sigmoid
-from ._engine import (
-    NumpyOps,
-    data_term,
-    default_ops,
-    gram_mse,
-    logistic_loss,
-)
 from ._linalg import cholesky_inverse, inverse_and_product, quadratic_screen
+from ._objective import NumpyOps, data_term, default_ops, gram_mse, logistic_loss
 from ._problem import GramProblem
 from ._refit import (
     _DENSE_SUPPORT_NUMBERS,
@@ -735,7 +729,7 @@ class _GramRefits:
     def output_mse(self, S, state=None):
         """Per-output weighted MSE of the refit on ``S`` (``state``: that refit, when at hand).
 
-        ``yy_k - 2 beta_k' c_k + beta_k' G_SS beta_k`` (:func:`skl0._engine.gram_mse`)
+        ``yy_k - 2 beta_k' c_k + beta_k' G_SS beta_k`` (:func:`skl0._objective.gram_mse`)
         from the refit's own ``beta``, in the units of ``yy_k``.
         """
         if S.size == 0:
@@ -763,10 +757,10 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
     """Refits and sacrifices of a binary log loss on small CPU data, in numpy.
 
     The standardized X is formed once in float64 (a dense X of at most
-    ``_engine.HOST_COPY_MAX_NUMBERS`` numbers, a sparse one of at most
-    ``_engine.SMALL_SPARSE_NUMBERS`` when dense: :func:`skl0._engine.host_copy_fits`;
+    ``_host_design.HOST_COPY_MAX_NUMBERS`` numbers, a sparse one of at most
+    ``_host_design.SMALL_SPARSE_NUMBERS`` when dense: :func:`skl0._host_design.host_copy_fits`;
     the copy the IRLS start of the gate engine uses, see
-    :func:`skl0._engine.standardized_host`) and each candidate support is refitted by
+    :func:`skl0._host_design.standardized_host`) and each candidate support is refitted by
     the Newton solve that :func:`skl0._refit.refit_linear_head` uses
     (the ridge-``alpha`` logistic MLE), warm-started from the support last
     accepted, without torch in the loop; refits are cached by support,

@@ -46,7 +46,7 @@ import scipy.sparse as sp
 
 from ._blocks import softmax_hessian, softmax_hessian_terms
 from ._datafits import MultinomialLogLoss
-from ._engine import host_copy_fits, small_sparse, standardized_host
+from ._host_design import host_copy_fits, small_sparse, standardized_host
 from ._linalg import inverse_root, quadratic_screen
 from ._refit import (
     _DENSE_SUPPORT_NUMBERS,
@@ -167,8 +167,8 @@ class _SparseStandardized:
 
     What :class:`MultinomialRefits` and :class:`skl0._splice._BinaryRefits`
     read of their X when a dense float64
-    copy (:func:`skl0._engine.standardized_host`) would exceed
-    ``skl0._engine.SMALL_SPARSE_NUMBERS`` numbers: the dense standardized
+    copy (:func:`skl0._host_design.standardized_host`) would exceed
+    ``skl0._host_design.SMALL_SPARSE_NUMBERS`` numbers: the dense standardized
     columns of a support (``n x s``), and the products of all the
     standardized columns' transpose, or of their squares', with a dense
     array of rows, from the sparse entries and the columns' means (each a
@@ -291,7 +291,7 @@ def sparse_design_applies(problem):
     """Whether :class:`MultinomialRefits` and :class:`skl0._splice._BinaryRefits` read ``problem``'s X as :class:`_SparseStandardized`.
 
     A CPU row problem whose X is sparse and too large for the dense copy
-    (:func:`skl0._engine.small_sparse`), with at most
+    (:func:`skl0._host_design.small_sparse`), with at most
     ``_SPARSE_ROWS_CLASSES_MAX`` rows times classes.
     """
     return (problem.kind == "rows" and problem.host is not None
@@ -303,7 +303,7 @@ class StandardizedRows:
     """The standardized X a log loss's numpy refits read, and what they ask of it.
 
     The dense float64 copy of small CPU data
-    (:func:`skl0._engine.standardized_host`, ``Xs``), or a larger sparse
+    (:func:`skl0._host_design.standardized_host`, ``Xs``), or a larger sparse
     X's stored entries (:func:`sparse_standardized`, ``sparse``, where
     :func:`sparse_design_applies`); the other is None. ``datafit_class``:
     the log loss the refits serve (:meth:`applies`).
@@ -363,10 +363,10 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
     sacrifices of a multinomial log loss on small CPU data.
 
     The standardized X is the float64 copy of
-    :func:`skl0._engine.standardized_host` (at most
-    ``skl0._engine.HOST_COPY_MAX_NUMBERS`` numbers of a dense X, or a
+    :func:`skl0._host_design.standardized_host` (at most
+    ``skl0._host_design.HOST_COPY_MAX_NUMBERS`` numbers of a dense X, or a
     sparse X small enough to copy dense, as :class:`skl0._splice._BinaryRefits`
-    takes it: :func:`skl0._engine.host_copy_fits`), so a small sparse X
+    takes it: :func:`skl0._host_design.host_copy_fits`), so a small sparse X
     is searched as the same data dense (wine's ``lam="auto"`` kept 3
     columns from a CSR copy and 4 from the array before). A larger sparse
     X of at most ``_SPARSE_ROWS_CLASSES_MAX`` rows times classes is read

@@ -21,6 +21,7 @@ from threadpoolctl import ThreadpoolController
 
 __all__ = ["blas_threads"]
 
+
 # Below this many numbers in the data (X, or G for a Gram problem) the
 # solve runs with one BLAS thread: L-BFGS-B's own updates are tiny BLAS
 # calls, and on a busy machine a multi-threaded BLAS spends milliseconds

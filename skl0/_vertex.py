@@ -15,7 +15,7 @@ system, or off that system pivoted on the flipped gates
 :mod:`skl0._engine` builds the objective and calls this module: its fixed-
 ``lam`` solve (:func:`skl0._engine.solve_gates`), its paths
 (:func:`skl0._engine.vertex_path`) and its IRLS starts. This module reads
-the objective (:class:`skl0._engine.GateObjective`) through its attributes
+the objective (:class:`skl0._objective.GateObjective`) through its attributes
 (the Gram term, ``ops``, ``q``, ``alpha``, ``lam``, and ``layout`` with its
 group maps) and imports nothing of the engine.
 
@@ -38,11 +38,13 @@ from ._linalg import (
 
 __all__ = ["gate_ridge"]
 
+
 # L-BFGS-B's stopping rule (skl0._engine's solves), whose gradient tolerance
 # the vertex search's KKT test shares: projected gradient below _GTOL or relative
 # decrease of F below _FTOL (F is about 1 for the intercept-only model).
 _GTOL = 1e-6
 _FTOL = 1e-10
+
 
 # The vertex search makes a batch of flips by pivoting its open set's system
 # (:class:`skl0._linalg.PivotedSystem`) where that takes fewer
@@ -70,15 +72,17 @@ def _pivot_pays(p, s, d, s_new):
     """
     return 4 * p * d * (s + d) + _PIVOT_OVERHEAD <= s_new * s_new * (2 * p - s_new)
 
+
 def gate_ridge(kd, h, alpha):
     """The ridge ``F`` charges an effective weight behind a gate at ``h``: ``kd (1 / h - 1) + alpha``.
 
     ``kd`` is the loss's noise curvature times the column's second moment
-    (``kappa d_j`` of the module docstring's ``F``), ``1 / h - 1`` the Hard
+    (``kappa d_j`` of :mod:`skl0._engine`'s ``F``), ``1 / h - 1`` the Hard
     Concrete gate's ``Var(z w) / E[z w]^2`` (:func:`skl0.nn.signal_fraction`).
     Arrays or numbers, elementwise.
     """
     return kd * (1.0 / h - 1.0) + alpha
+
 
 def _dead_gates(d, layout, lam):
     """Gates whose columns all lack spread (``d == 0``), at a positive price: closed from the start.
@@ -89,7 +93,7 @@ def _dead_gates(d, layout, lam):
     left it open where the price, at ``lam = 1e-12``, sat within the
     vertex search's round-off tolerance or below L-BFGS-B's gradient
     tolerance. The one rule of the joint solve's bounds
-    (:func:`solve_gates`) and of every vertex search's start.
+    (:func:`skl0._engine.solve_gates`) and of every vertex search's start.
     """
     live = np.asarray(d) > 0
     costs = 1.0
@@ -99,10 +103,11 @@ def _dead_gates(d, layout, lam):
             live = np.bincount(layout.index, weights=live, minlength=layout.n_groups) > 0
     return ~live & (lam * np.asarray(costs) > 0)
 
+
 def _gram_rows(G, J):
     """``G[J, :]`` as a new C-ordered array (a dense G, or a lazy one's columns ``J``).
 
-    A lazy Gram matrix (:class:`skl0._engine._LazyGram`, the IRLS steps'
+    A lazy Gram matrix (:class:`skl0._host_design._LazyGram`, the IRLS steps'
     quadratic models) forms its columns on demand; it is any ``G`` that is
     not an ndarray.
     """
@@ -114,6 +119,7 @@ def _gram_block(G, rows, cols):
     if not isinstance(G, np.ndarray):
         return G.block(rows, cols)
     return G.take(rows, 0).take(cols, 1)
+
 
 class _ProfiledGram:
     """``F`` of a Gram problem as a function of ``h`` alone, ``B`` solved out.
@@ -142,7 +148,7 @@ class _ProfiledGram:
 
         ``G``, ``c``, ``yy``, ``d`` (the ridge coefficients of ``1/h - 1``)
         and ``q`` replace the term's when given: the quadratic models of
-        the IRLS start (:func:`_irls_vertex_start`).
+        the IRLS start (:func:`skl0._irls._irls_vertex_start`).
         """
         ops = obj.ops
         term = obj.term if G is None else None
@@ -164,7 +170,7 @@ class _ProfiledGram:
     def stable(self):
         """:meth:`_stable_interval` of the vertex the last :meth:`vertex_search` ended at
         (None when it ended elsewhere), formed on first read: only a path reads it
-        (:func:`vertex_path`), not the IRLS steps' searches."""
+        (:func:`skl0._engine.vertex_path`), not the IRLS steps' searches."""
         if self._stable is None and self._stable_of is not None:
             self._stable = self._stable_interval(*self._stable_of)
         return self._stable
@@ -236,13 +242,13 @@ class _ProfiledGram:
         statistics are made again from that factor and the search goes on.
 
         ``known``: vertices this objective's searches ended at before (by
-        mask, :func:`vertex_path`'s, at this ``h_open``, without pivots), or
+        mask, :func:`skl0._engine.vertex_path`'s, at this ``h_open``, without pivots), or
         the start vertex of a path's cold IRLS starts (``keep_start``),
         whose factor, weights, loss and flip statistics are read instead of
         made again when the search reaches one.
 
         ``max_open``: the most gates a move may leave open (the IRLS
-        steps' bound on their Gram columns, :func:`_irls_max_open`): a
+        steps' bound on their Gram columns, :func:`skl0._irls._irls_max_open`): a
         round's opening flips are cut to the best that fit, and the search
         ends where only openings would lower ``F`` (a vertex optimal among
         those of at most ``max_open`` open gates, not a KKT point).
@@ -250,7 +256,7 @@ class _ProfiledGram:
         ``keep_start``: keep the start vertex's factor, weights, loss and
         flip statistics (``lam``-free) as :attr:`start_vertex`, a
         ``(mask bytes, vertex)`` entry of ``known``, which a later search of
-        the same model (a path's cold IRLS starts, :func:`_cold_start_model`)
+        the same model (a path's cold IRLS starts, :func:`skl0._irls._cold_start_model`)
         takes instead of making them again (None when the start came from
         ``_last_vertex`` or ``known``).
 

@@ -22,12 +22,15 @@ import pytest
 import torch
 from sklearn.datasets import load_diabetes, make_classification
 
+import skl0._host_design as host_design
+import skl0._irls as irls
+import skl0._objective as objective
 import skl0._vertex as vertex
 from skl0 import L0Classifier, L0FeatureSelector, L0Regressor, l0_path
 from skl0._criteria import ebic, ebic_gamma
 from skl0._datafits import BinaryLogLoss, MultinomialLogLoss, SquaredLoss
-from skl0._engine import GateObjective, NumpyOps, TorchOps
 from skl0._heads import LinearHead
+from skl0._objective import GateObjective, NumpyOps, TorchOps
 from skl0._problem import DirectProblem, GramProblem, weighted_moments
 from skl0.datasets import make_sparse_regression
 from skl0.nn import (
@@ -212,7 +215,7 @@ def test_irls_start_reaches_a_kkt_point_no_worse_than_lbfgsb_alone(lam, sparse, 
     w = torch.full((300,), 1.0 / 300, dtype=D)
     mean, std = weighted_moments(Xt, w)
     if sparse == "large":
-        monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+        monkeypatch.setattr(host_design, "SMALL_SPARSE_NUMBERS", 0)
     if sparse:
         host = sps.csr_matrix(X)
         problem = DirectProblem(sparse_to_torch(host, "cpu", D), torch.as_tensor(y, dtype=D),
@@ -364,7 +367,6 @@ def test_row_sample_start_on_sparse_weighted_rows_keeps_the_fit(sparse, monkeypa
 def test_fused_row_blocks_give_the_two_pass_value_and_gradient(datafit, monkeypatch):
     # A dense host X of more than one block is read once per evaluation, block
     # by block; the value and gradients are those of the two whole-X passes.
-    import skl0._engine as engine
 
     rng = np.random.RandomState(0)
     X = rng.randn(1000, 6) * [1, 2, 3, 1, 1, 5] + [0, 1, 0, -2, 0, 3]
@@ -379,9 +381,9 @@ def test_fused_row_blocks_give_the_two_pass_value_and_gradient(datafit, monkeypa
     B, b = rng.randn(6, q), rng.randn(q)
     out = {}
     for block in (1 << 22, 64 * 6 * 8 + 1):  # one block; 64-row blocks
-        monkeypatch.setattr(engine, "FUSED_BLOCK_BYTES", block)
+        monkeypatch.setattr(objective, "FUSED_BLOCK_BYTES", block)
         problem = DirectProblem(Xt, Y, w, mean, std, datafit)
-        term = engine._RowTerm(problem, NumpyOps())
+        term = objective._RowTerm(problem, NumpyOps())
         assert (term.rows is None) == (block == 1 << 22)
         out[block] = term.value_grad(B, b)
     (v1, g1, r1), (v2, g2, r2) = out.values()
@@ -440,15 +442,14 @@ def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
     # stop within ~1e-6 of its minimiser).
     import scipy.sparse as sps
 
-    import skl0._engine as engine
     import skl0._refit as refit
     import skl0._splice_multinomial as splice_multinomial
     from skl0.datasets import make_sparse_classification
 
     module, name, value, task = {
-        "irls": (engine, "_IRLS_COLD_OPEN", 2, "binary"),
-        "irls_moves": (engine, "_IRLS_STEP_MOVES", 1, "binary"),
-        "host_copy": (engine, "HOST_COPY_MAX_NUMBERS", 0, "both"),
+        "irls": (irls, "_IRLS_COLD_OPEN", 2, "binary"),
+        "irls_moves": (irls, "_IRLS_STEP_MOVES", 1, "binary"),
+        "host_copy": (host_design, "HOST_COPY_MAX_NUMBERS", 0, "both"),
         "newton": (refit, "_NEWTON_MAX_COLUMNS", 0, "binary"),
         "softmax_newton": (refit, "_SOFTMAX_NEWTON_MAX", 0, "multinomial"),
         "hessian_blocks": (splice_multinomial, "_HESSIAN_MAX", 200, "multinomial"),
@@ -469,7 +470,7 @@ def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
         if patched:
             monkeypatch.setattr(module, name, value)
             if case == "irls_moves":  # the cap applies past _IRLS_COLD_OPEN columns
-                monkeypatch.setattr(engine, "_IRLS_COLD_OPEN", 2)
+                monkeypatch.setattr(irls, "_IRLS_COLD_OPEN", 2)
         for i, (X, y, support) in enumerate(data):
             for Xv in (X, sps.csr_matrix(X)):
                 for kw in ({"k": 3}, {}):
@@ -2849,14 +2850,13 @@ def test_multinomial_refits_read_a_large_sparse_x_as_its_dense_copy(hessian_max,
     # read a sparse X through its entries: refits, losses, sacrifices,
     # Hessian blocks (in one block of rows or many), the preconditioner, the
     # screen and the batched Newton refits equal those of the dense copy.
-    import skl0._engine as engine
     import skl0._splice_multinomial as spm
 
     monkeypatch.setattr(spm, "_HESSIAN_MAX", hessian_max)
     problem = _sparse_multinomial_problem(5)
     copied = spm.MultinomialRefits(problem, 1e-3, penalised=True)
     assert copied.sparse is None
-    monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+    monkeypatch.setattr(host_design, "SMALL_SPARSE_NUMBERS", 0)
     problem = _sparse_multinomial_problem(5)  # (no cached dense copy)
     assert spm.MultinomialRefits.applies(problem)
     entries = spm.MultinomialRefits(problem, 1e-3, penalised=True)
@@ -2915,12 +2915,11 @@ def test_sparse_multinomial_refits_keep_the_newest_supports_blocks_only(monkeypa
     # data copied dense keep 8): asked again for it at the same refit they
     # are read back, the same numbers; an older support's are formed again,
     # equal to those first formed.
-    import skl0._engine as engine
     import skl0._splice_multinomial as spm
 
     problem = _sparse_multinomial_problem(6)
     copied = spm.MultinomialRefits(problem, 1e-3, penalised=True)
-    monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+    monkeypatch.setattr(host_design, "SMALL_SPARSE_NUMBERS", 0)
     entries = spm.MultinomialRefits(_sparse_multinomial_problem(6), 1e-3, penalised=True)
     supports = [np.array([1, 3, 7]), np.array([0, 2, 5]), np.array([4, 6, 8, 9])]
     first = {}
@@ -2954,7 +2953,6 @@ def test_multiclass_fit_on_a_large_sparse_x_reads_its_entries(monkeypatch):
     # refit an unpreconditioned L-BFGS-B solve).
     import scipy.sparse as sps
 
-    import skl0._engine as engine
     import skl0._splice_multinomial as spm
 
     made = _made(monkeypatch, spm.MultinomialRefits, lambda refits: refits.sparse is not None)
@@ -2963,10 +2961,10 @@ def test_multiclass_fit_on_a_large_sparse_x_reads_its_entries(monkeypatch):
     X[np.abs(X) < 0.7] = 0.0
     for params in ({"k": 2}, {"k": 3}, {}):
         dense = L0Classifier(random_state=0, **params).fit(X, y)
-        monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+        monkeypatch.setattr(host_design, "SMALL_SPARSE_NUMBERS", 0)
         made.clear()
         sparse = L0Classifier(random_state=0, **params).fit(sps.csr_matrix(X), y)
-        monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 1 << 20)
+        monkeypatch.setattr(host_design, "SMALL_SPARSE_NUMBERS", 1 << 20)
         assert made and all(made)
         np.testing.assert_array_equal(sparse.get_support(), dense.get_support())
         np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-4, atol=1e-6)
@@ -2982,7 +2980,6 @@ def test_large_sparse_multiclass_variants_fit_as_the_dense_x(variant, monkeypatc
     # caller's matrix is not modified.
     import scipy.sparse as sps
 
-    import skl0._engine as engine
 
     X, y = make_classification(240, 15, n_informative=4, n_redundant=3, n_classes=4,
                                random_state=1)
@@ -2999,7 +2996,7 @@ def test_large_sparse_multiclass_variants_fit_as_the_dense_x(variant, monkeypatc
     dense = L0Classifier(random_state=0, **params).fit(X, y, **fit_kw)
     A = sps.csc_matrix(X) if variant == "csc" else sps.csr_matrix(X)
     before = A.copy()
-    monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+    monkeypatch.setattr(host_design, "SMALL_SPARSE_NUMBERS", 0)
     sparse = L0Classifier(random_state=0, **params).fit(A, y, **fit_kw)
     np.testing.assert_array_equal(sparse.support_, dense.support_)
     np.testing.assert_allclose(sparse.predict_proba(X), dense.predict_proba(X),
@@ -3034,14 +3031,13 @@ def test_binary_refits_read_a_large_sparse_x_as_its_dense_copy(second_order, mon
     # refits, losses, sacrifices (first or second order), the chord
     # Hessians, the screen and the batched Newton refits equal those of the
     # dense copy; the cache keeps no logits, which are formed again.
-    import skl0._engine as engine
     import skl0._splice as splice
     import skl0._splice_multinomial as spm
     from skl0._refit import SparseColumns
 
     copied = splice._BinaryRefits(_sparse_binary_problem(4), 1e-3, second_order)
     assert copied.sparse is None
-    monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+    monkeypatch.setattr(host_design, "SMALL_SPARSE_NUMBERS", 0)
     problem = _sparse_binary_problem(4)  # (no cached dense copy)
     assert splice._BinaryRefits.applies(problem)
     entries = splice._BinaryRefits(problem, 1e-3, second_order)
@@ -3097,7 +3093,6 @@ def test_binary_fit_on_a_large_sparse_x_reads_its_entries(params, monkeypatch):
     # abess's sacrifices, each refit alone); the caller's matrix is unchanged.
     import scipy.sparse as sps
 
-    import skl0._engine as engine
     import skl0._splice as splice
 
     made = _made(monkeypatch, splice._BinaryRefits, lambda refits: refits.sparse is not None)
@@ -3107,7 +3102,7 @@ def test_binary_fit_on_a_large_sparse_x_reads_its_entries(params, monkeypatch):
     dense = L0Classifier(random_state=0, **params).fit(X, y, sample_weight=w)
     A = sps.csr_matrix(X)
     before = A.copy()
-    monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+    monkeypatch.setattr(host_design, "SMALL_SPARSE_NUMBERS", 0)
     made.clear()
     sparse = L0Classifier(random_state=0, **params).fit(A, y, sample_weight=w)
     assert made and all(made)
@@ -3125,11 +3120,10 @@ def test_large_sparse_reading_copies_no_entries_it_can_share(monkeypatch):
     # MB CSC X peaked at 3.1x X with those copies, 1.5x without.
     import scipy.sparse as sps
 
-    import skl0._engine as engine
     import skl0._splice_multinomial as spm
 
     made = _made(monkeypatch, spm._SparseStandardized, lambda reading: reading)
-    monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+    monkeypatch.setattr(host_design, "SMALL_SPARSE_NUMBERS", 0)
     X, y = make_classification(300, 12, n_informative=4, n_redundant=2, random_state=3)
     X[np.abs(X) < 0.7] = 0.0
     A = sps.csc_matrix(X)
@@ -3674,7 +3668,7 @@ def test_binary_fit_many_keeps_only_floors_that_bound_the_loss():
 
 
 def _binary_loss_at(X, y, w, x):
-    from skl0._engine import logistic_loss
+    from skl0._objective import logistic_loss
 
     return logistic_loss(X @ x[:-1] + x[-1], y, w)
 
@@ -3863,9 +3857,8 @@ def test_lazy_irls_gram_equals_the_whole_matrix(form, monkeypatch):
     # The design's products with vectors are the standardized X's too.
     import scipy.sparse as sps
 
-    import skl0._engine as engine
     import skl0._rows as rows_module
-    from skl0._engine import _HostDesign, _LazyGram
+    from skl0._host_design import _HostDesign, _LazyGram
     from skl0._problem import sparse_to_torch
     from skl0._vertex import _gram_block
 
@@ -3882,11 +3875,11 @@ def test_lazy_irls_gram_equals_the_whole_matrix(form, monkeypatch):
     # Products with several columns as (B' A)' and the copy's weighted squares
     # in blocks of 11 rows, as on large designs.
     monkeypatch.setattr(rows_module, "_TRANSPOSED_MIN_NUMBERS", 0)
-    monkeypatch.setattr(engine, "_SQUARES_BLOCK_NUMBERS", 100)
+    monkeypatch.setattr(host_design, "_SQUARES_BLOCK_NUMBERS", 100)
     if form != "copy":
-        monkeypatch.setattr(engine, "HOST_COPY_MAX_NUMBERS", 0)
-        monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
-        monkeypatch.setattr(engine, "_RAW_BLOCK_NUMBERS", 100)  # the diagonal in 6 blocks
+        monkeypatch.setattr(host_design, "HOST_COPY_MAX_NUMBERS", 0)
+        monkeypatch.setattr(host_design, "SMALL_SPARSE_NUMBERS", 0)
+        monkeypatch.setattr(host_design, "_RAW_BLOCK_NUMBERS", 100)  # the diagonal in 6 blocks
     if form.startswith("sparse"):
         host = sps.csr_matrix(X)
         problem = DirectProblem(sparse_to_torch(host, "cpu", dt), y, w, mean, std,
@@ -4276,7 +4269,7 @@ def test_settled_gates_end_the_row_solve_with_the_converged_support(seed, monkey
         out[settle] = (n_iter, gate.mask().numpy(), gate.log_alpha.detach().numpy())
     np.testing.assert_array_equal(out[3][1], out[0][1])
     assert out[3][1].sum() >= 3
-    assert np.all(np.abs(out[3][2]) == engine.THETA_MAX)  # every gate at a bound
+    assert np.all(np.abs(out[3][2]) == objective.THETA_MAX)  # every gate at a bound
     assert out[3][0] < out[0][0]
 
 
@@ -4331,10 +4324,9 @@ def test_separable_binary_path_points_are_no_worse_than_the_empty_model(form, mo
     # objective up to 1.1 above the empty model's. IRLS over vertices (on
     # the standardized copy, or on X itself past the copy's size) ends
     # every point at or below the empty model, the last ones at it.
-    import skl0._engine as engine
 
     if form == "raw":
-        monkeypatch.setattr(engine, "HOST_COPY_MAX_NUMBERS", 0)
+        monkeypatch.setattr(host_design, "HOST_COPY_MAX_NUMBERS", 0)
     rng = np.random.RandomState(0)
     X = rng.randn(100, 300)
     logit = 3 * X[:, 0] - 2 * X[:, 1] + 2 * X[:, 2]
@@ -4366,8 +4358,8 @@ def test_estimator_walks_start_binary_gates_from_irls_at_any_width(monkeypatch):
     logits = 2 * X3[:, [0, 3, 6]]
     y3 = np.argmax(logits + rng.gumbel(size=logits.shape), 1)
     calls = []
-    real = engine._irls_vertex_start
-    monkeypatch.setattr(engine, "_irls_vertex_start",
+    real = irls._irls_vertex_start
+    monkeypatch.setattr(irls, "_irls_vertex_start",
                         lambda *a, **k: calls.append(a[2]) or real(*a, **k))
     for kw in ({}, {"k": 3}, {"k": 3, "refit": False}):
         est = L0Classifier(**kw).fit(X, y)
@@ -4387,7 +4379,7 @@ def test_estimator_walks_start_binary_gates_from_irls_at_any_width(monkeypatch):
     L0Classifier(lam=0.01).fit(X3, y3)
     assert calls and set(calls) == {"softmax"}
     calls.clear()
-    monkeypatch.setattr(engine, "HOST_COPY_MAX_NUMBERS", 0)
+    monkeypatch.setattr(host_design, "HOST_COPY_MAX_NUMBERS", 0)
     monkeypatch.setattr(engine, "_IRLS_ROWS_PER_COLUMN", 10**6)
     for kw, starts in (({"k": 3}, True), ({}, False), ({"lam": 0.01}, True)):
         est = L0Classifier(**kw).fit(X, y)
@@ -4406,10 +4398,10 @@ def test_exact_k_walks_cold_irls_start_opens_a_multiple_of_k(monkeypatch):
 
     X, y, _, support = make_sparse_classification(400, 12, 1, random_state=0)
     opened = []
-    real = engine._cold_mask
-    monkeypatch.setattr(engine, "_cold_mask",
+    real = irls._cold_mask
+    monkeypatch.setattr(irls, "_cold_mask",
                         lambda *a: opened.append(int(real(*a).sum())) or real(*a))
-    monkeypatch.setattr(engine, "_IRLS_COLD_OPEN", 10)
+    monkeypatch.setattr(irls, "_IRLS_COLD_OPEN", 10)
     monkeypatch.setattr(engine, "_IRLS_K_COLD_OPEN", 4)
     for kw, most in (({"k": 1}, 4), ({"k": 3}, 10), ({"lam": 1e-6}, 10)):
         est = L0Classifier(**kw).fit(X, y)
@@ -4426,21 +4418,20 @@ def test_cold_irls_start_of_a_fixed_lam_opens_the_gates_that_pay_alone(monkeypat
     # _IRLS_COLD_OPEN at a tiny lam, and the same gates, scored by their own
     # step, as an independent computation of that step; the fit keeps the
     # true columns.
-    import skl0._engine as engine
     from skl0.datasets import make_sparse_classification
 
     X, y, _, support = make_sparse_classification(400, 30, 3, random_state=0)
     X_before = X.copy()
     calls = []
-    real = engine._cold_mask
+    real = irls._cold_mask
 
     def spy(p, gain, most):
         g = gain()
         calls.append(g)
         return real(p, lambda: g, most)
 
-    monkeypatch.setattr(engine, "_cold_mask", spy)
-    monkeypatch.setattr(engine, "_IRLS_COLD_OPEN", 10)
+    monkeypatch.setattr(irls, "_cold_mask", spy)
+    monkeypatch.setattr(irls, "_IRLS_COLD_OPEN", 10)
     counts = {}
     for lam in (1e-6, 0.003, 0.03, 10.0):
         calls.clear()
@@ -4471,7 +4462,6 @@ def test_irls_steps_keep_at_most_max_open_gates(monkeypatch):
     # numbers; a warm start with more keeps them until moves close them): a
     # search whose model would open more stops at the cap, and the solve
     # goes on from there to a finite objective.
-    import skl0._engine as engine
 
     rng = np.random.RandomState(1)
     X = rng.randn(60, 40)  # separable: the model at a tiny lam opens many gates
@@ -4485,9 +4475,9 @@ def test_irls_steps_keep_at_most_max_open_gates(monkeypatch):
         return out
 
     monkeypatch.setattr(vertex._ProfiledGram, "vertex_search", spy)
-    monkeypatch.setattr(engine, "_IRLS_COLD_OPEN", 8)
-    monkeypatch.setattr(engine, "_IRLS_OPEN_NUMBERS", 8 * 40)
-    assert engine._irls_max_open(40) == 8
+    monkeypatch.setattr(irls, "_IRLS_COLD_OPEN", 8)
+    monkeypatch.setattr(irls, "_IRLS_OPEN_NUMBERS", 8 * 40)
+    assert irls._irls_max_open(40) == 8
     est = L0Classifier(lam=1e-5, random_state=0).fit(X, y)
     capped = [(n, start) for m, n, start in seen if m is not None]  # (the IRLS steps')
     assert capped and all(m in (None, 8) for m, _, _ in seen)
@@ -4496,7 +4486,7 @@ def test_irls_steps_keep_at_most_max_open_gates(monkeypatch):
     assert np.isfinite(est.loss_curve_[-1])
     # Uncapped (the numbers budget holds every column), the same search opens more.
     seen.clear()
-    monkeypatch.setattr(engine, "_IRLS_OPEN_NUMBERS", 40 * 40)
+    monkeypatch.setattr(irls, "_IRLS_OPEN_NUMBERS", 40 * 40)
     L0Classifier(lam=1e-5, random_state=0).fit(X, y)
     assert max(n for m, n, start in seen if m is not None and start <= 8) > 8
 
@@ -4564,15 +4554,14 @@ def test_cold_start_competes_at_warm_path_points_only(monkeypatch):
     # fixed lam's flip polish, lam="auto"'s gates at its support; the
     # second data set makes both): counted by its starts from B = 0 on a
     # warm solve.
-    import skl0._engine as engine
 
-    starts, real = [], engine._irls_vertex_start
+    starts, real = [], irls._irls_vertex_start
 
     def spy(problem, obj, kind, mask, B, b, *args, **kwargs):
         starts.append(bool(np.any(B)))
         return real(problem, obj, kind, mask, B, b, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "_irls_vertex_start", spy)
+    monkeypatch.setattr(irls, "_irls_vertex_start", spy)
     X2, y2 = make_classification(120, 40, n_informative=5, n_clusters_per_class=1,
                                  random_state=1)
     for params in ({"lam": 0.01}, {"lam": 0.001}, {"lam": "auto"}, {"k": 3}):
@@ -4601,7 +4590,6 @@ def test_path_cold_starts_share_their_first_model(monkeypatch):
     # path's first point, a cold start of its own, keeps nothing), and the
     # path is the one that forms them at every start (support, objective,
     # iterations), binary and 3-class; a fixed-lam fit keeps nothing.
-    import skl0._engine as engine
 
     kept, real = [], vertex._ProfiledGram.vertex_search
 
@@ -4620,7 +4608,7 @@ def test_path_cold_starts_share_their_first_model(monkeypatch):
         n_warm = int(np.sum(shared.n_features[:-1] > 0))
         assert n_warm > 0
         with monkeypatch.context() as m:
-            m.setattr(engine, "_cold_start_model", lambda *args: None)
+            m.setattr(irls, "_cold_start_model", lambda *args: None)
             kept.clear()
             own = l0_path(X, y, n_lams=6, task="classification")
             assert sum(kept) == 0
@@ -4677,8 +4665,8 @@ def test_softmax_start_reaches_a_kkt_point(lam, form, monkeypatch):
     w = torch.full((240,), 1.0 / 240, dtype=D)
     mean, std = weighted_moments(Xt, w)
     if form != "copy":
-        monkeypatch.setattr(engine, "HOST_COPY_MAX_NUMBERS", 0)
-        monkeypatch.setattr(engine, "SMALL_SPARSE_NUMBERS", 0)
+        monkeypatch.setattr(host_design, "HOST_COPY_MAX_NUMBERS", 0)
+        monkeypatch.setattr(host_design, "SMALL_SPARSE_NUMBERS", 0)
     if form == "sparse":
         host = sps.csr_matrix(X)
         problem = DirectProblem(sparse_to_torch(host, "cpu", D), torch.as_tensor(y), w, mean,
@@ -4686,11 +4674,11 @@ def test_softmax_start_reaches_a_kkt_point(lam, form, monkeypatch):
     else:
         problem = DirectProblem(Xt, torch.as_tensor(y), w, mean, std, MultinomialLogLoss(3))
     calls = []
-    real = engine._irls_vertex_start
+    real = irls._irls_vertex_start
 
     def solve(use_start):
         monkeypatch.setattr(engine, "_vertex_start", lambda *a: "softmax" if use_start else None)
-        monkeypatch.setattr(engine, "_irls_vertex_start",
+        monkeypatch.setattr(irls, "_irls_vertex_start",
                             lambda *a, **k: calls.append(1) or real(*a, **k))
         gate, head = FeatureGate(15).to(D), LinearHead(15, 3).to(D)
         engine.solve_gates(problem, gate, head, lam, alpha=1e-4, max_iter=2000)
@@ -4863,7 +4851,7 @@ def test_settled_irls_start_ends_the_refitted_walks_points_with_the_same_selecti
 
     X, y = load_breast_cancer(return_X_y=True)
     X, y = X[::2], y[::2]
-    start = engine._irls_vertex_start
+    start = irls._irls_vertex_start
     steps, settles = [], []
 
     def counted(*args, **kwargs):
@@ -4873,7 +4861,7 @@ def test_settled_irls_start_ends_the_refitted_walks_points_with_the_same_selecti
             steps.append(out[1])
         return out
 
-    monkeypatch.setattr(engine, "_irls_vertex_start", counted)
+    monkeypatch.setattr(irls, "_irls_vertex_start", counted)
     fits, default = {}, engine._IRLS_SETTLE_STEPS
     assert default > 0
     for settle_steps in (default, 0):
@@ -4915,7 +4903,7 @@ def test_multinomial_start_hands_over_to_lbfgsb_outside_the_walks(monkeypatch):
 
     X, y = make_classification(300, 30, n_informative=5, n_redundant=0, n_classes=3,
                                shuffle=False, random_state=1)
-    start, seen = engine._irls_vertex_start, []
+    start, seen = irls._irls_vertex_start, []
 
     def counted(problem, obj, kind, mask, B, *args, **kwargs):
         out = start(problem, obj, kind, mask, B, *args, **kwargs)
@@ -4923,7 +4911,7 @@ def test_multinomial_start_hands_over_to_lbfgsb_outside_the_walks(monkeypatch):
         seen.append((kind, first, kwargs.get("handover", 0), 0 if out is None else out[1]))
         return out
 
-    monkeypatch.setattr(engine, "_irls_vertex_start", counted)
+    monkeypatch.setattr(irls, "_irls_vertex_start", counted)
     default = engine._IRLS_SOFTMAX_HANDOVER
     assert default > 0
     paths, steps = {}, {}
@@ -4972,7 +4960,7 @@ def test_multinomial_weights_converge_by_newton_at_the_start_vertex(monkeypatch,
     import skl0._train as train
 
     X, y = data()
-    polish, solve, lbfgsb = engine._softmax_vertex_newton, train.solve_gates, engine.minimize
+    polish, solve, lbfgsb = irls._softmax_vertex_newton, train.solve_gates, engine.minimize
     polished, values, minimized = [], [], []
 
     def checked(problem, obj, x, lo, hi, design):
@@ -4995,7 +4983,7 @@ def test_multinomial_weights_converge_by_newton_at_the_start_vertex(monkeypatch,
         minimized.append(1)
         return lbfgsb(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "_softmax_vertex_newton", checked)
+    monkeypatch.setattr(irls, "_softmax_vertex_newton", checked)
     monkeypatch.setattr(train, "solve_gates", recorded)
     monkeypatch.setattr(engine, "minimize", counted)
     paths, F, n_lbfgsb = {}, {}, {}
@@ -5013,7 +5001,7 @@ def test_multinomial_weights_converge_by_newton_at_the_start_vertex(monkeypatch,
         np.testing.assert_array_equal(paths[True].support, paths[False].support)
     # A Hessian over its cost bound: no polish, L-BFGS-B as before.
     monkeypatch.setattr(engine, "_SOFTMAX_VERTEX_NEWTON", True)
-    monkeypatch.setattr(engine, "_VERTEX_NEWTON_MAX", 1)
+    monkeypatch.setattr(irls, "_VERTEX_NEWTON_MAX", 1)
     polished.clear()
     L0Classifier(lam=0.01).fit(X, y)
     assert not polished
@@ -5166,7 +5154,8 @@ def test_searches_from_a_support_read_the_path_vertices_as_made_afresh(monkeypat
     # support) reads those it reaches. Every search moves through the same
     # values to the same vertex, and vertex_gates gives the same logits, as
     # on a fresh objective; some of them read a kept vertex.
-    from skl0._engine import GateObjective, gate_bounds, vertex_gates
+    from skl0._engine import vertex_gates
+    from skl0._objective import GateObjective, gate_bounds
     from skl0._vertex import _ProfiledGram
 
     problem, lams, fresh = _twelve_column_path_case()
@@ -5206,13 +5195,12 @@ def test_searches_from_a_support_read_the_path_vertices_as_made_afresh(monkeypat
 
 def _halvings_to_the_end(monkeypatch):
     """``_damped_step`` as it was before its convexity cut: every one of its 11 lengths tried."""
-    import skl0._engine as engine
 
-    real = engine._damped_step
+    real = irls._damped_step
 
     def full(*args):
         with monkeypatch.context() as m:
-            m.setattr(engine, "_HALVING_SLACK", math.inf)  # (no bound lies above value + inf)
+            m.setattr(irls, "_HALVING_SLACK", math.inf)  # (no bound lies above value + inf)
             return real(*args)
 
     return full
@@ -5224,7 +5212,6 @@ def test_damped_step_ends_its_halvings_where_convexity_rules_them_out(monkeypatc
     # can pass. On a convex F (a logistic loss of the step's weights), every
     # start ends as the step tried to the end ends, and the failing ones
     # stop after two evaluations where the chord rules the rest out.
-    import skl0._engine as engine
 
     to_the_end = _halvings_to_the_end(monkeypatch)
 
@@ -5247,7 +5234,7 @@ def test_damped_step_ends_its_halvings_where_convexity_rules_them_out(monkeypatc
         value = true_F(trial, B, 0.1)[0] + r.choice([-0.2, -0.01, 0.0, 0.05])
         zero = np.zeros(4)
         calls = []
-        got = engine._damped_step(B, 0.1, step, trial, value, 0.0, zero, 1.0, true_F)
+        got = irls._damped_step(B, 0.1, step, trial, value, 0.0, zero, 1.0, true_F)
         n_cut = len(calls)
         calls = []
         want = to_the_end(B, 0.1, step, trial, value, 0.0, zero, 1.0, true_F)
@@ -5266,7 +5253,6 @@ def test_damped_step_halves_to_the_end_where_the_chord_allows_it():
     # A convex F whose value falls as the step shortens (the chord through
     # F(1) and F(1/2) reaches below the current value at t = 0): the
     # halvings go on to the length that passes, as before.
-    import skl0._engine as engine
 
     calls = []
 
@@ -5274,7 +5260,7 @@ def test_damped_step_halves_to_the_end_where_the_chord_allows_it():
         calls.append(float(B[0]))
         return float((B[0] - 1.0 / 64) ** 2), None
 
-    got = engine._damped_step(np.zeros(1), 0.0, np.ones(1), np.ones(1, dtype=bool),
+    got = irls._damped_step(np.zeros(1), 0.0, np.ones(1), np.ones(1, dtype=bool),
                               (1.0 / 64) ** 2 * 0.5, 0.0, np.zeros(1), 1.0, true_F)
     assert got is not None and got[0][0] == 1.0 / 64
     assert calls == [2.0 ** -i for i in range(7)]
@@ -5286,12 +5272,11 @@ def test_irls_paths_are_the_same_without_the_halvings_convexity_rules_out(monkey
     # A log-loss path whose IRLS steps meet vertices that the true F
     # rejects: the convexity cut ends some of their halvings early, and the
     # path (supports, objective, iterations) is the one that tries them all.
-    import skl0._engine as engine
 
     X, y = make_classification(150, 60, n_informative=6, n_classes=n_classes,
                                random_state=2)
     cuts = []
-    real = engine._damped_step
+    real = irls._damped_step
     to_the_end = _halvings_to_the_end(monkeypatch)
 
     def counting(*args):
@@ -5306,10 +5291,10 @@ def test_irls_paths_are_the_same_without_the_halvings_convexity_rules_out(monkey
         cuts.append(out is None and len(calls) < 11)
         return out
 
-    monkeypatch.setattr(engine, "_damped_step", counting)
+    monkeypatch.setattr(irls, "_damped_step", counting)
     cut = l0_path(X, y, n_lams=8, task="classification")
     assert any(cuts)
-    monkeypatch.setattr(engine, "_damped_step", to_the_end)
+    monkeypatch.setattr(irls, "_damped_step", to_the_end)
     full = l0_path(X, y, n_lams=8, task="classification")
     assert np.array_equal(cut.support, full.support)
     assert np.array_equal(cut.loss, full.loss)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+import skl0._host_design as host_design
 from skl0 import L0Classifier
 
 
@@ -150,7 +151,7 @@ def _wide_sparse_design(n=200, p=8000):
     import scipy.sparse as sp
 
     from skl0._datafits import BinaryLogLoss
-    from skl0._engine import _HostDesign
+    from skl0._host_design import _HostDesign
     from skl0._problem import DirectProblem, sparse_to_torch, weighted_moments
 
     rng = np.random.RandomState(0)
@@ -172,7 +173,7 @@ def test_a_sparse_designs_gram_columns_are_formed_in_bounded_blocks():
     # the centring's outer product), then the buffer grown while they were
     # alive: 3.1 times the p x 512 columns kept, 172 MB at n=1000, p=2e4.
     # Now the buffer first, then blocks of a bounded size.
-    from skl0._engine import _LazyGram
+    from skl0._host_design import _LazyGram
 
     design, d = _wide_sparse_design()
     J = np.arange(512)
@@ -183,10 +184,9 @@ def test_a_sparse_designs_gram_columns_are_formed_in_bounded_blocks():
     assert peak < 1.4 * kept
     # The columns are those of the whole product, to the bit (one block).
     whole = _LazyGram(design, d, 0.5)
-    import skl0._engine as engine
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(engine, "_COLUMN_BLOCK_NUMBERS", 1 << 40)
+    mp.setattr(host_design, "_COLUMN_BLOCK_NUMBERS", 1 << 40)
     try:
         assert len(design.column_blocks(J)) == 1
         np.testing.assert_array_equal(whole.columns(J), lazy.columns(J))
@@ -198,7 +198,7 @@ def test_a_lazy_gram_block_is_gathered_without_whole_rows():
     # G[rows][:, cols] took the cols' whole p-long rows first (a copy of
     # len(cols) x p) and then the rows: twice the block's size, and a search's
     # G[S][:, S] took s x p numbers for an s x s block.
-    from skl0._engine import _LazyGram
+    from skl0._host_design import _LazyGram
     from skl0._vertex import _gram_block
 
     design, d = _wide_sparse_design()
