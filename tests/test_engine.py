@@ -43,6 +43,34 @@ from skl0.nn import (
 D = torch.float64
 
 
+def test_the_engine_modules_import_only_the_layers_below_them():
+    # The gate engine is split by layer (session 56): the exact vertex search,
+    # the objective, the host-side design, IRLS, then the solves and paths.
+    # Each module imports (at its top or inside a function) none of the ones
+    # above it, so a reader finds the layers from the file names.
+    import ast
+    import pathlib
+
+    import skl0
+
+    layers = ["_threads", "_vertex", "_objective", "_host_design", "_irls", "_engine"]
+    folder = pathlib.Path(skl0.__file__).parent
+    for i, name in enumerate(layers):
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                imported |= ({node.module} if node.module else {a.name for a in node.names})
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("skl0."):
+                imported.add(node.module.split(".")[1])
+        above = set(layers[i + 1:]) - {"_threads"}
+        assert not imported & above, (name, sorted(imported & above))
+    # (the thread limits sit beside the layers: nothing of the engine)
+    assert not {"_vertex", "_objective", "_host_design", "_irls", "_engine"} & {
+        n.module for n in ast.walk(ast.parse((folder / "_threads.py").read_text()))
+        if isinstance(n, ast.ImportFrom) and n.level == 1}
+
+
 # ------------------------------------------------------------- gate moments
 @pytest.mark.parametrize("temperature", [0.2, 2 / 3, 1.5])
 def test_gate_moments_match_monte_carlo(temperature):
