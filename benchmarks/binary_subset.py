@@ -10,7 +10,7 @@ minimised by brute force, and each row counts the sizes at which
 scores them all (``_splice.exhaustive_search``, session 19) and its row
 reaches the minimum by construction; the other rows turn that off and show
 the swap search that runs past the cap, with its ablations
-(``_splice._BinaryRefits``' second-order ranking, its three swap-ins, its
+(``_splice_refits._BinaryRefits``' second-order ranking, its three swap-ins, its
 forward stepwise start) down to the first-order search of session 17.
 
 Designs: 10 random columns of breast cancer on 150 random rows, and
@@ -36,6 +36,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import skl0._splice as splice
+import skl0._splice_refits as splice_refits
 from skl0 import L0Classifier
 
 ALPHA = 1e-4  # L0Classifier's default alpha
@@ -74,7 +75,7 @@ VARIANTS = {
 
 
 def with_variant(second, swap_in, forward):
-    original = splice._BinaryRefits.__init__
+    original = splice_refits._BinaryRefits.__init__
 
     def init(self, problem, alpha, second_order=False):
         original(self, problem, alpha, second_order and second)
@@ -105,7 +106,7 @@ def main():
     for label, variant in VARIANTS.items():
         original, init = with_variant(*variant[:3])
         cap = splice._EXHAUSTIVE_MAX_SUPPORTS
-        splice._BinaryRefits.__init__ = init
+        splice_refits._BinaryRefits.__init__ = init
         if not variant[3]:
             splice._EXHAUSTIVE_MAX_SUPPORTS = 0
         try:
@@ -118,7 +119,7 @@ def main():
                     cpu += time.process_time() - t
                     hits += criterion(Z, y, S) <= best[name, k] * (1 + 1e-6) + 1e-9
         finally:
-            splice._BinaryRefits.__init__ = original
+            splice_refits._BinaryRefits.__init__ = original
             splice._EXHAUSTIVE_MAX_SUPPORTS = cap
         print(f"| {label} | {hits} / {n} | {cpu:.2f} |")
 

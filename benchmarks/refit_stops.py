@@ -5,7 +5,7 @@ the fixed-``lam`` swaps of a binary log loss) refits every candidate support
 and keeps only the lowest loss below the current one. Since session 20 a
 candidate that cannot reach it stops early:
 
-- binary log loss (batched Newton, ``skl0._splice._BinaryRefits.fit_many``
+- binary log loss (batched Newton, ``skl0._splice_refits._BinaryRefits.fit_many``
   and ``skl0._refit.newton_binary_batch``'s ``cutoff``): from the
   ``_DROP_AFTER``-th step, objective - ``_DROP_MARGIN`` x Newton decrement -
   ridge term above the best objective reached;
@@ -78,11 +78,11 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-import skl0._splice as splice
 import skl0._splice_multinomial as splice_multinomial
+import skl0._splice_refits as splice_refits
 from skl0 import L0Classifier, L0FeatureSelector
 
-_REFITS = (splice._BinaryRefits, splice_multinomial.MultinomialRefits)
+_REFITS = (splice_refits._BinaryRefits, splice_multinomial.MultinomialRefits)
 _REAL = {cls: cls.fit_many for cls in _REFITS}
 
 

@@ -495,7 +495,7 @@ def _skl0_train_loss(X, y, ctx):
 
     import skl0._base
     from skl0 import L0FeatureSelector
-    from skl0._splice import shared_refits
+    from skl0._splice_refits import shared_refits
 
     def train_loss_refits(problem, alpha, size=None):  # selection_refits' signature
         return shared_refits(problem, alpha)

@@ -9,7 +9,7 @@ evaluations). The multinomial refits
 (``skl0._splice_multinomial.MultinomialRefits``: second-order
 sacrifices, preconditioned refits that stop once they cannot win, the
 penalised ranking of ``LogisticRegression(C=1)`` for exact ``k``; since
-session 44) and the binary ones (``skl0._splice._BinaryRefits``: cached
+session 44) and the binary ones (``skl0._splice_refits._BinaryRefits``: cached
 Newton refits, batched and stopped once they cannot win, from the last
 accepted support; since session 45) now read such an X through its
 stored entries (``_SparseStandardized``: a support's columns dense while

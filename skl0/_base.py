@@ -158,14 +158,16 @@ def bind_training():
     from ._splice import (
         exhaustive_search,
         forward_start,
-        gram_of_rows,
-        row_gram_refits,
-        same_loss_refits,
         screening_start,
-        selection_refits,
         splice_from_starts,
     )
     from ._splice_multinomial import MultinomialRefits
+    from ._splice_refits import (
+        gram_of_rows,
+        row_gram_refits,
+        same_loss_refits,
+        selection_refits,
+    )
     from ._threads import blas_threads
     from ._train import train_gates
     from ._walk import run_walk
@@ -956,7 +958,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         ``problem`` and the number of rows of positive weight, also a linear
         exact ``k`` on more columns than samples (the screening of
         :meth:`_screened_columns`). A multinomial exact ``k`` ranks its
-        supports at a ridge of ``1 / (2n)`` (:func:`skl0._splice.selection_refits`):
+        supports at a ridge of ``1 / (2n)`` (:func:`skl0._splice_refits.selection_refits`):
         it warns where it is reached (:meth:`_weights_counted_by`). Otherwise a
         fit at a given ``lam``, or a linear exact ``k``, reads no sample
         size. Called in a fit of the estimator's own selection (not a walk

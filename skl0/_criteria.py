@@ -277,9 +277,9 @@ def select_by_ebic(problem, points, alpha):
         leave_by_single_swaps,
         screening_order,
         search_from_starts,
-        shared_refits,
         swap_search,
     )
+    from ._splice_refits import shared_refits
 
     n, p, q = problem.n_samples, problem.n_features, df_per_feature(problem.datafit)
     p_all = problem.n_candidates  # all columns when the problem was screened
@@ -490,7 +490,7 @@ _FLOOR_MAX_FEATURES = 64
 def _size_floors(problem, refits, top, null_mse):
     """Lower bounds of EBIC per support size ``0..top`` on a Gram problem, or False.
 
-    Any support's refit (``refits``: :class:`skl0._splice._GramRefits`) has
+    Any support's refit (``refits``: :class:`skl0._splice_refits._GramRefits`) has
     per-output MSE at least that of the least squares on all columns (a
     superset, unpenalised), so its deviance is at least that MSE's and its
     EBIC at least the size's price above it. The MSE is formed from the

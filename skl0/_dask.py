@@ -421,7 +421,7 @@ def _check_weight_scale(est, s, total):
     a Dask fit needs more rows than columns (a Gram problem, which is never
     screened, in memory either), and its multinomial exact ``k`` ranks
     supports on Boehning's bound (a Gram problem) without the in-memory
-    refits' ``1 / (2 n)`` ridge (:func:`skl0._splice.selection_refits`), so
+    refits' ``1 / (2 n)`` ridge (:func:`skl0._splice_refits.selection_refits`), so
     neither reads the weights' scale (the same fit at any scale:
     ``test_weight_scale_warnings_are_those_of_the_rules_a_dask_fit_reads``).
     """

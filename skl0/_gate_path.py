@@ -62,7 +62,7 @@ def marginal_gains(problem, head=None):
     at its weights instead (the gain of each column added alone to that
     model, its residuals' correlation for squared loss).
     """
-    from ._splice import _residual_correlations
+    from ._splice_refits import _residual_correlations
 
     grad2 = _residual_correlations(problem, head)
     ops = default_ops(problem)
@@ -273,7 +273,7 @@ def flip_refits(problem, gate, head, alpha):
 
     A linear head on a log loss whose refits are cached (small CPU data,
     or a larger sparse CPU X read through its entries:
-    :func:`skl0._splice.shared_refits`), without groups or feature costs
+    :func:`skl0._splice_refits.shared_refits`), without groups or feature costs
     (whose prices are not one ``lam`` per column). A Gram problem's vertex
     search already prices every flip exactly. A multinomial loss's flips
     compare the gate objective at each support's vertex (open gates at
@@ -286,8 +286,9 @@ def flip_refits(problem, gate, head, alpha):
     to 167, the gates solved again from there ended higher than before
     (0.379 against 0.370), and the flips' 33 s were discarded.
     """
-    from ._splice import shared_refits  # _splice imports _refit, which imports _train
+    # (_splice_refits imports _refit, which imports _train: imported here)
     from ._splice_multinomial import MultinomialRefits
+    from ._splice_refits import shared_refits
 
     if (not getattr(head, "is_linear", False) or getattr(gate, "layout", None) is not None
             or problem.kind == "gram"):

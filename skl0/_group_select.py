@@ -6,7 +6,7 @@ The column versions live in ``_gate_path.py`` and ``_splice.py``; these take a
 - :func:`splice_groups`: the best-subset polish with groups as the units
   swapped (a swap exchanges an open group for a closed one; the sacrifice
   of a group is the exact change of dropping or adding it for squared loss,
-  :meth:`skl0._splice._GramRefits.group_sacrifices`, otherwise the sum of its
+  :meth:`skl0._splice_refits._GramRefits.group_sacrifices`, otherwise the sum of its
   columns' sacrifices), minimising the
   refitted loss plus ``lam_cost`` times the total cost of the kept groups
   (0 without costs; with costs, exact k passes the ``lam`` at which k groups
@@ -34,11 +34,9 @@ from ._criteria import (
 )
 from ._gate_path import survival_ranking
 from ._refit import refit_linear_head
-from ._splice import (
-    _BINARY_EXHAUSTIVE_NUMBERS,
-    _EXHAUSTIVE_MAX_SUPPORTS,
+from ._splice import _BINARY_EXHAUSTIVE_NUMBERS, _EXHAUSTIVE_MAX_SUPPORTS, _all_supports
+from ._splice_refits import (
     _SECOND_ORDER_MAX_NUMBERS,
-    _all_supports,
     _BinaryRefits,
     _GramRefits,
     _numbers,
@@ -48,7 +46,7 @@ from ._splice import (
 __all__ = ["exhaustive_groups", "group_ranking", "select_groups_by_ebic", "splice_groups"]
 
 # Closed groups (the largest forward sacrifices) tried in single swaps
-# against every open one, each round (as _splice._SWAP_IN).
+# against every open one, each round (as _splice_refits._SWAP_IN).
 _SWAP_IN = 3
 
 
@@ -139,11 +137,11 @@ def exhaustive_groups(problem, layout, k, alpha=0.0, lam_cost=0.0, refits=None):
     not a local optimum of the swaps (on 12 random layouts of 9 groups
     the group swap search stopped above it at 3 of 60 sizes for squared
     loss and 4 of 24 for a binary log loss). Applies to squared loss from
-    a Gram matrix (``refits``: a row problem's :func:`skl0._splice.row_gram_refits`,
+    a Gram matrix (``refits``: a row problem's :func:`skl0._splice_refits.row_gram_refits`,
     or the Gram problem's own) and to a binary log loss on an X of at most
     ``_SECOND_ORDER_MAX_NUMBERS`` numbers whose sets hold at most
     ``_BINARY_EXHAUSTIVE_NUMBERS`` numbers of X together (the columns' rule,
-    refitted by :class:`skl0._splice._BinaryRefits`' Newton solve, the
+    refitted by :class:`skl0._splice_refits._BinaryRefits`' Newton solve, the
     ridge-``alpha`` logistic MLE); None elsewhere. Ties go to the first set
     in lexicographic order.
     """

@@ -353,7 +353,7 @@ def quadratic_screen(H, g, x, F):
     the minimum is ``-g'u + u'H u / 2 - c' H_FF^-1 c / 2`` (the free part
     of the step is ``-H_FF^-1 c``): the second-order screen of
     :meth:`skl0._splice_multinomial.MultinomialRefits.screen_losses` and of
-    the binary refits' (:meth:`skl0._splice._BinaryRefits.screen_losses`).
+    the binary refits' (:meth:`skl0._splice_refits._BinaryRefits.screen_losses`).
     A value that is not finite (a block singular to working precision) is
     returned as inf: that row is not ranked.
     """

@@ -1,6 +1,6 @@
 """Refits and second-order sacrifices of a multinomial log loss, for the swap search.
 
-The row problems' sacrifices (:class:`skl0._splice._RowRefits`) are abess's
+The row problems' sacrifices (:class:`skl0._splice_refits._RowRefits`) are abess's
 orthogonal-design values: ``sum_c beta_jc^2`` to drop ``j``, the squared
 gradient to add it. For a multinomial head on correlated columns (image
 pixels) they rank badly: neighbouring pixels with large opposite
@@ -10,7 +10,7 @@ search then stalls where a better support is one exchange away.
 
 Here both are the likelihood's own second-order statistics at the refit
 on ``S`` (the multinomial analogue of the Gram problem's exact
-sacrifices, :class:`skl0._splice._GramRefits`):
+sacrifices, :class:`skl0._splice_refits._GramRefits`):
 
 - dropping ``j in S`` raises the loss by about the Wald statistic
   ``theta_j' [(H^-1)_jj]^-1 theta_j / 2``;
@@ -165,7 +165,7 @@ class RefitFloors:
 class _SparseStandardized:
     """The standardized columns ``(X - mean) / std`` of a sparse CPU X, never made dense whole.
 
-    What :class:`MultinomialRefits` and :class:`skl0._splice._BinaryRefits`
+    What :class:`MultinomialRefits` and :class:`skl0._splice_refits._BinaryRefits`
     read of their X when a dense float64
     copy (:func:`skl0._host_design.standardized_host`) would exceed
     ``skl0._host_design.SMALL_SPARSE_NUMBERS`` numbers: the dense standardized
@@ -252,8 +252,8 @@ def _rows(A, rows):
 #: refits keep their coefficients only, but a round still keeps its rows'
 #: Hessian weights (n x K(K-1)/2 numbers) and each refit forms n x K
 #: probabilities. Past it the generic row refits
-#: (:class:`skl0._splice._RowRefits`) keep none. The binary refits
-#: (:class:`skl0._splice._BinaryRefits`, K = 1 here: at most 131072 rows)
+#: (:class:`skl0._splice_refits._RowRefits`) keep none. The binary refits
+#: (:class:`skl0._splice_refits._BinaryRefits`, K = 1 here: at most 131072 rows)
 #: keep no logits of a sparse X's refits either.
 #: At 20000 x 2000 with 1% non-zeros and 3 classes (a 4.7 MB CSR X) the
 #: default fit's numpy peak is 5.6x X (26 MB) and k=20's 8.4x (39 MB; 7.3x
@@ -288,7 +288,7 @@ def sparse_standardized(problem):
 
 
 def sparse_design_applies(problem):
-    """Whether :class:`MultinomialRefits` and :class:`skl0._splice._BinaryRefits` read ``problem``'s X as :class:`_SparseStandardized`.
+    """Whether :class:`MultinomialRefits` and :class:`skl0._splice_refits._BinaryRefits` read ``problem``'s X as :class:`_SparseStandardized`.
 
     A CPU row problem whose X is sparse and too large for the dense copy
     (:func:`skl0._host_design.small_sparse`), with at most
@@ -365,7 +365,7 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
     The standardized X is the float64 copy of
     :func:`skl0._host_design.standardized_host` (at most
     ``skl0._host_design.HOST_COPY_MAX_NUMBERS`` numbers of a dense X, or a
-    sparse X small enough to copy dense, as :class:`skl0._splice._BinaryRefits`
+    sparse X small enough to copy dense, as :class:`skl0._splice_refits._BinaryRefits`
     takes it: :func:`skl0._host_design.host_copy_fits`), so a small sparse X
     is searched as the same data dense (wine's ``lam="auto"`` kept 3
     columns from a CSR copy and 4 from the array before). A larger sparse
@@ -378,9 +378,9 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
     ``((W, b, P), loss)`` with ``P`` the fitted class probabilities (None
     for a sparse X's, formed again where they are read) and
     ``loss`` the weighted mean log loss without the ridge, as
-    :class:`skl0._splice._BinaryRefits` does for two classes, or with it
+    :class:`skl0._splice_refits._BinaryRefits` does for two classes, or with it
     (``penalised=True``: the objective the refit minimises, the criterion
-    of :func:`skl0._splice.selection_refits`).
+    of :func:`skl0._splice_refits.selection_refits`).
     """
 
     cached = True

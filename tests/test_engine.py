@@ -43,32 +43,37 @@ from skl0.nn import (
 D = torch.float64
 
 
-def test_the_engine_modules_import_only_the_layers_below_them():
+@pytest.mark.parametrize("layers", [
+    ["_vertex", "_objective", "_host_design", "_irls", "_engine"],
+    ["_splice_multinomial", "_splice_refits", "_splice"],
+    ["_threads", "_vertex", "_objective", "_host_design", "_irls", "_engine"],
+], ids=["engine", "swap_search", "thread_limits"])
+def test_the_engine_modules_import_only_the_layers_below_them(layers):
     # The gate engine is split by layer (session 56): the exact vertex search,
-    # the objective, the host-side design, IRLS, then the solves and paths.
-    # Each module imports (at its top or inside a function) none of the ones
-    # above it, so a reader finds the layers from the file names.
+    # the objective, the host-side design, IRLS, then the solves and paths;
+    # and the swap search's refits lie below the search. Each module imports
+    # (at its top or inside a function) none of the ones above it, so a
+    # reader finds the layers from the file names; the thread limits import
+    # nothing of the engine.
     import ast
     import pathlib
 
     import skl0
 
-    layers = ["_threads", "_vertex", "_objective", "_host_design", "_irls", "_engine"]
     folder = pathlib.Path(skl0.__file__).parent
-    for i, name in enumerate(layers):
-        tree = ast.parse((folder / f"{name}.py").read_text())
-        imported = set()
-        for node in ast.walk(tree):
+
+    def imports(name):
+        out = set()
+        for node in ast.walk(ast.parse((folder / f"{name}.py").read_text())):
             if isinstance(node, ast.ImportFrom) and node.level == 1:
-                imported |= ({node.module} if node.module else {a.name for a in node.names})
-            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("skl0."):
-                imported.add(node.module.split(".")[1])
-        above = set(layers[i + 1:]) - {"_threads"}
-        assert not imported & above, (name, sorted(imported & above))
-    # (the thread limits sit beside the layers: nothing of the engine)
-    assert not {"_vertex", "_objective", "_host_design", "_irls", "_engine"} & {
-        n.module for n in ast.walk(ast.parse((folder / "_threads.py").read_text()))
-        if isinstance(n, ast.ImportFrom) and n.level == 1}
+                out |= {node.module} if node.module else {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("skl0."):
+                out.add(node.module.split(".")[1])
+        return out
+
+    for i, name in enumerate(layers):
+        above = imports(name) & set(layers[i + 1:])
+        assert not above, (name, sorted(above))
 
 
 # ------------------------------------------------------------- gate moments
@@ -1527,12 +1532,8 @@ def test_end_singles_are_refitted_only_past_256_supports_and_under_their_cap():
     # (k (p - k) n k K), 0 beyond; leave_by_single_swaps leaves an end it
     # does not apply to as it is (a squared loss's end, or one past the cap).
     from skl0 import _splice
-    from skl0._splice import (
-        _END_SWAPS_NUMBERS,
-        _end_singles,
-        leave_by_single_swaps,
-        make_refits,
-    )
+    from skl0._splice import _END_SWAPS_NUMBERS, _end_singles, leave_by_single_swaps
+    from skl0._splice_refits import make_refits
 
     problem = _multinomial_problem(0, n=40, p=13, q=3)
     refits = make_refits(problem, 1e-3)
@@ -1581,7 +1582,7 @@ def test_multinomial_screen_is_the_objectives_second_order_model(size):
     # gradient and Hessian are formed over all columns by einsum, the last
     # class's intercept held (the objective and its model are flat along a
     # common shift of the intercepts), and each T's minimum solved apart.
-    from skl0._splice import make_refits
+    from skl0._splice_refits import make_refits
 
     problem = _multinomial_problem(3)
     refits = make_refits(problem, 1e-3)
@@ -1653,7 +1654,8 @@ def test_binary_screen_is_the_objectives_second_order_model():
     # the steps that leave only T's columns and the intercept, here for S's
     # single and pair swaps (the candidates past 256 supports of the size),
     # each solved apart from an einsum-formed gradient and Hessian.
-    from skl0._splice import _BinaryRefits, _screen_candidates, make_refits
+    from skl0._splice import _screen_candidates
+    from skl0._splice_refits import _BinaryRefits, make_refits
 
     X, y = make_classification(n_samples=150, n_features=12, n_informative=4,
                                n_redundant=3, random_state=5)
@@ -1749,7 +1751,7 @@ def test_exact_k_near_the_number_of_rows_fits_least_squares_without_a_ridge(k, d
 def test_selection_refits_of_a_row_problem_of_squared_loss():
     from types import SimpleNamespace
 
-    from skl0._splice import _GramRefits, _row_gram_pays, selection_refits
+    from skl0._splice_refits import _GramRefits, _row_gram_pays, selection_refits
 
     problem = _problem("row", SquaredLoss(), n=60, p=4)
     assert isinstance(selection_refits(problem, 1e-4, 2), _GramRefits)
@@ -1774,7 +1776,8 @@ def test_swap_round_scored_from_the_refit_equals_solves(q, alpha, monkeypatch):
     # column exchanges, the single swaps by a one-column update each,
     # instead of a k x k solve each. The same losses to round-off, here on
     # a support holding two nearly equal columns.
-    from skl0._splice import _GramRefits, _ranked, _swap_candidates
+    from skl0._splice import _ranked, _swap_candidates
+    from skl0._splice_refits import _GramRefits
 
     rng = np.random.RandomState(q)
     n, p, k = 300, 100, 45  # (from k = 40 on the search scores by updates)
@@ -1818,7 +1821,7 @@ def test_pair_swaps_scored_from_the_refit_equal_solves(q, alpha, k):
     # downdate, then a 2 x 2 Schur complement per added pair), in the order
     # of _all_pair_swaps, whose rows are each support once. The same losses
     # to round-off as a solve each, also with two nearly equal columns.
-    from skl0._splice import _all_pair_swaps, _GramRefits
+    from skl0._splice_refits import _all_pair_swaps, _GramRefits
 
     rng = np.random.RandomState(10 * q + k)
     n, p = 120, 18
@@ -1848,7 +1851,7 @@ def test_group_sacrifices_are_the_objective_changes_of_whole_groups():
     # the columns' own sacrifices.
     from types import SimpleNamespace
 
-    from skl0._splice import _GramRefits
+    from skl0._splice_refits import _GramRefits
 
     def layout(index):  # (what the ranking reads of a GroupLayout)
         return SimpleNamespace(index=index, n_groups=int(index.max()) + 1)
@@ -1910,7 +1913,8 @@ def test_swap_round_scores_by_updates_only_where_they_keep_their_digits(monkeypa
     # up to 4e-3: every row is solved there. And where an updated score is
     # wrong, the lowest score returned is still a solve's: rows near the
     # lowest are solved again until the lowest is solved.
-    from skl0._splice import _GramRefits, _ranked, _swap_candidates
+    from skl0._splice import _ranked, _swap_candidates
+    from skl0._splice_refits import _GramRefits
 
     rng = np.random.RandomState(0)
     n, p, k = 300, 100, 45
@@ -2016,7 +2020,7 @@ def test_binary_second_order_sacrifices_are_newton_decrements(monkeypatch):
     from sklearn.datasets import make_classification
 
     import skl0._base as base
-    import skl0._splice as splice
+    import skl0._splice_refits as splice
 
     seen = {}
 
@@ -2054,12 +2058,8 @@ def test_binary_second_order_sacrifices_are_newton_decrements(monkeypatch):
 def test_exhaustive_search_returns_the_lowest_refitted_loss_or_none():
     from sklearn.datasets import load_breast_cancer
 
-    from skl0._splice import (
-        _EXHAUSTIVE_MAX_SUPPORTS,
-        _GramRefits,
-        exhaustive_search,
-        make_refits,
-    )
+    from skl0._splice import _EXHAUSTIVE_MAX_SUPPORTS, exhaustive_search
+    from skl0._splice_refits import _GramRefits, make_refits
 
     X, y, _, _ = make_sparse_regression(80, 9, 3, rho=0.8, random_state=1)
     problem = _gram_problem_of(X, y)
@@ -2091,7 +2091,8 @@ def test_solved_losses_from_kept_block_positions_are_each_supports_own_solve():
     # a strided view of the diagonals: the same losses, bit for bit, as
     # forming the positions anew, and each the loss of that support's own
     # solve (two outputs, a ridge well above round-off).
-    from skl0._splice import _all_support_blocks, _all_supports, _GramRefits
+    from skl0._splice import _all_support_blocks, _all_supports
+    from skl0._splice_refits import _GramRefits
 
     rng = np.random.RandomState(3)
     n, p, q = 120, 7, 2
@@ -2143,7 +2144,8 @@ def test_exhaustive_search_keeps_no_large_block_positions():
     ([np.inf, np.nan, np.inf, np.inf], 0),  # nothing finite: the first support
 ])
 def test_exhaustive_search_skips_non_finite_losses(losses, expected, monkeypatch):
-    from skl0._splice import _all_supports, _GramRefits, exhaustive_search
+    from skl0._splice import _all_supports, exhaustive_search
+    from skl0._splice_refits import _GramRefits
 
     X, y, _, _ = make_sparse_regression(60, 4, 2, random_state=0)
     problem = _gram_problem_of(X, y)
@@ -2209,7 +2211,7 @@ def test_ebic_size_floors_bound_every_support_and_leave_the_choice(seed, monkeyp
     import skl0._criteria as criteria
     from skl0._criteria import _deviance, _null_mse, _size_floors, df_per_feature
     from skl0._refit import refit_linear_head
-    from skl0._splice import shared_refits
+    from skl0._splice_refits import shared_refits
 
     rng = np.random.default_rng(seed)
     n, p = 80, 8
@@ -2507,7 +2509,8 @@ def test_screened_fit_reads_a_memory_map_without_writing(tmp_path):
 def test_forward_start_takes_the_best_single_addition_each_step(seed):
     # Forward stepwise on a Gram problem: every step's choice is the feature
     # whose refit lowers the loss most (checked by brute force over refits).
-    from skl0._splice import _GramRefits, forward_start
+    from skl0._splice import forward_start
+    from skl0._splice_refits import _GramRefits
 
     X, y, _, _ = make_sparse_regression(150, 9, 4, rho=0.7, random_state=seed)
     problem = _problem_from(X, y)
@@ -2547,8 +2550,8 @@ def test_multinomial_sacrifices_are_the_refits_second_order_changes(seed):
     # refits do.
     from scipy.stats import spearmanr
 
-    from skl0._splice import make_refits
     from skl0._splice_multinomial import MultinomialRefits
+    from skl0._splice_refits import make_refits
 
     problem = _multinomial_problem(seed)
     refits = make_refits(problem, 1e-4)
@@ -2576,7 +2579,7 @@ def test_multinomial_sacrifices_are_the_wald_and_score_statistics(size):
     # ridge: by numpy's inverse here, through L^-1 in the refits; every
     # inactive column is scored, down to one and at none (the full support).
     from skl0._refit import ridge_jitter
-    from skl0._splice import make_refits
+    from skl0._splice_refits import make_refits
 
     problem = _multinomial_problem(1)
     refits = make_refits(problem, 1e-3)
@@ -2653,7 +2656,7 @@ def test_auto_builds_the_head_of_the_chosen_log_loss_support_only(monkeypatch):
     # module each) were built to be thrown away; only the chosen one's is.
     from sklearn.datasets import load_breast_cancer
 
-    import skl0._splice as splice
+    import skl0._splice_refits as splice
 
     X, y = load_breast_cancer(return_X_y=True)
     built = []
@@ -2700,12 +2703,8 @@ def test_multinomial_splice_reaches_the_best_subset(seed):
     # From forward stepwise selection (score-test gains) and from screening,
     # the multinomial swap search ends at the lowest refitted loss of all
     # C(10, 3) supports; the forward start uses the same refits.
-    from skl0._splice import (
-        forward_start,
-        make_refits,
-        screening_start,
-        splice_from_starts,
-    )
+    from skl0._splice import forward_start, screening_start, splice_from_starts
+    from skl0._splice_refits import make_refits
 
     problem = _multinomial_problem(seed)
     refits = make_refits(problem, 1e-4)
@@ -2724,8 +2723,8 @@ def test_multinomial_selection_ranks_by_the_default_logistic_objective():
     # the per-sample-mean scale (or alpha when larger); binary refits keep
     # alpha and the training loss.
     from skl0._refit import softmax_objective
-    from skl0._splice import selection_refits, shared_refits
     from skl0._splice_multinomial import MultinomialRefits
+    from skl0._splice_refits import selection_refits, shared_refits
 
     problem = _multinomial_problem(0)
     n = problem.X.shape[0]
@@ -3059,8 +3058,8 @@ def test_binary_refits_read_a_large_sparse_x_as_its_dense_copy(second_order, mon
     # refits, losses, sacrifices (first or second order), the chord
     # Hessians, the screen and the batched Newton refits equal those of the
     # dense copy; the cache keeps no logits, which are formed again.
-    import skl0._splice as splice
     import skl0._splice_multinomial as spm
+    import skl0._splice_refits as splice
     from skl0._refit import SparseColumns
 
     copied = splice._BinaryRefits(_sparse_binary_problem(4), 1e-3, second_order)
@@ -3121,7 +3120,7 @@ def test_binary_fit_on_a_large_sparse_x_reads_its_entries(params, monkeypatch):
     # abess's sacrifices, each refit alone); the caller's matrix is unchanged.
     import scipy.sparse as sps
 
-    import skl0._splice as splice
+    import skl0._splice_refits as splice
 
     made = _made(monkeypatch, splice._BinaryRefits, lambda refits: refits.sparse is not None)
     X, y = make_classification(300, 12, n_informative=4, n_redundant=2, random_state=3)
@@ -3602,7 +3601,7 @@ def test_binary_refits_chord_hessians_are_the_hessian_at_the_base(shape):
     # the round. Each must be the Hessian formed directly there.
     from sklearn.datasets import make_classification
 
-    from skl0._splice import _BinaryRefits
+    from skl0._splice_refits import _BinaryRefits
 
     X, y = make_classification(*shape, n_informative=6, random_state=0)
     Xt = torch.as_tensor(X, dtype=D)
@@ -3636,7 +3635,7 @@ def test_exact_k_with_chord_steps_chooses_as_newton_alone(monkeypatch):
     # the same probabilities, as with Newton's Hessians at every step.
     from sklearn.datasets import make_classification
 
-    from skl0._splice import _BinaryRefits
+    from skl0._splice_refits import _BinaryRefits
 
     X, y = make_classification(300, 40, n_informative=8, n_redundant=4, random_state=3)
     used = []
@@ -3664,7 +3663,7 @@ def test_binary_fit_many_keeps_only_floors_that_bound_the_loss():
     from sklearn.datasets import load_breast_cancer
 
     from skl0._refit import newton_binary
-    from skl0._splice import _BinaryRefits
+    from skl0._splice_refits import _BinaryRefits
 
     X, y = load_breast_cancer(return_X_y=True)
     n, p = X.shape
@@ -3765,8 +3764,8 @@ def test_binary_fit_many_with_a_cutoff_keeps_the_lowest_loss(one_per_batch, monk
     # next call; the lowest loss and its state are those of fit(). Where one
     # support fills a batch (many rows), the supports are batched one by
     # one so that the cutoff still stops them.
-    import skl0._splice as splice_module
-    from skl0._splice import selection_refits
+    import skl0._splice_refits as splice_module
+    from skl0._splice_refits import selection_refits
 
     if one_per_batch:
         monkeypatch.setattr(splice_module, "_BATCH_NUMBERS", 1)
@@ -3793,7 +3792,7 @@ def test_binary_swap_search_chooses_the_same_with_and_without_early_stops(params
     # The swap search, exact-k/lam="auto" scoring and a fixed lam's flips ask
     # fit_many only for the lowest loss (or objective) below the current one;
     # leaving the other refits unfinished must not change what the fit chooses.
-    from skl0._splice import _BinaryRefits
+    from skl0._splice_refits import _BinaryRefits
 
     X, y, _ = _binary_rows(7, n=300, p=14)
     _assert_same_without_stops(_BinaryRefits, X, y, params, monkeypatch, atol=1e-9)
@@ -3807,7 +3806,7 @@ def test_binary_swap_search_one_support_a_batch_chooses_as_with_whole_batches(pa
     # candidates share batches.
     from sklearn.datasets import make_classification
 
-    import skl0._splice as splice_module
+    import skl0._splice_refits as splice_module
 
     X, y = make_classification(300, 40, n_informative=8, n_redundant=4, random_state=5)
     whole = L0Classifier(**params).fit(X, y)
@@ -3821,8 +3820,8 @@ def test_binary_swap_refits_batched_equal_one_by_one(monkeypatch):
     # _BinaryRefits.fit_many (the swap search's batched refits, here in
     # batches of two supports of 3 columns x 2000 rows) gives each support
     # the state and loss that fit() alone gives it from the same warm start.
-    import skl0._splice as splice_module
-    from skl0._splice import make_refits
+    import skl0._splice_refits as splice_module
+    from skl0._splice_refits import make_refits
 
     monkeypatch.setattr(splice_module, "_BATCH_NUMBERS", 2 * 3 * 2000)
 
@@ -3847,7 +3846,7 @@ def test_binary_fits_equal_with_and_without_batched_refits(params, monkeypatch):
     # Exact k, lam="auto" and a fixed lam on a binary log loss: the swap
     # searches' batched refits choose what refitting one support at a time
     # chooses (_BATCH_NUMBERS = 0 turns the batches off).
-    import skl0._splice as splice_module
+    import skl0._splice_refits as splice_module
 
     X, y, _ = _binary_rows(5, n=200, p=15)
     batched = L0Classifier(random_state=0, **params).fit(X, y)
@@ -3986,7 +3985,7 @@ def test_host_gram_is_symmetric_and_equals_the_weighted_product():
 @pytest.mark.parametrize("seed", [0, 1])
 def test_batched_gram_losses_equal_one_refit_each(seed):
     # The swap round's batched scores are the losses of the refits it stands for.
-    from skl0._splice import _GramRefits
+    from skl0._splice_refits import _GramRefits
 
     X, y, _, _ = make_sparse_regression(120, 9, 4, rho=0.8, random_state=seed)
     refits = _GramRefits(_problem_from(X, y), 1e-3)
@@ -4001,7 +4000,8 @@ def test_batched_gram_losses_equal_one_refit_each(seed):
 def test_splice_from_starts_shares_ends_without_changing_them():
     # Runs that pass a support an earlier run converged from end where that
     # run did: the best of the starts is the same as from independent runs.
-    from skl0._splice import _GramRefits, splice_from_starts, swap_search
+    from skl0._splice import splice_from_starts, swap_search
+    from skl0._splice_refits import _GramRefits
 
     X, y, _, _ = make_sparse_regression(150, 12, 5, rho=0.8, random_state=3)
     problem = _problem_from(X, y)
