@@ -486,7 +486,7 @@ def multinomial(repeats, heldout_seeds):
     """Small multinomial fits: Newton's refits against L-BFGS-B's (ablation) and abess.
 
     ``lam="auto"`` and exact ``k=3``, CPU time; the "L-BFGS-B refits" column
-    sets ``skl0._refit._SOFTMAX_NEWTON_MAX`` to 0 (every refit by L-BFGS-B,
+    sets ``skl0._refit_newton._SOFTMAX_NEWTON_MAX`` to 0 (every refit by L-BFGS-B,
     as before Newton's method), its samples taken in turn with the default's. iris and wine were the development data of the
     Newton bounds; the ``make_classification`` sets (two clusters per class,
     ``--multinomial-seeds``) were not looked at before they were chosen.
@@ -494,7 +494,7 @@ def multinomial(repeats, heldout_seeds):
     import abess
     from sklearn.datasets import load_iris, load_wine, make_classification
 
-    import skl0._refit as refit
+    import skl0._refit_newton as refit
 
     sets = [("iris (dev)", *load_iris(return_X_y=True)), ("wine (dev)", *load_wine(return_X_y=True))]
     for seed, (n, q) in zip(heldout_seeds, itertools.cycle([(150, 3), (300, 4), (800, 6)])):

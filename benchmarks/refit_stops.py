@@ -6,7 +6,7 @@ and keeps only the lowest loss below the current one. Since session 20 a
 candidate that cannot reach it stops early:
 
 - binary log loss (batched Newton, ``skl0._splice_refits._BinaryRefits.fit_many``
-  and ``skl0._refit.newton_binary_batch``'s ``cutoff``): from the
+  and ``skl0._refit_newton.newton_binary_batch``'s ``cutoff``): from the
   ``_DROP_AFTER``-th step, objective - ``_DROP_MARGIN`` x Newton decrement -
   ridge term above the best objective reached;
 - multinomial log loss (preconditioned L-BFGS-B,
@@ -35,7 +35,7 @@ Tables (``--only``, default all):
    rows, 30-50 columns, redundant and repeated columns; seeds 400-405,
    ``k`` = 5 and 12);
 3. ``newton``: small multinomial problems, refitted by Newton's method
-   (``skl0._refit.softmax_newton_applies``), whose refits stop by the
+   (``skl0._refit_newton.softmax_newton_applies``), whose refits stop by the
    binary rule (session 21): iris and wine, two 80% row subsets each,
    ``lam="auto"`` and ``k`` = 1, 2, 3, 5, 8 (development), and held-out
    ``make_classification`` sets of 100-600 rows, 8-20 columns and 3-5

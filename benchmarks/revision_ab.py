@@ -22,7 +22,7 @@ Case sets (``--cases``):
 - ``binary``: exact ``k`` and ``lam="auto"`` of ``L0Classifier`` on
   breast cancer and on 600 x 40 ``make_classification`` sets (8
   informative and 4 redundant columns), the swap search's batched Newton
-  refits (``skl0._refit.newton_binary_batch``);
+  refits (``skl0._refit_newton.newton_binary_batch``);
 - ``binary_large``: ``L0Classifier`` exact ``k`` = 30 and 100 on 1000 x
   200 and ``k`` = 50 on 600 x 100 ``make_classification`` sets (10 / 8
   informative, 5 / 4 redundant columns): first-order sacrifices and a

@@ -14,7 +14,7 @@ Newton refits, batched and stopped once they cannot win, from the last
 accepted support; since session 45) now read such an X through its
 stored entries (``_SparseStandardized``: a support's columns dense while
 they hold at most 2^20 numbers, else read sparse, as
-``skl0._refit.SparseColumns``). The rows "row refits" are the ablation:
+``skl0._refit_newton.SparseColumns``). The rows "row refits" are the ablation:
 the same checkout with that reading turned off, which is the code path
 before it.
 

@@ -315,7 +315,7 @@ def softmax_hessian_terms(A, P, w):
     ``D = sum_i w_i a_i (a_i (x) p_i)'`` (index ``u * K + c``), sums over
     rows that blocks of rows add up; :func:`softmax_hessian` assembles them.
     ``A`` (m, n, a) and ``P`` (m, n, K) give the terms of ``m`` supports at
-    once, (m, ...) each (:func:`skl0._refit.newton_softmax_batch`).
+    once, (m, ...) each (:func:`skl0._refit_newton.newton_softmax_batch`).
     """
     U = (A[..., :, None] * P[..., None, :]).reshape(*A.shape[:-1], -1)
     D = np.swapaxes(A, -1, -2) @ (U * w[:, None])

@@ -7,7 +7,7 @@ same functions with AVX2: on this project's 2-core AVX2 machine ``exp`` and
 the sigmoid of 17970 float64 numbers (digits' logits) took 0.3-0.4x the
 time of numpy's and scipy's, from about 1000 numbers on, and ``log1p``
 0.5-0.6x from about 8000 (``benchmarks/elementwise.py``). The multinomial
-refits' objective (:func:`skl0._refit.softmax_objective`) spent about 40%
+refits' objective (:func:`skl0._refit_newton.softmax_objective`) spent about 40%
 of its time in ``exp``. (On an AVX-512 CPU numpy's exp is vectorized
 too, and the gain is smaller; not measured here.)
 

@@ -21,9 +21,11 @@ import numpy as np
 import torch
 
 from . import _host_design
+from ._blocks import softmax_hessian, softmax_hessian_terms
 from ._elementwise import row_softmax, sigmoid
 from ._host_design import _HostDesign, _LazyGram
 from ._objective import logistic_loss
+from ._refit_newton import _newton, softmax_definite
 from ._rows import row_sum
 from ._vertex import _FTOL, _ProfiledGram, gate_ridge
 
@@ -330,7 +332,7 @@ def _softmax_vertex_newton(problem, obj, x, lo, hi, design):
     ``gate_ridge(kappa d_j, h_j, alpha) ||B_j||^2`` of each column (the gate
     term ``(kappa d_j (h_j - h_j^2) + alpha h_j^2) ||V_j||^2`` in ``B``): a
     strictly convex problem in the open columns' weights and the
-    intercepts, solved here by Newton's method (:func:`skl0._refit._newton`,
+    intercepts, solved here by Newton's method (:func:`skl0._refit_newton._newton`,
     the exact Hessian :func:`skl0._blocks.softmax_hessian` plus the ridge)
     with the closed columns' tiny weights held as an offset of the logits.
     The closed columns' ``V`` then get the value that zeroes their
@@ -342,8 +344,6 @@ def _softmax_vertex_newton(problem, obj, x, lo, hi, design):
     :func:`skl0._engine.solve_gates` takes the point as the solution if it is a KKT
     point of the box, else L-BFGS-B goes on from it.
     """
-    from ._blocks import softmax_hessian, softmax_hessian_terms
-    from ._refit import _newton, softmax_definite
 
     p, q, ng = obj.p, obj.q, obj.n_gates
     Y = np.asarray(obj.term.Y, dtype=np.float64)

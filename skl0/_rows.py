@@ -60,9 +60,9 @@ def row_softmax(F, overwrite=False, exp=np.exp):
 
     Shifted by the row maximum; with ``overwrite`` the probabilities are
     formed in ``F`` itself (no new n x q array). The softmax losses' form
-    on (n, q) logits: the refits' loss (:func:`skl0._refit.softmax_loss`)
+    on (n, q) logits: the refits' loss (:func:`skl0._refit_newton.softmax_loss`)
     and the Dask blocks'. The refits' objective
-    (:func:`skl0._refit.softmax_objective`) forms the logits transposed,
+    (:func:`skl0._refit_newton.softmax_objective`) forms the logits transposed,
     (q, n), and reduces along its rows (no loop over columns). ``exp`` as
     :func:`row_logsumexp`'s.
     """

@@ -27,9 +27,9 @@ refitted before it is accepted; these statistics only order the
 candidates. The same Hessian blocks (extended to all ``K`` classes) precondition
 those refits where they run by L-BFGS-B (:meth:`MultinomialRefits._curvature`):
 L-BFGS-B alone took ~130 evaluations a refit on digits, ~57 so. Small
-problems (:func:`skl0._refit.softmax_newton_applies`) are refitted by
+problems (:func:`skl0._refit_newton.softmax_newton_applies`) are refitted by
 Newton's method instead and need no preconditioner; a round's candidates
-are then refitted together (:func:`skl0._refit.newton_softmax_batch`,
+are then refitted together (:func:`skl0._refit_newton.newton_softmax_batch`,
 from :meth:`MultinomialRefits.fit_many`), each along its own Newton
 iterates.
 """
@@ -48,8 +48,8 @@ from ._blocks import softmax_hessian, softmax_hessian_terms
 from ._datafits import MultinomialLogLoss
 from ._host_design import host_copy_fits, small_sparse, standardized_host
 from ._linalg import inverse_root, quadratic_screen
-from ._refit import (
-    _DENSE_SUPPORT_NUMBERS,
+from ._refit import _DENSE_SUPPORT_NUMBERS, support_head
+from ._refit_newton import (
     _DROP_AFTER,
     _DROP_MARGIN,
     _SOFTMAX_BATCH_NUMBERS,
@@ -62,7 +62,6 @@ from ._refit import (
     softmax_loss,
     softmax_newton_applies,
     softmax_refit,
-    support_head,
 )
 
 __all__ = ["MultinomialRefits"]
@@ -78,7 +77,7 @@ __all__ = ["MultinomialRefits"]
 # the evaluations unneeded. Held-out splits and families:
 # benchmarks/refit_stops.py. A Newton refit (small problems: exact Hessian,
 # g' H^-1 g the Newton decrement) stops by the binary refits' rule instead
-# (skl0._refit._DROP_MARGIN, _DROP_AFTER).
+# (skl0._refit_newton._DROP_MARGIN, _DROP_AFTER).
 _STOP_MARGIN = 20.0
 _STOP_AFTER = 3
 
@@ -209,7 +208,7 @@ class _SparseStandardized:
     def refit_columns(self, S, dense=False):
         """The standardized columns ``S`` for a refit: dense (n, len(S)) float64 while they
         hold at most ``skl0._refit._DENSE_SUPPORT_NUMBERS`` numbers (or ``dense``), else
-        :class:`skl0._refit.SparseColumns` (the rule of
+        :class:`skl0._refit_newton.SparseColumns` (the rule of
         :func:`skl0._refit.refit_linear_head`'s columns)."""
         if dense or self.shape[0] * len(S) <= _DENSE_SUPPORT_NUMBERS:
             return self.columns(S)
@@ -217,7 +216,7 @@ class _SparseStandardized:
 
     def weighted_gram(self, cols, v):
         """``Xs_cols' diag(v) Xs_cols`` and ``Xs_cols' v`` from the entries, never dense
-        (:meth:`skl0._refit.SparseColumns.weighted_gram`)."""
+        (:meth:`skl0._refit_newton.SparseColumns.weighted_gram`)."""
         return SparseColumns(self.csr, cols, self.mean[cols], self.std[cols]).weighted_gram(v)
 
     def rmatmul(self, T, rows=None):
@@ -359,7 +358,7 @@ class StandardizedRows:
 class MultinomialRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
     """Refits (numpy, warm-started, cached by support: Newton's method on small
     problems, else L-BFGS-B preconditioned by the Hessian at the last
-    accepted refit; :func:`skl0._refit.softmax_refit`) and second-order
+    accepted refit; :func:`skl0._refit_newton.softmax_refit`) and second-order
     sacrifices of a multinomial log loss on small CPU data.
 
     The standardized X is the float64 copy of
@@ -374,7 +373,7 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
     :func:`sparse_design_applies`; ``sparse``): the same statistics up to
     round-off, each support's columns dense while they hold at most
     ``skl0._refit._DENSE_SUPPORT_NUMBERS`` numbers and read sparse past
-    that (:class:`skl0._refit.SparseColumns`). ``fit`` returns
+    that (:class:`skl0._refit_newton.SparseColumns`). ``fit`` returns
     ``((W, b, P), loss)`` with ``P`` the fitted class probabilities (None
     for a sparse X's, formed again where they are read) and
     ``loss`` the weighted mean log loss without the ridge, as
@@ -413,7 +412,7 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
 
     def _columns(self, S):
         """The standardized columns ``S`` for a refit: dense (n, len(S)) float64, or
-        :class:`skl0._refit.SparseColumns` where a sparse X's would hold more than
+        :class:`skl0._refit_newton.SparseColumns` where a sparse X's would hold more than
         ``skl0._refit._DENSE_SUPPORT_NUMBERS`` numbers dense (the rule of
         :func:`skl0._refit.refit_linear_head`'s columns; never for Newton's
         small refits, whose Hessian reads them dense)."""
@@ -476,7 +475,7 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
         """:meth:`fit_many` with a cutoff where Newton's method refits every support (small data).
 
         The supports neither cached nor ruled out by a kept floor are
-        refitted together (:func:`skl0._refit.newton_softmax_batch`, in
+        refitted together (:func:`skl0._refit_newton.newton_softmax_batch`, in
         chunks of ``_SOFTMAX_BATCH_NUMBERS``), with the same stop rule as
         one refit's (:meth:`_stop_above`) against the lowest objective the
         batch has reached as well as the cutoff, the cached losses and the
@@ -531,7 +530,7 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
         return out
 
     def _store(self, key, S, x, X=None):
-        """Cache the refit ``x`` (in :func:`skl0._refit.softmax_objective`'s order) on ``S``
+        """Cache the refit ``x`` (in :func:`skl0._refit_newton.softmax_objective`'s order) on ``S``
         (``X``: its columns, when at hand): its ``((W, b, P), loss)``."""
         q, s = self.q, S.size
         W, b = x[: s * q].reshape(s, q), x[s * q :]
@@ -552,12 +551,12 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
         return P
 
     def _stop_above(self, bound, sq):
-        """:func:`skl0._refit.softmax_refit`'s ``stop`` for a refit that wins only below ``bound``.
+        """:func:`skl0._refit_newton.softmax_refit`'s ``stop`` for a refit that wins only below ``bound``.
 
         ``sq``: the number of coefficients in ``W`` (the ridge's share of
         ``x``). A Newton run (exact Hessian) follows the binary refits'
         rule, ``_DROP_MARGIN`` decrements from its ``_DROP_AFTER``-th step
-        (:func:`skl0._refit.newton_binary_batch`); a preconditioned
+        (:func:`skl0._refit_newton.newton_binary_batch`); a preconditioned
         L-BFGS-B run ``_STOP_MARGIN`` after its ``_STOP_AFTER``-th evaluation.
         """
         calls = {True: 0, False: 0}
@@ -676,14 +675,14 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
     def _curvature(self, S):
         """The Hessian (all ``q`` classes, in ``x``'s order) on ``S`` at the last accepted refit, or None.
 
-        The preconditioner of :func:`skl0._refit.softmax_refit`: a swap
+        The preconditioner of :func:`skl0._refit_newton.softmax_refit`: a swap
         candidate's refit starts from the accepted support's weights, near
         which that support's fitted probabilities give the curvature. Its
         blocks between columns of the accepted support and any column are
         those :meth:`sacrifices` formed (over the reference classes ``c <
         K``; class ``K``'s follow from them); those between two columns new
         to ``S`` are formed here (once a round). Made the ridge objective's
-        and positive definite by :func:`skl0._refit.softmax_definite`. None before the first :meth:`sacrifices` or when that
+        and positive definite by :func:`skl0._refit_newton.softmax_definite`. None before the first :meth:`sacrifices` or when that
         skipped the blocks (large problems).
         """
         rnd = self.round
@@ -820,7 +819,7 @@ class MultinomialRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
         coefficients on every column and the intercept (0 off ``S``), ``g``
         and ``H`` the objective's gradient and Hessian there over all ``p``
         columns (all ``K`` classes, made positive definite along the flat
-        class sums by :func:`skl0._refit.softmax_definite`, where ``g``
+        class sums by :func:`skl0._refit_newton.softmax_definite`, where ``g``
         vanishes), a support ``T`` is scored by the minimum of the quadratic
         model ``g'd + d'H d / 2`` over the steps ``d`` that leave
         ``x* + d`` on ``T`` and the intercept: with ``u`` the part of ``x*``

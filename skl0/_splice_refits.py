@@ -34,15 +34,12 @@ from ._elementwise import sigmoid
 from ._linalg import cholesky_inverse, inverse_and_product, quadratic_screen
 from ._objective import NumpyOps, data_term, default_ops, gram_mse, logistic_loss
 from ._problem import GramProblem
-from ._refit import (
-    _DENSE_SUPPORT_NUMBERS,
+from ._refit import _DENSE_SUPPORT_NUMBERS, refit_linear_head, ridge_refit, support_head
+from ._refit_newton import (
     _binary_ridge,
     newton_binary,
     newton_binary_batch,
-    refit_linear_head,
     ridge_jitter,
-    ridge_refit,
-    support_head,
 )
 from ._splice_multinomial import (
     ForwardBySacrifice,
@@ -600,7 +597,7 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
     (:class:`skl0._splice_multinomial._SparseStandardized`; ``sparse``):
     the same statistics up to round-off, each support's columns dense while
     they hold at most ``skl0._refit._DENSE_SUPPORT_NUMBERS`` numbers (read
-    as :class:`skl0._refit.SparseColumns` past that), and the cached
+    as :class:`skl0._refit_newton.SparseColumns` past that), and the cached
     refits keep their coefficients only, not their ``n`` logits (formed
     again for a support whose sacrifices are asked for).
     """
@@ -648,7 +645,7 @@ class _BinaryRefits(ForwardBySacrifice, RefitFloors, StandardizedRows):
         """:meth:`fit` of each row of ``cands`` (supports of one size): ``[(state, loss), ...]``.
 
         The supports not cached yet are solved together by
-        :func:`skl0._refit.newton_binary_batch` from the same warm starts
+        :func:`skl0._refit_newton.newton_binary_batch` from the same warm starts
         as :meth:`fit`, in batches of at most ``_BATCH_NUMBERS`` numbers
         of X (of one support where one alone fills a batch, so that the
         cutoff still applies); a support whose Hessian was not positive

@@ -44,14 +44,16 @@ D = torch.float64
 
 
 @pytest.mark.parametrize("layers", [
-    ["_vertex", "_objective", "_host_design", "_irls", "_engine"],
+    ["_vertex", "_objective", "_host_design", "_refit_newton", "_irls", "_engine"],
+    ["_refit_newton", "_refit"],
     ["_splice_multinomial", "_splice_refits", "_splice"],
     ["_threads", "_vertex", "_objective", "_host_design", "_irls", "_engine"],
-], ids=["engine", "swap_search", "thread_limits"])
+], ids=["engine", "refits", "swap_search", "thread_limits"])
 def test_the_engine_modules_import_only_the_layers_below_them(layers):
     # The gate engine is split by layer (session 56): the exact vertex search,
-    # the objective, the host-side design, IRLS, then the solves and paths;
-    # and the swap search's refits lie below the search. Each module imports
+    # the objective, the host-side design, the refits' numpy solvers, IRLS,
+    # then the solves and paths; the swap search's refits lie below the
+    # search. Each module imports
     # (at its top or inside a function) none of the ones above it, so a
     # reader finds the layers from the file names; the thread limits import
     # nothing of the engine.
@@ -476,6 +478,7 @@ def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
     import scipy.sparse as sps
 
     import skl0._refit as refit
+    import skl0._refit_newton as refit_newton
     import skl0._splice_multinomial as splice_multinomial
     from skl0.datasets import make_sparse_classification
 
@@ -484,7 +487,7 @@ def test_log_loss_solver_thresholds_keep_the_support(case, monkeypatch):
         "irls_moves": (irls, "_IRLS_STEP_MOVES", 1, "binary"),
         "host_copy": (host_design, "HOST_COPY_MAX_NUMBERS", 0, "both"),
         "newton": (refit, "_NEWTON_MAX_COLUMNS", 0, "binary"),
-        "softmax_newton": (refit, "_SOFTMAX_NEWTON_MAX", 0, "multinomial"),
+        "softmax_newton": (refit_newton, "_SOFTMAX_NEWTON_MAX", 0, "multinomial"),
         "hessian_blocks": (splice_multinomial, "_HESSIAN_MAX", 200, "multinomial"),
         "hessian_fallback": (splice_multinomial, "_HESSIAN_MAX", 0, "multinomial"),
     }[case]
@@ -2578,7 +2581,7 @@ def test_multinomial_sacrifices_are_the_wald_and_score_statistics(size):
     # 2 with S_j = H_jj - H_jA H_AA^-1 H_Aj (plus the ridge), H_AA with its
     # ridge: by numpy's inverse here, through L^-1 in the refits; every
     # inactive column is scored, down to one and at none (the full support).
-    from skl0._refit import ridge_jitter
+    from skl0._refit_newton import ridge_jitter
     from skl0._splice_refits import make_refits
 
     problem = _multinomial_problem(1)
@@ -2722,7 +2725,7 @@ def test_multinomial_selection_ranks_by_the_default_logistic_objective():
     # objective of a refit at LogisticRegression(C=1)'s ridge, 1 / (2 n) in
     # the per-sample-mean scale (or alpha when larger); binary refits keep
     # alpha and the training loss.
-    from skl0._refit import softmax_objective
+    from skl0._refit_newton import softmax_objective
     from skl0._splice_multinomial import MultinomialRefits
     from skl0._splice_refits import selection_refits, shared_refits
 
@@ -2921,7 +2924,7 @@ def test_multinomial_refits_read_a_large_sparse_x_as_its_dense_copy(hessian_max,
     # A support past _DENSE_SUPPORT_NUMBERS (and past Newton's bound, whose
     # Hessian reads dense columns) is refitted from its sparse columns, by
     # L-BFGS-B: the optimum the dense copy's Newton refit reaches.
-    import skl0._refit as refit_module
+    import skl0._refit_newton as refit_module
 
     monkeypatch.setattr(spm, "_DENSE_SUPPORT_NUMBERS", 300 * 4 - 1)
     S = np.array([0, 2, 6, 8])
@@ -3060,7 +3063,7 @@ def test_binary_refits_read_a_large_sparse_x_as_its_dense_copy(second_order, mon
     # dense copy; the cache keeps no logits, which are formed again.
     import skl0._splice_multinomial as spm
     import skl0._splice_refits as splice
-    from skl0._refit import SparseColumns
+    from skl0._refit_newton import SparseColumns
 
     copied = splice._BinaryRefits(_sparse_binary_problem(4), 1e-3, second_order)
     assert copied.sparse is None
@@ -3168,7 +3171,7 @@ def test_softmax_refit_stop_ends_the_preconditioned_run_with_its_floor():
     # stop(value, decrement, x, newton=False) is called at each evaluation of
     # the preconditioned L-BFGS-B run: None changes nothing, a number ends the
     # refit with RefitStopped carrying it.
-    from skl0._refit import RefitStopped, softmax_objective, softmax_refit
+    from skl0._refit_newton import RefitStopped, softmax_objective, softmax_refit
 
     problem = _multinomial_problem(3, n=2000)
     X = problem.X.numpy()[:, [1, 4, 7]]
@@ -3197,7 +3200,7 @@ def test_newton_softmax_stop_sees_each_steps_newton_decrement():
     # None changes nothing, and the decrement bounds what is still to come
     # (within the margin the swap search's refits use); a number ends the
     # refit with RefitStopped carrying it.
-    from skl0._refit import (
+    from skl0._refit_newton import (
         RefitStopped,
         newton_softmax,
         softmax_newton_applies,
@@ -3240,7 +3243,7 @@ def test_multinomial_fit_many_with_a_cutoff_keeps_the_lowest_loss(n, penalised, 
     # lowest loss is fit()'s, and the next call skips the stopped supports
     # without a refit.
     import skl0._splice_multinomial as spm
-    from skl0._refit import softmax_newton_applies
+    from skl0._refit_newton import softmax_newton_applies
 
     problem = _multinomial_problem(4, n=n)
     assert softmax_newton_applies(n, 3, 4) == (n == 300)
@@ -3288,7 +3291,7 @@ def test_batched_softmax_newton_follows_each_support_alone(q, alpha):
     # same iterates, to the round-off of batched products), a far start
     # that needs backtracking included, and none is left unsolved without a
     # bound.
-    from skl0._refit import newton_softmax, newton_softmax_batch
+    from skl0._refit_newton import newton_softmax, newton_softmax_batch
 
     X, labels, w, rng = _softmax_rows(q, n=200, s=8, q=q)
     cands = np.sort(np.array([rng.choice(8, 3, replace=False) for _ in range(6)]), axis=1)
@@ -3306,7 +3309,7 @@ def test_batched_softmax_newton_flags_a_hessian_that_is_not_definite():
     # column: that support is flagged (its caller refits it alone, where
     # newton_softmax fails too and L-BFGS-B takes over) and the others of
     # the batch are solved as alone.
-    from skl0._refit import newton_softmax, newton_softmax_batch
+    from skl0._refit_newton import newton_softmax, newton_softmax_batch
 
     X, labels, w, _ = _softmax_rows(2, s=6)
     X[:, 5] *= 0.05
@@ -3327,7 +3330,7 @@ def test_batched_softmax_newton_with_a_bound_solves_the_best_and_bounds_the_rest
     # loss (the objective, or without its ridge term); the support of
     # lowest loss is solved as without the bound, and so is every support
     # not stopped.
-    from skl0._refit import newton_softmax, newton_softmax_batch, softmax_loss
+    from skl0._refit_newton import newton_softmax, newton_softmax_batch, softmax_loss
 
     X, labels, w, _ = _softmax_rows(3, n=300, s=8, q=3)
     alpha = 1e-3
@@ -3413,8 +3416,8 @@ def test_preconditioned_softmax_refit_reaches_the_plain_refits_optimum(q, monkey
     # forced: q=4 is small enough for Newton's method).
     from scipy.optimize import minimize
 
-    import skl0._refit as refit_module
-    from skl0._refit import softmax_objective, softmax_refit
+    import skl0._refit_newton as refit_module
+    from skl0._refit_newton import softmax_objective, softmax_refit
 
     monkeypatch.setattr(refit_module, "_SOFTMAX_NEWTON_MAX", 0)
 
@@ -3473,7 +3476,7 @@ def test_newton_softmax_reaches_the_multinomial_optimum(q, alpha, start):
     # softmax_refit takes it for problems this small.
     from scipy.optimize import minimize
 
-    from skl0._refit import (
+    from skl0._refit_newton import (
         newton_softmax,
         softmax_newton_applies,
         softmax_objective,
@@ -3527,7 +3530,7 @@ def test_batched_binary_newton_follows_each_support_alone(alpha):
     # where newton_binary alone ends from the same start (the same iterates,
     # to the round-off of batched products), including a far start that
     # needs backtracking.
-    from skl0._refit import newton_binary, newton_binary_batch
+    from skl0._refit_newton import newton_binary, newton_binary_batch
 
     X, y, w, cands, x0, rng = _four_column_supports(0, 1, 7)
     x0[3] = 8.0 * rng.randn(5)  # far from the optimum: the line search halves its steps
@@ -3542,7 +3545,7 @@ def test_batched_binary_newton_flags_a_hessian_that_is_not_definite():
     # A negative ridge leaves the Hessian indefinite along a low-variance
     # column: that support is flagged (its caller refits it alone) and the
     # others of the batch are solved as alone.
-    from skl0._refit import newton_binary, newton_binary_batch
+    from skl0._refit_newton import newton_binary, newton_binary_batch
 
     X, y, w = _binary_rows(2, p=6)
     X[:, 5] *= 0.05
@@ -3573,7 +3576,7 @@ def test_batched_binary_newton_from_chord_hessians_ends_at_each_optimum(alpha):
     # same optima as Newton's alone, whether H0 is the Hessian at a nearby
     # point or a poor one (the identity times a scale: the steps still
     # descend and the Newton steps finish).
-    from skl0._refit import newton_binary, newton_binary_batch
+    from skl0._refit_newton import newton_binary, newton_binary_batch
 
     X, y, w, cands, x0, _ = _four_column_supports(4, 5, 6)
     near = np.stack([_hessian_at(X[:, S], y, w, x + 0.2) for S, x in zip(cands, x0)])
@@ -3662,7 +3665,7 @@ def test_binary_fit_many_keeps_only_floors_that_bound_the_loss():
     # above it for 7% of its stops: a review found 332 of 4786 here).
     from sklearn.datasets import load_breast_cancer
 
-    from skl0._refit import newton_binary
+    from skl0._refit_newton import newton_binary
     from skl0._splice_refits import _BinaryRefits
 
     X, y = load_breast_cancer(return_X_y=True)
@@ -3708,7 +3711,7 @@ def test_batched_binary_newton_with_a_cutoff_solves_the_best_and_bounds_the_rest
     # With chord Hessians H0 (here each support's Hessian at the start), the
     # first test is by H0's decrement at the wider margin: the supports it
     # stops carry no bound (NaN), the others as without H0.
-    from skl0._refit import newton_binary, newton_binary_batch
+    from skl0._refit_newton import newton_binary, newton_binary_batch
 
     X, y, w = _binary_rows(3, n=400, p=12)
     alpha = 1e-4
@@ -4205,7 +4208,7 @@ def test_softmax_objective_equals_the_direct_loss_and_its_gradient(q):
     # three classes, a matrix product with ten).
     from scipy.optimize import check_grad
 
-    from skl0._refit import softmax_loss, softmax_objective
+    from skl0._refit_newton import softmax_loss, softmax_objective
 
     rng = np.random.RandomState(0)
     n, s, alpha = 300, 4, 0.1
