@@ -58,10 +58,12 @@ travels to the host for L-BFGS-B).
 This module holds the solves (:func:`solve_gates`, :func:`vertex_gates`)
 and the Gram paths (:func:`vertex_path`). Below it, each importing none
 of the ones above: :mod:`skl0._irls` (the log losses' Newton starts),
-:mod:`skl0._host_design` (the standardized X as the host-side solves read
-it), :mod:`skl0._objective` (``F``, its gradient, the array namespaces)
-and :mod:`skl0._vertex` (the exact vertex search of Gram problems, numpy
-only); :mod:`skl0._threads` holds a small fit's thread limits.
+:mod:`skl0._refit_newton` (the refits' Newton and L-BFGS-B solvers, which
+IRLS borrows), :mod:`skl0._host_design` (the standardized X as the
+host-side solves read it), :mod:`skl0._objective` (``F``, its gradient,
+the array namespaces), :mod:`skl0._vertex` (the exact vertex search of
+Gram problems, numpy only) and :mod:`skl0._threads` (a small fit's
+thread limits).
 
 Torch, numpy and scipy only; no scikit-learn here.
 """

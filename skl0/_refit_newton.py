@@ -11,8 +11,8 @@ swap search's refits (:mod:`skl0._splice_refits`,
 :mod:`skl0._splice_multinomial`) and the multinomial start's Newton at its
 vertex (:mod:`skl0._irls`) call them.
 
-numpy and scipy (and torch to read a sparse X); nothing of the training
-loop, so the engine's layers may import this module.
+numpy and scipy only (a sparse X is read as scipy CSR); nothing of the
+training loop, so the engine's layers may import this module.
 """
 
 from __future__ import annotations

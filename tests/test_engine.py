@@ -44,19 +44,17 @@ D = torch.float64
 
 
 @pytest.mark.parametrize("layers", [
-    ["_vertex", "_objective", "_host_design", "_refit_newton", "_irls", "_engine"],
+    ["_threads", "_vertex", "_objective", "_host_design", "_refit_newton", "_irls", "_engine"],
     ["_refit_newton", "_refit"],
     ["_splice_multinomial", "_splice_refits", "_splice"],
-    ["_threads", "_vertex", "_objective", "_host_design", "_irls", "_engine"],
-], ids=["engine", "refits", "swap_search", "thread_limits"])
+], ids=["engine", "refits", "swap_search"])
 def test_the_engine_modules_import_only_the_layers_below_them(layers):
-    # The gate engine is split by layer (session 56): the exact vertex search,
-    # the objective, the host-side design, the refits' numpy solvers, IRLS,
-    # then the solves and paths; the swap search's refits lie below the
-    # search. Each module imports
-    # (at its top or inside a function) none of the ones above it, so a
-    # reader finds the layers from the file names; the thread limits import
-    # nothing of the engine.
+    # The gate engine is split by layer (session 56): the thread limits, the
+    # exact vertex search, the objective, the host-side design, the refits'
+    # numpy solvers, IRLS, then the solves and paths; the swap search's
+    # refits lie below the search. Each module imports (at its top or inside
+    # a function) none of the ones above it, so a reader finds the layers
+    # from the file names.
     import ast
     import pathlib
 
