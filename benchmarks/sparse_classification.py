@@ -71,7 +71,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 import skl0
-import skl0._splice as splice
 import skl0._splice_multinomial as spm
 
 #: (n, p, classes)
@@ -112,11 +111,11 @@ def with_row_refits(fit):
     """``fit`` with the refits' reading of a large sparse X turned off (the ablation)."""
     def ablated(X, y):
         applies = spm.sparse_design_applies
-        spm.sparse_design_applies = splice.sparse_design_applies = lambda problem: False
+        spm.sparse_design_applies = lambda problem: False
         try:
             return fit(X, y)
         finally:
-            spm.sparse_design_applies = splice.sparse_design_applies = applies
+            spm.sparse_design_applies = applies
 
     return ablated
 
