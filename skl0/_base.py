@@ -77,7 +77,8 @@ def bind_training():
     global support_size_cap, whole_samples, draw_seed, grad_enabled, make_generator, resolve_device
     global resolve_dtype, seeded_generator, later_copies, SETTLE_ITERATIONS, SMALL_SPARSE_NUMBERS
     global THETA_MAX, blas_threads, vertex_gates, WARM_STOP, flip_polish, flip_refits, gate_path
-    global k_path_start, lam_grid, marginal_gains, open_gates, set_support_vertex, survival_ranking
+    global k_path_start, lam_grid, marginal_gains, open_gates, open_support_gates
+    global set_support_vertex, survival_ranking
     global exhaustive_groups, group_ranking, select_groups_by_ebic, splice_groups, GroupGate
     global engine_layout, resolve_groups, LinearHead, MLPHead, AUTO_HIDDEN, held_out_scores
     global linear_residuals, nonlinear_k_support, nonlinearity_test, validated_path
@@ -119,6 +120,7 @@ def bind_training():
         lam_grid,
         marginal_gains,
         open_gates,
+        open_support_gates,
         set_support_vertex,
         survival_ranking,
     )
@@ -1546,7 +1548,14 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             self._warn_at_size_cap(problem, support.size)
             resolve_at_support = self.refit and head.is_linear
         self.lam_ = chosen.lam
-        if not resolve_at_support or np.array_equal(chosen.opened, support):
+        if exact_k and self.refit:
+            # The support is the swap search's (or the k most persistent
+            # gates'), which the point at lam_ may not hold open (iris k=2
+            # read all 4 columns open, breast cancer k=8 four kept columns
+            # closed): the gates reported are those the refitted model
+            # applies, open on the support and closed elsewhere.
+            open_support_gates(gate, support)
+        elif not resolve_at_support or np.array_equal(chosen.opened, support):
             # (else _gates_at_support sets every gate, from the support: the
             # point's logits, a tensor made per read, would not be read)
             with torch.no_grad():
@@ -1570,9 +1579,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         at ``lam_`` next to the chosen support: typically about 1 on it, and
         about 1 off it where ``lam_`` would also open a feature the
         criterion did not keep. The exported model is the refit on the
-        support either way. (Exact ``k`` keeps its point: its ``lam_`` is
-        where the walk first had at most ``k`` gates open, which may price a
-        kept feature out, e.g. diabetes ``k=4``.)
+        support either way. (Exact ``k`` reports the refitted model's gates
+        instead, open on the support: its ``lam_`` is where the walk first
+        had at most ``k`` gates open, which may price a kept feature out,
+        e.g. diabetes ``k=4``, so a solve there would close it again.)
 
         Only the gates are read afterwards (``feature_importances_``), so a
         row problem's solve ends once they have settled
@@ -1752,6 +1762,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             gate.log_alpha.copy_(pt.log_alpha)
             if empty:
                 gate.log_alpha.fill_(-THETA_MAX)
+        if self._k is not None and self.refit:
+            # As a linear head's exact k: the gates the refitted network
+            # applies (the point at lam_ may hold other columns open).
+            open_support_gates(gate, support)
         head.load_state_dict(pt.head_state)
         return support, None
 

@@ -29,7 +29,8 @@ from ._vertex import gate_ridge
 from .nn.hard_concrete import gate_moments, prob_nonzero
 
 __all__ = ["PathPoint", "flip_polish", "flip_refits", "gate_path", "k_path_start", "lam_grid",
-           "marginal_gains", "open_gates", "set_support_vertex", "survival_ranking"]
+           "marginal_gains", "open_gates", "open_support_gates", "set_support_vertex",
+           "survival_ranking"]
 
 
 def open_gates(gate):
@@ -302,15 +303,35 @@ def flip_refits(problem, gate, head, alpha):
     return refits
 
 
+def _gate_mask(gate, support):
+    """The gates of ``support``'s columns (one per group for a ``GroupGate``), as a bool mask."""
+    layout = getattr(gate, "layout", None)  # a GroupGate: one gate per group
+    mask = np.zeros(gate.log_alpha.numel(), dtype=bool)
+    mask[support if layout is None else layout.groups_of(support)] = True
+    return mask
+
+
+def open_support_gates(gate, support):
+    """Set ``gate``'s logits to ``support``'s vertex: ``THETA_MAX`` on it, ``-THETA_MAX`` elsewhere.
+
+    The gates that an exact-``k`` model refitted on ``support`` applies
+    (fully open on it, closed elsewhere), so that ``feature_importances_``
+    (eq. 12 at these logits: 0.9999 and 0.0017) ranks the kept features
+    first, as ``support_`` does.
+    """
+    mask = torch.as_tensor(_gate_mask(gate, support), device=gate.log_alpha.device)
+    with torch.no_grad():
+        gate.log_alpha.copy_(torch.where(mask, THETA_MAX, -THETA_MAX).to(gate.log_alpha.dtype))
+
+
 def set_support_vertex(gate, head, support, refitted):
     """Put ``gate`` and ``head`` at ``support``'s vertex, with the refitted head's weights and intercept.
 
     Open gates on ``support`` (closed elsewhere, :func:`skl0._engine.set_vertex`):
     the start of a gate solve from a support chosen outside the solve.
     """
-    layout = getattr(gate, "layout", None)  # a GroupGate: one gate per group
-    mask = np.zeros(gate.log_alpha.numel(), dtype=bool)
-    mask[support if layout is None else layout.groups_of(support)] = True
+    layout = getattr(gate, "layout", None)
+    mask = _gate_mask(gate, support)
     set_vertex(gate, head, mask, refitted.weight.detach().cpu().double().numpy(),
                expand=None if layout is None else (lambda m: m[layout.index]))
     with torch.no_grad():

@@ -412,9 +412,11 @@ candidate: a later copy is never selected in its place (it is only where
 ``feature_costs`` copies are candidates like any column."""),
     Param("feature_importances_", "ndarray of shape (n_features_in,)", """\
 Probability that each feature's gate is open (eq. 12), at ``lam_``.
-Under ``k`` the kept features are the best ``k`` found by the gate path
-and a final swap search, so a borderline feature may be kept with a low
-probability, or left out with a high one. Under ``lam="auto"`` (linear
+Under ``k`` (``refit=True``) the kept features are the best ``k`` found by
+the gate path and a final swap search, and the gates reported are those
+the refitted model applies: open on the support (0.9999) and closed
+elsewhere (0.0017), whatever the path point at ``lam_`` held open; with
+``refit=False`` they are that point's. Under ``lam="auto"`` (linear
 head, ``refit=True``) the gates are solved at ``lam_`` from the chosen
 support when the path's point had other gates open, so a kept feature
 is typically open; a feature left out may be open too, where ``lam_``

@@ -4832,6 +4832,60 @@ def test_auto_kept_features_are_open_at_the_reported_lam():
     assert (fit.feature_importances_[fit.support_] > 0.5).all(), fit.feature_importances_
 
 
+def _exact_k_cases():
+    from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+
+    diabetes = load_diabetes(return_X_y=True)
+    cancer = load_breast_cancer(return_X_y=True)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6))
+    friedman = (X, 10 * np.sin(np.pi * X[:, 0] * X[:, 1]) + 5 * X[:, 2] + rng.normal(size=200))
+    return [
+        *[(L0Regressor(k=k), diabetes) for k in (4, 5, 7, 10)],
+        (L0Regressor(k=4, groups=[0, 0, 1, 2, 3, 4, 5, 6, 7, 8]), diabetes),
+        (L0Regressor(k=8), cancer),
+        (L0Classifier(k=8), cancer),
+        (L0Classifier(k=2), load_iris(return_X_y=True)),
+        (L0Classifier(k=2), load_wine(return_X_y=True)),
+        (L0Regressor(k=2, hidden_layer_sizes=(8,), max_iter=200, random_state=0), friedman),
+    ]
+
+
+@pytest.mark.parametrize("est, data", _exact_k_cases(),
+                         ids=lambda v: repr(v) if hasattr(v, "fit") else "")
+def test_exact_k_importances_rank_the_kept_features_first(est, data):
+    # Exact k's support is the swap search's (or the k most persistent
+    # gates'), and the path point at lam_ (the first with at most k gates
+    # open, or the walk's last) may hold other columns open: diabetes
+    # k=4/5/7/10 read 1-2 kept columns closed, breast cancer L0Regressor(k=8)
+    # five kept columns closed and five dropped ones open, iris and wine k=2
+    # read dropped columns open at lam_ = 0.5. The gates reported are those
+    # the refitted model applies, so SelectFromModel on the importances
+    # keeps the support.
+    from sklearn.feature_selection import SelectFromModel
+
+    X, y = data
+    fit = est.fit(X, y)
+    imp, kept = fit.feature_importances_, fit.support_
+    assert kept.sum() >= 2
+    assert imp[kept].min() > 0.99 and imp[~kept].max(initial=0) < 0.01, (imp, kept)
+    chosen = SelectFromModel(fit, prefit=True, importance_getter="feature_importances_",
+                             threshold=0.5).get_support()
+    np.testing.assert_array_equal(chosen, kept)
+
+
+def test_exact_k_without_refit_reports_the_points_gates():
+    # refit=False: the model applies the point's gates (z = E-gate on the
+    # support), so they are what feature_importances_ reports, not a vertex.
+    X, y = load_diabetes(return_X_y=True)
+    fit = L0Regressor(k=3, refit=False).fit(X, y)
+    capped = L0Regressor(k=3).fit(X, y)
+    assert fit.lam_ == capped.lam_
+    open_at_point = fit.feature_importances_ > 0.5
+    assert open_at_point.sum() <= 3
+    np.testing.assert_array_equal(fit.coef_ != 0, open_at_point & fit.support_)
+
+
 def test_auto_gates_at_the_support_end_once_settled_with_the_converged_importances(
         monkeypatch):
     # lam="auto" solves the gates again at lam_ from the kept support (iris
