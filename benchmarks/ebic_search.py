@@ -78,23 +78,23 @@ def three_outputs(seed):
 
 def gap(X, y, task):
     """Chosen EBIC minus the exhaustive minimum of the fit's own criterion."""
-    import skl0._base as base
+    import skl0._selection as selection
     from skl0 import L0Classifier, L0Regressor
     from skl0._criteria import _deviance, df_per_feature, ebic
     from skl0._refit import refit_linear_head
 
-    seen, select = {}, base.select_by_ebic
+    seen, select = {}, selection.select_by_ebic
 
     def spy(problem, points, alpha):
         out = select(problem, points, alpha)
         seen.update(problem=problem, alpha=alpha, chosen=np.sort(out[0].support))
         return out
 
-    base.select_by_ebic = spy
+    selection.select_by_ebic = spy
     try:
         (L0Regressor if task == "regression" else L0Classifier)().fit(X, y)
     finally:
-        base.select_by_ebic = select
+        selection.select_by_ebic = select
     problem, alpha = seen["problem"], seen["alpha"]
     q = df_per_feature(problem.datafit)
 

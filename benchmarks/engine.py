@@ -160,11 +160,11 @@ def gate_iterations(cases, repeats):
     fit took thousands of Adam steps. The engine's iterations are now vertex
     searches' flips (Gram problems), IRLS steps and L-BFGS-B iterations
     (row problems), a few to a few dozen a fit: this times the calls to
-    ``train_gates`` and ``gate_path`` that ``BaseL0`` makes (the walk's
+    ``train_gates`` and ``gate_path`` that the selection makes (the walk's
     points and a fixed ``lam``'s solve; not the polish, refits or export)
     and divides by the fit's ``n_iter_``.
     """
-    import skl0._base as base
+    import skl0._selection as selection
 
     spent = [0.0]
 
@@ -178,8 +178,8 @@ def gate_iterations(cases, repeats):
         return inner
 
     rows = []
-    with mock.patch.object(base, "train_gates", timed(base.train_gates)), \
-            mock.patch.object(base, "gate_path", timed(base.gate_path)):
+    with mock.patch.object(selection, "train_gates", timed(selection.train_gates)), \
+            mock.patch.object(selection, "gate_path", timed(selection.gate_path)):
         for name, ours, _ in cases:
             ours()
             samples = []
@@ -552,8 +552,8 @@ def bookkeeping(repeats, heldout_seeds):
         make_classification,
     )
 
-    import skl0._base as base
     import skl0._engine as engine
+    import skl0._selection as selection
 
     sets = [("breast cancer (dev)", *load_breast_cancer(return_X_y=True)),
             ("iris (dev)", *load_iris(return_X_y=True)),
@@ -563,7 +563,7 @@ def bookkeeping(repeats, heldout_seeds):
                                    n_redundant=3, n_classes=2 + seed % 3, random_state=seed)
         sets.append((f"make_classification {X.shape[0]} x {X.shape[1]}, {len(set(y))} classes, "
                      f"seed {seed}", X, y))
-    solve = base.train_gates
+    solve = selection.train_gates
 
     def converged(*args, **kwargs):
         return solve(*args, **{**kwargs, "settle": 0})
@@ -596,7 +596,7 @@ def bookkeeping(repeats, heldout_seeds):
                 [lambda est: est.cv_results_["mean_test_score"], *fitted])
         auto = lambda: L0Classifier().fit(X, y)
         add_row(name, "lam='auto'", "converged solve at the support", auto,
-                patched(auto, base, "train_gates", converged),
+                patched(auto, selection, "train_gates", converged),
                 [read("feature_importances_"), *fitted])
         if len(set(y)) != 2:
             continue
@@ -677,7 +677,7 @@ def fixed_lam(repeats, heldout_seeds):
     scikit-learn's ``LogisticRegression(C=1e4)`` refitted on the standardized
     columns ``S``, plus ``lam |S|``. The lowest found is the minimum over the
     fit's own supports and exact ``k``'s supports of sizes 0-8. Ablation
-    ("gates alone"): ``BaseL0._polish_fixed_lam`` returns the gate solve's
+    ("gates alone"): ``_selection._polish_fixed_lam`` returns the gate solve's
     support unchanged (before session 12). iris, wine, breast cancer and the
     first 600 digits were looked at while the flips were built; the
     ``make_classification`` sets (seeds ``--fixed-lam-seeds``, two or three
@@ -688,7 +688,7 @@ def fixed_lam(repeats, heldout_seeds):
     from sklearn.metrics import log_loss
     from sklearn.preprocessing import StandardScaler
 
-    import skl0._base as base
+    import skl0._selection as selection
 
     Xg, yg = load_digits(return_X_y=True)
     sets = [("iris (dev)", *load_iris(return_X_y=True)), ("wine (dev)", *load_wine(return_X_y=True)),
@@ -698,15 +698,15 @@ def fixed_lam(repeats, heldout_seeds):
         X, y = make_classification(300, 20, n_informative=4, n_redundant=4, n_classes=q,
                                    class_sep=2.0, random_state=seed)
         sets.append((f"make_classification, {q} classes, seed {seed}", X, y))
-    polish = base.BaseL0._polish_fixed_lam
+    polish = selection._polish_fixed_lam
 
     def fit(X, y, lam, flips):
         if not flips:
-            base.BaseL0._polish_fixed_lam = lambda self, pr, g, h, support, *a: support
+            selection._polish_fixed_lam = lambda pr, g, h, fixed, *a: fixed
         try:
             return L0Classifier(lam=lam).fit(X, y)
         finally:
-            base.BaseL0._polish_fixed_lam = polish
+            selection._polish_fixed_lam = polish
 
     rows, above = [], {True: 0, False: 0}
     for name, X, y in sets:

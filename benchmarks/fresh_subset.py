@@ -111,7 +111,7 @@ from sklearn.datasets import (
     make_regression,
 )
 
-import skl0._base as base
+import skl0._selection as selection
 import skl0._splice as splice
 from skl0 import L0Classifier, L0Regressor
 from skl0._criteria import ebic, ebic_gamma, max_support_size
@@ -737,19 +737,18 @@ _seen = {}
 @contextlib.contextmanager
 def capture_refits():
     """Keep the problem and the refits of exact k's search (``selection_refits``) in ``_seen``."""
-    base.bind_training()
-    original = base.selection_refits
+    original = selection.selection_refits
 
     def spy(problem, alpha, size=None):
         out = original(problem, alpha, size)
         _seen.update(problem=problem, refits=out)
         return out
 
-    base.selection_refits = spy
+    selection.selection_refits = spy
     try:
         yield
     finally:
-        base.selection_refits = original
+        selection.selection_refits = original
 
 
 def run_set(task, X, y, auto_seeds, rng, check):

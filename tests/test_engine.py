@@ -47,12 +47,14 @@ D = torch.float64
     ["_threads", "_vertex", "_objective", "_host_design", "_refit_newton", "_irls", "_engine"],
     ["_refit_newton", "_refit"],
     ["_splice_multinomial", "_splice_refits", "_splice"],
-], ids=["engine", "refits", "swap_search"])
+    ["_engine", "_gate_path", "_selection", "_base"],
+], ids=["engine", "refits", "swap_search", "selection"])
 def test_the_engine_modules_import_only_the_layers_below_them(layers):
     # The gate engine is split by layer (session 56): the thread limits, the
     # exact vertex search, the objective, the host-side design, the refits'
     # numpy solvers, IRLS, then the solves and paths; the swap search's
-    # refits lie below the search. Each module imports (at its top or inside
+    # refits lie below the search; an estimator's own selection (session 57)
+    # lies below the estimators' shell. Each module imports (at its top or inside
     # a function) none of the ones above it, so a reader finds the layers
     # from the file names.
     import ast
@@ -768,7 +770,7 @@ def test_inverse_root_factors_the_inverse():
 
 def test_weights_at_the_searched_vertex_are_the_searchs_own(monkeypatch):
     # The solves that check the vertex a search ended at and then read its
-    # weights (solve_gates, _gates_at_support, each IRLS step) take the
+    # weights (solve_gates, _selection.gates_at_support, each IRLS step) take the
     # search's own B_S: the same numbers, without factorising G_SS again.
     # Elsewhere (another h on the same gates) the weights are solved.
     from skl0._vertex import _ProfiledGram
@@ -2020,7 +2022,7 @@ def test_binary_second_order_sacrifices_are_newton_decrements(monkeypatch):
     from scipy.special import expit
     from sklearn.datasets import make_classification
 
-    import skl0._base as base
+    import skl0._selection as selection
     import skl0._splice_refits as splice
 
     seen = {}
@@ -2029,7 +2031,7 @@ def test_binary_second_order_sacrifices_are_newton_decrements(monkeypatch):
         seen["refits"] = splice.selection_refits(problem, alpha, size)
         return seen["refits"]
 
-    monkeypatch.setattr(base, "selection_refits", grab)
+    monkeypatch.setattr(selection, "selection_refits", grab)
     X, y = make_classification(120, 8, n_informative=3, n_redundant=2, random_state=0)
     L0Classifier(k=3, random_state=0).fit(X, y)
     refits = seen["refits"]
@@ -4031,22 +4033,21 @@ def test_exact_k_path_starts_at_its_cap_where_strong_gains_lie_above_it(monkeypa
     # gates open), and ends at the same support as a path from 1e-4.
     from sklearn.datasets import load_breast_cancer
 
-    import skl0._base as base
+    import skl0._selection as selection
     from skl0._gate_path import K_START_MAX
 
-    base.bind_training()
     X, y = load_breast_cancer(return_X_y=True)
     firsts = []
-    path = base.gate_path
+    path = selection.gate_path
 
     def spy(problem, gate, head, grid, **kwargs):
         firsts.append(float(grid[0]))
         return path(problem, gate, head, grid, **kwargs)
 
-    monkeypatch.setattr(base, "gate_path", spy)
+    monkeypatch.setattr(selection, "gate_path", spy)
     capped = L0Classifier(k=k, random_state=0).fit(X, y)
     assert firsts[0] == K_START_MAX
-    monkeypatch.setattr(base, "k_path_start", lambda *args: None)  # the default grid
+    monkeypatch.setattr(selection, "k_path_start", lambda *args: None)  # the default grid
     firsts.clear()
     full = L0Classifier(k=k, random_state=0).fit(X, y)
     assert firsts == [1e-4]
@@ -4760,7 +4761,7 @@ def test_fixed_lam_log_loss_takes_the_exact_flips_its_quadratic_models_missed(mo
     # lam the objective is no higher than the gate solve's alone.
     from sklearn.datasets import load_iris, load_wine
 
-    import skl0._base as base
+    import skl0._selection as selection
 
     fit = L0Classifier(lam=0.5, random_state=0).fit(*load_iris(return_X_y=True))
     assert fit.support_.sum() == 1 and fit.loss_curve_[-1] < 0.7
@@ -4768,8 +4769,8 @@ def test_fixed_lam_log_loss_takes_the_exact_flips_its_quadratic_models_missed(mo
         X, y = load(return_X_y=True)
         for lam in (0.01, 0.03, 0.2, 0.5):
             with monkeypatch.context() as m:
-                m.setattr(base.BaseL0, "_polish_fixed_lam",
-                          lambda self, problem, gate, head, support, *a: support)
+                m.setattr(selection, "_polish_fixed_lam",
+                          lambda problem, gate, head, fixed, *a: fixed)
                 alone = L0Classifier(lam=lam).fit(X, y).loss_curve_[-1]
             assert L0Classifier(lam=lam).fit(X, y).loss_curve_[-1] <= alone + 1e-12
 
@@ -4896,10 +4897,10 @@ def test_auto_gates_at_the_support_end_once_settled_with_the_converged_importanc
     # convergence, which converged the discarded weights too.
     from sklearn.datasets import load_iris, load_wine
 
-    import skl0._base as base
+    import skl0._selection as selection
 
     calls = []
-    solve = base.train_gates
+    solve = selection.train_gates
 
     def record(*args, **kwargs):
         calls.append(kwargs.get("settle", 0))
@@ -4911,10 +4912,10 @@ def test_auto_gates_at_the_support_end_once_settled_with_the_converged_importanc
     for load in (load_iris, load_wine):
         X, y = load(return_X_y=True)
         calls.clear()
-        monkeypatch.setattr(base, "train_gates", record)
+        monkeypatch.setattr(selection, "train_gates", record)
         fit = L0Classifier().fit(X, y)
-        assert calls == [base.SETTLE_ITERATIONS]  # the one solve at the support, settled
-        monkeypatch.setattr(base, "train_gates", converged)
+        assert calls == [selection.SETTLE_ITERATIONS]  # the one solve at the support, settled
+        monkeypatch.setattr(selection, "train_gates", converged)
         full = L0Classifier().fit(X, y)
         np.testing.assert_array_equal(fit.feature_importances_, full.feature_importances_)
         np.testing.assert_array_equal(fit.support_, full.support_)
@@ -5115,19 +5116,19 @@ def _own_ebic_gap(Est, X, y, monkeypatch, max_size=None):
     problem the fit built; over the subsets of at most ``max_size``
     columns when given.
     """
-    import skl0._base as base
+    import skl0._selection as selection
     from skl0._criteria import _deviance, df_per_feature
     from skl0._refit import refit_linear_head
 
     seen = {}
-    select = base.select_by_ebic
+    select = selection.select_by_ebic
 
     def spy(problem, points, alpha):
         out = select(problem, points, alpha)
         seen.update(problem=problem, alpha=alpha, chosen=np.sort(out[0].support))
         return out
 
-    monkeypatch.setattr(base, "select_by_ebic", spy)
+    monkeypatch.setattr(selection, "select_by_ebic", spy)
     Est().fit(X, y)
     problem, alpha = seen["problem"], seen["alpha"]
     n, p = problem.n_samples, problem.n_features

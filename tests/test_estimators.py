@@ -371,20 +371,20 @@ def test_auto_reads_the_open_gates_as_the_path_points_do(monkeypatch):
     # gate.mask() (the deterministic gate above 0, log_alpha > -2.40); the
     # check read prob_open() > 0.5 (log_alpha > -1.60) instead, and took a
     # gate between the two for closed.
-    import skl0._base as base
+    import skl0._selection as selection
     from skl0.nn import FeatureGate
 
     def no_solve(*args, **kwargs):
         raise AssertionError("the gates were solved again")
 
-    monkeypatch.setattr(base, "train_gates", no_solve)
-    monkeypatch.setattr(base, "set_support_vertex", no_solve)
+    monkeypatch.setattr(selection, "train_gates", no_solve)
+    monkeypatch.setattr(selection, "set_support_vertex", no_solve)
     gate = FeatureGate(3)
     with torch.no_grad():
         gate.log_alpha.copy_(torch.tensor([8.0, -2.0, -8.0]))
     assert gate.mask().tolist() == [True, True, False]
     assert float(gate.prob_open()[1]) < 0.5
-    L0Regressor()._gates_at_support(None, gate, None, np.array([0, 1]), None, {})
+    selection.gates_at_support(None, gate, None, np.array([0, 1]), None, 0.01, {}, None)
 
 
 def test_auto_solved_again_from_the_support_forms_no_point_logits(monkeypatch):
@@ -426,15 +426,15 @@ def test_walks_leave_the_modules_to_the_chosen_point(monkeypatch):
     # refit). Every fitted attribute equals that of the walk that sets them.
     from sklearn.datasets import load_diabetes
 
-    import skl0._base as base
+    import skl0._selection as selection
 
     X, y = load_diabetes(return_X_y=True)
     X, y = X[::2], y[::2]
     cases = [{}, {"k": 4}, {"refit": False}, {"k": 4, "refit": False},
              {"lam": 0.001, "k": 2}, {"lam": 0.001, "k": 2, "refit": False}]
     skipping = [_fitted(L0Regressor(**kw).fit(X, y)) for kw in cases]
-    walk = base.gate_path
-    monkeypatch.setattr(base, "gate_path",
+    walk = selection.gate_path
+    monkeypatch.setattr(selection, "gate_path",
                         lambda *a, **kw: walk(*a, **{**kw, "leave_at_last": True}))
     for kw, fitted in zip(cases, skipping):
         _assert_same_fit(fitted, _fitted(L0Regressor(**kw).fit(X, y)))

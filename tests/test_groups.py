@@ -408,17 +408,17 @@ def test_ebic_charges_a_one_hot_group_its_rank(Est, monkeypatch):
     # A one-hot group of 3 levels has 3 columns but 2 free coefficients once
     # centred (the indicators sum to one, the intercept's direction): EBIC
     # charged it 3, one log(n) too many against a numeric column.
-    import skl0._base as base
+    import skl0._selection as selection
     from skl0._group_select import group_ranks
 
     seen = {}
-    select = base.select_groups_by_ebic
+    select = selection.select_groups_by_ebic
 
     def spy(problem, layout, points, alpha):
         seen.update(problem=problem, layout=layout)
         return select(problem, layout, points, alpha)
 
-    monkeypatch.setattr(base, "select_groups_by_ebic", spy)
+    monkeypatch.setattr(selection, "select_groups_by_ebic", spy)
     rng = np.random.default_rng(0)
     level = rng.integers(0, 3, 300)
     X = np.column_stack([np.eye(3)[level], rng.normal(size=(300, 3))])
@@ -691,8 +691,8 @@ def test_group_ebic_scores_the_path_own_supports(monkeypatch):
     # supports must still be candidates.
     import math
 
-    import skl0._base as base
     import skl0._group_select as gs
+    import skl0._selection as selection
     from skl0._criteria import _deviance, df_per_feature, ebic_gamma, max_support_size
     from skl0._refit import refit_linear_head
 
@@ -710,7 +710,7 @@ def test_group_ebic_scores_the_path_own_supports(monkeypatch):
         return out
 
     monkeypatch.setattr(gs, "splice_groups", poor_polish)
-    monkeypatch.setattr(base, "select_groups_by_ebic", spy)
+    monkeypatch.setattr(selection, "select_groups_by_ebic", spy)
     rng = np.random.default_rng(3)
     X = rng.standard_normal((300, 16))
     y = X[:, 12:16].sum(1) + 0.5 * rng.standard_normal(300)  # the last two groups

@@ -588,17 +588,17 @@ def test_auto_head_refuses_a_fixed_lam_with_k_as_its_cap(rng):
 def test_float32_raw_columns_hold_out_validation_fraction_of_the_rows(monkeypatch):
     # frac(|X g| 997) in float32 on columns of size 1e4 took few values, and
     # the ties held out 140 of 300 rows instead of 30.
-    from skl0._base import BaseL0
+    import skl0._selection as selection
 
     sizes = []
-    real = BaseL0._split
+    real = selection.validation_split
 
-    def spy(self, problem, gen):
-        train, val = real(self, problem, gen)
+    def spy(problem, gen, fraction):
+        train, val = real(problem, gen, fraction)
         sizes.append((train.X.shape[0], val.X.shape[0]))
         return train, val
 
-    monkeypatch.setattr(BaseL0, "_split", spy)
+    monkeypatch.setattr(selection, "validation_split", spy)
     rng = np.random.RandomState(0)
     X = rng.rand(300, 5) * 1e4
     y = np.sin(X[:, 0] / 2e3) + (X[:, 1] / 1e4 - 0.5) ** 2 * 8 + 0.05 * rng.randn(300)
