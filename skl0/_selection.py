@@ -10,8 +10,9 @@ the way, and what the estimator reports (``lam_``, ``n_iter_``,
 ``loss_curve_``, the held-out scores of an MLP head). Nothing is set on
 the estimator.
 
-Torch, numpy and the standard library only (no scikit-learn; the
-warnings are :mod:`skl0._warn`'s).
+Torch, numpy and the standard library at import (scikit-learn's
+``ConvergenceWarning`` is imported where an MLP head's fixed-``lam`` solve
+raises it); the warnings go through :mod:`skl0._warn`.
 """
 
 from __future__ import annotations
