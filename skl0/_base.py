@@ -1168,20 +1168,18 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             if walk is None:
                 chosen = select(problem, gate, head, {**common, "report": reporter},
                                 self._selection_settings(head))
-                support, refitted = chosen.support, chosen.refitted
-                self.lam_, self.n_iter_ = chosen.lam, chosen.n_iter
-                self.loss_curve_ = chosen.loss_curve
-                if chosen.validation_scores is not None:
-                    self.validation_scores_ = chosen.validation_scores
-                if chosen.head_losses is not None:
-                    self._head_losses = chosen.head_losses
             else:
-                support = run_walk(self, walk, problem, gate, head, {**common, "report": reporter})
-                refitted = None
+                chosen = run_walk(self, walk, problem, gate, head, {**common, "report": reporter})
+            support, refitted = chosen.support, chosen.refitted
             # A solve whose start already is its solution takes no step but
             # still makes the one pass that confirms it (scikit-learn's
             # estimators report n_iter_ >= 1).
-            self.n_iter_ = max(int(self.n_iter_), 1)
+            self.lam_, self.n_iter_ = chosen.lam, max(int(chosen.n_iter), 1)
+            self.loss_curve_ = chosen.loss_curve
+            if chosen.validation_scores is not None:
+                self.validation_scores_ = chosen.validation_scores
+            if chosen.head_losses is not None:
+                self._head_losses = chosen.head_losses
             if walk is not None and not walk.export:
                 return self  # a fold's fit: its walk's result is all that is read
             mask = torch.zeros(p, device=device, dtype=dtype)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ._gate_path import WARM_STOP, gate_path
+from ._selection import Selection
 
 __all__ = ["Walk", "path_budgets", "run_walk"]
 
@@ -108,12 +109,14 @@ class Walk:
 
 
 def run_walk(est, walk, problem, gate, head, common):
-    """Walk ``walk.grid`` on ``problem``; return the kept point's sorted support.
+    """Walk ``walk.grid`` on ``problem``; return the kept point as a :class:`skl0._selection.Selection`.
 
-    Sets ``est.n_iter_``, ``est.loss_curve_`` and ``est.lam_``, stores the
-    reader's result in ``walk.result`` and leaves ``gate`` and ``head`` at
-    the kept point (anywhere, for a walk that does not export it:
-    ``walk.export=False``).
+    Its support is sorted, and ``lam``, ``n_iter`` and ``loss_curve`` are
+    what the estimator reports (``lam_`` NaN for an empty grid); nothing is
+    set on ``est``, which is read for ``max_iter`` and handed to
+    ``walk.reader``. Stores the reader's result in ``walk.result`` and
+    leaves ``gate`` and ``head`` at the kept point (anywhere, for a walk
+    that does not export it: ``walk.export=False``).
     """
     common = dict(common)
     report = common.pop("report", None)  # per-step progress, when verbose
@@ -124,22 +127,19 @@ def run_walk(est, walk, problem, gate, head, common):
         budgets=path_budgets(walk.grid, est.max_iter), warm_stop=WARM_STOP,
         leave_at_last=False, **common,  # (readers load the points they read; the kept one: below)
     )
-    est.n_iter_ = sum(pt.n_iter for pt in points)
-    est.loss_curve_ = [pt.loss for pt in points]
+    n_iter, loss_curve = sum(pt.n_iter for pt in points), [pt.loss for pt in points]
     if walk.reader is not None:
         walk.result = walk.reader(est, problem, gate, head, points)
     if not points:
-        est.lam_ = math.nan
-        return np.zeros(0, dtype=np.int64)
+        return Selection(np.zeros(0, dtype=np.int64), None, math.nan, n_iter, loss_curve)
     if walk.chosen is None:
         nonempty = [i for i, pt in enumerate(points) if pt.support.size]
         chosen = points[nonempty[-1] if nonempty else -1]
     else:
         chosen = points[min(walk.chosen, len(points) - 1)]
-    est.lam_ = chosen.lam
     if walk.export:
         load_point(gate, head, chosen)
-    return chosen.support
+    return Selection(chosen.support, None, chosen.lam, n_iter, loss_curve)
 
 
 def load_point(gate, head, point):

@@ -47,7 +47,7 @@ D = torch.float64
     ["_threads", "_vertex", "_objective", "_host_design", "_refit_newton", "_irls", "_engine"],
     ["_refit_newton", "_refit"],
     ["_splice_multinomial", "_splice_refits", "_splice"],
-    ["_engine", "_gate_path", "_selection", "_base"],
+    ["_engine", "_gate_path", "_selection", "_walk", "_base"],
 ], ids=["engine", "refits", "swap_search", "selection"])
 def test_the_engine_modules_import_only_the_layers_below_them(layers):
     # The gate engine is split by layer (session 56): the thread limits, the
