@@ -1245,11 +1245,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self.group_support_ = np.zeros(layout.n_groups, dtype=bool)
         self.group_support_[layout.index[self.support_]] = True
 
-    def _size(self, support):
-        """Size of a support as ``k`` counts it: columns, or groups with ``groups``."""
-        layout = getattr(self, "_layout", None)
-        return support.size if layout is None else layout.count(support)
-
     def _show_refit(self, problem, support, head):
         """Make the estimator predict with ``head`` refitted on ``support``.
 

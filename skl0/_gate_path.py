@@ -257,9 +257,7 @@ class _Vertex:
         return self._weights
 
     def log_alpha(self):
-        ref = self.recorder.ref
-        return torch.where(torch.as_tensor(self.mask, device=ref.device),
-                           THETA_MAX, -THETA_MAX).to(ref.dtype)
+        return vertex_logits(self.mask, self.recorder.ref)
 
     def head_state(self):
         weight = self.recorder.weight
@@ -303,6 +301,15 @@ def flip_refits(problem, gate, head, alpha):
     return refits
 
 
+def vertex_logits(mask, like):
+    """A vertex's logits as a tensor like ``like``: ``THETA_MAX`` where ``mask``, ``-THETA_MAX`` elsewhere.
+
+    (As :func:`skl0._engine.set_vertex` sets them, in numpy there.)
+    """
+    return torch.where(torch.as_tensor(mask, device=like.device), THETA_MAX,
+                       -THETA_MAX).to(like.dtype)
+
+
 def _gate_mask(gate, support):
     """The gates of ``support``'s columns (one per group for a ``GroupGate``), as a bool mask."""
     layout = getattr(gate, "layout", None)  # a GroupGate: one gate per group
@@ -319,9 +326,8 @@ def open_support_gates(gate, support):
     (eq. 12 at these logits: 0.9999 and 0.0017) ranks the kept features
     first, as ``support_`` does.
     """
-    mask = torch.as_tensor(_gate_mask(gate, support), device=gate.log_alpha.device)
     with torch.no_grad():
-        gate.log_alpha.copy_(torch.where(mask, THETA_MAX, -THETA_MAX).to(gate.log_alpha.dtype))
+        gate.log_alpha.copy_(vertex_logits(_gate_mask(gate, support), gate.log_alpha))
 
 
 def set_support_vertex(gate, head, support, refitted):

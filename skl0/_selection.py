@@ -575,14 +575,15 @@ def _select_by_validation(problem, gate, head, common, report, settings):
     elif empty:  # the empty model: the last lam, every gate closed
         chosen = len(points) - 1
     pt = points[chosen]
-    with torch.no_grad():
-        gate.log_alpha.copy_(pt.log_alpha)
-        if empty:
-            gate.log_alpha.fill_(-THETA_MAX)
     if s.k is not None and s.refit:
         # As a linear head's exact k: the gates the refitted network
         # applies (the point at lam_ may hold other columns open).
         open_support_gates(gate, support)
+    else:
+        with torch.no_grad():
+            gate.log_alpha.copy_(pt.log_alpha)
+            if empty:
+                gate.log_alpha.fill_(-THETA_MAX)
     head.load_state_dict(pt.head_state)
     return Selection(support, None, pt.lam, sum(p_.n_iter for p_ in points),
                      [p_.loss for p_ in points], validation_scores=[s_[0] for s_ in scores],
