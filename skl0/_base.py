@@ -20,7 +20,7 @@ import threading
 import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,7 +47,7 @@ from ._numerics import (
 )
 from ._params import ESTIMATOR, document_fit, hyperparameters
 from ._progress import progress
-from ._warn import held, reissue, warn
+from ._warn import held, held_result, reissue, warn
 
 __all__ = [
     "BaseL0",
@@ -865,7 +865,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 cols = cols[~later[cols]]
             return self._fit_rescreened(problem, cols, datafit, gen, later)
         if later is not None:
-            return self._fit_columns(problem, np.flatnonzero(~later), datafit, gen, walk)
+            return self._install(
+                self._fit_columns(problem, np.flatnonzero(~later), datafit, gen, walk))
         return self._fit_problem(problem, datafit, gen, walk)
 
     def _copies_set_aside(self, problem, walk):
@@ -1014,12 +1015,14 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         p = problem.n_features
         # Each fit's warnings are held back: only the kept fit's reach the user
         # (a replaced fit's size-cap warning did, for a model below the cap).
-        said = held(self._fit_screened, problem, cols, datafit, gen)
-        n_iter = self.n_iter_
+        # A round's fit is a record (_FitRecord), set on the estimator only
+        # once the rounds are over.
+        fitted, said = held_result(self._fit_screened, problem, cols, datafit, gen)
+        n_iter = fitted.n_iter
         margin = first_feature_price(problem)  # what a round must lower EBIC by
         now = None  # the kept fit's EBIC, once a round needs it
         for _ in range(_RESCREEN_ROUNDS):
-            support = np.flatnonzero(self.support_)
+            support = np.flatnonzero(fitted.support)
             head, _ = refit_linear_head(problem, support, alpha=self.alpha)
             gain = marginal_gains(problem, head)
             left_out = np.ones(p, dtype=bool)
@@ -1043,16 +1046,13 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 if not added < now - margin:
                     break
             new = np.sort(np.concatenate([support, others[: cols.size - support.size]]))
-            kept = dict(vars(self))
-            round_said = held(self._fit_screened, problem, new, datafit, gen)
-            n_iter += self.n_iter_
-            after = self._screened_ebic(problem, np.flatnonzero(self.support_), datafit)
+            trial, round_said = held_result(self._fit_screened, problem, new, datafit, gen)
+            n_iter += trial.n_iter
+            after = self._screened_ebic(problem, np.flatnonzero(trial.support), datafit)
             if not after < now - margin:  # (equal: the first fit stands)
-                vars(self).clear()
-                vars(self).update(kept)
                 break
-            cols, said, now = new, round_said, after
-        self.n_iter_ = n_iter
+            cols, said, now, fitted = new, round_said, after, trial
+        self._install(replace(fitted, n_iter=n_iter))
         reissue(said)
         return self
 
@@ -1074,31 +1074,22 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         return sub
 
     def _fit_screened(self, problem, cols, datafit, gen):
-        """Fit on the screened columns, then report on all of them."""
-        self._fit_columns(problem, cols, datafit, gen)
-        self.n_screened_ = int(cols.size)
-        return self
+        """:meth:`_fit_columns` on the screened columns, its record counting them."""
+        return replace(self._fit_columns(problem, cols, datafit, gen), n_screened=int(cols.size))
 
     def _fit_columns(self, problem, cols, datafit, gen, walk=None):
-        """Fit on the columns ``cols`` only, then report on all of them.
+        """The :class:`_FitRecord` of a fit on the columns ``cols`` only, over all of them.
 
         The screened columns, or the first copies of duplicated ones
         (:meth:`_copies_set_aside`): the others get no support, importance
         or weight, and an exported walk's path (:class:`skl0.L0Path`) none.
+        Nothing of the fit is set on the estimator (:meth:`_install` sets
+        the record), and no column units are swapped into it: the export
+        takes those of ``cols``.
         """
         p = problem.n_features
         sub = self._column_problem(problem, cols, datafit, gram=self._is_linear())
-        x_scale, x_shift = self._x_scale, self._x_shift
-        groups = getattr(self, "_groups_layout", None)  # labels of all p columns
-        self._x_scale = None if x_scale is None else x_scale[cols]
-        self._x_shift = None if x_shift is None else x_shift[cols]
-        self._groups_layout = None
-        self._sub_columns = cols  # the sub-problem's columns of X, for messages naming one
-        try:
-            self._fit_problem(sub, datafit, gen, walk)
-        finally:
-            self._x_scale, self._x_shift, self._groups_layout = x_scale, x_shift, groups
-            del self._sub_columns
+        fitted = self._fit_record(sub, datafit, gen, walk, cols=cols)
         if walk is not None and hasattr(walk.result, "prob_open"):  # (PathReader: an L0Path)
             path = walk.result
             support = np.zeros((len(path.support), p), dtype=bool)
@@ -1106,27 +1097,22 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             prob_open = np.zeros((len(path.prob_open), p))
             prob_open[:, cols] = path.prob_open
             walk.result = replace(path, support=support, prob_open=prob_open)
-        support = np.zeros(p, dtype=bool)
-        support[cols] = self.support_
-        importances = np.zeros(p)
-        importances[cols] = self.feature_importances_
-        W, b = self._layers[0]
-        W_full = np.zeros((p, W.shape[1]), dtype=W.dtype)
-        W_full[cols] = W
-        self.support_, self.feature_importances_ = support, importances
-        self._layers = [(W_full, b), *self._layers[1:]]
-        if self._is_linear():
-            self._set_linear(W_full.T, b)
-        self._export_groups()
-        return self
+        return fitted.widened(cols, p)
 
     def _fit_problem(self, problem, datafit, gen, walk=None):
-        """Select on a built problem, refit, export; shared with ``partial_fit``.
+        """Select on a built problem, refit, export; shared with ``partial_fit``."""
+        return self._install(self._fit_record(problem, datafit, gen, walk))
 
+    def _fit_record(self, problem, datafit, gen, walk=None, cols=None):
+        """Select on a built problem, refit and export it: the :class:`_FitRecord`.
+
+        The record is not set on the estimator (:meth:`_install` sets it; a
+        walk's reader may still score points through it: the CV folds').
         With ``walk``, the selection is :func:`skl0._walk.run_walk` over its
         grid (no screening: a path reports on every column); with
         ``walk.export=False`` (a cross-validation fold) nothing is refitted
-        or exported after it.
+        or exported after it. ``cols``: X's columns that ``problem`` holds
+        (:meth:`_fit_columns`), whose units the exported layers take.
         """
         if self._asks_keep_redundant() and getattr(self, "_layout", None) is not None:
             warn(
@@ -1174,14 +1160,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # A solve whose start already is its solution takes no step but
             # still makes the one pass that confirms it (scikit-learn's
             # estimators report n_iter_ >= 1).
-            self.lam_, self.n_iter_ = chosen.lam, max(int(chosen.n_iter), 1)
-            self.loss_curve_ = chosen.loss_curve
-            if chosen.validation_scores is not None:
-                self.validation_scores_ = chosen.validation_scores
-            if chosen.head_losses is not None:
-                self._head_losses = chosen.head_losses
+            fitted = _FitRecord(chosen.lam, max(int(chosen.n_iter), 1), chosen.loss_curve,
+                                chosen.validation_scores, chosen.head_losses)
             if walk is not None and not walk.export:
-                return self  # a fold's fit: its walk's result is all that is read
+                return fitted  # a fold's fit: its walk's result is all that is read
             mask = torch.zeros(p, device=device, dtype=dtype)
             mask[torch.as_tensor(support, device=device, dtype=torch.long)] = 1
             if self.refit:
@@ -1203,27 +1185,47 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             else:
                 z = gate.deterministic().detach() * mask  # exact zeros off-support
 
-        self.support_ = np.zeros(p, dtype=bool)
-        self.support_[support] = True
-        self.feature_importances_ = gate.prob_open().detach().cpu().double().numpy()
-        self._export_groups()
-        self._export(head, z, mean, std)
+        kept = np.zeros(p, dtype=bool)
+        kept[support] = True
+        fitted = replace(fitted, support=kept, linear=head.is_linear,
+                         importances=gate.prob_open().detach().cpu().double().numpy(),
+                         layers=self._export_layers(head, z, mean, std, kept, cols))
         if self.alpha == 0 and head.is_linear and (walk is None or walk.warn_unbounded):
-            self._warn_if_no_minimum(problem, head, z)
-        if self.support_.sum() == 0 and (walk is None or walk.warn_empty):
-            warn(self._empty_message(walk, head))
+            self._warn_if_no_minimum(problem, head, z, fitted)
+        if not kept.any() and (walk is None or walk.warn_empty):
+            warn(self._empty_message(walk, head, fitted.lam))
+        return fitted
+
+    def _install(self, fitted):
+        """Set a :class:`_FitRecord` on the estimator: its fitted attributes and model."""
+        self.lam_, self.n_iter_, self.loss_curve_ = fitted.lam, fitted.n_iter, fitted.loss_curve
+        if fitted.validation_scores is not None:
+            self.validation_scores_ = fitted.validation_scores
+        if fitted.head_losses is not None:
+            self._head_losses = fitted.head_losses
+        if fitted.support is None:  # a fold's fit
+            return self
+        self.support_, self.feature_importances_ = fitted.support, fitted.importances
+        self._export_groups()
+        self._layers, self._activation = fitted.layers, self.activation
+        if fitted.linear:
+            self._set_linear(fitted.layers[0][0].T, fitted.layers[0][1])
+        if fitted.n_screened is not None:
+            self.n_screened_ = fitted.n_screened
         return self
 
-    def _warn_if_no_minimum(self, problem, head, z):
+    def _warn_if_no_minimum(self, problem, head, z, fitted):
         """``alpha=0``, a linear head: warn where the exported model's loss has no minimum.
+
+        ``fitted``: the :class:`_FitRecord` of that model (not yet set).
 
         A no-op here (least squares always has one); the classifier's
         override tests for classes separated by the selected features.
         """
 
-    def _empty_message(self, walk, head):
-        """The warning of a fit that kept no feature, with the fix that applies to it."""
-        start = f"No feature was selected (lam={self.lam_:.3g}); the model predicts the intercept only."
+    def _empty_message(self, walk, head, lam):
+        """The warning of a fit that kept no feature at ``lam``, with the fix that applies to it."""
+        start = f"No feature was selected (lam={lam:.3g}); the model predicts the intercept only."
         if walk is not None or self.lam != "auto":
             return f"{start} Lower lam or set k to keep features."
         if head.is_linear:
@@ -1312,10 +1314,26 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         return bool(self.keep_redundant)
 
     def _export(self, head, z, mean, std):
+        """Set the model of ``head`` gated by ``z`` (:meth:`_export_layers`) on the estimator.
+
+        For the readers that score a point's model through the estimator
+        (:meth:`_show_refit`) and the fits that export from their own state
+        (``partial_fit``, dask); a fit's own export goes through
+        :meth:`_fit_record` and :meth:`_install`.
+        """
+        layers = self._export_layers(head, z, mean, std, self.support_)
+        self._layers = layers
+        self._activation = self.activation
+        if head.is_linear:
+            self._set_linear(layers[0][0].T, layers[0][1])
+
+    def _export_layers(self, head, z, mean, std, support, cols=None):
         """Fold standardization and gates into numpy layers; keep no torch state.
 
         First layer: ``W1 * (z / std)`` row-wise and ``b1 - (mean z / std) @ W1``,
-        so prediction is ``X @ W1' + b1'`` on raw X (rows off-support are 0).
+        so prediction is ``X @ W1' + b1'`` on raw X (rows off the boolean
+        ``support`` are 0). ``cols``: X's columns that the head's rows are
+        (a fit on some of them, :meth:`_fit_columns`), or None for all.
         """
         def np64(t):
             return t.detach().cpu().double().numpy()
@@ -1325,34 +1343,35 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         else:
             weights = [np64(W) for W in head.weights]
             biases = [np64(b) for b in head.biases]
-        layers = self._raw_layers(weights, biases, np64(z), np64(mean), np64(std), self.support_)
-        self._layers = layers
-        self._activation = self.activation
-        if head.is_linear:
-            self._set_linear(layers[0][0].T, layers[0][1])
+        return self._raw_layers(weights, biases, np64(z), np64(mean), np64(std), support, cols)
 
-    def _raw_layers(self, weights, biases, z, mean, std, support):
-        """The head's numpy layers on raw X, in the task's output units (see :meth:`_export`).
+    def _raw_layers(self, weights, biases, z, mean, std, support, cols=None):
+        """The head's numpy layers on raw X, in the task's output units (see :meth:`_export_layers`).
 
         ``z``, ``mean`` and ``std`` are float64 arrays over the standardized
         columns; rows of the first layer outside the boolean ``support`` are 0.
+        ``cols``: X's columns that those are, or None for all of them.
         """
-        if getattr(self, "_x_shift", None) is not None:  # back from shifted columns
-            mean = mean + self._x_shift
-        if getattr(self, "_x_scale", None) is not None:
-            mean, std = mean * self._x_scale, std * self._x_scale
+        x_shift, x_scale = getattr(self, "_x_shift", None), getattr(self, "_x_scale", None)
+        if cols is not None:
+            x_shift = None if x_shift is None else x_shift[cols]
+            x_scale = None if x_scale is None else x_scale[cols]
+        if x_shift is not None:  # back from shifted columns
+            mean = mean + x_shift
+        if x_scale is not None:
+            mean, std = mean * x_scale, std * x_scale
         weights, biases = list(weights), list(biases)
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             scale = z / std
             W1 = weights[0] * scale[:, None]
         W1[~support] = 0.0
         if not np.isfinite(W1).all():
-            self._check_raw_weights(W1, weights[0], std)
+            self._check_raw_weights(W1, weights[0], std, cols)
         biases[0] = biases[0] - (mean * scale) @ weights[0]
         weights[0] = W1
         return self._output_layers(list(zip(weights, biases)))
 
-    def _check_raw_weights(self, raw, standardized, std):
+    def _check_raw_weights(self, raw, standardized, std, cols=None):
         """Refuse kept columns whose weights are finite standardized but overflow in X's units.
 
         A column whose values are about 1e-310 (subnormal floats) has a
@@ -1365,8 +1384,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             return
         names = self._column_names()
         j = int(bad[0])
-        cols = getattr(self, "_sub_columns", None)  # (a fit on screened columns or first copies)
-        column = j if cols is None else int(cols[j])
+        column = j if cols is None else int(cols[j])  # (a fit on some of X's columns)
         name = (repr(str(names[column])) if names is not None and column < len(names)
                 else str(column))
         raise RawWeightOverflow(
@@ -1411,6 +1429,45 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         tags.non_deterministic = False
         tags.input_tags.sparse = True
         return tags
+
+
+@dataclass(frozen=True)
+class _FitRecord:
+    """What one fit sets on the estimator, made before it is set (:meth:`BaseL0._install`).
+
+    ``lam``, ``n_iter``, ``loss_curve``, ``validation_scores`` and
+    ``head_losses`` are the selection's; ``support`` (boolean),
+    ``importances`` and the raw-unit ``layers`` (of a ``linear`` head or
+    not) the exported model's, None for a cross-validation fold's fit,
+    which exports none; ``n_screened`` the columns screening kept, None
+    where it kept all. Iterated screening compares its rounds' records and
+    sets only the kept one.
+    """
+
+    lam: float
+    n_iter: int
+    loss_curve: list
+    validation_scores: object = None
+    head_losses: object = None
+    support: np.ndarray | None = None
+    importances: np.ndarray | None = None
+    layers: list | None = None
+    linear: bool = True
+    n_screened: int | None = None
+
+    def widened(self, cols, p):
+        """The record of a fit on X's columns ``cols``, over all ``p``: the others unselected, weight 0."""
+        if self.support is None:
+            return self
+        support = np.zeros(p, dtype=bool)
+        support[cols] = self.support
+        importances = np.zeros(p)
+        importances[cols] = self.importances
+        W, b = self.layers[0]
+        W_full = np.zeros((p, W.shape[1]), dtype=W.dtype)
+        W_full[cols] = W
+        return replace(self, support=support, importances=importances,
+                       layers=[(W_full, b), *self.layers[1:]])
 
 
 #: Warm-up fits: CPython 3.11 specializes ("quickens") a function's bytecode

@@ -86,7 +86,7 @@ class L0Classifier(ClassifierMixin, BaseL0):
             return codes.astype(np.float64), BinaryLogLoss()
         return codes, MultinomialLogLoss(len(self.classes_))
 
-    def _warn_if_no_minimum(self, problem, head, z):
+    def _warn_if_no_minimum(self, problem, head, z, fitted):
         """``alpha=0``: warn where the selected features separate the training classes.
 
         If the exported linear model classifies every training sample of
@@ -127,8 +127,9 @@ class L0Classifier(ClassifierMixin, BaseL0):
             own = d[rows, codes]
             d[rows, codes] = -np.inf
             margin = own - d.max(1)
-        n_kept = int(self.support_.sum())
-        largest = float(np.abs(self.coef_).max()) if self.coef_.size else 0.0
+        n_kept = int(fitted.support.sum())
+        W = fitted.layers[0][0]  # coef_'s values, transposed (not yet set)
+        largest = float(np.abs(W).max()) if W.size else 0.0
         stopped = (f"coef_ is where the solver stopped (largest |coef_| {largest:.3g}) and, "
                    "like the selection, may change with round-off. Set alpha > 0 (the default "
                    "is 1e-4) for a finite, unique solution.")

@@ -17,7 +17,7 @@ import os
 import sys
 import warnings
 
-__all__ = ["held", "reissue", "warn"]
+__all__ = ["held", "held_result", "reissue", "warn"]
 
 
 def _package_dirs(*names):
@@ -66,10 +66,15 @@ def held(fit, *args):
     fit's, and a discarded fit's warnings, about a model the user never
     gets, are dropped.
     """
+    return held_result(fit, *args)[1]
+
+
+def held_result(fit, *args):
+    """:func:`held` that also returns what ``fit(*args)`` returned: ``(result, warnings)``."""
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
-        fit(*args)
-    return said
+        result = fit(*args)
+    return result, said
 
 
 def reissue(said):
