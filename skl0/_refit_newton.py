@@ -21,10 +21,10 @@ import functools
 import math
 
 import numpy as np
-from scipy.optimize import minimize
 
 from ._blocks import softmax_hessian, softmax_hessian_terms
 from ._elementwise import exp, row_softmax, sigmoid
+from ._lbfgsb import lbfgsb
 from ._linalg import cholesky, cholesky_solve, unwhiten, whiten
 from ._objective import logistic_loss, softplus
 from ._rows import skinny_columns, skinny_matmul
@@ -527,9 +527,9 @@ def softmax_refit(X, labels, w, alpha, q, x0, max_iter, curvature=None, stop=Non
                     raise RefitStopped(floor)
                 return value, grad
 
-            res = _lbfgsb_result(whitened, np.zeros_like(x0), max_iter)
-            if res.nit < max_iter and np.all(np.isfinite(res.x)):
-                return x0 + unwhiten(factor, res.x)
+            u, nit = _lbfgsb_result(whitened, np.zeros_like(x0), max_iter)
+            if nit < max_iter and np.all(np.isfinite(u)):
+                return x0 + unwhiten(factor, u)
     return _lbfgsb(objective, x0, max_iter)
 
 
@@ -538,16 +538,13 @@ def _lbfgsb(objective, x0, max_iter):
 
     The tolerances of every CPU log-loss refit.
     """
-    return _lbfgsb_result(objective, x0, max_iter).x
+    return _lbfgsb_result(objective, x0, max_iter)[0]
 
 
 @np.errstate(under="ignore")  # exp(-|f|) and tiny probabilities: benign underflow
 def _lbfgsb_result(objective, x0, max_iter):
-    """:func:`_lbfgsb`'s scipy result (with its iteration count ``nit``)."""
-    return minimize(
-        objective, x0, jac=True, method="L-BFGS-B",
-        options={"maxiter": max_iter, "gtol": 1e-7, "ftol": 1e-12},
-    )
+    """:func:`_lbfgsb`'s ``(x, nit)``: scipy's L-BFGS-B (:func:`skl0._lbfgsb.lbfgsb`)."""
+    return lbfgsb(objective, x0, max_iter, gtol=1e-7, ftol=1e-12)
 
 
 def binary_objective(X, y, w, alpha):

@@ -45,7 +45,7 @@ D = torch.float64
 
 @pytest.mark.parametrize("layers", [
     ["_threads", "_vertex", "_objective", "_host_design", "_refit_newton", "_irls", "_engine"],
-    ["_refit_newton", "_refit"],
+    ["_lbfgsb", "_refit_newton", "_refit"],
     ["_splice_multinomial", "_splice_refits", "_splice"],
     ["_engine", "_gate_path", "_selection", "_walk", "_base"],
 ], ids=["engine", "refits", "swap_search", "selection"])
@@ -3254,6 +3254,93 @@ def test_softmax_refit_stop_ends_the_preconditioned_run_with_its_floor():
         softmax_refit(X, labels, w, alpha, q, x0, 200, curvature=H,
                       stop=lambda v, d, x, newton: v - d if d < 1e-3 else None)
     assert np.isfinite(stopped.value.floor)
+
+
+def _lbfgsb_cases():
+    """Objectives and starts of the refits' L-BFGS-B: softmax and binary, cold and warm,
+    stopped by maxiter and converged, and a start that is already the minimum."""
+    from sklearn.datasets import load_breast_cancer
+
+    from skl0._refit_newton import binary_objective, softmax_objective
+
+    rng = np.random.RandomState(0)
+    problem = _multinomial_problem(6, n=600)
+    X = problem.X.numpy()
+    X = (X - X.mean(0)) / X.std(0)
+    labels, w = problem.Y.numpy(), problem.w.numpy()
+    for size, scale, max_iter in [(3, 0.0, 200), (6, 0.1, 200), (8, 0.5, 4)]:
+        S = rng.choice(X.shape[1], size=size, replace=False)
+        x0 = scale * rng.randn((size + 1) * 4)
+        yield softmax_objective(X[:, S], labels, w, 1e-3, 4), x0, max_iter
+    Xb, yb = load_breast_cancer(return_X_y=True)
+    Xb = (Xb - Xb.mean(0)) / Xb.std(0)
+    wb = np.full(len(yb), 1.0 / len(yb))
+    for alpha in (0.0, 1e-4):
+        yield binary_objective(Xb[:, :12], yb.astype(np.float64), wb, alpha), np.zeros(13), 300
+    quadratic = lambda x: (float(x @ x), 2.0 * x)  # noqa: E731  (its minimum at the start)
+    yield quadratic, np.zeros(5), 50
+
+
+def test_lean_lbfgsb_is_scipys_minimize_to_the_last_bit():
+    # skl0._lbfgsb drives scipy's compiled L-BFGS-B routine with the loop of
+    # scipy's own _minimize_lbfgsb (without minimize's wrappers, about a
+    # third of the digits refits' time): x and the iteration count equal
+    # minimize's exactly, on the scipy versions where it is used.
+    import scipy
+    from scipy.optimize import minimize
+
+    import skl0._lbfgsb as lean
+
+    if tuple(int(v) for v in scipy.__version__.split(".")[:2]) not in lean._CHECKED:
+        assert lean._SETULB is None  # elsewhere lbfgsb is minimize itself
+        pytest.skip(f"the lean L-BFGS-B loop is not used on scipy {scipy.__version__}")
+    assert lean._SETULB is not None
+    for fun, x0, max_iter in _lbfgsb_cases():
+        start = x0.copy()
+        ref = minimize(fun, x0, jac=True, method="L-BFGS-B",
+                       options={"maxiter": max_iter, "gtol": 1e-7, "ftol": 1e-12})
+        x, nit = lean.lbfgsb(fun, x0, max_iter, gtol=1e-7, ftol=1e-12)
+        np.testing.assert_array_equal(x, ref.x)
+        assert nit == ref.nit
+        np.testing.assert_array_equal(x0, start)  # the start is not written
+    assert nit == 0  # (the quadratic: its start is its minimum)
+
+
+def test_lbfgsb_without_the_lean_loop_is_minimize_and_errors_pass_through(monkeypatch):
+    # Where the lean loop is not known to match (another scipy), lbfgsb calls
+    # minimize; either way an exception of the objective (a refit's
+    # RefitStopped) reaches the caller.
+    from scipy.optimize import minimize
+
+    import skl0._lbfgsb as lean
+    from skl0._refit_newton import RefitStopped
+
+    fun, x0, max_iter = next(_lbfgsb_cases())
+    ref = minimize(fun, x0, jac=True, method="L-BFGS-B",
+                   options={"maxiter": max_iter, "gtol": 1e-7, "ftol": 1e-12})
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return minimize(*args, **kwargs)
+
+    monkeypatch.setattr(lean, "_SETULB", None)
+    monkeypatch.setattr(lean, "minimize", counted)
+    x, nit = lean.lbfgsb(fun, x0, max_iter, gtol=1e-7, ftol=1e-12)
+    np.testing.assert_array_equal(x, ref.x)
+    assert nit == ref.nit and calls == [1]
+    monkeypatch.undo()
+    seen = []
+
+    def stopped(x):
+        seen.append(1)
+        if len(seen) == 3:
+            raise RefitStopped(1.5)
+        return fun(x)
+
+    with pytest.raises(RefitStopped):
+        lean.lbfgsb(stopped, x0, max_iter, gtol=1e-7, ftol=1e-12)
+    assert len(seen) == 3
 
 
 def test_newton_softmax_stop_sees_each_steps_newton_decrement():
