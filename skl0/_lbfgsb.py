@@ -3,11 +3,13 @@
 The log-loss refits of the swap search are many small unbounded L-BFGS-B
 solves: on digits (1797 rows, 10 classes) ``lam="auto"`` ran about 3500
 of them, some 70000 evaluations of 0.2 ms each. ``minimize`` adds about
-0.5 ms a call (its ``ScalarFunction``, with an evaluation of its own
-start-up bookkeeping, and the ``MemoizeJac`` around the objective) and
-tens of microseconds an evaluation (the caches that compare ``x`` with
-the last point, copies, an ``OptimizeResult`` each iteration): about a
-third of the time of those refits.
+0.5 ms a call (its ``ScalarFunction`` and the ``MemoizeJac`` around the
+objective, set up anew for each solve) and tens of microseconds an
+evaluation (the caches that compare ``x`` with the last point, copies,
+an ``OptimizeResult`` each iteration): about a third of the time of
+those refits. (The bounded gate solves of :mod:`skl0._engine` still call
+``minimize``: driven the same way, small multinomial fits such as iris
+and wine measured 0.8-1.3x their time, no gain, so they were left.)
 
 :func:`lbfgsb` drives scipy's own L-BFGS-B routine (``setulb``, the same
 compiled code ``minimize`` calls) with the loop of scipy's
