@@ -1187,7 +1187,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
         kept = np.zeros(p, dtype=bool)
         kept[support] = True
-        fitted = replace(fitted, support=kept, linear=head.is_linear,
+        fitted = replace(fitted, support=kept,
                          importances=gate.prob_open().detach().cpu().double().numpy(),
                          layers=self._export_layers(head, z, mean, std, kept, cols))
         if self.alpha == 0 and head.is_linear and (walk is None or walk.warn_unbounded):
@@ -1207,9 +1207,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             return self
         self.support_, self.feature_importances_ = fitted.support, fitted.importances
         self._export_groups()
-        self._layers, self._activation = fitted.layers, self.activation
-        if fitted.linear:
-            self._set_linear(fitted.layers[0][0].T, fitted.layers[0][1])
+        self._set_layers(fitted.layers)
         if fitted.n_screened is not None:
             self.n_screened_ = fitted.n_screened
         return self
@@ -1321,10 +1319,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         (``partial_fit``, dask); a fit's own export goes through
         :meth:`_fit_record` and :meth:`_install`.
         """
-        layers = self._export_layers(head, z, mean, std, self.support_)
-        self._layers = layers
-        self._activation = self.activation
-        if head.is_linear:
+        self._set_layers(self._export_layers(head, z, mean, std, self.support_))
+
+    def _set_layers(self, layers):
+        """Predict with the raw-unit ``layers``; one layer (a linear head) is also ``coef_``."""
+        self._layers, self._activation = layers, self.activation
+        if len(layers) == 1:
             self._set_linear(layers[0][0].T, layers[0][1])
 
     def _export_layers(self, head, z, mean, std, support, cols=None):
@@ -1437,8 +1437,8 @@ class _FitRecord:
 
     ``lam``, ``n_iter``, ``loss_curve``, ``validation_scores`` and
     ``head_losses`` are the selection's; ``support`` (boolean),
-    ``importances`` and the raw-unit ``layers`` (of a ``linear`` head or
-    not) the exported model's, None for a cross-validation fold's fit,
+    ``importances`` and the raw-unit ``layers`` (one for a linear head) the
+    exported model's, None for a cross-validation fold's fit,
     which exports none; ``n_screened`` the columns screening kept, None
     where it kept all. Iterated screening compares its rounds' records and
     sets only the kept one.
@@ -1452,7 +1452,6 @@ class _FitRecord:
     support: np.ndarray | None = None
     importances: np.ndarray | None = None
     layers: list | None = None
-    linear: bool = True
     n_screened: int | None = None
 
     def widened(self, cols, p):
