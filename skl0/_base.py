@@ -47,7 +47,7 @@ from ._numerics import (
 )
 from ._params import ESTIMATOR, document_fit, hyperparameters
 from ._progress import progress
-from ._warn import held, held_result, reissue, warn
+from ._warn import held_result, reissue, warn
 
 __all__ = [
     "BaseL0",
@@ -653,9 +653,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                     "hidden_layer_sizes=() (linear) or e.g. (64,)."
                 )
             return self._fit_auto_head(X, Y, sw, datafit, device, walk)
-        self._hidden_sizes()  # checked before any work
-        self._fit_on_device(X, Y, sw, datafit, device, walk)
-        self.hidden_layer_sizes_ = self._hidden_sizes()
+        plan = self._head_plan()  # (its hidden sizes checked before any work)
+        self._install(self._fit_on_device(X, Y, sw, datafit, device, walk, plan))
+        self.hidden_layer_sizes_ = plan.hidden
         return self
 
     def _fit_auto_head(self, X, Y, sw, datafit, device, walk=None):
@@ -672,58 +672,57 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
            one-standard-error rule across heads: ties go to the simpler).
 
         A walk (``l0_path``) keeps the linear head. ``hidden_layer_sizes_``
-        holds the choice, ``head_selection_`` the numbers behind it.
+        holds the choice, ``head_selection_`` the numbers behind it. Each
+        head's fit is told its head by a :class:`_HeadPlan` and returns a
+        :class:`_FitRecord`; only the chosen one is set on the estimator.
         """
         info = {}
         # One seed for both heads' fits: random_state=None takes one draw from
         # numpy's global RNG per fit, as documented (the MLP fit drew a second).
         # An int draws the same seed each time, so its fits are unchanged.
-        self._auto_seed = draw_seed(self.random_state)
-        before = dict(vars(self))  # validated and encoded: no fitted head yet
-        try:
-            self._auto_hidden = ()
-            chosen_warnings = held(self._fit_on_device, X, Y, sw, datafit, device, walk)
-            chosen = ()
-            if walk is None:
-                R = linear_residuals(self, X, Y, is_classifier(self))
-                stat, threshold = nonlinearity_test(X, R, sw)
-                info = {"nonlinearity_statistic": stat, "nonlinearity_threshold": threshold}
-                if stat > threshold:
-                    linear_state = dict(vars(self))
-                    vars(self).clear()  # no linear attribute (coef_) survives into the MLP fit
-                    vars(self).update(before)
-                    self._auto_hidden, self._compare_heads = AUTO_HIDDEN, True
-                    mlp_warnings = held(self._fit_on_device, X, Y, sw, datafit, device, walk)
-                    lin, mlp, mlp_se = self._head_losses
-                    info.update(linear_held_out_loss=lin, mlp_held_out_loss=mlp,
-                                mlp_held_out_se=mlp_se)
-                    if mlp + mlp_se < lin:
-                        chosen, chosen_warnings = AUTO_HIDDEN, mlp_warnings
-                    else:
-                        vars(self).clear()
-                        vars(self).update(linear_state)
-            # The chosen head's fit speaks, once: the other's warnings (the
-            # same weight-scale warning among them) are about a model that
-            # was discarded.
-            reissue(chosen_warnings)
-        finally:
-            for name in ("_auto_hidden", "_auto_seed", "_compare_heads", "_head_losses"):
-                vars(self).pop(name, None)
+        # Each head's fit is a record (_FitRecord) that sets nothing on the
+        # estimator; only the chosen one is installed.
+        seed = draw_seed(self.random_state)
+        fitted, said = held_result(self._fit_on_device, X, Y, sw, datafit, device, walk,
+                                   _HeadPlan((), seed))
+        chosen = ()
+        if walk is None:
+            R = linear_residuals(self, fitted.layers, X, Y, is_classifier(self))
+            stat, threshold = nonlinearity_test(X, R, sw)
+            info = {"nonlinearity_statistic": stat, "nonlinearity_threshold": threshold}
+            if stat > threshold:
+                mlp_fitted, mlp_said = held_result(
+                    self._fit_on_device, X, Y, sw, datafit, device, walk,
+                    _HeadPlan(AUTO_HIDDEN, seed, compare_heads=True))
+                lin, mlp, mlp_se = mlp_fitted.head_losses
+                info.update(linear_held_out_loss=lin, mlp_held_out_loss=mlp,
+                            mlp_held_out_se=mlp_se)
+                if mlp + mlp_se < lin:
+                    chosen, fitted, said = AUTO_HIDDEN, mlp_fitted, mlp_said
+        self._install(fitted)
+        # The chosen head's fit speaks, once: the other's warnings (the same
+        # weight-scale warning among them) are about a model that was
+        # discarded.
+        reissue(said)
         self.hidden_layer_sizes_ = chosen
         self.head_selection_ = info
         return self
 
-    def _fit_on_device(self, X, Y, sw, datafit, device, walk=None):
+    def _fit_on_device(self, X, Y, sw, datafit, device, walk, plan):
+        """Build the problem of validated ``X`` on ``device`` and fit it: the :class:`_FitRecord`.
+
+        ``plan``: the :class:`_HeadPlan` of this fit. Sets X's column units
+        (``_x_scale``, ``_x_shift``) on the estimator, nothing of the fit.
+        """
         dtype = resolve_dtype(self.dtype, X)
-        seed = vars(self).get("_auto_seed")  # the automatic head's fits share one draw
-        gen = make_generator(self.random_state, device) if seed is None else (
-            seeded_generator(seed, device))
+        gen = make_generator(self.random_state, device) if plan.seed is None else (
+            seeded_generator(plan.seed, device))  # (the automatic head's fits share one draw)
         w_np = sw / sw.sum()
         w = torch.as_tensor(w_np, device=device, dtype=dtype)
         Yt = self._target_tensor(Y, device, dtype)
         n, p = X.shape
         use_gram = (
-            datafit.supports_gram and n > p and self._is_linear()
+            datafit.supports_gram and n > p and plan.linear
             and (not sp.issparse(X) or p <= GRAM_MAX_FEATURES)
         )
         if use_gram and sp.issparse(X) and n * p <= SMALL_SPARSE_NUMBERS:
@@ -737,12 +736,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # CV formed for all folds in one pass over X (skl0._fold_stats).
             problem = statistics.gram_problem(self, datafit, dtype, device)
             self._mark_copies(problem, X, (statistics.lo, statistics.hi), walk)
-            return self._fit_prepared(problem, sw, datafit, gen, walk)
+            return self._fit_prepared(problem, sw, datafit, gen, walk, plan)
         if sp.issparse(X):  # never densified: moments and Gram by scipy
             problem, extremes = self._sparse_problem(X, Yt, w, w_np, datafit, device, dtype,
                                                      use_gram)
             self._mark_copies(problem, X, extremes, walk)
-            return self._fit_prepared(problem, sw, datafit, gen, walk)
+            return self._fit_prepared(problem, sw, datafit, gen, walk, plan)
         if prepares_on_device(X, device):
             # Dense X crosses to the accelerator once, as given; its
             # extremes, scale, moments and shift are formed there.
@@ -771,7 +770,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             problem = DirectProblem(prep.X, Yt, w, mean, std, datafit, second_moments=(
                 second_moments(prep.var, prep.mean64, mean, std, prep.const)))
         self._mark_copies(problem, X, prep.extremes, walk)
-        return self._fit_prepared(problem, sw, datafit, gen, walk)
+        return self._fit_prepared(problem, sw, datafit, gen, walk, plan)
 
     def _mark_copies(self, problem, X, extremes, walk):
         """Set ``problem.later_copies``: X's columns equal to an earlier one (:mod:`skl0._duplicates`).
@@ -823,21 +822,22 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                                                                       const), host_csc=csc)
         return problem, extremes
 
-    def _fit_prepared(self, problem, sw, datafit, gen, walk=None):
+    def _fit_prepared(self, problem, sw, datafit, gen, walk, plan):
+        """The :class:`_FitRecord` of a fit of a built ``problem`` with weights ``sw``."""
         # scikit-learn's convention: a weight counts as that many repetitions
         # of the sample, so the information criterion's n is the total weight.
         problem.n_samples = float(sw.sum())
         if walk is not None:
-            return self._fit_built(problem, datafit, gen, walk)
+            return self._fit_built(problem, datafit, gen, walk, plan)
         rule = self._weight_counting_rule(problem, int(np.count_nonzero(sw)))
         if rule is not None:
             check_weight_scale(sw, rule=rule, class_weighted=self._class_weighted)
-            return self._fit_built(problem, datafit, gen, walk)
+            return self._fit_built(problem, datafit, gen, walk, plan)
         # A rule met only on the way (exact k's multinomial ranking, reached
         # with a number lam when the cap binds) warns there.
         self._weights_read = sw
         try:
-            return self._fit_built(problem, datafit, gen, walk)
+            return self._fit_built(problem, datafit, gen, walk, plan)
         finally:
             vars(self).pop("_weights_read", None)
 
@@ -852,22 +852,24 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         if sw is not None:
             check_weight_scale(sw, rule=rule, class_weighted=self._class_weighted)
 
-    def _fit_built(self, problem, datafit, gen, walk=None):
+    def _fit_built(self, problem, datafit, gen, walk=None, plan=None):
         """Select on a built problem, on the screened columns where ``fit`` screens them.
 
-        Shared with ``partial_fit``'s exact mode, whose problem from the
-        sums is screened as ``fit`` on the same rows would be.
+        Returns the :class:`_FitRecord` (:meth:`_install` sets it). Shared
+        with ``partial_fit``'s exact mode, whose problem from the sums is
+        screened as ``fit`` on the same rows would be. ``plan``: the
+        :class:`_HeadPlan`, by default the estimator's own (:meth:`_head_plan`).
         """
-        cols = None if walk is not None else self._screened_columns(problem)
+        plan = self._head_plan() if plan is None else plan
+        cols = None if walk is not None else self._screened_columns(problem, plan)
         later = self._copies_set_aside(problem, walk)
         if cols is not None:
             if later is not None:
                 cols = cols[~later[cols]]
-            return self._fit_rescreened(problem, cols, datafit, gen, later)
+            return self._fit_rescreened(problem, cols, datafit, gen, later, plan)
         if later is not None:
-            return self._install(
-                self._fit_columns(problem, np.flatnonzero(~later), datafit, gen, walk))
-        return self._fit_problem(problem, datafit, gen, walk)
+            return self._fit_columns(problem, np.flatnonzero(~later), datafit, gen, walk, plan)
+        return self._fit_record(problem, datafit, gen, walk, plan=plan)
 
     def _copies_set_aside(self, problem, walk):
         """The later copies of exactly duplicated columns that the selection does not see, or None.
@@ -932,7 +934,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         n = min(whole_samples(problem.n_samples), n_positive)
         return f"k={self.k} on more columns than samples" if problem.n_features > n else None
 
-    def _screened_columns(self, problem):
+    def _screened_columns(self, problem, plan):
         """Columns kept by screening (sorted), or None to use them all.
 
         With more columns than rows, a linear head, and ``lam="auto"`` (with
@@ -963,7 +965,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         # one on repeated rows screen alike (weights rescaled to mean 1 whose
         # sum falls a round-off short of the row count as the unweighted fit).
         n, p = whole_samples(problem.n_samples), problem.n_features
-        if p <= n or not self._is_linear() or self.lam != "auto":
+        if p <= n or not plan.linear or self.lam != "auto":
             # A number lam, also with k as its cap: the fit at lam sees every
             # column, so that it stands as the plain fit at lam does when it
             # keeps k or fewer.
@@ -975,7 +977,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         gain = marginal_gains(problem)
         return np.sort(np.argsort(-gain, kind="stable")[:m])
 
-    def _fit_rescreened(self, problem, cols, datafit, gen, later=None):
+    def _fit_rescreened(self, problem, cols, datafit, gen, later, plan):
         """:meth:`_fit_screened`, then iterated screening while it lowers EBIC by a feature's price.
 
         Marginal screening misses a column whose own correlation with the
@@ -1010,14 +1012,16 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         0.318 -> 0.275 on the development seeds).
 
         ``later``: the copies of duplicated columns set aside
-        (:meth:`_copies_set_aside`), which no round brings in.
+        (:meth:`_copies_set_aside`), which no round brings in; ``plan``: the
+        :class:`_HeadPlan`. Returns the kept round's :class:`_FitRecord`,
+        its ``n_iter`` all rounds' steps (:meth:`_install` sets it).
         """
         p = problem.n_features
         # Each fit's warnings are held back: only the kept fit's reach the user
         # (a replaced fit's size-cap warning did, for a model below the cap).
-        # A round's fit is a record (_FitRecord), set on the estimator only
-        # once the rounds are over.
-        fitted, said = held_result(self._fit_screened, problem, cols, datafit, gen)
+        # A round's fit is a record (_FitRecord): none is set on the estimator
+        # here.
+        fitted, said = held_result(self._fit_screened, problem, cols, datafit, gen, plan)
         n_iter = fitted.n_iter
         margin = first_feature_price(problem)  # what a round must lower EBIC by
         now = None  # the kept fit's EBIC, once a round needs it
@@ -1046,15 +1050,15 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 if not added < now - margin:
                     break
             new = np.sort(np.concatenate([support, others[: cols.size - support.size]]))
-            trial, round_said = held_result(self._fit_screened, problem, new, datafit, gen)
+            trial, round_said = held_result(self._fit_screened, problem, new, datafit, gen,
+                                            plan)
             n_iter += trial.n_iter
             after = self._screened_ebic(problem, np.flatnonzero(trial.support), datafit)
             if not after < now - margin:  # (equal: the first fit stands)
                 break
             cols, said, now, fitted = new, round_said, after, trial
-        self._install(replace(fitted, n_iter=n_iter))
         reissue(said)
-        return self
+        return replace(fitted, n_iter=n_iter)
 
     def _screened_ebic(self, problem, support, datafit):
         """EBIC over all ``p`` columns of ``support``'s refit, on its own columns only."""
@@ -1073,11 +1077,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         sub.n_samples, sub.n_candidates = problem.n_samples, problem.n_features
         return sub
 
-    def _fit_screened(self, problem, cols, datafit, gen):
+    def _fit_screened(self, problem, cols, datafit, gen, plan):
         """:meth:`_fit_columns` on the screened columns, its record counting them."""
-        return replace(self._fit_columns(problem, cols, datafit, gen), n_screened=int(cols.size))
+        return replace(self._fit_columns(problem, cols, datafit, gen, None, plan),
+                       n_screened=int(cols.size))
 
-    def _fit_columns(self, problem, cols, datafit, gen, walk=None):
+    def _fit_columns(self, problem, cols, datafit, gen, walk, plan):
         """The :class:`_FitRecord` of a fit on the columns ``cols`` only, over all of them.
 
         The screened columns, or the first copies of duplicated ones
@@ -1088,8 +1093,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         takes those of ``cols``.
         """
         p = problem.n_features
-        sub = self._column_problem(problem, cols, datafit, gram=self._is_linear())
-        fitted = self._fit_record(sub, datafit, gen, walk, cols=cols)
+        sub = self._column_problem(problem, cols, datafit, gram=plan.linear)
+        fitted = self._fit_record(sub, datafit, gen, walk, cols=cols, plan=plan)
         if walk is not None and hasattr(walk.result, "prob_open"):  # (PathReader: an L0Path)
             path = walk.result
             support = np.zeros((len(path.support), p), dtype=bool)
@@ -1103,7 +1108,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         """Select on a built problem, refit, export; shared with ``partial_fit``."""
         return self._install(self._fit_record(problem, datafit, gen, walk))
 
-    def _fit_record(self, problem, datafit, gen, walk=None, cols=None):
+    def _fit_record(self, problem, datafit, gen, walk=None, cols=None, plan=None):
         """Select on a built problem, refit and export it: the :class:`_FitRecord`.
 
         The record is not set on the estimator (:meth:`_install` sets it; a
@@ -1113,7 +1118,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         ``walk.export=False`` (a cross-validation fold) nothing is refitted
         or exported after it. ``cols``: X's columns that ``problem`` holds
         (:meth:`_fit_columns`), whose units the exported layers take.
+        ``plan``: the :class:`_HeadPlan`, by default the estimator's own.
         """
+        plan = self._head_plan() if plan is None else plan
         if self._asks_keep_redundant() and getattr(self, "_layout", None) is not None:
             warn(
                 "keep_redundant=True has no effect with groups or unequal feature_costs: "
@@ -1122,11 +1129,11 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 "keep_redundant, or drop groups and feature_costs to use it.",
             )
         elif self._asks_keep_redundant() and self._k is None and (
-            self.lam != "auto" or self._is_linear()
+            self.lam != "auto" or plan.linear
         ):
             warn(
                 f"keep_redundant=True has no effect with k=None (lam={self.lam!r}) "
-                f"and {'a linear' if self._is_linear() else 'an MLP'} head: it orders "
+                f"and {'a linear' if plan.linear else 'an MLP'} head: it orders "
                 "the k slots of an exact-k selection and completes the held-out "
                 "validated support of an MLP head's lam='auto'. Set k or drop "
                 "keep_redundant.",
@@ -1134,7 +1141,8 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         mean, std = problem.mean, problem.std
         device, dtype = mean.device, mean.dtype
         p, q = problem.n_features, datafit.n_outputs
-        gate, head = gate_and_head(problem, self._make_head(p, q, gen, device, dtype),
+        gate, head = gate_and_head(problem, self._make_head(p, q, gen, device, dtype,
+                                                            plan.hidden),
                                    getattr(self, "_layout", None), self.init_prob,
                                    self.temperature)
         batch_size = self.batch_size
@@ -1153,7 +1161,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             reporter = _StepReporter(bar) if bar.shows else None
             if walk is None:
                 chosen = select(problem, gate, head, {**common, "report": reporter},
-                                self._selection_settings(head))
+                                self._selection_settings(head, plan.compare_heads))
             else:
                 chosen = run_walk(self, walk, problem, gate, head, {**common, "report": reporter})
             support, refitted = chosen.support, chosen.refitted
@@ -1201,8 +1209,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self.lam_, self.n_iter_, self.loss_curve_ = fitted.lam, fitted.n_iter, fitted.loss_curve
         if fitted.validation_scores is not None:
             self.validation_scores_ = fitted.validation_scores
-        if fitted.head_losses is not None:
-            self._head_losses = fitted.head_losses
         if fitted.support is None:  # a fold's fit
             return self
         self.support_, self.feature_importances_ = fitted.support, fitted.importances
@@ -1264,9 +1270,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         A tuple of Python ints, each checked: ``(8.7,)`` fitted 8 units and
         reported 8.7, and ``(nan,)`` or ``((4,),)`` failed with int()'s errors.
         """
-        auto = getattr(self, "_auto_hidden", None)
-        if auto is not None:
-            return auto
         if isinstance(self.hidden_layer_sizes, str):
             return ()
         sizes = tuple(self.hidden_layer_sizes)
@@ -1281,23 +1284,31 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _is_linear(self):
         return len(self._hidden_sizes()) == 0
 
-    def _make_head(self, p, q, gen, device=None, dtype=None):
-        if self._is_linear():
+    def _head_plan(self):
+        """The :class:`_HeadPlan` of a fit of this estimator's own head (linear for ``"auto"``)."""
+        return _HeadPlan(self._hidden_sizes())
+
+    def _make_head(self, p, q, gen, device=None, dtype=None, hidden=None):
+        """A new head for ``p`` features and ``q`` outputs: ``hidden`` sizes (default the estimator's)."""
+        sizes = self._hidden_sizes() if hidden is None else hidden  # (checked there)
+        if not sizes:
             return LinearHead(p, q, device=device, dtype=dtype)
-        sizes = self._hidden_sizes()  # (checked there)
         init = torch.Generator().manual_seed(int(gen.initial_seed()))
         # drawn on the CPU, then moved (.to of None and None leaves it there)
         return MLPHead(p, sizes, q, self.activation, generator=init).to(device=device, dtype=dtype)
 
-    def _selection_settings(self, head):
-        """This fit's :class:`skl0._selection.Settings`, for ``head`` (linear or MLP)."""
+    def _selection_settings(self, head, compare_heads=False):
+        """This fit's :class:`skl0._selection.Settings`, for ``head`` (linear or MLP).
+
+        ``compare_heads``: an MLP fit of ``hidden_layer_sizes="auto"`` (:class:`_HeadPlan`).
+        """
         return Settings(
             lam=self.lam, k=self._k, k_param=self.k, refit=self.refit, alpha=self.alpha,
             max_iter=self.max_iter, layout=getattr(self, "_layout", None),
             keep_redundant=self._keeps_redundant(head),
             validation_fraction=self.validation_fraction, init_prob=self.init_prob,
             temperature=self.temperature, classifier=is_classifier(self),
-            compare_heads=getattr(self, "_compare_heads", False),
+            compare_heads=compare_heads,
             count_weights=self._weights_counted_by,
         )
 
@@ -1467,6 +1478,27 @@ class _FitRecord:
         W_full[cols] = W
         return replace(self, support=support, importances=importances,
                        layers=[(W_full, b), *self.layers[1:]])
+
+
+@dataclass(frozen=True)
+class _HeadPlan:
+    """The head one fit trains, passed down the fit (:meth:`BaseL0._fit_on_device`).
+
+    ``hidden``: the hidden layer sizes, ``()`` for a linear head. ``seed``:
+    None seeds the fit from ``random_state`` (:func:`make_generator`); an
+    int seeds it as given (``hidden_layer_sizes="auto"``: one draw for both
+    heads' fits). ``compare_heads``: the MLP fit of ``"auto"``, whose
+    validated path also walks a linear head's on the same training rows
+    (:class:`skl0._selection.Settings`); its record's ``head_losses``.
+    """
+
+    hidden: tuple = ()
+    seed: int | None = None
+    compare_heads: bool = False
+
+    @property
+    def linear(self):
+        return not self.hidden
 
 
 #: Warm-up fits: CPython 3.11 specializes ("quickens") a function's bytecode

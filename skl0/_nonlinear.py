@@ -38,6 +38,7 @@ import scipy.sparse as sp
 import torch
 
 from ._gate_path import gate_path, lam_grid, survival_ranking
+from ._layers import forward
 from ._problem import block_rows
 from ._relevance import redundancy_ranking
 
@@ -315,10 +316,12 @@ def nonlinearity_test(X, R, sw, level=NONLINEARITY_LEVEL):
     return best, float(norm.isf(level / (2 * n_terms)))
 
 
-def linear_residuals(estimator, X, Y, classifier):
-    """Targets minus the fitted linear estimator's fitted values (one-hot for classes).
+def linear_residuals(estimator, layers, X, Y, classifier):
+    """Targets minus a linear fit's fitted values (one-hot for classes).
 
-    ``X`` is the fit's X, already validated.
+    ``layers``: the fit's raw-unit model (its :class:`skl0._base._FitRecord`'s
+    ``layers``, not yet set on ``estimator``, which gives the targets'
+    units). ``X`` is the fit's X, already validated.
 
     ``Y`` is the target as the estimator's ``_encode_targets`` encoded it:
     class indices, or for a regressor ``y`` standardized per output, so the
@@ -331,7 +334,7 @@ def linear_residuals(estimator, X, Y, classifier):
     # X is the fit's validated X (no column names): the forward pass alone,
     # as predict's validation warned that X "does not have valid feature
     # names" on every fit of a DataFrame.
-    d = estimator._forward(X)
+    d = forward(layers, estimator.activation, X)
     d = d.reshape(len(d), -1)
     if not classifier:
         fitted = (d - estimator._y_mean) / estimator._y_std

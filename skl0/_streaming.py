@@ -777,7 +777,7 @@ def _exact_step(estimator, stream, X, y, sw, device, dtype):
     estimator._y_mean, estimator._y_std = y_mean * scale, y_std * scale
     gen = make_generator(estimator.random_state, device)
     vars(estimator).pop("n_screened_", None)  # a stream that grew past p rows
-    estimator._fit_built(problem, datafit, gen)
+    estimator._install(estimator._fit_built(problem, datafit, gen))
 
 
 def _stochastic_step(estimator, stream, X, y, sw, device, dtype, first, start=None):

@@ -2194,21 +2194,21 @@ def test_ridge_refit_is_the_ridge_solve_and_leaves_g_alone():
 
 
 def _gram_problem_of(X, y, classifier=False):
-    """The problem an exact-k fit builds on ``X, y`` (spied on ``_fit_problem``)."""
+    """The problem an exact-k fit builds on ``X, y`` (spied on ``_fit_built``)."""
     import skl0._base as base
 
     seen = {}
-    fit_problem = base.BaseL0._fit_problem
+    fit_built = base.BaseL0._fit_built
 
     def spy(self, problem, *args, **kwargs):
         seen["problem"] = problem
-        return fit_problem(self, problem, *args, **kwargs)
+        return fit_built(self, problem, *args, **kwargs)
 
-    base.BaseL0._fit_problem = spy
+    base.BaseL0._fit_built = spy
     try:
         (L0Classifier if classifier else L0Regressor)(k=1).fit(X, y)
     finally:
-        base.BaseL0._fit_problem = fit_problem
+        base.BaseL0._fit_built = fit_built
     return seen["problem"]
 
 
@@ -4404,13 +4404,13 @@ def test_second_moments_from_the_moments_equal_a_pass_over_x(monkeypatch, dtype,
     X = X.astype(dtype)
     y = (X[:, 0] + rng.randn(300) > 0).astype(int)
     seen = []
-    original = L0Classifier._fit_problem
+    original = L0Classifier._fit_built
 
     def record(self, problem, *args, **kwargs):
         seen.append(problem)
         return original(self, problem, *args, **kwargs)
 
-    monkeypatch.setattr(L0Classifier, "_fit_problem", record)
+    monkeypatch.setattr(L0Classifier, "_fit_built", record)
     L0Classifier(k=2, random_state=0).fit(sp.csr_matrix(X) if sparse else X, y,
                                           sample_weight=rng.rand(300) + 0.5)
     problem = seen[0]

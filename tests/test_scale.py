@@ -96,7 +96,7 @@ def test_gram_path_matches_direct_path(sparse_data, monkeypatch):
     # screening is switched off: the gates are searched on the rows.
     wide = np.hstack([Xd, np.zeros((300, 300))])  # p=340 > n: direct path
     screened = L0Regressor(k=3, random_state=0, dtype="float64").fit(wide, y)
-    monkeypatch.setattr(base.BaseL0, "_screened_columns", lambda self, problem: None)
+    monkeypatch.setattr(base.BaseL0, "_screened_columns", lambda self, problem, plan: None)
     direct = L0Regressor(k=3, random_state=0, dtype="float64").fit(wide, y)
     assert kinds == [("gram", 40), ("rows", 340), ("rows", 340)]
     for other in (direct, screened):
