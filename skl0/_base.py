@@ -653,7 +653,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                     "hidden_layer_sizes=() (linear) or e.g. (64,)."
                 )
             return self._fit_auto_head(X, Y, sw, datafit, device, walk)
-        plan = self._head_plan()  # (its hidden sizes checked before any work)
+        plan = self._fit_plan()  # (its hidden sizes checked before any work)
         self._install(self._fit_on_device(X, Y, sw, datafit, device, walk, plan))
         self.hidden_layer_sizes_ = plan.hidden
         return self
@@ -673,7 +673,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
         A walk (``l0_path``) keeps the linear head. ``hidden_layer_sizes_``
         holds the choice, ``head_selection_`` the numbers behind it. Each
-        head's fit is told its head by a :class:`_HeadPlan` and returns a
+        head's fit is told its head by a :class:`_FitPlan` and returns a
         :class:`_FitRecord`; only the chosen one is set on the estimator.
         """
         info = {}
@@ -684,7 +684,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         # estimator; only the chosen one is installed.
         seed = draw_seed(self.random_state)
         fitted, said = held_result(self._fit_on_device, X, Y, sw, datafit, device, walk,
-                                   _HeadPlan((), seed))
+                                   _FitPlan((), seed))
         chosen = ()
         if walk is None:
             R = linear_residuals(self, fitted.layers, X, Y, is_classifier(self))
@@ -693,7 +693,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             if stat > threshold:
                 mlp_fitted, mlp_said = held_result(
                     self._fit_on_device, X, Y, sw, datafit, device, walk,
-                    _HeadPlan(AUTO_HIDDEN, seed, compare_heads=True))
+                    _FitPlan(AUTO_HIDDEN, seed, compare_heads=True))
                 lin, mlp, mlp_se = mlp_fitted.head_losses
                 info.update(linear_held_out_loss=lin, mlp_held_out_loss=mlp,
                             mlp_held_out_se=mlp_se)
@@ -711,7 +711,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _fit_on_device(self, X, Y, sw, datafit, device, walk, plan):
         """Build the problem of validated ``X`` on ``device`` and fit it: the :class:`_FitRecord`.
 
-        ``plan``: the :class:`_HeadPlan` of this fit. Sets X's column units
+        ``plan``: the :class:`_FitPlan` of this fit. Sets X's column units
         (``_x_scale``, ``_x_shift``) on the estimator, nothing of the fit.
         """
         dtype = resolve_dtype(self.dtype, X)
@@ -835,22 +835,24 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             return self._fit_built(problem, datafit, gen, walk, plan)
         # A rule met only on the way (exact k's multinomial ranking, reached
         # with a number lam when the cap binds) warns there.
-        self._weights_read = sw
-        try:
-            return self._fit_built(problem, datafit, gen, walk, plan)
-        finally:
-            vars(self).pop("_weights_read", None)
+        return self._fit_built(problem, datafit, gen, walk,
+                               replace(plan, count_weights=self._weights_counter(sw)))
 
     @property
     def _class_weighted(self):
         """Whether the fit's weights hold a classifier's ``class_weight`` (for the messages)."""
         return getattr(self, "class_weight", None) is not None
 
-    def _weights_counted_by(self, rule):
-        """Warn as :func:`check_weight_scale` for ``rule``, met in this fit's selection."""
-        sw = vars(self).pop("_weights_read", None)  # (once a fit)
-        if sw is not None:
-            check_weight_scale(sw, rule=rule, class_weighted=self._class_weighted)
+    def _weights_counter(self, sw):
+        """A :attr:`_FitPlan.count_weights` for weights ``sw``: warns as :func:`check_weight_scale`
+        for the first rule met in the fit's selection (once a fit)."""
+        unread = [sw]
+
+        def count(rule):
+            if unread:
+                check_weight_scale(unread.pop(), rule=rule, class_weighted=self._class_weighted)
+
+        return count
 
     def _fit_built(self, problem, datafit, gen, walk=None, plan=None):
         """Select on a built problem, on the screened columns where ``fit`` screens them.
@@ -858,9 +860,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         Returns the :class:`_FitRecord` (:meth:`_install` sets it). Shared
         with ``partial_fit``'s exact mode, whose problem from the sums is
         screened as ``fit`` on the same rows would be. ``plan``: the
-        :class:`_HeadPlan`, by default the estimator's own (:meth:`_head_plan`).
+        :class:`_FitPlan`, by default the estimator's own (:meth:`_fit_plan`).
         """
-        plan = self._head_plan() if plan is None else plan
+        plan = self._fit_plan() if plan is None else plan
         cols = None if walk is not None else self._screened_columns(problem, plan)
         later = self._copies_set_aside(problem, walk)
         if cols is not None:
@@ -905,7 +907,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         exact ``k`` on more columns than samples (the screening of
         :meth:`_screened_columns`). A multinomial exact ``k`` ranks its
         supports at a ridge of ``1 / (2n)`` (:func:`skl0._splice_refits.selection_refits`):
-        it warns where it is reached (:meth:`_weights_counted_by`). Otherwise a
+        it warns where it is reached (:meth:`_weights_counter`). Otherwise a
         fit at a given ``lam``, or a linear exact ``k``, reads no sample
         size. Called in a fit of the estimator's own selection (not a walk
         over a given grid: l0_path, the CV estimators).
@@ -1013,7 +1015,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
         ``later``: the copies of duplicated columns set aside
         (:meth:`_copies_set_aside`), which no round brings in; ``plan``: the
-        :class:`_HeadPlan`. Returns the kept round's :class:`_FitRecord`,
+        :class:`_FitPlan`. Returns the kept round's :class:`_FitRecord`,
         its ``n_iter`` all rounds' steps (:meth:`_install` sets it).
         """
         p = problem.n_features
@@ -1118,9 +1120,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         ``walk.export=False`` (a cross-validation fold) nothing is refitted
         or exported after it. ``cols``: X's columns that ``problem`` holds
         (:meth:`_fit_columns`), whose units the exported layers take.
-        ``plan``: the :class:`_HeadPlan`, by default the estimator's own.
+        ``plan``: the :class:`_FitPlan`, by default the estimator's own.
         """
-        plan = self._head_plan() if plan is None else plan
+        plan = self._fit_plan() if plan is None else plan
         if self._asks_keep_redundant() and getattr(self, "_layout", None) is not None:
             warn(
                 "keep_redundant=True has no effect with groups or unequal feature_costs: "
@@ -1161,7 +1163,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             reporter = _StepReporter(bar) if bar.shows else None
             if walk is None:
                 chosen = select(problem, gate, head, {**common, "report": reporter},
-                                self._selection_settings(head, plan.compare_heads))
+                                self._selection_settings(head, plan))
             else:
                 chosen = run_walk(self, walk, problem, gate, head, {**common, "report": reporter})
             support, refitted = chosen.support, chosen.refitted
@@ -1284,9 +1286,9 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _is_linear(self):
         return len(self._hidden_sizes()) == 0
 
-    def _head_plan(self):
-        """The :class:`_HeadPlan` of a fit of this estimator's own head (linear for ``"auto"``)."""
-        return _HeadPlan(self._hidden_sizes())
+    def _fit_plan(self):
+        """The :class:`_FitPlan` of a fit of this estimator's own head (linear for ``"auto"``)."""
+        return _FitPlan(self._hidden_sizes())
 
     def _make_head(self, p, q, gen, device=None, dtype=None, hidden=None):
         """A new head for ``p`` features and ``q`` outputs: ``hidden`` sizes (default the estimator's)."""
@@ -1297,19 +1299,16 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         # drawn on the CPU, then moved (.to of None and None leaves it there)
         return MLPHead(p, sizes, q, self.activation, generator=init).to(device=device, dtype=dtype)
 
-    def _selection_settings(self, head, compare_heads=False):
-        """This fit's :class:`skl0._selection.Settings`, for ``head`` (linear or MLP).
-
-        ``compare_heads``: an MLP fit of ``hidden_layer_sizes="auto"`` (:class:`_HeadPlan`).
-        """
+    def _selection_settings(self, head, plan):
+        """This fit's :class:`skl0._selection.Settings`, for ``head`` (linear or MLP) and ``plan``."""
         return Settings(
             lam=self.lam, k=self._k, k_param=self.k, refit=self.refit, alpha=self.alpha,
             max_iter=self.max_iter, layout=getattr(self, "_layout", None),
             keep_redundant=self._keeps_redundant(head),
             validation_fraction=self.validation_fraction, init_prob=self.init_prob,
             temperature=self.temperature, classifier=is_classifier(self),
-            compare_heads=compare_heads,
-            count_weights=self._weights_counted_by,
+            compare_heads=plan.compare_heads,
+            **({} if plan.count_weights is None else {"count_weights": plan.count_weights}),
         )
 
     def _asks_keep_redundant(self):
@@ -1481,20 +1480,26 @@ class _FitRecord:
 
 
 @dataclass(frozen=True)
-class _HeadPlan:
-    """The head one fit trains, passed down the fit (:meth:`BaseL0._fit_on_device`).
+class _FitPlan:
+    """What one fit is told beside its problem, passed down it (:meth:`BaseL0._fit_on_device`).
 
-    ``hidden``: the hidden layer sizes, ``()`` for a linear head. ``seed``:
-    None seeds the fit from ``random_state`` (:func:`make_generator`); an
-    int seeds it as given (``hidden_layer_sizes="auto"``: one draw for both
-    heads' fits). ``compare_heads``: the MLP fit of ``"auto"``, whose
-    validated path also walks a linear head's on the same training rows
+    Instead of attributes set on the estimator for the fit's duration.
+    ``hidden``: the hidden layer sizes of the head it trains, ``()`` for a
+    linear head. ``seed``: None seeds the fit from ``random_state``
+    (:func:`make_generator`); an int seeds it as given
+    (``hidden_layer_sizes="auto"``: one draw for both heads' fits).
+    ``compare_heads``: the MLP fit of ``"auto"``, whose validated path also
+    walks a linear head's on the same training rows
     (:class:`skl0._selection.Settings`); its record's ``head_losses``.
+    ``count_weights``: where the weights' scale is checked only if the
+    selection meets a rule that counts them (:meth:`BaseL0._weights_counter`),
+    ``Settings.count_weights``.
     """
 
     hidden: tuple = ()
     seed: int | None = None
     compare_heads: bool = False
+    count_weights: object = None
 
     @property
     def linear(self):

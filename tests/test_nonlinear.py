@@ -679,7 +679,7 @@ def test_auto_head_takes_one_seed_from_numpys_global_rng(rng):
 @pytest.mark.parametrize("case", ["mlp kept", "linear kept"])
 def test_auto_head_sets_only_the_chosen_heads_record(monkeypatch, case):
     # Both heads' fits make records (_FitRecord) that leave the estimator as
-    # it was, each fit told its head by a _HeadPlan; one record, the chosen
+    # it was, each fit told its head by a _FitPlan; one record, the chosen
     # head's, is then set. (Before, the heads were steered by private
     # attributes and the estimator's vars swapped between the two fits.)
     import skl0._base as base
