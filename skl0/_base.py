@@ -528,13 +528,19 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def _validate_fit_data(self, X, y, sample_weight):
-        self._finite_on_device = False
-        self._rows_owned = False
-        self._row_statistics = None
+        """Validated ``X, y``, the weights, and the :class:`_FitPlan` of what was learnt of X's rows.
+
+        The plan's ``rows_owned``, ``row_statistics`` (rows a CV estimator
+        passes as :class:`skl0._problem.ValidatedRows`) and
+        ``finite_unchecked`` (a dense X bound for an accelerator, whose
+        extremes formed there tell whether it is finite).
+        """
+        plan = _FitPlan()
         if isinstance(X, ValidatedRows):
             # Rows of an X that a CV estimator validated whole and holds on
             # its device (its folds, its final fit), with y validated too.
-            X, self._rows_owned, self._row_statistics = X.rows, X.owned, X.statistics
+            plan = _FitPlan(rows_owned=X.owned, row_statistics=X.statistics)
+            X = X.rows
             self.n_features_in_ = X.shape[1]
         else:
             check_frame(X)
@@ -552,7 +558,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                 defer = False
             # Dense X bound for an accelerator: its extremes, formed there,
             # tell whether it is finite (a pass over X on the host saved).
-            self._finite_on_device = defer
+            plan = _FitPlan(finite_unchecked=defer)
         if sample_weight is None:  # ones, finite, with a positive total: scikit-learn's
             sw = unit_weights(X)
         else:
@@ -569,10 +575,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         self._layout = engine_layout(self._groups_layout)
         self._k_fit = check_k_fits(self.k, self.groups, self._groups_layout, X.shape[1],
                                    getattr(self, "lam", "auto"))  # (the CV forms have no lam)
-        return X, y, sw
+        return X, y, sw, plan
 
-    def _weightless_rows_neutral(self, X, sw):
-        """X with each row of zero weight replaced by the first row of positive weight.
+    def _weightless_rows_neutral(self, X, sw, plan):
+        """X with each row of zero weight replaced by the first row of positive weight, and ``plan``.
 
         A weight of 0 is a row left out (scikit-learn's convention), but such
         a row's values still set X's power-of-two column units and extremes:
@@ -584,22 +590,24 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         weighted rows, where dropping the rows would also change the fit's
         shape (and with it round-off: scikit-learn's check that weights equal
         repeated rows compares fits with the weightless rows present). Costs
-        a copy of X, only when some weight is 0.
+        a copy of X, only when some weight is 0. ``plan`` (the fit's
+        :class:`_FitPlan`) is returned with the copy's facts: rows of its own,
+        checked finite.
         """
         if sw.all() or not (isinstance(X, np.ndarray) or torch.is_tensor(X) or sp.issparse(X)):
             # (a CV fold whose problem comes from shared sums has no rows to
             # read, only their stand-in; its sums and extremes skip weightless
             # rows themselves: RowStatistics)
-            return X
-        if self._finite_on_device:  # (every row is checked, as validation would)
+            return X, plan
+        if plan.finite_unchecked:  # (every row is checked, as validation would)
             assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
-            self._finite_on_device = False
+            plan = replace(plan, finite_unchecked=False)
         rows = np.arange(X.shape[0])
         rows[sw == 0] = int(np.argmax(sw > 0))
         if torch.is_tensor(X):  # (rows a CV estimator holds)
-            self._rows_owned = True
-            return X.index_select(0, torch.as_tensor(rows, device=X.device))
-        return X[rows]
+            plan = replace(plan, rows_owned=True)
+            return X.index_select(0, torch.as_tensor(rows, device=X.device)), plan
+        return X[rows], plan
 
     def _device_for_shape(self, shape):
         """The device a fit of an X of ``shape`` will use, or None where that is not yet known.
@@ -632,10 +640,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         return self
 
     def _fit_unguarded(self, X, y, sample_weight, walk=None):
-        X, y, sw = self._validate_fit_data(X, y, sample_weight)
+        X, y, sw, rows = self._validate_fit_data(X, y, sample_weight)
         Y, datafit = self._encode_targets(y, sw)
         sw = self._fit_weights(Y, sw)
-        X = self._weightless_rows_neutral(X, sw)
+        X, rows = self._weightless_rows_neutral(X, sw, rows)
         device = resolve_device(self.device, numbers=X.shape[0] * X.shape[1])
         if isinstance(self.hidden_layer_sizes, str):  # "auto" (the only string allowed)
             if walk is None and self.lam != "auto":
@@ -652,13 +660,13 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                     f"lam={self.lam!r}{cap}; {fix}, or a head: "
                     "hidden_layer_sizes=() (linear) or e.g. (64,)."
                 )
-            return self._fit_auto_head(X, Y, sw, datafit, device, walk)
-        plan = self._fit_plan()  # (its hidden sizes checked before any work)
+            return self._fit_auto_head(X, Y, sw, datafit, device, walk, rows)
+        plan = self._fit_plan(rows)  # (its hidden sizes checked before any work)
         self._install(self._fit_on_device(X, Y, sw, datafit, device, walk, plan))
         self.hidden_layer_sizes_ = plan.hidden
         return self
 
-    def _fit_auto_head(self, X, Y, sw, datafit, device, walk=None):
+    def _fit_auto_head(self, X, Y, sw, datafit, device, walk, rows):
         """``hidden_layer_sizes="auto"``: the linear head unless held-out loss prefers an MLP.
 
         1. Fit with the linear head (the answer whenever the signal is linear).
@@ -684,7 +692,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         # estimator; only the chosen one is installed.
         seed = draw_seed(self.random_state)
         fitted, said = held_result(self._fit_on_device, X, Y, sw, datafit, device, walk,
-                                   _FitPlan((), seed))
+                                   replace(rows, hidden=(), seed=seed))
         chosen = ()
         if walk is None:
             R = linear_residuals(self, fitted.layers, X, Y, is_classifier(self))
@@ -693,7 +701,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             if stat > threshold:
                 mlp_fitted, mlp_said = held_result(
                     self._fit_on_device, X, Y, sw, datafit, device, walk,
-                    _FitPlan(AUTO_HIDDEN, seed, compare_heads=True))
+                    replace(rows, hidden=AUTO_HIDDEN, seed=seed, compare_heads=True))
                 lin, mlp, mlp_se = mlp_fitted.head_losses
                 info.update(linear_held_out_loss=lin, mlp_held_out_loss=mlp,
                             mlp_held_out_se=mlp_se)
@@ -730,7 +738,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # (8 MB at most when dense) they come faster, and the same as for
             # the dense array, from a dense copy.
             X = X.toarray()
-        statistics = vars(self).pop("_row_statistics", None)
+        statistics = plan.row_statistics
         if statistics is not None and use_gram:
             # A CV regressor's fold (or final fit): the problem from sums its
             # CV formed for all folds in one pass over X (skl0._fold_stats).
@@ -746,14 +754,13 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             # Dense X crosses to the accelerator once, as given; its
             # extremes, scale, moments and shift are formed there.
             if torch.is_tensor(X):  # (rows a CV estimator holds: ValidatedRows)
-                prep = prepare_on_device(X, w_np, dtype,
-                                         owned=getattr(self, "_rows_owned", False))
+                prep = prepare_on_device(X, w_np, dtype, owned=plan.rows_owned)
             else:  # a copy of its own off the CPU (on the CPU, as_tensor shares X's memory)
                 # (no name kept for the copy: where prep.X is a cast of it,
                 # it is freed before the solve, as the host path's was)
                 prep = prepare_on_device(_as_tensor(X, device, None), w_np, dtype,
                                          owned=device.type != "cpu")
-            if getattr(self, "_finite_on_device", False) and not prep.finite:
+            if plan.finite_unchecked and not prep.finite:
                 # scikit-learn's own error, as validation would have raised it.
                 assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
         else:
@@ -1286,9 +1293,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _is_linear(self):
         return len(self._hidden_sizes()) == 0
 
-    def _fit_plan(self):
-        """The :class:`_FitPlan` of a fit of this estimator's own head (linear for ``"auto"``)."""
-        return _FitPlan(self._hidden_sizes())
+    def _fit_plan(self, rows=None):
+        """The :class:`_FitPlan` of a fit of this estimator's own head (linear for ``"auto"``).
+
+        ``rows``: a plan that holds the facts of X's rows (:meth:`_validate_fit_data`).
+        """
+        return replace(_FitPlan() if rows is None else rows, hidden=self._hidden_sizes())
 
     def _make_head(self, p, q, gen, device=None, dtype=None, hidden=None):
         """A new head for ``p`` features and ``q`` outputs: ``hidden`` sizes (default the estimator's)."""
@@ -1493,13 +1503,21 @@ class _FitPlan:
     (:class:`skl0._selection.Settings`); its record's ``head_losses``.
     ``count_weights``: where the weights' scale is checked only if the
     selection meets a rule that counts them (:meth:`BaseL0._weights_counter`),
-    ``Settings.count_weights``.
+    ``Settings.count_weights``. Of X's rows (:meth:`BaseL0._validate_fit_data`):
+    ``rows_owned``, rows held on a device that the fit may overwrite (a CV
+    estimator's copy, or the fit's own copy of them);
+    ``row_statistics``, the sums a CV estimator formed for all its folds
+    in one pass (:mod:`skl0._fold_stats`); ``finite_unchecked``, a dense X
+    whose finiteness its extremes on the device are to tell.
     """
 
     hidden: tuple = ()
     seed: int | None = None
     compare_heads: bool = False
     count_weights: object = None
+    rows_owned: bool = False
+    row_statistics: object = None
+    finite_unchecked: bool = False
 
     @property
     def linear(self):

@@ -2493,6 +2493,48 @@ def test_a_fit_on_some_columns_sets_the_estimator_once(monkeypatch, case):
         assert not est.support_[5] and not hasattr(est, "n_screened_")
 
 
+
+def test_a_fit_leaves_only_its_models_private_state(monkeypatch):
+    # What a fit is told beside its problem (the head of the automatic
+    # head's two fits, their seed, the weight-scale check a rule met on the
+    # way makes, the facts of X's rows: a CV estimator's device rows and
+    # sums, their finiteness still to check) travels down it as a _FitPlan.
+    # It was set on the estimator for the fit's duration (_auto_hidden,
+    # _auto_seed, _compare_heads, _head_losses, _weights_read, _rows_owned,
+    # _row_statistics, _finite_on_device), and some of it stayed after.
+    from sklearn.datasets import load_breast_cancer
+
+    import skl0._problem as problem_module
+    from skl0 import L0ClassifierCV, L0RegressorCV
+
+    model = {"_activation", "_groups_layout", "_k_fit", "_layers", "_layout", "_x_scale",
+             "_x_shift", "_y_mean", "_y_ndim", "_y_std"}
+    rng = np.random.default_rng(0)
+    Xd, yd = load_diabetes(return_X_y=True)
+    Xb, yb = load_breast_cancer(return_X_y=True)
+    Xw, yw, _, _ = make_sparse_regression(60, 300, 3, snr=20, random_state=0)
+    Xi = rng.uniform(-1, 1, (300, 5))
+    yi = 4 * Xi[:, 0] * Xi[:, 1] + Xi[:, 2] + 0.1 * rng.standard_normal(300)
+    X3, y3 = make_classification(150, 8, n_informative=4, n_classes=3, random_state=0)
+    fits = [
+        (L0Regressor(k=3), Xd, yd, {}),
+        (L0Regressor(k=3), Xw, yw, {}),  # screened, a round rejected
+        (L0Regressor(k=2, hidden_layer_sizes="auto", max_iter=20), Xi, yi, {}),  # the MLP
+        (L0Classifier(k=2), X3, y3, {"sample_weight": np.full(150, 20.0)}),  # rule met
+        (L0RegressorCV(cv=3, n_lams=5), Xd, yd, {}),  # the folds' shared sums
+        (L0ClassifierCV(cv=3, n_lams=4), Xb, yb, {}),
+    ]
+    for device_rows in (False, True):
+        if device_rows:  # (the folds' rows held as tensors, prepared there)
+            monkeypatch.setattr(problem_module, "HOST_PREPARED_DEVICES", ())
+        for est, X, y, kw in fits:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                est.set_params(random_state=0).fit(X, y, **kw)
+            private = {name for name in vars(est) if name.startswith("_")}
+            assert private <= model, (type(est).__name__, device_rows, private - model)
+    assert fits[2][0].hidden_layer_sizes_ == (64,)
+
 def test_wide_classifier_and_unscreened_paths():
     from skl0 import l0_path
     from skl0.datasets import make_sparse_classification
