@@ -19,3 +19,35 @@ def sparse_clf():
 @pytest.fixture
 def rng():
     return np.random.RandomState(0)
+
+
+@pytest.fixture
+def fit_records(monkeypatch):
+    """Spy on a fit's records: ``BaseL0._fit_record`` (asserted to leave the
+    estimator's attributes as it found them, the same objects) and
+    ``BaseL0._install``. Returns a namespace of ``records`` (each record
+    made), ``plans`` (the ``plan`` each was made with) and ``installs``.
+    """
+    from types import SimpleNamespace
+
+    import skl0._base as base
+
+    seen = SimpleNamespace(records=[], plans=[], installs=[])
+    make_record, install = base.BaseL0._fit_record, base.BaseL0._install
+
+    def unchanged(self, *args, **kwargs):
+        before = dict(vars(self))
+        out = make_record(self, *args, **kwargs)
+        assert vars(self).keys() == before.keys()
+        assert all(vars(self)[name] is value for name, value in before.items())
+        seen.records.append(out)
+        seen.plans.append(kwargs.get("plan"))
+        return out
+
+    def counted(self, fitted):
+        seen.installs.append(fitted)
+        return install(self, fitted)
+
+    monkeypatch.setattr(base.BaseL0, "_fit_record", unchanged)
+    monkeypatch.setattr(base.BaseL0, "_install", counted)
+    return seen

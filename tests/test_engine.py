@@ -2450,37 +2450,19 @@ def test_iterated_screening_keeps_the_first_fit_unless_its_criterion_falls(monke
 
 
 @pytest.mark.parametrize("case", ["rounds", "copies"])
-def test_a_fit_on_some_columns_sets_the_estimator_once(monkeypatch, case):
+def test_a_fit_on_some_columns_sets_the_estimator_once(fit_records, case):
     # Iterated screening's rounds and the fit on the first copies of
     # duplicated columns make records (_FitRecord) on their sub-problems and
     # leave the estimator as it was (its column units were swapped in and out,
     # and a rejected round's attributes restored, before); one record, over
     # all of X's columns, is then set.
-    import skl0._base as base
-
     if case == "rounds":  # (the data of the test above: a round runs and is rejected)
         X, y, _, _ = make_sparse_regression(60, 300, 3, snr=20, random_state=0)
     else:
         X, y, _, _ = make_sparse_regression(80, 8, 2, random_state=0)
         X[:, 5] = X[:, 1]  # a later copy
-    records, installs = [], []
-    make_record, install = base.BaseL0._fit_record, base.BaseL0._install
-
-    def unchanged(self, *args, **kwargs):
-        before = dict(vars(self))
-        out = make_record(self, *args, **kwargs)
-        assert vars(self).keys() == before.keys()
-        assert all(vars(self)[name] is value for name, value in before.items())
-        records.append(out)
-        return out
-
-    def counted(self, fitted):
-        installs.append(fitted)
-        return install(self, fitted)
-
-    monkeypatch.setattr(base.BaseL0, "_fit_record", unchanged)
-    monkeypatch.setattr(base.BaseL0, "_install", counted)
     est = L0Regressor(k=3, random_state=0).fit(X, y)
+    records, installs = fit_records.records, fit_records.installs
     assert len(records) == (2 if case == "rounds" else 1) and len(installs) == 1
     fitted = installs[0]
     assert fitted.support is est.support_ and est.support_.shape == (X.shape[1],)

@@ -677,39 +677,20 @@ def test_auto_head_takes_one_seed_from_numpys_global_rng(rng):
 
 
 @pytest.mark.parametrize("case", ["mlp kept", "linear kept"])
-def test_auto_head_sets_only_the_chosen_heads_record(monkeypatch, case):
+def test_auto_head_sets_only_the_chosen_heads_record(fit_records, case):
     # Both heads' fits make records (_FitRecord) that leave the estimator as
     # it was, each fit told its head by a _FitPlan; one record, the chosen
     # head's, is then set. (Before, the heads were steered by private
     # attributes and the estimator's vars swapped between the two fits.)
-    import skl0._base as base
-
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, (300, 5))
     if case == "mlp kept":  # an interaction: the MLP wins
         y = 4 * X[:, 0] * X[:, 1] + X[:, 2] + 0.1 * rng.standard_normal(300)
     else:  # curvature the test sees, an MLP trained 2 iterations does not beat
         y = 2 * X[:, 0] - X[:, 2] + X[:, 1] ** 2 + 0.3 * rng.standard_normal(300)
-    records, plans, installs = [], [], []
-    make_record, install = base.BaseL0._fit_record, base.BaseL0._install
-
-    def unchanged(self, *args, **kwargs):
-        before = dict(vars(self))
-        out = make_record(self, *args, **kwargs)
-        assert vars(self).keys() == before.keys()
-        assert all(vars(self)[name] is value for name, value in before.items())
-        records.append(out)
-        plans.append(kwargs["plan"])
-        return out
-
-    def counted(self, fitted):
-        installs.append(fitted)
-        return install(self, fitted)
-
-    monkeypatch.setattr(base.BaseL0, "_fit_record", unchanged)
-    monkeypatch.setattr(base.BaseL0, "_install", counted)
     est = L0Regressor(k=2, hidden_layer_sizes="auto", max_iter=20 if case == "mlp kept" else 2,
                       random_state=0).fit(X, y)
+    records, plans, installs = fit_records.records, fit_records.plans, fit_records.installs
     # the linear fit, then the MLP fit that also walks a linear path, one seed
     assert [(plan.hidden, plan.compare_heads) for plan in plans] == [((), False),
                                                                    ((64,), True)]
