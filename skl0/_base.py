@@ -535,7 +535,6 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         ``finite_unchecked`` (a dense X bound for an accelerator, whose
         extremes formed there tell whether it is finite).
         """
-        plan = _FitPlan()
         if isinstance(X, ValidatedRows):
             # Rows of an X that a CV estimator validated whole and holds on
             # its device (its folds, its final fit), with y validated too.
@@ -640,10 +639,10 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         return self
 
     def _fit_unguarded(self, X, y, sample_weight, walk=None):
-        X, y, sw, rows = self._validate_fit_data(X, y, sample_weight)
+        X, y, sw, plan = self._validate_fit_data(X, y, sample_weight)
         Y, datafit = self._encode_targets(y, sw)
         sw = self._fit_weights(Y, sw)
-        X, rows = self._weightless_rows_neutral(X, sw, rows)
+        X, plan = self._weightless_rows_neutral(X, sw, plan)
         device = resolve_device(self.device, numbers=X.shape[0] * X.shape[1])
         if isinstance(self.hidden_layer_sizes, str):  # "auto" (the only string allowed)
             if walk is None and self.lam != "auto":
@@ -660,13 +659,13 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
                     f"lam={self.lam!r}{cap}; {fix}, or a head: "
                     "hidden_layer_sizes=() (linear) or e.g. (64,)."
                 )
-            return self._fit_auto_head(X, Y, sw, datafit, device, walk, rows)
-        plan = self._fit_plan(rows)  # (its hidden sizes checked before any work)
+            return self._fit_auto_head(X, Y, sw, datafit, device, walk, plan)
+        plan = self._fit_plan(plan)  # (its hidden sizes checked before any work)
         self._install(self._fit_on_device(X, Y, sw, datafit, device, walk, plan))
         self.hidden_layer_sizes_ = plan.hidden
         return self
 
-    def _fit_auto_head(self, X, Y, sw, datafit, device, walk, rows):
+    def _fit_auto_head(self, X, Y, sw, datafit, device, walk, plan):
         """``hidden_layer_sizes="auto"``: the linear head unless held-out loss prefers an MLP.
 
         1. Fit with the linear head (the answer whenever the signal is linear).
@@ -692,7 +691,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
         # estimator; only the chosen one is installed.
         seed = draw_seed(self.random_state)
         fitted, said = held_result(self._fit_on_device, X, Y, sw, datafit, device, walk,
-                                   replace(rows, hidden=(), seed=seed))
+                                   replace(plan, hidden=(), seed=seed))
         chosen = ()
         if walk is None:
             R = linear_residuals(self, fitted.layers, X, Y, is_classifier(self))
@@ -701,7 +700,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             if stat > threshold:
                 mlp_fitted, mlp_said = held_result(
                     self._fit_on_device, X, Y, sw, datafit, device, walk,
-                    replace(rows, hidden=AUTO_HIDDEN, seed=seed, compare_heads=True))
+                    replace(plan, hidden=AUTO_HIDDEN, seed=seed, compare_heads=True))
                 lin, mlp, mlp_se = mlp_fitted.head_losses
                 info.update(linear_held_out_loss=lin, mlp_held_out_loss=mlp,
                             mlp_held_out_se=mlp_se)
@@ -1293,12 +1292,12 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
     def _is_linear(self):
         return len(self._hidden_sizes()) == 0
 
-    def _fit_plan(self, rows=None):
+    def _fit_plan(self, base=None):
         """The :class:`_FitPlan` of a fit of this estimator's own head (linear for ``"auto"``).
 
-        ``rows``: a plan that holds the facts of X's rows (:meth:`_validate_fit_data`).
+        ``base``: the plan :meth:`_validate_fit_data` made (the facts of X's rows).
         """
-        return replace(_FitPlan() if rows is None else rows, hidden=self._hidden_sizes())
+        return replace(_FitPlan() if base is None else base, hidden=self._hidden_sizes())
 
     def _make_head(self, p, q, gen, device=None, dtype=None, hidden=None):
         """A new head for ``p`` features and ``q`` outputs: ``hidden`` sizes (default the estimator's)."""
@@ -1317,8 +1316,7 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
             keep_redundant=self._keeps_redundant(head),
             validation_fraction=self.validation_fraction, init_prob=self.init_prob,
             temperature=self.temperature, classifier=is_classifier(self),
-            compare_heads=plan.compare_heads,
-            **({} if plan.count_weights is None else {"count_weights": plan.count_weights}),
+            compare_heads=plan.compare_heads, count_weights=plan.count_weights,
         )
 
     def _asks_keep_redundant(self):
@@ -1489,6 +1487,10 @@ class _FitRecord:
                        layers=[(W_full, b), *self.layers[1:]])
 
 
+def _counts_nothing(rule):
+    """:attr:`_FitPlan.count_weights` where no rule met on the way counts the weights."""
+
+
 @dataclass(frozen=True)
 class _FitPlan:
     """What one fit is told beside its problem, passed down it (:meth:`BaseL0._fit_on_device`).
@@ -1514,7 +1516,7 @@ class _FitPlan:
     hidden: tuple = ()
     seed: int | None = None
     compare_heads: bool = False
-    count_weights: object = None
+    count_weights: object = _counts_nothing
     rows_owned: bool = False
     row_statistics: object = None
     finite_unchecked: bool = False

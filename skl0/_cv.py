@@ -666,13 +666,13 @@ class _CVMixin(CVFitMixin):
         from ._problem import host_prepared
         from ._walk import Walk
 
-        Xv, yv, sw, rows = self._validate_fit_data(X, y, sample_weight)
+        Xv, yv, sw, plan = self._validate_fit_data(X, y, sample_weight)
         # device="auto" is resolved by the size of the whole X, so that the
         # folds run where the final fit will (each fold's X[train] is smaller).
         resolved = resolve_device(self.device, numbers=Xv.shape[0] * Xv.shape[1])
         device = str(resolved) if self.device == "auto" else self.device
         X_device = _rows_on_device(Xv, resolved, self.n_jobs)
-        if rows.finite_unchecked and not _finite_rows(X_device):
+        if plan.finite_unchecked and not _finite_rows(X_device):
             # Validation left X's finiteness to a fit's extremes on the
             # device; the folds (and the splitter, which may read X) come
             # first, so it is settled here, as validation would have.

@@ -2475,7 +2475,6 @@ def test_a_fit_on_some_columns_sets_the_estimator_once(fit_records, case):
         assert not est.support_[5] and not hasattr(est, "n_screened_")
 
 
-
 def test_a_fit_leaves_only_its_models_private_state(monkeypatch):
     # What a fit is told beside its problem (the head of the automatic
     # head's two fits, their seed, the weight-scale check a rule met on the
@@ -2516,6 +2515,7 @@ def test_a_fit_leaves_only_its_models_private_state(monkeypatch):
             private = {name for name in vars(est) if name.startswith("_")}
             assert private <= model, (type(est).__name__, device_rows, private - model)
     assert fits[2][0].hidden_layer_sizes_ == (64,)
+
 
 def test_wide_classifier_and_unscreened_paths():
     from skl0 import l0_path
