@@ -2106,6 +2106,25 @@ def test_exhaustive_search_returns_the_lowest_refitted_loss_or_none():
 
 
 
+def test_all_supports_are_the_combinations_in_lexicographic_order():
+    # exhaustive_search's argmin keeps the first of tied losses, so the rows'
+    # order is part of the contract: itertools.combinations', read-only,
+    # including the empty and the full support.
+    import itertools
+    import math
+
+    from skl0._splice import _all_supports
+
+    for p in range(0, 9):
+        for size in range(0, p + 1):
+            cands = _all_supports(p, size)
+            expected = np.array(list(itertools.combinations(range(p), size)),
+                                dtype=np.int64).reshape(math.comb(p, size), size)
+            assert cands.dtype == np.int64 and cands.shape == expected.shape
+            np.testing.assert_array_equal(cands, expected)
+            assert not cands.flags.writeable
+
+
 def test_solved_losses_from_kept_block_positions_are_each_supports_own_solve():
     # exhaustive_search gathers every support's block G_SS + ridge I from
     # positions kept between fits (_all_support_blocks) and adds the ridge on
