@@ -1,18 +1,28 @@
-"""exp, log1p and the sigmoid of large float64 arrays on the host, by torch's vectorized kernels.
+"""exp, log1p and the sigmoid of large float64 arrays on the host, by the faster of numpy's and torch's kernels.
 
-numpy vectorizes its float64 ``exp`` and ``log1p`` (and scipy's ``expit``,
-which is scalar code) only with AVX-512; on an AVX2 CPU each number costs
-about 5 ns. torch's CPU kernels (SLEEF, errors within 1 ulp) vectorize the
-same functions with AVX2: on this project's 2-core AVX2 machine ``exp`` and
-the sigmoid of 17970 float64 numbers (digits' logits) took 0.3-0.4x the
-time of numpy's and scipy's, from about 1000 numbers on, and ``log1p``
-0.5-0.6x from about 8000 (``benchmarks/elementwise.py``). The multinomial
-refits' objective (:func:`skl0._refit_newton.softmax_objective`) spent about 40%
-of its time in ``exp``. (On an AVX-512 CPU numpy's exp is vectorized
-too, and the gain is smaller; not measured here.)
+numpy vectorizes its float64 ``exp`` and ``log1p`` only with AVX-512
+(scipy's ``expit``, the sigmoid, is scalar code everywhere); on an AVX2 CPU
+each number costs about 5 ns. torch's CPU kernels (SLEEF, errors within 1
+ulp) vectorize the same functions with AVX2: on this project's 2-core AVX2
+machine ``exp`` and the sigmoid of 17970 float64 numbers (digits' logits)
+took 0.3-0.4x the time of numpy's and scipy's, from about 1000 numbers on,
+and ``log1p`` 0.5-0.6x from about 8000 (``benchmarks/elementwise.py``). The
+multinomial refits' objective (:func:`skl0._refit_newton.softmax_objective`)
+spent about 40% of its time in ``exp``. On an AVX-512 CPU numpy's own
+kernels are the faster ones instead: on a 2-core AMD EPYC with AVX-512
+(session 60) numpy's ``exp`` took 0.27-0.49x torch's time at 1024 to 100000
+numbers and its ``log1p`` 0.31-0.50x, while scipy's sigmoid stayed 1.8-4x
+slower than torch's. So ``exp`` and ``log1p`` keep numpy's kernels where
+numpy runs its AVX-512 code (:data:`_NUMPY_AVX512`: the CPU has AVX-512
+at the Skylake-X level and numpy was built with such a target; a fact of
+the machine, not a timing, so that a fit's numbers do not depend on the
+load), and the sigmoid always takes the rule below. Where the rule below
+would have handed an array to torch, numpy's kernel then runs with its
+over- and underflow warnings silenced, so that the functions warn the same
+on either kind of CPU.
 
-Each function takes torch's kernel for a C-contiguous, writeable float64
-ndarray of at least ``_TORCH_MIN_SIZE`` numbers (``log1p``:
+Otherwise each function takes torch's kernel for a C-contiguous, writeable
+float64 ndarray of at least ``_TORCH_MIN_SIZE`` numbers (``log1p``:
 ``_TORCH_MIN_SIZE_LOG1P``), and an ``out`` of the same shape and dtype when
 given, where torch runs its CPU operations on one thread
 (``torch.get_num_threads() == 1`` in the calling thread: every small CPU
@@ -51,9 +61,44 @@ _TORCH_MIN_SIZE = 1024
 #: against 7.4 us, 4096 23.6 against 22.5 us, 8192 78 against 51 us).
 _TORCH_MIN_SIZE_LOG1P = 8192
 
+#: numpy's build targets that hold its AVX-512 float64 ``exp`` and ``log1p``
+#: (Skylake-X's subset or later; numpy 2.4 names the level ``X86_V4``).
+_AVX512_TARGETS = frozenset({"AVX512_SKX", "AVX512_CLX", "AVX512_CNL", "AVX512_ICL",
+                             "AVX512_SPR", "X86_V4"})
+
+
+def _numpy_runs_avx512():
+    """Whether numpy's float64 ``exp`` and ``log1p`` run its AVX-512 kernels on this CPU.
+
+    The CPU must report AVX-512 at the Skylake-X level (``AVX512_SKX``:
+    ``log1p``'s SVML kernel needs it, ``exp``'s the ``AVX512F`` it holds),
+    and numpy must have been built with such a dispatch target (or have
+    it as its baseline). False where numpy does not say.
+    """
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:  # (numpy < 2)
+        try:
+            from numpy.core import _multiarray_umath as umath
+        except ImportError:
+            return False
+    features = getattr(umath, "__cpu_features__", {})
+    built = set(getattr(umath, "__cpu_dispatch__", ())) | set(
+        getattr(umath, "__cpu_baseline__", ()))
+    return bool(features.get("AVX512_SKX")) and bool(built & _AVX512_TARGETS)
+
+
+#: :func:`exp` and :func:`log1p` keep numpy's kernels (see the module's text).
+_NUMPY_AVX512 = _numpy_runs_avx512()
+
 
 def _apply(numpy_fn, torch_fn, a, out, min_size=_TORCH_MIN_SIZE):
-    """``numpy_fn(a, out=out)``, or ``torch_fn`` on the same memory where the rule above allows."""
+    """``numpy_fn(a, out=out)``, or ``torch_fn`` on the same memory where the rule above allows.
+
+    ``torch_fn`` None (numpy's AVX-512 kernels): ``numpy_fn`` there too, with
+    its over- and underflow warnings silenced, so that a fit warns the same
+    on either kind of CPU.
+    """
     if (type(a) is not np.ndarray or a.size < min_size or a.dtype != np.float64
             or not (a.flags.c_contiguous and a.flags.writeable)
             or torch.get_num_threads() != 1
@@ -63,18 +108,23 @@ def _apply(numpy_fn, torch_fn, a, out, min_size=_TORCH_MIN_SIZE):
         return numpy_fn(a) if out is None else numpy_fn(a, out=out)
     if out is None:
         out = np.empty_like(a)
-    torch_fn(torch.from_numpy(a), out=torch.from_numpy(out))
+    if torch_fn is None:  # numpy's AVX-512 kernel, as quiet as torch's would have been
+        with np.errstate(over="ignore", under="ignore"):
+            numpy_fn(a, out=out)
+    else:
+        torch_fn(torch.from_numpy(a), out=torch.from_numpy(out))
     return out
 
 
 def exp(a, out=None):
     """``np.exp(a, out=out)``: the exponential of each entry."""
-    return _apply(np.exp, torch.exp, a, out)
+    return _apply(np.exp, None if _NUMPY_AVX512 else torch.exp, a, out)
 
 
 def log1p(a, out=None):
     """``np.log1p(a, out=out)``: ``log(1 + a)`` of each entry."""
-    return _apply(np.log1p, torch.log1p, a, out, _TORCH_MIN_SIZE_LOG1P)
+    return _apply(np.log1p, None if _NUMPY_AVX512 else torch.log1p, a, out,
+                  _TORCH_MIN_SIZE_LOG1P)
 
 
 def sigmoid(a, out=None):

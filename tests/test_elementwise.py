@@ -1,4 +1,9 @@
-"""skl0._elementwise: torch's kernels for large float64 arrays, numpy's for the rest, the same values."""
+"""skl0._elementwise: torch's kernels for large float64 arrays, numpy's for the rest, the same values.
+
+Every test runs under both of the module's rules: numpy's AVX-512 kernels
+for exp and log1p (``_NUMPY_AVX512``), and torch's from the threshold on
+(the rule of CPUs without AVX-512), whichever this machine has.
+"""
 
 import warnings
 
@@ -15,12 +20,13 @@ THRESHOLD = {"exp": E._TORCH_MIN_SIZE, "log1p": E._TORCH_MIN_SIZE_LOG1P,
              "sigmoid": E._TORCH_MIN_SIZE}
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """torch's kernels run only where torch has one thread (the module's rule)."""
+@pytest.fixture(autouse=True, params=[False, True], ids=["torch rule", "numpy avx512"])
+def numpy_avx512(request, monkeypatch):
+    """Each rule in turn; torch's kernels run only where torch has one thread (the module's rule)."""
+    monkeypatch.setattr(E, "_NUMPY_AVX512", request.param)
     before = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
+    yield request.param
     torch.set_num_threads(before)
 
 
@@ -111,15 +117,45 @@ def test_row_softmax_and_logsumexp_as_the_numpy_rows():
 
 
 @pytest.mark.parametrize("name,kernel", [("exp", "exp"), ("log1p", "log1p"), ("sigmoid", "sigmoid")])
-def test_torch_computes_from_the_threshold_only(name, kernel, monkeypatch):
+def test_torch_computes_from_the_threshold_only(name, kernel, numpy_avx512, monkeypatch):
+    # With numpy's AVX-512 kernels exp and log1p never hand an array to
+    # torch, at any size; the sigmoid (scipy's expit is scalar code) still does.
     calls = []
     real = getattr(torch, kernel)
     monkeypatch.setattr(torch, kernel, lambda *a, **k: calls.append(1) or real(*a, **k))
     fn = getattr(E, name)
     fn(_inputs(name, THRESHOLD[name] - 1))
     assert calls == []
-    fn(_inputs(name, THRESHOLD[name]))
-    assert calls == [1]
+    a = _inputs(name, 4 * THRESHOLD[name])
+    out = np.empty_like(a)
+    fn(a)
+    fn(a, out=out)
+    if numpy_avx512 and name != "sigmoid":
+        assert calls == []
+        np.testing.assert_array_equal(out, REFERENCE[name](a))  # numpy's own numbers
+    else:
+        assert calls == [1, 1]
+
+
+@pytest.mark.parametrize("features,dispatch,baseline,expected", [
+    ({"AVX512F": True, "AVX512_SKX": True}, ["X86_V3", "X86_V4", "AVX512_ICL"], ["X86_V2"], True),
+    ({"AVX512F": True, "AVX512_SKX": True}, ["AVX2", "AVX512F", "AVX512_SKX"], ["SSE3"], True),
+    ({"AVX512F": True, "AVX512_SKX": True}, [], ["X86_V4"], True),  # (a baseline build)
+    ({"AVX2": True, "AVX512F": False, "AVX512_SKX": False}, ["X86_V3", "X86_V4"], [], False),
+    ({"AVX512F": True, "AVX512_SKX": False}, ["AVX512F", "AVX512_SKX"], [], False),
+    ({"AVX512F": True, "AVX512_SKX": True}, ["X86_V3"], ["X86_V2"], False),  # not built
+    ({"ASIMD": True}, ["ASIMDHP", "SVE"], ["NEON"], False),  # (an ARM CPU)
+])
+def test_numpy_avx512_is_read_off_the_cpu_and_numpys_build(features, dispatch, baseline,
+                                                         expected, monkeypatch):
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:  # (numpy < 2)
+        from numpy.core import _multiarray_umath as umath
+    monkeypatch.setattr(umath, "__cpu_features__", features)
+    monkeypatch.setattr(umath, "__cpu_dispatch__", dispatch)
+    monkeypatch.setattr(umath, "__cpu_baseline__", baseline)
+    assert E._numpy_runs_avx512() is expected
 
 
 def test_more_torch_threads_keep_numpy(monkeypatch):
