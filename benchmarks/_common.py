@@ -177,6 +177,32 @@ def _version(dist):
         return "missing"
 
 
+def _vector_unit():
+    """The widest vector extension numpy reports for this CPU, and the loaded BLAS cores.
+
+    Timings and round-off differ between AVX2 and AVX-512 machines (the
+    project's machines have been both; ``skl0._elementwise`` chooses its
+    kernels by it), so the tables say which one they come from.
+    """
+    features = {}
+    for module in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):
+        try:
+            features = importlib.import_module(module).__cpu_features__
+            break
+        except (ImportError, AttributeError):
+            continue
+    simd = next((name for key, name in (("AVX512_SKX", "AVX-512"), ("AVX2", "AVX2"),
+                                        ("ASIMD", "ASIMD")) if features.get(key)),
+                "SIMD unknown")
+    threadpoolctl, _ = try_import("threadpoolctl")
+    if threadpoolctl is not None:
+        cores = sorted({str(info["architecture"]) for info in threadpoolctl.threadpool_info()
+                        if info.get("user_api") == "blas" and info.get("architecture")})
+        if cores:
+            simd += f" (BLAS core {'/'.join(cores)})"
+    return simd
+
+
 def environment_lines(packages=("numpy", "scikit-learn", "torch")):
     """One-line descriptions of the machine and of installed package versions."""
     psutil, _ = try_import("psutil")
@@ -191,7 +217,8 @@ def environment_lines(packages=("numpy", "scikit-learn", "torch")):
         threads += f", load average {os.getloadavg()[0]:.1f} at start"
     versions = ", ".join(f"{p} {_version(p)}" for p in packages)
     return [
-        f"machine: {platform.machine()} {platform.system()}, {cpu}{mem}{threads}",
+        f"machine: {platform.machine()} {platform.system()}, {cpu}{mem}, {_vector_unit()}"
+        f"{threads}",
         f"python {platform.python_version()}; {versions}",
     ]
 
