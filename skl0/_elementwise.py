@@ -10,7 +10,7 @@ and ``log1p`` 0.5-0.6x from about 8000 (``benchmarks/elementwise.py``). The
 multinomial refits' objective (:func:`skl0._refit_newton.softmax_objective`)
 spent about 40% of its time in ``exp``. On an AVX-512 CPU numpy's own
 kernels are the faster ones instead: on a 2-core AMD EPYC with AVX-512
-(session 60) numpy's ``exp`` took 0.27-0.49x torch's time at 1024 to 100000
+(session 60) numpy's ``exp`` took 0.26-0.49x torch's time at 1024 to 100000
 numbers and its ``log1p`` 0.31-0.50x, while scipy's sigmoid stayed 1.8-4x
 slower than torch's. So ``exp`` and ``log1p`` keep numpy's kernels where
 numpy runs its AVX-512 code (:data:`_NUMPY_AVX512`: the CPU has AVX-512
