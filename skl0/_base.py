@@ -74,7 +74,8 @@ def bind_training():
     # (each name here is a global of this module that ruff checks like any other)
     global torch, first_feature_price, max_support_size, support_ebic, whole_samples
     global draw_seed, grad_enabled, make_generator, resolve_device, resolve_dtype
-    global seeded_generator, later_copies, SMALL_SPARSE_NUMBERS, blas_threads, marginal_gains
+    global seeded_generator, later_copies, SMALL_SPARSE_NUMBERS, blas_threads, fit_threads
+    global marginal_gains
     global engine_layout, resolve_groups, LinearHead, MLPHead, AUTO_HIDDEN
     global linear_residuals, nonlinearity_test
     global GRAM_MAX_FEATURES, DirectProblem, GramProblem, PreparedX, host_prepared
@@ -121,7 +122,7 @@ def bind_training():
     from ._refit import refit_linear_head, refit_nonlinear_head
     from ._selection import Settings, gate_and_head, select, validation_split
     from ._splice_refits import gram_of_rows
-    from ._threads import blas_threads
+    from ._threads import blas_threads, fit_threads
     from ._walk import run_walk
     _training_bound = True
 
@@ -640,10 +641,18 @@ class BaseL0(FitMixin, SupportMixin, BaseEstimator):
 
     def _fit_unguarded(self, X, y, sample_weight, walk=None):
         X, y, sw, plan = self._validate_fit_data(X, y, sample_weight)
+        device = resolve_device(self.device, numbers=X.shape[0] * X.shape[1])
+        # Small data: the whole fit on one BLAS and one torch thread, its
+        # preparation too (X's moments came out an ulp apart with the BLAS
+        # thread count, and an MLP head's training grew that into another model).
+        with fit_threads(X.shape[0] * X.shape[1], device):
+            return self._fit_validated(X, y, sw, plan, device, walk)
+
+    def _fit_validated(self, X, y, sw, plan, device, walk):
+        """:meth:`_fit_unguarded` from the validated data on: encode, weigh, fit, install."""
         Y, datafit = self._encode_targets(y, sw)
         sw = self._fit_weights(Y, sw)
         X, plan = self._weightless_rows_neutral(X, sw, plan)
-        device = resolve_device(self.device, numbers=X.shape[0] * X.shape[1])
         if isinstance(self.hidden_layer_sizes, str):  # "auto" (the only string allowed)
             if walk is None and self.lam != "auto":
                 # The held-out comparison of the heads runs along the path of

@@ -660,16 +660,26 @@ class _CVMixin(CVFitMixin):
         return self
 
     def _fit_unguarded(self, X, y, sample_weight, split_params):
-        from ._criteria import choose_index
         from ._device import resolve_device
-        from ._fold_stats import FoldStatistics
-        from ._problem import host_prepared
-        from ._walk import Walk
+        from ._threads import fit_threads
 
         Xv, yv, sw, plan = self._validate_fit_data(X, y, sample_weight)
         # device="auto" is resolved by the size of the whole X, so that the
         # folds run where the final fit will (each fold's X[train] is smaller).
         resolved = resolve_device(self.device, numbers=Xv.shape[0] * Xv.shape[1])
+        # Small data: the folds' shared sums and scores on one BLAS thread
+        # too, as each fold's and the final fit's preparation (fit_threads).
+        with fit_threads(Xv.shape[0] * Xv.shape[1], resolved):
+            return self._fit_validated_folds(Xv, yv, sw, plan, resolved, sample_weight,
+                                             split_params)
+
+    def _fit_validated_folds(self, Xv, yv, sw, plan, resolved, sample_weight, split_params):
+        """:meth:`_fit_unguarded` from the validated data on: the folds' paths, then the final walk."""
+        from ._criteria import choose_index
+        from ._fold_stats import FoldStatistics
+        from ._problem import host_prepared
+        from ._walk import Walk
+
         device = str(resolved) if self.device == "auto" else self.device
         X_device = _rows_on_device(Xv, resolved, self.n_jobs)
         if plan.finite_unchecked and not _finite_rows(X_device):

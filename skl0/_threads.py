@@ -7,7 +7,9 @@ fits running at once in threads share one counted limit; torch's count is
 the calling thread's, so each thread saves and restores its own.
 
 Used by the estimators' fits (:mod:`skl0._base`) around the engine's
-solves; threadpoolctl and torch only.
+solves (:func:`blas_threads`) and, on small data, around the whole fit
+(:func:`fit_threads`); threadpoolctl, scipy.linalg (for its BLAS) and
+torch only.
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ import os
 import threading
 from contextlib import contextmanager, nullcontext
 
+# scipy.linalg loads scipy's own BLAS (the engine's LAPACK and BLAS calls
+# run on it, not on numpy's): imported before the controller below is made,
+# so that the controller finds it whatever order the caller imported in.
+import scipy.linalg  # noqa: F401
 import torch
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["blas_threads"]
+__all__ = ["blas_threads", "fit_threads"]
 
 
 # Below this many numbers in the data (X, or G for a Gram problem) the
@@ -31,7 +37,8 @@ _ONE_THREAD_BELOW = 1 << 22
 
 
 # Made on import, not in the first fit: finding the loaded BLAS libraries
-# costs ~35 ms (numpy's, scipy's and torch's are all loaded by now).
+# cost ~35 ms on the AVX2 machine (1-5 ms on session 60's; numpy's,
+# scipy's and torch's are all loaded by now).
 _CONTROLLER = ThreadpoolController()
 _BLAS = _CONTROLLER.select(user_api="blas")
 
@@ -50,6 +57,28 @@ def blas_threads(problem):
     p = problem.n_features
     size = p * p if problem.kind == "gram" else problem.n_samples * p
     if problem.mean.device.type != "cpu" or size >= _ONE_THREAD_BELOW:
+        return nullcontext()
+    return _one_thread()
+
+
+def fit_threads(numbers, device):
+    """:func:`blas_threads` for a whole fit of ``numbers`` numbers of X on ``device``: its preparation too.
+
+    One BLAS and one torch thread from the validated X on (the targets'
+    encoding, X's moments and scale, the automatic head's residual test,
+    the CV folds' shared sums) when X is on the CPU and holds fewer than
+    ``_ONE_THREAD_BELOW`` numbers; no change otherwise. A multi-threaded
+    BLAS splits a matrix-vector product's sums between its threads, so the
+    moments that :func:`blas_threads` left outside its limit came out an ulp
+    apart with the thread count, and an MLP head's training grew that into
+    another model (2000 x 500 Madelon-style rows, ``hidden_layer_sizes=(64,)``:
+    a held-out probability of 0.83 with one BLAS thread, 0.65 with two).
+    Below that size the problem's own solve runs on one thread as well
+    (``p * p <= n * p``), so the whole fit now gives the same numbers
+    whatever the thread counts. Larger data keeps its threads for the
+    passes over X.
+    """
+    if torch.device(device).type != "cpu" or numbers >= _ONE_THREAD_BELOW:
         return nullcontext()
     return _one_thread()
 

@@ -281,6 +281,51 @@ def test_a_small_fit_runs_torch_on_one_thread_whatever_its_count(make, monkeypat
     assert seen and set(seen) == {1}
 
 
+@pytest.mark.parametrize("make", [
+    lambda: L0Regressor(hidden_layer_sizes=(8,), k=3, max_iter=5, random_state=0),
+    lambda: L0Classifier(hidden_layer_sizes=(8,), k=3, max_iter=5, random_state=0),
+    lambda: L0RegressorCV(cv=3, n_lams=4),
+], ids=["mlp regressor", "mlp classifier", "cv"])
+def test_a_small_fit_gives_the_same_numbers_whatever_the_blas_thread_count(make, monkeypatch):
+    """A small CPU fit runs on one BLAS thread from its validated X on, preparation included.
+
+    X's moments were formed before the solve's one-thread limit: with two
+    BLAS threads OpenBLAS splits the products' sums between them, and
+    on 1000 x 500 rows the moments came out an ulp apart, which an MLP
+    head's training grew into another model (a held-out probability of
+    0.65 instead of 0.83 on 2000 x 500 Madelon-style rows). The problem's
+    moments and the predictions (read on one thread) are now the same to
+    the bit with one and two BLAS threads.
+    """
+    rng = np.random.default_rng(0)
+    n, p = 1000, 500
+    X = rng.normal(size=(n, p)) * rng.uniform(0.5, 3.0, p) + 10.0 * rng.normal(size=p)
+    y = X[:, 0] - X[:, 1] + rng.normal(size=n)
+    if "Classifier" in type(make()).__name__:
+        y = (y > np.median(y)).astype(int)
+    est_class = type(make())
+    seen = []
+
+    def spy(self, problem, *args, _real=est_class._fit_record, **kwargs):
+        seen.append((problem.mean.numpy().copy(), problem.std.numpy().copy()))
+        return _real(self, problem, *args, **kwargs)
+
+    monkeypatch.setattr(est_class, "_fit_record", spy)
+    runs = []
+    for threads in (1, 2):
+        seen.clear()
+        with threadpool_limits(threads, user_api="blas"):
+            model = make().fit(X, y)
+        with threadpool_limits(1, user_api="blas"):
+            runs.append((list(seen), model.predict(X[:50])))
+    (moments_1, pred_1), (moments_2, pred_2) = runs
+    assert len(moments_1) == len(moments_2) >= 1
+    for (mean_1, std_1), (mean_2, std_2) in zip(moments_1, moments_2):
+        np.testing.assert_array_equal(mean_1, mean_2)
+        np.testing.assert_array_equal(std_1, std_2)
+    np.testing.assert_array_equal(pred_1, pred_2)
+
+
 def _fit_in_child(seed):
     X, y = _data(seed)
     return L0Classifier(k=3, random_state=seed).fit(X, y > 0).coef_
