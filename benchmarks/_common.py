@@ -184,13 +184,9 @@ def _vector_unit():
     project's machines have been both; ``skl0._elementwise`` chooses its
     kernels by it), so the tables say which one they come from.
     """
-    features = {}
-    for module in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):
-        try:
-            features = importlib.import_module(module).__cpu_features__
-            break
-        except (ImportError, AttributeError):
-            continue
+    from skl0._elementwise import numpy_cpu_module
+
+    features = getattr(numpy_cpu_module(), "__cpu_features__", {})
     simd = next((name for key, name in (("AVX512_SKX", "AVX-512"), ("AVX2", "AVX2"),
                                         ("ASIMD", "ASIMD")) if features.get(key)),
                 "SIMD unknown")

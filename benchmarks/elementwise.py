@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from scipy.special import expit
 
-from skl0._elementwise import _TORCH_MIN_SIZE, _TORCH_MIN_SIZE_LOG1P
+from skl0._elementwise import _TORCH_MIN_SIZE, _TORCH_MIN_SIZE_LOG1P, numpy_cpu_module
 
 
 def per_call(fn, size):
@@ -37,11 +37,9 @@ def main():
     ap.add_argument("--sizes", default="256,512,1024,2048,4096,17970,100000")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__ as features
-        simd = ", ".join(k for k in ("AVX2", "AVX512F", "AVX512_SKX") if features.get(k))
-    except ImportError:  # (numpy < 2)
-        simd = "unknown"
+    features = getattr(numpy_cpu_module(), "__cpu_features__", None)
+    simd = ("unknown" if features is None else
+            ", ".join(k for k in ("AVX2", "AVX512F", "AVX512_SKX") if features.get(k)))
     print(f"numpy {np.__version__}, torch {torch.__version__}, SIMD: {simd}; "
           f"skl0._elementwise: _TORCH_MIN_SIZE {_TORCH_MIN_SIZE}, "
           f"_TORCH_MIN_SIZE_LOG1P {_TORCH_MIN_SIZE_LOG1P}")

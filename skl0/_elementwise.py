@@ -67,6 +67,20 @@ _AVX512_TARGETS = frozenset({"AVX512_SKX", "AVX512_CLX", "AVX512_CNL", "AVX512_I
                              "AVX512_SPR", "X86_V4"})
 
 
+def numpy_cpu_module():
+    """numpy's ``_multiarray_umath``, which holds ``__cpu_features__`` (this CPU's
+    extensions) and ``__cpu_dispatch__`` / ``__cpu_baseline__`` (numpy's build
+    targets); None where numpy has no such module."""
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:  # (numpy < 2)
+        try:
+            from numpy.core import _multiarray_umath as umath
+        except ImportError:
+            return None
+    return umath
+
+
 def _numpy_runs_avx512():
     """Whether numpy's float64 ``exp`` and ``log1p`` run its AVX-512 kernels on this CPU.
 
@@ -75,13 +89,9 @@ def _numpy_runs_avx512():
     and numpy must have been built with such a dispatch target (or have
     it as its baseline). False where numpy does not say.
     """
-    try:
-        from numpy._core import _multiarray_umath as umath
-    except ImportError:  # (numpy < 2)
-        try:
-            from numpy.core import _multiarray_umath as umath
-        except ImportError:
-            return False
+    umath = numpy_cpu_module()
+    if umath is None:
+        return False
     features = getattr(umath, "__cpu_features__", {})
     built = set(getattr(umath, "__cpu_dispatch__", ())) | set(
         getattr(umath, "__cpu_baseline__", ()))

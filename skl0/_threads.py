@@ -55,10 +55,8 @@ def blas_threads(problem):
     only on one thread.
     """
     p = problem.n_features
-    size = p * p if problem.kind == "gram" else problem.n_samples * p
-    if problem.mean.device.type != "cpu" or size >= _ONE_THREAD_BELOW:
-        return nullcontext()
-    return _one_thread()
+    return fit_threads(p * p if problem.kind == "gram" else problem.n_samples * p,
+                       problem.mean.device)
 
 
 def fit_threads(numbers, device):

@@ -148,10 +148,7 @@ def test_torch_computes_from_the_threshold_only(name, kernel, numpy_avx512, monk
 ])
 def test_numpy_avx512_is_read_off_the_cpu_and_numpys_build(features, dispatch, baseline,
                                                          expected, monkeypatch):
-    try:
-        from numpy._core import _multiarray_umath as umath
-    except ImportError:  # (numpy < 2)
-        from numpy.core import _multiarray_umath as umath
+    umath = E.numpy_cpu_module()
     monkeypatch.setattr(umath, "__cpu_features__", features)
     monkeypatch.setattr(umath, "__cpu_dispatch__", dispatch)
     monkeypatch.setattr(umath, "__cpu_baseline__", baseline)
